@@ -1,0 +1,472 @@
+/* fsd.h — the fcgiscope decoder: FastCGI byte streams -> records, requests, anomalies.
+ *
+ * Normative reference: FastCGI Specification 1.0 (Open Market, 1996), §3-§6;
+ * project notes in ../shared/docs/FASTCGI.md and docs/ANOMALIES.md.
+ *
+ * This header is the whole contract between the decoder and its front ends
+ * (the Wireshark plugin in dissector/ and the analyzer in analyzer/). Nothing
+ * outside decoder/ interprets a FastCGI byte: front ends ask this API.
+ *
+ * Properties:
+ *  - Plain C11. No I/O, no clock, no global state, no allocation per record.
+ *    Memory is taken per connection and per request through fsd_allocator.
+ *  - Push parser per connection and direction: fsd_conn_feed() accepts any
+ *    chunking; the events delivered are identical however the bytes are cut
+ *    (spans of stream data may be split differently; their concatenation is
+ *    the same).
+ *  - Protocol violations are anomalies (events with an id, severity and stream
+ *    position); they never stop the decoder. Negative return codes are only
+ *    for misuse of the API.
+ *  - Time is passed in: every input call carries the capture timestamp (ns)
+ *    and an opaque tag (e.g. the frame number) of the packet the bytes came
+ *    in; events report the ts/tag of the packet that carried the relevant byte.
+ *
+ * Record layout (§3.3):
+ *
+ *   0        1        2        3        4        5        6        7
+ *  +--------+--------+--------+--------+--------+--------+--------+--------+
+ *  |version |  type  | requestId (BE16)| contentLength(BE16)| padLen |reserved|
+ *  +--------+--------+--------+--------+--------+--------+--------+--------+
+ *  | contentData[contentLength] ...  | paddingData[paddingLength] ...      |
+ */
+#ifndef FSD_FSD_H
+#define FSD_FSD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FSD_VERSION_STRING "0.1.0"
+
+/* ======================================================================
+ * Constants
+ * ==================================================================== */
+
+enum {
+    FSD_HEADER_LEN = 8,
+    FSD_MAX_CONTENT_LEN = 65535,
+    FSD_MAX_PADDING_LEN = 255,
+    FSD_MAX_RECORD_LEN = 8 + 65535 + 255
+};
+
+typedef enum fsd_record_type {
+    FSD_BEGIN_REQUEST = 1,
+    FSD_ABORT_REQUEST = 2,
+    FSD_END_REQUEST = 3,
+    FSD_PARAMS = 4,
+    FSD_STDIN = 5,
+    FSD_STDOUT = 6,
+    FSD_STDERR = 7,
+    FSD_DATA = 8,
+    FSD_GET_VALUES = 9,
+    FSD_GET_VALUES_RESULT = 10,
+    FSD_UNKNOWN_TYPE = 11
+} fsd_record_type;
+
+#define FSD_MAX_KNOWN_TYPE 11
+
+typedef enum fsd_role { FSD_RESPONDER = 1, FSD_AUTHORIZER = 2, FSD_FILTER = 3 } fsd_role;
+
+#define FSD_FLAG_KEEP_CONN 0x01
+
+typedef enum fsd_protocol_status {
+    FSD_REQUEST_COMPLETE = 0,
+    FSD_CANT_MPX_CONN = 1,
+    FSD_OVERLOADED = 2,
+    FSD_UNKNOWN_ROLE = 3
+} fsd_protocol_status;
+
+/* Direction of a byte stream. CLIENT is the web server (nginx, HAProxy, ...)
+ * talking to the application; SERVER is the application (php-fpm, ...)
+ * answering. */
+typedef enum fsd_dir { FSD_DIR_CLIENT = 0, FSD_DIR_SERVER = 1 } fsd_dir;
+
+/* Names for display. Never NULL: unknown values give "UNKNOWN". */
+const char *fsd_type_name(unsigned type);            /* "BEGIN_REQUEST", ... */
+const char *fsd_role_name(unsigned role);            /* "RESPONDER", ... */
+const char *fsd_protocol_status_name(unsigned st);   /* "REQUEST_COMPLETE", ... */
+const char *fsd_dir_name(fsd_dir dir);               /* "client", "server" */
+
+/* ======================================================================
+ * Anomalies (generated from anomalies.def: one table for every front end)
+ * ==================================================================== */
+
+typedef enum fsd_severity {
+    FSD_SEV_NOTE = 1,
+    FSD_SEV_WARNING = 2,
+    FSD_SEV_ERROR = 3
+} fsd_severity;
+
+typedef enum fsd_anomaly_id {
+#define FSD_ANOMALY(id, sev, maxsev, summary) FSD_A_##id,
+#include "anomalies.def"
+#undef FSD_ANOMALY
+    FSD_A_COUNT
+} fsd_anomaly_id;
+
+const char *fsd_anomaly_name(fsd_anomaly_id id);         /* "bad_version"; NULL if out of range */
+fsd_severity fsd_anomaly_severity(fsd_anomaly_id id);    /* catalogue severity */
+fsd_severity fsd_anomaly_max_severity(fsd_anomaly_id id);
+const char *fsd_anomaly_summary(fsd_anomaly_id id);      /* one line */
+const char *fsd_severity_name(fsd_severity sev);         /* "note", "warning", "error" */
+/* Look an id up by name; returns FSD_A_COUNT when unknown. */
+fsd_anomaly_id fsd_anomaly_from_name(const char *name);
+
+#define FSD_DETAIL_MAX 96
+
+typedef struct fsd_anomaly_event {
+    fsd_anomaly_id id;
+    fsd_severity severity;   /* this occurrence (may exceed the catalogue's) */
+    fsd_dir dir;             /* direction in which it was detected */
+    uint64_t offset;         /* byte offset in that direction's stream */
+    int64_t ts_ns;           /* packet that carried the byte at offset */
+    uint64_t tag;
+    int32_t request_id;      /* -1: connection-level (no request id involved) */
+    bool in_transaction;     /* also listed in a delivered fsd_transaction */
+    char detail[FSD_DETAIL_MAX]; /* NUL-terminated, e.g. "version 2", "SCRIPT_FILENAME" */
+} fsd_anomaly_event;
+
+/* ======================================================================
+ * Wire layer: stateless helpers over complete buffers (front ends use these
+ * to draw trees; they never read FastCGI bytes themselves).
+ * ==================================================================== */
+
+typedef struct fsd_header {
+    uint8_t version;
+    uint8_t type;
+    uint16_t request_id;
+    uint16_t content_length;
+    uint8_t padding_length;
+    uint8_t reserved;
+} fsd_header;
+
+/* Unpack 8 bytes. */
+void fsd_header_unpack(fsd_header *h, const uint8_t b[FSD_HEADER_LEN]);
+/* 8 + contentLength + paddingLength. */
+uint32_t fsd_header_record_len(const fsd_header *h);
+/* Total length of the record that starts at b, or 0 when avail < 8.
+ * (For Wireshark's tcp_dissect_pdus get_pdu_len.) */
+uint32_t fsd_record_length(const uint8_t *b, size_t avail);
+/* The resynchronisation predicate: version 1, type 1..11, the request id
+ * class matching the type (0 for management records, non-zero otherwise) and
+ * a content length the type allows (8 for BEGIN/END/UNKNOWN_TYPE, 0 for
+ * ABORT). Used to recognise FastCGI on an unknown port and to resync. */
+bool fsd_header_plausible(const fsd_header *h);
+
+/* Does the start of a connection look like FastCGI? Checks the plausible
+ * records in buf[0..len) back to back (at least one complete header; stops at
+ * the end of buf). Returns 1 yes, 0 no, -1 not enough bytes to say.
+ * dir is the direction the bytes travel in, if known. */
+int fsd_looks_like_fastcgi(const uint8_t *buf, size_t len, fsd_dir dir);
+
+typedef struct fsd_begin_body {
+    uint16_t role;
+    uint8_t flags;
+    uint8_t reserved[5];
+} fsd_begin_body;
+
+typedef struct fsd_end_body {
+    uint32_t app_status;
+    uint8_t protocol_status;
+    uint8_t reserved[3];
+} fsd_end_body;
+
+typedef struct fsd_unknown_type_body {
+    uint8_t type;
+    uint8_t reserved[7];
+} fsd_unknown_type_body;
+
+/* Unpack an 8-byte body; false (and *out zeroed) when len < 8. */
+bool fsd_begin_body_unpack(fsd_begin_body *out, const uint8_t *b, size_t len);
+bool fsd_end_body_unpack(fsd_end_body *out, const uint8_t *b, size_t len);
+bool fsd_unknown_type_body_unpack(fsd_unknown_type_body *out, const uint8_t *b, size_t len);
+
+/* One name-value pair inside a complete buffer (§3.4). Offsets are relative
+ * to the buffer. */
+typedef struct fsd_nv {
+    size_t offset;        /* first length byte */
+    size_t total_len;     /* length bytes + name + value */
+    size_t name_offset;
+    size_t value_offset;
+    uint32_t name_len;
+    uint32_t value_len;
+} fsd_nv;
+
+/* Iterate pairs in buf[*pos .. len). Returns 1 and advances *pos when a
+ * complete pair was found, 0 at the end of buf, -1 when a length runs past
+ * the end (out->offset and what could be read are filled). */
+int fsd_nv_next(const uint8_t *buf, size_t len, size_t *pos, fsd_nv *out);
+
+/* ======================================================================
+ * Events of the connection decoder
+ * ==================================================================== */
+
+typedef struct fsd_span {
+    const uint8_t *ptr;   /* NULL when absent */
+    size_t len;
+} fsd_span;
+
+/* Where a byte was: packet timestamp and tag. set==false: never happened. */
+typedef struct fsd_timepoint {
+    int64_t ns;
+    uint64_t tag;
+    bool set;
+} fsd_timepoint;
+
+/* Delivered once per record, after its last byte (padding included) was
+ * consumed, or when the connection ends inside it (truncated == true). */
+typedef struct fsd_record_event {
+    fsd_dir dir;
+    fsd_header hdr;
+    uint64_t offset;          /* stream offset of the header's first byte */
+    fsd_timepoint first;      /* packet with the first header byte */
+    fsd_timepoint last;       /* packet with the last byte */
+    bool truncated;
+    bool is_eos;              /* empty record of a stream type: end of stream */
+    /* Decoded discrete bodies; valid only when body_valid and for the type. */
+    bool body_valid;
+    union {
+        fsd_begin_body begin;
+        fsd_end_body end;
+        fsd_unknown_type_body unknown_type;
+    } body;
+    /* For application records: did the record belong to a tracked request? */
+    bool request_active;
+} fsd_record_event;
+
+/* One complete name-value pair from PARAMS, GET_VALUES or GET_VALUES_RESULT,
+ * delivered where it completes (a pair straddling two records is delivered
+ * whole, after the second). The spans point into decoder or caller memory
+ * valid only during the callback. */
+typedef struct fsd_param_event {
+    fsd_dir dir;
+    uint8_t record_type;
+    uint16_t request_id;
+    fsd_span name;            /* may be shorter than name_len when capped */
+    fsd_span value;           /* may be shorter than value_len when capped */
+    uint32_t name_len;        /* declared lengths */
+    uint32_t value_len;
+    bool truncated;           /* a span was cut to a cap */
+    bool straddled;           /* spanned a record boundary */
+    uint64_t offset;          /* stream offset of the first length byte */
+    uint64_t end_offset;      /* stream offset just past the value */
+} fsd_param_event;
+
+/* Content bytes of STDIN, STDOUT, STDERR or DATA, handed out as spans of the
+ * caller's input (zero copy). Only delivered when on_data is set. */
+typedef struct fsd_data_event {
+    fsd_dir dir;
+    uint8_t record_type;
+    uint16_t request_id;
+    fsd_span data;
+    uint64_t offset;          /* stream offset of data.ptr[0] */
+    uint64_t stream_pos;      /* position of data.ptr[0] within this request's stream */
+} fsd_data_event;
+
+typedef struct fsd_cgi_header {
+    fsd_span name;
+    fsd_span value;
+} fsd_cgi_header;
+
+/* The CGI response header block at the start of STDOUT, once its blank line
+ * was seen (or the block hit the cap, or STDOUT ended without it). */
+typedef struct fsd_response_event {
+    uint16_t request_id;
+    int status;               /* from Status:, 200 when absent; 0 if not parsed */
+    fsd_span status_line;     /* the Status: value, e.g. "404 Not Found" */
+    fsd_span content_type;
+    const fsd_cgi_header *headers;
+    size_t nheaders;
+    uint64_t header_len;      /* bytes of STDOUT taken by the block incl. blank line */
+    bool complete;            /* the blank line was seen */
+    fsd_timepoint at;         /* packet with the blank line's last byte */
+} fsd_response_event;
+
+typedef struct fsd_param {
+    fsd_span name;
+    fsd_span value;
+    uint32_t name_len;        /* declared lengths (spans shorter when capped) */
+    uint32_t value_len;
+} fsd_param;
+
+typedef enum fsd_end_reason {
+    FSD_END_COMPLETE = 0,     /* END_REQUEST seen */
+    FSD_END_CLOSED,           /* connection closed (FIN) without END_REQUEST */
+    FSD_END_RESET,            /* connection reset (RST) */
+    FSD_END_CAPTURE,          /* fsd_conn_finish(): capture ended */
+    FSD_END_DESYNC            /* the server direction desynchronised */
+} fsd_end_reason;
+const char *fsd_end_reason_name(fsd_end_reason r);
+
+/* One request, delivered once when it ends. All pointers are valid only
+ * during the callback. */
+typedef struct fsd_transaction {
+    uint64_t seq;             /* 0, 1, 2, ... per connection, in BEGIN order */
+    uint16_t request_id;
+    uint16_t role;
+    uint8_t flags;
+    bool keep_conn;
+    bool aborted;             /* ABORT_REQUEST was seen */
+
+    const fsd_param *params;  /* every param, in wire order */
+    size_t nparams;
+    size_t params_dropped;    /* pairs counted but not stored (cap) */
+
+    /* Convenience lookups (last occurrence, as php-fpm reads them). */
+    fsd_span method;          /* REQUEST_METHOD */
+    fsd_span uri;             /* REQUEST_URI */
+    fsd_span script;          /* SCRIPT_NAME, else SCRIPT_FILENAME */
+    fsd_span host;            /* HTTP_HOST, else SERVER_NAME */
+    fsd_span content_length;  /* CONTENT_LENGTH raw */
+    int64_t content_length_value; /* -1 absent or empty, -2 invalid */
+
+    uint64_t params_bytes;    /* PARAMS stream content bytes */
+    uint64_t stdin_bytes;
+    uint64_t data_bytes;
+    uint64_t stdout_bytes;    /* whole STDOUT stream incl. CGI header block */
+    uint64_t stderr_bytes;
+
+    int http_status;          /* 0: no parsed response header; else Status: or 200 */
+    fsd_span content_type;
+
+    bool has_end;             /* END_REQUEST seen */
+    uint32_t app_status;
+    uint8_t protocol_status;
+
+    fsd_timepoint t_begin;           /* first byte of BEGIN_REQUEST */
+    fsd_timepoint t_request_sent;    /* end of the last client stream */
+    fsd_timepoint t_first_response;  /* first byte of the first STDOUT/STDERR record */
+    fsd_timepoint t_end;             /* last byte of END_REQUEST */
+
+    bool complete;            /* == (end_reason == FSD_END_COMPLETE) */
+    fsd_end_reason end_reason;
+
+    const fsd_anomaly_event *anomalies;
+    size_t nanomalies;
+    size_t anomalies_dropped; /* beyond the per-request cap (still delivered as events) */
+} fsd_transaction;
+
+typedef struct fsd_callbacks {
+    void (*on_record)(void *ud, const fsd_record_event *ev);
+    void (*on_param)(void *ud, const fsd_param_event *ev);
+    void (*on_data)(void *ud, const fsd_data_event *ev);
+    void (*on_response)(void *ud, const fsd_response_event *ev);
+    void (*on_anomaly)(void *ud, const fsd_anomaly_event *ev);
+    void (*on_transaction)(void *ud, const fsd_transaction *tx);
+} fsd_callbacks;
+
+/* ======================================================================
+ * Configuration
+ * ==================================================================== */
+
+typedef struct fsd_allocator {
+    void *(*alloc)(void *ud, size_t size);   /* NULL on failure */
+    void (*free)(void *ud, void *ptr, size_t size);
+    void *ud;
+} fsd_allocator;
+
+typedef struct fsd_limits {
+    uint32_t max_params_bytes;      /* stored name+value bytes per request (default 262144) */
+    uint32_t max_pair_bytes;        /* one straddling pair buffered at most (default 65536) */
+    uint32_t max_cgi_header_bytes;  /* CGI response header block (default 16384) */
+    uint32_t max_active_requests;   /* per connection (default 1024) */
+    uint32_t max_request_anomalies; /* stored per request (default 32) */
+} fsd_limits;
+
+void fsd_limits_default(fsd_limits *l);
+
+#define FSD_CONN_MIDSTREAM_CLIENT 0x01u  /* the capture missed the start of client->server */
+#define FSD_CONN_MIDSTREAM_SERVER 0x02u  /* ... of server->client */
+
+typedef struct fsd_conn_config {
+    fsd_limits limits;                /* zero fields take the defaults */
+    fsd_allocator alloc;              /* all NULL: malloc/free */
+    const fsd_callbacks *cb;          /* may be NULL; any member may be NULL */
+    void *ud;                         /* passed to every callback */
+    unsigned flags;                   /* FSD_CONN_* */
+} fsd_conn_config;
+
+/* ======================================================================
+ * Connection decoder
+ * ==================================================================== */
+
+typedef struct fsd_conn fsd_conn;
+
+/* Return codes (misuse only; protocol problems are anomalies). */
+enum {
+    FSD_OK = 0,
+    FSD_E_INVAL = -1,       /* NULL argument or bad enum */
+    FSD_E_FINISHED = -2,    /* input after fsd_conn_finish() or after close of that direction */
+    FSD_E_NOT_RECORD = -3,  /* fsd_conn_feed_record(): len is not the record's length,
+                               or the direction is in the middle of a record */
+    FSD_E_NOMEM = -4        /* the allocator failed; the event was still reported best-effort */
+};
+
+fsd_conn *fsd_conn_new(const fsd_conn_config *cfg);  /* NULL when allocation fails */
+/* Release everything. Does not deliver pending requests: call
+ * fsd_conn_finish() first if they matter. */
+void fsd_conn_free(fsd_conn *c);
+
+/* Push bytes of one direction, in stream order, as they were captured. */
+int fsd_conn_feed(fsd_conn *c, fsd_dir dir, const uint8_t *data, size_t len,
+                  int64_t ts_ns, uint64_t tag);
+
+/* Push exactly one complete record (as Wireshark's PDU reassembly gives it). */
+int fsd_conn_feed_record(fsd_conn *c, fsd_dir dir, const uint8_t *rec, size_t len,
+                         int64_t ts_ns, uint64_t tag);
+
+/* nbytes of this direction are missing from the capture (a lost segment).
+ * The decoder reports capture_gap and resynchronises on the next plausible
+ * record header. */
+int fsd_conn_gap(fsd_conn *c, fsd_dir dir, uint64_t nbytes, int64_t ts_ns, uint64_t tag);
+
+typedef enum fsd_close_kind {
+    FSD_CLOSE_FIN = 0,   /* this direction ended normally */
+    FSD_CLOSE_RST = 1    /* the connection was reset (ends both directions) */
+} fsd_close_kind;
+
+/* End of one direction (FIN) or of both (RST). When both directions have
+ * ended, requests still active are delivered as incomplete. */
+int fsd_conn_close(fsd_conn *c, fsd_dir dir, fsd_close_kind kind, int64_t ts_ns, uint64_t tag);
+
+/* End of capture: every active request is delivered as incomplete
+ * (FSD_END_CAPTURE), a record in progress reported as truncated. No input is
+ * accepted afterwards. Idempotent. */
+int fsd_conn_finish(fsd_conn *c, int64_t ts_ns, uint64_t tag);
+
+typedef enum fsd_sync_state {
+    FSD_SYNC_OK = 0,        /* decoding records */
+    FSD_SYNC_HUNTING,       /* looking for a record header (midstream start or after a gap) */
+    FSD_SYNC_DESYNCED,      /* gave up on this direction (desync) */
+    FSD_SYNC_CLOSED         /* direction ended */
+} fsd_sync_state;
+
+typedef struct fsd_dir_stats {
+    uint64_t bytes;            /* fed, incl. gaps' missing bytes not counted */
+    uint64_t gap_bytes;        /* reported missing */
+    uint64_t skipped_bytes;    /* fed but not decoded (hunting, desynced) */
+    uint64_t records;
+    uint64_t records_by_type[FSD_MAX_KNOWN_TYPE + 1]; /* [0] = unknown types */
+    fsd_sync_state state;
+} fsd_dir_stats;
+
+typedef struct fsd_conn_stats {
+    fsd_dir_stats dir[2];
+    uint64_t transactions;        /* delivered so far */
+    uint32_t active_requests;     /* now */
+    uint32_t max_active_requests; /* high-water mark */
+    uint64_t anomalies[FSD_A_COUNT];
+    size_t memory_bytes;          /* held through the allocator now */
+} fsd_conn_stats;
+
+void fsd_conn_get_stats(const fsd_conn *c, fsd_conn_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FSD_FSD_H */
