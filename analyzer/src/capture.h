@@ -1,0 +1,155 @@
+/* capture.h — capture input for fcgiscope: pcap/pcapng files as one timeline, stdin, live devices.
+ *
+ * Normative references: pcap file format (draft-ietf-opsawg-pcap), pcapng
+ * (draft-ietf-opsawg-pcapng: SHB, IDB option if_tsresol), libpcap 1.10 API
+ * (pcap_fopen_offline_with_tstamp_precision, pcap_create/pcap_activate,
+ * pcap_stats).
+ *
+ * Usage (offline):
+ *
+ *   char err[FCS_CAP_ERRMAX];
+ *   fcs_capture *cap = fcs_cap_open_files(paths, n, err, sizeof err);
+ *   if (!cap) { fprintf(stderr, "fcgiscope: %s\n", err); exit(2); }
+ *   fcs_packet pkt;
+ *   for (;;) {
+ *       int r = fcs_cap_next(cap, &pkt);
+ *       if (r == FCS_CAP_PACKET)      fcs_tcp_packet(tcp, &pkt);
+ *       else if (r == FCS_CAP_DAMAGED) fcs_tcp_raise(tcp, FSD_A_capture_truncated, NULL,
+ *                                        fcs_cap_damage_frame(cap), fcs_cap_last_ts(cap),
+ *                                        fcs_cap_error(cap));   // reading goes on with the next file
+ *       else if (r == FCS_CAP_TIMEOUT) continue;                 // live only: check stop flags
+ *       else if (r == FCS_CAP_EOF) break;
+ *       else { fprintf(stderr, "fcgiscope: %s\n", fcs_cap_error(cap)); exit 2; }  // FCS_CAP_ERROR
+ *   }
+ *   fcs_cap_close(cap);
+ *
+ * (fcs_cap_feed() in tcp.h runs this loop in batches.)
+ *
+ * Frame numbers: 1-based and continuous over the whole timeline. The first
+ * packet of the second file is numbered one more than the last packet read
+ * from the first file (as if the files had been concatenated). A damaged
+ * packet is not numbered: fcs_cap_damage_frame() is the number it would have
+ * had (last good frame + 1), and the next file continues from that number.
+ *
+ * Errors: every message is one line that names the file ("-" is "stdin") or
+ * device, and the reason, e.g.
+ *   "x.pcap: cannot open: No such file or directory"
+ *   "x.txt: not a pcap or pcapng capture"
+ *   "x.pcap: unsupported link type 147 (USER0)"
+ *   "x.pcap: truncated or corrupt at frame 57: truncated dump file; ..."
+ * fcs_cap_open_files() opens and checks EVERY file before returning, so an
+ * unreadable second file is reported before anything is analyzed.
+ *
+ * Files are read through a 64 KiB stdio buffer. Timestamps are always
+ * delivered in nanoseconds; each file's native precision (microseconds or
+ * nanoseconds, from the pcap magic or the pcapng if_tsresol option of the
+ * first interface) is reported by fcs_cap_file_info().
+ */
+#ifndef FCS_CAPTURE_H
+#define FCS_CAPTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "link.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FCS_CAP_ERRMAX 512
+
+typedef struct fcs_capture fcs_capture;
+
+/* fcs_cap_next() results. */
+enum {
+    FCS_CAP_PACKET = 1,    /* *pkt is filled; pkt->data valid until the next call */
+    FCS_CAP_EOF = 0,       /* all input read (offline) */
+    FCS_CAP_TIMEOUT = 2,   /* live: no packet within the read timeout; call again */
+    FCS_CAP_DAMAGED = -1,  /* the current file is truncated/corrupt: fcs_cap_error()
+                              says where; the packets before it were delivered, the
+                              next call continues with the next file */
+    FCS_CAP_ERROR = -2     /* fatal (device went away, read error): fcs_cap_error() */
+};
+
+/* Timestamp precision of a file or device. */
+typedef enum fcs_precision { FCS_PREC_US = 6, FCS_PREC_NS = 9 } fcs_precision;
+
+typedef enum fcs_cap_format { FCS_FMT_PCAP = 0, FCS_FMT_PCAPNG = 1, FCS_FMT_LIVE = 2 } fcs_cap_format;
+
+typedef struct fcs_cap_file_info {
+    const char *name;         /* as given ("-" for stdin) or the device name */
+    fcs_cap_format format;
+    fcs_precision precision;  /* native precision of the file */
+    int dlt;                  /* link type */
+    int snaplen;
+    uint64_t first_frame;     /* first frame number of this file (0: none read yet) */
+    uint64_t packets;         /* packets read from it so far */
+    bool damaged;             /* reading it stopped at damage */
+} fcs_cap_file_info;
+
+/* Open files (paths[0..n), "-" = stdin, allowed once) read in the given order
+ * as one timeline. Returns NULL with a one-line message in err when any of them
+ * cannot be opened, is not a capture, or has an unsupported link type. */
+fcs_capture *fcs_cap_open_files(const char *const *paths, size_t n, char *err, size_t errlen);
+
+/* Open a capture from memory (a whole pcap/pcapng file image; for the fuzz
+ * target and tests). The buffer must stay valid until fcs_cap_close(). */
+fcs_capture *fcs_cap_open_memory(const void *data, size_t len, const char *name,
+                                 char *err, size_t errlen);
+
+typedef struct fcs_live_options {
+    const char *filter;       /* BPF filter expression, NULL or "" for none */
+    int snaplen;              /* 0: 262144 */
+    int buffer_bytes;         /* kernel buffer, 0: 64 MiB */
+    int timeout_ms;           /* read timeout so callers can check flags, 0: 250 */
+    bool promisc;             /* default false (FastCGI is usually on loopback) */
+} fcs_live_options;
+
+/* Open a live device (pcap_create, immediate mode, nanosecond timestamps when
+ * the device supports them, BPF filter). NULL with a message on failure
+ * (no such device, permission, bad filter). opts may be NULL. */
+fcs_capture *fcs_cap_open_live(const char *device, const fcs_live_options *opts,
+                               char *err, size_t errlen);
+
+/* Next packet (see the result codes above). */
+int fcs_cap_next(fcs_capture *cap, fcs_packet *pkt);
+
+/* Message of the last DAMAGED or ERROR result ("" if none). */
+const char *fcs_cap_error(const fcs_capture *cap);
+/* Frame number that the last DAMAGED result refers to. */
+uint64_t fcs_cap_damage_frame(const fcs_capture *cap);
+/* Timestamp of the last packet delivered (0 before the first). */
+int64_t fcs_cap_last_ts(const fcs_capture *cap);
+
+/* Files in the timeline (1 for live), and information about one. */
+size_t fcs_cap_file_count(const fcs_capture *cap);
+bool fcs_cap_file_info(const fcs_capture *cap, size_t index, fcs_cap_file_info *out);
+/* Index of the file being read now. */
+size_t fcs_cap_current_file(const fcs_capture *cap);
+/* Finest precision over all files (NS if any file is NS). */
+fcs_precision fcs_cap_precision(const fcs_capture *cap);
+
+/* Progress of offline input: bytes consumed so far and total (0 when unknown,
+ * e.g. stdin), over all files. */
+void fcs_cap_progress(const fcs_capture *cap, uint64_t *done, uint64_t *total);
+
+/* Live only: libpcap's counters (pcap_stats). false when unavailable. */
+bool fcs_cap_live_stats(fcs_capture *cap, uint64_t *received, uint64_t *dropped,
+                        uint64_t *ifdropped);
+
+/* The underlying descriptor for poll() in live mode (-1 otherwise). */
+int fcs_cap_fd(const fcs_capture *cap);
+
+/* Stop a live capture from a signal handler (pcap_breakloop); fcs_cap_next
+ * then returns FCS_CAP_EOF. Async-signal-safe. */
+void fcs_cap_breakloop(fcs_capture *cap);
+
+void fcs_cap_close(fcs_capture *cap);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FCS_CAPTURE_H */
