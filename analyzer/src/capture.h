@@ -43,7 +43,7 @@
  * Files are read through a 64 KiB stdio buffer. Timestamps are always
  * delivered in nanoseconds; each file's native precision (microseconds or
  * nanoseconds, from the pcap magic or the pcapng if_tsresol option of the
- * first interface) is reported by fcs_cap_file_info().
+ * first interface) is reported by fcs_cap_get_file_info().
  */
 #ifndef FCS_CAPTURE_H
 #define FCS_CAPTURE_H
@@ -125,7 +125,7 @@ int64_t fcs_cap_last_ts(const fcs_capture *cap);
 
 /* Files in the timeline (1 for live), and information about one. */
 size_t fcs_cap_file_count(const fcs_capture *cap);
-bool fcs_cap_file_info(const fcs_capture *cap, size_t index, fcs_cap_file_info *out);
+bool fcs_cap_get_file_info(const fcs_capture *cap, size_t index, fcs_cap_file_info *out);
 /* Index of the file being read now. */
 size_t fcs_cap_current_file(const fcs_capture *cap);
 /* Finest precision over all files (NS if any file is NS). */
