@@ -1,0 +1,247 @@
+#!/usr/bin/env python3
+"""captures/record/mkexpect.py: builds <name>.expect.json for a real capture from the frontend's access log and curl's results (schema: captures/EXPECT.md).
+
+The expectations come from the ground truth next to the capture (the frontend's
+own log and what curl saw), never from fcgiscope. tshark's built-in `fcgi`
+dissector is only used, when present, to decide whether two catalogue ids that
+depend on the backend's framing are certain (`anomalies_must`) or only possible.
+
+Usage:
+  mkexpect.py --name N --frontend F --backend B --pair DESC --port P --dir DIR [--killed]
+  mkexpect.py --demo SRC.expect.json DST.expect.json
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+# What each frontend's latency column means and its resolution in microseconds.
+LATENCY_SOURCE = {
+    "nginx": ("nginx $upstream_response_time (from connecting to / sending to the upstream "
+              "until the last response byte; ms resolution)", 1000),
+    "haproxy": ("HAProxy %Ta - %TR - %Tw - %Tc, i.e. %Tr + data transfer time: from the request "
+                "being sent on the server connection to the end of the response (ms resolution)", 1000),
+    "apache": ("Apache %D: the whole HTTP request as the frontend served it, not only the "
+               "FastCGI hop (us resolution)", 1),
+    "caddy": ("Caddy access log `duration`: the whole HTTP request as the frontend served it, "
+              "not only the FastCGI hop (ns printed, taken as us)", 1),
+    "lighttpd": ("lighttpd %D: the whole HTTP request as the frontend served it, not only the "
+                 "FastCGI hop (us resolution)", 1),
+}
+
+
+def die(msg):
+    sys.exit("mkexpect.py: " + msg)
+
+
+def read_curl(path):
+    rows = []
+    with open(path) as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if not line:
+                continue
+            tag, group, method, uri, code, size, ttotal, rc = line.split("\t")
+            rows.append({"tag": tag, "group": int(group), "method": method, "uri": uri,
+                         "http_code": int(code), "size": int(size), "time": float(ttotal),
+                         "rc": int(rc)})
+    return rows
+
+
+def ms_to_us(v):
+    return int(round(float(v) * 1000))
+
+
+def parse_log(kind, path):
+    """Returns {tag: {status, upstream_status, latency_us, method, uri}}."""
+    out = {}
+    with open(path, encoding="utf-8", errors="replace") as f:
+        lines = [l.rstrip("\n") for l in f if l.strip()]
+    for l in lines:
+        e = None
+        if kind == "nginx":
+            c = l.split("\t")
+            if len(c) < 12:
+                continue
+            ups = c[2]
+            rt = c[3]
+            lat = None
+            if rt not in ("-", ""):
+                # several values only after retries to other upstreams: sum them
+                lat = sum(int(round(float(x.strip()) * 1e6)) for x in rt.replace(":", ",").split(",")
+                          if x.strip() not in ("", "-"))
+            e = {"tag": c[0], "status": int(c[1]),
+                 "upstream_status": None if ups in ("-", "") else int(ups.split(",")[-1].strip()),
+                 "latency_us": lat, "method": c[7], "uri": c[8]}
+        elif kind.startswith("haproxy"):
+            c = l.split("|")
+            if len(c) != 10:
+                continue
+            tr, tw, tc, tresp, ta = (int(x) for x in c[2:7])
+            lat = ta - tr - tw - tc if min(tr, tw, tc, tresp, ta) >= 0 else None
+            e = {"tag": c[0], "status": int(c[1]), "upstream_status": int(c[1]) if tresp >= 0 else None,
+                 "latency_us": None if lat is None else lat * 1000, "method": c[7], "uri": c[8]}
+        elif kind in ("apache", "lighttpd"):
+            c = l.split("|")
+            if kind == "apache" and len(c) == 6:
+                e = {"tag": c[0], "status": int(c[1]), "upstream_status": int(c[1]),
+                     "latency_us": int(c[2]), "method": c[4], "uri": c[5]}
+            elif kind == "lighttpd" and len(c) == 5:
+                e = {"tag": c[0], "status": int(c[1]), "upstream_status": int(c[1]),
+                     "latency_us": int(c[2]), "method": c[3], "uri": c[4]}
+        elif kind == "caddy":
+            try:
+                j = json.loads(l)
+            except ValueError:
+                continue
+            req = j.get("request") or {}
+            hdr = req.get("headers") or {}
+            tag = (hdr.get("X-Request-Id") or [""])[0]
+            if "status" not in j:
+                continue
+            e = {"tag": tag, "status": int(j["status"]), "upstream_status": int(j["status"]),
+                 "latency_us": int(round(float(j["duration"]) * 1e6)), "method": req.get("method"),
+                 "uri": req.get("uri")}
+        if e and e["tag"]:
+            if e["tag"] in out:
+                die("%s: request tag %s logged twice" % (path, e["tag"]))
+            out[e["tag"]] = e
+    return out
+
+
+def tshark_records(pcap, port):
+    """(type, length) of every record tshark's built-in dissector sees, or None without tshark."""
+    if not shutil.which("tshark"):
+        return None
+    try:
+        r = subprocess.run(["tshark", "-r", pcap, "-d", "tcp.port==%d,fcgi" % port,
+                            "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=;",
+                            "-e", "fcgi.type", "-e", "fcgi.content.length"],
+                           capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if r.returncode != 0:
+        return None
+    recs = []
+    for line in r.stdout.splitlines():
+        if not line.strip():
+            continue
+        t, _, n = line.partition("\t")
+        ts, ns = t.split(";"), n.split(";")
+        for a, b in zip(ts, ns):
+            if a and b:
+                recs.append((int(a), int(b)))
+    return recs
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--demo", nargs=2)
+    ap.add_argument("--name")
+    ap.add_argument("--frontend")
+    ap.add_argument("--backend")
+    ap.add_argument("--pair")
+    ap.add_argument("--port", type=int)
+    ap.add_argument("--dir")
+    ap.add_argument("--killed", action="store_true")
+    a = ap.parse_args()
+
+    if a.demo:
+        src, dst = a.demo
+        with open(src) as f:
+            j = json.load(f)
+        base = os.path.basename(src)[:-len(".expect.json")]
+        j["capture"] = "demo.pcapng"
+        j["description"] = ("The README's demo (a copy of real/%s.pcap as pcapng). " % base) + j["description"]
+        j["frontend_log"] = "real/" + j["frontend_log"]
+        with open(dst, "w") as f:
+            json.dump(j, f, indent=2)
+            f.write("\n")
+        return
+
+    d = a.dir
+    pcap = os.path.join(d, a.name + ".pcap")
+    flog = a.name + ".frontend.log"
+    curl = read_curl(os.path.join(d, a.name + ".curl.tsv"))
+    logged = parse_log(a.frontend, os.path.join(d, flog))
+    fkind = "haproxy" if a.frontend.startswith("haproxy") else a.frontend
+    src, res = LATENCY_SOURCE[fkind]
+
+    requests = []
+    for c in curl:
+        e = logged.get(c["tag"])
+        if e is None:
+            die("%s: request %s (curl code %d) is not in the frontend log" % (a.name, c["tag"], c["http_code"]))
+        if e["upstream_status"] is None and not (a.killed and c["rc"] != 0):
+            continue    # the frontend never reached the backend: no FastCGI request
+        if e["method"] != c["method"] or e["uri"] != c["uri"]:
+            die("%s: %s logged as %s %s, curl sent %s %s" % (a.name, c["tag"], e["method"], e["uri"],
+                                                              c["method"], c["uri"]))
+        killed = a.killed and c["rc"] != 0
+        r = {"request_tag": c["tag"], "method": c["method"], "uri": c["uri"],
+             "server": "127.0.0.1:%d" % a.port,
+             "status": e["upstream_status"], "complete": not killed}
+        if killed:
+            # the CGI header (no Status: line, so 200) was sent before the worker died;
+            # the frontend's status is what it had already relayed to the client
+            r["status"] = 200
+        if e["latency_us"] is not None and not killed:
+            r["frontend_latency_us"] = e["latency_us"]
+            r["frontend_resolution_us"] = res
+        if c["group"]:
+            r["unordered_group"] = c["group"]
+        requests.append(r)
+
+    recs = tshark_records(pcap, a.port)
+    must, may = set(), set()
+    if a.backend == "php-fpm":
+        may.add("end_without_stdout_eos")
+    may.add("stderr_output")
+    if a.backend == "go":
+        may.add("multiplexed")
+    if a.killed:
+        must.add("incomplete_request")
+        may.update(["stream_not_terminated", "truncated_record"])
+    if recs is not None:
+        if any(t == 7 and n > 0 for t, n in recs):
+            must.add("stderr_output")
+        if a.backend == "php-fpm" and not any(t == 6 and n == 0 for t, n in recs) and \
+                any(t == 3 for t, n in recs):
+            must.add("end_without_stdout_eos")
+        if a.backend != "php-fpm" and not any(t == 7 and n > 0 for t, n in recs):
+            may.discard("stderr_output")
+    may -= must
+
+    seq = [c for c in curl if c["group"] == 0]
+    desc = ("%s: %d HTTP requests driven by curl (GET, GET with query, HEAD, ~8 KB of headers, small POST, "
+            "200 KiB POST, ~1 MB response, stderr, 404, 500, 302, slow requests sequential and 4 "
+            "concurrent); FastCGI hop only." % (a.pair, len(curl)))
+    if a.killed:
+        desc = ("%s: a GET, then a slowly streaming GET whose php-fpm worker is killed with SIGKILL "
+                "mid-response, then a GET served by the respawned worker; FastCGI hop only." % a.pair)
+    j = {
+        "capture": a.name + ".pcap",
+        "kind": "real",
+        "description": desc,
+        "pair": a.pair,
+        "server_ports": [a.port],
+        "precision": "us",
+        "error": None,
+        "exit_status": 0,
+        "request_count": len(requests),
+        "requests": requests,
+        "anomalies_must": sorted(must),
+        "anomalies_may": sorted(may),
+        "frontend_log": flog,
+        "frontend_latency_source": src,
+    }
+    del seq
+    with open(os.path.join(d, a.name + ".expect.json"), "w") as f:
+        json.dump(j, f, indent=2)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main()

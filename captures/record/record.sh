@@ -1,0 +1,373 @@
+#!/bin/bash
+# captures/record/record.sh: re-records the real FastCGI captures in captures/real (FastCGI 1.0 over TCP, captured with tcpdump).
+#
+# Usage (as root, Debian 12):  captures/record/record.sh [PAIR...]
+#   PAIRs: nginx-phpfpm nginx-phpfpm-keepconn haproxy-phpfpm haproxy-go apache-phpfpm
+#          caddy-phpfpm lighttpd-phpfpm nginx-fcgiwrap nginx-libfcgi nginx-phpfpm-killed
+#   (default: all of them, in that order; captures/demo.pcapng is rebuilt from nginx-phpfpm-keepconn)
+# Environment: HTTP_PORT (default 18080), FCGI_PORT (default 9000), OUT (default captures/real).
+# The script refuses to start a pair if either port is already taken, runs every service on
+# 127.0.0.1 in its own process group, and stops exactly those groups by PID.
+#
+# Debian 12 packages it needs:
+#   nginx php8.2-fpm haproxy caddy lighttpd apache2 fcgiwrap spawn-fcgi libfcgi-dev
+#   golang-go gcc libc6-dev curl tcpdump tshark (editcap, from wireshark-common) python3
+#   util-linux (setsid, setpriv) iproute2 (ss) procps coreutils perl gawk|mawk
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+CAPDIR=$(dirname "$HERE")
+OUT=${OUT:-$CAPDIR/real}
+HTTP_PORT=${HTTP_PORT:-18080}
+FCGI_PORT=${FCGI_PORT:-9000}
+ALL_PAIRS=(nginx-phpfpm nginx-phpfpm-keepconn haproxy-phpfpm haproxy-go apache-phpfpm
+           caddy-phpfpm lighttpd-phpfpm nginx-fcgiwrap nginx-libfcgi nginx-phpfpm-killed)
+RUNUSER=www-data
+
+die() { echo "record.sh: $*" >&2; exit 1; }
+log() { echo "record.sh: $*" >&2; }
+
+[ "$(id -u)" = 0 ] || die "run as root (tcpdump on lo, services switching to $RUNUSER)"
+for t in nginx php-fpm8.2 haproxy caddy lighttpd apache2 fcgiwrap spawn-fcgi go gcc curl \
+         tcpdump editcap tshark python3 setsid setpriv ss; do
+    command -v "$t" >/dev/null || die "missing tool: $t (see the package list at the top)"
+done
+id "$RUNUSER" >/dev/null 2>&1 || die "user $RUNUSER does not exist"
+
+T=$(mktemp -d /tmp/fcgiscope-record.XXXXXX)
+chmod 755 "$T"
+GROUPS_STARTED=()   # process group ids (= PIDs of the setsid'ed leaders) still running
+
+stop_group() {      # stop_group PID [SIGNAL]: stop the process group we started, by its leader's PID
+    local pid=$1 sig=${2:-TERM} i
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+    kill -"$sig" -- "-$pid" 2>/dev/null || true
+    for i in $(seq 1 100); do
+        if ! kill -0 "$pid" 2>/dev/null && [ -z "$(pgrep -g "$pid" 2>/dev/null)" ]; then break; fi
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null || [ -n "$(pgrep -g "$pid" 2>/dev/null)" ]; then
+        log "process group $pid did not stop on SIG$sig; sending SIGKILL"
+        kill -KILL -- "-$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+    local keep=() g
+    for g in "${GROUPS_STARTED[@]}"; do [ "$g" = "$pid" ] || keep+=("$g"); done
+    GROUPS_STARTED=("${keep[@]+"${keep[@]}"}")
+}
+
+cleanup() {
+    local g
+    for g in "${GROUPS_STARTED[@]+"${GROUPS_STARTED[@]}"}"; do stop_group "$g"; done
+    rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+START_PID=
+start_bg() {        # start_bg LOGFILE CMD...: run CMD in a new session (its own process group)
+    local logf=$1; shift
+    setsid "$@" >"$logf" 2>&1 </dev/null &
+    START_PID=$!
+    GROUPS_STARTED+=("$START_PID")
+}
+
+port_taken() { [ -n "$(ss -Htln "sport = :$1" 2>/dev/null)" ]; }
+
+wait_port() {       # wait_port PORT PID NAME
+    local i
+    for i in $(seq 1 100); do
+        port_taken "$1" && return 0
+        kill -0 "$2" 2>/dev/null || die "$3 exited before listening on $1 (log: see above)"
+        sleep 0.1
+    done
+    die "$3 did not listen on 127.0.0.1:$1"
+}
+
+fill() {            # fill FILE: substitute @VAR@ in a template
+    sed -e "s#@TMP@#$W#g" -e "s#@HTTP_PORT@#$HTTP_PORT#g" -e "s#@FCGI_PORT@#$FCGI_PORT#g" \
+        -e "s#@ROOT@#$ROOT#g" -e "s#@UPSTREAM_EXTRA@#${UPSTREAM_EXTRA:-}#g" \
+        -e "s#@LOC_EXTRA@#${LOC_EXTRA:-}#g" "$1"
+}
+
+ver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo unknown; }
+
+# ---- shared, built once --------------------------------------------------------------------
+build_apps() {
+    mkdir -p "$T/www" "$T/cgi" "$T/bin" "$T/gocache" "$T/gopath"
+    cp "$HERE"/www/*.php "$T/www/"
+    cp "$HERE"/cgi/* "$T/cgi/"
+    chmod 755 "$T/www" "$T/cgi" "$T/cgi"/*
+    chmod 644 "$T/www"/*
+    log "building the Go net/http/fcgi app"
+    (cd "$HERE/go" && env GOCACHE="$T/gocache" GOPATH="$T/gopath" GOFLAGS= GO111MODULE=off \
+        go build -o "$T/bin/goapp" fcgiapp.go)
+    log "building the libfcgi app"
+    gcc -std=c11 -O2 -Wall -Wextra -o "$T/bin/libfcgiapp" "$HERE/libfcgi/fcgiapp.c" -lfcgi
+    chmod 755 "$T/bin" "$T/bin"/*
+    # deterministic 200 KiB POST body
+    python3 -c 'import sys; sys.stdout.write(("fcgiscope-post-body-0123456789abcdefghijklmnopqrstuvwxyz\n" * 4000)[:204800])' >"$T/body200k"
+    local i
+    FILL_HDRS=()
+    for i in 1 2 3 4 5 6 7 8; do
+        FILL_HDRS+=(-H "X-Fill-$i: $(printf '%0990d' 0 | tr 0 "$(printf "\\x$((60 + i))")")")
+    done
+}
+
+# ---- backends --------------------------------------------------------------------------------
+BACKEND_PID=
+start_backend() {   # start_backend KIND
+    case $1 in
+    php-fpm)
+        mkdir -p "$W/php-fpm"; chown "$RUNUSER:" "$W/php-fpm"
+        ROOT=$T/www fill "$HERE/conf/php-fpm.conf.in" >"$W/php-fpm.conf"
+        start_bg "$W/backend.out" setpriv --reuid="$RUNUSER" --regid="$RUNUSER" --init-groups \
+            php-fpm8.2 -F -y "$W/php-fpm.conf" -p "$W/php-fpm"
+        ;;
+    go)
+        start_bg "$W/backend.out" setpriv --reuid="$RUNUSER" --regid="$RUNUSER" --init-groups \
+            "$T/bin/goapp" "127.0.0.1:$FCGI_PORT"
+        ;;
+    fcgiwrap)
+        start_bg "$W/backend.out" setpriv --reuid="$RUNUSER" --regid="$RUNUSER" --init-groups \
+            fcgiwrap -c 4 -s "tcp:127.0.0.1:$FCGI_PORT"
+        ;;
+    libfcgi)
+        # -n: spawn-fcgi execs the app in place (no fork), so the PID we hold is the app's
+        start_bg "$W/backend.out" spawn-fcgi -n -a 127.0.0.1 -p "$FCGI_PORT" -u "$RUNUSER" -g "$RUNUSER" \
+            -- "$T/bin/libfcgiapp"
+        ;;
+    esac
+    BACKEND_PID=$START_PID
+    wait_port "$FCGI_PORT" "$BACKEND_PID" "backend $1"
+}
+
+# ---- frontends -------------------------------------------------------------------------------
+FRONTEND_PID=
+FRONTEND_LOG=
+start_frontend() {  # start_frontend KIND
+    case $1 in
+    nginx)
+        mkdir -p "$W/nginx"; chown "$RUNUSER:" "$W/nginx"
+        fill "$HERE/conf/nginx.conf.in" >"$W/nginx.conf"
+        start_bg "$W/frontend.out" nginx -p "$W/nginx" -c "$W/nginx.conf" -g 'daemon off;'
+        FRONTEND_LOG=$W/nginx/access.log
+        ;;
+    haproxy-php|haproxy-go)
+        fill "$HERE/conf/$1.cfg.in" >"$W/haproxy.cfg"
+        haproxy -c -q -f "$W/haproxy.cfg" || die "haproxy config check failed"
+        # log stdout format raw: the access log is haproxy's stdout
+        setsid haproxy -db -f "$W/haproxy.cfg" >"$W/haproxy-access.log" 2>"$W/frontend.out" </dev/null &
+        START_PID=$!; GROUPS_STARTED+=("$START_PID")
+        FRONTEND_LOG=$W/haproxy-access.log
+        ;;
+    apache)
+        mkdir -p "$W/apache"; chown "$RUNUSER:" "$W/apache"
+        fill "$HERE/conf/apache.conf.in" >"$W/apache.conf"
+        start_bg "$W/frontend.out" apache2 -d "$W/apache" -f "$W/apache.conf" -DFOREGROUND
+        FRONTEND_LOG=$W/apache/access.log
+        ;;
+    caddy)
+        mkdir -p "$W/caddy/data" "$W/caddy/config"
+        fill "$HERE/conf/Caddyfile.in" >"$W/Caddyfile"
+        start_bg "$W/frontend.out" env HOME="$W/caddy" XDG_DATA_HOME="$W/caddy/data" \
+            XDG_CONFIG_HOME="$W/caddy/config" caddy run --config "$W/Caddyfile" --adapter caddyfile
+        FRONTEND_LOG=$W/caddy/access.log
+        ;;
+    lighttpd)
+        mkdir -p "$W/lighttpd"; chown "$RUNUSER:" "$W/lighttpd"
+        fill "$HERE/conf/lighttpd.conf.in" >"$W/lighttpd.conf"
+        start_bg "$W/frontend.out" lighttpd -D -f "$W/lighttpd.conf"
+        FRONTEND_LOG=$W/lighttpd/access.log
+        ;;
+    esac
+    FRONTEND_PID=$START_PID
+    wait_port "$HTTP_PORT" "$FRONTEND_PID" "frontend $1"
+}
+
+# ---- capture ---------------------------------------------------------------------------------
+TCPDUMP_PID=
+start_capture() {   # start_capture FILE
+    start_bg "$W/tcpdump.err" tcpdump -i lo -B 65536 -s 0 -U -Z root -n -w "$1" "tcp port $FCGI_PORT"
+    TCPDUMP_PID=$START_PID
+    local i
+    for i in $(seq 1 100); do
+        grep -q 'listening on' "$W/tcpdump.err" 2>/dev/null && return 0
+        kill -0 "$TCPDUMP_PID" 2>/dev/null || die "tcpdump failed: $(cat "$W/tcpdump.err")"
+        sleep 0.1
+    done
+    die "tcpdump did not start"
+}
+
+DROPS=
+stop_capture() {    # sets DROPS to tcpdump's "dropped by kernel" count
+    stop_group "$TCPDUMP_PID" INT
+    DROPS=$(sed -n 's/^\([0-9][0-9]*\) packets* dropped by kernel.*/\1/p' "$W/tcpdump.err")
+    [ -n "$DROPS" ] || die "no drop count in tcpdump's output: $(cat "$W/tcpdump.err")"
+}
+
+# ---- workload --------------------------------------------------------------------------------
+# curl.tsv columns: tag group method uri http_code size_download time_total curl_rc
+req() {             # req TAG GROUP METHOD URI [curl args...]
+    local tag=$1 group=$2 method=$3 uri=$4; shift 4
+    local args=(-sS -o /dev/null --max-time 30 -H "X-Request-Id: $tag" -H 'Expect:'
+                -w '%{http_code}\t%{size_download}\t%{time_total}')
+    case $method in
+        HEAD) args+=(--head) ;;
+        GET) ;;
+        *) args+=(-X "$method") ;;
+    esac
+    local res rc=0
+    res=$(curl "${args[@]}" "$@" "http://127.0.0.1:$HTTP_PORT$uri" 2>>"$W/curl.err") || rc=$?
+    [ -n "$res" ] || res=$'000\t0\t0'
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$tag" "$group" "$method" "$uri" "$res" "$rc" >>"$W/curl.tsv"
+}
+
+declare -A U
+set_uris() {        # set_uris KIND: the workload's paths for one backend kind
+    case $1 in
+    php-fpm) U=([index]=/index.php [post]=/post.php [big]=/big.php [stderr]=/stderr.php
+                [missing]=/missing.php [error500]=/error500.php [redirect]=/redirect.php
+                [slow]=/slow.php [stream]=/stream.php) ;;
+    fcgiwrap) U=([index]=/index.sh [post]=/post.pl [big]=/big.sh [stderr]=/stderr.pl
+                 [missing]=/missing.sh [error500]=/error500.sh [redirect]=/redirect.sh
+                 [slow]=/slow.sh) ;;
+    go|libfcgi) U=([index]=/index [post]=/post [big]=/big [stderr]=/stderr [missing]=/missing
+                   [error500]=/error500 [redirect]=/redirect [slow]=/slow) ;;
+    esac
+}
+
+workload() {        # workload PAIR: the standard 18 requests, tags PAIR-1 .. PAIR-18
+    local p=$1 n=0
+    : >"$W/curl.tsv"
+    req "$p-$((n += 1))" 0 GET "${U[index]}"
+    req "$p-$((n += 1))" 0 GET "${U[index]}?a=1&b=two&c=%20three"
+    req "$p-$((n += 1))" 0 HEAD "${U[index]}"
+    req "$p-$((n += 1))" 0 GET "${U[index]}?big_headers=8" "${FILL_HDRS[@]}"
+    req "$p-$((n += 1))" 0 POST "${U[post]}" --data 'a=1&b=hello+world'
+    req "$p-$((n += 1))" 0 POST "${U[post]}?size=200k" -H 'Content-Type: application/octet-stream' \
+        --data-binary "@$T/body200k"
+    req "$p-$((n += 1))" 0 GET "${U[big]}"
+    req "$p-$((n += 1))" 0 GET "${U[stderr]}"
+    req "$p-$((n += 1))" 0 GET "${U[missing]}"
+    req "$p-$((n += 1))" 0 GET "${U[error500]}"
+    req "$p-$((n += 1))" 0 GET "${U[redirect]}"
+    req "$p-$((n += 1))" 0 GET "${U[slow]}?ms=20"
+    req "$p-$((n += 1))" 0 GET "${U[slow]}?ms=100"
+    req "$p-$((n += 1))" 0 GET "${U[slow]}?ms=300"
+    sleep 0.2
+    local pids=() i
+    for i in 1 2 3 4; do
+        req "$p-$((n + i))" 1 GET "${U[slow]}?ms=$((100 + 50 * i))" &
+        pids+=($!)
+        sleep 0.01
+    done
+    wait "${pids[@]}"
+    sleep 0.2
+}
+
+workload_killed() { # workload_killed PAIR: normal GET, a streaming GET whose worker is killed, normal GET
+    local p=$1
+    : >"$W/curl.tsv"
+    rm -f "$W/php-fpm/stream.pid"
+    req "$p-1" 0 GET "${U[index]}"
+    req "$p-2" 0 GET "${U[stream]}" &
+    local cpid=$! i wpid=
+    for i in $(seq 1 50); do
+        [ -s "$W/php-fpm/stream.pid" ] && break
+        sleep 0.05
+    done
+    wpid=$(cat "$W/php-fpm/stream.pid" 2>/dev/null || true)
+    [ -n "$wpid" ] || die "stream.php did not write its PID"
+    # only kill a worker of the php-fpm master this script started
+    [ "$(ps -o ppid= -p "$wpid" | tr -d ' ')" = "$BACKEND_PID" ] || die "PID $wpid is not our php-fpm worker"
+    sleep 0.6
+    log "kill -9 php-fpm worker $wpid mid-response"
+    kill -KILL "$wpid"
+    wait "$cpid" || true
+    sleep 0.5       # the master respawns a worker
+    req "$p-3" 0 GET "${U[index]}"
+    sleep 0.2
+}
+
+# ---- one pair --------------------------------------------------------------------------------
+pair_spec() {       # sets FRONT BACK and the nginx upstream tweaks for PAIR
+    UPSTREAM_EXTRA=; LOC_EXTRA=
+    case $1 in
+    nginx-phpfpm|nginx-phpfpm-killed) FRONT=nginx BACK=php-fpm ;;
+    nginx-phpfpm-keepconn) FRONT=nginx BACK=php-fpm
+        UPSTREAM_EXTRA='keepalive 4;'; LOC_EXTRA='fastcgi_keep_conn on;' ;;
+    haproxy-phpfpm) FRONT=haproxy-php BACK=php-fpm ;;
+    haproxy-go) FRONT=haproxy-go BACK=go ;;
+    apache-phpfpm) FRONT=apache BACK=php-fpm ;;
+    caddy-phpfpm) FRONT=caddy BACK=php-fpm ;;
+    lighttpd-phpfpm) FRONT=lighttpd BACK=php-fpm ;;
+    nginx-fcgiwrap) FRONT=nginx BACK=fcgiwrap ;;
+    nginx-libfcgi) FRONT=nginx BACK=libfcgi ;;
+    *) die "unknown pair: $1" ;;
+    esac
+    case $BACK in
+        php-fpm) ROOT=$T/www ;;
+        fcgiwrap) ROOT=$T/cgi ;;
+        *) ROOT=$T/www ;;
+    esac
+    case $FRONT in
+        nginx) FPKG=nginx ;; haproxy-*) FPKG=haproxy ;; apache) FPKG=apache2 ;;
+        caddy) FPKG=caddy ;; lighttpd) FPKG=lighttpd ;;
+    esac
+    case $BACK in
+        php-fpm) BPKG="php8.2-fpm $(ver php8.2-fpm)" ;;
+        go) BPKG="golang-go $(ver golang-go) net/http/fcgi" ;;
+        fcgiwrap) BPKG="fcgiwrap $(ver fcgiwrap) (CGI: sh, perl)" ;;
+        libfcgi) BPKG="libfcgi $(ver libfcgi0ldbl) under spawn-fcgi $(ver spawn-fcgi)" ;;
+    esac
+    PAIR_DESC="$FPKG $(ver "$FPKG") -> $BPKG"
+}
+
+record_pair() {     # record_pair PAIR: one attempt; DROPS != 0 if the kernel dropped packets
+    local p=$1
+    pair_spec "$p"
+    W=$T/run-$p
+    rm -rf "$W"; mkdir -p "$W"; chmod 755 "$W"
+    port_taken "$HTTP_PORT" && die "port $HTTP_PORT is taken; set HTTP_PORT"
+    port_taken "$FCGI_PORT" && die "port $FCGI_PORT is taken; set FCGI_PORT"
+    set_uris "$BACK"
+    start_capture "$W/capture.pcap"
+    start_backend "$BACK"
+    start_frontend "$FRONT"
+    if [ "$p" = nginx-phpfpm-killed ]; then workload_killed "$p"; else workload "$p"; fi
+    sleep 0.3
+    stop_group "$FRONTEND_PID"      # frontend first: it closes its kept-alive upstream connections
+    sleep 0.3
+    stop_group "$BACKEND_PID"
+    sleep 0.3
+    stop_capture
+    log "$p: $(grep -c . "$W/curl.tsv") requests, tcpdump dropped $DROPS"
+    [ "$DROPS" = 0 ] || return 0
+    cp "$W/capture.pcap" "$OUT/$p.pcap"
+    cp "$FRONTEND_LOG" "$OUT/$p.frontend.log"
+    cp "$W/curl.tsv" "$OUT/$p.curl.tsv"
+    python3 "$HERE/mkexpect.py" --name "$p" --frontend "$FRONT" --backend "$BACK" \
+        --pair "$PAIR_DESC" --port "$FCGI_PORT" --dir "$OUT" \
+        $([ "$p" = nginx-phpfpm-killed ] && echo --killed)
+}
+
+mkdir -p "$OUT"
+build_apps
+PAIRS=("$@")
+[ ${#PAIRS[@]} -gt 0 ] || PAIRS=("${ALL_PAIRS[@]}")
+for p in "${PAIRS[@]}"; do
+    tries=0
+    while :; do
+        tries=$((tries + 1))
+        record_pair "$p"
+        [ "$DROPS" = 0 ] && break
+        [ $tries -lt 3 ] || die "$p: the kernel dropped packets in $tries attempts"
+        log "$p: kernel dropped packets; recording again"
+    done
+    if [ "$p" = nginx-phpfpm-keepconn ]; then
+        editcap -F pcapng "$OUT/$p.pcap" "$CAPDIR/demo.pcapng"
+        python3 "$HERE/mkexpect.py" --demo "$OUT/$p.expect.json" "$CAPDIR/demo.expect.json"
+    fi
+done
+log "done: $OUT"
