@@ -61,10 +61,10 @@ typedef struct fcs_segment {
 /* Result of fcs_link_decode(). */
 typedef enum fcs_link_result {
     FCS_LINK_TCP = 0,        /* *seg is a TCP segment */
-    FCS_LINK_FRAGMENT,       /* IP fragment of a TCP datagram; seg->fragment set,
-                                addresses set, ports/seq/flags set only when
-                                seg->first_fragment and 20 TCP bytes were captured */
-    FCS_LINK_NOT_TCP,        /* IP but another protocol (or a non-first fragment) */
+    FCS_LINK_FRAGMENT,       /* IP fragment of a TCP datagram (any offset); addresses
+                                set; ports/seq/flags set only when seg->first_fragment
+                                (offset 0 and 20 TCP bytes captured); no payload */
+    FCS_LINK_NOT_TCP,        /* IP but another protocol */
     FCS_LINK_NOT_IP,         /* ARP, LLDP, ... */
     FCS_LINK_SHORT,          /* captured too short to reach the TCP header's 20 bytes */
     FCS_LINK_MALFORMED,      /* a length or version field that cannot be right */

@@ -1,0 +1,688 @@
+/* capture.c — libpcap input: pcap/pcapng files as one timeline, stdin, memory images and live devices.
+ *
+ * Normative references: pcap file format (draft-ietf-opsawg-pcap §4: magic
+ * 0xA1B2C3D4 = microseconds, 0xA1B23C4D = nanoseconds, either byte order),
+ * pcapng (draft-ietf-opsawg-pcapng §4.1 SHB, §4.2 IDB, option if_tsresol = 9),
+ * libpcap 1.10 (pcap_fopen_offline_with_tstamp_precision, pcap_create/activate).
+ *
+ * Every file is read through a stdio stream made with fopencookie(): the first
+ * 64 KiB are read once to identify the format and precision (libpcap does not
+ * report the native precision), then served to libpcap from that buffer, the
+ * rest from the file through a 64 KiB stdio buffer. This works the same for
+ * regular files and pipes (stdin).
+ */
+#define _GNU_SOURCE
+#include "capture.h"
+#include "tcp.h"
+
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define PREFIX_MAX 65536
+#define STDIO_BUF 65536
+
+/* The stream libpcap reads: prefix bytes first, then the underlying FILE. */
+typedef struct src_cookie {
+    FILE *under;            /* NULL for a memory image */
+    const uint8_t *mem;     /* memory image (whole file) */
+    size_t memlen, mempos;
+    uint8_t *prefix;
+    size_t plen, ppos;
+    uint64_t consumed;      /* bytes handed to libpcap */
+} src_cookie;
+
+typedef struct cap_file {
+    char *path;             /* as given */
+    fcs_cap_file_info info;
+    uint64_t size;          /* 0 unknown */
+} cap_file;
+
+struct fcs_capture {
+    cap_file *files;
+    size_t nfiles, cur;
+    bool live;
+    pcap_t *p;              /* current handle */
+    FILE *fp;               /* the cookie stream (owned by libpcap after fopen_offline) */
+    src_cookie *ck;
+    char *iobuf;
+    uint64_t frames;        /* packets delivered */
+    uint64_t damage_frame;
+    int64_t last_ts;
+    uint64_t done_bytes;    /* consumed by finished files */
+    bool eof;
+    bool fatal;             /* eof because of an error (c->err) */
+    bool pending_next;      /* after damage: open the next file on the next call */
+    /* stdin kept open from validation to reading */
+    pcap_t *stdin_p;
+    FILE *stdin_fp;
+    src_cookie *stdin_ck;
+    char *stdin_iobuf;
+    /* live */
+    bool nano;
+    uint64_t last_drop, last_ifdrop;
+    const void *memimg;
+    size_t memlen;
+    char err[FCS_CAP_ERRMAX];
+};
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || !errlen)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    /* One line: no newline from libpcap's messages. */
+    for (char *c = err; *c; c++)
+        if (*c == '\n' || *c == '\r')
+            *c = ' ';
+}
+
+static const char *disp(const char *path)
+{
+    return strcmp(path, "-") == 0 ? "stdin" : path;
+}
+
+/* ---- the cookie stream ---- */
+
+static ssize_t ck_read(void *c, char *buf, size_t size)
+{
+    src_cookie *k = c;
+    size_t got = 0;
+    if (k->ppos < k->plen) {
+        size_t n = k->plen - k->ppos;
+        if (n > size) n = size;
+        memcpy(buf, k->prefix + k->ppos, n);
+        k->ppos += n;
+        got = n;
+    }
+    if (got < size) {
+        if (k->mem) {
+            size_t n = k->memlen - k->mempos;
+            if (n > size - got) n = size - got;
+            memcpy(buf + got, k->mem + k->mempos, n);
+            k->mempos += n;
+            got += n;
+        } else if (k->under) {
+            got += fread(buf + got, 1, size - got, k->under);
+            if (got == 0 && ferror(k->under))
+                return -1;
+        }
+    }
+    k->consumed += got;
+    return (ssize_t)got;
+}
+
+static int ck_close(void *c)
+{
+    src_cookie *k = c;
+    if (k->under && k->under != stdin)
+        fclose(k->under);
+    free(k->prefix);
+    free(k);
+    return 0;
+}
+
+/* ---- format and precision from the first bytes ---- */
+
+static uint32_t rd32(const uint8_t *p, bool be)
+{
+    return be ? ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3])
+              : ((uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0]);
+}
+static uint16_t rd16(const uint8_t *p, bool be)
+{
+    return be ? (uint16_t)(p[0] << 8 | p[1]) : (uint16_t)(p[1] << 8 | p[0]);
+}
+
+/* 1: identified (format, precision set); 0: not a capture. */
+static int identify(const uint8_t *b, size_t n, fcs_cap_format *fmt, fcs_precision *prec)
+{
+    if (n < 4)
+        return 0;
+    uint32_t m = rd32(b, true);
+    *prec = FCS_PREC_US;
+    switch (m) {
+    case 0xa1b2c3d4: case 0xd4c3b2a1: case 0xa1b2cd34: case 0x34cdb2a1:
+        *fmt = FCS_FMT_PCAP;
+        return 1;
+    case 0xa1b23c4d: case 0x4d3cb2a1:
+        *fmt = FCS_FMT_PCAP;
+        *prec = FCS_PREC_NS;
+        return 1;
+    case 0x0a0d0d0a:
+        break;
+    default:
+        return 0;
+    }
+    *fmt = FCS_FMT_PCAPNG;
+    if (n < 12)
+        return 1;               /* libpcap will judge */
+    bool be = rd32(b + 8, true) == 0x1a2b3c4d;
+    /* Walk blocks in the prefix to the first IDB. */
+    size_t off = 0;
+    for (int blocks = 0; blocks < 64 && off + 12 <= n; blocks++) {
+        uint32_t type = rd32(b + off, be);
+        uint32_t blen = rd32(b + off + 4, be);
+        if (blen < 12 || blen > n - off)
+            break;
+        if (type == 1 && blen >= 20) {
+            size_t o = off + 16, end = off + blen - 4;
+            while (o + 4 <= end) {
+                uint16_t code = rd16(b + o, be), olen = rd16(b + o + 2, be);
+                if (code == 0)
+                    break;
+                if (code == 9 && olen >= 1 && o + 5 <= end) {
+                    uint8_t r = b[o + 4];
+                    /* MSB 0: 10^-r seconds; MSB 1: 2^-(r & 0x7f). */
+                    unsigned digits = (r & 0x80) ? (unsigned)((r & 0x7f) * 3 / 10) : r;
+                    if (digits >= 7)
+                        *prec = FCS_PREC_NS;
+                    break;
+                }
+                o += 4 + (((size_t)olen + 3) & ~(size_t)3);
+            }
+            break;
+        }
+        off += blen;
+    }
+    return 1;
+}
+
+/* Open one source: returns a pcap handle; the FILE and cookie become libpcap's. */
+static pcap_t *open_source(const char *path, const void *mem, size_t memlen, cap_file *cf,
+                           char **iobuf_out, src_cookie **ck_out, FILE **fp_out,
+                           char *err, size_t errlen)
+{
+    const char *name = disp(path);
+    FILE *under = NULL;
+    if (!mem) {
+        if (strcmp(path, "-") == 0) {
+            under = stdin;
+        } else {
+            under = fopen(path, "rb");
+            if (!under) {
+                seterr(err, errlen, "%s: cannot open: %s", name, strerror(errno));
+                return NULL;
+            }
+            struct stat sb;
+            if (fstat(fileno(under), &sb) == 0) {
+                if (S_ISDIR(sb.st_mode)) {
+                    seterr(err, errlen, "%s: cannot read: is a directory", name);
+                    fclose(under);
+                    return NULL;
+                }
+                if (S_ISREG(sb.st_mode))
+                    cf->size = (uint64_t)sb.st_size;
+            }
+        }
+        setvbuf(under, NULL, _IOFBF, STDIO_BUF);
+    } else {
+        cf->size = memlen;
+    }
+    src_cookie *ck = calloc(1, sizeof *ck);
+    uint8_t *pre = malloc(PREFIX_MAX);
+    if (!ck || !pre) {
+        free(ck);
+        free(pre);
+        if (under && under != stdin) fclose(under);
+        seterr(err, errlen, "%s: out of memory", name);
+        return NULL;
+    }
+    ck->under = under;
+    ck->prefix = pre;
+    if (mem) {
+        ck->mem = mem;
+        ck->memlen = memlen;
+        ck->plen = memlen < PREFIX_MAX ? memlen : PREFIX_MAX;
+        memcpy(pre, mem, ck->plen);
+        ck->mempos = ck->plen;
+    } else {
+        ck->plen = fread(pre, 1, PREFIX_MAX, under);
+        if (ck->plen < PREFIX_MAX && ferror(under)) {
+            seterr(err, errlen, "%s: cannot read: %s", name, strerror(errno));
+            ck_close(ck);
+            return NULL;
+        }
+    }
+    if (ck->plen == 0) {
+        seterr(err, errlen, "%s: not a pcap or pcapng capture (empty file)", name);
+        ck_close(ck);
+        return NULL;
+    }
+    fcs_cap_format fmt;
+    fcs_precision prec;
+    if (!identify(pre, ck->plen, &fmt, &prec)) {
+        seterr(err, errlen, "%s: not a pcap or pcapng capture", name);
+        ck_close(ck);
+        return NULL;
+    }
+    cookie_io_functions_t io = { .read = ck_read, .write = NULL, .seek = NULL, .close = ck_close };
+    FILE *fp = fopencookie(ck, "rb", io);
+    if (!fp) {
+        seterr(err, errlen, "%s: cannot open: %s", name, strerror(errno));
+        ck_close(ck);
+        return NULL;
+    }
+    char *iobuf = malloc(STDIO_BUF);
+    if (iobuf)
+        setvbuf(fp, iobuf, _IOFBF, STDIO_BUF);
+    char ebuf[PCAP_ERRBUF_SIZE] = "";
+    pcap_t *p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, ebuf);
+    if (!p) {
+        /* libpcap did not take the stream. */
+        fclose(fp);
+        free(iobuf);
+        seterr(err, errlen, "%s: not a readable capture: %s", name, ebuf);
+        return NULL;
+    }
+    int dlt = pcap_datalink(p);
+    if (!fcs_link_supported(dlt)) {
+        const char *dn = pcap_datalink_val_to_name(dlt);
+        seterr(err, errlen, "%s: unsupported link type %d (%s)", name, dlt, dn ? dn : "unknown");
+        pcap_close(p);
+        free(iobuf);
+        return NULL;
+    }
+    cf->info.name = path;
+    cf->info.format = fmt;
+    cf->info.precision = prec;
+    cf->info.dlt = dlt;
+    cf->info.snaplen = pcap_snapshot(p);
+    *iobuf_out = iobuf;
+    *ck_out = ck;
+    *fp_out = fp;
+    return p;
+}
+
+static fcs_capture *cap_alloc(size_t n)
+{
+    fcs_capture *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->files = calloc(n ? n : 1, sizeof *c->files);
+    if (!c->files) {
+        free(c);
+        return NULL;
+    }
+    c->nfiles = n;
+    return c;
+}
+
+static void close_current(fcs_capture *c)
+{
+    if (c->p) {
+        if (c->ck)
+            c->done_bytes += c->ck->consumed;
+        pcap_close(c->p);   /* closes the cookie stream, which frees the cookie */
+        c->p = NULL;
+        c->fp = NULL;
+        c->ck = NULL;
+    }
+    free(c->iobuf);
+    c->iobuf = NULL;
+}
+
+void fcs_cap_close(fcs_capture *c)
+{
+    if (!c)
+        return;
+    close_current(c);
+    if (c->stdin_p) {
+        pcap_close(c->stdin_p);
+        free(c->stdin_iobuf);
+    }
+    for (size_t i = 0; i < c->nfiles; i++)
+        free(c->files[i].path);
+    free(c->files);
+    free(c);
+}
+
+fcs_capture *fcs_cap_open_files(const char *const *paths, size_t n, char *err, size_t errlen)
+{
+    if (n == 0) {
+        seterr(err, errlen, "no capture file given");
+        return NULL;
+    }
+    size_t nstdin = 0;
+    for (size_t i = 0; i < n; i++)
+        nstdin += strcmp(paths[i], "-") == 0;
+    if (nstdin > 1) {
+        seterr(err, errlen, "stdin (-) given more than once");
+        return NULL;
+    }
+    fcs_capture *c = cap_alloc(n);
+    if (!c) {
+        seterr(err, errlen, "out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        c->files[i].path = strdup(paths[i]);
+        if (!c->files[i].path) {
+            seterr(err, errlen, "out of memory");
+            fcs_cap_close(c);
+            return NULL;
+        }
+    }
+    /* Check every file now; keep the first (and stdin) open. */
+    for (size_t i = 0; i < n; i++) {
+        char *iob;
+        src_cookie *ck;
+        FILE *fp;
+        pcap_t *p = open_source(c->files[i].path, NULL, 0, &c->files[i], &iob, &ck, &fp,
+                                err, errlen);
+        if (!p) {
+            fcs_cap_close(c);
+            return NULL;
+        }
+        c->files[i].info.name = c->files[i].path;
+        if (i == 0) {
+            c->p = p; c->iobuf = iob; c->ck = ck; c->fp = fp;
+        } else if (strcmp(c->files[i].path, "-") == 0) {
+            c->stdin_p = p; c->stdin_iobuf = iob; c->stdin_ck = ck; c->stdin_fp = fp;
+        } else {
+            pcap_close(p);
+            free(iob);
+        }
+    }
+    c->cur = 0;
+    return c;
+}
+
+fcs_capture *fcs_cap_open_memory(const void *data, size_t len, const char *name,
+                                 char *err, size_t errlen)
+{
+    fcs_capture *c = cap_alloc(1);
+    if (!c) {
+        seterr(err, errlen, "out of memory");
+        return NULL;
+    }
+    c->files[0].path = strdup(name ? name : "memory");
+    if (!c->files[0].path) {
+        fcs_cap_close(c);
+        return NULL;
+    }
+    c->memimg = data;
+    c->memlen = len;
+    char *iob;
+    src_cookie *ck;
+    FILE *fp;
+    const void *m = data ? data : "";
+    pcap_t *p = open_source(c->files[0].path, m, len, &c->files[0], &iob, &ck, &fp, err, errlen);
+    if (!p) {
+        fcs_cap_close(c);
+        return NULL;
+    }
+    c->files[0].info.name = c->files[0].path;
+    c->p = p; c->iobuf = iob; c->ck = ck; c->fp = fp;
+    return c;
+}
+
+fcs_capture *fcs_cap_open_live(const char *device, const fcs_live_options *opts,
+                               char *err, size_t errlen)
+{
+    fcs_live_options o = { 0 };
+    if (opts)
+        o = *opts;
+    if (!o.snaplen) o.snaplen = 262144;
+    if (!o.buffer_bytes) o.buffer_bytes = 64 << 20;
+    if (!o.timeout_ms) o.timeout_ms = 250;
+    char ebuf[PCAP_ERRBUF_SIZE] = "";
+    pcap_t *p = pcap_create(device, ebuf);
+    if (!p) {
+        seterr(err, errlen, "%s: cannot open device: %s", device, ebuf);
+        return NULL;
+    }
+    pcap_set_snaplen(p, o.snaplen);
+    pcap_set_promisc(p, o.promisc ? 1 : 0);
+    pcap_set_timeout(p, o.timeout_ms);
+    pcap_set_immediate_mode(p, 1);
+    pcap_set_buffer_size(p, o.buffer_bytes);
+    bool nano = pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO) == 0;
+    int r = pcap_activate(p);
+    if (r < 0) {
+        const char *why = (r == PCAP_ERROR) ? pcap_geterr(p) : pcap_statustostr(r);
+        if (r == PCAP_ERROR_PERM_DENIED || r == PCAP_ERROR_NO_SUCH_DEVICE ||
+            r == PCAP_ERROR_IFACE_NOT_UP) {
+            const char *more = pcap_geterr(p);
+            seterr(err, errlen, "%s: cannot capture: %s%s%s", device, pcap_statustostr(r),
+                   more && *more ? ": " : "", more ? more : "");
+        } else {
+            seterr(err, errlen, "%s: cannot capture: %s", device, why);
+        }
+        pcap_close(p);
+        return NULL;
+    }
+    if (nano)
+        nano = pcap_get_tstamp_precision(p) == PCAP_TSTAMP_PRECISION_NANO;
+    int dlt = pcap_datalink(p);
+    if (!fcs_link_supported(dlt)) {
+        const char *dn = pcap_datalink_val_to_name(dlt);
+        seterr(err, errlen, "%s: unsupported link type %d (%s)", device, dlt, dn ? dn : "unknown");
+        pcap_close(p);
+        return NULL;
+    }
+    if (o.filter && *o.filter) {
+        struct bpf_program prog;
+        if (pcap_compile(p, &prog, o.filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {
+            seterr(err, errlen, "%s: bad filter \"%s\": %s", device, o.filter, pcap_geterr(p));
+            pcap_close(p);
+            return NULL;
+        }
+        int sr = pcap_setfilter(p, &prog);
+        pcap_freecode(&prog);
+        if (sr < 0) {
+            seterr(err, errlen, "%s: cannot set filter: %s", device, pcap_geterr(p));
+            pcap_close(p);
+            return NULL;
+        }
+    }
+    fcs_capture *c = cap_alloc(1);
+    if (!c || !(c->files[0].path = strdup(device))) {
+        seterr(err, errlen, "out of memory");
+        pcap_close(p);
+        fcs_cap_close(c);
+        return NULL;
+    }
+    c->live = true;
+    c->nano = nano;
+    c->p = p;
+    c->files[0].info.name = c->files[0].path;
+    c->files[0].info.format = FCS_FMT_LIVE;
+    c->files[0].info.precision = nano ? FCS_PREC_NS : FCS_PREC_US;
+    c->files[0].info.dlt = dlt;
+    c->files[0].info.snaplen = pcap_snapshot(p);
+    return c;
+}
+
+/* Move to the next file of the timeline; false at the end or on error (c->err). */
+static bool next_file(fcs_capture *c, int *rc)
+{
+    close_current(c);
+    c->cur++;
+    if (c->cur >= c->nfiles) {
+        c->eof = true;
+        *rc = FCS_CAP_EOF;
+        return false;
+    }
+    cap_file *cf = &c->files[c->cur];
+    if (strcmp(cf->path, "-") == 0 && c->stdin_p) {
+        c->p = c->stdin_p; c->iobuf = c->stdin_iobuf; c->ck = c->stdin_ck; c->fp = c->stdin_fp;
+        c->stdin_p = NULL; c->stdin_iobuf = NULL;
+        return true;
+    }
+    char *iob;
+    src_cookie *ck;
+    FILE *fp;
+    pcap_t *p = open_source(cf->path, NULL, 0, cf, &iob, &ck, &fp, c->err, sizeof c->err);
+    if (!p) {
+        c->eof = true;
+        c->fatal = true;
+        *rc = FCS_CAP_ERROR;
+        return false;
+    }
+    cf->info.name = cf->path;
+    c->p = p; c->iobuf = iob; c->ck = ck; c->fp = fp;
+    return true;
+}
+
+int fcs_cap_next(fcs_capture *c, fcs_packet *pkt)
+{
+    for (;;) {
+        if (c->pending_next) {
+            int rc;
+            c->pending_next = false;
+            if (!next_file(c, &rc))
+                return rc;
+        }
+        if (c->eof || !c->p)
+            return c->fatal ? FCS_CAP_ERROR : FCS_CAP_EOF;
+        struct pcap_pkthdr *hdr;
+        const u_char *data;
+        int r = pcap_next_ex(c->p, &hdr, &data);
+        cap_file *cf = &c->files[c->cur];
+        if (r == 1) {
+            pkt->data = data;
+            pkt->caplen = hdr->caplen;
+            pkt->len = hdr->len;
+            int64_t frac = (int64_t)hdr->ts.tv_usec;
+            if (c->live && !c->nano)
+                frac *= 1000;
+            pkt->ts_ns = (int64_t)hdr->ts.tv_sec * 1000000000ll + frac;
+            pkt->frame = ++c->frames;
+            pkt->dlt = cf->info.dlt;
+            if (cf->info.packets++ == 0)
+                cf->info.first_frame = pkt->frame;
+            c->last_ts = pkt->ts_ns;
+            return FCS_CAP_PACKET;
+        }
+        if (r == 0)
+            return FCS_CAP_TIMEOUT;
+        if (r == PCAP_ERROR_BREAK) {
+            if (c->live) {
+                c->eof = true;
+                return FCS_CAP_EOF;
+            }
+            int rc;
+            if (!next_file(c, &rc))
+                return rc;
+            continue;
+        }
+        /* PCAP_ERROR */
+        if (c->live) {
+            seterr(c->err, sizeof c->err, "%s: capture failed: %s", cf->path, pcap_geterr(c->p));
+            c->eof = true;
+            c->fatal = true;
+            return FCS_CAP_ERROR;
+        }
+        c->damage_frame = c->frames + 1;
+        cf->info.damaged = true;
+        seterr(c->err, sizeof c->err, "%s: truncated or corrupt at frame %llu: %s",
+               disp(cf->path), (unsigned long long)c->damage_frame, pcap_geterr(c->p));
+        c->pending_next = true;
+        return FCS_CAP_DAMAGED;
+    }
+}
+
+const char *fcs_cap_error(const fcs_capture *c) { return c->err; }
+uint64_t fcs_cap_damage_frame(const fcs_capture *c) { return c->damage_frame; }
+int64_t fcs_cap_last_ts(const fcs_capture *c) { return c->last_ts; }
+size_t fcs_cap_file_count(const fcs_capture *c) { return c->nfiles; }
+size_t fcs_cap_current_file(const fcs_capture *c) { return c->cur < c->nfiles ? c->cur : c->nfiles - 1; }
+
+bool fcs_cap_get_file_info(const fcs_capture *c, size_t i, fcs_cap_file_info *out)
+{
+    if (i >= c->nfiles)
+        return false;
+    *out = c->files[i].info;
+    return true;
+}
+
+fcs_precision fcs_cap_precision(const fcs_capture *c)
+{
+    for (size_t i = 0; i < c->nfiles; i++)
+        if (c->files[i].info.precision == FCS_PREC_NS)
+            return FCS_PREC_NS;
+    return FCS_PREC_US;
+}
+
+void fcs_cap_progress(const fcs_capture *c, uint64_t *done, uint64_t *total)
+{
+    uint64_t t = 0;
+    for (size_t i = 0; i < c->nfiles; i++) {
+        if (!c->files[i].size && !c->live) {
+            t = 0;
+            break;
+        }
+        t += c->files[i].size;
+    }
+    if (done)
+        *done = c->done_bytes + (c->ck ? c->ck->consumed : 0);
+    if (total)
+        *total = c->live ? 0 : t;
+}
+
+bool fcs_cap_live_stats(fcs_capture *c, uint64_t *received, uint64_t *dropped, uint64_t *ifdropped)
+{
+    if (!c->live || !c->p)
+        return false;
+    struct pcap_stat ps;
+    if (pcap_stats(c->p, &ps) != 0)
+        return false;
+    if (received) *received = ps.ps_recv;
+    if (dropped) *dropped = ps.ps_drop;
+    if (ifdropped) *ifdropped = ps.ps_ifdrop;
+    return true;
+}
+
+int fcs_cap_fd(const fcs_capture *c)
+{
+    return c->live && c->p ? pcap_get_selectable_fd(c->p) : -1;
+}
+
+void fcs_cap_breakloop(fcs_capture *c)
+{
+    if (c && c->p)
+        pcap_breakloop(c->p);
+}
+
+int fcs_cap_feed(fcs_capture *c, fcs_tcp *t, uint64_t max_packets)
+{
+    fcs_packet pkt;
+    for (uint64_t n = 0; max_packets == 0 || n < max_packets; n++) {
+        int r = fcs_cap_next(c, &pkt);
+        switch (r) {
+        case FCS_CAP_PACKET:
+            fcs_tcp_packet(t, &pkt);
+            break;
+        case FCS_CAP_DAMAGED:
+            fcs_tcp_raise(t, FSD_A_capture_truncated, NULL, c->damage_frame, c->last_ts, c->err);
+            break;
+        default:
+            return r;
+        }
+    }
+    return FCS_CAP_PACKET;
+}
+
+void fcs_cap_report_drops(fcs_capture *c, fcs_tcp *t)
+{
+    uint64_t recv, drop, ifdrop;
+    if (!fcs_cap_live_stats(c, &recv, &drop, &ifdrop))
+        return;
+    if (drop > c->last_drop || ifdrop > c->last_ifdrop) {
+        char d[FSD_DETAIL_MAX];
+        snprintf(d, sizeof d, "%llu packets dropped by the kernel, %llu by the interface",
+                 (unsigned long long)(drop - c->last_drop),
+                 (unsigned long long)(ifdrop - c->last_ifdrop));
+        fcs_tcp_raise(t, FSD_A_capture_drops, NULL, c->frames, c->last_ts, d);
+        c->last_drop = drop;
+        c->last_ifdrop = ifdrop;
+    }
+}

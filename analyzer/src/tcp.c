@@ -1,0 +1,1103 @@
+/* tcp.c — flow table (hash + LRU expiry) and per-direction TCP reassembly for fcgiscope.
+ *
+ * Normative references: RFC 9293 §3.4 (sequence numbers, SYN/FIN occupy one
+ * sequence number), RFC 1982 (serial number arithmetic), RFC 9293 §3.5.2 (RST).
+ *
+ * Structure:
+ *   - flows live in a chained hash table keyed by the canonical 4-tuple (the
+ *     lower endpoint first); a one-entry cache serves bulk transfers;
+ *   - every flow is on one of two time-ordered lists: `active` (ordered by last
+ *     packet; idle timeout) and `closed` (ordered by close time; linger);
+ *   - each direction ("half", indexed by the side of the canonical key that
+ *     sent it) keeps the next expected sequence number and a sorted list of
+ *     out-of-order pieces (copied; never overlapping each other);
+ *   - flows whose kind is not known yet (no configured port) hold their first
+ *     bytes per direction until the classifier decides.
+ */
+#include "tcp.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- sequence arithmetic (RFC 1982 on 32 bits) ---- */
+static inline int32_t seq_diff(uint32_t a, uint32_t b) { return (int32_t)(a - b); }
+static inline bool seq_lt(uint32_t a, uint32_t b) { return seq_diff(a, b) < 0; }
+static inline bool seq_le(uint32_t a, uint32_t b) { return seq_diff(a, b) <= 0; }
+static inline bool seq_gt(uint32_t a, uint32_t b) { return seq_diff(a, b) > 0; }
+
+/* ACK-driven hole closing ignores jumps this large (bogus ACKs). */
+#define ACK_GAP_MAX (1u << 30)
+#define HELD_CHUNKS_MAX 32
+
+typedef struct ooo_seg {
+    struct ooo_seg *next;
+    uint32_t seq, len;
+    int64_t ts;
+    uint64_t frame;
+    uint8_t data[];
+} ooo_seg;
+
+typedef struct half {
+    bool seq_known, syn_seen, fin_seen, closed, snap_reported;
+    uint32_t isn, next, fin_seq;
+    ooo_seg *ooo;               /* sorted by seq, non-overlapping */
+    ooo_seg *ooo_tail;
+} half;
+
+/* Bytes and closes held while the flow's kind is undecided. */
+typedef struct held_chunk {
+    uint8_t side;
+    uint8_t close;              /* 1: a FIN close marker, no bytes */
+    uint32_t off, len;          /* within buf[side] */
+    int64_t ts;
+    uint64_t frame;
+} held_chunk;
+
+typedef struct held {
+    uint32_t len[2];
+    uint32_t nchunks;
+    held_chunk ch[HELD_CHUNKS_MAX];
+    uint8_t *buf[2];            /* cap bytes each, after the struct */
+} held;
+
+typedef struct fkey {
+    uint8_t addr[2][16];
+    uint16_t port[2];
+    uint8_t family;
+    uint8_t pad[3];
+} fkey;                         /* 40 bytes, compared with memcmp */
+
+enum { ST_UNDECIDED = 0, ST_FASTCGI, ST_IGNORED, ST_DEAD };
+
+typedef struct flow {
+    fcs_flow pub;
+    fkey key;
+    struct flow *hnext;
+    struct flow *lprev, *lnext;
+    uint64_t hash;
+    uint64_t seqno;             /* creation order */
+    int64_t last_ts;            /* last packet (active) or close time (closed) */
+    uint8_t state;
+    uint8_t client_side;        /* side (0/1 of key) that is the FastCGI client */
+    int8_t syn_client;          /* side that opened with SYN, -1 unknown */
+    bool on_closed;
+    bool frag_reported;
+    bool fin_flag[2];           /* ignored flows: FIN seen per side */
+    uint32_t ooo_count, ooo_bytes;
+    held *hold;
+    half h[2];
+} flow;
+
+typedef struct flist { flow *head, *tail; } flist;
+
+struct fcs_tcp {
+    fcs_tcp_config cfg;
+    fcs_tcp_callbacks cb;
+    void *ud;
+    uint8_t portmap[65536 / 8];
+    flow **buckets;
+    size_t nbuckets;            /* power of two */
+    size_t nflows;
+    flist active, closed;
+    flow *cache;
+    uint64_t next_seqno, next_id;
+    uint64_t ooo_total;
+    int64_t now;
+    bool now_set;
+    bool full_reported;
+    bool frag_null_reported;
+    bool snap_null_reported;
+    fcs_tcp_stats st;
+};
+
+/* ---- small helpers ---- */
+
+static inline bool port_is_server(const fcs_tcp *t, uint16_t p)
+{
+    return (t->portmap[p >> 3] >> (p & 7)) & 1;
+}
+
+static inline fsd_dir side_dir(const flow *f, int side)
+{
+    return side == f->client_side ? FSD_DIR_CLIENT : FSD_DIR_SERVER;
+}
+
+/* Local copy of the direction names so this file needs only fsd.h's types. */
+static const char *dir_name(fsd_dir d) { return d == FSD_DIR_CLIENT ? "client" : "server"; }
+
+static void list_remove(flist *l, flow *f)
+{
+    if (f->lprev) f->lprev->lnext = f->lnext; else l->head = f->lnext;
+    if (f->lnext) f->lnext->lprev = f->lprev; else l->tail = f->lprev;
+    f->lprev = f->lnext = NULL;
+}
+
+static void list_append(flist *l, flow *f)
+{
+    f->lprev = l->tail;
+    f->lnext = NULL;
+    if (l->tail) l->tail->lnext = f; else l->head = f;
+    l->tail = f;
+}
+
+static uint64_t key_hash(const fkey *k)
+{
+    uint64_t w[5];
+    memcpy(w, k, sizeof w);
+    uint64_t h = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < 5; i++) {
+        h ^= w[i];
+        h *= 0xbf58476d1ce4e5b9ull;
+        h ^= h >> 31;
+    }
+    return h;
+}
+
+const char *fcs_flow_end_reason_name(fcs_flow_end_reason r)
+{
+    switch (r) {
+    case FCS_FLOW_END_CLOSED: return "closed";
+    case FCS_FLOW_END_RESET: return "reset";
+    case FCS_FLOW_END_IDLE: return "idle";
+    case FCS_FLOW_END_REUSED: return "reused";
+    case FCS_FLOW_END_CAPTURE: return "capture";
+    }
+    return "unknown";
+}
+
+char *fcs_endpoint_format(const fcs_endpoint *ep, char *buf, size_t buflen)
+{
+    char a[INET6_ADDRSTRLEN];
+    if (!buf || buflen == 0)
+        return buf;
+    if (ep->family == 6) {
+        if (!inet_ntop(AF_INET6, ep->addr, a, sizeof a))
+            strcpy(a, "?");
+        snprintf(buf, buflen, "[%s]:%u", a, (unsigned)ep->port);
+    } else {
+        if (!inet_ntop(AF_INET, ep->addr, a, sizeof a))
+            strcpy(a, "?");
+        snprintf(buf, buflen, "%s:%u", a, (unsigned)ep->port);
+    }
+    return buf;
+}
+
+void fcs_tcp_raise(fcs_tcp *t, fsd_anomaly_id id, fcs_flow *f, uint64_t frame,
+                   int64_t ts_ns, const char *detail)
+{
+    t->st.anomalies++;
+    if (t->cb.anomaly)
+        t->cb.anomaly(t->ud, id, f, frame, ts_ns, detail ? detail : "");
+}
+
+/* ---- creation / destruction ---- */
+
+fcs_tcp *fcs_tcp_new(const fcs_tcp_config *cfg, const fcs_tcp_callbacks *cb, void *ud)
+{
+    fcs_tcp *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    if (cfg)
+        t->cfg = *cfg;
+    if (cb)
+        t->cb = *cb;
+    t->ud = ud;
+    for (size_t i = 0; cfg && cfg->server_ports && i < cfg->nserver_ports; i++) {
+        uint16_t p = cfg->server_ports[i];
+        t->portmap[p >> 3] |= (uint8_t)(1u << (p & 7));
+    }
+    t->cfg.server_ports = NULL;
+    t->cfg.nserver_ports = 0;
+    if (!t->cfg.classify_max_bytes) t->cfg.classify_max_bytes = 512;
+    if (t->cfg.classify_max_bytes > (1u << 20)) t->cfg.classify_max_bytes = 1u << 20;
+    if (!t->cfg.max_flows) t->cfg.max_flows = 1000000;
+    if (!t->cfg.ooo_max_bytes) t->cfg.ooo_max_bytes = 4u << 20;
+    if (!t->cfg.ooo_max_segments) t->cfg.ooo_max_segments = 1024;
+    if (!t->cfg.ooo_max_total) t->cfg.ooo_max_total = 256ull << 20;
+    if (!t->cfg.idle_timeout_ns) t->cfg.idle_timeout_ns = 300ll * 1000000000ll;
+    if (!t->cfg.closed_linger_ns) t->cfg.closed_linger_ns = 60ll * 1000000000ll;
+    t->nbuckets = 1024;
+    t->buckets = calloc(t->nbuckets, sizeof *t->buckets);
+    if (!t->buckets) {
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+static void free_ooo(fcs_tcp *t, flow *f)
+{
+    for (int s = 0; s < 2; s++) {
+        ooo_seg *o = f->h[s].ooo;
+        while (o) {
+            ooo_seg *n = o->next;
+            t->ooo_total -= o->len;
+            free(o);
+            o = n;
+        }
+        f->h[s].ooo = f->h[s].ooo_tail = NULL;
+    }
+    f->ooo_count = 0;
+    f->ooo_bytes = 0;
+    t->st.ooo_bytes_now = t->ooo_total;
+}
+
+static void free_held(flow *f)
+{
+    free(f->hold);
+    f->hold = NULL;
+}
+
+static void table_unlink(fcs_tcp *t, flow *f)
+{
+    flow **pp = &t->buckets[f->hash & (t->nbuckets - 1)];
+    while (*pp && *pp != f)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = f->hnext;
+    list_remove(f->on_closed ? &t->closed : &t->active, f);
+    if (t->cache == f)
+        t->cache = NULL;
+    t->nflows--;
+    t->st.flows_now = t->nflows;
+    if (t->full_reported && t->nflows < t->cfg.max_flows - t->cfg.max_flows / 10)
+        t->full_reported = false;
+}
+
+static void flow_destroy(fcs_tcp *t, flow *f)
+{
+    table_unlink(t, f);
+    free_ooo(t, f);
+    free_held(f);
+    free(f);
+}
+
+void fcs_tcp_free(fcs_tcp *t)
+{
+    if (!t)
+        return;
+    for (int l = 0; l < 2; l++) {
+        flist *li = l ? &t->closed : &t->active;
+        while (li->head)
+            flow_destroy(t, li->head);
+    }
+    free(t->buckets);
+    free(t);
+}
+
+void fcs_tcp_get_stats(const fcs_tcp *t, fcs_tcp_stats *out)
+{
+    *out = t->st;
+}
+
+/* ---- delivery to the report layer (or to the held buffer) ---- */
+
+static void try_classify(fcs_tcp *t, flow *f, bool final, int64_t ts, uint64_t frame);
+
+static void open_flow(fcs_tcp *t, flow *f, int client_side, bool by_port, bool fresh)
+{
+    f->state = ST_FASTCGI;
+    f->client_side = (uint8_t)client_side;
+    int ss = client_side ^ 1;
+    f->pub.client.family = f->pub.server.family = f->key.family;
+    memcpy(f->pub.client.addr, f->key.addr[client_side], 16);
+    memcpy(f->pub.server.addr, f->key.addr[ss], 16);
+    f->pub.client.port = f->key.port[client_side];
+    f->pub.server.port = f->key.port[ss];
+    f->pub.midstream = fresh ? 0u : (FSD_CONN_MIDSTREAM_CLIENT | FSD_CONN_MIDSTREAM_SERVER);
+    f->pub.by_port = by_port;
+    f->pub.id = ++t->next_id;
+    t->st.flows_fastcgi++;
+    if (t->cb.flow_open)
+        t->cb.flow_open(t->ud, &f->pub);
+}
+
+static void emit_data(fcs_tcp *t, flow *f, int side, const uint8_t *p, size_t n,
+                      int64_t ts, uint64_t frame)
+{
+    fsd_dir d = side_dir(f, side);
+    f->pub.bytes[d] += n;
+    if (t->cb.flow_data)
+        t->cb.flow_data(t->ud, &f->pub, d, p, n, ts, frame);
+}
+
+static void emit_close(fcs_tcp *t, flow *f, int side, fsd_close_kind k, int64_t ts, uint64_t frame)
+{
+    if (t->cb.flow_close)
+        t->cb.flow_close(t->ud, &f->pub, side_dir(f, side), k, ts, frame);
+}
+
+static void ignore_flow(fcs_tcp *t, flow *f)
+{
+    f->state = ST_IGNORED;
+    t->st.flows_ignored++;
+    free_held(f);
+    /* Out-of-order pieces are freed by the caller once no list walk is active. */
+}
+
+static bool held_alloc(fcs_tcp *t, flow *f)
+{
+    if (f->hold)
+        return true;
+    size_t cap = t->cfg.classify_max_bytes;
+    f->hold = malloc(sizeof(held) + 2 * cap);
+    if (!f->hold)
+        return false;
+    f->hold->len[0] = f->hold->len[1] = 0;
+    f->hold->nchunks = 0;
+    f->hold->buf[0] = (uint8_t *)(f->hold + 1);
+    f->hold->buf[1] = f->hold->buf[0] + cap;
+    return true;
+}
+
+/* Stream bytes of one side, in order. */
+static void deliver(fcs_tcp *t, flow *f, int side, const uint8_t *p, size_t n,
+                    int64_t ts, uint64_t frame)
+{
+    if (n == 0)
+        return;
+    if (f->state == ST_FASTCGI) {
+        emit_data(t, f, side, p, n, ts, frame);
+        return;
+    }
+    if (f->state != ST_UNDECIDED)
+        return;
+    if (!held_alloc(t, f)) {
+        ignore_flow(t, f);
+        return;
+    }
+    held *h = f->hold;
+    if (h->nchunks >= HELD_CHUNKS_MAX || n > t->cfg.classify_max_bytes - h->len[side]) {
+        /* No room: decide with what is held, then pass these bytes on. */
+        try_classify(t, f, true, ts, frame);
+        if (f->state == ST_FASTCGI)
+            emit_data(t, f, side, p, n, ts, frame);
+        return;
+    }
+    memcpy(h->buf[side] + h->len[side], p, n);
+    h->ch[h->nchunks++] = (held_chunk){ .side = (uint8_t)side, .close = 0,
+                                        .off = h->len[side], .len = (uint32_t)n,
+                                        .ts = ts, .frame = frame };
+    h->len[side] += (uint32_t)n;
+    try_classify(t, f, false, ts, frame);
+}
+
+static void deliver_gap(fcs_tcp *t, flow *f, int side, uint64_t n, int64_t ts, uint64_t frame)
+{
+    if (n == 0)
+        return;
+    if (f->state == ST_UNDECIDED)
+        try_classify(t, f, true, ts, frame);
+    if (f->state != ST_FASTCGI)
+        return;
+    fsd_dir d = side_dir(f, side);
+    f->pub.gap_bytes[d] += n;
+    t->st.gaps++;
+    t->st.gap_bytes += n;
+    if (t->cb.flow_gap)
+        t->cb.flow_gap(t->ud, &f->pub, d, n, ts, frame);
+}
+
+static void deliver_fin(fcs_tcp *t, flow *f, int side, int64_t ts, uint64_t frame)
+{
+    if (f->state == ST_FASTCGI) {
+        emit_close(t, f, side, FSD_CLOSE_FIN, ts, frame);
+    } else if (f->state == ST_UNDECIDED) {
+        if (held_alloc(t, f) && f->hold->nchunks < HELD_CHUNKS_MAX) {
+            held *h = f->hold;
+            h->ch[h->nchunks++] = (held_chunk){ .side = (uint8_t)side, .close = 1,
+                                                .ts = ts, .frame = frame };
+            try_classify(t, f, f->h[side ^ 1].closed, ts, frame);
+        } else {
+            try_classify(t, f, true, ts, frame);
+            if (f->state == ST_FASTCGI)
+                emit_close(t, f, side, FSD_CLOSE_FIN, ts, frame);
+        }
+    }
+}
+
+/* Decide the kind of an undecided flow from the held bytes. final: no more
+ * bytes will come, "need more" counts as "no". */
+static void try_classify(fcs_tcp *t, flow *f, bool final, int64_t ts, uint64_t frame)
+{
+    (void)ts;
+    (void)frame;
+    if (f->state != ST_UNDECIDED)
+        return;
+    held *h = f->hold;
+    int client = -1;
+    bool no = false;
+    if (h && t->cfg.classify) {
+        for (int side = 0; side < 2 && client < 0 && !no; side++) {
+            if (h->len[side] == 0)
+                continue;
+            if (f->syn_client >= 0) {
+                fsd_dir d = side == f->syn_client ? FSD_DIR_CLIENT : FSD_DIR_SERVER;
+                int r = t->cfg.classify(h->buf[side], h->len[side], d);
+                if (r == 1) client = f->syn_client;
+                else if (r == 0) no = true;
+            } else {
+                int r1 = t->cfg.classify(h->buf[side], h->len[side], FSD_DIR_CLIENT);
+                if (r1 == 1) {
+                    client = side;
+                    break;
+                }
+                int r2 = t->cfg.classify(h->buf[side], h->len[side], FSD_DIR_SERVER);
+                if (r2 == 1) client = side ^ 1;
+                else if (r1 == 0 && r2 == 0) no = true;
+            }
+        }
+    } else if (!t->cfg.classify) {
+        no = true;
+    }
+    if (client < 0) {
+        bool full = h && (h->nchunks >= HELD_CHUNKS_MAX ||
+                          h->len[0] >= t->cfg.classify_max_bytes ||
+                          h->len[1] >= t->cfg.classify_max_bytes);
+        if (no || final || full)
+            ignore_flow(t, f);
+        return;
+    }
+    /* It is FastCGI: open and replay what was held, in arrival order. */
+    bool fresh = f->h[0].syn_seen || f->h[1].syn_seen;
+    open_flow(t, f, client, false, fresh);
+    f->hold = NULL;
+    for (uint32_t i = 0; h && i < h->nchunks; i++) {
+        const held_chunk *c = &h->ch[i];
+        if (c->close)
+            emit_close(t, f, c->side, FSD_CLOSE_FIN, c->ts, c->frame);
+        else
+            emit_data(t, f, c->side, h->buf[c->side] + c->off, c->len, c->ts, c->frame);
+    }
+    free(h);
+}
+
+/* ---- reassembly ---- */
+
+/* Deliver buffered pieces that are now in order. */
+static void drain(fcs_tcp *t, flow *f, int side)
+{
+    half *h = &f->h[side];
+    while (h->ooo && seq_le(h->ooo->seq, h->next)) {
+        ooo_seg *o = h->ooo;
+        h->ooo = o->next;
+        if (!h->ooo)
+            h->ooo_tail = NULL;
+        uint32_t end = o->seq + o->len;
+        if (seq_gt(end, h->next)) {
+            uint32_t skip = h->next - o->seq;
+            h->next = end;
+            deliver(t, f, side, o->data + skip, o->len - skip, o->ts, o->frame);
+        }
+        f->ooo_count--;
+        f->ooo_bytes -= o->len;
+        t->ooo_total -= o->len;
+        free(o);
+    }
+    t->st.ooo_bytes_now = t->ooo_total;
+}
+
+/* Move h->next up to target: buffered pieces are delivered, holes become gaps. */
+static void advance_to(fcs_tcp *t, flow *f, int side, uint32_t target, int64_t ts, uint64_t frame)
+{
+    half *h = &f->h[side];
+    while (seq_lt(h->next, target)) {
+        if (h->ooo && seq_le(h->ooo->seq, h->next)) {
+            drain(t, f, side);
+            continue;
+        }
+        uint32_t upto = (h->ooo && seq_lt(h->ooo->seq, target)) ? h->ooo->seq : target;
+        uint32_t n = upto - h->next;
+        h->next = upto;
+        deliver_gap(t, f, side, n, ts, frame);
+    }
+    drain(t, f, side);
+}
+
+/* Deliver everything buffered in this direction, holes as gaps. */
+static void flush_half(fcs_tcp *t, flow *f, int side, int64_t ts, uint64_t frame)
+{
+    half *h = &f->h[side];
+    if (h->ooo_tail)
+        advance_to(t, f, side, h->ooo_tail->seq + h->ooo_tail->len, ts, frame);
+}
+
+static void check_fin(fcs_tcp *t, flow *f, int side, int64_t ts, uint64_t frame)
+{
+    half *h = &f->h[side];
+    if (h->fin_seen && !h->closed && h->seq_known && seq_le(h->fin_seq, h->next)) {
+        h->closed = true;
+        deliver_fin(t, f, side, ts, frame);
+    }
+}
+
+/* The per-flow and global out-of-order caps. */
+static bool ooo_room(const fcs_tcp *t, const flow *f, uint32_t len)
+{
+    return f->ooo_count < t->cfg.ooo_max_segments &&
+           (uint64_t)f->ooo_bytes + len <= t->cfg.ooo_max_bytes &&
+           t->ooo_total + len <= t->cfg.ooo_max_total;
+}
+
+static bool ooo_insert_piece(fcs_tcp *t, flow *f, int side, ooo_seg **pp, uint32_t seq,
+                             const uint8_t *p, uint32_t len, int64_t ts, uint64_t frame)
+{
+    half *h = &f->h[side];
+    ooo_seg *o = malloc(sizeof *o + len);
+    if (!o)
+        return false;
+    o->seq = seq;
+    o->len = len;
+    o->ts = ts;
+    o->frame = frame;
+    memcpy(o->data, p, len);
+    o->next = *pp;
+    *pp = o;
+    if (!o->next)
+        h->ooo_tail = o;
+    f->ooo_count++;
+    f->ooo_bytes += len;
+    t->ooo_total += len;
+    t->st.ooo_segments++;
+    t->st.ooo_bytes_now = t->ooo_total;
+    if (t->ooo_total > t->st.ooo_bytes_max)
+        t->st.ooo_bytes_max = t->ooo_total;
+    return true;
+}
+
+static void process_data(fcs_tcp *t, flow *f, int side, uint32_t dseq, const uint8_t *p,
+                         uint32_t cap, uint32_t wl, int64_t ts, uint64_t frame);
+
+/* Buffer [seq, seq+len) (seq after h->next); existing bytes win overlaps. */
+static void ooo_insert(fcs_tcp *t, flow *f, int side, uint32_t seq, const uint8_t *p,
+                       uint32_t len, int64_t ts, uint64_t frame)
+{
+    half *h = &f->h[side];
+    ooo_seg **pp = &h->ooo;
+    /* Fast path: beyond the tail. */
+    if (h->ooo_tail && seq_le(h->ooo_tail->seq + h->ooo_tail->len, seq))
+        pp = &h->ooo_tail->next;
+    while (len > 0) {
+        while (*pp && seq_le((*pp)->seq + (*pp)->len, seq))
+            pp = &(*pp)->next;
+        ooo_seg *n = *pp;
+        if (n && seq_le(n->seq, seq)) {
+            /* Starts inside an existing piece: skip the covered bytes. */
+            uint32_t cov = n->seq + n->len - seq;
+            if (cov >= len) {
+                t->st.overlap_bytes += len;
+                return;
+            }
+            t->st.overlap_bytes += cov;
+            seq += cov;
+            p += cov;
+            len -= cov;
+            pp = &n->next;
+            continue;
+        }
+        uint32_t piece = len;
+        if (n && seq_lt(n->seq, seq + len))
+            piece = n->seq - seq;
+        if (!ooo_room(t, f, piece)) {
+            char d[80];
+            snprintf(d, sizeof d, "%s: %u bytes in %u segments buffered",
+                     f->state == ST_FASTCGI ? dir_name(side_dir(f, side)) : "flow",
+                     (unsigned)f->ooo_bytes, (unsigned)f->ooo_count);
+            t->st.ooo_cap_hits++;
+            if (f->state == ST_FASTCGI)
+                fcs_tcp_raise(t, FSD_A_tcp_ooo_cap, &f->pub, frame, ts, d);
+            /* Declare the holes below this piece lost, then take it in order
+             * (next == seq afterwards: no buffered piece covers seq). */
+            advance_to(t, f, side, seq, ts, frame);
+            if (h->next == seq)
+                process_data(t, f, side, seq, p, len, len, ts, frame);
+            return;
+        }
+        if (!ooo_insert_piece(t, f, side, pp, seq, p, piece, ts, frame))
+            return;
+        pp = &(*pp)->next;
+        seq += piece;
+        p += piece;
+        len -= piece;
+    }
+}
+
+/* Payload of a segment at dseq (sequence number of its first byte). */
+static void process_data(fcs_tcp *t, flow *f, int side, uint32_t dseq, const uint8_t *p,
+                         uint32_t cap, uint32_t wl, int64_t ts, uint64_t frame)
+{
+    half *h = &f->h[side];
+    if (cap > wl)
+        cap = wl;
+    if (h->fin_seen) {
+        /* Data after FIN is ignored. */
+        if (seq_le(h->fin_seq, dseq))
+            return;
+        if (seq_gt(dseq + wl, h->fin_seq)) {
+            wl = h->fin_seq - dseq;
+            if (cap > wl) cap = wl;
+        }
+    }
+    uint32_t end = dseq + wl;
+    if (seq_le(end, h->next)) {
+        t->st.retransmitted_segments++;
+        return;
+    }
+    if (seq_lt(dseq, h->next)) {
+        uint32_t trim = h->next - dseq;
+        t->st.overlap_bytes += trim;
+        dseq = h->next;
+        wl -= trim;
+        if (cap > trim) {
+            p += trim;
+            cap -= trim;
+        } else {
+            cap = 0;
+        }
+    }
+    if (cap < wl) {
+        t->st.snaplen_cut_packets++;
+        if (!h->snap_reported && f->state == ST_FASTCGI) {
+            char d[64];
+            h->snap_reported = true;
+            snprintf(d, sizeof d, "%s: %u of %u payload bytes captured",
+                     dir_name(side_dir(f, side)), (unsigned)cap, (unsigned)wl);
+            fcs_tcp_raise(t, FSD_A_snaplen_truncated, &f->pub, frame, ts, d);
+        }
+    }
+    if (dseq == h->next) {
+        if (cap > 0) {
+            /* Buffered pieces inside [dseq, dseq+cap) cannot exist: pieces are
+             * only above next and would be drained; but a piece may start
+             * inside our range. The first copy wins: stop at it. */
+            uint32_t n = cap;
+            if (h->ooo && seq_lt(h->ooo->seq, dseq + cap))
+                n = h->ooo->seq - dseq;
+            h->next = dseq + n;
+            deliver(t, f, side, p, n, ts, frame);
+            drain(t, f, side);
+            if (n < cap && seq_lt(h->next, dseq + cap)) {
+                /* Rest of this segment after the buffered pieces. */
+                uint32_t off = h->next - dseq;
+                if (seq_gt(h->next, dseq) && off < cap)
+                    process_data(t, f, side, h->next, p + off, cap - off, cap - off, ts, frame);
+            }
+        }
+        if (cap < wl && f->state != ST_IGNORED) {
+            /* The uncaptured tail is lost for certain. */
+            advance_to(t, f, side, end, ts, frame);
+        }
+        return;
+    }
+    /* Out of order. */
+    if (cap > 0)
+        ooo_insert(t, f, side, dseq, p, cap, ts, frame);
+}
+
+/* Buffered pieces at or beyond the FIN are data after FIN: drop them. */
+static void trim_after_fin(fcs_tcp *t, flow *f, int side)
+{
+    half *h = &f->h[side];
+    ooo_seg **pp = &h->ooo, *last = NULL;
+    while (*pp) {
+        ooo_seg *o = *pp;
+        if (seq_le(h->fin_seq, o->seq)) {
+            *pp = o->next;
+            f->ooo_count--;
+            f->ooo_bytes -= o->len;
+            t->ooo_total -= o->len;
+            free(o);
+            continue;
+        }
+        if (seq_gt(o->seq + o->len, h->fin_seq)) {
+            uint32_t keep = h->fin_seq - o->seq;
+            f->ooo_bytes -= o->len - keep;
+            t->ooo_total -= o->len - keep;
+            o->len = keep;
+        }
+        last = o;
+        pp = &o->next;
+    }
+    h->ooo_tail = last;
+    t->st.ooo_bytes_now = t->ooo_total;
+}
+
+/* ---- flow lifecycle ---- */
+
+static void flow_init(fcs_tcp *t, flow *f, const fcs_segment *seg, int side, int64_t ts,
+                      uint64_t frame)
+{
+    memset(&f->pub, 0, sizeof f->pub);
+    memset(f->h, 0, sizeof f->h);
+    f->seqno = ++t->next_seqno;
+    f->pub.first_frame = frame;
+    f->pub.first_ts_ns = ts;
+    f->syn_client = -1;
+    f->frag_reported = false;
+    f->fin_flag[0] = f->fin_flag[1] = false;
+    f->ooo_count = f->ooo_bytes = 0;
+    f->hold = NULL;
+    t->st.flows_seen++;
+    bool syn = seg->flags & FCS_TH_SYN, ack = seg->flags & FCS_TH_ACK;
+    if (syn)
+        f->syn_client = (int8_t)(ack ? side ^ 1 : side);
+    bool ps = port_is_server(t, seg->sport), pd = port_is_server(t, seg->dport);
+    if (ps || pd) {
+        int server_side;
+        if (pd && !ps) server_side = side ^ 1;
+        else if (ps && !pd) server_side = side;
+        else server_side = (syn && ack) ? side : side ^ 1;
+        open_flow(t, f, server_side ^ 1, true, syn);
+    } else if (t->cfg.classify) {
+        f->state = ST_UNDECIDED;
+    } else {
+        f->state = ST_IGNORED;
+        t->st.flows_ignored++;
+    }
+}
+
+/* End a flow that is not dead yet: flush, report, mark dead (not unlinked). */
+static void flow_finish(fcs_tcp *t, flow *f, fcs_flow_end_reason why, int rst_side,
+                        int64_t ts, uint64_t frame)
+{
+    if (f->state == ST_UNDECIDED)
+        try_classify(t, f, true, ts, frame);
+    if (f->state == ST_FASTCGI) {
+        for (int s = 0; s < 2; s++) {
+            half *h = &f->h[s];
+            if (h->closed)
+                continue;
+            if (h->fin_seen && h->seq_known) {
+                if (seq_lt(h->next, h->fin_seq))
+                    advance_to(t, f, s, h->fin_seq, ts, frame);
+                check_fin(t, f, s, ts, frame);
+            } else {
+                flush_half(t, f, s, ts, frame);
+            }
+        }
+        if (why == FCS_FLOW_END_RESET)
+            emit_close(t, f, rst_side, FSD_CLOSE_RST, ts, frame);
+        if (t->cb.flow_end)
+            t->cb.flow_end(t->ud, &f->pub, why, ts, frame);
+    }
+    f->h[0].closed = f->h[1].closed = true;
+    free_ooo(t, f);
+    free_held(f);
+    f->state = ST_DEAD;
+}
+
+/* Put a dead flow on the closed list (lingers to swallow late packets). */
+static void flow_to_closed(fcs_tcp *t, flow *f, int64_t ts)
+{
+    if (f->on_closed)
+        return;
+    list_remove(&t->active, f);
+    f->on_closed = true;
+    f->last_ts = ts;
+    list_append(&t->closed, f);
+}
+
+static void expire(fcs_tcp *t, int64_t now, uint64_t frame)
+{
+    if (t->cfg.idle_timeout_ns > 0) {
+        while (t->active.head && now - t->active.head->last_ts > t->cfg.idle_timeout_ns) {
+            flow *f = t->active.head;
+            flow_finish(t, f, FCS_FLOW_END_IDLE, 0, now, frame);
+            t->st.flows_expired++;
+            flow_destroy(t, f);
+        }
+    }
+    while (t->closed.head && now - t->closed.head->last_ts > t->cfg.closed_linger_ns)
+        flow_destroy(t, t->closed.head);
+}
+
+void fcs_tcp_expire(fcs_tcp *t, int64_t now_ns, uint64_t frame)
+{
+    if (!t->now_set || now_ns > t->now) {
+        t->now = now_ns;
+        t->now_set = true;
+    }
+    expire(t, t->now, frame);
+}
+
+static void table_grow(fcs_tcp *t)
+{
+    size_t nb = t->nbuckets * 2;
+    flow **b = calloc(nb, sizeof *b);
+    if (!b)
+        return;
+    for (size_t i = 0; i < t->nbuckets; i++) {
+        flow *f = t->buckets[i];
+        while (f) {
+            flow *n = f->hnext;
+            f->hnext = b[f->hash & (nb - 1)];
+            b[f->hash & (nb - 1)] = f;
+            f = n;
+        }
+    }
+    free(t->buckets);
+    t->buckets = b;
+    t->nbuckets = nb;
+}
+
+static flow *flow_create(fcs_tcp *t, const fkey *k, uint64_t hash, int64_t ts, uint64_t frame)
+{
+    if (t->nflows >= t->cfg.max_flows && t->closed.head)
+        flow_destroy(t, t->closed.head);
+    if (t->nflows >= t->cfg.max_flows) {
+        t->st.flows_rejected++;
+        if (!t->full_reported) {
+            char d[64];
+            t->full_reported = true;
+            snprintf(d, sizeof d, "%u flows tracked", (unsigned)t->nflows);
+            fcs_tcp_raise(t, FSD_A_flow_table_full, NULL, frame, ts, d);
+        }
+        return NULL;
+    }
+    flow *f = calloc(1, sizeof *f);
+    if (!f)
+        return NULL;
+    f->key = *k;
+    f->hash = hash;
+    if (t->nflows >= t->nbuckets)
+        table_grow(t);
+    size_t b = hash & (t->nbuckets - 1);
+    f->hnext = t->buckets[b];
+    t->buckets[b] = f;
+    t->nflows++;
+    t->st.flows_now = t->nflows;
+    if (t->nflows > t->st.flows_max)
+        t->st.flows_max = t->nflows;
+    f->last_ts = ts;
+    list_append(&t->active, f);
+    return f;
+}
+
+static flow *flow_lookup(fcs_tcp *t, const fkey *k, uint64_t hash)
+{
+    if (t->cache && t->cache->hash == hash && memcmp(&t->cache->key, k, sizeof *k) == 0)
+        return t->cache;
+    for (flow *f = t->buckets[hash & (t->nbuckets - 1)]; f; f = f->hnext) {
+        if (f->hash == hash && memcmp(&f->key, k, sizeof *k) == 0) {
+            t->cache = f;
+            return f;
+        }
+    }
+    return NULL;
+}
+
+/* Canonical key: the lower (addr, port) first. Returns the sender's side. */
+static int make_key(const fcs_segment *seg, fkey *k)
+{
+    memset(k, 0, sizeof *k);
+    k->family = seg->family;
+    int c = memcmp(seg->src, seg->dst, 16);
+    if (c == 0)
+        c = (int)seg->sport - (int)seg->dport;
+    int side = c <= 0 ? 0 : 1;
+    memcpy(k->addr[side], seg->src, 16);
+    memcpy(k->addr[side ^ 1], seg->dst, 16);
+    k->port[side] = seg->sport;
+    k->port[side ^ 1] = seg->dport;
+    return side;
+}
+
+void fcs_tcp_segment(fcs_tcp *t, const fcs_segment *seg, int64_t ts, uint64_t frame,
+                     uint32_t wirelen)
+{
+    (void)wirelen;
+    t->st.tcp_segments++;
+    if (!t->now_set || ts > t->now) {
+        t->now = ts;
+        t->now_set = true;
+        expire(t, ts, frame);
+    }
+    fkey k;
+    int side = make_key(seg, &k);
+    uint64_t hash = key_hash(&k);
+    flow *f = flow_lookup(t, &k, hash);
+    uint8_t fl = seg->flags;
+    bool syn = fl & FCS_TH_SYN, ack = fl & FCS_TH_ACK, rst = fl & FCS_TH_RST;
+    if (!f) {
+        if (rst)
+            return;      /* a lone reset opens nothing */
+        f = flow_create(t, &k, hash, ts, frame);
+        if (!f)
+            return;
+        flow_init(t, f, seg, side, ts, frame);
+    } else if (f->state == ST_DEAD) {
+        if (!syn || ack)
+            return;      /* late packet of a closed connection */
+        /* New connection on the same 4-tuple. */
+        list_remove(&t->closed, f);
+        f->on_closed = false;
+        list_append(&t->active, f);
+        t->st.flows_reused++;
+        flow_init(t, f, seg, side, ts, frame);
+    } else if (syn && !ack && !(f->h[side].syn_seen && f->h[side].isn == seg->seq)) {
+        /* A new SYN on an open flow: port reuse. */
+        flow_finish(t, f, FCS_FLOW_END_REUSED, 0, ts, frame);
+        t->st.flows_reused++;
+        flow_init(t, f, seg, side, ts, frame);
+    }
+    /* Touch: most recent at the tail of the active list. */
+    f->last_ts = ts;
+    if (t->active.tail != f) {
+        list_remove(&t->active, f);
+        list_append(&t->active, f);
+    }
+
+    if (f->state == ST_IGNORED) {
+        if (rst || (fl & FCS_TH_FIN)) {
+            if (fl & FCS_TH_FIN)
+                f->fin_flag[side] = true;
+            if (rst || (f->fin_flag[0] && f->fin_flag[1])) {
+                flow_finish(t, f, rst ? FCS_FLOW_END_RESET : FCS_FLOW_END_CLOSED, side, ts, frame);
+                flow_to_closed(t, f, ts);
+            }
+        }
+        return;
+    }
+    if (f->state == ST_FASTCGI)
+        t->st.fastcgi_segments++;
+
+    half *h = &f->h[side], *o = &f->h[side ^ 1];
+    uint32_t dseq = seg->seq;
+    if (syn) {
+        if (!h->syn_seen) {
+            h->syn_seen = true;
+            h->isn = seg->seq;
+            h->next = seg->seq + 1;
+            h->seq_known = true;
+        }
+        if (f->syn_client < 0)
+            f->syn_client = (int8_t)(ack ? side ^ 1 : side);
+        if (ack && !o->seq_known) {
+            o->next = seg->ack;
+            o->seq_known = true;
+        }
+        dseq = seg->seq + 1;
+    }
+    if (!h->seq_known) {
+        h->next = dseq;
+        h->seq_known = true;
+    }
+    if (seg->payload_len > 0 && !h->closed)
+        process_data(t, f, side, dseq, seg->payload, seg->cap_payload_len, seg->payload_len,
+                     ts, frame);
+    if (f->state == ST_DEAD)
+        return;
+    if ((fl & FCS_TH_FIN) && !h->fin_seen) {
+        h->fin_seen = true;
+        h->fin_seq = dseq + seg->payload_len;
+        trim_after_fin(t, f, side);
+    }
+    if (rst) {
+        flow_finish(t, f, FCS_FLOW_END_RESET, side, ts, frame);
+        flow_to_closed(t, f, ts);
+        return;
+    }
+    if (ack && o->seq_known && !o->closed) {
+        uint32_t target = seg->ack;
+        if (o->fin_seen && seq_gt(target, o->fin_seq))
+            target = o->fin_seq;
+        if (seq_gt(target, o->next) && (uint32_t)(target - o->next) < ACK_GAP_MAX)
+            advance_to(t, f, side ^ 1, target, ts, frame);
+        check_fin(t, f, side ^ 1, ts, frame);
+    }
+    check_fin(t, f, side, ts, frame);
+    if (f->state == ST_IGNORED) {
+        free_ooo(t, f);
+        return;
+    }
+    if (f->h[0].closed && f->h[1].closed && f->state != ST_DEAD) {
+        flow_finish(t, f, FCS_FLOW_END_CLOSED, side, ts, frame);
+        flow_to_closed(t, f, ts);
+    }
+}
+
+void fcs_tcp_packet(fcs_tcp *t, const fcs_packet *pkt)
+{
+    fcs_segment seg;
+    t->st.packets++;
+    t->st.bytes += pkt->len;
+    fcs_link_result r = fcs_link_decode(pkt->dlt, pkt->data, pkt->caplen, pkt->len, &seg);
+    switch (r) {
+    case FCS_LINK_TCP:
+        fcs_tcp_segment(t, &seg, pkt->ts_ns, pkt->frame, pkt->len);
+        return;
+    case FCS_LINK_FRAGMENT: {
+        t->st.fragments++;
+        if (!seg.first_fragment)
+            return;
+        fkey k;
+        make_key(&seg, &k);
+        flow *f = flow_lookup(t, &k, key_hash(&k));
+        if (f && f->state == ST_FASTCGI) {
+            if (!f->frag_reported) {
+                f->frag_reported = true;
+                fcs_tcp_raise(t, FSD_A_ip_fragment, &f->pub, pkt->frame, pkt->ts_ns,
+                              "fragmented TCP segment skipped");
+            }
+        } else if (!f && (port_is_server(t, seg.sport) || port_is_server(t, seg.dport))) {
+            if (!t->frag_null_reported) {
+                t->frag_null_reported = true;
+                fcs_tcp_raise(t, FSD_A_ip_fragment, NULL, pkt->frame, pkt->ts_ns,
+                              "fragmented TCP segment to a FastCGI port skipped");
+            }
+        }
+        return;
+    }
+    case FCS_LINK_NOT_TCP: t->st.not_tcp++; return;
+    case FCS_LINK_NOT_IP: t->st.not_ip++; return;
+    case FCS_LINK_SHORT:
+        t->st.short_frames++;
+        if (pkt->caplen < pkt->len && !t->snap_null_reported) {
+            char d[64];
+            t->snap_null_reported = true;
+            snprintf(d, sizeof d, "headers cut: %u of %u bytes captured",
+                     (unsigned)pkt->caplen, (unsigned)pkt->len);
+            fcs_tcp_raise(t, FSD_A_snaplen_truncated, NULL, pkt->frame, pkt->ts_ns, d);
+        }
+        return;
+    case FCS_LINK_MALFORMED: t->st.malformed++; return;
+    case FCS_LINK_UNSUPPORTED: t->st.malformed++; return;
+    }
+}
+
+static int cmp_seqno(const void *a, const void *b)
+{
+    const flow *x = *(flow *const *)a, *y = *(flow *const *)b;
+    return x->seqno < y->seqno ? -1 : x->seqno > y->seqno;
+}
+
+void fcs_tcp_finish(fcs_tcp *t, int64_t ts_ns, uint64_t frame)
+{
+    size_t n = 0;
+    for (flow *f = t->active.head; f; f = f->lnext)
+        n++;
+    flow **v = n ? malloc(n * sizeof *v) : NULL;
+    if (n && !v) {
+        /* Out of memory: end them in list order. */
+        while (t->active.head) {
+            flow *f = t->active.head;
+            flow_finish(t, f, FCS_FLOW_END_CAPTURE, 0, ts_ns, frame);
+            flow_destroy(t, f);
+        }
+        return;
+    }
+    size_t i = 0;
+    for (flow *f = t->active.head; f; f = f->lnext)
+        v[i++] = f;
+    qsort(v, n, sizeof *v, cmp_seqno);
+    for (i = 0; i < n; i++) {
+        if (v[i]->state != ST_DEAD)
+            flow_finish(t, v[i], FCS_FLOW_END_CAPTURE, 0, ts_ns, frame);
+        flow_destroy(t, v[i]);
+    }
+    free(v);
+    while (t->closed.head)
+        flow_destroy(t, t->closed.head);
+}
