@@ -1,16 +1,88 @@
-/* conn.c — per-connection, per-direction push parser (temporary skeleton). */
+/* conn.c — per-connection, per-direction push parser: framing, resynchronisation, gaps, close; the public entry points.
+ *
+ * Normative reference: FastCGI Specification 1.0 §3.3 (records; receivers
+ * skip padding); ../shared/docs/FASTCGI.md (resync rules, real peers).
+ *
+ * Per direction:
+ *
+ *            +-------------------- gap inside a record body: framing kept ---+
+ *            v                                                               |
+ *   [OK] header bytes -> hdr[8] --plausible enough--> body: content spans ---+--> record event
+ *    |  \                              |                 padding skipped
+ *    |   +-- version!=1 & type unknown +--> [DESYNCED] rest counted as skipped
+ *    |
+ *    +-- gap elsewhere / midstream start --> [HUNTING] buffer <= 65798+8 bytes, find a
+ *        plausible header confirmed by the next plausible header or by the end of
+ *        data (gap/close/finish, never the end of a chunk) -> replay -> [OK]
+ *
+ * Content is handed out as spans of the caller's buffer; only the 8 header
+ * bytes, 8-byte discrete bodies and (while hunting) the resync window are
+ * copied. Record lengths are computed in 32 bits (max 8 + 65535 + 255).
+ */
 #include "fsd_internal.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-struct fsd_conn {
-    fsd_conn_config cfg;
-    fsd_conn_stats st;
-    bool finished;
-};
+#define HUNT_CAP ((size_t)FSD_MAX_RECORD_LEN + FSD_HEADER_LEN)
+
+/* ------------------------------------------------------------------ */
+/* memory                                                             */
+
+static void *default_alloc(void *ud, size_t n)
+{
+    (void)ud;
+    return malloc(n);
+}
+
+static void default_free(void *ud, void *p, size_t n)
+{
+    (void)ud;
+    (void)n;
+    free(p);
+}
+
+void *fsd_mem_alloc(fsd_conn *c, size_t n)
+{
+    void *p = c->al.alloc(c->al.ud, n ? n : 1);
+    if (p)
+        c->st.memory_bytes += n;
+    return p;
+}
+
+void fsd_mem_free(fsd_conn *c, void *p, size_t n)
+{
+    if (p == NULL)
+        return;
+    c->al.free(c->al.ud, p, n ? n : 1);
+    c->st.memory_bytes -= n;
+}
+
+bool fsd_mem_reserve(fsd_conn *c, void **buf, size_t *cap, size_t need, size_t elem)
+{
+    size_t ncap;
+    void *nb;
+    if (need <= *cap)
+        return true;
+    ncap = *cap ? *cap : 4;
+    while (ncap < need)
+        ncap *= 2;
+    nb = fsd_mem_alloc(c, ncap * elem);
+    if (nb == NULL)
+        return false;
+    if (*buf) {
+        memcpy(nb, *buf, *cap * elem);
+        fsd_mem_free(c, *buf, *cap * elem);
+    }
+    *buf = nb;
+    *cap = ncap;
+    return true;
+}
 
 void fsd_limits_default(fsd_limits *l)
 {
+    if (l == NULL)
+        return;
     l->max_params_bytes = 262144;
     l->max_pair_bytes = 65536;
     l->max_cgi_header_bytes = 16384;
@@ -18,45 +90,715 @@ void fsd_limits_default(fsd_limits *l)
     l->max_request_anomalies = 32;
 }
 
+/* ------------------------------------------------------------------ */
+/* life cycle                                                         */
+
+static void hunt_free(fsd_conn *c, fsd_dirst *d)
+{
+    if (d->hb)
+        fsd_mem_free(c, d->hb, HUNT_CAP);
+    if (d->segs)
+        fsd_mem_free(c, d->segs, d->segcap * sizeof *d->segs);
+    d->hb = NULL;
+    d->segs = NULL;
+    d->hb_len = d->hb_pos = 0;
+    d->nsegs = d->segcap = 0;
+}
+
+static void hunt_start(fsd_conn *c, fsd_dirst *d)
+{
+    d->sync = FSD_SYNC_HUNTING;
+    d->hb_off = d->off;
+    d->hb_len = d->hb_pos = 0;
+    d->nsegs = 0;
+    d->in_rec = false;
+    d->hdr_have = 0;
+    if (!c->lenient)
+        fsd_req_enable_lenient(c);
+}
+
 fsd_conn *fsd_conn_new(const fsd_conn_config *cfg)
 {
-    fsd_conn *c = calloc(1, sizeof *c);
-    if (c && cfg)
-        c->cfg = *cfg;
+    fsd_allocator al;
+    fsd_conn *c;
+    if (cfg && cfg->alloc.alloc && cfg->alloc.free) {
+        al = cfg->alloc;
+    } else {
+        al.alloc = default_alloc;
+        al.free = default_free;
+        al.ud = NULL;
+    }
+    c = al.alloc(al.ud, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    memset(c, 0, sizeof *c);
+    c->al = al;
+    c->st.memory_bytes = sizeof *c;
+    fsd_limits_default(&c->lim);
+    if (cfg) {
+        if (cfg->limits.max_params_bytes)
+            c->lim.max_params_bytes = cfg->limits.max_params_bytes;
+        if (cfg->limits.max_pair_bytes)
+            c->lim.max_pair_bytes = cfg->limits.max_pair_bytes;
+        if (cfg->limits.max_cgi_header_bytes)
+            c->lim.max_cgi_header_bytes = cfg->limits.max_cgi_header_bytes;
+        if (cfg->limits.max_active_requests)
+            c->lim.max_active_requests = cfg->limits.max_active_requests;
+        if (cfg->limits.max_request_anomalies)
+            c->lim.max_request_anomalies = cfg->limits.max_request_anomalies;
+        if (cfg->cb)
+            c->cb = *cfg->cb;
+        c->ud = cfg->ud;
+        c->flags = cfg->flags;
+    }
+    if (c->flags & FSD_CONN_MIDSTREAM_CLIENT) {
+        hunt_start(c, &c->d[FSD_DIR_CLIENT]);
+        c->d[FSD_DIR_CLIENT].pend_mid = true;
+    }
+    if (c->flags & FSD_CONN_MIDSTREAM_SERVER) {
+        hunt_start(c, &c->d[FSD_DIR_SERVER]);
+        c->d[FSD_DIR_SERVER].pend_mid = true;
+    }
     return c;
 }
-void fsd_conn_free(fsd_conn *c) { free(c); }
-int fsd_conn_feed(fsd_conn *c, fsd_dir dir, const uint8_t *data, size_t len, int64_t ts_ns, uint64_t tag)
+
+void fsd_conn_free(fsd_conn *c)
 {
-    (void)data; (void)ts_ns; (void)tag;
-    if (!c || (dir != FSD_DIR_CLIENT && dir != FSD_DIR_SERVER)) return FSD_E_INVAL;
-    c->st.dir[dir].bytes += len;
-    return FSD_OK;
+    if (c == NULL)
+        return;
+    fsd_req_free_all(c);
+    for (int i = 0; i < 2; i++) {
+        hunt_free(c, &c->d[i]);
+        fsd_nv_release(c, &c->d[i].mgmt);
+    }
+    if (c->begun)
+        fsd_mem_free(c, c->begun, 8192);
+    if (c->untracked)
+        fsd_mem_free(c, c->untracked, 8192);
+    c->al.free(c->al.ud, c, sizeof *c);
 }
-int fsd_conn_feed_record(fsd_conn *c, fsd_dir dir, const uint8_t *rec, size_t len, int64_t ts_ns, uint64_t tag)
-{
-    return fsd_conn_feed(c, dir, rec, len, ts_ns, tag);
-}
-int fsd_conn_gap(fsd_conn *c, fsd_dir dir, uint64_t nbytes, int64_t ts_ns, uint64_t tag)
-{
-    (void)ts_ns; (void)tag;
-    if (!c || (dir != FSD_DIR_CLIENT && dir != FSD_DIR_SERVER)) return FSD_E_INVAL;
-    c->st.dir[dir].gap_bytes += nbytes;
-    return FSD_OK;
-}
-int fsd_conn_close(fsd_conn *c, fsd_dir dir, fsd_close_kind kind, int64_t ts_ns, uint64_t tag)
-{
-    (void)dir; (void)kind; (void)ts_ns; (void)tag;
-    return c ? FSD_OK : FSD_E_INVAL;
-}
-int fsd_conn_finish(fsd_conn *c, int64_t ts_ns, uint64_t tag)
-{
-    (void)ts_ns; (void)tag;
-    if (!c) return FSD_E_INVAL;
-    c->finished = true;
-    return FSD_OK;
-}
+
 void fsd_conn_get_stats(const fsd_conn *c, fsd_conn_stats *out)
 {
-    if (c && out) *out = c->st;
+    if (c == NULL || out == NULL)
+        return;
+    *out = c->st;
+    for (int i = 0; i < 2; i++)
+        out->dir[i].state = c->d[i].sync;
+}
+
+/* ------------------------------------------------------------------ */
+/* records                                                            */
+
+static bool is_discrete(unsigned t)
+{
+    return t == FSD_BEGIN_REQUEST || t == FSD_END_REQUEST || t == FSD_UNKNOWN_TYPE || t == FSD_ABORT_REQUEST;
+}
+
+static bool is_data_stream(unsigned t)
+{
+    return t == FSD_STDIN || t == FSD_STDOUT || t == FSD_STDERR || t == FSD_DATA;
+}
+
+static int32_t ev_id(const fsd_header *h)
+{
+    return fsd_type_is_known(h->type) && !fsd_type_is_management(h->type) ? h->request_id : -1;
+}
+
+/* Header-level checks (fired for BEGIN_REQUEST once its request exists). */
+static void record_checks(fsd_conn *c, fsd_dir dir)
+{
+    fsd_dirst *d = &c->d[dir];
+    const fsd_header *h = &d->h;
+    fsd_req *r = d->rec_req;
+    int32_t id = ev_id(h);
+    d->rec_checks_done = true;
+    if (h->version != 1)
+        fsd_fire(c, r, FSD_A_bad_version, 0, dir, d->rec_off, d->rec_first, id, "version %u", h->version);
+    if (!fsd_type_is_known(h->type))
+        fsd_fire(c, r, FSD_A_unknown_type, 0, dir, d->rec_off, d->rec_first, id, "type %u", h->type);
+    /* the sum can not roll over in 32 bits */
+    if ((uint32_t)h->content_length + h->padding_length > FSD_MAX_CONTENT_LEN)
+        fsd_fire(c, r, FSD_A_oversized_record, 0, dir, d->rec_off, d->rec_first, id, "%u + %u bytes",
+                 h->content_length, h->padding_length);
+    if (h->reserved != 0)
+        fsd_fire(c, r, FSD_A_reserved_nonzero, 0, dir, d->rec_off, d->rec_first, id,
+                 "header reserved byte 0x%02x", h->reserved);
+    if ((h->type == FSD_BEGIN_REQUEST || h->type == FSD_END_REQUEST || h->type == FSD_UNKNOWN_TYPE) &&
+        h->content_length != 8)
+        fsd_fire(c, r, FSD_A_bad_body_length, 0, dir, d->rec_off, d->rec_first, id, "%s body of %u bytes",
+                 fsd_type_name(h->type), h->content_length);
+    if (h->type == FSD_ABORT_REQUEST && h->content_length != 0)
+        fsd_fire(c, r, FSD_A_bad_body_length, 0, dir, d->rec_off, d->rec_first, id,
+                 "ABORT_REQUEST body of %u bytes", h->content_length);
+}
+
+static void body_reserved_check(fsd_conn *c, fsd_dir dir, const fsd_record_event *ev)
+{
+    fsd_dirst *d = &c->d[dir];
+    const uint8_t *res = NULL;
+    size_t n = 0;
+    if (!ev->body_valid)
+        return;
+    switch (d->h.type) {
+    case FSD_BEGIN_REQUEST: res = ev->body.begin.reserved; n = 5; break;
+    case FSD_END_REQUEST: res = ev->body.end.reserved; n = 3; break;
+    case FSD_UNKNOWN_TYPE: res = ev->body.unknown_type.reserved; n = 7; break;
+    default: return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (res[i]) {
+            fsd_fire(c, d->rec_req, FSD_A_reserved_nonzero, 0, dir, d->rec_off, d->rec_first, ev_id(&d->h),
+                     "%s body reserved byte %zu is 0x%02x", fsd_type_name(d->h.type), i, res[i]);
+            return;
+        }
+    }
+}
+
+static void mgmt_pair(fsd_conn *c, void *ctx, const fsd_pair *p)
+{
+    fsd_dirst *d = ctx;
+    fsd_param_event ev;
+    if (!c->cb.on_param)
+        return;
+    memset(&ev, 0, sizeof ev);
+    ev.dir = d == &c->d[FSD_DIR_CLIENT] ? FSD_DIR_CLIENT : FSD_DIR_SERVER;
+    ev.record_type = d->h.type;
+    ev.request_id = d->h.request_id;
+    ev.name.ptr = p->name;
+    ev.name.len = p->name_stored;
+    ev.value.ptr = p->value;
+    ev.value.len = p->value_stored;
+    ev.name_len = p->name_len;
+    ev.value_len = p->value_len;
+    ev.truncated = p->truncated;
+    ev.offset = p->offset;
+    ev.end_offset = p->end_offset;
+    c->cb.on_param(c->ud, &ev);
+}
+
+/* The record's last byte was consumed (or the record was cut: truncated). */
+static void record_end(fsd_conn *c, fsd_dir dir, fsd_timepoint last, bool truncated)
+{
+    fsd_dirst *d = &c->d[dir];
+    fsd_record_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.dir = dir;
+    ev.hdr = d->h;
+    ev.offset = d->rec_off;
+    ev.first = d->rec_first;
+    ev.last = last;
+    ev.truncated = truncated;
+    ev.is_eos = d->h.content_length == 0 && (d->h.type == FSD_PARAMS || is_data_stream(d->h.type));
+    if (d->body_have == 8) {
+        switch (d->h.type) {
+        case FSD_BEGIN_REQUEST: ev.body_valid = fsd_begin_body_unpack(&ev.body.begin, d->body, 8); break;
+        case FSD_END_REQUEST: ev.body_valid = fsd_end_body_unpack(&ev.body.end, d->body, 8); break;
+        case FSD_UNKNOWN_TYPE: ev.body_valid = fsd_unknown_type_body_unpack(&ev.body.unknown_type, d->body, 8); break;
+        default: break;
+        }
+    }
+    ev.request_active = d->rec_req != NULL;
+    if (d->rec_mgmt) {
+        fsd_nv_record_end(&d->mgmt);
+        if (fsd_nv_stream_end(&d->mgmt) && !truncated)
+            fsd_fire(c, NULL, FSD_A_nv_overrun, 0, dir, d->mgmt.start_off, d->rec_first, -1,
+                     "%s pair incomplete at end of record", fsd_type_name(d->h.type));
+    }
+    if (!truncated) {
+        fsd_req_on_record_end(c, dir, &ev);
+        if (!d->rec_checks_done)
+            record_checks(c, dir);
+        body_reserved_check(c, dir, &ev);
+    } else {
+        if (!d->rec_checks_done)
+            record_checks(c, dir);
+        fsd_req_on_truncated(c, dir);
+    }
+    if (c->cb.on_record)
+        c->cb.on_record(c->ud, &ev);
+    d->in_rec = false;
+    d->hdr_have = 0;
+    d->rec_req = NULL;
+    fsd_req_flush(c);
+}
+
+/* All 8 header bytes are in d->hdr. */
+static void header_complete(fsd_conn *c, fsd_dir dir, fsd_timepoint at)
+{
+    fsd_dirst *d = &c->d[dir];
+    fsd_header *h = &d->h;
+    fsd_header_unpack(h, d->hdr);
+    if (h->version != 1 && !fsd_type_is_known(h->type)) {
+        fsd_fire(c, NULL, FSD_A_desync, 0, dir, d->rec_off, d->rec_first, -1,
+                 "version %u, type %u: not a record header", h->version, h->type);
+        d->sync = FSD_SYNC_DESYNCED;
+        d->hdr_have = 0;
+        c->st.dir[dir].skipped_bytes += FSD_HEADER_LEN;
+        if (dir == FSD_DIR_SERVER)
+            c->server_desync = true;
+        return;
+    }
+    d->in_rec = true;
+    d->content_left = h->content_length;
+    d->pad_left = h->padding_length;
+    d->content_done = 0;
+    d->body_have = 0;
+    d->rec_req = NULL;
+    d->rec_content = d->rec_mgmt = false;
+    d->rec_checks_done = false;
+    c->st.dir[dir].records++;
+    c->st.dir[dir].records_by_type[fsd_type_is_known(h->type) ? h->type : 0]++;
+    fsd_req_on_header(c, dir);
+    if (h->type != FSD_BEGIN_REQUEST)
+        record_checks(c, dir);
+    if (d->content_left == 0 && d->pad_left == 0)
+        record_end(c, dir, at, false);
+}
+
+static void content(fsd_conn *c, fsd_dir dir, const uint8_t *p, size_t n, fsd_timepoint at)
+{
+    fsd_dirst *d = &c->d[dir];
+    unsigned t = d->h.type;
+    if (is_data_stream(t) && c->cb.on_data) {
+        fsd_data_event ev;
+        ev.dir = dir;
+        ev.record_type = (uint8_t)t;
+        ev.request_id = d->h.request_id;
+        ev.data.ptr = p;
+        ev.data.len = n;
+        ev.offset = d->off;
+        ev.stream_pos = d->rec_req && d->rec_content ? fsd_req_stream_pos(d->rec_req, t) : d->content_done;
+        c->cb.on_data(c->ud, &ev);
+    }
+    if (is_discrete(t) && d->body_have < 8) {
+        size_t k = 8 - d->body_have < n ? 8 - d->body_have : n;
+        memcpy(d->body + d->body_have, p, k);
+        d->body_have += (unsigned)k;
+    }
+    if (d->rec_mgmt)
+        fsd_nv_feed(c, &d->mgmt, c->lim.max_pair_bytes, p, n, d->off, at, mgmt_pair, d);
+    if (d->rec_content)
+        fsd_req_on_content(c, dir, p, n, d->off, at);
+    d->content_done += (uint32_t)n;
+}
+
+/* Decode bytes of a direction that is in sync (or desynced: skip). */
+static void parse_ok(fsd_conn *c, fsd_dir dir, const uint8_t *p, size_t n, fsd_timepoint at)
+{
+    fsd_dirst *d = &c->d[dir];
+    while (n > 0) {
+        size_t k;
+        if (d->sync == FSD_SYNC_DESYNCED) {
+            c->st.dir[dir].skipped_bytes += n;
+            d->off += n;
+            return;
+        }
+        if (!d->in_rec) {
+            if (d->hdr_have == 0) {
+                d->rec_off = d->off;
+                d->rec_first = at;
+            }
+            k = FSD_HEADER_LEN - d->hdr_have < n ? FSD_HEADER_LEN - d->hdr_have : n;
+            memcpy(d->hdr + d->hdr_have, p, k);
+            d->hdr_have += (unsigned)k;
+            d->off += k;
+            p += k;
+            n -= k;
+            if (d->hdr_have == FSD_HEADER_LEN)
+                header_complete(c, dir, at);
+            continue;
+        }
+        if (d->content_left > 0) {
+            k = d->content_left < n ? d->content_left : n;
+            content(c, dir, p, k, at);
+            d->content_left -= (uint32_t)k;
+        } else {
+            k = d->pad_left < n ? d->pad_left : n;
+            d->pad_left -= (uint32_t)k;
+        }
+        d->off += k;
+        p += k;
+        n -= k;
+        if (d->content_left == 0 && d->pad_left == 0)
+            record_end(c, dir, at, false);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* hunting                                                            */
+
+static fsd_timepoint hb_time(const fsd_dirst *d, uint64_t off)
+{
+    fsd_timepoint t = { 0, 0, false };
+    for (size_t i = 0; i < d->nsegs && d->segs[i].off <= off; i++)
+        t = d->segs[i].at;
+    return t;
+}
+
+static bool plausible_at(const fsd_dirst *d, size_t p)
+{
+    fsd_header h;
+    fsd_header_unpack(&h, d->hb + p);
+    return fsd_header_plausible(&h);
+}
+
+static void sync_found(fsd_conn *c, fsd_dir dir, size_t p)
+{
+    fsd_dirst *d = &c->d[dir];
+    uint64_t at_off = d->hb_off + p;
+    uint64_t skipped = d->hunt_skipped + p;
+    fsd_timepoint at = hb_time(d, at_off);
+    c->st.dir[dir].skipped_bytes += p;
+    if (d->pend_mid)
+        fsd_fire(c, NULL, FSD_A_midstream_start, 0, dir, at_off, at, -1,
+                 "synchronised on a record header after skipping %llu bytes", (unsigned long long)skipped);
+    if (d->pend_gap)
+        fsd_fire(c, NULL, FSD_A_capture_gap, 0, dir, at_off, at, -1,
+                 "%llu bytes missing; resynchronised after skipping %llu bytes",
+                 (unsigned long long)d->hunt_missing, (unsigned long long)skipped);
+    d->pend_mid = d->pend_gap = false;
+    d->hunt_skipped = d->hunt_missing = 0;
+    d->sync = FSD_SYNC_OK;
+    d->off = at_off;
+    d->in_rec = false;
+    d->hdr_have = 0;
+    /* replay the window from p, piece by piece with each piece's packet */
+    {
+        uint8_t *hb = d->hb;
+        size_t len = d->hb_len, nsegs = d->nsegs;
+        fsd_seg *segs = d->segs;
+        uint64_t base = d->hb_off;
+        size_t segcap = d->segcap;
+        d->hb = NULL;
+        d->segs = NULL;
+        d->hb_len = d->hb_pos = d->nsegs = d->segcap = 0;
+        for (size_t i = 0; i < nsegs; i++) {
+            uint64_t s = segs[i].off, e = i + 1 < nsegs ? segs[i + 1].off : base + len;
+            if (e <= at_off)
+                continue;
+            if (s < at_off)
+                s = at_off;
+            parse_ok(c, dir, hb + (s - base), (size_t)(e - s), segs[i].at);
+        }
+        fsd_mem_free(c, hb, HUNT_CAP);
+        if (segs)
+            fsd_mem_free(c, segs, segcap * sizeof *segs);
+    }
+}
+
+/* Drop the rejected bytes before hb_pos. */
+static void hunt_drop(fsd_conn *c, fsd_dir dir)
+{
+    fsd_dirst *d = &c->d[dir];
+    size_t p = d->hb_pos, k = 0;
+    if (p == 0)
+        return;
+    c->st.dir[dir].skipped_bytes += p;
+    d->hunt_skipped += p;
+    memmove(d->hb, d->hb + p, d->hb_len - p);
+    d->hb_len -= p;
+    d->hb_off += p;
+    d->hb_pos = 0;
+    /* keep the segment that covers the new start */
+    while (k + 1 < d->nsegs && d->segs[k + 1].off <= d->hb_off)
+        k++;
+    if (k > 0) {
+        memmove(d->segs, d->segs + k, (d->nsegs - k) * sizeof *d->segs);
+        d->nsegs -= k;
+    }
+}
+
+/* Scan for a confirmed header. eod: no more bytes follow this window.
+ * Returns true when synchronised (the window was replayed). */
+static bool hunt_scan(fsd_conn *c, fsd_dir dir, bool eod)
+{
+    fsd_dirst *d = &c->d[dir];
+    while (d->hb_pos < d->hb_len) {
+        size_t p = d->hb_pos;
+        fsd_header h;
+        uint32_t rl;
+        if (d->hb_len - p < FSD_HEADER_LEN) {
+            if (!eod)
+                return false;
+            d->hb_pos++;
+            continue;
+        }
+        fsd_header_unpack(&h, d->hb + p);
+        if (!fsd_header_plausible(&h)) {
+            d->hb_pos++;
+            continue;
+        }
+        if (d->pend_mid && !d->pend_gap && d->hb_off + p == 0) {
+            sync_found(c, dir, p);
+            return true;
+        }
+        rl = fsd_header_record_len(&h);
+        if ((uint64_t)p + rl + FSD_HEADER_LEN <= d->hb_len) {
+            if (plausible_at(d, p + rl)) {
+                sync_found(c, dir, p);
+                return true;
+            }
+            d->hb_pos++;
+            continue;
+        }
+        if (eod && (uint64_t)p + rl == d->hb_len) {
+            sync_found(c, dir, p);
+            return true;
+        }
+        if (eod) {
+            d->hb_pos++;
+            continue;
+        }
+        return false;
+    }
+    return false;
+}
+
+/* Feed bytes to a hunting direction; returns how many were taken (all of
+ * them unless synchronisation happened, then the rest is parsed by the caller). */
+static size_t hunt_feed(fsd_conn *c, fsd_dir dir, const uint8_t *p, size_t n, fsd_timepoint at)
+{
+    fsd_dirst *d = &c->d[dir];
+    size_t taken = 0;
+    while (taken < n && d->sync == FSD_SYNC_HUNTING) {
+        size_t k;
+        if (d->hb == NULL) {
+            d->hb = fsd_mem_alloc(c, HUNT_CAP);
+            if (d->hb == NULL) {
+                c->nomem = true;
+                c->st.dir[dir].skipped_bytes += n - taken;
+                d->off += n - taken;
+                d->hb_off = d->off;
+                return n;
+            }
+        }
+        if (d->hb_len == HUNT_CAP)
+            hunt_drop(c, dir);
+        if (d->hb_len == HUNT_CAP) { /* cannot happen: a candidate needs at most HUNT_CAP */
+            d->hb_pos = d->hb_len;
+            hunt_drop(c, dir);
+        }
+        k = HUNT_CAP - d->hb_len < n - taken ? HUNT_CAP - d->hb_len : n - taken;
+        if (d->nsegs == 0 || d->segs[d->nsegs - 1].at.ns != at.ns || d->segs[d->nsegs - 1].at.tag != at.tag) {
+            if (!fsd_mem_reserve(c, (void **)&d->segs, &d->segcap, d->nsegs + 1, sizeof *d->segs)) {
+                c->nomem = true;
+                c->st.dir[dir].skipped_bytes += n - taken;
+                d->off += n - taken;
+                return n;
+            }
+            d->segs[d->nsegs].off = d->hb_off + d->hb_len;
+            d->segs[d->nsegs].at = at;
+            d->nsegs++;
+        }
+        memcpy(d->hb + d->hb_len, p + taken, k);
+        d->hb_len += k;
+        d->off += k;
+        taken += k;
+        if (hunt_scan(c, dir, false))
+            return taken;
+        if (d->hb_pos > 4096)
+            hunt_drop(c, dir);
+    }
+    return taken;
+}
+
+/* End of data for a hunting direction (gap, close, finish). */
+static void hunt_eod(fsd_conn *c, fsd_dir dir)
+{
+    fsd_dirst *d = &c->d[dir];
+    if (d->sync != FSD_SYNC_HUNTING)
+        return;
+    if (d->hb && hunt_scan(c, dir, true))
+        return;
+    d->hb_pos = d->hb_len;
+    if (d->hb)
+        hunt_drop(c, dir);
+    d->hb_off = d->off;
+    d->nsegs = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* entry points                                                       */
+
+static int check(fsd_conn *c, fsd_dir dir)
+{
+    if (c == NULL || (dir != FSD_DIR_CLIENT && dir != FSD_DIR_SERVER))
+        return FSD_E_INVAL;
+    if (c->finished || c->d[dir].closed)
+        return FSD_E_FINISHED;
+    return FSD_OK;
+}
+
+static int result(fsd_conn *c)
+{
+    if (c->nomem) {
+        c->nomem = false;
+        return FSD_E_NOMEM;
+    }
+    return FSD_OK;
+}
+
+int fsd_conn_feed(fsd_conn *c, fsd_dir dir, const uint8_t *data, size_t len, int64_t ts_ns, uint64_t tag)
+{
+    int rc = check(c, dir);
+    fsd_timepoint at = fsd_tp(ts_ns, tag);
+    if (rc != FSD_OK)
+        return rc;
+    if (len == 0)
+        return FSD_OK;
+    if (data == NULL)
+        return FSD_E_INVAL;
+    c->st.dir[dir].bytes += len;
+    if (c->d[dir].sync == FSD_SYNC_HUNTING) {
+        size_t k = hunt_feed(c, dir, data, len, at);
+        data += k;
+        len -= k;
+    }
+    if (len > 0)
+        parse_ok(c, dir, data, len, at);
+    return result(c);
+}
+
+int fsd_conn_feed_record(fsd_conn *c, fsd_dir dir, const uint8_t *rec, size_t len, int64_t ts_ns, uint64_t tag)
+{
+    int rc = check(c, dir);
+    if (rc != FSD_OK)
+        return rc;
+    if (rec == NULL)
+        return FSD_E_INVAL;
+    if (len < FSD_HEADER_LEN || fsd_record_length(rec, len) != len)
+        return FSD_E_NOT_RECORD;
+    if (c->d[dir].sync == FSD_SYNC_OK && (c->d[dir].in_rec || c->d[dir].hdr_have > 0))
+        return FSD_E_NOT_RECORD;
+    return fsd_conn_feed(c, dir, rec, len, ts_ns, tag);
+}
+
+int fsd_conn_gap(fsd_conn *c, fsd_dir dir, uint64_t nbytes, int64_t ts_ns, uint64_t tag)
+{
+    int rc = check(c, dir);
+    fsd_dirst *d;
+    fsd_timepoint at = fsd_tp(ts_ns, tag);
+    if (rc != FSD_OK)
+        return rc;
+    if (nbytes == 0)
+        return FSD_OK;
+    d = &c->d[dir];
+    c->st.dir[dir].gap_bytes += nbytes;
+    if (d->sync == FSD_SYNC_HUNTING) {
+        hunt_eod(c, dir);
+        if (d->sync == FSD_SYNC_HUNTING) {
+            d->off += nbytes;
+            d->hb_off = d->off;
+            d->pend_gap = true;
+            d->hunt_missing += nbytes;
+            fsd_req_on_gap(c, dir);
+            return result(c);
+        }
+    }
+    if (d->sync == FSD_SYNC_DESYNCED) {
+        d->off += nbytes;
+        return result(c);
+    }
+    /* in sync */
+    if (d->in_rec && !is_discrete(d->h.type) && nbytes <= (uint64_t)d->content_left + d->pad_left) {
+        uint32_t m = nbytes < d->content_left ? (uint32_t)nbytes : d->content_left;
+        uint64_t gap_off = d->off;
+        if (m > 0) {
+            if (d->rec_mgmt)
+                fsd_nv_break(&d->mgmt);
+            if (d->rec_content)
+                fsd_req_on_gap_content(c, dir, m);
+            d->content_done += m;
+            d->content_left -= m;
+        }
+        d->pad_left -= (uint32_t)(nbytes - m);
+        d->off += nbytes;
+        fsd_fire(c, d->rec_req, FSD_A_capture_gap, 0, dir, gap_off, at, ev_id(&d->h),
+                 "%llu bytes missing inside a %s record; framing kept", (unsigned long long)nbytes,
+                 fsd_type_name(d->h.type));
+        if (d->content_left == 0 && d->pad_left == 0)
+            record_end(c, dir, at, false);
+        return result(c);
+    }
+    if (d->in_rec)
+        record_end(c, dir, at, true);
+    d->hunt_skipped = d->hdr_have;
+    c->st.dir[dir].skipped_bytes += d->hdr_have;
+    d->off += nbytes;
+    hunt_start(c, d);
+    d->pend_gap = true;
+    d->hunt_missing = nbytes;
+    fsd_req_on_gap(c, dir);
+    return result(c);
+}
+
+/* This direction ends: settle hunting, report a cut record. */
+static void end_dir(fsd_conn *c, fsd_dir dir, fsd_timepoint at)
+{
+    fsd_dirst *d = &c->d[dir];
+    if (d->closed)
+        return;
+    if (d->sync == FSD_SYNC_HUNTING) {
+        hunt_eod(c, dir);
+        if (d->sync == FSD_SYNC_HUNTING && (d->pend_mid || d->pend_gap)) {
+            if (d->pend_mid)
+                fsd_fire(c, NULL, FSD_A_midstream_start, 0, dir, d->off, at, -1,
+                         "no record header found; %llu bytes skipped", (unsigned long long)d->hunt_skipped);
+            if (d->pend_gap)
+                fsd_fire(c, NULL, FSD_A_capture_gap, 0, dir, d->off, at, -1,
+                         "%llu bytes missing; not resynchronised, %llu bytes skipped",
+                         (unsigned long long)d->hunt_missing, (unsigned long long)d->hunt_skipped);
+        }
+    }
+    if (d->sync == FSD_SYNC_OK) {
+        if (d->in_rec) {
+            fsd_fire(c, d->rec_req, FSD_A_truncated_record, 0, dir, d->rec_off, d->rec_first, ev_id(&d->h),
+                     "%s cut after %u of %u bytes", fsd_type_name(d->h.type),
+                     (unsigned)(d->off - d->rec_off), fsd_header_record_len(&d->h));
+            record_end(c, dir, at, true);
+        } else if (d->hdr_have > 0) {
+            fsd_fire(c, NULL, FSD_A_truncated_record, 0, dir, d->rec_off, d->rec_first, -1,
+                     "cut after %u of 8 header bytes", d->hdr_have);
+            d->hdr_have = 0;
+        }
+    }
+    hunt_free(c, d);
+    d->sync = FSD_SYNC_CLOSED;
+    d->closed = true;
+}
+
+int fsd_conn_close(fsd_conn *c, fsd_dir dir, fsd_close_kind kind, int64_t ts_ns, uint64_t tag)
+{
+    int rc = check(c, dir);
+    fsd_timepoint at = fsd_tp(ts_ns, tag);
+    if (rc != FSD_OK)
+        return rc;
+    if (kind != FSD_CLOSE_FIN && kind != FSD_CLOSE_RST)
+        return FSD_E_INVAL;
+    if (dir == FSD_DIR_SERVER && !c->d[FSD_DIR_CLIENT].closed)
+        fsd_req_server_close(c, dir, c->d[dir].off, at);
+    end_dir(c, dir, at);
+    if (kind == FSD_CLOSE_RST)
+        end_dir(c, (fsd_dir)(1 - dir), at);
+    if (c->d[0].closed && c->d[1].closed) {
+        fsd_req_close_all(c, kind == FSD_CLOSE_RST ? FSD_END_RESET : FSD_END_CLOSED, dir, c->d[dir].off, at);
+    }
+    fsd_req_flush(c);
+    return result(c);
+}
+
+int fsd_conn_finish(fsd_conn *c, int64_t ts_ns, uint64_t tag)
+{
+    fsd_timepoint at = fsd_tp(ts_ns, tag);
+    if (c == NULL)
+        return FSD_E_INVAL;
+    if (c->finished)
+        return FSD_OK;
+    end_dir(c, FSD_DIR_CLIENT, at);
+    end_dir(c, FSD_DIR_SERVER, at);
+    fsd_req_flush(c);
+    fsd_req_close_all(c, FSD_END_CAPTURE, FSD_DIR_SERVER, c->d[FSD_DIR_SERVER].off, at);
+    c->finished = true;
+    return result(c);
 }

@@ -1,15 +1,207 @@
 /* fsd_internal.h — declarations shared by the decoder's layers (not installed).
  *
  * Normative reference: FastCGI Specification 1.0 §3-§6; decoder/include/fsd/fsd.h.
+ *
+ * Layers: wire.c (stateless framing) -> nv.c (incremental name-value pairs)
+ * and cgi.c (CGI response header block) -> request.c (id table, streams,
+ * checks, transactions) -> conn.c (per-direction push parser, resync, gaps,
+ * close; the public entry points). anomaly.c holds the catalogue tables.
  */
 #ifndef FSD_INTERNAL_H
 #define FSD_INTERNAL_H
 
 #include "fsd/fsd.h"
 
+#include <stdarg.h>
+
+/* ---- wire.c ---- */
 bool fsd_type_is_management(unsigned type);
 bool fsd_type_is_known(unsigned type);
 /* FSD_DIR_CLIENT / FSD_DIR_SERVER for the side that sends the type, -1 unknown. */
 int fsd_type_sender(unsigned type);
+
+/* ---- memory (conn.c): every allocation goes through the configured hooks ---- */
+void *fsd_mem_alloc(fsd_conn *c, size_t n);
+void fsd_mem_free(fsd_conn *c, void *p, size_t n);
+/* Make *buf hold at least need bytes (elements of size 1), growing by doubling
+ * up to no limit; false on allocation failure (buffer unchanged). */
+bool fsd_mem_reserve(fsd_conn *c, void **buf, size_t *cap, size_t need, size_t elem);
+
+/* ---- nv.c: incremental name-value parser, one per stream ---- */
+typedef struct fsd_pair {
+    const uint8_t *name;
+    const uint8_t *value;
+    uint32_t name_stored, value_stored; /* bytes available at name/value */
+    uint32_t name_len, value_len;       /* declared */
+    bool truncated;                     /* cut to max_pair_bytes */
+    bool straddled;                     /* crossed a record boundary */
+    bool nul;                           /* a NUL byte in name or value */
+    bool ctl;                           /* CR/LF or %0a/%0d in the value of a path/query name */
+    uint64_t offset, end_offset;
+    fsd_timepoint at;                   /* packet of the first length byte */
+} fsd_pair;
+
+typedef void (*fsd_pair_fn)(fsd_conn *c, void *ctx, const fsd_pair *p);
+
+typedef struct fsd_nvp {
+    uint8_t state;            /* NV_* in nv.c */
+    uint8_t lenbuf[4];
+    uint8_t lenhave;
+    uint8_t pct;              /* %0a/%0d scanner */
+    bool in_pair;
+    bool straddled;
+    bool nul;
+    bool ctl_check;
+    bool ctl;
+    bool broken;              /* bytes lost inside this record: skip to its end */
+    uint32_t name_len, value_len, got;
+    uint32_t name_stored, value_stored;
+    uint8_t *buf;
+    size_t cap;
+    uint64_t start_off;
+    fsd_timepoint start_at;
+} fsd_nvp;
+
+void fsd_nv_feed(fsd_conn *c, fsd_nvp *p, uint32_t max_pair, const uint8_t *data, size_t n,
+                 uint64_t off, fsd_timepoint at, fsd_pair_fn fn, void *ctx);
+void fsd_nv_record_end(fsd_nvp *p);
+/* End of the stream: true when a pair was incomplete (nv_overrun). Resets. */
+bool fsd_nv_stream_end(fsd_nvp *p);
+/* Bytes of the current record were lost: drop the pair, skip to record end. */
+void fsd_nv_break(fsd_nvp *p);
+void fsd_nv_release(fsd_conn *c, fsd_nvp *p);
+
+/* ---- cgi.c: the CGI response header block at the start of STDOUT ---- */
+enum { FSD_CGI_HDR = 0, FSD_CGI_DONE, FSD_CGI_CAPPED, FSD_CGI_NOHDR, FSD_CGI_BROKEN };
+
+typedef struct fsd_cgi {
+    uint8_t state;
+    uint32_t line;            /* non-CR bytes in the current line */
+    uint8_t *buf;
+    size_t cap, used;
+} fsd_cgi;
+
+/* Feed STDOUT bytes while state == FSD_CGI_HDR. Returns the bytes taken;
+ * state becomes DONE at the blank line or CAPPED when the block would exceed
+ * max. Allocation failure also gives CAPPED (*nomem set). */
+size_t fsd_cgi_feed(fsd_conn *c, fsd_cgi *g, uint32_t max, const uint8_t *data, size_t n, bool *nomem);
+
+typedef struct fsd_cgi_result {
+    int status;                     /* Status: 3 digits; 200 absent; 0 bad */
+    bool status_present, status_bad;
+    size_t status_off, status_len;  /* the Status: value in g->buf */
+    size_t ct_off, ct_len;
+    bool ct_present;
+    fsd_cgi_header *headers;        /* allocated through c; free with fsd_cgi_free_headers */
+    size_t nheaders, headers_cap;
+} fsd_cgi_result;
+
+void fsd_cgi_parse(fsd_conn *c, const fsd_cgi *g, fsd_cgi_result *out);
+void fsd_cgi_free_headers(fsd_conn *c, fsd_cgi_result *r);
+void fsd_cgi_release(fsd_conn *c, fsd_cgi *g);
+
+/* ---- request.c ---- */
+typedef struct fsd_req fsd_req;
+
+/* ---- conn.c: per-direction state ---- */
+typedef struct fsd_seg {
+    uint64_t off;             /* stream offset of the first byte of this piece */
+    fsd_timepoint at;
+} fsd_seg;
+
+typedef struct fsd_dirst {
+    fsd_sync_state sync;
+    bool closed;
+    uint64_t off;             /* stream offset of the next byte */
+    uint8_t hdr[FSD_HEADER_LEN];
+    unsigned hdr_have;
+    bool in_rec;              /* header complete, body being consumed */
+    fsd_header h;
+    uint64_t rec_off;
+    fsd_timepoint rec_first;
+    uint32_t content_left, pad_left, content_done;
+    uint8_t body[8];
+    unsigned body_have;
+    fsd_req *rec_req;         /* tracked request this record belongs to */
+    bool rec_content;         /* content goes into rec_req's stream */
+    bool rec_mgmt;            /* content goes to the management pair parser */
+    bool rec_checks_done;     /* header-level checks already fired */
+    fsd_nvp mgmt;
+    /* hunting (resync) */
+    uint8_t *hb;
+    size_t hb_len, hb_pos;
+    uint64_t hb_off;
+    fsd_seg *segs;
+    size_t nsegs, segcap;
+    bool pend_mid, pend_gap;
+    uint64_t hunt_skipped, hunt_missing;
+} fsd_dirst;
+
+#define FSD_ENDED_RING 8
+
+struct fsd_conn {
+    fsd_limits lim;
+    fsd_allocator al;
+    fsd_callbacks cb;
+    void *ud;
+    unsigned flags;
+    fsd_dirst d[2];
+    fsd_conn_stats st;
+    fsd_req *head, *tail;     /* tracked requests in BEGIN order */
+    uint32_t tracked, active;
+    uint64_t next_seq;
+    bool have_last, last_keep;
+    uint16_t last_id;
+    uint16_t ended_ring[FSD_ENDED_RING];
+    unsigned ended_n, ended_i;
+    bool lenient;             /* after a gap / midstream start: ids never begun are not flagged */
+    uint8_t *begun;           /* bitmap of ids begun (lenient mode only) */
+    uint8_t *untracked;       /* bitmap of ids refused because the table was full */
+    bool server_desync;
+    bool finished;
+    bool nomem;
+    bool kcv_fired;
+};
+
+/* Fire an anomaly: on_anomaly now, stored in r's transaction when r != NULL. */
+void fsd_fire(fsd_conn *c, fsd_req *r, fsd_anomaly_id id, fsd_severity sev, fsd_dir dir,
+              uint64_t off, fsd_timepoint at, int32_t request_id, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 9, 10)))
+#endif
+    ;
+
+fsd_req *fsd_req_find(fsd_conn *c, uint16_t id);
+/* Header of an application or management record complete: route it. */
+void fsd_req_on_header(fsd_conn *c, fsd_dir dir);
+void fsd_req_on_content(fsd_conn *c, fsd_dir dir, const uint8_t *p, size_t n, uint64_t off,
+                        fsd_timepoint at);
+/* n content bytes of the current record are missing (gap inside the record). */
+void fsd_req_on_gap_content(fsd_conn *c, fsd_dir dir, uint64_t n);
+/* Bytes of this direction were lost between records: reset partial state. */
+void fsd_req_on_gap(fsd_conn *c, fsd_dir dir);
+/* The current record was cut (gap or end of data): settle partial state. */
+void fsd_req_on_truncated(fsd_conn *c, fsd_dir dir);
+void fsd_req_on_record_end(fsd_conn *c, fsd_dir dir, fsd_record_event *ev);
+/* Stream position of the current record's data within its request stream. */
+uint64_t fsd_req_stream_pos(const fsd_req *r, unsigned type);
+/* Deliver requests marked for delivery, in BEGIN order. */
+void fsd_req_flush(fsd_conn *c);
+/* Both directions ended: deliver every tracked request. */
+void fsd_req_close_all(fsd_conn *c, fsd_end_reason reason, fsd_dir dir, uint64_t off, fsd_timepoint at);
+/* Mark id as begun (lenient bookkeeping). */
+void fsd_req_enable_lenient(fsd_conn *c);
+void fsd_req_free_all(fsd_conn *c);
+/* The server closed before the client: keep_conn_violation if due. */
+void fsd_req_server_close(fsd_conn *c, fsd_dir dir, uint64_t off, fsd_timepoint at);
+
+static inline fsd_timepoint fsd_tp(int64_t ns, uint64_t tag)
+{
+    fsd_timepoint t;
+    t.ns = ns;
+    t.tag = tag;
+    t.set = true;
+    return t;
+}
 
 #endif

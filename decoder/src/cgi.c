@@ -1,0 +1,159 @@
+/* cgi.c — the CGI response header block at the start of STDOUT: blank-line detection, Status:, Content-Type.
+ *
+ * Normative reference: RFC 3875 §6.2-§6.3 (CGI response: header fields, a
+ * blank line, the body; Status: "3DIGIT SP reason"), as FastCGI §6.2 carries
+ * it on FCGI_STDOUT. Both CRLF and bare LF line ends are accepted.
+ *
+ *   Status: 404 Not Found\r\n
+ *   Content-Type: text/html\r\n
+ *   \r\n                          <- end of block (an empty line)
+ *   <body ...>
+ */
+#include "fsd_internal.h"
+
+#include <string.h>
+
+size_t fsd_cgi_feed(fsd_conn *c, fsd_cgi *g, uint32_t max, const uint8_t *data, size_t n, bool *nomem)
+{
+    size_t i;
+    if (g->state != FSD_CGI_HDR)
+        return 0;
+    for (i = 0; i < n; i++) {
+        uint8_t b = data[i];
+        if (g->used >= max) {
+            g->state = FSD_CGI_CAPPED;
+            return i;
+        }
+        if (g->used >= g->cap) {
+            size_t want = g->cap ? g->cap * 2 : 512;
+            if (want > max)
+                want = max;
+            if (!fsd_mem_reserve(c, (void **)&g->buf, &g->cap, want, 1)) {
+                *nomem = true;
+                g->state = FSD_CGI_CAPPED;
+                return i;
+            }
+        }
+        g->buf[g->used++] = b;
+        if (b == '\n') {
+            if (g->line == 0) {
+                g->state = FSD_CGI_DONE;
+                return i + 1;
+            }
+            g->line = 0;
+        } else if (b != '\r') {
+            g->line++;
+        }
+    }
+    return n;
+}
+
+static bool ieq(const uint8_t *a, size_t alen, const char *b)
+{
+    size_t bl = strlen(b);
+    if (alen != bl)
+        return false;
+    for (size_t i = 0; i < bl; i++) {
+        uint8_t x = a[i], y = (uint8_t)b[i];
+        if (x >= 'A' && x <= 'Z')
+            x = (uint8_t)(x + 32);
+        if (y >= 'A' && y <= 'Z')
+            y = (uint8_t)(y + 32);
+        if (x != y)
+            return false;
+    }
+    return true;
+}
+
+static bool is_ws(uint8_t b)
+{
+    return b == ' ' || b == '\t' || b == '\r';
+}
+
+void fsd_cgi_parse(fsd_conn *c, const fsd_cgi *g, fsd_cgi_result *out)
+{
+    size_t pos = 0, nlines = 0;
+    memset(out, 0, sizeof *out);
+    for (size_t i = 0; i < g->used; i++)
+        if (g->buf[i] == '\n')
+            nlines++;
+    if (nlines > 0) {
+        out->headers = fsd_mem_alloc(c, nlines * sizeof *out->headers);
+        if (out->headers == NULL)
+            c->nomem = true;
+        else
+            out->headers_cap = nlines;
+    }
+    while (pos < g->used) {
+        const uint8_t *line = g->buf + pos;
+        const uint8_t *nl = memchr(line, '\n', g->used - pos);
+        size_t len = nl ? (size_t)(nl - line) : g->used - pos;
+        size_t end = len, colon, vs;
+        pos += len + (nl ? 1 : 0);
+        while (end > 0 && line[end - 1] == '\r')
+            end--;
+        if (end == 0 && nl)
+            break; /* the blank line */
+        if (!nl)
+            break; /* unfinished last line (capped or cut) */
+        {
+            const uint8_t *cp = memchr(line, ':', end);
+            if (cp == NULL)
+                continue;
+            colon = (size_t)(cp - line);
+        }
+        {
+            size_t ne = colon;
+            while (ne > 0 && is_ws(line[ne - 1]))
+                ne--;
+            vs = colon + 1;
+            while (vs < end && is_ws(line[vs]))
+                vs++;
+            while (end > vs && is_ws(line[end - 1]))
+                end--;
+            if (out->headers && out->nheaders < out->headers_cap) {
+                fsd_cgi_header *h = &out->headers[out->nheaders++];
+                h->name.ptr = line;
+                h->name.len = ne;
+                h->value.ptr = line + vs;
+                h->value.len = end - vs;
+            }
+            if (ieq(line, ne, "Status") && !out->status_present) {
+                const uint8_t *v = line + vs;
+                size_t vl = end - vs;
+                out->status_present = true;
+                out->status_off = (size_t)(v - g->buf);
+                out->status_len = vl;
+                if (vl >= 3 && v[0] >= '0' && v[0] <= '9' && v[1] >= '0' && v[1] <= '9' &&
+                    v[2] >= '0' && v[2] <= '9')
+                    out->status = (v[0] - '0') * 100 + (v[1] - '0') * 10 + (v[2] - '0');
+                else
+                    out->status_bad = true;
+            } else if (ieq(line, ne, "Content-Type") && !out->ct_present) {
+                out->ct_present = true;
+                out->ct_off = (size_t)(line + vs - g->buf);
+                out->ct_len = end - vs;
+            }
+        }
+    }
+    if (!out->status_present)
+        out->status = 200;
+    else if (out->status_bad)
+        out->status = 0;
+}
+
+void fsd_cgi_free_headers(fsd_conn *c, fsd_cgi_result *r)
+{
+    if (r->headers)
+        fsd_mem_free(c, r->headers, r->headers_cap * sizeof *r->headers);
+    r->headers = NULL;
+    r->nheaders = r->headers_cap = 0;
+}
+
+void fsd_cgi_release(fsd_conn *c, fsd_cgi *g)
+{
+    if (g->buf)
+        fsd_mem_free(c, g->buf, g->cap);
+    g->buf = NULL;
+    g->cap = g->used = 0;
+}

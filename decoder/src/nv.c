@@ -1,0 +1,210 @@
+/* nv.c — incremental name-value pair parser that streams across record boundaries.
+ *
+ * Normative reference: FastCGI Specification 1.0 §3.4 (name-value pairs) and
+ * §3.3 (a stream's value does not depend on how it was cut into records).
+ *
+ *   pair := nameLength valueLength nameData[nameLength] valueData[valueLength]
+ *   length := 0nnnnnnn                                   (1 byte, 0..127)
+ *           | 1nnnnnnn nnnnnnnn nnnnnnnn nnnnnnnn       (4 bytes, 31 bits)
+ *
+ * Bytes arrive in pieces of any size. Name and value are copied into one
+ * per-stream buffer of at most max_pair bytes (longer pairs are delivered
+ * truncated, their declared lengths intact); NUL bytes and, for path/query
+ * names, CR/LF and %0a/%0d are detected over every byte, stored or not, so
+ * results never depend on caps or chunking.
+ */
+#include "fsd_internal.h"
+
+#include <string.h>
+
+enum { NV_NLEN = 0, NV_VLEN, NV_NAME, NV_VALUE };
+
+/* Parameters that CVE-2019-11043 style attacks inject line ends into. */
+static const char *const ctl_names[] = {
+    "REQUEST_URI", "SCRIPT_NAME", "SCRIPT_FILENAME", "PATH_INFO", "DOCUMENT_URI", "QUERY_STRING"
+};
+
+static bool name_is_ctl_checked(const fsd_nvp *p)
+{
+    if (p->name_stored != p->name_len)
+        return false;
+    for (size_t i = 0; i < sizeof ctl_names / sizeof ctl_names[0]; i++) {
+        size_t l = strlen(ctl_names[i]);
+        if (l == p->name_len && memcmp(p->buf, ctl_names[i], l) == 0)
+            return true;
+    }
+    return false;
+}
+
+static void store(fsd_conn *c, fsd_nvp *p, uint32_t max_pair, const uint8_t *d, size_t n, uint32_t *stored)
+{
+    size_t used = (size_t)p->name_stored + p->value_stored;
+    size_t room;
+    if (used >= max_pair)
+        return;
+    room = max_pair - used;
+    if (n > room)
+        n = room;
+    if (n == 0)
+        return;
+    if (used + n > p->cap) {
+        size_t want = p->cap ? p->cap : 256;
+        while (want < used + n)
+            want *= 2;
+        if (want > max_pair)
+            want = max_pair;
+        if (!fsd_mem_reserve(c, (void **)&p->buf, &p->cap, want, 1)) {
+            c->nomem = true;
+            return;
+        }
+    }
+    memcpy(p->buf + used, d, n);
+    *stored += (uint32_t)n;
+}
+
+static void scan(fsd_nvp *p, const uint8_t *d, size_t n, bool is_value)
+{
+    if (!p->nul && memchr(d, 0, n) != NULL)
+        p->nul = true;
+    if (!is_value || !p->ctl_check || p->ctl)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t b = d[i];
+        if (b == '\r' || b == '\n' || (p->pct == 2 && ((b | 0x20) == 'a' || (b | 0x20) == 'd'))) {
+            p->ctl = true;
+            return;
+        }
+        p->pct = b == '%' ? 1 : (p->pct == 1 && b == '0') ? 2 : 0;
+    }
+}
+
+static void reset_pair(fsd_nvp *p)
+{
+    p->state = NV_NLEN;
+    p->lenhave = 0;
+    p->in_pair = false;
+    p->straddled = false;
+    p->nul = false;
+    p->ctl_check = false;
+    p->ctl = false;
+    p->pct = 0;
+    p->name_len = p->value_len = p->got = 0;
+    p->name_stored = p->value_stored = 0;
+}
+
+/* After a length or the name completed: move on, emit when the pair is whole. */
+static bool advance(fsd_nvp *p)
+{
+    if (p->state == NV_NAME && p->got == p->name_len) {
+        p->ctl_check = name_is_ctl_checked(p);
+        p->state = NV_VALUE;
+        p->got = 0;
+    }
+    return p->state == NV_VALUE && p->got == p->value_len;
+}
+
+static void emit(fsd_conn *c, fsd_nvp *p, uint64_t end_off, fsd_pair_fn fn, void *ctx)
+{
+    fsd_pair pr;
+    pr.name = p->buf;
+    pr.value = p->buf ? p->buf + p->name_stored : NULL;
+    pr.name_stored = p->name_stored;
+    pr.value_stored = p->value_stored;
+    pr.name_len = p->name_len;
+    pr.value_len = p->value_len;
+    pr.truncated = p->name_stored < p->name_len || p->value_stored < p->value_len;
+    pr.straddled = p->straddled;
+    pr.nul = p->nul;
+    pr.ctl = p->ctl;
+    pr.offset = p->start_off;
+    pr.end_offset = end_off;
+    pr.at = p->start_at;
+    reset_pair(p);
+    if (fn)
+        fn(c, ctx, &pr);
+}
+
+void fsd_nv_feed(fsd_conn *c, fsd_nvp *p, uint32_t max_pair, const uint8_t *data, size_t n,
+                 uint64_t off, fsd_timepoint at, fsd_pair_fn fn, void *ctx)
+{
+    size_t i = 0;
+    if (p->broken)
+        return;
+    while (i < n) {
+        if (p->state == NV_NLEN || p->state == NV_VLEN) {
+            uint8_t b = data[i];
+            if (p->state == NV_NLEN && p->lenhave == 0) {
+                reset_pair(p);
+                p->in_pair = true;
+                p->start_off = off + i;
+                p->start_at = at;
+            }
+            p->lenbuf[p->lenhave++] = b;
+            i++;
+            if ((p->lenbuf[0] & 0x80) && p->lenhave < 4)
+                continue;
+            {
+                uint32_t v = p->lenhave == 1 ? p->lenbuf[0]
+                           : ((uint32_t)(p->lenbuf[0] & 0x7f) << 24) | ((uint32_t)p->lenbuf[1] << 16) |
+                             ((uint32_t)p->lenbuf[2] << 8) | p->lenbuf[3];
+                p->lenhave = 0;
+                if (p->state == NV_NLEN) {
+                    p->name_len = v;
+                    p->state = NV_VLEN;
+                    continue;
+                }
+                p->value_len = v;
+                p->state = NV_NAME;
+                p->got = 0;
+            }
+            if (advance(p))
+                emit(c, p, off + i, fn, ctx);
+            continue;
+        }
+        {
+            bool is_value = p->state == NV_VALUE;
+            uint32_t want = (is_value ? p->value_len : p->name_len) - p->got;
+            size_t take = n - i < want ? n - i : want;
+            store(c, p, max_pair, data + i, take, is_value ? &p->value_stored : &p->name_stored);
+            scan(p, data + i, take, is_value);
+            p->got += (uint32_t)take;
+            i += take;
+            if (advance(p))
+                emit(c, p, off + i, fn, ctx);
+        }
+    }
+}
+
+void fsd_nv_record_end(fsd_nvp *p)
+{
+    if (p->in_pair && !p->broken)
+        p->straddled = true;
+    if (p->broken) {
+        reset_pair(p);
+        p->broken = false;
+    }
+}
+
+bool fsd_nv_stream_end(fsd_nvp *p)
+{
+    bool overrun = p->in_pair;
+    reset_pair(p);
+    p->broken = false;
+    return overrun;
+}
+
+void fsd_nv_break(fsd_nvp *p)
+{
+    reset_pair(p);
+    p->broken = true;
+}
+
+void fsd_nv_release(fsd_conn *c, fsd_nvp *p)
+{
+    if (p->buf)
+        fsd_mem_free(c, p->buf, p->cap);
+    p->buf = NULL;
+    p->cap = 0;
+    reset_pair(p);
+    p->broken = false;
+}

@@ -1,0 +1,1048 @@
+/* request.c — request reconstruction: id table with multiplexing and reuse, per-stream state, timing, CGI checks, transactions.
+ *
+ * Normative reference: FastCGI Specification 1.0 §3.3 (request ids, streams),
+ * §4-§6 (record types, roles); ../shared/docs/FASTCGI.md (peer behaviour,
+ * timing points, anomaly catalogue); docs/ANOMALIES.md (exact firing rules).
+ *
+ * Life of a request (one entry of the per-connection list):
+ *
+ *   BEGIN_REQUEST --> ACTIVE --END_REQUEST--> client streams ended? --yes--> delivered
+ *                       |                          | no
+ *                       |                          v
+ *                       |                      LINGERING (id free again) --client streams end /
+ *                       |                                                  same id BEGINs /
+ *                       |                                                  connection ends--> delivered
+ *                       +--connection ends--> delivered incomplete
+ */
+#include "fsd_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+enum { S_NONE = 0, S_OPEN = 1, S_ENDED = 2 };
+
+/* once-per-request anomaly bits */
+enum {
+    ONCE_STREAM_ORDER = 1u << 0,
+    ONCE_EARLY = 1u << 1,
+    ONCE_STDERR = 1u << 2,
+    ONCE_PARAM_CAP = 1u << 3,
+    ONCE_CL_EXCEED = 1u << 4,
+    ONCE_DAE = 1u << 5 /* + type: data_after_stream_end per stream */
+};
+
+/* Convenience lookups (last stored occurrence). */
+enum { CV_METHOD, CV_URI, CV_SCRIPT_NAME, CV_SCRIPT_FILENAME, CV_HTTP_HOST, CV_SERVER_NAME,
+       CV_CONTENT_LENGTH, CV_COUNT };
+static const char *const cv_names[CV_COUNT] = {
+    "REQUEST_METHOD", "REQUEST_URI", "SCRIPT_NAME", "SCRIPT_FILENAME", "HTTP_HOST", "SERVER_NAME",
+    "CONTENT_LENGTH"
+};
+
+/* duplicate_param is an ERROR for these (php-fpm takes the last, fcgiwrap the first). */
+static const char *const crit_names[] = {
+    "SCRIPT_FILENAME", "SCRIPT_NAME", "DOCUMENT_ROOT", "PATH_INFO", "CONTENT_LENGTH", "PHP_VALUE",
+    "PHP_ADMIN_VALUE"
+};
+#define NCRIT (sizeof crit_names / sizeof crit_names[0])
+
+enum { CL_ABSENT = 0, CL_EMPTY, CL_VALID, CL_INVALID };
+
+typedef struct pstore {
+    uint32_t off;             /* name at arena+off, value right after */
+    uint32_t name_stored, value_stored;
+    uint32_t name_len, value_len;
+} pstore;
+
+struct fsd_req {
+    fsd_req *prev, *next;
+    uint16_t id;
+    uint16_t role;
+    uint8_t flags;
+    bool keep_conn, aborted, lingering, pending;
+    uint64_t seq;
+    uint8_t st[FSD_MAX_KNOWN_TYPE + 1];
+    uint32_t once;
+    fsd_nvp nv;
+    uint8_t *arena;
+    size_t arena_cap, arena_used;
+    pstore *ps;
+    size_t nps, ps_cap, dropped;
+    uint64_t stored_cost;
+    uint32_t *hash;           /* open addressing: index+1 into ps, 0 empty */
+    size_t hash_cap;
+    uint8_t crit_seen;
+    int32_t cv[CV_COUNT];
+    bool seen_method, seen_sfile;
+    uint8_t cl_state;
+    int64_t cl_value;
+    uint64_t params_bytes, stdin_bytes, data_bytes, stdout_bytes, stderr_bytes;
+    fsd_cgi cgi;
+    int http_status;
+    bool ct_present;
+    size_t ct_off, ct_len;
+    bool has_end;
+    uint32_t app_status;
+    uint8_t protocol_status;
+    fsd_timepoint t_begin, t_sent, t_first, t_end;
+    fsd_anomaly_event *an;
+    size_t nan, an_cap, an_dropped;
+};
+
+/* ------------------------------------------------------------------ */
+/* anomalies                                                          */
+
+void fsd_fire(fsd_conn *c, fsd_req *r, fsd_anomaly_id id, fsd_severity sev, fsd_dir dir,
+              uint64_t off, fsd_timepoint at, int32_t request_id, const char *fmt, ...)
+{
+    fsd_anomaly_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.id = id;
+    ev.severity = sev ? sev : fsd_anomaly_severity(id);
+    ev.dir = dir;
+    ev.offset = off;
+    ev.ts_ns = at.ns;
+    ev.tag = at.tag;
+    ev.request_id = request_id;
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(ev.detail, sizeof ev.detail, fmt, ap);
+        va_end(ap);
+    }
+    if (r != NULL) {
+        if (r->nan < c->lim.max_request_anomalies) {
+            if (r->nan == r->an_cap) {
+                size_t want = r->an_cap ? r->an_cap * 2 : 4;
+                if (want > c->lim.max_request_anomalies)
+                    want = c->lim.max_request_anomalies;
+                if (!fsd_mem_reserve(c, (void **)&r->an, &r->an_cap, want, sizeof *r->an))
+                    c->nomem = true;
+            }
+            if (r->nan < r->an_cap) {
+                ev.in_transaction = true;
+                r->an[r->nan++] = ev;
+            } else {
+                r->an_dropped++;
+            }
+        } else {
+            r->an_dropped++;
+        }
+    }
+    c->st.anomalies[id]++;
+    if (c->cb.on_anomaly)
+        c->cb.on_anomaly(c->ud, &ev);
+}
+
+/* ------------------------------------------------------------------ */
+/* bitmaps of ids                                                     */
+
+static bool bit_get(const uint8_t *m, uint16_t id)
+{
+    return m != NULL && (m[id >> 3] >> (id & 7)) & 1;
+}
+
+static void bit_set(fsd_conn *c, uint8_t **m, uint16_t id, bool v)
+{
+    if (*m == NULL) {
+        if (!v)
+            return;
+        *m = fsd_mem_alloc(c, 8192);
+        if (*m == NULL) {
+            c->nomem = true;
+            return;
+        }
+        memset(*m, 0, 8192);
+    }
+    if (v)
+        (*m)[id >> 3] |= (uint8_t)(1u << (id & 7));
+    else
+        (*m)[id >> 3] &= (uint8_t)~(1u << (id & 7));
+}
+
+void fsd_req_enable_lenient(fsd_conn *c)
+{
+    c->lenient = true;
+    for (fsd_req *r = c->head; r; r = r->next)
+        bit_set(c, &c->begun, r->id, true);
+}
+
+static bool ended_recently(const fsd_conn *c, uint16_t id)
+{
+    for (unsigned i = 0; i < c->ended_n; i++)
+        if (c->ended_ring[i] == id)
+            return true;
+    return false;
+}
+
+static void ended_forget(fsd_conn *c, uint16_t id)
+{
+    for (unsigned i = 0; i < c->ended_n; i++)
+        if (c->ended_ring[i] == id)
+            c->ended_ring[i] = 0; /* 0 is never a tracked id */
+}
+
+static void ended_remember(fsd_conn *c, uint16_t id)
+{
+    c->ended_ring[c->ended_i] = id;
+    c->ended_i = (c->ended_i + 1) % FSD_ENDED_RING;
+    if (c->ended_n < FSD_ENDED_RING)
+        c->ended_n++;
+}
+
+/* ------------------------------------------------------------------ */
+/* request table                                                      */
+
+fsd_req *fsd_req_find(fsd_conn *c, uint16_t id)
+{
+    for (fsd_req *r = c->tail; r; r = r->prev)
+        if (r->id == id)
+            return r;
+    return NULL;
+}
+
+static void req_free(fsd_conn *c, fsd_req *r)
+{
+    fsd_nv_release(c, &r->nv);
+    fsd_cgi_release(c, &r->cgi);
+    if (r->arena)
+        fsd_mem_free(c, r->arena, r->arena_cap);
+    if (r->ps)
+        fsd_mem_free(c, r->ps, r->ps_cap * sizeof *r->ps);
+    if (r->hash)
+        fsd_mem_free(c, r->hash, r->hash_cap * sizeof *r->hash);
+    if (r->an)
+        fsd_mem_free(c, r->an, r->an_cap * sizeof *r->an);
+    fsd_mem_free(c, r, sizeof *r);
+}
+
+static void unlink_req(fsd_conn *c, fsd_req *r)
+{
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        c->head = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    else
+        c->tail = r->prev;
+    r->prev = r->next = NULL;
+    c->tracked--;
+    if (!r->lingering)
+        c->active--;
+    c->st.active_requests = c->active;
+}
+
+static bool needs_stdin(const fsd_req *r)
+{
+    return r->role != FSD_AUTHORIZER;
+}
+
+static bool needs_data(const fsd_req *r)
+{
+    return r->role == FSD_FILTER;
+}
+
+static bool client_done(const fsd_req *r)
+{
+    return r->st[FSD_PARAMS] == S_ENDED && (!needs_stdin(r) || r->st[FSD_STDIN] == S_ENDED) &&
+           (!needs_data(r) || r->st[FSD_DATA] == S_ENDED);
+}
+
+static void span_of(const fsd_req *r, int32_t idx, fsd_span *name, fsd_span *value)
+{
+    const pstore *p = &r->ps[idx];
+    if (name) {
+        name->ptr = r->arena + p->off;
+        name->len = p->name_stored;
+    }
+    value->ptr = r->arena + p->off + p->name_stored;
+    value->len = p->value_stored;
+}
+
+/* Build the transaction and hand it out; the request is freed afterwards. */
+static void deliver(fsd_conn *c, fsd_req *r, fsd_end_reason reason, fsd_dir dir, uint64_t off,
+                    fsd_timepoint at)
+{
+    fsd_transaction tx;
+    fsd_param *params = NULL;
+
+    if (reason != FSD_END_CAPTURE && !r->aborted && !client_done(r)) {
+        char missing[32] = "";
+        if (r->st[FSD_PARAMS] != S_ENDED)
+            strcat(missing, "PARAMS");
+        if (needs_stdin(r) && r->st[FSD_STDIN] != S_ENDED)
+            strcat(missing, missing[0] ? ",STDIN" : "STDIN");
+        if (needs_data(r) && r->st[FSD_DATA] != S_ENDED)
+            strcat(missing, missing[0] ? ",DATA" : "DATA");
+        fsd_fire(c, r, FSD_A_stream_not_terminated, 0, dir, off, at, r->id, "%s", missing);
+    }
+    if (!r->has_end)
+        fsd_fire(c, r, FSD_A_incomplete_request, 0, dir, off, at, r->id, "%s",
+                 fsd_end_reason_name(reason));
+
+    memset(&tx, 0, sizeof tx);
+    tx.seq = r->seq;
+    tx.request_id = r->id;
+    tx.role = r->role;
+    tx.flags = r->flags;
+    tx.keep_conn = r->keep_conn;
+    tx.aborted = r->aborted;
+    if (r->nps > 0) {
+        params = fsd_mem_alloc(c, r->nps * sizeof *params);
+        if (params == NULL) {
+            c->nomem = true;
+        } else {
+            for (size_t i = 0; i < r->nps; i++) {
+                span_of(r, (int32_t)i, &params[i].name, &params[i].value);
+                params[i].name_len = r->ps[i].name_len;
+                params[i].value_len = r->ps[i].value_len;
+            }
+            tx.params = params;
+            tx.nparams = r->nps;
+        }
+    }
+    tx.params_dropped = r->dropped + (params == NULL ? r->nps : 0);
+    if (r->cv[CV_METHOD] >= 0)
+        span_of(r, r->cv[CV_METHOD], NULL, &tx.method);
+    if (r->cv[CV_URI] >= 0)
+        span_of(r, r->cv[CV_URI], NULL, &tx.uri);
+    if (r->cv[CV_SCRIPT_NAME] >= 0)
+        span_of(r, r->cv[CV_SCRIPT_NAME], NULL, &tx.script);
+    else if (r->cv[CV_SCRIPT_FILENAME] >= 0)
+        span_of(r, r->cv[CV_SCRIPT_FILENAME], NULL, &tx.script);
+    if (r->cv[CV_HTTP_HOST] >= 0)
+        span_of(r, r->cv[CV_HTTP_HOST], NULL, &tx.host);
+    else if (r->cv[CV_SERVER_NAME] >= 0)
+        span_of(r, r->cv[CV_SERVER_NAME], NULL, &tx.host);
+    if (r->cv[CV_CONTENT_LENGTH] >= 0)
+        span_of(r, r->cv[CV_CONTENT_LENGTH], NULL, &tx.content_length);
+    tx.content_length_value = r->cl_state == CL_VALID ? r->cl_value : r->cl_state == CL_INVALID ? -2 : -1;
+    tx.params_bytes = r->params_bytes;
+    tx.stdin_bytes = r->stdin_bytes;
+    tx.data_bytes = r->data_bytes;
+    tx.stdout_bytes = r->stdout_bytes;
+    tx.stderr_bytes = r->stderr_bytes;
+    tx.http_status = r->http_status;
+    if (r->ct_present) {
+        tx.content_type.ptr = r->cgi.buf + r->ct_off;
+        tx.content_type.len = r->ct_len;
+    }
+    tx.has_end = r->has_end;
+    tx.app_status = r->app_status;
+    tx.protocol_status = r->protocol_status;
+    tx.t_begin = r->t_begin;
+    tx.t_request_sent = r->t_sent;
+    tx.t_first_response = r->t_first;
+    tx.t_end = r->t_end;
+    tx.end_reason = r->has_end ? FSD_END_COMPLETE : reason;
+    tx.complete = tx.end_reason == FSD_END_COMPLETE;
+    tx.anomalies = r->an;
+    tx.nanomalies = r->nan;
+    tx.anomalies_dropped = r->an_dropped;
+
+    unlink_req(c, r);
+    if (r->has_end)
+        ended_remember(c, r->id);
+    c->st.transactions++;
+    if (c->cb.on_transaction)
+        c->cb.on_transaction(c->ud, &tx);
+    if (params)
+        fsd_mem_free(c, params, r->nps * sizeof *params);
+    req_free(c, r);
+}
+
+void fsd_req_flush(fsd_conn *c)
+{
+    fsd_req *r = c->head;
+    while (r) {
+        fsd_req *next = r->next;
+        if (r->pending)
+            deliver(c, r, FSD_END_COMPLETE, FSD_DIR_SERVER, 0, r->t_end);
+        r = next;
+    }
+}
+
+void fsd_req_close_all(fsd_conn *c, fsd_end_reason reason, fsd_dir dir, uint64_t off, fsd_timepoint at)
+{
+    while (c->head) {
+        fsd_req *r = c->head;
+        fsd_end_reason why = reason;
+        if (!r->has_end && c->server_desync)
+            why = FSD_END_DESYNC;
+        deliver(c, r, why, dir, off, at);
+    }
+}
+
+void fsd_req_free_all(fsd_conn *c)
+{
+    while (c->head) {
+        fsd_req *r = c->head;
+        unlink_req(c, r);
+        req_free(c, r);
+    }
+}
+
+void fsd_req_server_close(fsd_conn *c, fsd_dir dir, uint64_t off, fsd_timepoint at)
+{
+    fsd_req *r;
+    if (c->kcv_fired || !c->have_last || !c->last_keep)
+        return;
+    c->kcv_fired = true;
+    r = fsd_req_find(c, c->last_id);
+    fsd_fire(c, r, FSD_A_keep_conn_violation, 0, dir, off, at, c->last_id,
+             "server closed a KEEP_CONN connection");
+}
+
+uint64_t fsd_req_stream_pos(const fsd_req *r, unsigned type)
+{
+    switch (type) {
+    case FSD_STDIN: return r->stdin_bytes;
+    case FSD_STDOUT: return r->stdout_bytes;
+    case FSD_STDERR: return r->stderr_bytes;
+    case FSD_DATA: return r->data_bytes;
+    case FSD_PARAMS: return r->params_bytes;
+    default: return 0;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* parameters                                                         */
+
+static uint32_t name_hash(const uint8_t *p, size_t n)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 16777619u;
+    return h;
+}
+
+static bool name_is(const fsd_pair *p, const char *s)
+{
+    size_t l = strlen(s);
+    return p->name_len == l && p->name_stored == l && memcmp(p->name, s, l) == 0;
+}
+
+static bool hash_grow(fsd_conn *c, fsd_req *r)
+{
+    size_t ncap = r->hash_cap ? r->hash_cap * 2 : 64;
+    uint32_t *nh = fsd_mem_alloc(c, ncap * sizeof *nh);
+    if (nh == NULL)
+        return false;
+    memset(nh, 0, ncap * sizeof *nh);
+    for (size_t i = 0; i < r->hash_cap; i++) {
+        if (r->hash[i]) {
+            const pstore *p = &r->ps[r->hash[i] - 1];
+            size_t j = name_hash(r->arena + p->off, p->name_stored) & (ncap - 1);
+            while (nh[j])
+                j = (j + 1) & (ncap - 1);
+            nh[j] = r->hash[i];
+        }
+    }
+    if (r->hash)
+        fsd_mem_free(c, r->hash, r->hash_cap * sizeof *r->hash);
+    r->hash = nh;
+    r->hash_cap = ncap;
+    return true;
+}
+
+/* Insert stored param idx; true when its name was already there. */
+static bool hash_check_insert(fsd_conn *c, fsd_req *r, size_t idx)
+{
+    const pstore *np = &r->ps[idx];
+    const uint8_t *name = r->arena + np->off;
+    size_t j;
+    if ((r->nps + 1) * 2 > r->hash_cap && !hash_grow(c, r)) {
+        c->nomem = true;
+        return false;
+    }
+    j = name_hash(name, np->name_stored) & (r->hash_cap - 1);
+    while (r->hash[j]) {
+        const pstore *p = &r->ps[r->hash[j] - 1];
+        if (p->name_len == np->name_len && p->name_stored == np->name_stored &&
+            memcmp(r->arena + p->off, name, np->name_stored) == 0) {
+            r->hash[j] = (uint32_t)idx + 1; /* keep the latest */
+            return true;
+        }
+        j = (j + 1) & (r->hash_cap - 1);
+    }
+    r->hash[j] = (uint32_t)idx + 1;
+    return false;
+}
+
+static void parse_content_length(fsd_conn *c, fsd_req *r, const fsd_pair *p)
+{
+    uint64_t v = 0;
+    bool ok = true;
+    if (p->value_len == 0) {
+        r->cl_state = CL_EMPTY;
+        return;
+    }
+    if (p->value_stored != p->value_len || p->value_len > 18)
+        ok = false;
+    for (uint32_t i = 0; ok && i < p->value_stored; i++) {
+        if (p->value[i] < '0' || p->value[i] > '9')
+            ok = false;
+        else
+            v = v * 10 + (uint64_t)(p->value[i] - '0');
+    }
+    if (!ok) {
+        r->cl_state = CL_INVALID;
+        fsd_fire(c, r, FSD_A_content_length_invalid, 0, FSD_DIR_CLIENT, p->offset, p->at, r->id,
+                 "CONTENT_LENGTH \"%.*s\"", (int)(p->value_stored < 40 ? p->value_stored : 40),
+                 (const char *)p->value);
+        return;
+    }
+    r->cl_state = CL_VALID;
+    r->cl_value = (int64_t)v;
+}
+
+static void on_pair(fsd_conn *c, void *ctx, const fsd_pair *p)
+{
+    fsd_req *r = ctx;
+    int nlen = (int)(p->name_stored < 48 ? p->name_stored : 48);
+    const char *nm = (const char *)p->name;
+    int crit = -1;
+
+    if (c->cb.on_param) {
+        fsd_param_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.dir = FSD_DIR_CLIENT;
+        ev.record_type = FSD_PARAMS;
+        ev.request_id = r->id;
+        ev.name.ptr = p->name;
+        ev.name.len = p->name_stored;
+        ev.value.ptr = p->value;
+        ev.value.len = p->value_stored;
+        ev.name_len = p->name_len;
+        ev.value_len = p->value_len;
+        ev.truncated = p->truncated;
+        ev.straddled = p->straddled;
+        ev.offset = p->offset;
+        ev.end_offset = p->end_offset;
+        c->cb.on_param(c->ud, &ev);
+    }
+    if (p->name_len == 0)
+        fsd_fire(c, r, FSD_A_nv_empty_name, 0, FSD_DIR_CLIENT, p->offset, p->at, r->id,
+                 "value of %u bytes", p->value_len);
+    if (p->nul)
+        fsd_fire(c, r, FSD_A_nv_nul, 0, FSD_DIR_CLIENT, p->offset, p->at, r->id, "%.*s", nlen, nm);
+    if (p->straddled)
+        fsd_fire(c, r, FSD_A_nv_straddle, 0, FSD_DIR_CLIENT, p->offset, p->at, r->id, "%.*s", nlen, nm);
+    if (p->truncated)
+        fsd_fire(c, r, FSD_A_param_cap_exceeded, 0, FSD_DIR_CLIENT, p->offset, p->at, r->id,
+                 "pair %.*s of %u+%u bytes cut to %u", nlen, nm, p->name_len, p->value_len,
+                 c->lim.max_pair_bytes);
+    if (p->ctl)
+        fsd_fire(c, r, FSD_A_param_ctl_chars, 0, FSD_DIR_CLIENT, p->offset, p->at, r->id, "%.*s", nlen, nm);
+    if (name_is(p, "HTTP_PROXY"))
+        fsd_fire(c, r, FSD_A_httpoxy, 0, FSD_DIR_CLIENT, p->offset, p->at, r->id, "HTTP_PROXY");
+    if (name_is(p, "PHP_VALUE") || name_is(p, "PHP_ADMIN_VALUE"))
+        fsd_fire(c, r, FSD_A_php_ini_override, 0, FSD_DIR_CLIENT, p->offset, p->at, r->id, "%.*s", nlen, nm);
+    if (name_is(p, "CONTENT_LENGTH"))
+        parse_content_length(c, r, p);
+    if (name_is(p, "REQUEST_METHOD"))
+        r->seen_method = true;
+    if (name_is(p, "SCRIPT_FILENAME"))
+        r->seen_sfile = true;
+
+    for (size_t i = 0; i < NCRIT; i++)
+        if (name_is(p, crit_names[i]))
+            crit = (int)i;
+    if (crit >= 0) {
+        if (r->crit_seen & (1u << crit))
+            fsd_fire(c, r, FSD_A_duplicate_param, FSD_SEV_ERROR, FSD_DIR_CLIENT, p->offset, p->at, r->id,
+                     "%s", crit_names[crit]);
+        r->crit_seen |= (uint8_t)(1u << crit);
+    }
+
+    /* store: cost counts name + value + bookkeeping, so empty pairs are bounded too */
+    {
+        uint64_t cost = (uint64_t)p->name_stored + p->value_stored + 16;
+        bool stored = false;
+        if (r->stored_cost + cost <= c->lim.max_params_bytes) {
+            size_t need = r->arena_used + p->name_stored + p->value_stored;
+            if (fsd_mem_reserve(c, (void **)&r->arena, &r->arena_cap, need, 1) &&
+                fsd_mem_reserve(c, (void **)&r->ps, &r->ps_cap, r->nps + 1, sizeof *r->ps)) {
+                pstore *s = &r->ps[r->nps];
+                s->off = (uint32_t)r->arena_used;
+                s->name_stored = p->name_stored;
+                s->value_stored = p->value_stored;
+                s->name_len = p->name_len;
+                s->value_len = p->value_len;
+                if (p->name_stored)
+                    memcpy(r->arena + r->arena_used, p->name, p->name_stored);
+                if (p->value_stored)
+                    memcpy(r->arena + r->arena_used + p->name_stored, p->value, p->value_stored);
+                r->arena_used = need;
+                r->stored_cost += cost;
+                stored = true;
+                if (hash_check_insert(c, r, r->nps) && crit < 0)
+                    fsd_fire(c, r, FSD_A_duplicate_param, FSD_SEV_WARNING, FSD_DIR_CLIENT, p->offset, p->at,
+                             r->id, "%.*s", nlen, nm);
+                for (int k = 0; k < CV_COUNT; k++)
+                    if (name_is(p, cv_names[k]))
+                        r->cv[k] = (int32_t)r->nps;
+                r->nps++;
+            } else {
+                c->nomem = true;
+            }
+        }
+        if (!stored) {
+            r->dropped++;
+            if (!(r->once & ONCE_PARAM_CAP)) {
+                r->once |= ONCE_PARAM_CAP;
+                fsd_fire(c, r, FSD_A_param_cap_exceeded, 0, FSD_DIR_CLIENT, p->offset, p->at, r->id,
+                         "params over %u bytes: %.*s and later pairs not stored", c->lim.max_params_bytes,
+                         nlen, nm);
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* records                                                            */
+
+static void once(fsd_conn *c, fsd_req *r, uint32_t bit, fsd_anomaly_id id, fsd_dir dir,
+                 const fsd_dirst *d, const char *detail)
+{
+    if (r->once & bit)
+        return;
+    r->once |= bit;
+    fsd_fire(c, r, id, 0, dir, d->rec_off, d->rec_first, r->id, "%s", detail);
+}
+
+void fsd_req_on_header(fsd_conn *c, fsd_dir dir)
+{
+    fsd_dirst *d = &c->d[dir];
+    const fsd_header *h = &d->h;
+    unsigned t = h->type;
+    fsd_req *r;
+    char buf[64];
+
+    d->rec_req = NULL;
+    d->rec_content = false;
+    d->rec_mgmt = false;
+    if (!fsd_type_is_known(t))
+        return;
+    if (fsd_type_sender(t) != (int)dir) {
+        r = !fsd_type_is_management(t) && h->request_id ? fsd_req_find(c, h->request_id) : NULL;
+        fsd_fire(c, r, FSD_A_wrong_direction, 0, dir, d->rec_off, d->rec_first,
+                 fsd_type_is_management(t) ? -1 : h->request_id, "%s from the %s", fsd_type_name(t),
+                 fsd_dir_name(dir));
+        return;
+    }
+    if (fsd_type_is_management(t)) {
+        if (h->request_id != 0)
+            fsd_fire(c, NULL, FSD_A_management_id, 0, dir, d->rec_off, d->rec_first, h->request_id,
+                     "%s with request id %u", fsd_type_name(t), h->request_id);
+        d->rec_mgmt = t != FSD_UNKNOWN_TYPE;
+        return;
+    }
+    if (h->request_id == 0) {
+        fsd_fire(c, NULL, FSD_A_null_request_id, 0, dir, d->rec_off, d->rec_first, 0, "%s with request id 0",
+                 fsd_type_name(t));
+        return;
+    }
+    if (t == FSD_BEGIN_REQUEST)
+        return; /* handled when its body is complete */
+
+    r = fsd_req_find(c, h->request_id);
+    if (r == NULL) {
+        if (t == FSD_END_REQUEST && ended_recently(c, h->request_id))
+            fsd_fire(c, NULL, FSD_A_duplicate_end, 0, dir, d->rec_off, d->rec_first, h->request_id,
+                     "request %u already ended", h->request_id);
+        else if (bit_get(c->untracked, h->request_id) || (c->lenient && !bit_get(c->begun, h->request_id)))
+            ; /* not tracked on purpose: already reported (table full, gap, midstream start) */
+        else
+            fsd_fire(c, NULL, FSD_A_inactive_request, 0, dir, d->rec_off, d->rec_first, h->request_id,
+                     "%s for request %u", fsd_type_name(t), h->request_id);
+        return;
+    }
+    if (r->lingering) {
+        if (t == FSD_END_REQUEST) {
+            fsd_fire(c, r, FSD_A_duplicate_end, 0, dir, d->rec_off, d->rec_first, r->id, "request %u already ended",
+                     r->id);
+            return;
+        }
+        if (t == FSD_STDOUT || t == FSD_STDERR) {
+            fsd_fire(c, NULL, FSD_A_inactive_request, 0, dir, d->rec_off, d->rec_first, r->id,
+                     "%s after END_REQUEST of request %u", fsd_type_name(t), r->id);
+            return;
+        }
+    }
+    d->rec_req = r;
+    switch (t) {
+    case FSD_PARAMS:
+        if (r->st[FSD_PARAMS] == S_ENDED) {
+            if (h->content_length > 0) {
+                once(c, r, ONCE_DAE << FSD_PARAMS, FSD_A_data_after_stream_end, dir, d, "PARAMS");
+            }
+            return;
+        }
+        if (r->st[FSD_STDIN] != S_NONE || r->st[FSD_DATA] != S_NONE)
+            once(c, r, ONCE_STREAM_ORDER, FSD_A_stream_order, dir, d, "PARAMS after STDIN");
+        d->rec_content = true;
+        break;
+    case FSD_STDIN:
+    case FSD_DATA:
+        if (r->st[t] == S_ENDED) {
+            if (h->content_length > 0)
+                once(c, r, ONCE_DAE << t, FSD_A_data_after_stream_end, dir, d, fsd_type_name(t));
+            return;
+        }
+        if (t == FSD_DATA && r->role != FSD_FILTER) {
+            snprintf(buf, sizeof buf, "DATA on a %s request", fsd_role_name(r->role));
+            once(c, r, ONCE_STREAM_ORDER, FSD_A_stream_order, dir, d, buf);
+        } else if (r->st[FSD_PARAMS] != S_ENDED) {
+            snprintf(buf, sizeof buf, "%s before PARAMS ended", fsd_type_name(t));
+            once(c, r, ONCE_STREAM_ORDER, FSD_A_stream_order, dir, d, buf);
+        } else if (t == FSD_DATA && r->st[FSD_STDIN] != S_ENDED) {
+            once(c, r, ONCE_STREAM_ORDER, FSD_A_stream_order, dir, d, "DATA before STDIN ended");
+        }
+        d->rec_content = true;
+        break;
+    case FSD_STDOUT:
+    case FSD_STDERR:
+        if (!r->t_first.set)
+            r->t_first = d->rec_first;
+        if (r->st[FSD_PARAMS] != S_ENDED) {
+            snprintf(buf, sizeof buf, "%s before PARAMS ended", fsd_type_name(t));
+            once(c, r, ONCE_EARLY, FSD_A_early_response, dir, d, buf);
+        }
+        if (r->st[t] == S_ENDED) {
+            if (h->content_length > 0)
+                once(c, r, ONCE_DAE << t, FSD_A_data_after_stream_end, dir, d, fsd_type_name(t));
+            return;
+        }
+        if (t == FSD_STDERR && h->content_length > 0)
+            once(c, r, ONCE_STDERR, FSD_A_stderr_output, dir, d, "STDERR");
+        d->rec_content = true;
+        break;
+    default:
+        break;
+    }
+}
+
+static void cgi_deliver(fsd_conn *c, fsd_req *r, bool complete, fsd_timepoint at)
+{
+    fsd_cgi_result res;
+    fsd_response_event ev;
+    memset(&ev, 0, sizeof ev);
+    memset(&res, 0, sizeof res);
+    if (complete) {
+        fsd_cgi_parse(c, &r->cgi, &res);
+        r->http_status = res.status;
+        if (res.ct_present) {
+            r->ct_present = true;
+            r->ct_off = res.ct_off;
+            r->ct_len = res.ct_len;
+            ev.content_type.ptr = r->cgi.buf + res.ct_off;
+            ev.content_type.len = res.ct_len;
+        }
+        if (res.status_present) {
+            ev.status_line.ptr = r->cgi.buf + res.status_off;
+            ev.status_line.len = res.status_len;
+        }
+        if (res.status_bad)
+            fsd_fire(c, r, FSD_A_bad_status_header, 0, FSD_DIR_SERVER, c->d[FSD_DIR_SERVER].off, at, r->id,
+                     "Status: \"%.*s\"", (int)(res.status_len < 40 ? res.status_len : 40),
+                     (const char *)r->cgi.buf + res.status_off);
+    }
+    if (!c->cb.on_response) {
+        fsd_cgi_free_headers(c, &res);
+        return;
+    }
+    ev.request_id = r->id;
+    ev.status = r->http_status;
+    ev.headers = res.headers;
+    ev.nheaders = res.nheaders;
+    ev.header_len = r->cgi.used;
+    ev.complete = complete;
+    ev.at = at;
+    c->cb.on_response(c->ud, &ev);
+    fsd_cgi_free_headers(c, &res);
+}
+
+void fsd_req_on_content(fsd_conn *c, fsd_dir dir, const uint8_t *p, size_t n, uint64_t off, fsd_timepoint at)
+{
+    fsd_dirst *d = &c->d[dir];
+    fsd_req *r = d->rec_req;
+    switch (d->h.type) {
+    case FSD_PARAMS:
+        r->params_bytes += n;
+        r->st[FSD_PARAMS] = S_OPEN;
+        fsd_nv_feed(c, &r->nv, c->lim.max_pair_bytes, p, n, off, at, on_pair, r);
+        break;
+    case FSD_STDIN:
+        r->stdin_bytes += n;
+        r->st[FSD_STDIN] = S_OPEN;
+        if (r->cl_state == CL_VALID && r->st[FSD_PARAMS] == S_ENDED && r->stdin_bytes > (uint64_t)r->cl_value &&
+            !(r->once & ONCE_CL_EXCEED)) {
+            r->once |= ONCE_CL_EXCEED;
+            fsd_fire(c, r, FSD_A_content_length_mismatch, 0, dir, off, at, r->id,
+                     "STDIN exceeds CONTENT_LENGTH %lld", (long long)r->cl_value);
+        }
+        break;
+    case FSD_DATA:
+        r->data_bytes += n;
+        r->st[FSD_DATA] = S_OPEN;
+        break;
+    case FSD_STDERR:
+        r->stderr_bytes += n;
+        r->st[FSD_STDERR] = S_OPEN;
+        break;
+    case FSD_STDOUT:
+        r->stdout_bytes += n;
+        r->st[FSD_STDOUT] = S_OPEN;
+        if (r->cgi.state == FSD_CGI_HDR) {
+            bool nomem = false;
+            size_t took = fsd_cgi_feed(c, &r->cgi, c->lim.max_cgi_header_bytes, p, n, &nomem);
+            if (nomem)
+                c->nomem = true;
+            if (r->cgi.state == FSD_CGI_DONE) {
+                cgi_deliver(c, r, true, at);
+            } else if (r->cgi.state == FSD_CGI_CAPPED) {
+                fsd_fire(c, r, FSD_A_cgi_header_cap_exceeded, 0, dir, off + took, at, r->id,
+                         "no blank line within %u bytes", c->lim.max_cgi_header_bytes);
+                cgi_deliver(c, r, false, at);
+            }
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+void fsd_req_on_gap_content(fsd_conn *c, fsd_dir dir, uint64_t n)
+{
+    fsd_dirst *d = &c->d[dir];
+    fsd_req *r = d->rec_req;
+    switch (d->h.type) {
+    case FSD_PARAMS: r->params_bytes += n; fsd_nv_break(&r->nv); break;
+    case FSD_STDIN: r->stdin_bytes += n; break;
+    case FSD_DATA: r->data_bytes += n; break;
+    case FSD_STDERR: r->stderr_bytes += n; break;
+    case FSD_STDOUT:
+        r->stdout_bytes += n;
+        if (r->cgi.state == FSD_CGI_HDR)
+            r->cgi.state = FSD_CGI_BROKEN;
+        break;
+    default: break;
+    }
+}
+
+void fsd_req_on_gap(fsd_conn *c, fsd_dir dir)
+{
+    for (fsd_req *r = c->head; r; r = r->next) {
+        if (dir == FSD_DIR_CLIENT)
+            fsd_nv_stream_end(&r->nv);
+        else if (r->cgi.state == FSD_CGI_HDR)
+            r->cgi.state = FSD_CGI_BROKEN;
+    }
+}
+
+/* STDOUT ended (empty record or END_REQUEST): settle the header block. */
+static void stdout_over(fsd_conn *c, fsd_req *r, fsd_dir dir, const fsd_dirst *d, fsd_timepoint at)
+{
+    if (r->cgi.state != FSD_CGI_HDR)
+        return;
+    r->cgi.state = FSD_CGI_NOHDR;
+    if (r->cgi.used > 0) {
+        fsd_fire(c, r, FSD_A_response_no_header, 0, dir, d->rec_off, d->rec_first, r->id,
+                 "%zu bytes without a blank line", r->cgi.used);
+        cgi_deliver(c, r, false, at);
+    }
+}
+
+static void client_stream_ended(fsd_conn *c, fsd_req *r, fsd_timepoint last)
+{
+    (void)c;
+    if (!r->t_sent.set && client_done(r))
+        r->t_sent = last;
+    if (r->lingering && client_done(r))
+        r->pending = true;
+}
+
+static void begin_request(fsd_conn *c, fsd_dir dir, fsd_record_event *ev)
+{
+    fsd_dirst *d = &c->d[dir];
+    uint16_t id = d->h.request_id;
+    fsd_req *r = fsd_req_find(c, id);
+    bool mpx;
+
+    if (r != NULL && !r->lingering) {
+        fsd_fire(c, r, FSD_A_duplicate_begin, 0, dir, d->rec_off, d->rec_first, id,
+                 "request %u is active", id);
+        return;
+    }
+    if (r != NULL) /* lingering: its client streams never ended */
+        deliver(c, r, FSD_END_COMPLETE, dir, d->rec_off, d->rec_first);
+    ended_forget(c, id);
+    if (c->tracked >= c->lim.max_active_requests) {
+        /* make room by delivering the oldest lingering request */
+        for (fsd_req *o = c->head; o; o = o->next) {
+            if (o->lingering) {
+                deliver(c, o, FSD_END_COMPLETE, dir, d->rec_off, d->rec_first);
+                break;
+            }
+        }
+    }
+    if (c->tracked >= c->lim.max_active_requests) {
+        fsd_fire(c, NULL, FSD_A_request_table_full, 0, dir, d->rec_off, d->rec_first, id,
+                 "%u requests active; request %u not tracked", c->tracked, id);
+        bit_set(c, &c->untracked, id, true);
+        return;
+    }
+    r = fsd_mem_alloc(c, sizeof *r);
+    if (r == NULL) {
+        c->nomem = true;
+        bit_set(c, &c->untracked, id, true);
+        return;
+    }
+    memset(r, 0, sizeof *r);
+    for (int k = 0; k < CV_COUNT; k++)
+        r->cv[k] = -1;
+    r->id = id;
+    r->seq = c->next_seq++;
+    r->t_begin = d->rec_first;
+    if (ev->body_valid) {
+        r->role = ev->body.begin.role;
+        r->flags = ev->body.begin.flags;
+        r->keep_conn = (r->flags & FSD_FLAG_KEEP_CONN) != 0;
+    }
+    mpx = c->active > 0;
+    /* link */
+    r->prev = c->tail;
+    if (c->tail)
+        c->tail->next = r;
+    else
+        c->head = r;
+    c->tail = r;
+    c->tracked++;
+    c->active++;
+    c->st.active_requests = c->active;
+    if (c->active > c->st.max_active_requests)
+        c->st.max_active_requests = c->active;
+    bit_set(c, &c->untracked, id, false);
+    if (c->lenient)
+        bit_set(c, &c->begun, id, true);
+    d->rec_req = r;
+    ev->request_active = true;
+
+    if (mpx)
+        fsd_fire(c, r, FSD_A_multiplexed, 0, dir, d->rec_off, d->rec_first, id, "%u requests active",
+                 c->active);
+    if (c->have_last && !c->last_keep)
+        fsd_fire(c, r, FSD_A_keep_conn_violation, 0, dir, d->rec_off, d->rec_first, id,
+                 "BEGIN_REQUEST after request %u cleared KEEP_CONN", c->last_id);
+    if (ev->body_valid && (r->role < FSD_RESPONDER || r->role > FSD_FILTER))
+        fsd_fire(c, r, FSD_A_unknown_role, 0, dir, d->rec_off, d->rec_first, id, "role %u", r->role);
+    c->have_last = true;
+    c->last_keep = r->keep_conn;
+    c->last_id = id;
+}
+
+void fsd_req_on_truncated(fsd_conn *c, fsd_dir dir)
+{
+    fsd_dirst *d = &c->d[dir];
+    if (d->rec_req && d->h.type == FSD_PARAMS && d->rec_content)
+        fsd_nv_stream_end(&d->rec_req->nv); /* the partial pair can not be completed */
+}
+
+void fsd_req_on_record_end(fsd_conn *c, fsd_dir dir, fsd_record_event *ev)
+{
+    fsd_dirst *d = &c->d[dir];
+    fsd_req *r = d->rec_req;
+    unsigned t = d->h.type;
+    bool eos = d->h.content_length == 0;
+
+    if (t == FSD_BEGIN_REQUEST && fsd_type_sender(t) == (int)dir && d->h.request_id != 0) {
+        begin_request(c, dir, ev);
+        return;
+    }
+    if (r == NULL) {
+        ev->request_active = false;
+        return;
+    }
+    ev->request_active = true;
+    switch (t) {
+    case FSD_PARAMS:
+        if (!d->rec_content)
+            break;
+        fsd_nv_record_end(&r->nv);
+        if (!eos)
+            break;
+        if (fsd_nv_stream_end(&r->nv))
+            fsd_fire(c, r, FSD_A_nv_overrun, 0, dir, r->nv.start_off, d->rec_first, r->id,
+                     "pair at offset %llu incomplete at end of PARAMS", (unsigned long long)r->nv.start_off);
+        r->st[FSD_PARAMS] = S_ENDED;
+        if (r->role == FSD_RESPONDER && (!r->seen_method || !r->seen_sfile))
+            fsd_fire(c, r, FSD_A_missing_required_param, 0, dir, d->rec_off, d->rec_first, r->id, "%s%s%s",
+                     r->seen_method ? "" : "REQUEST_METHOD", !r->seen_method && !r->seen_sfile ? "," : "",
+                     r->seen_sfile ? "" : "SCRIPT_FILENAME");
+        client_stream_ended(c, r, ev->last);
+        break;
+    case FSD_STDIN:
+        if (!d->rec_content || !eos)
+            break;
+        r->st[FSD_STDIN] = S_ENDED;
+        if (r->stdin_bytes > 0 && (r->cl_state == CL_ABSENT || r->cl_state == CL_EMPTY))
+            fsd_fire(c, r, FSD_A_content_length_missing, 0, dir, d->rec_off, d->rec_first, r->id,
+                     "%llu STDIN bytes", (unsigned long long)r->stdin_bytes);
+        else if (r->cl_state == CL_VALID && (uint64_t)r->cl_value != r->stdin_bytes && !(r->once & ONCE_CL_EXCEED))
+            fsd_fire(c, r, FSD_A_content_length_mismatch, 0, dir, d->rec_off, d->rec_first, r->id,
+                     "CONTENT_LENGTH %lld, STDIN %llu bytes", (long long)r->cl_value,
+                     (unsigned long long)r->stdin_bytes);
+        client_stream_ended(c, r, ev->last);
+        break;
+    case FSD_DATA:
+        if (!d->rec_content || !eos)
+            break;
+        r->st[FSD_DATA] = S_ENDED;
+        client_stream_ended(c, r, ev->last);
+        break;
+    case FSD_STDOUT:
+        if (!d->rec_content || !eos)
+            break;
+        r->st[FSD_STDOUT] = S_ENDED;
+        stdout_over(c, r, dir, d, ev->last);
+        break;
+    case FSD_STDERR:
+        if (d->rec_content && eos)
+            r->st[FSD_STDERR] = S_ENDED;
+        break;
+    case FSD_ABORT_REQUEST:
+        if (!r->aborted)
+            fsd_fire(c, r, FSD_A_request_aborted, 0, dir, d->rec_off, d->rec_first, r->id, "request %u", r->id);
+        r->aborted = true;
+        if (r->lingering)
+            r->pending = true;
+        break;
+    case FSD_END_REQUEST:
+        r->has_end = true;
+        r->t_end = ev->last;
+        if (ev->body_valid) {
+            r->app_status = ev->body.end.app_status;
+            r->protocol_status = ev->body.end.protocol_status;
+        }
+        if (r->protocol_status != FSD_REQUEST_COMPLETE)
+            fsd_fire(c, r, FSD_A_protocol_status, r->protocol_status > 3 ? FSD_SEV_ERROR : FSD_SEV_WARNING, dir,
+                     d->rec_off, d->rec_first, r->id, "%s (%u)", fsd_protocol_status_name(r->protocol_status),
+                     r->protocol_status);
+        if (r->st[FSD_STDOUT] != S_ENDED)
+            fsd_fire(c, r, FSD_A_end_without_stdout_eos, 0, dir, d->rec_off, d->rec_first, r->id,
+                     "%llu STDOUT bytes", (unsigned long long)r->stdout_bytes);
+        stdout_over(c, r, dir, d, ev->last);
+        if (client_done(r) || r->aborted) {
+            r->pending = true;
+        } else {
+            r->lingering = true;
+            c->active--;
+            c->st.active_requests = c->active;
+        }
+        break;
+    default:
+        break;
+    }
+}
