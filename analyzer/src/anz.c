@@ -1,0 +1,631 @@
+/* anz.c — the analysis: TCP flows -> one fsd_conn each -> request records, emitted in order of t_begin.
+ *
+ * Normative reference: see anz.h. No FastCGI byte is read here: the decoder
+ * (fsd.h) answers every question about the protocol.
+ */
+#include "anz.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- active BEGIN_REQUESTs (min-heap with back-pointers) ------------- */
+
+typedef struct begin_node {
+    int64_t ns;
+    uint64_t tag;
+    uint16_t rid;
+    size_t heap_idx;
+    struct begin_node *next; /* in its flow's list */
+} begin_node;
+
+typedef struct flowctx {
+    struct anz *a;
+    fcs_flow *f;
+    fsd_conn *conn;
+    char client[REC_ADDR_MAX], server[REC_ADDR_MAX];
+    begin_node *begins;
+} flowctx;
+
+/* ---- the output queue ------------------------------------------------- */
+
+typedef struct qitem {
+    int64_t ns;
+    uint64_t tag;
+    uint64_t seq;
+    bool is_req;
+    union {
+        req_rec r;
+        anom_rec an;
+    } u;
+} qitem;
+
+struct anz {
+    anz_config cfg;
+    const opts *o;
+    fcs_tcp *tcp;
+    uint16_t *ports;
+    size_t nports;
+    begin_node **bh;
+    size_t nbh, bhcap;
+    qitem **q;
+    size_t nq, qcap;
+    uint64_t seq;
+    int64_t cur_ns;
+    uint64_t cur_frame;
+    bool have_cur;
+    anz_counters c;
+};
+
+static bool key_less(int64_t an, uint64_t at, int64_t bn, uint64_t bt)
+{
+    return an < bn || (an == bn && at < bt);
+}
+
+static bool bnode_less(const begin_node *x, const begin_node *y)
+{
+    return key_less(x->ns, x->tag, y->ns, y->tag);
+}
+
+static void bh_swap(anz *a, size_t i, size_t j)
+{
+    begin_node *t = a->bh[i];
+    a->bh[i] = a->bh[j];
+    a->bh[j] = t;
+    a->bh[i]->heap_idx = i;
+    a->bh[j]->heap_idx = j;
+}
+
+static void bh_up(anz *a, size_t i)
+{
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!bnode_less(a->bh[i], a->bh[p]))
+            break;
+        bh_swap(a, i, p);
+        i = p;
+    }
+}
+
+static void bh_down(anz *a, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < a->nbh && bnode_less(a->bh[l], a->bh[m]))
+            m = l;
+        if (r < a->nbh && bnode_less(a->bh[r], a->bh[m]))
+            m = r;
+        if (m == i)
+            return;
+        bh_swap(a, i, m);
+        i = m;
+    }
+}
+
+static bool bh_push(anz *a, begin_node *n)
+{
+    if (a->nbh == a->bhcap) {
+        size_t cap = a->bhcap ? a->bhcap * 2 : 64;
+        begin_node **p = realloc(a->bh, cap * sizeof *p);
+        if (!p)
+            return false;
+        a->bh = p;
+        a->bhcap = cap;
+    }
+    n->heap_idx = a->nbh;
+    a->bh[a->nbh++] = n;
+    bh_up(a, n->heap_idx);
+    return true;
+}
+
+static void bh_remove(anz *a, begin_node *n)
+{
+    size_t i = n->heap_idx;
+    a->nbh--;
+    if (i != a->nbh) {
+        a->bh[i] = a->bh[a->nbh];
+        a->bh[i]->heap_idx = i;
+        bh_down(a, i);
+        bh_up(a, i);
+    }
+}
+
+/* unlink and free one node of a flow's list */
+static void begin_drop(anz *a, flowctx *fc, begin_node *n)
+{
+    for (begin_node **pp = &fc->begins; *pp; pp = &(*pp)->next)
+        if (*pp == n) {
+            *pp = n->next;
+            break;
+        }
+    bh_remove(a, n);
+    free(n);
+}
+
+/* ---- queue ------------------------------------------------------------ */
+
+static bool q_less(const qitem *x, const qitem *y)
+{
+    if (x->ns != y->ns)
+        return x->ns < y->ns;
+    if (x->tag != y->tag)
+        return x->tag < y->tag;
+    return x->seq < y->seq;
+}
+
+static void q_push(anz *a, qitem *it)
+{
+    if (a->nq == a->qcap) {
+        size_t cap = a->qcap ? a->qcap * 2 : 256;
+        qitem **p = realloc(a->q, cap * sizeof *p);
+        if (!p) { /* no room to wait: write it now */
+            if (it->is_req) {
+                a->cfg.sink.request(a->cfg.sink.ud, &it->u.r);
+                rec_free(&it->u.r);
+            } else {
+                a->cfg.sink.anomaly(a->cfg.sink.ud, &it->u.an);
+            }
+            free(it);
+            a->c.emitted_late++;
+            return;
+        }
+        a->q = p;
+        a->qcap = cap;
+    }
+    size_t i = a->nq++;
+    a->q[i] = it;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!q_less(a->q[i], a->q[p]))
+            break;
+        qitem *t = a->q[i];
+        a->q[i] = a->q[p];
+        a->q[p] = t;
+        i = p;
+    }
+    if (a->nq > a->c.pending_max)
+        a->c.pending_max = a->nq;
+}
+
+static qitem *q_pop(anz *a)
+{
+    qitem *top = a->q[0];
+    a->q[0] = a->q[--a->nq];
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < a->nq && q_less(a->q[l], a->q[m]))
+            m = l;
+        if (r < a->nq && q_less(a->q[r], a->q[m]))
+            m = r;
+        if (m == i)
+            break;
+        qitem *t = a->q[i];
+        a->q[i] = a->q[m];
+        a->q[m] = t;
+        i = m;
+    }
+    return top;
+}
+
+static void emit(anz *a, qitem *it)
+{
+    if (it->is_req) {
+        a->cfg.sink.request(a->cfg.sink.ud, &it->u.r);
+        rec_free(&it->u.r);
+    } else {
+        a->cfg.sink.anomaly(a->cfg.sink.ud, &it->u.an);
+    }
+    free(it);
+}
+
+/* Write what can no longer be preceded; all of it when flush. */
+static void drain(anz *a, bool flush)
+{
+    size_t cap = a->cfg.max_pending;
+    while (a->nq > 0) {
+        qitem *top = a->q[0];
+        bool go = flush;
+        if (!go && a->nq > cap) {
+            go = true;
+            /* Written before a request that may still precede it. */
+            if (a->nbh > 0 && !key_less(top->ns, top->tag, a->bh[0]->ns, a->bh[0]->tag))
+                a->c.emitted_late++;
+        }
+        if (!go && a->have_cur) {
+            bool before_active = a->nbh == 0
+                || key_less(top->ns, top->tag, a->bh[0]->ns, a->bh[0]->tag);
+            /* the lag in a wide type: cur_ns - lag can roll over near INT64_MIN */
+            bool before_future = (long double)top->ns
+                < (long double)a->cur_ns - (long double)a->cfg.order_lag_ns
+                || (a->cfg.order_lag_ns == 0
+                    && key_less(top->ns, top->tag, a->cur_ns, a->cur_frame));
+            go = before_active && before_future;
+        }
+        if (!go)
+            break;
+        emit(a, q_pop(a));
+    }
+}
+
+static void deliver(anz *a, qitem *it)
+{
+    it->seq = a->seq++;
+    if (a->cfg.immediate) {
+        emit(a, it);
+        return;
+    }
+    q_push(a, it);
+}
+
+/* ---- decoder callbacks -------------------------------------------------- */
+
+static void on_record(void *ud, const fsd_record_event *ev)
+{
+    flowctx *fc = ud;
+    if (ev->dir != FSD_DIR_CLIENT || ev->hdr.type != FSD_BEGIN_REQUEST || !ev->request_active
+        || ev->truncated || !ev->first.set)
+        return;
+    begin_node *n = calloc(1, sizeof *n);
+    if (!n)
+        return; /* ordering then relies on the lag only */
+    n->ns = ev->first.ns;
+    n->tag = ev->first.tag;
+    n->rid = ev->hdr.request_id;
+    if (!bh_push(fc->a, n)) {
+        free(n);
+        return;
+    }
+    n->next = fc->begins;
+    fc->begins = n;
+}
+
+static void fill_anom_flow(anom_rec *ar, const flowctx *fc)
+{
+    if (!fc)
+        return;
+    ar->conn_id = fc->f->id;
+    memcpy(ar->client, fc->client, sizeof ar->client);
+    memcpy(ar->server, fc->server, sizeof ar->server);
+}
+
+static void on_anomaly(void *ud, const fsd_anomaly_event *ev)
+{
+    flowctx *fc = ud;
+    anz *a = fc->a;
+    fsd_severity sev = ev->severity ? ev->severity : fsd_anomaly_severity(ev->id);
+    stats_anomaly(a->cfg.st, ev->id, sev, ev->tag, ev->detail);
+    if (ev->in_transaction)
+        return;
+    qitem *it = calloc(1, sizeof *it);
+    if (!it)
+        return;
+    anom_rec *ar = &it->u.an;
+    ar->id = ev->id;
+    ar->severity = sev;
+    ar->frame = ev->tag;
+    ar->ts_ns = ev->ts_ns;
+    ar->has_ts = true;
+    fill_anom_flow(ar, fc);
+    ar->has_dir = true;
+    ar->dir = ev->dir;
+    ar->request_id = ev->request_id;
+    const char *nul = memchr(ev->detail, '\0', FSD_DETAIL_MAX);
+    size_t dl = nul ? (size_t)(nul - ev->detail) : FSD_DETAIL_MAX;
+    if (dl >= sizeof ar->detail)
+        dl = sizeof ar->detail - 1;
+    memcpy(ar->detail, ev->detail, dl);
+    ar->detail[dl] = '\0';
+    it->ns = ev->ts_ns;
+    it->tag = ev->tag;
+    deliver(a, it);
+}
+
+static void on_transaction(void *ud, const fsd_transaction *tx)
+{
+    flowctx *fc = ud;
+    anz *a = fc->a;
+    a->c.requests++;
+
+    /* This request is no longer active: drop its noted BEGIN (and any stale
+     * one of the same id that began before it). */
+    begin_node *exact = NULL;
+    for (begin_node *n = fc->begins; n; n = n->next)
+        if (n->rid == tx->request_id && tx->t_begin.set && n->ns == tx->t_begin.ns
+            && n->tag == tx->t_begin.tag)
+            exact = n;
+    if (exact) {
+        begin_drop(a, fc, exact);
+    } else {
+        begin_node *oldest = NULL;
+        for (begin_node *n = fc->begins; n; n = n->next)
+            if (n->rid == tx->request_id && (!oldest || bnode_less(n, oldest)))
+                oldest = n;
+        if (oldest)
+            begin_drop(a, fc, oldest);
+    }
+    if (tx->t_begin.set) {
+        for (begin_node *n = fc->begins, *next; n; n = next) {
+            next = n->next;
+            if (n->rid == tx->request_id
+                && key_less(n->ns, n->tag, tx->t_begin.ns, tx->t_begin.tag))
+                begin_drop(a, fc, n);
+        }
+    }
+
+    qitem *it = calloc(1, sizeof *it);
+    if (!it)
+        return;
+    req_rec *r = &it->u.r;
+    if (!rec_from_tx(r, tx, a->o->params, a->o->nparams)) {
+        free(it);
+        return;
+    }
+    r->conn_id = fc->f->id;
+    memcpy(r->client, fc->client, sizeof r->client);
+    memcpy(r->server, fc->server, sizeof r->server);
+    stats_request(a->cfg.st, r);
+    it->is_req = true;
+    if (tx->t_begin.set) {
+        it->ns = tx->t_begin.ns;
+        it->tag = tx->t_begin.tag;
+    } else { /* no BEGIN_REQUEST seen: place it where it was delivered */
+        it->ns = a->cur_ns;
+        it->tag = a->cur_frame;
+    }
+    deliver(a, it);
+}
+
+static const fsd_callbacks dec_cb = {
+    .on_record = on_record,
+    .on_anomaly = on_anomaly,
+    .on_transaction = on_transaction,
+};
+
+/* ---- flow callbacks ----------------------------------------------------- */
+
+static void flow_open(void *ud, fcs_flow *f)
+{
+    anz *a = ud;
+    a->c.connections++;
+    flowctx *fc = calloc(1, sizeof *fc);
+    if (!fc) {
+        a->c.decoder_failures++;
+        return;
+    }
+    fc->a = a;
+    fc->f = f;
+    fcs_endpoint_format(&f->client, fc->client, sizeof fc->client);
+    fcs_endpoint_format(&f->server, fc->server, sizeof fc->server);
+    fsd_conn_config cc;
+    memset(&cc, 0, sizeof cc);
+    fsd_limits_default(&cc.limits);
+    cc.cb = &dec_cb;
+    cc.ud = fc;
+    cc.flags = f->midstream & (FSD_CONN_MIDSTREAM_CLIENT | FSD_CONN_MIDSTREAM_SERVER);
+    fc->conn = fsd_conn_new(&cc);
+    if (!fc->conn) {
+        a->c.decoder_failures++;
+        free(fc);
+        return;
+    }
+    f->user = fc;
+}
+
+static void flow_data(void *ud, fcs_flow *f, fsd_dir dir, const uint8_t *data, size_t len,
+                      int64_t ts_ns, uint64_t frame)
+{
+    (void)ud;
+    flowctx *fc = f->user;
+    if (fc)
+        fsd_conn_feed(fc->conn, dir, data, len, ts_ns, frame);
+}
+
+static void flow_gap(void *ud, fcs_flow *f, fsd_dir dir, uint64_t nbytes, int64_t ts_ns,
+                     uint64_t frame)
+{
+    anz *a = ud;
+    flowctx *fc = f->user;
+    a->c.gap_bytes += nbytes;
+    if (fc)
+        fsd_conn_gap(fc->conn, dir, nbytes, ts_ns, frame);
+}
+
+static void flow_close(void *ud, fcs_flow *f, fsd_dir dir, fsd_close_kind kind, int64_t ts_ns,
+                       uint64_t frame)
+{
+    (void)ud;
+    flowctx *fc = f->user;
+    if (fc)
+        fsd_conn_close(fc->conn, dir, kind, ts_ns, frame);
+}
+
+static void flow_end(void *ud, fcs_flow *f, fcs_flow_end_reason reason, int64_t ts_ns,
+                     uint64_t frame)
+{
+    anz *a = ud;
+    (void)reason;
+    flowctx *fc = f->user;
+    if (!fc)
+        return;
+    fsd_conn_finish(fc->conn, ts_ns, frame);
+    fsd_conn_stats cs;
+    fsd_conn_get_stats(fc->conn, &cs);
+    for (int d = 0; d < 2; d++) {
+        a->c.records += cs.dir[d].records;
+        a->c.skipped_bytes += cs.dir[d].skipped_bytes;
+    }
+    fsd_conn_free(fc->conn);
+    while (fc->begins)
+        begin_drop(a, fc, fc->begins);
+    free(fc);
+    f->user = NULL;
+}
+
+static void tcp_anomaly(void *ud, fsd_anomaly_id id, fcs_flow *f, uint64_t frame, int64_t ts_ns,
+                        const char *detail)
+{
+    anz *a = ud;
+    fsd_severity sev = fsd_anomaly_severity(id);
+    stats_anomaly(a->cfg.st, id, sev, frame, detail);
+    qitem *it = calloc(1, sizeof *it);
+    if (!it)
+        return;
+    anom_rec *ar = &it->u.an;
+    ar->id = id;
+    ar->severity = sev;
+    ar->frame = frame;
+    ar->ts_ns = ts_ns;
+    ar->has_ts = ts_ns != 0 || frame != 0;
+    ar->request_id = -1;
+    if (f) {
+        ar->conn_id = f->id;
+        fcs_endpoint_format(&f->client, ar->client, sizeof ar->client);
+        fcs_endpoint_format(&f->server, ar->server, sizeof ar->server);
+    }
+    if (detail) {
+        size_t dl = strlen(detail);
+        if (dl >= sizeof ar->detail)
+            dl = sizeof ar->detail - 1;
+        memcpy(ar->detail, detail, dl);
+        ar->detail[dl] = '\0';
+    }
+    it->ns = ts_ns;
+    it->tag = frame;
+    deliver(a, it);
+}
+
+static const fcs_tcp_callbacks tcp_cb = {
+    .flow_open = flow_open,
+    .flow_data = flow_data,
+    .flow_gap = flow_gap,
+    .flow_close = flow_close,
+    .flow_end = flow_end,
+    .anomaly = tcp_anomaly,
+};
+
+/* ---- public --------------------------------------------------------------- */
+
+anz *anz_new(const anz_config *cfg)
+{
+    anz *a = calloc(1, sizeof *a);
+    if (!a)
+        return NULL;
+    a->cfg = *cfg;
+    a->o = cfg->o;
+    if (a->cfg.order_lag_ns < 0)
+        a->cfg.order_lag_ns = ANZ_ORDER_LAG_NS;
+    if (a->cfg.max_pending == 0)
+        a->cfg.max_pending = ANZ_MAX_PENDING;
+    /* the port list: ranges expanded (at most 65535 entries) */
+    size_t n = 0;
+    if (a->o->nports == 0) {
+        n = 1;
+    } else {
+        for (size_t i = 0; i < a->o->nports; i++)
+            n += (size_t)a->o->ports[i].hi - a->o->ports[i].lo + 1;
+    }
+    a->ports = malloc(n * sizeof *a->ports);
+    if (!a->ports) {
+        free(a);
+        return NULL;
+    }
+    if (a->o->nports == 0) {
+        a->ports[a->nports++] = 9000;
+    } else {
+        for (size_t i = 0; i < a->o->nports; i++)
+            for (uint32_t p = a->o->ports[i].lo; p <= a->o->ports[i].hi; p++) {
+                bool dup = false;
+                for (size_t k = 0; k < a->nports && !dup; k++)
+                    dup = a->ports[k] == p;
+                if (!dup)
+                    a->ports[a->nports++] = (uint16_t)p;
+            }
+    }
+    fcs_tcp_config tc;
+    memset(&tc, 0, sizeof tc);
+    tc.server_ports = a->ports;
+    tc.nserver_ports = a->nports;
+    tc.classify = a->o->detect ? fsd_looks_like_fastcgi : NULL;
+    a->tcp = fcs_tcp_new(&tc, &tcp_cb, a);
+    if (!a->tcp) {
+        free(a->ports);
+        free(a);
+        return NULL;
+    }
+    return a;
+}
+
+static void note_time(anz *a, int64_t ts, uint64_t frame)
+{
+    a->cur_ns = ts;
+    a->cur_frame = frame;
+    a->have_cur = true;
+    if (!a->c.have_ts) {
+        a->c.first_ts = a->c.last_ts = ts;
+        a->c.have_ts = true;
+    }
+    if (ts < a->c.first_ts)
+        a->c.first_ts = ts;
+    if (ts > a->c.last_ts)
+        a->c.last_ts = ts;
+    a->c.last_frame = frame;
+}
+
+void anz_packet(anz *a, const fcs_packet *pkt)
+{
+    note_time(a, pkt->ts_ns, pkt->frame);
+    fcs_tcp_packet(a->tcp, pkt);
+    drain(a, false);
+}
+
+void anz_damaged(anz *a, uint64_t frame, int64_t ts_ns, const char *msg)
+{
+    fcs_tcp_raise(a->tcp, FSD_A_capture_truncated, NULL, frame, ts_ns, msg);
+}
+
+void anz_tick(anz *a, int64_t now_ns)
+{
+    if (a->have_cur && now_ns > a->cur_ns) {
+        a->cur_ns = now_ns;
+        fcs_tcp_expire(a->tcp, now_ns, a->cur_frame);
+    }
+    drain(a, false);
+}
+
+void anz_report_drops(anz *a, fcs_capture *cap)
+{
+    fcs_cap_report_drops(cap, a->tcp);
+}
+
+void anz_finish(anz *a)
+{
+    fcs_tcp_finish(a->tcp, a->cur_ns, a->cur_frame);
+    drain(a, true);
+}
+
+void anz_get_counters(const anz *a, anz_counters *out)
+{
+    *out = a->c;
+}
+
+void anz_get_tcp_stats(const anz *a, fcs_tcp_stats *out)
+{
+    fcs_tcp_get_stats(a->tcp, out);
+}
+
+void anz_free(anz *a)
+{
+    if (!a)
+        return;
+    fcs_tcp_free(a->tcp);
+    while (a->nq > 0) {
+        qitem *it = q_pop(a);
+        if (it->is_req)
+            rec_free(&it->u.r);
+        free(it);
+    }
+    free(a->q);
+    free(a->bh);
+    free(a->ports);
+    free(a);
+}

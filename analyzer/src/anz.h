@@ -1,0 +1,84 @@
+/* anz.h — the analysis: TCP flows -> one fsd_conn each -> request records, emitted in order of t_begin.
+ *
+ * Normative reference: issue 4 ("requests in order of t_begin", bounded
+ * memory), fsd.h (the decoder contract) and tcp.h (the flow callbacks).
+ *
+ * Ordering with bounded memory. Requests finish out of order, so a finished
+ * request waits in a queue (a min-heap on t_begin, frame) until no request
+ * that is still to be delivered can start before it. That is known from:
+ *  - the requests active now: every BEGIN_REQUEST the decoder tracks is
+ *    noted (its record event) in a min-heap of active begins, removed when
+ *    its transaction is delivered;
+ *  - requests not begun yet: they start at a later packet. Packets are taken
+ *    as coming in time order, with ANZ_ORDER_LAG_NS of slack for reassembly
+ *    holding bytes back.
+ * A queued record is emitted when its key is below both. The queue is capped
+ * (ANZ_MAX_PENDING records): past the cap the earliest is emitted anyway, so
+ * one request that never ends cannot make memory grow; such a late request
+ * is then written out of order (documented in the README). Anomalies not tied
+ * to a request join the same queue, keyed by their packet. In live mode
+ * every record is written when it completes.
+ */
+#ifndef FCGISCOPE_ANZ_H
+#define FCGISCOPE_ANZ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "capture.h"
+#include "opts.h"
+#include "rec.h"
+#include "stats.h"
+#include "tcp.h"
+
+#define ANZ_ORDER_LAG_NS INT64_C(2000000000)
+#define ANZ_MAX_PENDING 100000
+
+typedef struct anz_sink {
+    void (*request)(void *ud, const req_rec *r);
+    void (*anomaly)(void *ud, const anom_rec *a);
+    void *ud;
+} anz_sink;
+
+typedef struct anz_config {
+    const opts *o;            /* ports, detect, --param names */
+    bool immediate;           /* live: write each record when it completes */
+    int64_t order_lag_ns;     /* < 0: ANZ_ORDER_LAG_NS */
+    size_t max_pending;       /* 0: ANZ_MAX_PENDING */
+    anz_sink sink;
+    stats *st;                /* summary statistics (required) */
+} anz_config;
+
+typedef struct anz_counters {
+    uint64_t requests;          /* delivered by the decoder */
+    uint64_t emitted_late;      /* written out of t_begin order (queue cap) */
+    uint64_t pending_max;
+    uint64_t decoder_failures;  /* flows not analyzed: fsd_conn_new failed */
+    uint64_t records;           /* FastCGI records decoded */
+    uint64_t skipped_bytes;     /* stream bytes not decoded (hunting, desync) */
+    uint64_t gap_bytes;         /* reported missing to the decoder */
+    uint64_t connections;       /* FastCGI flows */
+    int64_t first_ts, last_ts;  /* capture span (packets) */
+    uint64_t last_frame;
+    bool have_ts;
+} anz_counters;
+
+typedef struct anz anz;
+
+anz *anz_new(const anz_config *cfg);
+/* One captured frame, in capture order. */
+void anz_packet(anz *a, const fcs_packet *pkt);
+/* The capture layer reported damage (capture_truncated). */
+void anz_damaged(anz *a, uint64_t frame, int64_t ts_ns, const char *msg);
+/* Live: time passes without packets (expire idle flows, drain). */
+void anz_tick(anz *a, int64_t now_ns);
+/* Live: report libpcap drops as capture_drops. */
+void anz_report_drops(anz *a, fcs_capture *cap);
+/* End of input: finish every flow and write everything still queued. */
+void anz_finish(anz *a);
+void anz_get_counters(const anz *a, anz_counters *out);
+void anz_get_tcp_stats(const anz *a, fcs_tcp_stats *out);
+void anz_free(anz *a);
+
+#endif

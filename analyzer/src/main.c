@@ -1,0 +1,393 @@
+/* main.c — fcgiscope: FastCGI traffic analysis of pcap/pcapng files and live captures.
+ *
+ * Normative reference: issue 4 (interface, exit statuses, outputs) and issue 7
+ * (live capture on a production host: privileges, drop counters). The
+ * pieces: opts (command line), capture/tcp (input, reassembly), anz (one
+ * decoder per flow, ordering), stats (summary), out (reports).
+ */
+#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE 1
+
+#include <errno.h>
+#include <grp.h>
+#include <langinfo.h>
+#include <locale.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "anz.h"
+#include "capture.h"
+#include "opts.h"
+#include "out.h"
+#include "stats.h"
+#include "tcp.h"
+
+static volatile sig_atomic_t g_stop;
+static fcs_capture *volatile g_cap;
+
+static void on_signal(int sig)
+{
+    g_stop = sig;
+    fcs_capture *cap = g_cap;
+    if (cap)
+        fcs_cap_breakloop(cap);
+}
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t real_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- the sink: records in order to the report ---- */
+
+typedef struct app {
+    out_ctx out;
+    const opts *o;
+} app;
+
+static void sink_request(void *ud, const req_rec *r)
+{
+    app *ap = ud;
+    out_request(&ap->out, r);
+}
+
+static void sink_anomaly(void *ud, const anom_rec *a)
+{
+    app *ap = ud;
+    out_anomaly(&ap->out, a);
+}
+
+/* ---- progress bar ---- */
+
+typedef struct progress {
+    bool on;
+    bool shown;
+    int64_t start, last;
+} progress;
+
+static void progress_draw(progress *p, fcs_capture *cap, uint64_t requests, bool utf8)
+{
+    int64_t now = mono_ns();
+    /* only for long files: nothing in the first second, then 4 times a second */
+    if (now - p->start < 1000000000 || now - p->last < 250000000)
+        return;
+    p->last = now;
+    uint64_t done, total;
+    fcs_cap_progress(cap, &done, &total);
+    if (total == 0)
+        return;
+    double f = (double)done / (double)total;
+    if (f > 1)
+        f = 1;
+    char bar[200];
+    size_t k = 0;
+    int width = 30, fill = (int)(f * width + 0.5);
+    for (int i = 0; i < width; i++) {
+        const char *s = i < fill ? (utf8 ? "\xe2\x96\x88" : "#") : (utf8 ? "\xc2\xb7" : ".");
+        size_t n = strlen(s);
+        memcpy(bar + k, s, n);
+        k += n;
+    }
+    bar[k] = '\0';
+    char a[32], b[32], r[32];
+    fmt_bytes(a, sizeof a, done);
+    fmt_bytes(b, sizeof b, total);
+    fmt_count(r, sizeof r, requests);
+    double el = (double)(now - p->start) / 1e9;
+    double eta = f > 0.01 ? el / f - el : -1;
+    if (eta >= 0)
+        fprintf(stderr, "\r\033[K%s %3.0f%%  %s / %s  %s requests  ~%.0fs left", bar, f * 100, a, b, r, eta);
+    else
+        fprintf(stderr, "\r\033[K%s %3.0f%%  %s / %s  %s requests", bar, f * 100, a, b, r);
+    fflush(stderr);
+    p->shown = true;
+}
+
+static void progress_clear(progress *p)
+{
+    if (p->shown) {
+        fputs("\r\033[K", stderr);
+        fflush(stderr);
+        p->shown = false;
+    }
+}
+
+/* ---- privileges (live) ---- */
+
+static int drop_privileges(const char *user, bool explicit_user)
+{
+    if (geteuid() != 0 || (user && !strcmp(user, "root")))
+        return 0;
+    const char *name = user ? user : "nobody";
+    errno = 0;
+    struct passwd *pw = getpwnam(name);
+    if (!pw) {
+        if (explicit_user) {
+            fprintf(stderr, "fcgiscope: --user %s: no such user\n", name);
+            return -1;
+        }
+        fprintf(stderr, "fcgiscope: warning: no user \"%s\": still running as root\n", name);
+        return 0;
+    }
+    if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
+        fprintf(stderr, "fcgiscope: cannot run as %s: %s\n", name, strerror(errno));
+        return -1;
+    }
+    if (setuid(0) == 0) { /* must not be able to get root back */
+        fprintf(stderr, "fcgiscope: dropping root to %s did not stick\n", name);
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    opts o;
+    char err[FCS_CAP_ERRMAX];
+    if (opts_parse(&o, argc, argv, err, sizeof err) != 0) {
+        fprintf(stderr, "fcgiscope: %s\nTry 'fcgiscope --help'.\n", err);
+        opts_free(&o);
+        return 2;
+    }
+    if (o.help) {
+        fputs(opts_usage, stdout);
+        opts_free(&o);
+        return 0;
+    }
+    if (o.version) {
+        printf("fcgiscope %s (libfsd %s)\n", FSD_VERSION_STRING, FSD_VERSION_STRING);
+        opts_free(&o);
+        return 0;
+    }
+
+    setlocale(LC_CTYPE, "");
+    const char *cs = nl_langinfo(CODESET);
+    bool utf8 = cs && (!strcmp(cs, "UTF-8") || !strcmp(cs, "utf8"));
+    bool live = o.iface != NULL;
+
+    /* input first: an unreadable capture must not leave an empty -o file */
+    fcs_capture *cap;
+    if (live) {
+        fcs_live_options lo;
+        memset(&lo, 0, sizeof lo);
+        lo.filter = o.filter;
+        lo.snaplen = o.snaplen;
+        cap = fcs_cap_open_live(o.iface, &lo, err, sizeof err);
+    } else {
+        cap = fcs_cap_open_files(o.files, o.nfiles, err, sizeof err);
+    }
+    if (!cap) {
+        fprintf(stderr, "fcgiscope: %s\n", err);
+        opts_free(&o);
+        return 2;
+    }
+
+    FILE *outf = stdout;
+    if (o.output && strcmp(o.output, "-") != 0) {
+        outf = fopen(o.output, "w");
+        if (!outf) {
+            fprintf(stderr, "fcgiscope: %s: cannot write: %s\n", o.output, strerror(errno));
+            fcs_cap_close(cap);
+            opts_free(&o);
+            return 2;
+        }
+    }
+    if (live && drop_privileges(o.user, o.user != NULL) != 0) {
+        fcs_cap_close(cap);
+        if (outf != stdout)
+            fclose(outf);
+        opts_free(&o);
+        return 2;
+    }
+
+    bool color;
+    if (o.color >= 0) {
+        color = o.color;
+    } else {
+        const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+        color = isatty(fileno(outf)) && !(nc && *nc) && !(term && !strcmp(term, "dumb"));
+    }
+    if (o.format != FMT_TEXT)
+        color = false;
+
+    stats *st = malloc(sizeof *st);
+    if (!st) {
+        fputs("fcgiscope: out of memory\n", stderr);
+        return 2;
+    }
+    stats_init(st, o.quiet ? 0 : o.slowest);
+
+    app ap;
+    memset(&ap, 0, sizeof ap);
+    ap.o = &o;
+    out_init(&ap.out, outf, &o, fcs_cap_precision(cap) == FCS_PREC_NS, color, utf8, live);
+
+    anz_config ac;
+    memset(&ac, 0, sizeof ac);
+    ac.o = &o;
+    ac.immediate = live;
+    ac.order_lag_ns = live ? 0 : -1;
+    ac.sink.request = sink_request;
+    ac.sink.anomaly = sink_anomaly;
+    ac.sink.ud = &ap;
+    ac.st = st;
+    anz *a = anz_new(&ac);
+    if (!a) {
+        fputs("fcgiscope: out of memory\n", stderr);
+        return 2;
+    }
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    g_cap = cap;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    if (live)
+        sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    progress pr;
+    memset(&pr, 0, sizeof pr);
+    pr.on = !live && !o.quiet && o.progress != 0 && (o.progress == 1 || isatty(2));
+    pr.start = pr.last = mono_ns();
+
+    if (live && !o.quiet) {
+        fprintf(stderr, "fcgiscope: capturing on %s%s%s; Ctrl-C stops and prints the summary\n",
+                o.iface, o.filter ? " with filter " : "", o.filter ? o.filter : "");
+    }
+    out_begin(&ap.out);
+
+    const char *fatal = NULL;
+    char fatal_buf[FCS_CAP_ERRMAX];
+    const char *stop_reason = NULL;
+    int64_t t0 = mono_ns(), last_drops = t0;
+    uint64_t npk = 0;
+    for (;;) {
+        if (g_stop) {
+            stop_reason = g_stop == SIGTERM ? "terminated (SIGTERM)" : "interrupted";
+            break;
+        }
+        fcs_packet pkt;
+        int r = fcs_cap_next(cap, &pkt);
+        if (r == FCS_CAP_PACKET) {
+            anz_packet(a, &pkt);
+            npk++;
+            if (pr.on && (npk & 1023) == 0)
+                progress_draw(&pr, cap, ap.out.requests_written, utf8);
+        } else if (r == FCS_CAP_DAMAGED) {
+            progress_clear(&pr);
+            fprintf(stderr, "fcgiscope: warning: %s\n", fcs_cap_error(cap));
+            anz_damaged(a, fcs_cap_damage_frame(cap), fcs_cap_last_ts(cap), fcs_cap_error(cap));
+        } else if (r == FCS_CAP_TIMEOUT) {
+            anz_tick(a, real_ns());
+        } else if (r == FCS_CAP_EOF) {
+            if (g_stop)
+                stop_reason = g_stop == SIGTERM ? "terminated (SIGTERM)" : "interrupted";
+            break;
+        } else {
+            snprintf(fatal_buf, sizeof fatal_buf, "%s", fcs_cap_error(cap));
+            fatal = fatal_buf;
+            break;
+        }
+        if (live) {
+            int64_t now = mono_ns();
+            if (now - last_drops > 1000000000) {
+                anz_report_drops(a, cap);
+                last_drops = now;
+            }
+            anz_counters cn;
+            anz_get_counters(a, &cn);
+            if (o.count && cn.requests >= o.count) {
+                stop_reason = "request count reached (-c)";
+                break;
+            }
+            if (o.duration > 0 && (double)(now - t0) / 1e9 >= o.duration) {
+                stop_reason = "duration reached (--duration)";
+                break;
+            }
+        }
+    }
+    progress_clear(&pr);
+    if (fatal)
+        fprintf(stderr, "fcgiscope: %s\n", fatal);
+    if (live)
+        anz_report_drops(a, cap);
+    anz_finish(a);
+
+    out_summary sum;
+    memset(&sum, 0, sizeof sum);
+    sum.st = st;
+    anz_get_counters(a, &sum.c);
+    anz_get_tcp_stats(a, &sum.t);
+    size_t nf = fcs_cap_file_count(cap);
+    fcs_cap_file_info *fi = calloc(nf ? nf : 1, sizeof *fi);
+    size_t k = 0;
+    for (size_t i = 0; fi && i < nf; i++)
+        if (fcs_cap_get_file_info(cap, i, &fi[k]))
+            k++;
+    if (!live) {
+        sum.files = fi;
+        sum.nfiles = k;
+    } else {
+        sum.device = o.iface;
+        sum.filter = o.filter;
+        sum.have_drops = fcs_cap_live_stats(cap, &sum.received, &sum.dropped, &sum.ifdropped);
+        sum.stop_reason = stop_reason;
+    }
+    sum.interrupted = g_stop != 0;
+    sum.fatal = fatal;
+    int status = 0;
+    if (fatal)
+        status = 2;
+    else if (o.fail_on && st->max_sev >= (fsd_severity)o.fail_on)
+        status = 1;
+    sum.exit_status = status;
+    out_summary_write(&ap.out, &sum);
+
+    if (!live && !fatal && g_stop && !o.quiet)
+        fprintf(stderr, "fcgiscope: interrupted: the report covers the input read so far\n");
+    if (o.format == FMT_CSV && !o.quiet && st->anomaly_events)
+        fprintf(stderr, "fcgiscope: %llu anomalies (use -f text or -f json to see them)\n",
+                (unsigned long long)st->anomaly_events);
+    if (status == 1 && !o.quiet)
+        fprintf(stderr, "fcgiscope: anomalies at or above \"%s\" found (--fail-on)\n",
+                fsd_severity_name((fsd_severity)o.fail_on));
+
+    bool werr = ap.out.write_error;
+    if (outf != stdout) {
+        if (fclose(outf) != 0)
+            werr = true;
+    } else if (fflush(stdout) != 0) {
+        werr = true;
+    }
+    if (werr) {
+        fprintf(stderr, "fcgiscope: %s: write error: %s\n", o.output ? o.output : "stdout",
+                strerror(errno));
+        status = 2;
+    }
+    out_free(&ap.out);
+    anz_free(a);
+    g_cap = NULL;
+    fcs_cap_close(cap);
+    stats_free(st);
+    free(st);
+    free(fi);
+    opts_free(&o);
+    return status;
+}

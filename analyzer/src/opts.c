@@ -1,0 +1,421 @@
+/* opts.c — the fcgiscope command line: parsed options and the usage text.
+ *
+ * Normative reference: issue 4 "Interface"; POSIX XBD 12.2 (short options,
+ * bundling, "--") and GNU long options ("--name=value" or "--name value").
+ * A small parser of our own: no global state, so tests can run it many times.
+ */
+#include "opts.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char opts_usage[] =
+    "usage: fcgiscope [options] FILE...            analyze pcap/pcapng files (\"-\" = stdin),\n"
+    "                                              read as one timeline in the order given\n"
+    "       fcgiscope [options] -i IFACE [FILTER]  live capture with an optional BPF filter,\n"
+    "                                              until Ctrl-C, -c COUNT or --duration\n"
+    "\n"
+    "  -p, --port LIST       FastCGI server ports, e.g. 9000,9001-9003 (default 9000);\n"
+    "                        connections on other ports are recognised from their first\n"
+    "                        records unless --no-detect\n"
+    "      --no-detect       only the listed ports\n"
+    "  -f, --format FMT      text (default), json (one object per line) or csv\n"
+    "      --param NAME      add that FastCGI param's value to every request (repeatable)\n"
+    "      --slowest N       text report: the N slowest requests (default 10, 0: none)\n"
+    "      --top N           text report: latency of the N busiest scripts (default 10)\n"
+    "      --fail-on SEV     exit 1 when an anomaly of severity SEV or higher is found:\n"
+    "                        error, warning, note or never (default never)\n"
+    "  -o, --output FILE     write the report to FILE instead of standard output\n"
+    "  -r, --read FILE       read FILE (same as a FILE operand)\n"
+    "  -i, --interface IFACE live capture on IFACE (e.g. lo); words after it are the filter\n"
+    "  -c, --count N         live: stop after N requests\n"
+    "      --duration SECS   live: stop after SECS seconds\n"
+    "      --snaplen N       live: bytes captured per packet (default 262144)\n"
+    "      --user NAME       live: after opening the device, run as NAME (default: nobody\n"
+    "                        when started as root; \"root\" keeps root)\n"
+    "      --color WHEN      auto (default: on a terminal, unless NO_COLOR), always, never\n"
+    "      --progress WHEN   progress bar on stderr: auto (default), always, never\n"
+    "  -q, --quiet           no progress bar, no notes on stderr; text: summary only\n"
+    "  -v, --verbose         text: every anomaly occurrence's frame list and detail, all\n"
+    "                        per-file facts\n"
+    "  -h, --help            this text\n"
+    "  -V, --version         version\n"
+    "\n"
+    "Exit status: 0 done, 1 the --fail-on threshold was met, 2 usage, file or device error.\n";
+
+enum opt_id {
+    O_PORT = 1, O_NODETECT, O_FORMAT, O_PARAM, O_SLOWEST, O_TOP, O_FAILON, O_OUTPUT, O_READ,
+    O_IFACE, O_COUNT, O_DURATION, O_SNAPLEN, O_USER, O_COLOR, O_PROGRESS, O_QUIET, O_VERBOSE,
+    O_HELP, O_VERSION
+};
+
+static const struct optdef {
+    const char *name;
+    char shortc;
+    bool arg;
+    enum opt_id id;
+} optdefs[] = {
+    {"port", 'p', true, O_PORT},
+    {"no-detect", 0, false, O_NODETECT},
+    {"format", 'f', true, O_FORMAT},
+    {"param", 0, true, O_PARAM},
+    {"slowest", 0, true, O_SLOWEST},
+    {"top", 0, true, O_TOP},
+    {"fail-on", 0, true, O_FAILON},
+    {"output", 'o', true, O_OUTPUT},
+    {"read", 'r', true, O_READ},
+    {"interface", 'i', true, O_IFACE},
+    {"count", 'c', true, O_COUNT},
+    {"duration", 0, true, O_DURATION},
+    {"snaplen", 0, true, O_SNAPLEN},
+    {"user", 0, true, O_USER},
+    {"color", 0, true, O_COLOR},
+    {"colour", 0, true, O_COLOR},
+    {"progress", 0, true, O_PROGRESS},
+    {"quiet", 'q', false, O_QUIET},
+    {"verbose", 'v', false, O_VERBOSE},
+    {"help", 'h', false, O_HELP},
+    {"version", 'V', false, O_VERSION},
+};
+#define NOPTDEFS (sizeof optdefs / sizeof optdefs[0])
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+    if (!s || !*s || *s == '-' || *s == '+')
+        return false;
+    for (const char *p = s; *p; p++)
+        if (*p < '0' || *p > '9')
+            return false;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+static int parse_ports(opts *o, const char *s, char *err, size_t errlen)
+{
+    const char *p = s;
+    if (!*p)
+        return fail(err, errlen, "--port: empty list");
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        char item[32];
+        if (n == 0 || n >= sizeof item)
+            return fail(err, errlen, "--port: bad item in \"%s\"", s);
+        memcpy(item, p, n);
+        item[n] = '\0';
+        char *dash = strchr(item, '-');
+        uint64_t lo, hi;
+        if (dash) {
+            *dash = '\0';
+            if (!parse_u64(item, 65535, &lo) || !parse_u64(dash + 1, 65535, &hi) || lo > hi)
+                return fail(err, errlen, "--port: bad range \"%.*s\" (want LO-HI, 1..65535)",
+                            (int)n, p);
+        } else {
+            if (!parse_u64(item, 65535, &lo))
+                return fail(err, errlen, "--port: bad port \"%s\" (want 1..65535)", item);
+            hi = lo;
+        }
+        if (lo == 0)
+            return fail(err, errlen, "--port: port 0 is not a port");
+        if (o->nports >= OPTS_MAX_PORT_RANGES)
+            return fail(err, errlen, "--port: more than %d items", OPTS_MAX_PORT_RANGES);
+        o->ports[o->nports].lo = (uint16_t)lo;
+        o->ports[o->nports].hi = (uint16_t)hi;
+        o->nports++;
+        p += n;
+        if (*p == ',')
+            p++;
+        if (comma && !*p)
+            return fail(err, errlen, "--port: trailing comma in \"%s\"", s);
+    }
+    return 0;
+}
+
+static int parse_when(const char *name, const char *v, int *out, char *err, size_t errlen)
+{
+    if (!strcmp(v, "auto"))
+        *out = -1;
+    else if (!strcmp(v, "always") || !strcmp(v, "yes"))
+        *out = 1;
+    else if (!strcmp(v, "never") || !strcmp(v, "no"))
+        *out = 0;
+    else
+        return fail(err, errlen, "--%s: want auto, always or never, not \"%s\"", name, v);
+    return 0;
+}
+
+static int apply(opts *o, const struct optdef *d, const char *v, char *err, size_t errlen)
+{
+    uint64_t n;
+    switch (d->id) {
+    case O_PORT:
+        return parse_ports(o, v, err, errlen);
+    case O_NODETECT:
+        o->detect = false;
+        return 0;
+    case O_FORMAT:
+        if (!strcmp(v, "text"))
+            o->format = FMT_TEXT;
+        else if (!strcmp(v, "json"))
+            o->format = FMT_JSON;
+        else if (!strcmp(v, "csv"))
+            o->format = FMT_CSV;
+        else
+            return fail(err, errlen, "--format: want text, json or csv, not \"%s\"", v);
+        return 0;
+    case O_PARAM:
+        if (!*v)
+            return fail(err, errlen, "--param: empty name");
+        if (o->nparams >= OPTS_MAX_PARAMS)
+            return fail(err, errlen, "--param: more than %d names", OPTS_MAX_PARAMS);
+        for (size_t i = 0; i < o->nparams; i++)
+            if (!strcmp(o->params[i], v))
+                return 0;
+        o->params[o->nparams++] = v;
+        return 0;
+    case O_SLOWEST:
+        if (!parse_u64(v, 100000, &n))
+            return fail(err, errlen, "--slowest: want a number 0..100000, not \"%s\"", v);
+        o->slowest = (unsigned)n;
+        return 0;
+    case O_TOP:
+        if (!parse_u64(v, 1000, &n))
+            return fail(err, errlen, "--top: want a number 0..1000, not \"%s\"", v);
+        o->top_scripts = (unsigned)n;
+        return 0;
+    case O_FAILON:
+        if (!strcmp(v, "never"))
+            o->fail_on = 0;
+        else if (!strcmp(v, "note"))
+            o->fail_on = 1;
+        else if (!strcmp(v, "warning"))
+            o->fail_on = 2;
+        else if (!strcmp(v, "error"))
+            o->fail_on = 3;
+        else
+            return fail(err, errlen, "--fail-on: want error, warning, note or never, not \"%s\"", v);
+        return 0;
+    case O_OUTPUT:
+        if (!*v)
+            return fail(err, errlen, "--output: empty file name");
+        o->output = v;
+        return 0;
+    case O_READ:
+        o->files[o->nfiles++] = v;
+        return 0;
+    case O_IFACE:
+        if (!*v)
+            return fail(err, errlen, "--interface: empty name");
+        o->iface = v;
+        return 0;
+    case O_COUNT:
+        if (!parse_u64(v, UINT64_MAX, &n) || n == 0)
+            return fail(err, errlen, "--count: want a positive number, not \"%s\"", v);
+        o->count = n;
+        return 0;
+    case O_DURATION: {
+        char *end;
+        errno = 0;
+        double d2 = strtod(v, &end);
+        if (errno || end == v || *end || !(d2 > 0) || !isfinite(d2) || d2 > 1e9)
+            return fail(err, errlen, "--duration: want seconds > 0, not \"%s\"", v);
+        o->duration = d2;
+        return 0;
+    }
+    case O_SNAPLEN:
+        if (!parse_u64(v, 262144, &n) || n < 64)
+            return fail(err, errlen, "--snaplen: want 64..262144, not \"%s\"", v);
+        o->snaplen = (int)n;
+        return 0;
+    case O_USER:
+        if (!*v)
+            return fail(err, errlen, "--user: empty name");
+        o->user = v;
+        return 0;
+    case O_COLOR:
+        return parse_when("color", v, &o->color, err, errlen);
+    case O_PROGRESS:
+        return parse_when("progress", v, &o->progress, err, errlen);
+    case O_QUIET:
+        o->quiet = true;
+        return 0;
+    case O_VERBOSE:
+        o->verbose++;
+        return 0;
+    case O_HELP:
+        o->help = true;
+        return 0;
+    case O_VERSION:
+        o->version = true;
+        return 0;
+    }
+    return fail(err, errlen, "internal: unknown option");
+}
+
+int opts_parse(opts *o, int argc, char **argv, char *err, size_t errlen)
+{
+    memset(o, 0, sizeof *o);
+    o->detect = true;
+    o->slowest = 10;
+    o->top_scripts = 10;
+    o->color = -1;
+    o->progress = -1;
+    if (errlen)
+        err[0] = '\0';
+    o->files = calloc((size_t)(argc > 0 ? argc : 1), sizeof *o->files);
+    if (!o->files)
+        return fail(err, errlen, "out of memory");
+    const char **words = calloc((size_t)(argc > 0 ? argc : 1), sizeof *words);
+    if (!words)
+        return fail(err, errlen, "out of memory");
+    size_t nwords = 0;
+    bool only_operands = false;
+    int rc = 0;
+
+    for (int i = 1; i < argc && rc == 0; i++) {
+        const char *a = argv[i];
+        if (only_operands || a[0] != '-' || !strcmp(a, "-")) {
+            words[nwords++] = a;
+            continue;
+        }
+        if (!strcmp(a, "--")) {
+            only_operands = true;
+            continue;
+        }
+        if (a[1] == '-') { /* --name[=value] */
+            const char *name = a + 2;
+            const char *eq = strchr(name, '=');
+            size_t nl = eq ? (size_t)(eq - name) : strlen(name);
+            const struct optdef *d = NULL;
+            for (size_t k = 0; k < NOPTDEFS; k++)
+                if (strlen(optdefs[k].name) == nl && !strncmp(optdefs[k].name, name, nl))
+                    d = &optdefs[k];
+            if (!d) {
+                rc = fail(err, errlen, "unknown option --%.*s (see --help)", (int)nl, name);
+                break;
+            }
+            const char *v = NULL;
+            if (d->arg) {
+                if (eq)
+                    v = eq + 1;
+                else if (i + 1 < argc)
+                    v = argv[++i];
+                else {
+                    rc = fail(err, errlen, "option --%s needs a value", d->name);
+                    break;
+                }
+            } else if (eq) {
+                rc = fail(err, errlen, "option --%s takes no value", d->name);
+                break;
+            }
+            rc = apply(o, d, v, err, errlen);
+            continue;
+        }
+        /* -abc bundles; an option with a value takes the rest or the next word */
+        for (const char *p = a + 1; *p && rc == 0; p++) {
+            const struct optdef *d = NULL;
+            for (size_t k = 0; k < NOPTDEFS; k++)
+                if (optdefs[k].shortc && optdefs[k].shortc == *p)
+                    d = &optdefs[k];
+            if (!d) {
+                rc = fail(err, errlen, "unknown option -%c (see --help)", *p);
+                break;
+            }
+            if (!d->arg) {
+                rc = apply(o, d, NULL, err, errlen);
+                continue;
+            }
+            const char *v;
+            if (p[1])
+                v = p + 1;
+            else if (i + 1 < argc)
+                v = argv[++i];
+            else {
+                rc = fail(err, errlen, "option -%c needs a value", *p);
+                break;
+            }
+            rc = apply(o, d, v, err, errlen);
+            break;
+        }
+    }
+
+    if (rc == 0 && !o->help && !o->version) {
+        if (o->iface) {
+            if (o->nfiles) {
+                rc = fail(err, errlen, "-i and -r cannot be combined");
+            } else if (nwords) { /* the filter */
+                size_t len = 1;
+                for (size_t k = 0; k < nwords; k++)
+                    len += strlen(words[k]) + 1;
+                o->filter = malloc(len);
+                if (!o->filter) {
+                    rc = fail(err, errlen, "out of memory");
+                } else {
+                    o->filter[0] = '\0';
+                    for (size_t k = 0; k < nwords; k++) {
+                        if (k)
+                            strcat(o->filter, " ");
+                        strcat(o->filter, words[k]);
+                    }
+                }
+            }
+        } else {
+            for (size_t k = 0; k < nwords; k++)
+                o->files[o->nfiles++] = words[k];
+            size_t stdin_uses = 0;
+            for (size_t k = 0; k < o->nfiles; k++)
+                stdin_uses += !strcmp(o->files[k], "-");
+            if (o->nfiles == 0)
+                rc = fail(err, errlen, "no capture file given (FILE... or -i IFACE; see --help)");
+            else if (stdin_uses > 1)
+                rc = fail(err, errlen, "\"-\" (stdin) can be read only once");
+            else if (o->count)
+                rc = fail(err, errlen, "-c/--count is for live capture (-i)");
+            else if (o->duration > 0)
+                rc = fail(err, errlen, "--duration is for live capture (-i)");
+        }
+    }
+    free(words);
+    return rc;
+}
+
+void opts_free(opts *o)
+{
+    free(o->filter);
+    free(o->files);
+    o->filter = NULL;
+    o->files = NULL;
+}
+
+bool opts_port_listed(const opts *o, uint16_t p)
+{
+    if (o->nports == 0)
+        return p == 9000;
+    for (size_t i = 0; i < o->nports; i++)
+        if (p >= o->ports[i].lo && p <= o->ports[i].hi)
+            return true;
+    return false;
+}

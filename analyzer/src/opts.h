@@ -1,0 +1,60 @@
+/* opts.h — the fcgiscope command line: parsed options and the usage text.
+ *
+ * Normative reference: issue 4 "Interface" (option names are a contract) and
+ * POSIX Utility Syntax Guidelines (XBD 12.2) plus GNU long options.
+ */
+#ifndef FCGISCOPE_OPTS_H
+#define FCGISCOPE_OPTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum out_format { FMT_TEXT = 0, FMT_JSON, FMT_CSV } out_format;
+
+#define OPTS_MAX_PORT_RANGES 64
+#define OPTS_MAX_PARAMS 64
+
+typedef struct port_range {
+    uint16_t lo, hi;
+} port_range;
+
+typedef struct opts {
+    out_format format;
+    port_range ports[OPTS_MAX_PORT_RANGES];
+    size_t nports;            /* 0: the default, 9000 */
+    bool detect;              /* also recognise FastCGI on other ports (default on) */
+    const char *params[OPTS_MAX_PARAMS];
+    size_t nparams;
+    unsigned slowest;         /* default 10 */
+    unsigned top_scripts;     /* default 10 */
+    int fail_on;              /* 0 never, else the fsd_severity threshold (1 note .. 3 error) */
+    const char *output;       /* NULL: stdout */
+    bool quiet;
+    int verbose;
+    int color;                /* -1 auto, 0 never, 1 always */
+    int progress;             /* -1 auto, 0 never, 1 always */
+    bool help, version;
+    const char *iface;        /* live mode */
+    char *filter;             /* BPF filter (positional words after -i, joined) */
+    const char **files;       /* offline inputs */
+    size_t nfiles;
+    uint64_t count;           /* -c: stop after that many requests (0: no limit) */
+    double duration;          /* --duration seconds (0: no limit) */
+    const char *user;         /* --user: drop root to this user after opening the device */
+    int snaplen;              /* --snaplen (live) */
+} opts;
+
+/* Parse argv (argv[0] is the program). Returns 0, or -1 with a one-line
+ * message in err (usage error: exit status 2). The strings in o point into
+ * argv except filter (owned: opts_free). */
+int opts_parse(opts *o, int argc, char **argv, char *err, size_t errlen);
+void opts_free(opts *o);
+
+/* Does port p belong to the list (the default list when empty)? */
+bool opts_port_listed(const opts *o, uint16_t p);
+
+/* The --help text. */
+extern const char opts_usage[];
+
+#endif

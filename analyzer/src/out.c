@@ -1,0 +1,1222 @@
+/* out.c — the reports: JSON lines, CSV rows and the text report for operators.
+ *
+ * Normative reference: see out.h. The JSON and CSV field lists are documented
+ * in analyzer/README.md "Output formats"; change both together.
+ */
+#include "out.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define FSD_VERSION_LINE "fcgiscope " FSD_VERSION_STRING
+
+/* ---- formatting helpers ---------------------------------------------------- */
+
+int64_t ns_to_us(int64_t ns)
+{
+    if (ns >= 0)
+        return ns / 1000 + (ns % 1000 >= 500);
+    return -((-(ns + 1) + 1) / 1000 + ((-(ns + 1) + 1) % 1000 >= 500));
+}
+
+static void civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
+{
+    /* H. Hinnant's days_from_civil inverse: proleptic Gregorian, no libc tz */
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t yy = (int64_t)yoe + era * 400;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int)(yy + (*m <= 2));
+}
+
+static void split_ns(int64_t ns, int64_t *secs, int64_t *frac)
+{
+    *secs = ns / 1000000000;
+    *frac = ns % 1000000000;
+    if (*frac < 0) {
+        *frac += 1000000000;
+        (*secs)--;
+    }
+}
+
+void fmt_rfc3339(char *buf, size_t len, int64_t ns, bool nine)
+{
+    int64_t secs, frac;
+    split_ns(ns, &secs, &frac);
+    int64_t days = secs / 86400, rem = secs % 86400;
+    if (rem < 0) {
+        rem += 86400;
+        days--;
+    }
+    int y;
+    unsigned m, d;
+    civil_from_days(days, &y, &m, &d);
+    if (nine)
+        snprintf(buf, len, "%04d-%02u-%02uT%02d:%02d:%02d.%09" PRId64 "Z", y, m, d,
+                 (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), frac);
+    else
+        snprintf(buf, len, "%04d-%02u-%02uT%02d:%02d:%02d.%06" PRId64 "Z", y, m, d,
+                 (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), frac / 1000);
+}
+
+void fmt_duration(char *buf, size_t len, int64_t ns, bool utf8)
+{
+    const char *neg = "";
+    uint64_t v;
+    if (ns < 0) {
+        neg = "-";
+        v = (uint64_t)(-(ns + 1)) + 1;
+    } else {
+        v = (uint64_t)ns;
+    }
+    const char *us = utf8 ? "\xc2\xb5s" : "us";
+    if (v < 1000)
+        snprintf(buf, len, "%s%" PRIu64 "ns", neg, v);
+    else if (v < 10000)
+        snprintf(buf, len, "%s%.2f%s", neg, (double)v / 1e3, us);
+    else if (v < 1000000)
+        snprintf(buf, len, "%s%.1f%s", neg, (double)v / 1e3, us);
+    else if (v < 10000000)
+        snprintf(buf, len, "%s%.2fms", neg, (double)v / 1e6);
+    else if (v < 1000000000)
+        snprintf(buf, len, "%s%.1fms", neg, (double)v / 1e6);
+    else if (v < UINT64_C(60000000000))
+        snprintf(buf, len, "%s%.2fs", neg, (double)v / 1e9);
+    else if (v < UINT64_C(3600000000000)) {
+        uint64_t s = v / 1000000000;
+        snprintf(buf, len, "%s%" PRIu64 "m%02" PRIu64 "s", neg, s / 60, s % 60);
+    } else {
+        uint64_t s = v / 1000000000;
+        snprintf(buf, len, "%s%" PRIu64 "h%02" PRIu64 "m", neg, s / 3600, s / 60 % 60);
+    }
+}
+
+void fmt_count(char *buf, size_t len, uint64_t v)
+{
+    char tmp[32];
+    int n = snprintf(tmp, sizeof tmp, "%" PRIu64, v);
+    char out[48];
+    size_t k = 0;
+    for (int i = 0; i < n; i++) {
+        if (i > 0 && (n - i) % 3 == 0)
+            out[k++] = ',';
+        out[k++] = tmp[i];
+    }
+    out[k] = '\0';
+    snprintf(buf, len, "%s", out);
+}
+
+void fmt_bytes(char *buf, size_t len, uint64_t v)
+{
+    if (v < 1000)
+        snprintf(buf, len, "%" PRIu64 " B", v);
+    else if (v < 1000000)
+        snprintf(buf, len, "%.1f kB", (double)v / 1e3);
+    else if (v < 1000000000)
+        snprintf(buf, len, "%.1f MB", (double)v / 1e6);
+    else
+        snprintf(buf, len, "%.2f GB", (double)v / 1e9);
+}
+
+/* ---- context ------------------------------------------------------------- */
+
+void out_init(out_ctx *c, FILE *f, const opts *o, bool ns, bool color, bool utf8, bool live)
+{
+    memset(c, 0, sizeof *c);
+    c->f = f;
+    c->o = o;
+    c->ns = ns;
+    c->color = color;
+    c->utf8 = utf8;
+    c->live = live;
+    sbuf_init(&c->line);
+}
+
+void out_free(out_ctx *c)
+{
+    sbuf_free(&c->line);
+}
+
+static void flush_line(out_ctx *c)
+{
+    if (c->line.len && fwrite(c->line.p, 1, c->line.len, c->f) != c->line.len)
+        c->write_error = true;
+    sbuf_reset(&c->line);
+    if (c->live && fflush(c->f) != 0)
+        c->write_error = true;
+}
+
+/* SGR colours, only when enabled */
+enum { C_RESET, C_BOLD, C_DIM, C_RED, C_YELLOW, C_CYAN, C_GREEN, C_MAGENTA };
+static const char *const sgr[] = {"\033[0m", "\033[1m", "\033[2m", "\033[31m",
+                                   "\033[33m", "\033[36m", "\033[32m", "\033[35m"};
+
+static void col(out_ctx *c, int k)
+{
+    if (c->color)
+        sbuf_adds(&c->line, sgr[k]);
+}
+
+static int sev_color(fsd_severity s)
+{
+    return s == FSD_SEV_ERROR ? C_RED : s == FSD_SEV_WARNING ? C_YELLOW : C_CYAN;
+}
+
+static int status_color(int st)
+{
+    if (st >= 500)
+        return C_RED;
+    if (st >= 400)
+        return C_YELLOW;
+    if (st >= 300)
+        return C_CYAN;
+    if (st >= 200)
+        return C_GREEN;
+    return C_MAGENTA;
+}
+
+static void pad(sbuf *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        sbuf_addc(b, ' ');
+}
+
+/* A plain (trusted ASCII) cell, left or right aligned. */
+static void cell(sbuf *b, const char *s, size_t width, bool right)
+{
+    size_t n = strlen(s);
+    if (right && n < width)
+        pad(b, width - n);
+    sbuf_adds(b, s);
+    if (!right && n < width)
+        pad(b, width - n);
+}
+
+/* A traffic-derived cell: escaped, cut to width, padded (left aligned).
+ * width 0: unlimited, no padding. */
+static void tcell(out_ctx *c, const rstr *s, size_t width, const char *absent)
+{
+    size_t cols;
+    if (!s->p) {
+        sbuf_adds(&c->line, absent);
+        cols = strlen(absent);
+    } else {
+        cols = esc_text(&c->line, s->p, s->len, c->utf8, width);
+    }
+    if (width && cols < width)
+        pad(&c->line, width - cols);
+}
+
+static const char *prec_name(fcs_precision p)
+{
+    return p == FCS_PREC_NS ? "ns" : "us";
+}
+
+static const char *fmt_name(fcs_cap_format f)
+{
+    return f == FCS_FMT_PCAPNG ? "pcapng" : f == FCS_FMT_LIVE ? "live" : "pcap";
+}
+
+/* ---- JSON ------------------------------------------------------------------ */
+
+static void j_key(sbuf *b, const char *k)
+{
+    sbuf_printf(b, ",\"%s\":", k);
+}
+
+static void j_str(sbuf *b, const char *k, const rstr *s)
+{
+    j_key(b, k);
+    if (s->p)
+        esc_json(b, s->p, s->len);
+    else
+        sbuf_adds(b, "null");
+}
+
+static void j_cstr(sbuf *b, const char *k, const char *s)
+{
+    j_key(b, k);
+    if (s)
+        esc_json(b, s, strlen(s));
+    else
+        sbuf_adds(b, "null");
+}
+
+static void j_u64(sbuf *b, const char *k, uint64_t v)
+{
+    sbuf_printf(b, ",\"%s\":%" PRIu64, k, v);
+}
+
+static void j_i64_or_null(sbuf *b, const char *k, bool has, int64_t v)
+{
+    if (has)
+        sbuf_printf(b, ",\"%s\":%" PRId64, k, v);
+    else
+        sbuf_printf(b, ",\"%s\":null", k);
+}
+
+static void j_bool(sbuf *b, const char *k, bool v)
+{
+    sbuf_printf(b, ",\"%s\":%s", k, v ? "true" : "false");
+}
+
+static void json_request(out_ctx *c, const req_rec *r)
+{
+    sbuf *b = &c->line;
+    char t[64];
+    sbuf_adds(b, "{\"type\":\"request\"");
+    j_cstr(b, "client", r->client);
+    j_cstr(b, "server", r->server);
+    j_u64(b, "connection", r->conn_id);
+    j_u64(b, "request_id", r->request_id);
+    j_cstr(b, "role", fsd_role_name(r->role));
+    j_bool(b, "keep_conn", r->keep_conn);
+    j_str(b, "method", &r->method);
+    j_str(b, "uri", &r->uri);
+    j_str(b, "script", &r->script);
+    j_str(b, "host", &r->host);
+    j_i64_or_null(b, "status", r->status != 0, r->status);
+    j_i64_or_null(b, "app_status", r->has_end, r->app_status);
+    j_i64_or_null(b, "protocol_status", r->has_end, r->protocol_status);
+    if (r->has_begin)
+        fmt_rfc3339(t, sizeof t, r->t_begin_ns, c->ns);
+    j_cstr(b, "start", r->has_begin ? t : NULL);
+    j_i64_or_null(b, "latency_us", r->has_latency, ns_to_us(r->latency_ns));
+    j_i64_or_null(b, "ttfb_us", r->has_ttfb, ns_to_us(r->ttfb_ns));
+    j_i64_or_null(b, "server_us", r->has_server, ns_to_us(r->server_ns));
+    if (c->ns) {
+        j_i64_or_null(b, "latency_ns", r->has_latency, r->latency_ns);
+        j_i64_or_null(b, "ttfb_ns", r->has_ttfb, r->ttfb_ns);
+        j_i64_or_null(b, "server_ns", r->has_server, r->server_ns);
+    }
+    j_u64(b, "stdin_bytes", r->stdin_bytes);
+    j_u64(b, "stdout_bytes", r->stdout_bytes);
+    j_u64(b, "stderr_bytes", r->stderr_bytes);
+    j_i64_or_null(b, "content_length", r->content_length >= 0, r->content_length);
+    j_str(b, "content_type", &r->content_type);
+    j_bool(b, "complete", r->complete);
+    j_cstr(b, "end", fsd_end_reason_name(r->end_reason));
+    j_bool(b, "aborted", r->aborted);
+    j_i64_or_null(b, "frame", r->has_begin, (int64_t)r->frame);
+    j_key(b, "anomalies");
+    fsd_anomaly_id ids[FSD_A_COUNT];
+    size_t n = rec_anomaly_ids(r, ids, FSD_A_COUNT);
+    sbuf_addc(b, '[');
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            sbuf_addc(b, ',');
+        sbuf_printf(b, "\"%s\"", fsd_anomaly_name(ids[i]));
+    }
+    sbuf_addc(b, ']');
+    j_key(b, "params");
+    sbuf_addc(b, '{');
+    for (size_t k = 0; k < r->nparams && k < c->o->nparams; k++) {
+        if (k)
+            sbuf_addc(b, ',');
+        esc_json(b, c->o->params[k], strlen(c->o->params[k]));
+        sbuf_addc(b, ':');
+        if (r->params[k].p)
+            esc_json(b, r->params[k].p, r->params[k].len);
+        else
+            sbuf_adds(b, "null");
+    }
+    sbuf_adds(b, "}}\n");
+}
+
+static void json_anomaly(out_ctx *c, const anom_rec *a)
+{
+    sbuf *b = &c->line;
+    char t[64];
+    sbuf_adds(b, "{\"type\":\"anomaly\"");
+    j_cstr(b, "id", fsd_anomaly_name(a->id));
+    j_cstr(b, "severity", fsd_severity_name(a->severity));
+    j_i64_or_null(b, "frame", a->frame != 0, (int64_t)a->frame);
+    if (a->has_ts)
+        fmt_rfc3339(t, sizeof t, a->ts_ns, c->ns);
+    j_cstr(b, "time", a->has_ts ? t : NULL);
+    j_i64_or_null(b, "connection", a->conn_id != 0, (int64_t)a->conn_id);
+    j_cstr(b, "client", a->conn_id ? a->client : NULL);
+    j_cstr(b, "server", a->conn_id ? a->server : NULL);
+    j_cstr(b, "dir", a->has_dir ? fsd_dir_name(a->dir) : NULL);
+    j_i64_or_null(b, "request_id", a->request_id >= 0, a->request_id);
+    j_cstr(b, "detail", a->detail);
+    j_cstr(b, "message", fsd_anomaly_summary(a->id));
+    sbuf_adds(b, "}\n");
+}
+
+/* ---- CSV ------------------------------------------------------------------- */
+
+static const char *const csv_cols[] = {
+    "client", "server", "connection", "request_id", "role", "keep_conn", "method", "uri",
+    "script", "host", "status", "app_status", "protocol_status", "start", "latency_us",
+    "ttfb_us", "server_us",
+};
+static const char *const csv_cols_ns[] = {"latency_ns", "ttfb_ns", "server_ns"};
+static const char *const csv_cols2[] = {
+    "stdin_bytes", "stdout_bytes", "stderr_bytes", "content_length", "content_type",
+    "complete", "end", "aborted", "frame", "anomalies",
+};
+
+static void csv_header(out_ctx *c)
+{
+    sbuf *b = &c->line;
+    bool first = true;
+    for (size_t i = 0; i < sizeof csv_cols / sizeof *csv_cols; i++, first = false)
+        sbuf_printf(b, "%s%s", first ? "" : ",", csv_cols[i]);
+    if (c->ns)
+        for (size_t i = 0; i < 3; i++)
+            sbuf_printf(b, ",%s", csv_cols_ns[i]);
+    for (size_t i = 0; i < sizeof csv_cols2 / sizeof *csv_cols2; i++)
+        sbuf_printf(b, ",%s", csv_cols2[i]);
+    for (size_t k = 0; k < c->o->nparams; k++) {
+        sbuf_addc(b, ',');
+        char name[512];
+        snprintf(name, sizeof name, "param:%s", c->o->params[k]);
+        esc_csv(b, name, strlen(name));
+    }
+    sbuf_adds(b, "\r\n");
+}
+
+static void c_str(sbuf *b, const rstr *s)
+{
+    sbuf_addc(b, ',');
+    if (s->p)
+        esc_csv(b, s->p, s->len);
+}
+
+static void c_cstr(sbuf *b, const char *s)
+{
+    sbuf_addc(b, ',');
+    esc_csv(b, s, strlen(s));
+}
+
+static void c_i64(sbuf *b, bool has, int64_t v)
+{
+    sbuf_addc(b, ',');
+    if (has)
+        sbuf_printf(b, "%" PRId64, v);
+}
+
+static void csv_request(out_ctx *c, const req_rec *r)
+{
+    sbuf *b = &c->line;
+    char t[64];
+    esc_csv(b, r->client, strlen(r->client));
+    c_cstr(b, r->server);
+    c_i64(b, true, (int64_t)r->conn_id);
+    c_i64(b, true, r->request_id);
+    c_cstr(b, fsd_role_name(r->role));
+    c_cstr(b, r->keep_conn ? "true" : "false");
+    c_str(b, &r->method);
+    c_str(b, &r->uri);
+    c_str(b, &r->script);
+    c_str(b, &r->host);
+    c_i64(b, r->status != 0, r->status);
+    c_i64(b, r->has_end, r->app_status);
+    c_i64(b, r->has_end, r->protocol_status);
+    if (r->has_begin) {
+        fmt_rfc3339(t, sizeof t, r->t_begin_ns, c->ns);
+        c_cstr(b, t);
+    } else {
+        sbuf_addc(b, ',');
+    }
+    c_i64(b, r->has_latency, ns_to_us(r->latency_ns));
+    c_i64(b, r->has_ttfb, ns_to_us(r->ttfb_ns));
+    c_i64(b, r->has_server, ns_to_us(r->server_ns));
+    if (c->ns) {
+        c_i64(b, r->has_latency, r->latency_ns);
+        c_i64(b, r->has_ttfb, r->ttfb_ns);
+        c_i64(b, r->has_server, r->server_ns);
+    }
+    c_i64(b, true, (int64_t)r->stdin_bytes);
+    c_i64(b, true, (int64_t)r->stdout_bytes);
+    c_i64(b, true, (int64_t)r->stderr_bytes);
+    c_i64(b, r->content_length >= 0, r->content_length);
+    c_str(b, &r->content_type);
+    c_cstr(b, r->complete ? "true" : "false");
+    c_cstr(b, fsd_end_reason_name(r->end_reason));
+    c_cstr(b, r->aborted ? "true" : "false");
+    c_i64(b, r->has_begin, (int64_t)r->frame);
+    fsd_anomaly_id ids[FSD_A_COUNT];
+    size_t n = rec_anomaly_ids(r, ids, FSD_A_COUNT);
+    sbuf_addc(b, ',');
+    for (size_t i = 0; i < n; i++)
+        sbuf_printf(b, "%s%s", i ? " " : "", fsd_anomaly_name(ids[i]));
+    for (size_t k = 0; k < r->nparams; k++)
+        c_str(b, &r->params[k]);
+    sbuf_adds(b, "\r\n");
+}
+
+/* ---- text: one line per request (live) ------------------------------------ */
+
+static void text_request_line(out_ctx *c, const req_rec *r)
+{
+    sbuf *b = &c->line;
+    char t[64], d[32];
+    if (r->has_begin) {
+        fmt_rfc3339(t, sizeof t, r->t_begin_ns, c->ns);
+        t[10] = ' ';
+        t[strlen(t) - 1] = '\0'; /* drop the Z: the header says UTC */
+        sbuf_adds(b, t + 11);
+    } else {
+        sbuf_adds(b, c->ns ? "?                 " : "?              ");
+    }
+    sbuf_adds(b, "  ");
+    if (r->status) {
+        col(c, status_color(r->status));
+        sbuf_printf(b, "%3d", r->status);
+        col(c, C_RESET);
+    } else {
+        sbuf_adds(b, "---");
+    }
+    if (r->has_latency)
+        fmt_duration(d, sizeof d, r->latency_ns, c->utf8);
+    else
+        snprintf(d, sizeof d, "%s", fsd_end_reason_name(r->end_reason));
+    sbuf_adds(b, "  ");
+    cell(b, d, 9, true);
+    sbuf_adds(b, "  ");
+    tcell(c, &r->method, 0, "-");
+    sbuf_addc(b, ' ');
+    tcell(c, &r->uri, 0, "-");
+    sbuf_printf(b, "  %s frame %" PRIu64, r->server, r->frame);
+    fsd_anomaly_id ids[FSD_A_COUNT];
+    size_t n = rec_anomaly_ids(r, ids, FSD_A_COUNT);
+    if (n) {
+        sbuf_adds(b, "  [");
+        col(c, sev_color(r->worst));
+        for (size_t i = 0; i < n; i++)
+            sbuf_printf(b, "%s%s", i ? " " : "", fsd_anomaly_name(ids[i]));
+        col(c, C_RESET);
+        sbuf_addc(b, ']');
+    }
+    for (size_t k = 0; k < r->nparams && k < c->o->nparams; k++) {
+        sbuf_addc(b, ' ');
+        esc_text(b, c->o->params[k], strlen(c->o->params[k]), c->utf8, 0);
+        sbuf_addc(b, '=');
+        tcell(c, &r->params[k], 0, "(absent)");
+    }
+    sbuf_addc(b, '\n');
+}
+
+static void text_anomaly_line(out_ctx *c, const anom_rec *a)
+{
+    sbuf *b = &c->line;
+    char t[64];
+    if (a->has_ts) {
+        fmt_rfc3339(t, sizeof t, a->ts_ns, c->ns);
+        t[strlen(t) - 1] = '\0';
+        sbuf_adds(b, t + 11);
+    }
+    sbuf_adds(b, "  ");
+    col(c, sev_color(a->severity));
+    sbuf_printf(b, "%s %s", fsd_severity_name(a->severity), fsd_anomaly_name(a->id));
+    col(c, C_RESET);
+    if (a->frame)
+        sbuf_printf(b, " frame %" PRIu64, a->frame);
+    if (a->conn_id)
+        sbuf_printf(b, " %s -> %s", a->client, a->server);
+    if (a->detail[0]) {
+        sbuf_adds(b, ": ");
+        esc_text(b, a->detail, strlen(a->detail), c->utf8, 0);
+    }
+    sbuf_addc(b, '\n');
+}
+
+void out_begin(out_ctx *c)
+{
+    if (c->o->format == FMT_CSV)
+        csv_header(c);
+    flush_line(c);
+}
+
+void out_request(out_ctx *c, const req_rec *r)
+{
+    c->requests_written++;
+    switch (c->o->format) {
+    case FMT_JSON:
+        json_request(c, r);
+        break;
+    case FMT_CSV:
+        csv_request(c, r);
+        break;
+    case FMT_TEXT:
+        if (!c->live || c->o->quiet)
+            return; /* offline text: the summary only */
+        text_request_line(c, r);
+        break;
+    }
+    flush_line(c);
+}
+
+void out_anomaly(out_ctx *c, const anom_rec *a)
+{
+    c->anomalies_written++;
+    switch (c->o->format) {
+    case FMT_JSON:
+        json_anomaly(c, a);
+        break;
+    case FMT_CSV:
+        return;
+    case FMT_TEXT:
+        if (!c->live || c->o->quiet)
+            return;
+        text_anomaly_line(c, a);
+        break;
+    }
+    flush_line(c);
+}
+
+/* ---- summary: JSON ---------------------------------------------------------- */
+
+static void j_lat(out_ctx *c, const char *key, const hist *h, bool ns_units)
+{
+    sbuf *b = &c->line;
+    j_key(b, key);
+    if (h->count == 0) {
+        sbuf_adds(b, "null");
+        return;
+    }
+    static const double ps[] = {50, 90, 99};
+    static const char *const pn[] = {"p50", "p90", "p99"};
+    sbuf_printf(b, "{\"count\":%" PRIu64, h->count);
+    int64_t v = (int64_t)h->min;
+    sbuf_printf(b, ",\"min\":%" PRId64, ns_units ? v : ns_to_us(v));
+    for (int i = 0; i < 3; i++) {
+        v = (int64_t)hist_percentile(h, ps[i]);
+        sbuf_printf(b, ",\"%s\":%" PRId64, pn[i], ns_units ? v : ns_to_us(v));
+    }
+    v = (int64_t)h->max;
+    sbuf_printf(b, ",\"max\":%" PRId64, ns_units ? v : ns_to_us(v));
+    long double mean = h->sum / (long double)h->count;
+    v = (int64_t)(mean + 0.5L);
+    sbuf_printf(b, ",\"mean\":%" PRId64 "}", ns_units ? v : ns_to_us(v));
+}
+
+static void json_summary(out_ctx *c, const out_summary *s)
+{
+    sbuf *b = &c->line;
+    stats *st = s->st;
+    char t[64];
+    sbuf_adds(b, "{\"type\":\"summary\"");
+    j_cstr(b, "version", FSD_VERSION_STRING);
+    j_key(b, "files");
+    sbuf_addc(b, '[');
+    for (size_t i = 0; i < s->nfiles; i++) {
+        const fcs_cap_file_info *fi = &s->files[i];
+        sbuf_adds(b, i ? ",{" : "{");
+        sbuf_adds(b, "\"name\":");
+        esc_json(b, fi->name, strlen(fi->name));
+        sbuf_printf(b, ",\"format\":\"%s\",\"precision\":\"%s\",\"link_type\":%d", fmt_name(fi->format),
+                    prec_name(fi->precision), fi->dlt);
+        sbuf_printf(b, ",\"packets\":%" PRIu64 ",\"damaged\":%s}", fi->packets,
+                    fi->damaged ? "true" : "false");
+    }
+    sbuf_addc(b, ']');
+    j_cstr(b, "interface", s->device);
+    if (s->device)
+        j_cstr(b, "filter", s->filter);
+    j_cstr(b, "precision", c->ns ? "ns" : "us");
+    j_u64(b, "packets", s->t.packets);
+    j_u64(b, "bytes", s->t.bytes);
+    if (s->c.have_ts) {
+        fmt_rfc3339(t, sizeof t, s->c.first_ts, c->ns);
+        j_cstr(b, "first", t);
+        fmt_rfc3339(t, sizeof t, s->c.last_ts, c->ns);
+        j_cstr(b, "last", t);
+        j_u64(b, "duration_us", (uint64_t)ns_to_us(s->c.last_ts - s->c.first_ts));
+    } else {
+        j_cstr(b, "first", NULL);
+        j_cstr(b, "last", NULL);
+        j_cstr(b, "duration_us", NULL);
+    }
+    j_u64(b, "tcp_flows", s->t.flows_seen);
+    j_u64(b, "connections", s->c.connections);
+    sbuf_printf(b, ",\"requests\":{\"total\":%" PRIu64 ",\"complete\":%" PRIu64
+                   ",\"incomplete\":%" PRIu64 "}",
+                st->requests, st->complete, st->incomplete);
+    j_key(b, "end_reasons");
+    sbuf_addc(b, '{');
+    bool first = true;
+    for (int r = 0; r <= FSD_END_DESYNC; r++) {
+        if (!st->end_reasons[r])
+            continue;
+        sbuf_printf(b, "%s\"%s\":%" PRIu64, first ? "" : ",", fsd_end_reason_name((fsd_end_reason)r),
+                    st->end_reasons[r]);
+        first = false;
+    }
+    sbuf_addc(b, '}');
+    j_key(b, "statuses");
+    sbuf_addc(b, '{');
+    first = true;
+    for (int k = 1; k < 1000; k++) {
+        if (!st->status[k])
+            continue;
+        sbuf_printf(b, "%s\"%d\":%" PRIu64, first ? "" : ",", k, st->status[k]);
+        first = false;
+    }
+    if (st->status[0])
+        sbuf_printf(b, "%s\"none\":%" PRIu64, first ? "" : ",", st->status[0]);
+    sbuf_addc(b, '}');
+    j_lat(c, "latency_us", &st->latency, false);
+    if (c->ns)
+        j_lat(c, "latency_ns", &st->latency, true);
+    j_lat(c, "ttfb_us", &st->ttfb, false);
+    j_lat(c, "server_us", &st->server, false);
+    j_key(b, "scripts");
+    sbuf_addc(b, '[');
+    unsigned top = c->o->top_scripts;
+    const script_stat **sc = top ? malloc(top * sizeof *sc) : NULL;
+    size_t nsc = sc ? stats_top_scripts(st, sc, top) : 0;
+    for (size_t i = 0; i < nsc; i++) {
+        sbuf_adds(b, i ? ",{\"script\":" : "{\"script\":");
+        if (sc[i]->absent || sc[i]->other)
+            sbuf_adds(b, "null");
+        else
+            esc_json(b, sc[i]->name, sc[i]->len);
+        if (sc[i]->other)
+            sbuf_adds(b, ",\"other\":true");
+        sbuf_printf(b, ",\"requests\":%" PRIu64 ",\"incomplete\":%" PRIu64 ",\"4xx\":%" PRIu64
+                       ",\"5xx\":%" PRIu64,
+                    sc[i]->count, sc[i]->incomplete, sc[i]->s4xx, sc[i]->s5xx);
+        j_lat(c, "latency_us", &sc[i]->latency, false);
+        sbuf_addc(b, '}');
+    }
+    free(sc);
+    sbuf_addc(b, ']');
+    j_key(b, "anomalies");
+    sbuf_addc(b, '{');
+    first = true;
+    for (unsigned id = 0; id < FSD_A_COUNT; id++) {
+        if (!st->anom[id].count)
+            continue;
+        sbuf_printf(b, "%s\"%s\":%" PRIu64, first ? "" : ",", fsd_anomaly_name((fsd_anomaly_id)id),
+                    st->anom[id].count);
+        first = false;
+    }
+    sbuf_addc(b, '}');
+    sbuf_printf(b, ",\"anomaly_severities\":{\"error\":%" PRIu64 ",\"warning\":%" PRIu64
+                   ",\"note\":%" PRIu64 "}",
+                st->anomalies_by_sev[FSD_SEV_ERROR], st->anomalies_by_sev[FSD_SEV_WARNING],
+                st->anomalies_by_sev[FSD_SEV_NOTE]);
+    j_cstr(b, "max_severity", st->max_sev ? fsd_severity_name(st->max_sev) : NULL);
+    if (s->have_drops)
+        sbuf_printf(b, ",\"pcap_stats\":{\"received\":%" PRIu64 ",\"dropped\":%" PRIu64
+                       ",\"ifdropped\":%" PRIu64 "}",
+                    s->received, s->dropped, s->ifdropped);
+    if (s->device)
+        j_cstr(b, "stopped_by", s->stop_reason);
+    j_u64(b, "out_of_order_emitted", s->c.emitted_late);
+    j_cstr(b, "error", s->fatal);
+    sbuf_printf(b, ",\"exit_status\":%d}\n", s->exit_status);
+}
+
+/* ---- summary: text ----------------------------------------------------------- */
+
+static void section(out_ctx *c, const char *title)
+{
+    sbuf_addc(&c->line, '\n');
+    col(c, C_BOLD);
+    sbuf_adds(&c->line, title);
+    col(c, C_RESET);
+    sbuf_addc(&c->line, '\n');
+}
+
+static void label(out_ctx *c, const char *l)
+{
+    col(c, C_DIM);
+    cell(&c->line, l, 12, false);
+    col(c, C_RESET);
+}
+
+static const char *bar_full(const out_ctx *c)
+{
+    return c->utf8 ? "\xe2\x96\x88" : "#";
+}
+
+/* A bar of value/maxv * width cells, with eighth blocks on UTF-8. */
+static void bar(out_ctx *c, uint64_t value, uint64_t maxv, unsigned width)
+{
+    static const char *const eighths[] = {"", "\xe2\x96\x8f", "\xe2\x96\x8e", "\xe2\x96\x8d",
+                                          "\xe2\x96\x8c", "\xe2\x96\x8b", "\xe2\x96\x8a",
+                                          "\xe2\x96\x89"};
+    unsigned cells = 0;
+    if (maxv > 0) {
+        long double units = (long double)value * width * 8 / (long double)maxv;
+        unsigned u = (unsigned)(units + 0.5L);
+        if (value > 0 && u == 0)
+            u = 1; /* never hide a non-empty bin */
+        unsigned full = u / 8, part = u % 8;
+        for (unsigned i = 0; i < full; i++)
+            sbuf_adds(&c->line, bar_full(c));
+        cells = full;
+        if (part) {
+            if (c->utf8)
+                sbuf_adds(&c->line, eighths[part]);
+            else if (part >= 4)
+                sbuf_addc(&c->line, '#');
+            else
+                sbuf_addc(&c->line, '.');
+            cells++;
+        }
+    }
+    if (cells < width)
+        pad(&c->line, width - cells);
+}
+
+static void text_lat_row(out_ctx *c, const rstr *name, const char *plain, const script_stat *sc,
+                         const hist *h, uint64_t count, size_t namew)
+{
+    char d[32], n[32];
+    sbuf_adds(&c->line, "  ");
+    if (plain) {
+        cell(&c->line, plain, namew, false);
+    } else {
+        tcell(c, name, namew, "-");
+    }
+    fmt_count(n, sizeof n, count);
+    sbuf_addc(&c->line, ' ');
+    cell(&c->line, n, 9, true);
+    static const double ps[] = {50, 90, 99};
+    for (int i = 0; i < 3; i++) {
+        if (h->count)
+            fmt_duration(d, sizeof d, (int64_t)hist_percentile(h, ps[i]), c->utf8);
+        else
+            snprintf(d, sizeof d, "-");
+        sbuf_adds(&c->line, "  ");
+        cell(&c->line, d, 8, true);
+    }
+    if (h->count)
+        fmt_duration(d, sizeof d, (int64_t)h->max, c->utf8);
+    else
+        snprintf(d, sizeof d, "-");
+    sbuf_adds(&c->line, "  ");
+    cell(&c->line, d, 8, true);
+    if (sc) {
+        sbuf_printf(&c->line, "  %5" PRIu64 "  %5" PRIu64, sc->s4xx, sc->s5xx);
+        if (sc->incomplete)
+            sbuf_printf(&c->line, "  %5" PRIu64, sc->incomplete);
+    }
+    sbuf_addc(&c->line, '\n');
+}
+
+/* 1-2-5 boundaries: the first >= v */
+static uint64_t step125(uint64_t v, bool up)
+{
+    uint64_t p = 1;
+    for (;;) {
+        static const uint64_t m[] = {1, 2, 5};
+        for (int i = 0; i < 3; i++) {
+            uint64_t b = p * m[i];
+            if (up ? b >= v : b > v)
+                return b;
+        }
+        if (p > UINT64_MAX / 100)
+            return UINT64_MAX;
+        p *= 10;
+    }
+}
+
+static uint64_t floor125(uint64_t v)
+{
+    uint64_t best = 1, p = 1;
+    for (;;) {
+        static const uint64_t m[] = {1, 2, 5};
+        for (int i = 0; i < 3; i++) {
+            uint64_t b = p * m[i];
+            if (b > v)
+                return best;
+            best = b;
+        }
+        if (p > UINT64_MAX / 100)
+            return best;
+        p *= 10;
+    }
+}
+
+static void text_histogram(out_ctx *c, const hist *h)
+{
+    if (h->count == 0)
+        return;
+    section(c, "Latency histogram");
+    uint64_t edges[40];
+    size_t ne = 0;
+    uint64_t lo = floor125(h->min ? h->min : 1);
+    if (h->min == 0)
+        lo = 0;
+    edges[ne++] = lo;
+    uint64_t e = lo;
+    while (e <= h->max && ne < 39) {
+        e = step125(e + (e == 0), false);
+        edges[ne++] = e;
+    }
+    /* merge into at most 14 bins by taking every k-th edge */
+    size_t nbins = ne - 1, k = 1;
+    while ((nbins + k - 1) / k > 14)
+        k++;
+    uint64_t counts[40];
+    uint64_t ed[41];
+    size_t nb = 0;
+    for (size_t i = 0; i < nbins; i += k) {
+        size_t j = i + k < nbins ? i + k : nbins;
+        ed[nb] = edges[i];
+        ed[nb + 1] = edges[j];
+        counts[nb] = hist_count_range(h, edges[i], edges[j] - 1);
+        nb++;
+    }
+    uint64_t maxc = 0;
+    for (size_t i = 0; i < nb; i++)
+        if (counts[i] > maxc)
+            maxc = counts[i];
+    for (size_t i = 0; i < nb; i++) {
+        char a[32], b2[32], r[72], n[32];
+        fmt_duration(a, sizeof a, (int64_t)ed[i], c->utf8);
+        fmt_duration(b2, sizeof b2, (int64_t)ed[i + 1], c->utf8);
+        snprintf(r, sizeof r, "%s - %s", a, b2);
+        sbuf_adds(&c->line, "  ");
+        /* µs is two bytes for one column */
+        size_t extra = 0;
+        for (const char *p = r; *p; p++)
+            extra += ((unsigned char)*p & 0xC0) == 0x80;
+        cell(&c->line, r, 19 + extra, true);
+        sbuf_adds(&c->line, "  ");
+        col(c, C_CYAN);
+        bar(c, counts[i], maxc, 40);
+        col(c, C_RESET);
+        fmt_count(n, sizeof n, counts[i]);
+        sbuf_printf(&c->line, " %s\n", n);
+    }
+}
+
+static void text_summary(out_ctx *c, const out_summary *s)
+{
+    sbuf *b = &c->line;
+    stats *st = s->st;
+    char t1[64], t2[64], n1[32], n2[32], n3[32], d[32];
+
+    col(c, C_BOLD);
+    sbuf_adds(b, FSD_VERSION_LINE);
+    col(c, C_RESET);
+    if (s->device) {
+        sbuf_printf(b, "  live on %s", s->device);
+        if (s->filter && *s->filter) {
+            sbuf_adds(b, " (filter: ");
+            esc_text(b, s->filter, strlen(s->filter), c->utf8, 0);
+            sbuf_addc(b, ')');
+        }
+    } else {
+        for (size_t i = 0; i < s->nfiles; i++) {
+            sbuf_adds(b, i ? ", " : "  ");
+            esc_text(b, s->files[i].name, strlen(s->files[i].name), c->utf8, 0);
+        }
+    }
+    sbuf_addc(b, '\n');
+    if (s->fatal) {
+        col(c, C_RED);
+        sbuf_adds(b, "error: ");
+        esc_text(b, s->fatal, strlen(s->fatal), c->utf8, 0);
+        col(c, C_RESET);
+        sbuf_addc(b, '\n');
+    }
+
+    label(c, "Capture");
+    if (s->c.have_ts) {
+        fmt_rfc3339(t1, sizeof t1, s->c.first_ts, c->ns);
+        fmt_rfc3339(t2, sizeof t2, s->c.last_ts, c->ns);
+        t1[10] = ' ';
+        t1[strlen(t1) - 1] = '\0';
+        t2[strlen(t2) - 1] = '\0';
+        fmt_duration(d, sizeof d, s->c.last_ts - s->c.first_ts, c->utf8);
+        bool same_day = !strncmp(t1, t2, 10);
+        sbuf_printf(b, "%s %s %s UTC  (%s)", t1, c->utf8 ? "\xe2\x86\x92" : "->",
+                    same_day ? t2 + 11 : t2, d);
+    } else {
+        sbuf_adds(b, "no packets");
+    }
+    if (!s->device && s->nfiles) {
+        bool any_ns = c->ns;
+        sbuf_printf(b, ", %s timestamps", any_ns ? "nanosecond" : "microsecond");
+    }
+    sbuf_addc(b, '\n');
+    for (size_t i = 0; i < s->nfiles; i++)
+        if (s->files[i].damaged) {
+            label(c, "");
+            col(c, C_RED);
+            sbuf_adds(b, "damaged: ");
+            esc_text(b, s->files[i].name, strlen(s->files[i].name), c->utf8, 0);
+            sbuf_adds(b, " was read up to the damage (see capture_truncated below)");
+            col(c, C_RESET);
+            sbuf_addc(b, '\n');
+        }
+
+    label(c, "Traffic");
+    fmt_count(n1, sizeof n1, s->t.packets);
+    fmt_bytes(n2, sizeof n2, s->t.bytes);
+    sbuf_printf(b, "%s packets, %s", n1, n2);
+    fmt_count(n1, sizeof n1, s->c.connections);
+    sbuf_printf(b, "; %s FastCGI connection%s", n1, s->c.connections == 1 ? "" : "s");
+    if (s->t.flows_seen > s->c.connections) {
+        fmt_count(n2, sizeof n2, s->t.flows_seen - s->c.connections);
+        sbuf_printf(b, " (+%s other TCP flow%s)", n2, s->t.flows_seen - s->c.connections == 1 ? "" : "s");
+    }
+    sbuf_addc(b, '\n');
+    if (s->have_drops) {
+        label(c, "Kernel");
+        fmt_count(n1, sizeof n1, s->received);
+        fmt_count(n2, sizeof n2, s->dropped);
+        fmt_count(n3, sizeof n3, s->ifdropped);
+        if (s->dropped || s->ifdropped)
+            col(c, C_RED);
+        sbuf_printf(b, "%s received, %s dropped, %s dropped by the interface", n1, n2, n3);
+        col(c, C_RESET);
+        sbuf_addc(b, '\n');
+    }
+
+    label(c, "Requests");
+    fmt_count(n1, sizeof n1, st->requests);
+    fmt_count(n2, sizeof n2, st->complete);
+    sbuf_printf(b, "%s", n1);
+    if (st->requests) {
+        sbuf_printf(b, ": %s complete", n2);
+        if (st->incomplete) {
+            fmt_count(n3, sizeof n3, st->incomplete);
+            sbuf_adds(b, ", ");
+            col(c, C_YELLOW);
+            sbuf_printf(b, "%s incomplete", n3);
+            col(c, C_RESET);
+            bool first = true;
+            for (int r = 1; r <= FSD_END_DESYNC; r++)
+                if (st->end_reasons[r]) {
+                    sbuf_printf(b, "%s%s %" PRIu64, first ? " (" : ", ",
+                                fsd_end_reason_name((fsd_end_reason)r), st->end_reasons[r]);
+                    first = false;
+                }
+            if (!first)
+                sbuf_addc(b, ')');
+        }
+        if (s->t.packets && s->c.have_ts && s->c.last_ts > s->c.first_ts) {
+            double rate = (double)st->requests * 1e9 / (double)(s->c.last_ts - s->c.first_ts);
+            sbuf_printf(b, "; %.1f/s", rate);
+        }
+    }
+    sbuf_addc(b, '\n');
+    if (st->requests && !c->o->quiet) {
+        label(c, "Bodies");
+        fmt_bytes(n1, sizeof n1, st->stdin_bytes);
+        fmt_bytes(n2, sizeof n2, st->stdout_bytes);
+        fmt_bytes(n3, sizeof n3, st->stderr_bytes);
+        sbuf_printf(b, "%s in (STDIN), %s out (STDOUT), %s STDERR\n", n1, n2, n3);
+    }
+
+    /* latency table */
+    if (st->latency.count) {
+        section(c, c->ns ? "Latency (BEGIN_REQUEST to END_REQUEST, percentiles within 0.4%)"
+                         : "Latency (BEGIN_REQUEST to END_REQUEST)");
+        unsigned top = c->o->quiet ? 0 : c->o->top_scripts;
+        const script_stat **sc = top ? malloc(top * sizeof *sc) : NULL;
+        size_t nsc = sc ? stats_top_scripts(st, sc, top) : 0;
+        size_t namew = 24;
+        for (size_t i = 0; i < nsc; i++)
+            if (!sc[i]->absent && !sc[i]->other) {
+                sbuf tmp;
+                sbuf_init(&tmp);
+                size_t w = esc_text(&tmp, sc[i]->name, sc[i]->len, c->utf8, 48);
+                sbuf_free(&tmp);
+                if (w > namew)
+                    namew = w;
+            }
+        col(c, C_DIM);
+        sbuf_adds(b, "  ");
+        cell(b, "script", namew, false);
+        sbuf_printf(b, " %9s  %8s  %8s  %8s  %8s", "requests", "p50", "p90", "p99", "max");
+        if (nsc)
+            sbuf_printf(b, "  %5s  %5s", "4xx", "5xx");
+        col(c, C_RESET);
+        sbuf_addc(b, '\n');
+        col(c, C_BOLD);
+        text_lat_row(c, NULL, "all requests", NULL, &st->latency, st->latency.count, namew);
+        col(c, C_RESET);
+        for (size_t i = 0; i < nsc; i++) {
+            rstr nm = {sc[i]->name, sc[i]->len};
+            text_lat_row(c, &nm, sc[i]->absent ? "(no script name)" : sc[i]->other ? "(other scripts)" : NULL,
+                         sc[i], &sc[i]->latency, sc[i]->count, namew);
+        }
+        if (nsc < st->nscripts + (st->absent_script.count > 0) + (st->other_scripts.count > 0))
+            sbuf_printf(b, "  %s(%zu more scripts; --top N shows more)%s\n", c->color ? sgr[C_DIM] : "",
+                        st->nscripts + (st->absent_script.count > 0) + (st->other_scripts.count > 0) - nsc,
+                        c->color ? sgr[C_RESET] : "");
+        free(sc);
+        if (st->ttfb.count && !c->o->quiet) {
+            fmt_duration(n1, sizeof n1, (int64_t)hist_percentile(&st->ttfb, 50), c->utf8);
+            fmt_duration(n2, sizeof n2, (int64_t)hist_percentile(&st->ttfb, 99), c->utf8);
+            sbuf_printf(b, "  time to first response byte: p50 %s, p99 %s", n1, n2);
+            if (st->server.count) {
+                fmt_duration(n1, sizeof n1, (int64_t)hist_percentile(&st->server, 50), c->utf8);
+                sbuf_printf(b, "; server time (request sent to first byte) p50 %s", n1);
+            }
+            sbuf_addc(b, '\n');
+        }
+        if (!c->o->quiet)
+            text_histogram(c, &st->latency);
+    }
+
+    /* statuses */
+    if (st->requests) {
+        section(c, "HTTP status");
+        uint64_t maxc = 0;
+        for (int k = 0; k < 1000; k++)
+            if (st->status[k] > maxc)
+                maxc = st->status[k];
+        for (int pass = 0; pass < 2; pass++)
+            for (int k = pass ? 0 : 1; pass ? k == 0 : k < 1000; k++) {
+                if (!st->status[k])
+                    continue;
+                sbuf_adds(b, "  ");
+                col(c, k ? status_color(k) : C_MAGENTA);
+                if (k)
+                    sbuf_printf(b, "%-6d", k);
+                else
+                    sbuf_adds(b, "none  ");
+                col(c, C_RESET);
+                fmt_count(n1, sizeof n1, st->status[k]);
+                cell(b, n1, 9, true);
+                sbuf_printf(b, " %5.1f%%  ", 100.0 * (double)st->status[k] / (double)st->requests);
+                bar(c, st->status[k], maxc, 30);
+                if (!k)
+                    sbuf_adds(b, " (no CGI response header)");
+                sbuf_addc(b, '\n');
+                if (pass)
+                    break;
+            }
+    }
+
+    /* slowest */
+    unsigned nslow = c->o->quiet ? 0 : c->o->slowest;
+    const req_rec **slow = nslow ? malloc(nslow * sizeof *slow) : NULL;
+    size_t ns = slow ? stats_slowest(st, slow, nslow) : 0;
+    if (ns) {
+        char title[64];
+        snprintf(title, sizeof title, "Slowest %zu request%s", ns, ns == 1 ? "" : "s");
+        section(c, title);
+        col(c, C_DIM);
+        sbuf_printf(b, "  %8s  %6s  %-7s %-44s %10s  %s\n", "latency", "status", "method", "uri",
+                    "frame", c->ns ? "start (UTC)" : "start (UTC)");
+        col(c, C_RESET);
+        for (size_t i = 0; i < ns; i++) {
+            const req_rec *r = slow[i];
+            fmt_duration(d, sizeof d, r->latency_ns, c->utf8);
+            sbuf_adds(b, "  ");
+            cell(b, d, 8, true);
+            sbuf_adds(b, "  ");
+            if (r->status) {
+                col(c, status_color(r->status));
+                sbuf_printf(b, "%6d", r->status);
+                col(c, C_RESET);
+            } else {
+                sbuf_adds(b, "  none");
+            }
+            sbuf_adds(b, "  ");
+            tcell(c, &r->method, 7, "-");
+            sbuf_addc(b, ' ');
+            tcell(c, &r->uri, 44, "-");
+            sbuf_printf(b, " %10" PRIu64 "  ", r->frame);
+            fmt_rfc3339(t1, sizeof t1, r->t_begin_ns, c->ns);
+            t1[strlen(t1) - 1] = '\0';
+            sbuf_adds(b, t1 + 11);
+            fsd_anomaly_id ids[FSD_A_COUNT];
+            size_t na = rec_anomaly_ids(r, ids, FSD_A_COUNT);
+            if (na) {
+                sbuf_adds(b, "  ");
+                col(c, sev_color(r->worst));
+                for (size_t k = 0; k < na; k++)
+                    sbuf_printf(b, "%s%s", k ? " " : "", fsd_anomaly_name(ids[k]));
+                col(c, C_RESET);
+            }
+            sbuf_addc(b, '\n');
+        }
+    }
+    free(slow);
+
+    /* anomalies */
+    section(c, "Anomalies");
+    if (st->anomaly_events == 0) {
+        col(c, C_GREEN);
+        sbuf_adds(b, "  none: the FastCGI framing was sound\n");
+        col(c, C_RESET);
+    } else {
+        fmt_count(n1, sizeof n1, st->anomaly_events);
+        sbuf_printf(b, "  %s event%s: %" PRIu64 " error, %" PRIu64 " warning, %" PRIu64 " note\n", n1,
+                    st->anomaly_events == 1 ? "" : "s", st->anomalies_by_sev[FSD_SEV_ERROR],
+                    st->anomalies_by_sev[FSD_SEV_WARNING], st->anomalies_by_sev[FSD_SEV_NOTE]);
+        col(c, C_DIM);
+        sbuf_printf(b, "  %-8s %-24s %9s  %-24s %s\n", "severity", "id", "count", "first frames",
+                    "what it means");
+        col(c, C_RESET);
+        for (int sev = FSD_SEV_ERROR; sev >= FSD_SEV_NOTE; sev--)
+            for (unsigned id = 0; id < FSD_A_COUNT; id++) {
+                const anom_stat *a = &st->anom[id];
+                if (!a->count || a->max_sev != (fsd_severity)sev)
+                    continue;
+                sbuf_adds(b, "  ");
+                col(c, sev_color(a->max_sev));
+                cell(b, fsd_severity_name(a->max_sev), 8, false);
+                col(c, C_RESET);
+                sbuf_addc(b, ' ');
+                cell(b, fsd_anomaly_name((fsd_anomaly_id)id), 24, false);
+                fmt_count(n1, sizeof n1, a->count);
+                sbuf_addc(b, ' ');
+                cell(b, n1, 9, true);
+                char fr[96] = "";
+                size_t fl = 0;
+                for (size_t k = 0; k < a->nframes; k++)
+                    fl += (size_t)snprintf(fr + fl, sizeof fr - fl, "%s%" PRIu64, k ? "," : "",
+                                           a->frames[k]);
+                if (a->count > a->nframes && a->nframes == STATS_FIRST_FRAMES)
+                    snprintf(fr + fl, sizeof fr - fl, ",...");
+                sbuf_adds(b, "  ");
+                cell(b, fr[0] ? fr : "-", 24, false);
+                sbuf_addc(b, ' ');
+                sbuf_adds(b, fsd_anomaly_summary((fsd_anomaly_id)id));
+                sbuf_addc(b, '\n');
+                if (a->detail[0] && (c->o->verbose || a->max_sev >= FSD_SEV_WARNING)) {
+                    col(c, C_DIM);
+                    sbuf_adds(b, "           first: ");
+                    col(c, C_RESET);
+                    esc_text(b, a->detail, strlen(a->detail), c->utf8, 100);
+                    sbuf_addc(b, '\n');
+                }
+            }
+    }
+    if (s->c.emitted_late) {
+        sbuf_printf(b, "\n  note: %" PRIu64 " records were written out of start order (queue cap)\n",
+                    s->c.emitted_late);
+    }
+    if (s->device && s->stop_reason)
+        sbuf_printf(b, "\nStopped: %s\n", s->stop_reason);
+}
+
+void out_summary_write(out_ctx *c, const out_summary *s)
+{
+    switch (c->o->format) {
+    case FMT_JSON:
+        json_summary(c, s);
+        break;
+    case FMT_CSV:
+        return;
+    case FMT_TEXT:
+        if (c->live && !c->o->quiet && c->requests_written)
+            sbuf_addc(&c->line, '\n');
+        text_summary(c, s);
+        break;
+    }
+    flush_line(c);
+    if (fflush(c->f) != 0)
+        c->write_error = true;
+}

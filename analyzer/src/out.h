@@ -1,0 +1,73 @@
+/* out.h — the reports: JSON lines, CSV rows and the text report for operators.
+ *
+ * Normative reference: issue 4 "Output" (field names are a contract, listed
+ * in analyzer/README.md), RFC 8259 (JSON), RFC 4180 (CSV), RFC 3339 (times),
+ * ECMA-48 SGR (colours). Every traffic-derived string goes through esc.h.
+ */
+#ifndef FCGISCOPE_OUT_H
+#define FCGISCOPE_OUT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "anz.h"
+#include "capture.h"
+#include "esc.h"
+#include "opts.h"
+#include "rec.h"
+#include "stats.h"
+#include "tcp.h"
+
+typedef struct out_ctx {
+    FILE *f;
+    const opts *o;
+    bool ns;                 /* the capture has nanosecond timestamps */
+    bool color;              /* SGR colours */
+    bool utf8;               /* the output charset is UTF-8 */
+    bool live;               /* write each record as it completes, flushed */
+    bool write_error;        /* a write failed */
+    uint64_t requests_written;
+    uint64_t anomalies_written;
+    sbuf line;
+} out_ctx;
+
+/* Everything the summary shows besides the statistics. */
+typedef struct out_summary {
+    stats *st;
+    anz_counters c;
+    fcs_tcp_stats t;
+    const fcs_cap_file_info *files;
+    size_t nfiles;
+    const char *device;        /* live */
+    const char *filter;
+    bool have_drops;
+    uint64_t received, dropped, ifdropped;
+    bool interrupted;          /* live: stopped by a signal */
+    const char *stop_reason;   /* live: "interrupted", "count", "duration" */
+    int exit_status;
+    const char *fatal;         /* fatal error message, NULL if none */
+} out_summary;
+
+void out_init(out_ctx *c, FILE *f, const opts *o, bool ns, bool color, bool utf8, bool live);
+void out_free(out_ctx *c);
+/* Before the first record (CSV header). */
+void out_begin(out_ctx *c);
+void out_request(out_ctx *c, const req_rec *r);
+void out_anomaly(out_ctx *c, const anom_rec *a);
+void out_summary_write(out_ctx *c, const out_summary *s);
+
+/* Helpers shared with tests. */
+/* RFC 3339 UTC with 6 or 9 fraction digits: "2026-11-26T02:51:28.881497Z". */
+void fmt_rfc3339(char *buf, size_t len, int64_t ns, bool nine);
+/* A duration for people: "850ns", "12.3us", "1.23ms", "4.56s", "2m03s".
+ * utf8: write µs. */
+void fmt_duration(char *buf, size_t len, int64_t ns, bool utf8);
+/* 1234567 -> "1,234,567" */
+void fmt_count(char *buf, size_t len, uint64_t v);
+/* bytes for people: "3.4 MB" */
+void fmt_bytes(char *buf, size_t len, uint64_t v);
+/* ns -> us, rounded to nearest (halves away from zero) */
+int64_t ns_to_us(int64_t ns);
+
+#endif

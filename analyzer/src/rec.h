@@ -1,0 +1,87 @@
+/* rec.h — request and anomaly records: what fcgiscope keeps of a FastCGI request after the decoder delivered it.
+ *
+ * Normative reference: issue 4 "Output" (the fields of a request object) and
+ * fsd.h (fsd_transaction, fsd_anomaly_event), whose values are copied here:
+ * a transaction's pointers live only during the decoder's callback.
+ */
+#ifndef FCGISCOPE_REC_H
+#define FCGISCOPE_REC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fsd/fsd.h"
+
+#define REC_ADDR_MAX 64
+#define REC_DETAIL_MAX 256
+#define REC_ANOM_WORDS ((FSD_A_COUNT + 63) / 64)
+
+/* A byte string copied from the traffic (may hold any bytes, not
+ * NUL-terminated in meaning; p is NULL when absent). */
+typedef struct rstr {
+    char *p;
+    size_t len;
+} rstr;
+
+typedef struct req_rec {
+    uint64_t conn_id;                /* flow id (1, 2, ...) */
+    char client[REC_ADDR_MAX];       /* "ip:port" */
+    char server[REC_ADDR_MAX];
+    uint64_t seq;                    /* per connection, BEGIN order */
+    uint16_t request_id;
+    uint16_t role;
+    bool keep_conn;
+    bool aborted;
+    rstr method, uri, script, host, content_type;
+    int status;                      /* HTTP status, 0: none */
+    bool has_end;
+    uint32_t app_status;
+    uint8_t protocol_status;
+    bool has_begin;                  /* t_begin known */
+    int64_t t_begin_ns;
+    uint64_t frame;                  /* t_begin.tag */
+    bool has_latency, has_ttfb, has_server;
+    int64_t latency_ns, ttfb_ns, server_ns;
+    uint64_t params_bytes, stdin_bytes, stdout_bytes, stderr_bytes, data_bytes;
+    int64_t content_length;          /* -1 absent/empty, -2 invalid */
+    bool complete;
+    fsd_end_reason end_reason;
+    uint64_t anomalies[REC_ANOM_WORDS]; /* bit per fsd_anomaly_id */
+    fsd_severity worst;              /* 0: no anomaly */
+    size_t nparams;                  /* --param values, in the order of the options */
+    rstr *params;                    /* p NULL: the param was absent */
+} req_rec;
+
+typedef struct anom_rec {
+    fsd_anomaly_id id;
+    fsd_severity severity;
+    uint64_t frame;                  /* 0: unknown */
+    int64_t ts_ns;
+    bool has_ts;
+    uint64_t conn_id;                /* 0: not tied to a connection */
+    char client[REC_ADDR_MAX];
+    char server[REC_ADDR_MAX];
+    bool has_dir;
+    fsd_dir dir;
+    int32_t request_id;              /* -1: none */
+    char detail[REC_DETAIL_MAX];     /* NUL-terminated; may hold traffic bytes */
+} anom_rec;
+
+/* Fill r from a transaction. param_names: the --param names. Returns false
+ * when memory ran out (r is then freed and zeroed). */
+bool rec_from_tx(req_rec *r, const fsd_transaction *tx, const char *const *param_names,
+                 size_t nparam_names);
+/* Deep copy. */
+bool rec_copy(req_rec *dst, const req_rec *src);
+void rec_free(req_rec *r);
+
+static inline bool rec_has_anomaly(const req_rec *r, fsd_anomaly_id id)
+{
+    return (r->anomalies[id / 64] >> (id % 64)) & 1u;
+}
+
+/* Ids of the request's anomalies sorted by name; returns how many (<= max). */
+size_t rec_anomaly_ids(const req_rec *r, fsd_anomaly_id *out, size_t max);
+
+#endif

@@ -1,0 +1,277 @@
+/* stats.c — summary statistics of an analysis in bounded memory.
+ *
+ * Normative reference: see stats.h.
+ */
+#include "stats.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void stats_init(stats *s, unsigned slowest)
+{
+    memset(s, 0, sizeof *s);
+    hist_init(&s->latency);
+    hist_init(&s->ttfb);
+    hist_init(&s->server);
+    s->slow_cap = slowest;
+    s->absent_script.absent = true;
+    s->other_scripts.other = true;
+}
+
+static void script_free(script_stat *sc)
+{
+    free(sc->name);
+    hist_free(&sc->latency);
+}
+
+void stats_free(stats *s)
+{
+    hist_free(&s->latency);
+    hist_free(&s->ttfb);
+    hist_free(&s->server);
+    for (size_t i = 0; i < 2 * STATS_MAX_SCRIPTS; i++)
+        if (s->slots[i]) {
+            script_free(s->slots[i]);
+            free(s->slots[i]);
+        }
+    script_free(&s->absent_script);
+    script_free(&s->other_scripts);
+    for (size_t i = 0; i < s->nslow; i++)
+        rec_free(&s->slow[i]);
+    free(s->slow);
+    memset(s, 0, sizeof *s);
+}
+
+static uint64_t fnv1a(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    uint64_t h = UINT64_C(14695981039346656037);
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= UINT64_C(1099511628211);
+    }
+    return h;
+}
+
+static script_stat *script_find(stats *s, const rstr *name)
+{
+    if (!name->p)
+        return &s->absent_script;
+    size_t len = name->len > STATS_SCRIPT_KEY_MAX ? STATS_SCRIPT_KEY_MAX : name->len;
+    size_t nslots = 2 * STATS_MAX_SCRIPTS;
+    size_t i = (size_t)(fnv1a(name->p, len) % nslots);
+    for (;;) {
+        script_stat *sc = s->slots[i];
+        if (!sc)
+            break;
+        if (sc->len == len && !memcmp(sc->name, name->p, len))
+            return sc;
+        i = (i + 1) % nslots;
+    }
+    if (s->nscripts >= STATS_MAX_SCRIPTS)
+        return &s->other_scripts;
+    script_stat *sc = calloc(1, sizeof *sc);
+    if (!sc)
+        return &s->other_scripts;
+    sc->name = malloc(len + 1);
+    if (!sc->name) {
+        free(sc);
+        return &s->other_scripts;
+    }
+    memcpy(sc->name, name->p, len);
+    sc->name[len] = '\0';
+    sc->len = len;
+    hist_init(&sc->latency);
+    s->slots[i] = sc;
+    s->nscripts++;
+    return sc;
+}
+
+/* min-heap on latency: slow[0] is the fastest of the kept ones */
+static bool slower(const req_rec *a, const req_rec *b)
+{
+    if (a->latency_ns != b->latency_ns)
+        return a->latency_ns > b->latency_ns;
+    return a->frame < b->frame; /* earlier frame ranks as slower on ties */
+}
+
+static void heap_down(req_rec *h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && slower(&h[m], &h[l]))
+            m = l;
+        if (r < n && slower(&h[m], &h[r]))
+            m = r;
+        if (m == i)
+            return;
+        req_rec t = h[i];
+        h[i] = h[m];
+        h[m] = t;
+        i = m;
+    }
+}
+
+static void heap_up(req_rec *h, size_t i)
+{
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!slower(&h[p], &h[i]))
+            return;
+        req_rec t = h[i];
+        h[i] = h[p];
+        h[p] = t;
+        i = p;
+    }
+}
+
+static void slow_add(stats *s, const req_rec *r)
+{
+    if (s->slow_cap == 0 || !r->has_latency)
+        return;
+    if (!s->slow) {
+        s->slow = calloc(s->slow_cap, sizeof *s->slow);
+        if (!s->slow)
+            return;
+    }
+    if (s->nslow < s->slow_cap) {
+        if (!rec_copy(&s->slow[s->nslow], r))
+            return;
+        heap_up(s->slow, s->nslow);
+        s->nslow++;
+        return;
+    }
+    if (!slower(r, &s->slow[0]))
+        return;
+    req_rec copy;
+    if (!rec_copy(&copy, r))
+        return;
+    rec_free(&s->slow[0]);
+    s->slow[0] = copy;
+    heap_down(s->slow, s->nslow, 0);
+}
+
+void stats_request(stats *s, const req_rec *r)
+{
+    s->requests++;
+    if (r->complete)
+        s->complete++;
+    else
+        s->incomplete++;
+    if ((unsigned)r->end_reason <= FSD_END_DESYNC)
+        s->end_reasons[r->end_reason]++;
+    if (r->status >= 0 && r->status < 1000)
+        s->status[r->status]++;
+    else
+        s->status_out_of_range++;
+    if (r->keep_conn)
+        s->keep_conn_requests++;
+    if (r->aborted)
+        s->aborted++;
+    s->stdin_bytes += r->stdin_bytes;
+    s->stdout_bytes += r->stdout_bytes;
+    s->stderr_bytes += r->stderr_bytes;
+    /* Negative durations (timestamps going backwards) count as 0. */
+    if (r->has_latency)
+        hist_add(&s->latency, r->latency_ns > 0 ? (uint64_t)r->latency_ns : 0);
+    if (r->has_ttfb)
+        hist_add(&s->ttfb, r->ttfb_ns > 0 ? (uint64_t)r->ttfb_ns : 0);
+    if (r->has_server)
+        hist_add(&s->server, r->server_ns > 0 ? (uint64_t)r->server_ns : 0);
+    script_stat *sc = script_find(s, &r->script);
+    sc->count++;
+    if (!r->complete)
+        sc->incomplete++;
+    if (r->status >= 500 && r->status <= 599)
+        sc->s5xx++;
+    if (r->status >= 400 && r->status <= 499)
+        sc->s4xx++;
+    if (r->has_latency)
+        hist_add(&sc->latency, r->latency_ns > 0 ? (uint64_t)r->latency_ns : 0);
+    slow_add(s, r);
+}
+
+void stats_anomaly(stats *s, fsd_anomaly_id id, fsd_severity sev, uint64_t frame,
+                   const char *detail)
+{
+    if ((unsigned)id >= FSD_A_COUNT)
+        return;
+    if ((unsigned)sev > FSD_SEV_ERROR)
+        sev = FSD_SEV_ERROR;
+    anom_stat *a = &s->anom[id];
+    if (a->count == 0 && detail) {
+        size_t n = strlen(detail);
+        if (n >= sizeof a->detail)
+            n = sizeof a->detail - 1;
+        memcpy(a->detail, detail, n);
+        a->detail[n] = '\0';
+    }
+    a->count++;
+    a->by_sev[sev]++;
+    if (sev > a->max_sev)
+        a->max_sev = sev;
+    if (frame && a->nframes < STATS_FIRST_FRAMES
+        && (a->nframes == 0 || a->frames[a->nframes - 1] != frame))
+        a->frames[a->nframes++] = frame;
+    s->anomaly_events++;
+    s->anomalies_by_sev[sev]++;
+    if (sev > s->max_sev)
+        s->max_sev = sev;
+}
+
+static int cmp_script(const void *a, const void *b)
+{
+    const script_stat *x = *(const script_stat *const *)a, *y = *(const script_stat *const *)b;
+    if (x->count != y->count)
+        return x->count > y->count ? -1 : 1;
+    if (x->absent != y->absent || x->other != y->other)
+        return (x->absent || x->other) ? 1 : -1;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int c = memcmp(x->name ? x->name : "", y->name ? y->name : "", n);
+    if (c)
+        return c;
+    return x->len < y->len ? -1 : x->len > y->len;
+}
+
+size_t stats_top_scripts(const stats *s, const script_stat **out, size_t n)
+{
+    size_t total = s->nscripts + 2;
+    const script_stat **all = malloc(total * sizeof *all);
+    if (!all)
+        return 0;
+    size_t k = 0;
+    for (size_t i = 0; i < 2 * STATS_MAX_SCRIPTS; i++)
+        if (s->slots[i])
+            all[k++] = s->slots[i];
+    if (s->absent_script.count)
+        all[k++] = &s->absent_script;
+    if (s->other_scripts.count)
+        all[k++] = &s->other_scripts;
+    qsort(all, k, sizeof *all, cmp_script);
+    if (n > k)
+        n = k;
+    memcpy(out, all, n * sizeof *out);
+    free(all);
+    return n;
+}
+
+static int cmp_slow(const void *a, const void *b)
+{
+    const req_rec *x = a, *y = b;
+    if (slower(x, y))
+        return -1;
+    if (slower(y, x))
+        return 1;
+    return 0;
+}
+
+size_t stats_slowest(stats *s, const req_rec **out, size_t n)
+{
+    qsort(s->slow, s->nslow, sizeof *s->slow, cmp_slow);
+    /* sorted slowest-first is no longer a min-heap: rebuild it after copying */
+    if (n > s->nslow)
+        n = s->nslow;
+    for (size_t i = 0; i < n; i++)
+        out[i] = &s->slow[i];
+    return n;
+}

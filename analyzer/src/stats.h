@@ -1,0 +1,74 @@
+/* stats.h — summary statistics of an analysis in bounded memory.
+ *
+ * Normative reference: issue 4 "Output" (summary contents). Memory is bounded
+ * whatever the capture size: histograms (hist.h), a script table of at most
+ * STATS_MAX_SCRIPTS entries (later scripts are counted under "(other
+ * scripts)"), the N slowest requests in a heap, and per anomaly id a count
+ * and the first STATS_FIRST_FRAMES frames.
+ */
+#ifndef FCGISCOPE_STATS_H
+#define FCGISCOPE_STATS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hist.h"
+#include "rec.h"
+
+#define STATS_MAX_SCRIPTS 1000
+#define STATS_SCRIPT_KEY_MAX 512
+#define STATS_FIRST_FRAMES 5
+
+typedef struct anom_stat {
+    uint64_t count;
+    uint64_t by_sev[4];               /* indexed by fsd_severity */
+    fsd_severity max_sev;             /* 0: none */
+    uint64_t frames[STATS_FIRST_FRAMES];
+    size_t nframes;
+    char detail[REC_DETAIL_MAX];      /* the first occurrence's detail */
+} anom_stat;
+
+typedef struct script_stat {
+    char *name;                       /* traffic bytes, NUL-terminated copy */
+    size_t len;
+    bool absent;                      /* requests without SCRIPT_NAME/SCRIPT_FILENAME */
+    bool other;                       /* the overflow bucket */
+    uint64_t count, incomplete, s5xx, s4xx;
+    hist latency;
+} script_stat;
+
+typedef struct stats {
+    uint64_t requests, complete, incomplete;
+    uint64_t end_reasons[FSD_END_DESYNC + 1];
+    uint64_t status[1000];            /* HTTP status 0..999 (0 = no response) */
+    uint64_t status_out_of_range;
+    hist latency, ttfb, server;
+    /* scripts: open addressing, 2 * STATS_MAX_SCRIPTS slots */
+    script_stat *scripts;
+    size_t nscripts;
+    script_stat *slots[2 * STATS_MAX_SCRIPTS];
+    script_stat absent_script, other_scripts;
+    anom_stat anom[FSD_A_COUNT];
+    uint64_t anomaly_events;
+    uint64_t anomalies_by_sev[4];
+    fsd_severity max_sev;
+    /* the slowest requests: a min-heap on latency */
+    req_rec *slow;
+    size_t nslow, slow_cap;
+    /* request roles, methods */
+    uint64_t keep_conn_requests, aborted;
+    uint64_t stdin_bytes, stdout_bytes, stderr_bytes;
+} stats;
+
+void stats_init(stats *s, unsigned slowest);
+void stats_free(stats *s);
+void stats_request(stats *s, const req_rec *r);
+void stats_anomaly(stats *s, fsd_anomaly_id id, fsd_severity sev, uint64_t frame,
+                   const char *detail);
+/* The n busiest scripts (by count, then name), written to out; returns how many. */
+size_t stats_top_scripts(const stats *s, const script_stat **out, size_t n);
+/* The slowest requests, slowest first (the heap is reordered, still valid). */
+size_t stats_slowest(stats *s, const req_rec **out, size_t n);
+
+#endif
