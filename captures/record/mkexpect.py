@@ -81,16 +81,21 @@ def parse_log(kind, path):
                 continue
             tr, tw, tc, tresp, ta = (int(x) for x in c[2:7])
             lat = ta - tr - tw - tc if min(tr, tw, tc, tresp, ta) >= 0 else None
-            e = {"tag": c[0], "status": int(c[1]), "upstream_status": int(c[1]) if tresp >= 0 else None,
+            # Tc >= 0: a server connection was used, so the request went out as FastCGI.
+            # Tr == -1 with a connection: HAProxy rejected the response it got (it logs 502);
+            # the application's own CGI status is then unknown from the log.
+            e = {"tag": c[0], "status": int(c[1]), "reached": tc >= 0,
+                 "upstream_status": int(c[1]) if tresp >= 0 else None,
                  "latency_us": None if lat is None else lat * 1000, "method": c[7], "uri": c[8]}
         elif kind in ("apache", "lighttpd"):
             c = l.split("|")
             if kind == "apache" and len(c) == 6:
                 e = {"tag": c[0], "status": int(c[1]), "upstream_status": int(c[1]),
                      "latency_us": int(c[2]), "method": c[4], "uri": c[5]}
-            elif kind == "lighttpd" and len(c) == 5:
+            elif kind == "lighttpd" and len(c) == 6:
+                q = "" if c[5] in ("", "-") else "?" + c[5]
                 e = {"tag": c[0], "status": int(c[1]), "upstream_status": int(c[1]),
-                     "latency_us": int(c[2]), "method": c[3], "uri": c[4]}
+                     "latency_us": int(c[2]), "method": c[3], "uri": c[4] + q}
         elif kind == "caddy":
             try:
                 j = json.loads(l)
@@ -170,11 +175,12 @@ def main():
     src, res = LATENCY_SOURCE[fkind]
 
     requests = []
+    racy_head = False
     for c in curl:
         e = logged.get(c["tag"])
         if e is None:
             die("%s: request %s (curl code %d) is not in the frontend log" % (a.name, c["tag"], c["http_code"]))
-        if e["upstream_status"] is None and not (a.killed and c["rc"] != 0):
+        if not e.get("reached", e["upstream_status"] is not None) and not (a.killed and c["rc"] != 0):
             continue    # the frontend never reached the backend: no FastCGI request
         if e["method"] != c["method"] or e["uri"] != c["uri"]:
             die("%s: %s logged as %s %s, curl sent %s %s" % (a.name, c["tag"], e["method"], e["uri"],
@@ -183,6 +189,8 @@ def main():
         r = {"request_tag": c["tag"], "method": c["method"], "uri": c["uri"],
              "server": "127.0.0.1:%d" % a.port,
              "status": e["upstream_status"], "complete": not killed}
+        if r["status"] is None:
+            del r["status"]     # reached the backend, but the log does not say what it answered
         if killed:
             # the CGI header (no Status: line, so 200) was sent before the worker died;
             # the frontend's status is what it had already relayed to the client
@@ -190,6 +198,11 @@ def main():
         if e["latency_us"] is not None and not killed:
             r["frontend_latency_us"] = e["latency_us"]
             r["frontend_resolution_us"] = res
+        if a.backend == "go" and c["method"] == "HEAD" and not killed:
+            # net/http/fcgi sends a body for HEAD; HAProxy then either answers 502 or resets the
+            # connection before END_REQUEST: whether this request completes is a race
+            del r["complete"]
+            racy_head = True
         if c["group"]:
             r["unordered_group"] = c["group"]
         requests.append(r)
@@ -201,6 +214,8 @@ def main():
     may.add("stderr_output")
     if a.backend == "go":
         may.add("multiplexed")
+    if racy_head:
+        may.update(["incomplete_request", "stream_not_terminated"])
     if a.killed:
         must.add("incomplete_request")
         may.update(["stream_not_terminated", "truncated_record"])
@@ -210,11 +225,10 @@ def main():
         if a.backend == "php-fpm" and not any(t == 6 and n == 0 for t, n in recs) and \
                 any(t == 3 for t, n in recs):
             must.add("end_without_stdout_eos")
-        if a.backend != "php-fpm" and not any(t == 7 and n > 0 for t, n in recs):
+        if not any(t == 7 and n > 0 for t, n in recs):
             may.discard("stderr_output")
     may -= must
 
-    seq = [c for c in curl if c["group"] == 0]
     desc = ("%s: %d HTTP requests driven by curl (GET, GET with query, HEAD, ~8 KB of headers, small POST, "
             "200 KiB POST, ~1 MB response, stderr, 404, 500, 302, slow requests sequential and 4 "
             "concurrent); FastCGI hop only." % (a.pair, len(curl)))
@@ -237,7 +251,6 @@ def main():
         "frontend_log": flog,
         "frontend_latency_source": src,
     }
-    del seq
     with open(os.path.join(d, a.name + ".expect.json"), "w") as f:
         json.dump(j, f, indent=2)
         f.write("\n")

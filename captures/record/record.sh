@@ -78,7 +78,7 @@ wait_port() {       # wait_port PORT PID NAME
     local i
     for i in $(seq 1 100); do
         port_taken "$1" && return 0
-        kill -0 "$2" 2>/dev/null || die "$3 exited before listening on $1 (log: see above)"
+        kill -0 "$2" 2>/dev/null || die "$3 exited before listening on $1: $(tail -c 600 "$W"/*.out 2>/dev/null)"
         sleep 0.1
     done
     die "$3 did not listen on 127.0.0.1:$1"
@@ -129,8 +129,16 @@ start_backend() {   # start_backend KIND
             "$T/bin/goapp" "127.0.0.1:$FCGI_PORT"
         ;;
     fcgiwrap)
+        # fcgiwrap binds without SO_REUSEADDR: wait out TIME_WAIT sockets of the previous pair
+        local i
+        for i in $(seq 1 90); do
+            [ -z "$(ss -Htan state time-wait "sport = :$FCGI_PORT" 2>/dev/null)" ] && break
+            [ "$i" = 1 ] && log "waiting for TIME_WAIT sockets on port $FCGI_PORT to expire (fcgiwrap)"
+            sleep 1
+        done
+        # -f: send the CGI scripts' stderr over FastCGI (STDERR records) instead of fcgiwrap's own stderr
         start_bg "$W/backend.out" setpriv --reuid="$RUNUSER" --regid="$RUNUSER" --init-groups \
-            fcgiwrap -c 4 -s "tcp:127.0.0.1:$FCGI_PORT"
+            fcgiwrap -f -c 4 -s "tcp:127.0.0.1:$FCGI_PORT"
         ;;
     libfcgi)
         # -n: spawn-fcgi execs the app in place (no fork), so the PID we hold is the app's
