@@ -1,0 +1,48 @@
+/* fastcgi-int.h — declarations shared by the fastcgi plugin's source files.
+ *
+ * Normative reference: FastCGI Specification 1.0 (via the decoder, fsd.h);
+ * Wireshark doc/README.tapping for the tap record below.
+ */
+#ifndef FASTCGI_INT_H
+#define FASTCGI_INT_H
+
+#include <epan/packet.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+void proto_register_fastcgi(void);
+void proto_reg_handoff_fastcgi(void);
+
+/* Registered in fastcgi-stats.c, called from proto_register_fastcgi(). */
+void fastcgi_register_stats(int proto);
+
+/* One request that ended, as queued on the "fastcgi" tap (one tap record per
+ * ended request; requests that end at the close of a connection or of the
+ * capture are queued on the connection's last FastCGI frame). */
+typedef struct fastcgi_tap_req {
+    uint16_t request_id;
+    bool complete;               /* END_REQUEST seen */
+    bool has_begin;              /* t_begin known: begin_ts valid */
+    nstime_t begin_ts;           /* capture time of the BEGIN_REQUEST's first byte */
+    guint32 begin_frame;
+    int status;                  /* HTTP status from the CGI header, 0 when none */
+    const char *method;          /* may be NULL */
+    const char *script;          /* may be NULL */
+    const char *end_reason;      /* fsd_end_reason_name() */
+    const uint16_t *anomalies;   /* ids (fsd_anomaly_id) attached to the request */
+    unsigned nanomalies;
+} fastcgi_tap_req;
+
+/* What the plugin queues on the tap for each FastCGI record (and for the
+ * connection-end pseudo record). */
+typedef struct fastcgi_tap_info {
+    int record_type;             /* -1: connection end */
+    const fastcgi_tap_req *ended; /* requests that ended with this record */
+    unsigned nended;
+    const uint16_t *anomalies;   /* every anomaly raised on this record */
+    unsigned nanomalies;
+} fastcgi_tap_info;
+
+#define FASTCGI_TAP_NAME "fastcgi"
+
+#endif /* FASTCGI_INT_H */

@@ -1,0 +1,1795 @@
+/* packet-fastcgi.c — Wireshark dissector for FastCGI on the fcgiscope decoder (libfsd).
+ *
+ * Normative reference: FastCGI Specification 1.0 (Open Market, 1996) §3-§6,
+ * through ../decoder/include/fsd/fsd.h; Wireshark doc/README.dissector and
+ * doc/README.request_response_tracking (4.0).
+ *
+ * The plugin never interprets a FastCGI byte itself: record lengths, headers,
+ * bodies, name-value pairs, request state, timing and anomalies all come from
+ * the decoder. Wireshark's part is framing (tcp_dissect_pdus), presentation
+ * and keeping the decoder's results per frame for later passes.
+ *
+ * First pass (frame not yet visited): every record is pushed, in stream
+ * order, into one fsd_conn per TCP conversation. Everything the decoder
+ * reports while it takes a record (the record event, params, the CGI
+ * response header, anomalies, ended requests) is stored with that record,
+ * keyed by frame and TCP sequence number. Later passes only read what was
+ * stored. When the first pass ends (postseq), each decoder is told how its
+ * connection ended and what is still open is reported on the connection's
+ * last FastCGI frame (visible in two-pass tshark, -2, and in the GUI).
+ */
+#include <wireshark.h>
+
+#include <epan/conversation.h>
+#include <epan/expert.h>
+#include <epan/packet.h>
+#include <epan/prefs.h>
+#include <epan/proto_data.h>
+#include <epan/tap.h>
+#include <epan/exceptions.h>
+#include <epan/show_exception.h>
+#include <epan/strutil.h>
+#include <wsutil/str_util.h>
+#include <epan/dissectors/packet-tcp.h>
+#include <epan/dissectors/packet-http.h>
+
+#include <string.h>
+
+#include <fsd/fsd.h>
+
+#include "compat.h"
+#include "fastcgi-int.h"
+
+#define FASTCGI_DEFAULT_PORTS "9000"
+
+/* ---- registration handles ------------------------------------------- */
+
+static int proto_fastcgi = -1;
+static int fastcgi_tap = -1;
+
+static int hf_record = -1;
+static int hf_version = -1;
+static int hf_type = -1;
+static int hf_request_id = -1;
+static int hf_content_length = -1;
+static int hf_padding_length = -1;
+static int hf_reserved = -1;
+static int hf_role = -1;
+static int hf_flags = -1;
+static int hf_flags_keep_conn = -1;
+static int hf_body_reserved = -1;
+static int hf_app_status = -1;
+static int hf_protocol_status = -1;
+static int hf_unknown_type_type = -1;
+static int hf_param = -1;
+static int hf_param_name = -1;
+static int hf_param_value = -1;
+static int hf_param_name_len = -1;
+static int hf_param_value_len = -1;
+static int hf_param_straddled = -1;
+static int hf_stdin = -1;
+static int hf_stdout = -1;
+static int hf_stderr = -1;
+static int hf_data = -1;
+static int hf_content = -1;
+static int hf_padding = -1;
+static int hf_eos = -1;
+static int hf_req_method = -1;
+static int hf_req_uri = -1;
+static int hf_req_script = -1;
+static int hf_status = -1;
+static int hf_status_line = -1;
+static int hf_resp_header = -1;
+static int hf_content_type = -1;
+static int hf_header_len = -1;
+static int hf_body = -1;
+static int hf_request_in = -1;
+static int hf_response_in = -1;
+static int hf_time = -1;
+static int hf_ttfb = -1;
+static int hf_end_reason = -1;
+static int hf_direction = -1;
+static int hf_skipped = -1;
+static int hf_retransmission = -1;
+static int hf_conn_end = -1;
+static int hf_req_summary = -1;
+static int hf_req_anomaly = -1;
+
+static gint ett_fastcgi = -1;
+static gint ett_record = -1;
+static gint ett_header = -1;
+static gint ett_body = -1;
+static gint ett_flags = -1;
+static gint ett_param = -1;
+static gint ett_response = -1;
+static gint ett_request = -1;
+
+/* One expert field per catalogue id, at the catalogue's severity, and a
+ * second one (fastcgi.<id>.error) for ids whose events may be raised at a
+ * higher severity than the catalogue's (max_severity > severity). */
+static expert_field ei_anomaly[FSD_A_COUNT];
+static expert_field ei_anomaly_raised[FSD_A_COUNT];
+
+static dissector_handle_t fastcgi_handle;
+static dissector_table_t media_type_table;
+
+/* Preferences */
+static gboolean pref_desegment = TRUE;
+static gboolean pref_dissect_body = TRUE;
+static guint pref_body_cap = 1024 * 1024;
+
+static const char *const anomaly_ids[FSD_A_COUNT] = {
+#define FSD_ANOMALY(id, sev, maxsev, summary) #id,
+#include <fsd/anomalies.def>
+#undef FSD_ANOMALY
+};
+
+static const true_false_string tfs_keep_conn = { "Keep the connection open", "Close the connection after the request" };
+
+/* ---- per-conversation and per-record state -------------------------- */
+
+typedef struct fcgi_req fcgi_req;
+
+typedef struct fcgi_anom {
+    guint16 id;
+    guint8 severity;        /* fsd_severity of this occurrence */
+    gint32 request_id;
+    const char *detail;     /* file scope, may be "" */
+} fcgi_anom;
+
+typedef struct fcgi_param {
+    const char *name;       /* file scope, NUL-terminated (shown up to the first NUL) */
+    const char *value;
+    guint32 name_len, value_len;  /* declared */
+    gint32 pair_off, pair_len;    /* in the record, -1 when not inside it */
+    gint32 name_off, value_off;   /* in the record, -1 when not inside it */
+    gboolean straddled, truncated;
+} fcgi_param;
+
+typedef struct fcgi_resp {
+    int status;
+    const char *status_line;
+    const char *content_type;
+    const char **headers;   /* "Name: value" */
+    guint nheaders;
+    guint64 header_len;
+    gboolean complete;
+} fcgi_resp;
+
+struct fcgi_req {
+    guint64 seq;
+    guint16 id;
+    guint16 role;
+    gboolean keep_conn;
+    guint32 begin_frame;            /* frame of the BEGIN_REQUEST's first byte */
+    gboolean ended;
+    gboolean complete;
+    const char *end_reason;
+    gboolean has_begin, has_end, has_first;
+    nstime_t begin_ts;
+    guint32 end_frame;
+    guint32 first_resp_frame;
+    nstime_t latency, ttfb;
+    int status;
+    const char *method, *uri, *script;  /* from the transaction once it ended */
+    const char *p_method, *p_uri, *p_script, *p_script_filename; /* as params arrive (first pass) */
+    guint16 *anomalies;
+    guint nanomalies;
+    fastcgi_tap_req tap;
+    /* STDOUT kept for the content dissectors (first pass only). */
+    GByteArray *stdout_buf;
+    guint64 header_len;
+    gboolean header_parsed;
+    const char *content_type;
+};
+
+/* Everything the decoder said while it took one record. */
+typedef struct fcgi_rec {
+    guint8 dir;
+    gboolean tracked;        /* fed to the decoder */
+    gboolean retransmission; /* bytes the decoder already had */
+    gboolean have_event;
+    fsd_record_event ev;     /* spans not kept */
+    fcgi_req *req;           /* request the record belongs to, if tracked */
+    gboolean first_response; /* first STDOUT/STDERR record of req */
+    int status;              /* req's HTTP status as known when the record was taken */
+    fcgi_anom *anom;
+    guint nanom;
+    fcgi_param *params;
+    guint nparams;
+    fcgi_resp *resp;
+    fcgi_req **ended;
+    guint nended;
+    guint8 *body;            /* the response body (content dissectors) */
+    guint32 body_len;
+    const char *body_type;
+    fastcgi_tap_info tap;
+} fcgi_rec;
+
+typedef struct fcgi_dirstate {
+    gboolean started;        /* first byte of this direction seen */
+    gboolean hunting;        /* looking for a record header (midstream, after a gap) */
+    guint32 next_seq;        /* first TCP seq not yet given to the decoder */
+    /* last segment handed to us un-reassembled: where reassembled records began */
+    gboolean seg_valid;
+    guint32 seg_start, seg_end, seg_frame;
+    nstime_t seg_ts;
+} fcgi_dirstate;
+
+/* Connection-end information shown on the conversation's last frame. */
+typedef struct fcgi_late {
+    fcgi_anom *anom;
+    guint nanom;
+    fcgi_req **ended;
+    guint nended;
+    fastcgi_tap_info tap;
+} fcgi_late;
+
+typedef struct fcgi_conv {
+    fsd_conn *dec;
+    gboolean server_known;
+    address server_addr;
+    guint32 server_port;
+    fcgi_dirstate dir[2];
+    struct tcp_analysis *tcpd;
+    tcp_flow_t *flow[2];     /* TCP's flow of each of our directions */
+    GPtrArray *reqs;         /* by seq */
+    GHashTable *active;      /* request id -> fcgi_req*, mirrors the decoder's table */
+    guint64 nbegins;
+    guint32 last_frame;
+    nstime_t last_ts;
+    gboolean finished;
+    fcgi_rec *cur;           /* record being fed (first pass) */
+    const guint8 *cur_base;  /* its bytes */
+    guint32 cur_len;
+    fcgi_late *late;
+} fcgi_conv;
+
+/* Per-frame: the records dissected in it, by TCP sequence number. */
+typedef struct fcgi_frame_rec {
+    guint32 seq;
+    fcgi_rec *rec;
+} fcgi_frame_rec;
+
+typedef struct fcgi_frame {
+    wmem_array_t *recs;      /* fcgi_frame_rec */
+    wmem_array_t *skips;     /* fcgi_frame_rec: seq -> skipped byte count in rec->body_len */
+} fcgi_frame;
+
+/* All conversations with a decoder, for the end of the first pass. */
+static GPtrArray *all_convs;
+
+/* ---- small helpers --------------------------------------------------- */
+
+static const char *
+file_strndup(const guint8 *p, size_t n)
+{
+    char *s = (char *)wmem_alloc(wmem_file_scope(), n + 1);
+    if (n)
+        memcpy(s, p, n);
+    s[n] = '\0';
+    return s;
+}
+
+static const char *
+span_dup(fsd_span sp)
+{
+    if (!sp.ptr)
+        return NULL;
+    return file_strndup(sp.ptr, sp.len);
+}
+
+static int
+pi_severity(fsd_severity s)
+{
+    switch (s) {
+    case FSD_SEV_ERROR: return PI_ERROR;
+    case FSD_SEV_WARNING: return PI_WARN;
+    default: return PI_NOTE;
+    }
+}
+
+static int
+pi_group(fsd_anomaly_id id)
+{
+    switch (id) {
+    case FSD_A_capture_gap:
+    case FSD_A_midstream_start:
+    case FSD_A_truncated_record:
+    case FSD_A_desync:
+    case FSD_A_capture_truncated:
+    case FSD_A_snaplen_truncated:
+    case FSD_A_tcp_ooo_cap:
+    case FSD_A_capture_drops:
+        return PI_SEQUENCE;
+    case FSD_A_bad_version:
+    case FSD_A_bad_body_length:
+    case FSD_A_nv_overrun:
+        return PI_MALFORMED;
+    case FSD_A_param_ctl_chars:
+    case FSD_A_httpoxy:
+    case FSD_A_php_ini_override:
+        return PI_SECURITY;
+    case FSD_A_request_table_full:
+    case FSD_A_param_cap_exceeded:
+    case FSD_A_cgi_header_cap_exceeded:
+    case FSD_A_flow_table_full:
+        return PI_UNDECODED;
+    default:
+        return PI_PROTOCOL;
+    }
+}
+
+static void *
+fsd_wmem_alloc(void *ud _U_, size_t size)
+{
+    return wmem_alloc(wmem_file_scope(), size);
+}
+
+static void
+fsd_wmem_free(void *ud _U_, void *ptr, size_t size _U_)
+{
+    wmem_free(wmem_file_scope(), ptr);
+}
+
+/* ---- decoder callbacks (first pass) ---------------------------------- */
+
+static fcgi_req *
+active_req(fcgi_conv *cv, guint16 id)
+{
+    return (fcgi_req *)g_hash_table_lookup(cv->active, GUINT_TO_POINTER((guint)id));
+}
+
+static void
+append_ptr(void ***arr, guint *n, void *p)
+{
+    void **na = (void **)wmem_alloc(wmem_file_scope(), (*n + 1) * sizeof(void *));
+    if (*n)
+        memcpy(na, *arr, *n * sizeof(void *));
+    na[*n] = p;
+    *arr = na;
+    (*n)++;
+}
+
+static void
+cb_record(void *ud, const fsd_record_event *ev)
+{
+    fcgi_conv *cv = (fcgi_conv *)ud;
+    fcgi_rec *r = cv->cur;
+    if (!r)
+        return;
+    /* The decoder delivers one record per record fed; after a resync it can
+     * deliver the record it synchronised on: keep the last one. */
+    r->ev = *ev;
+    r->have_event = TRUE;
+}
+
+static void
+cb_param(void *ud, const fsd_param_event *ev)
+{
+    fcgi_conv *cv = (fcgi_conv *)ud;
+    fcgi_rec *r = cv->cur;
+    fcgi_param *np;
+    fcgi_param *p;
+    if (!r)
+        return;
+    np = wmem_alloc0_array(wmem_file_scope(), fcgi_param, r->nparams + 1);
+    if (r->nparams)
+        memcpy(np, r->params, r->nparams * sizeof(*np));
+    p = &np[r->nparams];
+    p->name = ev->name.ptr ? file_strndup(ev->name.ptr, ev->name.len) : "";
+    p->value = ev->value.ptr ? file_strndup(ev->value.ptr, ev->value.len) : "";
+    p->name_len = ev->name_len;
+    p->value_len = ev->value_len;
+    p->straddled = ev->straddled;
+    p->truncated = ev->truncated;
+    p->pair_off = p->pair_len = p->name_off = p->value_off = -1;
+    if (cv->cur_base) {
+        const guint8 *b = cv->cur_base, *e = cv->cur_base + cv->cur_len;
+        if (ev->name.ptr && ev->name.ptr >= b && ev->name.ptr + ev->name.len <= e)
+            p->name_off = (gint32)(ev->name.ptr - b);
+        if (ev->value.ptr && ev->value.ptr >= b && ev->value.ptr + ev->value.len <= e)
+            p->value_off = (gint32)(ev->value.ptr - b);
+        if (!ev->straddled && p->name_off >= 0 && p->value_off >= 0 && !ev->truncated) {
+            /* The pair's own bytes: its length bytes precede the name. */
+            guint64 plen = ev->end_offset - ev->offset;
+            gint64 start = (gint64)p->value_off + (gint64)ev->value.len - (gint64)plen;
+            if (start >= 0 && start + (gint64)plen <= (gint64)cv->cur_len) {
+                p->pair_off = (gint32)start;
+                p->pair_len = (gint32)plen;
+            }
+        }
+    }
+    r->params = np;
+    r->nparams++;
+
+    /* First-pass convenience for the Info column: the request line as the
+     * params arrive (the transaction's own lookups replace it at its end). */
+    if (ev->record_type == FSD_PARAMS) {
+        fcgi_req *q = active_req(cv, ev->request_id);
+        if (q) {
+            if (strcmp(p->name, "REQUEST_METHOD") == 0)
+                q->p_method = p->value;
+            else if (strcmp(p->name, "REQUEST_URI") == 0)
+                q->p_uri = p->value;
+            else if (strcmp(p->name, "SCRIPT_NAME") == 0)
+                q->p_script = p->value;
+            else if (strcmp(p->name, "SCRIPT_FILENAME") == 0)
+                q->p_script_filename = p->value;
+        }
+    }
+}
+
+static void
+cb_data(void *ud, const fsd_data_event *ev)
+{
+    fcgi_conv *cv = (fcgi_conv *)ud;
+    fcgi_req *q;
+    if (!pref_dissect_body || ev->record_type != FSD_STDOUT || !ev->data.ptr)
+        return;
+    q = active_req(cv, ev->request_id);
+    if (!q)
+        return;
+    if (!q->stdout_buf)
+        q->stdout_buf = g_byte_array_new();
+    if (ev->stream_pos != q->stdout_buf->len)
+        return; /* a hole (cap reached): stop collecting */
+    if ((guint64)q->stdout_buf->len + ev->data.len > (guint64)pref_body_cap + 65536)
+        return;
+    g_byte_array_append(q->stdout_buf, ev->data.ptr, (guint)ev->data.len);
+}
+
+static void
+cb_response(void *ud, const fsd_response_event *ev)
+{
+    fcgi_conv *cv = (fcgi_conv *)ud;
+    fcgi_rec *r = cv->cur;
+    fcgi_resp *resp;
+    fcgi_req *q;
+    size_t i;
+
+    resp = wmem_new0(wmem_file_scope(), fcgi_resp);
+    resp->status = ev->status;
+    resp->status_line = span_dup(ev->status_line);
+    resp->content_type = span_dup(ev->content_type);
+    resp->header_len = ev->header_len;
+    resp->complete = ev->complete;
+    resp->nheaders = (guint)ev->nheaders;
+    if (ev->nheaders) {
+        resp->headers = wmem_alloc_array(wmem_file_scope(), const char *, ev->nheaders);
+        for (i = 0; i < ev->nheaders; i++) {
+            const fsd_cgi_header *h = &ev->headers[i];
+            resp->headers[i] = wmem_strdup_printf(wmem_file_scope(), "%.*s: %.*s",
+                (int)h->name.len, h->name.ptr ? (const char *)h->name.ptr : "",
+                (int)h->value.len, h->value.ptr ? (const char *)h->value.ptr : "");
+        }
+    }
+    q = active_req(cv, ev->request_id);
+    if (q) {
+        q->status = ev->status;
+        q->header_len = ev->header_len;
+        q->header_parsed = ev->complete;
+        q->content_type = resp->content_type;
+    }
+    if (r)
+        r->resp = resp;
+}
+
+static void
+add_anom(fcgi_anom **arr, guint *n, const fsd_anomaly_event *ev)
+{
+    fcgi_anom *na = wmem_alloc_array(wmem_file_scope(), fcgi_anom, *n + 1);
+    if (*n)
+        memcpy(na, *arr, *n * sizeof(*na));
+    na[*n].id = (guint16)ev->id;
+    na[*n].severity = (guint8)ev->severity;
+    na[*n].request_id = ev->request_id;
+    na[*n].detail = wmem_strdup(wmem_file_scope(), ev->detail);
+    *arr = na;
+    (*n)++;
+}
+
+static fcgi_late *
+conv_late(fcgi_conv *cv)
+{
+    if (!cv->late)
+        cv->late = wmem_new0(wmem_file_scope(), fcgi_late);
+    return cv->late;
+}
+
+static void
+cb_anomaly(void *ud, const fsd_anomaly_event *ev)
+{
+    fcgi_conv *cv = (fcgi_conv *)ud;
+    if ((unsigned)ev->id >= FSD_A_COUNT)
+        return;
+    if (cv->cur) {
+        add_anom(&cv->cur->anom, &cv->cur->nanom, ev);
+    } else {
+        fcgi_late *l = conv_late(cv);
+        add_anom(&l->anom, &l->nanom, ev);
+    }
+}
+
+static void
+nstime_from_ns(nstime_t *t, gint64 ns)
+{
+    t->secs = (time_t)(ns / 1000000000);
+    t->nsecs = (int)(ns % 1000000000);
+    if (t->nsecs < 0) {
+        t->nsecs += 1000000000;
+        t->secs -= 1;
+    }
+}
+
+static fcgi_req *
+find_tx_req(fcgi_conv *cv, const fsd_transaction *tx)
+{
+    fcgi_req *q = NULL;
+    if (tx->seq < cv->reqs->len) {
+        q = (fcgi_req *)g_ptr_array_index(cv->reqs, (guint)tx->seq);
+        if (q && q->id == tx->request_id && !q->ended)
+            return q;
+    }
+    q = active_req(cv, tx->request_id);
+    if (q && !q->ended)
+        return q;
+    return NULL;
+}
+
+static void
+make_body(fcgi_req *q, fcgi_rec *r)
+{
+    GByteArray *b = q->stdout_buf;
+    if (!b)
+        return;
+    if (r && q->header_parsed && q->header_len < b->len) {
+        guint64 n = b->len - q->header_len;
+        if (n > pref_body_cap)
+            n = pref_body_cap;
+        r->body = (guint8 *)wmem_memdup(wmem_file_scope(), b->data + q->header_len, (size_t)n);
+        r->body_len = (guint32)n;
+        r->body_type = q->content_type;
+    }
+    g_byte_array_free(b, TRUE);
+    q->stdout_buf = NULL;
+}
+
+static void
+cb_transaction(void *ud, const fsd_transaction *tx)
+{
+    fcgi_conv *cv = (fcgi_conv *)ud;
+    fcgi_req *q = find_tx_req(cv, tx);
+    size_t i;
+
+    if (!q) {
+        /* A request the mirror missed (should not happen): track it now. */
+        q = wmem_new0(wmem_file_scope(), fcgi_req);
+        q->seq = tx->seq;
+        q->id = tx->request_id;
+    }
+    q->ended = TRUE;
+    q->complete = tx->complete;
+    q->end_reason = fsd_end_reason_name(tx->end_reason);
+    q->role = tx->role;
+    q->keep_conn = tx->keep_conn;
+    q->status = tx->http_status;
+    q->method = span_dup(tx->method);
+    q->uri = span_dup(tx->uri);
+    q->script = span_dup(tx->script);
+    if (tx->t_begin.set) {
+        q->has_begin = TRUE;
+        nstime_from_ns(&q->begin_ts, tx->t_begin.ns);
+        q->begin_frame = (guint32)tx->t_begin.tag;
+    }
+    if (tx->t_end.set && tx->t_begin.set) {
+        q->has_end = TRUE;
+        q->end_frame = (guint32)tx->t_end.tag;
+        nstime_from_ns(&q->latency, tx->t_end.ns - tx->t_begin.ns);
+    }
+    if (tx->t_first_response.set && tx->t_begin.set) {
+        q->has_first = TRUE;
+        q->first_resp_frame = (guint32)tx->t_first_response.tag;
+        nstime_from_ns(&q->ttfb, tx->t_first_response.ns - tx->t_begin.ns);
+    }
+    if (tx->nanomalies) {
+        q->anomalies = wmem_alloc_array(wmem_file_scope(), guint16, tx->nanomalies);
+        for (i = 0; i < tx->nanomalies; i++)
+            q->anomalies[i] = (guint16)tx->anomalies[i].id;
+        q->nanomalies = (guint)tx->nanomalies;
+    }
+    q->tap.request_id = q->id;
+    q->tap.complete = q->complete;
+    q->tap.has_begin = q->has_begin;
+    q->tap.begin_ts = q->begin_ts;
+    q->tap.begin_frame = q->begin_frame;
+    q->tap.status = q->status;
+    q->tap.method = q->method;
+    q->tap.script = q->script;
+    q->tap.end_reason = q->end_reason;
+    q->tap.anomalies = q->anomalies;
+    q->tap.nanomalies = q->nanomalies;
+
+    if (active_req(cv, q->id) == q)
+        g_hash_table_remove(cv->active, GUINT_TO_POINTER((guint)q->id));
+
+    if (cv->cur) {
+        make_body(q, cv->cur);
+        append_ptr((void ***)&cv->cur->ended, &cv->cur->nended, q);
+    } else {
+        fcgi_late *l = conv_late(cv);
+        make_body(q, NULL);
+        append_ptr((void ***)&l->ended, &l->nended, q);
+    }
+}
+
+static const fsd_callbacks fastcgi_callbacks = {
+    cb_record, cb_param, cb_data, cb_response, cb_anomaly, cb_transaction
+};
+
+/* ---- conversations --------------------------------------------------- */
+
+static fcgi_conv *
+get_conv(packet_info *pinfo, gboolean create)
+{
+    conversation_t *conv = find_or_create_conversation(pinfo);
+    fcgi_conv *cv = (fcgi_conv *)conversation_get_proto_data(conv, proto_fastcgi);
+    if (cv || !create)
+        return cv;
+    cv = wmem_new0(wmem_file_scope(), fcgi_conv);
+    cv->reqs = g_ptr_array_new();
+    cv->active = g_hash_table_new(g_direct_hash, g_direct_equal);
+    cv->tcpd = get_tcp_conversation_data(conv, pinfo);
+    conversation_add_proto_data(conv, proto_fastcgi, cv);
+    g_ptr_array_add(all_convs, cv);
+    return cv;
+}
+
+static gboolean
+port_is_ours(guint32 port)
+{
+    range_t *r = prefs_get_range_value("fastcgi", "tcp.port");
+    return r && value_is_in_range(r, port);
+}
+
+/* Which side is the FastCGI application (the server)? Decided once per
+ * conversation: the port of the SYN's destination, else a port from the
+ * fastcgi port range, else the direction the decoder says the first bytes
+ * fit, else the lower port. */
+static void
+decide_server(fcgi_conv *cv, packet_info *pinfo, const guint8 *buf, size_t len)
+{
+    gboolean dst_is_server;
+    if (cv->tcpd && cv->tcpd->server_port && pinfo->srcport != pinfo->destport &&
+        (cv->tcpd->server_port == pinfo->destport || cv->tcpd->server_port == pinfo->srcport)) {
+        dst_is_server = (cv->tcpd->server_port == pinfo->destport);
+    } else if (port_is_ours(pinfo->destport) != port_is_ours(pinfo->srcport)) {
+        dst_is_server = port_is_ours(pinfo->destport);
+    } else {
+        int as_client = buf ? fsd_looks_like_fastcgi(buf, len, FSD_DIR_CLIENT) : 0;
+        int as_server = buf ? fsd_looks_like_fastcgi(buf, len, FSD_DIR_SERVER) : 0;
+        if (as_client == 1 && as_server != 1)
+            dst_is_server = TRUE;
+        else if (as_server == 1 && as_client != 1)
+            dst_is_server = FALSE;
+        else
+            dst_is_server = pinfo->destport <= pinfo->srcport;
+    }
+    if (dst_is_server) {
+        copy_address_wmem(wmem_file_scope(), &cv->server_addr, &pinfo->dst);
+        cv->server_port = pinfo->destport;
+    } else {
+        copy_address_wmem(wmem_file_scope(), &cv->server_addr, &pinfo->src);
+        cv->server_port = pinfo->srcport;
+    }
+    cv->server_known = TRUE;
+}
+
+static fsd_dir
+packet_dir(fcgi_conv *cv, packet_info *pinfo)
+{
+    if (pinfo->destport == cv->server_port && addresses_equal(&pinfo->dst, &cv->server_addr) &&
+        !(pinfo->srcport == cv->server_port && addresses_equal(&pinfo->src, &cv->server_addr)))
+        return FSD_DIR_CLIENT;
+    return FSD_DIR_SERVER;
+}
+
+static void
+ensure_decoder(fcgi_conv *cv)
+{
+    fsd_conn_config cfg;
+    unsigned flags = 0;
+    if (cv->dec || cv->finished)
+        return;
+    /* No SYN in the capture: both directions may start inside a record. */
+    if (!cv->tcpd || !(cv->tcpd->conversation_completeness & 0x01 /* SYN sent */)) {
+        flags = FSD_CONN_MIDSTREAM_CLIENT | FSD_CONN_MIDSTREAM_SERVER;
+        cv->dir[0].hunting = cv->dir[1].hunting = TRUE;
+    }
+    memset(&cfg, 0, sizeof cfg);
+    fsd_limits_default(&cfg.limits);
+    cfg.alloc.alloc = fsd_wmem_alloc;
+    cfg.alloc.free = fsd_wmem_free;
+    cfg.cb = &fastcgi_callbacks;
+    cfg.ud = cv;
+    cfg.flags = flags;
+    cv->dec = fsd_conn_new(&cfg);
+}
+
+static gint64
+nstime_ns(const nstime_t *t)
+{
+    return (gint64)t->secs * 1000000000 + t->nsecs;
+}
+
+/* Feed one record (first pass) and collect what the decoder reports into r.
+ * The record's first bytes may have come in an earlier frame (reassembly):
+ * they are fed with that frame's number and time, so t_begin and
+ * t_first_response are the packets that carried the first byte. */
+static void
+feed_record(fcgi_conv *cv, fcgi_rec *r, fsd_dir dir, const guint8 *rec, guint32 len,
+            guint32 first_len, guint32 first_frame, const nstime_t *first_ts,
+            packet_info *pinfo)
+{
+    gint64 now = nstime_ns(&pinfo->abs_ts);
+    cv->cur = r;
+    cv->cur_base = rec;
+    cv->cur_len = len;
+    if (first_len > 0 && first_len < len) {
+        fsd_conn_feed(cv->dec, dir, rec, first_len, nstime_ns(first_ts), first_frame);
+        fsd_conn_feed(cv->dec, dir, rec + first_len, len - first_len, now, pinfo->num);
+    } else {
+        fsd_conn_feed(cv->dec, dir, rec, len, now, pinfo->num);
+    }
+    cv->cur = NULL;
+    cv->cur_base = NULL;
+    r->tracked = TRUE;
+}
+
+/* Attach the record to the request the decoder put it in (mirror of the
+ * decoder's table: a BEGIN_REQUEST it accepted opens one, a transaction
+ * closes it). */
+static void
+bind_request(fcgi_conv *cv, fcgi_rec *r)
+{
+    const fsd_record_event *ev = &r->ev;
+    fcgi_req *q;
+    guint i;
+    gboolean ended_here = FALSE;
+
+    if (!r->have_event || !ev->request_active)
+        return;
+    q = active_req(cv, ev->hdr.request_id);
+    for (i = 0; i < r->nended; i++)
+        if (r->ended[i]->id == ev->hdr.request_id)
+            ended_here = TRUE;
+    if (ev->hdr.type == FSD_BEGIN_REQUEST && !q && !(ended_here && ev->hdr.type != FSD_BEGIN_REQUEST)) {
+        /* Did the request this BEGIN opened already end in the same record? */
+        fcgi_req *done = NULL;
+        for (i = 0; i < r->nended; i++)
+            if (r->ended[i]->id == ev->hdr.request_id && r->ended[i]->seq == cv->nbegins)
+                done = r->ended[i];
+        if (done) {
+            q = done;
+        } else {
+            q = wmem_new0(wmem_file_scope(), fcgi_req);
+            q->seq = cv->nbegins;
+            q->id = ev->hdr.request_id;
+            q->begin_frame = (guint32)ev->first.tag;
+            if (ev->body_valid) {
+                q->role = ev->body.begin.role;
+                q->keep_conn = (ev->body.begin.flags & FSD_FLAG_KEEP_CONN) != 0;
+            }
+            g_hash_table_insert(cv->active, GUINT_TO_POINTER((guint)q->id), q);
+        }
+        g_ptr_array_add(cv->reqs, q);
+        cv->nbegins++;
+    } else if (!q) {
+        /* The record ended its request (END_REQUEST): it is in r->ended. */
+        for (i = 0; i < r->nended; i++)
+            if (r->ended[i]->id == ev->hdr.request_id)
+                q = r->ended[i];
+    }
+    r->req = q;
+    if (!q)
+        return;
+    if ((ev->hdr.type == FSD_STDOUT || ev->hdr.type == FSD_STDERR) && !ev->is_eos) {
+        if (!q->first_resp_frame && !q->has_first) {
+            q->first_resp_frame = (guint32)ev->first.tag;
+            r->first_response = TRUE;
+        }
+    }
+    r->status = q->status;
+}
+
+/* ---- end of the first pass ------------------------------------------- */
+
+static void
+finish_conv(fcgi_conv *cv)
+{
+    gint64 ts;
+    guint64 tag;
+    fcgi_late *l;
+    guint i;
+
+    if (cv->finished)
+        return;
+    cv->finished = TRUE;
+    if (!cv->dec)
+        return;
+    ts = nstime_ns(&cv->last_ts);
+    tag = cv->last_frame;
+    cv->cur = NULL;
+    if (cv->tcpd) {
+        guint8 cc = cv->tcpd->conversation_completeness;
+        if (cc & 0x20) {            /* RST seen */
+            fsd_conn_close(cv->dec, FSD_DIR_CLIENT, FSD_CLOSE_RST, ts, tag);
+        } else if (cc & 0x10) {     /* FIN seen: the side that closed first goes first */
+            gboolean server_first = cv->flow[FSD_DIR_SERVER] && cv->flow[FSD_DIR_SERVER]->closing_initiator;
+            fsd_dir a = server_first ? FSD_DIR_SERVER : FSD_DIR_CLIENT;
+            fsd_conn_close(cv->dec, a, FSD_CLOSE_FIN, ts, tag);
+            fsd_conn_close(cv->dec, (fsd_dir)(1 - a), FSD_CLOSE_FIN, ts, tag);
+        }
+    }
+    fsd_conn_finish(cv->dec, ts, tag);
+    fsd_conn_free(cv->dec);
+    cv->dec = NULL;
+
+    for (i = 0; i < cv->reqs->len; i++) {
+        fcgi_req *q = (fcgi_req *)g_ptr_array_index(cv->reqs, i);
+        if (q->stdout_buf) {
+            g_byte_array_free(q->stdout_buf, TRUE);
+            q->stdout_buf = NULL;
+        }
+    }
+    l = cv->late;
+    if (l && l->nanom) {
+        guint16 *ids = wmem_alloc_array(wmem_file_scope(), guint16, l->nanom);
+        for (i = 0; i < l->nanom; i++)
+            ids[i] = l->anom[i].id;
+        l->tap.anomalies = ids;
+        l->tap.nanomalies = l->nanom;
+    }
+    if (l && l->nended) {
+        fastcgi_tap_req *tr = wmem_alloc_array(wmem_file_scope(), fastcgi_tap_req, l->nended);
+        for (i = 0; i < l->nended; i++)
+            tr[i] = l->ended[i]->tap;
+        l->tap.ended = tr;
+        l->tap.nended = l->nended;
+    }
+    if (l)
+        l->tap.record_type = -1;
+}
+
+static void
+fastcgi_postseq(void)
+{
+    guint i;
+    if (!all_convs)
+        return;
+    for (i = 0; i < all_convs->len; i++)
+        finish_conv((fcgi_conv *)g_ptr_array_index(all_convs, i));
+}
+
+static void
+fastcgi_init(void)
+{
+    all_convs = g_ptr_array_new();
+}
+
+static void
+fastcgi_cleanup(void)
+{
+    guint i;
+    if (!all_convs)
+        return;
+    for (i = 0; i < all_convs->len; i++) {
+        fcgi_conv *cv = (fcgi_conv *)g_ptr_array_index(all_convs, i);
+        guint j;
+        if (cv->dec)
+            fsd_conn_free(cv->dec);   /* file-scope memory, released with the file */
+        cv->dec = NULL;
+        for (j = 0; j < cv->reqs->len; j++) {
+            fcgi_req *q = (fcgi_req *)g_ptr_array_index(cv->reqs, j);
+            if (q->stdout_buf)
+                g_byte_array_free(q->stdout_buf, TRUE);
+        }
+        g_ptr_array_free(cv->reqs, TRUE);
+        g_hash_table_destroy(cv->active);
+    }
+    g_ptr_array_free(all_convs, TRUE);
+    all_convs = NULL;
+}
+
+/* ---- per-frame storage ------------------------------------------------ */
+
+static fcgi_frame *
+frame_data_get(packet_info *pinfo, gboolean create)
+{
+    fcgi_frame *f = (fcgi_frame *)p_get_proto_data(wmem_file_scope(), pinfo, proto_fastcgi, 0);
+    if (!f && create) {
+        f = wmem_new0(wmem_file_scope(), fcgi_frame);
+        f->recs = wmem_array_new(wmem_file_scope(), sizeof(fcgi_frame_rec));
+        f->skips = wmem_array_new(wmem_file_scope(), sizeof(fcgi_frame_rec));
+        p_add_proto_data(wmem_file_scope(), pinfo, proto_fastcgi, 0, f);
+    }
+    return f;
+}
+
+static fcgi_rec *
+frame_lookup(wmem_array_t *a, guint32 seq)
+{
+    guint i, n = wmem_array_get_count(a);
+    for (i = 0; i < n; i++) {
+        fcgi_frame_rec *e = (fcgi_frame_rec *)wmem_array_index(a, i);
+        if (e->seq == seq)
+            return e->rec;
+    }
+    return NULL;
+}
+
+/* ---- presentation ---------------------------------------------------- */
+
+static void
+add_expert(packet_info *pinfo, proto_item *pi, const fcgi_anom *a)
+{
+    fsd_anomaly_id id = (fsd_anomaly_id)a->id;
+    fsd_severity cat = fsd_anomaly_severity(id);
+    expert_field *ei = &ei_anomaly[id];
+    const char *summary = fsd_anomaly_summary(id);
+    if (a->severity > cat && fsd_anomaly_max_severity(id) > cat)
+        ei = &ei_anomaly_raised[id];
+    if (a->detail && a->detail[0])
+        expert_add_info_format(pinfo, pi, ei, "%s: %s (%s)", anomaly_ids[id], summary, a->detail);
+    else
+        expert_add_info_format(pinfo, pi, ei, "%s: %s", anomaly_ids[id], summary);
+}
+
+static void
+add_time_item(proto_tree *tree, int hf, tvbuff_t *tvb, const nstime_t *t)
+{
+    proto_item *it = proto_tree_add_time(tree, hf, tvb, 0, 0, t);
+    proto_item_set_generated(it);
+}
+
+static void
+add_request_summary(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, const fcgi_req *q, int rec_type)
+{
+    proto_item *it;
+    const char *method = q->method ? q->method : q->p_method;
+    const char *uri = q->uri ? q->uri : q->p_uri;
+    const char *script = q->script ? q->script : (q->p_script ? q->p_script : q->p_script_filename);
+
+    if (q->begin_frame && q->begin_frame != pinfo->num) {
+        it = proto_tree_add_uint(tree, hf_request_in, tvb, 0, 0, q->begin_frame);
+        proto_item_set_generated(it);
+    }
+    if (q->has_end && q->end_frame != pinfo->num) {
+        it = proto_tree_add_uint(tree, hf_response_in, tvb, 0, 0, q->end_frame);
+        proto_item_set_generated(it);
+    }
+    if (method) {
+        it = proto_tree_add_string(tree, hf_req_method, tvb, 0, 0, method);
+        proto_item_set_generated(it);
+    }
+    if (uri) {
+        it = proto_tree_add_string(tree, hf_req_uri, tvb, 0, 0, uri);
+        proto_item_set_generated(it);
+    }
+    if (script) {
+        it = proto_tree_add_string(tree, hf_req_script, tvb, 0, 0, script);
+        proto_item_set_generated(it);
+    }
+    if (rec_type == FSD_END_REQUEST || rec_type < 0) {
+        if (q->status) {
+            it = proto_tree_add_uint(tree, hf_status, tvb, 0, 0, (guint32)q->status);
+            proto_item_set_generated(it);
+        }
+        if (q->end_reason) {
+            it = proto_tree_add_string(tree, hf_end_reason, tvb, 0, 0, q->end_reason);
+            proto_item_set_generated(it);
+        }
+        if (q->has_end)
+            add_time_item(tree, hf_time, tvb, &q->latency);
+        if (q->has_first)
+            add_time_item(tree, hf_ttfb, tvb, &q->ttfb);
+        {
+            guint i;
+            for (i = 0; i < q->nanomalies; i++) {
+                const char *nm = fsd_anomaly_name((fsd_anomaly_id)q->anomalies[i]);
+                it = proto_tree_add_string(tree, hf_req_anomaly, tvb, 0, 0, nm ? nm : "?");
+                proto_item_set_generated(it);
+            }
+        }
+    }
+}
+
+static void
+add_params(proto_tree *tree, tvbuff_t *tvb, const fcgi_rec *r)
+{
+    guint i;
+    for (i = 0; i < r->nparams; i++) {
+        const fcgi_param *p = &r->params[i];
+        proto_item *pi, *it;
+        proto_tree *pt;
+        if (p->pair_off >= 0)
+            pi = proto_tree_add_string_format(tree, hf_param, tvb, p->pair_off, p->pair_len, p->name,
+                                              "%s = %s", p->name, p->value);
+        else
+            pi = proto_tree_add_string_format(tree, hf_param, tvb, 0, 0, p->name,
+                                              "%s = %s%s", p->name, p->value,
+                                              p->straddled ? " [spans two records]" : "");
+        pt = proto_item_add_subtree(pi, ett_param);
+        it = proto_tree_add_uint(pt, hf_param_name_len, tvb, 0, 0, p->name_len);
+        proto_item_set_generated(it);
+        it = proto_tree_add_uint(pt, hf_param_value_len, tvb, 0, 0, p->value_len);
+        proto_item_set_generated(it);
+        if (p->name_off >= 0)
+            proto_tree_add_string(pt, hf_param_name, tvb, p->name_off, (gint)strlen(p->name), p->name);
+        else
+            proto_item_set_generated(proto_tree_add_string(pt, hf_param_name, tvb, 0, 0, p->name));
+        if (p->value_off >= 0)
+            proto_tree_add_string(pt, hf_param_value, tvb, p->value_off, (gint)strlen(p->value), p->value);
+        else
+            proto_item_set_generated(proto_tree_add_string(pt, hf_param_value, tvb, 0, 0, p->value));
+        if (p->straddled) {
+            it = proto_tree_add_boolean(pt, hf_param_straddled, tvb, 0, 0, TRUE);
+            proto_item_set_generated(it);
+        }
+    }
+}
+
+static void
+add_response(proto_tree *tree, tvbuff_t *tvb, const fcgi_resp *resp, gint body_off)
+{
+    proto_item *ti, *it;
+    proto_tree *rt;
+    guint i;
+    ti = proto_tree_add_uint(tree, hf_status, tvb, 0, 0, (guint32)resp->status);
+    proto_item_set_generated(ti);
+    rt = proto_item_add_subtree(ti, ett_response);
+    if (resp->status_line) {
+        it = proto_tree_add_string(rt, hf_status_line, tvb, 0, 0, resp->status_line);
+        proto_item_set_generated(it);
+    }
+    if (resp->content_type) {
+        it = proto_tree_add_string(rt, hf_content_type, tvb, 0, 0, resp->content_type);
+        proto_item_set_generated(it);
+    }
+    for (i = 0; i < resp->nheaders; i++) {
+        it = proto_tree_add_string(rt, hf_resp_header, tvb, 0, 0, resp->headers[i]);
+        proto_item_set_generated(it);
+    }
+    it = proto_tree_add_uint64(rt, hf_header_len, tvb, 0, 0, resp->header_len);
+    proto_item_set_generated(it);
+    (void)body_off;
+}
+
+static void
+dissect_body(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const fcgi_rec *r)
+{
+    tvbuff_t *btvb;
+    dissector_handle_t h = NULL;
+    char *mt = NULL;
+    proto_item *it;
+
+    if (!r->body || !r->body_len)
+        return;
+    btvb = tvb_new_child_real_data(tvb, r->body, r->body_len, r->body_len);
+    add_new_data_source(pinfo, btvb, "FastCGI response body");
+    it = proto_tree_add_item(tree, hf_body, btvb, 0, -1, ENC_NA);
+    proto_item_set_generated(it);
+    if (r->body_type && media_type_table) {
+        const char *sc = strchr(r->body_type, ';');
+        size_t n = sc ? (size_t)(sc - r->body_type) : strlen(r->body_type);
+        while (n && (r->body_type[n - 1] == ' ' || r->body_type[n - 1] == '\t'))
+            n--;
+        mt = wmem_ascii_strdown(pinfo->pool, r->body_type, (gssize)n);
+        h = dissector_get_string_handle(media_type_table, mt);
+    }
+    if (h) {
+        http_message_info_t info;
+        memset(&info, 0, sizeof info);
+        info.type = HTTP_OTHERS;
+        info.media_str = r->body_type && strchr(r->body_type, ';') ? strchr(r->body_type, ';') + 1 : NULL;
+        pinfo->match_string = mt;
+        TRY {
+            call_dissector_only(h, btvb, pinfo, tree, &info);
+        }
+        CATCH_NONFATAL_ERRORS {
+            show_exception(btvb, pinfo, tree, EXCEPT_CODE, GET_MESSAGE);
+        }
+        ENDTRY;
+    }
+}
+
+static char *
+info_for_record(packet_info *pinfo, const fsd_header *h, const fcgi_rec *r)
+{
+    wmem_strbuf_t *s = wmem_strbuf_new(pinfo->pool, fsd_type_name(h->type));
+    const fcgi_req *q = r ? r->req : NULL;
+    gboolean eos = h->content_length == 0;
+
+    if (h->type < 1 || h->type > FSD_MAX_KNOWN_TYPE)
+        wmem_strbuf_append_printf(s, " type=%u", h->type);
+    switch (h->type) {
+    case FSD_BEGIN_REQUEST:
+        wmem_strbuf_append_printf(s, " id=%u", h->request_id);
+        if (r && r->have_event && r->ev.body_valid) {
+            wmem_strbuf_append_printf(s, " %s", fsd_role_name(r->ev.body.begin.role));
+            if (r->ev.body.begin.flags & FSD_FLAG_KEEP_CONN)
+                wmem_strbuf_append(s, " keep-conn");
+        }
+        break;
+    case FSD_ABORT_REQUEST:
+        wmem_strbuf_append_printf(s, " id=%u", h->request_id);
+        break;
+    case FSD_END_REQUEST:
+        wmem_strbuf_append_printf(s, " id=%u", h->request_id);
+        if (r && r->have_event && r->ev.body_valid) {
+            if (r->ev.body.end.protocol_status == FSD_REQUEST_COMPLETE)
+                wmem_strbuf_append(s, " complete");
+            else
+                wmem_strbuf_append_printf(s, " %s", fsd_protocol_status_name(r->ev.body.end.protocol_status));
+            if (r->ev.body.end.app_status)
+                wmem_strbuf_append_printf(s, " app_status=%u", r->ev.body.end.app_status);
+        }
+        if (q && q->has_end && q->end_frame == pinfo->num)
+            wmem_strbuf_append_printf(s, " %.1f ms", nstime_to_sec(&q->latency) * 1000.0);
+        break;
+    case FSD_PARAMS:
+        if (eos) {
+            wmem_strbuf_append(s, " end");
+        } else if (q) {
+            const char *m = q->method ? q->method : q->p_method;
+            const char *u = q->uri ? q->uri : q->p_uri;
+            if (m)
+                wmem_strbuf_append_printf(s, " %s", format_text(pinfo->pool, (const guchar *)m, strlen(m)));
+            if (u)
+                wmem_strbuf_append_printf(s, " %s", format_text(pinfo->pool, (const guchar *)u, strlen(u)));
+        }
+        break;
+    case FSD_STDOUT:
+        if (eos) {
+            wmem_strbuf_append(s, " end");
+        } else {
+            if (r && r->status)
+                wmem_strbuf_append_printf(s, " %d", r->status);
+            wmem_strbuf_append_printf(s, " (%u bytes)", h->content_length);
+        }
+        break;
+    case FSD_STDIN:
+    case FSD_STDERR:
+    case FSD_DATA:
+        if (eos)
+            wmem_strbuf_append(s, " end");
+        else
+            wmem_strbuf_append_printf(s, " (%u bytes)", h->content_length);
+        break;
+    case FSD_GET_VALUES:
+    case FSD_GET_VALUES_RESULT:
+        if (r) {
+            guint i;
+            for (i = 0; i < r->nparams && i < 4; i++) {
+                const fcgi_param *p = &r->params[i];
+                if (h->type == FSD_GET_VALUES_RESULT)
+                    wmem_strbuf_append_printf(s, " %s=%s", p->name, p->value);
+                else
+                    wmem_strbuf_append_printf(s, " %s", p->name);
+            }
+        }
+        break;
+    case FSD_UNKNOWN_TYPE:
+        if (r && r->have_event && r->ev.body_valid)
+            wmem_strbuf_append_printf(s, " type=%u", r->ev.body.unknown_type.type);
+        break;
+    default:
+        break;
+    }
+    return wmem_strbuf_finalize(s);
+}
+
+static void
+first_call_in_frame(packet_info *pinfo)
+{
+    if (!p_get_proto_data(pinfo->pool, pinfo, proto_fastcgi, 1)) {
+        p_add_proto_data(pinfo->pool, pinfo, proto_fastcgi, 1, GUINT_TO_POINTER(1));
+        col_set_str(pinfo->cinfo, COL_PROTOCOL, "FASTCGI");
+        col_clear(pinfo->cinfo, COL_INFO);
+    }
+}
+
+/* Data handed between the TCP-level dissector and the record dissector. */
+typedef struct fcgi_pdu_ctx {
+    struct tcpinfo *tcpinfo;
+    fcgi_conv *cv;
+    fsd_dir dir;
+    guint32 base_seq;   /* TCP seq of the first byte of the tvb given to tcp_dissect_pdus */
+    guint32 offset;     /* offset of the next record in that tvb */
+} fcgi_pdu_ctx;
+
+static guint
+get_fastcgi_pdu_len(packet_info *pinfo _U_, tvbuff_t *tvb, int offset, void *data _U_)
+{
+    guint8 hdr[FSD_HEADER_LEN];
+    tvb_memcpy(tvb, hdr, offset, FSD_HEADER_LEN);
+    return fsd_record_length(hdr, FSD_HEADER_LEN);
+}
+
+static int
+dissect_fastcgi_record(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
+{
+    fcgi_pdu_ctx *ctx = (fcgi_pdu_ctx *)data;
+    guint32 len = tvb_reported_length(tvb);
+    guint32 caplen = tvb_captured_length(tvb);
+    const guint8 *rec = tvb_get_ptr(tvb, 0, caplen);
+    fsd_header h;
+    fcgi_rec *r = NULL;
+    guint32 rec_seq = 0;
+    gboolean have_seq = ctx && ctx->tcpinfo;
+    proto_item *ti, *it;
+    proto_tree *rt, *ht, *bt;
+    char *info;
+    guint i;
+
+    fsd_header_unpack(&h, rec);
+    if (have_seq) {
+        rec_seq = ctx->base_seq + ctx->offset;
+        ctx->offset += len;
+    }
+
+    if (have_seq && ctx->cv) {
+        fcgi_conv *cv = ctx->cv;
+        fcgi_frame *f = frame_data_get(pinfo, !PINFO_FD_VISITED(pinfo));
+        if (!PINFO_FD_VISITED(pinfo)) {
+            fcgi_dirstate *ds = &cv->dir[ctx->dir];
+            fcgi_frame_rec fr;
+            r = wmem_new0(wmem_file_scope(), fcgi_rec);
+            r->dir = (guint8)ctx->dir;
+            if (!ds->started) {
+                ds->started = TRUE;
+                ds->next_seq = rec_seq;
+            }
+            if ((gint32)(rec_seq - ds->next_seq) < 0) {
+                r->retransmission = TRUE;
+            } else if (cv->dec && caplen == len) {
+                guint32 first_len = 0, first_frame = pinfo->num;
+                nstime_t first_ts = pinfo->abs_ts;
+                if (rec_seq != ds->next_seq)
+                    fsd_conn_gap(cv->dec, ctx->dir, (guint64)(guint32)(rec_seq - ds->next_seq),
+                                 nstime_ns(&pinfo->abs_ts), pinfo->num);
+                if (ctx->tcpinfo->is_reassembled && ds->seg_valid &&
+                    (gint32)(rec_seq - ds->seg_start) >= 0 && (gint32)(ds->seg_end - rec_seq) > 0 &&
+                    ds->seg_frame != pinfo->num) {
+                    first_len = ds->seg_end - rec_seq;
+                    first_frame = ds->seg_frame;
+                    first_ts = ds->seg_ts;
+                }
+                feed_record(cv, r, ctx->dir, rec, len, first_len, first_frame, &first_ts, pinfo);
+                ds->next_seq = rec_seq + len;
+                ds->hunting = FALSE;
+                bind_request(cv, r);
+            }
+            /* tap record */
+            if (r->nanom) {
+                guint16 *ids = wmem_alloc_array(wmem_file_scope(), guint16, r->nanom);
+                for (i = 0; i < r->nanom; i++)
+                    ids[i] = r->anom[i].id;
+                r->tap.anomalies = ids;
+                r->tap.nanomalies = r->nanom;
+            }
+            if (r->nended) {
+                fastcgi_tap_req *tr = wmem_alloc_array(wmem_file_scope(), fastcgi_tap_req, r->nended);
+                for (i = 0; i < r->nended; i++)
+                    tr[i] = r->ended[i]->tap;
+                r->tap.ended = tr;
+                r->tap.nended = r->nended;
+            }
+            r->tap.record_type = h.type;
+            fr.seq = rec_seq;
+            fr.rec = r;
+            wmem_array_append_one(f->recs, fr);
+        } else if (f) {
+            r = frame_lookup(f->recs, rec_seq);
+        }
+    }
+
+    /* Info column */
+    info = info_for_record(pinfo, &h, r);
+    if (!p_get_proto_data(pinfo->pool, pinfo, proto_fastcgi, 3)) {
+        p_add_proto_data(pinfo->pool, pinfo, proto_fastcgi, 3, GUINT_TO_POINTER(1));
+        col_append_str(pinfo->cinfo, COL_INFO, info);
+    } else {
+        col_append_sep_str(pinfo->cinfo, COL_INFO, ", ", info);
+    }
+
+    /* Tree */
+    ti = proto_tree_add_string_format(tree, hf_record, tvb, 0, -1, fsd_type_name(h.type), "%s", info);
+    rt = proto_item_add_subtree(ti, ett_record);
+    if (r && r->retransmission) {
+        it = proto_tree_add_item(rt, hf_retransmission, tvb, 0, 0, ENC_NA);
+        proto_item_set_generated(it);
+    }
+    {
+        proto_item *hi = proto_tree_add_item(rt, proto_fastcgi, tvb, 0, FSD_HEADER_LEN, ENC_NA);
+        proto_item_set_text(hi, "Header");
+        ht = proto_item_add_subtree(hi, ett_header);
+    }
+    proto_tree_add_uint(ht, hf_version, tvb, 0, 1, h.version);
+    proto_tree_add_uint(ht, hf_type, tvb, 1, 1, h.type);
+    proto_tree_add_uint(ht, hf_request_id, tvb, 2, 2, h.request_id);
+    proto_tree_add_uint(ht, hf_content_length, tvb, 4, 2, h.content_length);
+    proto_tree_add_uint(ht, hf_padding_length, tvb, 6, 1, h.padding_length);
+    proto_tree_add_uint(ht, hf_reserved, tvb, 7, 1, h.reserved);
+    if (r && r->have_event) {
+        it = proto_tree_add_uint(rt, hf_direction, tvb, 0, 0, r->dir);
+        proto_item_set_generated(it);
+    }
+
+    {
+        guint32 clen = h.content_length;
+        guint32 avail = caplen > FSD_HEADER_LEN ? caplen - FSD_HEADER_LEN : 0;
+        const guint8 *body = rec + FSD_HEADER_LEN;
+        if (clen > avail)
+            clen = avail;
+        if (h.content_length == 0 && h.type >= FSD_PARAMS && h.type <= FSD_DATA) {
+            it = proto_tree_add_boolean(rt, hf_eos, tvb, 0, FSD_HEADER_LEN, TRUE);
+            proto_item_set_generated(it);
+        }
+        if (clen) {
+            proto_item *bi = proto_tree_add_item(rt, proto_fastcgi, tvb, FSD_HEADER_LEN, clen, ENC_NA);
+            proto_item_set_text(bi, "Body (%u bytes)", clen);
+            bt = proto_item_add_subtree(bi, ett_body);
+            switch (h.type) {
+            case FSD_BEGIN_REQUEST: {
+                fsd_begin_body b;
+                if (fsd_begin_body_unpack(&b, body, clen)) {
+                    proto_item *fi;
+                    proto_tree *ft;
+                    proto_tree_add_uint(bt, hf_role, tvb, 8, 2, b.role);
+                    fi = proto_tree_add_uint(bt, hf_flags, tvb, 10, 1, b.flags);
+                    ft = proto_item_add_subtree(fi, ett_flags);
+                    proto_tree_add_boolean(ft, hf_flags_keep_conn, tvb, 10, 1, b.flags);
+                    proto_tree_add_bytes(bt, hf_body_reserved, tvb, 11, 5, b.reserved);
+                }
+                break;
+            }
+            case FSD_END_REQUEST: {
+                fsd_end_body b;
+                if (fsd_end_body_unpack(&b, body, clen)) {
+                    proto_tree_add_uint(bt, hf_app_status, tvb, 8, 4, b.app_status);
+                    proto_tree_add_uint(bt, hf_protocol_status, tvb, 12, 1, b.protocol_status);
+                    proto_tree_add_bytes(bt, hf_body_reserved, tvb, 13, 3, b.reserved);
+                }
+                break;
+            }
+            case FSD_UNKNOWN_TYPE: {
+                fsd_unknown_type_body b;
+                if (fsd_unknown_type_body_unpack(&b, body, clen)) {
+                    proto_tree_add_uint(bt, hf_unknown_type_type, tvb, 8, 1, b.type);
+                    proto_tree_add_bytes(bt, hf_body_reserved, tvb, 9, 7, b.reserved);
+                }
+                break;
+            }
+            case FSD_PARAMS:
+            case FSD_GET_VALUES:
+            case FSD_GET_VALUES_RESULT:
+                if (r && r->tracked) {
+                    add_params(bt, tvb, r);
+                } else {
+                    /* Not tracked (retransmission, no TCP info): pairs of this record alone. */
+                    size_t pos = 0;
+                    fsd_nv nv;
+                    while (fsd_nv_next(body, clen, &pos, &nv) == 1) {
+                        const char *nm = file_strndup(body + nv.name_offset, nv.name_len);
+                        const char *vl = file_strndup(body + nv.value_offset, nv.value_len);
+                        proto_item *pi = proto_tree_add_string_format(bt, hf_param, tvb,
+                            FSD_HEADER_LEN + (gint)nv.offset, (gint)nv.total_len, nm, "%s = %s", nm, vl);
+                        proto_tree *pt = proto_item_add_subtree(pi, ett_param);
+                        proto_tree_add_string(pt, hf_param_name, tvb, FSD_HEADER_LEN + (gint)nv.name_offset, nv.name_len, nm);
+                        proto_tree_add_string(pt, hf_param_value, tvb, FSD_HEADER_LEN + (gint)nv.value_offset, nv.value_len, vl);
+                    }
+                }
+                break;
+            case FSD_STDIN:
+                proto_tree_add_item(bt, hf_stdin, tvb, FSD_HEADER_LEN, clen, ENC_NA);
+                break;
+            case FSD_STDOUT:
+                proto_tree_add_item(bt, hf_stdout, tvb, FSD_HEADER_LEN, clen, ENC_NA);
+                break;
+            case FSD_STDERR:
+                proto_tree_add_item(bt, hf_stderr, tvb, FSD_HEADER_LEN, clen, ENC_NA);
+                break;
+            case FSD_DATA:
+                proto_tree_add_item(bt, hf_data, tvb, FSD_HEADER_LEN, clen, ENC_NA);
+                break;
+            default:
+                proto_tree_add_item(bt, hf_content, tvb, FSD_HEADER_LEN, clen, ENC_NA);
+                break;
+            }
+        }
+        if (h.padding_length && caplen > FSD_HEADER_LEN + (guint32)h.content_length)
+            proto_tree_add_item(rt, hf_padding, tvb, FSD_HEADER_LEN + h.content_length,
+                                MIN((guint32)h.padding_length, caplen - FSD_HEADER_LEN - h.content_length), ENC_NA);
+    }
+
+    if (r) {
+        const fcgi_req *q = r->req;
+        if (r->resp)
+            add_response(rt, tvb, r->resp, 0);
+        if (q) {
+            proto_item *qi = proto_tree_add_uint(rt, hf_req_summary, tvb, 0, 0, q->id);
+            proto_tree *qt = proto_item_add_subtree(qi, ett_request);
+            proto_item_set_text(qi, "Request id %u (request #%" G_GUINT64_FORMAT " on this connection)",
+                                q->id, q->seq + 1);
+            proto_item_set_generated(qi);
+            add_request_summary(qt, tvb, pinfo, q, h.type);
+            if (r->first_response && q->has_first)
+                add_time_item(qt, hf_ttfb, tvb, &q->ttfb);
+        }
+        /* requests that ended with this record but are not its own */
+        for (i = 0; i < r->nended; i++) {
+            const fcgi_req *e = r->ended[i];
+            if (e == q)
+                continue;
+            it = proto_tree_add_uint(rt, hf_req_summary, tvb, 0, 0, e->id);
+            proto_item_set_text(it, "Request id %u ended here (%s)", e->id, e->end_reason ? e->end_reason : "");
+            proto_item_set_generated(it);
+            add_request_summary(proto_item_add_subtree(it, ett_request), tvb, pinfo, e, -1);
+        }
+        for (i = 0; i < r->nanom; i++)
+            add_expert(pinfo, ti, &r->anom[i]);
+        if (r->body)
+            dissect_body(tvb, pinfo, rt, r);
+        if (have_tap_listener(fastcgi_tap))
+            tap_queue_packet(fastcgi_tap, pinfo, &r->tap);
+    }
+    return (int)len;
+}
+
+/* Connection-end information (postseq): anomalies and requests that ended
+ * when the connection or the capture did. Shown once, on the conversation's
+ * last FastCGI frame. */
+static void
+show_late(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, fcgi_conv *cv)
+{
+    fcgi_late *l = cv->late;
+    proto_item *ti;
+    proto_tree *lt;
+    guint i;
+    if (!l || pinfo->num != cv->last_frame || !cv->finished)
+        return;
+    if (p_get_proto_data(pinfo->pool, pinfo, proto_fastcgi, 2))
+        return;
+    p_add_proto_data(pinfo->pool, pinfo, proto_fastcgi, 2, GUINT_TO_POINTER(1));
+    ti = proto_tree_add_item(tree, hf_conn_end, tvb, 0, 0, ENC_NA);
+    proto_item_set_generated(ti);
+    lt = proto_item_add_subtree(ti, ett_record);
+    for (i = 0; i < l->nended; i++) {
+        const fcgi_req *e = l->ended[i];
+        proto_item *it = proto_tree_add_uint(lt, hf_req_summary, tvb, 0, 0, e->id);
+        proto_item_set_text(it, "Request id %u ended: %s", e->id, e->end_reason ? e->end_reason : "");
+        proto_item_set_generated(it);
+        add_request_summary(proto_item_add_subtree(it, ett_request), tvb, pinfo, e, -1);
+    }
+    for (i = 0; i < l->nanom; i++)
+        add_expert(pinfo, ti, &l->anom[i]);
+    if (have_tap_listener(fastcgi_tap))
+        tap_queue_packet(fastcgi_tap, pinfo, &l->tap);
+}
+
+static int
+dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
+{
+    struct tcpinfo *tcpinfo = (struct tcpinfo *)data;
+    guint32 len = tvb_reported_length(tvb);
+    guint32 caplen = tvb_captured_length(tvb);
+    fcgi_pdu_ctx ctx;
+    fcgi_conv *cv;
+    proto_item *ti;
+    proto_tree *ft;
+    guint32 skip = 0;
+    tvbuff_t *rtvb;
+
+    if (len == 0)
+        return 0;
+    first_call_in_frame(pinfo);
+    memset(&ctx, 0, sizeof ctx);
+    ctx.tcpinfo = tcpinfo;
+
+    cv = get_conv(pinfo, TRUE);
+    if (!PINFO_FD_VISITED(pinfo)) {
+        if (!cv->server_known)
+            decide_server(cv, pinfo, tvb_get_ptr(tvb, 0, caplen), caplen);
+        ensure_decoder(cv);
+        cv->last_frame = pinfo->num;
+        cv->last_ts = pinfo->abs_ts;
+    }
+    ctx.cv = cv;
+    ctx.dir = packet_dir(cv, pinfo);
+    if (!PINFO_FD_VISITED(pinfo) && cv->tcpd && cv->tcpd->fwd)
+        cv->flow[ctx.dir] = cv->tcpd->fwd;
+
+    ti = proto_tree_add_item(tree, proto_fastcgi, tvb, 0, -1, ENC_NA);
+    ft = proto_item_add_subtree(ti, ett_fastcgi);
+
+    if (tcpinfo) {
+        fcgi_dirstate *ds = &cv->dir[ctx.dir];
+        guint32 seq = tcpinfo->seq;
+        if (!PINFO_FD_VISITED(pinfo)) {
+            fcgi_frame *f = frame_data_get(pinfo, TRUE);
+            if (!tcpinfo->is_reassembled) {
+                ds->seg_valid = TRUE;
+                ds->seg_start = seq;
+                ds->seg_end = seq + caplen;
+                ds->seg_frame = pinfo->num;
+                ds->seg_ts = pinfo->abs_ts;
+            }
+            if (ds->started && (gint32)(seq - ds->next_seq) > 0 && !tcpinfo->is_reassembled) {
+                /* Bytes are missing before this segment. */
+                if (cv->dec)
+                    fsd_conn_gap(cv->dec, ctx.dir, (guint64)(guint32)(seq - ds->next_seq),
+                                 nstime_ns(&pinfo->abs_ts), pinfo->num);
+                ds->next_seq = seq;
+                ds->hunting = TRUE;
+            }
+            if (!ds->started) {
+                ds->started = TRUE;
+                ds->next_seq = seq;
+            }
+            if (ds->hunting && seq == ds->next_seq) {
+                /* Look for where records start again: the decoder's own
+                 * predicate over the bytes from each offset. */
+                const guint8 *b = tvb_get_ptr(tvb, 0, caplen);
+                guint32 o;
+                for (o = 0; o < caplen; o++) {
+                    if (fsd_looks_like_fastcgi(b + o, caplen - o, ctx.dir) == 1)
+                        break;
+                }
+                skip = o;
+                if (skip && cv->dec) {
+                    /* The decoder sees the skipped bytes too (it hunts on its own). */
+                    fsd_conn_feed(cv->dec, ctx.dir, b, skip, nstime_ns(&pinfo->abs_ts), pinfo->num);
+                }
+                ds->next_seq = seq + skip;
+                if (skip < caplen)
+                    ds->hunting = FALSE;
+                if (skip) {
+                    fcgi_frame_rec fr;
+                    fcgi_rec *sr = wmem_new0(wmem_file_scope(), fcgi_rec);
+                    sr->body_len = skip;
+                    fr.seq = seq;
+                    fr.rec = sr;
+                    wmem_array_append_one(f->skips, fr);
+                }
+            }
+        } else {
+            fcgi_frame *f = frame_data_get(pinfo, FALSE);
+            fcgi_rec *sr = f ? frame_lookup(f->skips, seq) : NULL;
+            if (sr)
+                skip = sr->body_len;
+        }
+        if (skip) {
+            proto_item *it = proto_tree_add_item(ft, hf_skipped, tvb, 0, skip, ENC_NA);
+            proto_item_append_text(it, " (not at a record boundary: the capture missed the start of this record)");
+            col_append_sep_fstr(pinfo->cinfo, COL_INFO, ", ", "[%u bytes before a record boundary]", skip);
+        }
+        ctx.base_seq = seq + skip;
+    }
+    show_late(tvb, pinfo, ft, cv);
+
+    if (skip >= caplen)
+        return (int)caplen;
+    rtvb = skip ? tvb_new_subset_remaining(tvb, skip) : tvb;
+    tcp_dissect_pdus(rtvb, pinfo, ft, pref_desegment, FSD_HEADER_LEN,
+                     get_fastcgi_pdu_len, dissect_fastcgi_record, &ctx);
+    if (skip && pinfo->desegment_len)
+        pinfo->desegment_offset += skip;
+    return (int)len;
+}
+
+static gboolean
+dissect_fastcgi_heur(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
+{
+    guint32 caplen = tvb_captured_length(tvb);
+    const guint8 *b;
+    conversation_t *conv;
+    if (caplen < FSD_HEADER_LEN)
+        return FALSE;
+    b = tvb_get_ptr(tvb, 0, caplen);
+    if (fsd_looks_like_fastcgi(b, caplen, FSD_DIR_CLIENT) != 1 &&
+        fsd_looks_like_fastcgi(b, caplen, FSD_DIR_SERVER) != 1)
+        return FALSE;
+    conv = find_or_create_conversation(pinfo);
+    conversation_set_dissector(conv, fastcgi_handle);
+    dissect_fastcgi(tvb, pinfo, tree, data);
+    return TRUE;
+}
+
+/* ---- registration ----------------------------------------------------- */
+
+static const value_string type_vals[] = {
+    { FSD_BEGIN_REQUEST, "BEGIN_REQUEST" },
+    { FSD_ABORT_REQUEST, "ABORT_REQUEST" },
+    { FSD_END_REQUEST, "END_REQUEST" },
+    { FSD_PARAMS, "PARAMS" },
+    { FSD_STDIN, "STDIN" },
+    { FSD_STDOUT, "STDOUT" },
+    { FSD_STDERR, "STDERR" },
+    { FSD_DATA, "DATA" },
+    { FSD_GET_VALUES, "GET_VALUES" },
+    { FSD_GET_VALUES_RESULT, "GET_VALUES_RESULT" },
+    { FSD_UNKNOWN_TYPE, "UNKNOWN_TYPE" },
+    { 0, NULL }
+};
+
+static const value_string role_vals[] = {
+    { FSD_RESPONDER, "RESPONDER" },
+    { FSD_AUTHORIZER, "AUTHORIZER" },
+    { FSD_FILTER, "FILTER" },
+    { 0, NULL }
+};
+
+static const value_string protocol_status_vals[] = {
+    { FSD_REQUEST_COMPLETE, "REQUEST_COMPLETE" },
+    { FSD_CANT_MPX_CONN, "CANT_MPX_CONN" },
+    { FSD_OVERLOADED, "OVERLOADED" },
+    { FSD_UNKNOWN_ROLE, "UNKNOWN_ROLE" },
+    { 0, NULL }
+};
+
+static const value_string dir_vals[] = {
+    { FSD_DIR_CLIENT, "client to application (web server -> FastCGI server)" },
+    { FSD_DIR_SERVER, "application to client (FastCGI server -> web server)" },
+    { 0, NULL }
+};
+
+void
+proto_register_fastcgi(void)
+{
+    static hf_register_info hf[] = {
+        { &hf_record, { "Record", "fastcgi.record", FT_STRING, BASE_NONE, NULL, 0x0, "One FastCGI record (its type name)", HFILL } },
+        { &hf_version, { "Version", "fastcgi.version", FT_UINT8, BASE_DEC, NULL, 0x0, NULL, HFILL } },
+        { &hf_type, { "Type", "fastcgi.type", FT_UINT8, BASE_DEC, VALS(type_vals), 0x0, NULL, HFILL } },
+        { &hf_request_id, { "Request ID", "fastcgi.request_id", FT_UINT16, BASE_DEC, NULL, 0x0, NULL, HFILL } },
+        { &hf_content_length, { "Content length", "fastcgi.content_length", FT_UINT16, BASE_DEC, NULL, 0x0, NULL, HFILL } },
+        { &hf_padding_length, { "Padding length", "fastcgi.padding_length", FT_UINT8, BASE_DEC, NULL, 0x0, NULL, HFILL } },
+        { &hf_reserved, { "Reserved", "fastcgi.reserved", FT_UINT8, BASE_HEX, NULL, 0x0, NULL, HFILL } },
+        { &hf_role, { "Role", "fastcgi.role", FT_UINT16, BASE_DEC, VALS(role_vals), 0x0, NULL, HFILL } },
+        { &hf_flags, { "Flags", "fastcgi.flags", FT_UINT8, BASE_HEX, NULL, 0x0, NULL, HFILL } },
+        { &hf_flags_keep_conn, { "Keep connection", "fastcgi.flags.keep_conn", FT_BOOLEAN, 8, TFS(&tfs_keep_conn), FSD_FLAG_KEEP_CONN, NULL, HFILL } },
+        { &hf_body_reserved, { "Reserved", "fastcgi.body.reserved", FT_BYTES, BASE_NONE, NULL, 0x0, NULL, HFILL } },
+        { &hf_app_status, { "Application status", "fastcgi.app_status", FT_UINT32, BASE_DEC, NULL, 0x0, NULL, HFILL } },
+        { &hf_protocol_status, { "Protocol status", "fastcgi.protocol_status", FT_UINT8, BASE_DEC, VALS(protocol_status_vals), 0x0, NULL, HFILL } },
+        { &hf_unknown_type_type, { "Unknown type", "fastcgi.unknown_type.type", FT_UINT8, BASE_DEC, NULL, 0x0, "The type the application did not understand", HFILL } },
+        { &hf_param, { "Parameter", "fastcgi.param", FT_STRING, BASE_NONE, NULL, 0x0, "A name-value pair (its name)", HFILL } },
+        { &hf_param_name, { "Name", "fastcgi.param.name", FT_STRING, BASE_NONE, NULL, 0x0, NULL, HFILL } },
+        { &hf_param_value, { "Value", "fastcgi.param.value", FT_STRING, BASE_NONE, NULL, 0x0, NULL, HFILL } },
+        { &hf_param_name_len, { "Name length", "fastcgi.param.name_length", FT_UINT32, BASE_DEC, NULL, 0x0, NULL, HFILL } },
+        { &hf_param_value_len, { "Value length", "fastcgi.param.value_length", FT_UINT32, BASE_DEC, NULL, 0x0, NULL, HFILL } },
+        { &hf_param_straddled, { "Spans two records", "fastcgi.param.straddled", FT_BOOLEAN, BASE_NONE, NULL, 0x0, "The pair began in an earlier PARAMS record", HFILL } },
+        { &hf_stdin, { "STDIN data", "fastcgi.stdin", FT_BYTES, BASE_NONE, NULL, 0x0, NULL, HFILL } },
+        { &hf_stdout, { "STDOUT data", "fastcgi.stdout", FT_BYTES, BASE_NONE, NULL, 0x0, NULL, HFILL } },
+        { &hf_stderr, { "STDERR data", "fastcgi.stderr", FT_BYTES, BASE_NONE, NULL, 0x0, NULL, HFILL } },
+        { &hf_data, { "DATA data", "fastcgi.data", FT_BYTES, BASE_NONE, NULL, 0x0, NULL, HFILL } },
+        { &hf_content, { "Content", "fastcgi.content", FT_BYTES, BASE_NONE, NULL, 0x0, NULL, HFILL } },
+        { &hf_padding, { "Padding", "fastcgi.padding", FT_BYTES, BASE_NONE, NULL, 0x0, NULL, HFILL } },
+        { &hf_eos, { "End of stream", "fastcgi.eos", FT_BOOLEAN, BASE_NONE, NULL, 0x0, "Empty record: the stream ends", HFILL } },
+        { &hf_req_method, { "Method", "fastcgi.request.method", FT_STRING, BASE_NONE, NULL, 0x0, "REQUEST_METHOD", HFILL } },
+        { &hf_req_uri, { "URI", "fastcgi.request.uri", FT_STRING, BASE_NONE, NULL, 0x0, "REQUEST_URI", HFILL } },
+        { &hf_req_script, { "Script", "fastcgi.request.script", FT_STRING, BASE_NONE, NULL, 0x0, "SCRIPT_NAME, else SCRIPT_FILENAME", HFILL } },
+        { &hf_status, { "Status", "fastcgi.status", FT_UINT16, BASE_DEC, NULL, 0x0, "HTTP status from the CGI response header (Status:, 200 when absent)", HFILL } },
+        { &hf_status_line, { "Status line", "fastcgi.response.status_line", FT_STRING, BASE_NONE, NULL, 0x0, NULL, HFILL } },
+        { &hf_resp_header, { "Response header", "fastcgi.response.header", FT_STRING, BASE_NONE, NULL, 0x0, NULL, HFILL } },
+        { &hf_content_type, { "Content-Type", "fastcgi.response.content_type", FT_STRING, BASE_NONE, NULL, 0x0, NULL, HFILL } },
+        { &hf_header_len, { "Header block length", "fastcgi.response.header_length", FT_UINT64, BASE_DEC, NULL, 0x0, "STDOUT bytes taken by the CGI header block", HFILL } },
+        { &hf_body, { "Response body", "fastcgi.response.body", FT_BYTES, BASE_NONE, NULL, 0x0, "STDOUT after the CGI header block, reassembled", HFILL } },
+        { &hf_request_in, { "Request in", "fastcgi.request_in", FT_FRAMENUM, BASE_NONE, FRAMENUM_TYPE(FT_FRAMENUM_REQUEST), 0x0, "The frame with the BEGIN_REQUEST of this request", HFILL } },
+        { &hf_response_in, { "Response in", "fastcgi.response_in", FT_FRAMENUM, BASE_NONE, FRAMENUM_TYPE(FT_FRAMENUM_RESPONSE), 0x0, "The frame with the END_REQUEST of this request", HFILL } },
+        { &hf_time, { "Time", "fastcgi.time", FT_RELATIVE_TIME, BASE_NONE, NULL, 0x0, "Latency: END_REQUEST's last byte minus BEGIN_REQUEST's first byte", HFILL } },
+        { &hf_ttfb, { "Time to first byte", "fastcgi.ttfb", FT_RELATIVE_TIME, BASE_NONE, NULL, 0x0, "First STDOUT/STDERR byte minus BEGIN_REQUEST's first byte", HFILL } },
+        { &hf_end_reason, { "End", "fastcgi.end_reason", FT_STRING, BASE_NONE, NULL, 0x0, "How the request ended (complete, closed, reset, capture, desync)", HFILL } },
+        { &hf_direction, { "Direction", "fastcgi.direction", FT_UINT8, BASE_DEC, VALS(dir_vals), 0x0, NULL, HFILL } },
+        { &hf_skipped, { "Skipped bytes", "fastcgi.skipped", FT_BYTES, BASE_NONE, NULL, 0x0, "Bytes before the first record boundary the decoder found", HFILL } },
+        { &hf_retransmission, { "Retransmitted record (already decoded)", "fastcgi.retransmission", FT_NONE, BASE_NONE, NULL, 0x0, NULL, HFILL } },
+        { &hf_req_summary, { "Request", "fastcgi.request", FT_UINT16, BASE_DEC, NULL, 0x0, "The request (by id) a record belongs to or that ended with it", HFILL } },
+        { &hf_req_anomaly, { "Request anomaly", "fastcgi.request.anomaly", FT_STRING, BASE_NONE, NULL, 0x0, "Anomaly ids the decoder attached to the request", HFILL } },
+        { &hf_conn_end, { "Connection end", "fastcgi.connection_end", FT_NONE, BASE_NONE, NULL, 0x0, "What was still open when the connection or the capture ended", HFILL } },
+    };
+    static gint *ett[] = {
+        &ett_fastcgi, &ett_record, &ett_header, &ett_body, &ett_flags,
+        &ett_param, &ett_response, &ett_request,
+    };
+    /* Expert infos from anomalies.def: fastcgi.<id> at the catalogue
+     * severity, plus fastcgi.<id>.error for ids raised higher at times. */
+    static const char *const ei_names[FSD_A_COUNT] = {
+#define FSD_ANOMALY(id, sev, maxsev, summary) "fastcgi." #id,
+#include <fsd/anomalies.def>
+#undef FSD_ANOMALY
+    };
+    static const char *const ei_names_raised[FSD_A_COUNT] = {
+#define FSD_ANOMALY(id, sev, maxsev, summary) "fastcgi." #id ".error",
+#include <fsd/anomalies.def>
+#undef FSD_ANOMALY
+    };
+    static const char *const ei_summaries[FSD_A_COUNT] = {
+#define FSD_ANOMALY(id, sev, maxsev, summary) summary,
+#include <fsd/anomalies.def>
+#undef FSD_ANOMALY
+    };
+    static const int ei_sev[FSD_A_COUNT] = {
+#define FSD_ANOMALY(id, sev, maxsev, summary) FSD_SEV_##sev,
+#include <fsd/anomalies.def>
+#undef FSD_ANOMALY
+    };
+    static const int ei_maxsev[FSD_A_COUNT] = {
+#define FSD_ANOMALY(id, sev, maxsev, summary) FSD_SEV_##maxsev,
+#include <fsd/anomalies.def>
+#undef FSD_ANOMALY
+    };
+    static ei_register_info ei[2 * FSD_A_COUNT];
+    expert_module_t *expert;
+    module_t *mod;
+    int i, n = 0;
+
+    for (i = 0; i < FSD_A_COUNT; i++) {
+        ei[n].ids = &ei_anomaly[i];
+        ei[n].eiinfo.name = ei_names[i];
+        ei[n].eiinfo.group = pi_group((fsd_anomaly_id)i);
+        ei[n].eiinfo.severity = pi_severity((fsd_severity)ei_sev[i]);
+        ei[n].eiinfo.summary = ei_summaries[i];
+        ei[n].eiinfo.id = 0;
+        ei[n].eiinfo.protocol = NULL;
+        ei[n].eiinfo.orig_severity = 0;
+        ei[n].eiinfo.hf_info.p_id = NULL;
+        n++;
+        ei_anomaly[i].ei = EI_INIT_EI;
+        ei_anomaly[i].hf = EI_INIT_HF;
+        ei_anomaly_raised[i].ei = EI_INIT_EI;
+        ei_anomaly_raised[i].hf = EI_INIT_HF;
+        if (ei_maxsev[i] > ei_sev[i]) {
+            ei[n] = ei[n - 1];
+            ei[n].ids = &ei_anomaly_raised[i];
+            ei[n].eiinfo.name = ei_names_raised[i];
+            ei[n].eiinfo.severity = pi_severity((fsd_severity)ei_maxsev[i]);
+            n++;
+        }
+    }
+
+    proto_fastcgi = proto_register_protocol("FastCGI (fcgiscope)", "FASTCGI", "fastcgi");
+    proto_register_field_array(proto_fastcgi, hf, array_length(hf));
+    proto_register_subtree_array(ett, array_length(ett));
+    expert = expert_register_protocol(proto_fastcgi);
+    expert_register_field_array(expert, ei, n);
+
+    fastcgi_handle = register_dissector("fastcgi", dissect_fastcgi, proto_fastcgi);
+
+    mod = prefs_register_protocol(proto_fastcgi, NULL);
+    prefs_register_bool_preference(mod, "desegment",
+        "Reassemble FastCGI records spanning multiple TCP segments",
+        "Whether records spanning TCP segments are reassembled (needs TCP's "
+        "\"Allow subdissectors to reassemble TCP streams\"). Request tracking needs it.",
+        &pref_desegment);
+    prefs_register_bool_preference(mod, "dissect_body",
+        "Hand response bodies to content dissectors",
+        "Keep each response's STDOUT (up to the cap below) and dissect the body "
+        "after the CGI header by its Content-Type",
+        &pref_dissect_body);
+    prefs_register_uint_preference(mod, "body_cap", "Response body cap (bytes)",
+        "Bytes of each response body kept for the content dissectors", 10, &pref_body_cap);
+
+    fastcgi_tap = register_tap(FASTCGI_TAP_NAME);
+    register_init_routine(fastcgi_init);
+    register_cleanup_routine(fastcgi_cleanup);
+    register_postseq_cleanup_routine(fastcgi_postseq);
+}
+
+void
+proto_reg_handoff_fastcgi(void)
+{
+    dissector_add_uint_range_with_preference("tcp.port", FASTCGI_DEFAULT_PORTS, fastcgi_handle);
+    heur_dissector_add("tcp", dissect_fastcgi_heur, "FastCGI over TCP (fcgiscope)", "fastcgi_tcp",
+                       proto_fastcgi, HEURISTIC_ENABLE);
+    media_type_table = find_dissector_table("media_type");
+    fastcgi_register_stats(proto_fastcgi);
+}
