@@ -260,7 +260,6 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     if (live)
         sigaction(SIGHUP, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
 
     progress pr;
     memset(&pr, 0, sizeof pr);

@@ -189,9 +189,17 @@ static void pad(sbuf *b, size_t n)
 }
 
 /* A plain (trusted ASCII) cell, left or right aligned. */
+static size_t ucols(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
 static void cell(sbuf *b, const char *s, size_t width, bool right)
 {
-    size_t n = strlen(s);
+    size_t n = ucols(s);
     if (right && n < width)
         pad(b, width - n);
     sbuf_adds(b, s);
@@ -742,7 +750,7 @@ static const char *bar_full(const out_ctx *c)
 }
 
 /* A bar of value/maxv * width cells, with eighth blocks on UTF-8. */
-static void bar(out_ctx *c, uint64_t value, uint64_t maxv, unsigned width)
+static void bar(out_ctx *c, uint64_t value, uint64_t maxv, unsigned width, bool padded)
 {
     static const char *const eighths[] = {"", "\xe2\x96\x8f", "\xe2\x96\x8e", "\xe2\x96\x8d",
                                           "\xe2\x96\x8c", "\xe2\x96\x8b", "\xe2\x96\x8a",
@@ -767,7 +775,7 @@ static void bar(out_ctx *c, uint64_t value, uint64_t maxv, unsigned width)
             cells++;
         }
     }
-    if (cells < width)
+    if (padded && cells < width)
         pad(&c->line, width - cells);
 }
 
@@ -805,6 +813,26 @@ static void text_lat_row(out_ctx *c, const rstr *name, const char *plain, const 
             sbuf_printf(&c->line, "  %5" PRIu64, sc->incomplete);
     }
     sbuf_addc(&c->line, '\n');
+}
+
+/* fmt_duration without trailing zeros: 200.0us -> 200us, 1.00ms -> 1ms */
+static void fmt_duration_short(char *buf, size_t len, int64_t ns, bool utf8)
+{
+    char t[32];
+    fmt_duration(t, sizeof t, ns, utf8);
+    char *dot = strchr(t, '.');
+    if (dot) {
+        char *unit = dot + 1;
+        while (*unit >= '0' && *unit <= '9')
+            unit++;
+        char *z = unit;
+        while (z > dot + 1 && z[-1] == '0')
+            z--;
+        if (z == dot + 1)
+            z = dot;
+        memmove(z, unit, strlen(unit) + 1);
+    }
+    snprintf(buf, len, "%s", t);
 }
 
 /* 1-2-5 boundaries: the first >= v */
@@ -877,18 +905,14 @@ static void text_histogram(out_ctx *c, const hist *h)
             maxc = counts[i];
     for (size_t i = 0; i < nb; i++) {
         char a[32], b2[32], r[72], n[32];
-        fmt_duration(a, sizeof a, (int64_t)ed[i], c->utf8);
-        fmt_duration(b2, sizeof b2, (int64_t)ed[i + 1], c->utf8);
+        fmt_duration_short(a, sizeof a, (int64_t)ed[i], c->utf8);
+        fmt_duration_short(b2, sizeof b2, (int64_t)ed[i + 1], c->utf8);
         snprintf(r, sizeof r, "%s - %s", a, b2);
         sbuf_adds(&c->line, "  ");
-        /* µs is two bytes for one column */
-        size_t extra = 0;
-        for (const char *p = r; *p; p++)
-            extra += ((unsigned char)*p & 0xC0) == 0x80;
-        cell(&c->line, r, 19 + extra, true);
+        cell(&c->line, r, 17, true);
         sbuf_adds(&c->line, "  ");
         col(c, C_CYAN);
-        bar(c, counts[i], maxc, 40);
+        bar(c, counts[i], maxc, 40, true);
         col(c, C_RESET);
         fmt_count(n, sizeof n, counts[i]);
         sbuf_printf(&c->line, " %s\n", n);
@@ -1017,8 +1041,7 @@ static void text_summary(out_ctx *c, const out_summary *s)
 
     /* latency table */
     if (st->latency.count) {
-        section(c, c->ns ? "Latency (BEGIN_REQUEST to END_REQUEST, percentiles within 0.4%)"
-                         : "Latency (BEGIN_REQUEST to END_REQUEST)");
+        section(c, "Latency (BEGIN_REQUEST to END_REQUEST)");
         unsigned top = c->o->quiet ? 0 : c->o->top_scripts;
         const script_stat **sc = top ? malloc(top * sizeof *sc) : NULL;
         size_t nsc = sc ? stats_top_scripts(st, sc, top) : 0;
@@ -1088,7 +1111,7 @@ static void text_summary(out_ctx *c, const out_summary *s)
                 fmt_count(n1, sizeof n1, st->status[k]);
                 cell(b, n1, 9, true);
                 sbuf_printf(b, " %5.1f%%  ", 100.0 * (double)st->status[k] / (double)st->requests);
-                bar(c, st->status[k], maxc, 30);
+                bar(c, st->status[k], maxc, 30, !k);
                 if (!k)
                     sbuf_adds(b, " (no CGI response header)");
                 sbuf_addc(b, '\n');
@@ -1130,15 +1153,20 @@ static void text_summary(out_ctx *c, const out_summary *s)
             fmt_rfc3339(t1, sizeof t1, r->t_begin_ns, c->ns);
             t1[strlen(t1) - 1] = '\0';
             sbuf_adds(b, t1 + 11);
+            /* notes (php-fpm's habits) would drown the signal here */
             fsd_anomaly_id ids[FSD_A_COUNT];
-            size_t na = rec_anomaly_ids(r, ids, FSD_A_COUNT);
-            if (na) {
-                sbuf_adds(b, "  ");
-                col(c, sev_color(r->worst));
-                for (size_t k = 0; k < na; k++)
-                    sbuf_printf(b, "%s%s", k ? " " : "", fsd_anomaly_name(ids[k]));
-                col(c, C_RESET);
+            size_t na = rec_anomaly_ids(r, ids, FSD_A_COUNT), shown = 0;
+            for (size_t k = 0; k < na; k++) {
+                if (fsd_anomaly_max_severity(ids[k]) < FSD_SEV_WARNING)
+                    continue;
+                if (!shown++) {
+                    sbuf_adds(b, "  ");
+                    col(c, sev_color(r->worst));
+                }
+                sbuf_printf(b, "%s%s", shown > 1 ? " " : "", fsd_anomaly_name(ids[k]));
             }
+            if (shown)
+                col(c, C_RESET);
             sbuf_addc(b, '\n');
         }
     }
@@ -1159,11 +1187,24 @@ static void text_summary(out_ctx *c, const out_summary *s)
         sbuf_printf(b, "  %-8s %-24s %9s  %-24s %s\n", "severity", "id", "count", "first frames",
                     "what it means");
         col(c, C_RESET);
-        for (int sev = FSD_SEV_ERROR; sev >= FSD_SEV_NOTE; sev--)
-            for (unsigned id = 0; id < FSD_A_COUNT; id++) {
+        unsigned order[FSD_A_COUNT];
+        size_t no = 0;
+        for (unsigned id = 0; id < FSD_A_COUNT; id++)
+            if (st->anom[id].count)
+                order[no++] = id;
+        /* severity first, then the most frequent */
+        for (size_t i = 1; i < no; i++)
+            for (size_t j = i; j > 0; j--) {
+                const anom_stat *x = &st->anom[order[j - 1]], *y = &st->anom[order[j]];
+                if (x->max_sev > y->max_sev || (x->max_sev == y->max_sev && x->count >= y->count))
+                    break;
+                unsigned t = order[j];
+                order[j] = order[j - 1];
+                order[j - 1] = t;
+            }
+        for (size_t oi = 0; oi < no; oi++) {
+                unsigned id = order[oi];
                 const anom_stat *a = &st->anom[id];
-                if (!a->count || a->max_sev != (fsd_severity)sev)
-                    continue;
                 sbuf_adds(b, "  ");
                 col(c, sev_color(a->max_sev));
                 cell(b, fsd_severity_name(a->max_sev), 8, false);

@@ -1,0 +1,340 @@
+#!/usr/bin/env python3
+"""check_capture.py — run fcgiscope on a capture and check it against its .expect.json.
+
+Normative reference: captures/EXPECT.md (the expected-result schema) and
+issue 4 "Accuracy, checked by tests". Standard library only.
+
+  check_capture.py --fcgiscope BIN EXPECT.json     check one capture
+  check_capture.py --fcgiscope BIN --dir DIR       check every DIR/*.expect.json
+  check_capture.py --require DIR                   the folder must hold expect files:
+                                                   exit 77 (skip) when DIR does not
+                                                   exist yet, 1 when it has none
+
+Two runs per capture: the default options (text report: exit status, error
+message, no control bytes in the report), and `-f json -p PORTS --param
+HTTP_X_REQUEST_ID` (every line valid JSON; the requests, their fields, order
+and anomalies). Real captures: latency is compared with the frontend's own
+upstream time within its resolution plus TOL_ABS_US + TOL_REL of it
+(scheduling noise between the frontend's clock and the capture); the
+deviations are printed so the distribution can be reported.
+"""
+import argparse
+import glob
+import json
+import os
+import subprocess
+import sys
+
+TOL_ABS_US = 2000     # scheduling noise allowance (absolute)
+TOL_REL = 0.05        # ... and relative to the frontend's value
+TIMEOUT = 300
+TAG_PARAM = "HTTP_X_REQUEST_ID"
+
+
+class Result:
+    def __init__(self, name):
+        self.name = name
+        self.errors = []
+        self.notes = []
+
+    def fail(self, msg):
+        self.errors.append(msg)
+
+    def note(self, msg):
+        self.notes.append(msg)
+
+
+def run(cmd):
+    try:
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return None, b"", b"timeout after %d s" % TIMEOUT
+    return p.returncode, p.stdout, p.stderr
+
+
+def capture_path(expect_path, exp):
+    d = os.path.dirname(expect_path)
+    return os.path.join(d, exp["capture"])
+
+
+def match_requests(res, exp_reqs, out_reqs, by_tag):
+    """Pairs (expected, output) and checks the order. Returns the pairs."""
+    pairs = []
+    if by_tag:
+        index = {}
+        for i, r in enumerate(out_reqs):
+            tag = (r.get("params") or {}).get(TAG_PARAM)
+            if tag is not None:
+                if tag in index:
+                    res.fail("request tag %r reported twice (output requests %d and %d)" % (tag, index[tag], i))
+                index[tag] = i
+        positions = []
+        for e in exp_reqs:
+            tag = e.get("request_tag")
+            if tag is None:
+                positions.append(None)
+                continue
+            if tag not in index:
+                res.fail("expected request %r (%s %s) not in the output" % (tag, e.get("method"), e.get("uri")))
+                positions.append(None)
+                continue
+            positions.append(index[tag])
+            pairs.append((e, out_reqs[index[tag]]))
+    else:
+        if len(exp_reqs) != len(out_reqs):
+            return pairs  # the count check reports it
+        positions = list(range(len(exp_reqs)))
+        # inside an unordered group, pair each expected one with a fitting output one
+        i = 0
+        while i < len(exp_reqs):
+            g = exp_reqs[i].get("unordered_group")
+            j = i + 1
+            while g is not None and j < len(exp_reqs) and exp_reqs[j].get("unordered_group") == g:
+                j += 1
+            if j - i > 1:
+                free = list(range(i, j))
+                for k in range(i, j):
+                    pick = next((p for p in free if not field_errors(exp_reqs[k], out_reqs[p], None)), free[0])
+                    free.remove(pick)
+                    positions[k] = pick
+            i = j
+        pairs = [(exp_reqs[k], out_reqs[positions[k]]) for k in range(len(exp_reqs))]
+    # order: blocks of one unordered group may be permuted among themselves
+    blocks = []
+    for e, pos in zip(exp_reqs, positions):
+        g = e.get("unordered_group")
+        if blocks and g is not None and blocks[-1][0] == g:
+            blocks[-1][1].append(pos)
+        else:
+            blocks.append((g, [pos]))
+    last_max = -1
+    for g, poss in blocks:
+        poss = [p for p in poss if p is not None]
+        if not poss:
+            continue
+        if min(poss) < last_max:
+            res.fail("requests out of order: expected block %s at output positions %s after position %d"
+                     % ("group %s" % g if g is not None else "", poss, last_max))
+        last_max = max(last_max, max(poss))
+    return pairs
+
+
+EXACT_KEYS = ("client", "server", "request_id", "frame", "method", "uri", "script", "status",
+              "complete", "stdin_bytes", "stdout_bytes", "stderr_bytes")
+
+
+def field_errors(e, o, precision, deviations=None):
+    errs = []
+    for k in EXACT_KEYS:
+        if k in e and o.get(k) != e[k]:
+            errs.append("%s: got %r, want %r" % (k, o.get(k), e[k]))
+    if "anomalies" in e:
+        got = sorted(set(o.get("anomalies") or []))
+        if got != sorted(set(e["anomalies"])):
+            errs.append("anomalies: got %s, want %s" % (got, sorted(set(e["anomalies"]))))
+    for k in ("latency", "ttfb", "server"):
+        ek = k + "_ns"
+        if ek not in e:
+            continue
+        want = e[ek]
+        if precision == "ns" or precision is None and (k + "_ns") in o:
+            got = o.get(ek)
+        else:
+            us = o.get(k + "_us")
+            got = None if us is None else us * 1000
+            if want is not None and want % 1000:
+                want = int(round(want / 1000.0)) * 1000
+        if got != want:
+            errs.append("%s: got %r, want %r (exact)" % (ek, got, want))
+    if "frontend_latency_us" in e and e["frontend_latency_us"] is not None:
+        fe = e["frontend_latency_us"]
+        reso = e.get("frontend_resolution_us", 1000)
+        got = o.get("latency_us")
+        if got is None:
+            errs.append("latency_us: null, the frontend measured %d us" % fe)
+        else:
+            tol = reso + TOL_ABS_US + TOL_REL * fe
+            dev = got - fe
+            if deviations is not None:
+                deviations.append(dev)
+            if abs(dev) > tol:
+                errs.append("latency_us %d vs frontend %d us: off by %d (tolerance %.0f)" % (got, fe, dev, tol))
+    return errs
+
+
+def check(binary, expect_path, verbose=False):
+    name = os.path.relpath(expect_path)
+    res = Result(name)
+    try:
+        with open(expect_path, encoding="utf-8") as f:
+            exp = json.load(f)
+    except (OSError, ValueError) as ex:
+        res.fail("cannot read the expect file: %s" % ex)
+        return res
+    cap = capture_path(expect_path, exp)
+    if not os.path.exists(cap):
+        res.fail("capture %s is missing" % cap)
+        return res
+
+    # run A: default options
+    rc, out, err = run([binary, cap])
+    errtext = err.decode("utf-8", "replace")
+    if rc is None:
+        res.fail("default run: %s" % errtext)
+        return res
+    if rc < 0:
+        res.fail("default run: killed by signal %d (crash?) stderr: %s" % (-rc, errtext[-500:]))
+        return res
+    if rc != exp.get("exit_status", 0):
+        res.fail("default run: exit status %d, want %d; stderr: %s" % (rc, exp.get("exit_status", 0), errtext.strip()[-300:]))
+    bad = sorted(set(b for b in out if (b < 0x20 and b not in (0x0a,)) or b == 0x7f))
+    if bad:
+        res.fail("text report holds control bytes %s (escaping)" % ["0x%02x" % b for b in bad])
+    error = exp.get("error")
+    if error:
+        if error.get("contains") and error["contains"] not in errtext:
+            res.fail("error message: %r not in stderr %r" % (error["contains"], errtext.strip()))
+        if error.get("fatal"):
+            if rc != 2:
+                res.fail("fatal error: exit status %d, want 2" % rc)
+            if errtext.count("\n") != 1 or not errtext.startswith("fcgiscope: "):
+                res.fail("fatal error: want one line \"fcgiscope: ...\", got %r" % errtext)
+            return res
+    elif "warning" in errtext or "error" in errtext:
+        res.fail("stderr on a sound capture: %r" % errtext.strip()[-300:])
+
+    # run B: JSON
+    ports = ",".join(str(p) for p in exp.get("server_ports") or [9000])
+    cmd = [binary, "-f", "json", "-p", ports, "--param", TAG_PARAM, cap]
+    rc2, out2, err2 = run(cmd)
+    if rc2 is None or rc2 < 0:
+        res.fail("json run: %s" % ("timeout" if rc2 is None else "killed by signal %d" % -rc2))
+        return res
+    if rc2 != rc:
+        res.fail("json run: exit status %d, the default run %d" % (rc2, rc))
+    objs = []
+    for n, line in enumerate(out2.split(b"\n")[:-1], 1):
+        try:
+            objs.append(json.loads(line.decode("utf-8")))
+        except (UnicodeDecodeError, ValueError) as ex:
+            res.fail("json line %d is not valid JSON (%s): %r" % (n, ex, line[:200]))
+    if not out2.endswith(b"\n") and out2:
+        res.fail("json output does not end with a newline")
+    if not objs or objs[-1].get("type") != "summary":
+        res.fail("json: the last object is not the summary")
+        return res
+    summary = objs[-1]
+    if sum(1 for o in objs if o.get("type") == "summary") != 1:
+        res.fail("json: more than one summary")
+    reqs = [o for o in objs if o.get("type") == "request"]
+    anoms = [o for o in objs if o.get("type") == "anomaly"]
+    for o in objs:
+        if o.get("type") not in ("request", "anomaly", "summary"):
+            res.fail("json: unknown object type %r" % o.get("type"))
+    if len(reqs) != exp["request_count"]:
+        res.fail("request count: got %d, want %d" % (len(reqs), exp["request_count"]))
+    if (summary.get("requests") or {}).get("total") != len(reqs):
+        res.fail("summary requests.total %r != %d request lines" % ((summary.get("requests") or {}).get("total"), len(reqs)))
+    # requests come in order of start (t_begin), then frame
+    keys = [(r.get("start") or "", r.get("frame") or 0) for r in reqs]
+    for i in range(1, len(keys)):
+        if keys[i] < keys[i - 1]:
+            res.fail("output not in t_begin order at request %d: %s after %s" % (i, keys[i], keys[i - 1]))
+            break
+    precision = exp.get("precision")
+    if precision == "ns" and reqs and "latency_ns" not in reqs[0]:
+        res.fail("ns capture but no latency_ns field")
+    if error and not error.get("fatal") and error.get("frame") is not None:
+        fr = error["frame"]
+        hit = any(a.get("id") == "capture_truncated" and a.get("frame") == fr for a in anoms)
+        if not hit and ("frame %d" % fr) not in errtext:
+            res.fail("damage at frame %d not reported (no capture_truncated anomaly with that frame)" % fr)
+
+    exp_reqs = exp.get("requests") or []
+    by_tag = any("request_tag" in e for e in exp_reqs)
+    pairs = match_requests(res, exp_reqs, reqs, by_tag)
+    deviations = []
+    for idx, (e, o) in enumerate(pairs):
+        for msg in field_errors(e, o, precision, deviations):
+            label = e.get("request_tag") or "request %d" % idx
+            res.fail("%s (%s %s, frame %s): %s" % (label, o.get("method"), o.get("uri"), o.get("frame"), msg))
+    if deviations:
+        deviations.sort()
+        res.note("latency - frontend (us): min %d, median %d, max %d over %d requests"
+                 % (deviations[0], deviations[len(deviations) // 2], deviations[-1], len(deviations)))
+
+    seen = set()
+    for r in reqs:
+        seen.update(r.get("anomalies") or [])
+    seen.update(a.get("id") for a in anoms)
+    seen.update((summary.get("anomalies") or {}).keys())
+    must = set(exp.get("anomalies_must") or [])
+    may = set(exp.get("anomalies_may") or [])
+    for m in sorted(must - seen):
+        res.fail("anomaly %s must appear but did not" % m)
+    for x in sorted(seen - must - may):
+        where = [r.get("frame") for r in reqs if x in (r.get("anomalies") or [])][:5] + \
+                [a.get("frame") for a in anoms if a.get("id") == x][:5]
+        res.fail("anomaly %s is not allowed here (frames %s)" % (x, where))
+    for k, v in (summary.get("anomalies") or {}).items():
+        if not isinstance(v, int) or v <= 0:
+            res.fail("summary anomaly count %s=%r" % (k, v))
+    return res
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--fcgiscope")
+    ap.add_argument("--dir")
+    ap.add_argument("--require")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    ap.add_argument("expect", nargs="*")
+    a = ap.parse_args()
+
+    if a.require:
+        if not os.path.isdir(a.require):
+            print("SKIP: %s does not exist yet (no captures of that kind recorded)" % a.require)
+            return 77
+        found = glob.glob(os.path.join(a.require, "*.expect.json"))
+        caps = [f for f in os.listdir(a.require) if f.endswith((".pcap", ".pcapng", ".pcap.gz"))]
+        without = [c for c in caps if not os.path.exists(os.path.join(a.require, c.rsplit(".pcap", 1)[0] + ".expect.json"))]
+        if not found:
+            print("FAIL: %s exists but holds no *.expect.json: nothing would be checked" % a.require)
+            return 1
+        if without:
+            print("FAIL: captures without an expect file in %s: %s" % (a.require, without))
+            return 1
+        print("%s: %d expect files, %d captures" % (a.require, len(found), len(caps)))
+        print("1 passed, 0 failed")
+        return 0
+
+    if not a.fcgiscope or not os.access(a.fcgiscope, os.X_OK):
+        print("FAIL: --fcgiscope %r is not an executable" % a.fcgiscope)
+        return 1
+    paths = list(a.expect)
+    if a.dir:
+        paths += sorted(glob.glob(os.path.join(a.dir, "*.expect.json")))
+    if not paths:
+        print("FAIL: no expect files given")
+        return 1
+    npass = nfail = 0
+    for p in paths:
+        r = check(a.fcgiscope, p, a.verbose)
+        status = "PASS" if not r.errors else "FAIL"
+        print("%s %s" % (status, r.name))
+        for e in r.errors[:40]:
+            print("    " + e)
+        if len(r.errors) > 40:
+            print("    ... %d more" % (len(r.errors) - 40))
+        for n in r.notes:
+            print("    note: " + n)
+        if r.errors:
+            nfail += 1
+        else:
+            npass += 1
+    print("%d passed, %d failed" % (npass, nfail))
+    return 1 if nfail else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# live_test.sh — fcgiscope -i lo against nginx + php-fpm on loopback: N requests in, N requests out.
+#
+# Normative reference: issue 4 "Accuracy, checked by tests" (live mode).
+#
+#   live_test.sh FCGISCOPE [N]
+#
+# Starts php-fpm (pool user www-data, foreground, own config in a temp dir)
+# and nginx on free 127.0.0.1 high ports, runs `fcgiscope -i lo -f json` with
+# a port filter, sends N requests with curl (statuses 200, 404, 500, and a
+# POST), stops fcgiscope with SIGINT and checks that its JSON has exactly
+# those N requests with the statuses curl saw, matched by X-Request-Id.
+# Stops only the processes it started, by PID. Exit 77 (skip) when not root
+# or a program is missing, except under CI=true, where that is a failure.
+set -u
+bin=${1:?usage: live_test.sh FCGISCOPE [N]}
+n=${2:-12}
+
+skip() {
+  if [ "${CI:-}" = true ]; then echo "FAIL (CI): $*"; echo "0 passed, 1 failed"; exit 1; fi
+  echo "SKIP: $*"; exit 77
+}
+[ "$(id -u)" = 0 ] || skip "needs root to capture on lo"
+fpm=$(ls /usr/sbin/php-fpm* 2>/dev/null | head -n1)
+[ -n "$fpm" ] || skip "php-fpm is not installed (apt-get install php-fpm)"
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || skip "nginx is not installed"
+nginx=$(command -v nginx || echo /usr/sbin/nginx)
+command -v curl >/dev/null || skip "curl is not installed"
+command -v python3 >/dev/null || skip "python3 is not installed"
+id www-data >/dev/null 2>&1 || skip "no www-data user"
+
+tmp=$(mktemp -d /tmp/fcgiscope-live.XXXXXX)
+chmod 755 "$tmp"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+  for p in "${pids[@]}"; do
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null
+  done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+port_free() { ! ss -Htln "sport = :$1" | grep -q .; }
+pick_port() {
+  local p
+  for _ in $(seq 50); do
+    p=$(( 20000 + RANDOM % 30000 ))
+    if port_free "$p" && [ "$p" != "${fpm_port:-}" ]; then echo "$p"; return 0; fi
+  done
+  return 1
+}
+fpm_port=$(pick_port) || { echo "FAIL: no free port"; exit 1; }
+http_port=$(pick_port) || { echo "FAIL: no free port"; exit 1; }
+
+mkdir -p "$tmp/www" "$tmp/ngx"
+cat > "$tmp/www/index.php" <<'PHP'
+<?php header('Content-Type: text/plain'); echo "hello ", $_GET['i'] ?? '', "\n";
+PHP
+cat > "$tmp/www/fail.php" <<'PHP'
+<?php http_response_code(500); echo "failed\n";
+PHP
+cat > "$tmp/www/post.php" <<'PHP'
+<?php echo strlen(file_get_contents('php://input')), "\n";
+PHP
+chmod -R a+rX "$tmp/www"
+
+cat > "$tmp/fpm.conf" <<EOF2
+[global]
+pid = $tmp/fpm.pid
+error_log = $tmp/fpm.log
+daemonize = no
+[live]
+user = www-data
+group = www-data
+listen = 127.0.0.1:$fpm_port
+pm = static
+pm.max_children = 2
+EOF2
+cat > "$tmp/nginx.conf" <<EOF2
+worker_processes 1;
+pid $tmp/nginx.pid;
+error_log $tmp/nginx-error.log;
+events { worker_connections 64; }
+http {
+  access_log $tmp/access.log;
+  client_body_temp_path $tmp/ngx/body;
+  proxy_temp_path $tmp/ngx/proxy;
+  fastcgi_temp_path $tmp/ngx/fastcgi;
+  uwsgi_temp_path $tmp/ngx/uwsgi;
+  scgi_temp_path $tmp/ngx/scgi;
+  server {
+    listen 127.0.0.1:$http_port;
+    root $tmp/www;
+    location ~ \.php\$ {
+      fastcgi_pass 127.0.0.1:$fpm_port;
+      fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;
+      fastcgi_param SCRIPT_NAME \$fastcgi_script_name;
+      fastcgi_param REQUEST_METHOD \$request_method;
+      fastcgi_param REQUEST_URI \$request_uri;
+      fastcgi_param QUERY_STRING \$query_string;
+      fastcgi_param CONTENT_TYPE \$content_type;
+      fastcgi_param CONTENT_LENGTH \$content_length;
+      fastcgi_param SERVER_PROTOCOL \$server_protocol;
+      fastcgi_param GATEWAY_INTERFACE CGI/1.1;
+      fastcgi_param SERVER_NAME \$server_name;
+      fastcgi_param REMOTE_ADDR \$remote_addr;
+    }
+  }
+}
+EOF2
+
+"$fpm" -F -n -y "$tmp/fpm.conf" >"$tmp/fpm.out" 2>&1 &
+pids+=($!)
+"$nginx" -p "$tmp" -c "$tmp/nginx.conf" -g 'daemon off;' >"$tmp/nginx.out" 2>&1 &
+pids+=($!)
+ready=0
+for _ in $(seq 100); do
+  if ! port_free "$fpm_port" && ! port_free "$http_port"; then ready=1; break; fi
+  sleep 0.1
+done
+if [ $ready != 1 ]; then
+  echo "FAIL: nginx/php-fpm did not start"; cat "$tmp"/*.out "$tmp"/*.log 2>/dev/null; echo "0 passed, 1 failed"; exit 1
+fi
+
+"$bin" -i lo -f json -o "$tmp/out.json" --param HTTP_X_REQUEST_ID "tcp port $fpm_port" 2>"$tmp/scope.err" &
+scope=$!
+pids+=($scope)
+for _ in $(seq 100); do grep -q "capturing on" "$tmp/scope.err" && break; kill -0 $scope 2>/dev/null || break; sleep 0.1; done
+if ! grep -q "capturing on" "$tmp/scope.err"; then
+  echo "FAIL: fcgiscope did not start capturing:"; cat "$tmp/scope.err"; echo "0 passed, 1 failed"; exit 1
+fi
+sleep 0.3
+
+: > "$tmp/sent.tsv"
+for i in $(seq 1 "$n"); do
+  case $((i % 4)) in
+    0) path="/missing.php"; extra=() ;;
+    1) path="/index.php?i=$i"; extra=() ;;
+    2) path="/fail.php"; extra=() ;;
+    3) path="/post.php"; extra=(--data-binary "body-$i") ;;
+  esac
+  code=$(curl -s -o /dev/null -w '%{http_code}' -H "X-Request-Id: live-$i" "${extra[@]}" "http://127.0.0.1:$http_port$path")
+  printf 'live-%s\t%s\t%s\n' "$i" "$code" "$path" >> "$tmp/sent.tsv"
+done
+sleep 0.5
+kill -INT $scope
+rc=0
+for _ in $(seq 100); do kill -0 $scope 2>/dev/null || break; sleep 0.1; done
+if kill -0 $scope 2>/dev/null; then
+  echo "FAIL: fcgiscope did not stop on SIGINT within 10 s"; echo "0 passed, 1 failed"; exit 1
+fi
+wait $scope; rc=$?
+
+python3 - "$tmp/out.json" "$tmp/sent.tsv" "$rc" "$tmp/scope.err" <<'PY'
+import json, sys
+out, sent, rc, errf = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+fails = []
+checks = 0
+def check(cond, msg):
+    global checks
+    checks += 1
+    if not cond:
+        fails.append(msg)
+want = {}
+for line in open(sent):
+    tag, code, path = line.rstrip("\n").split("\t")
+    want[tag] = (int(code), path)
+objs = []
+for n, line in enumerate(open(out, "rb"), 1):
+    try:
+        objs.append(json.loads(line))
+    except ValueError as e:
+        fails.append("line %d not JSON: %s" % (n, e))
+check(rc == 0, "fcgiscope exit status %d, want 0 (stderr: %s)" % (rc, open(errf).read().strip()))
+reqs = [o for o in objs if o.get("type") == "request"]
+check(objs and objs[-1].get("type") == "summary", "no summary at the end")
+check(len(reqs) == len(want), "%d requests in fcgiscope's output, %d sent" % (len(reqs), len(want)))
+check(set(c for c, _ in want.values()) >= {200, 404, 500}, "curl did not see 200, 404 and 500: %s" % sorted(set(want.values())))
+got = {}
+for r in reqs:
+    tag = (r.get("params") or {}).get("HTTP_X_REQUEST_ID")
+    check(tag not in got, "request %s reported twice" % tag)
+    got[tag] = r
+for tag, (code, path) in sorted(want.items()):
+    r = got.get(tag)
+    check(r is not None, "request %s (%s) missing" % (tag, path))
+    if r is None:
+        continue
+    check(r.get("status") == code, "%s %s: status %r, curl saw %d" % (tag, path, r.get("status"), code))
+    check(r.get("uri") == path, "%s: uri %r, want %r" % (tag, r.get("uri"), path))
+    check(r.get("complete") is True, "%s: not complete" % tag)
+    check(isinstance(r.get("latency_us"), int) and r["latency_us"] >= 0, "%s: latency_us %r" % (tag, r.get("latency_us")))
+if objs and objs[-1].get("type") == "summary":
+    s = objs[-1]
+    check((s.get("requests") or {}).get("total") == len(want), "summary total %r" % s.get("requests"))
+    check(s.get("stopped_by") == "interrupted", "stopped_by %r" % s.get("stopped_by"))
+for f in fails:
+    print("FAIL: " + f)
+print("live: %d requests sent, %d reported" % (len(want), len(reqs)))
+print("%d passed, %d failed" % (checks - len(fails), len(fails)))
+sys.exit(1 if fails else 0)
+PY
