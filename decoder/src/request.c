@@ -724,7 +724,7 @@ void fsd_req_on_header(fsd_conn *c, fsd_dir dir)
     }
 }
 
-static void cgi_deliver(fsd_conn *c, fsd_req *r, bool complete, fsd_timepoint at)
+static void cgi_deliver(fsd_conn *c, fsd_req *r, bool complete, uint64_t end_off, fsd_timepoint at)
 {
     fsd_cgi_result res;
     fsd_response_event ev;
@@ -745,7 +745,7 @@ static void cgi_deliver(fsd_conn *c, fsd_req *r, bool complete, fsd_timepoint at
             ev.status_line.len = res.status_len;
         }
         if (res.status_bad)
-            fsd_fire(c, r, FSD_A_bad_status_header, 0, FSD_DIR_SERVER, c->d[FSD_DIR_SERVER].off, at, r->id,
+            fsd_fire(c, r, FSD_A_bad_status_header, 0, FSD_DIR_SERVER, end_off, at, r->id,
                      "Status: \"%.*s\"", (int)(res.status_len < 40 ? res.status_len : 40),
                      (const char *)r->cgi.buf + res.status_off);
     }
@@ -780,7 +780,10 @@ void fsd_req_on_content(fsd_conn *c, fsd_dir dir, const uint8_t *p, size_t n, ui
         if (r->cl_state == CL_VALID && r->st[FSD_PARAMS] == S_ENDED && r->stdin_bytes > (uint64_t)r->cl_value &&
             !(r->once & ONCE_CL_EXCEED)) {
             r->once |= ONCE_CL_EXCEED;
-            fsd_fire(c, r, FSD_A_content_length_mismatch, 0, dir, off, at, r->id,
+            /* offset of the first byte beyond CONTENT_LENGTH */
+            uint64_t before = r->stdin_bytes - n;
+            uint64_t beyond = off + ((uint64_t)r->cl_value > before ? (uint64_t)r->cl_value - before : 0);
+            fsd_fire(c, r, FSD_A_content_length_mismatch, 0, dir, beyond, at, r->id,
                      "STDIN exceeds CONTENT_LENGTH %lld", (long long)r->cl_value);
         }
         break;
@@ -801,11 +804,11 @@ void fsd_req_on_content(fsd_conn *c, fsd_dir dir, const uint8_t *p, size_t n, ui
             if (nomem)
                 c->nomem = true;
             if (r->cgi.state == FSD_CGI_DONE) {
-                cgi_deliver(c, r, true, at);
+                cgi_deliver(c, r, true, off + took, at);
             } else if (r->cgi.state == FSD_CGI_CAPPED) {
                 fsd_fire(c, r, FSD_A_cgi_header_cap_exceeded, 0, dir, off + took, at, r->id,
                          "no blank line within %u bytes", c->lim.max_cgi_header_bytes);
-                cgi_deliver(c, r, false, at);
+                cgi_deliver(c, r, false, off + took, at);
             }
         }
         break;
@@ -851,7 +854,7 @@ static void stdout_over(fsd_conn *c, fsd_req *r, fsd_dir dir, const fsd_dirst *d
     if (r->cgi.used > 0) {
         fsd_fire(c, r, FSD_A_response_no_header, 0, dir, d->rec_off, d->rec_first, r->id,
                  "%zu bytes without a blank line", r->cgi.used);
-        cgi_deliver(c, r, false, at);
+        cgi_deliver(c, r, false, d->rec_off, at);
     }
 }
 
