@@ -678,6 +678,11 @@ static void process_data(fcs_tcp *t, flow *f, int side, uint32_t dseq, const uin
             h->next = dseq + n;
             deliver(t, f, side, p, n, ts, frame);
             drain(t, f, side);
+            if (n < cap) {
+                /* Bytes of this segment under the buffered pieces: dropped. */
+                uint32_t under = seq_lt(h->next, dseq + cap) ? h->next - (dseq + n) : cap - n;
+                t->st.overlap_bytes += under;
+            }
             if (n < cap && seq_lt(h->next, dseq + cap)) {
                 /* Rest of this segment after the buffered pieces. */
                 uint32_t off = h->next - dseq;
@@ -1091,7 +1096,8 @@ void fcs_tcp_finish(fcs_tcp *t, int64_t ts_ns, uint64_t frame)
     size_t i = 0;
     for (flow *f = t->active.head; f; f = f->lnext)
         v[i++] = f;
-    qsort(v, n, sizeof *v, cmp_seqno);
+    if (n > 1)
+        qsort(v, n, sizeof *v, cmp_seqno);
     for (i = 0; i < n; i++) {
         if (v[i]->state != ST_DEAD)
             flow_finish(t, v[i], FCS_FLOW_END_CAPTURE, 0, ts_ns, frame);

@@ -1,0 +1,53 @@
+#!/bin/sh
+# run_captures.sh — runs capdump over every capture in captures/ and checks what
+# the capture layer can check against the *.expect.json files (captures/EXPECT.md):
+# a fatal error exits 2 with the expected message; a damaged capture reports
+# capture_truncated at the expected frame; every other capture reads to the end,
+# every FastCGI flow on the expected server ports is opened and ended, and the
+# capture's precision is the expected one. Exit 77 (skip) when there are none.
+set -u
+root=${1:?captures dir}
+: "${CAPDUMP:?CAPDUMP=path to capdump}"
+command -v jq >/dev/null 2>&1 || { echo "jq not installed: skipped"; exit 77; }
+n=0; fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+for exp in $(find "$root" -name '*.expect.json' | sort); do
+  d=$(dirname "$exp")
+  cap=$d/$(jq -r .capture "$exp")
+  [ -f "$cap" ] || continue
+  n=$((n + 1))
+  ports=$(jq -r '(.server_ports // [9000]) | map(tostring) | join(",")' "$exp")
+  fatal=$(jq -r '.error.fatal // false' "$exp")
+  eframe=$(jq -r '.error.frame // empty' "$exp")
+  prec=$(jq -r '.precision // empty' "$exp")
+  "$CAPDUMP" -p "$ports" "$cap" >"$tmp/out" 2>"$tmp/err"; rc=$?
+  name=${cap#"$root"/}
+  if [ "$fatal" = true ]; then
+    contains=$(jq -r '.error.contains // empty' "$exp")
+    if [ $rc -ne 2 ]; then echo "FAIL $name: exit $rc, expected 2"; fail=$((fail+1)); continue; fi
+    if [ -n "$contains" ] && ! grep -qF -- "$contains" "$tmp/err"; then
+      echo "FAIL $name: error message lacks '$contains':"; cat "$tmp/err"; fail=$((fail+1)); continue
+    fi
+    echo "ok   $name (fatal: $(cat "$tmp/err"))"; continue
+  fi
+  if [ $rc -ne 0 ]; then echo "FAIL $name: exit $rc: $(cat "$tmp/err")"; fail=$((fail+1)); continue; fi
+  if [ -n "$eframe" ]; then
+    if ! grep -q "^anomaly capture_truncated flow=- frame=$eframe " "$tmp/out"; then
+      echo "FAIL $name: no capture_truncated at frame $eframe"; grep '^anomaly' "$tmp/out"; fail=$((fail+1)); continue
+    fi
+  fi
+  if [ -n "$prec" ] && ! grep -q "^file 1 .* precision=$prec " "$tmp/out"; then
+    echo "FAIL $name: precision is not $prec"; grep '^file' "$tmp/out"; fail=$((fail+1)); continue
+  fi
+  opens=$(grep -c '^open ' "$tmp/out"); ends=$(grep -c '^end ' "$tmp/out")
+  if [ "$opens" != "$ends" ]; then echo "FAIL $name: $opens flows opened, $ends ended"; fail=$((fail+1)); continue; fi
+  rq=$(jq -r '.request_count // 0' "$exp")
+  if [ "$rq" -gt 0 ] && [ "$opens" -eq 0 ]; then
+    echo "FAIL $name: $rq requests expected but no FastCGI flow found"; fail=$((fail+1)); continue
+  fi
+  echo "ok   $name ($opens flows, $(tail -1 "$tmp/out"))"
+done
+[ $n -eq 0 ] && { echo "no captures with expect files yet: skipped"; exit 77; }
+echo "$n captures, $fail failures"
+[ $fail -eq 0 ]

@@ -1,0 +1,284 @@
+/* test_capture.c — unit tests for capture.c: pcap/pcapng reading, precision, frame numbering over files, damage and errors.
+ *
+ * Normative references: draft-ietf-opsawg-pcap, draft-ietf-opsawg-pcapng.
+ * The capture files are written by testutil.h into a temporary directory.
+ */
+#define _GNU_SOURCE
+#include "capture.h"
+#include "tcp.h"
+#include "testutil.h"
+
+#include <unistd.h>
+
+static char dir[64];
+
+static const char *path(const char *name)
+{
+    static char buf[4][128];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
+    return buf[k];
+}
+
+/* A frame: Ethernet/IPv4/TCP to port 9000 with payload of n bytes 'a'+i. */
+static size_t frame(uint8_t *out, uint32_t seq, uint8_t flags, uint32_t n)
+{
+    uint8_t ip[2000], pay[1500];
+    for (uint32_t i = 0; i < n; i++) pay[i] = (uint8_t)('a' + i % 26);
+    tseg s = { 0 };
+    s.family = 4;
+    s.src[0] = 127; s.src[3] = 1;
+    s.dst[0] = 127; s.dst[3] = 2;
+    s.sport = 40000;
+    s.dport = 9000;
+    s.seq = seq;
+    s.flags = flags;
+    s.payload = pay;
+    s.len = n;
+    size_t il = build_ip(ip, &s);
+    return wrap_eth(out, ip, il, 4, NULL, 0);
+}
+
+static void write_pcap(const char *name, bool ns, bool big, uint32_t dlt, int npk, uint32_t sec0)
+{
+    FILE *f = fopen(path(name), "wb");
+    pcap_write_header(f, ns, big, dlt, 65535);
+    uint8_t fr[2100];
+    for (int i = 0; i < npk; i++) {
+        size_t n = frame(fr, 100 + (uint32_t)i * 10, i == 0 ? FCS_TH_SYN : (FCS_TH_ACK | FCS_TH_PSH), i ? 10 : 0);
+        pcap_write_packet(f, big, sec0 + (uint32_t)i, ns ? 123456789u : 123456u, fr, (uint32_t)n, (uint32_t)n);
+    }
+    fclose(f);
+}
+
+static void test_formats(void)
+{
+    write_pcap("us_le.pcap", false, false, 1, 3, 1000);
+    write_pcap("ns_be.pcap", true, true, 1, 2, 2000);
+    /* pcapng, nanosecond interface */
+    FILE *f = fopen(path("ns.pcapng"), "wb");
+    pcapng_write_header(f, 1, 9);
+    uint8_t fr[2100];
+    size_t n = frame(fr, 100, FCS_TH_SYN, 0);
+    pcapng_write_packet(f, 3000ull * 1000000000ull + 5, fr, (uint32_t)n, (uint32_t)n);
+    fclose(f);
+    /* pcapng, default resolution (microseconds) */
+    f = fopen(path("us.pcapng"), "wb");
+    pcapng_write_header(f, 1, 0);
+    pcapng_write_packet(f, 4000ull * 1000000ull + 7, fr, (uint32_t)n, (uint32_t)n);
+    fclose(f);
+
+    const char *files[] = { path("us_le.pcap"), path("ns_be.pcap"), path("ns.pcapng"), path("us.pcapng") };
+    char err[FCS_CAP_ERRMAX] = "";
+    fcs_capture *c = fcs_cap_open_files(files, 4, err, sizeof err);
+    CHECK(c != NULL);
+    if (!c) {
+        fprintf(stderr, "  %s\n", err);
+        return;
+    }
+    fcs_packet p;
+    int64_t want_ts[] = { 1000123456000ll, 1001123456000ll, 1002123456000ll,
+                          2000123456789ll, 2001123456789ll, 3000000000005ll, 4000000007000ll };
+    for (int i = 0; i < 7; i++) {
+        int r = fcs_cap_next(c, &p);
+        CHECK_EQ_U(r, FCS_CAP_PACKET);
+        CHECK_EQ_U(p.frame, (uint64_t)i + 1);
+        CHECK_EQ_U(p.ts_ns, want_ts[i]);
+        CHECK_EQ_U(p.dlt, 1);
+        CHECK(p.caplen == p.len && p.caplen >= 54);
+    }
+    CHECK_EQ_U(fcs_cap_next(c, &p), FCS_CAP_EOF);
+    CHECK_EQ_U(fcs_cap_next(c, &p), FCS_CAP_EOF);
+    fcs_cap_file_info fi;
+    const int prec[] = { FCS_PREC_US, FCS_PREC_NS, FCS_PREC_NS, FCS_PREC_US };
+    const int fmt[] = { FCS_FMT_PCAP, FCS_FMT_PCAP, FCS_FMT_PCAPNG, FCS_FMT_PCAPNG };
+    const uint64_t first[] = { 1, 4, 6, 7 };
+    for (size_t i = 0; i < 4; i++) {
+        CHECK(fcs_cap_get_file_info(c, i, &fi));
+        CHECK_EQ_U(fi.precision, prec[i]);
+        CHECK_EQ_U(fi.format, fmt[i]);
+        CHECK_EQ_U(fi.first_frame, first[i]);
+        CHECK(!fi.damaged);
+    }
+    CHECK_EQ_U(fcs_cap_precision(c), FCS_PREC_NS);
+    uint64_t done, total;
+    fcs_cap_progress(c, &done, &total);
+    CHECK(total > 0 && done == total);
+    fcs_cap_close(c);
+}
+
+static void test_damage(void)
+{
+    /* 3 packets, the third cut in the middle of its data */
+    write_pcap("full.pcap", false, false, 1, 3, 1000);
+    FILE *f = fopen(path("full.pcap"), "rb");
+    uint8_t buf[4096];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    f = fopen(path("cut.pcap"), "wb");
+    fwrite(buf, 1, n - 20, f);
+    fclose(f);
+    write_pcap("after.pcap", false, false, 1, 2, 5000);
+    const char *files[] = { path("cut.pcap"), path("after.pcap") };
+    char err[FCS_CAP_ERRMAX];
+    fcs_capture *c = fcs_cap_open_files(files, 2, err, sizeof err);
+    CHECK(c != NULL);
+    if (!c) return;
+    fcs_packet p;
+    CHECK_EQ_U(fcs_cap_next(c, &p), FCS_CAP_PACKET);
+    CHECK_EQ_U(fcs_cap_next(c, &p), FCS_CAP_PACKET);
+    CHECK_EQ_U(p.frame, 2);
+    CHECK_EQ_U(fcs_cap_next(c, &p), FCS_CAP_DAMAGED);
+    CHECK_EQ_U(fcs_cap_damage_frame(c), 3);
+    CHECK(strstr(fcs_cap_error(c), "cut.pcap: truncated or corrupt at frame 3") != NULL);
+    CHECK(strchr(fcs_cap_error(c), '\n') == NULL);
+    CHECK_EQ_U(fcs_cap_next(c, &p), FCS_CAP_PACKET);
+    CHECK_EQ_U(p.frame, 3);
+    CHECK_EQ_U(p.ts_ns, 5000123456000ll);
+    CHECK_EQ_U(fcs_cap_next(c, &p), FCS_CAP_PACKET);
+    CHECK_EQ_U(fcs_cap_next(c, &p), FCS_CAP_EOF);
+    fcs_cap_file_info fi;
+    fcs_cap_get_file_info(c, 0, &fi);
+    CHECK(fi.damaged);
+    fcs_cap_close(c);
+
+    /* A record header cut short, through fcs_cap_feed: capture_truncated raised once. */
+    f = fopen(path("cuthdr.pcap"), "wb");
+    fwrite(buf, 1, n - (n - 24) % 1 - 0, f);   /* whole file */
+    fwrite(buf + 24, 1, 7, f);                  /* 7 bytes of a next record header */
+    fclose(f);
+    const char *one[] = { path("cuthdr.pcap") };
+    c = fcs_cap_open_files(one, 1, err, sizeof err);
+    CHECK(c != NULL);
+    if (!c) return;
+    static int anomalies;
+    static uint64_t aframe;
+    struct cbx { int dummy; };
+    fcs_tcp_callbacks cb = { 0 };
+    cb.anomaly = NULL;
+    fcs_tcp *t = fcs_tcp_new(NULL, &cb, NULL);
+    CHECK_EQ_U(fcs_cap_feed(c, t, 0), FCS_CAP_EOF);
+    fcs_tcp_stats st;
+    fcs_tcp_get_stats(t, &st);
+    CHECK_EQ_U(st.packets, 3);
+    CHECK_EQ_U(st.anomalies, 1);
+    CHECK_EQ_U(fcs_cap_damage_frame(c), 4);
+    (void)anomalies;
+    (void)aframe;
+    fcs_tcp_finish(t, 0, 0);
+    fcs_tcp_free(t);
+    fcs_cap_close(c);
+}
+
+static void expect_open_error(const char *const *files, size_t n, const char *substr)
+{
+    char err[FCS_CAP_ERRMAX] = "";
+    fcs_capture *c = fcs_cap_open_files(files, n, err, sizeof err);
+    CHECK(c == NULL);
+    if (c) fcs_cap_close(c);
+    if (!strstr(err, substr)) {
+        g_failures++;
+        fprintf(stderr, "error \"%s\" lacks \"%s\"\n", err, substr);
+    }
+    g_checks++;
+    CHECK(strchr(err, '\n') == NULL);
+}
+
+static void test_errors(void)
+{
+    FILE *f = fopen(path("text.txt"), "w");
+    fputs("this is not a capture file at all\n", f);
+    fclose(f);
+    f = fopen(path("empty.pcap"), "w");
+    fclose(f);
+    write_pcap("user0.pcap", false, false, 147, 1, 1);
+    write_pcap("good.pcap", false, false, 1, 1, 1);
+    const char *a[] = { path("text.txt") };
+    expect_open_error(a, 1, "text.txt: not a pcap or pcapng capture");
+    const char *b[] = { path("missing.pcap") };
+    expect_open_error(b, 1, "missing.pcap: cannot open: No such file or directory");
+    const char *c[] = { path("user0.pcap") };
+    expect_open_error(c, 1, "user0.pcap: unsupported link type 147");
+    const char *d[] = { path("empty.pcap") };
+    expect_open_error(d, 1, "empty.pcap: not a pcap or pcapng capture");
+    /* The second file is checked before anything is read. */
+    const char *e[] = { path("good.pcap"), path("text.txt") };
+    expect_open_error(e, 2, "text.txt: not a pcap or pcapng capture");
+    const char *g[] = { dir };
+    expect_open_error(g, 1, "is a directory");
+    /* A pcap magic followed by garbage: libpcap refuses the header. */
+    f = fopen(path("badhdr.pcap"), "wb");
+    fwrite("\xd4\xc3\xb2\xa1\x09\x00\x09\x00", 1, 8, f);
+    fclose(f);
+    const char *h[] = { path("badhdr.pcap") };
+    expect_open_error(h, 1, "badhdr.pcap: ");
+}
+
+static void test_memory_and_stdin(void)
+{
+    write_pcap("mem.pcap", true, false, 113 /* SLL, content is Ethernet: not decoded as TCP */, 4, 10);
+    FILE *f = fopen(path("mem.pcap"), "rb");
+    static uint8_t buf[8192];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    char err[FCS_CAP_ERRMAX];
+    fcs_capture *c = fcs_cap_open_memory(buf, n, "mem", err, sizeof err);
+    CHECK(c != NULL);
+    if (c) {
+        fcs_packet p;
+        int k = 0;
+        while (fcs_cap_next(c, &p) == FCS_CAP_PACKET) {
+            k++;
+            CHECK_EQ_U(p.dlt, 113);
+        }
+        CHECK_EQ_U(k, 4);
+        fcs_cap_close(c);
+    }
+    /* every truncation of the memory image: no crash, packets then EOF or damage */
+    for (size_t cut = 0; cut < n; cut += 3) {
+        c = fcs_cap_open_memory(buf, cut, "mem", err, sizeof err);
+        if (!c) continue;
+        fcs_packet p;
+        int r, guard = 0;
+        while ((r = fcs_cap_next(c, &p)) == FCS_CAP_PACKET && guard++ < 10) {}
+        CHECK(r == FCS_CAP_EOF || r == FCS_CAP_DAMAGED);
+        fcs_cap_close(c);
+    }
+    /* stdin ("-") */
+    write_pcap("stdin.pcap", false, false, 1, 5, 1);
+    if (freopen(path("stdin.pcap"), "rb", stdin)) {
+        const char *files[] = { "-" };
+        c = fcs_cap_open_files(files, 1, err, sizeof err);
+        CHECK(c != NULL);
+        if (c) {
+            fcs_packet p;
+            int k = 0;
+            while (fcs_cap_next(c, &p) == FCS_CAP_PACKET) k++;
+            CHECK_EQ_U(k, 5);
+            fcs_cap_file_info fi;
+            fcs_cap_get_file_info(c, 0, &fi);
+            CHECK_STR(fi.name, "-");
+            fcs_cap_close(c);
+        }
+    }
+    const char *two[] = { "-", "-" };
+    expect_open_error(two, 2, "more than once");
+}
+
+int main(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/fcs-captest-XXXXXX");
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    test_formats();
+    test_damage();
+    test_errors();
+    test_memory_and_stdin();
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) {}
+    return test_summary("test_capture");
+}
