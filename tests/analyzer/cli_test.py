@@ -1,0 +1,414 @@
+#!/usr/bin/env python3
+"""cli_test.py — fcgiscope's command line, exit statuses, ordering, timing and output safety on generated captures.
+
+Normative reference: issue 4 (interface, exit statuses 0/1/2, outputs),
+issue 7 "Output safety", RFC 4180 (CSV), RFC 8259 (JSON). Standard library
+only. The captures are generated here (pcap files written from scratch:
+Ethernet/IPv4/TCP carrying FastCGI records); writing FastCGI is allowed to
+generators, reading it is the decoder's job.
+
+  cli_test.py FCGISCOPE [GROUP]     GROUP: cli, order, safety, input (default: all)
+"""
+import csv
+import io
+import json
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+
+BIN = sys.argv[1]
+GROUP = sys.argv[2] if len(sys.argv) > 2 else "all"
+passed = failed = 0
+
+
+def check(cond, msg):
+    global passed, failed
+    if cond:
+        passed += 1
+    else:
+        failed += 1
+        print("FAIL: " + msg)
+
+
+def run(args, stdin=None):
+    p = subprocess.run([BIN] + args, input=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    return p.returncode, p.stdout, p.stderr
+
+
+# ---- capture writer -------------------------------------------------------
+
+def csum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+class Pcap:
+    def __init__(self, ns=False):
+        self.ns = ns
+        self.pkts = []
+
+    def add(self, ts_ns, frame):
+        self.pkts.append((ts_ns, frame))
+
+    def bytes(self):
+        magic = 0xA1B23C4D if self.ns else 0xA1B2C3D4
+        out = [struct.pack("<IHHiIII", magic, 2, 4, 0, 0, 262144, 1)]
+        for ts, fr in self.pkts:
+            sec, sub = divmod(ts, 10 ** 9)
+            if not self.ns:
+                sub //= 1000
+            out.append(struct.pack("<IIII", sec, sub, len(fr), len(fr)) + fr)
+        return b"".join(out)
+
+
+class Flow:
+    """One TCP connection client:cport -> server:sport on 10.0.0.1/10.0.0.2."""
+
+    def __init__(self, pcap, cport, sport=9000):
+        self.p = pcap
+        self.cport, self.sport = cport, sport
+        self.seq = {0: 1000, 1: 5000}
+
+    def _frame(self, d, flags, payload):
+        src, dst = (b"\x0a\x00\x00\x01", b"\x0a\x00\x00\x02") if d == 0 else (b"\x0a\x00\x00\x02", b"\x0a\x00\x00\x01")
+        sp, dp = (self.cport, self.sport) if d == 0 else (self.sport, self.cport)
+        tcp = struct.pack("!HHIIBBHHH", sp, dp, self.seq[d], self.seq[1 - d], 5 << 4, flags, 65535, 0, 0) + payload
+        ph = src + dst + struct.pack("!BBH", 0, 6, len(tcp))
+        c = csum(ph + tcp)
+        tcp = tcp[:16] + struct.pack("!H", c) + tcp[18:]
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 1, 0x4000, 64, 6, 0, src, dst)
+        ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+        eth = b"\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x08\x00"
+        return eth + ip + tcp
+
+    def syn(self, t):
+        self.p.add(t, self._frame(0, 0x02, b""))
+        self.seq[0] += 1
+        self.p.add(t + 1000, self._frame(1, 0x12, b""))
+        self.seq[1] += 1
+        self.p.add(t + 2000, self._frame(0, 0x10, b""))
+
+    def send(self, t, d, payload):
+        self.p.add(t, self._frame(d, 0x18, payload))
+        self.seq[d] += len(payload)
+
+    def fin(self, t):
+        self.p.add(t, self._frame(0, 0x11, b""))
+        self.seq[0] += 1
+        self.p.add(t + 1000, self._frame(1, 0x11, b""))
+        self.seq[1] += 1
+        self.p.add(t + 2000, self._frame(0, 0x10, b""))
+
+
+def rec(rtype, rid, content=b""):
+    pad = (8 - len(content) % 8) % 8
+    return struct.pack("!BBHHBB", 1, rtype, rid, len(content), pad, 0) + content + b"\0" * pad
+
+
+def nv(name, value):
+    def ln(n):
+        return struct.pack("!B", n) if n < 128 else struct.pack("!I", n | 0x80000000)
+    return ln(len(name)) + ln(len(value)) + name + value
+
+
+def request_bytes(rid, params, stdin=b"", keep=False):
+    body = b"".join(nv(k, v) for k, v in params)
+    out = rec(1, rid, struct.pack("!HB5x", 1, 1 if keep else 0))
+    out += rec(4, rid, body) + rec(4, rid)
+    if stdin:
+        out += rec(5, rid, stdin)
+    return out + rec(5, rid)
+
+
+def response_bytes(rid, status=200, body=b"ok\n"):
+    hdr = b"Status: %d X\r\nContent-Type: text/plain\r\n\r\n" % status
+    return rec(6, rid, hdr + body) + rec(6, rid) + rec(3, rid, struct.pack("!IB3x", 0, 0))
+
+
+def std_params(uri, script=b"/index.php", extra=()):
+    return [(b"REQUEST_METHOD", b"GET"), (b"SCRIPT_FILENAME", b"/srv" + script), (b"SCRIPT_NAME", script),
+            (b"REQUEST_URI", uri), (b"HTTP_HOST", b"example.test"), (b"CONTENT_LENGTH", b"")] + list(extra)
+
+
+def write(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+T0 = 1795661488 * 10 ** 9  # 2026-11-26T02:51:28Z
+
+
+def three_flows(ns=False, off=0):
+    """c1 begins first and ends last; c2 and c3 inside it. Exact timings."""
+    p = Pcap(ns)
+    f1, f2, f3 = Flow(p, 40001), Flow(p, 40002), Flow(p, 40003)
+    f1.syn(T0)
+    f1.send(T0 + 1_000_000_000 + off, 0, request_bytes(1, std_params(b"/slow?a=1", b"/slow.php")))
+    f2.syn(T0 + 1_500_000_000)
+    f2.send(T0 + 2_000_000_000, 0, request_bytes(1, std_params(b"/fast", b"/fast.php")))
+    f2.send(T0 + 2_250_000_000, 1, response_bytes(1, 404))
+    f2.fin(T0 + 2_300_000_000)
+    f3.syn(T0 + 3_500_000_000)
+    f3.send(T0 + 4_000_000_000, 0, request_bytes(1, std_params(b"/mid", b"/mid.php")))
+    f3.send(T0 + 4_500_000_000, 1, response_bytes(1, 500))
+    f3.fin(T0 + 4_600_000_000)
+    f1.send(T0 + 5_000_000_000 + 3 * off, 1, response_bytes(1, 200))
+    f1.fin(T0 + 5_100_000_000 + 3 * off)
+    p.pkts.sort(key=lambda x: x[0])
+    return p
+
+
+def jlines(out):
+    return [json.loads(l) for l in out.decode("utf-8").splitlines()]
+
+
+# ---- groups -----------------------------------------------------------------
+
+def group_cli(tmp):
+    rc, out, err = run(["--help"])
+    check(rc == 0 and b"--fail-on" in out and b"-i IFACE" in out, "--help: rc %d" % rc)
+    rc, out, err = run(["--version"])
+    check(rc == 0 and out.startswith(b"fcgiscope "), "--version: rc %d %r" % (rc, out))
+    for args, want in ((["--format", "xml", "x"], b"--format"), ([], b"no capture file"),
+                       (["--fail-on", "bad", "x"], b"--fail-on"), (["--nope"], b"unknown option")):
+        rc, out, err = run(args)
+        check(rc == 2 and want in err and err.startswith(b"fcgiscope: ") and out == b"",
+              "usage error %s: rc %d err %r" % (args, rc, err))
+    rc, out, err = run([os.path.join(tmp, "nonexistent.pcap")])
+    check(rc == 2 and b"nonexistent.pcap" in err and err.count(b"\n") == 1, "missing file: rc %d %r" % (rc, err))
+    txt = os.path.join(tmp, "notes.txt")
+    write(txt, b"hello, not a capture\n" * 10)
+    rc, out, err = run([txt])
+    check(rc == 2 and b"notes.txt" in err and b"not a pcap" in err, "not a capture: rc %d %r" % (rc, err))
+    good = os.path.join(tmp, "three.pcap")
+    write(good, three_flows().bytes())
+    rc, out, err = run(["-o", os.path.join(tmp, "no/such/dir/out.txt"), good])
+    check(rc == 2 and b"cannot write" in err, "-o into a missing dir: rc %d %r" % (rc, err))
+    # a bad second file is reported before anything is analyzed
+    rc, out, err = run(["-f", "json", good, txt])
+    check(rc == 2 and out == b"", "bad second file: rc %d, stdout %d bytes" % (rc, len(out)))
+    # -o writes the file, nothing on stdout
+    o = os.path.join(tmp, "out.json")
+    rc, out, err = run(["-f", "json", "-o", o, good])
+    check(rc == 0 and out == b"" and len(jlines(open(o, "rb").read())) == 4, "-o: rc %d" % rc)
+
+    # --fail-on against the severities actually found
+    hostile = os.path.join(tmp, "hostile.pcap")
+    write(hostile, hostile_capture().bytes())
+    rc, out, err = run(["-f", "json", hostile])
+    summ = jlines(out)[-1]
+    sev = summ.get("max_severity")
+    check(sev in ("warning", "error"), "hostile capture should raise at least a warning, max_severity %r" % sev)
+    rank = {"note": 1, "warning": 2, "error": 3, None: 0}
+    for level in ("note", "warning", "error", "never"):
+        rc, out, err = run(["--fail-on", level, hostile])
+        want = 1 if level != "never" and rank[sev] >= rank[level] else 0
+        check(rc == want, "--fail-on %s with max severity %s: rc %d, want %d" % (level, sev, rc, want))
+        if want:
+            check(b"--fail-on" in err, "--fail-on tells why on stderr")
+    rc, out, err = run(["--fail-on", "note", good])
+    check(rc == 0, "--fail-on note on a clean capture: rc %d, stdout %s" % (rc, out[-400:]))
+
+
+def group_order(tmp):
+    for ns in (False, True):
+        path = os.path.join(tmp, "three-%s.pcap" % ("ns" if ns else "us"))
+        p = three_flows(ns=ns, off=123 if ns else 0)
+        write(path, p.bytes())
+        rc, out, err = run(["-f", "json", path])
+        objs = jlines(out)
+        reqs = [o for o in objs if o["type"] == "request"]
+        check(rc == 0 and len(reqs) == 3, "three flows (%s): rc %d, %d requests" % ("ns" if ns else "us", rc, len(reqs)))
+        if len(reqs) != 3:
+            continue
+        check([r["uri"] for r in reqs] == ["/slow?a=1", "/fast", "/mid"],
+              "order of t_begin across flows: %s" % [r["uri"] for r in reqs])
+        check([r["status"] for r in reqs] == [200, 404, 500], "statuses %s" % [r["status"] for r in reqs])
+        lat_ns = [4_000_000_000 + 2 * p_off for p_off in [123 if ns else 0]] + [250_000_000, 500_000_000]
+        check([r["latency_us"] for r in reqs] == [(x + 500) // 1000 for x in lat_ns],
+              "latency_us exact: %s want %s" % ([r["latency_us"] for r in reqs], [(x + 500) // 1000 for x in lat_ns]))
+        if ns:
+            check([r.get("latency_ns") for r in reqs] == lat_ns, "latency_ns exact: %s" % [r.get("latency_ns") for r in reqs])
+            check(reqs[0]["start"] == "2026-11-26T02:51:29.000000123Z", "ns start %s" % reqs[0]["start"])
+        else:
+            check("latency_ns" not in reqs[0], "no latency_ns on a us capture")
+            check(reqs[0]["start"] == "2026-11-26T02:51:29.000000Z", "us start %s" % reqs[0]["start"])
+        r = reqs[1]
+        check(r["client"] == "10.0.0.1:40002" and r["server"] == "10.0.0.2:9000" and r["request_id"] == 1
+              and r["role"] == "RESPONDER" and r["method"] == "GET" and r["script"] == "/fast.php"
+              and r["host"] == "example.test" and r["complete"] is True and r["frame"] == 8,
+              "request fields: %s" % r)
+        s = objs[-1]
+        check(s["type"] == "summary" and s["requests"] == {"total": 3, "complete": 3, "incomplete": 0}
+              and s["statuses"] == {"200": 1, "404": 1, "500": 1} and s["connections"] == 3,
+              "summary: %s" % {k: s.get(k) for k in ("requests", "statuses", "connections")})
+        check(s["latency_us"]["max"] == (lat_ns[0] + 500) // 1000 and s["latency_us"]["min"] == 250000,
+              "summary latency min/max exact: %s" % s["latency_us"])
+        # multiple files as one timeline: same result as one file
+        a, b = os.path.join(tmp, "part1.pcap"), os.path.join(tmp, "part2.pcap")
+        half = len(p.pkts) // 2
+        p1, p2 = Pcap(ns), Pcap(ns)
+        p1.pkts, p2.pkts = p.pkts[:half], p.pkts[half:]
+        write(a, p1.bytes())
+        write(b, p2.bytes())
+        rc, out2, err = run(["-f", "json", a, b])
+        reqs2 = [o for o in jlines(out2) if o["type"] == "request"]
+        strip = lambda rs: [{k: v for k, v in x.items()} for x in rs]
+        check(rc == 0 and strip(reqs2) == strip(reqs), "two files as one timeline differ")
+        # stdin
+        rc, out3, err = run(["-f", "json", "-"], stdin=p.bytes())
+        reqs3 = [o for o in jlines(out3) if o["type"] == "request"]
+        check(rc == 0 and [x["uri"] for x in reqs3] == [x["uri"] for x in reqs], "stdin input: rc %d" % rc)
+    # CSV has the same rows
+    rc, out, err = run(["-f", "csv", os.path.join(tmp, "three-us.pcap")])
+    rows = list(csv.reader(io.StringIO(out.decode("utf-8"), newline="")))
+    check(rc == 0 and len(rows) == 4 and all(len(r) == len(rows[0]) for r in rows), "csv rows %d" % len(rows))
+    if rows:
+        hdr = rows[0]
+        for k in ("client", "server", "request_id", "role", "keep_conn", "method", "uri", "script", "host",
+                  "status", "app_status", "protocol_status", "start", "latency_us", "ttfb_us", "server_us",
+                  "stdin_bytes", "stdout_bytes", "stderr_bytes", "content_length", "complete", "frame"):
+            check(k in hdr, "csv column %s" % k)
+        if len(rows) == 4:
+            check([r[hdr.index("uri")] for r in rows[1:]] == ["/slow?a=1", "/fast", "/mid"], "csv order")
+    # text: the report names the slow request and its statuses
+    rc, out, err = run(["--color", "never", os.path.join(tmp, "three-us.pcap")])
+    t = out.decode("utf-8", "replace")
+    check(rc == 0 and "/slow?a=1" in t and "404" in t and "Slowest" in t and "Latency" in t, "text report")
+
+
+SCRIPT = b"@e\xc2\x9bv\xe2\x80\xaeil\x1b[1m.php"
+
+
+def hostile_capture():
+    p = Pcap()
+    f = Flow(p, 41000)
+    f.syn(T0)
+    uri = b"/x?\x1b]0;pwned\x07\x1b[2J\xff\xfe\xc2\x9b31m\xe2\x80\xaeabc"
+    extra = [(b"HTTP_X_TAG", b"a,b\"c\r\nd"), (b"HTTP_X_FORMULA", b"=HYPERLINK(\"http://e\")"),
+             (b"PHP_VALUE", b"auto_prepend_file=/etc/passwd"), (b"HTTP_X_MINUS", b"-2+3"),
+             (b"HTTP_X_UTF8", "caf\u00e9 \u2603".encode())]
+    f.send(T0 + 1_000_000, 0, request_bytes(1, std_params(uri, SCRIPT, extra)))
+    f.send(T0 + 2_000_000, 1, response_bytes(1, 200))
+    f.fin(T0 + 3_000_000)
+    return p
+
+
+def latin1_fallback(b):
+    """What fcgiscope's JSON makes of bytes: UTF-8 where valid, else U+00XX per byte."""
+    out, i = [], 0
+    while i < len(b):
+        for n in (1, 2, 3, 4):
+            try:
+                ch = b[i:i + n].decode("utf-8")
+                out.append(ch)
+                i += n
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            out.append(chr(b[i]))
+            i += 1
+    return "".join(out)
+
+
+def group_safety(tmp):
+    path = os.path.join(tmp, "hostile.pcap")
+    write(path, hostile_capture().bytes())
+    uri = b"/x?\x1b]0;pwned\x07\x1b[2J\xff\xfe\xc2\x9b31m\xe2\x80\xaeabc"
+    params = ["HTTP_X_TAG", "HTTP_X_FORMULA", "HTTP_X_MINUS", "HTTP_X_UTF8", "HTTP_X_ABSENT"]
+    pargs = sum((["--param", n] for n in params), [])
+    # text, as on a terminal with colours: SGR codes of our own only
+    for color in ("never", "always"):
+        rc, out, err = run(["--color", color, "--slowest", "5"] + pargs + [path])
+        check(rc == 0, "text rc %d" % rc)
+        for bad in (b"\x1b]", b"\x1b[2J", b"\x07", b"\xff", b"\xc2\x9b", b"\xe2\x80\xae", b"\r"):
+            check(bad not in out, "text (%s colour) contains raw %r" % (color, bad))
+        if color == "never":
+            check(not any(c < 0x20 and c != 0x0a for c in out), "control bytes in text without colour")
+            check(b"/x?\\x1b]0;pwned\\x07\\x1b[2J\\xff\\xfe" in out,
+                  "the escaped uri is shown: %r" % out[out.find(b"/x?"):out.find(b"/x?") + 80])
+            check(b"@e\\u{009b}v\\u{202e}il\\x1b[1m.php" in out, "the escaped script is shown")
+        else:
+            check(b"\x1b[" in out, "--color always colours")
+    # JSON: valid, nothing dropped
+    rc, out, err = run(["-f", "json"] + pargs + [path])
+    check(rc == 0, "json rc %d" % rc)
+    check(all(0x20 <= c < 0x7f or c >= 0x80 or c == 0x0a for c in out), "raw control bytes in JSON")
+    objs = jlines(out)
+    reqs = [o for o in objs if o["type"] == "request"]
+    check(len(reqs) == 1, "hostile: %d requests" % len(reqs))
+    if reqs:
+        r = reqs[0]
+        check(r["uri"] == latin1_fallback(uri), "json uri %r want %r" % (r["uri"], latin1_fallback(uri)))
+        check(r["params"]["HTTP_X_TAG"] == "a,b\"c\r\nd", "json param with quotes/CRLF %r" % r["params"]["HTTP_X_TAG"])
+        check(r["params"]["HTTP_X_UTF8"] == "caf\u00e9 \u2603", "json UTF-8 passes")
+        check(r["params"]["HTTP_X_ABSENT"] is None, "absent param is null")
+        check(r["script"] == latin1_fallback(SCRIPT), "script %r" % r["script"])
+        check("php_ini_override" in r["anomalies"], "php_ini_override attached: %s" % r["anomalies"])
+    # CSV: RFC 4180 quoting, formulas neutralised, bytes kept
+    rc, out, err = run(["-f", "csv"] + pargs + [path])
+    rows = list(csv.reader(io.StringIO(out.decode("latin-1"), newline="")))
+    check(rc == 0 and len(rows) == 2 and len(rows[1]) == len(rows[0]), "csv shape %s" % [len(r) for r in rows])
+    if len(rows) == 2:
+        h, row = rows[0], rows[1]
+        cellv = lambda name: row[h.index(name)]
+        check(cellv("uri") == uri.decode("latin-1"), "csv uri bytes kept: %r" % cellv("uri"))
+        check(cellv("script") == "'" + SCRIPT.decode("latin-1"), "csv @ neutralised: %r" % cellv("script"))
+        check(cellv("param:HTTP_X_FORMULA") == "'=HYPERLINK(\"http://e\")", "csv = neutralised: %r" % cellv("param:HTTP_X_FORMULA"))
+        check(cellv("param:HTTP_X_MINUS") == "'-2+3", "csv - neutralised: %r" % cellv("param:HTTP_X_MINUS"))
+        check(cellv("param:HTTP_X_TAG") == "a,b\"c\r\nd", "csv quoting: %r" % cellv("param:HTTP_X_TAG"))
+        check(cellv("param:HTTP_X_ABSENT") == "", "csv absent param empty")
+    check(out.endswith(b"\r\n"), "csv rows end with CRLF")
+
+
+def group_input(tmp):
+    p = three_flows()
+    data = p.bytes()
+    # cut inside the last-but-two packet: what came before is reported, the damage named
+    cut = os.path.join(tmp, "cut.pcap")
+    # find the offset of the start of the 3rd-last packet record, cut 10 bytes into it
+    off = 24
+    offsets = []
+    for ts, fr in p.pkts:
+        offsets.append(off)
+        off += 16 + len(fr)
+    k = [i for i, (ts, fr) in enumerate(p.pkts) if ts == T0 + 5_000_000_000][0]  # c1's response
+    write(cut, data[:offsets[k] + 16 + 10])
+    rc, out, err = run(["-f", "json", cut])
+    objs = jlines(out)
+    reqs = [o for o in objs if o["type"] == "request"]
+    an = [o for o in objs if o["type"] == "anomaly" and o["id"] == "capture_truncated"]
+    check(rc == 0, "truncated capture: exit %d (not fatal)" % rc)
+    check(b"cut.pcap" in err and (b"truncat" in err or b"corrupt" in err), "truncation named on stderr: %r" % err)
+    check(len(an) == 1 and an[0]["frame"] == k + 1, "capture_truncated at frame %d: %s" % (k + 1, an))
+    check([r["uri"] for r in reqs] == ["/slow?a=1", "/fast", "/mid"],
+          "requests before the damage reported (the cut one incomplete): %s" % [(r["uri"], r["complete"]) for r in reqs])
+    check(objs[-1]["type"] == "summary" and objs[-1]["files"][0]["damaged"] is True, "summary marks the damage")
+    # the request whose END_REQUEST was cut is incomplete and says so
+    if reqs:
+        check(reqs[0]["complete"] is False and reqs[0]["latency_us"] is None and reqs[0]["end"] == "capture_end",
+              "cut request incomplete: %s" % reqs[0])
+        check(reqs[1]["complete"] is True and reqs[2]["complete"] is True, "the others complete")
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, fn in (("cli", group_cli), ("order", group_order), ("safety", group_safety), ("input", group_input)):
+            if GROUP in ("all", name):
+                try:
+                    fn(tmp)
+                except Exception as ex:  # a crash of the test is a failure, not a pass
+                    check(False, "%s: %s: %s" % (name, type(ex).__name__, ex))
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
