@@ -302,7 +302,7 @@ static void record_end(fsd_conn *c, fsd_dir dir, fsd_timepoint last, bool trunca
     if (d->rec_mgmt) {
         fsd_nv_record_end(&d->mgmt);
         if (fsd_nv_stream_end(&d->mgmt) && !truncated)
-            fsd_fire(c, NULL, FSD_A_nv_overrun, 0, dir, d->mgmt.start_off, d->rec_first, -1,
+            fsd_fire(c, NULL, FSD_A_nv_overrun, 0, dir, d->mgmt.start_off, d->mgmt.start_at, -1,
                      "%s pair incomplete at end of record", fsd_type_name(d->h.type));
     }
     if (!truncated) {

@@ -560,7 +560,7 @@ static void on_pair(fsd_conn *c, void *ctx, const fsd_pair *p)
     {
         uint64_t cost = (uint64_t)p->name_stored + p->value_stored + 16;
         bool stored = false;
-        if (r->stored_cost + cost <= c->lim.max_params_bytes) {
+        if (!(r->once & ONCE_PARAM_CAP) && r->stored_cost + cost <= c->lim.max_params_bytes) {
             size_t need = r->arena_used + p->name_stored + p->value_stored;
             if (fsd_mem_reserve(c, (void **)&r->arena, &r->arena_cap, need, 1) &&
                 fsd_mem_reserve(c, (void **)&r->ps, &r->ps_cap, r->nps + 1, sizeof *r->ps)) {
@@ -977,7 +977,7 @@ void fsd_req_on_record_end(fsd_conn *c, fsd_dir dir, fsd_record_event *ev)
         if (!eos)
             break;
         if (fsd_nv_stream_end(&r->nv))
-            fsd_fire(c, r, FSD_A_nv_overrun, 0, dir, r->nv.start_off, d->rec_first, r->id,
+            fsd_fire(c, r, FSD_A_nv_overrun, 0, dir, r->nv.start_off, r->nv.start_at, r->id,
                      "pair at offset %llu incomplete at end of PARAMS", (unsigned long long)r->nv.start_off);
         r->st[FSD_PARAMS] = S_ENDED;
         if (r->role == FSD_RESPONDER && (!r->seen_method || !r->seen_sfile))

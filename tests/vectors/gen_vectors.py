@@ -321,9 +321,10 @@ vec("peer_apache_post", "Apache mod_proxy_fcgi style: no padding, one record per
     .c(5, rec(STDIN, 1, rep(0x78, 8192), align=0)) \
     .c(6, rec(STDIN, 1, rep(0x78, 3616), align=0)) \
     .c(7, rec(STDIN, 1, align=0)) \
-    .s(8, *cut(rec(STDOUT, 1, text(b"Content-type: text/html\r\n\r\n<p>uploaded 20000 bytes</p>\n")), 20)) \
-    .s(9, end(1)) \
-    .fin("server", 10).fin("client", 11)
+    .s(8, cut(rec(STDOUT, 1, text(b"Content-type: text/html\r\n\r\n<p>uploaded 20000 bytes</p>\n"), align=0), 20)[0]) \
+    .s(9, cut(rec(STDOUT, 1, text(b"Content-type: text/html\r\n\r\n<p>uploaded 20000 bytes</p>\n"), align=0), 20)[1]) \
+    .s(10, end(1, align=0)) \
+    .fin("server", 11).fin("client", 12)
 
 # ---------------------------------------------------------------------------
 # anomalies
@@ -371,16 +372,18 @@ vec("a_truncated_record", "The client closes inside a PARAMS record; the server 
     .c(1, begin(1), *cut(params(1, [("REQUEST_METHOD", "GET"), ("SCRIPT_FILENAME", "/srv/a.php")]), 20)[:1]) \
     .fin("client", 2).fin("server", 3)
 
-vec("a_capture_gap", "Bytes missing from the capture: once inside a STDIN record (framing kept, counted),",
-    "once across record boundaries in the server direction (hunting, resynchronised on a confirmed header).") \
+vec("a_capture_gap", "Bytes missing from the capture: once inside a STDIN record (framing kept, the missing bytes",
+    "counted), once across a record boundary in the server direction: the gap swallows the end of a STDOUT",
+    "record and the first 2 header bytes of the next one; hunting skips the rest of that record and",
+    "resynchronises on the empty STDOUT record, confirmed by the END_REQUEST header after it.") \
     .c(1, begin(1), params(1, [("REQUEST_METHOD", "POST"), ("SCRIPT_FILENAME", "/srv/a.php"), ("CONTENT_LENGTH", "100")]),
        rec(PARAMS, 1), cut(rec(STDIN, 1, rep(0x62, 100)), 30)[0]) \
     .gap("client", 50, 2) \
-    .c(3, raw(b"b" * 20 + bytes(4), 'last 20 content bytes and the padding of the STDIN record'), rec(STDIN, 1)) \
+    .c(3, raw(b"b" * 28 + bytes(4), 'last 28 content bytes and the padding of the STDIN record'), rec(STDIN, 1)) \
     .s(4, cut(rec(STDOUT, 1, text(b"Content-Type: text/plain\r\n\r\n0123456789")), 20)[0]) \
     .gap("server", 30, 5) \
-    .s(6, raw(b"789", 'tail of the STDOUT record (the record was 8+38+2)') if False else raw(b"\x00\x00", 'padding tail of the cut STDOUT record'),
-       rec(STDOUT, 1, text(b"more")), rec(STDOUT, 1), end(1)) \
+    .s(6, raw(rec(STDOUT, 1, text(b"more body")).data[2:], 'a STDOUT record without its first 2 bytes'),
+       rec(STDOUT, 1), end(1)) \
     .fin("server", 7).fin("client", 8)
 
 vec("a_midstream_start", "The capture starts inside a connection: the client side in the middle of a STDIN record,",
@@ -494,7 +497,7 @@ vec("a_caps", "Decoder caps (options): param_cap_exceeded (stored params over 12
     .option("max_params_bytes=120").option("max_pair_bytes=64").option("max_cgi_header_bytes=64") \
     .option("max_active_requests=2").option("max_request_anomalies=3") \
     .c(1, begin(1, flags=1), params(1, [("REQUEST_METHOD", "GET"), ("SCRIPT_FILENAME", "/srv/a.php"),
-                                        ("HTTP_COOKIE", "c" * 80), ("A", "1"), ("B", "2"), ("C", "3"),
+                                        ("HTTP_PROXY", "x"), ("HTTP_COOKIE", "c" * 80), ("A", "1"), ("B", "2"), ("C", "3"),
                                         ("SCRIPT_NAME", "/late")]),
        rec(PARAMS, 1), rec(STDIN, 1), begin(3, flags=1), begin(5, flags=1), rec(PARAMS, 5, nv("X", "y")),
        rec(PARAMS, 3), rec(STDIN, 3)) \
