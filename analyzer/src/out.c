@@ -810,7 +810,7 @@ static void text_lat_row(out_ctx *c, const rstr *name, const char *plain, const 
     if (sc) {
         sbuf_printf(&c->line, "  %5" PRIu64 "  %5" PRIu64, sc->s4xx, sc->s5xx);
         if (sc->incomplete)
-            sbuf_printf(&c->line, "  %5" PRIu64, sc->incomplete);
+            sbuf_printf(&c->line, "  %10" PRIu64, sc->incomplete);
     }
     sbuf_addc(&c->line, '\n');
 }
@@ -1059,12 +1059,22 @@ static void text_summary(out_ctx *c, const out_summary *s)
         sbuf_adds(b, "  ");
         cell(b, "script", namew, false);
         sbuf_printf(b, " %9s  %8s  %8s  %8s  %8s", "requests", "p50", "p90", "p99", "max");
+        bool any_incomplete = false;
+        for (size_t i = 0; i < nsc; i++)
+            any_incomplete |= sc[i]->incomplete > 0;
         if (nsc)
             sbuf_printf(b, "  %5s  %5s", "4xx", "5xx");
+        if (any_incomplete)
+            sbuf_adds(b, "  incomplete");
         col(c, C_RESET);
         sbuf_addc(b, '\n');
+        script_stat all;
+        memset(&all, 0, sizeof all);
+        for (int k = 400; k < 600; k++)
+            *(k < 500 ? &all.s4xx : &all.s5xx) += st->status[k];
+        all.incomplete = st->incomplete;
         col(c, C_BOLD);
-        text_lat_row(c, NULL, "all requests", NULL, &st->latency, st->latency.count, namew);
+        text_lat_row(c, NULL, "all requests", nsc ? &all : NULL, &st->latency, st->requests, namew);
         col(c, C_RESET);
         for (size_t i = 0; i < nsc; i++) {
             rstr nm = {sc[i]->name, sc[i]->len};
@@ -1171,6 +1181,41 @@ static void text_summary(out_ctx *c, const out_summary *s)
         }
     }
     free(slow);
+
+    if (st->nincomplete_list) {
+        char title[96];
+        snprintf(title, sizeof title, "Incomplete requests (%s%zu of %" PRIu64 ")",
+                 st->nincomplete_list < st->incomplete ? "first " : "", st->nincomplete_list,
+                 st->incomplete);
+        section(c, title);
+        col(c, C_DIM);
+        sbuf_printf(b, "  %-12s %6s  %-7s %-44s %10s  %s\n", "ended by", "status", "method", "uri",
+                    "frame", "start (UTC)");
+        col(c, C_RESET);
+        for (size_t i = 0; i < st->nincomplete_list; i++) {
+            const req_rec *r = &st->incomplete_list[i];
+            sbuf_adds(b, "  ");
+            col(c, C_YELLOW);
+            cell(b, fsd_end_reason_name(r->end_reason), 12, false);
+            col(c, C_RESET);
+            if (r->status)
+                sbuf_printf(b, " %6d  ", r->status);
+            else
+                sbuf_adds(b, "   none  ");
+            tcell(c, &r->method, 7, "-");
+            sbuf_addc(b, ' ');
+            tcell(c, &r->uri, 44, "-");
+            if (r->has_begin) {
+                sbuf_printf(b, " %10" PRIu64 "  ", r->frame);
+                fmt_rfc3339(t1, sizeof t1, r->t_begin_ns, c->ns);
+                t1[strlen(t1) - 1] = '\0';
+                sbuf_adds(b, t1 + 11);
+            } else {
+                sbuf_printf(b, " %10s  ?", "?");
+            }
+            sbuf_addc(b, '\n');
+        }
+    }
 
     /* anomalies */
     section(c, "Anomalies");

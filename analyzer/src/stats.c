@@ -14,6 +14,7 @@ void stats_init(stats *s, unsigned slowest)
     hist_init(&s->ttfb);
     hist_init(&s->server);
     s->slow_cap = slowest;
+    s->incomplete_cap = slowest ? STATS_INCOMPLETE_KEPT : 0;
     s->absent_script.absent = true;
     s->other_scripts.other = true;
 }
@@ -38,6 +39,9 @@ void stats_free(stats *s)
     script_free(&s->other_scripts);
     for (size_t i = 0; i < s->nslow; i++)
         rec_free(&s->slow[i]);
+    for (size_t i = 0; i < s->nincomplete_list; i++)
+        rec_free(&s->incomplete_list[i]);
+    free(s->incomplete_list);
     free(s->slow);
     memset(s, 0, sizeof *s);
 }
@@ -189,6 +193,12 @@ void stats_request(stats *s, const req_rec *r)
     if (r->has_latency)
         hist_add(&sc->latency, r->latency_ns > 0 ? (uint64_t)r->latency_ns : 0);
     slow_add(s, r);
+    if (!r->complete && s->nincomplete_list < s->incomplete_cap) {
+        if (!s->incomplete_list)
+            s->incomplete_list = calloc(s->incomplete_cap, sizeof *s->incomplete_list);
+        if (s->incomplete_list && rec_copy(&s->incomplete_list[s->nincomplete_list], r))
+            s->nincomplete_list++;
+    }
 }
 
 void stats_anomaly(stats *s, fsd_anomaly_id id, fsd_severity sev, uint64_t frame,

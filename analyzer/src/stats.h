@@ -19,6 +19,7 @@
 #define STATS_MAX_SCRIPTS 1000
 #define STATS_SCRIPT_KEY_MAX 512
 #define STATS_FIRST_FRAMES 5
+#define STATS_INCOMPLETE_KEPT 10
 
 typedef struct anom_stat {
     uint64_t count;
@@ -56,6 +57,9 @@ typedef struct stats {
     /* the slowest requests: a min-heap on latency */
     req_rec *slow;
     size_t nslow, slow_cap;
+    /* the first incomplete requests, in delivery order */
+    req_rec *incomplete_list;
+    size_t nincomplete_list, incomplete_cap;
     /* request roles, methods */
     uint64_t keep_conn_requests, aborted;
     uint64_t stdin_bytes, stdout_bytes, stderr_bytes;
