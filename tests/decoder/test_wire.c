@@ -1,1 +1,216 @@
-int main(void){return 1;}
+/* test_wire.c — unit tests of the stateless wire layer: headers, bodies, plausibility, name-value pairs, names.
+ *
+ * Normative reference: FastCGI Specification 1.0 §3.3, §3.4, §5.
+ * Inputs are placed at the very end of a page followed by a PROT_NONE guard
+ * page (as picohttpparser's tests do), so any over-read crashes.
+ */
+#define _DEFAULT_SOURCE
+#include "check.h"
+#include "fsd/fsd.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+static uint8_t *guard_base;
+static size_t page;
+
+/* Copy len bytes so that they end exactly at the guard page. */
+static const uint8_t *guarded(const void *data, size_t len)
+{
+    uint8_t *dst = guard_base + page - len;
+    memcpy(dst, data, len);
+    return dst;
+}
+
+static void test_header(void)
+{
+    static const uint8_t b[8] = { 1, 6, 0x12, 0x34, 0xff, 0xfe, 7, 9 };
+    fsd_header h;
+    fsd_header_unpack(&h, guarded(b, 8));
+    CHECK_EQ(h.version, 1);
+    CHECK_EQ(h.type, FSD_STDOUT);
+    CHECK_EQ(h.request_id, 0x1234);
+    CHECK_EQ(h.content_length, 0xfffe);
+    CHECK_EQ(h.padding_length, 7);
+    CHECK_EQ(h.reserved, 9);
+    CHECK_EQ(fsd_header_record_len(&h), 8 + 0xfffe + 7);
+    {
+        static const uint8_t m[8] = { 1, 5, 0, 1, 0xff, 0xff, 0xff, 0 };
+        CHECK_EQ(fsd_record_length(guarded(m, 8), 8), FSD_MAX_RECORD_LEN); /* no 16-bit roll-over */
+    }
+    CHECK_EQ(fsd_record_length(guarded(b, 7), 7), 0);
+    CHECK_EQ(fsd_record_length(NULL, 8), 0);
+}
+
+static fsd_header mk(uint8_t ver, uint8_t type, uint16_t id, uint16_t cl)
+{
+    fsd_header h = { ver, type, id, cl, 0, 0 };
+    return h;
+}
+
+static void test_plausible(void)
+{
+    fsd_header h;
+    h = mk(1, FSD_BEGIN_REQUEST, 1, 8);
+    CHECK(fsd_header_plausible(&h));
+    h = mk(2, FSD_BEGIN_REQUEST, 1, 8);
+    CHECK(!fsd_header_plausible(&h));
+    h = mk(1, FSD_BEGIN_REQUEST, 1, 9);
+    CHECK(!fsd_header_plausible(&h));
+    h = mk(1, FSD_BEGIN_REQUEST, 0, 8);
+    CHECK(!fsd_header_plausible(&h));
+    h = mk(1, FSD_ABORT_REQUEST, 3, 0);
+    CHECK(fsd_header_plausible(&h));
+    h = mk(1, FSD_ABORT_REQUEST, 3, 1);
+    CHECK(!fsd_header_plausible(&h));
+    h = mk(1, FSD_GET_VALUES, 0, 30);
+    CHECK(fsd_header_plausible(&h));
+    h = mk(1, FSD_GET_VALUES, 1, 30);
+    CHECK(!fsd_header_plausible(&h));
+    h = mk(1, FSD_UNKNOWN_TYPE, 0, 8);
+    CHECK(fsd_header_plausible(&h));
+    h = mk(1, 0, 1, 0);
+    CHECK(!fsd_header_plausible(&h));
+    h = mk(1, 12, 1, 0);
+    CHECK(!fsd_header_plausible(&h));
+    h = mk(1, FSD_STDOUT, 1, 65535);
+    CHECK(fsd_header_plausible(&h));
+    CHECK(!fsd_header_plausible(NULL));
+}
+
+static void test_looks_like(void)
+{
+    static const uint8_t nginx[] = { 1, 1, 0, 1, 0, 8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 4, 0, 1, 0, 0, 0, 0 };
+    static const uint8_t http[] = "GET / HTTP/1.1\r\n";
+    static const uint8_t server[] = { 1, 6, 0, 1, 0, 2, 6, 0, 'h', 'i', 0, 0, 0, 0, 0, 0 };
+    CHECK_EQ(fsd_looks_like_fastcgi(guarded(nginx, sizeof nginx), sizeof nginx, FSD_DIR_CLIENT), 1);
+    CHECK_EQ(fsd_looks_like_fastcgi(guarded(nginx, sizeof nginx), sizeof nginx, FSD_DIR_SERVER), 0);
+    CHECK_EQ(fsd_looks_like_fastcgi(guarded(nginx, 5), 5, FSD_DIR_CLIENT), -1);
+    CHECK_EQ(fsd_looks_like_fastcgi(guarded(nginx, 12), 12, FSD_DIR_CLIENT), 1); /* one complete header */
+    CHECK_EQ(fsd_looks_like_fastcgi(guarded(http, 16), 16, FSD_DIR_CLIENT), 0);
+    CHECK_EQ(fsd_looks_like_fastcgi(guarded(http, 1), 1, FSD_DIR_CLIENT), 0);
+    CHECK_EQ(fsd_looks_like_fastcgi(guarded(server, sizeof server), sizeof server, FSD_DIR_SERVER), 1);
+    CHECK_EQ(fsd_looks_like_fastcgi(guarded(server, sizeof server), sizeof server, (fsd_dir)7), 1);
+    {
+        uint8_t bad[24];
+        memcpy(bad, nginx, sizeof bad);
+        bad[17] = 0x63; /* second header: unknown type */
+        CHECK_EQ(fsd_looks_like_fastcgi(guarded(bad, sizeof bad), sizeof bad, FSD_DIR_CLIENT), 0);
+        bad[1] = 0x63;
+        CHECK_EQ(fsd_looks_like_fastcgi(guarded(bad, 3), 3, FSD_DIR_CLIENT), 0);
+    }
+    CHECK_EQ(fsd_looks_like_fastcgi(NULL, 0, FSD_DIR_CLIENT), -1);
+}
+
+static void test_bodies(void)
+{
+    static const uint8_t bb[8] = { 0, 1, 1, 0, 0, 0, 0, 5 };
+    static const uint8_t eb[8] = { 0x80, 0, 0, 2, 3, 0, 0, 0 };
+    static const uint8_t ub[8] = { 42, 0, 0, 0, 0, 0, 0, 1 };
+    fsd_begin_body b;
+    fsd_end_body e;
+    fsd_unknown_type_body u;
+    CHECK(fsd_begin_body_unpack(&b, guarded(bb, 8), 8));
+    CHECK_EQ(b.role, FSD_RESPONDER);
+    CHECK_EQ(b.flags, FSD_FLAG_KEEP_CONN);
+    CHECK_EQ(b.reserved[4], 5);
+    CHECK(!fsd_begin_body_unpack(&b, guarded(bb, 7), 7));
+    CHECK_EQ(b.role, 0);
+    CHECK(fsd_end_body_unpack(&e, guarded(eb, 8), 8));
+    CHECK_EQ(e.app_status, 0x80000002u);
+    CHECK_EQ(e.protocol_status, FSD_UNKNOWN_ROLE);
+    CHECK(!fsd_end_body_unpack(&e, guarded(eb, 3), 3));
+    CHECK(fsd_unknown_type_body_unpack(&u, guarded(ub, 8), 8));
+    CHECK_EQ(u.type, 42);
+    CHECK_EQ(u.reserved[6], 1);
+    CHECK(!fsd_unknown_type_body_unpack(&u, NULL, 8));
+}
+
+static void test_nv_next(void)
+{
+    /* "AB"="x", then a 4-byte value length of 130 */
+    uint8_t buf[2 + 2 + 1 + 1 + 4 + 1 + 130];
+    size_t pos = 0, n = 0;
+    fsd_nv nv;
+    const uint8_t *g;
+    buf[n++] = 2;
+    buf[n++] = 1;
+    buf[n++] = 'A';
+    buf[n++] = 'B';
+    buf[n++] = 'x';
+    buf[n++] = 1;
+    buf[n++] = 0x80;
+    buf[n++] = 0;
+    buf[n++] = 0;
+    buf[n++] = 130;
+    buf[n++] = 'V';
+    memset(buf + n, 'v', 130);
+    n += 130;
+    g = guarded(buf, n);
+    CHECK_EQ(fsd_nv_next(g, n, &pos, &nv), 1);
+    CHECK_EQ(nv.offset, 0);
+    CHECK_EQ(nv.name_len, 2);
+    CHECK_EQ(nv.value_len, 1);
+    CHECK_EQ(nv.name_offset, 2);
+    CHECK_EQ(nv.value_offset, 4);
+    CHECK_EQ(nv.total_len, 5);
+    CHECK_EQ(pos, 5);
+    CHECK_EQ(fsd_nv_next(g, n, &pos, &nv), 1);
+    CHECK_EQ(nv.name_len, 1);
+    CHECK_EQ(nv.value_len, 130);
+    CHECK_EQ(nv.name_offset, 10);
+    CHECK_EQ(nv.value_offset, 11);
+    CHECK_EQ(pos, n);
+    CHECK_EQ(fsd_nv_next(g, n, &pos, &nv), 0);
+    /* every truncation of the buffer gives -1 (never an over-read) */
+    for (size_t cut = 1; cut < n; cut++) {
+        size_t p = 5;
+        int rc;
+        g = guarded(buf, cut);
+        if (cut <= 5)
+            continue;
+        rc = fsd_nv_next(g, cut, &p, &nv);
+        CHECK_EQ(rc, -1);
+        CHECK_EQ(p, 5);
+    }
+    /* a huge 31-bit length must not wrap */
+    {
+        static const uint8_t huge[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 'a' };
+        size_t p = 0;
+        CHECK_EQ(fsd_nv_next(guarded(huge, sizeof huge), sizeof huge, &p, &nv), -1);
+        CHECK_EQ(nv.name_len, 0x7fffffff);
+    }
+}
+
+static void test_names(void)
+{
+    CHECK_STR(fsd_type_name(FSD_BEGIN_REQUEST), "BEGIN_REQUEST");
+    CHECK_STR(fsd_type_name(FSD_UNKNOWN_TYPE), "UNKNOWN_TYPE");
+    CHECK_STR(fsd_type_name(0), "UNKNOWN");
+    CHECK_STR(fsd_type_name(12), "UNKNOWN");
+    CHECK_STR(fsd_role_name(FSD_FILTER), "FILTER");
+    CHECK_STR(fsd_role_name(0), "UNKNOWN");
+    CHECK_STR(fsd_protocol_status_name(FSD_OVERLOADED), "OVERLOADED");
+    CHECK_STR(fsd_protocol_status_name(9), "UNKNOWN");
+    CHECK_STR(fsd_dir_name(FSD_DIR_SERVER), "server");
+    CHECK_STR(fsd_dir_name((fsd_dir)5), "UNKNOWN");
+    CHECK_STR(fsd_end_reason_name(FSD_END_CAPTURE), "capture_end");
+    CHECK_STR(fsd_end_reason_name((fsd_end_reason)99), "UNKNOWN");
+}
+
+int main(void)
+{
+    page = (size_t)sysconf(_SC_PAGESIZE);
+    guard_base = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (guard_base == MAP_FAILED || mprotect(guard_base + page, page, PROT_NONE) != 0) {
+        perror("mmap");
+        return 1;
+    }
+    test_header();
+    test_plausible();
+    test_looks_like();
+    test_bodies();
+    test_nv_next();
+    test_names();
+    return check_done("test_wire");
+}
