@@ -196,7 +196,10 @@ start_frontend() {  # start_frontend KIND
 # ---- capture ---------------------------------------------------------------------------------
 TCPDUMP_PID=
 start_capture() {   # start_capture FILE
-    start_bg "$W/tcpdump.err" tcpdump -i lo -B 65536 -s 0 -U -Z root -n -w "$1" "tcp port $FCGI_PORT"
+    # --immediate-mode: without it libpcap hands packets over in blocks (1 s timeout), and the
+    # packets of a block still open when tcpdump is stopped are lost without being counted as drops
+    start_bg "$W/tcpdump.err" tcpdump -i lo -B 65536 -s 0 -U --immediate-mode -Z root -n -w "$1" \
+        "tcp port $FCGI_PORT"
     TCPDUMP_PID=$START_PID
     local i
     for i in $(seq 1 100); do
@@ -348,7 +351,7 @@ record_pair() {     # record_pair PAIR: one attempt; DROPS != 0 if the kernel dr
     stop_group "$FRONTEND_PID"      # frontend first: it closes its kept-alive upstream connections
     sleep 0.3
     stop_group "$BACKEND_PID"
-    sleep 0.3
+    sleep 1.5       # let tcpdump write the connections' closing segments
     stop_capture
     log "$p: $(grep -c . "$W/curl.tsv") requests, tcpdump dropped $DROPS"
     [ "$DROPS" = 0 ] || return 0
