@@ -356,6 +356,7 @@ typedef struct runctx {
     size_t dlen[2], dcap[2];
     uint64_t dnext[2];
     int dbad[2];
+    int dgap[2];               /* a capture_gap was reported: the next span may jump */
     pstash ps[16];            /* params seen per request id (for tx self-check) */
 } runctx;
 
@@ -450,8 +451,9 @@ static void on_data(void *ud, const fsd_data_event *ev)
 {
     runctx *r = ud;
     int d = ev->dir;
-    if (r->dlen[d] && ev->offset != r->dnext[d])
+    if (r->dlen[d] && ev->offset != r->dnext[d] && !r->dgap[d])
         r->dbad[d] = 1;
+    r->dgap[d] = 0;
     if (r->dlen[d] + ev->data.len > r->dcap[d]) {
         r->dcap[d] = (r->dlen[d] + ev->data.len) * 2;
         r->data[d] = realloc(r->data[d], r->dcap[d]);
@@ -505,6 +507,8 @@ static void print_anomaly(sbuf *b, const fsd_anomaly_event *ev, const char *pref
 static void on_anomaly(void *ud, const fsd_anomaly_event *ev)
 {
     runctx *r = ud;
+    if (ev->id == FSD_A_capture_gap)
+        r->dgap[ev->dir] = 1;
     print_anomaly(r->log, ev, "anomaly ");
 }
 
