@@ -510,7 +510,7 @@ static void ps_std(pairs *ps, const char *method, const char *uri, long body_len
     size_t plen = q ? (size_t)(q - uri) : strlen(uri);
     const char *path = ps_keep(ps, uri, plen);
     char tmp[512];
-    snprintf(tmp, sizeof tmp, "/var/www/html%s", path);
+    snprintf(tmp, sizeof tmp, "/var/www/html%.400s", path);
     const char *fname = ps_keep(ps, tmp, strlen(tmp));
     const char *clen = "";
     if (body_len >= 0) {
@@ -642,8 +642,11 @@ static void filler(uint8_t *p, size_t n, unsigned seed)
     }
 }
 
-/* One plain request on a new connection: GET (body NULL) or POST, nginx
- * framing, libfcgi-style answer, then the server closes (KEEP_CONN clear). */
+/* One plain request on a new connection: GET (body NULL) or POST. The four
+ * timing points fall in four different packets: BEGIN_REQUEST + PARAMS, then
+ * (120 µs later) the STDIN stream; after the server delay the CGI header in
+ * its own STDOUT record, then (900 µs later) the body, the empty STDOUT and
+ * END_REQUEST. KEEP_CONN clear: the server closes. */
 static xreq *simple_conn(cap *c, int v6, uint16_t cport, uint16_t sport, const char *method,
                          const char *uri, const uint8_t *body, size_t blen, const char *status,
                          int status_code)
@@ -652,22 +655,54 @@ static xreq *simple_conn(cap *c, int v6, uint16_t cport, uint16_t sport, const c
     conn_open(c, &t, v6, cport, sport, 1000000u + cport * 7919u, 2000000u + cport * 104729u);
     pairs ps;
     ps_std(&ps, method, uri, body ? (long)blen : -1);
-    fcgiw_buf cb, sb;
-    fcgiw_buf_init(&cb);
-    fcgiw_buf_init(&sb);
-    request(&cb, 1, FCGIW_RESPONDER, 0, &ps, body, blen, &Q_NGINX);
-    size_t out = response(&sb, 1, status, HTML_OK, &R_LIBFCGI);
-    xreq *r = exchange(c, &t, 1, &cb, &sb, 2 * MS + 350 * US);
+    fcgiw_buf a, b, hd, tail, txt;
+    fcgiw_buf_init(&a);
+    fcgiw_buf_init(&b);
+    fcgiw_buf_init(&hd);
+    fcgiw_buf_init(&tail);
+    fcgiw_buf_init(&txt);
+    qstyle q = Q_NGINX;
+    q.no_stdin = true;
+    request(&a, 1, FCGIW_RESPONDER, 0, &ps, NULL, 0, &q);
+    fcgiw_style st = {32768, true};
+    fcgiw_stream(&b, FCGIW_STDIN, 1, body, blen, &st, true);
+    if (status) {
+        fcgiw_put_str(&txt, "Status: ");
+        fcgiw_put_str(&txt, status);
+        fcgiw_put_str(&txt, "\r\n");
+    }
+    fcgiw_put_str(&txt, "Content-type: text/html; charset=UTF-8\r\n\r\n");
+    fcgiw_record(&hd, FCGIW_STDOUT, 1, txt.p, (uint16_t)txt.len, fcgiw_pad8(txt.len));
+    size_t out = txt.len + strlen(HTML_OK);
+    fcgiw_buf_free(&txt);
+    rstyle rs = R_LIBFCGI;
+    response_raw(&tail, 1, (const uint8_t *)HTML_OK, strlen(HTML_OK), &rs);
+
+    xreq *r = new_req(c, &t, 1);
+    send_data(c, &t, 0, a.p, a.len, 0);
+    MARK_BEGIN(c, r);
+    cap_wait(c, 120 * US);
+    send_data(c, &t, 0, b.p, b.len, 0);
+    MARK_SENT(c, r);
+    cap_wait(c, 2 * MS + 350 * US);
+    send_data(c, &t, 1, hd.p, hd.len, 0);
+    MARK_FIRST(c, r);
+    cap_wait(c, 900 * US);
+    send_data(c, &t, 1, tail.p, tail.len, 0);
+    MARK_END(c, r);
     r->method = method;
     r->uri = uri;
     r->status = status_code;
+    r->complete = 1;
     r->stdin_bytes = (long long)blen;
     r->stdout_bytes = (long long)out;
     r->stderr_bytes = 0;
     req_anoms(r, 0);
     conn_close(c, &t, 1);
-    fcgiw_buf_free(&cb);
-    fcgiw_buf_free(&sb);
+    fcgiw_buf_free(&a);
+    fcgiw_buf_free(&b);
+    fcgiw_buf_free(&hd);
+    fcgiw_buf_free(&tail);
     return r;
 }
 
@@ -934,14 +969,14 @@ static void tcp_scenario(const char *name, tcp_kind kind, const char *desc)
                 send_seg(&c, &t, dir, base, b, s[i], i == n - 1);
             break;
         case TCP_RETRANS:
-            /* 0, 1, 2, 1 again (retransmission), 3, 3 again, 4, ... */
+            /* 0, 1, 2, (200 ms) 1 and 2 again (retransmissions), 3, ... The
+             * segments carrying the timing points are never duplicated. */
             send_seg(&c, &t, dir, base, b, s[1], false);
             send_seg(&c, &t, dir, base, b, s[2], false);
             cap_wait(&c, 200 * MS);
             send_seg(&c, &t, dir, base, b, s[1], false);
-            send_seg(&c, &t, dir, base, b, s[3], false);
-            send_seg(&c, &t, dir, base, b, s[3], false);
-            for (int i = 4; i < n; i++)
+            send_seg(&c, &t, dir, base, b, s[2], false);
+            for (int i = 3; i < n; i++)
                 send_seg(&c, &t, dir, base, b, s[i], i == n - 1);
             break;
         case TCP_OVERLAP: {
@@ -978,8 +1013,8 @@ static void sc_tcp(void)
                  "A 5000-byte POST and a 5 KB answer, each direction sending its 2nd and 3rd segments "
                  "swapped. Reassembly must restore the order; no anomaly.");
     tcp_scenario("tcp_retransmission", TCP_RETRANS,
-                 "A 5000-byte POST and a 5 KB answer where segments 2 and 4 of each direction are "
-                 "retransmitted (exact duplicates). No anomaly.");
+                 "A 5000-byte POST and a 5 KB answer where segments 2 and 3 of each direction are "
+                 "retransmitted 200 ms later (exact duplicates). No anomaly.");
     tcp_scenario("tcp_overlap", TCP_OVERLAP,
                  "A 5000-byte POST and a 5 KB answer where a segment is re-sent so that it overlaps "
                  "500 bytes of the previous one (same content). No anomaly.");
