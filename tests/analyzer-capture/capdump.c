@@ -189,7 +189,8 @@ int main(int argc, char **argv)
     int rc = 0;
     uint64_t n = 0;
     for (;;) {
-        int r = fcs_cap_feed(cap, t, 1024);
+        /* Live: one packet at a time so -n is exact and the loop stays responsive. */
+        int r = fcs_cap_feed(cap, t, dev ? 1 : 1024);
         if (r == FCS_CAP_EOF)
             break;
         if (r == FCS_CAP_ERROR) {
