@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <pcap/pcap.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,7 @@ struct fcs_capture {
     bool eof;
     bool fatal;             /* eof because of an error (c->err) */
     bool pending_next;      /* after damage: open the next file on the next call */
+    volatile sig_atomic_t stop; /* fcs_cap_breakloop() was called */
     /* stdin kept open from validation to reading */
     pcap_t *stdin_p;
     FILE *stdin_fp;
@@ -535,6 +537,10 @@ static bool next_file(fcs_capture *c, int *rc)
 int fcs_cap_next(fcs_capture *c, fcs_packet *pkt)
 {
     for (;;) {
+        if (c->stop) {
+            c->eof = true;
+            return FCS_CAP_EOF;
+        }
         if (c->pending_next) {
             int rc;
             c->pending_next = false;
@@ -565,7 +571,8 @@ int fcs_cap_next(fcs_capture *c, fcs_packet *pkt)
         if (r == 0)
             return FCS_CAP_TIMEOUT;
         if (r == PCAP_ERROR_BREAK) {
-            if (c->live) {
+            /* Offline, -2 is also the end of a file: our flag tells them apart. */
+            if (c->live || c->stop) {
                 c->eof = true;
                 return FCS_CAP_EOF;
             }
@@ -648,7 +655,10 @@ int fcs_cap_fd(const fcs_capture *c)
 
 void fcs_cap_breakloop(fcs_capture *c)
 {
-    if (c && c->p)
+    if (!c)
+        return;
+    c->stop = 1;
+    if (c->p)
         pcap_breakloop(c->p);
 }
 

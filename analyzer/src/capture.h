@@ -142,8 +142,9 @@ bool fcs_cap_live_stats(fcs_capture *cap, uint64_t *received, uint64_t *dropped,
 /* The underlying descriptor for poll() in live mode (-1 otherwise). */
 int fcs_cap_fd(const fcs_capture *cap);
 
-/* Stop a live capture from a signal handler (pcap_breakloop); fcs_cap_next
- * then returns FCS_CAP_EOF. Async-signal-safe. */
+/* Stop reading from a signal handler (pcap_breakloop plus a flag): the next
+ * fcs_cap_next() (or the one blocked in a live read) returns FCS_CAP_EOF, for
+ * live devices and files alike. Async-signal-safe. */
 void fcs_cap_breakloop(fcs_capture *cap);
 
 void fcs_cap_close(fcs_capture *cap);

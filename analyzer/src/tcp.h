@@ -182,7 +182,9 @@ void fcs_tcp_get_stats(const fcs_tcp *t, fcs_tcp_stats *out);
 void fcs_tcp_free(fcs_tcp *t);
 
 /* Read up to max_packets (0: no limit) from cap into t, raising
- * capture_truncated on damage. Returns FCS_CAP_EOF at the end of input,
+ * capture_truncated on damage. Live mode: use a small budget (1..64) so that
+ * count and duration limits are checked often (on a busy link read timeouts
+ * never happen). Returns FCS_CAP_EOF at the end of input,
  * FCS_CAP_TIMEOUT (live) or FCS_CAP_PACKET when the budget was used up (call
  * again), FCS_CAP_ERROR on a fatal error (message: fcs_cap_error). Defined in
  * capture.c; declared here to keep capture.h independent of the flow table. */

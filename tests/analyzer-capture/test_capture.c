@@ -102,6 +102,19 @@ static void test_formats(void)
         CHECK(!fi.damaged);
     }
     CHECK_EQ_U(fcs_cap_precision(c), FCS_PREC_NS);
+    fcs_cap_close(c);
+    /* fcs_cap_breakloop() stops a file timeline too (not just the current file). */
+    c = fcs_cap_open_files(files, 4, err, sizeof err);
+    CHECK(c != NULL);
+    if (!c) return;
+    CHECK_EQ_U(fcs_cap_next(c, &p), FCS_CAP_PACKET);
+    fcs_cap_breakloop(c);
+    CHECK_EQ_U(fcs_cap_next(c, &p), FCS_CAP_EOF);
+    CHECK_EQ_U(fcs_cap_next(c, &p), FCS_CAP_EOF);
+    fcs_cap_close(c);
+    c = fcs_cap_open_files(files, 4, err, sizeof err);
+    for (int i = 0; i < 7; i++)
+        fcs_cap_next(c, &p);
     uint64_t done, total;
     fcs_cap_progress(c, &done, &total);
     CHECK(total > 0 && done == total);
