@@ -3,8 +3,9 @@
 
 The expectations come from the ground truth next to the capture (the frontend's
 own log and what curl saw), never from fcgiscope. tshark's built-in `fcgi`
-dissector is only used, when present, to decide whether two catalogue ids that
-depend on the backend's framing are certain (`anomalies_must`) or only possible.
+dissector is only used, when present, to decide whether catalogue ids that depend
+on the backend's framing or on timing (stderr_output, end_without_stdout_eos,
+multiplexed, incomplete_request) are certain (`anomalies_must`) or only possible.
 
 Usage:
   mkexpect.py --name N --frontend F --backend B --pair DESC --port P --dir DIR [--killed]
@@ -117,13 +118,15 @@ def parse_log(kind, path):
 
 
 def tshark_records(pcap, port):
-    """(type, length) of every record tshark's built-in dissector sees, or None without tshark."""
+    """(tcp stream, type, request id, length) of every record tshark's built-in dissector sees,
+    or None without tshark."""
     if not shutil.which("tshark"):
         return None
     try:
         r = subprocess.run(["tshark", "-r", pcap, "-d", "tcp.port==%d,fcgi" % port,
                             "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=;",
-                            "-e", "fcgi.type", "-e", "fcgi.content.length"],
+                            "-e", "tcp.stream", "-e", "fcgi.type", "-e", "fcgi.id",
+                            "-e", "fcgi.content.length"],
                            capture_output=True, text=True, timeout=120)
     except (OSError, subprocess.SubprocessError):
         return None
@@ -131,14 +134,26 @@ def tshark_records(pcap, port):
         return None
     recs = []
     for line in r.stdout.splitlines():
-        if not line.strip():
+        c = line.split("\t")
+        if len(c) < 4 or not c[1]:
             continue
-        t, _, n = line.partition("\t")
-        ts, ns = t.split(";"), n.split(";")
-        for a, b in zip(ts, ns):
-            if a and b:
-                recs.append((int(a), int(b)))
+        for t, i, n in zip(c[1].split(";"), c[2].split(";"), c[3].split(";")):
+            recs.append((int(c[0]), int(t), int(i), int(n)))
     return recs
+
+
+def overlapping(recs):
+    """True if a BEGIN_REQUEST arrives on a connection while another request there is active."""
+    active = {}
+    for stream, t, rid, _ in recs:
+        if t == 1:
+            ids = active.setdefault(stream, set())
+            if ids - {rid}:
+                return True
+            ids.add(rid)
+        elif t == 3:
+            active.get(stream, set()).discard(rid)
+    return False
 
 
 def main():
@@ -220,13 +235,20 @@ def main():
         must.add("incomplete_request")
         may.update(["stream_not_terminated", "truncated_record"])
     if recs is not None:
-        if any(t == 7 and n > 0 for t, n in recs):
+        recs2 = [(t, n) for _, t, _, n in recs]
+        if any(t == 7 and n > 0 for t, n in recs2):
             must.add("stderr_output")
-        if a.backend == "php-fpm" and not any(t == 6 and n == 0 for t, n in recs) and \
-                any(t == 3 for t, n in recs):
-            must.add("end_without_stdout_eos")
-        if not any(t == 7 and n > 0 for t, n in recs):
+        else:
             may.discard("stderr_output")
+        if a.backend == "php-fpm" and not any(t == 6 and n == 0 for t, n in recs2) and \
+                any(t == 3 for t, n in recs2):
+            must.add("end_without_stdout_eos")
+        if overlapping(recs):
+            must.add("multiplexed")
+        elif a.backend != "go":
+            may.discard("multiplexed")
+        if sum(1 for t, _ in recs2 if t == 1) > sum(1 for t, _ in recs2 if t == 3):
+            must.add("incomplete_request")
     may -= must
 
     desc = ("%s: %d HTTP requests driven by curl (GET, GET with query, HEAD, ~8 KB of headers, small POST, "
