@@ -105,9 +105,10 @@ static bool advance(fsd_nvp *p)
 
 static void emit(fsd_conn *c, fsd_nvp *p, uint64_t end_off, fsd_pair_fn fn, void *ctx)
 {
+    static const uint8_t empty[1] = { 0 }; /* empty but present: never a NULL span */
     fsd_pair pr;
-    pr.name = p->buf;
-    pr.value = p->buf ? p->buf + p->name_stored : NULL;
+    pr.name = p->buf ? p->buf : empty;
+    pr.value = p->buf ? p->buf + p->name_stored : empty;
     pr.name_stored = p->name_stored;
     pr.value_stored = p->value_stored;
     pr.name_len = p->name_len;

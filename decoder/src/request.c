@@ -227,6 +227,13 @@ static void unlink_req(fsd_conn *c, fsd_req *r)
     else
         c->tail = r->prev;
     r->prev = r->next = NULL;
+    /* a record of either direction may still be in progress for it: detach */
+    for (int i = 0; i < 2; i++) {
+        if (c->d[i].rec_req == r) {
+            c->d[i].rec_req = NULL;
+            c->d[i].rec_content = false;
+        }
+    }
     c->tracked--;
     if (!r->lingering)
         c->active--;
@@ -251,12 +258,14 @@ static bool client_done(const fsd_req *r)
 
 static void span_of(const fsd_req *r, int32_t idx, fsd_span *name, fsd_span *value)
 {
+    static const uint8_t empty[1] = { 0 }; /* present but empty: a non-NULL span */
     const pstore *p = &r->ps[idx];
+    const uint8_t *base = r->arena ? r->arena : empty;
     if (name) {
-        name->ptr = r->arena + p->off;
+        name->ptr = base + p->off;
         name->len = p->name_stored;
     }
-    value->ptr = r->arena + p->off + p->name_stored;
+    value->ptr = base + p->off + p->name_stored;
     value->len = p->value_stored;
 }
 
@@ -562,7 +571,7 @@ static void on_pair(fsd_conn *c, void *ctx, const fsd_pair *p)
         bool stored = false;
         if (!(r->once & ONCE_PARAM_CAP) && r->stored_cost + cost <= c->lim.max_params_bytes) {
             size_t need = r->arena_used + p->name_stored + p->value_stored;
-            if (fsd_mem_reserve(c, (void **)&r->arena, &r->arena_cap, need, 1) &&
+            if (fsd_mem_reserve(c, (void **)&r->arena, &r->arena_cap, need ? need : 1, 1) &&
                 fsd_mem_reserve(c, (void **)&r->ps, &r->ps_cap, r->nps + 1, sizeof *r->ps)) {
                 pstore *s = &r->ps[r->nps];
                 s->off = (uint32_t)r->arena_used;

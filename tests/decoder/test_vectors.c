@@ -44,7 +44,10 @@ int main(int argc, char **argv)
             fails++;
             continue;
         }
-        vec_run(v, SPLIT_WHOLE, &whole);
+        if (vec_run(v, SPLIT_WHOLE, &whole)) {
+            fprintf(stderr, "%s: harness check failed (see the log markers)\n", v->name);
+            fails++;
+        }
         if (update) {
             FILE *f = fopen(argv[i], "wb");
             if (!f || fprintf(f, "%sexpect\n%s", v->head, whole.s ? whole.s : "") < 0) {

@@ -358,6 +358,7 @@ typedef struct runctx {
     int dbad[2];
     int dgap[2];               /* a capture_gap was reported: the next span may jump */
     pstash ps[16];            /* params seen per request id (for tx self-check) */
+    int errors;               /* VEC_ERR_* */
 } runctx;
 
 static pstash *stash_for(runctx *r, uint16_t id, int create)
@@ -383,8 +384,10 @@ static void on_record(void *ud, const fsd_record_event *ev)
     if (r->dlen[d] || r->dbad[d]) {
         sb_printf(b, "data %c len=%zu ", dch[d], r->dlen[d]);
         esc(b, r->data[d], r->dlen[d], 64);
-        if (r->dbad[d])
+        if (r->dbad[d]) {
             sb_printf(b, " OFFSET-ERROR");
+            r->errors |= VEC_ERR_DATA_OFFSET;
+        }
         sb_printf(b, "\n");
         r->dlen[d] = 0;
         r->dbad[d] = 0;
@@ -507,6 +510,9 @@ static void print_anomaly(sbuf *b, const fsd_anomaly_event *ev, const char *pref
 static void on_anomaly(void *ud, const fsd_anomaly_event *ev)
 {
     runctx *r = ud;
+    if ((int)ev->id < 0 || ev->id >= FSD_A_COUNT || ev->severity < fsd_anomaly_severity(ev->id) ||
+        ev->severity > fsd_anomaly_max_severity(ev->id) || memchr(ev->detail, 0, sizeof ev->detail) == NULL)
+        r->errors |= VEC_ERR_ANOMALY;
     if (ev->id == FSD_A_capture_gap)
         r->dgap[ev->dir] = 1;
     print_anomaly(r->log, ev, "anomaly ");
@@ -573,8 +579,10 @@ static void on_transaction(void *ud, const fsd_transaction *tx)
     if (tx->params_dropped == 0) {
         const char *want = p && p->names.s ? p->names.s : "";
         const char *got = mine.s ? mine.s : "";
-        if (strcmp(want, got) != 0)
+        if (strcmp(want, got) != 0) {
             sb_printf(b, "tx.params MISMATCH with the param events\n");
+            r->errors |= VEC_ERR_PARAMS;
+        }
     }
     if (p) {
         sb_free(&p->names);
@@ -583,7 +591,7 @@ static void on_transaction(void *ud, const fsd_transaction *tx)
     sb_free(&mine);
 }
 
-void vec_run(const vec *v, size_t split, sbuf *log)
+int vec_run(const vec *v, size_t split, sbuf *log)
 {
     static const fsd_callbacks cbs = { on_record, on_param, on_data, on_response, on_anomaly, on_transaction };
     runctx r;
@@ -599,7 +607,7 @@ void vec_run(const vec *v, size_t split, sbuf *log)
     c = fsd_conn_new(&cfg);
     if (!c) {
         sb_printf(log, "fsd_conn_new failed\n");
-        return;
+        return VEC_ERR_NOMEM;
     }
     for (size_t i = 0; i < v->nsteps; i++) {
         const vec_step *s = &v->steps[i];
@@ -623,8 +631,11 @@ void vec_run(const vec *v, size_t split, sbuf *log)
         case OP_RST: rc = fsd_conn_close(c, s->dir, FSD_CLOSE_RST, s->ts, s->tag); break;
         case OP_FINISH: rc = fsd_conn_finish(c, s->ts, s->tag); break;
         }
-        if (rc != 0)
+        if (rc != 0) {
             sb_printf(log, "step %zu returned %d\n", i, rc);
+            if (rc != FSD_E_FINISHED)
+                r.errors |= VEC_ERR_RC;
+        }
     }
     {
         fsd_conn_stats st;
@@ -645,4 +656,5 @@ void vec_run(const vec *v, size_t split, sbuf *log)
         free(r.data[d]);
     for (int i = 0; i < 16; i++)
         sb_free(&r.ps[i].names);
+    return r.errors;
 }

@@ -52,7 +52,14 @@ void sb_free(sbuf *b);
 #define SPLIT_WHOLE 0
 #define SPLIT_BYTES ((size_t)-1)
 
-/* Replay v through a fresh decoder and return the canonical log. */
-void vec_run(const vec *v, size_t split, sbuf *log);
+/* Harness checks that failed during a replay (besides the log itself). */
+#define VEC_ERR_DATA_OFFSET 1  /* data spans of a record not contiguous (without a gap) */
+#define VEC_ERR_PARAMS 2       /* transaction params differ from the param events */
+#define VEC_ERR_ANOMALY 4      /* anomaly id/severity out of range, detail not terminated */
+#define VEC_ERR_RC 8           /* an entry point returned an error other than FSD_E_FINISHED */
+#define VEC_ERR_NOMEM 16
+
+/* Replay v through a fresh decoder, append the canonical log; returns VEC_ERR_* bits. */
+int vec_run(const vec *v, size_t split, sbuf *log);
 
 #endif
