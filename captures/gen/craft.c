@@ -40,7 +40,6 @@
 #define FCGI_PORT 9000
 
 static const char *g_outdir;
-static int g_failures;
 
 static void die(const char *fmt, ...)
 {
@@ -240,6 +239,149 @@ static void json_ids(FILE *f, const char **ids, int n)
     fputc(']', f);
 }
 
+/* Rows of the README table, one per capture, in generation order. */
+typedef struct readme_row {
+    char file[200];
+    char *desc;
+    char must[600];
+    char may[600];
+} readme_row;
+
+static readme_row g_rows[128];
+static int g_nrows;
+
+static void ids_text(char *out, size_t n, const char *const *ids, int k)
+{
+    const char *tmp[MAX_IDS];
+    int m = 0;
+    for (int i = 0; i < k; i++) {
+        bool dup = false;
+        for (int j = 0; j < m; j++)
+            if (strcmp(tmp[j], ids[i]) == 0)
+                dup = true;
+        if (!dup)
+            tmp[m++] = ids[i];
+    }
+    qsort(tmp, (size_t)m, sizeof tmp[0], cmp_str);
+    size_t used = 0;
+    out[0] = 0;
+    for (int i = 0; i < m && used < n; i++)
+        used += (size_t)snprintf(out + used, n - used, "%s`%s`", i ? ", " : "", tmp[i]);
+    if (m == 0)
+        snprintf(out, n, "—");
+}
+
+static void add_row(const cap *c, const char *fname)
+{
+    if (g_nrows == (int)(sizeof g_rows / sizeof g_rows[0]))
+        die("too many captures for the README table");
+    readme_row *r = &g_rows[g_nrows++];
+    snprintf(r->file, sizeof r->file, "%s", fname);
+    const char *d = c->desc ? c->desc : "";
+    r->desc = malloc(strlen(d) + 1);
+    if (!r->desc)
+        die("out of memory");
+    memcpy(r->desc, d, strlen(d) + 1);
+    for (char *q = r->desc; *q; q++)
+        if (*q == '|')
+            *q = '/';
+    ids_text(r->must, sizeof r->must, c->must, c->nmust);
+    ids_text(r->may, sizeof r->may, c->may, c->nmay);
+}
+
+static const char README_HEAD[] =
+    "# Crafted captures\n"
+    "\n"
+    "Written by `captures/gen/craft.c` (program `fcgiscope-craft`), together with this\n"
+    "README: do not edit these files by hand. Regenerate everything with one command\n"
+    "from a configured build directory:\n"
+    "\n"
+    "    cmake --build BUILD --target craft-captures\n"
+    "\n"
+    "(or `BUILD/captures/gen/fcgiscope-craft captures/crafted`). The CTest test\n"
+    "`captures-crafted-regen` regenerates into a temporary folder and fails if any\n"
+    "file differs byte for byte; `captures-crafted-expect` validates every\n"
+    "`*.expect.json`; `captures-crafted-coverage` fails if a decoder-level id of\n"
+    "`decoder/include/fsd/anomalies.def` has no capture that must fire it;\n"
+    "`captures-crafted-tshark` opens every capture in tshark and cross-checks the\n"
+    "BEGIN_REQUEST frames and timings with tshark's built-in `fcgi` dissector.\n"
+    "\n"
+    "## Conventions\n"
+    "\n"
+    "- Deterministic: no randomness (filler text comes from a fixed-seed xorshift),\n"
+    "  timestamps start at 2026-01-01T00:00:00Z, fixed sequence numbers.\n"
+    "- Addresses: client (the web server) 192.0.2.10 / 2001:db8::10, FastCGI\n"
+    "  application 198.51.100.20 / 2001:db8:0:1::20, MACs 00:00:5e:00:53:01/02\n"
+    "  (documentation ranges). FastCGI server port 9000 unless the file says otherwise.\n"
+    "- Request parameters follow nginx's `fastcgi_params` plus `SCRIPT_FILENAME`;\n"
+    "  text payloads are printable ASCII, so nothing inside a record body looks like\n"
+    "  a record header to a resynchronising decoder.\n"
+    "- Timing points as in `FASTCGI.md` \"Timing points\": `latency_ns`, `ttfb_ns` and\n"
+    "  `server_ns` are exact differences of packet timestamps the generator wrote.\n"
+    "  In microsecond files every value is a whole microsecond. A field is left out\n"
+    "  when its timing point does not exist (no END_REQUEST, no STDOUT/STDERR, no end\n"
+    "  of the last client stream) or would be negative (`early_response`).\n"
+    "- `requests` are in t_begin order; `frame` is the packet with the first byte of\n"
+    "  BEGIN_REQUEST. A per-request `anomalies` list is exact (given only where the\n"
+    "  answer is not debatable). Only requests whose BEGIN_REQUEST is in the capture\n"
+    "  are counted.\n"
+    "- `anomalies_may` holds ids a correct analysis may or may not report because the\n"
+    "  catalogue leaves the consequence open (e.g. whether a decoder that meets a bad\n"
+    "  header also declares `desync`). Oddities that could stop a decoder (bad\n"
+    "  version, unknown type, non-plausible headers) come after a complete request, so\n"
+    "  that either choice leaves the request list unchanged.\n"
+    "- Three captures depend on the decoder's default limits (`fsd_limits_default`):\n"
+    "  `param_cap_exceeded` (262144 stored param bytes), `cgi_header_cap_exceeded`\n"
+    "  (16384 header bytes) and `request_table_full` (1024 active requests).\n"
+    "\n"
+    "## Keys beyond captures/EXPECT.md\n"
+    "\n"
+    "| key | meaning |\n"
+    "|---|---|\n"
+    "| `nondefault_port` | `true`: the server port is not fcgiscope's default (9000); a correct analysis finds it by FastCGI detection, or is run with `-p` and `server_ports` |\n"
+    "| `request_count_may` | other request counts that are also correct, where the catalogue leaves open whether something starts a request (`duplicate_begin`) |\n"
+    "| `requests_partial` | `true`: `requests` lists only some of the requests (match them by `frame` and `request_id`), e.g. 2 of the 1024 in `request_table_full` |\n"
+    "\n"
+    "## Damaged files and tshark\n"
+    "\n"
+    "`damaged_empty` (0 bytes), `damaged_text` and `damaged_linktype` (link type 65000)\n"
+    "are fatal for fcgiscope (exit 2). tshark 4.0 rejects the last two but reads a\n"
+    "0-byte file as an empty capture (exit 0, no packets). `damaged_truncated` is cut\n"
+    "inside its last packet: its earlier frames read fine (fcgiscope reports the\n"
+    "requests before the damage, `capture_truncated`, exit 0); tshark reads them and\n"
+    "then says the file \"appears to have been cut short in the middle of a packet\"\n"
+    "(exit 2).\n"
+    "\n"
+    "## Ids without a crafted capture\n"
+    "\n"
+    "Every decoder-level id has one. Of the capture-level ids (raised by the front\n"
+    "ends), `capture_truncated`, `snaplen_truncated` and `ip_fragment` have captures;\n"
+    "`tcp_ooo_cap` and `flow_table_full` depend on the analyzer's buffering and flow\n"
+    "limits rather than on a file's content, and `capture_drops` comes from live\n"
+    "capture counters that a pcap file does not carry.\n"
+    "\n"
+    "## The captures\n"
+    "\n"
+    "| file | what it exercises | must | may |\n"
+    "|---|---|---|---|\n";
+
+static void write_readme(void)
+{
+    char path[1100];
+    snprintf(path, sizeof path, "%s/README.md", g_outdir);
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        die("%s: %s", path, strerror(errno));
+    fputs(README_HEAD, f);
+    for (int i = 0; i < g_nrows; i++) {
+        fprintf(f, "| `%s` | %s | %s | %s |\n", g_rows[i].file, g_rows[i].desc, g_rows[i].must,
+                g_rows[i].may);
+        free(g_rows[i].desc);
+    }
+    if (fclose(f) != 0)
+        die("%s: write failed", path);
+}
+
 static void write_expect(cap *c)
 {
     char path[1100];
@@ -250,6 +392,7 @@ static void write_expect(cap *c)
     fprintf(f, "{\n  \"capture\": ");
     char fname[200];
     snprintf(fname, sizeof fname, "%s.%s", c->name, c->ext);
+    add_row(c, fname);
     json_str(f, fname);
     fprintf(f, ",\n  \"kind\": \"crafted\",\n  \"description\": ");
     json_str(f, c->desc ? c->desc : "");
@@ -2682,5 +2825,6 @@ int main(int argc, char **argv)
     sc_table_full();
     sc_capture_level();
     sc_damaged();
-    return g_failures ? 1 : 0;
+    write_readme();
+    return 0;
 }
