@@ -20,6 +20,19 @@
  *  - Time is passed in: every input call carries the capture timestamp (ns)
  *    and an opaque tag (e.g. the frame number) of the packet the bytes came
  *    in; events report the ts/tag of the packet that carried the relevant byte.
+ *  - Callbacks run synchronously inside the input calls; they must not call
+ *    back into the same fsd_conn. Pointers in events are valid only during
+ *    the callback.
+ *
+ * Order of events for one record: anomalies found at its header, then
+ * on_param / on_data / on_response as its content passes, then anomalies
+ * found at its end, then on_record (after the last padding byte), then any
+ * transaction the record completed (on_transaction).
+ *
+ * Layers (decoder/src): wire.c framing, nv.c name-value pairs, cgi.c the CGI
+ * header block, request.c requests and checks, conn.c push parser and
+ * resync, anomaly.c the catalogue. docs/ANOMALIES.md says exactly when each
+ * anomaly fires.
  *
  * Record layout (§3.3):
  *
@@ -125,8 +138,11 @@ typedef struct fsd_anomaly_event {
     uint64_t offset;         /* byte offset in that direction's stream */
     int64_t ts_ns;           /* packet that carried the byte at offset */
     uint64_t tag;
-    int32_t request_id;      /* -1: connection-level (no request id involved) */
-    bool in_transaction;     /* also listed in a delivered fsd_transaction */
+    int32_t request_id;      /* -1: connection-level (no request id involved: management
+                                records, unknown types, framing, resync); otherwise the
+                                record's id, also when no tracked request owns it */
+    bool in_transaction;     /* also stored in the transaction of that request (false for
+                                connection-level events and beyond max_request_anomalies) */
     char detail[FSD_DETAIL_MAX]; /* NUL-terminated, e.g. "version 2", "SCRIPT_FILENAME" */
 } fsd_anomaly_event;
 
@@ -159,8 +175,12 @@ bool fsd_header_plausible(const fsd_header *h);
 
 /* Does the start of a connection look like FastCGI? Checks the plausible
  * records in buf[0..len) back to back (at least one complete header; stops at
- * the end of buf). Returns 1 yes, 0 no, -1 not enough bytes to say.
- * dir is the direction the bytes travel in, if known. */
+ * the end of buf). Returns 1 yes, 0 no, -1 not enough bytes to say (fewer
+ * than 8 bytes and none of them rules FastCGI out).
+ * dir is the direction the bytes travel in: FSD_DIR_CLIENT / FSD_DIR_SERVER
+ * also require every record type to be one that side sends; any other value
+ * means unknown. Used by the analyzer's and the plugin's heuristics to
+ * recognise FastCGI on any port from the first bytes of a connection. */
 int fsd_looks_like_fastcgi(const uint8_t *buf, size_t len, fsd_dir dir);
 
 typedef struct fsd_begin_body {
@@ -218,7 +238,10 @@ typedef struct fsd_timepoint {
 } fsd_timepoint;
 
 /* Delivered once per record, after its last byte (padding included) was
- * consumed, or when the connection ends inside it (truncated == true). */
+ * consumed, or when the connection ends (or a gap cuts) inside it
+ * (truncated == true). Records are framed by their lengths even when the
+ * header is odd (bad_version, unknown_type, oversized_record); a header with
+ * version != 1 and an unknown type is not a record (desync, no event). */
 typedef struct fsd_record_event {
     fsd_dir dir;
     fsd_header hdr;
@@ -227,21 +250,26 @@ typedef struct fsd_record_event {
     fsd_timepoint last;       /* packet with the last byte */
     bool truncated;
     bool is_eos;              /* empty record of a stream type: end of stream */
-    /* Decoded discrete bodies; valid only when body_valid and for the type. */
+    /* Decoded discrete bodies; valid only when body_valid and for the type:
+     * BEGIN_REQUEST, END_REQUEST, UNKNOWN_TYPE with contentLength >= 8 (the
+     * first 8 bytes; != 8 also fires bad_body_length). */
     bool body_valid;
     union {
         fsd_begin_body begin;
         fsd_end_body end;
         fsd_unknown_type_body unknown_type;
     } body;
-    /* For application records: did the record belong to a tracked request? */
+    /* For application records: did the record belong to a tracked request?
+     * (BEGIN_REQUEST: did it start one. Records sent by the wrong side, for
+     * unknown ids or after the request ended are not applied: false.) */
     bool request_active;
 } fsd_record_event;
 
 /* One complete name-value pair from PARAMS, GET_VALUES or GET_VALUES_RESULT,
  * delivered where it completes (a pair straddling two records is delivered
- * whole, after the second). The spans point into decoder or caller memory
- * valid only during the callback. */
+ * whole, after the second). The spans point into decoder memory valid only
+ * during the callback; they are never NULL (an empty name/value has len 0).
+ * PARAMS pairs are delivered for tracked requests only. */
 typedef struct fsd_param_event {
     fsd_dir dir;
     uint8_t record_type;
@@ -257,14 +285,17 @@ typedef struct fsd_param_event {
 } fsd_param_event;
 
 /* Content bytes of STDIN, STDOUT, STDERR or DATA, handed out as spans of the
- * caller's input (zero copy). Only delivered when on_data is set. */
+ * caller's input (zero copy; after a resync, of the decoder's resync window).
+ * Delivered for every such record, tracked or not, when on_data is set.
+ * Bytes lost in a gap are not delivered (offsets jump; capture_gap fired). */
 typedef struct fsd_data_event {
     fsd_dir dir;
     uint8_t record_type;
     uint16_t request_id;
     fsd_span data;
     uint64_t offset;          /* stream offset of data.ptr[0] */
-    uint64_t stream_pos;      /* position of data.ptr[0] within this request's stream */
+    uint64_t stream_pos;      /* position of data.ptr[0] within this request's stream
+                                 (untracked records: within the record's content) */
 } fsd_data_event;
 
 typedef struct fsd_cgi_header {
@@ -273,7 +304,12 @@ typedef struct fsd_cgi_header {
 } fsd_cgi_header;
 
 /* The CGI response header block at the start of STDOUT, once its blank line
- * was seen (or the block hit the cap, or STDOUT ended without it). */
+ * was seen (complete; status from Status:, 200 when absent, 0 when Status:
+ * does not start with 3 digits), or the block hit max_cgi_header_bytes
+ * (cgi_header_cap_exceeded), or STDOUT ended (empty STDOUT or END_REQUEST)
+ * without it (response_no_header); those two have complete == false and
+ * status 0. CRLF and LF line ends are accepted. At most once per request;
+ * not delivered when STDOUT carried no bytes. */
 typedef struct fsd_response_event {
     uint16_t request_id;
     int status;               /* from Status:, 200 when absent; 0 if not parsed */
@@ -303,7 +339,18 @@ typedef enum fsd_end_reason {
 const char *fsd_end_reason_name(fsd_end_reason r);
 
 /* One request, delivered once when it ends. All pointers are valid only
- * during the callback. */
+ * during the callback.
+ *
+ * When: after END_REQUEST once the client streams its role needs (PARAMS;
+ * STDIN for RESPONDER/FILTER; DATA for FILTER) have ended or it was aborted.
+ * If END_REQUEST comes first (php-fpm may answer before the client's empty
+ * STDIN is captured) the request lingers: its id is free again and it no
+ * longer counts as active for `multiplexed`; it is delivered when its client
+ * streams end, when the same id gets a new BEGIN_REQUEST (then with
+ * stream_not_terminated), when the request table needs room, or when the
+ * connection ends. Requests without END_REQUEST are delivered when both
+ * directions ended (fsd_conn_close) or at fsd_conn_finish, with
+ * incomplete_request. */
 typedef struct fsd_transaction {
     uint64_t seq;             /* 0, 1, 2, ... per connection, in BEGIN order */
     uint16_t request_id;
@@ -316,7 +363,8 @@ typedef struct fsd_transaction {
     size_t nparams;
     size_t params_dropped;    /* pairs counted but not stored (cap) */
 
-    /* Convenience lookups (last occurrence, as php-fpm reads them). */
+    /* Convenience lookups (last stored occurrence, as php-fpm reads them;
+     * absent: ptr NULL). */
     fsd_span method;          /* REQUEST_METHOD */
     fsd_span uri;             /* REQUEST_URI */
     fsd_span script;          /* SCRIPT_NAME, else SCRIPT_FILENAME */
@@ -330,7 +378,8 @@ typedef struct fsd_transaction {
     uint64_t stdout_bytes;    /* whole STDOUT stream incl. CGI header block */
     uint64_t stderr_bytes;
 
-    int http_status;          /* 0: no parsed response header; else Status: or 200 */
+    int http_status;          /* 0: no complete response header block, or a bad Status:;
+                                 else the Status: code, or 200 without Status: */
     fsd_span content_type;
 
     bool has_end;             /* END_REQUEST seen */
@@ -338,11 +387,13 @@ typedef struct fsd_transaction {
     uint8_t protocol_status;
 
     fsd_timepoint t_begin;           /* first byte of BEGIN_REQUEST */
-    fsd_timepoint t_request_sent;    /* end of the last client stream */
+    fsd_timepoint t_request_sent;    /* last byte of the empty record ending the last client
+                                        stream the role needs (STDIN; PARAMS for AUTHORIZER;
+                                        DATA for FILTER) */
     fsd_timepoint t_first_response;  /* first byte of the first STDOUT/STDERR record */
     fsd_timepoint t_end;             /* last byte of END_REQUEST */
 
-    bool complete;            /* == (end_reason == FSD_END_COMPLETE) */
+    bool complete;            /* == (end_reason == FSD_END_COMPLETE) == has_end */
     fsd_end_reason end_reason;
 
     const fsd_anomaly_event *anomalies;
@@ -370,10 +421,14 @@ typedef struct fsd_allocator {
 } fsd_allocator;
 
 typedef struct fsd_limits {
-    uint32_t max_params_bytes;      /* stored name+value bytes per request (default 262144) */
-    uint32_t max_pair_bytes;        /* one straddling pair buffered at most (default 65536) */
+    uint32_t max_params_bytes;      /* stored params per request, each counted as name + value
+                                       + 16 bytes (default 262144); the pair that would exceed it
+                                       and all later ones are counted in params_dropped */
+    uint32_t max_pair_bytes;        /* name + value bytes buffered for one pair (default 65536);
+                                       longer pairs are delivered truncated */
     uint32_t max_cgi_header_bytes;  /* CGI response header block (default 16384) */
-    uint32_t max_active_requests;   /* per connection (default 1024) */
+    uint32_t max_active_requests;   /* tracked requests per connection, lingering ones
+                                       included (default 1024) */
     uint32_t max_request_anomalies; /* stored per request (default 32) */
 } fsd_limits;
 
@@ -406,6 +461,10 @@ enum {
     FSD_E_NOMEM = -4        /* the allocator failed; the event was still reported best-effort */
 };
 
+/* cfg may be NULL (defaults, no callbacks). With FSD_CONN_MIDSTREAM_* the
+ * direction starts hunting (see fsd_conn_gap; a plausible header at offset 0
+ * syncs at once) and fires midstream_start where it synchronised; records of
+ * requests begun before the capture are then not reported as inactive. */
 fsd_conn *fsd_conn_new(const fsd_conn_config *cfg);  /* NULL when allocation fails */
 /* Release everything. Does not deliver pending requests: call
  * fsd_conn_finish() first if they matter. */
@@ -415,13 +474,20 @@ void fsd_conn_free(fsd_conn *c);
 int fsd_conn_feed(fsd_conn *c, fsd_dir dir, const uint8_t *data, size_t len,
                   int64_t ts_ns, uint64_t tag);
 
-/* Push exactly one complete record (as Wireshark's PDU reassembly gives it). */
+/* Push exactly one complete record (as Wireshark's PDU reassembly gives it).
+ * Same effect as fsd_conn_feed() of those bytes; FSD_E_NOT_RECORD when len
+ * is not fsd_record_length(rec, len) or the direction is inside a record. */
 int fsd_conn_feed_record(fsd_conn *c, fsd_dir dir, const uint8_t *rec, size_t len,
                          int64_t ts_ns, uint64_t tag);
 
 /* nbytes of this direction are missing from the capture (a lost segment).
- * The decoder reports capture_gap and resynchronises on the next plausible
- * record header. */
+ * A gap inside the content/padding of a stream, management or unknown-type
+ * record keeps the framing (capture_gap at the gap; the missing content is
+ * counted in the stream totals, not delivered). Otherwise the direction hunts:
+ * it resynchronises where a plausible header is confirmed by the plausible
+ * header after its record, or by its record ending exactly at the end of the
+ * data (next gap, close, finish), and reports capture_gap there with the bytes
+ * skipped. Hunting buffers at most FSD_MAX_RECORD_LEN + 8 bytes. */
 int fsd_conn_gap(fsd_conn *c, fsd_dir dir, uint64_t nbytes, int64_t ts_ns, uint64_t tag);
 
 typedef enum fsd_close_kind {
@@ -429,8 +495,12 @@ typedef enum fsd_close_kind {
     FSD_CLOSE_RST = 1    /* the connection was reset (ends both directions) */
 } fsd_close_kind;
 
-/* End of one direction (FIN) or of both (RST). When both directions have
- * ended, requests still active are delivered as incomplete. */
+/* End of one direction (FIN) or of both (RST). dir is the side that sent
+ * the FIN/RST. A record cut by it fires truncated_record. The server closing
+ * (FIN or RST) before the client while the last request set KEEP_CONN fires
+ * keep_conn_violation. When both directions have ended, requests still
+ * tracked are delivered (incomplete ones with FSD_END_CLOSED / FSD_END_RESET,
+ * or FSD_END_DESYNC when the server direction had desynchronised). */
 int fsd_conn_close(fsd_conn *c, fsd_dir dir, fsd_close_kind kind, int64_t ts_ns, uint64_t tag);
 
 /* End of capture: every active request is delivered as incomplete
@@ -446,7 +516,7 @@ typedef enum fsd_sync_state {
 } fsd_sync_state;
 
 typedef struct fsd_dir_stats {
-    uint64_t bytes;            /* fed, incl. gaps' missing bytes not counted */
+    uint64_t bytes;            /* fed (the missing bytes of gaps are not counted) */
     uint64_t gap_bytes;        /* reported missing */
     uint64_t skipped_bytes;    /* fed but not decoded (hunting, desynced) */
     uint64_t records;
