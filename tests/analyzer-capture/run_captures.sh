@@ -3,8 +3,11 @@
 # the capture layer can check against the *.expect.json files (captures/EXPECT.md):
 # a fatal error exits 2 with the expected message; a damaged capture reports
 # capture_truncated at the expected frame; every other capture reads to the end,
-# every FastCGI flow on the expected server ports is opened and ended, and the
-# capture's precision is the expected one. Exit 77 (skip) when there are none.
+# every FastCGI flow on the expected server ports is opened and ended, the
+# capture's precision is the expected one, the capture-level anomaly ids are
+# those allowed (and the required ones appear), gaps are reported exactly when
+# capture_gap is expected or allowed, and every expected request's client/server
+# pair is a flow. Exit 77 (skip) when there are none.
 set -u
 root=${1:?captures dir}
 : "${CAPDUMP:?CAPDUMP=path to capdump}"
@@ -42,6 +45,26 @@ for exp in $(find "$root" -name '*.expect.json' | sort); do
   fi
   opens=$(grep -c '^open ' "$tmp/out"); ends=$(grep -c '^end ' "$tmp/out")
   if [ "$opens" != "$ends" ]; then echo "FAIL $name: $opens flows opened, $ends ended"; fail=$((fail+1)); continue; fi
+  # Capture-level anomalies: the must ones appear, no others than must/may.
+  allowed=$(jq -r '((.anomalies_must // []) + (.anomalies_may // [])) | join(" ")' "$exp")
+  must=$(jq -r '(.anomalies_must // []) | join(" ")' "$exp")
+  bad=""
+  for id in $(grep '^anomaly ' "$tmp/out" | cut -d' ' -f2 | sort -u); do
+    case " $allowed " in *" $id "*) ;; *) bad="$bad $id";; esac
+  done
+  for id in capture_truncated snaplen_truncated tcp_ooo_cap flow_table_full ip_fragment capture_drops; do
+    case " $must " in *" $id "*) grep -q "^anomaly $id " "$tmp/out" || bad="$bad missing:$id";; esac
+  done
+  # Gaps: the decoder's capture_gap can only come from a gap this layer reports.
+  gaps=$(sed -n 's/^stats .* gaps=\([0-9]*\)\/.*/\1/p' "$tmp/out")
+  case " $must " in *" capture_gap "*) [ "${gaps:-0}" -gt 0 ] || bad="$bad no-gap-for-capture_gap";; esac
+  case " $allowed " in *" capture_gap "*) ;; *) [ "${gaps:-0}" -eq 0 ] || bad="$bad unexpected-gaps:$gaps";; esac
+  # Every expected request's client/server pair is an opened flow.
+  for pair in $(jq -r '.requests[]? | select(.client and .server) | "\(.client)>\(.server)"' "$exp" | sort -u); do
+    c=${pair%%>*}; s=${pair#*>}
+    grep "^open " "$tmp/out" | grep -qF " client=$c server=$s " || bad="$bad no-flow:$pair"
+  done
+  if [ -n "$bad" ]; then echo "FAIL $name:$bad"; fail=$((fail+1)); continue; fi
   rq=$(jq -r '.request_count // 0' "$exp")
   if [ "$rq" -gt 0 ] && [ "$opens" -eq 0 ]; then
     echo "FAIL $name: $rq requests expected but no FastCGI flow found"; fail=$((fail+1)); continue
