@@ -3,7 +3,7 @@
 #
 # Usage (as root, Debian 12):  captures/record/record.sh [PAIR...]
 #   PAIRs: nginx-phpfpm nginx-phpfpm-keepconn haproxy-phpfpm haproxy-go apache-phpfpm
-#          caddy-phpfpm lighttpd-phpfpm nginx-fcgiwrap nginx-libfcgi nginx-phpfpm-killed
+#          apache-phpfpm-reuse caddy-phpfpm lighttpd-phpfpm nginx-fcgiwrap nginx-libfcgi nginx-phpfpm-killed
 #   (default: all of them, in that order; captures/demo.pcapng is rebuilt from nginx-phpfpm-keepconn)
 # Environment: HTTP_PORT (default 18080), FCGI_PORT (default 9000), OUT (default captures/real).
 # The script refuses to start a pair if either port is already taken, runs every service on
@@ -21,7 +21,7 @@ OUT=${OUT:-$CAPDIR/real}
 HTTP_PORT=${HTTP_PORT:-18080}
 FCGI_PORT=${FCGI_PORT:-9000}
 ALL_PAIRS=(nginx-phpfpm nginx-phpfpm-keepconn haproxy-phpfpm haproxy-go apache-phpfpm
-           caddy-phpfpm lighttpd-phpfpm nginx-fcgiwrap nginx-libfcgi nginx-phpfpm-killed)
+           apache-phpfpm-reuse caddy-phpfpm lighttpd-phpfpm nginx-fcgiwrap nginx-libfcgi nginx-phpfpm-killed)
 RUNUSER=www-data
 
 die() { echo "record.sh: $*" >&2; exit 1; }
@@ -311,6 +311,7 @@ pair_spec() {       # sets FRONT BACK and the nginx upstream tweaks for PAIR
     haproxy-phpfpm) FRONT=haproxy-php BACK=php-fpm ;;
     haproxy-go) FRONT=haproxy-go BACK=go ;;
     apache-phpfpm) FRONT=apache BACK=php-fpm ;;
+    apache-phpfpm-reuse) FRONT=apache BACK=php-fpm LOC_EXTRA='enablereuse=on' ;;
     caddy-phpfpm) FRONT=caddy BACK=php-fpm ;;
     lighttpd-phpfpm) FRONT=lighttpd BACK=php-fpm ;;
     nginx-fcgiwrap) FRONT=nginx BACK=fcgiwrap ;;
