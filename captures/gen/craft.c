@@ -524,38 +524,36 @@ static void conn_init(cap *c, netw_tcp *t, int v6, uint16_t cport, uint16_t spor
     netw_tcp_init(t, &c->lk, &c->ipo, &a, &b, cisn, sisn);
 }
 
+static int cap_emit(void *ud, const uint8_t *frame, size_t len)
+{
+    write_frame(ud, frame, len, len);
+    return 0;
+}
+
 /* New connection with its three-way handshake. */
 static void conn_open(cap *c, netw_tcp *t, int v6, uint16_t cport, uint16_t sport,
                       uint32_t cisn, uint32_t sisn)
 {
     conn_init(c, t, v6, cport, sport, cisn, sisn);
-    tcp_send(c, t, 0, NETW_SYN, NULL, 0);
-    tcp_send(c, t, 1, NETW_SYN | NETW_ACK, NULL, 0);
-    tcp_send(c, t, 0, NETW_ACK, NULL, 0);
+    if (netw_tcp_handshake(t, cap_emit, c) != 0)
+        die("%s: cannot build the handshake", c->name);
 }
 
 /* Orderly close, first_dir sends the first FIN. */
 static void conn_close(cap *c, netw_tcp *t, int first_dir)
 {
-    tcp_send(c, t, first_dir, NETW_FIN | NETW_ACK, NULL, 0);
-    tcp_send(c, t, !first_dir, NETW_FIN | NETW_ACK, NULL, 0);
-    tcp_send(c, t, first_dir, NETW_ACK, NULL, 0);
+    if (netw_tcp_close(t, first_dir, cap_emit, c) != 0)
+        die("%s: cannot build the close", c->name);
 }
 
-/* Send bytes as segments of at most mss; returns the first frame. */
+/* Send bytes as segments of at most mss (0: the capture's); returns the first frame. */
 static uint32_t send_data(cap *c, netw_tcp *t, int dir, const uint8_t *p, size_t n, size_t mss)
 {
-    uint32_t first = 0;
-    if (!mss)
-        mss = c->mss;
-    while (n > 0) {
-        size_t k = n < mss ? n : mss;
-        uint32_t f = tcp_send(c, t, dir, NETW_ACK | (k == n ? NETW_PSH : 0), p, k);
-        if (!first)
-            first = f;
-        p += k;
-        n -= k;
-    }
+    uint32_t first = c->frame + 1;
+    if (n == 0)
+        return 0;
+    if (netw_tcp_send(t, dir, p, n, mss ? mss : c->mss, cap_emit, c) < 0)
+        die("%s: cannot build segments", c->name);
     return first;
 }
 
@@ -1396,7 +1394,7 @@ static void sc_haproxy(void)
     }
     for (int i = 0; i < 3; i++)
         r[i]->stdout_bytes = (long long)outs[i];
-    tcp_send(&c, &t, 0, NETW_RST | NETW_ACK, NULL, 0);
+    netw_tcp_reset(&t, 0, cap_emit, &c);
     fcgiw_buf_free(&b);
     fcgiw_buf_free(&pv);
     cap_end(&c);
@@ -2430,7 +2428,7 @@ static void sc_end(void)
         r->status = 200;
         r->complete = 0;
         cap_wait(&c, 30 * MS);
-        tcp_send(&c, &t2, 1, NETW_RST | NETW_ACK, NULL, 0);
+        netw_tcp_reset(&t2, 1, cap_emit, &c);
         fcgiw_buf_free(&cb);
         fcgiw_buf_free(&sb);
     }

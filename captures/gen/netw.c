@@ -355,3 +355,54 @@ size_t netw_tcp_packet(netw_tcp *t, int dir, uint8_t flags, const uint8_t *paylo
     }
     return n;
 }
+
+/* One frame through the sink; the buffer is on the stack (frames <= 64 KiB + headers). */
+static int emit_one(netw_tcp *t, int dir, uint8_t flags, const uint8_t *p, size_t n,
+                    netw_emit_fn emit, void *ud)
+{
+    uint8_t frame[65536 + 128];
+    size_t len = netw_tcp_packet(t, dir, flags, p, n, frame, sizeof frame);
+    if (len == 0 || !emit)
+        return -1;
+    return emit(ud, frame, len) == 0 ? 0 : -1;
+}
+
+int netw_tcp_handshake(netw_tcp *t, netw_emit_fn emit, void *ud)
+{
+    if (emit_one(t, 0, NETW_SYN, NULL, 0, emit, ud) || emit_one(t, 1, NETW_SYN | NETW_ACK, NULL, 0, emit, ud) ||
+        emit_one(t, 0, NETW_ACK, NULL, 0, emit, ud))
+        return -1;
+    return 0;
+}
+
+int netw_tcp_send(netw_tcp *t, int dir, const uint8_t *data, size_t len, size_t mss,
+                  netw_emit_fn emit, void *ud)
+{
+    int count = 0;
+    if (mss == 0 || mss > 65535 - 60 || (len > 0 && !data))
+        return -1;
+    while (len > 0) {
+        size_t k = len < mss ? len : mss;
+        if (emit_one(t, dir, (uint8_t)(NETW_ACK | (k == len ? NETW_PSH : 0)), data, k, emit, ud))
+            return -1;
+        data += k;
+        len -= k;
+        count++;
+    }
+    return count;
+}
+
+int netw_tcp_close(netw_tcp *t, int first_dir, netw_emit_fn emit, void *ud)
+{
+    first_dir = first_dir ? 1 : 0;
+    if (emit_one(t, first_dir, NETW_FIN | NETW_ACK, NULL, 0, emit, ud) ||
+        emit_one(t, !first_dir, NETW_FIN | NETW_ACK, NULL, 0, emit, ud) ||
+        emit_one(t, first_dir, NETW_ACK, NULL, 0, emit, ud))
+        return -1;
+    return 0;
+}
+
+int netw_tcp_reset(netw_tcp *t, int dir, netw_emit_fn emit, void *ud)
+{
+    return emit_one(t, dir ? 1 : 0, NETW_RST | NETW_ACK, NULL, 0, emit, ud);
+}

@@ -117,4 +117,25 @@ size_t netw_tcp_packet_at(netw_tcp *t, int dir, uint32_t seq, uint8_t flags,
 size_t netw_tcp_segment_at(netw_tcp *t, int dir, uint32_t seq, uint8_t flags,
                            const uint8_t *payload, size_t len, uint8_t *out, size_t cap);
 
+/* ---- Packet sequences through a caller's sink ------------------------- */
+
+/* Receives each built frame (link header included) in order; the sink writes
+ * it (with its own timestamp) and returns 0, or non-zero to stop. */
+typedef int (*netw_emit_fn)(void *ud, const uint8_t *frame, size_t len);
+
+/* SYN, SYN-ACK, ACK. Returns 0, or -1 when a frame could not be built or the
+ * sink refused it. */
+int netw_tcp_handshake(netw_tcp *t, netw_emit_fn emit, void *ud);
+
+/* Data from side dir cut into segments of at most mss bytes (ACK, PSH on the
+ * last). Returns the number of segments emitted, or -1. */
+int netw_tcp_send(netw_tcp *t, int dir, const uint8_t *data, size_t len, size_t mss,
+                  netw_emit_fn emit, void *ud);
+
+/* Orderly close: FIN+ACK from first_dir, FIN+ACK from the other side, final ACK. */
+int netw_tcp_close(netw_tcp *t, int first_dir, netw_emit_fn emit, void *ud);
+
+/* RST+ACK from side dir. */
+int netw_tcp_reset(netw_tcp *t, int dir, netw_emit_fn emit, void *ud);
+
 #endif /* FCGISCOPE_NETW_H */
