@@ -1164,6 +1164,51 @@ static void sc_tcp(void)
                  "directions (ISNs 0xfffff000 and 0xfffffa00). No anomaly.");
 }
 
+/* Tiny segments: every record header is split across packets. */
+static void sc_tiny(void)
+{
+    cap c;
+    cap_begin(&c, "tcp_tiny_segments", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
+    c.desc = "A 100-byte POST sent in 7-byte segments and answered in 5-byte segments, so every "
+             "record header and body is split across packets. Timing points are the packets "
+             "carrying the first byte of BEGIN_REQUEST / STDOUT and the last byte of the empty "
+             "STDIN / END_REQUEST. No anomaly.";
+    c.mss = 7;
+    netw_tcp t;
+    conn_open(&c, &t, 0, 40450, FCGI_PORT, 4444444u, 5555555u);
+    uint8_t body[100];
+    filler(body, sizeof body, 17);
+    memcpy(body, "q=", 2);
+    pairs ps;
+    ps_std(&ps, "POST", "/tiny.php", (long)sizeof body);
+    fcgiw_buf cb, sb;
+    fcgiw_buf_init(&cb);
+    fcgiw_buf_init(&sb);
+    request(&cb, 1, FCGIW_RESPONDER, 0, &ps, body, sizeof body, &Q_NGINX);
+    size_t out = response(&sb, 1, "201 Created", "made\n", &R_LIBFCGI);
+    xreq *r = new_req(&c, &t, 1);
+    uint32_t f0 = send_data(&c, &t, 0, cb.p, cb.len, 7);
+    r->t_sent = c.last_ts;
+    r->frame = f0;
+    r->t_begin = c.last_ts - (int64_t)(c.frame - f0) * c.step;
+    cap_wait(&c, 1 * MS);
+    uint32_t f = send_data(&c, &t, 1, sb.p, sb.len, 5);
+    r->t_end = c.last_ts;
+    r->t_first = c.last_ts - (int64_t)(c.frame - f) * c.step;
+    r->method = "POST";
+    r->uri = "/tiny.php";
+    r->status = 201;
+    r->complete = 1;
+    r->stdin_bytes = sizeof body;
+    r->stdout_bytes = (long long)out;
+    r->stderr_bytes = 0;
+    req_anoms(r, 0);
+    conn_close(&c, &t, 1);
+    fcgiw_buf_free(&cb);
+    fcgiw_buf_free(&sb);
+    cap_end(&c);
+}
+
 /* Port reuse: same 4-tuple, new SYN after the first connection closed. */
 static void sc_port_reuse(void)
 {
@@ -2810,6 +2855,7 @@ int main(int argc, char **argv)
     sc_phpfpm();
     sc_tcp();
     sc_port_reuse();
+    sc_tiny();
     sc_midstream();
     sc_lost();
     sc_haproxy();
