@@ -989,6 +989,19 @@ void fcs_tcp_segment(fcs_tcp *t, const fcs_segment *seg, int64_t ts, uint64_t fr
         h->next = dseq;
         h->seq_known = true;
     }
+    /* The peer's bytes this segment acknowledges were received before it was
+     * sent: holes below the ACK are lost, and are reported before this
+     * segment's own data (so the decoder sees the streams in causal order). */
+    if (ack && o->seq_known && !o->closed && !syn) {
+        uint32_t target = seg->ack;
+        if (o->fin_seen && seq_gt(target, o->fin_seq))
+            target = o->fin_seq;
+        if (seq_gt(target, o->next) && (uint32_t)(target - o->next) < ACK_GAP_MAX)
+            advance_to(t, f, side ^ 1, target, ts, frame);
+        check_fin(t, f, side ^ 1, ts, frame);
+    }
+    if (f->state == ST_DEAD)
+        return;
     if (seg->payload_len > 0 && !h->closed)
         process_data(t, f, side, dseq, seg->payload, seg->cap_payload_len, seg->payload_len,
                      ts, frame);
@@ -1003,14 +1016,6 @@ void fcs_tcp_segment(fcs_tcp *t, const fcs_segment *seg, int64_t ts, uint64_t fr
         flow_finish(t, f, FCS_FLOW_END_RESET, side, ts, frame);
         flow_to_closed(t, f, ts);
         return;
-    }
-    if (ack && o->seq_known && !o->closed) {
-        uint32_t target = seg->ack;
-        if (o->fin_seen && seq_gt(target, o->fin_seq))
-            target = o->fin_seq;
-        if (seq_gt(target, o->next) && (uint32_t)(target - o->next) < ACK_GAP_MAX)
-            advance_to(t, f, side ^ 1, target, ts, frame);
-        check_fin(t, f, side ^ 1, ts, frame);
     }
     check_fin(t, f, side, ts, frame);
     if (f->state == ST_IGNORED) {

@@ -17,6 +17,7 @@ typedef struct rec {
     size_t slen[2];
     int opens, ends;
     uint64_t last_data_frame[2];
+    char order[256];                /* "c"/"s" per data event, "g" per gap */
 } rec;
 
 static void app(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -53,6 +54,7 @@ static void r_data(void *ud, fcs_flow *f, fsd_dir d, const uint8_t *p, size_t n,
         r->stream[d][r->slen[d]] = 0;
     }
     r->last_data_frame[d] = frame;
+    app(r->order, sizeof r->order, "%s", d == FSD_DIR_CLIENT ? "c" : "s");
 }
 
 static void r_gap(void *ud, fcs_flow *f, fsd_dir d, uint64_t n, int64_t ts, uint64_t frame)
@@ -60,6 +62,7 @@ static void r_gap(void *ud, fcs_flow *f, fsd_dir d, uint64_t n, int64_t ts, uint
     rec *r = ud;
     (void)ts;
     app(r->log, sizeof r->log, "gap %" PRIu64 " %s %" PRIu64 " @%" PRIu64 "\n", f->id, dn(d), n, frame);
+    app(r->order, sizeof r->order, "g");
     char g[32];
     int k = snprintf(g, sizeof g, "[gap %" PRIu64 "]", n);
     if (r->slen[d] + (size_t)k < sizeof r->stream[d]) {
@@ -269,6 +272,24 @@ static void test_gaps(void)
     CHECK_STR(r.log, "open 1 10.0.0.1:40000>10.0.0.2:9000 m0 port @1\n"
                      "gap 1 c 2 @5\ngap 1 c 3 @7\ngap 1 s 5 @10\nclose 1 s fin @10\n"
                      "gap 1 c 2 @11\nend 1 capture @11\n");
+}
+
+/* A segment whose ACK closes a hole in the other direction: the other
+ * direction's held data (and the gap) come before this segment's data. */
+static void test_ack_order(void)
+{
+    rec r;
+    fcs_tcp *t = mk(&r, NULL);
+    conn c = { t, 40000, 9000, 1, 0, 0 };
+    send_seg(&c, 0, 100, 0, S, NULL);
+    send_seg(&c, 1, 500, 101, S | A, NULL);
+    send_seg(&c, 0, 101, 501, P, "AB");          /* c */
+    send_seg(&c, 0, 105, 501, P, "EF");          /* buffered: CD lost */
+    send_seg(&c, 1, 501, 107, P, "resp");        /* ACKs EF: gap, EF, then resp */
+    CHECK_STR(r.order, "cgcs");
+    CHECK_STR(r.stream[0], "AB[gap 2]EF");
+    CHECK_STR(r.stream[1], "resp");
+    done(t);
 }
 
 static void test_fin_rst(void)
@@ -648,6 +669,7 @@ int main(void)
     test_ooo_retrans_overlap();
     test_wraparound();
     test_gaps();
+    test_ack_order();
     test_fin_rst();
     test_port_reuse();
     test_midstream_and_sides();
