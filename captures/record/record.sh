@@ -4,7 +4,7 @@
 # Usage (as root, Debian 12):  captures/record/record.sh [PAIR...]
 #   PAIRs: nginx-phpfpm nginx-phpfpm-keepconn haproxy-phpfpm haproxy-go apache-phpfpm
 #          apache-phpfpm-reuse caddy-phpfpm lighttpd-phpfpm nginx-fcgiwrap nginx-libfcgi nginx-phpfpm-killed
-#   (default: all of them, in that order; captures/demo.pcapng is rebuilt from nginx-phpfpm-keepconn)
+#   (default: all of them, in that order; OUT/../demo.pcapng is rebuilt from nginx-phpfpm-keepconn)
 # Environment: HTTP_PORT (default 18080), FCGI_PORT (default 9000), OUT (default captures/real).
 # The script refuses to start a pair if either port is already taken, runs every service on
 # 127.0.0.1 in its own process group, and stops exactly those groups by PID.
@@ -378,8 +378,8 @@ for p in "${PAIRS[@]}"; do
         log "$p: kernel dropped packets; recording again"
     done
     if [ "$p" = nginx-phpfpm-keepconn ]; then
-        editcap -F pcapng "$OUT/$p.pcap" "$CAPDIR/demo.pcapng"
-        python3 "$HERE/mkexpect.py" --demo "$OUT/$p.expect.json" "$CAPDIR/demo.expect.json"
+        editcap -F pcapng "$OUT/$p.pcap" "$(dirname "$OUT")/demo.pcapng"
+        python3 "$HERE/mkexpect.py" --demo "$OUT/$p.expect.json" "$(dirname "$OUT")/demo.expect.json"
     fi
 done
 log "done: $OUT"
