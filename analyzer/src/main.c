@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,11 +29,23 @@
 #include "tcp.h"
 
 static volatile sig_atomic_t g_stop;
+static volatile sig_atomic_t g_alarm;
 static fcs_capture *volatile g_cap;
 
 static void on_signal(int sig)
 {
     g_stop = sig;
+    fcs_capture *cap = g_cap;
+    if (cap)
+        fcs_cap_breakloop(cap);
+}
+
+/* --duration: libpcap may block while no packet comes, so a timer breaks
+ * the loop (SIGALRM) rather than a clock check between packets. */
+static void on_alarm(int sig)
+{
+    (void)sig;
+    g_alarm = 1;
     fcs_capture *cap = g_cap;
     if (cap)
         fcs_cap_breakloop(cap);
@@ -260,6 +273,20 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     if (live)
         sigaction(SIGHUP, &sa, NULL);
+    if (live && o.duration > 0) {
+        struct sigaction al;
+        memset(&al, 0, sizeof al);
+        al.sa_handler = on_alarm;
+        sigemptyset(&al.sa_mask);
+        sigaction(SIGALRM, &al, NULL);
+        struct itimerval it;
+        memset(&it, 0, sizeof it);
+        it.it_value.tv_sec = (time_t)o.duration;
+        it.it_value.tv_usec = (suseconds_t)((o.duration - (double)(time_t)o.duration) * 1e6);
+        if (it.it_value.tv_sec == 0 && it.it_value.tv_usec == 0)
+            it.it_value.tv_usec = 1;
+        setitimer(ITIMER_REAL, &it, NULL);
+    }
 
     progress pr;
     memset(&pr, 0, sizeof pr);
@@ -282,6 +309,10 @@ int main(int argc, char **argv)
             stop_reason = g_stop == SIGTERM ? "terminated (SIGTERM)" : "interrupted";
             break;
         }
+        if (g_alarm) {
+            stop_reason = "duration reached (--duration)";
+            break;
+        }
         fcs_packet pkt;
         int r = fcs_cap_next(cap, &pkt);
         if (r == FCS_CAP_PACKET) {
@@ -298,6 +329,8 @@ int main(int argc, char **argv)
         } else if (r == FCS_CAP_EOF) {
             if (g_stop)
                 stop_reason = g_stop == SIGTERM ? "terminated (SIGTERM)" : "interrupted";
+            else if (g_alarm)
+                stop_reason = "duration reached (--duration)";
             break;
         } else {
             snprintf(fatal_buf, sizeof fatal_buf, "%s", fcs_cap_error(cap));

@@ -153,7 +153,28 @@ if kill -0 $scope 2>/dev/null; then
 fi
 wait $scope; rc=$?
 
-python3 - "$tmp/out.json" "$tmp/sent.tsv" "$rc" "$tmp/scope.err" <<'PY'
+# phase 2: -c stops by itself after that many requests; --duration on a quiet port
+"$bin" -i lo -f json -c 3 -o "$tmp/count.json" "tcp port $fpm_port" 2>"$tmp/count.err" &
+cpid=$!
+pids+=($cpid)
+for _ in $(seq 100); do grep -q "capturing on" "$tmp/count.err" && break; sleep 0.1; done
+sleep 0.3
+for i in 1 2 3 4 5; do
+  curl -s -o /dev/null -H "X-Request-Id: count-$i" "http://127.0.0.1:$http_port/index.php?c=$i"
+  kill -0 $cpid 2>/dev/null || break
+  sleep 0.2
+done
+for _ in $(seq 100); do kill -0 $cpid 2>/dev/null || break; sleep 0.1; done
+if kill -0 $cpid 2>/dev/null; then count_rc=timeout; kill -INT $cpid; else wait $cpid; count_rc=$?; fi
+start=$(date +%s%N)
+"$bin" -i lo -f json --duration 1 -o "$tmp/dur.json" "tcp port $fpm_port and tcp port 1" 2>"$tmp/dur.err" &
+dpid=$!
+pids+=($dpid)
+for _ in $(seq 100); do kill -0 $dpid 2>/dev/null || break; sleep 0.1; done
+if kill -0 $dpid 2>/dev/null; then dur_rc=timeout; kill -INT $dpid; else wait $dpid; dur_rc=$?; fi
+dur_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+
+python3 - "$tmp/out.json" "$tmp/sent.tsv" "$rc" "$tmp/scope.err" "$tmp/count.json" "$count_rc" "$tmp/dur.json" "$dur_rc" "$dur_ms" <<'PY'
 import json, sys
 out, sent, rc, errf = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 fails = []
@@ -196,6 +217,23 @@ if objs and objs[-1].get("type") == "summary":
     s = objs[-1]
     check((s.get("requests") or {}).get("total") == len(want), "summary total %r" % s.get("requests"))
     check(s.get("stopped_by") == "interrupted", "stopped_by %r" % s.get("stopped_by"))
+count_json, count_rc, dur_json, dur_rc, dur_ms = sys.argv[5], sys.argv[6], sys.argv[7], sys.argv[8], int(sys.argv[9])
+check(count_rc == "0", "-c 3: exit %s (timeout: did not stop by itself)" % count_rc)
+try:
+    cobjs = [json.loads(l) for l in open(count_json, "rb")]
+except (OSError, ValueError) as e:
+    cobjs = []
+    fails.append("-c 3 output: %s" % e)
+creqs = [o for o in cobjs if o.get("type") == "request"]
+check(len(creqs) == 3, "-c 3: %d requests" % len(creqs))
+check(cobjs and cobjs[-1].get("stopped_by", "").startswith("request count"), "-c 3 stopped_by %r" % (cobjs[-1].get("stopped_by") if cobjs else None))
+check(dur_rc == "0" and dur_ms < 5000, "--duration 1 on a quiet port: exit %s after %d ms" % (dur_rc, dur_ms))
+try:
+    dobjs = [json.loads(l) for l in open(dur_json, "rb")]
+except (OSError, ValueError) as e:
+    dobjs = []
+check(dobjs and dobjs[-1].get("stopped_by", "").startswith("duration") and dobjs[-1]["requests"]["total"] == 0,
+      "--duration summary: %s" % (dobjs[-1] if dobjs else None))
 for f in fails:
     print("FAIL: " + f)
 print("live: %d requests sent, %d reported" % (len(want), len(reqs)))
