@@ -2677,17 +2677,18 @@ static void sc_capture_level(void)
     cap_end(&c);
 
     cap_begin(&c, "ip_fragment", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-    c.desc = "A 3000-byte POST whose second client segment travels as two IPv4 fragments "
-             "(offsets 0 and 1024). fcgiscope does not reassemble IP: the fragments are reported and "
-             "their bytes are a gap; the decoder resynchronises on the empty STDIN record.";
+    c.desc = "Two 3000-byte POSTs, one over IPv4 and one over IPv6, whose second client segment "
+             "travels as two IP fragments (IPv4 offsets 0 and 1024; IPv6 Fragment header, offsets 0 "
+             "and 1024). fcgiscope does not reassemble IP: the fragments are reported and their "
+             "bytes are a gap; the decoder resynchronises on the empty STDIN record.";
     must(&c, "ip_fragment");
     may(&c, "capture_gap");
     may(&c, "content_length_mismatch");
     may(&c, "truncated_record");
     may(&c, "tcp_ooo_cap");
-    {
+    for (int v6 = 0; v6 < 2; v6++) {
         netw_tcp t;
-        conn_open(&c, &t, 0, 41610, FCGI_PORT, 2424242u, 4242424u);
+        conn_open(&c, &t, v6, (uint16_t)(41610 + v6), FCGI_PORT, 2424242u + v6, 4242424u + v6);
         uint8_t body[3000];
         filler(body, sizeof body, 88);
         memcpy(body, "f=", 2);
@@ -2699,7 +2700,8 @@ static void sc_capture_level(void)
         size_t out = response(&sb, 1, NULL, HTML_OK, &R_LIBFCGI);
         seg cs[8];
         int nc;
-        cut(&cb, 1460, cs, &nc);
+        size_t mss = v6 ? 1440 : 1460;
+        cut(&cb, mss, cs, &nc);
         if (nc < 3)
             die("ip_fragment: too few segments");
         uint32_t base = t.next_seq[0];
@@ -2707,11 +2709,16 @@ static void sc_capture_level(void)
         xreq *r = new_req(&c, &t, 1);
         send_seg(&c, &t, 0, base, &cb, cs[0], false);
         MARK_BEGIN(&c, r);
-        /* fragment cs[1] */
+        /* fragment cs[1]: the first fragment carries 1024 bytes of the TCP segment */
         uint8_t segb[1600];
         size_t sl = netw_tcp_segment_at(&t, 0, base + (uint32_t)cs[1].off, NETW_ACK, cb.p + cs[1].off,
                                         cs[1].len, segb, sizeof segb);
         netw_ip_opts fo = c.ipo;
+        if (v6) {
+            fo.ext[0] = 44;
+            fo.next = 1;
+            fo.frag_ident = 0x00424242u;
+        }
         fo.more_fragments = true;
         fo.frag_offset = 0;
         uint16_t id = 0x4242;
@@ -2726,7 +2733,7 @@ static void sc_capture_level(void)
             send_seg(&c, &t, 0, base, &cb, cs[i], i == nc - 1);
         MARK_SENT(&c, r);
         cap_wait(&c, 2 * MS);
-        send_data(&c, &t, 1, sb.p, sb.len, 0);
+        send_data(&c, &t, 1, sb.p, sb.len, v6 ? 1440 : 0);
         MARK_FIRST(&c, r);
         MARK_END(&c, r);
         r->method = "POST";
@@ -2737,6 +2744,7 @@ static void sc_capture_level(void)
         conn_close(&c, &t, 1);
         fcgiw_buf_free(&cb);
         fcgiw_buf_free(&sb);
+        cap_wait(&c, 3 * MS);
     }
     cap_end(&c);
 }

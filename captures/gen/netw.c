@@ -242,10 +242,17 @@ size_t netw_build_ip(uint8_t *out, size_t cap, const netw_link_opts *lk, int dir
     uint8_t *e = p + 40;
     for (size_t i = 0; i < next; i++, e += 8) {
         e[0] = i + 1 < next ? ip->ext[i + 1] : proto;
-        e[1] = 0;        /* 8 bytes long */
-        e[2] = 1;        /* PadN */
-        e[3] = 4;
-        memset(e + 4, 0, 4);
+        if (ip->ext[i] == 44) {
+            /* Fragment header (RFC 8200 §4.5): offset in 8-byte units, M flag, identification */
+            e[1] = 0;
+            be16(e + 2, (uint16_t)(((ip->frag_offset / 8) << 3) | (ip->more_fragments ? 1 : 0)));
+            be32(e + 4, ip->frag_ident);
+        } else {
+            e[1] = 0;    /* 8 bytes long */
+            e[2] = 1;    /* PadN */
+            e[3] = 4;
+            memset(e + 4, 0, 4);
+        }
     }
     if (len)
         memcpy(e, payload, len);

@@ -56,9 +56,11 @@ typedef struct netw_ip_opts {
     bool dont_fragment;       /* IPv4 DF */
     uint16_t frag_offset;     /* IPv4 fragment offset in bytes (multiple of 8) */
     bool more_fragments;      /* IPv4 MF */
-    uint8_t ext[4];           /* IPv6 extension headers in order: 0 (hop-by-hop) or 60 (destination
-                                 options), each 8 bytes of PadN */
+    uint8_t ext[4];           /* IPv6 extension headers in order, 8 bytes each: 0 (hop-by-hop) or
+                                 60 (destination options) carry PadN; 44 is a Fragment header
+                                 with frag_offset, more_fragments and frag_ident */
     size_t next;
+    uint32_t frag_ident;      /* IPv6 Fragment header identification */
 } netw_ip_opts;
 
 /* Wrap an IP payload (protocol proto) in IP and link headers. dir 0: from the
