@@ -3,9 +3,12 @@
 
 The expectations come from the ground truth next to the capture (the frontend's
 own log and what curl saw), never from fcgiscope. tshark's built-in `fcgi`
-dissector is only used, when present, to decide whether catalogue ids that depend
-on the backend's framing or on timing (stderr_output, end_without_stdout_eos,
-multiplexed, incomplete_request) are certain (`anomalies_must`) or only possible.
+dissector (an independent parser) is used to join each curl request to its
+BEGIN_REQUEST by the HTTP_X_REQUEST_ID param (giving request_id, client, frame,
+script and the t_begin order), to cross-check REQUEST_METHOD and REQUEST_URI, and
+to decide whether catalogue ids that depend on the backend's framing or timing
+(stderr_output, end_without_stdout_eos, multiplexed, oversized_record,
+incomplete_request) are certain (`anomalies_must`) or only possible.
 
 Usage:
   mkexpect.py --name N --frontend F --backend B --pair DESC --port P --dir DIR [--killed]
@@ -142,6 +145,49 @@ def tshark_records(pcap, port):
     return recs
 
 
+def tshark_begins(pcap, port):
+    """Each BEGIN_REQUEST the client sent, as tshark's dissector shows it, joined to the
+    parameters of its PARAMS records: [{frame, client_port, request_id, params}] in capture order.
+    frame is None when the BEGIN_REQUEST record was reassembled from several segments (its
+    first byte is then in an earlier frame)."""
+    r = subprocess.run(["tshark", "-r", pcap, "-d", "tcp.port==%d,fcgi" % port, "-O", "fcgi", "-V",
+                        "-Y", "tcp.dstport==%d && (fcgi.type == 1 || fcgi.type == 4)" % port],
+                       capture_output=True, text=True, timeout=300)
+    if r.returncode != 0:
+        die("tshark failed on %s: %s" % (pcap, r.stderr.strip()))
+    begins, latest = [], {}
+    frame = sport = None
+    reassembled = False
+    rec = None          # the record being read: [type, id]
+    first_in_frame = False
+    for line in r.stdout.splitlines():
+        if line.startswith("Frame "):
+            frame = int(line.split()[1].rstrip(":"))
+            reassembled = False
+            rec = None
+            first_in_frame = True
+        elif line.startswith("Transmission Control Protocol, Src Port: "):
+            sport = int(line.split("Src Port: ")[1].split(",")[0])
+        elif line.startswith("[") and "Reassembled TCP Segments" in line:
+            reassembled = True
+        elif line.startswith("FastCGI ("):
+            rec = [line[len("FastCGI ("):].rstrip(")"), None, first_in_frame]
+            first_in_frame = False
+        elif rec is not None and line.startswith("    Request ID: "):
+            rec[1] = int(line.split(": ")[1])
+            if rec[0] == "FCGI_BEGIN_REQUEST":
+                b = {"frame": None if (reassembled and rec[2]) else frame, "client_port": sport,
+                     "request_id": rec[1], "params": {}}
+                begins.append(b)
+                latest[(sport, rec[1])] = b
+        elif rec is not None and rec[0] == "FCGI_PARAMS" and line.startswith("        ") and " = " in line:
+            name, _, value = line.strip().partition(" = ")
+            b = latest.get((sport, rec[1]))
+            if b is not None:
+                b["params"].setdefault(name, value)
+    return begins
+
+
 def overlapping(recs):
     """True if a BEGIN_REQUEST arrives on a connection while another request there is active."""
     active = {}
@@ -189,6 +235,16 @@ def main():
     fkind = "haproxy" if a.frontend.startswith("haproxy") else a.frontend
     src, res = LATENCY_SOURCE[fkind]
 
+    # join each curl request to the BEGIN_REQUEST that carried its tag (tshark's view)
+    begins = tshark_begins(pcap, a.port)
+    by_tag = {}
+    for b in begins:
+        t = b["params"].get("HTTP_X_REQUEST_ID")
+        if t is None:
+            die("%s: BEGIN_REQUEST in frame %s carries no HTTP_X_REQUEST_ID" % (a.name, b["frame"]))
+        if t in by_tag:
+            die("%s: tag %s in two FastCGI requests" % (a.name, t))
+        by_tag[t] = b
     requests = []
     racy_head = False
     for c in curl:
@@ -201,9 +257,21 @@ def main():
             die("%s: %s logged as %s %s, curl sent %s %s" % (a.name, c["tag"], e["method"], e["uri"],
                                                               c["method"], c["uri"]))
         killed = a.killed and c["rc"] != 0
-        r = {"request_tag": c["tag"], "method": c["method"], "uri": c["uri"],
-             "server": "127.0.0.1:%d" % a.port,
-             "status": e["upstream_status"], "complete": not killed}
+        b = by_tag.pop(c["tag"], None)
+        if b is None:
+            die("%s: %s went to the backend per the log but is not in the capture" % (a.name, c["tag"]))
+        p = b["params"]
+        if p.get("REQUEST_METHOD") != c["method"] or p.get("REQUEST_URI") != c["uri"]:
+            die("%s: %s is %s %s in the capture, curl sent %s %s" % (
+                a.name, c["tag"], p.get("REQUEST_METHOD"), p.get("REQUEST_URI"), c["method"], c["uri"]))
+        r = {"request_tag": c["tag"], "request_id": b["request_id"],
+             "client": "127.0.0.1:%d" % b["client_port"], "server": "127.0.0.1:%d" % a.port}
+        if b["frame"] is not None:
+            r["frame"] = b["frame"]
+        r.update({"method": c["method"], "uri": c["uri"]})
+        if "SCRIPT_NAME" in p:
+            r["script"] = p["SCRIPT_NAME"]
+        r.update({"status": e["upstream_status"], "complete": not killed})
         if r["status"] is None:
             del r["status"]     # reached the backend, but the log does not say what it answered
         if killed:
@@ -218,9 +286,11 @@ def main():
             # connection before END_REQUEST: whether this request completes is a race
             del r["complete"]
             racy_head = True
-        if c["group"]:
-            r["unordered_group"] = c["group"]
-        requests.append(r)
+        requests.append((b["frame"] or 0, len(requests), r))
+    if by_tag:
+        die("%s: FastCGI requests with tags curl did not send: %s" % (a.name, sorted(by_tag)))
+    # in order of t_begin: the capture order of their BEGIN_REQUEST frames
+    requests = [r for _, _, r in sorted(requests, key=lambda x: (x[0], x[1]))]
 
     recs = tshark_records(pcap, a.port)
     must, may = set(), set()

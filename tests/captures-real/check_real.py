@@ -19,7 +19,7 @@ REQ_KEYS = {"client": str, "server": str, "request_id": int, "frame": int, "meth
             "script": str, "status": int, "complete": bool, "latency_ns": int, "ttfb_ns": int,
             "server_ns": int, "frontend_latency_us": int, "frontend_resolution_us": int,
             "stdin_bytes": int, "stdout_bytes": int, "stderr_bytes": int, "anomalies": list,
-            "request_tag": str, "unordered_group": int}
+            "request_tag": str}
 PCAP_US = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4")
 PCAPNG = b"\x0a\x0d\x0d\x0a"
 
@@ -96,8 +96,13 @@ def check(capdir, expect_path, ids, logdir):
             for line in f:
                 c = line.rstrip("\n").split("\t")
                 curl[c[0]] = c
+    frames = [r.get("frame") for r in j["requests"] if r.get("frame") is not None]
+    if frames != sorted(frames):
+        bad(where, "requests are not in t_begin (frame) order")
     for i, r in enumerate(j["requests"]):
         rw = "%s: request %d" % (where, i)
+        if not isinstance(r.get("request_id"), int):
+            bad(rw, "request_id missing (the schema requires it)")
         for k, v in r.items():
             if k not in REQ_KEYS:
                 bad(rw, "unknown key " + k)
