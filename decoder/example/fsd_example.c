@@ -57,7 +57,8 @@ static void put(packet *p, const void *b, size_t n)
             exit(2);
         }
     }
-    memcpy(p->data + p->len, b, n);
+    if (n)
+        memcpy(p->data + p->len, b, n);
     p->len += n;
 }
 
@@ -196,6 +197,15 @@ static void show(const char *prefix, fsd_span s, size_t max)
         printf("...");
 }
 
+static void free_exchange(exchange *x)
+{
+    for (size_t i = 0; i < x->n; i++)
+        free(x->p[i].data);
+    free(x->p);
+    x->p = NULL;
+    x->n = 0;
+}
+
 static void on_record(void *ud, const fsd_record_event *ev)
 {
     (void)ud;
@@ -294,8 +304,10 @@ int main(int argc, char **argv)
         return argc > 2 ? 2 : 0;
     }
     if (argc == 2) {
-        if (load(argv[1], &x) != 0)
+        if (load(argv[1], &x) != 0) {
+            free_exchange(&x);
             return 2;
+        }
         printf("fsd_example (libfsd %s): decoding %s\n\n", FSD_VERSION_STRING, argv[1]);
     } else {
         builtin(&x);
@@ -322,8 +334,6 @@ int main(int argc, char **argv)
            (unsigned long long)st.dir[1].bytes, (unsigned long long)st.dir[1].records,
            (unsigned long long)st.transactions);
     fsd_conn_free(c);
-    for (size_t i = 0; i < x.n; i++)
-        free(x.p[i].data);
-    free(x.p);
+    free_exchange(&x);
     return 0;
 }

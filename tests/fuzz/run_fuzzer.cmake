@@ -4,7 +4,7 @@ file(MAKE_DIRECTORY ${CORPUS})
 file(GLOB _seedfiles ${SEEDS}/*.bin)
 file(COPY ${_seedfiles} DESTINATION ${CORPUS})
 execute_process(
-  COMMAND ${FUZZER} -max_total_time=${SECONDS} -timeout=20 -rss_limit_mb=2048 -max_len=70000
+  COMMAND ${FUZZER} -max_total_time=${SECONDS} -timeout=20 -rss_limit_mb=2048 -max_len=20000
           -print_final_stats=1 ${CORPUS}
   RESULT_VARIABLE _rc
   OUTPUT_VARIABLE _out
