@@ -3,7 +3,7 @@
  * Normative reference: decoder/include/fsd/fsd.h (results identical however
  * input is chunked; bounded memory); tests/vectors/README.md (the event log).
  *
- * Input encoding (also produced from the vectors by fuzz_replay --write-seeds):
+ * Input encoding (also produced from the vectors by fuzz_decoder_replay --write-seeds):
  *
  *   byte 0   bit 0 midstream client, bit 1 midstream server, bits 2-4 limits profile
  *   byte 1   split point k for the third replay

@@ -4,7 +4,7 @@
 Normative reference: FastCGI Specification 1.0 §3.3-§6; ../shared/docs/FASTCGI.md
 (how real peers frame records); tests/vectors/README.md (file format).
 
-The expected logs are NOT generated here: `test_vectors --update FILE` writes
+The expected logs are NOT generated here: `fsd_test_vectors --update FILE` (build-*/tests/decoder/) writes
 them from the decoder, and each one is reviewed by hand before it is committed
 (the expected log is the test). Running this script keeps existing expected
 logs when the input is unchanged and drops them otherwise.

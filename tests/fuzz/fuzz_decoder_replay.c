@@ -1,9 +1,9 @@
-/* fuzz_replay.c — runs the fuzz target without libFuzzer (any compiler) over seed files, and writes the seed corpus from the vectors.
+/* fuzz_decoder_replay.c — runs the fuzz target without libFuzzer (any compiler) over seed files, and writes the seed corpus from the vectors.
  *
  * Normative reference: tests/fuzz/fuzz_decoder.c (input encoding).
  *
- *   fuzz_replay FILE...                      run each input (a .vec is converted first)
- *   fuzz_replay --write-seeds DIR FILE.vec...  write DIR/<name>.bin for libFuzzer
+ *   fuzz_decoder_replay FILE...                        run each input (a .vec is converted first)
+ *   fuzz_decoder_replay --write-seeds DIR FILE.vec...  write DIR/<name>.bin for libFuzzer
  */
 #define _POSIX_C_SOURCE 200809L
 #include "fuzz_common.h"
@@ -131,6 +131,6 @@ int main(int argc, char **argv)
         free(o.b);
         runs++;
     }
-    printf("fuzz_replay: %d input(s) replayed without a crash or log difference\n", runs);
+    printf("fuzz_decoder_replay: %d input(s) replayed without a crash or log difference\n", runs);
     return runs ? 0 : 1;
 }
