@@ -370,7 +370,12 @@ static void deliver(fcs_tcp *t, flow *f, int side, const uint8_t *p, size_t n,
     }
     held *h = f->hold;
     if (h->nchunks >= HELD_CHUNKS_MAX || n > t->cfg.classify_max_bytes - h->len[side]) {
-        /* No room: decide with what is held, then pass these bytes on. */
+        /* No room: decide with what is held plus the part of these bytes that
+         * fits (not recorded as a chunk, so not replayed), then pass these
+         * bytes on whole. */
+        uint32_t room = t->cfg.classify_max_bytes - h->len[side];
+        memcpy(h->buf[side] + h->len[side], p, room);
+        h->len[side] += room;
         try_classify(t, f, true, ts, frame);
         if (f->state == ST_FASTCGI)
             emit_data(t, f, side, p, n, ts, frame);

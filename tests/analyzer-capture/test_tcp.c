@@ -498,11 +498,24 @@ static void test_classify(void)
     CHECK_EQ_U(st.flows_fastcgi, 2);
     CHECK_STR(r.log, "open 1 10.0.0.1:40000>10.0.0.2:5000 m0 content @1\n"
                      "open 2 10.0.0.3:6000>10.0.0.2:41000 m3 content @9\n");
+    /* A first segment larger than the classification buffer is classified
+     * from its start and delivered whole. */
+    conn big = { t, 40007, 5002, 1, 0, 0 };
+    char large[200];
+    memset(large, 'x', sizeof large - 1);
+    memcpy(large, "BEGN", 4);
+    large[sizeof large - 1] = 0;
+    rec *rr = &r;
+    size_t before = rr->slen[0];
+    send_seg(&big, 0, 100, 0, S, NULL);
+    send_seg(&big, 0, 101, 0, P, large);         /* 199 bytes > 64 held */
+    CHECK_EQ_U(rr->slen[0] - before, 199);
+    CHECK_EQ_U(r.opens, 3);
     /* Undecided at the end of the capture with too few bytes: dropped. */
     conn u = { t, 40005, 5001, 1, 0, 0 };
     send_seg(&u, 0, 100, 0, P, "BE");
     done(t);
-    CHECK_EQ_U(r.opens, 2);
+    CHECK_EQ_U(r.opens, 3);
 }
 
 static void test_snaplen(void)
