@@ -509,49 +509,28 @@ static void hunt_drop(fsd_conn *c, fsd_dir dir)
     }
 }
 
-/* Scan for a confirmed header. eod: no more bytes follow this window.
- * Returns true when synchronised (the window was replayed). */
+/* Scan for a confirmed header (fsd_find_resync). eod: no more bytes follow
+ * this window. Returns true when synchronised (the window was replayed). */
 static bool hunt_scan(fsd_conn *c, fsd_dir dir, bool eod)
 {
     fsd_dirst *d = &c->d[dir];
-    while (d->hb_pos < d->hb_len) {
-        size_t p = d->hb_pos;
-        fsd_header h;
-        uint32_t rl;
-        if (d->hb_len - p < FSD_HEADER_LEN) {
-            if (!eod)
-                return false;
-            d->hb_pos++;
-            continue;
-        }
-        fsd_header_unpack(&h, d->hb + p);
-        if (!fsd_header_plausible(&h)) {
-            d->hb_pos++;
-            continue;
-        }
-        if (d->pend_mid && !d->pend_gap && d->hb_off + p == 0) {
-            sync_found(c, dir, p);
+    ptrdiff_t at;
+    size_t undecided;
+    /* a midstream start exactly at a record boundary: sync at once */
+    if (d->pend_mid && !d->pend_gap && d->hb_off == 0 && d->hb_pos == 0) {
+        if (d->hb_len < FSD_HEADER_LEN && !eod)
+            return false;
+        if (d->hb_len >= FSD_HEADER_LEN && plausible_at(d, 0)) {
+            sync_found(c, dir, 0);
             return true;
         }
-        rl = fsd_header_record_len(&h);
-        if ((uint64_t)p + rl + FSD_HEADER_LEN <= d->hb_len) {
-            if (plausible_at(d, p + rl)) {
-                sync_found(c, dir, p);
-                return true;
-            }
-            d->hb_pos++;
-            continue;
-        }
-        if (eod && (uint64_t)p + rl == d->hb_len) {
-            sync_found(c, dir, p);
-            return true;
-        }
-        if (eod) {
-            d->hb_pos++;
-            continue;
-        }
-        return false;
     }
+    at = fsd_find_resync(d->hb + d->hb_pos, d->hb_len - d->hb_pos, eod, &undecided);
+    if (at >= 0) {
+        sync_found(c, dir, d->hb_pos + (size_t)at);
+        return true;
+    }
+    d->hb_pos += undecided;
     return false;
 }
 

@@ -101,6 +101,46 @@ bool fsd_header_plausible(const fsd_header *h)
     }
 }
 
+ptrdiff_t fsd_find_resync(const uint8_t *buf, size_t len, bool at_end, size_t *undecided)
+{
+    size_t p = 0;
+    if (buf == NULL)
+        len = 0;
+    while (p < len) {
+        fsd_header h, n;
+        uint64_t rl;
+        if (len - p < FSD_HEADER_LEN) {
+            if (!at_end)
+                break; /* more bytes could make a header here */
+            p++;
+            continue;
+        }
+        fsd_header_unpack(&h, buf + p);
+        if (!fsd_header_plausible(&h)) {
+            p++;
+            continue;
+        }
+        rl = fsd_header_record_len(&h);
+        if (p + rl + FSD_HEADER_LEN <= len) {
+            fsd_header_unpack(&n, buf + p + rl);
+            if (fsd_header_plausible(&n))
+                return (ptrdiff_t)p;
+            p++;
+            continue;
+        }
+        if (at_end && p + rl == len)
+            return (ptrdiff_t)p;
+        if (at_end) {
+            p++;
+            continue;
+        }
+        break; /* the confirming bytes have not arrived yet */
+    }
+    if (undecided)
+        *undecided = p;
+    return -1;
+}
+
 int fsd_looks_like_fastcgi(const uint8_t *buf, size_t len, fsd_dir dir)
 {
     size_t pos = 0;

@@ -182,6 +182,47 @@ static void test_nv_next(void)
     }
 }
 
+static void test_find_resync(void)
+{
+    /* 5 junk bytes, an empty STDIN record (8), an END_REQUEST record (16) */
+    static const uint8_t b[] = { 0xde, 0xad, 0x02, 0x05, 0x00,
+                                 1, 5, 0, 1, 0, 0, 0, 0,
+                                 1, 3, 0, 1, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+    size_t und = 99;
+    const uint8_t *g;
+    /* confirmed by the END_REQUEST header after the STDIN record */
+    g = guarded(b, sizeof b);
+    CHECK_EQ(fsd_find_resync(g, sizeof b, false, &und), 5);
+    CHECK_EQ(fsd_find_resync(g, 21, false, NULL), 5); /* needs only the next 8 header bytes */
+    /* the next header is incomplete: undecided at the candidate, unless at the end */
+    g = guarded(b, 20);
+    CHECK_EQ(fsd_find_resync(g, 20, false, &und), -1);
+    CHECK_EQ(und, 5);
+    CHECK_EQ(fsd_find_resync(g, 20, true, &und), -1); /* 13 + 7 bytes: no record ends at 20 */
+    CHECK_EQ(und, 20);
+    /* the last record ends exactly at the end of data */
+    g = guarded(b + 5, sizeof b - 5);
+    CHECK_EQ(fsd_find_resync(g, 8, true, &und), 0);
+    CHECK_EQ(fsd_find_resync(g, 8, false, &und), -1);
+    CHECK_EQ(und, 0);
+    /* junk only: everything but the last 7 bytes is rejected */
+    g = guarded("HTTP/1.1 200 OK\r\n", 17);
+    CHECK_EQ(fsd_find_resync(g, 17, false, &und), -1);
+    CHECK_EQ(und, 10);
+    CHECK_EQ(fsd_find_resync(g, 17, true, &und), -1);
+    CHECK_EQ(und, 17);
+    /* a plausible-looking candidate with a long record holds the decision until its end arrives */
+    {
+        static const uint8_t j[] = { 0x01, 0x05, 0x00, 0x01, 0x05, 0x00, 0x00, 0x00, 1, 5, 0, 1, 0, 0, 0, 0 };
+        g = guarded(j, sizeof j);
+        CHECK_EQ(fsd_find_resync(g, sizeof j, false, &und), -1);
+        CHECK_EQ(und, 0);
+        CHECK_EQ(fsd_find_resync(g, sizeof j, true, &und), 8);
+    }
+    CHECK_EQ(fsd_find_resync(NULL, 0, true, &und), -1);
+    CHECK_EQ(und, 0);
+}
+
 static void test_names(void)
 {
     CHECK_STR(fsd_type_name(FSD_BEGIN_REQUEST), "BEGIN_REQUEST");
@@ -211,6 +252,7 @@ int main(void)
     test_looks_like();
     test_bodies();
     test_nv_next();
+    test_find_resync();
     test_names();
     return check_done("test_wire");
 }

@@ -183,6 +183,16 @@ bool fsd_header_plausible(const fsd_header *h);
  * recognise FastCGI on any port from the first bytes of a connection. */
 int fsd_looks_like_fastcgi(const uint8_t *buf, size_t len, fsd_dir dir);
 
+/* The decoder's resynchronisation rule over one buffer (additive, 0.1.0):
+ * the first offset p where a plausible header starts whose record is
+ * followed by another plausible header inside buf, or, when at_end (no more
+ * bytes follow buf: a gap, FIN, end of capture), whose record ends exactly at
+ * len. Returns p, or -1 when no offset is confirmed; then *undecided (if not
+ * NULL) gets the first offset that more bytes could still confirm (len when
+ * every offset was rejected). Front ends that frame records themselves (the
+ * Wireshark plugin) use it to resync exactly where the decoder does. */
+ptrdiff_t fsd_find_resync(const uint8_t *buf, size_t len, bool at_end, size_t *undecided);
+
 typedef struct fsd_begin_body {
     uint16_t role;
     uint8_t flags;
