@@ -25,6 +25,8 @@ typedef struct fastcgi_tap_req {
     bool has_begin;              /* t_begin known: begin_ts valid */
     nstime_t begin_ts;           /* capture time of the BEGIN_REQUEST's first byte */
     guint32 begin_frame;
+    bool has_latency;            /* END_REQUEST seen: latency valid */
+    nstime_t latency;            /* t_end - t_begin, from the decoder */
     int status;                  /* HTTP status from the CGI header, 0 when none */
     const char *method;          /* may be NULL */
     const char *script;          /* may be NULL */

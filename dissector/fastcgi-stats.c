@@ -30,7 +30,7 @@ fastcgi_srt_init(struct register_srt *srt _U_, GArray *srt_array)
     srt_stat_table *t;
     int i;
     t = init_srt_table("FastCGI requests (BEGIN_REQUEST to END_REQUEST)", NULL, srt_array,
-                       SRT_ROWS, "Method", "fastcgi.request.method", NULL);
+                       SRT_ROWS, "Method", NULL, NULL);
     for (i = 0; i < SRT_ROWS; i++)
         init_srt_table_row(t, i, srt_methods[i]);
 }
@@ -52,15 +52,17 @@ fastcgi_srt_packet(FCGI_TAP_ARGS)
     for (i = 0; i < ti->nended; i++) {
         const fastcgi_tap_req *q = &ti->ended[i];
         int row = SRT_ROWS - 1, k;
-        /* Only requests answered in this frame (END_REQUEST): the
-         * response time is this frame's time minus the BEGIN_REQUEST's. */
-        if (!q->complete || !q->has_begin || ti->record_type < 0)
+        nstime_t req_time;
+        if (!q->has_latency)
             continue;
         if (q->method)
             for (k = 0; k < SRT_ROWS - 1; k++)
                 if (strcmp(q->method, srt_methods[k]) == 0)
                     row = k;
-        add_srt_table_data(t, row, &q->begin_ts, pinfo);
+        /* The decoder's latency, not this frame's time: a request's end can
+         * be reported a record after its END_REQUEST. */
+        nstime_delta(&req_time, &pinfo->abs_ts, &q->latency);
+        add_srt_table_data(t, row, &req_time, pinfo);
         st = TAP_PACKET_REDRAW;
     }
     return st;

@@ -188,6 +188,7 @@ typedef struct fcgi_rec {
     guint8 dir;
     gboolean tracked;        /* fed to the decoder */
     gboolean retransmission; /* bytes the decoder already had */
+    gboolean snaplen_cut;    /* segment captured short: not dissected as records */
     gboolean have_event;
     fsd_record_event ev;     /* spans not kept */
     fcgi_req *req;           /* request the record belongs to, if tracked */
@@ -210,10 +211,12 @@ typedef struct fcgi_dirstate {
     gboolean started;        /* first byte of this direction seen */
     gboolean hunting;        /* looking for a record header (midstream, after a gap) */
     guint32 next_seq;        /* first TCP seq not yet given to the decoder */
-    /* last segment handed to us un-reassembled: where reassembled records began */
-    gboolean seg_valid;
-    guint32 seg_start, seg_end, seg_frame;
-    nstime_t seg_ts;
+    /* The start of a record TCP is still reassembling was already given to
+     * the decoder (as the analyzer gives it, when it arrived); what the
+     * decoder said meanwhile waits here to join the record once it is
+     * complete. */
+    fcgi_rec *hold;
+    guint32 hold_seq;
 } fcgi_dirstate;
 
 /* Connection-end information shown on the conversation's last frame. */
@@ -236,13 +239,15 @@ typedef struct fcgi_conv {
     GPtrArray *reqs;         /* by seq */
     GHashTable *active;      /* request id -> fcgi_req*, mirrors the decoder's table */
     guint64 nbegins;
-    guint32 last_frame;
+    guint32 last_frame;      /* last frame with bytes of this conversation */
     nstime_t last_ts;
+    guint32 show_frame;      /* last frame whose records we dissect in every pass */
     gboolean finished;
     fcgi_rec *cur;           /* record being fed (first pass) */
     const guint8 *cur_base;  /* its bytes */
     guint32 cur_len;
     fcgi_late *late;
+    GPtrArray *holds;        /* every hold of the conversation (first pass) */
 } fcgi_conv;
 
 /* Per-frame: the records dissected in it, by TCP sequence number. */
@@ -253,7 +258,8 @@ typedef struct fcgi_frame_rec {
 
 typedef struct fcgi_frame {
     wmem_array_t *recs;      /* fcgi_frame_rec */
-    wmem_array_t *skips;     /* fcgi_frame_rec: seq -> skipped byte count in rec->body_len */
+    wmem_array_t *skips;     /* fcgi_frame_rec: seq -> this segment's own results (skip in body_len) */
+    wmem_array_t *holds;     /* fcgi_rec*: results of record starts fed in this frame */
 } fcgi_frame;
 
 /* All conversations with a decoder, for the end of the first pass. */
@@ -603,6 +609,8 @@ cb_transaction(void *ud, const fsd_transaction *tx)
     q->tap.has_begin = q->has_begin;
     q->tap.begin_ts = q->begin_ts;
     q->tap.begin_frame = q->begin_frame;
+    q->tap.has_latency = q->has_end;
+    q->tap.latency = q->latency;
     q->tap.status = q->status;
     q->tap.method = q->method;
     q->tap.script = q->script;
@@ -639,6 +647,7 @@ get_conv(packet_info *pinfo, gboolean create)
     cv = wmem_new0(wmem_file_scope(), fcgi_conv);
     cv->reqs = g_ptr_array_new();
     cv->active = g_hash_table_new(g_direct_hash, g_direct_equal);
+    cv->holds = g_ptr_array_new();
     cv->tcpd = get_tcp_conversation_data(conv, pinfo);
     conversation_add_proto_data(conv, proto_fastcgi, cv);
     g_ptr_array_add(all_convs, cv);
@@ -722,28 +731,36 @@ nstime_ns(const nstime_t *t)
     return (gint64)t->secs * 1000000000 + t->nsecs;
 }
 
-/* Feed one record (first pass) and collect what the decoder reports into r.
- * The record's first bytes may have come in an earlier frame (reassembly):
- * they are fed with that frame's number and time, so t_begin and
- * t_first_response are the packets that carried the first byte. */
+/* The decoder's results for a record's first bytes (fed when they arrived)
+ * join the record once TCP reassembled it: they come first. */
 static void
-feed_record(fcgi_conv *cv, fcgi_rec *r, fsd_dir dir, const guint8 *rec, guint32 len,
-            guint32 first_len, guint32 first_frame, const nstime_t *first_ts,
-            packet_info *pinfo)
+merge_hold(fcgi_rec *r, fcgi_rec *h)
 {
-    gint64 now = nstime_ns(&pinfo->abs_ts);
-    cv->cur = r;
-    cv->cur_base = rec;
-    cv->cur_len = len;
-    if (first_len > 0 && first_len < len) {
-        fsd_conn_feed(cv->dec, dir, rec, first_len, nstime_ns(first_ts), first_frame);
-        fsd_conn_feed(cv->dec, dir, rec + first_len, len - first_len, now, pinfo->num);
-    } else {
-        fsd_conn_feed(cv->dec, dir, rec, len, now, pinfo->num);
+#define FCGI_PREPEND(arr, n, type) do { \
+        if (h->n) { \
+            type *na = wmem_alloc_array(wmem_file_scope(), type, h->n + r->n); \
+            memcpy(na, h->arr, h->n * sizeof(type)); \
+            if (r->n) \
+                memcpy(na + h->n, r->arr, r->n * sizeof(type)); \
+            r->arr = na; \
+            r->n += h->n; \
+            h->n = 0; \
+        } \
+    } while (0)
+    FCGI_PREPEND(anom, nanom, fcgi_anom);
+    FCGI_PREPEND(params, nparams, fcgi_param);
+    FCGI_PREPEND(ended, nended, fcgi_req *);
+#undef FCGI_PREPEND
+    if (h->resp && !r->resp)
+        r->resp = h->resp;
+    h->resp = NULL;
+    if (h->body && !r->body) {
+        r->body = h->body;
+        r->body_len = h->body_len;
+        r->body_type = h->body_type;
     }
-    cv->cur = NULL;
-    cv->cur_base = NULL;
-    r->tracked = TRUE;
+    h->body = NULL;
+    h->body_len = 0;
 }
 
 /* Attach the record to the request the decoder put it in (mirror of the
@@ -835,6 +852,31 @@ finish_conv(fcgi_conv *cv)
     fsd_conn_free(cv->dec);
     cv->dec = NULL;
 
+    /* Record starts whose record never completed: TCP does not hand their
+     * frame to us again, so what the decoder said about them is shown with
+     * the connection's end. */
+    for (i = 0; i < cv->holds->len; i++) {
+        fcgi_rec *h = (fcgi_rec *)g_ptr_array_index(cv->holds, i);
+        guint j;
+        if (!h->nanom && !h->nended)
+            continue;
+        l = conv_late(cv);
+        if (h->nanom) {
+            fcgi_anom *na = wmem_alloc_array(wmem_file_scope(), fcgi_anom, h->nanom + l->nanom);
+            memcpy(na, h->anom, h->nanom * sizeof(*na));
+            if (l->nanom)
+                memcpy(na + h->nanom, l->anom, l->nanom * sizeof(*na));
+            l->anom = na;
+            l->nanom += h->nanom;
+            h->nanom = 0;
+        }
+        for (j = 0; j < h->nended; j++)
+            append_ptr((void ***)&l->ended, &l->nended, h->ended[j]);
+        h->nended = 0;
+    }
+    g_ptr_array_free(cv->holds, TRUE);
+    cv->holds = g_ptr_array_new();
+
     for (i = 0; i < cv->reqs->len; i++) {
         fcgi_req *q = (fcgi_req *)g_ptr_array_index(cv->reqs, i);
         if (q->stdout_buf) {
@@ -895,6 +937,7 @@ fastcgi_cleanup(void)
                 g_byte_array_free(q->stdout_buf, TRUE);
         }
         g_ptr_array_free(cv->reqs, TRUE);
+        g_ptr_array_free(cv->holds, TRUE);
         g_hash_table_destroy(cv->active);
     }
     g_ptr_array_free(all_convs, TRUE);
@@ -911,6 +954,7 @@ frame_data_get(packet_info *pinfo, gboolean create)
         f = wmem_new0(wmem_file_scope(), fcgi_frame);
         f->recs = wmem_array_new(wmem_file_scope(), sizeof(fcgi_frame_rec));
         f->skips = wmem_array_new(wmem_file_scope(), sizeof(fcgi_frame_rec));
+        f->holds = wmem_array_new(wmem_file_scope(), sizeof(fcgi_rec *));
         p_add_proto_data(wmem_file_scope(), pinfo, proto_fastcgi, 0, f);
     }
     return f;
@@ -929,6 +973,30 @@ frame_lookup(wmem_array_t *a, guint32 seq)
 }
 
 /* ---- presentation ---------------------------------------------------- */
+
+/* The tap record of a record (or segment) from what is stored with it. */
+static void
+build_tap(fcgi_rec *r, int record_type)
+{
+    guint i;
+    r->tap.record_type = record_type;
+    if (r->tap.nanomalies != r->nanom) {
+        guint16 *ids = r->nanom ? wmem_alloc_array(wmem_file_scope(), guint16, r->nanom) : NULL;
+        for (i = 0; i < r->nanom; i++)
+            ids[i] = r->anom[i].id;
+        r->tap.anomalies = ids;
+        r->tap.nanomalies = r->nanom;
+    }
+    if (r->tap.nended != r->nended) {
+        fastcgi_tap_req *tr = r->nended ? wmem_alloc_array(wmem_file_scope(), fastcgi_tap_req, r->nended) : NULL;
+        for (i = 0; i < r->nended; i++)
+            tr[i] = r->ended[i]->tap;
+        r->tap.ended = tr;
+        r->tap.nended = r->nended;
+    }
+}
+
+
 
 static void
 add_expert(packet_info *pinfo, proto_item *pi, const fcgi_anom *a)
@@ -952,8 +1020,22 @@ add_time_item(proto_tree *tree, int hf, tvbuff_t *tvb, const nstime_t *t)
     proto_item_set_generated(it);
 }
 
+static gboolean
+ended_here(const fcgi_rec *r, const fcgi_req *q)
+{
+    guint i;
+    for (i = 0; i < r->nended; i++)
+        if (r->ended[i] == q)
+            return TRUE;
+    return FALSE;
+}
+
+/* The request a record belongs to. `full`: this is where the request is
+ * summed up (its END_REQUEST record, or where it ended without one): status,
+ * end, latency, ttfb and its anomalies are added there only, so each request
+ * is counted once by filters and tests. */
 static void
-add_request_summary(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, const fcgi_req *q, int rec_type)
+add_request_summary(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, const fcgi_req *q, gboolean full)
 {
     proto_item *it;
     const char *method = q->method ? q->method : q->p_method;
@@ -980,7 +1062,7 @@ add_request_summary(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, const f
         it = proto_tree_add_string(tree, hf_req_script, tvb, 0, 0, script);
         proto_item_set_generated(it);
     }
-    if (rec_type == FSD_END_REQUEST || rec_type < 0) {
+    if (full) {
         if (q->status) {
             it = proto_tree_add_uint(tree, hf_status, tvb, 0, 0, (guint32)q->status);
             proto_item_set_generated(it);
@@ -1227,6 +1309,7 @@ dissect_fastcgi_record(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void
     fcgi_rec *r = NULL;
     guint32 rec_seq = 0;
     gboolean have_seq = ctx && ctx->tcpinfo;
+    gint32 ahead;
     proto_item *ti, *it;
     proto_tree *rt, *ht, *bt;
     char *info;
@@ -1240,6 +1323,8 @@ dissect_fastcgi_record(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void
 
     if (have_seq && ctx->cv) {
         fcgi_conv *cv = ctx->cv;
+        if (!PINFO_FD_VISITED(pinfo))
+            cv->show_frame = pinfo->num;
         fcgi_frame *f = frame_data_get(pinfo, !PINFO_FD_VISITED(pinfo));
         if (!PINFO_FD_VISITED(pinfo)) {
             fcgi_dirstate *ds = &cv->dir[ctx->dir];
@@ -1250,42 +1335,27 @@ dissect_fastcgi_record(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void
                 ds->started = TRUE;
                 ds->next_seq = rec_seq;
             }
-            if ((gint32)(rec_seq - ds->next_seq) < 0) {
+            ahead = (gint32)(ds->next_seq - rec_seq);   /* bytes of it the decoder has */
+            if (ahead >= (gint32)len) {
                 r->retransmission = TRUE;
             } else if (cv->dec && caplen == len) {
-                guint32 first_len = 0, first_frame = pinfo->num;
-                nstime_t first_ts = pinfo->abs_ts;
-                if (rec_seq != ds->next_seq)
-                    fsd_conn_gap(cv->dec, ctx->dir, (guint64)(guint32)(rec_seq - ds->next_seq),
-                                 nstime_ns(&pinfo->abs_ts), pinfo->num);
-                if (ctx->tcpinfo->is_reassembled && ds->seg_valid &&
-                    (gint32)(rec_seq - ds->seg_start) >= 0 && (gint32)(ds->seg_end - rec_seq) > 0 &&
-                    ds->seg_frame != pinfo->num) {
-                    first_len = ds->seg_end - rec_seq;
-                    first_frame = ds->seg_frame;
-                    first_ts = ds->seg_ts;
-                }
-                feed_record(cv, r, ctx->dir, rec, len, first_len, first_frame, &first_ts, pinfo);
+                guint32 k = ahead > 0 ? (guint32)ahead : 0;
+                cv->cur = r;
+                cv->cur_base = rec;
+                cv->cur_len = len;
+                if (ahead < 0)
+                    fsd_conn_gap(cv->dec, ctx->dir, (guint64)(guint32)(-ahead), nstime_ns(&pinfo->abs_ts), pinfo->num);
+                fsd_conn_feed(cv->dec, ctx->dir, rec + k, len - k, nstime_ns(&pinfo->abs_ts), pinfo->num);
+                cv->cur = NULL;
+                cv->cur_base = NULL;
+                r->tracked = TRUE;
                 ds->next_seq = rec_seq + len;
+                if (ds->hold && ds->hold_seq == rec_seq && k > 0)
+                    merge_hold(r, ds->hold);
+                ds->hold = NULL;
                 ds->hunting = FALSE;
                 bind_request(cv, r);
             }
-            /* tap record */
-            if (r->nanom) {
-                guint16 *ids = wmem_alloc_array(wmem_file_scope(), guint16, r->nanom);
-                for (i = 0; i < r->nanom; i++)
-                    ids[i] = r->anom[i].id;
-                r->tap.anomalies = ids;
-                r->tap.nanomalies = r->nanom;
-            }
-            if (r->nended) {
-                fastcgi_tap_req *tr = wmem_alloc_array(wmem_file_scope(), fastcgi_tap_req, r->nended);
-                for (i = 0; i < r->nended; i++)
-                    tr[i] = r->ended[i]->tap;
-                r->tap.ended = tr;
-                r->tap.nended = r->nended;
-            }
-            r->tap.record_type = h.type;
             fr.seq = rec_seq;
             fr.rec = r;
             wmem_array_append_one(f->recs, fr);
@@ -1298,7 +1368,7 @@ dissect_fastcgi_record(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void
     info = info_for_record(pinfo, &h, r);
     if (!p_get_proto_data(pinfo->pool, pinfo, proto_fastcgi, 3)) {
         p_add_proto_data(pinfo->pool, pinfo, proto_fastcgi, 3, GUINT_TO_POINTER(1));
-        col_append_str(pinfo->cinfo, COL_INFO, info);
+        col_append_sep_str(pinfo->cinfo, COL_INFO, " ", info);
     } else {
         col_append_sep_str(pinfo->cinfo, COL_INFO, ", ", info);
     }
@@ -1423,28 +1493,56 @@ dissect_fastcgi_record(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void
             proto_item_set_text(qi, "Request id %u (request #%" G_GUINT64_FORMAT " on this connection)",
                                 q->id, q->seq + 1);
             proto_item_set_generated(qi);
-            add_request_summary(qt, tvb, pinfo, q, h.type);
+            add_request_summary(qt, tvb, pinfo, q,
+                q->ended && ((q->has_end && h.type == FSD_END_REQUEST && q->end_frame == pinfo->num) ||
+                             (!q->has_end && ended_here(r, q))));
             if (r->first_response && q->has_first)
                 add_time_item(qt, hf_ttfb, tvb, &q->ttfb);
         }
         /* requests that ended with this record but are not its own */
         for (i = 0; i < r->nended; i++) {
             const fcgi_req *e = r->ended[i];
-            if (e == q)
-                continue;
+            if (e == q || e->has_end)
+                continue;   /* its own record, or its END_REQUEST, sums it up */
             it = proto_tree_add_uint(rt, hf_req_summary, tvb, 0, 0, e->id);
             proto_item_set_text(it, "Request id %u ended here (%s)", e->id, e->end_reason ? e->end_reason : "");
             proto_item_set_generated(it);
-            add_request_summary(proto_item_add_subtree(it, ett_request), tvb, pinfo, e, -1);
+            add_request_summary(proto_item_add_subtree(it, ett_request), tvb, pinfo, e, TRUE);
         }
         for (i = 0; i < r->nanom; i++)
             add_expert(pinfo, ti, &r->anom[i]);
         if (r->body)
             dissect_body(tvb, pinfo, rt, r);
-        if (have_tap_listener(fastcgi_tap))
+        if (have_tap_listener(fastcgi_tap)) {
+            build_tap(r, h.type);
             tap_queue_packet(fastcgi_tap, pinfo, &r->tap);
+        }
     }
     return (int)len;
+}
+
+/* What the decoder said while it took the bytes of this segment that are
+ * no record of their own (a gap, bytes skipped while resynchronising). */
+static void
+show_segment_results(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, proto_item *ti, fcgi_rec *sr)
+{
+    guint i;
+    for (i = 0; i < sr->nended; i++) {
+        const fcgi_req *e = sr->ended[i];
+        proto_item *it;
+        if (e->has_end)
+            continue;   /* shown on its END_REQUEST */
+        it = proto_tree_add_uint(tree, hf_req_summary, tvb, 0, 0, e->id);
+        proto_item_set_text(it, "Request id %u ended here (%s)", e->id, e->end_reason ? e->end_reason : "");
+        proto_item_set_generated(it);
+        add_request_summary(proto_item_add_subtree(it, ett_request), tvb, pinfo, e, TRUE);
+    }
+    for (i = 0; i < sr->nanom; i++)
+        add_expert(pinfo, ti, &sr->anom[i]);
+    if ((sr->nanom || sr->nended) && have_tap_listener(fastcgi_tap)) {
+        build_tap(sr, -2);
+        tap_queue_packet(fastcgi_tap, pinfo, &sr->tap);
+    }
 }
 
 /* Connection-end information (postseq): anomalies and requests that ended
@@ -1457,7 +1555,7 @@ show_late(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, fcgi_conv *cv)
     proto_item *ti;
     proto_tree *lt;
     guint i;
-    if (!l || pinfo->num != cv->last_frame || !cv->finished)
+    if (!l || pinfo->num != cv->show_frame || !cv->finished)
         return;
     if (p_get_proto_data(pinfo->pool, pinfo, proto_fastcgi, 2))
         return;
@@ -1467,10 +1565,13 @@ show_late(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, fcgi_conv *cv)
     lt = proto_item_add_subtree(ti, ett_record);
     for (i = 0; i < l->nended; i++) {
         const fcgi_req *e = l->ended[i];
-        proto_item *it = proto_tree_add_uint(lt, hf_req_summary, tvb, 0, 0, e->id);
+        proto_item *it;
+        if (e->has_end)
+            continue;   /* shown on its END_REQUEST */
+        it = proto_tree_add_uint(lt, hf_req_summary, tvb, 0, 0, e->id);
         proto_item_set_text(it, "Request id %u ended: %s", e->id, e->end_reason ? e->end_reason : "");
         proto_item_set_generated(it);
-        add_request_summary(proto_item_add_subtree(it, ett_request), tvb, pinfo, e, -1);
+        add_request_summary(proto_item_add_subtree(it, ett_request), tvb, pinfo, e, TRUE);
     }
     for (i = 0; i < l->nanom; i++)
         add_expert(pinfo, ti, &l->anom[i]);
@@ -1516,20 +1617,20 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
     if (tcpinfo) {
         fcgi_dirstate *ds = &cv->dir[ctx.dir];
         guint32 seq = tcpinfo->seq;
+        fcgi_rec *sr = NULL;   /* this segment's own results (gap, resync) */
         if (!PINFO_FD_VISITED(pinfo)) {
             fcgi_frame *f = frame_data_get(pinfo, TRUE);
-            if (!tcpinfo->is_reassembled) {
-                ds->seg_valid = TRUE;
-                ds->seg_start = seq;
-                ds->seg_end = seq + caplen;
-                ds->seg_frame = pinfo->num;
-                ds->seg_ts = pinfo->abs_ts;
-            }
+            gint64 now = nstime_ns(&pinfo->abs_ts);
+            fcgi_frame_rec fr;
+            sr = wmem_new0(wmem_file_scope(), fcgi_rec);
+            sr->dir = (guint8)ctx.dir;
+            cv->cur = sr;
+            cv->cur_base = NULL;
             if (ds->started && (gint32)(seq - ds->next_seq) > 0 && !tcpinfo->is_reassembled) {
                 /* Bytes are missing before this segment. */
                 if (cv->dec)
-                    fsd_conn_gap(cv->dec, ctx.dir, (guint64)(guint32)(seq - ds->next_seq),
-                                 nstime_ns(&pinfo->abs_ts), pinfo->num);
+                    fsd_conn_gap(cv->dec, ctx.dir, (guint64)(guint32)(seq - ds->next_seq), now, pinfo->num);
+                ds->hold = NULL;
                 ds->next_seq = seq;
                 ds->hunting = TRUE;
             }
@@ -1537,7 +1638,32 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
                 ds->started = TRUE;
                 ds->next_seq = seq;
             }
-            if (ds->hunting && seq == ds->next_seq) {
+            if (caplen < len && !tcpinfo->is_reassembled) {
+                /* Captured shorter than it was on the wire (snaplen): TCP
+                 * cannot reassemble it. The decoder gets what was captured
+                 * and a gap for the rest, as the analyzer gives them. */
+                fsd_anomaly_event aev;
+                gint32 have = (gint32)(ds->next_seq - seq);
+                guint32 k = have > 0 ? (guint32)have : 0;
+                memset(&aev, 0, sizeof aev);
+                aev.id = FSD_A_snaplen_truncated;
+                aev.severity = fsd_anomaly_severity(FSD_A_snaplen_truncated);
+                aev.dir = ctx.dir;
+                aev.request_id = -1;
+                aev.ts_ns = now;
+                aev.tag = pinfo->num;
+                g_snprintf(aev.detail, sizeof aev.detail, "%u of %u bytes captured", caplen, len);
+                add_anom(&sr->anom, &sr->nanom, &aev);
+                if (cv->dec && k < caplen)
+                    fsd_conn_feed(cv->dec, ctx.dir, tvb_get_ptr(tvb, k, caplen - k), caplen - k, now, pinfo->num);
+                if (cv->dec && k < len)
+                    fsd_conn_gap(cv->dec, ctx.dir, len - MAX(k, caplen), now, pinfo->num);
+                ds->next_seq = seq + len;
+                ds->hold = NULL;
+                ds->hunting = TRUE;
+                sr->snaplen_cut = TRUE;
+                skip = caplen;
+            } else if (ds->hunting && seq == ds->next_seq) {
                 /* Look for where records start again: the decoder's own
                  * predicate over the bytes from each offset. */
                 const guint8 *b = tvb_get_ptr(tvb, 0, caplen);
@@ -1549,31 +1675,36 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
                 skip = o;
                 if (skip && cv->dec) {
                     /* The decoder sees the skipped bytes too (it hunts on its own). */
-                    fsd_conn_feed(cv->dec, ctx.dir, b, skip, nstime_ns(&pinfo->abs_ts), pinfo->num);
+                    fsd_conn_feed(cv->dec, ctx.dir, b, skip, now, pinfo->num);
                 }
                 ds->next_seq = seq + skip;
                 if (skip < caplen)
                     ds->hunting = FALSE;
-                if (skip) {
-                    fcgi_frame_rec fr;
-                    fcgi_rec *sr = wmem_new0(wmem_file_scope(), fcgi_rec);
-                    sr->body_len = skip;
-                    fr.seq = seq;
-                    fr.rec = sr;
-                    wmem_array_append_one(f->skips, fr);
-                }
+            }
+            cv->cur = NULL;
+            sr->body_len = skip;
+            if (skip || sr->nanom || sr->nended || sr->snaplen_cut) {
+                fr.seq = seq;
+                fr.rec = sr;
+                wmem_array_append_one(f->skips, fr);
             }
         } else {
             fcgi_frame *f = frame_data_get(pinfo, FALSE);
-            fcgi_rec *sr = f ? frame_lookup(f->skips, seq) : NULL;
+            sr = f ? frame_lookup(f->skips, seq) : NULL;
             if (sr)
                 skip = sr->body_len;
         }
-        if (skip) {
+        if (sr && sr->snaplen_cut) {
+            proto_item *it = proto_tree_add_item(ft, hf_skipped, tvb, 0, skip, ENC_NA);
+            proto_item_append_text(it, " (segment captured short: %u of %u bytes; not split into records)", caplen, len);
+            col_append_sep_fstr(pinfo->cinfo, COL_INFO, ", ", "[segment cut by snaplen: %u of %u bytes]", caplen, len);
+        } else if (skip) {
             proto_item *it = proto_tree_add_item(ft, hf_skipped, tvb, 0, skip, ENC_NA);
             proto_item_append_text(it, " (not at a record boundary: the capture missed the start of this record)");
             col_append_sep_fstr(pinfo->cinfo, COL_INFO, ", ", "[%u bytes before a record boundary]", skip);
         }
+        if (sr)
+            show_segment_results(tvb, pinfo, ft, ti, sr);
         ctx.base_seq = seq + skip;
     }
     show_late(tvb, pinfo, ft, cv);
@@ -1585,6 +1716,51 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
                      get_fastcgi_pdu_len, dissect_fastcgi_record, &ctx);
     if (skip && pinfo->desegment_len)
         pinfo->desegment_offset += skip;
+    if (tcpinfo && !PINFO_FD_VISITED(pinfo) && pinfo->desegment_len && cv->dec) {
+        /* The tail of this tvb starts a record TCP will reassemble later:
+         * the decoder takes its bytes now, stamped with this frame. */
+        fcgi_dirstate *ds = &cv->dir[ctx.dir];
+        guint32 off = pinfo->desegment_offset;
+        if (off < caplen) {
+            guint32 pseq = tcpinfo->seq + off;
+            gint32 have = (gint32)(ds->next_seq - pseq);
+            guint32 k = have > 0 ? (guint32)have : 0;
+            if (k < caplen - off) {
+                fcgi_frame *f = frame_data_get(pinfo, TRUE);
+                fcgi_rec *h = ds->hold && ds->hold_seq == pseq ? ds->hold : NULL;
+                if (!h) {
+                    h = wmem_new0(wmem_file_scope(), fcgi_rec);
+                    h->dir = (guint8)ctx.dir;
+                    wmem_array_append_one(f->holds, h);
+                    g_ptr_array_add(cv->holds, h);
+                }
+                cv->cur = h;
+                cv->cur_base = NULL;
+                if (have < 0)
+                    fsd_conn_gap(cv->dec, ctx.dir, (guint64)(guint32)(-have), nstime_ns(&pinfo->abs_ts), pinfo->num);
+                fsd_conn_feed(cv->dec, ctx.dir, tvb_get_ptr(tvb, off + k, caplen - off - k), caplen - off - k,
+                              nstime_ns(&pinfo->abs_ts), pinfo->num);
+                cv->cur = NULL;
+                ds->next_seq = pseq + (caplen - off);
+                ds->hold = h;
+                ds->hold_seq = pseq;
+            }
+        }
+    }
+    if (tcpinfo && !p_get_proto_data(pinfo->pool, pinfo, proto_fastcgi, 4)) {
+        /* Results of record starts fed in this frame whose record never
+         * completed (or not yet): shown here. */
+        fcgi_frame *f = frame_data_get(pinfo, FALSE);
+        p_add_proto_data(pinfo->pool, pinfo, proto_fastcgi, 4, GUINT_TO_POINTER(1));
+        if (f && f->holds) {
+            guint i, n = wmem_array_get_count(f->holds);
+            for (i = 0; i < n; i++) {
+                fcgi_rec *h = *(fcgi_rec **)wmem_array_index(f->holds, i);
+                if (PINFO_FD_VISITED(pinfo))
+                    show_segment_results(tvb, pinfo, ft, ti, h);
+            }
+        }
+    }
     return (int)len;
 }
 

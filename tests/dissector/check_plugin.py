@@ -1,0 +1,420 @@
+#!/usr/bin/env python3
+"""check_plugin.py — CTest driver for the fastcgi Wireshark plugin: tshark on captures/.
+
+Normative reference: captures/EXPECT.md (expected-result files),
+/work/shared/docs/WIRESHARK.md (running tshark with a build-tree plugin as an
+unprivileged user: run-tshark.sh), issue 5 "Tests".
+
+  check_plugin.py load    PLUGIN ABI          plugin loads, protocol + fields register
+  check_plugin.py expect  PLUGIN ABI CAPDIR   every capture's expect.json holds
+  check_plugin.py diff    PLUGIN ABI CAPDIR   records agree with the built-in fcgi dissector
+  check_plugin.py analyzer PLUGIN ABI CAPDIR FCGISCOPE   per-request results equal the analyzer's
+
+Exit status: 0 pass, 1 fail, 77 skip (CTest SKIP_RETURN_CODE).
+Environment: FASTCGI_ASAN_RUNTIME (see run-tshark.sh); FASTCGI_ONLY=substring
+limits the captures (debugging).
+"""
+import glob
+import json
+import os
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RUN = os.path.join(HERE, "run-tshark.sh")
+SKIP = 77
+
+# Capture-level ids the analyzer raises and the plugin cannot: Wireshark
+# reassembles IP fragments and out-of-order TCP itself, has no flow table,
+# reads no drop counters, and reports a damaged file as its own error. For the
+# plugin they are allowed, not required; capture_gap caused by them likewise.
+ANALYZER_ONLY = {"ip_fragment", "tcp_ooo_cap", "flow_table_full", "capture_drops", "capture_truncated"}
+
+
+def tshark(plugin, abi, args, check=True):
+    p = subprocess.run([RUN, plugin, abi] + args, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=600)
+    out = p.stdout.decode("utf-8", "replace")
+    err = p.stderr.decode("utf-8", "replace")
+    if check and p.returncode != 0:
+        raise RuntimeError("tshark %s exited %d: %s" % (" ".join(args), p.returncode, err.strip()[-2000:]))
+    return out, err
+
+
+def anomaly_table():
+    """(id -> (severity, max_severity)) from decoder/include/fsd/anomalies.def."""
+    top = os.path.abspath(os.path.join(HERE, "..", ".."))
+    path = os.path.join(top, "decoder", "include", "fsd", "anomalies.def")
+    tab = {}
+    with open(path) as f:
+        for line in f:
+            m = re.match(r"\s*FSD_ANOMALY\(\s*(\w+)\s*,\s*(\w+)\s*,\s*(\w+)\s*,", line)
+            if m:
+                tab[m.group(1)] = (m.group(2), m.group(3))
+    if not tab:
+        raise RuntimeError("no FSD_ANOMALY lines in " + path)
+    return tab
+
+
+def captures(capdir):
+    found = []
+    for pat in ("**/*.pcap", "**/*.pcapng"):
+        found += glob.glob(os.path.join(capdir, pat), recursive=True)
+    out = []
+    for cap in sorted(set(found)):
+        base = re.sub(r"\.pcap(ng)?$", "", cap)
+        exp = base + ".expect.json"
+        if "/record/" in cap or not os.path.exists(exp):
+            continue
+        if os.environ.get("FASTCGI_ONLY") and os.environ["FASTCGI_ONLY"] not in cap:
+            continue
+        with open(exp) as f:
+            out.append((cap, json.load(f)))
+    return out
+
+
+def front_end_differs(exp):
+    """Does the capture hold something only the analyzer reports (and the
+    gaps it causes there, which Wireshark's own reassembly avoids)?"""
+    ids = set(exp.get("anomalies_must") or []) | set(exp.get("anomalies_may") or [])
+    return bool(ids & ANALYZER_ONLY)
+
+
+def decode_as(exp):
+    args = []
+    for port in exp.get("server_ports") or [9000]:
+        args += ["-d", "tcp.port==%d,fastcgi" % port]
+    return args
+
+
+def secs_to_ns(s):
+    neg = s.startswith("-")
+    s = s.lstrip("-")
+    whole, _, frac = s.partition(".")
+    ns = int(whole or "0") * 1000000000 + int((frac + "000000000")[:9])
+    return -ns if neg else ns
+
+
+def plugin_view(plugin, abi, cap, exp):
+    """Requests and anomaly ids as the plugin shows them (two-pass PDML)."""
+    damaged = bool(exp.get("error"))
+    out, err = tshark(plugin, abi, ["-2", "-n", "-r", cap, "-T", "pdml"] + decode_as(exp), check=not damaged)
+    if damaged:
+        # tshark stops at the damage (exit 2) after the packets before it.
+        if "<pdml" not in out:
+            return [], set(), err
+        if "</pdml>" not in out:
+            out = out[:out.rfind("</packet>") + len("</packet>")] if "</packet>" in out else out
+            out += "\n</pdml>\n"
+    root = ET.fromstring(out)
+    reqs, anomalies, records = [], set(), []
+    for pkt in root.iter("packet"):
+        frame = None
+        for f in pkt.iter("field"):
+            if f.get("name") == "frame.number":
+                frame = int(f.get("show"))
+                break
+        for f in pkt.iter("field"):
+            name = f.get("name") or ""
+            if name == "_ws.expert":
+                for c in f:
+                    cn = c.get("name") or ""
+                    if cn.startswith("fastcgi."):
+                        anomalies.add(re.sub(r"\.error$", "", cn[len("fastcgi."):]))
+            elif name == "fastcgi.request":
+                kids = {}
+                for c in f:
+                    kids.setdefault(c.get("name"), []).append(c.get("show"))
+                if "fastcgi.end_reason" not in kids:
+                    continue
+                begin = int(kids["fastcgi.request_in"][0]) if "fastcgi.request_in" in kids else frame
+                r = {
+                    "request_id": int(f.get("show")),
+                    "frame": begin,
+                    "end_frame": frame,
+                    "status": int(kids["fastcgi.status"][0]) if "fastcgi.status" in kids else None,
+                    "complete": kids["fastcgi.end_reason"][0] == "complete",
+                    "end": kids["fastcgi.end_reason"][0],
+                    "latency_ns": secs_to_ns(kids["fastcgi.time"][0]) if "fastcgi.time" in kids else None,
+                    "ttfb_ns": secs_to_ns(kids["fastcgi.ttfb"][0]) if "fastcgi.ttfb" in kids else None,
+                    "method": kids.get("fastcgi.request.method", [None])[0],
+                    "uri": kids.get("fastcgi.request.uri", [None])[0],
+                    "script": kids.get("fastcgi.request.script", [None])[0],
+                    "anomalies": sorted(set(kids.get("fastcgi.request.anomaly", []))),
+                }
+                reqs.append(r)
+            elif name == "fastcgi.record":
+                pass
+    reqs.sort(key=lambda r: (r["frame"] if r["frame"] is not None else 1 << 62, r["end_frame"]))
+    return reqs, anomalies, err
+
+
+def cmd_load(plugin, abi):
+    fails = []
+    out, _ = tshark(plugin, abi, ["-G", "plugins"])
+    if not re.search(r"^fastcgi\.so\s", out, re.M):
+        fails.append("fastcgi.so not in `tshark -G plugins`:\n" + out)
+    out, _ = tshark(plugin, abi, ["-G", "protocols"])
+    if not re.search(r"^FastCGI \(fcgiscope\)\tFASTCGI\tfastcgi$", out, re.M):
+        fails.append("protocol fastcgi not registered")
+    if not re.search(r"^FastCGI\tFCGI\tfcgi$", out, re.M):
+        fails.append("the built-in fcgi protocol disappeared")
+    out, _ = tshark(plugin, abi, ["-G", "fields"])
+    fields = set(l.split("\t")[2] for l in out.splitlines() if l.startswith("F\t") and l.count("\t") >= 2)
+    want = ["fastcgi.type", "fastcgi.request_id", "fastcgi.param.name", "fastcgi.param.value",
+            "fastcgi.request.method", "fastcgi.request.uri", "fastcgi.request.script",
+            "fastcgi.status", "fastcgi.request_in", "fastcgi.response_in", "fastcgi.time",
+            "fastcgi.ttfb"]
+    tab = anomaly_table()
+    for aid, (sev, maxsev) in tab.items():
+        want.append("fastcgi." + aid)
+        if maxsev != sev:
+            want.append("fastcgi." + aid + ".error")
+    missing = [w for w in want if w not in fields]
+    if missing:
+        fails.append("fields not registered: " + ", ".join(missing))
+    print("load: %d fastcgi.* fields registered, %d anomaly ids" %
+          (len([f for f in fields if f.startswith("fastcgi.")]), len(tab)))
+    return fails
+
+
+def cmd_expect(plugin, abi, capdir):
+    caps = captures(capdir)
+    if not caps:
+        return ["no capture with an .expect.json under " + capdir]
+    fails = []
+    for cap, exp in caps:
+        name = os.path.relpath(cap, capdir)
+        if exp.get("error"):
+            # A damaged file: tshark reports the damage itself (exit 2) and
+            # must not crash; the packets before it are checked as usual.
+            p = subprocess.run([RUN, plugin, abi, "-2", "-r", cap] + decode_as(exp),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=600)
+            if p.returncode < 0 or p.returncode > 2:
+                fails.append("%s: tshark died (%d) on a damaged file" % (name, p.returncode))
+        try:
+            reqs, anomalies, _ = plugin_view(plugin, abi, cap, exp)
+        except Exception as e:  # noqa: BLE001 - report and go on
+            fails.append("%s: %s" % (name, e))
+            continue
+        must = set(exp.get("anomalies_must") or [])
+        may = set(exp.get("anomalies_may") or [])
+        if must & ANALYZER_ONLY:
+            may |= (must & ANALYZER_ONLY) | {"capture_gap"}
+            must -= ANALYZER_ONLY | {"capture_gap"}
+        f0 = len(fails)
+        if not must <= anomalies:
+            fails.append("%s: missing expert infos %s" % (name, sorted(must - anomalies)))
+        if not anomalies <= must | may:
+            fails.append("%s: unexpected expert infos %s" % (name, sorted(anomalies - must - may)))
+        if "request_count" in exp and len(reqs) != exp["request_count"]:
+            fails.append("%s: %d requests, expected %d" % (name, len(reqs), exp["request_count"]))
+        ereqs = exp.get("requests") or []
+        pairs = []
+        if ereqs and all("frame" in e for e in ereqs):
+            # Join on (frame of BEGIN_REQUEST, request id): lists may be partial.
+            byk = {}
+            for r in reqs:
+                byk.setdefault((r["frame"], r["request_id"]), []).append(r)
+            for e in ereqs:
+                lst = byk.get((e["frame"], e.get("request_id")))
+                if not lst:
+                    fails.append("%s: expected request id %s at frame %s not found" %
+                                 (name, e.get("request_id"), e["frame"]))
+                else:
+                    pairs.append((e, lst.pop(0)))
+        elif len(ereqs) == len(reqs):
+            pairs = list(zip(ereqs, reqs))
+        elif ereqs:
+            fails.append("%s: cannot compare requests (%d listed, %d found)" % (name, len(ereqs), len(reqs)))
+        if pairs:
+            for i, (e, r) in enumerate(pairs):
+                for k in ("request_id", "frame", "status", "complete", "latency_ns", "ttfb_ns",
+                          "method", "uri", "script", "anomalies"):
+                    if k not in e:
+                        continue
+                    ev = e[k]
+                    rv = r[k]
+                    if k == "anomalies":
+                        ev = sorted(set(ev))
+                        if front_end_differs(exp):
+                            ev = sorted(set(ev) - ANALYZER_ONLY - {"capture_gap"})
+                            rv = sorted(set(rv) - {"capture_gap"})
+                    if ev != rv:
+                        fails.append("%s: request #%d (frame %s) %s: plugin %r, expected %r" %
+                                     (name, i + 1, r["frame"], k, rv, ev))
+        print("%s: %d requests, expert infos %s: %s" %
+              (name, len(reqs), sorted(anomalies), "ok" if len(fails) == f0 else "FAIL"))
+        # -z expert sees the same ids without a tree being asked for.
+        out, _ = tshark(plugin, abi, ["-2", "-q", "-n", "-r", cap, "-z", "expert,note"] + decode_as(exp),
+                        check=not exp.get("error"))
+        zids = set(re.findall(r"FASTCGI\s+(\w+): ", out))
+        if zids != anomalies:
+            fails.append("%s: -z expert shows %s, the tree %s" % (name, sorted(zids), sorted(anomalies)))
+    return fails
+
+
+def records_by_frame(out):
+    res = {}
+    for line in out.splitlines():
+        parts = line.split("\t")
+        if len(parts) < 3 or not parts[1]:
+            continue
+        types = parts[1].split(",")
+        ids = parts[2].split(",")
+        res[int(parts[0])] = list(zip(types, ids))
+    return res
+
+
+def cmd_diff(plugin, abi, capdir):
+    tab = anomaly_table()
+    caps = captures(capdir)
+    if not caps:
+        return ["no capture with an .expect.json under " + capdir]
+    fails, compared = [], 0
+    for cap, exp in caps:
+        ids = set(exp.get("anomalies_must") or []) | set(exp.get("anomalies_may") or [])
+        # Clean: nothing above a note is expected, and the file is not damaged.
+        if exp.get("error") or any(tab.get(i, ("ERROR",))[0] != "NOTE" for i in ids):
+            continue
+        name = os.path.relpath(cap, capdir)
+        ports = exp.get("server_ports") or [9000]
+        theirs_args, ours_args = [], []
+        for p in ports:
+            theirs_args += ["-d", "tcp.port==%d,fcgi" % p]
+            ours_args += ["-d", "tcp.port==%d,fastcgi" % p]
+        out, _ = tshark(plugin, abi, ["-n", "-r", cap, "-T", "fields", "-E", "occurrence=a",
+                                      "-e", "frame.number", "-e", "fcgi.type", "-e", "fcgi.id"] + theirs_args)
+        theirs = records_by_frame(out)
+        out, _ = tshark(plugin, abi, ["-n", "-r", cap, "-T", "fields", "-E", "occurrence=a",
+                                      "-e", "frame.number", "-e", "fastcgi.type", "-e", "fastcgi.request_id"] + ours_args)
+        ours = records_by_frame(out)
+        nrec = sum(len(v) for v in ours.values())
+        if nrec == 0:
+            fails.append("%s: the plugin found no records" % name)
+        bad = []
+        for fr in sorted(set(theirs) | set(ours)):
+            if theirs.get(fr) != ours.get(fr):
+                bad.append("frame %d: fcgi %s, fastcgi %s" % (fr, theirs.get(fr), ours.get(fr)))
+        if bad:
+            fails.append("%s: %d frames disagree, e.g. %s" % (name, len(bad), "; ".join(bad[:3])))
+        print("%s: %d records in %d frames, %d frames disagree" % (name, nrec, len(ours), len(bad)))
+        compared += 1
+    if compared == 0:
+        fails.append("no clean capture to compare")
+    return fails
+
+
+def analyzer_requests(fcgiscope, cap, exp):
+    args = [fcgiscope, "-f", "json"]
+    ports = exp.get("server_ports")
+    if ports:
+        args += ["--port", ",".join(str(p) for p in ports)]
+    p = subprocess.run(args + [cap], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=600)
+    if p.returncode not in (0, 1):
+        raise RuntimeError("fcgiscope exited %d: %s" % (p.returncode, p.stderr.decode()[-500:]))
+    reqs = []
+    for line in p.stdout.decode("utf-8", "replace").splitlines():
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        o = json.loads(line)
+        if o.get("type") == "request":
+            reqs.append(o)
+    return reqs
+
+
+def us_round(ns):
+    return ns // 1000 + (1 if ns % 1000 >= 500 else 0)
+
+
+def cmd_analyzer(plugin, abi, capdir, fcgiscope):
+    if not fcgiscope or not os.access(fcgiscope, os.X_OK):
+        print("SKIP: analyzer %r not built" % fcgiscope)
+        return None
+    caps = captures(capdir)
+    if not caps:
+        return ["no capture with an .expect.json under " + capdir]
+    fails = []
+    for cap, exp in caps:
+        if exp.get("error"):
+            continue
+        name = os.path.relpath(cap, capdir)
+        try:
+            ours, _, _ = plugin_view(plugin, abi, cap, exp)
+            theirs = analyzer_requests(fcgiscope, cap, exp)
+        except Exception as e:  # noqa: BLE001
+            fails.append("%s: %s" % (name, e))
+            continue
+        f0 = len(fails)
+        if len(ours) != len(theirs):
+            fails.append("%s: plugin %d requests, analyzer %d" % (name, len(ours), len(theirs)))
+        tk = {}
+        for t in theirs:
+            tk.setdefault((t.get("frame"), t.get("request_id")), []).append(t)
+        for r in ours:
+            lst = tk.get((r["frame"], r["request_id"]))
+            if not lst:
+                fails.append("%s: request id %d (frame %s) not in the analyzer's output" %
+                             (name, r["request_id"], r["frame"]))
+                continue
+            t = lst.pop(0)
+            if (t.get("status") or None) != r["status"]:
+                fails.append("%s: frame %s id %d status: plugin %r, analyzer %r" %
+                             (name, r["frame"], r["request_id"], r["status"], t.get("status")))
+            for what in ("latency", "ttfb"):
+                mine = r[what + "_ns"]
+                if t.get(what + "_ns") is not None or mine is None:
+                    same = t.get(what + "_ns") == mine
+                    theirs_v = t.get(what + "_ns")
+                else:
+                    same = t.get(what + "_us") == us_round(mine)
+                    theirs_v = "%s us" % t.get(what + "_us")
+                if not same:
+                    fails.append("%s: frame %s id %d %s: plugin %r ns, analyzer %r" %
+                                 (name, r["frame"], r["request_id"], what, mine, theirs_v))
+            ta, ra = set(t.get("anomalies") or []), set(r["anomalies"])
+            if front_end_differs(exp):
+                ta -= ANALYZER_ONLY | {"capture_gap"}
+                ra -= {"capture_gap"}
+            if ta != ra:
+                fails.append("%s: frame %s id %d anomalies: plugin %r, analyzer %r" %
+                             (name, r["frame"], r["request_id"], r["anomalies"], t.get("anomalies")))
+            if bool(t.get("complete")) != r["complete"]:
+                fails.append("%s: frame %s id %d complete: plugin %r, analyzer %r" %
+                             (name, r["frame"], r["request_id"], r["complete"], t.get("complete")))
+        print("%s: %d requests compared: %s" % (name, len(ours), "ok" if len(fails) == f0 else "FAIL"))
+    return fails
+
+
+def main(argv):
+    if len(argv) < 4:
+        print(__doc__)
+        return 2
+    cmd, plugin, abi = argv[1], argv[2], argv[3]
+    if not os.path.exists(plugin):
+        print("plugin %s not built" % plugin)
+        return 1
+    if cmd == "load":
+        fails = cmd_load(plugin, abi)
+    elif cmd == "expect":
+        fails = cmd_expect(plugin, abi, argv[4])
+    elif cmd == "diff":
+        fails = cmd_diff(plugin, abi, argv[4])
+    elif cmd == "analyzer":
+        fails = cmd_analyzer(plugin, abi, argv[4], argv[5] if len(argv) > 5 else "")
+        if fails is None:
+            return SKIP
+    else:
+        print("unknown command " + cmd)
+        return 2
+    for f in fails:
+        print("FAIL: " + f)
+    print("%s: %s" % (cmd, "FAIL (%d)" % len(fails) if fails else "PASS"))
+    return 1 if fails else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
