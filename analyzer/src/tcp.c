@@ -104,6 +104,7 @@ struct fcs_tcp {
     flow *cache;
     uint64_t next_seqno, next_id;
     uint64_t ooo_total;
+    uint64_t held_total;
     int64_t now;
     bool now_set;
     bool full_reported;
@@ -218,6 +219,7 @@ fcs_tcp *fcs_tcp_new(const fcs_tcp_config *cfg, const fcs_tcp_callbacks *cb, voi
     if (!t->cfg.ooo_max_total) t->cfg.ooo_max_total = 256ull << 20;
     if (!t->cfg.idle_timeout_ns) t->cfg.idle_timeout_ns = 300ll * 1000000000ll;
     if (!t->cfg.closed_linger_ns) t->cfg.closed_linger_ns = 60ll * 1000000000ll;
+    if (!t->cfg.classify_max_total) t->cfg.classify_max_total = 64ull << 20;
     t->nbuckets = 1024;
     t->buckets = calloc(t->nbuckets, sizeof *t->buckets);
     if (!t->buckets) {
@@ -244,8 +246,15 @@ static void free_ooo(fcs_tcp *t, flow *f)
     t->st.ooo_bytes_now = t->ooo_total;
 }
 
-static void free_held(flow *f)
+static size_t held_size(const fcs_tcp *t)
 {
+    return sizeof(held) + 2 * (size_t)t->cfg.classify_max_bytes;
+}
+
+static void free_held(fcs_tcp *t, flow *f)
+{
+    if (f->hold)
+        t->held_total -= held_size(t);
     free(f->hold);
     f->hold = NULL;
 }
@@ -270,7 +279,7 @@ static void flow_destroy(fcs_tcp *t, flow *f)
 {
     table_unlink(t, f);
     free_ooo(t, f);
-    free_held(f);
+    free_held(t, f);
     free(f);
 }
 
@@ -295,6 +304,7 @@ void fcs_tcp_get_stats(const fcs_tcp *t, fcs_tcp_stats *out)
 /* ---- delivery to the report layer (or to the held buffer) ---- */
 
 static void try_classify(fcs_tcp *t, flow *f, bool final, int64_t ts, uint64_t frame);
+static int decide(fcs_tcp *t, const flow *f, int side, const uint8_t *b, size_t n, bool *no);
 
 static void open_flow(fcs_tcp *t, flow *f, int client_side, bool by_port, bool fresh)
 {
@@ -333,7 +343,7 @@ static void ignore_flow(fcs_tcp *t, flow *f)
 {
     f->state = ST_IGNORED;
     t->st.flows_ignored++;
-    free_held(f);
+    free_held(t, f);
     /* Out-of-order pieces are freed by the caller once no list walk is active. */
 }
 
@@ -342,9 +352,12 @@ static bool held_alloc(fcs_tcp *t, flow *f)
     if (f->hold)
         return true;
     size_t cap = t->cfg.classify_max_bytes;
-    f->hold = malloc(sizeof(held) + 2 * cap);
+    if (t->held_total + held_size(t) > t->cfg.classify_max_total)
+        return false;
+    f->hold = malloc(held_size(t));
     if (!f->hold)
         return false;
+    t->held_total += held_size(t);
     f->hold->len[0] = f->hold->len[1] = 0;
     f->hold->nchunks = 0;
     f->hold->buf[0] = (uint8_t *)(f->hold + 1);
@@ -365,7 +378,14 @@ static void deliver(fcs_tcp *t, flow *f, int side, const uint8_t *p, size_t n,
     if (f->state != ST_UNDECIDED)
         return;
     if (!held_alloc(t, f)) {
-        ignore_flow(t, f);
+        /* Nothing can be held: decide from these bytes alone. */
+        int client = decide(t, f, side, p, n, NULL);
+        if (client >= 0) {
+            open_flow(t, f, client, false, f->h[0].syn_seen || f->h[1].syn_seen);
+            emit_data(t, f, side, p, n, ts, frame);
+        } else {
+            ignore_flow(t, f);
+        }
         return;
     }
     held *h = f->hold;
@@ -423,6 +443,36 @@ static void deliver_fin(fcs_tcp *t, flow *f, int side, int64_t ts, uint64_t fram
     }
 }
 
+/* Classify the first bytes b[0..n) one side sent: returns the client side
+ * when they look like FastCGI, else -1 (*no set when they certainly are not). */
+static int decide(fcs_tcp *t, const flow *f, int side, const uint8_t *b, size_t n, bool *no)
+{
+    bool dummy;
+    if (!no)
+        no = &dummy;
+    *no = false;
+    if (!t->cfg.classify) {
+        *no = true;
+        return -1;
+    }
+    if (f->syn_client >= 0) {
+        fsd_dir d = side == f->syn_client ? FSD_DIR_CLIENT : FSD_DIR_SERVER;
+        int r = t->cfg.classify(b, n, d);
+        if (r == 1)
+            return f->syn_client;
+        *no = r == 0;
+        return -1;
+    }
+    int r1 = t->cfg.classify(b, n, FSD_DIR_CLIENT);
+    if (r1 == 1)
+        return side;
+    int r2 = t->cfg.classify(b, n, FSD_DIR_SERVER);
+    if (r2 == 1)
+        return side ^ 1;
+    *no = r1 == 0 && r2 == 0;
+    return -1;
+}
+
 /* Decide the kind of an undecided flow from the held bytes. final: no more
  * bytes will come, "need more" counts as "no". */
 static void try_classify(fcs_tcp *t, flow *f, bool final, int64_t ts, uint64_t frame)
@@ -435,25 +485,9 @@ static void try_classify(fcs_tcp *t, flow *f, bool final, int64_t ts, uint64_t f
     int client = -1;
     bool no = false;
     if (h && t->cfg.classify) {
-        for (int side = 0; side < 2 && client < 0 && !no; side++) {
-            if (h->len[side] == 0)
-                continue;
-            if (f->syn_client >= 0) {
-                fsd_dir d = side == f->syn_client ? FSD_DIR_CLIENT : FSD_DIR_SERVER;
-                int r = t->cfg.classify(h->buf[side], h->len[side], d);
-                if (r == 1) client = f->syn_client;
-                else if (r == 0) no = true;
-            } else {
-                int r1 = t->cfg.classify(h->buf[side], h->len[side], FSD_DIR_CLIENT);
-                if (r1 == 1) {
-                    client = side;
-                    break;
-                }
-                int r2 = t->cfg.classify(h->buf[side], h->len[side], FSD_DIR_SERVER);
-                if (r2 == 1) client = side ^ 1;
-                else if (r1 == 0 && r2 == 0) no = true;
-            }
-        }
+        for (int side = 0; side < 2 && client < 0 && !no; side++)
+            if (h->len[side] > 0)
+                client = decide(t, f, side, h->buf[side], h->len[side], &no);
     } else if (!t->cfg.classify) {
         no = true;
     }
@@ -476,6 +510,8 @@ static void try_classify(fcs_tcp *t, flow *f, bool final, int64_t ts, uint64_t f
         else
             emit_data(t, f, c->side, h->buf[c->side] + c->off, c->len, c->ts, c->frame);
     }
+    if (h)
+        t->held_total -= held_size(t);
     free(h);
 }
 
@@ -794,7 +830,7 @@ static void flow_finish(fcs_tcp *t, flow *f, fcs_flow_end_reason why, int rst_si
     }
     f->h[0].closed = f->h[1].closed = true;
     free_ooo(t, f);
-    free_held(f);
+    free_held(t, f);
     f->state = ST_DEAD;
 }
 
@@ -933,7 +969,7 @@ void fcs_tcp_segment(fcs_tcp *t, const fcs_segment *seg, int64_t ts, uint64_t fr
     if (!f) {
         if (rst)
             return;      /* a lone reset opens nothing */
-        f = flow_create(t, &k, hash, ts, frame);
+        f = flow_create(t, &k, hash, t->now, frame);
         if (!f)
             return;
         flow_init(t, f, seg, side, ts, frame);
@@ -952,8 +988,9 @@ void fcs_tcp_segment(fcs_tcp *t, const fcs_segment *seg, int64_t ts, uint64_t fr
         t->st.flows_reused++;
         flow_init(t, f, seg, side, ts, frame);
     }
-    /* Touch: most recent at the tail of the active list. */
-    f->last_ts = ts;
+    /* Touch: most recent at the tail of the active list. The capture clock
+     * (max timestamp seen) keeps the list ordered when timestamps go back. */
+    f->last_ts = t->now;
     if (t->active.tail != f) {
         list_remove(&t->active, f);
         list_append(&t->active, f);
@@ -965,7 +1002,7 @@ void fcs_tcp_segment(fcs_tcp *t, const fcs_segment *seg, int64_t ts, uint64_t fr
                 f->fin_flag[side] = true;
             if (rst || (f->fin_flag[0] && f->fin_flag[1])) {
                 flow_finish(t, f, rst ? FCS_FLOW_END_RESET : FCS_FLOW_END_CLOSED, side, ts, frame);
-                flow_to_closed(t, f, ts);
+                flow_to_closed(t, f, t->now);
             }
         }
         return;
@@ -1019,7 +1056,7 @@ void fcs_tcp_segment(fcs_tcp *t, const fcs_segment *seg, int64_t ts, uint64_t fr
     }
     if (rst) {
         flow_finish(t, f, FCS_FLOW_END_RESET, side, ts, frame);
-        flow_to_closed(t, f, ts);
+        flow_to_closed(t, f, t->now);
         return;
     }
     check_fin(t, f, side, ts, frame);
@@ -1029,7 +1066,7 @@ void fcs_tcp_segment(fcs_tcp *t, const fcs_segment *seg, int64_t ts, uint64_t fr
     }
     if (f->h[0].closed && f->h[1].closed && f->state != ST_DEAD) {
         flow_finish(t, f, FCS_FLOW_END_CLOSED, side, ts, frame);
-        flow_to_closed(t, f, ts);
+        flow_to_closed(t, f, t->now);
     }
 }
 

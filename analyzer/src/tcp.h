@@ -52,7 +52,8 @@
  * starts a new one. Flows idle for idle_timeout_ns of capture time are ended
  * (FCS_FLOW_END_IDLE); closed flows linger closed_linger_ns to swallow late
  * ACKs/retransmissions without opening a new flow. Memory: one flow record
- * per open connection plus the out-of-order buffers, never per packet.
+ * per open connection (about 320 bytes) plus the out-of-order buffers and,
+ * while a flow is undecided, its held bytes (about 2 KiB); never per packet.
  */
 #ifndef FCS_TCP_H
 #define FCS_TCP_H
@@ -127,6 +128,9 @@ typedef struct fcs_tcp_config {
     uint64_t ooo_max_total;        /* over all flows (0: 256 MiB) */
     int64_t idle_timeout_ns;       /* (0: 300 s; < 0: never) */
     int64_t closed_linger_ns;      /* (0: 60 s) */
+    uint64_t classify_max_total;   /* bytes held for all undecided flows together (0: 64 MiB);
+                                      beyond it a new flow is classified from its first
+                                      data segment alone */
 } fcs_tcp_config;
 
 typedef struct fcs_tcp_stats {

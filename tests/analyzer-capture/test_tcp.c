@@ -518,6 +518,29 @@ static void test_classify(void)
     CHECK_EQ_U(r.opens, 3);
 }
 
+/* No room to hold bytes: flows are classified from their first segment. */
+static void test_classify_no_hold(void)
+{
+    rec r;
+    static const uint16_t noports[] = { 1 };
+    fcs_tcp_config cfg = { .server_ports = noports, .nserver_ports = 1, .classify = tclass,
+                           .classify_max_total = 1 };
+    fcs_tcp *t = mk(&r, &cfg);
+    conn a = { t, 40000, 5000, 1, 0, 0 }, b = { t, 40001, 5000, 1, 0, 0 };
+    send_seg(&a, 0, 100, 0, S, NULL);
+    send_seg(&a, 0, 101, 0, P, "BEGN-a");        /* decided at once */
+    send_seg(&a, 0, 107, 0, P, "-more");
+    send_seg(&b, 0, 100, 0, S, NULL);
+    send_seg(&b, 0, 101, 0, P, "BE");            /* cannot wait: not FastCGI */
+    send_seg(&b, 0, 103, 0, P, "GN");
+    CHECK_STR(r.stream[0], "BEGN-a-more");
+    CHECK_EQ_U(r.opens, 1);
+    fcs_tcp_stats st;
+    fcs_tcp_get_stats(t, &st);
+    CHECK_EQ_U(st.flows_ignored, 1);
+    done(t);
+}
+
 static void test_snaplen(void)
 {
     rec r;
@@ -690,6 +713,7 @@ int main(void)
     test_ooo_cap();
     test_flow_table_cap();
     test_classify();
+    test_classify_no_hold();
     test_snaplen();
     test_property();
     test_many_flows();
