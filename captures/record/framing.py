@@ -7,6 +7,7 @@ not use fcgiscope's decoder.
 
 Usage: framing.py PORT FILE.pcap [FILE.pcap ...]     (prints a text report)
        framing.py --json PORT FILE.pcap ...          (prints JSON)
+       framing.py --readme PORT FILE.pcap ...        (captures/README.md's counts table rows)
 """
 import collections
 import json
@@ -148,15 +149,42 @@ def jsonable(o):
     return o
 
 
+def readme_row(s):
+    """One row of captures/README.md's counts table (needs the expect file beside the capture)."""
+    import os
+    cap = s["file"]
+    base = os.path.basename(cap).rsplit(".", 1)[0]
+    with open(os.path.join(os.path.dirname(cap), base + ".expect.json")) as f:
+        j = json.load(f)
+    st = collections.Counter(r.get("status") for r in j["requests"])
+    sts = ", ".join(("%s×%d" % (k, v)) if v > 1 else str(k)
+                    for k, v in sorted(st.items(), key=lambda kv: (kv[0] is None, kv[0] or 0)) if k)
+    if None in st:
+        sts += ", no status ×%d" % st[None]
+    t = s["types"]
+    gv = "%d / %d" % (t.get("GET_VALUES", 0), t.get("GET_VALUES_RESULT", 0)) if t.get("GET_VALUES") else "–"
+    empty = ", ".join("%s %d" % (k, v) for k, v in s["empty"].items())
+    return "| %s | {:,} | %d | %s | %d | %d | %d | %d | %d | %d | %d | %s | %s |".format(os.path.getsize(cap)) % (
+        base, j["request_count"], sts, s["connections"], t.get("BEGIN_REQUEST", 0), t.get("END_REQUEST", 0),
+        t.get("PARAMS", 0), t.get("STDIN", 0), t.get("STDOUT", 0), t.get("STDERR", 0), gv, empty)
+
+
 def main():
     args = sys.argv[1:]
     as_json = bool(args) and args[0] == "--json"
     if as_json:
         args = args[1:]
+    as_readme = bool(args) and args[0] == "--readme"
+    if as_readme:
+        args = args[1:]
     if len(args) < 2:
         sys.exit(__doc__)
     port = int(args[0])
     out = [jsonable(analyse(p, port)) for p in args[1:]]
+    if as_readme:
+        for s in out:
+            print(readme_row(s))
+        return
     if as_json:
         json.dump(out, sys.stdout, indent=1)
         print()

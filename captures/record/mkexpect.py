@@ -47,10 +47,10 @@ def read_curl(path):
             line = line.rstrip("\n")
             if not line:
                 continue
-            tag, group, method, uri, code, size, ttotal, rc = line.split("\t")
+            tag, group, method, uri, code, size, ttotal, upload, rc = line.split("\t")
             rows.append({"tag": tag, "group": int(group), "method": method, "uri": uri,
                          "http_code": int(code), "size": int(size), "time": float(ttotal),
-                         "rc": int(rc)})
+                         "upload": int(upload), "rc": int(rc)})
     return rows
 
 
@@ -272,6 +272,8 @@ def main():
         if "SCRIPT_NAME" in p:
             r["script"] = p["SCRIPT_NAME"]
         r.update({"status": e["upstream_status"], "complete": not killed})
+        if not killed:
+            r["stdin_bytes"] = c["upload"]      # the body curl sent (with Content-Length)
         if r["status"] is None:
             del r["status"]     # reached the backend, but the log does not say what it answered
         if killed:

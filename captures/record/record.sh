@@ -218,11 +218,11 @@ stop_capture() {    # sets DROPS to tcpdump's "dropped by kernel" count
 }
 
 # ---- workload --------------------------------------------------------------------------------
-# curl.tsv columns: tag group method uri http_code size_download time_total curl_rc
+# curl.tsv columns: tag group method uri http_code size_download time_total size_upload curl_rc
 req() {             # req TAG GROUP METHOD URI [curl args...]
     local tag=$1 group=$2 method=$3 uri=$4; shift 4
     local args=(-sS -o /dev/null --max-time 30 -H "X-Request-Id: $tag" -H 'Expect:'
-                -w '%{http_code}\t%{size_download}\t%{time_total}')
+                -w '%{http_code}\t%{size_download}\t%{time_total}\t%{size_upload}')
     case $method in
         HEAD) args+=(--head) ;;
         GET) ;;
@@ -230,7 +230,7 @@ req() {             # req TAG GROUP METHOD URI [curl args...]
     esac
     local res rc=0
     res=$(curl "${args[@]}" "$@" "http://127.0.0.1:$HTTP_PORT$uri" 2>>"$W/curl.err") || rc=$?
-    [ -n "$res" ] || res=$'000\t0\t0'
+    [ -n "$res" ] || res=$'000\t0\t0\t0'
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$tag" "$group" "$method" "$uri" "$res" "$rc" >>"$W/curl.tsv"
 }
 
