@@ -560,7 +560,13 @@ int fcs_cap_next(fcs_capture *c, fcs_packet *pkt)
             int64_t frac = (int64_t)hdr->ts.tv_usec;
             if (c->live && !c->nano)
                 frac *= 1000;
-            pkt->ts_ns = (int64_t)hdr->ts.tv_sec * 1000000000ll + frac;
+            /* pcapng timestamps are 64-bit: saturate instead of overflowing
+             * (int64 nanoseconds reach the year 2262). */
+            int64_t sec = (int64_t)hdr->ts.tv_sec;
+            if (sec > 9223372035ll) sec = 9223372035ll;
+            if (sec < -9223372035ll) sec = -9223372035ll;
+            if (frac < 0 || frac > 999999999) frac = 0;
+            pkt->ts_ns = sec * 1000000000ll + frac;
             pkt->frame = ++c->frames;
             pkt->dlt = cf->info.dlt;
             if (cf->info.packets++ == 0)

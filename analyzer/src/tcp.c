@@ -709,6 +709,13 @@ static void process_data(fcs_tcp *t, flow *f, int side, uint32_t dseq, const uin
         }
     }
     if (dseq == h->next) {
+        if (h->ooo && seq_le(h->ooo->seq, h->next)) {
+            /* Defensive: a piece at or below next is delivered first; then
+             * this segment is looked at again (drain consumed a piece). */
+            drain(t, f, side);
+            process_data(t, f, side, dseq, p, cap, wl, ts, frame);
+            return;
+        }
         if (cap > 0) {
             /* Buffered pieces inside [dseq, dseq+cap) cannot exist: pieces are
              * only above next and would be drained; but a piece may start
@@ -845,17 +852,23 @@ static void flow_to_closed(fcs_tcp *t, flow *f, int64_t ts)
     list_append(&t->closed, f);
 }
 
+/* now - last > span, without signed overflow for any timestamps. */
+static bool older_than(int64_t now, int64_t last, int64_t span)
+{
+    return last < now && (uint64_t)now - (uint64_t)last > (uint64_t)span;
+}
+
 static void expire(fcs_tcp *t, int64_t now, uint64_t frame)
 {
     if (t->cfg.idle_timeout_ns > 0) {
-        while (t->active.head && now - t->active.head->last_ts > t->cfg.idle_timeout_ns) {
+        while (t->active.head && older_than(now, t->active.head->last_ts, t->cfg.idle_timeout_ns)) {
             flow *f = t->active.head;
             flow_finish(t, f, FCS_FLOW_END_IDLE, 0, now, frame);
             t->st.flows_expired++;
             flow_destroy(t, f);
         }
     }
-    while (t->closed.head && now - t->closed.head->last_ts > t->cfg.closed_linger_ns)
+    while (t->closed.head && older_than(now, t->closed.head->last_ts, t->cfg.closed_linger_ns))
         flow_destroy(t, t->closed.head);
 }
 
@@ -1016,8 +1029,12 @@ void fcs_tcp_segment(fcs_tcp *t, const fcs_segment *seg, int64_t ts, uint64_t fr
         if (!h->syn_seen) {
             h->syn_seen = true;
             h->isn = seg->seq;
-            h->next = seg->seq + 1;
-            h->seq_known = true;
+            /* A late SYN(-ACK) after data of this direction does not move the
+             * stream (and its buffered pieces) back. */
+            if (!h->seq_known) {
+                h->next = seg->seq + 1;
+                h->seq_known = true;
+            }
         }
         if (f->syn_client < 0)
             f->syn_client = (int8_t)(ack ? side ^ 1 : side);

@@ -365,6 +365,21 @@ static void test_midstream_and_sides(void)
     done(t);
 }
 
+/* A late SYN-ACK from a direction that already has data (and buffered
+ * pieces) does not move its stream back (found by fuzzing: over-read). */
+static void test_late_synack(void)
+{
+    rec r;
+    fcs_tcp *t = mk(&r, NULL);
+    conn c = { t, 40000, 9000, 1, 0, 0 };
+    send_seg(&c, 1, 1000, 50, P, "ab");          /* server data, midstream */
+    send_seg(&c, 1, 1010, 50, P, "zz");          /* buffered */
+    send_seg(&c, 1, 5000, 50, S | A, NULL);      /* bogus late SYN-ACK */
+    send_seg(&c, 1, 1002, 50, P, "cdefghijklmn"); /* 1002..1013 over the piece */
+    CHECK_STR(r.stream[1], "abcdefghijzzmn");
+    done(t);
+}
+
 static void test_expiry(void)
 {
     rec r;
@@ -709,6 +724,7 @@ int main(void)
     test_fin_rst();
     test_port_reuse();
     test_midstream_and_sides();
+    test_late_synack();
     test_expiry();
     test_ooo_cap();
     test_flow_table_cap();
