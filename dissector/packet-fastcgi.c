@@ -1664,15 +1664,13 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
                 sr->snaplen_cut = TRUE;
                 skip = caplen;
             } else if (ds->hunting && seq == ds->next_seq) {
-                /* Look for where records start again: the decoder's own
-                 * predicate over the bytes from each offset. */
+                /* Where records start again: the decoder's own resync rule.
+                 * An offset only more bytes could confirm is taken too: TCP
+                 * reassembly then brings those bytes. */
                 const guint8 *b = tvb_get_ptr(tvb, 0, caplen);
-                guint32 o;
-                for (o = 0; o < caplen; o++) {
-                    if (fsd_looks_like_fastcgi(b + o, caplen - o, ctx.dir) == 1)
-                        break;
-                }
-                skip = o;
+                size_t undecided = caplen;
+                ptrdiff_t p = fsd_find_resync(b, caplen, false, &undecided);
+                skip = p >= 0 ? (guint32)p : (guint32)MIN(undecided, (size_t)caplen);
                 if (skip && cv->dec) {
                     /* The decoder sees the skipped bytes too (it hunts on its own). */
                     fsd_conn_feed(cv->dec, ctx.dir, b, skip, now, pinfo->num);
@@ -1773,8 +1771,7 @@ dissect_fastcgi_heur(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *
     if (caplen < FSD_HEADER_LEN)
         return FALSE;
     b = tvb_get_ptr(tvb, 0, caplen);
-    if (fsd_looks_like_fastcgi(b, caplen, FSD_DIR_CLIENT) != 1 &&
-        fsd_looks_like_fastcgi(b, caplen, FSD_DIR_SERVER) != 1)
+    if (fsd_looks_like_fastcgi(b, caplen, (fsd_dir)2 /* direction unknown */) != 1)
         return FALSE;
     conv = find_or_create_conversation(pinfo);
     conversation_set_dissector(conv, fastcgi_handle);

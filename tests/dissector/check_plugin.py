@@ -97,10 +97,12 @@ def secs_to_ns(s):
     return -ns if neg else ns
 
 
-def plugin_view(plugin, abi, cap, exp):
-    """Requests and anomaly ids as the plugin shows them (two-pass PDML)."""
+def plugin_view(plugin, abi, cap, exp, heuristic=False):
+    """Requests and anomaly ids as the plugin shows them (two-pass PDML).
+    heuristic: no Decode As, the plugin must find the traffic itself."""
     damaged = bool(exp.get("error"))
-    out, err = tshark(plugin, abi, ["-2", "-n", "-r", cap, "-T", "pdml"] + decode_as(exp), check=not damaged)
+    da = [] if heuristic else decode_as(exp)
+    out, err = tshark(plugin, abi, ["-2", "-n", "-r", cap, "-T", "pdml"] + da, check=not damaged)
     if damaged:
         # tshark stops at the damage (exit 2) after the packets before it.
         if "<pdml" not in out:
@@ -247,6 +249,15 @@ def cmd_expect(plugin, abi, capdir):
                                      (name, i + 1, r["frame"], k, rv, ev))
         print("%s: %d requests, expert infos %s: %s" %
               (name, len(reqs), sorted(anomalies), "ok" if len(fails) == f0 else "FAIL"))
+        # Off the default port, the heuristic alone finds the same requests.
+        if set(exp.get("server_ports") or [9000]) - {9000} and not exp.get("error"):
+            hreqs, hanom, _ = plugin_view(plugin, abi, cap, exp, heuristic=True)
+            if [(r["frame"], r["request_id"], r["status"]) for r in hreqs] != \
+               [(r["frame"], r["request_id"], r["status"]) for r in reqs] or hanom != anomalies:
+                fails.append("%s: without -d (heuristic) %d requests %s, with -d %d %s" %
+                             (name, len(hreqs), sorted(hanom), len(reqs), sorted(anomalies)))
+            else:
+                print("%s: heuristic finds the same %d requests" % (name, len(hreqs)))
         # -z expert sees the same ids without a tree being asked for.
         out, _ = tshark(plugin, abi, ["-2", "-q", "-n", "-r", cap, "-z", "expert,note"] + decode_as(exp),
                         check=not exp.get("error"))
