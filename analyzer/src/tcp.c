@@ -14,9 +14,12 @@
  *   - flows whose kind is not known yet (no configured port) hold their first
  *     bytes per direction until the classifier decides.
  */
+#define _GNU_SOURCE
 #include "tcp.h"
 
 #include <arpa/inet.h>
+#include <sys/random.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +108,7 @@ struct fcs_tcp {
     uint64_t next_seqno, next_id;
     uint64_t ooo_total;
     uint64_t held_total;
+    uint64_t seed;              /* hash seed */
     int64_t now;
     bool now_set;
     bool full_reported;
@@ -143,11 +147,13 @@ static void list_append(flist *l, flow *f)
     l->tail = f;
 }
 
-static uint64_t key_hash(const fkey *k)
+/* Seeded per table (getrandom) so that crafted 4-tuples cannot be chosen to
+ * collide into one long chain. */
+static uint64_t key_hash(const fkey *k, uint64_t seed)
 {
     uint64_t w[5];
     memcpy(w, k, sizeof w);
-    uint64_t h = 0x9e3779b97f4a7c15ull;
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ seed;
     for (int i = 0; i < 5; i++) {
         h ^= w[i];
         h *= 0xbf58476d1ce4e5b9ull;
@@ -205,6 +211,8 @@ fcs_tcp *fcs_tcp_new(const fcs_tcp_config *cfg, const fcs_tcp_callbacks *cb, voi
     if (cb)
         t->cb = *cb;
     t->ud = ud;
+    if (getrandom(&t->seed, sizeof t->seed, GRND_NONBLOCK) != (ssize_t)sizeof t->seed)
+        t->seed = (uint64_t)time(NULL) * 0x2545f4914f6cdd1dull ^ (uint64_t)(uintptr_t)t;
     for (size_t i = 0; cfg && cfg->server_ports && i < cfg->nserver_ports; i++) {
         uint16_t p = cfg->server_ports[i];
         t->portmap[p >> 3] |= (uint8_t)(1u << (p & 7));
@@ -975,7 +983,7 @@ void fcs_tcp_segment(fcs_tcp *t, const fcs_segment *seg, int64_t ts, uint64_t fr
     }
     fkey k;
     int side = make_key(seg, &k);
-    uint64_t hash = key_hash(&k);
+    uint64_t hash = key_hash(&k, t->seed);
     flow *f = flow_lookup(t, &k, hash);
     uint8_t fl = seg->flags;
     bool syn = fl & FCS_TH_SYN, ack = fl & FCS_TH_ACK, rst = fl & FCS_TH_RST;
@@ -1103,7 +1111,7 @@ void fcs_tcp_packet(fcs_tcp *t, const fcs_packet *pkt)
             return;
         fkey k;
         make_key(&seg, &k);
-        flow *f = flow_lookup(t, &k, key_hash(&k));
+        flow *f = flow_lookup(t, &k, key_hash(&k, t->seed));
         if (f && f->state == ST_FASTCGI) {
             if (!f->frag_reported) {
                 f->frag_reported = true;
