@@ -1,4 +1,4 @@
-/* test_vectors.c — replays every the .vec files in tests/vectors whole, one byte at a time and cut at every split point; all logs must equal the expected one.
+/* test_vectors.c — replays each .vec file of tests/vectors whole, one byte at a time, record by record and cut at every split point; all logs must equal the expected one.
  *
  * Normative reference: tests/vectors/README.md.
  *
@@ -63,6 +63,15 @@ int main(int argc, char **argv)
         for (size_t k = 0; k < v->nsteps; k++)
             if (v->steps[k].len > maxlen)
                 maxlen = v->steps[k].len;
+        {
+            sbuf recs = { 0 };
+            vec_run(v, SPLIT_RECORDS, &recs);
+            if (strcmp(whole.s ? whole.s : "", recs.s ? recs.s : "") != 0) {
+                first_diff(whole.s, recs.s, "record-at-a-time (fsd_conn_feed_record) log vs whole", v->name);
+                fails++;
+            }
+            sb_free(&recs);
+        }
         {
             sbuf bytes = { 0 };
             vec_run(v, SPLIT_BYTES, &bytes);

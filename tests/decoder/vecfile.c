@@ -616,6 +616,21 @@ int vec_run(const vec *v, size_t split, sbuf *log)
         case OP_DATA:
             if (split == SPLIT_WHOLE || s->len <= 1) {
                 rc = fsd_conn_feed(c, s->dir, s->data, s->len, s->ts, s->tag);
+            } else if (split == SPLIT_RECORDS) {
+                size_t pos = 0;
+                while (rc == 0 && pos < s->len) {
+                    uint32_t rl = fsd_record_length(s->data + pos, s->len - pos);
+                    if (rl == 0 || rl > s->len - pos) {
+                        rc = fsd_conn_feed(c, s->dir, s->data + pos, s->len - pos, s->ts, s->tag);
+                        break;
+                    }
+                    rc = fsd_conn_feed_record(c, s->dir, s->data + pos, rl, s->ts, s->tag);
+                    if (rc == FSD_E_NOT_RECORD) { /* inside a record: plain bytes */
+                        rc = fsd_conn_feed(c, s->dir, s->data + pos, s->len - pos, s->ts, s->tag);
+                        break;
+                    }
+                    pos += rl;
+                }
             } else if (split == SPLIT_BYTES) {
                 for (size_t k = 0; k < s->len && rc == 0; k++)
                     rc = fsd_conn_feed(c, s->dir, s->data + k, 1, s->ts, s->tag);

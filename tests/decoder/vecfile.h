@@ -51,6 +51,9 @@ void sb_free(sbuf *b);
 /* How to cut each packet: 0 whole; SPLIT_BYTES one byte per call; k > 0 cut each packet at k. */
 #define SPLIT_WHOLE 0
 #define SPLIT_BYTES ((size_t)-1)
+/* Each packet cut at its record boundaries, whole records fed with fsd_conn_feed_record()
+ * (when the direction is at a record boundary), the rest with fsd_conn_feed(). */
+#define SPLIT_RECORDS ((size_t)-2)
 
 /* Harness checks that failed during a replay (besides the log itself). */
 #define VEC_ERR_DATA_OFFSET 1  /* data spans of a record not contiguous (without a gap) */

@@ -12,8 +12,9 @@
  *             0x04|d  FIN from d        0x06|d  RST from d        0x08 finish
  *             (other op bytes are taken modulo 10)
  *
- * Each input is replayed whole, one byte at a time and cut at k; the three
- * event logs must be identical (abort otherwise). Every anomaly must carry a
+ * Each input is replayed whole, one byte at a time, cut at k and record by
+ * record (fsd_conn_feed_record); the four event logs must be identical
+ * (abort otherwise). Every anomaly must carry a
  * severity within its catalogue range.
  */
 #include "fuzz_common.h"
@@ -92,10 +93,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     size_t split;
     vec *v = fuzz_to_vec(data, size, &split);
-    sbuf whole = { 0 }, bytes = { 0 }, cut = { 0 };
-    int err = vec_run(v, SPLIT_WHOLE, &whole) | vec_run(v, SPLIT_BYTES, &bytes) | vec_run(v, split, &cut);
+    sbuf whole = { 0 }, bytes = { 0 }, cut = { 0 }, recs = { 0 };
+    int err = vec_run(v, SPLIT_WHOLE, &whole) | vec_run(v, SPLIT_BYTES, &bytes) | vec_run(v, split, &cut) |
+              vec_run(v, SPLIT_RECORDS, &recs);
     if (strcmp(whole.s ? whole.s : "", bytes.s ? bytes.s : "") != 0 ||
-        strcmp(whole.s ? whole.s : "", cut.s ? cut.s : "") != 0) {
+        strcmp(whole.s ? whole.s : "", cut.s ? cut.s : "") != 0 ||
+        strcmp(whole.s ? whole.s : "", recs.s ? recs.s : "") != 0) {
         fprintf(stderr, "chunking changed the event log (split %zu)\n--- whole\n%s\n--- bytes\n%s\n--- cut\n%s\n",
                 split, whole.s ? whole.s : "", bytes.s ? bytes.s : "", cut.s ? cut.s : "");
         abort();
@@ -107,6 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sb_free(&whole);
     sb_free(&bytes);
     sb_free(&cut);
+    sb_free(&recs);
     vec_free(v);
     return 0;
 }
