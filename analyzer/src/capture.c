@@ -72,6 +72,15 @@ struct fcs_capture {
     char err[FCS_CAP_ERRMAX];
 };
 
+/* A link type's name for messages (LINKTYPE_ values as in file headers). */
+static const char *lt_name(int v)
+{
+    const char *n = fcs_link_name(v);
+    if (!n)
+        n = pcap_datalink_val_to_name(v);
+    return n ? n : "unknown";
+}
+
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
 {
     if (!err || !errlen)
@@ -143,9 +152,14 @@ static uint16_t rd16(const uint8_t *p, bool be)
     return be ? (uint16_t)(p[0] << 8 | p[1]) : (uint16_t)(p[1] << 8 | p[0]);
 }
 
-/* 1: identified (format, precision set); 0: not a capture. */
-static int identify(const uint8_t *b, size_t n, fcs_cap_format *fmt, fcs_precision *prec)
+/* 1: identified (format, precision set); 0: not a capture. For pcapng,
+ * *dlt2 >= 0 names a second, different link type among the interfaces in the
+ * first bytes (libpcap reads only one link type per file). */
+static int identify(const uint8_t *b, size_t n, fcs_cap_format *fmt, fcs_precision *prec,
+                    int *dlt1, int *dlt2, uint32_t *snap1, uint32_t *snap2)
 {
+    *dlt1 = *dlt2 = -1;
+    *snap1 = *snap2 = 0;
     if (n < 4)
         return 0;
     uint32_t m = rd32(b, true);
@@ -175,6 +189,19 @@ static int identify(const uint8_t *b, size_t n, fcs_cap_format *fmt, fcs_precisi
         if (blen < 12 || blen > n - off)
             break;
         if (type == 1 && blen >= 20) {
+            int lt = rd16(b + off + 8, be);
+            uint32_t sl = rd32(b + off + 12, be);
+            if (*dlt1 < 0) {
+                *dlt1 = lt;
+                *snap1 = sl;
+            } else {
+                if (lt != *dlt1 && *dlt2 < 0)
+                    *dlt2 = lt;
+                if (sl != *snap1 && *snap2 == 0)
+                    *snap2 = sl ? sl : 0xffffffffu;
+                off += blen;
+                continue;
+            }
             size_t o = off + 16, end = off + blen - 4;
             while (o + 4 <= end) {
                 uint16_t code = rd16(b + o, be), olen = rd16(b + o + 2, be);
@@ -190,8 +217,9 @@ static int identify(const uint8_t *b, size_t n, fcs_cap_format *fmt, fcs_precisi
                 }
                 o += 4 + (((size_t)olen + 3) & ~(size_t)3);
             }
-            break;
         }
+        if (type == 0x0a0d0d0a && off > 0)
+            break;              /* a new section: its interfaces are its own */
         off += blen;
     }
     return 1;
@@ -260,8 +288,27 @@ static pcap_t *open_source(const char *path, const void *mem, size_t memlen, cap
     }
     fcs_cap_format fmt;
     fcs_precision prec;
-    if (!identify(pre, ck->plen, &fmt, &prec)) {
+    int dlt1, dlt2;
+    uint32_t snap1, snap2;
+    if (!identify(pre, ck->plen, &fmt, &prec, &dlt1, &dlt2, &snap1, &snap2)) {
         seterr(err, errlen, "%s: not a pcap or pcapng capture", name);
+        ck_close(ck);
+        return NULL;
+    }
+    if (dlt2 >= 0) {
+        const char *n1 = lt_name(dlt1), *n2 = lt_name(dlt2);
+        seterr(err, errlen, "%s: interfaces with different link types (%d %s and %d %s): "
+               "libpcap reads one link type per file; extract one interface first, e.g. "
+               "tshark -r FILE -Y 'frame.interface_id == 0' -w one.pcapng",
+               name, dlt1, n1, dlt2, n2);
+        ck_close(ck);
+        return NULL;
+    }
+    if (snap2) {
+        seterr(err, errlen, "%s: interfaces with different snapshot lengths (%u and %u): "
+               "libpcap reads one snapshot length per file; extract one interface first, "
+               "e.g. tshark -r FILE -Y 'frame.interface_id == 0' -w one.pcapng",
+               name, (unsigned)snap1, (unsigned)(snap2 == 0xffffffffu ? 0 : snap2));
         ck_close(ck);
         return NULL;
     }
@@ -596,8 +643,14 @@ int fcs_cap_next(fcs_capture *c, fcs_packet *pkt)
         }
         c->damage_frame = c->frames + 1;
         cf->info.damaged = true;
-        seterr(c->err, sizeof c->err, "%s: truncated or corrupt at frame %llu: %s",
-               disp(cf->path), (unsigned long long)c->damage_frame, pcap_geterr(c->p));
+        const char *why = pcap_geterr(c->p);
+        if (strstr(why, "of the first interface"))
+            seterr(c->err, sizeof c->err, "%s: unsupported at frame %llu: %s (libpcap reads "
+                   "one link type and snapshot length per file; the rest was not read)",
+                   disp(cf->path), (unsigned long long)c->damage_frame, why);
+        else
+            seterr(c->err, sizeof c->err, "%s: truncated or corrupt at frame %llu: %s",
+                   disp(cf->path), (unsigned long long)c->damage_frame, why);
         c->pending_next = true;
         return FCS_CAP_DAMAGED;
     }

@@ -220,6 +220,40 @@ static void test_errors(void)
     expect_open_error(e, 2, "text.txt: not a pcap or pcapng capture");
     const char *g[] = { dir };
     expect_open_error(g, 1, "is a directory");
+    /* pcapng with interfaces of two link types: libpcap cannot read it; a
+     * clear fatal error at open. The same link type twice is fine. */
+    for (int same = 0; same < 3; same++) {
+        f = fopen(path("twoif.pcapng"), "wb");
+        pcapng_write_header(f, 1, 6);
+        uint8_t idb[20];
+        put32le(idb, 1);
+        put32le(idb + 4, 20);
+        idb[8] = same ? 1 : 101; idb[9] = 0; idb[10] = idb[11] = 0;
+        put32le(idb + 12, same == 2 ? 65535 : 262144);
+        put32le(idb + 16, 20);
+        fwrite(idb, 1, 20, f);
+        uint8_t fr[2100];
+        size_t n = frame(fr, 1, FCS_TH_SYN, 0);
+        pcapng_write_packet(f, 1000000, fr, (uint32_t)n, (uint32_t)n);
+        fclose(f);
+        const char *two[] = { path("twoif.pcapng") };
+        if (same == 2) {
+            expect_open_error(two, 1, "twoif.pcapng: interfaces with different snapshot lengths (262144 and 65535)");
+        } else if (same) {
+            char err[FCS_CAP_ERRMAX];
+            fcs_capture *cp = fcs_cap_open_files(two, 1, err, sizeof err);
+            CHECK(cp != NULL);
+            fcs_packet p;
+            if (cp) {
+                int rr = fcs_cap_next(cp, &p);
+                CHECK_EQ_U(rr, FCS_CAP_PACKET);
+                if (rr != FCS_CAP_PACKET) fprintf(stderr, "  %s\n", fcs_cap_error(cp));
+                fcs_cap_close(cp);
+            }
+        } else {
+            expect_open_error(two, 1, "twoif.pcapng: interfaces with different link types (1 EN10MB and 101 RAW)");
+        }
+    }
     /* A pcap magic followed by garbage: libpcap refuses the header. */
     f = fopen(path("badhdr.pcap"), "wb");
     fwrite("\xd4\xc3\xb2\xa1\x09\x00\x09\x00", 1, 8, f);
