@@ -5,6 +5,7 @@
  */
 #include "anz.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -207,6 +208,16 @@ static qitem *q_pop(anz *a)
     return top;
 }
 
+/* A queue item as large as its kind needs (requests are the common case). */
+static qitem *qitem_new(bool is_req)
+{
+    size_t sz = offsetof(qitem, u) + (is_req ? sizeof(req_rec) : sizeof(anom_rec));
+    qitem *it = calloc(1, sz);
+    if (it)
+        it->is_req = is_req;
+    return it;
+}
+
 static void emit(anz *a, qitem *it)
 {
     if (it->is_req) {
@@ -296,7 +307,7 @@ static void on_anomaly(void *ud, const fsd_anomaly_event *ev)
     stats_anomaly(a->cfg.st, ev->id, sev, ev->tag, ev->detail);
     if (ev->in_transaction)
         return;
-    qitem *it = calloc(1, sizeof *it);
+    qitem *it = qitem_new(false);
     if (!it)
         return;
     anom_rec *ar = &it->u.an;
@@ -352,7 +363,7 @@ static void on_transaction(void *ud, const fsd_transaction *tx)
         }
     }
 
-    qitem *it = calloc(1, sizeof *it);
+    qitem *it = qitem_new(true);
     if (!it)
         return;
     req_rec *r = &it->u.r;
@@ -364,7 +375,6 @@ static void on_transaction(void *ud, const fsd_transaction *tx)
     memcpy(r->client, fc->client, sizeof r->client);
     memcpy(r->server, fc->server, sizeof r->server);
     stats_request(a->cfg.st, r);
-    it->is_req = true;
     if (tx->t_begin.set) {
         it->ns = tx->t_begin.ns;
         it->tag = tx->t_begin.tag;
@@ -467,7 +477,7 @@ static void tcp_anomaly(void *ud, fsd_anomaly_id id, fcs_flow *f, uint64_t frame
     anz *a = ud;
     fsd_severity sev = fsd_anomaly_severity(id);
     stats_anomaly(a->cfg.st, id, sev, frame, detail);
-    qitem *it = calloc(1, sizeof *it);
+    qitem *it = qitem_new(false);
     if (!it)
         return;
     anom_rec *ar = &it->u.an;

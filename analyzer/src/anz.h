@@ -32,7 +32,7 @@
 #include "stats.h"
 #include "tcp.h"
 
-#define ANZ_ORDER_LAG_NS INT64_C(2000000000)
+#define ANZ_ORDER_LAG_NS INT64_C(1000000000)
 #define ANZ_MAX_PENDING 100000
 
 typedef struct anz_sink {

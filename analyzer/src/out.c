@@ -1225,9 +1225,11 @@ static void text_summary(out_ctx *c, const out_summary *s)
         col(c, C_RESET);
     } else {
         fmt_count(n1, sizeof n1, st->anomaly_events);
-        sbuf_printf(b, "  %s event%s: %" PRIu64 " error, %" PRIu64 " warning, %" PRIu64 " note\n", n1,
-                    st->anomaly_events == 1 ? "" : "s", st->anomalies_by_sev[FSD_SEV_ERROR],
-                    st->anomalies_by_sev[FSD_SEV_WARNING], st->anomalies_by_sev[FSD_SEV_NOTE]);
+        fmt_count(n2, sizeof n2, st->anomalies_by_sev[FSD_SEV_ERROR]);
+        fmt_count(n3, sizeof n3, st->anomalies_by_sev[FSD_SEV_WARNING]);
+        fmt_count(t1, sizeof t1, st->anomalies_by_sev[FSD_SEV_NOTE]);
+        sbuf_printf(b, "  %s event%s: %s error, %s warning, %s note\n", n1,
+                    st->anomaly_events == 1 ? "" : "s", n2, n3, t1);
         col(c, C_DIM);
         sbuf_printf(b, "  %-8s %-24s %9s  %-24s %s\n", "severity", "id", "count", "first frames",
                     "what it means");
