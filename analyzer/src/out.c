@@ -1025,7 +1025,7 @@ static void text_summary(out_ctx *c, const out_summary *s)
             if (!first)
                 sbuf_addc(b, ')');
         }
-        if (s->t.packets && s->c.have_ts && s->c.last_ts > s->c.first_ts) {
+        if (s->t.packets && s->c.have_ts && s->c.last_ts - s->c.first_ts >= 1000000000) {
             double rate = (double)st->requests * 1e9 / (double)(s->c.last_ts - s->c.first_ts);
             sbuf_printf(b, "; %.1f/s", rate);
         }

@@ -42,7 +42,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port_free() { ! ss -Htln "sport = :$1" | grep -q .; }
+# free = nothing accepts a connection there (bash's /dev/tcp: no iproute2 needed)
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 pick_port() {
   local p
   for _ in $(seq 50); do
