@@ -183,8 +183,13 @@ void fsd_conn_get_stats(const fsd_conn *c, fsd_conn_stats *out)
     if (c == NULL || out == NULL)
         return;
     *out = c->st;
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 2; i++) {
         out->dir[i].state = c->d[i].sync;
+        /* positions already rejected by the hunt count as skipped now, not only
+         * when the window is compacted (so the numbers do not depend on chunking) */
+        if (c->d[i].sync == FSD_SYNC_HUNTING)
+            out->dir[i].skipped_bytes += c->d[i].hb_pos;
+    }
 }
 
 /* ------------------------------------------------------------------ */
