@@ -1074,7 +1074,7 @@ void fcs_tcp_segment(fcs_tcp *t, const fcs_segment *seg, int64_t ts, uint64_t fr
                      ts, frame);
     if (f->state == ST_DEAD)
         return;
-    if ((fl & FCS_TH_FIN) && !h->fin_seen) {
+    if ((fl & FCS_TH_FIN) && !rst && !h->fin_seen) {
         h->fin_seen = true;
         h->fin_seq = dseq + seg->payload_len;
         trim_after_fin(t, f, side);

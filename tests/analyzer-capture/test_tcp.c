@@ -380,6 +380,22 @@ static void test_late_synack(void)
     done(t);
 }
 
+/* TCP Fast Open: data on the SYN starts at ISN+1. */
+static void test_syn_data(void)
+{
+    rec r;
+    fcs_tcp *t = mk(&r, NULL);
+    conn c = { t, 40000, 9000, 1, 0, 0 };
+    send_seg(&c, 0, 100, 0, S, "AB");
+    send_seg(&c, 1, 500, 103, S | A, NULL);
+    send_seg(&c, 0, 103, 501, P, "CD");
+    send_seg(&c, 0, 105, 501, F | R | A, NULL);
+    CHECK_STR(r.stream[0], "ABCD");
+    CHECK_STR(r.log, "open 1 10.0.0.1:40000>10.0.0.2:9000 m0 port @1\n"
+                     "close 1 c rst @4\nend 1 reset @4\n");
+    done(t);
+}
+
 static void test_expiry(void)
 {
     rec r;
@@ -725,6 +741,7 @@ int main(void)
     test_port_reuse();
     test_midstream_and_sides();
     test_late_synack();
+    test_syn_data();
     test_expiry();
     test_ooo_cap();
     test_flow_table_cap();
