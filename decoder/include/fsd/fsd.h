@@ -497,7 +497,9 @@ int fsd_conn_feed_record(fsd_conn *c, fsd_dir dir, const uint8_t *rec, size_t le
  * it resynchronises where a plausible header is confirmed by the plausible
  * header after its record, or by its record ending exactly at the end of the
  * data (next gap, close, finish), and reports capture_gap there with the bytes
- * skipped. Hunting buffers at most FSD_MAX_RECORD_LEN + 8 bytes. */
+ * skipped. Hunting buffers at most FSD_MAX_RECORD_LEN + 8 bytes (allocated
+ * while hunting only), plus the ts/tag of each input call those bytes came in
+ * (consecutive calls with the same ts and tag share one entry). */
 int fsd_conn_gap(fsd_conn *c, fsd_dir dir, uint64_t nbytes, int64_t ts_ns, uint64_t tag);
 
 typedef enum fsd_close_kind {
