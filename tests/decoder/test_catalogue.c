@@ -7,6 +7,8 @@
  *                                         (exit 77 = skipped when PATH is absent)
  *   test_catalogue anomalies-md PATH     every id has a "### `id`" section naming its severity
  *   test_catalogue vectors DEF FILE...   every decoder-level id of DEF fires in some vector's expected log
+ *   test_catalogue clean FILE...          files with a "# clean: id..." line (all peer_* files must have
+ *                                         one) fire no anomaly outside that list
  */
 #define _POSIX_C_SOURCE 200809L
 #include "fsd/fsd.h"
@@ -184,6 +186,50 @@ static int vectors(int argc, char **argv)
     return bad || ids < 40 ? 1 : 0;
 }
 
+static int clean(int argc, char **argv)
+{
+    int bad = 0, checked = 0;
+    for (int i = 0; i < argc; i++) {
+        char *t = slurp(argv[i]), *cl, *e;
+        const char *base = strrchr(argv[i], '/');
+        base = base ? base + 1 : argv[i];
+        if (!t) {
+            printf("%s: cannot read\n", argv[i]);
+            return 1;
+        }
+        cl = strstr(t, "\n# clean:");
+        e = strstr(t, "\nexpect\n");
+        if (!cl || !e || cl > e) {
+            if (strncmp(base, "peer_", 5) == 0) {
+                printf("%s: peer vector without a \"# clean:\" line\n", base);
+                bad++;
+            }
+            free(t);
+            continue;
+        }
+        checked++;
+        {
+            char allowed[512];
+            char *eol = strchr(cl + 1, '\n');
+            size_t n = (size_t)(eol - (cl + 10));
+            snprintf(allowed, sizeof allowed, " %.*s ", (int)(n < 500 ? n : 500), cl + 10);
+            for (char *p = strstr(e, "\nanomaly "); p; p = strstr(p + 1, "\nanomaly ")) {
+                char sev[16], id[64], pat[80];
+                if (sscanf(p + 9, "%15s %63s", sev, id) != 2)
+                    continue;
+                snprintf(pat, sizeof pat, " %s ", id);
+                if (!strstr(allowed, pat)) {
+                    printf("%s: clean traffic fires %s (%s), allowed:%s\n", base, id, sev, allowed);
+                    bad++;
+                }
+            }
+        }
+        free(t);
+    }
+    printf("%d clean vector(s) checked, %d problem(s)\n", checked, bad);
+    return bad || checked == 0 ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 3 && strcmp(argv[1], "fastcgi-md") == 0)
@@ -192,6 +238,8 @@ int main(int argc, char **argv)
         return anomalies_md(argv[2]);
     if (argc >= 4 && strcmp(argv[1], "vectors") == 0)
         return vectors(argc - 2, argv + 2);
-    fprintf(stderr, "usage: test_catalogue fastcgi-md PATH | anomalies-md PATH | vectors DEF FILE...\n");
+    if (argc >= 3 && strcmp(argv[1], "clean") == 0)
+        return clean(argc - 2, argv + 2);
+    fprintf(stderr, "usage: test_catalogue fastcgi-md PATH | anomalies-md PATH | vectors DEF FILE... | clean FILE...\n");
     return 2;
 }

@@ -126,6 +126,12 @@ def cut(item, *at):
 class V:
     def __init__(self, name, desc):
         self.name, self.desc, self.lines, self.opts = name, desc, [], []
+        self.allowed = None
+
+    def clean(self, *ids):
+        """clean traffic of a real peer: only these anomaly ids may fire (checked by a test)"""
+        self.allowed = ids
+        return self
 
     def option(self, o):
         self.opts.append(o)
@@ -166,6 +172,8 @@ class V:
     def render(self):
         out = ['# %s — %s' % (self.name, self.desc[0])] + ['# ' + x for x in self.desc[1:]]
         out.append('# (input written by gen_vectors.py; expected log reviewed by hand)')
+        if self.allowed is not None:
+            out.append('# clean: ' + ' '.join(self.allowed))
         out += ['option ' + o for o in self.opts]
         out += self.lines
         return '\n'.join(out) + '\n'
@@ -240,13 +248,13 @@ def vec(name, *desc):
 vec("peer_nginx_phpfpm", "nginx 1.22 -> php-fpm 8.2, GET, no KEEP_CONN.",
     "nginx: id 1, padded to 8, BEGIN+PARAMS+empty PARAMS+empty STDIN in one segment.",
     "php-fpm: STDOUT then END_REQUEST in one write, no empty STDOUT; closes first.",
-    "Must fire only end_without_stdout_eos.") \
+    "Must fire only end_without_stdout_eos.").clean("end_without_stdout_eos") \
     .c(1, *nginx_request()) \
     .s(2, rec(STDOUT, 1, text(PHP_OUT)), end(1)) \
     .fin("server", 3).fin("client", 4)
 
 vec("peer_nginx_keepconn", "nginx with fastcgi_keep_conn on -> php-fpm: two requests, id 1 reused, KEEP_CONN.",
-    "The web server closes the kept-alive connection at the end: fine. Only end_without_stdout_eos (twice).") \
+    "The web server closes the kept-alive connection at the end: fine. Only end_without_stdout_eos (twice).").clean("end_without_stdout_eos") \
     .c(1, *nginx_request(flags=1)) \
     .s(2, rec(STDOUT, 1, text(PHP_OUT)), end(1)) \
     .c(3, *nginx_request(flags=1, method="HEAD")) \
@@ -256,7 +264,7 @@ vec("peer_nginx_keepconn", "nginx with fastcgi_keep_conn on -> php-fpm: two requ
 post_body = b"name=value&other=thing"
 vec("peer_phpfpm_early_answer", "nginx POST -> php-fpm answering before the empty STDIN arrives in the capture.",
     "The request lingers after END_REQUEST and is delivered when the client's STDIN ends.",
-    "Must fire only end_without_stdout_eos; t_request_sent is the packet of the empty STDIN.") \
+    "Must fire only end_without_stdout_eos; t_request_sent is the packet of the empty STDIN.").clean("end_without_stdout_eos") \
     .c(1, begin(1), params(1, nginx_params("POST", cl=str(len(post_body)),
                                            extra=[("CONTENT_TYPE", "application/x-www-form-urlencoded")])),
        rec(PARAMS, 1), rec(STDIN, 1, text(post_body))) \
@@ -265,14 +273,14 @@ vec("peer_phpfpm_early_answer", "nginx POST -> php-fpm answering before the empt
     .fin("server", 4).fin("client", 5)
 
 vec("peer_phpfpm_stderr", "php-fpm: stderr joined into one STDERR record before STDOUT, never an empty STDERR or STDOUT.",
-    "Must fire stderr_output and end_without_stdout_eos only.") \
+    "Must fire stderr_output and end_without_stdout_eos only.").clean("stderr_output", "end_without_stdout_eos") \
     .c(1, *nginx_request()) \
     .s(2, rec(STDERR, 1, text(b"PHP message: PHP Warning:  Undefined variable $x in /var/www/html/index.php on line 3")),
        rec(STDOUT, 1, text(b"Status: 500 Internal Server Error\r\nContent-type: text/html; charset=UTF-8\r\n\r\n")),
        end(1)) \
     .fin("server", 3).fin("client", 4)
 
-vec("peer_phpfpm_get_values", "A management exchange: GET_VALUES answered by php-fpm with only FCGI_MPXS_CONNS=0.") \
+vec("peer_phpfpm_get_values", "A management exchange: GET_VALUES answered by php-fpm with only FCGI_MPXS_CONNS=0.").clean() \
     .c(1, rec(GETV, 0, nv("FCGI_MAX_CONNS", ""), nv("FCGI_MAX_REQS", ""), nv("FCGI_MPXS_CONNS", ""), align=0)) \
     .s(2, rec(GETVR, 0, nv("FCGI_MPXS_CONNS", "0"))) \
     .fin("client", 3).fin("server", 4)
@@ -281,7 +289,7 @@ H = dict(align=0)
 vec("peer_haproxy_go_mpx", "HAProxy 2.6 -> Go net/http/fcgi: GET_VALUES first, Go answers FCGI_MPXS_CONNS=1 plus an extra",
     "empty GET_VALUES_RESULT; HAProxy multiplexes ids 1 and 3 with KEEP_CONN and no padding; Go pads to 8, sends",
     "headers in their own STDOUT record, then the empty STDOUT and END_REQUEST each in its own segment;",
-    "HAProxy resets the connection at the end. Must fire only multiplexed (on request 3).") \
+    "HAProxy resets the connection at the end. Must fire only multiplexed (on request 3).").clean("multiplexed") \
     .c(1, rec(GETV, 0, nv("FCGI_MAX_REQS", ""), nv("FCGI_MPXS_CONNS", ""), **H)) \
     .s(2, rec(GETVR, 0, nv("FCGI_MPXS_CONNS", "1"))) \
     .s(3, rec(GETVR, 0)) \
@@ -303,7 +311,7 @@ vec("peer_haproxy_go_mpx", "HAProxy 2.6 -> Go net/http/fcgi: GET_VALUES first, G
     .rst("client", 14)
 
 vec("peer_fcgiwrap_stderr", "nginx -> fcgiwrap (libfcgi): STDERR then an empty STDERR before the last STDOUT,",
-    "STDOUT records padded to 8, empty STDOUT then END_REQUEST. Must fire only stderr_output.") \
+    "STDOUT records padded to 8, empty STDOUT then END_REQUEST. Must fire only stderr_output.").clean("stderr_output") \
     .c(1, *nginx_request()) \
     .s(2, rec(STDOUT, 1, text(b"Content-Type: text/plain\n\n"))) \
     .s(3, rec(STDERR, 1, text(b"script.sh: line 4: warning\n")), rec(STDERR, 1)) \
@@ -312,7 +320,7 @@ vec("peer_fcgiwrap_stderr", "nginx -> fcgiwrap (libfcgi): STDERR then an empty S
 
 big = b"x" * 20000
 vec("peer_apache_post", "Apache mod_proxy_fcgi style: no padding, one record per segment, STDIN in 8192-byte records,",
-    "a 20000-byte POST body; the response is split across packets. Must fire only end_without_stdout_eos.") \
+    "a 20000-byte POST body; the response is split across packets. Must fire only end_without_stdout_eos.").clean("end_without_stdout_eos") \
     .c(1, begin(1, 1, 0, align=0)) \
     .c(2, params(1, [("REQUEST_METHOD", "POST"), ("SCRIPT_FILENAME", "/var/www/up.php"),
                      ("REQUEST_URI", "/up.php"), ("CONTENT_LENGTH", "20000"), ("HTTP_HOST", "h")], align=0)) \
