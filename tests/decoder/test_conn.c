@@ -295,9 +295,52 @@ static void test_desync(void)
     free(s.b);
 }
 
+/* Gaps that end exactly at a record end keep the framing; gaps in a discrete body hunt. */
+static void test_gap_edges(void)
+{
+    wbuf c = { 0 }, s = { 0 };
+    counts k;
+    fsd_conn *x;
+    fsd_conn_stats st;
+    request(&c, &s, 1, 0);
+    /* server: STDOUT record = 8 + 17 + 7; lose its last 20 bytes exactly */
+    memset(&k, 0, sizeof k);
+    x = mk(&k, 0, NULL);
+    fsd_conn_feed(x, FSD_DIR_CLIENT, c.b, c.len, 1, 1);
+    CHECK_EQ(fsd_conn_feed(x, FSD_DIR_SERVER, s.b, 12, 2, 2), FSD_OK);
+    CHECK_EQ(fsd_conn_gap(x, FSD_DIR_SERVER, 20, 3, 3), FSD_OK);
+    fsd_conn_get_stats(x, &st);
+    CHECK_EQ(st.dir[1].state, FSD_SYNC_OK);
+    CHECK_EQ(st.dir[1].records, 1);
+    CHECK_EQ(fsd_conn_feed(x, FSD_DIR_SERVER, s.b + 32, s.len - 32, 4, 4), FSD_OK);
+    CHECK_EQ(k.tx, 1);
+    CHECK_EQ(k.complete, 1);
+    CHECK_EQ(k.anomalies[FSD_A_capture_gap], 1);
+    CHECK_EQ(k.responses, 0); /* the header block lost bytes: not parsed */
+    fsd_conn_free(x);
+    /* lose 4 bytes inside END_REQUEST's body: hunt; resync at the end of data */
+    memset(&k, 0, sizeof k);
+    x = mk(&k, 0, NULL);
+    fsd_conn_feed(x, FSD_DIR_CLIENT, c.b, c.len, 1, 1);
+    CHECK_EQ(fsd_conn_feed(x, FSD_DIR_SERVER, s.b, s.len - 6, 2, 2), FSD_OK);
+    CHECK_EQ(fsd_conn_gap(x, FSD_DIR_SERVER, 4, 3, 3), FSD_OK);
+    fsd_conn_get_stats(x, &st);
+    CHECK_EQ(st.dir[1].state, FSD_SYNC_HUNTING);
+    CHECK_EQ(fsd_conn_feed(x, FSD_DIR_SERVER, s.b + s.len - 2, 2, 4, 4), FSD_OK);
+    CHECK_EQ(fsd_conn_finish(x, 5, 5), FSD_OK);
+    CHECK_EQ(k.anomalies[FSD_A_capture_gap], 1);
+    CHECK_EQ(k.tx, 1);
+    CHECK_EQ(k.complete, 0); /* END_REQUEST was cut by the gap */
+    CHECK_EQ(k.last_reason, FSD_END_CAPTURE);
+    fsd_conn_free(x);
+    free(c.b);
+    free(s.b);
+}
+
 int main(void)
 {
     test_api();
+    test_gap_edges();
     test_allocator();
     test_hunting();
     test_desync();
