@@ -34,11 +34,21 @@ typedef struct qitem {
     uint64_t tag;
     uint64_t seq;
     bool is_req;
-    union {
-        req_rec r;
-        anom_rec an;
-    } u;
 } qitem;
+
+/* Each kind allocated at its own size, the qitem header first. */
+typedef struct qreq {
+    qitem h;
+    req_rec r;
+} qreq;
+
+typedef struct qanom {
+    qitem h;
+    anom_rec an;
+} qanom;
+
+#define Q_REQ(it) (&((qreq *)(it))->r)
+#define Q_ANOM(it) (&((qanom *)(it))->an)
 
 struct anz {
     anz_config cfg;
@@ -160,10 +170,10 @@ static void q_push(anz *a, qitem *it)
         qitem **p = realloc(a->q, cap * sizeof *p);
         if (!p) { /* no room to wait: write it now */
             if (it->is_req) {
-                a->cfg.sink.request(a->cfg.sink.ud, &it->u.r);
-                rec_free(&it->u.r);
+                a->cfg.sink.request(a->cfg.sink.ud, Q_REQ(it));
+                rec_free(Q_REQ(it));
             } else {
-                a->cfg.sink.anomaly(a->cfg.sink.ud, &it->u.an);
+                a->cfg.sink.anomaly(a->cfg.sink.ud, Q_ANOM(it));
             }
             free(it);
             a->c.emitted_late++;
@@ -211,8 +221,7 @@ static qitem *q_pop(anz *a)
 /* A queue item as large as its kind needs (requests are the common case). */
 static qitem *qitem_new(bool is_req)
 {
-    size_t sz = offsetof(qitem, u) + (is_req ? sizeof(req_rec) : sizeof(anom_rec));
-    qitem *it = calloc(1, sz);
+    qitem *it = is_req ? (qitem *)calloc(1, sizeof(qreq)) : (qitem *)calloc(1, sizeof(qanom));
     if (it)
         it->is_req = is_req;
     return it;
@@ -221,10 +230,10 @@ static qitem *qitem_new(bool is_req)
 static void emit(anz *a, qitem *it)
 {
     if (it->is_req) {
-        a->cfg.sink.request(a->cfg.sink.ud, &it->u.r);
-        rec_free(&it->u.r);
+        a->cfg.sink.request(a->cfg.sink.ud, Q_REQ(it));
+        rec_free(Q_REQ(it));
     } else {
-        a->cfg.sink.anomaly(a->cfg.sink.ud, &it->u.an);
+        a->cfg.sink.anomaly(a->cfg.sink.ud, Q_ANOM(it));
     }
     free(it);
 }
@@ -310,7 +319,7 @@ static void on_anomaly(void *ud, const fsd_anomaly_event *ev)
     qitem *it = qitem_new(false);
     if (!it)
         return;
-    anom_rec *ar = &it->u.an;
+    anom_rec *ar = Q_ANOM(it);
     ar->id = ev->id;
     ar->severity = sev;
     ar->frame = ev->tag;
@@ -366,7 +375,7 @@ static void on_transaction(void *ud, const fsd_transaction *tx)
     qitem *it = qitem_new(true);
     if (!it)
         return;
-    req_rec *r = &it->u.r;
+    req_rec *r = Q_REQ(it);
     if (!rec_from_tx(r, tx, a->o->params, a->o->nparams)) {
         free(it);
         return;
@@ -480,7 +489,7 @@ static void tcp_anomaly(void *ud, fsd_anomaly_id id, fcs_flow *f, uint64_t frame
     qitem *it = qitem_new(false);
     if (!it)
         return;
-    anom_rec *ar = &it->u.an;
+    anom_rec *ar = Q_ANOM(it);
     ar->id = id;
     ar->severity = sev;
     ar->frame = frame;
@@ -631,7 +640,7 @@ void anz_free(anz *a)
     while (a->nq > 0) {
         qitem *it = q_pop(a);
         if (it->is_req)
-            rec_free(&it->u.r);
+            rec_free(Q_REQ(it));
         free(it);
     }
     free(a->q);

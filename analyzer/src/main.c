@@ -21,12 +21,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "anz.h"
 #include "capture.h"
 #include "opts.h"
 #include "out.h"
-#include "stats.h"
-#include "tcp.h"
+#include "run.h"
 
 static volatile sig_atomic_t g_stop;
 static volatile sig_atomic_t g_alarm;
@@ -58,42 +56,20 @@ static int64_t mono_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static int64_t real_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* ---- the sink: records in order to the report ---- */
-
-typedef struct app {
-    out_ctx out;
-    const opts *o;
-} app;
-
-static void sink_request(void *ud, const req_rec *r)
-{
-    app *ap = ud;
-    out_request(&ap->out, r);
-}
-
-static void sink_anomaly(void *ud, const anom_rec *a)
-{
-    app *ap = ud;
-    out_anomaly(&ap->out, a);
-}
 
 /* ---- progress bar ---- */
 
 typedef struct progress {
     bool on;
     bool shown;
+    bool utf8;
     int64_t start, last;
 } progress;
 
-static void progress_draw(progress *p, fcs_capture *cap, uint64_t requests, bool utf8)
+static void progress_draw(void *ud, fcs_capture *cap, uint64_t requests)
 {
+    progress *p = ud;
+    bool utf8 = p->utf8;
     int64_t now = mono_ns();
     /* only for long files: nothing in the first second, then 4 times a second */
     if (now - p->start < 1000000000 || now - p->last < 250000000)
@@ -130,8 +106,9 @@ static void progress_draw(progress *p, fcs_capture *cap, uint64_t requests, bool
     p->shown = true;
 }
 
-static void progress_clear(progress *p)
+static void progress_clear(void *ud)
 {
+    progress *p = ud;
     if (p->shown) {
         fputs("\r\033[K", stderr);
         fflush(stderr);
@@ -237,33 +214,6 @@ int main(int argc, char **argv)
     if (o.format != FMT_TEXT)
         color = false;
 
-    stats *st = malloc(sizeof *st);
-    if (!st) {
-        fputs("fcgiscope: out of memory\n", stderr);
-        return 2;
-    }
-    stats_init(st, o.quiet ? 0 : o.slowest);
-
-    app ap;
-    memset(&ap, 0, sizeof ap);
-    ap.o = &o;
-    out_init(&ap.out, outf, &o, fcs_cap_precision(cap) == FCS_PREC_NS, color, utf8, live);
-
-    anz_config ac;
-    memset(&ac, 0, sizeof ac);
-    ac.o = &o;
-    ac.immediate = live;
-    ac.order_lag_ns = live ? 0 : -1;
-    ac.sink.request = sink_request;
-    ac.sink.anomaly = sink_anomaly;
-    ac.sink.ud = &ap;
-    ac.st = st;
-    anz *a = anz_new(&ac);
-    if (!a) {
-        fputs("fcgiscope: out of memory\n", stderr);
-        return 2;
-    }
-
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -291,117 +241,33 @@ int main(int argc, char **argv)
     progress pr;
     memset(&pr, 0, sizeof pr);
     pr.on = !live && !o.quiet && o.progress != 0 && (o.progress == 1 || isatty(2));
+    pr.utf8 = utf8;
     pr.start = pr.last = mono_ns();
 
     if (live && !o.quiet) {
         fprintf(stderr, "fcgiscope: capturing on %s%s%s; Ctrl-C stops and prints the summary\n",
                 o.iface, o.filter ? " with filter " : "", o.filter ? o.filter : "");
     }
-    out_begin(&ap.out);
 
-    const char *fatal = NULL;
-    char fatal_buf[FCS_CAP_ERRMAX];
-    const char *stop_reason = NULL;
-    int64_t t0 = mono_ns(), last_drops = t0;
-    uint64_t npk = 0;
-    for (;;) {
-        if (g_stop) {
-            stop_reason = g_stop == SIGTERM ? "terminated (SIGTERM)" : "interrupted";
-            break;
-        }
-        if (g_alarm) {
-            stop_reason = "duration reached (--duration)";
-            break;
-        }
-        fcs_packet pkt;
-        int r = fcs_cap_next(cap, &pkt);
-        if (r == FCS_CAP_PACKET) {
-            anz_packet(a, &pkt);
-            npk++;
-            if (pr.on && (npk & 1023) == 0)
-                progress_draw(&pr, cap, ap.out.requests_written, utf8);
-        } else if (r == FCS_CAP_DAMAGED) {
-            progress_clear(&pr);
-            fprintf(stderr, "fcgiscope: warning: %s\n", fcs_cap_error(cap));
-            anz_damaged(a, fcs_cap_damage_frame(cap), fcs_cap_last_ts(cap), fcs_cap_error(cap));
-        } else if (r == FCS_CAP_TIMEOUT) {
-            anz_tick(a, real_ns());
-        } else if (r == FCS_CAP_EOF) {
-            if (g_stop)
-                stop_reason = g_stop == SIGTERM ? "terminated (SIGTERM)" : "interrupted";
-            else if (g_alarm)
-                stop_reason = "duration reached (--duration)";
-            break;
-        } else {
-            snprintf(fatal_buf, sizeof fatal_buf, "%s", fcs_cap_error(cap));
-            fatal = fatal_buf;
-            break;
-        }
-        if (live) {
-            int64_t now = mono_ns();
-            if (now - last_drops > 1000000000) {
-                anz_report_drops(a, cap);
-                last_drops = now;
-            }
-            anz_counters cn;
-            anz_get_counters(a, &cn);
-            if (o.count && cn.requests >= o.count) {
-                stop_reason = "request count reached (-c)";
-                break;
-            }
-            if (o.duration > 0 && (double)(now - t0) / 1e9 >= o.duration) {
-                stop_reason = "duration reached (--duration)";
-                break;
-            }
-        }
+    run_params rp;
+    memset(&rp, 0, sizeof rp);
+    rp.o = &o;
+    rp.cap = cap;
+    rp.out = outf;
+    rp.live = live;
+    rp.color = color;
+    rp.utf8 = utf8;
+    rp.stderr_notes = true;
+    rp.stop = &g_stop;
+    rp.alarm = &g_alarm;
+    if (pr.on) {
+        rp.progress = progress_draw;
+        rp.progress_done = progress_clear;
+        rp.ud = &pr;
     }
-    progress_clear(&pr);
-    if (fatal)
-        fprintf(stderr, "fcgiscope: %s\n", fatal);
-    if (live)
-        anz_report_drops(a, cap);
-    anz_finish(a);
+    int status = run_analysis(&rp);
 
-    out_summary sum;
-    memset(&sum, 0, sizeof sum);
-    sum.st = st;
-    anz_get_counters(a, &sum.c);
-    anz_get_tcp_stats(a, &sum.t);
-    size_t nf = fcs_cap_file_count(cap);
-    fcs_cap_file_info *fi = calloc(nf ? nf : 1, sizeof *fi);
-    size_t k = 0;
-    for (size_t i = 0; fi && i < nf; i++)
-        if (fcs_cap_get_file_info(cap, i, &fi[k]))
-            k++;
-    if (!live) {
-        sum.files = fi;
-        sum.nfiles = k;
-    } else {
-        sum.device = o.iface;
-        sum.filter = o.filter;
-        sum.have_drops = fcs_cap_live_stats(cap, &sum.received, &sum.dropped, &sum.ifdropped);
-        sum.stop_reason = stop_reason;
-    }
-    sum.interrupted = g_stop != 0;
-    sum.fatal = fatal;
-    int status = 0;
-    if (fatal)
-        status = 2;
-    else if (o.fail_on && st->max_sev >= (fsd_severity)o.fail_on)
-        status = 1;
-    sum.exit_status = status;
-    out_summary_write(&ap.out, &sum);
-
-    if (!live && !fatal && g_stop && !o.quiet)
-        fprintf(stderr, "fcgiscope: interrupted: the report covers the input read so far\n");
-    if (o.format == FMT_CSV && !o.quiet && st->anomaly_events)
-        fprintf(stderr, "fcgiscope: %llu anomalies (use -f text or -f json to see them)\n",
-                (unsigned long long)st->anomaly_events);
-    if (status == 1 && !o.quiet)
-        fprintf(stderr, "fcgiscope: anomalies at or above \"%s\" found (--fail-on)\n",
-                fsd_severity_name((fsd_severity)o.fail_on));
-
-    bool werr = ap.out.write_error;
+    bool werr = ferror(outf) != 0;
     if (outf != stdout) {
         if (fclose(outf) != 0)
             werr = true;
@@ -413,13 +279,8 @@ int main(int argc, char **argv)
                 strerror(errno));
         status = 2;
     }
-    out_free(&ap.out);
-    anz_free(a);
     g_cap = NULL;
     fcs_cap_close(cap);
-    stats_free(st);
-    free(st);
-    free(fi);
     opts_free(&o);
     return status;
 }

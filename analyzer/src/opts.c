@@ -39,6 +39,8 @@ const char opts_usage[] =
     "                        when started as root; \"root\" keeps root)\n"
     "      --color WHEN      auto (default: on a terminal, unless NO_COLOR), always, never\n"
     "      --progress WHEN   progress bar on stderr: auto (default), always, never\n"
+    "      --max-pending N   records held back to write requests in start order\n"
+    "                        (default 100000; past it the earliest is written anyway)\n"
     "  -q, --quiet           no progress bar, no notes on stderr; text: summary only\n"
     "  -v, --verbose         text: every anomaly occurrence's frame list and detail, all\n"
     "                        per-file facts\n"
@@ -50,7 +52,7 @@ const char opts_usage[] =
 enum opt_id {
     O_PORT = 1, O_NODETECT, O_FORMAT, O_PARAM, O_SLOWEST, O_TOP, O_FAILON, O_OUTPUT, O_READ,
     O_IFACE, O_COUNT, O_DURATION, O_SNAPLEN, O_USER, O_COLOR, O_PROGRESS, O_QUIET, O_VERBOSE,
-    O_HELP, O_VERSION
+    O_HELP, O_VERSION, O_MAXPENDING
 };
 
 static const struct optdef {
@@ -80,6 +82,7 @@ static const struct optdef {
     {"verbose", 'v', false, O_VERBOSE},
     {"help", 'h', false, O_HELP},
     {"version", 'V', false, O_VERSION},
+    {"max-pending", 0, true, O_MAXPENDING},
 };
 #define NOPTDEFS (sizeof optdefs / sizeof optdefs[0])
 
@@ -270,6 +273,11 @@ static int apply(opts *o, const struct optdef *d, const char *v, char *err, size
         return 0;
     case O_VERSION:
         o->version = true;
+        return 0;
+    case O_MAXPENDING:
+        if (!parse_u64(v, 100000000, &n) || n == 0)
+            return fail(err, errlen, "--max-pending: want 1..100000000, not \"%s\"", v);
+        o->max_pending = (size_t)n;
         return 0;
     }
     return fail(err, errlen, "internal: unknown option");

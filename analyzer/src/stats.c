@@ -277,6 +277,8 @@ static int cmp_slow(const void *a, const void *b)
 
 size_t stats_slowest(stats *s, const req_rec **out, size_t n)
 {
+    if (s->nslow == 0)
+        return 0;
     qsort(s->slow, s->nslow, sizeof *s->slow, cmp_slow);
     /* sorted slowest-first is no longer a min-heap: rebuild it after copying */
     if (n > s->nslow)

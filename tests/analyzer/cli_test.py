@@ -265,6 +265,35 @@ def group_order(tmp):
         rc, out3, err = run(["-f", "json", "-"], stdin=p.bytes())
         reqs3 = [o for o in jlines(out3) if o["type"] == "request"]
         check(rc == 0 and [x["uri"] for x in reqs3] == [x["uri"] for x in reqs], "stdin input: rc %d" % rc)
+    # a request that never ends: in start order it comes first; with a queue
+    # cap it cannot hold the others back (they are written, the late one counted)
+    p = Pcap()
+    stuck = Flow(p, 42000)
+    stuck.syn(T0)
+    stuck.send(T0 + 10_000_000, 0, request_bytes(1, std_params(b"/stuck", b"/stuck.php")))
+    for i in range(20):
+        f = Flow(p, 42001 + i)
+        t = T0 + 100_000_000 * (i + 1)
+        f.syn(t)
+        f.send(t + 5_000_000, 0, request_bytes(1, std_params(b"/q%d" % i, b"/q.php")))
+        f.send(t + 6_000_000, 1, response_bytes(1, 200))
+        f.fin(t + 7_000_000)
+    p.pkts.sort(key=lambda x: x[0])
+    path = os.path.join(tmp, "stuck.pcap")
+    write(path, p.bytes())
+    rc, out, err = run(["-f", "json", path])
+    objs = jlines(out)
+    uris = [o["uri"] for o in objs if o["type"] == "request"]
+    check(rc == 0 and len(uris) == 21 and uris[0] == "/stuck" and objs[-1]["out_of_order_emitted"] == 0,
+          "unbounded wait: the stuck request first: %s %s" % (uris[:3], objs[-1].get("out_of_order_emitted")))
+    rc, out, err = run(["-f", "json", "--max-pending", "5", path])
+    objs = jlines(out)
+    uris = [o["uri"] for o in objs if o["type"] == "request"]
+    check(rc == 0 and len(uris) == 21 and "/stuck" in uris and uris.index("/stuck") >= 10
+          and uris[:3] == ["/q0", "/q1", "/q2"]
+          and objs[-1]["out_of_order_emitted"] > 0,
+          "--max-pending 5: %s ... %s, late %s" % (uris[:3], uris[-1:], objs[-1].get("out_of_order_emitted")))
+
     # CSV has the same rows
     rc, out, err = run(["-f", "csv", os.path.join(tmp, "three-us.pcap")])
     rows = list(csv.reader(io.StringIO(out.decode("utf-8"), newline="")))

@@ -1,0 +1,199 @@
+/* run.c — one analysis from an open capture to a written report.
+ *
+ * Normative reference: see run.h.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "run.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "anz.h"
+#include "out.h"
+#include "stats.h"
+#include "tcp.h"
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t real_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void sink_request(void *ud, const req_rec *r)
+{
+    out_request(ud, r);
+}
+
+static void sink_anomaly(void *ud, const anom_rec *a)
+{
+    out_anomaly(ud, a);
+}
+
+static const char *stop_name(int sig)
+{
+    return sig == SIGTERM ? "terminated (SIGTERM)" : "interrupted";
+}
+
+int run_analysis(const run_params *rp)
+{
+    const opts *o = rp->o;
+    fcs_capture *cap = rp->cap;
+    bool notes = rp->stderr_notes;
+
+    stats *st = malloc(sizeof *st);
+    if (!st) {
+        if (notes)
+            fputs("fcgiscope: out of memory\n", stderr);
+        return 2;
+    }
+    stats_init(st, o->quiet ? 0 : o->slowest);
+    out_ctx out;
+    out_init(&out, rp->out, o, fcs_cap_precision(cap) == FCS_PREC_NS, rp->color, rp->utf8, rp->live);
+
+    anz_config ac;
+    memset(&ac, 0, sizeof ac);
+    ac.o = o;
+    ac.immediate = rp->live;
+    ac.order_lag_ns = rp->live ? 0 : -1;
+    ac.max_pending = o->max_pending;
+    ac.sink.request = sink_request;
+    ac.sink.anomaly = sink_anomaly;
+    ac.sink.ud = &out;
+    ac.st = st;
+    anz *a = anz_new(&ac);
+    if (!a) {
+        if (notes)
+            fputs("fcgiscope: out of memory\n", stderr);
+        out_free(&out);
+        stats_free(st);
+        free(st);
+        return 2;
+    }
+    out_begin(&out);
+
+    const char *fatal = NULL;
+    char fatal_buf[FCS_CAP_ERRMAX];
+    const char *stop_reason = NULL;
+    int64_t t0 = mono_ns(), last_drops = t0;
+    uint64_t npk = 0;
+    for (;;) {
+        if (rp->stop && *rp->stop) {
+            stop_reason = stop_name(*rp->stop);
+            break;
+        }
+        if (rp->alarm && *rp->alarm) {
+            stop_reason = "duration reached (--duration)";
+            break;
+        }
+        fcs_packet pkt;
+        int r = fcs_cap_next(cap, &pkt);
+        if (r == FCS_CAP_PACKET) {
+            anz_packet(a, &pkt);
+            npk++;
+            if (rp->progress && (npk & 1023) == 0)
+                rp->progress(rp->ud, cap, out.requests_written);
+        } else if (r == FCS_CAP_DAMAGED) {
+            if (rp->progress_done)
+                rp->progress_done(rp->ud);
+            if (notes)
+                fprintf(stderr, "fcgiscope: warning: %s\n", fcs_cap_error(cap));
+            anz_damaged(a, fcs_cap_damage_frame(cap), fcs_cap_last_ts(cap), fcs_cap_error(cap));
+        } else if (r == FCS_CAP_TIMEOUT) {
+            anz_tick(a, real_ns());
+        } else if (r == FCS_CAP_EOF) {
+            if (rp->stop && *rp->stop)
+                stop_reason = stop_name(*rp->stop);
+            else if (rp->alarm && *rp->alarm)
+                stop_reason = "duration reached (--duration)";
+            break;
+        } else {
+            snprintf(fatal_buf, sizeof fatal_buf, "%s", fcs_cap_error(cap));
+            fatal = fatal_buf;
+            break;
+        }
+        if (rp->live) {
+            int64_t now = mono_ns();
+            if (now - last_drops > 1000000000) {
+                anz_report_drops(a, cap);
+                last_drops = now;
+            }
+            anz_counters cn;
+            anz_get_counters(a, &cn);
+            if (o->count && cn.requests >= o->count) {
+                stop_reason = "request count reached (-c)";
+                break;
+            }
+            if (o->duration > 0 && (double)(now - t0) / 1e9 >= o->duration) {
+                stop_reason = "duration reached (--duration)";
+                break;
+            }
+        }
+    }
+    if (rp->progress_done)
+        rp->progress_done(rp->ud);
+    if (fatal && notes)
+        fprintf(stderr, "fcgiscope: %s\n", fatal);
+    if (rp->live)
+        anz_report_drops(a, cap);
+    anz_finish(a);
+
+    out_summary sum;
+    memset(&sum, 0, sizeof sum);
+    sum.st = st;
+    anz_get_counters(a, &sum.c);
+    anz_get_tcp_stats(a, &sum.t);
+    size_t nf = fcs_cap_file_count(cap);
+    fcs_cap_file_info *fi = calloc(nf ? nf : 1, sizeof *fi);
+    size_t k = 0;
+    for (size_t i = 0; fi && i < nf; i++)
+        if (fcs_cap_get_file_info(cap, i, &fi[k]))
+            k++;
+    if (!rp->live) {
+        sum.files = fi;
+        sum.nfiles = k;
+    } else {
+        sum.device = o->iface;
+        sum.filter = o->filter;
+        sum.have_drops = fcs_cap_live_stats(cap, &sum.received, &sum.dropped, &sum.ifdropped);
+        sum.stop_reason = stop_reason;
+    }
+    sum.interrupted = rp->stop && *rp->stop;
+    sum.fatal = fatal;
+    int status = 0;
+    if (fatal)
+        status = 2;
+    else if (o->fail_on && st->max_sev >= (fsd_severity)o->fail_on)
+        status = 1;
+    sum.exit_status = status;
+    out_summary_write(&out, &sum);
+
+    if (notes) {
+        if (!rp->live && !fatal && sum.interrupted && !o->quiet)
+            fprintf(stderr, "fcgiscope: interrupted: the report covers the input read so far\n");
+        if (o->format == FMT_CSV && !o->quiet && st->anomaly_events)
+            fprintf(stderr, "fcgiscope: %llu anomalies (use -f text or -f json to see them)\n",
+                    (unsigned long long)st->anomaly_events);
+        if (status == 1 && !o->quiet)
+            fprintf(stderr, "fcgiscope: anomalies at or above \"%s\" found (--fail-on)\n",
+                    fsd_severity_name((fsd_severity)o->fail_on));
+    }
+    if (out.write_error)
+        status = 2; /* main names the file */
+    out_free(&out);
+    anz_free(a);
+    stats_free(st);
+    free(st);
+    free(fi);
+    return status;
+}

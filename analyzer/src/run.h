@@ -1,0 +1,39 @@
+/* run.h — one analysis from an open capture to a written report (the whole path the fuzz target drives).
+ *
+ * Normative reference: issue 4 (exit statuses, outputs), issue 7 (a fuzz
+ * target over the whole capture path: capture bytes -> libpcap -> link/IP/TCP
+ * -> decoder -> report). main.c opens the capture and the output, handles
+ * signals, privileges and the progress bar; this runs the loop.
+ */
+#ifndef FCGISCOPE_RUN_H
+#define FCGISCOPE_RUN_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "capture.h"
+#include "opts.h"
+
+typedef struct run_params {
+    const opts *o;
+    fcs_capture *cap;
+    FILE *out;
+    bool live;                          /* write each record when it completes */
+    bool color, utf8;
+    bool stderr_notes;                  /* damage warnings and notes on stderr */
+    volatile sig_atomic_t *stop;        /* nonzero: stop reading (the signal number) */
+    volatile sig_atomic_t *alarm;       /* nonzero: --duration is over */
+    /* called every 1024 packets (progress bar) */
+    void (*progress)(void *ud, fcs_capture *cap, uint64_t requests);
+    void (*progress_done)(void *ud);
+    void *ud;
+} run_params;
+
+/* Analyze everything the capture delivers and write the report. Returns the
+ * exit status: 0, 1 (--fail-on met) or 2 (fatal capture error or a write
+ * error, message on stderr when stderr_notes). The capture is not closed. */
+int run_analysis(const run_params *rp);
+
+#endif
