@@ -914,6 +914,17 @@ static flow *flow_create(fcs_tcp *t, const fkey *k, uint64_t hash, int64_t ts, u
     if (t->nflows >= t->cfg.max_flows && t->closed.head)
         flow_destroy(t, t->closed.head);
     if (t->nflows >= t->cfg.max_flows) {
+        /* Full of open flows: a flow already found not to be FastCGI among the
+         * least recently used ones gives its place (costs nothing to forget). */
+        int n = 0;
+        for (flow *g = t->active.head; g && n < 64; g = g->lnext, n++) {
+            if (g->state == ST_IGNORED) {
+                flow_destroy(t, g);
+                break;
+            }
+        }
+    }
+    if (t->nflows >= t->cfg.max_flows) {
         t->st.flows_rejected++;
         if (!t->full_reported) {
             char d[64];

@@ -122,7 +122,10 @@ typedef struct fcs_tcp_config {
      * fsd_looks_like_fastcgi (1 yes, 0 no, -1 need more). NULL: ports only. */
     int (*classify)(const uint8_t *buf, size_t len, fsd_dir dir);
     uint32_t classify_max_bytes;   /* held per direction while undecided (0: 512) */
-    uint32_t max_flows;            /* flow table cap incl. lingering closed flows (0: 1000000) */
+    uint32_t max_flows;            /* flow table cap incl. lingering closed flows (0: 1000000);
+                                      when full, a lingering closed flow, else a least
+                                      recently used non-FastCGI flow gives its place, else
+                                      the new flow is not tracked (flow_table_full) */
     uint32_t ooo_max_bytes;        /* out-of-order bytes buffered per flow (0: 4 MiB) */
     uint32_t ooo_max_segments;     /* out-of-order segments buffered per flow (0: 1024) */
     uint64_t ooo_max_total;        /* over all flows (0: 256 MiB) */

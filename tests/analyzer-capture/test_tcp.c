@@ -485,6 +485,28 @@ static void test_flow_table_cap(void)
     done(t);
 }
 
+static int tclass(const uint8_t *b, size_t n, fsd_dir d);
+
+/* A full table gives the place of a flow known not to be FastCGI. */
+static void test_flow_table_evicts_ignored(void)
+{
+    rec r;
+    static const uint16_t ports[] = { 9000 };
+    fcs_tcp_config cfg = { .max_flows = 2, .server_ports = ports, .nserver_ports = 1, .classify = tclass };
+    fcs_tcp *t = mk(&r, &cfg);
+    conn h = { t, 40000, 80, 1, 0, 0 }, a = { t, 40001, 9000, 1, 0, 0 }, b = { t, 40002, 9000, 1, 0, 0 };
+    send_seg(&h, 0, 100, 0, S, NULL);            /* 1: undecided */
+    send_seg(&h, 0, 101, 0, P, "GET / HTTP/1.1");/* 2: ignored, still in the table */
+    send_seg(&a, 0, 100, 0, S, NULL);            /* 3 */
+    send_seg(&b, 0, 100, 0, S, NULL);            /* 4: takes the ignored flow's place */
+    fcs_tcp_stats st;
+    fcs_tcp_get_stats(t, &st);
+    CHECK_EQ_U(st.flows_rejected, 0);
+    CHECK_STR(r.log, "open 1 10.0.0.1:40001>10.0.0.2:9000 m0 port @3\n"
+                     "open 2 10.0.0.1:40002>10.0.0.2:9000 m0 port @4\n");
+    done(t);
+}
+
 /* Test classifier: client streams start "BEGN", server streams "RESP". */
 static int tclass(const uint8_t *b, size_t n, fsd_dir d)
 {
@@ -745,6 +767,7 @@ int main(void)
     test_expiry();
     test_ooo_cap();
     test_flow_table_cap();
+    test_flow_table_evicts_ignored();
     test_classify();
     test_classify_no_hold();
     test_snaplen();
