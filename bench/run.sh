@@ -161,6 +161,10 @@ tshark_on() { # size
 }
 
 date_utc=$(date -u '+%Y-%m-%d %H:%M UTC')
+rev=$(git -C "$top" log -1 --format=%h 2>/dev/null || echo unknown)
+if [ "$rev" != unknown ] && [ -n "$(git -C "$top" status --porcelain -- decoder analyzer 2>/dev/null)" ]; then
+    rev="$rev + uncommitted changes in decoder/ or analyzer/"
+fi
 load_before=$(uptime)
 echo "# $date_utc  $(nproc) CPUs, $(uname -r); load before: ${load_before##*load average: }"
 # warm the page cache and the binaries (untimed)
@@ -189,7 +193,7 @@ done
 load_after=$(uptime)
 
 echo
-echo "fcgiscope benchmark, $date_utc, $(nproc) CPUs; median of $reps runs"
+echo "fcgiscope benchmark, $date_utc, $(nproc) CPUs; median of $reps runs; tree at $rev"
 echo "command: $cmdline"
 args=()
 for f in "${files[@]}"; do
@@ -198,7 +202,7 @@ for f in "${files[@]}"; do
 done
 python3 "$here/table.py" --results "$results" ${markdown:+--markdown "$markdown"} \
     --load-before "${load_before##*load average: }" --load-after "${load_after##*load average: }" \
-    --date "$date_utc" --reps "$reps" --command "$cmdline" "${args[@]}"
+    --date "$date_utc" --rev "$rev" --reps "$reps" --command "$cmdline" "${args[@]}"
 echo
 echo "decoder alone (in-memory streams, fcgiscope-bench-decoder --seconds 1):"
 "$DEC" --seconds 1 | tee "$cache/decoder.txt"

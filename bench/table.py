@@ -35,6 +35,7 @@ def main():
     ap.add_argument("--load-after", default="")
     ap.add_argument("--date", default="")
     ap.add_argument("--reps", default="")
+    ap.add_argument("--rev", default="")
     ap.add_argument("--command", default="")
     ap.add_argument("captures", nargs="*", help="LABEL=SUMMARY.json")
     a = ap.parse_args()
@@ -158,8 +159,8 @@ def main():
 
     if a.markdown:
         with open(a.markdown, "w") as f:
-            f.write("Run of %s, median of %s runs each, interleaved; command: `%s`\n\n" % (
-                a.date, a.reps, a.command))
+            f.write("Run of %s (tree at %s), median of %s runs each, interleaved; command: `%s`\n\n" % (
+                a.date, a.rev, a.reps, a.command))
             f.write("| " + " | ".join(head) + " |\n")
             f.write("|" + "|".join("---" if i < 2 else "---:" for i in range(len(head))) + "|\n")
             for r in rows:
