@@ -1003,6 +1003,24 @@ static void text_summary(out_ctx *c, const out_summary *s)
         sbuf_addc(b, '\n');
     }
 
+    if (c->o->verbose) {
+        const fcs_tcp_stats *t = &s->t;
+        label(c, "TCP");
+        sbuf_printf(b, "%" PRIu64 " segments (%" PRIu64 " FastCGI), %" PRIu64 " retransmitted, %" PRIu64
+                       " out of order, %" PRIu64 " overlap bytes, %" PRIu64 " gaps (%" PRIu64 " bytes)\n",
+                    t->tcp_segments, t->fastcgi_segments, t->retransmitted_segments, t->ooo_segments,
+                    t->overlap_bytes, t->gaps, t->gap_bytes);
+        label(c, "");
+        sbuf_printf(b, "%" PRIu64 " flows: %" PRIu64 " FastCGI, %" PRIu64 " other, %" PRIu64 " expired idle, %"
+                       PRIu64 " port reuses, %" PRIu64 " at most at once; %" PRIu64 " not IP, %" PRIu64
+                       " not TCP, %" PRIu64 " IP fragments\n",
+                    t->flows_seen, t->flows_fastcgi, t->flows_ignored, t->flows_expired, t->flows_reused,
+                    t->flows_max, t->not_ip, t->not_tcp, t->fragments);
+        label(c, "Decoder");
+        sbuf_printf(b, "%" PRIu64 " records, %" PRIu64 " stream bytes skipped (hunting/desync), %" PRIu64
+                       " missing bytes reported; %" PRIu64 " records held for ordering at most\n",
+                    s->c.records, s->c.skipped_bytes, s->c.gap_bytes, s->c.pending_max);
+    }
     label(c, "Requests");
     fmt_count(n1, sizeof n1, st->requests);
     fmt_count(n2, sizeof n2, st->complete);
