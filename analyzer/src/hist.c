@@ -19,8 +19,11 @@ void hist_free(hist *h)
     hist_init(h);
 }
 
-static unsigned ilog2_u64(uint64_t v)
+static unsigned ilog2_u64(uint64_t v) /* v > 0 */
 {
+#if defined(__GNUC__)
+    return 63u - (unsigned)__builtin_clzll((unsigned long long)v);
+#endif
     unsigned e = 0;
     while (v >>= 1)
         e++;

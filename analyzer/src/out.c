@@ -1099,7 +1099,7 @@ static void text_summary(out_ctx *c, const out_summary *s)
             text_lat_row(c, &nm, sc[i]->absent ? "(no script name)" : sc[i]->other ? "(other scripts)" : NULL,
                          sc[i], &sc[i]->latency, sc[i]->count, namew);
         }
-        if (nsc < st->nscripts + (st->absent_script.count > 0) + (st->other_scripts.count > 0))
+        if (!c->o->quiet && nsc < st->nscripts + (st->absent_script.count > 0) + (st->other_scripts.count > 0))
             sbuf_printf(b, "  %s(%zu more scripts; --top N shows more)%s\n", c->color ? sgr[C_DIM] : "",
                         st->nscripts + (st->absent_script.count > 0) + (st->other_scripts.count > 0) - nsc,
                         c->color ? sgr[C_RESET] : "");
