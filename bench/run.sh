@@ -39,7 +39,7 @@ cache="${TMPDIR:-/tmp}/fcgiscope-bench"
 clean=0
 markdown=""
 
-usage() { sed -n '4,26p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '4,25p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --build) build=$2; shift 2 ;;
