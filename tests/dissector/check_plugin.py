@@ -164,7 +164,15 @@ def cmd_load(plugin, abi):
     if not re.search(r"^FastCGI\tFCGI\tfcgi$", out, re.M):
         fails.append("the built-in fcgi protocol disappeared")
     out, _ = tshark(plugin, abi, ["-G", "fields"])
-    fields = set(l.split("\t")[2] for l in out.splitlines() if l.startswith("F\t") and l.count("\t") >= 2)
+    rows = [l.split("\t") for l in out.splitlines() if l.startswith("F\t") and l.count("\t") >= 3]
+    fields = set(r[2] for r in rows)
+    seen = {}
+    for r in rows:
+        if r[2].startswith("fastcgi."):
+            seen.setdefault(r[2], []).append(r[3])
+    dup = sorted(k for k, v in seen.items() if len(v) > 1)
+    if dup:
+        fails.append("field names registered twice (an expert info and a field?): " + ", ".join(dup))
     want = ["fastcgi.type", "fastcgi.request_id", "fastcgi.param.name", "fastcgi.param.value",
             "fastcgi.request.method", "fastcgi.request.uri", "fastcgi.request.script",
             "fastcgi.status", "fastcgi.request_in", "fastcgi.response_in", "fastcgi.time",

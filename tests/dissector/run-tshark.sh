@@ -8,6 +8,8 @@
 #   run-tshark.sh PLUGIN.so ABI [tshark args...]
 # Any argument that names an existing file is copied into the private run
 # folder and replaced by the copy (nobody may not read the original).
+# Extcap helpers are not needed to read files: an empty extcap folder keeps
+# tshark from starting them (they would inherit the ASan preload and hang).
 # Environment: FASTCGI_ASAN_RUNTIME=/path/libclang_rt.asan-x86_64.so when the
 # plugin was built with AddressSanitizer (preloaded into tshark).
 set -eu
@@ -16,7 +18,7 @@ run=$(mktemp -d "${TMPDIR:-/tmp}/fastcgi-tshark.XXXXXX")
 trap 'rm -rf "$run"' EXIT INT TERM
 chmod 755 "$run"
 pdir="$run/home/.local/lib/wireshark/plugins/$abi/epan"
-mkdir -p "$pdir" "$run/in"
+mkdir -p "$pdir" "$run/in" "$run/extcap"
 cp "$plugin" "$pdir/"
 n=0
 for a in "$@"; do
@@ -34,8 +36,8 @@ if [ "$(id -u)" = 0 ]; then
   chown -R nobody:nogroup "$run"
   # shellcheck disable=SC2086
   setpriv --reuid=nobody --regid=nogroup --clear-groups \
-    env -i PATH=/usr/bin:/bin HOME="$run/home" $asan_env tshark "$@"
+    env -i PATH=/usr/bin:/bin HOME="$run/home" WIRESHARK_EXTCAP_DIR="$run/extcap" $asan_env tshark "$@"
 else
   # shellcheck disable=SC2086
-  env -i PATH=/usr/bin:/bin HOME="$run/home" $asan_env tshark "$@"
+  env -i PATH=/usr/bin:/bin HOME="$run/home" WIRESHARK_EXTCAP_DIR="$run/extcap" $asan_env tshark "$@"
 fi
