@@ -18,7 +18,8 @@ int64_t ns_to_us(int64_t ns)
 {
     if (ns >= 0)
         return ns / 1000 + (ns % 1000 >= 500);
-    return -((-(ns + 1) + 1) / 1000 + ((-(ns + 1) + 1) % 1000 >= 500));
+    uint64_t m = (uint64_t)(-(ns + 1)) + 1; /* |ns| without overflow at INT64_MIN */
+    return -(int64_t)(m / 1000 + (m % 1000 >= 500));
 }
 
 static void civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)

@@ -378,7 +378,8 @@ static void suite_fmt(void)
     fmt_rfc3339(b, sizeof b, INT64_C(951782400) * 1000000000, false);
     CHECK(!strcmp(b, "2000-02-29T00:00:00.000000Z"), "leap day: %s", b);
     CHECK(ns_to_us(1499) == 1 && ns_to_us(1500) == 2 && ns_to_us(-1500) == -2 && ns_to_us(0) == 0
-              && ns_to_us(2000) == 2,
+              && ns_to_us(2000) == 2 && ns_to_us(-1499) == -1
+              && ns_to_us(INT64_MIN) == -9223372036854776 && ns_to_us(INT64_MAX) == 9223372036854776,
           "ns_to_us rounding");
     fmt_duration(b, sizeof b, 850, false);
     CHECK(!strcmp(b, "850ns"), "%s", b);
