@@ -1250,8 +1250,7 @@ static void text_summary(out_ctx *c, const out_summary *s)
         sbuf_printf(b, "  %s event%s: %s error, %s warning, %s note\n", n1,
                     st->anomaly_events == 1 ? "" : "s", n2, n3, t1);
         col(c, C_DIM);
-        sbuf_printf(b, "  %-8s %-24s %9s  %-24s %s\n", "severity", "id", "count", "first frames",
-                    "what it means");
+        sbuf_printf(b, "  %-8s %-24s %9s  %s\n", "severity", "id", "count", "first frames");
         col(c, C_RESET);
         unsigned order[FSD_A_COUNT];
         size_t no = 0;
@@ -1288,8 +1287,8 @@ static void text_summary(out_ctx *c, const out_summary *s)
                 if (a->count > a->nframes && a->nframes == STATS_FIRST_FRAMES)
                     snprintf(fr + fl, sizeof fr - fl, ",...");
                 sbuf_adds(b, "  ");
-                cell(b, fr[0] ? fr : "-", 24, false);
-                sbuf_addc(b, ' ');
+                sbuf_adds(b, fr[0] ? fr : "-");
+                sbuf_adds(b, "\n           ");
                 sbuf_adds(b, fsd_anomaly_summary((fsd_anomaly_id)id));
                 sbuf_addc(b, '\n');
                 if (a->detail[0] && (c->o->verbose || a->max_sev >= FSD_SEV_WARNING)) {
