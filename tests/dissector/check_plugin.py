@@ -9,6 +9,7 @@ unprivileged user: run-tshark.sh), issue 5 "Tests".
   check_plugin.py expect  PLUGIN ABI CAPDIR   every capture's expect.json holds
   check_plugin.py diff    PLUGIN ABI CAPDIR   records agree with the built-in fcgi dissector
   check_plugin.py analyzer PLUGIN ABI CAPDIR FCGISCOPE   per-request results equal the analyzer's
+  check_plugin.py mutate  PLUGIN ABI CAPDIR   crafted captures with random byte errors: no crash
 
 Exit status: 0 pass, 1 fail, 77 skip (CTest SKIP_RETURN_CODE).
 Environment: FASTCGI_ASAN_RUNTIME (see run-tshark.sh); FASTCGI_ONLY=substring
@@ -408,6 +409,43 @@ def cmd_analyzer(plugin, abi, capdir, fcgiscope):
     return fails
 
 
+def cmd_mutate(plugin, abi, capdir, seeds=(1, 2, 3)):
+    """Robustness: every crafted capture with random byte errors (editcap -E,
+    fixed seeds), dissected in two passes with a tree and the statistics:
+    tshark must exit normally (no crash, no sanitizer report, no hang)."""
+    import tempfile
+    caps = [c for c, e in captures(capdir)
+            if "/crafted/" in c and not e.get("error") and os.path.getsize(c) < 4 << 20]
+    if not caps:
+        return ["no crafted capture under " + capdir]
+    fails, runs = [], 0
+    tmp = tempfile.mkdtemp(prefix="fastcgi-mutate.")
+    try:
+        for cap in caps:
+            for seed in seeds:
+                out = os.path.join(tmp, "m%d-%s" % (seed, os.path.basename(cap)))
+                e = subprocess.run(["editcap", "-E", "0.02", "--seed", str(seed), cap, out],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                if e.returncode != 0 or not os.path.exists(out):
+                    continue   # damaged files editcap cannot read either
+                p = subprocess.run([RUN, plugin, abi, "-2", "-n", "-V", "-r", out,
+                                    "-d", "tcp.port==9000,fastcgi", "-z", "expert",
+                                    "-z", "fastcgi,srt", "-z", "fastcgi,tree"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=300)
+                runs += 1
+                err = p.stderr.decode("utf-8", "replace")
+                # 2: tshark's own "damaged file" error; anything else is a failure.
+                if p.returncode not in (0, 2) or "Sanitizer" in err or "runtime error" in err:
+                    fails.append("%s seed %d: tshark exit %d: %s" %
+                                 (os.path.relpath(cap, capdir), seed, p.returncode, err.strip()[-800:]))
+    finally:
+        for f in os.listdir(tmp):
+            os.unlink(os.path.join(tmp, f))
+        os.rmdir(tmp)
+    print("mutate: %d mutated captures dissected" % runs)
+    return fails
+
+
 def main(argv):
     if len(argv) < 4:
         print(__doc__)
@@ -422,6 +460,8 @@ def main(argv):
         fails = cmd_expect(plugin, abi, argv[4])
     elif cmd == "diff":
         fails = cmd_diff(plugin, abi, argv[4])
+    elif cmd == "mutate":
+        fails = cmd_mutate(plugin, abi, argv[4])
     elif cmd == "analyzer":
         fails = cmd_analyzer(plugin, abi, argv[4], argv[5] if len(argv) > 5 else "")
         if fails is None:
