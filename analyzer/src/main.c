@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -258,6 +259,9 @@ int main(int argc, char **argv)
     rp.color = color;
     rp.utf8 = utf8;
     rp.stderr_notes = true;
+    struct winsize ws;
+    if (isatty(fileno(outf)) && ioctl(fileno(outf), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        rp.width = ws.ws_col;
     rp.stop = &g_stop;
     rp.alarm = &g_alarm;
     if (pr.on) {

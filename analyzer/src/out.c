@@ -130,6 +130,7 @@ void fmt_bytes(char *buf, size_t len, uint64_t v)
 
 void out_init(out_ctx *c, FILE *f, const opts *o, bool ns, bool color, bool utf8, bool live)
 {
+    size_t width = 0;
     memset(c, 0, sizeof *c);
     c->f = f;
     c->o = o;
@@ -137,6 +138,7 @@ void out_init(out_ctx *c, FILE *f, const opts *o, bool ns, bool color, bool utf8
     c->color = color;
     c->utf8 = utf8;
     c->live = live;
+    c->width = width;
     sbuf_init(&c->line);
 }
 
@@ -1149,6 +1151,15 @@ static void text_summary(out_ctx *c, const out_summary *s)
             }
     }
 
+    /* request tables: the uri column takes what the terminal leaves */
+    size_t uriw = 44;
+    if (c->width) {
+        size_t fixed = 2 + 12 + 2 + 6 + 2 + 7 + 1 + 1 + 10 + 2 + (c->ns ? 18 : 15);
+        uriw = c->width > fixed + 16 ? c->width - fixed : 16;
+        if (uriw > 120)
+            uriw = 120;
+    }
+
     /* slowest */
     unsigned nslow = c->o->quiet ? 0 : c->o->slowest;
     const req_rec **slow = nslow ? malloc(nslow * sizeof *slow) : NULL;
@@ -1158,7 +1169,7 @@ static void text_summary(out_ctx *c, const out_summary *s)
         snprintf(title, sizeof title, "Slowest %zu request%s", ns, ns == 1 ? "" : "s");
         section(c, title);
         col(c, C_DIM);
-        sbuf_printf(b, "  %8s  %6s  %-7s %-44s %10s  %s\n", "latency", "status", "method", "uri",
+        sbuf_printf(b, "  %8s  %6s  %-7s %-*s %10s  %s\n", "latency", "status", "method", (int)uriw, "uri",
                     "frame", c->ns ? "start (UTC)" : "start (UTC)");
         col(c, C_RESET);
         for (size_t i = 0; i < ns; i++) {
@@ -1177,7 +1188,7 @@ static void text_summary(out_ctx *c, const out_summary *s)
             sbuf_adds(b, "  ");
             tcell(c, &r->method, 7, "-");
             sbuf_addc(b, ' ');
-            tcell(c, &r->uri, 44, "-");
+            tcell(c, &r->uri, uriw, "-");
             sbuf_printf(b, " %10" PRIu64 "  ", r->frame);
             fmt_rfc3339(t1, sizeof t1, r->t_begin_ns, c->ns);
             t1[strlen(t1) - 1] = '\0';
@@ -1208,7 +1219,7 @@ static void text_summary(out_ctx *c, const out_summary *s)
                  st->incomplete);
         section(c, title);
         col(c, C_DIM);
-        sbuf_printf(b, "  %-12s %6s  %-7s %-44s %10s  %s\n", "ended by", "status", "method", "uri",
+        sbuf_printf(b, "  %-12s %6s  %-7s %-*s %10s  %s\n", "ended by", "status", "method", (int)uriw, "uri",
                     "frame", "start (UTC)");
         col(c, C_RESET);
         for (size_t i = 0; i < st->nincomplete_list; i++) {
@@ -1223,7 +1234,7 @@ static void text_summary(out_ctx *c, const out_summary *s)
                 sbuf_adds(b, "   none  ");
             tcell(c, &r->method, 7, "-");
             sbuf_addc(b, ' ');
-            tcell(c, &r->uri, 44, "-");
+            tcell(c, &r->uri, uriw, "-");
             if (r->has_begin) {
                 sbuf_printf(b, " %10" PRIu64 "  ", r->frame);
                 fmt_rfc3339(t1, sizeof t1, r->t_begin_ns, c->ns);

@@ -26,6 +26,7 @@ typedef struct out_ctx {
     bool color;              /* SGR colours */
     bool utf8;               /* the output charset is UTF-8 */
     bool live;               /* write each record as it completes, flushed */
+    size_t width;            /* terminal columns for the text tables, 0: unknown */
     bool write_error;        /* a write failed */
     uint64_t requests_written;
     uint64_t anomalies_written;

@@ -60,6 +60,7 @@ int run_analysis(const run_params *rp)
     stats_init(st, o->quiet ? 0 : o->slowest);
     out_ctx out;
     out_init(&out, rp->out, o, fcs_cap_precision(cap) == FCS_PREC_NS, rp->color, rp->utf8, rp->live);
+    out.width = rp->width;
 
     anz_config ac;
     memset(&ac, 0, sizeof ac);

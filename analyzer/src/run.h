@@ -22,6 +22,7 @@ typedef struct run_params {
     FILE *out;
     bool live;                          /* write each record when it completes */
     bool color, utf8;
+    unsigned width;                     /* terminal columns (text tables), 0: unknown */
     bool stderr_notes;                  /* damage warnings and notes on stderr */
     volatile sig_atomic_t *stop;        /* nonzero: stop reading (the signal number) */
     volatile sig_atomic_t *alarm;       /* nonzero: --duration is over */
