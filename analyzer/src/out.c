@@ -713,6 +713,27 @@ static void json_summary(out_ctx *c, const out_summary *s)
         first = false;
     }
     sbuf_addc(b, '}');
+    j_key(b, "anomaly_groups");
+    sbuf_addc(b, '[');
+    first = true;
+    for (unsigned id = 0; id < FSD_A_COUNT; id++) {
+        const anom_stat *an = &st->anom[id];
+        if (!an->count)
+            continue;
+        sbuf_adds(b, first ? "{" : ",{");
+        first = false;
+        sbuf_printf(b, "\"id\":\"%s\",\"severity\":\"%s\",\"count\":%" PRIu64 ",\"first_frames\":[",
+                    fsd_anomaly_name((fsd_anomaly_id)id), fsd_severity_name(an->max_sev), an->count);
+        for (size_t k = 0; k < an->nframes; k++)
+            sbuf_printf(b, "%s%" PRIu64, k ? "," : "", an->frames[k]);
+        sbuf_adds(b, "],\"first_detail\":");
+        esc_json(b, an->detail, strlen(an->detail));
+        sbuf_adds(b, ",\"message\":");
+        const char *msg = fsd_anomaly_summary((fsd_anomaly_id)id);
+        esc_json(b, msg, strlen(msg));
+        sbuf_addc(b, '}');
+    }
+    sbuf_addc(b, ']');
     sbuf_printf(b, ",\"anomaly_severities\":{\"error\":%" PRIu64 ",\"warning\":%" PRIu64
                    ",\"note\":%" PRIu64 "}",
                 st->anomalies_by_sev[FSD_SEV_ERROR], st->anomalies_by_sev[FSD_SEV_WARNING],
