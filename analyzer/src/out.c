@@ -1081,6 +1081,64 @@ static void text_summary(out_ctx *c, const out_summary *s)
         sbuf_printf(b, "%s in (STDIN), %s out (STDOUT), %s STDERR\n", n1, n2, n3);
     }
 
+    /* findings: the verdict in one or two lines */
+    if (st->requests || st->anomaly_events) {
+        label(c, "Findings");
+        bool any = false;
+        for (int sev = FSD_SEV_ERROR; sev >= FSD_SEV_WARNING; sev--) {
+            if (!st->anomalies_by_sev[sev])
+                continue;
+            col(c, sev_color((fsd_severity)sev));
+            fmt_count(n1, sizeof n1, st->anomalies_by_sev[sev]);
+            sbuf_printf(b, "%s%s %s%s (", any ? "; " : "", n1, sev == FSD_SEV_ERROR ? "error" : "warning",
+                        st->anomalies_by_sev[sev] == 1 ? "" : "s");
+            int shown = 0;
+            for (unsigned id = 0; id < FSD_A_COUNT; id++)
+                if (st->anom[id].by_sev[sev]) {
+                    if (shown == 3) {
+                        sbuf_adds(b, ", ...");
+                        break;
+                    }
+                    sbuf_printf(b, "%s%s", shown++ ? ", " : "", fsd_anomaly_name((fsd_anomaly_id)id));
+                }
+            sbuf_addc(b, ')');
+            col(c, C_RESET);
+            any = true;
+        }
+        if (!any) {
+            col(c, C_GREEN);
+            sbuf_adds(b, st->anomaly_events ? "framing sound (notes only)" : "framing sound");
+            col(c, C_RESET);
+        }
+        uint64_t s5 = 0, s4 = 0;
+        for (int k = 400; k < 600; k++)
+            *(k < 500 ? &s4 : &s5) += st->status[k];
+        if (s5)
+            sbuf_printf(b, "; %" PRIu64 " HTTP 5xx", s5);
+        if (s4)
+            sbuf_printf(b, "; %" PRIu64 " HTTP 4xx", s4);
+        if (st->incomplete)
+            sbuf_printf(b, "; %" PRIu64 " incomplete", st->incomplete);
+        if (st->latency.count) {
+            fmt_duration(d, sizeof d, (int64_t)st->latency.max, c->utf8);
+            sbuf_printf(b, "; slowest %s", d);
+            if (st->nslow) {
+                /* the heap root is the fastest kept: find the slowest */
+                const req_rec *w = &st->slow[0];
+                for (size_t i = 1; i < st->nslow; i++)
+                    if (st->slow[i].latency_ns > w->latency_ns)
+                        w = &st->slow[i];
+                sbuf_adds(b, " (");
+                if (w->uri.p)
+                    esc_text(b, w->uri.p, w->uri.len, c->utf8, 40);
+                else
+                    sbuf_addc(b, '-');
+                sbuf_printf(b, ", frame %" PRIu64 ")", w->frame);
+            }
+        }
+        sbuf_addc(b, '\n');
+    }
+
     /* latency table */
     if (st->latency.count) {
         section(c, "Latency (BEGIN_REQUEST to END_REQUEST)");
