@@ -116,7 +116,7 @@ static dissector_table_t media_type_table;
 /* Preferences */
 static gboolean pref_desegment = TRUE;
 static gboolean pref_dissect_body = TRUE;
-static guint pref_body_cap = 1024 * 1024;
+static guint pref_body_cap = 256 * 1024;
 
 static const char *const anomaly_ids[FSD_A_COUNT] = {
 #define FSD_ANOMALY(id, sev, maxsev, summary) #id,
@@ -1254,10 +1254,12 @@ info_for_record(packet_info *pinfo, const fsd_header *h, const fcgi_rec *r)
             guint i;
             for (i = 0; i < r->nparams && i < 4; i++) {
                 const fcgi_param *p = &r->params[i];
+                const char *pn = format_text(pinfo->pool, (const guchar *)p->name, strlen(p->name));
                 if (h->type == FSD_GET_VALUES_RESULT)
-                    wmem_strbuf_append_printf(s, " %s=%s", p->name, p->value);
+                    wmem_strbuf_append_printf(s, " %s=%s", pn,
+                                              format_text(pinfo->pool, (const guchar *)p->value, strlen(p->value)));
                 else
-                    wmem_strbuf_append_printf(s, " %s", p->name);
+                    wmem_strbuf_append_printf(s, " %s", pn);
             }
         }
         break;
@@ -1294,6 +1296,8 @@ static guint
 get_fastcgi_pdu_len(packet_info *pinfo _U_, tvbuff_t *tvb, int offset, void *data _U_)
 {
     guint8 hdr[FSD_HEADER_LEN];
+    if (tvb_captured_length_remaining(tvb, offset) < FSD_HEADER_LEN)
+        return (guint)tvb_reported_length_remaining(tvb, offset); /* cut by the snaplen */
     tvb_memcpy(tvb, hdr, offset, FSD_HEADER_LEN);
     return fsd_record_length(hdr, FSD_HEADER_LEN);
 }
@@ -1315,6 +1319,14 @@ dissect_fastcgi_record(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void
     char *info;
     guint i;
 
+    if (caplen < FSD_HEADER_LEN) {
+        /* Only part of a header was captured (snaplen): nothing to decode. */
+        proto_item *pi = proto_tree_add_item(tree, hf_skipped, tvb, 0, -1, ENC_NA);
+        proto_item_append_text(pi, " (record header cut by the snaplen)");
+        if (have_seq)
+            ctx->offset += len;
+        return (int)len;
+    }
     fsd_header_unpack(&h, rec);
     if (have_seq) {
         rec_seq = ctx->base_seq + ctx->offset;
