@@ -189,6 +189,8 @@ typedef struct fcgi_rec {
     gboolean tracked;        /* fed to the decoder */
     gboolean retransmission; /* bytes the decoder already had */
     gboolean snaplen_cut;    /* segment captured short: not dissected as records */
+    guint shown1;            /* anomalies already shown on the first pass (hold: in its
+                                own frame; record: those merged from its hold) */
     gboolean have_event;
     fsd_record_event ev;     /* spans not kept */
     fcgi_req *req;           /* request the record belongs to, if tracked */
@@ -751,6 +753,8 @@ merge_hold(fcgi_rec *r, fcgi_rec *h)
     FCGI_PREPEND(params, nparams, fcgi_param);
     FCGI_PREPEND(ended, nended, fcgi_req *);
 #undef FCGI_PREPEND
+    r->shown1 = h->shown1;
+    h->shown1 = 0;
     if (h->resp && !r->resp)
         r->resp = h->resp;
     h->resp = NULL;
@@ -1521,7 +1525,9 @@ dissect_fastcgi_record(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void
             proto_item_set_generated(it);
             add_request_summary(proto_item_add_subtree(it, ett_request), tvb, pinfo, e, TRUE);
         }
-        for (i = 0; i < r->nanom; i++)
+        /* On the first pass, anomalies of the record's first bytes were shown
+         * in the frame that carried them (single-pass tshark counts each once). */
+        for (i = PINFO_FD_VISITED(pinfo) ? 0 : r->shown1; i < r->nanom; i++)
             add_expert(pinfo, ti, &r->anom[i]);
         if (r->body)
             dissect_body(tvb, pinfo, rt, r);
@@ -1744,6 +1750,7 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
                     wmem_array_append_one(f->holds, h);
                     g_ptr_array_add(cv->holds, h);
                 }
+                guint before = h->nanom;
                 cv->cur = h;
                 cv->cur_base = NULL;
                 if (have < 0)
@@ -1754,6 +1761,11 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
                 ds->next_seq = pseq + (caplen - off);
                 ds->hold = h;
                 ds->hold_seq = pseq;
+                /* Shown now too, so one-pass tshark -z expert sees them
+                 * (e.g. desync on bytes that never make a record). */
+                for (; before < h->nanom; before++)
+                    add_expert(pinfo, ti, &h->anom[before]);
+                h->shown1 = h->nanom;
             }
         }
     }
