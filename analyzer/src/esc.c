@@ -35,7 +35,7 @@ void sbuf_reset(sbuf *b)
         b->p[0] = '\0';
 }
 
-static void sbuf_reserve(sbuf *b, size_t extra)
+void sbuf_grow(sbuf *b, size_t extra)
 {
     /* len + extra + 1 can only roll over for absurd sizes: refuse them. */
     if (extra > SIZE_MAX / 2 - b->len)
@@ -53,25 +53,27 @@ static void sbuf_reserve(sbuf *b, size_t extra)
     b->cap = cap;
 }
 
-void sbuf_add(sbuf *b, const void *p, size_t n)
+#define sbuf_reserve sbuf_grow
+
+void sbuf_add_u64(sbuf *b, uint64_t v)
 {
-    sbuf_reserve(b, n);
-    if (n)
-        memcpy(b->p + b->len, p, n);
-    b->len += n;
-    b->p[b->len] = '\0';
+    char tmp[20];
+    size_t i = sizeof tmp;
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    sbuf_add(b, tmp + i, sizeof tmp - i);
 }
 
-void sbuf_addc(sbuf *b, char c)
+void sbuf_add_i64(sbuf *b, int64_t v)
 {
-    sbuf_reserve(b, 1);
-    b->p[b->len++] = c;
-    b->p[b->len] = '\0';
-}
-
-void sbuf_adds(sbuf *b, const char *s)
-{
-    sbuf_add(b, s, strlen(s));
+    if (v < 0) {
+        sbuf_addc(b, '-');
+        sbuf_add_u64(b, (uint64_t)(-(v + 1)) + 1); /* |v| without overflow at INT64_MIN */
+    } else {
+        sbuf_add_u64(b, (uint64_t)v);
+    }
 }
 
 void sbuf_printf(sbuf *b, const char *fmt, ...)
@@ -228,17 +230,30 @@ size_t esc_text(sbuf *out, const void *s, size_t n, bool utf8_out, size_t max_co
     return cols + 3;
 }
 
+/* JSON: bytes copied as is without a look at UTF-8 (printable ASCII but " and \). */
+static const unsigned char json_plain[256] = {
+#define P16(v) v, v, v, v, v, v, v, v, v, v, v, v, v, v, v, v
+    P16(0), P16(0),                                   /* 0x00-0x1f */
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x20-0x2f: " */
+    P16(1), P16(1),                                   /* 0x30-0x4f */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, /* 0x50-0x5f: \ */
+    P16(1),                                           /* 0x60-0x6f */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, /* 0x70-0x7f: DEL */
+    P16(0), P16(0), P16(0), P16(0), P16(0), P16(0), P16(0), P16(0),
+#undef P16
+};
+
 void esc_json(sbuf *out, const void *sv, size_t n)
 {
     const unsigned char *s = sv;
     sbuf_addc(out, '"');
     size_t run = 0; /* start of the pending run of bytes copied as is */
     for (size_t i = 0; i < n;) {
-        unsigned c = s[i];
-        if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') {
+        while (i < n && json_plain[s[i]])
             i++;
-            continue;
-        }
+        if (i == n)
+            break;
+        unsigned c = s[i];
         unsigned cp = 0;
         size_t len = utf8_decode(s + i, n - i, &cp);
         if (len > 1 && !esc_is_dangerous_cp(cp)) {
@@ -251,14 +266,20 @@ void esc_json(sbuf *out, const void *sv, size_t n)
             len = 1;
         }
         switch (cp) {
-        case '"': sbuf_adds(out, "\\\""); break;
-        case '\\': sbuf_adds(out, "\\\\"); break;
-        case '\n': sbuf_adds(out, "\\n"); break;
-        case '\r': sbuf_adds(out, "\\r"); break;
-        case '\t': sbuf_adds(out, "\\t"); break;
-        case '\b': sbuf_adds(out, "\\b"); break;
-        case '\f': sbuf_adds(out, "\\f"); break;
-        default: sbuf_printf(out, "\\u%04x", cp); break;
+        case '"': SBUF_ADDL(out, "\\\""); break;
+        case '\\': SBUF_ADDL(out, "\\\\"); break;
+        case '\n': SBUF_ADDL(out, "\\n"); break;
+        case '\r': SBUF_ADDL(out, "\\r"); break;
+        case '\t': SBUF_ADDL(out, "\\t"); break;
+        case '\b': SBUF_ADDL(out, "\\b"); break;
+        case '\f': SBUF_ADDL(out, "\\f"); break;
+        default: {
+            /* every escaped code point is below U+10000: \u and 4 hex digits */
+            char u[6] = {'\\', 'u', hexd[(cp >> 12) & 15], hexd[(cp >> 8) & 15],
+                         hexd[(cp >> 4) & 15], hexd[cp & 15]};
+            sbuf_add(out, u, sizeof u);
+            break;
+        }
         }
         i += len;
         run = i;

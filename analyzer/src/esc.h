@@ -25,7 +25,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 /* A growable byte buffer. */
 typedef struct sbuf {
@@ -36,9 +38,33 @@ typedef struct sbuf {
 void sbuf_init(sbuf *b);
 void sbuf_free(sbuf *b);
 void sbuf_reset(sbuf *b);
-void sbuf_add(sbuf *b, const void *p, size_t n);
-void sbuf_addc(sbuf *b, char c);
-void sbuf_adds(sbuf *b, const char *s);
+/* Make room for extra more bytes plus the NUL (the slow path: grows). */
+void sbuf_grow(sbuf *b, size_t extra);
+static inline void sbuf_add(sbuf *b, const void *p, size_t n)
+{
+    if (b->cap - b->len <= n) /* cap >= len always; the NUL needs one more */
+        sbuf_grow(b, n);
+    if (n)
+        memcpy(b->p + b->len, p, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+static inline void sbuf_addc(sbuf *b, char c)
+{
+    if (b->cap - b->len <= 1)
+        sbuf_grow(b, 1);
+    b->p[b->len++] = c;
+    b->p[b->len] = '\0';
+}
+static inline void sbuf_adds(sbuf *b, const char *s)
+{
+    sbuf_add(b, s, strlen(s));
+}
+/* Decimal integers, as printf's %" PRIu64 " / %" PRId64 " writes them. */
+void sbuf_add_u64(sbuf *b, uint64_t v);
+void sbuf_add_i64(sbuf *b, int64_t v);
+/* A string literal, its length known at compile time. */
+#define SBUF_ADDL(b, lit) sbuf_add((b), "" lit, sizeof(lit) - 1)
 void sbuf_printf(sbuf *b, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))

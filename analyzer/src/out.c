@@ -47,24 +47,72 @@ static void split_ns(int64_t ns, int64_t *secs, int64_t *frac)
     }
 }
 
+/* Two decimal digits at p. */
+static void put2(char *p, unsigned v)
+{
+    p[0] = (char)('0' + v / 10 % 10);
+    p[1] = (char)('0' + v % 10);
+}
+
 void fmt_rfc3339(char *buf, size_t len, int64_t ns, bool nine)
 {
+    /* "YYYY-MM-DDTHH:MM:SS." of the last second formatted: consecutive
+     * requests mostly share it, and the calendar arithmetic is the costly
+     * part. Only the 4-digit years take the fast path (the others, as
+     * printf's %04d writes them, go through snprintf). */
+    static int64_t cached_secs = INT64_MIN;
+    static char cached[21];
     int64_t secs, frac;
     split_ns(ns, &secs, &frac);
-    int64_t days = secs / 86400, rem = secs % 86400;
-    if (rem < 0) {
-        rem += 86400;
-        days--;
+    if (secs != cached_secs) {
+        int64_t days = secs / 86400, rem = secs % 86400;
+        if (rem < 0) {
+            rem += 86400;
+            days--;
+        }
+        int y;
+        unsigned m, d;
+        civil_from_days(days, &y, &m, &d);
+        if (y < 0 || y > 9999) {
+            if (nine)
+                snprintf(buf, len, "%04d-%02u-%02uT%02d:%02d:%02d.%09" PRId64 "Z", y, m, d,
+                         (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), frac);
+            else
+                snprintf(buf, len, "%04d-%02u-%02uT%02d:%02d:%02d.%06" PRId64 "Z", y, m, d,
+                         (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60),
+                         frac / 1000);
+            return;
+        }
+        put2(cached, (unsigned)y / 100);
+        put2(cached + 2, (unsigned)y % 100);
+        cached[4] = '-';
+        put2(cached + 5, m);
+        cached[7] = '-';
+        put2(cached + 8, d);
+        cached[10] = 'T';
+        put2(cached + 11, (unsigned)(rem / 3600));
+        cached[13] = ':';
+        put2(cached + 14, (unsigned)(rem / 60 % 60));
+        cached[16] = ':';
+        put2(cached + 17, (unsigned)(rem % 60));
+        cached[19] = '.';
+        cached_secs = secs;
     }
-    int y;
-    unsigned m, d;
-    civil_from_days(days, &y, &m, &d);
-    if (nine)
-        snprintf(buf, len, "%04d-%02u-%02uT%02d:%02d:%02d.%09" PRId64 "Z", y, m, d,
-                 (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), frac);
-    else
-        snprintf(buf, len, "%04d-%02u-%02uT%02d:%02d:%02d.%06" PRId64 "Z", y, m, d,
-                 (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), frac / 1000);
+    char tmp[32];
+    memcpy(tmp, cached, 20);
+    unsigned digits = nine ? 9 : 6;
+    uint32_t f = (uint32_t)(nine ? frac : frac / 1000);
+    for (unsigned i = digits; i-- > 0;) {
+        tmp[20 + i] = (char)('0' + f % 10);
+        f /= 10;
+    }
+    tmp[20 + digits] = 'Z';
+    tmp[21 + digits] = '\0';
+    if (len) {
+        size_t n = 22 + digits <= len ? 22 + digits : len;
+        memcpy(buf, tmp, n);
+        buf[n - 1] = '\0';
+    }
 }
 
 void fmt_duration(char *buf, size_t len, int64_t ns, bool utf8)
@@ -237,52 +285,60 @@ static const char *fmt_name(fcs_cap_format f)
 
 /* ---- JSON ------------------------------------------------------------------ */
 
+/* Keys are string literals: ",\"key\":" is assembled at compile time. */
+#define J_KEY(b, k) SBUF_ADDL(b, ",\"" k "\":")
+
+/* A key known only at run time (trusted: ours, not the traffic's). */
 static void j_key(sbuf *b, const char *k)
 {
-    sbuf_printf(b, ",\"%s\":", k);
+    SBUF_ADDL(b, ",\"");
+    sbuf_adds(b, k);
+    SBUF_ADDL(b, "\":");
 }
 
-static void j_str(sbuf *b, const char *k, const rstr *s)
+static void j_str_(sbuf *b, const rstr *s)
 {
-    j_key(b, k);
     if (s->p)
         esc_json(b, s->p, s->len);
     else
-        sbuf_adds(b, "null");
+        SBUF_ADDL(b, "null");
 }
+#define j_str(b, k, s) (J_KEY(b, k), j_str_(b, s))
 
-static void j_cstr(sbuf *b, const char *k, const char *s)
+static void j_cstr_(sbuf *b, const char *s)
 {
-    j_key(b, k);
     if (s)
         esc_json(b, s, strlen(s));
     else
-        sbuf_adds(b, "null");
+        SBUF_ADDL(b, "null");
 }
+#define j_cstr(b, k, s) (J_KEY(b, k), j_cstr_(b, s))
 
-static void j_u64(sbuf *b, const char *k, uint64_t v)
-{
-    sbuf_printf(b, ",\"%s\":%" PRIu64, k, v);
-}
+#define j_u64(b, k, v) (J_KEY(b, k), sbuf_add_u64(b, (v)))
 
-static void j_i64_or_null(sbuf *b, const char *k, bool has, int64_t v)
+static void j_i64_or_null_(sbuf *b, bool has, int64_t v)
 {
     if (has)
-        sbuf_printf(b, ",\"%s\":%" PRId64, k, v);
+        sbuf_add_i64(b, v);
     else
-        sbuf_printf(b, ",\"%s\":null", k);
+        SBUF_ADDL(b, "null");
 }
+#define j_i64_or_null(b, k, has, v) (J_KEY(b, k), j_i64_or_null_(b, (has), (v)))
 
-static void j_bool(sbuf *b, const char *k, bool v)
+static void j_bool_(sbuf *b, bool v)
 {
-    sbuf_printf(b, ",\"%s\":%s", k, v ? "true" : "false");
+    if (v)
+        SBUF_ADDL(b, "true");
+    else
+        SBUF_ADDL(b, "false");
 }
+#define j_bool(b, k, v) (J_KEY(b, k), j_bool_(b, (v)))
 
 static void json_request(out_ctx *c, const req_rec *r)
 {
     sbuf *b = &c->line;
     char t[64];
-    sbuf_adds(b, "{\"type\":\"request\"");
+    SBUF_ADDL(b, "{\"type\":\"request\"");
     j_cstr(b, "client", r->client);
     j_cstr(b, "server", r->server);
     j_u64(b, "connection", r->conn_id);
@@ -296,9 +352,16 @@ static void json_request(out_ctx *c, const req_rec *r)
     j_i64_or_null(b, "status", r->status != 0, r->status);
     j_i64_or_null(b, "app_status", r->has_end, r->app_status);
     j_i64_or_null(b, "protocol_status", r->has_end, r->protocol_status);
-    if (r->has_begin)
+    J_KEY(b, "start");
+    if (r->has_begin) {
+        /* the digits and punctuation of a time need no escaping */
         fmt_rfc3339(t, sizeof t, r->t_begin_ns, c->ns);
-    j_cstr(b, "start", r->has_begin ? t : NULL);
+        sbuf_addc(b, '"');
+        sbuf_adds(b, t);
+        sbuf_addc(b, '"');
+    } else {
+        SBUF_ADDL(b, "null");
+    }
     j_i64_or_null(b, "latency_us", r->has_latency, ns_to_us(r->latency_ns));
     j_i64_or_null(b, "ttfb_us", r->has_ttfb, ns_to_us(r->ttfb_ns));
     j_i64_or_null(b, "server_us", r->has_server, ns_to_us(r->server_ns));
@@ -316,17 +379,20 @@ static void json_request(out_ctx *c, const req_rec *r)
     j_cstr(b, "end", fsd_end_reason_name(r->end_reason));
     j_bool(b, "aborted", r->aborted);
     j_i64_or_null(b, "frame", r->has_begin, (int64_t)r->frame);
-    j_key(b, "anomalies");
+    J_KEY(b, "anomalies");
     fsd_anomaly_id ids[FSD_A_COUNT];
     size_t n = rec_anomaly_ids(r, ids, FSD_A_COUNT);
     sbuf_addc(b, '[');
     for (size_t i = 0; i < n; i++) {
         if (i)
             sbuf_addc(b, ',');
-        sbuf_printf(b, "\"%s\"", fsd_anomaly_name(ids[i]));
+        /* catalogue ids are [a-z0-9_]: nothing to escape */
+        sbuf_addc(b, '"');
+        sbuf_adds(b, fsd_anomaly_name(ids[i]));
+        sbuf_addc(b, '"');
     }
     sbuf_addc(b, ']');
-    j_key(b, "params");
+    J_KEY(b, "params");
     sbuf_addc(b, '{');
     for (size_t k = 0; k < r->nparams && k < c->o->nparams; k++) {
         if (k)
@@ -336,9 +402,9 @@ static void json_request(out_ctx *c, const req_rec *r)
         if (r->params[k].p)
             esc_json(b, r->params[k].p, r->params[k].len);
         else
-            sbuf_adds(b, "null");
+            SBUF_ADDL(b, "null");
     }
-    sbuf_adds(b, "}}\n");
+    SBUF_ADDL(b, "}}\n");
 }
 
 static void json_anomaly(out_ctx *c, const anom_rec *a)
