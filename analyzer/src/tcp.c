@@ -6,8 +6,9 @@
  * Structure:
  *   - flows live in a chained hash table keyed by the canonical 4-tuple (the
  *     lower endpoint first); a one-entry cache serves bulk transfers;
- *   - every flow is on one of two time-ordered lists: `active` (ordered by last
- *     packet; idle timeout) and `closed` (ordered by close time; linger);
+ *   - every open flow is on the time-ordered list `active` (ordered by last
+ *     packet; idle timeout); a closed flow is replaced by a small tombstone
+ *     (own hash table, list ordered by close time; linger, count cap);
  *   - each direction ("half", indexed by the side of the canonical key that
  *     sent it) keeps the next expected sequence number and a sorted list of
  *     out-of-order pieces (copied; never overlapping each other);
@@ -85,7 +86,6 @@ typedef struct flow {
     uint8_t state;
     uint8_t client_side;        /* side (0/1 of key) that is the FastCGI client */
     int8_t syn_client;          /* side that opened with SYN, -1 unknown */
-    bool on_closed;
     bool frag_reported;
     bool fin_flag[2];           /* ignored flows: FIN seen per side */
     uint32_t ooo_count, ooo_bytes;
@@ -95,6 +95,18 @@ typedef struct flow {
 
 typedef struct flist { flow *head, *tail; } flist;
 
+/* What remains of a closed flow while it lingers: enough to recognise its
+ * late ACKs and retransmissions (they must not open a new, midstream flow),
+ * about 80 bytes instead of the whole record. In a hash table of their own,
+ * and on a list in order of closing. */
+typedef struct tomb {
+    fkey key;
+    uint64_t hash;
+    struct tomb *hnext;
+    struct tomb *lprev, *lnext;
+    int64_t ts;                 /* close time */
+} tomb;
+
 struct fcs_tcp {
     fcs_tcp_config cfg;
     fcs_tcp_callbacks cb;
@@ -103,7 +115,11 @@ struct fcs_tcp {
     flow **buckets;
     size_t nbuckets;            /* power of two */
     size_t nflows;
-    flist active, closed;
+    flist active;
+    tomb **tbuckets;            /* tombstones of closed flows */
+    size_t ntbuckets;           /* power of two */
+    size_t ntombs;
+    tomb *thead, *ttail;        /* oldest first */
     flow *cache;
     uint64_t next_seqno, next_id;
     uint64_t ooo_total;
@@ -227,10 +243,15 @@ fcs_tcp *fcs_tcp_new(const fcs_tcp_config *cfg, const fcs_tcp_callbacks *cb, voi
     if (!t->cfg.ooo_max_total) t->cfg.ooo_max_total = 256ull << 20;
     if (!t->cfg.idle_timeout_ns) t->cfg.idle_timeout_ns = 300ll * 1000000000ll;
     if (!t->cfg.closed_linger_ns) t->cfg.closed_linger_ns = 60ll * 1000000000ll;
+    if (!t->cfg.closed_max) t->cfg.closed_max = 4096;
     if (!t->cfg.classify_max_total) t->cfg.classify_max_total = 64ull << 20;
     t->nbuckets = 1024;
     t->buckets = calloc(t->nbuckets, sizeof *t->buckets);
-    if (!t->buckets) {
+    t->ntbuckets = 256;
+    t->tbuckets = calloc(t->ntbuckets, sizeof *t->tbuckets);
+    if (!t->buckets || !t->tbuckets) {
+        free(t->buckets);
+        free(t->tbuckets);
         free(t);
         return NULL;
     }
@@ -274,7 +295,7 @@ static void table_unlink(fcs_tcp *t, flow *f)
         pp = &(*pp)->hnext;
     if (*pp)
         *pp = f->hnext;
-    list_remove(f->on_closed ? &t->closed : &t->active, f);
+    list_remove(&t->active, f);
     if (t->cache == f)
         t->cache = NULL;
     t->nflows--;
@@ -291,16 +312,59 @@ static void flow_destroy(fcs_tcp *t, flow *f)
     free(f);
 }
 
+static void tomb_remove(fcs_tcp *t, tomb *z)
+{
+    tomb **pp = &t->tbuckets[z->hash & (t->ntbuckets - 1)];
+    while (*pp && *pp != z)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = z->hnext;
+    if (z->lprev) z->lprev->lnext = z->lnext; else t->thead = z->lnext;
+    if (z->lnext) z->lnext->lprev = z->lprev; else t->ttail = z->lprev;
+    free(z);
+    t->ntombs--;
+    t->nflows--;
+    t->st.flows_now = t->nflows;
+}
+
+static tomb *tomb_lookup(const fcs_tcp *t, const fkey *k, uint64_t hash)
+{
+    for (tomb *z = t->tbuckets[hash & (t->ntbuckets - 1)]; z; z = z->hnext)
+        if (z->hash == hash && memcmp(&z->key, k, sizeof *k) == 0)
+            return z;
+    return NULL;
+}
+
+static void tomb_table_grow(fcs_tcp *t)
+{
+    size_t nb = t->ntbuckets * 2;
+    tomb **b = calloc(nb, sizeof *b);
+    if (!b)
+        return;
+    for (size_t i = 0; i < t->ntbuckets; i++) {
+        tomb *z = t->tbuckets[i];
+        while (z) {
+            tomb *n = z->hnext;
+            z->hnext = b[z->hash & (nb - 1)];
+            b[z->hash & (nb - 1)] = z;
+            z = n;
+        }
+    }
+    free(t->tbuckets);
+    t->tbuckets = b;
+    t->ntbuckets = nb;
+}
+
 void fcs_tcp_free(fcs_tcp *t)
 {
     if (!t)
         return;
-    for (int l = 0; l < 2; l++) {
-        flist *li = l ? &t->closed : &t->active;
-        while (li->head)
-            flow_destroy(t, li->head);
-    }
+    while (t->active.head)
+        flow_destroy(t, t->active.head);
+    while (t->thead)
+        tomb_remove(t, t->thead);
     free(t->buckets);
+    free(t->tbuckets);
     free(t);
 }
 
@@ -849,15 +913,35 @@ static void flow_finish(fcs_tcp *t, flow *f, fcs_flow_end_reason why, int rst_si
     f->state = ST_DEAD;
 }
 
-/* Put a dead flow on the closed list (lingers to swallow late packets). */
+/* Replace a dead flow by its tombstone, which lingers to swallow late
+ * packets: closed_linger_ns of capture time, at most closed_max of them (the
+ * oldest gives its place). The flow record is freed: f is gone afterwards.
+ * The tombstone counts in flows_now and max_flows like the flow did. */
 static void flow_to_closed(fcs_tcp *t, flow *f, int64_t ts)
 {
-    if (f->on_closed)
-        return;
-    list_remove(&t->active, f);
-    f->on_closed = true;
-    f->last_ts = ts;
-    list_append(&t->closed, f);
+    tomb *z = malloc(sizeof *z);
+    if (z) {
+        z->key = f->key;
+        z->hash = f->hash;
+        z->ts = ts;
+    }
+    flow_destroy(t, f);
+    if (!z)
+        return; /* no memory: forgotten at once */
+    if (t->ntombs >= t->ntbuckets)
+        tomb_table_grow(t);
+    size_t b = z->hash & (t->ntbuckets - 1);
+    z->hnext = t->tbuckets[b];
+    t->tbuckets[b] = z;
+    z->lprev = t->ttail;
+    z->lnext = NULL;
+    if (t->ttail) t->ttail->lnext = z; else t->thead = z;
+    t->ttail = z;
+    t->ntombs++;
+    t->nflows++;
+    t->st.flows_now = t->nflows;
+    while (t->ntombs > t->cfg.closed_max)
+        tomb_remove(t, t->thead);
 }
 
 /* now - last > span, without signed overflow for any timestamps. */
@@ -876,8 +960,8 @@ static void expire(fcs_tcp *t, int64_t now, uint64_t frame)
             flow_destroy(t, f);
         }
     }
-    while (t->closed.head && older_than(now, t->closed.head->last_ts, t->cfg.closed_linger_ns))
-        flow_destroy(t, t->closed.head);
+    while (t->thead && older_than(now, t->thead->ts, t->cfg.closed_linger_ns))
+        tomb_remove(t, t->thead);
 }
 
 void fcs_tcp_expire(fcs_tcp *t, int64_t now_ns, uint64_t frame)
@@ -911,8 +995,8 @@ static void table_grow(fcs_tcp *t)
 
 static flow *flow_create(fcs_tcp *t, const fkey *k, uint64_t hash, int64_t ts, uint64_t frame)
 {
-    if (t->nflows >= t->cfg.max_flows && t->closed.head)
-        flow_destroy(t, t->closed.head);
+    if (t->nflows >= t->cfg.max_flows && t->thead)
+        tomb_remove(t, t->thead);
     if (t->nflows >= t->cfg.max_flows) {
         /* Full of open flows: a flow already found not to be FastCGI among the
          * least recently used ones gives its place (costs nothing to forget). */
@@ -999,20 +1083,19 @@ void fcs_tcp_segment(fcs_tcp *t, const fcs_segment *seg, int64_t ts, uint64_t fr
     uint8_t fl = seg->flags;
     bool syn = fl & FCS_TH_SYN, ack = fl & FCS_TH_ACK, rst = fl & FCS_TH_RST;
     if (!f) {
-        if (rst)
+        tomb *z = t->ntombs ? tomb_lookup(t, &k, hash) : NULL;
+        if (z) {
+            if (!syn || ack)
+                return;  /* late packet of a closed connection */
+            /* New connection on the same 4-tuple. */
+            tomb_remove(t, z);
+            t->st.flows_reused++;
+        } else if (rst) {
             return;      /* a lone reset opens nothing */
+        }
         f = flow_create(t, &k, hash, t->now, frame);
         if (!f)
             return;
-        flow_init(t, f, seg, side, ts, frame);
-    } else if (f->state == ST_DEAD) {
-        if (!syn || ack)
-            return;      /* late packet of a closed connection */
-        /* New connection on the same 4-tuple. */
-        list_remove(&t->closed, f);
-        f->on_closed = false;
-        list_append(&t->active, f);
-        t->st.flows_reused++;
         flow_init(t, f, seg, side, ts, frame);
     } else if (syn && !ack && !(f->h[side].syn_seen && f->h[side].isn == seg->seq)) {
         /* A new SYN on an open flow: port reuse. */
@@ -1187,6 +1270,6 @@ void fcs_tcp_finish(fcs_tcp *t, int64_t ts_ns, uint64_t frame)
         flow_destroy(t, v[i]);
     }
     free(v);
-    while (t->closed.head)
-        flow_destroy(t, t->closed.head);
+    while (t->thead)
+        tomb_remove(t, t->thead);
 }

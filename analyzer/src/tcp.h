@@ -50,10 +50,13 @@
  * (midstream). Data after FIN is ignored. A SYN with a new ISN on a 4-tuple
  * whose flow is open or closed ends the old flow (FCS_FLOW_END_REUSED) and
  * starts a new one. Flows idle for idle_timeout_ns of capture time are ended
- * (FCS_FLOW_END_IDLE); closed flows linger closed_linger_ns to swallow late
- * ACKs/retransmissions without opening a new flow. Memory: one flow record
- * per open connection (about 320 bytes) plus the out-of-order buffers and,
- * while a flow is undecided, its held bytes (about 2 KiB); never per packet.
+ * (FCS_FLOW_END_IDLE); closed flows linger closed_linger_ns (at most
+ * closed_max of them, the oldest forgotten first) as tombstones of about 80
+ * bytes (4-tuple and close time) to swallow late ACKs/retransmissions
+ * without opening a new flow. Memory: one flow record per open connection
+ * (about 320 bytes) plus the out-of-order buffers and, while a flow is
+ * undecided, its held bytes (about 2 KiB), plus the bounded tombstones;
+ * never per packet.
  */
 #ifndef FCS_TCP_H
 #define FCS_TCP_H
@@ -123,7 +126,7 @@ typedef struct fcs_tcp_config {
     int (*classify)(const uint8_t *buf, size_t len, fsd_dir dir);
     uint32_t classify_max_bytes;   /* held per direction while undecided (0: 512) */
     uint32_t max_flows;            /* flow table cap incl. lingering closed flows (0: 1000000);
-                                      when full, a lingering closed flow, else a least
+                                      when full, the oldest lingering closed flow, else a least
                                       recently used non-FastCGI flow gives its place, else
                                       the new flow is not tracked (flow_table_full) */
     uint32_t ooo_max_bytes;        /* out-of-order bytes buffered per flow (0: 4 MiB) */
@@ -131,6 +134,8 @@ typedef struct fcs_tcp_config {
     uint64_t ooo_max_total;        /* over all flows (0: 256 MiB) */
     int64_t idle_timeout_ns;       /* (0: 300 s; < 0: never) */
     int64_t closed_linger_ns;      /* (0: 60 s) */
+    uint32_t closed_max;           /* closed flows lingering at once (0: 4096); beyond it
+                                      the oldest is forgotten first */
     uint64_t classify_max_total;   /* bytes held for all undecided flows together (0: 64 MiB);
                                       beyond it a new flow is classified from its first
                                       data segment alone */

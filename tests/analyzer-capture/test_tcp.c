@@ -752,6 +752,47 @@ static void test_fragment(void)
     done(t);
 }
 
+/* Closed flows linger as tombstones, at most closed_max of them: a late ACK
+ * of a remembered flow opens nothing, a new SYN on its 4-tuple is a reuse,
+ * and the count cap forgets the oldest first (memory follows open flows). */
+static void test_closed_linger_cap(void)
+{
+    rec r;
+    fcs_tcp_config cfg = { .closed_max = 3 };
+    fcs_tcp *t = mk(&r, &cfg);
+    for (int i = 0; i < 5; i++) {
+        conn c = { t, (uint16_t)(40000 + i), 9000, 1, 0, 0 };
+        send_seg(&c, 0, 100, 0, S, NULL);
+        send_seg(&c, 1, 500, 101, S | A, NULL);
+        send_seg(&c, 0, 101, 501, P, "AB");
+        send_seg(&c, 0, 103, 501, F | A, NULL);
+        send_seg(&c, 1, 501, 104, F | A, NULL);
+    }
+    fcs_tcp_stats st;
+    fcs_tcp_get_stats(t, &st);
+    CHECK_EQ_U(st.flows_fastcgi, 5);
+    CHECK_EQ_U(st.flows_now, 3);          /* tombstones of flows 3, 4, 5 */
+    CHECK_EQ_U(st.flows_max, 4);          /* three tombstones + the open flow */
+    /* flow 5 is remembered: its late ACK and retransmitted FIN open nothing */
+    conn c5 = { t, 40004, 9000, 1, 0, 0 };
+    send_seg(&c5, 0, 104, 502, A, NULL);
+    send_seg(&c5, 1, 501, 104, F | A, NULL);
+    CHECK_EQ_U(r.opens, 5);
+    /* flow 1 was forgotten (cap): its late ACK starts a midstream flow */
+    conn c1 = { t, 40000, 9000, 1, 0, 0 };
+    send_seg(&c1, 0, 104, 502, A, NULL);
+    CHECK_EQ_U(r.opens, 6);
+    /* a new SYN on flow 4's 4-tuple: a new connection (reuse), not a late packet */
+    conn c4 = { t, 40003, 9000, 1, 0, 0 };
+    send_seg(&c4, 0, 9000, 0, S, NULL);
+    CHECK_EQ_U(r.opens, 7);
+    fcs_tcp_get_stats(t, &st);
+    CHECK_EQ_U(st.flows_reused, 1);
+    CHECK(st.flows_now <= 5);
+    done(t);
+    CHECK_EQ_U(r.ends, 7);
+}
+
 int main(void)
 {
     test_in_order();
@@ -773,6 +814,7 @@ int main(void)
     test_snaplen();
     test_property();
     test_many_flows();
+    test_closed_linger_cap();
     test_fragment();
     return test_summary("test_tcp");
 }
