@@ -372,14 +372,16 @@ static void on_transaction(void *ud, const fsd_transaction *tx)
         }
     }
 
-    qitem *it = qitem_new(true);
+    /* One allocation: the record, then its strings (the queue holds about a
+     * second of requests; a malloc per string cost time and memory). */
+    size_t extra = rec_tx_size(tx, a->o->params, a->o->nparams);
+    qitem *it = malloc(sizeof(qreq) + extra);
     if (!it)
         return;
+    memset(it, 0, sizeof *it);
+    it->is_req = true;
     req_rec *r = Q_REQ(it);
-    if (!rec_from_tx(r, tx, a->o->params, a->o->nparams)) {
-        free(it);
-        return;
-    }
+    rec_from_tx_inline(r, tx, a->o->params, a->o->nparams, (char *)it + sizeof(qreq));
     r->conn_id = fc->f->id;
     memcpy(r->client, fc->client, sizeof r->client);
     memcpy(r->server, fc->server, sizeof r->server);

@@ -7,13 +7,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool dup_span(rstr *d, const void *p, size_t len, bool present)
+/* Where copies go: malloc'd one by one (arena NULL), or carved from one
+ * block sized beforehand (rec_tx_size). */
+typedef struct carve {
+    char *p;
+} carve;
+
+static bool dup_span_in(rstr *d, const void *p, size_t len, bool present, carve *arena)
 {
     d->p = NULL;
     d->len = 0;
     if (!present)
         return true;
-    d->p = malloc(len + 1); /* len is bounded by the decoder's caps */
+    if (arena) {
+        d->p = arena->p;
+        arena->p += len + 1;
+    } else {
+        d->p = malloc(len + 1); /* len is bounded by the decoder's caps */
+    }
     if (!d->p)
         return false;
     if (len)
@@ -23,14 +34,46 @@ static bool dup_span(rstr *d, const void *p, size_t len, bool present)
     return true;
 }
 
-static bool dup_fsd(rstr *d, fsd_span s)
+static bool dup_span(rstr *d, const void *p, size_t len, bool present)
 {
-    return dup_span(d, s.ptr, s.len, s.ptr != NULL);
+    return dup_span_in(d, p, len, present, NULL);
 }
 
-bool rec_from_tx(req_rec *r, const fsd_transaction *tx, const char *const *names, size_t nnames)
+/* The last occurrence of param name, as php-fpm reads it; NULL if absent. */
+static const fsd_param *find_param(const fsd_transaction *tx, const char *name)
+{
+    size_t nl = strlen(name);
+    const fsd_param *last = NULL;
+    for (size_t i = 0; i < tx->nparams; i++) {
+        const fsd_param *p = &tx->params[i];
+        if (p->name.ptr && p->name.len == nl && !memcmp(p->name.ptr, name, nl))
+            last = p;
+    }
+    return last;
+}
+
+static size_t span_size(fsd_span s)
+{
+    return s.ptr ? s.len + 1 : 0;
+}
+
+size_t rec_tx_size(const fsd_transaction *tx, const char *const *names, size_t nnames)
+{
+    size_t n = nnames * sizeof(rstr) + span_size(tx->method) + span_size(tx->uri)
+             + span_size(tx->script) + span_size(tx->host) + span_size(tx->content_type);
+    for (size_t k = 0; k < nnames; k++) {
+        const fsd_param *last = find_param(tx, names[k]);
+        if (last)
+            n += (last->value.ptr ? last->value.len : 0) + 1;
+    }
+    return n;
+}
+
+static bool from_tx(req_rec *r, const fsd_transaction *tx, const char *const *names,
+                    size_t nnames, carve *arena)
 {
     memset(r, 0, sizeof *r);
+    r->strings_inline = arena != NULL;
     r->seq = tx->seq;
     r->request_id = tx->request_id;
     r->role = tx->role;
@@ -71,26 +114,31 @@ bool rec_from_tx(req_rec *r, const fsd_transaction *tx, const char *const *names
         if (ev->severity > r->worst)
             r->worst = ev->severity;
     }
-    bool ok = dup_fsd(&r->method, tx->method) && dup_fsd(&r->uri, tx->uri)
-           && dup_fsd(&r->script, tx->script) && dup_fsd(&r->host, tx->host)
-           && dup_fsd(&r->content_type, tx->content_type);
-    if (ok && nnames) {
-        r->params = calloc(nnames, sizeof *r->params);
+    bool ok = true;
+    if (nnames) {
+        /* first in the block: rstr needs the alignment the block starts with */
+        if (arena) {
+            r->params = (rstr *)(void *)arena->p;
+            memset(r->params, 0, nnames * sizeof *r->params);
+            arena->p += nnames * sizeof *r->params;
+        } else {
+            r->params = calloc(nnames, sizeof *r->params);
+        }
         ok = r->params != NULL;
         if (ok)
             r->nparams = nnames;
-        for (size_t k = 0; ok && k < nnames; k++) {
-            size_t nl = strlen(names[k]);
-            const fsd_param *last = NULL; /* the last occurrence, as php-fpm reads it */
-            for (size_t i = 0; i < tx->nparams; i++) {
-                const fsd_param *p = &tx->params[i];
-                if (p->name.ptr && p->name.len == nl && !memcmp(p->name.ptr, names[k], nl))
-                    last = p;
-            }
-            if (last)
-                ok = dup_span(&r->params[k], last->value.ptr ? (const void *)last->value.ptr : "",
-                              last->value.ptr ? last->value.len : 0, true);
-        }
+    }
+#define DUP(d, s) dup_span_in(d, (s).ptr, (s).len, (s).ptr != NULL, arena)
+    ok = ok && DUP(&r->method, tx->method) && DUP(&r->uri, tx->uri)
+         && DUP(&r->script, tx->script) && DUP(&r->host, tx->host)
+         && DUP(&r->content_type, tx->content_type);
+#undef DUP
+    for (size_t k = 0; ok && k < nnames; k++) {
+        const fsd_param *last = find_param(tx, names[k]);
+        if (last)
+            ok = dup_span_in(&r->params[k],
+                             last->value.ptr ? (const void *)last->value.ptr : "",
+                             last->value.ptr ? last->value.len : 0, true, arena);
     }
     if (!ok) {
         rec_free(r);
@@ -99,9 +147,22 @@ bool rec_from_tx(req_rec *r, const fsd_transaction *tx, const char *const *names
     return true;
 }
 
+bool rec_from_tx(req_rec *r, const fsd_transaction *tx, const char *const *names, size_t nnames)
+{
+    return from_tx(r, tx, names, nnames, NULL);
+}
+
+void rec_from_tx_inline(req_rec *r, const fsd_transaction *tx, const char *const *names,
+                        size_t nnames, void *block)
+{
+    carve arena = { block };
+    from_tx(r, tx, names, nnames, &arena);
+}
+
 bool rec_copy(req_rec *d, const req_rec *s)
 {
     *d = *s;
+    d->strings_inline = false;
     d->method.p = d->uri.p = d->script.p = d->host.p = d->content_type.p = NULL;
     d->params = NULL;
     d->nparams = 0;
@@ -128,6 +189,10 @@ bool rec_copy(req_rec *d, const req_rec *s)
 
 void rec_free(req_rec *r)
 {
+    if (r->strings_inline) { /* they live and die with the block after the record */
+        memset(r, 0, sizeof *r);
+        return;
+    }
     free(r->method.p);
     free(r->uri.p);
     free(r->script.p);

@@ -51,6 +51,7 @@ typedef struct req_rec {
     fsd_severity worst;              /* 0: no anomaly */
     size_t nparams;                  /* --param values, in the order of the options */
     rstr *params;                    /* p NULL: the param was absent */
+    bool strings_inline;             /* strings and params in the caller's block */
 } req_rec;
 
 typedef struct anom_rec {
@@ -72,6 +73,14 @@ typedef struct anom_rec {
  * when memory ran out (r is then freed and zeroed). */
 bool rec_from_tx(req_rec *r, const fsd_transaction *tx, const char *const *param_names,
                  size_t nparam_names);
+/* The same with every string and the params in one caller-provided block of
+ * rec_tx_size() bytes (aligned like malloc's): one allocation per request.
+ * Cannot fail. rec_free() then leaves the block to the caller; copies made
+ * with rec_copy() are ordinary. */
+size_t rec_tx_size(const fsd_transaction *tx, const char *const *param_names,
+                   size_t nparam_names);
+void rec_from_tx_inline(req_rec *r, const fsd_transaction *tx, const char *const *param_names,
+                        size_t nparam_names, void *block);
 /* Deep copy. */
 bool rec_copy(req_rec *dst, const req_rec *src);
 void rec_free(req_rec *r);
