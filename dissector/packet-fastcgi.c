@@ -776,15 +776,11 @@ bind_request(fcgi_conv *cv, fcgi_rec *r)
     const fsd_record_event *ev = &r->ev;
     fcgi_req *q;
     guint i;
-    gboolean ended_here = FALSE;
 
     if (!r->have_event || !ev->request_active)
         return;
     q = active_req(cv, ev->hdr.request_id);
-    for (i = 0; i < r->nended; i++)
-        if (r->ended[i]->id == ev->hdr.request_id)
-            ended_here = TRUE;
-    if (ev->hdr.type == FSD_BEGIN_REQUEST && !q && !(ended_here && ev->hdr.type != FSD_BEGIN_REQUEST)) {
+    if (ev->hdr.type == FSD_BEGIN_REQUEST && !q) {
         /* Did the request this BEGIN opened already end in the same record? */
         fcgi_req *done = NULL;
         for (i = 0; i < r->nended; i++)
