@@ -793,6 +793,32 @@ static void test_closed_linger_cap(void)
     CHECK_EQ_U(r.ends, 7);
 }
 
+/* IPv4 endpoints are formatted by hand: the same text as inet_ntop + "%u". */
+static void test_endpoint_format(void)
+{
+    static const uint8_t addrs[][4] = { {0, 0, 0, 0}, {10, 1, 0, 9}, {127, 0, 0, 1},
+                                        {192, 168, 100, 200}, {255, 255, 255, 255} };
+    static const uint16_t ports[] = { 0, 9, 80, 9000, 65535 };
+    for (size_t i = 0; i < 5; i++) {
+        for (size_t j = 0; j < 5; j++) {
+            fcs_endpoint ep;
+            memset(&ep, 0, sizeof ep);
+            ep.family = 4;
+            memcpy(ep.addr, addrs[i], 4);
+            ep.port = ports[j];
+            char want[64], got[64];
+            snprintf(want, sizeof want, "%u.%u.%u.%u:%u", addrs[i][0], addrs[i][1], addrs[i][2],
+                     addrs[i][3], (unsigned)ports[j]);
+            fcs_endpoint_format(&ep, got, sizeof got);
+            CHECK_STR(got, want);
+            char small[8]; /* cut like snprintf: NUL-terminated */
+            fcs_endpoint_format(&ep, small, sizeof small);
+            want[sizeof small - 1] = '\0';
+            CHECK_STR(small, want);
+        }
+    }
+}
+
 int main(void)
 {
     test_in_order();
@@ -815,6 +841,7 @@ int main(void)
     test_property();
     test_many_flows();
     test_closed_linger_cap();
+    test_endpoint_format();
     test_fragment();
     return test_summary("test_tcp");
 }
