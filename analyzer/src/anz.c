@@ -47,6 +47,15 @@ typedef struct qanom {
     anom_rec an;
 } qanom;
 
+/* A heap entry holds the item's sort key itself: sifting compares
+ * neighbouring entries without visiting the items (cache misses). */
+typedef struct qent {
+    int64_t ns;
+    uint64_t tag;
+    uint64_t seq;
+    qitem *it;
+} qent;
+
 #define Q_REQ(it) (&((qreq *)(it))->r)
 #define Q_ANOM(it) (&((qanom *)(it))->an)
 
@@ -58,7 +67,7 @@ struct anz {
     size_t nports;
     begin_node **bh;
     size_t nbh, bhcap;
-    qitem **q;
+    qent *q;
     size_t nq, qcap;
     uint64_t seq;
     int64_t cur_ns;
@@ -154,7 +163,7 @@ static void begin_drop(anz *a, flowctx *fc, begin_node *n)
 
 /* ---- queue ------------------------------------------------------------ */
 
-static bool q_less(const qitem *x, const qitem *y)
+static bool q_less(const qent *x, const qent *y)
 {
     if (x->ns != y->ns)
         return x->ns < y->ns;
@@ -167,7 +176,7 @@ static void q_push(anz *a, qitem *it)
 {
     if (a->nq == a->qcap) {
         size_t cap = a->qcap ? a->qcap * 2 : 256;
-        qitem **p = realloc(a->q, cap * sizeof *p);
+        qent *p = realloc(a->q, cap * sizeof *p);
         if (!p) { /* no room to wait: write it now */
             if (it->is_req) {
                 a->cfg.sink.request(a->cfg.sink.ud, Q_REQ(it));
@@ -182,39 +191,38 @@ static void q_push(anz *a, qitem *it)
         a->q = p;
         a->qcap = cap;
     }
+    qent e = { it->ns, it->tag, it->seq, it };
     size_t i = a->nq++;
-    a->q[i] = it;
     while (i > 0) {
         size_t p = (i - 1) / 2;
-        if (!q_less(a->q[i], a->q[p]))
+        if (!q_less(&e, &a->q[p]))
             break;
-        qitem *t = a->q[i];
         a->q[i] = a->q[p];
-        a->q[p] = t;
         i = p;
     }
+    a->q[i] = e;
     if (a->nq > a->c.pending_max)
         a->c.pending_max = a->nq;
 }
 
 static qitem *q_pop(anz *a)
 {
-    qitem *top = a->q[0];
-    a->q[0] = a->q[--a->nq];
-    size_t i = 0;
+    qitem *top = a->q[0].it;
+    qent e = a->q[--a->nq];
+    size_t n = a->nq, i = 0;
+    if (n == 0)
+        return top;
     for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < a->nq && q_less(a->q[l], a->q[m]))
-            m = l;
-        if (r < a->nq && q_less(a->q[r], a->q[m]))
-            m = r;
-        if (m == i)
+        size_t l = 2 * i + 1, r = l + 1, m;
+        if (l >= n)
             break;
-        qitem *t = a->q[i];
+        m = (r < n && q_less(&a->q[r], &a->q[l])) ? r : l;
+        if (!q_less(&a->q[m], &e))
+            break;
         a->q[i] = a->q[m];
-        a->q[m] = t;
         i = m;
     }
+    a->q[i] = e;
     return top;
 }
 
@@ -243,7 +251,7 @@ static void drain(anz *a, bool flush)
 {
     size_t cap = a->cfg.max_pending;
     while (a->nq > 0) {
-        qitem *top = a->q[0];
+        const qent *top = &a->q[0];
         bool go = flush;
         if (!go && a->nq > cap) {
             go = true;
