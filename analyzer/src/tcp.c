@@ -1077,7 +1077,16 @@ static int make_key(const fcs_segment *seg, fkey *k)
 {
     memset(k, 0, sizeof *k);
     k->family = seg->family;
-    int c = memcmp(seg->src, seg->dst, 16);
+    int c;
+    if (seg->family == 4) { /* the other 12 bytes are zero (link.h): compare 4 */
+        uint32_t a = (uint32_t)seg->src[0] << 24 | (uint32_t)seg->src[1] << 16
+                   | (uint32_t)seg->src[2] << 8 | seg->src[3];
+        uint32_t b = (uint32_t)seg->dst[0] << 24 | (uint32_t)seg->dst[1] << 16
+                   | (uint32_t)seg->dst[2] << 8 | seg->dst[3];
+        c = a < b ? -1 : a > b;
+    } else {
+        c = memcmp(seg->src, seg->dst, 16);
+    }
     if (c == 0)
         c = (int)seg->sport - (int)seg->dport;
     int side = c <= 0 ? 0 : 1;
