@@ -15,17 +15,24 @@
 
 size_t fsd_cgi_feed(fsd_conn *c, fsd_cgi *g, uint32_t max, const uint8_t *data, size_t n, bool *nomem)
 {
-    size_t i;
+    size_t i = 0;
     if (g->state != FSD_CGI_HDR)
         return 0;
-    for (i = 0; i < n; i++) {
-        uint8_t b = data[i];
-        if (g->used >= max) {
+    while (i < n) {
+        size_t room = g->used < max ? max - g->used : 0, lim, take;
+        const uint8_t *nl;
+        if (room == 0) {
             g->state = FSD_CGI_CAPPED;
             return i;
         }
-        if (g->used >= g->cap) {
+        lim = n - i < room ? n - i : room;
+        /* up to and including the next line end, within the cap */
+        nl = memchr(data + i, '\n', lim);
+        take = nl ? (size_t)(nl - (data + i)) + 1 : lim;
+        if (g->used + take > g->cap) {
             size_t want = g->cap ? g->cap * 2 : 512;
+            while (want < g->used + take)
+                want *= 2;
             if (want > max)
                 want = max;
             if (!fsd_mem_reserve(c, (void **)&g->buf, &g->cap, want, 1)) {
@@ -34,15 +41,24 @@ size_t fsd_cgi_feed(fsd_conn *c, fsd_cgi *g, uint32_t max, const uint8_t *data, 
                 return i;
             }
         }
-        g->buf[g->used++] = b;
-        if (b == '\n') {
+        memcpy(g->buf + g->used, data + i, take);
+        g->used += take;
+        /* the line so far is non-empty when it has a byte other than CR */
+        if (g->line == 0) {
+            for (size_t k = 0; k < take - (nl ? 1 : 0); k++) {
+                if (data[i + k] != '\r') {
+                    g->line = 1;
+                    break;
+                }
+            }
+        }
+        i += take;
+        if (nl) {
             if (g->line == 0) {
                 g->state = FSD_CGI_DONE;
-                return i + 1;
+                return i;
             }
             g->line = 0;
-        } else if (b != '\r') {
-            g->line++;
         }
     }
     return n;

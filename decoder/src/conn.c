@@ -58,13 +58,13 @@ void fsd_mem_free(fsd_conn *c, void *p, size_t n)
     c->st.memory_bytes -= n;
 }
 
-bool fsd_mem_reserve(fsd_conn *c, void **buf, size_t *cap, size_t need, size_t elem)
+bool fsd_mem_grow(fsd_conn *c, void **buf, size_t *cap, size_t need, size_t elem)
 {
     size_t ncap;
     void *nb;
     if (need <= *cap)
         return true;
-    ncap = *cap ? *cap : 4;
+    ncap = *cap ? *cap : elem == 1 ? 512 : 16; /* first size: a typical request's params fit */
     while (ncap < need)
         ncap *= 2;
     nb = fsd_mem_alloc(c, ncap * elem);

@@ -20,12 +20,28 @@ bool fsd_type_is_known(unsigned type);
 /* FSD_DIR_CLIENT / FSD_DIR_SERVER for the side that sends the type, -1 unknown. */
 int fsd_type_sender(unsigned type);
 
+/* Parameter names the decoder looks at, recognised once per pair
+ * (fsd_param_classify: switch on the length, then one memcmp). */
+typedef enum fsd_pname {
+    FSD_PN_OTHER = 0,
+    FSD_PN_REQUEST_METHOD, FSD_PN_REQUEST_URI, FSD_PN_SCRIPT_NAME, FSD_PN_SCRIPT_FILENAME,
+    FSD_PN_HTTP_HOST, FSD_PN_SERVER_NAME, FSD_PN_CONTENT_LENGTH, FSD_PN_HTTP_PROXY,
+    FSD_PN_PHP_VALUE, FSD_PN_PHP_ADMIN_VALUE, FSD_PN_DOCUMENT_ROOT, FSD_PN_PATH_INFO,
+    FSD_PN_DOCUMENT_URI, FSD_PN_QUERY_STRING,
+    FSD_PN_COUNT
+} fsd_pname;
+fsd_pname fsd_param_classify(const uint8_t *name, size_t len);
+
 /* ---- memory (conn.c): every allocation goes through the configured hooks ---- */
 void *fsd_mem_alloc(fsd_conn *c, size_t n);
 void fsd_mem_free(fsd_conn *c, void *p, size_t n);
-/* Make *buf hold at least need bytes (elements of size 1), growing by doubling
- * up to no limit; false on allocation failure (buffer unchanged). */
-bool fsd_mem_reserve(fsd_conn *c, void **buf, size_t *cap, size_t need, size_t elem);
+/* Grow *buf (doubling) to hold at least need elements of elem bytes; false on
+ * allocation failure (buffer unchanged). fsd_mem_reserve is the inline fast path. */
+bool fsd_mem_grow(fsd_conn *c, void **buf, size_t *cap, size_t need, size_t elem);
+static inline bool fsd_mem_reserve(fsd_conn *c, void **buf, size_t *cap, size_t need, size_t elem)
+{
+    return need <= *cap || fsd_mem_grow(c, buf, cap, need, elem);
+}
 
 /* ---- nv.c: incremental name-value parser, one per stream ---- */
 typedef struct fsd_pair {
@@ -37,6 +53,7 @@ typedef struct fsd_pair {
     bool straddled;                     /* crossed a record boundary */
     bool nul;                           /* a NUL byte in name or value */
     bool ctl;                           /* CR/LF or %0a/%0d in the value of a path/query name */
+    uint8_t kind;                       /* fsd_pname of the (complete) name */
     uint64_t offset, end_offset;
     fsd_timepoint at;                   /* packet of the first length byte */
 } fsd_pair;
@@ -54,6 +71,7 @@ typedef struct fsd_nvp {
     bool ctl_check;
     bool ctl;
     bool broken;              /* bytes lost inside this record: skip to its end */
+    uint8_t kind;             /* fsd_pname, set when the name is complete */
     uint32_t name_len, value_len, got;
     uint32_t name_stored, value_stored;
     uint8_t *buf;
@@ -76,7 +94,7 @@ enum { FSD_CGI_HDR = 0, FSD_CGI_DONE, FSD_CGI_CAPPED, FSD_CGI_NOHDR, FSD_CGI_BRO
 
 typedef struct fsd_cgi {
     uint8_t state;
-    uint32_t line;            /* non-CR bytes in the current line */
+    uint32_t line;            /* 1 when the current line has a byte other than CR */
     uint8_t *buf;
     size_t cap, used;
 } fsd_cgi;

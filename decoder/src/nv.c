@@ -20,20 +20,19 @@
 enum { NV_NLEN = 0, NV_VLEN, NV_NAME, NV_VALUE };
 
 /* Parameters that CVE-2019-11043 style attacks inject line ends into. */
-static const char *const ctl_names[] = {
-    "REQUEST_URI", "SCRIPT_NAME", "SCRIPT_FILENAME", "PATH_INFO", "DOCUMENT_URI", "QUERY_STRING"
-};
-
-static bool name_is_ctl_checked(const fsd_nvp *p)
+static bool kind_is_ctl_checked(unsigned kind)
 {
-    if (p->name_stored != p->name_len)
+    switch (kind) {
+    case FSD_PN_REQUEST_URI:
+    case FSD_PN_SCRIPT_NAME:
+    case FSD_PN_SCRIPT_FILENAME:
+    case FSD_PN_PATH_INFO:
+    case FSD_PN_DOCUMENT_URI:
+    case FSD_PN_QUERY_STRING:
+        return true;
+    default:
         return false;
-    for (size_t i = 0; i < sizeof ctl_names / sizeof ctl_names[0]; i++) {
-        size_t l = strlen(ctl_names[i]);
-        if (l == p->name_len && memcmp(p->buf, ctl_names[i], l) == 0)
-            return true;
     }
-    return false;
 }
 
 static void store(fsd_conn *c, fsd_nvp *p, uint32_t max_pair, const uint8_t *d, size_t n, uint32_t *stored)
@@ -78,6 +77,19 @@ static void scan(fsd_nvp *p, const uint8_t *d, size_t n, bool is_value)
     }
 }
 
+/* CR, LF, %0a or %0d (any case) in a whole value. */
+static bool ctl_in(const uint8_t *d, size_t n)
+{
+    uint8_t pct = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t b = d[i];
+        if (b == '\r' || b == '\n' || (pct == 2 && ((b | 0x20) == 'a' || (b | 0x20) == 'd')))
+            return true;
+        pct = b == '%' ? 1 : (pct == 1 && b == '0') ? 2 : 0;
+    }
+    return false;
+}
+
 static void reset_pair(fsd_nvp *p)
 {
     p->state = NV_NLEN;
@@ -90,13 +102,17 @@ static void reset_pair(fsd_nvp *p)
     p->pct = 0;
     p->name_len = p->value_len = p->got = 0;
     p->name_stored = p->value_stored = 0;
+    p->kind = FSD_PN_OTHER;
 }
 
 /* After a length or the name completed: move on, emit when the pair is whole. */
 static bool advance(fsd_nvp *p)
 {
     if (p->state == NV_NAME && p->got == p->name_len) {
-        p->ctl_check = name_is_ctl_checked(p);
+        /* names are classified only when stored whole (never cut by the cap) */
+        p->kind = (uint8_t)(p->name_stored == p->name_len && p->buf ? fsd_param_classify(p->buf, p->name_len)
+                                                                    : FSD_PN_OTHER);
+        p->ctl_check = kind_is_ctl_checked(p->kind);
         p->state = NV_VALUE;
         p->got = 0;
     }
@@ -117,10 +133,14 @@ static void emit(fsd_conn *c, fsd_nvp *p, uint64_t end_off, fsd_pair_fn fn, void
     pr.straddled = p->straddled;
     pr.nul = p->nul;
     pr.ctl = p->ctl;
+    pr.kind = p->kind;
     pr.offset = p->start_off;
     pr.end_offset = end_off;
     pr.at = p->start_at;
-    reset_pair(p);
+    /* the next pair resets the rest when it starts */
+    p->state = NV_NLEN;
+    p->lenhave = 0;
+    p->in_pair = false;
     if (fn)
         fn(c, ctx, &pr);
 }
@@ -132,6 +152,44 @@ void fsd_nv_feed(fsd_conn *c, fsd_nvp *p, uint32_t max_pair, const uint8_t *data
     if (p->broken)
         return;
     while (i < n) {
+        if (p->state == NV_NLEN && p->lenhave == 0 && n - i >= 2 && !((data[i] | data[i + 1]) & 0x80) &&
+            (size_t)data[i] + data[i + 1] <= n - i - 2 && (size_t)data[i] + data[i + 1] <= max_pair) {
+            /* fastest path: a whole pair with 1-byte lengths inside this piece:
+             * handed out in place (zero copy), same fields as the general path */
+            uint32_t nl = data[i], vl = data[i + 1];
+            const uint8_t *nm = data + i + 2;
+            fsd_pair pr;
+            pr.name = nm;
+            pr.value = nm + nl;
+            pr.name_stored = pr.name_len = nl;
+            pr.value_stored = pr.value_len = vl;
+            pr.truncated = false;
+            pr.straddled = false;
+            pr.nul = memchr(nm, 0, (size_t)nl + vl) != NULL;
+            pr.kind = (uint8_t)fsd_param_classify(nm, nl);
+            pr.ctl = kind_is_ctl_checked(pr.kind) && ctl_in(nm + nl, vl);
+            pr.offset = off + i;
+            pr.end_offset = off + i + 2 + nl + vl;
+            pr.at = at;
+            i += 2 + (size_t)nl + vl;
+            if (fn)
+                fn(c, ctx, &pr);
+            continue;
+        }
+        if (p->state == NV_NLEN && p->lenhave == 0 && n - i >= 2 && !((data[i] | data[i + 1]) & 0x80)) {
+            /* fast path: both lengths are single bytes and present */
+            reset_pair(p);
+            p->in_pair = true;
+            p->start_off = off + i;
+            p->start_at = at;
+            p->name_len = data[i];
+            p->value_len = data[i + 1];
+            p->state = NV_NAME;
+            i += 2;
+            if (advance(p))
+                emit(c, p, off + i, fn, ctx);
+            continue;
+        }
         if (p->state == NV_NLEN || p->state == NV_VLEN) {
             uint8_t b = data[i];
             if (p->state == NV_NLEN && p->lenhave == 0) {

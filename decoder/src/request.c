@@ -34,9 +34,14 @@ enum {
 /* Convenience lookups (last stored occurrence). */
 enum { CV_METHOD, CV_URI, CV_SCRIPT_NAME, CV_SCRIPT_FILENAME, CV_HTTP_HOST, CV_SERVER_NAME,
        CV_CONTENT_LENGTH, CV_COUNT };
-static const char *const cv_names[CV_COUNT] = {
-    "REQUEST_METHOD", "REQUEST_URI", "SCRIPT_NAME", "SCRIPT_FILENAME", "HTTP_HOST", "SERVER_NAME",
-    "CONTENT_LENGTH"
+/* fsd_pname -> CV_* (-1: none) */
+static const int8_t cv_of[FSD_PN_COUNT] = {
+    [FSD_PN_OTHER] = -1, [FSD_PN_REQUEST_METHOD] = CV_METHOD, [FSD_PN_REQUEST_URI] = CV_URI,
+    [FSD_PN_SCRIPT_NAME] = CV_SCRIPT_NAME, [FSD_PN_SCRIPT_FILENAME] = CV_SCRIPT_FILENAME,
+    [FSD_PN_HTTP_HOST] = CV_HTTP_HOST, [FSD_PN_SERVER_NAME] = CV_SERVER_NAME,
+    [FSD_PN_CONTENT_LENGTH] = CV_CONTENT_LENGTH, [FSD_PN_HTTP_PROXY] = -1, [FSD_PN_PHP_VALUE] = -1,
+    [FSD_PN_PHP_ADMIN_VALUE] = -1, [FSD_PN_DOCUMENT_ROOT] = -1, [FSD_PN_PATH_INFO] = -1,
+    [FSD_PN_DOCUMENT_URI] = -1, [FSD_PN_QUERY_STRING] = -1
 };
 
 /* duplicate_param is an ERROR for these (php-fpm takes the last, fcgiwrap the first). */
@@ -44,12 +49,20 @@ static const char *const crit_names[] = {
     "SCRIPT_FILENAME", "SCRIPT_NAME", "DOCUMENT_ROOT", "PATH_INFO", "CONTENT_LENGTH", "PHP_VALUE",
     "PHP_ADMIN_VALUE"
 };
-#define NCRIT (sizeof crit_names / sizeof crit_names[0])
+/* fsd_pname -> index in crit_names (-1: not critical) */
+static const int8_t crit_of[FSD_PN_COUNT] = {
+    [FSD_PN_OTHER] = -1, [FSD_PN_REQUEST_METHOD] = -1, [FSD_PN_REQUEST_URI] = -1, [FSD_PN_SCRIPT_NAME] = 1,
+    [FSD_PN_SCRIPT_FILENAME] = 0, [FSD_PN_HTTP_HOST] = -1, [FSD_PN_SERVER_NAME] = -1,
+    [FSD_PN_CONTENT_LENGTH] = 4, [FSD_PN_HTTP_PROXY] = -1, [FSD_PN_PHP_VALUE] = 5,
+    [FSD_PN_PHP_ADMIN_VALUE] = 6, [FSD_PN_DOCUMENT_ROOT] = 2, [FSD_PN_PATH_INFO] = 3,
+    [FSD_PN_DOCUMENT_URI] = -1, [FSD_PN_QUERY_STRING] = -1
+};
 
 enum { CL_ABSENT = 0, CL_EMPTY, CL_VALID, CL_INVALID };
 
 typedef struct pstore {
     uint32_t off;             /* name at arena+off, value right after */
+    uint32_t hash;            /* of the stored name (duplicate detection) */
     uint32_t name_stored, value_stored;
     uint32_t name_len, value_len;
 } pstore;
@@ -418,19 +431,26 @@ uint64_t fsd_req_stream_pos(const fsd_req *r, unsigned type)
 /* ------------------------------------------------------------------ */
 /* parameters                                                         */
 
+/* Hash of a parameter name for duplicate detection, 8 bytes at a time (the
+ * values only need to be consistent within one process). */
 static uint32_t name_hash(const uint8_t *p, size_t n)
 {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 16777619u;
-    return h;
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)n, w;
+    while (n >= 8) {
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+        p += 8;
+        n -= 8;
+    }
+    w = 0;
+    if (n)
+        memcpy(&w, p, n);
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 29;
+    return (uint32_t)h;
 }
 
-static bool name_is(const fsd_pair *p, const char *s)
-{
-    size_t l = strlen(s);
-    return p->name_len == l && p->name_stored == l && memcmp(p->name, s, l) == 0;
-}
 
 static bool hash_grow(fsd_conn *c, fsd_req *r)
 {
@@ -441,8 +461,7 @@ static bool hash_grow(fsd_conn *c, fsd_req *r)
     memset(nh, 0, ncap * sizeof *nh);
     for (size_t i = 0; i < r->hash_cap; i++) {
         if (r->hash[i]) {
-            const pstore *p = &r->ps[r->hash[i] - 1];
-            size_t j = name_hash(r->arena + p->off, p->name_stored) & (ncap - 1);
+            size_t j = r->ps[r->hash[i] - 1].hash & (ncap - 1);
             while (nh[j])
                 j = (j + 1) & (ncap - 1);
             nh[j] = r->hash[i];
@@ -465,10 +484,10 @@ static bool hash_check_insert(fsd_conn *c, fsd_req *r, size_t idx)
         c->nomem = true;
         return false;
     }
-    j = name_hash(name, np->name_stored) & (r->hash_cap - 1);
+    j = np->hash & (r->hash_cap - 1);
     while (r->hash[j]) {
         const pstore *p = &r->ps[r->hash[j] - 1];
-        if (p->name_len == np->name_len && p->name_stored == np->name_stored &&
+        if (p->hash == np->hash && p->name_len == np->name_len && p->name_stored == np->name_stored &&
             memcmp(r->arena + p->off, name, np->name_stored) == 0) {
             r->hash[j] = (uint32_t)idx + 1; /* keep the latest */
             return true;
@@ -544,20 +563,28 @@ static void on_pair(fsd_conn *c, void *ctx, const fsd_pair *p)
                  c->lim.max_pair_bytes);
     if (p->ctl)
         fsd_fire(c, r, FSD_A_param_ctl_chars, 0, FSD_DIR_CLIENT, p->offset, p->at, r->id, "%.*s", nlen, nm);
-    if (name_is(p, "HTTP_PROXY"))
+    switch (p->kind) {
+    case FSD_PN_HTTP_PROXY:
         fsd_fire(c, r, FSD_A_httpoxy, 0, FSD_DIR_CLIENT, p->offset, p->at, r->id, "HTTP_PROXY");
-    if (name_is(p, "PHP_VALUE") || name_is(p, "PHP_ADMIN_VALUE"))
+        break;
+    case FSD_PN_PHP_VALUE:
+    case FSD_PN_PHP_ADMIN_VALUE:
         fsd_fire(c, r, FSD_A_php_ini_override, 0, FSD_DIR_CLIENT, p->offset, p->at, r->id, "%.*s", nlen, nm);
-    if (name_is(p, "CONTENT_LENGTH"))
+        break;
+    case FSD_PN_CONTENT_LENGTH:
         parse_content_length(c, r, p);
-    if (name_is(p, "REQUEST_METHOD"))
+        break;
+    case FSD_PN_REQUEST_METHOD:
         r->seen_method = true;
-    if (name_is(p, "SCRIPT_FILENAME"))
+        break;
+    case FSD_PN_SCRIPT_FILENAME:
         r->seen_sfile = true;
+        break;
+    default:
+        break;
+    }
 
-    for (size_t i = 0; i < NCRIT; i++)
-        if (name_is(p, crit_names[i]))
-            crit = (int)i;
+    crit = p->kind < FSD_PN_COUNT ? crit_of[p->kind] : -1;
     if (crit >= 0) {
         if (r->crit_seen & (1u << crit))
             fsd_fire(c, r, FSD_A_duplicate_param, FSD_SEV_ERROR, FSD_DIR_CLIENT, p->offset, p->at, r->id,
@@ -575,23 +602,29 @@ static void on_pair(fsd_conn *c, void *ctx, const fsd_pair *p)
                 fsd_mem_reserve(c, (void **)&r->ps, &r->ps_cap, r->nps + 1, sizeof *r->ps)) {
                 pstore *s = &r->ps[r->nps];
                 s->off = (uint32_t)r->arena_used;
+                s->hash = crit < 0 ? name_hash(p->name, p->name_stored) : 0;
                 s->name_stored = p->name_stored;
                 s->value_stored = p->value_stored;
                 s->name_len = p->name_len;
                 s->value_len = p->value_len;
-                if (p->name_stored)
-                    memcpy(r->arena + r->arena_used, p->name, p->name_stored);
-                if (p->value_stored)
-                    memcpy(r->arena + r->arena_used + p->name_stored, p->value, p->value_stored);
+                if (p->value == p->name + p->name_stored) { /* contiguous (always, today): one copy */
+                    if (p->name_stored + p->value_stored)
+                        memcpy(r->arena + r->arena_used, p->name, (size_t)p->name_stored + p->value_stored);
+                } else {
+                    if (p->name_stored)
+                        memcpy(r->arena + r->arena_used, p->name, p->name_stored);
+                    if (p->value_stored)
+                        memcpy(r->arena + r->arena_used + p->name_stored, p->value, p->value_stored);
+                }
                 r->arena_used = need;
                 r->stored_cost += cost;
                 stored = true;
-                if (hash_check_insert(c, r, r->nps) && crit < 0)
+                /* critical names are checked by crit_seen above, the others by the hash */
+                if (crit < 0 && hash_check_insert(c, r, r->nps))
                     fsd_fire(c, r, FSD_A_duplicate_param, FSD_SEV_WARNING, FSD_DIR_CLIENT, p->offset, p->at,
                              r->id, "%.*s", nlen, nm);
-                for (int k = 0; k < CV_COUNT; k++)
-                    if (name_is(p, cv_names[k]))
-                        r->cv[k] = (int32_t)r->nps;
+                if (p->kind < FSD_PN_COUNT && cv_of[p->kind] >= 0)
+                    r->cv[cv_of[p->kind]] = (int32_t)r->nps;
                 r->nps++;
             } else {
                 c->nomem = true;
