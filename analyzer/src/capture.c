@@ -10,6 +10,17 @@
  * report the native precision), then served to libpcap from that buffer, the
  * rest from the file through a 64 KiB stdio buffer. This works the same for
  * regular files and pipes (stdin).
+ *
+ * Classic pcap files (version 2.4, written in this host's byte order) are
+ * read without libpcap once it has parsed the 24-byte file header: their
+ * records are read in 512 KiB blocks straight from the cookie (the bytes
+ * libpcap's stdio buffer holds beyond the header are the prefix's, read
+ * again from there) and handed out in place (no copy per packet). Only
+ * records libpcap would return unchanged are handled so (caplen <= the
+ * snapshot length); at the first other one, a short record or a read error,
+ * libpcap's stdio buffer is discarded (__fpurge), the unread bytes are pushed
+ * back into the cookie and libpcap reads on from there: damage is found and
+ * described by libpcap as before.
  */
 #define _GNU_SOURCE
 #include "capture.h"
@@ -20,12 +31,14 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #define PREFIX_MAX 65536
 #define STDIO_BUF 65536
+#define FAST_BUF (512 * 1024)
 
 /* The stream libpcap reads: prefix bytes first, then the underlying FILE. */
 typedef struct src_cookie {
@@ -35,6 +48,8 @@ typedef struct src_cookie {
     uint8_t *prefix;
     size_t plen, ppos;
     uint64_t consumed;      /* bytes handed to libpcap */
+    const uint8_t *pb;      /* pushed back (read ahead by fast_next), served first */
+    size_t pblen, pbpos;
 } src_cookie;
 
 typedef struct cap_file {
@@ -69,6 +84,13 @@ struct fcs_capture {
     uint64_t last_drop, last_ifdrop;
     const void *memimg;
     size_t memlen;
+    /* our own reading of classic pcap records (fast_next) */
+    int fast;               /* current file: 0 not looked at yet, 1 on, -1 off */
+    bool fast_us;           /* microsecond timestamps */
+    uint32_t fast_snap;     /* libpcap's snapshot length for the file */
+    uint8_t *fbuf;          /* FAST_BUF bytes */
+    size_t fpos, flen;
+    struct pcap_pkthdr fhdr;
     char err[FCS_CAP_ERRMAX];
 };
 
@@ -106,6 +128,14 @@ static ssize_t ck_read(void *c, char *buf, size_t size)
 {
     src_cookie *k = c;
     size_t got = 0;
+    if (k->pbpos < k->pblen) {
+        size_t n = k->pblen - k->pbpos;
+        if (n > size) n = size;
+        memcpy(buf, k->pb + k->pbpos, n);
+        k->pbpos += n;
+        k->consumed += n;
+        return (ssize_t)n;
+    }
     if (k->ppos < k->plen) {
         size_t n = k->plen - k->ppos;
         if (n > size) n = size;
@@ -376,6 +406,8 @@ static void close_current(fcs_capture *c)
     }
     free(c->iobuf);
     c->iobuf = NULL;
+    c->fast = 0;
+    c->fpos = c->flen = 0;
 }
 
 void fcs_cap_close(fcs_capture *c)
@@ -383,6 +415,7 @@ void fcs_cap_close(fcs_capture *c)
     if (!c)
         return;
     close_current(c);
+    free(c->fbuf);
     if (c->stdin_p) {
         pcap_close(c->stdin_p);
         free(c->stdin_iobuf);
@@ -581,6 +614,93 @@ static bool next_file(fcs_capture *c, int *rc)
     return true;
 }
 
+/* Decide whether the current file's records are read by fast_next. */
+static void fast_setup(fcs_capture *c)
+{
+    c->fast = -1;
+    const cap_file *cf = &c->files[c->cur];
+    src_cookie *k = c->ck;
+    if (c->live || !c->fp || !k || cf->info.format != FCS_FMT_PCAP || k->plen < 24)
+        return;
+    /* libpcap has read the file header (24 bytes) through its stdio buffer,
+     * which took them from the prefix: all it holds must be prefix bytes. */
+    if (k->consumed != k->ppos || k->ppos < 24)
+        return;
+    const uint16_t one = 1;
+    bool host_be = *(const uint8_t *)&one == 0;
+    const uint8_t *h = k->prefix;
+    uint32_t m = rd32(h, host_be);
+    if (m != 0xa1b2c3d4u && m != 0xa1b23c4du)
+        return; /* other byte order or a variant magic: libpcap */
+    if (rd16(h + 4, host_be) != 2 || rd16(h + 6, host_be) != 4)
+        return; /* old versions may have caplen and len swapped: libpcap */
+    int snap = pcap_snapshot(c->p);
+    if (snap <= 0 || (size_t)snap > FAST_BUF / 2)
+        return;
+    if (!c->fbuf && !(c->fbuf = malloc(FAST_BUF)))
+        return;
+    c->fast_us = m == 0xa1b2c3d4u;
+    c->fast_snap = (uint32_t)snap;
+    /* the bytes after the header that libpcap's buffer holds: read them again */
+    c->fpos = 0;
+    c->flen = k->ppos - 24;
+    memcpy(c->fbuf, k->prefix + 24, c->flen);
+    c->fast = 1;
+}
+
+/* The next record of a classic pcap file: 1 with *hdr and *data (valid until
+ * the next call), PCAP_ERROR_BREAK at the clean end of the file, 0 when the
+ * rest is libpcap's (see the top of this file). */
+static int fast_next(fcs_capture *c, struct pcap_pkthdr **hdr, const u_char **data)
+{
+    for (;;) {
+        size_t avail = c->flen - c->fpos;
+        if (avail >= 16) {
+            const uint8_t *r = c->fbuf + c->fpos;
+            uint32_t w[4];
+            memcpy(w, r, sizeof w); /* host byte order (fast_setup) */
+            if (w[2] > c->fast_snap)
+                break; /* libpcap truncates or rejects it */
+            if (avail - 16 >= w[2]) {
+                struct pcap_pkthdr *ph = &c->fhdr;
+                ph->ts.tv_sec = (time_t)w[0];
+                ph->ts.tv_usec = c->fast_us ? (suseconds_t)w[1] * 1000 : (suseconds_t)w[1];
+                ph->caplen = w[2];
+                ph->len = w[3];
+                *hdr = ph;
+                *data = r + 16;
+                c->fpos += 16 + (size_t)w[2];
+                return 1;
+            }
+        }
+        if (c->fpos > 0) {
+            memmove(c->fbuf, c->fbuf + c->fpos, avail);
+            c->flen = avail;
+            c->fpos = 0;
+        }
+        ssize_t got = ck_read(c->ck, (char *)c->fbuf + c->flen, FAST_BUF - c->flen);
+        if (got <= 0) {
+            if (got == 0 && avail == 0)
+                return PCAP_ERROR_BREAK;
+            break; /* a partial record at the end, or a read error */
+        }
+        c->flen += (size_t)got;
+    }
+    /* libpcap reads on from the first byte not handed out: its stdio buffer
+     * (stale: bytes re-read above) is dropped, and the cookie serves the
+     * unread bytes first. fbuf stays untouched until this file is closed. */
+    src_cookie *k = c->ck;
+    size_t left = c->flen - c->fpos;
+    k->pb = c->fbuf + c->fpos;
+    k->pblen = left;
+    k->pbpos = 0;
+    k->consumed -= left;
+    __fpurge(c->fp);
+    clearerr(c->fp);
+    c->fast = -1;
+    return 0;
+}
+
 int fcs_cap_next(fcs_capture *c, fcs_packet *pkt)
 {
     for (;;) {
@@ -598,7 +718,13 @@ int fcs_cap_next(fcs_capture *c, fcs_packet *pkt)
             return c->fatal ? FCS_CAP_ERROR : FCS_CAP_EOF;
         struct pcap_pkthdr *hdr;
         const u_char *data;
-        int r = pcap_next_ex(c->p, &hdr, &data);
+        if (c->fast == 0)
+            fast_setup(c);
+        int r = 0;
+        if (c->fast > 0)
+            r = fast_next(c, &hdr, &data);
+        if (r == 0)
+            r = pcap_next_ex(c->p, &hdr, &data);
         cap_file *cf = &c->files[c->cur];
         if (r == 1) {
             pkt->data = data;

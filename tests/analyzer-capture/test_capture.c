@@ -8,6 +8,7 @@
 #include "tcp.h"
 #include "testutil.h"
 
+#include <pcap/pcap.h>
 #include <unistd.h>
 
 static char dir[64];
@@ -313,6 +314,109 @@ static void test_memory_and_stdin(void)
     expect_open_error(two, 2, "more than once");
 }
 
+/* The records fcs_cap_next returns for a file must be libpcap's, packet for
+ * packet, also across our own block reading of classic pcap files (capture.c
+ * reads their records itself and hands the rest back to libpcap at the first
+ * record libpcap would change, or at damage). */
+static uint64_t fnv(const uint8_t *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return h;
+}
+
+static void compare_with_libpcap(const char *file, bool expect_damage)
+{
+    char ebuf[PCAP_ERRBUF_SIZE];
+    pcap_t *lp = pcap_open_offline_with_tstamp_precision(file, PCAP_TSTAMP_PRECISION_NANO, ebuf);
+    CHECK(lp != NULL);
+    if (!lp) return;
+    const char *files[] = { file };
+    char err[FCS_CAP_ERRMAX];
+    fcs_capture *c = fcs_cap_open_files(files, 1, err, sizeof err);
+    CHECK(c != NULL);
+    if (!c) { pcap_close(lp); return; }
+    uint64_t k = 0;
+    for (;;) {
+        struct pcap_pkthdr *h;
+        const u_char *d;
+        int lr = pcap_next_ex(lp, &h, &d);
+        fcs_packet p;
+        int r = fcs_cap_next(c, &p);
+        if (lr != 1) {
+            CHECK_EQ_U(r, lr == PCAP_ERROR_BREAK ? FCS_CAP_EOF : FCS_CAP_DAMAGED);
+            CHECK_EQ_U(lr == PCAP_ERROR, expect_damage);
+            if (r == FCS_CAP_DAMAGED) {
+                CHECK_EQ_U(fcs_cap_damage_frame(c), k + 1);
+                CHECK(strstr(fcs_cap_error(c), pcap_geterr(lp)) != NULL);
+                CHECK_EQ_U(fcs_cap_next(c, &p), FCS_CAP_EOF);
+            }
+            break;
+        }
+        k++;
+        CHECK_EQ_U(r, FCS_CAP_PACKET);
+        if (r != FCS_CAP_PACKET) break;
+        CHECK_EQ_U(p.frame, k);
+        CHECK_EQ_U(p.caplen, h->caplen);
+        CHECK_EQ_U(p.len, h->len);
+        CHECK_EQ_U(p.ts_ns, (int64_t)h->ts.tv_sec * 1000000000ll + h->ts.tv_usec);
+        CHECK_EQ_U(fnv(p.data, p.caplen), fnv(d, h->caplen));
+    }
+    CHECK(k > 0);
+    fcs_cap_close(c);
+    pcap_close(lp);
+}
+
+static void test_block_reading(void)
+{
+    /* ~3.5 MB: several 512 KiB blocks; packet sizes vary so records straddle
+     * the block ends */
+    for (int v = 0; v < 3; v++) {
+        const char *name = v == 0 ? "big_us.pcap" : v == 1 ? "big_ns.pcap" : "big_be.pcap";
+        FILE *f = fopen(path(name), "wb");
+        pcap_write_header(f, v == 1, v == 2, 1, 65535);
+        uint8_t fr[2100];
+        for (int i = 0; i < 4000; i++) {
+            size_t n = frame(fr, 100 + (uint32_t)i * 10, FCS_TH_ACK, (uint32_t)(i * 37 % 1400));
+            pcap_write_packet(f, v == 2, 1000 + (uint32_t)i, v == 1 ? 999999999u - (uint32_t)i : 999999u - (uint32_t)i,
+                              fr, (uint32_t)n, (uint32_t)n + 4);
+            if (i == 3000) {
+                /* caplen above the snapshot length: libpcap cuts it to 65535 */
+                static uint8_t huge[70000];
+                memcpy(huge, fr, n);
+                pcap_write_packet(f, v == 2, 5000, 1, huge, sizeof huge, sizeof huge);
+            }
+        }
+        fclose(f);
+        compare_with_libpcap(path(name), false);
+    }
+    /* the same cut in the middle of a record, at a header, after the first block */
+    FILE *f = fopen(path("big_us.pcap"), "rb");
+    static uint8_t buf[4 << 20];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    size_t cuts[] = { 700000, 700000 + 7, 24 + 100, 1500000 };
+    for (size_t i = 0; i < sizeof cuts / sizeof *cuts; i++) {
+        if (cuts[i] >= n) continue;
+        f = fopen(path("big_cut.pcap"), "wb");
+        fwrite(buf, 1, cuts[i], f);
+        fclose(f);
+        compare_with_libpcap(path("big_cut.pcap"), true);
+    }
+    /* a record of absurd length (> 256 KiB): libpcap's error */
+    f = fopen(path("big_bad.pcap"), "wb");
+    fwrite(buf, 1, 600000, f);
+    uint8_t h[16] = { 0 };
+    uint32_t bad = 300000;
+    memcpy(h + 8, &bad, 4);
+    memcpy(h + 12, &bad, 4);
+    fwrite(h, 1, 16, f);
+    fwrite(buf, 1, 400000, f);
+    fclose(f);
+    compare_with_libpcap(path("big_bad.pcap"), true);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/fcs-captest-XXXXXX");
@@ -324,6 +428,7 @@ int main(void)
     test_damage();
     test_errors();
     test_memory_and_stdin();
+    test_block_reading();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) {}
