@@ -308,11 +308,17 @@ BASE = 24 * MiB
 SCENARIOS = {
     # 100k connections: per connection a flow record, a decoder connection, one
     # request (params 3 pairs) and its queue entry. No cap is reached
-    # (max_flows 1,000,000); the bound is 6 KiB per connection.
-    "conns100k": (gen_conns100k, None, BASE + 100_000 * 6 * 1024, 240),
+    # (max_flows 1,000,000). No documented cap bounds the memory of one open
+    # connection: measured 5.9 KiB (decoder arena ~2.6 KiB, fsd_conn ~1.2 KiB,
+    # request, hash, flow record); the bound is 8 KiB per connection.
+    "conns100k": (gen_conns100k, None, BASE + 100_000 * 8 * 1024, 240),
     # max_active_requests 1024 per connection: 1024 requests tracked (each with
-    # 3 small params), the rest request_table_full.
-    "req65535": (gen_req65535, "request_table_full", BASE + 16 * MiB, 180),
+    # 3 small params), the rest request_table_full. Each of those 64,511
+    # anomalies waits in the ordering queue behind request 1 (capped by
+    # --max-pending, default 100,000 records; measured ~500 B per queued
+    # anomaly, 8.8 MB peak with --max-pending 1000): 100,000 x 640 B + 1024
+    # requests x 1 KiB.
+    "req65535": (gen_req65535, "request_table_full", BASE + 100_000 * 640 + 1 * MiB, 180),
     # max_params_bytes 256 KiB per request and max_pair_bytes 64 KiB per pair:
     # a 100 MB stream may cost only those plus the decoder's record buffer.
     "params100m": (gen_params100m, "param_cap_exceeded", BASE + 8 * MiB, 240),
