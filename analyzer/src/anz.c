@@ -262,9 +262,10 @@ static void drain(anz *a, bool flush)
         if (!go && a->have_cur) {
             bool before_active = a->nbh == 0
                 || key_less(top->ns, top->tag, a->bh[0]->ns, a->bh[0]->tag);
-            /* the lag in a wide type: cur_ns - lag can roll over near INT64_MIN */
-            bool before_future = (long double)top->ns
-                < (long double)a->cur_ns - (long double)a->cfg.order_lag_ns
+            /* top->ns < cur_ns - lag, exactly (lag >= 0, anz_new): when
+             * cur_ns - lag would roll over below INT64_MIN, nothing is below it */
+            int64_t lag = a->cfg.order_lag_ns;
+            bool before_future = (a->cur_ns >= INT64_MIN + lag && top->ns < a->cur_ns - lag)
                 || (a->cfg.order_lag_ns == 0
                     && key_less(top->ns, top->tag, a->cur_ns, a->cur_frame));
             go = before_active && before_future;

@@ -131,12 +131,15 @@ struct fcs_tcp {
     uint64_t held_total;
     uint64_t seed;              /* hash seed */
     int64_t now;
+    int64_t expire_at;          /* expire() has nothing to do while now <= this */
     bool now_set;
     bool full_reported;
     bool frag_null_reported;
     bool snap_null_reported;
     fcs_tcp_stats st;
 };
+
+static void expire_note(fcs_tcp *t, int64_t last, int64_t span);
 
 /* ---- small helpers ---- */
 
@@ -267,6 +270,7 @@ fcs_tcp *fcs_tcp_new(const fcs_tcp_config *cfg, const fcs_tcp_callbacks *cb, voi
     if (!t->cfg.closed_linger_ns) t->cfg.closed_linger_ns = 60ll * 1000000000ll;
     if (!t->cfg.closed_max) t->cfg.closed_max = 4096;
     if (!t->cfg.classify_max_total) t->cfg.classify_max_total = 64ull << 20;
+    t->expire_at = INT64_MIN;
     t->nbuckets = 1024;
     t->buckets = calloc(t->nbuckets, sizeof *t->buckets);
     t->ntbuckets = 256;
@@ -959,6 +963,7 @@ static void flow_to_closed(fcs_tcp *t, flow *f, int64_t ts)
     z->lnext = NULL;
     if (t->ttail) t->ttail->lnext = z; else t->thead = z;
     t->ttail = z;
+    expire_note(t, ts, t->cfg.closed_linger_ns);
     t->ntombs++;
     t->nflows++;
     t->st.flows_now = t->nflows;
@@ -970,6 +975,23 @@ static void flow_to_closed(fcs_tcp *t, flow *f, int64_t ts)
 static bool older_than(int64_t now, int64_t last, int64_t span)
 {
     return last < now && (uint64_t)now - (uint64_t)last > (uint64_t)span;
+}
+
+/* last + span (span >= 0), saturated: older_than(now, last, span) is
+ * now > deadline(last, span). */
+static int64_t deadline(int64_t last, int64_t span)
+{
+    return last > INT64_MAX - span ? INT64_MAX : last + span;
+}
+
+/* A flow or tombstone that can expire at last + span joined a list. */
+static void expire_note(fcs_tcp *t, int64_t last, int64_t span)
+{
+    if (span < 0)
+        return;
+    int64_t d = deadline(last, span);
+    if (d < t->expire_at)
+        t->expire_at = d;
 }
 
 static void expire(fcs_tcp *t, int64_t now, uint64_t frame)
@@ -984,6 +1006,13 @@ static void expire(fcs_tcp *t, int64_t now, uint64_t frame)
     }
     while (t->thead && older_than(now, t->thead->ts, t->cfg.closed_linger_ns))
         tomb_remove(t, t->thead);
+    /* The list heads are the earliest to expire; a flow touched later only
+     * moves its deadline later, a flow or tombstone added notes its own. */
+    t->expire_at = INT64_MAX;
+    if (t->cfg.idle_timeout_ns > 0 && t->active.head)
+        expire_note(t, t->active.head->last_ts, t->cfg.idle_timeout_ns);
+    if (t->thead)
+        expire_note(t, t->thead->ts, t->cfg.closed_linger_ns);
 }
 
 void fcs_tcp_expire(fcs_tcp *t, int64_t now_ns, uint64_t frame)
@@ -1056,6 +1085,8 @@ static flow *flow_create(fcs_tcp *t, const fkey *k, uint64_t hash, int64_t ts, u
         t->st.flows_max = t->nflows;
     f->last_ts = ts;
     list_append(&t->active, f);
+    if (t->cfg.idle_timeout_ns > 0)
+        expire_note(t, ts, t->cfg.idle_timeout_ns);
     return f;
 }
 
@@ -1105,7 +1136,8 @@ void fcs_tcp_segment(fcs_tcp *t, const fcs_segment *seg, int64_t ts, uint64_t fr
     if (!t->now_set || ts > t->now) {
         t->now = ts;
         t->now_set = true;
-        expire(t, ts, frame);
+        if (ts > t->expire_at)
+            expire(t, ts, frame);
     }
     fkey k;
     int side = make_key(seg, &k);
