@@ -277,7 +277,7 @@ typedef struct fsd_record_event {
 
 /* One complete name-value pair from PARAMS, GET_VALUES or GET_VALUES_RESULT,
  * delivered where it completes (a pair straddling two records is delivered
- * whole, after the second). The spans point into decoder memory valid only
+ * whole, after the second). The spans point into decoder or caller memory valid only
  * during the callback; they are never NULL (an empty name/value has len 0).
  * PARAMS pairs are delivered for tracked requests only. */
 typedef struct fsd_param_event {
