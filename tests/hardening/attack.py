@@ -301,6 +301,17 @@ def gen_tiny(path, n=1_000_000):
     return {"records": n}
 
 
+def gen_synflood(path, n=1_050_000):
+    """n SYNs to the FastCGI port from distinct clients, nothing else: more
+    flows than max_flows (1,000,000)."""
+    p = Pcap(path)
+    for i in range(n):
+        f = Flow(p, (10, 1 + (i >> 16), (i >> 8) & 0xFF, i & 0xFF), 10000 + (i % 50000))
+        f.seg(0, SYN)
+    p.close()
+    return {"flows": n}
+
+
 # Bounds. BASE covers the binary, libc, libpcap and the analyzer's fixed
 # buffers (measured ~3-5 MB on a tiny capture; 512 KiB pcap block reader,
 # histograms 43 KB each). Each scenario adds what the documented caps allow.
@@ -325,6 +336,11 @@ SCENARIOS = {
     # ooo_max_bytes 4 MiB (and 1024 segments) per flow, three flows, one buffering at
     # a time here (bound allows two): 2 x 4 MiB plus per-segment overhead (1024 x ~100 B).
     "ooo": (gen_ooo, "tcp_ooo_cap", BASE + 2 * 4 * MiB + 8 * MiB, 180),
+    # max_flows 1,000,000: the flow table cap. A SYN-only flow to the FastCGI
+    # port costs ~2 KiB (flow record + a decoder connection created at the
+    # SYN), measured 1.9 GB peak: the bound is 2.5 KiB per flow. Heavy (2 GB):
+    # only with -DFCGISCOPE_HARDENING_HEAVY=ON.
+    "synflood": (gen_synflood, "flow_table_full", BASE + 1_000_000 * 2560, 300),
     # a million 9-byte records: no cap, nothing kept per record.
     "tiny": (gen_tiny, None, BASE + 8 * MiB, 180),
 }
@@ -436,6 +452,9 @@ def main(argv):
                     fails.append(f"tcp_ooo_cap {an.get('tcp_ooo_cap')} < 3 (at least one per flow)")
                 if not an.get("capture_gap"):
                     fails.append("no capture_gap for the never-seen segment")
+            elif name == "synflood":
+                if summary.get("tcp_flows") != 1_000_000:
+                    fails.append(f"tcp_flows {summary.get('tcp_flows')} != 1,000,000 (the cap)")
             elif name == "tiny":
                 if nreq.get("complete") != 1 or not reqs or reqs[0].get("stdout_bytes") != facts["records"]:
                     fails.append(f"want 1 complete request with stdout_bytes {facts['records']}: {reqs[:1]}")
