@@ -11,9 +11,11 @@ foreach(x ${_defs})
   string(REGEX REPLACE "^[ \t][A-Za-z] " "" x "${x}")
   list(APPEND _defined ${x})
 endforeach()
-# libc functions the decoder may use (and compiler/sanitizer runtime helpers)
+# libc functions the decoder may use (clang turns memcmp()==0 into bcmp; _FORTIFY_SOURCE
+# builds call the __*_chk variants, also libc)
 set(_libc malloc free memcpy memmove memset memcmp memchr strlen strcmp strcat snprintf vsnprintf
-    __stack_chk_fail abort)
+    bcmp __stack_chk_fail abort
+    __memcpy_chk __memmove_chk __memset_chk __strcat_chk __snprintf_chk __vsnprintf_chk)
 string(REGEX MATCHALL "U [A-Za-z_][A-Za-z0-9_.@]*" _refs "${_u}")
 set(_bad "")
 foreach(r ${_refs})
