@@ -77,7 +77,7 @@ class Flow:
         """d 0 = client->server, 1 = server->client; seq=None: next in order."""
         if seq is None:
             seq = self.seq[d]
-        ack = self.seq[1 - d]
+        ack = self.seq[1 - d] if flags != SYN else 0
         src, dst = (self.c, self.s) if d == 0 else (self.s, self.c)
         sp, dp = (self.cp, self.sp) if d == 0 else (self.sp, self.cp)
         tot = 20 + 20 + len(payload)
