@@ -413,14 +413,18 @@ static const fsd_callbacks dec_cb = {
 
 /* ---- flow callbacks ----------------------------------------------------- */
 
-static void flow_open(void *ud, fcs_flow *f)
+/* The decoder connection (and the flow's context) is created at the flow's
+ * first byte or gap, not at its SYN: a SYN-only flow (a scan, a SYN flood, a
+ * connection refused) costs the analyzer nothing and is not counted as a
+ * FastCGI connection. */
+static flowctx *flow_ctx(anz *a, fcs_flow *f)
 {
-    anz *a = ud;
-    a->c.connections++;
+    if (f->user)
+        return f->user;
     flowctx *fc = calloc(1, sizeof *fc);
     if (!fc) {
         a->c.decoder_failures++;
-        return;
+        return NULL;
     }
     fc->a = a;
     fc->f = f;
@@ -436,16 +440,23 @@ static void flow_open(void *ud, fcs_flow *f)
     if (!fc->conn) {
         a->c.decoder_failures++;
         free(fc);
-        return;
+        return NULL;
     }
+    a->c.connections++;
     f->user = fc;
+    return fc;
+}
+
+static void flow_open(void *ud, fcs_flow *f)
+{
+    (void)ud;
+    (void)f;
 }
 
 static void flow_data(void *ud, fcs_flow *f, fsd_dir dir, const uint8_t *data, size_t len,
                       int64_t ts_ns, uint64_t frame)
 {
-    (void)ud;
-    flowctx *fc = f->user;
+    flowctx *fc = flow_ctx(ud, f);
     if (fc)
         fsd_conn_feed(fc->conn, dir, data, len, ts_ns, frame);
 }
@@ -454,8 +465,8 @@ static void flow_gap(void *ud, fcs_flow *f, fsd_dir dir, uint64_t nbytes, int64_
                      uint64_t frame)
 {
     anz *a = ud;
-    flowctx *fc = f->user;
     a->c.gap_bytes += nbytes;
+    flowctx *fc = flow_ctx(a, f);
     if (fc)
         fsd_conn_gap(fc->conn, dir, nbytes, ts_ns, frame);
 }
