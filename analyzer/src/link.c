@@ -77,7 +77,7 @@ static int af_to_net(uint32_t af)
 
 /* TCP header at data[off..end). end is the IP datagram's end within the capture,
  * wire_end its end on the wire (both relative to data). */
-static fcs_link_result decode_tcp(const uint8_t *data, uint32_t off, uint32_t cap_end,
+static inline fcs_link_result decode_tcp(const uint8_t *data, uint32_t off, uint32_t cap_end,
                                   uint64_t wire_end, fcs_segment *seg)
 {
     /* off <= cap_end is guaranteed by the callers. */
@@ -112,7 +112,7 @@ static fcs_link_result decode_tcp(const uint8_t *data, uint32_t off, uint32_t ca
 }
 
 /* IPv4 at data[off..caplen); wirelen is the frame's length on the wire. */
-static fcs_link_result decode_ipv4(const uint8_t *data, uint32_t off, uint32_t caplen,
+static inline fcs_link_result decode_ipv4(const uint8_t *data, uint32_t off, uint32_t caplen,
                                    uint32_t wirelen, fcs_segment *seg)
 {
     if (caplen - off < 20)
@@ -138,8 +138,7 @@ static fcs_link_result decode_ipv4(const uint8_t *data, uint32_t off, uint32_t c
     if (wirelen >= caplen && tot > wire_avail)
         return FCS_LINK_MALFORMED;
     seg->family = 4;
-    memset(seg->src, 0, sizeof seg->src);
-    memset(seg->dst, 0, sizeof seg->dst);
+    /* src and dst are zero already (fcs_link_decode clears seg) */
     memcpy(seg->src, ip + 12, 4);
     memcpy(seg->dst, ip + 16, 4);
     uint16_t fragw = be16(ip + 6);
