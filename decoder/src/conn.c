@@ -95,26 +95,40 @@ void fsd_limits_default(fsd_limits *l)
 
 static void hunt_free(fsd_conn *c, fsd_dirst *d)
 {
-    if (d->hb)
-        fsd_mem_free(c, d->hb, HUNT_CAP);
-    if (d->segs)
-        fsd_mem_free(c, d->segs, d->segcap * sizeof *d->segs);
-    d->hb = NULL;
-    d->segs = NULL;
-    d->hb_len = d->hb_pos = 0;
-    d->nsegs = d->segcap = 0;
+    if (d->hunt == NULL)
+        return;
+    if (d->hunt->hb)
+        fsd_mem_free(c, d->hunt->hb, HUNT_CAP);
+    if (d->hunt->segs)
+        fsd_mem_free(c, d->hunt->segs, d->hunt->segcap * sizeof *d->hunt->segs);
+    fsd_mem_free(c, d->hunt, sizeof *d->hunt);
+    d->hunt = NULL;
 }
 
-static void hunt_start(fsd_conn *c, fsd_dirst *d)
+/* Start hunting at d->off. false (direction given up: desynced) when the
+ * small hunting state cannot be allocated. */
+static bool hunt_start(fsd_conn *c, fsd_dirst *d)
 {
+    if (d->hunt == NULL) {
+        d->hunt = fsd_mem_alloc(c, sizeof *d->hunt);
+        if (d->hunt == NULL) {
+            c->nomem = true;
+            d->sync = FSD_SYNC_DESYNCED;
+            d->in_rec = false;
+            d->hdr_have = 0;
+            return false;
+        }
+        memset(d->hunt, 0, sizeof *d->hunt);
+    }
     d->sync = FSD_SYNC_HUNTING;
-    d->hb_off = d->off;
-    d->hb_len = d->hb_pos = 0;
-    d->nsegs = 0;
+    d->hunt->hb_off = d->off;
+    d->hunt->hb_len = d->hunt->hb_pos = 0;
+    d->hunt->nsegs = 0;
     d->in_rec = false;
     d->hdr_have = 0;
     if (!c->lenient)
         fsd_req_enable_lenient(c);
+    return true;
 }
 
 fsd_conn *fsd_conn_new(const fsd_conn_config *cfg)
@@ -146,19 +160,18 @@ fsd_conn *fsd_conn_new(const fsd_conn_config *cfg)
             c->lim.max_active_requests = cfg->limits.max_active_requests;
         if (cfg->limits.max_request_anomalies)
             c->lim.max_request_anomalies = cfg->limits.max_request_anomalies;
-        if (cfg->cb)
-            c->cb = *cfg->cb;
+        c->cb = cfg->cb;
         c->ud = cfg->ud;
-        c->flags = cfg->flags;
     }
-    if (c->flags & FSD_CONN_MIDSTREAM_CLIENT) {
-        hunt_start(c, &c->d[FSD_DIR_CLIENT]);
-        c->d[FSD_DIR_CLIENT].pend_mid = true;
+    if (c->cb == NULL) {
+        static const fsd_callbacks none;
+        c->cb = &none;
     }
-    if (c->flags & FSD_CONN_MIDSTREAM_SERVER) {
-        hunt_start(c, &c->d[FSD_DIR_SERVER]);
-        c->d[FSD_DIR_SERVER].pend_mid = true;
-    }
+    if (cfg && (cfg->flags & FSD_CONN_MIDSTREAM_CLIENT) && hunt_start(c, &c->d[FSD_DIR_CLIENT]))
+        c->d[FSD_DIR_CLIENT].hunt->pend_mid = true;
+    if (cfg && (cfg->flags & FSD_CONN_MIDSTREAM_SERVER) && hunt_start(c, &c->d[FSD_DIR_SERVER]))
+        c->d[FSD_DIR_SERVER].hunt->pend_mid = true;
+    c->nomem = false;
     return c;
 }
 
@@ -169,12 +182,15 @@ void fsd_conn_free(fsd_conn *c)
     fsd_req_free_all(c);
     for (int i = 0; i < 2; i++) {
         hunt_free(c, &c->d[i]);
-        fsd_nv_release(c, &c->d[i].mgmt);
+        if (c->d[i].mgmt) {
+            fsd_nv_release(c, c->d[i].mgmt);
+            fsd_mem_free(c, c->d[i].mgmt, sizeof *c->d[i].mgmt);
+        }
     }
-    if (c->begun)
-        fsd_mem_free(c, c->begun, 8192);
-    if (c->untracked)
-        fsd_mem_free(c, c->untracked, 8192);
+    if (c->idmaps)
+        fsd_mem_free(c, c->idmaps, 2 * 8192);
+    if (c->st.big)
+        fsd_mem_free(c, c->st.big, FSD_BIG_LEN * sizeof *c->st.big);
     c->al.free(c->al.ud, c, sizeof *c);
 }
 
@@ -182,13 +198,34 @@ void fsd_conn_get_stats(const fsd_conn *c, fsd_conn_stats *out)
 {
     if (c == NULL || out == NULL)
         return;
-    *out = c->st;
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < 2; i++) {
+        out->dir[i].bytes = c->st.dir[i].bytes;
+        out->dir[i].gap_bytes = c->st.dir[i].gap_bytes;
+        out->dir[i].skipped_bytes = c->st.dir[i].skipped_bytes;
+        for (int k = 0; k <= FSD_MAX_KNOWN_TYPE; k++) {
+            uint64_t n = c->st.big_types ? c->st.big[FSD_BIG_TYPES + i * (FSD_MAX_KNOWN_TYPE + 1) + k]
+                                         : c->st.dir[i].by_type[k];
+            out->dir[i].records_by_type[k] = n;
+            out->dir[i].records += n;
+        }
+    }
+    out->transactions = c->st.transactions;
+    out->active_requests = c->st.active_requests;
+    out->max_active_requests = c->st.max_active_requests;
+    out->memory_bytes = c->st.memory_bytes;
+    if (c->st.big_anom) {
+        memcpy(out->anomalies, c->st.big + FSD_BIG_ANOM, sizeof out->anomalies);
+    } else {
+        for (unsigned k = 0; k < c->st.a_n; k++)
+            out->anomalies[c->st.a_id[k]] = c->st.a_count[k];
+    }
     for (int i = 0; i < 2; i++) {
         out->dir[i].state = c->d[i].sync;
         /* positions already rejected by the hunt count as skipped now, not only
          * when the window is compacted (so the numbers do not depend on chunking) */
         if (c->d[i].sync == FSD_SYNC_HUNTING)
-            out->dir[i].skipped_bytes += c->d[i].hb_pos;
+            out->dir[i].skipped_bytes += c->d[i].hunt->hb_pos;
     }
 }
 
@@ -219,22 +256,22 @@ static void record_checks(fsd_conn *c, fsd_dir dir)
     int32_t id = ev_id(h);
     d->rec_checks_done = true;
     if (h->version != 1)
-        fsd_fire(c, r, FSD_A_bad_version, 0, dir, d->rec_off, d->rec_first, id, "version %u", h->version);
+        fsd_fire(c, r, FSD_A_bad_version, 0, dir, d->rec_off, FSD_REC_FIRST(d), id, "version %u", h->version);
     if (!fsd_type_is_known(h->type))
-        fsd_fire(c, r, FSD_A_unknown_type, 0, dir, d->rec_off, d->rec_first, id, "type %u", h->type);
+        fsd_fire(c, r, FSD_A_unknown_type, 0, dir, d->rec_off, FSD_REC_FIRST(d), id, "type %u", h->type);
     /* the sum can not roll over in 32 bits */
     if ((uint32_t)h->content_length + h->padding_length > FSD_MAX_CONTENT_LEN)
-        fsd_fire(c, r, FSD_A_oversized_record, 0, dir, d->rec_off, d->rec_first, id, "%u + %u bytes",
+        fsd_fire(c, r, FSD_A_oversized_record, 0, dir, d->rec_off, FSD_REC_FIRST(d), id, "%u + %u bytes",
                  h->content_length, h->padding_length);
     if (h->reserved != 0)
-        fsd_fire(c, r, FSD_A_reserved_nonzero, 0, dir, d->rec_off, d->rec_first, id,
+        fsd_fire(c, r, FSD_A_reserved_nonzero, 0, dir, d->rec_off, FSD_REC_FIRST(d), id,
                  "header reserved byte 0x%02x", h->reserved);
     if ((h->type == FSD_BEGIN_REQUEST || h->type == FSD_END_REQUEST || h->type == FSD_UNKNOWN_TYPE) &&
         h->content_length != 8)
-        fsd_fire(c, r, FSD_A_bad_body_length, 0, dir, d->rec_off, d->rec_first, id, "%s body of %u bytes",
+        fsd_fire(c, r, FSD_A_bad_body_length, 0, dir, d->rec_off, FSD_REC_FIRST(d), id, "%s body of %u bytes",
                  fsd_type_name(h->type), h->content_length);
     if (h->type == FSD_ABORT_REQUEST && h->content_length != 0)
-        fsd_fire(c, r, FSD_A_bad_body_length, 0, dir, d->rec_off, d->rec_first, id,
+        fsd_fire(c, r, FSD_A_bad_body_length, 0, dir, d->rec_off, FSD_REC_FIRST(d), id,
                  "ABORT_REQUEST body of %u bytes", h->content_length);
 }
 
@@ -253,7 +290,7 @@ static void body_reserved_check(fsd_conn *c, fsd_dir dir, const fsd_record_event
     }
     for (size_t i = 0; i < n; i++) {
         if (res[i]) {
-            fsd_fire(c, d->rec_req, FSD_A_reserved_nonzero, 0, dir, d->rec_off, d->rec_first, ev_id(&d->h),
+            fsd_fire(c, d->rec_req, FSD_A_reserved_nonzero, 0, dir, d->rec_off, FSD_REC_FIRST(d), ev_id(&d->h),
                      "%s body reserved byte %zu is 0x%02x", fsd_type_name(d->h.type), i, res[i]);
             return;
         }
@@ -264,7 +301,7 @@ static void mgmt_pair(fsd_conn *c, void *ctx, const fsd_pair *p)
 {
     fsd_dirst *d = ctx;
     fsd_param_event ev;
-    if (!c->cb.on_param)
+    if (!c->cb->on_param)
         return;
     memset(&ev, 0, sizeof ev);
     ev.dir = d == &c->d[FSD_DIR_CLIENT] ? FSD_DIR_CLIENT : FSD_DIR_SERVER;
@@ -279,7 +316,7 @@ static void mgmt_pair(fsd_conn *c, void *ctx, const fsd_pair *p)
     ev.truncated = p->truncated;
     ev.offset = p->offset;
     ev.end_offset = p->end_offset;
-    c->cb.on_param(c->ud, &ev);
+    c->cb->on_param(c->ud, &ev);
 }
 
 /* The record's last byte was consumed (or the record was cut: truncated). */
@@ -291,7 +328,7 @@ static void record_end(fsd_conn *c, fsd_dir dir, fsd_timepoint last, bool trunca
     ev.dir = dir;
     ev.hdr = d->h;
     ev.offset = d->rec_off;
-    ev.first = d->rec_first;
+    ev.first = FSD_REC_FIRST(d);
     ev.last = last;
     ev.truncated = truncated;
     ev.is_eos = d->h.content_length == 0 && (d->h.type == FSD_PARAMS || is_data_stream(d->h.type));
@@ -305,9 +342,9 @@ static void record_end(fsd_conn *c, fsd_dir dir, fsd_timepoint last, bool trunca
     }
     ev.request_active = d->rec_req != NULL;
     if (d->rec_mgmt) {
-        fsd_nv_record_end(&d->mgmt);
-        if (fsd_nv_stream_end(&d->mgmt) && !truncated)
-            fsd_fire(c, NULL, FSD_A_nv_overrun, 0, dir, d->mgmt.start_off, d->mgmt.start_at, -1,
+        fsd_nv_record_end(d->mgmt);
+        if (fsd_nv_stream_end(d->mgmt) && !truncated)
+            fsd_fire(c, NULL, FSD_A_nv_overrun, 0, dir, d->mgmt->start_off, d->mgmt->start_at, -1,
                      "%s pair incomplete at end of record", fsd_type_name(d->h.type));
     }
     if (!truncated) {
@@ -320,12 +357,43 @@ static void record_end(fsd_conn *c, fsd_dir dir, fsd_timepoint last, bool trunca
             record_checks(c, dir);
         fsd_req_on_truncated(c, dir);
     }
-    if (c->cb.on_record)
-        c->cb.on_record(c->ud, &ev);
+    if (c->cb->on_record)
+        c->cb->on_record(c->ud, &ev);
     d->in_rec = false;
     d->hdr_have = 0;
     d->rec_req = NULL;
     fsd_req_flush(c);
+}
+
+/* Per-type record counters: 32 bits until one would overflow, then exact 64-bit ones. */
+uint64_t *fsd_big_stats(fsd_conn *c)
+{
+    if (c->st.big == NULL) {
+        c->st.big = fsd_mem_alloc(c, FSD_BIG_LEN * sizeof *c->st.big);
+        if (c->st.big == NULL) {
+            c->nomem = true;
+            return NULL;
+        }
+        memset(c->st.big, 0, FSD_BIG_LEN * sizeof *c->st.big);
+    }
+    return c->st.big;
+}
+
+static void count_record(fsd_conn *c, fsd_dir dir, unsigned t)
+{
+    if (!c->st.big_types && c->st.dir[dir].by_type[t] == UINT32_MAX) {
+        uint64_t *big = fsd_big_stats(c);
+        if (big == NULL)
+            return;
+        for (int i = 0; i < 2; i++)
+            for (int k = 0; k <= FSD_MAX_KNOWN_TYPE; k++)
+                big[FSD_BIG_TYPES + i * (FSD_MAX_KNOWN_TYPE + 1) + k] = c->st.dir[i].by_type[k];
+        c->st.big_types = true;
+    }
+    if (c->st.big_types)
+        c->st.big[FSD_BIG_TYPES + dir * (FSD_MAX_KNOWN_TYPE + 1) + t]++;
+    else
+        c->st.dir[dir].by_type[t]++;
 }
 
 /* All 8 header bytes are in d->hdr. */
@@ -335,7 +403,7 @@ static void header_complete(fsd_conn *c, fsd_dir dir, fsd_timepoint at)
     fsd_header *h = &d->h;
     fsd_header_unpack(h, d->hdr);
     if (h->version != 1 && !fsd_type_is_known(h->type)) {
-        fsd_fire(c, NULL, FSD_A_desync, 0, dir, d->rec_off, d->rec_first, -1,
+        fsd_fire(c, NULL, FSD_A_desync, 0, dir, d->rec_off, FSD_REC_FIRST(d), -1,
                  "version %u, type %u: not a record header", h->version, h->type);
         d->sync = FSD_SYNC_DESYNCED;
         d->hdr_have = 0;
@@ -347,14 +415,21 @@ static void header_complete(fsd_conn *c, fsd_dir dir, fsd_timepoint at)
     d->in_rec = true;
     d->content_left = h->content_length;
     d->pad_left = h->padding_length;
-    d->content_done = 0;
     d->body_have = 0;
     d->rec_req = NULL;
     d->rec_content = d->rec_mgmt = false;
     d->rec_checks_done = false;
-    c->st.dir[dir].records++;
-    c->st.dir[dir].records_by_type[fsd_type_is_known(h->type) ? h->type : 0]++;
+    count_record(c, dir, fsd_type_is_known(h->type) ? h->type : 0);
     fsd_req_on_header(c, dir);
+    if (d->rec_mgmt && d->mgmt == NULL) {
+        d->mgmt = fsd_mem_alloc(c, sizeof *d->mgmt);
+        if (d->mgmt == NULL) {
+            c->nomem = true;
+            d->rec_mgmt = false;
+        } else {
+            memset(d->mgmt, 0, sizeof *d->mgmt);
+        }
+    }
     if (h->type != FSD_BEGIN_REQUEST)
         record_checks(c, dir);
     if (d->content_left == 0 && d->pad_left == 0)
@@ -365,7 +440,7 @@ static void content(fsd_conn *c, fsd_dir dir, const uint8_t *p, size_t n, fsd_ti
 {
     fsd_dirst *d = &c->d[dir];
     unsigned t = d->h.type;
-    if (is_data_stream(t) && c->cb.on_data) {
+    if (is_data_stream(t) && c->cb->on_data) {
         fsd_data_event ev;
         ev.dir = dir;
         ev.record_type = (uint8_t)t;
@@ -373,19 +448,18 @@ static void content(fsd_conn *c, fsd_dir dir, const uint8_t *p, size_t n, fsd_ti
         ev.data.ptr = p;
         ev.data.len = n;
         ev.offset = d->off;
-        ev.stream_pos = d->rec_req && d->rec_content ? fsd_req_stream_pos(d->rec_req, t) : d->content_done;
-        c->cb.on_data(c->ud, &ev);
+        ev.stream_pos = d->rec_req && d->rec_content ? fsd_req_stream_pos(d->rec_req, t) : (uint64_t)(d->h.content_length - d->content_left);
+        c->cb->on_data(c->ud, &ev);
     }
     if (is_discrete(t) && d->body_have < 8) {
-        size_t k = 8 - d->body_have < n ? 8 - d->body_have : n;
+        size_t room = (size_t)(8 - d->body_have), k = room < n ? room : n;
         memcpy(d->body + d->body_have, p, k);
-        d->body_have += (unsigned)k;
+        d->body_have = (uint8_t)(d->body_have + k);
     }
     if (d->rec_mgmt)
-        fsd_nv_feed(c, &d->mgmt, c->lim.max_pair_bytes, p, n, d->off, at, mgmt_pair, d);
+        fsd_nv_feed(c, d->mgmt, c->lim.max_pair_bytes, p, n, d->off, at, mgmt_pair, d);
     if (d->rec_content)
         fsd_req_on_content(c, dir, p, n, d->off, at);
-    d->content_done += (uint32_t)n;
 }
 
 /* Decode bytes of a direction that is in sync (or desynced: skip). */
@@ -402,11 +476,14 @@ static void parse_ok(fsd_conn *c, fsd_dir dir, const uint8_t *p, size_t n, fsd_t
         if (!d->in_rec) {
             if (d->hdr_have == 0) {
                 d->rec_off = d->off;
-                d->rec_first = at;
+                d->rec_first_ns = at.ns;
+                d->rec_first_tag = at.tag;
             }
-            k = FSD_HEADER_LEN - d->hdr_have < n ? FSD_HEADER_LEN - d->hdr_have : n;
+            k = (size_t)(FSD_HEADER_LEN - d->hdr_have);
+            if (k > n)
+                k = n;
             memcpy(d->hdr + d->hdr_have, p, k);
-            d->hdr_have += (unsigned)k;
+            d->hdr_have = (uint8_t)(d->hdr_have + k);
             d->off += k;
             p += k;
             n -= k;
@@ -436,48 +513,48 @@ static void parse_ok(fsd_conn *c, fsd_dir dir, const uint8_t *p, size_t n, fsd_t
 static fsd_timepoint hb_time(const fsd_dirst *d, uint64_t off)
 {
     fsd_timepoint t = { 0, 0, false };
-    for (size_t i = 0; i < d->nsegs && d->segs[i].off <= off; i++)
-        t = d->segs[i].at;
+    for (size_t i = 0; i < d->hunt->nsegs && d->hunt->segs[i].off <= off; i++)
+        t = d->hunt->segs[i].at;
     return t;
 }
 
 static bool plausible_at(const fsd_dirst *d, size_t p)
 {
     fsd_header h;
-    fsd_header_unpack(&h, d->hb + p);
+    fsd_header_unpack(&h, d->hunt->hb + p);
     return fsd_header_plausible(&h);
 }
 
 static void sync_found(fsd_conn *c, fsd_dir dir, size_t p)
 {
     fsd_dirst *d = &c->d[dir];
-    uint64_t at_off = d->hb_off + p;
-    uint64_t skipped = d->hunt_skipped + p;
+    uint64_t at_off = d->hunt->hb_off + p;
+    uint64_t skipped = d->hunt->hunt_skipped + p;
     fsd_timepoint at = hb_time(d, at_off);
     c->st.dir[dir].skipped_bytes += p;
-    if (d->pend_mid)
+    if (d->hunt->pend_mid)
         fsd_fire(c, NULL, FSD_A_midstream_start, 0, dir, at_off, at, -1,
                  "synchronised on a record header after skipping %llu bytes", (unsigned long long)skipped);
-    if (d->pend_gap)
+    if (d->hunt->pend_gap)
         fsd_fire(c, NULL, FSD_A_capture_gap, 0, dir, at_off, at, -1,
                  "%llu bytes missing; resynchronised after skipping %llu bytes",
-                 (unsigned long long)d->hunt_missing, (unsigned long long)skipped);
-    d->pend_mid = d->pend_gap = false;
-    d->hunt_skipped = d->hunt_missing = 0;
+                 (unsigned long long)d->hunt->hunt_missing, (unsigned long long)skipped);
+    d->hunt->pend_mid = d->hunt->pend_gap = false;
+    d->hunt->hunt_skipped = d->hunt->hunt_missing = 0;
     d->sync = FSD_SYNC_OK;
     d->off = at_off;
     d->in_rec = false;
     d->hdr_have = 0;
     /* replay the window from p, piece by piece with each piece's packet */
     {
-        uint8_t *hb = d->hb;
-        size_t len = d->hb_len, nsegs = d->nsegs;
-        fsd_seg *segs = d->segs;
-        uint64_t base = d->hb_off;
-        size_t segcap = d->segcap;
-        d->hb = NULL;
-        d->segs = NULL;
-        d->hb_len = d->hb_pos = d->nsegs = d->segcap = 0;
+        uint8_t *hb = d->hunt->hb;
+        size_t len = d->hunt->hb_len, nsegs = d->hunt->nsegs;
+        fsd_seg *segs = d->hunt->segs;
+        uint64_t base = d->hunt->hb_off;
+        size_t segcap = d->hunt->segcap;
+        d->hunt->hb = NULL;
+        d->hunt->segs = NULL;
+        d->hunt->hb_len = d->hunt->hb_pos = d->hunt->nsegs = d->hunt->segcap = 0;
         for (size_t i = 0; i < nsegs; i++) {
             uint64_t s = segs[i].off, e = i + 1 < nsegs ? segs[i + 1].off : base + len;
             if (e <= at_off)
@@ -486,31 +563,33 @@ static void sync_found(fsd_conn *c, fsd_dir dir, size_t p)
                 s = at_off;
             parse_ok(c, dir, hb + (s - base), (size_t)(e - s), segs[i].at);
         }
-        fsd_mem_free(c, hb, HUNT_CAP);
+        if (hb)
+            fsd_mem_free(c, hb, HUNT_CAP);
         if (segs)
             fsd_mem_free(c, segs, segcap * sizeof *segs);
     }
+    hunt_free(c, d); /* back in sync: no hunting state kept */
 }
 
 /* Drop the rejected bytes before hb_pos. */
 static void hunt_drop(fsd_conn *c, fsd_dir dir)
 {
     fsd_dirst *d = &c->d[dir];
-    size_t p = d->hb_pos, k = 0;
+    size_t p = d->hunt->hb_pos, k = 0;
     if (p == 0)
         return;
     c->st.dir[dir].skipped_bytes += p;
-    d->hunt_skipped += p;
-    memmove(d->hb, d->hb + p, d->hb_len - p);
-    d->hb_len -= p;
-    d->hb_off += p;
-    d->hb_pos = 0;
+    d->hunt->hunt_skipped += p;
+    memmove(d->hunt->hb, d->hunt->hb + p, d->hunt->hb_len - p);
+    d->hunt->hb_len -= p;
+    d->hunt->hb_off += p;
+    d->hunt->hb_pos = 0;
     /* keep the segment that covers the new start */
-    while (k + 1 < d->nsegs && d->segs[k + 1].off <= d->hb_off)
+    while (k + 1 < d->hunt->nsegs && d->hunt->segs[k + 1].off <= d->hunt->hb_off)
         k++;
     if (k > 0) {
-        memmove(d->segs, d->segs + k, (d->nsegs - k) * sizeof *d->segs);
-        d->nsegs -= k;
+        memmove(d->hunt->segs, d->hunt->segs + k, (d->hunt->nsegs - k) * sizeof *d->hunt->segs);
+        d->hunt->nsegs -= k;
     }
 }
 
@@ -522,20 +601,20 @@ static bool hunt_scan(fsd_conn *c, fsd_dir dir, bool eod)
     ptrdiff_t at;
     size_t undecided;
     /* a midstream start exactly at a record boundary: sync at once */
-    if (d->pend_mid && !d->pend_gap && d->hb_off == 0 && d->hb_pos == 0) {
-        if (d->hb_len < FSD_HEADER_LEN && !eod)
+    if (d->hunt->pend_mid && !d->hunt->pend_gap && d->hunt->hb_off == 0 && d->hunt->hb_pos == 0) {
+        if (d->hunt->hb_len < FSD_HEADER_LEN && !eod)
             return false;
-        if (d->hb_len >= FSD_HEADER_LEN && plausible_at(d, 0)) {
+        if (d->hunt->hb_len >= FSD_HEADER_LEN && plausible_at(d, 0)) {
             sync_found(c, dir, 0);
             return true;
         }
     }
-    at = fsd_find_resync(d->hb + d->hb_pos, d->hb_len - d->hb_pos, eod, &undecided);
+    at = fsd_find_resync(d->hunt->hb + d->hunt->hb_pos, d->hunt->hb_len - d->hunt->hb_pos, eod, &undecided);
     if (at >= 0) {
-        sync_found(c, dir, d->hb_pos + (size_t)at);
+        sync_found(c, dir, d->hunt->hb_pos + (size_t)at);
         return true;
     }
-    d->hb_pos += undecided;
+    d->hunt->hb_pos += undecided;
     return false;
 }
 
@@ -547,41 +626,41 @@ static size_t hunt_feed(fsd_conn *c, fsd_dir dir, const uint8_t *p, size_t n, fs
     size_t taken = 0;
     while (taken < n && d->sync == FSD_SYNC_HUNTING) {
         size_t k;
-        if (d->hb == NULL) {
-            d->hb = fsd_mem_alloc(c, HUNT_CAP);
-            if (d->hb == NULL) {
+        if (d->hunt->hb == NULL) {
+            d->hunt->hb = fsd_mem_alloc(c, HUNT_CAP);
+            if (d->hunt->hb == NULL) {
                 c->nomem = true;
                 c->st.dir[dir].skipped_bytes += n - taken;
                 d->off += n - taken;
-                d->hb_off = d->off;
+                d->hunt->hb_off = d->off;
                 return n;
             }
         }
-        if (d->hb_len == HUNT_CAP)
+        if (d->hunt->hb_len == HUNT_CAP)
             hunt_drop(c, dir);
-        if (d->hb_len == HUNT_CAP) { /* cannot happen: a candidate needs at most HUNT_CAP */
-            d->hb_pos = d->hb_len;
+        if (d->hunt->hb_len == HUNT_CAP) { /* cannot happen: a candidate needs at most HUNT_CAP */
+            d->hunt->hb_pos = d->hunt->hb_len;
             hunt_drop(c, dir);
         }
-        k = HUNT_CAP - d->hb_len < n - taken ? HUNT_CAP - d->hb_len : n - taken;
-        if (d->nsegs == 0 || d->segs[d->nsegs - 1].at.ns != at.ns || d->segs[d->nsegs - 1].at.tag != at.tag) {
-            if (!fsd_mem_reserve(c, (void **)&d->segs, &d->segcap, d->nsegs + 1, sizeof *d->segs)) {
+        k = HUNT_CAP - d->hunt->hb_len < n - taken ? HUNT_CAP - d->hunt->hb_len : n - taken;
+        if (d->hunt->nsegs == 0 || d->hunt->segs[d->hunt->nsegs - 1].at.ns != at.ns || d->hunt->segs[d->hunt->nsegs - 1].at.tag != at.tag) {
+            if (!fsd_mem_reserve(c, (void **)&d->hunt->segs, &d->hunt->segcap, d->hunt->nsegs + 1, sizeof *d->hunt->segs)) {
                 c->nomem = true;
                 c->st.dir[dir].skipped_bytes += n - taken;
                 d->off += n - taken;
                 return n;
             }
-            d->segs[d->nsegs].off = d->hb_off + d->hb_len;
-            d->segs[d->nsegs].at = at;
-            d->nsegs++;
+            d->hunt->segs[d->hunt->nsegs].off = d->hunt->hb_off + d->hunt->hb_len;
+            d->hunt->segs[d->hunt->nsegs].at = at;
+            d->hunt->nsegs++;
         }
-        memcpy(d->hb + d->hb_len, p + taken, k);
-        d->hb_len += k;
+        memcpy(d->hunt->hb + d->hunt->hb_len, p + taken, k);
+        d->hunt->hb_len += k;
         d->off += k;
         taken += k;
         if (hunt_scan(c, dir, false))
             return taken;
-        if (d->hb_pos > 4096)
+        if (d->hunt->hb_pos > 4096)
             hunt_drop(c, dir);
     }
     return taken;
@@ -593,13 +672,13 @@ static void hunt_eod(fsd_conn *c, fsd_dir dir)
     fsd_dirst *d = &c->d[dir];
     if (d->sync != FSD_SYNC_HUNTING)
         return;
-    if (d->hb && hunt_scan(c, dir, true))
+    if (d->hunt->hb && hunt_scan(c, dir, true))
         return;
-    d->hb_pos = d->hb_len;
-    if (d->hb)
+    d->hunt->hb_pos = d->hunt->hb_len;
+    if (d->hunt->hb)
         hunt_drop(c, dir);
-    d->hb_off = d->off;
-    d->nsegs = 0;
+    d->hunt->hb_off = d->off;
+    d->hunt->nsegs = 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -673,9 +752,9 @@ int fsd_conn_gap(fsd_conn *c, fsd_dir dir, uint64_t nbytes, int64_t ts_ns, uint6
         hunt_eod(c, dir);
         if (d->sync == FSD_SYNC_HUNTING) {
             d->off += nbytes;
-            d->hb_off = d->off;
-            d->pend_gap = true;
-            d->hunt_missing += nbytes;
+            d->hunt->hb_off = d->off;
+            d->hunt->pend_gap = true;
+            d->hunt->hunt_missing += nbytes;
             fsd_req_on_gap(c, dir);
             return result(c);
         }
@@ -690,10 +769,9 @@ int fsd_conn_gap(fsd_conn *c, fsd_dir dir, uint64_t nbytes, int64_t ts_ns, uint6
         uint64_t gap_off = d->off;
         if (m > 0) {
             if (d->rec_mgmt)
-                fsd_nv_break(&d->mgmt);
+                fsd_nv_break(d->mgmt);
             if (d->rec_content)
                 fsd_req_on_gap_content(c, dir, m);
-            d->content_done += m;
             d->content_left -= m;
         }
         d->pad_left -= (uint32_t)(nbytes - m);
@@ -707,12 +785,16 @@ int fsd_conn_gap(fsd_conn *c, fsd_dir dir, uint64_t nbytes, int64_t ts_ns, uint6
     }
     if (d->in_rec)
         record_end(c, dir, at, true);
-    d->hunt_skipped = d->hdr_have;
-    c->st.dir[dir].skipped_bytes += d->hdr_have;
-    d->off += nbytes;
-    hunt_start(c, d);
-    d->pend_gap = true;
-    d->hunt_missing = nbytes;
+    {
+        unsigned partial = d->hdr_have;
+        c->st.dir[dir].skipped_bytes += partial;
+        d->off += nbytes;
+        if (hunt_start(c, d)) {
+            d->hunt->hunt_skipped = partial;
+            d->hunt->pend_gap = true;
+            d->hunt->hunt_missing = nbytes;
+        }
+    }
     fsd_req_on_gap(c, dir);
     return result(c);
 }
@@ -725,24 +807,24 @@ static void end_dir(fsd_conn *c, fsd_dir dir, fsd_timepoint at)
         return;
     if (d->sync == FSD_SYNC_HUNTING) {
         hunt_eod(c, dir);
-        if (d->sync == FSD_SYNC_HUNTING && (d->pend_mid || d->pend_gap)) {
-            if (d->pend_mid)
+        if (d->sync == FSD_SYNC_HUNTING && (d->hunt->pend_mid || d->hunt->pend_gap)) {
+            if (d->hunt->pend_mid)
                 fsd_fire(c, NULL, FSD_A_midstream_start, 0, dir, d->off, at, -1,
-                         "no record header found; %llu bytes skipped", (unsigned long long)d->hunt_skipped);
-            if (d->pend_gap)
+                         "no record header found; %llu bytes skipped", (unsigned long long)d->hunt->hunt_skipped);
+            if (d->hunt->pend_gap)
                 fsd_fire(c, NULL, FSD_A_capture_gap, 0, dir, d->off, at, -1,
                          "%llu bytes missing; not resynchronised, %llu bytes skipped",
-                         (unsigned long long)d->hunt_missing, (unsigned long long)d->hunt_skipped);
+                         (unsigned long long)d->hunt->hunt_missing, (unsigned long long)d->hunt->hunt_skipped);
         }
     }
     if (d->sync == FSD_SYNC_OK) {
         if (d->in_rec) {
-            fsd_fire(c, d->rec_req, FSD_A_truncated_record, 0, dir, d->rec_off, d->rec_first, ev_id(&d->h),
+            fsd_fire(c, d->rec_req, FSD_A_truncated_record, 0, dir, d->rec_off, FSD_REC_FIRST(d), ev_id(&d->h),
                      "%s cut after %u of %u bytes", fsd_type_name(d->h.type),
                      (unsigned)(d->off - d->rec_off), fsd_header_record_len(&d->h));
             record_end(c, dir, at, true);
         } else if (d->hdr_have > 0) {
-            fsd_fire(c, NULL, FSD_A_truncated_record, 0, dir, d->rec_off, d->rec_first, -1,
+            fsd_fire(c, NULL, FSD_A_truncated_record, 0, dir, d->rec_off, FSD_REC_FIRST(d), -1,
                      "cut after %u of 8 header bytes", d->hdr_have);
             d->hdr_have = 0;
         }

@@ -127,25 +127,8 @@ typedef struct fsd_seg {
     fsd_timepoint at;
 } fsd_seg;
 
-typedef struct fsd_dirst {
-    fsd_sync_state sync;
-    bool closed;
-    uint64_t off;             /* stream offset of the next byte */
-    uint8_t hdr[FSD_HEADER_LEN];
-    unsigned hdr_have;
-    bool in_rec;              /* header complete, body being consumed */
-    fsd_header h;
-    uint64_t rec_off;
-    fsd_timepoint rec_first;
-    uint32_t content_left, pad_left, content_done;
-    uint8_t body[8];
-    unsigned body_have;
-    fsd_req *rec_req;         /* tracked request this record belongs to */
-    bool rec_content;         /* content goes into rec_req's stream */
-    bool rec_mgmt;            /* content goes to the management pair parser */
-    bool rec_checks_done;     /* header-level checks already fired */
-    fsd_nvp mgmt;
-    /* hunting (resync) */
+/* Resync window of a hunting direction: allocated while hunting only. */
+typedef struct fsd_hunt {
     uint8_t *hb;
     size_t hb_len, hb_pos;
     uint64_t hb_off;
@@ -153,28 +136,70 @@ typedef struct fsd_dirst {
     size_t nsegs, segcap;
     bool pend_mid, pend_gap;
     uint64_t hunt_skipped, hunt_missing;
+} fsd_hunt;
+
+typedef struct fsd_dirst {
+    uint64_t off;             /* stream offset of the next byte */
+    uint64_t rec_off;
+    int64_t rec_first_ns;     /* packet of the record's first header byte */
+    uint64_t rec_first_tag;
+    fsd_req *rec_req;         /* tracked request this record belongs to */
+    fsd_nvp *mgmt;            /* GET_VALUES(_RESULT) pair parser, allocated on first use */
+    fsd_hunt *hunt;           /* while hunting */
+    fsd_header h;
+    union {                   /* the header's bytes until it is complete, then the 8-byte body */
+        uint8_t hdr[FSD_HEADER_LEN];
+        uint8_t body[8];
+    };
+    uint32_t content_left, pad_left;
+    uint8_t sync;             /* fsd_sync_state */
+    uint8_t hdr_have, body_have;
+    bool closed;
+    bool in_rec;              /* header complete, body being consumed */
+    bool rec_content;         /* content goes into rec_req's stream */
+    bool rec_mgmt;            /* content goes to the management pair parser */
+    bool rec_checks_done;     /* header-level checks already fired */
 } fsd_dirst;
 
-#define FSD_ENDED_RING 8
+/* Statistics kept compactly; fsd_conn_get_stats() expands them. Anomaly
+ * counts: a few ids inline, a full table only when more distinct ids fire. */
+#define FSD_ACOUNT_INLINE 4
+typedef struct fsd_idir {
+    uint64_t bytes, gap_bytes, skipped_bytes;
+    uint32_t by_type[FSD_MAX_KNOWN_TYPE + 1]; /* until one would overflow: then big_types */
+} fsd_idir;
+typedef struct fsd_istats {
+    fsd_idir dir[2];
+    uint64_t *big;            /* allocated on first need: [2][12] exact record counters once a
+                                 32-bit one would overflow, then [FSD_A_COUNT] anomaly counters */
+    uint64_t transactions;
+    uint32_t active_requests, max_active_requests;
+    size_t memory_bytes;
+    uint8_t a_id[FSD_ACOUNT_INLINE];
+    uint8_t a_n;
+    bool big_types, big_anom; /* which part of big is in use */
+    uint32_t a_count[FSD_ACOUNT_INLINE];
+} fsd_istats;
+
+#define FSD_ENDED_RING 4
 
 struct fsd_conn {
     fsd_limits lim;
     fsd_allocator al;
-    fsd_callbacks cb;
+    const fsd_callbacks *cb;  /* the caller's table (never NULL: an empty one) */
     void *ud;
-    unsigned flags;
     fsd_dirst d[2];
-    fsd_conn_stats st;
+    fsd_istats st;
     fsd_req *head, *tail;     /* tracked requests in BEGIN order */
     uint32_t tracked, active;
     uint64_t next_seq;
     bool have_last, last_keep;
     uint16_t last_id;
     uint16_t ended_ring[FSD_ENDED_RING];
-    unsigned ended_n, ended_i;
+    uint8_t ended_n, ended_i;
     bool lenient;             /* after a gap / midstream start: ids never begun are not flagged */
-    uint8_t *begun;           /* bitmap of ids begun (lenient mode only) */
-    uint8_t *untracked;       /* bitmap of ids refused because the table was full */
+    uint8_t *idmaps;          /* allocated on first need: 8 KiB bitmap of ids begun (lenient mode),
+                                 then 8 KiB bitmap of ids refused because the table was full */
     bool server_desync;
     bool finished;
     bool nomem;
@@ -186,6 +211,9 @@ void fsd_fire(fsd_conn *c, fsd_req *r, fsd_anomaly_id id, fsd_severity sev, fsd_
               uint64_t off, fsd_timepoint at, int32_t request_id, const char *fmt, ...)
 #if defined(__GNUC__) || defined(__clang__)
     __attribute__((format(printf, 9, 10)))
+/* The packet of the current record's first header byte. */
+#define FSD_REC_FIRST(d) fsd_tp((d)->rec_first_ns, (d)->rec_first_tag)
+
 #endif
     ;
 
@@ -213,6 +241,14 @@ void fsd_req_free_all(fsd_conn *c);
 /* The server closed before the client: keep_conn_violation if due. */
 void fsd_req_server_close(fsd_conn *c, fsd_dir dir, uint64_t off, fsd_timepoint at);
 
+#define FSD_BIG_TYPES 0
+#define FSD_BIG_ANOM (2 * (FSD_MAX_KNOWN_TYPE + 1))
+#define FSD_BIG_LEN (FSD_BIG_ANOM + FSD_A_COUNT)
+/* The big statistics block (zeroed), allocated on first need; NULL on failure. */
+uint64_t *fsd_big_stats(fsd_conn *c);
+#define FSD_IDMAP_BEGUN 0
+#define FSD_IDMAP_UNTRACKED 8192
+
 static inline fsd_timepoint fsd_tp(int64_t ns, uint64_t tag)
 {
     fsd_timepoint t;
@@ -221,5 +257,8 @@ static inline fsd_timepoint fsd_tp(int64_t ns, uint64_t tag)
     t.set = true;
     return t;
 }
+
+/* The packet of the current record's first header byte. */
+#define FSD_REC_FIRST(d) fsd_tp((d)->rec_first_ns, (d)->rec_first_tag)
 
 #endif

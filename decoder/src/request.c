@@ -142,42 +142,67 @@ void fsd_fire(fsd_conn *c, fsd_req *r, fsd_anomaly_id id, fsd_severity sev, fsd_
             r->an_dropped++;
         }
     }
-    c->st.anomalies[id]++;
-    if (c->cb.on_anomaly)
-        c->cb.on_anomaly(c->ud, &ev);
+    /* count it: a few distinct ids inline, the full table beyond */
+    if (c->st.big_anom) {
+        c->st.big[FSD_BIG_ANOM + id]++;
+    } else {
+        unsigned k;
+        for (k = 0; k < c->st.a_n && c->st.a_id[k] != (uint8_t)id; k++)
+            ;
+        if (k < c->st.a_n && c->st.a_count[k] < UINT32_MAX) {
+            c->st.a_count[k]++;
+        } else if (k == c->st.a_n && k < FSD_ACOUNT_INLINE) {
+            c->st.a_id[k] = (uint8_t)id;
+            c->st.a_count[k] = 1;
+            c->st.a_n++;
+        } else {
+            uint64_t *big = fsd_big_stats(c);
+            if (big != NULL) {
+                uint64_t *all = big + FSD_BIG_ANOM;
+                for (unsigned j = 0; j < c->st.a_n; j++)
+                    all[c->st.a_id[j]] = c->st.a_count[j];
+                all[id]++;
+                c->st.big_anom = true;
+            }
+        }
+    }
+    if (c->cb->on_anomaly)
+        c->cb->on_anomaly(c->ud, &ev);
 }
 
 /* ------------------------------------------------------------------ */
 /* bitmaps of ids                                                     */
 
-static bool bit_get(const uint8_t *m, uint16_t id)
+/* Two 8 KiB id bitmaps (FSD_IDMAP_BEGUN, FSD_IDMAP_UNTRACKED) in one block
+ * allocated on first need: most connections never need either. */
+static bool bit_get(const fsd_conn *c, unsigned map, uint16_t id)
 {
-    return m != NULL && (m[id >> 3] >> (id & 7)) & 1;
+    return c->idmaps != NULL && (c->idmaps[map + (id >> 3)] >> (id & 7)) & 1;
 }
 
-static void bit_set(fsd_conn *c, uint8_t **m, uint16_t id, bool v)
+static void bit_set(fsd_conn *c, unsigned map, uint16_t id, bool v)
 {
-    if (*m == NULL) {
+    if (c->idmaps == NULL) {
         if (!v)
             return;
-        *m = fsd_mem_alloc(c, 8192);
-        if (*m == NULL) {
+        c->idmaps = fsd_mem_alloc(c, 2 * 8192);
+        if (c->idmaps == NULL) {
             c->nomem = true;
             return;
         }
-        memset(*m, 0, 8192);
+        memset(c->idmaps, 0, 2 * 8192);
     }
     if (v)
-        (*m)[id >> 3] |= (uint8_t)(1u << (id & 7));
+        c->idmaps[map + (id >> 3)] |= (uint8_t)(1u << (id & 7));
     else
-        (*m)[id >> 3] &= (uint8_t)~(1u << (id & 7));
+        c->idmaps[map + (id >> 3)] &= (uint8_t)~(1u << (id & 7));
 }
 
 void fsd_req_enable_lenient(fsd_conn *c)
 {
     c->lenient = true;
     for (fsd_req *r = c->head; r; r = r->next)
-        bit_set(c, &c->begun, r->id, true);
+        bit_set(c, FSD_IDMAP_BEGUN, r->id, true);
 }
 
 static bool ended_recently(const fsd_conn *c, uint16_t id)
@@ -367,8 +392,8 @@ static void deliver(fsd_conn *c, fsd_req *r, fsd_end_reason reason, fsd_dir dir,
     if (r->has_end)
         ended_remember(c, r->id);
     c->st.transactions++;
-    if (c->cb.on_transaction)
-        c->cb.on_transaction(c->ud, &tx);
+    if (c->cb->on_transaction)
+        c->cb->on_transaction(c->ud, &tx);
     if (params)
         fsd_mem_free(c, params, r->nps * sizeof *params);
     req_free(c, r);
@@ -532,7 +557,7 @@ static void on_pair(fsd_conn *c, void *ctx, const fsd_pair *p)
     const char *nm = (const char *)p->name;
     int crit = -1;
 
-    if (c->cb.on_param) {
+    if (c->cb->on_param) {
         fsd_param_event ev;
         memset(&ev, 0, sizeof ev);
         ev.dir = FSD_DIR_CLIENT;
@@ -548,7 +573,7 @@ static void on_pair(fsd_conn *c, void *ctx, const fsd_pair *p)
         ev.straddled = p->straddled;
         ev.offset = p->offset;
         ev.end_offset = p->end_offset;
-        c->cb.on_param(c->ud, &ev);
+        c->cb->on_param(c->ud, &ev);
     }
     if (p->name_len == 0)
         fsd_fire(c, r, FSD_A_nv_empty_name, 0, FSD_DIR_CLIENT, p->offset, p->at, r->id,
@@ -651,7 +676,7 @@ static void once(fsd_conn *c, fsd_req *r, uint32_t bit, fsd_anomaly_id id, fsd_d
     if (r->once & bit)
         return;
     r->once |= bit;
-    fsd_fire(c, r, id, 0, dir, d->rec_off, d->rec_first, r->id, "%s", detail);
+    fsd_fire(c, r, id, 0, dir, d->rec_off, FSD_REC_FIRST(d), r->id, "%s", detail);
 }
 
 void fsd_req_on_header(fsd_conn *c, fsd_dir dir)
@@ -669,20 +694,20 @@ void fsd_req_on_header(fsd_conn *c, fsd_dir dir)
         return;
     if (fsd_type_sender(t) != (int)dir) {
         r = !fsd_type_is_management(t) && h->request_id ? fsd_req_find(c, h->request_id) : NULL;
-        fsd_fire(c, r, FSD_A_wrong_direction, 0, dir, d->rec_off, d->rec_first,
+        fsd_fire(c, r, FSD_A_wrong_direction, 0, dir, d->rec_off, FSD_REC_FIRST(d),
                  fsd_type_is_management(t) ? -1 : h->request_id, "%s from the %s", fsd_type_name(t),
                  fsd_dir_name(dir));
         return;
     }
     if (fsd_type_is_management(t)) {
         if (h->request_id != 0)
-            fsd_fire(c, NULL, FSD_A_management_id, 0, dir, d->rec_off, d->rec_first, h->request_id,
+            fsd_fire(c, NULL, FSD_A_management_id, 0, dir, d->rec_off, FSD_REC_FIRST(d), h->request_id,
                      "%s with request id %u", fsd_type_name(t), h->request_id);
         d->rec_mgmt = t != FSD_UNKNOWN_TYPE;
         return;
     }
     if (h->request_id == 0) {
-        fsd_fire(c, NULL, FSD_A_null_request_id, 0, dir, d->rec_off, d->rec_first, 0, "%s with request id 0",
+        fsd_fire(c, NULL, FSD_A_null_request_id, 0, dir, d->rec_off, FSD_REC_FIRST(d), 0, "%s with request id 0",
                  fsd_type_name(t));
         return;
     }
@@ -692,23 +717,23 @@ void fsd_req_on_header(fsd_conn *c, fsd_dir dir)
     r = fsd_req_find(c, h->request_id);
     if (r == NULL) {
         if (t == FSD_END_REQUEST && ended_recently(c, h->request_id))
-            fsd_fire(c, NULL, FSD_A_duplicate_end, 0, dir, d->rec_off, d->rec_first, h->request_id,
+            fsd_fire(c, NULL, FSD_A_duplicate_end, 0, dir, d->rec_off, FSD_REC_FIRST(d), h->request_id,
                      "request %u already ended", h->request_id);
-        else if (bit_get(c->untracked, h->request_id) || (c->lenient && !bit_get(c->begun, h->request_id)))
+        else if (bit_get(c, FSD_IDMAP_UNTRACKED, h->request_id) || (c->lenient && !bit_get(c, FSD_IDMAP_BEGUN, h->request_id)))
             ; /* not tracked on purpose: already reported (table full, gap, midstream start) */
         else
-            fsd_fire(c, NULL, FSD_A_inactive_request, 0, dir, d->rec_off, d->rec_first, h->request_id,
+            fsd_fire(c, NULL, FSD_A_inactive_request, 0, dir, d->rec_off, FSD_REC_FIRST(d), h->request_id,
                      "%s for request %u", fsd_type_name(t), h->request_id);
         return;
     }
     if (r->lingering) {
         if (t == FSD_END_REQUEST) {
-            fsd_fire(c, r, FSD_A_duplicate_end, 0, dir, d->rec_off, d->rec_first, r->id, "request %u already ended",
+            fsd_fire(c, r, FSD_A_duplicate_end, 0, dir, d->rec_off, FSD_REC_FIRST(d), r->id, "request %u already ended",
                      r->id);
             return;
         }
         if (t == FSD_STDOUT || t == FSD_STDERR) {
-            fsd_fire(c, NULL, FSD_A_inactive_request, 0, dir, d->rec_off, d->rec_first, r->id,
+            fsd_fire(c, NULL, FSD_A_inactive_request, 0, dir, d->rec_off, FSD_REC_FIRST(d), r->id,
                      "%s after END_REQUEST of request %u", fsd_type_name(t), r->id);
             return;
         }
@@ -747,7 +772,7 @@ void fsd_req_on_header(fsd_conn *c, fsd_dir dir)
     case FSD_STDOUT:
     case FSD_STDERR:
         if (!r->t_first.set)
-            r->t_first = d->rec_first;
+            r->t_first = FSD_REC_FIRST(d);
         if (r->st[FSD_PARAMS] != S_ENDED) {
             snprintf(buf, sizeof buf, "%s before PARAMS ended", fsd_type_name(t));
             once(c, r, ONCE_EARLY, FSD_A_early_response, dir, d, buf);
@@ -791,7 +816,7 @@ static void cgi_deliver(fsd_conn *c, fsd_req *r, bool complete, uint64_t end_off
                      "Status: \"%.*s\"", (int)(res.status_len < 40 ? res.status_len : 40),
                      (const char *)r->cgi.buf + res.status_off);
     }
-    if (!c->cb.on_response) {
+    if (!c->cb->on_response) {
         fsd_cgi_free_headers(c, &res);
         return;
     }
@@ -802,7 +827,7 @@ static void cgi_deliver(fsd_conn *c, fsd_req *r, bool complete, uint64_t end_off
     ev.header_len = r->cgi.used;
     ev.complete = complete;
     ev.at = at;
-    c->cb.on_response(c->ud, &ev);
+    c->cb->on_response(c->ud, &ev);
     fsd_cgi_free_headers(c, &res);
 }
 
@@ -894,7 +919,7 @@ static void stdout_over(fsd_conn *c, fsd_req *r, fsd_dir dir, const fsd_dirst *d
         return;
     r->cgi.state = FSD_CGI_NOHDR;
     if (r->cgi.used > 0) {
-        fsd_fire(c, r, FSD_A_response_no_header, 0, dir, d->rec_off, d->rec_first, r->id,
+        fsd_fire(c, r, FSD_A_response_no_header, 0, dir, d->rec_off, FSD_REC_FIRST(d), r->id,
                  "%zu bytes without a blank line", r->cgi.used);
         cgi_deliver(c, r, false, d->rec_off, at);
     }
@@ -917,32 +942,32 @@ static void begin_request(fsd_conn *c, fsd_dir dir, fsd_record_event *ev)
     bool mpx;
 
     if (r != NULL && !r->lingering) {
-        fsd_fire(c, r, FSD_A_duplicate_begin, 0, dir, d->rec_off, d->rec_first, id,
+        fsd_fire(c, r, FSD_A_duplicate_begin, 0, dir, d->rec_off, FSD_REC_FIRST(d), id,
                  "request %u is active", id);
         return;
     }
     if (r != NULL) /* lingering: its client streams never ended */
-        deliver(c, r, FSD_END_COMPLETE, dir, d->rec_off, d->rec_first);
+        deliver(c, r, FSD_END_COMPLETE, dir, d->rec_off, FSD_REC_FIRST(d));
     ended_forget(c, id);
     if (c->tracked >= c->lim.max_active_requests) {
         /* make room by delivering the oldest lingering request */
         for (fsd_req *o = c->head; o; o = o->next) {
             if (o->lingering) {
-                deliver(c, o, FSD_END_COMPLETE, dir, d->rec_off, d->rec_first);
+                deliver(c, o, FSD_END_COMPLETE, dir, d->rec_off, FSD_REC_FIRST(d));
                 break;
             }
         }
     }
     if (c->tracked >= c->lim.max_active_requests) {
-        fsd_fire(c, NULL, FSD_A_request_table_full, 0, dir, d->rec_off, d->rec_first, id,
+        fsd_fire(c, NULL, FSD_A_request_table_full, 0, dir, d->rec_off, FSD_REC_FIRST(d), id,
                  "%u requests active; request %u not tracked", c->tracked, id);
-        bit_set(c, &c->untracked, id, true);
+        bit_set(c, FSD_IDMAP_UNTRACKED, id, true);
         return;
     }
     r = fsd_mem_alloc(c, sizeof *r);
     if (r == NULL) {
         c->nomem = true;
-        bit_set(c, &c->untracked, id, true);
+        bit_set(c, FSD_IDMAP_UNTRACKED, id, true);
         return;
     }
     memset(r, 0, sizeof *r);
@@ -950,7 +975,7 @@ static void begin_request(fsd_conn *c, fsd_dir dir, fsd_record_event *ev)
         r->cv[k] = -1;
     r->id = id;
     r->seq = c->next_seq++;
-    r->t_begin = d->rec_first;
+    r->t_begin = FSD_REC_FIRST(d);
     if (ev->body_valid) {
         r->role = ev->body.begin.role;
         r->flags = ev->body.begin.flags;
@@ -969,20 +994,20 @@ static void begin_request(fsd_conn *c, fsd_dir dir, fsd_record_event *ev)
     c->st.active_requests = c->active;
     if (c->active > c->st.max_active_requests)
         c->st.max_active_requests = c->active;
-    bit_set(c, &c->untracked, id, false);
+    bit_set(c, FSD_IDMAP_UNTRACKED, id, false);
     if (c->lenient)
-        bit_set(c, &c->begun, id, true);
+        bit_set(c, FSD_IDMAP_BEGUN, id, true);
     d->rec_req = r;
     ev->request_active = true;
 
     if (mpx)
-        fsd_fire(c, r, FSD_A_multiplexed, 0, dir, d->rec_off, d->rec_first, id, "%u requests active",
+        fsd_fire(c, r, FSD_A_multiplexed, 0, dir, d->rec_off, FSD_REC_FIRST(d), id, "%u requests active",
                  c->active);
     if (c->have_last && !c->last_keep)
-        fsd_fire(c, r, FSD_A_keep_conn_violation, 0, dir, d->rec_off, d->rec_first, id,
+        fsd_fire(c, r, FSD_A_keep_conn_violation, 0, dir, d->rec_off, FSD_REC_FIRST(d), id,
                  "BEGIN_REQUEST after request %u cleared KEEP_CONN", c->last_id);
     if (ev->body_valid && (r->role < FSD_RESPONDER || r->role > FSD_FILTER))
-        fsd_fire(c, r, FSD_A_unknown_role, 0, dir, d->rec_off, d->rec_first, id, "role %u", r->role);
+        fsd_fire(c, r, FSD_A_unknown_role, 0, dir, d->rec_off, FSD_REC_FIRST(d), id, "role %u", r->role);
     c->have_last = true;
     c->last_keep = r->keep_conn;
     c->last_id = id;
@@ -1023,7 +1048,7 @@ void fsd_req_on_record_end(fsd_conn *c, fsd_dir dir, fsd_record_event *ev)
                      "pair at offset %llu incomplete at end of PARAMS", (unsigned long long)r->nv.start_off);
         r->st[FSD_PARAMS] = S_ENDED;
         if (r->role == FSD_RESPONDER && (!r->seen_method || !r->seen_sfile))
-            fsd_fire(c, r, FSD_A_missing_required_param, 0, dir, d->rec_off, d->rec_first, r->id, "%s%s%s",
+            fsd_fire(c, r, FSD_A_missing_required_param, 0, dir, d->rec_off, FSD_REC_FIRST(d), r->id, "%s%s%s",
                      r->seen_method ? "" : "REQUEST_METHOD", !r->seen_method && !r->seen_sfile ? "," : "",
                      r->seen_sfile ? "" : "SCRIPT_FILENAME");
         client_stream_ended(c, r, ev->last);
@@ -1033,10 +1058,10 @@ void fsd_req_on_record_end(fsd_conn *c, fsd_dir dir, fsd_record_event *ev)
             break;
         r->st[FSD_STDIN] = S_ENDED;
         if (r->stdin_bytes > 0 && (r->cl_state == CL_ABSENT || r->cl_state == CL_EMPTY))
-            fsd_fire(c, r, FSD_A_content_length_missing, 0, dir, d->rec_off, d->rec_first, r->id,
+            fsd_fire(c, r, FSD_A_content_length_missing, 0, dir, d->rec_off, FSD_REC_FIRST(d), r->id,
                      "%llu STDIN bytes", (unsigned long long)r->stdin_bytes);
         else if (r->cl_state == CL_VALID && (uint64_t)r->cl_value != r->stdin_bytes && !(r->once & ONCE_CL_EXCEED))
-            fsd_fire(c, r, FSD_A_content_length_mismatch, 0, dir, d->rec_off, d->rec_first, r->id,
+            fsd_fire(c, r, FSD_A_content_length_mismatch, 0, dir, d->rec_off, FSD_REC_FIRST(d), r->id,
                      "CONTENT_LENGTH %lld, STDIN %llu bytes", (long long)r->cl_value,
                      (unsigned long long)r->stdin_bytes);
         client_stream_ended(c, r, ev->last);
@@ -1059,7 +1084,7 @@ void fsd_req_on_record_end(fsd_conn *c, fsd_dir dir, fsd_record_event *ev)
         break;
     case FSD_ABORT_REQUEST:
         if (!r->aborted)
-            fsd_fire(c, r, FSD_A_request_aborted, 0, dir, d->rec_off, d->rec_first, r->id, "request %u", r->id);
+            fsd_fire(c, r, FSD_A_request_aborted, 0, dir, d->rec_off, FSD_REC_FIRST(d), r->id, "request %u", r->id);
         r->aborted = true;
         if (r->lingering)
             r->pending = true;
@@ -1073,10 +1098,10 @@ void fsd_req_on_record_end(fsd_conn *c, fsd_dir dir, fsd_record_event *ev)
         }
         if (r->protocol_status != FSD_REQUEST_COMPLETE)
             fsd_fire(c, r, FSD_A_protocol_status, r->protocol_status > 3 ? FSD_SEV_ERROR : FSD_SEV_WARNING, dir,
-                     d->rec_off, d->rec_first, r->id, "%s (%u)", fsd_protocol_status_name(r->protocol_status),
+                     d->rec_off, FSD_REC_FIRST(d), r->id, "%s (%u)", fsd_protocol_status_name(r->protocol_status),
                      r->protocol_status);
         if (r->st[FSD_STDOUT] != S_ENDED)
-            fsd_fire(c, r, FSD_A_end_without_stdout_eos, 0, dir, d->rec_off, d->rec_first, r->id,
+            fsd_fire(c, r, FSD_A_end_without_stdout_eos, 0, dir, d->rec_off, FSD_REC_FIRST(d), r->id,
                      "%llu STDOUT bytes", (unsigned long long)r->stdout_bytes);
         stdout_over(c, r, dir, d, ev->last);
         if (client_done(r) || r->aborted) {

@@ -337,9 +337,66 @@ static void test_gap_edges(void)
     free(s.b);
 }
 
+/* Memory per connection (lead, 05:12): an idle fsd_conn under 512 bytes, one
+ * active typical nginx request under 4 KiB, and back to idle once delivered. */
+static void test_memory_bounds(void)
+{
+    static const char *nginx[][2] = {
+        { "QUERY_STRING", "" }, { "REQUEST_METHOD", "GET" }, { "CONTENT_TYPE", "" }, { "CONTENT_LENGTH", "" },
+        { "SCRIPT_NAME", "/index.php" }, { "REQUEST_URI", "/index.php?x=1" }, { "DOCUMENT_URI", "/index.php" },
+        { "DOCUMENT_ROOT", "/var/www/html" }, { "SERVER_PROTOCOL", "HTTP/1.1" }, { "REQUEST_SCHEME", "http" },
+        { "GATEWAY_INTERFACE", "CGI/1.1" }, { "SERVER_SOFTWARE", "nginx/1.22.1" }, { "REMOTE_ADDR", "127.0.0.1" },
+        { "REMOTE_PORT", "40522" }, { "SERVER_ADDR", "127.0.0.1" }, { "SERVER_PORT", "8080" },
+        { "SERVER_NAME", "localhost" }, { "REDIRECT_STATUS", "200" },
+        { "SCRIPT_FILENAME", "/var/www/html/index.php" }, { "HTTP_HOST", "localhost:8080" },
+        { "HTTP_USER_AGENT", "curl/7.88.1" }, { "HTTP_ACCEPT", "*/*" },
+    };
+    static const char out[] = "X-Powered-By: PHP/8.2.7\r\nContent-type: text/html; charset=UTF-8\r\n\r\nhello\n";
+    wbuf c = { 0 }, s = { 0 }, p = { 0 };
+    counts k;
+    fsd_conn *x;
+    fsd_conn_stats st;
+    size_t idle, active, answered;
+    for (size_t i = 0; i < sizeof nginx / sizeof nginx[0]; i++)
+        wb_nv(&p, nginx[i][0], strlen(nginx[i][0]), nginx[i][1], strlen(nginx[i][1]));
+    wb_begin(&c, 1, 1, 1);
+    wb_params(&c, 1, &p);
+    wb_rec(&c, 5, 1, NULL, 0, 0);
+    wb_rec(&s, 6, 1, out, sizeof out - 1, 0);
+    wb_end(&s, 1, 0, 0);
+    memset(&k, 0, sizeof k);
+    x = mk(&k, 0, NULL);
+    fsd_conn_get_stats(x, &st);
+    idle = st.memory_bytes;
+    printf("memory: idle connection %zu bytes\n", idle);
+    CHECK(idle < 512);
+    for (int round = 0; round < 3; round++) { /* kept alive: the same request three times */
+        CHECK_EQ(fsd_conn_feed(x, FSD_DIR_CLIENT, c.b, c.len, 1, 1), FSD_OK);
+        fsd_conn_get_stats(x, &st);
+        active = st.memory_bytes;
+        CHECK_EQ(fsd_conn_feed(x, FSD_DIR_SERVER, s.b, 40, 2, 2), FSD_OK); /* the header block is parsed */
+        fsd_conn_get_stats(x, &st);
+        answered = st.memory_bytes;
+        CHECK_EQ(fsd_conn_feed(x, FSD_DIR_SERVER, s.b + 40, s.len - 40, 2, 2), FSD_OK);
+        fsd_conn_get_stats(x, &st);
+        if (round == 0)
+            printf("memory: nginx request with %zu params: %zu bytes in flight, %zu with its response headers, %zu after delivery\n",
+                   sizeof nginx / sizeof nginx[0], active, answered, st.memory_bytes);
+        CHECK(active < 4096);
+        CHECK(answered < 4096);
+        CHECK_EQ(st.memory_bytes, idle); /* back to idle: request memory is freed on delivery */
+    }
+    CHECK_EQ(k.tx, 3);
+    fsd_conn_free(x);
+    free(c.b);
+    free(s.b);
+    free(p.b);
+}
+
 int main(void)
 {
     test_api();
+    test_memory_bounds();
     test_gap_edges();
     test_allocator();
     test_hunting();
