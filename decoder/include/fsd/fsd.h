@@ -450,7 +450,8 @@ void fsd_limits_default(fsd_limits *l);
 typedef struct fsd_conn_config {
     fsd_limits limits;                /* zero fields take the defaults */
     fsd_allocator alloc;              /* all NULL: malloc/free */
-    const fsd_callbacks *cb;          /* may be NULL; any member may be NULL */
+    const fsd_callbacks *cb;          /* may be NULL; any member may be NULL. Not copied: the
+                                         table must stay valid as long as the connection */
     void *ud;                         /* passed to every callback */
     unsigned flags;                   /* FSD_CONN_* */
 } fsd_conn_config;
