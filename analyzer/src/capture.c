@@ -701,7 +701,46 @@ static int fast_next(fcs_capture *c, struct pcap_pkthdr **hdr, const u_char **da
     return 0;
 }
 
+static int cap_next_slow(fcs_capture *c, fcs_packet *pkt)
+#if defined(__GNUC__)
+    __attribute__((noinline))
+#endif
+    ;
+
 int fcs_cap_next(fcs_capture *c, fcs_packet *pkt)
+{
+    /* Hot path: a whole record in the block reader's buffer (fast_next's
+     * first case), its timestamp converted straight to nanoseconds. */
+    if (c->fast > 0 && !c->stop && !c->pending_next && !c->eof && c->p) {
+        size_t avail = c->flen - c->fpos;
+        if (avail >= 16) {
+            const uint8_t *r = c->fbuf + c->fpos;
+            uint32_t w[4];
+            memcpy(w, r, sizeof w); /* host byte order (fast_setup) */
+            if (w[2] <= c->fast_snap && avail - 16 >= w[2]) {
+                int64_t frac = c->fast_us ? (int64_t)w[1] * 1000 : (int64_t)w[1];
+                if (frac > 999999999)
+                    frac = 0;
+                c->fpos += 16 + (size_t)w[2];
+                cap_file *cf = &c->files[c->cur];
+                pkt->data = r + 16;
+                pkt->caplen = w[2];
+                pkt->len = w[3];
+                pkt->ts_ns = (int64_t)w[0] * 1000000000ll + frac;
+                pkt->frame = ++c->frames;
+                pkt->dlt = cf->info.dlt;
+                if (cf->info.packets++ == 0)
+                    cf->info.first_frame = pkt->frame;
+                c->last_ts = pkt->ts_ns;
+                return FCS_CAP_PACKET;
+            }
+        }
+    }
+    return cap_next_slow(c, pkt);
+}
+
+/* Everything else: file changes, refills, libpcap, errors. */
+static int cap_next_slow(fcs_capture *c, fcs_packet *pkt)
 {
     for (;;) {
         if (c->stop) {
