@@ -775,6 +775,14 @@ static void process_data(fcs_tcp *t, flow *f, int side, uint32_t dseq, const uin
                          uint32_t cap, uint32_t wl, int64_t ts, uint64_t frame)
 {
     half *h = &f->h[side];
+    if (dseq == h->next && cap == wl && cap > 0 && !h->fin_seen && !h->ooo) {
+        /* The usual case: exactly the next bytes, all captured, nothing
+         * buffered: what the general path below does for it, directly. */
+        h->next = dseq + wl;
+        deliver(t, f, side, p, wl, ts, frame);
+        t->st.ooo_bytes_now = t->ooo_total; /* as drain() leaves it */
+        return;
+    }
     if (cap > wl)
         cap = wl;
     if (h->fin_seen) {
