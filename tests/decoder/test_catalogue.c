@@ -18,26 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *b;
-    long n;
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    b = malloc((size_t)n + 1);
-    if (!b || fread(b, 1, (size_t)n, f) != (size_t)n) {
-        fclose(f);
-        free(b);
-        return NULL;
-    }
-    b[n] = 0;
-    fclose(f);
-    return b;
-}
+#include "vecfile.h"
 
 static char *trim(char *s)
 {
@@ -52,7 +33,7 @@ static char *trim(char *s)
 
 static int fastcgi_md(const char *path)
 {
-    char *text = slurp(path), *line, *save = NULL;
+    char *text = vec_read_file(path), *line, *save = NULL;
     int rows = 0, bad = 0;
     if (!text) {
         printf("SKIP: %s not found (the shared docs are not next to this checkout)\n", path);
@@ -92,7 +73,7 @@ static int fastcgi_md(const char *path)
 
 static int anomalies_md(const char *path)
 {
-    char *text = slurp(path);
+    char *text = vec_read_file(path);
     int bad = 0;
     if (!text) {
         printf("%s: cannot read\n", path);
@@ -127,7 +108,7 @@ static int anomalies_md(const char *path)
 
 static int vectors(int argc, char **argv)
 {
-    char *def = slurp(argv[0]), *line, *save = NULL;
+    char *def = vec_read_file(argv[0]), *line, *save = NULL;
     char *all = NULL;
     size_t all_len = 0;
     int ids = 0, bad = 0;
@@ -136,7 +117,7 @@ static int vectors(int argc, char **argv)
         return 1;
     }
     for (int i = 1; i < argc; i++) {
-        char *t = slurp(argv[i]), *e;
+        char *t = vec_read_file(argv[i]), *e;
         if (!t) {
             printf("%s: cannot read\n", argv[i]);
             return 1;
@@ -190,7 +171,7 @@ static int clean(int argc, char **argv)
 {
     int bad = 0, checked = 0;
     for (int i = 0; i < argc; i++) {
-        char *t = slurp(argv[i]), *cl, *e;
+        char *t = vec_read_file(argv[i]), *cl, *e;
         const char *base = strrchr(argv[i], '/');
         base = base ? base + 1 : argv[i];
         if (!t) {

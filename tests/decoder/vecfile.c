@@ -44,7 +44,7 @@ void sb_free(sbuf *b)
 /* ------------------------------------------------------------------ */
 /* parsing                                                            */
 
-static char *read_file(const char *path)
+char *vec_read_file(const char *path)
 {
     FILE *f = fopen(path, "rb");
     char *buf;
@@ -181,7 +181,7 @@ static char *trim(char *s)
 
 vec *vec_load(const char *path)
 {
-    char *text = read_file(path), *line, *save = NULL;
+    char *text = vec_read_file(path), *line, *save = NULL;
     vec *v;
     vec_step *cur = NULL;
     int lineno = 0, in_expect = 0;

@@ -33,6 +33,8 @@ typedef struct vec {
 } vec;
 
 /* Parse a .vec file; NULL and a message on stderr on error. */
+/* The whole file as a NUL-terminated string (malloc'd), NULL on error. */
+char *vec_read_file(const char *path);
 vec *vec_load(const char *path);
 void vec_free(vec *v);
 
