@@ -300,23 +300,8 @@ static void body_reserved_check(fsd_conn *c, fsd_dir dir, const fsd_record_event
 static void mgmt_pair(fsd_conn *c, void *ctx, const fsd_pair *p)
 {
     fsd_dirst *d = ctx;
-    fsd_param_event ev;
-    if (!c->cb->on_param)
-        return;
-    memset(&ev, 0, sizeof ev);
-    ev.dir = d == &c->d[FSD_DIR_CLIENT] ? FSD_DIR_CLIENT : FSD_DIR_SERVER;
-    ev.record_type = d->h.type;
-    ev.request_id = d->h.request_id;
-    ev.name.ptr = p->name;
-    ev.name.len = p->name_stored;
-    ev.value.ptr = p->value;
-    ev.value.len = p->value_stored;
-    ev.name_len = p->name_len;
-    ev.value_len = p->value_len;
-    ev.truncated = p->truncated;
-    ev.offset = p->offset;
-    ev.end_offset = p->end_offset;
-    c->cb->on_param(c->ud, &ev);
+    fsd_emit_param(c, d == &c->d[FSD_DIR_CLIENT] ? FSD_DIR_CLIENT : FSD_DIR_SERVER, d->h.type,
+                   d->h.request_id, p);
 }
 
 /* The record's last byte was consumed (or the record was cut: truncated). */

@@ -60,6 +60,9 @@ typedef struct fsd_pair {
 
 typedef void (*fsd_pair_fn)(fsd_conn *c, void *ctx, const fsd_pair *p);
 
+/* Deliver a complete pair through on_param (if set). */
+void fsd_emit_param(fsd_conn *c, fsd_dir dir, uint8_t type, uint16_t request_id, const fsd_pair *p);
+
 typedef struct fsd_nvp {
     uint8_t state;            /* NV_* in nv.c */
     uint8_t lenbuf[4];

@@ -267,3 +267,25 @@ void fsd_nv_release(fsd_conn *c, fsd_nvp *p)
     reset_pair(p);
     p->broken = false;
 }
+
+void fsd_emit_param(fsd_conn *c, fsd_dir dir, uint8_t type, uint16_t request_id, const fsd_pair *p)
+{
+    fsd_param_event ev;
+    if (!c->cb->on_param)
+        return;
+    memset(&ev, 0, sizeof ev);
+    ev.dir = dir;
+    ev.record_type = type;
+    ev.request_id = request_id;
+    ev.name.ptr = p->name;
+    ev.name.len = p->name_stored;
+    ev.value.ptr = p->value;
+    ev.value.len = p->value_stored;
+    ev.name_len = p->name_len;
+    ev.value_len = p->value_len;
+    ev.truncated = p->truncated;
+    ev.straddled = p->straddled;
+    ev.offset = p->offset;
+    ev.end_offset = p->end_offset;
+    c->cb->on_param(c->ud, &ev);
+}

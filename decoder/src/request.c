@@ -557,24 +557,7 @@ static void on_pair(fsd_conn *c, void *ctx, const fsd_pair *p)
     const char *nm = (const char *)p->name;
     int crit = -1;
 
-    if (c->cb->on_param) {
-        fsd_param_event ev;
-        memset(&ev, 0, sizeof ev);
-        ev.dir = FSD_DIR_CLIENT;
-        ev.record_type = FSD_PARAMS;
-        ev.request_id = r->id;
-        ev.name.ptr = p->name;
-        ev.name.len = p->name_stored;
-        ev.value.ptr = p->value;
-        ev.value.len = p->value_stored;
-        ev.name_len = p->name_len;
-        ev.value_len = p->value_len;
-        ev.truncated = p->truncated;
-        ev.straddled = p->straddled;
-        ev.offset = p->offset;
-        ev.end_offset = p->end_offset;
-        c->cb->on_param(c->ud, &ev);
-    }
+    fsd_emit_param(c, FSD_DIR_CLIENT, FSD_PARAMS, r->id, p);
     if (p->name_len == 0)
         fsd_fire(c, r, FSD_A_nv_empty_name, 0, FSD_DIR_CLIENT, p->offset, p->at, r->id,
                  "value of %u bytes", p->value_len);
