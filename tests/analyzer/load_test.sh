@@ -78,6 +78,19 @@ if ps.get("dropped") or ps.get("ifdropped"):
         print("0 passed, %d failed" % len(fails)); sys.exit(1)
     print("SKIP: the kernel dropped %s packets: completeness cannot be checked" % ps.get("dropped"))
     sys.exit(77)
+# A request wrk abandoned when its time ran out is logged by nginx (status
+# 499) without an upstream status, although php-fpm's answer crossed the
+# FastCGI hop: for those, the URI must match and any status is accepted.
+for (uri, st), n in list(want.items()):
+    if st is None:
+        for (guri, gst), gn in list(got.items()):
+            if guri == uri and n:
+                k = min(n, gn)
+                want[(uri, None)] -= k
+                got[(guri, gst)] -= k
+                n -= k
+want += collections.Counter()
+got += collections.Counter()
 missing = want - got
 extra = got - want
 if missing:
