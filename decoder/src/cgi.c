@@ -15,58 +15,62 @@
 
 size_t fsd_cgi_feed(fsd_conn *c, fsd_cgi *g, uint32_t max, const uint8_t *data, size_t n, bool *nomem)
 {
-    size_t i = 0;
+    size_t room, lim, i = 0;
+    bool done = false;
     if (g->state != FSD_CGI_HDR)
         return 0;
-    while (i < n) {
-        size_t room = g->used < max ? max - g->used : 0, lim, take;
-        const uint8_t *nl;
-        if (room == 0) {
-            g->state = FSD_CGI_CAPPED;
-            return i;
+    room = g->used < max ? max - g->used : 0;
+    lim = n < room ? n : room;
+    /* find the blank line within the cap, line by line, then copy once */
+    while (i < lim) {
+        const uint8_t *nl = memchr(data + i, '\n', lim - i);
+        size_t end = nl ? (size_t)(nl - data) : lim;
+        /* the line so far is non-empty when it has a byte other than CR */
+        if (g->line == 0) {
+            for (size_t k = i; k < end; k++) {
+                if (data[k] != '\r') {
+                    g->line = 1;
+                    break;
+                }
+            }
         }
-        lim = n - i < room ? n - i : room;
-        /* up to and including the next line end, within the cap */
-        nl = memchr(data + i, '\n', lim);
-        take = nl ? (size_t)(nl - (data + i)) + 1 : lim;
-        if (g->used + take > g->cap) {
+        if (nl == NULL) {
+            i = lim;
+            break;
+        }
+        i = end + 1;
+        if (g->line == 0) {
+            done = true;
+            break;
+        }
+        g->line = 0;
+    }
+    if (i > 0) {
+        if (g->used + i > g->cap) {
             size_t want = g->cap ? g->cap * 2 : 512;
-            while (want < g->used + take)
+            while (want < g->used + i)
                 want *= 2;
             if (want > max)
                 want = max;
             if (!fsd_mem_reserve(c, (void **)&g->buf, &g->cap, want, 1)) {
                 *nomem = true;
                 g->state = FSD_CGI_CAPPED;
-                return i;
+                return 0;
             }
         }
-        memcpy(g->buf + g->used, data + i, take);
-        g->used += take;
-        /* the line so far is non-empty when it has a byte other than CR */
-        if (g->line == 0) {
-            for (size_t k = 0; k < take - (nl ? 1 : 0); k++) {
-                if (data[i + k] != '\r') {
-                    g->line = 1;
-                    break;
-                }
-            }
-        }
-        i += take;
-        if (nl) {
-            if (g->line == 0) {
-                g->state = FSD_CGI_DONE;
-                return i;
-            }
-            g->line = 0;
-        }
+        memcpy(g->buf + g->used, data, i);
+        g->used += i;
     }
-    return n;
+    if (done)
+        g->state = FSD_CGI_DONE;
+    else if (i < n)
+        g->state = FSD_CGI_CAPPED; /* the cap was reached before the blank line */
+    return i; /* == n when everything was taken */
 }
 
-static bool ieq(const uint8_t *a, size_t alen, const char *b)
+/* Case-insensitive compare with an ASCII literal of bl bytes. */
+static bool ieq(const uint8_t *a, size_t alen, const char *b, size_t bl)
 {
-    size_t bl = strlen(b);
     if (alen != bl)
         return false;
     for (size_t i = 0; i < bl; i++) {
@@ -86,13 +90,17 @@ static bool is_ws(uint8_t b)
     return b == ' ' || b == '\t' || b == '\r';
 }
 
-void fsd_cgi_parse(fsd_conn *c, const fsd_cgi *g, fsd_cgi_result *out)
+void fsd_cgi_parse(fsd_conn *c, const fsd_cgi *g, fsd_cgi_result *out, bool want_headers)
 {
     size_t pos = 0, nlines = 0;
     memset(out, 0, sizeof *out);
-    for (size_t i = 0; i < g->used; i++)
-        if (g->buf[i] == '\n')
+    if (want_headers) {
+        const uint8_t *q = g->buf, *e = g->buf + g->used, *nl;
+        while (q < e && (nl = memchr(q, '\n', (size_t)(e - q))) != NULL) {
             nlines++;
+            q = nl + 1;
+        }
+    }
     if (nlines > 0) {
         out->headers = fsd_mem_alloc(c, nlines * sizeof *out->headers);
         if (out->headers == NULL)
@@ -134,7 +142,7 @@ void fsd_cgi_parse(fsd_conn *c, const fsd_cgi *g, fsd_cgi_result *out)
                 h->value.ptr = line + vs;
                 h->value.len = end - vs;
             }
-            if (ieq(line, ne, "Status") && !out->status_present) {
+            if (ieq(line, ne, "Status", 6) && !out->status_present) {
                 const uint8_t *v = line + vs;
                 size_t vl = end - vs;
                 out->status_present = true;
@@ -145,7 +153,7 @@ void fsd_cgi_parse(fsd_conn *c, const fsd_cgi *g, fsd_cgi_result *out)
                     out->status = (v[0] - '0') * 100 + (v[1] - '0') * 10 + (v[2] - '0');
                 else
                     out->status_bad = true;
-            } else if (ieq(line, ne, "Content-Type") && !out->ct_present) {
+            } else if (ieq(line, ne, "Content-Type", 12) && !out->ct_present) {
                 out->ct_present = true;
                 out->ct_off = (size_t)(line + vs - g->buf);
                 out->ct_len = end - vs;

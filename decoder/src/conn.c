@@ -253,8 +253,16 @@ static void record_checks(fsd_conn *c, fsd_dir dir)
     fsd_dirst *d = &c->d[dir];
     const fsd_header *h = &d->h;
     fsd_req *r = d->rec_req;
-    int32_t id = ev_id(h);
+    int32_t id;
     d->rec_checks_done = true;
+    /* the usual case: nothing to report */
+    if (h->version == 1 && h->reserved == 0 && fsd_type_is_known(h->type) &&
+        (uint32_t)h->content_length + h->padding_length <= FSD_MAX_CONTENT_LEN &&
+        (h->type == FSD_BEGIN_REQUEST || h->type == FSD_END_REQUEST || h->type == FSD_UNKNOWN_TYPE
+             ? h->content_length == 8
+             : h->type != FSD_ABORT_REQUEST || h->content_length == 0))
+        return;
+    id = ev_id(h);
     if (h->version != 1)
         fsd_fire(c, r, FSD_A_bad_version, 0, dir, d->rec_off, FSD_REC_FIRST(d), id, "version %u", h->version);
     if (!fsd_type_is_known(h->type))
@@ -386,7 +394,12 @@ static void header_complete(fsd_conn *c, fsd_dir dir, fsd_timepoint at)
 {
     fsd_dirst *d = &c->d[dir];
     fsd_header *h = &d->h;
-    fsd_header_unpack(h, d->hdr);
+    h->version = d->hdr[0];
+    h->type = d->hdr[1];
+    h->request_id = (uint16_t)((d->hdr[2] << 8) | d->hdr[3]);
+    h->content_length = (uint16_t)((d->hdr[4] << 8) | d->hdr[5]);
+    h->padding_length = d->hdr[6];
+    h->reserved = d->hdr[7];
     if (h->version != 1 && !fsd_type_is_known(h->type)) {
         fsd_fire(c, NULL, FSD_A_desync, 0, dir, d->rec_off, FSD_REC_FIRST(d), -1,
                  "version %u, type %u: not a record header", h->version, h->type);

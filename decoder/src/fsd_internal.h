@@ -14,11 +14,26 @@
 
 #include <stdarg.h>
 
-/* ---- wire.c ---- */
-bool fsd_type_is_management(unsigned type);
-bool fsd_type_is_known(unsigned type);
-/* FSD_DIR_CLIENT / FSD_DIR_SERVER for the side that sends the type, -1 unknown. */
-int fsd_type_sender(unsigned type);
+/* ---- wire.c (these three inline: they run for every record) ---- */
+static inline bool fsd_type_is_management(unsigned type)
+{
+    return type == FSD_GET_VALUES || type == FSD_GET_VALUES_RESULT || type == FSD_UNKNOWN_TYPE;
+}
+
+static inline bool fsd_type_is_known(unsigned type)
+{
+    return type >= 1 && type <= FSD_MAX_KNOWN_TYPE;
+}
+
+/* FSD_DIR_CLIENT / FSD_DIR_SERVER for the side that sends the type, -1 unknown:
+ * the client sends BEGIN_REQUEST, ABORT_REQUEST, PARAMS, STDIN, DATA and
+ * GET_VALUES (bits of 0x336: types 1 2 4 5 8 9), the server the rest. */
+static inline int fsd_type_sender(unsigned type)
+{
+    if (!fsd_type_is_known(type))
+        return -1;
+    return (0x336u >> type) & 1 ? FSD_DIR_CLIENT : FSD_DIR_SERVER;
+}
 
 /* Parameter names the decoder looks at, recognised once per pair
  * (fsd_param_classify: switch on the length, then one memcmp). */
@@ -117,7 +132,9 @@ typedef struct fsd_cgi_result {
     size_t nheaders, headers_cap;
 } fsd_cgi_result;
 
-void fsd_cgi_parse(fsd_conn *c, const fsd_cgi *g, fsd_cgi_result *out);
+/* want_headers: also fill headers (for on_response); otherwise only the status
+ * and content type are looked up. */
+void fsd_cgi_parse(fsd_conn *c, const fsd_cgi *g, fsd_cgi_result *out, bool want_headers);
 void fsd_cgi_free_headers(fsd_conn *c, fsd_cgi_result *r);
 void fsd_cgi_release(fsd_conn *c, fsd_cgi *g);
 

@@ -77,15 +77,39 @@ static void scan(fsd_nvp *p, const uint8_t *d, size_t n, bool is_value)
     }
 }
 
-/* CR, LF, %0a or %0d (any case) in a whole value. */
+/* Any byte equal to b in the 8 bytes of w (exact: zero iff none). */
+#define NV_ONES 0x0101010101010101ull
+static inline uint64_t has_byte(uint64_t w, uint8_t b)
+{
+    uint64_t x = w ^ (NV_ONES * b);
+    return (x - NV_ONES) & ~x & (NV_ONES << 7);
+}
+
+/* CR, LF, %0a or %0d (any case) in a whole value. Words of 8 bytes without
+ * CR, LF or '%' are skipped while no '%' is pending (the state machine stays
+ * at 0 over them); the rest goes byte by byte. */
 static bool ctl_in(const uint8_t *d, size_t n)
 {
     uint8_t pct = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint8_t b = d[i];
-        if (b == '\r' || b == '\n' || (pct == 2 && ((b | 0x20) == 'a' || (b | 0x20) == 'd')))
-            return true;
-        pct = b == '%' ? 1 : (pct == 1 && b == '0') ? 2 : 0;
+    size_t i = 0;
+    while (i < n) {
+        size_t e;
+        if (pct == 0) {
+            while (n - i >= 8) {
+                uint64_t w;
+                memcpy(&w, d + i, 8);
+                if (has_byte(w, '\r') | has_byte(w, '\n') | has_byte(w, '%'))
+                    break;
+                i += 8;
+            }
+        }
+        e = n - i >= 8 ? i + 8 : n;
+        for (; i < e; i++) {
+            uint8_t b = d[i];
+            if (b == '\r' || b == '\n' || (pct == 2 && ((b | 0x20) == 'a' || (b | 0x20) == 'd')))
+                return true;
+            pct = b == '%' ? 1 : (pct == 1 && b == '0') ? 2 : 0;
+        }
     }
     return false;
 }

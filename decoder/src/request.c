@@ -82,9 +82,11 @@ struct fsd_req {
     pstore *ps;
     size_t nps, ps_cap, dropped;
     uint64_t stored_cost;
-    uint32_t *hash;           /* open addressing: index+1 into ps, 0 empty */
-    size_t hash_cap;
+    uint32_t *hash;           /* open addressing: index+1 into ps, 0 empty; names the
+                                 decoder does not know (FSD_PN_OTHER) only */
+    size_t hash_cap, nhashed;
     uint8_t crit_seen;
+    uint16_t kind_seen;       /* known non-critical names stored (bit = fsd_pname) */
     int32_t cv[CV_COUNT];
     bool seen_method, seen_sfile;
     uint8_t cl_state;
@@ -105,6 +107,92 @@ struct fsd_req {
 /* ------------------------------------------------------------------ */
 /* anomalies                                                          */
 
+/* The detail formatter: the subset of printf the decoder's messages use
+ * (%s %.*s %u %llu %lld %zu %02x), with vsnprintf's results (strings stop at
+ * a NUL, output cut at size - 1 bytes), without its cost. */
+typedef struct dbuf {
+    char *p;
+    size_t len, cap; /* cap excludes the NUL */
+} dbuf;
+
+static void d_put(dbuf *b, const char *s, size_t n)
+{
+    if (n > b->cap - b->len)
+        n = b->cap - b->len;
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+}
+
+static void d_u64(dbuf *b, uint64_t v, bool neg, unsigned base, unsigned width)
+{
+    char t[24];
+    size_t i = sizeof t;
+    do {
+        t[--i] = "0123456789abcdef"[v % base];
+        v /= base;
+    } while (v);
+    while (sizeof t - i < width)
+        t[--i] = '0';
+    if (neg)
+        t[--i] = '-';
+    d_put(b, t + i, sizeof t - i);
+}
+
+static void d_format(char *out, size_t size, const char *fmt, va_list ap)
+{
+    dbuf b = { out, 0, size - 1 };
+    while (*fmt) {
+        const char *q = fmt;
+        while (*q && *q != '%')
+            q++;
+        d_put(&b, fmt, (size_t)(q - fmt));
+        fmt = q;
+        if (!*fmt)
+            break;
+        fmt++;
+        if (fmt[0] == 's') {
+            const char *s = va_arg(ap, const char *);
+            d_put(&b, s, strlen(s));
+            fmt += 1;
+        } else if (fmt[0] == '.' && fmt[1] == '*' && fmt[2] == 's') {
+            int prec = va_arg(ap, int);
+            const char *s = va_arg(ap, const char *);
+            size_t n = 0;
+            if (prec < 0)
+                n = strlen(s);
+            else
+                while (n < (size_t)prec && s[n])
+                    n++;
+            d_put(&b, s, n);
+            fmt += 3;
+        } else if (fmt[0] == 'u') {
+            d_u64(&b, va_arg(ap, unsigned), false, 10, 0);
+            fmt += 1;
+        } else if (fmt[0] == 'l' && fmt[1] == 'l' && fmt[2] == 'u') {
+            d_u64(&b, va_arg(ap, unsigned long long), false, 10, 0);
+            fmt += 3;
+        } else if (fmt[0] == 'l' && fmt[1] == 'l' && fmt[2] == 'd') {
+            long long v = va_arg(ap, long long);
+            d_u64(&b, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, v < 0, 10, 0);
+            fmt += 3;
+        } else if (fmt[0] == 'z' && fmt[1] == 'u') {
+            d_u64(&b, va_arg(ap, size_t), false, 10, 0);
+            fmt += 2;
+        } else if (fmt[0] == '0' && fmt[1] == '2' && fmt[2] == 'x') {
+            d_u64(&b, va_arg(ap, unsigned), false, 16, 2);
+            fmt += 3;
+        } else if (fmt[0] == '%') {
+            d_put(&b, "%", 1);
+            fmt += 1;
+        } else {
+            /* not used by the decoder: the rest verbatim */
+            d_put(&b, fmt - 1, strlen(fmt - 1));
+            break;
+        }
+    }
+    out[b.len] = '\0';
+}
+
 void fsd_fire(fsd_conn *c, fsd_req *r, fsd_anomaly_id id, fsd_severity sev, fsd_dir dir,
               uint64_t off, fsd_timepoint at, int32_t request_id, const char *fmt, ...)
 {
@@ -120,7 +208,7 @@ void fsd_fire(fsd_conn *c, fsd_req *r, fsd_anomaly_id id, fsd_severity sev, fsd_
     if (fmt) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(ev.detail, sizeof ev.detail, fmt, ap);
+        d_format(ev.detail, sizeof ev.detail, fmt, ap);
         va_end(ap);
     }
     if (r != NULL) {
@@ -456,26 +544,37 @@ uint64_t fsd_req_stream_pos(const fsd_req *r, unsigned type)
 /* ------------------------------------------------------------------ */
 /* parameters                                                         */
 
-/* Hash of a parameter name for duplicate detection, 8 bytes at a time (the
- * values only need to be consistent within one process). */
-static uint32_t name_hash(const uint8_t *p, size_t n)
+/* Hash of a parameter name for duplicate detection, 8 bytes at a time; the
+ * tail is the name's last 8 bytes (overlapping), shorter names are read in
+ * two overlapping 4-byte or three single loads: every byte counts, no
+ * variable-length copy (the values only need to be consistent within one
+ * process). */
+static inline uint32_t name_hash(const uint8_t *p, size_t n)
 {
     uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)n, w;
-    while (n >= 8) {
-        memcpy(&w, p, 8);
-        h = (h ^ w) * 0xff51afd7ed558ccdull;
-        h ^= h >> 32;
-        p += 8;
-        n -= 8;
+    if (n >= 8) {
+        const uint8_t *e = p + n - 8;
+        while (p < e) {
+            memcpy(&w, p, 8);
+            h = (h ^ w) * 0xff51afd7ed558ccdull;
+            h ^= h >> 32;
+            p += 8;
+        }
+        memcpy(&w, e, 8);
+    } else if (n >= 4) {
+        uint32_t lo, hi;
+        memcpy(&lo, p, 4);
+        memcpy(&hi, p + n - 4, 4);
+        w = lo | (uint64_t)hi << 32;
+    } else if (n > 0) {
+        w = p[0] | (uint64_t)p[n / 2] << 8 | (uint64_t)p[n - 1] << 16;
+    } else {
+        w = 0;
     }
-    w = 0;
-    if (n)
-        memcpy(&w, p, n);
     h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
     h ^= h >> 29;
     return (uint32_t)h;
 }
-
 
 static bool hash_grow(fsd_conn *c, fsd_req *r)
 {
@@ -505,10 +604,11 @@ static bool hash_check_insert(fsd_conn *c, fsd_req *r, size_t idx)
     const pstore *np = &r->ps[idx];
     const uint8_t *name = r->arena + np->off;
     size_t j;
-    if ((r->nps + 1) * 2 > r->hash_cap && !hash_grow(c, r)) {
+    if ((r->nhashed + 1) * 2 > r->hash_cap && !hash_grow(c, r)) {
         c->nomem = true;
         return false;
     }
+    r->nhashed++;
     j = np->hash & (r->hash_cap - 1);
     while (r->hash[j]) {
         const pstore *p = &r->ps[r->hash[j] - 1];
@@ -550,14 +650,19 @@ static void parse_content_length(fsd_conn *c, fsd_req *r, const fsd_pair *p)
     r->cl_value = (int64_t)v;
 }
 
-static void on_pair(fsd_conn *c, void *ctx, const fsd_pair *p)
+#if defined(__GNUC__) || defined(__clang__)
+#define FSD_COLD __attribute__((noinline, cold))
+#define FSD_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define FSD_COLD
+#define FSD_UNLIKELY(x) (x)
+#endif
+
+/* The rare per-pair findings, in their fixed order. */
+static FSD_COLD void pair_flags(fsd_conn *c, fsd_req *r, const fsd_pair *p)
 {
-    fsd_req *r = ctx;
     int nlen = (int)(p->name_stored < 48 ? p->name_stored : 48);
     const char *nm = (const char *)p->name;
-    int crit = -1;
-
-    fsd_emit_param(c, FSD_DIR_CLIENT, FSD_PARAMS, r->id, p);
     if (p->name_len == 0)
         fsd_fire(c, r, FSD_A_nv_empty_name, 0, FSD_DIR_CLIENT, p->offset, p->at, r->id,
                  "value of %u bytes", p->value_len);
@@ -571,13 +676,20 @@ static void on_pair(fsd_conn *c, void *ctx, const fsd_pair *p)
                  c->lim.max_pair_bytes);
     if (p->ctl)
         fsd_fire(c, r, FSD_A_param_ctl_chars, 0, FSD_DIR_CLIENT, p->offset, p->at, r->id, "%.*s", nlen, nm);
-    switch (p->kind) {
+}
+
+/* A name the decoder knows (stored whole): its checks; returns its crit_names index or -1. */
+static int pair_known(fsd_conn *c, fsd_req *r, const fsd_pair *p, unsigned kind)
+{
+    int crit;
+    switch (kind) {
     case FSD_PN_HTTP_PROXY:
         fsd_fire(c, r, FSD_A_httpoxy, 0, FSD_DIR_CLIENT, p->offset, p->at, r->id, "HTTP_PROXY");
         break;
     case FSD_PN_PHP_VALUE:
     case FSD_PN_PHP_ADMIN_VALUE:
-        fsd_fire(c, r, FSD_A_php_ini_override, 0, FSD_DIR_CLIENT, p->offset, p->at, r->id, "%.*s", nlen, nm);
+        fsd_fire(c, r, FSD_A_php_ini_override, 0, FSD_DIR_CLIENT, p->offset, p->at, r->id, "%.*s",
+                 (int)p->name_stored, (const char *)p->name);
         break;
     case FSD_PN_CONTENT_LENGTH:
         parse_content_length(c, r, p);
@@ -591,62 +703,113 @@ static void on_pair(fsd_conn *c, void *ctx, const fsd_pair *p)
     default:
         break;
     }
-
-    crit = p->kind < FSD_PN_COUNT ? crit_of[p->kind] : -1;
+    crit = crit_of[kind];
     if (crit >= 0) {
         if (r->crit_seen & (1u << crit))
             fsd_fire(c, r, FSD_A_duplicate_param, FSD_SEV_ERROR, FSD_DIR_CLIENT, p->offset, p->at, r->id,
                      "%s", crit_names[crit]);
         r->crit_seen |= (uint8_t)(1u << crit);
     }
+    return crit;
+}
 
-    /* store: cost counts name + value + bookkeeping, so empty pairs are bounded too */
+static FSD_COLD void pair_not_stored(fsd_conn *c, fsd_req *r, const fsd_pair *p)
+{
+    r->dropped++;
+    if (!(r->once & ONCE_PARAM_CAP)) {
+        r->once |= ONCE_PARAM_CAP;
+        fsd_fire(c, r, FSD_A_param_cap_exceeded, 0, FSD_DIR_CLIENT, p->offset, p->at, r->id,
+                 "params over %u bytes: %.*s and later pairs not stored", c->lim.max_params_bytes,
+                 (int)(p->name_stored < 48 ? p->name_stored : 48), (const char *)p->name);
+    }
+}
+
+/* A PARAMS record with len content bytes starts: reserve the arena for its
+ * names and values at once (they are at most len bytes): exactly on the first
+ * record, doubling after (fsd_mem_grow). A failure is left to the per-pair
+ * path, which reports it. */
+static void params_reserve(fsd_conn *c, fsd_req *r, uint32_t len)
+{
+    size_t want, room;
+    if ((r->once & ONCE_PARAM_CAP) || len == 0 || r->stored_cost >= c->lim.max_params_bytes)
+        return;
+    room = c->lim.max_params_bytes - r->stored_cost;
+    want = r->arena_used + (len < room ? len : room);
+    if (want <= r->arena_cap)
+        return;
+    if (r->arena == NULL) {
+        r->arena = fsd_mem_alloc(c, want);
+        if (r->arena != NULL)
+            r->arena_cap = want;
+    } else {
+        (void)fsd_mem_grow(c, (void **)&r->arena, &r->arena_cap, want, 1);
+    }
+}
+
+static void on_pair(fsd_conn *c, void *ctx, const fsd_pair *p)
+{
+    fsd_req *r = ctx;
+    unsigned kind = p->kind < FSD_PN_COUNT ? p->kind : FSD_PN_OTHER;
+    int crit = -1;
+    uint32_t ns = p->name_stored, vs = p->value_stored;
+    uint64_t cost = (uint64_t)ns + vs + 16; /* counts bookkeeping too: empty pairs are bounded */
+    size_t need;
+
+    if (c->cb->on_param)
+        fsd_emit_param(c, FSD_DIR_CLIENT, FSD_PARAMS, r->id, p);
+    if (FSD_UNLIKELY(p->name_len == 0 || p->nul || p->straddled || p->truncated || p->ctl))
+        pair_flags(c, r, p);
+    if (kind != FSD_PN_OTHER)
+        crit = pair_known(c, r, p, kind);
+
+    /* store */
+    need = r->arena_used + ns + vs;
+    if (FSD_UNLIKELY((r->once & ONCE_PARAM_CAP) || r->stored_cost + cost > c->lim.max_params_bytes)) {
+        pair_not_stored(c, r, p);
+        return;
+    }
+    if (FSD_UNLIKELY(!fsd_mem_reserve(c, (void **)&r->arena, &r->arena_cap, need ? need : 1, 1) ||
+                     !fsd_mem_reserve(c, (void **)&r->ps, &r->ps_cap, r->nps + 1, sizeof *r->ps))) {
+        c->nomem = true;
+        pair_not_stored(c, r, p);
+        return;
+    }
     {
-        uint64_t cost = (uint64_t)p->name_stored + p->value_stored + 16;
-        bool stored = false;
-        if (!(r->once & ONCE_PARAM_CAP) && r->stored_cost + cost <= c->lim.max_params_bytes) {
-            size_t need = r->arena_used + p->name_stored + p->value_stored;
-            if (fsd_mem_reserve(c, (void **)&r->arena, &r->arena_cap, need ? need : 1, 1) &&
-                fsd_mem_reserve(c, (void **)&r->ps, &r->ps_cap, r->nps + 1, sizeof *r->ps)) {
-                pstore *s = &r->ps[r->nps];
-                s->off = (uint32_t)r->arena_used;
-                s->hash = crit < 0 ? name_hash(p->name, p->name_stored) : 0;
-                s->name_stored = p->name_stored;
-                s->value_stored = p->value_stored;
-                s->name_len = p->name_len;
-                s->value_len = p->value_len;
-                if (p->value == p->name + p->name_stored) { /* contiguous (always, today): one copy */
-                    if (p->name_stored + p->value_stored)
-                        memcpy(r->arena + r->arena_used, p->name, (size_t)p->name_stored + p->value_stored);
-                } else {
-                    if (p->name_stored)
-                        memcpy(r->arena + r->arena_used, p->name, p->name_stored);
-                    if (p->value_stored)
-                        memcpy(r->arena + r->arena_used + p->name_stored, p->value, p->value_stored);
-                }
-                r->arena_used = need;
-                r->stored_cost += cost;
-                stored = true;
-                /* critical names are checked by crit_seen above, the others by the hash */
-                if (crit < 0 && hash_check_insert(c, r, r->nps))
-                    fsd_fire(c, r, FSD_A_duplicate_param, FSD_SEV_WARNING, FSD_DIR_CLIENT, p->offset, p->at,
-                             r->id, "%.*s", nlen, nm);
-                if (p->kind < FSD_PN_COUNT && cv_of[p->kind] >= 0)
-                    r->cv[cv_of[p->kind]] = (int32_t)r->nps;
-                r->nps++;
-            } else {
-                c->nomem = true;
-            }
+        pstore *s = &r->ps[r->nps];
+        bool dup;
+        s->off = (uint32_t)r->arena_used;
+        s->hash = kind == FSD_PN_OTHER ? name_hash(p->name, ns) : 0;
+        s->name_stored = ns;
+        s->value_stored = vs;
+        s->name_len = p->name_len;
+        s->value_len = p->value_len;
+        if (p->value == p->name + ns) { /* contiguous (always, today): one copy */
+            if (ns + vs)
+                memcpy(r->arena + r->arena_used, p->name, (size_t)ns + vs);
+        } else {
+            if (ns)
+                memcpy(r->arena + r->arena_used, p->name, ns);
+            if (vs)
+                memcpy(r->arena + r->arena_used + ns, p->value, vs);
         }
-        if (!stored) {
-            r->dropped++;
-            if (!(r->once & ONCE_PARAM_CAP)) {
-                r->once |= ONCE_PARAM_CAP;
-                fsd_fire(c, r, FSD_A_param_cap_exceeded, 0, FSD_DIR_CLIENT, p->offset, p->at, r->id,
-                         "params over %u bytes: %.*s and later pairs not stored", c->lim.max_params_bytes,
-                         nlen, nm);
-            }
+        r->arena_used = need;
+        r->stored_cost += cost;
+        /* duplicates: critical names by crit_seen above, other known names by
+         * kind (their names are exact), the rest by the hash */
+        if (kind == FSD_PN_OTHER) {
+            dup = hash_check_insert(c, r, r->nps);
+        } else if (crit < 0) {
+            dup = (r->kind_seen >> kind) & 1;
+            r->kind_seen |= (uint16_t)(1u << kind);
+        } else {
+            dup = false;
         }
+        if (FSD_UNLIKELY(dup))
+            fsd_fire(c, r, FSD_A_duplicate_param, FSD_SEV_WARNING, FSD_DIR_CLIENT, p->offset, p->at, r->id,
+                     "%.*s", (int)(ns < 48 ? ns : 48), (const char *)p->name);
+        if (cv_of[kind] >= 0)
+            r->cv[cv_of[kind]] = (int32_t)r->nps;
+        r->nps++;
     }
 }
 
@@ -733,6 +896,7 @@ void fsd_req_on_header(fsd_conn *c, fsd_dir dir)
         if (r->st[FSD_STDIN] != S_NONE || r->st[FSD_DATA] != S_NONE)
             once(c, r, ONCE_STREAM_ORDER, FSD_A_stream_order, dir, d, "PARAMS after STDIN");
         d->rec_content = true;
+        params_reserve(c, r, h->content_length);
         break;
     case FSD_STDIN:
     case FSD_DATA:
@@ -781,7 +945,7 @@ static void cgi_deliver(fsd_conn *c, fsd_req *r, bool complete, uint64_t end_off
     memset(&ev, 0, sizeof ev);
     memset(&res, 0, sizeof res);
     if (complete) {
-        fsd_cgi_parse(c, &r->cgi, &res);
+        fsd_cgi_parse(c, &r->cgi, &res, c->cb->on_response != NULL);
         r->http_status = res.status;
         if (res.ct_present) {
             r->ct_present = true;

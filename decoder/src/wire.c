@@ -48,37 +48,6 @@ uint32_t fsd_record_length(const uint8_t *b, size_t avail)
     return fsd_header_record_len(&h);
 }
 
-bool fsd_type_is_management(unsigned type)
-{
-    return type == FSD_GET_VALUES || type == FSD_GET_VALUES_RESULT || type == FSD_UNKNOWN_TYPE;
-}
-
-bool fsd_type_is_known(unsigned type)
-{
-    return type >= 1 && type <= FSD_MAX_KNOWN_TYPE;
-}
-
-/* Which side sends each type (index = type): 0 client, 1 server. */
-static const int8_t type_sender[FSD_MAX_KNOWN_TYPE + 1] = {
-    -1,
-    FSD_DIR_CLIENT, /* BEGIN_REQUEST */
-    FSD_DIR_CLIENT, /* ABORT_REQUEST */
-    FSD_DIR_SERVER, /* END_REQUEST */
-    FSD_DIR_CLIENT, /* PARAMS */
-    FSD_DIR_CLIENT, /* STDIN */
-    FSD_DIR_SERVER, /* STDOUT */
-    FSD_DIR_SERVER, /* STDERR */
-    FSD_DIR_CLIENT, /* DATA */
-    FSD_DIR_CLIENT, /* GET_VALUES */
-    FSD_DIR_SERVER, /* GET_VALUES_RESULT */
-    FSD_DIR_SERVER  /* UNKNOWN_TYPE */
-};
-
-int fsd_type_sender(unsigned type)
-{
-    return fsd_type_is_known(type) ? type_sender[type] : -1;
-}
-
 bool fsd_header_plausible(const fsd_header *h)
 {
     if (h == NULL || h->version != 1 || !fsd_type_is_known(h->type))

@@ -29,7 +29,7 @@ static res run(const char *s, uint32_t max, size_t piece)
     }
     out.state = g.state;
     if (g.state == FSD_CGI_DONE) {
-        fsd_cgi_parse(C, &g, &out.r);
+        fsd_cgi_parse(C, &g, &out.r, true);
         if (out.r.ct_present)
             snprintf(out.ct, sizeof out.ct, "%.*s", (int)out.r.ct_len, (const char *)g.buf + out.r.ct_off);
         if (out.r.status_present)
