@@ -47,7 +47,8 @@ size_t fsd_cgi_feed(fsd_conn *c, fsd_cgi *g, uint32_t max, const uint8_t *data, 
     }
     if (i > 0) {
         if (g->used + i > g->cap) {
-            size_t want = g->cap ? g->cap * 2 : 512;
+            /* the whole block in one piece: exactly its size; else 512, doubling */
+            size_t want = g->cap ? g->cap * 2 : done ? i : 512;
             while (want < g->used + i)
                 want *= 2;
             if (want > max)

@@ -101,6 +101,11 @@ typedef struct fsd_nvp {
 void fsd_nv_feed(fsd_conn *c, fsd_nvp *p, uint32_t max_pair, const uint8_t *data, size_t n,
                  uint64_t off, fsd_timepoint at, fsd_pair_fn fn, void *ctx);
 void fsd_nv_record_end(fsd_nvp *p);
+/* No pair in progress: the next byte starts a pair. */
+static inline bool fsd_nv_between_pairs(const fsd_nvp *p)
+{
+    return !p->in_pair && !p->broken;
+}
 /* End of the stream: true when a pair was incomplete (nv_overrun). Resets. */
 bool fsd_nv_stream_end(fsd_nvp *p);
 /* Bytes of the current record were lost: drop the pair, skip to record end. */

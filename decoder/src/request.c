@@ -67,15 +67,33 @@ typedef struct pstore {
     uint32_t name_len, value_len;
 } pstore;
 
+/* A timepoint without its flag (the flags are bits of fsd_req.t_set). */
+typedef struct ptp {
+    int64_t ns;
+    uint64_t tag;
+} ptp;
+enum { T_BEGIN = 1, T_SENT = 2, T_FIRST = 4, T_END = 8 };
+
 struct fsd_req {
     fsd_req *prev, *next;
+    uint64_t seq;
     uint16_t id;
     uint16_t role;
     uint8_t flags;
     bool keep_conn, aborted, lingering, pending;
-    uint64_t seq;
+    bool seen_method, seen_sfile;
+    bool has_end, ct_present;
+    uint8_t cl_state;
+    uint8_t crit_seen;
+    uint8_t protocol_status;
+    uint8_t t_set;            /* T_* bits: which of the timepoints below are set */
     uint8_t st[FSD_MAX_KNOWN_TYPE + 1];
+    uint16_t kind_seen;       /* known non-critical names stored (bit = fsd_pname) */
     uint32_t once;
+    uint32_t app_status;
+    int http_status;
+    uint32_t ct_off, ct_len;  /* in cgi.buf (at most max_cgi_header_bytes) */
+    int32_t cv[CV_COUNT];
     fsd_nvp nv;
     uint8_t *arena;
     size_t arena_cap, arena_used;
@@ -85,24 +103,34 @@ struct fsd_req {
     uint32_t *hash;           /* open addressing: index+1 into ps, 0 empty; names the
                                  decoder does not know (FSD_PN_OTHER) only */
     size_t hash_cap, nhashed;
-    uint8_t crit_seen;
-    uint16_t kind_seen;       /* known non-critical names stored (bit = fsd_pname) */
-    int32_t cv[CV_COUNT];
-    bool seen_method, seen_sfile;
-    uint8_t cl_state;
     int64_t cl_value;
     uint64_t params_bytes, stdin_bytes, data_bytes, stdout_bytes, stderr_bytes;
     fsd_cgi cgi;
-    int http_status;
-    bool ct_present;
-    size_t ct_off, ct_len;
-    bool has_end;
-    uint32_t app_status;
-    uint8_t protocol_status;
-    fsd_timepoint t_begin, t_sent, t_first, t_end;
+    ptp t_begin, t_sent, t_first, t_end;
     fsd_anomaly_event *an;
     size_t nan, an_cap, an_dropped;
 };
+
+static inline void tp_put(fsd_req *r, ptp *slot, unsigned bit, fsd_timepoint t)
+{
+    slot->ns = t.ns;
+    slot->tag = t.tag;
+    if (t.set)
+        r->t_set |= (uint8_t)bit;
+    else
+        r->t_set &= (uint8_t)~bit;
+}
+
+static inline fsd_timepoint tp_get(const fsd_req *r, const ptp *slot, unsigned bit)
+{
+    fsd_timepoint t = { 0, 0, false };
+    if (r->t_set & bit) {
+        t.ns = slot->ns;
+        t.tag = slot->tag;
+        t.set = true;
+    }
+    return t;
+}
 
 /* ------------------------------------------------------------------ */
 /* anomalies                                                          */
@@ -214,7 +242,7 @@ void fsd_fire(fsd_conn *c, fsd_req *r, fsd_anomaly_id id, fsd_severity sev, fsd_
     if (r != NULL) {
         if (r->nan < c->lim.max_request_anomalies) {
             if (r->nan == r->an_cap) {
-                size_t want = r->an_cap ? r->an_cap * 2 : 4;
+                size_t want = r->an_cap ? r->an_cap * 2 : 2;
                 if (want > c->lim.max_request_anomalies)
                     want = c->lim.max_request_anomalies;
                 if (!fsd_mem_reserve(c, (void **)&r->an, &r->an_cap, want, sizeof *r->an))
@@ -401,6 +429,7 @@ static void deliver(fsd_conn *c, fsd_req *r, fsd_end_reason reason, fsd_dir dir,
 {
     fsd_transaction tx;
     fsd_param *params = NULL;
+    fsd_param local[32]; /* most requests: no allocation for the param list */
 
     if (reason != FSD_END_CAPTURE && !r->aborted && !client_done(r)) {
         char missing[32] = "";
@@ -424,7 +453,7 @@ static void deliver(fsd_conn *c, fsd_req *r, fsd_end_reason reason, fsd_dir dir,
     tx.keep_conn = r->keep_conn;
     tx.aborted = r->aborted;
     if (r->nps > 0) {
-        params = fsd_mem_alloc(c, r->nps * sizeof *params);
+        params = r->nps <= sizeof local / sizeof local[0] ? local : fsd_mem_alloc(c, r->nps * sizeof *params);
         if (params == NULL) {
             c->nomem = true;
         } else {
@@ -466,10 +495,10 @@ static void deliver(fsd_conn *c, fsd_req *r, fsd_end_reason reason, fsd_dir dir,
     tx.has_end = r->has_end;
     tx.app_status = r->app_status;
     tx.protocol_status = r->protocol_status;
-    tx.t_begin = r->t_begin;
-    tx.t_request_sent = r->t_sent;
-    tx.t_first_response = r->t_first;
-    tx.t_end = r->t_end;
+    tx.t_begin = tp_get(r, &r->t_begin, T_BEGIN);
+    tx.t_request_sent = tp_get(r, &r->t_sent, T_SENT);
+    tx.t_first_response = tp_get(r, &r->t_first, T_FIRST);
+    tx.t_end = tp_get(r, &r->t_end, T_END);
     tx.end_reason = r->has_end ? FSD_END_COMPLETE : reason;
     tx.complete = tx.end_reason == FSD_END_COMPLETE;
     tx.anomalies = r->an;
@@ -482,7 +511,7 @@ static void deliver(fsd_conn *c, fsd_req *r, fsd_end_reason reason, fsd_dir dir,
     c->st.transactions++;
     if (c->cb->on_transaction)
         c->cb->on_transaction(c->ud, &tx);
-    if (params)
+    if (params != NULL && params != local)
         fsd_mem_free(c, params, r->nps * sizeof *params);
     req_free(c, r);
 }
@@ -493,7 +522,7 @@ void fsd_req_flush(fsd_conn *c)
     while (r) {
         fsd_req *next = r->next;
         if (r->pending)
-            deliver(c, r, FSD_END_COMPLETE, FSD_DIR_SERVER, 0, r->t_end);
+            deliver(c, r, FSD_END_COMPLETE, FSD_DIR_SERVER, 0, tp_get(r, &r->t_end, T_END));
         r = next;
     }
 }
@@ -578,7 +607,11 @@ static inline uint32_t name_hash(const uint8_t *p, size_t n)
 
 static bool hash_grow(fsd_conn *c, fsd_req *r)
 {
-    size_t ncap = r->hash_cap ? r->hash_cap * 2 : 64;
+    size_t ncap = r->hash_cap * 2;
+    if (ncap == 0) /* first: at most half full with every pair still to come in the
+                      pair table (the record's pairs, usually) */
+        for (ncap = 8; ncap < 2 * (r->ps_cap - r->nps); ncap *= 2)
+            ;
     uint32_t *nh = fsd_mem_alloc(c, ncap * sizeof *nh);
     if (nh == NULL)
         return false;
@@ -724,25 +757,65 @@ static FSD_COLD void pair_not_stored(fsd_conn *c, fsd_req *r, const fsd_pair *p)
     }
 }
 
-/* A PARAMS record with len content bytes starts: reserve the arena for its
- * names and values at once (they are at most len bytes): exactly on the first
- * record, doubling after (fsd_mem_grow). A failure is left to the per-pair
- * path, which reports it. */
-static void params_reserve(fsd_conn *c, fsd_req *r, uint32_t len)
+/* The first n content bytes p of a PARAMS record of len bytes arrived:
+ * reserve the arena for its names and values (at most len bytes) and the
+ * pair table for the pairs that start in p (counted by their lengths when
+ * the parser is between pairs), at once: exactly on the first record,
+ * doubling after (fsd_mem_grow). A failure is left to the per-pair path,
+ * which reports it. */
+static void params_reserve(fsd_conn *c, fsd_req *r, uint32_t len, const uint8_t *p, size_t n)
 {
-    size_t want, room;
+    size_t want, room, k = 0;
     if ((r->once & ONCE_PARAM_CAP) || len == 0 || r->stored_cost >= c->lim.max_params_bytes)
         return;
     room = c->lim.max_params_bytes - r->stored_cost;
     want = r->arena_used + (len < room ? len : room);
-    if (want <= r->arena_cap)
+    if (want > r->arena_cap) {
+        if (r->arena == NULL) {
+            r->arena = fsd_mem_alloc(c, want);
+            if (r->arena != NULL)
+                r->arena_cap = want;
+        } else {
+            (void)fsd_mem_grow(c, (void **)&r->arena, &r->arena_cap, want, 1);
+        }
+    }
+    if (!fsd_nv_between_pairs(&r->nv))
         return;
-    if (r->arena == NULL) {
-        r->arena = fsd_mem_alloc(c, want);
-        if (r->arena != NULL)
-            r->arena_cap = want;
+    {
+        size_t i = 0, lim = n < len ? n : len;
+        while (i < lim) {
+            uint64_t l[2];
+            if (lim - i >= 2 && !((p[i] | p[i + 1]) & 0x80)) { /* 1-byte lengths: the usual */
+                i += 2 + (size_t)p[i] + p[i + 1];
+                k++;
+                continue;
+            }
+            for (int j = 0; j < 2; j++) {
+                if (i < lim && !(p[i] & 0x80)) {
+                    l[j] = p[i++];
+                } else if (lim - i >= 4) {
+                    l[j] = ((uint32_t)(p[i] & 0x7f) << 24) | ((uint32_t)p[i + 1] << 16) | ((uint32_t)p[i + 2] << 8) | p[i + 3];
+                    i += 4;
+                } else {
+                    i = lim;
+                    l[j] = 0;
+                }
+            }
+            k++;
+            i = l[0] + l[1] < lim - i ? i + l[0] + l[1] : lim;
+        }
+    }
+    if (k > room / 16 + 1) /* each stored pair costs at least 16 */
+        k = room / 16 + 1;
+    want = r->nps + k;
+    if (want <= r->ps_cap)
+        return;
+    if (r->ps == NULL) {
+        r->ps = fsd_mem_alloc(c, want * sizeof *r->ps);
+        if (r->ps != NULL)
+            r->ps_cap = want;
     } else {
-        (void)fsd_mem_grow(c, (void **)&r->arena, &r->arena_cap, want, 1);
+        (void)fsd_mem_grow(c, (void **)&r->ps, &r->ps_cap, want, sizeof *r->ps);
     }
 }
 
@@ -896,7 +969,6 @@ void fsd_req_on_header(fsd_conn *c, fsd_dir dir)
         if (r->st[FSD_STDIN] != S_NONE || r->st[FSD_DATA] != S_NONE)
             once(c, r, ONCE_STREAM_ORDER, FSD_A_stream_order, dir, d, "PARAMS after STDIN");
         d->rec_content = true;
-        params_reserve(c, r, h->content_length);
         break;
     case FSD_STDIN:
     case FSD_DATA:
@@ -918,8 +990,8 @@ void fsd_req_on_header(fsd_conn *c, fsd_dir dir)
         break;
     case FSD_STDOUT:
     case FSD_STDERR:
-        if (!r->t_first.set)
-            r->t_first = FSD_REC_FIRST(d);
+        if (!(r->t_set & T_FIRST))
+            tp_put(r, &r->t_first, T_FIRST, FSD_REC_FIRST(d));
         if (r->st[FSD_PARAMS] != S_ENDED) {
             snprintf(buf, sizeof buf, "%s before PARAMS ended", fsd_type_name(t));
             once(c, r, ONCE_EARLY, FSD_A_early_response, dir, d, buf);
@@ -949,8 +1021,8 @@ static void cgi_deliver(fsd_conn *c, fsd_req *r, bool complete, uint64_t end_off
         r->http_status = res.status;
         if (res.ct_present) {
             r->ct_present = true;
-            r->ct_off = res.ct_off;
-            r->ct_len = res.ct_len;
+            r->ct_off = (uint32_t)res.ct_off;
+            r->ct_len = (uint32_t)res.ct_len;
             ev.content_type.ptr = r->cgi.buf + res.ct_off;
             ev.content_type.len = res.ct_len;
         }
@@ -984,6 +1056,8 @@ void fsd_req_on_content(fsd_conn *c, fsd_dir dir, const uint8_t *p, size_t n, ui
     fsd_req *r = d->rec_req;
     switch (d->h.type) {
     case FSD_PARAMS:
+        if (d->content_left == d->h.content_length) /* the record's first bytes */
+            params_reserve(c, r, d->h.content_length, p, n);
         r->params_bytes += n;
         r->st[FSD_PARAMS] = S_OPEN;
         fsd_nv_feed(c, &r->nv, c->lim.max_pair_bytes, p, n, off, at, on_pair, r);
@@ -1075,8 +1149,8 @@ static void stdout_over(fsd_conn *c, fsd_req *r, fsd_dir dir, const fsd_dirst *d
 static void client_stream_ended(fsd_conn *c, fsd_req *r, fsd_timepoint last)
 {
     (void)c;
-    if (!r->t_sent.set && client_done(r))
-        r->t_sent = last;
+    if (!(r->t_set & T_SENT) && client_done(r))
+        tp_put(r, &r->t_sent, T_SENT, last);
     if (r->lingering && client_done(r))
         r->pending = true;
 }
@@ -1122,7 +1196,7 @@ static void begin_request(fsd_conn *c, fsd_dir dir, fsd_record_event *ev)
         r->cv[k] = -1;
     r->id = id;
     r->seq = c->next_seq++;
-    r->t_begin = FSD_REC_FIRST(d);
+    tp_put(r, &r->t_begin, T_BEGIN, FSD_REC_FIRST(d));
     if (ev->body_valid) {
         r->role = ev->body.begin.role;
         r->flags = ev->body.begin.flags;
@@ -1238,7 +1312,7 @@ void fsd_req_on_record_end(fsd_conn *c, fsd_dir dir, fsd_record_event *ev)
         break;
     case FSD_END_REQUEST:
         r->has_end = true;
-        r->t_end = ev->last;
+        tp_put(r, &r->t_end, T_END, ev->last);
         if (ev->body_valid) {
             r->app_status = ev->body.end.app_status;
             r->protocol_status = ev->body.end.protocol_status;
