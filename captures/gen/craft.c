@@ -156,8 +156,25 @@ static uint32_t write_frame(cap *c, const uint8_t *b, size_t caplen, size_t len)
 
 static void cap_wait(cap *c, int64_t d) { c->now += d; }
 
-static void must(cap *c, const char *id) { c->must[c->nmust++] = id; }
-static void may(cap *c, const char *id) { c->may[c->nmay++] = id; }
+/* Most captures: Ethernet, classic pcap, microseconds, little-endian. */
+static void cap_plain(cap *c, const char *name, const char *desc)
+{
+    cap_begin(c, name, NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
+    c->desc = desc;
+}
+
+static void ids_add(cap *c, const char **ids, int *n, const char *const *add)
+{
+    for (; *add; add++) {
+        if (*n == MAX_IDS)
+            die("%s: more than %d expected ids", c->name, MAX_IDS);
+        ids[(*n)++] = *add;
+    }
+}
+
+/* Anomaly ids the capture must / may raise (expect.json). */
+#define MUST(c, ...) ids_add((c), (c)->must, &(c)->nmust, (const char *const[]){__VA_ARGS__, NULL})
+#define MAY(c, ...) ids_add((c), (c)->may, &(c)->nmay, (const char *const[]){__VA_ARGS__, NULL})
 
 static xreq *new_req(cap *c, const netw_tcp *t, int id)
 {
@@ -178,6 +195,13 @@ static xreq *new_req(cap *c, const netw_tcp *t, int id)
     r->timing = true;
     r->stdin_bytes = r->stdout_bytes = r->stderr_bytes = -1;
     return r;
+}
+
+static void req_is(xreq *r, const char *method, const char *uri, int status)
+{
+    r->method = method;
+    r->uri = uri;
+    r->status = status;
 }
 
 static void req_anoms(xreq *r, int n, ...)
@@ -217,19 +241,27 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static void json_ids(FILE *f, const char **ids, int n)
+/* The distinct ids of a list, sorted (expect.json and the README list
+ * them alike whatever order the scenario named them in); returns how many. */
+static int ids_sorted(const char **out, const char *const *ids, int n)
 {
-    const char *tmp[MAX_IDS];
     int m = 0;
     for (int i = 0; i < n; i++) {
         bool dup = false;
         for (int j = 0; j < m; j++)
-            if (strcmp(tmp[j], ids[i]) == 0)
+            if (strcmp(out[j], ids[i]) == 0)
                 dup = true;
         if (!dup)
-            tmp[m++] = ids[i];
+            out[m++] = ids[i];
     }
-    qsort(tmp, (size_t)m, sizeof tmp[0], cmp_str);
+    qsort(out, (size_t)m, sizeof out[0], cmp_str);
+    return m;
+}
+
+static void json_ids(FILE *f, const char **ids, int n)
+{
+    const char *tmp[MAX_IDS];
+    int m = ids_sorted(tmp, ids, n);
     fputc('[', f);
     for (int i = 0; i < m; i++) {
         if (i)
@@ -253,16 +285,7 @@ static int g_nrows;
 static void ids_text(char *out, size_t n, const char *const *ids, int k)
 {
     const char *tmp[MAX_IDS];
-    int m = 0;
-    for (int i = 0; i < k; i++) {
-        bool dup = false;
-        for (int j = 0; j < m; j++)
-            if (strcmp(tmp[j], ids[i]) == 0)
-                dup = true;
-        if (!dup)
-            tmp[m++] = ids[i];
-    }
-    qsort(tmp, (size_t)m, sizeof tmp[0], cmp_str);
+    int m = ids_sorted(tmp, ids, k);
     size_t used = 0;
     out[0] = 0;
     for (int i = 0; i < m && used < n; i++)
@@ -831,9 +854,7 @@ static xreq *simple_conn(cap *c, int v6, uint16_t cport, uint16_t sport, const c
     cap_wait(c, 900 * US);
     send_data(c, &t, 1, tail.p, tail.len, 0);
     MARK_END(c, r);
-    r->method = method;
-    r->uri = uri;
-    r->status = status_code;
+    req_is(r, method, uri, status_code);
     r->complete = 1;
     r->stdin_bytes = (long long)blen;
     r->stdout_bytes = (long long)out;
@@ -901,9 +922,9 @@ static void sc_baseline(void)
     /* IPv6 with extension headers. */
     {
         cap c;
-        cap_begin(&c, "ipv6_exthdr", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-        c.desc = "The baseline requests over IPv6 where every packet carries a Hop-by-Hop and a "
-                 "Destination Options extension header before TCP.";
+        cap_plain(&c, "ipv6_exthdr",
+                  "The baseline requests over IPv6 where every packet carries a Hop-by-Hop and a "
+                  "Destination Options extension header before TCP.");
         c.mss = 1424;
         c.ipo.ext[0] = 0;
         c.ipo.ext[1] = 60;
@@ -933,9 +954,9 @@ static void sc_baseline(void)
     /* Non-default server port. */
     {
         cap c;
-        cap_begin(&c, "port_9123", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-        c.desc = "The baseline requests with the FastCGI server on port 9123 (not a default port): "
-                 "found by the analyzer's FastCGI detection or with -p 9123.";
+        cap_plain(&c, "port_9123",
+                  "The baseline requests with the FastCGI server on port 9123 (not a default port): "
+                  "found by the analyzer's FastCGI detection or with -p 9123.");
         c.ports[0] = 9123;
         c.nondefault_port = true;
         simple_conn(&c, 0, 40001, 9123, "GET", "/index.php?page=1", NULL, 0, NULL, 200);
@@ -953,9 +974,9 @@ static void sc_baseline(void)
 static void sc_keepalive(void)
 {
     cap c;
-    cap_begin(&c, "keepalive_nginx", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-    c.desc = "nginx fastcgi_keep_conn on: three requests (id 1 each, KEEP_CONN set) on one "
-             "connection; the client closes the idle connection first. No anomaly.";
+    cap_plain(&c, "keepalive_nginx",
+              "nginx fastcgi_keep_conn on: three requests (id 1 each, KEEP_CONN set) on one "
+              "connection; the client closes the idle connection first. No anomaly.");
     netw_tcp t;
     conn_open(&c, &t, 0, 40100, FCGI_PORT, 111111u, 222222u);
     const char *uris[3] = {"/a.php", "/b.php?q=2", "/c.php"};
@@ -970,9 +991,7 @@ static void sc_keepalive(void)
         request(&cb, 1, FCGIW_RESPONDER, FCGIW_KEEP_CONN, &ps, NULL, 0, &Q_NGINX);
         size_t out = response(&sb, 1, st[i], HTML_OK, &R_LIBFCGI);
         xreq *r = exchange(&c, &t, 1, &cb, &sb, (1 + i) * MS + 123 * US);
-        r->method = "GET";
-        r->uri = uris[i];
-        r->status = code[i];
+        req_is(r, "GET", uris[i], code[i]);
         r->stdout_bytes = (long long)out;
         r->stdin_bytes = 0;
         req_anoms(r, 0);
@@ -989,12 +1008,11 @@ static void sc_keepalive(void)
 static void sc_phpfpm(void)
 {
     cap c;
-    cap_begin(&c, "phpfpm_style", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-    c.desc = "php-fpm framing: no empty STDOUT/STDERR record before END_REQUEST; the first request's "
-             "script writes to stderr (one STDERR record before STDOUT). Second request: 404, no stderr.";
-    must(&c, "end_without_stdout_eos");
-    must(&c, "stderr_output");
-    may(&c, "stream_not_terminated");
+    cap_plain(&c, "phpfpm_style",
+              "php-fpm framing: no empty STDOUT/STDERR record before END_REQUEST; the first request's "
+              "script writes to stderr (one STDERR record before STDOUT). Second request: 404, no stderr.");
+    MUST(&c, "end_without_stdout_eos", "stderr_output");
+    MAY(&c, "stream_not_terminated");
     for (int i = 0; i < 2; i++) {
         netw_tcp t;
         conn_open(&c, &t, 0, (uint16_t)(40200 + i), FCGI_PORT, 5000u + i, 9000u + i);
@@ -1010,9 +1028,7 @@ static void sc_phpfpm(void)
             rs.err = err;
         size_t out = response(&sb, 1, i ? "404 Not Found" : NULL, i ? "File not found.\n" : HTML_OK, &rs);
         xreq *r = exchange(&c, &t, 1, &cb, &sb, 4 * MS + 17 * US);
-        r->method = "GET";
-        r->uri = i ? "/missing.php" : "/warn.php";
-        r->status = i ? 404 : 200;
+        req_is(r, "GET", i ? "/missing.php" : "/warn.php", i ? 404 : 200);
         r->stdout_bytes = (long long)out;
         r->stderr_bytes = i ? 0 : (long long)strlen(err);
         conn_close(&c, &t, 1);
@@ -1079,9 +1095,7 @@ static void tcp_scenario(const char *name, tcp_kind kind, const char *desc)
     /* The model advances one direction when that direction starts sending,
      * so acknowledgements only cover bytes already sent. */
     xreq *r = new_req(&c, &t, 1);
-    r->method = "POST";
-    r->uri = "/upload.php";
-    r->status = 200;
+    req_is(r, "POST", "/upload.php", 200);
     r->complete = 1;
     r->stdin_bytes = (long long)blen;
     r->stdout_bytes = (long long)out;
@@ -1168,11 +1182,11 @@ static void sc_tcp(void)
 static void sc_tiny(void)
 {
     cap c;
-    cap_begin(&c, "tcp_tiny_segments", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-    c.desc = "A 100-byte POST sent in 7-byte segments and answered in 5-byte segments, so every "
-             "record header and body is split across packets. Timing points are the packets "
-             "carrying the first byte of BEGIN_REQUEST / STDOUT and the last byte of the empty "
-             "STDIN / END_REQUEST. No anomaly.";
+    cap_plain(&c, "tcp_tiny_segments",
+              "A 100-byte POST sent in 7-byte segments and answered in 5-byte segments, so every "
+              "record header and body is split across packets. Timing points are the packets "
+              "carrying the first byte of BEGIN_REQUEST / STDOUT and the last byte of the empty "
+              "STDIN / END_REQUEST. No anomaly.");
     c.mss = 7;
     netw_tcp t;
     conn_open(&c, &t, 0, 40450, FCGI_PORT, 4444444u, 5555555u);
@@ -1195,9 +1209,7 @@ static void sc_tiny(void)
     uint32_t f = send_data(&c, &t, 1, sb.p, sb.len, 5);
     r->t_end = c.last_ts;
     r->t_first = c.last_ts - (int64_t)(c.frame - f) * c.step;
-    r->method = "POST";
-    r->uri = "/tiny.php";
-    r->status = 201;
+    req_is(r, "POST", "/tiny.php", 201);
     r->complete = 1;
     r->stdin_bytes = sizeof body;
     r->stdout_bytes = (long long)out;
@@ -1213,9 +1225,9 @@ static void sc_tiny(void)
 static void sc_port_reuse(void)
 {
     cap c;
-    cap_begin(&c, "tcp_port_reuse", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-    c.desc = "Two connections on the same 4-tuple (client port 40400): the second SYN (new ISN) "
-             "follows the first connection's FIN/FIN/ACK. Two clean requests, id 1 each.";
+    cap_plain(&c, "tcp_port_reuse",
+              "Two connections on the same 4-tuple (client port 40400): the second SYN (new ISN) "
+              "follows the first connection's FIN/FIN/ACK. Two clean requests, id 1 each.");
     for (int i = 0; i < 2; i++) {
         netw_tcp t;
         conn_open(&c, &t, 0, 40400, FCGI_PORT, i ? 900000000u : 100000000u, i ? 700000000u : 300000000u);
@@ -1227,9 +1239,7 @@ static void sc_port_reuse(void)
         request(&cb, 1, FCGIW_RESPONDER, 0, &ps, NULL, 0, &Q_NGINX);
         size_t out = response(&sb, 1, NULL, HTML_OK, &R_LIBFCGI);
         xreq *r = exchange(&c, &t, 1, &cb, &sb, 1 * MS + 500 * US);
-        r->method = "GET";
-        r->uri = i ? "/second.php" : "/first.php";
-        r->status = 200;
+        req_is(r, "GET", i ? "/second.php" : "/first.php", 200);
         r->stdout_bytes = (long long)out;
         req_anoms(r, 0);
         conn_close(&c, &t, 1);
@@ -1246,15 +1256,13 @@ static void sc_port_reuse(void)
 static void sc_midstream(void)
 {
     cap c;
-    cap_begin(&c, "tcp_midstream", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-    c.desc = "Capture starts mid-connection (no SYN): the first packet is the server's, starting "
-             "inside a STDOUT record of a request whose BEGIN_REQUEST was not captured (its empty "
-             "STDOUT and END_REQUEST follow); then two complete keep-alive requests (id 1). Only "
-             "requests whose BEGIN_REQUEST was captured are counted.";
-    must(&c, "midstream_start");
-    may(&c, "inactive_request");
-    may(&c, "capture_gap");
-    may(&c, "truncated_record");
+    cap_plain(&c, "tcp_midstream",
+              "Capture starts mid-connection (no SYN): the first packet is the server's, starting "
+              "inside a STDOUT record of a request whose BEGIN_REQUEST was not captured (its empty "
+              "STDOUT and END_REQUEST follow); then two complete keep-alive requests (id 1). Only "
+              "requests whose BEGIN_REQUEST was captured are counted.");
+    MUST(&c, "midstream_start");
+    MAY(&c, "inactive_request", "capture_gap", "truncated_record");
     netw_tcp t;
     conn_init(&c, &t, 0, 40500, FCGI_PORT, 555555555u, 777777777u);
     /* The tail of the earlier request's answer: 300 bytes of text from the
@@ -1279,9 +1287,7 @@ static void sc_midstream(void)
         request(&cb, 1, FCGIW_RESPONDER, FCGIW_KEEP_CONN, &ps, NULL, 0, &Q_NGINX);
         size_t out = response(&sb, 1, NULL, HTML_OK, &R_LIBFCGI);
         xreq *r = exchange(&c, &t, 1, &cb, &sb, 2 * MS);
-        r->method = "GET";
-        r->uri = i ? "/two.php" : "/one.php";
-        r->status = 200;
+        req_is(r, "GET", i ? "/two.php" : "/one.php", 200);
         r->stdout_bytes = (long long)out;
         fcgiw_buf_free(&cb);
         fcgiw_buf_free(&sb);
@@ -1295,15 +1301,12 @@ static void sc_midstream(void)
 static void sc_lost(void)
 {
     cap c;
-    cap_begin(&c, "tcp_lost_segment", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-    c.desc = "Keep-alive connection; the second client segment of a 4000-byte POST (inside the "
-             "STDIN record) is missing from the capture; the decoder must resynchronise on the empty "
-             "STDIN record. The POST still completes; a second GET on the connection is clean.";
-    must(&c, "capture_gap");
-    may(&c, "content_length_mismatch");
-    may(&c, "truncated_record");
-    may(&c, "stream_not_terminated");
-    may(&c, "tcp_ooo_cap");
+    cap_plain(&c, "tcp_lost_segment",
+              "Keep-alive connection; the second client segment of a 4000-byte POST (inside the "
+              "STDIN record) is missing from the capture; the decoder must resynchronise on the empty "
+              "STDIN record. The POST still completes; a second GET on the connection is clean.");
+    MUST(&c, "capture_gap");
+    MAY(&c, "content_length_mismatch", "truncated_record", "stream_not_terminated", "tcp_ooo_cap");
     netw_tcp t;
     conn_open(&c, &t, 0, 40600, FCGI_PORT, 42424242u, 24242424u);
     size_t blen = 4000;
@@ -1323,9 +1326,7 @@ static void sc_lost(void)
     uint32_t base = t.next_seq[0];
     t.next_seq[0] += (uint32_t)cb.len;
     xreq *r = new_req(&c, &t, 1);
-    r->method = "POST";
-    r->uri = "/store.php";
-    r->status = 200;
+    req_is(r, "POST", "/store.php", 200);
     r->complete = 1;
     send_seg(&c, &t, 0, base, &cb, cs[0], false);
     MARK_BEGIN(&c, r);
@@ -1348,9 +1349,7 @@ static void sc_lost(void)
     request(&cb, 1, FCGIW_RESPONDER, FCGIW_KEEP_CONN, &ps, NULL, 0, &Q_NGINX);
     size_t out = response(&sb, 1, NULL, HTML_OK, &R_LIBFCGI);
     r = exchange(&c, &t, 1, &cb, &sb, 2 * MS);
-    r->method = "GET";
-    r->uri = "/after.php";
-    r->status = 200;
+    req_is(r, "GET", "/after.php", 200);
     r->stdout_bytes = (long long)out;
     req_anoms(r, 0);
     fcgiw_buf_free(&cb);
@@ -1367,11 +1366,11 @@ static void sc_lost(void)
 static void sc_haproxy(void)
 {
     cap c;
-    cap_begin(&c, "haproxy_mpx", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-    c.desc = "HAProxy-style multiplexing on one connection: GET_VALUES / GET_VALUES_RESULT "
-             "(MPXS_CONNS=1, plus Go's extra empty GET_VALUES_RESULT), requests 1, 3, 5 with KEEP_CONN, "
-             "no padding, answered out of order; the client closes with RST after the last answer.";
-    must(&c, "multiplexed");
+    cap_plain(&c, "haproxy_mpx",
+              "HAProxy-style multiplexing on one connection: GET_VALUES / GET_VALUES_RESULT "
+              "(MPXS_CONNS=1, plus Go's extra empty GET_VALUES_RESULT), requests 1, 3, 5 with KEEP_CONN, "
+              "no padding, answered out of order; the client closes with RST after the last answer.");
+    MUST(&c, "multiplexed");
     netw_tcp t;
     conn_open(&c, &t, 0, 40700, FCGI_PORT, 1357911u, 2468101u);
     fcgiw_buf b;
@@ -1450,9 +1449,9 @@ static void sc_roles(void)
     /* FILTER */
     {
         cap c;
-        cap_begin(&c, "role_filter", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-        c.desc = "A FILTER request (role 3): PARAMS with FCGI_DATA_LAST_MOD/FCGI_DATA_LENGTH, an empty "
-                 "STDIN stream, a 600-byte DATA stream, then the answer. No anomaly.";
+        cap_plain(&c, "role_filter",
+                  "A FILTER request (role 3): PARAMS with FCGI_DATA_LAST_MOD/FCGI_DATA_LENGTH, an empty "
+                  "STDIN stream, a 600-byte DATA stream, then the answer. No anomaly.");
         netw_tcp t;
         conn_open(&c, &t, 0, 40800, FCGI_PORT, 8080808u, 9090909u);
         uint8_t data[601];
@@ -1470,9 +1469,7 @@ static void sc_roles(void)
         fcgiw_stream(&cb, FCGIW_DATA, 1, data, 600, &s, true);
         size_t out = response(&sb, 1, NULL, (const char *)data, &R_LIBFCGI);
         xreq *r = exchange(&c, &t, 1, &cb, &sb, 1 * MS);
-        r->method = "GET";
-        r->uri = "/doc.txt";
-        r->status = 200;
+        req_is(r, "GET", "/doc.txt", 200);
         r->stdin_bytes = 0;
         r->stdout_bytes = (long long)out;
         req_anoms(r, 0);
@@ -1484,10 +1481,10 @@ static void sc_roles(void)
     /* AUTHORIZER */
     {
         cap c;
-        cap_begin(&c, "role_authorizer", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-        c.desc = "Two AUTHORIZER requests (role 2): PARAMS only (no STDIN stream; no SCRIPT_NAME or "
-                 "CONTENT_LENGTH, as the spec says); answers 200 with Variable-REMOTE_USER, then 403. "
-                 "t_request_sent is the empty PARAMS record. No anomaly.";
+        cap_plain(&c, "role_authorizer",
+                  "Two AUTHORIZER requests (role 2): PARAMS only (no STDIN stream; no SCRIPT_NAME or "
+                  "CONTENT_LENGTH, as the spec says); answers 200 with Variable-REMOTE_USER, then 403. "
+                  "t_request_sent is the empty PARAMS record. No anomaly.");
         for (int i = 0; i < 2; i++) {
             netw_tcp t;
             conn_open(&c, &t, 0, (uint16_t)(40810 + i), FCGI_PORT, 8180808u + i, 9190909u + i);
@@ -1507,9 +1504,7 @@ static void sc_roles(void)
             fcgiw_put_str(&txt, i ? "Status: 403 Forbidden\r\n\r\n" : "Status: 200 OK\r\nVariable-REMOTE_USER: alice\r\n\r\n");
             response_raw(&sb, 1, txt.p, txt.len, &R_LIBFCGI);
             xreq *r = exchange(&c, &t, 1, &cb, &sb, 700 * US);
-            r->method = "GET";
-            r->uri = "/private/report.html";
-            r->status = i ? 403 : 200;
+            req_is(r, "GET", "/private/report.html", i ? 403 : 200);
             r->stdout_bytes = (long long)txt.len;
             req_anoms(r, 0);
             conn_close(&c, &t, 1);
@@ -1525,12 +1520,12 @@ static void sc_roles(void)
 static void sc_straddle(void)
 {
     cap c;
-    cap_begin(&c, "nv_straddle", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-    c.desc = "PARAMS stream cut in two records in the middle of the HTTP_USER_AGENT pair (legal; "
-             "php-fpm rejects it). Also a 300-byte value (4-byte length) and one short name written "
-             "with the 4-byte length form. Go-style answer (header record, body record, empty STDOUT, "
-             "END_REQUEST in separate segments).";
-    must(&c, "nv_straddle");
+    cap_plain(&c, "nv_straddle",
+              "PARAMS stream cut in two records in the middle of the HTTP_USER_AGENT pair (legal; "
+              "php-fpm rejects it). Also a 300-byte value (4-byte length) and one short name written "
+              "with the 4-byte length form. Go-style answer (header record, body record, empty STDOUT, "
+              "END_REQUEST in separate segments).");
+    MUST(&c, "nv_straddle");
     netw_tcp t;
     conn_open(&c, &t, 0, 40900, FCGI_PORT, 31313131u, 13131313u);
     pairs ps;
@@ -1579,9 +1574,7 @@ static void sc_straddle(void)
     fcgiw_end(&sb, 1, 0, 0);
     send_data(&c, &t, 1, sb.p, sb.len, 0);
     MARK_END(&c, r);
-    r->method = "GET";
-    r->uri = "/go.php";
-    r->status = 200;
+    req_is(r, "GET", "/go.php", 200);
     r->complete = 1;
     r->stdout_bytes = (long long)(strlen(hdr) + strlen(bod));
     req_anoms(r, 1, "nv_straddle");
@@ -1619,158 +1612,124 @@ static void one_get(cap *c, one *o, uint16_t cport, const char *uri)
     request(&cb, 1, FCGIW_RESPONDER, FCGIW_KEEP_CONN, &ps, NULL, 0, &Q_NGINX);
     size_t out = response(&sb, 1, NULL, HTML_OK, &R_LIBFCGI);
     o->r = exchange(c, &o->t, 1, &cb, &sb, 1 * MS);
-    o->r->method = "GET";
-    o->r->uri = uri;
-    o->r->status = 200;
+    req_is(o->r, "GET", uri, 200);
     o->r->stdout_bytes = (long long)out;
     fcgiw_buf_free(&cb);
     fcgiw_buf_free(&sb);
     cap_wait(c, 2 * MS);
 }
 
-/* Header-level oddities placed AFTER a complete request, so that whatever a
- * decoder does next (including giving up on the direction) cannot change the
- * request. */
+/* GET_VALUES asking for one variable, with the given header version and
+ * request id (valid: 1 and 0). */
+static void get_values(fcgiw_buf *b, uint8_t version, uint16_t id, const char *name)
+{
+    fcgiw_buf pv;
+    fcgiw_buf_init(&pv);
+    fcgiw_nv_str(&pv, name, "");
+    fcgiw_hdr h = {version, FCGIW_GET_VALUES, id, (uint16_t)pv.len, 0, 0};
+    fcgiw_header(b, &h);
+    fcgiw_put(b, pv.p, pv.len);
+    fcgiw_buf_free(&pv);
+}
+
+static void hl_bad_version(fcgiw_buf *b) { get_values(b, 2, 0, "FCGI_MAX_CONNS"); }
+static void hl_wrong_direction(fcgiw_buf *b) { get_values(b, 1, 0, "FCGI_MAX_REQS"); }
+static void hl_management_id(fcgiw_buf *b) { get_values(b, 1, 1, "FCGI_MPXS_CONNS"); }
+static void hl_null_request_id(fcgiw_buf *b) { fcgiw_record(b, FCGIW_STDIN, 0, "orphan", 6, 2); }
+
+static void hl_unknown_type(fcgiw_buf *b)
+{
+    uint8_t body[8] = {'x', 'y', 'z', 'z', 'y', 0, 0, 0};
+    fcgiw_record(b, 20, 0, body, 8, 0);
+}
+
+static void hl_unknown_type_reply(fcgiw_buf *b)
+{
+    uint8_t body[8] = {20, 0, 0, 0, 0, 0, 0, 0};
+    fcgiw_record(b, FCGIW_UNKNOWN_TYPE, 0, body, 8, 0);
+}
+
+static void hl_bad_body_length(fcgiw_buf *b)
+{
+    uint8_t body[4] = {20, 0, 0, 0};
+    fcgiw_record(b, FCGIW_UNKNOWN_TYPE, 0, body, 4, 4);
+}
+
+static void hl_desync(fcgiw_buf *b)
+{
+    fcgiw_put_str(b, "GET /index.php HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: curl/7.88.1\r\n\r\n");
+}
+
+/* Header-level oddities placed AFTER a complete request (one_get), so that
+ * whatever a decoder does next (including giving up on the direction) cannot
+ * change the request; 5 ms later the client closes. */
+typedef struct after_get {
+    const char *name, *desc;
+    const char *must, *may[4];       /* may: NULL-terminated */
+    uint16_t cport;
+    const char *uri;
+    int dir;                         /* who sends `bytes` */
+    void (*bytes)(fcgiw_buf *b);
+    void (*reply)(fcgiw_buf *b);     /* the other side's answer 300 µs later, or NULL */
+} after_get;
+
+static const after_get AFTER_GET[] = {
+    {"bad_version",
+     "After a complete keep-alive request the client sends a GET_VALUES record with "
+     "version 2 (php-fpm would accept it, nginx would not), then closes.",
+     "bad_version", {"desync"}, 41000, "/v.php", 0, hl_bad_version, NULL},
+    {"unknown_type",
+     "After a complete keep-alive request the client sends a record of type 20 (id 0, "
+     "8-byte body); the server answers UNKNOWN_TYPE naming type 20 (as Go does).",
+     "unknown_type", {"desync"}, 41010, "/t.php", 0, hl_unknown_type, hl_unknown_type_reply},
+    {"wrong_direction",
+     "After a complete keep-alive request the SERVER sends a GET_VALUES record (a client "
+     "record type).",
+     "wrong_direction", {NULL}, 41020, "/w.php", 1, hl_wrong_direction, NULL},
+    {"management_id",
+     "After a complete keep-alive request the client sends GET_VALUES with request id 1 "
+     "(management records must use id 0).",
+     "management_id", {"desync", "inactive_request"}, 41030, "/m.php", 0, hl_management_id, NULL},
+    {"null_request_id",
+     "After a complete keep-alive request the client sends a non-empty STDIN record with "
+     "request id 0 (the null request id).",
+     "null_request_id", {"desync", "inactive_request"}, 41040, "/n.php", 0, hl_null_request_id, NULL},
+    {"bad_body_length",
+     "After a complete keep-alive request the server sends an UNKNOWN_TYPE record with a "
+     "4-byte body (must be 8).",
+     "bad_body_length", {"desync"}, 41050, "/b.php", 1, hl_bad_body_length, NULL},
+    {"desync",
+     "After a complete keep-alive request the client sends a plain HTTP/1.1 request to the "
+     "FastCGI port: no valid record header where one must start.",
+     "desync", {"bad_version", "unknown_type", "truncated_record"}, 41060, "/d.php", 0, hl_desync, NULL},
+};
+
 static void sc_header_level(void)
 {
     fcgiw_buf b;
     fcgiw_buf_init(&b);
-    one o;
-    cap c;
-
-    cap_begin(&c, "bad_version", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-    c.desc = "After a complete keep-alive request the client sends a GET_VALUES record with "
-             "version 2 (php-fpm would accept it, nginx would not), then closes.";
-    must(&c, "bad_version");
-    may(&c, "desync");
-    one_get(&c, &o, 41000, "/v.php");
-    {
-        fcgiw_buf pv;
-        fcgiw_buf_init(&pv);
-        fcgiw_nv_str(&pv, "FCGI_MAX_CONNS", "");
-        fcgiw_hdr h = {2, FCGIW_GET_VALUES, 0, (uint16_t)pv.len, 0, 0};
-        fcgiw_header(&b, &h);
-        fcgiw_put(&b, pv.p, pv.len);
-        fcgiw_buf_free(&pv);
+    for (size_t i = 0; i < sizeof AFTER_GET / sizeof AFTER_GET[0]; i++) {
+        const after_get *a = &AFTER_GET[i];
+        one o;
+        cap c;
+        cap_plain(&c, a->name, a->desc);
+        MUST(&c, a->must);
+        ids_add(&c, c.may, &c.nmay, a->may);
+        one_get(&c, &o, a->cport, a->uri);
+        fcgiw_buf_clear(&b);
+        a->bytes(&b);
+        send_data(&c, &o.t, a->dir, b.p, b.len, 0);
+        if (a->reply) {
+            cap_wait(&c, 300 * US);
+            fcgiw_buf_clear(&b);
+            a->reply(&b);
+            send_data(&c, &o.t, 1 - a->dir, b.p, b.len, 0);
+        }
+        cap_wait(&c, 5 * MS);
+        conn_close(&c, &o.t, 0);
+        req_anoms(o.r, 0);
+        cap_end(&c);
     }
-    send_data(&c, &o.t, 0, b.p, b.len, 0);
-    cap_wait(&c, 5 * MS);
-    conn_close(&c, &o.t, 0);
-    req_anoms(o.r, 0);
-    cap_end(&c);
-
-    cap_begin(&c, "unknown_type", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-    c.desc = "After a complete keep-alive request the client sends a record of type 20 (id 0, "
-             "8-byte body); the server answers UNKNOWN_TYPE naming type 20 (as Go does).";
-    must(&c, "unknown_type");
-    may(&c, "desync");
-    one_get(&c, &o, 41010, "/t.php");
-    fcgiw_buf_clear(&b);
-    {
-        uint8_t body[8] = {'x', 'y', 'z', 'z', 'y', 0, 0, 0};
-        fcgiw_record(&b, 20, 0, body, 8, 0);
-    }
-    send_data(&c, &o.t, 0, b.p, b.len, 0);
-    cap_wait(&c, 300 * US);
-    fcgiw_buf_clear(&b);
-    {
-        uint8_t body[8] = {20, 0, 0, 0, 0, 0, 0, 0};
-        fcgiw_record(&b, FCGIW_UNKNOWN_TYPE, 0, body, 8, 0);
-    }
-    send_data(&c, &o.t, 1, b.p, b.len, 0);
-    cap_wait(&c, 5 * MS);
-    conn_close(&c, &o.t, 0);
-    req_anoms(o.r, 0);
-    cap_end(&c);
-
-    cap_begin(&c, "wrong_direction", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-    c.desc = "After a complete keep-alive request the SERVER sends a GET_VALUES record (a client "
-             "record type).";
-    must(&c, "wrong_direction");
-    one_get(&c, &o, 41020, "/w.php");
-    fcgiw_buf_clear(&b);
-    {
-        fcgiw_buf pv;
-        fcgiw_buf_init(&pv);
-        fcgiw_nv_str(&pv, "FCGI_MAX_REQS", "");
-        fcgiw_record(&b, FCGIW_GET_VALUES, 0, pv.p, (uint16_t)pv.len, 0);
-        fcgiw_buf_free(&pv);
-    }
-    send_data(&c, &o.t, 1, b.p, b.len, 0);
-    cap_wait(&c, 5 * MS);
-    conn_close(&c, &o.t, 0);
-    req_anoms(o.r, 0);
-    cap_end(&c);
-
-    cap_begin(&c, "management_id", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-    c.desc = "After a complete keep-alive request the client sends GET_VALUES with request id 1 "
-             "(management records must use id 0).";
-    must(&c, "management_id");
-    may(&c, "desync");
-    may(&c, "inactive_request");
-    one_get(&c, &o, 41030, "/m.php");
-    fcgiw_buf_clear(&b);
-    {
-        fcgiw_buf pv;
-        fcgiw_buf_init(&pv);
-        fcgiw_nv_str(&pv, "FCGI_MPXS_CONNS", "");
-        fcgiw_record(&b, FCGIW_GET_VALUES, 1, pv.p, (uint16_t)pv.len, 0);
-        fcgiw_buf_free(&pv);
-    }
-    send_data(&c, &o.t, 0, b.p, b.len, 0);
-    cap_wait(&c, 5 * MS);
-    conn_close(&c, &o.t, 0);
-    req_anoms(o.r, 0);
-    cap_end(&c);
-
-    cap_begin(&c, "null_request_id", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-    c.desc = "After a complete keep-alive request the client sends a non-empty STDIN record with "
-             "request id 0 (the null request id).";
-    must(&c, "null_request_id");
-    may(&c, "desync");
-    may(&c, "inactive_request");
-    one_get(&c, &o, 41040, "/n.php");
-    fcgiw_buf_clear(&b);
-    fcgiw_record(&b, FCGIW_STDIN, 0, "orphan", 6, 2);
-    send_data(&c, &o.t, 0, b.p, b.len, 0);
-    cap_wait(&c, 5 * MS);
-    conn_close(&c, &o.t, 0);
-    req_anoms(o.r, 0);
-    cap_end(&c);
-
-    cap_begin(&c, "bad_body_length", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-    c.desc = "After a complete keep-alive request the server sends an UNKNOWN_TYPE record with a "
-             "4-byte body (must be 8).";
-    must(&c, "bad_body_length");
-    may(&c, "desync");
-    one_get(&c, &o, 41050, "/b.php");
-    fcgiw_buf_clear(&b);
-    {
-        uint8_t body[4] = {20, 0, 0, 0};
-        fcgiw_record(&b, FCGIW_UNKNOWN_TYPE, 0, body, 4, 4);
-    }
-    send_data(&c, &o.t, 1, b.p, b.len, 0);
-    cap_wait(&c, 5 * MS);
-    conn_close(&c, &o.t, 0);
-    req_anoms(o.r, 0);
-    cap_end(&c);
-
-    cap_begin(&c, "desync", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-    c.desc = "After a complete keep-alive request the client sends a plain HTTP/1.1 request to the "
-             "FastCGI port: no valid record header where one must start.";
-    must(&c, "desync");
-    may(&c, "bad_version");
-    may(&c, "unknown_type");
-    may(&c, "truncated_record");
-    one_get(&c, &o, 41060, "/d.php");
-    fcgiw_buf_clear(&b);
-    fcgiw_put_str(&b, "GET /index.php HTTP/1.1\r\nHost: www.example.com\r\nUser-Agent: curl/7.88.1\r\n\r\n");
-    send_data(&c, &o.t, 0, b.p, b.len, 0);
-    cap_wait(&c, 5 * MS);
-    conn_close(&c, &o.t, 0);
-    req_anoms(o.r, 0);
-    cap_end(&c);
-
     fcgiw_buf_free(&b);
 }
 
@@ -1788,9 +1747,7 @@ static xreq *req_with(cap *c, uint16_t cport, const char *method, const char *ur
     request(&cb, 1, FCGIW_RESPONDER, 0, ps, body, blen, q ? q : &Q_NGINX);
     size_t out = response(&sb, 1, status, page ? page : HTML_OK, rs ? rs : &R_LIBFCGI);
     xreq *r = exchange(c, &t, 1, &cb, &sb, 1 * MS + 100 * US);
-    r->method = method;
-    r->uri = uri;
-    r->status = code;
+    req_is(r, method, uri, code);
     r->stdout_bytes = (long long)out;
     conn_close(c, &t, 1);
     fcgiw_buf_free(&cb);
@@ -1805,11 +1762,10 @@ static void sc_params(void)
     pairs ps;
     xreq *r;
 
-    cap_begin(&c, "nv_nul_empty_name", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-    c.desc = "Connection 1: a parameter value containing a NUL byte (HTTP_X_TOKEN=\"ab\\0cd\"). "
-             "Connection 2: a pair with a zero-length name (value \"orphan\").";
-    must(&c, "nv_nul");
-    must(&c, "nv_empty_name");
+    cap_plain(&c, "nv_nul_empty_name",
+              "Connection 1: a parameter value containing a NUL byte (HTTP_X_TOKEN=\"ab\\0cd\"). "
+              "Connection 2: a pair with a zero-length name (value \"orphan\").");
+    MUST(&c, "nv_nul", "nv_empty_name");
     ps_std(&ps, "GET", "/nul.php", -1);
     ps_add_len(&ps, "HTTP_X_TOKEN", 12, "ab\0cd", 5);
     r = req_with(&c, 41100, "GET", "/nul.php", &ps, NULL, 0, NULL, NULL, NULL, NULL, 200);
@@ -1820,10 +1776,10 @@ static void sc_params(void)
     req_anoms(r, 1, "nv_empty_name");
     cap_end(&c);
 
-    cap_begin(&c, "duplicate_param", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-    c.desc = "Connection 1: HTTP_ACCEPT twice (warning). Connection 2: SCRIPT_FILENAME twice with "
-             "different values (error: php-fpm takes the last, fcgiwrap the first).";
-    must(&c, "duplicate_param");
+    cap_plain(&c, "duplicate_param",
+              "Connection 1: HTTP_ACCEPT twice (warning). Connection 2: SCRIPT_FILENAME twice with "
+              "different values (error: php-fpm takes the last, fcgiwrap the first).");
+    MUST(&c, "duplicate_param");
     ps_std(&ps, "GET", "/dup.php", -1);
     ps_add(&ps, "HTTP_ACCEPT", "text/html");
     r = req_with(&c, 41110, "GET", "/dup.php", &ps, NULL, 0, NULL, NULL, NULL, NULL, 200);
@@ -1834,13 +1790,11 @@ static void sc_params(void)
     req_anoms(r, 1, "duplicate_param");
     cap_end(&c);
 
-    cap_begin(&c, "content_length", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-    c.desc = "Four POSTs: CONTENT_LENGTH 100 with 60 STDIN bytes (mismatch); CONTENT_LENGTH "
-             "\"12abc\" with no body (invalid); a 20-byte body without CONTENT_LENGTH; a 20-byte "
-             "body with CONTENT_LENGTH empty (both missing).";
-    must(&c, "content_length_mismatch");
-    must(&c, "content_length_invalid");
-    must(&c, "content_length_missing");
+    cap_plain(&c, "content_length",
+              "Four POSTs: CONTENT_LENGTH 100 with 60 STDIN bytes (mismatch); CONTENT_LENGTH "
+              "\"12abc\" with no body (invalid); a 20-byte body without CONTENT_LENGTH; a 20-byte "
+              "body with CONTENT_LENGTH empty (both missing).");
+    MUST(&c, "content_length_mismatch", "content_length_invalid", "content_length_missing");
     {
         uint8_t body[100];
         filler(body, sizeof body, 55);
@@ -1863,12 +1817,10 @@ static void sc_params(void)
     }
     cap_end(&c);
 
-    cap_begin(&c, "param_security", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-    c.desc = "Three requests: PATH_INFO with a raw LF and REQUEST_URI with %0a (CVE-2019-11043 "
-             "pattern); an HTTP_PROXY parameter (httpoxy); PHP_VALUE auto_prepend_file.";
-    must(&c, "param_ctl_chars");
-    must(&c, "httpoxy");
-    must(&c, "php_ini_override");
+    cap_plain(&c, "param_security",
+              "Three requests: PATH_INFO with a raw LF and REQUEST_URI with %0a (CVE-2019-11043 "
+              "pattern); an HTTP_PROXY parameter (httpoxy); PHP_VALUE auto_prepend_file.");
+    MUST(&c, "param_ctl_chars", "httpoxy", "php_ini_override");
     ps_std(&ps, "GET", "/index.php/PHP%0Ais_the_shortest?a=1", -1);
     ps_set(&ps, "SCRIPT_NAME", "/index.php");
     ps_set(&ps, "SCRIPT_FILENAME", "/var/www/html/index.php");
@@ -1887,9 +1839,9 @@ static void sc_params(void)
     req_anoms(r, 1, "php_ini_override");
     cap_end(&c);
 
-    cap_begin(&c, "missing_required_param", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-    c.desc = "Two RESPONDER requests: one without SCRIPT_FILENAME, one without REQUEST_METHOD.";
-    must(&c, "missing_required_param");
+    cap_plain(&c, "missing_required_param",
+              "Two RESPONDER requests: one without SCRIPT_FILENAME, one without REQUEST_METHOD.");
+    MUST(&c, "missing_required_param");
     ps_std(&ps, "GET", "/nofile.php", -1);
     ps_del(&ps, "SCRIPT_FILENAME");
     r = req_with(&c, 41140, "GET", "/nofile.php", &ps, NULL, 0, NULL, NULL, NULL, NULL, 200);
@@ -1900,10 +1852,10 @@ static void sc_params(void)
     req_anoms(r, 1, "missing_required_param");
     cap_end(&c);
 
-    cap_begin(&c, "nv_overrun", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-    c.desc = "The last pair of the PARAMS stream declares a 50-byte value but only 10 bytes remain "
-             "before the empty PARAMS record.";
-    must(&c, "nv_overrun");
+    cap_plain(&c, "nv_overrun",
+              "The last pair of the PARAMS stream declares a 50-byte value but only 10 bytes remain "
+              "before the empty PARAMS record.");
+    MUST(&c, "nv_overrun");
     {
         netw_tcp t;
         conn_open(&c, &t, 0, 41150, FCGI_PORT, 616161u, 626262u);
@@ -1924,9 +1876,7 @@ static void sc_params(void)
         fcgiw_stream(&cb, FCGIW_STDIN, 1, NULL, 0, &s, true);
         response(&sb, 1, NULL, HTML_OK, &R_LIBFCGI);
         r = exchange(&c, &t, 1, &cb, &sb, 1 * MS);
-        r->method = "GET";
-        r->uri = "/overrun.php";
-        r->status = 200;
+        req_is(r, "GET", "/overrun.php", 200);
         conn_close(&c, &t, 1);
         fcgiw_buf_free(&pb);
         fcgiw_buf_free(&cb);
@@ -1934,11 +1884,11 @@ static void sc_params(void)
     }
     cap_end(&c);
 
-    cap_begin(&c, "param_cap_exceeded", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-    c.desc = "One request whose PARAMS stream carries ~275 KB (five HTTP_X_FILLER_n pairs of 55000 "
-             "bytes, one per 65535-max record, after the usual params): more than the decoder's "
-             "default per-request cap of 262144 stored bytes (fsd_limits.max_params_bytes).";
-    must(&c, "param_cap_exceeded");
+    cap_plain(&c, "param_cap_exceeded",
+              "One request whose PARAMS stream carries ~275 KB (five HTTP_X_FILLER_n pairs of 55000 "
+              "bytes, one per 65535-max record, after the usual params): more than the decoder's "
+              "default per-request cap of 262144 stored bytes (fsd_limits.max_params_bytes).");
+    MUST(&c, "param_cap_exceeded");
     {
         netw_tcp t;
         conn_open(&c, &t, 0, 41160, FCGI_PORT, 717171u, 727272u);
@@ -1964,9 +1914,7 @@ static void sc_params(void)
         fcgiw_record(&cb, FCGIW_STDIN, 1, NULL, 0, 0);
         size_t out = response(&sb, 1, NULL, HTML_OK, &R_LIBFCGI);
         r = exchange(&c, &t, 1, &cb, &sb, 3 * MS);
-        r->method = "GET";
-        r->uri = "/big.php";
-        r->status = 200;
+        req_is(r, "GET", "/big.php", 200);
         r->stdout_bytes = (long long)out;
         req_anoms(r, 1, "param_cap_exceeded");
         conn_close(&c, &t, 1);
@@ -1983,10 +1931,10 @@ static void sc_records(void)
     pairs ps;
     xreq *r;
 
-    cap_begin(&c, "reserved_nonzero", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-    c.desc = "A request whose BEGIN_REQUEST body has non-zero reserved bytes and whose PARAMS record "
-             "header has reserved byte 0x5a (HAProxy ignores both).";
-    must(&c, "reserved_nonzero");
+    cap_plain(&c, "reserved_nonzero",
+              "A request whose BEGIN_REQUEST body has non-zero reserved bytes and whose PARAMS record "
+              "header has reserved byte 0x5a (HAProxy ignores both).");
+    MUST(&c, "reserved_nonzero");
     {
         netw_tcp t;
         conn_open(&c, &t, 0, 41200, FCGI_PORT, 818181u, 828282u);
@@ -2009,9 +1957,7 @@ static void sc_records(void)
         fcgiw_record(&cb, FCGIW_STDIN, 1, NULL, 0, 0);
         size_t out = response(&sb, 1, NULL, HTML_OK, &R_LIBFCGI);
         r = exchange(&c, &t, 1, &cb, &sb, 1 * MS);
-        r->method = "GET";
-        r->uri = "/res.php";
-        r->status = 200;
+        req_is(r, "GET", "/res.php", 200);
         r->stdout_bytes = (long long)out;
         conn_close(&c, &t, 1);
         fcgiw_buf_free(&pb);
@@ -2020,10 +1966,10 @@ static void sc_records(void)
     }
     cap_end(&c);
 
-    cap_begin(&c, "oversized_record", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-    c.desc = "A POST whose STDIN body (65530 bytes) is one record padded to 8: contentLength + "
-             "paddingLength = 65536 > 65535 (php-fpm drops such records).";
-    must(&c, "oversized_record");
+    cap_plain(&c, "oversized_record",
+              "A POST whose STDIN body (65530 bytes) is one record padded to 8: contentLength + "
+              "paddingLength = 65536 > 65535 (php-fpm drops such records).");
+    MUST(&c, "oversized_record");
     {
         size_t blen = 65530;
         uint8_t *body = malloc(blen);
@@ -2039,14 +1985,12 @@ static void sc_records(void)
     cap_end(&c);
 
     /* truncated_record: the server sends part of a STDOUT record, then FIN. */
-    cap_begin(&c, "truncated_record", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-    c.desc = "The server's STDOUT record declares 200 content bytes; only 60 are sent, then the "
-             "server closes the connection (FIN): the connection ends inside a record and the "
-             "request never gets END_REQUEST.";
-    must(&c, "truncated_record");
-    must(&c, "incomplete_request");
-    may(&c, "stream_not_terminated");
-    may(&c, "response_no_header");
+    cap_plain(&c, "truncated_record",
+              "The server's STDOUT record declares 200 content bytes; only 60 are sent, then the "
+              "server closes the connection (FIN): the connection ends inside a record and the "
+              "request never gets END_REQUEST.");
+    MUST(&c, "truncated_record", "incomplete_request");
+    MAY(&c, "stream_not_terminated", "response_no_header");
     {
         netw_tcp t;
         conn_open(&c, &t, 0, 41220, FCGI_PORT, 919191u, 929292u);
@@ -2074,11 +2018,11 @@ static void sc_records(void)
     cap_end(&c);
 
     /* duplicate_end */
-    cap_begin(&c, "duplicate_end", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-    c.desc = "A keep-alive request answered normally, then the server sends a second END_REQUEST "
-             "for the same request id in a separate segment.";
-    must(&c, "duplicate_end");
-    may(&c, "inactive_request");
+    cap_plain(&c, "duplicate_end",
+              "A keep-alive request answered normally, then the server sends a second END_REQUEST "
+              "for the same request id in a separate segment.");
+    MUST(&c, "duplicate_end");
+    MAY(&c, "inactive_request");
     {
         one o;
         one_get(&c, &o, 41230, "/twice.php");
@@ -2094,10 +2038,10 @@ static void sc_records(void)
     cap_end(&c);
 
     /* inactive_request */
-    cap_begin(&c, "inactive_request", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-    c.desc = "After a complete keep-alive request the server sends a STDOUT record for request id 2 "
-             "and the client a PARAMS record for request id 3; neither id was ever begun.";
-    must(&c, "inactive_request");
+    cap_plain(&c, "inactive_request",
+              "After a complete keep-alive request the server sends a STDOUT record for request id 2 "
+              "and the client a PARAMS record for request id 3; neither id was ever begun.");
+    MUST(&c, "inactive_request");
     {
         one o;
         one_get(&c, &o, 41240, "/ghost.php");
@@ -2120,18 +2064,14 @@ static void sc_records(void)
     cap_end(&c);
 
     /* duplicate_begin */
-    cap_begin(&c, "duplicate_begin", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-    c.desc = "The client sends a complete request id 1 and, before any answer, a second "
-             "BEGIN_REQUEST for id 1 (with its own PARAMS and STDIN) in the next segment; the server "
-             "answers id 1 once and closes. Whether the second BEGIN starts a new request is the "
-             "decoder's choice (request_count 1, or 2).";
-    must(&c, "duplicate_begin");
-    may(&c, "data_after_stream_end");
-    may(&c, "stream_order");
-    may(&c, "incomplete_request");
-    may(&c, "stream_not_terminated");
-    may(&c, "duplicate_param");
-    may(&c, "inactive_request");
+    cap_plain(&c, "duplicate_begin",
+              "The client sends a complete request id 1 and, before any answer, a second "
+              "BEGIN_REQUEST for id 1 (with its own PARAMS and STDIN) in the next segment; the server "
+              "answers id 1 once and closes. Whether the second BEGIN starts a new request is the "
+              "decoder's choice (request_count 1, or 2).");
+    MUST(&c, "duplicate_begin");
+    MAY(&c, "data_after_stream_end", "stream_order", "incomplete_request", "stream_not_terminated",
+        "duplicate_param", "inactive_request");
     c.count_may[c.ncount_may++] = 2;
     c.partial = true;
     {
@@ -2169,10 +2109,10 @@ static void sc_streams(void)
     pairs ps;
     xreq *r;
 
-    cap_begin(&c, "stream_not_terminated", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-    c.desc = "A POST whose STDIN carries the whole body but never the empty STDIN record; the "
-             "server answers completely (END_REQUEST), so the request ends with STDIN open.";
-    must(&c, "stream_not_terminated");
+    cap_plain(&c, "stream_not_terminated",
+              "A POST whose STDIN carries the whole body but never the empty STDIN record; the "
+              "server answers completely (END_REQUEST), so the request ends with STDIN open.");
+    MUST(&c, "stream_not_terminated");
     {
         uint8_t body[40];
         filler(body, sizeof body, 9);
@@ -2187,11 +2127,11 @@ static void sc_streams(void)
     }
     cap_end(&c);
 
-    cap_begin(&c, "data_after_stream_end", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-    c.desc = "The client sends a PARAMS record (HTTP_X_LATE) after the empty PARAMS record (before "
-             "STDIN); the server sends STDOUT \"late\" after its empty STDOUT record, then END_REQUEST "
-             "(HAProxy would drop it).";
-    must(&c, "data_after_stream_end");
+    cap_plain(&c, "data_after_stream_end",
+              "The client sends a PARAMS record (HTTP_X_LATE) after the empty PARAMS record (before "
+              "STDIN); the server sends STDOUT \"late\" after its empty STDOUT record, then END_REQUEST "
+              "(HAProxy would drop it).");
+    MUST(&c, "data_after_stream_end");
     {
         netw_tcp t;
         conn_open(&c, &t, 0, 41310, FCGI_PORT, 1313131u, 3131313u);
@@ -2212,9 +2152,7 @@ static void sc_streams(void)
         fcgiw_record(&sb, FCGIW_STDOUT, 1, "late", 4, 4);
         fcgiw_end(&sb, 1, 0, 0);
         r = exchange(&c, &t, 1, &cb, &sb, 1 * MS);
-        r->method = "GET";
-        r->uri = "/late.php";
-        r->status = 200;
+        req_is(r, "GET", "/late.php", 200);
         conn_close(&c, &t, 1);
         fcgiw_buf_free(&cb);
         fcgiw_buf_free(&sb);
@@ -2222,13 +2160,11 @@ static void sc_streams(void)
     }
     cap_end(&c);
 
-    cap_begin(&c, "stream_order", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-    c.desc = "Connection 1 (RESPONDER): STDIN data before the empty PARAMS record. Connection 2 "
-             "(FILTER): DATA before the empty STDIN record. All client records of a request in one segment.";
-    must(&c, "stream_order");
-    may(&c, "stream_not_terminated");
-    may(&c, "content_length_mismatch");
-    may(&c, "data_after_stream_end");
+    cap_plain(&c, "stream_order",
+              "Connection 1 (RESPONDER): STDIN data before the empty PARAMS record. Connection 2 "
+              "(FILTER): DATA before the empty STDIN record. All client records of a request in one segment.");
+    MUST(&c, "stream_order");
+    MAY(&c, "stream_not_terminated", "content_length_mismatch", "data_after_stream_end");
     for (int i = 0; i < 2; i++) {
         netw_tcp t;
         conn_open(&c, &t, 0, (uint16_t)(41320 + i), FCGI_PORT, 1414141u + i, 4141414u + i);
@@ -2257,9 +2193,7 @@ static void sc_streams(void)
         }
         response(&sb, 1, NULL, HTML_OK, &R_LIBFCGI);
         r = exchange(&c, &t, 1, &cb, &sb, 1 * MS);
-        r->method = i ? "GET" : "POST";
-        r->uri = i ? "/filter.txt" : "/order.php";
-        r->status = 200;
+        req_is(r, i ? "GET" : "POST", i ? "/filter.txt" : "/order.php", 200);
         conn_close(&c, &t, 1);
         fcgiw_buf_free(&cb);
         fcgiw_buf_free(&sb);
@@ -2267,12 +2201,11 @@ static void sc_streams(void)
     }
     cap_end(&c);
 
-    cap_begin(&c, "early_response", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-    c.desc = "The server writes a STDERR record after the client's first PARAMS record but before the "
-             "empty PARAMS record arrives; the rest of the request and the answer follow. (server_ns "
-             "would be negative and is left out.)";
-    must(&c, "early_response");
-    must(&c, "stderr_output");
+    cap_plain(&c, "early_response",
+              "The server writes a STDERR record after the client's first PARAMS record but before the "
+              "empty PARAMS record arrives; the rest of the request and the answer follow. (server_ns "
+              "would be negative and is left out.)");
+    MUST(&c, "early_response", "stderr_output");
     {
         netw_tcp t;
         conn_open(&c, &t, 0, 41330, FCGI_PORT, 1515151u, 5151515u);
@@ -2306,9 +2239,7 @@ static void sc_streams(void)
         send_data(&c, &t, 1, sb.p, sb.len, 0);
         MARK_END(&c, r);
         r->no_server_ns = true;
-        r->method = "GET";
-        r->uri = "/early.php";
-        r->status = 200;
+        req_is(r, "GET", "/early.php", 200);
         r->complete = 1;
         r->stdout_bytes = (long long)out;
         r->stderr_bytes = (long long)strlen(err);
@@ -2327,13 +2258,11 @@ static void sc_end(void)
     pairs ps;
     xreq *r;
 
-    cap_begin(&c, "request_aborted", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-    c.desc = "The client sends a request, then ABORT_REQUEST 50 ms later; the server answers with "
-             "END_REQUEST only (no STDOUT).";
-    must(&c, "request_aborted");
-    may(&c, "end_without_stdout_eos");
-    may(&c, "stream_not_terminated");
-    may(&c, "response_no_header");
+    cap_plain(&c, "request_aborted",
+              "The client sends a request, then ABORT_REQUEST 50 ms later; the server answers with "
+              "END_REQUEST only (no STDOUT).");
+    MUST(&c, "request_aborted");
+    MAY(&c, "end_without_stdout_eos", "stream_not_terminated", "response_no_header");
     {
         netw_tcp t;
         conn_open(&c, &t, 0, 41400, FCGI_PORT, 1616161u, 6161616u);
@@ -2354,9 +2283,7 @@ static void sc_end(void)
         fcgiw_end(&sb, 1, 0, 0);
         send_data(&c, &t, 1, sb.p, sb.len, 0);
         MARK_END(&c, r);
-        r->method = "GET";
-        r->uri = "/sleep.php";
-        r->status = 0;
+        req_is(r, "GET", "/sleep.php", 0);
         r->complete = 1;
         conn_close(&c, &t, 1);
         fcgiw_buf_free(&cb);
@@ -2364,14 +2291,11 @@ static void sc_end(void)
     }
     cap_end(&c);
 
-    cap_begin(&c, "protocol_status", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-    c.desc = "Three requests answered by END_REQUEST alone: role 9 -> UNKNOWN_ROLE (3); a RESPONDER "
-             "-> OVERLOADED (2); a RESPONDER -> protocolStatus 7 (undefined, error severity).";
-    must(&c, "unknown_role");
-    must(&c, "protocol_status");
-    may(&c, "end_without_stdout_eos");
-    may(&c, "stream_not_terminated");
-    may(&c, "response_no_header");
+    cap_plain(&c, "protocol_status",
+              "Three requests answered by END_REQUEST alone: role 9 -> UNKNOWN_ROLE (3); a RESPONDER "
+              "-> OVERLOADED (2); a RESPONDER -> protocolStatus 7 (undefined, error severity).");
+    MUST(&c, "unknown_role", "protocol_status");
+    MAY(&c, "end_without_stdout_eos", "stream_not_terminated", "response_no_header");
     for (int i = 0; i < 3; i++) {
         netw_tcp t;
         conn_open(&c, &t, 0, (uint16_t)(41410 + i), FCGI_PORT, 1717171u + i, 7171717u + i);
@@ -2384,20 +2308,18 @@ static void sc_end(void)
         fcgiw_end(&sb, 1, 0, (uint8_t)(i == 0 ? 3 : i == 1 ? 2 : 7));
         r = exchange(&c, &t, 1, &cb, &sb, 200 * US);
         r->t_first = -1;
-        r->method = "GET";
-        r->uri = uri;
-        r->status = 0;
+        req_is(r, "GET", uri, 0);
         conn_close(&c, &t, 1);
         fcgiw_buf_free(&cb);
         fcgiw_buf_free(&sb);
     }
     cap_end(&c);
 
-    cap_begin(&c, "keep_conn_violation", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-    c.desc = "Connection 1: the request sets KEEP_CONN but the server closes the connection after "
-             "END_REQUEST. Connection 2: the first request clears KEEP_CONN, the server keeps the "
-             "connection open and the client sends a second request on it.";
-    must(&c, "keep_conn_violation");
+    cap_plain(&c, "keep_conn_violation",
+              "Connection 1: the request sets KEEP_CONN but the server closes the connection after "
+              "END_REQUEST. Connection 2: the first request clears KEEP_CONN, the server keeps the "
+              "connection open and the client sends a second request on it.");
+    MUST(&c, "keep_conn_violation");
     {
         netw_tcp t;
         conn_open(&c, &t, 0, 41420, FCGI_PORT, 1818181u, 8181818u);
@@ -2408,9 +2330,7 @@ static void sc_end(void)
         request(&cb, 1, FCGIW_RESPONDER, FCGIW_KEEP_CONN, &ps, NULL, 0, &Q_NGINX);
         size_t out = response(&sb, 1, NULL, HTML_OK, &R_LIBFCGI);
         r = exchange(&c, &t, 1, &cb, &sb, 1 * MS);
-        r->method = "GET";
-        r->uri = "/kc1.php";
-        r->status = 200;
+        req_is(r, "GET", "/kc1.php", 200);
         r->stdout_bytes = (long long)out;
         conn_close(&c, &t, 1);
         cap_wait(&c, 3 * MS);
@@ -2423,9 +2343,7 @@ static void sc_end(void)
             request(&cb, 1, FCGIW_RESPONDER, 0, &ps, NULL, 0, &Q_NGINX);
             out = response(&sb, 1, NULL, HTML_OK, &R_LIBFCGI);
             r = exchange(&c, &t, 1, &cb, &sb, 1 * MS);
-            r->method = "GET";
-            r->uri = uri;
-            r->status = 200;
+            req_is(r, "GET", uri, 200);
             r->stdout_bytes = (long long)out;
             cap_wait(&c, 2 * MS);
         }
@@ -2435,12 +2353,12 @@ static void sc_end(void)
     }
     cap_end(&c);
 
-    cap_begin(&c, "incomplete_request", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-    c.desc = "Connection 1: a request the server never answers (the capture ends with the connection "
-             "open). Connection 2: the server sends the CGI header and part of the body in complete "
-             "STDOUT records, then resets the connection (backend killed).";
-    must(&c, "incomplete_request");
-    may(&c, "stream_not_terminated");
+    cap_plain(&c, "incomplete_request",
+              "Connection 1: a request the server never answers (the capture ends with the connection "
+              "open). Connection 2: the server sends the CGI header and part of the body in complete "
+              "STDOUT records, then resets the connection (backend killed).");
+    MUST(&c, "incomplete_request");
+    MAY(&c, "stream_not_terminated");
     {
         netw_tcp t1, t2;
         conn_open(&c, &t1, 0, 41430, FCGI_PORT, 1919191u, 9191919u);
@@ -2453,9 +2371,7 @@ static void sc_end(void)
         send_data(&c, &t1, 0, cb.p, cb.len, 0);
         MARK_BEGIN(&c, r);
         MARK_SENT(&c, r);
-        r->method = "GET";
-        r->uri = "/hang.php";
-        r->status = 0;
+        req_is(r, "GET", "/hang.php", 0);
         r->complete = 0;
         cap_wait(&c, 10 * MS);
         conn_open(&c, &t2, 0, 41431, FCGI_PORT, 1919192u, 9191920u);
@@ -2468,9 +2384,7 @@ static void sc_end(void)
         response(&sb, 1, NULL, HTML_OK, &rs);
         r = exchange(&c, &t2, 1, &cb, &sb, 2 * MS);
         r->t_end = -1;
-        r->method = "GET";
-        r->uri = "/killed.php";
-        r->status = 200;
+        req_is(r, "GET", "/killed.php", 200);
         r->complete = 0;
         cap_wait(&c, 30 * MS);
         netw_tcp_reset(&t2, 1, cap_emit, &c);
@@ -2479,11 +2393,10 @@ static void sc_end(void)
     }
     cap_end(&c);
 
-    cap_begin(&c, "cgi_response", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-    c.desc = "Connection 1: STDOUT is plain text without a CGI header block (no blank line). "
-             "Connection 2: \"Status: abc\" (not 3 digits).";
-    must(&c, "response_no_header");
-    must(&c, "bad_status_header");
+    cap_plain(&c, "cgi_response",
+              "Connection 1: STDOUT is plain text without a CGI header block (no blank line). "
+              "Connection 2: \"Status: abc\" (not 3 digits).");
+    MUST(&c, "response_no_header", "bad_status_header");
     {
         netw_tcp t;
         fcgiw_buf cb, sb;
@@ -2500,9 +2413,7 @@ static void sc_end(void)
                                 : "just some text without any header";
             response_raw(&sb, 1, (const uint8_t *)txt, strlen(txt), &R_LIBFCGI);
             r = exchange(&c, &t, 1, &cb, &sb, 1 * MS);
-            r->method = "GET";
-            r->uri = uri;
-            r->status = i ? -1 : 0;
+            req_is(r, "GET", uri, i ? -1 : 0);
             r->stdout_bytes = (long long)strlen(txt);
             req_anoms(r, 1, i ? "bad_status_header" : "response_no_header");
             conn_close(&c, &t, 1);
@@ -2512,12 +2423,12 @@ static void sc_end(void)
     }
     cap_end(&c);
 
-    cap_begin(&c, "cgi_header_cap_exceeded", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-    c.desc = "The CGI response header block is ~22 KB (Status, Content-type, then 500 X-Filler "
-             "headers) before the blank line: more than the decoder's default cap of 16384 bytes "
-             "(fsd_limits.max_cgi_header_bytes).";
-    must(&c, "cgi_header_cap_exceeded");
-    may(&c, "response_no_header");
+    cap_plain(&c, "cgi_header_cap_exceeded",
+              "The CGI response header block is ~22 KB (Status, Content-type, then 500 X-Filler "
+              "headers) before the blank line: more than the decoder's default cap of 16384 bytes "
+              "(fsd_limits.max_cgi_header_bytes).");
+    MUST(&c, "cgi_header_cap_exceeded");
+    MAY(&c, "response_no_header");
     {
         netw_tcp t;
         conn_open(&c, &t, 0, 41450, FCGI_PORT, 2121212u, 3131313u);
@@ -2552,14 +2463,13 @@ static void sc_end(void)
 static void sc_table_full(void)
 {
     cap c;
-    cap_begin(&c, "request_table_full", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-    c.desc = "One connection carries 1025 AUTHORIZER requests (ids 1..1025: BEGIN_REQUEST and an "
-             "empty PARAMS each) before any answer: one more than the decoder's default of 1024 active "
-             "requests (fsd_limits.max_active_requests); id 1025 is not tracked. Then the server "
-             "answers all 1025 in order. requests lists ids 1 and 1024 only.";
-    must(&c, "request_table_full");
-    must(&c, "multiplexed");
-    may(&c, "inactive_request");
+    cap_plain(&c, "request_table_full",
+              "One connection carries 1025 AUTHORIZER requests (ids 1..1025: BEGIN_REQUEST and an "
+              "empty PARAMS each) before any answer: one more than the decoder's default of 1024 active "
+              "requests (fsd_limits.max_active_requests); id 1025 is not tracked. Then the server "
+              "answers all 1025 in order. requests lists ids 1 and 1024 only.");
+    MUST(&c, "request_table_full", "multiplexed");
+    MAY(&c, "inactive_request");
     c.partial = true;
     c.count_override = 1024;
     netw_tcp t;
@@ -2621,15 +2531,13 @@ static void sc_capture_level(void)
     cap c;
     pairs ps;
 
-    cap_begin(&c, "snaplen_truncated", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-    c.desc = "File snaplen 1024. The answer's STDOUT record (3000 bytes of text) spans four server "
-             "segments; the second (1454 bytes on the wire) was captured with only 1024 bytes. "
-             "The decoder resynchronises on the empty STDOUT record; the request completes.";
+    cap_plain(&c, "snaplen_truncated",
+              "File snaplen 1024. The answer's STDOUT record (3000 bytes of text) spans four server "
+              "segments; the second (1454 bytes on the wire) was captured with only 1024 bytes. "
+              "The decoder resynchronises on the empty STDOUT record; the request completes.");
     c.po.snaplen = 1024;
-    must(&c, "snaplen_truncated");
-    must(&c, "capture_gap");
-    may(&c, "truncated_record");
-    may(&c, "tcp_ooo_cap");
+    MUST(&c, "snaplen_truncated", "capture_gap");
+    MAY(&c, "truncated_record", "tcp_ooo_cap");
     {
         netw_tcp t;
         conn_open(&c, &t, 0, 41600, FCGI_PORT, 2323232u, 3232323u);
@@ -2666,9 +2574,7 @@ static void sc_capture_level(void)
             off += k;
         }
         MARK_END(&c, r);
-        r->method = "GET";
-        r->uri = "/long.php";
-        r->status = 200;
+        req_is(r, "GET", "/long.php", 200);
         r->complete = 1;
         conn_close(&c, &t, 1);
         fcgiw_buf_free(&cb);
@@ -2676,16 +2582,13 @@ static void sc_capture_level(void)
     }
     cap_end(&c);
 
-    cap_begin(&c, "ip_fragment", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-    c.desc = "Two 3000-byte POSTs, one over IPv4 and one over IPv6, whose second client segment "
-             "travels as two IP fragments (IPv4 offsets 0 and 1024; IPv6 Fragment header, offsets 0 "
-             "and 1024). fcgiscope does not reassemble IP: the fragments are reported and their "
-             "bytes are a gap; the decoder resynchronises on the empty STDIN record.";
-    must(&c, "ip_fragment");
-    may(&c, "capture_gap");
-    may(&c, "content_length_mismatch");
-    may(&c, "truncated_record");
-    may(&c, "tcp_ooo_cap");
+    cap_plain(&c, "ip_fragment",
+              "Two 3000-byte POSTs, one over IPv4 and one over IPv6, whose second client segment "
+              "travels as two IP fragments (IPv4 offsets 0 and 1024; IPv6 Fragment header, offsets 0 "
+              "and 1024). fcgiscope does not reassemble IP: the fragments are reported and their "
+              "bytes are a gap; the decoder resynchronises on the empty STDIN record.");
+    MUST(&c, "ip_fragment");
+    MAY(&c, "capture_gap", "content_length_mismatch", "truncated_record", "tcp_ooo_cap");
     for (int v6 = 0; v6 < 2; v6++) {
         netw_tcp t;
         conn_open(&c, &t, v6, (uint16_t)(41610 + v6), FCGI_PORT, 2424242u + v6, 4242424u + v6);
@@ -2736,9 +2639,7 @@ static void sc_capture_level(void)
         send_data(&c, &t, 1, sb.p, sb.len, v6 ? 1440 : 0);
         MARK_FIRST(&c, r);
         MARK_END(&c, r);
-        r->method = "POST";
-        r->uri = "/frag.php";
-        r->status = 200;
+        req_is(r, "POST", "/frag.php", 200);
         r->complete = 1;
         r->stdout_bytes = (long long)out;
         conn_close(&c, &t, 1);
@@ -2795,15 +2696,14 @@ static void sc_damaged(void)
     cap_end(&c);
 
     /* truncated mid-packet */
-    cap_begin(&c, "damaged_truncated", NETW_LINK_ETHERNET, PCAPW_PCAP, false, false);
-    c.desc = "A good capture cut in the middle of its last packet (the answer to the second request "
-             "of a keep-alive connection): the first request is complete, the second has no answer.";
+    cap_plain(&c, "damaged_truncated",
+              "A good capture cut in the middle of its last packet (the answer to the second request "
+              "of a keep-alive connection): the first request is complete, the second has no answer.");
     c.has_error = true;
     c.err_fatal = false;
     c.exit_status = 0;
-    must(&c, "capture_truncated");
-    must(&c, "incomplete_request");
-    may(&c, "stream_not_terminated");
+    MUST(&c, "capture_truncated", "incomplete_request");
+    MAY(&c, "stream_not_terminated");
     uint64_t cut_at = 0;
     {
         one o;
@@ -2823,9 +2723,7 @@ static void sc_damaged(void)
         send_data(&c, &o.t, 0, cb.p, cb.len, 0);
         MARK_BEGIN(&c, r);
         MARK_SENT(&c, r);
-        r->method = "GET";
-        r->uri = "/cut.php";
-        r->status = 0;
+        req_is(r, "GET", "/cut.php", 0);
         r->complete = 0;
         cap_wait(&c, 1 * MS);
         cap_open_writer(&c);
