@@ -495,6 +495,7 @@ static void flow_end(void *ud, fcs_flow *f, fcs_flow_end_reason reason, int64_t 
         a->c.records += cs.dir[d].records;
         a->c.skipped_bytes += cs.dir[d].skipped_bytes;
     }
+    a->c.untracked_requests += cs.anomalies[FSD_A_request_table_full];
     fsd_conn_free(fc->conn);
     while (fc->begins)
         begin_drop(a, fc, fc->begins);
@@ -587,6 +588,7 @@ anz *anz_new(const anz_config *cfg)
     tc.server_ports = a->ports;
     tc.nserver_ports = a->nports;
     tc.classify = a->o->detect ? fsd_looks_like_fastcgi : NULL;
+    tc.max_flows = a->o->max_flows;
     a->tcp = fcs_tcp_new(&tc, &tcp_cb, a);
     if (!a->tcp) {
         free(a->ports);

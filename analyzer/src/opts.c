@@ -41,6 +41,9 @@ const char opts_usage[] =
     "      --progress WHEN   progress bar on stderr: auto (default), always, never\n"
     "      --max-pending N   records held back to write requests in start order\n"
     "                        (default 100000; past it the earliest is written anyway)\n"
+    "      --max-flows N     TCP flows tracked at once (default 200000: ~1 GB at ~5 KB per\n"
+    "                        connection with a request in flight); new flows past it are\n"
+    "                        not analyzed (flow_table_full; the summary counts them)\n"
     "  -q, --quiet           no progress bar, no notes on stderr; text: summary only\n"
     "  -v, --verbose         text: TCP reassembly and decoder counters, the first detail\n"
     "                        of every anomaly id (notes too)\n"
@@ -52,7 +55,7 @@ const char opts_usage[] =
 enum opt_id {
     O_PORT = 1, O_NODETECT, O_FORMAT, O_PARAM, O_SLOWEST, O_TOP, O_FAILON, O_OUTPUT, O_READ,
     O_IFACE, O_COUNT, O_DURATION, O_SNAPLEN, O_USER, O_COLOR, O_PROGRESS, O_QUIET, O_VERBOSE,
-    O_HELP, O_VERSION, O_MAXPENDING
+    O_HELP, O_VERSION, O_MAXPENDING, O_MAXFLOWS
 };
 
 static const struct optdef {
@@ -83,6 +86,7 @@ static const struct optdef {
     {"help", 'h', false, O_HELP},
     {"version", 'V', false, O_VERSION},
     {"max-pending", 0, true, O_MAXPENDING},
+    {"max-flows", 0, true, O_MAXFLOWS},
 };
 #define NOPTDEFS (sizeof optdefs / sizeof optdefs[0])
 
@@ -278,6 +282,11 @@ static int apply(opts *o, const struct optdef *d, const char *v, char *err, size
         if (!parse_u64(v, 100000000, &n) || n == 0)
             return fail(err, errlen, "--max-pending: want 1..100000000, not \"%s\"", v);
         o->max_pending = (size_t)n;
+        return 0;
+    case O_MAXFLOWS:
+        if (!parse_u64(v, 100000000, &n) || n == 0)
+            return fail(err, errlen, "--max-flows: want 1..100000000, not \"%s\"", v);
+        o->max_flows = (uint32_t)n;
         return 0;
     }
     return fail(err, errlen, "internal: unknown option");

@@ -44,6 +44,7 @@ typedef struct opts {
     const char *user;         /* --user: drop root to this user after opening the device */
     int snaplen;              /* --snaplen (live) */
     size_t max_pending;       /* --max-pending: records held for ordering (0: default) */
+    uint32_t max_flows;       /* --max-flows: TCP flows tracked at once (0: default) */
 } opts;
 
 /* Parse argv (argv[0] is the program). Returns 0, or -1 with a one-line

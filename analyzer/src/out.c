@@ -158,8 +158,11 @@ void fmt_count(char *buf, size_t len, uint64_t v)
             out[k++] = ',';
         out[k++] = tmp[i];
     }
-    out[k] = '\0';
-    snprintf(buf, len, "%s", out);
+    if (len == 0)
+        return;
+    size_t m = k < len - 1 ? k : len - 1;
+    memcpy(buf, out, m);
+    buf[m] = '\0';
 }
 
 void fmt_bytes(char *buf, size_t len, uint64_t v)
@@ -716,6 +719,11 @@ static void json_summary(out_ctx *c, const out_summary *s)
     }
     j_u64(b, "tcp_flows", s->t.flows_seen);
     j_u64(b, "connections", s->c.connections);
+    sbuf_printf(b, ",\"untracked\":{\"flows\":%" PRIu64 ",\"fastcgi_port_flows\":%" PRIu64
+                   ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"table_full\":%" PRIu64
+                   ",\"requests\":%" PRIu64 "}",
+                s->t.untracked_flows, s->t.untracked_port_flows, s->t.untracked_packets,
+                s->t.untracked_bytes, s->t.table_full_events, s->c.untracked_requests);
     sbuf_printf(b, ",\"requests\":{\"total\":%" PRIu64 ",\"complete\":%" PRIu64
                    ",\"incomplete\":%" PRIu64 "}",
                 st->requests, st->complete, st->incomplete);
@@ -1089,6 +1097,31 @@ static void text_summary(out_ctx *c, const out_summary *s)
         if (s->dropped || s->ifdropped)
             col(c, C_RED);
         sbuf_printf(b, "%s received, %s dropped, %s dropped by the interface", n1, n2, n3);
+        col(c, C_RESET);
+        sbuf_addc(b, '\n');
+    }
+
+    if (s->t.untracked_packets || s->c.untracked_requests) {
+        /* traffic that was not analyzed because a cap was reached */
+        label(c, "Untracked");
+        col(c, C_RED);
+        if (s->t.untracked_packets) {
+            fmt_count(n1, sizeof n1, s->t.untracked_flows);
+            fmt_count(n2, sizeof n2, s->t.untracked_port_flows);
+            sbuf_printf(b, "%s TCP flow%s (%s to a FastCGI port), ", n1,
+                        s->t.untracked_flows == 1 ? "" : "s", n2);
+            fmt_count(n1, sizeof n1, s->t.untracked_packets);
+            fmt_bytes(n2, sizeof n2, s->t.untracked_bytes);
+            fmt_count(n3, sizeof n3, c->o->max_flows ? c->o->max_flows : FCS_TCP_MAX_FLOWS_DEFAULT);
+            sbuf_printf(b, "%s packets, %s: the flow table was full (%s flows, --max-flows)", n1, n2, n3);
+            if (s->t.table_full_events > 1)
+                sbuf_printf(b, " %" PRIu64 " times", s->t.table_full_events);
+        }
+        if (s->c.untracked_requests) {
+            fmt_count(n1, sizeof n1, s->c.untracked_requests);
+            sbuf_printf(b, "%s%s request%s past the decoder's request table (request_table_full)",
+                        s->t.untracked_packets ? "; " : "", n1, s->c.untracked_requests == 1 ? "" : "s");
+        }
         col(c, C_RESET);
         sbuf_addc(b, '\n');
     }

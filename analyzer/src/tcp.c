@@ -133,7 +133,10 @@ struct fcs_tcp {
     int64_t now;
     int64_t expire_at;          /* expire() has nothing to do while now <= this */
     bool now_set;
-    bool full_reported;
+    bool full_reported;         /* flow_table_full raised; cleared below 90% of max_flows */
+    uint64_t *rejected;         /* untracked flows' key hashes (allocated when the table
+                                   first fills): counts each untracked flow once */
+    size_t nrejected;
     bool frag_null_reported;
     bool snap_null_reported;
     fcs_tcp_stats st;
@@ -269,7 +272,7 @@ fcs_tcp *fcs_tcp_new(const fcs_tcp_config *cfg, const fcs_tcp_callbacks *cb, voi
     t->cfg.nserver_ports = 0;
     if (!t->cfg.classify_max_bytes) t->cfg.classify_max_bytes = 512;
     if (t->cfg.classify_max_bytes > (1u << 20)) t->cfg.classify_max_bytes = 1u << 20;
-    if (!t->cfg.max_flows) t->cfg.max_flows = 1000000;
+    if (!t->cfg.max_flows) t->cfg.max_flows = FCS_TCP_MAX_FLOWS_DEFAULT;
     if (!t->cfg.ooo_max_bytes) t->cfg.ooo_max_bytes = 4u << 20;
     if (!t->cfg.ooo_max_segments) t->cfg.ooo_max_segments = 1024;
     if (!t->cfg.ooo_max_total) t->cfg.ooo_max_total = 256ull << 20;
@@ -321,6 +324,17 @@ static void free_held(fcs_tcp *t, flow *f)
     f->hold = NULL;
 }
 
+/* One flow or tombstone fewer. A full table whose open flows drained below
+ * 90% raises flow_table_full again when it next fills. */
+static void flows_dec(fcs_tcp *t)
+{
+    t->nflows--;
+    t->st.flows_now = t->nflows;
+    /* tombstones give their place to new flows: only open flows fill it */
+    if (t->full_reported && t->nflows - t->ntombs < t->cfg.max_flows - t->cfg.max_flows / 10)
+        t->full_reported = false;
+}
+
 static void table_unlink(fcs_tcp *t, flow *f)
 {
     flow **pp = &t->buckets[f->hash & (t->nbuckets - 1)];
@@ -331,10 +345,7 @@ static void table_unlink(fcs_tcp *t, flow *f)
     list_remove(&t->active, f);
     if (t->cache == f)
         t->cache = NULL;
-    t->nflows--;
-    t->st.flows_now = t->nflows;
-    if (t->full_reported && t->nflows < t->cfg.max_flows - t->cfg.max_flows / 10)
-        t->full_reported = false;
+    flows_dec(t);
 }
 
 static void flow_destroy(fcs_tcp *t, flow *f)
@@ -356,8 +367,7 @@ static void tomb_remove(fcs_tcp *t, tomb *z)
     if (z->lnext) z->lnext->lprev = z->lprev; else t->ttail = z->lprev;
     free(z);
     t->ntombs--;
-    t->nflows--;
-    t->st.flows_now = t->nflows;
+    flows_dec(t);
 }
 
 static tomb *tomb_lookup(const fcs_tcp *t, const fkey *k, uint64_t hash)
@@ -398,6 +408,7 @@ void fcs_tcp_free(fcs_tcp *t)
         tomb_remove(t, t->thead);
     free(t->buckets);
     free(t->tbuckets);
+    free(t->rejected);
     free(t);
 }
 
@@ -1077,9 +1088,12 @@ static flow *flow_create(fcs_tcp *t, const fkey *k, uint64_t hash, int64_t ts, u
     if (t->nflows >= t->cfg.max_flows) {
         t->st.flows_rejected++;
         if (!t->full_reported) {
-            char d[64];
+            char d[128];
             t->full_reported = true;
-            snprintf(d, sizeof d, "%u flows tracked", (unsigned)t->nflows);
+            t->st.table_full_events++;
+            snprintf(d, sizeof d, "%u flows tracked (--max-flows): new flows are not analyzed "
+                     "until fewer than %u are open", (unsigned)t->nflows,
+                     (unsigned)(t->cfg.max_flows - t->cfg.max_flows / 10));
             fcs_tcp_raise(t, FSD_A_flow_table_full, NULL, frame, ts, d);
         }
         return NULL;
@@ -1143,10 +1157,42 @@ static inline int make_key(const fcs_segment *seg, fkey *k)
     return side;
 }
 
+/* The set of untracked flows (hashes of their keys, open addressing). It is
+ * emptied when half full: each untracked flow is counted once as long as at
+ * most REJECTED_SLOTS / 2 distinct ones were turned away since (a flow seen
+ * again after that counts again). */
+#define REJECTED_SLOTS 131072u
+
+/* A packet of a flow the full table turned away: counted, and the flow once. */
+static void count_untracked(fcs_tcp *t, const fcs_segment *seg, uint64_t hash, uint32_t wirelen)
+{
+    t->st.untracked_packets++;
+    t->st.untracked_bytes += wirelen;
+    if (!t->rejected)
+        t->rejected = calloc(REJECTED_SLOTS, sizeof *t->rejected);
+    if (t->rejected) {
+        uint64_t h = hash | 1; /* 0 marks an empty slot */
+        size_t i = (size_t)(hash >> 17) & (REJECTED_SLOTS - 1);
+        while (t->rejected[i] && t->rejected[i] != h)
+            i = (i + 1) & (REJECTED_SLOTS - 1);
+        if (t->rejected[i] == h)
+            return;
+        if (t->nrejected >= REJECTED_SLOTS / 2) {
+            memset(t->rejected, 0, REJECTED_SLOTS * sizeof *t->rejected);
+            t->nrejected = 0;
+            i = (size_t)(hash >> 17) & (REJECTED_SLOTS - 1);
+        }
+        t->rejected[i] = h;
+        t->nrejected++;
+    }
+    t->st.untracked_flows++;
+    if (port_is_server(t, seg->sport) || port_is_server(t, seg->dport))
+        t->st.untracked_port_flows++;
+}
+
 void fcs_tcp_segment(fcs_tcp *t, const fcs_segment *seg, int64_t ts, uint64_t frame,
                      uint32_t wirelen)
 {
-    (void)wirelen;
     t->st.tcp_segments++;
     if (!t->now_set || ts > t->now) {
         t->now = ts;
@@ -1172,8 +1218,10 @@ void fcs_tcp_segment(fcs_tcp *t, const fcs_segment *seg, int64_t ts, uint64_t fr
             return;      /* a lone reset opens nothing */
         }
         f = flow_create(t, &k, hash, t->now, frame);
-        if (!f)
+        if (!f) {
+            count_untracked(t, seg, hash, wirelen);
             return;
+        }
         flow_init(t, f, seg, side, ts, frame);
     } else if (syn && !ack && !(f->h[side].syn_seen && f->h[side].isn == seg->seq)) {
         /* A new SYN on an open flow: port reuse. */

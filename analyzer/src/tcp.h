@@ -118,6 +118,10 @@ typedef struct fcs_tcp_callbacks {
                     int64_t ts_ns, const char *detail);
 } fcs_tcp_callbacks;
 
+/* Default flow table cap (see analyzer/README.md "Ordering and memory" for
+ * what a tracked flow can cost). */
+#define FCS_TCP_MAX_FLOWS_DEFAULT 200000u
+
 typedef struct fcs_tcp_config {
     const uint16_t *server_ports;  /* FastCGI server ports (copied); NULL/0: none */
     size_t nserver_ports;
@@ -125,10 +129,13 @@ typedef struct fcs_tcp_config {
      * fsd_looks_like_fastcgi (1 yes, 0 no, -1 need more). NULL: ports only. */
     int (*classify)(const uint8_t *buf, size_t len, fsd_dir dir);
     uint32_t classify_max_bytes;   /* held per direction while undecided (0: 512) */
-    uint32_t max_flows;            /* flow table cap incl. lingering closed flows (0: 1000000);
-                                      when full, the oldest lingering closed flow, else a least
-                                      recently used non-FastCGI flow gives its place, else
-                                      the new flow is not tracked (flow_table_full) */
+    uint32_t max_flows;            /* flow table cap incl. lingering closed flows
+                                      (0: FCS_TCP_MAX_FLOWS_DEFAULT); when full, the oldest
+                                      lingering closed flow, else a least recently used
+                                      non-FastCGI flow gives its place, else the new flow is
+                                      not tracked (flow_table_full, raised again each time
+                                      the table fills after draining below 90%; the traffic
+                                      not tracked is counted in fcs_tcp_stats.untracked_*) */
     uint32_t ooo_max_bytes;        /* out-of-order bytes buffered per flow (0: 4 MiB) */
     uint32_t ooo_max_segments;     /* out-of-order segments buffered per flow (0: 1024) */
     uint64_t ooo_max_total;        /* over all flows (0: 256 MiB) */
@@ -152,6 +159,14 @@ typedef struct fcs_tcp_stats {
     uint64_t flows_expired;
     uint64_t flows_reused;
     uint64_t flows_rejected;          /* packets of new flows dropped: table full */
+    /* Traffic not analyzed because the flow table was full (max_flows): */
+    uint64_t table_full_events;       /* times the table filled (flow_table_full raised) */
+    uint64_t untracked_flows;         /* distinct new 4-tuples turned away (see tcp.c: a
+                                         65,536-slot recent set; a flow whose slot was taken
+                                         over by another one counts again) */
+    uint64_t untracked_port_flows;    /* of which to or from a configured FastCGI port */
+    uint64_t untracked_packets;       /* their packets */
+    uint64_t untracked_bytes;         /* their frames' wire bytes */
     uint64_t flows_now, flows_max;    /* records in the table now / high water */
     uint64_t retransmitted_segments;  /* wholly duplicate */
     uint64_t overlap_bytes;           /* trimmed from partial overlaps */

@@ -477,6 +477,11 @@ static void test_flow_table_cap(void)
     fcs_tcp_stats st;
     fcs_tcp_get_stats(t, &st);
     CHECK_EQ_U(st.flows_rejected, 2);
+    CHECK_EQ_U(st.untracked_packets, 2);          /* c's SYN and its first data */
+    CHECK_EQ_U(st.untracked_flows, 1);            /* counted once */
+    CHECK_EQ_U(st.untracked_port_flows, 1);
+    CHECK_EQ_U(st.table_full_events, 1);
+    CHECK_EQ_U(st.untracked_bytes, 60 + 61);
     CHECK_STR(r.log, "open 1 10.0.0.1:40000>10.0.0.2:9000 m0 port @1\n"
                      "open 2 10.0.0.1:40001>10.0.0.2:9000 m0 port @2\n"
                      "anomaly flow_table_full - @3\n"

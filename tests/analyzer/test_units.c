@@ -320,6 +320,11 @@ static void suite_opts(void)
           "live limits");
     opts_free(&o);
 
+    CHECK(parse(&o, "--max-flows 5000 --max-pending=7 a", err, sizeof err) == 0 && o.max_flows == 5000
+              && o.max_pending == 7,
+          "memory caps: %s", err);
+    opts_free(&o);
+
     static const struct { const char *line, *msg; } bad[] = {
         {"", "no capture file"},
         {"-f xml a", "--format"},
@@ -331,6 +336,8 @@ static void suite_opts(void)
         {"-p 9000, a", "trailing comma"},
         {"--slowest -1 a", "--slowest"},
         {"--slowest x a", "--slowest"},
+        {"--max-flows 0 a", "--max-flows"},
+        {"--max-flows 100000001 a", "--max-flows"},
         {"--bogus a", "unknown option --bogus"},
         {"-Z a", "unknown option -Z"},
         {"-o", "needs a value"},
@@ -358,7 +365,8 @@ static void suite_opts(void)
           "-r - (stdin)");
     opts_free(&o);
     CHECK(strstr(opts_usage, "--fail-on") && strstr(opts_usage, "--param")
-              && strstr(opts_usage, "--slowest") && strstr(opts_usage, "-i IFACE"),
+              && strstr(opts_usage, "--slowest") && strstr(opts_usage, "-i IFACE")
+              && strstr(opts_usage, "--max-flows"),
           "usage mentions the contract options");
 }
 

@@ -72,6 +72,8 @@ class Flow:
         self.cp, self.sp = c_port, s_port
         self.seq = [1000, 500000]  # next seq: [client, server]
         self.ipid = 0
+        self.frames = 0  # frames and wire bytes this flow wrote
+        self.bytes = 0
 
     def seg(self, d, flags, payload=b"", seq=None):
         """d 0 = client->server, 1 = server->client; seq=None: next in order."""
@@ -86,7 +88,10 @@ class Flow:
         ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, tot, self.ipid, 0x4000, 64, 6, 0, src, dst)
         tcp = struct.pack("!HHIIBBHHH", sp, dp, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF,
                           5 << 4, flags | (ACK if flags != SYN else 0), 65535, 0, 0)
-        self.p.frame((ETH if d == 0 else ETH_R) + ip + tcp + payload)
+        fr = (ETH if d == 0 else ETH_R) + ip + tcp + payload
+        self.p.frame(fr)
+        self.frames += 1
+        self.bytes += len(fr)
         self.p.tick()
         adv = len(payload) + (1 if flags & (SYN | FIN) else 0)
         return seq + adv
@@ -301,9 +306,53 @@ def gen_tiny(path, n=1_000_000):
     return {"records": n}
 
 
-def gen_synflood(path, n=1_050_000):
+FLOWFULL_MAX = 1000
+
+
+def gen_flowfull(path, cap=FLOWFULL_MAX):
+    """Run with --max-flows cap. cap connections open (request in flight);
+    300 whole connections (handshake, request, response, close) come and go
+    while the table is full; then the first cap end (closed: tombstones,
+    which give their place); then cap + 200 connections open: the last 200
+    are turned away (the table filled a second time) and end while it is
+    still full; then the others end."""
+    p = Pcap(path)
+    untracked = []
+
+    def opener(i):
+        f = Flow(p, (10, 6 + (i >> 16), (i >> 8) & 0xFF, i & 0xFF), 20000 + (i % 40000))
+        f.handshake()
+        f.send(0, small_request(1))
+        return f
+
+    def ender(f):
+        f.send(1, small_response(1))
+        f.close()
+
+    first = [opener(i) for i in range(cap)]
+    for i in range(300):
+        f = opener(cap + i)
+        ender(f)
+        untracked.append(f)
+    for f in first:
+        ender(f)
+    p.tick(1_000_000)
+    second = [opener(100_000 + i) for i in range(cap + 200)]
+    untracked += second[cap:]
+    for f in second[cap:] + second[:cap]:  # the untracked ones end while the table is full
+        ender(f)
+    p.close()
+    return {"tracked": 2 * cap, "untracked_flows": len(untracked),
+            "untracked_packets": sum(f.frames for f in untracked),
+            "untracked_bytes": sum(f.bytes for f in untracked)}
+
+
+SYNFLOOD_CAP = 200_000  # FCS_TCP_MAX_FLOWS_DEFAULT (analyzer/src/tcp.h)
+
+
+def gen_synflood(path, n=SYNFLOOD_CAP + 50_000):
     """n SYNs to the FastCGI port from distinct clients, nothing else: more
-    flows than max_flows (1,000,000)."""
+    flows than the default --max-flows."""
     p = Pcap(path)
     for i in range(n):
         f = Flow(p, (10, 1 + (i >> 16), (i >> 8) & 0xFF, i & 0xFF), 10000 + (i % 50000))
@@ -319,7 +368,7 @@ BASE = 24 * MiB
 SCENARIOS = {
     # 100k connections: per connection a flow record, a decoder connection, one
     # request (params 3 pairs) and its queue entry. No cap is reached
-    # (max_flows 1,000,000). No documented cap bounds the memory of one open
+    # (--max-flows default 200,000). No documented cap bounds the memory of one open
     # connection: measured 5.9 KiB (decoder arena ~2.6 KiB, fsd_conn ~1.2 KiB,
     # request, hash, flow record); the bound is 8 KiB per connection.
     "conns100k": (gen_conns100k, None, BASE + 100_000 * 8 * 1024, 240),
@@ -336,25 +385,29 @@ SCENARIOS = {
     # ooo_max_bytes 4 MiB (and 1024 segments) per flow, three flows, one buffering at
     # a time here (bound allows two): 2 x 4 MiB plus per-segment overhead (1024 x ~100 B).
     "ooo": (gen_ooo, "tcp_ooo_cap", BASE + 2 * 4 * MiB + 8 * MiB, 180),
-    # max_flows 1,000,000: the flow table cap. A SYN-only flow to the FastCGI
-    # port costs ~2 KiB (flow record + a decoder connection created at the
-    # SYN), measured 1.9 GB peak: the bound is 2.5 KiB per flow. Heavy (2 GB):
-    # only with -DFCGISCOPE_HARDENING_HEAVY=ON.
-    "synflood": (gen_synflood, "flow_table_full", BASE + 1_000_000 * 2560, 300),
+    # the default --max-flows (200,000): a SYN-only flow costs its flow record
+    # (~320 B; the decoder connection is created at the first byte): the
+    # bound is 512 B per flow (measured ~350 B).
+    "synflood": (gen_synflood, "flow_table_full", BASE + SYNFLOOD_CAP * 512, 300),
     # a million 9-byte records: no cap, nothing kept per record.
     "tiny": (gen_tiny, None, BASE + 8 * MiB, 180),
+    # --max-flows 1000: the table fills twice; every flow not tracked is
+    # counted once, with its packets and bytes (summary "untracked").
+    "flowfull": (gen_flowfull, "flow_table_full", BASE + 8 * MiB, 120),
 }
+# extra fcgiscope options per scenario
+EXTRA_ARGS = {"flowfull": ["--max-flows", str(FLOWFULL_MAX)]}
 
 
-def run(fcgiscope, cap, out, timeout):
+def run(fcgiscope, cap, out, timeout, extra=(), fmt="json"):
     t0 = time.monotonic()
     pid = os.fork()
     if pid == 0:
         try:
             fd = os.open(os.devnull, os.O_RDONLY)
             os.dup2(fd, 0)
-            os.execv(fcgiscope, [fcgiscope, "-f", "json", "--progress", "never",
-                                 "-o", out, cap])
+            os.execv(fcgiscope, [fcgiscope, "-f", fmt, "--progress", "never",
+                                 *extra, "-o", out, cap])
         finally:
             os._exit(127)
     deadline = t0 + timeout
@@ -398,7 +451,8 @@ def main(argv):
         facts = gen(cap)
         gsec = time.monotonic() - g0
         size = os.path.getsize(cap)
-        status, rss, sec = run(fcgiscope, cap, out, timeout)
+        extra = EXTRA_ARGS.get(name, [])
+        status, rss, sec = run(fcgiscope, cap, out, timeout, extra)
         if status is None:
             fails.append(f"did not finish within {timeout:.0f} s (killed)")
         elif os.WIFSIGNALED(status):
@@ -438,7 +492,7 @@ def main(argv):
                 if nreq.get("complete") != facts["connections"]:
                     fails.append(f"complete requests {nreq.get('complete')} != {facts['connections']}")
                 if an.get("flow_table_full"):
-                    fails.append("flow_table_full below the 1,000,000 cap")
+                    fails.append("flow_table_full below the 200,000 cap")
             elif name == "req65535":
                 if nreq.get("total", 0) < 1024:
                     fails.append(f"only {nreq.get('total')} requests reported, want >= 1024 (the cap)")
@@ -453,8 +507,35 @@ def main(argv):
                 if not an.get("capture_gap"):
                     fails.append("no capture_gap for the never-seen segment")
             elif name == "synflood":
-                if summary.get("tcp_flows") != 1_000_000:
-                    fails.append(f"tcp_flows {summary.get('tcp_flows')} != 1,000,000 (the cap)")
+                if summary.get("tcp_flows") != SYNFLOOD_CAP:
+                    fails.append(f"tcp_flows {summary.get('tcp_flows')} != {SYNFLOOD_CAP:,} (the cap)")
+                un = (summary.get("untracked") or {}).get("flows")
+                if un != facts["flows"] - SYNFLOOD_CAP:
+                    fails.append(f"untracked.flows {un} != {facts['flows'] - SYNFLOOD_CAP:,}")
+            elif name == "flowfull":
+                un = summary.get("untracked") or {}
+                want = {"flows": facts["untracked_flows"], "fastcgi_port_flows": facts["untracked_flows"],
+                        "packets": facts["untracked_packets"], "bytes": facts["untracked_bytes"],
+                        "table_full": 2, "requests": 0}
+                if un != want:
+                    fails.append(f"untracked {un} != {want}")
+                if an.get("flow_table_full") != 2:
+                    fails.append(f"flow_table_full raised {an.get('flow_table_full')} times, want 2 "
+                                 "(once per filling)")
+                if nreq.get("complete") != facts["tracked"] or summary.get("tcp_flows") != facts["tracked"]:
+                    fails.append(f"complete requests {nreq.get('complete')}, tcp_flows "
+                                 f"{summary.get('tcp_flows')}: want {facts['tracked']} each")
+                # the text report says it too
+                txt = os.path.join(tmp, name + ".txt")
+                st2, _, _ = run(fcgiscope, cap, txt, timeout, extra, fmt="text")
+                line = ""
+                if st2 is not None and os.path.exists(txt):
+                    with open(txt, encoding="utf-8", errors="replace") as fh:
+                        line = next((l for l in fh if l.startswith("Untracked")), "")
+                wl = (f"{facts['untracked_flows']:,} TCP flows ({facts['untracked_flows']:,} to a FastCGI port), "
+                      f"{facts['untracked_packets']:,} packets")
+                if wl not in line or "2 times" not in line:
+                    fails.append(f"text report: want an Untracked line with '{wl}' and '2 times': {line!r}")
             elif name == "tiny":
                 if nreq.get("complete") != 1 or not reqs or reqs[0].get("stdout_bytes") != facts["records"]:
                     fails.append(f"want 1 complete request with stdout_bytes {facts['records']}: {reqs[:1]}")
