@@ -13,6 +13,7 @@
 #include "fsd/fsd.h"
 
 #include <stdarg.h>
+#include <string.h>
 
 /* ---- wire.c (these three inline: they run for every record) ---- */
 static inline bool fsd_type_is_management(unsigned type)
@@ -36,7 +37,7 @@ static inline int fsd_type_sender(unsigned type)
 }
 
 /* Parameter names the decoder looks at, recognised once per pair
- * (fsd_param_classify: switch on the length, then one memcmp). */
+ * (fsd_param_classify: switch on the length and a first letter, then one memcmp). */
 typedef enum fsd_pname {
     FSD_PN_OTHER = 0,
     FSD_PN_REQUEST_METHOD, FSD_PN_REQUEST_URI, FSD_PN_SCRIPT_NAME, FSD_PN_SCRIPT_FILENAME,
@@ -45,7 +46,43 @@ typedef enum fsd_pname {
     FSD_PN_DOCUMENT_URI, FSD_PN_QUERY_STRING,
     FSD_PN_COUNT
 } fsd_pname;
-fsd_pname fsd_param_classify(const uint8_t *name, size_t len);
+#define FSD_NAME_IS(lit) (memcmp(name, lit, sizeof lit - 1) == 0)
+static inline fsd_pname fsd_param_classify(const uint8_t *name, size_t len)
+{
+    if (len < 9 || len > 15)
+        return FSD_PN_OTHER;
+    switch (len) {
+    case 9:
+        if (name[0] == 'H')
+            return FSD_NAME_IS("HTTP_HOST") ? FSD_PN_HTTP_HOST : FSD_PN_OTHER;
+        if (name[1] == 'H')
+            return FSD_NAME_IS("PHP_VALUE") ? FSD_PN_PHP_VALUE : FSD_PN_OTHER;
+        return FSD_NAME_IS("PATH_INFO") ? FSD_PN_PATH_INFO : FSD_PN_OTHER;
+    case 10:
+        return FSD_NAME_IS("HTTP_PROXY") ? FSD_PN_HTTP_PROXY : FSD_PN_OTHER;
+    case 11:
+        if (name[0] == 'R')
+            return FSD_NAME_IS("REQUEST_URI") ? FSD_PN_REQUEST_URI : FSD_PN_OTHER;
+        if (name[1] == 'C')
+            return FSD_NAME_IS("SCRIPT_NAME") ? FSD_PN_SCRIPT_NAME : FSD_PN_OTHER;
+        return FSD_NAME_IS("SERVER_NAME") ? FSD_PN_SERVER_NAME : FSD_PN_OTHER;
+    case 12:
+        if (name[0] == 'D')
+            return FSD_NAME_IS("DOCUMENT_URI") ? FSD_PN_DOCUMENT_URI : FSD_PN_OTHER;
+        return FSD_NAME_IS("QUERY_STRING") ? FSD_PN_QUERY_STRING : FSD_PN_OTHER;
+    case 13:
+        return FSD_NAME_IS("DOCUMENT_ROOT") ? FSD_PN_DOCUMENT_ROOT : FSD_PN_OTHER;
+    case 14:
+        if (name[0] == 'R')
+            return FSD_NAME_IS("REQUEST_METHOD") ? FSD_PN_REQUEST_METHOD : FSD_PN_OTHER;
+        return FSD_NAME_IS("CONTENT_LENGTH") ? FSD_PN_CONTENT_LENGTH : FSD_PN_OTHER;
+    default: /* 15 */
+        if (name[0] == 'S')
+            return FSD_NAME_IS("SCRIPT_FILENAME") ? FSD_PN_SCRIPT_FILENAME : FSD_PN_OTHER;
+        return FSD_NAME_IS("PHP_ADMIN_VALUE") ? FSD_PN_PHP_ADMIN_VALUE : FSD_PN_OTHER;
+    }
+}
+#undef FSD_NAME_IS
 
 /* ---- memory (conn.c): every allocation goes through the configured hooks ---- */
 void *fsd_mem_alloc(fsd_conn *c, size_t n);
@@ -74,6 +111,51 @@ typedef struct fsd_pair {
 } fsd_pair;
 
 typedef void (*fsd_pair_fn)(fsd_conn *c, void *ctx, const fsd_pair *p);
+
+/* Parameters that CVE-2019-11043 style attacks inject line ends into. */
+static inline bool fsd_kind_ctl_checked(unsigned kind)
+{
+    return kind < 32 && ((1u << FSD_PN_REQUEST_URI | 1u << FSD_PN_SCRIPT_NAME | 1u << FSD_PN_SCRIPT_FILENAME |
+                          1u << FSD_PN_PATH_INFO | 1u << FSD_PN_DOCUMENT_URI | 1u << FSD_PN_QUERY_STRING) >> kind) & 1;
+}
+
+/* Any byte equal to b in the 8 bytes of w (exact: zero iff none). */
+#define NV_ONES 0x0101010101010101ull
+static inline uint64_t fsd_has_byte(uint64_t w, uint8_t b)
+{
+    uint64_t x = w ^ (NV_ONES * b);
+    return (x - NV_ONES) & ~x & (NV_ONES << 7);
+}
+
+/* CR, LF, %0a or %0d (any case) in a whole value. Words of 8 bytes without
+ * CR, LF or '%' are skipped while no '%' is pending (the state machine stays
+ * at 0 over them); the rest goes byte by byte. */
+static inline bool fsd_ctl_in(const uint8_t *d, size_t n)
+{
+    uint8_t pct = 0;
+    size_t i = 0;
+    while (i < n) {
+        size_t e;
+        if (pct == 0) {
+            while (n - i >= 8) {
+                uint64_t w;
+                memcpy(&w, d + i, 8);
+                if (fsd_has_byte(w, '\r') | fsd_has_byte(w, '\n') | fsd_has_byte(w, '%'))
+                    break;
+                i += 8;
+            }
+        }
+        e = n - i >= 8 ? i + 8 : n;
+        for (; i < e; i++) {
+            uint8_t b = d[i];
+            if (b == '\r' || b == '\n' || (pct == 2 && ((b | 0x20) == 'a' || (b | 0x20) == 'd')))
+                return true;
+            pct = b == '%' ? 1 : (pct == 1 && b == '0') ? 2 : 0;
+        }
+    }
+    return false;
+}
+
 
 /* Deliver a complete pair through on_param (if set). */
 void fsd_emit_param(fsd_conn *c, fsd_dir dir, uint8_t type, uint16_t request_id, const fsd_pair *p);

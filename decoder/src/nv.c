@@ -19,22 +19,6 @@
 
 enum { NV_NLEN = 0, NV_VLEN, NV_NAME, NV_VALUE };
 
-/* Parameters that CVE-2019-11043 style attacks inject line ends into. */
-static bool kind_is_ctl_checked(unsigned kind)
-{
-    switch (kind) {
-    case FSD_PN_REQUEST_URI:
-    case FSD_PN_SCRIPT_NAME:
-    case FSD_PN_SCRIPT_FILENAME:
-    case FSD_PN_PATH_INFO:
-    case FSD_PN_DOCUMENT_URI:
-    case FSD_PN_QUERY_STRING:
-        return true;
-    default:
-        return false;
-    }
-}
-
 static void store(fsd_conn *c, fsd_nvp *p, uint32_t max_pair, const uint8_t *d, size_t n, uint32_t *stored)
 {
     size_t used = (size_t)p->name_stored + p->value_stored;
@@ -77,43 +61,6 @@ static void scan(fsd_nvp *p, const uint8_t *d, size_t n, bool is_value)
     }
 }
 
-/* Any byte equal to b in the 8 bytes of w (exact: zero iff none). */
-#define NV_ONES 0x0101010101010101ull
-static inline uint64_t has_byte(uint64_t w, uint8_t b)
-{
-    uint64_t x = w ^ (NV_ONES * b);
-    return (x - NV_ONES) & ~x & (NV_ONES << 7);
-}
-
-/* CR, LF, %0a or %0d (any case) in a whole value. Words of 8 bytes without
- * CR, LF or '%' are skipped while no '%' is pending (the state machine stays
- * at 0 over them); the rest goes byte by byte. */
-static bool ctl_in(const uint8_t *d, size_t n)
-{
-    uint8_t pct = 0;
-    size_t i = 0;
-    while (i < n) {
-        size_t e;
-        if (pct == 0) {
-            while (n - i >= 8) {
-                uint64_t w;
-                memcpy(&w, d + i, 8);
-                if (has_byte(w, '\r') | has_byte(w, '\n') | has_byte(w, '%'))
-                    break;
-                i += 8;
-            }
-        }
-        e = n - i >= 8 ? i + 8 : n;
-        for (; i < e; i++) {
-            uint8_t b = d[i];
-            if (b == '\r' || b == '\n' || (pct == 2 && ((b | 0x20) == 'a' || (b | 0x20) == 'd')))
-                return true;
-            pct = b == '%' ? 1 : (pct == 1 && b == '0') ? 2 : 0;
-        }
-    }
-    return false;
-}
-
 static void reset_pair(fsd_nvp *p)
 {
     p->state = NV_NLEN;
@@ -136,7 +83,7 @@ static bool advance(fsd_nvp *p)
         /* names are classified only when stored whole (never cut by the cap) */
         p->kind = (uint8_t)(p->name_stored == p->name_len && p->buf ? fsd_param_classify(p->buf, p->name_len)
                                                                     : FSD_PN_OTHER);
-        p->ctl_check = kind_is_ctl_checked(p->kind);
+        p->ctl_check = fsd_kind_ctl_checked(p->kind);
         p->state = NV_VALUE;
         p->got = 0;
     }
@@ -191,7 +138,7 @@ void fsd_nv_feed(fsd_conn *c, fsd_nvp *p, uint32_t max_pair, const uint8_t *data
             pr.straddled = false;
             pr.nul = memchr(nm, 0, (size_t)nl + vl) != NULL;
             pr.kind = (uint8_t)fsd_param_classify(nm, nl);
-            pr.ctl = kind_is_ctl_checked(pr.kind) && ctl_in(nm + nl, vl);
+            pr.ctl = fsd_kind_ctl_checked(pr.kind) && fsd_ctl_in(nm + nl, vl);
             pr.offset = off + i;
             pr.end_offset = off + i + 2 + nl + vl;
             pr.at = at;

@@ -685,9 +685,11 @@ static void parse_content_length(fsd_conn *c, fsd_req *r, const fsd_pair *p)
 
 #if defined(__GNUC__) || defined(__clang__)
 #define FSD_COLD __attribute__((noinline, cold))
+#define FSD_ALWAYS_INLINE __attribute__((always_inline)) inline
 #define FSD_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #else
 #define FSD_COLD
+#define FSD_ALWAYS_INLINE inline
 #define FSD_UNLIKELY(x) (x)
 #endif
 
@@ -819,9 +821,8 @@ static void params_reserve(fsd_conn *c, fsd_req *r, uint32_t len, const uint8_t 
     }
 }
 
-static void on_pair(fsd_conn *c, void *ctx, const fsd_pair *p)
+static FSD_ALWAYS_INLINE void pair_store(fsd_conn *c, fsd_req *r, const fsd_pair *p)
 {
-    fsd_req *r = ctx;
     unsigned kind = p->kind < FSD_PN_COUNT ? p->kind : FSD_PN_OTHER;
     int crit = -1;
     uint32_t ns = p->name_stored, vs = p->value_stored;
@@ -884,6 +885,46 @@ static void on_pair(fsd_conn *c, void *ctx, const fsd_pair *p)
             r->cv[cv_of[kind]] = (int32_t)r->nps;
         r->nps++;
     }
+}
+
+static void on_pair(fsd_conn *c, void *ctx, const fsd_pair *p)
+{
+    pair_store(c, (fsd_req *)ctx, p);
+}
+
+/* PARAMS content of a tracked request. Whole pairs with 1-byte lengths
+ * inside the piece (nearly all of them) are taken here with pair_store
+ * inlined, exactly as fsd_nv_feed's fast path hands them out; the first other
+ * pair and everything after it go to fsd_nv_feed. */
+static void params_feed(fsd_conn *c, fsd_req *r, const uint8_t *data, size_t n, uint64_t off, fsd_timepoint at)
+{
+    size_t i = 0;
+    uint32_t max_pair = c->lim.max_pair_bytes;
+    if (fsd_nv_between_pairs(&r->nv)) {
+        while (n - i >= 2 && !((data[i] | data[i + 1]) & 0x80)) {
+            uint32_t nl = data[i], vl = data[i + 1];
+            const uint8_t *nm = data + i + 2;
+            fsd_pair pr;
+            if ((size_t)nl + vl > n - i - 2 || nl + vl > max_pair)
+                break;
+            pr.name = nm;
+            pr.value = nm + nl;
+            pr.name_stored = pr.name_len = nl;
+            pr.value_stored = pr.value_len = vl;
+            pr.truncated = false;
+            pr.straddled = false;
+            pr.nul = memchr(nm, 0, (size_t)nl + vl) != NULL;
+            pr.kind = (uint8_t)fsd_param_classify(nm, nl);
+            pr.ctl = fsd_kind_ctl_checked(pr.kind) && fsd_ctl_in(nm + nl, vl);
+            pr.offset = off + i;
+            pr.end_offset = off + i + 2 + nl + vl;
+            pr.at = at;
+            i += 2 + (size_t)nl + vl;
+            pair_store(c, r, &pr);
+        }
+    }
+    if (i < n)
+        fsd_nv_feed(c, &r->nv, max_pair, data + i, n - i, off + i, at, on_pair, r);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1060,7 +1101,7 @@ void fsd_req_on_content(fsd_conn *c, fsd_dir dir, const uint8_t *p, size_t n, ui
             params_reserve(c, r, d->h.content_length, p, n);
         r->params_bytes += n;
         r->st[FSD_PARAMS] = S_OPEN;
-        fsd_nv_feed(c, &r->nv, c->lim.max_pair_bytes, p, n, off, at, on_pair, r);
+        params_feed(c, r, p, n, off, at);
         break;
     case FSD_STDIN:
         r->stdin_bytes += n;

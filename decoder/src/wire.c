@@ -214,48 +214,6 @@ int fsd_nv_next(const uint8_t *buf, size_t len, size_t *pos, fsd_nv *out)
     return 1;
 }
 
-#define NAME_IS(lit) (memcmp(name, lit, sizeof lit - 1) == 0)
-
-fsd_pname fsd_param_classify(const uint8_t *name, size_t len)
-{
-    if (len < 9 || len > 15)
-        return FSD_PN_OTHER;
-    switch (len) {
-    case 9:
-        if (NAME_IS("HTTP_HOST")) return FSD_PN_HTTP_HOST;
-        if (NAME_IS("PHP_VALUE")) return FSD_PN_PHP_VALUE;
-        if (NAME_IS("PATH_INFO")) return FSD_PN_PATH_INFO;
-        break;
-    case 10:
-        if (NAME_IS("HTTP_PROXY")) return FSD_PN_HTTP_PROXY;
-        break;
-    case 11:
-        if (NAME_IS("REQUEST_URI")) return FSD_PN_REQUEST_URI;
-        if (NAME_IS("SCRIPT_NAME")) return FSD_PN_SCRIPT_NAME;
-        if (NAME_IS("SERVER_NAME")) return FSD_PN_SERVER_NAME;
-        break;
-    case 12:
-        if (NAME_IS("DOCUMENT_URI")) return FSD_PN_DOCUMENT_URI;
-        if (NAME_IS("QUERY_STRING")) return FSD_PN_QUERY_STRING;
-        break;
-    case 13:
-        if (NAME_IS("DOCUMENT_ROOT")) return FSD_PN_DOCUMENT_ROOT;
-        break;
-    case 14:
-        if (NAME_IS("REQUEST_METHOD")) return FSD_PN_REQUEST_METHOD;
-        if (NAME_IS("CONTENT_LENGTH")) return FSD_PN_CONTENT_LENGTH;
-        break;
-    case 15:
-        if (NAME_IS("SCRIPT_FILENAME")) return FSD_PN_SCRIPT_FILENAME;
-        if (NAME_IS("PHP_ADMIN_VALUE")) return FSD_PN_PHP_ADMIN_VALUE;
-        break;
-    default:
-        break;
-    }
-    return FSD_PN_OTHER;
-}
-
-#undef NAME_IS
 
 static const char *const type_names[FSD_MAX_KNOWN_TYPE + 1] = {
     "UNKNOWN", "BEGIN_REQUEST", "ABORT_REQUEST", "END_REQUEST", "PARAMS", "STDIN",
