@@ -188,7 +188,7 @@ void fsd_conn_free(fsd_conn *c)
         }
     }
     if (c->idmaps)
-        fsd_mem_free(c, c->idmaps, 2 * 8192);
+        fsd_mem_free(c, c->idmaps, FSD_IDMAP_LEN);
     if (c->st.big)
         fsd_mem_free(c, c->st.big, FSD_BIG_LEN * sizeof *c->st.big);
     c->al.free(c->al.ud, c, sizeof *c);
@@ -214,6 +214,12 @@ void fsd_conn_get_stats(const fsd_conn *c, fsd_conn_stats *out)
     out->active_requests = c->st.active_requests;
     out->max_active_requests = c->st.max_active_requests;
     out->memory_bytes = c->st.memory_bytes;
+    if (c->idmaps != NULL) {
+        uint64_t u[2];
+        memcpy(u, c->idmaps + FSD_IDMAP_COUNTERS, sizeof u);
+        out->untracked_requests = u[0];
+        out->untracked_records = u[1];
+    }
     if (c->st.big_anom) {
         memcpy(out->anomalies, c->st.big + FSD_BIG_ANOM, sizeof out->anomalies);
     } else {

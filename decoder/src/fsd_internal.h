@@ -306,7 +306,8 @@ struct fsd_conn {
     uint8_t ended_n, ended_i;
     bool lenient;             /* after a gap / midstream start: ids never begun are not flagged */
     uint8_t *idmaps;          /* allocated on first need: 8 KiB bitmap of ids begun (lenient mode),
-                                 then 8 KiB bitmap of ids refused because the table was full */
+                                 then 8 KiB bitmap of ids refused because the table was full,
+                                 then the untracked counters (FSD_IDMAP_COUNTERS) */
     bool server_desync;
     bool finished;
     bool nomem;
@@ -355,6 +356,11 @@ void fsd_req_server_close(fsd_conn *c, fsd_dir dir, uint64_t off, fsd_timepoint 
 uint64_t *fsd_big_stats(fsd_conn *c);
 #define FSD_IDMAP_BEGUN 0
 #define FSD_IDMAP_UNTRACKED 8192
+/* After the two bitmaps: uint64_t counters of requests refused (table full or
+ * no memory) and of later records of their ids (fsd_conn_stats.untracked_*);
+ * they exist when the block does, i.e. once an id was refused. */
+#define FSD_IDMAP_COUNTERS 16384
+#define FSD_IDMAP_LEN (16384 + 2 * sizeof(uint64_t))
 
 static inline fsd_timepoint fsd_tp(int64_t ns, uint64_t tag)
 {

@@ -301,17 +301,29 @@ static void bit_set(fsd_conn *c, unsigned map, uint16_t id, bool v)
     if (c->idmaps == NULL) {
         if (!v)
             return;
-        c->idmaps = fsd_mem_alloc(c, 2 * 8192);
+        c->idmaps = fsd_mem_alloc(c, FSD_IDMAP_LEN);
         if (c->idmaps == NULL) {
             c->nomem = true;
             return;
         }
-        memset(c->idmaps, 0, 2 * 8192);
+        memset(c->idmaps, 0, FSD_IDMAP_LEN);
     }
     if (v)
         c->idmaps[map + (id >> 3)] |= (uint8_t)(1u << (id & 7));
     else
         c->idmaps[map + (id >> 3)] &= (uint8_t)~(1u << (id & 7));
+}
+
+/* Count a refused request (k = 0) or a record of a refused id (k = 1); the
+ * counters live in the id block, which refusing an id allocates. */
+static void untracked_count(fsd_conn *c, unsigned k)
+{
+    uint64_t v;
+    if (c->idmaps == NULL)
+        return;
+    memcpy(&v, c->idmaps + FSD_IDMAP_COUNTERS + k * sizeof v, sizeof v);
+    v++;
+    memcpy(c->idmaps + FSD_IDMAP_COUNTERS + k * sizeof v, &v, sizeof v);
 }
 
 void fsd_req_enable_lenient(fsd_conn *c)
@@ -979,8 +991,10 @@ void fsd_req_on_header(fsd_conn *c, fsd_dir dir)
         if (t == FSD_END_REQUEST && ended_recently(c, h->request_id))
             fsd_fire(c, NULL, FSD_A_duplicate_end, 0, dir, d->rec_off, FSD_REC_FIRST(d), h->request_id,
                      "request %u already ended", h->request_id);
-        else if (bit_get(c, FSD_IDMAP_UNTRACKED, h->request_id) || (c->lenient && !bit_get(c, FSD_IDMAP_BEGUN, h->request_id)))
-            ; /* not tracked on purpose: already reported (table full, gap, midstream start) */
+        else if (bit_get(c, FSD_IDMAP_UNTRACKED, h->request_id))
+            untracked_count(c, 1); /* refused at its BEGIN_REQUEST: counted, not reported again */
+        else if (c->lenient && !bit_get(c, FSD_IDMAP_BEGUN, h->request_id))
+            ; /* begun before a gap or the capture's start: already reported there */
         else
             fsd_fire(c, NULL, FSD_A_inactive_request, 0, dir, d->rec_off, FSD_REC_FIRST(d), h->request_id,
                      "%s for request %u", fsd_type_name(t), h->request_id);
@@ -1221,15 +1235,19 @@ static void begin_request(fsd_conn *c, fsd_dir dir, fsd_record_event *ev)
         }
     }
     if (c->tracked >= c->lim.max_active_requests) {
+        /* one event per refused BEGIN_REQUEST; the detail is the same for
+         * all of them (the id is in the event), so front ends can fold them */
         fsd_fire(c, NULL, FSD_A_request_table_full, 0, dir, d->rec_off, FSD_REC_FIRST(d), id,
-                 "%u requests active; request %u not tracked", c->tracked, id);
+                 "table full (%u requests); not tracked", c->lim.max_active_requests);
         bit_set(c, FSD_IDMAP_UNTRACKED, id, true);
+        untracked_count(c, 0);
         return;
     }
     r = fsd_mem_alloc(c, sizeof *r);
     if (r == NULL) {
         c->nomem = true;
         bit_set(c, FSD_IDMAP_UNTRACKED, id, true);
+        untracked_count(c, 0);
         return;
     }
     memset(r, 0, sizeof *r);

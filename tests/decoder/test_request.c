@@ -14,6 +14,9 @@ typedef struct rec_log {
     char method[32], script[64], cl[32];
     size_t nparams;
     int sev_dup_error, sev_dup_warning;
+    char full_detail[FSD_DETAIL_MAX]; /* request_table_full: the first detail */
+    int full_ids[8], nfull;           /* ... and the ids, in order */
+    int full_detail_differs;
 } rec_log;
 
 static void copy_span(char *dst, size_t cap, fsd_span s)
@@ -28,6 +31,15 @@ static void l_anom(void *ud, const fsd_anomaly_event *ev)
 {
     rec_log *l = ud;
     l->anomalies[ev->id]++;
+    if (ev->id == FSD_A_request_table_full) {
+        if (l->nfull == 0)
+            snprintf(l->full_detail, sizeof l->full_detail, "%s", ev->detail);
+        else if (strcmp(l->full_detail, ev->detail) != 0)
+            l->full_detail_differs++;
+        if (l->nfull < 8)
+            l->full_ids[l->nfull] = ev->request_id;
+        l->nfull++;
+    }
     if (ev->id == FSD_A_duplicate_param) {
         if (ev->severity == FSD_SEV_ERROR)
             l->sev_dup_error++;
@@ -132,6 +144,7 @@ static void test_lingering(void)
 static void test_table_cap(void)
 {
     rec_log l;
+    fsd_conn_stats st;
     wbuf c = { 0 }, s = { 0 };
     fsd_limits lim;
     fsd_conn *x;
@@ -145,14 +158,27 @@ static void test_table_cap(void)
     feed(x, FSD_DIR_CLIENT, &c, 1);
     CHECK_EQ(l.anomalies[FSD_A_request_table_full], 2);
     CHECK_EQ(l.anomalies[FSD_A_multiplexed], 3);
+    /* one event per refused BEGIN_REQUEST, the id in the event, one detail for all */
+    CHECK_EQ(l.nfull, 2);
+    CHECK_EQ(l.full_ids[0], 5);
+    CHECK_EQ(l.full_ids[1], 6);
+    CHECK_EQ(l.full_detail_differs, 0);
+    CHECK_STR(l.full_detail, "table full (4 requests); not tracked");
+    fsd_conn_get_stats(x, &st);
+    CHECK_EQ(st.untracked_requests, 2);
+    CHECK_EQ(st.untracked_records, 0);
     feed(x, FSD_DIR_SERVER, &s, 2);
     CHECK_EQ(l.tx, 0);
     CHECK_EQ(l.anomalies[FSD_A_inactive_request], 0); /* ids 5 and 6 were refused, not unknown */
+    fsd_conn_get_stats(x, &st);
+    CHECK_EQ(st.untracked_records, 2); /* ... and their END_REQUESTs counted */
     for (uint16_t id = 7; id <= 9; id++)
         wb_begin(&c, id, 1, 1);
     feed(x, FSD_DIR_CLIENT, &c, 3);
     CHECK_EQ(l.tx, 3); /* three lingering ones made room */
     CHECK_EQ(l.anomalies[FSD_A_request_table_full], 2);
+    fsd_conn_get_stats(x, &st);
+    CHECK_EQ(st.untracked_requests, 2); /* counts stay: refusals of the connection's life */
     fsd_conn_finish(x, 4000, 4);
     CHECK_EQ(l.tx, 7); /* 4 (lingering) and 7, 8, 9 (incomplete) */
     CHECK_EQ(l.anomalies[FSD_A_incomplete_request], 3);

@@ -663,8 +663,12 @@ int vec_run(const vec *v, size_t split, sbuf *log)
                   (unsigned long long)st.dir[1].bytes, (unsigned long long)st.dir[1].gap_bytes,
                   (unsigned long long)st.dir[1].skipped_bytes, (unsigned long long)st.dir[1].records,
                   st.dir[1].state);
-        sb_printf(log, "stats transactions=%llu active=%u max_active=%u\n", (unsigned long long)st.transactions,
+        sb_printf(log, "stats transactions=%llu active=%u max_active=%u", (unsigned long long)st.transactions,
                   st.active_requests, st.max_active_requests);
+        if (st.untracked_requests || st.untracked_records) /* only where requests were refused */
+            sb_printf(log, " untracked=%llu untracked_records=%llu", (unsigned long long)st.untracked_requests,
+                      (unsigned long long)st.untracked_records);
+        sb_printf(log, "\n");
     }
     fsd_conn_free(c);
     for (int d = 0; d < 2; d++)

@@ -500,17 +500,18 @@ vec("a_cgi_response", "CGI response header block: bad_status_header, LF-only lin
     .fin("client", 5).fin("server", 6)
 
 vec("a_caps", "Decoder caps (options): param_cap_exceeded (stored params over 120 bytes; a pair over 64 bytes),",
-    "cgi_header_cap_exceeded (block over 64 bytes), request_table_full (2 requests tracked at most),",
+    "cgi_header_cap_exceeded (block over 64 bytes), request_table_full (2 requests tracked at most:",
+    "ids 5 and 7 refused with the same detail; the records of id 5 are counted, not reported),",
     "anomalies stored per request capped at 3.") \
     .option("max_params_bytes=120").option("max_pair_bytes=64").option("max_cgi_header_bytes=64") \
     .option("max_active_requests=2").option("max_request_anomalies=3") \
     .c(1, begin(1, flags=1), params(1, [("REQUEST_METHOD", "GET"), ("SCRIPT_FILENAME", "/srv/a.php"),
                                         ("HTTP_PROXY", "x"), ("HTTP_COOKIE", "c" * 80), ("A", "1"), ("B", "2"), ("C", "3"),
                                         ("SCRIPT_NAME", "/late")]),
-       rec(PARAMS, 1), rec(STDIN, 1), begin(3, flags=1), begin(5, flags=1), rec(PARAMS, 5, nv("X", "y")),
-       rec(PARAMS, 3), rec(STDIN, 3)) \
+       rec(PARAMS, 1), rec(STDIN, 1), begin(3, flags=1), begin(5, flags=1), begin(7, flags=1),
+       rec(PARAMS, 5, nv("X", "y")), rec(PARAMS, 3), rec(STDIN, 3)) \
     .s(2, rec(STDOUT, 1, text(b"X-Long: " + b"h" * 70 + b"\r\n\r\nbody")), rec(STDOUT, 1), end(1),
-       rec(STDOUT, 3, text(b"\r\n")), rec(STDOUT, 3), end(3)) \
+       rec(STDOUT, 3, text(b"\r\n")), rec(STDOUT, 3), end(3), rec(STDOUT, 5, text(b"\r\n")), end(5)) \
     .fin("client", 3).fin("server", 4)
 
 vec("a_roles", "AUTHORIZER (PARAMS only: request sent at the empty PARAMS) and FILTER (PARAMS, STDIN, DATA);",
