@@ -580,6 +580,16 @@ static uint32_t send_data(cap *c, netw_tcp *t, int dir, const uint8_t *p, size_t
     return first;
 }
 
+/* The client's bytes of request id 1 in one go, BEGIN_REQUEST in the
+ * packet the expectation marks (the last one: they fit one segment). */
+static xreq *send_request(cap *c, netw_tcp *t, const fcgiw_buf *cb)
+{
+    xreq *r = new_req(c, t, 1);
+    send_data(c, t, 0, cb->p, cb->len, 0);
+    MARK_BEGIN(c, r);
+    return r;
+}
+
 /* The usual exchange: the client's bytes (BEGIN_REQUEST first, last client
  * stream's end last), server_delay, the server's bytes (first STDOUT/STDERR
  * record in the first segment, END_REQUEST last). Marks all four points. */
@@ -1552,9 +1562,7 @@ static void sc_straddle(void)
     size_t cuts[1] = {cutpos};
     fcgiw_stream_cuts(&cb, FCGIW_PARAMS, 1, pb.p, pb.len, cuts, 1, true, true);
     fcgiw_stream(&cb, FCGIW_STDIN, 1, NULL, 0, &(fcgiw_style){65535, true}, true);
-    xreq *r = new_req(&c, &t, 1);
-    send_data(&c, &t, 0, cb.p, cb.len, 0);
-    MARK_BEGIN(&c, r);
+    xreq *r = send_request(&c, &t, &cb);
     MARK_SENT(&c, r);
     cap_wait(&c, 1 * MS + 250 * US);
     fcgiw_buf sb;
@@ -2082,9 +2090,7 @@ static void sc_records(void)
         fcgiw_buf_init(&cb);
         fcgiw_buf_init(&sb);
         request(&cb, 1, FCGIW_RESPONDER, 0, &ps, NULL, 0, &Q_NGINX);
-        r = new_req(&c, &t, 1);
-        send_data(&c, &t, 0, cb.p, cb.len, 0);
-        MARK_BEGIN(&c, r);
+        r = send_request(&c, &t, &cb);
         r->method = "GET";
         r->uri = "/first.php";
         r->timing = false;
@@ -2218,9 +2224,7 @@ static void sc_streams(void)
         fcgiw_begin(&cb, 1, FCGIW_RESPONDER, 0);
         ps_encode(&ps, &pb);
         fcgiw_stream(&cb, FCGIW_PARAMS, 1, pb.p, pb.len, &s, false);
-        r = new_req(&c, &t, 1);
-        send_data(&c, &t, 0, cb.p, cb.len, 0);
-        MARK_BEGIN(&c, r);
+        r = send_request(&c, &t, &cb);
         cap_wait(&c, 300 * US);
         const char *err = "early: warming up\n";
         fcgiw_stream(&sb, FCGIW_STDERR, 1, err, strlen(err), &s, false);
@@ -2271,9 +2275,7 @@ static void sc_end(void)
         fcgiw_buf_init(&cb);
         fcgiw_buf_init(&sb);
         request(&cb, 1, FCGIW_RESPONDER, 0, &ps, NULL, 0, &Q_NGINX);
-        r = new_req(&c, &t, 1);
-        send_data(&c, &t, 0, cb.p, cb.len, 0);
-        MARK_BEGIN(&c, r);
+        r = send_request(&c, &t, &cb);
         MARK_SENT(&c, r);
         cap_wait(&c, 50 * MS);
         fcgiw_buf_clear(&cb);
@@ -2554,9 +2556,7 @@ static void sc_capture_level(void)
         rstyle rs = R_LIBFCGI;
         rs.max = 8184;
         response(&sb, 1, NULL, (const char *)page, &rs);
-        xreq *r = new_req(&c, &t, 1);
-        send_data(&c, &t, 0, cb.p, cb.len, 0);
-        MARK_BEGIN(&c, r);
+        xreq *r = send_request(&c, &t, &cb);
         MARK_SENT(&c, r);
         cap_wait(&c, 2 * MS);
         /* server: 800, then 1400 (truncated to 1024 captured), then the rest in 800s */
