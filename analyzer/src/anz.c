@@ -23,8 +23,18 @@ typedef struct flowctx {
     struct anz *a;
     fcs_flow *f;
     fsd_conn *conn;
-    char client[REC_ADDR_MAX], server[REC_ADDR_MAX];
     begin_node *begins;
+    /* Per direction, the earliest packet (ns, tag) of bytes the decoder was
+     * given after the end of the last record it completed: a record starting
+     * there (a BEGIN_REQUEST, an anomaly at its offset) may still come.
+     * INT64_MAX: at a record boundary, or the direction gave up (desync). */
+    int64_t since_ns[2];
+    uint64_t since_tag[2];
+    int64_t at_ns;            /* the packet of the chunk being fed */
+    uint64_t at_tag;
+    size_t idx;               /* in anz.fcs */
+    bool dead[2];             /* desynced: no more records */
+    char client[REC_ADDR_MAX], server[REC_ADDR_MAX];
 } flowctx;
 
 /* ---- the output queue ------------------------------------------------- */
@@ -73,6 +83,16 @@ struct anz {
     int64_t cur_ns;
     uint64_t cur_frame;
     bool have_cur;
+    /* Ordering bound: no request or anomaly still to come can sort before
+     * (bound_ns, bound_tag). Recomputed from the flows now and then (it only
+     * grows while timestamps do). */
+    flowctx **fcs;            /* flows with a decoder connection */
+    size_t nfc, fccap;
+    int64_t bound_ns;
+    uint64_t bound_tag;
+    uint64_t since_bound;     /* packets since the bound was computed */
+    int64_t max_ts;           /* latest packet timestamp seen */
+    int64_t regress;          /* largest step back in time seen (slack for the future) */
     anz_counters c;
 };
 
@@ -246,6 +266,36 @@ static void emit(anz *a, qitem *it)
     free(it);
 }
 
+static inline void kmin(int64_t *ns, uint64_t *tag, int64_t n2, uint64_t t2)
+{
+    if (key_less(n2, t2, *ns, *tag)) {
+        *ns = n2;
+        *tag = t2;
+    }
+}
+
+/* The ordering bound: the earliest of later packets (the current one, less
+ * the largest step back in time seen so far), the bytes reassembly holds
+ * back and each flow's bytes not yet closed by a record. */
+static void bound_update(anz *a)
+{
+    int64_t ns = a->cur_ns >= INT64_MIN + a->regress ? a->cur_ns - a->regress : INT64_MIN;
+    uint64_t tag = a->regress ? 0 : a->cur_frame;
+    for (size_t i = 0; i < a->nfc; i++) {
+        const flowctx *fc = a->fcs[i];
+        for (int d = 0; d < 2; d++)
+            if (fc->since_ns[d] != INT64_MAX)
+                kmin(&ns, &tag, fc->since_ns[d], fc->since_tag[d]);
+    }
+    int64_t hn;
+    uint64_t ht;
+    if (fcs_tcp_oldest_held(a->tcp, &hn, &ht))
+        kmin(&ns, &tag, hn, ht);
+    a->bound_ns = ns;
+    a->bound_tag = tag;
+    a->since_bound = 0;
+}
+
 /* Write what can no longer be preceded; all of it when flush. */
 static void drain(anz *a, bool flush)
 {
@@ -262,13 +312,23 @@ static void drain(anz *a, bool flush)
         if (!go && a->have_cur) {
             bool before_active = a->nbh == 0
                 || key_less(top->ns, top->tag, a->bh[0]->ns, a->bh[0]->tag);
-            /* top->ns < cur_ns - lag, exactly (lag >= 0, anz_new): when
-             * cur_ns - lag would roll over below INT64_MIN, nothing is below it */
+            if (!before_active)
+                break;
+            /* Nothing still to come sorts before the bound (the flows'
+             * undecoded bytes, reassembly's held bytes, later packets). */
+            go = key_less(top->ns, top->tag, a->bound_ns, a->bound_tag);
+            if (!go && a->since_bound >= 32 + a->nfc) {
+                bound_update(a);
+                go = key_less(top->ns, top->tag, a->bound_ns, a->bound_tag);
+            }
+            /* The fallback: top->ns < cur_ns - lag (lag >= 0, anz_new;
+             * when cur_ns - lag would roll over below INT64_MIN, nothing is
+             * below it). Bounds memory when a direction never completes a
+             * record again (hunting forever). */
             int64_t lag = a->cfg.order_lag_ns;
-            bool before_future = (a->cur_ns >= INT64_MIN + lag && top->ns < a->cur_ns - lag)
-                || (a->cfg.order_lag_ns == 0
-                    && key_less(top->ns, top->tag, a->cur_ns, a->cur_frame));
-            go = before_active && before_future;
+            if (!go)
+                go = (a->cur_ns >= INT64_MIN + lag && top->ns < a->cur_ns - lag)
+                    || (lag == 0 && key_less(top->ns, top->tag, a->cur_ns, a->cur_frame));
         }
         if (!go)
             break;
@@ -291,6 +351,16 @@ static void deliver(anz *a, qitem *it)
 static void on_record(void *ud, const fsd_record_event *ev)
 {
     flowctx *fc = ud;
+    /* A record ended: the next one starts right after it, in this chunk or
+     * in a later packet. */
+    int d = ev->dir == FSD_DIR_SERVER;
+    uint64_t end = ev->offset + fsd_header_record_len(&ev->hdr);
+    if (end >= fc->f->bytes[ev->dir] + fc->f->gap_bytes[ev->dir] || fc->dead[d]) {
+        fc->since_ns[d] = INT64_MAX;
+    } else {
+        fc->since_ns[d] = fc->at_ns;
+        fc->since_tag[d] = fc->at_tag;
+    }
     if (ev->dir != FSD_DIR_CLIENT || ev->hdr.type != FSD_BEGIN_REQUEST || !ev->request_active
         || ev->truncated || !ev->first.set)
         return;
@@ -321,6 +391,11 @@ static void on_anomaly(void *ud, const fsd_anomaly_event *ev)
 {
     flowctx *fc = ud;
     anz *a = fc->a;
+    if (ev->id == FSD_A_desync) { /* that direction gives up: no more records */
+        int d = ev->dir == FSD_DIR_SERVER;
+        fc->dead[d] = true;
+        fc->since_ns[d] = INT64_MAX;
+    }
     fsd_severity sev = ev->severity ? ev->severity : fsd_anomaly_severity(ev->id);
     stats_anomaly(a->cfg.st, ev->id, sev, ev->tag, ev->detail);
     if (ev->in_transaction)
@@ -426,8 +501,20 @@ static flowctx *flow_ctx(anz *a, fcs_flow *f)
         a->c.decoder_failures++;
         return NULL;
     }
+    if (a->nfc == a->fccap) {
+        size_t cap = a->fccap ? a->fccap * 2 : 64;
+        flowctx **p = realloc(a->fcs, cap * sizeof *p);
+        if (!p) {
+            a->c.decoder_failures++;
+            free(fc);
+            return NULL;
+        }
+        a->fcs = p;
+        a->fccap = cap;
+    }
     fc->a = a;
     fc->f = f;
+    fc->since_ns[0] = fc->since_ns[1] = INT64_MAX;
     fcs_endpoint_format(&f->client, fc->client, sizeof fc->client);
     fcs_endpoint_format(&f->server, fc->server, sizeof fc->server);
     fsd_conn_config cc;
@@ -444,6 +531,8 @@ static flowctx *flow_ctx(anz *a, fcs_flow *f)
     }
     a->c.connections++;
     f->user = fc;
+    fc->idx = a->nfc;
+    a->fcs[a->nfc++] = fc;
     return fc;
 }
 
@@ -457,8 +546,16 @@ static void flow_data(void *ud, fcs_flow *f, fsd_dir dir, const uint8_t *data, s
                       int64_t ts_ns, uint64_t frame)
 {
     flowctx *fc = flow_ctx(ud, f);
-    if (fc)
-        fsd_conn_feed(fc->conn, dir, data, len, ts_ns, frame);
+    if (!fc)
+        return;
+    int d = dir == FSD_DIR_SERVER;
+    if (fc->since_ns[d] == INT64_MAX && !fc->dead[d]) {
+        fc->since_ns[d] = ts_ns;
+        fc->since_tag[d] = frame;
+    }
+    fc->at_ns = ts_ns;
+    fc->at_tag = frame;
+    fsd_conn_feed(fc->conn, dir, data, len, ts_ns, frame);
 }
 
 static void flow_gap(void *ud, fcs_flow *f, fsd_dir dir, uint64_t nbytes, int64_t ts_ns,
@@ -467,8 +564,11 @@ static void flow_gap(void *ud, fcs_flow *f, fsd_dir dir, uint64_t nbytes, int64_
     anz *a = ud;
     a->c.gap_bytes += nbytes;
     flowctx *fc = flow_ctx(a, f);
-    if (fc)
-        fsd_conn_gap(fc->conn, dir, nbytes, ts_ns, frame);
+    if (!fc)
+        return;
+    fc->at_ns = ts_ns;
+    fc->at_tag = frame;
+    fsd_conn_gap(fc->conn, dir, nbytes, ts_ns, frame);
 }
 
 static void flow_close(void *ud, fcs_flow *f, fsd_dir dir, fsd_close_kind kind, int64_t ts_ns,
@@ -476,8 +576,11 @@ static void flow_close(void *ud, fcs_flow *f, fsd_dir dir, fsd_close_kind kind, 
 {
     (void)ud;
     flowctx *fc = f->user;
-    if (fc)
-        fsd_conn_close(fc->conn, dir, kind, ts_ns, frame);
+    if (!fc)
+        return;
+    fc->at_ns = ts_ns;
+    fc->at_tag = frame;
+    fsd_conn_close(fc->conn, dir, kind, ts_ns, frame);
 }
 
 static void flow_end(void *ud, fcs_flow *f, fcs_flow_end_reason reason, int64_t ts_ns,
@@ -488,6 +591,8 @@ static void flow_end(void *ud, fcs_flow *f, fcs_flow_end_reason reason, int64_t 
     flowctx *fc = f->user;
     if (!fc)
         return;
+    fc->at_ns = ts_ns;
+    fc->at_tag = frame;
     fsd_conn_finish(fc->conn, ts_ns, frame);
     fsd_conn_stats cs;
     fsd_conn_get_stats(fc->conn, &cs);
@@ -499,6 +604,8 @@ static void flow_end(void *ud, fcs_flow *f, fcs_flow_end_reason reason, int64_t 
     fsd_conn_free(fc->conn);
     while (fc->begins)
         begin_drop(a, fc, fc->begins);
+    a->fcs[fc->idx] = a->fcs[--a->nfc];
+    a->fcs[fc->idx]->idx = fc->idx;
     free(fc);
     f->user = NULL;
 }
@@ -558,6 +665,7 @@ anz *anz_new(const anz_config *cfg)
         a->cfg.order_lag_ns = ANZ_ORDER_LAG_NS;
     if (a->cfg.max_pending == 0)
         a->cfg.max_pending = ANZ_MAX_PENDING;
+    a->bound_ns = INT64_MIN;
     /* the port list: ranges expanded (at most 65535 entries) */
     size_t n = 0;
     if (a->o->nports == 0) {
@@ -600,6 +708,16 @@ anz *anz_new(const anz_config *cfg)
 
 static void note_time(anz *a, int64_t ts, uint64_t frame)
 {
+    if (!a->have_cur || ts > a->max_ts) {
+        a->max_ts = ts;
+    } else if (ts < a->max_ts) { /* time went back: later packets may too */
+        uint64_t back = (uint64_t)a->max_ts - (uint64_t)ts;
+        if (back > (uint64_t)INT64_MAX)
+            back = (uint64_t)INT64_MAX;
+        if ((int64_t)back > a->regress)
+            a->regress = (int64_t)back;
+    }
+    a->since_bound++;
     a->cur_ns = ts;
     a->cur_frame = frame;
     a->have_cur = true;
@@ -669,6 +787,7 @@ void anz_free(anz *a)
     }
     free(a->q);
     free(a->bh);
+    free(a->fcs);
     free(a->ports);
     free(a);
 }

@@ -9,10 +9,19 @@
  *  - the requests active now: every BEGIN_REQUEST the decoder tracks is
  *    noted (its record event) in a min-heap of active begins, removed when
  *    its transaction is delivered;
- *  - requests not begun yet: they start at a later packet. Packets are taken
- *    as coming in time order, with ANZ_ORDER_LAG_NS of slack for reassembly
- *    holding bytes back.
- * A queued record is emitted when its key is below both. The queue is capped
+ *  - requests not begun yet: their BEGIN_REQUEST's first byte is either
+ *    among the bytes a flow's decoder was given after the last record it
+ *    completed (per flow and direction, the earliest such packet is tracked
+ *    from the record events: a record that ends exactly at the data fed so
+ *    far leaves nothing pending), or held back by TCP reassembly
+ *    (fcs_tcp_oldest_held: out-of-order pieces, undecided flows), or in a
+ *    later packet (the current one, less the largest step back in time seen
+ *    so far). The earliest of these is the bound, recomputed every
+ *    32 + (open flows) packets when the queue's head waits on it.
+ * A queued record is emitted when its key is below both. A direction that
+ * never completes a record again (hunting) would hold the bound back: as a
+ * fallback a record is also emitted once it is ANZ_ORDER_LAG_NS older than
+ * the current packet (and no active request precedes it). The queue is capped
  * (ANZ_MAX_PENDING records): past the cap the earliest is emitted anyway, so
  * one request that never ends cannot make memory grow; such a late request
  * is then written out of order (documented in the README). Anomalies not tied

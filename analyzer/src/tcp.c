@@ -417,6 +417,34 @@ void fcs_tcp_get_stats(const fcs_tcp *t, fcs_tcp_stats *out)
     *out = t->st;
 }
 
+static inline void key_min(int64_t *ts, uint64_t *fr, int64_t t2, uint64_t f2, bool *any)
+{
+    if (!*any || t2 < *ts || (t2 == *ts && f2 < *fr)) {
+        *ts = t2;
+        *fr = f2;
+        *any = true;
+    }
+}
+
+bool fcs_tcp_oldest_held(const fcs_tcp *t, int64_t *ts_ns, uint64_t *frame)
+{
+    if (t->ooo_total == 0 && t->held_total == 0)
+        return false;
+    bool any = false;
+    for (const flow *f = t->active.head; f; f = f->lnext) {
+        if (f->state != ST_FASTCGI && f->state != ST_UNDECIDED)
+            continue;
+        if (f->hold)
+            for (uint32_t i = 0; i < f->hold->nchunks; i++)
+                key_min(ts_ns, frame, f->hold->ch[i].ts, f->hold->ch[i].frame, &any);
+        if (f->ooo_count)
+            for (int s = 0; s < 2; s++)
+                for (const ooo_seg *o = f->h[s].ooo; o; o = o->next)
+                    key_min(ts_ns, frame, o->ts, o->frame, &any);
+    }
+    return any;
+}
+
 /* ---- delivery to the report layer (or to the held buffer) ---- */
 
 static void try_classify(fcs_tcp *t, flow *f, bool final, int64_t ts, uint64_t frame);

@@ -205,6 +205,13 @@ void fcs_tcp_finish(fcs_tcp *t, int64_t ts_ns, uint64_t frame);
 
 void fcs_tcp_get_stats(const fcs_tcp *t, fcs_tcp_stats *out);
 
+/* The earliest packet (timestamp, then frame) whose bytes reassembly still
+ * holds back: out-of-order pieces and the bytes of flows not classified yet.
+ * They reach flow_data later with that packet's timestamp and frame.
+ * Returns false when nothing is held (the common case: two compares).
+ * Otherwise walks the open flows: call it now and then, not per packet. */
+bool fcs_tcp_oldest_held(const fcs_tcp *t, int64_t *ts_ns, uint64_t *frame);
+
 /* Free everything (calls no callbacks: call fcs_tcp_finish first). */
 void fcs_tcp_free(fcs_tcp *t);
 
