@@ -600,7 +600,8 @@ static void flow_end(void *ud, fcs_flow *f, fcs_flow_end_reason reason, int64_t 
         a->c.records += cs.dir[d].records;
         a->c.skipped_bytes += cs.dir[d].skipped_bytes;
     }
-    a->c.untracked_requests += cs.anomalies[FSD_A_request_table_full];
+    a->c.untracked_requests += cs.untracked_requests;
+    a->c.untracked_records += cs.untracked_records;
     fsd_conn_free(fc->conn);
     while (fc->begins)
         begin_drop(a, fc, fc->begins);

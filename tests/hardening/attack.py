@@ -498,6 +498,16 @@ def main(argv):
                     fails.append(f"only {nreq.get('total')} requests reported, want >= 1024 (the cap)")
                 if an.get("request_table_full", 0) < 65535 - 1024 - 64:
                     fails.append(f"request_table_full {an.get('request_table_full')} < ~64511")
+                un = summary.get("untracked") or {}
+                # one request_table_full per refused BEGIN_REQUEST (fsd.h); each
+                # refused request has at least PARAMS, empty PARAMS, STDIN after it
+                if un.get("requests") != an.get("request_table_full"):
+                    fails.append(f"untracked.requests {un.get('requests')} != request_table_full "
+                                 f"{an.get('request_table_full')}")
+                if (un.get("request_records") or 0) < 3 * (un.get("requests") or 1):
+                    fails.append(f"untracked.request_records {un.get('request_records')} < 3 per request")
+                if nreq.get("total", 0) + (un.get("requests") or 0) != 65535:
+                    fails.append(f"reported {nreq.get('total')} + untracked {un.get('requests')} != 65535")
             elif name == "params100m":
                 if nreq.get("complete") != 2:
                     fails.append(f"complete requests {nreq.get('complete')} != 2")
