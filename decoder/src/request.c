@@ -60,12 +60,16 @@ static const int8_t crit_of[FSD_PN_COUNT] = {
 
 enum { CL_ABSENT = 0, CL_EMPTY, CL_VALID, CL_INVALID };
 
+/* A stored pair: name at arena+off, value right after. Its declared
+ * lengths are the stored ones, except for a pair cut to max_pair_bytes (bit 0
+ * of hash, PS_CUT): then they follow the value in the arena (2 x uint32). */
 typedef struct pstore {
-    uint32_t off;             /* name at arena+off, value right after */
-    uint32_t hash;            /* of the stored name (duplicate detection) */
+    uint32_t off;
+    uint32_t hash;            /* bits 31..1: hash of the stored name (FSD_PN_OTHER names,
+                                 duplicate detection; 0 for the others); bit 0: PS_CUT */
     uint32_t name_stored, value_stored;
-    uint32_t name_len, value_len;
 } pstore;
+#define PS_CUT 1u
 
 /* A timepoint without its flag (the flags are bits of fsd_req.t_set). */
 typedef struct ptp {
@@ -93,8 +97,10 @@ struct fsd_req {
     uint32_t app_status;
     int http_status;
     uint32_t ct_off, ct_len;  /* in cgi.buf (at most max_cgi_header_bytes) */
+    bool nv_broken;           /* PARAMS bytes of this record were lost: skip to its end */
     int32_t cv[CV_COUNT];
-    fsd_nvp nv;
+    fsd_nvp *nv;              /* pair parser for pairs cut by a piece or record boundary:
+                                 allocated when one is, freed at the end of PARAMS */
     uint8_t *arena;
     size_t arena_cap, arena_used;
     pstore *ps;
@@ -242,11 +248,21 @@ void fsd_fire(fsd_conn *c, fsd_req *r, fsd_anomaly_id id, fsd_severity sev, fsd_
     if (r != NULL) {
         if (r->nan < c->lim.max_request_anomalies) {
             if (r->nan == r->an_cap) {
-                size_t want = r->an_cap ? r->an_cap * 2 : 2;
+                size_t want = r->an_cap ? r->an_cap * 2 : 1;
                 if (want > c->lim.max_request_anomalies)
                     want = c->lim.max_request_anomalies;
-                if (!fsd_mem_reserve(c, (void **)&r->an, &r->an_cap, want, sizeof *r->an))
+                /* exactly want (fsd_mem_grow would start at 16 x 144 bytes) */
+                fsd_anomaly_event *na = fsd_mem_alloc(c, want * sizeof *na);
+                if (na == NULL) {
                     c->nomem = true;
+                } else {
+                    if (r->an != NULL) {
+                        memcpy(na, r->an, r->nan * sizeof *na);
+                        fsd_mem_free(c, r->an, r->an_cap * sizeof *r->an);
+                    }
+                    r->an = na;
+                    r->an_cap = want;
+                }
             }
             if (r->nan < r->an_cap) {
                 ev.in_transaction = true;
@@ -367,9 +383,31 @@ fsd_req *fsd_req_find(fsd_conn *c, uint16_t id)
     return NULL;
 }
 
+/* The request's pair parser, allocated on first need (NULL: no memory). */
+static fsd_nvp *req_nv(fsd_conn *c, fsd_req *r)
+{
+    if (r->nv == NULL) {
+        r->nv = fsd_mem_alloc(c, sizeof *r->nv);
+        if (r->nv == NULL)
+            return NULL;
+        memset(r->nv, 0, sizeof *r->nv);
+    }
+    return r->nv;
+}
+
+/* Forget any pair in progress and free the parser. */
+static void req_nv_drop(fsd_conn *c, fsd_req *r)
+{
+    if (r->nv != NULL) {
+        fsd_nv_release(c, r->nv);
+        fsd_mem_free(c, r->nv, sizeof *r->nv);
+        r->nv = NULL;
+    }
+}
+
 static void req_free(fsd_conn *c, fsd_req *r)
 {
-    fsd_nv_release(c, &r->nv);
+    req_nv_drop(c, r);
     fsd_cgi_release(c, &r->cgi);
     if (r->arena)
         fsd_mem_free(c, r->arena, r->arena_cap);
@@ -422,6 +460,23 @@ static bool client_done(const fsd_req *r)
            (!needs_data(r) || r->st[FSD_DATA] == S_ENDED);
 }
 
+/* Declared lengths of a stored pair. */
+static inline uint32_t ps_name_len(const fsd_req *r, const pstore *p)
+{
+    uint32_t v = p->name_stored;
+    if (p->hash & PS_CUT)
+        memcpy(&v, r->arena + p->off + p->name_stored + p->value_stored, sizeof v);
+    return v;
+}
+
+static inline uint32_t ps_value_len(const fsd_req *r, const pstore *p)
+{
+    uint32_t v = p->value_stored;
+    if (p->hash & PS_CUT)
+        memcpy(&v, r->arena + p->off + p->name_stored + p->value_stored + sizeof v, sizeof v);
+    return v;
+}
+
 static void span_of(const fsd_req *r, int32_t idx, fsd_span *name, fsd_span *value)
 {
     static const uint8_t empty[1] = { 0 }; /* present but empty: a non-NULL span */
@@ -471,8 +526,8 @@ static void deliver(fsd_conn *c, fsd_req *r, fsd_end_reason reason, fsd_dir dir,
         } else {
             for (size_t i = 0; i < r->nps; i++) {
                 span_of(r, (int32_t)i, &params[i].name, &params[i].value);
-                params[i].name_len = r->ps[i].name_len;
-                params[i].value_len = r->ps[i].value_len;
+                params[i].name_len = ps_name_len(r, &r->ps[i]);
+                params[i].value_len = ps_value_len(r, &r->ps[i]);
             }
             tx.params = params;
             tx.nparams = r->nps;
@@ -630,7 +685,7 @@ static bool hash_grow(fsd_conn *c, fsd_req *r)
     memset(nh, 0, ncap * sizeof *nh);
     for (size_t i = 0; i < r->hash_cap; i++) {
         if (r->hash[i]) {
-            size_t j = r->ps[r->hash[i] - 1].hash & (ncap - 1);
+            size_t j = (r->ps[r->hash[i] - 1].hash >> 1) & (ncap - 1);
             while (nh[j])
                 j = (j + 1) & (ncap - 1);
             nh[j] = r->hash[i];
@@ -654,11 +709,11 @@ static bool hash_check_insert(fsd_conn *c, fsd_req *r, size_t idx)
         return false;
     }
     r->nhashed++;
-    j = np->hash & (r->hash_cap - 1);
+    j = (np->hash >> 1) & (r->hash_cap - 1);
     while (r->hash[j]) {
         const pstore *p = &r->ps[r->hash[j] - 1];
-        if (p->hash == np->hash && p->name_len == np->name_len && p->name_stored == np->name_stored &&
-            memcmp(r->arena + p->off, name, np->name_stored) == 0) {
+        if ((p->hash | PS_CUT) == (np->hash | PS_CUT) && p->name_stored == np->name_stored &&
+            ps_name_len(r, p) == ps_name_len(r, np) && memcmp(r->arena + p->off, name, np->name_stored) == 0) {
             r->hash[j] = (uint32_t)idx + 1; /* keep the latest */
             return true;
         }
@@ -793,7 +848,7 @@ static void params_reserve(fsd_conn *c, fsd_req *r, uint32_t len, const uint8_t 
             (void)fsd_mem_grow(c, (void **)&r->arena, &r->arena_cap, want, 1);
         }
     }
-    if (!fsd_nv_between_pairs(&r->nv))
+    if (r->nv != NULL && !fsd_nv_between_pairs(r->nv))
         return;
     {
         size_t i = 0, lim = n < len ? n : len;
@@ -840,6 +895,7 @@ static FSD_ALWAYS_INLINE void pair_store(fsd_conn *c, fsd_req *r, const fsd_pair
     uint32_t ns = p->name_stored, vs = p->value_stored;
     uint64_t cost = (uint64_t)ns + vs + 16; /* counts bookkeeping too: empty pairs are bounded */
     size_t need;
+    bool cut;
 
     if (c->cb->on_param)
         fsd_emit_param(c, FSD_DIR_CLIENT, FSD_PARAMS, r->id, p);
@@ -849,7 +905,8 @@ static FSD_ALWAYS_INLINE void pair_store(fsd_conn *c, fsd_req *r, const fsd_pair
         crit = pair_known(c, r, p, kind);
 
     /* store */
-    need = r->arena_used + ns + vs;
+    cut = p->name_len != ns || p->value_len != vs;
+    need = r->arena_used + ns + vs + (cut ? 2 * sizeof(uint32_t) : 0);
     if (FSD_UNLIKELY((r->once & ONCE_PARAM_CAP) || r->stored_cost + cost > c->lim.max_params_bytes)) {
         pair_not_stored(c, r, p);
         return;
@@ -864,11 +921,9 @@ static FSD_ALWAYS_INLINE void pair_store(fsd_conn *c, fsd_req *r, const fsd_pair
         pstore *s = &r->ps[r->nps];
         bool dup;
         s->off = (uint32_t)r->arena_used;
-        s->hash = kind == FSD_PN_OTHER ? name_hash(p->name, ns) : 0;
+        s->hash = (kind == FSD_PN_OTHER ? name_hash(p->name, ns) & ~PS_CUT : 0) | (cut ? PS_CUT : 0);
         s->name_stored = ns;
         s->value_stored = vs;
-        s->name_len = p->name_len;
-        s->value_len = p->value_len;
         if (p->value == p->name + ns) { /* contiguous (always, today): one copy */
             if (ns + vs)
                 memcpy(r->arena + r->arena_used, p->name, (size_t)ns + vs);
@@ -877,6 +932,10 @@ static FSD_ALWAYS_INLINE void pair_store(fsd_conn *c, fsd_req *r, const fsd_pair
                 memcpy(r->arena + r->arena_used, p->name, ns);
             if (vs)
                 memcpy(r->arena + r->arena_used + ns, p->value, vs);
+        }
+        if (FSD_UNLIKELY(cut)) {
+            memcpy(r->arena + r->arena_used + ns + vs, &p->name_len, sizeof p->name_len);
+            memcpy(r->arena + r->arena_used + ns + vs + sizeof p->name_len, &p->value_len, sizeof p->value_len);
         }
         r->arena_used = need;
         r->stored_cost += cost;
@@ -912,7 +971,10 @@ static void params_feed(fsd_conn *c, fsd_req *r, const uint8_t *data, size_t n, 
 {
     size_t i = 0;
     uint32_t max_pair = c->lim.max_pair_bytes;
-    if (fsd_nv_between_pairs(&r->nv)) {
+    fsd_nvp *nv;
+    if (r->nv_broken)
+        return;
+    if (r->nv == NULL || fsd_nv_between_pairs(r->nv)) {
         while (n - i >= 2 && !((data[i] | data[i + 1]) & 0x80)) {
             uint32_t nl = data[i], vl = data[i + 1];
             const uint8_t *nm = data + i + 2;
@@ -935,8 +997,15 @@ static void params_feed(fsd_conn *c, fsd_req *r, const uint8_t *data, size_t n, 
             pair_store(c, r, &pr);
         }
     }
-    if (i < n)
-        fsd_nv_feed(c, &r->nv, max_pair, data + i, n - i, off + i, at, on_pair, r);
+    if (i == n)
+        return;
+    nv = req_nv(c, r);
+    if (nv == NULL) { /* no memory: lose this record's remaining pairs, as after a gap */
+        c->nomem = true;
+        r->nv_broken = true;
+        return;
+    }
+    fsd_nv_feed(c, nv, max_pair, data + i, n - i, off + i, at, on_pair, r);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1165,7 +1234,11 @@ void fsd_req_on_gap_content(fsd_conn *c, fsd_dir dir, uint64_t n)
     fsd_dirst *d = &c->d[dir];
     fsd_req *r = d->rec_req;
     switch (d->h.type) {
-    case FSD_PARAMS: r->params_bytes += n; fsd_nv_break(&r->nv); break;
+    case FSD_PARAMS: /* drop the pair in progress, skip to the record's end */
+        r->params_bytes += n;
+        req_nv_drop(c, r);
+        r->nv_broken = true;
+        break;
     case FSD_STDIN: r->stdin_bytes += n; break;
     case FSD_DATA: r->data_bytes += n; break;
     case FSD_STDERR: r->stderr_bytes += n; break;
@@ -1181,8 +1254,10 @@ void fsd_req_on_gap_content(fsd_conn *c, fsd_dir dir, uint64_t n)
 void fsd_req_on_gap(fsd_conn *c, fsd_dir dir)
 {
     for (fsd_req *r = c->head; r; r = r->next) {
-        if (dir == FSD_DIR_CLIENT)
-            fsd_nv_stream_end(&r->nv);
+        if (dir == FSD_DIR_CLIENT) {
+            req_nv_drop(c, r);
+            r->nv_broken = false;
+        }
         else if (r->cgi.state == FSD_CGI_HDR)
             r->cgi.state = FSD_CGI_BROKEN;
     }
@@ -1296,8 +1371,10 @@ static void begin_request(fsd_conn *c, fsd_dir dir, fsd_record_event *ev)
 void fsd_req_on_truncated(fsd_conn *c, fsd_dir dir)
 {
     fsd_dirst *d = &c->d[dir];
-    if (d->rec_req && d->h.type == FSD_PARAMS && d->rec_content)
-        fsd_nv_stream_end(&d->rec_req->nv); /* the partial pair can not be completed */
+    if (d->rec_req && d->h.type == FSD_PARAMS && d->rec_content) { /* the partial pair can not be completed */
+        req_nv_drop(c, d->rec_req);
+        d->rec_req->nv_broken = false;
+    }
 }
 
 void fsd_req_on_record_end(fsd_conn *c, fsd_dir dir, fsd_record_event *ev)
@@ -1320,12 +1397,15 @@ void fsd_req_on_record_end(fsd_conn *c, fsd_dir dir, fsd_record_event *ev)
     case FSD_PARAMS:
         if (!d->rec_content)
             break;
-        fsd_nv_record_end(&r->nv);
+        r->nv_broken = false;
+        if (r->nv != NULL)
+            fsd_nv_record_end(r->nv);
         if (!eos)
             break;
-        if (fsd_nv_stream_end(&r->nv))
-            fsd_fire(c, r, FSD_A_nv_overrun, 0, dir, r->nv.start_off, r->nv.start_at, r->id,
-                     "pair at offset %llu incomplete at end of PARAMS", (unsigned long long)r->nv.start_off);
+        if (r->nv != NULL && fsd_nv_stream_end(r->nv))
+            fsd_fire(c, r, FSD_A_nv_overrun, 0, dir, r->nv->start_off, r->nv->start_at, r->id,
+                     "pair at offset %llu incomplete at end of PARAMS", (unsigned long long)r->nv->start_off);
+        req_nv_drop(c, r);
         r->st[FSD_PARAMS] = S_ENDED;
         if (r->role == FSD_RESPONDER && (!r->seen_method || !r->seen_sfile))
             fsd_fire(c, r, FSD_A_missing_required_param, 0, dir, d->rec_off, FSD_REC_FIRST(d), r->id, "%s%s%s",

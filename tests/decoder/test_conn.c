@@ -337,8 +337,12 @@ static void test_gap_edges(void)
     free(s.b);
 }
 
-/* Memory per connection (lead, 05:12): an idle fsd_conn under 512 bytes, one
- * active typical nginx request under 4 KiB, and back to idle once delivered. */
+/* Memory per connection (lead, 05:12; issue 7): measured on amd64 and held
+ * tight so regressions fail (fsd.h documents the figures): an idle fsd_conn
+ * 504 bytes, a typical nginx request (22 params) in flight 1991, 2503 once its
+ * response header block is buffered, a small request (3 params, as in the
+ * 100k-connection attack, with its one anomaly) 1137; back to idle once
+ * delivered. */
 static void test_memory_bounds(void)
 {
     static const char *nginx[][2] = {
@@ -369,7 +373,7 @@ static void test_memory_bounds(void)
     fsd_conn_get_stats(x, &st);
     idle = st.memory_bytes;
     printf("memory: idle connection %zu bytes\n", idle);
-    CHECK(idle < 512);
+    CHECK(idle <= 512);
     for (int round = 0; round < 3; round++) { /* kept alive: the same request three times */
         CHECK_EQ(fsd_conn_feed(x, FSD_DIR_CLIENT, c.b, c.len, 1, 1), FSD_OK);
         fsd_conn_get_stats(x, &st);
@@ -382,11 +386,26 @@ static void test_memory_bounds(void)
         if (round == 0)
             printf("memory: nginx request with %zu params: %zu bytes in flight, %zu with its response headers, %zu after delivery\n",
                    sizeof nginx / sizeof nginx[0], active, answered, st.memory_bytes);
-        CHECK(active < 4096);
-        CHECK(answered < 4096);
+        CHECK(active <= 2048);
+        CHECK(answered <= 2560);
         CHECK_EQ(st.memory_bytes, idle); /* back to idle: request memory is freed on delivery */
     }
     CHECK_EQ(k.tx, 3);
+    fsd_conn_free(x);
+    /* the attack's small request: BEGIN, 3 params, empty PARAMS, empty STDIN */
+    c.len = p.len = 0;
+    wb_nv(&p, "REQUEST_METHOD", 14, "GET", 3);
+    wb_nv(&p, "SCRIPT_NAME", 11, "/a.php", 6);
+    wb_nv(&p, "REQUEST_URI", 11, "/a.php", 6);
+    wb_begin(&c, 1, 1, 1);
+    wb_params(&c, 1, &p);
+    wb_rec(&c, 5, 1, NULL, 0, 0);
+    memset(&k, 0, sizeof k);
+    x = mk(&k, 0, NULL);
+    CHECK_EQ(fsd_conn_feed(x, FSD_DIR_CLIENT, c.b, c.len, 1, 1), FSD_OK);
+    fsd_conn_get_stats(x, &st);
+    printf("memory: small request (3 params) in flight: %zu bytes with its connection\n", st.memory_bytes);
+    CHECK(st.memory_bytes <= 1152);
     fsd_conn_free(x);
     free(c.b);
     free(s.b);

@@ -17,6 +17,7 @@ typedef struct rec_log {
     char full_detail[FSD_DETAIL_MAX]; /* request_table_full: the first detail */
     int full_ids[8], nfull;           /* ... and the ids, in order */
     int full_detail_differs;
+    uint32_t p_nl[8], p_vl[8], p_ns[8], p_vs[8]; /* the last transaction's first params */
 } rec_log;
 
 static void copy_span(char *dst, size_t cap, fsd_span s)
@@ -59,6 +60,12 @@ static void l_tx(void *ud, const fsd_transaction *tx)
     copy_span(l->script, sizeof l->script, tx->script);
     copy_span(l->cl, sizeof l->cl, tx->content_length);
     l->nparams = tx->nparams;
+    for (size_t i = 0; i < tx->nparams && i < 8; i++) {
+        l->p_nl[i] = tx->params[i].name_len;
+        l->p_vl[i] = tx->params[i].value_len;
+        l->p_ns[i] = (uint32_t)tx->params[i].name.len;
+        l->p_vs[i] = (uint32_t)tx->params[i].value.len;
+    }
 }
 
 static const fsd_callbacks CB = { NULL, NULL, NULL, NULL, l_anom, l_tx };
@@ -282,6 +289,63 @@ static void test_duplicates(void)
     free(p.b);
 }
 
+/* Pairs cut to max_pair_bytes are stored with their declared lengths, and
+ * duplicates compare declared name lengths (cut or not). */
+static void test_cut_pairs(void)
+{
+    rec_log l;
+    wbuf c = { 0 }, s = { 0 }, p = { 0 };
+    fsd_limits lim;
+    char v[64], n20[21];
+    fsd_conn *x;
+    memset(&lim, 0, sizeof lim);
+    lim.max_pair_bytes = 16;
+    x = mk(&l, &lim);
+    memset(v, 'v', sizeof v);
+    memset(n20, 'N', 20);
+    n20[20] = 0;
+    wb_nv(&p, "X_LONG_NAME_1234", 16, v, 40); /* 0: value cut away */
+    wb_nv(&p, "X_LONG_NAME_1234", 16, v, 10); /* 1: duplicate of 0 */
+    wb_nv(&p, "AB", 2, v, 30);                /* 2: value cut to 14 */
+    wb_nv(&p, "AB", 2, "d", 1);               /* 3: not cut, duplicate of 2 */
+    wb_nv(&p, n20, 20, "x", 1);               /* 4: name cut to 16 */
+    wb_nv(&p, n20, 16, "y", 1);               /* 5: same 16 bytes, declared 16: not a duplicate (value cut) */
+    wb_begin(&c, 1, 1, 0);
+    wb_params(&c, 1, &p);
+    wb_rec(&c, 5, 1, NULL, 0, 0);
+    feed(x, FSD_DIR_CLIENT, &c, 1);
+    wb_rec(&s, 6, 1, "\r\n", 2, 0);
+    wb_rec(&s, 6, 1, NULL, 0, 0);
+    wb_end(&s, 1, 0, 0);
+    feed(x, FSD_DIR_SERVER, &s, 2);
+    CHECK_EQ(l.tx, 1);
+    CHECK_EQ(l.nparams, 6);
+    CHECK_EQ(l.anomalies[FSD_A_param_cap_exceeded], 5); /* pairs 0, 1, 2, 4, 5 cut */
+    CHECK_EQ(l.sev_dup_warning, 2);                      /* pairs 1 and 3 */
+    CHECK_EQ(l.p_nl[0], 16);
+    CHECK_EQ(l.p_vl[0], 40);
+    CHECK_EQ(l.p_ns[0], 16);
+    CHECK_EQ(l.p_vs[0], 0);
+    CHECK_EQ(l.p_vl[1], 10);
+    CHECK_EQ(l.p_nl[2], 2);
+    CHECK_EQ(l.p_vl[2], 30);
+    CHECK_EQ(l.p_vs[2], 14);
+    CHECK_EQ(l.p_nl[3], 2);
+    CHECK_EQ(l.p_vl[3], 1);
+    CHECK_EQ(l.p_vs[3], 1);
+    CHECK_EQ(l.p_nl[4], 20);
+    CHECK_EQ(l.p_ns[4], 16);
+    CHECK_EQ(l.p_vl[4], 1);
+    CHECK_EQ(l.p_vs[4], 0);
+    CHECK_EQ(l.p_nl[5], 16);
+    CHECK_EQ(l.p_vl[5], 1);
+    CHECK_EQ(l.p_vs[5], 0);
+    fsd_conn_free(x);
+    free(c.b);
+    free(s.b);
+    free(p.b);
+}
+
 /* No callbacks at all: the decoder still runs and counts. */
 static void test_no_callbacks(void)
 {
@@ -308,6 +372,7 @@ int main(void)
     test_lingering();
     test_table_cap();
     test_duplicates();
+    test_cut_pairs();
     test_no_callbacks();
     test_many_params();
     return check_done("test_request");
