@@ -1764,39 +1764,93 @@ static xreq *req_with(cap *c, uint16_t cport, const char *method, const char *ur
     return r;
 }
 
+/* One change to the standard params: add a pair (+), set a value (=),
+ * delete a name (-). Lengths from the literals (a value may hold a NUL). */
+typedef struct tweak {
+    char op;
+    const char *name;
+    size_t nlen;
+    const char *value;
+    size_t vlen;
+} tweak;
+#define TW(op, name, value) {op, name, sizeof(name) - 1, value, sizeof(value) - 1}
+
+/* A GET of uri whose standard params get the tweaks; it raises `anomaly`. */
+typedef struct param_get {
+    uint16_t cport;
+    const char *method;              /* as expected (NULL: REQUEST_METHOD deleted) */
+    const char *uri;
+    const char *anomaly;
+    tweak tw[4];                     /* up to the first with op 0 */
+} param_get;
+
+/* A capture of such GETs, one connection each (req_with). */
+typedef struct param_cap {
+    const char *name, *desc;
+    const char *must[4];             /* NULL-terminated */
+    param_get gets[3];               /* up to the first with cport 0 */
+} param_cap;
+
+static const param_cap PARAM_CAPS[] = {
+    {"nv_nul_empty_name",
+     "Connection 1: a parameter value containing a NUL byte (HTTP_X_TOKEN=\"ab\\0cd\"). "
+     "Connection 2: a pair with a zero-length name (value \"orphan\").",
+     {"nv_nul", "nv_empty_name"},
+     {{41100, "GET", "/nul.php", "nv_nul", {TW('+', "HTTP_X_TOKEN", "ab\0cd")}},
+      {41101, "GET", "/empty.php", "nv_empty_name", {TW('+', "", "orphan")}}}},
+    {"duplicate_param",
+     "Connection 1: HTTP_ACCEPT twice (warning). Connection 2: SCRIPT_FILENAME twice with "
+     "different values (error: php-fpm takes the last, fcgiwrap the first).",
+     {"duplicate_param"},
+     {{41110, "GET", "/dup.php", "duplicate_param", {TW('+', "HTTP_ACCEPT", "text/html")}},
+      {41111, "GET", "/dup2.php", "duplicate_param", {TW('+', "SCRIPT_FILENAME", "/tmp/upload/evil.php")}}}},
+    {"param_security",
+     "Three requests: PATH_INFO with a raw LF and REQUEST_URI with %0a (CVE-2019-11043 "
+     "pattern); an HTTP_PROXY parameter (httpoxy); PHP_VALUE auto_prepend_file.",
+     {"param_ctl_chars", "httpoxy", "php_ini_override"},
+     {{41130, "GET", "/index.php/PHP%0Ais_the_shortest?a=1", "param_ctl_chars",
+       {TW('=', "SCRIPT_NAME", "/index.php"), TW('=', "SCRIPT_FILENAME", "/var/www/html/index.php"),
+        TW('=', "DOCUMENT_URI", "/index.php"), TW('+', "PATH_INFO", "/PHP\nis_the_shortest")}},
+      {41131, "GET", "/proxy.php", "httpoxy", {TW('+', "HTTP_PROXY", "http://203.0.113.66:8080")}},
+      {41132, "GET", "/ini.php", "php_ini_override", {TW('+', "PHP_VALUE", "auto_prepend_file=php://input")}}}},
+    {"missing_required_param",
+     "Two RESPONDER requests: one without SCRIPT_FILENAME, one without REQUEST_METHOD.",
+     {"missing_required_param"},
+     {{41140, "GET", "/nofile.php", "missing_required_param", {TW('-', "SCRIPT_FILENAME", "")}},
+      {41141, NULL, "/nomethod.php", "missing_required_param", {TW('-', "REQUEST_METHOD", "")}}}},
+};
+
+static void param_cap_write(const param_cap *pc)
+{
+    cap c;
+    cap_plain(&c, pc->name, pc->desc);
+    ids_add(&c, c.must, &c.nmust, pc->must);
+    for (const param_get *g = pc->gets; g < pc->gets + 3 && g->cport; g++) {
+        pairs ps;
+        ps_std(&ps, "GET", g->uri, -1);
+        for (const tweak *t = g->tw; t < g->tw + 4 && t->op; t++) {
+            if (t->op == '+')
+                ps_add_len(&ps, t->name, t->nlen, t->value, t->vlen);
+            else if (t->op == '=')
+                ps_set(&ps, t->name, t->value);
+            else
+                ps_del(&ps, t->name);
+        }
+        xreq *r = req_with(&c, g->cport, g->method, g->uri, &ps, NULL, 0, NULL, NULL, NULL, NULL, 200);
+        req_anoms(r, 1, g->anomaly);
+    }
+    cap_end(&c);
+}
+
 static void sc_params(void)
 {
     cap c;
     pairs ps;
     xreq *r;
 
-    cap_plain(&c, "nv_nul_empty_name",
-              "Connection 1: a parameter value containing a NUL byte (HTTP_X_TOKEN=\"ab\\0cd\"). "
-              "Connection 2: a pair with a zero-length name (value \"orphan\").");
-    MUST(&c, "nv_nul", "nv_empty_name");
-    ps_std(&ps, "GET", "/nul.php", -1);
-    ps_add_len(&ps, "HTTP_X_TOKEN", 12, "ab\0cd", 5);
-    r = req_with(&c, 41100, "GET", "/nul.php", &ps, NULL, 0, NULL, NULL, NULL, NULL, 200);
-    req_anoms(r, 1, "nv_nul");
-    ps_std(&ps, "GET", "/empty.php", -1);
-    ps_add_len(&ps, "", 0, "orphan", 6);
-    r = req_with(&c, 41101, "GET", "/empty.php", &ps, NULL, 0, NULL, NULL, NULL, NULL, 200);
-    req_anoms(r, 1, "nv_empty_name");
-    cap_end(&c);
-
-    cap_plain(&c, "duplicate_param",
-              "Connection 1: HTTP_ACCEPT twice (warning). Connection 2: SCRIPT_FILENAME twice with "
-              "different values (error: php-fpm takes the last, fcgiwrap the first).");
-    MUST(&c, "duplicate_param");
-    ps_std(&ps, "GET", "/dup.php", -1);
-    ps_add(&ps, "HTTP_ACCEPT", "text/html");
-    r = req_with(&c, 41110, "GET", "/dup.php", &ps, NULL, 0, NULL, NULL, NULL, NULL, 200);
-    req_anoms(r, 1, "duplicate_param");
-    ps_std(&ps, "GET", "/dup2.php", -1);
-    ps_add(&ps, "SCRIPT_FILENAME", "/tmp/upload/evil.php");
-    r = req_with(&c, 41111, "GET", "/dup2.php", &ps, NULL, 0, NULL, NULL, NULL, NULL, 200);
-    req_anoms(r, 1, "duplicate_param");
-    cap_end(&c);
+    /* In this order: the README lists the captures as they are written. */
+    param_cap_write(&PARAM_CAPS[0]);    /* nv_nul_empty_name */
+    param_cap_write(&PARAM_CAPS[1]);    /* duplicate_param */
 
     cap_plain(&c, "content_length",
               "Four POSTs: CONTENT_LENGTH 100 with 60 STDIN bytes (mismatch); CONTENT_LENGTH "
@@ -1825,40 +1879,8 @@ static void sc_params(void)
     }
     cap_end(&c);
 
-    cap_plain(&c, "param_security",
-              "Three requests: PATH_INFO with a raw LF and REQUEST_URI with %0a (CVE-2019-11043 "
-              "pattern); an HTTP_PROXY parameter (httpoxy); PHP_VALUE auto_prepend_file.");
-    MUST(&c, "param_ctl_chars", "httpoxy", "php_ini_override");
-    ps_std(&ps, "GET", "/index.php/PHP%0Ais_the_shortest?a=1", -1);
-    ps_set(&ps, "SCRIPT_NAME", "/index.php");
-    ps_set(&ps, "SCRIPT_FILENAME", "/var/www/html/index.php");
-    ps_set(&ps, "DOCUMENT_URI", "/index.php");
-    ps_add(&ps, "PATH_INFO", "/PHP\nis_the_shortest");
-    r = req_with(&c, 41130, "GET", "/index.php/PHP%0Ais_the_shortest?a=1", &ps, NULL, 0, NULL, NULL,
-                 NULL, NULL, 200);
-    req_anoms(r, 1, "param_ctl_chars");
-    ps_std(&ps, "GET", "/proxy.php", -1);
-    ps_add(&ps, "HTTP_PROXY", "http://203.0.113.66:8080");
-    r = req_with(&c, 41131, "GET", "/proxy.php", &ps, NULL, 0, NULL, NULL, NULL, NULL, 200);
-    req_anoms(r, 1, "httpoxy");
-    ps_std(&ps, "GET", "/ini.php", -1);
-    ps_add(&ps, "PHP_VALUE", "auto_prepend_file=php://input");
-    r = req_with(&c, 41132, "GET", "/ini.php", &ps, NULL, 0, NULL, NULL, NULL, NULL, 200);
-    req_anoms(r, 1, "php_ini_override");
-    cap_end(&c);
-
-    cap_plain(&c, "missing_required_param",
-              "Two RESPONDER requests: one without SCRIPT_FILENAME, one without REQUEST_METHOD.");
-    MUST(&c, "missing_required_param");
-    ps_std(&ps, "GET", "/nofile.php", -1);
-    ps_del(&ps, "SCRIPT_FILENAME");
-    r = req_with(&c, 41140, "GET", "/nofile.php", &ps, NULL, 0, NULL, NULL, NULL, NULL, 200);
-    req_anoms(r, 1, "missing_required_param");
-    ps_std(&ps, "GET", "/nomethod.php", -1);
-    ps_del(&ps, "REQUEST_METHOD");
-    r = req_with(&c, 41141, NULL, "/nomethod.php", &ps, NULL, 0, NULL, NULL, NULL, NULL, 200);
-    req_anoms(r, 1, "missing_required_param");
-    cap_end(&c);
+    param_cap_write(&PARAM_CAPS[2]);    /* param_security */
+    param_cap_write(&PARAM_CAPS[3]);    /* missing_required_param */
 
     cap_plain(&c, "nv_overrun",
               "The last pair of the PARAMS stream declares a 50-byte value but only 10 bytes remain "
