@@ -131,6 +131,8 @@ void fsd_cgi_parse(fsd_conn *c, const fsd_cgi *g, fsd_cgi_result *out, bool want
             size_t ne = colon;
             while (ne > 0 && is_ws(line[ne - 1]))
                 ne--;
+            if (out->headers == NULL && ne != 6 && ne != 12)
+                continue; /* only Status and Content-Type are looked at */
             vs = colon + 1;
             while (vs < end && is_ws(line[vs]))
                 vs++;

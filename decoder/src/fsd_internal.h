@@ -127,6 +127,36 @@ static inline uint64_t fsd_has_byte(uint64_t w, uint8_t b)
     return (x - NV_ONES) & ~x & (NV_ONES << 7);
 }
 
+/* A NUL byte in d[0..n): up to 32 bytes in overlapping 8-byte words (4-byte
+ * ones below 8), longer runs by memchr. */
+static inline bool fsd_has_nul(const uint8_t *d, size_t n)
+{
+    uint64_t w, x;
+    if (n > 32)
+        return memchr(d, 0, n) != NULL;
+    if (n >= 8) {
+        memcpy(&w, d, 8);
+        memcpy(&x, d + n - 8, 8);
+        if (n > 16) {
+            uint64_t y, z;
+            memcpy(&y, d + 8, 8);
+            memcpy(&z, d + (n > 24 ? 16 : n - 16), 8);
+            return (fsd_has_byte(w, 0) | fsd_has_byte(x, 0) | fsd_has_byte(y, 0) | fsd_has_byte(z, 0)) != 0;
+        }
+        return (fsd_has_byte(w, 0) | fsd_has_byte(x, 0)) != 0;
+    }
+    if (n >= 4) {
+        uint32_t lo, hi;
+        memcpy(&lo, d, 4);
+        memcpy(&hi, d + n - 4, 4);
+        return fsd_has_byte(lo | (uint64_t)hi << 32, 0) != 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (d[i] == 0)
+            return true;
+    return false;
+}
+
 /* CR, LF, %0a or %0d (any case) in a whole value. Words of 8 bytes without
  * CR, LF or '%' are skipped while no '%' is pending (the state machine stays
  * at 0 over them); the rest goes byte by byte. */

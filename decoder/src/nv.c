@@ -136,7 +136,7 @@ void fsd_nv_feed(fsd_conn *c, fsd_nvp *p, uint32_t max_pair, const uint8_t *data
             pr.value_stored = pr.value_len = vl;
             pr.truncated = false;
             pr.straddled = false;
-            pr.nul = memchr(nm, 0, (size_t)nl + vl) != NULL;
+            pr.nul = fsd_has_nul(nm, (size_t)nl + vl);
             pr.kind = (uint8_t)fsd_param_classify(nm, nl);
             pr.ctl = fsd_kind_ctl_checked(pr.kind) && fsd_ctl_in(nm + nl, vl);
             pr.offset = off + i;

@@ -21,6 +21,17 @@
 
 enum { S_NONE = 0, S_OPEN = 1, S_ENDED = 2 };
 
+#if defined(__GNUC__) || defined(__clang__)
+#define FSD_COLD __attribute__((noinline, cold))
+#define FSD_ALWAYS_INLINE __attribute__((always_inline)) inline
+#define FSD_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define FSD_COLD
+#define FSD_ALWAYS_INLINE inline
+#define FSD_UNLIKELY(x) (x)
+#endif
+
+
 /* once-per-request anomaly bits */
 enum {
     ONCE_STREAM_ORDER = 1u << 0,
@@ -524,10 +535,21 @@ static void deliver(fsd_conn *c, fsd_req *r, fsd_end_reason reason, fsd_dir dir,
         if (params == NULL) {
             c->nomem = true;
         } else {
+            static const uint8_t empty[1] = { 0 }; /* present but empty: a non-NULL span */
+            const uint8_t *base = r->arena ? r->arena : empty;
             for (size_t i = 0; i < r->nps; i++) {
-                span_of(r, (int32_t)i, &params[i].name, &params[i].value);
-                params[i].name_len = ps_name_len(r, &r->ps[i]);
-                params[i].value_len = ps_value_len(r, &r->ps[i]);
+                const pstore *q = &r->ps[i];
+                params[i].name.ptr = base + q->off;
+                params[i].name.len = q->name_stored;
+                params[i].value.ptr = base + q->off + q->name_stored;
+                params[i].value.len = q->value_stored;
+                if (FSD_UNLIKELY(q->hash & PS_CUT)) {
+                    params[i].name_len = ps_name_len(r, q);
+                    params[i].value_len = ps_value_len(r, q);
+                } else {
+                    params[i].name_len = q->name_stored;
+                    params[i].value_len = q->value_stored;
+                }
             }
             tx.params = params;
             tx.nparams = r->nps;
@@ -699,7 +721,7 @@ static bool hash_grow(fsd_conn *c, fsd_req *r)
 }
 
 /* Insert stored param idx; true when its name was already there. */
-static bool hash_check_insert(fsd_conn *c, fsd_req *r, size_t idx)
+static FSD_ALWAYS_INLINE bool hash_check_insert(fsd_conn *c, fsd_req *r, size_t idx)
 {
     const pstore *np = &r->ps[idx];
     const uint8_t *name = r->arena + np->off;
@@ -750,15 +772,6 @@ static void parse_content_length(fsd_conn *c, fsd_req *r, const fsd_pair *p)
     r->cl_value = (int64_t)v;
 }
 
-#if defined(__GNUC__) || defined(__clang__)
-#define FSD_COLD __attribute__((noinline, cold))
-#define FSD_ALWAYS_INLINE __attribute__((always_inline)) inline
-#define FSD_UNLIKELY(x) __builtin_expect(!!(x), 0)
-#else
-#define FSD_COLD
-#define FSD_ALWAYS_INLINE inline
-#define FSD_UNLIKELY(x) (x)
-#endif
 
 /* The rare per-pair findings, in their fixed order. */
 static FSD_COLD void pair_flags(fsd_conn *c, fsd_req *r, const fsd_pair *p)
@@ -781,7 +794,7 @@ static FSD_COLD void pair_flags(fsd_conn *c, fsd_req *r, const fsd_pair *p)
 }
 
 /* A name the decoder knows (stored whole): its checks; returns its crit_names index or -1. */
-static int pair_known(fsd_conn *c, fsd_req *r, const fsd_pair *p, unsigned kind)
+static FSD_ALWAYS_INLINE int pair_known(fsd_conn *c, fsd_req *r, const fsd_pair *p, unsigned kind)
 {
     int crit;
     switch (kind) {
@@ -963,6 +976,41 @@ static void on_pair(fsd_conn *c, void *ctx, const fsd_pair *p)
     pair_store(c, (fsd_req *)ctx, p);
 }
 
+/* The usual pair, stored without the general path: a name the decoder does
+ * not know, nothing to report (no NUL, not empty, not cut, no on_param), room
+ * in the arena, the pair table and the hash table, and no earlier pair of
+ * that name. Returns false, having changed nothing, when any of that does
+ * not hold: then pair_store does the work. */
+static FSD_ALWAYS_INLINE bool pair_store_quiet(fsd_conn *c, fsd_req *r, const uint8_t *nm, uint32_t nl, uint32_t vl)
+{
+    uint64_t cost = (uint64_t)nl + vl + 16;
+    size_t need = r->arena_used + nl + vl, j;
+    uint32_t h;
+    pstore *s;
+    if ((r->once & ONCE_PARAM_CAP) || r->stored_cost + cost > c->lim.max_params_bytes || need > r->arena_cap ||
+        r->nps >= r->ps_cap || (r->nhashed + 1) * 2 > r->hash_cap)
+        return false;
+    h = name_hash(nm, nl) & ~PS_CUT;
+    for (j = (h >> 1) & (r->hash_cap - 1); r->hash[j]; j = (j + 1) & (r->hash_cap - 1)) {
+        const pstore *p = &r->ps[r->hash[j] - 1];
+        if ((p->hash | PS_CUT) == (h | PS_CUT) && p->name_stored == nl && ps_name_len(r, p) == nl &&
+            memcmp(r->arena + p->off, nm, nl) == 0)
+            return false; /* a duplicate: reported by the general path */
+    }
+    s = &r->ps[r->nps];
+    s->off = (uint32_t)r->arena_used;
+    s->hash = h;
+    s->name_stored = nl;
+    s->value_stored = vl;
+    memcpy(r->arena + r->arena_used, nm, (size_t)nl + vl);
+    r->arena_used = need;
+    r->stored_cost += cost;
+    r->hash[j] = (uint32_t)r->nps + 1;
+    r->nhashed++;
+    r->nps++;
+    return true;
+}
+
 /* PARAMS content of a tracked request. Whole pairs with 1-byte lengths
  * inside the piece (nearly all of them) are taken here with pair_store
  * inlined, exactly as fsd_nv_feed's fast path hands them out; the first other
@@ -979,17 +1027,26 @@ static void params_feed(fsd_conn *c, fsd_req *r, const uint8_t *data, size_t n, 
             uint32_t nl = data[i], vl = data[i + 1];
             const uint8_t *nm = data + i + 2;
             fsd_pair pr;
+            unsigned kind;
+            bool nul;
             if ((size_t)nl + vl > n - i - 2 || nl + vl > max_pair)
                 break;
+            kind = fsd_param_classify(nm, nl);
+            nul = fsd_has_nul(nm, (size_t)nl + vl);
+            if (kind == FSD_PN_OTHER && !nul && nl > 0 && c->cb->on_param == NULL &&
+                pair_store_quiet(c, r, nm, nl, vl)) {
+                i += 2 + (size_t)nl + vl;
+                continue;
+            }
             pr.name = nm;
             pr.value = nm + nl;
             pr.name_stored = pr.name_len = nl;
             pr.value_stored = pr.value_len = vl;
             pr.truncated = false;
             pr.straddled = false;
-            pr.nul = memchr(nm, 0, (size_t)nl + vl) != NULL;
-            pr.kind = (uint8_t)fsd_param_classify(nm, nl);
-            pr.ctl = fsd_kind_ctl_checked(pr.kind) && fsd_ctl_in(nm + nl, vl);
+            pr.nul = nul;
+            pr.kind = (uint8_t)kind;
+            pr.ctl = fsd_kind_ctl_checked(kind) && fsd_ctl_in(nm + nl, vl);
             pr.offset = off + i;
             pr.end_offset = off + i + 2 + nl + vl;
             pr.at = at;
