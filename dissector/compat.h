@@ -30,6 +30,13 @@
 #  define FCGI_PLUGIN_DESC (1 << 0)
 #endif
 
+/* A frame may hold this many protocol layers: past it, every further
+ * dissector call in the frame fails an assertion (4.0 packet.c,
+ * call_dissector_work: saved_layers_len < prefs.gui_max_tree_depth), and
+ * each call that accepts data adds a layer kept for the rest of the frame. */
+#include <epan/prefs.h>
+#define FCGI_MAX_LAYERS ((guint)prefs.gui_max_tree_depth)
+
 /* 4.4 renamed the glib-typed tvb getters (tvb_get_guint8 -> tvb_get_uint8)
  * and keeps the old names as deprecated aliases; the plugin only uses
  * tvb_get_ptr / tvb_memdup, which did not change. */

@@ -35,8 +35,8 @@ typedef struct fastcgi_tap_req {
     unsigned nanomalies;
 } fastcgi_tap_req;
 
-/* What the plugin queues on the tap for each FastCGI record (and for the
- * connection-end pseudo record). */
+/* The tap record of each FastCGI record (and of each pseudo record: the
+ * results of a segment's skipped bytes, a connection's end). */
 typedef struct fastcgi_tap_info {
     int record_type;             /* -1: connection end */
     const fastcgi_tap_req *ended; /* requests that ended with this record */
@@ -44,6 +44,14 @@ typedef struct fastcgi_tap_info {
     const uint16_t *anomalies;   /* every anomaly raised on this record */
     unsigned nanomalies;
 } fastcgi_tap_info;
+
+/* What the plugin queues on the "fastcgi" tap: one entry per frame, holding
+ * the tap records of every record (and pseudo record) dissected in it.
+ * Wireshark 4.0 keeps at most 5000 queued tap entries per frame for all
+ * taps together; a segment of 8-byte records holds more than that. */
+typedef struct fastcgi_tap_frame {
+    wmem_array_t *recs;          /* const fastcgi_tap_info * */
+} fastcgi_tap_frame;
 
 #define FASTCGI_TAP_NAME "fastcgi"
 

@@ -35,20 +35,22 @@ fastcgi_srt_init(struct register_srt *srt _U_, GArray *srt_array)
         init_srt_table_row(t, i, srt_methods[i]);
 }
 
-static tap_packet_status
-fastcgi_srt_packet(FCGI_TAP_ARGS)
+/* The frame's tap records (see fastcgi_tap_frame). */
+static const fastcgi_tap_info *
+frame_rec(const void *data, guint k)
 {
-    srt_data_t *sd = (srt_data_t *)tapdata;
-    const fastcgi_tap_info *ti = (const fastcgi_tap_info *)data;
-    srt_stat_table *t;
-    tap_packet_status st = TAP_PACKET_DONT_REDRAW;
-    unsigned i;
-    (void)edt;
-    (void)flags;
+    const fastcgi_tap_frame *tf = (const fastcgi_tap_frame *)data;
+    if (!tf || !tf->recs || k >= wmem_array_get_count(tf->recs))
+        return NULL;
+    return *(const fastcgi_tap_info *const *)wmem_array_index(tf->recs, k);
+}
 
-    if (!ti || !ti->nended)
-        return TAP_PACKET_DONT_REDRAW;
-    t = g_array_index(sd->srt_array, srt_stat_table *, 0);
+/* One tap record's ended requests into the table; TRUE if any. */
+static gboolean
+srt_rec(srt_stat_table *t, packet_info *pinfo, const fastcgi_tap_info *ti)
+{
+    gboolean any = FALSE;
+    unsigned i;
     for (i = 0; i < ti->nended; i++) {
         const fastcgi_tap_req *q = &ti->ended[i];
         int row = SRT_ROWS - 1, k;
@@ -63,9 +65,24 @@ fastcgi_srt_packet(FCGI_TAP_ARGS)
          * be reported a record after its END_REQUEST. */
         nstime_delta(&req_time, &pinfo->abs_ts, &q->latency);
         add_srt_table_data(t, row, &req_time, pinfo);
-        st = TAP_PACKET_REDRAW;
+        any = TRUE;
     }
-    return st;
+    return any;
+}
+
+static tap_packet_status
+fastcgi_srt_packet(FCGI_TAP_ARGS)
+{
+    srt_data_t *sd = (srt_data_t *)tapdata;
+    srt_stat_table *t = g_array_index(sd->srt_array, srt_stat_table *, 0);
+    const fastcgi_tap_info *ti;
+    gboolean any = FALSE;
+    guint k;
+    (void)edt;
+    (void)flags;
+    for (k = 0; (ti = frame_rec(data, k)) != NULL; k++)
+        any |= srt_rec(t, pinfo, ti);
+    return any ? TAP_PACKET_REDRAW : TAP_PACKET_DONT_REDRAW;
 }
 
 /* ---- stats tree: requests by status, by script, anomalies ------------- */
@@ -86,15 +103,12 @@ fastcgi_tree_init(stats_tree *st)
     st_anomalies = stats_tree_create_node(st, "Anomalies", 0, STAT_DT_INT, TRUE);
 }
 
-static tap_packet_status
-fastcgi_tree_packet(stats_tree *st, packet_info *pinfo _U_, epan_dissect_t *edt _U_,
-                    const void *data, tap_flags_t flags _U_)
+/* One tap record into the tree; TRUE if it counted anything. */
+static gboolean
+tree_rec(stats_tree *st, const fastcgi_tap_info *ti)
 {
-    const fastcgi_tap_info *ti = (const fastcgi_tap_info *)data;
-    unsigned i;
     gboolean any = FALSE;
-    if (!ti)
-        return TAP_PACKET_DONT_REDRAW;
+    unsigned i;
     for (i = 0; i < ti->nended; i++) {
         const fastcgi_tap_req *q = &ti->ended[i];
         char buf[32];
@@ -117,6 +131,18 @@ fastcgi_tree_packet(stats_tree *st, packet_info *pinfo _U_, epan_dissect_t *edt 
         tick_stat_node(st, name ? name : "unknown", st_anomalies, FALSE);
         any = TRUE;
     }
+    return any;
+}
+
+static tap_packet_status
+fastcgi_tree_packet(stats_tree *st, packet_info *pinfo _U_, epan_dissect_t *edt _U_,
+                    const void *data, tap_flags_t flags _U_)
+{
+    const fastcgi_tap_info *ti;
+    gboolean any = FALSE;
+    guint k;
+    for (k = 0; (ti = frame_rec(data, k)) != NULL; k++)
+        any |= tree_rec(st, ti);
     return any ? TAP_PACKET_REDRAW : TAP_PACKET_DONT_REDRAW;
 }
 

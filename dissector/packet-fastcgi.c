@@ -42,6 +42,16 @@
 
 #define FASTCGI_DEFAULT_PORTS "9000"
 
+/* Expert infos raised per frame at most: Wireshark 4.0 queues at most 5000
+ * tap entries per frame (one per expert info) and drops the rest with a
+ * warning each; a hostile PARAMS record alone carries 32,767 anomalies.
+ * Past this, anomalies are tree items only (fastcgi.anomaly), and one
+ * fastcgi.expert_info_limit says so. */
+#define FCGI_EXPERT_PER_FRAME 4000
+
+/* Protocol layers left free below Wireshark's per-frame limit (dissect_body). */
+#define FCGI_LAYER_MARGIN 32
+
 /* ---- registration handles ------------------------------------------- */
 
 static int proto_fastcgi = -1;
@@ -94,6 +104,11 @@ static int hf_retransmission = -1;
 static int hf_conn_end = -1;
 static int hf_req_summary = -1;
 static int hf_req_anomaly = -1;
+static int hf_anomaly = -1;
+static int hf_anomaly_detail = -1;
+static int hf_anomaly_request = -1;
+static int hf_untracked_requests = -1;
+static int hf_untracked_records = -1;
 
 static gint ett_fastcgi = -1;
 static gint ett_record = -1;
@@ -103,12 +118,14 @@ static gint ett_flags = -1;
 static gint ett_param = -1;
 static gint ett_response = -1;
 static gint ett_request = -1;
+static gint ett_anomaly = -1;
 
 /* One expert field per catalogue id, at the catalogue's severity, and a
  * second one (fastcgi.<id>.error) for ids whose events may be raised at a
  * higher severity than the catalogue's (max_severity > severity). */
 static expert_field ei_anomaly[FSD_A_COUNT];
 static expert_field ei_anomaly_raised[FSD_A_COUNT];
+static expert_field ei_expert_limit = EI_INIT;
 
 static dissector_handle_t fastcgi_handle;
 static dissector_table_t media_type_table;
@@ -196,13 +213,14 @@ typedef struct fcgi_rec {
     fcgi_req *req;           /* request the record belongs to, if tracked */
     gboolean first_response; /* first STDOUT/STDERR record of req */
     int status;              /* req's HTTP status as known when the record was taken */
+    /* Arrays that grow by doubling (grow_array): room for *_cap elements. */
     fcgi_anom *anom;
-    guint nanom;
+    guint nanom, anom_cap;
     fcgi_param *params;
-    guint nparams;
+    guint nparams, params_cap;
     fcgi_resp *resp;
     fcgi_req **ended;
-    guint nended;
+    guint nended, ended_cap;
     guint8 *body;            /* the response body (content dissectors) */
     guint32 body_len;
     const char *body_type;
@@ -220,15 +238,6 @@ typedef struct fcgi_dirstate {
     fcgi_rec *hold;
     guint32 hold_seq;
 } fcgi_dirstate;
-
-/* Connection-end information shown on the conversation's last frame. */
-typedef struct fcgi_late {
-    fcgi_anom *anom;
-    guint nanom;
-    fcgi_req **ended;
-    guint nended;
-    fastcgi_tap_info tap;
-} fcgi_late;
 
 typedef struct fcgi_conv {
     fsd_conn *dec;
@@ -248,7 +257,8 @@ typedef struct fcgi_conv {
     fcgi_rec *cur;           /* record being fed (first pass) */
     const guint8 *cur_base;  /* its bytes */
     guint32 cur_len;
-    fcgi_late *late;
+    fcgi_rec *late;          /* what the connection's end brought (shown on show_frame) */
+    guint64 untracked_requests, untracked_records; /* the decoder's counts at the end */
     GPtrArray *holds;        /* every hold of the conversation (first pass) */
 } fcgi_conv;
 
@@ -262,6 +272,9 @@ typedef struct fcgi_frame {
     wmem_array_t *recs;      /* fcgi_frame_rec */
     wmem_array_t *skips;     /* fcgi_frame_rec: seq -> this segment's own results (skip in body_len) */
     wmem_array_t *holds;     /* fcgi_rec*: results of record starts fed in this frame */
+    guint next_rec;          /* recs index after the last one looked up (later passes
+                                look the records up in order: a frame of 6,000 tiny
+                                records must not cost 6,000 scans of the array) */
 } fcgi_frame;
 
 /* All conversations with a decoder, for the end of the first pass. */
@@ -348,15 +361,23 @@ active_req(fcgi_conv *cv, guint16 id)
     return (fcgi_req *)g_hash_table_lookup(cv->active, GUINT_TO_POINTER((guint)id));
 }
 
-static void
-append_ptr(void ***arr, guint *n, void *p)
+/* Room for element n of a file-scope array that grows by doubling. A hostile
+ * PARAMS record carries 32,767 pairs, each with an anomaly: copying the
+ * array for every element took 24 GB for a 260 KB capture. */
+static void *
+grow_array(void *arr, guint n, guint *cap, size_t elem)
 {
-    void **na = (void **)wmem_alloc(wmem_file_scope(), (*n + 1) * sizeof(void *));
-    if (*n)
-        memcpy(na, *arr, *n * sizeof(void *));
-    na[*n] = p;
-    *arr = na;
-    (*n)++;
+    if (n < *cap)
+        return arr;
+    *cap = *cap ? *cap * 2 : 4;
+    return wmem_realloc(wmem_file_scope(), arr, *cap * elem);
+}
+
+static void
+append_ended(fcgi_rec *r, fcgi_req *q)
+{
+    r->ended = (fcgi_req **)grow_array(r->ended, r->nended, &r->ended_cap, sizeof(*r->ended));
+    r->ended[r->nended++] = q;
 }
 
 static void
@@ -381,10 +402,9 @@ cb_param(void *ud, const fsd_param_event *ev)
     fcgi_param *p;
     if (!r)
         return;
-    np = wmem_alloc0_array(wmem_file_scope(), fcgi_param, r->nparams + 1);
-    if (r->nparams)
-        memcpy(np, r->params, r->nparams * sizeof(*np));
+    np = (fcgi_param *)grow_array(r->params, r->nparams, &r->params_cap, sizeof(*np));
     p = &np[r->nparams];
+    memset(p, 0, sizeof(*p));
     p->name = ev->name.ptr ? file_strndup(ev->name.ptr, ev->name.len) : "";
     p->value = ev->value.ptr ? file_strndup(ev->value.ptr, ev->value.len) : "";
     p->name_len = ev->name_len;
@@ -484,24 +504,22 @@ cb_response(void *ud, const fsd_response_event *ev)
 }
 
 static void
-add_anom(fcgi_anom **arr, guint *n, const fsd_anomaly_event *ev)
+add_anom(fcgi_rec *r, const fsd_anomaly_event *ev)
 {
-    fcgi_anom *na = wmem_alloc_array(wmem_file_scope(), fcgi_anom, *n + 1);
-    if (*n)
-        memcpy(na, *arr, *n * sizeof(*na));
-    na[*n].id = (guint16)ev->id;
-    na[*n].severity = (guint8)ev->severity;
-    na[*n].request_id = ev->request_id;
-    na[*n].detail = wmem_strdup(wmem_file_scope(), ev->detail);
-    *arr = na;
-    (*n)++;
+    fcgi_anom *a;
+    r->anom = (fcgi_anom *)grow_array(r->anom, r->nanom, &r->anom_cap, sizeof(*r->anom));
+    a = &r->anom[r->nanom++];
+    a->id = (guint16)ev->id;
+    a->severity = (guint8)ev->severity;
+    a->request_id = ev->request_id;
+    a->detail = wmem_strdup(wmem_file_scope(), ev->detail);
 }
 
-static fcgi_late *
+static fcgi_rec *
 conv_late(fcgi_conv *cv)
 {
     if (!cv->late)
-        cv->late = wmem_new0(wmem_file_scope(), fcgi_late);
+        cv->late = wmem_new0(wmem_file_scope(), fcgi_rec);
     return cv->late;
 }
 
@@ -512,10 +530,10 @@ cb_anomaly(void *ud, const fsd_anomaly_event *ev)
     if ((unsigned)ev->id >= FSD_A_COUNT)
         return;
     if (cv->cur) {
-        add_anom(&cv->cur->anom, &cv->cur->nanom, ev);
+        add_anom(cv->cur, ev);
     } else {
-        fcgi_late *l = conv_late(cv);
-        add_anom(&l->anom, &l->nanom, ev);
+        fcgi_rec *l = conv_late(cv);
+        add_anom(l, ev);
     }
 }
 
@@ -625,11 +643,11 @@ cb_transaction(void *ud, const fsd_transaction *tx)
 
     if (cv->cur) {
         make_body(q, cv->cur);
-        append_ptr((void ***)&cv->cur->ended, &cv->cur->nended, q);
+        append_ended(cv->cur, q);
     } else {
-        fcgi_late *l = conv_late(cv);
+        fcgi_rec *l = conv_late(cv);
         make_body(q, NULL);
-        append_ptr((void ***)&l->ended, &l->nended, q);
+        append_ended(l, q);
     }
 }
 
@@ -738,7 +756,7 @@ nstime_ns(const nstime_t *t)
 static void
 merge_hold(fcgi_rec *r, fcgi_rec *h)
 {
-#define FCGI_PREPEND(arr, n, type) do { \
+#define FCGI_PREPEND(arr, n, cap, type) do { \
         if (h->n) { \
             type *na = wmem_alloc_array(wmem_file_scope(), type, h->n + r->n); \
             memcpy(na, h->arr, h->n * sizeof(type)); \
@@ -746,12 +764,14 @@ merge_hold(fcgi_rec *r, fcgi_rec *h)
                 memcpy(na + h->n, r->arr, r->n * sizeof(type)); \
             r->arr = na; \
             r->n += h->n; \
-            h->n = 0; \
+            r->cap = r->n; \
+            h->arr = NULL; \
+            h->n = h->cap = 0; \
         } \
     } while (0)
-    FCGI_PREPEND(anom, nanom, fcgi_anom);
-    FCGI_PREPEND(params, nparams, fcgi_param);
-    FCGI_PREPEND(ended, nended, fcgi_req *);
+    FCGI_PREPEND(anom, nanom, anom_cap, fcgi_anom);
+    FCGI_PREPEND(params, nparams, params_cap, fcgi_param);
+    FCGI_PREPEND(ended, nended, ended_cap, fcgi_req *);
 #undef FCGI_PREPEND
     r->shown1 = h->shown1;
     h->shown1 = 0;
@@ -826,7 +846,7 @@ finish_conv(fcgi_conv *cv)
 {
     gint64 ts;
     guint64 tag;
-    fcgi_late *l;
+    fcgi_rec *l;
     guint i;
 
     if (cv->finished)
@@ -849,30 +869,52 @@ finish_conv(fcgi_conv *cv)
         }
     }
     fsd_conn_finish(cv->dec, ts, tag);
+    {
+        /* Requests past the decoder's table (request_table_full) and their
+         * later records: counted by the decoder, shown with the end. */
+        fsd_conn_stats st;
+        fsd_conn_get_stats(cv->dec, &st);
+        cv->untracked_requests = st.untracked_requests;
+        cv->untracked_records = st.untracked_records;
+        if (st.untracked_requests || st.untracked_records)
+            conv_late(cv);
+    }
     fsd_conn_free(cv->dec);
     cv->dec = NULL;
 
     /* Record starts whose record never completed: TCP does not hand their
      * frame to us again, so what the decoder said about them is shown with
      * the connection's end. */
-    for (i = 0; i < cv->holds->len; i++) {
-        fcgi_rec *h = (fcgi_rec *)g_ptr_array_index(cv->holds, i);
-        guint j;
-        if (!h->nanom && !h->nended)
-            continue;
-        l = conv_late(cv);
-        if (h->nanom) {
-            fcgi_anom *na = wmem_alloc_array(wmem_file_scope(), fcgi_anom, h->nanom + l->nanom);
-            memcpy(na, h->anom, h->nanom * sizeof(*na));
+    {
+        /* Their anomalies go first, the last hold's first; then those of the
+         * connection's end. */
+        guint nanom = 0, pos = 0;
+        for (i = 0; i < cv->holds->len; i++)
+            nanom += ((fcgi_rec *)g_ptr_array_index(cv->holds, i))->nanom;
+        if (nanom) {
+            fcgi_anom *na;
+            l = conv_late(cv);
+            na = wmem_alloc_array(wmem_file_scope(), fcgi_anom, nanom + l->nanom);
+            for (i = cv->holds->len; i-- > 0;) {
+                fcgi_rec *h = (fcgi_rec *)g_ptr_array_index(cv->holds, i);
+                if (h->nanom)
+                    memcpy(na + pos, h->anom, h->nanom * sizeof(*na));
+                pos += h->nanom;
+                h->nanom = 0;
+            }
             if (l->nanom)
-                memcpy(na + h->nanom, l->anom, l->nanom * sizeof(*na));
+                memcpy(na + pos, l->anom, l->nanom * sizeof(*na));
             l->anom = na;
-            l->nanom += h->nanom;
-            h->nanom = 0;
+            l->nanom += nanom;
+            l->anom_cap = l->nanom;
         }
-        for (j = 0; j < h->nended; j++)
-            append_ptr((void ***)&l->ended, &l->nended, h->ended[j]);
-        h->nended = 0;
+        for (i = 0; i < cv->holds->len; i++) {
+            fcgi_rec *h = (fcgi_rec *)g_ptr_array_index(cv->holds, i);
+            guint j;
+            for (j = 0; j < h->nended; j++)
+                append_ended(conv_late(cv), h->ended[j]);
+            h->nended = 0;
+        }
     }
     g_ptr_array_free(cv->holds, TRUE);
     cv->holds = g_ptr_array_new();
@@ -884,23 +926,6 @@ finish_conv(fcgi_conv *cv)
             q->stdout_buf = NULL;
         }
     }
-    l = cv->late;
-    if (l && l->nanom) {
-        guint16 *ids = wmem_alloc_array(wmem_file_scope(), guint16, l->nanom);
-        for (i = 0; i < l->nanom; i++)
-            ids[i] = l->anom[i].id;
-        l->tap.anomalies = ids;
-        l->tap.nanomalies = l->nanom;
-    }
-    if (l && l->nended) {
-        fastcgi_tap_req *tr = wmem_alloc_array(wmem_file_scope(), fastcgi_tap_req, l->nended);
-        for (i = 0; i < l->nended; i++)
-            tr[i] = l->ended[i]->tap;
-        l->tap.ended = tr;
-        l->tap.nended = l->nended;
-    }
-    if (l)
-        l->tap.record_type = -1;
 }
 
 static void
@@ -960,19 +985,39 @@ frame_data_get(packet_info *pinfo, gboolean create)
     return f;
 }
 
+/* The entry for seq, searched from *hint on (wrapping round); *hint is left
+ * just after the entry found. */
 static fcgi_rec *
-frame_lookup(wmem_array_t *a, guint32 seq)
+frame_lookup(wmem_array_t *a, guint32 seq, guint *hint)
 {
     guint i, n = wmem_array_get_count(a);
     for (i = 0; i < n; i++) {
-        fcgi_frame_rec *e = (fcgi_frame_rec *)wmem_array_index(a, i);
-        if (e->seq == seq)
+        guint k = (*hint + i) % n;
+        fcgi_frame_rec *e = (fcgi_frame_rec *)wmem_array_index(a, k);
+        if (e->seq == seq) {
+            *hint = k + 1;
             return e->rec;
+        }
     }
     return NULL;
 }
 
 /* ---- presentation ---------------------------------------------------- */
+
+/* Onto the frame's one tap entry (fastcgi_tap_frame): the listeners run
+ * when the whole frame was dissected. */
+static void
+queue_tap(packet_info *pinfo, const fastcgi_tap_info *ti)
+{
+    fastcgi_tap_frame *tf = (fastcgi_tap_frame *)p_get_proto_data(pinfo->pool, pinfo, proto_fastcgi, 5);
+    if (!tf) {
+        tf = wmem_new(pinfo->pool, fastcgi_tap_frame);
+        tf->recs = wmem_array_new(pinfo->pool, sizeof(const fastcgi_tap_info *));
+        p_add_proto_data(pinfo->pool, pinfo, proto_fastcgi, 5, tf);
+        tap_queue_packet(fastcgi_tap, pinfo, tf);
+    }
+    wmem_array_append_one(tf->recs, ti);
+}
 
 /* The tap record of a record (or segment) from what is stored with it. */
 static void
@@ -998,19 +1043,95 @@ build_tap(fcgi_rec *r, int record_type)
 
 
 
+/* Ids whose decoder detail takes only a few fixed values (a stream or type
+ * name, a version or status byte, a reason, a configured cap): the detail
+ * stays in the expert message. Every other id's detail names something of
+ * the one record or request (an id, a byte count, a parameter name or value
+ * from the traffic), so hostile input makes it different every time, and
+ * Wireshark's expert tap and dialog compare each new message with every
+ * distinct earlier one (`tshark -z expert` grew quadratically: 65,535
+ * request_table_full messages, one per request id, took ~30 s). Those keep
+ * the catalogue summary as the message; the detail and the request id are
+ * fields of the anomaly's own tree item (fastcgi.anomaly.detail,
+ * fastcgi.anomaly.request_id), where filters and the tree show them. */
+static gboolean
+detail_in_message(fsd_anomaly_id id)
+{
+    switch (id) {
+    case FSD_A_bad_version:              /* "version N" (one byte) */
+    case FSD_A_unknown_type:             /* "type N" (one byte) */
+    case FSD_A_wrong_direction:          /* type name and side */
+    case FSD_A_null_request_id:          /* type name */
+    case FSD_A_stream_not_terminated:    /* stream names */
+    case FSD_A_data_after_stream_end:    /* stream name */
+    case FSD_A_stream_order:             /* stream names, role name */
+    case FSD_A_early_response:           /* stream name */
+    case FSD_A_protocol_status:          /* status name and byte */
+    case FSD_A_incomplete_request:       /* end reason */
+    case FSD_A_param_ctl_chars:          /* one of the checked parameter names */
+    case FSD_A_httpoxy:                  /* HTTP_PROXY */
+    case FSD_A_php_ini_override:         /* PHP_VALUE or PHP_ADMIN_VALUE */
+    case FSD_A_missing_required_param:   /* the missing names */
+    case FSD_A_stderr_output:            /* STDERR */
+    case FSD_A_cgi_header_cap_exceeded:  /* the configured cap */
+        return TRUE;
+    default:
+        return FALSE;
+    }
+}
+
+/* May one more expert info be raised in this frame (FCGI_EXPERT_PER_FRAME)? */
+static gboolean
+expert_budget(packet_info *pinfo, proto_item *pi)
+{
+    guint n = GPOINTER_TO_UINT(p_get_proto_data(pinfo->pool, pinfo, proto_fastcgi, 6));
+    p_set_proto_data(pinfo->pool, pinfo, proto_fastcgi, 6, GUINT_TO_POINTER(n + 1));
+    if (n == FCGI_EXPERT_PER_FRAME)
+        expert_add_info(pinfo, pi, &ei_expert_limit);
+    return n < FCGI_EXPERT_PER_FRAME;
+}
+
+/* An anomaly: a tree item with its id, detail and request id, carrying the
+ * expert info (raised whether or not a tree is built: item and tree may be
+ * NULL, the expert tap still sees it). */
 static void
-add_expert(packet_info *pinfo, proto_item *pi, const fcgi_anom *a)
+add_expert(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const fcgi_anom *a)
 {
     fsd_anomaly_id id = (fsd_anomaly_id)a->id;
     fsd_severity cat = fsd_anomaly_severity(id);
     expert_field *ei = &ei_anomaly[id];
     const char *summary = fsd_anomaly_summary(id);
+    gboolean has_detail = a->detail && a->detail[0];
+    proto_item *ai = NULL;
+
     if (a->severity > cat && fsd_anomaly_max_severity(id) > cat)
         ei = &ei_anomaly_raised[id];
-    if (a->detail && a->detail[0])
-        expert_add_info_format(pinfo, pi, ei, "%s: %s (%s)", anomaly_ids[id], summary, a->detail);
+    if (tree) {
+        proto_tree *at;
+        proto_item *it;
+        if (has_detail)
+            ai = proto_tree_add_string_format(tree, hf_anomaly, tvb, 0, 0, anomaly_ids[id], "Anomaly: %s (%s)",
+                                              anomaly_ids[id], a->detail);
+        else
+            ai = proto_tree_add_string_format(tree, hf_anomaly, tvb, 0, 0, anomaly_ids[id], "Anomaly: %s",
+                                              anomaly_ids[id]);
+        proto_item_set_generated(ai);
+        at = proto_item_add_subtree(ai, ett_anomaly);
+        if (has_detail) {
+            it = proto_tree_add_string(at, hf_anomaly_detail, tvb, 0, 0, a->detail);
+            proto_item_set_generated(it);
+        }
+        if (a->request_id >= 0) {
+            it = proto_tree_add_uint(at, hf_anomaly_request, tvb, 0, 0, (guint32)a->request_id);
+            proto_item_set_generated(it);
+        }
+    }
+    if (!expert_budget(pinfo, ai))
+        return;
+    if (has_detail && detail_in_message(id))
+        expert_add_info_format(pinfo, ai, ei, "%s: %s (%s)", anomaly_ids[id], summary, a->detail);
     else
-        expert_add_info_format(pinfo, pi, ei, "%s: %s", anomaly_ids[id], summary);
+        expert_add_info_format(pinfo, ai, ei, "%s: %s", anomaly_ids[id], summary);
 }
 
 static void
@@ -1083,6 +1204,25 @@ add_request_summary(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, const f
                 proto_item_set_generated(it);
             }
         }
+    }
+}
+
+/* Requests that ended with these results and are summed up here: not the
+ * record's own request (`own`, summed up by the record itself) and not one
+ * with an END_REQUEST (summed up there). */
+static void
+add_ended_requests(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const fcgi_rec *r, const fcgi_req *own)
+{
+    guint i;
+    for (i = 0; i < r->nended; i++) {
+        const fcgi_req *e = r->ended[i];
+        proto_item *it;
+        if (e == own || e->has_end)
+            continue;
+        it = proto_tree_add_uint(tree, hf_req_summary, tvb, 0, 0, e->id);
+        proto_item_set_text(it, "Request id %u ended here (%s)", e->id, e->end_reason ? e->end_reason : "");
+        proto_item_set_generated(it);
+        add_request_summary(proto_item_add_subtree(it, ett_request), tvb, pinfo, e, TRUE);
     }
 }
 
@@ -1168,6 +1308,16 @@ dissect_body(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const fcgi_rec
             n--;
         mt = wmem_ascii_strdown(pinfo->pool, r->body_type, (gssize)n);
         h = dissector_get_string_handle(media_type_table, mt);
+    }
+    /* Each content dissector call adds a protocol layer that stays for the
+     * rest of the frame; a segment of a few hundred small responses would
+     * reach Wireshark's layer limit, and then TCP's hand-over of the next
+     * reassembled record fails too (the decoder would miss those bytes).
+     * Leave room for that and for nested content: later bodies in such a
+     * frame are shown as bytes only. */
+    if (h && wmem_list_count(pinfo->layers) + FCGI_LAYER_MARGIN >= FCGI_MAX_LAYERS) {
+        proto_item_append_text(it, " (not dissected: too many protocol layers in this frame)");
+        h = NULL;
     }
     if (h) {
         http_message_info_t info;
@@ -1372,7 +1522,7 @@ dissect_fastcgi_record(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void
             fr.rec = r;
             wmem_array_append_one(f->recs, fr);
         } else if (f) {
-            r = frame_lookup(f->recs, rec_seq);
+            r = frame_lookup(f->recs, rec_seq, &f->next_rec);
         }
     }
 
@@ -1474,16 +1624,12 @@ dissect_fastcgi_record(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void
                 }
                 break;
             case FSD_STDIN:
-                proto_tree_add_item(bt, hf_stdin, tvb, FSD_HEADER_LEN, clen, ENC_NA);
-                break;
             case FSD_STDOUT:
-                proto_tree_add_item(bt, hf_stdout, tvb, FSD_HEADER_LEN, clen, ENC_NA);
-                break;
             case FSD_STDERR:
-                proto_tree_add_item(bt, hf_stderr, tvb, FSD_HEADER_LEN, clen, ENC_NA);
-                break;
             case FSD_DATA:
-                proto_tree_add_item(bt, hf_data, tvb, FSD_HEADER_LEN, clen, ENC_NA);
+                proto_tree_add_item(bt, h.type == FSD_STDIN ? hf_stdin : h.type == FSD_STDOUT ? hf_stdout :
+                                        h.type == FSD_STDERR ? hf_stderr : hf_data,
+                                    tvb, FSD_HEADER_LEN, clen, ENC_NA);
                 break;
             default:
                 proto_tree_add_item(bt, hf_content, tvb, FSD_HEADER_LEN, clen, ENC_NA);
@@ -1511,65 +1657,47 @@ dissect_fastcgi_record(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void
             if (r->first_response && q->has_first)
                 add_time_item(qt, hf_ttfb, tvb, &q->ttfb);
         }
-        /* requests that ended with this record but are not its own */
-        for (i = 0; i < r->nended; i++) {
-            const fcgi_req *e = r->ended[i];
-            if (e == q || e->has_end)
-                continue;   /* its own record, or its END_REQUEST, sums it up */
-            it = proto_tree_add_uint(rt, hf_req_summary, tvb, 0, 0, e->id);
-            proto_item_set_text(it, "Request id %u ended here (%s)", e->id, e->end_reason ? e->end_reason : "");
-            proto_item_set_generated(it);
-            add_request_summary(proto_item_add_subtree(it, ett_request), tvb, pinfo, e, TRUE);
-        }
+        add_ended_requests(tvb, pinfo, rt, r, q);
         /* On the first pass, anomalies of the record's first bytes were shown
          * in the frame that carried them (single-pass tshark counts each once). */
         for (i = PINFO_FD_VISITED(pinfo) ? 0 : r->shown1; i < r->nanom; i++)
-            add_expert(pinfo, ti, &r->anom[i]);
+            add_expert(tvb, pinfo, rt, &r->anom[i]);
         if (r->body)
             dissect_body(tvb, pinfo, rt, r);
         if (have_tap_listener(fastcgi_tap)) {
             build_tap(r, h.type);
-            tap_queue_packet(fastcgi_tap, pinfo, &r->tap);
+            queue_tap(pinfo, &r->tap);
         }
     }
     return (int)len;
 }
 
-/* What the decoder said while it took the bytes of this segment that are
- * no record of their own (a gap, bytes skipped while resynchronising). */
+/* What the decoder said while it took bytes that are no record of their
+ * own (a gap, bytes skipped while resynchronising, the start of a record
+ * that never completed), or when the connection or the capture ended:
+ * the requests that ended there and the anomalies, queued on the tap as
+ * one pseudo record (record_type -2 for a segment, -1 for the end). */
 static void
-show_segment_results(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, proto_item *ti, fcgi_rec *sr)
+show_results(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, fcgi_rec *sr, int record_type)
 {
     guint i;
-    for (i = 0; i < sr->nended; i++) {
-        const fcgi_req *e = sr->ended[i];
-        proto_item *it;
-        if (e->has_end)
-            continue;   /* shown on its END_REQUEST */
-        it = proto_tree_add_uint(tree, hf_req_summary, tvb, 0, 0, e->id);
-        proto_item_set_text(it, "Request id %u ended here (%s)", e->id, e->end_reason ? e->end_reason : "");
-        proto_item_set_generated(it);
-        add_request_summary(proto_item_add_subtree(it, ett_request), tvb, pinfo, e, TRUE);
-    }
+    add_ended_requests(tvb, pinfo, tree, sr, NULL);
     for (i = 0; i < sr->nanom; i++)
-        add_expert(pinfo, ti, &sr->anom[i]);
+        add_expert(tvb, pinfo, tree, &sr->anom[i]);
     if ((sr->nanom || sr->nended) && have_tap_listener(fastcgi_tap)) {
-        build_tap(sr, -2);
-        tap_queue_packet(fastcgi_tap, pinfo, &sr->tap);
+        build_tap(sr, record_type);
+        queue_tap(pinfo, &sr->tap);
     }
 }
 
-/* Connection-end information (postseq): anomalies and requests that ended
- * when the connection or the capture did. Shown once, on the conversation's
- * last FastCGI frame. */
+/* Connection-end results (postseq): shown once, under "Connection end" on
+ * the conversation's last FastCGI frame. */
 static void
 show_late(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, fcgi_conv *cv)
 {
-    fcgi_late *l = cv->late;
     proto_item *ti;
     proto_tree *lt;
-    guint i;
-    if (!l || pinfo->num != cv->show_frame || !cv->finished)
+    if (!cv->late || pinfo->num != cv->show_frame || !cv->finished)
         return;
     if (p_get_proto_data(pinfo->pool, pinfo, proto_fastcgi, 2))
         return;
@@ -1577,20 +1705,14 @@ show_late(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, fcgi_conv *cv)
     ti = proto_tree_add_item(tree, hf_conn_end, tvb, 0, 0, ENC_NA);
     proto_item_set_generated(ti);
     lt = proto_item_add_subtree(ti, ett_record);
-    for (i = 0; i < l->nended; i++) {
-        const fcgi_req *e = l->ended[i];
-        proto_item *it;
-        if (e->has_end)
-            continue;   /* shown on its END_REQUEST */
-        it = proto_tree_add_uint(lt, hf_req_summary, tvb, 0, 0, e->id);
-        proto_item_set_text(it, "Request id %u ended: %s", e->id, e->end_reason ? e->end_reason : "");
+    if (cv->untracked_requests || cv->untracked_records) {
+        proto_item *it = proto_tree_add_uint64(lt, hf_untracked_requests, tvb, 0, 0, cv->untracked_requests);
         proto_item_set_generated(it);
-        add_request_summary(proto_item_add_subtree(it, ett_request), tvb, pinfo, e, TRUE);
+        it = proto_tree_add_uint64(lt, hf_untracked_records, tvb, 0, 0, cv->untracked_records);
+        proto_item_set_generated(it);
+        proto_item_append_text(ti, " (%" G_GUINT64_FORMAT " requests not tracked)", cv->untracked_requests);
     }
-    for (i = 0; i < l->nanom; i++)
-        add_expert(pinfo, ti, &l->anom[i]);
-    if (have_tap_listener(fastcgi_tap))
-        tap_queue_packet(fastcgi_tap, pinfo, &l->tap);
+    show_results(tvb, pinfo, lt, cv->late, -1);
 }
 
 static int
@@ -1667,7 +1789,7 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
                 aev.ts_ns = now;
                 aev.tag = pinfo->num;
                 g_snprintf(aev.detail, sizeof aev.detail, "%u of %u bytes captured", caplen, len);
-                add_anom(&sr->anom, &sr->nanom, &aev);
+                add_anom(sr, &aev);
                 if (cv->dec && k < caplen)
                     fsd_conn_feed(cv->dec, ctx.dir, tvb_get_ptr(tvb, k, caplen - k), caplen - k, now, pinfo->num);
                 if (cv->dec && k < len)
@@ -1702,7 +1824,8 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
             }
         } else {
             fcgi_frame *f = frame_data_get(pinfo, FALSE);
-            sr = f ? frame_lookup(f->skips, seq) : NULL;
+            guint hint = 0;
+            sr = f ? frame_lookup(f->skips, seq, &hint) : NULL;
             if (sr)
                 skip = sr->body_len;
         }
@@ -1716,7 +1839,7 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
             col_append_sep_fstr(pinfo->cinfo, COL_INFO, ", ", "[%u bytes before a record boundary]", skip);
         }
         if (sr)
-            show_segment_results(tvb, pinfo, ft, ti, sr);
+            show_results(tvb, pinfo, ft, sr, -2);
         ctx.base_seq = seq + skip;
     }
     show_late(tvb, pinfo, ft, cv);
@@ -1760,7 +1883,7 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
                 /* Shown now too, so one-pass tshark -z expert sees them
                  * (e.g. desync on bytes that never make a record). */
                 for (; before < h->nanom; before++)
-                    add_expert(pinfo, ti, &h->anom[before]);
+                    add_expert(tvb, pinfo, ft, &h->anom[before]);
                 h->shown1 = h->nanom;
             }
         }
@@ -1775,7 +1898,7 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
             for (i = 0; i < n; i++) {
                 fcgi_rec *h = *(fcgi_rec **)wmem_array_index(f->holds, i);
                 if (PINFO_FD_VISITED(pinfo))
-                    show_segment_results(tvb, pinfo, ft, ti, h);
+                    show_results(tvb, pinfo, ft, h, -2);
             }
         }
     }
@@ -1887,11 +2010,16 @@ proto_register_fastcgi(void)
         { &hf_retransmission, { "Retransmitted record (already decoded)", "fastcgi.retransmission", FT_NONE, BASE_NONE, NULL, 0x0, NULL, HFILL } },
         { &hf_req_summary, { "Request", "fastcgi.request", FT_UINT16, BASE_DEC, NULL, 0x0, "The request (by id) a record belongs to or that ended with it", HFILL } },
         { &hf_req_anomaly, { "Request anomaly", "fastcgi.request.anomaly", FT_STRING, BASE_NONE, NULL, 0x0, "Anomaly ids the decoder attached to the request", HFILL } },
+        { &hf_anomaly, { "Anomaly", "fastcgi.anomaly", FT_STRING, BASE_NONE, NULL, 0x0, "An anomaly the decoder reported here (its catalogue id); the expert info is attached to it", HFILL } },
+        { &hf_anomaly_detail, { "Detail", "fastcgi.anomaly.detail", FT_STRING, BASE_NONE, NULL, 0x0, "What the decoder said about this occurrence", HFILL } },
+        { &hf_anomaly_request, { "Request ID", "fastcgi.anomaly.request_id", FT_UINT16, BASE_DEC, NULL, 0x0, "The request the anomaly is about", HFILL } },
+        { &hf_untracked_requests, { "Requests not tracked", "fastcgi.untracked_requests", FT_UINT64, BASE_DEC, NULL, 0x0, "BEGIN_REQUESTs the decoder did not track on this connection (its request table was full: request_table_full)", HFILL } },
+        { &hf_untracked_records, { "Records of untracked requests", "fastcgi.untracked_records", FT_UINT64, BASE_DEC, NULL, 0x0, "Later records of those request ids (framed, not checked one by one)", HFILL } },
         { &hf_conn_end, { "Connection end", "fastcgi.connection_end", FT_NONE, BASE_NONE, NULL, 0x0, "What was still open when the connection or the capture ended", HFILL } },
     };
     static gint *ett[] = {
         &ett_fastcgi, &ett_record, &ett_header, &ett_body, &ett_flags,
-        &ett_param, &ett_response, &ett_request,
+        &ett_param, &ett_response, &ett_request, &ett_anomaly,
     };
     /* Expert infos from anomalies.def: fastcgi.<id> at the catalogue
      * severity, plus fastcgi.<id>.error for ids raised higher at times. */
@@ -1920,7 +2048,7 @@ proto_register_fastcgi(void)
 #include <fsd/anomalies.def>
 #undef FSD_ANOMALY
     };
-    static ei_register_info ei[2 * FSD_A_COUNT];
+    static ei_register_info ei[2 * FSD_A_COUNT + 1];
     expert_module_t *expert;
     module_t *mod;
     int i, n = 0;
@@ -1948,6 +2076,18 @@ proto_register_fastcgi(void)
             n++;
         }
     }
+
+    ei[n].ids = &ei_expert_limit;
+    ei[n].eiinfo.name = "fastcgi.expert_info_limit";
+    ei[n].eiinfo.group = PI_UNDECODED;
+    ei[n].eiinfo.severity = PI_WARN;
+    ei[n].eiinfo.summary = "more anomalies in this frame than the plugin raises as expert infos "
+                           "(" G_STRINGIFY(FCGI_EXPERT_PER_FRAME) "); the rest are in the packet tree only (fastcgi.anomaly)";
+    ei[n].eiinfo.id = 0;
+    ei[n].eiinfo.protocol = NULL;
+    ei[n].eiinfo.orig_severity = 0;
+    ei[n].eiinfo.hf_info.p_id = NULL;
+    n++;
 
     proto_fastcgi = proto_register_protocol("FastCGI (fcgiscope)", "FASTCGI", "fastcgi");
     proto_register_field_array(proto_fastcgi, hf, array_length(hf));
