@@ -81,6 +81,29 @@ int main(int argc, char **argv)
             }
             sb_free(&bytes);
         }
+        {
+            /* lean callbacks (only on_anomaly and on_transaction, as a request-level
+             * report): whole, byte at a time and cut at every 7th point */
+            sbuf want = { 0 };
+            vec_lean_lines(whole.s, &want);
+            for (size_t s = 0; s < maxlen + 2; s = s == 0 ? 1 : s + 7) {
+                sbuf lean = { 0 };
+                size_t split = s == 0 ? SPLIT_WHOLE : s == 1 ? SPLIT_BYTES : s;
+                vec_run_cb(v, split, &lean, 1);
+                if (strcmp(want.s ? want.s : "", lean.s ? lean.s : "") != 0) {
+                    char what[96];
+                    snprintf(what, sizeof what, "lean-callback log (split %zu) vs whole", s);
+                    first_diff(want.s ? want.s : "", lean.s ? lean.s : "", what, v->name);
+                    fails++;
+                    sb_free(&lean);
+                    break;
+                }
+                sb_free(&lean);
+                if (s > 512)
+                    s += 54;
+            }
+            sb_free(&want);
+        }
         /* every split point up to 512, then every 61st (big records stay affordable) */
         for (size_t s = 1; s < maxlen; s += s < 512 ? 1 : 61) {
             sbuf cut = { 0 };

@@ -66,5 +66,12 @@ void sb_free(sbuf *b);
 
 /* Replay v through a fresh decoder, append the canonical log; returns VEC_ERR_* bits. */
 int vec_run(const vec *v, size_t split, sbuf *log);
+/* The same with only on_anomaly and on_transaction set (lean != 0), as a
+ * request-level report runs: the decoder's paths without on_param/on_data/
+ * on_response/on_record must give the same anomalies, transactions and stats
+ * (vec_lean_lines() of the full log). */
+int vec_run_cb(const vec *v, size_t split, sbuf *log, int lean);
+/* The lines of a full log a lean run also prints ("anomaly ", "tx", "stats ", "step "). */
+void vec_lean_lines(const char *full, sbuf *out);
 
 #endif
