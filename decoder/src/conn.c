@@ -253,22 +253,16 @@ static int32_t ev_id(const fsd_header *h)
     return fsd_type_is_known(h->type) && !fsd_type_is_management(h->type) ? h->request_id : -1;
 }
 
-/* Header-level checks (fired for BEGIN_REQUEST once its request exists). */
-static void record_checks(fsd_conn *c, fsd_dir dir)
+/* Header-level checks, the firing part (record_checks). */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noinline, cold))
+#endif
+static void record_checks_fire(fsd_conn *c, fsd_dir dir)
 {
     fsd_dirst *d = &c->d[dir];
     const fsd_header *h = &d->h;
     fsd_req *r = d->rec_req;
-    int32_t id;
-    d->rec_checks_done = true;
-    /* the usual case: nothing to report */
-    if (h->version == 1 && h->reserved == 0 && fsd_type_is_known(h->type) &&
-        (uint32_t)h->content_length + h->padding_length <= FSD_MAX_CONTENT_LEN &&
-        (h->type == FSD_BEGIN_REQUEST || h->type == FSD_END_REQUEST || h->type == FSD_UNKNOWN_TYPE
-             ? h->content_length == 8
-             : h->type != FSD_ABORT_REQUEST || h->content_length == 0))
-        return;
-    id = ev_id(h);
+    int32_t id = ev_id(h);
     if (h->version != 1)
         fsd_fire(c, r, FSD_A_bad_version, 0, dir, d->rec_off, FSD_REC_FIRST(d), id, "version %u", h->version);
     if (!fsd_type_is_known(h->type))
@@ -287,6 +281,21 @@ static void record_checks(fsd_conn *c, fsd_dir dir)
     if (h->type == FSD_ABORT_REQUEST && h->content_length != 0)
         fsd_fire(c, r, FSD_A_bad_body_length, 0, dir, d->rec_off, FSD_REC_FIRST(d), id,
                  "ABORT_REQUEST body of %u bytes", h->content_length);
+}
+
+/* Header-level checks (fired for BEGIN_REQUEST once its request exists). */
+static inline void record_checks(fsd_conn *c, fsd_dir dir)
+{
+    const fsd_header *h = &c->d[dir].h;
+    c->d[dir].rec_checks_done = true;
+    /* the usual case: nothing to report */
+    if (h->version == 1 && h->reserved == 0 && fsd_type_is_known(h->type) &&
+        (uint32_t)h->content_length + h->padding_length <= FSD_MAX_CONTENT_LEN &&
+        (h->type == FSD_BEGIN_REQUEST || h->type == FSD_END_REQUEST || h->type == FSD_UNKNOWN_TYPE
+             ? h->content_length == 8
+             : h->type != FSD_ABORT_REQUEST || h->content_length == 0))
+        return;
+    record_checks_fire(c, dir);
 }
 
 static void body_reserved_check(fsd_conn *c, fsd_dir dir, const fsd_record_event *ev)
@@ -486,7 +495,10 @@ static void parse_ok(fsd_conn *c, fsd_dir dir, const uint8_t *p, size_t n, fsd_t
             k = (size_t)(FSD_HEADER_LEN - d->hdr_have);
             if (k > n)
                 k = n;
-            memcpy(d->hdr + d->hdr_have, p, k);
+            if (k == FSD_HEADER_LEN)
+                memcpy(d->hdr, p, FSD_HEADER_LEN); /* the usual: a whole header, a fixed-size copy */
+            else
+                memcpy(d->hdr + d->hdr_have, p, k);
             d->hdr_have = (uint8_t)(d->hdr_have + k);
             d->off += k;
             p += k;
@@ -717,6 +729,20 @@ int fsd_conn_feed(fsd_conn *c, fsd_dir dir, const uint8_t *data, size_t len, int
     if (data == NULL)
         return FSD_E_INVAL;
     c->st.dir[dir].bytes += len;
+    {
+        /* the usual piece: inside the content of a stream record, short of its
+         * end, nobody asked for the bytes: only the request's counters move
+         * (what parse_ok does for it, without the layers) */
+        fsd_dirst *d = &c->d[dir];
+        if (d->sync == FSD_SYNC_OK && d->in_rec && len < d->content_left && is_data_stream(d->h.type) &&
+            c->cb->on_data == NULL) {
+            if (d->rec_content)
+                fsd_req_on_content(c, dir, data, len, d->off, at);
+            d->content_left -= (uint32_t)len;
+            d->off += len;
+            return result(c);
+        }
+    }
     if (c->d[dir].sync == FSD_SYNC_HUNTING) {
         size_t k = hunt_feed(c, dir, data, len, at);
         data += k;

@@ -342,6 +342,7 @@ struct fsd_conn {
     bool finished;
     bool nomem;
     bool kcv_fired;
+    bool any_pending;         /* a request was marked for delivery since the last flush */
 };
 
 /* Fire an anomaly: on_anomaly now, stored in r's transaction when r != NULL. */

@@ -608,6 +608,9 @@ static void deliver(fsd_conn *c, fsd_req *r, fsd_end_reason reason, fsd_dir dir,
 void fsd_req_flush(fsd_conn *c)
 {
     fsd_req *r = c->head;
+    if (!c->any_pending)
+        return; /* runs after every record: most find nothing to do */
+    c->any_pending = false;
     while (r) {
         fsd_req *next = r->next;
         if (r->pending)
@@ -1339,7 +1342,7 @@ static void client_stream_ended(fsd_conn *c, fsd_req *r, fsd_timepoint last)
     if (!(r->t_set & T_SENT) && client_done(r))
         tp_put(r, &r->t_sent, T_SENT, last);
     if (r->lingering && client_done(r))
-        r->pending = true;
+        r->pending = c->any_pending = true;
 }
 
 static void begin_request(fsd_conn *c, fsd_dir dir, fsd_record_event *ev)
@@ -1504,7 +1507,7 @@ void fsd_req_on_record_end(fsd_conn *c, fsd_dir dir, fsd_record_event *ev)
             fsd_fire(c, r, FSD_A_request_aborted, 0, dir, d->rec_off, FSD_REC_FIRST(d), r->id, "request %u", r->id);
         r->aborted = true;
         if (r->lingering)
-            r->pending = true;
+            r->pending = c->any_pending = true;
         break;
     case FSD_END_REQUEST:
         r->has_end = true;
@@ -1522,7 +1525,7 @@ void fsd_req_on_record_end(fsd_conn *c, fsd_dir dir, fsd_record_event *ev)
                      "%llu STDOUT bytes", (unsigned long long)r->stdout_bytes);
         stdout_over(c, r, dir, d, ev->last);
         if (client_done(r) || r->aborted) {
-            r->pending = true;
+            r->pending = c->any_pending = true;
         } else {
             r->lingering = true;
             c->active--;
