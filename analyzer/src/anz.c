@@ -737,6 +737,13 @@ void anz_packet(anz *a, const fcs_packet *pkt)
 {
     note_time(a, pkt->ts_ns, pkt->frame);
     fcs_tcp_packet(a->tcp, pkt);
+    /* Most packets: nothing queued, or the queue's head waits for a request
+     * still in flight (drain() would stop at its first test). */
+    if (a->nq == 0)
+        return;
+    if (a->nq <= a->cfg.max_pending && a->nbh > 0
+        && !key_less(a->q[0].ns, a->q[0].tag, a->bh[0]->ns, a->bh[0]->tag))
+        return;
     drain(a, false);
 }
 
