@@ -107,6 +107,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fprintf(stderr, "harness check failed (VEC_ERR 0x%x)\n%s\n", (unsigned)err, whole.s ? whole.s : "");
         abort();
     }
+    {
+        /* lean callbacks (on_anomaly and on_transaction only: the decoder's fast
+         * paths for request-level reports): same anomalies, transactions, stats */
+        sbuf want = { 0 }, lean = { 0 }, lean_cut = { 0 };
+        vec_lean_lines(whole.s, &want);
+        vec_run_cb(v, SPLIT_WHOLE, &lean, 1);
+        vec_run_cb(v, split, &lean_cut, 1);
+        if (strcmp(want.s ? want.s : "", lean.s ? lean.s : "") != 0 ||
+            strcmp(want.s ? want.s : "", lean_cut.s ? lean_cut.s : "") != 0) {
+            fprintf(stderr, "lean callbacks changed the log (split %zu)\n--- want\n%s\n--- lean\n%s\n--- lean cut\n%s\n",
+                    split, want.s ? want.s : "", lean.s ? lean.s : "", lean_cut.s ? lean_cut.s : "");
+            abort();
+        }
+        sb_free(&want);
+        sb_free(&lean);
+        sb_free(&lean_cut);
+    }
     sb_free(&whole);
     sb_free(&bytes);
     sb_free(&cut);
