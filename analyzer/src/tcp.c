@@ -1160,6 +1160,34 @@ static flow *flow_lookup(fcs_tcp *t, const fkey *k, uint64_t hash)
     return NULL;
 }
 
+static inline uint32_t load32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* The last flow looked up, compared with the segment's IPv4 4-tuple as it
+ * is (no key built, no hash): bulk transfers hit it. *side as make_key()
+ * would say (side 0 first when both orientations match). */
+static inline flow *cache_match(const fcs_tcp *t, const fcs_segment *seg, int *side)
+{
+    flow *c = t->cache;
+    if (!c || seg->family != 4 || c->key.family != 4)
+        return NULL;
+    uint32_t s = load32(seg->src), d = load32(seg->dst);
+    uint32_t k0 = load32(c->key.addr[0]), k1 = load32(c->key.addr[1]);
+    if (s == k0 && d == k1 && seg->sport == c->key.port[0] && seg->dport == c->key.port[1]) {
+        *side = 0;
+        return c;
+    }
+    if (s == k1 && d == k0 && seg->sport == c->key.port[1] && seg->dport == c->key.port[0]) {
+        *side = 1;
+        return c;
+    }
+    return NULL;
+}
+
 /* Canonical key: the lower (addr, port) first. Returns the sender's side. */
 static inline int make_key(const fcs_segment *seg, fkey *k)
 {
@@ -1229,9 +1257,14 @@ void fcs_tcp_segment(fcs_tcp *t, const fcs_segment *seg, int64_t ts, uint64_t fr
             expire(t, ts, frame);
     }
     fkey k;
-    int side = make_key(seg, &k);
-    uint64_t hash = key_hash(&k, t->seed);
-    flow *f = flow_lookup(t, &k, hash);
+    int side = 0;
+    uint64_t hash = 0;
+    flow *f = cache_match(t, seg, &side);
+    if (!f) {
+        side = make_key(seg, &k);
+        hash = key_hash(&k, t->seed);
+        f = flow_lookup(t, &k, hash);
+    }
     uint8_t fl = seg->flags;
     bool syn = fl & FCS_TH_SYN, ack = fl & FCS_TH_ACK, rst = fl & FCS_TH_RST;
     if (!f) {
