@@ -55,14 +55,28 @@ void sbuf_grow(sbuf *b, size_t extra)
 
 #define sbuf_reserve sbuf_grow
 
+static const char digits2[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
 void sbuf_add_u64(sbuf *b, uint64_t v)
 {
     char tmp[20];
     size_t i = sizeof tmp;
-    do {
-        tmp[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
+    while (v >= 100) { /* two digits per division */
+        unsigned d = (unsigned)(v % 100) * 2;
+        v /= 100;
+        tmp[--i] = digits2[d + 1];
+        tmp[--i] = digits2[d];
+    }
+    if (v >= 10) {
+        unsigned d = (unsigned)v * 2;
+        tmp[--i] = digits2[d + 1];
+        tmp[--i] = digits2[d];
+    } else {
+        tmp[--i] = (char)('0' + v);
+    }
     sbuf_add(b, tmp + i, sizeof tmp - i);
 }
 

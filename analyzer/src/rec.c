@@ -204,19 +204,34 @@ void rec_free(req_rec *r)
     memset(r, 0, sizeof *r);
 }
 
-static int cmp_name(const void *a, const void *b)
+static const char *id_name(fsd_anomaly_id id)
 {
-    const char *na = fsd_anomaly_name(*(const fsd_anomaly_id *)a);
-    const char *nb = fsd_anomaly_name(*(const fsd_anomaly_id *)b);
-    return strcmp(na ? na : "", nb ? nb : "");
+    const char *n = fsd_anomaly_name(id);
+    return n ? n : "";
 }
 
 size_t rec_anomaly_ids(const req_rec *r, fsd_anomaly_id *out, size_t max)
 {
+    /* the set bits (most requests have none or one), then sorted by name */
     size_t n = 0;
-    for (unsigned id = 0; id < FSD_A_COUNT && n < max; id++)
-        if (rec_has_anomaly(r, (fsd_anomaly_id)id))
-            out[n++] = (fsd_anomaly_id)id;
-    qsort(out, n, sizeof *out, cmp_name);
+    for (size_t w = 0; w < sizeof r->anomalies / sizeof r->anomalies[0]; w++) {
+        uint64_t m = r->anomalies[w];
+        while (m && n < max) {
+            unsigned id = (unsigned)(w * 64) + (unsigned)__builtin_ctzll(m);
+            m &= m - 1;
+            if (id < FSD_A_COUNT)
+                out[n++] = (fsd_anomaly_id)id;
+        }
+    }
+    for (size_t i = 1; i < n; i++) { /* insertion sort: a few ids */
+        fsd_anomaly_id v = out[i];
+        const char *nv = id_name(v);
+        size_t j = i;
+        while (j > 0 && strcmp(id_name(out[j - 1]), nv) > 0) {
+            out[j] = out[j - 1];
+            j--;
+        }
+        out[j] = v;
+    }
     return n;
 }
