@@ -32,10 +32,14 @@ typedef struct flowctx {
     uint64_t since_tag[2];
     int64_t at_ns;            /* the packet of the chunk being fed */
     uint64_t at_tag;
-    size_t idx;               /* in anz.fcs */
+    uint32_t idx;             /* in anz.fcs */
     bool dead[2];             /* desynced: no more records */
-    char client[REC_ADDR_MAX], server[REC_ADDR_MAX];
+    uint8_t clen, slen;       /* "ip:port" of client and server, each NUL-terminated, */
+    char addr[];              /* client at addr, server at addr + clen + 1 */
 } flowctx;
+
+#define FC_CLIENT(fc) ((fc)->addr)
+#define FC_SERVER(fc) ((fc)->addr + (fc)->clen + 1)
 
 /* ---- the output queue ------------------------------------------------- */
 
@@ -383,8 +387,8 @@ static void fill_anom_flow(anom_rec *ar, const flowctx *fc)
     if (!fc)
         return;
     ar->conn_id = fc->f->id;
-    memcpy(ar->client, fc->client, sizeof ar->client);
-    memcpy(ar->server, fc->server, sizeof ar->server);
+    memcpy(ar->client, FC_CLIENT(fc), (size_t)fc->clen + 1);
+    memcpy(ar->server, FC_SERVER(fc), (size_t)fc->slen + 1);
 }
 
 static void on_anomaly(void *ud, const fsd_anomaly_event *ev)
@@ -467,8 +471,8 @@ static void on_transaction(void *ud, const fsd_transaction *tx)
     req_rec *r = Q_REQ(it);
     rec_from_tx_inline(r, tx, a->o->params, a->o->nparams, (char *)it + sizeof(qreq));
     r->conn_id = fc->f->id;
-    memcpy(r->client, fc->client, sizeof r->client);
-    memcpy(r->server, fc->server, sizeof r->server);
+    memcpy(r->client, FC_CLIENT(fc), (size_t)fc->clen + 1);
+    memcpy(r->server, FC_SERVER(fc), (size_t)fc->slen + 1);
     stats_request(a->cfg.st, r);
     if (tx->t_begin.set) {
         it->ns = tx->t_begin.ns;
@@ -496,7 +500,11 @@ static flowctx *flow_ctx(anz *a, fcs_flow *f)
 {
     if (f->user)
         return f->user;
-    flowctx *fc = calloc(1, sizeof *fc);
+    char cb[REC_ADDR_MAX], sb[REC_ADDR_MAX]; /* < 64: both fit a uint8_t length */
+    fcs_endpoint_format(&f->client, cb, sizeof cb);
+    fcs_endpoint_format(&f->server, sb, sizeof sb);
+    size_t cl = strlen(cb), sl = strlen(sb);
+    flowctx *fc = calloc(1, sizeof *fc + cl + 1 + sl + 1);
     if (!fc) {
         a->c.decoder_failures++;
         return NULL;
@@ -515,8 +523,10 @@ static flowctx *flow_ctx(anz *a, fcs_flow *f)
     fc->a = a;
     fc->f = f;
     fc->since_ns[0] = fc->since_ns[1] = INT64_MAX;
-    fcs_endpoint_format(&f->client, fc->client, sizeof fc->client);
-    fcs_endpoint_format(&f->server, fc->server, sizeof fc->server);
+    fc->clen = (uint8_t)cl;
+    fc->slen = (uint8_t)sl;
+    memcpy(FC_CLIENT(fc), cb, cl + 1);
+    memcpy(FC_SERVER(fc), sb, sl + 1);
     fsd_conn_config cc;
     memset(&cc, 0, sizeof cc);
     fsd_limits_default(&cc.limits);
@@ -531,7 +541,7 @@ static flowctx *flow_ctx(anz *a, fcs_flow *f)
     }
     a->c.connections++;
     f->user = fc;
-    fc->idx = a->nfc;
+    fc->idx = (uint32_t)a->nfc;
     a->fcs[a->nfc++] = fc;
     return fc;
 }
