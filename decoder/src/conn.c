@@ -215,10 +215,11 @@ void fsd_conn_get_stats(const fsd_conn *c, fsd_conn_stats *out)
     out->max_active_requests = c->st.max_active_requests;
     out->memory_bytes = c->st.memory_bytes;
     if (c->idmaps != NULL) {
-        uint64_t u[2];
+        uint64_t u[3];
         memcpy(u, c->idmaps + FSD_IDMAP_COUNTERS, sizeof u);
         out->untracked_requests = u[0];
         out->untracked_records = u[1];
+        out->untracked_bytes = u[2];
     }
     if (c->st.big_anom) {
         memcpy(out->anomalies, c->st.big + FSD_BIG_ANOM, sizeof out->anomalies);

@@ -388,10 +388,11 @@ uint64_t *fsd_big_stats(fsd_conn *c);
 #define FSD_IDMAP_BEGUN 0
 #define FSD_IDMAP_UNTRACKED 8192
 /* After the two bitmaps: uint64_t counters of requests refused (table full or
- * no memory) and of later records of their ids (fsd_conn_stats.untracked_*);
- * they exist when the block does, i.e. once an id was refused. */
+ * no memory), of later records of their ids and of those records' declared
+ * content bytes (fsd_conn_stats.untracked_*); they exist when the block does,
+ * i.e. once an id was refused. */
 #define FSD_IDMAP_COUNTERS 16384
-#define FSD_IDMAP_LEN (16384 + 2 * sizeof(uint64_t))
+#define FSD_IDMAP_LEN (16384 + 3 * sizeof(uint64_t))
 
 static inline fsd_timepoint fsd_tp(int64_t ns, uint64_t tag)
 {

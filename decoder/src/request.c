@@ -341,15 +341,16 @@ static void bit_set(fsd_conn *c, unsigned map, uint16_t id, bool v)
         c->idmaps[map + (id >> 3)] &= (uint8_t)~(1u << (id & 7));
 }
 
-/* Count a refused request (k = 0) or a record of a refused id (k = 1); the
- * counters live in the id block, which refusing an id allocates. */
-static void untracked_count(fsd_conn *c, unsigned k)
+/* Add n to untracked counter k: 0 refused requests, 1 records of refused ids,
+ * 2 their declared content bytes. The counters live in the id block, which
+ * refusing an id allocates. */
+static void untracked_count(fsd_conn *c, unsigned k, uint64_t n)
 {
     uint64_t v;
     if (c->idmaps == NULL)
         return;
     memcpy(&v, c->idmaps + FSD_IDMAP_COUNTERS + k * sizeof v, sizeof v);
-    v++;
+    v += n;
     memcpy(c->idmaps + FSD_IDMAP_COUNTERS + k * sizeof v, &v, sizeof v);
 }
 
@@ -1120,8 +1121,10 @@ void fsd_req_on_header(fsd_conn *c, fsd_dir dir)
         if (t == FSD_END_REQUEST && ended_recently(c, h->request_id))
             fsd_fire(c, NULL, FSD_A_duplicate_end, 0, dir, d->rec_off, FSD_REC_FIRST(d), h->request_id,
                      "request %u already ended", h->request_id);
-        else if (bit_get(c, FSD_IDMAP_UNTRACKED, h->request_id))
-            untracked_count(c, 1); /* refused at its BEGIN_REQUEST: counted, not reported again */
+        else if (bit_get(c, FSD_IDMAP_UNTRACKED, h->request_id)) {
+            untracked_count(c, 1, 1); /* refused at its BEGIN_REQUEST: counted, not reported again */
+            untracked_count(c, 2, h->content_length);
+        }
         else if (c->lenient && !bit_get(c, FSD_IDMAP_BEGUN, h->request_id))
             ; /* begun before a gap or the capture's start: already reported there */
         else
@@ -1375,14 +1378,14 @@ static void begin_request(fsd_conn *c, fsd_dir dir, fsd_record_event *ev)
         fsd_fire(c, NULL, FSD_A_request_table_full, 0, dir, d->rec_off, FSD_REC_FIRST(d), id,
                  "table full (%u requests); not tracked", c->lim.max_active_requests);
         bit_set(c, FSD_IDMAP_UNTRACKED, id, true);
-        untracked_count(c, 0);
+        untracked_count(c, 0, 1);
         return;
     }
     r = fsd_mem_alloc(c, sizeof *r);
     if (r == NULL) {
         c->nomem = true;
         bit_set(c, FSD_IDMAP_UNTRACKED, id, true);
-        untracked_count(c, 0);
+        untracked_count(c, 0, 1);
         return;
     }
     memset(r, 0, sizeof *r);

@@ -179,6 +179,7 @@ static void test_table_cap(void)
     CHECK_EQ(l.anomalies[FSD_A_inactive_request], 0); /* ids 5 and 6 were refused, not unknown */
     fsd_conn_get_stats(x, &st);
     CHECK_EQ(st.untracked_records, 2); /* ... and their END_REQUESTs counted */
+    CHECK_EQ(st.untracked_bytes, 16); /* 8 content bytes each */
     for (uint16_t id = 7; id <= 9; id++)
         wb_begin(&c, id, 1, 1);
     feed(x, FSD_DIR_CLIENT, &c, 3);

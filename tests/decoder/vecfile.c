@@ -674,8 +674,9 @@ int vec_run_cb(const vec *v, size_t split, sbuf *log, int lean)
         sb_printf(log, "stats transactions=%llu active=%u max_active=%u", (unsigned long long)st.transactions,
                   st.active_requests, st.max_active_requests);
         if (st.untracked_requests || st.untracked_records) /* only where requests were refused */
-            sb_printf(log, " untracked=%llu untracked_records=%llu", (unsigned long long)st.untracked_requests,
-                      (unsigned long long)st.untracked_records);
+            sb_printf(log, " untracked=%llu untracked_records=%llu untracked_bytes=%llu",
+                      (unsigned long long)st.untracked_requests, (unsigned long long)st.untracked_records,
+                      (unsigned long long)st.untracked_bytes);
         sb_printf(log, "\n");
     }
     fsd_conn_free(c);

@@ -557,13 +557,16 @@ typedef struct fsd_conn_stats {
     size_t memory_bytes;          /* held through the allocator now */
     /* Requests the decoder did not track (added in 0.1.0, after memory_bytes):
      * BEGIN_REQUESTs refused because max_active_requests requests were tracked
-     * (each also fired request_table_full) or memory ran out, and the records
-     * of those ids that came later (PARAMS, STDIN, END_REQUEST, ... until the
-     * id begins again). Those records are framed, counted by type and handed
-     * to on_record / on_data (request_active false), but raise no anomaly
-     * each: front ends report "N requests not tracked" from these. */
+     * (each also fired request_table_full) or memory ran out, the records of
+     * those ids that came later (PARAMS, STDIN, END_REQUEST, ... until the id
+     * begins again) and the content bytes those records declared
+     * (contentLength; bytes lost in a gap included). Those records are framed,
+     * counted by type and handed to on_record / on_data (request_active
+     * false), but raise no anomaly each: front ends report "N requests not
+     * tracked" from these. */
     uint64_t untracked_requests;
     uint64_t untracked_records;
+    uint64_t untracked_bytes;
 } fsd_conn_stats;
 
 void fsd_conn_get_stats(const fsd_conn *c, fsd_conn_stats *out);
