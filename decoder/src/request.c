@@ -1015,6 +1015,48 @@ static FSD_ALWAYS_INLINE bool pair_store_quiet(fsd_conn *c, fsd_req *r, const ui
     return true;
 }
 
+/* The same for a name the decoder knows whose only effects are bookkeeping
+ * (not HTTP_PROXY, PHP_VALUE, PHP_ADMIN_VALUE or CONTENT_LENGTH), seen for the
+ * first time in this request, its value without line ends (ctl false): what
+ * pair_known and pair_store would do, minus everything they would report.
+ * Returns false, having changed nothing, when the general path is needed. */
+static FSD_ALWAYS_INLINE bool pair_store_quiet_known(fsd_conn *c, fsd_req *r, const uint8_t *nm, uint32_t nl,
+                                                     uint32_t vl, unsigned kind)
+{
+    uint64_t cost = (uint64_t)nl + vl + 16;
+    size_t need = r->arena_used + nl + vl;
+    int crit = crit_of[kind];
+    pstore *s;
+    if (kind == FSD_PN_HTTP_PROXY || kind == FSD_PN_PHP_VALUE || kind == FSD_PN_PHP_ADMIN_VALUE ||
+        kind == FSD_PN_CONTENT_LENGTH)
+        return false;
+    if (crit >= 0 ? (r->crit_seen >> crit) & 1 : (r->kind_seen >> kind) & 1)
+        return false; /* a duplicate */
+    if ((r->once & ONCE_PARAM_CAP) || r->stored_cost + cost > c->lim.max_params_bytes || need > r->arena_cap ||
+        r->nps >= r->ps_cap)
+        return false;
+    if (kind == FSD_PN_REQUEST_METHOD)
+        r->seen_method = true;
+    else if (kind == FSD_PN_SCRIPT_FILENAME)
+        r->seen_sfile = true;
+    if (crit >= 0)
+        r->crit_seen |= (uint8_t)(1u << crit);
+    else
+        r->kind_seen |= (uint16_t)(1u << kind);
+    s = &r->ps[r->nps];
+    s->off = (uint32_t)r->arena_used;
+    s->hash = 0;
+    s->name_stored = nl;
+    s->value_stored = vl;
+    memcpy(r->arena + r->arena_used, nm, (size_t)nl + vl);
+    r->arena_used = need;
+    r->stored_cost += cost;
+    if (cv_of[kind] >= 0)
+        r->cv[cv_of[kind]] = (int32_t)r->nps;
+    r->nps++;
+    return true;
+}
+
 /* PARAMS content of a tracked request. Whole pairs with 1-byte lengths
  * inside the piece (nearly all of them) are taken here with pair_store
  * inlined, exactly as fsd_nv_feed's fast path hands them out; the first other
@@ -1037,8 +1079,10 @@ static void params_feed(fsd_conn *c, fsd_req *r, const uint8_t *data, size_t n, 
                 break;
             kind = fsd_param_classify(nm, nl);
             nul = fsd_has_nul(nm, (size_t)nl + vl);
-            if (kind == FSD_PN_OTHER && !nul && nl > 0 && c->cb->on_param == NULL &&
-                pair_store_quiet(c, r, nm, nl, vl)) {
+            if (!nul && c->cb->on_param == NULL &&
+                (kind == FSD_PN_OTHER ? nl > 0 && pair_store_quiet(c, r, nm, nl, vl)
+                                      : !(fsd_kind_ctl_checked(kind) && fsd_ctl_in(nm + nl, vl)) &&
+                                            pair_store_quiet_known(c, r, nm, nl, vl, kind))) {
                 i += 2 + (size_t)nl + vl;
                 continue;
             }

@@ -462,14 +462,14 @@ vec("a_nv_pairs", "Name-value pairs: nv_straddle (a pair across two PARAMS recor
     .s(3, *libfcgi_response()) \
     .fin("server", 4).fin("client", 5)
 
-vec("a_param_checks", "Parameter checks: duplicate_param (warning for HTTP_ACCEPT, error for SCRIPT_FILENAME),",
-    "param_ctl_chars (%0a in PATH_INFO: CVE-2019-11043), httpoxy, php_ini_override, content_length_invalid.",
-    "The convenience fields take the last occurrence.") \
-    .c(1, begin(1), params(1, [("REQUEST_METHOD", "GET"), ("SCRIPT_FILENAME", "/srv/a.php"),
+vec("a_param_checks", "Parameter checks: duplicate_param (warning for HTTP_ACCEPT and REQUEST_URI, error for",
+    "SCRIPT_FILENAME), param_ctl_chars (%0a in PATH_INFO: CVE-2019-11043), httpoxy, php_ini_override,",
+    "content_length_invalid. The convenience fields take the last occurrence.") \
+    .c(1, begin(1), params(1, [("REQUEST_METHOD", "GET"), ("REQUEST_URI", "/a.php"), ("SCRIPT_FILENAME", "/srv/a.php"),
                                ("HTTP_ACCEPT", "*/*"), ("HTTP_ACCEPT", "text/html"),
                                ("SCRIPT_FILENAME", "/srv/evil.php"), ("PATH_INFO", "/x%0Ay"),
                                ("HTTP_PROXY", "http://evil:8080"), ("PHP_VALUE", "auto_prepend_file=/tmp/x"),
-                               ("CONTENT_LENGTH", "12a")]),
+                               ("CONTENT_LENGTH", "12a"), ("REQUEST_URI", "/b.php")]),
        rec(PARAMS, 1), rec(STDIN, 1)) \
     .s(2, *libfcgi_response()) \
     .fin("server", 3).fin("client", 4)
