@@ -53,7 +53,14 @@ size_t fsd_cgi_feed(fsd_conn *c, fsd_cgi *g, uint32_t max, const uint8_t *data, 
                 want *= 2;
             if (want > max)
                 want = max;
-            if (!fsd_mem_reserve(c, (void **)&g->buf, &g->cap, want, 1)) {
+            if (g->buf == NULL) { /* exactly want (fsd_mem_grow would start at 512) */
+                g->buf = fsd_mem_alloc(c, want);
+                if (g->buf != NULL)
+                    g->cap = want;
+            } else {
+                (void)fsd_mem_reserve(c, (void **)&g->buf, &g->cap, want, 1);
+            }
+            if (g->cap < g->used + i) {
                 *nomem = true;
                 g->state = FSD_CGI_CAPPED;
                 return 0;

@@ -16,9 +16,10 @@
  *    16 bytes per stored pair, a duplicate-name table for names the decoder
  *    does not know (4 bytes a slot, at most half full), 144 bytes per stored
  *    anomaly, and once STDOUT starts the CGI header block (its exact size
- *    when it comes in one piece). Measured: a typical nginx request (22
- *    params) 1991 bytes in flight with its connection, 2503 with a partly
- *    buffered header block; a small request (3 params, one anomaly) 1137.
+ *    when it comes in one piece, else 512 bytes doubling up to
+ *    max_cgi_header_bytes). Measured: a typical nginx request (22 params)
+ *    1991 bytes in flight with its connection, 2058 with its 67-byte
+ *    response header block; a small request (3 params, one anomaly) 1137.
  *    All of it is freed when the request is delivered. Hunting after a gap
  *    holds up to FSD_MAX_RECORD_LEN + 8 bytes while it lasts.
  *  - Push parser per connection and direction: fsd_conn_feed() accepts any
