@@ -21,7 +21,8 @@
 # rows for the 65,535 requests. With a request id in each message it took
 # ~30 s, quadratic in the number of requests. (The decoder tracks 1,024
 # requests: 64,511 request_table_full, one per untracked BEGIN_REQUEST; the
-# count is printed, its presence checked.) A second run checks the decoder's
+# count is printed, its presence checked, and it must be one row of the
+# table: one message for all.) A second run checks the decoder's
 # count on the connection's end: fastcgi.untracked_requests = 64,511.
 # pairs32k (made here: 131,068 empty-name pairs in four PARAMS records,
 # 260 KB) must finish within 60 s: the plugin grew its per-record arrays one
@@ -96,6 +97,12 @@ PY
       echo "$s: request_table_full x $n in -z expert"
       if [ "$n" -lt 1 ]; then
         echo "FAIL $s: no request_table_full in tshark's expert info"; fail=1
+      fi
+      # One row: the messages do not vary per request (the time bound alone
+      # would not catch a quadratic tap on a fast machine).
+      rows=$(grep -c "FASTCGI  *request_table_full: " "$w/out" || true)
+      if [ "$rows" != 1 ]; then
+        echo "FAIL $s: $rows distinct request_table_full messages in -z expert, expected 1"; fail=1
       fi
       # The decoder's count of untracked requests, on the connection's end.
       u=$(cat "$w/untracked")
