@@ -17,9 +17,9 @@
 # request_table_full for req65535.
 # req65535's bound is 60 s (measured 3.5 s): the plugin's expert messages do
 # not name the request (the detail is a tree field), so tshark's expert tap,
-# which compares each new message with every distinct earlier one, keeps two
-# rows for the 65,535 requests. With a request id in each message it took
-# ~30 s, quadratic in the number of requests. (The decoder tracks 1,024
+# which compares each new message with every distinct earlier one, keeps one
+# row for all the request_table_full. With a request id in each message it
+# took 30-46 s, quadratic in the number of requests. (The decoder tracks 1,024
 # requests: 64,511 request_table_full, one per untracked BEGIN_REQUEST; the
 # count is printed, its presence checked, and it must be one row of the
 # table: one message for all.) A second run checks the decoder's
