@@ -5,29 +5,51 @@
  * pcapng (draft-ietf-opsawg-pcapng §4.1 SHB, §4.2 IDB, option if_tsresol = 9),
  * libpcap 1.10 (pcap_fopen_offline_with_tstamp_precision, pcap_create/activate).
  *
- * Every file is read through a stdio stream made with fopencookie(): the first
- * 64 KiB are read once to identify the format and precision (libpcap does not
- * report the native precision), then served to libpcap from that buffer, the
- * rest from the file through a 64 KiB stdio buffer. This works the same for
- * regular files and pipes (stdin).
+ * Every file is read with read() on its descriptor (stdin: descriptor 0) and
+ * handed to libpcap through a stdio stream made with fopencookie(): the first
+ * 64 KiB (the prefix) are read once to identify the format and precision
+ * (libpcap does not report the native precision), then served to libpcap
+ * from that buffer, the rest from the file. This works the same for regular
+ * files and pipes (stdin). Underneath, the bytes come as views: contiguous
+ * pieces (the prefix, a memory image, a read() buffer, a piece of the
+ * read-ahead ring) that the record reader below parses in place and the
+ * cookie copies into libpcap's stdio buffer.
+ *
+ * Read-ahead: for regular files of 2 MiB and more and for pipes, a second
+ * thread reads the file (read(), posix_fadvise SEQUENTIAL) into a ring of
+ * RING_CHUNKS chunks of RING_CHUNK bytes while the analysis runs; the kernel's
+ * copy, ~20% of a single-threaded run, moves off the analysis thread. Memory
+ * is bounded by the ring; bytes, then the end of file or the read error
+ * (errno), reach the reader in file order, so results are those of reading
+ * directly, byte for byte (tests compare them, damaged captures included).
+ * The reader thread starts with every signal blocked (SIGINT etc. stay with
+ * the analysis thread); waits for data are timed so fcs_cap_breakloop() is
+ * seen within 100 ms; closing stops the thread (a pipe read waits in poll()
+ * together with a wake-up pipe) and joins it. No mmap: a file truncated while
+ * mapped would raise SIGBUS. FCGISCOPE_READ_THREAD=0 disables the thread
+ * (for comparison), =1 uses it for every file; memory images (the fuzz
+ * targets) are never threaded.
  *
  * Classic pcap files (version 2.4, written in this host's byte order) are
  * read without libpcap once it has parsed the 24-byte file header: their
- * records are read in 512 KiB blocks straight from the cookie (the bytes
- * libpcap's stdio buffer holds beyond the header are the prefix's, read
- * again from there) and handed out in place (no copy per packet). Only
- * records libpcap would return unchanged are handled so (caplen <= the
- * snapshot length); at the first other one, a short record or a read error,
- * libpcap's stdio buffer is discarded (__fpurge), the unread bytes are pushed
- * back into the cookie and libpcap reads on from there: damage is found and
- * described by libpcap as before.
+ * records are parsed in place in the views (the bytes libpcap's stdio buffer
+ * holds beyond the header are the prefix's, read again from there); a record
+ * split over two views is gathered in a bounce buffer. Only records libpcap
+ * would return unchanged are handled so (caplen <= the snapshot length); at
+ * the first other one, a short record or a read error, libpcap's stdio
+ * buffer is discarded (__fpurge), the gathered bytes are pushed back into the
+ * cookie, which serves them and then the rest of the view, and libpcap reads
+ * on from there: damage is found and described by libpcap as before.
  */
 #define _GNU_SOURCE
 #include "capture.h"
 #include "tcp.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pcap/pcap.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,21 +57,63 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #define PREFIX_MAX 65536
 #define STDIO_BUF 65536
-#define FAST_BUF (512 * 1024)
+#define FAST_BUF (512 * 1024)   /* bounce buffer for a record across two views */
+#define DIRECT_BUF (512 * 1024) /* read() size without the read-ahead thread */
+#define RING_CHUNK (1024 * 1024)/* read-ahead: largest read() and view */
+#define RING_CHUNKS 4           /* read-ahead: ring of RING_CHUNKS * RING_CHUNK bytes */
+#define RING_MIN_FILE (2u * RING_CHUNK) /* smaller regular files are read directly */
 
-/* The stream libpcap reads: prefix bytes first, then the underlying FILE. */
+/* Read-ahead: a thread fills a ring with read() while the analysis runs.
+ * Positions are stream offsets (bytes after the prefix); the producer owns
+ * [wpos, rpos + size), the consumer [rpos, wpos). */
+typedef struct ring {
+    int fd;
+    bool regular;
+    int wake[2];            /* pipe: wakes the thread out of poll() at shutdown */
+    uint8_t *buf;
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv_data, cv_space;
+    uint64_t wpos, rpos;    /* under mu */
+    int err;                /* errno of a failed read (after the bytes before it) */
+    bool eof, quit;
+    bool cwait, pwait;      /* consumer / producer waiting on its condition */
+    uint64_t cpos;          /* consumer only: end of its current view */
+    size_t chunk, size;
+} ring;
+
+/* The stream libpcap reads: pushed-back bytes first, then the prefix (the
+ * first bytes, read at open to identify the file), then the rest of the
+ * file. All of it is handed out as views: [vp, vend) are the unread bytes of
+ * the current contiguous piece (the prefix, a memory image, a read() buffer
+ * or a piece of the read-ahead ring); view_next() moves on. */
 typedef struct src_cookie {
-    FILE *under;            /* NULL for a memory image */
+    int fd;                 /* -1 for a memory image */
+    bool own_fd;            /* close it (not stdin) */
+    bool regular;
+    uint64_t size;          /* regular file size, 0 unknown */
     const uint8_t *mem;     /* memory image (whole file) */
     size_t memlen, mempos;
     uint8_t *prefix;
-    size_t plen, ppos;
-    uint64_t consumed;      /* bytes handed to libpcap */
-    const uint8_t *pb;      /* pushed back (read ahead by fast_next), served first */
+    size_t plen;
+    bool in_prefix;         /* the current view is the prefix */
+    const uint8_t *vbase, *vp, *vend; /* current view */
+    uint64_t consumed;      /* bytes of the views before the current one */
+    const uint8_t *pb;      /* pushed back (gathered by fast_next), served first */
     size_t pblen, pbpos;
+    bool reof;              /* no more bytes: end of file (sticky) */
+    int rerr;               /* read error, errno (sticky) */
+    uint8_t *dbuf;          /* direct reading: DIRECT_BUF bytes */
+    ring *rg;               /* read-ahead thread, once started */
+    bool no_thread;         /* read-ahead disabled (FCGISCOPE_READ_THREAD=0) */
+    bool force_thread;      /* read-ahead whatever the size (=1) */
+    size_t ring_chunk;      /* FCGISCOPE_READ_CHUNK, 0: RING_CHUNK */
+    volatile sig_atomic_t *stop; /* fcs_cap_breakloop() flag */
 } src_cookie;
 
 typedef struct cap_file {
@@ -88,8 +152,7 @@ struct fcs_capture {
     int fast;               /* current file: 0 not looked at yet, 1 on, -1 off */
     bool fast_us;           /* microsecond timestamps */
     uint32_t fast_snap;     /* libpcap's snapshot length for the file */
-    uint8_t *fbuf;          /* FAST_BUF bytes */
-    size_t fpos, flen;
+    uint8_t *fbuf;          /* FAST_BUF bytes: a record split over two views */
     struct pcap_pkthdr fhdr;
     char err[FCS_CAP_ERRMAX];
 };
@@ -122,52 +185,294 @@ static const char *disp(const char *path)
     return strcmp(path, "-") == 0 ? "stdin" : path;
 }
 
-/* ---- the cookie stream ---- */
+/* ---- read-ahead thread ---- */
 
+static void *ring_main(void *arg)
+{
+    ring *r = arg;
+    const size_t size = r->size;
+    pthread_mutex_lock(&r->mu);
+    for (;;) {
+        while (!r->quit && r->wpos - r->rpos >= size) {
+            r->pwait = true;
+            pthread_cond_wait(&r->cv_space, &r->mu);
+            r->pwait = false;
+        }
+        if (r->quit)
+            break;
+        size_t off = (size_t)(r->wpos % size);
+        size_t n = r->chunk - off % r->chunk;    /* to the chunk's end */
+        size_t room = size - (size_t)(r->wpos - r->rpos);
+        if (n > room)
+            n = room;
+        pthread_mutex_unlock(&r->mu);
+        ssize_t got;
+        for (;;) {
+            if (!r->regular) {
+                /* a pipe may block for ever: wait for data or shutdown */
+                struct pollfd pf[2] = { { r->fd, POLLIN, 0 }, { r->wake[0], POLLIN, 0 } };
+                int pr = poll(pf, 2, -1);
+                if (pr < 0 && errno == EINTR)
+                    continue;
+                if (pr > 0 && pf[1].revents) {
+                    got = 0;
+                    errno = 0;
+                    pthread_mutex_lock(&r->mu);
+                    goto quit;
+                }
+            }
+            got = read(r->fd, r->buf + off, n);
+            if (got < 0 && (errno == EINTR || (errno == EAGAIN && !r->regular)))
+                continue;
+            break;
+        }
+        int e = got < 0 ? errno : 0;
+        pthread_mutex_lock(&r->mu);
+        if (got > 0)
+            r->wpos += (uint64_t)got;
+        else if (got == 0)
+            r->eof = true;
+        else
+            r->err = e ? e : EIO;
+        if (r->cwait)
+            pthread_cond_signal(&r->cv_data);
+        if (got <= 0)
+            break;
+    }
+quit:
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+/* Start the read-ahead thread on k->fd (false: read directly instead). */
+static bool ring_start(src_cookie *k)
+{
+    ring *r = calloc(1, sizeof *r);
+    if (!r)
+        return false;
+    r->chunk = k->ring_chunk ? k->ring_chunk : RING_CHUNK;
+    r->size = r->chunk * RING_CHUNKS;
+    r->buf = malloc(r->size);
+    r->fd = k->fd;
+    r->regular = k->regular;
+    r->wake[0] = r->wake[1] = -1;
+    if (!r->buf || (!r->regular && pipe2(r->wake, O_CLOEXEC) != 0)) {
+        free(r->buf);
+        free(r);
+        return false;
+    }
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv_data, NULL);
+    pthread_cond_init(&r->cv_space, NULL);
+    /* Signals (SIGINT, SIGTERM, SIGALRM for --duration) stay with the
+     * analysis thread: the reader starts with all of them blocked. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int e = pthread_create(&r->th, NULL, ring_main, r);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (e != 0) {
+        pthread_cond_destroy(&r->cv_space);
+        pthread_cond_destroy(&r->cv_data);
+        pthread_mutex_destroy(&r->mu);
+        if (r->wake[0] >= 0) {
+            close(r->wake[0]);
+            close(r->wake[1]);
+        }
+        free(r->buf);
+        free(r);
+        return false;
+    }
+    k->rg = r;
+    return true;
+}
+
+static void ring_stop(ring *r)
+{
+    pthread_mutex_lock(&r->mu);
+    r->quit = true;
+    pthread_cond_signal(&r->cv_space);
+    pthread_mutex_unlock(&r->mu);
+    if (r->wake[1] >= 0) {
+        ssize_t w;
+        do
+            w = write(r->wake[1], "q", 1);
+        while (w < 0 && errno == EINTR);
+    }
+    pthread_join(r->th, NULL);
+    pthread_cond_destroy(&r->cv_space);
+    pthread_cond_destroy(&r->cv_data);
+    pthread_mutex_destroy(&r->mu);
+    if (r->wake[0] >= 0) {
+        close(r->wake[0]);
+        close(r->wake[1]);
+    }
+    free(r->buf);
+    free(r);
+}
+
+/* The next piece of the ring: releases the previous view (the caller is done
+ * with it), waits for bytes. 1: view set; 0: end of file; -1: error (errno). */
+static int ring_view(src_cookie *k)
+{
+    ring *r = k->rg;
+    const size_t size = r->size;
+    pthread_mutex_lock(&r->mu);
+    r->rpos = r->cpos;
+    /* wake a waiting reader only once half the ring is free: it then reads
+     * several chunks in a row instead of one per wake-up */
+    if (r->pwait && r->size - (size_t)(r->wpos - r->rpos) >= r->size / 2)
+        pthread_cond_signal(&r->cv_space);
+    while (r->wpos == r->cpos && !r->eof && !r->err) {
+        if (k->stop && *k->stop) {
+            pthread_mutex_unlock(&r->mu);
+            errno = EINTR;
+            return -1;
+        }
+        /* timed: a signal handler only sets k->stop, it cannot wake us */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 100 * 1000 * 1000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        r->cwait = true;
+        pthread_cond_timedwait(&r->cv_data, &r->mu, &ts);
+        r->cwait = false;
+    }
+    uint64_t w = r->wpos;
+    int err = r->err;
+    pthread_mutex_unlock(&r->mu);
+    if (w == r->cpos) {
+        if (err) {
+            k->rerr = err;
+            errno = err;
+            return -1;
+        }
+        k->reof = true;
+        return 0;
+    }
+    size_t off = (size_t)(r->cpos % size);
+    size_t n = r->chunk - off % r->chunk;     /* views end at chunk ends */
+    if (w - r->cpos < n)
+        n = (size_t)(w - r->cpos);
+    r->cpos += n;
+    k->vbase = k->vp = r->buf + off;
+    k->vend = k->vp + n;
+    return 1;
+}
+
+/* ---- the byte source ---- */
+
+/* Move to the next view (the current one is used up). 1: bytes available;
+ * 0: end of the file; -1: read error (errno; the same on later calls). */
+static int view_next(src_cookie *k)
+{
+    k->consumed += (uint64_t)(k->vend - k->vbase);
+    k->vbase = k->vp = k->vend = NULL;
+    k->in_prefix = false;
+    if (k->rerr) {
+        errno = k->rerr;
+        return -1;
+    }
+    if (k->reof)
+        return 0;
+    if (k->mem) {
+        if (k->mempos >= k->memlen) {
+            k->reof = true;
+            return 0;
+        }
+        k->vbase = k->vp = k->mem + k->mempos;
+        k->vend = k->mem + k->memlen;
+        k->mempos = k->memlen;
+        return 1;
+    }
+    if (k->fd < 0) {
+        k->reof = true;
+        return 0;
+    }
+    if (k->rg)
+        return ring_view(k);
+    if (!k->dbuf && !k->no_thread &&
+        (k->force_thread || !k->regular || k->size == 0 || k->size >= k->plen + RING_MIN_FILE) &&
+        ring_start(k))
+        return ring_view(k);
+    if (!k->dbuf && !(k->dbuf = malloc(DIRECT_BUF))) {
+        k->rerr = ENOMEM;
+        errno = ENOMEM;
+        return -1;
+    }
+    for (;;) {
+        ssize_t got = read(k->fd, k->dbuf, DIRECT_BUF);
+        if (got > 0) {
+            k->vbase = k->vp = k->dbuf;
+            k->vend = k->dbuf + got;
+            return 1;
+        }
+        if (got == 0) {
+            k->reof = true;
+            return 0;
+        }
+        if (errno == EINTR) {
+            if (k->stop && *k->stop)
+                return -1;
+            continue;
+        }
+        k->rerr = errno;
+        return -1;
+    }
+}
+
+/* fopencookie read: libpcap's view of the same bytes (copied). */
 static ssize_t ck_read(void *c, char *buf, size_t size)
 {
     src_cookie *k = c;
-    size_t got = 0;
     if (k->pbpos < k->pblen) {
         size_t n = k->pblen - k->pbpos;
         if (n > size) n = size;
         memcpy(buf, k->pb + k->pbpos, n);
         k->pbpos += n;
-        k->consumed += n;
         return (ssize_t)n;
     }
-    if (k->ppos < k->plen) {
-        size_t n = k->plen - k->ppos;
-        if (n > size) n = size;
-        memcpy(buf, k->prefix + k->ppos, n);
-        k->ppos += n;
-        got = n;
-    }
-    if (got < size) {
-        if (k->mem) {
-            size_t n = k->memlen - k->mempos;
-            if (n > size - got) n = size - got;
-            memcpy(buf + got, k->mem + k->mempos, n);
-            k->mempos += n;
-            got += n;
-        } else if (k->under) {
-            got += fread(buf + got, 1, size - got, k->under);
-            if (got == 0 && ferror(k->under))
+    size_t got = 0;
+    while (got < size) {
+        size_t avail = (size_t)(k->vend - k->vp);
+        if (avail == 0) {
+            if (got)
+                break;      /* what we have; the next view on the next call */
+            int g = view_next(k);
+            if (g == 0)
+                break;
+            if (g < 0)
                 return -1;
+            continue;
         }
+        size_t n = avail < size - got ? avail : size - got;
+        memcpy(buf + got, k->vp, n);
+        k->vp += n;
+        got += n;
     }
-    k->consumed += got;
     return (ssize_t)got;
 }
 
 static int ck_close(void *c)
 {
     src_cookie *k = c;
-    if (k->under && k->under != stdin)
-        fclose(k->under);
+    if (k->rg)
+        ring_stop(k->rg);
+    if (k->own_fd && k->fd >= 0)
+        close(k->fd);
+    free(k->dbuf);
     free(k->prefix);
     free(k);
     return 0;
+}
+
+/* Bytes of the file handed out so far (views and pushback). */
+static uint64_t ck_position(const src_cookie *k)
+{
+    return k->consumed + (uint64_t)(k->vp - k->vbase) - (k->pblen - k->pbpos);
 }
 
 /* ---- format and precision from the first bytes ---- */
@@ -255,34 +560,58 @@ static int identify(const uint8_t *b, size_t n, fcs_cap_format *fmt, fcs_precisi
     return 1;
 }
 
+/* The environment's choice of read-ahead (the results are the same):
+ * FCGISCOPE_READ_THREAD=0 none (for comparison), =1 for every file and pipe
+ * however small (tests); unset: files of RING_MIN_FILE bytes and more, pipes.
+ * FCGISCOPE_READ_CHUNK=N (tests): chunks of N bytes instead of RING_CHUNK, so
+ * small files cross many chunk ends. */
+static void read_thread_env(src_cookie *k)
+{
+    const char *e = getenv("FCGISCOPE_READ_THREAD");
+    k->no_thread = e && strcmp(e, "0") == 0;
+    k->force_thread = e && strcmp(e, "1") == 0;
+    const char *ch = getenv("FCGISCOPE_READ_CHUNK");
+    if (ch && *ch) {
+        char *end;
+        unsigned long v = strtoul(ch, &end, 10);
+        if (!*end && v >= 1 && v <= RING_CHUNK)
+            k->ring_chunk = (size_t)v;
+    }
+}
+
 /* Open one source: returns a pcap handle; the FILE and cookie become libpcap's. */
 static pcap_t *open_source(const char *path, const void *mem, size_t memlen, cap_file *cf,
+                           volatile sig_atomic_t *stop,
                            char **iobuf_out, src_cookie **ck_out, FILE **fp_out,
                            char *err, size_t errlen)
 {
     const char *name = disp(path);
-    FILE *under = NULL;
+    int fd = -1;
+    bool own = false, regular = false;
     if (!mem) {
         if (strcmp(path, "-") == 0) {
-            under = stdin;
+            fd = STDIN_FILENO;
         } else {
-            under = fopen(path, "rb");
-            if (!under) {
+            fd = open(path, O_RDONLY | O_CLOEXEC);
+            if (fd < 0) {
                 seterr(err, errlen, "%s: cannot open: %s", name, strerror(errno));
                 return NULL;
             }
-            struct stat sb;
-            if (fstat(fileno(under), &sb) == 0) {
-                if (S_ISDIR(sb.st_mode)) {
-                    seterr(err, errlen, "%s: cannot read: is a directory", name);
-                    fclose(under);
-                    return NULL;
-                }
-                if (S_ISREG(sb.st_mode))
-                    cf->size = (uint64_t)sb.st_size;
+            own = true;
+        }
+        struct stat sb;
+        if (fstat(fd, &sb) == 0) {
+            if (S_ISDIR(sb.st_mode)) {
+                seterr(err, errlen, "%s: cannot read: is a directory", name);
+                if (own) close(fd);
+                return NULL;
+            }
+            if (S_ISREG(sb.st_mode)) {
+                regular = true;
+                cf->size = (uint64_t)sb.st_size;
+                (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
             }
         }
-        setvbuf(under, NULL, _IOFBF, STDIO_BUF);
     } else {
         cf->size = memlen;
     }
@@ -291,12 +620,17 @@ static pcap_t *open_source(const char *path, const void *mem, size_t memlen, cap
     if (!ck || !pre) {
         free(ck);
         free(pre);
-        if (under && under != stdin) fclose(under);
+        if (own) close(fd);
         seterr(err, errlen, "%s: out of memory", name);
         return NULL;
     }
-    ck->under = under;
+    ck->fd = fd;
+    ck->own_fd = own;
+    ck->regular = regular;
+    ck->size = regular ? cf->size : 0;
     ck->prefix = pre;
+    ck->stop = stop;
+    read_thread_env(ck);
     if (mem) {
         ck->mem = mem;
         ck->memlen = memlen;
@@ -304,13 +638,27 @@ static pcap_t *open_source(const char *path, const void *mem, size_t memlen, cap
         memcpy(pre, mem, ck->plen);
         ck->mempos = ck->plen;
     } else {
-        ck->plen = fread(pre, 1, PREFIX_MAX, under);
-        if (ck->plen < PREFIX_MAX && ferror(under)) {
+        /* the first bytes, for identify(): read until full or the end */
+        while (ck->plen < PREFIX_MAX) {
+            ssize_t got = read(fd, pre + ck->plen, PREFIX_MAX - ck->plen);
+            if (got > 0) {
+                ck->plen += (size_t)got;
+                continue;
+            }
+            if (got == 0)
+                break;
+            if (errno == EINTR && !(stop && *stop))
+                continue;
             seterr(err, errlen, "%s: cannot read: %s", name, strerror(errno));
             ck_close(ck);
             return NULL;
         }
+        if (ck->plen < PREFIX_MAX)
+            ck->reof = true;    /* the end came within the prefix */
     }
+    ck->in_prefix = true;
+    ck->vbase = ck->vp = pre;
+    ck->vend = pre + ck->plen;
     if (ck->plen == 0) {
         seterr(err, errlen, "%s: not a pcap or pcapng capture (empty file)", name);
         ck_close(ck);
@@ -398,7 +746,7 @@ static void close_current(fcs_capture *c)
 {
     if (c->p) {
         if (c->ck)
-            c->done_bytes += c->ck->consumed;
+            c->done_bytes += ck_position(c->ck);
         pcap_close(c->p);   /* closes the cookie stream, which frees the cookie */
         c->p = NULL;
         c->fp = NULL;
@@ -407,7 +755,6 @@ static void close_current(fcs_capture *c)
     free(c->iobuf);
     c->iobuf = NULL;
     c->fast = 0;
-    c->fpos = c->flen = 0;
 }
 
 void fcs_cap_close(fcs_capture *c)
@@ -457,7 +804,7 @@ fcs_capture *fcs_cap_open_files(const char *const *paths, size_t n, char *err, s
         char *iob;
         src_cookie *ck;
         FILE *fp;
-        pcap_t *p = open_source(c->files[i].path, NULL, 0, &c->files[i], &iob, &ck, &fp,
+        pcap_t *p = open_source(c->files[i].path, NULL, 0, &c->files[i], &c->stop, &iob, &ck, &fp,
                                 err, errlen);
         if (!p) {
             fcs_cap_close(c);
@@ -496,7 +843,8 @@ fcs_capture *fcs_cap_open_memory(const void *data, size_t len, const char *name,
     src_cookie *ck;
     FILE *fp;
     const void *m = data ? data : "";
-    pcap_t *p = open_source(c->files[0].path, m, len, &c->files[0], &iob, &ck, &fp, err, errlen);
+    pcap_t *p = open_source(c->files[0].path, m, len, &c->files[0], &c->stop, &iob, &ck, &fp,
+                           err, errlen);
     if (!p) {
         fcs_cap_close(c);
         return NULL;
@@ -602,7 +950,8 @@ static bool next_file(fcs_capture *c, int *rc)
     char *iob;
     src_cookie *ck;
     FILE *fp;
-    pcap_t *p = open_source(cf->path, NULL, 0, cf, &iob, &ck, &fp, c->err, sizeof c->err);
+    pcap_t *p = open_source(cf->path, NULL, 0, cf, &c->stop, &iob, &ck, &fp, c->err,
+                            sizeof c->err);
     if (!p) {
         c->eof = true;
         c->fatal = true;
@@ -624,7 +973,7 @@ static void fast_setup(fcs_capture *c)
         return;
     /* libpcap has read the file header (24 bytes) through its stdio buffer,
      * which took them from the prefix: all it holds must be prefix bytes. */
-    if (k->consumed != k->ppos || k->ppos < 24)
+    if (!k->in_prefix || k->pblen || k->vp < k->prefix + 24)
         return;
     const uint16_t one = 1;
     bool host_be = *(const uint8_t *)&one == 0;
@@ -635,66 +984,82 @@ static void fast_setup(fcs_capture *c)
     if (rd16(h + 4, host_be) != 2 || rd16(h + 6, host_be) != 4)
         return; /* old versions may have caplen and len swapped: libpcap */
     int snap = pcap_snapshot(c->p);
-    if (snap <= 0 || (size_t)snap > FAST_BUF / 2)
+    if (snap <= 0 || (size_t)snap > FAST_BUF - 16)
         return;
     if (!c->fbuf && !(c->fbuf = malloc(FAST_BUF)))
         return;
     c->fast_us = m == 0xa1b2c3d4u;
     c->fast_snap = (uint32_t)snap;
     /* the bytes after the header that libpcap's buffer holds: read them again */
-    c->fpos = 0;
-    c->flen = k->ppos - 24;
-    memcpy(c->fbuf, k->prefix + 24, c->flen);
+    k->vp = k->prefix + 24;
     c->fast = 1;
 }
 
-/* The next record of a classic pcap file: 1 with *hdr and *data (valid until
- * the next call), PCAP_ERROR_BREAK at the clean end of the file, 0 when the
- * rest is libpcap's (see the top of this file). */
+/* The next record of a classic pcap file when it is not whole in the current
+ * view: 1 with *hdr and *data (valid until the next call), PCAP_ERROR_BREAK
+ * at the clean end of the file, 0 when the rest is libpcap's (see the top of
+ * this file). A record split over two views is gathered in c->fbuf. */
 static int fast_next(fcs_capture *c, struct pcap_pkthdr **hdr, const u_char **data)
 {
+    src_cookie *k = c->ck;
+    size_t have = 0, need = 16; /* bytes of the record gathered in fbuf, wanted */
+    uint32_t w[4];
+    const uint8_t *rec = NULL;
     for (;;) {
-        size_t avail = c->flen - c->fpos;
-        if (avail >= 16) {
-            const uint8_t *r = c->fbuf + c->fpos;
-            uint32_t w[4];
-            memcpy(w, r, sizeof w); /* host byte order (fast_setup) */
-            if (w[2] > c->fast_snap)
-                break; /* libpcap truncates or rejects it */
-            if (avail - 16 >= w[2]) {
-                struct pcap_pkthdr *ph = &c->fhdr;
-                ph->ts.tv_sec = (time_t)w[0];
-                ph->ts.tv_usec = c->fast_us ? (suseconds_t)w[1] * 1000 : (suseconds_t)w[1];
-                ph->caplen = w[2];
-                ph->len = w[3];
-                *hdr = ph;
-                *data = r + 16;
-                c->fpos += 16 + (size_t)w[2];
-                return 1;
+        size_t avail = (size_t)(k->vend - k->vp);
+        if (have == 0) {
+            if (avail >= 16) {
+                memcpy(w, k->vp, sizeof w); /* host byte order (fast_setup) */
+                if (w[2] > c->fast_snap)
+                    goto libpcap; /* libpcap truncates or rejects it */
+                if (avail - 16 >= w[2]) {
+                    rec = k->vp;
+                    k->vp += 16 + (size_t)w[2];
+                    break;
+                }
+            }
+            if (avail == 0) {
+                int g = view_next(k);
+                if (g > 0)
+                    continue;
+                if (g == 0)
+                    return PCAP_ERROR_BREAK;
+                goto libpcap; /* a read error: libpcap reads it and says so */
             }
         }
-        if (c->fpos > 0) {
-            memmove(c->fbuf, c->fbuf + c->fpos, avail);
-            c->flen = avail;
-            c->fpos = 0;
+        size_t take = need - have < avail ? need - have : avail;
+        memcpy(c->fbuf + have, k->vp, take);
+        k->vp += take;
+        have += take;
+        if (have == 16 && need == 16) {
+            memcpy(w, c->fbuf, sizeof w);
+            if (w[2] > c->fast_snap)
+                goto libpcap;
+            need = 16 + (size_t)w[2];
         }
-        ssize_t got = ck_read(c->ck, (char *)c->fbuf + c->flen, FAST_BUF - c->flen);
-        if (got <= 0) {
-            if (got == 0 && avail == 0)
-                return PCAP_ERROR_BREAK;
-            break; /* a partial record at the end, or a read error */
+        if (have == need) {
+            rec = c->fbuf;
+            break;
         }
-        c->flen += (size_t)got;
+        if (k->vp == k->vend && view_next(k) <= 0)
+            goto libpcap; /* a partial record at the end, or a read error */
     }
+    struct pcap_pkthdr *ph = &c->fhdr;
+    ph->ts.tv_sec = (time_t)w[0];
+    ph->ts.tv_usec = c->fast_us ? (suseconds_t)w[1] * 1000 : (suseconds_t)w[1];
+    ph->caplen = w[2];
+    ph->len = w[3];
+    *hdr = ph;
+    *data = rec + 16;
+    return 1;
+libpcap:
     /* libpcap reads on from the first byte not handed out: its stdio buffer
      * (stale: bytes re-read above) is dropped, and the cookie serves the
-     * unread bytes first. fbuf stays untouched until this file is closed. */
-    src_cookie *k = c->ck;
-    size_t left = c->flen - c->fpos;
-    k->pb = c->fbuf + c->fpos;
-    k->pblen = left;
+     * gathered bytes first, then the rest of the view. fbuf stays untouched
+     * until this file is closed. */
+    k->pb = c->fbuf;
+    k->pblen = have;
     k->pbpos = 0;
-    k->consumed -= left;
     __fpurge(c->fp);
     clearerr(c->fp);
     c->fast = -1;
@@ -709,19 +1074,20 @@ static int cap_next_slow(fcs_capture *c, fcs_packet *pkt)
 
 int fcs_cap_next(fcs_capture *c, fcs_packet *pkt)
 {
-    /* Hot path: a whole record in the block reader's buffer (fast_next's
-     * first case), its timestamp converted straight to nanoseconds. */
+    /* Hot path: a whole record in the current view (fast_next's first
+     * case), its timestamp converted straight to nanoseconds. */
     if (c->fast > 0 && !c->stop && !c->pending_next && !c->eof && c->p) {
-        size_t avail = c->flen - c->fpos;
+        src_cookie *k = c->ck;
+        size_t avail = (size_t)(k->vend - k->vp);
         if (avail >= 16) {
-            const uint8_t *r = c->fbuf + c->fpos;
+            const uint8_t *r = k->vp;
             uint32_t w[4];
             memcpy(w, r, sizeof w); /* host byte order (fast_setup) */
             if (w[2] <= c->fast_snap && avail - 16 >= w[2]) {
                 int64_t frac = c->fast_us ? (int64_t)w[1] * 1000 : (int64_t)w[1];
                 if (frac > 999999999)
                     frac = 0;
-                c->fpos += 16 + (size_t)w[2];
+                k->vp = r + 16 + w[2];
                 cap_file *cf = &c->files[c->cur];
                 pkt->data = r + 16;
                 pkt->caplen = w[2];
@@ -764,6 +1130,11 @@ static int cap_next_slow(fcs_capture *c, fcs_packet *pkt)
             r = fast_next(c, &hdr, &data);
         if (r == 0)
             r = pcap_next_ex(c->p, &hdr, &data);
+        if (r != 1 && c->stop) {
+            /* a read interrupted by fcs_cap_breakloop() is no damage */
+            c->eof = true;
+            return FCS_CAP_EOF;
+        }
         cap_file *cf = &c->files[c->cur];
         if (r == 1) {
             pkt->data = data;
@@ -854,7 +1225,7 @@ void fcs_cap_progress(const fcs_capture *c, uint64_t *done, uint64_t *total)
         t += c->files[i].size;
     }
     if (done)
-        *done = c->done_bytes + (c->ck ? c->ck->consumed : 0);
+        *done = c->done_bytes + (c->ck ? ck_position(c->ck) : 0);
     if (total)
         *total = c->live ? 0 : t;
 }

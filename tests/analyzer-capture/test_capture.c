@@ -1,4 +1,4 @@
-/* test_capture.c — unit tests for capture.c: pcap/pcapng reading, precision, frame numbering over files, damage and errors.
+/* test_capture.c — unit tests for capture.c: pcap/pcapng reading, precision, frame numbering over files, damage, errors, read-ahead.
  *
  * Normative references: draft-ietf-opsawg-pcap, draft-ietf-opsawg-pcapng.
  * The capture files are written by testutil.h into a temporary directory.
@@ -8,7 +8,15 @@
 #include "tcp.h"
 #include "testutil.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <pcap/pcap.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static char dir[64];
@@ -326,13 +334,14 @@ static uint64_t fnv(const uint8_t *p, size_t n)
     return h;
 }
 
-static void compare_with_libpcap(const char *file, bool expect_damage)
+/* fcs reads fcs_name (the file itself or "-" fed from it), libpcap the file. */
+static void compare_with_libpcap_as(const char *file, const char *fcs_name, bool expect_damage)
 {
     char ebuf[PCAP_ERRBUF_SIZE];
     pcap_t *lp = pcap_open_offline_with_tstamp_precision(file, PCAP_TSTAMP_PRECISION_NANO, ebuf);
     CHECK(lp != NULL);
     if (!lp) return;
-    const char *files[] = { file };
+    const char *files[] = { fcs_name };
     char err[FCS_CAP_ERRMAX];
     fcs_capture *c = fcs_cap_open_files(files, 1, err, sizeof err);
     CHECK(c != NULL);
@@ -366,6 +375,11 @@ static void compare_with_libpcap(const char *file, bool expect_damage)
     CHECK(k > 0);
     fcs_cap_close(c);
     pcap_close(lp);
+}
+
+static void compare_with_libpcap(const char *file, bool expect_damage)
+{
+    compare_with_libpcap_as(file, file, expect_damage);
 }
 
 static void test_block_reading(void)
@@ -417,6 +431,269 @@ static void test_block_reading(void)
     compare_with_libpcap(path("big_bad.pcap"), true);
 }
 
+/* ---- read-ahead thread (capture.c reads files and pipes on a second thread) ---- */
+
+/* FCGISCOPE_READ_THREAD: "0" off, "1" on for every file and pipe;
+ * FCGISCOPE_READ_CHUNK: the ring's chunk size (small: many chunk ends). */
+static const char *const modes[][2] = {
+    { "0", NULL }, { "1", NULL }, { "1", "97" }, { "1", "4096" }, { "1", "65537" },
+};
+#define NMODES (sizeof modes / sizeof *modes)
+
+static void set_mode(size_t m)
+{
+    setenv("FCGISCOPE_READ_THREAD", modes[m][0], 1);
+    if (modes[m][1])
+        setenv("FCGISCOPE_READ_CHUNK", modes[m][1], 1);
+    else
+        unsetenv("FCGISCOPE_READ_CHUNK");
+}
+
+static void clear_mode(void)
+{
+    unsetenv("FCGISCOPE_READ_THREAD");
+    unsetenv("FCGISCOPE_READ_CHUNK");
+}
+
+static int thread_count(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d) return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A child writes the file to a pipe on our stdin in irregular pieces, then
+ * keeps the pipe open for `hold` seconds without writing after `limit`
+ * bytes. Returns the child's pid; *done (if given) becomes readable (end of
+ * file) once the child has written all it will write. */
+static pid_t feed_stdin(const char *file, size_t limit, int hold, int *done)
+{
+    int pfd[2], dfd[2];
+    if (pipe(pfd) != 0) return -1;
+    if (pipe(dfd) != 0) return -1;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(pfd[0]);
+        close(dfd[0]);
+        signal(SIGPIPE, SIG_DFL);
+        FILE *f = fopen(file, "rb");
+        static uint8_t b[70000];
+        size_t total = 0, piece = 1;
+        while (f && total < limit) {
+            piece = piece * 7 % 65521 + 1;
+            size_t want = piece < limit - total ? piece : limit - total;
+            size_t n = fread(b, 1, want, f);
+            if (n == 0) break;
+            if (write(pfd[1], b, n) != (ssize_t)n) break;
+            total += n;
+            if (piece % 5 == 0) usleep(200);
+        }
+        close(dfd[1]);
+        if (hold) sleep((unsigned)hold);
+        _exit(0);
+    }
+    close(dfd[1]);
+    if (done)
+        *done = dfd[0];
+    else
+        close(dfd[0]);
+    close(pfd[1]);
+    dup2(pfd[0], 0);
+    close(pfd[0]);
+    return pid;
+}
+
+static void reap(pid_t pid)
+{
+    if (pid <= 0) return;
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+static fcs_capture *volatile g_break_cap;
+static void on_alarm_break(int sig)
+{
+    (void)sig;
+    if (g_break_cap)
+        fcs_cap_breakloop(g_break_cap);
+}
+
+static void test_read_thread(void)
+{
+    /* big_*.pcap and the cut copies come from test_block_reading */
+    const char *whole[] = { "big_us.pcap", "big_ns.pcap", "big_be.pcap", "big_bad.pcap" };
+    FILE *f = fopen(path("big_us.pcap"), "rb");
+    static uint8_t buf[4 << 20];
+    size_t n = f ? fread(buf, 1, sizeof buf, f) : 0;
+    if (f) fclose(f);
+    CHECK(n > 3000000);
+    /* truncated mid-record, mid-header, at a record end, past the prefix */
+    size_t cuts[] = { 700000, 700007, 24 + 100, 65536 + 3, 2500001 };
+    for (size_t m = 0; m < NMODES; m++) {
+        set_mode(m);
+        for (size_t i = 0; i < 4; i++)
+            compare_with_libpcap(path(whole[i]), i == 3);
+        for (size_t i = 0; i < sizeof cuts / sizeof *cuts; i++) {
+            char name[32];
+            snprintf(name, sizeof name, "rt_cut%zu.pcap", i);
+            f = fopen(path(name), "wb");
+            fwrite(buf, 1, cuts[i], f);
+            fclose(f);
+            compare_with_libpcap(path(name), true);
+        }
+        /* pipe on stdin, written in irregular pieces */
+        pid_t pid = feed_stdin(path("big_us.pcap"), (size_t)-1, 0, NULL);
+        compare_with_libpcap_as(path("big_us.pcap"), "-", false);
+        reap(pid);
+        pid = feed_stdin(path("rt_cut0.pcap"), (size_t)-1, 0, NULL);
+        compare_with_libpcap_as(path("rt_cut0.pcap"), "-", true);
+        reap(pid);
+    }
+
+    /* the thread runs when asked for (and only then) */
+    const char *bigf[] = { path("big_us.pcap") };
+    char err[FCS_CAP_ERRMAX];
+    fcs_packet p;
+    for (int on = 0; on <= 1; on++) {
+        setenv("FCGISCOPE_READ_THREAD", on ? "1" : "0", 1);
+        unsetenv("FCGISCOPE_READ_CHUNK");
+        int before = thread_count();
+        fcs_capture *c = fcs_cap_open_files(bigf, 1, err, sizeof err);
+        CHECK(c != NULL);
+        if (!c) continue;
+        for (int i = 0; i < 100; i++)
+            CHECK_EQ_U(fcs_cap_next(c, &p), FCS_CAP_PACKET);
+        CHECK_EQ_U(thread_count(), before + on);
+        fcs_cap_close(c);
+        CHECK_EQ_U(thread_count(), before);
+    }
+
+    /* early stop (-c): closing while the writer holds the pipe open and
+     * sends nothing more must not wait for it */
+    for (size_t m = 0; m < 3; m++) {
+        set_mode(m);
+        int done = -1;
+        pid_t pid = feed_stdin(path("big_us.pcap"), 1000000, 30, &done);
+        const char *in[] = { "-" };
+        fcs_capture *c = fcs_cap_open_files(in, 1, err, sizeof err);
+        CHECK(c != NULL);
+        if (c) {
+            for (int i = 0; i < 100; i++)
+                CHECK_EQ_U(fcs_cap_next(c, &p), FCS_CAP_PACKET);
+            /* the writer is idle now (without the thread it may still be
+             * blocked in write(): nobody reads the pipe) */
+            struct pollfd pd = { done, POLLIN, 0 };
+            if (poll(&pd, 1, 2000) > 0)
+                usleep(20000);
+            double t0 = now_s();
+            fcs_cap_close(c);
+            CHECK(now_s() - t0 < 2.0);
+        }
+        close(done);
+        reap(pid);
+    }
+
+    /* a signal (fcs_cap_breakloop) while waiting for a stalled pipe: EOF, not
+     * damage, promptly */
+    for (size_t m = 0; m < 3; m++) {
+        set_mode(m);
+        pid_t pid = feed_stdin(path("big_us.pcap"), 1000000, 30, NULL);
+        const char *in[] = { "-" };
+        fcs_capture *c = fcs_cap_open_files(in, 1, err, sizeof err);
+        CHECK(c != NULL);
+        if (c) {
+            struct sigaction sa, old;
+            memset(&sa, 0, sizeof sa);
+            sa.sa_handler = on_alarm_break; /* no SA_RESTART, as fcgiscope's handlers */
+            sigemptyset(&sa.sa_mask);
+            sigaction(SIGALRM, &sa, &old);
+            g_break_cap = c;
+            struct itimerval it = { { 0, 0 }, { 0, 500000 } };
+            double t0 = now_s();
+            setitimer(ITIMER_REAL, &it, NULL);
+            int r, k = 0;
+            while ((r = fcs_cap_next(c, &p)) == FCS_CAP_PACKET)
+                k++;
+            CHECK_EQ_U(r, FCS_CAP_EOF);
+            CHECK(k > 200);
+            double dt = now_s() - t0;
+            CHECK(dt >= 0.4 && dt < 3.0);
+            g_break_cap = NULL;
+            sigaction(SIGALRM, &old, NULL);
+            t0 = now_s();
+            fcs_cap_close(c); /* the reader waits for the stalled pipe */
+            CHECK(now_s() - t0 < 2.0);
+        }
+        reap(pid);
+    }
+
+    /* a read error (EIO) after some records: the same records, then the same
+     * damage message and frame with and without the thread. stdin reads
+     * /proc/self/mem at a buffer that ends where an unmapped page begins. */
+    long pg = sysconf(_SC_PAGESIZE);
+    size_t imglen = 300000 + 17; /* ends inside a record */
+    size_t L = (imglen + (size_t)pg - 1) / (size_t)pg * (size_t)pg;
+    uint8_t *map = mmap(NULL, L + (size_t)pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    int memfd = open("/proc/self/mem", O_RDONLY);
+    if (map == MAP_FAILED || memfd < 0) {
+        fprintf(stderr, "test_capture: read-error case skipped (no /proc/self/mem)\n");
+    } else {
+        uint8_t *img = map + L - imglen;
+        memcpy(img, buf, imglen);
+        munmap(map + L, (size_t)pg);
+        /* records wholly before the end */
+        uint64_t whole_recs = 0;
+        for (size_t o = 24; o + 16 <= imglen;) {
+            uint32_t cl;
+            memcpy(&cl, buf + o + 8, 4);
+            if (o + 16 + cl > imglen) break;
+            whole_recs++;
+            o += 16 + cl;
+        }
+        char first_err[FCS_CAP_ERRMAX] = "";
+        for (size_t m = 0; m < NMODES; m++) {
+            set_mode(m);
+            CHECK(lseek(memfd, (off_t)(uintptr_t)img, SEEK_SET) == (off_t)(uintptr_t)img);
+            dup2(memfd, 0);
+            const char *in[] = { "-" };
+            fcs_capture *c = fcs_cap_open_files(in, 1, err, sizeof err);
+            CHECK(c != NULL);
+            if (!c) continue;
+            int r;
+            uint64_t k = 0;
+            while ((r = fcs_cap_next(c, &p)) == FCS_CAP_PACKET)
+                k++;
+            CHECK_EQ_U(r, FCS_CAP_DAMAGED);
+            CHECK_EQ_U(k, whole_recs);
+            CHECK_EQ_U(fcs_cap_damage_frame(c), whole_recs + 1);
+            CHECK(strstr(fcs_cap_error(c), "error reading dump file") != NULL);
+            if (m == 0)
+                snprintf(first_err, sizeof first_err, "%s", fcs_cap_error(c));
+            else
+                CHECK_STR(fcs_cap_error(c), first_err);
+            CHECK_EQ_U(fcs_cap_next(c, &p), FCS_CAP_EOF);
+            fcs_cap_close(c);
+        }
+        fprintf(stderr, "test_capture: read error case: %s\n", first_err);
+    }
+    if (memfd >= 0) close(memfd);
+    if (map != MAP_FAILED) munmap(map, L);
+    clear_mode();
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/fcs-captest-XXXXXX");
@@ -429,6 +706,7 @@ int main(void)
     test_errors();
     test_memory_and_stdin();
     test_block_reading();
+    test_read_thread();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) {}
