@@ -187,6 +187,16 @@ static const char *disp(const char *path)
 
 /* ---- read-ahead thread ---- */
 
+/* A read() buffer: page-aligned. The kernel's copy into a destination 16
+ * bytes past a 64-byte boundary (where malloc puts large blocks) runs ~1.6x
+ * slower than into an aligned one (measured here: 1 GB in 512 KiB reads from
+ * the page cache, 0.12 s against 0.075 s). */
+static uint8_t *page_alloc(size_t n)
+{
+    void *p = NULL;
+    return posix_memalign(&p, 4096, n) == 0 ? p : NULL;
+}
+
 static void *ring_main(void *arg)
 {
     ring *r = arg;
@@ -252,7 +262,7 @@ static bool ring_start(src_cookie *k)
         return false;
     r->chunk = k->ring_chunk ? k->ring_chunk : RING_CHUNK;
     r->size = r->chunk * RING_CHUNKS;
-    r->buf = malloc(r->size);
+    r->buf = page_alloc(r->size);
     r->fd = k->fd;
     r->regular = k->regular;
     r->wake[0] = r->wake[1] = -1;
@@ -398,7 +408,7 @@ static int view_next(src_cookie *k)
         (k->force_thread || !k->regular || k->size == 0 || k->size >= k->plen + RING_MIN_FILE) &&
         ring_start(k))
         return ring_view(k);
-    if (!k->dbuf && !(k->dbuf = malloc(DIRECT_BUF))) {
+    if (!k->dbuf && !(k->dbuf = page_alloc(DIRECT_BUF))) {
         k->rerr = ENOMEM;
         errno = ENOMEM;
         return -1;
