@@ -257,6 +257,39 @@ fcs_link_result fcs_link_decode(int dlt, const uint8_t *data, uint32_t caplen,
     memset(seg, 0, sizeof *seg);
     if (!data)
         caplen = 0;
+    /* Fast path for the common frame: Ethernet without VLAN tags, IPv4
+     * without options, not fragmented, a nonzero total length that fits the
+     * frame, TCP with a sane data offset, 20 TCP bytes captured. It gives
+     * exactly what the general path below gives (test_link compares the two
+     * on mutated frames); anything else goes the general way. */
+    if (dlt == DLT_EN10MB_ && caplen >= 14 + 20 + 20) {
+        const uint8_t *ip = data + 14;
+        uint32_t tot = be16(ip + 2);
+        uint32_t wire_avail = wirelen > 14 ? wirelen - 14 : caplen - 14;
+        const uint8_t *th = ip + 20;
+        uint32_t hlen = (uint32_t)(th[12] >> 4) * 4u;
+        if (data[12] == 0x08 && data[13] == 0x00 && ip[0] == 0x45 && ip[9] == 6 &&
+            (be16(ip + 6) & 0x3fff) == 0 && tot >= 40 && !(wirelen >= caplen && tot > wire_avail) &&
+            hlen >= 20 && tot >= 20 + hlen) {
+            seg->family = 4;
+            memcpy(seg->src, ip + 12, 4);
+            memcpy(seg->dst, ip + 16, 4);
+            seg->sport = be16(th);
+            seg->dport = be16(th + 2);
+            seg->seq = be32(th + 4);
+            seg->ack = be32(th + 8);
+            seg->flags = th[13] & 0x3f;
+            seg->window = be16(th + 14);
+            uint32_t cap_end = 14 + tot < caplen ? 14 + tot : caplen; /* >= 54 */
+            seg->payload_len = tot - 20 - hlen;
+            if (34 + hlen < cap_end) {
+                seg->payload = th + hlen;
+                uint32_t capp = cap_end - 34 - hlen;
+                seg->cap_payload_len = capp < seg->payload_len ? capp : seg->payload_len;
+            }
+            return FCS_LINK_TCP;
+        }
+    }
     uint32_t off = 0;
     int net = NET_NONE;
     switch (dlt) {

@@ -315,11 +315,76 @@ static void test_garbage(void)
     printf("garbage: %d of 20000 random frames decoded as TCP\n", tcp);
 }
 
+/* link.c decodes the common frame (Ethernet, IPv4 without options or
+ * fragmentation, TCP) on a fast path of its own. The same IP packet as raw
+ * IPv4 (link type 228) takes the general path: on mutated and cut frames
+ * both must give the same result and the same segment, field for field. */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static uint32_t rnd(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (uint32_t)(rng_state >> 11);
+}
+
+static void test_fast_path_equals_general(void)
+{
+    uint8_t ip[2000], base[2100], f[2100];
+    size_t n_tcp = 0, n_other = 0;
+    for (int variant = 0; variant < 5; variant++) {
+        tseg sg = v4seg();
+        if (variant & 1)
+            sg.tcp_opt_len = 8;
+        if (variant & 2)
+            sg.len = 0;
+        if (variant == 4)
+            sg.ip_opt_len = 4; /* not on the fast path */
+        size_t il = build_ip(ip, &sg);
+        size_t n = wrap_eth(base, ip, il, 4, NULL, 0);
+        for (int it = 0; it < 100000; it++) {
+            memcpy(f, base, n);
+            size_t flen = n + (it % 3 == 0 ? rnd() % 20 : 0); /* Ethernet padding */
+            for (size_t i = n; i < flen; i++) f[i] = (uint8_t)rnd();
+            /* mutate header bytes (most often the ones the decoders look at) */
+            int muts = (int)(rnd() % 4);
+            for (int m = 0; m < muts; m++) {
+                static const uint8_t hot[] = { 13, 14, 16, 17, 20, 21, 23, 46, 47 };
+                size_t at = rnd() % 2 ? hot[rnd() % sizeof hot] : rnd() % (n < 70 ? n : 70);
+                f[at] = rnd() % 3 ? (uint8_t)rnd() : (uint8_t)(f[at] ^ (1u << (rnd() % 8)));
+            }
+            uint32_t caplen = (uint32_t)flen, wirelen = (uint32_t)flen;
+            switch (rnd() % 4) {
+            case 0: caplen = 14 + rnd() % (uint32_t)(flen - 13); break; /* snaplen cut */
+            case 1: wirelen = 14 + rnd() % 3000; break;                 /* odd wire length */
+            default: break;
+            }
+            if (caplen > flen) caplen = (uint32_t)flen;
+            if (f[12] != 0x08 || f[13] != 0x00)
+                continue; /* not IPv4 to Ethernet: raw IP would still decode it */
+            fcs_segment a, b;
+            fcs_link_result ra = fcs_link_decode(1, f, caplen, wirelen, &a);
+            fcs_link_result rb = fcs_link_decode(228, f + 14, caplen - 14, wirelen - 14, &b);
+            CHECK_EQ_U(ra, rb);
+            CHECK(memcmp(&a, &b, sizeof a) == 0);
+            if (ra != rb || memcmp(&a, &b, sizeof a) != 0) {
+                fprintf(stderr, "  fast path differs: variant %d iteration %d\n", variant, it);
+                return;
+            }
+            if (ra == FCS_LINK_TCP) n_tcp++; else n_other++;
+        }
+    }
+    /* both outcomes were exercised */
+    CHECK(n_tcp > 100000);
+    CHECK(n_other > 50000);
+}
+
 int main(void)
 {
     test_ethernet();
     test_cooked_and_loop();
     test_ip_details();
     test_garbage();
+    test_fast_path_equals_general();
     return test_summary("test_link");
 }
