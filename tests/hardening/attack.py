@@ -527,7 +527,7 @@ def main(argv):
                 un = summary.get("untracked") or {}
                 want = {"flows": facts["untracked_flows"], "fastcgi_port_flows": facts["untracked_flows"],
                         "packets": facts["untracked_packets"], "bytes": facts["untracked_bytes"],
-                        "table_full": 2, "requests": 0}
+                        "table_full": 2, "requests": 0, "request_records": 0}
                 if un != want:
                     fails.append(f"untracked {un} != {want}")
                 if an.get("flow_table_full") != 2:
