@@ -612,6 +612,7 @@ static void flow_end(void *ud, fcs_flow *f, fcs_flow_end_reason reason, int64_t 
     }
     a->c.untracked_requests += cs.untracked_requests;
     a->c.untracked_records += cs.untracked_records;
+    a->c.untracked_bytes += cs.untracked_bytes;
     fsd_conn_free(fc->conn);
     while (fc->begins)
         begin_drop(a, fc, fc->begins);

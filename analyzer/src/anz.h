@@ -70,6 +70,7 @@ typedef struct anz_counters {
     uint64_t connections;       /* FastCGI flows */
     uint64_t untracked_requests;/* BEGIN_REQUESTs past the decoder's request table */
     uint64_t untracked_records; /* later records of those requests' ids */
+    uint64_t untracked_bytes;   /* their content bytes */
     int64_t first_ts, last_ts;  /* capture span (packets) */
     uint64_t last_frame;
     bool have_ts;

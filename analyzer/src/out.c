@@ -721,10 +721,11 @@ static void json_summary(out_ctx *c, const out_summary *s)
     j_u64(b, "connections", s->c.connections);
     sbuf_printf(b, ",\"untracked\":{\"flows\":%" PRIu64 ",\"fastcgi_port_flows\":%" PRIu64
                    ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"table_full\":%" PRIu64
-                   ",\"requests\":%" PRIu64 ",\"request_records\":%" PRIu64 "}",
+                   ",\"requests\":%" PRIu64 ",\"request_records\":%" PRIu64
+                   ",\"request_bytes\":%" PRIu64 "}",
                 s->t.untracked_flows, s->t.untracked_port_flows, s->t.untracked_packets,
                 s->t.untracked_bytes, s->t.table_full_events, s->c.untracked_requests,
-                s->c.untracked_records);
+                s->c.untracked_records, s->c.untracked_bytes);
     sbuf_printf(b, ",\"requests\":{\"total\":%" PRIu64 ",\"complete\":%" PRIu64
                    ",\"incomplete\":%" PRIu64 "}",
                 st->requests, st->complete, st->incomplete);
@@ -1121,9 +1122,10 @@ static void text_summary(out_ctx *c, const out_summary *s)
         if (s->c.untracked_requests) {
             fmt_count(n1, sizeof n1, s->c.untracked_requests);
             fmt_count(n2, sizeof n2, s->c.untracked_records);
-            sbuf_printf(b, "%s%s request%s (%s later records) past the decoder's request table "
-                        "(request_table_full)", s->t.untracked_packets ? "; " : "", n1,
-                        s->c.untracked_requests == 1 ? "" : "s", n2);
+            fmt_bytes(n3, sizeof n3, s->c.untracked_bytes);
+            sbuf_printf(b, "%s%s request%s (%s later records, %s) past the decoder's request "
+                        "table (request_table_full)", s->t.untracked_packets ? "; " : "", n1,
+                        s->c.untracked_requests == 1 ? "" : "s", n2, n3);
         }
         col(c, C_RESET);
         sbuf_addc(b, '\n');

@@ -507,6 +507,9 @@ def main(argv):
                                  f"{an.get('request_table_full')}")
                 if (un.get("request_records") or 0) < 3 * (un.get("requests") or 1):
                     fails.append(f"untracked.request_records {un.get('request_records')} < 3 per request")
+                # and at least their PARAMS content (3 pairs, > 40 bytes each request)
+                if (un.get("request_bytes") or 0) < 40 * (un.get("requests") or 1):
+                    fails.append(f"untracked.request_bytes {un.get('request_bytes')} < 40 per request")
                 if nreq.get("total", 0) + (un.get("requests") or 0) != 65535:
                     fails.append(f"reported {nreq.get('total')} + untracked {un.get('requests')} != 65535")
             elif name == "params100m":
@@ -527,7 +530,7 @@ def main(argv):
                 un = summary.get("untracked") or {}
                 want = {"flows": facts["untracked_flows"], "fastcgi_port_flows": facts["untracked_flows"],
                         "packets": facts["untracked_packets"], "bytes": facts["untracked_bytes"],
-                        "table_full": 2, "requests": 0, "request_records": 0}
+                        "table_full": 2, "requests": 0, "request_records": 0, "request_bytes": 0}
                 if un != want:
                     fails.append(f"untracked {un} != {want}")
                 if an.get("flow_table_full") != 2:
