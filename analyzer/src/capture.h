@@ -40,9 +40,9 @@
  * fcs_cap_open_files() opens and checks EVERY file before returning, so an
  * unreadable second file is reported before anything is analyzed.
  *
- * Files and pipes of some size are read ahead on a second thread (see
- * capture.c; FCGISCOPE_READ_THREAD=0 in the environment turns it off); the
- * results do not depend on it. Timestamps are always
+ * Classic pcap files of 2 MiB and more are read ahead on a second thread
+ * (see capture.c; FCGISCOPE_READ_THREAD=0 in the environment turns it off);
+ * the results do not depend on it. Timestamps are always
  * delivered in nanoseconds; each file's native precision (microseconds or
  * nanoseconds, from the pcap magic or the pcapng if_tsresol option of the
  * first interface) is reported by fcs_cap_get_file_info().
