@@ -4,14 +4,98 @@
  * target with -DFCGISCOPE_FUZZ=ON (clang), and as a replay program
  * (fuzz_capture_replay FILE...) for the normal test run: every delivered span
  * is read in full (ASan catches a bad span), every flow that opens must end,
- * and stream/gap byte counts must add up.
+ * and stream/gap byte counts must add up. Differential: the same bytes read
+ * as a file (a memfd) through the read-ahead thread with a chunk size taken
+ * from the input, or without it, must give the same packets, result codes,
+ * damage frames and messages as the memory image.
  */
+#define _GNU_SOURCE
 #include "capture.h"
 #include "tcp.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static uint64_t fnv_add(uint64_t h, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return h;
+}
+
+/* Read everything; a digest of what fcs_cap_next returned, in order. */
+static uint64_t digest(fcs_capture *c, uint64_t *npk)
+{
+    uint64_t h = 1469598103934665603ull;
+    fcs_packet p;
+    *npk = 0;
+    for (int guard = 0; guard < 2000000; guard++) {
+        int r = fcs_cap_next(c, &p);
+        int32_t rr = r;
+        h = fnv_add(h, (const uint8_t *)&rr, sizeof rr);
+        if (r == FCS_CAP_PACKET) {
+            (*npk)++;
+            uint64_t v[4] = { p.frame, p.caplen, p.len, (uint64_t)p.ts_ns };
+            h = fnv_add(h, (const uint8_t *)v, sizeof v);
+            h = fnv_add(h, p.data, p.caplen);
+        } else if (r == FCS_CAP_DAMAGED) {
+            uint64_t fr = fcs_cap_damage_frame(c);
+            h = fnv_add(h, (const uint8_t *)&fr, sizeof fr);
+            h = fnv_add(h, (const uint8_t *)fcs_cap_error(c), strlen(fcs_cap_error(c)));
+        } else {
+            break;
+        }
+    }
+    return h;
+}
+
+static void differential(const uint8_t *data, size_t size)
+{
+    int fd = memfd_create("fuzz_capture", MFD_CLOEXEC);
+    if (fd < 0)
+        return;
+    size_t off = 0;
+    while (off < size) {
+        ssize_t w = write(fd, data + off, size - off);
+        if (w <= 0) { close(fd); return; }
+        off += (size_t)w;
+    }
+    char path[64], chunk[16];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    char err[FCS_CAP_ERRMAX], err2[FCS_CAP_ERRMAX];
+    fcs_capture *m = fcs_cap_open_memory(size ? data : NULL, size, path, err, sizeof err);
+    unsigned sel = size ? data[size / 2] : 0;
+    setenv("FCGISCOPE_READ_THREAD", sel & 1 ? "1" : "0", 1);
+    snprintf(chunk, sizeof chunk, "%u", 1 + (sel * 2654435761u) % 70000u);
+    setenv("FCGISCOPE_READ_CHUNK", chunk, 1);
+    const char *files[] = { path };
+    fcs_capture *f = fcs_cap_open_files(files, 1, err2, sizeof err2);
+    unsetenv("FCGISCOPE_READ_THREAD");
+    unsetenv("FCGISCOPE_READ_CHUNK");
+    if (!m != !f) {
+        fprintf(stderr, "fuzz_capture: memory %s, file %s\n", m ? "opens" : err, f ? "opens" : err2);
+        abort();
+    }
+    if (m && f) {
+        uint64_t n1, n2;
+        uint64_t h1 = digest(m, &n1), h2 = digest(f, &n2);
+        if (h1 != h2 || n1 != n2) {
+            fprintf(stderr, "fuzz_capture: memory image and file (thread %c, chunk %s) differ: "
+                    "%llu vs %llu packets\n", sel & 1 ? '1' : '0', chunk,
+                    (unsigned long long)n1, (unsigned long long)n2);
+            abort();
+        }
+    } else if (strcmp(err, err2) != 0) {
+        fprintf(stderr, "fuzz_capture: open errors differ: %s / %s\n", err, err2);
+        abort();
+    }
+    fcs_cap_close(m);
+    fcs_cap_close(f);
+    close(fd);
+}
 
 typedef struct fz {
     uint64_t opens, ends, sum;
@@ -59,6 +143,7 @@ static int classify(const uint8_t *b, size_t n, fsd_dir d)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    differential(data, size);
     char err[FCS_CAP_ERRMAX];
     fcs_capture *c = fcs_cap_open_memory(data, size, "fuzz", err, sizeof err);
     if (!c)
