@@ -186,6 +186,25 @@ static inline bool fsd_ctl_in(const uint8_t *d, size_t n)
     return false;
 }
 
+/* A whole pair with 1-byte lengths found in place (nv.c's fastest path and
+ * request.c's params_feed): nl + vl bytes at nm, the first length byte at
+ * stream offset off. The caller has set nul and kind. */
+static inline void fsd_pair_in_place(fsd_pair *pr, const uint8_t *nm, uint32_t nl, uint32_t vl, bool nul,
+                                     unsigned kind, uint64_t off, fsd_timepoint at)
+{
+    pr->name = nm;
+    pr->value = nm + nl;
+    pr->name_stored = pr->name_len = nl;
+    pr->value_stored = pr->value_len = vl;
+    pr->truncated = false;
+    pr->straddled = false;
+    pr->nul = nul;
+    pr->kind = (uint8_t)kind;
+    pr->ctl = fsd_kind_ctl_checked(kind) && fsd_ctl_in(nm + nl, vl);
+    pr->offset = off;
+    pr->end_offset = off + 2 + nl + vl;
+    pr->at = at;
+}
 
 /* Deliver a complete pair through on_param (if set). */
 void fsd_emit_param(fsd_conn *c, fsd_dir dir, uint8_t type, uint16_t request_id, const fsd_pair *p);

@@ -130,18 +130,8 @@ void fsd_nv_feed(fsd_conn *c, fsd_nvp *p, uint32_t max_pair, const uint8_t *data
             uint32_t nl = data[i], vl = data[i + 1];
             const uint8_t *nm = data + i + 2;
             fsd_pair pr;
-            pr.name = nm;
-            pr.value = nm + nl;
-            pr.name_stored = pr.name_len = nl;
-            pr.value_stored = pr.value_len = vl;
-            pr.truncated = false;
-            pr.straddled = false;
-            pr.nul = fsd_has_nul(nm, (size_t)nl + vl);
-            pr.kind = (uint8_t)fsd_param_classify(nm, nl);
-            pr.ctl = fsd_kind_ctl_checked(pr.kind) && fsd_ctl_in(nm + nl, vl);
-            pr.offset = off + i;
-            pr.end_offset = off + i + 2 + nl + vl;
-            pr.at = at;
+            fsd_pair_in_place(&pr, nm, nl, vl, fsd_has_nul(nm, (size_t)nl + vl),
+                              (unsigned)fsd_param_classify(nm, nl), off + i, at);
             i += 2 + (size_t)nl + vl;
             if (fn)
                 fn(c, ctx, &pr);

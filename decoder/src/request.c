@@ -1086,18 +1086,7 @@ static void params_feed(fsd_conn *c, fsd_req *r, const uint8_t *data, size_t n, 
                 i += 2 + (size_t)nl + vl;
                 continue;
             }
-            pr.name = nm;
-            pr.value = nm + nl;
-            pr.name_stored = pr.name_len = nl;
-            pr.value_stored = pr.value_len = vl;
-            pr.truncated = false;
-            pr.straddled = false;
-            pr.nul = nul;
-            pr.kind = (uint8_t)kind;
-            pr.ctl = fsd_kind_ctl_checked(kind) && fsd_ctl_in(nm + nl, vl);
-            pr.offset = off + i;
-            pr.end_offset = off + i + 2 + nl + vl;
-            pr.at = at;
+            fsd_pair_in_place(&pr, nm, nl, vl, nul, kind, off + i, at);
             i += 2 + (size_t)nl + vl;
             pair_store(c, r, &pr);
         }
