@@ -262,6 +262,20 @@ quit:
     return NULL;
 }
 
+/* Release a ring whose thread has ended or never started. */
+static void ring_free(ring *r)
+{
+    pthread_cond_destroy(&r->cv_space);
+    pthread_cond_destroy(&r->cv_data);
+    pthread_mutex_destroy(&r->mu);
+    if (r->wake[0] >= 0) {
+        close(r->wake[0]);
+        close(r->wake[1]);
+    }
+    free(r->buf);
+    free(r);
+}
+
 /* Start the read-ahead thread on k->fd (false: read directly instead). */
 static bool ring_start(src_cookie *k)
 {
@@ -290,15 +304,7 @@ static bool ring_start(src_cookie *k)
     int e = pthread_create(&r->th, NULL, ring_main, r);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (e != 0) {
-        pthread_cond_destroy(&r->cv_space);
-        pthread_cond_destroy(&r->cv_data);
-        pthread_mutex_destroy(&r->mu);
-        if (r->wake[0] >= 0) {
-            close(r->wake[0]);
-            close(r->wake[1]);
-        }
-        free(r->buf);
-        free(r);
+        ring_free(r);
         return false;
     }
     k->rg = r;
@@ -318,15 +324,7 @@ static void ring_stop(ring *r)
         while (w < 0 && errno == EINTR);
     }
     pthread_join(r->th, NULL);
-    pthread_cond_destroy(&r->cv_space);
-    pthread_cond_destroy(&r->cv_data);
-    pthread_mutex_destroy(&r->mu);
-    if (r->wake[0] >= 0) {
-        close(r->wake[0]);
-        close(r->wake[1]);
-    }
-    free(r->buf);
-    free(r);
+    ring_free(r);
 }
 
 /* The next piece of the ring: releases the previous view (the caller is done
