@@ -604,11 +604,15 @@ static int identify(const uint8_t *b, size_t n, fcs_cap_format *fmt, fcs_precisi
  * however small (tests); unset: files of RING_MIN_FILE bytes and more, pipes.
  * FCGISCOPE_READ_CHUNK=N (tests): chunks of N bytes instead of RING_CHUNK, so
  * small files cross many chunk ends. */
+static bool read_ahead_off; /* fcs_cap_set_read_ahead(false) */
+
+void fcs_cap_set_read_ahead(bool on) { read_ahead_off = !on; }
+
 static void read_thread_env(src_cookie *k)
 {
     const char *e = getenv("FCGISCOPE_READ_THREAD");
-    k->no_thread = e && strcmp(e, "0") == 0;
-    k->force_thread = e && strcmp(e, "1") == 0;
+    k->no_thread = read_ahead_off || (e && strcmp(e, "0") == 0);
+    k->force_thread = !k->no_thread && e && strcmp(e, "1") == 0;
     const char *ch = getenv("FCGISCOPE_READ_CHUNK");
     if (ch && *ch) {
         char *end;

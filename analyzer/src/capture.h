@@ -41,7 +41,8 @@
  * unreadable second file is reported before anything is analyzed.
  *
  * Classic pcap files of 2 MiB and more are read ahead on a second thread
- * (see capture.c; FCGISCOPE_READ_THREAD=0 in the environment turns it off);
+ * (see capture.c; fcs_cap_set_read_ahead(false) or FCGISCOPE_READ_THREAD=0 in
+ * the environment turns it off);
  * the results do not depend on it. Timestamps are always
  * delivered in nanoseconds; each file's native precision (microseconds or
  * nanoseconds, from the pcap magic or the pcapng if_tsresol option of the
@@ -95,6 +96,10 @@ typedef struct fcs_cap_file_info {
  * as one timeline. Returns NULL with a one-line message in err when any of them
  * cannot be opened, is not a capture, or has an unsupported link type. */
 fcs_capture *fcs_cap_open_files(const char *const *paths, size_t n, char *err, size_t errlen);
+/* Process-wide: false = never read ahead on a second thread (fcgiscope
+ * --no-read-ahead; wins over FCGISCOPE_READ_THREAD=1). Applies to files
+ * opened afterwards. */
+void fcs_cap_set_read_ahead(bool on);
 
 /* Open a capture from memory (a whole pcap/pcapng file image; for the fuzz
  * target and tests). The buffer must stay valid until fcs_cap_close(). */

@@ -179,6 +179,7 @@ int main(int argc, char **argv)
         lo.snaplen = o.snaplen;
         cap = fcs_cap_open_live(o.iface, &lo, err, sizeof err);
     } else {
+        fcs_cap_set_read_ahead(o.read_ahead);
         cap = fcs_cap_open_files(o.files, o.nfiles, err, sizeof err);
     }
     if (!cap) {

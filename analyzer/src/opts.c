@@ -45,6 +45,8 @@ const char opts_usage[] =
     "                        to ~5 KB per connection with a request in flight); new flows\n"
     "                        past it are not analyzed (flow_table_full; the summary\n"
     "                        counts them)\n"
+    "      --no-read-ahead   read capture files on this thread only (by default classic\n"
+    "                        pcap files of 2 MiB and more are read ahead on a second one)\n"
     "  -q, --quiet           no progress bar, no notes on stderr; text: summary only\n"
     "  -v, --verbose         text: TCP reassembly and decoder counters, the first detail\n"
     "                        of every anomaly id (notes too)\n"
@@ -56,7 +58,7 @@ const char opts_usage[] =
 enum opt_id {
     O_PORT = 1, O_NODETECT, O_FORMAT, O_PARAM, O_SLOWEST, O_TOP, O_FAILON, O_OUTPUT, O_READ,
     O_IFACE, O_COUNT, O_DURATION, O_SNAPLEN, O_USER, O_COLOR, O_PROGRESS, O_QUIET, O_VERBOSE,
-    O_HELP, O_VERSION, O_MAXPENDING, O_MAXFLOWS
+    O_HELP, O_VERSION, O_MAXPENDING, O_MAXFLOWS, O_NOREADAHEAD
 };
 
 static const struct optdef {
@@ -88,6 +90,7 @@ static const struct optdef {
     {"version", 'V', false, O_VERSION},
     {"max-pending", 0, true, O_MAXPENDING},
     {"max-flows", 0, true, O_MAXFLOWS},
+    {"no-read-ahead", 0, false, O_NOREADAHEAD},
 };
 #define NOPTDEFS (sizeof optdefs / sizeof optdefs[0])
 
@@ -289,6 +292,9 @@ static int apply(opts *o, const struct optdef *d, const char *v, char *err, size
             return fail(err, errlen, "--max-flows: want 1..100000000, not \"%s\"", v);
         o->max_flows = (uint32_t)n;
         return 0;
+    case O_NOREADAHEAD:
+        o->read_ahead = false;
+        return 0;
     }
     return fail(err, errlen, "internal: unknown option");
 }
@@ -297,6 +303,7 @@ int opts_parse(opts *o, int argc, char **argv, char *err, size_t errlen)
 {
     memset(o, 0, sizeof *o);
     o->detect = true;
+    o->read_ahead = true;
     o->slowest = 10;
     o->top_scripts = 10;
     o->color = -1;

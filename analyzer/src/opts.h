@@ -24,6 +24,7 @@ typedef struct opts {
     port_range ports[OPTS_MAX_PORT_RANGES];
     size_t nports;            /* 0: the default, 9000 */
     bool detect;              /* also recognise FastCGI on other ports (default on) */
+    bool read_ahead;          /* read large capture files ahead on a second thread (default on) */
     const char *params[OPTS_MAX_PARAMS];
     size_t nparams;
     unsigned slowest;         /* default 10 */

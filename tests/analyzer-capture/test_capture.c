@@ -586,6 +586,25 @@ static void test_read_thread(void)
         CHECK_EQ_U(thread_count(), before);
     }
 
+    /* fcs_cap_set_read_ahead(false) (fcgiscope --no-read-ahead) wins over
+     * FCGISCOPE_READ_THREAD=1, and only for files opened while it is set */
+    setenv("FCGISCOPE_READ_THREAD", "1", 1);
+    setenv("FCGISCOPE_READ_CHUNK", "4096", 1);
+    for (int on = 0; on <= 1; on++) {
+        fcs_cap_set_read_ahead(on);
+        int before = thread_count();
+        fcs_capture *c = fcs_cap_open_files(bigf, 1, err, sizeof err);
+        CHECK(c != NULL);
+        if (!c) continue;
+        for (int i = 0; i < 100; i++)
+            CHECK_EQ_U(fcs_cap_next(c, &p), FCS_CAP_PACKET);
+        CHECK_EQ_U(thread_count(), before + on);
+        fcs_cap_close(c);
+        for (int i = 0; i < 200 && thread_count() != before; i++)
+            usleep(10000);
+        CHECK_EQ_U(thread_count(), before);
+    }
+
     /* by default: only for a classic pcap file read in place (>= 2 MiB), not
      * for libpcap's own reading (here: the other byte order) nor for pipes */
     clear_mode();

@@ -324,6 +324,11 @@ static void suite_opts(void)
               && o.max_pending == 7,
           "memory caps: %s", err);
     opts_free(&o);
+    CHECK(parse(&o, "a", err, sizeof err) == 0 && o.read_ahead, "read-ahead on by default");
+    opts_free(&o);
+    CHECK(parse(&o, "--no-read-ahead a", err, sizeof err) == 0 && !o.read_ahead && o.nfiles == 1,
+          "--no-read-ahead: %s", err);
+    opts_free(&o);
 
     static const struct { const char *line, *msg; } bad[] = {
         {"", "no capture file"},
@@ -366,7 +371,7 @@ static void suite_opts(void)
     opts_free(&o);
     CHECK(strstr(opts_usage, "--fail-on") && strstr(opts_usage, "--param")
               && strstr(opts_usage, "--slowest") && strstr(opts_usage, "-i IFACE")
-              && strstr(opts_usage, "--max-flows"),
+              && strstr(opts_usage, "--max-flows") && strstr(opts_usage, "--no-read-ahead"),
           "usage mentions the contract options");
 }
 
