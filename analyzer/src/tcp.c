@@ -182,15 +182,33 @@ static inline uint64_t key_mix(uint64_t h, uint64_t w)
     h *= 0xbf58476d1ce4e5b9ull;
     return h ^ (h >> 31);
 }
+static inline uint32_t load32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* An IPv4 key from its parts (side 0's address and port first), computed in
+ * registers: fcs_tcp_segment() hashes a segment's 4-tuple without building
+ * the key in memory (reading back a key just written byte by byte stalls on
+ * store forwarding). */
+static inline uint64_t key_hash4(uint32_t a0, uint32_t a1, uint16_t p0, uint16_t p1,
+                                 uint64_t seed)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ seed;
+    uint64_t w4 = (uint64_t)p0 | (uint64_t)p1 << 16 | (uint64_t)4 << 32;
+    return key_mix(key_mix(key_mix(h, a0), a1), w4);
+}
 static inline uint64_t key_hash(const fkey *k, uint64_t seed)
 {
+    /* IPv4 keys are zero past each address's first 4 bytes (make_key): the
+     * bytes holding only zeros add nothing but time. */
+    if (k->family == 4)
+        return key_hash4(load32(k->addr[0]), load32(k->addr[1]), k->port[0], k->port[1], seed);
     uint64_t w[5];
     memcpy(w, k, sizeof w);
     uint64_t h = 0x9e3779b97f4a7c15ull ^ seed;
-    /* IPv4 keys are zero past each address's first 4 bytes (make_key): the
-     * words holding only zeros add nothing but time. */
-    if (k->family == 4)
-        return key_mix(key_mix(key_mix(h, w[0]), w[2]), w[4]);
     for (int i = 0; i < 5; i++)
         h = key_mix(h, w[i]);
     return h;
@@ -1160,11 +1178,18 @@ static flow *flow_lookup(fcs_tcp *t, const fkey *k, uint64_t hash)
     return NULL;
 }
 
-static inline uint32_t load32(const uint8_t *p)
+/* flow_lookup() for an IPv4 key given by its parts (see key_hash4). */
+static flow *flow_lookup4(fcs_tcp *t, uint32_t a0, uint32_t a1, uint16_t p0, uint16_t p1,
+                          uint64_t hash)
 {
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
+    for (flow *f = t->buckets[hash & (t->nbuckets - 1)]; f; f = f->hnext) {
+        if (f->hash == hash && f->key.family == 4 && load32(f->key.addr[0]) == a0
+            && load32(f->key.addr[1]) == a1 && f->key.port[0] == p0 && f->key.port[1] == p1) {
+            t->cache = f;
+            return f;
+        }
+    }
+    return NULL;
 }
 
 /* The last flow looked up, compared with the segment's IPv4 4-tuple as it
@@ -1260,7 +1285,25 @@ void fcs_tcp_segment(fcs_tcp *t, const fcs_segment *seg, int64_t ts, uint64_t fr
     int side = 0;
     uint64_t hash = 0;
     flow *f = cache_match(t, seg, &side);
-    if (!f) {
+    if (!f && seg->family == 4) {
+        /* The key's parts in registers; the key itself is built only for a
+         * new flow. Side as make_key() says. */
+        uint32_t s = load32(seg->src), d = load32(seg->dst);
+        uint32_t a = (uint32_t)seg->src[0] << 24 | (uint32_t)seg->src[1] << 16
+                   | (uint32_t)seg->src[2] << 8 | seg->src[3];
+        uint32_t b = (uint32_t)seg->dst[0] << 24 | (uint32_t)seg->dst[1] << 16
+                   | (uint32_t)seg->dst[2] << 8 | seg->dst[3];
+        int c = a < b ? -1 : a > b;
+        if (c == 0)
+            c = (int)seg->sport - (int)seg->dport;
+        side = c <= 0 ? 0 : 1;
+        uint32_t a0 = side ? d : s, a1 = side ? s : d;
+        uint16_t p0 = side ? seg->dport : seg->sport, p1 = side ? seg->sport : seg->dport;
+        hash = key_hash4(a0, a1, p0, p1, t->seed);
+        f = flow_lookup4(t, a0, a1, p0, p1, hash);
+        if (!f)
+            make_key(seg, &k);
+    } else if (!f) {
         side = make_key(seg, &k);
         hash = key_hash(&k, t->seed);
         f = flow_lookup(t, &k, hash);
