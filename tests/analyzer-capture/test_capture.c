@@ -531,6 +531,28 @@ static void on_alarm_break(int sig)
         fcs_cap_breakloop(g_break_cap);
 }
 
+/* Open file, read 100 packets: `extra` more threads run (0 or 1, the reader);
+ * after closing, none. */
+static void check_reader_thread(const char *file, int extra)
+{
+    const char *files[] = { file };
+    char err[FCS_CAP_ERRMAX];
+    fcs_packet p;
+    int before = thread_count();
+    fcs_capture *c = fcs_cap_open_files(files, 1, err, sizeof err);
+    CHECK(c != NULL);
+    if (!c)
+        return;
+    for (int i = 0; i < 100; i++)
+        CHECK_EQ_U(fcs_cap_next(c, &p), FCS_CAP_PACKET);
+    CHECK_EQ_U(thread_count(), before + extra);
+    fcs_cap_close(c);
+    /* joined; /proc may list the finished thread a moment longer */
+    for (int i = 0; i < 200 && thread_count() != before; i++)
+        usleep(10000);
+    CHECK_EQ_U(thread_count(), before);
+}
+
 static void test_read_thread(void)
 {
     /* big_*.pcap and the cut copies come from test_block_reading */
@@ -572,18 +594,7 @@ static void test_read_thread(void)
         /* a ring smaller than the file: the reader is still there (waiting
          * for room) when we look, not done with the whole file */
         setenv("FCGISCOPE_READ_CHUNK", "4096", 1);
-        int before = thread_count();
-        fcs_capture *c = fcs_cap_open_files(bigf, 1, err, sizeof err);
-        CHECK(c != NULL);
-        if (!c) continue;
-        for (int i = 0; i < 100; i++)
-            CHECK_EQ_U(fcs_cap_next(c, &p), FCS_CAP_PACKET);
-        CHECK_EQ_U(thread_count(), before + on);
-        fcs_cap_close(c);
-        /* joined; /proc may list the finished thread a moment longer */
-        for (int i = 0; i < 200 && thread_count() != before; i++)
-            usleep(10000);
-        CHECK_EQ_U(thread_count(), before);
+        check_reader_thread(bigf[0], on);
     }
 
     /* fcs_cap_set_read_ahead(false) (fcgiscope --no-read-ahead) wins over
@@ -592,17 +603,7 @@ static void test_read_thread(void)
     setenv("FCGISCOPE_READ_CHUNK", "4096", 1);
     for (int on = 0; on <= 1; on++) {
         fcs_cap_set_read_ahead(on);
-        int before = thread_count();
-        fcs_capture *c = fcs_cap_open_files(bigf, 1, err, sizeof err);
-        CHECK(c != NULL);
-        if (!c) continue;
-        for (int i = 0; i < 100; i++)
-            CHECK_EQ_U(fcs_cap_next(c, &p), FCS_CAP_PACKET);
-        CHECK_EQ_U(thread_count(), before + on);
-        fcs_cap_close(c);
-        for (int i = 0; i < 200 && thread_count() != before; i++)
-            usleep(10000);
-        CHECK_EQ_U(thread_count(), before);
+        check_reader_thread(bigf[0], on);
     }
 
     /* by default: only for a classic pcap file read in place (>= 2 MiB), not
