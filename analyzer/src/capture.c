@@ -1110,6 +1110,17 @@ libpcap:
     return 0;
 }
 
+/* A packet of file cf (data, lengths and ts_ns set): number it, count it. */
+static inline int packet_out(fcs_capture *c, cap_file *cf, fcs_packet *pkt)
+{
+    pkt->frame = ++c->frames;
+    pkt->dlt = cf->info.dlt;
+    if (cf->info.packets++ == 0)
+        cf->info.first_frame = pkt->frame;
+    c->last_ts = pkt->ts_ns;
+    return FCS_CAP_PACKET;
+}
+
 static int cap_next_slow(fcs_capture *c, fcs_packet *pkt)
 #if defined(__GNUC__)
     __attribute__((noinline))
@@ -1137,12 +1148,7 @@ int fcs_cap_next(fcs_capture *c, fcs_packet *pkt)
                 pkt->caplen = w[2];
                 pkt->len = w[3];
                 pkt->ts_ns = (int64_t)w[0] * 1000000000ll + frac;
-                pkt->frame = ++c->frames;
-                pkt->dlt = cf->info.dlt;
-                if (cf->info.packets++ == 0)
-                    cf->info.first_frame = pkt->frame;
-                c->last_ts = pkt->ts_ns;
-                return FCS_CAP_PACKET;
+                return packet_out(c, cf, pkt);
             }
         }
     }
@@ -1194,12 +1200,7 @@ static int cap_next_slow(fcs_capture *c, fcs_packet *pkt)
             if (sec < -9223372035ll) sec = -9223372035ll;
             if (frac < 0 || frac > 999999999) frac = 0;
             pkt->ts_ns = sec * 1000000000ll + frac;
-            pkt->frame = ++c->frames;
-            pkt->dlt = cf->info.dlt;
-            if (cf->info.packets++ == 0)
-                cf->info.first_frame = pkt->frame;
-            c->last_ts = pkt->ts_ns;
-            return FCS_CAP_PACKET;
+            return packet_out(c, cf, pkt);
         }
         if (r == 0)
             return FCS_CAP_TIMEOUT;
