@@ -88,6 +88,8 @@ void fsd_limits_default(fsd_limits *l)
     l->max_cgi_header_bytes = 16384;
     l->max_active_requests = 1024;
     l->max_request_anomalies = 32;
+    l->web_server_header_bytes = 4096;
+    l->upstream_timeout_ms = 60000;
 }
 
 /* ------------------------------------------------------------------ */
@@ -160,6 +162,10 @@ fsd_conn *fsd_conn_new(const fsd_conn_config *cfg)
             c->lim.max_active_requests = cfg->limits.max_active_requests;
         if (cfg->limits.max_request_anomalies)
             c->lim.max_request_anomalies = cfg->limits.max_request_anomalies;
+        if (cfg->limits.web_server_header_bytes)
+            c->lim.web_server_header_bytes = cfg->limits.web_server_header_bytes;
+        if (cfg->limits.upstream_timeout_ms)
+            c->lim.upstream_timeout_ms = cfg->limits.upstream_timeout_ms;
         c->cb = cfg->cb;
         c->ud = cfg->ud;
     }

@@ -594,6 +594,12 @@ static void deliver(fsd_conn *c, fsd_req *r, fsd_end_reason reason, fsd_dir dir,
     tx.anomalies = r->an;
     tx.nanomalies = r->nan;
     tx.anomalies_dropped = r->an_dropped;
+    /* 0.2.0 fields: placeholders until the decoder derives them */
+    tx.closed_by = -1;
+    tx.user_status = tx.http_status;
+    tx.user_outcome = r->has_end ? FSD_USER_AS_ANSWERED : FSD_USER_UNKNOWN;
+    if (!r->has_end)
+        tx.user_status = 0;
 
     unlink_req(c, r);
     if (r->has_end)

@@ -263,6 +263,31 @@ const char *fsd_end_reason_name(fsd_end_reason r)
     case FSD_END_RESET: return "reset";
     case FSD_END_CAPTURE: return "capture_end";
     case FSD_END_DESYNC: return "desync";
+    case FSD_END_GAP: return "gap";
+    default: return "UNKNOWN";
+    }
+}
+
+const char *fsd_status_source_name(fsd_status_source s)
+{
+    switch (s) {
+    case FSD_STATUS_NONE: return "none";
+    case FSD_STATUS_HEADER: return "header";
+    case FSD_STATUS_LOCATION: return "location";
+    case FSD_STATUS_DEFAULT: return "default";
+    default: return "UNKNOWN";
+    }
+}
+
+const char *fsd_user_outcome_name(fsd_user_outcome o)
+{
+    switch (o) {
+    case FSD_USER_AS_ANSWERED: return "as_answered";
+    case FSD_USER_UNKNOWN: return "unknown";
+    case FSD_USER_REJECTED_HEADER: return "rejected_header";
+    case FSD_USER_GAVE_UP_TIMEOUT: return "gave_up_timeout";
+    case FSD_USER_CLIENT_GONE: return "client_gone";
+    case FSD_USER_BACKEND_FAILED: return "backend_failed";
     default: return "UNKNOWN";
     }
 }

@@ -65,7 +65,7 @@
 extern "C" {
 #endif
 
-#define FSD_VERSION_STRING "0.1.0"
+#define FSD_VERSION_STRING "0.2.0"
 
 /* ======================================================================
  * Constants
@@ -356,9 +356,39 @@ typedef enum fsd_end_reason {
     FSD_END_CLOSED,           /* connection closed (FIN) without END_REQUEST */
     FSD_END_RESET,            /* connection reset (RST) */
     FSD_END_CAPTURE,          /* fsd_conn_finish(): capture ended */
-    FSD_END_DESYNC            /* the server direction desynchronised */
+    FSD_END_DESYNC,           /* the server direction desynchronised */
+    FSD_END_GAP               /* (0.2.0) cut by bytes missing from the capture: the rest of this
+                                 request (its END_REQUEST) was lost, e.g. its id began again */
 } fsd_end_reason;
-const char *fsd_end_reason_name(fsd_end_reason r);
+const char *fsd_end_reason_name(fsd_end_reason r); /* "complete", ..., "gap" */
+
+/* (0.2.0) Where http_status came from, as a web server derives the status
+ * from the CGI header block (RFC 3875 §6.2.3 / §6.3.3; nginx, Apache). */
+typedef enum fsd_status_source {
+    FSD_STATUS_NONE = 0,      /* no complete header block, or a bad Status: (http_status 0) */
+    FSD_STATUS_HEADER,        /* the Status: header */
+    FSD_STATUS_LOCATION,      /* no Status:, a Location: header: 302 */
+    FSD_STATUS_DEFAULT        /* neither: 200 */
+} fsd_status_source;
+const char *fsd_status_source_name(fsd_status_source s); /* "none", "header", "location", "default" */
+
+/* (0.2.0) What the web server's own client got, as far as this connection
+ * shows (user_status in fsd_transaction). */
+typedef enum fsd_user_outcome {
+    FSD_USER_AS_ANSWERED = 0, /* the application's answer was passed on: user_status = http_status */
+    FSD_USER_UNKNOWN,         /* the wire cannot tell (user_status 0): e.g. capture ended first */
+    FSD_USER_REJECTED_HEADER, /* the web server reset/closed right after a response header block
+                                 larger than its buffer (limits.web_server_header_bytes):
+                                 response_rejected, likely 502 "upstream sent too big header" */
+    FSD_USER_GAVE_UP_TIMEOUT, /* the web server closed/reset while the request was outstanding,
+                                 having waited >= limits.upstream_timeout_ms since the last byte
+                                 it got: request_abandoned, its timeout: 504 */
+    FSD_USER_CLIENT_GONE,     /* the same, sooner than that: its own client went away: 499 */
+    FSD_USER_BACKEND_FAILED   /* the application closed/reset without END_REQUEST, or ended without
+                                 a usable header block: the web server answers 502 */
+} fsd_user_outcome;
+const char *fsd_user_outcome_name(fsd_user_outcome o);
+/* "as_answered", "unknown", "rejected_header", "gave_up_timeout", "client_gone", "backend_failed" */
 
 /* One request, delivered once when it ends. All pointers are valid only
  * during the callback.
@@ -421,6 +451,27 @@ typedef struct fsd_transaction {
     const fsd_anomaly_event *anomalies;
     size_t nanomalies;
     size_t anomalies_dropped; /* beyond the per-request cap (still delivered as events) */
+
+    /* ---- added in 0.2.0: each request as the web server's client lived it ---- */
+    fsd_status_source status_source; /* where http_status came from */
+    uint64_t cgi_header_bytes;       /* size of the response header block (blank line included),
+                                        or the bytes seen of it when it never completed */
+    int user_status;                 /* the status the web server's client got as far as this
+                                        connection shows: http_status when the answer was passed
+                                        on, 502 / 504 / 499 per user_outcome; 0 when the wire
+                                        cannot tell */
+    fsd_user_outcome user_outcome;
+    fsd_timepoint t_last;            /* last byte of this request seen, either direction (for
+                                        the elapsed time of an incomplete request) */
+    fsd_timepoint t_close;           /* the first FIN/RST on the connection while the request was
+                                        outstanding (not yet END_REQUEST); unset if none */
+    int8_t closed_by;                /* fsd_dir of that FIN/RST's sender, -1 when none */
+    bool closed_by_reset;            /* that close was a RST */
+    fsd_timepoint t_abandoned;       /* the client (web server) closed or reset its side while the
+                                        request was outstanding: request_abandoned; unset if not */
+    bool gap;                        /* bytes of this request's records were missing from the
+                                        capture (capture_gap touched it): counts and times may be
+                                        short, and anomalies a gap could cause are not raised */
 } fsd_transaction;
 
 typedef struct fsd_callbacks {
@@ -452,6 +503,14 @@ typedef struct fsd_limits {
     uint32_t max_active_requests;   /* tracked requests per connection, lingering ones
                                        included (default 1024) */
     uint32_t max_request_anomalies; /* stored per request (default 32) */
+    /* (0.2.0) what the web server in front is assumed to allow; used only to
+     * tell what its client got (user_status), never to decode */
+    uint32_t web_server_header_bytes; /* the largest CGI response header block the web server
+                                         takes (default 4096: nginx's fastcgi_buffer_size, one
+                                         page); bigger, then a reset/close: response_rejected */
+    uint32_t upstream_timeout_ms;     /* the web server's read timeout (default 60000: nginx
+                                         fastcgi_read_timeout, Apache ProxyTimeout); a request
+                                         abandoned after waiting this long -> 504, sooner -> 499 */
 } fsd_limits;
 
 void fsd_limits_default(fsd_limits *l);
