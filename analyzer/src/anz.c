@@ -4,6 +4,7 @@
  * (fsd.h) answers every question about the protocol.
  */
 #include "anz.h"
+#include "attempt.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -98,6 +99,7 @@ struct anz {
     int64_t max_ts;           /* latest packet timestamp seen */
     int64_t regress;          /* largest step back in time seen (slack for the future) */
     anz_counters c;
+    attempts *att;            /* retries grouped on the way out (attempt.h) */
 };
 
 static bool key_less(int64_t an, uint64_t at, int64_t bn, uint64_t bt)
@@ -259,15 +261,45 @@ static qitem *qitem_new(bool is_req)
     return it;
 }
 
-static void emit(anz *a, qitem *it)
+/* Write one line and free it (the attempts stage's release). */
+static void write_item(void *ud, void *item, bool write)
 {
+    anz *a = ud;
+    qitem *it = item;
     if (it->is_req) {
-        a->cfg.sink.request(a->cfg.sink.ud, Q_REQ(it));
+        if (write)
+            a->cfg.sink.request(a->cfg.sink.ud, Q_REQ(it));
         rec_free(Q_REQ(it));
-    } else {
+    } else if (write) {
         a->cfg.sink.anomaly(a->cfg.sink.ud, Q_ANOM(it));
     }
     free(it);
+}
+
+/* Lines leave the ordering queue in start order through the attempts
+ * stage, which holds a failed request (and what follows it) until its
+ * retry, if any, was seen. */
+static void emit(anz *a, qitem *it)
+{
+    if (!a->att) {
+        write_item(a, it, true);
+        return;
+    }
+    att_push(a->att, it, it->is_req ? Q_REQ(it) : NULL, it->is_req ? NULL : Q_ANOM(it), it->ns);
+}
+
+/* No line still to come sorts before the queue's head, the earliest active
+ * BEGIN_REQUEST and the ordering bound: tell the attempts stage. */
+static void advance_attempts(anz *a)
+{
+    if (!a->att || att_held(a->att) == 0)
+        return;
+    int64_t h = a->bound_ns;
+    if (a->nq > 0 && a->q[0].ns < h)
+        h = a->q[0].ns;
+    if (a->nbh > 0 && a->bh[0]->ns < h)
+        h = a->bh[0]->ns;
+    att_advance(a->att, h);
 }
 
 static inline void kmin(int64_t *ns, uint64_t *tag, int64_t n2, uint64_t t2)
@@ -338,6 +370,7 @@ static void drain(anz *a, bool flush)
             break;
         emit(a, q_pop(a));
     }
+    advance_attempts(a);
 }
 
 static void deliver(anz *a, qitem *it)
@@ -470,6 +503,7 @@ static void on_transaction(void *ud, const fsd_transaction *tx)
     it->is_req = true;
     req_rec *r = Q_REQ(it);
     rec_from_tx_inline(r, tx, a->o->params, a->o->nparams, (char *)it + sizeof(qreq));
+    att_keys_from_tx(r, tx);
     r->conn_id = fc->f->id;
     memcpy(r->client, FC_CLIENT(fc), (size_t)fc->clen + 1);
     memcpy(r->server, FC_SERVER(fc), (size_t)fc->slen + 1);
@@ -678,6 +712,11 @@ anz *anz_new(const anz_config *cfg)
     if (a->cfg.max_pending == 0)
         a->cfg.max_pending = ANZ_MAX_PENDING;
     a->bound_ns = INT64_MIN;
+    a->att = att_new(cfg->st, ATT_WINDOW_NS, 0, write_item, a);
+    if (!a->att) {
+        free(a);
+        return NULL;
+    }
     /* the port list: ranges expanded (at most 65535 entries) */
     size_t n = 0;
     if (a->o->nports == 0) {
@@ -688,6 +727,7 @@ anz *anz_new(const anz_config *cfg)
     }
     a->ports = malloc(n * sizeof *a->ports);
     if (!a->ports) {
+        att_free(a->att);
         free(a);
         return NULL;
     }
@@ -711,6 +751,7 @@ anz *anz_new(const anz_config *cfg)
     tc.max_flows = a->o->max_flows;
     a->tcp = fcs_tcp_new(&tc, &tcp_cb, a);
     if (!a->tcp) {
+        att_free(a->att);
         free(a->ports);
         free(a);
         return NULL;
@@ -770,6 +811,10 @@ void anz_tick(anz *a, int64_t now_ns)
         fcs_tcp_expire(a->tcp, now_ns, a->cur_frame);
     }
     drain(a, false);
+    /* live: lines are written as they complete, not in start order; time
+     * passing settles the failed requests whose retry did not come */
+    if (a->cfg.immediate && a->att && a->have_cur)
+        att_advance(a->att, a->cur_ns);
 }
 
 void anz_report_drops(anz *a, fcs_capture *cap)
@@ -781,6 +826,7 @@ void anz_finish(anz *a)
 {
     fcs_tcp_finish(a->tcp, a->cur_ns, a->cur_frame);
     drain(a, true);
+    att_flush(a->att);
 }
 
 void anz_get_counters(const anz *a, anz_counters *out)
@@ -798,6 +844,7 @@ void anz_free(anz *a)
     if (!a)
         return;
     fcs_tcp_free(a->tcp);
+    att_free(a->att); /* like the queue below: what is still held is dropped */
     while (a->nq > 0) {
         qitem *it = q_pop(a);
         if (it->is_req)

@@ -395,6 +395,8 @@ static void json_request(out_ctx *c, const req_rec *r)
         sbuf_addc(b, '"');
     }
     sbuf_addc(b, ']');
+    j_u64(b, "attempt", r->attempt ? r->attempt : 1);
+    j_bool(b, "retried", r->retried);
     J_KEY(b, "params");
     sbuf_addc(b, '{');
     for (size_t k = 0; k < r->nparams && k < c->o->nparams; k++) {
@@ -441,7 +443,7 @@ static const char *const csv_cols[] = {
 static const char *const csv_cols_ns[] = {"latency_ns", "ttfb_ns", "server_ns"};
 static const char *const csv_cols2[] = {
     "stdin_bytes", "stdout_bytes", "stderr_bytes", "content_length", "content_type",
-    "complete", "end", "aborted", "frame", "anomalies",
+    "complete", "end", "aborted", "frame", "anomalies", "attempt", "retried",
 };
 
 static void csv_header(out_ctx *c)
@@ -529,6 +531,8 @@ static void csv_request(out_ctx *c, const req_rec *r)
     sbuf_addc(b, ',');
     for (size_t i = 0; i < n; i++)
         sbuf_printf(b, "%s%s", i ? " " : "", fsd_anomaly_name(ids[i]));
+    c_i64(b, true, r->attempt ? r->attempt : 1);
+    c_cstr(b, r->retried ? "true" : "false");
     for (size_t k = 0; k < r->nparams; k++)
         c_str(b, &r->params[k]);
     sbuf_adds(b, "\r\n");
@@ -729,6 +733,8 @@ static void json_summary(out_ctx *c, const out_summary *s)
     sbuf_printf(b, ",\"requests\":{\"total\":%" PRIu64 ",\"complete\":%" PRIu64
                    ",\"incomplete\":%" PRIu64 "}",
                 st->requests, st->complete, st->incomplete);
+    j_u64(b, "user_requests", st->user_requests);
+    j_u64(b, "retried_attempts", st->retried_attempts);
     j_key(b, "end_reasons");
     sbuf_addc(b, '{');
     bool first = true;
@@ -1170,6 +1176,10 @@ static void text_summary(out_ctx *c, const out_summary *s)
                 }
             if (!first)
                 sbuf_addc(b, ')');
+        }
+        if (st->retried_attempts) {
+            fmt_count(n3, sizeof n3, st->user_requests);
+            sbuf_printf(b, "; %s user requests (%" PRIu64 " retried)", n3, st->retried_attempts);
         }
         if (s->t.packets && s->c.have_ts && s->c.last_ts - s->c.first_ts >= 1000000000) {
             double rate = (double)st->requests * 1e9 / (double)(s->c.last_ts - s->c.first_ts);

@@ -24,6 +24,15 @@ typedef struct rstr {
     size_t len;
 } rstr;
 
+/* Keys that tell whether two requests are attempts of one user request
+ * (attempt.h). Hashes of param values: 0 when absent. */
+typedef struct rec_attempt {
+    uint64_t tag;                    /* HTTP_X_REQUEST_ID, else HTTP_TRACEPARENT */
+    uint64_t client;                 /* REMOTE_ADDR + REMOTE_PORT + REQUEST_URI (all present) */
+    uint64_t target;                 /* SCRIPT_FILENAME, else SCRIPT_NAME */
+    int64_t done_ns;                 /* END_REQUEST, else the close, else the last byte seen */
+} rec_attempt;
+
 typedef struct req_rec {
     uint64_t conn_id;                /* flow id (1, 2, ...) */
     char client[REC_ADDR_MAX];       /* "ip:port" */
@@ -52,6 +61,9 @@ typedef struct req_rec {
     size_t nparams;                  /* --param values, in the order of the options */
     rstr *params;                    /* p NULL: the param was absent */
     bool strings_inline;             /* strings and params in the caller's block */
+    rec_attempt att;
+    uint32_t attempt;                /* 1, 2, ...: which try of its user request */
+    bool retried;                    /* another attempt of the same user request followed */
 } req_rec;
 
 typedef struct anom_rec {

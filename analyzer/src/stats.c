@@ -229,6 +229,33 @@ void stats_anomaly(stats *s, fsd_anomaly_id id, fsd_severity sev, uint64_t frame
         s->max_sev = sev;
 }
 
+void stats_user_request(stats *s, const req_rec *r)
+{
+    s->user_requests++;
+    s->user_status[r->status >= 0 && r->status < 1000 ? r->status : 0]++;
+}
+
+void stats_anomaly_downgrade(stats *s, fsd_anomaly_id id, fsd_severity from, fsd_severity to)
+{
+    if ((unsigned)id >= FSD_A_COUNT || (unsigned)from > FSD_SEV_ERROR || (unsigned)to > FSD_SEV_ERROR)
+        return;
+    anom_stat *a = &s->anom[id];
+    if (a->by_sev[from] == 0 || s->anomalies_by_sev[from] == 0)
+        return;
+    a->by_sev[from]--;
+    a->by_sev[to]++;
+    s->anomalies_by_sev[from]--;
+    s->anomalies_by_sev[to]++;
+    a->max_sev = 0;
+    for (int v = FSD_SEV_ERROR; v >= FSD_SEV_NOTE && !a->max_sev; v--)
+        if (a->by_sev[v])
+            a->max_sev = (fsd_severity)v;
+    s->max_sev = 0;
+    for (int v = FSD_SEV_ERROR; v >= FSD_SEV_NOTE && !s->max_sev; v--)
+        if (s->anomalies_by_sev[v])
+            s->max_sev = (fsd_severity)v;
+}
+
 static int cmp_script(const void *a, const void *b)
 {
     const script_stat *x = *(const script_stat *const *)a, *y = *(const script_stat *const *)b;

@@ -62,6 +62,10 @@ typedef struct stats {
     size_t nincomplete_list, incomplete_cap;
     /* request roles, methods */
     uint64_t keep_conn_requests, aborted;
+    /* attempts (attempt.h): FastCGI requests another attempt followed, and
+     * the rest, the user requests, by the status their users got */
+    uint64_t retried_attempts, user_requests;
+    uint64_t user_status[1000];       /* 0 = none / unknown */
     uint64_t stdin_bytes, stdout_bytes, stderr_bytes;
 } stats;
 
@@ -70,6 +74,11 @@ void stats_free(stats *s);
 void stats_request(stats *s, const req_rec *r);
 void stats_anomaly(stats *s, fsd_anomaly_id id, fsd_severity sev, uint64_t frame,
                    const char *detail);
+/* A request that was the last attempt of its user request (attempt.h). */
+void stats_user_request(stats *s, const req_rec *r);
+/* An anomaly counted at sev turned out to be worth only to (a retried
+ * attempt's failure): move one event. */
+void stats_anomaly_downgrade(stats *s, fsd_anomaly_id id, fsd_severity from, fsd_severity to);
 /* The n busiest scripts (by count, then name), written to out; returns how many. */
 size_t stats_top_scripts(const stats *s, const script_stat **out, size_t n);
 /* The slowest requests, slowest first (the heap is reordered, still valid). */
