@@ -503,6 +503,7 @@ static void on_transaction(void *ud, const fsd_transaction *tx)
     it->is_req = true;
     req_rec *r = Q_REQ(it);
     rec_from_tx_inline(r, tx, a->o->params, a->o->nparams, (char *)it + sizeof(qreq));
+    rec_set_end_time(r, fc->at_ns); /* incomplete: delivered at the capture's end or close */
     att_keys_from_tx(r, tx);
     r->conn_id = fc->f->id;
     memcpy(r->client, FC_CLIENT(fc), (size_t)fc->clen + 1);
@@ -564,6 +565,7 @@ static flowctx *flow_ctx(anz *a, fcs_flow *f)
     fsd_conn_config cc;
     memset(&cc, 0, sizeof cc);
     fsd_limits_default(&cc.limits);
+    opts_set_limits(a->o, &cc.limits); /* --max-header, --upstream-timeout */
     cc.cb = &dec_cb;
     cc.ud = fc;
     cc.flags = f->midstream & (FSD_CONN_MIDSTREAM_CLIENT | FSD_CONN_MIDSTREAM_SERVER);

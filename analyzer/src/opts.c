@@ -6,6 +6,8 @@
  */
 #include "opts.h"
 
+#include "fsd/fsd.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -14,51 +16,62 @@
 #include <string.h>
 
 const char opts_usage[] =
-    "usage: fcgiscope [options] FILE...            analyze pcap/pcapng files (\"-\" = stdin),\n"
-    "                                              read as one timeline in the order given\n"
-    "       fcgiscope [options] -i IFACE [FILTER]  live capture with an optional BPF filter,\n"
-    "                                              until Ctrl-C, -c COUNT or --duration\n"
+    "usage: fcgiscope [options] FILE...\n"
+    "         analyze pcap/pcapng files (\"-\": stdin) as one timeline, in that order\n"
+    "       fcgiscope [options] -i IFACE [FILTER]\n"
+    "         live capture, with an optional BPF filter, until Ctrl-C, -c or --duration\n"
     "\n"
-    "  -p, --port LIST       FastCGI server ports, e.g. 9000,9001-9003 (default 9000);\n"
-    "                        connections on other ports are recognised from their first\n"
-    "                        records unless --no-detect\n"
+    "  -p, --port LIST       FastCGI server ports, e.g. 9000,9001-9003 (default\n"
+    "                        9000); connections on other ports are recognised from\n"
+    "                        their first records unless --no-detect\n"
     "      --no-detect       only the listed ports\n"
     "  -f, --format FMT      text (default), json (one object per line) or csv\n"
-    "      --param NAME      add that FastCGI param's value to every request (repeatable)\n"
-    "      --slowest N       text report: the N slowest requests (default 10, 0: none)\n"
-    "      --top N           text report: latency of the N busiest scripts (default 10)\n"
-    "      --fail-on SEV     exit 1 when an anomaly of severity SEV or higher is found:\n"
-    "                        error, warning, note or never (default never)\n"
+    "      --param NAME      add that FastCGI param's value to every request\n"
+    "                        (repeatable)\n"
+    "      --slowest N       text: the N slowest requests (default 10, 0: none)\n"
+    "      --top N           text: latency of the N busiest scripts (default 10)\n"
+    "      --fail-on SEV     exit 1 when an anomaly of severity SEV or higher is\n"
+    "                        found: error, warning, note or never (default never)\n"
+    "      --max-header BYTES  the web server's largest response header block\n"
+    "                        (default 4096, nginx's fastcgi_buffer_size); a reset\n"
+    "                        after a bigger one: the user likely got 502\n"
+    "      --upstream-timeout SECS  the web server's read timeout (default 60,\n"
+    "                        nginx's fastcgi_read_timeout): a request it gave up on\n"
+    "                        after that long is a 504 to the user, sooner a 499\n"
     "  -o, --output FILE     write the report to FILE instead of standard output\n"
     "  -r, --read FILE       read FILE (same as a FILE operand)\n"
-    "  -i, --interface IFACE live capture on IFACE (e.g. lo); words after it are the filter\n"
+    "  -i, --interface IFACE live capture on IFACE (e.g. lo); words after it are\n"
+    "                        the filter\n"
     "  -c, --count N         live: stop after N requests\n"
     "      --duration SECS   live: stop after SECS seconds\n"
     "      --snaplen N       live: bytes captured per packet (default 262144)\n"
-    "      --user NAME       live: after opening the device, run as NAME (default: nobody\n"
-    "                        when started as root; \"root\" keeps root)\n"
-    "      --color WHEN      auto (default: on a terminal, unless NO_COLOR), always, never\n"
+    "      --user NAME       live: after opening the device, run as NAME (default:\n"
+    "                        nobody when started as root; \"root\" keeps root)\n"
+    "      --color WHEN      auto (default: on a terminal, unless NO_COLOR),\n"
+    "                        always, never\n"
     "      --progress WHEN   progress bar on stderr: auto (default), always, never\n"
     "      --max-pending N   records held back to write requests in start order\n"
     "                        (default 100000; past it the earliest is written anyway)\n"
-    "      --max-flows N     TCP flows tracked at once (default 200000: at most ~1 GB at up\n"
-    "                        to ~5 KB per connection with a request in flight); new flows\n"
-    "                        past it are not analyzed (flow_table_full; the summary\n"
-    "                        counts them)\n"
-    "      --no-read-ahead   read capture files on this thread only (by default classic\n"
-    "                        pcap files of 2 MiB and more are read ahead on a second one)\n"
+    "      --max-flows N     TCP flows tracked at once (default 200000: at most\n"
+    "                        ~1 GB at up to ~5 KB per connection with a request in\n"
+    "                        flight); new flows past it are not analyzed\n"
+    "                        (flow_table_full; the summary counts them)\n"
+    "      --no-read-ahead   read capture files on this thread only (by default\n"
+    "                        classic pcap files of 2 MiB and more are read ahead on\n"
+    "                        a second one)\n"
     "  -q, --quiet           no progress bar, no notes on stderr; text: summary only\n"
-    "  -v, --verbose         text: TCP reassembly and decoder counters, the first detail\n"
-    "                        of every anomaly id (notes too)\n"
+    "  -v, --verbose         text: TCP reassembly and decoder counters, notes on\n"
+    "                        request lines, the first detail of every anomaly id\n"
     "  -h, --help            this text\n"
     "  -V, --version         version\n"
     "\n"
-    "Exit status: 0 done, 1 the --fail-on threshold was met, 2 usage, file or device error.\n";
+    "Exit status: 0 done, 1 the --fail-on threshold was met, 2 usage, file or\n"
+    "device error.\n";
 
 enum opt_id {
     O_PORT = 1, O_NODETECT, O_FORMAT, O_PARAM, O_SLOWEST, O_TOP, O_FAILON, O_OUTPUT, O_READ,
     O_IFACE, O_COUNT, O_DURATION, O_SNAPLEN, O_USER, O_COLOR, O_PROGRESS, O_QUIET, O_VERBOSE,
-    O_HELP, O_VERSION, O_MAXPENDING, O_MAXFLOWS, O_NOREADAHEAD
+    O_HELP, O_VERSION, O_MAXPENDING, O_MAXFLOWS, O_NOREADAHEAD, O_MAXHEADER, O_UPTIMEOUT
 };
 
 static const struct optdef {
@@ -91,6 +104,8 @@ static const struct optdef {
     {"max-pending", 0, true, O_MAXPENDING},
     {"max-flows", 0, true, O_MAXFLOWS},
     {"no-read-ahead", 0, false, O_NOREADAHEAD},
+    {"max-header", 0, true, O_MAXHEADER},
+    {"upstream-timeout", 0, true, O_UPTIMEOUT},
 };
 #define NOPTDEFS (sizeof optdefs / sizeof optdefs[0])
 
@@ -295,6 +310,22 @@ static int apply(opts *o, const struct optdef *d, const char *v, char *err, size
     case O_NOREADAHEAD:
         o->read_ahead = false;
         return 0;
+    case O_MAXHEADER:
+        if (!parse_u64(v, OPTS_MAX_HEADER_LIMIT, &n) || n == 0)
+            return fail(err, errlen, "--max-header: want bytes 1..%u, not \"%s\"",
+                        OPTS_MAX_HEADER_LIMIT, v);
+        o->max_header = (uint32_t)n;
+        return 0;
+    case O_UPTIMEOUT: {
+        char *end;
+        errno = 0;
+        double secs = strtod(v, &end);
+        if (errno || end == v || *end || !isfinite(secs) || !(secs >= 0.001) || secs > 86400)
+            return fail(err, errlen, "--upstream-timeout: want seconds 0.001..86400, not \"%s\"",
+                        v);
+        o->upstream_timeout_ms = (uint32_t)(secs * 1000 + 0.5);
+        return 0;
+    }
     }
     return fail(err, errlen, "internal: unknown option");
 }
@@ -339,7 +370,7 @@ int opts_parse(opts *o, int argc, char **argv, char *err, size_t errlen)
                 if (strlen(optdefs[k].name) == nl && !strncmp(optdefs[k].name, name, nl))
                     d = &optdefs[k];
             if (!d) {
-                rc = fail(err, errlen, "unknown option --%.*s (see --help)", (int)nl, name);
+                rc = fail(err, errlen, "unknown option --%.*s", (int)nl, name);
                 break;
             }
             const char *v = NULL;
@@ -366,7 +397,7 @@ int opts_parse(opts *o, int argc, char **argv, char *err, size_t errlen)
                 if (optdefs[k].shortc && optdefs[k].shortc == *p)
                     d = &optdefs[k];
             if (!d) {
-                rc = fail(err, errlen, "unknown option -%c (see --help)", *p);
+                rc = fail(err, errlen, "unknown option -%c", *p);
                 break;
             }
             if (!d->arg) {
@@ -414,7 +445,7 @@ int opts_parse(opts *o, int argc, char **argv, char *err, size_t errlen)
             for (size_t k = 0; k < o->nfiles; k++)
                 stdin_uses += !strcmp(o->files[k], "-");
             if (o->nfiles == 0)
-                rc = fail(err, errlen, "no capture file given (FILE... or -i IFACE; see --help)");
+                rc = fail(err, errlen, "no capture file given (FILE... or -i IFACE)");
             else if (stdin_uses > 1)
                 rc = fail(err, errlen, "\"-\" (stdin) can be read only once");
             else if (o->count)
@@ -443,4 +474,15 @@ bool opts_port_listed(const opts *o, uint16_t p)
         if (p >= o->ports[i].lo && p <= o->ports[i].hi)
             return true;
     return false;
+}
+
+void opts_set_limits(const opts *o, struct fsd_limits *l)
+{
+    if (o->max_header) {
+        l->web_server_header_bytes = o->max_header;
+        if (l->max_cgi_header_bytes <= o->max_header)
+            l->max_cgi_header_bytes = o->max_header + 1;
+    }
+    if (o->upstream_timeout_ms)
+        l->upstream_timeout_ms = o->upstream_timeout_ms;
 }

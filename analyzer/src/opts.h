@@ -14,6 +14,7 @@ typedef enum out_format { FMT_TEXT = 0, FMT_JSON, FMT_CSV } out_format;
 
 #define OPTS_MAX_PORT_RANGES 64
 #define OPTS_MAX_PARAMS 64
+#define OPTS_MAX_HEADER_LIMIT 1048576u /* --max-header's ceiling (1 MiB) */
 
 typedef struct port_range {
     uint16_t lo, hi;
@@ -46,6 +47,9 @@ typedef struct opts {
     int snaplen;              /* --snaplen (live) */
     size_t max_pending;       /* --max-pending: records held for ordering (0: default) */
     uint32_t max_flows;       /* --max-flows: TCP flows tracked at once (0: default) */
+    uint32_t max_header;      /* --max-header: the web server's largest CGI header block
+                                 (bytes; 0: the decoder's default, 4096) */
+    uint32_t upstream_timeout_ms; /* --upstream-timeout, in ms (0: the decoder's default) */
 } opts;
 
 /* Parse argv (argv[0] is the program). Returns 0, or -1 with a one-line
@@ -56,6 +60,13 @@ void opts_free(opts *o);
 
 /* Does port p belong to the list (the default list when empty)? */
 bool opts_port_listed(const opts *o, uint16_t p);
+
+/* Apply --max-header / --upstream-timeout to decoder limits (defaults already
+ * filled): what the web server in front allows, used to tell what its client
+ * got. A --max-header at or above max_cgi_header_bytes raises that cap past
+ * it, so the decoder can still see a block of that size end. */
+struct fsd_limits;
+void opts_set_limits(const opts *o, struct fsd_limits *l);
 
 /* The --help text. */
 extern const char opts_usage[];

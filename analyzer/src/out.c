@@ -5,6 +5,7 @@
  */
 #include "out.h"
 
+#include <glob.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -251,6 +252,98 @@ static size_t ucols(const char *s)
     return n;
 }
 
+/* Columns of n bytes of report text: SGR sequences take none, a UTF-8
+ * sequence one. */
+static size_t vis_cols(const char *p, size_t n)
+{
+    size_t cols = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '\033') {
+            while (i < n && p[i] != 'm')
+                i++;
+            continue;
+        }
+        cols += ((unsigned char)p[i] & 0xC0) != 0x80;
+    }
+    return cols;
+}
+
+/* The width the text report is laid out for: 80 columns, more only when the
+ * output is a terminal that says it is wider. */
+static size_t text_width(const out_ctx *c)
+{
+    return c->width > 80 ? c->width : 80;
+}
+
+/* Append in[0..n), one line, to out, broken at spaces (else anywhere) into
+ * lines of at most w columns. Continuation lines are indented: 12 columns
+ * under a label ("Findings    ..."), else two more than the line. */
+static void wrap_line(sbuf *out, const char *p, size_t n, size_t w)
+{
+    size_t lead = 0;
+    while (lead < n && p[lead] == ' ')
+        lead++;
+    size_t indent = lead >= 8 ? lead : lead ? lead + 2 : 12;
+    if (indent > w / 2)
+        indent = w / 2;
+    bool first = true;
+    while (n) {
+        size_t avail = first ? w : w - indent;
+        if (vis_cols(p, n) <= avail) {
+            sbuf_add(out, p, n);
+            break;
+        }
+        /* the byte offset where avail columns end, and the last space before it */
+        size_t i = 0, cols = 0, brk = 0;
+        while (i < n) {
+            if (p[i] == '\033') {
+                while (i < n && p[i] != 'm')
+                    i++;
+                i++;
+                continue;
+            }
+            if (((unsigned char)p[i] & 0xC0) != 0x80) {
+                if (cols == avail)
+                    break;
+                cols++;
+            }
+            if (p[i] == ' ' && i > (first ? lead : 0) + 8)
+                brk = i;
+            i++;
+        }
+        size_t take = brk ? brk : i, skip = brk ? 1 : 0;
+        sbuf_add(out, p, take);
+        sbuf_addc(out, '\n');
+        for (size_t k = 0; k < indent; k++)
+            sbuf_addc(out, ' ');
+        p += take + skip;
+        n -= take + skip;
+        while (n && *p == ' ') {
+            p++;
+            n--;
+        }
+        first = false;
+    }
+}
+
+/* Every line of b wrapped to w columns. */
+static void wrap_all(sbuf *b, size_t w)
+{
+    sbuf out;
+    sbuf_init(&out);
+    size_t i = 0;
+    while (i < b->len) {
+        const char *nl = memchr(b->p + i, '\n', b->len - i);
+        size_t n = nl ? (size_t)(nl - (b->p + i)) : b->len - i;
+        wrap_line(&out, b->p + i, n, w);
+        if (nl)
+            sbuf_addc(&out, '\n');
+        i += n + (nl != NULL);
+    }
+    sbuf_free(b);
+    *b = out;
+}
+
 static void cell(sbuf *b, const char *s, size_t width, bool right)
 {
     size_t n = ucols(s);
@@ -337,6 +430,40 @@ static void j_bool_(sbuf *b, bool v)
 }
 #define j_bool(b, k, v) (J_KEY(b, k), j_bool_(b, (v)))
 
+static const char *sev_name_or_null(fsd_severity s)
+{
+    return s >= FSD_SEV_NOTE && s <= FSD_SEV_ERROR ? fsd_severity_name(s) : NULL;
+}
+
+static const char *closed_by_name(const req_rec *r)
+{
+    return r->closed_by == FSD_DIR_CLIENT ? "client" : r->closed_by == FSD_DIR_SERVER ? "server" : NULL;
+}
+
+static const char *close_name(const req_rec *r)
+{
+    return r->closed_by < 0 ? NULL : r->closed_by_reset ? "rst" : "fin";
+}
+
+/* The fields of what the user got (analyzer/README.md "Request fields"). */
+static void json_user_fields(out_ctx *c, const req_rec *r)
+{
+    sbuf *b = &c->line;
+    j_cstr(b, "severity", sev_name_or_null(r->worst));
+    j_cstr(b, "status_source", fsd_status_source_name(r->status_source));
+    j_i64_or_null(b, "user_status", r->user_status != 0, r->user_status);
+    j_cstr(b, "user_outcome", fsd_user_outcome_name(r->user_outcome));
+    j_i64_or_null(b, "elapsed_us", r->has_elapsed, ns_to_us(r->elapsed_ns));
+    if (c->ns)
+        j_i64_or_null(b, "elapsed_ns", r->has_elapsed, r->elapsed_ns);
+    j_cstr(b, "closed_by", closed_by_name(r));
+    j_cstr(b, "close", close_name(r));
+    j_i64_or_null(b, "abandoned_after_us", r->has_abandoned, ns_to_us(r->abandoned_ns));
+    if (c->ns)
+        j_i64_or_null(b, "abandoned_after_ns", r->has_abandoned, r->abandoned_ns);
+    j_bool(b, "gap", r->gap);
+}
+
 static void json_request(out_ctx *c, const req_rec *r)
 {
     sbuf *b = &c->line;
@@ -395,6 +522,7 @@ static void json_request(out_ctx *c, const req_rec *r)
         sbuf_addc(b, '"');
     }
     sbuf_addc(b, ']');
+    json_user_fields(c, r);
     j_u64(b, "attempt", r->attempt ? r->attempt : 1);
     j_bool(b, "retried", r->retried);
     J_KEY(b, "params");
@@ -443,8 +571,23 @@ static const char *const csv_cols[] = {
 static const char *const csv_cols_ns[] = {"latency_ns", "ttfb_ns", "server_ns"};
 static const char *const csv_cols2[] = {
     "stdin_bytes", "stdout_bytes", "stderr_bytes", "content_length", "content_type",
-    "complete", "end", "aborted", "frame", "anomalies", "attempt", "retried",
+    "complete", "end", "aborted", "frame", "anomalies",
 };
+/* after the columns of csv_user_header() (SPEC order) */
+static const char *const csv_cols3[] = {"attempt", "retried"};
+
+/* After `anomalies`, before the param: columns (analyzer/README.md). */
+static void csv_user_header(out_ctx *c)
+{
+    sbuf *b = &c->line;
+    SBUF_ADDL(b, ",severity,status_source,user_status,user_outcome,elapsed_us");
+    if (c->ns)
+        SBUF_ADDL(b, ",elapsed_ns");
+    SBUF_ADDL(b, ",closed_by,close,abandoned_after_us");
+    if (c->ns)
+        SBUF_ADDL(b, ",abandoned_after_ns");
+    SBUF_ADDL(b, ",gap");
+}
 
 static void csv_header(out_ctx *c)
 {
@@ -457,6 +600,9 @@ static void csv_header(out_ctx *c)
             sbuf_printf(b, ",%s", csv_cols_ns[i]);
     for (size_t i = 0; i < sizeof csv_cols2 / sizeof *csv_cols2; i++)
         sbuf_printf(b, ",%s", csv_cols2[i]);
+    csv_user_header(c);
+    for (size_t i = 0; i < sizeof csv_cols3 / sizeof *csv_cols3; i++)
+        sbuf_printf(b, ",%s", csv_cols3[i]);
     for (size_t k = 0; k < c->o->nparams; k++) {
         sbuf_addc(b, ',');
         char name[512];
@@ -484,6 +630,31 @@ static void c_i64(sbuf *b, bool has, int64_t v)
     sbuf_addc(b, ',');
     if (has)
         sbuf_printf(b, "%" PRId64, v);
+}
+
+static void c_opt(sbuf *b, const char *s)
+{
+    sbuf_addc(b, ',');
+    if (s)
+        sbuf_adds(b, s); /* our own names: nothing to quote */
+}
+
+static void csv_user_fields(out_ctx *c, const req_rec *r)
+{
+    sbuf *b = &c->line;
+    c_opt(b, sev_name_or_null(r->worst));
+    c_opt(b, fsd_status_source_name(r->status_source));
+    c_i64(b, r->user_status != 0, r->user_status);
+    c_opt(b, fsd_user_outcome_name(r->user_outcome));
+    c_i64(b, r->has_elapsed, ns_to_us(r->elapsed_ns));
+    if (c->ns)
+        c_i64(b, r->has_elapsed, r->elapsed_ns);
+    c_opt(b, closed_by_name(r));
+    c_opt(b, close_name(r));
+    c_i64(b, r->has_abandoned, ns_to_us(r->abandoned_ns));
+    if (c->ns)
+        c_i64(b, r->has_abandoned, r->abandoned_ns);
+    c_opt(b, r->gap ? "true" : "false");
 }
 
 static void csv_request(out_ctx *c, const req_rec *r)
@@ -531,6 +702,7 @@ static void csv_request(out_ctx *c, const req_rec *r)
     sbuf_addc(b, ',');
     for (size_t i = 0; i < n; i++)
         sbuf_printf(b, "%s%s", i ? " " : "", fsd_anomaly_name(ids[i]));
+    csv_user_fields(c, r);
     c_i64(b, true, r->attempt ? r->attempt : 1);
     c_cstr(b, r->retried ? "true" : "false");
     for (size_t k = 0; k < r->nparams; k++)
@@ -540,10 +712,122 @@ static void csv_request(out_ctx *c, const req_rec *r)
 
 /* ---- text: one line per request (live) ------------------------------------ */
 
+/* "[error: a b] [warning: c]" (notes too when notes): the request's anomaly
+ * ids grouped by the severity of their events. Returns the columns written. */
+static size_t text_tags(out_ctx *c, const req_rec *r, bool notes)
+{
+    sbuf *b = &c->line;
+    size_t before = b->len, hidden = 0;
+    fsd_anomaly_id ids[FSD_A_COUNT];
+    size_t n = rec_anomaly_ids(r, ids, FSD_A_COUNT);
+    for (int sev = FSD_SEV_ERROR; sev >= FSD_SEV_NOTE; sev--) {
+        bool open = false;
+        for (size_t i = 0; i < n; i++) {
+            if (rec_anomaly_severity(r, ids[i]) != (fsd_severity)sev)
+                continue;
+            if (sev == FSD_SEV_NOTE && !notes) {
+                hidden++;
+                continue;
+            }
+            if (!open) {
+                sbuf_adds(b, before == b->len ? "[" : " [");
+                col(c, sev_color((fsd_severity)sev));
+                sbuf_printf(b, "%s:", fsd_severity_name((fsd_severity)sev));
+                open = true;
+            }
+            sbuf_printf(b, " %s", fsd_anomaly_name(ids[i]));
+        }
+        if (open) {
+            col(c, C_RESET);
+            sbuf_addc(b, ']');
+        }
+    }
+    (void)hidden;
+    return vis_cols(b->p + before, b->len - before);
+}
+
+/* What the user got when the web server did otherwise than pass the answer
+ * on: "200 -> user 504: web server gave up after 1.00s". Empty when the same
+ * or unknown. */
+static void user_story(char *buf, size_t len, const req_rec *r, bool utf8)
+{
+    buf[0] = '\0';
+    if (!r->user_status || r->user_status == r->status)
+        return;
+    char st[16], d[32], why[96];
+    if (r->status)
+        snprintf(st, sizeof st, "%d", r->status);
+    else
+        snprintf(st, sizeof st, "none");
+    if (r->has_abandoned)
+        fmt_duration(d, sizeof d, r->abandoned_ns, utf8);
+    else
+        snprintf(d, sizeof d, "?");
+    switch (r->user_outcome) {
+    case FSD_USER_REJECTED_HEADER:
+        if (r->cgi_header_bytes) {
+            char n[32];
+            fmt_bytes(n, sizeof n, r->cgi_header_bytes);
+            snprintf(why, sizeof why, "web server rejected the %s response header", n);
+        } else {
+            snprintf(why, sizeof why, "web server rejected the response header");
+        }
+        break;
+    case FSD_USER_GAVE_UP_TIMEOUT:
+        snprintf(why, sizeof why, "web server gave up after %s", d);
+        break;
+    case FSD_USER_CLIENT_GONE:
+        snprintf(why, sizeof why, "the web server's client went away after %s", d);
+        break;
+    case FSD_USER_BACKEND_FAILED:
+        snprintf(why, sizeof why, "the application gave no usable answer");
+        break;
+    default:
+        snprintf(why, sizeof why, "the web server answered otherwise");
+        break;
+    }
+    snprintf(buf, len, "%s %s user %d: %s", st, utf8 ? "\xe2\x86\x92" : "->", r->user_status, why);
+}
+
+/* How an incomplete request ended: "reset by server", "closed by client",
+ * "capture end", "desync", "gap". */
+static void end_story(char *buf, size_t len, const req_rec *r)
+{
+    const char *who = closed_by_name(r);
+    switch (r->end_reason) {
+    case FSD_END_RESET:
+    case FSD_END_CLOSED:
+        if (who)
+            snprintf(buf, len, "%s by %s", r->closed_by_reset ? "reset" : "closed", who);
+        else
+            snprintf(buf, len, "%s", r->end_reason == FSD_END_RESET ? "reset" : "closed");
+        break;
+    case FSD_END_CAPTURE:
+        snprintf(buf, len, "capture end");
+        break;
+    default:
+        snprintf(buf, len, "%s", fsd_end_reason_name(r->end_reason));
+        break;
+    }
+}
+
+/* A duration, "\u2265" (>=) in front when the request did not complete: it ran
+ * at least that long. */
+static void fmt_elapsed(char *buf, size_t len, const req_rec *r, bool utf8)
+{
+    char d[32];
+    if (!r->has_elapsed) {
+        snprintf(buf, len, "?");
+        return;
+    }
+    fmt_duration(d, sizeof d, r->elapsed_ns, utf8);
+    snprintf(buf, len, "%s%s", r->complete ? "" : utf8 ? "\xe2\x89\xa5" : ">=", d);
+}
+
 static void text_request_line(out_ctx *c, const req_rec *r)
 {
     sbuf *b = &c->line;
-    char t[64], d[32];
+    char t[64], d[48], story[160];
     if (r->has_begin) {
         fmt_rfc3339(t, sizeof t, r->t_begin_ns, c->ns);
         t[10] = ' ';
@@ -560,10 +844,7 @@ static void text_request_line(out_ctx *c, const req_rec *r)
     } else {
         sbuf_adds(b, "---");
     }
-    if (r->has_latency)
-        fmt_duration(d, sizeof d, r->latency_ns, c->utf8);
-    else
-        snprintf(d, sizeof d, "%s", fsd_end_reason_name(r->end_reason));
+    fmt_elapsed(d, sizeof d, r, c->utf8);
     sbuf_adds(b, "  ");
     cell(b, d, 9, true);
     sbuf_adds(b, "  ");
@@ -571,16 +852,24 @@ static void text_request_line(out_ctx *c, const req_rec *r)
     sbuf_addc(b, ' ');
     tcell(c, &r->uri, 0, "-");
     sbuf_printf(b, "  %s frame %" PRIu64, r->server, r->frame);
-    fsd_anomaly_id ids[FSD_A_COUNT];
-    size_t n = rec_anomaly_ids(r, ids, FSD_A_COUNT);
-    if (n) {
-        sbuf_adds(b, "  [");
-        col(c, sev_color(r->worst));
-        for (size_t i = 0; i < n; i++)
-            sbuf_printf(b, "%s%s", i ? " " : "", fsd_anomaly_name(ids[i]));
+    if (!r->complete) {
+        end_story(story, sizeof story, r);
+        sbuf_adds(b, "  ");
+        col(c, C_YELLOW);
+        sbuf_printf(b, "incomplete: %s", story);
         col(c, C_RESET);
-        sbuf_addc(b, ']');
     }
+    user_story(story, sizeof story, r, c->utf8);
+    if (story[0]) {
+        sbuf_adds(b, "  ");
+        col(c, status_color(r->user_status));
+        sbuf_adds(b, story);
+        col(c, C_RESET);
+    }
+    size_t mark = b->len;
+    sbuf_adds(b, "  ");
+    if (text_tags(c, r, c->o->verbose > 0) == 0)
+        b->len = mark, b->p[mark] = '\0';
     for (size_t k = 0; k < r->nparams && k < c->o->nparams; k++) {
         sbuf_addc(b, ' ');
         esc_text(b, c->o->params[k], strlen(c->o->params[k]), c->utf8, 0);
@@ -897,7 +1186,7 @@ static void text_lat_row(out_ctx *c, const rstr *name, const char *plain, const 
     }
     fmt_count(n, sizeof n, count);
     sbuf_addc(&c->line, ' ');
-    cell(&c->line, n, 9, true);
+    cell(&c->line, n, 8, true);
     static const double ps[] = {50, 90, 99};
     for (int i = 0; i < 3; i++) {
         if (h->count)
@@ -905,18 +1194,18 @@ static void text_lat_row(out_ctx *c, const rstr *name, const char *plain, const 
         else
             snprintf(d, sizeof d, "-");
         sbuf_adds(&c->line, "  ");
-        cell(&c->line, d, 8, true);
+        cell(&c->line, d, 7, true);
     }
     if (h->count)
         fmt_duration(d, sizeof d, (int64_t)h->max, c->utf8);
     else
         snprintf(d, sizeof d, "-");
     sbuf_adds(&c->line, "  ");
-    cell(&c->line, d, 8, true);
+    cell(&c->line, d, 7, true);
     if (sc) {
-        sbuf_printf(&c->line, "  %5" PRIu64 "  %5" PRIu64, sc->s4xx, sc->s5xx);
+        sbuf_printf(&c->line, " %4" PRIu64 " %4" PRIu64, sc->s4xx, sc->s5xx);
         if (sc->incomplete)
-            sbuf_printf(&c->line, "  %10" PRIu64, sc->incomplete);
+            sbuf_printf(&c->line, " %4" PRIu64, sc->incomplete);
     }
     sbuf_addc(&c->line, '\n');
 }
@@ -1025,6 +1314,139 @@ static void text_histogram(out_ctx *c, const hist *h)
     }
 }
 
+/* Where php-fpm's Unix sockets would be (FCGISCOPE_PHP_SOCKETS overrides the
+ * glob pattern: tests). */
+static bool php_socket_found(char *path, size_t len)
+{
+    const char *pat = getenv("FCGISCOPE_PHP_SOCKETS");
+    glob_t g;
+    bool found = false;
+    if (glob(pat && *pat ? pat : "/run/php/*.sock", 0, NULL, &g) == 0) {
+        found = g.gl_pathc > 0;
+        if (found)
+            snprintf(path, len, "%s", g.gl_pathv[0]);
+        globfree(&g);
+    }
+    return found;
+}
+
+/* No FastCGI connection at all: where it may be instead. */
+static void no_fastcgi_hint(out_ctx *c, const out_summary *s)
+{
+    sbuf *b = &c->line;
+    label(c, "Hint");
+    char ports[128] = "9000";
+    size_t pl = 0;
+    for (size_t i = 0; i < c->o->nports && pl < sizeof ports - 16; i++) {
+        const port_range *pr = &c->o->ports[i];
+        pl += (size_t)(pr->lo == pr->hi
+                           ? snprintf(ports + pl, sizeof ports - pl, "%s%u", i ? "," : "", pr->lo)
+                           : snprintf(ports + pl, sizeof ports - pl, "%s%u-%u", i ? "," : "",
+                                      pr->lo, pr->hi));
+    }
+    sbuf_printf(b, "%" PRIu64 " TCP flow%s: none to port %s%s. FastCGI on another port? -p PORT\n",
+                s->t.flows_seen, s->t.flows_seen == 1 ? "" : "s", ports,
+                c->o->detect ? " nor recognised as FastCGI from its first bytes" : " (--no-detect)");
+    char path[256];
+    if (php_socket_found(path, sizeof path)) {
+        label(c, "");
+        sbuf_adds(b, "php-fpm listens on a Unix socket on this host (");
+        esc_text(b, path, strlen(path), c->utf8, 60);
+        sbuf_adds(b, "): libpcap cannot see Unix sockets; a TCP listen address (e.g. "
+                     "listen = 127.0.0.1:9000) can be captured\n");
+    }
+}
+
+/* A status count table: one row per status, then the unknown ones. */
+static void status_table(out_ctx *c, const uint64_t *counts, uint64_t total, const char *none)
+{
+    sbuf *b = &c->line;
+    char n1[32];
+    uint64_t maxc = 0;
+    for (int k = 0; k < 1000; k++)
+        if (counts[k] > maxc)
+            maxc = counts[k];
+    for (int pass = 0; pass < 2; pass++)
+        for (int k = pass ? 0 : 1; pass ? k == 0 : k < 1000; k++) {
+            if (!counts[k])
+                continue;
+            sbuf_adds(b, "  ");
+            col(c, k ? status_color(k) : C_MAGENTA);
+            if (k)
+                sbuf_printf(b, "%-6d", k);
+            else
+                sbuf_adds(b, "none  ");
+            col(c, C_RESET);
+            fmt_count(n1, sizeof n1, counts[k]);
+            cell(b, n1, 9, true);
+            sbuf_printf(b, " %5.1f%%  ", 100.0 * (double)counts[k] / (double)total);
+            bar(c, counts[k], maxc, 30, !k);
+            if (!k)
+                sbuf_printf(b, " (%s)", none);
+            sbuf_addc(b, '\n');
+            if (pass)
+                break;
+        }
+}
+
+/* A status in a 4-column cell ("none" when there is none). */
+static void table_status(out_ctx *c, int status)
+{
+    if (status) {
+        col(c, status_color(status));
+        sbuf_printf(&c->line, "%4d", status);
+        col(c, C_RESET);
+    } else {
+        sbuf_adds(&c->line, "none");
+    }
+}
+
+/* The line under a request in the text tables: how an incomplete one ended
+ * (slowest table), what the user got, its findings (warnings and errors;
+ * notes with -v) and the --param values. Nothing when there is nothing. */
+static void request_more(out_ctx *c, const req_rec *r, bool say_incomplete)
+{
+    sbuf *b = &c->line;
+    size_t mark = b->len;
+    bool any = false;
+    char story[160];
+    sbuf_adds(b, "            ");
+    if (say_incomplete && !r->complete) {
+        end_story(story, sizeof story, r);
+        col(c, C_YELLOW);
+        sbuf_printf(b, "incomplete: %s", story);
+        col(c, C_RESET);
+        any = true;
+    }
+    user_story(story, sizeof story, r, c->utf8);
+    if (story[0]) {
+        sbuf_adds(b, any ? "; " : "");
+        col(c, status_color(r->user_status));
+        sbuf_adds(b, story);
+        col(c, C_RESET);
+        any = true;
+    }
+    size_t before = b->len;
+    if (any)
+        sbuf_adds(b, "  ");
+    if (text_tags(c, r, c->o->verbose > 0))
+        any = true;
+    else
+        b->len = before, b->p[before] = '\0';
+    for (size_t k = 0; k < r->nparams && k < c->o->nparams; k++) {
+        if (any)
+            sbuf_adds(b, "  ");
+        esc_text(b, c->o->params[k], strlen(c->o->params[k]), c->utf8, 0);
+        sbuf_addc(b, '=');
+        tcell(c, &r->params[k], 0, "(absent)");
+        any = true;
+    }
+    if (any)
+        sbuf_addc(b, '\n');
+    else
+        b->len = mark, b->p[mark] = '\0';
+}
+
 static void text_summary(out_ctx *c, const out_summary *s)
 {
     sbuf *b = &c->line;
@@ -1071,8 +1493,16 @@ static void text_summary(out_ctx *c, const out_summary *s)
         sbuf_adds(b, "no packets");
     }
     if (!s->device && s->nfiles) {
-        bool any_ns = c->ns;
-        sbuf_printf(b, ", %s timestamps", any_ns ? "nanosecond" : "microsecond");
+        const char *prec = c->ns ? "nanosecond timestamps" : "microsecond timestamps";
+        const char *nl = strrchr(b->p, '\n');
+        size_t from = nl ? (size_t)(nl + 1 - b->p) : 0;
+        if (vis_cols(b->p + from, b->len - from) + 2 + strlen(prec) <= text_width(c))
+            sbuf_printf(b, ", %s", prec);
+        else {
+            sbuf_addc(b, '\n');
+            label(c, "");
+            sbuf_adds(b, prec);
+        }
     }
     sbuf_addc(b, '\n');
     for (size_t i = 0; i < s->nfiles; i++)
@@ -1196,7 +1626,16 @@ static void text_summary(out_ctx *c, const out_summary *s)
     }
 
     /* findings: the verdict in one or two lines */
-    if (st->requests || st->anomaly_events) {
+    bool no_fcgi = s->c.connections == 0 && st->requests == 0;
+    if (no_fcgi) {
+        label(c, "Findings");
+        col(c, C_YELLOW);
+        sbuf_adds(b, "no FastCGI traffic found");
+        col(c, C_RESET);
+        sbuf_addc(b, '\n');
+        no_fastcgi_hint(c, s);
+    }
+    if ((st->requests || st->anomaly_events) && !no_fcgi) {
         label(c, "Findings");
         bool any = false;
         for (int sev = FSD_SEV_ERROR; sev >= FSD_SEV_WARNING; sev--) {
@@ -1233,23 +1672,23 @@ static void text_summary(out_ctx *c, const out_summary *s)
             sbuf_printf(b, "; %" PRIu64 " HTTP 4xx", s4);
         if (st->incomplete)
             sbuf_printf(b, "; %" PRIu64 " incomplete", st->incomplete);
-        if (st->latency.count) {
+        const req_rec *w = stats_slowest_one(st);
+        if (w) {
+            char e[48];
+            fmt_elapsed(e, sizeof e, w, c->utf8);
+            sbuf_printf(b, "; slowest %s%s (", e, w->complete ? "" : " incomplete");
+            if (w->uri.p)
+                esc_text(b, w->uri.p, w->uri.len, c->utf8, 40);
+            else
+                sbuf_addc(b, '-');
+            sbuf_printf(b, ", frame %" PRIu64 ")", w->frame);
+        } else if (st->latency.count) {
             fmt_duration(d, sizeof d, (int64_t)st->latency.max, c->utf8);
             sbuf_printf(b, "; slowest %s", d);
-            if (st->nslow) {
-                /* the heap root is the fastest kept: find the slowest */
-                const req_rec *w = &st->slow[0];
-                for (size_t i = 1; i < st->nslow; i++)
-                    if (st->slow[i].latency_ns > w->latency_ns)
-                        w = &st->slow[i];
-                sbuf_adds(b, " (");
-                if (w->uri.p)
-                    esc_text(b, w->uri.p, w->uri.len, c->utf8, 40);
-                else
-                    sbuf_addc(b, '-');
-                sbuf_printf(b, ", frame %" PRIu64 ")", w->frame);
-            }
         }
+        if (st->user_differs)
+            sbuf_printf(b, "; %" PRIu64 " request%s: the user got another status", st->user_differs,
+                        st->user_differs == 1 ? "" : "s");
         sbuf_addc(b, '\n');
     }
 
@@ -1259,27 +1698,35 @@ static void text_summary(out_ctx *c, const out_summary *s)
         unsigned top = c->o->quiet ? 0 : c->o->top_scripts;
         const script_stat **sc = top ? malloc(top * sizeof *sc) : NULL;
         size_t nsc = sc ? stats_top_scripts(st, sc, top) : 0;
-        size_t namew = 24;
-        for (size_t i = 0; i < nsc; i++)
-            if (!sc[i]->absent && !sc[i]->other) {
-                sbuf tmp;
-                sbuf_init(&tmp);
-                size_t w = esc_text(&tmp, sc[i]->name, sc[i]->len, c->utf8, 48);
-                sbuf_free(&tmp);
-                if (w > namew)
-                    namew = w;
-            }
-        col(c, C_DIM);
-        sbuf_adds(b, "  ");
-        cell(b, "script", namew, false);
-        sbuf_printf(b, " %9s  %8s  %8s  %8s  %8s", "requests", "p50", "p90", "p99", "max");
         bool any_incomplete = false;
         for (size_t i = 0; i < nsc; i++)
             any_incomplete |= sc[i]->incomplete > 0;
+        /* the script column takes what the numbers leave (80 columns) */
+        size_t fixed = 2 + 1 + 8 + 4 * 9 + (nsc ? 10 : 0) + (any_incomplete ? 5 : 0);
+        size_t namew = 12, maxw = text_width(c) - fixed;
+        if (maxw > 48)
+            maxw = 48;
+        for (size_t i = 0; i < nsc; i++) {
+            size_t w = 16; /* "(no script name)" */
+            if (!sc[i]->absent && !sc[i]->other) {
+                sbuf tmp;
+                sbuf_init(&tmp);
+                w = esc_text(&tmp, sc[i]->name, sc[i]->len, c->utf8, 0);
+                sbuf_free(&tmp);
+            }
+            if (w > namew)
+                namew = w;
+        }
+        if (namew > maxw)
+            namew = maxw;
+        col(c, C_DIM);
+        sbuf_adds(b, "  ");
+        cell(b, "script", namew, false);
+        sbuf_printf(b, " %8s  %7s  %7s  %7s  %7s", "requests", "p50", "p90", "p99", "max");
         if (nsc)
-            sbuf_printf(b, "  %5s  %5s", "4xx", "5xx");
+            sbuf_printf(b, " %4s %4s", "4xx", "5xx");
         if (any_incomplete)
-            sbuf_adds(b, "  incomplete");
+            sbuf_printf(b, " %4s", "inc.");
         col(c, C_RESET);
         sbuf_addc(b, '\n');
         script_stat all;
@@ -1295,6 +1742,9 @@ static void text_summary(out_ctx *c, const out_summary *s)
             text_lat_row(c, &nm, sc[i]->absent ? "(no script name)" : sc[i]->other ? "(other scripts)" : NULL,
                          sc[i], &sc[i]->latency, sc[i]->count, namew);
         }
+        if (any_incomplete)
+            sbuf_printf(b, "  %sinc.: incomplete requests (not in the percentiles)%s\n",
+                        c->color ? sgr[C_DIM] : "", c->color ? sgr[C_RESET] : "");
         if (!c->o->quiet && nsc < st->nscripts + (st->absent_script.count > 0) + (st->other_scripts.count > 0))
             sbuf_printf(b, "  %s(%zu more scripts; --top N shows more)%s\n", c->color ? sgr[C_DIM] : "",
                         st->nscripts + (st->absent_script.count > 0) + (st->other_scripts.count > 0) - nsc,
@@ -1303,12 +1753,11 @@ static void text_summary(out_ctx *c, const out_summary *s)
         if (st->ttfb.count && !c->o->quiet) {
             fmt_duration(n1, sizeof n1, (int64_t)hist_percentile(&st->ttfb, 50), c->utf8);
             fmt_duration(n2, sizeof n2, (int64_t)hist_percentile(&st->ttfb, 99), c->utf8);
-            sbuf_printf(b, "  time to first response byte: p50 %s, p99 %s", n1, n2);
+            sbuf_printf(b, "  time to first response byte: p50 %s, p99 %s\n", n1, n2);
             if (st->server.count) {
                 fmt_duration(n1, sizeof n1, (int64_t)hist_percentile(&st->server, 50), c->utf8);
-                sbuf_printf(b, "; server time (request sent to first byte) p50 %s", n1);
+                sbuf_printf(b, "  server time (request sent to first byte): p50 %s\n", n1);
             }
-            sbuf_addc(b, '\n');
         }
         if (!c->o->quiet)
             text_histogram(c, &st->latency);
@@ -1317,132 +1766,125 @@ static void text_summary(out_ctx *c, const out_summary *s)
     /* statuses */
     if (st->requests) {
         section(c, "HTTP status");
-        uint64_t maxc = 0;
-        for (int k = 0; k < 1000; k++)
-            if (st->status[k] > maxc)
-                maxc = st->status[k];
-        for (int pass = 0; pass < 2; pass++)
-            for (int k = pass ? 0 : 1; pass ? k == 0 : k < 1000; k++) {
-                if (!st->status[k])
-                    continue;
-                sbuf_adds(b, "  ");
-                col(c, k ? status_color(k) : C_MAGENTA);
-                if (k)
-                    sbuf_printf(b, "%-6d", k);
-                else
-                    sbuf_adds(b, "none  ");
-                col(c, C_RESET);
-                fmt_count(n1, sizeof n1, st->status[k]);
-                cell(b, n1, 9, true);
-                sbuf_printf(b, " %5.1f%%  ", 100.0 * (double)st->status[k] / (double)st->requests);
-                bar(c, st->status[k], maxc, 30, !k);
-                if (!k)
-                    sbuf_adds(b, " (no CGI response header)");
-                sbuf_addc(b, '\n');
-                if (pass)
-                    break;
-            }
+        status_table(c, st->status, st->requests, "no response header");
+        if (st->user_differs) {
+            section(c, "HTTP status the users got (as far as the wire shows)");
+            status_table(c, st->user_status, st->requests, "unknown");
+            static const struct {
+                fsd_user_outcome o;
+                const char *what;
+            } why[] = {
+                {FSD_USER_REJECTED_HEADER, "response header too big for the web server (502)"},
+                {FSD_USER_GAVE_UP_TIMEOUT, "the web server gave up: its timeout (504)"},
+                {FSD_USER_CLIENT_GONE, "the web server's client went away (499)"},
+                {FSD_USER_BACKEND_FAILED, "no usable answer from the application (502)"},
+            };
+            for (size_t i = 0; i < sizeof why / sizeof why[0]; i++)
+                if (st->user_outcomes[why[i].o]) {
+                    fmt_count(n1, sizeof n1, st->user_outcomes[why[i].o]);
+                    sbuf_adds(b, "  ");
+                    cell(b, n1, 9, true);
+                    sbuf_printf(b, "  %s\n", why[i].what);
+                }
+        }
     }
 
-    /* request tables: the uri column takes what the terminal leaves */
-    size_t uriw = 44;
-    if (c->width) {
-        size_t fixed = 2 + 12 + 2 + 6 + 2 + 7 + 1 + 1 + 10 + 2 + (c->ns ? 18 : 15);
-        uriw = c->width > fixed + 16 ? c->width - fixed : 16;
-        if (uriw > 120)
-            uriw = 120;
-    }
+    /* request tables: the uri column takes what the line leaves */
+    size_t W = text_width(c), startw = c->ns ? 18 : 15;
 
-    /* slowest */
+    /* slowest (incomplete requests with what they had run: "\u2265") */
     unsigned nslow = c->o->quiet ? 0 : c->o->slowest;
     const req_rec **slow = nslow ? malloc(nslow * sizeof *slow) : NULL;
     size_t ns = slow ? stats_slowest(st, slow, nslow) : 0;
     if (ns) {
+        size_t uriw = W - (2 + 8 + 2 + 4 + 2 + 7 + 1 + 1 + 7 + 2 + startw);
+        if (uriw > 120)
+            uriw = 120;
         char title[64];
         snprintf(title, sizeof title, "Slowest %zu request%s", ns, ns == 1 ? "" : "s");
         section(c, title);
         col(c, C_DIM);
-        sbuf_printf(b, "  %8s  %6s  %-7s %-*s %10s  %s\n", "latency", "status", "method", (int)uriw, "uri",
-                    "frame", c->ns ? "start (UTC)" : "start (UTC)");
+        sbuf_printf(b, "  %8s  %4s  %-7s %-*s %7s  %s\n", "elapsed", "stat", "method", (int)uriw, "uri",
+                    "frame", "start (UTC)");
         col(c, C_RESET);
         for (size_t i = 0; i < ns; i++) {
             const req_rec *r = slow[i];
-            fmt_duration(d, sizeof d, r->latency_ns, c->utf8);
+            fmt_elapsed(d, sizeof d, r, c->utf8);
             sbuf_adds(b, "  ");
             cell(b, d, 8, true);
             sbuf_adds(b, "  ");
-            if (r->status) {
-                col(c, status_color(r->status));
-                sbuf_printf(b, "%6d", r->status);
-                col(c, C_RESET);
-            } else {
-                sbuf_adds(b, "  none");
-            }
+            table_status(c, r->status);
             sbuf_adds(b, "  ");
             tcell(c, &r->method, 7, "-");
             sbuf_addc(b, ' ');
             tcell(c, &r->uri, uriw, "-");
-            sbuf_printf(b, " %10" PRIu64 "  ", r->frame);
+            sbuf_printf(b, " %7" PRIu64 "  ", r->frame);
             fmt_rfc3339(t1, sizeof t1, r->t_begin_ns, c->ns);
             t1[strlen(t1) - 1] = '\0';
             sbuf_adds(b, t1 + 11);
-            /* notes (php-fpm's habits) would drown the signal here */
-            fsd_anomaly_id ids[FSD_A_COUNT];
-            size_t na = rec_anomaly_ids(r, ids, FSD_A_COUNT), shown = 0;
-            for (size_t k = 0; k < na; k++) {
-                if (fsd_anomaly_max_severity(ids[k]) < FSD_SEV_WARNING)
-                    continue;
-                if (!shown++) {
-                    sbuf_adds(b, "  ");
-                    col(c, sev_color(r->worst));
-                }
-                sbuf_printf(b, "%s%s", shown > 1 ? " " : "", fsd_anomaly_name(ids[k]));
-            }
-            if (shown)
-                col(c, C_RESET);
             sbuf_addc(b, '\n');
+            request_more(c, r, true);
         }
     }
     free(slow);
 
-    if (st->nincomplete_list) {
+    size_t ninc = stats_incomplete(st);
+    if (ninc) {
+        size_t fixed = 2 + 8 + 2 + 16 + 1 + 4 + 2 + 7 + 1 + 1 + 7;
+        size_t uriw = W - fixed;
+        bool show_start = uriw >= 30 + 2 + startw;
+        if (show_start)
+            uriw -= 2 + startw;
+        if (uriw > 120)
+            uriw = 120;
         char title[96];
-        snprintf(title, sizeof title, "Incomplete requests (%s%zu of %" PRIu64 ")",
-                 st->nincomplete_list < st->incomplete ? "first " : "", st->nincomplete_list,
-                 st->incomplete);
+        snprintf(title, sizeof title, "Incomplete requests, in start order (%s%zu of %" PRIu64 ")",
+                 ninc < st->incomplete ? "first " : "", ninc, st->incomplete);
         section(c, title);
         col(c, C_DIM);
-        sbuf_printf(b, "  %-12s %6s  %-7s %-*s %10s  %s\n", "ended by", "status", "method", (int)uriw, "uri",
-                    "frame", "start (UTC)");
+        sbuf_printf(b, "  %8s  %-16s %4s  %-7s %-*s %7s%s\n", "elapsed", "ended", "stat", "method",
+                    (int)uriw, "uri", "frame", show_start ? "  start (UTC)" : "");
         col(c, C_RESET);
-        for (size_t i = 0; i < st->nincomplete_list; i++) {
+        for (size_t i = 0; i < ninc; i++) {
             const req_rec *r = &st->incomplete_list[i];
-            sbuf_adds(b, "  ");
-            col(c, C_YELLOW);
-            cell(b, fsd_end_reason_name(r->end_reason), 12, false);
-            col(c, C_RESET);
-            if (r->status)
-                sbuf_printf(b, " %6d  ", r->status);
+            if (r->has_elapsed)
+                fmt_duration(d, sizeof d, r->elapsed_ns, c->utf8);
             else
-                sbuf_adds(b, "   none  ");
+                snprintf(d, sizeof d, "?");
+            sbuf_adds(b, "  ");
+            cell(b, d, 8, true);
+            sbuf_adds(b, "  ");
+            char e[48];
+            end_story(e, sizeof e, r);
+            col(c, C_YELLOW);
+            cell(b, e, 16, false);
+            col(c, C_RESET);
+            sbuf_addc(b, ' ');
+            table_status(c, r->status);
+            sbuf_adds(b, "  ");
             tcell(c, &r->method, 7, "-");
             sbuf_addc(b, ' ');
             tcell(c, &r->uri, uriw, "-");
-            if (r->has_begin) {
-                sbuf_printf(b, " %10" PRIu64 "  ", r->frame);
+            if (r->has_begin)
+                sbuf_printf(b, " %7" PRIu64, r->frame);
+            else
+                sbuf_printf(b, " %7s", "?");
+            if (show_start && r->has_begin) {
                 fmt_rfc3339(t1, sizeof t1, r->t_begin_ns, c->ns);
                 t1[strlen(t1) - 1] = '\0';
+                sbuf_adds(b, "  ");
                 sbuf_adds(b, t1 + 11);
-            } else {
-                sbuf_printf(b, " %10s  ?", "?");
             }
             sbuf_addc(b, '\n');
+            request_more(c, r, false);
         }
     }
 
     /* anomalies */
     section(c, "Anomalies");
-    if (st->anomaly_events == 0) {
+    if (st->anomaly_events == 0 && no_fcgi) {
+        sbuf_adds(b, "  none (no FastCGI traffic found)\n");
+    } else if (st->anomaly_events == 0) {
         col(c, C_GREEN);
         sbuf_adds(b, "  none: the FastCGI framing was sound\n");
         col(c, C_RESET);
@@ -1499,7 +1941,7 @@ static void text_summary(out_ctx *c, const out_summary *s)
                     col(c, C_DIM);
                     sbuf_adds(b, "           first: ");
                     col(c, C_RESET);
-                    esc_text(b, a->detail, strlen(a->detail), c->utf8, 100);
+                    esc_text(b, a->detail, strlen(a->detail), c->utf8, text_width(c) - 18);
                     sbuf_addc(b, '\n');
                 }
             }
@@ -1524,6 +1966,7 @@ void out_summary_write(out_ctx *c, const out_summary *s)
         if (c->live && !c->o->quiet && c->requests_written)
             sbuf_addc(&c->line, '\n');
         text_summary(c, s);
+        wrap_all(&c->line, text_width(c));
         break;
     }
     flush_line(c);

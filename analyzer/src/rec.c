@@ -69,6 +69,47 @@ size_t rec_tx_size(const fsd_transaction *tx, const char *const *names, size_t n
     return n;
 }
 
+/* The 0.2.0 fields: what the user got, how long an incomplete request ran,
+ * who closed. */
+static void copy_user_fields(req_rec *r, const fsd_transaction *tx)
+{
+    r->status_source = tx->status_source;
+    r->user_status = tx->user_status;
+    r->user_outcome = tx->user_outcome;
+    r->cgi_header_bytes = tx->cgi_header_bytes;
+    r->gap = tx->gap;
+    r->has_close = tx->t_close.set;
+    r->closed_by = tx->closed_by == FSD_DIR_CLIENT || tx->closed_by == FSD_DIR_SERVER
+                 ? tx->closed_by : -1;
+    r->closed_by_reset = r->closed_by >= 0 && tx->closed_by_reset;
+    if (tx->t_begin.set && tx->t_abandoned.set) {
+        r->has_abandoned = true;
+        r->abandoned_ns = tx->t_abandoned.ns - tx->t_begin.ns;
+    }
+    if (!tx->t_begin.set)
+        return;
+    if (tx->complete && tx->t_end.set) {
+        r->has_elapsed = true;
+        r->elapsed_ns = tx->t_end.ns - tx->t_begin.ns;
+    } else if (!tx->complete && tx->t_close.set) {
+        r->has_elapsed = true;
+        r->elapsed_ns = tx->t_close.ns - tx->t_begin.ns;
+    } else if (!tx->complete && tx->t_last.set) {
+        r->has_elapsed = true;
+        r->elapsed_ns = tx->t_last.ns - tx->t_begin.ns;
+    }
+}
+
+void rec_set_end_time(req_rec *r, int64_t end_ns)
+{
+    if (r->complete || !r->has_begin || end_ns < r->t_begin_ns)
+        return;
+    if ((r->end_reason == FSD_END_CAPTURE && !r->has_close) || !r->has_elapsed) {
+        r->has_elapsed = true;
+        r->elapsed_ns = end_ns - r->t_begin_ns;
+    }
+}
+
 static bool from_tx(req_rec *r, const fsd_transaction *tx, const char *const *names,
                     size_t nnames, carve *arena)
 {
@@ -106,11 +147,16 @@ static bool from_tx(req_rec *r, const fsd_transaction *tx, const char *const *na
     r->content_length = tx->content_length_value;
     r->complete = tx->complete;
     r->end_reason = tx->end_reason;
+    copy_user_fields(r, tx);
     for (size_t i = 0; i < tx->nanomalies; i++) {
         const fsd_anomaly_event *ev = &tx->anomalies[i];
         if ((unsigned)ev->id >= FSD_A_COUNT)
             continue;
         r->anomalies[ev->id / 64] |= UINT64_C(1) << (ev->id % 64);
+        if (ev->severity >= FSD_SEV_WARNING)
+            r->anomalies_warn[ev->id / 64] |= UINT64_C(1) << (ev->id % 64);
+        if (ev->severity >= FSD_SEV_ERROR)
+            r->anomalies_err[ev->id / 64] |= UINT64_C(1) << (ev->id % 64);
         if (ev->severity > r->worst)
             r->worst = ev->severity;
     }

@@ -58,6 +58,21 @@ typedef struct req_rec {
     fsd_end_reason end_reason;
     uint64_t anomalies[REC_ANOM_WORDS]; /* bit per fsd_anomaly_id */
     fsd_severity worst;              /* 0: no anomaly */
+    uint64_t anomalies_warn[REC_ANOM_WORDS]; /* ids with an event of warning or error */
+    uint64_t anomalies_err[REC_ANOM_WORDS];  /* ids with an event of error */
+    /* (0.2.0) what the web server's client got, copied from fsd_transaction */
+    fsd_status_source status_source;
+    int user_status;                 /* 0: the wire cannot tell (JSON null) */
+    fsd_user_outcome user_outcome;
+    uint64_t cgi_header_bytes;
+    bool has_elapsed;                /* complete: == latency; else BEGIN to close/last byte/end */
+    int64_t elapsed_ns;
+    bool has_close;                  /* a FIN/RST while the request was outstanding */
+    int8_t closed_by;                /* fsd_dir of its sender, -1: none */
+    bool closed_by_reset;
+    bool has_abandoned;              /* the web server closed its side while outstanding */
+    int64_t abandoned_ns;            /* BEGIN to that close */
+    bool gap;                        /* bytes of its records were missing from the capture */
     size_t nparams;                  /* --param values, in the order of the options */
     rstr *params;                    /* p NULL: the param was absent */
     bool strings_inline;             /* strings and params in the caller's block */
@@ -93,9 +108,30 @@ size_t rec_tx_size(const fsd_transaction *tx, const char *const *param_names,
                    size_t nparam_names);
 void rec_from_tx_inline(req_rec *r, const fsd_transaction *tx, const char *const *param_names,
                         size_t nparam_names, void *block);
+/* A request delivered incomplete: elapsed runs to end_ns (the capture's end,
+ * or the time the decoder gave it up) when nothing later is known: always
+ * for end == capture_end without a close, else only when the decoder gave
+ * neither t_close nor t_last. No effect on complete requests. */
+void rec_set_end_time(req_rec *r, int64_t end_ns);
 /* Deep copy. */
 bool rec_copy(req_rec *dst, const req_rec *src);
 void rec_free(req_rec *r);
+
+/* Did the request carry an event of warning or error with that id? */
+static inline bool rec_anomaly_warns(const req_rec *r, fsd_anomaly_id id)
+{
+    return (r->anomalies_warn[id / 64] >> (id % 64)) & 1u;
+}
+
+/* The worst severity of the request's events with that id (0: none). */
+static inline fsd_severity rec_anomaly_severity(const req_rec *r, fsd_anomaly_id id)
+{
+    if ((r->anomalies_err[id / 64] >> (id % 64)) & 1u)
+        return FSD_SEV_ERROR;
+    if ((r->anomalies_warn[id / 64] >> (id % 64)) & 1u)
+        return FSD_SEV_WARNING;
+    return (r->anomalies[id / 64] >> (id % 64)) & 1u ? FSD_SEV_NOTE : (fsd_severity)0;
+}
 
 static inline bool rec_has_anomaly(const req_rec *r, fsd_anomaly_id id)
 {

@@ -91,11 +91,13 @@ static script_stat *script_find(stats *s, const rstr *name)
     return sc;
 }
 
-/* min-heap on latency: slow[0] is the fastest of the kept ones */
+/* min-heap on elapsed time: slow[0] is the fastest of the kept ones */
 static bool slower(const req_rec *a, const req_rec *b)
 {
-    if (a->latency_ns != b->latency_ns)
-        return a->latency_ns > b->latency_ns;
+    if (a->elapsed_ns != b->elapsed_ns)
+        return a->elapsed_ns > b->elapsed_ns;
+    if (a->complete != b->complete)
+        return a->complete; /* a complete one ranks as slower on ties */
     return a->frame < b->frame; /* earlier frame ranks as slower on ties */
 }
 
@@ -131,7 +133,7 @@ static void heap_up(req_rec *h, size_t i)
 
 static void slow_add(stats *s, const req_rec *r)
 {
-    if (s->slow_cap == 0 || !r->has_latency)
+    if (s->slow_cap == 0 || !r->has_elapsed)
         return;
     if (!s->slow) {
         s->slow = calloc(s->slow_cap, sizeof *s->slow);
@@ -155,6 +157,68 @@ static void slow_add(stats *s, const req_rec *r)
     heap_down(s->slow, s->nslow, 0);
 }
 
+/* start order: by t_begin (unknown last), then frame */
+static bool starts_before(const req_rec *a, const req_rec *b)
+{
+    if (a->has_begin != b->has_begin)
+        return a->has_begin;
+    if (a->has_begin && a->t_begin_ns != b->t_begin_ns)
+        return a->t_begin_ns < b->t_begin_ns;
+    return a->frame < b->frame;
+}
+
+/* Keep the earliest-starting incomplete requests: when full, one that starts
+ * before the latest kept replaces it (requests are delivered when they end,
+ * not in start order). */
+static void incomplete_add(stats *s, const req_rec *r)
+{
+    if (s->incomplete_cap == 0)
+        return;
+    if (!s->incomplete_list) {
+        s->incomplete_list = calloc(s->incomplete_cap, sizeof *s->incomplete_list);
+        if (!s->incomplete_list)
+            return;
+    }
+    if (s->nincomplete_list < s->incomplete_cap) {
+        if (rec_copy(&s->incomplete_list[s->nincomplete_list], r))
+            s->nincomplete_list++;
+        return;
+    }
+    size_t last = 0;
+    for (size_t i = 1; i < s->nincomplete_list; i++)
+        if (starts_before(&s->incomplete_list[last], &s->incomplete_list[i]))
+            last = i;
+    if (!starts_before(r, &s->incomplete_list[last]))
+        return;
+    req_rec copy;
+    if (!rec_copy(&copy, r))
+        return;
+    rec_free(&s->incomplete_list[last]);
+    s->incomplete_list[last] = copy;
+}
+
+static int cmp_start(const void *a, const void *b)
+{
+    const req_rec *x = a, *y = b;
+    return starts_before(x, y) ? -1 : starts_before(y, x) ? 1 : 0;
+}
+
+size_t stats_incomplete(stats *s)
+{
+    if (s->nincomplete_list)
+        qsort(s->incomplete_list, s->nincomplete_list, sizeof *s->incomplete_list, cmp_start);
+    return s->nincomplete_list;
+}
+
+const req_rec *stats_slowest_one(const stats *s)
+{
+    const req_rec *w = NULL;
+    for (size_t i = 0; i < s->nslow; i++)
+        if (!w || slower(&s->slow[i], w))
+            w = &s->slow[i];
+    return w;
+}
+
 void stats_request(stats *s, const req_rec *r)
 {
     s->requests++;
@@ -168,6 +232,14 @@ void stats_request(stats *s, const req_rec *r)
         s->status[r->status]++;
     else
         s->status_out_of_range++;
+    if (r->user_status > 0 && r->user_status < 1000)
+        s->user_status[r->user_status]++;
+    else if (r->user_status == 0)
+        s->user_status[0]++;
+    if ((unsigned)r->user_outcome <= FSD_USER_BACKEND_FAILED)
+        s->user_outcomes[r->user_outcome]++;
+    if (r->user_status && r->user_status != r->status)
+        s->user_differs++;
     if (r->keep_conn)
         s->keep_conn_requests++;
     if (r->aborted)
@@ -193,12 +265,8 @@ void stats_request(stats *s, const req_rec *r)
     if (r->has_latency)
         hist_add(&sc->latency, r->latency_ns > 0 ? (uint64_t)r->latency_ns : 0);
     slow_add(s, r);
-    if (!r->complete && s->nincomplete_list < s->incomplete_cap) {
-        if (!s->incomplete_list)
-            s->incomplete_list = calloc(s->incomplete_cap, sizeof *s->incomplete_list);
-        if (s->incomplete_list && rec_copy(&s->incomplete_list[s->nincomplete_list], r))
-            s->nincomplete_list++;
-    }
+    if (!r->complete)
+        incomplete_add(s, r);
 }
 
 void stats_anomaly(stats *s, fsd_anomaly_id id, fsd_severity sev, uint64_t frame,

@@ -44,6 +44,9 @@ typedef struct stats {
     uint64_t end_reasons[FSD_END_DESYNC + 1];
     uint64_t status[1000];            /* HTTP status 0..999 (0 = no response) */
     uint64_t status_out_of_range;
+    uint64_t user_status[1000];       /* what the users got (0 = the wire cannot tell) */
+    uint64_t user_outcomes[FSD_USER_BACKEND_FAILED + 1]; /* by fsd_user_outcome */
+    uint64_t user_differs;            /* user_status known and not the application's */
     hist latency, ttfb, server;
     /* scripts: open addressing, 2 * STATS_MAX_SCRIPTS slots */
     script_stat *scripts;
@@ -54,10 +57,12 @@ typedef struct stats {
     uint64_t anomaly_events;
     uint64_t anomalies_by_sev[4];
     fsd_severity max_sev;
-    /* the slowest requests: a min-heap on latency */
+    /* the slowest requests: a min-heap on elapsed time (complete: latency;
+     * incomplete ones count with what they had run when they ended) */
     req_rec *slow;
     size_t nslow, slow_cap;
-    /* the first incomplete requests, in delivery order */
+    /* the earliest-starting incomplete requests (STATS_INCOMPLETE_KEPT),
+     * in start order after stats_incomplete() */
     req_rec *incomplete_list;
     size_t nincomplete_list, incomplete_cap;
     /* request roles, methods */
@@ -83,5 +88,9 @@ void stats_anomaly_downgrade(stats *s, fsd_anomaly_id id, fsd_severity from, fsd
 size_t stats_top_scripts(const stats *s, const script_stat **out, size_t n);
 /* The slowest requests, slowest first (the heap is reordered, still valid). */
 size_t stats_slowest(stats *s, const req_rec **out, size_t n);
+/* The kept incomplete requests in start order (then frame); returns how many. */
+size_t stats_incomplete(stats *s);
+/* The slowest kept request (NULL when none). */
+const req_rec *stats_slowest_one(const stats *s);
 
 #endif

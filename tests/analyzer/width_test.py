@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""width_test.py — the text report and --help fit 80 columns.
+
+Normative reference: issue 12 point 11 ("terminals and mail are 80"). The
+text report is laid out for 80 columns and wider only when its output is a
+terminal that says it is wider (not the case here: a pipe). Every line of
+`fcgiscope --help` and of the text report of every capture in captures/ (with
+and without -v, with colours, with --param) must be at most 80 columns:
+SGR sequences take none, every other code point one (the report writes only
+narrow characters of its own; traffic strings are escaped).
+
+  width_test.py FCGISCOPE CAPTURES_DIR
+"""
+import glob
+import os
+import re
+import subprocess
+import sys
+
+BIN, CAPS = sys.argv[1], sys.argv[2]
+SGR = re.compile(r"\x1b\[[0-9;]*m")
+WIDTH = 80
+failed = checked = 0
+
+
+def cols(line):
+    return len(SGR.sub("", line))
+
+
+def check_output(what, data):
+    global failed, checked
+    text = data.decode("utf-8", "replace")
+    lines = text.split("\n")
+    checked += 1
+    wide = [(i + 1, cols(l), l) for i, l in enumerate(lines) if cols(l) > WIDTH]
+    for n, c, l in wide[:3]:
+        print("FAIL: %s line %d is %d columns: %r" % (what, n, c, SGR.sub("", l)))
+    if wide:
+        failed += 1
+    return len(lines)
+
+
+def main():
+    p = subprocess.run([BIN, "--help"], stdout=subprocess.PIPE, timeout=60)
+    check_output("--help", p.stdout)
+    caps = sorted(glob.glob(os.path.join(CAPS, "*.pcap*")) + glob.glob(os.path.join(CAPS, "*", "*.pcap*")))
+    if not caps:
+        print("FAIL: no captures in %s" % CAPS)
+        return 1
+    nlines = 0
+    for cap in caps:
+        # the path as a user would give it: relative to the captures' parent
+        rel = os.path.relpath(cap, os.path.dirname(os.path.abspath(CAPS)))
+        for extra in ([], ["-v"], ["-v", "--color", "always", "--param", "HTTP_X_REQUEST_ID",
+                                   "--param", "HTTP_USER_AGENT", "--slowest", "100"]):
+            p = subprocess.run([BIN] + extra + [rel],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300,
+                               cwd=os.path.dirname(os.path.abspath(CAPS)), env=dict(os.environ, LC_ALL="C.UTF-8"))
+            nlines += check_output("%s %s" % (" ".join(extra), rel), p.stdout)
+    print("%d outputs checked (%d lines), %d too wide" % (checked, nlines, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
