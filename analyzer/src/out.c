@@ -311,8 +311,10 @@ static void wrap_line(sbuf *out, const char *p, size_t n, size_t w)
                 brk = i;
             i++;
         }
-        size_t take = brk ? brk : i, skip = brk ? 1 : 0;
-        sbuf_add(out, p, take);
+        size_t take = brk ? brk : i, skip = brk ? 1 : 0, keep = take;
+        while (keep > 0 && p[keep - 1] == ' ')
+            keep--;
+        sbuf_add(out, p, keep);
         sbuf_addc(out, '\n');
         for (size_t k = 0; k < indent; k++)
             sbuf_addc(out, ' ');
@@ -973,6 +975,31 @@ static void j_lat(out_ctx *c, const char *key, const hist *h, bool ns_units)
     sbuf_printf(b, ",\"mean\":%" PRId64 "}", ns_units ? v : ns_to_us(v));
 }
 
+/* "user_statuses" (what the users got; "none": the wire cannot tell) and
+ * "user_outcomes" (requests by fsd_user_outcome). */
+static void json_user_summary(out_ctx *c, const stats *st)
+{
+    sbuf *b = &c->line;
+    j_key(b, "user_statuses");
+    sbuf_addc(b, '{');
+    bool first = true;
+    for (int k = 1; k < 1000; k++) {
+        if (!st->user_status[k])
+            continue;
+        sbuf_printf(b, "%s\"%d\":%" PRIu64, first ? "" : ",", k, st->user_status[k]);
+        first = false;
+    }
+    if (st->user_status[0])
+        sbuf_printf(b, "%s\"none\":%" PRIu64, first ? "" : ",", st->user_status[0]);
+    sbuf_addc(b, '}');
+    j_key(b, "user_outcomes");
+    sbuf_addc(b, '{');
+    for (int o = 0; o <= FSD_USER_BACKEND_FAILED; o++)
+        sbuf_printf(b, "%s\"%s\":%" PRIu64, o ? "," : "", fsd_user_outcome_name((fsd_user_outcome)o),
+                    st->user_outcomes[o]);
+    sbuf_addc(b, '}');
+}
+
 static void json_summary(out_ctx *c, const out_summary *s)
 {
     sbuf *b = &c->line;
@@ -1047,6 +1074,7 @@ static void json_summary(out_ctx *c, const out_summary *s)
     if (st->status[0])
         sbuf_printf(b, "%s\"none\":%" PRIu64, first ? "" : ",", st->status[0]);
     sbuf_addc(b, '}');
+    json_user_summary(c, st);
     j_lat(c, "latency_us", &st->latency, false);
     if (c->ns)
         j_lat(c, "latency_ns", &st->latency, true);
@@ -1182,7 +1210,20 @@ static void text_lat_row(out_ctx *c, const rstr *name, const char *plain, const 
     if (plain) {
         cell(&c->line, plain, namew, false);
     } else {
-        tcell(c, name, namew, "-");
+        /* a name wider than its column gets a line of its own, the numbers
+         * the next one */
+        size_t mark = c->line.len;
+        size_t w = name->p ? esc_text(&c->line, name->p, name->len, c->utf8, 0) : namew;
+        if (w > namew) {
+            c->line.len = mark;
+            esc_text(&c->line, name->p, name->len, c->utf8, text_width(c) - 2);
+            sbuf_adds(&c->line, "\n  ");
+            pad(&c->line, namew);
+        } else {
+            c->line.len = mark;
+            c->line.p[mark] = '\0';
+            tcell(c, name, namew, "-");
+        }
     }
     fmt_count(n, sizeof n, count);
     sbuf_addc(&c->line, ' ');

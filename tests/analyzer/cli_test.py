@@ -7,7 +7,7 @@ only. The captures are generated here (pcap files written from scratch:
 Ethernet/IPv4/TCP carrying FastCGI records); writing FastCGI is allowed to
 generators, reading it is the decoder's job.
 
-  cli_test.py FCGISCOPE [GROUP]     GROUP: cli, order, safety, input (default: all)
+  cli_test.py FCGISCOPE [GROUP]     GROUP: cli, order, safety, input, user (default: all)
 """
 import csv
 import io
@@ -427,9 +427,152 @@ def group_input(tmp):
         check(reqs[1]["complete"] is True and reqs[2]["complete"] is True, "the others complete")
 
 
+USER_KEYS = ("severity", "status_source", "user_status", "user_outcome", "elapsed_us", "closed_by", "close",
+             "abandoned_after_us", "gap")
+
+
+def killed_capture():
+    """/done answered; /killed: the server resets 1.5 s after BEGIN (a killed
+    worker); /hang: no answer when the capture ends 2.25 s after its BEGIN;
+    /notes: php-fpm style (END_REQUEST before the empty STDOUT: a note)."""
+    p = Pcap()
+    a, b, c, d = Flow(p, 43001), Flow(p, 43002), Flow(p, 43003), Flow(p, 43004)
+    a.syn(T0)
+    a.send(T0 + 10_000_000, 0, request_bytes(1, std_params(b"/done", b"/done.php", [(b"HTTP_X_TAG", b"t-done")])))
+    a.send(T0 + 30_000_000, 1, response_bytes(1, 200))
+    a.fin(T0 + 40_000_000)
+    b.syn(T0 + 100_000_000)
+    b.send(T0 + 200_000_000, 0, request_bytes(1, std_params(b"/killed", b"/killed.php", [(b"HTTP_X_TAG", b"t-killed")])))
+    p.add(T0 + 1_700_000_000, b._frame(1, 0x14, b""))  # RST|ACK from the server
+    c.syn(T0 + 250_000_000)
+    c.send(T0 + 300_000_000, 0, request_bytes(1, std_params(b"/hang", b"/hang.php", [(b"HTTP_X_TAG", b"t-hang")])))
+    d.syn(T0 + 400_000_000)
+    d.send(T0 + 500_000_000, 0, request_bytes(1, std_params(b"/notes", b"/notes.php")))
+    hdr = b"Content-Type: text/plain\r\n\r\nok"
+    d.send(T0 + 510_000_000, 1, rec(6, 1, hdr) + rec(3, 1, struct.pack("!IB3x", 0, 0)))
+    d.fin(T0 + 520_000_000)
+    p.pkts.sort(key=lambda x: x[0])
+    p.add(T0 + 2_550_000_000, a._frame(0, 0x10, b""))  # the capture's last packet (a stray ACK)
+    return p
+
+
+def group_user(tmp):
+    """Issue 12 points 5, 6, 9, 11 and issue 19: what the user got, on generated captures."""
+    path = os.path.join(tmp, "killed.pcap")
+    write(path, killed_capture().bytes())
+    rc, out, err = run(["-f", "json", "--param", "HTTP_X_TAG", path])
+    objs = jlines(out)
+    reqs = {o["uri"]: o for o in objs if o["type"] == "request"}
+    check(rc == 0 and sorted(reqs) == ["/done", "/hang", "/killed", "/notes"], "killed capture: %s" % sorted(reqs))
+    for r in reqs.values():
+        missing = [k for k in USER_KEYS if k not in r]
+        check(not missing, "%s lacks %s" % (r["uri"], missing))
+    if len(reqs) != 4 or any(k not in r for r in reqs.values() for k in USER_KEYS):
+        return
+    done, killed, hang, notes = reqs["/done"], reqs["/killed"], reqs["/hang"], reqs["/notes"]
+    check(done["complete"] and done["elapsed_us"] == done["latency_us"] == 20000,
+          "complete: elapsed_us == latency_us: %s %s" % (done["elapsed_us"], done["latency_us"]))
+    check(done["user_status"] == 200 and done["user_outcome"] == "as_answered" and done["severity"] is None
+          and done["gap"] is False and done["closed_by"] is None and done["abandoned_after_us"] is None,
+          "a clean request: %s" % {k: done[k] for k in USER_KEYS})
+    check(killed["complete"] is False and killed["end"] == "reset" and killed["latency_us"] is None
+          and killed["elapsed_us"] == 1_500_000,
+          "killed: end reset, elapsed to the RST: %s" % {k: killed[k] for k in ("end", "elapsed_us", "latency_us")})
+    check(killed["closed_by"] in (None, "server") and killed["close"] in (None, "rst")
+          and (killed["closed_by"] is None) == (killed["close"] is None),
+          "killed: closed by the server with a RST (or not known yet): %s %s" % (killed["closed_by"], killed["close"]))
+    check(killed["severity"] in ("warning", "note") and killed["user_status"] is None,
+          "killed: severity %s, user_status %s" % (killed["severity"], killed["user_status"]))
+    check(hang["complete"] is False and hang["end"] == "capture_end" and hang["elapsed_us"] == 2_250_000,
+          "capture end: elapsed to the capture's last packet: %s %s" % (hang["end"], hang["elapsed_us"]))
+    check(notes["severity"] == "note" and notes["anomalies"] == ["end_without_stdout_eos"] and notes["complete"],
+          "php-fpm habits: severity note: %s %s" % (notes["severity"], notes["anomalies"]))
+    s = objs[-1]
+    check(s.get("user_statuses", {}).get("200") == 2 and sum(s["user_statuses"].values()) == 4
+          and sum(s.get("user_outcomes", {}).values()) == 4 and s["user_outcomes"]["as_answered"] == 2,
+          "summary user_statuses/user_outcomes: %s %s" % (s.get("user_statuses"), s.get("user_outcomes")))
+
+    # CSV: the same fields, after anomalies, before the params
+    rc, out, err = run(["-f", "csv", "--param", "HTTP_X_TAG", path])
+    rows = list(csv.reader(io.StringIO(out.decode("utf-8"), newline="")))
+    hdr = rows[0] if rows else []
+    if "anomalies" in hdr:
+        i = hdr.index("anomalies")
+        tail = [h for h in hdr[i + 1:] if not h.startswith("param:")]
+        check([h for h in tail if h in USER_KEYS] == list(USER_KEYS),
+              "CSV columns after anomalies: %s" % tail)
+        check(hdr[-1] == "param:HTTP_X_TAG", "params last: %s" % hdr[-1])
+        byuri = {r[hdr.index("uri")]: r for r in rows[1:]}
+        check(byuri.get("/killed", [""] * len(hdr))[hdr.index("elapsed_us")] == "1500000"
+              and byuri.get("/done", [""] * len(hdr))[hdr.index("user_status")] == "200"
+              and byuri.get("/done", [""] * len(hdr))[hdr.index("closed_by")] == "",
+              "CSV values")
+    else:
+        check(False, "CSV header: %s" % hdr)
+
+    # text: the slowest counts the incomplete ones (marked); incomplete table
+    # with elapsed, in start order; --param values; notes only with -v
+    rc, out, err = run(["--color", "never", "--param", "HTTP_X_TAG", path])
+    t = out.decode("utf-8")
+    sl = t[t.find("Slowest"):t.find("Incomplete requests")]
+    inc = t[t.find("Incomplete requests"):t.find("Anomalies")]
+    check("\u22652.25s" in sl and "incomplete: capture end" in sl and sl.find("/hang") < sl.find("/killed") < sl.find("/done"),
+          "slowest takes incomplete requests, marked: %r" % sl)
+    check("HTTP_X_TAG=t-hang" in sl and "HTTP_X_TAG=t-done" in sl, "--param values in the slowest table")
+    check("elapsed" in inc and "1.50s" in inc and "2.25s" in inc and inc.find("/killed") < inc.find("/hang"),
+          "incomplete table: elapsed, start order: %r" % inc)
+    check("end_without_stdout_eos]" not in sl, "notes not tagged without -v")
+    rc, out, err = run(["--color", "never", "-v", path])
+    check("[note: end_without_stdout_eos" in out.decode("utf-8"), "notes tagged with -v")
+    check("slowest \u22652.25s incomplete (/hang, frame 16)" in " ".join(t.split()), "Findings: the slowest is incomplete")
+
+    # --max-header / --upstream-timeout are accepted and change nothing on healthy traffic
+    rc2, out2, err2 = run(["-f", "json", "--max-header", "8192", "--upstream-timeout", "1.5", path])
+    check(rc2 == 0 and len(jlines(out2)) == len(objs), "--max-header/--upstream-timeout: rc %d %r" % (rc2, err2))
+    for args, want in ((["--max-header", "0", path], b"--max-header"), (["--max-header", "2M", path], b"--max-header"),
+                       (["--upstream-timeout", "0", path], b"--upstream-timeout"),
+                       (["--upstream-timeout", "soon", path], b"--upstream-timeout"),
+                       (["--upstream-timeout"], b"needs a value")):
+        rc, out, err = run(args)
+        check(rc == 2 and want in err and out == b"", "usage error %s: rc %d %r" % (args, rc, err))
+    # one hint per usage error
+    for args in (["--nope"], ["-Z"], [], ["--max-header", "x", path]):
+        rc, out, err = run(args)
+        check(rc == 2 and err.count(b"help") == 1 and err.count(b"\n") == 2,
+              "one hint: %s -> %r" % (args, err))
+
+    # no FastCGI: said so, with -p; a php-fpm socket on this host named, no --unix promised
+    http = os.path.join(tmp, "http.pcap")
+    p = Pcap()
+    f = Flow(p, 44000, 80)
+    f.syn(T0)
+    f.send(T0 + 1_000_000, 0, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    f.send(T0 + 2_000_000, 1, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+    f.fin(T0 + 3_000_000)
+    write(http, p.bytes())
+    sock = os.path.join(tmp, "php8.2-fpm.sock")
+    write(sock, b"")
+    env = dict(os.environ, FCGISCOPE_PHP_SOCKETS=os.path.join(tmp, "*.sock"))
+    q = subprocess.run([BIN, "--color", "never", http], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=60)
+    t = q.stdout.decode("utf-8")
+    check(q.returncode == 0 and "no FastCGI traffic found" in t and "framing was sound" not in t and "-p PORT" in t,
+          "no FastCGI: %r" % t)
+    flat = " ".join(t.split())  # the report wraps at 80 columns
+    check("php8.2-fpm.sock" in flat and "libpcap cannot see Unix sockets" in flat, "the socket is named: %r" % t)
+    helptext = run(["--help"])[1]
+    check(b"--unix" in helptext or "--unix" not in t, "no --unix promised while it does not exist")
+    env["FCGISCOPE_PHP_SOCKETS"] = os.path.join(tmp, "none-*.sock")
+    q = subprocess.run([BIN, "--color", "never", http], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=60)
+    t = q.stdout.decode("utf-8")
+    check("no FastCGI traffic found" in t and "Unix socket" not in t, "no socket, no socket hint: %r" % t)
+    rc, out, err = run(["--color", "never", path])
+    check("no FastCGI traffic found" not in out.decode("utf-8"), "FastCGI found: no such line")
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
-        for name, fn in (("cli", group_cli), ("order", group_order), ("safety", group_safety), ("input", group_input)):
+        for name, fn in (("cli", group_cli), ("order", group_order), ("safety", group_safety), ("input", group_input),
+                         ("user", group_user)):
             if GROUP in ("all", name):
                 try:
                     fn(tmp)

@@ -4,6 +4,8 @@
  * analyzer/src/esc.h, hist.h, opts.h, out.h for the documented contracts.
  * Run as `test_units SUITE` (esc, hist, opts, fmt); prints "N passed, N failed".
  */
+#define _POSIX_C_SOURCE 200809L /* open_memstream */
+
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -14,6 +16,8 @@
 #include "hist.h"
 #include "opts.h"
 #include "out.h"
+#include "rec.h"
+#include "stats.h"
 
 static int passed, failed;
 
@@ -353,12 +357,66 @@ static void suite_opts(void)
         {"-i lo -c 0", "--count"},
         {"- -", "once"},
         {"-i lo -r a.pcap", "cannot be combined"},
+        {"--max-header 0 a", "--max-header"},
+        {"--max-header x a", "--max-header"},
+        {"--max-header -5 a", "--max-header"},
+        {"--max-header 1048577 a", "--max-header"},
+        {"--max-header", "needs a value"},
+        {"--upstream-timeout 0 a", "--upstream-timeout"},
+        {"--upstream-timeout -1 a", "--upstream-timeout"},
+        {"--upstream-timeout 1s a", "--upstream-timeout"},
+        {"--upstream-timeout nan a", "--upstream-timeout"},
+        {"--upstream-timeout 86401 a", "--upstream-timeout"},
+        {"--upstream-timeout 0.0004 a", "--upstream-timeout"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         int rc = parse(&o, bad[i].line, err, sizeof err);
         CHECK(rc == -1 && strstr(err, bad[i].msg), "\"%s\" -> rc %d, \"%s\" (want \"%s\")",
               bad[i].line, rc, err, bad[i].msg);
         opts_free(&o);
+    }
+    /* usage errors carry no hint of their own: main adds one "Try 'fcgiscope --help'" */
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        parse(&o, bad[i].line, err, sizeof err);
+        CHECK(!strstr(err, "help"), "\"%s\" -> \"%s\" names --help itself", bad[i].line, err);
+        opts_free(&o);
+    }
+    /* --max-header / --upstream-timeout reach the decoder's limits */
+    fsd_limits lim;
+    CHECK(parse(&o, "a.pcap", err, sizeof err) == 0, "%s", err);
+    fsd_limits_default(&lim);
+    fsd_limits def = lim;
+    opts_set_limits(&o, &lim);
+    CHECK(!memcmp(&lim, &def, sizeof lim) && o.max_header == 0 && o.upstream_timeout_ms == 0,
+          "no option: the decoder's defaults stay");
+    opts_free(&o);
+    CHECK(parse(&o, "--max-header 8192 --upstream-timeout 1.5 a.pcap", err, sizeof err) == 0, "%s", err);
+    fsd_limits_default(&lim);
+    opts_set_limits(&o, &lim);
+    CHECK(o.max_header == 8192 && o.upstream_timeout_ms == 1500 && lim.web_server_header_bytes == 8192
+              && lim.upstream_timeout_ms == 1500 && lim.max_cgi_header_bytes == def.max_cgi_header_bytes,
+          "--max-header 8192 --upstream-timeout 1.5: %u %u -> limits %u %u %u", o.max_header,
+          o.upstream_timeout_ms, lim.web_server_header_bytes, lim.upstream_timeout_ms,
+          lim.max_cgi_header_bytes);
+    opts_free(&o);
+    CHECK(parse(&o, "--max-header=65536 --upstream-timeout=60 a.pcap", err, sizeof err) == 0, "%s", err);
+    fsd_limits_default(&lim);
+    opts_set_limits(&o, &lim);
+    CHECK(lim.web_server_header_bytes == 65536 && lim.max_cgi_header_bytes == 65537
+              && lim.upstream_timeout_ms == 60000,
+          "--max-header above the decoder's cap raises the cap: %u %u %u", lim.web_server_header_bytes,
+          lim.max_cgi_header_bytes, lim.upstream_timeout_ms);
+    opts_free(&o);
+    CHECK(strstr(opts_usage, "--max-header BYTES") && strstr(opts_usage, "--upstream-timeout SECS"),
+          "usage names --max-header and --upstream-timeout");
+    {
+        size_t col = 0, widest = 0;
+        for (const char *q = opts_usage; *q; q++) {
+            col = *q == '\n' ? 0 : col + 1;
+            if (col > widest)
+                widest = col;
+        }
+        CHECK(widest <= 80, "--help is %zu columns wide", widest);
     }
     CHECK(parse(&o, "--help", err, sizeof err) == 0 && o.help, "--help without files");
     opts_free(&o);
@@ -408,6 +466,443 @@ static void suite_fmt(void)
     CHECK(!strcmp(b, "999"), "%s", b);
 }
 
+/* ---- request records: the 0.2.0 fields copied from a hand-made transaction ---- */
+
+static const char *const no_params[1] = {NULL};
+
+/* A transaction as the decoder would deliver it: BEGIN at 1 s (frame 7). */
+static fsd_transaction tx_base(void)
+{
+    fsd_transaction tx;
+    memset(&tx, 0, sizeof tx);
+    tx.request_id = 1;
+    tx.role = FSD_RESPONDER;
+    tx.method = (fsd_span){(const uint8_t *)"GET", 3};
+    tx.uri = (fsd_span){(const uint8_t *)"/slow.php", 9};
+    tx.t_begin = (fsd_timepoint){INT64_C(1000000000), 7, true};
+    tx.closed_by = -1;
+    tx.user_outcome = FSD_USER_UNKNOWN;
+    return tx;
+}
+
+static fsd_anomaly_event ev(fsd_anomaly_id id, fsd_severity sev)
+{
+    fsd_anomaly_event e;
+    memset(&e, 0, sizeof e);
+    e.id = id;
+    e.severity = sev;
+    e.in_transaction = true;
+    return e;
+}
+
+/* Complete 200 the web server gave up on after 1 s (504), a client RST. */
+static fsd_transaction tx_abandoned(fsd_anomaly_event *evs)
+{
+    fsd_transaction tx = tx_base();
+    tx.has_end = tx.complete = true;
+    tx.end_reason = FSD_END_COMPLETE;
+    tx.http_status = 200;
+    tx.status_source = FSD_STATUS_HEADER;
+    tx.user_status = 504;
+    tx.user_outcome = FSD_USER_GAVE_UP_TIMEOUT;
+    tx.cgi_header_bytes = 5000;
+    tx.t_end = (fsd_timepoint){INT64_C(4000000001), 40, true};
+    tx.t_close = (fsd_timepoint){INT64_C(2000000000), 20, true};
+    tx.closed_by = FSD_DIR_CLIENT;
+    tx.closed_by_reset = true;
+    tx.t_abandoned = (fsd_timepoint){INT64_C(2000000000), 20, true};
+    tx.gap = true;
+    evs[0] = ev(FSD_A_end_without_stdout_eos, FSD_SEV_NOTE);
+    evs[1] = ev(FSD_A_request_abandoned, FSD_SEV_WARNING);
+    evs[2] = ev(FSD_A_request_abandoned, FSD_SEV_NOTE);
+    evs[3] = ev(FSD_A_reserved_nonzero, FSD_SEV_NOTE);
+    tx.anomalies = evs;
+    tx.nanomalies = 4;
+    return tx;
+}
+
+static void suite_rec(void)
+{
+    fsd_anomaly_event evs[8];
+    fsd_transaction tx = tx_abandoned(evs);
+    req_rec r;
+    CHECK(rec_from_tx(&r, &tx, no_params, 0), "rec_from_tx");
+    CHECK(r.status == 200 && r.status_source == FSD_STATUS_HEADER && r.user_status == 504
+              && r.user_outcome == FSD_USER_GAVE_UP_TIMEOUT && r.cgi_header_bytes == 5000,
+          "user status copied: %d %d %d %d", r.status, (int)r.status_source, r.user_status,
+          (int)r.user_outcome);
+    CHECK(r.has_latency && r.has_elapsed && r.elapsed_ns == r.latency_ns
+              && r.elapsed_ns == INT64_C(3000000001),
+          "complete: elapsed == latency (%" PRId64 ", %" PRId64 ")", r.elapsed_ns, r.latency_ns);
+    CHECK(r.has_close && r.closed_by == FSD_DIR_CLIENT && r.closed_by_reset, "closed_by client, rst");
+    CHECK(r.has_abandoned && r.abandoned_ns == INT64_C(1000000000), "abandoned after 1 s: %" PRId64,
+          r.abandoned_ns);
+    CHECK(r.gap, "gap copied");
+    CHECK(r.worst == FSD_SEV_WARNING, "worst severity: %d", (int)r.worst);
+    CHECK(rec_anomaly_severity(&r, FSD_A_request_abandoned) == FSD_SEV_WARNING
+              && rec_anomaly_severity(&r, FSD_A_end_without_stdout_eos) == FSD_SEV_NOTE
+              && rec_anomaly_severity(&r, FSD_A_desync) == 0,
+          "per-id severity: the worst event of that id");
+    rec_set_end_time(&r, INT64_C(9000000000));
+    CHECK(r.elapsed_ns == INT64_C(3000000001), "a complete request keeps its elapsed time");
+    req_rec cp;
+    CHECK(rec_copy(&cp, &r) && cp.user_status == 504 && cp.elapsed_ns == r.elapsed_ns
+              && cp.closed_by == FSD_DIR_CLIENT && cp.gap
+              && rec_anomaly_severity(&cp, FSD_A_request_abandoned) == FSD_SEV_WARNING,
+          "rec_copy keeps the new fields");
+    rec_free(&cp);
+    /* the inline form gives the same record */
+    size_t need = rec_tx_size(&tx, no_params, 0);
+    void *block = malloc(need ? need : 1);
+    req_rec in;
+    rec_from_tx_inline(&in, &tx, no_params, 0, block);
+    CHECK(in.user_status == r.user_status && in.user_outcome == r.user_outcome
+              && in.elapsed_ns == r.elapsed_ns && in.abandoned_ns == r.abandoned_ns
+              && in.closed_by == r.closed_by && in.closed_by_reset == r.closed_by_reset
+              && in.gap == r.gap && in.status_source == r.status_source,
+          "rec_from_tx_inline == rec_from_tx");
+    rec_free(&in);
+    free(block);
+    rec_free(&r);
+
+    /* incomplete, the server reset at 2.5 s: elapsed to the close, not to the delivery */
+    tx = tx_base();
+    tx.end_reason = FSD_END_RESET;
+    tx.http_status = 200;
+    tx.user_status = 0;
+    tx.user_outcome = FSD_USER_BACKEND_FAILED;
+    tx.t_last = (fsd_timepoint){INT64_C(2400000000), 24, true};
+    tx.t_close = (fsd_timepoint){INT64_C(2500000000), 25, true};
+    tx.closed_by = FSD_DIR_SERVER;
+    rec_from_tx(&r, &tx, no_params, 0);
+    CHECK(!r.complete && !r.has_latency && r.has_elapsed && r.elapsed_ns == INT64_C(1500000000),
+          "incomplete: elapsed to t_close: %" PRId64, r.elapsed_ns);
+    CHECK(r.closed_by == FSD_DIR_SERVER && !r.closed_by_reset && r.user_status == 0 && !r.has_abandoned,
+          "closed by server (fin)");
+    rec_set_end_time(&r, INT64_C(9000000000));
+    CHECK(r.elapsed_ns == INT64_C(1500000000), "a known close is not replaced by the delivery time");
+    rec_free(&r);
+
+    /* incomplete without a close: to the last byte seen */
+    tx.t_close.set = false;
+    tx.closed_by = -1;
+    rec_from_tx(&r, &tx, no_params, 0);
+    CHECK(r.elapsed_ns == INT64_C(1400000000) && r.closed_by == -1 && !r.has_close,
+          "elapsed to t_last: %" PRId64, r.elapsed_ns);
+    rec_free(&r);
+
+    /* capture end: elapsed runs to the capture's end */
+    tx.end_reason = FSD_END_CAPTURE;
+    rec_from_tx(&r, &tx, no_params, 0);
+    rec_set_end_time(&r, INT64_C(6000000000));
+    CHECK(r.elapsed_ns == INT64_C(5000000000), "capture_end: elapsed to the end: %" PRId64, r.elapsed_ns);
+    rec_free(&r);
+
+    /* nothing known (what the placeholder decoder gives): the delivery time */
+    tx.t_last.set = false;
+    tx.end_reason = FSD_END_CLOSED;
+    rec_from_tx(&r, &tx, no_params, 0);
+    CHECK(!r.has_elapsed, "no time known: no elapsed yet");
+    rec_set_end_time(&r, INT64_C(3250000000));
+    CHECK(r.has_elapsed && r.elapsed_ns == INT64_C(2250000000), "delivery time as the end: %" PRId64,
+          r.elapsed_ns);
+    rec_free(&r);
+
+    /* a bogus closed_by is not passed on */
+    tx.closed_by = 5;
+    tx.closed_by_reset = true;
+    rec_from_tx(&r, &tx, no_params, 0);
+    CHECK(r.closed_by == -1 && !r.closed_by_reset, "closed_by 5 -> none");
+    rec_free(&r);
+    /* no BEGIN seen: no elapsed, nothing invented */
+    tx = tx_base();
+    tx.t_begin.set = false;
+    tx.t_last = (fsd_timepoint){INT64_C(2400000000), 24, true};
+    tx.end_reason = FSD_END_CAPTURE;
+    rec_from_tx(&r, &tx, no_params, 0);
+    rec_set_end_time(&r, INT64_C(6000000000));
+    CHECK(!r.has_elapsed, "no BEGIN: no elapsed");
+    rec_free(&r);
+}
+
+/* ---- reports of hand-made records ---- */
+
+static char *render(const opts *o, bool ns, bool utf8, bool live, void (*fn)(out_ctx *, void *), void *arg)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    out_ctx c;
+    out_init(&c, f, o, ns, false, utf8, live);
+    fn(&c, arg);
+    out_free(&c);
+    fclose(f);
+    return buf;
+}
+
+static void do_request(out_ctx *c, void *arg)
+{
+    out_begin(c);
+    out_request(c, arg);
+}
+
+/* The CSV cell under column name (cells without quotes only). */
+static bool csv_cell(const char *csv, const char *name, char *out, size_t outlen)
+{
+    const char *row = strstr(csv, "\r\n");
+    if (!row)
+        return false;
+    row += 2;
+    int want = -1, k = 0;
+    for (const char *p = csv; p < row - 2; k++) {
+        const char *e = strpbrk(p, ",\r");
+        if ((size_t)(e - p) == strlen(name) && !strncmp(p, name, (size_t)(e - p)))
+            want = k;
+        p = e + 1;
+    }
+    if (want < 0)
+        return false;
+    const char *p = row;
+    for (k = 0; k < want; k++)
+        p = strpbrk(p, ",") + 1;
+    size_t n = strcspn(p, ",\r");
+    snprintf(out, outlen, "%.*s", (int)n, p);
+    return true;
+}
+
+static size_t max_line_cols(const char *s)
+{
+    size_t widest = 0, col = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '\n') {
+            col = 0;
+            continue;
+        }
+        if ((*p & 0xC0) != 0x80)
+            col++;
+        if (col > widest)
+            widest = col;
+    }
+    return widest;
+}
+
+typedef struct summ_arg {
+    stats *st;
+} summ_arg;
+
+static void do_summary(out_ctx *c, void *arg)
+{
+    summ_arg *a = arg;
+    out_summary s;
+    memset(&s, 0, sizeof s);
+    s.st = a->st;
+    s.c.connections = 1;
+    s.t.flows_seen = 1;
+    out_summary_write(c, &s);
+}
+
+static void suite_out(void)
+{
+    opts o;
+    char err[256], cellv[64];
+    parse(&o, "a.pcap", err, sizeof err);
+    fsd_anomaly_event evs[8];
+    fsd_transaction tx = tx_abandoned(evs);
+    req_rec r;
+    rec_from_tx(&r, &tx, no_params, 0);
+
+    o.format = FMT_JSON;
+    char *j = render(&o, false, true, false, do_request, &r);
+    static const char *const want[] = {
+        "\"severity\":\"warning\"", "\"status_source\":\"header\"", "\"user_status\":504",
+        "\"user_outcome\":\"gave_up_timeout\"", "\"elapsed_us\":3000000,", "\"closed_by\":\"client\"",
+        "\"close\":\"rst\"", "\"abandoned_after_us\":1000000,", "\"gap\":true", "\"status\":200,",
+    };
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        CHECK(strstr(j, want[i]), "JSON has %s: %s", want[i], j);
+    CHECK(!strstr(j, "elapsed_ns") && !strstr(j, "abandoned_after_ns"), "no _ns twins on a us capture");
+    free(j);
+    j = render(&o, true, true, false, do_request, &r);
+    CHECK(strstr(j, "\"elapsed_ns\":3000000001") && strstr(j, "\"abandoned_after_ns\":1000000000"),
+          "ns twins: %s", j);
+    free(j);
+
+    /* the nulls */
+    req_rec n = r;
+    n.user_status = 0;
+    n.closed_by = -1;
+    n.closed_by_reset = true;
+    n.has_abandoned = false;
+    n.has_elapsed = false;
+    n.worst = 0;
+    n.gap = false;
+    n.status_source = FSD_STATUS_NONE;
+    j = render(&o, true, true, false, do_request, &n);
+    static const char *const nulls[] = {
+        "\"severity\":null", "\"user_status\":null", "\"elapsed_us\":null", "\"elapsed_ns\":null",
+        "\"closed_by\":null", "\"close\":null", "\"abandoned_after_us\":null", "\"gap\":false",
+        "\"status_source\":\"none\"",
+    };
+    for (size_t i = 0; i < sizeof nulls / sizeof *nulls; i++)
+        CHECK(strstr(j, nulls[i]), "JSON has %s: %s", nulls[i], j);
+    free(j);
+
+    /* CSV: the columns after anomalies, before the params */
+    o.format = FMT_CSV;
+    char *cs = render(&o, false, true, false, do_request, &r);
+    CHECK(strstr(cs, ",anomalies,severity,status_source,user_status,user_outcome,elapsed_us,closed_by,"
+                     "close,abandoned_after_us,gap\r\n"),
+          "CSV header: %s", cs);
+    static const struct { const char *col, *val; } cells[] = {
+        {"severity", "warning"}, {"status_source", "header"}, {"user_status", "504"},
+        {"user_outcome", "gave_up_timeout"}, {"elapsed_us", "3000000"}, {"closed_by", "client"},
+        {"close", "rst"}, {"abandoned_after_us", "1000000"}, {"gap", "true"}, {"status", "200"},
+    };
+    for (size_t i = 0; i < sizeof cells / sizeof *cells; i++)
+        CHECK(csv_cell(cs, cells[i].col, cellv, sizeof cellv) && !strcmp(cellv, cells[i].val),
+              "CSV %s = \"%s\", want %s", cells[i].col, cellv, cells[i].val);
+    free(cs);
+    cs = render(&o, true, true, false, do_request, &n);
+    CHECK(strstr(cs, ",elapsed_us,elapsed_ns,closed_by,close,abandoned_after_us,abandoned_after_ns,gap"),
+          "CSV ns header: %s", cs);
+    CHECK(csv_cell(cs, "user_status", cellv, sizeof cellv) && !cellv[0]
+              && csv_cell(cs, "closed_by", cellv, sizeof cellv) && !cellv[0]
+              && csv_cell(cs, "severity", cellv, sizeof cellv) && !cellv[0],
+          "CSV nulls are empty cells");
+    free(cs);
+
+    /* live text line: what the user got; warnings tagged, notes only with -v */
+    o.format = FMT_TEXT;
+    char *t = render(&o, false, true, true, do_request, &r);
+    CHECK(strstr(t, "200 \xe2\x86\x92 user 504: web server gave up after 1.00s"), "user story: %s", t);
+    CHECK(strstr(t, "[warning: request_abandoned]") && !strstr(t, "end_without_stdout_eos")
+              && !strstr(t, "note"),
+          "warnings tagged, notes hidden: %s", t);
+    free(t);
+    o.verbose = 1;
+    t = render(&o, false, false, true, do_request, &r);
+    CHECK(strstr(t, "200 -> user 504") && strstr(t, "[note: end_without_stdout_eos reserved_nonzero]"),
+          "-v: notes tagged too, ASCII arrow: %s", t);
+    free(t);
+    o.verbose = 0;
+    req_rec inc = n;
+    inc.complete = false;
+    inc.has_latency = false;
+    inc.end_reason = FSD_END_RESET;
+    inc.closed_by = FSD_DIR_SERVER;
+    inc.closed_by_reset = true;
+    inc.has_elapsed = true;
+    inc.elapsed_ns = INT64_C(1500000000);
+    inc.user_status = 0;
+    t = render(&o, false, false, true, do_request, &inc);
+    CHECK(strstr(t, ">=1.50s") && strstr(t, "incomplete: reset by server") && !strstr(t, "user "),
+          "incomplete live line: %s", t);
+    free(t);
+
+    /* the text summary: 80 columns whatever the uris, params and stories */
+    stats st;
+    stats_init(&st, 10);
+    static const char *pn[] = {"HTTP_X_REQUEST_ID"};
+    o.params[0] = pn[0];
+    o.nparams = 1;
+    for (int i = 0; i < 12; i++) {
+        req_rec x = r;
+        char uri[300];
+        snprintf(uri, sizeof uri, "/very/long/path/%d/%0200d?query=with&many=parameters", i, i);
+        rstr u = {uri, strlen(uri)};
+        x.uri = u;
+        x.script = (rstr){uri, 120};
+        rstr pv = {uri, 150};
+        x.params = &pv;
+        x.nparams = 1;
+        x.t_begin_ns = INT64_C(1795661488000000000) + i;
+        x.frame = 1000000 + (uint64_t)i;
+        x.elapsed_ns = x.latency_ns = INT64_C(1000000) * (i + 1);
+        if (i % 3 == 0) {
+            x.complete = false;
+            x.has_latency = false;
+            x.end_reason = FSD_END_RESET;
+            x.closed_by = FSD_DIR_CLIENT;
+        }
+        stats_request(&st, &x);
+    }
+    summ_arg sa = {&st};
+    t = render(&o, true, true, false, do_summary, &sa);
+    CHECK(max_line_cols(t) <= 80, "summary is %zu columns wide:\n%s", max_line_cols(t), t);
+    CHECK(strstr(t, "HTTP_X_REQUEST_ID=/very/long/path/"), "--param values in the slowest table");
+    CHECK(strstr(t, "\xe2\x89\xa5" "10.0ms") && strstr(t, "incomplete: reset by client"),
+          "the slowest is incomplete and marked: %s", t);
+    CHECK(strstr(t, "HTTP status the users got") && strstr(t, "504"), "user statuses shown");
+    free(t);
+    stats_free(&st);
+    o.nparams = 0;
+    rec_free(&r);
+    opts_free(&o);
+}
+
+/* ---- statistics: slowest with incomplete requests, incomplete in start order ---- */
+
+static void suite_stats(void)
+{
+    stats st;
+    stats_init(&st, 3);
+    fsd_transaction tx = tx_base();
+    req_rec r;
+    /* 14 incomplete requests delivered in reverse start order, then complete ones */
+    for (int i = 13; i >= 0; i--) {
+        tx.t_begin.ns = INT64_C(1000000000) * (i + 1);
+        tx.t_begin.tag = (uint64_t)(i + 1);
+        tx.end_reason = FSD_END_CAPTURE;
+        tx.t_last = (fsd_timepoint){tx.t_begin.ns + INT64_C(100000000) * i, 0, true};
+        rec_from_tx(&r, &tx, no_params, 0);
+        stats_request(&st, &r);
+        rec_free(&r);
+    }
+    tx.t_last.set = false;
+    tx.has_end = tx.complete = true;
+    tx.end_reason = FSD_END_COMPLETE;
+    tx.http_status = 200;
+    tx.user_status = 200;
+    tx.user_outcome = FSD_USER_AS_ANSWERED;
+    for (int i = 0; i < 3; i++) {
+        tx.t_begin.ns = INT64_C(100000000000) + i;
+        tx.t_begin.tag = 100 + (uint64_t)i;
+        tx.t_end = (fsd_timepoint){tx.t_begin.ns + INT64_C(500000000) * (i + 1), 0, true};
+        rec_from_tx(&r, &tx, no_params, 0);
+        stats_request(&st, &r);
+        rec_free(&r);
+    }
+    tx.user_status = 504;
+    tx.user_outcome = FSD_USER_GAVE_UP_TIMEOUT;
+    rec_from_tx(&r, &tx, no_params, 0);
+    stats_request(&st, &r);
+    rec_free(&r);
+
+    size_t n = stats_incomplete(&st);
+    CHECK(n == STATS_INCOMPLETE_KEPT, "kept %zu incomplete", n);
+    bool order = true;
+    for (size_t i = 0; i < n; i++)
+        order &= st.incomplete_list[i].frame == i + 1;
+    CHECK(order, "the earliest-starting incomplete requests, in start order (first frame %" PRIu64
+                 ", last %" PRIu64 ")", st.incomplete_list[0].frame, st.incomplete_list[n - 1].frame);
+    const req_rec *sl[3];
+    size_t k = stats_slowest(&st, sl, 3);
+    /* 1.5 s, 1.5 s (complete), then the incomplete one that ran 1.3 s, before
+     * the complete ones of 1.0 s and 0.5 s */
+    CHECK(k == 3 && sl[0]->complete && sl[0]->elapsed_ns == INT64_C(1500000000) && sl[1]->complete
+              && sl[1]->elapsed_ns == INT64_C(1500000000) && !sl[2]->complete
+              && sl[2]->elapsed_ns == INT64_C(1300000000),
+          "slowest: incomplete ones count with their elapsed time (%" PRId64 " %d)",
+          k > 2 ? sl[2]->elapsed_ns : 0, k > 2 ? sl[2]->complete : 0);
+    const req_rec *w = stats_slowest_one(&st);
+    CHECK(w && w->elapsed_ns == INT64_C(1500000000) && w->complete, "slowest one");
+    CHECK(st.user_status[200] == 3 && st.user_status[504] == 1 && st.user_status[0] == 14
+              && st.user_differs == 1 && st.user_outcomes[FSD_USER_GAVE_UP_TIMEOUT] == 1
+              && st.user_outcomes[FSD_USER_UNKNOWN] == 14 && st.user_outcomes[FSD_USER_AS_ANSWERED] == 3,
+          "user statuses and outcomes counted");
+    stats_free(&st);
+}
+
 int main(int argc, char **argv)
 {
     const char *which = argc > 1 ? argv[1] : "all";
@@ -420,6 +915,12 @@ int main(int argc, char **argv)
         suite_opts();
     if (all || !strcmp(which, "fmt"))
         suite_fmt();
+    if (all || !strcmp(which, "rec"))
+        suite_rec();
+    if (all || !strcmp(which, "out"))
+        suite_out();
+    if (all || !strcmp(which, "stats"))
+        suite_stats();
     if (passed + failed == 0) {
         fprintf(stderr, "unknown suite %s\n", which);
         return 2;
