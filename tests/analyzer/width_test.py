@@ -9,6 +9,11 @@ and without -v, with colours, with --param) must be at most 80 columns:
 SGR sequences take none, every other code point one (the report writes only
 narrow characters of its own; traffic strings are escaped).
 
+Also: the demo excerpts in README.md and analyzer/README.md are real. Each
+line of the block that starts with the report's first line on
+captures/demo.pcapng (except the "  ..." elisions) must be a line of
+today's report, in order (issue 12 point 11: the excerpt had gone stale).
+
   width_test.py FCGISCOPE CAPTURES_DIR
 """
 import glob
@@ -40,6 +45,33 @@ def check_output(what, data):
     return len(lines)
 
 
+def check_excerpts():
+    global failed
+    root = os.path.dirname(os.path.abspath(CAPS))
+    p = subprocess.run([BIN, "--color", "never", "captures/demo.pcapng"], stdout=subprocess.PIPE,
+                       cwd=root, timeout=300, env=dict(os.environ, LC_ALL="C.UTF-8"))
+    report = p.stdout.decode("utf-8").split("\n")
+    for doc in ("README.md", os.path.join("analyzer", "README.md")):
+        text = open(os.path.join(root, doc), encoding="utf-8").read()
+        start = text.find("```\n" + report[0] + "\n")
+        if start < 0:
+            print("FAIL: %s has no excerpt starting with %r" % (doc, report[0]))
+            failed += 1
+            continue
+        block = text[start + 4:text.find("```", start + 4)].rstrip("\n").split("\n")
+        pos = 0
+        for line in block:
+            if line.strip() == "...":
+                continue
+            try:
+                pos = report.index(line, pos) + 1
+            except ValueError:
+                print("FAIL: %s excerpt line not in the report (in order): %r" % (doc, line))
+                failed += 1
+                break
+        print("%s: %d excerpt lines checked" % (doc, len(block)))
+
+
 def main():
     p = subprocess.run([BIN, "--help"], stdout=subprocess.PIPE, timeout=60)
     check_output("--help", p.stdout)
@@ -58,6 +90,7 @@ def main():
                                cwd=os.path.dirname(os.path.abspath(CAPS)), env=dict(os.environ, LC_ALL="C.UTF-8"))
             nlines += check_output("%s %s" % (" ".join(extra), rel), p.stdout)
     print("%d outputs checked (%d lines), %d too wide" % (checked, nlines, failed))
+    check_excerpts()
     return 1 if failed else 0
 
 
