@@ -719,7 +719,7 @@ static void csv_request(out_ctx *c, const req_rec *r)
 static size_t text_tags(out_ctx *c, const req_rec *r, bool notes)
 {
     sbuf *b = &c->line;
-    size_t before = b->len, hidden = 0;
+    size_t before = b->len;
     fsd_anomaly_id ids[FSD_A_COUNT];
     size_t n = rec_anomaly_ids(r, ids, FSD_A_COUNT);
     for (int sev = FSD_SEV_ERROR; sev >= FSD_SEV_NOTE; sev--) {
@@ -727,10 +727,8 @@ static size_t text_tags(out_ctx *c, const req_rec *r, bool notes)
         for (size_t i = 0; i < n; i++) {
             if (rec_anomaly_severity(r, ids[i]) != (fsd_severity)sev)
                 continue;
-            if (sev == FSD_SEV_NOTE && !notes) {
-                hidden++;
+            if (sev == FSD_SEV_NOTE && !notes)
                 continue;
-            }
             if (!open) {
                 sbuf_adds(b, before == b->len ? "[" : " [");
                 col(c, sev_color((fsd_severity)sev));
@@ -744,7 +742,6 @@ static size_t text_tags(out_ctx *c, const req_rec *r, bool notes)
             sbuf_addc(b, ']');
         }
     }
-    (void)hidden;
     return vis_cols(b->p + before, b->len - before);
 }
 
