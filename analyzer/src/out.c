@@ -972,8 +972,9 @@ static void j_lat(out_ctx *c, const char *key, const hist *h, bool ns_units)
     sbuf_printf(b, ",\"mean\":%" PRId64 "}", ns_units ? v : ns_to_us(v));
 }
 
-/* "user_statuses" (what the users got; "none": the wire cannot tell) and
- * "user_outcomes" (requests by fsd_user_outcome). */
+/* "user_statuses" (per user request: what the user got from its last
+ * attempt; "none": the wire cannot tell) and "user_outcomes" (FastCGI
+ * requests by fsd_user_outcome). */
 static void json_user_summary(out_ctx *c, const stats *st)
 {
     sbuf *b = &c->line;
@@ -1805,9 +1806,9 @@ static void text_summary(out_ctx *c, const out_summary *s)
     if (st->requests) {
         section(c, "HTTP status");
         status_table(c, st->status, st->requests, "no response header");
-        if (st->user_differs) {
+        if ((st->user_differs || st->retried_attempts) && st->user_requests) {
             section(c, "HTTP status the users got (as far as the wire shows)");
-            status_table(c, st->user_status, st->requests, "unknown");
+            status_table(c, st->user_status, st->user_requests, "unknown");
             static const struct {
                 fsd_user_outcome o;
                 const char *what;

@@ -232,10 +232,6 @@ void stats_request(stats *s, const req_rec *r)
         s->status[r->status]++;
     else
         s->status_out_of_range++;
-    if (r->user_status > 0 && r->user_status < 1000)
-        s->user_status[r->user_status]++;
-    else if (r->user_status == 0)
-        s->user_status[0]++;
     if ((unsigned)r->user_outcome <= FSD_USER_BACKEND_FAILED)
         s->user_outcomes[r->user_outcome]++;
     if (r->user_status && r->user_status != r->status)
@@ -300,7 +296,9 @@ void stats_anomaly(stats *s, fsd_anomaly_id id, fsd_severity sev, uint64_t frame
 void stats_user_request(stats *s, const req_rec *r)
 {
     s->user_requests++;
-    s->user_status[r->status >= 0 && r->status < 1000 ? r->status : 0]++;
+    /* the decoder's user_status: the application's status when the web
+     * server passed it on, else what the web server answered (502, 504, ...) */
+    s->user_status[r->user_status > 0 && r->user_status < 1000 ? r->user_status : 0]++;
 }
 
 void stats_anomaly_downgrade(stats *s, fsd_anomaly_id id, fsd_severity from, fsd_severity to)

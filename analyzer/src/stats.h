@@ -44,7 +44,6 @@ typedef struct stats {
     uint64_t end_reasons[FSD_END_DESYNC + 1];
     uint64_t status[1000];            /* HTTP status 0..999 (0 = no response) */
     uint64_t status_out_of_range;
-    uint64_t user_status[1000];       /* what the users got (0 = the wire cannot tell) */
     uint64_t user_outcomes[FSD_USER_BACKEND_FAILED + 1]; /* by fsd_user_outcome */
     uint64_t user_differs;            /* user_status known and not the application's */
     hist latency, ttfb, server;
@@ -70,7 +69,8 @@ typedef struct stats {
     /* attempts (attempt.h): FastCGI requests another attempt followed, and
      * the rest, the user requests, by the status their users got */
     uint64_t retried_attempts, user_requests;
-    uint64_t user_status[1000];       /* 0 = none / unknown */
+    uint64_t user_status[1000];       /* per user request: the user_status of its last attempt
+                                         (what the user got; 0 = none / the wire cannot tell) */
     uint64_t stdin_bytes, stdout_bytes, stderr_bytes;
 } stats;
 
