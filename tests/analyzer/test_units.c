@@ -627,6 +627,8 @@ static void suite_rec(void)
 
 /* ---- reports of hand-made records ---- */
 
+static size_t render_width; /* the terminal's columns (0: not a terminal) */
+
 static char *render(const opts *o, bool ns, bool utf8, bool live, void (*fn)(out_ctx *, void *), void *arg)
 {
     char *buf = NULL;
@@ -634,6 +636,7 @@ static char *render(const opts *o, bool ns, bool utf8, bool live, void (*fn)(out
     FILE *f = open_memstream(&buf, &len);
     out_ctx c;
     out_init(&c, f, o, ns, false, utf8, live);
+    c.width = render_width;
     fn(&c, arg);
     out_free(&c);
     fclose(f);
@@ -839,6 +842,18 @@ static void suite_out(void)
           "the slowest is incomplete and marked: %s", t);
     CHECK(strstr(t, "HTTP status the users got") && strstr(t, "504"), "user statuses shown");
     free(t);
+    /* a terminal that says it is wider gets a wider report, up to its width */
+    render_width = 132;
+    t = render(&o, true, true, false, do_summary, &sa);
+    CHECK(max_line_cols(t) > 80 && max_line_cols(t) <= 132, "132-column terminal: %zu columns",
+          max_line_cols(t));
+    free(t);
+    render_width = 60; /* narrower than 80: still laid out for 80 */
+    t = render(&o, true, true, false, do_summary, &sa);
+    CHECK(max_line_cols(t) <= 80 && max_line_cols(t) > 60, "60-column terminal: %zu columns",
+          max_line_cols(t));
+    free(t);
+    render_width = 0;
     stats_free(&st);
     o.nparams = 0;
     rec_free(&r);
