@@ -294,7 +294,7 @@ static void wrap_line(sbuf *out, const char *p, size_t n, size_t w)
             break;
         }
         /* the byte offset where avail columns end, and the last space before it */
-        size_t i = 0, cols = 0, brk = 0;
+        size_t i = 0, cols = 0, brk = 0, sep = 0, sep_cols = 0;
         while (i < n) {
             if (p[i] == '\033') {
                 while (i < n && p[i] != 'm')
@@ -307,10 +307,17 @@ static void wrap_line(sbuf *out, const char *p, size_t n, size_t w)
                     break;
                 cols++;
             }
-            if (p[i] == ' ' && i > (first ? lead : 0) + 8)
+            if (p[i] == ' ' && i > (first ? lead : 0) + 8) {
                 brk = i;
+                if (p[i - 1] == ',' || p[i - 1] == ';') { /* between items: preferred */
+                    sep = i;
+                    sep_cols = cols;
+                }
+            }
             i++;
         }
+        if (sep && sep_cols >= avail * 2 / 3)
+            brk = sep;
         size_t take = brk ? brk : i, skip = brk ? 1 : 0, keep = take;
         while (keep > 0 && p[keep - 1] == ' ')
             keep--;
