@@ -795,6 +795,23 @@ static void user_story(char *buf, size_t len, const req_rec *r, bool utf8)
     snprintf(buf, len, "%s %s user %d: %s", st, utf8 ? "\xe2\x86\x92" : "->", r->user_status, why);
 }
 
+/* What else the text says of a request: the web server abandoned it (when
+ * the user story did not already say so), bytes missing from the capture. */
+static void side_notes(char *buf, size_t len, const req_rec *r, bool utf8)
+{
+    char d[32];
+    size_t n = 0;
+    buf[0] = '\0';
+    bool told = r->user_status && r->user_status != r->status
+                && (r->user_outcome == FSD_USER_GAVE_UP_TIMEOUT || r->user_outcome == FSD_USER_CLIENT_GONE);
+    if (r->has_abandoned && !told) {
+        fmt_duration(d, sizeof d, r->abandoned_ns, utf8);
+        n += (size_t)snprintf(buf + n, len - n, "web server closed after %s", d);
+    }
+    if (r->gap && n < len)
+        snprintf(buf + n, len - n, "%sgap: bytes missing from the capture", n ? "; " : "");
+}
+
 /* How an incomplete request ended: "reset by server", "closed by client",
  * "capture end", "desync", "gap". */
 static void end_story(char *buf, size_t len, const req_rec *r)
@@ -871,6 +888,11 @@ static void text_request_line(out_ctx *c, const req_rec *r)
         col(c, status_color(r->user_status));
         sbuf_adds(b, story);
         col(c, C_RESET);
+    }
+    side_notes(story, sizeof story, r, c->utf8);
+    if (story[0]) {
+        sbuf_adds(b, "  ");
+        sbuf_adds(b, story);
     }
     size_t mark = b->len;
     sbuf_adds(b, "  ");
@@ -1470,6 +1492,12 @@ static void request_more(out_ctx *c, const req_rec *r, bool say_incomplete)
         col(c, status_color(r->user_status));
         sbuf_adds(b, story);
         col(c, C_RESET);
+        any = true;
+    }
+    side_notes(story, sizeof story, r, c->utf8);
+    if (story[0]) {
+        sbuf_adds(b, any ? "; " : "");
+        sbuf_adds(b, story);
         any = true;
     }
     size_t before = b->len;

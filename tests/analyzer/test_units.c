@@ -782,6 +782,8 @@ static void suite_out(void)
     o.format = FMT_TEXT;
     char *t = render(&o, false, true, true, do_request, &r);
     CHECK(strstr(t, "200 \xe2\x86\x92 user 504: web server gave up after 1.00s"), "user story: %s", t);
+    CHECK(strstr(t, "gap: bytes missing from the capture") && !strstr(t, "web server closed after"),
+          "gap said, the abandon not twice: %s", t);
     CHECK(strstr(t, "[warning: request_abandoned]") && !strstr(t, "end_without_stdout_eos")
               && !strstr(t, "note"),
           "warnings tagged, notes hidden: %s", t);
@@ -804,6 +806,11 @@ static void suite_out(void)
     t = render(&o, false, false, true, do_request, &inc);
     CHECK(strstr(t, ">=1.50s") && strstr(t, "incomplete: reset by server") && !strstr(t, "user "),
           "incomplete live line: %s", t);
+    free(t);
+    inc.has_abandoned = true; /* the web server closed first, the wire cannot tell what its user got */
+    inc.abandoned_ns = INT64_C(1200000000);
+    t = render(&o, false, false, true, do_request, &inc);
+    CHECK(strstr(t, "web server closed after 1.20s"), "abandoned without a user status: %s", t);
     free(t);
 
     /* the text summary: 80 columns whatever the uris, params and stories */
