@@ -309,7 +309,7 @@ static void wrap_line(sbuf *out, const char *p, size_t n, size_t w)
             }
             if (p[i] == ' ' && i > (first ? lead : 0) + 8) {
                 brk = i;
-                if (p[i - 1] == ',' || p[i - 1] == ';') { /* between items: preferred */
+                if (p[i - 1] == ',' || p[i - 1] == ';' || p[i - 1] == ' ') { /* between items */
                     sep = i;
                     sep_cols = cols;
                 }
@@ -792,7 +792,10 @@ static void user_story(char *buf, size_t len, const req_rec *r, bool utf8)
         snprintf(why, sizeof why, "the web server answered otherwise");
         break;
     }
-    snprintf(buf, len, "%s %s user %d: %s", st, utf8 ? "\xe2\x86\x92" : "->", r->user_status, why);
+    if (r->status)
+        snprintf(buf, len, "%s %s user %d: %s", st, utf8 ? "\xe2\x86\x92" : "->", r->user_status, why);
+    else
+        snprintf(buf, len, "user %d: %s", r->user_status, why);
 }
 
 /* What else the text says of a request: the web server abandoned it (when

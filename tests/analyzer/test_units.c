@@ -812,6 +812,13 @@ static void suite_out(void)
     t = render(&o, false, false, true, do_request, &inc);
     CHECK(strstr(t, "web server closed after 1.20s"), "abandoned without a user status: %s", t);
     free(t);
+    inc.status = 0; /* no answer at all: the web server's own 502 */
+    inc.user_status = 502;
+    inc.user_outcome = FSD_USER_BACKEND_FAILED;
+    t = render(&o, false, false, true, do_request, &inc);
+    CHECK(strstr(t, "user 502: the application gave no usable answer") && !strstr(t, "none ->"),
+          "no answer, user 502: %s", t);
+    free(t);
 
     /* the text summary: 80 columns whatever the uris, params and stories */
     stats st;
