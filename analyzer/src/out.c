@@ -2018,7 +2018,7 @@ static void text_summary(out_ctx *c, const out_summary *s)
                     col(c, C_DIM);
                     sbuf_adds(b, "           first: ");
                     col(c, C_RESET);
-                    esc_text(b, a->detail, strlen(a->detail), c->utf8, text_width(c) - 18);
+                    esc_text(b, a->detail, strlen(a->detail), c->utf8, 2 * text_width(c) - 40); /* wraps */
                     sbuf_addc(b, '\n');
                 }
             }
