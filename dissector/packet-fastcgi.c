@@ -98,6 +98,13 @@ static int hf_response_in = -1;
 static int hf_time = -1;
 static int hf_ttfb = -1;
 static int hf_end_reason = -1;
+static int hf_status_source = -1;
+static int hf_user_status = -1;
+static int hf_user_outcome = -1;
+static int hf_elapsed = -1;
+static int hf_closed_by = -1;
+static int hf_abandoned_after = -1;
+static int hf_gap = -1;
 static int hf_direction = -1;
 static int hf_skipped = -1;
 static int hf_retransmission = -1;
@@ -125,6 +132,7 @@ static gint ett_anomaly = -1;
  * higher severity than the catalogue's (max_severity > severity). */
 static expert_field ei_anomaly[FSD_A_COUNT];
 static expert_field ei_anomaly_raised[FSD_A_COUNT];
+static expert_field ei_anomaly_lowered[FSD_A_COUNT]; /* fastcgi.<id>.note */
 static expert_field ei_expert_limit = EI_INIT;
 
 static dissector_handle_t fastcgi_handle;
@@ -188,6 +196,13 @@ struct fcgi_req {
     guint32 first_resp_frame;
     nstime_t latency, ttfb;
     int status;
+    /* what the web server's client got (fsd_transaction 0.2.0) */
+    const char *status_source;
+    int user_status;                /* 0: the wire cannot tell */
+    const char *user_outcome;
+    gboolean has_elapsed, has_abandoned, gap;
+    nstime_t elapsed, abandoned_after;
+    const char *closed_by;          /* NULL, "client FIN", "server RST", ... */
     const char *method, *uri, *script;  /* from the transaction once it ended */
     const char *p_method, *p_uri, *p_script, *p_script_filename; /* as params arrive (first pass) */
     guint16 *anomalies;
@@ -612,6 +627,26 @@ cb_transaction(void *ud, const fsd_transaction *tx)
         q->has_end = TRUE;
         q->end_frame = (guint32)tx->t_end.tag;
         nstime_from_ns(&q->latency, tx->t_end.ns - tx->t_begin.ns);
+    }
+    q->status_source = fsd_status_source_name(tx->status_source);
+    q->user_status = tx->user_status;
+    q->user_outcome = fsd_user_outcome_name(tx->user_outcome);
+    q->gap = tx->gap;
+    if (tx->closed_by >= 0)
+        q->closed_by = tx->closed_by == FSD_DIR_CLIENT ? (tx->closed_by_reset ? "client RST" : "client FIN")
+                                                        : (tx->closed_by_reset ? "server RST" : "server FIN");
+    if (tx->t_begin.set && !tx->complete) {
+        /* how long it lasted as far as the capture shows: to the close, else
+         * to its last byte */
+        const fsd_timepoint *e = tx->t_close.set ? &tx->t_close : tx->t_last.set ? &tx->t_last : NULL;
+        if (e) {
+            q->has_elapsed = TRUE;
+            nstime_from_ns(&q->elapsed, e->ns - tx->t_begin.ns);
+        }
+    }
+    if (tx->t_abandoned.set && tx->t_begin.set) {
+        q->has_abandoned = TRUE;
+        nstime_from_ns(&q->abandoned_after, tx->t_abandoned.ns - tx->t_begin.ns);
     }
     if (tx->t_first_response.set && tx->t_begin.set) {
         q->has_first = TRUE;
@@ -1106,6 +1141,8 @@ add_expert(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const fcgi_anom 
 
     if (a->severity > cat && fsd_anomaly_max_severity(id) > cat)
         ei = &ei_anomaly_raised[id];
+    else if (a->severity == FSD_SEV_NOTE && cat > FSD_SEV_NOTE)
+        ei = &ei_anomaly_lowered[id]; /* e.g. incomplete_request at the capture's end */
     if (tree) {
         proto_tree *at;
         proto_item *it;
@@ -1188,12 +1225,36 @@ add_request_summary(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, const f
             it = proto_tree_add_uint(tree, hf_status, tvb, 0, 0, (guint32)q->status);
             proto_item_set_generated(it);
         }
+        if (q->status && q->status_source) {
+            it = proto_tree_add_string(tree, hf_status_source, tvb, 0, 0, q->status_source);
+            proto_item_set_generated(it);
+        }
+        if (q->user_status) {
+            it = proto_tree_add_uint(tree, hf_user_status, tvb, 0, 0, (guint32)q->user_status);
+            proto_item_set_generated(it);
+        }
+        if (q->user_outcome) {
+            it = proto_tree_add_string(tree, hf_user_outcome, tvb, 0, 0, q->user_outcome);
+            proto_item_set_generated(it);
+        }
         if (q->end_reason) {
             it = proto_tree_add_string(tree, hf_end_reason, tvb, 0, 0, q->end_reason);
             proto_item_set_generated(it);
         }
+        if (q->closed_by) {
+            it = proto_tree_add_string(tree, hf_closed_by, tvb, 0, 0, q->closed_by);
+            proto_item_set_generated(it);
+        }
+        if (q->gap) {
+            it = proto_tree_add_boolean(tree, hf_gap, tvb, 0, 0, TRUE);
+            proto_item_set_generated(it);
+        }
         if (q->has_end)
             add_time_item(tree, hf_time, tvb, &q->latency);
+        if (q->has_elapsed)
+            add_time_item(tree, hf_elapsed, tvb, &q->elapsed);
+        if (q->has_abandoned)
+            add_time_item(tree, hf_abandoned_after, tvb, &q->abandoned_after);
         if (q->has_first)
             add_time_item(tree, hf_ttfb, tvb, &q->ttfb);
         {
@@ -1994,7 +2055,7 @@ proto_register_fastcgi(void)
         { &hf_req_method, { "Method", "fastcgi.request.method", FT_STRING, BASE_NONE, NULL, 0x0, "REQUEST_METHOD", HFILL } },
         { &hf_req_uri, { "URI", "fastcgi.request.uri", FT_STRING, BASE_NONE, NULL, 0x0, "REQUEST_URI", HFILL } },
         { &hf_req_script, { "Script", "fastcgi.request.script", FT_STRING, BASE_NONE, NULL, 0x0, "SCRIPT_NAME, else SCRIPT_FILENAME", HFILL } },
-        { &hf_status, { "Status", "fastcgi.status", FT_UINT16, BASE_DEC, NULL, 0x0, "HTTP status from the CGI response header (Status:, 200 when absent)", HFILL } },
+        { &hf_status, { "Status", "fastcgi.status", FT_UINT16, BASE_DEC, NULL, 0x0, "HTTP status as the web server derives it from the CGI header (Status:, else Location: 302, else 200)", HFILL } },
         { &hf_status_line, { "Status line", "fastcgi.response.status_line", FT_STRING, BASE_NONE, NULL, 0x0, NULL, HFILL } },
         { &hf_resp_header, { "Response header", "fastcgi.response.header", FT_STRING, BASE_NONE, NULL, 0x0, NULL, HFILL } },
         { &hf_content_type, { "Content-Type", "fastcgi.response.content_type", FT_STRING, BASE_NONE, NULL, 0x0, NULL, HFILL } },
@@ -2004,7 +2065,14 @@ proto_register_fastcgi(void)
         { &hf_response_in, { "Response in", "fastcgi.response_in", FT_FRAMENUM, BASE_NONE, FRAMENUM_TYPE(FT_FRAMENUM_RESPONSE), 0x0, "The frame with the END_REQUEST of this request", HFILL } },
         { &hf_time, { "Time", "fastcgi.time", FT_RELATIVE_TIME, BASE_NONE, NULL, 0x0, "Latency: END_REQUEST's last byte minus BEGIN_REQUEST's first byte", HFILL } },
         { &hf_ttfb, { "Time to first byte", "fastcgi.ttfb", FT_RELATIVE_TIME, BASE_NONE, NULL, 0x0, "First STDOUT/STDERR byte minus BEGIN_REQUEST's first byte", HFILL } },
-        { &hf_end_reason, { "End", "fastcgi.end_reason", FT_STRING, BASE_NONE, NULL, 0x0, "How the request ended (complete, closed, reset, capture, desync)", HFILL } },
+        { &hf_end_reason, { "End", "fastcgi.end_reason", FT_STRING, BASE_NONE, NULL, 0x0, "How the request ended (complete, closed, reset, capture_end, desync, gap)", HFILL } },
+        { &hf_status_source, { "Status from", "fastcgi.status_source", FT_STRING, BASE_NONE, NULL, 0x0, "Where the status came from: header (Status:), location (Location: without Status: -> 302), default (200)", HFILL } },
+        { &hf_user_status, { "User status", "fastcgi.user_status", FT_UINT16, BASE_DEC, NULL, 0x0, "The status the web server's client got as far as the wire shows (502 rejected header, 504/499 abandoned, ...); absent when the wire cannot tell", HFILL } },
+        { &hf_user_outcome, { "User outcome", "fastcgi.user_outcome", FT_STRING, BASE_NONE, NULL, 0x0, "as_answered, unknown, rejected_header, gave_up_timeout, client_gone, backend_failed", HFILL } },
+        { &hf_closed_by, { "Closed by", "fastcgi.closed_by", FT_STRING, BASE_NONE, NULL, 0x0, "The first FIN/RST while the request was outstanding", HFILL } },
+        { &hf_gap, { "Capture gap", "fastcgi.gap", FT_BOOLEAN, BASE_NONE, NULL, 0x0, "Bytes of this request were missing from the capture", HFILL } },
+        { &hf_elapsed, { "Elapsed", "fastcgi.elapsed", FT_RELATIVE_TIME, BASE_NONE, NULL, 0x0, "Incomplete request: BEGIN_REQUEST to the close, or to its last byte seen", HFILL } },
+        { &hf_abandoned_after, { "Abandoned after", "fastcgi.abandoned_after", FT_RELATIVE_TIME, BASE_NONE, NULL, 0x0, "BEGIN_REQUEST to the web server's close while the request was outstanding", HFILL } },
         { &hf_direction, { "Direction", "fastcgi.direction", FT_UINT8, BASE_DEC, VALS(dir_vals), 0x0, NULL, HFILL } },
         { &hf_skipped, { "Skipped bytes", "fastcgi.skipped", FT_BYTES, BASE_NONE, NULL, 0x0, "Bytes before the first record boundary the decoder found", HFILL } },
         { &hf_retransmission, { "Retransmitted record (already decoded)", "fastcgi.retransmission", FT_NONE, BASE_NONE, NULL, 0x0, NULL, HFILL } },
@@ -2022,7 +2090,9 @@ proto_register_fastcgi(void)
         &ett_param, &ett_response, &ett_request, &ett_anomaly,
     };
     /* Expert infos from anomalies.def: fastcgi.<id> at the catalogue
-     * severity, plus fastcgi.<id>.error for ids raised higher at times. */
+     * severity, plus fastcgi.<id>.error for ids raised higher at times and
+     * fastcgi.<id>.note for warnings and errors the decoder may lower to a
+     * note where the evidence says so (capture end, a healthy peer's habit). */
     static const char *const ei_names[FSD_A_COUNT] = {
 #define FSD_ANOMALY(id, sev, maxsev, summary) "fastcgi." #id,
 #include <fsd/anomalies.def>
@@ -2030,6 +2100,11 @@ proto_register_fastcgi(void)
     };
     static const char *const ei_names_raised[FSD_A_COUNT] = {
 #define FSD_ANOMALY(id, sev, maxsev, summary) "fastcgi." #id ".error",
+#include <fsd/anomalies.def>
+#undef FSD_ANOMALY
+    };
+    static const char *const ei_names_lowered[FSD_A_COUNT] = {
+#define FSD_ANOMALY(id, sev, maxsev, summary) "fastcgi." #id ".note",
 #include <fsd/anomalies.def>
 #undef FSD_ANOMALY
     };
@@ -2048,7 +2123,7 @@ proto_register_fastcgi(void)
 #include <fsd/anomalies.def>
 #undef FSD_ANOMALY
     };
-    static ei_register_info ei[2 * FSD_A_COUNT + 1];
+    static ei_register_info ei[3 * FSD_A_COUNT + 1];
     expert_module_t *expert;
     module_t *mod;
     int i, n = 0;
@@ -2068,11 +2143,20 @@ proto_register_fastcgi(void)
         ei_anomaly[i].hf = EI_INIT_HF;
         ei_anomaly_raised[i].ei = EI_INIT_EI;
         ei_anomaly_raised[i].hf = EI_INIT_HF;
+        ei_anomaly_lowered[i].ei = EI_INIT_EI;
+        ei_anomaly_lowered[i].hf = EI_INIT_HF;
         if (ei_maxsev[i] > ei_sev[i]) {
             ei[n] = ei[n - 1];
             ei[n].ids = &ei_anomaly_raised[i];
             ei[n].eiinfo.name = ei_names_raised[i];
             ei[n].eiinfo.severity = pi_severity((fsd_severity)ei_maxsev[i]);
+            n++;
+        }
+        if (ei_sev[i] > FSD_SEV_NOTE) {
+            ei[n] = ei[n - 1 - (ei_maxsev[i] > ei_sev[i])];
+            ei[n].ids = &ei_anomaly_lowered[i];
+            ei[n].eiinfo.name = ei_names_lowered[i];
+            ei[n].eiinfo.severity = pi_severity(FSD_SEV_NOTE);
             n++;
         }
     }

@@ -31,7 +31,9 @@ SKIP = 77
 # reassembles IP fragments and out-of-order TCP itself, has no flow table,
 # reads no drop counters, and reports a damaged file as its own error. For the
 # plugin they are allowed, not required; capture_gap caused by them likewise.
-ANALYZER_ONLY = {"ip_fragment", "tcp_ooo_cap", "flow_table_full", "capture_drops", "capture_truncated"}
+ANALYZER_ONLY = {"ip_fragment", "tcp_ooo_cap", "flow_table_full", "capture_drops", "capture_truncated",
+                 # from other TCP evidence (SYNs, RSTs, other connections: docs/ANOMALIES.md)
+                 "connection_refused", "closed_before_request", "connect_retried", "attempt_retried"}
 
 # Ids the decoder can raise when a connection or the capture ends (a request
 # ended by the close is checked then): one-pass tshark never gets there, so
@@ -131,7 +133,7 @@ def plugin_view(plugin, abi, cap, exp, heuristic=False):
                 for c in f:
                     cn = c.get("name") or ""
                     if cn.startswith("fastcgi."):
-                        anomalies.add(re.sub(r"\.error$", "", cn[len("fastcgi."):]))
+                        anomalies.add(re.sub(r"\.(error|note)$", "", cn[len("fastcgi."):]))
             elif name == "fastcgi.request":
                 kids = {}
                 for c in f:
@@ -152,6 +154,10 @@ def plugin_view(plugin, abi, cap, exp, heuristic=False):
                     "uri": kids.get("fastcgi.request.uri", [None])[0],
                     "script": kids.get("fastcgi.request.script", [None])[0],
                     "anomalies": sorted(set(kids.get("fastcgi.request.anomaly", []))),
+                    "user_status": int(kids["fastcgi.user_status"][0]) if "fastcgi.user_status" in kids else None,
+                    "user_outcome": kids.get("fastcgi.user_outcome", [None])[0],
+                    "status_source": kids.get("fastcgi.status_source", [None])[0],
+                    "gap": kids.get("fastcgi.gap", ["0"])[0] in ("1", "True", "true"),
                 }
                 reqs.append(r)
             elif name == "fastcgi.record":
@@ -183,12 +189,15 @@ def cmd_load(plugin, abi):
     want = ["fastcgi.type", "fastcgi.request_id", "fastcgi.param.name", "fastcgi.param.value",
             "fastcgi.request.method", "fastcgi.request.uri", "fastcgi.request.script",
             "fastcgi.status", "fastcgi.request_in", "fastcgi.response_in", "fastcgi.time",
-            "fastcgi.ttfb"]
+            "fastcgi.ttfb", "fastcgi.user_status", "fastcgi.user_outcome", "fastcgi.status_source",
+            "fastcgi.closed_by", "fastcgi.gap", "fastcgi.elapsed", "fastcgi.abandoned_after"]
     tab = anomaly_table()
     for aid, (sev, maxsev) in tab.items():
         want.append("fastcgi." + aid)
         if maxsev != sev:
             want.append("fastcgi." + aid + ".error")
+        if sev != "NOTE":
+            want.append("fastcgi." + aid + ".note")
     missing = [w for w in want if w not in fields]
     if missing:
         fails.append("fields not registered: " + ", ".join(missing))
@@ -407,10 +416,21 @@ def cmd_analyzer(plugin, abi, capdir, fcgiscope):
                 if not same:
                     fails.append("%s: frame %s id %d %s: plugin %r ns, analyzer %r" %
                                  (name, r["frame"], r["request_id"], what, mine, theirs_v))
-            ta, ra = set(t.get("anomalies") or []), set(r["anomalies"])
+            ta, ra = set(t.get("anomalies") or []) - ANALYZER_ONLY, set(r["anomalies"])
             if front_end_differs(exp):
-                ta -= ANALYZER_ONLY | {"capture_gap"}
+                ta -= {"capture_gap"}
                 ra -= {"capture_gap"}
+            # what the user got: the decoder decides it, both front ends show it
+            for what in ("user_status", "user_outcome", "end", "gap"):
+                mine, theirs_v = r[what], t.get(what)
+                if what == "gap":
+                    theirs_v = bool(theirs_v)
+                if mine != theirs_v:
+                    fails.append("%s: frame %s id %d %s: plugin %r, analyzer %r" %
+                                 (name, r["frame"], r["request_id"], what, mine, theirs_v))
+            if r["status"] is not None and r["status_source"] != t.get("status_source"):
+                fails.append("%s: frame %s id %d status_source: plugin %r, analyzer %r" %
+                             (name, r["frame"], r["request_id"], r["status_source"], t.get("status_source")))
             if ta != ra:
                 fails.append("%s: frame %s id %d anomalies: plugin %r, analyzer %r" %
                              (name, r["frame"], r["request_id"], r["anomalies"], t.get("anomalies")))
