@@ -4,6 +4,9 @@
  * blank line, the body; Status: "3DIGIT SP reason"), as FastCGI §6.2 carries
  * it on FCGI_STDOUT. Both CRLF and bare LF line ends are accepted.
  *
+ * The status as a web server derives it: Status:, else 302 when a Location:
+ * header is present (RFC 3875 §6.2.3; nginx and Apache do this), else 200.
+ *
  *   Status: 404 Not Found\r\n
  *   Content-Type: text/html\r\n
  *   \r\n                          <- end of block (an empty line)
@@ -138,8 +141,8 @@ void fsd_cgi_parse(fsd_conn *c, const fsd_cgi *g, fsd_cgi_result *out, bool want
             size_t ne = colon;
             while (ne > 0 && is_ws(line[ne - 1]))
                 ne--;
-            if (out->headers == NULL && ne != 6 && ne != 12)
-                continue; /* only Status and Content-Type are looked at */
+            if (out->headers == NULL && ne != 6 && ne != 8 && ne != 12)
+                continue; /* only Status, Location and Content-Type are looked at */
             vs = colon + 1;
             while (vs < end && is_ws(line[vs]))
                 vs++;
@@ -163,6 +166,9 @@ void fsd_cgi_parse(fsd_conn *c, const fsd_cgi *g, fsd_cgi_result *out, bool want
                     out->status = (v[0] - '0') * 100 + (v[1] - '0') * 10 + (v[2] - '0');
                 else
                     out->status_bad = true;
+            } else if (ieq(line, ne, "Location", 8)) {
+                if (end > vs)
+                    out->location_present = true;
             } else if (ieq(line, ne, "Content-Type", 12) && !out->ct_present) {
                 out->ct_present = true;
                 out->ct_off = (size_t)(line + vs - g->buf);
@@ -170,8 +176,9 @@ void fsd_cgi_parse(fsd_conn *c, const fsd_cgi *g, fsd_cgi_result *out, bool want
             }
         }
     }
+    /* as web servers derive it (nginx, Apache; RFC 3875 §6.2.3 client redirect) */
     if (!out->status_present)
-        out->status = 200;
+        out->status = out->location_present ? 302 : 200;
     else if (out->status_bad)
         out->status = 0;
 }

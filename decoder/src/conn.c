@@ -260,6 +260,37 @@ static int32_t ev_id(const fsd_header *h)
     return fsd_type_is_known(h->type) && !fsd_type_is_management(h->type) ? h->request_id : -1;
 }
 
+/* Bytes where a record header must start that look like another protocol: a
+ * hint for the desync/bad_version detail (issue 12: "is this an HTTP
+ * upstream?"). Returns "" when nothing matches. */
+static const char *proto_hint(const uint8_t b[FSD_HEADER_LEN], fsd_dir dir)
+{
+    static const struct {
+        const char *pfx;
+        uint8_t len;
+        const char *hint[2]; /* seen from the client, from the server */
+    } known[] = {
+        { "GET ", 4, { "looks like HTTP (\"GET \"): HTTP sent to a FastCGI port?", "looks like HTTP (\"GET \")" } },
+        { "POST ", 5, { "looks like HTTP (\"POST \"): HTTP sent to a FastCGI port?", "looks like HTTP (\"POST \")" } },
+        { "HEAD ", 5, { "looks like HTTP (\"HEAD \"): HTTP sent to a FastCGI port?", "looks like HTTP (\"HEAD \")" } },
+        { "PUT ", 4, { "looks like HTTP (\"PUT \"): HTTP sent to a FastCGI port?", "looks like HTTP (\"PUT \")" } },
+        { "DELETE ", 7, { "looks like HTTP (\"DELETE \"): HTTP sent to a FastCGI port?", "looks like HTTP (\"DELETE \")" } },
+        { "OPTIONS ", 8, { "looks like HTTP (\"OPTIONS \"): HTTP sent to a FastCGI port?", "looks like HTTP (\"OPTIONS \")" } },
+        { "PATCH ", 6, { "looks like HTTP (\"PATCH \"): HTTP sent to a FastCGI port?", "looks like HTTP (\"PATCH \")" } },
+        { "CONNECT ", 8, { "looks like HTTP (\"CONNECT \"): HTTP sent to a FastCGI port?", "looks like HTTP (\"CONNECT \")" } },
+        { "PRI * HT", 8, { "looks like HTTP/2 (\"PRI * HT\"): HTTP/2 sent to a FastCGI port?", "looks like HTTP/2" } },
+        { "HTTP/1.", 7, { "looks like HTTP (\"HTTP/1.\")", "looks like HTTP (\"HTTP/1.\"): is this an HTTP upstream?" } },
+        { "HTTP/2 ", 7, { "looks like HTTP (\"HTTP/2 \")", "looks like HTTP (\"HTTP/2 \"): is this an HTTP upstream?" } },
+        { "\x16\x03", 2, { "looks like TLS (16 03): TLS sent to a FastCGI port?", "looks like TLS (16 03): is this a TLS upstream?" } },
+        { "\x15\x03", 2, { "looks like a TLS alert (15 03): TLS sent to a FastCGI port?", "looks like a TLS alert (15 03): is this a TLS upstream?" } },
+        { "SSH-", 4, { "looks like SSH (\"SSH-\")", "looks like SSH (\"SSH-\"): is this an SSH server?" } },
+    };
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (memcmp(b, known[i].pfx, known[i].len) == 0)
+            return known[i].hint[dir == FSD_DIR_SERVER];
+    return "";
+}
+
 /* Header-level checks, the firing part (record_checks). */
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((noinline, cold))
@@ -270,14 +301,21 @@ static void record_checks_fire(fsd_conn *c, fsd_dir dir)
     const fsd_header *h = &d->h;
     fsd_req *r = d->rec_req;
     int32_t id = ev_id(h);
-    if (h->version != 1)
-        fsd_fire(c, r, FSD_A_bad_version, 0, dir, d->rec_off, FSD_REC_FIRST(d), id, "version %u", h->version);
+    if (h->version != 1) {
+        const char *hint = proto_hint(d->hdr, dir);
+        fsd_fire(c, r, FSD_A_bad_version, 0, dir, d->rec_off, FSD_REC_FIRST(d), id, "version %u%s%s", h->version,
+                 hint[0] ? ": " : "", hint);
+    }
     if (!fsd_type_is_known(h->type))
         fsd_fire(c, r, FSD_A_unknown_type, 0, dir, d->rec_off, FSD_REC_FIRST(d), id, "type %u", h->type);
-    /* the sum can not roll over in 32 bits */
-    if ((uint32_t)h->content_length + h->padding_length > FSD_MAX_CONTENT_LEN)
-        fsd_fire(c, r, FSD_A_oversized_record, 0, dir, d->rec_off, FSD_REC_FIRST(d), id, "%u + %u bytes",
-                 h->content_length, h->padding_length);
+    /* the sum can not roll over in 32 bits. From the server one byte over is
+     * Go's padding of a full record to 8 (nginx and HAProxy take it): a note */
+    if ((uint32_t)h->content_length + h->padding_length > FSD_MAX_CONTENT_LEN) {
+        bool go_pad = dir == FSD_DIR_SERVER && (uint32_t)h->content_length + h->padding_length == FSD_MAX_CONTENT_LEN + 1;
+        fsd_fire(c, r, FSD_A_oversized_record, go_pad ? FSD_SEV_NOTE : 0, dir, d->rec_off, FSD_REC_FIRST(d), id,
+                 "%u + %u bytes%s", h->content_length, h->padding_length,
+                 go_pad ? ": padded to 8 as Go does; web servers accept it" : "");
+    }
     if (h->reserved != 0)
         fsd_fire(c, r, FSD_A_reserved_nonzero, 0, dir, d->rec_off, FSD_REC_FIRST(d), id,
                  "header reserved byte 0x%02x", h->reserved);
@@ -356,6 +394,13 @@ static void record_end(fsd_conn *c, fsd_dir dir, fsd_timepoint last, bool trunca
         }
     }
     ev.request_active = d->rec_req != NULL;
+    if (!truncated && fsd_type_sender(d->h.type) == (int)dir) { /* get_values_unanswered */
+        if (d->h.type == FSD_GET_VALUES)
+            c->gv_pending = true;
+        else if (d->h.type == FSD_GET_VALUES_RESULT) {
+            c->gv_pending = false;
+        }
+    }
     if (d->rec_mgmt) {
         fsd_nv_record_end(d->mgmt);
         if (fsd_nv_stream_end(d->mgmt) && !truncated)
@@ -423,8 +468,9 @@ static void header_complete(fsd_conn *c, fsd_dir dir, fsd_timepoint at)
     h->padding_length = d->hdr[6];
     h->reserved = d->hdr[7];
     if (h->version != 1 && !fsd_type_is_known(h->type)) {
-        fsd_fire(c, NULL, FSD_A_desync, 0, dir, d->rec_off, FSD_REC_FIRST(d), -1,
-                 "version %u, type %u: not a record header", h->version, h->type);
+        const char *hint = proto_hint(d->hdr, dir);
+        fsd_fire(c, NULL, FSD_A_desync, 0, dir, d->rec_off, FSD_REC_FIRST(d), -1, "version %u, type %u: %s",
+                 h->version, h->type, hint[0] ? hint : "not a record header");
         d->sync = FSD_SYNC_DESYNCED;
         d->hdr_have = 0;
         c->st.dir[dir].skipped_bytes += FSD_HEADER_LEN;
@@ -735,6 +781,8 @@ int fsd_conn_feed(fsd_conn *c, fsd_dir dir, const uint8_t *data, size_t len, int
         return FSD_OK;
     if (data == NULL)
         return FSD_E_INVAL;
+    if (dir == FSD_DIR_CLIENT && c->rej_id != 0) /* the web server went on: it took the big header */
+        fsd_req_rej_release(c);
     c->st.dir[dir].bytes += len;
     {
         /* the usual piece: inside the content of a stream record, short of its
@@ -783,6 +831,7 @@ int fsd_conn_gap(fsd_conn *c, fsd_dir dir, uint64_t nbytes, int64_t ts_ns, uint6
         return rc;
     if (nbytes == 0)
         return FSD_OK;
+    fsd_req_rej_release(c); /* what followed the big header is unknown: no rejection claimed */
     d = &c->d[dir];
     c->st.dir[dir].gap_bytes += nbytes;
     if (d->sync == FSD_SYNC_HUNTING) {
@@ -873,18 +922,28 @@ static void end_dir(fsd_conn *c, fsd_dir dir, fsd_timepoint at)
 
 int fsd_conn_close(fsd_conn *c, fsd_dir dir, fsd_close_kind kind, int64_t ts_ns, uint64_t tag)
 {
-    int rc = check(c, dir);
     fsd_timepoint at = fsd_tp(ts_ns, tag);
-    if (rc != FSD_OK)
-        return rc;
+    if (c == NULL || (dir != FSD_DIR_CLIENT && dir != FSD_DIR_SERVER))
+        return FSD_E_INVAL;
     if (kind != FSD_CLOSE_FIN && kind != FSD_CLOSE_RST)
         return FSD_E_INVAL;
+    /* A RST after the same side's FIN is still a reset (it ends the other
+     * direction); only input after both directions ended is refused. */
+    if (c->finished || (c->d[dir].closed && (kind == FSD_CLOSE_FIN || c->d[1 - dir].closed)))
+        return FSD_E_FINISHED;
+    fsd_req_on_close(c, dir, kind, c->d[dir].off, at);
     if (dir == FSD_DIR_SERVER && !c->d[FSD_DIR_CLIENT].closed)
         fsd_req_server_close(c, dir, c->d[dir].off, at);
     end_dir(c, dir, at);
     if (kind == FSD_CLOSE_RST)
         end_dir(c, (fsd_dir)(1 - dir), at);
     if (c->d[0].closed && c->d[1].closed) {
+        if (c->gv_pending) {
+            c->gv_pending = false;
+            fsd_fire(c, NULL, FSD_A_get_values_unanswered, 0, dir, c->d[dir].off, at, -1,
+                     "GET_VALUES without GET_VALUES_RESULT; connection %s by the %s",
+                     kind == FSD_CLOSE_RST ? "reset" : "closed", fsd_dir_name(dir));
+        }
         fsd_req_close_all(c, kind == FSD_CLOSE_RST ? FSD_END_RESET : FSD_END_CLOSED, dir, c->d[dir].off, at);
     }
     fsd_req_flush(c);

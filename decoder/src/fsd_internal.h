@@ -259,8 +259,9 @@ typedef struct fsd_cgi {
 size_t fsd_cgi_feed(fsd_conn *c, fsd_cgi *g, uint32_t max, const uint8_t *data, size_t n, bool *nomem);
 
 typedef struct fsd_cgi_result {
-    int status;                     /* Status: 3 digits; 200 absent; 0 bad */
+    int status;                     /* Status: 3 digits; else 302 with Location:, else 200; 0 bad */
     bool status_present, status_bad;
+    bool location_present;          /* a non-empty Location: (RFC 3875 §6.2.3: 302 without Status:) */
     size_t status_off, status_len;  /* the Status: value in g->buf */
     size_t ct_off, ct_len;
     bool ct_present;
@@ -354,6 +355,7 @@ struct fsd_conn {
     uint16_t ended_ring[FSD_ENDED_RING];
     uint8_t ended_n, ended_i;
     bool lenient;             /* after a gap / midstream start: ids never begun are not flagged */
+
     uint8_t *idmaps;          /* allocated on first need: 8 KiB bitmap of ids begun (lenient mode),
                                  then 8 KiB bitmap of ids refused because the table was full,
                                  then the untracked counters (FSD_IDMAP_COUNTERS) */
@@ -362,6 +364,11 @@ struct fsd_conn {
     bool nomem;
     bool kcv_fired;
     bool any_pending;         /* a request was marked for delivery since the last flush */
+    /* (0.2.0, in what was padding) what the web server did: */
+    bool gv_pending;          /* a GET_VALUES waits for its GET_VALUES_RESULT */
+    uint16_t rej_id;          /* not 0: this request's response header block passed
+                                 web_server_header_bytes and nothing else happened on the
+                                 connection since (response_rejected if the web server resets) */
 };
 
 /* Fire an anomaly: on_anomaly now, stored in r's transaction when r != NULL. */
@@ -398,6 +405,12 @@ void fsd_req_enable_lenient(fsd_conn *c);
 void fsd_req_free_all(fsd_conn *c);
 /* The server closed before the client: keep_conn_violation if due. */
 void fsd_req_server_close(fsd_conn *c, fsd_dir dir, uint64_t off, fsd_timepoint at);
+/* (0.2.0) A FIN/RST from dir, before the directions are ended: t_close of the
+ * outstanding requests, request_abandoned / response_rejected (client side). */
+void fsd_req_on_close(fsd_conn *c, fsd_dir dir, fsd_close_kind kind, uint64_t off, fsd_timepoint at);
+/* Something other than the rest of the rejection candidate's response happened
+ * on the connection (client bytes, another server record): release a held request. */
+void fsd_req_rej_release(fsd_conn *c);
 
 #define FSD_BIG_TYPES 0
 #define FSD_BIG_ANOM (2 * (FSD_MAX_KNOWN_TYPE + 1))

@@ -39,7 +39,10 @@ enum {
     ONCE_STDERR = 1u << 2,
     ONCE_PARAM_CAP = 1u << 3,
     ONCE_CL_EXCEED = 1u << 4,
-    ONCE_DAE = 1u << 5 /* + type: data_after_stream_end per stream */
+    ONCE_DAE = 1u << 5, /* + type: data_after_stream_end per stream (bits 6..13) */
+    ONCE_CL_MISSING = 1u << 20,
+    ONCE_BIG_HDR = 1u << 21,  /* the header block passed web_server_header_bytes */
+    ONCE_APP_ERR = 1u << 22
 };
 
 /* Convenience lookups (last stored occurrence). */
@@ -87,7 +90,19 @@ typedef struct ptp {
     int64_t ns;
     uint64_t tag;
 } ptp;
-enum { T_BEGIN = 1, T_SENT = 2, T_FIRST = 4, T_END = 8 };
+enum { T_BEGIN = 1, T_SENT = 2, T_FIRST = 4, T_END = 8, T_LAST = 16, T_SRV = 32, T_CLOSE = 64 };
+
+/* fsd_req.fate bits: what the web server did with the request (0.2.0) */
+enum {
+    F_CLOSED_SERVER = 1u << 0, /* t_close was the server's (else the client's) */
+    F_CLOSED_RST = 1u << 1,    /* t_close was a RST */
+    F_ABANDONED = 1u << 2,     /* request_abandoned fired (t_abandoned == t_close) */
+    F_TIMEOUT = 1u << 3,       /* ... after waiting >= upstream_timeout_ms: 504, else 499 */
+    F_REJECTED = 1u << 4,      /* response_rejected fired */
+    F_HELD = 1u << 5,          /* delivery held: its big header block may still be rejected */
+    F_FATAL = 1u << 6,         /* a fatal error pattern was seen on STDERR */
+    F_ABB = 1u << 7            /* answered_before_body fired */
+};
 
 struct fsd_req {
     fsd_req *prev, *next;
@@ -109,7 +124,10 @@ struct fsd_req {
     int http_status;
     uint32_t ct_off, ct_len;  /* in cgi.buf (at most max_cgi_header_bytes) */
     bool nv_broken;           /* PARAMS bytes of this record were lost: skip to its end */
+    uint8_t fate;             /* F_* bits (these three fill what was padding) */
+    uint8_t status_src;       /* fsd_status_source */
     int32_t cv[CV_COUNT];
+    uint8_t errpat[4];        /* STDERR fatal-pattern matchers: bytes matched of each pattern */
     fsd_nvp *nv;              /* pair parser for pairs cut by a piece or record boundary:
                                  allocated when one is, freed at the end of PARAMS */
     uint8_t *arena;
@@ -124,6 +142,8 @@ struct fsd_req {
     uint64_t params_bytes, stdin_bytes, data_bytes, stdout_bytes, stderr_bytes;
     fsd_cgi cgi;
     ptp t_begin, t_sent, t_first, t_end;
+    ptp t_last, t_close;      /* last byte (either side), first close while outstanding */
+    int64_t t_srv_ns;         /* time of the server's last byte (T_SRV) */
     fsd_anomaly_event *an;
     size_t nan, an_cap, an_dropped;
 };
@@ -147,6 +167,18 @@ static inline fsd_timepoint tp_get(const fsd_req *r, const ptp *slot, unsigned b
         t.set = true;
     }
     return t;
+}
+
+/* A byte of r's records from dir was in the packet at (0.2.0: t_last, t_srv). */
+static inline void seen(fsd_req *r, fsd_dir dir, fsd_timepoint at)
+{
+    r->t_last.ns = at.ns;
+    r->t_last.tag = at.tag;
+    r->t_set |= T_LAST;
+    if (dir == FSD_DIR_SERVER) {
+        r->t_srv_ns = at.ns;
+        r->t_set |= T_SRV;
+    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -502,6 +534,50 @@ static void span_of(const fsd_req *r, int32_t idx, fsd_span *name, fsd_span *val
     value->len = p->value_stored;
 }
 
+/* Why a client stream never ended, for stream_not_terminated's detail. */
+static const char *end_story(const fsd_req *r, fsd_end_reason reason, fsd_dir dir)
+{
+    bool srv, rst;
+    switch (reason) {
+    case FSD_END_COMPLETE: return "its id began again";
+    case FSD_END_DESYNC: return "the server desynchronised";
+    case FSD_END_GAP: return "bytes lost";
+    case FSD_END_CLOSED:
+    case FSD_END_RESET: break;
+    default: return fsd_end_reason_name(reason);
+    }
+    /* the first close while it was outstanding, else this one */
+    srv = (r->t_set & T_CLOSE) ? (r->fate & F_CLOSED_SERVER) != 0 : dir == FSD_DIR_SERVER;
+    rst = (r->t_set & T_CLOSE) ? (r->fate & F_CLOSED_RST) != 0 : reason == FSD_END_RESET;
+    if (rst)
+        return srv ? "server reset" : "client reset";
+    if (reason == FSD_END_RESET)
+        return srv ? "server closed, then reset" : "client closed, then reset";
+    return srv ? "server closed" : "client closed";
+}
+
+/* What the web server's client got (fsd_transaction.user_outcome). */
+static fsd_user_outcome user_outcome(const fsd_req *r, fsd_end_reason end)
+{
+    if (r->fate & F_REJECTED)
+        return FSD_USER_REJECTED_HEADER;
+    if (r->fate & F_ABANDONED)
+        return r->fate & F_TIMEOUT ? FSD_USER_GAVE_UP_TIMEOUT : FSD_USER_CLIENT_GONE;
+    if (r->aborted) /* ABORT_REQUEST: the web server's client went away */
+        return FSD_USER_CLIENT_GONE;
+    if (r->has_end) {
+        if (r->http_status > 0)
+            return FSD_USER_AS_ANSWERED;
+        /* a block over the decoder's cap or cut by a gap: a web server may have taken it */
+        if (r->cgi.state == FSD_CGI_CAPPED || r->cgi.state == FSD_CGI_BROKEN)
+            return FSD_USER_UNKNOWN;
+        return FSD_USER_BACKEND_FAILED; /* no header block, or a bad Status: */
+    }
+    if ((end == FSD_END_CLOSED || end == FSD_END_RESET) && (r->t_set & T_CLOSE) && (r->fate & F_CLOSED_SERVER))
+        return FSD_USER_BACKEND_FAILED; /* the application closed or reset first */
+    return FSD_USER_UNKNOWN;
+}
+
 /* Build the transaction and hand it out; the request is freed afterwards. */
 static void deliver(fsd_conn *c, fsd_req *r, fsd_end_reason reason, fsd_dir dir, uint64_t off,
                     fsd_timepoint at)
@@ -518,7 +594,18 @@ static void deliver(fsd_conn *c, fsd_req *r, fsd_end_reason reason, fsd_dir dir,
             strcat(missing, missing[0] ? ",STDIN" : "STDIN");
         if (needs_data(r) && r->st[FSD_DATA] != S_ENDED)
             strcat(missing, missing[0] ? ",DATA" : "DATA");
-        fsd_fire(c, r, FSD_A_stream_not_terminated, 0, dir, off, at, r->id, "%s", missing);
+        /* the application answered first and the body never ended: it did not read it */
+        if (r->has_end && needs_stdin(r) && r->st[FSD_STDIN] != S_ENDED && !(r->fate & (F_ABB | F_ABANDONED)) &&
+            (r->stdin_bytes > 0 || (r->cl_state == CL_VALID && r->cl_value > 0)) && reason != FSD_END_GAP &&
+            reason != FSD_END_DESYNC) {
+            r->fate |= F_ABB;
+            fsd_fire(c, r, FSD_A_answered_before_body, 0, dir, off, at, r->id,
+                     "END_REQUEST after %llu STDIN bytes; the body never ended", (unsigned long long)r->stdin_bytes);
+        }
+        /* answered: the stream was cut with the connection, nothing was smuggled (warning) */
+        fsd_fire(c, r, FSD_A_stream_not_terminated, r->has_end ? FSD_SEV_WARNING : 0, dir, off, at, r->id,
+                 "%s never ended: %s%s", missing, r->fate & F_ABB ? "answered first; " : "",
+                 end_story(r, reason, dir));
     }
     if (!r->has_end)
         fsd_fire(c, r, FSD_A_incomplete_request, 0, dir, off, at, r->id, "%s",
@@ -594,12 +681,24 @@ static void deliver(fsd_conn *c, fsd_req *r, fsd_end_reason reason, fsd_dir dir,
     tx.anomalies = r->an;
     tx.nanomalies = r->nan;
     tx.anomalies_dropped = r->an_dropped;
-    /* 0.2.0 fields: placeholders until the decoder derives them */
-    tx.closed_by = -1;
-    tx.user_status = tx.http_status;
-    tx.user_outcome = r->has_end ? FSD_USER_AS_ANSWERED : FSD_USER_UNKNOWN;
-    if (!r->has_end)
-        tx.user_status = 0;
+    /* 0.2.0: what the web server's client got */
+    tx.status_source = (fsd_status_source)r->status_src;
+    tx.cgi_header_bytes = r->cgi.used;
+    tx.t_last = (r->t_set & T_LAST) ? tp_get(r, &r->t_last, T_LAST) : tx.t_begin;
+    tx.t_close = tp_get(r, &r->t_close, T_CLOSE);
+    tx.closed_by = tx.t_close.set ? (int8_t)(r->fate & F_CLOSED_SERVER ? FSD_DIR_SERVER : FSD_DIR_CLIENT) : -1;
+    tx.closed_by_reset = tx.t_close.set && (r->fate & F_CLOSED_RST);
+    if (r->fate & F_ABANDONED)
+        tx.t_abandoned = tx.t_close;
+    tx.user_outcome = user_outcome(r, tx.end_reason);
+    switch (tx.user_outcome) {
+    case FSD_USER_AS_ANSWERED: tx.user_status = r->http_status; break;
+    case FSD_USER_REJECTED_HEADER:
+    case FSD_USER_BACKEND_FAILED: tx.user_status = 502; break;
+    case FSD_USER_GAVE_UP_TIMEOUT: tx.user_status = 504; break;
+    case FSD_USER_CLIENT_GONE: tx.user_status = 499; break;
+    default: tx.user_status = 0; break;
+    }
 
     unlink_req(c, r);
     if (r->has_end)
@@ -655,6 +754,76 @@ void fsd_req_server_close(fsd_conn *c, fsd_dir dir, uint64_t off, fsd_timepoint 
     r = fsd_req_find(c, c->last_id);
     fsd_fire(c, r, FSD_A_keep_conn_violation, 0, dir, off, at, c->last_id,
              "server closed a KEEP_CONN connection");
+}
+
+void fsd_req_rej_release(fsd_conn *c)
+{
+    fsd_req *r;
+    if (c->rej_id == 0)
+        return;
+    r = fsd_req_find(c, c->rej_id);
+    c->rej_id = 0;
+    if (r != NULL && (r->fate & F_HELD)) {
+        r->fate &= (uint8_t)~F_HELD;
+        r->pending = c->any_pending = true;
+        fsd_req_flush(c);
+    }
+}
+
+void fsd_req_on_close(fsd_conn *c, fsd_dir dir, fsd_close_kind kind, uint64_t off, fsd_timepoint at)
+{
+    if (dir == FSD_DIR_CLIENT && c->rej_id != 0) {
+        /* the web server's reset right after a header block bigger than its buffer
+         * (or its close before END_REQUEST): it rejected the response */
+        fsd_req *q = fsd_req_find(c, c->rej_id);
+        if (q != NULL && (kind == FSD_CLOSE_RST || !q->has_end) && !(q->fate & F_REJECTED)) {
+            q->fate |= F_REJECTED;
+            fsd_fire(c, q, FSD_A_response_rejected, 0, dir, off, at, q->id,
+                     "%zu-byte header block over %u; web server %s: likely 502", q->cgi.used,
+                     c->lim.web_server_header_bytes, kind == FSD_CLOSE_RST ? "reset" : "closed");
+        }
+        if (q != NULL && (q->fate & F_HELD)) {
+            q->fate &= (uint8_t)~F_HELD;
+            q->pending = c->any_pending = true; /* delivered by the caller's flush */
+        }
+        c->rej_id = 0;
+    }
+    for (fsd_req *r = c->head; r; r = r->next) {
+        if (r->has_end || (r->t_set & T_CLOSE))
+            continue;
+        tp_put(r, &r->t_close, T_CLOSE, at);
+        if (dir == FSD_DIR_SERVER)
+            r->fate |= F_CLOSED_SERVER;
+        if (kind == FSD_CLOSE_RST)
+            r->fate |= F_CLOSED_RST;
+        if (dir == FSD_DIR_CLIENT && !(r->fate & F_REJECTED)) {
+            /* the web server gave up: its read timeout (504) when it had waited that
+             * long since the last byte it got for the request, else its client left (499) */
+            int64_t ref = 0;
+            bool have = false;
+            uint64_t waited;
+            if (r->t_set & T_SRV) {
+                ref = r->t_srv_ns;
+                have = true;
+            }
+            if ((r->t_set & T_SENT) && (!have || r->t_sent.ns > ref)) {
+                ref = r->t_sent.ns;
+                have = true;
+            }
+            waited = have && at.ns > ref ? (uint64_t)(at.ns - ref) : 0;
+            r->fate |= F_ABANDONED;
+            if (have && waited >= (uint64_t)c->lim.upstream_timeout_ms * 1000000u)
+                r->fate |= F_TIMEOUT;
+            if (have)
+                fsd_fire(c, r, FSD_A_request_abandoned, 0, dir, off, at, r->id,
+                         "%s %llu ms after the last byte it got (timeout %u ms): %s",
+                         kind == FSD_CLOSE_RST ? "reset" : "closed", (unsigned long long)(waited / 1000000u),
+                         c->lim.upstream_timeout_ms, r->fate & F_TIMEOUT ? "504" : "499");
+            else
+                fsd_fire(c, r, FSD_A_request_abandoned, 0, dir, off, at, r->id,
+                         "%s before the request was sent: 499", kind == FSD_CLOSE_RST ? "reset" : "closed");
+        }
+    }
 }
 
 uint64_t fsd_req_stream_pos(const fsd_req *r, unsigned type)
@@ -1131,6 +1300,13 @@ void fsd_req_on_header(fsd_conn *c, fsd_dir dir)
     d->rec_req = NULL;
     d->rec_content = false;
     d->rec_mgmt = false;
+    if (FSD_UNLIKELY(c->rej_id != 0) && dir == FSD_DIR_SERVER) {
+        /* anything but the rest of the big response: the web server did not reject it */
+        fsd_req *q = fsd_req_find(c, c->rej_id);
+        if (q == NULL || q->has_end || !fsd_type_is_known(t) || fsd_type_is_management(t) ||
+            h->request_id != c->rej_id)
+            fsd_req_rej_release(c);
+    }
     if (!fsd_type_is_known(t))
         return;
     if (fsd_type_sender(t) != (int)dir) {
@@ -1212,6 +1388,14 @@ void fsd_req_on_header(fsd_conn *c, fsd_dir dir)
         } else if (t == FSD_DATA && r->st[FSD_STDIN] != S_ENDED) {
             once(c, r, ONCE_STREAM_ORDER, FSD_A_stream_order, dir, d, "DATA before STDIN ended");
         }
+        /* a body without a length (nginx, fastcgi_request_buffering off: CONTENT_LENGTH
+         * empty): said at its first record, the upload may never end */
+        if (t == FSD_STDIN && h->content_length > 0 && r->st[FSD_PARAMS] == S_ENDED &&
+            (r->cl_state == CL_ABSENT || r->cl_state == CL_EMPTY) && !(r->once & ONCE_CL_MISSING)) {
+            r->once |= ONCE_CL_MISSING;
+            fsd_fire(c, r, FSD_A_content_length_missing, 0, dir, d->rec_off, FSD_REC_FIRST(d), r->id,
+                     "STDIN body, CONTENT_LENGTH %s", r->cl_state == CL_EMPTY ? "empty" : "absent");
+        }
         d->rec_content = true;
         break;
     case FSD_STDOUT:
@@ -1236,6 +1420,54 @@ void fsd_req_on_header(fsd_conn *c, fsd_dir dir)
     }
 }
 
+/* application_error: STDERR text of a fatal error (php-fpm's), matched as the
+ * stream passes with one KMP state byte per pattern, so a pattern split by
+ * record or packet boundaries is found and nothing is buffered. Keep the list
+ * small (docs/ANOMALIES.md lists it). */
+static const struct {
+    const char *s;
+    uint8_t len;
+    uint8_t fail[15];          /* KMP failure function */
+} errpats[4] = {
+    { "PHP Fatal error", 15, { 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 } },
+    { "PHP Parse error", 15, { 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 } },
+    { "Fatal error:", 12, { 0 } },
+    { "Uncaught", 8, { 0 } },
+};
+
+/* Fire application_error once a fatal pattern was seen and the header block
+ * says the answer was not a 5xx (the user got a truncated page behind it). */
+static void app_error_check(fsd_conn *c, fsd_req *r, uint64_t off, fsd_timepoint at)
+{
+    if (!(r->fate & F_FATAL) || (r->once & ONCE_APP_ERR) || r->cgi.state != FSD_CGI_DONE || r->http_status <= 0 ||
+        r->http_status >= 500)
+        return;
+    r->once |= ONCE_APP_ERR;
+    fsd_fire(c, r, FSD_A_application_error, 0, FSD_DIR_SERVER, off, at, r->id, "\"%s\" on STDERR, answer %u",
+             errpats[r->errpat[0] & 3].s, (unsigned)r->http_status);
+}
+
+static void stderr_scan(fsd_conn *c, fsd_req *r, const uint8_t *p, size_t n, uint64_t off, fsd_timepoint at)
+{
+    for (size_t i = 0; i < n; i++) {
+        for (unsigned k = 0; k < 4; k++) {
+            const uint8_t *pat = (const uint8_t *)errpats[k].s;
+            uint8_t st = r->errpat[k];
+            while (st && pat[st] != p[i])
+                st = errpats[k].fail[st - 1];
+            if (pat[st] == p[i])
+                st++;
+            if (st == errpats[k].len) {
+                r->fate |= F_FATAL;
+                r->errpat[0] = (uint8_t)k; /* which one (matching stops here) */
+                app_error_check(c, r, off + i, at);
+                return;
+            }
+            r->errpat[k] = st;
+        }
+    }
+}
+
 static void cgi_deliver(fsd_conn *c, fsd_req *r, bool complete, uint64_t end_off, fsd_timepoint at)
 {
     fsd_cgi_result res;
@@ -1245,6 +1477,10 @@ static void cgi_deliver(fsd_conn *c, fsd_req *r, bool complete, uint64_t end_off
     if (complete) {
         fsd_cgi_parse(c, &r->cgi, &res, c->cb->on_response != NULL);
         r->http_status = res.status;
+        r->status_src = (uint8_t)(res.status_bad ? FSD_STATUS_NONE
+                                  : res.status_present ? FSD_STATUS_HEADER
+                                  : res.location_present ? FSD_STATUS_LOCATION
+                                                         : FSD_STATUS_DEFAULT);
         if (res.ct_present) {
             r->ct_present = true;
             r->ct_off = (uint32_t)res.ct_off;
@@ -1260,6 +1496,7 @@ static void cgi_deliver(fsd_conn *c, fsd_req *r, bool complete, uint64_t end_off
             fsd_fire(c, r, FSD_A_bad_status_header, 0, FSD_DIR_SERVER, end_off, at, r->id,
                      "Status: \"%.*s\"", (int)(res.status_len < 40 ? res.status_len : 40),
                      (const char *)r->cgi.buf + res.status_off);
+        app_error_check(c, r, end_off, at);
     }
     if (!c->cb->on_response) {
         fsd_cgi_free_headers(c, &res);
@@ -1280,6 +1517,7 @@ void fsd_req_on_content(fsd_conn *c, fsd_dir dir, const uint8_t *p, size_t n, ui
 {
     fsd_dirst *d = &c->d[dir];
     fsd_req *r = d->rec_req;
+    seen(r, dir, at);
     switch (d->h.type) {
     case FSD_PARAMS:
         if (d->content_left == d->h.content_length) /* the record's first bytes */
@@ -1308,6 +1546,8 @@ void fsd_req_on_content(fsd_conn *c, fsd_dir dir, const uint8_t *p, size_t n, ui
     case FSD_STDERR:
         r->stderr_bytes += n;
         r->st[FSD_STDERR] = S_OPEN;
+        if (!(r->fate & F_FATAL))
+            stderr_scan(c, r, p, n, off, at);
         break;
     case FSD_STDOUT:
         r->stdout_bytes += n;
@@ -1323,6 +1563,15 @@ void fsd_req_on_content(fsd_conn *c, fsd_dir dir, const uint8_t *p, size_t n, ui
                 fsd_fire(c, r, FSD_A_cgi_header_cap_exceeded, 0, dir, off + took, at, r->id,
                          "no blank line within %u bytes", c->lim.max_cgi_header_bytes);
                 cgi_deliver(c, r, false, off + took, at);
+            }
+            /* bigger than the web server takes: it may reject it (response_rejected
+             * when its close is the next thing on the connection) */
+            if (!(r->once & ONCE_BIG_HDR) &&
+                (r->cgi.used > c->lim.web_server_header_bytes ||
+                 (r->cgi.state == FSD_CGI_CAPPED && c->lim.max_cgi_header_bytes >= c->lim.web_server_header_bytes))) {
+                r->once |= ONCE_BIG_HDR;
+                fsd_req_rej_release(c);
+                c->rej_id = r->id;
             }
         }
         break;
@@ -1433,6 +1682,7 @@ static void begin_request(fsd_conn *c, fsd_dir dir, fsd_record_event *ev)
     r->id = id;
     r->seq = c->next_seq++;
     tp_put(r, &r->t_begin, T_BEGIN, FSD_REC_FIRST(d));
+    seen(r, dir, ev->last);
     if (ev->body_valid) {
         r->role = ev->body.begin.role;
         r->flags = ev->body.begin.flags;
@@ -1495,6 +1745,7 @@ void fsd_req_on_record_end(fsd_conn *c, fsd_dir dir, fsd_record_event *ev)
         return;
     }
     ev->request_active = true;
+    seen(r, dir, ev->last);
     switch (t) {
     case FSD_PARAMS:
         if (!d->rec_content)
@@ -1519,7 +1770,8 @@ void fsd_req_on_record_end(fsd_conn *c, fsd_dir dir, fsd_record_event *ev)
         if (!d->rec_content || !eos)
             break;
         r->st[FSD_STDIN] = S_ENDED;
-        if (r->stdin_bytes > 0 && (r->cl_state == CL_ABSENT || r->cl_state == CL_EMPTY))
+        if (r->stdin_bytes > 0 && (r->cl_state == CL_ABSENT || r->cl_state == CL_EMPTY) &&
+            !(r->once & ONCE_CL_MISSING))
             fsd_fire(c, r, FSD_A_content_length_missing, 0, dir, d->rec_off, FSD_REC_FIRST(d), r->id,
                      "%llu STDIN bytes", (unsigned long long)r->stdin_bytes);
         else if (r->cl_state == CL_VALID && (uint64_t)r->cl_value != r->stdin_bytes && !(r->once & ONCE_CL_EXCEED))
@@ -1566,7 +1818,22 @@ void fsd_req_on_record_end(fsd_conn *c, fsd_dir dir, fsd_record_event *ev)
             fsd_fire(c, r, FSD_A_end_without_stdout_eos, 0, dir, d->rec_off, FSD_REC_FIRST(d), r->id,
                      "%llu STDOUT bytes", (unsigned long long)r->stdout_bytes);
         stdout_over(c, r, dir, d, ev->last);
-        if (client_done(r) || r->aborted) {
+        /* the application answered before the declared body was sent: it did not read it */
+        if (needs_stdin(r) && r->st[FSD_STDIN] != S_ENDED && !r->aborted && !(r->fate & F_ABANDONED) &&
+            r->cl_state == CL_VALID && r->stdin_bytes < (uint64_t)r->cl_value) {
+            r->fate |= F_ABB;
+            fsd_fire(c, r, FSD_A_answered_before_body, 0, dir, d->rec_off, FSD_REC_FIRST(d), r->id,
+                     "END_REQUEST after %llu of %lld body bytes", (unsigned long long)r->stdin_bytes,
+                     (long long)r->cl_value);
+        }
+        if ((client_done(r) || r->aborted) && c->rej_id == r->id) {
+            /* held until the next thing on the connection: a reset by the web
+             * server then means it rejected the header block */
+            r->fate |= F_HELD;
+            r->lingering = true;
+            c->active--;
+            c->st.active_requests = c->active;
+        } else if (client_done(r) || r->aborted) {
             r->pending = c->any_pending = true;
         } else {
             r->lingering = true;

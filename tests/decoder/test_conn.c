@@ -339,10 +339,12 @@ static void test_gap_edges(void)
 
 /* Memory per connection (lead, 05:12; issue 7): measured on amd64 and held
  * tight so regressions fail (fsd.h documents the figures): an idle fsd_conn
- * 504 bytes, a typical nginx request (22 params) in flight 1991, 2058 once its
+ * 512 bytes, a typical nginx request (22 params) in flight 2039, 2106 once its
  * response header block (67 bytes, in one piece) is kept, a small request (3 params, as in the
- * 100k-connection attack, with its one anomaly) 1137; back to idle once
- * delivered. */
+ * 100k-connection attack, with its one anomaly) 1185; back to idle once
+ * delivered. (0.2.0 added 40 bytes per request: t_last, t_close and the time
+ * of the server's last byte, for what the user got; the figures before it,
+ * 504/1991/2058/1137, were 8 bytes short of the measured 512/1999/2066/1145.) */
 static void test_memory_bounds(void)
 {
     static const char *nginx[][2] = {
@@ -406,7 +408,7 @@ static void test_memory_bounds(void)
     CHECK_EQ(fsd_conn_feed(x, FSD_DIR_CLIENT, c.b, c.len, 1, 1), FSD_OK);
     fsd_conn_get_stats(x, &st);
     printf("memory: small request (3 params) in flight: %zu bytes with its connection\n", st.memory_bytes);
-    CHECK(st.memory_bytes <= 1152);
+    CHECK(st.memory_bytes <= 1192);
     fsd_conn_free(x);
     free(c.b);
     free(s.b);

@@ -270,6 +270,10 @@ vec *vec_load(const char *path)
                     v->limits.max_active_requests = (uint32_t)val;
                 else if (strcmp(key, "max_request_anomalies") == 0)
                     v->limits.max_request_anomalies = (uint32_t)val;
+                else if (strcmp(key, "web_server_header_bytes") == 0)
+                    v->limits.web_server_header_bytes = (uint32_t)val;
+                else if (strcmp(key, "upstream_timeout_ms") == 0)
+                    v->limits.upstream_timeout_ms = (uint32_t)val;
                 else
                     goto bad;
             } else {
@@ -511,7 +515,8 @@ static void print_anomaly(sbuf *b, const fsd_anomaly_event *ev, const char *pref
 static void on_anomaly(void *ud, const fsd_anomaly_event *ev)
 {
     runctx *r = ud;
-    if ((int)ev->id < 0 || ev->id >= FSD_A_COUNT || ev->severity < fsd_anomaly_severity(ev->id) ||
+    /* an event's severity may be below the catalogue's where the evidence says so (SPEC 0.2.0) */
+    if ((int)ev->id < 0 || ev->id >= FSD_A_COUNT || ev->severity < FSD_SEV_NOTE ||
         ev->severity > fsd_anomaly_max_severity(ev->id) || memchr(ev->detail, 0, sizeof ev->detail) == NULL)
         r->errors |= VEC_ERR_ANOMALY;
     if (ev->id == FSD_A_capture_gap)
@@ -564,6 +569,16 @@ static void on_transaction(void *ud, const fsd_transaction *tx)
     tp(b, "sent", tx->t_request_sent);
     tp(b, "first", tx->t_first_response);
     tp(b, "end", tx->t_end);
+    sb_printf(b, "\n");
+    /* 0.2.0: what the web server's client got */
+    sb_printf(b, "tx.user status=%d outcome=%s source=%s hdr=%llu", tx->user_status,
+              fsd_user_outcome_name(tx->user_outcome), fsd_status_source_name(tx->status_source),
+              (unsigned long long)tx->cgi_header_bytes);
+    tp(b, "last", tx->t_last);
+    tp(b, "close", tx->t_close);
+    sb_printf(b, " by=%s%s", tx->closed_by < 0 ? "-" : fsd_dir_name((fsd_dir)tx->closed_by),
+              tx->closed_by_reset ? " rst" : "");
+    tp(b, "abandoned", tx->t_abandoned);
     sb_printf(b, "\n");
     for (size_t i = 0; i < tx->nanomalies; i++)
         print_anomaly(b, &tx->anomalies[i], "tx.anomaly ");

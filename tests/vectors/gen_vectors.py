@@ -526,6 +526,149 @@ vec("a_roles", "AUTHORIZER (PARAMS only: request sent at the empty PARAMS) and F
     .s(6, *libfcgi_response()) \
     .fin("client", 7).fin("server", 8)
 
+# ---------------------------------------------------------------------------
+# what the web server's client got (0.2.0): closes, abandonment, rejection, status
+
+upload = nginx_params("POST", cl="100", extra=[("CONTENT_TYPE", "application/octet-stream")])
+vec("c_rst_after_fin", "Truncated upload (issue 19 point 3): the web server stops sending the body (30 of 100 bytes),",
+    "sends FIN; the application writes part of an answer; the web server's kernel resets. The RST after the",
+    "client's own FIN is still a reset: the request ends `reset`, stream_not_terminated says the client",
+    "closed then reset, request_abandoned (499: the request was never fully sent).") \
+    .c(1, begin(1), params(1, upload), rec(PARAMS, 1), rec(STDIN, 1, rep(0x75, 30))) \
+    .fin("client", 3) \
+    .s(4, rec(STDOUT, 1, text(b"Content-type: text/html\r\n\r\npartial"))) \
+    .rst("client", 5)
+
+vec("c_rst_after_fin_answered", "The same cut upload, but the application answers completely (END_REQUEST) after the",
+    "client's FIN; then the client's RST. The request is complete (the application's 200) but the web",
+    "server had given up (499); STDIN never ended: a warning now (answered), not answered_before_body",
+    "(the web server stopped first).") \
+    .c(1, begin(1), params(1, upload), rec(PARAMS, 1), rec(STDIN, 1, rep(0x75, 30))) \
+    .fin("client", 3) \
+    .s(4, rec(STDOUT, 1, text(PHP_OUT)), end(1)) \
+    .rst("client", 5)
+
+vec("c_abandoned_timeout", "nginx with fastcgi_read_timeout (here upstream_timeout_ms=3): the request is sent at 1 ms,",
+    "nothing comes back, nginx closes at 5 ms (request_abandoned: 504); php-fpm writes its 200 at 6 ms into",
+    "the closed socket and gets a RST back. The transaction keeps http_status 200, user_status 504.") \
+    .option("upstream_timeout_ms=3") \
+    .c(1, *nginx_request()) \
+    .fin("client", 5) \
+    .s(6, rec(STDOUT, 1, text(PHP_OUT)), end(1)) \
+    .rst("client", 7)
+
+vec("c_abandoned_client_gone", "The web server closes 1 ms after the application's first bytes, long before its",
+    "timeout (default 60 s): its own client went away: request_abandoned, 499. php-fpm then finishes",
+    "(END_REQUEST) and closes.") \
+    .c(1, *nginx_request()) \
+    .s(2, rec(STDOUT, 1, text(b"Content-type: text/html\r\n\r\nslow"))) \
+    .fin("client", 3) \
+    .s(4, rec(STDOUT, 1, text(b" page\n")), end(1)) \
+    .fin("server", 5)
+
+big_hdr = b"Content-type: text/html\r\nSet-Cookie: " + b"c" * 90 + b"\r\n\r\nbody\n"
+vec("c_response_rejected", "nginx with a 64-byte fastcgi_buffer_size (web_server_header_bytes=64): php-fpm answers with",
+    "a 119-byte header block and END_REQUEST; php-fpm closes, then nginx resets (it read only part:",
+    "\"upstream sent too big header\", 502). The reset is the next thing from the web server after the",
+    "block: response_rejected, user_status 502; the request is delivered at the reset.") \
+    .option("web_server_header_bytes=64") \
+    .c(1, *nginx_request()) \
+    .s(2, rec(STDOUT, 1, text(big_hdr)), end(1)) \
+    .fin("server", 3) \
+    .rst("client", 4)
+
+vec("c_big_header_accepted", "The same big header block (web_server_header_bytes=64) on a KEEP_CONN connection that",
+    "the web server reuses for a second request (it took the answer: no rejection), then closes normally",
+    "with FIN after END_REQUEST (not evidence of a rejection either).") \
+    .option("web_server_header_bytes=64") \
+    .c(1, *nginx_request(flags=1)) \
+    .s(2, rec(STDOUT, 1, text(big_hdr)), end(1)) \
+    .c(3, *nginx_request(flags=1)) \
+    .s(4, rec(STDOUT, 1, text(big_hdr)), end(1)) \
+    .fin("client", 5).fin("server", 6)
+
+vec("c_rejected_before_end", "The web server closes (FIN) after a too-big header block before END_REQUEST came: rejected,",
+    "not abandoned (web_server_header_bytes=64).") \
+    .option("web_server_header_bytes=64") \
+    .c(1, *nginx_request()) \
+    .s(2, rec(STDOUT, 1, text(big_hdr))) \
+    .fin("client", 3) \
+    .s(4, end(1)) \
+    .fin("server", 5)
+
+vec("c_location_status", "Status as web servers derive it (RFC 3875 6.2.3): Location only -> 302 (location);",
+    "Status: wins over Location (header); neither -> 200 (default).") \
+    .c(1, *nginx_request(flags=1)) \
+    .s(2, rec(STDOUT, 1, text(b"Location: /login\r\nContent-type: text/html\r\n\r\n")), end(1)) \
+    .c(3, *nginx_request(flags=1)) \
+    .s(4, rec(STDOUT, 1, text(b"Status: 301 Moved Permanently\r\nLocation: https://x/\r\n\r\n")), end(1)) \
+    .c(5, *nginx_request(flags=1)) \
+    .s(6, rec(STDOUT, 1, text(b"Content-type: text/plain\r\n\r\nok")), end(1)) \
+    .fin("client", 7).fin("server", 8)
+
+vec("c_backend_closed", "The application closes (FIN) in the middle of its answer, without END_REQUEST: the web",
+    "server answers 502 (backend_failed); closed_by server.") \
+    .c(1, *nginx_request()) \
+    .s(2, rec(STDOUT, 1, text(b"Content-type: text/html\r\n\r\nhalf"))) \
+    .fin("server", 3).fin("client", 4)
+
+vec("c_go_padding", "Go's net/http/fcgi pads a full 65535-byte STDOUT record by one byte (65535 + 1): from the",
+    "server that is a note (web servers take it), not the oversized_record warning.") \
+    .c(1, *nginx_request()) \
+    .s(2, rec(STDOUT, 1, text(b"Content-Type: text/plain\r\n\r\n"), rep(0x67, 65535 - 28), pad=1)) \
+    .s(3, rec(STDOUT, 1), end(1)) \
+    .fin("server", 4).fin("client", 5)
+
+vec("c_http_to_fastcgi", "An HTTP request sent to a FastCGI port (proxy_pass / fastcgi_pass mix-up): the desync",
+    "detail names HTTP.") \
+    .c(1, text(b"GET /index.php HTTP/1.1\r\nHost: x\r\n\r\n")) \
+    .fin("client", 2).fin("server", 3)
+
+vec("c_tls_to_fastcgi", "A TLS ClientHello sent to a FastCGI port: 16 03 01 reads as version 22, type 3: bad_version",
+    "names TLS (the record is still framed by its lengths).") \
+    .c(1, raw(bytes([0x16, 0x03, 0x01, 0x00, 0x08, 0x01, 0x00, 0x00, 0x04, 0x03, 0x03, 0, 0, 0, 0, 0]), 'TLS record header + ClientHello start')) \
+    .fin("client", 2).fin("server", 3)
+
+vec("c_chunked_upload", "nginx with fastcgi_request_buffering off (issue 19 point 7): CONTENT_LENGTH empty, a body in",
+    "STDIN records; PHP reads nothing, answers 200 and closes while nginx is still sending; nginx stops.",
+    "content_length_missing at the first STDIN record; answered_before_body; stream_not_terminated",
+    "(warning: the application had answered).") \
+    .c(1, begin(1), params(1, nginx_params("POST", uri="/up.php", cl="", extra=[("HTTP_TRANSFER_ENCODING", "chunked")])),
+       rec(PARAMS, 1), rec(STDIN, 1, rep(0x63, 40))) \
+    .s(2, rec(STDOUT, 1, text(PHP_OUT)), end(1)) \
+    .c(3, rec(STDIN, 1, rep(0x63, 40))) \
+    .fin("server", 4).rst("client", 5)
+
+vec("c_partial_body_answer", "CONTENT_LENGTH 100, the application answers after 10 body bytes (it did not read the",
+    "body): answered_before_body at END_REQUEST; then the body ends normally (no stream_not_terminated).") \
+    .c(1, begin(1), params(1, nginx_params("POST", cl="100")), rec(PARAMS, 1), rec(STDIN, 1, rep(0x64, 10))) \
+    .s(2, rec(STDOUT, 1, text(b"Status: 413 Payload Too Large\r\n\r\n")), end(1)) \
+    .c(3, rec(STDIN, 1, rep(0x64, 90)), rec(STDIN, 1)) \
+    .fin("server", 4).fin("client", 5)
+
+fatal = b"PHP message: PHP Fatal error:  Uncaught Error: Call to undefined function f() in /var/www/a.php:3"
+vec("c_application_error", "php-fpm fatal errors on STDERR (issue 19 point 8). 1) output started (200), then the fatal",
+    "error, its pattern cut across two STDERR records and packets: application_error. 2) the fatal error",
+    "first, then Status: 500: no application_error (the user got a 5xx). 3) STDERR first, then a 200",
+    "without Status: application_error when the header block ends.") \
+    .c(1, *nginx_request(flags=1)) \
+    .s(2, rec(STDOUT, 1, text(b"Content-type: text/html\r\n\r\n<html>half")), rec(STDERR, 1, text(fatal[:21]))) \
+    .s(3, rec(STDERR, 1, text(fatal[21:])), end(1)) \
+    .c(4, *nginx_request(flags=1)) \
+    .s(5, rec(STDERR, 1, text(fatal)), rec(STDOUT, 1, text(b"Status: 500 Internal Server Error\r\n\r\n")), end(1)) \
+    .c(6, *nginx_request(flags=1)) \
+    .s(7, rec(STDERR, 1, text(b"PHP Parse error:  syntax error")), rec(STDOUT, 1, text(b"Content-type: text/html\r\n\r\n")), end(1)) \
+    .fin("client", 8).fin("server", 9)
+
+vec("c_get_values_unanswered", "HAProxy's GET_VALUES on an exhausted pool: never answered, HAProxy closes after its",
+    "timeout: get_values_unanswered (when the connection closes).") \
+    .c(1, rec(GETV, 0, nv("FCGI_MAX_REQS", ""), nv("FCGI_MPXS_CONNS", ""), align=0)) \
+    .rst("client", 2)
+
+vec("c_get_values_capture_end", "GET_VALUES unanswered when the capture ends: no finding (the answer may follow).") \
+    .c(1, rec(GETV, 0, nv("FCGI_MAX_REQS", ""), align=0)) \
+    .finish(2)
+
 
 def main():
     d = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))

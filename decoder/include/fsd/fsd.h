@@ -11,15 +11,15 @@
  *  - Plain C11. No I/O, no clock, no global state, no allocation per record.
  *    Memory is taken per connection and per request through fsd_allocator
  *    (fsd_conn_stats.memory_bytes; amd64, tests/decoder/test_conn.c holds
- *    these): an idle connection 504 bytes; a request in flight adds its
- *    384-byte state, its names and values (sized once per PARAMS record),
+ *    these): an idle connection 512 bytes; a request in flight adds its
+ *    424-byte state, its names and values (sized once per PARAMS record),
  *    16 bytes per stored pair, a duplicate-name table for names the decoder
  *    does not know (4 bytes a slot, at most half full), 144 bytes per stored
  *    anomaly, and once STDOUT starts the CGI header block (its exact size
  *    when it comes in one piece, else 512 bytes doubling up to
  *    max_cgi_header_bytes). Measured: a typical nginx request (22 params)
- *    1991 bytes in flight with its connection, 2058 with its 67-byte
- *    response header block; a small request (3 params, one anomaly) 1137.
+ *    2039 bytes in flight with its connection, 2106 with its 67-byte
+ *    response header block; a small request (3 params, one anomaly) 1185.
  *    All of it is freed when the request is delivered. Hunting after a gap
  *    holds up to FSD_MAX_RECORD_LEN + 8 bytes while it lasts.
  *  - Push parser per connection and direction: fsd_conn_feed() accepts any
@@ -145,7 +145,9 @@ fsd_anomaly_id fsd_anomaly_from_name(const char *name);
 
 typedef struct fsd_anomaly_event {
     fsd_anomaly_id id;
-    fsd_severity severity;   /* this occurrence (may exceed the catalogue's) */
+    fsd_severity severity;   /* this occurrence: up to the catalogue's max_severity, and lower
+                                than its severity where the evidence says so (e.g.
+                                oversized_record from the server one byte over: a note) */
     fsd_dir dir;             /* direction in which it was detected */
     uint64_t offset;         /* byte offset in that direction's stream */
     int64_t ts_ns;           /* packet that carried the byte at offset */
