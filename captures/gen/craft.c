@@ -1685,7 +1685,7 @@ static const after_get AFTER_GET[] = {
     {"bad_version",
      "After a complete keep-alive request the client sends a GET_VALUES record with "
      "version 2 (php-fpm would accept it, nginx would not), then closes.",
-     "bad_version", {"desync"}, 41000, "/v.php", 0, hl_bad_version, NULL},
+     "bad_version", {"desync", "get_values_unanswered"}, 41000, "/v.php", 0, hl_bad_version, NULL},
     {"unknown_type",
      "After a complete keep-alive request the client sends a record of type 20 (id 0, "
      "8-byte body); the server answers UNKNOWN_TYPE naming type 20 (as Go does).",
@@ -1697,7 +1697,7 @@ static const after_get AFTER_GET[] = {
     {"management_id",
      "After a complete keep-alive request the client sends GET_VALUES with request id 1 "
      "(management records must use id 0).",
-     "management_id", {"desync", "inactive_request"}, 41030, "/m.php", 0, hl_management_id, NULL},
+     "management_id", {"desync", "inactive_request", "get_values_unanswered"}, 41030, "/m.php", 0, hl_management_id, NULL},
     {"null_request_id",
      "After a complete keep-alive request the client sends a non-empty STDIN record with "
      "request id 0 (the null request id).",

@@ -594,9 +594,10 @@ static void deliver(fsd_conn *c, fsd_req *r, fsd_end_reason reason, fsd_dir dir,
             strcat(missing, missing[0] ? ",STDIN" : "STDIN");
         if (needs_data(r) && r->st[FSD_DATA] != S_ENDED)
             strcat(missing, missing[0] ? ",DATA" : "DATA");
-        /* the application answered first and the body never ended: it did not read it */
+        /* the application answered first and a body without a length never ended:
+         * it did not read it (with CONTENT_LENGTH this fired at END_REQUEST if due) */
         if (r->has_end && needs_stdin(r) && r->st[FSD_STDIN] != S_ENDED && !(r->fate & (F_ABB | F_ABANDONED)) &&
-            (r->stdin_bytes > 0 || (r->cl_state == CL_VALID && r->cl_value > 0)) && reason != FSD_END_GAP &&
+            r->cl_state != CL_VALID && r->stdin_bytes > 0 && reason != FSD_END_GAP &&
             reason != FSD_END_DESYNC) {
             r->fate |= F_ABB;
             fsd_fire(c, r, FSD_A_answered_before_body, 0, dir, off, at, r->id,

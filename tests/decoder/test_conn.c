@@ -415,9 +415,50 @@ static void test_memory_bounds(void)
     free(p.b);
 }
 
+/* Close codes (issue 19 point 3): a RST after the same side's FIN is still a
+ * reset (it was FSD_E_FINISHED and dropped, the request then ended at capture
+ * end); a second FIN, or anything after both directions ended, is refused. */
+static void test_close_codes(void)
+{
+    counts k;
+    wbuf c = { 0 }, s = { 0 };
+    fsd_conn *x;
+    request(&c, &s, 1, 0);
+    /* the request without its last client record (the empty STDIN), no answer */
+    memset(&k, 0, sizeof k);
+    x = mk(&k, 0, NULL);
+    CHECK_EQ(fsd_conn_feed(x, FSD_DIR_CLIENT, c.b, c.len - 8, 1, 1), FSD_OK);
+    CHECK_EQ(fsd_conn_close(x, FSD_DIR_CLIENT, FSD_CLOSE_FIN, 2, 2), FSD_OK);
+    CHECK_EQ(fsd_conn_close(x, FSD_DIR_CLIENT, FSD_CLOSE_FIN, 3, 3), FSD_E_FINISHED);
+    CHECK_EQ(k.tx, 0);
+    CHECK_EQ(fsd_conn_close(x, FSD_DIR_CLIENT, FSD_CLOSE_RST, 4, 4), FSD_OK);
+    CHECK_EQ(k.tx, 1);
+    CHECK_EQ(k.last_reason, FSD_END_RESET);
+    CHECK_EQ(k.anomalies[FSD_A_stream_not_terminated], 1);
+    CHECK_EQ(k.anomalies[FSD_A_request_abandoned], 1);
+    CHECK_EQ(fsd_conn_close(x, FSD_DIR_CLIENT, FSD_CLOSE_RST, 5, 5), FSD_E_FINISHED);
+    CHECK_EQ(fsd_conn_close(x, FSD_DIR_SERVER, FSD_CLOSE_RST, 5, 5), FSD_E_FINISHED);
+    CHECK_EQ(fsd_conn_close(x, FSD_DIR_SERVER, FSD_CLOSE_FIN, 5, 5), FSD_E_FINISHED);
+    fsd_conn_free(x);
+    /* the server's RST after its own FIN ends the client direction too */
+    memset(&k, 0, sizeof k);
+    x = mk(&k, 0, NULL);
+    CHECK_EQ(fsd_conn_feed(x, FSD_DIR_CLIENT, c.b, c.len, 1, 1), FSD_OK);
+    CHECK_EQ(fsd_conn_close(x, FSD_DIR_SERVER, FSD_CLOSE_FIN, 2, 2), FSD_OK);
+    CHECK_EQ(fsd_conn_close(x, FSD_DIR_SERVER, FSD_CLOSE_RST, 3, 3), FSD_OK);
+    CHECK_EQ(k.tx, 1);
+    CHECK_EQ(k.last_reason, FSD_END_RESET);
+    CHECK_EQ(k.anomalies[FSD_A_request_abandoned], 0); /* the application closed first */
+    CHECK_EQ(fsd_conn_feed(x, FSD_DIR_CLIENT, c.b, 8, 4, 4), FSD_E_FINISHED);
+    fsd_conn_free(x);
+    free(c.b);
+    free(s.b);
+}
+
 int main(void)
 {
     test_api();
+    test_close_codes();
     test_memory_bounds();
     test_gap_edges();
     test_allocator();

@@ -328,7 +328,7 @@ typedef struct fsd_cgi_header {
 } fsd_cgi_header;
 
 /* The CGI response header block at the start of STDOUT, once its blank line
- * was seen (complete; status from Status:, 200 when absent, 0 when Status:
+ * was seen (complete; status from Status:, else 302 with a Location:, else 200; 0 when Status:
  * does not start with 3 digits), or the block hit max_cgi_header_bytes
  * (cgi_header_cap_exceeded), or STDOUT ended (empty STDOUT or END_REQUEST)
  * without it (response_no_header); those two have complete == false and
@@ -336,7 +336,8 @@ typedef struct fsd_cgi_header {
  * not delivered when STDOUT carried no bytes. */
 typedef struct fsd_response_event {
     uint16_t request_id;
-    int status;               /* from Status:, 200 when absent; 0 if not parsed */
+    int status;               /* Status:, else 302 with Location:, else 200; 0 if not parsed
+                                 (== the transaction's http_status) */
     fsd_span status_line;     /* the Status: value, e.g. "404 Not Found" */
     fsd_span content_type;
     const fsd_cgi_header *headers;
@@ -402,7 +403,11 @@ const char *fsd_user_outcome_name(fsd_user_outcome o);
  * longer counts as active for `multiplexed`; it is delivered when its client
  * streams end, when the same id gets a new BEGIN_REQUEST (then with
  * stream_not_terminated), when the request table needs room, or when the
- * connection ends. Requests without END_REQUEST are delivered when both
+ * connection ends. (0.2.0) A request whose response header block passed
+ * limits.web_server_header_bytes is held after END_REQUEST until the next
+ * thing on the connection (a web server byte, another server record, a gap, a
+ * close, the end of capture), which tells whether the web server rejected it
+ * (response_rejected). Requests without END_REQUEST are delivered when both
  * directions ended (fsd_conn_close) or at fsd_conn_finish, with
  * incomplete_request. */
 typedef struct fsd_transaction {
@@ -433,7 +438,8 @@ typedef struct fsd_transaction {
     uint64_t stderr_bytes;
 
     int http_status;          /* 0: no complete response header block, or a bad Status:;
-                                 else the Status: code, or 200 without Status: */
+                                 else the Status: code, else 302 with a Location:, else 200
+                                 (status_source says which) */
     fsd_span content_type;
 
     bool has_end;             /* END_REQUEST seen */
@@ -539,7 +545,9 @@ typedef struct fsd_conn fsd_conn;
 enum {
     FSD_OK = 0,
     FSD_E_INVAL = -1,       /* NULL argument or bad enum */
-    FSD_E_FINISHED = -2,    /* input after fsd_conn_finish() or after close of that direction */
+    FSD_E_FINISHED = -2,    /* input after fsd_conn_finish() or after close of that direction
+                               (fsd_conn_close: a FIN twice, or anything once both ended; a RST
+                               after the same side's FIN is accepted: still a reset) */
     FSD_E_NOT_RECORD = -3,  /* fsd_conn_feed_record(): len is not the record's length,
                                or the direction is in the middle of a record */
     FSD_E_NOMEM = -4        /* the allocator failed; the event was still reported best-effort */
@@ -582,11 +590,16 @@ typedef enum fsd_close_kind {
 } fsd_close_kind;
 
 /* End of one direction (FIN) or of both (RST). dir is the side that sent
- * the FIN/RST. A record cut by it fires truncated_record. The server closing
- * (FIN or RST) before the client while the last request set KEEP_CONN fires
- * keep_conn_violation. When both directions have ended, requests still
- * tracked are delivered (incomplete ones with FSD_END_CLOSED / FSD_END_RESET,
- * or FSD_END_DESYNC when the server direction had desynchronised). */
+ * the FIN/RST; a RST after that side's own FIN still ends the other direction
+ * (a reset: FSD_END_RESET). A record cut by it fires truncated_record. The
+ * server closing (FIN or RST) before the client while the last request set
+ * KEEP_CONN fires keep_conn_violation. (0.2.0) The first close a request sees
+ * while outstanding sets its t_close/closed_by; from the client it fires
+ * request_abandoned, or response_rejected after a too-big header block
+ * (docs/ANOMALIES.md). When both directions have ended, get_values_unanswered
+ * fires for a GET_VALUES without answer and requests still tracked are
+ * delivered (incomplete ones with FSD_END_CLOSED / FSD_END_RESET, or
+ * FSD_END_DESYNC when the server direction had desynchronised). */
 int fsd_conn_close(fsd_conn *c, fsd_dir dir, fsd_close_kind kind, int64_t ts_ns, uint64_t tag);
 
 /* End of capture: every active request is delivered as incomplete
