@@ -558,6 +558,11 @@ def scenario(a):
         "attempts_without_fastcgi": unsent,
         "analyzer_args": a.analyzer_arg or [],
     }
+    if a.name.endswith("-maxreq"):
+        # 6 keep-alive clients at once: nginx stamps the attempt's start with the clock it cached
+        # at the top of its event-loop iteration, so under load its time exceeds the wire's by
+        # up to a few ms (seen: 3-9 ms); it is never shorter by more than its resolution
+        j["frontend_latency_one_sided"] = True
     with open(os.path.join(d, a.name + ".expect.json"), "w") as f:
         json.dump(j, f, indent=2)
         f.write("\n")
