@@ -25,6 +25,14 @@ hop (Apache/lighttpd %D and Caddy's duration: the whole HTTP request; HAProxy
 %Ta-%TR-%Tw-%Tc: includes the client's body transfer), the capture's latency
 must not exceed it (one-sided). The deviations are printed so the
 distribution can be reported.
+
+Failure-scenario captures (captures/README.md, EXPECT.md "Failure-scenario keys"):
+requests with the same tag are attempts matched in order; user_status, attempt,
+retried are compared exactly, abandoned_after_us / elapsed_us / connect_us with
+the nginx times (same tolerance); the summary's user_requests, user_statuses and
+backend counts; analyzer_anomalies_must are required; analyzer_args are passed
+to the JSON run (if fcgiscope rejects them, that is a failure and the run is
+repeated without them so the other checks still report).
 """
 import argparse
 import glob
