@@ -459,6 +459,10 @@ def scenario(a):
                       "attempt": n, "retried": not last, "upstream_status": att["status"]})
             if last:
                 r["user_status"] = e["status"]
+                if e["status"] >= 500 or e["status"] == 499:
+                    r["severity_min"] = "warning"   # the user saw the failure: a finding
+            elif e["status"] < 400:
+                r["severity_max"] = "note"          # a failure nobody saw (retried successfully)
             connect = att["connect_us"] or 0
             reso = 1000 if not connect else 2000
             gave_up = att["status"] == 504 or (att["status"] is None and e["status"] == 499)

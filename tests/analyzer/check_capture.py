@@ -28,7 +28,7 @@ distribution can be reported.
 
 Failure-scenario captures (captures/README.md, EXPECT.md "Failure-scenario keys"):
 requests with the same tag are attempts matched in order; user_status, attempt,
-retried are compared exactly, abandoned_after_us / elapsed_us / connect_us with
+retried are compared exactly, severity against severity_min / severity_max, abandoned_after_us / elapsed_us / connect_us with
 the nginx times (same tolerance); the summary's user_requests, user_statuses and
 backend counts; analyzer_anomalies_must are required; analyzer_args are passed
 to the JSON run (if fcgiscope rejects them, that is a failure and the run is
@@ -180,6 +180,15 @@ def scenario_field_errors(e, o, deviations=None):
     for k in SCENARIO_EXACT_KEYS:
         if k in e and o.get(k) != e[k]:
             errs.append("%s: got %r, want %r" % (k, o.get(k), e[k]))
+    rank = {None: 0, "note": 1, "warning": 2, "error": 3}
+    if ("severity_max" in e or "severity_min" in e) and "severity" not in o:
+        errs.append("severity: no such field in the request line")
+    elif "severity_max" in e and rank.get(o.get("severity"), 9) > rank[e["severity_max"]]:
+        errs.append("severity: got %r, at most %r (a failed attempt the user never saw)"
+                    % (o.get("severity"), e["severity_max"]))
+    elif "severity_min" in e and rank.get(o.get("severity"), 0) < rank[e["severity_min"]]:
+        errs.append("severity: got %r, at least %r (the user got %s)"
+                    % (o.get("severity"), e["severity_min"], e.get("user_status")))
     for ek, ok in SCENARIO_TIME_KEYS:
         if ek not in e or e[ek] is None:
             continue

@@ -22,7 +22,8 @@ REQ_KEYS = {"client": str, "server": str, "request_id": int, "frame": int, "meth
             "request_tag": str,
             # failure-scenario captures (captures/README.md "Failure scenarios")
             "user_status": int, "attempt": int, "retried": bool, "upstream_status": int,
-            "frontend_abandoned_us": int, "frontend_elapsed_us": int, "frontend_connect_us": int}
+            "frontend_abandoned_us": int, "frontend_elapsed_us": int, "frontend_connect_us": int,
+            "severity_min": str, "severity_max": str}
 # optional top-level keys of the failure-scenario captures
 SCEN_KEYS = {"frontend_error_log": str, "frontend_latency_source": str, "user_requests": int,
              "user_statuses": dict, "backend": dict, "attempts_without_fastcgi": list,
@@ -199,6 +200,12 @@ def check_scenario(where, j, ids, logdir, curl):
         if e is None:
             bad(tw, "not in the frontend log")
             continue
+        for r in rs:
+            want_min = "warning" if r is rs[-1] and (e[0] >= 500 or e[0] == 499) else None
+            want_max = "note" if r is not rs[-1] and e[0] < 400 else None
+            if r.get("severity_min") != want_min or r.get("severity_max") != want_max:
+                bad(tw, "severity_min/max %r/%r, the log gives %r/%r" % (
+                    r.get("severity_min"), r.get("severity_max"), want_min, want_max))
         if rs[-1].get("user_status") != e[0]:
             bad(tw, "user_status %r, the log says %d" % (rs[-1].get("user_status"), e[0]))
         ups = [x.strip() for x in e[1].replace(" : ", ", ").split(", ")]
