@@ -12,6 +12,8 @@ incomplete_request) are certain (`anomalies_must`) or only possible.
 
 Usage:
   mkexpect.py --name N --frontend F --backend B --pair DESC --port P --dir DIR [--killed]
+  mkexpect.py --scenario --name N --frontend nginx --backend php-fpm --pair DESC --ports P1,P2
+              --dir DIR --description TEXT [--analyzer-arg OPT ...]
   mkexpect.py --demo SRC.expect.json DST.expect.json
 """
 import argparse
@@ -120,13 +122,21 @@ def parse_log(kind, path):
     return out
 
 
+def decode_as(ports):
+    """tshark -d arguments for one port (int) or several (list)."""
+    args = []
+    for p in (ports if isinstance(ports, list) else [ports]):
+        args += ["-d", "tcp.port==%d,fcgi" % p]
+    return args
+
+
 def tshark_records(pcap, port):
     """(tcp stream, type, request id, length, padding) of every record tshark's built-in
-    dissector sees, or None without tshark."""
+    dissector sees, or None without tshark. port: int or list of ints."""
     if not shutil.which("tshark"):
         return None
     try:
-        r = subprocess.run(["tshark", "-r", pcap, "-d", "tcp.port==%d,fcgi" % port,
+        r = subprocess.run(["tshark", "-r", pcap] + decode_as(port) + [
                             "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=;",
                             "-e", "tcp.stream", "-e", "fcgi.type", "-e", "fcgi.id",
                             "-e", "fcgi.content.length", "-e", "fcgi.padding.length"],
@@ -150,13 +160,15 @@ def tshark_begins(pcap, port):
     parameters of its PARAMS records: [{frame, client_port, request_id, params}] in capture order.
     frame is None when the BEGIN_REQUEST record was reassembled from several segments (its
     first byte is then in an earlier frame)."""
-    r = subprocess.run(["tshark", "-r", pcap, "-d", "tcp.port==%d,fcgi" % port, "-O", "fcgi", "-V",
-                        "-Y", "tcp.dstport==%d && (fcgi.type == 1 || fcgi.type == 4)" % port],
+    ports = port if isinstance(port, list) else [port]
+    r = subprocess.run(["tshark", "-r", pcap] + decode_as(port) + ["-O", "fcgi", "-V",
+                        "-Y", "(%s) && (fcgi.type == 1 || fcgi.type == 4)"
+                        % " || ".join("tcp.dstport==%d" % p for p in ports)],
                        capture_output=True, text=True, timeout=300)
     if r.returncode != 0:
         die("tshark failed on %s: %s" % (pcap, r.stderr.strip()))
     begins, latest = [], {}
-    frame = sport = None
+    frame = sport = dport = None
     reassembled = False
     rec = None          # the record being read: [type, id]
     first_in_frame = False
@@ -168,6 +180,7 @@ def tshark_begins(pcap, port):
             first_in_frame = True
         elif line.startswith("Transmission Control Protocol, Src Port: "):
             sport = int(line.split("Src Port: ")[1].split(",")[0])
+            dport = int(line.split("Dst Port: ")[1].split(",")[0])
         elif line.startswith("[") and "Reassembled TCP Segments" in line:
             reassembled = True
         elif line.startswith("FastCGI ("):
@@ -177,11 +190,13 @@ def tshark_begins(pcap, port):
             rec[1] = int(line.split(": ")[1])
             if rec[0] == "FCGI_BEGIN_REQUEST":
                 b = {"frame": None if (reassembled and rec[2]) else frame, "client_port": sport,
-                     "request_id": rec[1], "params": {}}
+                     "server_port": dport, "request_id": rec[1], "params": {}}
                 begins.append(b)
                 latest[(sport, rec[1])] = b
-        elif rec is not None and rec[0] == "FCGI_PARAMS" and line.startswith("        ") and " = " in line:
-            name, _, value = line.strip().partition(" = ")
+        elif rec is not None and rec[0] == "FCGI_PARAMS" and line.startswith("        ") and \
+                (" = " in line or line.rstrip().endswith(" =")):
+            name, _, value = line.strip().partition(" =")
+            value = value[1:] if value.startswith(" ") else value
             b = latest.get((sport, rec[1]))
             if b is not None:
                 b["params"].setdefault(name, value)
@@ -202,6 +217,361 @@ def overlapping(recs):
     return False
 
 
+# ---- failure scenarios (record.sh record_scenario; captures/README.md "Failure scenarios") ----
+
+def nginx_attempts(path):
+    """nginx log lines with every upstream attempt split out: {tag: entry}. $upstream_* values
+    list one attempt per upstream tried, ", " between servers of one group, " : " between
+    groups (an internal redirect such as error_page)."""
+    out = {}
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for l in f:
+            c = l.rstrip("\n").split("\t")
+            if len(c) < 12 or not c[0]:
+                continue
+
+            def split(v):
+                return [x.strip() for x in v.replace(" : ", ", ").split(", ")]
+            sts, rts, hts, cts, addrs = (split(c[i]) for i in (2, 3, 4, 5, 10))
+            if not len(sts) == len(rts) == len(hts) == len(cts) == len(addrs):
+                die("%s: %s: upstream columns of different lengths" % (path, c[0]))
+            def us(v):      # nginx logs seconds with ms resolution
+                return None if v in ("-", "") else int(round(float(v) * 1e6))
+            atts = []
+            for st, rt, ht, ct, ad in zip(sts, rts, hts, cts, addrs):
+                if ad in ("-", ""):
+                    continue    # no upstream at all (e.g. the client left before nginx connected)
+                atts.append({"status": None if st in ("-", "") else int(st),
+                             "response_us": us(rt), "header_us": us(ht), "connect_us": us(ct),
+                             "server": ad})
+            if c[0] in out:
+                die("%s: request tag %s logged twice" % (path, c[0]))
+            out[c[0]] = {"tag": c[0], "status": int(c[1]), "upstream_status": c[2],
+                         "request_time_us": int(round(float(c[6]) * 1e6)), "method": c[7], "uri": c[8],
+                         "attempts": atts}
+    return out
+
+
+def tshark_packets(pcap, ports):
+    """Per TCP stream on the server ports: {stream: {"client": port, "server": port, "pkts":
+    [(frame, from_client, syn, ack, fin, rst, payload_len)]}} from tshark (no FastCGI needed)."""
+    r = subprocess.run(["tshark", "-r", pcap, "-T", "fields", "-e", "frame.number", "-e", "tcp.stream",
+                        "-e", "tcp.srcport", "-e", "tcp.dstport", "-e", "tcp.flags.syn", "-e",
+                        "tcp.flags.ack", "-e", "tcp.flags.fin", "-e", "tcp.flags.reset", "-e", "tcp.len"],
+                       capture_output=True, text=True, timeout=300)
+    if r.returncode != 0:
+        die("tshark failed on %s: %s" % (pcap, r.stderr.strip()))
+    streams = {}
+
+    def flag(v):
+        return v in ("1", "True")
+    for line in r.stdout.splitlines():
+        c = line.split("\t")
+        if len(c) < 9 or not c[1]:
+            continue
+        fr, st, sp, dp = int(c[0]), int(c[1]), int(c[2]), int(c[3])
+        if dp in ports:
+            cl, sv, fc = sp, dp, True
+        elif sp in ports:
+            cl, sv, fc = dp, sp, False
+        else:
+            continue
+        s = streams.setdefault(st, {"client": cl, "server": sv, "pkts": []})
+        s["pkts"].append((fr, fc, flag(c[4]), flag(c[5]), flag(c[6]), flag(c[7]), int(c[8] or 0)))
+    return streams
+
+
+def tcp_outcomes(streams):
+    """What each connection's opening says: SYN retransmitted, refused (RST or never answered
+    instead of SYN-ACK), closed by the server (FIN or RST) before the client sent a byte."""
+    res = {}
+    for st, s in streams.items():
+        syns = synack = 0
+        refused = closed_early = False
+        client_sent = False
+        for fr, fc, syn, ack, fin, rst, n in s["pkts"]:
+            if fc and syn and not ack:
+                if not synack:
+                    syns += 1
+            elif not fc and syn and ack:
+                synack += 1
+            elif not fc and rst and not synack:
+                refused = True
+            if fc and n > 0:
+                client_sent = True
+            if not fc and (fin or rst) and synack and not client_sent:
+                closed_early = True
+        if syns and not synack and not refused:
+            refused = True      # never answered
+        res[st] = {"syns": syns, "refused": refused and syns > 0,
+                   "closed_before_request": closed_early, "server": s["server"], "client": s["client"]}
+    return res
+
+
+def tshark_record_data(pcap, ports):
+    """Every record in capture order with its content: [(stream, type, id, bytes)]."""
+    r = subprocess.run(["tshark", "-r", pcap] + decode_as(ports) + [
+        "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=;", "-e", "tcp.stream",
+        "-e", "fcgi.type", "-e", "fcgi.id", "-e", "fcgi.content.length", "-e", "fcgi.content.data"],
+        capture_output=True, text=True, timeout=300)
+    if r.returncode != 0:
+        die("tshark failed on %s: %s" % (pcap, r.stderr.strip()))
+    recs = []
+    for line in r.stdout.splitlines():
+        c = line.split("\t")
+        if len(c) < 4 or not c[1]:
+            continue
+        types, ids, lens = c[1].split(";"), c[2].split(";"), c[3].split(";")
+        datas = c[4].split(";") if len(c) > 4 and c[4] else []
+        di = 0
+        for t, i, n in zip(types, ids, lens):
+            data = b""
+            if int(n) > 0 and int(t) not in (1, 3, 9, 10):
+                if di < len(datas):
+                    data = bytes.fromhex(datas[di].replace(":", ""))
+                di += 1
+            elif int(n) > 0:
+                di += 1     # BEGIN/END/GET_VALUES bodies are content too
+            recs.append((int(c[0]), int(t), int(i), int(n), data))
+    return recs
+
+
+def cgi_status(head):
+    """The status a web server derives from a CGI header block (RFC 3875 6.2): Status:, else
+    Location -> 302, else 200; None if the block never ended."""
+    end = head.find(b"\r\n\r\n")
+    if end < 0:
+        end = head.find(b"\n\n")
+    if end < 0:
+        return None
+    status = loc = None
+    for line in head[:end].split(b"\n"):
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"status":
+            status = int(value.strip()[:3])
+        elif name == b"location":
+            loc = value.strip()
+    return status if status is not None else 302 if loc else 200
+
+
+def scenario(a):
+    d = a.dir
+    ports = [int(p) for p in a.ports.split(",")]
+    pcap = os.path.join(d, a.name + ".pcap")
+    flog = a.name + ".frontend.log"
+    curl = read_curl(os.path.join(d, a.name + ".curl.tsv"))
+    logged = nginx_attempts(os.path.join(d, flog))
+    streams = tshark_packets(pcap, ports)
+    tcp = tcp_outcomes(streams)
+    by_4 = {}
+    for st, s in streams.items():
+        if (s["client"], s["server"]) in by_4:
+            die("%s: client port %d used twice towards %d" % (a.name, s["client"], s["server"]))
+        by_4[(s["client"], s["server"])] = st
+    first_frame = {}        # stream -> frame of its first BEGIN_REQUEST
+
+    # the FastCGI requests on the wire, grouped by the tag nginx forwarded
+    begins = tshark_begins(pcap, ports)
+    wire = {}
+    for b in begins:
+        t = b["params"].get("HTTP_X_REQUEST_ID")
+        if t is None:
+            die("%s: BEGIN_REQUEST in frame %s carries no HTTP_X_REQUEST_ID" % (a.name, b["frame"]))
+        if b["frame"] is None:
+            die("%s: a BEGIN_REQUEST of %s was reassembled (no single frame)" % (a.name, t))
+        b["stream"] = by_4[(b["client_port"], b["server_port"])]
+        first_frame[b["stream"]] = min(first_frame.get(b["stream"], b["frame"]), b["frame"])
+        wire.setdefault(t, []).append(b)
+
+    # each request's records: streams' content, END_REQUEST, order of STDIN end vs END_REQUEST
+    recs = tshark_record_data(pcap, ports)
+    info = {}               # (stream, id, n-th request with this id on the stream) -> facts
+    seq = {}
+    for i, (st, t, rid, n, data) in enumerate(recs):
+        if t == 1:
+            seq[(st, rid)] = seq.get((st, rid), -1) + 1
+        k = (st, rid, seq.get((st, rid), 0))
+        f = info.setdefault(k, {"stdout": b"", "stderr": b"", "stdin": 0, "stdin_end": None,
+                                "end": None, "stderr_after_stdout": b"", "stdout_eos": False})
+        if t == 6:
+            f["stdout"] += data
+            f["stdout_eos"] |= n == 0
+        elif t == 7:
+            f["stderr"] += data
+            if f["stdout"]:
+                f["stderr_after_stdout"] += data
+        elif t == 5:
+            f["stdin"] += n
+            if n == 0 and f["stdin_end"] is None:
+                f["stdin_end"] = i
+        elif t == 3 and f["end"] is None:
+            f["end"] = i
+    nth = {}
+    for b in begins:
+        k = (b["stream"], b["request_id"])
+        nth[k] = nth.get(k, -1) + 1
+        b["facts"] = info.get((b["stream"], b["request_id"], nth[k]))
+
+    res = "1000"
+    requests, unsent, user_statuses = [], [], {}
+    must, may, anz_must = set(), set(), set()
+    for c in curl:
+        e = logged.get(c["tag"])
+        if e is None:
+            die("%s: request %s (curl code %d) is not in the frontend log" % (a.name, c["tag"], c["http_code"]))
+        if e["method"] != c["method"] or e["uri"] != c["uri"]:
+            die("%s: %s logged as %s %s, curl sent %s %s" % (a.name, c["tag"], e["method"], e["uri"],
+                                                              c["method"], c["uri"]))
+        ws = sorted(wire.pop(c["tag"], []), key=lambda b: b["frame"])
+        # pair nginx's attempts with the FastCGI requests on the wire, in order, by server
+        pairs, wi = [], 0
+        for att in e["attempts"]:
+            if wi < len(ws) and "127.0.0.1:%d" % ws[wi]["server_port"] == att["server"]:
+                pairs.append((att, ws[wi]))
+                wi += 1
+            else:
+                unsent.append({"request_tag": c["tag"], "server": att["server"],
+                               "upstream_status": att["status"], "user_status": e["status"]})
+        if wi != len(ws):
+            die("%s: %s: %d FastCGI requests on the wire, nginx logged attempts %s" % (
+                a.name, c["tag"], len(ws), [x["server"] for x in e["attempts"]]))
+        if not pairs:
+            continue
+        user_statuses[str(e["status"])] = user_statuses.get(str(e["status"]), 0) + 1
+        for n, (att, b) in enumerate(pairs, 1):
+            p, f = b["params"], b["facts"] or {}
+            if p.get("REQUEST_METHOD") != c["method"] or p.get("REQUEST_URI") != c["uri"]:
+                die("%s: %s is %s %s in the capture, curl sent %s %s" % (
+                    a.name, c["tag"], p.get("REQUEST_METHOD"), p.get("REQUEST_URI"), c["method"], c["uri"]))
+            last = n == len(pairs)
+            complete = f.get("end") is not None
+            status = cgi_status(f.get("stdout", b""))
+            if att["header_us"] is not None and att["status"] is not None and status != att["status"]:
+                die("%s: %s attempt %d: nginx logged upstream status %s, the CGI header says %s" % (
+                    a.name, c["tag"], n, att["status"], status))
+            r = {"request_tag": c["tag"], "request_id": b["request_id"],
+                 "client": "127.0.0.1:%d" % b["client_port"], "server": "127.0.0.1:%d" % b["server_port"],
+                 "frame": b["frame"], "method": c["method"], "uri": c["uri"]}
+            if "SCRIPT_NAME" in p:
+                r["script"] = p["SCRIPT_NAME"]
+            r.update({"status": status, "complete": complete, "stdin_bytes": f.get("stdin", 0),
+                      "attempt": n, "retried": not last, "upstream_status": att["status"]})
+            if last:
+                r["user_status"] = e["status"]
+                if e["status"] >= 500 or e["status"] == 499:
+                    r["severity_min"] = "warning"   # the user saw the failure: a finding
+            elif e["status"] < 400:
+                r["severity_max"] = "note"          # a failure nobody saw (retried successfully)
+            connect = att["connect_us"] or 0
+            reso = 1000 if not connect else 2000
+            gave_up = att["status"] == 504 or (att["status"] is None and e["status"] == 499)
+            if att["response_us"] is not None:
+                t_us = att["response_us"] - connect
+                if gave_up:
+                    r["frontend_abandoned_us"] = t_us
+                    if not complete or f["end"] is not None:
+                        must.add("request_abandoned")
+                elif complete:
+                    r["frontend_latency_us"] = t_us
+                else:
+                    r["frontend_elapsed_us"] = t_us
+                r["frontend_resolution_us"] = reso
+            if first_frame.get(b["stream"]) == b["frame"] and att["connect_us"] is not None:
+                r["frontend_connect_us"] = att["connect_us"]
+            if att["status"] == 502 and complete and att["header_us"] is None:
+                must.add("response_rejected")       # nginx refused an answer it received whole
+            if b"PHP Fatal error" in f.get("stderr_after_stdout", b""):
+                must.add("application_error")
+            if f.get("stderr"):
+                must.add("stderr_output")
+            if f.get("stdin", 0) > 0:
+                if p.get("CONTENT_LENGTH", "") == "":
+                    must.add("content_length_missing")
+                if complete and (f["stdin_end"] is None or f["end"] < f["stdin_end"]):
+                    must.add("answered_before_body")
+                    may.add("stream_not_terminated")
+            if not complete:
+                must.add("incomplete_request")
+                may.update(["stream_not_terminated", "truncated_record"])
+            if not last:
+                anz_must.add("attempt_retried")
+            requests.append((b["frame"], r))
+    if wire:
+        die("%s: FastCGI requests with tags curl did not send: %s" % (a.name, sorted(wire)))
+    requests = [r for _, r in sorted(requests, key=lambda x: x[0])]
+
+    # capture-level: the TCP openings on the server ports
+    backend = {"connection_refused": 0, "closed_before_request": 0, "connect_retried": 0, "servers": []}
+    per = {}
+    for st in sorted(tcp):
+        o = tcp[st]
+        srv = per.setdefault(o["server"], {"server": "127.0.0.1:%d" % o["server"], "connection_refused": 0,
+                                           "closed_before_request": 0, "connect_retried": 0})
+        for k, v in (("connection_refused", o["refused"]), ("closed_before_request", o["closed_before_request"]),
+                     ("connect_retried", o["syns"] > 1)):
+            if v:
+                srv[k] += 1
+                backend[k] += 1
+                anz_must.add(k)
+    backend["servers"] = [per[p] for p in sorted(per)]
+    # the log agrees: every connection refused or closed before a record is an attempt nginx
+    # logged that never became a FastCGI request, and the other way round
+    if backend["connection_refused"] + backend["closed_before_request"] != len(unsent):
+        die("%s: %d refused and %d closed-before-request connections on the wire, %d attempts nginx "
+            "logged without a FastCGI request" % (a.name, backend["connection_refused"],
+                                                  backend["closed_before_request"], len(unsent)))
+
+    recs2 = [(t, n) for _, t, _, n, _ in recs]
+    if any(t == 3 for t, _ in recs2):
+        if not any(t == 6 and n == 0 for t, n in recs2):
+            must.add("end_without_stdout_eos")
+        else:
+            may.add("end_without_stdout_eos")
+    may.add("reserved_nonzero")
+    if any(b["params"].get("HTTP_X_REQUEST_ID") for b in begins) and a.name.endswith("-maxreq"):
+        # php-fpm closes a KEEP_CONN connection when the worker reaches pm.max_requests
+        may.add("keep_conn_violation")
+    may |= anz_must          # the Wireshark plugin cannot see evidence outside the FastCGI connection
+    may -= must
+    j = {
+        "capture": a.name + ".pcap",
+        "kind": "real",
+        "description": "%s: %s; FastCGI hop only (the whole TCP conversation on the FastCGI ports)."
+                       % (a.pair, a.description),
+        "pair": a.pair,
+        "server_ports": ports,
+        "precision": "us",
+        "error": None,
+        "exit_status": 0,
+        "request_count": len(requests),
+        "requests": requests,
+        "anomalies_must": sorted(must),
+        "anomalies_may": sorted(may),
+        "analyzer_anomalies_must": sorted(anz_must),
+        "frontend_log": flog,
+        "frontend_error_log": a.name + ".frontend-error.log",
+        "frontend_latency_source": (
+            "nginx per attempt: $upstream_response_time minus $upstream_connect_time (ms resolution each; "
+            "frontend_resolution_us 2000 where the connect time is not 0); as frontend_latency_us when "
+            "the FastCGI request completed, frontend_abandoned_us when nginx gave up (504, or 499 "
+            "with no upstream status), frontend_elapsed_us when the backend closed or reset first"),
+        "user_requests": sum(user_statuses.values()),
+        "user_statuses": dict(sorted(user_statuses.items())),
+        "backend": backend,
+        "attempts_without_fastcgi": unsent,
+        "analyzer_args": a.analyzer_arg or [],
+    }
+    if a.name.endswith("-maxreq"):
+        # 6 keep-alive clients at once: nginx stamps the attempt's start with the clock it cached
+        # at the top of its event-loop iteration, so under load its time exceeds the wire's by
+        # up to a few ms (seen: 3-9 ms); it is never shorter by more than its resolution
+        j["frontend_latency_one_sided"] = True
+    with open(os.path.join(d, a.name + ".expect.json"), "w") as f:
+        json.dump(j, f, indent=2)
+        f.write("\n")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--demo", nargs=2)
@@ -212,7 +582,15 @@ def main():
     ap.add_argument("--port", type=int)
     ap.add_argument("--dir")
     ap.add_argument("--killed", action="store_true")
+    ap.add_argument("--scenario", action="store_true", help="a failure-scenario capture (nginx)")
+    ap.add_argument("--ports", help="--scenario: the FastCGI server ports, comma-separated")
+    ap.add_argument("--description", help="--scenario: what was recorded")
+    ap.add_argument("--analyzer-arg", action="append",
+                    help="--scenario: an fcgiscope option the checker must pass (repeat)")
     a = ap.parse_args()
+    if a.scenario:
+        scenario(a)
+        return
 
     if a.demo:
         src, dst = a.demo

@@ -4,8 +4,11 @@
 # Usage (as root, Debian 12):  captures/record/record.sh [PAIR...]
 #   PAIRs: nginx-phpfpm nginx-phpfpm-keepconn haproxy-phpfpm haproxy-go apache-phpfpm
 #          apache-phpfpm-reuse caddy-phpfpm lighttpd-phpfpm nginx-fcgiwrap nginx-libfcgi nginx-phpfpm-killed
+#   failure scenarios (nginx + php-fpm on ports SCEN_PORT+1.., see captures/README.md):
+#          nginx-phpfpm-failures nginx-phpfpm-backlog nginx-phpfpm-maxreq nginx-phpfpm-internal
 #   (default: all of them, in that order; OUT/../demo.pcapng is rebuilt from nginx-phpfpm-keepconn)
-# Environment: HTTP_PORT (default 18080), FCGI_PORT (default 9000), OUT (default captures/real).
+# Environment: HTTP_PORT (default 18080), FCGI_PORT (default 9000), OUT (default captures/real),
+#   SCEN_PORT (default 19300: the failure scenarios use SCEN_PORT+1..+3 and SCEN_PORT+9).
 # The script refuses to start a pair if either port is already taken, runs every service on
 # 127.0.0.1 in its own process group, and stops exactly those groups by PID.
 #
@@ -21,15 +24,24 @@ OUT=${OUT:-$CAPDIR/real}
 HTTP_PORT=${HTTP_PORT:-18080}
 FCGI_PORT=${FCGI_PORT:-9000}
 ALL_PAIRS=(nginx-phpfpm nginx-phpfpm-keepconn haproxy-phpfpm haproxy-go apache-phpfpm
-           apache-phpfpm-reuse caddy-phpfpm lighttpd-phpfpm nginx-fcgiwrap nginx-libfcgi nginx-phpfpm-killed)
+           apache-phpfpm-reuse caddy-phpfpm lighttpd-phpfpm nginx-fcgiwrap nginx-libfcgi nginx-phpfpm-killed
+           nginx-phpfpm-failures nginx-phpfpm-backlog nginx-phpfpm-maxreq nginx-phpfpm-internal)
 RUNUSER=www-data
 
 die() { echo "record.sh: $*" >&2; exit 1; }
 log() { echo "record.sh: $*" >&2; }
 
 [ "$(id -u)" = 0 ] || die "run as root (tcpdump on lo, services switching to $RUNUSER)"
-for t in nginx php-fpm8.2 haproxy caddy lighttpd apache2 fcgiwrap spawn-fcgi go gcc curl \
-         tcpdump editcap tshark python3 setsid setpriv ss; do
+# only the failure scenarios requested: nginx + php-fpm are enough (no Go/libfcgi build)
+SCEN_ONLY=$([ $# -gt 0 ] && ! printf '%s\n' "$@" | grep -qv -e '^nginx-phpfpm-failures$' \
+    -e '^nginx-phpfpm-backlog$' -e '^nginx-phpfpm-maxreq$' -e '^nginx-phpfpm-internal$' && echo 1 || true)
+if [ -n "$SCEN_ONLY" ]; then
+    TOOLS="nginx php-fpm8.2 curl tcpdump tshark python3 setsid setpriv ss"
+else
+    TOOLS="nginx php-fpm8.2 haproxy caddy lighttpd apache2 fcgiwrap spawn-fcgi go gcc curl
+           tcpdump editcap tshark python3 setsid setpriv ss"
+fi
+for t in $TOOLS; do
     command -v "$t" >/dev/null || die "missing tool: $t (see the package list at the top)"
 done
 id "$RUNUSER" >/dev/null 2>&1 || die "user $RUNUSER does not exist"
@@ -87,7 +99,13 @@ wait_port() {       # wait_port PORT PID NAME
 fill() {            # fill FILE: substitute @VAR@ in a template
     sed -e "s#@TMP@#$W#g" -e "s#@HTTP_PORT@#$HTTP_PORT#g" -e "s#@FCGI_PORT@#$FCGI_PORT#g" \
         -e "s#@ROOT@#$ROOT#g" -e "s#@UPSTREAM_EXTRA@#${UPSTREAM_EXTRA:-}#g" \
-        -e "s#@LOC_EXTRA@#${LOC_EXTRA:-}#g" "$1"
+        -e "s#@LOC_EXTRA@#${LOC_EXTRA:-}#g" \
+        -e "s#@P_MAIN@#${P_MAIN:-}#g" -e "s#@P_TERM@#${P_TERM:-}#g" -e "s#@P_DENY@#${P_DENY:-}#g" \
+        -e "s#@P_DOWN@#${P_DOWN:-}#g" -e "s#@P_A@#${P_A:-}#g" -e "s#@P_B@#${P_B:-}#g" \
+        -e "s#@POOL@#${POOL:-}#g" -e "s#@POOL_PORT@#${POOL_PORT:-}#g" \
+        -e "s#@POOL_BACKLOG@#${POOL_BACKLOG:-64}#g" -e "s#@POOL_CHILDREN@#${POOL_CHILDREN:-4}#g" \
+        -e "s#@POOL_MAX_REQUESTS@#${POOL_MAX_REQUESTS:-0}#g" -e "s#@POOL_TERMINATE@#${POOL_TERMINATE:-0}#g" \
+        -e "s#@POOL_EXTRA@#${POOL_EXTRA:-}#g" "$1"
 }
 
 ver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo unknown; }
@@ -99,12 +117,14 @@ build_apps() {
     cp "$HERE"/cgi/* "$T/cgi/"
     chmod 755 "$T/www" "$T/cgi" "$T/cgi"/*
     chmod 644 "$T/www"/*
-    log "building the Go net/http/fcgi app"
-    (cd "$HERE/go" && env GOCACHE="$T/gocache" GOPATH="$T/gopath" GOFLAGS= GO111MODULE=off \
-        go build -o "$T/bin/goapp" fcgiapp.go)
-    log "building the libfcgi app"
-    gcc -std=c11 -O2 -Wall -Wextra -o "$T/bin/libfcgiapp" "$HERE/libfcgi/fcgiapp.c" -lfcgi
-    chmod 755 "$T/bin" "$T/bin"/*
+    if [ -z "$SCEN_ONLY" ]; then
+        log "building the Go net/http/fcgi app"
+        (cd "$HERE/go" && env GOCACHE="$T/gocache" GOPATH="$T/gopath" GOFLAGS= GO111MODULE=off \
+            go build -o "$T/bin/goapp" fcgiapp.go)
+        log "building the libfcgi app"
+        gcc -std=c11 -O2 -Wall -Wextra -o "$T/bin/libfcgiapp" "$HERE/libfcgi/fcgiapp.c" -lfcgi
+        chmod 755 "$T/bin" "$T/bin"/*
+    fi
     # deterministic 200 KiB POST body
     python3 -c 'import sys; sys.stdout.write(("fcgiscope-post-body-0123456789abcdefghijklmnopqrstuvwxyz\n" * 4000)[:204800])' >"$T/body200k"
     local i
@@ -157,7 +177,7 @@ start_frontend() {  # start_frontend KIND
     case $1 in
     nginx)
         mkdir -p "$W/nginx"; chown "$RUNUSER:" "$W/nginx"
-        fill "$HERE/conf/nginx.conf.in" >"$W/nginx.conf"
+        fill "$HERE/conf/${NGINX_CONF:-nginx.conf.in}" >"$W/nginx.conf"
         start_bg "$W/frontend.out" nginx -p "$W/nginx" -c "$W/nginx.conf" -g 'daemon off;'
         FRONTEND_LOG=$W/nginx/access.log
         ;;
@@ -199,7 +219,7 @@ start_capture() {   # start_capture FILE
     # --immediate-mode: without it libpcap hands packets over in blocks (1 s timeout), and the
     # packets of a block still open when tcpdump is stopped are lost without being counted as drops
     start_bg "$W/tcpdump.err" tcpdump -i lo -B 65536 -s 0 -U --immediate-mode -Z root -n -w "$1" \
-        "tcp port $FCGI_PORT"
+        "${CAPTURE_FILTER:-tcp port $FCGI_PORT}"
     TCPDUMP_PID=$START_PID
     local i
     for i in $(seq 1 100); do
@@ -364,6 +384,194 @@ record_pair() {     # record_pair PAIR: one attempt; DROPS != 0 if the kernel dr
         $([ "$p" = nginx-phpfpm-killed ] && echo --killed)
 }
 
+# ---- failure scenarios (issues 12 and 19) ------------------------------------------------------
+# Captures where something goes wrong, recorded with nginx + php-fpm on private ports
+# SCEN_PORT+1.. (default 19301..; nothing may listen on SCEN_PORT+9: the "backend down" port).
+# tcpdump records the whole TCP conversation on every FastCGI port (SYN, RST included).
+# Scenario letters (a..m) are those of captures/README.md "Failure scenarios".
+SCEN_PORT=${SCEN_PORT:-19300}
+
+start_fpm_pools() { # start_fpm_pools "NAME PORT CHILDREN BACKLOG MAX_REQUESTS TERMINATE [EXTRA]"...
+    mkdir -p "$W/php-fpm"; chown "$RUNUSER:" "$W/php-fpm"
+    ROOT=$T/www fill "$HERE/conf/php-fpm-global.conf.in" >"$W/php-fpm.conf"
+    local spec
+    for spec in "$@"; do
+        local a; read -r -a a <<<"$spec"
+        POOL=${a[0]} POOL_PORT=${a[1]} POOL_CHILDREN=${a[2]} POOL_BACKLOG=${a[3]} \
+            POOL_MAX_REQUESTS=${a[4]} POOL_TERMINATE=${a[5]} POOL_EXTRA="${a[*]:6}" \
+            fill "$HERE/conf/php-fpm-pool.conf.in" >>"$W/php-fpm.conf"
+    done
+    start_bg "$W/backend.out" setpriv --reuid="$RUNUSER" --regid="$RUNUSER" --init-groups \
+        php-fpm8.2 -F -y "$W/php-fpm.conf" -p "$W/php-fpm"
+    BACKEND_PID=$START_PID
+    for spec in "$@"; do
+        local a; read -r -a a <<<"$spec"
+        wait_port "${a[1]}" "$BACKEND_PID" "php-fpm pool ${a[0]}"
+    done
+}
+
+SCEN_DESC=
+scen_spec() {       # sets the ports, pools, nginx template and description of a scenario capture
+    P_MAIN=$((SCEN_PORT + 1)); P_TERM=$((SCEN_PORT + 2)); P_DENY=$((SCEN_PORT + 3))
+    P_DOWN=$((SCEN_PORT + 9)); P_A=$((SCEN_PORT + 1)); P_B=$((SCEN_PORT + 2))
+    UPSTREAM_EXTRA=; LOC_EXTRA=; NGINX_CONF=nginx.conf.in; SCEN_ANZ_ARGS=()
+    case $1 in
+    nginx-phpfpm-failures)
+        NGINX_CONF=nginx-failures.conf.in
+        SCEN_PORTS=("$P_MAIN" "$P_TERM" "$P_DENY" "$P_DOWN")
+        # what the wire cannot tell: nginx's fastcgi_read_timeout (1 s) and fastcgi_buffer_size (4k)
+        SCEN_ANZ_ARGS=(--analyzer-arg=--upstream-timeout=1 --analyzer-arg=--max-header=4096)
+        SCEN_POOLS=("main $P_MAIN 4 64 0 0" "term $P_TERM 2 64 0 1s"
+                    "deny $P_DENY 1 64 0 0 listen.allowed_clients = 127.0.0.2")
+        SCEN_DESC="one request per failure scenario, each on its own nginx location: a control GET; backend down (port $P_DOWN: nothing listens); php-fpm closing a connection from a client it does not allow (listen.allowed_clients, twice); fastcgi_read_timeout 1s on a 3 s script; a client hanging up after 0.5 s on a 2 s script; fastcgi_buffer_size 4k and 8 KB of response headers; a Location-only answer; a chunked upload with fastcgi_request_buffering off to a script that does not read it; a fatal error after output; request_terminate_timeout 1s on a 3 s script (pool on $P_TERM); a control GET"
+        ;;
+    nginx-phpfpm-backlog)
+        SCEN_PORTS=("$P_MAIN")
+        SCEN_POOLS=("backlog $P_MAIN 1 1 0 0")
+        SCEN_DESC="php-fpm pool with listen.backlog = 1 and one worker; 8 concurrent GETs of a 200 ms script: the kernel drops SYNs of a full accept queue, nginx's connect is retried after 1 s"
+        ;;
+    nginx-phpfpm-maxreq)
+        SCEN_PORTS=("$P_MAIN")
+        SCEN_POOLS=("maxreq $P_MAIN 2 64 2 0")
+        UPSTREAM_EXTRA='keepalive 4;'; LOC_EXTRA='fastcgi_keep_conn on;'
+        SCEN_DESC="php-fpm pm.max_requests = 2 (2 workers) behind nginx fastcgi_keep_conn on + keepalive 4; 6 clients sending 25 requests each back to back on HTTP keep-alive connections: a worker that reached max_requests closes its kept-alive connection, and a request nginx sent on it is retried on a new connection"
+        ;;
+    nginx-phpfpm-internal)
+        NGINX_CONF=nginx-internal.conf.in
+        SCEN_PORTS=("$P_A" "$P_B")
+        SCEN_POOLS=("a $P_A 2 64 0 0" "b $P_B 2 64 0 0")
+        SCEN_DESC="one user request, two FastCGI requests: error_page 404 = /fallback.php (php-fpm 404, then the fallback's 200) and fastcgi_next_upstream http_503 with a backup server (pool a answers 503, pool b 200); plain requests between them"
+        ;;
+    *) die "unknown scenario capture: $1" ;;
+    esac
+    local f=() p
+    for p in "${SCEN_PORTS[@]}"; do f+=("tcp port $p"); done
+    CAPTURE_FILTER=$(printf '%s or ' "${f[@]}"); CAPTURE_FILTER=${CAPTURE_FILTER% or }
+    ROOT=$T/www
+    PAIR_DESC="nginx $(ver nginx) -> php8.2-fpm $(ver php8.2-fpm)"
+}
+
+slow_body() {       # slow_body: 16 KiB, a 0.4 s pause, 16 KiB more (a client still sending)
+    head -c 16384 "$T/body200k"; sleep 0.4; head -c 16384 "$T/body200k"
+}
+
+workload_failures() {
+    local p=$1 n=0
+    : >"$W/curl.tsv"
+    req "$p-$((n += 1))" 0 GET /index.php                          # control
+    req "$p-$((n += 1))" 0 GET /down.php                           # a: connection refused
+    req "$p-$((n += 1))" 0 GET /deny.php                           # b: accepted, then closed
+    req "$p-$((n += 1))" 0 GET /deny.php                           # b: again (timing differs)
+    local t0=$SECONDS
+    req "$p-$((n += 1))" 0 GET '/timeout.php?ms=3000'              # c: 504 after 1 s
+    req "$p-$((n += 1))" 0 GET '/wait.php?ms=2000' --max-time 0.5  # d: the client hangs up: 499
+    req "$p-$((n += 1))" 0 GET '/bighdr.php?kb=8'                  # e: 502 too big header
+    req "$p-$((n += 1))" 0 GET /location.php                       # f: Location only: 302
+    n=$((n + 1))    # (req runs in a subshell of the pipe: count outside it)
+    slow_body | req "$p-$n" 0 POST /nobody.php -T - -H 'Transfer-Encoding: chunked' \
+        -H 'Content-Type: application/octet-stream'                # k: chunked, not read
+    req "$p-$((n += 1))" 0 GET /fatal.php                          # l: fatal error after output
+    req "$p-$((n += 1))" 0 GET '/term.php?ms=3000'                 # m: worker killed at 1 s: 502
+    # the 3 s script of c writes its late answer (RST back) before the capture stops
+    while [ $((SECONDS - t0)) -lt 4 ]; do sleep 0.2; done
+    req "$p-$((n += 1))" 0 GET /index.php                          # control
+    sleep 0.3
+}
+
+workload_backlog() {
+    local p=$1 i pids=()
+    : >"$W/curl.tsv"
+    for i in 1 2 3 4 5 6 7 8; do
+        req "$p-$i" 1 GET '/slow.php?ms=200' &
+        pids+=($!)
+        sleep 0.01
+    done
+    wait "${pids[@]}"
+    sleep 0.3
+}
+
+req_keepalive() {   # req_keepalive GROUP TAG URI [TAG URI...]: GETs on one HTTP keep-alive connection
+    local group=$1; shift
+    local args=() tags=() uris=() first=1
+    while [ $# -gt 0 ]; do
+        [ -n "$first" ] || args+=(--next)
+        first=
+        args+=(-sS -o /dev/null --max-time 30 -H "X-Request-Id: $1" -H 'Expect:'
+               -w '%{http_code}\t%{size_download}\t%{time_total}\t%{size_upload}\n'
+               "http://127.0.0.1:$HTTP_PORT$2")
+        tags+=("$1"); uris+=("$2"); shift 2
+    done
+    local res rc=0 i=0 line
+    res=$(curl "${args[@]}" 2>>"$W/curl.err") || rc=$?
+    while IFS= read -r line; do
+        printf '%s\t%s\tGET\t%s\t%s\t%s\n' "${tags[$i]}" "$group" "${uris[$i]}" "$line" "$rc" >>"$W/curl.tsv"
+        i=$((i + 1))
+    done <<<"$res"
+    [ "$i" = "${#tags[@]}" ] || die "req_keepalive: curl reported $i of ${#tags[@]} transfers"
+}
+
+workload_maxreq() { # 6 clients, each MAXREQ_PER_CLIENT GETs back to back on one HTTP keep-alive connection
+    local p=$1 c i pids=()
+    : >"$W/curl.tsv"
+    for c in 1 2 3 4 5 6; do
+        local a=()
+        for i in $(seq 1 "${MAXREQ_PER_CLIENT:-25}"); do a+=("$p-$c-$i" "/tiny.php?c=$c&i=$i"); done
+        req_keepalive "$c" "${a[@]}" &
+        pids+=($!)
+    done
+    wait "${pids[@]}"
+    sleep 0.3
+}
+
+workload_internal() {
+    local p=$1 n=0
+    : >"$W/curl.tsv"
+    req "$p-$((n += 1))" 0 GET /index.php                          # plain
+    req "$p-$((n += 1))" 0 GET /nosuch.php                         # i: 404 -> /fallback.php
+    req "$p-$((n += 1))" 0 GET /pool503.php                        # j: 503 (pool a) -> pool b
+    req "$p-$((n += 1))" 0 GET /index.php                          # plain
+    req "$p-$((n += 1))" 0 GET '/nosuch.php?again=1'               # i
+    req "$p-$((n += 1))" 0 GET '/pool503.php?again=1'              # j
+    sleep 0.3
+}
+
+record_scenario() { # record_scenario NAME: one attempt; DROPS != 0 if the kernel dropped packets
+    local p=$1 port
+    scen_spec "$p"
+    W=$T/run-$p
+    rm -rf "$W"; mkdir -p "$W"; chmod 755 "$W"
+    port_taken "$HTTP_PORT" && die "port $HTTP_PORT is taken; set HTTP_PORT"
+    for port in "${SCEN_PORTS[@]}"; do
+        port_taken "$port" && die "port $port is taken; set SCEN_PORT"
+    done
+    set_uris php-fpm
+    start_capture "$W/capture.pcap"
+    start_fpm_pools "${SCEN_POOLS[@]}"
+    FCGI_PORT=$P_MAIN start_frontend nginx
+    case $p in
+        nginx-phpfpm-failures) workload_failures "$p" ;;
+        nginx-phpfpm-backlog) workload_backlog "$p" ;;
+        nginx-phpfpm-maxreq) workload_maxreq "$p" ;;
+        nginx-phpfpm-internal) workload_internal "$p" ;;
+    esac
+    sleep 0.3
+    stop_group "$FRONTEND_PID"
+    sleep 0.3
+    stop_group "$BACKEND_PID"
+    sleep 1.5
+    stop_capture
+    CAPTURE_FILTER=
+    log "$p: $(grep -c . "$W/curl.tsv") requests, tcpdump dropped $DROPS"
+    [ "$DROPS" = 0 ] || return 0
+    cp "$W/capture.pcap" "$OUT/$p.pcap"
+    cp "$FRONTEND_LOG" "$OUT/$p.frontend.log"
+    cp "$W/curl.tsv" "$OUT/$p.curl.tsv"
+    cp "$W/nginx/error.log" "$OUT/$p.frontend-error.log"
+    python3 "$HERE/mkexpect.py" --scenario --name "$p" --frontend nginx --backend php-fpm \
+        --pair "$PAIR_DESC" --ports "$(IFS=,; echo "${SCEN_PORTS[*]}")" --dir "$OUT" \
+        --description "$SCEN_DESC" ${SCEN_ANZ_ARGS[@]+"${SCEN_ANZ_ARGS[@]}"}
+}
+
 mkdir -p "$OUT"
 build_apps
 PAIRS=("$@")
@@ -372,7 +580,11 @@ for p in "${PAIRS[@]}"; do
     tries=0
     while :; do
         tries=$((tries + 1))
-        record_pair "$p"
+        case $p in
+            nginx-phpfpm-failures|nginx-phpfpm-backlog|nginx-phpfpm-maxreq|nginx-phpfpm-internal)
+                record_scenario "$p" ;;
+            *) record_pair "$p" ;;
+        esac
         [ "$DROPS" = 0 ] && break
         [ $tries -lt 3 ] || die "$p: the kernel dropped packets in $tries attempts"
         log "$p: kernel dropped packets; recording again"

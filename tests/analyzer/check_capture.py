@@ -25,6 +25,14 @@ hop (Apache/lighttpd %D and Caddy's duration: the whole HTTP request; HAProxy
 %Ta-%TR-%Tw-%Tc: includes the client's body transfer), the capture's latency
 must not exceed it (one-sided). The deviations are printed so the
 distribution can be reported.
+
+Failure-scenario captures (captures/README.md, EXPECT.md "Failure-scenario keys"):
+requests with the same tag are attempts matched in order; user_status, attempt,
+retried are compared exactly, severity against severity_min / severity_max, abandoned_after_us / elapsed_us / connect_us with
+the nginx times (same tolerance); the summary's user_requests, user_statuses and
+backend counts; analyzer_anomalies_must are required; analyzer_args are passed
+to the JSON run (if fcgiscope rejects them, that is a failure and the run is
+repeated without them so the other checks still report).
 """
 import argparse
 import glob
@@ -69,6 +77,8 @@ def match_requests(res, exp_reqs, out_reqs, by_tag):
     """Pairs (expected, output) and checks the order. Returns the pairs."""
     pairs = []
     if by_tag:
+        if any("attempt" in e for e in exp_reqs):
+            return match_attempts(res, exp_reqs, out_reqs)
         index = {}
         for i, r in enumerate(out_reqs):
             tag = (r.get("params") or {}).get(TAG_PARAM)
@@ -125,6 +135,108 @@ def match_requests(res, exp_reqs, out_reqs, by_tag):
                      % ("group %s" % g if g is not None else "", poss, last_max))
         last_max = max(last_max, max(poss))
     return pairs
+
+
+def match_attempts(res, exp_reqs, out_reqs):
+    """Failure-scenario captures (captures/README.md): one user request may be several FastCGI
+    requests (attempts) carrying the same tag; the k-th expected request with a tag pairs with
+    the k-th output request with it (both in t_begin order), and the output is in t_begin order."""
+    by_tag = {}
+    for i, r in enumerate(out_reqs):
+        tag = (r.get("params") or {}).get(TAG_PARAM)
+        if tag is not None:
+            by_tag.setdefault(tag, []).append(i)
+    used, pairs, last = {}, [], -1
+    for e in exp_reqs:
+        tag = e.get("request_tag")
+        k = used.get(tag, 0)
+        used[tag] = k + 1
+        got = by_tag.get(tag, [])
+        if k >= len(got):
+            res.fail("expected request %r attempt %s (%s %s, frame %s) not in the output"
+                     % (tag, e.get("attempt"), e.get("method"), e.get("uri"), e.get("frame")))
+            continue
+        if got[k] < last:
+            res.fail("requests out of order: %r attempt %s at output position %d after %d"
+                     % (tag, e.get("attempt"), got[k], last))
+        last = max(last, got[k])
+        pairs.append((e, out_reqs[got[k]]))
+    for tag, idx in sorted(by_tag.items()):
+        if len(idx) > used.get(tag, 0):
+            res.fail("request tag %r reported %d times, expected %d" % (tag, len(idx), used.get(tag, 0)))
+    return pairs
+
+
+# Failure-scenario fields (captures/EXPECT.md): compared exactly where the expect file has them.
+SCENARIO_EXACT_KEYS = ("user_status", "attempt", "retried")
+# frontend time (expect key) -> the analyzer's field it must match (two-sided, like latency)
+SCENARIO_TIME_KEYS = (("frontend_abandoned_us", "abandoned_after_us"),
+                      ("frontend_elapsed_us", "elapsed_us"),
+                      ("frontend_connect_us", "connect_us"))
+
+
+def scenario_field_errors(e, o, deviations=None):
+    errs = []
+    for k in SCENARIO_EXACT_KEYS:
+        if k in e and o.get(k) != e[k]:
+            errs.append("%s: got %r, want %r" % (k, o.get(k), e[k]))
+    rank = {None: 0, "note": 1, "warning": 2, "error": 3}
+    if ("severity_max" in e or "severity_min" in e) and "severity" not in o:
+        errs.append("severity: no such field in the request line")
+    elif "severity_max" in e and rank.get(o.get("severity"), 9) > rank[e["severity_max"]]:
+        errs.append("severity: got %r, at most %r (a failed attempt the user never saw)"
+                    % (o.get("severity"), e["severity_max"]))
+    elif "severity_min" in e and rank.get(o.get("severity"), 0) < rank[e["severity_min"]]:
+        errs.append("severity: got %r, at least %r (the user got %s)"
+                    % (o.get("severity"), e["severity_min"], e.get("user_status")))
+    for ek, ok in SCENARIO_TIME_KEYS:
+        if ek not in e or e[ek] is None:
+            continue
+        fe = e[ek]
+        got = o.get(ok)
+        tol = e.get("frontend_resolution_us", 1000) + TOL_ABS_US + TOL_REL * fe
+        if not isinstance(got, int):
+            errs.append("%s: %r, the frontend measured %d us (%s)" % (ok, got, fe, ek))
+        elif abs(got - fe) > tol:
+            errs.append("%s %d vs frontend %d us (%s): off by %d (tolerance %.0f)"
+                        % (ok, got, fe, ek, got - fe, tol))
+        elif deviations is not None:
+            deviations.setdefault(ok, []).append(got - fe)
+    return errs
+
+
+def scenario_summary_errors(exp, summary):
+    """user_requests, user_statuses and backend counts of the summary (only the keys the
+    expect file declares)."""
+    errs = []
+    if "user_requests" in exp and summary.get("user_requests") != exp["user_requests"]:
+        errs.append("summary user_requests: got %r, want %d" % (summary.get("user_requests"), exp["user_requests"]))
+    if "user_statuses" in exp:
+        got = summary.get("user_statuses")
+        if not isinstance(got, dict):
+            errs.append("summary user_statuses: got %r, want %s" % (got, exp["user_statuses"]))
+        else:
+            got = {k: v for k, v in got.items() if v}
+            if got != exp["user_statuses"]:
+                errs.append("summary user_statuses: got %s, want %s" % (got, exp["user_statuses"]))
+    b = exp.get("backend")
+    if b is not None:
+        gb = summary.get("backend")
+        if not isinstance(gb, dict):
+            errs.append("summary backend: got %r, want %s" % (gb, {k: v for k, v in b.items() if k != "servers"}))
+            return errs
+        for k in ("connection_refused", "closed_before_request", "connect_retried"):
+            if gb.get(k) != b[k]:
+                errs.append("summary backend.%s: got %r, want %d" % (k, gb.get(k), b[k]))
+        servers = {s.get("server"): s for s in gb.get("servers") or [] if isinstance(s, dict)}
+        for s in b.get("servers") or []:
+            g = servers.get(s["server"])
+            for k in ("connection_refused", "closed_before_request", "connect_retried"):
+                want = s[k]
+                have = (g or {}).get(k, 0 if g is None else None)
+                if have != want:
+                    errs.append("summary backend.servers[%s].%s: got %r, want %d" % (s["server"], k, have, want))
+    return errs
 
 
 EXACT_KEYS = ("client", "server", "request_id", "frame", "method", "uri", "script", "status",
@@ -215,7 +327,16 @@ def check(binary, expect_path, verbose=False):
     # run B: JSON
     ports = ",".join(str(p) for p in exp.get("server_ports") or [9000])
     cmd = [binary, "-f", "json", "-p", ports, "--param", TAG_PARAM, cap]
-    rc2, out2, err2 = run(cmd)
+    extra = list(exp.get("analyzer_args") or [])
+    if extra:
+        # options for what the wire cannot tell (the web server's timeout, buffer size)
+        rc2, out2, err2 = run(cmd[:-1] + extra + [cap])
+        if rc2 == 2 and not out2:
+            res.fail("json run with %s: exit 2 (%s); checked again without them"
+                     % (" ".join(extra), err2.decode("utf-8", "replace").strip()[-200:]))
+            extra = []
+    if not extra:
+        rc2, out2, err2 = run(cmd)
     if rc2 is None or rc2 < 0:
         res.fail("json run: %s" % ("timeout" if rc2 is None else "killed by signal %d" % -rc2))
         return res
@@ -285,12 +406,21 @@ def check(binary, expect_path, verbose=False):
     else:
         pairs = match_requests(res, exp_reqs, reqs, by_tag)
     source = exp.get("frontend_latency_source") or ""
-    two_sided = "upstream_response_time" in source or not source
+    two_sided = ("upstream_response_time" in source or not source) and not exp.get("frontend_latency_one_sided")
     deviations = []
+    sdev = {}
     for idx, (e, o) in enumerate(pairs):
-        for msg in field_errors(e, o, precision, deviations, two_sided):
+        for msg in field_errors(e, o, precision, deviations, two_sided) + scenario_field_errors(e, o, sdev):
             label = e.get("request_tag") or "request %d" % idx
+            if "attempt" in e:
+                label += " attempt %d" % e["attempt"]
             res.fail("%s (%s %s, frame %s): %s" % (label, o.get("method"), o.get("uri"), o.get("frame"), msg))
+    for msg in scenario_summary_errors(exp, summary):
+        res.fail(msg)
+    for k, v in sorted(sdev.items()):
+        v.sort()
+        res.note("%s - frontend (us): min %d, median %d, max %d over %d requests"
+                 % (k, v[0], v[len(v) // 2], v[-1], len(v)))
     if deviations:
         deviations.sort()
         res.note("latency - frontend (us), %s: min %d, median %d, max %d over %d requests"
@@ -302,7 +432,9 @@ def check(binary, expect_path, verbose=False):
         seen.update(r.get("anomalies") or [])
     seen.update(a.get("id") for a in anoms)
     seen.update((summary.get("anomalies") or {}).keys())
-    must = set(exp.get("anomalies_must") or [])
+    # analyzer_anomalies_must: evidence outside the FastCGI connection (SYN/RST, retries across
+    # connections): required from the analyzer, only allowed (anomalies_may) for the plugin
+    must = set(exp.get("anomalies_must") or []) | set(exp.get("analyzer_anomalies_must") or [])
     may = set(exp.get("anomalies_may") or [])
     for m in sorted(must - seen):
         res.fail("anomaly %s must appear but did not" % m)

@@ -19,7 +19,15 @@ REQ_KEYS = {"client": str, "server": str, "request_id": int, "frame": int, "meth
             "script": str, "status": int, "complete": bool, "latency_ns": int, "ttfb_ns": int,
             "server_ns": int, "frontend_latency_us": int, "frontend_resolution_us": int,
             "stdin_bytes": int, "stdout_bytes": int, "stderr_bytes": int, "anomalies": list,
-            "request_tag": str}
+            "request_tag": str,
+            # failure-scenario captures (captures/README.md "Failure scenarios")
+            "user_status": int, "attempt": int, "retried": bool, "upstream_status": int,
+            "frontend_abandoned_us": int, "frontend_elapsed_us": int, "frontend_connect_us": int,
+            "severity_min": str, "severity_max": str}
+# optional top-level keys of the failure-scenario captures
+SCEN_KEYS = {"frontend_error_log": str, "frontend_latency_source": str, "user_requests": int,
+             "user_statuses": dict, "backend": dict, "attempts_without_fastcgi": list,
+             "analyzer_args": list, "analyzer_anomalies_must": list, "frontend_latency_one_sided": bool}
 PCAP_US = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4")
 PCAPNG = b"\x0a\x0d\x0d\x0a"
 
@@ -35,8 +43,11 @@ def catalogue(path):
         return set(re.findall(r"^FSD_ANOMALY\(\s*([a-z0-9_]+)\s*,", f.read(), re.M))
 
 
-def tshark_types(pcap, port):
-    r = subprocess.run(["tshark", "-r", pcap, "-d", "tcp.port==%d,fcgi" % port, "-T", "fields",
+def tshark_types(pcap, ports):
+    da = []
+    for p in ports:
+        da += ["-d", "tcp.port==%d,fcgi" % p]
+    r = subprocess.run(["tshark", "-r", pcap] + da + ["-T", "fields",
                         "-E", "occurrence=a", "-E", "aggregator=,", "-e", "fcgi.type"],
                        capture_output=True, text=True)
     if r.returncode != 0:
@@ -51,12 +62,13 @@ def check(capdir, expect_path, ids, logdir):
     where = os.path.relpath(expect_path, capdir)
     with open(expect_path) as f:
         j = json.load(f)
+    n0 = len(problems)      # (an earlier file's problems must not stop this file's checks)
     for k, t in TOP_KEYS.items():
         if k not in j:
             bad(where, "missing key " + k)
         elif not isinstance(j[k], t):
             bad(where, "key %s is %s, want %s" % (k, type(j[k]).__name__, t.__name__))
-    if problems:
+    if len(problems) > n0:
         return
     if j["kind"] != "real":
         bad(where, "kind is not real")
@@ -127,7 +139,7 @@ def check(capdir, expect_path, ids, logdir):
             if not 0 <= r["frontend_latency_us"] <= total_us + r["frontend_resolution_us"]:
                 bad(rw, "frontend latency %d us exceeds curl's total %d us" % (r["frontend_latency_us"], total_us))
     # tshark's dissector: one BEGIN_REQUEST per expected request, END_REQUEST for each complete one
-    types = tshark_types(pcap, port)
+    types = tshark_types(pcap, j["server_ports"])
     if types is None:
         bad(where, "tshark could not read the capture")
         return
@@ -138,6 +150,98 @@ def check(capdir, expect_path, ids, logdir):
         bad(where, "tshark sees %d END_REQUEST, fewer than %d complete requests" % (types.count(3), complete))
     if "stderr_output" in j["anomalies_must"] and 7 not in types:
         bad(where, "stderr_output required but no STDERR record")
+    if "user_requests" in j:
+        check_scenario(where, j, ids, logdir, curl)
+
+
+def nginx_log(path):
+    """tag -> (status, upstream_status, request_time, upstream_addr) of an nginx log (record.sh format)."""
+    out = {}
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            c = line.rstrip("\n").split("\t")
+            if len(c) >= 12:
+                out[c[0]] = (int(c[1]), c[2], c[6], c[10])
+    return out
+
+
+def check_scenario(where, j, ids, logdir, curl):
+    """The failure-scenario fields: types, attempts grouped per tag, user statuses equal to the
+    log's $status, counts consistent with each other and with curl."""
+    n0 = len(problems)
+    for k, t in SCEN_KEYS.items():
+        if k not in j:
+            if k not in ("frontend_latency_one_sided",):
+                bad(where, "failure-scenario file without key " + k)
+        elif not isinstance(j[k], t):
+            bad(where, "key %s is %s, want %s" % (k, type(j[k]).__name__, t.__name__))
+    if len(problems) > n0:
+        return
+    for a in j["analyzer_anomalies_must"]:
+        if a not in ids:
+            bad(where, "anomaly id %r is not in the catalogue" % a)
+        if a not in j["anomalies_may"]:
+            bad(where, "analyzer-only id %s is not also in anomalies_may (the plugin may raise it)" % a)
+    if not os.path.isfile(os.path.join(logdir, j["frontend_error_log"])):
+        bad(where, "frontend error log %s missing" % j["frontend_error_log"])
+    log = nginx_log(os.path.join(logdir, j["frontend_log"]))
+    tags = {}
+    for r in j["requests"]:
+        tags.setdefault(r.get("request_tag"), []).append(r)
+    for tag, rs in tags.items():
+        tw = "%s: %s" % (where, tag)
+        if [r.get("attempt") for r in rs] != list(range(1, len(rs) + 1)):
+            bad(tw, "attempts %s, want 1..%d in frame order" % ([r.get("attempt") for r in rs], len(rs)))
+        if [r.get("retried") for r in rs] != [True] * (len(rs) - 1) + [False]:
+            bad(tw, "retried %s: every attempt but the last" % [r.get("retried") for r in rs])
+        if any("user_status" in r for r in rs[:-1]) or "user_status" not in rs[-1]:
+            bad(tw, "user_status belongs to the last attempt only")
+        e = log.get(tag)
+        if e is None:
+            bad(tw, "not in the frontend log")
+            continue
+        for r in rs:
+            want_min = "warning" if r is rs[-1] and (e[0] >= 500 or e[0] == 499) else None
+            want_max = "note" if r is not rs[-1] and e[0] < 400 else None
+            if r.get("severity_min") != want_min or r.get("severity_max") != want_max:
+                bad(tw, "severity_min/max %r/%r, the log gives %r/%r" % (
+                    r.get("severity_min"), r.get("severity_max"), want_min, want_max))
+        if rs[-1].get("user_status") != e[0]:
+            bad(tw, "user_status %r, the log says %d" % (rs[-1].get("user_status"), e[0]))
+        ups = [x.strip() for x in e[1].replace(" : ", ", ").split(", ")]
+        if len(rs) > len(ups):
+            bad(tw, "%d attempts, the log's $upstream_status %r has %d" % (len(rs), e[1], len(ups)))
+        for r in rs:
+            if r.get("upstream_status") is not None and str(r["upstream_status"]) not in ups:
+                bad(tw, "upstream_status %s not in the log's %r" % (r["upstream_status"], e[1]))
+        c = curl.get(tag)
+        if c is not None and c[4] != "000" and int(c[4]) != e[0]:
+            bad(tw, "curl got %s, the log says %d" % (c[4], e[0]))
+        for r in rs:
+            for k in ("frontend_abandoned_us", "frontend_elapsed_us", "frontend_latency_us"):
+                if k in r and c is not None and not 0 <= r[k] <= float(c[6]) * 1e6 + r.get("frontend_resolution_us", 1000):
+                    bad(tw, "%s %d exceeds curl's total %s s" % (k, r[k], c[6]))
+    st = {}
+    for tag, rs in tags.items():
+        k = str(rs[-1].get("user_status"))
+        st[k] = st.get(k, 0) + 1
+    if j["user_requests"] != len(tags) or sum(j["user_statuses"].values()) != len(tags) or st != j["user_statuses"]:
+        bad(where, "user_requests %d / user_statuses %s, the requests give %d / %s"
+            % (j["user_requests"], j["user_statuses"], len(tags), st))
+    b = j["backend"]
+    for k in ("connection_refused", "closed_before_request", "connect_retried"):
+        if b.get(k) != sum(s.get(k, 0) for s in b.get("servers", [])):
+            bad(where, "backend.%s is not the sum over its servers" % k)
+        if b.get(k) and k not in j["analyzer_anomalies_must"]:
+            bad(where, "backend.%s counted but not required as an anomaly" % k)
+    # attempts nginx logged that never became a FastCGI request: refused or closed before a record
+    if len(j["attempts_without_fastcgi"]) != b.get("connection_refused", 0) + b.get("closed_before_request", 0):
+        bad(where, "%d attempts without a FastCGI request, %d refused + closed-before-request connections"
+            % (len(j["attempts_without_fastcgi"]), b.get("connection_refused", 0) + b.get("closed_before_request", 0)))
+    for u in j["attempts_without_fastcgi"]:
+        e = log.get(u.get("request_tag"))
+        if e is None or u.get("server") not in e[3]:
+            bad(where, "attempt without FastCGI %s: not in the log as %s" % (u.get("request_tag"), u.get("server")))
 
 
 def main():
@@ -176,6 +280,16 @@ def main():
                    j["pair"], "--port", str(j["server_ports"][0]), "--dir", tmp]
             if name.endswith("-killed"):
                 cmd.append("--killed")
+            if "user_requests" in j:
+                pre, suf = j["pair"] + ": ", "; FastCGI hop only (the whole TCP conversation on the FastCGI ports)."
+                desc = j["description"]
+                if not (desc.startswith(pre) and desc.endswith(suf)):
+                    bad(name, "description not in mkexpect.py --scenario form")
+                    continue
+                cmd = [sys.executable, mk, "--scenario", "--name", name, "--frontend", fe, "--backend", be,
+                       "--pair", j["pair"], "--ports", ",".join(str(p) for p in j["server_ports"]),
+                       "--dir", tmp, "--description", desc[len(pre):-len(suf)]]
+                cmd += ["--analyzer-arg=" + x for x in j.get("analyzer_args") or []]
             r = subprocess.run(cmd, capture_output=True, text=True)
             if r.returncode != 0:
                 bad(name, "mkexpect.py failed: " + r.stderr.strip())

@@ -1,0 +1,3 @@
+<?php
+// captures/record (failure scenarios): the smallest answer (many requests, small capture).
+echo "ok\n";
