@@ -107,7 +107,16 @@ void rec_set_end_time(req_rec *r, int64_t end_ns)
     if ((r->end_reason == FSD_END_CAPTURE && !r->has_close) || !r->has_elapsed) {
         r->has_elapsed = true;
         r->elapsed_ns = end_ns - r->t_begin_ns;
+        return;
     }
+    /* Closed or reset: the request lasted until the connection ended, the
+     * close that ended both directions (it is delivered there), not only to
+     * the first FIN: after the application's FIN the web server still waits
+     * until it notices (nginx: "upstream prematurely closed", then its own
+     * FIN), and that is the time its user waited for this attempt. */
+    if ((r->end_reason == FSD_END_CLOSED || r->end_reason == FSD_END_RESET)
+        && end_ns - r->t_begin_ns > r->elapsed_ns)
+        r->elapsed_ns = end_ns - r->t_begin_ns;
 }
 
 static bool from_tx(req_rec *r, const fsd_transaction *tx, const char *const *names,
