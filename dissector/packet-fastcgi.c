@@ -275,6 +275,16 @@ typedef struct fcgi_conv {
     fcgi_rec *late;          /* what the connection's end brought (shown on show_frame) */
     guint64 untracked_requests, untracked_records; /* the decoder's counts at the end */
     GPtrArray *holds;        /* every hold of the conversation (first pass) */
+    /* Who ended the connection: TCP's completeness bits do not say which
+     * side sent the FIN or RST, so the postdissector notes the packet where
+     * each bit first appeared (first pass). */
+    guint8 seen_cc;
+    gboolean rst_seen, fin_seen[2];
+    fsd_dir rst_dir;
+    gint64 rst_ts, fin_ts[2];
+    guint32 rst_frame, fin_frame[2];
+    gint64 closing_ts;       /* the close being fed (finish_conv), for elapsed times */
+    gboolean closing;
 } fcgi_conv;
 
 /* Per-frame: the records dissected in it, by TCP sequence number. */
@@ -636,12 +646,19 @@ cb_transaction(void *ud, const fsd_transaction *tx)
         q->closed_by = tx->closed_by == FSD_DIR_CLIENT ? (tx->closed_by_reset ? "client RST" : "client FIN")
                                                         : (tx->closed_by_reset ? "server RST" : "server FIN");
     if (tx->t_begin.set && !tx->complete) {
-        /* how long it lasted as far as the capture shows: to the close, else
-         * to its last byte */
+        /* how long it lasted as far as the capture shows: to the close that
+         * ended the connection (as fcgiscope's elapsed_us), else to its last
+         * byte */
         const fsd_timepoint *e = tx->t_close.set ? &tx->t_close : tx->t_last.set ? &tx->t_last : NULL;
+        gint64 end_ns = e ? e->ns : 0;
+        if ((tx->end_reason == FSD_END_CLOSED || tx->end_reason == FSD_END_RESET) && cv->closing
+            && (!e || cv->closing_ts > end_ns)) {
+            end_ns = cv->closing_ts;
+            e = &tx->t_begin; /* only marks "known" */
+        }
         if (e) {
             q->has_elapsed = TRUE;
-            nstime_from_ns(&q->elapsed, e->ns - tx->t_begin.ns);
+            nstime_from_ns(&q->elapsed, end_ns - tx->t_begin.ns);
         }
     }
     if (tx->t_abandoned.set && tx->t_begin.set) {
@@ -874,6 +891,44 @@ bind_request(fcgi_conv *cv, fcgi_rec *r)
     r->status = q->status;
 }
 
+/* ---- who closed: a postdissector over every TCP packet ---------------- */
+
+static int
+dissect_fastcgi_close(tvbuff_t *tvb _U_, packet_info *pinfo, proto_tree *tree _U_, void *data _U_)
+{
+    conversation_t *conv;
+    fcgi_conv *cv;
+    guint8 cc, fresh;
+    fsd_dir d;
+
+    if (PINFO_FD_VISITED(pinfo) || pinfo->ptype != PT_TCP)
+        return 0;
+    conv = find_conversation_pinfo(pinfo, 0);
+    if (!conv)
+        return 0;
+    cv = (fcgi_conv *)conversation_get_proto_data(conv, proto_fastcgi);
+    if (!cv || !cv->tcpd || !cv->server_known || cv->finished)
+        return 0;
+    cc = cv->tcpd->conversation_completeness;
+    fresh = (guint8)(cc & ~cv->seen_cc);
+    cv->seen_cc = cc;
+    d = packet_dir(cv, pinfo);
+    if ((fresh & 0x20) && !cv->rst_seen) {       /* this packet carried the first RST */
+        cv->rst_seen = TRUE;
+        cv->rst_dir = d;
+        cv->rst_ts = nstime_ns(&pinfo->abs_ts);
+        cv->rst_frame = pinfo->num;
+    }
+    /* A FIN per direction: TCP keeps the frame of each flow's final FIN
+     * (fwd: the flow of the packet TCP just took). */
+    if ((cc & 0x10) && cv->tcpd->fwd && cv->tcpd->fwd->fin == pinfo->num && !cv->fin_seen[d]) {
+        cv->fin_seen[d] = TRUE;
+        cv->fin_ts[d] = nstime_ns(&pinfo->abs_ts);
+        cv->fin_frame[d] = pinfo->num;
+    }
+    return 0;
+}
+
 /* ---- end of the first pass ------------------------------------------- */
 
 static void
@@ -892,9 +947,40 @@ finish_conv(fcgi_conv *cv)
     ts = nstime_ns(&cv->last_ts);
     tag = cv->last_frame;
     cv->cur = NULL;
-    if (cv->tcpd) {
+    if (cv->fin_seen[0] || cv->fin_seen[1] || cv->rst_seen) {
+        /* The FINs and the RST where the postdissector saw them, in frame
+         * order (the decoder tells "the web server gave up" from "the
+         * application failed" by who closed first). */
+        int k;
+        for (k = 0; k < 3; k++) {
+            fsd_dir d = FSD_DIR_CLIENT;
+            guint32 best = G_MAXUINT32;
+            int which = -1, j;
+            for (j = 0; j < 2; j++)
+                if (cv->fin_seen[j] && cv->fin_frame[j] < best) {
+                    best = cv->fin_frame[j];
+                    which = j;
+                }
+            if (cv->rst_seen && cv->rst_frame <= best)
+                which = 2;
+            if (which < 0)
+                break;
+            cv->closing = TRUE;
+            if (which == 2) {
+                cv->closing_ts = cv->rst_ts;
+                fsd_conn_close(cv->dec, cv->rst_dir, FSD_CLOSE_RST, cv->rst_ts, cv->rst_frame);
+                break; /* a reset ends both directions */
+            }
+            d = (fsd_dir)which;
+            cv->closing_ts = cv->fin_ts[d];
+            fsd_conn_close(cv->dec, d, FSD_CLOSE_FIN, cv->fin_ts[d], cv->fin_frame[d]);
+            cv->fin_seen[d] = FALSE;
+        }
+    } else if (cv->tcpd) {
         guint8 cc = cv->tcpd->conversation_completeness;
-        if (cc & 0x20) {            /* RST seen */
+        cv->closing = TRUE;
+        cv->closing_ts = ts;
+        if (cc & 0x20) {            /* RST seen (before our first byte: sender unknown) */
             fsd_conn_close(cv->dec, FSD_DIR_CLIENT, FSD_CLOSE_RST, ts, tag);
         } else if (cc & 0x10) {     /* FIN seen: the side that closed first goes first */
             gboolean server_first = cv->flow[FSD_DIR_SERVER] && cv->flow[FSD_DIR_SERVER]->closing_initiator;
@@ -903,6 +989,7 @@ finish_conv(fcgi_conv *cv)
             fsd_conn_close(cv->dec, (fsd_dir)(1 - a), FSD_CLOSE_FIN, ts, tag);
         }
     }
+    cv->closing = FALSE;
     fsd_conn_finish(cv->dec, ts, tag);
     {
         /* Requests past the decoder's table (request_table_full) and their
@@ -2207,6 +2294,8 @@ proto_reg_handoff_fastcgi(void)
     dissector_add_uint_range_with_preference("tcp.port", FASTCGI_DEFAULT_PORTS, fastcgi_handle);
     heur_dissector_add("tcp", dissect_fastcgi_heur, "FastCGI over TCP (fcgiscope)", "fastcgi_tcp",
                        proto_fastcgi, HEURISTIC_ENABLE);
+    /* who sent the FIN or RST that ended a FastCGI connection */
+    register_postdissector(create_dissector_handle(dissect_fastcgi_close, proto_fastcgi));
     media_type_table = find_dissector_table("media_type");
     fastcgi_register_stats(proto_fastcgi);
 }

@@ -39,7 +39,8 @@ ANALYZER_ONLY = {"ip_fragment", "tcp_ooo_cap", "flow_table_full", "capture_drops
 # ended by the close is checked then): one-pass tshark never gets there, so
 # only these may be missing from `tshark -z expert` without -2.
 AT_CLOSE = {"incomplete_request", "truncated_record", "stream_not_terminated", "keep_conn_violation",
-            "response_no_header", "content_length_mismatch", "missing_required_param"}
+            "response_no_header", "content_length_mismatch", "missing_required_param",
+            "get_values_unanswered", "request_abandoned", "response_rejected", "answered_before_body"}
 
 
 def tshark(plugin, abi, args, check=True):
