@@ -3,12 +3,14 @@
  * Normative reference: see anz.h. No FastCGI byte is read here: the decoder
  * (fsd.h) answers every question about the protocol.
  */
+#define _POSIX_C_SOURCE 200809L
 #include "anz.h"
 #include "attempt.h"
 
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- active BEGIN_REQUESTs (min-heap with back-pointers) ------------- */
 
@@ -71,6 +73,13 @@ typedef struct qent {
     qitem *it;
 } qent;
 
+/* Streams: the order in which records were queued, with the wall clock
+ * then (a ring; entries of records written since are dropped lazily). */
+typedef struct wentry {
+    qent key;                 /* it unused */
+    int64_t wall;             /* CLOCK_MONOTONIC ns when queued */
+} wentry;
+
 #define Q_REQ(it) (&((qreq *)(it))->r)
 #define Q_ANOM(it) (&((qanom *)(it))->an)
 
@@ -98,6 +107,12 @@ struct anz {
     uint64_t since_bound;     /* packets since the bound was computed */
     int64_t max_ts;           /* latest packet timestamp seen */
     int64_t regress;          /* largest step back in time seen (slack for the future) */
+    /* Streams (cfg.wall_lag_ns > 0): records queued wall_lag_ns ago or more
+     * are released with everything queued before them in start order. */
+    wentry *wq;
+    size_t wq_head, wq_len, wq_cap;
+    qent rel;                 /* release key: queued records up to it go */
+    bool have_rel;
     anz_counters c;
     attempts *att;            /* retries grouped on the way out (attempt.h) */
 };
@@ -339,6 +354,12 @@ static void drain(anz *a, bool flush)
     while (a->nq > 0) {
         const qent *top = &a->q[0];
         bool go = flush;
+        if (!go && a->have_rel && !q_less(&a->rel, top)) {
+            /* streams: queued too long (wall clock), written anyway */
+            go = true;
+            if (a->nbh > 0 && !key_less(top->ns, top->tag, a->bh[0]->ns, a->bh[0]->tag))
+                a->c.emitted_late++;
+        }
         if (!go && a->nq > cap) {
             go = true;
             /* Written before a request that may still precede it. */
@@ -373,6 +394,37 @@ static void drain(anz *a, bool flush)
     advance_attempts(a);
 }
 
+static int64_t wall_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Streams: note when a record was queued (no room: it waits for its order,
+ * or the queue cap, like a file's). */
+static void wq_note(anz *a, const qitem *it)
+{
+    if (a->wq_len == a->wq_cap) {
+        size_t cap = a->wq_cap ? a->wq_cap * 2 : 256;
+        wentry *p = malloc(cap * sizeof *p);
+        if (!p)
+            return;
+        for (size_t i = 0; i < a->wq_len; i++)
+            p[i] = a->wq[(a->wq_head + i) % a->wq_cap];
+        free(a->wq);
+        a->wq = p;
+        a->wq_cap = cap;
+        a->wq_head = 0;
+    }
+    wentry *w = &a->wq[(a->wq_head + a->wq_len++) % a->wq_cap];
+    w->key.ns = it->ns;
+    w->key.tag = it->tag;
+    w->key.seq = it->seq;
+    w->key.it = NULL;
+    w->wall = wall_now();
+}
+
 static void deliver(anz *a, qitem *it)
 {
     it->seq = a->seq++;
@@ -381,6 +433,8 @@ static void deliver(anz *a, qitem *it)
         return;
     }
     q_push(a, it);
+    if (a->cfg.wall_lag_ns > 0)
+        wq_note(a, it);
 }
 
 /* ---- decoder callbacks -------------------------------------------------- */
@@ -819,6 +873,23 @@ void anz_tick(anz *a, int64_t now_ns)
         att_advance(a->att, a->cur_ns);
 }
 
+void anz_idle(anz *a, int64_t wall_ns)
+{
+    if (a->cfg.wall_lag_ns > 0) {
+        while (a->wq_len > 0 && a->wq[a->wq_head].wall <= wall_ns - a->cfg.wall_lag_ns) {
+            const qent *k = &a->wq[a->wq_head].key;
+            if (!a->have_rel || q_less(&a->rel, k))
+                a->rel = *k;
+            a->have_rel = true;
+            a->wq_head = (a->wq_head + 1) % a->wq_cap;
+            a->wq_len--;
+        }
+    }
+    if (a->have_cur)
+        bound_update(a);
+    drain(a, false);
+}
+
 void anz_report_drops(anz *a, fcs_capture *cap)
 {
     fcs_cap_report_drops(cap, a->tcp);
@@ -854,6 +925,7 @@ void anz_free(anz *a)
         free(it);
     }
     free(a->q);
+    free(a->wq);
     free(a->bh);
     free(a->fcs);
     free(a->ports);

@@ -27,6 +27,13 @@
  * is then written out of order (documented in the README). Anomalies not tied
  * to a request join the same queue, keyed by their packet. In live mode
  * every record is written when it completes.
+ *
+ * Streams (a pipe: cfg.wall_lag_ns > 0): a record also leaves the queue once
+ * it has waited wall_lag_ns of WALL CLOCK (anz_idle() checks; the caller
+ * calls it when input pauses and every ~200 ms), together with everything
+ * queued before it in start order, even when an earlier request is still in
+ * flight (that one is then written late, counted in emitted_late): a pipe's
+ * reader sees each request within about a second of its end.
  */
 #ifndef FCGISCOPE_ANZ_H
 #define FCGISCOPE_ANZ_H
@@ -43,6 +50,7 @@
 
 #define ANZ_ORDER_LAG_NS INT64_C(1000000000)
 #define ANZ_MAX_PENDING 100000
+#define ANZ_WALL_LAG_NS INT64_C(750000000)
 
 typedef struct anz_sink {
     void (*request)(void *ud, const req_rec *r);
@@ -55,6 +63,7 @@ typedef struct anz_config {
     bool immediate;           /* live: write each record when it completes */
     int64_t order_lag_ns;     /* < 0: ANZ_ORDER_LAG_NS */
     size_t max_pending;       /* 0: ANZ_MAX_PENDING */
+    int64_t wall_lag_ns;      /* streams: > 0 releases records queued that long (wall clock) */
     anz_sink sink;
     stats *st;                /* summary statistics (required) */
 } anz_config;
@@ -85,6 +94,10 @@ void anz_packet(anz *a, const fcs_packet *pkt);
 void anz_damaged(anz *a, uint64_t frame, int64_t ts_ns, const char *msg);
 /* Live: time passes without packets (expire idle flows, drain). */
 void anz_tick(anz *a, int64_t now_ns);
+/* Streams: the input pauses or ~200 ms passed (wall_ns: CLOCK_MONOTONIC).
+ * Writes what can be written now: the ordering bound is recomputed, and
+ * records queued cfg.wall_lag_ns ago or more are released. */
+void anz_idle(anz *a, int64_t wall_ns);
 /* Live: report libpcap drops as capture_drops. */
 void anz_report_drops(anz *a, fcs_capture *cap);
 /* End of input: finish every flow and write everything still queued. */

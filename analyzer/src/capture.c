@@ -68,6 +68,7 @@
 #include <unistd.h>
 
 #define PREFIX_MAX 65536
+#define IDLE_MS 200             /* streams: the idle hook's period while no byte comes */
 #define STDIO_BUF 65536
 #define FAST_BUF (512 * 1024)   /* bounce buffer for a record across two views */
 #define DIRECT_BUF (512 * 1024) /* read() size without the read-ahead thread */
@@ -99,6 +100,12 @@ typedef struct ring {
  * file. All of it is handed out as views: [vp, vend) are the unread bytes of
  * the current contiguous piece (the prefix, a memory image, a read() buffer
  * or a piece of the read-ahead ring); view_next() moves on. */
+/* fcs_cap_set_idle(): what a stream reader calls instead of waiting blind. */
+typedef struct cap_hook {
+    void (*fn)(void *ud);
+    void *ud;
+} cap_hook;
+
 typedef struct src_cookie {
     int fd;                 /* -1 for a memory image */
     bool own_fd;            /* close it (not stdin) */
@@ -122,12 +129,15 @@ typedef struct src_cookie {
     bool want_ring;         /* records are parsed in place (fast_setup) */
     size_t ring_chunk;      /* FCGISCOPE_READ_CHUNK, 0: RING_CHUNK */
     volatile sig_atomic_t *stop; /* fcs_cap_breakloop() flag */
+    const struct cap_hook *hook; /* streams: called while no byte is ready */
 } src_cookie;
+
 
 typedef struct cap_file {
     char *path;             /* as given */
     fcs_cap_file_info info;
     uint64_t size;          /* 0 unknown */
+    char *error;            /* info.error's storage */
 } cap_file;
 
 struct fcs_capture {
@@ -146,6 +156,9 @@ struct fcs_capture {
     bool fatal;             /* eof because of an error (c->err) */
     bool pending_next;      /* after damage: open the next file on the next call */
     volatile sig_atomic_t stop; /* fcs_cap_breakloop() was called */
+    cap_hook hook;          /* fcs_cap_set_idle() */
+    bool draining;          /* live: fcs_cap_drain() was called */
+    int64_t drain_start, drain_quiet; /* CLOCK_MONOTONIC ns */
     /* stdin kept open from validation to reading */
     pcap_t *stdin_p;
     FILE *stdin_fp;
@@ -191,6 +204,13 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...)
 static const char *disp(const char *path)
 {
     return strcmp(path, "-") == 0 ? "stdin" : path;
+}
+
+static int64_t mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* ---- read-ahead thread ---- */
@@ -339,11 +359,19 @@ static int ring_view(src_cookie *k)
      * several chunks in a row instead of one per wake-up */
     if (r->pwait && r->size - (size_t)(r->wpos - r->rpos) >= r->size / 2)
         pthread_cond_signal(&r->cv_space);
+    int64_t next_idle = 0; /* streams: call the idle hook at once, then every IDLE_MS */
     while (r->wpos == r->cpos && !r->eof && !r->err) {
         if (k->stop && *k->stop) {
             pthread_mutex_unlock(&r->mu);
             errno = EINTR;
             return -1;
+        }
+        if (!r->regular && k->hook && k->hook->fn && mono_now() >= next_idle) {
+            pthread_mutex_unlock(&r->mu);
+            k->hook->fn(k->hook->ud);
+            next_idle = mono_now() + IDLE_MS * 1000000ll;
+            pthread_mutex_lock(&r->mu);
+            continue;
         }
         /* timed: a signal handler only sets k->stop, it cannot wake us */
         struct timespec ts;
@@ -380,6 +408,32 @@ static int ring_view(src_cookie *k)
 }
 
 /* ---- the byte source ---- */
+
+/* A pipe, FIFO, socket or terminal (not a regular file, not memory) with an
+ * idle hook: before a read() that would block, call the hook at once (the
+ * caller writes what it knows), then every IDLE_MS while no byte comes. 0:
+ * go on and read (bytes, end of file or an error are ready); -1 with errno
+ * EINTR: fcs_cap_breakloop() was called. */
+static int stream_wait(src_cookie *k)
+{
+    if (k->regular || k->fd < 0 || !k->hook || !k->hook->fn)
+        return 0;
+    int ms = 0;
+    for (;;) {
+        struct pollfd pf = { k->fd, POLLIN, 0 };
+        int r = poll(&pf, 1, ms);
+        if (r > 0 || (r < 0 && errno != EINTR))
+            return 0;
+        if (k->stop && *k->stop) {
+            errno = EINTR;
+            return -1;
+        }
+        if (r == 0) {
+            k->hook->fn(k->hook->ud);
+            ms = IDLE_MS;
+        }
+    }
+}
 
 /* Move to the next view (the current one is used up). 1: bytes available;
  * 0: end of the file; -1: read error (errno; the same on later calls). */
@@ -420,6 +474,8 @@ static int view_next(src_cookie *k)
         return -1;
     }
     for (;;) {
+        if (stream_wait(k) < 0)
+            return -1;
         ssize_t got = read(k->fd, k->dbuf, DIRECT_BUF);
         if (got > 0) {
             k->vbase = k->vp = k->dbuf;
@@ -464,6 +520,8 @@ static ssize_t ck_read(void *c, char *buf, size_t size)
                 k->vbase = k->vp = k->vend = NULL;
                 k->in_prefix = false;
                 for (;;) {
+                    if (stream_wait(k) < 0)
+                        return -1;
                     ssize_t r = read(k->fd, buf, size);
                     if (r > 0) {
                         k->consumed += (uint64_t)r;
@@ -623,8 +681,35 @@ static void read_thread_env(src_cookie *k)
 }
 
 /* Open one source: returns a pcap handle; the FILE and cookie become libpcap's. */
+/* A stream's first bytes: enough to identify it and for libpcap to read its
+ * header without waiting for more (a pcap file header; a pcapng section
+ * header and the first interface description)? */
+static bool prefix_enough(const uint8_t *b, size_t n)
+{
+    if (n < 4)
+        return false;
+    uint32_t m = rd32(b, true);
+    if (m != 0x0a0d0d0a)
+        return n >= 24 || !(m == 0xa1b2c3d4 || m == 0xd4c3b2a1 || m == 0xa1b2cd34 ||
+                            m == 0x34cdb2a1 || m == 0xa1b23c4d || m == 0x4d3cb2a1);
+    if (n < 12)
+        return false;
+    bool be = rd32(b + 8, true) == 0x1a2b3c4d;
+    for (size_t off = 0; off + 8 <= n;) {
+        uint32_t type = rd32(b + off, be), blen = rd32(b + off + 4, be);
+        if (blen < 12 || blen > PREFIX_MAX)
+            return true; /* damaged: libpcap will say so */
+        if (blen > n - off)
+            return false;
+        if (type == 1)
+            return true;
+        off += blen;
+    }
+    return false;
+}
+
 static pcap_t *open_source(const char *path, const void *mem, size_t memlen, cap_file *cf,
-                           volatile sig_atomic_t *stop,
+                           volatile sig_atomic_t *stop, const cap_hook *hook,
                            char **iobuf_out, src_cookie **ck_out, FILE **fp_out,
                            char *err, size_t errlen)
 {
@@ -673,6 +758,7 @@ static pcap_t *open_source(const char *path, const void *mem, size_t memlen, cap
     ck->size = regular ? cf->size : 0;
     ck->prefix = pre;
     ck->stop = stop;
+    ck->hook = hook;
     read_thread_env(ck);
     if (mem) {
         ck->mem = mem;
@@ -681,23 +767,27 @@ static pcap_t *open_source(const char *path, const void *mem, size_t memlen, cap
         memcpy(pre, mem, ck->plen);
         ck->mempos = ck->plen;
     } else {
-        /* the first bytes, for identify(): read until full or the end */
+        /* the first bytes, for identify(): read until full or the end; from
+         * a stream (a pipe) only until the headers are in, so that what
+         * follows is analyzed as it comes */
         while (ck->plen < PREFIX_MAX) {
+            if (!regular && prefix_enough(pre, ck->plen))
+                break;
             ssize_t got = read(fd, pre + ck->plen, PREFIX_MAX - ck->plen);
             if (got > 0) {
                 ck->plen += (size_t)got;
                 continue;
             }
-            if (got == 0)
+            if (got == 0) {
+                ck->reof = true; /* the end came within the prefix */
                 break;
+            }
             if (errno == EINTR && !(stop && *stop))
                 continue;
             seterr(err, errlen, "%s: cannot read: %s", name, strerror(errno));
             ck_close(ck);
             return NULL;
         }
-        if (ck->plen < PREFIX_MAX)
-            ck->reof = true;    /* the end came within the prefix */
     }
     ck->in_prefix = true;
     ck->vbase = ck->vp = pre;
@@ -765,10 +855,21 @@ static pcap_t *open_source(const char *path, const void *mem, size_t memlen, cap
     cf->info.precision = prec;
     cf->info.dlt = dlt;
     cf->info.snaplen = pcap_snapshot(p);
+    cf->info.stream = !mem && !regular;
     *iobuf_out = iobuf;
     *ck_out = ck;
     *fp_out = fp;
     return p;
+}
+
+/* A file that could not be read: skipped, its message kept. */
+static bool mark_unreadable(cap_file *cf, const char *msg)
+{
+    free(cf->error);
+    cf->error = strdup(msg);
+    cf->info.unreadable = true;
+    cf->info.error = cf->error;
+    return cf->error != NULL;
 }
 
 static fcs_capture *cap_alloc(size_t n)
@@ -811,7 +912,10 @@ void fcs_cap_close(fcs_capture *c)
         free(c->stdin_iobuf);
     }
     for (size_t i = 0; i < c->nfiles; i++)
+    {
         free(c->files[i].path);
+        free(c->files[i].error);
+    }
     free(c->files);
     free(c);
 }
@@ -842,28 +946,53 @@ fcs_capture *fcs_cap_open_files(const char *const *paths, size_t n, char *err, s
             return NULL;
         }
     }
-    /* Check every file now; keep the first (and stdin) open. */
+    /* Check every file now; keep the first readable one (and stdin) open. */
+    size_t nok = 0, first = n;
     for (size_t i = 0; i < n; i++) {
         char *iob;
         src_cookie *ck;
         FILE *fp;
-        pcap_t *p = open_source(c->files[i].path, NULL, 0, &c->files[i], &c->stop, &iob, &ck, &fp,
-                                err, errlen);
+        char e1[FCS_CAP_ERRMAX];
+        cap_file *cf = &c->files[i];
+        cf->info.name = cf->path;
+        pcap_t *p = open_source(cf->path, NULL, 0, cf, &c->stop, &c->hook, &iob, &ck, &fp,
+                                e1, sizeof e1);
         if (!p) {
-            fcs_cap_close(c);
-            return NULL;
+            if (!mark_unreadable(cf, e1)) {
+                seterr(err, errlen, "out of memory");
+                fcs_cap_close(c);
+                return NULL;
+            }
+            continue;
         }
-        c->files[i].info.name = c->files[i].path;
-        if (i == 0) {
+        nok++;
+        if (first == n) {
+            first = i;
             c->p = p; c->iobuf = iob; c->ck = ck; c->fp = fp;
-        } else if (strcmp(c->files[i].path, "-") == 0) {
+        } else if (strcmp(cf->path, "-") == 0) {
             c->stdin_p = p; c->stdin_iobuf = iob; c->stdin_ck = ck; c->stdin_fp = fp;
         } else {
             pcap_close(p);
             free(iob);
         }
     }
-    c->cur = 0;
+    if (nok == 0) {
+        /* one line per file */
+        size_t k = 0;
+        if (err && errlen)
+            err[0] = '\0';
+        for (size_t i = 0; err && i < n && k + 1 < errlen; i++) {
+            int w = snprintf(err + k, errlen - k, "%s%s", i ? "\n" : "", c->files[i].error);
+            if (w < 0)
+                break;
+            k += (size_t)w;
+        }
+        fcs_cap_close(c);
+        return NULL;
+    }
+    c->cur = first;
+    c->files[first].info.opened = true;
+    c->files[first].info.frame_base = 0;
     return c;
 }
 
@@ -886,7 +1015,7 @@ fcs_capture *fcs_cap_open_memory(const void *data, size_t len, const char *name,
     src_cookie *ck;
     FILE *fp;
     const void *m = data ? data : "";
-    pcap_t *p = open_source(c->files[0].path, m, len, &c->files[0], &c->stop, &iob, &ck, &fp,
+    pcap_t *p = open_source(c->files[0].path, m, len, &c->files[0], &c->stop, &c->hook, &iob, &ck, &fp,
                            err, errlen);
     if (!p) {
         fcs_cap_close(c);
@@ -921,11 +1050,16 @@ fcs_capture *fcs_cap_open_live(const char *device, const fcs_live_options *opts,
     int r = pcap_activate(p);
     if (r < 0) {
         const char *why = (r == PCAP_ERROR) ? pcap_geterr(p) : pcap_statustostr(r);
-        if (r == PCAP_ERROR_PERM_DENIED || r == PCAP_ERROR_NO_SUCH_DEVICE ||
-            r == PCAP_ERROR_IFACE_NOT_UP) {
-            const char *more = pcap_geterr(p);
-            seterr(err, errlen, "%s: cannot capture: %s%s%s", device, pcap_statustostr(r),
-                   more && *more ? ": " : "", more ? more : "");
+        if (r == PCAP_ERROR_NO_SUCH_DEVICE) {
+            /* libpcap's detail repeats its status text ("No such device
+             * exists: No such device exists"): say it once, with the way out */
+            seterr(err, errlen, "%s: no such network interface (list them with "
+                   "\"ip link\" or \"tcpdump -D\")", device);
+        } else if (r == PCAP_ERROR_PERM_DENIED || r == PCAP_ERROR_IFACE_NOT_UP) {
+            const char *st = pcap_statustostr(r), *more = pcap_geterr(p);
+            bool same = !more || !*more || strcmp(more, st) == 0;
+            seterr(err, errlen, "%s: cannot capture: %s%s%s", device, st,
+                   same ? "" : ": ", same ? "" : more);
         } else {
             seterr(err, errlen, "%s: cannot capture: %s", device, why);
         }
@@ -978,13 +1112,17 @@ fcs_capture *fcs_cap_open_live(const char *device, const fcs_live_options *opts,
 static bool next_file(fcs_capture *c, int *rc)
 {
     close_current(c);
-    c->cur++;
+    do
+        c->cur++;
+    while (c->cur < c->nfiles && c->files[c->cur].info.unreadable);
     if (c->cur >= c->nfiles) {
         c->eof = true;
         *rc = FCS_CAP_EOF;
         return false;
     }
     cap_file *cf = &c->files[c->cur];
+    cf->info.opened = true;
+    cf->info.frame_base = c->frames;
     if (strcmp(cf->path, "-") == 0 && c->stdin_p) {
         c->p = c->stdin_p; c->iobuf = c->stdin_iobuf; c->ck = c->stdin_ck; c->fp = c->stdin_fp;
         c->stdin_p = NULL; c->stdin_iobuf = NULL;
@@ -993,12 +1131,19 @@ static bool next_file(fcs_capture *c, int *rc)
     char *iob;
     src_cookie *ck;
     FILE *fp;
-    pcap_t *p = open_source(cf->path, NULL, 0, cf, &c->stop, &iob, &ck, &fp, c->err,
+    pcap_t *p = open_source(cf->path, NULL, 0, cf, &c->stop, &c->hook, &iob, &ck, &fp, c->err,
                             sizeof c->err);
     if (!p) {
-        c->eof = true;
-        c->fatal = true;
-        *rc = FCS_CAP_ERROR;
+        /* it was readable when opened first (removed since?): skip it */
+        cf->info.opened = false;
+        if (!mark_unreadable(cf, c->err)) {
+            c->eof = true;
+            c->fatal = true;
+            *rc = FCS_CAP_ERROR;
+            return false;
+        }
+        c->pending_next = true;
+        *rc = FCS_CAP_SKIPPED;
         return false;
     }
     cf->info.name = cf->path;
@@ -1115,10 +1260,54 @@ static inline int packet_out(fcs_capture *c, cap_file *cf, fcs_packet *pkt)
 {
     pkt->frame = ++c->frames;
     pkt->dlt = cf->info.dlt;
-    if (cf->info.packets++ == 0)
+    if (cf->info.packets++ == 0) {
         cf->info.first_frame = pkt->frame;
+        cf->info.have_ts = true;
+        cf->info.first_ts = cf->info.last_ts = pkt->ts_ns;
+    } else if (pkt->ts_ns < cf->info.first_ts) {
+        cf->info.first_ts = pkt->ts_ns;
+    } else if (pkt->ts_ns > cf->info.last_ts) {
+        cf->info.last_ts = pkt->ts_ns;
+    }
     c->last_ts = pkt->ts_ns;
     return FCS_CAP_PACKET;
+}
+
+void fcs_cap_drain(fcs_capture *c)
+{
+    if (!c->live || !c->p || c->eof)
+        return;
+    char e[PCAP_ERRBUF_SIZE];
+    if (pcap_setnonblock(c->p, 1, e) != 0)
+        return;
+    c->stop = 0;
+    c->draining = true;
+    c->drain_start = c->drain_quiet = mono_now();
+}
+
+/* Live, after fcs_cap_drain(): the packets already buffered, without
+ * blocking; PCAP_ERROR_BREAK once none came for 100 ms (packets still in the
+ * network stack at the stop arrive within that) or after 2 s in all (a
+ * busy link is never quiet). */
+static int drain_next(fcs_capture *c, struct pcap_pkthdr **hdr, const u_char **data)
+{
+    for (;;) {
+        if (c->stop)
+            return PCAP_ERROR_BREAK;
+        int64_t now = mono_now();
+        if (now - c->drain_quiet >= 100000000 || now - c->drain_start >= 2000000000)
+            return PCAP_ERROR_BREAK;
+        int r = pcap_next_ex(c->p, hdr, data);
+        if (r == 1) {
+            c->drain_quiet = mono_now();
+            return 1;
+        }
+        if (r != 0 && r != PCAP_ERROR_BREAK) /* PCAP_ERROR_BREAK: the stop's pcap_breakloop */
+            return r;
+        struct pollfd pf = { pcap_get_selectable_fd(c->p), POLLIN, 0 };
+        if (pf.fd >= 0)
+            (void)poll(&pf, 1, 10);
+    }
 }
 
 static int cap_next_slow(fcs_capture *c, fcs_packet *pkt)
@@ -1179,7 +1368,7 @@ static int cap_next_slow(fcs_capture *c, fcs_packet *pkt)
         if (c->fast > 0)
             r = fast_next(c, &hdr, &data);
         if (r == 0)
-            r = pcap_next_ex(c->p, &hdr, &data);
+            r = c->draining ? drain_next(c, &hdr, &data) : pcap_next_ex(c->p, &hdr, &data);
         if (r != 1 && c->stop) {
             /* a read interrupted by fcs_cap_breakloop() is no damage */
             c->eof = true;
@@ -1232,9 +1421,46 @@ static int cap_next_slow(fcs_capture *c, fcs_packet *pkt)
         else
             seterr(c->err, sizeof c->err, "%s: truncated or corrupt at frame %llu: %s",
                    disp(cf->path), (unsigned long long)c->damage_frame, why);
+        /* the damaged packet keeps its number: the next file starts after it */
+        c->frames++;
+        free(cf->error);
+        cf->error = strdup(c->err);
+        cf->info.error = cf->error;
         c->pending_next = true;
         return FCS_CAP_DAMAGED;
     }
+}
+
+void fcs_cap_set_idle(fcs_capture *c, void (*fn)(void *ud), void *ud)
+{
+    c->hook.fn = fn;
+    c->hook.ud = ud;
+}
+
+bool fcs_cap_is_stream(const fcs_capture *c)
+{
+    for (size_t i = 0; i < c->nfiles; i++)
+        if (!c->live && c->files[i].info.stream)
+            return true;
+    return false;
+}
+
+bool fcs_cap_frame_locate(const fcs_capture *c, uint64_t frame, size_t *file,
+                          uint64_t *frame_in_file)
+{
+    if (frame == 0 || frame > c->frames + 1)
+        return false;
+    /* the last file opened whose frames begin before this one (files are
+     * opened in order: the current one is the usual answer) */
+    for (size_t i = (c->cur < c->nfiles ? c->cur : c->nfiles - 1) + 1; i-- > 0;) {
+        const fcs_cap_file_info *fi = &c->files[i].info;
+        if (fi->opened && fi->frame_base < frame) {
+            *file = i;
+            *frame_in_file = frame - fi->frame_base;
+            return true;
+        }
+    }
+    return false;
 }
 
 const char *fcs_cap_error(const fcs_capture *c) { return c->err; }
@@ -1313,6 +1539,8 @@ int fcs_cap_feed(fcs_capture *c, fcs_tcp *t, uint64_t max_packets)
             break;
         case FCS_CAP_DAMAGED:
             fcs_tcp_raise(t, FSD_A_capture_truncated, NULL, c->damage_frame, c->last_ts, c->err);
+            break;
+        case FCS_CAP_SKIPPED:
             break;
         default:
             return r;

@@ -28,8 +28,10 @@
  * Frame numbers: 1-based and continuous over the whole timeline. The first
  * packet of the second file is numbered one more than the last packet read
  * from the first file (as if the files had been concatenated). A damaged
- * packet is not numbered: fcs_cap_damage_frame() is the number it would have
- * had (last good frame + 1), and the next file continues from that number.
+ * packet keeps the number it would have had: fcs_cap_damage_frame() (last
+ * good frame + 1), and the next file continues after it, so every number
+ * belongs to one file: fcs_cap_frame_locate() gives the file and the number
+ * within it (what reports show).
  *
  * Errors: every message is one line that names the file ("-" is "stdin") or
  * device, and the reason, e.g.
@@ -37,8 +39,9 @@
  *   "x.txt: not a pcap or pcapng capture"
  *   "x.pcap: unsupported link type 147 (USER0)"
  *   "x.pcap: truncated or corrupt at frame 57: truncated dump file; ..."
- * fcs_cap_open_files() opens and checks EVERY file before returning, so an
- * unreadable second file is reported before anything is analyzed.
+ * fcs_cap_open_files() opens and checks EVERY file before returning: an
+ * unreadable file among several is known (and can be reported) before
+ * anything is analyzed; the others are read.
  *
  * Classic pcap files of 2 MiB and more are read ahead on a second thread
  * (see capture.c; fcs_cap_set_read_ahead(false) or FCGISCOPE_READ_THREAD=0 in
@@ -73,7 +76,10 @@ enum {
     FCS_CAP_DAMAGED = -1,  /* the current file is truncated/corrupt: fcs_cap_error()
                               says where; the packets before it were delivered, the
                               next call continues with the next file */
-    FCS_CAP_ERROR = -2     /* fatal (device went away, read error): fcs_cap_error() */
+    FCS_CAP_ERROR = -2,    /* fatal (device went away, read error): fcs_cap_error() */
+    FCS_CAP_SKIPPED = -3   /* the next file could not be opened after all (removed
+                              since fcs_cap_open_files checked it): fcs_cap_error()
+                              says why; the next call continues with the file after */
 };
 
 /* Timestamp precision of a file or device. */
@@ -90,11 +96,21 @@ typedef struct fcs_cap_file_info {
     uint64_t first_frame;     /* first frame number of this file (0: none read yet) */
     uint64_t packets;         /* packets read from it so far */
     bool damaged;             /* reading it stopped at damage */
+    bool unreadable;          /* skipped: could not be opened or is not a capture */
+    const char *error;        /* unreadable or damaged: the one-line message, else NULL */
+    bool stream;              /* a pipe, FIFO, socket or terminal (not a regular file) */
+    bool opened;              /* reading it began (frame_base is set) */
+    uint64_t frame_base;      /* frames of the timeline before this file */
+    bool have_ts;             /* first_ts/last_ts: its earliest and latest packet */
+    int64_t first_ts, last_ts;
 } fcs_cap_file_info;
 
 /* Open files (paths[0..n), "-" = stdin, allowed once) read in the given order
- * as one timeline. Returns NULL with a one-line message in err when any of them
- * cannot be opened, is not a capture, or has an unsupported link type. */
+ * as one timeline. A file that cannot be opened, is not a capture or has an
+ * unsupported link type is skipped when others can be read: its info says
+ * unreadable and error (fcs_cap_file_info). Returns NULL when none can be
+ * read, with the message in err: one line for one file; for several, one
+ * line per file separated by '\n'. */
 fcs_capture *fcs_cap_open_files(const char *const *paths, size_t n, char *err, size_t errlen);
 /* Process-wide: false = never read ahead on a second thread (fcgiscope
  * --no-read-ahead; wins over FCGISCOPE_READ_THREAD=1). Applies to files
@@ -123,7 +139,28 @@ fcs_capture *fcs_cap_open_live(const char *device, const fcs_live_options *opts,
 /* Next packet (see the result codes above). */
 int fcs_cap_next(fcs_capture *cap, fcs_packet *pkt);
 
-/* Message of the last DAMAGED or ERROR result ("" if none). */
+/* Streams (stdin or a FIFO that is a pipe, not a regular file): fn(ud) is
+ * called from inside fcs_cap_next() when no byte is ready to read, before
+ * waiting for one, and then every 200 ms while none comes (the caller writes
+ * what it knows instead of waiting blind). fn must not call the capture.
+ * Not called for regular files, memory images or live devices (those return
+ * FCS_CAP_TIMEOUT). */
+void fcs_cap_set_idle(fcs_capture *cap, void (*fn)(void *ud), void *ud);
+/* Is any input of the timeline a stream (see fcs_cap_set_idle)? */
+bool fcs_cap_is_stream(const fcs_capture *cap);
+
+/* Where a frame number of the timeline is: the index of its file and its
+ * number within that file (1-based). false for 0 or a frame not read yet. */
+bool fcs_cap_frame_locate(const fcs_capture *cap, uint64_t frame, size_t *file,
+                          uint64_t *frame_in_file);
+
+/* Live: stop reading what comes next, but deliver what libpcap and the
+ * kernel already hold: fcs_cap_next() returns those packets (it does not
+ * block), then FCS_CAP_EOF once none came for 100 ms or after 2 s in all.
+ * Call after fcs_cap_breakloop() (a signal, -c, --duration). */
+void fcs_cap_drain(fcs_capture *cap);
+
+/* Message of the last DAMAGED, SKIPPED or ERROR result ("" if none). */
 const char *fcs_cap_error(const fcs_capture *cap);
 /* Frame number that the last DAMAGED result refers to. */
 uint64_t fcs_cap_damage_frame(const fcs_capture *cap);

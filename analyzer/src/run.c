@@ -40,6 +40,21 @@ static void sink_anomaly(void *ud, const anom_rec *a)
     out_anomaly(ud, a);
 }
 
+/* Streams: the input paused (the capture's idle hook) or ~200 ms passed. */
+typedef struct stream_ctx {
+    anz *a;
+    FILE *out;
+    int64_t last;
+} stream_ctx;
+
+static void stream_idle(void *ud)
+{
+    stream_ctx *sc = ud;
+    sc->last = mono_ns();
+    anz_idle(sc->a, sc->last);
+    fflush(sc->out); /* a failure stays in ferror(), main reports it */
+}
+
 static const char *stop_name(int sig)
 {
     return sig == SIGTERM ? "terminated (SIGTERM)" : "interrupted";
@@ -68,6 +83,9 @@ int run_analysis(const run_params *rp)
     ac.immediate = rp->live;
     ac.order_lag_ns = rp->live ? 0 : -1;
     ac.max_pending = o->max_pending;
+    bool stream = !rp->live && fcs_cap_is_stream(cap);
+    if (stream)
+        ac.wall_lag_ns = ANZ_WALL_LAG_NS;
     ac.sink.request = sink_request;
     ac.sink.anomaly = sink_anomaly;
     ac.sink.ud = &out;
@@ -82,6 +100,11 @@ int run_analysis(const run_params *rp)
         return 2;
     }
     out_begin(&out);
+    stream_ctx sc = { a, rp->out, mono_ns() };
+    if (stream) {
+        fflush(rp->out);
+        fcs_cap_set_idle(cap, stream_idle, &sc);
+    }
 
     const char *fatal = NULL;
     char fatal_buf[FCS_CAP_ERRMAX];
@@ -104,6 +127,10 @@ int run_analysis(const run_params *rp)
             npk++;
             if (rp->progress && (npk & 1023) == 0)
                 rp->progress(rp->ud, cap, out.requests_written);
+            /* a stream that never pauses (we are the slower side): the same
+             * as a pause, every 200 ms */
+            if (stream && (npk & 255) == 0 && mono_ns() - sc.last >= 200000000)
+                stream_idle(&sc);
         } else if (r == FCS_CAP_DAMAGED) {
             if (rp->progress_done)
                 rp->progress_done(rp->ud);
@@ -143,6 +170,25 @@ int run_analysis(const run_params *rp)
     }
     if (rp->progress_done)
         rp->progress_done(rp->ud);
+    if (rp->live && !fatal) {
+        /* Stopped (signal, -c, --duration): what libpcap and the kernel hold
+         * already was captured before the stop; analyze it too. */
+        fcs_cap_drain(cap);
+        for (;;) {
+            fcs_packet pkt;
+            int r = fcs_cap_next(cap, &pkt);
+            if (r == FCS_CAP_PACKET) {
+                anz_packet(a, &pkt);
+                continue;
+            }
+            if (r == FCS_CAP_ERROR) {
+                snprintf(fatal_buf, sizeof fatal_buf, "%s", fcs_cap_error(cap));
+                fatal = fatal_buf;
+            }
+            break;
+        }
+    }
+    fcs_cap_set_idle(cap, NULL, NULL);
     if (fatal && notes)
         fprintf(stderr, "fcgiscope: %s\n", fatal);
     if (rp->live)

@@ -7,7 +7,7 @@ only. The captures are generated here (pcap files written from scratch:
 Ethernet/IPv4/TCP carrying FastCGI records); writing FastCGI is allowed to
 generators, reading it is the decoder's job.
 
-  cli_test.py FCGISCOPE [GROUP]     GROUP: cli, order, safety, input, user (default: all)
+  cli_test.py FCGISCOPE [GROUP]     GROUP: cli, order, safety, input, user, stream (default: all)
 """
 import csv
 import io
@@ -571,10 +571,118 @@ def group_user(tmp):
     check("no FastCGI traffic found" not in out.decode("utf-8"), "FastCGI found: no such line")
 
 
+def stream_capture():
+    """For the pipe test: /first ends before /long begins; /long begins next
+    and ends only after the pause; /s0../s4 begin after /long and end before
+    the pause; /late0../late2 come after it."""
+    p = Pcap()
+    f = Flow(p, 43000)
+    f.syn(T0)
+    f.send(T0 + 100_000_000, 0, request_bytes(1, std_params(b"/first", b"/first.php")))
+    f.send(T0 + 200_000_000, 1, response_bytes(1, 200))
+    f.fin(T0 + 300_000_000)
+    lg = Flow(p, 43001)
+    lg.syn(T0 + 900_000_000)
+    lg.send(T0 + 1_000_000_000, 0, request_bytes(1, std_params(b"/long", b"/long.php")))
+    for i in range(5):
+        g = Flow(p, 43010 + i)
+        t = T0 + 2_000_000_000 + i * 500_000_000
+        g.syn(t)
+        g.send(t + 10_000_000, 0, request_bytes(1, std_params(b"/s%d" % i, b"/s.php")))
+        g.send(t + 20_000_000, 1, response_bytes(1, 200))
+        g.fin(t + 30_000_000)
+    cut = len(p.pkts)
+    for i in range(3):
+        g = Flow(p, 43020 + i)
+        t = T0 + 10_000_000_000 + i * 500_000_000
+        g.syn(t)
+        g.send(t + 10_000_000, 0, request_bytes(1, std_params(b"/late%d" % i, b"/s.php")))
+        g.send(t + 20_000_000, 1, response_bytes(1, 200))
+        g.fin(t + 30_000_000)
+    lg.send(T0 + 12_000_000_000, 1, response_bytes(1, 200))
+    lg.fin(T0 + 12_100_000_000)
+    return p, cut
+
+
+def piped(args, first, rest, pause, env=None):
+    """fcgiscope ARGS - reading a pipe: write FIRST, wait PAUSE seconds while
+    reading its output, then write REST. Returns (lines read during the
+    pause with their arrival times after the write, all output, rc)."""
+    import select
+    import time
+    p = subprocess.Popen([BIN] + args + ["-"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=env)
+    p.stdin.write(first)
+    p.stdin.flush()
+    t0 = time.monotonic()
+    buf, early = b"", []
+    while time.monotonic() - t0 < pause:
+        r, _, _ = select.select([p.stdout], [], [], 0.05)
+        if r:
+            b = os.read(p.stdout.fileno(), 65536)
+            if not b:
+                break
+            buf += b
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                early.append((time.monotonic() - t0, line))
+    p.stdin.write(rest)
+    p.stdin.close()
+    out = p.stdout.read()
+    p.stderr.read()
+    p.wait(timeout=60)
+    return early, b"".join(l + b"\n" for _, l in early) + buf + out, p.returncode
+
+
+def group_stream(tmp):
+    """Issue 12 point 7: a pipe streams. Each completed request's line is out
+    while the writer pauses: the one in start order at once, those that
+    wait for a request still in flight within about a second (wall clock)."""
+    p, cut = stream_capture()
+    data = p.bytes()
+    off = 24 + sum(16 + len(fr) for _, fr in p.pkts[:cut])
+    env_thread = dict(os.environ, FCGISCOPE_READ_THREAD="1")
+    # cut at a packet boundary, and 30 bytes into the next packet (the reader
+    # then waits inside a record); without and with the read-ahead thread
+    for name, split, env in (("boundary", off, None), ("mid-record", off + 30, None),
+                             ("read-ahead thread", off, env_thread)):
+        early, out, rc = piped(["-f", "json"], data[:split], data[split:], 3.0, env)
+        got = {}
+        for t, line in early:
+            o = json.loads(line)
+            if o.get("type") == "request":
+                got[o["uri"]] = t
+        want = ["/first"] + ["/s%d" % i for i in range(5)]
+        check(sorted(got) == sorted(want), "%s: requests out during the pause: %s, want %s" % (name, sorted(got), want))
+        if "/first" in got:
+            check(got["/first"] < 0.5, "%s: /first (in start order) after %.2f s, want < 0.5" % (name, got["/first"]))
+        late = [got[u] for u in want[1:] if u in got]
+        if late:
+            check(max(late) < 1.5, "%s: the requests behind /long after %.2f s, want ~1 (< 1.5)" % (name, max(late)))
+        print("%s: in the pause: %s" % (name, ", ".join("%s %.2fs" % (u, got[u]) for u in want if u in got)))
+        objs = jlines(out)
+        reqs = [o for o in objs if o["type"] == "request"]
+        check(rc == 0 and len(reqs) == 10 and objs[-1]["type"] == "summary",
+              "%s: rc %d, %d requests in all" % (name, rc, len(reqs)))
+        check(objs[-1].get("out_of_order_emitted", 0) >= 1, "%s: /long written late is counted" % name)
+        lg = [r for r in reqs if r["uri"] == "/long"]
+        check(len(lg) == 1 and lg[0]["complete"] is True, "%s: /long complete: %s" % (name, lg))
+    # CSV streams too (header, then rows)
+    early, out, rc = piped(["-f", "csv"], data[:off], data[off:], 2.0)
+    check(len(early) == 7 and early[0][1].startswith(b"client,"), "csv: %d lines in the pause" % len(early))
+    # a file keeps start order: /long before /s0
+    path = os.path.join(tmp, "stream.pcap")
+    write(path, data)
+    rc, out, err = run(["-f", "json", path])
+    uris = [o["uri"] for o in jlines(out) if o["type"] == "request"]
+    check(uris[:3] == ["/first", "/long", "/s0"] and jlines(out)[-1]["out_of_order_emitted"] == 0,
+          "file: start order %s" % uris[:3])
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         for name, fn in (("cli", group_cli), ("order", group_order), ("safety", group_safety), ("input", group_input),
-                         ("user", group_user)):
+                         ("user", group_user), ("stream", group_stream)):
             if GROUP in ("all", name):
                 try:
                     fn(tmp)
