@@ -1022,6 +1022,7 @@ fcs_capture *fcs_cap_open_memory(const void *data, size_t len, const char *name,
         return NULL;
     }
     c->files[0].info.name = c->files[0].path;
+    c->files[0].info.opened = true;
     c->p = p; c->iobuf = iob; c->ck = ck; c->fp = fp;
     return c;
 }
@@ -1102,6 +1103,7 @@ fcs_capture *fcs_cap_open_live(const char *device, const fcs_live_options *opts,
     c->p = p;
     c->files[0].info.name = c->files[0].path;
     c->files[0].info.format = FCS_FMT_LIVE;
+    c->files[0].info.opened = true;
     c->files[0].info.precision = nano ? FCS_PREC_NS : FCS_PREC_US;
     c->files[0].info.dlt = dlt;
     c->files[0].info.snaplen = pcap_snapshot(p);
@@ -1417,10 +1419,10 @@ static int cap_next_slow(fcs_capture *c, fcs_packet *pkt)
         if (strstr(why, "of the first interface"))
             seterr(c->err, sizeof c->err, "%s: unsupported at frame %llu: %s (libpcap reads "
                    "one link type and snapshot length per file; the rest was not read)",
-                   disp(cf->path), (unsigned long long)c->damage_frame, why);
+                   disp(cf->path), (unsigned long long)(c->damage_frame - cf->info.frame_base), why);
         else
             seterr(c->err, sizeof c->err, "%s: truncated or corrupt at frame %llu: %s",
-                   disp(cf->path), (unsigned long long)c->damage_frame, why);
+                   disp(cf->path), (unsigned long long)(c->damage_frame - cf->info.frame_base), why);
         /* the damaged packet keeps its number: the next file starts after it */
         c->frames++;
         free(cf->error);

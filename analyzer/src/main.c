@@ -183,9 +183,22 @@ int main(int argc, char **argv)
         cap = fcs_cap_open_files(o.files, o.nfiles, err, sizeof err);
     }
     if (!cap) {
-        fprintf(stderr, "fcgiscope: %s\n", err);
+        /* one line per file that could not be read */
+        for (char *line = err, *nl; line; line = nl) {
+            nl = strchr(line, '\n');
+            if (nl)
+                *nl++ = '\0';
+            fprintf(stderr, "fcgiscope: %s\n", line);
+        }
         opts_free(&o);
         return 2;
+    }
+    /* several files: an unreadable one is skipped, the others analyzed (the
+     * exit status is 2 at the end) */
+    for (size_t i = 0; !live && i < fcs_cap_file_count(cap); i++) {
+        fcs_cap_file_info fi;
+        if (fcs_cap_get_file_info(cap, i, &fi) && fi.unreadable)
+            fprintf(stderr, "fcgiscope: %s (skipped; the other files are analyzed)\n", fi.error);
     }
 
     FILE *outf = stdout;

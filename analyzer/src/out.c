@@ -388,6 +388,25 @@ static const char *fmt_name(fcs_cap_format f)
     return f == FCS_FMT_PCAPNG ? "pcapng" : f == FCS_FMT_LIVE ? "live" : "pcap";
 }
 
+/* A record's file and its frame within that file (frame 0: file only). */
+static const char *where(const out_ctx *c, uint64_t frame, uint64_t *local)
+{
+    const char *file = NULL;
+    uint64_t l = frame;
+    if (c->locate && !c->locate(c->locate_ud, frame, &file, &l))
+        l = frame;
+    if (local)
+        *local = l;
+    return file;
+}
+
+static uint64_t lframe(const out_ctx *c, uint64_t frame)
+{
+    uint64_t l;
+    where(c, frame, &l);
+    return l;
+}
+
 /* ---- JSON ------------------------------------------------------------------ */
 
 /* Keys are string literals: ",\"key\":" is assembled at compile time. */
@@ -517,7 +536,14 @@ static void json_request(out_ctx *c, const req_rec *r)
     j_bool(b, "complete", r->complete);
     j_cstr(b, "end", fsd_end_reason_name(r->end_reason));
     j_bool(b, "aborted", r->aborted);
-    j_i64_or_null(b, "frame", r->has_begin, (int64_t)r->frame);
+    uint64_t fr;
+    const char *file = where(c, r->has_begin ? r->frame : 0, &fr);
+    J_KEY(b, "file");
+    if (file)
+        esc_json(b, file, strlen(file));
+    else
+        SBUF_ADDL(b, "null");
+    j_i64_or_null(b, "frame", r->has_begin, (int64_t)fr);
     J_KEY(b, "anomalies");
     fsd_anomaly_id ids[FSD_A_COUNT];
     size_t n = rec_anomaly_ids(r, ids, FSD_A_COUNT);
@@ -556,7 +582,14 @@ static void json_anomaly(out_ctx *c, const anom_rec *a)
     sbuf_adds(b, "{\"type\":\"anomaly\"");
     j_cstr(b, "id", fsd_anomaly_name(a->id));
     j_cstr(b, "severity", fsd_severity_name(a->severity));
-    j_i64_or_null(b, "frame", a->frame != 0, (int64_t)a->frame);
+    uint64_t fr;
+    const char *file = where(c, a->frame, &fr);
+    J_KEY(b, "file");
+    if (file)
+        esc_json(b, file, strlen(file));
+    else
+        SBUF_ADDL(b, "null");
+    j_i64_or_null(b, "frame", a->frame != 0, (int64_t)fr);
     if (a->has_ts)
         fmt_rfc3339(t, sizeof t, a->ts_ns, c->ns);
     j_cstr(b, "time", a->has_ts ? t : NULL);
@@ -580,7 +613,7 @@ static const char *const csv_cols[] = {
 static const char *const csv_cols_ns[] = {"latency_ns", "ttfb_ns", "server_ns"};
 static const char *const csv_cols2[] = {
     "stdin_bytes", "stdout_bytes", "stderr_bytes", "content_length", "content_type",
-    "complete", "end", "aborted", "frame", "anomalies",
+    "complete", "end", "aborted", "frame", "anomalies", "file",
 };
 /* after the columns of csv_user_header() (SPEC order) */
 static const char *const csv_cols3[] = {"attempt", "retried"};
@@ -705,12 +738,17 @@ static void csv_request(out_ctx *c, const req_rec *r)
     c_cstr(b, r->complete ? "true" : "false");
     c_cstr(b, fsd_end_reason_name(r->end_reason));
     c_cstr(b, r->aborted ? "true" : "false");
-    c_i64(b, r->has_begin, (int64_t)r->frame);
+    uint64_t fr;
+    const char *file = where(c, r->has_begin ? r->frame : 0, &fr);
+    c_i64(b, r->has_begin, (int64_t)fr);
     fsd_anomaly_id ids[FSD_A_COUNT];
     size_t n = rec_anomaly_ids(r, ids, FSD_A_COUNT);
     sbuf_addc(b, ',');
     for (size_t i = 0; i < n; i++)
         sbuf_printf(b, "%s%s", i ? " " : "", fsd_anomaly_name(ids[i]));
+    sbuf_addc(b, ',');
+    if (file)
+        esc_csv(b, file, strlen(file));
     csv_user_fields(c, r);
     c_i64(b, true, r->attempt ? r->attempt : 1);
     c_cstr(b, r->retried ? "true" : "false");
@@ -1030,6 +1068,29 @@ static void json_user_summary(out_ctx *c, const stats *st)
     sbuf_addc(b, '}');
 }
 
+/* A files[] entry's per-file findings (issue 12: several files). */
+static void json_file_more(out_ctx *c, const out_summary *s, size_t i)
+{
+    sbuf *b = &c->line;
+    const fcs_cap_file_info *fi = &s->files[i];
+    const out_file_stats *fs = s->file_stats ? &s->file_stats[i] : NULL;
+    char t[64];
+    j_bool(b, "unreadable", fi->unreadable);
+    j_u64(b, "requests", fs ? fs->requests : 0);
+    if (fi->have_ts)
+        fmt_rfc3339(t, sizeof t, fi->first_ts, c->ns);
+    j_cstr(b, "first", fi->have_ts ? t : NULL);
+    if (fi->have_ts)
+        fmt_rfc3339(t, sizeof t, fi->last_ts, c->ns);
+    j_cstr(b, "last", fi->have_ts ? t : NULL);
+    j_cstr(b, "max_severity", fs && fs->worst ? fsd_severity_name(fs->worst) : NULL);
+    J_KEY(b, "error");
+    if (fi->error)
+        esc_json(b, fi->error, strlen(fi->error));
+    else
+        SBUF_ADDL(b, "null");
+}
+
 static void json_summary(out_ctx *c, const out_summary *s)
 {
     sbuf *b = &c->line;
@@ -1046,8 +1107,10 @@ static void json_summary(out_ctx *c, const out_summary *s)
         esc_json(b, fi->name, strlen(fi->name));
         sbuf_printf(b, ",\"format\":\"%s\",\"precision\":\"%s\",\"link_type\":%d", fmt_name(fi->format),
                     prec_name(fi->precision), fi->dlt);
-        sbuf_printf(b, ",\"packets\":%" PRIu64 ",\"damaged\":%s}", fi->packets,
+        sbuf_printf(b, ",\"packets\":%" PRIu64 ",\"damaged\":%s", fi->packets,
                     fi->damaged ? "true" : "false");
+        json_file_more(c, s, i);
+        sbuf_addc(b, '}');
     }
     sbuf_addc(b, ']');
     j_cstr(b, "interface", s->device);
@@ -1524,6 +1587,63 @@ static void request_more(out_ctx *c, const req_rec *r, bool say_incomplete)
         b->len = mark, b->p[mark] = '\0';
 }
 
+/* Several files: one line each (name, span, requests, worst finding), the
+ * unreadable ones with their reason. */
+static void text_files(out_ctx *c, const out_summary *s)
+{
+    sbuf *b = &c->line;
+    label(c, "Files");
+    sbuf_printf(b, "%zu, each: span, requests, worst finding\n", s->nfiles);
+    for (size_t i = 0; i < s->nfiles; i++) {
+        const fcs_cap_file_info *fi = &s->files[i];
+        const out_file_stats *fs = s->file_stats ? &s->file_stats[i] : NULL;
+        char t1[64], t2[64], d[32], n[32];
+        sbuf_adds(b, "    ");
+        esc_text(b, fi->name, strlen(fi->name), c->utf8, 48);
+        sbuf_adds(b, "  ");
+        if (fi->unreadable) {
+            col(c, C_RED);
+            sbuf_adds(b, "unreadable: ");
+            const char *e = fi->error ? fi->error : "";
+            size_t nl = strlen(fi->name);
+            if (!strncmp(e, fi->name, nl) && !strncmp(e + nl, ": ", 2))
+                e += nl + 2; /* the message names the file: once is enough */
+            esc_text(b, e, strlen(e), c->utf8, 0);
+            col(c, C_RESET);
+            sbuf_addc(b, '\n');
+            continue;
+        }
+        if (fi->have_ts) {
+            fmt_rfc3339(t1, sizeof t1, fi->first_ts, false);
+            fmt_rfc3339(t2, sizeof t2, fi->last_ts, false);
+            t1[10] = ' ';
+            t1[19] = '\0';
+            t2[19] = '\0';
+            fmt_duration(d, sizeof d, fi->last_ts - fi->first_ts, c->utf8);
+            sbuf_printf(b, "%s %s %s (%s)", t1, c->utf8 ? "\xe2\x86\x92" : "->",
+                        strncmp(t1, t2, 10) ? t2 : t2 + 11, d);
+        } else {
+            sbuf_adds(b, "no packets");
+        }
+        fmt_count(n, sizeof n, fs ? fs->requests : 0);
+        sbuf_printf(b, ", %s req", n);
+        if (fs && fs->worst) {
+            sbuf_adds(b, ", ");
+            col(c, sev_color(fs->worst));
+            sbuf_printf(b, "%s %s", fsd_severity_name(fs->worst), fsd_anomaly_name(fs->worst_id));
+            col(c, C_RESET);
+            if (fs->worst_frame)
+                sbuf_printf(b, " (frame %" PRIu64 ")", fs->worst_frame);
+        }
+        if (fi->damaged) {
+            col(c, C_RED);
+            sbuf_adds(b, ", damaged");
+            col(c, C_RESET);
+        }
+        sbuf_addc(b, '\n');
+    }
+}
+
 static void text_summary(out_ctx *c, const out_summary *s)
 {
     sbuf *b = &c->line;
@@ -1540,11 +1660,11 @@ static void text_summary(out_ctx *c, const out_summary *s)
             esc_text(b, s->filter, strlen(s->filter), c->utf8, 0);
             sbuf_addc(b, ')');
         }
+    } else if (s->nfiles == 1) {
+        sbuf_adds(b, "  ");
+        esc_text(b, s->files[0].name, strlen(s->files[0].name), c->utf8, 0);
     } else {
-        for (size_t i = 0; i < s->nfiles; i++) {
-            sbuf_adds(b, i ? ", " : "  ");
-            esc_text(b, s->files[i].name, strlen(s->files[i].name), c->utf8, 0);
-        }
+        sbuf_printf(b, "  %zu files (see Files)", s->nfiles);
     }
     sbuf_addc(b, '\n');
     if (s->fatal) {
@@ -1582,6 +1702,8 @@ static void text_summary(out_ctx *c, const out_summary *s)
         }
     }
     sbuf_addc(b, '\n');
+    if (s->nfiles > 1)
+        text_files(c, s);
     for (size_t i = 0; i < s->nfiles; i++)
         if (s->files[i].damaged) {
             label(c, "");
@@ -1688,9 +1810,12 @@ static void text_summary(out_ctx *c, const out_summary *s)
             fmt_count(n3, sizeof n3, st->user_requests);
             sbuf_printf(b, "; %s user requests (%" PRIu64 " retried)", n3, st->retried_attempts);
         }
-        if (s->t.packets && s->c.have_ts && s->c.last_ts - s->c.first_ts >= 1000000000) {
-            double rate = (double)st->requests * 1e9 / (double)(s->c.last_ts - s->c.first_ts);
+        int64_t span = s->rate_span_ns > 0 ? s->rate_span_ns : s->c.last_ts - s->c.first_ts;
+        if (s->t.packets && s->c.have_ts && span >= 1000000000) {
+            double rate = (double)st->requests * 1e9 / (double)span;
             sbuf_printf(b, "; %.1f/s", rate);
+            if (s->rate_span_ns > 0)
+                sbuf_adds(b, " over the files' spans");
         }
     }
     sbuf_addc(b, '\n');
@@ -1758,7 +1883,7 @@ static void text_summary(out_ctx *c, const out_summary *s)
                 esc_text(b, w->uri.p, w->uri.len, c->utf8, 40);
             else
                 sbuf_addc(b, '-');
-            sbuf_printf(b, ", frame %" PRIu64 ")", w->frame);
+            sbuf_printf(b, ", frame %" PRIu64 ")", lframe(c, w->frame));
         } else if (st->latency.count) {
             fmt_duration(d, sizeof d, (int64_t)st->latency.max, c->utf8);
             sbuf_printf(b, "; slowest %s", d);
@@ -1895,7 +2020,7 @@ static void text_summary(out_ctx *c, const out_summary *s)
             tcell(c, &r->method, 7, "-");
             sbuf_addc(b, ' ');
             tcell(c, &r->uri, uriw, "-");
-            sbuf_printf(b, " %7" PRIu64 "  ", r->frame);
+            sbuf_printf(b, " %7" PRIu64 "  ", lframe(c, r->frame));
             fmt_rfc3339(t1, sizeof t1, r->t_begin_ns, c->ns);
             t1[strlen(t1) - 1] = '\0';
             sbuf_adds(b, t1 + 11);
@@ -1943,7 +2068,7 @@ static void text_summary(out_ctx *c, const out_summary *s)
             sbuf_addc(b, ' ');
             tcell(c, &r->uri, uriw, "-");
             if (r->has_begin)
-                sbuf_printf(b, " %7" PRIu64, r->frame);
+                sbuf_printf(b, " %7" PRIu64, lframe(c, r->frame));
             else
                 sbuf_printf(b, " %7s", "?");
             if (show_start && r->has_begin) {

@@ -31,7 +31,20 @@ typedef struct out_ctx {
     uint64_t requests_written;
     uint64_t anomalies_written;
     sbuf line;
+    /* Where a frame of the timeline is: its file (the path as given) and its
+     * number within that file (run.c: fcs_cap_frame_locate). NULL: frames
+     * are shown as they are, no file. */
+    bool (*locate)(void *ud, uint64_t frame, const char **file, uint64_t *frame_in_file);
+    void *locate_ud;
 } out_ctx;
+
+/* Per input file, beside fcs_cap_file_info (summary; run.c counts). */
+typedef struct out_file_stats {
+    uint64_t requests;
+    fsd_severity worst;        /* 0: nothing found */
+    fsd_anomaly_id worst_id;   /* the first finding at that severity */
+    uint64_t worst_frame;      /* its frame within the file, 0 unknown */
+} out_file_stats;
 
 /* Everything the summary shows besides the statistics. */
 typedef struct out_summary {
@@ -40,6 +53,9 @@ typedef struct out_summary {
     fcs_tcp_stats t;
     const fcs_cap_file_info *files;
     size_t nfiles;
+    const out_file_stats *file_stats; /* nfiles entries, or NULL */
+    int64_t rate_span_ns;      /* > 0: the span request rates use (several files:
+                                  their spans summed), else first..last */
     const char *device;        /* live */
     const char *filter;
     bool have_drops;

@@ -30,14 +30,75 @@ static int64_t real_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* What the sinks see: the report, and per input file its requests and its
+ * worst finding (several files: the summary's files[] and --fail-on audits). */
+typedef struct sink_ctx {
+    out_ctx *out;
+    fcs_capture *cap;
+    out_file_stats *fs;       /* one per file */
+    size_t nfiles;
+} sink_ctx;
+
+/* out_ctx.locate: frame 0 (unknown) is put in the file being read. */
+static bool locate(void *ud, uint64_t frame, const char **file, uint64_t *local)
+{
+    const sink_ctx *sk = ud;
+    size_t i = fcs_cap_current_file(sk->cap);
+    uint64_t l = 0;
+    if (frame && !fcs_cap_frame_locate(sk->cap, frame, &i, &l))
+        return false;
+    fcs_cap_file_info fi;
+    if (!fcs_cap_get_file_info(sk->cap, i, &fi) || fi.format == FCS_FMT_LIVE)
+        return false;
+    *file = fi.name;
+    *local = l;
+    return true;
+}
+
+static void file_note(sink_ctx *sk, uint64_t frame, bool request, fsd_severity sev,
+                      fsd_anomaly_id id)
+{
+    size_t i = fcs_cap_current_file(sk->cap);
+    uint64_t l = 0;
+    if (frame && !fcs_cap_frame_locate(sk->cap, frame, &i, &l))
+        i = fcs_cap_current_file(sk->cap);
+    if (!sk->fs || i >= sk->nfiles)
+        return;
+    out_file_stats *f = &sk->fs[i];
+    f->requests += request;
+    if (sev > f->worst) {
+        f->worst = sev;
+        f->worst_id = id;
+        f->worst_frame = l;
+    }
+}
+
 static void sink_request(void *ud, const req_rec *r)
 {
-    out_request(ud, r);
+    sink_ctx *sk = ud;
+    fsd_severity sev = 0;
+    fsd_anomaly_id id = 0;
+    if (r->worst) {
+        /* the request's finding at its worst severity (catalogue order) */
+        fsd_anomaly_id ids[FSD_A_COUNT];
+        size_t n = rec_anomaly_ids(r, ids, FSD_A_COUNT);
+        sev = r->worst;
+        id = n ? ids[0] : 0;
+        for (size_t k = 0; k < n; k++)
+            if (fsd_anomaly_max_severity(ids[k]) >= r->worst) {
+                id = ids[k];
+                break;
+            }
+    }
+    file_note(sk, r->has_begin ? r->frame : 0, true, sev, id);
+    out_request(sk->out, r);
 }
 
 static void sink_anomaly(void *ud, const anom_rec *a)
 {
-    out_anomaly(ud, a);
+    sink_ctx *sk = ud;
+    file_note(sk, a->frame, false, a->severity, a->id);
+    out_anomaly(sk->out, a);
 }
 
 /* Streams: the input paused (the capture's idle hook) or ~200 ms passed. */
@@ -76,6 +137,10 @@ int run_analysis(const run_params *rp)
     out_ctx out;
     out_init(&out, rp->out, o, fcs_cap_precision(cap) == FCS_PREC_NS, rp->color, rp->utf8, rp->live);
     out.width = rp->width;
+    size_t nf = fcs_cap_file_count(cap);
+    sink_ctx sk = { &out, cap, calloc(nf ? nf : 1, sizeof(out_file_stats)), nf };
+    out.locate = locate;
+    out.locate_ud = &sk;
 
     anz_config ac;
     memset(&ac, 0, sizeof ac);
@@ -88,7 +153,7 @@ int run_analysis(const run_params *rp)
         ac.wall_lag_ns = ANZ_WALL_LAG_NS;
     ac.sink.request = sink_request;
     ac.sink.anomaly = sink_anomaly;
-    ac.sink.ud = &out;
+    ac.sink.ud = &sk;
     ac.st = st;
     anz *a = anz_new(&ac);
     if (!a) {
@@ -97,6 +162,7 @@ int run_analysis(const run_params *rp)
         out_free(&out);
         stats_free(st);
         free(st);
+        free(sk.fs);
         return 2;
     }
     out_begin(&out);
@@ -137,6 +203,11 @@ int run_analysis(const run_params *rp)
             if (notes)
                 fprintf(stderr, "fcgiscope: warning: %s\n", fcs_cap_error(cap));
             anz_damaged(a, fcs_cap_damage_frame(cap), fcs_cap_last_ts(cap), fcs_cap_error(cap));
+        } else if (r == FCS_CAP_SKIPPED) {
+            if (rp->progress_done)
+                rp->progress_done(rp->ud);
+            if (notes)
+                fprintf(stderr, "fcgiscope: %s (skipped)\n", fcs_cap_error(cap));
         } else if (r == FCS_CAP_TIMEOUT) {
             anz_tick(a, real_ns());
         } else if (r == FCS_CAP_EOF) {
@@ -200,15 +271,26 @@ int run_analysis(const run_params *rp)
     sum.st = st;
     anz_get_counters(a, &sum.c);
     anz_get_tcp_stats(a, &sum.t);
-    size_t nf = fcs_cap_file_count(cap);
     fcs_cap_file_info *fi = calloc(nf ? nf : 1, sizeof *fi);
     size_t k = 0;
     for (size_t i = 0; fi && i < nf; i++)
         if (fcs_cap_get_file_info(cap, i, &fi[k]))
             k++;
+    bool unreadable = false;
+    int64_t spans = 0;
+    for (size_t i = 0; i < k; i++) {
+        unreadable |= fi[i].unreadable;
+        if (fi[i].have_ts)
+            spans += fi[i].last_ts - fi[i].first_ts;
+    }
     if (!rp->live) {
         sum.files = fi;
         sum.nfiles = k;
+        sum.file_stats = k == nf ? sk.fs : NULL;
+        /* several files (rotations, nightly batches): the time between them
+         * is no traffic; rates use the files' spans summed */
+        if (k > 1)
+            sum.rate_span_ns = spans;
     } else {
         sum.device = o->iface;
         sum.filter = o->filter;
@@ -218,7 +300,7 @@ int run_analysis(const run_params *rp)
     sum.interrupted = rp->stop && *rp->stop;
     sum.fatal = fatal;
     int status = 0;
-    if (fatal)
+    if (fatal || unreadable)
         status = 2;
     else if (o->fail_on && st->max_sev >= (fsd_severity)o->fail_on)
         status = 1;
@@ -231,9 +313,22 @@ int run_analysis(const run_params *rp)
         if (o->format == FMT_CSV && !o->quiet && st->anomaly_events)
             fprintf(stderr, "fcgiscope: %llu anomalies (use -f text or -f json to see them)\n",
                     (unsigned long long)st->anomaly_events);
-        if (status == 1 && !o->quiet)
+        if (o->fail_on && st->max_sev >= (fsd_severity)o->fail_on && !o->quiet)
             fprintf(stderr, "fcgiscope: anomalies at or above \"%s\" found (--fail-on)\n",
                     fsd_severity_name((fsd_severity)o->fail_on));
+        /* --fail-on audits: which file tripped, with its worst finding */
+        for (size_t i = 0; o->fail_on && !rp->live && sk.fs && i < k && k == nf; i++) {
+            const out_file_stats *f = &sk.fs[i];
+            if (f->worst < (fsd_severity)o->fail_on)
+                continue;
+            fprintf(stderr, "fcgiscope: %s: %s %s", fi[i].name, fsd_severity_name(f->worst),
+                    fsd_anomaly_name(f->worst_id));
+            if (f->worst_frame)
+                fprintf(stderr, " (frame %llu)", (unsigned long long)f->worst_frame);
+            fputc('\n', stderr);
+        }
+        if (unreadable)
+            fprintf(stderr, "fcgiscope: not every file could be read (see above): exit status 2\n");
     }
     if (out.write_error)
         status = 2; /* main names the file */
@@ -242,5 +337,6 @@ int run_analysis(const run_params *rp)
     stats_free(st);
     free(st);
     free(fi);
+    free(sk.fs);
     return status;
 }
