@@ -156,8 +156,16 @@ static void test_damage(void)
     CHECK(strstr(fcs_cap_error(c), "cut.pcap: truncated or corrupt at frame 3") != NULL);
     CHECK(strchr(fcs_cap_error(c), '\n') == NULL);
     CHECK_EQ_U(fcs_cap_next(c, &p), FCS_CAP_PACKET);
-    CHECK_EQ_U(p.frame, 3);
+    /* the damaged packet keeps number 3 (cut.pcap's): after.pcap starts at 4 */
+    CHECK_EQ_U(p.frame, 4);
     CHECK_EQ_U(p.ts_ns, 5000123456000ll);
+    {
+        size_t fidx = 9;
+        uint64_t local = 0;
+        CHECK(fcs_cap_frame_locate(c, 3, &fidx, &local) && fidx == 0 && local == 3);
+        CHECK(fcs_cap_frame_locate(c, 4, &fidx, &local) && fidx == 1 && local == 1);
+        CHECK(!fcs_cap_frame_locate(c, 0, &fidx, &local));
+    }
     CHECK_EQ_U(fcs_cap_next(c, &p), FCS_CAP_PACKET);
     CHECK_EQ_U(fcs_cap_next(c, &p), FCS_CAP_EOF);
     fcs_cap_file_info fi;
@@ -224,9 +232,31 @@ static void test_errors(void)
     expect_open_error(c, 1, "user0.pcap: unsupported link type 147");
     const char *d[] = { path("empty.pcap") };
     expect_open_error(d, 1, "empty.pcap: not a pcap or pcapng capture");
-    /* The second file is checked before anything is read. */
+    /* The second file is checked before anything is read: skipped, said so
+     * in its info; the first is read. All of them bad: one line each. */
     const char *e[] = { path("good.pcap"), path("text.txt") };
-    expect_open_error(e, 2, "text.txt: not a pcap or pcapng capture");
+    {
+        char err[FCS_CAP_ERRMAX] = "";
+        fcs_capture *cx = fcs_cap_open_files(e, 2, err, sizeof err);
+        CHECK(cx != NULL);
+        if (cx) {
+            fcs_cap_file_info fi;
+            CHECK(fcs_cap_get_file_info(cx, 1, &fi) && fi.unreadable && fi.error &&
+                  strstr(fi.error, "text.txt: not a pcap or pcapng capture"));
+            CHECK(fcs_cap_get_file_info(cx, 0, &fi) && !fi.unreadable && !fi.error);
+            fcs_packet p;
+            CHECK_EQ_U(fcs_cap_next(cx, &p), FCS_CAP_PACKET);
+            size_t fidx = 9;
+            uint64_t local = 0;
+            CHECK(fcs_cap_frame_locate(cx, p.frame, &fidx, &local) && fidx == 0 && local == 1);
+            CHECK_EQ_U(fcs_cap_next(cx, &p), FCS_CAP_EOF);
+            fcs_cap_close(cx);
+        }
+        const char *e2[] = { path("text.txt"), path("missing.pcap") };
+        cx = fcs_cap_open_files(e2, 2, err, sizeof err);
+        CHECK(cx == NULL);
+        CHECK(strstr(err, "text.txt: not a pcap") && strchr(err, '\n') && strstr(err, "missing.pcap: cannot open"));
+    }
     const char *g[] = { dir };
     expect_open_error(g, 1, "is a directory");
     /* pcapng with interfaces of two link types: libpcap cannot read it; a

@@ -190,9 +190,26 @@ def group_cli(tmp):
     write(good, three_flows().bytes())
     rc, out, err = run(["-o", os.path.join(tmp, "no/such/dir/out.txt"), good])
     check(rc == 2 and b"cannot write" in err, "-o into a missing dir: rc %d %r" % (rc, err))
-    # a bad second file is reported before anything is analyzed
-    rc, out, err = run(["-f", "json", good, txt])
-    check(rc == 2 and out == b"", "bad second file: rc %d, stdout %d bytes" % (rc, len(out)))
+    # a bad file among several (issue 12 point 8): named on stderr and in the
+    # summary, the others analyzed, exit 2 at the end
+    missing = os.path.join(tmp, "missing.pcap")
+    rc, out, err = run(["-f", "json", good, txt, missing])
+    objs = jlines(out) if out else []
+    reqs = [o for o in objs if o["type"] == "request"]
+    check(rc == 2 and len(reqs) == 3 and objs[-1]["type"] == "summary", "bad files among several: rc %d, %d requests" % (rc, len(reqs)))
+    check(b"notes.txt: not a pcap" in err and b"missing.pcap: cannot open" in err, "bad files named on stderr: %r" % err)
+    if objs:
+        fs = {os.path.basename(f["name"]): f for f in objs[-1]["files"]}
+        check(fs.get("notes.txt", {}).get("unreadable") is True and "not a pcap" in (fs["notes.txt"].get("error") or ""),
+              "summary: notes.txt unreadable: %s" % fs.get("notes.txt"))
+        check(fs.get("three.pcap", {}).get("error", 1) is None and fs["three.pcap"]["requests"] == 3,
+              "summary: three.pcap read: %s" % fs.get("three.pcap"))
+    rc, out, err = run(["--color", "never", good, txt])
+    t = out.decode("utf-8", "replace")
+    check(rc == 2 and "unreadable" in t and "notes.txt" in t and "Requests" in t, "text report with a bad file: rc %d" % rc)
+    # every file unreadable: one line each, no report
+    rc, out, err = run([txt, missing])
+    check(rc == 2 and out == b"" and err.count(b"\n") == 2, "no readable file: rc %d %r" % (rc, err))
     # -o writes the file, nothing on stdout
     o = os.path.join(tmp, "out.json")
     rc, out, err = run(["-f", "json", "-o", o, good])
@@ -214,6 +231,11 @@ def group_cli(tmp):
             check(b"--fail-on" in err, "--fail-on tells why on stderr")
     rc, out, err = run(["--fail-on", "note", good])
     check(rc == 0, "--fail-on note on a clean capture: rc %d, stdout %s" % (rc, out[-400:]))
+    # several files: the audit names the file that tripped, with a frame in it
+    rc, out, err = run(["-q", "--fail-on", "warning", good, hostile, good])
+    lines = [l for l in err.decode().splitlines() if "hostile.pcap: " in l]
+    check(rc == 1 and len(lines) == 1 and " (frame " in lines[0] and "three.pcap:" not in err.decode(),
+          "--fail-on names the file: rc %d %r" % (rc, err))
 
 
 def group_order(tmp):
@@ -260,7 +282,22 @@ def group_order(tmp):
         rc, out2, err = run(["-f", "json", a, b])
         reqs2 = [o for o in jlines(out2) if o["type"] == "request"]
         strip = lambda rs: [{k: v for k, v in x.items()} for x in rs]
-        check(rc == 0 and strip(reqs2) == strip(reqs), "two files as one timeline differ")
+        # (file and frame are per file, issue 12 point 8)
+        nofile = lambda rs: [{k: v for k, v in x.items() if k not in ("file", "frame")} for x in rs]
+        check(rc == 0 and nofile(reqs2) == nofile(reqs), "two files as one timeline differ")
+        want = []
+        for r in reqs:
+            if r["frame"] <= half:
+                want.append((a, r["frame"]))
+            else:
+                want.append((b, r["frame"] - half))
+        check([(r["file"], r["frame"]) for r in reqs2] == want and all(r["file"] == path for r in reqs),
+              "file and frame within it: %s want %s" % ([(r["file"], r["frame"]) for r in reqs2], want))
+        summ = jlines(out2)[-1]
+        per = [sum(1 for f, _ in want if f == x) for x in (a, b)]
+        check([(f["requests"], f["error"], f["unreadable"]) for f in summ["files"]] == [(per[0], None, False), (per[1], None, False)]
+              and summ["files"][0]["first"] < summ["files"][1]["first"] <= summ["files"][1]["last"],
+              "summary files[]: %s (want requests %s)" % (summ["files"], per))
         # stdin
         rc, out3, err = run(["-f", "json", "-"], stdin=p.bytes())
         reqs3 = [o for o in jlines(out3) if o["type"] == "request"]
