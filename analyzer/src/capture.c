@@ -47,6 +47,14 @@
  * buffer is discarded (__fpurge), the gathered bytes are pushed back into the
  * cookie, which serves them and then the rest of the view, and libpcap reads
  * on from there: damage is found and described by libpcap as before.
+ *
+ * Streams (stdin or a FIFO that is a pipe, a socket, a terminal): the prefix
+ * is read only until the file header (pcapng: up to the first interface
+ * description) is in, not 64 KiB, and every read() that could block is
+ * preceded by poll(): while no byte is ready, the caller's idle hook
+ * (fcs_cap_set_idle) runs at once and then every IDLE_MS, so a paused writer
+ * does not keep finished requests from being written. The read-ahead thread
+ * (when forced on a pipe) is waited for the same way.
  */
 #define _GNU_SOURCE
 #include "capture.h"
