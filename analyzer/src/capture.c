@@ -1285,12 +1285,13 @@ static inline int packet_out(fcs_capture *c, cap_file *cf, fcs_packet *pkt)
 
 void fcs_cap_drain(fcs_capture *c)
 {
-    if (!c->live || !c->p || c->eof)
+    if (!c->live || !c->p || c->fatal)
         return;
     char e[PCAP_ERRBUF_SIZE];
     if (pcap_setnonblock(c->p, 1, e) != 0)
         return;
     c->stop = 0;
+    c->eof = false; /* the stop's end of input */
     c->draining = true;
     c->drain_start = c->drain_quiet = mono_now();
 }
@@ -1499,6 +1500,8 @@ void fcs_cap_progress(const fcs_capture *c, uint64_t *done, uint64_t *total)
 {
     uint64_t t = 0;
     for (size_t i = 0; i < c->nfiles; i++) {
+        if (c->files[i].info.unreadable)
+            continue;
         if (!c->files[i].size && !c->live) {
             t = 0;
             break;

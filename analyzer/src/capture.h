@@ -142,7 +142,8 @@ int fcs_cap_next(fcs_capture *cap, fcs_packet *pkt);
 /* Streams (stdin or a FIFO that is a pipe, not a regular file): fn(ud) is
  * called from inside fcs_cap_next() when no byte is ready to read, before
  * waiting for one, and then every 200 ms while none comes (the caller writes
- * what it knows instead of waiting blind). fn must not call the capture.
+ * what it knows instead of waiting blind). fn must not read packets (it may
+ * ask fcs_cap_frame_locate and the file information).
  * Not called for regular files, memory images or live devices (those return
  * FCS_CAP_TIMEOUT). */
 void fcs_cap_set_idle(fcs_capture *cap, void (*fn)(void *ud), void *ud);

@@ -71,7 +71,25 @@ for _ in $(seq 100); do kill -0 $dpid 2>/dev/null || break; sleep 0.1; done
 if kill -0 $dpid 2>/dev/null; then dur_rc=timeout; kill -INT $dpid; else wait $dpid; dur_rc=$?; fi
 dur_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 
-python3 - "$tmp/out.json" "$tmp/sent.tsv" "$rc" "$tmp/scope.err" "$tmp/count.json" "$count_rc" "$tmp/dur.json" "$dur_rc" "$dur_ms" <<'PY'
+# phase 3 (issue 12 point 10): the stop drains what the kernel holds.
+# fcgiscope is frozen (SIGSTOP) while 4 requests pass, so their packets wait
+# in the kernel's buffer; SIGINT then SIGCONT: the handler runs first, the
+# loop ends, and only the drain can still report them.
+"$bin" -i lo -f json -o "$tmp/drain.json" "tcp port $fpm_port" 2>"$tmp/drain.err" &
+gpid=$!
+pids+=($gpid)
+for _ in $(seq 100); do grep -q "capturing on" "$tmp/drain.err" && break; sleep 0.1; done
+sleep 0.3
+kill -STOP $gpid
+for i in 1 2 3 4; do
+  curl -s -o /dev/null "http://127.0.0.1:$http_port/index.php?drain=$i"
+done
+kill -INT $gpid
+kill -CONT $gpid
+for _ in $(seq 100); do kill -0 $gpid 2>/dev/null || break; sleep 0.1; done
+if kill -0 $gpid 2>/dev/null; then drain_rc=timeout; kill -KILL $gpid; else wait $gpid; drain_rc=$?; fi
+
+python3 - "$tmp/out.json" "$tmp/sent.tsv" "$rc" "$tmp/scope.err" "$tmp/count.json" "$count_rc" "$tmp/dur.json" "$dur_rc" "$dur_ms" "$tmp/drain.json" "$drain_rc" <<'PY'
 import json, sys
 out, sent, rc, errf = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 fails = []
@@ -131,6 +149,14 @@ except (OSError, ValueError) as e:
     dobjs = []
 check(dobjs and dobjs[-1].get("stopped_by", "").startswith("duration") and dobjs[-1]["requests"]["total"] == 0,
       "--duration summary: %s" % (dobjs[-1] if dobjs else None))
+drain_json, drain_rc = sys.argv[10], sys.argv[11]
+try:
+    gobjs = [json.loads(l) for l in open(drain_json, "rb")]
+except (OSError, ValueError) as e:
+    gobjs = []
+greqs = sorted(o.get("uri") for o in gobjs if o.get("type") == "request" and o.get("complete"))
+check(drain_rc == "0" and greqs == ["/index.php?drain=%d" % i for i in (1, 2, 3, 4)],
+      "stop drains the kernel's buffer: exit %s, complete requests %s, want the 4 sent while frozen" % (drain_rc, greqs))
 for f in fails:
     print("FAIL: " + f)
 print("live: %d requests sent, %d reported" % (len(want), len(reqs)))
