@@ -113,6 +113,8 @@ struct anz {
     size_t wq_head, wq_len, wq_cap;
     qent rel;                 /* release key: queued records up to it go */
     bool have_rel;
+    int64_t att_wall;         /* the attempts stage holds lines since (0: it holds none) */
+    bool rel_emitted;         /* drain() wrote a line because of the release key */
     anz_counters c;
     attempts *att;            /* retries grouped on the way out (attempt.h) */
 };
@@ -357,6 +359,7 @@ static void drain(anz *a, bool flush)
         if (!go && a->have_rel && !q_less(&a->rel, top)) {
             /* streams: queued too long (wall clock), written anyway */
             go = true;
+            a->rel_emitted = true;
             if (a->nbh > 0 && !key_less(top->ns, top->tag, a->bh[0]->ns, a->bh[0]->tag))
                 a->c.emitted_late++;
         }
@@ -888,6 +891,21 @@ void anz_idle(anz *a, int64_t wall_ns)
     if (a->have_cur)
         bound_update(a);
     drain(a, false);
+    /* the attempts stage holds a failed request until capture time passes
+     * its retry window: on a stream that pauses, wall_lag_ns of holding (or
+     * lines the release key let go: they waited that long already) write it
+     * undecided (a retry seen later is not grouped with it) */
+    if (a->cfg.wall_lag_ns > 0 && a->att) {
+        if (att_held(a->att) == 0) {
+            a->att_wall = 0;
+        } else if (a->rel_emitted || (a->att_wall && wall_ns - a->att_wall >= a->cfg.wall_lag_ns)) {
+            att_flush(a->att);
+            a->att_wall = 0;
+        } else if (a->att_wall == 0) {
+            a->att_wall = wall_ns;
+        }
+    }
+    a->rel_emitted = false;
 }
 
 void anz_report_drops(anz *a, fcs_capture *cap)

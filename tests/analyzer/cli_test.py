@@ -611,7 +611,8 @@ def group_user(tmp):
 def stream_capture():
     """For the pipe test: /first ends before /long begins; /long begins next
     and ends only after the pause; /s0../s4 begin after /long and end before
-    the pause; /late0../late2 come after it."""
+    the pause (/s4 with a 500 that a retry could follow); /late0../late2 come
+    after it."""
     p = Pcap()
     f = Flow(p, 43000)
     f.syn(T0)
@@ -626,7 +627,8 @@ def stream_capture():
         t = T0 + 2_000_000_000 + i * 500_000_000
         g.syn(t)
         g.send(t + 10_000_000, 0, request_bytes(1, std_params(b"/s%d" % i, b"/s.php")))
-        g.send(t + 20_000_000, 1, response_bytes(1, 200))
+        # /s4 fails (500): the attempts stage holds it for a retry
+        g.send(t + 20_000_000, 1, response_bytes(1, 500 if i == 4 else 200))
         g.fin(t + 30_000_000)
     cut = len(p.pkts)
     for i in range(3):
