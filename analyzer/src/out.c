@@ -1593,14 +1593,15 @@ static void text_files(out_ctx *c, const out_summary *s)
 {
     sbuf *b = &c->line;
     label(c, "Files");
-    sbuf_printf(b, "%zu, each: span, requests, worst finding\n", s->nfiles);
+    sbuf_printf(b, "%zu: span, requests, worst finding (frames within the file)\n", s->nfiles);
     for (size_t i = 0; i < s->nfiles; i++) {
         const fcs_cap_file_info *fi = &s->files[i];
         const out_file_stats *fs = s->file_stats ? &s->file_stats[i] : NULL;
         char t1[64], t2[64], d[32], n[32];
-        sbuf_adds(b, "    ");
-        esc_text(b, fi->name, strlen(fi->name), c->utf8, 48);
+        /* the name on its own line, then what was in it: within 80 columns */
         sbuf_adds(b, "  ");
+        esc_text(b, fi->name, strlen(fi->name), c->utf8, 76);
+        sbuf_adds(b, "\n    ");
         if (fi->unreadable) {
             col(c, C_RED);
             sbuf_adds(b, "unreadable: ");
@@ -1608,7 +1609,7 @@ static void text_files(out_ctx *c, const out_summary *s)
             size_t nl = strlen(fi->name);
             if (!strncmp(e, fi->name, nl) && !strncmp(e + nl, ": ", 2))
                 e += nl + 2; /* the message names the file: once is enough */
-            esc_text(b, e, strlen(e), c->utf8, 0);
+            esc_text(b, e, strlen(e), c->utf8, 64);
             col(c, C_RESET);
             sbuf_addc(b, '\n');
             continue;
@@ -1626,21 +1627,22 @@ static void text_files(out_ctx *c, const out_summary *s)
             sbuf_adds(b, "no packets");
         }
         fmt_count(n, sizeof n, fs ? fs->requests : 0);
-        sbuf_printf(b, ", %s req", n);
-        if (fs && fs->worst) {
-            sbuf_adds(b, ", ");
-            col(c, sev_color(fs->worst));
-            sbuf_printf(b, "%s %s", fsd_severity_name(fs->worst), fsd_anomaly_name(fs->worst_id));
-            col(c, C_RESET);
-            if (fs->worst_frame)
-                sbuf_printf(b, " (frame %" PRIu64 ")", fs->worst_frame);
-        }
+        sbuf_printf(b, ", %s request%s", n, fs && fs->requests == 1 ? "" : "s");
         if (fi->damaged) {
             col(c, C_RED);
             sbuf_adds(b, ", damaged");
             col(c, C_RESET);
         }
         sbuf_addc(b, '\n');
+        if (fs && fs->worst) {
+            sbuf_adds(b, "    worst: ");
+            col(c, sev_color(fs->worst));
+            sbuf_printf(b, "%s %s", fsd_severity_name(fs->worst), fsd_anomaly_name(fs->worst_id));
+            col(c, C_RESET);
+            if (fs->worst_frame)
+                sbuf_printf(b, ", frame %" PRIu64, fs->worst_frame);
+            sbuf_addc(b, '\n');
+        }
     }
 }
 
