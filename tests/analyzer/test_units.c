@@ -750,11 +750,11 @@ static void suite_out(void)
         CHECK(strstr(j, nulls[i]), "JSON has %s: %s", nulls[i], j);
     free(j);
 
-    /* CSV: the columns after anomalies, before the params */
+    /* CSV: the columns after anomalies (file first, SPEC order), before the params */
     o.format = FMT_CSV;
     char *cs = render(&o, false, true, false, do_request, &r);
     {
-        static const char cols[] = ",anomalies,severity,status_source,user_status,user_outcome,"
+        static const char cols[] = ",anomalies,file,severity,status_source,user_status,user_outcome,"
                                    "elapsed_us,closed_by,close,abandoned_after_us,gap";
         const char *h = strstr(cs, cols);
         CHECK(h && (h[sizeof cols - 1] == ',' || h[sizeof cols - 1] == '\r') && h < strstr(cs, "\r\n"),
