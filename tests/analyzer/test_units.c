@@ -579,8 +579,18 @@ static void suite_rec(void)
           "incomplete: elapsed to t_close: %" PRId64, r.elapsed_ns);
     CHECK(r.closed_by == FSD_DIR_SERVER && !r.closed_by_reset && r.user_status == 0 && !r.has_abandoned,
           "closed by server (fin)");
+    /* closed: delivered at the close that ended the connection (the web
+     * server's own FIN after the application's): it lasted until then */
+    r.end_reason = FSD_END_CLOSED;
+    rec_set_end_time(&r, INT64_C(2600000000));
+    CHECK(r.elapsed_ns == INT64_C(1600000000), "closed: elapsed to the connection's end: %" PRId64,
+          r.elapsed_ns);
+    rec_set_end_time(&r, INT64_C(2000000000));
+    CHECK(r.elapsed_ns == INT64_C(1600000000), "an earlier delivery time does not shorten it");
+    r.end_reason = FSD_END_CAPTURE;
+    r.elapsed_ns = INT64_C(1500000000);
     rec_set_end_time(&r, INT64_C(9000000000));
-    CHECK(r.elapsed_ns == INT64_C(1500000000), "a known close is not replaced by the delivery time");
+    CHECK(r.elapsed_ns == INT64_C(1500000000), "capture end after a known close: the close stays");
     rec_free(&r);
 
     /* incomplete without a close: to the last byte seen */
