@@ -795,6 +795,16 @@ void fsd_req_on_close(fsd_conn *c, fsd_dir dir, fsd_close_kind kind, uint64_t of
         tp_put(r, &r->t_close, T_CLOSE, at);
         if (dir == FSD_DIR_SERVER)
             r->fate |= F_CLOSED_SERVER;
+        if (dir == FSD_DIR_CLIENT && c->d[FSD_DIR_SERVER].closed) {
+            /* The application had closed before this request began (a
+             * recycled php-fpm worker on a kept-alive connection): it could
+             * never answer. The web server closing now did not give up on
+             * it: it noticed the application's close (nginx retries). */
+            r->fate |= F_CLOSED_SERVER;
+            if (kind == FSD_CLOSE_RST)
+                r->fate |= F_CLOSED_RST;
+            continue;
+        }
         if (kind == FSD_CLOSE_RST)
             r->fate |= F_CLOSED_RST;
         if (dir == FSD_DIR_CLIENT && !(r->fate & F_REJECTED)) {
