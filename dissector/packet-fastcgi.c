@@ -283,8 +283,9 @@ typedef struct fcgi_conv {
     fsd_dir rst_dir;
     gint64 rst_ts, fin_ts[2];
     guint32 rst_frame, fin_frame[2];
-    gint64 closing_ts;       /* the close being fed (finish_conv), for elapsed times */
+    gint64 closing_ts;       /* the close being fed, for elapsed times */
     gboolean closing;
+    gboolean closed[2];      /* that direction's FIN/RST was fed to the decoder */
 } fcgi_conv;
 
 /* Per-frame: the records dissected in it, by TCP sequence number. */
@@ -893,6 +894,25 @@ bind_request(fcgi_conv *cv, fcgi_rec *r)
 
 /* ---- who closed: a postdissector over every TCP packet ---------------- */
 
+/* A FIN or RST goes to the decoder at its own packet, in order with the
+ * records (after this frame's bytes: the postdissector runs after us), so
+ * the decoder sees e.g. the web server give up before the application's
+ * late answer. What it delivers then is shown with the connection's end. */
+static void
+feed_close(fcgi_conv *cv, fsd_dir d, fsd_close_kind kind, gint64 ts, guint32 frame)
+{
+    if (!cv->dec || cv->closed[d])
+        return;
+    cv->cur = NULL;
+    cv->closing = TRUE;
+    cv->closing_ts = ts;
+    fsd_conn_close(cv->dec, d, kind, ts, frame);
+    cv->closing = FALSE;
+    cv->closed[d] = TRUE;
+    if (kind == FSD_CLOSE_RST)
+        cv->closed[1 - d] = TRUE;
+}
+
 static int
 dissect_fastcgi_close(tvbuff_t *tvb _U_, packet_info *pinfo, proto_tree *tree _U_, void *data _U_)
 {
@@ -918,13 +938,16 @@ dissect_fastcgi_close(tvbuff_t *tvb _U_, packet_info *pinfo, proto_tree *tree _U
         cv->rst_dir = d;
         cv->rst_ts = nstime_ns(&pinfo->abs_ts);
         cv->rst_frame = pinfo->num;
+        feed_close(cv, d, FSD_CLOSE_RST, cv->rst_ts, pinfo->num);
     }
-    /* A FIN per direction: TCP keeps the frame of each flow's final FIN
-     * (fwd: the flow of the packet TCP just took). */
-    if ((cc & 0x10) && cv->tcpd->fwd && cv->tcpd->fwd->fin == pinfo->num && !cv->fin_seen[d]) {
+    /* The first FIN (TCP keeps one FIN bit per conversation: the other
+     * side's FIN is fed at the end of the first pass, at the conversation's
+     * last packet, as before). */
+    if ((fresh & 0x10) && !cv->fin_seen[d]) {
         cv->fin_seen[d] = TRUE;
         cv->fin_ts[d] = nstime_ns(&pinfo->abs_ts);
         cv->fin_frame[d] = pinfo->num;
+        feed_close(cv, d, FSD_CLOSE_FIN, cv->fin_ts[d], pinfo->num);
     }
     return 0;
 }
@@ -947,46 +970,24 @@ finish_conv(fcgi_conv *cv)
     ts = nstime_ns(&cv->last_ts);
     tag = cv->last_frame;
     cv->cur = NULL;
-    if (cv->fin_seen[0] || cv->fin_seen[1] || cv->rst_seen) {
-        /* The FINs and the RST where the postdissector saw them, in frame
-         * order (the decoder tells "the web server gave up" from "the
-         * application failed" by who closed first). */
-        int k;
-        for (k = 0; k < 3; k++) {
-            fsd_dir d = FSD_DIR_CLIENT;
-            guint32 best = G_MAXUINT32;
-            int which = -1, j;
-            for (j = 0; j < 2; j++)
-                if (cv->fin_seen[j] && cv->fin_frame[j] < best) {
-                    best = cv->fin_frame[j];
-                    which = j;
-                }
-            if (cv->rst_seen && cv->rst_frame <= best)
-                which = 2;
-            if (which < 0)
-                break;
-            cv->closing = TRUE;
-            if (which == 2) {
-                cv->closing_ts = cv->rst_ts;
-                fsd_conn_close(cv->dec, cv->rst_dir, FSD_CLOSE_RST, cv->rst_ts, cv->rst_frame);
-                break; /* a reset ends both directions */
-            }
-            d = (fsd_dir)which;
-            cv->closing_ts = cv->fin_ts[d];
-            fsd_conn_close(cv->dec, d, FSD_CLOSE_FIN, cv->fin_ts[d], cv->fin_frame[d]);
-            cv->fin_seen[d] = FALSE;
-        }
-    } else if (cv->tcpd) {
+    /* The first RST and the first FIN went to the decoder at their packets
+     * (feed_close; unless they came before the decoder existed: those now).
+     * The rest of the connection's end as TCP summed it up. */
+    if (cv->rst_seen)
+        feed_close(cv, cv->rst_dir, FSD_CLOSE_RST, cv->rst_ts, cv->rst_frame);
+    else if (cv->fin_seen[0] || cv->fin_seen[1]) {
+        fsd_dir first = cv->fin_seen[FSD_DIR_CLIENT] ? FSD_DIR_CLIENT : FSD_DIR_SERVER;
+        feed_close(cv, first, FSD_CLOSE_FIN, cv->fin_ts[first], cv->fin_frame[first]);
+    }
+    if (cv->tcpd && (!cv->closed[0] || !cv->closed[1])) {
         guint8 cc = cv->tcpd->conversation_completeness;
-        cv->closing = TRUE;
-        cv->closing_ts = ts;
-        if (cc & 0x20) {            /* RST seen (before our first byte: sender unknown) */
-            fsd_conn_close(cv->dec, FSD_DIR_CLIENT, FSD_CLOSE_RST, ts, tag);
+        if (cc & 0x20) {            /* a RST we did not see (sender unknown) */
+            feed_close(cv, FSD_DIR_CLIENT, FSD_CLOSE_RST, ts, tag);
         } else if (cc & 0x10) {     /* FIN seen: the side that closed first goes first */
             gboolean server_first = cv->flow[FSD_DIR_SERVER] && cv->flow[FSD_DIR_SERVER]->closing_initiator;
             fsd_dir a = server_first ? FSD_DIR_SERVER : FSD_DIR_CLIENT;
-            fsd_conn_close(cv->dec, a, FSD_CLOSE_FIN, ts, tag);
-            fsd_conn_close(cv->dec, (fsd_dir)(1 - a), FSD_CLOSE_FIN, ts, tag);
+            feed_close(cv, a, FSD_CLOSE_FIN, ts, tag);
+            feed_close(cv, (fsd_dir)(1 - a), FSD_CLOSE_FIN, ts, tag);
         }
     }
     cv->closing = FALSE;
