@@ -184,6 +184,7 @@ struct fcs_capture {
     uint8_t *fbuf;          /* FAST_BUF bytes: a record split over two views */
     struct pcap_pkthdr fhdr;
     char err[FCS_CAP_ERRMAX];
+    fcs_cap_source *src;    /* fcs_cap_open_source(): frames come from it */
 };
 
 /* A link type's name for messages (LINKTYPE_ values as in file headers). */
@@ -913,6 +914,10 @@ void fcs_cap_close(fcs_capture *c)
 {
     if (!c)
         return;
+    if (c->src) {
+        c->src->close(c->src->ud);
+        free(c->src);
+    }
     close_current(c);
     free(c->fbuf);
     if (c->stdin_p) {
@@ -1115,6 +1120,27 @@ fcs_capture *fcs_cap_open_live(const char *device, const fcs_live_options *opts,
     c->files[0].info.precision = nano ? FCS_PREC_NS : FCS_PREC_US;
     c->files[0].info.dlt = dlt;
     c->files[0].info.snaplen = pcap_snapshot(p);
+    return c;
+}
+
+fcs_capture *fcs_cap_open_source(const char *name, const fcs_cap_source *src,
+                                 char *err, size_t errlen)
+{
+    fcs_capture *c = cap_alloc(1);
+    if (!c || !(c->files[0].path = strdup(name)) || !(c->src = malloc(sizeof *c->src))) {
+        seterr(err, errlen, "out of memory");
+        src->close(src->ud);
+        fcs_cap_close(c);
+        return NULL;
+    }
+    *c->src = *src;
+    c->live = true;
+    c->nano = src->precision == FCS_PREC_NS;
+    c->files[0].info.name = c->files[0].path;
+    c->files[0].info.format = FCS_FMT_LIVE;
+    c->files[0].info.precision = src->precision;
+    c->files[0].info.dlt = src->dlt;
+    c->files[0].info.snaplen = 262144;
     return c;
 }
 
@@ -1321,6 +1347,24 @@ static int drain_next(fcs_capture *c, struct pcap_pkthdr **hdr, const u_char **d
     }
 }
 
+/* fcs_cap_next() for a source. */
+static int src_next(fcs_capture *c, fcs_packet *pkt)
+{
+    if (c->stop || c->eof)
+        return c->fatal ? FCS_CAP_ERROR : FCS_CAP_EOF;
+    int r = c->src->next(c->src->ud, pkt);
+    if (r == FCS_CAP_PACKET)
+        return packet_out(c, &c->files[0], pkt);
+    if (r == FCS_CAP_ERROR) {
+        seterr(c->err, sizeof c->err, "%s: capture failed: %s", c->files[0].path,
+               c->src->error(c->src->ud));
+        c->fatal = true;
+    }
+    if (r == FCS_CAP_EOF || r == FCS_CAP_ERROR)
+        c->eof = true;
+    return r;
+}
+
 static int cap_next_slow(fcs_capture *c, fcs_packet *pkt)
 #if defined(__GNUC__)
     __attribute__((noinline))
@@ -1358,6 +1402,8 @@ int fcs_cap_next(fcs_capture *c, fcs_packet *pkt)
 /* Everything else: file changes, refills, libpcap, errors. */
 static int cap_next_slow(fcs_capture *c, fcs_packet *pkt)
 {
+    if (c->src)
+        return src_next(c, pkt);
     for (;;) {
         if (c->stop) {
             c->eof = true;
@@ -1516,6 +1562,11 @@ void fcs_cap_progress(const fcs_capture *c, uint64_t *done, uint64_t *total)
 
 bool fcs_cap_live_stats(fcs_capture *c, uint64_t *received, uint64_t *dropped, uint64_t *ifdropped)
 {
+    if (c->src) {
+        if (ifdropped)
+            *ifdropped = 0;
+        return c->src->stats && c->src->stats(c->src->ud, received, dropped);
+    }
     if (!c->live || !c->p)
         return false;
     struct pcap_stat ps;
@@ -1537,6 +1588,8 @@ void fcs_cap_breakloop(fcs_capture *c)
     if (!c)
         return;
     c->stop = 1;
+    if (c->src && c->src->breakloop)
+        c->src->breakloop(c->src->ud);
     if (c->p)
         pcap_breakloop(c->p);
 }

@@ -192,6 +192,28 @@ int fcs_cap_fd(const fcs_capture *cap);
  * live devices and files alike. Async-signal-safe. */
 void fcs_cap_breakloop(fcs_capture *cap);
 
+/* A live source of ready-made frames (fcgiscope --unix: unixcap.c), run by
+ * the same loop as a device. next() returns FCS_CAP_PACKET (data, caplen,
+ * len, ts_ns filled; the frame number and dlt are set here), FCS_CAP_TIMEOUT,
+ * FCS_CAP_EOF or FCS_CAP_ERROR (message via error()). stats() feeds
+ * fcs_cap_live_stats() (drops -> capture_drops); breakloop() must be
+ * async-signal-safe; close() frees the source. */
+typedef struct fcs_cap_source {
+    int (*next)(void *ud, fcs_packet *pkt);
+    const char *(*error)(void *ud);
+    bool (*stats)(void *ud, uint64_t *received, uint64_t *dropped);
+    void (*breakloop)(void *ud);
+    void (*close)(void *ud);
+    void *ud;
+    int dlt;
+    fcs_precision precision;
+} fcs_cap_source;
+
+/* A live capture on src, named name in reports. NULL only when out of memory
+ * (then src->close is called). */
+fcs_capture *fcs_cap_open_source(const char *name, const fcs_cap_source *src,
+                                 char *err, size_t errlen);
+
 void fcs_cap_close(fcs_capture *cap);
 
 #ifdef __cplusplus

@@ -26,6 +26,7 @@
 #include "opts.h"
 #include "out.h"
 #include "run.h"
+#include "unixcap.h"
 
 static volatile sig_atomic_t g_stop;
 static volatile sig_atomic_t g_alarm;
@@ -168,11 +169,13 @@ int main(int argc, char **argv)
     setlocale(LC_CTYPE, "");
     const char *cs = nl_langinfo(CODESET);
     bool utf8 = cs && (!strcmp(cs, "UTF-8") || !strcmp(cs, "utf8"));
-    bool live = o.iface != NULL;
+    bool live = o.iface != NULL || o.unix_path != NULL;
 
     /* input first: an unreadable capture must not leave an empty -o file */
     fcs_capture *cap;
-    if (live) {
+    if (o.unix_path) {
+        cap = fcs_unix_open(o.unix_path, err, sizeof err);
+    } else if (live) {
         fcs_live_options lo;
         memset(&lo, 0, sizeof lo);
         lo.filter = o.filter;
@@ -211,7 +214,9 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (live && drop_privileges(o.user, o.user != NULL) != 0) {
+    /* --unix stays root unless --user says otherwise: bytes that sendfile(2)
+     * moved are read back through /proc/PID/fd of the sending process */
+    if (live && (!o.unix_path || o.user) && drop_privileges(o.user, o.user != NULL) != 0) {
         fcs_cap_close(cap);
         if (outf != stdout)
             fclose(outf);
@@ -259,7 +264,10 @@ int main(int argc, char **argv)
     pr.utf8 = utf8;
     pr.start = pr.last = mono_ns();
 
-    if (live && !o.quiet) {
+    if (o.unix_path && !o.quiet) {
+        fprintf(stderr, "fcgiscope: capturing on unix socket %s (eBPF); Ctrl-C stops and prints "
+                "the summary\n", o.unix_path);
+    } else if (live && !o.quiet) {
         fprintf(stderr, "fcgiscope: capturing on %s%s%s; Ctrl-C stops and prints the summary\n",
                 o.iface, o.filter ? " with filter " : "", o.filter ? o.filter : "");
     }

@@ -20,6 +20,13 @@ const char opts_usage[] =
     "         analyze pcap/pcapng files (\"-\": stdin) as one timeline, in that order\n"
     "       fcgiscope [options] -i IFACE [FILTER]\n"
     "         live capture with an optional BPF filter until Ctrl-C, -c or --duration\n"
+    "usage: fcgiscope [options] FILE...            analyze pcap/pcapng files (\"-\" = stdin),\n"
+    "                                              read as one timeline in the order given\n"
+    "       fcgiscope [options] -i IFACE [FILTER]  live capture with an optional BPF filter,\n"
+    "                                              until Ctrl-C, -c COUNT or --duration\n"
+    "       fcgiscope [options] --unix PATH         live: every connection to the Unix socket\n"
+    "                                              PATH (e.g. /run/php/php8.2-fpm.sock), by\n"
+    "                                              eBPF (root); options as with -i\n"
     "\n"
     "  -p, --port LIST       FastCGI server ports, e.g. 9000,9001-9003 (default\n"
     "                        9000); connections on other ports are recognised from\n"
@@ -73,7 +80,8 @@ const char opts_usage[] =
 enum opt_id {
     O_PORT = 1, O_NODETECT, O_FORMAT, O_PARAM, O_SLOWEST, O_TOP, O_FAILON, O_OUTPUT, O_READ,
     O_IFACE, O_COUNT, O_DURATION, O_SNAPLEN, O_USER, O_COLOR, O_PROGRESS, O_QUIET, O_VERBOSE,
-    O_HELP, O_VERSION, O_MAXPENDING, O_MAXFLOWS, O_NOREADAHEAD, O_MAXHEADER, O_UPTIMEOUT
+    O_HELP, O_VERSION, O_MAXPENDING, O_MAXFLOWS, O_NOREADAHEAD, O_MAXHEADER, O_UPTIMEOUT,
+    O_UNIX
 };
 
 static const struct optdef {
@@ -108,6 +116,7 @@ static const struct optdef {
     {"no-read-ahead", 0, false, O_NOREADAHEAD},
     {"max-header", 0, true, O_MAXHEADER},
     {"upstream-timeout", 0, true, O_UPTIMEOUT},
+    {"unix", 0, true, O_UNIX},
 };
 #define NOPTDEFS (sizeof optdefs / sizeof optdefs[0])
 
@@ -328,6 +337,11 @@ static int apply(opts *o, const struct optdef *d, const char *v, char *err, size
         o->upstream_timeout_ms = (uint32_t)(secs * 1000 + 0.5);
         return 0;
     }
+    case O_UNIX:
+        if (!*v)
+            return fail(err, errlen, "--unix: empty path");
+        o->unix_path = v;
+        return 0;
     }
     return fail(err, errlen, "internal: unknown option");
 }
@@ -420,7 +434,10 @@ int opts_parse(opts *o, int argc, char **argv, char *err, size_t errlen)
         }
     }
 
-    if (rc == 0 && !o->help && !o->version) {
+    if (rc == 0 && !o->help && !o->version && o->unix_path) {
+        if (o->iface || o->nfiles || nwords)
+            rc = fail(err, errlen, "--unix takes no -i, capture file or filter");
+    } else if (rc == 0 && !o->help && !o->version) {
         if (o->iface) {
             if (o->nfiles) {
                 rc = fail(err, errlen, "-i and -r cannot be combined");

@@ -1,0 +1,500 @@
+// SPDX-License-Identifier: GPL-2.0
+/* unixcap.bpf.c — capture of the FastCGI bytes on one listening Unix socket (fcgiscope --unix).
+ *
+ * Normative references: Linux raw tracepoints sys_enter/sys_exit (syscall
+ * number and struct pt_regs), BPF ring buffer (bpf_ringbuf_output), bpf_loop,
+ * x86-64 syscall ABI (arguments in di, si, dx, r10, r8, r9), net/unix/af_unix.c
+ * (an accepted socket shares the listener's struct path; its peer is the
+ * connecting socket).
+ *
+ * Only raw tracepoints: no tracefs, no kprobes, no fentry (refused on the
+ * project's machines). Every syscall that can move bytes into or out of the
+ * watched connections is looked at on entry: the fd is resolved to its
+ * struct sock (current->files), which must be an AF_UNIX stream socket whose
+ * own path (app end) or whose peer's path (client end) is the listener's
+ * inode (target_ino on the device target_dev). Matching calls are remembered
+ * per thread and finished on exit, where the bytes the call really moved
+ * (its return value) are copied in UC_CHUNK records with bpf_loop.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "unixcap.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+const volatile __u64 target_ino = 0;
+const volatile __u32 target_dev = 0;   /* kernel dev_t: major << 20 | minor */
+const volatile __u32 self_tgid = 0;    /* fcgiscope itself: never traced */
+
+#define NR_write 1
+#define NR_close 3
+#define NR_writev 20
+#define NR_sendfile 40
+#define NR_connect 42
+#define NR_accept 43
+#define NR_sendto 44
+#define NR_sendmsg 46
+#define NR_shutdown 48
+#define NR_accept4 288
+
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define AF_UNIX 1
+#define SOCK_STREAM 1
+#define TCP_LISTEN 10
+
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, 32 << 20);
+} events SEC(".maps");
+
+/* A matching call between entry and exit, per thread. */
+struct uc_pending {
+    __u64 conn;
+    __u64 ts;
+    __u64 buf;       /* write/sendto: buffer; writev/sendmsg: iovec array */
+    __u64 count;     /* bytes (flat) or iovec count */
+    __u64 aux, aux2; /* sendfile: in_fd, file offset */
+    __u32 nr;
+    __u32 dir;
+    __u32 iov;       /* buf is an iovec array */
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 16384);
+    __type(key, __u64);
+    __type(value, struct uc_pending);
+} pend SEC(".maps");
+
+/* Per connection: bytes written per direction so far, closed ends. */
+struct uc_conn {
+    __u64 off[2];
+    __u64 closed;    /* bit per end */
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 65536);
+    __type(key, __u64);
+    __type(value, struct uc_conn);
+} conns SEC(".maps");
+
+/* Records that did not fit in the ring buffer (user space sums the CPUs). */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 2);   /* 0: records lost, 1: bytes lost */
+    __type(key, __u32);
+    __type(value, __u64);
+} lost SEC(".maps");
+
+struct uc_rec {
+    struct uc_event h;
+    __u8 data[UC_CHUNK];
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct uc_rec);
+} scratch SEC(".maps");
+
+struct file___old {
+    atomic_long_t f_count;
+} __attribute__((preserve_access_index));
+
+static __always_inline void count_lost(__u64 bytes)
+{
+    __u32 k = 0;
+    __u64 *v = bpf_map_lookup_elem(&lost, &k);
+    if (v)
+        __sync_fetch_and_add(v, 1);
+    k = 1;
+    v = bpf_map_lookup_elem(&lost, &k);
+    if (v)
+        __sync_fetch_and_add(v, bytes);
+}
+
+static __always_inline struct file *fd_file(int fd)
+{
+    struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+    struct files_struct *files = BPF_CORE_READ(task, files);
+    if (!files || fd < 0)
+        return NULL;
+    struct fdtable *fdt = BPF_CORE_READ(files, fdt);
+    unsigned int max = BPF_CORE_READ(fdt, max_fds);
+    if ((unsigned int)fd >= max)
+        return NULL;
+    struct file **arr = BPF_CORE_READ(fdt, fd);
+    struct file *f = NULL;
+    bpf_probe_read_kernel(&f, sizeof f, &arr[fd]);
+    return f;
+}
+
+static __always_inline bool path_is_target(struct sock *sk)
+{
+    struct unix_sock *u = (struct unix_sock *)sk;
+    struct dentry *d = BPF_CORE_READ(u, path.dentry);
+    if (!d)
+        return false;
+    struct inode *ino = BPF_CORE_READ(d, d_inode);
+    if (!ino)
+        return false;
+    if (BPF_CORE_READ(ino, i_ino) != target_ino)
+        return false;
+    return BPF_CORE_READ(ino, i_sb, s_dev) == target_dev;
+}
+
+/* The watched connection fd belongs to: its key (the app end's sock) and
+ * which end this is; 0 when it is not one. *sk_out: this end's sock. */
+static __always_inline __u64 fd_conn(int fd, __u32 *dir, struct sock **sk_out, struct file **f_out)
+{
+    struct file *f = fd_file(fd);
+    if (!f)
+        return 0;
+    umode_t mode = BPF_CORE_READ(f, f_inode, i_mode);
+    if ((mode & S_IFMT) != S_IFSOCK)
+        return 0;
+    struct socket *so = BPF_CORE_READ(f, private_data);
+    if (!so)
+        return 0;
+    struct sock *sk = BPF_CORE_READ(so, sk);
+    if (!sk)
+        return 0;
+    if (BPF_CORE_READ(sk, __sk_common.skc_family) != AF_UNIX)
+        return 0;
+    if (BPF_CORE_READ(sk, sk_type) != SOCK_STREAM)
+        return 0;
+    if (sk_out)
+        *sk_out = sk;
+    if (f_out)
+        *f_out = f;
+    if (path_is_target(sk)) {
+        if (BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_LISTEN)
+            return 0;
+        *dir = UC_DIR_SERVER;
+        return (__u64)sk;
+    }
+    struct sock *peer = BPF_CORE_READ((struct unix_sock *)sk, peer);
+    if (peer && path_is_target(peer)) {
+        *dir = UC_DIR_CLIENT;
+        return (__u64)peer;
+    }
+    return 0;
+}
+
+static __always_inline void fill_head(struct uc_event *h, __u32 type, __u32 dir, __u64 conn, __u64 ts)
+{
+    __u64 pt = bpf_get_current_pid_tgid();
+    h->type = type;
+    h->dir = dir;
+    h->flags = 0;
+    h->len = 0;
+    h->conn = conn;
+    h->off = 0;
+    h->ts = ts;
+    h->aux = 0;
+    h->aux2 = 0;
+    h->pid = (__u32)pt;
+    h->tgid = (__u32)(pt >> 32);
+    bpf_get_current_comm(h->comm, sizeof h->comm);
+}
+
+static __always_inline void emit_head(struct uc_event *h)
+{
+    if (bpf_ringbuf_output(&events, h, sizeof *h, 0) != 0)
+        count_lost(0);
+}
+
+static __always_inline struct uc_conn *cstate_get(__u64 conn, bool fresh)
+{
+    struct uc_conn *cs = bpf_map_lookup_elem(&conns, &conn);
+    if (cs && !fresh)
+        return cs;
+    struct uc_conn z = {};
+    bpf_map_update_elem(&conns, &conn, &z, fresh ? BPF_ANY : BPF_NOEXIST);
+    return bpf_map_lookup_elem(&conns, &conn);
+}
+
+/* ---- copying what a call wrote ---- */
+
+struct uc_copy {
+    struct uc_pending p;
+    __u64 left;       /* bytes still to copy */
+    __u64 off;        /* stream offset of the next byte */
+    __u64 iov_idx;    /* iovec mode: current element and position in it */
+    __u64 iov_pos;
+    __u64 flat_pos;
+};
+
+/* The copy's state lives in a map, not on the stack: the verifier then sees
+ * unknown scalars and checks the callback once instead of per value. */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct uc_copy);
+} copyst SEC(".maps");
+
+static long copy_chunk(__u32 i, void *unused)
+{
+    __u32 k = 0;
+    struct uc_copy *c = bpf_map_lookup_elem(&copyst, &k);
+    if (!c)
+        return 1;
+    struct uc_pending *p = &c->p;
+    if (c->left == 0)
+        return 1;
+    __u64 src, avail;
+    if (p->iov) {
+        if (c->iov_idx >= p->count)
+            return 1;
+        struct iovec iv;
+        if (bpf_probe_read_user(&iv, sizeof iv, (void *)(p->buf + c->iov_idx * sizeof(struct iovec))))
+            return 1;
+        if (c->iov_pos >= iv.iov_len) {
+            c->iov_idx++;
+            c->iov_pos = 0;
+            return 0;
+        }
+        src = (__u64)iv.iov_base + c->iov_pos;
+        avail = iv.iov_len - c->iov_pos;
+    } else {
+        src = p->buf + c->flat_pos;
+        avail = c->left;
+    }
+    __u32 n = UC_CHUNK;
+    if (avail < n)
+        n = (__u32)avail;
+    if (c->left < n)
+        n = (__u32)c->left;
+    struct uc_rec *r = bpf_map_lookup_elem(&scratch, &k);
+    if (!r)
+        return 1;
+    fill_head(&r->h, UC_EV_DATA, p->dir, p->conn, p->ts);
+    r->h.off = c->off;
+    r->h.len = n;
+    if (n > UC_CHUNK)
+        return 1;
+    if (bpf_probe_read_user(r->data, n, (void *)src) != 0) {
+        /* unreadable (cannot happen after a successful write): a skip */
+        r->h.type = UC_EV_SKIP;
+        emit_head(&r->h);
+    } else if (bpf_ringbuf_output(&events, r, sizeof r->h + n, 0) != 0) {
+        count_lost(n);
+    }
+    c->left -= n;
+    c->off += n;
+    c->flat_pos += n;
+    c->iov_pos += n;
+    return c->left == 0;
+}
+
+/* ---- entry ---- */
+
+static __always_inline __u64 arg(struct pt_regs *regs, int i)
+{
+    switch (i) {
+    case 0: return BPF_CORE_READ(regs, di);
+    case 1: return BPF_CORE_READ(regs, si);
+    case 2: return BPF_CORE_READ(regs, dx);
+    case 3: return BPF_CORE_READ(regs, r10);
+    default: return BPF_CORE_READ(regs, r8);
+    }
+}
+
+static __always_inline long file_refs_one(struct file *f)
+{
+    if (bpf_core_field_exists(f->f_ref)) {
+        /* file_ref_t counts from 0 (FILE_REF_ONEREF) */
+        __s64 v = BPF_CORE_READ(f, f_ref.refcnt.counter);
+        return v == 0;
+    }
+    struct file___old *fo = (void *)f;
+    return BPF_CORE_READ(fo, f_count.counter) == 1;
+}
+
+SEC("raw_tracepoint/sys_enter")
+int uc_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+    long nr = (long)ctx->args[1];
+    if (nr != NR_write && nr != NR_writev && nr != NR_sendto && nr != NR_sendmsg &&
+        nr != NR_sendfile && nr != NR_close && nr != NR_shutdown && nr != NR_connect &&
+        nr != NR_accept && nr != NR_accept4)
+        return 0;
+    __u64 pt = bpf_get_current_pid_tgid();
+    if ((__u32)(pt >> 32) == self_tgid)
+        return 0;
+    struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+    struct uc_pending p = {};
+    p.nr = (__u32)nr;
+    p.ts = bpf_ktime_get_ns();
+    if (nr == NR_connect || nr == NR_accept || nr == NR_accept4) {
+        /* resolved on exit (the fd / the new fd is a watched end only then) */
+        p.buf = arg(regs, 0);
+        bpf_map_update_elem(&pend, &pt, &p, BPF_ANY);
+        return 0;
+    }
+    int fd = (int)arg(regs, 0);
+    __u32 dir = 0;
+    struct sock *sk = NULL;
+    struct file *f = NULL;
+    __u64 conn = fd_conn(fd, &dir, &sk, &f);
+    if (!conn)
+        return 0;
+    if (nr == NR_close || nr == NR_shutdown) {
+        if (nr == NR_close && !file_refs_one(f))
+            return 0;    /* another reference keeps the socket open */
+        if (nr == NR_shutdown) {
+            int how = (int)arg(regs, 1);
+            if (how == 0)  /* SHUT_RD: nothing on the wire */
+                return 0;
+        }
+        __u32 k = 0;
+        struct uc_rec *r = bpf_map_lookup_elem(&scratch, &k);
+        if (!r)
+            return 0;
+        fill_head(&r->h, nr == NR_close ? UC_EV_CLOSE : UC_EV_SHUTDOWN, dir, conn, p.ts);
+        struct uc_conn *cs = bpf_map_lookup_elem(&conns, &conn);
+        if (cs) {
+            r->h.off = cs->off[dir & 1];
+            r->h.aux = cs->off[(dir ^ 1) & 1];
+            if (nr == NR_close) {
+                __u64 bit = 1ull << (dir & 1);
+                __u64 closed = __sync_fetch_and_or(&cs->closed, bit);
+                if ((closed | bit) == 3)
+                    bpf_map_delete_elem(&conns, &conn);
+            }
+        } else {
+            r->h.flags |= 4; /* offsets unknown */
+        }
+        /* unread bytes at close: the peer gets ECONNRESET (af_unix), a reset */
+        if (nr == NR_close && BPF_CORE_READ(sk, sk_receive_queue.qlen) > 0)
+            r->h.flags |= UC_F_RST;
+        emit_head(&r->h);
+        return 0;
+    }
+    p.conn = conn;
+    p.dir = dir;
+    if (nr == NR_write || nr == NR_sendto) {
+        p.buf = arg(regs, 1);
+        p.count = arg(regs, 2);
+    } else if (nr == NR_writev) {
+        p.buf = arg(regs, 1);
+        p.count = arg(regs, 2);
+        p.iov = 1;
+    } else if (nr == NR_sendmsg) {
+        struct user_msghdr mh;
+        if (bpf_probe_read_user(&mh, sizeof mh, (void *)arg(regs, 1)))
+            return 0;
+        p.buf = (__u64)mh.msg_iov;
+        p.count = mh.msg_iovlen;
+        p.iov = 1;
+    } else { /* sendfile(out_fd, in_fd, off_t *offset, count) */
+        int in_fd = (int)arg(regs, 1);
+        __u64 offp = arg(regs, 2);
+        __s64 start = 0;
+        if (offp) {
+            bpf_probe_read_user(&start, sizeof start, (void *)offp);
+        } else {
+            struct file *in = fd_file(in_fd);
+            if (in)
+                start = BPF_CORE_READ(in, f_pos);
+        }
+        p.aux = (__u64)in_fd;
+        p.aux2 = (__u64)start;
+    }
+    bpf_map_update_elem(&pend, &pt, &p, BPF_ANY);
+    return 0;
+}
+
+/* ---- exit ---- */
+
+SEC("raw_tracepoint/sys_exit")
+int uc_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+    __u64 pt = bpf_get_current_pid_tgid();
+    struct uc_pending *p = bpf_map_lookup_elem(&pend, &pt);
+    if (!p)
+        return 0;
+    long ret = (long)ctx->args[1];
+    __u32 nr = p->nr;
+    if (nr == NR_connect || nr == NR_accept || nr == NR_accept4) {
+        int fd = nr == NR_connect ? (int)p->buf : (int)ret;
+        __u64 ts = p->ts;
+        bpf_map_delete_elem(&pend, &pt);
+        if (ret < 0)
+            return 0;
+        __u32 dir = 0;
+        __u64 conn = fd_conn(fd, &dir, NULL, NULL);
+        if (!conn)
+            return 0;
+        if (nr == NR_connect && dir != UC_DIR_CLIENT)
+            return 0;
+        if (nr != NR_connect && dir != UC_DIR_SERVER)
+            return 0;
+        cstate_get(conn, nr == NR_connect);
+        __u32 k = 0;
+        struct uc_rec *r = bpf_map_lookup_elem(&scratch, &k);
+        if (!r)
+            return 0;
+        fill_head(&r->h, nr == NR_connect ? UC_EV_CONNECT : UC_EV_ACCEPT, dir, conn,
+                  nr == NR_connect ? ts : bpf_ktime_get_ns());
+        emit_head(&r->h);
+        return 0;
+    }
+    if (ret <= 0) {
+        bpf_map_delete_elem(&pend, &pt);
+        return 0;
+    }
+    struct uc_conn *cs = cstate_get(p->conn, false);
+    __u64 off = 0;
+    if (cs)
+        off = __sync_fetch_and_add(&cs->off[p->dir & 1], (__u64)ret);
+    if (nr == NR_sendfile) {
+        __u32 k = 0;
+        struct uc_rec *r = bpf_map_lookup_elem(&scratch, &k);
+        if (r) {
+            fill_head(&r->h, UC_EV_SKIP, p->dir, p->conn, p->ts);
+            r->h.flags = UC_F_SENDFILE;
+            r->h.off = off;
+            r->h.len = (__u32)ret;
+            r->h.aux = p->aux;
+            r->h.aux2 = p->aux2;
+            emit_head(&r->h);
+        }
+        bpf_map_delete_elem(&pend, &pt);
+        return 0;
+    }
+    __u32 zero = 0;
+    struct uc_copy *c = bpf_map_lookup_elem(&copyst, &zero);
+    if (!c) {
+        bpf_map_delete_elem(&pend, &pt);
+        return 0;
+    }
+    c->p = *p;
+    c->left = (__u64)ret;
+    c->off = off;
+    c->iov_idx = 0;
+    c->iov_pos = 0;
+    c->flat_pos = 0;
+    bpf_loop(UC_MAX_CHUNKS, copy_chunk, NULL, 0);
+    if (c->left > 0) {
+        /* more than UC_MAX_CHUNKS records (or an unreadable iovec): the rest
+         * as a skip, so the stream keeps its length */
+        __u32 k = 0;
+        struct uc_rec *r = bpf_map_lookup_elem(&scratch, &k);
+        if (r) {
+            fill_head(&r->h, UC_EV_SKIP, p->dir, p->conn, p->ts);
+            r->h.off = c->off;
+            r->h.len = (__u32)c->left;
+            emit_head(&r->h);
+        }
+    }
+    bpf_map_delete_elem(&pend, &pt);
+    return 0;
+}

@@ -1,0 +1,739 @@
+/* unixcap.c — fcgiscope --unix PATH: eBPF events of one listening Unix socket -> synthetic IPv4/TCP frames.
+ *
+ * Normative reference: see unixcap.h; analyzer/bpf/unixcap.h (the events).
+ *
+ * Path of an event: ring buffer (ring_buffer__poll) -> on_event() copies it
+ * into a reorder heap keyed by the syscall-entry timestamp -> released once
+ * REORDER_NS old (a write's record is submitted at syscall exit, so a reply
+ * written on another CPU can reach the ring first; ordering by entry time
+ * puts the request first) -> release() turns it into frames of its
+ * connection's flow -> fcs_cap_next() hands them out one by one.
+ */
+#define _GNU_SOURCE 1
+
+#include "unixcap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- the synthetic addresses' processes (kept beyond the capture's life) ---- */
+
+#define WHO_MAX (1u << 20)
+static fcs_unix_who *who_tab;       /* indexed by connection number % WHO_MAX */
+static uint64_t who_next;           /* connections numbered so far */
+
+static void conn_addr(uint64_t n, uint8_t ip[4], uint16_t *port)
+{
+    uint64_t hi = n / 50000;
+    ip[0] = 127;
+    ip[1] = 1;
+    ip[2] = (uint8_t)(hi >> 8);
+    ip[3] = (uint8_t)hi;
+    *port = (uint16_t)(10000 + n % 50000);
+}
+
+bool fcs_unix_who_get(const uint8_t a[4], uint16_t port, fcs_unix_who *out)
+{
+    if (!who_tab || a[0] != 127 || a[1] != 1 || port < 10000 || port >= 60000)
+        return false;
+    uint64_t n = ((uint64_t)a[2] << 8 | a[3]) * 50000 + (port - 10000);
+    if (n >= who_next || who_next - n > WHO_MAX)
+        return false;
+    *out = who_tab[n % WHO_MAX];
+    return true;
+}
+
+#ifndef FCGISCOPE_HAVE_UNIX
+
+bool fcs_unix_supported(void) { return false; }
+
+fcs_capture *fcs_unix_open(const char *path, char *err, size_t errlen)
+{
+    snprintf(err, errlen, "--unix %s: this fcgiscope was built without eBPF support "
+             "(rebuild with libbpf-dev, bpftool and clang installed)", path);
+    return NULL;
+}
+
+#else
+
+#include <bpf/libbpf.h>
+#include <bpf/bpf.h>
+
+#include "unixcap.skel.h"
+#include "../bpf/unixcap.h"
+
+#define REORDER_NS 20000000ll       /* hold events 20 ms to order them by entry time */
+#define WAIT_MS 250                  /* FCS_CAP_TIMEOUT after that long without a frame */
+#define SERVER_PORT 9000
+#define MAX_SEG 65000u               /* payload bytes per synthetic frame */
+
+typedef struct item {
+    struct uc_event h;
+    uint64_t seq;                    /* arrival order: ties */
+    uint8_t *data;                   /* h.len bytes for DATA */
+} item;
+
+typedef struct conn {
+    uint64_t key;
+    uint64_t n;                      /* connection number -> address */
+    uint32_t ip;                     /* client address (host order) */
+    uint16_t port;
+    uint32_t isn[2];
+    uint64_t next[2];                /* next stream offset per direction (UINT64_MAX: none yet) */
+    bool fin[2];
+    bool handshake;                  /* SYN seen: both directions known */
+    struct conn *hnext;
+} conn;
+
+#define NBUCKET 4096
+
+typedef struct frame {
+    uint8_t *buf;
+    uint32_t caplen, len;
+    int64_t ts;
+} frame;
+
+typedef struct uc {
+    struct unixcap_bpf *skel;
+    struct ring_buffer *rb;
+    char path[PATH_MAX];
+    char err[256];
+    volatile int stop;
+    /* reorder heap */
+    item **heap;
+    size_t nheap, capheap;
+    uint64_t seq;
+    uint64_t released_ts;            /* entry ts of the last event released */
+    /* frames ready */
+    frame *q;
+    size_t qhead, qn, qcap;
+    uint8_t *cur;                    /* the frame handed out last */
+    /* connections */
+    conn *bucket[NBUCKET];
+    /* clocks */
+    int64_t real_minus_mono;
+    int64_t clock_at;
+    uint64_t received;
+    FILE *dump;                      /* FCGISCOPE_UNIX_PCAP: every frame also written there */
+} uc;
+
+static int64_t clock_ns(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void sync_clocks(uc *u)
+{
+    int64_t m1 = clock_ns(CLOCK_MONOTONIC);
+    int64_t r = clock_ns(CLOCK_REALTIME);
+    int64_t m2 = clock_ns(CLOCK_MONOTONIC);
+    u->real_minus_mono = r - (m1 + (m2 - m1) / 2);
+    u->clock_at = m2;
+}
+
+/* ---- heap ---- */
+
+static bool item_lt(const item *a, const item *b)
+{
+    return a->h.ts != b->h.ts ? a->h.ts < b->h.ts : a->seq < b->seq;
+}
+
+static bool heap_push(uc *u, item *it)
+{
+    if (u->nheap == u->capheap) {
+        size_t nc = u->capheap ? u->capheap * 2 : 1024;
+        item **nh = realloc(u->heap, nc * sizeof *nh);
+        if (!nh)
+            return false;
+        u->heap = nh;
+        u->capheap = nc;
+    }
+    size_t i = u->nheap++;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!item_lt(it, u->heap[p]))
+            break;
+        u->heap[i] = u->heap[p];
+        i = p;
+    }
+    u->heap[i] = it;
+    return true;
+}
+
+static item *heap_pop(uc *u)
+{
+    item *top = u->heap[0];
+    item *last = u->heap[--u->nheap];
+    size_t i = 0, n = u->nheap;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        const item *mv = last;
+        if (l < n && item_lt(u->heap[l], mv)) { m = l; mv = u->heap[l]; }
+        if (r < n && item_lt(u->heap[r], mv)) { m = r; }
+        if (m == i)
+            break;
+        u->heap[i] = u->heap[m];
+        i = m;
+    }
+    if (n)
+        u->heap[i] = last;
+    return top;
+}
+
+/* ---- frames ---- */
+
+static uint16_t csum16(const uint8_t *p, size_t n)
+{
+    uint32_t s = 0;
+    for (size_t i = 0; i + 1 < n; i += 2)
+        s += (uint32_t)p[i] << 8 | p[i + 1];
+    while (s >> 16)
+        s = (s & 0xffff) + (s >> 16);
+    return (uint16_t)~s;
+}
+
+static void put16(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static void put32(uint8_t *p, uint32_t v) { put16(p, v >> 16); put16(p + 2, v); }
+
+/* One frame from end dir of c: flags, seq at stream offset off, payload
+ * (cap bytes present of wire bytes). */
+static bool emit(uc *u, conn *c, int dir, uint8_t flags, uint64_t off, const uint8_t *pl,
+                 uint32_t cap, uint32_t wire, int64_t ts)
+{
+    if (u->qhead + u->qn == u->qcap) {
+        if (u->qhead > 0) {
+            memmove(u->q, u->q + u->qhead, u->qn * sizeof *u->q);
+            u->qhead = 0;
+        } else {
+            size_t nc = u->qcap ? u->qcap * 2 : 256;
+            frame *nq = realloc(u->q, nc * sizeof *nq);
+            if (!nq)
+                return false;
+            u->q = nq;
+            u->qcap = nc;
+        }
+    }
+    uint8_t *b = malloc(40 + cap);
+    if (!b)
+        return false;
+    memset(b, 0, 40);
+    uint32_t sip = 0x7f000002, dip = c->ip;
+    uint16_t sport = SERVER_PORT, dport = c->port;
+    if (dir == UC_DIR_CLIENT) {
+        uint32_t t = sip; sip = dip; dip = t;
+        uint16_t tp = sport; sport = dport; dport = tp;
+    }
+    b[0] = 0x45;
+    put16(b + 2, 40 + wire);
+    b[6] = 0x40; /* DF */
+    b[8] = 64;
+    b[9] = 6;
+    put32(b + 12, sip);
+    put32(b + 16, dip);
+    put16(b + 10, csum16(b, 20));
+    uint8_t *t = b + 20;
+    put16(t, sport);
+    put16(t + 2, dport);
+    uint32_t seq = c->isn[dir] + 1 + (uint32_t)off;
+    if (flags & FCS_TH_SYN)
+        seq = c->isn[dir];
+    put32(t + 4, seq);
+    int od = dir ^ 1;
+    if ((flags & FCS_TH_ACK) && c->next[od] != UINT64_MAX)
+        put32(t + 8, c->isn[od] + 1 + (uint32_t)c->next[od]);
+    else
+        flags &= (uint8_t)~FCS_TH_ACK;
+    t[12] = 5 << 4;
+    t[13] = flags;
+    put16(t + 14, 65535);
+    if (cap)
+        memcpy(b + 40, pl, cap);
+    frame *f = &u->q[u->qhead + u->qn++];
+    f->buf = b;
+    f->caplen = 40 + cap;
+    f->len = 40 + wire;
+    f->ts = ts;
+    return true;
+}
+
+/* ---- connections ---- */
+
+static conn *conn_find(uc *u, uint64_t key)
+{
+    for (conn *c = u->bucket[(key >> 6) % NBUCKET]; c; c = c->hnext)
+        if (c->key == key)
+            return c;
+    return NULL;
+}
+
+static void conn_drop(uc *u, conn *c)
+{
+    conn **pp = &u->bucket[(c->key >> 6) % NBUCKET];
+    while (*pp && *pp != c)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = c->hnext;
+    free(c);
+}
+
+static conn *conn_new(uc *u, uint64_t key)
+{
+    conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    if (!who_tab && !(who_tab = calloc(WHO_MAX, sizeof *who_tab))) {
+        free(c);
+        return NULL;
+    }
+    c->key = key;
+    c->n = who_next++;
+    memset(&who_tab[c->n % WHO_MAX], 0, sizeof who_tab[0]);
+    uint8_t ip[4];
+    conn_addr(c->n, ip, &c->port);
+    c->ip = (uint32_t)ip[0] << 24 | (uint32_t)ip[1] << 16 | (uint32_t)ip[2] << 8 | ip[3];
+    c->isn[0] = (uint32_t)(c->n * 2654435761u) ^ 0x10000000u;
+    c->isn[1] = (uint32_t)(c->n * 40503u) ^ 0x20000000u;
+    c->next[0] = c->next[1] = UINT64_MAX;
+    size_t b = (key >> 6) % NBUCKET;
+    c->hnext = u->bucket[b];
+    u->bucket[b] = c;
+    return c;
+}
+
+static void note_who(conn *c, int dir, const struct uc_event *h)
+{
+    fcs_unix_who *w = &who_tab[c->n % WHO_MAX];
+    if (dir == UC_DIR_CLIENT && !w->client_pid) {
+        w->client_pid = h->tgid;
+        memcpy(w->client_comm, h->comm, sizeof w->client_comm);
+        w->client_comm[15] = '\0';
+    } else if (dir == UC_DIR_SERVER && !w->server_pid) {
+        w->server_pid = h->tgid;
+        memcpy(w->server_comm, h->comm, sizeof w->server_comm);
+        w->server_comm[15] = '\0';
+    }
+}
+
+/* Bytes of end dir up to stream offset off are certain but were not seen:
+ * the peer acknowledges them, which the reassembly reports as a gap. */
+static bool catch_up(uc *u, conn *c, int dir, uint64_t off, int64_t ts)
+{
+    if (c->next[dir] == UINT64_MAX) {
+        c->next[dir] = off;     /* joined mid-stream */
+        return true;
+    }
+    if (off <= c->next[dir])
+        return true;
+    uint64_t was = c->next[dir];
+    c->next[dir] = off;
+    if (c->next[dir ^ 1] == UINT64_MAX) {
+        /* the peer's sequence is unknown: the hole stays until the flow ends */
+        (void)was;
+        return true;
+    }
+    return emit(u, c, dir ^ 1, FCS_TH_ACK, c->next[dir ^ 1], NULL, 0, 0, ts);
+}
+
+static bool data_out(uc *u, conn *c, int dir, uint64_t off, const uint8_t *p, uint64_t n, int64_t ts)
+{
+    if (!catch_up(u, c, dir, off, ts))
+        return false;
+    if (off + n <= c->next[dir])
+        return true;
+    if (off < c->next[dir]) {
+        uint64_t trim = c->next[dir] - off;
+        p += trim;
+        n -= trim;
+        off += trim;
+    }
+    while (n > 0) {
+        uint32_t k = n > MAX_SEG ? MAX_SEG : (uint32_t)n;
+        if (!emit(u, c, dir, FCS_TH_ACK | FCS_TH_PSH, off, p, k, k, ts))
+            return false;
+        off += k;
+        p += k;
+        n -= k;
+        c->next[dir] = off;
+    }
+    return true;
+}
+
+static void handshake(uc *u, conn *c, int64_t ts)
+{
+    c->handshake = true;
+    c->next[0] = c->next[1] = 0;
+    emit(u, c, UC_DIR_CLIENT, FCS_TH_SYN, 0, NULL, 0, 0, ts);
+    emit(u, c, UC_DIR_SERVER, FCS_TH_SYN | FCS_TH_ACK, 0, NULL, 0, 0, ts);
+    emit(u, c, UC_DIR_CLIENT, FCS_TH_ACK, 0, NULL, 0, 0, ts);
+}
+
+/* Read back what sendfile(2) sent from the file (still open in the sender:
+ * nginx keeps its request body file until the request ends). */
+static uint8_t *sendfile_bytes(const struct uc_event *h)
+{
+    char p[64];
+    snprintf(p, sizeof p, "/proc/%u/fd/%llu", h->tgid, (unsigned long long)h->aux);
+    int fd = open(p, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    uint8_t *b = malloc(h->len ? h->len : 1);
+    size_t got = 0;
+    while (b && got < h->len) {
+        ssize_t r = pread(fd, b + got, h->len - got, (off_t)h->aux2 + (off_t)got);
+        if (r <= 0) {
+            if (r < 0 && errno == EINTR)
+                continue;
+            break;
+        }
+        got += (size_t)r;
+    }
+    close(fd);
+    if (got != h->len) {
+        free(b);
+        return NULL;
+    }
+    return b;
+}
+
+/* ---- events ---- */
+
+static void release(uc *u, item *it)
+{
+    const struct uc_event *h = &it->h;
+    int64_t ts = (int64_t)h->ts + u->real_minus_mono;
+    int dir = h->dir & 1;
+    conn *c = conn_find(u, h->conn);
+    switch (h->type) {
+    case UC_EV_CONNECT:
+        if (c) {
+            /* the sock was freed and reused: the old connection ended unseen */
+            conn_drop(u, c);
+        }
+        c = conn_new(u, h->conn);
+        if (!c)
+            break;
+        note_who(c, dir, h);
+        handshake(u, c, ts);
+        break;
+    case UC_EV_ACCEPT:
+        if (!c && (c = conn_new(u, h->conn)) != NULL)
+            handshake(u, c, ts);
+        if (c)
+            note_who(c, dir, h);
+        break;
+    case UC_EV_DATA:
+    case UC_EV_SKIP:
+        if (!c && !(c = conn_new(u, h->conn)))
+            break;
+        note_who(c, dir, h);
+        if (h->type == UC_EV_DATA || it->data)
+            data_out(u, c, dir, h->off, it->data, h->len, ts);
+        else
+            catch_up(u, c, dir, h->off + h->len, ts);  /* a gap of exactly len bytes */
+        break;
+    case UC_EV_SHUTDOWN:
+    case UC_EV_CLOSE:
+        if (!c)
+            break;
+        if (!(h->flags & 4))
+            catch_up(u, c, dir, h->off, ts);
+        if (h->flags & UC_F_RST) {
+            emit(u, c, dir, FCS_TH_RST | FCS_TH_ACK, c->next[dir] == UINT64_MAX ? 0 : c->next[dir],
+                 NULL, 0, 0, ts);
+            conn_drop(u, c);
+            break;
+        }
+        if (!c->fin[dir] && c->next[dir] != UINT64_MAX) {
+            emit(u, c, dir, FCS_TH_FIN | FCS_TH_ACK, c->next[dir], NULL, 0, 0, ts);
+            c->fin[dir] = true;
+        }
+        if (h->type == UC_EV_CLOSE && c->fin[0] && c->fin[1])
+            conn_drop(u, c);
+        break;
+    }
+    free(it->data);
+    free(it);
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+    uc *u = ctx;
+    if (size < sizeof(struct uc_event))
+        return 0;
+    item *it = calloc(1, sizeof *it);
+    if (!it)
+        return -ENOMEM;
+    memcpy(&it->h, data, sizeof it->h);
+    it->seq = u->seq++;
+    u->received++;
+    if (it->h.type == UC_EV_DATA) {
+        size_t n = size - sizeof it->h;
+        if (it->h.len > n)
+            it->h.len = (uint32_t)n;
+        it->data = malloc(it->h.len ? it->h.len : 1);
+        if (!it->data) {
+            free(it);
+            return -ENOMEM;
+        }
+        memcpy(it->data, (const uint8_t *)data + sizeof it->h, it->h.len);
+    } else if (it->h.type == UC_EV_SKIP && (it->h.flags & UC_F_SENDFILE)) {
+        it->data = sendfile_bytes(&it->h);   /* NULL: the gap stays */
+    }
+    /* an event older than what was released already (a call blocked longer
+     * than REORDER_NS) goes out next, in place */
+    if (it->h.ts < u->released_ts)
+        it->h.ts = u->released_ts;
+    if (!heap_push(u, it)) {
+        free(it->data);
+        free(it);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+static void release_upto(uc *u, uint64_t limit)
+{
+    while (u->nheap && u->heap[0]->h.ts <= limit) {
+        item *it = heap_pop(u);
+        u->released_ts = it->h.ts;
+        release(u, it);
+    }
+}
+
+/* ---- the capture source ---- */
+
+static int src_next(void *ud, fcs_packet *pkt)
+{
+    uc *u = ud;
+    free(u->cur);
+    u->cur = NULL;
+    int64_t start = clock_ns(CLOCK_MONOTONIC);
+    for (;;) {
+        if (u->qn) {
+            frame *f = &u->q[u->qhead++];
+            u->qn--;
+            if (!u->qn)
+                u->qhead = 0;
+            u->cur = f->buf;
+            if (u->dump) {
+                uint32_t rh[4] = { (uint32_t)(f->ts / 1000000000), (uint32_t)(f->ts % 1000000000),
+                                   f->caplen, f->len };
+                fwrite(rh, sizeof rh, 1, u->dump);
+                fwrite(f->buf, 1, f->caplen, u->dump);
+            }
+            pkt->data = f->buf;
+            pkt->caplen = f->caplen;
+            pkt->len = f->len;
+            pkt->ts_ns = f->ts;
+            return FCS_CAP_PACKET;
+        }
+        if (u->stop)
+            return FCS_CAP_EOF;
+        int64_t now = clock_ns(CLOCK_MONOTONIC);
+        if (now - u->clock_at > 1000000000)
+            sync_clocks(u);
+        release_upto(u, (uint64_t)(now - REORDER_NS));
+        if (u->qn)
+            continue;
+        int64_t waited = (now - start) / 1000000;
+        if (waited >= WAIT_MS)
+            return FCS_CAP_TIMEOUT;
+        int tmo = (int)(WAIT_MS - waited);
+        if (u->nheap) {
+            int64_t due = ((int64_t)u->heap[0]->h.ts + REORDER_NS - now) / 1000000 + 1;
+            if (due < tmo)
+                tmo = (int)(due < 1 ? 1 : due);
+        }
+        if (tmo > 50)
+            tmo = 50;   /* notice stop */
+        int r = ring_buffer__poll(u->rb, tmo);
+        if (r < 0 && r != -EINTR) {
+            snprintf(u->err, sizeof u->err, "reading the BPF ring buffer: %s", strerror(-r));
+            return FCS_CAP_ERROR;
+        }
+    }
+}
+
+static const char *src_error(void *ud)
+{
+    return ((uc *)ud)->err;
+}
+
+static bool src_stats(void *ud, uint64_t *received, uint64_t *dropped)
+{
+    uc *u = ud;
+    int ncpu = libbpf_num_possible_cpus();
+    uint64_t lost = 0;
+    if (ncpu > 0) {
+        uint64_t *v = calloc((size_t)ncpu, sizeof *v);
+        uint32_t k = 0;
+        if (v && bpf_map__lookup_elem(u->skel->maps.lost, &k, sizeof k, v,
+                                      (size_t)ncpu * sizeof *v, 0) == 0)
+            for (int i = 0; i < ncpu; i++)
+                lost += v[i];
+        free(v);
+    }
+    if (received)
+        *received = u->received + lost;
+    if (dropped)
+        *dropped = lost;
+    return true;
+}
+
+static void src_breakloop(void *ud)
+{
+    ((uc *)ud)->stop = 1;
+}
+
+static void src_close(void *ud)
+{
+    uc *u = ud;
+    if (!u)
+        return;
+    ring_buffer__free(u->rb);
+    unixcap_bpf__destroy(u->skel);
+    if (u->dump)
+        fclose(u->dump);
+    while (u->nheap) {
+        item *it = heap_pop(u);
+        free(it->data);
+        free(it);
+    }
+    free(u->heap);
+    for (size_t i = 0; i < u->qn; i++)
+        free(u->q[u->qhead + i].buf);
+    free(u->q);
+    free(u->cur);
+    for (size_t b = 0; b < NBUCKET; b++)
+        while (u->bucket[b]) {
+            conn *c = u->bucket[b];
+            u->bucket[b] = c->hnext;
+            free(c);
+        }
+    free(u);
+}
+
+/* ---- opening ---- */
+
+static char last_libbpf[512];
+
+static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+    if (getenv("FCGISCOPE_BPF_DEBUG"))
+        return vfprintf(stderr, fmt, ap);
+    if (level == LIBBPF_WARN) {
+        char line[512];
+        vsnprintf(line, sizeof line, fmt, ap);
+        size_t n = strlen(line);
+        while (n && (line[n - 1] == '\n' || line[n - 1] == ' '))
+            line[--n] = '\0';
+        if (n)
+            memcpy(last_libbpf, line, n + 1);
+    }
+    return 0;
+}
+
+bool fcs_unix_supported(void) { return true; }
+
+fcs_capture *fcs_unix_open(const char *path, char *err, size_t errlen)
+{
+    char real[PATH_MAX];
+    if (!realpath(path, real)) {
+        snprintf(err, errlen, "--unix %s: %s (give the path of the FastCGI server's listening "
+                 "socket, e.g. /run/php/php8.2-fpm.sock)", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (stat(real, &st) != 0) {
+        snprintf(err, errlen, "--unix %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    if (!S_ISSOCK(st.st_mode)) {
+        snprintf(err, errlen, "--unix %s: not a Unix socket (give the path the FastCGI server "
+                 "listens on, e.g. /run/php/php8.2-fpm.sock)", path);
+        return NULL;
+    }
+    if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+        snprintf(err, errlen, "--unix: this kernel has no BTF (/sys/kernel/btf/vmlinux: %s): "
+                 "it needs a kernel built with CONFIG_DEBUG_INFO_BTF=y", strerror(errno));
+        return NULL;
+    }
+    libbpf_set_print(libbpf_quiet);
+    last_libbpf[0] = '\0';
+    uc *u = calloc(1, sizeof *u);
+    if (!u) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    snprintf(u->path, sizeof u->path, "%s", real);
+    u->skel = unixcap_bpf__open();
+    if (!u->skel) {
+        snprintf(err, errlen, "--unix: cannot open the BPF object: %s", strerror(errno));
+        free(u);
+        return NULL;
+    }
+    u->skel->rodata->target_ino = (uint64_t)st.st_ino;
+    u->skel->rodata->target_dev = (uint32_t)(major(st.st_dev) << 20 | minor(st.st_dev));
+    u->skel->rodata->self_tgid = (uint32_t)getpid();
+    int r = unixcap_bpf__load(u->skel);
+    if (r) {
+        int e = errno ? errno : -r;
+        if (e == EPERM || e == EACCES)
+            snprintf(err, errlen, "--unix: not permitted to load BPF programs (%s): run as root "
+                     "(or with CAP_BPF and CAP_PERFMON)", strerror(e));
+        else
+            snprintf(err, errlen, "--unix: the kernel refused the BPF programs (%s%s%s): it needs "
+                     "raw tracepoints, ring buffers and bpf_loop (Linux 5.17 or later); "
+                     "FCGISCOPE_BPF_DEBUG=1 shows the verifier's log", strerror(e),
+                     last_libbpf[0] ? ": " : "", last_libbpf);
+        src_close(u);
+        return NULL;
+    }
+    r = unixcap_bpf__attach(u->skel);
+    if (r) {
+        int e = errno ? errno : -r;
+        snprintf(err, errlen, "--unix: cannot attach to the sys_enter/sys_exit raw tracepoints "
+                 "(%s): run as root (or with CAP_BPF and CAP_PERFMON)", strerror(e));
+        src_close(u);
+        return NULL;
+    }
+    u->rb = ring_buffer__new(bpf_map__fd(u->skel->maps.events), on_event, u, NULL);
+    if (!u->rb) {
+        snprintf(err, errlen, "--unix: cannot open the BPF ring buffer: %s", strerror(errno));
+        src_close(u);
+        return NULL;
+    }
+    sync_clocks(u);
+    const char *dump = getenv("FCGISCOPE_UNIX_PCAP");
+    if (dump && *dump && (u->dump = fopen(dump, "wb")) != NULL) {
+        /* classic pcap, nanosecond magic, LINKTYPE_RAW (a debugging aid) */
+        uint32_t gh[6] = { 0xa1b23c4d, 0x00040002, 0, 0, 262144, 101 };
+        fwrite(gh, sizeof gh, 1, u->dump);
+    }
+    fcs_cap_source src;
+    memset(&src, 0, sizeof src);
+    src.next = src_next;
+    src.error = src_error;
+    src.stats = src_stats;
+    src.breakloop = src_breakloop;
+    src.close = src_close;
+    src.ud = u;
+    src.dlt = 101; /* LINKTYPE_RAW */
+    src.precision = FCS_PREC_NS;
+    char name[PATH_MAX + 8];
+    snprintf(name, sizeof name, "unix:%s", real);
+    return fcs_cap_open_source(name, &src, err, errlen);
+}
+
+#endif /* FCGISCOPE_HAVE_UNIX */

@@ -1,0 +1,61 @@
+/* unixcap.h — fcgiscope --unix PATH: the connections of a listening Unix socket, captured by eBPF, as synthetic TCP flows.
+ *
+ * Normative references: issue 11 (what to capture, how losses show, the
+ * synthetic flows); analyzer/bpf/unixcap.bpf.c (the kernel side and its
+ * events); RFC 791 / RFC 9293 (the IPv4/TCP headers written for each event).
+ *
+ * fcs_unix_open() loads and attaches the BPF programs and returns a live
+ * capture (capture.h, fcs_cap_open_source) whose frames are raw IPv4/TCP
+ * (LINKTYPE_RAW, 101), so the rest of the analyzer runs unchanged. Each
+ * connection to PATH is one flow: client (the connecting end, e.g. nginx)
+ * 127.1.H.L:P with H.L.P a running connection number (P = 10000 + n % 50000,
+ * H.L = n / 50000), server 127.0.0.2:9000 (see fcs_unix_who() for the
+ * processes behind an address). SYN/SYN-ACK/ACK at connect(2), the bytes
+ * of every write, writev, sendto, sendmsg and sendfile in the order the calls
+ * entered the kernel (timestamps: CLOCK_REALTIME, ns, taken at syscall entry),
+ * FIN at close(2) or shutdown(2) of an end, RST when that end closed with
+ * unread bytes (af_unix then resets the peer). Bytes the ring buffer lost, or
+ * that sendfile(2) moved from a file that could not be read back, become a
+ * sequence hole of the exact length that the peer acknowledges: the analyzer
+ * reports a gap of that length (and the summary counts lost records as
+ * capture drops).
+ *
+ * Errors (one line each, for exit status 2): PATH missing or not a socket,
+ * no BTF, not permitted (not root), the kernel refusing the programs, and a
+ * build without eBPF support.
+ */
+#ifndef FCS_UNIXCAP_H
+#define FCS_UNIXCAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "capture.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Open a live capture of the Unix socket listening at path (symlinks
+ * resolved). NULL with a one-line message in err. */
+fcs_capture *fcs_unix_open(const char *path, char *err, size_t errlen);
+
+/* Is --unix available in this build? */
+bool fcs_unix_supported(void);
+
+/* The processes behind a synthetic client address (IPv4, network byte order,
+ * port in host order) of the capture opened last: pids and names of the
+ * client and server ends as first seen (0 / "" when unknown). false when the
+ * address is not one of ours. The records outlive their connections. */
+typedef struct fcs_unix_who {
+    uint32_t client_pid, server_pid;
+    char client_comm[16], server_comm[16];
+} fcs_unix_who;
+bool fcs_unix_who_get(const uint8_t client_addr[4], uint16_t client_port, fcs_unix_who *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
