@@ -4,6 +4,7 @@
  * in analyzer/README.md "Output formats"; change both together.
  */
 #include "out.h"
+#include "unixcap.h"
 
 #include <glob.h>
 #include <inttypes.h>
@@ -492,6 +493,25 @@ static void json_user_fields(out_ctx *c, const req_rec *r)
     j_bool(b, "gap", r->gap);
 }
 
+/* --unix: the processes at both ends of the request's connection (unixcap.h:
+ * the synthetic client address names the connection). */
+static void json_unix_who(sbuf *b, const char *client)
+{
+    unsigned a0, a1, a2, a3, port;
+    fcs_unix_who w;
+    uint8_t ip[4];
+    bool ok = sscanf(client, "%u.%u.%u.%u:%u", &a0, &a1, &a2, &a3, &port) == 5 &&
+              a0 < 256 && a1 < 256 && a2 < 256 && a3 < 256 && port < 65536;
+    if (ok) {
+        ip[0] = (uint8_t)a0; ip[1] = (uint8_t)a1; ip[2] = (uint8_t)a2; ip[3] = (uint8_t)a3;
+        ok = fcs_unix_who_get(ip, (uint16_t)port, &w);
+    }
+    j_i64_or_null(b, "client_pid", ok && w.client_pid, ok ? (int64_t)w.client_pid : 0);
+    j_cstr(b, "client_comm", ok && w.client_comm[0] ? w.client_comm : NULL);
+    j_i64_or_null(b, "server_pid", ok && w.server_pid, ok ? (int64_t)w.server_pid : 0);
+    j_cstr(b, "server_comm", ok && w.server_comm[0] ? w.server_comm : NULL);
+}
+
 static void json_request(out_ctx *c, const req_rec *r)
 {
     sbuf *b = &c->line;
@@ -560,6 +580,8 @@ static void json_request(out_ctx *c, const req_rec *r)
     json_user_fields(c, r);
     j_u64(b, "attempt", r->attempt ? r->attempt : 1);
     j_bool(b, "retried", r->retried);
+    if (c->o->unix_path)
+        json_unix_who(b, r->client);
     J_KEY(b, "params");
     sbuf_addc(b, '{');
     for (size_t k = 0; k < r->nparams && k < c->o->nparams; k++) {

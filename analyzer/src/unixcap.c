@@ -124,6 +124,7 @@ typedef struct uc {
     int64_t clock_at;
     uint64_t received;
     FILE *dump;                      /* FCGISCOPE_UNIX_PCAP: every frame also written there */
+    bool sendfile_gap;               /* FCGISCOPE_UNIX_SENDFILE=gap: never read back (tests) */
 } uc;
 
 static int64_t clock_ns(clockid_t id)
@@ -487,7 +488,7 @@ static int on_event(void *ctx, void *data, size_t size)
             return -ENOMEM;
         }
         memcpy(it->data, (const uint8_t *)data + sizeof it->h, it->h.len);
-    } else if (it->h.type == UC_EV_SKIP && (it->h.flags & UC_F_SENDFILE)) {
+    } else if (it->h.type == UC_EV_SKIP && (it->h.flags & UC_F_SENDFILE) && !u->sendfile_gap) {
         it->data = sendfile_bytes(&it->h);   /* NULL: the gap stays */
     }
     /* an event older than what was released already (a call blocked longer
@@ -686,6 +687,14 @@ fcs_capture *fcs_unix_open(const char *path, char *err, size_t errlen)
     u->skel->rodata->target_ino = (uint64_t)st.st_ino;
     u->skel->rodata->target_dev = (uint32_t)(major(st.st_dev) << 20 | minor(st.st_dev));
     u->skel->rodata->self_tgid = (uint32_t)getpid();
+    /* FCGISCOPE_UNIX_RING_KB: ring buffer size (a power of two pages; tests
+     * shrink it to make records get lost) */
+    const char *rk = getenv("FCGISCOPE_UNIX_RING_KB");
+    if (rk && *rk) {
+        unsigned long kb = strtoul(rk, NULL, 10);
+        if (kb >= 4 && kb <= (1ul << 20) && !(kb & (kb - 1)))
+            bpf_map__set_max_entries(u->skel->maps.events, (uint32_t)(kb * 1024));
+    }
     int r = unixcap_bpf__load(u->skel);
     if (r) {
         int e = errno ? errno : -r;
@@ -715,6 +724,8 @@ fcs_capture *fcs_unix_open(const char *path, char *err, size_t errlen)
         return NULL;
     }
     sync_clocks(u);
+    const char *sf = getenv("FCGISCOPE_UNIX_SENDFILE");
+    u->sendfile_gap = sf && !strcmp(sf, "gap");
     const char *dump = getenv("FCGISCOPE_UNIX_PCAP");
     if (dump && *dump && (u->dump = fopen(dump, "wb")) != NULL) {
         /* classic pcap, nanosecond magic, LINKTYPE_RAW (a debugging aid) */
