@@ -2,9 +2,14 @@
 # Built when clang, bpftool, libbpf and the running kernel's BTF are found;
 # otherwise src/unixcap.c compiles its stub (--unix then says how to get it).
 # FCGISCOPE_UNIX=OFF turns it off; FCGISCOPE_UNIX_REQUIRED=ON makes a missing
-# piece a configuration error (CI).
+# piece a configuration error (default ON when CI=true).
 option(FCGISCOPE_UNIX "Build fcgiscope --unix (eBPF capture of Unix-socket FastCGI)" ON)
-option(FCGISCOPE_UNIX_REQUIRED "Fail configuration when --unix cannot be built" OFF)
+if("$ENV{CI}" STREQUAL "true")
+  set(_uc_req_default ON)   # CI builds and tests it
+else()
+  set(_uc_req_default OFF)
+endif()
+option(FCGISCOPE_UNIX_REQUIRED "Fail configuration when --unix cannot be built" ${_uc_req_default})
 set(FCGISCOPE_VMLINUX_BTF /sys/kernel/btf/vmlinux CACHE FILEPATH
     "BTF of the kernel the vmlinux.h for the BPF program is generated from")
 

@@ -1,0 +1,378 @@
+#!/usr/bin/env bash
+# unix_test.sh — fcgiscope --unix against a real nginx + php-fpm on a private Unix socket.
+#
+# Normative reference: issue 11 "Tests" (GET, slow, 404, 500, small POST and
+# a 200 kB POST that nginx sends with sendfile(2); every request found with
+# nginx's status, latency within nginx's $upstream_response_time, the exact
+# body size; losses reported, never silent; bad input: one line, exit 2).
+#
+#   unix_test.sh FCGISCOPE
+#
+# php-fpm (own config, pool user www-data) listens on $tmp/fpm.sock; nginx
+# (Debian's snippets/fastcgi-php.conf and fastcgi.conf, copied unchanged,
+# `sendfile on`, client_body_buffer_size 16k so big bodies are spooled to a
+# temp file) on a free 127.0.0.1 high port passes to unix:$tmp/fpm.sock.
+# fcgiscope is given a symlink to the socket. Phases:
+#   1 bad input (any user): missing path, not a socket, --unix with -i
+#   2 the requests, checked against nginx's access log
+#   3 sendfile bytes not read back (FCGISCOPE_UNIX_SENDFILE=gap): the body is
+#     a known-length gap: stdin_bytes still exact, capture_gap on the request
+#   4 a ring buffer too small for the records (FCGISCOPE_UNIX_RING_KB=8):
+#     drops counted (pcap_stats.dropped, capture_drops) and gaps, not silence
+#   5 -c stops by itself; not root: one line, exit 2
+# Stops only the processes it started, by PID. Exit 77 (skip) when not root,
+# a program is missing, this build has no eBPF support, or the kernel refuses
+# to load the programs — except under CI=true, where all of that is a failure.
+set -u
+bin=${1:?usage: unix_test.sh FCGISCOPE}
+
+skip() {
+  if [ "${CI:-}" = true ]; then echo "FAIL (CI): $*"; echo "0 passed, 1 failed"; exit 1; fi
+  echo "SKIP: $*"; exit 77
+}
+pass=0; failn=0
+ok() { pass=$((pass + 1)); echo "ok: $*"; }
+bad() { failn=$((failn + 1)); echo "FAIL: $*"; }
+
+# ---- phase 1: bad input (before any privilege check) ----
+tmp=$(mktemp -d /tmp/fcgiscope-unix.XXXXXX)
+chmod 755 "$tmp"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+  for p in "${pids[@]}"; do
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null
+  done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+expect_fail() { # NAME WANTED-TEXT ARGS...   (usage errors add "Try 'fcgiscope --help'.")
+  local name=$1 want=$2; shift 2
+  "$bin" "$@" >"$tmp/bad.out" 2>"$tmp/bad.err"
+  local rc=$? lines
+  lines=$(grep -vc "^Try 'fcgiscope --help'.$" "$tmp/bad.err")
+  if [ $rc = 2 ] && [ "$lines" = 1 ] && head -n1 "$tmp/bad.err" | grep -q -- "$want" && [ ! -s "$tmp/bad.out" ]; then
+    ok "$name: exit 2, one line: $(cat "$tmp/bad.err")"
+  else
+    bad "$name: exit $rc, want 2 and one line with \"$want\":"; cat "$tmp/bad.err"
+  fi
+}
+if "$bin" --unix /nonexistent/x.sock 2>&1 | grep -q "built without eBPF"; then
+  skip "this fcgiscope was built without eBPF support (clang, bpftool, libbpf-dev)"
+fi
+expect_fail "missing path" "No such file or directory" --unix "$tmp/none.sock"
+: > "$tmp/plain"
+expect_fail "not a socket" "not a Unix socket" --unix "$tmp/plain"
+expect_fail "--unix with -i" "--unix takes no -i" --unix "$tmp/plain" -i lo
+
+[ "$(id -u)" = 0 ] || skip "needs root to load BPF programs"
+fpm=$(ls /usr/sbin/php-fpm* 2>/dev/null | head -n1)
+[ -n "$fpm" ] || skip "php-fpm is not installed (apt-get install php-fpm)"
+nginx=$(command -v nginx || echo /usr/sbin/nginx)
+[ -x "$nginx" ] || skip "nginx is not installed"
+command -v curl >/dev/null || skip "curl is not installed"
+command -v python3 >/dev/null || skip "python3 is not installed"
+id www-data >/dev/null 2>&1 || skip "no www-data user"
+[ -f /etc/nginx/snippets/fastcgi-php.conf ] && [ -f /etc/nginx/fastcgi.conf ] ||
+  skip "Debian's nginx snippets are missing (apt-get install nginx-common)"
+
+# ---- the stack ----
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+http_port=
+for _ in $(seq 50); do
+  p=$(( 20000 + RANDOM % 30000 ))
+  if port_free "$p"; then http_port=$p; break; fi
+done
+[ -n "$http_port" ] || { echo "FAIL: no free port"; exit 1; }
+
+mkdir -p "$tmp/www" "$tmp/ngx" "$tmp/snippets"
+cp /etc/nginx/snippets/fastcgi-php.conf "$tmp/snippets/"
+cp /etc/nginx/fastcgi.conf "$tmp/"
+cat > "$tmp/www/index.php" <<'PHP'
+<?php header('Content-Type: text/plain'); echo "hello ", $_GET['i'] ?? '', "\n";
+PHP
+cat > "$tmp/www/slow.php" <<'PHP'
+<?php usleep(300000); echo "slow\n";
+PHP
+cat > "$tmp/www/gone.php" <<'PHP'
+<?php http_response_code(404); echo "no such thing\n";
+PHP
+cat > "$tmp/www/fail.php" <<'PHP'
+<?php http_response_code(500); echo "failed\n";
+PHP
+cat > "$tmp/www/post.php" <<'PHP'
+<?php echo strlen(file_get_contents('php://input')), "\n";
+PHP
+cat > "$tmp/www/big.php" <<'PHP'
+<?php $n = (int)($_GET['n'] ?? 100000); $s = str_repeat('x', 8192);
+for ($i = 0; $i < $n; $i += 8192) { echo substr($s, 0, min(8192, $n - $i)); flush(); }
+PHP
+chmod -R a+rX "$tmp/www"
+chown www-data "$tmp/ngx"
+
+cat > "$tmp/fpm.conf" <<EOF
+[global]
+pid = $tmp/fpm.pid
+error_log = $tmp/fpm.log
+daemonize = no
+[unixtest]
+user = www-data
+group = www-data
+listen = $tmp/fpm.sock
+listen.owner = www-data
+listen.group = www-data
+listen.mode = 0660
+pm = static
+pm.max_children = 2
+EOF
+cat > "$tmp/nginx.conf" <<EOF
+user www-data;
+worker_processes 1;
+pid $tmp/nginx.pid;
+error_log $tmp/nginx-error.log;
+events { worker_connections 256; }
+http {
+  sendfile on;
+  client_body_buffer_size 16k;
+  client_max_body_size 10m;
+  log_format scope '\$http_x_request_id\t\$status\t\$upstream_response_time\t\$upstream_status\t\$content_length';
+  access_log $tmp/access.log scope;
+  client_body_temp_path $tmp/ngx/body;
+  proxy_temp_path $tmp/ngx/proxy;
+  fastcgi_temp_path $tmp/ngx/fastcgi;
+  uwsgi_temp_path $tmp/ngx/uwsgi;
+  scgi_temp_path $tmp/ngx/scgi;
+  server {
+    listen 127.0.0.1:$http_port;
+    root $tmp/www;
+    location ~ [^/]\.php(/|\$) {
+      include snippets/fastcgi-php.conf;
+      fastcgi_pass unix:$tmp/fpm.sock;
+    }
+  }
+}
+EOF
+"$fpm" -F -n -y "$tmp/fpm.conf" >"$tmp/fpm.out" 2>&1 &
+fpm_pid=$!
+pids+=($fpm_pid)
+"$nginx" -p "$tmp" -c "$tmp/nginx.conf" -g 'daemon off;' >"$tmp/nginx.out" 2>&1 &
+nginx_pid=$!
+pids+=($nginx_pid)
+ready=0
+for _ in $(seq 100); do
+  if [ -S "$tmp/fpm.sock" ] && ! port_free "$http_port"; then ready=1; break; fi
+  sleep 0.1
+done
+if [ $ready != 1 ]; then
+  echo "FAIL: nginx/php-fpm did not start"; cat "$tmp"/*.out "$tmp"/*.log 2>/dev/null; echo "0 passed, 1 failed"; exit 1
+fi
+ln -s fpm.sock "$tmp/link.sock"
+
+# start fcgiscope --unix with extra environment; sets $scope
+start_scope() { # OUT ERR ARGS...
+  local out=$1 err=$2; shift 2
+  "$bin" --unix "$tmp/link.sock" -f json -o "$out" "$@" 2>"$err" &
+  scope=$!
+  pids+=($scope)
+  for _ in $(seq 100); do grep -q "capturing on" "$err" && break; kill -0 $scope 2>/dev/null || break; sleep 0.1; done
+  if ! grep -q "capturing on" "$err"; then
+    wait $scope
+    if grep -q "refused the BPF programs\|not permitted to load\|cannot attach" "$err"; then
+      skip "BPF cannot load here: $(cat "$err")"
+    fi
+    echo "FAIL: fcgiscope --unix did not start:"; cat "$err"; echo "$pass passed, $((failn + 1)) failed"; exit 1
+  fi
+  sleep 0.3
+}
+stop_scope() {
+  kill -INT $scope
+  for _ in $(seq 100); do kill -0 $scope 2>/dev/null || break; sleep 0.1; done
+  if kill -0 $scope 2>/dev/null; then
+    echo "FAIL: fcgiscope did not stop on SIGINT within 10 s"; echo "$pass passed, $((failn + 1)) failed"; exit 1
+  fi
+  wait $scope
+}
+
+head -c 200000 /dev/urandom > "$tmp/body200k"
+send() { # ID PATH [curl args]
+  local id=$1 path=$2; shift 2
+  curl -s -o /dev/null -H "X-Request-Id: $id" "$@" "http://127.0.0.1:$http_port$path"
+}
+send_all() { # PREFIX
+  send "$1-get" "/index.php?i=1"
+  send "$1-slow" "/slow.php"
+  send "$1-404" "/gone.php"
+  send "$1-500" "/fail.php"
+  send "$1-post" "/post.php" --data-binary "small=body"
+  send "$1-big" "/post.php" --data-binary "@$tmp/body200k"
+  send "$1-nofile" "/missing.php"          # 404 by nginx itself: no FastCGI
+}
+
+# ---- phase 2: the requests ----
+start_scope "$tmp/out.json" "$tmp/scope.err" --param HTTP_X_REQUEST_ID
+send_all u
+sleep 0.5
+stop_scope; rc=$?
+[ $rc = 0 ] && ok "fcgiscope --unix exit 0" || bad "fcgiscope --unix exit $rc: $(cat "$tmp/scope.err")"
+
+nginx_workers=$(ps -o pid= --ppid "$nginx_pid" | tr -s ' \n' ' ')
+fpm_workers=$(ps -o pid= --ppid "$fpm_pid" | tr -s ' \n' ' ')
+export NGINX_WORKERS="$nginx_workers" FPM_WORKERS="$fpm_workers"
+
+check() { # PHASE OUT.JSON PREFIX
+  python3 - "$@" "$tmp/access.log" <<'PY'
+import json, os, sys
+phase, path, prefix, access = sys.argv[1:5]
+fails = 0
+def bad(msg):
+    global fails
+    fails += 1
+    print("FAIL: " + msg)
+def good(msg):
+    print("ok: " + msg)
+reqs, summary, anoms = [], None, []
+for line in open(path):
+    o = json.loads(line)
+    t = o.get("type")
+    if t == "request": reqs.append(o)
+    elif t == "summary": summary = o
+    elif t == "anomaly": anoms.append(o)
+nginx = {}
+for line in open(access):
+    f = line.rstrip("\n").split("\t")
+    if f[0].startswith(prefix + "-"):
+        nginx[f[0]] = f
+by_id = {}
+for r in reqs:
+    rid = (r.get("params") or {}).get("HTTP_X_REQUEST_ID")
+    by_id.setdefault(rid, []).append(r)
+nginx_workers = set(int(p) for p in os.environ.get("NGINX_WORKERS", "").split())
+fpm_workers = set(int(p) for p in os.environ.get("FPM_WORKERS", "").split())
+want_upstream = [k for k, f in nginx.items() if f[3] != "-"]
+if summary is None:
+    bad("no summary")
+for rid, f in sorted(nginx.items()):
+    status, urt, ustatus, clen = f[1], f[2], f[3], f[4]
+    got = by_id.get(rid, [])
+    if ustatus == "-":
+        if got: bad(f"{rid}: nginx answered it alone, yet fcgiscope reports {len(got)} FastCGI requests")
+        else: good(f"{rid}: nginx's own {status}, no FastCGI request (none reported)")
+        continue
+    if len(got) != 1:
+        bad(f"{rid}: {len(got)} requests reported, want 1"); continue
+    r = got[0]
+    if r["status"] != int(status):
+        bad(f"{rid}: status {r['status']}, nginx logged {status}")
+    lat = r.get("latency_us")
+    urt_ms = float(urt) * 1000
+    if lat is None:
+        bad(f"{rid}: no latency")
+    else:
+        lat_ms = lat / 1000
+        # $upstream_response_time (ms, nginx's cached clock) spans connect to the
+        # last response byte; the FastCGI latency (BEGIN_REQUEST to END_REQUEST)
+        # lies inside it, give or take the millisecond rounding and clock caching.
+        # (lower bound: loose, a loaded machine delays nginx, not the bytes)
+        if not (urt_ms - max(25, urt_ms / 10) <= lat_ms <= urt_ms + 1.5):
+            bad(f"{rid}: latency {lat_ms:.3f} ms, nginx's upstream_response_time {urt_ms:.0f} ms")
+    if clen not in ("-", ""):
+        if r.get("stdin_bytes") != int(clen) or r.get("content_length") != int(clen):
+            bad(f"{rid}: stdin_bytes {r.get('stdin_bytes')} content_length {r.get('content_length')}, body {clen}")
+    if phase == "main":
+        if r.get("client_pid") not in nginx_workers or r.get("client_comm") != "nginx":
+            bad(f"{rid}: client_pid {r.get('client_pid')} {r.get('client_comm')}, nginx workers {sorted(nginx_workers)}")
+        if r.get("server_pid") not in fpm_workers or not str(r.get("server_comm", "")).startswith("php-fpm"):
+            bad(f"{rid}: server_pid {r.get('server_pid')} {r.get('server_comm')}, php-fpm workers {sorted(fpm_workers)}")
+        if "capture_gap" in r["anomalies"] or not r["complete"]:
+            bad(f"{rid}: {r['end']} {r['anomalies']}")
+    if phase == "gap" and rid.endswith("-big"):
+        if "capture_gap" not in r["anomalies"]:
+            bad(f"{rid}: the body sent by sendfile was not read back, yet no capture_gap: {r['anomalies']}")
+        else:
+            good(f"{rid}: body not seen: capture_gap, stdin_bytes {r.get('stdin_bytes')} exact")
+    elif phase == "gap" and "capture_gap" in r["anomalies"]:
+        bad(f"{rid}: capture_gap on a request without sendfile")
+    if not fails:
+        good(f"{rid}: status {r['status']}, latency {lat/1000:.3f} ms (nginx {urt_ms:.0f} ms), "
+             f"stdin {r.get('stdin_bytes')}, pids {r.get('client_pid')}/{r.get('server_pid')}")
+extra = [rid for rid in by_id if rid not in nginx]
+if extra:
+    bad(f"requests nginx did not log: {extra}")
+if summary:
+    if summary["requests"]["total"] != len(want_upstream):
+        bad(f"summary: {summary['requests']['total']} requests, nginx passed {len(want_upstream)}")
+    if summary["connections"] != len(want_upstream):
+        bad(f"summary: {summary['connections']} connections, want {len(want_upstream)} (one per request)")
+    ps = summary.get("pcap_stats") or {}
+    if phase in ("main", "gap"):
+        if ps.get("dropped") != 0 or summary["anomalies"].get("capture_drops"):
+            bad(f"summary: drops {ps} {summary['anomalies']}")
+    if phase == "main" and set(summary["anomalies"]) - {"end_without_stdout_eos", "reserved_nonzero"}:
+        bad(f"summary: anomalies beyond php-fpm's usual notes: {summary['anomalies']}")
+sys.exit(1 if fails else 0)
+PY
+}
+if check main "$tmp/out.json" u; then ok "phase 2: every request as nginx saw it"; else bad "phase 2 (see above)"; fi
+
+# ---- phase 3: sendfile bytes not read back -> known-length gap ----
+FCGISCOPE_UNIX_SENDFILE=gap start_scope "$tmp/gap.json" "$tmp/gap.err" --param HTTP_X_REQUEST_ID
+send_all g
+sleep 0.5
+stop_scope
+if check gap "$tmp/gap.json" g; then ok "phase 3: sendfile as a known-length gap"; else bad "phase 3 (see above)"; fi
+
+# ---- phase 4: a ring buffer too small: drops counted, gaps, never silent ----
+FCGISCOPE_UNIX_RING_KB=8 start_scope "$tmp/drop.json" "$tmp/drop.err" --param HTTP_X_REQUEST_ID
+send d-big "/big.php?n=300000"
+send d-get "/index.php?i=2"
+sleep 0.5
+stop_scope
+python3 - "$tmp/drop.json" <<'PY' && ok "phase 4: lost records counted and reported as gaps" || bad "phase 4"
+import json, sys
+s = None; reqs = {}
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    if o["type"] == "summary": s = o
+    if o["type"] == "request": reqs[o["params"].get("HTTP_X_REQUEST_ID")] = o
+ps = s["pcap_stats"]; an = s["anomalies"]
+print(f"  dropped {ps['dropped']} of {ps['received']} records; capture_drops {an.get('capture_drops')}, capture_gap {an.get('capture_gap')}")
+ok = ps["dropped"] > 0 and an.get("capture_drops", 0) > 0 and an.get("capture_gap", 0) > 0
+ok = ok and "d-get" in reqs and reqs["d-get"]["status"] == 200 and "d-big" in reqs
+sys.exit(0 if ok else 1)
+PY
+
+# ---- phase 5: -c stops by itself; not root ----
+"$bin" --unix "$tmp/fpm.sock" -f json -c 2 -o "$tmp/count.json" 2>"$tmp/count.err" &
+cpid=$!
+pids+=($cpid)
+for _ in $(seq 100); do grep -q "capturing on" "$tmp/count.err" && break; sleep 0.1; done
+sleep 0.3
+for i in 1 2 3; do send "c-$i" "/index.php?c=$i"; done
+for _ in $(seq 50); do kill -0 $cpid 2>/dev/null || break; sleep 0.1; done
+if kill -0 $cpid 2>/dev/null; then
+  bad "-c 2 did not stop"; kill -INT $cpid
+else
+  wait $cpid; crc=$?
+  n=$(grep -c '"type":"request"' "$tmp/count.json")
+  if [ $crc = 0 ] && [ "$n" -ge 2 ] && grep -q '"stopped_by":"request count reached' "$tmp/count.json"; then
+    ok "-c 2: stopped by itself after $n requests"
+  else
+    bad "-c 2: exit $crc, $n requests: $(tail -c 300 "$tmp/count.json")"
+  fi
+fi
+if command -v setpriv >/dev/null; then
+  # as nobody, without capabilities
+  timeout 20 setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all \
+    "$bin" --unix "$tmp/link.sock" >"$tmp/nr.out" 2>"$tmp/nr.err"
+  nrc=$?
+  if [ $nrc = 2 ] && [ "$(wc -l < "$tmp/nr.err")" = 1 ] && grep -q "run as root" "$tmp/nr.err"; then
+    ok "not root: exit 2: $(cat "$tmp/nr.err")"
+  else
+    bad "not root: exit $nrc: $(cat "$tmp/nr.err")"
+  fi
+fi
+
+echo "$pass passed, $failn failed"
+[ $failn = 0 ]
