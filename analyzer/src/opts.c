@@ -24,7 +24,7 @@ const char opts_usage[] =
     "                                              read as one timeline in the order given\n"
     "       fcgiscope [options] -i IFACE [FILTER]  live capture with an optional BPF filter,\n"
     "                                              until Ctrl-C, -c COUNT or --duration\n"
-    "       fcgiscope [options] --unix PATH         live: every connection to the Unix socket\n"
+    "       fcgiscope [options] --unix PATH        live: every connection to the Unix socket\n"
     "                                              PATH (e.g. /run/php/php8.2-fpm.sock), by\n"
     "                                              eBPF (root); options as with -i\n"
     "\n"

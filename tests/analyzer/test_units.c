@@ -324,6 +324,12 @@ static void suite_opts(void)
           "live limits");
     opts_free(&o);
 
+    CHECK(parse(&o, "--unix /run/php/x.sock -c 3 --duration 2", err, sizeof err) == 0
+              && o.unix_path && !strcmp(o.unix_path, "/run/php/x.sock") && o.count == 3
+              && o.duration == 2 && !o.iface && o.nfiles == 0,
+          "--unix with live limits: %s", err);
+    opts_free(&o);
+
     CHECK(parse(&o, "--max-flows 5000 --max-pending=7 a", err, sizeof err) == 0 && o.max_flows == 5000
               && o.max_pending == 7,
           "memory caps: %s", err);
@@ -336,6 +342,9 @@ static void suite_opts(void)
 
     static const struct { const char *line, *msg; } bad[] = {
         {"", "no capture file"},
+        {"--unix /s -i lo", "--unix takes no -i"},
+        {"--unix /s x.pcap", "--unix takes no -i"},
+        {"--unix=", "--unix: empty path"},
         {"-f xml a", "--format"},
         {"--fail-on fatal a", "--fail-on"},
         {"-p 0 a", "port 0"},
