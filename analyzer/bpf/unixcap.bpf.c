@@ -63,8 +63,10 @@ struct uc_pending {
     __u32 iov;       /* buf is an iovec array */
 };
 
+/* LRU: a thread that dies inside a call (killed in accept) never reaches
+ * sys_exit; its entry must not fill the map for good. */
 struct {
-    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
     __uint(max_entries, 16384);
     __type(key, __u64);
     __type(value, struct uc_pending);
