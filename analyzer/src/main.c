@@ -204,11 +204,26 @@ int main(int argc, char **argv)
             fprintf(stderr, "fcgiscope: %s (skipped; the other files are analyzed)\n", fi.error);
     }
 
+    pcapw *dump = NULL;
+    if (o.write_file) {
+        fcs_cap_file_info fi;
+        memset(&fi, 0, sizeof fi);
+        fcs_cap_get_file_info(cap, 0, &fi);
+        dump = pcapw_open(o.write_file, fi.dlt, fi.snaplen, err, sizeof err);
+        if (!dump) {
+            fprintf(stderr, "fcgiscope: %s\n", err);
+            fcs_cap_close(cap);
+            opts_free(&o);
+            return 2;
+        }
+    }
+
     FILE *outf = stdout;
     if (o.output && strcmp(o.output, "-") != 0) {
         outf = fopen(o.output, "w");
         if (!outf) {
             fprintf(stderr, "fcgiscope: %s: cannot write: %s\n", o.output, strerror(errno));
+            pcapw_close(dump, err, sizeof err);
             fcs_cap_close(cap);
             opts_free(&o);
             return 2;
@@ -217,6 +232,7 @@ int main(int argc, char **argv)
     /* --unix stays root unless --user says otherwise: bytes that sendfile(2)
      * moved are read back through /proc/PID/fd of the sending process */
     if (live && (!o.unix_path || o.user) && drop_privileges(o.user, o.user != NULL) != 0) {
+        pcapw_close(dump, err, sizeof err);
         fcs_cap_close(cap);
         if (outf != stdout)
             fclose(outf);
@@ -278,6 +294,7 @@ int main(int argc, char **argv)
     rp.cap = cap;
     rp.out = outf;
     rp.live = live;
+    rp.dump = dump;
     rp.color = color;
     rp.utf8 = utf8;
     rp.stderr_notes = true;
@@ -303,6 +320,10 @@ int main(int argc, char **argv)
     if (werr) {
         fprintf(stderr, "fcgiscope: %s: write error: %s\n", o.output ? o.output : "stdout",
                 strerror(errno));
+        status = 2;
+    }
+    if (dump && pcapw_close(dump, err, sizeof err) != 0) {
+        fprintf(stderr, "fcgiscope: %s\n", err);
         status = 2;
     }
     g_cap = NULL;

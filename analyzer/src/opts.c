@@ -51,6 +51,8 @@ const char opts_usage[] =
     "  -r, --read FILE       read FILE (same as a FILE operand)\n"
     "  -i, --interface IFACE live capture on IFACE (e.g. lo); words after it are\n"
     "                        the filter\n"
+    "  -w, --write FILE      live: also write what was captured to FILE (pcap; --unix:\n"
+    "                        the synthetic TCP flows, see analyzer/README.md)\n"
     "  -c, --count N         live: stop after N requests\n"
     "      --duration SECS   live: stop after SECS seconds\n"
     "      --snaplen N       live: bytes captured per packet (default 262144)\n"
@@ -81,7 +83,7 @@ enum opt_id {
     O_PORT = 1, O_NODETECT, O_FORMAT, O_PARAM, O_SLOWEST, O_TOP, O_FAILON, O_OUTPUT, O_READ,
     O_IFACE, O_COUNT, O_DURATION, O_SNAPLEN, O_USER, O_COLOR, O_PROGRESS, O_QUIET, O_VERBOSE,
     O_HELP, O_VERSION, O_MAXPENDING, O_MAXFLOWS, O_NOREADAHEAD, O_MAXHEADER, O_UPTIMEOUT,
-    O_UNIX
+    O_UNIX, O_WRITE
 };
 
 static const struct optdef {
@@ -117,6 +119,7 @@ static const struct optdef {
     {"max-header", 0, true, O_MAXHEADER},
     {"upstream-timeout", 0, true, O_UPTIMEOUT},
     {"unix", 0, true, O_UNIX},
+    {"write", 'w', true, O_WRITE},
 };
 #define NOPTDEFS (sizeof optdefs / sizeof optdefs[0])
 
@@ -342,6 +345,11 @@ static int apply(opts *o, const struct optdef *d, const char *v, char *err, size
             return fail(err, errlen, "--unix: empty path");
         o->unix_path = v;
         return 0;
+    case O_WRITE:
+        if (!*v)
+            return fail(err, errlen, "--write: empty file name");
+        o->write_file = v;
+        return 0;
     }
     return fail(err, errlen, "internal: unknown option");
 }
@@ -471,6 +479,8 @@ int opts_parse(opts *o, int argc, char **argv, char *err, size_t errlen)
                 rc = fail(err, errlen, "-c/--count is for live capture (-i)");
             else if (o->duration > 0)
                 rc = fail(err, errlen, "--duration is for live capture (-i)");
+            else if (o->write_file)
+                rc = fail(err, errlen, "-w/--write is for live capture (-i or --unix)");
         }
     }
     free(words);

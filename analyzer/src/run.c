@@ -189,6 +189,8 @@ int run_analysis(const run_params *rp)
         fcs_packet pkt;
         int r = fcs_cap_next(cap, &pkt);
         if (r == FCS_CAP_PACKET) {
+            if (rp->dump)
+                pcapw_packet(rp->dump, &pkt);
             anz_packet(a, &pkt);
             npk++;
             if (rp->progress && (npk & 1023) == 0)
@@ -224,6 +226,8 @@ int run_analysis(const run_params *rp)
         if (rp->live) {
             int64_t now = mono_ns();
             if (now - last_drops > 1000000000) {
+                if (rp->dump)
+                    pcapw_flush(rp->dump);
                 anz_report_drops(a, cap);
                 last_drops = now;
             }

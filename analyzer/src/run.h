@@ -15,12 +15,14 @@
 
 #include "capture.h"
 #include "opts.h"
+#include "pcapw.h"
 
 typedef struct run_params {
     const opts *o;
     fcs_capture *cap;
     FILE *out;
     bool live;                          /* write each record when it completes */
+    pcapw *dump;                        /* -w: every frame also written there (NULL: none) */
     bool color, utf8;
     unsigned width;                     /* terminal columns (text tables), 0: unknown */
     bool stderr_notes;                  /* damage warnings and notes on stderr */

@@ -123,7 +123,6 @@ typedef struct uc {
     int64_t real_minus_mono;
     int64_t clock_at;
     uint64_t received;
-    FILE *dump;                      /* FCGISCOPE_UNIX_PCAP: every frame also written there */
     bool sendfile_gap;               /* FCGISCOPE_UNIX_SENDFILE=gap: never read back (tests) */
 } uc;
 
@@ -527,12 +526,6 @@ static int src_next(void *ud, fcs_packet *pkt)
             if (!u->qn)
                 u->qhead = 0;
             u->cur = f->buf;
-            if (u->dump) {
-                uint32_t rh[4] = { (uint32_t)(f->ts / 1000000000), (uint32_t)(f->ts % 1000000000),
-                                   f->caplen, f->len };
-                fwrite(rh, sizeof rh, 1, u->dump);
-                fwrite(f->buf, 1, f->caplen, u->dump);
-            }
             pkt->data = f->buf;
             pkt->caplen = f->caplen;
             pkt->len = f->len;
@@ -604,8 +597,6 @@ static void src_close(void *ud)
         return;
     ring_buffer__free(u->rb);
     unixcap_bpf__destroy(u->skel);
-    if (u->dump)
-        fclose(u->dump);
     while (u->nheap) {
         item *it = heap_pop(u);
         free(it->data);
@@ -726,12 +717,6 @@ fcs_capture *fcs_unix_open(const char *path, char *err, size_t errlen)
     sync_clocks(u);
     const char *sf = getenv("FCGISCOPE_UNIX_SENDFILE");
     u->sendfile_gap = sf && !strcmp(sf, "gap");
-    const char *dump = getenv("FCGISCOPE_UNIX_PCAP");
-    if (dump && *dump && (u->dump = fopen(dump, "wb")) != NULL) {
-        /* classic pcap, nanosecond magic, LINKTYPE_RAW (a debugging aid) */
-        uint32_t gh[6] = { 0xa1b23c4d, 0x00040002, 0, 0, 262144, 101 };
-        fwrite(gh, sizeof gh, 1, u->dump);
-    }
     fcs_cap_source src;
     memset(&src, 0, sizeof src);
     src.next = src_next;

@@ -329,6 +329,10 @@ static void suite_opts(void)
               && o.duration == 2 && !o.iface && o.nfiles == 0,
           "--unix with live limits: %s", err);
     opts_free(&o);
+    CHECK(parse(&o, "-i lo -w out.pcap", err, sizeof err) == 0 && o.write_file
+              && !strcmp(o.write_file, "out.pcap"),
+          "-w with -i: %s", err);
+    opts_free(&o);
 
     CHECK(parse(&o, "--max-flows 5000 --max-pending=7 a", err, sizeof err) == 0 && o.max_flows == 5000
               && o.max_pending == 7,
@@ -345,6 +349,7 @@ static void suite_opts(void)
         {"--unix /s -i lo", "--unix takes no -i"},
         {"--unix /s x.pcap", "--unix takes no -i"},
         {"--unix=", "--unix: empty path"},
+        {"-w x.pcap a.pcap", "-w/--write is for live capture"},
         {"-f xml a", "--format"},
         {"--fail-on fatal a", "--fail-on"},
         {"-p 0 a", "port 0"},

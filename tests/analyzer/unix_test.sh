@@ -6,7 +6,7 @@
 # nginx's status, latency within nginx's $upstream_response_time, the exact
 # body size; losses reported, never silent; bad input: one line, exit 2).
 #
-#   unix_test.sh FCGISCOPE
+#   unix_test.sh FCGISCOPE [PLUGIN.so ABI]
 #
 # php-fpm (own config, pool user www-data) listens on $tmp/fpm.sock; nginx
 # (Debian's snippets/fastcgi-php.conf and fastcgi.conf, copied unchanged,
@@ -14,7 +14,9 @@
 # temp file) on a free 127.0.0.1 high port passes to unix:$tmp/fpm.sock.
 # fcgiscope is given a symlink to the socket. Phases:
 #   1 bad input (any user): missing path, not a socket, --unix with -i
-#   2 the requests, checked against nginx's access log
+#   2 the requests, checked against nginx's access log; written with -w and
+#     read back by fcgiscope (same requests, statuses, ns latencies, bodies)
+#     and, given the plugin, by tshark (same statuses and ns latencies)
 #   3 sendfile bytes not read back (FCGISCOPE_UNIX_SENDFILE=gap): the body is
 #     a known-length gap: stdin_bytes still exact, capture_gap on the request
 #   4 a ring buffer too small for the records (FCGISCOPE_UNIX_RING_KB=8):
@@ -24,7 +26,10 @@
 # a program is missing, this build has no eBPF support, or the kernel refuses
 # to load the programs — except under CI=true, where all of that is a failure.
 set -u
-bin=${1:?usage: unix_test.sh FCGISCOPE}
+bin=${1:?usage: unix_test.sh FCGISCOPE [PLUGIN.so ABI]}
+plugin=${2:-}
+abi=${3:-}
+here=$(cd "$(dirname "$0")" && pwd)
 
 skip() {
   if [ "${CI:-}" = true ]; then echo "FAIL (CI): $*"; echo "0 passed, 1 failed"; exit 1; fi
@@ -211,7 +216,7 @@ send_all() { # PREFIX
 }
 
 # ---- phase 2: the requests ----
-start_scope "$tmp/out.json" "$tmp/scope.err" --param HTTP_X_REQUEST_ID
+start_scope "$tmp/out.json" "$tmp/scope.err" --param HTTP_X_REQUEST_ID -w "$tmp/out.pcap"
 send_all u
 sleep 0.5
 stop_scope; rc=$?
@@ -315,6 +320,42 @@ sys.exit(1 if fails else 0)
 PY
 }
 if check main "$tmp/out.json" u; then ok "phase 2: every request as nginx saw it"; else bad "phase 2 (see above)"; fi
+
+# -w: the file read back gives the same requests
+"$bin" -f json --param HTTP_X_REQUEST_ID -o "$tmp/replay.json" "$tmp/out.pcap" 2>"$tmp/replay.err"
+rrc=$?
+python3 - "$tmp/out.json" "$tmp/replay.json" <<'PY' && ok "-w: fcgiscope on the written file: the same requests (status, start, latency_ns, bodies)" || bad "-w replay (exit $rrc: $(cat "$tmp/replay.err"))"
+import json, sys
+def reqs(p):
+    return [json.loads(l) for l in open(p) if '"type":"request"' in l]
+keys = ("status", "start", "latency_ns", "ttfb_ns", "stdin_bytes", "stdout_bytes", "uri", "anomalies", "params")
+a, b = reqs(sys.argv[1]), reqs(sys.argv[2])
+ok = len(a) == len(b) and len(a) > 0
+for x, y in zip(a, b):
+    for k in keys:
+        if x.get(k) != y.get(k):
+            print(f"  {x['params']}: {k}: live {x.get(k)!r}, replay {y.get(k)!r}"); ok = False
+print(f"  {len(a)} live, {len(b)} replayed")
+sys.exit(0 if ok else 1)
+PY
+if [ -n "$plugin" ] && [ -f "$plugin" ] && command -v tshark >/dev/null && command -v setpriv >/dev/null; then
+  "$here/../dissector/run-tshark.sh" "$plugin" "$abi" -2 -r "$tmp/out.pcap" -Y fastcgi.time \
+    -T fields -e fastcgi.status -e fastcgi.time > "$tmp/tshark.tsv" 2>"$tmp/tshark.err"
+  python3 - "$tmp/out.json" "$tmp/tshark.tsv" <<'PY' && ok "-w: tshark with the plugin: the same statuses and latencies" || bad "-w: tshark: $(head -c 500 "$tmp/tshark.err")"
+import json, sys
+live = [json.loads(l) for l in open(sys.argv[1]) if '"type":"request"' in l]
+ts = []
+for line in open(sys.argv[2]):
+    st, t = line.rstrip("\n").split("\t")
+    ts.append((int(st.split(",")[0]), round(float(t) * 1e9)))
+want = [(r["status"], r["latency_ns"]) for r in live]
+print(f"  tshark: {len(ts)} answered requests")
+if sorted(ts) != sorted(want):
+    print(f"  live {sorted(want)}\n  tshark {sorted(ts)}"); sys.exit(1)
+PY
+else
+  echo "note: no plugin or tshark: the -w file is not read by tshark"
+fi
 
 # ---- phase 3: sendfile bytes not read back -> known-length gap ----
 FCGISCOPE_UNIX_SENDFILE=gap start_scope "$tmp/gap.json" "$tmp/gap.err" --param HTTP_X_REQUEST_ID
