@@ -15,6 +15,9 @@
  * inode (target_ino on the device target_dev). Matching calls are remembered
  * per thread and finished on exit, where the bytes the call really moved
  * (its return value) are copied in UC_CHUNK records with bpf_loop.
+ * Records never wake the reader (BPF_RB_NO_WAKEUP): fcgiscope holds them
+ * 20 ms for ordering anyway and drains the ring every few milliseconds, which
+ * spares a wakeup per record on the traced service's CPUs.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -71,6 +74,16 @@ struct {
     __type(key, __u64);
     __type(value, struct uc_pending);
 } pend SEC(".maps");
+
+/* Processes that hold an end of a watched connection or the listener
+ * (filled here at connect/accept, and by fcgiscope at start from /proc):
+ * every other process's write/close costs one lookup, not an fd walk. */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 16384);
+    __type(key, __u32);
+    __type(value, __u8);
+} procs SEC(".maps");
 
 /* Per connection: bytes written per direction so far, closed ends. */
 struct uc_conn {
@@ -208,7 +221,7 @@ static __always_inline void fill_head(struct uc_event *h, __u32 type, __u32 dir,
 
 static __always_inline void emit_head(struct uc_event *h)
 {
-    if (bpf_ringbuf_output(&events, h, sizeof *h, 0) != 0)
+    if (bpf_ringbuf_output(&events, h, sizeof *h, BPF_RB_NO_WAKEUP) != 0)
         count_lost(0);
 }
 
@@ -286,7 +299,7 @@ static long copy_chunk(__u32 i, void *unused)
         /* unreadable (cannot happen after a successful write): a skip */
         r->h.type = UC_EV_SKIP;
         emit_head(&r->h);
-    } else if (bpf_ringbuf_output(&events, r, sizeof r->h + n, 0) != 0) {
+    } else if (bpf_ringbuf_output(&events, r, sizeof r->h + n, BPF_RB_NO_WAKEUP) != 0) {
         count_lost(n);
     }
     c->left -= n;
@@ -334,6 +347,11 @@ int uc_enter(struct bpf_raw_tracepoint_args *ctx)
     struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
     struct uc_pending p = {};
     p.nr = (__u32)nr;
+    if (nr != NR_connect && nr != NR_accept && nr != NR_accept4) {
+        __u32 tgid = (__u32)(pt >> 32);
+        if (!bpf_map_lookup_elem(&procs, &tgid))
+            return 0;
+    }
     p.ts = bpf_ktime_get_ns();
     if (nr == NR_connect || nr == NR_accept || nr == NR_accept4) {
         /* resolved on exit (the fd / the new fd is a watched end only then) */
@@ -419,6 +437,13 @@ int uc_enter(struct bpf_raw_tracepoint_args *ctx)
 SEC("raw_tracepoint/sys_exit")
 int uc_exit(struct bpf_raw_tracepoint_args *ctx)
 {
+    /* most syscalls of the machine end here: the number first (one read),
+     * the per-thread map only for the ones uc_enter may have noted */
+    struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+    long nr0 = BPF_CORE_READ(regs, orig_ax);
+    if (nr0 != NR_write && nr0 != NR_writev && nr0 != NR_sendto && nr0 != NR_sendmsg &&
+        nr0 != NR_sendfile && nr0 != NR_connect && nr0 != NR_accept && nr0 != NR_accept4)
+        return 0;
     __u64 pt = bpf_get_current_pid_tgid();
     struct uc_pending *p = bpf_map_lookup_elem(&pend, &pt);
     if (!p)
@@ -439,6 +464,9 @@ int uc_exit(struct bpf_raw_tracepoint_args *ctx)
             return 0;
         if (nr != NR_connect && dir != UC_DIR_SERVER)
             return 0;
+        __u32 tgid = (__u32)(pt >> 32);
+        __u8 one = 1;
+        bpf_map_update_elem(&procs, &tgid, &one, BPF_ANY);
         cstate_get(conn, nr == NR_connect);
         __u32 k = 0;
         struct uc_rec *r = bpf_map_lookup_elem(&scratch, &k);

@@ -13,6 +13,7 @@
 
 #include "unixcap.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -73,6 +74,7 @@ fcs_capture *fcs_unix_open(const char *path, char *err, size_t errlen)
 
 #define REORDER_NS 20000000ll       /* hold events 20 ms to order them by entry time */
 #define WAIT_MS 250                  /* FCS_CAP_TIMEOUT after that long without a frame */
+#define POLL_NS 5000000L             /* ring buffer drained every 5 ms */
 #define SERVER_PORT 9000
 #define MAX_SEG 65000u               /* payload bytes per synthetic frame */
 
@@ -543,19 +545,16 @@ static int src_next(void *ud, fcs_packet *pkt)
         int64_t waited = (now - start) / 1000000;
         if (waited >= WAIT_MS)
             return FCS_CAP_TIMEOUT;
-        int tmo = (int)(WAIT_MS - waited);
-        if (u->nheap) {
-            int64_t due = ((int64_t)u->heap[0]->h.ts + REORDER_NS - now) / 1000000 + 1;
-            if (due < tmo)
-                tmo = (int)(due < 1 ? 1 : due);
-        }
-        if (tmo > 50)
-            tmo = 50;   /* notice stop */
-        int r = ring_buffer__poll(u->rb, tmo);
+        /* the records wake nobody (BPF_RB_NO_WAKEUP): drain every POLL_NS */
+        int r = ring_buffer__consume(u->rb);
         if (r < 0 && r != -EINTR) {
             snprintf(u->err, sizeof u->err, "reading the BPF ring buffer: %s", strerror(-r));
             return FCS_CAP_ERROR;
         }
+        if (r > 0)
+            continue;
+        struct timespec ts = { 0, POLL_NS };
+        nanosleep(&ts, NULL);   /* EINTR (a signal): look at stop at once */
     }
 }
 
@@ -614,6 +613,90 @@ static void src_close(void *ud)
             free(c);
         }
     free(u);
+}
+
+/* ---- processes already holding the socket ---- */
+
+/* Mark the processes that hold the listener or an accepted socket of it
+ * (the php-fpm master and workers, usually blocked in accept(2) when the
+ * capture starts, whose accept the programs then cannot see begin): their
+ * calls are looked at. /proc/net/unix names the sockets bound to the path
+ * (compared by inode: the string is the one given to bind), /proc/PID/fd the
+ * processes holding them. Returns how many processes were marked. */
+static int mark_holders(uc *u, const struct stat *target)
+{
+    FILE *f = fopen("/proc/net/unix", "r");
+    if (!f)
+        return 0;
+    unsigned long *inos = NULL;
+    size_t n = 0, cap = 0;
+    char line[PATH_MAX + 128], last[PATH_MAX] = "";
+    bool last_match = false;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long ino;
+        char path[PATH_MAX];
+        path[0] = '\0';
+        if (sscanf(line, "%*s %*s %*s %*s %*s %*s %lu %4095s", &ino, path) < 2 || path[0] != '/')
+            continue;
+        if (strcmp(path, last) != 0) {
+            struct stat st;
+            last_match = stat(path, &st) == 0 && st.st_ino == target->st_ino &&
+                         st.st_dev == target->st_dev;
+            snprintf(last, sizeof last, "%s", path);
+        }
+        if (!last_match)
+            continue;
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 64;
+            unsigned long *ni = realloc(inos, nc * sizeof *ni);
+            if (!ni)
+                break;
+            inos = ni;
+            cap = nc;
+        }
+        inos[n++] = ino;
+    }
+    fclose(f);
+    int marked = 0;
+    DIR *proc = n ? opendir("/proc") : NULL;
+    struct dirent *de;
+    while (proc && (de = readdir(proc)) != NULL) {
+        char *end;
+        unsigned long pid = strtoul(de->d_name, &end, 10);
+        if (*end || pid == 0 || pid > UINT32_MAX)
+            continue;
+        char dp[64];
+        snprintf(dp, sizeof dp, "/proc/%lu/fd", pid);
+        DIR *fds = opendir(dp);
+        if (!fds)
+            continue;
+        struct dirent *fe;
+        bool holds = false;
+        while (!holds && (fe = readdir(fds)) != NULL) {
+            char lp[64 + sizeof fe->d_name], tgt[64];
+            snprintf(lp, sizeof lp, "%s/%s", dp, fe->d_name);
+            ssize_t k = readlink(lp, tgt, sizeof tgt - 1);
+            if (k <= 0)
+                continue;
+            tgt[k] = '\0';
+            unsigned long ino;
+            if (sscanf(tgt, "socket:[%lu]", &ino) != 1)
+                continue;
+            for (size_t i = 0; i < n && !holds; i++)
+                holds = inos[i] == ino;
+        }
+        closedir(fds);
+        if (holds) {
+            uint32_t tgid = (uint32_t)pid;
+            uint8_t one = 1;
+            if (bpf_map__update_elem(u->skel->maps.procs, &tgid, sizeof tgid, &one, sizeof one, 0) == 0)
+                marked++;
+        }
+    }
+    if (proc)
+        closedir(proc);
+    free(inos);
+    return marked;
 }
 
 /* ---- opening ---- */
@@ -700,6 +783,7 @@ fcs_capture *fcs_unix_open(const char *path, char *err, size_t errlen)
         src_close(u);
         return NULL;
     }
+    mark_holders(u, &st);
     r = unixcap_bpf__attach(u->skel);
     if (r) {
         int e = errno ? errno : -r;
