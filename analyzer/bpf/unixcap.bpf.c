@@ -398,6 +398,19 @@ int uc_enter(struct bpf_raw_tracepoint_args *ctx)
         emit_head(&r->h);
         return 0;
     }
+    if (dir == UC_DIR_SERVER) {
+        /* The app end knows who connected (SO_PEERCRED: sk_peer_pid, the
+         * connecting tgid): mark it, so the client's calls on a connection
+         * older than the capture (kept alive) are seen from now on. */
+        struct pid *pp = BPF_CORE_READ(sk, sk_peer_pid);
+        if (pp) {
+            __u32 peer = (__u32)BPF_CORE_READ(pp, numbers[0].nr);
+            if (peer && !bpf_map_lookup_elem(&procs, &peer)) {
+                __u8 one = 1;
+                bpf_map_update_elem(&procs, &peer, &one, BPF_ANY);
+            }
+        }
+    }
     p.conn = conn;
     p.dir = dir;
     if (nr == NR_write || nr == NR_sendto) {
