@@ -19,6 +19,9 @@
 #     and, given the plugin, by tshark (same statuses and ns latencies)
 #   3 sendfile bytes not read back (FCGISCOPE_UNIX_SENDFILE=gap): the body is
 #     a known-length gap: stdin_bytes still exact, capture_gap on the request
+#   3b a kept-alive connection opened before the capture: from its second
+#     request on, every request complete (the app end's first write marks
+#     the nginx worker), the first at worst partial
 #   4 a ring buffer too small for the records (FCGISCOPE_UNIX_RING_KB=8):
 #     drops counted (pcap_stats.dropped, capture_drops) and gaps, not silence
 #   5 -c stops by itself; not root: one line, exit 2
@@ -90,7 +93,12 @@ for _ in $(seq 50); do
   p=$(( 20000 + RANDOM % 30000 ))
   if port_free "$p"; then http_port=$p; break; fi
 done
-[ -n "$http_port" ] || { echo "FAIL: no free port"; exit 1; }
+ka_port=
+for _ in $(seq 50); do
+  p=$(( 20000 + RANDOM % 30000 ))
+  if port_free "$p" && [ "$p" != "$http_port" ]; then ka_port=$p; break; fi
+done
+[ -n "$http_port" ] && [ -n "$ka_port" ] || { echo "FAIL: no free port"; exit 1; }
 
 mkdir -p "$tmp/www" "$tmp/ngx" "$tmp/snippets"
 cp /etc/nginx/snippets/fastcgi-php.conf "$tmp/snippets/"
@@ -149,6 +157,16 @@ http {
   fastcgi_temp_path $tmp/ngx/fastcgi;
   uwsgi_temp_path $tmp/ngx/uwsgi;
   scgi_temp_path $tmp/ngx/scgi;
+  upstream fpm_ka { server unix:$tmp/fpm.sock; keepalive 2; }
+  server {   # kept-alive FastCGI connections (fastcgi_keep_conn)
+    listen 127.0.0.1:$ka_port;
+    root $tmp/www;
+    location ~ [^/]\.php(/|\$) {
+      include snippets/fastcgi-php.conf;
+      fastcgi_keep_conn on;
+      fastcgi_pass fpm_ka;
+    }
+  }
   server {
     listen 127.0.0.1:$http_port;
     root $tmp/www;
@@ -167,7 +185,7 @@ nginx_pid=$!
 pids+=($nginx_pid)
 ready=0
 for _ in $(seq 100); do
-  if [ -S "$tmp/fpm.sock" ] && ! port_free "$http_port"; then ready=1; break; fi
+  if [ -S "$tmp/fpm.sock" ] && ! port_free "$http_port" && ! port_free "$ka_port"; then ready=1; break; fi
   sleep 0.1
 done
 if [ $ready != 1 ]; then
@@ -203,7 +221,7 @@ stop_scope() {
 head -c 200000 /dev/urandom > "$tmp/body200k"
 send() { # ID PATH [curl args]
   local id=$1 path=$2; shift 2
-  curl -s -o /dev/null -H "X-Request-Id: $id" "$@" "http://127.0.0.1:$http_port$path"
+  curl -s -o /dev/null -H "X-Request-Id: $id" "$@" "http://127.0.0.1:${port:-$http_port}$path"
 }
 send_all() { # PREFIX
   send "$1-get" "/index.php?i=1"
@@ -363,6 +381,27 @@ send_all g
 sleep 0.5
 stop_scope
 if check gap "$tmp/gap.json" g; then ok "phase 3: sendfile as a known-length gap"; else bad "phase 3 (see above)"; fi
+
+# ---- phase 3b: a kept-alive connection older than the capture ----
+port=$ka_port send k-0 "/index.php?i=0"      # opens the connection before fcgiscope runs
+start_scope "$tmp/ka.json" "$tmp/ka.err" --param HTTP_X_REQUEST_ID
+for i in 1 2 3 4; do port=$ka_port send "k-$i" "/index.php?i=$i"; done
+sleep 0.5
+stop_scope
+python3 - "$tmp/ka.json" <<'PY' && ok "phase 3b: kept-alive connection older than the capture" || bad "phase 3b"
+import json, sys
+reqs = {}
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    if o["type"] == "request":
+        reqs.setdefault(o["params"].get("HTTP_X_REQUEST_ID"), []).append(o)
+print("  " + ", ".join(f"{k}: {v[0]['status']} {v[0]['end']}" for k, v in sorted(reqs.items(), key=lambda kv: str(kv[0]))))
+ok = all(k in reqs and len(reqs[k]) == 1 and reqs[k][0]["status"] == 200 and reqs[k][0]["complete"]
+         and reqs[k][0]["client_comm"] == "nginx" for k in ("k-2", "k-3", "k-4"))
+conns = {r["connection"] for v in reqs.values() for r in v}
+ok = ok and len(conns) == 1   # one kept-alive connection
+sys.exit(0 if ok else 1)
+PY
 
 # ---- phase 4: a ring buffer too small: drops counted, gaps, never silent ----
 FCGISCOPE_UNIX_RING_KB=8 start_scope "$tmp/drop.json" "$tmp/drop.err" --param HTTP_X_REQUEST_ID
