@@ -109,8 +109,8 @@ def ms(v):
     n, u = m.groups()
     return float(n) * {"us": 1e-3, "ms": 1, "s": 1e3, "m": 6e4}[u]
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
-p50 = ms(re.search(r"50%\s+(\S+)", t).group(1))
-p99 = ms(re.search(r"99%\s+(\S+)", t).group(1))
+p50 = ms(re.search(r"^\s+50%\s+(\S+)", t, re.M).group(1))
+p99 = ms(re.search(r"^\s+99%\s+(\S+)", t, re.M).group(1))
 n = int(re.search(r"(\d+) requests in", t).group(1))
 non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
 print(f"{rps:.0f} {p50:.3f} {p99:.3f} {n} {non2xx.group(1) if non2xx else 0}")
