@@ -308,7 +308,13 @@ int main(int argc, char **argv)
         rp.progress_done = progress_clear;
         rp.ud = &pr;
     }
+    uint64_t nreq = 0;
+    rp.requests_out = &nreq;
     int status = run_analysis(&rp);
+    char sock[256];
+    if (o.iface && !o.quiet && nreq == 0 && fcs_unix_fpm_socket(sock, sizeof sock))
+        fprintf(stderr, "fcgiscope: no FastCGI on %s, but php-fpm listens on the Unix socket %s, "
+                "which no interface carries: try fcgiscope --unix %s\n", o.iface, sock, sock);
 
     bool werr = ferror(outf) != 0;
     if (outf != stdout) {

@@ -275,6 +275,8 @@ int run_analysis(const run_params *rp)
     sum.st = st;
     anz_get_counters(a, &sum.c);
     anz_get_tcp_stats(a, &sum.t);
+    if (rp->requests_out)
+        *rp->requests_out = sum.c.requests;
     fcs_cap_file_info *fi = calloc(nf ? nf : 1, sizeof *fi);
     size_t k = 0;
     for (size_t i = 0; fi && i < nf; i++)

@@ -23,6 +23,7 @@ typedef struct run_params {
     FILE *out;
     bool live;                          /* write each record when it completes */
     pcapw *dump;                        /* -w: every frame also written there (NULL: none) */
+    uint64_t *requests_out;             /* set to the requests seen (NULL: not wanted) */
     bool color, utf8;
     unsigned width;                     /* terminal columns (text tables), 0: unknown */
     bool stderr_notes;                  /* damage warnings and notes on stderr */

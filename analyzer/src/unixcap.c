@@ -53,6 +53,32 @@ bool fcs_unix_who_get(const uint8_t a[4], uint16_t port, fcs_unix_who *out)
     return true;
 }
 
+bool fcs_unix_fpm_socket(char *out, size_t len)
+{
+    FILE *f = fopen("/proc/net/unix", "r");
+    if (!f)
+        return false;
+    char line[PATH_MAX + 128];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f)) {
+        unsigned long flags, type, state;
+        char path[PATH_MAX];
+        path[0] = '\0';
+        /* Num RefCount Protocol Flags Type St Inode Path */
+        if (sscanf(line, "%*s %*s %*s %lx %lx %lx %*s %4095s", &flags, &type, &state, path) != 4)
+            continue;
+        /* __SO_ACCEPTCON (listening), SOCK_STREAM, a file-system path */
+        if (!(flags & 0x10000) || type != 1 || path[0] != '/')
+            continue;
+        if (!strstr(path, "php") && !strstr(path, "fpm"))
+            continue;
+        snprintf(out, len, "%s", path);
+        found = true;
+    }
+    fclose(f);
+    return found;
+}
+
 #ifndef FCGISCOPE_HAVE_UNIX
 
 bool fcs_unix_supported(void) { return false; }

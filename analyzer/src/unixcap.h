@@ -41,6 +41,12 @@ extern "C" {
  * resolved). NULL with a one-line message in err. */
 fcs_capture *fcs_unix_open(const char *path, char *err, size_t errlen);
 
+/* A listening Unix socket of php-fpm on this host (/proc/net/unix: a
+ * listening stream socket whose path names php or fpm, e.g.
+ * /run/php/php8.2-fpm.sock), for the hint after a live -i capture that saw
+ * no FastCGI. false when there is none. */
+bool fcs_unix_fpm_socket(char *path, size_t len);
+
 /* Is --unix available in this build? */
 bool fcs_unix_supported(void);
 

@@ -24,7 +24,8 @@
 #     the nginx worker), the first at worst partial
 #   4 a ring buffer too small for the records (FCGISCOPE_UNIX_RING_KB=8):
 #     drops counted (pcap_stats.dropped, capture_drops) and gaps, not silence
-#   5 -c stops by itself; not root: one line, exit 2
+#   5 -c stops by itself; -i seeing no FastCGI suggests --unix; not root:
+#     one line, exit 2
 # Stops only the processes it started, by PID. Exit 77 (skip) when not root,
 # a program is missing, this build has no eBPF support, or the kernel refuses
 # to load the programs — except under CI=true, where all of that is a failure.
@@ -441,6 +442,13 @@ else
   else
     bad "-c 2: exit $crc, $n requests: $(tail -c 300 "$tmp/count.json")"
   fi
+fi
+# -i that sees no FastCGI while php-fpm listens on a Unix socket: the hint
+"$bin" -i lo --duration 1 -o /dev/null "tcp port 1" 2>"$tmp/hint.err"
+if grep -q "no FastCGI on lo, but php-fpm listens on the Unix socket .*: try fcgiscope --unix " "$tmp/hint.err"; then
+  ok "-i without FastCGI: $(grep 'try fcgiscope --unix' "$tmp/hint.err")"
+else
+  bad "-i without FastCGI: no --unix hint: $(cat "$tmp/hint.err")"
 fi
 if command -v setpriv >/dev/null; then
   # as nobody, without capabilities
