@@ -15,9 +15,10 @@
  * inode (target_ino on the device target_dev). Matching calls are remembered
  * per thread and finished on exit, where the bytes the call really moved
  * (its return value) are copied in UC_CHUNK records with bpf_loop.
- * Records never wake the reader (BPF_RB_NO_WAKEUP): fcgiscope holds them
+ * Records do not wake the reader (BPF_RB_NO_WAKEUP): fcgiscope holds them
  * 20 ms for ordering anyway and drains the ring every few milliseconds, which
- * spares a wakeup per record on the traced service's CPUs.
+ * spares a wakeup per record on the traced service's CPUs; only sendfile
+ * records wake it at once (their bytes are read back from a file).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -222,6 +223,14 @@ static __always_inline void fill_head(struct uc_event *h, __u32 type, __u32 dir,
 static __always_inline void emit_head(struct uc_event *h)
 {
     if (bpf_ringbuf_output(&events, h, sizeof *h, BPF_RB_NO_WAKEUP) != 0)
+        count_lost(0);
+}
+
+/* A sendfile record wakes fcgiscope at once: it reads the bytes back from
+ * the sender's file, which the sender may close soon after. */
+static __always_inline void emit_head_now(struct uc_event *h)
+{
+    if (bpf_ringbuf_output(&events, h, sizeof *h, BPF_RB_FORCE_WAKEUP) != 0)
         count_lost(0);
 }
 
@@ -508,7 +517,7 @@ int uc_exit(struct bpf_raw_tracepoint_args *ctx)
             r->h.len = (__u32)ret;
             r->h.aux = p->aux;
             r->h.aux2 = p->aux2;
-            emit_head(&r->h);
+            emit_head_now(&r->h);
         }
         bpf_map_delete_elem(&pend, &pt);
         return 0;

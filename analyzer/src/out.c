@@ -493,19 +493,26 @@ static void json_user_fields(out_ctx *c, const req_rec *r)
     j_bool(b, "gap", r->gap);
 }
 
+/* --unix: the synthetic client address "a.b.c.d:port" of a request. */
+static bool unix_client(const char *client, uint8_t ip[4], uint16_t *port)
+{
+    unsigned a0, a1, a2, a3, p;
+    if (sscanf(client, "%u.%u.%u.%u:%u", &a0, &a1, &a2, &a3, &p) != 5 || a0 > 255 || a1 > 255 ||
+        a2 > 255 || a3 > 255 || p > 65535)
+        return false;
+    ip[0] = (uint8_t)a0; ip[1] = (uint8_t)a1; ip[2] = (uint8_t)a2; ip[3] = (uint8_t)a3;
+    *port = (uint16_t)p;
+    return true;
+}
+
 /* --unix: the processes at both ends of the request's connection (unixcap.h:
  * the synthetic client address names the connection). */
 static void json_unix_who(sbuf *b, const char *client)
 {
-    unsigned a0, a1, a2, a3, port;
     fcs_unix_who w;
     uint8_t ip[4];
-    bool ok = sscanf(client, "%u.%u.%u.%u:%u", &a0, &a1, &a2, &a3, &port) == 5 &&
-              a0 < 256 && a1 < 256 && a2 < 256 && a3 < 256 && port < 65536;
-    if (ok) {
-        ip[0] = (uint8_t)a0; ip[1] = (uint8_t)a1; ip[2] = (uint8_t)a2; ip[3] = (uint8_t)a3;
-        ok = fcs_unix_who_get(ip, (uint16_t)port, &w);
-    }
+    uint16_t port;
+    bool ok = unix_client(client, ip, &port) && fcs_unix_who_get(ip, port, &w);
     j_i64_or_null(b, "client_pid", ok && w.client_pid, ok ? (int64_t)w.client_pid : 0);
     j_cstr(b, "client_comm", ok && w.client_comm[0] ? w.client_comm : NULL);
     j_i64_or_null(b, "server_pid", ok && w.server_pid, ok ? (int64_t)w.server_pid : 0);
@@ -1004,6 +1011,12 @@ void out_begin(out_ctx *c)
 void out_request(out_ctx *c, const req_rec *r)
 {
     c->requests_written++;
+    if (c->o->unix_path) {
+        uint8_t ip[4];
+        uint16_t port;
+        if (unix_client(r->client, ip, &port))
+            fcs_unix_worker_note(ip, port, r->has_latency, r->latency_ns, r->uri.p, r->uri.len);
+    }
     switch (c->o->format) {
     case FMT_JSON:
         json_request(c, r);
@@ -2017,6 +2030,35 @@ static void text_summary(out_ctx *c, const out_summary *s)
 
     /* request tables: the uri column takes what the line leaves */
     size_t W = text_width(c), startw = c->ns ? 18 : 15;
+
+    /* --unix: per FastCGI server process */
+    const fcs_unix_worker *wk;
+    size_t nwk = c->o->unix_path && !c->o->quiet ? fcs_unix_workers(&wk) : 0;
+    if (nwk) {
+        section(c, "FastCGI server processes (--unix)");
+        col(c, C_DIM);
+        sbuf_printf(b, "  %8s  %-15s %8s %10s %10s  %s\n", "pid", "process", "requests", "busy",
+                    "slowest", "slowest uri");
+        col(c, C_RESET);
+        for (size_t i = 0; i < nwk && i < 50; i++) {
+            char busy[32], slow[32];
+            rstr u = { (char *)wk[i].slowest_uri, wk[i].slowest_uri_len };
+            rstr comm = { (char *)wk[i].comm, strlen(wk[i].comm) };
+            fmt_duration(busy, sizeof busy, wk[i].busy_ns, c->utf8);
+            fmt_duration(slow, sizeof slow, wk[i].slowest_ns, c->utf8);
+            sbuf_printf(b, "  %8u  ", wk[i].pid);
+            tcell(c, &comm, 15, "-");
+            sbuf_printf(b, " %8" PRIu64 " ", wk[i].requests);
+            cell(b, busy, 10, true);
+            sbuf_addc(b, ' ');
+            cell(b, slow, 10, true);
+            sbuf_adds(b, "  ");
+            tcell(c, &u, uriw, "-");
+            if (wk[i].incomplete)
+                sbuf_printf(b, "  (%" PRIu64 " unanswered)", wk[i].incomplete);
+            sbuf_addc(b, '\n');
+        }
+    }
 
     /* slowest (incomplete requests with what they had run: "\u2265") */
     unsigned nslow = c->o->quiet ? 0 : c->o->slowest;

@@ -53,6 +53,64 @@ bool fcs_unix_who_get(const uint8_t a[4], uint16_t port, fcs_unix_who *out)
     return true;
 }
 
+static fcs_unix_worker *workers;
+static size_t nworkers, capworkers;
+
+static int worker_cmp(const void *a, const void *b)
+{
+    const fcs_unix_worker *x = a, *y = b;
+    if (x->requests != y->requests)
+        return x->requests < y->requests ? 1 : -1;
+    return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+void fcs_unix_worker_note(const uint8_t a[4], uint16_t port, bool has_latency, int64_t latency_ns,
+                          const char *uri, size_t uri_len)
+{
+    fcs_unix_who w;
+    if (!fcs_unix_who_get(a, port, &w) || !w.server_pid)
+        return;
+    fcs_unix_worker *k = NULL;
+    for (size_t i = 0; i < nworkers && !k; i++)
+        if (workers[i].pid == w.server_pid)
+            k = &workers[i];
+    if (!k) {
+        if (nworkers == capworkers) {
+            size_t nc = capworkers ? capworkers * 2 : 16;
+            fcs_unix_worker *nw = realloc(workers, nc * sizeof *nw);
+            if (!nw)
+                return;
+            workers = nw;
+            capworkers = nc;
+        }
+        k = &workers[nworkers++];
+        memset(k, 0, sizeof *k);
+        k->pid = w.server_pid;
+        memcpy(k->comm, w.server_comm, sizeof k->comm);
+    }
+    k->requests++;
+    if (!has_latency) {
+        k->incomplete++;
+        return;
+    }
+    k->busy_ns += latency_ns;
+    if (latency_ns > k->slowest_ns || k->requests - k->incomplete == 1) {
+        k->slowest_ns = latency_ns;
+        k->slowest_uri_len = uri && uri_len < sizeof k->slowest_uri ? uri_len
+                             : (uri ? sizeof k->slowest_uri : 0);
+        if (k->slowest_uri_len)
+            memcpy(k->slowest_uri, uri, k->slowest_uri_len);
+    }
+}
+
+size_t fcs_unix_workers(const fcs_unix_worker **out)
+{
+    if (nworkers > 1)
+        qsort(workers, nworkers, sizeof *workers, worker_cmp);
+    *out = workers;
+    return nworkers;
+}
+
 bool fcs_unix_fpm_socket(char *out, size_t len)
 {
     FILE *f = fopen("/proc/net/unix", "r");
@@ -100,7 +158,7 @@ fcs_capture *fcs_unix_open(const char *path, char *err, size_t errlen)
 
 #define REORDER_NS 20000000ll       /* hold events 20 ms to order them by entry time */
 #define WAIT_MS 250                  /* FCS_CAP_TIMEOUT after that long without a frame */
-#define POLL_NS 5000000L             /* ring buffer drained every 5 ms */
+#define POLL_MS 5                    /* ring buffer drained every 5 ms */
 #define SERVER_PORT 9000
 #define MAX_SEG 65000u               /* payload bytes per synthetic frame */
 
@@ -413,8 +471,11 @@ static uint8_t *sendfile_bytes(const struct uc_event *h)
     char p[64];
     snprintf(p, sizeof p, "/proc/%u/fd/%llu", h->tgid, (unsigned long long)h->aux);
     int fd = open(p, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (fd < 0) {
+        if (getenv("FCGISCOPE_UNIX_DEBUG"))
+            fprintf(stderr, "sendfile %s: %s\n", p, strerror(errno));
         return NULL;
+    }
     uint8_t *b = malloc(h->len ? h->len : 1);
     size_t got = 0;
     while (b && got < h->len) {
@@ -427,6 +488,9 @@ static uint8_t *sendfile_bytes(const struct uc_event *h)
         got += (size_t)r;
     }
     close(fd);
+    if (getenv("FCGISCOPE_UNIX_DEBUG"))
+        fprintf(stderr, "sendfile %s off %llu len %u: got %zu\n", p, (unsigned long long)h->aux2,
+                h->len, got);
     if (got != h->len) {
         free(b);
         return NULL;
@@ -571,16 +635,13 @@ static int src_next(void *ud, fcs_packet *pkt)
         int64_t waited = (now - start) / 1000000;
         if (waited >= WAIT_MS)
             return FCS_CAP_TIMEOUT;
-        /* the records wake nobody (BPF_RB_NO_WAKEUP): drain every POLL_NS */
-        int r = ring_buffer__consume(u->rb);
+        /* most records wake nobody (BPF_RB_NO_WAKEUP): drained every
+         * POLL_MS; a sendfile record wakes the poll at once */
+        int r = ring_buffer__poll(u->rb, POLL_MS);
         if (r < 0 && r != -EINTR) {
             snprintf(u->err, sizeof u->err, "reading the BPF ring buffer: %s", strerror(-r));
             return FCS_CAP_ERROR;
         }
-        if (r > 0)
-            continue;
-        struct timespec ts = { 0, POLL_NS };
-        nanosleep(&ts, NULL);   /* EINTR (a signal): look at stop at once */
     }
 }
 

@@ -41,6 +41,23 @@ extern "C" {
  * resolved). NULL with a one-line message in err. */
 fcs_capture *fcs_unix_open(const char *path, char *err, size_t errlen);
 
+/* Per FastCGI server process (php-fpm worker), from the requests reported:
+ * fcs_unix_worker_note() for each request (out.c), fcs_unix_workers() for
+ * the table, busiest first (valid until the next note). */
+typedef struct fcs_unix_worker {
+    uint32_t pid;
+    char comm[16];
+    uint64_t requests;
+    uint64_t incomplete;          /* without a latency (not answered in the capture) */
+    int64_t busy_ns;              /* sum of the latencies */
+    int64_t slowest_ns;
+    char slowest_uri[256];        /* raw bytes (escape before printing) */
+    size_t slowest_uri_len;
+} fcs_unix_worker;
+void fcs_unix_worker_note(const uint8_t client_addr[4], uint16_t client_port, bool has_latency,
+                          int64_t latency_ns, const char *uri, size_t uri_len);
+size_t fcs_unix_workers(const fcs_unix_worker **out);
+
 /* A listening Unix socket of php-fpm on this host (/proc/net/unix: a
  * listening stream socket whose path names php or fpm, e.g.
  * /run/php/php8.2-fpm.sock), for the hint after a live -i capture that saw
