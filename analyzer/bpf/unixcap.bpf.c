@@ -33,6 +33,10 @@ const volatile __u64 target_ino = 0;
 const volatile __u32 target_dev = 0;   /* kernel dev_t: major << 20 | minor */
 const volatile __u32 self_tgid = 0;    /* fcgiscope itself: never traced */
 
+#define NR_read 0
+#define NR_readv 19
+#define NR_recvfrom 45
+#define NR_recvmsg 47
 #define NR_write 1
 #define NR_close 3
 #define NR_writev 20
@@ -65,6 +69,8 @@ struct uc_pending {
     __u32 nr;
     __u32 dir;
     __u32 iov;       /* buf is an iovec array */
+    __u32 flags;     /* UC_F_READ: a read by the app end */
+    __u64 skip;      /* bytes of the call not to copy first */
 };
 
 /* LRU: a thread that dies inside a call (killed in accept) never reaches
@@ -90,6 +96,9 @@ struct {
 struct uc_conn {
     __u64 off[2];
     __u64 closed;    /* bit per end */
+    __u64 fresh;     /* connect seen: read offsets line up with write offsets */
+    __u64 rd;        /* client bytes the app end has read */
+    __u64 sf_lo, sf_hi; /* client bytes sent by sendfile and not yet read */
 };
 
 struct {
@@ -253,6 +262,7 @@ struct uc_copy {
     __u64 iov_idx;    /* iovec mode: current element and position in it */
     __u64 iov_pos;
     __u64 flat_pos;
+    __u64 skip;       /* bytes to pass over before copying */
 };
 
 /* The copy's state lives in a map, not on the stack: the verifier then sees
@@ -289,7 +299,14 @@ static long copy_chunk(__u32 i, void *unused)
         avail = iv.iov_len - c->iov_pos;
     } else {
         src = p->buf + c->flat_pos;
-        avail = c->left;
+        avail = c->left + c->skip;
+    }
+    if (c->skip > 0) {
+        __u64 k2 = avail < c->skip ? avail : c->skip;
+        c->skip -= k2;
+        c->flat_pos += k2;
+        c->iov_pos += k2;
+        return 0;
     }
     __u32 n = UC_CHUNK;
     if (avail < n)
@@ -300,6 +317,7 @@ static long copy_chunk(__u32 i, void *unused)
     if (!r)
         return 1;
     fill_head(&r->h, UC_EV_DATA, p->dir, p->conn, p->ts);
+    r->h.flags = p->flags;
     r->h.off = c->off;
     r->h.len = n;
     if (n > UC_CHUNK)
@@ -348,7 +366,8 @@ int uc_enter(struct bpf_raw_tracepoint_args *ctx)
     long nr = (long)ctx->args[1];
     if (nr != NR_write && nr != NR_writev && nr != NR_sendto && nr != NR_sendmsg &&
         nr != NR_sendfile && nr != NR_close && nr != NR_shutdown && nr != NR_connect &&
-        nr != NR_accept && nr != NR_accept4)
+        nr != NR_accept && nr != NR_accept4 && nr != NR_read && nr != NR_readv &&
+        nr != NR_recvfrom && nr != NR_recvmsg)
         return 0;
     __u64 pt = bpf_get_current_pid_tgid();
     if ((__u32)(pt >> 32) == self_tgid)
@@ -392,14 +411,10 @@ int uc_enter(struct bpf_raw_tracepoint_args *ctx)
         if (cs) {
             r->h.off = cs->off[dir & 1];
             r->h.aux = cs->off[(dir ^ 1) & 1];
-            if (nr == NR_close) {
-                __u64 bit = 1ull << (dir & 1);
-                __u64 closed = __sync_fetch_and_or(&cs->closed, bit);
-                if ((closed | bit) == 3)
-                    bpf_map_delete_elem(&conns, &conn);
-            }
+            if (nr == NR_close)
+                bpf_map_delete_elem(&conns, &conn);   /* the other end's close: no offsets */
         } else {
-            r->h.flags |= 4; /* offsets unknown */
+            r->h.flags |= UC_F_NOOFF; /* offsets unknown */
         }
         /* unread bytes at close: the peer gets ECONNRESET (af_unix), a reset */
         if (nr == NR_close && BPF_CORE_READ(sk, sk_receive_queue.qlen) > 0)
@@ -422,6 +437,34 @@ int uc_enter(struct bpf_raw_tracepoint_args *ctx)
     }
     p.conn = conn;
     p.dir = dir;
+    if (nr == NR_read || nr == NR_readv || nr == NR_recvfrom || nr == NR_recvmsg) {
+        /* the app end reading: counted (connections seen from connect on),
+         * and the bytes copied where sendfile sent them (exit) */
+        if (dir != UC_DIR_SERVER)
+            return 0;
+        struct uc_conn *cs = bpf_map_lookup_elem(&conns, &conn);
+        if (!cs || !cs->fresh)
+            return 0;
+        p.dir = UC_DIR_CLIENT;   /* the bytes are the client's */
+        p.flags = UC_F_READ;
+        if (nr == NR_read || nr == NR_recvfrom) {
+            p.buf = arg(regs, 1);
+            p.count = arg(regs, 2);
+        } else if (nr == NR_readv) {
+            p.buf = arg(regs, 1);
+            p.count = arg(regs, 2);
+            p.iov = 1;
+        } else {
+            struct user_msghdr mh;
+            if (bpf_probe_read_user(&mh, sizeof mh, (void *)arg(regs, 1)))
+                return 0;
+            p.buf = (__u64)mh.msg_iov;
+            p.count = mh.msg_iovlen;
+            p.iov = 1;
+        }
+        bpf_map_update_elem(&pend, &pt, &p, BPF_ANY);
+        return 0;
+    }
     if (nr == NR_write || nr == NR_sendto) {
         p.buf = arg(regs, 1);
         p.count = arg(regs, 2);
@@ -449,6 +492,17 @@ int uc_enter(struct bpf_raw_tracepoint_args *ctx)
         }
         p.aux = (__u64)in_fd;
         p.aux2 = (__u64)start;
+        /* announce the range now: the app may read it before this call
+         * returns (its reads copy what falls inside [sf_lo, sf_hi)) */
+        struct uc_conn *cs = bpf_map_lookup_elem(&conns, &conn);
+        __u64 cnt = arg(regs, 3);
+        if (cs && cs->fresh && dir == UC_DIR_CLIENT) {
+            __u64 lo = cs->off[UC_DIR_CLIENT];
+            if (cs->sf_hi <= cs->sf_lo || cs->sf_hi <= cs->rd)
+                cs->sf_lo = lo;
+            if (cs->sf_hi < lo + cnt)
+                cs->sf_hi = lo + cnt;
+        }
     }
     bpf_map_update_elem(&pend, &pt, &p, BPF_ANY);
     return 0;
@@ -464,7 +518,8 @@ int uc_exit(struct bpf_raw_tracepoint_args *ctx)
     struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
     long nr0 = BPF_CORE_READ(regs, orig_ax);
     if (nr0 != NR_write && nr0 != NR_writev && nr0 != NR_sendto && nr0 != NR_sendmsg &&
-        nr0 != NR_sendfile && nr0 != NR_connect && nr0 != NR_accept && nr0 != NR_accept4)
+        nr0 != NR_sendfile && nr0 != NR_connect && nr0 != NR_accept && nr0 != NR_accept4 &&
+        nr0 != NR_read && nr0 != NR_readv && nr0 != NR_recvfrom && nr0 != NR_recvmsg)
         return 0;
     __u64 pt = bpf_get_current_pid_tgid();
     struct uc_pending *p = bpf_map_lookup_elem(&pend, &pt);
@@ -489,7 +544,13 @@ int uc_exit(struct bpf_raw_tracepoint_args *ctx)
         __u32 tgid = (__u32)(pt >> 32);
         __u8 one = 1;
         bpf_map_update_elem(&procs, &tgid, &one, BPF_ANY);
-        cstate_get(conn, nr == NR_connect);
+        /* created by whichever end returns first (the app end may already
+         * be reading, the client already writing, when the other returns);
+         * an entry is deleted at the first close, so it is never stale here
+         * unless both closes were missed */
+        struct uc_conn *ncs = cstate_get(conn, false);
+        if (ncs)
+            ncs->fresh = 1;
         __u32 k = 0;
         struct uc_rec *r = bpf_map_lookup_elem(&scratch, &k);
         if (!r)
@@ -505,8 +566,32 @@ int uc_exit(struct bpf_raw_tracepoint_args *ctx)
     }
     struct uc_conn *cs = cstate_get(p->conn, false);
     __u64 off = 0;
-    if (cs)
+    __u64 skip = 0, want = (__u64)ret;
+    if (p->flags & UC_F_READ) {
+        /* copy only what overlaps bytes sendfile sent and nobody read yet */
+        if (!cs) {
+            bpf_map_delete_elem(&pend, &pt);
+            return 0;
+        }
+        off = __sync_fetch_and_add(&cs->rd, (__u64)ret);
+        __u64 end = off + (__u64)ret, lo = cs->sf_lo, hi = cs->sf_hi;
+        if (hi <= off || lo >= end || lo >= hi) {
+            bpf_map_delete_elem(&pend, &pt);
+            return 0;
+        }
+        if (lo > off)
+            skip = lo - off;
+        if (hi < end)
+            end = hi;
+        want = end - off - skip;
+        if (end >= hi)
+            cs->sf_lo = cs->sf_hi = 0;   /* all read */
+        else
+            cs->sf_lo = end;
+    } else if (cs) {
         off = __sync_fetch_and_add(&cs->off[p->dir & 1], (__u64)ret);
+
+    }
     if (nr == NR_sendfile) {
         __u32 k = 0;
         struct uc_rec *r = bpf_map_lookup_elem(&scratch, &k);
@@ -529,13 +614,14 @@ int uc_exit(struct bpf_raw_tracepoint_args *ctx)
         return 0;
     }
     c->p = *p;
-    c->left = (__u64)ret;
-    c->off = off;
+    c->left = want;
+    c->off = off + skip;
+    c->skip = skip;
     c->iov_idx = 0;
     c->iov_pos = 0;
     c->flat_pos = 0;
     bpf_loop(UC_MAX_CHUNKS, copy_chunk, NULL, 0);
-    if (c->left > 0) {
+    if (c->left > 0 && !(p->flags & UC_F_READ)) {
         /* more than UC_MAX_CHUNKS records (or an unreadable iovec): the rest
          * as a skip, so the stream keeps its length */
         __u32 k = 0;

@@ -24,7 +24,8 @@ enum uc_ev_type {
 };
 
 enum { UC_DIR_CLIENT = 0, UC_DIR_SERVER = 1 };   /* who wrote / closed */
-enum { UC_F_RST = 1, UC_F_SENDFILE = 2 };
+enum { UC_F_RST = 1, UC_F_SENDFILE = 2, UC_F_NOOFF = 4,
+       UC_F_READ = 8 /* DATA read by the app end (fills sendfile ranges), not written */ };
 
 struct uc_event {
     unsigned int type;

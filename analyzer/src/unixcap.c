@@ -159,6 +159,7 @@ fcs_capture *fcs_unix_open(const char *path, char *err, size_t errlen)
 #define REORDER_NS 20000000ll       /* hold events 20 ms to order them by entry time */
 #define WAIT_MS 250                  /* FCS_CAP_TIMEOUT after that long without a frame */
 #define POLL_MS 5                    /* ring buffer drained every 5 ms */
+#define HOLD_NS 2000000000ll         /* sendfile bytes wait that long for the app's reads */
 #define SERVER_PORT 9000
 #define MAX_SEG 65000u               /* payload bytes per synthetic frame */
 
@@ -166,6 +167,8 @@ typedef struct item {
     struct uc_event h;
     uint64_t seq;                    /* arrival order: ties */
     uint8_t *data;                   /* h.len bytes for DATA */
+    bool awaiting;                   /* sendfile bytes not read back: waiting for the app's reads */
+    uint32_t filled;                 /* bytes of it the reads filled so far */
 } item;
 
 typedef struct conn {
@@ -209,7 +212,14 @@ typedef struct uc {
     int64_t real_minus_mono;
     int64_t clock_at;
     uint64_t received;
-    bool sendfile_gap;               /* FCGISCOPE_UNIX_SENDFILE=gap: never read back (tests) */
+    int sendfile_mode;               /* FCGISCOPE_UNIX_SENDFILE: 0 both ways, 1 gap (neither),
+                                        2 reads (no /proc read-back) (tests) */
+    item **await;                    /* sendfile items waiting for reads */
+    size_t nawait, capawait;
+    item **stash;                    /* recent reads (the app may read before the
+                                        sendfile record arrives): kept HOLD_NS */
+    size_t nstash, capstash, stash_bytes;
+    bool debug;                      /* FCGISCOPE_UNIX_DEBUG */
 } uc;
 
 static int64_t clock_ns(clockid_t id)
@@ -500,9 +510,17 @@ static uint8_t *sendfile_bytes(const struct uc_event *h)
 
 /* ---- events ---- */
 
+static void await_remove(struct uc *u, item *it);
+
 static void release(uc *u, item *it)
 {
     const struct uc_event *h = &it->h;
+    if (it->awaiting) {
+        /* not all of it was read back in time: the whole range a gap */
+        await_remove(u, it);
+        free(it->data);
+        it->data = NULL;
+    }
     int64_t ts = (int64_t)h->ts + u->real_minus_mono;
     int dir = h->dir & 1;
     conn *c = conn_find(u, h->conn);
@@ -538,7 +556,7 @@ static void release(uc *u, item *it)
     case UC_EV_CLOSE:
         if (!c)
             break;
-        if (!(h->flags & 4))
+        if (!(h->flags & UC_F_NOOFF))
             catch_up(u, c, dir, h->off, ts);
         if (h->flags & UC_F_RST) {
             emit(u, c, dir, FCS_TH_RST | FCS_TH_ACK, c->next[dir] == UINT64_MAX ? 0 : c->next[dir],
@@ -558,11 +576,107 @@ static void release(uc *u, item *it)
     free(it);
 }
 
+static void await_remove(uc *u, item *it)
+{
+    for (size_t i = 0; i < u->nawait; i++)
+        if (u->await[i] == it) {
+            u->await[i] = u->await[--u->nawait];
+            break;
+        }
+    it->awaiting = false;
+}
+
+/* Copy what a read (UC_F_READ record h, n bytes at p) has of the waiting
+ * sendfile item it; true when that completed it (then no longer waiting).
+ * The app end reads each byte once, so pieces never overlap. */
+static bool fill_item(uc *u, item *it, const struct uc_event *h, const uint8_t *p, size_t n)
+{
+    uint64_t r0 = h->off, r1 = h->off + n;
+    uint64_t a = it->h.off, b = it->h.off + it->h.len;
+    if (it->h.conn != h->conn || (it->h.dir & 1) != (h->dir & 1) || r1 <= a || r0 >= b)
+        return false;
+    if (!it->data && !(it->data = malloc(it->h.len)))
+        return false;
+    uint64_t lo = r0 > a ? r0 : a, hi = r1 < b ? r1 : b;
+    memcpy(it->data + (lo - a), p + (lo - r0), hi - lo);
+    it->filled += (uint32_t)(hi - lo);
+    if (it->filled < it->h.len)
+        return false;
+    await_remove(u, it);
+    return true;
+}
+
+/* Bytes the app end read (UC_F_READ) at stream offset off: the parts that
+ * fall in sendfile items still waiting are copied there. */
+static void fill_from_read(uc *u, const struct uc_event *h, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < u->nawait;)
+        if (!fill_item(u, u->await[i], h, p, n))
+            i++;   /* else the slot holds another item now */
+}
+
+#define STASH_MAX_BYTES (64u << 20)
+
+static void stash_prune(uc *u, int64_t now)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < u->nstash; i++) {
+        item *s = u->stash[i];
+        if (now - (int64_t)s->seq > HOLD_NS) {   /* seq: arrival time here */
+            u->stash_bytes -= s->h.len;
+            free(s->data);
+            free(s);
+        } else {
+            u->stash[k++] = s;
+        }
+    }
+    u->nstash = k;
+}
+
+static void stash_add(uc *u, const struct uc_event *h, const uint8_t *p, size_t n)
+{
+    if (u->stash_bytes + n > STASH_MAX_BYTES)
+        return;
+    if (u->nstash == u->capstash) {
+        size_t nc = u->capstash ? u->capstash * 2 : 64;
+        item **ns = realloc(u->stash, nc * sizeof *ns);
+        if (!ns)
+            return;
+        u->stash = ns;
+        u->capstash = nc;
+    }
+    item *s = calloc(1, sizeof *s);
+    if (!s || !(s->data = malloc(n ? n : 1))) {
+        free(s);
+        return;
+    }
+    s->h = *h;
+    s->h.len = (uint32_t)n;
+    s->seq = (uint64_t)clock_ns(CLOCK_MONOTONIC);
+    memcpy(s->data, p, n);
+    u->stash[u->nstash++] = s;
+    u->stash_bytes += n;
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
     uc *u = ctx;
     if (size < sizeof(struct uc_event))
         return 0;
+    const struct uc_event *eh = data;
+    if (u->debug)
+        fprintf(stderr, "ev %u dir %u flags %u conn %llx off %llu len %u pid %u ts %llu\n", eh->type,
+                eh->dir, eh->flags, (unsigned long long)eh->conn, (unsigned long long)eh->off, eh->len,
+                eh->pid, (unsigned long long)eh->ts);
+    if (eh->type == UC_EV_DATA && (eh->flags & UC_F_READ)) {
+        size_t n = size - sizeof *eh;
+        if (eh->len < n)
+            n = eh->len;
+        u->received++;
+        fill_from_read(u, eh, (const uint8_t *)data + sizeof *eh, n);
+        stash_add(u, eh, (const uint8_t *)data + sizeof *eh, n);
+        return 0;
+    }
     item *it = calloc(1, sizeof *it);
     if (!it)
         return -ENOMEM;
@@ -579,8 +693,27 @@ static int on_event(void *ctx, void *data, size_t size)
             return -ENOMEM;
         }
         memcpy(it->data, (const uint8_t *)data + sizeof it->h, it->h.len);
-    } else if (it->h.type == UC_EV_SKIP && (it->h.flags & UC_F_SENDFILE) && !u->sendfile_gap) {
-        it->data = sendfile_bytes(&it->h);   /* NULL: the gap stays */
+    } else if (it->h.type == UC_EV_SKIP && (it->h.flags & UC_F_SENDFILE)) {
+        if (u->sendfile_mode == 0)
+            it->data = sendfile_bytes(&it->h);
+        if (!it->data && u->sendfile_mode != 1 && it->h.len > 0) {
+            /* the file is gone: the app end's reads of that range fill it */
+            if (u->nawait == u->capawait) {
+                size_t nc = u->capawait ? u->capawait * 2 : 16;
+                item **na = realloc(u->await, nc * sizeof *na);
+                if (na) {
+                    u->await = na;
+                    u->capawait = nc;
+                }
+            }
+            if (u->nawait < u->capawait) {
+                it->awaiting = true;
+                u->await[u->nawait++] = it;
+                /* reads that came before this record */
+                for (size_t i = 0; i < u->nstash && it->awaiting; i++)
+                    fill_item(u, it, &u->stash[i]->h, u->stash[i]->data, u->stash[i]->h.len);
+            }
+        }
     }
     /* an event older than what was released already (a call blocked longer
      * than REORDER_NS) goes out next, in place */
@@ -594,9 +727,11 @@ static int on_event(void *ctx, void *data, size_t size)
     return 0;
 }
 
-static void release_upto(uc *u, uint64_t limit)
+static void release_upto(uc *u, uint64_t limit, int64_t now)
 {
     while (u->nheap && u->heap[0]->h.ts <= limit) {
+        if (u->heap[0]->awaiting && now - (int64_t)u->heap[0]->h.ts < HOLD_NS)
+            break;   /* sendfile bytes may still come from the app's reads */
         item *it = heap_pop(u);
         u->released_ts = it->h.ts;
         release(u, it);
@@ -629,7 +764,9 @@ static int src_next(void *ud, fcs_packet *pkt)
         int64_t now = clock_ns(CLOCK_MONOTONIC);
         if (now - u->clock_at > 1000000000)
             sync_clocks(u);
-        release_upto(u, (uint64_t)(now - REORDER_NS));
+        release_upto(u, (uint64_t)(now - REORDER_NS), now);
+        if (u->nstash)
+            stash_prune(u, now);
         if (u->qn)
             continue;
         int64_t waited = (now - start) / 1000000;
@@ -638,6 +775,9 @@ static int src_next(void *ud, fcs_packet *pkt)
         /* most records wake nobody (BPF_RB_NO_WAKEUP): drained every
          * POLL_MS; a sendfile record wakes the poll at once */
         int r = ring_buffer__poll(u->rb, POLL_MS);
+        /* epoll only reports wakeups: what came without one is read here */
+        if (r >= 0 || r == -EINTR)
+            r = ring_buffer__consume(u->rb);
         if (r < 0 && r != -EINTR) {
             snprintf(u->err, sizeof u->err, "reading the BPF ring buffer: %s", strerror(-r));
             return FCS_CAP_ERROR;
@@ -689,6 +829,21 @@ static void src_close(void *ud)
         free(it);
     }
     free(u->heap);
+    if (getenv("FCGISCOPE_UNIX_DEBUG")) {
+        for (size_t i = 0; i < u->nawait; i++)
+            fprintf(stderr, "awaiting: conn %llx off %llu len %u filled %u\n",
+                    (unsigned long long)u->await[i]->h.conn, (unsigned long long)u->await[i]->h.off,
+                    u->await[i]->h.len, u->await[i]->filled);
+        for (size_t i = 0; i < u->nstash; i++)
+            fprintf(stderr, "stash: conn %llx off %llu len %u\n", (unsigned long long)u->stash[i]->h.conn,
+                    (unsigned long long)u->stash[i]->h.off, u->stash[i]->h.len);
+    }
+    free(u->await);
+    for (size_t i = 0; i < u->nstash; i++) {
+        free(u->stash[i]->data);
+        free(u->stash[i]);
+    }
+    free(u->stash);
     for (size_t i = 0; i < u->qn; i++)
         free(u->q[u->qhead + i].buf);
     free(u->q);
@@ -886,8 +1041,9 @@ fcs_capture *fcs_unix_open(const char *path, char *err, size_t errlen)
         return NULL;
     }
     sync_clocks(u);
+    u->debug = getenv("FCGISCOPE_UNIX_DEBUG") != NULL;
     const char *sf = getenv("FCGISCOPE_UNIX_SENDFILE");
-    u->sendfile_gap = sf && !strcmp(sf, "gap");
+    u->sendfile_mode = !sf ? 0 : !strcmp(sf, "gap") ? 1 : !strcmp(sf, "reads") ? 2 : 0;
     fcs_cap_source src;
     memset(&src, 0, sizeof src);
     src.next = src_next;

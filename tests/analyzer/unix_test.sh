@@ -19,6 +19,9 @@
 #     and, given the plugin, by tshark (same statuses and ns latencies)
 #   3 sendfile bytes not read back (FCGISCOPE_UNIX_SENDFILE=gap): the body is
 #     a known-length gap: stdin_bytes still exact, capture_gap on the request
+#   3c sendfile bytes not read back from the file (FCGISCOPE_UNIX_SENDFILE=
+#     reads): php-fpm's reads of them fill the range: no gap, the body byte
+#     for byte in the -w file (as in phase 2)
 #   3b a kept-alive connection opened before the capture: from its second
 #     request on, every request complete (the app end's first write marks
 #     the nginx worker), the first at worst partial
@@ -376,12 +379,58 @@ else
   echo "note: no plugin or tshark: the -w file is not read by tshark"
 fi
 
+# The body bytes in a -w file: the client->server stream of each connection
+# (raw IPv4/TCP, ns pcap) reassembled by sequence number, its FastCGI STDIN
+# records concatenated; every 200 kB body must be the file sent, byte for byte.
+body_check() { # PCAP NAME
+  python3 - "$1" "$tmp/body200k" <<'PY' && ok "$2: the 200 kB bodies byte for byte" || bad "$2: body bytes"
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+want = open(sys.argv[2], "rb").read()
+streams = {}
+pos = 24
+while pos + 16 <= len(data):
+    _, _, cap, wire = struct.unpack_from("<IIII", data, pos)
+    pkt = data[pos + 16:pos + 16 + cap]
+    pos += 16 + cap
+    ihl = (pkt[0] & 15) * 4
+    sport, dport, seq = struct.unpack_from(">HHI", pkt, ihl)
+    flags = pkt[ihl + 13]
+    payload = pkt[ihl + 20:]
+    if dport != 9000 or not payload:
+        continue
+    streams.setdefault(sport, {})[seq] = payload
+bodies = []
+for sport, segs in streams.items():
+    s = b"".join(segs[k] for k in sorted(segs))
+    stdin, i = b"", 0
+    while i + 8 <= len(s):
+        ver, typ, rid, clen, plen = struct.unpack_from(">BBHHB", s, i)
+        if typ == 5:
+            stdin += s[i + 8:i + 8 + clen]
+        i += 8 + clen + plen
+    if len(stdin) == len(want):
+        bodies.append(stdin == want)
+print(f"  {len(bodies)} bodies of {len(want)} bytes, {sum(bodies)} exact")
+sys.exit(0 if bodies and all(bodies) else 1)
+PY
+}
+body_check "$tmp/out.pcap" "phase 2 -w"
+
 # ---- phase 3: sendfile bytes not read back -> known-length gap ----
 FCGISCOPE_UNIX_SENDFILE=gap start_scope "$tmp/gap.json" "$tmp/gap.err" --param HTTP_X_REQUEST_ID
 send_all g
 sleep 0.5
 stop_scope
 if check gap "$tmp/gap.json" g; then ok "phase 3: sendfile as a known-length gap"; else bad "phase 3 (see above)"; fi
+
+# ---- phase 3c: sendfile bytes not read back from the file: php-fpm's reads fill them ----
+FCGISCOPE_UNIX_SENDFILE=reads start_scope "$tmp/rd.json" "$tmp/rd.err" --param HTTP_X_REQUEST_ID -w "$tmp/rd.pcap"
+send_all r
+sleep 0.5
+stop_scope
+if check main "$tmp/rd.json" r; then ok "phase 3c: sendfile bytes from the app's reads"; else bad "phase 3c (see above)"; fi
+body_check "$tmp/rd.pcap" "phase 3c -w"
 
 # ---- phase 3b: a kept-alive connection older than the capture ----
 port=$ka_port send k-0 "/index.php?i=0"      # opens the connection before fcgiscope runs
