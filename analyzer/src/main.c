@@ -312,7 +312,9 @@ int main(int argc, char **argv)
     rp.requests_out = &nreq;
     int status = run_analysis(&rp);
     char sock[256];
-    if (o.iface && !o.quiet && nreq == 0 && fcs_unix_fpm_socket(sock, sizeof sock))
+    /* (the text report has its own hint: out.c no_fastcgi_hint) */
+    if (o.iface && !o.quiet && o.format != FMT_TEXT && nreq == 0 &&
+        fcs_unix_fpm_socket(sock, sizeof sock))
         fprintf(stderr, "fcgiscope: no FastCGI on %s, but php-fpm listens on the Unix socket %s, "
                 "which no interface carries: try fcgiscope --unix %s\n", o.iface, sock, sock);
 

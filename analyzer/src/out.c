@@ -1521,8 +1521,14 @@ static void no_fastcgi_hint(out_ctx *c, const out_summary *s)
         label(c, "");
         sbuf_adds(b, "php-fpm listens on a Unix socket on this host (");
         esc_text(b, path, strlen(path), c->utf8, 60);
-        sbuf_adds(b, "): libpcap cannot see Unix sockets; a TCP listen address (e.g. "
-                     "listen = 127.0.0.1:9000) can be captured\n");
+        sbuf_adds(b, "): libpcap cannot see Unix sockets; ");
+        if (fcs_unix_supported()) {
+            sbuf_adds(b, "fcgiscope --unix ");
+            esc_text(b, path, strlen(path), c->utf8, 60);
+            sbuf_adds(b, " captures them (eBPF, as root)\n");
+        } else {
+            sbuf_adds(b, "a TCP listen address (e.g. listen = 127.0.0.1:9000) can be captured\n");
+        }
     }
 }
 
@@ -2053,7 +2059,7 @@ static void text_summary(out_ctx *c, const out_summary *s)
             sbuf_addc(b, ' ');
             cell(b, slow, 10, true);
             sbuf_adds(b, "  ");
-            tcell(c, &u, uriw, "-");
+            tcell(c, &u, 60, "-");
             if (wk[i].incomplete)
                 sbuf_printf(b, "  (%" PRIu64 " unanswered)", wk[i].incomplete);
             sbuf_addc(b, '\n');

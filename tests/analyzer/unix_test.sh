@@ -493,7 +493,7 @@ else
   fi
 fi
 # -i that sees no FastCGI while php-fpm listens on a Unix socket: the hint
-"$bin" -i lo --duration 1 -o /dev/null "tcp port 1" 2>"$tmp/hint.err"
+"$bin" -i lo -f json --duration 1 -o /dev/null "tcp port 1" 2>"$tmp/hint.err"
 if grep -q "no FastCGI on lo, but php-fpm listens on the Unix socket .*: try fcgiscope --unix " "$tmp/hint.err"; then
   ok "-i without FastCGI: $(grep 'try fcgiscope --unix' "$tmp/hint.err")"
 else
