@@ -510,6 +510,7 @@ static bool unix_client(const char *client, uint8_t ip[4], uint16_t *port)
 static void json_unix_who(sbuf *b, const char *client)
 {
     fcs_unix_who w;
+    memset(&w, 0, sizeof w);
     uint8_t ip[4];
     uint16_t port;
     bool ok = unix_client(client, ip, &port) && fcs_unix_who_get(ip, port, &w);

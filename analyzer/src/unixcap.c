@@ -32,6 +32,7 @@
 static fcs_unix_who *who_tab;       /* indexed by connection number % WHO_MAX */
 static uint64_t who_next;           /* connections numbered so far */
 
+#ifdef FCGISCOPE_HAVE_UNIX
 static void conn_addr(uint64_t n, uint8_t ip[4], uint16_t *port)
 {
     uint64_t hi = n / 50000;
@@ -41,6 +42,7 @@ static void conn_addr(uint64_t n, uint8_t ip[4], uint16_t *port)
     ip[3] = (uint8_t)hi;
     *port = (uint16_t)(10000 + n % 50000);
 }
+#endif
 
 bool fcs_unix_who_get(const uint8_t a[4], uint16_t port, fcs_unix_who *out)
 {
@@ -68,6 +70,7 @@ void fcs_unix_worker_note(const uint8_t a[4], uint16_t port, bool has_latency, i
                           const char *uri, size_t uri_len)
 {
     fcs_unix_who w;
+    memset(&w, 0, sizeof w);
     if (!fcs_unix_who_get(a, port, &w) || !w.server_pid)
         return;
     fcs_unix_worker *k = NULL;
