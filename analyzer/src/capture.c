@@ -1311,6 +1311,14 @@ static inline int packet_out(fcs_capture *c, cap_file *cf, fcs_packet *pkt)
 
 void fcs_cap_drain(fcs_capture *c)
 {
+    if (c->src) {
+        if (c->fatal || !c->src->drain)
+            return;
+        c->stop = 0;
+        c->eof = false;
+        c->src->drain(c->src->ud);
+        return;
+    }
     if (!c->live || !c->p || c->fatal)
         return;
     char e[PCAP_ERRBUF_SIZE];

@@ -204,6 +204,7 @@ typedef struct fcs_cap_source {
     bool (*stats)(void *ud, uint64_t *received, uint64_t *dropped);
     void (*breakloop)(void *ud);
     void (*close)(void *ud);
+    void (*drain)(void *ud);      /* optional: fcs_cap_drain(): deliver what is held, then EOF */
     void *ud;
     int dlt;
     fcs_precision precision;

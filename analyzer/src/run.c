@@ -253,6 +253,8 @@ int run_analysis(const run_params *rp)
             fcs_packet pkt;
             int r = fcs_cap_next(cap, &pkt);
             if (r == FCS_CAP_PACKET) {
+                if (rp->dump)
+                    pcapw_packet(rp->dump, &pkt);
                 anz_packet(a, &pkt);
                 continue;
             }

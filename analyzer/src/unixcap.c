@@ -223,6 +223,7 @@ typedef struct uc {
                                         sendfile record arrives): kept HOLD_NS */
     size_t nstash, capstash, stash_bytes;
     bool debug;                      /* FCGISCOPE_UNIX_DEBUG */
+    volatile int drain;              /* 1: fcs_cap_drain() asked; 2: flushed, EOF when empty */
 } uc;
 
 static int64_t clock_ns(clockid_t id)
@@ -762,7 +763,14 @@ static int src_next(void *ud, fcs_packet *pkt)
             pkt->ts_ns = f->ts;
             return FCS_CAP_PACKET;
         }
-        if (u->stop)
+        if (u->drain == 1) {
+            /* stopped: what the ring and the reorder heap hold goes out now */
+            ring_buffer__consume(u->rb);
+            release_upto(u, UINT64_MAX, INT64_MAX);
+            u->drain = 2;
+            continue;
+        }
+        if (u->stop || u->drain == 2)
             return FCS_CAP_EOF;
         int64_t now = clock_ns(CLOCK_MONOTONIC);
         if (now - u->clock_at > 1000000000)
@@ -817,6 +825,13 @@ static bool src_stats(void *ud, uint64_t *received, uint64_t *dropped)
 static void src_breakloop(void *ud)
 {
     ((uc *)ud)->stop = 1;
+}
+
+static void src_drain(void *ud)
+{
+    uc *u = ud;
+    u->stop = 0;
+    u->drain = 1;
 }
 
 static void src_close(void *ud)
@@ -1054,6 +1069,7 @@ fcs_capture *fcs_unix_open(const char *path, char *err, size_t errlen)
     src.stats = src_stats;
     src.breakloop = src_breakloop;
     src.close = src_close;
+    src.drain = src_drain;
     src.ud = u;
     src.dlt = 101; /* LINKTYPE_RAW */
     src.precision = FCS_PREC_NS;
