@@ -58,6 +58,9 @@ const char opts_usage[] =
     "                        ~1 GB at up to ~5 KB per connection with a request in\n"
     "                        flight); new flows past it are not analyzed\n"
     "                        (flow_table_full; the summary counts them)\n"
+    "      --latency FROM    percentiles and slowest list: fcgi (default: BEGIN_REQUEST\n"
+    "                        to END_REQUEST) or from-syn (a connection's first request\n"
+    "                        from its first SYN: the wait to connect included)\n"
     "      --no-read-ahead   read capture files on this thread only (by default\n"
     "                        classic pcap files of 2 MiB and more are read ahead on\n"
     "                        a second one)\n"
@@ -73,7 +76,8 @@ const char opts_usage[] =
 enum opt_id {
     O_PORT = 1, O_NODETECT, O_FORMAT, O_PARAM, O_SLOWEST, O_TOP, O_FAILON, O_OUTPUT, O_READ,
     O_IFACE, O_COUNT, O_DURATION, O_SNAPLEN, O_USER, O_COLOR, O_PROGRESS, O_QUIET, O_VERBOSE,
-    O_HELP, O_VERSION, O_MAXPENDING, O_MAXFLOWS, O_NOREADAHEAD, O_MAXHEADER, O_UPTIMEOUT
+    O_HELP, O_VERSION, O_MAXPENDING, O_MAXFLOWS, O_NOREADAHEAD, O_MAXHEADER, O_UPTIMEOUT,
+    O_LATENCY
 };
 
 static const struct optdef {
@@ -108,6 +112,7 @@ static const struct optdef {
     {"no-read-ahead", 0, false, O_NOREADAHEAD},
     {"max-header", 0, true, O_MAXHEADER},
     {"upstream-timeout", 0, true, O_UPTIMEOUT},
+    {"latency", 0, true, O_LATENCY},
 };
 #define NOPTDEFS (sizeof optdefs / sizeof optdefs[0])
 
@@ -328,6 +333,14 @@ static int apply(opts *o, const struct optdef *d, const char *v, char *err, size
         o->upstream_timeout_ms = (uint32_t)(secs * 1000 + 0.5);
         return 0;
     }
+    case O_LATENCY:
+        if (!strcmp(v, "fcgi"))
+            o->latency_from_syn = false;
+        else if (!strcmp(v, "from-syn"))
+            o->latency_from_syn = true;
+        else
+            return fail(err, errlen, "--latency: want fcgi or from-syn, not \"%s\"", v);
+        return 0;
     }
     return fail(err, errlen, "internal: unknown option");
 }

@@ -50,6 +50,7 @@ typedef struct opts {
     uint32_t max_header;      /* --max-header: the web server's largest CGI header block
                                  (bytes; 0: the decoder's default, 4096) */
     uint32_t upstream_timeout_ms; /* --upstream-timeout, in ms (0: the decoder's default) */
+    bool latency_from_syn;    /* --latency from-syn: a connection's first request from its SYN */
 } opts;
 
 /* Parse argv (argv[0] is the program). Returns 0, or -1 with a one-line

@@ -225,9 +225,10 @@ ptrdiff_t fsd_find_resync(const uint8_t *buf, size_t len, bool at_end, size_t *u
  * sent, FSD_DIR_SERVER when the application sent it; *at: the offset of the
  * first record, 0 from the start), 0 no, -1 more bytes could tell. sender and
  * at may be NULL. Random bytes pass the midstream rule at about 3e-9 per
- * offset (two plausible headers of one sender, each about 3/65536), so about
- * 4e-4 per direction scanned over the whole window; text (HTTP) never does
- * (0x01 is not a text byte). */
+ * offset (two plausible headers of one sender: (3/65536)^2 + (2/65536)^2),
+ * and only the first FSD_MAX_RECORD_LEN offsets count, so about 2e-4 per
+ * direction of a random stream; text (HTTP) never does (0x01 is not a text
+ * byte). */
 #define FSD_RECOGNISE_FROM_START 0x01u
 #define FSD_RECOGNISE_AT_END     0x02u
 #define FSD_RECOGNISE_WINDOW     (2u * FSD_MAX_RECORD_LEN + FSD_HEADER_LEN)
