@@ -2065,17 +2065,19 @@ dissect_fastcgi_heur(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *
     b = tvb_get_ptr(tvb, 0, caplen);
     /* The decoder's one recognition rule (fsd_recognise, the analyzer's too):
      * from the start of a direction when the SYN was captured, else the
-     * resync rule, here over this one segment (a pair of records straddling
-     * two segments is found in a later one). A connection whose first bytes
-     * were not FastCGI is not looked at again. */
+     * resync rule, here over this one segment, whose end counts as the end
+     * of the bytes (a record ending exactly there confirms it: a lone
+     * BEGIN_REQUEST segment is taken, as the analyzer takes it once the
+     * next record arrives). A connection whose first bytes were not FastCGI
+     * is not looked at again. */
     {
         struct tcpinfo *ti = (struct tcpinfo *)data;
         struct tcp_analysis *tcpd = get_tcp_conversation_data(NULL, pinfo);
-        unsigned flags = 0;
+        unsigned flags = FSD_RECOGNISE_AT_END;
         if (tcpd && (tcpd->conversation_completeness & 0x01 /* SYN sent */)) {
             if (!ti || ti->seq != 1)
                 return FALSE;
-            flags = FSD_RECOGNISE_FROM_START;
+            flags |= FSD_RECOGNISE_FROM_START;
         }
         if (fsd_recognise(b, caplen, flags, NULL, NULL) != 1)
             return FALSE;
