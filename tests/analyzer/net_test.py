@@ -10,7 +10,9 @@ report). Standard library only; captures are written from scratch
 of captures/real are made with editcap.
 
   net_test.py FCGISCOPE CAPTURES_DIR [GROUP]
-  GROUP: midstream, falsepos, backend, latency, counts, real (default: all)
+  GROUP: midstream, falsepos, backend, latency, counts, real (default: all),
+         plugin (only when named: NET_TEST_PLUGIN=fastcgi.so NET_TEST_ABI=4.0;
+         the Wireshark plugin's heuristic against fcgiscope without -p)
 """
 import json
 import os
@@ -431,12 +433,60 @@ def group_real(tmp):
     check(total > 0, "requests found on the cuts")
 
 
+def group_plugin(tmp):
+    """The plugin's heuristic and fcgiscope without -p find the same requests
+    (one rule: fsd_recognise) on connections caught in their middle: the
+    midstream captures above and cut real captures with the port moved off
+    the plugin's default 9000."""
+    plugin, abi = os.environ.get("NET_TEST_PLUGIN"), os.environ.get("NET_TEST_ABI")
+    if not plugin or not abi or not shutil.which("tshark") or not shutil.which("editcap"):
+        print("SKIP: needs NET_TEST_PLUGIN, NET_TEST_ABI, tshark and editcap")
+        sys.exit(77)
+    import importlib.util
+    here = os.path.dirname(os.path.abspath(__file__))
+    spec = importlib.util.spec_from_file_location(
+        "check_plugin", os.path.join(here, "..", "dissector", "check_plugin.py"))
+    cp = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cp)
+    caps = []
+    for body_len, skip in ((300, 4), (70000, 25)):
+        p = Pcap()
+        keepalive(p, 19000, 41000, T0, 6, body_len, skip)
+        keepalive(p, 19001, 41001, T0 + 1 * MS, 4, body_len, skip + 1)
+        caps.append(os.path.join(tmp, "pmid-%d.pcap" % body_len))
+        p.write(caps[-1])
+    for name in ("nginx-phpfpm-keepconn", "apache-phpfpm-reuse", "haproxy-go"):
+        cut = os.path.join(tmp, "pcut-%s.pcap" % name)
+        subprocess.run(["editcap", "-F", "pcap", "-r", os.path.join(CAPS, "real", name + ".pcap"), cut,
+                        "60-1000000"], check=True)
+        d = bytearray(open(cut, "rb").read())
+        i = 24
+        while i + 16 <= len(d):  # Ethernet/IPv4/TCP: port 9000 -> 19000 (checksums not checked)
+            incl = struct.unpack("<I", d[i + 8:i + 12])[0]
+            f = i + 16
+            if d[f + 12:f + 14] == b"\x08\x00" and d[f + 23] == 6:
+                t = f + 14 + (d[f + 14] & 15) * 4
+                for o in (t, t + 2):
+                    if d[o:o + 2] == b"\x23\x28":
+                        d[o:o + 2] = b"\x4a\x38"
+            i = f + incl
+        open(cut, "wb").write(d)
+        caps.append(cut)
+    for cap in caps:
+        preqs, _, _ = cp.plugin_view(plugin, abi, cap, {}, heuristic=True)
+        _, areqs, _, _, _ = jrun([cap])
+        pk = sorted((r["frame"], r["request_id"]) for r in preqs)
+        ak = sorted((r["frame"], r["request_id"]) for r in areqs)
+        check(ak and pk == ak, "%s: plugin heuristic %d requests, fcgiscope without -p %d"
+              % (os.path.basename(cap), len(pk), len(ak)))
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         for name, fn in (("midstream", group_midstream), ("falsepos", group_falsepos),
                          ("backend", group_backend), ("latency", group_latency),
-                         ("counts", group_counts), ("real", group_real)):
-            if GROUP in ("all", name):
+                         ("counts", group_counts), ("real", group_real), ("plugin", group_plugin)):
+            if GROUP == name or (GROUP == "all" and name != "plugin"):
                 try:
                     fn(tmp)
                 except Exception as ex:  # a crash of the test is a failure
