@@ -143,8 +143,8 @@ int fsd_recognise(const uint8_t *buf, size_t len, unsigned flags, fsd_dir *sende
     fsd_dir who = FSD_DIR_CLIENT;
     size_t where = 0;
     int r;
-    if (buf == NULL)
-        len = 0;
+    if (buf == NULL) /* no bytes (and no pointer arithmetic on NULL) */
+        return (flags & FSD_RECOGNISE_AT_END) ? 0 : -1;
     if (flags & FSD_RECOGNISE_FROM_START) {
         int c = fsd_looks_like_fastcgi(buf, len, FSD_DIR_CLIENT);
         int s = c == 1 ? 0 : fsd_looks_like_fastcgi(buf, len, FSD_DIR_SERVER);

@@ -292,6 +292,7 @@ static void test_recognise(void)
         CHECK_EQ(fsd_recognise(text, sizeof text, 0, &who, &at), 0);
     }
     CHECK_EQ(fsd_recognise(NULL, 0, 0, NULL, NULL), -1);
+    CHECK_EQ(fsd_recognise(NULL, 0, FSD_RECOGNISE_AT_END, NULL, NULL), 0);
 }
 
 int main(void)
