@@ -1733,6 +1733,7 @@ static void text_summary(out_ctx *c, const out_summary *s)
         }
 
     label(c, "Traffic");
+    size_t traffic_at = b->len; /* the line's text after its 12-column label */
     fmt_count(n1, sizeof n1, s->t.packets);
     fmt_bytes(n2, sizeof n2, s->t.bytes);
     sbuf_printf(b, "%s packets, %s", n1, n2);
@@ -1744,13 +1745,27 @@ static void text_summary(out_ctx *c, const out_summary *s)
      * either: -v's "N flows: N FastCGI" counts them as FastCGI. */
     uint64_t nodata = s->t.flows_fastcgi > s->c.connections ? s->t.flows_fastcgi - s->c.connections : 0;
     uint64_t others = s->t.flows_seen > s->t.flows_fastcgi ? s->t.flows_seen - s->t.flows_fastcgi : 0;
+    char extra[96];
+    extra[0] = '\0';
     if (nodata) {
         fmt_count(n2, sizeof n2, nodata);
-        sbuf_printf(b, " (+%s without data)", n2);
+        snprintf(extra, sizeof extra, "(+%s without data)", n2);
     }
     if (others) {
         fmt_count(n2, sizeof n2, others);
-        sbuf_printf(b, " (+%s other TCP flow%s)", n2, others == 1 ? "" : "s");
+        size_t el = strlen(extra);
+        snprintf(extra + el, sizeof extra - el, "%s(+%s other TCP flow%s)", el ? " " : "", n2,
+                 others == 1 ? "" : "s");
+    }
+    if (extra[0]) {
+        /* on the same line when it fits 80 columns, else on the next */
+        if (12 + (b->len - traffic_at) + 1 + strlen(extra) > 80) {
+            sbuf_addc(b, '\n');
+            label(c, "");
+        } else {
+            sbuf_addc(b, ' ');
+        }
+        sbuf_adds(b, extra);
     }
     sbuf_addc(b, '\n');
     if (st->backend[0] || st->backend[1] || st->backend[2]) {

@@ -396,10 +396,14 @@ def group_counts(tmp):
     path = os.path.join(tmp, "counts.pcap")
     p.write(path)
     rc, out, _ = run(["-v", path])
-    traffic = [l for l in out.splitlines() if l.startswith("Traffic")]
-    flows = [l for l in out.splitlines() if " flows: " in l]
+    lines = out.splitlines()
+    traffic = [l + (" " + lines[i + 1].strip() if i + 1 < len(lines) and lines[i + 1].startswith(" " * 12) else "")
+               for i, l in enumerate(lines) if l.startswith("Traffic")]
+    flows = [l for l in lines if " flows: " in l]
     check(traffic and "3 FastCGI connections (+2 without data) (+1 other TCP flow)" in traffic[0],
           "Traffic line: %s" % traffic)
+    check(all(len(l) <= 80 for l in lines if not l.startswith(" " * 12 + "6 flows")),
+          "80 columns: %s" % [l for l in lines if len(l) > 80])
     check(flows and "6 flows: 5 FastCGI (2 without data), 1 other" in flows[0], "-v flows line: %s" % flows)
 
 
