@@ -587,19 +587,24 @@ static void on_transaction(void *ud, const fsd_transaction *tx)
     memcpy(r->client, FC_CLIENT(fc), (size_t)fc->clen + 1);
     memcpy(r->server, FC_SERVER(fc), (size_t)fc->slen + 1);
     const fcs_flow *fl = fc->f;
-    if (tx->seq == 0 && fl->syns > 0 && tx->t_begin.set && !fl->midstream) {
+    int64_t wait = 0; /* first SYN -> BEGIN_REQUEST */
+    if (tx->seq == 0 && fl->syns > 0 && fl->synack && tx->t_begin.set && !fl->midstream) {
         /* the connection's first request: how long the web server waited
-         * to connect (SYN retransmissions included) */
+         * to connect, first SYN to SYN-ACK (SYN retransmissions included),
+         * as nginx's $upstream_connect_time measures it */
         r->has_connect = true;
-        r->connect_ns = ns_sub(tx->t_begin.ns, fl->syn_ts_ns);
+        r->connect_ns = ns_sub(fl->synack_ts_ns, fl->syn_ts_ns);
         r->syn_retransmits = fl->syns - 1;
+        wait = ns_sub(tx->t_begin.ns, fl->syn_ts_ns);
+        if (wait < 0)
+            wait = 0;
     }
     if (a->o->latency_from_syn && r->has_connect && r->has_latency) {
-        /* --latency from-syn: percentiles and the slowest list count the
-         * wait to connect; the request line keeps BEGIN -> END */
+        /* --latency from-syn: percentiles and the slowest list count from
+         * the first SYN (the connect and whatever the web server did before
+         * writing the request); the request line keeps BEGIN -> END */
         int64_t fcgi = r->latency_ns;
-        r->latency_ns = r->connect_ns > 0 && r->latency_ns > INT64_MAX - r->connect_ns
-                      ? INT64_MAX : r->latency_ns + (r->connect_ns > 0 ? r->connect_ns : 0);
+        r->latency_ns = r->latency_ns > INT64_MAX - wait ? INT64_MAX : r->latency_ns + wait;
         stats_request(a->cfg.st, r);
         r->latency_ns = fcgi;
     } else {

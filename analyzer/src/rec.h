@@ -75,7 +75,7 @@ typedef struct req_rec {
     bool gap;                        /* bytes of its records were missing from the capture */
     /* the connection's first request, its SYN captured (else has_connect false): */
     bool has_connect;
-    int64_t connect_ns;              /* first SYN -> BEGIN_REQUEST */
+    int64_t connect_ns;              /* first SYN -> SYN-ACK */
     uint32_t syn_retransmits;        /* SYNs retransmitted before the SYN-ACK */
     size_t nparams;                  /* --param values, in the order of the options */
     rstr *params;                    /* p NULL: the param was absent */

@@ -1515,6 +1515,7 @@ void fcs_tcp_segment(fcs_tcp *t, const fcs_segment *seg, int64_t ts, uint64_t fr
             f->pub.last_syn_frame = frame;
         } else if (ack && side != f->syn_client && !f->pub.synack) {
             f->pub.synack = true;
+            f->pub.synack_ts_ns = ts;
             if (f->pub.syns > 1)
                 conn_event(t, f, FCS_CONN_RETRIED, ts, frame);
         }

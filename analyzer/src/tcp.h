@@ -116,6 +116,7 @@ typedef struct fcs_flow {
     uint64_t syn_frame;
     int64_t last_syn_ts_ns;    /* the last SYN (== the first when syns == 1) */
     uint64_t last_syn_frame;
+    int64_t synack_ts_ns;      /* the SYN-ACK (when synack) */
 } fcs_flow;
 
 /* What the TCP handshake and the first close say about the backend, for
