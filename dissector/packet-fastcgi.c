@@ -2063,8 +2063,25 @@ dissect_fastcgi_heur(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *
     if (caplen < FSD_HEADER_LEN)
         return FALSE;
     b = tvb_get_ptr(tvb, 0, caplen);
-    if (fsd_looks_like_fastcgi(b, caplen, (fsd_dir)2 /* direction unknown */) != 1)
-        return FALSE;
+    /* The decoder's one recognition rule (fsd_recognise, the analyzer's too):
+     * from the start of a direction when the SYN was captured, else the
+     * resync rule, here over this one segment, whose end counts as the end
+     * of the bytes (a record ending exactly there confirms it: a lone
+     * BEGIN_REQUEST segment is taken, as the analyzer takes it once the
+     * next record arrives). A connection whose first bytes were not FastCGI
+     * is not looked at again. */
+    {
+        struct tcpinfo *ti = (struct tcpinfo *)data;
+        struct tcp_analysis *tcpd = get_tcp_conversation_data(NULL, pinfo);
+        unsigned flags = FSD_RECOGNISE_AT_END;
+        if (tcpd && (tcpd->conversation_completeness & 0x01 /* SYN sent */)) {
+            if (!ti || ti->seq != 1)
+                return FALSE;
+            flags |= FSD_RECOGNISE_FROM_START;
+        }
+        if (fsd_recognise(b, caplen, flags, NULL, NULL) != 1)
+            return FALSE;
+    }
     conv = find_or_create_conversation(pinfo);
     conversation_set_dissector(conv, fastcgi_handle);
     dissect_fastcgi(tvb, pinfo, tree, data);

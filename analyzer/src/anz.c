@@ -8,6 +8,7 @@
 #include "attempt.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -115,13 +116,31 @@ struct anz {
     bool have_rel;
     int64_t att_wall;         /* the attempts stage holds lines since (0: it holds none) */
     bool rel_emitted;         /* drain() wrote a line because of the release key */
+    /* FastCGI server ports: listed (-p / 9000) or FastCGI seen on them. A
+     * handshake event (refused, closed early, retried) on another port waits
+     * in `held` until FastCGI shows up on its port (or is dropped at the end;
+     * at most ANZ_MAX_HELD_EVENTS wait, the oldest dropped first). */
+    uint8_t fport[65536 / 8];
+    qitem **held;
+    uint16_t *held_port;
+    size_t nheld, heldcap;
     anz_counters c;
     attempts *att;            /* retries grouped on the way out (attempt.h) */
 };
 
+#define ANZ_MAX_HELD_EVENTS 4096
+
 static bool key_less(int64_t an, uint64_t at, int64_t bn, uint64_t bt)
 {
     return an < bn || (an == bn && at < bt);
+}
+
+/* b - a without signed overflow (timestamps come from the capture) */
+static int64_t ns_sub(int64_t b, int64_t a)
+{
+    if (a < 0 ? b > INT64_MAX + a : b < INT64_MIN + a)
+        return a < 0 ? INT64_MAX : INT64_MIN;
+    return b - a;
 }
 
 static bool bnode_less(const begin_node *x, const begin_node *y)
@@ -344,6 +363,8 @@ static void bound_update(anz *a)
     uint64_t ht;
     if (fcs_tcp_oldest_held(a->tcp, &hn, &ht))
         kmin(&ns, &tag, hn, ht);
+    for (size_t i = 0; i < a->nheld; i++) /* handshake events waiting for their port */
+        kmin(&ns, &tag, a->held[i]->ns, a->held[i]->tag);
     a->bound_ns = ns;
     a->bound_tag = tag;
     a->since_bound = 0;
@@ -565,7 +586,30 @@ static void on_transaction(void *ud, const fsd_transaction *tx)
     r->conn_id = fc->f->id;
     memcpy(r->client, FC_CLIENT(fc), (size_t)fc->clen + 1);
     memcpy(r->server, FC_SERVER(fc), (size_t)fc->slen + 1);
-    stats_request(a->cfg.st, r);
+    const fcs_flow *fl = fc->f;
+    int64_t wait = 0; /* first SYN -> BEGIN_REQUEST */
+    if (tx->seq == 0 && fl->syns > 0 && fl->synack && tx->t_begin.set && !fl->midstream) {
+        /* the connection's first request: how long the web server waited
+         * to connect, first SYN to SYN-ACK (SYN retransmissions included),
+         * as nginx's $upstream_connect_time measures it */
+        r->has_connect = true;
+        r->connect_ns = ns_sub(fl->synack_ts_ns, fl->syn_ts_ns);
+        r->syn_retransmits = fl->syns - 1;
+        wait = ns_sub(tx->t_begin.ns, fl->syn_ts_ns);
+        if (wait < 0)
+            wait = 0;
+    }
+    if (a->o->latency_from_syn && r->has_connect && r->has_latency) {
+        /* --latency from-syn: percentiles and the slowest list count from
+         * the first SYN (the connect and whatever the web server did before
+         * writing the request); the request line keeps BEGIN -> END */
+        int64_t fcgi = r->latency_ns;
+        r->latency_ns = r->latency_ns > INT64_MAX - wait ? INT64_MAX : r->latency_ns + wait;
+        stats_request(a->cfg.st, r);
+        r->latency_ns = fcgi;
+    } else {
+        stats_request(a->cfg.st, r);
+    }
     if (tx->t_begin.set) {
         it->ns = tx->t_begin.ns;
         it->tag = tx->t_begin.tag;
@@ -639,10 +683,137 @@ static flowctx *flow_ctx(anz *a, fcs_flow *f)
     return fc;
 }
 
+/* ---- handshake evidence (connection_refused, closed_before_request,
+ * connect_retried): from tcp.c's conn_event, for FastCGI server ports ---- */
+
+static inline bool fport_is(const anz *a, uint16_t p)
+{
+    return (a->fport[p >> 3] >> (p & 7)) & 1;
+}
+
+static void held_drop(anz *a, size_t i)
+{
+    free(a->held[i]);
+    a->held[i] = a->held[a->nheld - 1];
+    a->held_port[i] = a->held_port[a->nheld - 1];
+    a->nheld--;
+}
+
+/* An event on a FastCGI server port: counted, per server too, and queued. */
+static void conn_event_out(anz *a, qitem *it)
+{
+    anom_rec *ar = Q_ANOM(it);
+    stats_anomaly(a->cfg.st, ar->id, ar->severity, ar->frame, ar->detail);
+    stats_backend(a->cfg.st, ar->id, ar->server);
+    deliver(a, it);
+}
+
+/* FastCGI seen on port p: it is a FastCGI server port from now on, and the
+ * events that waited for it come out. */
+static void fport_seen(anz *a, uint16_t p)
+{
+    if (fport_is(a, p))
+        return;
+    a->fport[p >> 3] |= (uint8_t)(1u << (p & 7));
+    for (size_t i = 0; i < a->nheld;) {
+        if (a->held_port[i] == p) {
+            qitem *it = a->held[i];
+            a->held[i] = NULL;
+            held_drop(a, i);
+            conn_event_out(a, it);
+        } else {
+            i++;
+        }
+    }
+}
+
+static void conn_event(void *ud, const fcs_flow *f, fcs_conn_event ev, int64_t ts_ns, uint64_t frame)
+{
+    anz *a = ud;
+    static const fsd_anomaly_id ids[] = {
+        [FCS_CONN_REFUSED] = FSD_A_connection_refused,
+        [FCS_CONN_UNANSWERED] = FSD_A_connection_refused,
+        [FCS_CONN_CLOSED_EARLY] = FSD_A_closed_before_request,
+        [FCS_CONN_RETRIED] = FSD_A_connect_retried,
+    };
+    if ((unsigned)ev >= sizeof ids / sizeof ids[0])
+        return;
+    qitem *it = qitem_new(false);
+    if (!it)
+        return;
+    anom_rec *ar = Q_ANOM(it);
+    ar->id = ids[ev];
+    ar->severity = fsd_anomaly_severity(ar->id);
+    ar->frame = frame;
+    ar->ts_ns = ts_ns;
+    ar->has_ts = true;
+    ar->request_id = -1;
+    ar->conn_id = f->id;
+    fcs_endpoint_format(&f->client, ar->client, sizeof ar->client);
+    fcs_endpoint_format(&f->server, ar->server, sizeof ar->server);
+    double since = (double)ns_sub(ts_ns, f->syn_ts_ns) / 1e9;
+    switch (ev) {
+    case FCS_CONN_REFUSED:
+        snprintf(ar->detail, sizeof ar->detail, "SYN (frame %llu%s) answered by RST: nothing "
+                 "listens there", (unsigned long long)f->syn_frame, f->syns > 1 ? ", retransmitted" : "");
+        break;
+    case FCS_CONN_UNANSWERED:
+        snprintf(ar->detail, sizeof ar->detail, "%u SYN%s (first at frame %llu) never answered "
+                 "in %.1f s", (unsigned)f->syns, f->syns == 1 ? "" : "s",
+                 (unsigned long long)f->syn_frame, since);
+        break;
+    case FCS_CONN_CLOSED_EARLY:
+        snprintf(ar->detail, sizeof ar->detail, "the server closed the connection (SYN at frame "
+                 "%llu) %.3f s after the SYN, before the web server sent a byte",
+                 (unsigned long long)f->syn_frame, since);
+        break;
+    case FCS_CONN_RETRIED:
+        snprintf(ar->detail, sizeof ar->detail, "SYN sent %u times (first at frame %llu): "
+                 "connected %.3f s after the first", (unsigned)f->syns,
+                 (unsigned long long)f->syn_frame, since);
+        break;
+    }
+    it->ns = ts_ns;
+    it->tag = frame;
+    uint16_t p = f->server.port;
+    if (fport_is(a, p)) {
+        conn_event_out(a, it);
+        return;
+    }
+    if (!a->o->detect) { /* no FastCGI can be seen on another port */
+        free(it);
+        return;
+    }
+    if (a->nheld == ANZ_MAX_HELD_EVENTS) {
+        size_t oldest = 0;
+        for (size_t i = 1; i < a->nheld; i++)
+            if (key_less(a->held[i]->ns, a->held[i]->tag, a->held[oldest]->ns, a->held[oldest]->tag))
+                oldest = i;
+        held_drop(a, oldest);
+    }
+    if (a->nheld == a->heldcap) {
+        size_t cap = a->heldcap ? a->heldcap * 2 : 16;
+        qitem **h = realloc(a->held, cap * sizeof *h);
+        if (!h) {
+            free(it);
+            return;
+        }
+        a->held = h;
+        uint16_t *hp = realloc(a->held_port, cap * sizeof *hp);
+        if (!hp) {
+            free(it);
+            return;
+        }
+        a->held_port = hp;
+        a->heldcap = cap;
+    }
+    a->held[a->nheld] = it;
+    a->held_port[a->nheld++] = p;
+}
+
 static void flow_open(void *ud, fcs_flow *f)
 {
-    (void)ud;
-    (void)f;
+    fport_seen(ud, f->server.port);
 }
 
 static void flow_data(void *ud, fcs_flow *f, fsd_dir dir, const uint8_t *data, size_t len,
@@ -755,6 +926,7 @@ static const fcs_tcp_callbacks tcp_cb = {
     .flow_close = flow_close,
     .flow_end = flow_end,
     .anomaly = tcp_anomaly,
+    .conn_event = conn_event,
 };
 
 /* ---- public --------------------------------------------------------------- */
@@ -802,11 +974,14 @@ anz *anz_new(const anz_config *cfg)
                     a->ports[a->nports++] = (uint16_t)p;
             }
     }
+    for (size_t i = 0; i < a->nports; i++)
+        a->fport[a->ports[i] >> 3] |= (uint8_t)(1u << (a->ports[i] & 7));
     fcs_tcp_config tc;
     memset(&tc, 0, sizeof tc);
     tc.server_ports = a->ports;
     tc.nserver_ports = a->nports;
     tc.classify = a->o->detect ? fsd_looks_like_fastcgi : NULL;
+    tc.recognise = a->o->detect ? fsd_recognise : NULL;
     tc.max_flows = a->o->max_flows;
     a->tcp = fcs_tcp_new(&tc, &tcp_cb, a);
     if (!a->tcp) {
@@ -916,6 +1091,9 @@ void anz_report_drops(anz *a, fcs_capture *cap)
 void anz_finish(anz *a)
 {
     fcs_tcp_finish(a->tcp, a->cur_ns, a->cur_frame);
+    /* ports FastCGI never showed up on: their handshake events are not ours */
+    while (a->nheld)
+        held_drop(a, a->nheld - 1);
     drain(a, true);
     att_flush(a->att);
 }
@@ -942,6 +1120,10 @@ void anz_free(anz *a)
             rec_free(Q_REQ(it));
         free(it);
     }
+    while (a->nheld)
+        held_drop(a, a->nheld - 1);
+    free(a->held);
+    free(a->held_port);
     free(a->q);
     free(a->wq);
     free(a->bh);

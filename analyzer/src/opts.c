@@ -63,6 +63,9 @@ const char opts_usage[] =
     "                        ~1 GB at up to ~5 KB per connection with a request in\n"
     "                        flight); new flows past it are not analyzed\n"
     "                        (flow_table_full; the summary counts them)\n"
+    "      --latency FROM    percentiles, slowest list: fcgi (default: BEGIN_REQUEST\n"
+    "                        to END_REQUEST) or from-syn (a connection's first\n"
+    "                        request from its first SYN: the connect included)\n"
     "      --no-read-ahead   read capture files on this thread only (by default\n"
     "                        classic pcap files of 2 MiB and more are read ahead on\n"
     "                        a second one)\n"
@@ -79,7 +82,8 @@ enum opt_id {
     O_PORT = 1, O_NODETECT, O_FORMAT, O_PARAM, O_SLOWEST, O_TOP, O_FAILON, O_OUTPUT, O_READ,
     O_IFACE, O_COUNT, O_DURATION, O_SNAPLEN, O_USER, O_COLOR, O_PROGRESS, O_QUIET, O_VERBOSE,
     O_HELP, O_VERSION, O_MAXPENDING, O_MAXFLOWS, O_NOREADAHEAD, O_MAXHEADER, O_UPTIMEOUT,
-    O_UNIX, O_WRITE
+    O_UNIX, O_WRITE,
+    O_LATENCY
 };
 
 static const struct optdef {
@@ -116,6 +120,7 @@ static const struct optdef {
     {"upstream-timeout", 0, true, O_UPTIMEOUT},
     {"unix", 0, true, O_UNIX},
     {"write", 'w', true, O_WRITE},
+    {"latency", 0, true, O_LATENCY},
 };
 #define NOPTDEFS (sizeof optdefs / sizeof optdefs[0])
 
@@ -345,6 +350,14 @@ static int apply(opts *o, const struct optdef *d, const char *v, char *err, size
         if (!*v)
             return fail(err, errlen, "--write: empty file name");
         o->write_file = v;
+        return 0;
+    case O_LATENCY:
+        if (!strcmp(v, "fcgi"))
+            o->latency_from_syn = false;
+        else if (!strcmp(v, "from-syn"))
+            o->latency_from_syn = true;
+        else
+            return fail(err, errlen, "--latency: want fcgi or from-syn, not \"%s\"", v);
         return 0;
     }
     return fail(err, errlen, "internal: unknown option");

@@ -52,6 +52,7 @@ typedef struct opts {
     uint32_t upstream_timeout_ms; /* --upstream-timeout, in ms (0: the decoder's default) */
     const char *unix_path;    /* --unix: live capture of a listening Unix socket (eBPF) */
     const char *write_file;   /* -w: live: also write the frames to this pcap file */
+    bool latency_from_syn;    /* --latency from-syn: a connection's first request from its SYN */
 } opts;
 
 /* Parse argv (argv[0] is the program). Returns 0, or -1 with a one-line

@@ -572,6 +572,10 @@ static void json_request(out_ctx *c, const req_rec *r)
     else
         SBUF_ADDL(b, "null");
     j_i64_or_null(b, "frame", r->has_begin, (int64_t)fr);
+    j_i64_or_null(b, "connect_us", r->has_connect, ns_to_us(r->connect_ns));
+    if (c->ns)
+        j_i64_or_null(b, "connect_ns", r->has_connect, r->connect_ns);
+    j_i64_or_null(b, "syn_retransmits", r->has_connect, r->syn_retransmits);
     J_KEY(b, "anomalies");
     fsd_anomaly_id ids[FSD_A_COUNT];
     size_t n = rec_anomaly_ids(r, ids, FSD_A_COUNT);
@@ -646,7 +650,7 @@ static const char *const csv_cols2[] = {
     "complete", "end", "aborted", "frame", "anomalies", "file",
 };
 /* after the columns of csv_user_header() (SPEC order) */
-static const char *const csv_cols3[] = {"attempt", "retried"};
+static const char *const csv_cols3[] = {"connect_us", "syn_retransmits", "attempt", "retried"};
 
 /* After `anomalies`, before the param: columns (analyzer/README.md). */
 static void csv_user_header(out_ctx *c)
@@ -780,6 +784,8 @@ static void csv_request(out_ctx *c, const req_rec *r)
     if (file)
         esc_csv(b, file, strlen(file));
     csv_user_fields(c, r);
+    c_i64(b, r->has_connect, ns_to_us(r->connect_ns));
+    c_i64(b, r->has_connect, r->syn_retransmits);
     c_i64(b, true, r->attempt ? r->attempt : 1);
     c_cstr(b, r->retried ? "true" : "false");
     for (size_t k = 0; k < r->nparams; k++)
@@ -1267,6 +1273,15 @@ static void json_summary(out_ctx *c, const out_summary *s)
                 st->anomalies_by_sev[FSD_SEV_ERROR], st->anomalies_by_sev[FSD_SEV_WARNING],
                 st->anomalies_by_sev[FSD_SEV_NOTE]);
     j_cstr(b, "max_severity", st->max_sev ? fsd_severity_name(st->max_sev) : NULL);
+    sbuf_printf(b, ",\"backend\":{\"connection_refused\":%" PRIu64 ",\"closed_before_request\":%"
+                   PRIu64 ",\"connect_retried\":%" PRIu64 ",\"servers\":[",
+                st->backend[0], st->backend[1], st->backend[2]);
+    for (size_t i = 0; i < st->nservers; i++)
+        sbuf_printf(b, "%s{\"server\":\"%s\",\"connection_refused\":%" PRIu64
+                       ",\"closed_before_request\":%" PRIu64 ",\"connect_retried\":%" PRIu64 "}",
+                    i ? "," : "", st->servers[i].server, st->servers[i].n[0], st->servers[i].n[1],
+                    st->servers[i].n[2]);
+    sbuf_adds(b, "]}");
     if (s->have_drops)
         sbuf_printf(b, ",\"pcap_stats\":{\"received\":%" PRIu64 ",\"dropped\":%" PRIu64
                        ",\"ifdropped\":%" PRIu64 "}",
@@ -1760,16 +1775,60 @@ static void text_summary(out_ctx *c, const out_summary *s)
         }
 
     label(c, "Traffic");
+    size_t traffic_at = b->len; /* the line's text after its 12-column label */
     fmt_count(n1, sizeof n1, s->t.packets);
     fmt_bytes(n2, sizeof n2, s->t.bytes);
     sbuf_printf(b, "%s packets, %s", n1, n2);
     fmt_count(n1, sizeof n1, s->c.connections);
     sbuf_printf(b, "; %s FastCGI connection%s", n1, s->c.connections == 1 ? "" : "s");
-    if (s->t.flows_seen > s->c.connections) {
-        fmt_count(n2, sizeof n2, s->t.flows_seen - s->c.connections);
-        sbuf_printf(b, " (+%s other TCP flow%s)", n2, s->t.flows_seen - s->c.connections == 1 ? "" : "s");
+    /* FastCGI flows (by port or content) that never carried a byte (a SYN
+     * alone, refused, closed before a request, or only the tail of a
+     * connection) are not decoder connections, and are not "other" flows
+     * either: -v's "N flows: N FastCGI" counts them as FastCGI. */
+    uint64_t nodata = s->t.flows_fastcgi > s->c.connections ? s->t.flows_fastcgi - s->c.connections : 0;
+    uint64_t others = s->t.flows_seen > s->t.flows_fastcgi ? s->t.flows_seen - s->t.flows_fastcgi : 0;
+    char extra[96];
+    extra[0] = '\0';
+    if (nodata) {
+        fmt_count(n2, sizeof n2, nodata);
+        snprintf(extra, sizeof extra, "(+%s without data)", n2);
+    }
+    if (others) {
+        fmt_count(n2, sizeof n2, others);
+        size_t el = strlen(extra);
+        snprintf(extra + el, sizeof extra - el, "%s(+%s other TCP flow%s)", el ? " " : "", n2,
+                 others == 1 ? "" : "s");
+    }
+    if (extra[0]) {
+        /* on the same line when it fits 80 columns, else on the next */
+        if (12 + (b->len - traffic_at) + 1 + strlen(extra) > 80) {
+            sbuf_addc(b, '\n');
+            label(c, "");
+        } else {
+            sbuf_addc(b, ' ');
+        }
+        sbuf_adds(b, extra);
     }
     sbuf_addc(b, '\n');
+    if (st->backend[0] || st->backend[1] || st->backend[2]) {
+        /* handshake evidence on FastCGI server ports (anz.c) */
+        label(c, "Backend");
+        col(c, C_RED);
+        sbuf_printf(b, "%" PRIu64 " refused, %" PRIu64 " closed before a request, %" PRIu64
+                       " connects retried", st->backend[0], st->backend[1], st->backend[2]);
+        col(c, C_RESET);
+        sbuf_addc(b, '\n');
+        for (size_t i = 0; i < st->nservers && i < 3; i++) {
+            label(c, "");
+            sbuf_printf(b, "%s: %" PRIu64 " refused, %" PRIu64 " closed early, %" PRIu64 " retried\n",
+                        st->servers[i].server, st->servers[i].n[0], st->servers[i].n[1],
+                        st->servers[i].n[2]);
+        }
+        if (st->nservers > 3) {
+            label(c, "");
+            sbuf_printf(b, "%zu more servers (JSON summary \"backend\")\n", st->nservers - 3);
+        }
+    }
     if (s->have_drops) {
         label(c, "Kernel");
         fmt_count(n1, sizeof n1, s->received);
@@ -1818,11 +1877,12 @@ static void text_summary(out_ctx *c, const out_summary *s)
                     t->tcp_segments, t->fastcgi_segments, t->retransmitted_segments, t->ooo_segments,
                     t->overlap_bytes, t->gaps, t->gap_bytes);
         label(c, "");
-        sbuf_printf(b, "%" PRIu64 " flows: %" PRIu64 " FastCGI, %" PRIu64 " other, %" PRIu64 " expired idle, %"
+        sbuf_printf(b, "%" PRIu64 " flows: %" PRIu64 " FastCGI (%" PRIu64 " without data), %" PRIu64
+                       " other, %" PRIu64 " expired idle, %"
                        PRIu64 " port reuses, %" PRIu64 " at most at once; %" PRIu64 " not IP, %" PRIu64
                        " not TCP, %" PRIu64 " IP fragments\n",
-                    t->flows_seen, t->flows_fastcgi, t->flows_ignored, t->flows_expired, t->flows_reused,
-                    t->flows_max, t->not_ip, t->not_tcp, t->fragments);
+                    t->flows_seen, t->flows_fastcgi, nodata, t->flows_ignored, t->flows_expired,
+                    t->flows_reused, t->flows_max, t->not_ip, t->not_tcp, t->fragments);
         label(c, "Decoder");
         sbuf_printf(b, "%" PRIu64 " records, %" PRIu64 " stream bytes skipped (hunting/desync), %" PRIu64
                        " missing bytes reported; %" PRIu64 " records held for ordering at most\n",
@@ -1940,7 +2000,9 @@ static void text_summary(out_ctx *c, const out_summary *s)
 
     /* latency table */
     if (st->latency.count) {
-        section(c, "Latency (BEGIN_REQUEST to END_REQUEST)");
+        /* --latency from-syn: a connection's first request counts from its SYN */
+        section(c, c->o->latency_from_syn ? "Latency (first SYN or BEGIN_REQUEST to END_REQUEST)"
+                                          : "Latency (BEGIN_REQUEST to END_REQUEST)");
         unsigned top = c->o->quiet ? 0 : c->o->top_scripts;
         const script_stat **sc = top ? malloc(top * sizeof *sc) : NULL;
         size_t nsc = sc ? stats_top_scripts(st, sc, top) : 0;

@@ -73,6 +73,10 @@ typedef struct req_rec {
     bool has_abandoned;              /* the web server closed its side while outstanding */
     int64_t abandoned_ns;            /* BEGIN to that close */
     bool gap;                        /* bytes of its records were missing from the capture */
+    /* the connection's first request, its SYN captured (else has_connect false): */
+    bool has_connect;
+    int64_t connect_ns;              /* first SYN -> SYN-ACK */
+    uint32_t syn_retransmits;        /* SYNs retransmitted before the SYN-ACK */
     size_t nparams;                  /* --param values, in the order of the options */
     rstr *params;                    /* p NULL: the param was absent */
     bool strings_inline;             /* strings and params in the caller's block */

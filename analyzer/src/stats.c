@@ -4,6 +4,7 @@
  */
 #include "stats.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,7 +44,37 @@ void stats_free(stats *s)
         rec_free(&s->incomplete_list[i]);
     free(s->incomplete_list);
     free(s->slow);
+    free(s->servers);
     memset(s, 0, sizeof *s);
+}
+
+void stats_backend(stats *s, fsd_anomaly_id id, const char *server)
+{
+    int k = id == FSD_A_connection_refused ? 0 : id == FSD_A_closed_before_request ? 1
+          : id == FSD_A_connect_retried ? 2 : -1;
+    if (k < 0)
+        return;
+    s->backend[k]++;
+    size_t i;
+    for (i = 0; i < s->nservers; i++)
+        if (!strcmp(s->servers[i].server, server))
+            break;
+    if (i == s->nservers) {
+        if (s->nservers >= STATS_MAX_SERVERS)
+            return; /* counted in the totals only */
+        if (s->nservers == s->servers_cap) {
+            size_t cap = s->servers_cap ? s->servers_cap * 2 : 8;
+            backend_stat *p = realloc(s->servers, cap * sizeof *p);
+            if (!p)
+                return;
+            s->servers = p;
+            s->servers_cap = cap;
+        }
+        memset(&s->servers[i], 0, sizeof s->servers[i]);
+        snprintf(s->servers[i].server, sizeof s->servers[i].server, "%s", server);
+        s->nservers++;
+    }
+    s->servers[i].n[k]++;
 }
 
 static uint64_t fnv1a(const void *p, size_t n)

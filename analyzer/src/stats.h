@@ -39,6 +39,14 @@ typedef struct script_stat {
     hist latency;
 } script_stat;
 
+/* Backend failures per server (anz.c's handshake evidence):
+ * n[0] connection_refused, n[1] closed_before_request, n[2] connect_retried. */
+#define STATS_MAX_SERVERS 1000
+typedef struct backend_stat {
+    char server[REC_ADDR_MAX];        /* "ip:port" */
+    uint64_t n[3];
+} backend_stat;
+
 typedef struct stats {
     uint64_t requests, complete, incomplete;
     uint64_t end_reasons[FSD_END_DESYNC + 1];
@@ -72,6 +80,10 @@ typedef struct stats {
     uint64_t user_status[1000];       /* per user request: the user_status of its last attempt
                                          (what the user got; 0 = none / the wire cannot tell) */
     uint64_t stdin_bytes, stdout_bytes, stderr_bytes;
+    /* backend failures: totals and per server (the first STATS_MAX_SERVERS) */
+    uint64_t backend[3];
+    backend_stat *servers;
+    size_t nservers, servers_cap;
 } stats;
 
 void stats_init(stats *s, unsigned slowest);
@@ -84,6 +96,9 @@ void stats_user_request(stats *s, const req_rec *r);
 /* An anomaly counted at sev turned out to be worth only to (a retried
  * attempt's failure): move one event. */
 void stats_anomaly_downgrade(stats *s, fsd_anomaly_id id, fsd_severity from, fsd_severity to);
+/* One connection_refused / closed_before_request / connect_retried event
+ * against server ("ip:port"); other ids are ignored. */
+void stats_backend(stats *s, fsd_anomaly_id id, const char *server);
 /* The n busiest scripts (by count, then name), written to out; returns how many. */
 size_t stats_top_scripts(const stats *s, const script_stat **out, size_t n);
 /* The slowest requests, slowest first (the heap is reordered, still valid). */

@@ -33,7 +33,8 @@ static inline bool seq_gt(uint32_t a, uint32_t b) { return seq_diff(a, b) > 0; }
 
 /* ACK-driven hole closing ignores jumps this large (bogus ACKs). */
 #define ACK_GAP_MAX (1u << 30)
-#define HELD_CHUNKS_MAX 32
+#define HELD_CHUNKS_MAX 32          /* chunks held while a flow with a SYN is undecided */
+#define HELD_CHUNKS_MIDSTREAM 1024  /* ... a flow seen from its middle (larger window) */
 
 typedef struct ooo_seg {
     struct ooo_seg *next;
@@ -60,10 +61,12 @@ typedef struct held_chunk {
 } held_chunk;
 
 typedef struct held {
-    uint32_t len[2];
-    uint32_t nchunks;
-    held_chunk ch[HELD_CHUNKS_MAX];
-    uint8_t *buf[2];            /* cap bytes each, after the struct */
+    uint32_t len[2], cap[2];    /* bytes held / room allocated, per side */
+    uint32_t max;               /* bytes per side at most (the classification window) */
+    uint32_t nchunks, chcap, maxchunks;
+    held_chunk *ch;
+    uint8_t *buf[2];            /* grown as bytes come (a midstream window is 128 KiB) */
+    size_t mem;                 /* what this counts in held_total */
 } held;
 
 typedef struct fkey {
@@ -92,6 +95,7 @@ typedef struct flow {
     uint8_t client_side;        /* side (0/1 of key) that is the FastCGI client */
     int8_t syn_client;          /* side that opened with SYN, -1 unknown */
     bool frag_reported;
+    bool early_reported;        /* a conn_event ended the handshake story (refused, closed) */
     bool fin_flag[2];           /* ignored flows: FIN seen per side */
     uint32_t ooo_count, ooo_bytes;
     held *hold;
@@ -214,6 +218,35 @@ static inline uint64_t key_hash(const fkey *k, uint64_t seed)
     return h;
 }
 
+const char *fcs_conn_event_name(fcs_conn_event e)
+{
+    switch (e) {
+    case FCS_CONN_REFUSED: return "refused";
+    case FCS_CONN_UNANSWERED: return "unanswered";
+    case FCS_CONN_CLOSED_EARLY: return "closed_early";
+    case FCS_CONN_RETRIED: return "retried";
+    }
+    return "unknown";
+}
+
+static void conn_event(fcs_tcp *t, flow *f, fcs_conn_event e, int64_t ts, uint64_t frame)
+{
+    if (e != FCS_CONN_RETRIED)
+        f->early_reported = true;
+    if (t->cb.conn_event)
+        t->cb.conn_event(t->ud, &f->pub, e, ts, frame);
+}
+
+/* The flow ends with its SYN unanswered: judged when the capture went on
+ * long enough after the last SYN. */
+static void check_unanswered(fcs_tcp *t, flow *f, int64_t ts, uint64_t frame)
+{
+    int64_t last = f->pub.last_syn_ts_ns;
+    if (f->pub.syns && !f->pub.synack && !f->early_reported && ts > last
+        && (uint64_t)ts - (uint64_t)last >= (uint64_t)FCS_SYN_WAIT_NS)
+        conn_event(t, f, FCS_CONN_UNANSWERED, ts, frame);
+}
+
 const char *fcs_flow_end_reason_name(fcs_flow_end_reason r)
 {
     switch (r) {
@@ -290,6 +323,8 @@ fcs_tcp *fcs_tcp_new(const fcs_tcp_config *cfg, const fcs_tcp_callbacks *cb, voi
     t->cfg.nserver_ports = 0;
     if (!t->cfg.classify_max_bytes) t->cfg.classify_max_bytes = 512;
     if (t->cfg.classify_max_bytes > (1u << 20)) t->cfg.classify_max_bytes = 1u << 20;
+    if (!t->cfg.classify_midstream_bytes) t->cfg.classify_midstream_bytes = FSD_RECOGNISE_WINDOW;
+    if (t->cfg.classify_midstream_bytes > (1u << 20)) t->cfg.classify_midstream_bytes = 1u << 20;
     if (!t->cfg.max_flows) t->cfg.max_flows = FCS_TCP_MAX_FLOWS_DEFAULT;
     if (!t->cfg.ooo_max_bytes) t->cfg.ooo_max_bytes = 4u << 20;
     if (!t->cfg.ooo_max_segments) t->cfg.ooo_max_segments = 1024;
@@ -329,16 +364,20 @@ static void free_ooo(fcs_tcp *t, flow *f)
     t->st.ooo_bytes_now = t->ooo_total;
 }
 
-static size_t held_size(const fcs_tcp *t)
+static void held_release(fcs_tcp *t, held *h)
 {
-    return sizeof(held) + 2 * (size_t)t->cfg.classify_max_bytes;
+    if (!h)
+        return;
+    t->held_total -= h->mem;
+    free(h->buf[0]);
+    free(h->buf[1]);
+    free(h->ch);
+    free(h);
 }
 
 static void free_held(fcs_tcp *t, flow *f)
 {
-    if (f->hold)
-        t->held_total -= held_size(t);
-    free(f->hold);
+    held_release(t, f->hold);
     f->hold = NULL;
 }
 
@@ -509,21 +548,68 @@ static void ignore_flow(fcs_tcp *t, flow *f)
     /* Out-of-order pieces are freed by the caller once no list walk is active. */
 }
 
+/* Is this undecided flow seen from its middle (no SYN captured)? Then the
+ * midstream rule decides, over a larger window. */
+static inline bool flow_midstream(const fcs_tcp *t, const flow *f)
+{
+    return t->cfg.recognise && !f->h[0].syn_seen && !f->h[1].syn_seen;
+}
+
 static bool held_alloc(fcs_tcp *t, flow *f)
 {
     if (f->hold)
         return true;
-    size_t cap = t->cfg.classify_max_bytes;
-    if (t->held_total + held_size(t) > t->cfg.classify_max_total)
+    if (t->held_total + sizeof(held) > t->cfg.classify_max_total)
         return false;
-    f->hold = malloc(held_size(t));
-    if (!f->hold)
+    held *h = calloc(1, sizeof *h);
+    if (!h)
         return false;
-    t->held_total += held_size(t);
-    f->hold->len[0] = f->hold->len[1] = 0;
-    f->hold->nchunks = 0;
-    f->hold->buf[0] = (uint8_t *)(f->hold + 1);
-    f->hold->buf[1] = f->hold->buf[0] + cap;
+    bool mid = flow_midstream(t, f);
+    h->max = mid ? t->cfg.classify_midstream_bytes : t->cfg.classify_max_bytes;
+    h->maxchunks = mid ? HELD_CHUNKS_MIDSTREAM : HELD_CHUNKS_MAX;
+    h->mem = sizeof *h;
+    t->held_total += h->mem;
+    f->hold = h;
+    return true;
+}
+
+/* Room for n more bytes of side (n <= h->max - h->len[side]) and one more
+ * chunk; false when memory (or classify_max_total) says no. */
+static bool held_room(fcs_tcp *t, held *h, int side, uint32_t n)
+{
+    if (h->nchunks == h->chcap) {
+        uint32_t nc = h->chcap ? h->chcap * 2 : 8;
+        if (nc > h->maxchunks)
+            nc = h->maxchunks;
+        size_t add = (size_t)(nc - h->chcap) * sizeof(held_chunk);
+        if (t->held_total + add > t->cfg.classify_max_total)
+            return false;
+        held_chunk *c = realloc(h->ch, nc * sizeof *c);
+        if (!c)
+            return false;
+        h->ch = c;
+        h->chcap = nc;
+        h->mem += add;
+        t->held_total += add;
+    }
+    uint32_t need = h->len[side] + n;
+    if (need > h->cap[side]) {
+        uint32_t nc = h->cap[side] ? h->cap[side] : 512;
+        while (nc < need)
+            nc *= 2;
+        if (nc > h->max)
+            nc = h->max;
+        size_t add = nc - h->cap[side];
+        if (t->held_total + add > t->cfg.classify_max_total)
+            return false;
+        uint8_t *b = realloc(h->buf[side], nc);
+        if (!b)
+            return false;
+        h->buf[side] = b;
+        h->cap[side] = nc;
+        h->mem += add;
+        t->held_total += add;
+    }
     return true;
 }
 
@@ -551,12 +637,18 @@ static void deliver(fcs_tcp *t, flow *f, int side, const uint8_t *p, size_t n,
         return;
     }
     held *h = f->hold;
-    if (h->nchunks >= HELD_CHUNKS_MAX || n > t->cfg.classify_max_bytes - h->len[side]) {
+    if (h->nchunks >= h->maxchunks || n > h->max - h->len[side]
+        || !held_room(t, h, side, (uint32_t)n)) {
         /* No room: decide with what is held plus the part of these bytes that
          * fits (not recorded as a chunk, so not replayed), then pass these
          * bytes on whole. */
-        uint32_t room = t->cfg.classify_max_bytes - h->len[side];
-        memcpy(h->buf[side] + h->len[side], p, room);
+        uint32_t room = h->max - h->len[side];
+        if (room > n)
+            room = (uint32_t)n;
+        if (room > 0 && !held_room(t, h, side, room))
+            room = h->cap[side] - h->len[side] < room ? h->cap[side] - h->len[side] : room;
+        if (room > 0)
+            memcpy(h->buf[side] + h->len[side], p, room);
         h->len[side] += room;
         try_classify(t, f, true, ts, frame);
         if (f->state == ST_FASTCGI)
@@ -592,7 +684,8 @@ static void deliver_fin(fcs_tcp *t, flow *f, int side, int64_t ts, uint64_t fram
     if (f->state == ST_FASTCGI) {
         emit_close(t, f, side, FSD_CLOSE_FIN, ts, frame);
     } else if (f->state == ST_UNDECIDED) {
-        if (held_alloc(t, f) && f->hold->nchunks < HELD_CHUNKS_MAX) {
+        if (held_alloc(t, f) && f->hold->nchunks < f->hold->maxchunks
+            && held_room(t, f->hold, side, 0)) {
             held *h = f->hold;
             h->ch[h->nchunks++] = (held_chunk){ .side = (uint8_t)side, .close = 1,
                                                 .ts = ts, .frame = frame };
@@ -606,13 +699,24 @@ static void deliver_fin(fcs_tcp *t, flow *f, int side, int64_t ts, uint64_t fram
 }
 
 /* Classify the first bytes b[0..n) one side sent: returns the client side
- * when they look like FastCGI, else -1 (*no set when they certainly are not). */
-static int decide(fcs_tcp *t, const flow *f, int side, const uint8_t *b, size_t n, bool *no)
+ * when they look like FastCGI, else -1 (*no set when they certainly are not).
+ * A flow whose SYN was not captured is judged by cfg.recognise's midstream
+ * rule (the decoder's resync rule; at_end: no more bytes of this side). */
+static int decide_at(fcs_tcp *t, const flow *f, int side, const uint8_t *b, size_t n, bool *no,
+                     bool at_end)
 {
     bool dummy;
     if (!no)
         no = &dummy;
     *no = false;
+    if (flow_midstream(t, f)) {
+        fsd_dir sender = FSD_DIR_CLIENT;
+        int r = t->cfg.recognise(b, n, at_end ? FSD_RECOGNISE_AT_END : 0u, &sender, NULL);
+        if (r == 1)
+            return sender == FSD_DIR_CLIENT ? side : side ^ 1;
+        *no = r == 0;
+        return -1;
+    }
     if (!t->cfg.classify) {
         *no = true;
         return -1;
@@ -635,6 +739,11 @@ static int decide(fcs_tcp *t, const flow *f, int side, const uint8_t *b, size_t 
     return -1;
 }
 
+static int decide(fcs_tcp *t, const flow *f, int side, const uint8_t *b, size_t n, bool *no)
+{
+    return decide_at(t, f, side, b, n, no, false);
+}
+
 /* Decide the kind of an undecided flow from the held bytes. final: no more
  * bytes will come, "need more" counts as "no". */
 static void try_classify(fcs_tcp *t, flow *f, bool final, int64_t ts, uint64_t frame)
@@ -646,7 +755,22 @@ static void try_classify(fcs_tcp *t, flow *f, bool final, int64_t ts, uint64_t f
     held *h = f->hold;
     int client = -1;
     bool no = false;
-    if (h && t->cfg.classify) {
+    if (flow_midstream(t, f)) {
+        /* Seen from its middle: either side's bytes may show the first
+         * record boundary; it is not FastCGI when neither side can. A side
+         * is over when it closed, or at the end (final). */
+        bool no_side[2] = { false, false };
+        for (int side = 0; side < 2 && client < 0 && h; side++) {
+            bool over = final || f->h[side].closed;
+            if (h->len[side] > 0)
+                client = decide_at(t, f, side, h->buf[side], h->len[side], &no_side[side], over);
+            else
+                no_side[side] = over;
+        }
+        no = no_side[0] && no_side[1];
+        if (!h && !final)
+            return;
+    } else if (h && t->cfg.classify) {
         for (int side = 0; side < 2 && client < 0 && !no; side++)
             if (h->len[side] > 0)
                 client = decide(t, f, side, h->buf[side], h->len[side], &no);
@@ -654,9 +778,8 @@ static void try_classify(fcs_tcp *t, flow *f, bool final, int64_t ts, uint64_t f
         no = true;
     }
     if (client < 0) {
-        bool full = h && (h->nchunks >= HELD_CHUNKS_MAX ||
-                          h->len[0] >= t->cfg.classify_max_bytes ||
-                          h->len[1] >= t->cfg.classify_max_bytes);
+        bool full = h && (h->nchunks >= h->maxchunks ||
+                          h->len[0] >= h->max || h->len[1] >= h->max);
         if (no || final || full)
             ignore_flow(t, f);
         return;
@@ -672,9 +795,7 @@ static void try_classify(fcs_tcp *t, flow *f, bool final, int64_t ts, uint64_t f
         else
             emit_data(t, f, c->side, h->buf[c->side] + c->off, c->len, c->ts, c->frame);
     }
-    if (h)
-        t->held_total -= held_size(t);
-    free(h);
+    held_release(t, h);
 }
 
 /* ---- reassembly ---- */
@@ -959,6 +1080,7 @@ static void flow_init(fcs_tcp *t, flow *f, const fcs_segment *seg, int side, int
     f->pub.first_ts_ns = ts;
     f->syn_client = -1;
     f->frag_reported = false;
+    f->early_reported = false;
     f->fin_flag[0] = f->fin_flag[1] = false;
     f->ooo_count = f->ooo_bytes = 0;
     f->hold = NULL;
@@ -985,6 +1107,8 @@ static void flow_init(fcs_tcp *t, flow *f, const fcs_segment *seg, int side, int
 static void flow_finish(fcs_tcp *t, flow *f, fcs_flow_end_reason why, int rst_side,
                         int64_t ts, uint64_t frame)
 {
+    if (why != FCS_FLOW_END_RESET && why != FCS_FLOW_END_CLOSED)
+        check_unanswered(t, f, ts, frame);
     if (f->state == ST_UNDECIDED)
         try_classify(t, f, true, ts, frame);
     if (f->state == ST_FASTCGI) {
@@ -1370,6 +1494,31 @@ void fcs_tcp_segment(fcs_tcp *t, const fcs_segment *seg, int64_t ts, uint64_t fr
         }
         if (f->syn_client < 0)
             f->syn_client = (int8_t)(ack ? side ^ 1 : side);
+        if (!ack && side == f->syn_client) {
+            /* the client's SYN (again: a retransmission, same ISN) */
+            if (f->pub.syns == 0) {
+                f->pub.syn_ts_ns = ts;
+                f->pub.syn_frame = frame;
+                if (f->state != ST_FASTCGI) {
+                    int cs = side, ss = side ^ 1;
+                    f->pub.client.family = f->pub.server.family = f->key.family;
+                    memcpy(f->pub.client.addr, f->key.addr[cs], 16);
+                    memcpy(f->pub.server.addr, f->key.addr[ss], 16);
+                    f->pub.client.port = f->key.port[cs];
+                    f->pub.server.port = f->key.port[ss];
+                }
+                f->pub.server_port = port_is_server(t, f->key.port[side ^ 1]);
+            }
+            if (f->pub.syns < UINT32_MAX)
+                f->pub.syns++;
+            f->pub.last_syn_ts_ns = ts;
+            f->pub.last_syn_frame = frame;
+        } else if (ack && side != f->syn_client && !f->pub.synack) {
+            f->pub.synack = true;
+            f->pub.synack_ts_ns = ts;
+            if (f->pub.syns > 1)
+                conn_event(t, f, FCS_CONN_RETRIED, ts, frame);
+        }
         if (ack && !o->seq_known) {
             o->next = seg->ack;
             o->seq_known = true;
@@ -1393,6 +1542,19 @@ void fcs_tcp_segment(fcs_tcp *t, const fcs_segment *seg, int64_t ts, uint64_t fr
     }
     if (f->state == ST_DEAD)
         return;
+    if (f->pub.syns && !f->early_reported) {
+        /* The backend's side of the handshake story: a RST for an answer
+         * (refused), or a FIN/RST before the client sent a byte. */
+        if (side == f->syn_client) {
+            if (seg->payload_len > 0)
+                f->pub.client_sent = true;
+        } else if (rst && !f->pub.synack) {
+            conn_event(t, f, FCS_CONN_REFUSED, ts, frame);
+        } else if ((rst || (fl & FCS_TH_FIN)) && f->pub.synack && !f->pub.client_sent
+                   && !f->h[side ^ 1].fin_seen) {
+            conn_event(t, f, FCS_CONN_CLOSED_EARLY, ts, frame);
+        }
+    }
     if (seg->payload_len > 0 && !h->closed)
         process_data(t, f, side, dseq, seg->payload, seg->cap_payload_len, seg->payload_len,
                      ts, frame);

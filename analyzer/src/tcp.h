@@ -37,7 +37,11 @@
  *      like FastCGI, the flow opens and the held bytes are delivered with their
  *      own timestamps/frames. The side that sent the SYN is the client; without
  *      a SYN, classify(bytes, FSD_DIR_CLIENT) == 1 makes the sender the client,
- *      else classify(bytes, FSD_DIR_SERVER) == 1 makes it the server. Flows that
+ *      else classify(bytes, FSD_DIR_SERVER) == 1 makes it the server. A flow
+ *      without a SYN in the capture (open before the capture started) is
+ *      judged by cfg.recognise instead (fsd_recognise's midstream rule: the
+ *      decoder's resync rule, over up to 128 KiB per direction, either
+ *      direction's records deciding who is the client). Flows that
  *      are not FastCGI are marked ignored: their later packets cost one hash
  *      lookup.
  *
@@ -102,7 +106,36 @@ typedef struct fcs_flow {
     uint64_t bytes[2];         /* stream bytes delivered, per fsd_dir */
     uint64_t gap_bytes[2];     /* bytes reported missing, per fsd_dir */
     void *user;                /* for the report layer */
+    /* The connection's opening, when its SYN was captured (any flow, FastCGI
+     * or not; client/server above are set from the SYN's direction then): */
+    uint32_t syns;             /* SYNs the client sent: 1 + retransmissions (0: none seen) */
+    bool synack;               /* the server answered with SYN-ACK */
+    bool client_sent;          /* the client sent a payload byte */
+    bool server_port;          /* the server port is in the configured list */
+    int64_t syn_ts_ns;         /* the first SYN */
+    uint64_t syn_frame;
+    int64_t last_syn_ts_ns;    /* the last SYN (== the first when syns == 1) */
+    uint64_t last_syn_frame;
+    int64_t synack_ts_ns;      /* the SYN-ACK (when synack) */
 } fcs_flow;
+
+/* What the TCP handshake and the first close say about the backend, for
+ * flows whose client SYN was captured (any port: the report layer decides
+ * whether the server port is a FastCGI one). */
+typedef enum fcs_conn_event {
+    FCS_CONN_REFUSED = 0,      /* the server answered the SYN with RST (no SYN-ACK) */
+    FCS_CONN_UNANSWERED,       /* no SYN-ACK and the capture (or the flow's idle timeout)
+                                  went on FCS_SYN_WAIT_NS after the last SYN */
+    FCS_CONN_CLOSED_EARLY,     /* established, then the server sent FIN or RST before the
+                                  client sent a byte */
+    FCS_CONN_RETRIED           /* SYN-ACK after the SYN was retransmitted (syns > 1) */
+} fcs_conn_event;
+const char *fcs_conn_event_name(fcs_conn_event e);
+
+/* A SYN unanswered for this long (capture time) is a refusal; a SYN closer
+ * to the end of the capture is not judged. Linux retransmits a SYN after 1 s,
+ * then 3 s after the first. */
+#define FCS_SYN_WAIT_NS INT64_C(3000000000)
 
 typedef struct fcs_tcp_callbacks {
     void (*flow_open)(void *ud, fcs_flow *f);
@@ -116,6 +149,10 @@ typedef struct fcs_tcp_callbacks {
                      int64_t ts_ns, uint64_t frame);
     void (*anomaly)(void *ud, fsd_anomaly_id id, fcs_flow *f, uint64_t frame,
                     int64_t ts_ns, const char *detail);
+    /* A handshake or early close event (above); ts/frame: the packet that
+     * showed it (for UNANSWERED the end of the flow). Optional. */
+    void (*conn_event)(void *ud, const fcs_flow *f, fcs_conn_event ev, int64_t ts_ns,
+                       uint64_t frame);
 } fcs_tcp_callbacks;
 
 /* Default flow table cap (see analyzer/README.md "Ordering and memory" for
@@ -129,6 +166,14 @@ typedef struct fcs_tcp_config {
      * fsd_looks_like_fastcgi (1 yes, 0 no, -1 need more). NULL: ports only. */
     int (*classify)(const uint8_t *buf, size_t len, fsd_dir dir);
     uint32_t classify_max_bytes;   /* held per direction while undecided (0: 512) */
+    /* Flows whose SYN was not captured (the capture started inside them):
+     * same contract as fsd_recognise (the decoder's resync rule); their first
+     * bytes are held up to classify_midstream_bytes per direction (0:
+     * FSD_RECOGNISE_WINDOW, enough for the rule to say yes or no) and
+     * replayed whole once one side shows FastCGI, so the decoder sees what it
+     * would see with the port listed. NULL: classify from the first byte. */
+    int (*recognise)(const uint8_t *buf, size_t len, unsigned flags, fsd_dir *sender, size_t *at);
+    uint32_t classify_midstream_bytes;
     uint32_t max_flows;            /* flow table cap incl. lingering closed flows
                                       (0: FCS_TCP_MAX_FLOWS_DEFAULT); when full, the oldest
                                       lingering closed flow, else a least recently used

@@ -138,6 +138,71 @@ int fsd_looks_like_fastcgi(const uint8_t *buf, size_t len, fsd_dir dir)
     return -1;
 }
 
+int fsd_recognise(const uint8_t *buf, size_t len, unsigned flags, fsd_dir *sender, size_t *at)
+{
+    fsd_dir who = FSD_DIR_CLIENT;
+    size_t where = 0;
+    int r;
+    if (buf == NULL) /* no bytes (and no pointer arithmetic on NULL) */
+        return (flags & FSD_RECOGNISE_AT_END) ? 0 : -1;
+    if (flags & FSD_RECOGNISE_FROM_START) {
+        int c = fsd_looks_like_fastcgi(buf, len, FSD_DIR_CLIENT);
+        int s = c == 1 ? 0 : fsd_looks_like_fastcgi(buf, len, FSD_DIR_SERVER);
+        if (c == 1) {
+            r = 1;
+        } else if (s == 1) {
+            r = 1;
+            who = FSD_DIR_SERVER;
+        } else if (c == 0 && s == 0) {
+            r = 0;
+        } else {
+            r = (flags & FSD_RECOGNISE_AT_END) ? 0 : -1;
+        }
+    } else {
+        bool at_end = (flags & FSD_RECOGNISE_AT_END) != 0;
+        size_t base = 0;
+        r = -1;
+        for (;;) {
+            size_t undecided = len - base;
+            ptrdiff_t p = fsd_find_resync(buf + base, len - base, at_end, &undecided);
+            if (p < 0) {
+                /* nothing confirmed: no when no offset within a record's length can be any more */
+                if (at_end || base + undecided > FSD_MAX_RECORD_LEN)
+                    r = 0;
+                break;
+            }
+            size_t q = base + (size_t)p;
+            if (q > FSD_MAX_RECORD_LEN) {
+                r = 0;
+                break;
+            }
+            fsd_header h, n;
+            fsd_header_unpack(&h, buf + q);
+            size_t nx = q + fsd_header_record_len(&h);
+            int s1 = fsd_type_sender(h.type);
+            bool same = true;
+            if (nx + FSD_HEADER_LEN <= len) {
+                fsd_header_unpack(&n, buf + nx);
+                same = fsd_type_sender(n.type) == s1;
+            }
+            if (same) {
+                r = 1;
+                who = s1 == (int)FSD_DIR_SERVER ? FSD_DIR_SERVER : FSD_DIR_CLIENT;
+                where = q;
+                break;
+            }
+            base = q + 1;
+        }
+    }
+    if (r == 1) {
+        if (sender)
+            *sender = who;
+        if (at)
+            *at = where;
+    }
+    return r;
+}
+
 bool fsd_begin_body_unpack(fsd_begin_body *out, const uint8_t *b, size_t len)
 {
     memset(out, 0, sizeof *out);

@@ -184,7 +184,7 @@ int main(int argc, char **argv)
     if (autodetect)
         fprintf(stderr, "capdump: -a needs libfsd; ignored\n");
 #endif
-    fcs_tcp_callbacks cb = { on_open, on_data, on_gap, on_close, on_end, on_anomaly };
+    fcs_tcp_callbacks cb = { on_open, on_data, on_gap, on_close, on_end, on_anomaly, NULL };
     fcs_tcp *t = fcs_tcp_new(&cfg, &cb, NULL);
     int rc = 0;
     uint64_t n = 0;

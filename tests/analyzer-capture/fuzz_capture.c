@@ -153,7 +153,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fcs_tcp_config cfg = { .server_ports = ports, .nserver_ports = 2, .classify = classify,
                            .max_flows = 16, .ooo_max_segments = 8, .ooo_max_bytes = 4096,
                            .idle_timeout_ns = 5000000000ll, .classify_max_bytes = 64 };
-    fcs_tcp_callbacks cb = { f_open, f_data, f_gap, f_close, f_end, f_anom };
+    fcs_tcp_callbacks cb = { f_open, f_data, f_gap, f_close, f_end, f_anom, NULL };
     fz z = { 0, 0, 0 };
     fcs_tcp *t = fcs_tcp_new(&cfg, &cb, &z);
     if (t) {

@@ -101,7 +101,17 @@ static void r_anom(void *ud, fsd_anomaly_id id, fcs_flow *f, uint64_t frame, int
     app(r->log, sizeof r->log, "anomaly %s %s @%" PRIu64 "\n", anames[id], f ? "flow" : "-", frame);
 }
 
-static const fcs_tcp_callbacks CB = { r_open, r_data, r_gap, r_close, r_end, r_anom };
+static void r_conn(void *ud, const fcs_flow *f, fcs_conn_event e, int64_t ts, uint64_t frame)
+{
+    rec *r = ud;
+    char c[64], s[64];
+    (void)ts;
+    app(r->log, sizeof r->log, "conn %s %s>%s syns %u%s @%" PRIu64 "\n", fcs_conn_event_name(e),
+        fcs_endpoint_format(&f->client, c, sizeof c), fcs_endpoint_format(&f->server, s, sizeof s),
+        (unsigned)f->syns, f->server_port ? " port" : "", frame);
+}
+
+static const fcs_tcp_callbacks CB = { r_open, r_data, r_gap, r_close, r_end, r_anom, r_conn };
 
 /* A test connection: side 0 = 10.0.0.1:40000 (client), side 1 = 10.0.0.2:9000. */
 typedef struct conn {
@@ -824,6 +834,139 @@ static void test_endpoint_format(void)
     }
 }
 
+/* The handshake story (issue 12 point 3, issue 19 point 4): refused by RST,
+ * unanswered (judged only FCS_SYN_WAIT_NS before the end), closed by the
+ * server before the client sent a byte, retried SYNs; on a listed port and
+ * on another one alike (the report layer decides which ports count). */
+static void test_conn_events(void)
+{
+    rec r;
+    fcs_tcp_config cfg = { .classify = tclass };      /* other ports: undecided until bytes */
+    fcs_tcp *t = mk(&r, &cfg);
+    conn a = { t, 40000, 9000, 1, 0, 0 };
+    send_seg(&a, 0, 100, 0, S, NULL);                 /* 1 */
+    send_seg(&a, 1, 0, 101, R | A, NULL);             /* 2: refused */
+    conn b = { t, 40001, 7000, 1, 0, 0 };             /* another port */
+    send_seg(&b, 0, 100, 0, S, NULL);                 /* 3 */
+    g_ts += 1000000000;
+    send_seg(&b, 0, 100, 0, S, NULL);                 /* 4: retransmitted */
+    send_seg(&b, 1, 500, 101, S | A, NULL);           /* 5: retried, connected */
+    send_seg(&b, 0, 101, 501, A, NULL);
+    send_seg(&b, 1, 501, 101, F | A, NULL);           /* 7: closed before a byte */
+    conn c = { t, 40002, 9000, 1, 0, 0 };             /* established, the client talks */
+    send_seg(&c, 0, 100, 0, S, NULL);                 /* 8 */
+    send_seg(&c, 1, 500, 101, S | A, NULL);
+    send_seg(&c, 0, 101, 501, P, "x");
+    send_seg(&c, 1, 501, 102, F | A, NULL);           /* 11: not early */
+    conn d = { t, 40003, 9000, 1, 0, 0 };             /* the client closes first: not early */
+    send_seg(&d, 0, 100, 0, S, NULL);
+    send_seg(&d, 1, 500, 101, S | A, NULL);
+    send_seg(&d, 0, 101, 501, F | A, NULL);
+    send_seg(&d, 1, 501, 102, F | A, NULL);
+    conn e = { t, 40004, 9000, 1, 0, 0 };             /* 16: never answered */
+    send_seg(&e, 0, 100, 0, S, NULL);
+    conn g = { t, 40005, 9000, 1, 0, 0 };             /* 17: reset after the handshake */
+    send_seg(&g, 0, 100, 0, S, NULL);
+    send_seg(&g, 1, 500, 101, S | A, NULL);
+    send_seg(&g, 1, 501, 101, R | A, NULL);           /* 19 */
+    g_ts += FCS_SYN_WAIT_NS;                          /* e's SYN is 3 s old at the end */
+    conn h = { t, 40006, 9000, 1, 0, 0 };             /* 20: SYN in the last moments */
+    send_seg(&h, 0, 100, 0, S, NULL);
+    send_seg(&a, 0, 5, 5, A, NULL);                   /* 21: a late packet (tombstone) */
+    CHECK_STR(r.log, "open 1 10.0.0.1:40000>10.0.0.2:9000 m0 port @1\n"
+                     "conn refused 10.0.0.1:40000>10.0.0.2:9000 syns 1 port @2\n"
+                     "close 1 s rst @2\n"
+                     "end 1 reset @2\n"
+                     "conn retried 10.0.0.1:40001>10.0.0.2:7000 syns 2 @5\n"
+                     "conn closed_early 10.0.0.1:40001>10.0.0.2:7000 syns 2 @7\n"
+                     "open 2 10.0.0.1:40002>10.0.0.2:9000 m0 port @8\n"
+                     "close 2 s fin @11\n"
+                     "open 3 10.0.0.1:40003>10.0.0.2:9000 m0 port @12\n"
+                     "close 3 c fin @14\n"
+                     "close 3 s fin @15\n"
+                     "end 3 closed @15\n"
+                     "open 4 10.0.0.1:40004>10.0.0.2:9000 m0 port @16\n"
+                     "open 5 10.0.0.1:40005>10.0.0.2:9000 m0 port @17\n"
+                     "conn closed_early 10.0.0.1:40005>10.0.0.2:9000 syns 1 port @19\n"
+                     "close 5 s rst @19\n"
+                     "end 5 reset @19\n"
+                     "open 6 10.0.0.1:40006>10.0.0.2:9000 m0 port @20\n");
+    r.log[0] = 0;
+    fcs_tcp_finish(t, g_ts + 1000, g_frame);
+    /* e: unanswered for 3 s at the end; h: too recent to say. Flows opened by
+     * port (a, e, g, h) report open/end as before. */
+    CHECK(strstr(r.log, "conn unanswered 10.0.0.1:40004>10.0.0.2:9000 syns 1 port @21\n") != NULL);
+    CHECK(strstr(r.log, "conn unanswered 10.0.0.1:40006") == NULL);
+    fcs_tcp_free(t);
+}
+
+/* Midstream recognition (issue 12 point 1): a flow without SYN on no listed
+ * port is FastCGI when either side's bytes pass the recogniser's rule; its
+ * held bytes (more than the 64 of a flow with a SYN) are replayed whole. */
+static int trecog(const uint8_t *b, size_t n, unsigned flags, fsd_dir *sender, size_t *at)
+{
+    /* "<C>" anywhere: the client's record boundary; "<S>": the server's;
+     * "NO" anywhere: no; else need more, unless at the end */
+    (void)at;
+    for (size_t i = 0; i + 3 <= n; i++) {
+        if (!memcmp(b + i, "<C>", 3) || !memcmp(b + i, "<S>", 3)) {
+            *sender = b[i + 1] == 'C' ? FSD_DIR_CLIENT : FSD_DIR_SERVER;
+            return 1;
+        }
+    }
+    for (size_t i = 0; i + 2 <= n; i++)
+        if (!memcmp(b + i, "NO", 2))
+            return 0;
+    return (flags & FSD_RECOGNISE_AT_END) ? 0 : -1;
+}
+
+static void test_midstream_recognise(void)
+{
+    rec r;
+    static const uint16_t noports[] = { 1 };
+    fcs_tcp_config cfg = { .server_ports = noports, .nserver_ports = 1, .classify = tclass,
+                           .classify_max_bytes = 64, .recognise = trecog,
+                           .classify_midstream_bytes = 4096 };
+    fcs_tcp *t = mk(&r, &cfg);
+    conn m = { t, 40000, 5000, 1, 0, 0 };
+    char tail[301];
+    memset(tail, 'y', 300);
+    tail[300] = 0;
+    send_seg(&m, 1, 900, 100, P, tail);               /* 1: server's record tail, 300 B */
+    send_seg(&m, 0, 100, 1200, P, "zz");              /* 2 */
+    CHECK_EQ_U(r.opens, 0);
+    send_seg(&m, 1, 1200, 102, P, "ab<S>cd");         /* 3: the server's boundary */
+    CHECK_EQ_U(r.opens, 1);
+    CHECK_STR(r.log, "open 1 10.0.0.1:40000>10.0.0.2:5000 m3 content @1\n");
+    CHECK_EQ_U(r.slen[1], 307);                       /* all held bytes replayed */
+    CHECK_STR(r.stream[0], "zz");
+    CHECK_STR(r.order, "scs");
+    /* Not FastCGI: one side says no, the other closes: ignored. */
+    conn n = { t, 40001, 5001, 1, 0, 0 };
+    send_seg(&n, 0, 100, 0, P, "hello NO");
+    send_seg(&n, 1, 100, 0, P, "xx");
+    send_seg(&n, 1, 102, 0, F | A, NULL);
+    fcs_tcp_stats st;
+    fcs_tcp_get_stats(t, &st);
+    CHECK_EQ_U(st.flows_ignored, 1);
+    /* Past the window with no answer: ignored. */
+    conn w = { t, 40002, 5002, 1, 0, 0 };
+    static char big[1500];
+    memset(big, 'q', sizeof big - 1);
+    for (uint32_t i = 0; i < 3; i++)
+        send_seg(&w, 0, 100 + i * 1499, 0, P, big);
+    fcs_tcp_get_stats(t, &st);
+    CHECK_EQ_U(st.flows_ignored, 2);
+    /* A flow with a SYN still uses classify from its first byte. */
+    conn s2 = { t, 40003, 5003, 1, 0, 0 };
+    send_seg(&s2, 0, 100, 0, S, NULL);
+    send_seg(&s2, 0, 101, 0, P, "xx<C>");
+    fcs_tcp_get_stats(t, &st);
+    CHECK_EQ_U(st.flows_ignored, 3);
+    CHECK_EQ_U(r.opens, 1);
+    done(t);
+}
+
 int main(void)
 {
     test_in_order();
@@ -848,5 +991,7 @@ int main(void)
     test_closed_linger_cap();
     test_endpoint_format();
     test_fragment();
+    test_conn_events();
+    test_midstream_recognise();
     return test_summary("test_tcp");
 }

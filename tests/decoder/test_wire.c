@@ -239,6 +239,62 @@ static void test_names(void)
     CHECK_STR(fsd_end_reason_name((fsd_end_reason)99), "UNKNOWN");
 }
 
+/* fsd_recognise: the one recognition rule of the analyzer and the plugin. */
+static void test_recognise(void)
+{
+    /* a server stream caught inside a STDOUT record: 5 bytes of its tail,
+     * then STDOUT (2 bytes + 6 padding), then END_REQUEST */
+    static const uint8_t mid[] = { 'x', 'y', 'z', 0, 0,
+                                   1, 6, 0, 1, 0, 2, 6, 0, 'h', 'i', 0, 0, 0, 0, 0, 0,
+                                   1, 3, 0, 1, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+    static const uint8_t nginx[] = { 1, 1, 0, 1, 0, 8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 4, 0, 1, 0, 0, 0, 0 };
+    fsd_dir who = FSD_DIR_CLIENT;
+    size_t at = 99;
+    CHECK_EQ(fsd_recognise(guarded(mid, sizeof mid), sizeof mid, 0, &who, &at), 1);
+    CHECK_EQ(who, FSD_DIR_SERVER);
+    CHECK_EQ(at, 5);
+    /* the confirming header not there yet: more bytes could tell */
+    CHECK_EQ(fsd_recognise(guarded(mid, 25), 25, 0, &who, &at), -1);
+    /* ... no more bytes follow: the STDOUT alone does not end at 25 */
+    CHECK_EQ(fsd_recognise(guarded(mid, 25), 25, FSD_RECOGNISE_AT_END, &who, &at), 0);
+    /* ... a record ending exactly at the end is enough then */
+    CHECK_EQ(fsd_recognise(guarded(mid, 21), 21, FSD_RECOGNISE_AT_END, &who, &at), 1);
+    CHECK_EQ(at, 5);
+    /* from the start: the first byte must be a record's */
+    CHECK_EQ(fsd_recognise(guarded(mid, sizeof mid), sizeof mid, FSD_RECOGNISE_FROM_START, &who, &at), 0);
+    CHECK_EQ(fsd_recognise(guarded(nginx, sizeof nginx), sizeof nginx, FSD_RECOGNISE_FROM_START, &who, &at), 1);
+    CHECK_EQ(who, FSD_DIR_CLIENT);
+    CHECK_EQ(at, 0);
+    CHECK_EQ(fsd_recognise(guarded(nginx, 5), 5, FSD_RECOGNISE_FROM_START, &who, &at), -1);
+    CHECK_EQ(fsd_recognise(guarded(nginx, 5), 5, FSD_RECOGNISE_FROM_START | FSD_RECOGNISE_AT_END, &who, &at), 0);
+    /* two plausible headers of different senders: not taken (PARAMS then STDOUT) */
+    {
+        static const uint8_t mixed[] = { 1, 4, 0, 1, 0, 0, 0, 0, 1, 6, 0, 1, 0, 0, 0, 0 };
+        CHECK_EQ(fsd_recognise(guarded(mixed, sizeof mixed), sizeof mixed, 0, &who, &at), -1);
+        /* (at the end, the STDOUT alone ends exactly there: taken at 8) */
+        CHECK_EQ(fsd_recognise(guarded(mixed, sizeof mixed), sizeof mixed, FSD_RECOGNISE_AT_END, &who, &at), 1);
+        CHECK_EQ(at, 8);
+        CHECK_EQ(who, FSD_DIR_SERVER);
+        /* find_resync alone would take offset 0 */
+        CHECK_EQ(fsd_find_resync(mixed, sizeof mixed, true, NULL), 0);
+    }
+    /* text never; no record boundary within a record's length: no */
+    {
+        static uint8_t text[FSD_RECOGNISE_WINDOW];
+        memset(text, 'a', sizeof text);
+        CHECK_EQ(fsd_recognise(text, 4000, 0, &who, &at), -1); /* the last 7 bytes could still start one */
+        CHECK_EQ(fsd_recognise(text, FSD_MAX_RECORD_LEN + 8, 0, &who, &at), 0);
+        /* a plausible STDOUT header claiming 65535 + 255 bytes near the start:
+         * undecided until its record's end is in, then no */
+        text[300] = 1; text[301] = 6; text[302] = 0; text[303] = 1; text[304] = 0xff; text[305] = 0xff;
+        text[306] = 0xff; text[307] = 0;
+        CHECK_EQ(fsd_recognise(text, FSD_MAX_RECORD_LEN + 8, 0, &who, &at), -1);
+        CHECK_EQ(fsd_recognise(text, sizeof text, 0, &who, &at), 0);
+    }
+    CHECK_EQ(fsd_recognise(NULL, 0, 0, NULL, NULL), -1);
+    CHECK_EQ(fsd_recognise(NULL, 0, FSD_RECOGNISE_AT_END, NULL, NULL), 0);
+}
+
 int main(void)
 {
     page = (size_t)sysconf(_SC_PAGESIZE);
@@ -253,6 +309,7 @@ int main(void)
     test_bodies();
     test_nv_next();
     test_find_resync();
+    test_recognise();
     test_names();
     return check_done("test_wire");
 }

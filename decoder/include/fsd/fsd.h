@@ -207,6 +207,33 @@ int fsd_looks_like_fastcgi(const uint8_t *buf, size_t len, fsd_dir dir);
  * Wireshark plugin) use it to resync exactly where the decoder does. */
 ptrdiff_t fsd_find_resync(const uint8_t *buf, size_t len, bool at_end, size_t *undecided);
 
+/* Recognising FastCGI on any port: ONE rule for every front end (additive,
+ * 0.2.0; the analyzer's flow classification and the plugin's heuristic both
+ * call it). buf: bytes one direction of a TCP connection sent, in order.
+ *  - FSD_RECOGNISE_FROM_START: buf starts at that direction's first byte (the
+ *    SYN was captured): fsd_looks_like_fastcgi() from offset 0, tried as the
+ *    client's bytes, then as the server's.
+ *  - otherwise (the capture started inside the connection): the decoder's
+ *    resynchronisation rule, fsd_find_resync(), at the first confirmed offset
+ *    whose records are ones the same side sends (a PARAMS followed by a
+ *    STDOUT header is not taken). The first record boundary of a FastCGI
+ *    stream lies within FSD_MAX_RECORD_LEN bytes of any byte, so when no
+ *    offset up to that one can be confirmed any more the answer is no: at
+ *    most FSD_RECOGNISE_WINDOW bytes are ever needed.
+ *  - FSD_RECOGNISE_AT_END: no bytes follow buf (FIN, gap, end of capture).
+ * Returns 1 yes (*sender: FSD_DIR_CLIENT when buf is what the web server
+ * sent, FSD_DIR_SERVER when the application sent it; *at: the offset of the
+ * first record, 0 from the start), 0 no, -1 more bytes could tell. sender and
+ * at may be NULL. Random bytes pass the midstream rule at about 3e-9 per
+ * offset (two plausible headers of one sender: (3/65536)^2 + (2/65536)^2),
+ * and only the first FSD_MAX_RECORD_LEN offsets count, so about 2e-4 per
+ * direction of a random stream; text (HTTP) never does (0x01 is not a text
+ * byte). */
+#define FSD_RECOGNISE_FROM_START 0x01u
+#define FSD_RECOGNISE_AT_END     0x02u
+#define FSD_RECOGNISE_WINDOW     (2u * FSD_MAX_RECORD_LEN + FSD_HEADER_LEN)
+int fsd_recognise(const uint8_t *buf, size_t len, unsigned flags, fsd_dir *sender, size_t *at);
+
 typedef struct fsd_begin_body {
     uint16_t role;
     uint8_t flags;
