@@ -709,7 +709,8 @@ static void deliver(fsd_conn *c, fsd_req *r, fsd_end_reason reason, fsd_dir dir,
     tx.gap = r->gap;
 
     unlink_req(c, r);
-    if (r->has_end)
+    if (r->has_end && !r->gap) /* after a loss, a later END_REQUEST of the id may be that of
+                                  a request whose BEGIN_REQUEST was lost */
         ended_remember(c, r->id);
     c->st.transactions++;
     if (c->cb->on_transaction)

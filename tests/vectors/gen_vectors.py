@@ -439,6 +439,18 @@ vec("a_gap_end_request_lost", "A gap in the server direction swallows the end of
     .s(8, *libfcgi_response()) \
     .fin("client", 9).fin("server", 10)
 
+vec("a_gap_lost_begin", "Losses in both directions: the end of request 1's STDOUT is missing (its END_REQUEST then waits",
+    "for confirmation), and the whole next request on id 1 is missing from the client direction. Its answer",
+    "confirms request 1's END_REQUEST (request 1 complete, tx.gap); the STDOUT and END_REQUEST of the lost",
+    "request are framed, not applied, and raise nothing (no inactive_request, no duplicate_end).") \
+    .c(1, *simple_request(flags=1)) \
+    .s(2, cut(rec(STDOUT, 1, text(b"Content-Type: text/plain\r\n\r\n0123456789")), 20)[0]) \
+    .gap("server", 36, 3) \
+    .s(4, end(1)) \
+    .gap("client", 112, 5) \
+    .s(6, *libfcgi_response()) \
+    .fin("client", 7).fin("server", 8)
+
 vec("a_capture_start_partial", "The capture starts inside a connection (issue 12): the client side inside the PARAMS",
     "record of a request begun before the capture, the server side inside that request's STDOUT record.",
     "The tail of its PARAMS, its STDIN, STDOUT and END_REQUEST are framed but not applied and raise",
