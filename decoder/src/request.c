@@ -815,7 +815,13 @@ void fsd_req_on_close(fsd_conn *c, fsd_dir dir, fsd_close_kind kind, uint64_t of
         }
         if (kind == FSD_CLOSE_RST)
             r->fate |= F_CLOSED_RST;
-        if (dir == FSD_DIR_CLIENT && !(r->fate & F_REJECTED)) {
+        if (dir == FSD_DIR_CLIENT && !(r->fate & F_REJECTED) && r->gap) {
+            /* its END_REQUEST may be among the bytes the capture lost: no evidence
+             * that the web server gave up (a note, the outcome stays unknown) */
+            fsd_fire(c, r, FSD_A_request_abandoned, FSD_SEV_NOTE, dir, off, at, r->id,
+                     "%s while outstanding, but bytes of it were lost: maybe answered",
+                     kind == FSD_CLOSE_RST ? "reset" : "closed");
+        } else if (dir == FSD_DIR_CLIENT && !(r->fate & F_REJECTED)) {
             /* the web server gave up: its read timeout (504) when it had waited that
              * long since the last byte it got for the request, else its client left (499) */
             int64_t ref = 0;
@@ -1417,7 +1423,7 @@ void fsd_req_on_header(fsd_conn *c, fsd_dir dir)
         }
         /* a body without a length (nginx, fastcgi_request_buffering off: CONTENT_LENGTH
          * empty): said at its first record, the upload may never end */
-        if (t == FSD_STDIN && h->content_length > 0 && r->st[FSD_PARAMS] == S_ENDED &&
+        if (t == FSD_STDIN && h->content_length > 0 && r->st[FSD_PARAMS] == S_ENDED && !r->gap &&
             (r->cl_state == CL_ABSENT || r->cl_state == CL_EMPTY) && !(r->once & ONCE_CL_MISSING)) {
             r->once |= ONCE_CL_MISSING;
             fsd_fire(c, r, FSD_A_content_length_missing, 0, dir, d->rec_off, FSD_REC_FIRST(d), r->id,
@@ -1647,6 +1653,8 @@ void fsd_req_on_gap(fsd_conn *c, fsd_dir dir)
                 r->gap = true;
         }
     }
+    if (dir == FSD_DIR_SERVER)
+        c->gv_pending = false; /* a GET_VALUES_RESULT may have been lost */
     if (dir == FSD_DIR_CLIENT) {
         /* a BEGIN_REQUEST may have been lost: records of ids not tracked now
          * are not inactive_request, an END_REQUEST not duplicate_end */
