@@ -1390,6 +1390,12 @@ void fcs_tcp_segment(fcs_tcp *t, const fcs_segment *seg, int64_t ts, uint64_t fr
      * server close first: keep_conn_violation). */
     if (ack && (fl & FCS_TH_FIN) && o->seq_known && !o->fin_seen && !o->closed && !o->ooo && !syn &&
         seg->ack == o->next + 1) {
+        /* this side's own bytes missing before this FIN go first: the peer's
+         * FIN most likely answered them (a web server closing an idle
+         * connection), and a gap reported after it would come too late to
+         * explain the close (request_abandoned) */
+        if (h->seq_known && seq_gt(dseq, h->next) && (uint32_t)(dseq - h->next) < ACK_GAP_MAX)
+            advance_to(t, f, side, dseq, ts, frame);
         o->fin_seen = true;
         o->fin_seq = o->next;
     }
