@@ -42,7 +42,10 @@ from concurrent.futures import ThreadPoolExecutor
 # Findings that say bytes are missing from the capture (not protocol problems).
 # capture_gap is raised by the decoder; the others by the front ends.
 GAP_CLASS = {"capture_gap", "snaplen_truncated", "tcp_ooo_cap", "capture_drops"}
-UNHEALTHY = {"nginx-phpfpm-killed"}
+# Not healthy traffic: a killed worker, and the failure scenarios recorded on
+# purpose (captures/README.md): backend down/timeouts/too big headers, workers
+# recycled under keep-alive. (backlog and internal are healthy traffic.)
+UNHEALTHY = {"nginx-phpfpm-killed", "nginx-phpfpm-failures", "nginx-phpfpm-maxreq"}
 DROP_RATES = (0.005, 0.01, 0.02, 0.05)
 DROP_SEEDS = tuple(range(1, 11))
 
