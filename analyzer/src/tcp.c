@@ -1532,6 +1532,22 @@ void fcs_tcp_segment(fcs_tcp *t, const fcs_segment *seg, int64_t ts, uint64_t fr
     /* The peer's bytes this segment acknowledges were received before it was
      * sent: holes below the ACK are lost, and are reported before this
      * segment's own data (so the decoder sees the streams in causal order). */
+    /* A FIN the capture lost: this side closes too and acknowledges one past
+     * the peer's last byte, with nothing of the peer's outstanding (a lost
+     * 1-byte segment would not be answered by a FIN). Ended here, before this
+     * side's own FIN, as the peer did (the decoder would otherwise see the
+     * server close first: keep_conn_violation). */
+    if (ack && (fl & FCS_TH_FIN) && o->seq_known && !o->fin_seen && !o->closed && !o->ooo && !syn &&
+        seg->ack == o->next + 1) {
+        /* this side's own bytes missing before this FIN go first: the peer's
+         * FIN most likely answered them (a web server closing an idle
+         * connection), and a gap reported after it would come too late to
+         * explain the close (request_abandoned) */
+        if (h->seq_known && seq_gt(dseq, h->next) && (uint32_t)(dseq - h->next) < ACK_GAP_MAX)
+            advance_to(t, f, side, dseq, ts, frame);
+        o->fin_seen = true;
+        o->fin_seq = o->next;
+    }
     if (ack && o->seq_known && !o->closed && !syn) {
         uint32_t target = seg->ack;
         if (o->fin_seen && seq_gt(target, o->fin_seq))

@@ -903,7 +903,13 @@ static void end_dir(fsd_conn *c, fsd_dir dir, fsd_timepoint at)
                          (unsigned long long)d->hunt->hunt_missing, (unsigned long long)d->hunt->hunt_skipped);
         }
     }
-    if (d->sync == FSD_SYNC_OK) {
+    if (d->sync == FSD_SYNC_OK && c->finished) {
+        /* the capture ended, not the connection: a cut record is no finding
+         * (its request is delivered incomplete, end capture_end) */
+        if (d->in_rec)
+            record_end(c, dir, at, true);
+        d->hdr_have = 0;
+    } else if (d->sync == FSD_SYNC_OK) {
         if (d->in_rec) {
             fsd_fire(c, d->rec_req, FSD_A_truncated_record, 0, dir, d->rec_off, FSD_REC_FIRST(d), ev_id(&d->h),
                      "%s cut after %u of %u bytes", fsd_type_name(d->h.type),
@@ -957,10 +963,10 @@ int fsd_conn_finish(fsd_conn *c, int64_t ts_ns, uint64_t tag)
         return FSD_E_INVAL;
     if (c->finished)
         return FSD_OK;
+    c->finished = true; /* first: end_dir() tells the capture's end from a close by it */
     end_dir(c, FSD_DIR_CLIENT, at);
     end_dir(c, FSD_DIR_SERVER, at);
     fsd_req_flush(c);
     fsd_req_close_all(c, FSD_END_CAPTURE, FSD_DIR_SERVER, c->d[FSD_DIR_SERVER].off, at);
-    c->finished = true;
     return result(c);
 }

@@ -126,6 +126,8 @@ struct fsd_req {
     bool nv_broken;           /* PARAMS bytes of this record were lost: skip to its end */
     uint8_t fate;             /* F_* bits (these three fill what was padding) */
     uint8_t status_src;       /* fsd_status_source */
+    bool gap;                 /* bytes of its records were lost (fsd_transaction.gap): the
+                                 stream-state checks a loss could explain are not raised */
     int32_t cv[CV_COUNT];
     uint8_t errpat[4];        /* STDERR fatal-pattern matchers: bytes matched of each pattern */
     fsd_nvp *nv;              /* pair parser for pairs cut by a piece or record boundary:
@@ -586,7 +588,9 @@ static void deliver(fsd_conn *c, fsd_req *r, fsd_end_reason reason, fsd_dir dir,
     fsd_param *params = NULL;
     fsd_param local[32]; /* most requests: no allocation for the param list */
 
-    if (reason != FSD_END_CAPTURE && !r->aborted && !client_done(r)) {
+    /* the client streams' ends may be missing from the capture (capture end,
+     * a gap): not a protocol finding then */
+    if (reason != FSD_END_CAPTURE && reason != FSD_END_GAP && !r->gap && !r->aborted && !client_done(r)) {
         char missing[32] = "";
         if (r->st[FSD_PARAMS] != S_ENDED)
             strcat(missing, "PARAMS");
@@ -608,9 +612,11 @@ static void deliver(fsd_conn *c, fsd_req *r, fsd_end_reason reason, fsd_dir dir,
                  "%s never ended: %s%s", missing, r->fate & F_ABB ? "answered first; " : "",
                  end_story(r, reason, dir));
     }
+    /* only a note when the capture explains it: it ended, or lost the end */
     if (!r->has_end)
-        fsd_fire(c, r, FSD_A_incomplete_request, 0, dir, off, at, r->id, "%s",
-                 fsd_end_reason_name(reason));
+        fsd_fire(c, r, FSD_A_incomplete_request,
+                 reason == FSD_END_CAPTURE || reason == FSD_END_GAP || r->gap ? FSD_SEV_NOTE : 0, dir, off,
+                 at, r->id, "%s", fsd_end_reason_name(reason));
 
     memset(&tx, 0, sizeof tx);
     tx.seq = r->seq;
@@ -700,9 +706,11 @@ static void deliver(fsd_conn *c, fsd_req *r, fsd_end_reason reason, fsd_dir dir,
     case FSD_USER_CLIENT_GONE: tx.user_status = 499; break;
     default: tx.user_status = 0; break;
     }
+    tx.gap = r->gap;
 
     unlink_req(c, r);
-    if (r->has_end)
+    if (r->has_end && !r->gap) /* after a loss, a later END_REQUEST of the id may be that of
+                                  a request whose BEGIN_REQUEST was lost */
         ended_remember(c, r->id);
     c->st.transactions++;
     if (c->cb->on_transaction)
@@ -807,7 +815,13 @@ void fsd_req_on_close(fsd_conn *c, fsd_dir dir, fsd_close_kind kind, uint64_t of
         }
         if (kind == FSD_CLOSE_RST)
             r->fate |= F_CLOSED_RST;
-        if (dir == FSD_DIR_CLIENT && !(r->fate & F_REJECTED)) {
+        if (dir == FSD_DIR_CLIENT && !(r->fate & F_REJECTED) && r->gap) {
+            /* its END_REQUEST may be among the bytes the capture lost: no evidence
+             * that the web server gave up (a note, the outcome stays unknown) */
+            fsd_fire(c, r, FSD_A_request_abandoned, FSD_SEV_NOTE, dir, off, at, r->id,
+                     "%s while outstanding, but bytes of it were lost: maybe answered",
+                     kind == FSD_CLOSE_RST ? "reset" : "closed");
+        } else if (dir == FSD_DIR_CLIENT && !(r->fate & F_REJECTED)) {
             /* the web server gave up: its read timeout (504) when it had waited that
              * long since the last byte it got for the request, else its client left (499) */
             int64_t ref = 0;
@@ -1291,10 +1305,12 @@ static void params_feed(fsd_conn *c, fsd_req *r, const uint8_t *data, size_t n, 
 /* ------------------------------------------------------------------ */
 /* records                                                            */
 
+/* A stream-state finding, once per request; not raised for a request a gap
+ * touched (the records that would explain it may be the lost ones). */
 static void once(fsd_conn *c, fsd_req *r, uint32_t bit, fsd_anomaly_id id, fsd_dir dir,
                  const fsd_dirst *d, const char *detail)
 {
-    if (r->once & bit)
+    if ((r->once & bit) || (r->gap && id != FSD_A_stderr_output))
         return;
     r->once |= bit;
     fsd_fire(c, r, id, 0, dir, d->rec_off, FSD_REC_FIRST(d), r->id, "%s", detail);
@@ -1343,6 +1359,10 @@ void fsd_req_on_header(fsd_conn *c, fsd_dir dir)
         return; /* handled when its body is complete */
 
     r = fsd_req_find(c, h->request_id);
+    if (r != NULL && c->lenient && dir == FSD_DIR_SERVER && (r->t_set & T_BEGIN) && d->rec_first_ns < r->t_begin.ns)
+        /* captured before that request began: an earlier request's record
+         * replayed by a resync after a gap (whose request ended at the gap) */
+        return;
     if (r == NULL) {
         if (t == FSD_END_REQUEST && ended_recently(c, h->request_id))
             fsd_fire(c, NULL, FSD_A_duplicate_end, 0, dir, d->rec_off, FSD_REC_FIRST(d), h->request_id,
@@ -1359,6 +1379,8 @@ void fsd_req_on_header(fsd_conn *c, fsd_dir dir)
         return;
     }
     if (r->lingering) {
+        if (r->gap && (t == FSD_END_REQUEST || t == FSD_STDOUT || t == FSD_STDERR))
+            return; /* likely a request whose BEGIN_REQUEST was lost: not applied */
         if (t == FSD_END_REQUEST) {
             fsd_fire(c, r, FSD_A_duplicate_end, 0, dir, d->rec_off, FSD_REC_FIRST(d), r->id, "request %u already ended",
                      r->id);
@@ -1401,7 +1423,7 @@ void fsd_req_on_header(fsd_conn *c, fsd_dir dir)
         }
         /* a body without a length (nginx, fastcgi_request_buffering off: CONTENT_LENGTH
          * empty): said at its first record, the upload may never end */
-        if (t == FSD_STDIN && h->content_length > 0 && r->st[FSD_PARAMS] == S_ENDED &&
+        if (t == FSD_STDIN && h->content_length > 0 && r->st[FSD_PARAMS] == S_ENDED && !r->gap &&
             (r->cl_state == CL_ABSENT || r->cl_state == CL_EMPTY) && !(r->once & ONCE_CL_MISSING)) {
             r->once |= ONCE_CL_MISSING;
             fsd_fire(c, r, FSD_A_content_length_missing, 0, dir, d->rec_off, FSD_REC_FIRST(d), r->id,
@@ -1595,6 +1617,7 @@ void fsd_req_on_gap_content(fsd_conn *c, fsd_dir dir, uint64_t n)
 {
     fsd_dirst *d = &c->d[dir];
     fsd_req *r = d->rec_req;
+    r->gap = true;
     switch (d->h.type) {
     case FSD_PARAMS: /* drop the pair in progress, skip to the record's end */
         r->params_bytes += n;
@@ -1616,12 +1639,28 @@ void fsd_req_on_gap_content(fsd_conn *c, fsd_dir dir, uint64_t n)
 void fsd_req_on_gap(fsd_conn *c, fsd_dir dir)
 {
     for (fsd_req *r = c->head; r; r = r->next) {
+        /* records of r may have been lost: the client's while its streams were
+         * open, the server's until END_REQUEST */
         if (dir == FSD_DIR_CLIENT) {
             req_nv_drop(c, r);
             r->nv_broken = false;
+            if (!client_done(r) && !r->aborted)
+                r->gap = true;
+        } else {
+            if (r->cgi.state == FSD_CGI_HDR)
+                r->cgi.state = FSD_CGI_BROKEN;
+            if (!r->has_end)
+                r->gap = true;
         }
-        else if (r->cgi.state == FSD_CGI_HDR)
-            r->cgi.state = FSD_CGI_BROKEN;
+    }
+    if (dir == FSD_DIR_SERVER)
+        c->gv_pending = false; /* a GET_VALUES_RESULT may have been lost */
+    if (dir == FSD_DIR_CLIENT) {
+        /* a BEGIN_REQUEST may have been lost: records of ids not tracked now
+         * are not inactive_request, an END_REQUEST not duplicate_end */
+        if (c->idmaps != NULL)
+            memset(c->idmaps + FSD_IDMAP_BEGUN, 0, FSD_IDMAP_UNTRACKED - FSD_IDMAP_BEGUN);
+        c->ended_n = c->ended_i = 0;
     }
 }
 
@@ -1654,6 +1693,12 @@ static void begin_request(fsd_conn *c, fsd_dir dir, fsd_record_event *ev)
     fsd_req *r = fsd_req_find(c, id);
     bool mpx;
 
+    if (r != NULL && !r->lingering && r->gap) {
+        /* its END_REQUEST (or ABORT/stream ends) was lost in a gap: it ended
+         * there, and this is the next request on the id */
+        deliver(c, r, FSD_END_GAP, dir, d->rec_off, FSD_REC_FIRST(d));
+        r = NULL;
+    }
     if (r != NULL && !r->lingering) {
         fsd_fire(c, r, FSD_A_duplicate_begin, 0, dir, d->rec_off, FSD_REC_FIRST(d), id,
                  "request %u is active", id);
@@ -1771,7 +1816,7 @@ void fsd_req_on_record_end(fsd_conn *c, fsd_dir dir, fsd_record_event *ev)
                      "pair at offset %llu incomplete at end of PARAMS", (unsigned long long)r->nv->start_off);
         req_nv_drop(c, r);
         r->st[FSD_PARAMS] = S_ENDED;
-        if (r->role == FSD_RESPONDER && (!r->seen_method || !r->seen_sfile))
+        if (r->role == FSD_RESPONDER && (!r->seen_method || !r->seen_sfile) && !r->gap)
             fsd_fire(c, r, FSD_A_missing_required_param, 0, dir, d->rec_off, FSD_REC_FIRST(d), r->id, "%s%s%s",
                      r->seen_method ? "" : "REQUEST_METHOD", !r->seen_method && !r->seen_sfile ? "," : "",
                      r->seen_sfile ? "" : "SCRIPT_FILENAME");
@@ -1781,8 +1826,10 @@ void fsd_req_on_record_end(fsd_conn *c, fsd_dir dir, fsd_record_event *ev)
         if (!d->rec_content || !eos)
             break;
         r->st[FSD_STDIN] = S_ENDED;
-        if (r->stdin_bytes > 0 && (r->cl_state == CL_ABSENT || r->cl_state == CL_EMPTY) &&
-            !(r->once & ONCE_CL_MISSING))
+        if (r->gap)
+            ; /* STDIN records or the CONTENT_LENGTH pair may be the lost bytes */
+        else if (r->stdin_bytes > 0 && (r->cl_state == CL_ABSENT || r->cl_state == CL_EMPTY) &&
+                 !(r->once & ONCE_CL_MISSING))
             fsd_fire(c, r, FSD_A_content_length_missing, 0, dir, d->rec_off, FSD_REC_FIRST(d), r->id,
                      "%llu STDIN bytes", (unsigned long long)r->stdin_bytes);
         else if (r->cl_state == CL_VALID && (uint64_t)r->cl_value != r->stdin_bytes && !(r->once & ONCE_CL_EXCEED))

@@ -550,6 +550,8 @@ static void on_transaction(void *ud, const fsd_transaction *tx)
     sb_printf(b, "tx seq=%llu id=%u role=%s flags=%u keep=%d aborted=%d end=%s complete=%d has_end=%d\n",
               (unsigned long long)tx->seq, tx->request_id, fsd_role_name(tx->role), tx->flags, tx->keep_conn,
               tx->aborted, fsd_end_reason_name(tx->end_reason), tx->complete, tx->has_end);
+    if (tx->gap) /* (0.2.0) printed only when set: logs of vectors without gaps are unchanged */
+        sb_printf(b, "tx.gap 1\n");
     sb_printf(b, "tx.params n=%zu dropped=%zu", tx->nparams, tx->params_dropped);
     span(b, "method", tx->method);
     span(b, "uri", tx->uri);

@@ -60,7 +60,7 @@ void sb_free(sbuf *b);
 /* Harness checks that failed during a replay (besides the log itself). */
 #define VEC_ERR_DATA_OFFSET 1  /* data spans of a record not contiguous (without a gap) */
 #define VEC_ERR_PARAMS 2       /* transaction params differ from the param events */
-#define VEC_ERR_ANOMALY 4      /* anomaly id/severity out of range, detail not terminated */
+#define VEC_ERR_ANOMALY 4      /* anomaly id/severity out of range (note..max_severity), detail not terminated */
 #define VEC_ERR_RC 8           /* an entry point returned an error other than FSD_E_FINISHED */
 #define VEC_ERR_NOMEM 16
 

@@ -426,6 +426,8 @@ def cmd_analyzer(plugin, abi, capdir, fcgiscope):
                 mine, theirs_v = r[what], t.get(what)
                 if what == "gap":
                     theirs_v = bool(theirs_v)
+                    if front_end_differs(exp):
+                        continue  # the analyzer's own gaps (e.g. unreassembled fragments) mark its requests
                 if mine != theirs_v:
                     fails.append("%s: frame %s id %d %s: plugin %r, analyzer %r" %
                                  (name, r["frame"], r["request_id"], what, mine, theirs_v))

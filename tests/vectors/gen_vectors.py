@@ -404,6 +404,80 @@ vec("a_midstream_start", "The capture starts inside a connection: the client sid
     .s(4, *libfcgi_response()) \
     .fin("client", 5).fin("server", 6)
 
+vec("a_gap_in_request", "A gap that loses record boundaries inside a request (issue 19 point 6): the client's PARAMS",
+    "record is cut after REQUEST_METHOD, the rest of it and the empty PARAMS record are missing. The decoder",
+    "resynchronises on the STDIN record; the request is marked (tx.gap) and nothing the lost bytes explain",
+    "fires (no stream_order for STDIN before PARAMS ended, no early_response, no content_length_missing, no",
+    "stream_not_terminated when the next request on the id begins): capture_gap is the only warning.") \
+    .c(1, begin(1, flags=1), cut(params(1, [("REQUEST_METHOD", "POST"), ("SCRIPT_FILENAME", "/srv/a.php"),
+                                           ("CONTENT_LENGTH", "10"), ("REQUEST_URI", "/a")]), 28)[0]) \
+    .gap("client", 68, 2) \
+    .c(3, rec(STDIN, 1, text("0123456789")), rec(STDIN, 1)) \
+    .s(4, *libfcgi_response()) \
+    .c(5, *simple_request(flags=1)) \
+    .s(6, *libfcgi_response()) \
+    .fin("client", 7).fin("server", 8)
+
+vec("a_gap_end_request_lost", "A gap in the server direction swallows the end of a STDOUT record and the END_REQUEST",
+    "of request 1; the web server (keep-alive) then begins the next request on id 1. The first request ends",
+    "there (end=gap, incomplete_request as a note, tx.gap) instead of duplicate_begin, and the answer that",
+    "follows belongs to the new request. A second loss in request 2's STDOUT (tag 6) marks request 2, which",
+    "ends at gap too when request 3 begins (tag 7): its END_REQUEST, captured at tag 6 after the tail of the",
+    "STDOUT record, is confirmed as a record header only by the next header (tag 8); replayed then, it is",
+    "not applied to request 3 (captured before request 3's BEGIN_REQUEST), which completes normally.") \
+    .c(1, *simple_request(flags=1)) \
+    .s(2, cut(rec(STDOUT, 1, text(b"Content-Type: text/plain\r\n\r\n0123456789")), 20)[0]) \
+    .gap("server", 44, 3) \
+    .c(4, *simple_request(flags=1, pairs=[("REQUEST_METHOD", "GET"), ("SCRIPT_FILENAME", "/srv/b.php"),
+                                          ("REQUEST_URI", "/b")])) \
+    .s(5, cut(rec(STDOUT, 1, text(b"Content-Type: text/plain\r\n\r\nbbbbbbbbbbbbbbbbbbbbbb")), 16)[0]) \
+    .gap("server", 20, 6) \
+    .s(6, raw(rec(STDOUT, 1, text(b"Content-Type: text/plain\r\n\r\nbbbbbbbbbbbbbbbbbbbbbb")).data[36:],
+              'the last 20 bytes of that STDOUT record'), end(1)) \
+    .c(7, *simple_request(flags=1, pairs=[("REQUEST_METHOD", "GET"), ("SCRIPT_FILENAME", "/srv/c.php"),
+                                          ("REQUEST_URI", "/c")])) \
+    .s(8, *libfcgi_response()) \
+    .fin("client", 9).fin("server", 10)
+
+vec("a_gap_lost_begin", "Losses in both directions: the end of request 1's STDOUT is missing (its END_REQUEST then waits",
+    "for confirmation), and the whole next request on id 1 is missing from the client direction. Its answer",
+    "confirms request 1's END_REQUEST (request 1 complete, tx.gap); the STDOUT and END_REQUEST of the lost",
+    "request are framed, not applied, and raise nothing (no inactive_request, no duplicate_end).") \
+    .c(1, *simple_request(flags=1)) \
+    .s(2, cut(rec(STDOUT, 1, text(b"Content-Type: text/plain\r\n\r\n0123456789")), 20)[0]) \
+    .gap("server", 36, 3) \
+    .s(4, end(1)) \
+    .gap("client", 112, 5) \
+    .s(6, *libfcgi_response()) \
+    .fin("client", 7).fin("server", 8)
+
+vec("a_capture_start_partial", "The capture starts inside a connection (issue 12): the client side inside the PARAMS",
+    "record of a request begun before the capture, the server side inside that request's STDOUT record.",
+    "The tail of its PARAMS, its STDIN, STDOUT and END_REQUEST are framed but not applied and raise",
+    "nothing: two midstream_start notes are the only findings. The next request is decoded as usual.") \
+    .option("midstream-client").option("midstream-server") \
+    .c(1, raw(params(1, [("REQUEST_METHOD", "GET"), ("SCRIPT_FILENAME", "/srv/a.php"),
+                         ("REQUEST_URI", "/early")]).data[30:], 'the last bytes of a PARAMS record'),
+       rec(PARAMS, 1), rec(STDIN, 1)) \
+    .s(2, raw(rec(STDOUT, 1, text(b"Content-Type: text/plain\r\n\r\nearly answer\n")).data[12:],
+              'the last bytes of a STDOUT record'), rec(STDOUT, 1), end(1)) \
+    .c(3, *simple_request(flags=1)) \
+    .s(4, *libfcgi_response()) \
+    .fin("client", 5).fin("server", 6)
+
+vec("a_capture_end_partial", "The capture ends, not the connection (issue 12 point 2): request 1 is in flight with its",
+    "STDOUT record cut by the end of the capture, request 2 got END_REQUEST before its empty STDIN was",
+    "captured, and the client direction ends inside a record header. No truncated_record (that is for",
+    "a FIN/RST inside a record), no stream_not_terminated: request 1 is delivered end=capture_end with an",
+    "incomplete_request note, request 2 complete; the cut record is delivered truncated.") \
+    .c(1, *simple_request(rid=1, flags=1)) \
+    .c(2, *simple_request(rid=2, flags=1, pairs=[("REQUEST_METHOD", "POST"), ("SCRIPT_FILENAME", "/srv/b.php"),
+                                                 ("CONTENT_LENGTH", "2")], stdin=b"xy")[:-1]) \
+    .s(3, rec(STDOUT, 2, text(b"Status: 201\r\n\r\n")), end(2),
+       cut(rec(STDOUT, 1, text(b"Content-Type: text/plain\r\n\r\npartial answer")), 30)[0]) \
+    .c(4, raw(rec(STDIN, 2).data[:5], 'the first 5 bytes of the empty STDIN record')) \
+    .finish(5)
+
 vec("a_request_lifecycle", "Request id misuse: duplicate_begin (BEGIN for the active id 1), inactive_request (STDIN for",
     "id 9), duplicate_end (a second END_REQUEST for id 1), request_aborted (ABORT then END for id 2),",
     "protocol_status (OVERLOADED = warning, 7 = error), unknown_role (role 9), multiplexed.") \

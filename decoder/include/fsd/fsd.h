@@ -147,7 +147,8 @@ typedef struct fsd_anomaly_event {
     fsd_anomaly_id id;
     fsd_severity severity;   /* this occurrence: up to the catalogue's max_severity, and lower
                                 than its severity where the evidence says so (e.g.
-                                oversized_record from the server one byte over: a note) */
+                                oversized_record from the server one byte over,
+                                incomplete_request at the capture's end: notes) */
     fsd_dir dir;             /* direction in which it was detected */
     uint64_t offset;         /* byte offset in that direction's stream */
     int64_t ts_ns;           /* packet that carried the byte at offset */
@@ -436,7 +437,9 @@ const char *fsd_user_outcome_name(fsd_user_outcome o);
  * close, the end of capture), which tells whether the web server rejected it
  * (response_rejected). Requests without END_REQUEST are delivered when both
  * directions ended (fsd_conn_close) or at fsd_conn_finish, with
- * incomplete_request. */
+ * incomplete_request (a note at fsd_conn_finish, for FSD_END_GAP and when
+ * gap is set), or when a gap lost their END_REQUEST and their id begins
+ * again (FSD_END_GAP). */
 typedef struct fsd_transaction {
     uint64_t seq;             /* 0, 1, 2, ... per connection, in BEGIN order */
     uint16_t request_id;
@@ -582,8 +585,9 @@ enum {
 
 /* cfg may be NULL (defaults, no callbacks). With FSD_CONN_MIDSTREAM_* the
  * direction starts hunting (see fsd_conn_gap; a plausible header at offset 0
- * syncs at once) and fires midstream_start where it synchronised; records of
- * requests begun before the capture are then not reported as inactive. */
+ * syncs at once) and fires midstream_start (a note) where it synchronised;
+ * records of requests begun before the capture are then framed but not
+ * applied and raise nothing: the missing start causes no warning or error. */
 fsd_conn *fsd_conn_new(const fsd_conn_config *cfg);  /* NULL when allocation fails */
 /* Release everything. Does not deliver pending requests: call
  * fsd_conn_finish() first if they matter. */
@@ -608,7 +612,19 @@ int fsd_conn_feed_record(fsd_conn *c, fsd_dir dir, const uint8_t *rec, size_t le
  * data (next gap, close, finish), and reports capture_gap there with the bytes
  * skipped. Hunting buffers at most FSD_MAX_RECORD_LEN + 8 bytes (allocated
  * while hunting only), plus the ts/tag of each input call those bytes came in
- * (consecutive calls with the same ts and tag share one entry). */
+ * (consecutive calls with the same ts and tag share one entry).
+ * capture_gap is the only anomaly a gap causes. The requests whose records
+ * it may have touched get fsd_transaction.gap (a gap inside a record: that
+ * record's request; a hunting gap of the client: requests whose client
+ * streams were open; of the server: requests without END_REQUEST), and the
+ * stream-state checks the lost records could explain are not raised for them
+ * (docs/ANOMALIES.md capture_gap lists them; incomplete_request is a note).
+ * A BEGIN_REQUEST reusing the id of such a request still waiting for
+ * END_REQUEST ends it there (FSD_END_GAP) and starts the new one. After a
+ * client gap, records of ids not begun since are not applied and not
+ * reported; a server record captured before the BEGIN_REQUEST of the tracked
+ * request with its id (an older request's, replayed by the resync) is not
+ * applied to it. */
 int fsd_conn_gap(fsd_conn *c, fsd_dir dir, uint64_t nbytes, int64_t ts_ns, uint64_t tag);
 
 typedef enum fsd_close_kind {
@@ -629,8 +645,11 @@ typedef enum fsd_close_kind {
  * FSD_END_DESYNC when the server direction had desynchronised). */
 int fsd_conn_close(fsd_conn *c, fsd_dir dir, fsd_close_kind kind, int64_t ts_ns, uint64_t tag);
 
-/* End of capture: every active request is delivered as incomplete
- * (FSD_END_CAPTURE), a record in progress reported as truncated. No input is
+/* End of capture (not of the connection): every active request is delivered
+ * as incomplete (FSD_END_CAPTURE, incomplete_request as a note; no
+ * stream_not_terminated), requests that got END_REQUEST as complete. A record
+ * in progress is delivered with truncated == true but fires nothing (not
+ * truncated_record, which is for a FIN/RST inside a record). No input is
  * accepted afterwards. Idempotent. */
 int fsd_conn_finish(fsd_conn *c, int64_t ts_ns, uint64_t tag);
 
