@@ -237,6 +237,17 @@ static void conn_event(fcs_tcp *t, flow *f, fcs_conn_event e, int64_t ts, uint64
         t->cb.conn_event(t->ud, &f->pub, e, ts, frame);
 }
 
+/* The server's FIN/RST acknowledges client bytes past the SYN, or comes
+ * after server bytes: the capture lost them (a dropped segment), the web
+ * server did send its request. Not closed_before_request. */
+static bool bytes_lost_before_close(const flow *f, int side, const fcs_segment *seg, bool ack)
+{
+    const half *c = &f->h[side ^ 1], *s = &f->h[side];
+    if (ack && c->syn_seen && seq_gt(seg->ack, c->isn + 1))
+        return true;
+    return s->syn_seen && seq_gt(seg->seq, s->isn + 1);
+}
+
 /* The flow ends with its SYN unanswered: judged when the capture went on
  * long enough after the last SYN. */
 static void check_unanswered(fcs_tcp *t, flow *f, int64_t ts, uint64_t frame)
@@ -1567,7 +1578,7 @@ void fcs_tcp_segment(fcs_tcp *t, const fcs_segment *seg, int64_t ts, uint64_t fr
         } else if (rst && !f->pub.synack) {
             conn_event(t, f, FCS_CONN_REFUSED, ts, frame);
         } else if ((rst || (fl & FCS_TH_FIN)) && f->pub.synack && !f->pub.client_sent
-                   && !f->h[side ^ 1].fin_seen) {
+                   && !f->h[side ^ 1].fin_seen && !bytes_lost_before_close(f, side, seg, ack)) {
             conn_event(t, f, FCS_CONN_CLOSED_EARLY, ts, frame);
         }
     }
