@@ -575,8 +575,14 @@ static fsd_user_outcome user_outcome(const fsd_req *r, fsd_end_reason end)
             return FSD_USER_UNKNOWN;
         return FSD_USER_BACKEND_FAILED; /* no header block, or a bad Status: */
     }
-    if ((end == FSD_END_CLOSED || end == FSD_END_RESET) && (r->t_set & T_CLOSE) && (r->fate & F_CLOSED_SERVER))
-        return FSD_USER_BACKEND_FAILED; /* the application closed or reset first */
+    if ((end == FSD_END_CLOSED || end == FSD_END_RESET) && (r->t_set & T_CLOSE) && (r->fate & F_CLOSED_SERVER)) {
+        /* The application closed or reset first. After a complete header block
+         * the web server had already passed the status on (nginx, Apache and
+         * HAProxy send the response header as soon as they parsed it): its user
+         * got that status and a truncated body (nginx-phpfpm-killed: nginx
+         * logged 200, curl exit 18). Before it, the web server answers 502. */
+        return r->http_status > 0 ? FSD_USER_AS_ANSWERED : FSD_USER_BACKEND_FAILED;
+    }
     return FSD_USER_UNKNOWN;
 }
 

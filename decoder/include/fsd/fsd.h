@@ -415,8 +415,10 @@ typedef enum fsd_user_outcome {
                                  having waited >= limits.upstream_timeout_ms since the last byte
                                  it got: request_abandoned, its timeout: 504 */
     FSD_USER_CLIENT_GONE,     /* the same, sooner than that: its own client went away: 499 */
-    FSD_USER_BACKEND_FAILED   /* the application closed/reset without END_REQUEST, or ended without
-                                 a usable header block: the web server answers 502 */
+    FSD_USER_BACKEND_FAILED   /* the application closed/reset without END_REQUEST before a complete
+                                 header block (after one, its status was passed on: as_answered,
+                                 with a truncated body), or ended without a usable header block:
+                                 the web server answers 502 */
 } fsd_user_outcome;
 const char *fsd_user_outcome_name(fsd_user_outcome o);
 /* "as_answered", "unknown", "rejected_header", "gave_up_timeout", "client_gone", "backend_failed" */
