@@ -73,6 +73,14 @@ static void file_note(sink_ctx *sk, uint64_t frame, bool request, fsd_severity s
     }
 }
 
+/* One captured packet: to -w's file (live), then to the analysis. */
+static void take_packet(const run_params *rp, anz *a, const fcs_packet *pkt)
+{
+    if (rp->dump)
+        pcapw_packet(rp->dump, pkt);
+    anz_packet(a, pkt);
+}
+
 static void sink_request(void *ud, const req_rec *r)
 {
     sink_ctx *sk = ud;
@@ -189,9 +197,7 @@ int run_analysis(const run_params *rp)
         fcs_packet pkt;
         int r = fcs_cap_next(cap, &pkt);
         if (r == FCS_CAP_PACKET) {
-            if (rp->dump)
-                pcapw_packet(rp->dump, &pkt);
-            anz_packet(a, &pkt);
+            take_packet(rp, a, &pkt);
             npk++;
             if (rp->progress && (npk & 1023) == 0)
                 rp->progress(rp->ud, cap, out.requests_written);
@@ -253,9 +259,7 @@ int run_analysis(const run_params *rp)
             fcs_packet pkt;
             int r = fcs_cap_next(cap, &pkt);
             if (r == FCS_CAP_PACKET) {
-                if (rp->dump)
-                    pcapw_packet(rp->dump, &pkt);
-                anz_packet(a, &pkt);
+                take_packet(rp, a, &pkt);
                 continue;
             }
             if (r == FCS_CAP_ERROR) {
