@@ -545,7 +545,18 @@ def main(argv):
                 line = ""
                 if st2 is not None and os.path.exists(txt):
                     with open(txt, encoding="utf-8", errors="replace") as fh:
-                        line = next((l for l in fh if l.startswith("Untracked")), "")
+                        # the line and its continuation lines (the report wraps at 80 columns,
+                        # continuations indented under the value)
+                        lines = fh.read().splitlines()
+                        line = ""
+                        for i, l in enumerate(lines):
+                            if l.startswith("Untracked"):
+                                line = l
+                                for c in lines[i + 1:]:
+                                    if not c.startswith("            "):
+                                        break
+                                    line += " " + c.strip()
+                                break
                 wl = (f"{facts['untracked_flows']:,} TCP flows ({facts['untracked_flows']:,} to a FastCGI port), "
                       f"{facts['untracked_packets']:,} packets")
                 if wl not in line or "2 times" not in line:
