@@ -1087,21 +1087,27 @@ static void j_lat(out_ctx *c, const char *key, const hist *h, bool ns_units)
 /* "user_statuses" (per user request: what the user got from its last
  * attempt; "none": the wire cannot tell) and "user_outcomes" (FastCGI
  * requests by fsd_user_outcome). */
-static void json_user_summary(out_ctx *c, const stats *st)
+/* "key":{"200":n,...,"none":n}: a count per HTTP status, 0 = none. */
+static void j_status_map(sbuf *b, const char *key, const uint64_t counts[1000])
 {
-    sbuf *b = &c->line;
-    j_key(b, "user_statuses");
+    j_key(b, key);
     sbuf_addc(b, '{');
     bool first = true;
     for (int k = 1; k < 1000; k++) {
-        if (!st->user_status[k])
+        if (!counts[k])
             continue;
-        sbuf_printf(b, "%s\"%d\":%" PRIu64, first ? "" : ",", k, st->user_status[k]);
+        sbuf_printf(b, "%s\"%d\":%" PRIu64, first ? "" : ",", k, counts[k]);
         first = false;
     }
-    if (st->user_status[0])
-        sbuf_printf(b, "%s\"none\":%" PRIu64, first ? "" : ",", st->user_status[0]);
+    if (counts[0])
+        sbuf_printf(b, "%s\"none\":%" PRIu64, first ? "" : ",", counts[0]);
     sbuf_addc(b, '}');
+}
+
+static void json_user_summary(out_ctx *c, const stats *st)
+{
+    sbuf *b = &c->line;
+    j_status_map(b, "user_statuses", st->user_status);
     j_key(b, "user_outcomes");
     sbuf_addc(b, '{');
     for (int o = 0; o <= FSD_USER_BACKEND_FAILED; o++)
@@ -1197,18 +1203,7 @@ static void json_summary(out_ctx *c, const out_summary *s)
         first = false;
     }
     sbuf_addc(b, '}');
-    j_key(b, "statuses");
-    sbuf_addc(b, '{');
-    first = true;
-    for (int k = 1; k < 1000; k++) {
-        if (!st->status[k])
-            continue;
-        sbuf_printf(b, "%s\"%d\":%" PRIu64, first ? "" : ",", k, st->status[k]);
-        first = false;
-    }
-    if (st->status[0])
-        sbuf_printf(b, "%s\"none\":%" PRIu64, first ? "" : ",", st->status[0]);
-    sbuf_addc(b, '}');
+    j_status_map(b, "statuses", st->status);
     json_user_summary(c, st);
     j_lat(c, "latency_us", &st->latency, false);
     if (c->ns)
