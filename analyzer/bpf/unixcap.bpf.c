@@ -99,6 +99,7 @@ struct uc_conn {
     __u64 fresh;     /* connect seen: read offsets line up with write offsets */
     __u64 rd;        /* client bytes the app end has read */
     __u64 sf_lo, sf_hi; /* client bytes sent by sendfile and not yet read */
+    __u64 picked;    /* the app end read since it last wrote (0: its next read is a pickup) */
 };
 
 struct {
@@ -443,8 +444,8 @@ int uc_enter(struct bpf_raw_tracepoint_args *ctx)
         if (dir != UC_DIR_SERVER)
             return 0;
         struct uc_conn *cs = bpf_map_lookup_elem(&conns, &conn);
-        if (!cs || !cs->fresh)
-            return 0;
+        if (!cs || (!cs->fresh && cs->picked))
+            return 0;   /* neither a pickup nor bytes to fill in */
         p.dir = UC_DIR_CLIENT;   /* the bytes are the client's */
         p.flags = UC_F_READ;
         if (nr == NR_read || nr == NR_recvfrom) {
@@ -573,6 +574,22 @@ int uc_exit(struct bpf_raw_tracepoint_args *ctx)
             bpf_map_delete_elem(&pend, &pt);
             return 0;
         }
+        if (!cs->picked) {
+            /* the worker took the request (queue -> run, unixcap.h) */
+            cs->picked = 1;
+            __u32 k = 0;
+            struct uc_rec *r = bpf_map_lookup_elem(&scratch, &k);
+            if (r) {
+                fill_head(&r->h, UC_EV_PICKUP, UC_DIR_SERVER, p->conn, bpf_ktime_get_ns());
+                r->h.aux = p->ts;
+                r->h.len = (__u32)ret;
+                emit_head(&r->h);
+            }
+        }
+        if (!cs->fresh) {
+            bpf_map_delete_elem(&pend, &pt);
+            return 0;
+        }
         off = __sync_fetch_and_add(&cs->rd, (__u64)ret);
         __u64 end = off + (__u64)ret, lo = cs->sf_lo, hi = cs->sf_hi;
         if (hi <= off || lo >= end || lo >= hi) {
@@ -590,7 +607,8 @@ int uc_exit(struct bpf_raw_tracepoint_args *ctx)
             cs->sf_lo = end;
     } else if (cs) {
         off = __sync_fetch_and_add(&cs->off[p->dir & 1], (__u64)ret);
-
+        if ((p->dir & 1) == UC_DIR_SERVER)
+            cs->picked = 0;   /* its next read takes the next request */
     }
     if (nr == NR_sendfile) {
         __u32 k = 0;

@@ -20,7 +20,11 @@ enum uc_ev_type {
     UC_EV_SKIP = 4,            /* len bytes written but not copied (sendfile source
                                   unreadable in the kernel): aux = in_fd, aux2 = file offset */
     UC_EV_CLOSE = 5,           /* dir's end closed (last reference); flags UC_F_RST */
-    UC_EV_SHUTDOWN = 6         /* dir's end shut down writing */
+    UC_EV_SHUTDOWN = 6,        /* dir's end shut down writing */
+    UC_EV_PICKUP = 7           /* the app end's first read of a turn (its first read on the
+                                  connection, or the first after it last wrote) returned
+                                  bytes: ts = that read's exit, aux = its entry (the moment
+                                  the worker was ready to read), len = bytes read */
 };
 
 enum { UC_DIR_CLIENT = 0, UC_DIR_SERVER = 1 };   /* who wrote / closed */

@@ -6,6 +6,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "anz.h"
 #include "attempt.h"
+#include "unixcap.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -539,6 +540,26 @@ static void on_anomaly(void *ud, const fsd_anomaly_event *ev)
     deliver(a, it);
 }
 
+/* --unix: split the request's time at the moment the app end took it
+ * (unixcap.h): queue (BEGIN written -> read) and run (read -> END). */
+static void note_pickup(req_rec *r, const fcs_flow *fl)
+{
+    int64_t end = INT64_MAX;
+    if (r->has_latency)
+        end = r->t_begin_ns + r->latency_ns;
+    else if (r->has_elapsed)
+        end = r->t_begin_ns + r->elapsed_ns;
+    int64_t taken, ready;
+    if (!fcs_unix_pickup(fl->client.addr, fl->client.port, r->t_begin_ns, end, &taken, &ready))
+        return;
+    r->has_queue = true;
+    r->queue_ns = taken - r->t_begin_ns;
+    if (r->has_latency) {
+        r->has_run = true;
+        r->run_ns = r->latency_ns - r->queue_ns;
+    }
+}
+
 static void on_transaction(void *ud, const fsd_transaction *tx)
 {
     flowctx *fc = ud;
@@ -599,6 +620,8 @@ static void on_transaction(void *ud, const fsd_transaction *tx)
         if (wait < 0)
             wait = 0;
     }
+    if (a->o->unix_path && tx->t_begin.set && fl->client.family == 4)
+        note_pickup(r, fl);
     if (a->o->latency_from_syn && r->has_connect && r->has_latency) {
         /* --latency from-syn: percentiles and the slowest list count from
          * the first SYN (the connect and whatever the web server did before

@@ -576,6 +576,12 @@ static void json_request(out_ctx *c, const req_rec *r)
     if (c->ns)
         j_i64_or_null(b, "connect_ns", r->has_connect, r->connect_ns);
     j_i64_or_null(b, "syn_retransmits", r->has_connect, r->syn_retransmits);
+    j_i64_or_null(b, "queue_us", r->has_queue, ns_to_us(r->queue_ns));
+    j_i64_or_null(b, "run_us", r->has_run, ns_to_us(r->run_ns));
+    if (c->ns) {
+        j_i64_or_null(b, "queue_ns", r->has_queue, r->queue_ns);
+        j_i64_or_null(b, "run_ns", r->has_run, r->run_ns);
+    }
     J_KEY(b, "anomalies");
     fsd_anomaly_id ids[FSD_A_COUNT];
     size_t n = rec_anomaly_ids(r, ids, FSD_A_COUNT);
@@ -650,7 +656,8 @@ static const char *const csv_cols2[] = {
     "complete", "end", "aborted", "frame", "anomalies", "file",
 };
 /* after the columns of csv_user_header() (SPEC order) */
-static const char *const csv_cols3[] = {"connect_us", "syn_retransmits", "attempt", "retried"};
+static const char *const csv_cols3[] = {"connect_us", "syn_retransmits", "attempt", "retried",
+                                         "queue_us", "run_us"};
 
 /* After `anomalies`, before the param: columns (analyzer/README.md). */
 static void csv_user_header(out_ctx *c)
@@ -788,6 +795,8 @@ static void csv_request(out_ctx *c, const req_rec *r)
     c_i64(b, r->has_connect, r->syn_retransmits);
     c_i64(b, true, r->attempt ? r->attempt : 1);
     c_cstr(b, r->retried ? "true" : "false");
+    c_i64(b, r->has_queue, ns_to_us(r->queue_ns));
+    c_i64(b, r->has_run, ns_to_us(r->run_ns));
     for (size_t k = 0; k < r->nparams; k++)
         c_str(b, &r->params[k]);
     sbuf_adds(b, "\r\n");
@@ -1022,7 +1031,8 @@ void out_request(out_ctx *c, const req_rec *r)
         uint8_t ip[4];
         uint16_t port;
         if (unix_client(r->client, ip, &port))
-            fcs_unix_worker_note(ip, port, r->has_latency, r->latency_ns, r->uri.p, r->uri.len);
+            fcs_unix_worker_note(ip, port, r->has_latency, r->latency_ns, r->has_queue, r->queue_ns,
+                                 r->uri.p, r->uri.len);
     }
     switch (c->o->format) {
     case FMT_JSON:
@@ -1210,6 +1220,13 @@ static void json_summary(out_ctx *c, const out_summary *s)
         j_lat(c, "latency_ns", &st->latency, true);
     j_lat(c, "ttfb_us", &st->ttfb, false);
     j_lat(c, "server_us", &st->server, false);
+    j_lat(c, "queue_us", &st->queue, false);
+    j_lat(c, "run_us", &st->run, false);
+    j_key(b, "queue_waited");
+    if (st->queue.count)
+        sbuf_printf(b, "%" PRIu64, st->queue_waited);
+    else
+        sbuf_adds(b, "null");
     j_key(b, "scripts");
     sbuf_addc(b, '[');
     unsigned top = c->o->top_scripts;
@@ -2100,27 +2117,57 @@ static void text_summary(out_ctx *c, const out_summary *s)
     size_t nwk = c->o->unix_path && !c->o->quiet ? fcs_unix_workers(&wk) : 0;
     if (nwk) {
         section(c, "FastCGI server processes (--unix)");
+        /* pid process requests busy queued slowest: 60 columns, the uri the rest */
+        size_t fixed = 2 + 7 + 2 + 12 + 1 + 6 + 3 * (1 + 8) + 1 + 8 + 2;
+        size_t uriw = W > fixed + 10 ? W - fixed : 10;
         col(c, C_DIM);
-        sbuf_printf(b, "  %8s  %-15s %8s %10s %10s  %s\n", "pid", "process", "requests", "busy",
-                    "slowest", "slowest uri");
+        sbuf_printf(b, "  %7s  %-12s %6s %8s %8s %8s  %s\n", "pid", "process", "reqs", "busy",
+                    "queued", "slowest", "slowest uri");
         col(c, C_RESET);
         for (size_t i = 0; i < nwk && i < 50; i++) {
-            char busy[32], slow[32];
+            char busy[32], queued[32], slow[32], inc[40] = "";
             rstr u = { (char *)wk[i].slowest_uri, wk[i].slowest_uri_len };
             rstr comm = { (char *)wk[i].comm, strlen(wk[i].comm) };
             fmt_duration(busy, sizeof busy, wk[i].busy_ns, c->utf8);
+            fmt_duration(queued, sizeof queued, wk[i].queued_ns, c->utf8);
             fmt_duration(slow, sizeof slow, wk[i].slowest_ns, c->utf8);
-            sbuf_printf(b, "  %8u  ", wk[i].pid);
-            tcell(c, &comm, 15, "-");
-            sbuf_printf(b, " %8" PRIu64 " ", wk[i].requests);
-            cell(b, busy, 10, true);
-            sbuf_addc(b, ' ');
-            cell(b, slow, 10, true);
-            sbuf_adds(b, "  ");
-            tcell(c, &u, 60, "-");
             if (wk[i].incomplete)
-                sbuf_printf(b, "  (%" PRIu64 " unanswered)", wk[i].incomplete);
+                snprintf(inc, sizeof inc, " (%" PRIu64 " unanswered)", wk[i].incomplete);
+            sbuf_printf(b, "  %7u  ", wk[i].pid);
+            tcell(c, &comm, 12, "-");
+            sbuf_printf(b, " %6" PRIu64 " ", wk[i].requests);
+            cell(b, busy, 8, true);
+            sbuf_addc(b, ' ');
+            cell(b, queued, 8, true);
+            sbuf_addc(b, ' ');
+            cell(b, slow, 8, true);
+            sbuf_adds(b, "  ");
+            size_t w = uriw > strlen(inc) + 4 ? uriw - strlen(inc) : 4;
+            if (u.len)
+                esc_text(b, u.p, u.len, c->utf8, w);
+            else
+                sbuf_addc(b, '-');
+            sbuf_adds(b, inc);
             sbuf_addc(b, '\n');
+        }
+        if (st->queue.count) {
+            char n1[32], n2[32], n3[32], cnt[32], all[32];
+            fmt_count(cnt, sizeof cnt, st->queue_waited);
+            fmt_count(all, sizeof all, st->queue.count);
+            fmt_duration(n1, sizeof n1, (int64_t)hist_percentile(&st->queue, 50), c->utf8);
+            fmt_duration(n2, sizeof n2, (int64_t)hist_percentile(&st->queue, 99), c->utf8);
+            fmt_duration(n3, sizeof n3, (int64_t)st->queue.max, c->utf8);
+            sbuf_printf(b, "  waited for a worker: %s of %s requests >= 1 ms\n", cnt, all);
+            sbuf_printf(b, "  queue p50 %s, p99 %s, max %s", n1, n2, n3);
+            if (st->run.count) {
+                fmt_duration(n1, sizeof n1, (int64_t)hist_percentile(&st->run, 50), c->utf8);
+                fmt_duration(n2, sizeof n2, (int64_t)hist_percentile(&st->run, 99), c->utf8);
+                sbuf_printf(b, "; run p50 %s, p99 %s", n1, n2);
+            }
+            sbuf_addc(b, '\n');
+            if (st->queue_waited)
+                sbuf_adds(b, "  (queue: all workers busy, e.g. pm.max_children reached, or a\n"
+                             "  worker still running after fastcgi_finish_request())\n");
         }
     }
 

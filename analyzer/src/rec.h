@@ -77,6 +77,11 @@ typedef struct req_rec {
     bool has_connect;
     int64_t connect_ns;              /* first SYN -> SYN-ACK */
     uint32_t syn_retransmits;        /* SYNs retransmitted before the SYN-ACK */
+    /* --unix: when the app end took the request (unixcap.h, fcs_unix_pickup) */
+    bool has_queue;                  /* its read seen */
+    int64_t queue_ns;                /* BEGIN written -> the app end's read returned */
+    bool has_run;                    /* has_queue and has_latency */
+    int64_t run_ns;                  /* that read -> END_REQUEST (latency - queue) */
     size_t nparams;                  /* --param values, in the order of the options */
     rstr *params;                    /* p NULL: the param was absent */
     bool strings_inline;             /* strings and params in the caller's block */

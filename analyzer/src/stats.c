@@ -14,6 +14,8 @@ void stats_init(stats *s, unsigned slowest)
     hist_init(&s->latency);
     hist_init(&s->ttfb);
     hist_init(&s->server);
+    hist_init(&s->queue);
+    hist_init(&s->run);
     s->slow_cap = slowest;
     s->incomplete_cap = slowest ? STATS_INCOMPLETE_KEPT : 0;
     s->absent_script.absent = true;
@@ -31,6 +33,8 @@ void stats_free(stats *s)
     hist_free(&s->latency);
     hist_free(&s->ttfb);
     hist_free(&s->server);
+    hist_free(&s->queue);
+    hist_free(&s->run);
     for (size_t i = 0; i < 2 * STATS_MAX_SCRIPTS; i++)
         if (s->slots[i]) {
             script_free(s->slots[i]);
@@ -281,6 +285,13 @@ void stats_request(stats *s, const req_rec *r)
         hist_add(&s->ttfb, r->ttfb_ns > 0 ? (uint64_t)r->ttfb_ns : 0);
     if (r->has_server)
         hist_add(&s->server, r->server_ns > 0 ? (uint64_t)r->server_ns : 0);
+    if (r->has_queue) {
+        hist_add(&s->queue, r->queue_ns > 0 ? (uint64_t)r->queue_ns : 0);
+        if (r->queue_ns >= STATS_QUEUE_WAIT_NS)
+            s->queue_waited++;
+    }
+    if (r->has_run)
+        hist_add(&s->run, r->run_ns > 0 ? (uint64_t)r->run_ns : 0);
     script_stat *sc = script_find(s, &r->script);
     sc->count++;
     if (!r->complete)

@@ -20,6 +20,7 @@
 #define STATS_SCRIPT_KEY_MAX 512
 #define STATS_FIRST_FRAMES 5
 #define STATS_INCOMPLETE_KEPT 10
+#define STATS_QUEUE_WAIT_NS 1000000 /* a request "waited for a worker" from 1 ms */
 
 typedef struct anom_stat {
     uint64_t count;
@@ -55,6 +56,8 @@ typedef struct stats {
     uint64_t user_outcomes[FSD_USER_BACKEND_FAILED + 1]; /* by fsd_user_outcome */
     uint64_t user_differs;            /* user_status known and not the application's */
     hist latency, ttfb, server;
+    hist queue, run;                  /* --unix: waiting for a worker, then running */
+    uint64_t queue_waited;            /* requests that waited >= STATS_QUEUE_WAIT_NS */
     /* scripts: open addressing, 2 * STATS_MAX_SCRIPTS slots */
     script_stat *scripts;
     size_t nscripts;

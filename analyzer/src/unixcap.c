@@ -55,6 +55,55 @@ bool fcs_unix_who_get(const uint8_t a[4], uint16_t port, fcs_unix_who *out)
     return true;
 }
 
+/* ---- when the app end took each request (UC_EV_PICKUP), per connection ---- */
+
+#define PICK_SLOTS (1u << 16)       /* connections remembered (by number) */
+#define PICK_RING 8                 /* pickups remembered per connection */
+typedef struct pick_slot {
+    uint64_t n1;                    /* connection number + 1 (0: empty) */
+    uint32_t count;                 /* pickups noted (the ring holds the last PICK_RING) */
+    int64_t taken[PICK_RING];       /* the read's exit (realtime ns) */
+    int64_t ready[PICK_RING];       /* the read's entry */
+} pick_slot;
+static pick_slot *pick_tab;
+
+#ifdef FCGISCOPE_HAVE_UNIX
+static void pick_note(uint64_t n, int64_t taken, int64_t ready)
+{
+    if (!pick_tab && !(pick_tab = calloc(PICK_SLOTS, sizeof *pick_tab)))
+        return;
+    pick_slot *s = &pick_tab[n % PICK_SLOTS];
+    if (s->n1 != n + 1) {
+        memset(s, 0, sizeof *s);
+        s->n1 = n + 1;
+    }
+    s->taken[s->count % PICK_RING] = taken;
+    s->ready[s->count % PICK_RING] = ready;
+    s->count++;
+}
+#endif
+
+bool fcs_unix_pickup(const uint8_t a[4], uint16_t port, int64_t t_begin_ns, int64_t t_end_ns,
+                     int64_t *taken_ns, int64_t *ready_ns)
+{
+    if (!pick_tab || a[0] != 127 || a[1] != 1 || port < 10000 || port >= 60000)
+        return false;
+    uint64_t n = ((uint64_t)a[2] << 8 | a[3]) * 50000 + (port - 10000);
+    const pick_slot *s = &pick_tab[n % PICK_SLOTS];
+    if (s->n1 != n + 1)
+        return false;
+    uint32_t first = s->count > PICK_RING ? s->count - PICK_RING : 0;
+    for (uint32_t i = first; i < s->count; i++) {
+        int64_t t = s->taken[i % PICK_RING];
+        if (t >= t_begin_ns && t <= t_end_ns) {
+            *taken_ns = t;
+            *ready_ns = s->ready[i % PICK_RING];
+            return true;
+        }
+    }
+    return false;
+}
+
 static fcs_unix_worker *workers;
 static size_t nworkers, capworkers;
 
@@ -67,7 +116,7 @@ static int worker_cmp(const void *a, const void *b)
 }
 
 void fcs_unix_worker_note(const uint8_t a[4], uint16_t port, bool has_latency, int64_t latency_ns,
-                          const char *uri, size_t uri_len)
+                          bool has_queue, int64_t queue_ns, const char *uri, size_t uri_len)
 {
     fcs_unix_who w;
     memset(&w, 0, sizeof w);
@@ -92,11 +141,17 @@ void fcs_unix_worker_note(const uint8_t a[4], uint16_t port, bool has_latency, i
         memcpy(k->comm, w.server_comm, sizeof k->comm);
     }
     k->requests++;
+    if (has_queue) {
+        k->queued_ns += queue_ns > 0 ? queue_ns : 0;
+        if (queue_ns >= 1000000)
+            k->waited++;
+    }
     if (!has_latency) {
         k->incomplete++;
         return;
     }
-    k->busy_ns += latency_ns;
+    k->busy_ns += has_queue && queue_ns > 0 && queue_ns <= latency_ns ? latency_ns - queue_ns
+                                                                      : latency_ns;
     if (latency_ns > k->slowest_ns || k->requests - k->incomplete == 1) {
         k->slowest_ns = latency_ns;
         k->slowest_uri_len = uri && uri_len < sizeof k->slowest_uri ? uri_len
@@ -555,6 +610,10 @@ static void release(uc *u, item *it)
             data_out(u, c, dir, h->off, it->data, h->len, ts);
         else
             catch_up(u, c, dir, h->off + h->len, ts);  /* a gap of exactly len bytes */
+        break;
+    case UC_EV_PICKUP:
+        if (c)
+            pick_note(c->n, ts, (int64_t)h->aux + u->real_minus_mono);
         break;
     case UC_EV_SHUTDOWN:
     case UC_EV_CLOSE:

@@ -49,14 +49,30 @@ typedef struct fcs_unix_worker {
     char comm[16];
     uint64_t requests;
     uint64_t incomplete;          /* without a latency (not answered in the capture) */
-    int64_t busy_ns;              /* sum of the latencies */
+    int64_t busy_ns;              /* sum of the run times (the latency when the read
+                                     that took the request was not seen) */
+    int64_t queued_ns;            /* sum of the queue times of its requests */
+    uint64_t waited;              /* its requests that waited >= 1 ms to be taken */
     int64_t slowest_ns;
     char slowest_uri[256];        /* raw bytes (escape before printing) */
     size_t slowest_uri_len;
 } fcs_unix_worker;
 void fcs_unix_worker_note(const uint8_t client_addr[4], uint16_t client_port, bool has_latency,
-                          int64_t latency_ns, const char *uri, size_t uri_len);
+                          int64_t latency_ns, bool has_queue, int64_t queue_ns, const char *uri,
+                          size_t uri_len);
 size_t fcs_unix_workers(const fcs_unix_worker **out);
+
+/* When the app end took the request of a connection (the synthetic client
+ * address names it) that began at t_begin_ns and ended at t_end_ns
+ * (realtime ns): its first read returning bytes after its last write, the
+ * earliest in [t_begin_ns, t_end_ns]. *taken_ns: that read returned (the
+ * request had waited until then: in the listen backlog for a new
+ * connection, or behind the worker's previous work on a kept-alive one),
+ * *ready_ns: the read was entered (the worker was free). false when no such
+ * read was seen (connections are remembered by number, the last 65,536, and
+ * 8 reads each). */
+bool fcs_unix_pickup(const uint8_t client_addr[4], uint16_t client_port, int64_t t_begin_ns,
+                     int64_t t_end_ns, int64_t *taken_ns, int64_t *ready_ns);
 
 /* A listening Unix socket of php-fpm on this host (/proc/net/unix: a
  * listening stream socket whose path names php or fpm, e.g.

@@ -122,6 +122,9 @@ PHP
 cat > "$tmp/www/post.php" <<'PHP'
 <?php echo strlen(file_get_contents('php://input')), "\n";
 PHP
+cat > "$tmp/www/finish.php" <<'PHP'
+<?php echo "done\n"; fastcgi_finish_request(); usleep(400000);
+PHP
 cat > "$tmp/www/big.php" <<'PHP'
 <?php $n = (int)($_GET['n'] ?? 100000); $s = str_repeat('x', 8192);
 for ($i = 0; $i < $n; $i += 8192) { echo substr($s, 0, min(8192, $n - $i)); flush(); }
@@ -452,6 +455,86 @@ conns = {r["connection"] for v in reqs.values() for r in v}
 ok = ok and len(conns) == 1   # one kept-alive connection
 sys.exit(0 if ok else 1)
 PY
+
+# ---- phase 3d: queue and run (issue 19): a full pool, and fastcgi_finish_request() ----
+start_scope "$tmp/q.json" "$tmp/q.err" --param HTTP_X_REQUEST_ID
+cpids=()
+for i in 1 2 3 4; do send "q-$i" "/slow.php" & cpids+=($!); done   # 4 x 300 ms on 2 workers
+wait "${cpids[@]}"
+port=$ka_port send f-1 "/finish.php"      # answers, then runs 400 ms more on its worker
+port=$ka_port send f-2 "/index.php?i=9"   # the same kept-alive connection: waits for that worker
+sleep 0.5
+stop_scope
+python3 - "$tmp/q.json" <<'PY' && ok "phase 3d: queue_us/run_us (pool full, after fastcgi_finish_request)" || bad "phase 3d"
+import json, sys
+s = None; reqs = {}
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    if o["type"] == "summary": s = o
+    if o["type"] == "request": reqs[o["params"].get("HTTP_X_REQUEST_ID")] = o
+ok = True
+def want(cond, msg):
+    global ok
+    if not cond:
+        ok = False
+        print("  not so: " + msg)
+for k in ("q-1", "q-2", "q-3", "q-4", "f-1", "f-2"):
+    r = reqs.get(k)
+    if not r:
+        want(False, f"{k} reported"); continue
+    print(f"  {k}: latency {r['latency_us']} us = queue {r['queue_us']} + run {r['run_us']} (pid {r['server_pid']})")
+    want(r["queue_us"] is not None and r["run_us"] is not None, f"{k} has queue_us and run_us")
+    if r["queue_us"] is not None and r["run_us"] is not None:
+        want(r["queue_us"] >= 0 and abs(r["queue_us"] + r["run_us"] - r["latency_us"]) <= 1,
+             f"{k}: queue + run = latency, queue >= 0")
+q = sorted(reqs[k]["queue_us"] or 0 for k in ("q-1", "q-2", "q-3", "q-4") if k in reqs)
+run = [reqs[k]["run_us"] or 0 for k in ("q-1", "q-2", "q-3", "q-4") if k in reqs]
+# php-fpm has 2 workers, one of them may still hold phase 3b's kept-alive
+# connection (nginx keepalive): the first request runs at once, the last two
+# wait at least one 300 ms run for a worker
+want(len(q) == 4 and q[0] < 100000 and q[2] >= 200000 and q[3] < 1500000,
+     f"the 4 x 300 ms requests on 2 workers: the first ran at once, 2 waited >= 200 ms: {q}")
+# a worker runs one request at a time: its requests' run intervals never overlap
+from datetime import datetime
+def t0(r):
+    d = datetime.strptime(r["start"][:26].rstrip("Z"), "%Y-%m-%dT%H:%M:%S.%f")
+    return int(d.timestamp() * 1e6)
+runs = {}
+for r in reqs.values():
+    if r.get("queue_us") is not None and r.get("run_us") is not None:
+        b = t0(r) + r["queue_us"]
+        runs.setdefault(r["server_pid"], []).append((b, b + r["run_us"], r["params"].get("HTTP_X_REQUEST_ID")))
+for pid, iv in runs.items():
+    iv.sort()
+    for a, b in zip(iv, iv[1:]):
+        want(b[0] >= a[1] - 2, f"worker {pid} ran {a[2]} and {b[2]} one after the other: {a[:2]} {b[:2]}")
+want(all(290000 <= x < 600000 for x in run), f"each ran ~300 ms: {run}")
+f1, f2 = reqs.get("f-1"), reqs.get("f-2")
+if f1 and f2 and f1["queue_us"] is not None and f2["queue_us"] is not None:
+    want(f1["connection"] == f2["connection"], "f-1 and f-2 on one kept-alive connection")
+    want(f1["queue_us"] < 100000 and f1["latency_us"] < 200000, "f-1 answered at once")
+    want(f2["queue_us"] >= 300000 and f2["run_us"] < 100000,
+         "f-2 waited ~400 ms for the worker still running f-1's script, then ran quickly")
+want(s["queue_us"] is not None and s["queue_us"]["count"] >= 6 and s["queue_waited"] >= 3,
+     f"summary queue_us {s['queue_us']} queue_waited {s['queue_waited']}")
+sys.exit(0 if ok else 1)
+PY
+
+# the text report of the same situation: the per-process table with the
+# queue, the "waited for a worker" lines, 80 columns
+start_scope "$tmp/q.txt" "$tmp/qt.err" -f text --color never
+cpids=()
+for i in 1 2 3; do send "qt-$i" "/slow.php" & cpids+=($!); done
+wait "${cpids[@]}"
+sleep 0.5
+stop_scope
+if grep -q "queued" "$tmp/q.txt" && grep -q "waited for a worker: [1-9][0-9]* of 3 requests" "$tmp/q.txt" &&
+   python3 -c 'import sys; sys.exit(max(len(l.rstrip("\n")) for l in open(sys.argv[1], encoding="utf-8")) > 80)' "$tmp/q.txt"; then
+  ok "phase 3d text: per-process queue, waits, <= 80 columns"
+  sed -n '/FastCGI server processes/,/^$/p' "$tmp/q.txt"
+else
+  bad "phase 3d text:"; cat "$tmp/q.txt"
+fi
 
 # ---- phase 4: a ring buffer too small: drops counted, gaps, never silent ----
 FCGISCOPE_UNIX_RING_KB=8 start_scope "$tmp/drop.json" "$tmp/drop.err" --param HTTP_X_REQUEST_ID
