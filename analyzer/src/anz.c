@@ -727,7 +727,13 @@ static void conn_event_out(anz *a, qitem *it)
 {
     anom_rec *ar = Q_ANOM(it);
     stats_anomaly(a->cfg.st, ar->id, ar->severity, ar->frame, ar->detail);
-    stats_backend(a->cfg.st, ar->id, ar->server);
+    if (stats_backend(a->cfg.st, ar->id, ar->server) > STATS_BACKEND_LINES) {
+        /* a SYN flood or a long outage: counted (anomalies, backend), the
+         * lines stop at STATS_BACKEND_LINES per server and kind */
+        a->cfg.st->backend_unlisted++;
+        free(it);
+        return;
+    }
     deliver(a, it);
 }
 

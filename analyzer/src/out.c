@@ -1286,8 +1286,8 @@ static void json_summary(out_ctx *c, const out_summary *s)
                 st->anomalies_by_sev[FSD_SEV_NOTE]);
     j_cstr(b, "max_severity", st->max_sev ? fsd_severity_name(st->max_sev) : NULL);
     sbuf_printf(b, ",\"backend\":{\"connection_refused\":%" PRIu64 ",\"closed_before_request\":%"
-                   PRIu64 ",\"connect_retried\":%" PRIu64 ",\"servers\":[",
-                st->backend[0], st->backend[1], st->backend[2]);
+                   PRIu64 ",\"connect_retried\":%" PRIu64 ",\"unlisted\":%" PRIu64 ",\"servers\":[",
+                st->backend[0], st->backend[1], st->backend[2], st->backend_unlisted);
     for (size_t i = 0; i < st->nservers; i++)
         sbuf_printf(b, "%s{\"server\":\"%s\",\"connection_refused\":%" PRIu64
                        ",\"closed_before_request\":%" PRIu64 ",\"connect_retried\":%" PRIu64 "}",
@@ -1839,6 +1839,12 @@ static void text_summary(out_ctx *c, const out_summary *s)
         if (st->nservers > 3) {
             label(c, "");
             sbuf_printf(b, "%zu more servers (JSON summary \"backend\")\n", st->nservers - 3);
+        }
+        if (st->backend_unlisted) {
+            label(c, "");
+            fmt_count(n1, sizeof n1, st->backend_unlisted);
+            sbuf_printf(b, "%s events not listed (the first %d per server and kind are)\n", n1,
+                        STATS_BACKEND_LINES);
         }
     }
     if (s->have_drops) {

@@ -52,12 +52,12 @@ void stats_free(stats *s)
     memset(s, 0, sizeof *s);
 }
 
-void stats_backend(stats *s, fsd_anomaly_id id, const char *server)
+uint64_t stats_backend(stats *s, fsd_anomaly_id id, const char *server)
 {
     int k = id == FSD_A_connection_refused ? 0 : id == FSD_A_closed_before_request ? 1
           : id == FSD_A_connect_retried ? 2 : -1;
     if (k < 0)
-        return;
+        return 0;
     s->backend[k]++;
     size_t i;
     for (i = 0; i < s->nservers; i++)
@@ -65,12 +65,12 @@ void stats_backend(stats *s, fsd_anomaly_id id, const char *server)
             break;
     if (i == s->nservers) {
         if (s->nservers >= STATS_MAX_SERVERS)
-            return; /* counted in the totals only */
+            return s->backend[k]; /* counted in the totals only */
         if (s->nservers == s->servers_cap) {
             size_t cap = s->servers_cap ? s->servers_cap * 2 : 8;
             backend_stat *p = realloc(s->servers, cap * sizeof *p);
             if (!p)
-                return;
+                return s->backend[k];
             s->servers = p;
             s->servers_cap = cap;
         }
@@ -78,7 +78,7 @@ void stats_backend(stats *s, fsd_anomaly_id id, const char *server)
         snprintf(s->servers[i].server, sizeof s->servers[i].server, "%s", server);
         s->nservers++;
     }
-    s->servers[i].n[k]++;
+    return ++s->servers[i].n[k];
 }
 
 static uint64_t fnv1a(const void *p, size_t n)

@@ -43,6 +43,7 @@ typedef struct script_stat {
 /* Backend failures per server (anz.c's handshake evidence):
  * n[0] connection_refused, n[1] closed_before_request, n[2] connect_retried. */
 #define STATS_MAX_SERVERS 1000
+#define STATS_BACKEND_LINES 100       /* backend events listed per server and kind */
 typedef struct backend_stat {
     char server[REC_ADDR_MAX];        /* "ip:port" */
     uint64_t n[3];
@@ -85,6 +86,7 @@ typedef struct stats {
     uint64_t stdin_bytes, stdout_bytes, stderr_bytes;
     /* backend failures: totals and per server (the first STATS_MAX_SERVERS) */
     uint64_t backend[3];
+    uint64_t backend_unlisted;        /* events past STATS_BACKEND_LINES per server and kind */
     backend_stat *servers;
     size_t nservers, servers_cap;
 } stats;
@@ -101,7 +103,11 @@ void stats_user_request(stats *s, const req_rec *r);
 void stats_anomaly_downgrade(stats *s, fsd_anomaly_id id, fsd_severity from, fsd_severity to);
 /* One connection_refused / closed_before_request / connect_retried event
  * against server ("ip:port"); other ids are ignored. */
-void stats_backend(stats *s, fsd_anomaly_id id, const char *server);
+/* Count a backend failure event (connection_refused, closed_before_request,
+ * connect_retried) of server "ip:port". Returns how many of that kind the
+ * server has had (this one included; the kind's total once the server table
+ * is full), 0 for another id. */
+uint64_t stats_backend(stats *s, fsd_anomaly_id id, const char *server);
 /* The n busiest scripts (by count, then name), written to out; returns how many. */
 size_t stats_top_scripts(const stats *s, const script_stat **out, size_t n);
 /* The slowest requests, slowest first (the heap is reordered, still valid). */

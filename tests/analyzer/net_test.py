@@ -342,6 +342,31 @@ def group_backend(tmp):
     # --no-detect: only listed ports count
     _, _, _, s2, _ = jrun(["--no-detect", path])
     check(s2.get("backend", {}).get("connection_refused") == 2, "--no-detect: 9000 only: %s" % s2.get("backend"))
+    # a SYN flood spread over 12 s: 250 SYNs to 9000, each answered by RST:
+    # every one counted, the first 100 listed, the rest "unlisted"
+    p = Pcap()
+    f = Flow(p, 45500, 9000)     # FastCGI on 9000 first
+    t2 = f.syn(T0)
+    f.send(t2 + MS, 0, request_bytes(1, b"/ok", keep=False))
+    f.send(t2 + 2 * MS, 1, response_bytes(1, b"ok"))
+    f.fin(t2 + 3 * MS)
+    for i in range(250):
+        f = Flow(p, 20000 + i, 9000)
+        t = T0 + 10 * MS + i * 48 * MS
+        p.add(t, f.frame(0, 0x02))
+        f.seq[0] += 1
+        p.add(t + 100_000, f.frame(1, 0x14, seq=0))
+    path = os.path.join(tmp, "flood.pcap")
+    p.write(path)
+    rc, reqs, anoms, s, _ = jrun([path])
+    b = s.get("backend", {})
+    ev = [a for a in anoms if a["id"] == "connection_refused"]
+    check(b.get("connection_refused") == 250 and b.get("unlisted") == 150 and len(ev) == 100
+          and s.get("anomalies", {}).get("connection_refused") == 250,
+          "flood: 250 counted, 100 lines, 150 unlisted: %s, %d lines" % (b, len(ev)))
+    rc, out, _ = run([path])
+    check("150 events not listed (the first 100 per server and kind are)" in out,
+          "text says what was not listed")
     # CSV carries the two columns
     rc, out, _ = run(["-f", "csv", path])
     hdr = out.splitlines()[0].split(",")
