@@ -50,10 +50,15 @@ void att_keys_from_tx(req_rec *r, const fsd_transaction *tx)
      * wins, as php-fpm reads them. */
     for (size_t i = 0; i < tx->nparams; i++) {
         const fsd_param *p = &tx->params[i];
+        /* most names are none of the seven: length and first letter first */
         if (!p->name.ptr || p->name.len < 11 || p->name.len > 17)
             continue;
+        char c0 = (char)p->name.ptr[0];
+        if (c0 != 'H' && c0 != 'R' && c0 != 'S')
+            continue;
         for (int k = 0; k < K_N; k++)
-            if (p->name.len == key_names[k].len && !memcmp(p->name.ptr, key_names[k].name, p->name.len))
+            if (p->name.len == key_names[k].len && c0 == key_names[k].name[0]
+                && !memcmp(p->name.ptr, key_names[k].name, p->name.len))
                 last[k] = p;
     }
     const fsd_param *tag = last[K_XRID] && last[K_XRID]->value.len ? last[K_XRID] : last[K_TRACEPARENT];
@@ -98,6 +103,10 @@ struct attempts {
     void *ud;
     held *ring;
     size_t cap, head, n;
+    uint64_t released;   /* items released so far: ring index i is item released + i */
+    uint64_t *open;      /* the open failures' item numbers, oldest first (a retry
+                            is looked for among these only, not every held line) */
+    size_t nopen, capopen;
     int64_t horizon;   /* no request still to come begins before this */
     bool have_horizon;
 };
@@ -158,12 +167,23 @@ static bool failure_id(fsd_anomaly_id id)
         || id == FSD_A_request_abandoned || id == FSD_A_closed_before_request;
 }
 
+static void open_remove(attempts *g, size_t k)
+{
+    memmove(&g->open[k], &g->open[k + 1], (g->nopen - k - 1) * sizeof *g->open);
+    g->nopen--;
+}
+
 static void mark_retried(attempts *g, size_t ia, req_rec *b)
 {
     held *h = at(g, ia);
     req_rec *a = h->r;
     a->retried = true;
     h->open = false;
+    for (size_t k = g->nopen; k-- > 0;)
+        if (g->open[k] == g->released + ia) {
+            open_remove(g, k);
+            break;
+        }
     b->attempt = a->attempt + 1;
     /* Its worst severity without the failure: the catalogue's for the other
      * ids; an event raised above it (duplicate_param on SCRIPT_FILENAME)
@@ -207,6 +227,9 @@ static void release_front(attempts *g)
     held h = *at(g, 0);
     g->head = (g->head + 1) % g->cap;
     g->n--;
+    if (h.open && g->nopen && g->open[0] == g->released)
+        open_remove(g, 0);
+    g->released++;
     if (h.r && !h.r->retried)
         stats_user_request(g->st, h.r);
     g->release(g->ud, h.item, true);
@@ -247,9 +270,10 @@ void att_push(attempts *g, void *item, req_rec *r, anom_rec *a, int64_t ns)
             g->have_horizon = true;
         }
         /* The newest open failure that this request retries. */
-        for (size_t i = g->n; i-- > 0;) {
+        for (size_t k = g->nopen; k-- > 0;) {
+            size_t i = (size_t)(g->open[k] - g->released);
             held *h = at(g, i);
-            if (h->open && is_retry(h->r, r, g->window)) {
+            if (is_retry(h->r, r, g->window)) {
                 mark_retried(g, i, r);
                 break;
             }
@@ -271,6 +295,18 @@ void att_push(attempts *g, void *item, req_rec *r, anom_rec *a, int64_t ns)
         g->release(g->ud, item, true);
         return;
     }
+    if (open && g->nopen == g->capopen) {
+        size_t nc = g->capopen ? g->capopen * 2 : 16;
+        uint64_t *no = realloc(g->open, nc * sizeof *no);
+        if (!no)
+            open = false; /* no memory: not retried by a later attempt */
+        else {
+            g->open = no;
+            g->capopen = nc;
+        }
+    }
+    if (open)
+        g->open[g->nopen++] = g->released + g->n;
     *at(g, g->n) = (held){ item, r, a, open };
     g->n++;
     settle(g);
@@ -303,5 +339,6 @@ void att_free(attempts *g)
     for (size_t i = 0; i < g->n; i++)
         g->release(g->ud, at(g, i)->item, false);
     free(g->ring);
+    free(g->open);
     free(g);
 }
