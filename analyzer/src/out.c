@@ -401,6 +401,17 @@ static const char *where(const out_ctx *c, uint64_t frame, uint64_t *local)
     return file;
 }
 
+/* The file's number (1-based, the Files order) and the frame within it;
+ * 0 when the frame is not in a file of s. */
+static size_t file_no(const out_ctx *c, const out_summary *s, uint64_t frame, uint64_t *local)
+{
+    const char *file = where(c, frame, local);
+    for (size_t i = 0; file && i < s->nfiles; i++)
+        if (s->files[i].name == file || !strcmp(s->files[i].name, file))
+            return i + 1;
+    return 0;
+}
+
 static uint64_t lframe(const out_ctx *c, uint64_t frame)
 {
     uint64_t l;
@@ -1271,7 +1282,17 @@ static void json_summary(out_ctx *c, const out_summary *s)
         sbuf_printf(b, "\"id\":\"%s\",\"severity\":\"%s\",\"count\":%" PRIu64 ",\"first_frames\":[",
                     fsd_anomaly_name((fsd_anomaly_id)id), fsd_severity_name(an->max_sev), an->count);
         for (size_t k = 0; k < an->nframes; k++)
-            sbuf_printf(b, "%s%" PRIu64, k ? "," : "", an->frames[k]);
+            sbuf_printf(b, "%s%" PRIu64, k ? "," : "", lframe(c, an->frames[k]));
+        sbuf_adds(b, "],\"first_files\":[");
+        for (size_t k = 0; k < an->nframes; k++) {
+            const char *file = where(c, an->frames[k], NULL);
+            if (k)
+                sbuf_addc(b, ',');
+            if (file)
+                esc_json(b, file, strlen(file));
+            else
+                SBUF_ADDL(b, "null");
+        }
         sbuf_adds(b, "],\"first_detail\":");
         esc_json(b, an->detail, strlen(an->detail));
         sbuf_adds(b, ",\"message\":");
@@ -2312,9 +2333,19 @@ static void text_summary(out_ctx *c, const out_summary *s)
                 cell(b, n1, 9, true);
                 char fr[96] = "";
                 size_t fl = 0;
-                for (size_t k = 0; k < a->nframes; k++)
-                    fl += (size_t)snprintf(fr + fl, sizeof fr - fl, "%s%" PRIu64, k ? "," : "",
-                                           a->frames[k]);
+                for (size_t k = 0; k < a->nframes && fl < sizeof fr; k++) {
+                    /* several files: "2:17" is frame 17 of the second file */
+                    uint64_t lf = a->frames[k];
+                    size_t fno = s->nfiles > 1 ? file_no(c, s, a->frames[k], &lf) : 0;
+                    if (fno)
+                        fl += (size_t)snprintf(fr + fl, sizeof fr - fl, "%s%zu:%" PRIu64,
+                                               k ? "," : "", fno, lf);
+                    else
+                        fl += (size_t)snprintf(fr + fl, sizeof fr - fl, "%s%" PRIu64, k ? "," : "",
+                                               lframe(c, a->frames[k]));
+                }
+                if (fl >= sizeof fr)
+                    fl = sizeof fr - 1; /* truncated */
                 if (a->count > a->nframes && a->nframes == STATS_FIRST_FRAMES)
                     snprintf(fr + fl, sizeof fr - fl, ",...");
                 sbuf_adds(b, "  ");

@@ -298,6 +298,19 @@ def group_order(tmp):
         check([(f["requests"], f["error"], f["unreadable"]) for f in summ["files"]] == [(per[0], None, False), (per[1], None, False)]
               and summ["files"][0]["first"] < summ["files"][1]["first"] <= summ["files"][1]["last"],
               "summary files[]: %s (want requests %s)" % (summ["files"], per))
+        # anomaly groups of several files: first_frames within their file,
+        # first_files names it (two crafted captures, each alone as reference)
+        cdir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "captures", "crafted")
+        fa, fb = os.path.join(cdir, "bad_body_length.pcap"), os.path.join(cdir, "bad_version.pcap")
+        groups = lambda args: {g["id"]: g for g in jlines(run(["-f", "json"] + args)[1])[-1]["anomaly_groups"]}
+        both, alone_a, alone_b = groups([fa, fb]), groups([fa]), groups([fb])
+        want_g = {i: (g["first_frames"], [fa] * len(g["first_frames"])) for i, g in alone_a.items()}
+        want_g.update({i: (g["first_frames"], [fb] * len(g["first_frames"])) for i, g in alone_b.items()})
+        got_g = {i: (g["first_frames"], g["first_files"]) for i, g in both.items()}
+        check(got_g == want_g and len(got_g) >= 2, "anomaly groups of two files: %s want %s" % (got_g, want_g))
+        rc, txt, _ = run([fa, fb])
+        check(any(l.split()[:2] == ["error", "bad_version"] and l.split()[-1] == "2:%d" % alone_b["bad_version"]["first_frames"][0]
+                  for l in txt.splitlines() if l.strip()), "text: first frames as FILE:FRAME")
         # stdin
         rc, out3, err = run(["-f", "json", "-"], stdin=p.bytes())
         reqs3 = [o for o in jlines(out3) if o["type"] == "request"]
