@@ -622,14 +622,20 @@ static void on_transaction(void *ud, const fsd_transaction *tx)
     }
     if (a->o->unix_path && tx->t_begin.set && fl->client.family == 4)
         note_pickup(r, fl);
-    if (a->o->latency_from_syn && r->has_connect && r->has_latency) {
+    if (a->o->latency_from_syn && r->has_connect && (r->has_latency || r->has_elapsed)) {
         /* --latency from-syn: percentiles and the slowest list count from
          * the first SYN (the connect and whatever the web server did before
-         * writing the request); the request line keeps BEGIN -> END */
-        int64_t fcgi = r->latency_ns;
-        r->latency_ns = r->latency_ns > INT64_MAX - wait ? INT64_MAX : r->latency_ns + wait;
+         * writing the request: HAProxy's wait for GET_VALUES_RESULT); the
+         * slowest list ranks and shows elapsed_ns, so it moves too; the
+         * request line keeps BEGIN -> END */
+        int64_t fcgi = r->latency_ns, el = r->elapsed_ns;
+        if (r->has_latency)
+            r->latency_ns = r->latency_ns > INT64_MAX - wait ? INT64_MAX : r->latency_ns + wait;
+        if (r->has_elapsed)
+            r->elapsed_ns = r->elapsed_ns > INT64_MAX - wait ? INT64_MAX : r->elapsed_ns + wait;
         stats_request(a->cfg.st, r);
         r->latency_ns = fcgi;
+        r->elapsed_ns = el;
     } else {
         stats_request(a->cfg.st, r);
     }
