@@ -12,7 +12,7 @@ incomplete_request) are certain (`anomalies_must`) or only possible.
 
 Usage:
   mkexpect.py --name N --frontend F --backend B --pair DESC --port P --dir DIR [--killed]
-  mkexpect.py --scenario --name N --frontend nginx --backend php-fpm --pair DESC --ports P1,P2
+  mkexpect.py --scenario --name N --frontend nginx|haproxy-php --backend php-fpm --pair DESC --ports P1,P2
               --dir DIR --description TEXT [--analyzer-arg OPT ...]
   mkexpect.py --demo SRC.expect.json DST.expect.json
 """
@@ -252,6 +252,61 @@ def nginx_attempts(path):
     return out
 
 
+def haproxy_attempts(path, server):
+    """HAProxy log lines (haproxy-exhausted.cfg.in: tag|status|TR|Tw|Tc|Tr|Ta|method|uri|bytes|Tq|
+    retries|termination_state) as nginx_attempts() gives them: {tag: entry}. HAProxy logs one
+    line per user request; %rc is how many times it retried the connection. A retried
+    connection never carried a FastCGI request (HAProxy gives a connection up while its SYN or
+    its GET_VALUES is unanswered, before sending BEGIN_REQUEST), so the attempts are %rc
+    failed ones ("fastcgi": False) and the last, which reached FastCGI when %Tc >= 0
+    (connected) and failed too otherwise (503, termination state sC: connect timeout)."""
+    out = {}
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for l in f:
+            c = l.rstrip("\n").split("|")
+            if len(c) != 13 or not c[0]:
+                continue
+            tr, tw, tc, tresp, ta = (int(x) for x in c[2:7])
+            retries = int(c[11])
+            failed = {"status": None, "response_us": None, "header_us": None, "connect_us": None,
+                      "server": server, "fastcgi": False}
+            atts = [dict(failed) for _ in range(retries)]
+            if tc >= 0:
+                # %Ta - %TR - %Tw - %Tc: from connected (GET_VALUES_RESULT) to the response's end
+                atts.append({"status": int(c[1]) if tresp >= 0 else None,
+                             "response_us": (ta - tr - tw - tc) * 1000 if tresp >= 0 else None,
+                             "header_us": tresp * 1000 if tresp >= 0 else None, "connect_us": None,
+                             "server": server})
+            else:
+                atts.append(dict(failed))
+            if c[0] in out:
+                die("%s: request tag %s logged twice" % (path, c[0]))
+            out[c[0]] = {"tag": c[0], "status": int(c[1]),
+                         "upstream_status": c[1] if tresp >= 0 else "-",
+                         "request_time_us": ta * 1000, "method": c[7], "uri": c[8],
+                         "retries": retries, "termination": c[12], "attempts": atts}
+    return out
+
+
+def get_values_unanswered(recs, streams):
+    """Connections whose GET_VALUES got no GET_VALUES_RESULT and that ended (a RST, or FIN both
+    ways): the decoder's get_values_unanswered, counted from tshark's view."""
+    asked, answered = set(), set()
+    for st, t, _, _, _ in recs:
+        if t == 9:
+            asked.add(st)
+        elif t == 10:
+            answered.add(st)
+    n = 0
+    for st in asked - answered:
+        pk = streams[st]["pkts"]
+        rst = any(p[5] for p in pk)
+        fins = {p[1] for p in pk if p[4]}
+        if rst or len(fins) == 2:
+            n += 1
+    return n
+
+
 def tshark_packets(pcap, ports):
     """Per TCP stream on the server ports: {stream: {"client": port, "server": port, "pkts":
     [(frame, from_client, syn, ack, fin, rst, payload_len)]}} from tshark (no FastCGI needed)."""
@@ -361,7 +416,11 @@ def scenario(a):
     pcap = os.path.join(d, a.name + ".pcap")
     flog = a.name + ".frontend.log"
     curl = read_curl(os.path.join(d, a.name + ".curl.tsv"))
-    logged = nginx_attempts(os.path.join(d, flog))
+    haproxy = a.frontend.startswith("haproxy")
+    if haproxy:
+        logged = haproxy_attempts(os.path.join(d, flog), "127.0.0.1:%d" % ports[0])
+    else:
+        logged = nginx_attempts(os.path.join(d, flog))
     streams = tshark_packets(pcap, ports)
     tcp = tcp_outcomes(streams)
     by_4 = {}
@@ -427,7 +486,7 @@ def scenario(a):
         # pair nginx's attempts with the FastCGI requests on the wire, in order, by server
         pairs, wi = [], 0
         for att in e["attempts"]:
-            if wi < len(ws) and "127.0.0.1:%d" % ws[wi]["server_port"] == att["server"]:
+            if att.get("fastcgi", True) and wi < len(ws) and "127.0.0.1:%d" % ws[wi]["server_port"] == att["server"]:
                 pairs.append((att, ws[wi]))
                 wi += 1
             else:
@@ -508,19 +567,27 @@ def scenario(a):
         o = tcp[st]
         srv = per.setdefault(o["server"], {"server": "127.0.0.1:%d" % o["server"], "connection_refused": 0,
                                            "closed_before_request": 0, "connect_retried": 0})
+        # a SYN retransmitted and never answered (HAProxy gave the connection up) is refused only
         for k, v in (("connection_refused", o["refused"]), ("closed_before_request", o["closed_before_request"]),
-                     ("connect_retried", o["syns"] > 1)):
+                     ("connect_retried", o["syns"] > 1 and not o["refused"])):
             if v:
                 srv[k] += 1
                 backend[k] += 1
                 anz_must.add(k)
     backend["servers"] = [per[p] for p in sorted(per)]
     # the log agrees: every connection refused or closed before a record is an attempt nginx
-    # logged that never became a FastCGI request, and the other way round
-    if backend["connection_refused"] + backend["closed_before_request"] != len(unsent):
-        die("%s: %d refused and %d closed-before-request connections on the wire, %d attempts nginx "
-            "logged without a FastCGI request" % (a.name, backend["connection_refused"],
-                                                  backend["closed_before_request"], len(unsent)))
+    # logged that never became a FastCGI request, and the other way round; HAProxy also gives up
+    # connections whose GET_VALUES it sent and never got answered
+    gv_unanswered = get_values_unanswered(recs, streams)
+    if gv_unanswered:
+        must.add("get_values_unanswered")
+    without = backend["connection_refused"] + backend["closed_before_request"] + (gv_unanswered if haproxy else 0)
+    if without != len(unsent):
+        die("%s: %d refused, %d closed-before-request%s connections on the wire, %d attempts the log "
+            "gives without a FastCGI request" % (a.name, backend["connection_refused"],
+                                                 backend["closed_before_request"],
+                                                 " and %d GET_VALUES-unanswered" % gv_unanswered if haproxy else "",
+                                                 len(unsent)))
 
     recs2 = [(t, n) for _, t, _, n, _ in recs]
     if any(t == 3 for t, _ in recs2):
@@ -552,6 +619,10 @@ def scenario(a):
         "frontend_log": flog,
         "frontend_error_log": a.name + ".frontend-error.log",
         "frontend_latency_source": (
+            "HAProxy %Ta - %TR - %Tw - %Tc of the attempt that reached FastCGI, i.e. %Tr + data transfer: "
+            "from the connection being usable (GET_VALUES answered) to the end of the response (ms "
+            "resolution); %Tc (the connect, every retry and the wait for GET_VALUES_RESULT included) "
+            "has no counterpart in a request line" if haproxy else
             "nginx per attempt: $upstream_response_time minus $upstream_connect_time (ms resolution each; "
             "frontend_resolution_us 2000 where the connect time is not 0); as frontend_latency_us when "
             "the FastCGI request completed, frontend_abandoned_us when nginx gave up (504, or 499 "
@@ -562,6 +633,9 @@ def scenario(a):
         "attempts_without_fastcgi": unsent,
         "analyzer_args": a.analyzer_arg or [],
     }
+    if haproxy:
+        # the decoder's finding per connection, counted (captures/EXPECT.md anomaly_counts)
+        j["anomaly_counts"] = {"get_values_unanswered": gv_unanswered}
     if a.name.endswith("-maxreq"):
         # 6 keep-alive clients at once: nginx stamps the attempt's start with the clock it cached
         # at the top of its event-loop iteration, so under load its time exceeds the wire's by
@@ -582,7 +656,7 @@ def main():
     ap.add_argument("--port", type=int)
     ap.add_argument("--dir")
     ap.add_argument("--killed", action="store_true")
-    ap.add_argument("--scenario", action="store_true", help="a failure-scenario capture (nginx)")
+    ap.add_argument("--scenario", action="store_true", help="a failure-scenario capture (nginx or HAProxy)")
     ap.add_argument("--ports", help="--scenario: the FastCGI server ports, comma-separated")
     ap.add_argument("--description", help="--scenario: what was recorded")
     ap.add_argument("--analyzer-arg", action="append",

@@ -4,8 +4,9 @@
 # Usage (as root, Debian 12):  captures/record/record.sh [PAIR...]
 #   PAIRs: nginx-phpfpm nginx-phpfpm-keepconn haproxy-phpfpm haproxy-go apache-phpfpm
 #          apache-phpfpm-reuse caddy-phpfpm lighttpd-phpfpm nginx-fcgiwrap nginx-libfcgi nginx-phpfpm-killed
-#   failure scenarios (nginx + php-fpm on ports SCEN_PORT+1.., see captures/README.md):
+#   failure scenarios (nginx or HAProxy + php-fpm on ports SCEN_PORT+1.., see captures/README.md):
 #          nginx-phpfpm-failures nginx-phpfpm-backlog nginx-phpfpm-maxreq nginx-phpfpm-internal
+#          haproxy-phpfpm-exhausted
 #   (default: all of them, in that order; OUT/../demo.pcapng is rebuilt from nginx-phpfpm-keepconn)
 # Environment: HTTP_PORT (default 18080), FCGI_PORT (default 9000), OUT (default captures/real),
 #   SCEN_PORT (default 19300: the failure scenarios use SCEN_PORT+1..+3 and SCEN_PORT+9).
@@ -25,18 +26,20 @@ HTTP_PORT=${HTTP_PORT:-18080}
 FCGI_PORT=${FCGI_PORT:-9000}
 ALL_PAIRS=(nginx-phpfpm nginx-phpfpm-keepconn haproxy-phpfpm haproxy-go apache-phpfpm
            apache-phpfpm-reuse caddy-phpfpm lighttpd-phpfpm nginx-fcgiwrap nginx-libfcgi nginx-phpfpm-killed
-           nginx-phpfpm-failures nginx-phpfpm-backlog nginx-phpfpm-maxreq nginx-phpfpm-internal)
+           nginx-phpfpm-failures nginx-phpfpm-backlog nginx-phpfpm-maxreq nginx-phpfpm-internal
+           haproxy-phpfpm-exhausted)
 RUNUSER=www-data
 
 die() { echo "record.sh: $*" >&2; exit 1; }
 log() { echo "record.sh: $*" >&2; }
 
 [ "$(id -u)" = 0 ] || die "run as root (tcpdump on lo, services switching to $RUNUSER)"
-# only the failure scenarios requested: nginx + php-fpm are enough (no Go/libfcgi build)
+# only the failure scenarios requested: nginx/HAProxy + php-fpm are enough (no Go/libfcgi build)
 SCEN_ONLY=$([ $# -gt 0 ] && ! printf '%s\n' "$@" | grep -qv -e '^nginx-phpfpm-failures$' \
-    -e '^nginx-phpfpm-backlog$' -e '^nginx-phpfpm-maxreq$' -e '^nginx-phpfpm-internal$' && echo 1 || true)
+    -e '^nginx-phpfpm-backlog$' -e '^nginx-phpfpm-maxreq$' -e '^nginx-phpfpm-internal$' \
+    -e '^haproxy-phpfpm-exhausted$' && echo 1 || true)
 if [ -n "$SCEN_ONLY" ]; then
-    TOOLS="nginx php-fpm8.2 curl tcpdump tshark python3 setsid setpriv ss"
+    TOOLS="nginx haproxy php-fpm8.2 curl tcpdump tshark python3 setsid setpriv ss"
 else
     TOOLS="nginx php-fpm8.2 haproxy caddy lighttpd apache2 fcgiwrap spawn-fcgi go gcc curl
            tcpdump editcap tshark python3 setsid setpriv ss"
@@ -181,7 +184,7 @@ start_frontend() {  # start_frontend KIND
         start_bg "$W/frontend.out" nginx -p "$W/nginx" -c "$W/nginx.conf" -g 'daemon off;'
         FRONTEND_LOG=$W/nginx/access.log
         ;;
-    haproxy-php|haproxy-go)
+    haproxy-php|haproxy-go|haproxy-exhausted)
         fill "$HERE/conf/$1.cfg.in" >"$W/haproxy.cfg"
         haproxy -c -q -f "$W/haproxy.cfg" || die "haproxy config check failed"
         # log stdout format raw: the access log is haproxy's stdout
@@ -414,7 +417,7 @@ SCEN_DESC=
 scen_spec() {       # sets the ports, pools, nginx template and description of a scenario capture
     P_MAIN=$((SCEN_PORT + 1)); P_TERM=$((SCEN_PORT + 2)); P_DENY=$((SCEN_PORT + 3))
     P_DOWN=$((SCEN_PORT + 9)); P_A=$((SCEN_PORT + 1)); P_B=$((SCEN_PORT + 2))
-    UPSTREAM_EXTRA=; LOC_EXTRA=; NGINX_CONF=nginx.conf.in; SCEN_ANZ_ARGS=()
+    UPSTREAM_EXTRA=; LOC_EXTRA=; NGINX_CONF=nginx.conf.in; SCEN_ANZ_ARGS=(); SCEN_FRONT=nginx
     case $1 in
     nginx-phpfpm-failures)
         NGINX_CONF=nginx-failures.conf.in
@@ -442,13 +445,22 @@ scen_spec() {       # sets the ports, pools, nginx template and description of a
         SCEN_POOLS=("a $P_A 2 64 0 0" "b $P_B 2 64 0 0")
         SCEN_DESC="one user request, two FastCGI requests: error_page 404 = /fallback.php (php-fpm 404, then the fallback's 200) and fastcgi_next_upstream http_503 with a backup server (pool a answers 503, pool b 200); plain requests between them"
         ;;
+    haproxy-phpfpm-exhausted)
+        SCEN_FRONT=haproxy-exhausted
+        SCEN_PORTS=("$P_MAIN")
+        SCEN_POOLS=("exhausted $P_MAIN 2 2 0 0")
+        SCEN_DESC="HAProxy fcgi-app (option get-values, no option keep-conn, timeout connect 1s, retries 3) in front of a php-fpm pool of 2 workers (pm static) with listen.backlog = 2; 16 concurrent GETs of a 600 ms script: connections wait in the accept queue with their GET_VALUES unanswered, the kernel drops SYNs of the full queue, HAProxy gives a connection up after 1 s and retries on a new one, users wait seconds or get 503 after 4 attempts"
+        ;;
     *) die "unknown scenario capture: $1" ;;
     esac
     local f=() p
     for p in "${SCEN_PORTS[@]}"; do f+=("tcp port $p"); done
     CAPTURE_FILTER=$(printf '%s or ' "${f[@]}"); CAPTURE_FILTER=${CAPTURE_FILTER% or }
     ROOT=$T/www
-    PAIR_DESC="nginx $(ver nginx) -> php8.2-fpm $(ver php8.2-fpm)"
+    case $SCEN_FRONT in
+        nginx) PAIR_DESC="nginx $(ver nginx) -> php8.2-fpm $(ver php8.2-fpm)" ;;
+        *) PAIR_DESC="haproxy $(ver haproxy) -> php8.2-fpm $(ver php8.2-fpm)" ;;
+    esac
 }
 
 slow_body() {       # slow_body: 16 KiB, a 0.4 s pause, 16 KiB more (a client still sending)
@@ -523,6 +535,22 @@ workload_maxreq() { # 6 clients, each MAXREQ_PER_CLIENT GETs back to back on one
     sleep 0.3
 }
 
+workload_exhausted() { # 16 clients at once (20 ms apart), each one GET of a 600 ms script
+    local p=$1 i pids=()
+    : >"$W/curl.tsv"
+    for i in $(seq 1 16); do
+        req "$p-$i" 1 GET "/slow.php?ms=600&c=$i" &
+        pids+=($!)
+        sleep 0.02
+    done
+    wait "${pids[@]}"
+    # a control GET 3.2 s later: the pool answers again, and the capture goes on long enough
+    # after the last dropped SYN for it to be judged (docs/ANOMALIES.md connection_refused)
+    sleep 3.2
+    req "$p-17" 0 GET /index.php
+    sleep 0.3
+}
+
 workload_internal() {
     local p=$1 n=0
     : >"$W/curl.tsv"
@@ -547,12 +575,13 @@ record_scenario() { # record_scenario NAME: one attempt; DROPS != 0 if the kerne
     set_uris php-fpm
     start_capture "$W/capture.pcap"
     start_fpm_pools "${SCEN_POOLS[@]}"
-    FCGI_PORT=$P_MAIN start_frontend nginx
+    FCGI_PORT=$P_MAIN start_frontend "$SCEN_FRONT"
     case $p in
         nginx-phpfpm-failures) workload_failures "$p" ;;
         nginx-phpfpm-backlog) workload_backlog "$p" ;;
         nginx-phpfpm-maxreq) workload_maxreq "$p" ;;
         nginx-phpfpm-internal) workload_internal "$p" ;;
+        haproxy-phpfpm-exhausted) workload_exhausted "$p" ;;
     esac
     sleep 0.3
     stop_group "$FRONTEND_PID"
@@ -566,8 +595,13 @@ record_scenario() { # record_scenario NAME: one attempt; DROPS != 0 if the kerne
     cp "$W/capture.pcap" "$OUT/$p.pcap"
     cp "$FRONTEND_LOG" "$OUT/$p.frontend.log"
     cp "$W/curl.tsv" "$OUT/$p.curl.tsv"
-    cp "$W/nginx/error.log" "$OUT/$p.frontend-error.log"
-    python3 "$HERE/mkexpect.py" --scenario --name "$p" --frontend nginx --backend php-fpm \
+    case $SCEN_FRONT in
+        nginx) cp "$W/nginx/error.log" "$OUT/$p.frontend-error.log" ;;
+        *) cp "$W/frontend.out" "$OUT/$p.frontend-error.log" ;;    # HAProxy's stderr
+    esac
+    local fe=nginx
+    [ "$SCEN_FRONT" = nginx ] || fe=haproxy-php
+    python3 "$HERE/mkexpect.py" --scenario --name "$p" --frontend "$fe" --backend php-fpm \
         --pair "$PAIR_DESC" --ports "$(IFS=,; echo "${SCEN_PORTS[*]}")" --dir "$OUT" \
         --description "$SCEN_DESC" ${SCEN_ANZ_ARGS[@]+"${SCEN_ANZ_ARGS[@]}"}
 }
@@ -581,7 +615,8 @@ for p in "${PAIRS[@]}"; do
     while :; do
         tries=$((tries + 1))
         case $p in
-            nginx-phpfpm-failures|nginx-phpfpm-backlog|nginx-phpfpm-maxreq|nginx-phpfpm-internal)
+            nginx-phpfpm-failures|nginx-phpfpm-backlog|nginx-phpfpm-maxreq|nginx-phpfpm-internal|\
+            haproxy-phpfpm-exhausted)
                 record_scenario "$p" ;;
             *) record_pair "$p" ;;
         esac
