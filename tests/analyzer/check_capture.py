@@ -30,7 +30,8 @@ Failure-scenario captures (captures/README.md, EXPECT.md "Failure-scenario keys"
 requests with the same tag are attempts matched in order; user_status, attempt,
 retried are compared exactly, severity against severity_min / severity_max, abandoned_after_us / elapsed_us / connect_us with
 the nginx times (same tolerance); the summary's user_requests, user_statuses and
-backend counts; analyzer_anomalies_must are required; analyzer_args are passed
+backend counts; analyzer_anomalies_must are required; anomaly_counts are the
+summary's exact counts of those ids; analyzer_args are passed
 to the JSON run (if fcgiscope rejects them, that is a failure and the run is
 repeated without them so the other checks still report).
 """
@@ -445,6 +446,11 @@ def check(binary, expect_path, verbose=False):
     for k, v in (summary.get("anomalies") or {}).items():
         if not isinstance(v, int) or v <= 0:
             res.fail("summary anomaly count %s=%r" % (k, v))
+    # anomaly_counts: how many times an id must be raised (one per connection the wire shows)
+    for k, v in sorted((exp.get("anomaly_counts") or {}).items()):
+        got = (summary.get("anomalies") or {}).get(k, 0)
+        if got != v:
+            res.fail("summary anomalies.%s: got %r, want %d" % (k, got, v))
     return res
 
 

@@ -27,7 +27,8 @@ REQ_KEYS = {"client": str, "server": str, "request_id": int, "frame": int, "meth
 # optional top-level keys of the failure-scenario captures
 SCEN_KEYS = {"frontend_error_log": str, "frontend_latency_source": str, "user_requests": int,
              "user_statuses": dict, "backend": dict, "attempts_without_fastcgi": list,
-             "analyzer_args": list, "analyzer_anomalies_must": list, "frontend_latency_one_sided": bool}
+             "analyzer_args": list, "analyzer_anomalies_must": list, "frontend_latency_one_sided": bool,
+             "anomaly_counts": dict}
 PCAP_US = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4")
 PCAPNG = b"\x0a\x0d\x0d\x0a"
 
@@ -155,13 +156,20 @@ def check(capdir, expect_path, ids, logdir):
 
 
 def nginx_log(path):
-    """tag -> (status, upstream_status, request_time, upstream_addr) of an nginx log (record.sh format)."""
+    """tag -> (status, upstream_status, request_time, upstream_addr, retries) of an nginx log
+    (record.sh format; retries None: nginx lists every attempt in $upstream_addr) or of a
+    HAProxy log (captures/record/conf/haproxy-exhausted.cfg.in: one server, %rc retries;
+    upstream_status "-" when no response came, %Tr -1)."""
     out = {}
     with open(path, encoding="utf-8", errors="replace") as f:
         for line in f:
             c = line.rstrip("\n").split("\t")
             if len(c) >= 12:
-                out[c[0]] = (int(c[1]), c[2], c[6], c[10])
+                out[c[0]] = (int(c[1]), c[2], c[6], c[10], None)
+                continue
+            c = line.rstrip("\n").split("|")
+            if len(c) == 13:
+                out[c[0]] = (int(c[1]), c[1] if int(c[5]) >= 0 else "-", c[6], None, int(c[11]))
     return out
 
 
@@ -171,7 +179,7 @@ def check_scenario(where, j, ids, logdir, curl):
     n0 = len(problems)
     for k, t in SCEN_KEYS.items():
         if k not in j:
-            if k not in ("frontend_latency_one_sided",):
+            if k not in ("frontend_latency_one_sided", "anomaly_counts"):
                 bad(where, "failure-scenario file without key " + k)
         elif not isinstance(j[k], t):
             bad(where, "key %s is %s, want %s" % (k, type(j[k]).__name__, t.__name__))
@@ -234,14 +242,31 @@ def check_scenario(where, j, ids, logdir, curl):
             bad(where, "backend.%s is not the sum over its servers" % k)
         if b.get(k) and k not in j["analyzer_anomalies_must"]:
             bad(where, "backend.%s counted but not required as an anomaly" % k)
-    # attempts nginx logged that never became a FastCGI request: refused or closed before a record
-    if len(j["attempts_without_fastcgi"]) != b.get("connection_refused", 0) + b.get("closed_before_request", 0):
-        bad(where, "%d attempts without a FastCGI request, %d refused + closed-before-request connections"
-            % (len(j["attempts_without_fastcgi"]), b.get("connection_refused", 0) + b.get("closed_before_request", 0)))
+    # attempts the log has that never became a FastCGI request: refused or closed before a record
+    # (HAProxy: also given up while its GET_VALUES was unanswered)
+    haproxy = j["pair"].startswith("haproxy")
+    gv = (j.get("anomaly_counts") or {}).get("get_values_unanswered", 0) if haproxy else 0
+    for k, v in (j.get("anomaly_counts") or {}).items():
+        if k not in ids:
+            bad(where, "anomaly_counts: %r is not in the catalogue" % k)
+        elif v and k not in j["anomalies_must"] + j["analyzer_anomalies_must"]:
+            bad(where, "anomaly_counts: %s counted but not required" % k)
+    without = b.get("connection_refused", 0) + b.get("closed_before_request", 0) + gv
+    if len(j["attempts_without_fastcgi"]) != without:
+        bad(where, "%d attempts without a FastCGI request, %d refused + closed-before-request%s connections"
+            % (len(j["attempts_without_fastcgi"]), without, " + GET_VALUES-unanswered" if haproxy else ""))
+    per_tag = {}
     for u in j["attempts_without_fastcgi"]:
         e = log.get(u.get("request_tag"))
-        if e is None or u.get("server") not in e[3]:
+        per_tag[u.get("request_tag")] = per_tag.get(u.get("request_tag"), 0) + 1
+        if e is None or (e[3] is not None and u.get("server") not in e[3]):
             bad(where, "attempt without FastCGI %s: not in the log as %s" % (u.get("request_tag"), u.get("server")))
+    if haproxy:     # %rc retries: rc + 1 attempts, those not on the wire as FastCGI requests
+        for tag, e in log.items():
+            want = e[4] + 1 - len(tags.get(tag, []))
+            if per_tag.get(tag, 0) != want:
+                bad(where, "%s: %d attempts without FastCGI, the log's %%rc %d and %d FastCGI requests give %d"
+                    % (tag, per_tag.get(tag, 0), e[4], len(tags.get(tag, [])), want))
 
 
 def main():
