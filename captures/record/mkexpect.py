@@ -307,6 +307,18 @@ def get_values_unanswered(recs, streams):
     return n
 
 
+def given_up(recs, streams):
+    """Connections that carried records from the client (HAProxy's GET_VALUES) but never a
+    BEGIN_REQUEST: HAProxy gave them up (connect timeout, or its request had already failed)."""
+    sent, begun = set(), set()
+    for st, t, _, _, _ in recs:
+        if t == 1:
+            begun.add(st)
+        elif t == 9:
+            sent.add(st)
+    return sum(1 for st in sent - begun if st in streams)
+
+
 def tshark_packets(pcap, ports):
     """Per TCP stream on the server ports: {stream: {"client": port, "server": port, "pkts":
     [(frame, from_client, syn, ack, fin, rst, payload_len)]}} from tshark (no FastCGI needed)."""
@@ -577,16 +589,18 @@ def scenario(a):
     backend["servers"] = [per[p] for p in sorted(per)]
     # the log agrees: every connection refused or closed before a record is an attempt nginx
     # logged that never became a FastCGI request, and the other way round; HAProxy also gives up
-    # connections whose GET_VALUES it sent and never got answered
+    # connections it sent GET_VALUES on and gave up before a BEGIN_REQUEST (most with the
+    # GET_VALUES unanswered, some answered in the same instant as its RST)
     gv_unanswered = get_values_unanswered(recs, streams)
     if gv_unanswered:
         must.add("get_values_unanswered")
-    without = backend["connection_refused"] + backend["closed_before_request"] + (gv_unanswered if haproxy else 0)
+    gave_up = given_up(recs, streams) if haproxy else 0
+    without = backend["connection_refused"] + backend["closed_before_request"] + gave_up
     if without != len(unsent):
         die("%s: %d refused, %d closed-before-request%s connections on the wire, %d attempts the log "
             "gives without a FastCGI request" % (a.name, backend["connection_refused"],
                                                  backend["closed_before_request"],
-                                                 " and %d GET_VALUES-unanswered" % gv_unanswered if haproxy else "",
+                                                 " and %d given up after GET_VALUES" % gave_up if haproxy else "",
                                                  len(unsent)))
 
     recs2 = [(t, n) for _, t, _, n, _ in recs]
@@ -636,6 +650,7 @@ def scenario(a):
     if haproxy:
         # the decoder's finding per connection, counted (captures/EXPECT.md anomaly_counts)
         j["anomaly_counts"] = {"get_values_unanswered": gv_unanswered}
+        j["connections_given_up"] = gave_up
     if a.name.endswith("-maxreq"):
         # 6 keep-alive clients at once: nginx stamps the attempt's start with the clock it cached
         # at the top of its event-loop iteration, so under load its time exceeds the wire's by

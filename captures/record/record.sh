@@ -6,7 +6,7 @@
 #          apache-phpfpm-reuse caddy-phpfpm lighttpd-phpfpm nginx-fcgiwrap nginx-libfcgi nginx-phpfpm-killed
 #   failure scenarios (nginx or HAProxy + php-fpm on ports SCEN_PORT+1.., see captures/README.md):
 #          nginx-phpfpm-failures nginx-phpfpm-backlog nginx-phpfpm-maxreq nginx-phpfpm-internal
-#          haproxy-phpfpm-exhausted
+#          haproxy-phpfpm-exhausted haproxy-phpfpm-pinned
 #   (default: all of them, in that order; OUT/../demo.pcapng is rebuilt from nginx-phpfpm-keepconn)
 # Environment: HTTP_PORT (default 18080), FCGI_PORT (default 9000), OUT (default captures/real),
 #   SCEN_PORT (default 19300: the failure scenarios use SCEN_PORT+1..+3 and SCEN_PORT+9).
@@ -27,7 +27,7 @@ FCGI_PORT=${FCGI_PORT:-9000}
 ALL_PAIRS=(nginx-phpfpm nginx-phpfpm-keepconn haproxy-phpfpm haproxy-go apache-phpfpm
            apache-phpfpm-reuse caddy-phpfpm lighttpd-phpfpm nginx-fcgiwrap nginx-libfcgi nginx-phpfpm-killed
            nginx-phpfpm-failures nginx-phpfpm-backlog nginx-phpfpm-maxreq nginx-phpfpm-internal
-           haproxy-phpfpm-exhausted)
+           haproxy-phpfpm-exhausted haproxy-phpfpm-pinned)
 RUNUSER=www-data
 
 die() { echo "record.sh: $*" >&2; exit 1; }
@@ -37,7 +37,7 @@ log() { echo "record.sh: $*" >&2; }
 # only the failure scenarios requested: nginx/HAProxy + php-fpm are enough (no Go/libfcgi build)
 SCEN_ONLY=$([ $# -gt 0 ] && ! printf '%s\n' "$@" | grep -qv -e '^nginx-phpfpm-failures$' \
     -e '^nginx-phpfpm-backlog$' -e '^nginx-phpfpm-maxreq$' -e '^nginx-phpfpm-internal$' \
-    -e '^haproxy-phpfpm-exhausted$' && echo 1 || true)
+    -e '^haproxy-phpfpm-exhausted$' -e '^haproxy-phpfpm-pinned$' && echo 1 || true)
 if [ -n "$SCEN_ONLY" ]; then
     TOOLS="nginx haproxy php-fpm8.2 curl tcpdump tshark python3 setsid setpriv ss"
 else
@@ -108,7 +108,7 @@ fill() {            # fill FILE: substitute @VAR@ in a template
         -e "s#@POOL@#${POOL:-}#g" -e "s#@POOL_PORT@#${POOL_PORT:-}#g" \
         -e "s#@POOL_BACKLOG@#${POOL_BACKLOG:-64}#g" -e "s#@POOL_CHILDREN@#${POOL_CHILDREN:-4}#g" \
         -e "s#@POOL_MAX_REQUESTS@#${POOL_MAX_REQUESTS:-0}#g" -e "s#@POOL_TERMINATE@#${POOL_TERMINATE:-0}#g" \
-        -e "s#@POOL_EXTRA@#${POOL_EXTRA:-}#g" "$1"
+        -e "s#@POOL_EXTRA@#${POOL_EXTRA:-}#g" -e "s#@FCGI_APP_EXTRA@#${FCGI_APP_EXTRA:-}#g" "$1"
 }
 
 ver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo unknown; }
@@ -418,6 +418,7 @@ scen_spec() {       # sets the ports, pools, nginx template and description of a
     P_MAIN=$((SCEN_PORT + 1)); P_TERM=$((SCEN_PORT + 2)); P_DENY=$((SCEN_PORT + 3))
     P_DOWN=$((SCEN_PORT + 9)); P_A=$((SCEN_PORT + 1)); P_B=$((SCEN_PORT + 2))
     UPSTREAM_EXTRA=; LOC_EXTRA=; NGINX_CONF=nginx.conf.in; SCEN_ANZ_ARGS=(); SCEN_FRONT=nginx
+    FCGI_APP_EXTRA=
     case $1 in
     nginx-phpfpm-failures)
         NGINX_CONF=nginx-failures.conf.in
@@ -446,10 +447,16 @@ scen_spec() {       # sets the ports, pools, nginx template and description of a
         SCEN_DESC="one user request, two FastCGI requests: error_page 404 = /fallback.php (php-fpm 404, then the fallback's 200) and fastcgi_next_upstream http_503 with a backup server (pool a answers 503, pool b 200); plain requests between them"
         ;;
     haproxy-phpfpm-exhausted)
-        SCEN_FRONT=haproxy-exhausted
+        SCEN_FRONT=haproxy-exhausted FCGI_APP_EXTRA='no option keep-conn'
         SCEN_PORTS=("$P_MAIN")
         SCEN_POOLS=("exhausted $P_MAIN 2 2 0 0")
         SCEN_DESC="HAProxy fcgi-app (option get-values, no option keep-conn, timeout connect 1s, retries 3) in front of a php-fpm pool of 2 workers (pm static) with listen.backlog = 2; 16 concurrent GETs of a 600 ms script: connections wait in the accept queue with their GET_VALUES unanswered, the kernel drops SYNs of the full queue, HAProxy gives a connection up after 1 s and retries on a new one, users wait seconds or get 503 after 4 attempts"
+        ;;
+    haproxy-phpfpm-pinned)
+        SCEN_FRONT=haproxy-exhausted
+        SCEN_PORTS=("$P_MAIN")
+        SCEN_POOLS=("pinned $P_MAIN 2 2 0 0")
+        SCEN_DESC="HAProxy fcgi-app as in haproxy-phpfpm-exhausted but with keep-conn at its default (on), in front of the same pool (2 workers, listen.backlog = 2); 8 concurrent GETs of a 200 ms script, a control GET 3.2 s after the last answer: the first two requests leave their connections idle with FCGI_KEEP_CONN and each holds a php-fpm worker, so no later connection is accepted; GET_VALUES goes unanswered and the users get 503 after 4 attempts"
         ;;
     *) die "unknown scenario capture: $1" ;;
     esac
@@ -551,6 +558,21 @@ workload_exhausted() { # 16 clients at once (20 ms apart), each one GET of a 600
     sleep 0.3
 }
 
+workload_pinned() {  # 8 clients at once (20 ms apart), each one GET of a 200 ms script; a control GET
+    local p=$1 i pids=()
+    : >"$W/curl.tsv"
+    for i in $(seq 1 8); do
+        req "$p-$i" 1 GET "/slow.php?ms=200&c=$i" &
+        pids+=($!)
+        sleep 0.02
+    done
+    wait "${pids[@]}"
+    # (3.2 s: as in workload_exhausted, the capture must go on 3 s after the last dropped SYN)
+    sleep 3.2
+    req "$p-9" 0 GET /index.php
+    sleep 0.3
+}
+
 workload_internal() {
     local p=$1 n=0
     : >"$W/curl.tsv"
@@ -582,6 +604,7 @@ record_scenario() { # record_scenario NAME: one attempt; DROPS != 0 if the kerne
         nginx-phpfpm-maxreq) workload_maxreq "$p" ;;
         nginx-phpfpm-internal) workload_internal "$p" ;;
         haproxy-phpfpm-exhausted) workload_exhausted "$p" ;;
+        haproxy-phpfpm-pinned) workload_pinned "$p" ;;
     esac
     sleep 0.3
     stop_group "$FRONTEND_PID"
@@ -616,7 +639,7 @@ for p in "${PAIRS[@]}"; do
         tries=$((tries + 1))
         case $p in
             nginx-phpfpm-failures|nginx-phpfpm-backlog|nginx-phpfpm-maxreq|nginx-phpfpm-internal|\
-            haproxy-phpfpm-exhausted)
+            haproxy-phpfpm-exhausted|haproxy-phpfpm-pinned)
                 record_scenario "$p" ;;
             *) record_pair "$p" ;;
         esac

@@ -28,7 +28,7 @@ REQ_KEYS = {"client": str, "server": str, "request_id": int, "frame": int, "meth
 SCEN_KEYS = {"frontend_error_log": str, "frontend_latency_source": str, "user_requests": int,
              "user_statuses": dict, "backend": dict, "attempts_without_fastcgi": list,
              "analyzer_args": list, "analyzer_anomalies_must": list, "frontend_latency_one_sided": bool,
-             "anomaly_counts": dict}
+             "anomaly_counts": dict, "connections_given_up": int}
 PCAP_US = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4")
 PCAPNG = b"\x0a\x0d\x0d\x0a"
 
@@ -179,7 +179,7 @@ def check_scenario(where, j, ids, logdir, curl):
     n0 = len(problems)
     for k, t in SCEN_KEYS.items():
         if k not in j:
-            if k not in ("frontend_latency_one_sided", "anomaly_counts"):
+            if k not in ("frontend_latency_one_sided", "anomaly_counts", "connections_given_up"):
                 bad(where, "failure-scenario file without key " + k)
         elif not isinstance(j[k], t):
             bad(where, "key %s is %s, want %s" % (k, type(j[k]).__name__, t.__name__))
@@ -243,9 +243,11 @@ def check_scenario(where, j, ids, logdir, curl):
         if b.get(k) and k not in j["analyzer_anomalies_must"]:
             bad(where, "backend.%s counted but not required as an anomaly" % k)
     # attempts the log has that never became a FastCGI request: refused or closed before a record
-    # (HAProxy: also given up while its GET_VALUES was unanswered)
+    # (HAProxy: also connections it gave up after its GET_VALUES, most of them unanswered)
     haproxy = j["pair"].startswith("haproxy")
-    gv = (j.get("anomaly_counts") or {}).get("get_values_unanswered", 0) if haproxy else 0
+    gv = j.get("connections_given_up", 0) if haproxy else 0
+    if (j.get("anomaly_counts") or {}).get("get_values_unanswered", 0) > gv:
+        bad(where, "more GET_VALUES unanswered than connections given up (%d)" % gv)
     for k, v in (j.get("anomaly_counts") or {}).items():
         if k not in ids:
             bad(where, "anomaly_counts: %r is not in the catalogue" % k)
@@ -254,7 +256,7 @@ def check_scenario(where, j, ids, logdir, curl):
     without = b.get("connection_refused", 0) + b.get("closed_before_request", 0) + gv
     if len(j["attempts_without_fastcgi"]) != without:
         bad(where, "%d attempts without a FastCGI request, %d refused + closed-before-request%s connections"
-            % (len(j["attempts_without_fastcgi"]), without, " + GET_VALUES-unanswered" if haproxy else ""))
+            % (len(j["attempts_without_fastcgi"]), without, " + given-up" if haproxy else ""))
     per_tag = {}
     for u in j["attempts_without_fastcgi"]:
         e = log.get(u.get("request_tag"))
