@@ -85,6 +85,8 @@ typedef struct wentry {
 #define Q_REQ(it) (&((qreq *)(it))->r)
 #define Q_ANOM(it) (&((qanom *)(it))->an)
 
+#define ANZ_MAX_ACCEPTING 256 /* servers remembered as accepting connections */
+
 struct anz {
     anz_config cfg;
     const opts *o;
@@ -122,6 +124,11 @@ struct anz {
      * in `held` until FastCGI shows up on its port (or is dropped at the end;
      * at most ANZ_MAX_HELD_EVENTS wait, the oldest dropped first). */
     uint8_t fport[65536 / 8];
+    /* servers that accepted a connection (SYN-ACK), and the last time: a SYN
+     * to one of them never answered while it accepted others was dropped by
+     * a full accept queue, not refused (ANZ_MAX_ACCEPTING servers kept) */
+    struct { fcs_endpoint ep; int64_t last_ns; } accepting[ANZ_MAX_ACCEPTING];
+    size_t naccepting;
     qitem **held;
     uint16_t *held_port;
     size_t nheld, heldcap;
@@ -661,10 +668,39 @@ static const fsd_callbacks dec_cb = {
  * first byte or gap, not at its SYN: a SYN-only flow (a scan, a SYN flood, a
  * connection refused) costs the analyzer nothing and is not counted as a
  * FastCGI connection. */
+/* Server ep answered a SYN (SYN-ACK at ns). */
+static void note_accepting(anz *a, const fcs_endpoint *ep, int64_t ns)
+{
+    size_t i;
+    for (i = 0; i < a->naccepting; i++)
+        if (!memcmp(&a->accepting[i].ep, ep, sizeof *ep))
+            break;
+    if (i == a->naccepting) {
+        if (a->naccepting == ANZ_MAX_ACCEPTING)
+            return;
+        a->accepting[i].ep = *ep;
+        a->accepting[i].last_ns = ns;
+        a->naccepting++;
+    } else if (ns > a->accepting[i].last_ns) {
+        a->accepting[i].last_ns = ns;
+    }
+}
+
+/* When server ep last answered a SYN (INT64_MIN: not seen). */
+static int64_t last_accepted(const anz *a, const fcs_endpoint *ep)
+{
+    for (size_t i = 0; i < a->naccepting; i++)
+        if (!memcmp(&a->accepting[i].ep, ep, sizeof *ep))
+            return a->accepting[i].last_ns;
+    return INT64_MIN;
+}
+
 static flowctx *flow_ctx(anz *a, fcs_flow *f)
 {
     if (f->user)
         return f->user;
+    if (f->synack)
+        note_accepting(a, &f->server, f->synack_ts_ns);
     char cb[REC_ADDR_MAX], sb[REC_ADDR_MAX]; /* < 64: both fit a uint8_t length */
     fcs_endpoint_format(&f->client, cb, sizeof cb);
     fcs_endpoint_format(&f->server, sb, sizeof sb);
@@ -793,9 +829,17 @@ static void conn_event(void *ud, const fcs_flow *f, fcs_conn_event ev, int64_t t
                  "listens there", (unsigned long long)f->syn_frame, f->syns > 1 ? ", retransmitted" : "");
         break;
     case FCS_CONN_UNANSWERED:
-        snprintf(ar->detail, sizeof ar->detail, "%u SYN%s (first at frame %llu) never answered "
-                 "in %.1f s", (unsigned)f->syns, f->syns == 1 ? "" : "s",
-                 (unsigned long long)f->syn_frame, since);
+        if (last_accepted(a, &f->server) > f->syn_ts_ns)
+            /* the server accepted other connections meanwhile: it listens,
+             * its accept queue (listen backlog) was full and dropped these */
+            snprintf(ar->detail, sizeof ar->detail, "%u SYN%s (first at frame %llu) never answered "
+                     "while the server accepted other connections: accept queue full (listen "
+                     "backlog), SYNs dropped", (unsigned)f->syns, f->syns == 1 ? "" : "s",
+                     (unsigned long long)f->syn_frame);
+        else
+            snprintf(ar->detail, sizeof ar->detail, "%u SYN%s (first at frame %llu) never answered "
+                     "in %.1f s", (unsigned)f->syns, f->syns == 1 ? "" : "s",
+                     (unsigned long long)f->syn_frame, since);
         break;
     case FCS_CONN_CLOSED_EARLY:
         snprintf(ar->detail, sizeof ar->detail, "the server closed the connection (SYN at frame "
@@ -803,6 +847,7 @@ static void conn_event(void *ud, const fcs_flow *f, fcs_conn_event ev, int64_t t
                  (unsigned long long)f->syn_frame, since);
         break;
     case FCS_CONN_RETRIED:
+        note_accepting(a, &f->server, f->synack_ts_ns);
         snprintf(ar->detail, sizeof ar->detail, "SYN sent %u times (first at frame %llu): "
                  "connected %.3f s after the first", (unsigned)f->syns,
                  (unsigned long long)f->syn_frame, since);

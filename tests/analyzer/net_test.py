@@ -296,6 +296,9 @@ def group_backend(tmp):
     p.add(T0 + 20 * MS, f.frame(0, 0x02))
     f.seq[0] += 1
     p.add(T0 + 21 * MS, f.frame(1, 0x14, seq=0))
+    # a server that never answered anything: plainly never answered
+    f = Flow(p, 46010, 9000, server=3)
+    p.add(T0 + 30 * MS, f.frame(0, 0x02))
     # a SYN in the capture's last second: not judged
     f = Flow(p, 46002, 9000)
     p.add(T0 + 4800 * MS, f.frame(0, 0x02))
@@ -306,7 +309,7 @@ def group_backend(tmp):
     p.write(path)
     rc, reqs, anoms, s, _ = jrun([path])
     b = s.get("backend", {})
-    check(b.get("connection_refused") == 4 and b.get("closed_before_request") == 4
+    check(b.get("connection_refused") == 5 and b.get("closed_before_request") == 4
           and b.get("connect_retried") == 2, "backend totals: %s" % b)
     servers = {x["server"]: x for x in b.get("servers", [])}
     for srv in ("10.0.0.2:9000", "10.0.0.2:19005"):
@@ -316,12 +319,17 @@ def group_backend(tmp):
     check("10.0.0.2:7000" not in servers, "port 7000 (no FastCGI) not counted")
     ev = [(a["id"], a["client"], a["server"], a["frame"], a["severity"]) for a in anoms
           if a["id"] in ("connection_refused", "closed_before_request", "connect_retried")]
-    check(len(ev) == 10 and all(e[4] == "warning" and e[3] for e in ev), "10 warning events with frames: %s" % ev)
+    check(len(ev) == 11 and all(e[4] == "warning" and e[3] for e in ev), "11 warning events with frames: %s" % ev)
     check(not any(e[1] == "10.0.0.1:46002" for e in ev), "a SYN 0.4 s before the end is not refused")
     check(not any(e[1] == "10.0.0.1:45007" for e in ev), "the client's own close is not closed_before_request")
     det = {(a["id"], a["client"]): a["detail"] for a in anoms}
-    check("never answered" in det.get(("connection_refused", "10.0.0.1:45004"), ""),
-          "unanswered detail: %s" % det.get(("connection_refused", "10.0.0.1:45004")))
+    check("never answered while the server accepted other connections: accept queue full"
+          in det.get(("connection_refused", "10.0.0.1:45004"), ""),
+          "unanswered while the server accepted others (45005 at +1 s): %s"
+          % det.get(("connection_refused", "10.0.0.1:45004")))
+    d3 = det.get(("connection_refused", "10.0.0.1:46010"), "")
+    check("never answered in" in d3 and "accept queue" not in d3,
+          "unanswered by a server that accepted nothing: %s" % d3)
     check("RST" in det.get(("connection_refused", "10.0.0.1:45001"), ""), "refused detail")
     # connect_us / syn_retransmits on the first request of a connection
     by = {(r["server"], r["uri"]): r for r in reqs}
@@ -336,12 +344,12 @@ def group_backend(tmp):
     check(rc == 1, "--fail-on warning trips on backend failures (rc %d)" % rc)
     rc, out, _ = run([path])
     line = [l for l in out.splitlines() if l.startswith("Backend")]
-    check(line and "4 refused, 4 closed before a request, 2 connects retried" in line[0],
+    check(line and "5 refused, 4 closed before a request, 2 connects retried" in line[0],
           "text Backend line: %s" % line)
     check("10.0.0.2:19005: 2 refused, 2 closed early, 1 retried" in out, "text per server")
     # --no-detect: only listed ports count
     _, _, _, s2, _ = jrun(["--no-detect", path])
-    check(s2.get("backend", {}).get("connection_refused") == 2, "--no-detect: 9000 only: %s" % s2.get("backend"))
+    check(s2.get("backend", {}).get("connection_refused") == 3, "--no-detect: 9000 only: %s" % s2.get("backend"))
     # a SYN flood spread over 12 s: 250 SYNs to 9000, each answered by RST:
     # every one counted, the first 100 listed, the rest "unlisted"
     p = Pcap()
