@@ -12,6 +12,7 @@
 #define _GNU_SOURCE 1
 
 #include "unixcap.h"
+#include "synflow.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -26,34 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* ---- the synthetic addresses' processes (kept beyond the capture's life) ---- */
-
-#define WHO_MAX (1u << 20)
-static fcs_unix_who *who_tab;       /* indexed by connection number % WHO_MAX */
-static uint64_t who_next;           /* connections numbered so far */
-
-#ifdef FCGISCOPE_HAVE_UNIX
-static void conn_addr(uint64_t n, uint8_t ip[4], uint16_t *port)
-{
-    uint64_t hi = n / 50000;
-    ip[0] = 127;
-    ip[1] = 1;
-    ip[2] = (uint8_t)(hi >> 8);
-    ip[3] = (uint8_t)hi;
-    *port = (uint16_t)(10000 + n % 50000);
-}
-#endif
-
-bool fcs_unix_who_get(const uint8_t a[4], uint16_t port, fcs_unix_who *out)
-{
-    if (!who_tab || a[0] != 127 || a[1] != 1 || port < 10000 || port >= 60000)
-        return false;
-    uint64_t n = ((uint64_t)a[2] << 8 | a[3]) * 50000 + (port - 10000);
-    if (n >= who_next || who_next - n > WHO_MAX)
-        return false;
-    *out = who_tab[n % WHO_MAX];
-    return true;
-}
+/* the synthetic addresses and their processes: synflow.c */
 
 /* ---- when the app end took each request (UC_EV_PICKUP), per connection ---- */
 
@@ -218,8 +192,6 @@ fcs_capture *fcs_unix_open(const char *path, char *err, size_t errlen)
 #define WAIT_MS 250                  /* FCS_CAP_TIMEOUT after that long without a frame */
 #define POLL_MS 5                    /* ring buffer drained every 5 ms */
 #define HOLD_NS 2000000000ll         /* sendfile bytes wait that long for the app's reads */
-#define SERVER_PORT 9000
-#define MAX_SEG 65000u               /* payload bytes per synthetic frame */
 
 typedef struct item {
     struct uc_event h;
@@ -229,25 +201,7 @@ typedef struct item {
     uint32_t filled;                 /* bytes of it the reads filled so far */
 } item;
 
-typedef struct conn {
-    uint64_t key;
-    uint64_t n;                      /* connection number -> address */
-    uint32_t ip;                     /* client address (host order) */
-    uint16_t port;
-    uint32_t isn[2];
-    uint64_t next[2];                /* next stream offset per direction (UINT64_MAX: none yet) */
-    bool fin[2];
-    bool handshake;                  /* SYN seen: both directions known */
-    struct conn *hnext;
-} conn;
-
-#define NBUCKET 4096
-
-typedef struct frame {
-    uint8_t *buf;
-    uint32_t caplen, len;
-    int64_t ts;
-} frame;
+typedef fcs_sf_conn conn;           /* synflow.h: a connection's synthetic flow */
 
 typedef struct uc {
     struct unixcap_bpf *skel;
@@ -260,12 +214,8 @@ typedef struct uc {
     size_t nheap, capheap;
     uint64_t seq;
     uint64_t released_ts;            /* entry ts of the last event released */
-    /* frames ready */
-    frame *q;
-    size_t qhead, qn, qcap;
-    uint8_t *cur;                    /* the frame handed out last */
-    /* connections */
-    conn *bucket[NBUCKET];
+    /* frames ready, connections (synflow.h) */
+    fcs_sf sf;
     /* clocks */
     int64_t real_minus_mono;
     int64_t clock_at;
@@ -346,129 +296,21 @@ static item *heap_pop(uc *u)
     return top;
 }
 
-/* ---- frames ---- */
+/* ---- frames and connections: synflow.c ---- */
 
-static uint16_t csum16(const uint8_t *p, size_t n)
-{
-    uint32_t s = 0;
-    for (size_t i = 0; i + 1 < n; i += 2)
-        s += (uint32_t)p[i] << 8 | p[i + 1];
-    while (s >> 16)
-        s = (s & 0xffff) + (s >> 16);
-    return (uint16_t)~s;
-}
-
-static void put16(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static void put32(uint8_t *p, uint32_t v) { put16(p, v >> 16); put16(p + 2, v); }
-
-/* One frame from end dir of c: flags, seq at stream offset off, payload
- * (cap bytes present of wire bytes). */
 static bool emit(uc *u, conn *c, int dir, uint8_t flags, uint64_t off, const uint8_t *pl,
                  uint32_t cap, uint32_t wire, int64_t ts)
 {
-    if (u->qhead + u->qn == u->qcap) {
-        if (u->qhead > 0) {
-            memmove(u->q, u->q + u->qhead, u->qn * sizeof *u->q);
-            u->qhead = 0;
-        } else {
-            size_t nc = u->qcap ? u->qcap * 2 : 256;
-            frame *nq = realloc(u->q, nc * sizeof *nq);
-            if (!nq)
-                return false;
-            u->q = nq;
-            u->qcap = nc;
-        }
-    }
-    uint8_t *b = malloc(40 + cap);
-    if (!b)
-        return false;
-    memset(b, 0, 40);
-    uint32_t sip = 0x7f000002, dip = c->ip;
-    uint16_t sport = SERVER_PORT, dport = c->port;
-    if (dir == UC_DIR_CLIENT) {
-        uint32_t t = sip; sip = dip; dip = t;
-        uint16_t tp = sport; sport = dport; dport = tp;
-    }
-    b[0] = 0x45;
-    put16(b + 2, 40 + wire);
-    b[6] = 0x40; /* DF */
-    b[8] = 64;
-    b[9] = 6;
-    put32(b + 12, sip);
-    put32(b + 16, dip);
-    put16(b + 10, csum16(b, 20));
-    uint8_t *t = b + 20;
-    put16(t, sport);
-    put16(t + 2, dport);
-    uint32_t seq = c->isn[dir] + 1 + (uint32_t)off;
-    if (flags & FCS_TH_SYN)
-        seq = c->isn[dir];
-    put32(t + 4, seq);
-    int od = dir ^ 1;
-    if ((flags & FCS_TH_ACK) && c->next[od] != UINT64_MAX)
-        put32(t + 8, c->isn[od] + 1 + (uint32_t)c->next[od]);
-    else
-        flags &= (uint8_t)~FCS_TH_ACK;
-    t[12] = 5 << 4;
-    t[13] = flags;
-    put16(t + 14, 65535);
-    if (cap)
-        memcpy(b + 40, pl, cap);
-    frame *f = &u->q[u->qhead + u->qn++];
-    f->buf = b;
-    f->caplen = 40 + cap;
-    f->len = 40 + wire;
-    f->ts = ts;
-    return true;
+    return fcs_sf_emit(&u->sf, c, dir, flags, off, pl, cap, wire, ts);
 }
 
-/* ---- connections ---- */
-
-static conn *conn_find(uc *u, uint64_t key)
-{
-    for (conn *c = u->bucket[(key >> 6) % NBUCKET]; c; c = c->hnext)
-        if (c->key == key)
-            return c;
-    return NULL;
-}
-
-static void conn_drop(uc *u, conn *c)
-{
-    conn **pp = &u->bucket[(c->key >> 6) % NBUCKET];
-    while (*pp && *pp != c)
-        pp = &(*pp)->hnext;
-    if (*pp)
-        *pp = c->hnext;
-    free(c);
-}
-
-static conn *conn_new(uc *u, uint64_t key)
-{
-    conn *c = calloc(1, sizeof *c);
-    if (!c)
-        return NULL;
-    if (!who_tab && !(who_tab = calloc(WHO_MAX, sizeof *who_tab))) {
-        free(c);
-        return NULL;
-    }
-    c->key = key;
-    c->n = who_next++;
-    memset(&who_tab[c->n % WHO_MAX], 0, sizeof who_tab[0]);
-    uint8_t ip[4];
-    conn_addr(c->n, ip, &c->port);
-    c->ip = (uint32_t)ip[0] << 24 | (uint32_t)ip[1] << 16 | (uint32_t)ip[2] << 8 | ip[3];
-    c->isn[0] = (uint32_t)(c->n * 2654435761u) ^ 0x10000000u;
-    c->isn[1] = (uint32_t)(c->n * 40503u) ^ 0x20000000u;
-    c->next[0] = c->next[1] = UINT64_MAX;
-    size_t b = (key >> 6) % NBUCKET;
-    c->hnext = u->bucket[b];
-    u->bucket[b] = c;
-    return c;
-}
+static conn *conn_find(uc *u, uint64_t key) { return fcs_sf_conn_find(&u->sf, key); }
+static void conn_drop(uc *u, conn *c) { fcs_sf_conn_drop(&u->sf, c); }
+static conn *conn_new(uc *u, uint64_t key) { return fcs_sf_conn_new(&u->sf, key); }
 
 static void note_who(conn *c, int dir, const struct uc_event *h)
 {
-    fcs_unix_who *w = &who_tab[c->n % WHO_MAX];
+    fcs_unix_who *w = fcs_sf_who(c);
     if (dir == UC_DIR_CLIENT && !w->client_pid) {
         w->client_pid = h->tgid;
         memcpy(w->client_comm, h->comm, sizeof w->client_comm);
@@ -480,58 +322,17 @@ static void note_who(conn *c, int dir, const struct uc_event *h)
     }
 }
 
-/* Bytes of end dir up to stream offset off are certain but were not seen:
- * the peer acknowledges them, which the reassembly reports as a gap. */
 static bool catch_up(uc *u, conn *c, int dir, uint64_t off, int64_t ts)
 {
-    if (c->next[dir] == UINT64_MAX) {
-        c->next[dir] = off;     /* joined mid-stream */
-        return true;
-    }
-    if (off <= c->next[dir])
-        return true;
-    uint64_t was = c->next[dir];
-    c->next[dir] = off;
-    if (c->next[dir ^ 1] == UINT64_MAX) {
-        /* the peer's sequence is unknown: the hole stays until the flow ends */
-        (void)was;
-        return true;
-    }
-    return emit(u, c, dir ^ 1, FCS_TH_ACK, c->next[dir ^ 1], NULL, 0, 0, ts);
+    return fcs_sf_catch_up(&u->sf, c, dir, off, ts);
 }
 
 static bool data_out(uc *u, conn *c, int dir, uint64_t off, const uint8_t *p, uint64_t n, int64_t ts)
 {
-    if (!catch_up(u, c, dir, off, ts))
-        return false;
-    if (off + n <= c->next[dir])
-        return true;
-    if (off < c->next[dir]) {
-        uint64_t trim = c->next[dir] - off;
-        p += trim;
-        n -= trim;
-        off += trim;
-    }
-    while (n > 0) {
-        uint32_t k = n > MAX_SEG ? MAX_SEG : (uint32_t)n;
-        if (!emit(u, c, dir, FCS_TH_ACK | FCS_TH_PSH, off, p, k, k, ts))
-            return false;
-        off += k;
-        p += k;
-        n -= k;
-        c->next[dir] = off;
-    }
-    return true;
+    return fcs_sf_data(&u->sf, c, dir, off, p, n, ts);
 }
 
-static void handshake(uc *u, conn *c, int64_t ts)
-{
-    c->handshake = true;
-    c->next[0] = c->next[1] = 0;
-    emit(u, c, UC_DIR_CLIENT, FCS_TH_SYN, 0, NULL, 0, 0, ts);
-    emit(u, c, UC_DIR_SERVER, FCS_TH_SYN | FCS_TH_ACK, 0, NULL, 0, 0, ts);
-    emit(u, c, UC_DIR_CLIENT, FCS_TH_ACK, 0, NULL, 0, 0, ts);
-}
+static void handshake(uc *u, conn *c, int64_t ts) { fcs_sf_handshake(&u->sf, c, ts); }
 
 /* Read back what sendfile(2) sent from the file (still open in the sender:
  * nginx keeps its request body file until the request ends). */
@@ -806,22 +607,10 @@ static void release_upto(uc *u, uint64_t limit, int64_t now)
 static int src_next(void *ud, fcs_packet *pkt)
 {
     uc *u = ud;
-    free(u->cur);
-    u->cur = NULL;
     int64_t start = clock_ns(CLOCK_MONOTONIC);
     for (;;) {
-        if (u->qn) {
-            frame *f = &u->q[u->qhead++];
-            u->qn--;
-            if (!u->qn)
-                u->qhead = 0;
-            u->cur = f->buf;
-            pkt->data = f->buf;
-            pkt->caplen = f->caplen;
-            pkt->len = f->len;
-            pkt->ts_ns = f->ts;
+        if (fcs_sf_pop(&u->sf, pkt))
             return FCS_CAP_PACKET;
-        }
         if (u->drain == 1) {
             /* stopped: what the ring and the reorder heap hold goes out now */
             ring_buffer__consume(u->rb);
@@ -837,7 +626,7 @@ static int src_next(void *ud, fcs_packet *pkt)
         release_upto(u, (uint64_t)(now - REORDER_NS), now);
         if (u->nstash)
             stash_prune(u, now);
-        if (u->qn)
+        if (fcs_sf_pending(&u->sf))
             continue;
         int64_t waited = (now - start) / 1000000;
         if (waited >= WAIT_MS)
@@ -921,16 +710,7 @@ static void src_close(void *ud)
         free(u->stash[i]);
     }
     free(u->stash);
-    for (size_t i = 0; i < u->qn; i++)
-        free(u->q[u->qhead + i].buf);
-    free(u->q);
-    free(u->cur);
-    for (size_t b = 0; b < NBUCKET; b++)
-        while (u->bucket[b]) {
-            conn *c = u->bucket[b];
-            u->bucket[b] = c->hnext;
-            free(c);
-        }
+    fcs_sf_free(&u->sf);
     free(u);
 }
 
