@@ -25,6 +25,7 @@
 #include "capture.h"
 #include "opts.h"
 #include "out.h"
+#include "relay.h"
 #include "run.h"
 #include "unixcap.h"
 
@@ -169,11 +170,13 @@ int main(int argc, char **argv)
     setlocale(LC_CTYPE, "");
     const char *cs = nl_langinfo(CODESET);
     bool utf8 = cs && (!strcmp(cs, "UTF-8") || !strcmp(cs, "utf8"));
-    bool live = o.iface != NULL || o.unix_path != NULL;
+    bool live = o.iface != NULL || o.unix_path != NULL || o.relay_path != NULL;
 
     /* input first: an unreadable capture must not leave an empty -o file */
     fcs_capture *cap;
-    if (o.unix_path) {
+    if (o.relay_path) {
+        cap = fcs_relay_open(o.relay_path, o.relay_to, o.quiet, err, sizeof err);
+    } else if (o.unix_path) {
         cap = fcs_unix_open(o.unix_path, err, sizeof err);
     } else if (live) {
         fcs_live_options lo;
@@ -230,8 +233,11 @@ int main(int argc, char **argv)
         }
     }
     /* --unix stays root unless --user says otherwise: bytes that sendfile(2)
-     * moved are read back through /proc/PID/fd of the sending process */
-    if (live && (!o.unix_path || o.user) && drop_privileges(o.user, o.user != NULL) != 0) {
+     * moved are read back through /proc/PID/fd of the sending process;
+     * --relay too: it connects to --to for every connection, and removes
+     * LISTEN_PATH at the end */
+    bool keep_root = o.unix_path || o.relay_path;
+    if (live && (!keep_root || o.user) && drop_privileges(o.user, o.user != NULL) != 0) {
         pcapw_close(dump, err, sizeof err);
         fcs_cap_close(cap);
         if (outf != stdout)
@@ -280,7 +286,10 @@ int main(int argc, char **argv)
     pr.utf8 = utf8;
     pr.start = pr.last = mono_ns();
 
-    if (o.unix_path && !o.quiet) {
+    if (o.relay_path && !o.quiet) {
+        fprintf(stderr, "fcgiscope: relaying %s -> %s (--relay); Ctrl-C stops and prints the "
+                "summary\n", o.relay_path, o.relay_to);
+    } else if (o.unix_path && !o.quiet) {
         fprintf(stderr, "fcgiscope: capturing on unix socket %s (eBPF); Ctrl-C stops and prints "
                 "the summary\n", o.unix_path);
     } else if (live && !o.quiet) {

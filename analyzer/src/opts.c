@@ -23,6 +23,10 @@ const char opts_usage[] =
     "       fcgiscope [options] --unix PATH\n"
     "         live: every connection to the Unix socket PATH (e.g.\n"
     "         /run/php/php8.2-fpm.sock), captured by eBPF (root); options as with -i\n"
+    "       fcgiscope [options] --relay LISTEN_PATH --to PATH\n"
+    "         live, without eBPF: listen on the new Unix socket LISTEN_PATH,\n"
+    "         forward each connection to PATH and analyse what passes (point the\n"
+    "         web server at LISTEN_PATH); options as with -i\n"
     "\n"
     "  -p, --port LIST       FastCGI server ports, e.g. 9000,9001-9003 (default\n"
     "                        9000); connections on other ports are recognised from\n"
@@ -48,7 +52,8 @@ const char opts_usage[] =
     "  -i, --interface IFACE live capture on IFACE (e.g. lo); words after it are\n"
     "                        the filter\n"
     "  -w, --write FILE      live: also write what was captured to FILE (pcap;\n"
-    "                        --unix: the synthetic TCP flows, see analyzer/README.md)\n"
+    "                        --unix, --relay: synthetic TCP flows, see\n"
+    "                        analyzer/README.md)\n"
     "  -c, --count N         live: stop after N requests\n"
     "      --duration SECS   live: stop after SECS seconds\n"
     "      --snaplen N       live: bytes captured per packet (default 262144)\n"
@@ -82,7 +87,7 @@ enum opt_id {
     O_PORT = 1, O_NODETECT, O_FORMAT, O_PARAM, O_SLOWEST, O_TOP, O_FAILON, O_OUTPUT, O_READ,
     O_IFACE, O_COUNT, O_DURATION, O_SNAPLEN, O_USER, O_COLOR, O_PROGRESS, O_QUIET, O_VERBOSE,
     O_HELP, O_VERSION, O_MAXPENDING, O_MAXFLOWS, O_NOREADAHEAD, O_MAXHEADER, O_UPTIMEOUT,
-    O_UNIX, O_WRITE,
+    O_UNIX, O_WRITE, O_RELAY, O_TO,
     O_LATENCY
 };
 
@@ -119,6 +124,8 @@ static const struct optdef {
     {"max-header", 0, true, O_MAXHEADER},
     {"upstream-timeout", 0, true, O_UPTIMEOUT},
     {"unix", 0, true, O_UNIX},
+    {"relay", 0, true, O_RELAY},
+    {"to", 0, true, O_TO},
     {"write", 'w', true, O_WRITE},
     {"latency", 0, true, O_LATENCY},
 };
@@ -346,6 +353,16 @@ static int apply(opts *o, const struct optdef *d, const char *v, char *err, size
             return fail(err, errlen, "--unix: empty path");
         o->unix_path = v;
         return 0;
+    case O_RELAY:
+        if (!*v)
+            return fail(err, errlen, "--relay: empty path");
+        o->relay_path = v;
+        return 0;
+    case O_TO:
+        if (!*v)
+            return fail(err, errlen, "--to: empty path");
+        o->relay_to = v;
+        return 0;
     case O_WRITE:
         if (!*v)
             return fail(err, errlen, "--write: empty file name");
@@ -451,7 +468,14 @@ int opts_parse(opts *o, int argc, char **argv, char *err, size_t errlen)
         }
     }
 
-    if (rc == 0 && !o->help && !o->version && o->unix_path) {
+    if (rc == 0 && !o->help && !o->version && o->relay_to && !o->relay_path) {
+        rc = fail(err, errlen, "--to is for --relay LISTEN_PATH --to PATH");
+    } else if (rc == 0 && !o->help && !o->version && o->relay_path) {
+        if (!o->relay_to)
+            rc = fail(err, errlen, "--relay needs --to PATH (the FastCGI server's socket)");
+        else if (o->unix_path || o->iface || o->nfiles || nwords)
+            rc = fail(err, errlen, "--relay takes no --unix, -i, capture file or filter");
+    } else if (rc == 0 && !o->help && !o->version && o->unix_path) {
         if (o->iface || o->nfiles || nwords)
             rc = fail(err, errlen, "--unix takes no -i, capture file or filter");
     } else if (rc == 0 && !o->help && !o->version) {
@@ -489,7 +513,7 @@ int opts_parse(opts *o, int argc, char **argv, char *err, size_t errlen)
             else if (o->duration > 0)
                 rc = fail(err, errlen, "--duration is for live capture (-i)");
             else if (o->write_file)
-                rc = fail(err, errlen, "-w/--write is for live capture (-i or --unix)");
+                rc = fail(err, errlen, "-w/--write is for live capture (-i, --unix or --relay)");
         }
     }
     free(words);

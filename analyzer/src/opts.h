@@ -51,6 +51,8 @@ typedef struct opts {
                                  (bytes; 0: the decoder's default, 4096) */
     uint32_t upstream_timeout_ms; /* --upstream-timeout, in ms (0: the decoder's default) */
     const char *unix_path;    /* --unix: live capture of a listening Unix socket (eBPF) */
+    const char *relay_path;   /* --relay: listen here, forward to relay_to, analyse what passes */
+    const char *relay_to;     /* --to: the FastCGI server's socket (with --relay) */
     const char *write_file;   /* -w: live: also write the frames to this pcap file */
     bool latency_from_syn;    /* --latency from-syn: a connection's first request from its SYN */
 } opts;

@@ -609,7 +609,7 @@ static void json_request(out_ctx *c, const req_rec *r)
     json_user_fields(c, r);
     j_u64(b, "attempt", r->attempt ? r->attempt : 1);
     j_bool(b, "retried", r->retried);
-    if (c->o->unix_path)
+    if (c->o->unix_path || c->o->relay_path)
         json_unix_who(b, r->client);
     J_KEY(b, "params");
     sbuf_addc(b, '{');

@@ -304,7 +304,7 @@ int run_analysis(const run_params *rp)
         if (k > 1)
             sum.rate_span_ns = spans;
     } else {
-        sum.device = o->iface ? o->iface : o->unix_path;
+        sum.device = o->iface ? o->iface : o->unix_path ? o->unix_path : o->relay_path;
         sum.filter = o->filter;
         sum.have_drops = fcs_cap_live_stats(cap, &sum.received, &sum.dropped, &sum.ifdropped);
         sum.stop_reason = stop_reason;
