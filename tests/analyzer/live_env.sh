@@ -4,12 +4,20 @@
 # Defines $tmp, $fpm_port, $http_port, $pids (every process started, stopped
 # by PID on exit) and start_stack [MAX_CHILDREN]. Exit 77 (skip) when not root
 # or a program is missing, except under CI=true, where that is a failure.
+# Set before sourcing (all optional; the relay test uses them):
+#   LIVE_ENV_ANY_USER=1  no root needed (nothing captured on lo)
+#   FPM_SOCKET=NAME      php-fpm listens on the Unix socket $tmp/NAME, not a port
+#   FASTCGI_PASS=ADDR    nginx's fastcgi_pass (default: php-fpm's address);
+#                        "unix:@TMP@/x.sock" names a file in $tmp
+#   NGINX_HTTP_EXTRA=... more directives in nginx's http block (relative
+#                        paths are in $tmp, nginx's prefix)
+#   FPM_POOL_EXTRA=...   more lines in php-fpm's pool section
 
 skip() {
   if [ "${CI:-}" = true ]; then echo "FAIL (CI): $*"; echo "0 passed, 1 failed"; exit 1; fi
   echo "SKIP: $*"; exit 77
 }
-[ "$(id -u)" = 0 ] || skip "needs root to capture on lo"
+[ "$(id -u)" = 0 ] || [ "${LIVE_ENV_ANY_USER:-}" = 1 ] || skip "needs root to capture on lo"
 fpm=$(ls /usr/sbin/php-fpm* 2>/dev/null | head -n1)
 [ -n "$fpm" ] || skip "php-fpm is not installed (apt-get install php-fpm)"
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || skip "nginx is not installed"
@@ -46,6 +54,11 @@ pick_port() {
 }
 fpm_port=$(pick_port) || { echo "FAIL: no free port"; exit 1; }
 http_port=$(pick_port) || { echo "FAIL: no free port"; exit 1; }
+fpm_listen=127.0.0.1:$fpm_port
+[ -n "${FPM_SOCKET:-}" ] && fpm_listen=$tmp/$FPM_SOCKET
+fastcgi_pass=${FASTCGI_PASS:-$fpm_listen}
+[ -n "${FPM_SOCKET:-}" ] && [ -z "${FASTCGI_PASS:-}" ] && fastcgi_pass=unix:$fpm_listen
+fastcgi_pass=${fastcgi_pass//@TMP@/$tmp}
 
 mkdir -p "$tmp/www" "$tmp/ngx"
 cat > "$tmp/www/index.php" <<'PHP'
@@ -67,9 +80,10 @@ daemonize = no
 [live]
 user = www-data
 group = www-data
-listen = 127.0.0.1:$fpm_port
+listen = $fpm_listen
 pm = static
 pm.max_children = $children
+${FPM_POOL_EXTRA:-}
 EOF2
 cat > "$tmp/nginx.conf" <<EOF2
 worker_processes 1;
@@ -84,11 +98,12 @@ http {
   fastcgi_temp_path $tmp/ngx/fastcgi;
   uwsgi_temp_path $tmp/ngx/uwsgi;
   scgi_temp_path $tmp/ngx/scgi;
+  ${NGINX_HTTP_EXTRA:-}
   server {
     listen 127.0.0.1:$http_port;
     root $tmp/www;
     location ~ \.php\$ {
-      fastcgi_pass 127.0.0.1:$fpm_port;
+      fastcgi_pass $fastcgi_pass;
       fastcgi_param SCRIPT_FILENAME \$document_root\$fastcgi_script_name;
       fastcgi_param SCRIPT_NAME \$fastcgi_script_name;
       fastcgi_param REQUEST_METHOD \$request_method;
@@ -111,7 +126,8 @@ pids+=($!)
 pids+=($!)
 ready=0
 for _ in $(seq 100); do
-  if ! port_free "$fpm_port" && ! port_free "$http_port"; then ready=1; break; fi
+  if { [ -n "${FPM_SOCKET:-}" ] && [ -S "$fpm_listen" ] || ! port_free "$fpm_port"; } &&
+     ! port_free "$http_port"; then ready=1; break; fi
   sleep 0.1
 done
 if [ $ready != 1 ]; then
