@@ -48,6 +48,8 @@
 #define BUF (64 * 1024)                 /* per direction of a connection */
 #define QUEUE_BYTES (64ull << 20)       /* event queue, payload bytes */
 #define WAIT_MS 250                     /* FCS_CAP_TIMEOUT after that long without a frame */
+#define NCOMM 16                        /* process names remembered */
+#define POLL_MS 5                       /* the analysis takes the event queue that often */
 
 /* ---- events: relay thread -> analysis ---- */
 
@@ -107,6 +109,10 @@ typedef struct relay {
     uint64_t next_id;
     int64_t accept_pause_until;         /* EMFILE: accept again after (monotonic ns) */
     int64_t last_note;
+    uint32_t comm_pid[NCOMM];           /* peer(): recent pids' names */
+    int64_t comm_at[NCOMM];
+    char comm[NCOMM][16];
+    unsigned comm_next;
     /* control (any thread, signal handlers) */
     atomic_int stop_accept;             /* drain asked */
     atomic_int quit;                    /* close asked */
@@ -138,11 +144,11 @@ static void kick(int fd)
     (void)r;
 }
 
+/* No wake-up per event: the analysis takes the queue every POLL_MS (a
+ * wake-up per read cost more than the forwarding itself). */
 static void push(relay *r, rev *e)
 {
-    bool was_empty;
     pthread_mutex_lock(&r->mu);
-    was_empty = r->qhead == NULL;
     e->next = NULL;
     if (r->qtail)
         r->qtail->next = e;
@@ -152,8 +158,6 @@ static void push(relay *r, rev *e)
     r->qbytes += e->len;
     r->received++;
     pthread_mutex_unlock(&r->mu);
-    if (was_empty)
-        kick(r->qfd);
 }
 
 static void push_ctl(relay *r, int type, const rconn *c, int dir, uint64_t off)
@@ -213,7 +217,10 @@ static void note(relay *r, const char *fmt, const char *what, int e)
     fprintf(stderr, fmt, what, strerror(e));
 }
 
-static void peer(int fd, uint32_t *pid, char comm[16])
+/* The pid at the other end of fd and its name (/proc/PID/comm; the last
+ * few are remembered: the same web server workers and php-fpm master
+ * connect again and again). */
+static void peer(relay *r, int fd, uint32_t *pid, char comm[16])
 {
     struct ucred cr;
     socklen_t l = sizeof cr;
@@ -222,6 +229,12 @@ static void peer(int fd, uint32_t *pid, char comm[16])
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &l) != 0 || cr.pid <= 0)
         return;
     *pid = (uint32_t)cr.pid;
+    int64_t now = clock_ns(CLOCK_MONOTONIC);
+    for (int i = 0; i < NCOMM; i++)
+        if (r->comm_pid[i] == *pid && now - r->comm_at[i] < 1000000000ll) {
+            memcpy(comm, r->comm[i], 16);
+            return;
+        }
     char p[64];
     snprintf(p, sizeof p, "/proc/%d/comm", (int)cr.pid);
     int f = open(p, O_RDONLY | O_CLOEXEC);
@@ -234,6 +247,10 @@ static void peer(int fd, uint32_t *pid, char comm[16])
     while (n > 0 && (comm[n - 1] == '\n'))
         n--;
     comm[n] = '\0';
+    int k = r->comm_next++ % NCOMM;     /* (a pid reused within 1 s: its old name) */
+    r->comm_pid[k] = *pid;
+    r->comm_at[k] = now;
+    memcpy(r->comm[k], comm, 16);
 }
 
 /* ---- the forwarding loop ---- */
@@ -298,12 +315,19 @@ static void pump(relay *r, rconn *c, int d)
         }
         if (c->len[d] == BUF)
             break;       /* backpressure: side o does not take them now */
-        ssize_t n = recv(c->fd[d], c->buf[d] + c->len[d], BUF - c->len[d], MSG_DONTWAIT);
+        size_t room = BUF - c->len[d];
+        ssize_t n = recv(c->fd[d], c->buf[d] + c->len[d], room, MSG_DONTWAIT);
         if (n > 0) {
             push_data(r, c, d, c->off[d], c->buf[d] + c->len[d], (size_t)n,
                       clock_ns(CLOCK_REALTIME));
             c->off[d] += (uint64_t)n;
             c->len[d] += (size_t)n;
+            if ((size_t)n < room) {
+                /* it had no more: write them; epoll says when more come
+                 * (no recv just to hear EAGAIN) */
+                flush(c, d);
+                break;
+            }
             continue;
         }
         if (n == 0) {
@@ -331,11 +355,8 @@ static void pump(relay *r, rconn *c, int d)
 static void conn_close(relay *r, rconn *c)
 {
     for (int d = 0; d < 2; d++) {
-        if (c->fd[d] >= 0) {
-            if (c->want[d])
-                epoll_ctl(r->epfd, EPOLL_CTL_DEL, c->fd[d], NULL);
-            close(c->fd[d]);
-        }
+        if (c->fd[d] >= 0)
+            close(c->fd[d]);       /* (leaves the epoll set by itself) */
         free(c->buf[d]);
     }
     if (c->prev)
@@ -360,12 +381,19 @@ static void bury(relay *r)
     }
 }
 
-/* After any event on c: move bytes both ways, then end it when it is over. */
-static void service(relay *r, rconn *c)
+/* After events ev on side `side` of c (side -1: a new connection, both
+ * ways): move the bytes, then end it when it is over. */
+static void service(relay *r, rconn *c, int side, uint32_t ev)
 {
-    pump(r, c, 0);
-    pump(r, c, 1);
-    pump(r, c, 0);   /* what side 1's shutdown or data may have unblocked */
+    if (side < 0) {
+        pump(r, c, 0);
+        pump(r, c, 1);
+    } else {
+        if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR))
+            pump(r, c, side);         /* its bytes, its end of stream, its reset */
+        if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+            pump(r, c, side ^ 1);     /* room again for what goes to it */
+    }
     for (int d = 0; d < 2; d++)
         if (c->reset[d]) {
             /* pass the reset on: close the other side without reading it */
@@ -415,7 +443,7 @@ static void accept_one(relay *r, int cl)
     if (e) {
         e->conn = c->id;
         e->ts = clock_ns(CLOCK_REALTIME);
-        peer(cl, &e->pid[0], e->comm[0]);
+        peer(r, cl, &e->pid[0], e->comm[0]);
     }
     int s = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int ce = 0;
@@ -442,7 +470,7 @@ static void accept_one(relay *r, int cl)
     c->buf[0] = malloc(BUF);
     c->buf[1] = malloc(BUF);
     if (e) {
-        peer(s, &e->pid[1], e->comm[1]);
+        peer(r, s, &e->pid[1], e->comm[1]);
         e->type = EV_OPEN;
     }
     if (!c->buf[0] || !c->buf[1]) {
@@ -461,7 +489,7 @@ static void accept_one(relay *r, int cl)
         r->conns->prev = c;
     r->conns = c;
     r->nconns++;
-    service(r, c);
+    service(r, c, -1, 0);
 }
 
 static void accept_all(relay *r)
@@ -551,9 +579,9 @@ static void *relay_main(void *arg)
             } else {
                 /* a connection closed earlier in this batch waits in the
                  * grave until the batch is done: its events are skipped */
-                rconn *c = ((rside *)p)->c;
-                if (!c->closed)
-                    service(r, c);
+                rside *sd = p;
+                if (!sd->c->closed)
+                    service(r, sd->c, sd->d, evs[i].events);
             }
         }
         bury(r);
@@ -666,8 +694,9 @@ static int src_next(void *ud, fcs_packet *pkt)
         /* draining: no timeouts, the stop's loop wants packets or the end */
         if (!r->draining && waited >= WAIT_MS)
             return FCS_CAP_TIMEOUT;
+        /* qfd: only the stop and the relay thread's end wake this early */
         struct pollfd pf = { r->qfd, POLLIN, 0 };
-        int pr = poll(&pf, 1, r->draining ? WAIT_MS : WAIT_MS - waited);
+        int pr = poll(&pf, 1, POLL_MS);
         if (pr > 0) {
             uint64_t v;
             ssize_t k = read(r->qfd, &v, sizeof v);
