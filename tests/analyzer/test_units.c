@@ -329,6 +329,12 @@ static void suite_opts(void)
               && o.duration == 2 && !o.iface && o.nfiles == 0,
           "--unix with live limits: %s", err);
     opts_free(&o);
+    CHECK(parse(&o, "--relay /run/php/r.sock --to /run/php/x.sock -c 3 -w o.pcap", err, sizeof err) == 0
+              && o.relay_path && !strcmp(o.relay_path, "/run/php/r.sock") && o.relay_to
+              && !strcmp(o.relay_to, "/run/php/x.sock") && o.count == 3 && o.write_file
+              && !o.unix_path && !o.iface && o.nfiles == 0,
+          "--relay --to with live options: %s", err);
+    opts_free(&o);
     CHECK(parse(&o, "-i lo -w out.pcap", err, sizeof err) == 0 && o.write_file
               && !strcmp(o.write_file, "out.pcap"),
           "-w with -i: %s", err);
@@ -349,6 +355,13 @@ static void suite_opts(void)
         {"--unix /s -i lo", "--unix takes no -i"},
         {"--unix /s x.pcap", "--unix takes no -i"},
         {"--unix=", "--unix: empty path"},
+        {"--relay /r", "--relay needs --to"},
+        {"--to /s", "--to is for --relay"},
+        {"--relay /r --to /s -i lo", "--relay takes no"},
+        {"--relay /r --to /s --unix /s", "--relay takes no"},
+        {"--relay /r --to /s x.pcap", "--relay takes no"},
+        {"--relay= --to /s", "--relay: empty path"},
+        {"--relay /r --to=", "--to: empty path"},
         {"-w x.pcap a.pcap", "-w/--write is for live capture"},
         {"-f xml a", "--format"},
         {"--fail-on fatal a", "--fail-on"},
