@@ -1,10 +1,11 @@
-/* anomaly.c — the anomaly catalogue tables, generated from anomalies.def by X-macro.
+/* anomaly.c — the anomaly catalogue tables (generated from anomalies.def by X-macro) and firing an anomaly: its detail, the request's list, the counts, the callback.
  *
  * Normative reference: ../shared/docs/FASTCGI.md "Anomaly catalogue (contract)";
  * docs/ANOMALIES.md explains each id.
  */
 #include "fsd_internal.h"
 
+#include <stdarg.h>
 #include <string.h>
 
 #define NOTE FSD_SEV_NOTE
@@ -69,4 +70,141 @@ fsd_anomaly_id fsd_anomaly_from_name(const char *name)
         if (strcmp(table[i].name, name) == 0)
             return (fsd_anomaly_id)i;
     return FSD_A_COUNT;
+}
+
+/* ------------------------------------------------------------------ */
+/* anomalies                                                          */
+
+/* The detail formatter: the subset of printf the decoder's messages use
+ * (%s %.*s %u %llu %lld %zu %02x), with vsnprintf's results (strings stop at
+ * a NUL, output cut at size - 1 bytes), without its cost. */
+typedef struct dbuf {
+    char *p;
+    size_t len, cap; /* cap excludes the NUL */
+} dbuf;
+
+static void d_put(dbuf *b, const char *s, size_t n)
+{
+    if (n > b->cap - b->len)
+        n = b->cap - b->len;
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+}
+
+static void d_u64(dbuf *b, uint64_t v, bool neg, unsigned base, unsigned width)
+{
+    char t[24];
+    size_t i = sizeof t;
+    do {
+        t[--i] = "0123456789abcdef"[v % base];
+        v /= base;
+    } while (v);
+    while (sizeof t - i < width)
+        t[--i] = '0';
+    if (neg)
+        t[--i] = '-';
+    d_put(b, t + i, sizeof t - i);
+}
+
+static void d_format(char *out, size_t size, const char *fmt, va_list ap)
+{
+    dbuf b = { out, 0, size - 1 };
+    while (*fmt) {
+        const char *q = fmt;
+        while (*q && *q != '%')
+            q++;
+        d_put(&b, fmt, (size_t)(q - fmt));
+        fmt = q;
+        if (!*fmt)
+            break;
+        fmt++;
+        if (fmt[0] == 's') {
+            const char *s = va_arg(ap, const char *);
+            d_put(&b, s, strlen(s));
+            fmt += 1;
+        } else if (fmt[0] == '.' && fmt[1] == '*' && fmt[2] == 's') {
+            int prec = va_arg(ap, int);
+            const char *s = va_arg(ap, const char *);
+            size_t n = 0;
+            if (prec < 0)
+                n = strlen(s);
+            else
+                while (n < (size_t)prec && s[n])
+                    n++;
+            d_put(&b, s, n);
+            fmt += 3;
+        } else if (fmt[0] == 'u') {
+            d_u64(&b, va_arg(ap, unsigned), false, 10, 0);
+            fmt += 1;
+        } else if (fmt[0] == 'l' && fmt[1] == 'l' && fmt[2] == 'u') {
+            d_u64(&b, va_arg(ap, unsigned long long), false, 10, 0);
+            fmt += 3;
+        } else if (fmt[0] == 'l' && fmt[1] == 'l' && fmt[2] == 'd') {
+            long long v = va_arg(ap, long long);
+            d_u64(&b, v < 0 ? 0 - (uint64_t)v : (uint64_t)v, v < 0, 10, 0);
+            fmt += 3;
+        } else if (fmt[0] == 'z' && fmt[1] == 'u') {
+            d_u64(&b, va_arg(ap, size_t), false, 10, 0);
+            fmt += 2;
+        } else if (fmt[0] == '0' && fmt[1] == '2' && fmt[2] == 'x') {
+            d_u64(&b, va_arg(ap, unsigned), false, 16, 2);
+            fmt += 3;
+        } else if (fmt[0] == '%') {
+            d_put(&b, "%", 1);
+            fmt += 1;
+        } else {
+            /* not used by the decoder: the rest verbatim */
+            d_put(&b, fmt - 1, strlen(fmt - 1));
+            break;
+        }
+    }
+    out[b.len] = '\0';
+}
+
+void fsd_fire(fsd_conn *c, fsd_req *r, fsd_anomaly_id id, fsd_severity sev, fsd_dir dir,
+              uint64_t off, fsd_timepoint at, int32_t request_id, const char *fmt, ...)
+{
+    fsd_anomaly_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.id = id;
+    ev.severity = sev ? sev : fsd_anomaly_severity(id);
+    ev.dir = dir;
+    ev.offset = off;
+    ev.ts_ns = at.ns;
+    ev.tag = at.tag;
+    ev.request_id = request_id;
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        d_format(ev.detail, sizeof ev.detail, fmt, ap);
+        va_end(ap);
+    }
+    if (r != NULL)
+        fsd_req_keep_anomaly(c, r, &ev);
+    /* count it: a few distinct ids inline, the full table beyond */
+    if (c->st.big_anom) {
+        c->st.big[FSD_BIG_ANOM + id]++;
+    } else {
+        unsigned k;
+        for (k = 0; k < c->st.a_n && c->st.a_id[k] != (uint8_t)id; k++)
+            ;
+        if (k < c->st.a_n && c->st.a_count[k] < UINT32_MAX) {
+            c->st.a_count[k]++;
+        } else if (k == c->st.a_n && k < FSD_ACOUNT_INLINE) {
+            c->st.a_id[k] = (uint8_t)id;
+            c->st.a_count[k] = 1;
+            c->st.a_n++;
+        } else {
+            uint64_t *big = fsd_big_stats(c);
+            if (big != NULL) {
+                uint64_t *all = big + FSD_BIG_ANOM;
+                for (unsigned j = 0; j < c->st.a_n; j++)
+                    all[c->st.a_id[j]] = c->st.a_count[j];
+                all[id]++;
+                c->st.big_anom = true;
+            }
+        }
+    }
+    if (c->cb->on_anomaly)
+        c->cb->on_anomaly(c->ud, &ev);
 }

@@ -84,7 +84,8 @@ static inline fsd_pname fsd_param_classify(const uint8_t *name, size_t len)
 }
 #undef FSD_NAME_IS
 
-/* ---- memory (conn.c): every allocation goes through the configured hooks ---- */
+/* ---- memory (mem.c): every allocation goes through the configured hooks ---- */
+fsd_allocator fsd_mem_default(void);   /* malloc/free */
 void *fsd_mem_alloc(fsd_conn *c, size_t n);
 void fsd_mem_free(fsd_conn *c, void *p, size_t n);
 /* Grow *buf (doubling) to hold at least need elements of elem bytes; false on
@@ -383,6 +384,7 @@ void fsd_fire(fsd_conn *c, fsd_req *r, fsd_anomaly_id id, fsd_severity sev, fsd_
     ;
 
 fsd_req *fsd_req_find(fsd_conn *c, uint16_t id);
+void fsd_req_keep_anomaly(fsd_conn *c, fsd_req *r, fsd_anomaly_event *ev);
 /* Header of an application or management record complete: route it. */
 void fsd_req_on_header(fsd_conn *c, fsd_dir dir);
 void fsd_req_on_content(fsd_conn *c, fsd_dir dir, const uint8_t *p, size_t n, uint64_t off,
