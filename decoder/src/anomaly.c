@@ -161,7 +161,40 @@ static void d_format(char *out, size_t size, const char *fmt, va_list ap)
     out[b.len] = '\0';
 }
 
-void fsd_fire(fsd_conn *c, fsd_req *r, fsd_anomaly_id id, fsd_severity sev, fsd_dir dir,
+/* Keep a copy of an anomaly event in a request's list (at most
+ * max_request_anomalies, the rest counted as dropped); sets ev->in_transaction. */
+static void keep_event(fsd_conn *c, fsd_anomaly_list *r, fsd_anomaly_event *ev)
+{
+    if (r->n < c->lim.max_request_anomalies) {
+        if (r->n == r->cap) {
+            size_t want = r->cap ? r->cap * 2 : 1;
+            if (want > c->lim.max_request_anomalies)
+                want = c->lim.max_request_anomalies;
+            /* exactly want (fsd_mem_grow would start at 16 x 144 bytes) */
+            fsd_anomaly_event *na = fsd_mem_alloc(c, want * sizeof *na);
+            if (na == NULL) {
+                c->nomem = true;
+            } else {
+                if (r->ev != NULL) {
+                    memcpy(na, r->ev, r->n * sizeof *na);
+                    fsd_mem_free(c, r->ev, r->cap * sizeof *r->ev);
+                }
+                r->ev = na;
+                r->cap = want;
+            }
+        }
+        if (r->n < r->cap) {
+            ev->in_transaction = true;
+            r->ev[r->n++] = *ev;
+        } else {
+            r->dropped++;
+        }
+    } else {
+        r->dropped++;
+    }
+}
+
+void fsd_fire(fsd_conn *c, fsd_anomaly_list *keep, fsd_anomaly_id id, fsd_severity sev, fsd_dir dir,
               uint64_t off, fsd_timepoint at, int32_t request_id, const char *fmt, ...)
 {
     fsd_anomaly_event ev;
@@ -179,8 +212,8 @@ void fsd_fire(fsd_conn *c, fsd_req *r, fsd_anomaly_id id, fsd_severity sev, fsd_
         d_format(ev.detail, sizeof ev.detail, fmt, ap);
         va_end(ap);
     }
-    if (r != NULL)
-        fsd_req_keep_anomaly(c, r, &ev);
+    if (keep != NULL)
+        keep_event(c, keep, &ev);
     /* count it: a few distinct ids inline, the full table beyond */
     if (c->st.big_anom) {
         c->st.big[FSD_BIG_ANOM + id]++;

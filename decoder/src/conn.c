@@ -244,7 +244,7 @@ static void record_checks_fire(fsd_conn *c, fsd_dir dir)
 {
     fsd_dirst *d = &c->d[dir];
     const fsd_header *h = &d->h;
-    fsd_req *r = d->rec_req;
+    fsd_anomaly_list *r = fsd_req_anomalies(d->rec_req);
     int32_t id = ev_id(h);
     if (h->version != 1) {
         const char *hint = proto_hint(d->hdr, dir);
@@ -303,7 +303,7 @@ static void body_reserved_check(fsd_conn *c, fsd_dir dir, const fsd_record_event
     }
     for (size_t i = 0; i < n; i++) {
         if (res[i]) {
-            fsd_fire(c, d->rec_req, FSD_A_reserved_nonzero, 0, dir, d->rec_off, FSD_REC_FIRST(d), ev_id(&d->h),
+            fsd_fire(c, fsd_req_anomalies(d->rec_req), FSD_A_reserved_nonzero, 0, dir, d->rec_off, FSD_REC_FIRST(d), ev_id(&d->h),
                      "%s body reserved byte %zu is 0x%02x", fsd_type_name(d->h.type), i, res[i]);
             return;
         }
@@ -793,7 +793,7 @@ int fsd_conn_gap(fsd_conn *c, fsd_dir dir, uint64_t nbytes, int64_t ts_ns, uint6
         }
         d->pad_left -= (uint32_t)(nbytes - m);
         d->off += nbytes;
-        fsd_fire(c, d->rec_req, FSD_A_capture_gap, 0, dir, gap_off, at, ev_id(&d->h),
+        fsd_fire(c, fsd_req_anomalies(d->rec_req), FSD_A_capture_gap, 0, dir, gap_off, at, ev_id(&d->h),
                  "%llu bytes missing inside a %s record; framing kept", (unsigned long long)nbytes,
                  fsd_type_name(d->h.type));
         if (d->content_left == 0 && d->pad_left == 0)
@@ -842,7 +842,7 @@ static void end_dir(fsd_conn *c, fsd_dir dir, fsd_timepoint at)
         d->hdr_have = 0;
     } else if (d->sync == FSD_SYNC_OK) {
         if (d->in_rec) {
-            fsd_fire(c, d->rec_req, FSD_A_truncated_record, 0, dir, d->rec_off, FSD_REC_FIRST(d), ev_id(&d->h),
+            fsd_fire(c, fsd_req_anomalies(d->rec_req), FSD_A_truncated_record, 0, dir, d->rec_off, FSD_REC_FIRST(d), ev_id(&d->h),
                      "%s cut after %u of %u bytes", fsd_type_name(d->h.type),
                      (unsigned)(d->off - d->rec_off), fsd_header_record_len(&d->h));
             record_end(c, dir, at, true);

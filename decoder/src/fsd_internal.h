@@ -372,8 +372,15 @@ struct fsd_conn {
                                  connection since (response_rejected if the web server resets) */
 };
 
-/* Fire an anomaly: on_anomaly now, stored in r's transaction when r != NULL. */
-void fsd_fire(fsd_conn *c, fsd_req *r, fsd_anomaly_id id, fsd_severity sev, fsd_dir dir,
+/* A request's anomaly events (delivered with its transaction). */
+typedef struct fsd_anomaly_list {
+    fsd_anomaly_event *ev;
+    size_t n, cap, dropped;   /* dropped: beyond max_request_anomalies */
+} fsd_anomaly_list;
+
+/* Fire an anomaly (anomaly.c): on_anomaly now, counted, and a copy kept in
+ * keep (a request's list: fsd_req_anomalies) when keep != NULL. */
+void fsd_fire(fsd_conn *c, fsd_anomaly_list *keep, fsd_anomaly_id id, fsd_severity sev, fsd_dir dir,
               uint64_t off, fsd_timepoint at, int32_t request_id, const char *fmt, ...)
 #if defined(__GNUC__) || defined(__clang__)
     __attribute__((format(printf, 9, 10)))
@@ -384,7 +391,8 @@ void fsd_fire(fsd_conn *c, fsd_req *r, fsd_anomaly_id id, fsd_severity sev, fsd_
     ;
 
 fsd_req *fsd_req_find(fsd_conn *c, uint16_t id);
-void fsd_req_keep_anomaly(fsd_conn *c, fsd_req *r, fsd_anomaly_event *ev);
+/* r's anomaly list, NULL for NULL (for fsd_fire) */
+fsd_anomaly_list *fsd_req_anomalies(fsd_req *r);
 /* Header of an application or management record complete: route it. */
 void fsd_req_on_header(fsd_conn *c, fsd_dir dir);
 void fsd_req_on_content(fsd_conn *c, fsd_dir dir, const uint8_t *p, size_t n, uint64_t off,

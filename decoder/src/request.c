@@ -146,9 +146,19 @@ struct fsd_req {
     ptp t_begin, t_sent, t_first, t_end;
     ptp t_last, t_close;      /* last byte (either side), first close while outstanding */
     int64_t t_srv_ns;         /* time of the server's last byte (T_SRV) */
-    fsd_anomaly_event *an;
-    size_t nan, an_cap, an_dropped;
+    fsd_anomaly_list anoms;   /* its anomaly events (fsd_fire) */
 };
+
+/* Where fsd_fire keeps a request's events (NULL: not tied to a request). */
+static inline fsd_anomaly_list *KEEP(fsd_req *r)
+{
+    return r ? &r->anoms : NULL;
+}
+
+fsd_anomaly_list *fsd_req_anomalies(fsd_req *r)
+{
+    return KEEP(r);
+}
 
 static inline void tp_put(fsd_req *r, ptp *slot, unsigned bit, fsd_timepoint t)
 {
@@ -180,39 +190,6 @@ static inline void seen(fsd_req *r, fsd_dir dir, fsd_timepoint at)
     if (dir == FSD_DIR_SERVER) {
         r->t_srv_ns = at.ns;
         r->t_set |= T_SRV;
-    }
-}
-
-/* Keep a copy of an anomaly event in r's transaction (at most
- * max_request_anomalies, the rest counted as dropped); sets ev->in_transaction. */
-void fsd_req_keep_anomaly(fsd_conn *c, fsd_req *r, fsd_anomaly_event *ev)
-{
-    if (r->nan < c->lim.max_request_anomalies) {
-        if (r->nan == r->an_cap) {
-            size_t want = r->an_cap ? r->an_cap * 2 : 1;
-            if (want > c->lim.max_request_anomalies)
-                want = c->lim.max_request_anomalies;
-            /* exactly want (fsd_mem_grow would start at 16 x 144 bytes) */
-            fsd_anomaly_event *na = fsd_mem_alloc(c, want * sizeof *na);
-            if (na == NULL) {
-                c->nomem = true;
-            } else {
-                if (r->an != NULL) {
-                    memcpy(na, r->an, r->nan * sizeof *na);
-                    fsd_mem_free(c, r->an, r->an_cap * sizeof *r->an);
-                }
-                r->an = na;
-                r->an_cap = want;
-            }
-        }
-        if (r->nan < r->an_cap) {
-            ev->in_transaction = true;
-            r->an[r->nan++] = *ev;
-        } else {
-            r->an_dropped++;
-        }
-    } else {
-        r->an_dropped++;
     }
 }
 
@@ -330,8 +307,8 @@ static void req_free(fsd_conn *c, fsd_req *r)
         fsd_mem_free(c, r->ps, r->ps_cap * sizeof *r->ps);
     if (r->hash)
         fsd_mem_free(c, r->hash, r->hash_cap * sizeof *r->hash);
-    if (r->an)
-        fsd_mem_free(c, r->an, r->an_cap * sizeof *r->an);
+    if (r->anoms.ev)
+        fsd_mem_free(c, r->anoms.ev, r->anoms.cap * sizeof *r->anoms.ev);
     fsd_mem_free(c, r, sizeof *r);
 }
 
@@ -479,17 +456,17 @@ static void deliver(fsd_conn *c, fsd_req *r, fsd_end_reason reason, fsd_dir dir,
             r->cl_state != CL_VALID && r->stdin_bytes > 0 && reason != FSD_END_GAP &&
             reason != FSD_END_DESYNC) {
             r->fate |= F_ABB;
-            fsd_fire(c, r, FSD_A_answered_before_body, 0, dir, off, at, r->id,
+            fsd_fire(c, KEEP(r), FSD_A_answered_before_body, 0, dir, off, at, r->id,
                      "END_REQUEST after %llu STDIN bytes; the body never ended", (unsigned long long)r->stdin_bytes);
         }
         /* answered: the stream was cut with the connection, nothing was smuggled (warning) */
-        fsd_fire(c, r, FSD_A_stream_not_terminated, r->has_end ? FSD_SEV_WARNING : 0, dir, off, at, r->id,
+        fsd_fire(c, KEEP(r), FSD_A_stream_not_terminated, r->has_end ? FSD_SEV_WARNING : 0, dir, off, at, r->id,
                  "%s never ended: %s%s", missing, r->fate & F_ABB ? "answered first; " : "",
                  end_story(r, reason, dir));
     }
     /* only a note when the capture explains it: it ended, or lost the end */
     if (!r->has_end)
-        fsd_fire(c, r, FSD_A_incomplete_request,
+        fsd_fire(c, KEEP(r), FSD_A_incomplete_request,
                  reason == FSD_END_CAPTURE || reason == FSD_END_GAP || r->gap ? FSD_SEV_NOTE : 0, dir, off,
                  at, r->id, "%s", fsd_end_reason_name(reason));
 
@@ -560,9 +537,9 @@ static void deliver(fsd_conn *c, fsd_req *r, fsd_end_reason reason, fsd_dir dir,
     tx.t_end = tp_get(r, &r->t_end, T_END);
     tx.end_reason = r->has_end ? FSD_END_COMPLETE : reason;
     tx.complete = tx.end_reason == FSD_END_COMPLETE;
-    tx.anomalies = r->an;
-    tx.nanomalies = r->nan;
-    tx.anomalies_dropped = r->an_dropped;
+    tx.anomalies = r->anoms.ev;
+    tx.nanomalies = r->anoms.n;
+    tx.anomalies_dropped = r->anoms.dropped;
     /* 0.2.0: what the web server's client got */
     tx.status_source = (fsd_status_source)r->status_src;
     tx.cgi_header_bytes = r->cgi.used;
@@ -636,7 +613,7 @@ void fsd_req_server_close(fsd_conn *c, fsd_dir dir, uint64_t off, fsd_timepoint 
         return;
     c->kcv_fired = true;
     r = fsd_req_find(c, c->last_id);
-    fsd_fire(c, r, FSD_A_keep_conn_violation, 0, dir, off, at, c->last_id,
+    fsd_fire(c, KEEP(r), FSD_A_keep_conn_violation, 0, dir, off, at, c->last_id,
              "server closed a KEEP_CONN connection");
 }
 
@@ -662,7 +639,7 @@ void fsd_req_on_close(fsd_conn *c, fsd_dir dir, fsd_close_kind kind, uint64_t of
         fsd_req *q = fsd_req_find(c, c->rej_id);
         if (q != NULL && (kind == FSD_CLOSE_RST || !q->has_end) && !(q->fate & F_REJECTED)) {
             q->fate |= F_REJECTED;
-            fsd_fire(c, q, FSD_A_response_rejected, 0, dir, off, at, q->id,
+            fsd_fire(c, KEEP(q), FSD_A_response_rejected, 0, dir, off, at, q->id,
                      "%zu-byte header block over %u; web server %s: likely 502", q->cgi.used,
                      c->lim.web_server_header_bytes, kind == FSD_CLOSE_RST ? "reset" : "closed");
         }
@@ -693,7 +670,7 @@ void fsd_req_on_close(fsd_conn *c, fsd_dir dir, fsd_close_kind kind, uint64_t of
         if (dir == FSD_DIR_CLIENT && !(r->fate & F_REJECTED) && r->gap) {
             /* its END_REQUEST may be among the bytes the capture lost: no evidence
              * that the web server gave up (a note, the outcome stays unknown) */
-            fsd_fire(c, r, FSD_A_request_abandoned, FSD_SEV_NOTE, dir, off, at, r->id,
+            fsd_fire(c, KEEP(r), FSD_A_request_abandoned, FSD_SEV_NOTE, dir, off, at, r->id,
                      "%s while outstanding, but bytes of it were lost: maybe answered",
                      kind == FSD_CLOSE_RST ? "reset" : "closed");
         } else if (dir == FSD_DIR_CLIENT && !(r->fate & F_REJECTED)) {
@@ -715,12 +692,12 @@ void fsd_req_on_close(fsd_conn *c, fsd_dir dir, fsd_close_kind kind, uint64_t of
             if (have && waited >= (uint64_t)c->lim.upstream_timeout_ms * 1000000u)
                 r->fate |= F_TIMEOUT;
             if (have)
-                fsd_fire(c, r, FSD_A_request_abandoned, 0, dir, off, at, r->id,
+                fsd_fire(c, KEEP(r), FSD_A_request_abandoned, 0, dir, off, at, r->id,
                          "%s %llu ms after the last byte it got (timeout %u ms): %s",
                          kind == FSD_CLOSE_RST ? "reset" : "closed", (unsigned long long)(waited / 1000000u),
                          c->lim.upstream_timeout_ms, r->fate & F_TIMEOUT ? "504" : "499");
             else
-                fsd_fire(c, r, FSD_A_request_abandoned, 0, dir, off, at, r->id,
+                fsd_fire(c, KEEP(r), FSD_A_request_abandoned, 0, dir, off, at, r->id,
                          "%s before the request was sent: 499", kind == FSD_CLOSE_RST ? "reset" : "closed");
         }
     }
@@ -842,7 +819,7 @@ static void parse_content_length(fsd_conn *c, fsd_req *r, const fsd_pair *p)
     }
     if (!ok) {
         r->cl_state = CL_INVALID;
-        fsd_fire(c, r, FSD_A_content_length_invalid, 0, FSD_DIR_CLIENT, p->offset, p->at, r->id,
+        fsd_fire(c, KEEP(r), FSD_A_content_length_invalid, 0, FSD_DIR_CLIENT, p->offset, p->at, r->id,
                  "CONTENT_LENGTH \"%.*s\"", (int)(p->value_stored < 40 ? p->value_stored : 40),
                  (const char *)p->value);
         return;
@@ -858,18 +835,18 @@ static FSD_COLD void pair_flags(fsd_conn *c, fsd_req *r, const fsd_pair *p)
     int nlen = (int)(p->name_stored < 48 ? p->name_stored : 48);
     const char *nm = (const char *)p->name;
     if (p->name_len == 0)
-        fsd_fire(c, r, FSD_A_nv_empty_name, 0, FSD_DIR_CLIENT, p->offset, p->at, r->id,
+        fsd_fire(c, KEEP(r), FSD_A_nv_empty_name, 0, FSD_DIR_CLIENT, p->offset, p->at, r->id,
                  "value of %u bytes", p->value_len);
     if (p->nul)
-        fsd_fire(c, r, FSD_A_nv_nul, 0, FSD_DIR_CLIENT, p->offset, p->at, r->id, "%.*s", nlen, nm);
+        fsd_fire(c, KEEP(r), FSD_A_nv_nul, 0, FSD_DIR_CLIENT, p->offset, p->at, r->id, "%.*s", nlen, nm);
     if (p->straddled)
-        fsd_fire(c, r, FSD_A_nv_straddle, 0, FSD_DIR_CLIENT, p->offset, p->at, r->id, "%.*s", nlen, nm);
+        fsd_fire(c, KEEP(r), FSD_A_nv_straddle, 0, FSD_DIR_CLIENT, p->offset, p->at, r->id, "%.*s", nlen, nm);
     if (p->truncated)
-        fsd_fire(c, r, FSD_A_param_cap_exceeded, 0, FSD_DIR_CLIENT, p->offset, p->at, r->id,
+        fsd_fire(c, KEEP(r), FSD_A_param_cap_exceeded, 0, FSD_DIR_CLIENT, p->offset, p->at, r->id,
                  "pair %.*s of %u+%u bytes cut to %u", nlen, nm, p->name_len, p->value_len,
                  c->lim.max_pair_bytes);
     if (p->ctl)
-        fsd_fire(c, r, FSD_A_param_ctl_chars, 0, FSD_DIR_CLIENT, p->offset, p->at, r->id, "%.*s", nlen, nm);
+        fsd_fire(c, KEEP(r), FSD_A_param_ctl_chars, 0, FSD_DIR_CLIENT, p->offset, p->at, r->id, "%.*s", nlen, nm);
 }
 
 /* A name the decoder knows (stored whole): its checks; returns its crit_names index or -1. */
@@ -878,11 +855,11 @@ static FSD_ALWAYS_INLINE int pair_known(fsd_conn *c, fsd_req *r, const fsd_pair 
     int crit;
     switch (kind) {
     case FSD_PN_HTTP_PROXY:
-        fsd_fire(c, r, FSD_A_httpoxy, 0, FSD_DIR_CLIENT, p->offset, p->at, r->id, "HTTP_PROXY");
+        fsd_fire(c, KEEP(r), FSD_A_httpoxy, 0, FSD_DIR_CLIENT, p->offset, p->at, r->id, "HTTP_PROXY");
         break;
     case FSD_PN_PHP_VALUE:
     case FSD_PN_PHP_ADMIN_VALUE:
-        fsd_fire(c, r, FSD_A_php_ini_override, 0, FSD_DIR_CLIENT, p->offset, p->at, r->id, "%.*s",
+        fsd_fire(c, KEEP(r), FSD_A_php_ini_override, 0, FSD_DIR_CLIENT, p->offset, p->at, r->id, "%.*s",
                  (int)p->name_stored, (const char *)p->name);
         break;
     case FSD_PN_CONTENT_LENGTH:
@@ -900,7 +877,7 @@ static FSD_ALWAYS_INLINE int pair_known(fsd_conn *c, fsd_req *r, const fsd_pair 
     crit = crit_of[kind];
     if (crit >= 0) {
         if (r->crit_seen & (1u << crit))
-            fsd_fire(c, r, FSD_A_duplicate_param, FSD_SEV_ERROR, FSD_DIR_CLIENT, p->offset, p->at, r->id,
+            fsd_fire(c, KEEP(r), FSD_A_duplicate_param, FSD_SEV_ERROR, FSD_DIR_CLIENT, p->offset, p->at, r->id,
                      "%s", crit_names[crit]);
         r->crit_seen |= (uint8_t)(1u << crit);
     }
@@ -912,7 +889,7 @@ static FSD_COLD void pair_not_stored(fsd_conn *c, fsd_req *r, const fsd_pair *p)
     r->dropped++;
     if (!(r->once & ONCE_PARAM_CAP)) {
         r->once |= ONCE_PARAM_CAP;
-        fsd_fire(c, r, FSD_A_param_cap_exceeded, 0, FSD_DIR_CLIENT, p->offset, p->at, r->id,
+        fsd_fire(c, KEEP(r), FSD_A_param_cap_exceeded, 0, FSD_DIR_CLIENT, p->offset, p->at, r->id,
                  "params over %u bytes: %.*s and later pairs not stored", c->lim.max_params_bytes,
                  (int)(p->name_stored < 48 ? p->name_stored : 48), (const char *)p->name);
     }
@@ -1042,7 +1019,7 @@ static FSD_ALWAYS_INLINE void pair_store(fsd_conn *c, fsd_req *r, const fsd_pair
             dup = false;
         }
         if (FSD_UNLIKELY(dup))
-            fsd_fire(c, r, FSD_A_duplicate_param, FSD_SEV_WARNING, FSD_DIR_CLIENT, p->offset, p->at, r->id,
+            fsd_fire(c, KEEP(r), FSD_A_duplicate_param, FSD_SEV_WARNING, FSD_DIR_CLIENT, p->offset, p->at, r->id,
                      "%.*s", (int)(ns < 48 ? ns : 48), (const char *)p->name);
         if (cv_of[kind] >= 0)
             r->cv[cv_of[kind]] = (int32_t)r->nps;
@@ -1188,7 +1165,7 @@ static void once(fsd_conn *c, fsd_req *r, uint32_t bit, fsd_anomaly_id id, fsd_d
     if ((r->once & bit) || (r->gap && id != FSD_A_stderr_output))
         return;
     r->once |= bit;
-    fsd_fire(c, r, id, 0, dir, d->rec_off, FSD_REC_FIRST(d), r->id, "%s", detail);
+    fsd_fire(c, KEEP(r), id, 0, dir, d->rec_off, FSD_REC_FIRST(d), r->id, "%s", detail);
 }
 
 void fsd_req_on_header(fsd_conn *c, fsd_dir dir)
@@ -1213,7 +1190,7 @@ void fsd_req_on_header(fsd_conn *c, fsd_dir dir)
         return;
     if (fsd_type_sender(t) != (int)dir) {
         r = !fsd_type_is_management(t) && h->request_id ? fsd_req_find(c, h->request_id) : NULL;
-        fsd_fire(c, r, FSD_A_wrong_direction, 0, dir, d->rec_off, FSD_REC_FIRST(d),
+        fsd_fire(c, KEEP(r), FSD_A_wrong_direction, 0, dir, d->rec_off, FSD_REC_FIRST(d),
                  fsd_type_is_management(t) ? -1 : h->request_id, "%s from the %s", fsd_type_name(t),
                  fsd_dir_name(dir));
         return;
@@ -1257,7 +1234,7 @@ void fsd_req_on_header(fsd_conn *c, fsd_dir dir)
         if (r->gap && (t == FSD_END_REQUEST || t == FSD_STDOUT || t == FSD_STDERR))
             return; /* likely a request whose BEGIN_REQUEST was lost: not applied */
         if (t == FSD_END_REQUEST) {
-            fsd_fire(c, r, FSD_A_duplicate_end, 0, dir, d->rec_off, FSD_REC_FIRST(d), r->id, "request %u already ended",
+            fsd_fire(c, KEEP(r), FSD_A_duplicate_end, 0, dir, d->rec_off, FSD_REC_FIRST(d), r->id, "request %u already ended",
                      r->id);
             return;
         }
@@ -1301,7 +1278,7 @@ void fsd_req_on_header(fsd_conn *c, fsd_dir dir)
         if (t == FSD_STDIN && h->content_length > 0 && r->st[FSD_PARAMS] == S_ENDED && !r->gap &&
             (r->cl_state == CL_ABSENT || r->cl_state == CL_EMPTY) && !(r->once & ONCE_CL_MISSING)) {
             r->once |= ONCE_CL_MISSING;
-            fsd_fire(c, r, FSD_A_content_length_missing, 0, dir, d->rec_off, FSD_REC_FIRST(d), r->id,
+            fsd_fire(c, KEEP(r), FSD_A_content_length_missing, 0, dir, d->rec_off, FSD_REC_FIRST(d), r->id,
                      "STDIN body, CONTENT_LENGTH %s", r->cl_state == CL_EMPTY ? "empty" : "absent");
         }
         d->rec_content = true;
@@ -1351,7 +1328,7 @@ static void app_error_check(fsd_conn *c, fsd_req *r, uint64_t off, fsd_timepoint
         r->http_status >= 500)
         return;
     r->once |= ONCE_APP_ERR;
-    fsd_fire(c, r, FSD_A_application_error, 0, FSD_DIR_SERVER, off, at, r->id, "\"%s\" on STDERR, answer %u",
+    fsd_fire(c, KEEP(r), FSD_A_application_error, 0, FSD_DIR_SERVER, off, at, r->id, "\"%s\" on STDERR, answer %u",
              errpats[r->errpat[0] & 3].s, (unsigned)r->http_status);
 }
 
@@ -1401,7 +1378,7 @@ static void cgi_deliver(fsd_conn *c, fsd_req *r, bool complete, uint64_t end_off
             ev.status_line.len = res.status_len;
         }
         if (res.status_bad)
-            fsd_fire(c, r, FSD_A_bad_status_header, 0, FSD_DIR_SERVER, end_off, at, r->id,
+            fsd_fire(c, KEEP(r), FSD_A_bad_status_header, 0, FSD_DIR_SERVER, end_off, at, r->id,
                      "Status: \"%.*s\"", (int)(res.status_len < 40 ? res.status_len : 40),
                      (const char *)r->cgi.buf + res.status_off);
         app_error_check(c, r, end_off, at);
@@ -1443,7 +1420,7 @@ void fsd_req_on_content(fsd_conn *c, fsd_dir dir, const uint8_t *p, size_t n, ui
             /* offset of the first byte beyond CONTENT_LENGTH */
             uint64_t before = r->stdin_bytes - n;
             uint64_t beyond = off + ((uint64_t)r->cl_value > before ? (uint64_t)r->cl_value - before : 0);
-            fsd_fire(c, r, FSD_A_content_length_mismatch, 0, dir, beyond, at, r->id,
+            fsd_fire(c, KEEP(r), FSD_A_content_length_mismatch, 0, dir, beyond, at, r->id,
                      "STDIN exceeds CONTENT_LENGTH %lld", (long long)r->cl_value);
         }
         break;
@@ -1468,7 +1445,7 @@ void fsd_req_on_content(fsd_conn *c, fsd_dir dir, const uint8_t *p, size_t n, ui
             if (r->cgi.state == FSD_CGI_DONE) {
                 cgi_deliver(c, r, true, off + took, at);
             } else if (r->cgi.state == FSD_CGI_CAPPED) {
-                fsd_fire(c, r, FSD_A_cgi_header_cap_exceeded, 0, dir, off + took, at, r->id,
+                fsd_fire(c, KEEP(r), FSD_A_cgi_header_cap_exceeded, 0, dir, off + took, at, r->id,
                          "no blank line within %u bytes", c->lim.max_cgi_header_bytes);
                 cgi_deliver(c, r, false, off + took, at);
             }
@@ -1546,7 +1523,7 @@ static void stdout_over(fsd_conn *c, fsd_req *r, fsd_dir dir, const fsd_dirst *d
         return;
     r->cgi.state = FSD_CGI_NOHDR;
     if (r->cgi.used > 0) {
-        fsd_fire(c, r, FSD_A_response_no_header, 0, dir, d->rec_off, FSD_REC_FIRST(d), r->id,
+        fsd_fire(c, KEEP(r), FSD_A_response_no_header, 0, dir, d->rec_off, FSD_REC_FIRST(d), r->id,
                  "%zu bytes without a blank line", r->cgi.used);
         cgi_deliver(c, r, false, d->rec_off, at);
     }
@@ -1575,7 +1552,7 @@ static void begin_request(fsd_conn *c, fsd_dir dir, fsd_record_event *ev)
         r = NULL;
     }
     if (r != NULL && !r->lingering) {
-        fsd_fire(c, r, FSD_A_duplicate_begin, 0, dir, d->rec_off, FSD_REC_FIRST(d), id,
+        fsd_fire(c, KEEP(r), FSD_A_duplicate_begin, 0, dir, d->rec_off, FSD_REC_FIRST(d), id,
                  "request %u is active", id);
         return;
     }
@@ -1639,13 +1616,13 @@ static void begin_request(fsd_conn *c, fsd_dir dir, fsd_record_event *ev)
     ev->request_active = true;
 
     if (mpx)
-        fsd_fire(c, r, FSD_A_multiplexed, 0, dir, d->rec_off, FSD_REC_FIRST(d), id, "%u requests active",
+        fsd_fire(c, KEEP(r), FSD_A_multiplexed, 0, dir, d->rec_off, FSD_REC_FIRST(d), id, "%u requests active",
                  c->active);
     if (c->have_last && !c->last_keep)
-        fsd_fire(c, r, FSD_A_keep_conn_violation, 0, dir, d->rec_off, FSD_REC_FIRST(d), id,
+        fsd_fire(c, KEEP(r), FSD_A_keep_conn_violation, 0, dir, d->rec_off, FSD_REC_FIRST(d), id,
                  "BEGIN_REQUEST after request %u cleared KEEP_CONN", c->last_id);
     if (ev->body_valid && (r->role < FSD_RESPONDER || r->role > FSD_FILTER))
-        fsd_fire(c, r, FSD_A_unknown_role, 0, dir, d->rec_off, FSD_REC_FIRST(d), id, "role %u", r->role);
+        fsd_fire(c, KEEP(r), FSD_A_unknown_role, 0, dir, d->rec_off, FSD_REC_FIRST(d), id, "role %u", r->role);
     c->have_last = true;
     c->last_keep = r->keep_conn;
     c->last_id = id;
@@ -1687,12 +1664,12 @@ void fsd_req_on_record_end(fsd_conn *c, fsd_dir dir, fsd_record_event *ev)
         if (!eos)
             break;
         if (r->nv != NULL && fsd_nv_stream_end(r->nv))
-            fsd_fire(c, r, FSD_A_nv_overrun, 0, dir, r->nv->start_off, r->nv->start_at, r->id,
+            fsd_fire(c, KEEP(r), FSD_A_nv_overrun, 0, dir, r->nv->start_off, r->nv->start_at, r->id,
                      "pair at offset %llu incomplete at end of PARAMS", (unsigned long long)r->nv->start_off);
         req_nv_drop(c, r);
         r->st[FSD_PARAMS] = S_ENDED;
         if (r->role == FSD_RESPONDER && (!r->seen_method || !r->seen_sfile) && !r->gap)
-            fsd_fire(c, r, FSD_A_missing_required_param, 0, dir, d->rec_off, FSD_REC_FIRST(d), r->id, "%s%s%s",
+            fsd_fire(c, KEEP(r), FSD_A_missing_required_param, 0, dir, d->rec_off, FSD_REC_FIRST(d), r->id, "%s%s%s",
                      r->seen_method ? "" : "REQUEST_METHOD", !r->seen_method && !r->seen_sfile ? "," : "",
                      r->seen_sfile ? "" : "SCRIPT_FILENAME");
         client_stream_ended(c, r, ev->last);
@@ -1705,10 +1682,10 @@ void fsd_req_on_record_end(fsd_conn *c, fsd_dir dir, fsd_record_event *ev)
             ; /* STDIN records or the CONTENT_LENGTH pair may be the lost bytes */
         else if (r->stdin_bytes > 0 && (r->cl_state == CL_ABSENT || r->cl_state == CL_EMPTY) &&
                  !(r->once & ONCE_CL_MISSING))
-            fsd_fire(c, r, FSD_A_content_length_missing, 0, dir, d->rec_off, FSD_REC_FIRST(d), r->id,
+            fsd_fire(c, KEEP(r), FSD_A_content_length_missing, 0, dir, d->rec_off, FSD_REC_FIRST(d), r->id,
                      "%llu STDIN bytes", (unsigned long long)r->stdin_bytes);
         else if (r->cl_state == CL_VALID && (uint64_t)r->cl_value != r->stdin_bytes && !(r->once & ONCE_CL_EXCEED))
-            fsd_fire(c, r, FSD_A_content_length_mismatch, 0, dir, d->rec_off, FSD_REC_FIRST(d), r->id,
+            fsd_fire(c, KEEP(r), FSD_A_content_length_mismatch, 0, dir, d->rec_off, FSD_REC_FIRST(d), r->id,
                      "CONTENT_LENGTH %lld, STDIN %llu bytes", (long long)r->cl_value,
                      (unsigned long long)r->stdin_bytes);
         client_stream_ended(c, r, ev->last);
@@ -1731,7 +1708,7 @@ void fsd_req_on_record_end(fsd_conn *c, fsd_dir dir, fsd_record_event *ev)
         break;
     case FSD_ABORT_REQUEST:
         if (!r->aborted)
-            fsd_fire(c, r, FSD_A_request_aborted, 0, dir, d->rec_off, FSD_REC_FIRST(d), r->id, "request %u", r->id);
+            fsd_fire(c, KEEP(r), FSD_A_request_aborted, 0, dir, d->rec_off, FSD_REC_FIRST(d), r->id, "request %u", r->id);
         r->aborted = true;
         if (r->lingering)
             r->pending = c->any_pending = true;
@@ -1744,18 +1721,18 @@ void fsd_req_on_record_end(fsd_conn *c, fsd_dir dir, fsd_record_event *ev)
             r->protocol_status = ev->body.end.protocol_status;
         }
         if (r->protocol_status != FSD_REQUEST_COMPLETE)
-            fsd_fire(c, r, FSD_A_protocol_status, r->protocol_status > 3 ? FSD_SEV_ERROR : FSD_SEV_WARNING, dir,
+            fsd_fire(c, KEEP(r), FSD_A_protocol_status, r->protocol_status > 3 ? FSD_SEV_ERROR : FSD_SEV_WARNING, dir,
                      d->rec_off, FSD_REC_FIRST(d), r->id, "%s (%u)", fsd_protocol_status_name(r->protocol_status),
                      r->protocol_status);
         if (r->st[FSD_STDOUT] != S_ENDED)
-            fsd_fire(c, r, FSD_A_end_without_stdout_eos, 0, dir, d->rec_off, FSD_REC_FIRST(d), r->id,
+            fsd_fire(c, KEEP(r), FSD_A_end_without_stdout_eos, 0, dir, d->rec_off, FSD_REC_FIRST(d), r->id,
                      "%llu STDOUT bytes", (unsigned long long)r->stdout_bytes);
         stdout_over(c, r, dir, d, ev->last);
         /* the application answered before the declared body was sent: it did not read it */
         if (needs_stdin(r) && r->st[FSD_STDIN] != S_ENDED && !r->aborted && !(r->fate & F_ABANDONED) &&
             r->cl_state == CL_VALID && r->stdin_bytes < (uint64_t)r->cl_value) {
             r->fate |= F_ABB;
-            fsd_fire(c, r, FSD_A_answered_before_body, 0, dir, d->rec_off, FSD_REC_FIRST(d), r->id,
+            fsd_fire(c, KEEP(r), FSD_A_answered_before_body, 0, dir, d->rec_off, FSD_REC_FIRST(d), r->id,
                      "END_REQUEST after %llu of %lld body bytes", (unsigned long long)r->stdin_bytes,
                      (long long)r->cl_value);
         }
