@@ -310,7 +310,7 @@ def group_order(tmp):
         check(got_g == want_g and len(got_g) >= 2, "anomaly groups of two files: %s want %s" % (got_g, want_g))
         rc, txt, _ = run([fa, fb])
         check(any(l.split()[:2] == ["error", "bad_version"] and l.split()[-1] == "2:%d" % alone_b["bad_version"]["first_frames"][0]
-                  for l in txt.splitlines() if l.strip()), "text: first frames as FILE:FRAME")
+                  for l in txt.decode().splitlines() if l.strip()), "text: first frames as FILE:FRAME")
         # stdin
         rc, out3, err = run(["-f", "json", "-"], stdin=p.bytes())
         reqs3 = [o for o in jlines(out3) if o["type"] == "request"]
