@@ -72,7 +72,8 @@ typedef struct fcs_capture fcs_capture;
 enum {
     FCS_CAP_PACKET = 1,    /* *pkt is filled; pkt->data valid until the next call */
     FCS_CAP_EOF = 0,       /* all input read (offline) */
-    FCS_CAP_TIMEOUT = 2,   /* live: no packet within the read timeout; call again */
+    FCS_CAP_TIMEOUT = 2,   /* live: no packet ready now (a device's ring ran dry) or
+                              none came for a while; call again */
     FCS_CAP_DAMAGED = -1,  /* the current file is truncated/corrupt: fcs_cap_error()
                               says where; the packets before it were delivered, the
                               next call continues with the next file */

@@ -285,11 +285,13 @@ int run_analysis(const run_params *rp)
     }
     if (rp->progress_done)
         rp->progress_done(rp->ud);
-    if (rp->live && !fatal && !counted) {
-        /* Stopped (signal, --duration): what libpcap and the kernel hold
-         * already was captured before the stop; analyze it too. Not after
-         * -c: N requests were asked for (the kernel hands packets over in
-         * blocks, so the ring may well hold the next request already). */
+    if (rp->live && !fatal && !(counted && o->iface)) {
+        /* Stopped (signal, -c, --duration): what the source and the kernel
+         * hold already was captured before the stop; analyze it too (the
+         * relay forwards its open connections to their end meanwhile). Not
+         * after -c on a device: N requests were asked for, and the kernel
+         * hands packets over in blocks, so its ring may well hold the next
+         * requests already. */
         fcs_cap_drain(cap);
         for (;;) {
             fcs_packet pkt;
