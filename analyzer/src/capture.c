@@ -174,6 +174,9 @@ struct fcs_capture {
     char *stdin_iobuf;
     /* live */
     bool nano;
+    bool dry_told;          /* device: FCS_CAP_TIMEOUT given since the ring ran dry */
+    bool immediate;         /* device: pcap immediate mode (no dry FCS_CAP_TIMEOUT) */
+    int64_t block_ns;       /* device: the block timeout (0: immediate) */
     uint64_t last_drop, last_ifdrop;
     const void *memimg;
     size_t memlen;
@@ -1047,8 +1050,8 @@ fcs_capture *fcs_cap_open_live(const char *device, const fcs_live_options *opts,
     if (opts)
         o = *opts;
     if (!o.snaplen) o.snaplen = 262144;
-    if (!o.buffer_bytes) o.buffer_bytes = 64 << 20;
-    if (!o.timeout_ms) o.timeout_ms = 250;
+    if (!o.buffer_bytes) o.buffer_bytes = FCS_LIVE_BUFFER_DEFAULT;
+    if (!o.timeout_ms) o.timeout_ms = FCS_LIVE_TIMEOUT_MS;
     char ebuf[PCAP_ERRBUF_SIZE] = "";
     pcap_t *p = pcap_create(device, ebuf);
     if (!p) {
@@ -1057,8 +1060,10 @@ fcs_capture *fcs_cap_open_live(const char *device, const fcs_live_options *opts,
     }
     pcap_set_snaplen(p, o.snaplen);
     pcap_set_promisc(p, o.promisc ? 1 : 0);
+    /* as tcpdump: the kernel hands over a block of packets when it is full
+     * or the timeout passed (TPACKET_V3), not a wake-up per packet */
     pcap_set_timeout(p, o.timeout_ms);
-    pcap_set_immediate_mode(p, 1);
+    pcap_set_immediate_mode(p, o.immediate ? 1 : 0);
     pcap_set_buffer_size(p, o.buffer_bytes);
     bool nano = pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO) == 0;
     int r = pcap_activate(p);
@@ -1104,6 +1109,13 @@ fcs_capture *fcs_cap_open_live(const char *device, const fcs_live_options *opts,
             return NULL;
         }
     }
+    /* we wait in poll() ourselves (live_next): FCS_CAP_TIMEOUT when the
+     * ring runs dry and every FCS_LIVE_TICK_MS while nothing comes */
+    if (pcap_setnonblock(p, 1, ebuf) != 0) {
+        seterr(err, errlen, "%s: cannot capture: %s", device, ebuf);
+        pcap_close(p);
+        return NULL;
+    }
     fcs_capture *c = cap_alloc(1);
     if (!c || !(c->files[0].path = strdup(device))) {
         seterr(err, errlen, "out of memory");
@@ -1113,6 +1125,8 @@ fcs_capture *fcs_cap_open_live(const char *device, const fcs_live_options *opts,
     }
     c->live = true;
     c->nano = nano;
+    c->immediate = o.immediate;
+    c->block_ns = o.immediate ? 0 : (int64_t)o.timeout_ms * 1000000;
     c->p = p;
     c->files[0].info.name = c->files[0].path;
     c->files[0].info.format = FCS_FMT_LIVE;
@@ -1321,9 +1335,6 @@ void fcs_cap_drain(fcs_capture *c)
     }
     if (!c->live || !c->p || c->fatal)
         return;
-    char e[PCAP_ERRBUF_SIZE];
-    if (pcap_setnonblock(c->p, 1, e) != 0)
-        return;
     c->stop = 0;
     c->eof = false; /* the stop's end of input */
     c->draining = true;
@@ -1332,15 +1343,16 @@ void fcs_cap_drain(fcs_capture *c)
 
 /* Live, after fcs_cap_drain(): the packets already buffered, without
  * blocking; PCAP_ERROR_BREAK once none came for 100 ms (packets still in the
- * network stack at the stop arrive within that) or after 2 s in all (a
- * busy link is never quiet). */
+ * network stack at the stop arrive within that) plus the block timeout (the
+ * kernel hands over the last, partly filled block only when it passes) or
+ * after 2 s in all (a busy link is never quiet). */
 static int drain_next(fcs_capture *c, struct pcap_pkthdr **hdr, const u_char **data)
 {
     for (;;) {
         if (c->stop)
             return PCAP_ERROR_BREAK;
         int64_t now = mono_now();
-        if (now - c->drain_quiet >= 100000000 || now - c->drain_start >= 2000000000)
+        if (now - c->drain_quiet >= 100000000 + c->block_ns || now - c->drain_start >= 2000000000)
             return PCAP_ERROR_BREAK;
         int r = pcap_next_ex(c->p, hdr, data);
         if (r == 1) {
@@ -1352,6 +1364,39 @@ static int drain_next(fcs_capture *c, struct pcap_pkthdr **hdr, const u_char **d
         struct pollfd pf = { pcap_get_selectable_fd(c->p), POLLIN, 0 };
         if (pf.fd >= 0)
             (void)poll(&pf, 1, 10);
+    }
+}
+
+/* Live device, the ring read without blocking (fcs_cap_open_live): a
+ * packet (1); 0 (FCS_CAP_TIMEOUT) once when the ring runs dry, unless
+ * immediate, and after FCS_LIVE_TICK_MS of waiting in poll() with nothing
+ * coming or when a signal interrupts the wait; libpcap's error or
+ * PCAP_ERROR_BREAK (the stop) otherwise. */
+static int live_next(fcs_capture *c, struct pcap_pkthdr **hdr, const u_char **data)
+{
+    for (;;) {
+        int r = pcap_next_ex(c->p, hdr, data);
+        if (r == 1) {
+            c->dry_told = false;
+            return 1;
+        }
+        if (r != 0)
+            return r;
+        if (c->stop)
+            return PCAP_ERROR_BREAK;
+        if (!c->dry_told && !c->immediate) {
+            c->dry_told = true;
+            return 0;
+        }
+        /* a signal that comes between the check above and poll() is seen
+         * after FCS_LIVE_TICK_MS at the latest */
+        struct pollfd pf = { pcap_get_selectable_fd(c->p), POLLIN, 0 };
+        int pr = poll(&pf, 1, FCS_LIVE_TICK_MS);
+        if (pr <= 0) { /* nothing came, a signal, or poll failed */
+            c->dry_told = true;
+            return c->stop ? PCAP_ERROR_BREAK : 0;
+        }
+        /* ready, or an error libpcap's next read reports */
     }
 }
 
@@ -1433,7 +1478,8 @@ static int cap_next_slow(fcs_capture *c, fcs_packet *pkt)
         if (c->fast > 0)
             r = fast_next(c, &hdr, &data);
         if (r == 0)
-            r = c->draining ? drain_next(c, &hdr, &data) : pcap_next_ex(c->p, &hdr, &data);
+            r = c->draining ? drain_next(c, &hdr, &data)
+                : c->live ? live_next(c, &hdr, &data) : pcap_next_ex(c->p, &hdr, &data);
         if (r != 1 && c->stop) {
             /* a read interrupted by fcs_cap_breakloop() is no damage */
             c->eof = true;
@@ -1584,6 +1630,12 @@ bool fcs_cap_live_stats(fcs_capture *c, uint64_t *received, uint64_t *dropped, u
     if (dropped) *dropped = ps.ps_drop;
     if (ifdropped) *ifdropped = ps.ps_ifdrop;
     return true;
+}
+
+int64_t fcs_cap_delivery_lag_ns(const fcs_capture *c)
+{
+    /* the block timeout, plus the kernel timer's tick and our wake-up */
+    return c->live && c->p && c->block_ns ? c->block_ns + 50000000 : 0;
 }
 
 int fcs_cap_fd(const fcs_capture *c)

@@ -72,7 +72,8 @@ typedef struct fcs_capture fcs_capture;
 enum {
     FCS_CAP_PACKET = 1,    /* *pkt is filled; pkt->data valid until the next call */
     FCS_CAP_EOF = 0,       /* all input read (offline) */
-    FCS_CAP_TIMEOUT = 2,   /* live: no packet within the read timeout; call again */
+    FCS_CAP_TIMEOUT = 2,   /* live: no packet ready now (a device's ring ran dry) or
+                              none came for a while; call again */
     FCS_CAP_DAMAGED = -1,  /* the current file is truncated/corrupt: fcs_cap_error()
                               says where; the packets before it were delivered, the
                               next call continues with the next file */
@@ -122,19 +123,43 @@ void fcs_cap_set_read_ahead(bool on);
 fcs_capture *fcs_cap_open_memory(const void *data, size_t len, const char *name,
                                  char *err, size_t errlen);
 
+/* Live devices (-i) are read the way tcpdump reads them on Linux: libpcap's
+ * TPACKET_V3 ring of 256 KiB blocks that the kernel hands over when one is
+ * full or its block timeout (timeout_ms) passes, so a busy link costs a
+ * wake-up per block, not per packet; the BPF filter runs in the kernel. The
+ * descriptor is non-blocking and fcs_cap_next() waits in poll() itself:
+ * FCS_CAP_TIMEOUT comes once whenever the ring runs dry (nothing more is
+ * ready: the moment to write what is known before waiting) and then every
+ * FCS_LIVE_TICK_MS while nothing comes. immediate: a wake-up per packet
+ * (pcap_set_immediate_mode), for per-packet latency at a much higher cost;
+ * no FCS_CAP_TIMEOUT when the ring runs dry then (it would be one per
+ * packet), only the ticks. */
+#define FCS_LIVE_BUFFER_DEFAULT (32 << 20) /* bytes: fcgiscope -B's default (32768 KiB) */
+#define FCS_LIVE_TIMEOUT_MS 100            /* the block timeout's default */
+#define FCS_LIVE_TICK_MS 250               /* FCS_CAP_TIMEOUT while nothing comes */
+
 typedef struct fcs_live_options {
     const char *filter;       /* BPF filter expression, NULL or "" for none */
     int snaplen;              /* 0: 262144 */
-    int buffer_bytes;         /* kernel buffer, 0: 64 MiB */
-    int timeout_ms;           /* read timeout so callers can check flags, 0: 250 */
+    int buffer_bytes;         /* kernel ring, 0: FCS_LIVE_BUFFER_DEFAULT */
+    int timeout_ms;           /* block timeout (the longest a packet waits in the
+                                 kernel), 0: FCS_LIVE_TIMEOUT_MS */
+    bool immediate;           /* a wake-up per packet (see above) */
     bool promisc;             /* default false (FastCGI is usually on loopback) */
 } fcs_live_options;
 
-/* Open a live device (pcap_create, immediate mode, nanosecond timestamps when
+/* Open a live device (pcap_create, the ring above, nanosecond timestamps when
  * the device supports them, BPF filter). NULL with a message on failure
  * (no such device, permission, bad filter). opts may be NULL. */
 fcs_capture *fcs_cap_open_live(const char *device, const fcs_live_options *opts,
                                char *err, size_t errlen);
+
+/* Live: how long a captured packet may still wait in the kernel before
+ * fcs_cap_next() can deliver it (the block timeout plus a margin; 0 for
+ * immediate mode, sources and files). Time that passes without packets
+ * (anz_tick) is "now" minus this: a packet still held in the ring must not
+ * find its request already settled as if it never came. */
+int64_t fcs_cap_delivery_lag_ns(const fcs_capture *cap);
 
 /* Next packet (see the result codes above). */
 int fcs_cap_next(fcs_capture *cap, fcs_packet *pkt);
@@ -157,8 +182,10 @@ bool fcs_cap_frame_locate(const fcs_capture *cap, uint64_t frame, size_t *file,
 
 /* Live: stop reading what comes next, but deliver what libpcap and the
  * kernel already hold: fcs_cap_next() returns those packets (it does not
- * block), then FCS_CAP_EOF once none came for 100 ms or after 2 s in all.
- * Call after fcs_cap_breakloop() (a signal, -c, --duration). */
+ * block), then FCS_CAP_EOF once none came for 100 ms (a device with a
+ * block timeout: that timeout plus 100 ms, so the last, partly filled block
+ * is handed over too) or after 2 s in all. Call after fcs_cap_breakloop()
+ * (a signal, -c, --duration). */
 void fcs_cap_drain(fcs_capture *cap);
 
 /* Message of the last DAMAGED, SKIPPED or ERROR result ("" if none). */

@@ -183,6 +183,8 @@ int main(int argc, char **argv)
         memset(&lo, 0, sizeof lo);
         lo.filter = o.filter;
         lo.snaplen = o.snaplen;
+        lo.buffer_bytes = (int)(o.buffer_kib * 1024u);
+        lo.immediate = o.immediate;
         cap = fcs_cap_open_live(o.iface, &lo, err, sizeof err);
     } else {
         fcs_cap_set_read_ahead(o.read_ahead);

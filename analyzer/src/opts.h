@@ -45,6 +45,8 @@ typedef struct opts {
     double duration;          /* --duration seconds (0: no limit) */
     const char *user;         /* --user: drop root to this user after opening the device */
     int snaplen;              /* --snaplen (live) */
+    uint32_t buffer_kib;      /* -B/--buffer-size: -i's kernel ring in KiB (0: default) */
+    bool immediate;           /* --immediate: -i: a wake-up per packet */
     size_t max_pending;       /* --max-pending: records held for ordering (0: default) */
     uint32_t max_flows;       /* --max-flows: TCP flows tracked at once (0: default) */
     uint32_t max_header;      /* --max-header: the web server's largest CGI header block

@@ -205,7 +205,7 @@ static void flush_line(out_ctx *c)
     if (c->line.len && fwrite(c->line.p, 1, c->line.len, c->f) != c->line.len)
         c->write_error = true;
     sbuf_reset(&c->line);
-    if (c->live && fflush(c->f) != 0)
+    if (c->flush_lines && fflush(c->f) != 0)
         c->write_error = true;
 }
 

@@ -25,7 +25,9 @@ typedef struct out_ctx {
     bool ns;                 /* the capture has nanosecond timestamps */
     bool color;              /* SGR colours */
     bool utf8;               /* the output charset is UTF-8 */
-    bool live;               /* write each record as it completes, flushed */
+    bool live;               /* write each record as it completes */
+    bool flush_lines;        /* fflush after every line (live --immediate); else
+                                the caller flushes (run.c: the live flush timer) */
     size_t width;            /* terminal columns for the text tables, 0: unknown */
     bool write_error;        /* a write failed */
     uint64_t requests_written;

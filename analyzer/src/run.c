@@ -124,6 +124,22 @@ static void stream_idle(void *ud)
     fflush(sc->out); /* a failure stays in ferror(), main reports it */
 }
 
+/* Live: what was written reaches the file or pipe when the capture runs
+ * dry (FCS_CAP_TIMEOUT: nothing more is ready) and at least every
+ * LIVE_FLUSH_NS while packets keep coming, not once per line (a write per
+ * request cost as much as the analysis; --immediate flushes every line). */
+#define LIVE_FLUSH_NS 250000000
+
+/* ... and in writes of up to 64 KiB: the stream's buffer, set before its
+ * first write (one live analysis per process) */
+static char live_obuf[1 << 16];
+
+static void live_flush(out_ctx *out)
+{
+    if (fflush(out->f) != 0)
+        out->write_error = true;
+}
+
 static const char *stop_name(int sig)
 {
     return sig == SIGTERM ? "terminated (SIGTERM)" : "interrupted";
@@ -145,6 +161,9 @@ int run_analysis(const run_params *rp)
     out_ctx out;
     out_init(&out, rp->out, o, fcs_cap_precision(cap) == FCS_PREC_NS, rp->color, rp->utf8, rp->live);
     out.width = rp->width;
+    out.flush_lines = rp->live && o->immediate;
+    if (rp->live && !out.flush_lines)
+        setvbuf(rp->out, live_obuf, _IOFBF, sizeof live_obuf);
     size_t nf = fcs_cap_file_count(cap);
     sink_ctx sk = { &out, cap, calloc(nf ? nf : 1, sizeof(out_file_stats)), nf };
     out.locate = locate;
@@ -183,7 +202,8 @@ int run_analysis(const run_params *rp)
     const char *fatal = NULL;
     char fatal_buf[FCS_CAP_ERRMAX];
     const char *stop_reason = NULL;
-    int64_t t0 = mono_ns(), last_drops = t0;
+    int64_t t0 = mono_ns(), last_drops = t0, last_flush = t0;
+    bool counted = false;
     uint64_t npk = 0;
     for (;;) {
         if (rp->stop && *rp->stop) {
@@ -217,7 +237,12 @@ int run_analysis(const run_params *rp)
             if (notes)
                 fprintf(stderr, "fcgiscope: %s (skipped)\n", fcs_cap_error(cap));
         } else if (r == FCS_CAP_TIMEOUT) {
-            anz_tick(a, real_ns());
+            /* time passes, but not past what the kernel may still hold */
+            anz_tick(a, real_ns() - fcs_cap_delivery_lag_ns(cap));
+            if (rp->live) {
+                live_flush(&out);
+                last_flush = mono_ns();
+            }
         } else if (r == FCS_CAP_EOF) {
             if (rp->stop && *rp->stop)
                 stop_reason = stop_name(*rp->stop);
@@ -230,18 +255,27 @@ int run_analysis(const run_params *rp)
             break;
         }
         if (rp->live) {
+            anz_counters cn;
+            anz_get_counters(a, &cn);
+            if (o->count && cn.requests >= o->count) {
+                stop_reason = "request count reached (-c)";
+                counted = true;
+                break;
+            }
+            /* the clock: after every 64 packets (a busy link) and whenever
+             * the capture paused; not per packet */
+            if (r == FCS_CAP_PACKET && (npk & 63) != 0)
+                continue;
             int64_t now = mono_ns();
+            if (now - last_flush >= LIVE_FLUSH_NS) {
+                live_flush(&out);
+                last_flush = now;
+            }
             if (now - last_drops > 1000000000) {
                 if (rp->dump)
                     pcapw_flush(rp->dump);
                 anz_report_drops(a, cap);
                 last_drops = now;
-            }
-            anz_counters cn;
-            anz_get_counters(a, &cn);
-            if (o->count && cn.requests >= o->count) {
-                stop_reason = "request count reached (-c)";
-                break;
             }
             if (o->duration > 0 && (double)(now - t0) / 1e9 >= o->duration) {
                 stop_reason = "duration reached (--duration)";
@@ -251,9 +285,13 @@ int run_analysis(const run_params *rp)
     }
     if (rp->progress_done)
         rp->progress_done(rp->ud);
-    if (rp->live && !fatal) {
-        /* Stopped (signal, -c, --duration): what libpcap and the kernel hold
-         * already was captured before the stop; analyze it too. */
+    if (rp->live && !fatal && !(counted && o->iface)) {
+        /* Stopped (signal, -c, --duration): what the source and the kernel
+         * hold already was captured before the stop; analyze it too (the
+         * relay forwards its open connections to their end meanwhile). Not
+         * after -c on a device: N requests were asked for, and the kernel
+         * hands packets over in blocks, so its ring may well hold the next
+         * requests already. */
         fcs_cap_drain(cap);
         for (;;) {
             fcs_packet pkt;

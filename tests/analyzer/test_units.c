@@ -335,6 +335,17 @@ static void suite_opts(void)
               && !o.unix_path && !o.iface && o.nfiles == 0,
           "--relay --to with live options: %s", err);
     opts_free(&o);
+    CHECK(parse(&o, "-i lo -B 4096 --immediate tcp port 9000", err, sizeof err) == 0
+              && o.buffer_kib == 4096 && o.immediate && o.filter && !strcmp(o.filter, "tcp port 9000"),
+          "-B and --immediate with -i: %s", err);
+    opts_free(&o);
+    CHECK(parse(&o, "-i lo --buffer-size=256", err, sizeof err) == 0 && o.buffer_kib == 256
+              && !o.immediate,
+          "--buffer-size= at its minimum: %s", err);
+    opts_free(&o);
+    CHECK(parse(&o, "-i lo", err, sizeof err) == 0 && o.buffer_kib == 0 && !o.immediate,
+          "-i: the default buffer, no immediate mode");
+    opts_free(&o);
     CHECK(parse(&o, "-i lo -w out.pcap", err, sizeof err) == 0 && o.write_file
               && !strcmp(o.write_file, "out.pcap"),
           "-w with -i: %s", err);
@@ -363,6 +374,13 @@ static void suite_opts(void)
         {"--relay= --to /s", "--relay: empty path"},
         {"--relay /r --to=", "--to: empty path"},
         {"-w x.pcap a.pcap", "-w/--write is for live capture"},
+        {"-B 4096 a.pcap", "-B/--buffer-size is for live capture"},
+        {"--immediate a.pcap", "--immediate is for live capture"},
+        {"--unix /s -B 4096", "-B/--buffer-size and --immediate are for -i"},
+        {"--relay /r --to /s --immediate", "-B/--buffer-size and --immediate are for -i"},
+        {"-i lo -B 255", "--buffer-size: want KiB 256..2097151"},
+        {"-i lo -B 2097152", "--buffer-size: want KiB"},
+        {"-i lo --buffer-size=4k", "--buffer-size: want KiB"},
         {"-f xml a", "--format"},
         {"--fail-on fatal a", "--fail-on"},
         {"-p 0 a", "port 0"},
