@@ -411,17 +411,54 @@ grow_array(void *arr, guint n, guint *cap, size_t elem)
 }
 
 static void
+nstime_from_ns(nstime_t *t, gint64 ns);
+
+/* What the transaction will say of the timing is known at the records
+ * (fsd.h: t_first_response is the first byte of the first STDOUT/STDERR
+ * record, t_end the last byte of END_REQUEST): taken from their record
+ * events, so one pass shows the latency at the END_REQUEST even when the
+ * decoder delivers the request later (php-fpm answering before the web
+ * server's empty STDIN, a header block held for response_rejected). The
+ * transaction's values replace them when it comes (they are equal). */
+static void
+mirror_times(fcgi_req *q, const fsd_record_event *ev)
+{
+    if (!q->has_begin || q->ended)
+        return;
+    if ((ev->hdr.type == FSD_STDOUT || ev->hdr.type == FSD_STDERR) && !q->has_first && ev->first.set) {
+        q->has_first = TRUE;
+        q->first_resp_frame = (guint32)ev->first.tag;
+        nstime_from_ns(&q->ttfb, ev->first.ns - q->begin_ns);
+    }
+    if (ev->hdr.type == FSD_END_REQUEST && !q->has_end && ev->last.set) {
+        q->has_end = TRUE;
+        q->end_frame = (guint32)ev->last.tag;
+        nstime_from_ns(&q->latency, ev->last.ns - q->begin_ns);
+    }
+}
+
+static void
 append_ended(fcgi_rec *r, fcgi_req *q)
 {
     r->ended = (fcgi_req **)grow_array(r->ended, r->nended, &r->ended_cap, sizeof(*r->ended));
     r->ended[r->nended++] = q;
 }
 
+static void mirror_times(fcgi_req *q, const fsd_record_event *ev);
+static fcgi_req *active_req(fcgi_conv *cv, guint16 id);
+
 static void
 cb_record(void *ud, const fsd_record_event *ev)
 {
     fcgi_conv *cv = (fcgi_conv *)ud;
     fcgi_rec *r = cv->cur;
+    /* every record event of a request, also one cut by a gap that the
+     * plugin never frames as a record */
+    if (ev->request_active && ev->hdr.type != FSD_BEGIN_REQUEST) {
+        fcgi_req *q = active_req(cv, ev->hdr.request_id);
+        if (q)
+            mirror_times(q, ev);
+    }
     if (!r)
         return;
     /* The decoder delivers one record per record fed; after a resync it can
@@ -933,29 +970,14 @@ bind_request(fcgi_conv *cv, fcgi_rec *r)
     r->req = q;
     if (!q)
         return;
-    /* What the transaction will say of the timing is known at these records
-     * (fsd.h: t_first_response is the first byte of the first STDOUT/STDERR
-     * record, t_end the last byte of END_REQUEST): taken from their record
-     * events now, so one pass shows the latency at the END_REQUEST even when
-     * the decoder delivers the request later (php-fpm answering before the
-     * web server's empty STDIN, a header block held for response_rejected). */
+    mirror_times(q, ev);
     if ((ev->hdr.type == FSD_STDOUT || ev->hdr.type == FSD_STDERR) && !q->first_seen) {
         q->first_seen = TRUE;
         r->first_response = TRUE;
-        if (!q->has_first && q->has_begin && ev->first.set) {
-            q->has_first = TRUE;
-            q->first_resp_frame = (guint32)ev->first.tag;
-            nstime_from_ns(&q->ttfb, ev->first.ns - q->begin_ns);
-        }
     }
     if (ev->hdr.type == FSD_END_REQUEST && !q->end_seen) {
         q->end_seen = TRUE;
         r->end_here = TRUE;
-        if (!q->has_end && q->has_begin && ev->last.set) {
-            q->has_end = TRUE;
-            q->end_frame = (guint32)ev->last.tag;
-            nstime_from_ns(&q->latency, ev->last.ns - q->begin_ns);
-        }
         if (!q->ended)
             fill_tap(q);
     }
@@ -1658,6 +1680,22 @@ info_for_record(packet_info *pinfo, const fsd_header *h, const fcgi_rec *r)
     return wmem_strbuf_finalize(s);
 }
 
+/* The frame's one "FastCGI (fcgiscope)" item: TCP calls the dissector once
+ * for a reassembled record and once for the rest of the segment; a second
+ * top-level item would count the frame twice in Protocol Hierarchy. */
+static proto_tree *
+frame_top_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, gint len)
+{
+    proto_tree *ft = (proto_tree *)p_get_proto_data(pinfo->pool, pinfo, proto_fastcgi, 8);
+    proto_item *ti;
+    if (ft || !tree)
+        return ft;
+    ti = proto_tree_add_item(tree, proto_fastcgi, tvb, 0, len, ENC_NA);
+    ft = proto_item_add_subtree(ti, ett_fastcgi);
+    p_add_proto_data(pinfo->pool, pinfo, proto_fastcgi, 8, ft);
+    return ft;
+}
+
 static void
 first_call_in_frame(packet_info *pinfo)
 {
@@ -1706,13 +1744,18 @@ dissect_fastcgi_record(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void
 
     if (caplen < FSD_HEADER_LEN) {
         /* Only part of a header was captured (snaplen): nothing to decode. */
-        proto_item *pi = proto_tree_add_item(tree, hf_skipped, tvb, 0, -1, ENC_NA);
+        proto_item *pi;
+        first_call_in_frame(pinfo);
+        tree = frame_top_tree(tvb, pinfo, tree, -1);
+        pi = proto_tree_add_item(tree, hf_skipped, tvb, 0, -1, ENC_NA);
         proto_item_append_text(pi, " (record header cut by the snaplen)");
         if (have_seq)
             ctx->offset += len;
         return (int)len;
     }
     fsd_header_unpack(&h, rec);
+    first_call_in_frame(pinfo);
+    tree = frame_top_tree(tvb, pinfo, tree, -1);
     if (have_seq) {
         rec_seq = ctx->base_seq + ctx->offset;
         ctx->offset += len;
@@ -1922,22 +1965,6 @@ show_results(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, fcgi_rec *sr, 
     }
 }
 
-/* The frame's one "FastCGI (fcgiscope)" item: TCP calls the dissector once
- * for a reassembled record and once for the rest of the segment; a second
- * top-level item would count the frame twice in Protocol Hierarchy. */
-static proto_tree *
-frame_top_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, gint len)
-{
-    proto_tree *ft = (proto_tree *)p_get_proto_data(pinfo->pool, pinfo, proto_fastcgi, 8);
-    proto_item *ti;
-    if (ft || !tree)
-        return ft;
-    ti = proto_tree_add_item(tree, proto_fastcgi, tvb, 0, len, ENC_NA);
-    ft = proto_item_add_subtree(ti, ett_fastcgi);
-    p_add_proto_data(pinfo->pool, pinfo, proto_fastcgi, 8, ft);
-    return ft;
-}
-
 /* Connection-end results (postseq): shown once, under "Connection end" on
  * the conversation's last FastCGI frame. */
 static void
@@ -1977,7 +2004,9 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
 
     if (len == 0)
         return 0;
-    first_call_in_frame(pinfo);
+    /* Columns and the FastCGI item only once something is shown: a segment
+     * that only starts a record TCP reassembles stays a TCP row (TCP does
+     * not call us for it again on later passes). */
     memset(&ctx, 0, sizeof ctx);
     ctx.tcpinfo = tcpinfo;
 
@@ -1994,7 +2023,7 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
     if (!PINFO_FD_VISITED(pinfo) && cv->tcpd && cv->tcpd->fwd)
         cv->flow[ctx.dir] = cv->tcpd->fwd;
 
-    ft = frame_top_tree(tvb, pinfo, tree, -1);
+    ft = NULL;
 
     if (tcpinfo) {
         fcgi_dirstate *ds = &cv->dir[ctx.dir];
@@ -2076,6 +2105,10 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
             if (sr)
                 skip = sr->body_len;
         }
+        if (sr && (skip || sr->snaplen_cut || sr->nanom || sr->nended)) {
+            first_call_in_frame(pinfo);
+            ft = frame_top_tree(tvb, pinfo, tree, -1);
+        }
         if (sr && sr->snaplen_cut) {
             proto_item *it = proto_tree_add_item(ft, hf_skipped, tvb, 0, skip, ENC_NA);
             proto_item_append_text(it, " (segment captured short: %u of %u bytes; not split into records)", caplen, len);
@@ -2092,7 +2125,7 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
     if (skip >= caplen)
         return (int)caplen;
     rtvb = skip ? tvb_new_subset_remaining(tvb, skip) : tvb;
-    tcp_dissect_pdus(rtvb, pinfo, ft, pref_desegment, FSD_HEADER_LEN,
+    tcp_dissect_pdus(rtvb, pinfo, tree, pref_desegment, FSD_HEADER_LEN,
                      get_fastcgi_pdu_len, dissect_fastcgi_record, &ctx);
     if (skip && pinfo->desegment_len)
         pinfo->desegment_offset += skip;
@@ -2129,6 +2162,17 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
         }
     }
     return (int)len;
+}
+
+/* A frame shows FastCGI results outside a record (a record start, a close):
+ * the Protocol column says so (TCP's Info stays) and the anomalies are named. */
+static void
+post_columns(packet_info *pinfo, const fcgi_rec *h)
+{
+    guint i;
+    col_set_str(pinfo->cinfo, COL_PROTOCOL, "FASTCGI");
+    for (i = 0; h && i < h->nanom && i < 3; i++)
+        col_append_sep_fstr(pinfo->cinfo, COL_INFO, " ", "[FastCGI %s]", anomaly_ids[h->anom[i].id]);
 }
 
 /* Runs after every dissector of every frame, in every pass. First pass: a
@@ -2197,13 +2241,16 @@ dissect_fastcgi_post(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *
     /* (the connection's end, below, comes after this frame's own results) */
     for (i = 0; i < n; i++) {
         fcgi_rec *h = *(fcgi_rec **)wmem_array_index(f->holds, i);
-        if (h->nanom || h->nended)
+        if (h->nanom || h->nended) {
+            post_columns(pinfo, h);
             show_results(tvb, pinfo, frame_top_tree(tvb, pinfo, tree, 0), h, -2);
+        }
     }
     n = f->closes ? wmem_array_get_count(f->closes) : 0;
     for (i = 0; i < n; i++) {
         fcgi_rec *cr = *(fcgi_rec **)wmem_array_index(f->closes, i);
         proto_tree *ft = frame_top_tree(tvb, pinfo, tree, 0);
+        post_columns(pinfo, NULL);
         proto_item *it = proto_tree_add_item(ft, hf_conn_close, tvb, 0, 0, ENC_NA);
         proto_item_set_generated(it);
         show_results(tvb, pinfo, proto_item_add_subtree(it, ett_record), cr, -2);
