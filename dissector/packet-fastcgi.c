@@ -24,6 +24,7 @@
 #include <epan/expert.h>
 #include <epan/packet.h>
 #include <epan/prefs.h>
+#include <epan/prefs-int.h>
 #include <epan/proto_data.h>
 #include <epan/tap.h>
 #include <epan/exceptions.h>
@@ -2164,6 +2165,45 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
     return (int)len;
 }
 
+static int hf_tcp_flags = -1;
+static int hf_tcp_seq = -1;
+
+/* The last (innermost) value of a TCP field the postdissector asked for. */
+static gboolean
+tcp_field_of(proto_tree *tree, int hf, guint32 *v)
+{
+    GPtrArray *a;
+    if (!tree || hf < 0)
+        return FALSE;
+    a = proto_get_finfo_ptr_array(tree, hf);
+    if (!a || a->len == 0)
+        return FALSE;
+    *v = fvalue_get_uinteger(FCGI_FI_VALUE((field_info *)g_ptr_array_index(a, a->len - 1)));
+    return TRUE;
+}
+
+/* TCP shows sequence numbers relative to the ISN (its default)? */
+static gboolean
+tcp_relative_seq(void)
+{
+    module_t *m = prefs_find_module("tcp");
+    pref_t *p = m ? prefs_find_preference(m, "relative_sequence_numbers") : NULL;
+    return p && prefs_get_bool_value(p, pref_current);
+}
+
+/* FIN and RST of this packet from the tcp.flags field the postdissector
+ * asked for (set_postdissector_wanted_hfids); FALSE when not in the tree. */
+static gboolean
+tcp_flags_of(proto_tree *tree, gboolean *fin, gboolean *rst)
+{
+    guint32 v;
+    if (!tcp_field_of(tree, hf_tcp_flags, &v))
+        return FALSE;
+    *fin = (v & 0x001) != 0;
+    *rst = (v & 0x004) != 0;
+    return TRUE;
+}
+
 /* A frame shows FastCGI results outside a record (a record start, a close):
  * the Protocol column says so (TCP's Info stays) and the anomalies are named. */
 static void
@@ -2199,14 +2239,18 @@ dissect_fastcgi_post(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *
         cv = conv ? (fcgi_conv *)conversation_get_proto_data(conv, proto_fastcgi) : NULL;
         if (cv && cv->tcpd && cv->server_known && !cv->finished) {
             fcgi_rec *cr = NULL;
+            gboolean is_fin, is_rst;
             cc = cv->tcpd->conversation_completeness;
             fresh = (guint8)(cc & ~cv->seen_cc);
             cv->seen_cc = cc;
             d = packet_dir(cv, pinfo);
+            /* This packet's TCP flags (the postdissector asks for tcp.flags);
+             * without them, TCP's completeness bits: the first FIN and RST. */
+            if (tcp_flags_of(tree, &is_fin, &is_rst)) {
+                fresh = (guint8)((is_fin ? 0x10 : 0) | (is_rst ? 0x20 : 0));
+            }
             if (cv->dec && !cv->closed[d] &&
-                (((fresh & 0x20) && !cv->rst_seen) ||
-                 (!cv->fin_seen[d] && ((fresh & 0x10) ||
-                                       (cv->tcpd->fwd && cv->tcpd->fwd->fin == pinfo->num))))) {
+                (((fresh & 0x20) && !cv->rst_seen) || (!cv->fin_seen[d] && (fresh & 0x10)))) {
                 cr = wmem_new0(wmem_file_scope(), fcgi_rec);
                 cr->dir = (guint8)d;
                 cr->feed_idx = ++cv->nfeeds;
@@ -2218,9 +2262,27 @@ dissect_fastcgi_post(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *
                 cv->rst_frame = pinfo->num;
                 feed_close(cv, d, FSD_CLOSE_RST, cv->rst_ts, pinfo->num, cr);
             }
-            /* This side's FIN: TCP keeps one FIN bit per conversation, and
-             * each flow's frame of its final FIN. */
-            if (!cv->fin_seen[d] && ((fresh & 0x10) || (cv->tcpd->fwd && cv->tcpd->fwd->fin == pinfo->num))) {
+            /* This side's first FIN */
+            if (!cv->fin_seen[d] && (fresh & 0x10)) {
+                /* Its sequence number says whether bytes before it are
+                 * missing from the capture (as the analyzer sees it). */
+                fcgi_dirstate *ds = &cv->dir[d];
+                guint32 fseq;
+                if (!ds->started && (cc & 0x01) && tcp_relative_seq()) {
+                    /* no byte of this side captured, its SYN was: data began at 1 */
+                    ds->started = TRUE;
+                    ds->next_seq = 1;
+                }
+                if (cv->dec && ds->started && tcp_field_of(tree, hf_tcp_seq, &fseq) &&
+                    (gint32)(fseq - ds->next_seq) > 0) {
+                    cv->cur = cr;
+                    fsd_conn_gap(cv->dec, d, (guint64)(guint32)(fseq - ds->next_seq),
+                                 nstime_ns(&pinfo->abs_ts), pinfo->num);
+                    cv->cur = NULL;
+                    ds->next_seq = fseq;
+                    ds->hold = NULL;
+                    ds->hunting = TRUE;
+                }
                 cv->fin_seen[d] = TRUE;
                 cv->fin_ts[d] = nstime_ns(&pinfo->abs_ts);
                 cv->fin_frame[d] = pinfo->num;
@@ -2527,7 +2589,21 @@ proto_reg_handoff_fastcgi(void)
     heur_dissector_add("tcp", dissect_fastcgi_heur, "FastCGI over TCP (fcgiscope)", "fastcgi_tcp",
                        proto_fastcgi, HEURISTIC_ENABLE);
     /* who sent the FIN or RST that ended a FastCGI connection */
-    register_postdissector(create_dissector_handle(dissect_fastcgi_post, proto_fastcgi));
+    {
+        dissector_handle_t post = create_dissector_handle(dissect_fastcgi_post, proto_fastcgi);
+        GArray *wanted = g_array_new(FALSE, FALSE, (guint)sizeof(int));
+        register_postdissector(post);
+        hf_tcp_flags = proto_registrar_get_id_byname("tcp.flags");
+        hf_tcp_seq = proto_registrar_get_id_byname("tcp.seq");
+        if (hf_tcp_flags >= 0) {
+            g_array_append_val(wanted, hf_tcp_flags);
+            if (hf_tcp_seq >= 0)
+                g_array_append_val(wanted, hf_tcp_seq);
+            set_postdissector_wanted_hfids(post, wanted);
+        } else {
+            g_array_free(wanted, TRUE);
+        }
+    }
     media_type_table = find_dissector_table("media_type");
     fastcgi_register_stats(proto_fastcgi);
 }
