@@ -112,6 +112,7 @@ static int hf_skipped = -1;
 static int hf_retransmission = -1;
 static int hf_conn_end = -1;
 static int hf_conn_close = -1;
+static int hf_late_gap = -1;
 static int hf_req_summary = -1;
 static int hf_req_anomaly = -1;
 static int hf_anomaly = -1;
@@ -137,6 +138,7 @@ static expert_field ei_anomaly[FSD_A_COUNT];
 static expert_field ei_anomaly_raised[FSD_A_COUNT];
 static expert_field ei_anomaly_lowered[FSD_A_COUNT]; /* fastcgi.<id>.note */
 static expert_field ei_expert_limit = EI_INIT;
+static expert_field ei_reordered = EI_INIT;
 
 static dissector_handle_t fastcgi_handle;
 static dissector_table_t media_type_table;
@@ -262,7 +264,14 @@ typedef struct fcgi_dirstate {
      * complete. */
     fcgi_rec *hold;
     guint32 hold_seq;
+    wmem_array_t *gaps;      /* fcgi_gap: ranges given to the decoder as missing */
 } fcgi_dirstate;
+
+typedef struct fcgi_gap {
+    guint32 start, end;      /* TCP seq range */
+    guint32 frame;           /* where it was declared */
+    gboolean arrived;        /* bytes of it came later (out of order) */
+} fcgi_gap;
 
 typedef struct fcgi_conv {
     fsd_conn *dec;
@@ -310,6 +319,7 @@ typedef struct fcgi_frame {
     wmem_array_t *skips;     /* fcgi_frame_rec: seq -> this segment's own results (skip in body_len) */
     wmem_array_t *holds;     /* fcgi_rec*: results of record starts fed in this frame */
     wmem_array_t *closes;    /* fcgi_rec*: results of a FIN/RST fed in this frame */
+    guint32 late_gap_frame;  /* this segment brought bytes declared missing at that frame */
     guint next_rec;          /* recs index after the last one looked up (later passes
                                 look the records up in order: a frame of 6,000 tiny
                                 records must not cost 6,000 scans of the array) */
@@ -436,6 +446,20 @@ mirror_times(fcgi_req *q, const fsd_record_event *ev)
         q->end_frame = (guint32)ev->last.tag;
         nstime_from_ns(&q->latency, ev->last.ns - q->begin_ns);
     }
+}
+
+/* Bytes [start, end) of a direction go to the decoder as missing. */
+static void
+note_gap(fcgi_dirstate *ds, guint32 start, guint32 end, guint32 frame)
+{
+    fcgi_gap g;
+    if (!ds->gaps)
+        ds->gaps = wmem_array_new(wmem_file_scope(), sizeof(fcgi_gap));
+    g.start = start;
+    g.end = end;
+    g.frame = frame;
+    g.arrived = FALSE;
+    wmem_array_append_one(ds->gaps, g);
 }
 
 static void
@@ -1785,8 +1809,10 @@ dissect_fastcgi_record(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void
                 cv->cur_base = rec;
                 cv->cur_len = len;
                 r->feed_idx = ++cv->nfeeds;
-                if (ahead < 0)
+                if (ahead < 0) {
+                    note_gap(ds, ds->next_seq, rec_seq, pinfo->num);
                     fsd_conn_gap(cv->dec, ctx->dir, (guint64)(guint32)(-ahead), nstime_ns(&pinfo->abs_ts), pinfo->num);
+                }
                 fsd_conn_feed(cv->dec, ctx->dir, rec + k, len - k, nstime_ns(&pinfo->abs_ts), pinfo->num);
                 cv->cur = NULL;
                 cv->cur_base = NULL;
@@ -2041,6 +2067,7 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
             cv->cur_base = NULL;
             if (ds->started && (gint32)(seq - ds->next_seq) > 0 && !tcpinfo->is_reassembled) {
                 /* Bytes are missing before this segment. */
+                note_gap(ds, ds->next_seq, seq, pinfo->num);
                 if (cv->dec)
                     fsd_conn_gap(cv->dec, ctx.dir, (guint64)(guint32)(seq - ds->next_seq), now, pinfo->num);
                 ds->hold = NULL;
@@ -2151,8 +2178,10 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
                 h->feed_idx = ++cv->nfeeds;
                 cv->cur = h;
                 cv->cur_base = NULL;
-                if (have < 0)
+                if (have < 0) {
+                    note_gap(ds, ds->next_seq, pseq, pinfo->num);
                     fsd_conn_gap(cv->dec, ctx.dir, (guint64)(guint32)(-have), nstime_ns(&pinfo->abs_ts), pinfo->num);
+                }
                 fsd_conn_feed(cv->dec, ctx.dir, tvb_get_ptr(tvb, off + k, caplen - off - k), caplen - off - k,
                               nstime_ns(&pinfo->abs_ts), pinfo->num);
                 cv->cur = NULL;
@@ -2167,6 +2196,7 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
 
 static int hf_tcp_flags = -1;
 static int hf_tcp_seq = -1;
+static int hf_tcp_len = -1;
 
 /* The last (innermost) value of a TCP field the postdissector asked for. */
 static gboolean
@@ -2276,6 +2306,7 @@ dissect_fastcgi_post(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *
                 if (cv->dec && ds->started && tcp_field_of(tree, hf_tcp_seq, &fseq) &&
                     (gint32)(fseq - ds->next_seq) > 0) {
                     cv->cur = cr;
+                    note_gap(ds, ds->next_seq, fseq, pinfo->num);
                     fsd_conn_gap(cv->dec, d, (guint64)(guint32)(fseq - ds->next_seq),
                                  nstime_ns(&pinfo->abs_ts), pinfo->num);
                     cv->cur = NULL;
@@ -2294,6 +2325,23 @@ dissect_fastcgi_post(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *
                     f->closes = wmem_array_new(wmem_file_scope(), sizeof(fcgi_rec *));
                 wmem_array_append_one(f->closes, cr);
             }
+            /* A segment bringing bytes the decoder was told are missing:
+             * they were reordered, not lost (Wireshark's TCP hands
+             * out-of-order bytes on only with its preference on). */
+            {
+                fcgi_dirstate *ds = &cv->dir[d];
+                guint32 sseq, slen, gi, gn = ds->gaps ? wmem_array_get_count(ds->gaps) : 0;
+                if (gn && tcp_field_of(tree, hf_tcp_seq, &sseq) && tcp_field_of(tree, hf_tcp_len, &slen) && slen) {
+                    for (gi = 0; gi < gn; gi++) {
+                        fcgi_gap *g = (fcgi_gap *)wmem_array_index(ds->gaps, gi);
+                        if (!g->arrived && (gint32)(sseq - g->end) < 0 && (gint32)(sseq + slen - g->start) > 0) {
+                            g->arrived = TRUE;
+                            frame_data_get(pinfo, TRUE)->late_gap_frame = g->frame;
+                            break;
+                        }
+                    }
+                }
+            }
         }
     }
     f = frame_data_get(pinfo, FALSE);
@@ -2307,6 +2355,17 @@ dissect_fastcgi_post(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *
             post_columns(pinfo, h);
             show_results(tvb, pinfo, frame_top_tree(tvb, pinfo, tree, 0), h, -2);
         }
+    }
+    if (f->late_gap_frame) {
+        proto_tree *ft = frame_top_tree(tvb, pinfo, tree, 0);
+        proto_item *it = proto_tree_add_uint(ft, hf_late_gap, tvb, 0, 0, f->late_gap_frame);
+        proto_item_set_generated(it);
+        post_columns(pinfo, NULL);
+        col_append_sep_str(pinfo->cinfo, COL_INFO, " ", "[FastCGI: bytes taken as lost arrived out of order]");
+        expert_add_info_format(pinfo, it, &ei_reordered,
+            "tcp_reordered: this segment brings bytes the decoder was told are missing at frame %u: "
+            "reordered, not lost; with TCP's \"Reassemble out-of-order segments\" preference "
+            "(tcp.reassemble_out_of_order) they are decoded", f->late_gap_frame);
     }
     n = f->closes ? wmem_array_get_count(f->closes) : 0;
     for (i = 0; i < n; i++) {
@@ -2463,6 +2522,7 @@ proto_register_fastcgi(void)
         { &hf_anomaly_request, { "Request ID", "fastcgi.anomaly.request_id", FT_UINT16, BASE_DEC, NULL, 0x0, "The request the anomaly is about", HFILL } },
         { &hf_untracked_requests, { "Requests not tracked", "fastcgi.untracked_requests", FT_UINT64, BASE_DEC, NULL, 0x0, "BEGIN_REQUESTs the decoder did not track on this connection (its request table was full: request_table_full)", HFILL } },
         { &hf_untracked_records, { "Records of untracked requests", "fastcgi.untracked_records", FT_UINT64, BASE_DEC, NULL, 0x0, "Later records of those request ids (framed, not checked one by one)", HFILL } },
+        { &hf_late_gap, { "Bytes taken as lost at", "fastcgi.reordered_gap", FT_FRAMENUM, BASE_NONE, NULL, 0x0, "This segment brings bytes the decoder was told are missing at that frame (capture_gap): they came out of order", HFILL } },
         { &hf_conn_close, { "Connection close", "fastcgi.connection_close", FT_NONE, BASE_NONE, NULL, 0x0, "What the decoder reported when this FIN or RST reached it", HFILL } },
         { &hf_conn_end, { "Connection end", "fastcgi.connection_end", FT_NONE, BASE_NONE, NULL, 0x0, "What was still open when the connection or the capture ended", HFILL } },
     };
@@ -2504,7 +2564,7 @@ proto_register_fastcgi(void)
 #include <fsd/anomalies.def>
 #undef FSD_ANOMALY
     };
-    static ei_register_info ei[3 * FSD_A_COUNT + 1];
+    static ei_register_info ei[3 * FSD_A_COUNT + 2];
     expert_module_t *expert;
     module_t *mod;
     int i, n = 0;
@@ -2541,6 +2601,18 @@ proto_register_fastcgi(void)
             n++;
         }
     }
+
+    ei[n].ids = &ei_reordered;
+    ei[n].eiinfo.name = "fastcgi.tcp_reordered";
+    ei[n].eiinfo.group = PI_SEQUENCE;
+    ei[n].eiinfo.severity = PI_NOTE;
+    ei[n].eiinfo.summary = "bytes taken as lost (capture_gap) arrived later out of order: enable TCP's "
+                           "\"Reassemble out-of-order segments\" preference";
+    ei[n].eiinfo.id = 0;
+    ei[n].eiinfo.protocol = NULL;
+    ei[n].eiinfo.orig_severity = 0;
+    ei[n].eiinfo.hf_info.p_id = NULL;
+    n++;
 
     ei[n].ids = &ei_expert_limit;
     ei[n].eiinfo.name = "fastcgi.expert_info_limit";
@@ -2595,10 +2667,13 @@ proto_reg_handoff_fastcgi(void)
         register_postdissector(post);
         hf_tcp_flags = proto_registrar_get_id_byname("tcp.flags");
         hf_tcp_seq = proto_registrar_get_id_byname("tcp.seq");
+        hf_tcp_len = proto_registrar_get_id_byname("tcp.len");
         if (hf_tcp_flags >= 0) {
             g_array_append_val(wanted, hf_tcp_flags);
             if (hf_tcp_seq >= 0)
                 g_array_append_val(wanted, hf_tcp_seq);
+            if (hf_tcp_len >= 0)
+                g_array_append_val(wanted, hf_tcp_len);
             set_postdissector_wanted_hfids(post, wanted);
         } else {
             g_array_free(wanted, TRUE);

@@ -14,6 +14,7 @@ unprivileged user: run-tshark.sh), issue 5 "Tests".
   check_plugin.py fields  PLUGIN ABI CAPDIR   README's -T fields example: one value per request
   check_plugin.py escape  PLUGIN ABI CAPDIR   control characters in params stay escaped in -V
   check_plugin.py phs     PLUGIN ABI CAPDIR   -z io,phs: FastCGI within what TCP carried
+  check_plugin.py tcp     PLUGIN ABI CAPDIR   reordered / lost segments with default TCP prefs
 
 Exit status: 0 pass, 1 fail, 77 skip (CTest SKIP_RETURN_CODE).
 Environment: FASTCGI_ASAN_RUNTIME (see run-tshark.sh); FASTCGI_ONLY=substring
@@ -752,6 +753,93 @@ def cmd_phs(plugin, abi, capdir):
     return fails
 
 
+def pcap_edit(src, dst, swap=None, drop=()):
+    """Rewrite a classic pcap: swap two packets' contents (1-based frame
+    numbers; timestamps stay in place: the later-sent segment is captured
+    first) and/or drop packets."""
+    import struct
+    with open(src, "rb") as f:
+        d = f.read()
+    e = "<" if d[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+    pk, off = [], 24
+    while off + 16 <= len(d):
+        ts1, ts2, cl, ol = struct.unpack(e + "IIII", d[off:off + 16])
+        pk.append([ts1, ts2, cl, ol, d[off + 16:off + 16 + cl]])
+        off += 16 + cl
+    if swap:
+        a, b = pk[swap[0] - 1], pk[swap[1] - 1]
+        a[2:], b[2:] = b[2:], a[2:]
+    out = bytearray(d[:24])
+    for i, p in enumerate(pk):
+        if i + 1 not in drop:
+            out += struct.pack(e + "IIII", *p[:4]) + p[4]
+    with open(dst, "wb") as f:
+        f.write(out)
+
+
+def cmd_tcp(plugin, abi, capdir):
+    """Default TCP preferences (no out-of-order reassembly, Wireshark 4.0):
+    segments swapped inside a 200 KB POST (real/nginx-phpfpm.pcap frames
+    60/61, 64/65) give no error and no framing anomaly, every request still
+    ends, and the late segment carries fastcgi.tcp_reordered (a note naming
+    the TCP preference); with the preference on, nothing at all. A lost
+    segment gives capture_gap in one pass, as the analyzer says
+    (real/apache-phpfpm.pcap without frame 234, an 8-byte PARAMS end, or
+    236, the whole answer)."""
+    import tempfile
+    fails = []
+    tmp = tempfile.mkdtemp(prefix="fastcgi-tcp.")
+    framing = {"truncated_record", "stream_not_terminated", "desync", "incomplete_request"}
+
+    def experts(cap, extra):
+        out, _ = tshark(plugin, abi, ["-n", "-r", cap, "-d", "tcp.port==9000,fastcgi", "-T", "fields",
+                                      "-e", "frame.number", "-e", "_ws.expert.severity", "-e",
+                                      "_ws.expert.message", "-e", "fastcgi.time", "-E", "occurrence=a",
+                                      "-E", "aggregator=|"] + extra)
+        ids, sev, ntime = set(), set(), 0
+        for l in out.splitlines():
+            f = l.split("\t")
+            if len(f) < 4:
+                continue
+            for m in f[2].split("|"):
+                mm = re.match(r"(\w+): ", m)
+                if mm:
+                    ids.add(mm.group(1))
+            ntime += len([x for x in f[3].split("|") if x])
+        out2, _ = tshark(plugin, abi, ["-q", "-n", "-r", cap, "-d", "tcp.port==9000,fastcgi", "-z", "expert,error"]
+                         + extra)
+        errs = set(re.findall(r"FASTCGI\s+(\w+): ", out2))
+        return ids, errs, ntime
+    try:
+        base = os.path.join(capdir, "real", "nginx-phpfpm.pcap")
+        _, _, n0 = experts(base, [])
+        for pair in ((60, 61), (64, 65)):
+            cap = os.path.join(tmp, "swap-%d-%d.pcap" % pair)
+            pcap_edit(base, cap, swap=pair)
+            ids, errs, n = experts(cap, [])
+            if errs or ids & framing or "tcp_reordered" not in ids or n != n0:
+                fails.append("swap %s, default TCP prefs: ids %s, errors %s, %d requests timed (unchanged: %d)" %
+                             (pair, sorted(ids), sorted(errs), n, n0))
+            ids2, errs2, n2 = experts(cap, ["-o", "tcp.reassemble_out_of_order:TRUE"])
+            if errs2 or {"capture_gap", "tcp_reordered"} & ids2 or n2 != n0:
+                fails.append("swap %s, out-of-order reassembly on: ids %s, errors %s, %d requests timed" %
+                             (pair, sorted(ids2), sorted(errs2), n2))
+            print("swap %s: default %s; reassembling out of order %s" % (pair, sorted(ids), sorted(ids2)))
+        base = os.path.join(capdir, "real", "apache-phpfpm.pcap")
+        for fr in (234, 236):
+            cap = os.path.join(tmp, "drop-%d.pcap" % fr)
+            pcap_edit(base, cap, drop=(fr,))
+            ids, _, _ = experts(cap, [])
+            if "capture_gap" not in ids:
+                fails.append("frame %d dropped: no capture_gap in one pass (%s)" % (fr, sorted(ids)))
+            print("drop %d: %s" % (fr, sorted(ids)))
+    finally:
+        for f in os.listdir(tmp):
+            os.unlink(os.path.join(tmp, f))
+        os.rmdir(tmp)
+    return fails
+
+
 def main(argv):
     if len(argv) < 4:
         print(__doc__)
@@ -776,6 +864,8 @@ def main(argv):
         fails = cmd_escape(plugin, abi, argv[4])
     elif cmd == "phs":
         fails = cmd_phs(plugin, abi, argv[4])
+    elif cmd == "tcp":
+        fails = cmd_tcp(plugin, abi, argv[4])
     elif cmd == "analyzer":
         fails = cmd_analyzer(plugin, abi, argv[4], argv[5] if len(argv) > 5 else "")
         if fails is None:
