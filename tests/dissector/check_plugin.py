@@ -632,7 +632,13 @@ def cmd_passes(plugin, abi, capdir):
                     fails.append("%s (%s) %s" % (name, label, m))
         c1 = columns(plugin, abi, cap, exp, False)
         c2 = columns(plugin, abi, cap, exp, True)
+        ours = set(n for n, p in one if ("fastcgi", "present") in fastcgi_items(p, n))
+        ours |= set(n for n, p in two if ("fastcgi", "present") in fastcgi_items(p, n))
         for num in sorted(set(c1) | set(c2)):
+            # (Wireshark's own columns may differ between passes: IP's
+            # "[Reassembled in #N]" is known on the second only)
+            if num not in ours and (c1.get(num) or ("",))[0] != "FASTCGI" and (c2.get(num) or ("",))[0] != "FASTCGI":
+                continue
             if c1.get(num) != c2.get(num):
                 fails.append("%s frame %d: columns one pass %r, two passes %r" % (name, num, c1.get(num), c2.get(num)))
                 break
