@@ -2371,7 +2371,7 @@ dissect_fastcgi_post(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *
     for (i = 0; i < n; i++) {
         fcgi_rec *cr = *(fcgi_rec **)wmem_array_index(f->closes, i);
         proto_tree *ft = frame_top_tree(tvb, pinfo, tree, 0);
-        post_columns(pinfo, NULL);
+        post_columns(pinfo, cr);
         proto_item *it = proto_tree_add_item(ft, hf_conn_close, tvb, 0, 0, ENC_NA);
         proto_item_set_generated(it);
         show_results(tvb, pinfo, proto_item_add_subtree(it, ett_record), cr, -2);
