@@ -2332,9 +2332,11 @@ dissect_fastcgi_post(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *
                 fcgi_dirstate *ds = &cv->dir[d];
                 guint32 sseq, slen, gi, gn = ds->gaps ? wmem_array_get_count(ds->gaps) : 0;
                 if (gn && tcp_field_of(tree, hf_tcp_seq, &sseq) && tcp_field_of(tree, hf_tcp_len, &slen) && slen) {
+                    /* (a later frame: a record reassembled in this frame can
+                     * declare a gap that reaches into this very segment) */
                     for (gi = 0; gi < gn; gi++) {
                         fcgi_gap *g = (fcgi_gap *)wmem_array_index(ds->gaps, gi);
-                        if (!g->arrived && (gint32)(sseq - g->end) < 0 && (gint32)(sseq + slen - g->start) > 0) {
+                        if (!g->arrived && g->frame < pinfo->num && (gint32)(sseq - g->end) < 0 && (gint32)(sseq + slen - g->start) > 0) {
                             g->arrived = TRUE;
                             frame_data_get(pinfo, TRUE)->late_gap_frame = g->frame;
                             break;
