@@ -14,6 +14,10 @@
 #     --no-tshark       skip tshark (it is slow)
 #     --tshark-all      run tshark on every size (default: only sizes <= 100M,
 #                       because on 1 GB it takes ~20 s and ~1.7 GB of memory a run)
+#     --plugin SO       the fastcgi Wireshark plugin (default: build/dissector/fastcgi.so
+#                       if built): adds `tshark -Y fastcgi -q` with it and the built-in
+#                       `tshark -d tcp.port==9000,fcgi -Y fcgi -q` side by side, both
+#                       as nobody when run as root (tshark ignores personal plugins for root)
 #     --quick           CI-like: --sizes 10M --reps 1, no nanosecond variant
 #     --dir DIR         capture cache (default ${TMPDIR:-/tmp}/fcgiscope-bench);
 #                       captures are reused while the generator binary is unchanged
@@ -38,6 +42,7 @@ tshark_all=0
 cache="${TMPDIR:-/tmp}/fcgiscope-bench"
 clean=0
 markdown=""
+plugin=""
 
 usage() { sed -n '4,25p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
@@ -53,6 +58,7 @@ while [ $# -gt 0 ]; do
         --dir) cache=$2; shift 2 ;;
         --clean) clean=1; shift ;;
         --markdown) markdown=$2; shift 2 ;;
+        --plugin) plugin=$2; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
     esac
@@ -85,6 +91,26 @@ TSHARK=""
 if [ $tshark = 1 ]; then
     TSHARK=$(command -v tshark || true)
     [ -n "$TSHARK" ] || { echo "# tshark not found: skipped"; tshark=0; }
+fi
+
+# The plugin side by side: a private HOME holding it (WIRESHARK.md), and one
+# without it for the built-in fcgi; tshark runs as nobody when we are root.
+[ -z "$plugin" ] && [ -f "$top/build/dissector/fastcgi.so" ] && plugin="$top/build/dissector/fastcgi.so"
+WS_PLUG=() WS_BUILTIN=()
+if [ $tshark = 1 ] && [ -n "$plugin" ]; then
+    [ -f "$plugin" ] || { echo "run.sh: --plugin $plugin: no such file" >&2; exit 2; }
+    abi=$("$TSHARK" --version | sed -n '1s/.* \([0-9]*\.[0-9]*\)\.[0-9]*.*/\1/p')
+    phome="$cache/ws-home-plugin"; bhome="$cache/ws-home-builtin"
+    rm -rf "$phome" "$bhome"
+    mkdir -p "$phome/.local/lib/wireshark/plugins/$abi/epan" "$bhome" "$cache/ws-extcap"
+    cp "$plugin" "$phome/.local/lib/wireshark/plugins/$abi/epan/fastcgi.so"
+    asuser=()
+    if [ "$(id -u)" = 0 ]; then
+        chown -R nobody:nogroup "$phome" "$bhome"
+        asuser=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+    fi
+    WS_PLUG=("${asuser[@]}" env -i PATH=/usr/bin:/bin HOME="$phome" WIRESHARK_EXTCAP_DIR="$cache/ws-extcap" "$TSHARK")
+    WS_BUILTIN=("${asuser[@]}" env -i PATH=/usr/bin:/bin HOME="$bhome" WIRESHARK_EXTCAP_DIR="$cache/ws-extcap" "$TSHARK")
 fi
 
 bytes_of() { # 100M -> 100000000 (the generator's units: powers of 1000)
@@ -183,6 +209,10 @@ for i in $(seq 1 "$reps"); do
         measure "$label" text "$FCGI" -q -o /dev/null "$path"
         if tshark_on "$s"; then
             measure "$label" tshark "$TSHARK" -r "$path" -d tcp.port==9000,fcgi -q -z io,stat,0
+            if [ ${#WS_PLUG[@]} -gt 0 ]; then
+                measure "$label" ws-fcgi "${WS_BUILTIN[@]}" -r "$path" -d tcp.port==9000,fcgi -Y fcgi -q
+                measure "$label" ws-plugin "${WS_PLUG[@]}" -r "$path" -Y fastcgi -q
+            fi
         fi
     done
 done

@@ -37,6 +37,13 @@
 #include <epan/prefs.h>
 #define FCGI_MAX_LAYERS ((guint)prefs.gui_max_tree_depth)
 
+/* field_info.value: a struct member in 4.0, a pointer since 4.2. */
+#if FCGI_WS_AT_LEAST(4, 2)
+#  define FCGI_FI_VALUE(fi) ((fi)->value)
+#else
+#  define FCGI_FI_VALUE(fi) (&(fi)->value)
+#endif
+
 /* 4.4 renamed the glib-typed tvb getters (tvb_get_guint8 -> tvb_get_uint8)
  * and keeps the old names as deprecated aliases; the plugin only uses
  * tvb_get_ptr / tvb_memdup, which did not change. */

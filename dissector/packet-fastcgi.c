@@ -24,6 +24,7 @@
 #include <epan/expert.h>
 #include <epan/packet.h>
 #include <epan/prefs.h>
+#include <epan/prefs-int.h>
 #include <epan/proto_data.h>
 #include <epan/tap.h>
 #include <epan/exceptions.h>
@@ -89,6 +90,7 @@ static int hf_req_uri = -1;
 static int hf_req_script = -1;
 static int hf_status = -1;
 static int hf_status_line = -1;
+static int hf_resp_status = -1;
 static int hf_resp_header = -1;
 static int hf_content_type = -1;
 static int hf_header_len = -1;
@@ -109,6 +111,8 @@ static int hf_direction = -1;
 static int hf_skipped = -1;
 static int hf_retransmission = -1;
 static int hf_conn_end = -1;
+static int hf_conn_close = -1;
+static int hf_late_gap = -1;
 static int hf_req_summary = -1;
 static int hf_req_anomaly = -1;
 static int hf_anomaly = -1;
@@ -134,6 +138,7 @@ static expert_field ei_anomaly[FSD_A_COUNT];
 static expert_field ei_anomaly_raised[FSD_A_COUNT];
 static expert_field ei_anomaly_lowered[FSD_A_COUNT]; /* fastcgi.<id>.note */
 static expert_field ei_expert_limit = EI_INIT;
+static expert_field ei_reordered = EI_INIT;
 
 static dissector_handle_t fastcgi_handle;
 static dissector_table_t media_type_table;
@@ -205,6 +210,11 @@ struct fcgi_req {
     const char *closed_by;          /* NULL, "client FIN", "server RST", ... */
     const char *method, *uri, *script;  /* from the transaction once it ended */
     const char *p_method, *p_uri, *p_script, *p_script_filename; /* as params arrive (first pass) */
+    /* cv->nfeeds when each arrived: a record fed before it does not show it,
+     * in any pass (one pass = two passes) */
+    guint32 idx_method, idx_uri, idx_script, idx_script_filename;
+    gint64 begin_ns;                /* t_begin as the BEGIN_REQUEST's record event gave it */
+    gboolean first_seen, end_seen;  /* its first STDOUT/STDERR, its END_REQUEST bound */
     guint16 *anomalies;
     guint nanomalies;
     fastcgi_tap_req tap;
@@ -221,8 +231,10 @@ typedef struct fcgi_rec {
     gboolean tracked;        /* fed to the decoder */
     gboolean retransmission; /* bytes the decoder already had */
     gboolean snaplen_cut;    /* segment captured short: not dissected as records */
-    guint shown1;            /* anomalies already shown on the first pass (hold: in its
-                                own frame; record: those merged from its hold) */
+    guint32 feed_idx;        /* cv->nfeeds when it was fed */
+    gboolean end_here;       /* the END_REQUEST of req: latency, status summed up here */
+    gboolean tap_built;
+    struct fcgi_rec *prev_hold; /* hold: the earlier start of the same record (another frame) */
     gboolean have_event;
     fsd_record_event ev;     /* spans not kept */
     fcgi_req *req;           /* request the record belongs to, if tracked */
@@ -252,7 +264,14 @@ typedef struct fcgi_dirstate {
      * complete. */
     fcgi_rec *hold;
     guint32 hold_seq;
+    wmem_array_t *gaps;      /* fcgi_gap: ranges given to the decoder as missing */
 } fcgi_dirstate;
+
+typedef struct fcgi_gap {
+    guint32 start, end;      /* TCP seq range */
+    guint32 frame;           /* where it was declared */
+    gboolean arrived;        /* bytes of it came later (out of order) */
+} fcgi_gap;
 
 typedef struct fcgi_conv {
     fsd_conn *dec;
@@ -266,6 +285,7 @@ typedef struct fcgi_conv {
     GHashTable *active;      /* request id -> fcgi_req*, mirrors the decoder's table */
     guint64 nbegins;
     guint32 last_frame;      /* last frame with bytes of this conversation */
+    guint32 nfeeds;          /* feeds to the decoder so far (first pass) */
     nstime_t last_ts;
     guint32 show_frame;      /* last frame whose records we dissect in every pass */
     gboolean finished;
@@ -298,6 +318,8 @@ typedef struct fcgi_frame {
     wmem_array_t *recs;      /* fcgi_frame_rec */
     wmem_array_t *skips;     /* fcgi_frame_rec: seq -> this segment's own results (skip in body_len) */
     wmem_array_t *holds;     /* fcgi_rec*: results of record starts fed in this frame */
+    wmem_array_t *closes;    /* fcgi_rec*: results of a FIN/RST fed in this frame */
+    guint32 late_gap_frame;  /* this segment brought bytes declared missing at that frame */
     guint next_rec;          /* recs index after the last one looked up (later passes
                                 look the records up in order: a frame of 6,000 tiny
                                 records must not cost 6,000 scans of the array) */
@@ -400,17 +422,68 @@ grow_array(void *arr, guint n, guint *cap, size_t elem)
 }
 
 static void
+nstime_from_ns(nstime_t *t, gint64 ns);
+
+/* What the transaction will say of the timing is known at the records
+ * (fsd.h: t_first_response is the first byte of the first STDOUT/STDERR
+ * record, t_end the last byte of END_REQUEST): taken from their record
+ * events, so one pass shows the latency at the END_REQUEST even when the
+ * decoder delivers the request later (php-fpm answering before the web
+ * server's empty STDIN, a header block held for response_rejected). The
+ * transaction's values replace them when it comes (they are equal). */
+static void
+mirror_times(fcgi_req *q, const fsd_record_event *ev)
+{
+    if (!q->has_begin || q->ended)
+        return;
+    if ((ev->hdr.type == FSD_STDOUT || ev->hdr.type == FSD_STDERR) && !q->has_first && ev->first.set) {
+        q->has_first = TRUE;
+        q->first_resp_frame = (guint32)ev->first.tag;
+        nstime_from_ns(&q->ttfb, ev->first.ns - q->begin_ns);
+    }
+    if (ev->hdr.type == FSD_END_REQUEST && !q->has_end && ev->last.set) {
+        q->has_end = TRUE;
+        q->end_frame = (guint32)ev->last.tag;
+        nstime_from_ns(&q->latency, ev->last.ns - q->begin_ns);
+    }
+}
+
+/* Bytes [start, end) of a direction go to the decoder as missing. */
+static void
+note_gap(fcgi_dirstate *ds, guint32 start, guint32 end, guint32 frame)
+{
+    fcgi_gap g;
+    if (!ds->gaps)
+        ds->gaps = wmem_array_new(wmem_file_scope(), sizeof(fcgi_gap));
+    g.start = start;
+    g.end = end;
+    g.frame = frame;
+    g.arrived = FALSE;
+    wmem_array_append_one(ds->gaps, g);
+}
+
+static void
 append_ended(fcgi_rec *r, fcgi_req *q)
 {
     r->ended = (fcgi_req **)grow_array(r->ended, r->nended, &r->ended_cap, sizeof(*r->ended));
     r->ended[r->nended++] = q;
 }
 
+static void mirror_times(fcgi_req *q, const fsd_record_event *ev);
+static fcgi_req *active_req(fcgi_conv *cv, guint16 id);
+
 static void
 cb_record(void *ud, const fsd_record_event *ev)
 {
     fcgi_conv *cv = (fcgi_conv *)ud;
     fcgi_rec *r = cv->cur;
+    /* every record event of a request, also one cut by a gap that the
+     * plugin never frames as a record */
+    if (ev->request_active && ev->hdr.type != FSD_BEGIN_REQUEST) {
+        fcgi_req *q = active_req(cv, ev->hdr.request_id);
+        if (q)
+            mirror_times(q, ev);
+    }
     if (!r)
         return;
     /* The decoder delivers one record per record fed; after a resync it can
@@ -462,14 +535,19 @@ cb_param(void *ud, const fsd_param_event *ev)
     if (ev->record_type == FSD_PARAMS) {
         fcgi_req *q = active_req(cv, ev->request_id);
         if (q) {
-            if (strcmp(p->name, "REQUEST_METHOD") == 0)
+            if (strcmp(p->name, "REQUEST_METHOD") == 0) {
                 q->p_method = p->value;
-            else if (strcmp(p->name, "REQUEST_URI") == 0)
+                q->idx_method = cv->nfeeds;
+            } else if (strcmp(p->name, "REQUEST_URI") == 0) {
                 q->p_uri = p->value;
-            else if (strcmp(p->name, "SCRIPT_NAME") == 0)
+                q->idx_uri = cv->nfeeds;
+            } else if (strcmp(p->name, "SCRIPT_NAME") == 0) {
                 q->p_script = p->value;
-            else if (strcmp(p->name, "SCRIPT_FILENAME") == 0)
+                q->idx_script = cv->nfeeds;
+            } else if (strcmp(p->name, "SCRIPT_FILENAME") == 0) {
                 q->p_script_filename = p->value;
+                q->idx_script_filename = cv->nfeeds;
+            }
         }
     }
 }
@@ -607,6 +685,32 @@ make_body(fcgi_req *q, fcgi_rec *r)
     q->stdout_buf = NULL;
 }
 
+static const char *
+req_script(const fcgi_req *q)
+{
+    return q->p_script ? q->p_script : q->p_script_filename;
+}
+
+/* The request's tap record, from what is known of it now: at its
+ * END_REQUEST (first pass) or when the decoder delivered it. */
+static void
+fill_tap(fcgi_req *q)
+{
+    q->tap.request_id = q->id;
+    q->tap.complete = q->ended ? q->complete : q->has_end;
+    q->tap.has_begin = q->has_begin;
+    q->tap.begin_ts = q->begin_ts;
+    q->tap.begin_frame = q->begin_frame;
+    q->tap.has_latency = q->has_end;
+    q->tap.latency = q->latency;
+    q->tap.status = q->status;
+    q->tap.method = q->p_method;
+    q->tap.script = req_script(q);
+    q->tap.end_reason = q->end_reason ? q->end_reason : (q->has_end ? "complete" : NULL);
+    q->tap.anomalies = q->anomalies;
+    q->tap.nanomalies = q->nanomalies;
+}
+
 static void
 cb_transaction(void *ud, const fsd_transaction *tx)
 {
@@ -629,8 +733,23 @@ cb_transaction(void *ud, const fsd_transaction *tx)
     q->method = span_dup(tx->method);
     q->uri = span_dup(tx->uri);
     q->script = span_dup(tx->script);
+    /* Shown as the params arrived; the transaction's lookups only fill in
+     * what no param event gave (from here on). */
+    if (!q->p_method && q->method) {
+        q->p_method = q->method;
+        q->idx_method = cv->nfeeds;
+    }
+    if (!q->p_uri && q->uri) {
+        q->p_uri = q->uri;
+        q->idx_uri = cv->nfeeds;
+    }
+    if (!q->p_script && !q->p_script_filename && q->script) {
+        q->p_script = q->script;
+        q->idx_script = cv->nfeeds;
+    }
     if (tx->t_begin.set) {
         q->has_begin = TRUE;
+        q->begin_ns = tx->t_begin.ns;
         nstime_from_ns(&q->begin_ts, tx->t_begin.ns);
         q->begin_frame = (guint32)tx->t_begin.tag;
     }
@@ -677,19 +796,7 @@ cb_transaction(void *ud, const fsd_transaction *tx)
             q->anomalies[i] = (guint16)tx->anomalies[i].id;
         q->nanomalies = (guint)tx->nanomalies;
     }
-    q->tap.request_id = q->id;
-    q->tap.complete = q->complete;
-    q->tap.has_begin = q->has_begin;
-    q->tap.begin_ts = q->begin_ts;
-    q->tap.begin_frame = q->begin_frame;
-    q->tap.has_latency = q->has_end;
-    q->tap.latency = q->latency;
-    q->tap.status = q->status;
-    q->tap.method = q->method;
-    q->tap.script = q->script;
-    q->tap.end_reason = q->end_reason;
-    q->tap.anomalies = q->anomalies;
-    q->tap.nanomalies = q->nanomalies;
+    fill_tap(q);
 
     if (active_req(cv, q->id) == q)
         g_hash_table_remove(cv->active, GUINT_TO_POINTER((guint)q->id));
@@ -822,12 +929,11 @@ merge_hold(fcgi_rec *r, fcgi_rec *h)
             h->n = h->cap = 0; \
         } \
     } while (0)
-    FCGI_PREPEND(anom, nanom, anom_cap, fcgi_anom);
+    /* Anomalies and ended requests stay with the hold: they are shown in
+     * the frame that carried those bytes, in every pass. The pairs and the
+     * response header are part of the record. */
     FCGI_PREPEND(params, nparams, params_cap, fcgi_param);
-    FCGI_PREPEND(ended, nended, ended_cap, fcgi_req *);
 #undef FCGI_PREPEND
-    r->shown1 = h->shown1;
-    h->shown1 = 0;
     if (h->resp && !r->resp)
         r->resp = h->resp;
     h->resp = NULL;
@@ -838,6 +944,8 @@ merge_hold(fcgi_rec *r, fcgi_rec *h)
     }
     h->body = NULL;
     h->body_len = 0;
+    if (h->prev_hold)
+        merge_hold(r, h->prev_hold);
 }
 
 /* Attach the record to the request the decoder put it in (mirror of the
@@ -866,6 +974,10 @@ bind_request(fcgi_conv *cv, fcgi_rec *r)
             q->seq = cv->nbegins;
             q->id = ev->hdr.request_id;
             q->begin_frame = (guint32)ev->first.tag;
+            /* t_begin is the BEGIN_REQUEST's first byte (fsd.h): known now */
+            q->has_begin = ev->first.set;
+            q->begin_ns = ev->first.ns;
+            nstime_from_ns(&q->begin_ts, ev->first.ns);
             if (ev->body_valid) {
                 q->role = ev->body.begin.role;
                 q->keep_conn = (ev->body.begin.flags & FSD_FLAG_KEEP_CONN) != 0;
@@ -883,11 +995,16 @@ bind_request(fcgi_conv *cv, fcgi_rec *r)
     r->req = q;
     if (!q)
         return;
-    if ((ev->hdr.type == FSD_STDOUT || ev->hdr.type == FSD_STDERR) && !ev->is_eos) {
-        if (!q->first_resp_frame && !q->has_first) {
-            q->first_resp_frame = (guint32)ev->first.tag;
-            r->first_response = TRUE;
-        }
+    mirror_times(q, ev);
+    if ((ev->hdr.type == FSD_STDOUT || ev->hdr.type == FSD_STDERR) && !q->first_seen) {
+        q->first_seen = TRUE;
+        r->first_response = TRUE;
+    }
+    if (ev->hdr.type == FSD_END_REQUEST && !q->end_seen) {
+        q->end_seen = TRUE;
+        r->end_here = TRUE;
+        if (!q->ended)
+            fill_tap(q);
     }
     r->status = q->status;
 }
@@ -899,57 +1016,19 @@ bind_request(fcgi_conv *cv, fcgi_rec *r)
  * the decoder sees e.g. the web server give up before the application's
  * late answer. What it delivers then is shown with the connection's end. */
 static void
-feed_close(fcgi_conv *cv, fsd_dir d, fsd_close_kind kind, gint64 ts, guint32 frame)
+feed_close(fcgi_conv *cv, fsd_dir d, fsd_close_kind kind, gint64 ts, guint32 frame, fcgi_rec *into)
 {
     if (!cv->dec || cv->closed[d])
         return;
-    cv->cur = NULL;
+    cv->cur = into;   /* NULL: the connection's end (cv->late) */
     cv->closing = TRUE;
     cv->closing_ts = ts;
     fsd_conn_close(cv->dec, d, kind, ts, frame);
     cv->closing = FALSE;
+    cv->cur = NULL;
     cv->closed[d] = TRUE;
     if (kind == FSD_CLOSE_RST)
         cv->closed[1 - d] = TRUE;
-}
-
-static int
-dissect_fastcgi_close(tvbuff_t *tvb _U_, packet_info *pinfo, proto_tree *tree _U_, void *data _U_)
-{
-    conversation_t *conv;
-    fcgi_conv *cv;
-    guint8 cc, fresh;
-    fsd_dir d;
-
-    if (PINFO_FD_VISITED(pinfo) || pinfo->ptype != PT_TCP)
-        return 0;
-    conv = find_conversation_pinfo(pinfo, 0);
-    if (!conv)
-        return 0;
-    cv = (fcgi_conv *)conversation_get_proto_data(conv, proto_fastcgi);
-    if (!cv || !cv->tcpd || !cv->server_known || cv->finished)
-        return 0;
-    cc = cv->tcpd->conversation_completeness;
-    fresh = (guint8)(cc & ~cv->seen_cc);
-    cv->seen_cc = cc;
-    d = packet_dir(cv, pinfo);
-    if ((fresh & 0x20) && !cv->rst_seen) {       /* this packet carried the first RST */
-        cv->rst_seen = TRUE;
-        cv->rst_dir = d;
-        cv->rst_ts = nstime_ns(&pinfo->abs_ts);
-        cv->rst_frame = pinfo->num;
-        feed_close(cv, d, FSD_CLOSE_RST, cv->rst_ts, pinfo->num);
-    }
-    /* The first FIN (TCP keeps one FIN bit per conversation: the other
-     * side's FIN is fed at the end of the first pass, at the conversation's
-     * last packet, as before). */
-    if ((fresh & 0x10) && !cv->fin_seen[d]) {
-        cv->fin_seen[d] = TRUE;
-        cv->fin_ts[d] = nstime_ns(&pinfo->abs_ts);
-        cv->fin_frame[d] = pinfo->num;
-        feed_close(cv, d, FSD_CLOSE_FIN, cv->fin_ts[d], pinfo->num);
-    }
-    return 0;
 }
 
 /* ---- end of the first pass ------------------------------------------- */
@@ -959,7 +1038,6 @@ finish_conv(fcgi_conv *cv)
 {
     gint64 ts;
     guint64 tag;
-    fcgi_rec *l;
     guint i;
 
     if (cv->finished)
@@ -974,20 +1052,20 @@ finish_conv(fcgi_conv *cv)
      * (feed_close; unless they came before the decoder existed: those now).
      * The rest of the connection's end as TCP summed it up. */
     if (cv->rst_seen)
-        feed_close(cv, cv->rst_dir, FSD_CLOSE_RST, cv->rst_ts, cv->rst_frame);
+        feed_close(cv, cv->rst_dir, FSD_CLOSE_RST, cv->rst_ts, cv->rst_frame, NULL);
     else if (cv->fin_seen[0] || cv->fin_seen[1]) {
         fsd_dir first = cv->fin_seen[FSD_DIR_CLIENT] ? FSD_DIR_CLIENT : FSD_DIR_SERVER;
-        feed_close(cv, first, FSD_CLOSE_FIN, cv->fin_ts[first], cv->fin_frame[first]);
+        feed_close(cv, first, FSD_CLOSE_FIN, cv->fin_ts[first], cv->fin_frame[first], NULL);
     }
     if (cv->tcpd && (!cv->closed[0] || !cv->closed[1])) {
         guint8 cc = cv->tcpd->conversation_completeness;
         if (cc & 0x20) {            /* a RST we did not see (sender unknown) */
-            feed_close(cv, FSD_DIR_CLIENT, FSD_CLOSE_RST, ts, tag);
+            feed_close(cv, FSD_DIR_CLIENT, FSD_CLOSE_RST, ts, tag, NULL);
         } else if (cc & 0x10) {     /* FIN seen: the side that closed first goes first */
             gboolean server_first = cv->flow[FSD_DIR_SERVER] && cv->flow[FSD_DIR_SERVER]->closing_initiator;
             fsd_dir a = server_first ? FSD_DIR_SERVER : FSD_DIR_CLIENT;
-            feed_close(cv, a, FSD_CLOSE_FIN, ts, tag);
-            feed_close(cv, (fsd_dir)(1 - a), FSD_CLOSE_FIN, ts, tag);
+            feed_close(cv, a, FSD_CLOSE_FIN, ts, tag, NULL);
+            feed_close(cv, (fsd_dir)(1 - a), FSD_CLOSE_FIN, ts, tag, NULL);
         }
     }
     cv->closing = FALSE;
@@ -1005,40 +1083,8 @@ finish_conv(fcgi_conv *cv)
     fsd_conn_free(cv->dec);
     cv->dec = NULL;
 
-    /* Record starts whose record never completed: TCP does not hand their
-     * frame to us again, so what the decoder said about them is shown with
-     * the connection's end. */
-    {
-        /* Their anomalies go first, the last hold's first; then those of the
-         * connection's end. */
-        guint nanom = 0, pos = 0;
-        for (i = 0; i < cv->holds->len; i++)
-            nanom += ((fcgi_rec *)g_ptr_array_index(cv->holds, i))->nanom;
-        if (nanom) {
-            fcgi_anom *na;
-            l = conv_late(cv);
-            na = wmem_alloc_array(wmem_file_scope(), fcgi_anom, nanom + l->nanom);
-            for (i = cv->holds->len; i-- > 0;) {
-                fcgi_rec *h = (fcgi_rec *)g_ptr_array_index(cv->holds, i);
-                if (h->nanom)
-                    memcpy(na + pos, h->anom, h->nanom * sizeof(*na));
-                pos += h->nanom;
-                h->nanom = 0;
-            }
-            if (l->nanom)
-                memcpy(na + pos, l->anom, l->nanom * sizeof(*na));
-            l->anom = na;
-            l->nanom += nanom;
-            l->anom_cap = l->nanom;
-        }
-        for (i = 0; i < cv->holds->len; i++) {
-            fcgi_rec *h = (fcgi_rec *)g_ptr_array_index(cv->holds, i);
-            guint j;
-            for (j = 0; j < h->nended; j++)
-                append_ended(conv_late(cv), h->ended[j]);
-            h->nended = 0;
-        }
-    }
+    /* Record starts whose record never completed keep what the decoder
+     * said about them in their own frame (shown there in every pass). */
     g_ptr_array_free(cv->holds, TRUE);
     cv->holds = g_ptr_array_new();
 
@@ -1155,12 +1201,20 @@ build_tap(fcgi_rec *r, int record_type)
         r->tap.anomalies = ids;
         r->tap.nanomalies = r->nanom;
     }
-    if (r->tap.nended != r->nended) {
-        fastcgi_tap_req *tr = r->nended ? wmem_alloc_array(wmem_file_scope(), fastcgi_tap_req, r->nended) : NULL;
+    if (!r->tap_built) {
+        /* The requests summed up here: the record's own at its END_REQUEST
+         * (its tap record filled then, so one pass counts it), and those
+         * the decoder delivered here without an END_REQUEST. */
+        guint n = 0;
+        fastcgi_tap_req *tr = wmem_alloc_array(wmem_file_scope(), fastcgi_tap_req, r->nended + 1);
+        if (r->end_here && r->req)
+            tr[n++] = r->req->tap;
         for (i = 0; i < r->nended; i++)
-            tr[i] = r->ended[i]->tap;
+            if (!r->ended[i]->has_end)
+                tr[n++] = r->ended[i]->tap;
         r->tap.ended = tr;
-        r->tap.nended = r->nended;
+        r->tap.nended = n;
+        r->tap_built = TRUE;
     }
 }
 
@@ -1203,6 +1257,15 @@ detail_in_message(fsd_anomaly_id id)
     }
 }
 
+/* Traffic bytes in a label we format ourselves (the tree escapes string
+ * field values, not custom labels): a LF in a param value must not break the
+ * line in the GUI or in tshark -V. */
+static const char *
+esc(packet_info *pinfo, const char *s)
+{
+    return format_text(pinfo->pool, (const guchar *)s, strlen(s));
+}
+
 /* May one more expert info be raised in this frame (FCGI_EXPERT_PER_FRAME)? */
 static gboolean
 expert_budget(packet_info *pinfo, proto_item *pi)
@@ -1236,7 +1299,7 @@ add_expert(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const fcgi_anom 
         proto_item *it;
         if (has_detail)
             ai = proto_tree_add_string_format(tree, hf_anomaly, tvb, 0, 0, anomaly_ids[id], "Anomaly: %s (%s)",
-                                              anomaly_ids[id], a->detail);
+                                              anomaly_ids[id], esc(pinfo, a->detail));
         else
             ai = proto_tree_add_string_format(tree, hf_anomaly, tvb, 0, 0, anomaly_ids[id], "Anomaly: %s",
                                               anomaly_ids[id]);
@@ -1254,7 +1317,7 @@ add_expert(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const fcgi_anom 
     if (!expert_budget(pinfo, ai))
         return;
     if (has_detail && detail_in_message(id))
-        expert_add_info_format(pinfo, ai, ei, "%s: %s (%s)", anomaly_ids[id], summary, a->detail);
+        expert_add_info_format(pinfo, ai, ei, "%s: %s (%s)", anomaly_ids[id], summary, esc(pinfo, a->detail));
     else
         expert_add_info_format(pinfo, ai, ei, "%s: %s", anomaly_ids[id], summary);
 }
@@ -1266,117 +1329,187 @@ add_time_item(proto_tree *tree, int hf, tvbuff_t *tvb, const nstime_t *t)
     proto_item_set_generated(it);
 }
 
-static gboolean
-ended_here(const fcgi_rec *r, const fcgi_req *q)
+/* What is known of a request at a record fed as feed number idx (the
+ * params arrived with some feed: a record fed before does not show them, in
+ * any pass). */
+static const char *
+req_method_at(const fcgi_req *q, guint32 idx)
 {
-    guint i;
-    for (i = 0; i < r->nended; i++)
-        if (r->ended[i] == q)
-            return TRUE;
-    return FALSE;
+    return q->p_method && q->idx_method <= idx ? q->p_method : NULL;
 }
 
-/* The request a record belongs to. `full`: this is where the request is
- * summed up (its END_REQUEST record, or where it ended without one): status,
- * end, latency, ttfb and its anomalies are added there only, so each request
- * is counted once by filters and tests. */
+static const char *
+req_uri_at(const fcgi_req *q, guint32 idx)
+{
+    return q->p_uri && q->idx_uri <= idx ? q->p_uri : NULL;
+}
+
+static const char *
+req_script_at(const fcgi_req *q, guint32 idx)
+{
+    if (q->p_script && q->idx_script <= idx)
+        return q->p_script;
+    if (q->p_script_filename && q->idx_script_filename <= idx)
+        return q->p_script_filename;
+    return NULL;
+}
+
+/* One "Request id N" subtree per request per frame: links, method, URI and
+ * script once, and the summary items of every record of that request in the
+ * frame, so -T fields and columns give one value per request. */
+typedef struct fcgi_frame_req {
+    proto_item *item;
+    proto_tree *tree;
+    gboolean method, uri, script, ttfb;
+} fcgi_frame_req;
+
 static void
-add_request_summary(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, const fcgi_req *q, gboolean full)
+add_str_item(proto_tree *tree, int hf, tvbuff_t *tvb, const char *s)
+{
+    proto_item *it = proto_tree_add_string(tree, hf, tvb, 0, 0, s);
+    proto_item_set_generated(it);
+}
+
+static fcgi_frame_req *
+frame_req(packet_info *pinfo, proto_tree *parent, tvbuff_t *tvb, const fcgi_req *q, guint32 idx, gboolean separate)
+{
+    wmem_map_t *m = (wmem_map_t *)p_get_proto_data(pinfo->pool, pinfo, proto_fastcgi, 7);
+    fcgi_frame_req *fq;
+    const char *s;
+    if (!m) {
+        m = wmem_map_new(pinfo->pool, g_direct_hash, g_direct_equal);
+        p_add_proto_data(pinfo->pool, pinfo, proto_fastcgi, 7, m);
+    }
+    fq = (fcgi_frame_req *)wmem_map_lookup(m, q);
+    if (separate && fq) {
+        /* its own subtree (the connection's end), the frame's values
+         * already given in the frame's subtree of that request */
+        fcgi_frame_req *sq = wmem_new(pinfo->pool, fcgi_frame_req);
+        *sq = *fq;
+        sq->item = proto_tree_add_uint(parent, hf_req_summary, tvb, 0, 0, q->id);
+        proto_item_set_text(sq->item, "Request id %u (request #%" G_GUINT64_FORMAT " on this connection)",
+                            q->id, q->seq + 1);
+        proto_item_set_generated(sq->item);
+        sq->tree = proto_item_add_subtree(sq->item, ett_request);
+        return sq;
+    }
+    if (!fq) {
+        proto_item *it;
+        fq = wmem_new0(pinfo->pool, fcgi_frame_req);
+        wmem_map_insert(m, q, fq);
+        fq->item = proto_tree_add_uint(parent, hf_req_summary, tvb, 0, 0, q->id);
+        proto_item_set_text(fq->item, "Request id %u (request #%" G_GUINT64_FORMAT " on this connection)",
+                            q->id, q->seq + 1);
+        proto_item_set_generated(fq->item);
+        fq->tree = proto_item_add_subtree(fq->item, ett_request);
+        if (q->begin_frame && q->begin_frame != pinfo->num) {
+            it = proto_tree_add_uint(fq->tree, hf_request_in, tvb, 0, 0, q->begin_frame);
+            proto_item_set_generated(it);
+        }
+        /* a later frame: known on the first pass only from there on */
+        if (q->has_end && q->end_frame != pinfo->num) {
+            it = proto_tree_add_uint(fq->tree, hf_response_in, tvb, 0, 0, q->end_frame);
+            proto_item_set_generated(it);
+        }
+    }
+    if (!fq->method && (s = req_method_at(q, idx)) != NULL) {
+        fq->method = TRUE;
+        add_str_item(fq->tree, hf_req_method, tvb, s);
+    }
+    if (!fq->uri && (s = req_uri_at(q, idx)) != NULL) {
+        fq->uri = TRUE;
+        add_str_item(fq->tree, hf_req_uri, tvb, s);
+    }
+    if (!fq->script && (s = req_script_at(q, idx)) != NULL) {
+        fq->script = TRUE;
+        add_str_item(fq->tree, hf_req_script, tvb, s);
+    }
+    return fq;
+}
+
+static void
+add_ttfb_once(fcgi_frame_req *fq, tvbuff_t *tvb, const fcgi_req *q)
+{
+    if (q->has_first && !fq->ttfb) {
+        fq->ttfb = TRUE;
+        add_time_item(fq->tree, hf_ttfb, tvb, &q->ttfb);
+    }
+}
+
+/* At the request's END_REQUEST: what that record settles (the same in one
+ * pass and two: taken from the record events, fsd.h timepoints). */
+static void
+add_end_summary(fcgi_frame_req *fq, tvbuff_t *tvb, const fcgi_req *q)
 {
     proto_item *it;
-    const char *method = q->method ? q->method : q->p_method;
-    const char *uri = q->uri ? q->uri : q->p_uri;
-    const char *script = q->script ? q->script : (q->p_script ? q->p_script : q->p_script_filename);
+    if (q->status) {
+        it = proto_tree_add_uint(fq->tree, hf_status, tvb, 0, 0, (guint32)q->status);
+        proto_item_set_generated(it);
+    }
+    add_str_item(fq->tree, hf_end_reason, tvb, "complete");
+    if (q->has_end)
+        add_time_item(fq->tree, hf_time, tvb, &q->latency);
+    add_ttfb_once(fq, tvb, q);
+    proto_item_append_text(fq->item, ", ended with END_REQUEST");
+}
 
-    if (q->begin_frame && q->begin_frame != pinfo->num) {
-        it = proto_tree_add_uint(tree, hf_request_in, tvb, 0, 0, q->begin_frame);
-        proto_item_set_generated(it);
-    }
-    if (q->has_end && q->end_frame != pinfo->num) {
-        it = proto_tree_add_uint(tree, hf_response_in, tvb, 0, 0, q->end_frame);
-        proto_item_set_generated(it);
-    }
-    if (method) {
-        it = proto_tree_add_string(tree, hf_req_method, tvb, 0, 0, method);
-        proto_item_set_generated(it);
-    }
-    if (uri) {
-        it = proto_tree_add_string(tree, hf_req_uri, tvb, 0, 0, uri);
-        proto_item_set_generated(it);
-    }
-    if (script) {
-        it = proto_tree_add_string(tree, hf_req_script, tvb, 0, 0, script);
-        proto_item_set_generated(it);
-    }
-    if (full) {
+/* Where the decoder delivered the request (fsd_transaction): how the web
+ * server's client fared and the request's anomalies; for a request without
+ * END_REQUEST also its status, end and times. */
+static void
+add_tx_summary(fcgi_frame_req *fq, tvbuff_t *tvb, const fcgi_req *q)
+{
+    proto_tree *tree = fq->tree;
+    proto_item *it;
+    guint i;
+    if (!q->has_end) {
         if (q->status) {
             it = proto_tree_add_uint(tree, hf_status, tvb, 0, 0, (guint32)q->status);
             proto_item_set_generated(it);
         }
-        if (q->status && q->status_source) {
-            it = proto_tree_add_string(tree, hf_status_source, tvb, 0, 0, q->status_source);
-            proto_item_set_generated(it);
-        }
-        if (q->user_status) {
-            it = proto_tree_add_uint(tree, hf_user_status, tvb, 0, 0, (guint32)q->user_status);
-            proto_item_set_generated(it);
-        }
-        if (q->user_outcome) {
-            it = proto_tree_add_string(tree, hf_user_outcome, tvb, 0, 0, q->user_outcome);
-            proto_item_set_generated(it);
-        }
-        if (q->end_reason) {
-            it = proto_tree_add_string(tree, hf_end_reason, tvb, 0, 0, q->end_reason);
-            proto_item_set_generated(it);
-        }
-        if (q->closed_by) {
-            it = proto_tree_add_string(tree, hf_closed_by, tvb, 0, 0, q->closed_by);
-            proto_item_set_generated(it);
-        }
-        if (q->gap) {
-            it = proto_tree_add_boolean(tree, hf_gap, tvb, 0, 0, TRUE);
-            proto_item_set_generated(it);
-        }
-        if (q->has_end)
-            add_time_item(tree, hf_time, tvb, &q->latency);
-        if (q->has_elapsed)
-            add_time_item(tree, hf_elapsed, tvb, &q->elapsed);
-        if (q->has_abandoned)
-            add_time_item(tree, hf_abandoned_after, tvb, &q->abandoned_after);
-        if (q->has_first)
-            add_time_item(tree, hf_ttfb, tvb, &q->ttfb);
-        {
-            guint i;
-            for (i = 0; i < q->nanomalies; i++) {
-                const char *nm = fsd_anomaly_name((fsd_anomaly_id)q->anomalies[i]);
-                it = proto_tree_add_string(tree, hf_req_anomaly, tvb, 0, 0, nm ? nm : "?");
-                proto_item_set_generated(it);
-            }
-        }
+        if (q->end_reason)
+            add_str_item(tree, hf_end_reason, tvb, q->end_reason);
+        add_ttfb_once(fq, tvb, q);
+        proto_item_append_text(fq->item, ", ended here (%s)", q->end_reason ? q->end_reason : "?");
+    } else {
+        proto_item_append_text(fq->item, ", delivered by the decoder here");
+    }
+    if (q->status && q->status_source)
+        add_str_item(tree, hf_status_source, tvb, q->status_source);
+    if (q->user_status) {
+        it = proto_tree_add_uint(tree, hf_user_status, tvb, 0, 0, (guint32)q->user_status);
+        proto_item_set_generated(it);
+    }
+    if (q->user_outcome)
+        add_str_item(tree, hf_user_outcome, tvb, q->user_outcome);
+    if (q->closed_by)
+        add_str_item(tree, hf_closed_by, tvb, q->closed_by);
+    if (q->gap) {
+        it = proto_tree_add_boolean(tree, hf_gap, tvb, 0, 0, TRUE);
+        proto_item_set_generated(it);
+    }
+    if (q->has_elapsed)
+        add_time_item(tree, hf_elapsed, tvb, &q->elapsed);
+    if (q->has_abandoned)
+        add_time_item(tree, hf_abandoned_after, tvb, &q->abandoned_after);
+    for (i = 0; i < q->nanomalies; i++) {
+        const char *nm = fsd_anomaly_name((fsd_anomaly_id)q->anomalies[i]);
+        add_str_item(tree, hf_req_anomaly, tvb, nm ? nm : "?");
     }
 }
 
-/* Requests that ended with these results and are summed up here: not the
- * record's own request (`own`, summed up by the record itself) and not one
- * with an END_REQUEST (summed up there). */
+/* Requests the decoder delivered with these results. */
 static void
-add_ended_requests(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const fcgi_rec *r, const fcgi_req *own)
+add_ended_requests(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const fcgi_rec *r, guint32 idx,
+                   gboolean separate)
 {
     guint i;
-    for (i = 0; i < r->nended; i++) {
-        const fcgi_req *e = r->ended[i];
-        proto_item *it;
-        if (e == own || e->has_end)
-            continue;
-        it = proto_tree_add_uint(tree, hf_req_summary, tvb, 0, 0, e->id);
-        proto_item_set_text(it, "Request id %u ended here (%s)", e->id, e->end_reason ? e->end_reason : "");
-        proto_item_set_generated(it);
-        add_request_summary(proto_item_add_subtree(it, ett_request), tvb, pinfo, e, TRUE);
-    }
+    for (i = 0; i < r->nended; i++)
+        add_tx_summary(frame_req(pinfo, tree, tvb, r->ended[i], idx, separate), tvb, r->ended[i]);
 }
 
 static void
-add_params(proto_tree *tree, tvbuff_t *tvb, const fcgi_rec *r)
+add_params(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, const fcgi_rec *r)
 {
     guint i;
     for (i = 0; i < r->nparams; i++) {
@@ -1385,10 +1518,10 @@ add_params(proto_tree *tree, tvbuff_t *tvb, const fcgi_rec *r)
         proto_tree *pt;
         if (p->pair_off >= 0)
             pi = proto_tree_add_string_format(tree, hf_param, tvb, p->pair_off, p->pair_len, p->name,
-                                              "%s = %s", p->name, p->value);
+                                              "%s = %s", esc(pinfo, p->name), esc(pinfo, p->value));
         else
             pi = proto_tree_add_string_format(tree, hf_param, tvb, 0, 0, p->name,
-                                              "%s = %s%s", p->name, p->value,
+                                              "%s = %s%s", esc(pinfo, p->name), esc(pinfo, p->value),
                                               p->straddled ? " [spans two records]" : "");
         pt = proto_item_add_subtree(pi, ett_param);
         it = proto_tree_add_uint(pt, hf_param_name_len, tvb, 0, 0, p->name_len);
@@ -1416,7 +1549,7 @@ add_response(proto_tree *tree, tvbuff_t *tvb, const fcgi_resp *resp, gint body_o
     proto_item *ti, *it;
     proto_tree *rt;
     guint i;
-    ti = proto_tree_add_uint(tree, hf_status, tvb, 0, 0, (guint32)resp->status);
+    ti = proto_tree_add_uint(tree, hf_resp_status, tvb, 0, 0, (guint32)resp->status);
     proto_item_set_generated(ti);
     rt = proto_item_add_subtree(ti, ett_response);
     if (resp->status_line) {
@@ -1572,6 +1705,22 @@ info_for_record(packet_info *pinfo, const fsd_header *h, const fcgi_rec *r)
     return wmem_strbuf_finalize(s);
 }
 
+/* The frame's one "FastCGI (fcgiscope)" item: TCP calls the dissector once
+ * for a reassembled record and once for the rest of the segment; a second
+ * top-level item would count the frame twice in Protocol Hierarchy. */
+static proto_tree *
+frame_top_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, gint len)
+{
+    proto_tree *ft = (proto_tree *)p_get_proto_data(pinfo->pool, pinfo, proto_fastcgi, 8);
+    proto_item *ti;
+    if (ft || !tree)
+        return ft;
+    ti = proto_tree_add_item(tree, proto_fastcgi, tvb, 0, len, ENC_NA);
+    ft = proto_item_add_subtree(ti, ett_fastcgi);
+    p_add_proto_data(pinfo->pool, pinfo, proto_fastcgi, 8, ft);
+    return ft;
+}
+
 static void
 first_call_in_frame(packet_info *pinfo)
 {
@@ -1620,13 +1769,18 @@ dissect_fastcgi_record(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void
 
     if (caplen < FSD_HEADER_LEN) {
         /* Only part of a header was captured (snaplen): nothing to decode. */
-        proto_item *pi = proto_tree_add_item(tree, hf_skipped, tvb, 0, -1, ENC_NA);
+        proto_item *pi;
+        first_call_in_frame(pinfo);
+        tree = frame_top_tree(tvb, pinfo, tree, -1);
+        pi = proto_tree_add_item(tree, hf_skipped, tvb, 0, -1, ENC_NA);
         proto_item_append_text(pi, " (record header cut by the snaplen)");
         if (have_seq)
             ctx->offset += len;
         return (int)len;
     }
     fsd_header_unpack(&h, rec);
+    first_call_in_frame(pinfo);
+    tree = frame_top_tree(tvb, pinfo, tree, -1);
     if (have_seq) {
         rec_seq = ctx->base_seq + ctx->offset;
         ctx->offset += len;
@@ -1654,8 +1808,11 @@ dissect_fastcgi_record(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void
                 cv->cur = r;
                 cv->cur_base = rec;
                 cv->cur_len = len;
-                if (ahead < 0)
+                r->feed_idx = ++cv->nfeeds;
+                if (ahead < 0) {
+                    note_gap(ds, ds->next_seq, rec_seq, pinfo->num);
                     fsd_conn_gap(cv->dec, ctx->dir, (guint64)(guint32)(-ahead), nstime_ns(&pinfo->abs_ts), pinfo->num);
+                }
                 fsd_conn_feed(cv->dec, ctx->dir, rec + k, len - k, nstime_ns(&pinfo->abs_ts), pinfo->num);
                 cv->cur = NULL;
                 cv->cur_base = NULL;
@@ -1756,7 +1913,7 @@ dissect_fastcgi_record(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void
             case FSD_GET_VALUES:
             case FSD_GET_VALUES_RESULT:
                 if (r && r->tracked) {
-                    add_params(bt, tvb, r);
+                    add_params(bt, tvb, pinfo, r);
                 } else {
                     /* Not tracked (retransmission, no TCP info): pairs of this record alone. */
                     size_t pos = 0;
@@ -1765,7 +1922,8 @@ dissect_fastcgi_record(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void
                         const char *nm = file_strndup(body + nv.name_offset, nv.name_len);
                         const char *vl = file_strndup(body + nv.value_offset, nv.value_len);
                         proto_item *pi = proto_tree_add_string_format(bt, hf_param, tvb,
-                            FSD_HEADER_LEN + (gint)nv.offset, (gint)nv.total_len, nm, "%s = %s", nm, vl);
+                            FSD_HEADER_LEN + (gint)nv.offset, (gint)nv.total_len, nm, "%s = %s",
+                            esc(pinfo, nm), esc(pinfo, vl));
                         proto_tree *pt = proto_item_add_subtree(pi, ett_param);
                         proto_tree_add_string(pt, hf_param_name, tvb, FSD_HEADER_LEN + (gint)nv.name_offset, nv.name_len, nm);
                         proto_tree_add_string(pt, hf_param_value, tvb, FSD_HEADER_LEN + (gint)nv.value_offset, nv.value_len, vl);
@@ -1795,21 +1953,16 @@ dissect_fastcgi_record(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void
         if (r->resp)
             add_response(rt, tvb, r->resp, 0);
         if (q) {
-            proto_item *qi = proto_tree_add_uint(rt, hf_req_summary, tvb, 0, 0, q->id);
-            proto_tree *qt = proto_item_add_subtree(qi, ett_request);
-            proto_item_set_text(qi, "Request id %u (request #%" G_GUINT64_FORMAT " on this connection)",
-                                q->id, q->seq + 1);
-            proto_item_set_generated(qi);
-            add_request_summary(qt, tvb, pinfo, q,
-                q->ended && ((q->has_end && h.type == FSD_END_REQUEST && q->end_frame == pinfo->num) ||
-                             (!q->has_end && ended_here(r, q))));
-            if (r->first_response && q->has_first)
-                add_time_item(qt, hf_ttfb, tvb, &q->ttfb);
+            fcgi_frame_req *fq = frame_req(pinfo, rt, tvb, q, r->feed_idx, FALSE);
+            if (r->end_here)
+                add_end_summary(fq, tvb, q);
+            else if (r->first_response)
+                add_ttfb_once(fq, tvb, q);
         }
-        add_ended_requests(tvb, pinfo, rt, r, q);
-        /* On the first pass, anomalies of the record's first bytes were shown
-         * in the frame that carried them (single-pass tshark counts each once). */
-        for (i = PINFO_FD_VISITED(pinfo) ? 0 : r->shown1; i < r->nanom; i++)
+        add_ended_requests(tvb, pinfo, rt, r, r->feed_idx, FALSE);
+        /* (anomalies of the record's first bytes are shown with its hold,
+         * in the frame that carried them) */
+        for (i = 0; i < r->nanom; i++)
             add_expert(tvb, pinfo, rt, &r->anom[i]);
         if (r->body)
             dissect_body(tvb, pinfo, rt, r);
@@ -1830,7 +1983,7 @@ static void
 show_results(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, fcgi_rec *sr, int record_type)
 {
     guint i;
-    add_ended_requests(tvb, pinfo, tree, sr, NULL);
+    add_ended_requests(tvb, pinfo, tree, sr, sr->feed_idx ? sr->feed_idx : G_MAXUINT32, record_type == -1);
     for (i = 0; i < sr->nanom; i++)
         add_expert(tvb, pinfo, tree, &sr->anom[i]);
     if ((sr->nanom || sr->nended) && have_tap_listener(fastcgi_tap)) {
@@ -1872,14 +2025,15 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
     guint32 caplen = tvb_captured_length(tvb);
     fcgi_pdu_ctx ctx;
     fcgi_conv *cv;
-    proto_item *ti;
     proto_tree *ft;
     guint32 skip = 0;
     tvbuff_t *rtvb;
 
     if (len == 0)
         return 0;
-    first_call_in_frame(pinfo);
+    /* Columns and the FastCGI item only once something is shown: a segment
+     * that only starts a record TCP reassembles stays a TCP row (TCP does
+     * not call us for it again on later passes). */
     memset(&ctx, 0, sizeof ctx);
     ctx.tcpinfo = tcpinfo;
 
@@ -1896,8 +2050,7 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
     if (!PINFO_FD_VISITED(pinfo) && cv->tcpd && cv->tcpd->fwd)
         cv->flow[ctx.dir] = cv->tcpd->fwd;
 
-    ti = proto_tree_add_item(tree, proto_fastcgi, tvb, 0, -1, ENC_NA);
-    ft = proto_item_add_subtree(ti, ett_fastcgi);
+    ft = NULL;
 
     if (tcpinfo) {
         fcgi_dirstate *ds = &cv->dir[ctx.dir];
@@ -1909,10 +2062,12 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
             fcgi_frame_rec fr;
             sr = wmem_new0(wmem_file_scope(), fcgi_rec);
             sr->dir = (guint8)ctx.dir;
+            sr->feed_idx = ++cv->nfeeds;
             cv->cur = sr;
             cv->cur_base = NULL;
             if (ds->started && (gint32)(seq - ds->next_seq) > 0 && !tcpinfo->is_reassembled) {
                 /* Bytes are missing before this segment. */
+                note_gap(ds, ds->next_seq, seq, pinfo->num);
                 if (cv->dec)
                     fsd_conn_gap(cv->dec, ctx.dir, (guint64)(guint32)(seq - ds->next_seq), now, pinfo->num);
                 ds->hold = NULL;
@@ -1978,6 +2133,10 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
             if (sr)
                 skip = sr->body_len;
         }
+        if (sr && (skip || sr->snaplen_cut || sr->nanom || sr->nended)) {
+            first_call_in_frame(pinfo);
+            ft = frame_top_tree(tvb, pinfo, tree, -1);
+        }
         if (sr && sr->snaplen_cut) {
             proto_item *it = proto_tree_add_item(ft, hf_skipped, tvb, 0, skip, ENC_NA);
             proto_item_append_text(it, " (segment captured short: %u of %u bytes; not split into records)", caplen, len);
@@ -1991,12 +2150,10 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
             show_results(tvb, pinfo, ft, sr, -2);
         ctx.base_seq = seq + skip;
     }
-    show_late(tvb, pinfo, ft, cv);
-
     if (skip >= caplen)
         return (int)caplen;
     rtvb = skip ? tvb_new_subset_remaining(tvb, skip) : tvb;
-    tcp_dissect_pdus(rtvb, pinfo, ft, pref_desegment, FSD_HEADER_LEN,
+    tcp_dissect_pdus(rtvb, pinfo, tree, pref_desegment, FSD_HEADER_LEN,
                      get_fastcgi_pdu_len, dissect_fastcgi_record, &ctx);
     if (skip && pinfo->desegment_len)
         pinfo->desegment_offset += skip;
@@ -2011,47 +2168,225 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
             guint32 k = have > 0 ? (guint32)have : 0;
             if (k < caplen - off) {
                 fcgi_frame *f = frame_data_get(pinfo, TRUE);
-                fcgi_rec *h = ds->hold && ds->hold_seq == pseq ? ds->hold : NULL;
-                if (!h) {
-                    h = wmem_new0(wmem_file_scope(), fcgi_rec);
-                    h->dir = (guint8)ctx.dir;
-                    wmem_array_append_one(f->holds, h);
-                    g_ptr_array_add(cv->holds, h);
-                }
-                guint before = h->nanom;
+                /* One hold per frame: what the decoder says while it takes
+                 * these bytes is shown in this frame, in every pass. */
+                fcgi_rec *h = wmem_new0(wmem_file_scope(), fcgi_rec);
+                h->dir = (guint8)ctx.dir;
+                h->prev_hold = ds->hold && ds->hold_seq == pseq ? ds->hold : NULL;
+                wmem_array_append_one(f->holds, h);
+                g_ptr_array_add(cv->holds, h);
+                h->feed_idx = ++cv->nfeeds;
                 cv->cur = h;
                 cv->cur_base = NULL;
-                if (have < 0)
+                if (have < 0) {
+                    note_gap(ds, ds->next_seq, pseq, pinfo->num);
                     fsd_conn_gap(cv->dec, ctx.dir, (guint64)(guint32)(-have), nstime_ns(&pinfo->abs_ts), pinfo->num);
+                }
                 fsd_conn_feed(cv->dec, ctx.dir, tvb_get_ptr(tvb, off + k, caplen - off - k), caplen - off - k,
                               nstime_ns(&pinfo->abs_ts), pinfo->num);
                 cv->cur = NULL;
                 ds->next_seq = pseq + (caplen - off);
                 ds->hold = h;
                 ds->hold_seq = pseq;
-                /* Shown now too, so one-pass tshark -z expert sees them
-                 * (e.g. desync on bytes that never make a record). */
-                for (; before < h->nanom; before++)
-                    add_expert(tvb, pinfo, ft, &h->anom[before]);
-                h->shown1 = h->nanom;
-            }
-        }
-    }
-    if (tcpinfo && !p_get_proto_data(pinfo->pool, pinfo, proto_fastcgi, 4)) {
-        /* Results of record starts fed in this frame whose record never
-         * completed (or not yet): shown here. */
-        fcgi_frame *f = frame_data_get(pinfo, FALSE);
-        p_add_proto_data(pinfo->pool, pinfo, proto_fastcgi, 4, GUINT_TO_POINTER(1));
-        if (f && f->holds) {
-            guint i, n = wmem_array_get_count(f->holds);
-            for (i = 0; i < n; i++) {
-                fcgi_rec *h = *(fcgi_rec **)wmem_array_index(f->holds, i);
-                if (PINFO_FD_VISITED(pinfo))
-                    show_results(tvb, pinfo, ft, h, -2);
             }
         }
     }
     return (int)len;
+}
+
+static int hf_tcp_flags = -1;
+static int hf_tcp_seq = -1;
+static int hf_tcp_len = -1;
+
+/* The last (innermost) value of a TCP field the postdissector asked for. */
+static gboolean
+tcp_field_of(proto_tree *tree, int hf, guint32 *v)
+{
+    GPtrArray *a;
+    if (!tree || hf < 0)
+        return FALSE;
+    a = proto_get_finfo_ptr_array(tree, hf);
+    if (!a || a->len == 0)
+        return FALSE;
+    *v = fvalue_get_uinteger(FCGI_FI_VALUE((field_info *)g_ptr_array_index(a, a->len - 1)));
+    return TRUE;
+}
+
+/* TCP shows sequence numbers relative to the ISN (its default)? */
+static gboolean
+tcp_relative_seq(void)
+{
+    module_t *m = prefs_find_module("tcp");
+    pref_t *p = m ? prefs_find_preference(m, "relative_sequence_numbers") : NULL;
+    return p && prefs_get_bool_value(p, pref_current);
+}
+
+/* FIN and RST of this packet from the tcp.flags field the postdissector
+ * asked for (set_postdissector_wanted_hfids); FALSE when not in the tree. */
+static gboolean
+tcp_flags_of(proto_tree *tree, gboolean *fin, gboolean *rst)
+{
+    guint32 v;
+    if (!tcp_field_of(tree, hf_tcp_flags, &v))
+        return FALSE;
+    *fin = (v & 0x001) != 0;
+    *rst = (v & 0x004) != 0;
+    return TRUE;
+}
+
+/* A frame shows FastCGI results outside a record (a record start, a close):
+ * the Protocol column says so (TCP's Info stays) and the anomalies are named. */
+static void
+post_columns(packet_info *pinfo, const fcgi_rec *h)
+{
+    guint i;
+    col_set_str(pinfo->cinfo, COL_PROTOCOL, "FASTCGI");
+    for (i = 0; h && i < h->nanom && i < 3; i++)
+        col_append_sep_fstr(pinfo->cinfo, COL_INFO, " ", "[FastCGI %s]", anomaly_ids[h->anom[i].id]);
+}
+
+/* Runs after every dissector of every frame, in every pass. First pass: a
+ * FIN or RST of a FastCGI connection goes to the decoder at its own packet,
+ * in order with the records (after this frame's bytes), so the decoder sees
+ * e.g. the web server give up before the application's late answer. Every
+ * pass: what the decoder said at this frame outside a whole record (record
+ * starts TCP is still reassembling, the close) is shown here, under the
+ * frame's FastCGI item, so one pass and two passes show the same. */
+static int
+dissect_fastcgi_post(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
+{
+    conversation_t *conv;
+    fcgi_conv *cv;
+    fcgi_frame *f;
+    guint8 cc, fresh;
+    fsd_dir d;
+    guint i, n;
+
+    if (pinfo->ptype != PT_TCP)
+        return 0;
+    if (!PINFO_FD_VISITED(pinfo)) {
+        conv = find_conversation_pinfo(pinfo, 0);
+        cv = conv ? (fcgi_conv *)conversation_get_proto_data(conv, proto_fastcgi) : NULL;
+        if (cv && cv->tcpd && cv->server_known && !cv->finished) {
+            fcgi_rec *cr = NULL;
+            gboolean is_fin, is_rst;
+            cc = cv->tcpd->conversation_completeness;
+            fresh = (guint8)(cc & ~cv->seen_cc);
+            cv->seen_cc = cc;
+            d = packet_dir(cv, pinfo);
+            /* This packet's TCP flags (the postdissector asks for tcp.flags);
+             * without them, TCP's completeness bits: the first FIN and RST. */
+            if (tcp_flags_of(tree, &is_fin, &is_rst)) {
+                fresh = (guint8)((is_fin ? 0x10 : 0) | (is_rst ? 0x20 : 0));
+            }
+            if (cv->dec && !cv->closed[d] &&
+                (((fresh & 0x20) && !cv->rst_seen) || (!cv->fin_seen[d] && (fresh & 0x10)))) {
+                cr = wmem_new0(wmem_file_scope(), fcgi_rec);
+                cr->dir = (guint8)d;
+                cr->feed_idx = ++cv->nfeeds;
+            }
+            if ((fresh & 0x20) && !cv->rst_seen) {       /* this packet carried the first RST */
+                cv->rst_seen = TRUE;
+                cv->rst_dir = d;
+                cv->rst_ts = nstime_ns(&pinfo->abs_ts);
+                cv->rst_frame = pinfo->num;
+                feed_close(cv, d, FSD_CLOSE_RST, cv->rst_ts, pinfo->num, cr);
+            }
+            /* This side's first FIN */
+            if (!cv->fin_seen[d] && (fresh & 0x10)) {
+                /* Its sequence number says whether bytes before it are
+                 * missing from the capture (as the analyzer sees it). */
+                fcgi_dirstate *ds = &cv->dir[d];
+                guint32 fseq;
+                if (!ds->started && (cc & 0x01) && tcp_relative_seq()) {
+                    /* no byte of this side captured, its SYN was: data began at 1 */
+                    ds->started = TRUE;
+                    ds->next_seq = 1;
+                }
+                if (cv->dec && ds->started && tcp_field_of(tree, hf_tcp_seq, &fseq) &&
+                    (gint32)(fseq - ds->next_seq) > 0) {
+                    cv->cur = cr;
+                    note_gap(ds, ds->next_seq, fseq, pinfo->num);
+                    fsd_conn_gap(cv->dec, d, (guint64)(guint32)(fseq - ds->next_seq),
+                                 nstime_ns(&pinfo->abs_ts), pinfo->num);
+                    cv->cur = NULL;
+                    ds->next_seq = fseq;
+                    ds->hold = NULL;
+                    ds->hunting = TRUE;
+                }
+                cv->fin_seen[d] = TRUE;
+                cv->fin_ts[d] = nstime_ns(&pinfo->abs_ts);
+                cv->fin_frame[d] = pinfo->num;
+                feed_close(cv, d, FSD_CLOSE_FIN, cv->fin_ts[d], pinfo->num, cr);
+            }
+            if (cr && (cr->nanom || cr->nended)) {
+                f = frame_data_get(pinfo, TRUE);
+                if (!f->closes)
+                    f->closes = wmem_array_new(wmem_file_scope(), sizeof(fcgi_rec *));
+                wmem_array_append_one(f->closes, cr);
+            }
+            /* A segment bringing bytes the decoder was told are missing:
+             * they were reordered, not lost (Wireshark's TCP hands
+             * out-of-order bytes on only with its preference on). */
+            {
+                fcgi_dirstate *ds = &cv->dir[d];
+                guint32 sseq, slen, gi, gn = ds->gaps ? wmem_array_get_count(ds->gaps) : 0;
+                if (gn && tcp_field_of(tree, hf_tcp_seq, &sseq) && tcp_field_of(tree, hf_tcp_len, &slen) && slen) {
+                    /* (a later frame: a record reassembled in this frame can
+                     * declare a gap that reaches into this very segment) */
+                    for (gi = 0; gi < gn; gi++) {
+                        fcgi_gap *g = (fcgi_gap *)wmem_array_index(ds->gaps, gi);
+                        if (!g->arrived && g->frame < pinfo->num && (gint32)(sseq - g->end) < 0 && (gint32)(sseq + slen - g->start) > 0) {
+                            g->arrived = TRUE;
+                            frame_data_get(pinfo, TRUE)->late_gap_frame = g->frame;
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    f = frame_data_get(pinfo, FALSE);
+    if (!f)
+        return 0;
+    n = wmem_array_get_count(f->holds);
+    /* (the connection's end, below, comes after this frame's own results) */
+    for (i = 0; i < n; i++) {
+        fcgi_rec *h = *(fcgi_rec **)wmem_array_index(f->holds, i);
+        if (h->nanom || h->nended) {
+            post_columns(pinfo, h);
+            show_results(tvb, pinfo, frame_top_tree(tvb, pinfo, tree, 0), h, -2);
+        }
+    }
+    if (f->late_gap_frame) {
+        proto_tree *ft = frame_top_tree(tvb, pinfo, tree, 0);
+        proto_item *it = proto_tree_add_uint(ft, hf_late_gap, tvb, 0, 0, f->late_gap_frame);
+        proto_item_set_generated(it);
+        post_columns(pinfo, NULL);
+        col_append_sep_str(pinfo->cinfo, COL_INFO, " ", "[FastCGI: bytes taken as lost arrived out of order]");
+        expert_add_info_format(pinfo, it, &ei_reordered,
+            "tcp_reordered: this segment brings bytes the decoder was told are missing at frame %u: "
+            "reordered, not lost; with TCP's \"Reassemble out-of-order segments\" preference "
+            "(tcp.reassemble_out_of_order) they are decoded", f->late_gap_frame);
+    }
+    n = f->closes ? wmem_array_get_count(f->closes) : 0;
+    for (i = 0; i < n; i++) {
+        fcgi_rec *cr = *(fcgi_rec **)wmem_array_index(f->closes, i);
+        proto_tree *ft = frame_top_tree(tvb, pinfo, tree, 0);
+        post_columns(pinfo, cr);
+        proto_item *it = proto_tree_add_item(ft, hf_conn_close, tvb, 0, 0, ENC_NA);
+        proto_item_set_generated(it);
+        show_results(tvb, pinfo, proto_item_add_subtree(it, ett_record), cr, -2);
+        for (guint j = 0; j < cr->nended; j++)
+            if (cr->ended[j]->end_reason && strcmp(cr->ended[j]->end_reason, "complete") != 0)
+                col_append_sep_fstr(pinfo->cinfo, COL_INFO, " ", "[FastCGI request id %u %s]",
+                                    cr->ended[j]->id, cr->ended[j]->end_reason);
+    }
+    conv = find_conversation_pinfo(pinfo, 0);
+    cv = conv ? (fcgi_conv *)conversation_get_proto_data(conv, proto_fastcgi) : NULL;
+    if (cv)
+        show_late(tvb, pinfo, frame_top_tree(tvb, pinfo, tree, 0), cv);
+    return 0;
 }
 
 static gboolean
@@ -2161,6 +2496,7 @@ proto_register_fastcgi(void)
         { &hf_req_uri, { "URI", "fastcgi.request.uri", FT_STRING, BASE_NONE, NULL, 0x0, "REQUEST_URI", HFILL } },
         { &hf_req_script, { "Script", "fastcgi.request.script", FT_STRING, BASE_NONE, NULL, 0x0, "SCRIPT_NAME, else SCRIPT_FILENAME", HFILL } },
         { &hf_status, { "Status", "fastcgi.status", FT_UINT16, BASE_DEC, NULL, 0x0, "HTTP status as the web server derives it from the CGI header (Status:, else Location: 302, else 200)", HFILL } },
+        { &hf_resp_status, { "Response status", "fastcgi.response.status", FT_UINT16, BASE_DEC, NULL, 0x0, "The CGI response header block of this STDOUT: its status (Status:, else 302 with Location:, else 200; 0 when the block did not complete); the request's status is fastcgi.status, once per request", HFILL } },
         { &hf_status_line, { "Status line", "fastcgi.response.status_line", FT_STRING, BASE_NONE, NULL, 0x0, NULL, HFILL } },
         { &hf_resp_header, { "Response header", "fastcgi.response.header", FT_STRING, BASE_NONE, NULL, 0x0, NULL, HFILL } },
         { &hf_content_type, { "Content-Type", "fastcgi.response.content_type", FT_STRING, BASE_NONE, NULL, 0x0, NULL, HFILL } },
@@ -2188,6 +2524,8 @@ proto_register_fastcgi(void)
         { &hf_anomaly_request, { "Request ID", "fastcgi.anomaly.request_id", FT_UINT16, BASE_DEC, NULL, 0x0, "The request the anomaly is about", HFILL } },
         { &hf_untracked_requests, { "Requests not tracked", "fastcgi.untracked_requests", FT_UINT64, BASE_DEC, NULL, 0x0, "BEGIN_REQUESTs the decoder did not track on this connection (its request table was full: request_table_full)", HFILL } },
         { &hf_untracked_records, { "Records of untracked requests", "fastcgi.untracked_records", FT_UINT64, BASE_DEC, NULL, 0x0, "Later records of those request ids (framed, not checked one by one)", HFILL } },
+        { &hf_late_gap, { "Bytes taken as lost at", "fastcgi.reordered_gap", FT_FRAMENUM, BASE_NONE, NULL, 0x0, "This segment brings bytes the decoder was told are missing at that frame (capture_gap): they came out of order", HFILL } },
+        { &hf_conn_close, { "Connection close", "fastcgi.connection_close", FT_NONE, BASE_NONE, NULL, 0x0, "What the decoder reported when this FIN or RST reached it", HFILL } },
         { &hf_conn_end, { "Connection end", "fastcgi.connection_end", FT_NONE, BASE_NONE, NULL, 0x0, "What was still open when the connection or the capture ended", HFILL } },
     };
     static gint *ett[] = {
@@ -2228,7 +2566,7 @@ proto_register_fastcgi(void)
 #include <fsd/anomalies.def>
 #undef FSD_ANOMALY
     };
-    static ei_register_info ei[3 * FSD_A_COUNT + 1];
+    static ei_register_info ei[3 * FSD_A_COUNT + 2];
     expert_module_t *expert;
     module_t *mod;
     int i, n = 0;
@@ -2265,6 +2603,18 @@ proto_register_fastcgi(void)
             n++;
         }
     }
+
+    ei[n].ids = &ei_reordered;
+    ei[n].eiinfo.name = "fastcgi.tcp_reordered";
+    ei[n].eiinfo.group = PI_SEQUENCE;
+    ei[n].eiinfo.severity = PI_NOTE;
+    ei[n].eiinfo.summary = "bytes taken as lost (capture_gap) arrived later out of order: enable TCP's "
+                           "\"Reassemble out-of-order segments\" preference";
+    ei[n].eiinfo.id = 0;
+    ei[n].eiinfo.protocol = NULL;
+    ei[n].eiinfo.orig_severity = 0;
+    ei[n].eiinfo.hf_info.p_id = NULL;
+    n++;
 
     ei[n].ids = &ei_expert_limit;
     ei[n].eiinfo.name = "fastcgi.expert_info_limit";
@@ -2313,7 +2663,24 @@ proto_reg_handoff_fastcgi(void)
     heur_dissector_add("tcp", dissect_fastcgi_heur, "FastCGI over TCP (fcgiscope)", "fastcgi_tcp",
                        proto_fastcgi, HEURISTIC_ENABLE);
     /* who sent the FIN or RST that ended a FastCGI connection */
-    register_postdissector(create_dissector_handle(dissect_fastcgi_close, proto_fastcgi));
+    {
+        dissector_handle_t post = create_dissector_handle(dissect_fastcgi_post, proto_fastcgi);
+        GArray *wanted = g_array_new(FALSE, FALSE, (guint)sizeof(int));
+        register_postdissector(post);
+        hf_tcp_flags = proto_registrar_get_id_byname("tcp.flags");
+        hf_tcp_seq = proto_registrar_get_id_byname("tcp.seq");
+        hf_tcp_len = proto_registrar_get_id_byname("tcp.len");
+        if (hf_tcp_flags >= 0) {
+            g_array_append_val(wanted, hf_tcp_flags);
+            if (hf_tcp_seq >= 0)
+                g_array_append_val(wanted, hf_tcp_seq);
+            if (hf_tcp_len >= 0)
+                g_array_append_val(wanted, hf_tcp_len);
+            set_postdissector_wanted_hfids(post, wanted);
+        } else {
+            g_array_free(wanted, TRUE);
+        }
+    }
     media_type_table = find_dissector_table("media_type");
     fastcgi_register_stats(proto_fastcgi);
 }

@@ -10,6 +10,11 @@ unprivileged user: run-tshark.sh), issue 5 "Tests".
   check_plugin.py diff    PLUGIN ABI CAPDIR   records agree with the built-in fcgi dissector
   check_plugin.py analyzer PLUGIN ABI CAPDIR FCGISCOPE   per-request results equal the analyzer's
   check_plugin.py mutate  PLUGIN ABI CAPDIR   crafted captures with random byte errors: no crash
+  check_plugin.py passes  PLUGIN ABI CAPDIR   one pass (tshark -r) shows what two passes (-2) show
+  check_plugin.py fields  PLUGIN ABI CAPDIR   README's -T fields example: one value per request
+  check_plugin.py escape  PLUGIN ABI CAPDIR   control characters in params stay escaped in -V
+  check_plugin.py phs     PLUGIN ABI CAPDIR   -z io,phs: FastCGI within what TCP carried
+  check_plugin.py tcp     PLUGIN ABI CAPDIR   reordered / lost segments with default TCP prefs
 
 Exit status: 0 pass, 1 fail, 77 skip (CTest SKIP_RETURN_CODE).
 Environment: FASTCGI_ASAN_RUNTIME (see run-tshark.sh); FASTCGI_ONLY=substring
@@ -121,13 +126,18 @@ def plugin_view(plugin, abi, cap, exp, heuristic=False):
             out = out[:out.rfind("</packet>") + len("</packet>")] if "</packet>" in out else out
             out += "\n</pdml>\n"
     root = ET.fromstring(out)
-    reqs, anomalies, records = [], set(), []
+    anomalies = set()
+    # A request's items are in its "Request id" subtrees: at its END_REQUEST
+    # (status, end, time, ttfb) and where the decoder delivered it (user
+    # status, anomalies...), which can be a later frame: merged per request.
+    byk, order = {}, []
     for pkt in root.iter("packet"):
         frame = None
         for f in pkt.iter("field"):
             if f.get("name") == "frame.number":
                 frame = int(f.get("show"))
                 break
+        in_frame = {}
         for f in pkt.iter("field"):
             name = f.get("name") or ""
             if name == "_ws.expert":
@@ -139,30 +149,45 @@ def plugin_view(plugin, abi, cap, exp, heuristic=False):
                 kids = {}
                 for c in f:
                     kids.setdefault(c.get("name"), []).append(c.get("show"))
-                if "fastcgi.end_reason" not in kids:
-                    continue
-                begin = int(kids["fastcgi.request_in"][0]) if "fastcgi.request_in" in kids else frame
-                r = {
-                    "request_id": int(f.get("show")),
-                    "frame": begin,
-                    "end_frame": frame,
-                    "status": int(kids["fastcgi.status"][0]) if "fastcgi.status" in kids else None,
-                    "complete": kids["fastcgi.end_reason"][0] == "complete",
-                    "end": kids["fastcgi.end_reason"][0],
-                    "latency_ns": secs_to_ns(kids["fastcgi.time"][0]) if "fastcgi.time" in kids else None,
-                    "ttfb_ns": secs_to_ns(kids["fastcgi.ttfb"][0]) if "fastcgi.ttfb" in kids else None,
-                    "method": kids.get("fastcgi.request.method", [None])[0],
-                    "uri": kids.get("fastcgi.request.uri", [None])[0],
-                    "script": kids.get("fastcgi.request.script", [None])[0],
-                    "anomalies": sorted(set(kids.get("fastcgi.request.anomaly", []))),
-                    "user_status": int(kids["fastcgi.user_status"][0]) if "fastcgi.user_status" in kids else None,
-                    "user_outcome": kids.get("fastcgi.user_outcome", [None])[0],
-                    "status_source": kids.get("fastcgi.status_source", [None])[0],
-                    "gap": kids.get("fastcgi.gap", ["0"])[0] in ("1", "True", "true"),
-                }
-                reqs.append(r)
-            elif name == "fastcgi.record":
-                pass
+                rid = int(f.get("show"))
+                if "fastcgi.request_in" in kids:
+                    k = (int(kids["fastcgi.request_in"][0]), rid)
+                else:
+                    # a second subtree of a request in one frame (under
+                    # "Connection end") does not repeat the frame's link
+                    k = in_frame.get(rid, (frame, rid))
+                in_frame.setdefault(rid, k)
+                if k not in byk:
+                    byk[k] = {}
+                    order.append(k)
+                for kn, kv in kids.items():
+                    byk[k].setdefault(kn, [])
+                    byk[k][kn] += kv
+                if "fastcgi.end_reason" in kids:
+                    byk[k]["_end_frame"] = [frame]
+    reqs = []
+    for k in order:
+        kids = byk[k]
+        if "fastcgi.end_reason" not in kids:
+            continue
+        reqs.append({
+            "request_id": k[1],
+            "frame": k[0],
+            "end_frame": kids["_end_frame"][0],
+            "status": int(kids["fastcgi.status"][0]) if "fastcgi.status" in kids else None,
+            "complete": kids["fastcgi.end_reason"][0] == "complete",
+            "end": kids["fastcgi.end_reason"][0],
+            "latency_ns": secs_to_ns(kids["fastcgi.time"][0]) if "fastcgi.time" in kids else None,
+            "ttfb_ns": secs_to_ns(kids["fastcgi.ttfb"][0]) if "fastcgi.ttfb" in kids else None,
+            "method": kids.get("fastcgi.request.method", [None])[0],
+            "uri": kids.get("fastcgi.request.uri", [None])[0],
+            "script": kids.get("fastcgi.request.script", [None])[0],
+            "anomalies": sorted(set(kids.get("fastcgi.request.anomaly", []))),
+            "user_status": int(kids["fastcgi.user_status"][0]) if "fastcgi.user_status" in kids else None,
+            "user_outcome": kids.get("fastcgi.user_outcome", [None])[0],
+            "status_source": kids.get("fastcgi.status_source", [None])[0],
+            "gap": kids.get("fastcgi.gap", ["0"])[0] in ("1", "True", "true"),
+        })
     reqs.sort(key=lambda r: (r["frame"] if r["frame"] is not None else 1 << 62, r["end_frame"]))
     return reqs, anomalies, err
 
@@ -480,6 +505,346 @@ def cmd_mutate(plugin, abi, capdir, seeds=(1, 2, 3)):
     print("mutate: %d mutated captures dissected" % runs)
     return fails
 
+# Per request and frame, at most one of each (README: one value per request
+# in -T fields and columns).
+ONCE_PER_REQUEST = ("fastcgi.request.method", "fastcgi.request.uri", "fastcgi.request.script",
+                    "fastcgi.time", "fastcgi.ttfb", "fastcgi.status", "fastcgi.end_reason",
+                    "fastcgi.request_in", "fastcgi.response_in", "fastcgi.user_status")
+
+
+def pdml_packets(plugin, abi, cap, exp, two):
+    """[(frame number, packet element)] of tshark's PDML, one or two passes."""
+    damaged = bool(exp.get("error"))
+    out, _ = tshark(plugin, abi, (["-2"] if two else []) + ["-n", "-r", cap, "-T", "pdml"] + decode_as(exp),
+                    check=not damaged)
+    if "</pdml>" not in out:
+        out = (out[:out.rfind("</packet>") + len("</packet>")] if "</packet>" in out else "<pdml>") + "\n</pdml>\n"
+    pkts = []
+    for pkt in ET.fromstring(out).iter("packet"):
+        num = None
+        for f in pkt.iter("field"):
+            if f.get("name") == "frame.number":
+                num = int(f.get("show"))
+                break
+        pkts.append((num, pkt))
+    return pkts
+
+
+def fastcgi_items(pkt, frame):
+    """What the plugin shows in one frame, as a multiset of (field, value):
+    every fastcgi.* field and expert info, except what is documented to need
+    the end of the first pass (dissector/README.md "One pass and two"): the
+    "Connection end" subtree, and links to a later frame (response_in)."""
+    items = []
+
+    def walk(f):
+        n = f.get("name") or ""
+        if n == "fastcgi.connection_end":
+            return
+        if n == "fastcgi.response_in" and int(f.get("show")) > frame:
+            return
+        if n.startswith("fastcgi.") or n.startswith("_ws.expert"):
+            items.append((n, f.get("show")))
+        for c in f:
+            walk(c)
+    for proto in pkt:
+        if proto.get("name") == "fastcgi":
+            items.append(("fastcgi", "present"))   # what -Y fastcgi matches
+            for c in proto:
+                walk(c)
+    return items
+
+
+def columns(plugin, abi, cap, exp, two):
+    """{frame: (Protocol, Info)}: a GUI list filtered on fastcgi, re-applied
+    after the first pass, must keep its rows."""
+    out, _ = tshark(plugin, abi, (["-2"] if two else []) +
+                    ["-n", "-r", cap, "-T", "fields", "-e", "frame.number", "-e", "_ws.col.Protocol",
+                     "-e", "_ws.col.Info"] + decode_as(exp), check=not exp.get("error"))
+    cols = {}
+    for l in out.splitlines():
+        f = l.split("\t")
+        if len(f) == 3 and f[0].isdigit():
+            cols[int(f[0])] = (f[1], f[2])
+    return cols
+
+
+def once_per_request(pkt, frame):
+    """Fields repeated for one request in one frame (README promise)."""
+    bad = []
+
+    def walk(f, in_req):
+        n = f.get("name") or ""
+        if n == "fastcgi.request":
+            seen = per_req.setdefault(f.get("show"), {})
+            for c in f:
+                cn = c.get("name") or ""
+                if cn in ONCE_PER_REQUEST:
+                    seen[cn] = seen.get(cn, 0) + 1
+                    if seen[cn] == 2:
+                        bad.append("frame %d request id %s: %s more than once" % (frame, f.get("show"), cn))
+            return
+        for c in f:
+            walk(c, in_req)
+    per_req = {}
+    for proto in pkt:
+        if proto.get("name") == "fastcgi":
+            walk(proto, False)
+    return bad
+
+
+def cmd_passes(plugin, abi, capdir):
+    """One pass = two passes: every capture dissected by tshark -r and by
+    tshark -2 -r shows, frame by frame, the same FastCGI fields (fastcgi.time,
+    ttfb, status, request_in, record fields, anomalies), expert infos,
+    Protocol and Info columns, but for the documented exceptions
+    (fastcgi_items). Both runs also hold the
+    README's promise of one value per request per frame (ONCE_PER_REQUEST)."""
+    import collections
+    caps = captures(capdir)
+    if not caps:
+        return ["no capture with an .expect.json under " + capdir]
+    fails = []
+    tot_time = [0, 0]
+    for cap, exp in caps:
+        name = os.path.relpath(cap, capdir)
+        f0 = len(fails)
+        try:
+            one = pdml_packets(plugin, abi, cap, exp, False)
+            two = pdml_packets(plugin, abi, cap, exp, True)
+        except Exception as e:  # noqa: BLE001 - report and go on
+            fails.append("%s: %s" % (name, e))
+            continue
+        if [n for n, _ in one] != [n for n, _ in two]:
+            fails.append("%s: %d frames in one pass, %d in two" % (name, len(one), len(two)))
+            continue
+        ntime = [0, 0]
+        for (num, p1), (_, p2) in zip(one, two):
+            a = collections.Counter(fastcgi_items(p1, num))
+            b = collections.Counter(fastcgi_items(p2, num))
+            ntime[0] += sum(c for (k, _), c in a.items() if k == "fastcgi.time")
+            ntime[1] += sum(c for (k, _), c in b.items() if k == "fastcgi.time")
+            if a != b:
+                fails.append("%s frame %d: only in one pass %s; only in two passes %s" %
+                             (name, num, sorted((a - b).elements())[:6], sorted((b - a).elements())[:6]))
+            for p, label in ((p1, "one pass"), (p2, "two passes")):
+                for m in once_per_request(p, num):
+                    fails.append("%s (%s) %s" % (name, label, m))
+        c1 = columns(plugin, abi, cap, exp, False)
+        c2 = columns(plugin, abi, cap, exp, True)
+        ours = set(n for n, p in one if ("fastcgi", "present") in fastcgi_items(p, n))
+        ours |= set(n for n, p in two if ("fastcgi", "present") in fastcgi_items(p, n))
+        for num in sorted(set(c1) | set(c2)):
+            # (Wireshark's own columns may differ between passes: IP's
+            # "[Reassembled in #N]" is known on the second only)
+            if num not in ours and (c1.get(num) or ("",))[0] != "FASTCGI" and (c2.get(num) or ("",))[0] != "FASTCGI":
+                continue
+            if c1.get(num) != c2.get(num):
+                fails.append("%s frame %d: columns one pass %r, two passes %r" % (name, num, c1.get(num), c2.get(num)))
+                break
+        tot_time[0] += ntime[0]
+        tot_time[1] += ntime[1]
+        print("%s: %d frames, fastcgi.time %d (one pass) / %d (two): %s" %
+              (name, len(one), ntime[0], ntime[1], "ok" if len(fails) == f0 else "FAIL"))
+    print("all captures: fastcgi.time %d in one pass, %d in two" % tuple(tot_time))
+    return fails
+
+
+def cmd_fields(plugin, abi, capdir):
+    """The README example: -T fields gives one value per request."""
+    cap = os.path.join(capdir, "real", "apache-phpfpm.pcap")
+    fails = []
+    for two in (True, False):
+        out, _ = tshark(plugin, abi, (["-2"] if two else []) +
+                        ["-n", "-r", cap, "-Y", "fastcgi.status >= 500", "-T", "fields",
+                         "-e", "frame.number", "-e", "fastcgi.request.uri", "-e", "fastcgi.time"])
+        lines = [l for l in out.splitlines() if l.strip()]
+        if not lines:
+            fails.append("%s: %d frames with fastcgi.status >= 500, expected the capture's 5xx requests" %
+                         ("-2" if two else "one pass", len(lines)))
+        for l in lines:
+            cols = l.split("\t")
+            if len(cols) != 3 or "," in cols[1] or "," in cols[2] or not cols[1] or not cols[2]:
+                fails.append("%s: not one URI and one time per request: %r" % ("-2" if two else "one pass", l))
+        print("%s: %s" % ("-2" if two else "one pass", " | ".join(lines)))
+    return fails
+
+
+def cmd_escape(plugin, abi, capdir):
+    """Traffic bytes in labels are escaped: a capture whose REQUEST_URI and
+    SCRIPT_NAME values carry a LF, a CR and an ESC (same lengths, so the
+    records stay valid) prints one line per tree item in tshark -V."""
+    import tempfile
+    src = os.path.join(capdir, "crafted", "baseline_nginx.pcap")
+    with open(src, "rb") as f:
+        data = bytearray(f.read())
+    n = 0
+    for name in (b"REQUEST_URI", b"SCRIPT_NAME", b"QUERY_STRING"):
+        pos = 0
+        while True:
+            i = data.find(name, pos)
+            if i < 0:
+                break
+            # name-value pair: 1-byte lengths before the name (nginx): value follows the name
+            nlen, vlen = data[i - 2], data[i - 1]
+            v = i + nlen
+            if nlen == len(name) and vlen >= 4:
+                data[v + 1] = 0x0A      # LF
+                data[v + 2] = 0x0D      # CR
+                data[v + 3] = 0x1B      # ESC
+                n += 1
+            pos = i + 1
+    if not n:
+        return ["no REQUEST_URI/SCRIPT_NAME pair found in " + src]
+    fails = []
+    tmp = tempfile.mkdtemp(prefix="fastcgi-escape.")
+    try:
+        mut = os.path.join(tmp, "ctl_chars.pcap")
+        with open(mut, "wb") as f:
+            f.write(data)
+        for two in (False, True):
+            out, _ = tshark(plugin, abi, (["-2"] if two else []) + ["-n", "-r", mut, "-V", "-O", "fastcgi"] +
+                            ["-d", "tcp.port==9000,fastcgi"])
+            tops = ("Frame ", "Ethernet", "Internet Protocol", "Transmission Control", "FastCGI",
+                    "[", "Linux cooked", "Null/Loopback", "Raw packet")
+            for l in out.splitlines():
+                if l and not l.startswith(" ") and not l.startswith(tops):
+                    fails.append("%s: a line of tshark -V that is no tree item: %r" %
+                                 ("-2" if two else "one pass", l[:120]))
+            labels = [l for l in out.splitlines() if re.search(r"(REQUEST_URI|SCRIPT_NAME|QUERY_STRING) = ", l)
+                      and re.search(r"\\n\\r(\\e|\\033|\\x1b)", l)]
+            if len(labels) < n:
+                fails.append("%s: %d of %d mutated pairs shown escaped in their labels" %
+                             ("-2" if two else "one pass", len(labels), n))
+            print("%s: %d labels, e.g. %s" % ("-2" if two else "one pass", len(labels),
+                                               labels[0].strip() if labels else "-"))
+    finally:
+        for f in os.listdir(tmp):
+            os.unlink(os.path.join(tmp, f))
+        os.rmdir(tmp)
+    return fails
+
+
+def cmd_phs(plugin, abi, capdir):
+    """Protocol Hierarchy (-z io,phs): FastCGI never counts more frames or
+    bytes than TCP carried, and never sits under itself (one FastCGI item
+    per frame, also where TCP hands over a reassembled record)."""
+    fails = []
+    for cap, exp in captures(capdir):
+        if exp.get("error"):
+            continue
+        name = os.path.relpath(cap, capdir)
+        out, _ = tshark(plugin, abi, ["-q", "-n", "-r", cap, "-z", "io,phs"] + decode_as(exp))
+        rows = []
+        for l in out.splitlines():
+            m = re.match(r"^(\s*)(\S+)\s+frames:(\d+) bytes:(\d+)", l)
+            if m:
+                rows.append((len(m.group(1)) // 2, m.group(2), int(m.group(3)), int(m.group(4))))
+        tcp = [r for r in rows if r[1] == "tcp"]
+        fc = [r for r in rows if r[1] == "fastcgi"]
+        tf = sum(r[2] for r in tcp)
+        tb = sum(r[3] for r in tcp)
+        ff = sum(r[2] for r in fc)
+        fb = sum(r[3] for r in fc)
+        path = []
+        nested = False
+        for depth, proto, _, _ in rows:
+            path = path[:depth] + [proto]
+            if proto == "fastcgi" and "fastcgi" in path[:-1]:
+                nested = True
+        if ff > tf or fb > tb or nested or (exp.get("request_count") and not ff):
+            fails.append("%s: fastcgi %d frames %d bytes, tcp %d frames %d bytes%s" %
+                         (name, ff, fb, tf, tb, ", fastcgi under fastcgi" if nested else ""))
+    print("phs: %d captures" % len(captures(capdir)))
+    return fails
+
+
+def pcap_edit(src, dst, swap=None, drop=()):
+    """Rewrite a classic pcap: swap two packets' contents (1-based frame
+    numbers; timestamps stay in place: the later-sent segment is captured
+    first) and/or drop packets."""
+    import struct
+    with open(src, "rb") as f:
+        d = f.read()
+    e = "<" if d[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+    pk, off = [], 24
+    while off + 16 <= len(d):
+        ts1, ts2, cl, ol = struct.unpack(e + "IIII", d[off:off + 16])
+        pk.append([ts1, ts2, cl, ol, d[off + 16:off + 16 + cl]])
+        off += 16 + cl
+    if swap:
+        a, b = pk[swap[0] - 1], pk[swap[1] - 1]
+        a[2:], b[2:] = b[2:], a[2:]
+    out = bytearray(d[:24])
+    for i, p in enumerate(pk):
+        if i + 1 not in drop:
+            out += struct.pack(e + "IIII", *p[:4]) + p[4]
+    with open(dst, "wb") as f:
+        f.write(out)
+
+
+def cmd_tcp(plugin, abi, capdir):
+    """Default TCP preferences (no out-of-order reassembly, Wireshark 4.0):
+    segments swapped inside a 200 KB POST (real/nginx-phpfpm.pcap frames
+    60/61, 64/65) give no error and no framing anomaly, every request still
+    ends, and the late segment carries fastcgi.tcp_reordered (a note naming
+    the TCP preference); with the preference on, nothing at all. A lost
+    segment gives capture_gap in one pass, as the analyzer says
+    (real/apache-phpfpm.pcap without frame 234, an 8-byte PARAMS end, or
+    236, the whole answer)."""
+    import tempfile
+    fails = []
+    tmp = tempfile.mkdtemp(prefix="fastcgi-tcp.")
+    framing = {"truncated_record", "stream_not_terminated", "desync", "incomplete_request"}
+
+    def experts(cap, extra):
+        out, _ = tshark(plugin, abi, ["-n", "-r", cap, "-d", "tcp.port==9000,fastcgi", "-T", "fields",
+                                      "-e", "frame.number", "-e", "_ws.expert.severity", "-e",
+                                      "_ws.expert.message", "-e", "fastcgi.time", "-E", "occurrence=a",
+                                      "-E", "aggregator=|"] + extra)
+        ids, sev, ntime = set(), set(), 0
+        for l in out.splitlines():
+            f = l.split("\t")
+            if len(f) < 4:
+                continue
+            for m in f[2].split("|"):
+                mm = re.match(r"(\w+): ", m)
+                if mm:
+                    ids.add(mm.group(1))
+            ntime += len([x for x in f[3].split("|") if x])
+        out2, _ = tshark(plugin, abi, ["-q", "-n", "-r", cap, "-d", "tcp.port==9000,fastcgi", "-z", "expert,error"]
+                         + extra)
+        errs = set(re.findall(r"FASTCGI\s+(\w+): ", out2))
+        return ids, errs, ntime
+    try:
+        base = os.path.join(capdir, "real", "nginx-phpfpm.pcap")
+        _, _, n0 = experts(base, [])
+        for pair in ((60, 61), (64, 65)):
+            cap = os.path.join(tmp, "swap-%d-%d.pcap" % pair)
+            pcap_edit(base, cap, swap=pair)
+            ids, errs, n = experts(cap, [])
+            if errs or ids & framing or "tcp_reordered" not in ids or n != n0:
+                fails.append("swap %s, default TCP prefs: ids %s, errors %s, %d requests timed (unchanged: %d)" %
+                             (pair, sorted(ids), sorted(errs), n, n0))
+            ids2, errs2, n2 = experts(cap, ["-o", "tcp.reassemble_out_of_order:TRUE"])
+            if errs2 or {"capture_gap", "tcp_reordered"} & ids2 or n2 != n0:
+                fails.append("swap %s, out-of-order reassembly on: ids %s, errors %s, %d requests timed" %
+                             (pair, sorted(ids2), sorted(errs2), n2))
+            print("swap %s: default %s; reassembling out of order %s" % (pair, sorted(ids), sorted(ids2)))
+        base = os.path.join(capdir, "real", "apache-phpfpm.pcap")
+        for fr in (234, 236):
+            cap = os.path.join(tmp, "drop-%d.pcap" % fr)
+            pcap_edit(base, cap, drop=(fr,))
+            ids, _, _ = experts(cap, [])
+            if "capture_gap" not in ids:
+                fails.append("frame %d dropped: no capture_gap in one pass (%s)" % (fr, sorted(ids)))
+            print("drop %d: %s" % (fr, sorted(ids)))
+    finally:
+        for f in os.listdir(tmp):
+            os.unlink(os.path.join(tmp, f))
+        os.rmdir(tmp)
+    return fails
+
 
 def main(argv):
     if len(argv) < 4:
@@ -497,6 +862,16 @@ def main(argv):
         fails = cmd_diff(plugin, abi, argv[4])
     elif cmd == "mutate":
         fails = cmd_mutate(plugin, abi, argv[4])
+    elif cmd == "passes":
+        fails = cmd_passes(plugin, abi, argv[4])
+    elif cmd == "fields":
+        fails = cmd_fields(plugin, abi, argv[4])
+    elif cmd == "escape":
+        fails = cmd_escape(plugin, abi, argv[4])
+    elif cmd == "phs":
+        fails = cmd_phs(plugin, abi, argv[4])
+    elif cmd == "tcp":
+        fails = cmd_tcp(plugin, abi, argv[4])
     elif cmd == "analyzer":
         fails = cmd_analyzer(plugin, abi, argv[4], argv[5] if len(argv) > 5 else "")
         if fails is None:
