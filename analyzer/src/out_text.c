@@ -636,12 +636,10 @@ static void text_files(out_ctx *c, const out_summary *s)
     }
 }
 
-void text_summary(out_ctx *c, const out_summary *s)
+/* The title line (what was analysed) and a fatal error. */
+static void text_title(out_ctx *c, const out_summary *s)
 {
     sbuf *b = &c->line;
-    stats *st = s->st;
-    char t1[64], t2[64], n1[32], n2[32], n3[32], d[32];
-
     col(c, C_BOLD);
     sbuf_adds(b, FSD_VERSION_LINE);
     col(c, C_RESET);
@@ -666,7 +664,14 @@ void text_summary(out_ctx *c, const out_summary *s)
         col(c, C_RESET);
         sbuf_addc(b, '\n');
     }
+}
 
+/* Capture, Files, Traffic, Backend, Kernel, Untracked, TCP, Decoder. */
+static void text_capture(out_ctx *c, const out_summary *s)
+{
+    sbuf *b = &c->line;
+    stats *st = s->st;
+    char t1[64], t2[64], n1[32], n2[32], n3[32], d[32];
     label(c, "Capture");
     if (s->c.have_ts) {
         fmt_rfc3339(t1, sizeof t1, s->c.first_ts, c->ns);
@@ -827,6 +832,14 @@ void text_summary(out_ctx *c, const out_summary *s)
                        " missing bytes reported; %" PRIu64 " records held for ordering at most\n",
                     s->c.records, s->c.skipped_bytes, s->c.gap_bytes, s->c.pending_max);
     }
+}
+
+/* Requests, Bodies and the findings verdict. */
+static void text_requests(out_ctx *c, const out_summary *s)
+{
+    sbuf *b = &c->line;
+    stats *st = s->st;
+    char n1[32], n2[32], n3[32], d[32];
     label(c, "Requests");
     fmt_count(n1, sizeof n1, st->requests);
     fmt_count(n2, sizeof n2, st->complete);
@@ -936,7 +949,14 @@ void text_summary(out_ctx *c, const out_summary *s)
                         st->user_differs == 1 ? "" : "s");
         sbuf_addc(b, '\n');
     }
+}
 
+/* The latency table, time to first byte, the histogram. */
+static void text_latency(out_ctx *c, const out_summary *s)
+{
+    sbuf *b = &c->line;
+    stats *st = s->st;
+    char n1[32], n2[32];
     /* latency table */
     if (st->latency.count) {
         /* --latency from-syn: a connection's first request counts from its SYN */
@@ -1009,7 +1029,14 @@ void text_summary(out_ctx *c, const out_summary *s)
         if (!c->o->quiet)
             text_histogram(c, &st->latency);
     }
+}
 
+/* HTTP status: the application's, then the users' when they differ. */
+static void text_statuses(out_ctx *c, const out_summary *s)
+{
+    sbuf *b = &c->line;
+    stats *st = s->st;
+    char n1[32];
     /* statuses */
     if (st->requests) {
         section(c, "HTTP status");
@@ -1035,10 +1062,14 @@ void text_summary(out_ctx *c, const out_summary *s)
                 }
         }
     }
+}
 
-    /* request tables: the uri column takes what the line leaves */
-    size_t W = text_width(c), startw = c->ns ? 18 : 15;
-
+/* --unix: per FastCGI server process, and the queue. */
+static void text_workers(out_ctx *c, const out_summary *s)
+{
+    sbuf *b = &c->line;
+    stats *st = s->st;
+    size_t W = text_width(c);
     /* --unix: per FastCGI server process */
     const fcs_unix_worker *wk;
     size_t nwk = c->o->unix_path && !c->o->quiet ? fcs_unix_workers(&wk) : 0;
@@ -1097,7 +1128,15 @@ void text_summary(out_ctx *c, const out_summary *s)
                              "  worker still running after fastcgi_finish_request())\n");
         }
     }
+}
 
+/* The slowest requests (incomplete ones with what they had run). */
+static void text_slowest(out_ctx *c, const out_summary *s)
+{
+    sbuf *b = &c->line;
+    stats *st = s->st;
+    char t1[64], d[32];
+    size_t W = text_width(c), startw = c->ns ? 18 : 15;
     /* slowest (incomplete requests with what they had run: "\u2265") */
     unsigned nslow = c->o->quiet ? 0 : c->o->slowest;
     const req_rec **slow = nslow ? malloc(nslow * sizeof *slow) : NULL;
@@ -1133,7 +1172,15 @@ void text_summary(out_ctx *c, const out_summary *s)
         }
     }
     free(slow);
+}
 
+/* The incomplete requests, in start order. */
+static void text_incomplete(out_ctx *c, const out_summary *s)
+{
+    sbuf *b = &c->line;
+    stats *st = s->st;
+    char t1[64], d[32];
+    size_t W = text_width(c), startw = c->ns ? 18 : 15;
     size_t ninc = stats_incomplete(st);
     if (ninc) {
         size_t fixed = 2 + 8 + 2 + 16 + 1 + 4 + 2 + 7 + 1 + 1 + 7;
@@ -1185,7 +1232,15 @@ void text_summary(out_ctx *c, const out_summary *s)
             request_more(c, r, false);
         }
     }
+}
 
+/* Anomaly groups, records written out of order, why a live run stopped. */
+static void text_anomalies(out_ctx *c, const out_summary *s)
+{
+    sbuf *b = &c->line;
+    stats *st = s->st;
+    char t1[64], n1[32], n2[32], n3[32];
+    bool no_fcgi = s->c.connections == 0 && st->requests == 0;
     /* anomalies */
     section(c, "Anomalies");
     if (st->anomaly_events == 0 && no_fcgi) {
@@ -1268,5 +1323,18 @@ void text_summary(out_ctx *c, const out_summary *s)
     }
     if (s->device && s->stop_reason)
         sbuf_printf(b, "\nStopped: %s\n", s->stop_reason);
+}
+
+void text_summary(out_ctx *c, const out_summary *s)
+{
+    text_title(c, s);
+    text_capture(c, s);
+    text_requests(c, s);
+    text_latency(c, s);
+    text_statuses(c, s);
+    text_workers(c, s);
+    text_slowest(c, s);
+    text_incomplete(c, s);
+    text_anomalies(c, s);
 }
 
