@@ -5,7 +5,10 @@
  * Layers: wire.c (stateless framing) -> nv.c (incremental name-value pairs)
  * and cgi.c (CGI response header block) -> request.c (id table, streams,
  * checks, transactions) -> conn.c (per-direction push parser, resync, gaps,
- * close; the public entry points). anomaly.c holds the catalogue tables.
+ * close; the public entry points). Beneath them all: anomaly.c (the
+ * catalogue tables; firing an anomaly: detail, counts, callback, the
+ * request's copy in an fsd_anomaly_list) and mem.c (every allocation,
+ * through the configured hooks). No file calls up into a higher one.
  */
 #ifndef FSD_INTERNAL_H
 #define FSD_INTERNAL_H

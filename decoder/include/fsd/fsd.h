@@ -43,8 +43,8 @@
  *
  * Layers (decoder/src): wire.c framing, nv.c name-value pairs, cgi.c the CGI
  * header block, request.c requests and checks, conn.c push parser and
- * resync, anomaly.c the catalogue. docs/ANOMALIES.md says exactly when each
- * anomaly fires.
+ * resync, anomaly.c the catalogue and firing, mem.c memory.
+ * docs/ANOMALIES.md says exactly when each anomaly fires.
  *
  * Record layout (§3.3):
  *
