@@ -66,19 +66,8 @@ fpm=$(ls /usr/sbin/php-fpm* 2>/dev/null | head -n1)
 nginx=$(command -v nginx || echo /usr/sbin/nginx)
 [ -n "$fpm" ] && [ -x "$nginx" ] || { echo "live_cost.sh: needs nginx and php-fpm" >&2; exit 2; }
 
-tmp=$(mktemp -d /tmp/fcgiscope-livecost.XXXXXX)
-chmod 755 "$tmp"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do
-    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null
-  done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+. "$(cd "$(dirname "$0")/../tests/analyzer" && pwd)/private_run.sh"
+private_run fcgiscope-livecost
 pick_port() {
   local p
   for _ in $(seq 50); do

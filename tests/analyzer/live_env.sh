@@ -27,23 +27,13 @@ command -v python3 >/dev/null || skip "python3 is not installed"
 id www-data >/dev/null 2>&1 || skip "no www-data user"
 
 
+. "$(dirname "${BASH_SOURCE[0]}")/private_run.sh"
+
 start_stack() {
 local children=${1:-2}
-tmp=$(mktemp -d /tmp/fcgiscope-live.XXXXXX)
-chmod 755 "$tmp"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do
-    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null
-  done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+private_run fcgiscope-live
 
-# free = nothing accepts a connection there (bash's /dev/tcp: no iproute2 needed)
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# a free port for the stack (port_free: private_run.sh)
 pick_port() {
   local p
   for _ in $(seq 50); do

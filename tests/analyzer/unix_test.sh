@@ -47,18 +47,8 @@ ok() { pass=$((pass + 1)); echo "ok: $*"; }
 bad() { failn=$((failn + 1)); echo "FAIL: $*"; }
 
 # ---- phase 1: bad input (before any privilege check) ----
-tmp=$(mktemp -d /tmp/fcgiscope-unix.XXXXXX)
-chmod 755 "$tmp"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do
-    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$p" 2>/dev/null
-  done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$here/private_run.sh"
+private_run fcgiscope-unix
 
 expect_fail() { # NAME WANTED-TEXT ARGS...   (usage errors add "Try 'fcgiscope --help'.")
   local name=$1 want=$2; shift 2
@@ -91,7 +81,6 @@ id www-data >/dev/null 2>&1 || skip "no www-data user"
   skip "Debian's nginx snippets are missing (apt-get install nginx-common)"
 
 # ---- the stack ----
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 http_port=
 for _ in $(seq 50); do
   p=$(( 20000 + RANDOM % 30000 ))
