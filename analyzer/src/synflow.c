@@ -23,11 +23,19 @@ static void conn_addr(uint64_t n, uint8_t ip[4], uint16_t *port)
     *port = (uint16_t)(10000 + n % 50000);
 }
 
+bool fcs_sf_conn_number(const uint8_t a[4], uint16_t port, uint64_t *n)
+{
+    if (a[0] != 127 || a[1] != 1 || port < 10000 || port >= 60000)
+        return false;
+    *n = ((uint64_t)a[2] << 8 | a[3]) * 50000 + (port - 10000);
+    return true;
+}
+
 bool fcs_unix_who_get(const uint8_t a[4], uint16_t port, fcs_unix_who *out)
 {
-    if (!who_tab || a[0] != 127 || a[1] != 1 || port < 10000 || port >= 60000)
+    uint64_t n;
+    if (!who_tab || !fcs_sf_conn_number(a, port, &n))
         return false;
-    uint64_t n = ((uint64_t)a[2] << 8 | a[3]) * 50000 + (port - 10000);
     if (n >= who_next || who_next - n > WHO_MAX)
         return false;
     *out = who_tab[n % WHO_MAX];

@@ -72,6 +72,10 @@ typedef struct fcs_sf {
 fcs_sf_conn *fcs_sf_conn_find(fcs_sf *sf, uint64_t key);
 fcs_sf_conn *fcs_sf_conn_new(fcs_sf *sf, uint64_t key);
 void fcs_sf_conn_drop(fcs_sf *sf, fcs_sf_conn *c);
+/* The connection number behind a synthetic client address (the inverse of
+ * the numbering above); false when the address is not one of ours. */
+bool fcs_sf_conn_number(const uint8_t client_addr[4], uint16_t client_port, uint64_t *n);
+
 /* The processes recorded for c's address (what fcs_unix_who_get returns). */
 fcs_unix_who *fcs_sf_who(const fcs_sf_conn *c);
 

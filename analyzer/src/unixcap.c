@@ -60,9 +60,9 @@ static void pick_note(uint64_t n, int64_t taken, int64_t ready)
 bool fcs_unix_pickup(const uint8_t a[4], uint16_t port, int64_t t_begin_ns, int64_t t_end_ns,
                      int64_t *taken_ns, int64_t *ready_ns)
 {
-    if (!pick_tab || a[0] != 127 || a[1] != 1 || port < 10000 || port >= 60000)
+    uint64_t n;
+    if (!pick_tab || !fcs_sf_conn_number(a, port, &n))
         return false;
-    uint64_t n = ((uint64_t)a[2] << 8 | a[3]) * 50000 + (port - 10000);
     const pick_slot *s = &pick_tab[n % PICK_SLOTS];
     if (s->n1 != n + 1)
         return false;
