@@ -39,6 +39,15 @@ typedef struct cap_file {
     char *error;            /* info.error's storage */
 } cap_file;
 
+/* What open_source() hands over: libpcap's handle, the stream it reads (its
+ * to close) with the cookie underneath, and the stream's buffer (ours). */
+typedef struct cap_handle {
+    pcap_t *p;
+    FILE *fp;
+    src_cookie *ck;
+    char *iobuf;
+} cap_handle;
+
 struct fcs_capture {
     cap_file *files;
     size_t nfiles, cur;
@@ -59,10 +68,7 @@ struct fcs_capture {
     bool draining;          /* live: fcs_cap_drain() was called */
     int64_t drain_start, drain_quiet; /* CLOCK_MONOTONIC ns */
     /* stdin kept open from validation to reading */
-    pcap_t *stdin_p;
-    FILE *stdin_fp;
-    src_cookie *stdin_ck;
-    char *stdin_iobuf;
+    cap_handle stdin_h;
     /* live */
     bool nano;
     bool dry_told;          /* device: FCS_CAP_TIMEOUT given since the ring ran dry */
@@ -179,15 +185,6 @@ static int identify(const uint8_t *b, size_t n, fcs_cap_format *fmt, fcs_precisi
     return 1;
 }
 /* ---- opening one file ---- */
-
-/* What open_source() hands over: libpcap's handle, the stream it reads (its
- * to close) with the cookie underneath, and the stream's buffer (ours). */
-typedef struct cap_handle {
-    pcap_t *p;
-    FILE *fp;
-    src_cookie *ck;
-    char *iobuf;
-} cap_handle;
 
 /* Step 1: the descriptor of a file ("-": stdin), its kind and size. */
 static bool open_fd(const char *path, const char *name, cap_file *cf, int *fd, bool *own,
@@ -403,9 +400,9 @@ void fcs_cap_close(fcs_capture *c)
     }
     close_current(c);
     free(c->fast.buf);
-    if (c->stdin_p) {
-        pcap_close(c->stdin_p);
-        free(c->stdin_iobuf);
+    if (c->stdin_h.p) {
+        pcap_close(c->stdin_h.p);
+        free(c->stdin_h.iobuf);
     }
     for (size_t i = 0; i < c->nfiles; i++)
     {
@@ -462,7 +459,7 @@ fcs_capture *fcs_cap_open_files(const char *const *paths, size_t n, char *err, s
             first = i;
             use_handle(c, &h);
         } else if (strcmp(cf->path, "-") == 0) {
-            c->stdin_p = h.p; c->stdin_iobuf = h.iobuf; c->stdin_ck = h.ck; c->stdin_fp = h.fp;
+            c->stdin_h = h;
         } else {
             pcap_close(h.p);
             free(h.iobuf);
@@ -645,9 +642,9 @@ static bool next_file(fcs_capture *c, int *rc)
     cap_file *cf = &c->files[c->cur];
     cf->info.opened = true;
     cf->info.frame_base = c->frames;
-    if (strcmp(cf->path, "-") == 0 && c->stdin_p) {
-        c->p = c->stdin_p; c->iobuf = c->stdin_iobuf; c->ck = c->stdin_ck; c->fp = c->stdin_fp;
-        c->stdin_p = NULL; c->stdin_iobuf = NULL;
+    if (strcmp(cf->path, "-") == 0 && c->stdin_h.p) {
+        use_handle(c, &c->stdin_h);
+        c->stdin_h = (cap_handle){ 0 };
         return true;
     }
     cap_handle h;
