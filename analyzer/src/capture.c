@@ -17,7 +17,6 @@
 #include "pcapfast.h"
 #include "tcp.h"
 
-
 #include <errno.h>
 #include <fcntl.h>
 #include <pcap/pcap.h>
@@ -29,8 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define STDIO_BUF 65536
-
+#define STDIO_BUF 65536 /* libpcap's stdio buffer (page-aligned: fcs_page_alloc) */
 
 typedef struct cap_file {
     char *path;             /* as given */
@@ -291,7 +289,7 @@ static bool open_pcap(src_cookie *ck, const char *name, cap_handle *h, char *err
         fcs_capbytes_free(ck);
         return false;
     }
-    char *iobuf = (char *)fcs_page_alloc(STDIO_BUF); /* see fcs_page_alloc */
+    char *iobuf = (char *)fcs_page_alloc(STDIO_BUF);
     if (iobuf)
         setvbuf(fp, iobuf, _IOFBF, STDIO_BUF);
     char ebuf[PCAP_ERRBUF_SIZE] = "";
