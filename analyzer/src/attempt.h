@@ -1,10 +1,10 @@
 /* attempt.h — attempts: FastCGI requests that are tries of one user request, grouped on their way out.
  *
- * Normative reference: issue 19 "Attempts" (one HTTP request, several FastCGI
- * attempts: nginx retrying on a new connection after a recycled php-fpm
- * worker closed a kept-alive one, `error_page 404 = /x.php` internal
- * redirects, `fastcgi_next_upstream http_503`), and analyzer/README.md
- * "Attempts" (the rule and its limits).
+ * Normative reference: analyzer/README.md "Attempts" (the rule and its
+ * limits). The cases it covers: one HTTP request, several FastCGI attempts:
+ * nginx retrying on a new connection after a recycled php-fpm worker closed
+ * a kept-alive one, `error_page 404 = /x.php` internal redirects,
+ * `fastcgi_next_upstream http_503`.
  *
  * The rule. Request B is the next attempt of an earlier request A when
  *  - A failed as the web server sees it: no response header at all (closed,

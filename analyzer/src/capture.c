@@ -1,145 +1,34 @@
-/* capture.c — libpcap input: pcap/pcapng files as one timeline, stdin, memory images and live devices.
+/* capture.c — capture input: pcap/pcapng files as one timeline, stdin,
+ * memory images, live devices and frame sources (fcs_cap_open_source).
  *
  * Normative references: pcap file format (draft-ietf-opsawg-pcap §4: magic
  * 0xA1B2C3D4 = microseconds, 0xA1B23C4D = nanoseconds, either byte order),
  * pcapng (draft-ietf-opsawg-pcapng §4.1 SHB, §4.2 IDB, option if_tsresol = 9),
  * libpcap 1.10 (pcap_fopen_offline_with_tstamp_precision, pcap_create/activate).
  *
- * Every file is read with read() on its descriptor (stdin: descriptor 0) and
- * handed to libpcap through a stdio stream made with fopencookie(): the first
- * 64 KiB (the prefix) are read once to identify the format and precision
- * (libpcap does not report the native precision), then served to libpcap
- * from that buffer, the rest from the file. This works the same for regular
- * files and pipes (stdin). Underneath, the bytes come as views: contiguous
- * pieces (the prefix, a memory image, a read() buffer, a piece of the
- * read-ahead ring) that the record reader below parses in place and the
- * cookie copies into libpcap's stdio buffer.
- *
- * Read-ahead: for classic pcap files of 2 MiB and more whose records are
- * parsed in place (below), a second thread reads the file (read(),
- * posix_fadvise SEQUENTIAL) into a ring of RING_CHUNKS chunks of RING_CHUNK
- * bytes while the analysis runs; the kernel's copy, ~20% of a single-threaded
- * run, moves off the analysis thread. Not by default for pipes (the writer is
- * already a process of its own, and pipe reads of at most 64 KiB made the
- * thread hand-offs cost more than they saved: 1 GB through cat, 0.52 s ->
- * 0.61 s) nor for what libpcap reads itself (pcapng, the other byte order:
- * a memcpy out of the ring replaces the kernel's copy, no gain): those are
- * read() straight into libpcap's stdio buffer, one copy as before. Memory
- * is bounded by the ring; bytes, then the end of file or the read error
- * (errno), reach the reader in file order, so results are those of reading
- * directly, byte for byte (tests compare them, damaged captures included).
- * The reader thread starts with every signal blocked (SIGINT etc. stay with
- * the analysis thread); waits for data are timed so fcs_cap_breakloop() is
- * seen within 100 ms; closing stops the thread (a pipe read waits in poll()
- * together with a wake-up pipe) and joins it. No mmap: a file truncated while
- * mapped would raise SIGBUS. FCGISCOPE_READ_THREAD=0 disables the thread
- * (for comparison), =1 uses it for every file and pipe, whatever the format
- * (tests); memory images (the fuzz targets) are never threaded. Buffers that
- * read() fills are page-aligned (see page_alloc).
- *
- * Classic pcap files (version 2.4, written in this host's byte order) are
- * read without libpcap once it has parsed the 24-byte file header: their
- * records are parsed in place in the views (the bytes libpcap's stdio buffer
- * holds beyond the header are the prefix's, read again from there); a record
- * split over two views is gathered in a bounce buffer. Only records libpcap
- * would return unchanged are handled so (caplen <= the snapshot length); at
- * the first other one, a short record or a read error, libpcap's stdio
- * buffer is discarded (__fpurge), the gathered bytes are pushed back into the
- * cookie, which serves them and then the rest of the view, and libpcap reads
- * on from there: damage is found and described by libpcap as before.
- *
- * Streams (stdin or a FIFO that is a pipe, a socket, a terminal): the prefix
- * is read only until the file header (pcapng: up to the first interface
- * description) is in, not 64 KiB, and every read() that could block is
- * preceded by poll(): while no byte is ready, the caller's idle hook
- * (fcs_cap_set_idle) runs at once and then every IDLE_MS, so a paused writer
- * does not keep finished requests from being written. The read-ahead thread
- * (when forced on a pipe) is waited for the same way.
+ * Files are read by libpcap from a stdio stream over our own byte source
+ * (capbytes.c; its first 64 KiB identify the format and precision, which
+ * libpcap does not report), classic pcap records in this host's byte order by
+ * pcapfast.c without libpcap. This file opens the inputs, walks the timeline
+ * from file to file, numbers the frames and words the errors.
  */
 #define _GNU_SOURCE
 #include "capture.h"
+#include "pcapfast.h"
 #include "tcp.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pcap/pcap.h>
 #include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#define PREFIX_MAX 65536
-#define IDLE_MS 200             /* streams: the idle hook's period while no byte comes */
-#define STDIO_BUF 65536
-#define FAST_BUF (512 * 1024)   /* bounce buffer for a record across two views */
-#define DIRECT_BUF (512 * 1024) /* read() size without the read-ahead thread */
-#define RING_CHUNK (1024 * 1024)/* read-ahead: largest read() and view */
-#define RING_CHUNKS 4           /* read-ahead: ring of RING_CHUNKS * RING_CHUNK bytes */
-#define RING_MIN_FILE (2u * RING_CHUNK) /* smaller regular files are read directly */
-
-/* Read-ahead: a thread fills a ring with read() while the analysis runs.
- * Positions are stream offsets (bytes after the prefix); the producer owns
- * [wpos, rpos + size), the consumer [rpos, wpos). */
-typedef struct ring {
-    int fd;
-    bool regular;
-    int wake[2];            /* pipe: wakes the thread out of poll() at shutdown */
-    uint8_t *buf;
-    pthread_t th;
-    pthread_mutex_t mu;
-    pthread_cond_t cv_data, cv_space;
-    uint64_t wpos, rpos;    /* under mu */
-    int err;                /* errno of a failed read (after the bytes before it) */
-    bool eof, quit;
-    bool cwait, pwait;      /* consumer / producer waiting on its condition */
-    uint64_t cpos;          /* consumer only: end of its current view */
-    size_t chunk, size;
-} ring;
-
-/* The stream libpcap reads: pushed-back bytes first, then the prefix (the
- * first bytes, read at open to identify the file), then the rest of the
- * file. All of it is handed out as views: [vp, vend) are the unread bytes of
- * the current contiguous piece (the prefix, a memory image, a read() buffer
- * or a piece of the read-ahead ring); view_next() moves on. */
-/* fcs_cap_set_idle(): what a stream reader calls instead of waiting blind. */
-typedef struct cap_hook {
-    void (*fn)(void *ud);
-    void *ud;
-} cap_hook;
-
-typedef struct src_cookie {
-    int fd;                 /* -1 for a memory image */
-    bool own_fd;            /* close it (not stdin) */
-    bool regular;
-    uint64_t size;          /* regular file size, 0 unknown */
-    const uint8_t *mem;     /* memory image (whole file) */
-    size_t memlen, mempos;
-    uint8_t *prefix;
-    size_t plen;
-    bool in_prefix;         /* the current view is the prefix */
-    const uint8_t *vbase, *vp, *vend; /* current view */
-    uint64_t consumed;      /* bytes of the views before the current one */
-    const uint8_t *pb;      /* pushed back (gathered by fast_next), served first */
-    size_t pblen, pbpos;
-    bool reof;              /* no more bytes: end of file (sticky) */
-    int rerr;               /* read error, errno (sticky) */
-    uint8_t *dbuf;          /* direct reading: DIRECT_BUF bytes */
-    ring *rg;               /* read-ahead thread, once started */
-    bool no_thread;         /* read-ahead disabled (FCGISCOPE_READ_THREAD=0) */
-    bool force_thread;      /* read-ahead whatever the size and format (=1) */
-    bool want_ring;         /* records are parsed in place (fast_setup) */
-    size_t ring_chunk;      /* FCGISCOPE_READ_CHUNK, 0: RING_CHUNK */
-    volatile sig_atomic_t *stop; /* fcs_cap_breakloop() flag */
-    const struct cap_hook *hook; /* streams: called while no byte is ready */
-} src_cookie;
-
+#define STDIO_BUF 65536 /* libpcap's stdio buffer (page-aligned: fcs_page_alloc) */
 
 typedef struct cap_file {
     char *path;             /* as given */
@@ -147,6 +36,15 @@ typedef struct cap_file {
     uint64_t size;          /* 0 unknown */
     char *error;            /* info.error's storage */
 } cap_file;
+
+/* What open_source() hands over: libpcap's handle, the stream it reads (its
+ * to close) with the cookie underneath, and the stream's buffer (ours). */
+typedef struct cap_handle {
+    pcap_t *p;
+    FILE *fp;
+    src_cookie *ck;
+    char *iobuf;
+} cap_handle;
 
 struct fcs_capture {
     cap_file *files;
@@ -164,14 +62,11 @@ struct fcs_capture {
     bool fatal;             /* eof because of an error (c->err) */
     bool pending_next;      /* after damage: open the next file on the next call */
     volatile sig_atomic_t stop; /* fcs_cap_breakloop() was called */
-    cap_hook hook;          /* fcs_cap_set_idle() */
+    fcs_idle_hook hook;     /* fcs_cap_set_idle() */
     bool draining;          /* live: fcs_cap_drain() was called */
     int64_t drain_start, drain_quiet; /* CLOCK_MONOTONIC ns */
     /* stdin kept open from validation to reading */
-    pcap_t *stdin_p;
-    FILE *stdin_fp;
-    src_cookie *stdin_ck;
-    char *stdin_iobuf;
+    cap_handle stdin_h;
     /* live */
     bool nano;
     bool dry_told;          /* device: FCS_CAP_TIMEOUT given since the ring ran dry */
@@ -180,12 +75,7 @@ struct fcs_capture {
     uint64_t last_drop, last_ifdrop;
     const void *memimg;
     size_t memlen;
-    /* our own reading of classic pcap records (fast_next) */
-    int fast;               /* current file: 0 not looked at yet, 1 on, -1 off */
-    bool fast_us;           /* microsecond timestamps */
-    uint32_t fast_snap;     /* libpcap's snapshot length for the file */
-    uint8_t *fbuf;          /* FAST_BUF bytes: a record split over two views */
-    struct pcap_pkthdr fhdr;
+    fcs_pcapfast fast;      /* our own reading of classic pcap records */
     char err[FCS_CAP_ERRMAX];
     fcs_cap_source *src;    /* fcs_cap_open_source(): frames come from it */
 };
@@ -218,383 +108,7 @@ static const char *disp(const char *path)
     return strcmp(path, "-") == 0 ? "stdin" : path;
 }
 
-static int64_t mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* ---- read-ahead thread ---- */
-
-/* A read() buffer: page-aligned. The kernel's copy into a destination 16
- * bytes past a 64-byte boundary (where malloc puts large blocks) runs ~1.6x
- * slower than into an aligned one (measured here: 1 GB in 512 KiB reads from
- * the page cache, 0.12 s against 0.075 s). */
-static uint8_t *page_alloc(size_t n)
-{
-    void *p = NULL;
-    return posix_memalign(&p, 4096, n) == 0 ? p : NULL;
-}
-
-static void *ring_main(void *arg)
-{
-    ring *r = arg;
-    const size_t size = r->size;
-    pthread_mutex_lock(&r->mu);
-    for (;;) {
-        while (!r->quit && r->wpos - r->rpos >= size) {
-            r->pwait = true;
-            pthread_cond_wait(&r->cv_space, &r->mu);
-            r->pwait = false;
-        }
-        if (r->quit)
-            break;
-        size_t off = (size_t)(r->wpos % size);
-        size_t n = r->chunk - off % r->chunk;    /* to the chunk's end */
-        size_t room = size - (size_t)(r->wpos - r->rpos);
-        if (n > room)
-            n = room;
-        pthread_mutex_unlock(&r->mu);
-        ssize_t got;
-        for (;;) {
-            if (!r->regular) {
-                /* a pipe may block for ever: wait for data or shutdown */
-                struct pollfd pf[2] = { { r->fd, POLLIN, 0 }, { r->wake[0], POLLIN, 0 } };
-                int pr = poll(pf, 2, -1);
-                if (pr < 0 && errno == EINTR)
-                    continue;
-                if (pr > 0 && pf[1].revents) {
-                    got = 0;
-                    errno = 0;
-                    pthread_mutex_lock(&r->mu);
-                    goto quit;
-                }
-            }
-            got = read(r->fd, r->buf + off, n);
-            if (got < 0 && (errno == EINTR || (errno == EAGAIN && !r->regular)))
-                continue;
-            break;
-        }
-        int e = got < 0 ? errno : 0;
-        pthread_mutex_lock(&r->mu);
-        if (got > 0)
-            r->wpos += (uint64_t)got;
-        else if (got == 0)
-            r->eof = true;
-        else
-            r->err = e ? e : EIO;
-        if (r->cwait)
-            pthread_cond_signal(&r->cv_data);
-        if (got <= 0)
-            break;
-    }
-quit:
-    pthread_mutex_unlock(&r->mu);
-    return NULL;
-}
-
-/* Release a ring whose thread has ended or never started. */
-static void ring_free(ring *r)
-{
-    pthread_cond_destroy(&r->cv_space);
-    pthread_cond_destroy(&r->cv_data);
-    pthread_mutex_destroy(&r->mu);
-    if (r->wake[0] >= 0) {
-        close(r->wake[0]);
-        close(r->wake[1]);
-    }
-    free(r->buf);
-    free(r);
-}
-
-/* Start the read-ahead thread on k->fd (false: read directly instead). */
-static bool ring_start(src_cookie *k)
-{
-    ring *r = calloc(1, sizeof *r);
-    if (!r)
-        return false;
-    r->chunk = k->ring_chunk ? k->ring_chunk : RING_CHUNK;
-    r->size = r->chunk * RING_CHUNKS;
-    r->buf = page_alloc(r->size);
-    r->fd = k->fd;
-    r->regular = k->regular;
-    r->wake[0] = r->wake[1] = -1;
-    if (!r->buf || (!r->regular && pipe2(r->wake, O_CLOEXEC) != 0)) {
-        free(r->buf);
-        free(r);
-        return false;
-    }
-    pthread_mutex_init(&r->mu, NULL);
-    pthread_cond_init(&r->cv_data, NULL);
-    pthread_cond_init(&r->cv_space, NULL);
-    /* Signals (SIGINT, SIGTERM, SIGALRM for --duration) stay with the
-     * analysis thread: the reader starts with all of them blocked. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int e = pthread_create(&r->th, NULL, ring_main, r);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (e != 0) {
-        ring_free(r);
-        return false;
-    }
-    k->rg = r;
-    return true;
-}
-
-static void ring_stop(ring *r)
-{
-    pthread_mutex_lock(&r->mu);
-    r->quit = true;
-    pthread_cond_signal(&r->cv_space);
-    pthread_mutex_unlock(&r->mu);
-    if (r->wake[1] >= 0) {
-        ssize_t w;
-        do
-            w = write(r->wake[1], "q", 1);
-        while (w < 0 && errno == EINTR);
-    }
-    pthread_join(r->th, NULL);
-    ring_free(r);
-}
-
-/* The next piece of the ring: releases the previous view (the caller is done
- * with it), waits for bytes. 1: view set; 0: end of file; -1: error (errno). */
-static int ring_view(src_cookie *k)
-{
-    ring *r = k->rg;
-    const size_t size = r->size;
-    pthread_mutex_lock(&r->mu);
-    r->rpos = r->cpos;
-    /* wake a waiting reader only once half the ring is free: it then reads
-     * several chunks in a row instead of one per wake-up */
-    if (r->pwait && r->size - (size_t)(r->wpos - r->rpos) >= r->size / 2)
-        pthread_cond_signal(&r->cv_space);
-    int64_t next_idle = 0; /* streams: call the idle hook at once, then every IDLE_MS */
-    while (r->wpos == r->cpos && !r->eof && !r->err) {
-        if (k->stop && *k->stop) {
-            pthread_mutex_unlock(&r->mu);
-            errno = EINTR;
-            return -1;
-        }
-        if (!r->regular && k->hook && k->hook->fn && mono_now() >= next_idle) {
-            pthread_mutex_unlock(&r->mu);
-            k->hook->fn(k->hook->ud);
-            next_idle = mono_now() + IDLE_MS * 1000000ll;
-            pthread_mutex_lock(&r->mu);
-            continue;
-        }
-        /* timed: a signal handler only sets k->stop, it cannot wake us */
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 100 * 1000 * 1000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
-        r->cwait = true;
-        pthread_cond_timedwait(&r->cv_data, &r->mu, &ts);
-        r->cwait = false;
-    }
-    uint64_t w = r->wpos;
-    int err = r->err;
-    pthread_mutex_unlock(&r->mu);
-    if (w == r->cpos) {
-        if (err) {
-            k->rerr = err;
-            errno = err;
-            return -1;
-        }
-        k->reof = true;
-        return 0;
-    }
-    size_t off = (size_t)(r->cpos % size);
-    size_t n = r->chunk - off % r->chunk;     /* views end at chunk ends */
-    if (w - r->cpos < n)
-        n = (size_t)(w - r->cpos);
-    r->cpos += n;
-    k->vbase = k->vp = r->buf + off;
-    k->vend = k->vp + n;
-    return 1;
-}
-
-/* ---- the byte source ---- */
-
-/* A pipe, FIFO, socket or terminal (not a regular file, not memory) with an
- * idle hook: before a read() that would block, call the hook at once (the
- * caller writes what it knows), then every IDLE_MS while no byte comes. 0:
- * go on and read (bytes, end of file or an error are ready); -1 with errno
- * EINTR: fcs_cap_breakloop() was called. */
-static int stream_wait(src_cookie *k)
-{
-    if (k->regular || k->fd < 0 || !k->hook || !k->hook->fn)
-        return 0;
-    int ms = 0;
-    for (;;) {
-        struct pollfd pf = { k->fd, POLLIN, 0 };
-        int r = poll(&pf, 1, ms);
-        if (r > 0 || (r < 0 && errno != EINTR))
-            return 0;
-        if (k->stop && *k->stop) {
-            errno = EINTR;
-            return -1;
-        }
-        if (r == 0) {
-            k->hook->fn(k->hook->ud);
-            ms = IDLE_MS;
-        }
-    }
-}
-
-/* Move to the next view (the current one is used up). 1: bytes available;
- * 0: end of the file; -1: read error (errno; the same on later calls). */
-static int view_next(src_cookie *k)
-{
-    k->consumed += (uint64_t)(k->vend - k->vbase);
-    k->vbase = k->vp = k->vend = NULL;
-    k->in_prefix = false;
-    if (k->rerr) {
-        errno = k->rerr;
-        return -1;
-    }
-    if (k->reof)
-        return 0;
-    if (k->mem) {
-        if (k->mempos >= k->memlen) {
-            k->reof = true;
-            return 0;
-        }
-        k->vbase = k->vp = k->mem + k->mempos;
-        k->vend = k->mem + k->memlen;
-        k->mempos = k->memlen;
-        return 1;
-    }
-    if (k->fd < 0) {
-        k->reof = true;
-        return 0;
-    }
-    if (k->rg)
-        return ring_view(k);
-    if (!k->dbuf && !k->no_thread &&
-        (k->force_thread || (k->want_ring && k->regular && k->size >= k->plen + RING_MIN_FILE)) &&
-        ring_start(k))
-        return ring_view(k);
-    if (!k->dbuf && !(k->dbuf = page_alloc(DIRECT_BUF))) {
-        k->rerr = ENOMEM;
-        errno = ENOMEM;
-        return -1;
-    }
-    for (;;) {
-        if (stream_wait(k) < 0)
-            return -1;
-        ssize_t got = read(k->fd, k->dbuf, DIRECT_BUF);
-        if (got > 0) {
-            k->vbase = k->vp = k->dbuf;
-            k->vend = k->dbuf + got;
-            return 1;
-        }
-        if (got == 0) {
-            k->reof = true;
-            return 0;
-        }
-        if (errno == EINTR) {
-            if (k->stop && *k->stop)
-                return -1;
-            continue;
-        }
-        k->rerr = errno;
-        return -1;
-    }
-}
-
-/* fopencookie read: libpcap's view of the same bytes (copied). */
-static ssize_t ck_read(void *c, char *buf, size_t size)
-{
-    src_cookie *k = c;
-    if (k->pbpos < k->pblen) {
-        size_t n = k->pblen - k->pbpos;
-        if (n > size) n = size;
-        memcpy(buf, k->pb + k->pbpos, n);
-        k->pbpos += n;
-        return (ssize_t)n;
-    }
-    size_t got = 0;
-    while (got < size) {
-        size_t avail = (size_t)(k->vend - k->vp);
-        if (avail == 0) {
-            if (got)
-                break;      /* what we have; the next view on the next call */
-            if (!k->rg && !k->force_thread && !k->mem && k->fd >= 0 && !k->reof && !k->rerr) {
-                /* libpcap's own reading (pcapng, other byte order, after the
-                 * record reader gave up): straight into its buffer, one copy */
-                k->consumed += (uint64_t)(k->vend - k->vbase);
-                k->vbase = k->vp = k->vend = NULL;
-                k->in_prefix = false;
-                for (;;) {
-                    if (stream_wait(k) < 0)
-                        return -1;
-                    ssize_t r = read(k->fd, buf, size);
-                    if (r > 0) {
-                        k->consumed += (uint64_t)r;
-                        return r;
-                    }
-                    if (r == 0) {
-                        k->reof = true;
-                        return 0;
-                    }
-                    if (errno == EINTR && !(k->stop && *k->stop))
-                        continue;
-                    if (errno != EINTR)
-                        k->rerr = errno;
-                    return -1;
-                }
-            }
-            int g = view_next(k);
-            if (g == 0)
-                break;
-            if (g < 0)
-                return -1;
-            continue;
-        }
-        size_t n = avail < size - got ? avail : size - got;
-        memcpy(buf + got, k->vp, n);
-        k->vp += n;
-        got += n;
-    }
-    return (ssize_t)got;
-}
-
-static int ck_close(void *c)
-{
-    src_cookie *k = c;
-    if (k->rg)
-        ring_stop(k->rg);
-    if (k->own_fd && k->fd >= 0)
-        close(k->fd);
-    free(k->dbuf);
-    free(k->prefix);
-    free(k);
-    return 0;
-}
-
-/* Bytes of the file handed out so far (views and pushback). */
-static uint64_t ck_position(const src_cookie *k)
-{
-    return k->consumed + (uint64_t)(k->vp - k->vbase) - (k->pblen - k->pbpos);
-}
-
 /* ---- format and precision from the first bytes ---- */
-
-static uint32_t rd32(const uint8_t *p, bool be)
-{
-    return be ? ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3])
-              : ((uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0]);
-}
-static uint16_t rd16(const uint8_t *p, bool be)
-{
-    return be ? (uint16_t)(p[0] << 8 | p[1]) : (uint16_t)(p[1] << 8 | p[0]);
-}
 
 /* 1: identified (format, precision set); 0: not a capture. For pcapng,
  * *dlt2 >= 0 names a second, different link type among the interfaces in the
@@ -606,7 +120,7 @@ static int identify(const uint8_t *b, size_t n, fcs_cap_format *fmt, fcs_precisi
     *snap1 = *snap2 = 0;
     if (n < 4)
         return 0;
-    uint32_t m = rd32(b, true);
+    uint32_t m = fcs_rd32(b, true);
     *prec = FCS_PREC_US;
     switch (m) {
     case 0xa1b2c3d4: case 0xd4c3b2a1: case 0xa1b2cd34: case 0x34cdb2a1:
@@ -624,17 +138,17 @@ static int identify(const uint8_t *b, size_t n, fcs_cap_format *fmt, fcs_precisi
     *fmt = FCS_FMT_PCAPNG;
     if (n < 12)
         return 1;               /* libpcap will judge */
-    bool be = rd32(b + 8, true) == 0x1a2b3c4d;
+    bool be = fcs_rd32(b + 8, true) == 0x1a2b3c4d;
     /* Walk blocks in the prefix to the first IDB. */
     size_t off = 0;
     for (int blocks = 0; blocks < 64 && off + 12 <= n; blocks++) {
-        uint32_t type = rd32(b + off, be);
-        uint32_t blen = rd32(b + off + 4, be);
+        uint32_t type = fcs_rd32(b + off, be);
+        uint32_t blen = fcs_rd32(b + off + 4, be);
         if (blen < 12 || blen > n - off)
             break;
         if (type == 1 && blen >= 20) {
-            int lt = rd16(b + off + 8, be);
-            uint32_t sl = rd32(b + off + 12, be);
+            int lt = fcs_rd16(b + off + 8, be);
+            uint32_t sl = fcs_rd32(b + off + 12, be);
             if (*dlt1 < 0) {
                 *dlt1 = lt;
                 *snap1 = sl;
@@ -648,7 +162,7 @@ static int identify(const uint8_t *b, size_t n, fcs_cap_format *fmt, fcs_precisi
             }
             size_t o = off + 16, end = off + blen - 4;
             while (o + 4 <= end) {
-                uint16_t code = rd16(b + o, be), olen = rd16(b + o + 2, be);
+                uint16_t code = fcs_rd16(b + o, be), olen = fcs_rd16(b + o + 2, be);
                 if (code == 0)
                     break;
                 if (code == 9 && olen >= 1 && o + 5 <= end) {
@@ -668,155 +182,83 @@ static int identify(const uint8_t *b, size_t n, fcs_cap_format *fmt, fcs_precisi
     }
     return 1;
 }
+/* ---- opening one file ---- */
 
-/* The environment's choice of read-ahead (the results are the same):
- * FCGISCOPE_READ_THREAD=0 none (for comparison), =1 for every file and pipe
- * however small (tests); unset: files of RING_MIN_FILE bytes and more, pipes.
- * FCGISCOPE_READ_CHUNK=N (tests): chunks of N bytes instead of RING_CHUNK, so
- * small files cross many chunk ends. */
-static bool read_ahead_off; /* fcs_cap_set_read_ahead(false) */
-
-void fcs_cap_set_read_ahead(bool on) { read_ahead_off = !on; }
-
-static void read_thread_env(src_cookie *k)
+/* Step 1: the descriptor of a file ("-": stdin), its kind and size. */
+static bool open_fd(const char *path, const char *name, cap_file *cf, int *fd, bool *own,
+                    bool *regular, char *err, size_t errlen)
 {
-    const char *e = getenv("FCGISCOPE_READ_THREAD");
-    k->no_thread = read_ahead_off || (e && strcmp(e, "0") == 0);
-    k->force_thread = !k->no_thread && e && strcmp(e, "1") == 0;
-    const char *ch = getenv("FCGISCOPE_READ_CHUNK");
-    if (ch && *ch) {
-        char *end;
-        unsigned long v = strtoul(ch, &end, 10);
-        if (!*end && v >= 1 && v <= RING_CHUNK)
-            k->ring_chunk = (size_t)v;
-    }
-}
-
-/* Open one source: returns a pcap handle; the FILE and cookie become libpcap's. */
-/* A stream's first bytes: enough to identify it and for libpcap to read its
- * header without waiting for more (a pcap file header; a pcapng section
- * header and the first interface description)? */
-static bool prefix_enough(const uint8_t *b, size_t n)
-{
-    if (n < 4)
-        return false;
-    uint32_t m = rd32(b, true);
-    if (m != 0x0a0d0d0a)
-        return n >= 24 || !(m == 0xa1b2c3d4 || m == 0xd4c3b2a1 || m == 0xa1b2cd34 ||
-                            m == 0x34cdb2a1 || m == 0xa1b23c4d || m == 0x4d3cb2a1);
-    if (n < 12)
-        return false;
-    bool be = rd32(b + 8, true) == 0x1a2b3c4d;
-    for (size_t off = 0; off + 8 <= n;) {
-        uint32_t type = rd32(b + off, be), blen = rd32(b + off + 4, be);
-        if (blen < 12 || blen > PREFIX_MAX)
-            return true; /* damaged: libpcap will say so */
-        if (blen > n - off)
+    *fd = -1;
+    *own = *regular = false;
+    if (strcmp(path, "-") == 0) {
+        *fd = STDIN_FILENO;
+    } else {
+        *fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (*fd < 0) {
+            seterr(err, errlen, "%s: cannot open: %s", name, strerror(errno));
             return false;
-        if (type == 1)
-            return true;
-        off += blen;
+        }
+        *own = true;
     }
-    return false;
+    struct stat sb;
+    if (fstat(*fd, &sb) == 0) {
+        if (S_ISDIR(sb.st_mode)) {
+            seterr(err, errlen, "%s: cannot read: is a directory", name);
+            if (*own) close(*fd);
+            return false;
+        }
+        if (S_ISREG(sb.st_mode)) {
+            *regular = true;
+            cf->size = (uint64_t)sb.st_size;
+            (void)posix_fadvise(*fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+        }
+    }
+    return true;
 }
 
-static pcap_t *open_source(const char *path, const void *mem, size_t memlen, cap_file *cf,
-                           volatile sig_atomic_t *stop, const cap_hook *hook,
-                           char **iobuf_out, src_cookie **ck_out, FILE **fp_out,
-                           char *err, size_t errlen)
+/* Step 2: the byte source over the descriptor or the memory image, its
+ * prefix read. NULL: error message set. */
+static src_cookie *open_bytes(const char *path, const char *name, const void *mem,
+                              size_t memlen, cap_file *cf, fcs_capture *c,
+                              char *err, size_t errlen)
 {
-    const char *name = disp(path);
     int fd = -1;
     bool own = false, regular = false;
     if (!mem) {
-        if (strcmp(path, "-") == 0) {
-            fd = STDIN_FILENO;
-        } else {
-            fd = open(path, O_RDONLY | O_CLOEXEC);
-            if (fd < 0) {
-                seterr(err, errlen, "%s: cannot open: %s", name, strerror(errno));
-                return NULL;
-            }
-            own = true;
-        }
-        struct stat sb;
-        if (fstat(fd, &sb) == 0) {
-            if (S_ISDIR(sb.st_mode)) {
-                seterr(err, errlen, "%s: cannot read: is a directory", name);
-                if (own) close(fd);
-                return NULL;
-            }
-            if (S_ISREG(sb.st_mode)) {
-                regular = true;
-                cf->size = (uint64_t)sb.st_size;
-                (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-            }
-        }
+        if (!open_fd(path, name, cf, &fd, &own, &regular, err, errlen))
+            return NULL;
     } else {
         cf->size = memlen;
     }
-    src_cookie *ck = calloc(1, sizeof *ck);
-    uint8_t *pre = malloc(PREFIX_MAX);
-    if (!ck || !pre) {
-        free(ck);
-        free(pre);
+    src_cookie *ck = fcs_capbytes_new(fd, own, regular, cf->size, &c->stop, &c->hook);
+    if (!ck) {
         if (own) close(fd);
         seterr(err, errlen, "%s: out of memory", name);
         return NULL;
     }
-    ck->fd = fd;
-    ck->own_fd = own;
-    ck->regular = regular;
-    ck->size = regular ? cf->size : 0;
-    ck->prefix = pre;
-    ck->stop = stop;
-    ck->hook = hook;
-    read_thread_env(ck);
-    if (mem) {
-        ck->mem = mem;
-        ck->memlen = memlen;
-        ck->plen = memlen < PREFIX_MAX ? memlen : PREFIX_MAX;
-        memcpy(pre, mem, ck->plen);
-        ck->mempos = ck->plen;
-    } else {
-        /* the first bytes, for identify(): read until full or the end; from
-         * a stream (a pipe) only until the headers are in, so that what
-         * follows is analyzed as it comes */
-        while (ck->plen < PREFIX_MAX) {
-            if (!regular && prefix_enough(pre, ck->plen))
-                break;
-            ssize_t got = read(fd, pre + ck->plen, PREFIX_MAX - ck->plen);
-            if (got > 0) {
-                ck->plen += (size_t)got;
-                continue;
-            }
-            if (got == 0) {
-                ck->reof = true; /* the end came within the prefix */
-                break;
-            }
-            if (errno == EINTR && !(stop && *stop))
-                continue;
-            seterr(err, errlen, "%s: cannot read: %s", name, strerror(errno));
-            ck_close(ck);
-            return NULL;
-        }
+    if (fcs_capbytes_read_prefix(ck, mem, memlen) < 0) {
+        seterr(err, errlen, "%s: cannot read: %s", name, strerror(errno));
+        fcs_capbytes_free(ck);
+        return NULL;
     }
-    ck->in_prefix = true;
-    ck->vbase = ck->vp = pre;
-    ck->vend = pre + ck->plen;
+    return ck;
+}
+
+/* Step 3: the format and precision from the prefix; what libpcap cannot
+ * read as one file (interfaces of different link types or snapshot
+ * lengths) is refused here with the way out. false: error message set. */
+static bool check_format(const src_cookie *ck, const char *name, fcs_cap_format *fmt,
+                         fcs_precision *prec, char *err, size_t errlen)
+{
     if (ck->plen == 0) {
         seterr(err, errlen, "%s: not a pcap or pcapng capture (empty file)", name);
-        ck_close(ck);
-        return NULL;
+        return false;
     }
-    fcs_cap_format fmt;
-    fcs_precision prec;
     int dlt1, dlt2;
     uint32_t snap1, snap2;
-    if (!identify(pre, ck->plen, &fmt, &prec, &dlt1, &dlt2, &snap1, &snap2)) {
+    if (!identify(ck->prefix, ck->plen, fmt, prec, &dlt1, &dlt2, &snap1, &snap2)) {
         seterr(err, errlen, "%s: not a pcap or pcapng capture", name);
-        ck_close(ck);
-        return NULL;
+        return false;
     }
     if (dlt2 >= 0) {
         const char *n1 = lt_name(dlt1), *n2 = lt_name(dlt2);
@@ -824,25 +266,30 @@ static pcap_t *open_source(const char *path, const void *mem, size_t memlen, cap
                "libpcap reads one link type per file; extract one interface first, e.g. "
                "tshark -r FILE -Y 'frame.interface_id == 0' -w one.pcapng",
                name, dlt1, n1, dlt2, n2);
-        ck_close(ck);
-        return NULL;
+        return false;
     }
     if (snap2) {
         seterr(err, errlen, "%s: interfaces with different snapshot lengths (%u and %u): "
                "libpcap reads one snapshot length per file; extract one interface first, "
                "e.g. tshark -r FILE -Y 'frame.interface_id == 0' -w one.pcapng",
                name, (unsigned)snap1, (unsigned)(snap2 == 0xffffffffu ? 0 : snap2));
-        ck_close(ck);
-        return NULL;
+        return false;
     }
-    cookie_io_functions_t io = { .read = ck_read, .write = NULL, .seek = NULL, .close = ck_close };
-    FILE *fp = fopencookie(ck, "rb", io);
+    return true;
+}
+
+/* Step 4: libpcap on a stdio stream over the cookie (which the stream owns
+ * from here on, also on failure); a link type we decode. false: error
+ * message set, everything released. */
+static bool open_pcap(src_cookie *ck, const char *name, cap_handle *h, char *err, size_t errlen)
+{
+    FILE *fp = fcs_capbytes_fopen(ck);
     if (!fp) {
         seterr(err, errlen, "%s: cannot open: %s", name, strerror(errno));
-        ck_close(ck);
-        return NULL;
+        fcs_capbytes_free(ck);
+        return false;
     }
-    char *iobuf = (char *)page_alloc(STDIO_BUF); /* see page_alloc */
+    char *iobuf = (char *)fcs_page_alloc(STDIO_BUF);
     if (iobuf)
         setvbuf(fp, iobuf, _IOFBF, STDIO_BUF);
     char ebuf[PCAP_ERRBUF_SIZE] = "";
@@ -852,7 +299,7 @@ static pcap_t *open_source(const char *path, const void *mem, size_t memlen, cap
         fclose(fp);
         free(iobuf);
         seterr(err, errlen, "%s: not a readable capture: %s", name, ebuf);
-        return NULL;
+        return false;
     }
     int dlt = pcap_datalink(p);
     if (!fcs_link_supported(dlt)) {
@@ -860,19 +307,47 @@ static pcap_t *open_source(const char *path, const void *mem, size_t memlen, cap
         seterr(err, errlen, "%s: unsupported link type %d (%s)", name, dlt, dn ? dn : "unknown");
         pcap_close(p);
         free(iobuf);
-        return NULL;
+        return false;
     }
+    *h = (cap_handle){ .p = p, .fp = fp, .ck = ck, .iobuf = iobuf };
+    return true;
+}
+
+/* Open one file ("-": stdin) or memory image (mem) of the timeline for
+ * libpcap, cf's size and info filled in. false: the one-line message in err. */
+static bool open_source(const char *path, const void *mem, size_t memlen, cap_file *cf,
+                        fcs_capture *c, cap_handle *h, char *err, size_t errlen)
+{
+    const char *name = disp(path);
+    src_cookie *ck = open_bytes(path, name, mem, memlen, cf, c, err, errlen);
+    if (!ck)
+        return false;
+    fcs_cap_format fmt;
+    fcs_precision prec;
+    if (!check_format(ck, name, &fmt, &prec, err, errlen)) {
+        fcs_capbytes_free(ck);
+        return false;
+    }
+    if (!open_pcap(ck, name, h, err, errlen))
+        return false;
     cf->info.name = path;
     cf->info.format = fmt;
     cf->info.precision = prec;
-    cf->info.dlt = dlt;
-    cf->info.snaplen = pcap_snapshot(p);
-    cf->info.stream = !mem && !regular;
-    *iobuf_out = iobuf;
-    *ck_out = ck;
-    *fp_out = fp;
-    return p;
+    cf->info.dlt = pcap_datalink(h->p);
+    cf->info.snaplen = pcap_snapshot(h->p);
+    cf->info.stream = !mem && !ck->regular;
+    return true;
 }
+
+/* The file being read is the one h holds. */
+static void use_handle(fcs_capture *c, const cap_handle *h)
+{
+    c->p = h->p;
+    c->iobuf = h->iobuf;
+    c->ck = h->ck;
+    c->fp = h->fp;
+}
+
 
 /* A file that could not be read: skipped, its message kept. */
 static bool mark_unreadable(cap_file *cf, const char *msg)
@@ -902,7 +377,7 @@ static void close_current(fcs_capture *c)
 {
     if (c->p) {
         if (c->ck)
-            c->done_bytes += ck_position(c->ck);
+            c->done_bytes += fcs_capbytes_position(c->ck);
         pcap_close(c->p);   /* closes the cookie stream, which frees the cookie */
         c->p = NULL;
         c->fp = NULL;
@@ -910,7 +385,7 @@ static void close_current(fcs_capture *c)
     }
     free(c->iobuf);
     c->iobuf = NULL;
-    c->fast = 0;
+    c->fast.on = 0;
 }
 
 void fcs_cap_close(fcs_capture *c)
@@ -922,10 +397,10 @@ void fcs_cap_close(fcs_capture *c)
         free(c->src);
     }
     close_current(c);
-    free(c->fbuf);
-    if (c->stdin_p) {
-        pcap_close(c->stdin_p);
-        free(c->stdin_iobuf);
+    free(c->fast.buf);
+    if (c->stdin_h.p) {
+        pcap_close(c->stdin_h.p);
+        free(c->stdin_h.iobuf);
     }
     for (size_t i = 0; i < c->nfiles; i++)
     {
@@ -965,15 +440,11 @@ fcs_capture *fcs_cap_open_files(const char *const *paths, size_t n, char *err, s
     /* Check every file now; keep the first readable one (and stdin) open. */
     size_t nok = 0, first = n;
     for (size_t i = 0; i < n; i++) {
-        char *iob;
-        src_cookie *ck;
-        FILE *fp;
+        cap_handle h;
         char e1[FCS_CAP_ERRMAX];
         cap_file *cf = &c->files[i];
         cf->info.name = cf->path;
-        pcap_t *p = open_source(cf->path, NULL, 0, cf, &c->stop, &c->hook, &iob, &ck, &fp,
-                                e1, sizeof e1);
-        if (!p) {
+        if (!open_source(cf->path, NULL, 0, cf, c, &h, e1, sizeof e1)) {
             if (!mark_unreadable(cf, e1)) {
                 seterr(err, errlen, "out of memory");
                 fcs_cap_close(c);
@@ -984,12 +455,12 @@ fcs_capture *fcs_cap_open_files(const char *const *paths, size_t n, char *err, s
         nok++;
         if (first == n) {
             first = i;
-            c->p = p; c->iobuf = iob; c->ck = ck; c->fp = fp;
+            use_handle(c, &h);
         } else if (strcmp(cf->path, "-") == 0) {
-            c->stdin_p = p; c->stdin_iobuf = iob; c->stdin_ck = ck; c->stdin_fp = fp;
+            c->stdin_h = h;
         } else {
-            pcap_close(p);
-            free(iob);
+            pcap_close(h.p);
+            free(h.iobuf);
         }
     }
     if (nok == 0) {
@@ -1027,19 +498,15 @@ fcs_capture *fcs_cap_open_memory(const void *data, size_t len, const char *name,
     }
     c->memimg = data;
     c->memlen = len;
-    char *iob;
-    src_cookie *ck;
-    FILE *fp;
+    cap_handle h;
     const void *m = data ? data : "";
-    pcap_t *p = open_source(c->files[0].path, m, len, &c->files[0], &c->stop, &c->hook, &iob, &ck, &fp,
-                           err, errlen);
-    if (!p) {
+    if (!open_source(c->files[0].path, m, len, &c->files[0], c, &h, err, errlen)) {
         fcs_cap_close(c);
         return NULL;
     }
     c->files[0].info.name = c->files[0].path;
     c->files[0].info.opened = true;
-    c->p = p; c->iobuf = iob; c->ck = ck; c->fp = fp;
+    use_handle(c, &h);
     return c;
 }
 
@@ -1173,17 +640,13 @@ static bool next_file(fcs_capture *c, int *rc)
     cap_file *cf = &c->files[c->cur];
     cf->info.opened = true;
     cf->info.frame_base = c->frames;
-    if (strcmp(cf->path, "-") == 0 && c->stdin_p) {
-        c->p = c->stdin_p; c->iobuf = c->stdin_iobuf; c->ck = c->stdin_ck; c->fp = c->stdin_fp;
-        c->stdin_p = NULL; c->stdin_iobuf = NULL;
+    if (strcmp(cf->path, "-") == 0 && c->stdin_h.p) {
+        use_handle(c, &c->stdin_h);
+        c->stdin_h = (cap_handle){ 0 };
         return true;
     }
-    char *iob;
-    src_cookie *ck;
-    FILE *fp;
-    pcap_t *p = open_source(cf->path, NULL, 0, cf, &c->stop, &c->hook, &iob, &ck, &fp, c->err,
-                            sizeof c->err);
-    if (!p) {
+    cap_handle h;
+    if (!open_source(cf->path, NULL, 0, cf, c, &h, c->err, sizeof c->err)) {
         /* it was readable when opened first (removed since?): skip it */
         cf->info.opened = false;
         if (!mark_unreadable(cf, c->err)) {
@@ -1197,112 +660,18 @@ static bool next_file(fcs_capture *c, int *rc)
         return false;
     }
     cf->info.name = cf->path;
-    c->p = p; c->iobuf = iob; c->ck = ck; c->fp = fp;
+    use_handle(c, &h);
     return true;
 }
 
-/* Decide whether the current file's records are read by fast_next. */
+/* Decide whether the current file's records are read by pcapfast.c. */
 static void fast_setup(fcs_capture *c)
 {
-    c->fast = -1;
+    c->fast.on = -1;
     const cap_file *cf = &c->files[c->cur];
-    src_cookie *k = c->ck;
-    if (c->live || !c->fp || !k || cf->info.format != FCS_FMT_PCAP || k->plen < 24)
+    if (c->live || !c->fp || !c->ck || cf->info.format != FCS_FMT_PCAP)
         return;
-    /* libpcap has read the file header (24 bytes) through its stdio buffer,
-     * which took them from the prefix: all it holds must be prefix bytes. */
-    if (!k->in_prefix || k->pblen || k->vp < k->prefix + 24)
-        return;
-    const uint16_t one = 1;
-    bool host_be = *(const uint8_t *)&one == 0;
-    const uint8_t *h = k->prefix;
-    uint32_t m = rd32(h, host_be);
-    if (m != 0xa1b2c3d4u && m != 0xa1b23c4du)
-        return; /* other byte order or a variant magic: libpcap */
-    if (rd16(h + 4, host_be) != 2 || rd16(h + 6, host_be) != 4)
-        return; /* old versions may have caplen and len swapped: libpcap */
-    int snap = pcap_snapshot(c->p);
-    if (snap <= 0 || (size_t)snap > FAST_BUF - 16)
-        return;
-    if (!c->fbuf && !(c->fbuf = malloc(FAST_BUF)))
-        return;
-    c->fast_us = m == 0xa1b2c3d4u;
-    c->fast_snap = (uint32_t)snap;
-    k->want_ring = true;
-    /* the bytes after the header that libpcap's buffer holds: read them again */
-    k->vp = k->prefix + 24;
-    c->fast = 1;
-}
-
-/* The next record of a classic pcap file when it is not whole in the current
- * view: 1 with *hdr and *data (valid until the next call), PCAP_ERROR_BREAK
- * at the clean end of the file, 0 when the rest is libpcap's (see the top of
- * this file). A record split over two views is gathered in c->fbuf. */
-static int fast_next(fcs_capture *c, struct pcap_pkthdr **hdr, const u_char **data)
-{
-    src_cookie *k = c->ck;
-    size_t have = 0, need = 16; /* bytes of the record gathered in fbuf, wanted */
-    uint32_t w[4];
-    const uint8_t *rec = NULL;
-    for (;;) {
-        size_t avail = (size_t)(k->vend - k->vp);
-        if (have == 0) {
-            if (avail >= 16) {
-                memcpy(w, k->vp, sizeof w); /* host byte order (fast_setup) */
-                if (w[2] > c->fast_snap)
-                    goto libpcap; /* libpcap truncates or rejects it */
-                if (avail - 16 >= w[2]) {
-                    rec = k->vp;
-                    k->vp += 16 + (size_t)w[2];
-                    break;
-                }
-            }
-            if (avail == 0) {
-                int g = view_next(k);
-                if (g > 0)
-                    continue;
-                if (g == 0)
-                    return PCAP_ERROR_BREAK;
-                goto libpcap; /* a read error: libpcap reads it and says so */
-            }
-        }
-        size_t take = need - have < avail ? need - have : avail;
-        memcpy(c->fbuf + have, k->vp, take);
-        k->vp += take;
-        have += take;
-        if (have == 16 && need == 16) {
-            memcpy(w, c->fbuf, sizeof w);
-            if (w[2] > c->fast_snap)
-                goto libpcap;
-            need = 16 + (size_t)w[2];
-        }
-        if (have == need) {
-            rec = c->fbuf;
-            break;
-        }
-        if (k->vp == k->vend && view_next(k) <= 0)
-            goto libpcap; /* a partial record at the end, or a read error */
-    }
-    struct pcap_pkthdr *ph = &c->fhdr;
-    ph->ts.tv_sec = (time_t)w[0];
-    ph->ts.tv_usec = c->fast_us ? (suseconds_t)w[1] * 1000 : (suseconds_t)w[1];
-    ph->caplen = w[2];
-    ph->len = w[3];
-    *hdr = ph;
-    *data = rec + 16;
-    return 1;
-libpcap:
-    /* libpcap reads on from the first byte not handed out: its stdio buffer
-     * (stale: bytes re-read above) is dropped, and the cookie serves the
-     * gathered bytes first, then the rest of the view. fbuf stays untouched
-     * until this file is closed. */
-    k->pb = c->fbuf;
-    k->pblen = have;
-    k->pbpos = 0;
-    __fpurge(c->fp);
-    clearerr(c->fp);
-    c->fast = -1;
-    return 0;
+    fcs_pcapfast_setup(&c->fast, c->ck, pcap_snapshot(c->p));
 }
 
 /* A packet of file cf (data, lengths and ts_ns set): number it, count it. */
@@ -1338,7 +707,7 @@ void fcs_cap_drain(fcs_capture *c)
     c->stop = 0;
     c->eof = false; /* the stop's end of input */
     c->draining = true;
-    c->drain_start = c->drain_quiet = mono_now();
+    c->drain_start = c->drain_quiet = fcs_mono_ns();
 }
 
 /* Live, after fcs_cap_drain(): the packets already buffered, without
@@ -1351,12 +720,12 @@ static int drain_next(fcs_capture *c, struct pcap_pkthdr **hdr, const u_char **d
     for (;;) {
         if (c->stop)
             return PCAP_ERROR_BREAK;
-        int64_t now = mono_now();
+        int64_t now = fcs_mono_ns();
         if (now - c->drain_quiet >= 100000000 + c->block_ns || now - c->drain_start >= 2000000000)
             return PCAP_ERROR_BREAK;
         int r = pcap_next_ex(c->p, hdr, data);
         if (r == 1) {
-            c->drain_quiet = mono_now();
+            c->drain_quiet = fcs_mono_ns();
             return 1;
         }
         if (r != 0 && r != PCAP_ERROR_BREAK) /* PCAP_ERROR_BREAK: the stop's pcap_breakloop */
@@ -1426,29 +795,10 @@ static int cap_next_slow(fcs_capture *c, fcs_packet *pkt)
 
 int fcs_cap_next(fcs_capture *c, fcs_packet *pkt)
 {
-    /* Hot path: a whole record in the current view (fast_next's first
-     * case), its timestamp converted straight to nanoseconds. */
-    if (c->fast > 0 && !c->stop && !c->pending_next && !c->eof && c->p) {
-        src_cookie *k = c->ck;
-        size_t avail = (size_t)(k->vend - k->vp);
-        if (avail >= 16) {
-            const uint8_t *r = k->vp;
-            uint32_t w[4];
-            memcpy(w, r, sizeof w); /* host byte order (fast_setup) */
-            if (w[2] <= c->fast_snap && avail - 16 >= w[2]) {
-                int64_t frac = c->fast_us ? (int64_t)w[1] * 1000 : (int64_t)w[1];
-                if (frac > 999999999)
-                    frac = 0;
-                k->vp = r + 16 + w[2];
-                cap_file *cf = &c->files[c->cur];
-                pkt->data = r + 16;
-                pkt->caplen = w[2];
-                pkt->len = w[3];
-                pkt->ts_ns = (int64_t)w[0] * 1000000000ll + frac;
-                return packet_out(c, cf, pkt);
-            }
-        }
-    }
+    /* Hot path: a whole record in the current view (pcapfast.h). */
+    if (c->fast.on > 0 && !c->stop && !c->pending_next && !c->eof && c->p &&
+        fcs_pcapfast_whole(&c->fast, c->ck, pkt))
+        return packet_out(c, &c->files[c->cur], pkt);
     return cap_next_slow(c, pkt);
 }
 
@@ -1472,11 +822,11 @@ static int cap_next_slow(fcs_capture *c, fcs_packet *pkt)
             return c->fatal ? FCS_CAP_ERROR : FCS_CAP_EOF;
         struct pcap_pkthdr *hdr;
         const u_char *data;
-        if (c->fast == 0)
+        if (c->fast.on == 0)
             fast_setup(c);
         int r = 0;
-        if (c->fast > 0)
-            r = fast_next(c, &hdr, &data);
+        if (c->fast.on > 0)
+            r = fcs_pcapfast_next(&c->fast, c->ck, c->fp, &hdr, &data);
         if (r == 0)
             r = c->draining ? drain_next(c, &hdr, &data)
                 : c->live ? live_next(c, &hdr, &data) : pcap_next_ex(c->p, &hdr, &data);
@@ -1609,7 +959,7 @@ void fcs_cap_progress(const fcs_capture *c, uint64_t *done, uint64_t *total)
         t += c->files[i].size;
     }
     if (done)
-        *done = c->done_bytes + (c->ck ? ck_position(c->ck) : 0);
+        *done = c->done_bytes + (c->ck ? fcs_capbytes_position(c->ck) : 0);
     if (total)
         *total = c->live ? 0 : t;
 }

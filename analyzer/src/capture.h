@@ -44,7 +44,7 @@
  * anything is analyzed; the others are read.
  *
  * Classic pcap files of 2 MiB and more are read ahead on a second thread
- * (see capture.c; fcs_cap_set_read_ahead(false) or FCGISCOPE_READ_THREAD=0 in
+ * (readahead.h; fcs_cap_set_read_ahead(false) or FCGISCOPE_READ_THREAD=0 in
  * the environment turns it off);
  * the results do not depend on it. Timestamps are always
  * delivered in nanoseconds; each file's native precision (microseconds or

@@ -251,85 +251,87 @@ static fcs_link_result decode_ipv6(const uint8_t *data, uint32_t off, uint32_t c
     return FCS_LINK_MALFORMED;
 }
 
-fcs_link_result fcs_link_decode(int dlt, const uint8_t *data, uint32_t caplen,
-                                uint32_t wirelen, fcs_segment *seg)
+/* The common frame, decoded without the general path's steps: Ethernet
+ * without VLAN tags, IPv4 without options, not fragmented, a nonzero total
+ * length that fits the frame, TCP with a sane data offset, 20 TCP bytes
+ * captured. It gives exactly what the general path gives (test_link compares
+ * the two on mutated frames). false: not such a frame, seg untouched. */
+static inline bool decode_ether_ipv4_tcp(const uint8_t *data, uint32_t caplen, uint32_t wirelen,
+                                         fcs_segment *seg)
 {
-    memset(seg, 0, sizeof *seg);
-    if (!data)
-        caplen = 0;
-    /* Fast path for the common frame: Ethernet without VLAN tags, IPv4
-     * without options, not fragmented, a nonzero total length that fits the
-     * frame, TCP with a sane data offset, 20 TCP bytes captured. It gives
-     * exactly what the general path below gives (test_link compares the two
-     * on mutated frames); anything else goes the general way. */
-    if (dlt == DLT_EN10MB_ && caplen >= 14 + 20 + 20) {
-        const uint8_t *ip = data + 14;
-        uint32_t tot = be16(ip + 2);
-        uint32_t wire_avail = wirelen > 14 ? wirelen - 14 : caplen - 14;
-        const uint8_t *th = ip + 20;
-        uint32_t hlen = (uint32_t)(th[12] >> 4) * 4u;
-        if (data[12] == 0x08 && data[13] == 0x00 && ip[0] == 0x45 && ip[9] == 6 &&
-            (be16(ip + 6) & 0x3fff) == 0 && tot >= 40 && !(wirelen >= caplen && tot > wire_avail) &&
-            hlen >= 20 && tot >= 20 + hlen) {
-            seg->family = 4;
-            memcpy(seg->src, ip + 12, 4);
-            memcpy(seg->dst, ip + 16, 4);
-            seg->sport = be16(th);
-            seg->dport = be16(th + 2);
-            seg->seq = be32(th + 4);
-            seg->ack = be32(th + 8);
-            seg->flags = th[13] & 0x3f;
-            seg->window = be16(th + 14);
-            uint32_t cap_end = 14 + tot < caplen ? 14 + tot : caplen; /* >= 54 */
-            seg->payload_len = tot - 20 - hlen;
-            if (34 + hlen < cap_end) {
-                seg->payload = th + hlen;
-                uint32_t capp = cap_end - 34 - hlen;
-                seg->cap_payload_len = capp < seg->payload_len ? capp : seg->payload_len;
-            }
-            return FCS_LINK_TCP;
-        }
+    const uint8_t *ip = data + 14;
+    uint32_t tot = be16(ip + 2);
+    uint32_t wire_avail = wirelen > 14 ? wirelen - 14 : caplen - 14;
+    const uint8_t *th = ip + 20;
+    uint32_t hlen = (uint32_t)(th[12] >> 4) * 4u;
+    if (!(data[12] == 0x08 && data[13] == 0x00 && ip[0] == 0x45 && ip[9] == 6 &&
+          (be16(ip + 6) & 0x3fff) == 0 && tot >= 40 && !(wirelen >= caplen && tot > wire_avail) &&
+          hlen >= 20 && tot >= 20 + hlen))
+        return false;
+    seg->family = 4;
+    memcpy(seg->src, ip + 12, 4);
+    memcpy(seg->dst, ip + 16, 4);
+    seg->sport = be16(th);
+    seg->dport = be16(th + 2);
+    seg->seq = be32(th + 4);
+    seg->ack = be32(th + 8);
+    seg->flags = th[13] & 0x3f;
+    seg->window = be16(th + 14);
+    uint32_t cap_end = 14 + tot < caplen ? 14 + tot : caplen; /* >= 54 */
+    seg->payload_len = tot - 20 - hlen;
+    if (34 + hlen < cap_end) {
+        seg->payload = th + hlen;
+        uint32_t capp = cap_end - 34 - hlen;
+        seg->cap_payload_len = capp < seg->payload_len ? capp : seg->payload_len;
     }
-    uint32_t off = 0;
-    int net = NET_NONE;
+    return true;
+}
+
+/* Network-layer kind of an EtherType (Ethernet, Linux cooked captures). */
+static inline int ethertype_net(uint16_t type)
+{
+    if (type == ETH_IPV4) return NET_V4;
+    if (type == ETH_IPV6) return NET_V6;
+    return NET_NONE;
+}
+
+/* The link-layer header of link type dlt: where the network header starts
+ * (*off) and what it is (*net; NET_BY_VERSION: from its first nibble).
+ * FCS_LINK_TCP when found (the network header is yet to be decoded),
+ * otherwise why not. */
+static fcs_link_result link_header(int dlt, const uint8_t *data, uint32_t caplen,
+                                   uint32_t *off, int *net)
+{
+    *off = 0;
+    *net = NET_NONE;
     switch (dlt) {
     case DLT_EN10MB_: {
         if (caplen < 14)
             return FCS_LINK_SHORT;
         uint16_t type = be16(data + 12);
-        off = 14;
+        *off = 14;
         /* Stacked VLAN tags (bounded: a frame of tags only ends at caplen). */
         while (type == ETH_8021Q || type == ETH_QINQ || type == ETH_QINQ_OLD) {
-            if (caplen - off < 4)
+            if (caplen - *off < 4)
                 return FCS_LINK_SHORT;
-            type = be16(data + off + 2);
-            off += 4;
+            type = be16(data + *off + 2);
+            *off += 4;
         }
-        if (type == ETH_IPV4) net = NET_V4;
-        else if (type == ETH_IPV6) net = NET_V6;
-        else return FCS_LINK_NOT_IP;
+        *net = ethertype_net(type);
         break;
     }
-    case DLT_SLL_: {
+    case DLT_SLL_:
         if (caplen < 16)
             return FCS_LINK_SHORT;
-        uint16_t type = be16(data + 14);
-        off = 16;
-        if (type == ETH_IPV4) net = NET_V4;
-        else if (type == ETH_IPV6) net = NET_V6;
-        else return FCS_LINK_NOT_IP;
+        *off = 16;
+        *net = ethertype_net(be16(data + 14));
         break;
-    }
-    case DLT_SLL2_: {
+    case DLT_SLL2_:
         if (caplen < 20)
             return FCS_LINK_SHORT;
-        uint16_t type = be16(data);
-        off = 20;
-        if (type == ETH_IPV4) net = NET_V4;
-        else if (type == ETH_IPV6) net = NET_V6;
-        else return FCS_LINK_NOT_IP;
+        *off = 20;
+        *net = ethertype_net(be16(data));
         break;
-    }
     case DLT_NULL_:
     case DLT_LOOP_: {
         if (caplen < 4)
@@ -339,28 +341,43 @@ fcs_link_result fcs_link_decode(int dlt, const uint8_t *data, uint32_t caplen,
                       ((uint32_t)data[3] << 24);
         /* NULL is in the capturing host's order, LOOP in network order; a
          * family value fits one byte, so whichever order gives a known value wins. */
-        net = af_to_net(dlt == DLT_LOOP_ ? be : le);
-        if (net == NET_NONE)
-            net = af_to_net(dlt == DLT_LOOP_ ? le : be);
-        if (net == NET_NONE)
-            return FCS_LINK_NOT_IP;
-        off = 4;
+        *net = af_to_net(dlt == DLT_LOOP_ ? be : le);
+        if (*net == NET_NONE)
+            *net = af_to_net(dlt == DLT_LOOP_ ? le : be);
+        *off = 4;
         break;
     }
     case DLT_RAW_:
     case DLT_RAW_12:
     case DLT_RAW_14:
-        net = NET_BY_VERSION;
+        *net = NET_BY_VERSION;
         break;
     case DLT_IPV4_:
-        net = NET_V4;
+        *net = NET_V4;
         break;
     case DLT_IPV6_:
-        net = NET_V6;
+        *net = NET_V6;
         break;
     default:
         return FCS_LINK_UNSUPPORTED;
     }
+    return *net == NET_NONE ? FCS_LINK_NOT_IP : FCS_LINK_TCP;
+}
+
+fcs_link_result fcs_link_decode(int dlt, const uint8_t *data, uint32_t caplen,
+                                uint32_t wirelen, fcs_segment *seg)
+{
+    memset(seg, 0, sizeof *seg);
+    if (!data)
+        caplen = 0;
+    if (dlt == DLT_EN10MB_ && caplen >= 14 + 20 + 20 &&
+        decode_ether_ipv4_tcp(data, caplen, wirelen, seg))
+        return FCS_LINK_TCP;
+    uint32_t off;
+    int net;
+    fcs_link_result r = link_header(dlt, data, caplen, &off, &net);
+    if (r != FCS_LINK_TCP)
+        return r;
     if (off >= caplen)
         return FCS_LINK_SHORT;
     if (net == NET_BY_VERSION) {

@@ -809,21 +809,27 @@ static int listening(const char *path)
     return -1;
 }
 
-fcs_capture *fcs_relay_open(const char *listen_path, const char *to_path, bool quiet, char *err,
-                            size_t errlen)
+/* --to: a Unix socket (stat in *st). */
+static bool check_to(const char *to_path, struct stat *st, char *err, size_t errlen)
 {
-    struct stat st, ls;
-    /* --to: a Unix socket something listens on */
-    if (stat(to_path, &st) != 0) {
+    if (stat(to_path, st) != 0) {
         snprintf(err, errlen, "--to %s: %s (give the path the FastCGI server listens on, e.g. "
                  "/run/php/php8.2-fpm.sock)", to_path, strerror(errno));
-        return NULL;
+        return false;
     }
-    if (!S_ISSOCK(st.st_mode)) {
+    if (!S_ISSOCK(st->st_mode)) {
         snprintf(err, errlen, "--to %s: not a Unix socket (give the path the FastCGI server "
                  "listens on, e.g. /run/php/php8.2-fpm.sock)", to_path);
-        return NULL;
+        return false;
     }
+    return true;
+}
+
+/* The relay's state, its --to address set and something listening there.
+ * NULL: message in err. */
+static relay *relay_new(const char *listen_path, const char *to_path, bool quiet, char *err,
+                        size_t errlen)
+{
     relay *r = calloc(1, sizeof *r);
     if (!r) {
         snprintf(err, errlen, "out of memory");
@@ -849,58 +855,60 @@ fcs_capture *fcs_relay_open(const char *listen_path, const char *to_path, bool q
         relay_free(r);
         return NULL;
     }
-    /* LISTEN_PATH: new, or a stale socket nobody listens on */
-    struct sockaddr_un la;
-    socklen_t ll;
-    if (!set_addr(&la, &ll, listen_path)) {
-        snprintf(err, errlen, "--relay %s: path too long for a Unix socket (at most %zu bytes)",
-                 listen_path, sizeof la.sun_path - 1);
-        relay_free(r);
-        return NULL;
+    return r;
+}
+
+/* LISTEN_PATH: new, or a stale socket nobody listens on (removed); never
+ * another file, a socket in use or the --to socket (st) itself. */
+static bool free_listen_path(const char *listen_path, const struct stat *st, char *err,
+                             size_t errlen)
+{
+    struct stat ls;
+    if (lstat(listen_path, &ls) != 0)
+        return true;
+    if (!S_ISSOCK(ls.st_mode)) {
+        snprintf(err, errlen, "--relay %s: exists and is not a socket (refusing to replace "
+                 "it: give a new path)", listen_path);
+        return false;
     }
-    if (lstat(listen_path, &ls) == 0) {
-        if (!S_ISSOCK(ls.st_mode)) {
-            snprintf(err, errlen, "--relay %s: exists and is not a socket (refusing to replace "
-                     "it: give a new path)", listen_path);
-            relay_free(r);
-            return NULL;
-        }
-        if (ls.st_dev == st.st_dev && ls.st_ino == st.st_ino) {
-            snprintf(err, errlen, "--relay %s: is the --to socket itself (give a new path for "
-                     "the web server)", listen_path);
-            relay_free(r);
-            return NULL;
-        }
-        int l = listening(listen_path);
-        if (l == 1) {
-            snprintf(err, errlen, "--relay %s: in use (something listens on it: give a new path)",
-                     listen_path);
-            relay_free(r);
-            return NULL;
-        }
-        if (l < 0) {
-            snprintf(err, errlen, "--relay %s: cannot tell whether it is in use: %s", listen_path,
-                     strerror(errno));
-            relay_free(r);
-            return NULL;
-        }
-        if (unlink(listen_path) != 0) {
-            snprintf(err, errlen, "--relay %s: cannot remove the stale socket: %s", listen_path,
-                     strerror(errno));
-            relay_free(r);
-            return NULL;
-        }
+    if (ls.st_dev == st->st_dev && ls.st_ino == st->st_ino) {
+        snprintf(err, errlen, "--relay %s: is the --to socket itself (give a new path for "
+                 "the web server)", listen_path);
+        return false;
     }
+    int l = listening(listen_path);
+    if (l == 1) {
+        snprintf(err, errlen, "--relay %s: in use (something listens on it: give a new path)",
+                 listen_path);
+        return false;
+    }
+    if (l < 0) {
+        snprintf(err, errlen, "--relay %s: cannot tell whether it is in use: %s", listen_path,
+                 strerror(errno));
+        return false;
+    }
+    if (unlink(listen_path) != 0) {
+        snprintf(err, errlen, "--relay %s: cannot remove the stale socket: %s", listen_path,
+                 strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+/* The socket the web server connects to, at la: created private, then given
+ * --to's (st) owner, group and mode, so whoever may connect to the real
+ * socket may connect here, nobody else; listening. */
+static bool make_listener(relay *r, const struct sockaddr_un *la, socklen_t ll,
+                          const struct stat *st, char *err, size_t errlen)
+{
+    const char *listen_path = r->listen_path;
     r->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (r->lfd < 0) {
         snprintf(err, errlen, "--relay: socket: %s", strerror(errno));
-        relay_free(r);
-        return NULL;
+        return false;
     }
-    /* created private, then given --to's owner, group and mode: whoever may
-     * connect to the real socket may connect here, nobody else */
     mode_t um = umask(0177);
-    int br = bind(r->lfd, (struct sockaddr *)&la, ll);
+    int br = bind(r->lfd, (const struct sockaddr *)la, ll);
     int be = errno;
     umask(um);
     if (br != 0) {
@@ -908,8 +916,7 @@ fcs_capture *fcs_relay_open(const char *listen_path, const char *to_path, bool q
         r->lfd = -1;
         snprintf(err, errlen, "--relay %s: cannot create the socket: %s%s", listen_path,
                  strerror(be), be == EACCES ? " (no permission in its folder)" : "");
-        relay_free(r);
-        return NULL;
+        return false;
     }
     struct stat mine;
     memset(&mine, 0, sizeof mine);
@@ -917,27 +924,32 @@ fcs_capture *fcs_relay_open(const char *listen_path, const char *to_path, bool q
         r->listen_dev = mine.st_dev;
         r->listen_ino = mine.st_ino;
     }
-    bool owner_ok = mine.st_uid == st.st_uid && mine.st_gid == st.st_gid;
-    if (!owner_ok && chown(listen_path, st.st_uid, st.st_gid) == 0)
+    bool owner_ok = mine.st_uid == st->st_uid && mine.st_gid == st->st_gid;
+    if (!owner_ok && chown(listen_path, st->st_uid, st->st_gid) == 0)
         owner_ok = true;
-    if (!owner_ok && chown(listen_path, (uid_t)-1, st.st_gid) == 0 && mine.st_uid == st.st_uid)
+    if (!owner_ok && chown(listen_path, (uid_t)-1, st->st_gid) == 0 && mine.st_uid == st->st_uid)
         owner_ok = true;
-    if (chmod(listen_path, st.st_mode & 07777) != 0) {
+    if (chmod(listen_path, st->st_mode & 07777) != 0) {
         snprintf(err, errlen, "--relay %s: chmod: %s", listen_path, strerror(errno));
-        relay_free(r);
-        return NULL;
+        return false;
     }
-    if (!owner_ok && !quiet)
+    if (!owner_ok && !r->quiet)
         fprintf(stderr, "fcgiscope: note: --relay %s: cannot give it the owner of %s "
                 "(uid %u, gid %u; not root): it has that mode (%04o) but our owner\n",
-                listen_path, to_path, (unsigned)st.st_uid, (unsigned)st.st_gid,
-                (unsigned)(st.st_mode & 07777));
+                listen_path, r->to_path, (unsigned)st->st_uid, (unsigned)st->st_gid,
+                (unsigned)(st->st_mode & 07777));
     if (listen(r->lfd, SOMAXCONN) != 0) {
         snprintf(err, errlen, "--relay %s: listen: %s", listen_path, strerror(errno));
-        relay_free(r);
-        return NULL;
+        return false;
     }
-    /* one descriptor per side of every connection */
+    return true;
+}
+
+/* The relay thread and what it waits on: the listener, the wake-up and
+ * queue eventfds in one epoll set; descriptors raised to the hard limit
+ * (one per side of every connection); the queue bound. */
+static bool start_relay(relay *r, char *err, size_t errlen)
+{
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
@@ -959,27 +971,45 @@ fcs_capture *fcs_relay_open(const char *listen_path, const char *to_path, bool q
         epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->lfd, &lev) != 0 ||
         epoll_ctl(r->epfd, EPOLL_CTL_ADD, r->cfd, &cev) != 0) {
         snprintf(err, errlen, "--relay: epoll/eventfd: %s", strerror(errno));
-        relay_free(r);
-        return NULL;
+        return false;
     }
     int pe = pthread_create(&r->th, NULL, relay_main, r);
     if (pe != 0) {
         snprintf(err, errlen, "--relay: cannot start the relay thread: %s", strerror(pe));
+        return false;
+    }
+    r->th_started = true;
+    return true;
+}
+
+fcs_capture *fcs_relay_open(const char *listen_path, const char *to_path, bool quiet, char *err,
+                            size_t errlen)
+{
+    struct stat st;
+    if (!check_to(to_path, &st, err, errlen))
+        return NULL;
+    relay *r = relay_new(listen_path, to_path, quiet, err, errlen);
+    if (!r)
+        return NULL;
+    struct sockaddr_un la;
+    socklen_t ll;
+    if (!set_addr(&la, &ll, listen_path)) {
+        snprintf(err, errlen, "--relay %s: path too long for a Unix socket (at most %zu bytes)",
+                 listen_path, sizeof la.sun_path - 1);
         relay_free(r);
         return NULL;
     }
-    r->th_started = true;
-    fcs_cap_source src;
-    memset(&src, 0, sizeof src);
-    src.next = src_next;
-    src.error = src_error;
-    src.stats = src_stats;
-    src.breakloop = src_breakloop;
-    src.close = src_close;
-    src.drain = src_drain;
-    src.ud = r;
-    src.dlt = 101; /* LINKTYPE_RAW */
-    src.precision = FCS_PREC_NS;
+    if (!free_listen_path(listen_path, &st, err, errlen) ||
+        !make_listener(r, &la, ll, &st, err, errlen) || !start_relay(r, err, errlen)) {
+        relay_free(r);
+        return NULL;
+    }
+    const fcs_cap_source src = {
+        .next = src_next, .error = src_error, .stats = src_stats, .breakloop = src_breakloop,
+        .close = src_close, .drain = src_drain, .ud = r,
+        .dlt = 101, /* LINKTYPE_RAW */
+        .precision = FCS_PREC_NS,
+    };
     char name[2 * PATH_MAX + 16];
     snprintf(name, sizeof name, "relay:%s", listen_path);
     return fcs_cap_open_source(name, &src, err, errlen);

@@ -1,8 +1,9 @@
 /* relay.h — fcgiscope --relay LISTEN_PATH --to PATH: a forwarding Unix socket whose traffic is analysed, for hosts where eBPF cannot load.
  *
- * Normative references: issue 11 "Relay fallback" (accept on a new socket,
- * forward byte-exact to the real one, half-close and errors passed through,
- * no added buffering delay beyond a copy, analyse and record what passes);
+ * Normative references: analyzer/README.md "Relay" (what it promises: accept
+ * on a new socket, forward byte-exact to the real one, half-close and errors
+ * passed through, no added buffering delay beyond a copy, analyse and record
+ * what passes);
  * unix(7) (SO_PEERCRED, what a close with unread bytes does); synflow.h (the
  * synthetic IPv4/TCP flows the analysis sees, the same as --unix).
  *

@@ -1,9 +1,9 @@
 /* synflow.h — Unix-socket connections as synthetic IPv4/TCP frames (shared by --unix and --relay).
  *
- * Normative references: issue 11 ("write each connection as a synthetic
- * IPv4/TCP flow (handshake, sequence numbers = stream offsets, FIN or RST as
- * the socket closed) with the server on port 9000"); RFC 791 / RFC 9293 (the
- * headers written).
+ * Normative references: analyzer/README.md "Unix sockets" and "Relay" (each
+ * connection is a synthetic IPv4/TCP flow: handshake, sequence numbers =
+ * stream offsets, FIN or RST as the socket closed, the server on port 9000);
+ * RFC 791 / RFC 9293 (the headers written).
  *
  * A capture source that sees the bytes of Unix-socket connections (unixcap.c
  * from eBPF events, relay.c from the bytes it forwards) turns them into

@@ -83,12 +83,18 @@ static inline bool key_eq(const fkey *a, const fkey *b)
 
 enum { ST_UNDECIDED = 0, ST_FASTCGI, ST_IGNORED, ST_DEAD };
 
+/* Flows and tombstones are each in a chained hash table of their own, linked
+ * through the hnode they hold (flow_of / tomb_of give the entry back). */
+typedef struct hnode {
+    struct hnode *next;
+    uint64_t hash;
+} hnode;
+
 typedef struct flow {
     fcs_flow pub;
     fkey key;
-    struct flow *hnext;
+    hnode hn;                   /* in t->buckets */
     struct flow *lprev, *lnext;
-    uint64_t hash;
     uint64_t seqno;             /* creation order */
     int64_t last_ts;            /* last packet (active) or close time (closed) */
     uint8_t state;
@@ -110,22 +116,24 @@ typedef struct flist { flow *head, *tail; } flist;
  * and on a list in order of closing. */
 typedef struct tomb {
     fkey key;
-    uint64_t hash;
-    struct tomb *hnext;
+    hnode hn;                   /* in t->tbuckets */
     struct tomb *lprev, *lnext;
     int64_t ts;                 /* close time */
 } tomb;
+
+static inline flow *flow_of(hnode *n) { return (flow *)((char *)n - offsetof(flow, hn)); }
+static inline tomb *tomb_of(hnode *n) { return (tomb *)((char *)n - offsetof(tomb, hn)); }
 
 struct fcs_tcp {
     fcs_tcp_config cfg;
     fcs_tcp_callbacks cb;
     void *ud;
     uint8_t portmap[65536 / 8];
-    flow **buckets;
+    hnode **buckets;            /* flows */
     size_t nbuckets;            /* power of two */
     size_t nflows;
     flist active;
-    tomb **tbuckets;            /* tombstones of closed flows */
+    hnode **tbuckets;           /* tombstones of closed flows */
     size_t ntbuckets;           /* power of two */
     size_t ntombs;
     tomb *thead, *ttail;        /* oldest first */
@@ -403,13 +411,47 @@ static void flows_dec(fcs_tcp *t)
         t->full_reported = false;
 }
 
+/* ---- the two hash tables (flows, tombstones) ---- */
+
+static void bucket_insert(hnode **b, size_t nb, hnode *e)
+{
+    size_t i = e->hash & (nb - 1);
+    e->next = b[i];
+    b[i] = e;
+}
+
+static void bucket_unlink(hnode **b, size_t nb, hnode *e)
+{
+    hnode **pp = &b[e->hash & (nb - 1)];
+    while (*pp && *pp != e)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = e->next;
+}
+
+/* Twice the buckets, every entry rehashed into them (no memory: as before). */
+static void buckets_grow(hnode ***b, size_t *nb)
+{
+    size_t n2 = *nb * 2;
+    hnode **b2 = calloc(n2, sizeof *b2);
+    if (!b2)
+        return;
+    for (size_t i = 0; i < *nb; i++) {
+        hnode *e = (*b)[i];
+        while (e) {
+            hnode *next = e->next;
+            bucket_insert(b2, n2, e);
+            e = next;
+        }
+    }
+    free(*b);
+    *b = b2;
+    *nb = n2;
+}
+
 static void table_unlink(fcs_tcp *t, flow *f)
 {
-    flow **pp = &t->buckets[f->hash & (t->nbuckets - 1)];
-    while (*pp && *pp != f)
-        pp = &(*pp)->hnext;
-    if (*pp)
-        *pp = f->hnext;
+    bucket_unlink(t->buckets, t->nbuckets, &f->hn);
     list_remove(&t->active, f);
     if (t->cache == f)
         t->cache = NULL;
@@ -426,11 +468,7 @@ static void flow_destroy(fcs_tcp *t, flow *f)
 
 static void tomb_remove(fcs_tcp *t, tomb *z)
 {
-    tomb **pp = &t->tbuckets[z->hash & (t->ntbuckets - 1)];
-    while (*pp && *pp != z)
-        pp = &(*pp)->hnext;
-    if (*pp)
-        *pp = z->hnext;
+    bucket_unlink(t->tbuckets, t->ntbuckets, &z->hn);
     if (z->lprev) z->lprev->lnext = z->lnext; else t->thead = z->lnext;
     if (z->lnext) z->lnext->lprev = z->lprev; else t->ttail = z->lprev;
     free(z);
@@ -440,30 +478,10 @@ static void tomb_remove(fcs_tcp *t, tomb *z)
 
 static tomb *tomb_lookup(const fcs_tcp *t, const fkey *k, uint64_t hash)
 {
-    for (tomb *z = t->tbuckets[hash & (t->ntbuckets - 1)]; z; z = z->hnext)
-        if (z->hash == hash && key_eq(&z->key, k))
-            return z;
+    for (hnode *n = t->tbuckets[hash & (t->ntbuckets - 1)]; n; n = n->next)
+        if (n->hash == hash && key_eq(&tomb_of(n)->key, k))
+            return tomb_of(n);
     return NULL;
-}
-
-static void tomb_table_grow(fcs_tcp *t)
-{
-    size_t nb = t->ntbuckets * 2;
-    tomb **b = calloc(nb, sizeof *b);
-    if (!b)
-        return;
-    for (size_t i = 0; i < t->ntbuckets; i++) {
-        tomb *z = t->tbuckets[i];
-        while (z) {
-            tomb *n = z->hnext;
-            z->hnext = b[z->hash & (nb - 1)];
-            b[z->hash & (nb - 1)] = z;
-            z = n;
-        }
-    }
-    free(t->tbuckets);
-    t->tbuckets = b;
-    t->ntbuckets = nb;
 }
 
 void fcs_tcp_free(fcs_tcp *t)
@@ -1155,17 +1173,15 @@ static void flow_to_closed(fcs_tcp *t, flow *f, int64_t ts)
     tomb *z = malloc(sizeof *z);
     if (z) {
         z->key = f->key;
-        z->hash = f->hash;
+        z->hn.hash = f->hn.hash;
         z->ts = ts;
     }
     flow_destroy(t, f);
     if (!z)
         return; /* no memory: forgotten at once */
     if (t->ntombs >= t->ntbuckets)
-        tomb_table_grow(t);
-    size_t b = z->hash & (t->ntbuckets - 1);
-    z->hnext = t->tbuckets[b];
-    t->tbuckets[b] = z;
+        buckets_grow(&t->tbuckets, &t->ntbuckets);
+    bucket_insert(t->tbuckets, t->ntbuckets, &z->hn);
     z->lprev = t->ttail;
     z->lnext = NULL;
     if (t->ttail) t->ttail->lnext = z; else t->thead = z;
@@ -1231,26 +1247,6 @@ void fcs_tcp_expire(fcs_tcp *t, int64_t now_ns, uint64_t frame)
     expire(t, t->now, frame);
 }
 
-static void table_grow(fcs_tcp *t)
-{
-    size_t nb = t->nbuckets * 2;
-    flow **b = calloc(nb, sizeof *b);
-    if (!b)
-        return;
-    for (size_t i = 0; i < t->nbuckets; i++) {
-        flow *f = t->buckets[i];
-        while (f) {
-            flow *n = f->hnext;
-            f->hnext = b[f->hash & (nb - 1)];
-            b[f->hash & (nb - 1)] = f;
-            f = n;
-        }
-    }
-    free(t->buckets);
-    t->buckets = b;
-    t->nbuckets = nb;
-}
-
 static flow *flow_create(fcs_tcp *t, const fkey *k, uint64_t hash, int64_t ts, uint64_t frame)
 {
     if (t->nflows >= t->cfg.max_flows && t->thead)
@@ -1283,12 +1279,10 @@ static flow *flow_create(fcs_tcp *t, const fkey *k, uint64_t hash, int64_t ts, u
     if (!f)
         return NULL;
     f->key = *k;
-    f->hash = hash;
+    f->hn.hash = hash;
     if (t->nflows >= t->nbuckets)
-        table_grow(t);
-    size_t b = hash & (t->nbuckets - 1);
-    f->hnext = t->buckets[b];
-    t->buckets[b] = f;
+        buckets_grow(&t->buckets, &t->nbuckets);
+    bucket_insert(t->buckets, t->nbuckets, &f->hn);
     t->nflows++;
     t->st.flows_now = t->nflows;
     if (t->nflows > t->st.flows_max)
@@ -1302,10 +1296,11 @@ static flow *flow_create(fcs_tcp *t, const fkey *k, uint64_t hash, int64_t ts, u
 
 static flow *flow_lookup(fcs_tcp *t, const fkey *k, uint64_t hash)
 {
-    if (t->cache && t->cache->hash == hash && key_eq(&t->cache->key, k))
+    if (t->cache && t->cache->hn.hash == hash && key_eq(&t->cache->key, k))
         return t->cache;
-    for (flow *f = t->buckets[hash & (t->nbuckets - 1)]; f; f = f->hnext) {
-        if (f->hash == hash && key_eq(&f->key, k)) {
+    for (hnode *n = t->buckets[hash & (t->nbuckets - 1)]; n; n = n->next) {
+        flow *f = flow_of(n);
+        if (n->hash == hash && key_eq(&f->key, k)) {
             t->cache = f;
             return f;
         }
@@ -1317,8 +1312,9 @@ static flow *flow_lookup(fcs_tcp *t, const fkey *k, uint64_t hash)
 static flow *flow_lookup4(fcs_tcp *t, uint32_t a0, uint32_t a1, uint16_t p0, uint16_t p1,
                           uint64_t hash)
 {
-    for (flow *f = t->buckets[hash & (t->nbuckets - 1)]; f; f = f->hnext) {
-        if (f->hash == hash && f->key.family == 4 && load32(f->key.addr[0]) == a0
+    for (hnode *n = t->buckets[hash & (t->nbuckets - 1)]; n; n = n->next) {
+        flow *f = flow_of(n);
+        if (n->hash == hash && f->key.family == 4 && load32(f->key.addr[0]) == a0
             && load32(f->key.addr[1]) == a1 && f->key.port[0] == p0 && f->key.port[1] == p1) {
             t->cache = f;
             return f;
@@ -1348,11 +1344,10 @@ static inline flow *cache_match(const fcs_tcp *t, const fcs_segment *seg, int *s
     return NULL;
 }
 
-/* Canonical key: the lower (addr, port) first. Returns the sender's side. */
-static inline int make_key(const fcs_segment *seg, fkey *k)
+/* The sender's side of the canonical key: 0 when its (addr, port) is the
+ * lower of the two (both sides alike: 0). */
+static inline int sender_side(const fcs_segment *seg)
 {
-    memset(k, 0, sizeof *k);
-    k->family = seg->family;
     int c;
     if (seg->family == 4) { /* the other 12 bytes are zero (link.h): compare 4 */
         uint32_t a = (uint32_t)seg->src[0] << 24 | (uint32_t)seg->src[1] << 16
@@ -1365,7 +1360,15 @@ static inline int make_key(const fcs_segment *seg, fkey *k)
     }
     if (c == 0)
         c = (int)seg->sport - (int)seg->dport;
-    int side = c <= 0 ? 0 : 1;
+    return c <= 0 ? 0 : 1;
+}
+
+/* Canonical key: the lower (addr, port) first. Returns the sender's side. */
+static inline int make_key(const fcs_segment *seg, fkey *k)
+{
+    memset(k, 0, sizeof *k);
+    k->family = seg->family;
+    int side = sender_side(seg);
     memcpy(k->addr[side], seg->src, 16);
     memcpy(k->addr[side ^ 1], seg->dst, 16);
     k->port[side] = seg->sport;
@@ -1406,143 +1409,159 @@ static void count_untracked(fcs_tcp *t, const fcs_segment *seg, uint64_t hash, u
         t->st.untracked_port_flows++;
 }
 
-void fcs_tcp_segment(fcs_tcp *t, const fcs_segment *seg, int64_t ts, uint64_t frame,
-                     uint32_t wirelen)
+/* The capture clock: the largest timestamp seen; flows whose deadline it
+ * passed are expired first. */
+static inline void clock_advance(fcs_tcp *t, int64_t ts, uint64_t frame)
 {
-    t->st.tcp_segments++;
     if (!t->now_set || ts > t->now) {
         t->now = ts;
         t->now_set = true;
         if (ts > t->expire_at)
             expire(t, ts, frame);
     }
-    fkey k;
-    int side = 0;
-    uint64_t hash = 0;
-    flow *f = cache_match(t, seg, &side);
-    if (!f && seg->family == 4) {
+}
+
+/* The open flow of a segment and the sender's side of its key; NULL when
+ * there is none, with the key (*k) and its hash (*hash) to create it. */
+static inline flow *segment_flow(fcs_tcp *t, const fcs_segment *seg, int *side, fkey *k,
+                                 uint64_t *hash)
+{
+    flow *f = cache_match(t, seg, side);
+    if (f)
+        return f;
+    if (seg->family == 4) {
         /* The key's parts in registers; the key itself is built only for a
-         * new flow. Side as make_key() says. */
+         * new flow. */
         uint32_t s = load32(seg->src), d = load32(seg->dst);
-        uint32_t a = (uint32_t)seg->src[0] << 24 | (uint32_t)seg->src[1] << 16
-                   | (uint32_t)seg->src[2] << 8 | seg->src[3];
-        uint32_t b = (uint32_t)seg->dst[0] << 24 | (uint32_t)seg->dst[1] << 16
-                   | (uint32_t)seg->dst[2] << 8 | seg->dst[3];
-        int c = a < b ? -1 : a > b;
-        if (c == 0)
-            c = (int)seg->sport - (int)seg->dport;
-        side = c <= 0 ? 0 : 1;
-        uint32_t a0 = side ? d : s, a1 = side ? s : d;
-        uint16_t p0 = side ? seg->dport : seg->sport, p1 = side ? seg->sport : seg->dport;
-        hash = key_hash4(a0, a1, p0, p1, t->seed);
-        f = flow_lookup4(t, a0, a1, p0, p1, hash);
+        *side = sender_side(seg);
+        uint32_t a0 = *side ? d : s, a1 = *side ? s : d;
+        uint16_t p0 = *side ? seg->dport : seg->sport, p1 = *side ? seg->sport : seg->dport;
+        *hash = key_hash4(a0, a1, p0, p1, t->seed);
+        f = flow_lookup4(t, a0, a1, p0, p1, *hash);
         if (!f)
-            make_key(seg, &k);
-    } else if (!f) {
-        side = make_key(seg, &k);
-        hash = key_hash(&k, t->seed);
-        f = flow_lookup(t, &k, hash);
+            make_key(seg, k);
+        return f;
     }
-    uint8_t fl = seg->flags;
-    bool syn = fl & FCS_TH_SYN, ack = fl & FCS_TH_ACK, rst = fl & FCS_TH_RST;
-    if (!f) {
-        tomb *z = t->ntombs ? tomb_lookup(t, &k, hash) : NULL;
-        if (z) {
-            if (!syn || ack)
-                return;  /* late packet of a closed connection */
-            /* New connection on the same 4-tuple. */
-            tomb_remove(t, z);
-            t->st.flows_reused++;
-        } else if (rst) {
-            return;      /* a lone reset opens nothing */
-        }
-        f = flow_create(t, &k, hash, t->now, frame);
-        if (!f) {
-            count_untracked(t, seg, hash, wirelen);
-            return;
-        }
-        flow_init(t, f, seg, side, ts, frame);
-    } else if (syn && !ack && !(f->h[side].syn_seen && f->h[side].isn == seg->seq)) {
-        /* A new SYN on an open flow: port reuse. */
-        flow_finish(t, f, FCS_FLOW_END_REUSED, 0, ts, frame);
+    *side = make_key(seg, k);
+    *hash = key_hash(k, t->seed);
+    return flow_lookup(t, k, *hash);
+}
+
+/* A segment of no open flow: a new flow, unless it is a late packet of a
+ * closed connection (its tombstone), a lone reset, or the table is full.
+ * NULL: nothing more to do with the segment. */
+static flow *segment_new_flow(fcs_tcp *t, const fcs_segment *seg, int side, const fkey *k,
+                              uint64_t hash, int64_t ts, uint64_t frame, uint32_t wirelen)
+{
+    bool syn = seg->flags & FCS_TH_SYN, ack = seg->flags & FCS_TH_ACK;
+    tomb *z = t->ntombs ? tomb_lookup(t, k, hash) : NULL;
+    if (z) {
+        if (!syn || ack)
+            return NULL;  /* late packet of a closed connection */
+        /* New connection on the same 4-tuple. */
+        tomb_remove(t, z);
         t->st.flows_reused++;
-        flow_init(t, f, seg, side, ts, frame);
+    } else if (seg->flags & FCS_TH_RST) {
+        return NULL;      /* a lone reset opens nothing */
     }
-    /* Touch: most recent at the tail of the active list. The capture clock
-     * (max timestamp seen) keeps the list ordered when timestamps go back. */
+    flow *f = flow_create(t, k, hash, t->now, frame);
+    if (!f) {
+        count_untracked(t, seg, hash, wirelen);
+        return NULL;
+    }
+    flow_init(t, f, seg, side, ts, frame);
+    return f;
+}
+
+/* Touch: most recent at the tail of the active list. The capture clock
+ * (max timestamp seen) keeps the list ordered when timestamps go back. */
+static inline void flow_touch(fcs_tcp *t, flow *f)
+{
     f->last_ts = t->now;
     if (t->active.tail != f) {
         list_remove(&t->active, f);
         list_append(&t->active, f);
     }
+}
 
-    if (f->state == ST_IGNORED) {
-        if (rst || (fl & FCS_TH_FIN)) {
-            if (fl & FCS_TH_FIN)
-                f->fin_flag[side] = true;
-            if (rst || (f->fin_flag[0] && f->fin_flag[1])) {
-                flow_finish(t, f, rst ? FCS_FLOW_END_RESET : FCS_FLOW_END_CLOSED, side, ts, frame);
-                flow_to_closed(t, f, t->now);
-            }
+/* A flow that is not analyzed only waits for its end (RST, or FIN both ways). */
+static void ignored_segment(fcs_tcp *t, flow *f, int side, uint8_t fl, int64_t ts, uint64_t frame)
+{
+    bool rst = fl & FCS_TH_RST;
+    if (rst || (fl & FCS_TH_FIN)) {
+        if (fl & FCS_TH_FIN)
+            f->fin_flag[side] = true;
+        if (rst || (f->fin_flag[0] && f->fin_flag[1])) {
+            flow_finish(t, f, rst ? FCS_FLOW_END_RESET : FCS_FLOW_END_CLOSED, side, ts, frame);
+            flow_to_closed(t, f, t->now);
         }
-        return;
     }
-    if (f->state == ST_FASTCGI)
-        t->st.fastcgi_segments++;
+}
 
+/* The client's SYN (again: a retransmission, same ISN): the handshake's
+ * first steps and, for a flow not yet known to be FastCGI, its endpoints. */
+static void client_syn(fcs_tcp *t, flow *f, int side, int64_t ts, uint64_t frame)
+{
+    if (f->pub.syns == 0) {
+        f->pub.syn_ts_ns = ts;
+        f->pub.syn_frame = frame;
+        if (f->state != ST_FASTCGI) {
+            int cs = side, ss = side ^ 1;
+            f->pub.client.family = f->pub.server.family = f->key.family;
+            memcpy(f->pub.client.addr, f->key.addr[cs], 16);
+            memcpy(f->pub.server.addr, f->key.addr[ss], 16);
+            f->pub.client.port = f->key.port[cs];
+            f->pub.server.port = f->key.port[ss];
+        }
+        f->pub.server_port = port_is_server(t, f->key.port[side ^ 1]);
+    }
+    if (f->pub.syns < UINT32_MAX)
+        f->pub.syns++;
+    f->pub.last_syn_ts_ns = ts;
+    f->pub.last_syn_frame = frame;
+}
+
+/* A SYN or SYN-ACK: initial sequence numbers, who opened, the handshake. */
+static void segment_syn(fcs_tcp *t, flow *f, const fcs_segment *seg, int side, int64_t ts,
+                        uint64_t frame)
+{
+    bool ack = seg->flags & FCS_TH_ACK;
     half *h = &f->h[side], *o = &f->h[side ^ 1];
-    uint32_t dseq = seg->seq;
-    if (syn) {
-        if (!h->syn_seen) {
-            h->syn_seen = true;
-            h->isn = seg->seq;
-            /* A late SYN(-ACK) after data of this direction does not move the
-             * stream (and its buffered pieces) back. */
-            if (!h->seq_known) {
-                h->next = seg->seq + 1;
-                h->seq_known = true;
-            }
+    if (!h->syn_seen) {
+        h->syn_seen = true;
+        h->isn = seg->seq;
+        /* A late SYN(-ACK) after data of this direction does not move the
+         * stream (and its buffered pieces) back. */
+        if (!h->seq_known) {
+            h->next = seg->seq + 1;
+            h->seq_known = true;
         }
-        if (f->syn_client < 0)
-            f->syn_client = (int8_t)(ack ? side ^ 1 : side);
-        if (!ack && side == f->syn_client) {
-            /* the client's SYN (again: a retransmission, same ISN) */
-            if (f->pub.syns == 0) {
-                f->pub.syn_ts_ns = ts;
-                f->pub.syn_frame = frame;
-                if (f->state != ST_FASTCGI) {
-                    int cs = side, ss = side ^ 1;
-                    f->pub.client.family = f->pub.server.family = f->key.family;
-                    memcpy(f->pub.client.addr, f->key.addr[cs], 16);
-                    memcpy(f->pub.server.addr, f->key.addr[ss], 16);
-                    f->pub.client.port = f->key.port[cs];
-                    f->pub.server.port = f->key.port[ss];
-                }
-                f->pub.server_port = port_is_server(t, f->key.port[side ^ 1]);
-            }
-            if (f->pub.syns < UINT32_MAX)
-                f->pub.syns++;
-            f->pub.last_syn_ts_ns = ts;
-            f->pub.last_syn_frame = frame;
-        } else if (ack && side != f->syn_client && !f->pub.synack) {
-            f->pub.synack = true;
-            f->pub.synack_ts_ns = ts;
-            if (f->pub.syns > 1)
-                conn_event(t, f, FCS_CONN_RETRIED, ts, frame);
-        }
-        if (ack && !o->seq_known) {
-            o->next = seg->ack;
-            o->seq_known = true;
-        }
-        dseq = seg->seq + 1;
     }
-    if (!h->seq_known) {
-        h->next = dseq;
-        h->seq_known = true;
+    if (f->syn_client < 0)
+        f->syn_client = (int8_t)(ack ? side ^ 1 : side);
+    if (!ack && side == f->syn_client) {
+        client_syn(t, f, side, ts, frame);
+    } else if (ack && side != f->syn_client && !f->pub.synack) {
+        f->pub.synack = true;
+        f->pub.synack_ts_ns = ts;
+        if (f->pub.syns > 1)
+            conn_event(t, f, FCS_CONN_RETRIED, ts, frame);
     }
-    /* The peer's bytes this segment acknowledges were received before it was
-     * sent: holes below the ACK are lost, and are reported before this
-     * segment's own data (so the decoder sees the streams in causal order). */
+    if (ack && !o->seq_known) {
+        o->next = seg->ack;
+        o->seq_known = true;
+    }
+}
+
+/* The peer's bytes this segment acknowledges were received before it was
+ * sent: holes below the ACK are lost, and are reported before this
+ * segment's own data (so the decoder sees the streams in causal order). */
+static void segment_ack(fcs_tcp *t, flow *f, const fcs_segment *seg, int side, uint32_t dseq,
+                        int64_t ts, uint64_t frame)
+{
+    uint8_t fl = seg->flags;
+    bool syn = fl & FCS_TH_SYN, ack = fl & FCS_TH_ACK;
+    half *h = &f->h[side], *o = &f->h[side ^ 1];
     /* A FIN the capture lost: this side closes too and acknowledges one past
      * the peer's last byte, with nothing of the peer's outstanding (a lost
      * 1-byte segment would not be answered by a FIN). Ended here, before this
@@ -1567,21 +1586,36 @@ void fcs_tcp_segment(fcs_tcp *t, const fcs_segment *seg, int64_t ts, uint64_t fr
             advance_to(t, f, side ^ 1, target, ts, frame);
         check_fin(t, f, side ^ 1, ts, frame);
     }
-    if (f->state == ST_DEAD)
+}
+
+/* The backend's side of the handshake story: a RST for an answer
+ * (refused), or a FIN/RST before the client sent a byte. */
+static void handshake_story(fcs_tcp *t, flow *f, const fcs_segment *seg, int side, int64_t ts,
+                            uint64_t frame)
+{
+    uint8_t fl = seg->flags;
+    bool ack = fl & FCS_TH_ACK, rst = fl & FCS_TH_RST;
+    if (!f->pub.syns || f->early_reported)
         return;
-    if (f->pub.syns && !f->early_reported) {
-        /* The backend's side of the handshake story: a RST for an answer
-         * (refused), or a FIN/RST before the client sent a byte. */
-        if (side == f->syn_client) {
-            if (seg->payload_len > 0)
-                f->pub.client_sent = true;
-        } else if (rst && !f->pub.synack) {
-            conn_event(t, f, FCS_CONN_REFUSED, ts, frame);
-        } else if ((rst || (fl & FCS_TH_FIN)) && f->pub.synack && !f->pub.client_sent
-                   && !f->h[side ^ 1].fin_seen && !bytes_lost_before_close(f, side, seg, ack)) {
-            conn_event(t, f, FCS_CONN_CLOSED_EARLY, ts, frame);
-        }
+    if (side == f->syn_client) {
+        if (seg->payload_len > 0)
+            f->pub.client_sent = true;
+    } else if (rst && !f->pub.synack) {
+        conn_event(t, f, FCS_CONN_REFUSED, ts, frame);
+    } else if ((rst || (fl & FCS_TH_FIN)) && f->pub.synack && !f->pub.client_sent
+               && !f->h[side ^ 1].fin_seen && !bytes_lost_before_close(f, side, seg, ack)) {
+        conn_event(t, f, FCS_CONN_CLOSED_EARLY, ts, frame);
     }
+}
+
+/* The segment's data, then its FIN or RST, and the flow's end when both
+ * directions are closed. */
+static void segment_data_and_close(fcs_tcp *t, flow *f, const fcs_segment *seg, int side,
+                                   uint32_t dseq, int64_t ts, uint64_t frame)
+{
+    uint8_t fl = seg->flags;
+    bool rst = fl & FCS_TH_RST;
+    half *h = &f->h[side];
     if (seg->payload_len > 0 && !h->closed)
         process_data(t, f, side, dseq, seg->payload, seg->cap_payload_len, seg->payload_len,
                      ts, frame);
@@ -1606,6 +1640,50 @@ void fcs_tcp_segment(fcs_tcp *t, const fcs_segment *seg, int64_t ts, uint64_t fr
         flow_finish(t, f, FCS_FLOW_END_CLOSED, side, ts, frame);
         flow_to_closed(t, f, t->now);
     }
+}
+
+void fcs_tcp_segment(fcs_tcp *t, const fcs_segment *seg, int64_t ts, uint64_t frame,
+                     uint32_t wirelen)
+{
+    t->st.tcp_segments++;
+    clock_advance(t, ts, frame);
+    fkey k;
+    int side = 0;
+    uint64_t hash = 0;
+    flow *f = segment_flow(t, seg, &side, &k, &hash);
+    bool syn = seg->flags & FCS_TH_SYN, ack = seg->flags & FCS_TH_ACK;
+    if (!f) {
+        f = segment_new_flow(t, seg, side, &k, hash, ts, frame, wirelen);
+        if (!f)
+            return;
+    } else if (syn && !ack && !(f->h[side].syn_seen && f->h[side].isn == seg->seq)) {
+        /* A new SYN on an open flow: port reuse. */
+        flow_finish(t, f, FCS_FLOW_END_REUSED, 0, ts, frame);
+        t->st.flows_reused++;
+        flow_init(t, f, seg, side, ts, frame);
+    }
+    flow_touch(t, f);
+    if (f->state == ST_IGNORED) {
+        ignored_segment(t, f, side, seg->flags, ts, frame);
+        return;
+    }
+    if (f->state == ST_FASTCGI)
+        t->st.fastcgi_segments++;
+    uint32_t dseq = seg->seq;
+    if (syn) {
+        segment_syn(t, f, seg, side, ts, frame);
+        dseq = seg->seq + 1;
+    }
+    half *h = &f->h[side];
+    if (!h->seq_known) {
+        h->next = dseq;
+        h->seq_known = true;
+    }
+    segment_ack(t, f, seg, side, dseq, ts, frame);
+    if (f->state == ST_DEAD)
+        return;
+    handshake_story(t, f, seg, side, ts, frame);
+    segment_data_and_close(t, f, seg, side, dseq, ts, frame);
 }
 
 void fcs_tcp_packet(fcs_tcp *t, const fcs_packet *pkt)

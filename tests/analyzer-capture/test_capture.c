@@ -353,7 +353,7 @@ static void test_memory_and_stdin(void)
 }
 
 /* The records fcs_cap_next returns for a file must be libpcap's, packet for
- * packet, also across our own block reading of classic pcap files (capture.c
+ * packet, also across our own block reading of classic pcap files (pcapfast.c
  * reads their records itself and hands the rest back to libpcap at the first
  * record libpcap would change, or at damage). */
 static uint64_t fnv(const uint8_t *p, size_t n)
@@ -461,7 +461,7 @@ static void test_block_reading(void)
     compare_with_libpcap(path("big_bad.pcap"), true);
 }
 
-/* ---- read-ahead thread (capture.c reads files and pipes on a second thread) ---- */
+/* ---- read-ahead thread (readahead.c reads files and pipes on a second thread) ---- */
 
 /* FCGISCOPE_READ_THREAD: "0" off, "1" on for every file and pipe;
  * FCGISCOPE_READ_CHUNK: the ring's chunk size (small: many chunk ends). */

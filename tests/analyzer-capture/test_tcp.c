@@ -834,7 +834,7 @@ static void test_endpoint_format(void)
     }
 }
 
-/* The handshake story (issue 12 point 3, issue 19 point 4): refused by RST,
+/* The handshake story (analyzer/README.md "Backend failures"): refused by RST,
  * unanswered (judged only FCS_SYN_WAIT_NS before the end), closed by the
  * server before the client sent a byte, retried SYNs; on a listed port and
  * on another one alike (the report layer decides which ports count). */
@@ -900,7 +900,8 @@ static void test_conn_events(void)
     fcs_tcp_free(t);
 }
 
-/* Midstream recognition (issue 12 point 1): a flow without SYN on no listed
+/* Midstream recognition (analyzer/README.md "Recognising FastCGI on other
+ * ports"): a flow without SYN on no listed
  * port is FastCGI when either side's bytes pass the recogniser's rule; its
  * held bytes (more than the 64 of a flow with a SYN) are replayed whole. */
 static int trecog(const uint8_t *b, size_t n, unsigned flags, fsd_dir *sender, size_t *at)
