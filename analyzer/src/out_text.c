@@ -1338,3 +1338,12 @@ void text_summary(out_ctx *c, const out_summary *s)
     text_anomalies(c, s);
 }
 
+/* The report's end: the summary (after the live lines, a blank line), each
+ * line wrapped to the terminal's width. */
+void text_report_end(out_ctx *c, const out_summary *s)
+{
+    if (c->live && !c->o->quiet && c->requests_written)
+        sbuf_addc(&c->line, '\n');
+    text_summary(c, s);
+    wrap_all(&c->line, text_width(c));
+}
