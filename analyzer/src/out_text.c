@@ -666,12 +666,20 @@ static void text_title(out_ctx *c, const out_summary *s)
     }
 }
 
-/* Capture, Files, Traffic, Backend, Kernel, Untracked, TCP, Decoder. */
-static void text_capture(out_ctx *c, const out_summary *s)
+/* FastCGI flows (by port or content) that never carried a byte (a SYN
+ * alone, refused, closed before a request, or only the tail of a
+ * connection) are not decoder connections, and are not "other" flows
+ * either: -v's "N flows: N FastCGI" counts them as FastCGI. */
+static uint64_t flows_without_data(const out_summary *s)
+{
+    return s->t.flows_fastcgi > s->c.connections ? s->t.flows_fastcgi - s->c.connections : 0;
+}
+
+/* Capture: the time span and the timestamps' precision; Files; damaged files. */
+static void text_span(out_ctx *c, const out_summary *s)
 {
     sbuf *b = &c->line;
-    stats *st = s->st;
-    char t1[64], t2[64], n1[32], n2[32], n3[32], d[32];
+    char t1[64], t2[64], d[32];
     label(c, "Capture");
     if (s->c.have_ts) {
         fmt_rfc3339(t1, sizeof t1, s->c.first_ts, c->ns);
@@ -711,7 +719,13 @@ static void text_capture(out_ctx *c, const out_summary *s)
             col(c, C_RESET);
             sbuf_addc(b, '\n');
         }
+}
 
+/* Traffic: packets, bytes, FastCGI connections, other flows. */
+static void text_traffic(out_ctx *c, const out_summary *s)
+{
+    sbuf *b = &c->line;
+    char n1[32], n2[32];
     label(c, "Traffic");
     size_t traffic_at = b->len; /* the line's text after its 12-column label */
     fmt_count(n1, sizeof n1, s->t.packets);
@@ -719,11 +733,7 @@ static void text_capture(out_ctx *c, const out_summary *s)
     sbuf_printf(b, "%s packets, %s", n1, n2);
     fmt_count(n1, sizeof n1, s->c.connections);
     sbuf_printf(b, "; %s FastCGI connection%s", n1, s->c.connections == 1 ? "" : "s");
-    /* FastCGI flows (by port or content) that never carried a byte (a SYN
-     * alone, refused, closed before a request, or only the tail of a
-     * connection) are not decoder connections, and are not "other" flows
-     * either: -v's "N flows: N FastCGI" counts them as FastCGI. */
-    uint64_t nodata = s->t.flows_fastcgi > s->c.connections ? s->t.flows_fastcgi - s->c.connections : 0;
+    uint64_t nodata = flows_without_data(s);
     uint64_t others = s->t.flows_seen > s->t.flows_fastcgi ? s->t.flows_seen - s->t.flows_fastcgi : 0;
     char extra[96];
     extra[0] = '\0';
@@ -748,90 +758,124 @@ static void text_capture(out_ctx *c, const out_summary *s)
         sbuf_adds(b, extra);
     }
     sbuf_addc(b, '\n');
-    if (st->backend[0] || st->backend[1] || st->backend[2]) {
-        /* handshake evidence on FastCGI server ports (anz.c) */
-        label(c, "Backend");
-        col(c, C_RED);
-        sbuf_printf(b, "%" PRIu64 " refused, %" PRIu64 " closed before a request, %" PRIu64
-                       " connects retried", st->backend[0], st->backend[1], st->backend[2]);
-        col(c, C_RESET);
-        sbuf_addc(b, '\n');
-        for (size_t i = 0; i < st->nservers && i < 3; i++) {
-            label(c, "");
-            sbuf_printf(b, "%s: %" PRIu64 " refused, %" PRIu64 " closed early, %" PRIu64 " retried\n",
-                        st->servers[i].server, st->servers[i].n[0], st->servers[i].n[1],
-                        st->servers[i].n[2]);
-        }
-        if (st->nservers > 3) {
-            label(c, "");
-            sbuf_printf(b, "%zu more servers (JSON summary \"backend\")\n", st->nservers - 3);
-        }
-        if (st->backend_unlisted) {
-            label(c, "");
-            fmt_count(n1, sizeof n1, st->backend_unlisted);
-            sbuf_printf(b, "%s events not listed (the first %d per server and kind are)\n", n1,
-                        STATS_BACKEND_LINES);
-        }
-    }
-    if (s->have_drops) {
-        label(c, "Kernel");
-        fmt_count(n1, sizeof n1, s->received);
-        fmt_count(n2, sizeof n2, s->dropped);
-        fmt_count(n3, sizeof n3, s->ifdropped);
-        if (s->dropped || s->ifdropped)
-            col(c, C_RED);
-        sbuf_printf(b, "%s received, %s dropped, %s dropped by the interface", n1, n2, n3);
-        col(c, C_RESET);
-        sbuf_addc(b, '\n');
-    }
+}
 
-    if (s->t.untracked_packets || s->c.untracked_requests) {
-        /* traffic that was not analyzed because a cap was reached */
-        label(c, "Untracked");
-        col(c, C_RED);
-        if (s->t.untracked_packets) {
-            fmt_count(n1, sizeof n1, s->t.untracked_flows);
-            fmt_count(n2, sizeof n2, s->t.untracked_port_flows);
-            sbuf_printf(b, "%s TCP flow%s (%s to a FastCGI port), ", n1,
-                        s->t.untracked_flows == 1 ? "" : "s", n2);
-            fmt_count(n1, sizeof n1, s->t.untracked_packets);
-            fmt_bytes(n2, sizeof n2, s->t.untracked_bytes);
-            fmt_count(n3, sizeof n3, c->o->max_flows ? c->o->max_flows : FCS_TCP_MAX_FLOWS_DEFAULT);
-            sbuf_printf(b, "%s packets, %s: the flow table was full (%s flows, --max-flows)", n1, n2, n3);
-            if (s->t.table_full_events > 1)
-                sbuf_printf(b, " %" PRIu64 " times", s->t.table_full_events);
-        }
-        if (s->c.untracked_requests) {
-            fmt_count(n1, sizeof n1, s->c.untracked_requests);
-            fmt_count(n2, sizeof n2, s->c.untracked_records);
-            fmt_bytes(n3, sizeof n3, s->c.untracked_bytes);
-            sbuf_printf(b, "%s%s request%s (%s later records, %s) past the decoder's request "
-                        "table (request_table_full)", s->t.untracked_packets ? "; " : "", n1,
-                        s->c.untracked_requests == 1 ? "" : "s", n2, n3);
-        }
-        col(c, C_RESET);
-        sbuf_addc(b, '\n');
-    }
-
-    if (c->o->verbose) {
-        const fcs_tcp_stats *t = &s->t;
-        label(c, "TCP");
-        sbuf_printf(b, "%" PRIu64 " segments (%" PRIu64 " FastCGI), %" PRIu64 " retransmitted, %" PRIu64
-                       " out of order, %" PRIu64 " overlap bytes, %" PRIu64 " gaps (%" PRIu64 " bytes)\n",
-                    t->tcp_segments, t->fastcgi_segments, t->retransmitted_segments, t->ooo_segments,
-                    t->overlap_bytes, t->gaps, t->gap_bytes);
+/* Backend: handshake evidence on FastCGI server ports (anz.c). */
+static void text_backend(out_ctx *c, const out_summary *s)
+{
+    sbuf *b = &c->line;
+    const stats *st = s->st;
+    char n1[32];
+    if (!st->backend[0] && !st->backend[1] && !st->backend[2])
+        return;
+    label(c, "Backend");
+    col(c, C_RED);
+    sbuf_printf(b, "%" PRIu64 " refused, %" PRIu64 " closed before a request, %" PRIu64
+                   " connects retried", st->backend[0], st->backend[1], st->backend[2]);
+    col(c, C_RESET);
+    sbuf_addc(b, '\n');
+    for (size_t i = 0; i < st->nservers && i < 3; i++) {
         label(c, "");
-        sbuf_printf(b, "%" PRIu64 " flows: %" PRIu64 " FastCGI (%" PRIu64 " without data), %" PRIu64
-                       " other, %" PRIu64 " expired idle, %"
-                       PRIu64 " port reuses, %" PRIu64 " at most at once; %" PRIu64 " not IP, %" PRIu64
-                       " not TCP, %" PRIu64 " IP fragments\n",
-                    t->flows_seen, t->flows_fastcgi, nodata, t->flows_ignored, t->flows_expired,
-                    t->flows_reused, t->flows_max, t->not_ip, t->not_tcp, t->fragments);
-        label(c, "Decoder");
-        sbuf_printf(b, "%" PRIu64 " records, %" PRIu64 " stream bytes skipped (hunting/desync), %" PRIu64
-                       " missing bytes reported; %" PRIu64 " records held for ordering at most\n",
-                    s->c.records, s->c.skipped_bytes, s->c.gap_bytes, s->c.pending_max);
+        sbuf_printf(b, "%s: %" PRIu64 " refused, %" PRIu64 " closed early, %" PRIu64 " retried\n",
+                    st->servers[i].server, st->servers[i].n[0], st->servers[i].n[1],
+                    st->servers[i].n[2]);
     }
+    if (st->nservers > 3) {
+        label(c, "");
+        sbuf_printf(b, "%zu more servers (JSON summary \"backend\")\n", st->nservers - 3);
+    }
+    if (st->backend_unlisted) {
+        label(c, "");
+        fmt_count(n1, sizeof n1, st->backend_unlisted);
+        sbuf_printf(b, "%s events not listed (the first %d per server and kind are)\n", n1,
+                    STATS_BACKEND_LINES);
+    }
+}
+
+/* Kernel: live capture's drop counters. */
+static void text_kernel(out_ctx *c, const out_summary *s)
+{
+    sbuf *b = &c->line;
+    char n1[32], n2[32], n3[32];
+    if (!s->have_drops)
+        return;
+    label(c, "Kernel");
+    fmt_count(n1, sizeof n1, s->received);
+    fmt_count(n2, sizeof n2, s->dropped);
+    fmt_count(n3, sizeof n3, s->ifdropped);
+    if (s->dropped || s->ifdropped)
+        col(c, C_RED);
+    sbuf_printf(b, "%s received, %s dropped, %s dropped by the interface", n1, n2, n3);
+    col(c, C_RESET);
+    sbuf_addc(b, '\n');
+}
+
+/* Untracked: traffic that was not analyzed because a cap was reached. */
+static void text_untracked(out_ctx *c, const out_summary *s)
+{
+    sbuf *b = &c->line;
+    char n1[32], n2[32], n3[32];
+    if (!s->t.untracked_packets && !s->c.untracked_requests)
+        return;
+    label(c, "Untracked");
+    col(c, C_RED);
+    if (s->t.untracked_packets) {
+        fmt_count(n1, sizeof n1, s->t.untracked_flows);
+        fmt_count(n2, sizeof n2, s->t.untracked_port_flows);
+        sbuf_printf(b, "%s TCP flow%s (%s to a FastCGI port), ", n1,
+                    s->t.untracked_flows == 1 ? "" : "s", n2);
+        fmt_count(n1, sizeof n1, s->t.untracked_packets);
+        fmt_bytes(n2, sizeof n2, s->t.untracked_bytes);
+        fmt_count(n3, sizeof n3, c->o->max_flows ? c->o->max_flows : FCS_TCP_MAX_FLOWS_DEFAULT);
+        sbuf_printf(b, "%s packets, %s: the flow table was full (%s flows, --max-flows)", n1, n2, n3);
+        if (s->t.table_full_events > 1)
+            sbuf_printf(b, " %" PRIu64 " times", s->t.table_full_events);
+    }
+    if (s->c.untracked_requests) {
+        fmt_count(n1, sizeof n1, s->c.untracked_requests);
+        fmt_count(n2, sizeof n2, s->c.untracked_records);
+        fmt_bytes(n3, sizeof n3, s->c.untracked_bytes);
+        sbuf_printf(b, "%s%s request%s (%s later records, %s) past the decoder's request "
+                    "table (request_table_full)", s->t.untracked_packets ? "; " : "", n1,
+                    s->c.untracked_requests == 1 ? "" : "s", n2, n3);
+    }
+    col(c, C_RESET);
+    sbuf_addc(b, '\n');
+}
+
+/* -v: TCP reassembly's and the decoder's counters. */
+static void text_counters(out_ctx *c, const out_summary *s)
+{
+    sbuf *b = &c->line;
+    const fcs_tcp_stats *t = &s->t;
+    label(c, "TCP");
+    sbuf_printf(b, "%" PRIu64 " segments (%" PRIu64 " FastCGI), %" PRIu64 " retransmitted, %" PRIu64
+                   " out of order, %" PRIu64 " overlap bytes, %" PRIu64 " gaps (%" PRIu64 " bytes)\n",
+                t->tcp_segments, t->fastcgi_segments, t->retransmitted_segments, t->ooo_segments,
+                t->overlap_bytes, t->gaps, t->gap_bytes);
+    label(c, "");
+    sbuf_printf(b, "%" PRIu64 " flows: %" PRIu64 " FastCGI (%" PRIu64 " without data), %" PRIu64
+                   " other, %" PRIu64 " expired idle, %"
+                   PRIu64 " port reuses, %" PRIu64 " at most at once; %" PRIu64 " not IP, %" PRIu64
+                   " not TCP, %" PRIu64 " IP fragments\n",
+                t->flows_seen, t->flows_fastcgi, flows_without_data(s), t->flows_ignored,
+                t->flows_expired, t->flows_reused, t->flows_max, t->not_ip, t->not_tcp, t->fragments);
+    label(c, "Decoder");
+    sbuf_printf(b, "%" PRIu64 " records, %" PRIu64 " stream bytes skipped (hunting/desync), %" PRIu64
+                   " missing bytes reported; %" PRIu64 " records held for ordering at most\n",
+                s->c.records, s->c.skipped_bytes, s->c.gap_bytes, s->c.pending_max);
+}
+
+/* Capture, Files, Traffic, Backend, Kernel, Untracked, TCP, Decoder. */
+static void text_capture(out_ctx *c, const out_summary *s)
+{
+    text_span(c, s);
+    text_traffic(c, s);
+    text_backend(c, s);
+    text_kernel(c, s);
+    text_untracked(c, s);
+    if (c->o->verbose)
+        text_counters(c, s);
 }
 
 /* Requests, Bodies and the findings verdict. */
