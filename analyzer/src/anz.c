@@ -242,19 +242,28 @@ static bool q_less(const qent *x, const qent *y)
     return x->seq < y->seq;
 }
 
+/* Write one line and free it (the attempts stage's release). */
+static void write_item(void *ud, void *item, bool write)
+{
+    anz *a = ud;
+    qitem *it = item;
+    if (it->is_req) {
+        if (write)
+            a->cfg.sink.request(a->cfg.sink.ud, Q_REQ(it));
+        rec_free(Q_REQ(it));
+    } else if (write) {
+        a->cfg.sink.anomaly(a->cfg.sink.ud, Q_ANOM(it));
+    }
+    free(it);
+}
+
 static void q_push(anz *a, qitem *it)
 {
     if (a->nq == a->qcap) {
         size_t cap = a->qcap ? a->qcap * 2 : 256;
         qent *p = realloc(a->q, cap * sizeof *p);
         if (!p) { /* no room to wait: write it now */
-            if (it->is_req) {
-                a->cfg.sink.request(a->cfg.sink.ud, Q_REQ(it));
-                rec_free(Q_REQ(it));
-            } else {
-                a->cfg.sink.anomaly(a->cfg.sink.ud, Q_ANOM(it));
-            }
-            free(it);
+            write_item(a, it, true);
             a->c.emitted_late++;
             return;
         }
@@ -303,21 +312,6 @@ static qitem *qitem_new(bool is_req)
     if (it)
         it->is_req = is_req;
     return it;
-}
-
-/* Write one line and free it (the attempts stage's release). */
-static void write_item(void *ud, void *item, bool write)
-{
-    anz *a = ud;
-    qitem *it = item;
-    if (it->is_req) {
-        if (write)
-            a->cfg.sink.request(a->cfg.sink.ud, Q_REQ(it));
-        rec_free(Q_REQ(it));
-    } else if (write) {
-        a->cfg.sink.anomaly(a->cfg.sink.ud, Q_ANOM(it));
-    }
-    free(it);
 }
 
 /* Lines leave the ordering queue in start order through the attempts
@@ -378,6 +372,14 @@ static void bound_update(anz *a)
     a->since_bound = 0;
 }
 
+/* The queue's head is written before an active BEGIN_REQUEST that sorts
+ * before it (a request that may still precede it): count it late. */
+static void count_if_late(anz *a, const qent *top)
+{
+    if (a->nbh > 0 && !key_less(top->ns, top->tag, a->bh[0]->ns, a->bh[0]->tag))
+        a->c.emitted_late++;
+}
+
 /* Write what can no longer be preceded; all of it when flush. */
 static void drain(anz *a, bool flush)
 {
@@ -389,14 +391,11 @@ static void drain(anz *a, bool flush)
             /* streams: queued too long (wall clock), written anyway */
             go = true;
             a->rel_emitted = true;
-            if (a->nbh > 0 && !key_less(top->ns, top->tag, a->bh[0]->ns, a->bh[0]->tag))
-                a->c.emitted_late++;
+            count_if_late(a, top);
         }
         if (!go && a->nq > cap) {
-            go = true;
-            /* Written before a request that may still precede it. */
-            if (a->nbh > 0 && !key_less(top->ns, top->tag, a->bh[0]->ns, a->bh[0]->tag))
-                a->c.emitted_late++;
+            go = true; /* the cap: written anyway */
+            count_if_late(a, top);
         }
         if (!go && a->have_cur) {
             bool before_active = a->nbh == 0
@@ -501,6 +500,40 @@ static void on_record(void *ud, const fsd_record_event *ev)
     fc->begins = n;
 }
 
+/* A stand-alone anomaly line, queued at its packet (ts_ns, frame). NULL:
+ * out of memory (the line is lost; the summary counted it). */
+static qitem *anom_item(fsd_anomaly_id id, fsd_severity sev, uint64_t frame, int64_t ts_ns)
+{
+    qitem *it = qitem_new(false);
+    if (!it)
+        return NULL;
+    anom_rec *ar = Q_ANOM(it);
+    ar->id = id;
+    ar->severity = sev;
+    ar->frame = frame;
+    ar->ts_ns = ts_ns;
+    it->ns = ts_ns;
+    it->tag = frame;
+    return it;
+}
+
+/* The detail (n bytes at detail), cut to what anom_rec holds. */
+static void set_detail(anom_rec *ar, const char *detail, size_t n)
+{
+    if (n >= sizeof ar->detail)
+        n = sizeof ar->detail - 1;
+    memcpy(ar->detail, detail, n);
+    ar->detail[n] = '\0';
+}
+
+/* The TCP flow's connection number and endpoints. */
+static void set_endpoints(anom_rec *ar, const fcs_flow *f)
+{
+    ar->conn_id = f->id;
+    fcs_endpoint_format(&f->client, ar->client, sizeof ar->client);
+    fcs_endpoint_format(&f->server, ar->server, sizeof ar->server);
+}
+
 static void fill_anom_flow(anom_rec *ar, const flowctx *fc)
 {
     if (!fc)
@@ -523,27 +556,17 @@ static void on_anomaly(void *ud, const fsd_anomaly_event *ev)
     stats_anomaly(a->cfg.st, ev->id, sev, ev->tag, ev->detail);
     if (ev->in_transaction)
         return;
-    qitem *it = qitem_new(false);
+    qitem *it = anom_item(ev->id, sev, ev->tag, ev->ts_ns);
     if (!it)
         return;
     anom_rec *ar = Q_ANOM(it);
-    ar->id = ev->id;
-    ar->severity = sev;
-    ar->frame = ev->tag;
-    ar->ts_ns = ev->ts_ns;
     ar->has_ts = true;
     fill_anom_flow(ar, fc);
     ar->has_dir = true;
     ar->dir = ev->dir;
     ar->request_id = ev->request_id;
     const char *nul = memchr(ev->detail, '\0', FSD_DETAIL_MAX);
-    size_t dl = nul ? (size_t)(nul - ev->detail) : FSD_DETAIL_MAX;
-    if (dl >= sizeof ar->detail)
-        dl = sizeof ar->detail - 1;
-    memcpy(ar->detail, ev->detail, dl);
-    ar->detail[dl] = '\0';
-    it->ns = ev->ts_ns;
-    it->tag = ev->tag;
+    set_detail(ar, ev->detail, nul ? (size_t)(nul - ev->detail) : FSD_DETAIL_MAX);
     deliver(a, it);
 }
 
@@ -798,30 +821,10 @@ static void fport_seen(anz *a, uint16_t p)
     }
 }
 
-static void conn_event(void *ud, const fcs_flow *f, fcs_conn_event ev, int64_t ts_ns, uint64_t frame)
+/* What the handshake showed, in words. */
+static void conn_event_detail(anz *a, const fcs_flow *f, fcs_conn_event ev, int64_t ts_ns,
+                              anom_rec *ar)
 {
-    anz *a = ud;
-    static const fsd_anomaly_id ids[] = {
-        [FCS_CONN_REFUSED] = FSD_A_connection_refused,
-        [FCS_CONN_UNANSWERED] = FSD_A_connection_refused,
-        [FCS_CONN_CLOSED_EARLY] = FSD_A_closed_before_request,
-        [FCS_CONN_RETRIED] = FSD_A_connect_retried,
-    };
-    if ((unsigned)ev >= sizeof ids / sizeof ids[0])
-        return;
-    qitem *it = qitem_new(false);
-    if (!it)
-        return;
-    anom_rec *ar = Q_ANOM(it);
-    ar->id = ids[ev];
-    ar->severity = fsd_anomaly_severity(ar->id);
-    ar->frame = frame;
-    ar->ts_ns = ts_ns;
-    ar->has_ts = true;
-    ar->request_id = -1;
-    ar->conn_id = f->id;
-    fcs_endpoint_format(&f->client, ar->client, sizeof ar->client);
-    fcs_endpoint_format(&f->server, ar->server, sizeof ar->server);
     double since = (double)ns_sub(ts_ns, f->syn_ts_ns) / 1e9;
     switch (ev) {
     case FCS_CONN_REFUSED:
@@ -853,17 +856,13 @@ static void conn_event(void *ud, const fcs_flow *f, fcs_conn_event ev, int64_t t
                  (unsigned long long)f->syn_frame, since);
         break;
     }
-    it->ns = ts_ns;
-    it->tag = frame;
-    uint16_t p = f->server.port;
-    if (fport_is(a, p)) {
-        conn_event_out(a, it);
-        return;
-    }
-    if (!a->o->detect) { /* no FastCGI can be seen on another port */
-        free(it);
-        return;
-    }
+}
+
+/* An event on a port not (yet) known as a FastCGI server's: it waits in
+ * held until FastCGI shows up there (at most ANZ_MAX_HELD_EVENTS, the
+ * oldest dropped first). */
+static void hold_event(anz *a, qitem *it, uint16_t p)
+{
     if (a->nheld == ANZ_MAX_HELD_EVENTS) {
         size_t oldest = 0;
         for (size_t i = 1; i < a->nheld; i++)
@@ -889,6 +888,37 @@ static void conn_event(void *ud, const fcs_flow *f, fcs_conn_event ev, int64_t t
     }
     a->held[a->nheld] = it;
     a->held_port[a->nheld++] = p;
+}
+
+static void conn_event(void *ud, const fcs_flow *f, fcs_conn_event ev, int64_t ts_ns, uint64_t frame)
+{
+    anz *a = ud;
+    static const fsd_anomaly_id ids[] = {
+        [FCS_CONN_REFUSED] = FSD_A_connection_refused,
+        [FCS_CONN_UNANSWERED] = FSD_A_connection_refused,
+        [FCS_CONN_CLOSED_EARLY] = FSD_A_closed_before_request,
+        [FCS_CONN_RETRIED] = FSD_A_connect_retried,
+    };
+    if ((unsigned)ev >= sizeof ids / sizeof ids[0])
+        return;
+    qitem *it = anom_item(ids[ev], fsd_anomaly_severity(ids[ev]), frame, ts_ns);
+    if (!it)
+        return;
+    anom_rec *ar = Q_ANOM(it);
+    ar->has_ts = true;
+    ar->request_id = -1;
+    set_endpoints(ar, f);
+    conn_event_detail(a, f, ev, ts_ns, ar);
+    uint16_t p = f->server.port;
+    if (fport_is(a, p)) {
+        conn_event_out(a, it);
+        return;
+    }
+    if (!a->o->detect) { /* no FastCGI can be seen on another port */
+        free(it);
+        return;
+    }
+    hold_event(a, it, p);
 }
 
 static void flow_open(void *ud, fcs_flow *f)
@@ -972,30 +1002,16 @@ static void tcp_anomaly(void *ud, fsd_anomaly_id id, fcs_flow *f, uint64_t frame
     anz *a = ud;
     fsd_severity sev = fsd_anomaly_severity(id);
     stats_anomaly(a->cfg.st, id, sev, frame, detail);
-    qitem *it = qitem_new(false);
+    qitem *it = anom_item(id, sev, frame, ts_ns);
     if (!it)
         return;
     anom_rec *ar = Q_ANOM(it);
-    ar->id = id;
-    ar->severity = sev;
-    ar->frame = frame;
-    ar->ts_ns = ts_ns;
     ar->has_ts = ts_ns != 0 || frame != 0;
     ar->request_id = -1;
-    if (f) {
-        ar->conn_id = f->id;
-        fcs_endpoint_format(&f->client, ar->client, sizeof ar->client);
-        fcs_endpoint_format(&f->server, ar->server, sizeof ar->server);
-    }
-    if (detail) {
-        size_t dl = strlen(detail);
-        if (dl >= sizeof ar->detail)
-            dl = sizeof ar->detail - 1;
-        memcpy(ar->detail, detail, dl);
-        ar->detail[dl] = '\0';
-    }
-    it->ns = ts_ns;
-    it->tag = frame;
+    if (f)
+        set_endpoints(ar, f);
+    if (detail)
+        set_detail(ar, detail, strlen(detail));
     deliver(a, it);
 }
 
