@@ -296,11 +296,7 @@ static void json_file_more(out_ctx *c, const out_summary *s, size_t i)
         fmt_rfc3339(t, sizeof t, fi->last_ts, c->ns);
     j_cstr(b, "last", fi->have_ts ? t : NULL);
     j_cstr(b, "max_severity", fs && fs->worst ? fsd_severity_name(fs->worst) : NULL);
-    J_KEY(b, "error");
-    if (fi->error)
-        esc_json(b, fi->error, strlen(fi->error));
-    else
-        SBUF_ADDL(b, "null");
+    j_cstr(b, "error", fi->error);
 }
 
 /* files[]: each input file as read. */
@@ -438,13 +434,9 @@ static void json_anomaly_group(out_ctx *c, const anom_stat *an, fsd_anomaly_id i
         sbuf_printf(b, "%s%" PRIu64, k ? "," : "", lframe(c, an->frames[k]));
     sbuf_adds(b, "],\"first_files\":[");
     for (size_t k = 0; k < an->nframes; k++) {
-        const char *file = where(c, an->frames[k], NULL);
         if (k)
             sbuf_addc(b, ',');
-        if (file)
-            esc_json(b, file, strlen(file));
-        else
-            SBUF_ADDL(b, "null");
+        j_cstr_(b, where(c, an->frames[k], NULL));
     }
     sbuf_adds(b, "],\"first_detail\":");
     esc_json(b, an->detail, strlen(an->detail));
