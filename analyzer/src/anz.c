@@ -6,6 +6,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "anz.h"
 #include "attempt.h"
+#include "orderq.h"
 #include "unixcap.h"
 
 #include <stddef.h>
@@ -66,19 +67,10 @@ typedef struct qanom {
     anom_rec an;
 } qanom;
 
-/* A heap entry holds the item's sort key itself: sifting compares
- * neighbouring entries without visiting the items (cache misses). */
-typedef struct qent {
-    int64_t ns;
-    uint64_t tag;
-    uint64_t seq;
-    qitem *it;
-} qent;
-
 /* Streams: the order in which records were queued, with the wall clock
  * then (a ring; entries of records written since are dropped lazily). */
 typedef struct wentry {
-    qent key;                 /* it unused */
+    orderq_ent key;           /* item unused */
     int64_t wall;             /* CLOCK_MONOTONIC ns when queued */
 } wentry;
 
@@ -95,8 +87,7 @@ struct anz {
     size_t nports;
     begin_node **bh;
     size_t nbh, bhcap;
-    qent *q;
-    size_t nq, qcap;
+    orderq q;                 /* lines waiting for their turn (orderq.h) */
     uint64_t seq;
     int64_t cur_ns;
     uint64_t cur_frame;
@@ -115,7 +106,7 @@ struct anz {
      * are released with everything queued before them in start order. */
     wentry *wq;
     size_t wq_head, wq_len, wq_cap;
-    qent rel;                 /* release key: queued records up to it go */
+    orderq_ent rel;           /* release key: queued records up to it go */
     bool have_rel;
     int64_t att_wall;         /* the attempts stage holds lines since (0: it holds none) */
     bool rel_emitted;         /* drain() wrote a line because of the release key */
@@ -233,15 +224,6 @@ static void begin_drop(anz *a, flowctx *fc, begin_node *n)
 
 /* ---- queue ------------------------------------------------------------ */
 
-static bool q_less(const qent *x, const qent *y)
-{
-    if (x->ns != y->ns)
-        return x->ns < y->ns;
-    if (x->tag != y->tag)
-        return x->tag < y->tag;
-    return x->seq < y->seq;
-}
-
 /* Write one line and free it (the attempts stage's release). */
 static void write_item(void *ud, void *item, bool write)
 {
@@ -257,52 +239,17 @@ static void write_item(void *ud, void *item, bool write)
     free(it);
 }
 
+/* Queue a line for its turn (no room to wait: it is written now). */
 static void q_push(anz *a, qitem *it)
 {
-    if (a->nq == a->qcap) {
-        size_t cap = a->qcap ? a->qcap * 2 : 256;
-        qent *p = realloc(a->q, cap * sizeof *p);
-        if (!p) { /* no room to wait: write it now */
-            write_item(a, it, true);
-            a->c.emitted_late++;
-            return;
-        }
-        a->q = p;
-        a->qcap = cap;
+    orderq_ent e = { it->ns, it->tag, it->seq, it };
+    if (!orderq_push(&a->q, e)) {
+        write_item(a, it, true);
+        a->c.emitted_late++;
+        return;
     }
-    qent e = { it->ns, it->tag, it->seq, it };
-    size_t i = a->nq++;
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!q_less(&e, &a->q[p]))
-            break;
-        a->q[i] = a->q[p];
-        i = p;
-    }
-    a->q[i] = e;
-    if (a->nq > a->c.pending_max)
-        a->c.pending_max = a->nq;
-}
-
-static qitem *q_pop(anz *a)
-{
-    qitem *top = a->q[0].it;
-    qent e = a->q[--a->nq];
-    size_t n = a->nq, i = 0;
-    if (n == 0)
-        return top;
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m;
-        if (l >= n)
-            break;
-        m = (r < n && q_less(&a->q[r], &a->q[l])) ? r : l;
-        if (!q_less(&a->q[m], &e))
-            break;
-        a->q[i] = a->q[m];
-        i = m;
-    }
-    a->q[i] = e;
-    return top;
+    if (a->q.n > a->c.pending_max)
+        a->c.pending_max = a->q.n;
 }
 
 /* A queue item as large as its kind needs (requests are the common case). */
@@ -333,8 +280,8 @@ static void advance_attempts(anz *a)
     if (!a->att || att_held(a->att) == 0)
         return;
     int64_t h = a->bound_ns;
-    if (a->nq > 0 && a->q[0].ns < h)
-        h = a->q[0].ns;
+    if (a->q.n > 0 && a->q.e[0].ns < h)
+        h = a->q.e[0].ns;
     if (a->nbh > 0 && a->bh[0]->ns < h)
         h = a->bh[0]->ns;
     att_advance(a->att, h);
@@ -374,7 +321,7 @@ static void bound_update(anz *a)
 
 /* The queue's head is written before an active BEGIN_REQUEST that sorts
  * before it (a request that may still precede it): count it late. */
-static void count_if_late(anz *a, const qent *top)
+static void count_if_late(anz *a, const orderq_ent *top)
 {
     if (a->nbh > 0 && !key_less(top->ns, top->tag, a->bh[0]->ns, a->bh[0]->tag))
         a->c.emitted_late++;
@@ -384,16 +331,16 @@ static void count_if_late(anz *a, const qent *top)
 static void drain(anz *a, bool flush)
 {
     size_t cap = a->cfg.max_pending;
-    while (a->nq > 0) {
-        const qent *top = &a->q[0];
+    const orderq_ent *top;
+    while ((top = orderq_top(&a->q)) != NULL) {
         bool go = flush;
-        if (!go && a->have_rel && !q_less(&a->rel, top)) {
+        if (!go && a->have_rel && !orderq_less(&a->rel, top)) {
             /* streams: queued too long (wall clock), written anyway */
             go = true;
             a->rel_emitted = true;
             count_if_late(a, top);
         }
-        if (!go && a->nq > cap) {
+        if (!go && a->q.n > cap) {
             go = true; /* the cap: written anyway */
             count_if_late(a, top);
         }
@@ -420,7 +367,7 @@ static void drain(anz *a, bool flush)
         }
         if (!go)
             break;
-        emit(a, q_pop(a));
+        emit(a, orderq_pop(&a->q));
     }
     advance_attempts(a);
 }
@@ -452,7 +399,7 @@ static void wq_note(anz *a, const qitem *it)
     w->key.ns = it->ns;
     w->key.tag = it->tag;
     w->key.seq = it->seq;
-    w->key.it = NULL;
+    w->key.item = NULL;
     w->wall = wall_now();
 }
 
@@ -1121,10 +1068,10 @@ void anz_packet(anz *a, const fcs_packet *pkt)
     fcs_tcp_packet(a->tcp, pkt);
     /* Most packets: nothing queued, or the queue's head waits for a request
      * still in flight (drain() would stop at its first test). */
-    if (a->nq == 0)
+    if (a->q.n == 0)
         return;
-    if (a->nq <= a->cfg.max_pending && a->nbh > 0
-        && !key_less(a->q[0].ns, a->q[0].tag, a->bh[0]->ns, a->bh[0]->tag))
+    if (a->q.n <= a->cfg.max_pending && a->nbh > 0
+        && !key_less(a->q.e[0].ns, a->q.e[0].tag, a->bh[0]->ns, a->bh[0]->tag))
         return;
     drain(a, false);
 }
@@ -1151,8 +1098,8 @@ void anz_idle(anz *a, int64_t wall_ns)
 {
     if (a->cfg.wall_lag_ns > 0) {
         while (a->wq_len > 0 && a->wq[a->wq_head].wall <= wall_ns - a->cfg.wall_lag_ns) {
-            const qent *k = &a->wq[a->wq_head].key;
-            if (!a->have_rel || q_less(&a->rel, k))
+            const orderq_ent *k = &a->wq[a->wq_head].key;
+            if (!a->have_rel || orderq_less(&a->rel, k))
                 a->rel = *k;
             a->have_rel = true;
             a->wq_head = (a->wq_head + 1) % a->wq_cap;
@@ -1210,8 +1157,8 @@ void anz_free(anz *a)
         return;
     fcs_tcp_free(a->tcp);
     att_free(a->att); /* like the queue below: what is still held is dropped */
-    while (a->nq > 0) {
-        qitem *it = q_pop(a);
+    while (a->q.n > 0) {
+        qitem *it = orderq_pop(&a->q);
         if (it->is_req)
             rec_free(Q_REQ(it));
         free(it);
@@ -1220,7 +1167,7 @@ void anz_free(anz *a)
         held_drop(a, a->nheld - 1);
     free(a->held);
     free(a->held_port);
-    free(a->q);
+    orderq_free(&a->q);
     free(a->wq);
     free(a->bh);
     free(a->fcs);
