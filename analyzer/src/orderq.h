@@ -36,11 +36,49 @@ static inline bool orderq_less(const orderq_ent *x, const orderq_ent *y)
     return x->seq < y->seq;
 }
 
-/* Queue e. false: out of memory, nothing queued. A zeroed orderq is empty. */
-bool orderq_push(orderq *q, orderq_ent e);
+/* Room for one more entry (the array doubled). false: out of memory. */
+bool orderq_grow(orderq *q);
 
-/* Take the least entry out and return its item (q->n > 0). */
-void *orderq_pop(orderq *q);
+/* Queue e. false: out of memory, nothing queued. A zeroed orderq is empty.
+ * (push and pop are inline: once per line written, in anz.c's hot path) */
+static inline bool orderq_push(orderq *q, orderq_ent e)
+{
+    if (q->n == q->cap && !orderq_grow(q))
+        return false;
+    size_t i = q->n++;
+    while (i > 0) { /* sift up */
+        size_t parent = (i - 1) / 2;
+        if (!orderq_less(&e, &q->e[parent]))
+            break;
+        q->e[i] = q->e[parent];
+        i = parent;
+    }
+    q->e[i] = e;
+    return true;
+}
+
+/* Take the least entry out and return its item (q->n > 0): the last entry
+ * moves down from the root, one comparison with the smaller child a level. */
+static inline void *orderq_pop(orderq *q)
+{
+    void *top = q->e[0].item;
+    orderq_ent e = q->e[--q->n];
+    size_t n = q->n, i = 0;
+    if (n == 0)
+        return top;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m;
+        if (l >= n)
+            break;
+        m = (r < n && orderq_less(&q->e[r], &q->e[l])) ? r : l;
+        if (!orderq_less(&q->e[m], &e))
+            break;
+        q->e[i] = q->e[m];
+        i = m;
+    }
+    q->e[i] = e;
+    return top;
+}
 
 /* The least entry, NULL when empty. */
 static inline const orderq_ent *orderq_top(const orderq *q)
