@@ -58,17 +58,12 @@ static bool dup_rstr(rstr *d, const rstr *s)
     return dup_span(d, s->p, s->len, s->p != NULL);
 }
 
-/* The record's five text fields (method, uri, script, host, content_type),
- * for the loops that copy and free them. */
-#define REC_NTEXTS 5
-#define REC_TEXTS(r) { &(r)->method, &(r)->uri, &(r)->script, &(r)->host, &(r)->content_type }
-
 /* end - start, when both were seen. */
-static bool between(fsd_timepoint start, fsd_timepoint end, int64_t *ns)
+static bool between(const fsd_timepoint *start, const fsd_timepoint *end, int64_t *ns)
 {
-    if (!start.set || !end.set)
+    if (!start->set || !end->set)
         return false;
-    *ns = end.ns - start.ns;
+    *ns = end->ns - start->ns;
     return true;
 }
 
@@ -107,10 +102,11 @@ static void copy_user_fields(req_rec *r, const fsd_transaction *tx)
     r->closed_by = tx->closed_by == FSD_DIR_CLIENT || tx->closed_by == FSD_DIR_SERVER
                  ? tx->closed_by : -1;
     r->closed_by_reset = r->closed_by >= 0 && tx->closed_by_reset;
-    r->has_abandoned = between(tx->t_begin, tx->t_abandoned, &r->abandoned_ns);
+    r->has_abandoned = between(&tx->t_begin, &tx->t_abandoned, &r->abandoned_ns);
     /* complete: to END_REQUEST; else to the close, or the last byte seen */
-    fsd_timepoint end = tx->complete ? tx->t_end : tx->t_close.set ? tx->t_close : tx->t_last;
-    r->has_elapsed = between(tx->t_begin, end, &r->elapsed_ns);
+    const fsd_timepoint *end = tx->complete ? &tx->t_end : tx->t_close.set ? &tx->t_close
+                                                                          : &tx->t_last;
+    r->has_elapsed = between(&tx->t_begin, end, &r->elapsed_ns);
 }
 
 void rec_set_end_time(req_rec *r, int64_t end_ns)
@@ -149,9 +145,9 @@ static bool from_tx(req_rec *r, const fsd_transaction *tx, const char *const *na
     r->has_begin = tx->t_begin.set;
     r->t_begin_ns = tx->t_begin.ns;
     r->frame = tx->t_begin.set ? tx->t_begin.tag : 0;
-    r->has_latency = between(tx->t_begin, tx->t_end, &r->latency_ns);
-    r->has_ttfb = between(tx->t_begin, tx->t_first_response, &r->ttfb_ns);
-    r->has_server = between(tx->t_request_sent, tx->t_first_response, &r->server_ns);
+    r->has_latency = between(&tx->t_begin, &tx->t_end, &r->latency_ns);
+    r->has_ttfb = between(&tx->t_begin, &tx->t_first_response, &r->ttfb_ns);
+    r->has_server = between(&tx->t_request_sent, &tx->t_first_response, &r->server_ns);
     r->params_bytes = tx->params_bytes;
     r->stdin_bytes = tx->stdin_bytes;
     r->stdout_bytes = tx->stdout_bytes;
@@ -222,15 +218,12 @@ bool rec_copy(req_rec *d, const req_rec *s)
 {
     *d = *s;
     d->strings_inline = false;
-    rstr *dt[REC_NTEXTS] = REC_TEXTS(d);
-    const rstr *st[REC_NTEXTS] = REC_TEXTS(s);
-    for (size_t k = 0; k < REC_NTEXTS; k++)
-        dt[k]->p = NULL;
+    d->method.p = d->uri.p = d->script.p = d->host.p = d->content_type.p = NULL;
     d->params = NULL;
     d->nparams = 0;
-    bool ok = true;
-    for (size_t k = 0; ok && k < REC_NTEXTS; k++)
-        ok = dup_rstr(dt[k], st[k]);
+    bool ok = dup_rstr(&d->method, &s->method) && dup_rstr(&d->uri, &s->uri)
+           && dup_rstr(&d->script, &s->script) && dup_rstr(&d->host, &s->host)
+           && dup_rstr(&d->content_type, &s->content_type);
     if (ok && s->nparams) {
         d->params = calloc(s->nparams, sizeof *d->params);
         ok = d->params != NULL;
@@ -252,9 +245,11 @@ void rec_free(req_rec *r)
         memset(r, 0, sizeof *r);
         return;
     }
-    rstr *texts[REC_NTEXTS] = REC_TEXTS(r);
-    for (size_t k = 0; k < REC_NTEXTS; k++)
-        free(texts[k]->p);
+    free(r->method.p);
+    free(r->uri.p);
+    free(r->script.p);
+    free(r->host.p);
+    free(r->content_type.p);
     for (size_t k = 0; k < r->nparams; k++)
         free(r->params[k].p);
     free(r->params);

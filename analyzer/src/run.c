@@ -171,7 +171,6 @@ typedef struct run_state {
     char fatal_buf[FCS_CAP_ERRMAX];
     const char *stop_reason;  /* live: why it stopped */
     bool counted;             /* live: -c's count reached */
-    uint64_t npk;             /* packets taken */
     int64_t t0, last_drops, last_flush; /* live: CLOCK_MONOTONIC ns */
 } run_state;
 
@@ -237,16 +236,15 @@ static void set_fatal(run_state *rs)
     rs->fatal = rs->fatal_buf;
 }
 
-static void on_packet(run_state *rs, const fcs_packet *pkt)
+/* Every 256 packets (npk of them so far): the progress bar (every 1024),
+ * and a stream that never pauses (we are the slower side) gets the same as
+ * a pause every 200 ms. */
+static void every_256(run_state *rs, uint64_t npk)
 {
     const run_params *rp = rs->rp;
-    take_packet(rp, rs->a, pkt);
-    rs->npk++;
-    if (rp->progress && (rs->npk & 1023) == 0)
+    if (rp->progress && (npk & 1023) == 0)
         rp->progress(rp->ud, rs->cap, rs->out.requests_written);
-    /* a stream that never pauses (we are the slower side): the same as a
-     * pause, every 200 ms */
-    if (rs->stream && (rs->npk & 255) == 0 && mono_ns() - rs->sc.last >= 200000000)
+    if (rs->stream && mono_ns() - rs->sc.last >= 200000000)
         stream_idle(&rs->sc);
 }
 
@@ -264,13 +262,11 @@ static void on_bad_file(run_state *rs, bool damaged)
                     fcs_cap_error(rs->cap));
 }
 
-/* One answer of fcs_cap_next. false: the input ended (or failed). */
-static bool take_result(run_state *rs, int r, const fcs_packet *pkt)
+/* An answer of fcs_cap_next other than a packet. false: the input ended
+ * (or failed). */
+static bool take_event(run_state *rs, int r)
 {
     switch (r) {
-    case FCS_CAP_PACKET:
-        on_packet(rs, pkt);
-        return true;
     case FCS_CAP_DAMAGED:
     case FCS_CAP_SKIPPED:
         on_bad_file(rs, r == FCS_CAP_DAMAGED);
@@ -294,7 +290,7 @@ static bool take_result(run_state *rs, int r, const fcs_packet *pkt)
 
 /* Live, after each answer: -c, the flush timer, the drop counters,
  * --duration. true: stop. */
-static bool live_step(run_state *rs, int r)
+static bool live_step(run_state *rs, int r, uint64_t npk)
 {
     const opts *o = rs->o;
     anz_counters cn;
@@ -306,7 +302,7 @@ static bool live_step(run_state *rs, int r)
     }
     /* the clock: after every 64 packets (a busy link) and whenever the
      * capture paused; not per packet */
-    if (r == FCS_CAP_PACKET && (rs->npk & 63) != 0)
+    if (r == FCS_CAP_PACKET && (npk & 63) != 0)
         return false;
     int64_t now = mono_ns();
     if (now - rs->last_flush >= LIVE_FLUSH_NS) {
@@ -329,19 +325,31 @@ static bool live_step(run_state *rs, int r)
 /* Read until the input ends, fails or is asked to stop. */
 static void read_input(run_state *rs)
 {
+    const run_params *rp = rs->rp;
+    fcs_capture *cap = rs->cap;
+    anz *a = rs->a;
+    uint64_t npk = 0; /* packets taken */
     rs->t0 = rs->last_drops = rs->last_flush = mono_ns();
     for (;;) {
-        if ((rs->stop_reason = stop_asked(rs->rp)) != NULL)
+        const char *why = stop_asked(rp);
+        if (why) {
+            rs->stop_reason = why;
             break;
+        }
         fcs_packet pkt;
-        int r = fcs_cap_next(rs->cap, &pkt);
-        if (!take_result(rs, r, &pkt))
+        int r = fcs_cap_next(cap, &pkt);
+        if (r == FCS_CAP_PACKET) {
+            take_packet(rp, a, &pkt);
+            if ((++npk & 255) == 0)
+                every_256(rs, npk);
+        } else if (!take_event(rs, r)) {
             break;
-        if (rs->rp->live && live_step(rs, r))
+        }
+        if (rp->live && live_step(rs, r, npk))
             break;
     }
-    if (rs->rp->progress_done)
-        rs->rp->progress_done(rs->rp->ud);
+    if (rp->progress_done)
+        rp->progress_done(rp->ud);
 }
 
 /* Live, stopped (signal, -c, --duration): what the source and the kernel
