@@ -3,9 +3,11 @@
  * The option names, values and messages are a contract (analyzer/README.md
  * "Usage"); POSIX XBD 12.2 (short options, bundling, "--") and GNU long
  * options ("--name=value" or "--name value") through getopt_long(3). One
- * table, optdefs[], names each option and the function that applies its
- * value; opts_parse() reads argv with it, then checks that the options fit
- * together (one input: files, -i, --unix or --relay).
+ * table, optdefs[], names each option and either the flag it sets or the
+ * function that checks and stores its value; opts_parse() reads argv with
+ * it, then checks that the options fit together (one input: files, -i,
+ * --unix or --relay). A new option: its field in opts.h, its row (and
+ * set_* function) here, its line in opts_usage and analyzer/README.md.
  */
 #include "opts.h"
 
@@ -14,6 +16,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -413,35 +416,7 @@ static int set_latency(opts *o, const char *v, msg *m)
     return 0;
 }
 
-/* The options without a value (v is NULL). */
-static int set_no_detect(opts *o, const char *v, msg *m)
-{
-    (void)v, (void)m;
-    o->detect = false;
-    return 0;
-}
-
-static int set_no_read_ahead(opts *o, const char *v, msg *m)
-{
-    (void)v, (void)m;
-    o->read_ahead = false;
-    return 0;
-}
-
-static int set_immediate(opts *o, const char *v, msg *m)
-{
-    (void)v, (void)m;
-    o->immediate = true;
-    return 0;
-}
-
-static int set_quiet(opts *o, const char *v, msg *m)
-{
-    (void)v, (void)m;
-    o->quiet = true;
-    return 0;
-}
-
+/* -v, repeatable: more detail each time. */
 static int set_verbose(opts *o, const char *v, msg *m)
 {
     (void)v, (void)m;
@@ -449,61 +424,54 @@ static int set_verbose(opts *o, const char *v, msg *m)
     return 0;
 }
 
-static int set_help(opts *o, const char *v, msg *m)
-{
-    (void)v, (void)m;
-    o->help = true;
-    return 0;
-}
-
-static int set_version(opts *o, const char *v, msg *m)
-{
-    (void)v, (void)m;
-    o->version = true;
-    return 0;
-}
-
 /* ---- the option table ---- */
+
+/* An option sets a flag (set NULL: the bool at flag_at becomes flag_to) or
+ * has a function check and store its value. */
+#define VALUE(fn) fn, 0, false
+#define FLAG(field, to) NULL, offsetof(opts, field), to
 
 static const struct optdef {
     const char *name;
     char shortc;              /* 0: long only */
     bool arg;                 /* takes a value */
     int (*set)(opts *o, const char *v, msg *m);
+    size_t flag_at;
+    bool flag_to;
 } optdefs[] = {
-    {"port", 'p', true, set_port},
-    {"no-detect", 0, false, set_no_detect},
-    {"format", 'f', true, set_format},
-    {"param", 0, true, set_param},
-    {"slowest", 0, true, set_slowest},
-    {"top", 0, true, set_top},
-    {"fail-on", 0, true, set_fail_on},
-    {"output", 'o', true, set_output},
-    {"read", 'r', true, set_read},
-    {"interface", 'i', true, set_iface},
-    {"count", 'c', true, set_count},
-    {"duration", 0, true, set_duration},
-    {"snaplen", 0, true, set_snaplen},
-    {"buffer-size", 'B', true, set_buffer_size},
-    {"immediate", 0, false, set_immediate},
-    {"user", 0, true, set_user},
-    {"color", 0, true, set_color},
-    {"colour", 0, true, set_color},
-    {"progress", 0, true, set_progress},
-    {"quiet", 'q', false, set_quiet},
-    {"verbose", 'v', false, set_verbose},
-    {"help", 'h', false, set_help},
-    {"version", 'V', false, set_version},
-    {"max-pending", 0, true, set_max_pending},
-    {"max-flows", 0, true, set_max_flows},
-    {"no-read-ahead", 0, false, set_no_read_ahead},
-    {"max-header", 0, true, set_max_header},
-    {"upstream-timeout", 0, true, set_upstream_timeout},
-    {"unix", 0, true, set_unix},
-    {"relay", 0, true, set_relay},
-    {"to", 0, true, set_to},
-    {"write", 'w', true, set_write},
-    {"latency", 0, true, set_latency},
+    {"port", 'p', true, VALUE(set_port)},
+    {"no-detect", 0, false, FLAG(detect, false)},
+    {"format", 'f', true, VALUE(set_format)},
+    {"param", 0, true, VALUE(set_param)},
+    {"slowest", 0, true, VALUE(set_slowest)},
+    {"top", 0, true, VALUE(set_top)},
+    {"fail-on", 0, true, VALUE(set_fail_on)},
+    {"output", 'o', true, VALUE(set_output)},
+    {"read", 'r', true, VALUE(set_read)},
+    {"interface", 'i', true, VALUE(set_iface)},
+    {"count", 'c', true, VALUE(set_count)},
+    {"duration", 0, true, VALUE(set_duration)},
+    {"snaplen", 0, true, VALUE(set_snaplen)},
+    {"buffer-size", 'B', true, VALUE(set_buffer_size)},
+    {"immediate", 0, false, FLAG(immediate, true)},
+    {"user", 0, true, VALUE(set_user)},
+    {"color", 0, true, VALUE(set_color)},
+    {"colour", 0, true, VALUE(set_color)},
+    {"progress", 0, true, VALUE(set_progress)},
+    {"quiet", 'q', false, FLAG(quiet, true)},
+    {"verbose", 'v', false, VALUE(set_verbose)},
+    {"help", 'h', false, FLAG(help, true)},
+    {"version", 'V', false, FLAG(version, true)},
+    {"max-pending", 0, true, VALUE(set_max_pending)},
+    {"max-flows", 0, true, VALUE(set_max_flows)},
+    {"no-read-ahead", 0, false, FLAG(read_ahead, false)},
+    {"max-header", 0, true, VALUE(set_max_header)},
+    {"upstream-timeout", 0, true, VALUE(set_upstream_timeout)},
+    {"unix", 0, true, VALUE(set_unix)},
+    {"relay", 0, true, VALUE(set_relay)},
+    {"to", 0, true, VALUE(set_to)},
+    {"write", 'w', true, VALUE(set_write)},
+    {"latency", 0, true, VALUE(set_latency)},
 };
 #define NOPTDEFS (sizeof optdefs / sizeof optdefs[0])
 #define LONG_VAL 256 /* getopt_long's value for optdefs[k]: LONG_VAL + k */
@@ -601,7 +569,9 @@ static int read_argv(opts *o, int argc, char **argv, const char **words, size_t 
         if (!d) /* '?', ':' (or '-' in a bundle: not an option) */
             return c == '?' || c == ':' ? refused(c, at < argc ? argv[at] : NULL, m)
                                         : FAIL(m, "unknown option -%c", c);
-        if (d->set(o, d->arg ? optarg : NULL, m) != 0)
+        if (!d->set)
+            *(bool *)((char *)o + d->flag_at) = d->flag_to;
+        else if (d->set(o, d->arg ? optarg : NULL, m) != 0)
             return -1;
     }
     for (int i = optind; i < argc; i++) /* after "--" */
