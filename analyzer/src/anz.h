@@ -1,7 +1,8 @@
 /* anz.h — the analysis: TCP flows -> one fsd_conn each -> request records, emitted in order of t_begin.
  *
- * Normative reference: issue 4 ("requests in order of t_begin", bounded
- * memory), fsd.h (the decoder contract) and tcp.h (the flow callbacks).
+ * Requests are written in order of t_begin with bounded memory
+ * (analyzer/README.md "Ordering and memory"); fsd.h is the decoder contract
+ * and tcp.h gives the flow callbacks.
  *
  * Ordering with bounded memory. Requests finish out of order, so a finished
  * request waits in a queue (a min-heap on t_begin, frame) until no request

@@ -1,6 +1,6 @@
 /* opts.h — the fcgiscope command line: parsed options and the usage text.
  *
- * Normative reference: issue 4 "Interface" (option names are a contract) and
+ * The option names are a contract: analyzer/README.md "Usage" lists them.
  * POSIX Utility Syntax Guidelines (XBD 12.2) plus GNU long options.
  */
 #ifndef FCGISCOPE_OPTS_H

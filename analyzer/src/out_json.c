@@ -280,7 +280,8 @@ static void json_user_summary(out_ctx *c, const stats *st)
     sbuf_addc(b, '}');
 }
 
-/* A files[] entry's per-file findings (issue 12: several files). */
+/* A files[] entry's per-file findings (several files: which one holds
+ * what). */
 static void json_file_more(out_ctx *c, const out_summary *s, size_t i)
 {
     sbuf *b = &c->line;

@@ -1,6 +1,6 @@
 /* out_text.c — the text report for operators: live request lines and the summary, one function per section.
  *
- * Normative reference: see out.h; analyzer/README.md "The text report".
+ * Normative reference: see out.h; analyzer/README.md "text (default)".
  */
 #include "out_internal.h"
 
