@@ -878,34 +878,41 @@ static void text_capture(out_ctx *c, const out_summary *s)
         text_counters(c, s);
 }
 
-/* Requests, Bodies and the findings verdict. */
-static void text_requests(out_ctx *c, const out_summary *s)
+/* "N incomplete (reason n, ...)" after the complete count. */
+static void text_incomplete_counts(out_ctx *c, const stats *st)
 {
     sbuf *b = &c->line;
-    stats *st = s->st;
-    char n1[32], n2[32], n3[32], d[32];
+    char n[32];
+    fmt_count(n, sizeof n, st->incomplete);
+    sbuf_adds(b, ", ");
+    col(c, C_YELLOW);
+    sbuf_printf(b, "%s incomplete", n);
+    col(c, C_RESET);
+    bool first = true;
+    for (int r = 1; r <= FSD_END_DESYNC; r++)
+        if (st->end_reasons[r]) {
+            sbuf_printf(b, "%s%s %" PRIu64, first ? " (" : ", ",
+                        fsd_end_reason_name((fsd_end_reason)r), st->end_reasons[r]);
+            first = false;
+        }
+    if (!first)
+        sbuf_addc(b, ')');
+}
+
+/* Requests: how many, complete or not (why), user requests, the rate. */
+static void text_request_counts(out_ctx *c, const out_summary *s)
+{
+    sbuf *b = &c->line;
+    const stats *st = s->st;
+    char n1[32], n2[32], n3[32];
     label(c, "Requests");
     fmt_count(n1, sizeof n1, st->requests);
     fmt_count(n2, sizeof n2, st->complete);
     sbuf_printf(b, "%s", n1);
     if (st->requests) {
         sbuf_printf(b, ": %s complete", n2);
-        if (st->incomplete) {
-            fmt_count(n3, sizeof n3, st->incomplete);
-            sbuf_adds(b, ", ");
-            col(c, C_YELLOW);
-            sbuf_printf(b, "%s incomplete", n3);
-            col(c, C_RESET);
-            bool first = true;
-            for (int r = 1; r <= FSD_END_DESYNC; r++)
-                if (st->end_reasons[r]) {
-                    sbuf_printf(b, "%s%s %" PRIu64, first ? " (" : ", ",
-                                fsd_end_reason_name((fsd_end_reason)r), st->end_reasons[r]);
-                    first = false;
-                }
-            if (!first)
-                sbuf_addc(b, ')');
-        }
+        if (st->incomplete)
+            text_incomplete_counts(c, st);
         if (st->retried_attempts) {
             fmt_count(n3, sizeof n3, st->user_requests);
             sbuf_printf(b, "; %s user requests (%" PRIu64 " retried)", n3, st->retried_attempts);
@@ -919,15 +926,82 @@ static void text_requests(out_ctx *c, const out_summary *s)
         }
     }
     sbuf_addc(b, '\n');
-    if (st->requests && !c->o->quiet) {
-        label(c, "Bodies");
-        fmt_bytes(n1, sizeof n1, st->stdin_bytes);
-        fmt_bytes(n2, sizeof n2, st->stdout_bytes);
-        fmt_bytes(n3, sizeof n3, st->stderr_bytes);
-        sbuf_printf(b, "%s in (STDIN), %s out (STDOUT), %s STDERR\n", n1, n2, n3);
-    }
+}
 
-    /* findings: the verdict in one or two lines */
+/* Bodies: the content bytes each way. */
+static void text_bodies(out_ctx *c, const stats *st)
+{
+    char n1[32], n2[32], n3[32];
+    if (!st->requests || c->o->quiet)
+        return;
+    label(c, "Bodies");
+    fmt_bytes(n1, sizeof n1, st->stdin_bytes);
+    fmt_bytes(n2, sizeof n2, st->stdout_bytes);
+    fmt_bytes(n3, sizeof n3, st->stderr_bytes);
+    sbuf_printf(&c->line, "%s in (STDIN), %s out (STDOUT), %s STDERR\n", n1, n2, n3);
+}
+
+/* The findings at one severity: "N errors (id, id, id, ...)". */
+static void text_findings_at(out_ctx *c, const stats *st, int sev, bool after)
+{
+    sbuf *b = &c->line;
+    char n[32];
+    col(c, sev_color((fsd_severity)sev));
+    fmt_count(n, sizeof n, st->anomalies_by_sev[sev]);
+    sbuf_printf(b, "%s%s %s%s (", after ? "; " : "", n, sev == FSD_SEV_ERROR ? "error" : "warning",
+                st->anomalies_by_sev[sev] == 1 ? "" : "s");
+    int shown = 0;
+    for (unsigned id = 0; id < FSD_A_COUNT; id++)
+        if (st->anom[id].by_sev[sev]) {
+            if (shown == 3) {
+                sbuf_adds(b, ", ...");
+                break;
+            }
+            sbuf_printf(b, "%s%s", shown++ ? ", " : "", fsd_anomaly_name((fsd_anomaly_id)id));
+        }
+    sbuf_addc(b, ')');
+    col(c, C_RESET);
+}
+
+/* The findings' HTTP statuses, incomplete count, slowest request and what
+ * users got. */
+static void text_findings_requests(out_ctx *c, const stats *st)
+{
+    sbuf *b = &c->line;
+    uint64_t s5 = 0, s4 = 0;
+    for (int k = 400; k < 600; k++)
+        *(k < 500 ? &s4 : &s5) += st->status[k];
+    if (s5)
+        sbuf_printf(b, "; %" PRIu64 " HTTP 5xx", s5);
+    if (s4)
+        sbuf_printf(b, "; %" PRIu64 " HTTP 4xx", s4);
+    if (st->incomplete)
+        sbuf_printf(b, "; %" PRIu64 " incomplete", st->incomplete);
+    const req_rec *w = stats_slowest_one(st);
+    if (w) {
+        char e[48];
+        fmt_elapsed(e, sizeof e, w, c->utf8);
+        sbuf_printf(b, "; slowest %s%s (", e, w->complete ? "" : " incomplete");
+        if (w->uri.p)
+            esc_text(b, w->uri.p, w->uri.len, c->utf8, 40);
+        else
+            sbuf_addc(b, '-');
+        sbuf_printf(b, ", frame %" PRIu64 ")", lframe(c, w->frame));
+    } else if (st->latency.count) {
+        char d[32];
+        fmt_duration(d, sizeof d, (int64_t)st->latency.max, c->utf8);
+        sbuf_printf(b, "; slowest %s", d);
+    }
+    if (st->user_differs)
+        sbuf_printf(b, "; %" PRIu64 " request%s: the user got another status", st->user_differs,
+                    st->user_differs == 1 ? "" : "s");
+}
+
+/* Findings: the verdict in one or two lines (or: no FastCGI at all). */
+static void text_findings(out_ctx *c, const out_summary *s)
+{
+    sbuf *b = &c->line;
+    const stats *st = s->st;
     bool no_fcgi = s->c.connections == 0 && st->requests == 0;
     if (no_fcgi) {
         label(c, "Findings");
@@ -936,63 +1010,33 @@ static void text_requests(out_ctx *c, const out_summary *s)
         col(c, C_RESET);
         sbuf_addc(b, '\n');
         no_fastcgi_hint(c, s);
+        return;
     }
-    if ((st->requests || st->anomaly_events) && !no_fcgi) {
-        label(c, "Findings");
-        bool any = false;
-        for (int sev = FSD_SEV_ERROR; sev >= FSD_SEV_WARNING; sev--) {
-            if (!st->anomalies_by_sev[sev])
-                continue;
-            col(c, sev_color((fsd_severity)sev));
-            fmt_count(n1, sizeof n1, st->anomalies_by_sev[sev]);
-            sbuf_printf(b, "%s%s %s%s (", any ? "; " : "", n1, sev == FSD_SEV_ERROR ? "error" : "warning",
-                        st->anomalies_by_sev[sev] == 1 ? "" : "s");
-            int shown = 0;
-            for (unsigned id = 0; id < FSD_A_COUNT; id++)
-                if (st->anom[id].by_sev[sev]) {
-                    if (shown == 3) {
-                        sbuf_adds(b, ", ...");
-                        break;
-                    }
-                    sbuf_printf(b, "%s%s", shown++ ? ", " : "", fsd_anomaly_name((fsd_anomaly_id)id));
-                }
-            sbuf_addc(b, ')');
-            col(c, C_RESET);
-            any = true;
-        }
-        if (!any) {
-            col(c, C_GREEN);
-            sbuf_adds(b, st->anomaly_events ? "framing sound (notes only)" : "framing sound");
-            col(c, C_RESET);
-        }
-        uint64_t s5 = 0, s4 = 0;
-        for (int k = 400; k < 600; k++)
-            *(k < 500 ? &s4 : &s5) += st->status[k];
-        if (s5)
-            sbuf_printf(b, "; %" PRIu64 " HTTP 5xx", s5);
-        if (s4)
-            sbuf_printf(b, "; %" PRIu64 " HTTP 4xx", s4);
-        if (st->incomplete)
-            sbuf_printf(b, "; %" PRIu64 " incomplete", st->incomplete);
-        const req_rec *w = stats_slowest_one(st);
-        if (w) {
-            char e[48];
-            fmt_elapsed(e, sizeof e, w, c->utf8);
-            sbuf_printf(b, "; slowest %s%s (", e, w->complete ? "" : " incomplete");
-            if (w->uri.p)
-                esc_text(b, w->uri.p, w->uri.len, c->utf8, 40);
-            else
-                sbuf_addc(b, '-');
-            sbuf_printf(b, ", frame %" PRIu64 ")", lframe(c, w->frame));
-        } else if (st->latency.count) {
-            fmt_duration(d, sizeof d, (int64_t)st->latency.max, c->utf8);
-            sbuf_printf(b, "; slowest %s", d);
-        }
-        if (st->user_differs)
-            sbuf_printf(b, "; %" PRIu64 " request%s: the user got another status", st->user_differs,
-                        st->user_differs == 1 ? "" : "s");
-        sbuf_addc(b, '\n');
+    if (!st->requests && !st->anomaly_events)
+        return;
+    label(c, "Findings");
+    bool any = false;
+    for (int sev = FSD_SEV_ERROR; sev >= FSD_SEV_WARNING; sev--) {
+        if (!st->anomalies_by_sev[sev])
+            continue;
+        text_findings_at(c, st, sev, any);
+        any = true;
     }
+    if (!any) {
+        col(c, C_GREEN);
+        sbuf_adds(b, st->anomaly_events ? "framing sound (notes only)" : "framing sound");
+        col(c, C_RESET);
+    }
+    text_findings_requests(c, st);
+    sbuf_addc(b, '\n');
+}
+
+/* Requests, Bodies and the findings verdict. */
+static void text_requests(out_ctx *c, const out_summary *s)
+{
+    text_request_counts(c, s);
+    text_bodies(c, s->st);
+    text_findings(c, s);
 }
 
 /* The latency table, time to first byte, the histogram. */
