@@ -445,9 +445,14 @@ bool unix_client(const char *client, uint8_t ip[4], uint16_t *port)
 
 /* ---- the formats ------------------------------------------------------------ */
 
-/* One row per -f format, indexed by out_format (opts.h, where the names are):
- * what it writes before the first record, per request, per anomaly and at
- * the end. NULL: nothing at that point. A new format adds its row here. */
+/* One row per -f format, indexed by out_format: what it writes before the
+ * first record, per request, per anomaly and at the end. NULL: nothing at
+ * that point. A new format: its value in opts.h's out_format (before
+ * FMT_COUNT), its name in opts.c's formats[] (the --format message lists
+ * the names from there), its row here (the writers in their own
+ * out_NAME.c, declared in out_internal.h), its line in opts_usage and
+ * analyzer/README.md "Output formats"; the report unit suite checks that
+ * every format writes something. */
 typedef struct out_format_ops {
     void (*begin)(out_ctx *c);
     void (*request)(out_ctx *c, const req_rec *r);

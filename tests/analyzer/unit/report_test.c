@@ -238,6 +238,15 @@ void suite_report(void)
         expect(variants[i].file, got ? got : "");
         free(got);
     }
+    /* every format has its row in out.c's format_ops[] (a missing row
+     * would write nothing at all) */
+    for (int f = 0; f < FMT_COUNT; f++) {
+        o.format = (out_format)f;
+        o.verbose = 0;
+        char *got = report(fx, &o, false, false, false);
+        CHECK(got && strlen(got) > 100, "format %d writes a report (out.c format_ops[])", f);
+        free(got);
+    }
     opts_free(&o);
     fixture_free(fx);
     free(fx);
