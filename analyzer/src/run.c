@@ -219,13 +219,15 @@ static bool run_setup(run_state *rs)
     return rs->a != NULL;
 }
 
+/* In 8acf27d's order: the report, the analysis (fed the statistics), the
+ * statistics. */
 static void run_free(run_state *rs)
 {
-    if (rs->st) {
+    if (rs->st)
         out_free(&rs->out);
-        stats_free(rs->st);
-    }
     anz_free(rs->a);
+    if (rs->st)
+        stats_free(rs->st);
     free(rs->st);
     free(rs->sk.fs);
 }
