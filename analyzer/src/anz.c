@@ -5,6 +5,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "anz.h"
+#include "activeq.h"
 #include "attempt.h"
 #include "orderq.h"
 #include "unixcap.h"
@@ -15,13 +16,11 @@
 #include <string.h>
 #include <time.h>
 
-/* ---- active BEGIN_REQUESTs (min-heap with back-pointers) ------------- */
+/* ---- active BEGIN_REQUESTs (activeq.h), per flow in a list too -------- */
 
 typedef struct begin_node {
-    int64_t ns;
-    uint64_t tag;
+    activeq_node key;         /* its first packet; in anz.active */
     uint16_t rid;
-    size_t heap_idx;
     struct begin_node *next; /* in its flow's list */
 } begin_node;
 
@@ -85,8 +84,7 @@ struct anz {
     fcs_tcp *tcp;
     uint16_t *ports;
     size_t nports;
-    begin_node **bh;
-    size_t nbh, bhcap;
+    activeq active;           /* the active BEGIN_REQUESTs (activeq.h) */
     orderq q;                 /* lines waiting for their turn (orderq.h) */
     uint64_t seq;
     int64_t cur_ns;
@@ -142,74 +140,6 @@ static int64_t ns_sub(int64_t b, int64_t a)
     return b - a;
 }
 
-static bool bnode_less(const begin_node *x, const begin_node *y)
-{
-    return key_less(x->ns, x->tag, y->ns, y->tag);
-}
-
-static void bh_swap(anz *a, size_t i, size_t j)
-{
-    begin_node *t = a->bh[i];
-    a->bh[i] = a->bh[j];
-    a->bh[j] = t;
-    a->bh[i]->heap_idx = i;
-    a->bh[j]->heap_idx = j;
-}
-
-static void bh_up(anz *a, size_t i)
-{
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!bnode_less(a->bh[i], a->bh[p]))
-            break;
-        bh_swap(a, i, p);
-        i = p;
-    }
-}
-
-static void bh_down(anz *a, size_t i)
-{
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < a->nbh && bnode_less(a->bh[l], a->bh[m]))
-            m = l;
-        if (r < a->nbh && bnode_less(a->bh[r], a->bh[m]))
-            m = r;
-        if (m == i)
-            return;
-        bh_swap(a, i, m);
-        i = m;
-    }
-}
-
-static bool bh_push(anz *a, begin_node *n)
-{
-    if (a->nbh == a->bhcap) {
-        size_t cap = a->bhcap ? a->bhcap * 2 : 64;
-        begin_node **p = realloc(a->bh, cap * sizeof *p);
-        if (!p)
-            return false;
-        a->bh = p;
-        a->bhcap = cap;
-    }
-    n->heap_idx = a->nbh;
-    a->bh[a->nbh++] = n;
-    bh_up(a, n->heap_idx);
-    return true;
-}
-
-static void bh_remove(anz *a, begin_node *n)
-{
-    size_t i = n->heap_idx;
-    a->nbh--;
-    if (i != a->nbh) {
-        a->bh[i] = a->bh[a->nbh];
-        a->bh[i]->heap_idx = i;
-        bh_down(a, i);
-        bh_up(a, i);
-    }
-}
-
 /* unlink and free one node of a flow's list */
 static void begin_drop(anz *a, flowctx *fc, begin_node *n)
 {
@@ -218,7 +148,7 @@ static void begin_drop(anz *a, flowctx *fc, begin_node *n)
             *pp = n->next;
             break;
         }
-    bh_remove(a, n);
+    activeq_remove(&a->active, &n->key);
     free(n);
 }
 
@@ -282,8 +212,9 @@ static void advance_attempts(anz *a)
     int64_t h = a->bound_ns;
     if (a->q.n > 0 && a->q.e[0].ns < h)
         h = a->q.e[0].ns;
-    if (a->nbh > 0 && a->bh[0]->ns < h)
-        h = a->bh[0]->ns;
+    const activeq_node *act = activeq_min(&a->active);
+    if (act && act->ns < h)
+        h = act->ns;
     att_advance(a->att, h);
 }
 
@@ -323,7 +254,8 @@ static void bound_update(anz *a)
  * before it (a request that may still precede it): count it late. */
 static void count_if_late(anz *a, const orderq_ent *top)
 {
-    if (a->nbh > 0 && !key_less(top->ns, top->tag, a->bh[0]->ns, a->bh[0]->tag))
+    const activeq_node *act = activeq_min(&a->active);
+    if (act && !key_less(top->ns, top->tag, act->ns, act->tag))
         a->c.emitted_late++;
 }
 
@@ -345,8 +277,8 @@ static void drain(anz *a, bool flush)
             count_if_late(a, top);
         }
         if (!go && a->have_cur) {
-            bool before_active = a->nbh == 0
-                || key_less(top->ns, top->tag, a->bh[0]->ns, a->bh[0]->tag);
+            const activeq_node *act = activeq_min(&a->active);
+            bool before_active = !act || key_less(top->ns, top->tag, act->ns, act->tag);
             if (!before_active)
                 break;
             /* Nothing still to come sorts before the bound (the flows'
@@ -436,10 +368,10 @@ static void on_record(void *ud, const fsd_record_event *ev)
     begin_node *n = calloc(1, sizeof *n);
     if (!n)
         return; /* ordering then relies on the lag only */
-    n->ns = ev->first.ns;
-    n->tag = ev->first.tag;
+    n->key.ns = ev->first.ns;
+    n->key.tag = ev->first.tag;
     n->rid = ev->hdr.request_id;
-    if (!bh_push(fc->a, n)) {
+    if (!activeq_push(&fc->a->active, &n->key)) {
         free(n);
         return;
     }
@@ -547,15 +479,15 @@ static void on_transaction(void *ud, const fsd_transaction *tx)
      * one of the same id that began before it). */
     begin_node *exact = NULL;
     for (begin_node *n = fc->begins; n; n = n->next)
-        if (n->rid == tx->request_id && tx->t_begin.set && n->ns == tx->t_begin.ns
-            && n->tag == tx->t_begin.tag)
+        if (n->rid == tx->request_id && tx->t_begin.set && n->key.ns == tx->t_begin.ns
+            && n->key.tag == tx->t_begin.tag)
             exact = n;
     if (exact) {
         begin_drop(a, fc, exact);
     } else {
         begin_node *oldest = NULL;
         for (begin_node *n = fc->begins; n; n = n->next)
-            if (n->rid == tx->request_id && (!oldest || bnode_less(n, oldest)))
+            if (n->rid == tx->request_id && (!oldest || activeq_less(&n->key, &oldest->key)))
                 oldest = n;
         if (oldest)
             begin_drop(a, fc, oldest);
@@ -564,7 +496,7 @@ static void on_transaction(void *ud, const fsd_transaction *tx)
         for (begin_node *n = fc->begins, *next; n; n = next) {
             next = n->next;
             if (n->rid == tx->request_id
-                && key_less(n->ns, n->tag, tx->t_begin.ns, tx->t_begin.tag))
+                && key_less(n->key.ns, n->key.tag, tx->t_begin.ns, tx->t_begin.tag))
                 begin_drop(a, fc, n);
         }
     }
@@ -1070,8 +1002,9 @@ void anz_packet(anz *a, const fcs_packet *pkt)
      * still in flight (drain() would stop at its first test). */
     if (a->q.n == 0)
         return;
-    if (a->q.n <= a->cfg.max_pending && a->nbh > 0
-        && !key_less(a->q.e[0].ns, a->q.e[0].tag, a->bh[0]->ns, a->bh[0]->tag))
+    const activeq_node *act = activeq_min(&a->active);
+    if (a->q.n <= a->cfg.max_pending && act
+        && !key_less(a->q.e[0].ns, a->q.e[0].tag, act->ns, act->tag))
         return;
     drain(a, false);
 }
@@ -1169,7 +1102,7 @@ void anz_free(anz *a)
     free(a->held_port);
     orderq_free(&a->q);
     free(a->wq);
-    free(a->bh);
+    activeq_free(&a->active);
     free(a->fcs);
     free(a->ports);
     free(a);
