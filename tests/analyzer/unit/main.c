@@ -17,6 +17,7 @@ static const struct {
     {"rec", suite_rec},       /* rec_test.c */
     {"stats", suite_stats},   /* stats_test.c */
     {"orderq", suite_orderq}, /* orderq_test.c */
+    {"activeq", suite_activeq}, /* activeq_test.c */
 };
 
 int main(int argc, char **argv)

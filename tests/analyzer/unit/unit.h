@@ -1,7 +1,8 @@
 /* unit.h — what fcgiscope's unit suites share: CHECK, the fixtures, the suites.
  *
  * One executable (test_analyzer_units SUITE) runs one suite per analyzer
- * module (esc, hist, opts, fmt and out, rec, stats, orderq) and prints
+ * module (esc, hist, opts, fmt, out and report, rec, stats, orderq,
+ * activeq) and prints
  * "N passed, N failed"; CTest runs each suite as analyzer_unit_SUITE.
  */
 #ifndef FCGISCOPE_UNIT_H
@@ -49,5 +50,6 @@ void suite_report(void);
 void suite_rec(void);
 void suite_stats(void);
 void suite_orderq(void);
+void suite_activeq(void);
 
 #endif
