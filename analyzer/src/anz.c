@@ -5,7 +5,9 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "anz.h"
+#include "activeq.h"
 #include "attempt.h"
+#include "orderq.h"
 #include "unixcap.h"
 
 #include <stddef.h>
@@ -14,13 +16,11 @@
 #include <string.h>
 #include <time.h>
 
-/* ---- active BEGIN_REQUESTs (min-heap with back-pointers) ------------- */
+/* ---- active BEGIN_REQUESTs (activeq.h), per flow in a list too -------- */
 
 typedef struct begin_node {
-    int64_t ns;
-    uint64_t tag;
+    activeq_node key;         /* its first packet; in anz.active */
     uint16_t rid;
-    size_t heap_idx;
     struct begin_node *next; /* in its flow's list */
 } begin_node;
 
@@ -66,19 +66,10 @@ typedef struct qanom {
     anom_rec an;
 } qanom;
 
-/* A heap entry holds the item's sort key itself: sifting compares
- * neighbouring entries without visiting the items (cache misses). */
-typedef struct qent {
-    int64_t ns;
-    uint64_t tag;
-    uint64_t seq;
-    qitem *it;
-} qent;
-
 /* Streams: the order in which records were queued, with the wall clock
  * then (a ring; entries of records written since are dropped lazily). */
 typedef struct wentry {
-    qent key;                 /* it unused */
+    orderq_ent key;           /* item unused */
     int64_t wall;             /* CLOCK_MONOTONIC ns when queued */
 } wentry;
 
@@ -93,10 +84,8 @@ struct anz {
     fcs_tcp *tcp;
     uint16_t *ports;
     size_t nports;
-    begin_node **bh;
-    size_t nbh, bhcap;
-    qent *q;
-    size_t nq, qcap;
+    activeq active;           /* the active BEGIN_REQUESTs (activeq.h) */
+    orderq q;                 /* lines waiting for their turn (orderq.h) */
     uint64_t seq;
     int64_t cur_ns;
     uint64_t cur_frame;
@@ -115,7 +104,7 @@ struct anz {
      * are released with everything queued before them in start order. */
     wentry *wq;
     size_t wq_head, wq_len, wq_cap;
-    qent rel;                 /* release key: queued records up to it go */
+    orderq_ent rel;           /* release key: queued records up to it go */
     bool have_rel;
     int64_t att_wall;         /* the attempts stage holds lines since (0: it holds none) */
     bool rel_emitted;         /* drain() wrote a line because of the release key */
@@ -151,74 +140,6 @@ static int64_t ns_sub(int64_t b, int64_t a)
     return b - a;
 }
 
-static bool bnode_less(const begin_node *x, const begin_node *y)
-{
-    return key_less(x->ns, x->tag, y->ns, y->tag);
-}
-
-static void bh_swap(anz *a, size_t i, size_t j)
-{
-    begin_node *t = a->bh[i];
-    a->bh[i] = a->bh[j];
-    a->bh[j] = t;
-    a->bh[i]->heap_idx = i;
-    a->bh[j]->heap_idx = j;
-}
-
-static void bh_up(anz *a, size_t i)
-{
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!bnode_less(a->bh[i], a->bh[p]))
-            break;
-        bh_swap(a, i, p);
-        i = p;
-    }
-}
-
-static void bh_down(anz *a, size_t i)
-{
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < a->nbh && bnode_less(a->bh[l], a->bh[m]))
-            m = l;
-        if (r < a->nbh && bnode_less(a->bh[r], a->bh[m]))
-            m = r;
-        if (m == i)
-            return;
-        bh_swap(a, i, m);
-        i = m;
-    }
-}
-
-static bool bh_push(anz *a, begin_node *n)
-{
-    if (a->nbh == a->bhcap) {
-        size_t cap = a->bhcap ? a->bhcap * 2 : 64;
-        begin_node **p = realloc(a->bh, cap * sizeof *p);
-        if (!p)
-            return false;
-        a->bh = p;
-        a->bhcap = cap;
-    }
-    n->heap_idx = a->nbh;
-    a->bh[a->nbh++] = n;
-    bh_up(a, n->heap_idx);
-    return true;
-}
-
-static void bh_remove(anz *a, begin_node *n)
-{
-    size_t i = n->heap_idx;
-    a->nbh--;
-    if (i != a->nbh) {
-        a->bh[i] = a->bh[a->nbh];
-        a->bh[i]->heap_idx = i;
-        bh_down(a, i);
-        bh_up(a, i);
-    }
-}
-
 /* unlink and free one node of a flow's list */
 static void begin_drop(anz *a, flowctx *fc, begin_node *n)
 {
@@ -227,83 +148,11 @@ static void begin_drop(anz *a, flowctx *fc, begin_node *n)
             *pp = n->next;
             break;
         }
-    bh_remove(a, n);
+    activeq_remove(&a->active, &n->key);
     free(n);
 }
 
 /* ---- queue ------------------------------------------------------------ */
-
-static bool q_less(const qent *x, const qent *y)
-{
-    if (x->ns != y->ns)
-        return x->ns < y->ns;
-    if (x->tag != y->tag)
-        return x->tag < y->tag;
-    return x->seq < y->seq;
-}
-
-static void q_push(anz *a, qitem *it)
-{
-    if (a->nq == a->qcap) {
-        size_t cap = a->qcap ? a->qcap * 2 : 256;
-        qent *p = realloc(a->q, cap * sizeof *p);
-        if (!p) { /* no room to wait: write it now */
-            if (it->is_req) {
-                a->cfg.sink.request(a->cfg.sink.ud, Q_REQ(it));
-                rec_free(Q_REQ(it));
-            } else {
-                a->cfg.sink.anomaly(a->cfg.sink.ud, Q_ANOM(it));
-            }
-            free(it);
-            a->c.emitted_late++;
-            return;
-        }
-        a->q = p;
-        a->qcap = cap;
-    }
-    qent e = { it->ns, it->tag, it->seq, it };
-    size_t i = a->nq++;
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!q_less(&e, &a->q[p]))
-            break;
-        a->q[i] = a->q[p];
-        i = p;
-    }
-    a->q[i] = e;
-    if (a->nq > a->c.pending_max)
-        a->c.pending_max = a->nq;
-}
-
-static qitem *q_pop(anz *a)
-{
-    qitem *top = a->q[0].it;
-    qent e = a->q[--a->nq];
-    size_t n = a->nq, i = 0;
-    if (n == 0)
-        return top;
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m;
-        if (l >= n)
-            break;
-        m = (r < n && q_less(&a->q[r], &a->q[l])) ? r : l;
-        if (!q_less(&a->q[m], &e))
-            break;
-        a->q[i] = a->q[m];
-        i = m;
-    }
-    a->q[i] = e;
-    return top;
-}
-
-/* A queue item as large as its kind needs (requests are the common case). */
-static qitem *qitem_new(bool is_req)
-{
-    qitem *it = is_req ? (qitem *)calloc(1, sizeof(qreq)) : (qitem *)calloc(1, sizeof(qanom));
-    if (it)
-        it->is_req = is_req;
-    return it;
-}
 
 /* Write one line and free it (the attempts stage's release). */
 static void write_item(void *ud, void *item, bool write)
@@ -318,6 +167,28 @@ static void write_item(void *ud, void *item, bool write)
         a->cfg.sink.anomaly(a->cfg.sink.ud, Q_ANOM(it));
     }
     free(it);
+}
+
+/* Queue a line for its turn (no room to wait: it is written now). */
+static void q_push(anz *a, qitem *it)
+{
+    orderq_ent e = { it->ns, it->tag, it->seq, it };
+    if (!orderq_push(&a->q, e)) {
+        write_item(a, it, true);
+        a->c.emitted_late++;
+        return;
+    }
+    if (a->q.n > a->c.pending_max)
+        a->c.pending_max = a->q.n;
+}
+
+/* A queue item as large as its kind needs (requests are the common case). */
+static qitem *qitem_new(bool is_req)
+{
+    qitem *it = is_req ? (qitem *)calloc(1, sizeof(qreq)) : (qitem *)calloc(1, sizeof(qanom));
+    if (it)
+        it->is_req = is_req;
+    return it;
 }
 
 /* Lines leave the ordering queue in start order through the attempts
@@ -339,10 +210,11 @@ static void advance_attempts(anz *a)
     if (!a->att || att_held(a->att) == 0)
         return;
     int64_t h = a->bound_ns;
-    if (a->nq > 0 && a->q[0].ns < h)
-        h = a->q[0].ns;
-    if (a->nbh > 0 && a->bh[0]->ns < h)
-        h = a->bh[0]->ns;
+    if (a->q.n > 0 && a->q.e[0].ns < h)
+        h = a->q.e[0].ns;
+    const activeq_node *act = activeq_min(&a->active);
+    if (act && act->ns < h)
+        h = act->ns;
     att_advance(a->att, h);
 }
 
@@ -378,29 +250,35 @@ static void bound_update(anz *a)
     a->since_bound = 0;
 }
 
+/* The queue's head is written before an active BEGIN_REQUEST that sorts
+ * before it (a request that may still precede it): count it late. */
+static void count_if_late(anz *a, const orderq_ent *top)
+{
+    const activeq_node *act = activeq_min(&a->active);
+    if (act && !key_less(top->ns, top->tag, act->ns, act->tag))
+        a->c.emitted_late++;
+}
+
 /* Write what can no longer be preceded; all of it when flush. */
 static void drain(anz *a, bool flush)
 {
     size_t cap = a->cfg.max_pending;
-    while (a->nq > 0) {
-        const qent *top = &a->q[0];
+    const orderq_ent *top;
+    while ((top = orderq_top(&a->q)) != NULL) {
         bool go = flush;
-        if (!go && a->have_rel && !q_less(&a->rel, top)) {
+        if (!go && a->have_rel && !orderq_less(&a->rel, top)) {
             /* streams: queued too long (wall clock), written anyway */
             go = true;
             a->rel_emitted = true;
-            if (a->nbh > 0 && !key_less(top->ns, top->tag, a->bh[0]->ns, a->bh[0]->tag))
-                a->c.emitted_late++;
+            count_if_late(a, top);
         }
-        if (!go && a->nq > cap) {
-            go = true;
-            /* Written before a request that may still precede it. */
-            if (a->nbh > 0 && !key_less(top->ns, top->tag, a->bh[0]->ns, a->bh[0]->tag))
-                a->c.emitted_late++;
+        if (!go && a->q.n > cap) {
+            go = true; /* the cap: written anyway */
+            count_if_late(a, top);
         }
         if (!go && a->have_cur) {
-            bool before_active = a->nbh == 0
-                || key_less(top->ns, top->tag, a->bh[0]->ns, a->bh[0]->tag);
+            const activeq_node *act = activeq_min(&a->active);
+            bool before_active = !act || key_less(top->ns, top->tag, act->ns, act->tag);
             if (!before_active)
                 break;
             /* Nothing still to come sorts before the bound (the flows'
@@ -421,7 +299,7 @@ static void drain(anz *a, bool flush)
         }
         if (!go)
             break;
-        emit(a, q_pop(a));
+        emit(a, orderq_pop(&a->q));
     }
     advance_attempts(a);
 }
@@ -453,7 +331,7 @@ static void wq_note(anz *a, const qitem *it)
     w->key.ns = it->ns;
     w->key.tag = it->tag;
     w->key.seq = it->seq;
-    w->key.it = NULL;
+    w->key.item = NULL;
     w->wall = wall_now();
 }
 
@@ -490,15 +368,49 @@ static void on_record(void *ud, const fsd_record_event *ev)
     begin_node *n = calloc(1, sizeof *n);
     if (!n)
         return; /* ordering then relies on the lag only */
-    n->ns = ev->first.ns;
-    n->tag = ev->first.tag;
+    n->key.ns = ev->first.ns;
+    n->key.tag = ev->first.tag;
     n->rid = ev->hdr.request_id;
-    if (!bh_push(fc->a, n)) {
+    if (!activeq_push(&fc->a->active, &n->key)) {
         free(n);
         return;
     }
     n->next = fc->begins;
     fc->begins = n;
+}
+
+/* A stand-alone anomaly line, queued at its packet (ts_ns, frame). NULL:
+ * out of memory (the line is lost; the summary counted it). */
+static qitem *anom_item(fsd_anomaly_id id, fsd_severity sev, uint64_t frame, int64_t ts_ns)
+{
+    qitem *it = qitem_new(false);
+    if (!it)
+        return NULL;
+    anom_rec *ar = Q_ANOM(it);
+    ar->id = id;
+    ar->severity = sev;
+    ar->frame = frame;
+    ar->ts_ns = ts_ns;
+    it->ns = ts_ns;
+    it->tag = frame;
+    return it;
+}
+
+/* The detail (n bytes at detail), cut to what anom_rec holds. */
+static void set_detail(anom_rec *ar, const char *detail, size_t n)
+{
+    if (n >= sizeof ar->detail)
+        n = sizeof ar->detail - 1;
+    memcpy(ar->detail, detail, n);
+    ar->detail[n] = '\0';
+}
+
+/* The TCP flow's connection number and endpoints. */
+static void set_endpoints(anom_rec *ar, const fcs_flow *f)
+{
+    ar->conn_id = f->id;
+    fcs_endpoint_format(&f->client, ar->client, sizeof ar->client);
+    fcs_endpoint_format(&f->server, ar->server, sizeof ar->server);
 }
 
 static void fill_anom_flow(anom_rec *ar, const flowctx *fc)
@@ -523,27 +435,17 @@ static void on_anomaly(void *ud, const fsd_anomaly_event *ev)
     stats_anomaly(a->cfg.st, ev->id, sev, ev->tag, ev->detail);
     if (ev->in_transaction)
         return;
-    qitem *it = qitem_new(false);
+    qitem *it = anom_item(ev->id, sev, ev->tag, ev->ts_ns);
     if (!it)
         return;
     anom_rec *ar = Q_ANOM(it);
-    ar->id = ev->id;
-    ar->severity = sev;
-    ar->frame = ev->tag;
-    ar->ts_ns = ev->ts_ns;
     ar->has_ts = true;
     fill_anom_flow(ar, fc);
     ar->has_dir = true;
     ar->dir = ev->dir;
     ar->request_id = ev->request_id;
     const char *nul = memchr(ev->detail, '\0', FSD_DETAIL_MAX);
-    size_t dl = nul ? (size_t)(nul - ev->detail) : FSD_DETAIL_MAX;
-    if (dl >= sizeof ar->detail)
-        dl = sizeof ar->detail - 1;
-    memcpy(ar->detail, ev->detail, dl);
-    ar->detail[dl] = '\0';
-    it->ns = ev->ts_ns;
-    it->tag = ev->tag;
+    set_detail(ar, ev->detail, nul ? (size_t)(nul - ev->detail) : FSD_DETAIL_MAX);
     deliver(a, it);
 }
 
@@ -577,15 +479,15 @@ static void on_transaction(void *ud, const fsd_transaction *tx)
      * one of the same id that began before it). */
     begin_node *exact = NULL;
     for (begin_node *n = fc->begins; n; n = n->next)
-        if (n->rid == tx->request_id && tx->t_begin.set && n->ns == tx->t_begin.ns
-            && n->tag == tx->t_begin.tag)
+        if (n->rid == tx->request_id && tx->t_begin.set && n->key.ns == tx->t_begin.ns
+            && n->key.tag == tx->t_begin.tag)
             exact = n;
     if (exact) {
         begin_drop(a, fc, exact);
     } else {
         begin_node *oldest = NULL;
         for (begin_node *n = fc->begins; n; n = n->next)
-            if (n->rid == tx->request_id && (!oldest || bnode_less(n, oldest)))
+            if (n->rid == tx->request_id && (!oldest || activeq_less(&n->key, &oldest->key)))
                 oldest = n;
         if (oldest)
             begin_drop(a, fc, oldest);
@@ -594,7 +496,7 @@ static void on_transaction(void *ud, const fsd_transaction *tx)
         for (begin_node *n = fc->begins, *next; n; n = next) {
             next = n->next;
             if (n->rid == tx->request_id
-                && key_less(n->ns, n->tag, tx->t_begin.ns, tx->t_begin.tag))
+                && key_less(n->key.ns, n->key.tag, tx->t_begin.ns, tx->t_begin.tag))
                 begin_drop(a, fc, n);
         }
     }
@@ -798,30 +700,10 @@ static void fport_seen(anz *a, uint16_t p)
     }
 }
 
-static void conn_event(void *ud, const fcs_flow *f, fcs_conn_event ev, int64_t ts_ns, uint64_t frame)
+/* What the handshake showed, in words. */
+static void conn_event_detail(anz *a, const fcs_flow *f, fcs_conn_event ev, int64_t ts_ns,
+                              anom_rec *ar)
 {
-    anz *a = ud;
-    static const fsd_anomaly_id ids[] = {
-        [FCS_CONN_REFUSED] = FSD_A_connection_refused,
-        [FCS_CONN_UNANSWERED] = FSD_A_connection_refused,
-        [FCS_CONN_CLOSED_EARLY] = FSD_A_closed_before_request,
-        [FCS_CONN_RETRIED] = FSD_A_connect_retried,
-    };
-    if ((unsigned)ev >= sizeof ids / sizeof ids[0])
-        return;
-    qitem *it = qitem_new(false);
-    if (!it)
-        return;
-    anom_rec *ar = Q_ANOM(it);
-    ar->id = ids[ev];
-    ar->severity = fsd_anomaly_severity(ar->id);
-    ar->frame = frame;
-    ar->ts_ns = ts_ns;
-    ar->has_ts = true;
-    ar->request_id = -1;
-    ar->conn_id = f->id;
-    fcs_endpoint_format(&f->client, ar->client, sizeof ar->client);
-    fcs_endpoint_format(&f->server, ar->server, sizeof ar->server);
     double since = (double)ns_sub(ts_ns, f->syn_ts_ns) / 1e9;
     switch (ev) {
     case FCS_CONN_REFUSED:
@@ -853,17 +735,13 @@ static void conn_event(void *ud, const fcs_flow *f, fcs_conn_event ev, int64_t t
                  (unsigned long long)f->syn_frame, since);
         break;
     }
-    it->ns = ts_ns;
-    it->tag = frame;
-    uint16_t p = f->server.port;
-    if (fport_is(a, p)) {
-        conn_event_out(a, it);
-        return;
-    }
-    if (!a->o->detect) { /* no FastCGI can be seen on another port */
-        free(it);
-        return;
-    }
+}
+
+/* An event on a port not (yet) known as a FastCGI server's: it waits in
+ * held until FastCGI shows up there (at most ANZ_MAX_HELD_EVENTS, the
+ * oldest dropped first). */
+static void hold_event(anz *a, qitem *it, uint16_t p)
+{
     if (a->nheld == ANZ_MAX_HELD_EVENTS) {
         size_t oldest = 0;
         for (size_t i = 1; i < a->nheld; i++)
@@ -889,6 +767,37 @@ static void conn_event(void *ud, const fcs_flow *f, fcs_conn_event ev, int64_t t
     }
     a->held[a->nheld] = it;
     a->held_port[a->nheld++] = p;
+}
+
+static void conn_event(void *ud, const fcs_flow *f, fcs_conn_event ev, int64_t ts_ns, uint64_t frame)
+{
+    anz *a = ud;
+    static const fsd_anomaly_id ids[] = {
+        [FCS_CONN_REFUSED] = FSD_A_connection_refused,
+        [FCS_CONN_UNANSWERED] = FSD_A_connection_refused,
+        [FCS_CONN_CLOSED_EARLY] = FSD_A_closed_before_request,
+        [FCS_CONN_RETRIED] = FSD_A_connect_retried,
+    };
+    if ((unsigned)ev >= sizeof ids / sizeof ids[0])
+        return;
+    qitem *it = anom_item(ids[ev], fsd_anomaly_severity(ids[ev]), frame, ts_ns);
+    if (!it)
+        return;
+    anom_rec *ar = Q_ANOM(it);
+    ar->has_ts = true;
+    ar->request_id = -1;
+    set_endpoints(ar, f);
+    conn_event_detail(a, f, ev, ts_ns, ar);
+    uint16_t p = f->server.port;
+    if (fport_is(a, p)) {
+        conn_event_out(a, it);
+        return;
+    }
+    if (!a->o->detect) { /* no FastCGI can be seen on another port */
+        free(it);
+        return;
+    }
+    hold_event(a, it, p);
 }
 
 static void flow_open(void *ud, fcs_flow *f)
@@ -972,30 +881,16 @@ static void tcp_anomaly(void *ud, fsd_anomaly_id id, fcs_flow *f, uint64_t frame
     anz *a = ud;
     fsd_severity sev = fsd_anomaly_severity(id);
     stats_anomaly(a->cfg.st, id, sev, frame, detail);
-    qitem *it = qitem_new(false);
+    qitem *it = anom_item(id, sev, frame, ts_ns);
     if (!it)
         return;
     anom_rec *ar = Q_ANOM(it);
-    ar->id = id;
-    ar->severity = sev;
-    ar->frame = frame;
-    ar->ts_ns = ts_ns;
     ar->has_ts = ts_ns != 0 || frame != 0;
     ar->request_id = -1;
-    if (f) {
-        ar->conn_id = f->id;
-        fcs_endpoint_format(&f->client, ar->client, sizeof ar->client);
-        fcs_endpoint_format(&f->server, ar->server, sizeof ar->server);
-    }
-    if (detail) {
-        size_t dl = strlen(detail);
-        if (dl >= sizeof ar->detail)
-            dl = sizeof ar->detail - 1;
-        memcpy(ar->detail, detail, dl);
-        ar->detail[dl] = '\0';
-    }
-    it->ns = ts_ns;
-    it->tag = frame;
+    if (f)
+        set_endpoints(ar, f);
+    if (detail)
+        set_detail(ar, detail, strlen(detail));
     deliver(a, it);
 }
 
@@ -1105,10 +1000,11 @@ void anz_packet(anz *a, const fcs_packet *pkt)
     fcs_tcp_packet(a->tcp, pkt);
     /* Most packets: nothing queued, or the queue's head waits for a request
      * still in flight (drain() would stop at its first test). */
-    if (a->nq == 0)
+    if (a->q.n == 0)
         return;
-    if (a->nq <= a->cfg.max_pending && a->nbh > 0
-        && !key_less(a->q[0].ns, a->q[0].tag, a->bh[0]->ns, a->bh[0]->tag))
+    const activeq_node *act = activeq_min(&a->active);
+    if (a->q.n <= a->cfg.max_pending && act
+        && !key_less(a->q.e[0].ns, a->q.e[0].tag, act->ns, act->tag))
         return;
     drain(a, false);
 }
@@ -1135,8 +1031,8 @@ void anz_idle(anz *a, int64_t wall_ns)
 {
     if (a->cfg.wall_lag_ns > 0) {
         while (a->wq_len > 0 && a->wq[a->wq_head].wall <= wall_ns - a->cfg.wall_lag_ns) {
-            const qent *k = &a->wq[a->wq_head].key;
-            if (!a->have_rel || q_less(&a->rel, k))
+            const orderq_ent *k = &a->wq[a->wq_head].key;
+            if (!a->have_rel || orderq_less(&a->rel, k))
                 a->rel = *k;
             a->have_rel = true;
             a->wq_head = (a->wq_head + 1) % a->wq_cap;
@@ -1194,8 +1090,8 @@ void anz_free(anz *a)
         return;
     fcs_tcp_free(a->tcp);
     att_free(a->att); /* like the queue below: what is still held is dropped */
-    while (a->nq > 0) {
-        qitem *it = q_pop(a);
+    while (a->q.n > 0) {
+        qitem *it = orderq_pop(&a->q);
         if (it->is_req)
             rec_free(Q_REQ(it));
         free(it);
@@ -1204,9 +1100,9 @@ void anz_free(anz *a)
         held_drop(a, a->nheld - 1);
     free(a->held);
     free(a->held_port);
-    free(a->q);
+    orderq_free(&a->q);
     free(a->wq);
-    free(a->bh);
+    activeq_free(&a->active);
     free(a->fcs);
     free(a->ports);
     free(a);

@@ -1,14 +1,16 @@
 /* anz.h — the analysis: TCP flows -> one fsd_conn each -> request records, emitted in order of t_begin.
  *
- * Normative reference: issue 4 ("requests in order of t_begin", bounded
- * memory), fsd.h (the decoder contract) and tcp.h (the flow callbacks).
+ * Requests are written in order of t_begin with bounded memory
+ * (analyzer/README.md "Ordering and memory"); fsd.h is the decoder contract
+ * and tcp.h gives the flow callbacks.
  *
  * Ordering with bounded memory. Requests finish out of order, so a finished
- * request waits in a queue (a min-heap on t_begin, frame) until no request
- * that is still to be delivered can start before it. That is known from:
+ * request waits in a queue (orderq.h: a min-heap on t_begin, frame) until
+ * no request that is still to be delivered can start before it. That is
+ * known from:
  *  - the requests active now: every BEGIN_REQUEST the decoder tracks is
- *    noted (its record event) in a min-heap of active begins, removed when
- *    its transaction is delivered;
+ *    noted (its record event) in a min-heap of active begins (activeq.h),
+ *    removed when its transaction is delivered;
  *  - requests not begun yet: their BEGIN_REQUEST's first byte is either
  *    among the bytes a flow's decoder was given after the last record it
  *    completed (per flow and direction, the earliest such packet is tracked

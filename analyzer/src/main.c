@@ -1,9 +1,12 @@
 /* main.c — fcgiscope: FastCGI traffic analysis of pcap/pcapng files and live captures.
  *
- * Normative reference: issue 4 (interface, exit statuses, outputs) and issue 7
- * (live capture on a production host: privileges, drop counters). The
- * pieces: opts (command line), capture/tcp (input, reassembly), anz (one
- * decoder per flow, ordering), stats (summary), out (reports).
+ * The options, outputs and exit statuses are described in analyzer/README.md
+ * (live capture on a production host: privileges, drop counters, there too).
+ * main() runs named steps: parse the command line, open the input, -w's
+ * file and the output, leave root, install the signal handlers, analyze
+ * (run.c), report write errors. The pieces: opts (command line),
+ * capture/tcp (input, reassembly), anz (one decoder per flow, ordering),
+ * stats (summary), out (reports).
  */
 #define _POSIX_C_SOURCE 200809L
 #define _DEFAULT_SOURCE 1
@@ -147,170 +150,219 @@ static int drop_privileges(const char *user, bool explicit_user)
     return 0;
 }
 
-int main(int argc, char **argv)
-{
+/* ---- the steps of a run ---- */
+
+/* What main opened, closed again by session_close. */
+typedef struct session {
     opts o;
+    bool live;                /* -i, --unix or --relay */
+    bool utf8;                /* the locale's charset */
+    fcs_capture *cap;
+    pcapw *dump;              /* -w */
+    FILE *out;                /* -o, or stdout */
     char err[FCS_CAP_ERRMAX];
-    if (opts_parse(&o, argc, argv, err, sizeof err) != 0) {
-        fprintf(stderr, "fcgiscope: %s\nTry 'fcgiscope --help'.\n", err);
-        opts_free(&o);
+} session;
+
+/* Write errors are reported by session_finish; this only releases. */
+static void session_close(session *ss)
+{
+    pcapw_close(ss->dump, ss->err, sizeof ss->err);
+    if (ss->cap)
+        fcs_cap_close(ss->cap);
+    if (ss->out && ss->out != stdout)
+        fclose(ss->out);
+    opts_free(&ss->o);
+}
+
+/* The command line: -1 to go on, else the exit status (usage error 2,
+ * --help and --version 0). */
+static int parse_command_line(session *ss, int argc, char **argv)
+{
+    opts *o = &ss->o;
+    if (opts_parse(o, argc, argv, ss->err, sizeof ss->err) != 0) {
+        fprintf(stderr, "fcgiscope: %s\nTry 'fcgiscope --help'.\n", ss->err);
         return 2;
     }
-    if (o.help) {
+    if (o->help) {
         fputs(opts_usage, stdout);
-        opts_free(&o);
         return 0;
     }
-    if (o.version) {
+    if (o->version) {
         printf("fcgiscope %s (libfsd %s)\n", FSD_VERSION_STRING, FSD_VERSION_STRING);
-        opts_free(&o);
         return 0;
     }
+    ss->live = o->iface != NULL || o->unix_path != NULL || o->relay_path != NULL;
+    return -1;
+}
 
+static bool locale_is_utf8(void)
+{
     setlocale(LC_CTYPE, "");
     const char *cs = nl_langinfo(CODESET);
-    bool utf8 = cs && (!strcmp(cs, "UTF-8") || !strcmp(cs, "utf8"));
-    bool live = o.iface != NULL || o.unix_path != NULL || o.relay_path != NULL;
+    return cs && (!strcmp(cs, "UTF-8") || !strcmp(cs, "utf8"));
+}
 
-    /* input first: an unreadable capture must not leave an empty -o file */
-    fcs_capture *cap;
-    if (o.relay_path) {
-        cap = fcs_relay_open(o.relay_path, o.relay_to, o.quiet, err, sizeof err);
-    } else if (o.unix_path) {
-        cap = fcs_unix_open(o.unix_path, err, sizeof err);
-    } else if (live) {
+/* The input, opened first: an unreadable capture must not leave an empty -o
+ * file. Several files: an unreadable one is named and skipped, the others
+ * analyzed (the exit status is 2 at the end). */
+static bool open_input(session *ss)
+{
+    const opts *o = &ss->o;
+    if (o->relay_path) {
+        ss->cap = fcs_relay_open(o->relay_path, o->relay_to, o->quiet, ss->err, sizeof ss->err);
+    } else if (o->unix_path) {
+        ss->cap = fcs_unix_open(o->unix_path, ss->err, sizeof ss->err);
+    } else if (ss->live) {
         fcs_live_options lo;
         memset(&lo, 0, sizeof lo);
-        lo.filter = o.filter;
-        lo.snaplen = o.snaplen;
-        lo.buffer_bytes = (int)(o.buffer_kib * 1024u);
-        lo.immediate = o.immediate;
-        cap = fcs_cap_open_live(o.iface, &lo, err, sizeof err);
+        lo.filter = o->filter;
+        lo.snaplen = o->snaplen;
+        lo.buffer_bytes = (int)(o->buffer_kib * 1024u);
+        lo.immediate = o->immediate;
+        ss->cap = fcs_cap_open_live(o->iface, &lo, ss->err, sizeof ss->err);
     } else {
-        fcs_cap_set_read_ahead(o.read_ahead);
-        cap = fcs_cap_open_files(o.files, o.nfiles, err, sizeof err);
+        fcs_cap_set_read_ahead(o->read_ahead);
+        ss->cap = fcs_cap_open_files(o->files, o->nfiles, ss->err, sizeof ss->err);
     }
-    if (!cap) {
-        /* one line per file that could not be read */
-        for (char *line = err, *nl; line; line = nl) {
+    if (!ss->cap) { /* one line per file that could not be read */
+        for (char *line = ss->err, *nl; line; line = nl) {
             nl = strchr(line, '\n');
             if (nl)
                 *nl++ = '\0';
             fprintf(stderr, "fcgiscope: %s\n", line);
         }
-        opts_free(&o);
-        return 2;
+        return false;
     }
-    /* several files: an unreadable one is skipped, the others analyzed (the
-     * exit status is 2 at the end) */
-    for (size_t i = 0; !live && i < fcs_cap_file_count(cap); i++) {
+    for (size_t i = 0; !ss->live && i < fcs_cap_file_count(ss->cap); i++) {
         fcs_cap_file_info fi;
-        if (fcs_cap_get_file_info(cap, i, &fi) && fi.unreadable)
+        if (fcs_cap_get_file_info(ss->cap, i, &fi) && fi.unreadable)
             fprintf(stderr, "fcgiscope: %s (skipped; the other files are analyzed)\n", fi.error);
     }
+    return true;
+}
 
-    pcapw *dump = NULL;
-    if (o.write_file) {
-        fcs_cap_file_info fi;
-        memset(&fi, 0, sizeof fi);
-        fcs_cap_get_file_info(cap, 0, &fi);
-        dump = pcapw_open(o.write_file, fi.dlt, fi.snaplen, err, sizeof err);
-        if (!dump) {
-            fprintf(stderr, "fcgiscope: %s\n", err);
-            fcs_cap_close(cap);
-            opts_free(&o);
-            return 2;
-        }
-    }
+/* -w FILE: the frames written again, with the capture's link type. */
+static bool open_dump(session *ss)
+{
+    if (!ss->o.write_file)
+        return true;
+    fcs_cap_file_info fi;
+    memset(&fi, 0, sizeof fi);
+    fcs_cap_get_file_info(ss->cap, 0, &fi);
+    ss->dump = pcapw_open(ss->o.write_file, fi.dlt, fi.snaplen, ss->err, sizeof ss->err);
+    if (!ss->dump)
+        fprintf(stderr, "fcgiscope: %s\n", ss->err);
+    return ss->dump != NULL;
+}
 
-    FILE *outf = stdout;
-    if (o.output && strcmp(o.output, "-") != 0) {
-        outf = fopen(o.output, "w");
-        if (!outf) {
-            fprintf(stderr, "fcgiscope: %s: cannot write: %s\n", o.output, strerror(errno));
-            pcapw_close(dump, err, sizeof err);
-            fcs_cap_close(cap);
-            opts_free(&o);
-            return 2;
-        }
-    }
-    /* --unix stays root unless --user says otherwise: bytes that sendfile(2)
-     * moved are read back through /proc/PID/fd of the sending process;
-     * --relay too: it connects to --to for every connection, and removes
-     * LISTEN_PATH at the end */
-    bool keep_root = o.unix_path || o.relay_path;
-    if (live && (!keep_root || o.user) && drop_privileges(o.user, o.user != NULL) != 0) {
-        pcapw_close(dump, err, sizeof err);
-        fcs_cap_close(cap);
-        if (outf != stdout)
-            fclose(outf);
-        opts_free(&o);
-        return 2;
-    }
+/* -o FILE ("-": standard output). */
+static bool open_output(session *ss)
+{
+    const char *name = ss->o.output;
+    ss->out = stdout;
+    if (!name || !strcmp(name, "-"))
+        return true;
+    ss->out = fopen(name, "w");
+    if (!ss->out)
+        fprintf(stderr, "fcgiscope: %s: cannot write: %s\n", name, strerror(errno));
+    return ss->out != NULL;
+}
 
-    bool color;
-    if (o.color >= 0) {
-        color = o.color;
-    } else {
-        const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
-        color = isatty(fileno(outf)) && !(nc && *nc) && !(term && !strcmp(term, "dumb"));
-    }
-    if (o.format != FMT_TEXT)
-        color = false;
+/* Live: root is given up once the device is open. --unix stays root unless
+ * --user says otherwise: bytes that sendfile(2) moved are read back through
+ * /proc/PID/fd of the sending process; --relay too: it connects to --to for
+ * every connection, and removes LISTEN_PATH at the end. */
+static bool leave_root(const session *ss)
+{
+    const opts *o = &ss->o;
+    bool keep_root = o->unix_path || o->relay_path;
+    if (!ss->live || (keep_root && !o->user))
+        return true;
+    return drop_privileges(o->user, o->user != NULL) == 0;
+}
 
+/* --color, else on a terminal unless NO_COLOR or TERM=dumb; text only. */
+static bool use_color(const session *ss)
+{
+    const opts *o = &ss->o;
+    if (o->format != FMT_TEXT)
+        return false;
+    if (o->color >= 0)
+        return o->color;
+    const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+    return isatty(fileno(ss->out)) && !(nc && *nc) && !(term && !strcmp(term, "dumb"));
+}
+
+/* SIGINT, SIGTERM (and live SIGHUP) stop the capture and print the summary;
+ * --duration arms a timer. */
+static void install_signals(const session *ss)
+{
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    g_cap = cap;
+    g_cap = ss->cap;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    if (live)
+    if (ss->live)
         sigaction(SIGHUP, &sa, NULL);
-    if (live && o.duration > 0) {
-        struct sigaction al;
-        memset(&al, 0, sizeof al);
-        al.sa_handler = on_alarm;
-        sigemptyset(&al.sa_mask);
-        sigaction(SIGALRM, &al, NULL);
-        struct itimerval it;
-        memset(&it, 0, sizeof it);
-        it.it_value.tv_sec = (time_t)o.duration;
-        it.it_value.tv_usec = (suseconds_t)((o.duration - (double)(time_t)o.duration) * 1e6);
-        if (it.it_value.tv_sec == 0 && it.it_value.tv_usec == 0)
-            it.it_value.tv_usec = 1;
-        setitimer(ITIMER_REAL, &it, NULL);
-    }
+    double secs = ss->o.duration;
+    if (!ss->live || secs <= 0)
+        return;
+    struct sigaction al;
+    memset(&al, 0, sizeof al);
+    al.sa_handler = on_alarm;
+    sigemptyset(&al.sa_mask);
+    sigaction(SIGALRM, &al, NULL);
+    struct itimerval it;
+    memset(&it, 0, sizeof it);
+    it.it_value.tv_sec = (time_t)secs;
+    it.it_value.tv_usec = (suseconds_t)((secs - (double)(time_t)secs) * 1e6);
+    if (it.it_value.tv_sec == 0 && it.it_value.tv_usec == 0)
+        it.it_value.tv_usec = 1;
+    setitimer(ITIMER_REAL, &it, NULL);
+}
 
+/* Live, without -q: what is captured and how to stop. */
+static void announce(const session *ss)
+{
+    const opts *o = &ss->o;
+    if (!ss->live || o->quiet)
+        return;
+    if (o->relay_path)
+        fprintf(stderr, "fcgiscope: relaying %s -> %s (--relay); Ctrl-C stops and prints the "
+                "summary\n", o->relay_path, o->relay_to);
+    else if (o->unix_path)
+        fprintf(stderr, "fcgiscope: capturing on unix socket %s (eBPF); Ctrl-C stops and prints "
+                "the summary\n", o->unix_path);
+    else
+        fprintf(stderr, "fcgiscope: capturing on %s%s%s; Ctrl-C stops and prints the summary\n",
+                o->iface, o->filter ? " with filter " : "", o->filter ? o->filter : "");
+}
+
+/* The analysis, with the progress bar (files, on a terminal or
+ * --progress always). Returns run_analysis's exit status. */
+static int analyze(const session *ss, uint64_t *requests)
+{
+    const opts *o = &ss->o;
     progress pr;
     memset(&pr, 0, sizeof pr);
-    pr.on = !live && !o.quiet && o.progress != 0 && (o.progress == 1 || isatty(2));
-    pr.utf8 = utf8;
+    pr.on = !ss->live && !o->quiet && o->progress != 0 && (o->progress == 1 || isatty(2));
+    pr.utf8 = ss->utf8;
     pr.start = pr.last = mono_ns();
-
-    if (o.relay_path && !o.quiet) {
-        fprintf(stderr, "fcgiscope: relaying %s -> %s (--relay); Ctrl-C stops and prints the "
-                "summary\n", o.relay_path, o.relay_to);
-    } else if (o.unix_path && !o.quiet) {
-        fprintf(stderr, "fcgiscope: capturing on unix socket %s (eBPF); Ctrl-C stops and prints "
-                "the summary\n", o.unix_path);
-    } else if (live && !o.quiet) {
-        fprintf(stderr, "fcgiscope: capturing on %s%s%s; Ctrl-C stops and prints the summary\n",
-                o.iface, o.filter ? " with filter " : "", o.filter ? o.filter : "");
-    }
 
     run_params rp;
     memset(&rp, 0, sizeof rp);
-    rp.o = &o;
-    rp.cap = cap;
-    rp.out = outf;
-    rp.live = live;
-    rp.dump = dump;
-    rp.color = color;
-    rp.utf8 = utf8;
+    rp.o = o;
+    rp.cap = ss->cap;
+    rp.out = ss->out;
+    rp.live = ss->live;
+    rp.dump = ss->dump;
+    rp.color = use_color(ss);
+    rp.utf8 = ss->utf8;
     rp.stderr_notes = true;
     struct winsize ws;
-    if (isatty(fileno(outf)) && ioctl(fileno(outf), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+    if (isatty(fileno(ss->out)) && ioctl(fileno(ss->out), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
         rp.width = ws.ws_col;
     rp.stop = &g_stop;
     rp.alarm = &g_alarm;
@@ -319,34 +371,66 @@ int main(int argc, char **argv)
         rp.progress_done = progress_clear;
         rp.ud = &pr;
     }
-    uint64_t nreq = 0;
-    rp.requests_out = &nreq;
-    int status = run_analysis(&rp);
+    rp.requests_out = requests;
+    return run_analysis(&rp);
+}
+
+/* -i found no FastCGI, but php-fpm listens on a Unix socket: say so (the
+ * text report has its own hint: out_text.c). */
+static void hint_unix_socket(const session *ss, uint64_t requests)
+{
+    const opts *o = &ss->o;
     char sock[256];
-    /* (the text report has its own hint: out.c no_fastcgi_hint) */
-    if (o.iface && !o.quiet && o.format != FMT_TEXT && nreq == 0 &&
+    if (o->iface && !o->quiet && o->format != FMT_TEXT && requests == 0 &&
         fcs_unix_fpm_socket(sock, sizeof sock))
         fprintf(stderr, "fcgiscope: no FastCGI on %s, but php-fpm listens on the Unix socket %s, "
-                "which no interface carries: try fcgiscope --unix %s\n", o.iface, sock, sock);
+                "which no interface carries: try fcgiscope --unix %s\n", o->iface, sock, sock);
+}
 
-    bool werr = ferror(outf) != 0;
-    if (outf != stdout) {
-        if (fclose(outf) != 0)
+/* The report and -w's file reach their files: else exit status 2. */
+static int session_finish(session *ss, int status)
+{
+    bool werr = ferror(ss->out) != 0;
+    if (ss->out != stdout) {
+        if (fclose(ss->out) != 0)
             werr = true;
+        ss->out = NULL;
     } else if (fflush(stdout) != 0) {
         werr = true;
     }
     if (werr) {
-        fprintf(stderr, "fcgiscope: %s: write error: %s\n", o.output ? o.output : "stdout",
+        fprintf(stderr, "fcgiscope: %s: write error: %s\n", ss->o.output ? ss->o.output : "stdout",
                 strerror(errno));
         status = 2;
     }
-    if (dump && pcapw_close(dump, err, sizeof err) != 0) {
-        fprintf(stderr, "fcgiscope: %s\n", err);
+    if (ss->dump && pcapw_close(ss->dump, ss->err, sizeof ss->err) != 0) {
+        fprintf(stderr, "fcgiscope: %s\n", ss->err);
         status = 2;
     }
+    ss->dump = NULL;
     g_cap = NULL;
-    fcs_cap_close(cap);
-    opts_free(&o);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    static session ss;
+    int status = parse_command_line(&ss, argc, argv);
+    if (status >= 0) {
+        opts_free(&ss.o);
+        return status;
+    }
+    ss.utf8 = locale_is_utf8();
+    if (!open_input(&ss) || !open_dump(&ss) || !open_output(&ss) || !leave_root(&ss)) {
+        session_close(&ss);
+        return 2;
+    }
+    install_signals(&ss);
+    announce(&ss);
+    uint64_t requests = 0;
+    status = analyze(&ss, &requests);
+    hint_unix_socket(&ss, requests);
+    status = session_finish(&ss, status);
+    session_close(&ss);
     return status;
 }

@@ -1,15 +1,22 @@
 /* opts.c — the fcgiscope command line: parsed options and the usage text.
  *
- * Normative reference: issue 4 "Interface"; POSIX XBD 12.2 (short options,
- * bundling, "--") and GNU long options ("--name=value" or "--name value").
- * A small parser of our own: no global state, so tests can run it many times.
+ * The option names, values and messages are a contract (analyzer/README.md
+ * "Usage"); POSIX XBD 12.2 (short options, bundling, "--") and GNU long
+ * options ("--name=value" or "--name value") through getopt_long(3). One
+ * table, optdefs[], names each option and either the flag it sets or the
+ * function that checks and stores its value; opts_parse() reads argv with
+ * it, then checks that the options fit together (one input: files, -i,
+ * --unix or --relay). A new option: its field in opts.h, its row (and
+ * set_* function) here, its line in opts_usage and analyzer/README.md.
  */
 #include "opts.h"
 
 #include "fsd/fsd.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,55 +94,7 @@ const char opts_usage[] =
     "Exit status: 0 done, 1 the --fail-on threshold was met, 2 usage, file or\n"
     "device error.\n";
 
-enum opt_id {
-    O_PORT = 1, O_NODETECT, O_FORMAT, O_PARAM, O_SLOWEST, O_TOP, O_FAILON, O_OUTPUT, O_READ,
-    O_IFACE, O_COUNT, O_DURATION, O_SNAPLEN, O_USER, O_COLOR, O_PROGRESS, O_QUIET, O_VERBOSE,
-    O_HELP, O_VERSION, O_MAXPENDING, O_MAXFLOWS, O_NOREADAHEAD, O_MAXHEADER, O_UPTIMEOUT,
-    O_UNIX, O_WRITE, O_RELAY, O_TO,
-    O_LATENCY, O_BUFSIZE, O_IMMEDIATE
-};
-
-static const struct optdef {
-    const char *name;
-    char shortc;
-    bool arg;
-    enum opt_id id;
-} optdefs[] = {
-    {"port", 'p', true, O_PORT},
-    {"no-detect", 0, false, O_NODETECT},
-    {"format", 'f', true, O_FORMAT},
-    {"param", 0, true, O_PARAM},
-    {"slowest", 0, true, O_SLOWEST},
-    {"top", 0, true, O_TOP},
-    {"fail-on", 0, true, O_FAILON},
-    {"output", 'o', true, O_OUTPUT},
-    {"read", 'r', true, O_READ},
-    {"interface", 'i', true, O_IFACE},
-    {"count", 'c', true, O_COUNT},
-    {"duration", 0, true, O_DURATION},
-    {"snaplen", 0, true, O_SNAPLEN},
-    {"buffer-size", 'B', true, O_BUFSIZE},
-    {"immediate", 0, false, O_IMMEDIATE},
-    {"user", 0, true, O_USER},
-    {"color", 0, true, O_COLOR},
-    {"colour", 0, true, O_COLOR},
-    {"progress", 0, true, O_PROGRESS},
-    {"quiet", 'q', false, O_QUIET},
-    {"verbose", 'v', false, O_VERBOSE},
-    {"help", 'h', false, O_HELP},
-    {"version", 'V', false, O_VERSION},
-    {"max-pending", 0, true, O_MAXPENDING},
-    {"max-flows", 0, true, O_MAXFLOWS},
-    {"no-read-ahead", 0, false, O_NOREADAHEAD},
-    {"max-header", 0, true, O_MAXHEADER},
-    {"upstream-timeout", 0, true, O_UPTIMEOUT},
-    {"unix", 0, true, O_UNIX},
-    {"relay", 0, true, O_RELAY},
-    {"to", 0, true, O_TO},
-    {"write", 'w', true, O_WRITE},
-    {"latency", 0, true, O_LATENCY},
-};
-#define NOPTDEFS (sizeof optdefs / sizeof optdefs[0])
+/* ---- one function per option: check the value, store it ---- */
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -150,6 +109,14 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
     va_end(ap);
     return -1;
 }
+
+/* Where a message goes (err, errlen of opts_parse). */
+typedef struct msg {
+    char *buf;
+    size_t len;
+} msg;
+
+#define FAIL(m, ...) fail((m)->buf, (m)->len, __VA_ARGS__)
 
 static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
 {
@@ -167,35 +134,42 @@ static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
     return true;
 }
 
-static int parse_ports(opts *o, const char *s, char *err, size_t errlen)
+/* "PORT" or "LO-HI" (len bytes at p) into lo, hi. */
+static int parse_port_item(const char *p, size_t n, uint64_t *lo, uint64_t *hi, msg *m)
+{
+    char item[32];
+    memcpy(item, p, n);
+    item[n] = '\0';
+    char *dash = strchr(item, '-');
+    if (dash) {
+        *dash = '\0';
+        if (!parse_u64(item, 65535, lo) || !parse_u64(dash + 1, 65535, hi) || *lo > *hi)
+            return FAIL(m, "--port: bad range \"%.*s\" (want LO-HI, 1..65535)", (int)n, p);
+    } else {
+        if (!parse_u64(item, 65535, lo))
+            return FAIL(m, "--port: bad port \"%s\" (want 1..65535)", item);
+        *hi = *lo;
+    }
+    if (*lo == 0)
+        return FAIL(m, "--port: port 0 is not a port");
+    return 0;
+}
+
+static int set_port(opts *o, const char *s, msg *m)
 {
     const char *p = s;
     if (!*p)
-        return fail(err, errlen, "--port: empty list");
+        return FAIL(m, "--port: empty list");
     while (*p) {
         const char *comma = strchr(p, ',');
         size_t n = comma ? (size_t)(comma - p) : strlen(p);
-        char item[32];
-        if (n == 0 || n >= sizeof item)
-            return fail(err, errlen, "--port: bad item in \"%s\"", s);
-        memcpy(item, p, n);
-        item[n] = '\0';
-        char *dash = strchr(item, '-');
         uint64_t lo, hi;
-        if (dash) {
-            *dash = '\0';
-            if (!parse_u64(item, 65535, &lo) || !parse_u64(dash + 1, 65535, &hi) || lo > hi)
-                return fail(err, errlen, "--port: bad range \"%.*s\" (want LO-HI, 1..65535)",
-                            (int)n, p);
-        } else {
-            if (!parse_u64(item, 65535, &lo))
-                return fail(err, errlen, "--port: bad port \"%s\" (want 1..65535)", item);
-            hi = lo;
-        }
-        if (lo == 0)
-            return fail(err, errlen, "--port: port 0 is not a port");
+        if (n == 0 || n >= 32)
+            return FAIL(m, "--port: bad item in \"%s\"", s);
+        if (parse_port_item(p, n, &lo, &hi, m) != 0)
+            return -1;
         if (o->nports >= OPTS_MAX_PORT_RANGES)
-            return fail(err, errlen, "--port: more than %d items", OPTS_MAX_PORT_RANGES);
+            return FAIL(m, "--port: more than %d items", OPTS_MAX_PORT_RANGES);
         o->ports[o->nports].lo = (uint16_t)lo;
         o->ports[o->nports].hi = (uint16_t)hi;
         o->nports++;
@@ -203,12 +177,13 @@ static int parse_ports(opts *o, const char *s, char *err, size_t errlen)
         if (*p == ',')
             p++;
         if (comma && !*p)
-            return fail(err, errlen, "--port: trailing comma in \"%s\"", s);
+            return FAIL(m, "--port: trailing comma in \"%s\"", s);
     }
     return 0;
 }
 
-static int parse_when(const char *name, const char *v, int *out, char *err, size_t errlen)
+/* auto, always (yes), never (no) -> -1, 1, 0 */
+static int parse_when(const char *name, const char *v, int *out, msg *m)
 {
     if (!strcmp(v, "auto"))
         *out = -1;
@@ -217,185 +192,480 @@ static int parse_when(const char *name, const char *v, int *out, char *err, size
     else if (!strcmp(v, "never") || !strcmp(v, "no"))
         *out = 0;
     else
-        return fail(err, errlen, "--%s: want auto, always or never, not \"%s\"", name, v);
+        return FAIL(m, "--%s: want auto, always or never, not \"%s\"", name, v);
     return 0;
 }
 
-static int apply(opts *o, const struct optdef *d, const char *v, char *err, size_t errlen)
+/* A value that must not be empty: "--NAME: empty WHAT". */
+static int set_nonempty(const char **dst, const char *v, const char *name, const char *what,
+                        msg *m)
 {
-    uint64_t n;
-    switch (d->id) {
-    case O_PORT:
-        return parse_ports(o, v, err, errlen);
-    case O_NODETECT:
-        o->detect = false;
-        return 0;
-    case O_FORMAT:
-        if (!strcmp(v, "text"))
-            o->format = FMT_TEXT;
-        else if (!strcmp(v, "json"))
-            o->format = FMT_JSON;
-        else if (!strcmp(v, "csv"))
-            o->format = FMT_CSV;
-        else
-            return fail(err, errlen, "--format: want text, json or csv, not \"%s\"", v);
-        return 0;
-    case O_PARAM:
-        if (!*v)
-            return fail(err, errlen, "--param: empty name");
-        if (o->nparams >= OPTS_MAX_PARAMS)
-            return fail(err, errlen, "--param: more than %d names", OPTS_MAX_PARAMS);
-        for (size_t i = 0; i < o->nparams; i++)
-            if (!strcmp(o->params[i], v))
-                return 0;
-        o->params[o->nparams++] = v;
-        return 0;
-    case O_SLOWEST:
-        if (!parse_u64(v, 100000, &n))
-            return fail(err, errlen, "--slowest: want a number 0..100000, not \"%s\"", v);
-        o->slowest = (unsigned)n;
-        return 0;
-    case O_TOP:
-        if (!parse_u64(v, 1000, &n))
-            return fail(err, errlen, "--top: want a number 0..1000, not \"%s\"", v);
-        o->top_scripts = (unsigned)n;
-        return 0;
-    case O_FAILON:
-        if (!strcmp(v, "never"))
-            o->fail_on = 0;
-        else if (!strcmp(v, "note"))
-            o->fail_on = 1;
-        else if (!strcmp(v, "warning"))
-            o->fail_on = 2;
-        else if (!strcmp(v, "error"))
-            o->fail_on = 3;
-        else
-            return fail(err, errlen, "--fail-on: want error, warning, note or never, not \"%s\"", v);
-        return 0;
-    case O_OUTPUT:
-        if (!*v)
-            return fail(err, errlen, "--output: empty file name");
-        o->output = v;
-        return 0;
-    case O_READ:
-        o->files[o->nfiles++] = v;
-        return 0;
-    case O_IFACE:
-        if (!*v)
-            return fail(err, errlen, "--interface: empty name");
-        o->iface = v;
-        return 0;
-    case O_COUNT:
-        if (!parse_u64(v, UINT64_MAX, &n) || n == 0)
-            return fail(err, errlen, "--count: want a positive number, not \"%s\"", v);
-        o->count = n;
-        return 0;
-    case O_DURATION: {
-        char *end;
-        errno = 0;
-        double d2 = strtod(v, &end);
-        if (errno || end == v || *end || !(d2 > 0) || !isfinite(d2) || d2 > 1e9)
-            return fail(err, errlen, "--duration: want seconds > 0, not \"%s\"", v);
-        o->duration = d2;
-        return 0;
-    }
-    case O_SNAPLEN:
-        if (!parse_u64(v, 262144, &n) || n < 64)
-            return fail(err, errlen, "--snaplen: want 64..262144, not \"%s\"", v);
-        o->snaplen = (int)n;
-        return 0;
-    case O_BUFSIZE:
-        /* tcpdump's -B: KiB; at most what libpcap's int takes in bytes */
-        if (!parse_u64(v, 2097151, &n) || n < 256)
-            return fail(err, errlen, "--buffer-size: want KiB 256..2097151, not \"%s\"", v);
-        o->buffer_kib = (uint32_t)n;
-        return 0;
-    case O_IMMEDIATE:
-        o->immediate = true;
-        return 0;
-    case O_USER:
-        if (!*v)
-            return fail(err, errlen, "--user: empty name");
-        o->user = v;
-        return 0;
-    case O_COLOR:
-        return parse_when("color", v, &o->color, err, errlen);
-    case O_PROGRESS:
-        return parse_when("progress", v, &o->progress, err, errlen);
-    case O_QUIET:
-        o->quiet = true;
-        return 0;
-    case O_VERBOSE:
-        o->verbose++;
-        return 0;
-    case O_HELP:
-        o->help = true;
-        return 0;
-    case O_VERSION:
-        o->version = true;
-        return 0;
-    case O_MAXPENDING:
-        if (!parse_u64(v, 100000000, &n) || n == 0)
-            return fail(err, errlen, "--max-pending: want 1..100000000, not \"%s\"", v);
-        o->max_pending = (size_t)n;
-        return 0;
-    case O_MAXFLOWS:
-        if (!parse_u64(v, 100000000, &n) || n == 0)
-            return fail(err, errlen, "--max-flows: want 1..100000000, not \"%s\"", v);
-        o->max_flows = (uint32_t)n;
-        return 0;
-    case O_NOREADAHEAD:
-        o->read_ahead = false;
-        return 0;
-    case O_MAXHEADER:
-        if (!parse_u64(v, OPTS_MAX_HEADER_LIMIT, &n) || n == 0)
-            return fail(err, errlen, "--max-header: want bytes 1..%u, not \"%s\"",
-                        OPTS_MAX_HEADER_LIMIT, v);
-        o->max_header = (uint32_t)n;
-        return 0;
-    case O_UPTIMEOUT: {
-        char *end;
-        errno = 0;
-        double secs = strtod(v, &end);
-        if (errno || end == v || *end || !isfinite(secs) || !(secs >= 0.001) || secs > 86400)
-            return fail(err, errlen, "--upstream-timeout: want seconds 0.001..86400, not \"%s\"",
-                        v);
-        o->upstream_timeout_ms = (uint32_t)(secs * 1000 + 0.5);
-        return 0;
-    }
-    case O_UNIX:
-        if (!*v)
-            return fail(err, errlen, "--unix: empty path");
-        o->unix_path = v;
-        return 0;
-    case O_RELAY:
-        if (!*v)
-            return fail(err, errlen, "--relay: empty path");
-        o->relay_path = v;
-        return 0;
-    case O_TO:
-        if (!*v)
-            return fail(err, errlen, "--to: empty path");
-        o->relay_to = v;
-        return 0;
-    case O_WRITE:
-        if (!*v)
-            return fail(err, errlen, "--write: empty file name");
-        o->write_file = v;
-        return 0;
-    case O_LATENCY:
-        if (!strcmp(v, "fcgi"))
-            o->latency_from_syn = false;
-        else if (!strcmp(v, "from-syn"))
-            o->latency_from_syn = true;
-        else
-            return fail(err, errlen, "--latency: want fcgi or from-syn, not \"%s\"", v);
-        return 0;
-    }
-    return fail(err, errlen, "internal: unknown option");
+    if (!*v)
+        return FAIL(m, "--%s: empty %s", name, what);
+    *dst = v;
+    return 0;
 }
 
-int opts_parse(opts *o, int argc, char **argv, char *err, size_t errlen)
+/* -f/--format: the names of the out_format values (out.c format_ops[]
+ * writes each). A new format adds its row here. */
+static const struct {
+    const char *name;
+    out_format format;
+} formats[] = {
+    {"text", FMT_TEXT},
+    {"json", FMT_JSON},
+    {"csv", FMT_CSV},
+};
+#define NFORMATS (sizeof formats / sizeof formats[0])
+
+static int set_format(opts *o, const char *v, msg *m)
+{
+    for (size_t k = 0; k < NFORMATS; k++)
+        if (!strcmp(v, formats[k].name)) {
+            o->format = formats[k].format;
+            return 0;
+        }
+    char names[128] = ""; /* "text, json or csv" */
+    for (size_t k = 0; k < NFORMATS; k++) {
+        size_t n = strlen(names);
+        snprintf(names + n, sizeof names - n, "%s%s",
+                 k == 0 ? "" : k + 1 == NFORMATS ? " or " : ", ", formats[k].name);
+    }
+    return FAIL(m, "--format: want %s, not \"%s\"", names, v);
+}
+
+static int set_param(opts *o, const char *v, msg *m)
+{
+    if (!*v)
+        return FAIL(m, "--param: empty name");
+    if (o->nparams >= OPTS_MAX_PARAMS)
+        return FAIL(m, "--param: more than %d names", OPTS_MAX_PARAMS);
+    for (size_t i = 0; i < o->nparams; i++)
+        if (!strcmp(o->params[i], v))
+            return 0;
+    o->params[o->nparams++] = v;
+    return 0;
+}
+
+static int set_slowest(opts *o, const char *v, msg *m)
+{
+    uint64_t n;
+    if (!parse_u64(v, 100000, &n))
+        return FAIL(m, "--slowest: want a number 0..100000, not \"%s\"", v);
+    o->slowest = (unsigned)n;
+    return 0;
+}
+
+static int set_top(opts *o, const char *v, msg *m)
+{
+    uint64_t n;
+    if (!parse_u64(v, 1000, &n))
+        return FAIL(m, "--top: want a number 0..1000, not \"%s\"", v);
+    o->top_scripts = (unsigned)n;
+    return 0;
+}
+
+static int set_fail_on(opts *o, const char *v, msg *m)
+{
+    static const char *const names[] = {"never", "note", "warning", "error"}; /* 0..3 */
+    for (int k = 0; k < 4; k++)
+        if (!strcmp(v, names[k])) {
+            o->fail_on = k;
+            return 0;
+        }
+    return FAIL(m, "--fail-on: want error, warning, note or never, not \"%s\"", v);
+}
+
+static int set_output(opts *o, const char *v, msg *m)
+{
+    return set_nonempty(&o->output, v, "output", "file name", m);
+}
+
+static int set_read(opts *o, const char *v, msg *m)
+{
+    (void)m;
+    o->files[o->nfiles++] = v;
+    return 0;
+}
+
+static int set_iface(opts *o, const char *v, msg *m)
+{
+    return set_nonempty(&o->iface, v, "interface", "name", m);
+}
+
+static int set_count(opts *o, const char *v, msg *m)
+{
+    uint64_t n;
+    if (!parse_u64(v, UINT64_MAX, &n) || n == 0)
+        return FAIL(m, "--count: want a positive number, not \"%s\"", v);
+    o->count = n;
+    return 0;
+}
+
+static int set_duration(opts *o, const char *v, msg *m)
+{
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (errno || end == v || *end || !(d > 0) || !isfinite(d) || d > 1e9)
+        return FAIL(m, "--duration: want seconds > 0, not \"%s\"", v);
+    o->duration = d;
+    return 0;
+}
+
+static int set_snaplen(opts *o, const char *v, msg *m)
+{
+    uint64_t n;
+    if (!parse_u64(v, 262144, &n) || n < 64)
+        return FAIL(m, "--snaplen: want 64..262144, not \"%s\"", v);
+    o->snaplen = (int)n;
+    return 0;
+}
+
+static int set_buffer_size(opts *o, const char *v, msg *m)
+{
+    /* tcpdump's -B: KiB; at most what libpcap's int takes in bytes */
+    uint64_t n;
+    if (!parse_u64(v, 2097151, &n) || n < 256)
+        return FAIL(m, "--buffer-size: want KiB 256..2097151, not \"%s\"", v);
+    o->buffer_kib = (uint32_t)n;
+    return 0;
+}
+
+static int set_user(opts *o, const char *v, msg *m)
+{
+    return set_nonempty(&o->user, v, "user", "name", m);
+}
+
+static int set_color(opts *o, const char *v, msg *m)
+{
+    return parse_when("color", v, &o->color, m);
+}
+
+static int set_progress(opts *o, const char *v, msg *m)
+{
+    return parse_when("progress", v, &o->progress, m);
+}
+
+static int set_max_pending(opts *o, const char *v, msg *m)
+{
+    uint64_t n;
+    if (!parse_u64(v, 100000000, &n) || n == 0)
+        return FAIL(m, "--max-pending: want 1..100000000, not \"%s\"", v);
+    o->max_pending = (size_t)n;
+    return 0;
+}
+
+static int set_max_flows(opts *o, const char *v, msg *m)
+{
+    uint64_t n;
+    if (!parse_u64(v, 100000000, &n) || n == 0)
+        return FAIL(m, "--max-flows: want 1..100000000, not \"%s\"", v);
+    o->max_flows = (uint32_t)n;
+    return 0;
+}
+
+static int set_max_header(opts *o, const char *v, msg *m)
+{
+    uint64_t n;
+    if (!parse_u64(v, OPTS_MAX_HEADER_LIMIT, &n) || n == 0)
+        return FAIL(m, "--max-header: want bytes 1..%u, not \"%s\"", OPTS_MAX_HEADER_LIMIT, v);
+    o->max_header = (uint32_t)n;
+    return 0;
+}
+
+static int set_upstream_timeout(opts *o, const char *v, msg *m)
+{
+    char *end;
+    errno = 0;
+    double secs = strtod(v, &end);
+    if (errno || end == v || *end || !isfinite(secs) || !(secs >= 0.001) || secs > 86400)
+        return FAIL(m, "--upstream-timeout: want seconds 0.001..86400, not \"%s\"", v);
+    o->upstream_timeout_ms = (uint32_t)(secs * 1000 + 0.5);
+    return 0;
+}
+
+static int set_unix(opts *o, const char *v, msg *m)
+{
+    return set_nonempty(&o->unix_path, v, "unix", "path", m);
+}
+
+static int set_relay(opts *o, const char *v, msg *m)
+{
+    return set_nonempty(&o->relay_path, v, "relay", "path", m);
+}
+
+static int set_to(opts *o, const char *v, msg *m)
+{
+    return set_nonempty(&o->relay_to, v, "to", "path", m);
+}
+
+static int set_write(opts *o, const char *v, msg *m)
+{
+    return set_nonempty(&o->write_file, v, "write", "file name", m);
+}
+
+static int set_latency(opts *o, const char *v, msg *m)
+{
+    if (!strcmp(v, "fcgi"))
+        o->latency_from_syn = false;
+    else if (!strcmp(v, "from-syn"))
+        o->latency_from_syn = true;
+    else
+        return FAIL(m, "--latency: want fcgi or from-syn, not \"%s\"", v);
+    return 0;
+}
+
+/* -v, repeatable: more detail each time. */
+static int set_verbose(opts *o, const char *v, msg *m)
+{
+    (void)v, (void)m;
+    o->verbose++;
+    return 0;
+}
+
+/* ---- the option table ---- */
+
+/* An option sets a flag (set NULL: the bool at flag_at becomes flag_to) or
+ * has a function check and store its value. */
+#define VALUE(fn) fn, 0, false
+#define FLAG(field, to) NULL, offsetof(opts, field), to
+
+static const struct optdef {
+    const char *name;
+    char shortc;              /* 0: long only */
+    bool arg;                 /* takes a value */
+    int (*set)(opts *o, const char *v, msg *m);
+    size_t flag_at;
+    bool flag_to;
+} optdefs[] = {
+    {"port", 'p', true, VALUE(set_port)},
+    {"no-detect", 0, false, FLAG(detect, false)},
+    {"format", 'f', true, VALUE(set_format)},
+    {"param", 0, true, VALUE(set_param)},
+    {"slowest", 0, true, VALUE(set_slowest)},
+    {"top", 0, true, VALUE(set_top)},
+    {"fail-on", 0, true, VALUE(set_fail_on)},
+    {"output", 'o', true, VALUE(set_output)},
+    {"read", 'r', true, VALUE(set_read)},
+    {"interface", 'i', true, VALUE(set_iface)},
+    {"count", 'c', true, VALUE(set_count)},
+    {"duration", 0, true, VALUE(set_duration)},
+    {"snaplen", 0, true, VALUE(set_snaplen)},
+    {"buffer-size", 'B', true, VALUE(set_buffer_size)},
+    {"immediate", 0, false, FLAG(immediate, true)},
+    {"user", 0, true, VALUE(set_user)},
+    {"color", 0, true, VALUE(set_color)},
+    {"colour", 0, true, VALUE(set_color)},
+    {"progress", 0, true, VALUE(set_progress)},
+    {"quiet", 'q', false, FLAG(quiet, true)},
+    {"verbose", 'v', false, VALUE(set_verbose)},
+    {"help", 'h', false, FLAG(help, true)},
+    {"version", 'V', false, FLAG(version, true)},
+    {"max-pending", 0, true, VALUE(set_max_pending)},
+    {"max-flows", 0, true, VALUE(set_max_flows)},
+    {"no-read-ahead", 0, false, FLAG(read_ahead, false)},
+    {"max-header", 0, true, VALUE(set_max_header)},
+    {"upstream-timeout", 0, true, VALUE(set_upstream_timeout)},
+    {"unix", 0, true, VALUE(set_unix)},
+    {"relay", 0, true, VALUE(set_relay)},
+    {"to", 0, true, VALUE(set_to)},
+    {"write", 'w', true, VALUE(set_write)},
+    {"latency", 0, true, VALUE(set_latency)},
+};
+#define NOPTDEFS (sizeof optdefs / sizeof optdefs[0])
+#define LONG_VAL 256 /* getopt_long's value for optdefs[k]: LONG_VAL + k */
+
+/* getopt_long's tables from optdefs: "-:" (operands returned in order as 1,
+ * ':' for a missing value, no messages of its own) and the short letters. */
+static void getopt_tables(char *shorts, struct option *longs)
+{
+    size_t n = 0;
+    shorts[n++] = '-';
+    shorts[n++] = ':';
+    for (size_t k = 0; k < NOPTDEFS; k++) {
+        const struct optdef *d = &optdefs[k];
+        longs[k] = (struct option){d->name, d->arg ? required_argument : no_argument, NULL,
+                                   (int)(LONG_VAL + k)};
+        if (d->shortc) {
+            shorts[n++] = d->shortc;
+            if (d->arg)
+                shorts[n++] = ':';
+        }
+    }
+    shorts[n] = '\0';
+    longs[NOPTDEFS] = (struct option){NULL, 0, NULL, 0};
+}
+
+static const struct optdef *by_short(int c)
+{
+    for (size_t k = 0; k < NOPTDEFS; k++)
+        if (optdefs[k].shortc && optdefs[k].shortc == c)
+            return &optdefs[k];
+    return NULL;
+}
+
+/* "--name" or "--name=value" in word: the option of exactly that name
+ * (getopt_long also takes unique abbreviations; the names are a contract,
+ * so they are taken whole only). */
+static const struct optdef *by_long(const char *word, size_t *namelen)
+{
+    const char *name = word + 2;
+    const char *eq = strchr(name, '=');
+    size_t nl = eq ? (size_t)(eq - name) : strlen(name);
+    *namelen = nl;
+    for (size_t k = 0; k < NOPTDEFS; k++)
+        if (strlen(optdefs[k].name) == nl && !strncmp(optdefs[k].name, name, nl))
+            return &optdefs[k];
+    return NULL;
+}
+
+/* What getopt_long refused (c: '?' unknown or unwanted value, ':' missing
+ * value), as our message. word: the argument it was reading. */
+static int refused(int c, const char *word, msg *m)
+{
+    bool is_long = word && word[0] == '-' && word[1] == '-';
+    if (!is_long) {
+        if (c == ':')
+            return FAIL(m, "option -%c needs a value", optopt);
+        return FAIL(m, "unknown option -%c", optopt);
+    }
+    size_t nl;
+    const struct optdef *d = by_long(word, &nl);
+    if (!d)
+        return FAIL(m, "unknown option --%.*s", (int)nl, word + 2);
+    if (c == ':')
+        return FAIL(m, "option --%s needs a value", d->name);
+    return FAIL(m, "option --%s takes no value", d->name);
+}
+
+/* Read argv: each option applied in turn, the operands (files, or -i's
+ * filter words) into words in their order. Stops at the first error. */
+static int read_argv(opts *o, int argc, char **argv, const char **words, size_t *nwords, msg *m)
+{
+    char shorts[2 + 2 * NOPTDEFS + 1];
+    struct option longs[NOPTDEFS + 1];
+    getopt_tables(shorts, longs);
+    opterr = 0;
+    optind = 0; /* glibc: start afresh (tests parse many command lines) */
+    for (;;) {
+        int at = optind ? optind : 1; /* where a long option's word is */
+        int c = getopt_long(argc, argv, shorts, longs, NULL);
+        if (c == -1)
+            break;
+        if (c == 1) {
+            words[(*nwords)++] = optarg;
+            continue;
+        }
+        const struct optdef *d = NULL;
+        if (c >= LONG_VAL) {
+            size_t nl;
+            d = by_long(argv[at], &nl);
+            if (d != &optdefs[c - LONG_VAL]) /* an abbreviation */
+                return FAIL(m, "unknown option --%.*s", (int)nl, argv[at] + 2);
+        } else if (c != '?' && c != ':') {
+            d = by_short(c);
+        }
+        if (!d) /* '?', ':' (or '-' in a bundle: not an option) */
+            return c == '?' || c == ':' ? refused(c, at < argc ? argv[at] : NULL, m)
+                                        : FAIL(m, "unknown option -%c", c);
+        if (!d->set)
+            *(bool *)((char *)o + d->flag_at) = d->flag_to;
+        else if (d->set(o, d->arg ? optarg : NULL, m) != 0)
+            return -1;
+    }
+    for (int i = optind; i < argc; i++) /* after "--" */
+        words[(*nwords)++] = argv[i];
+    return 0;
+}
+
+/* ---- do the options fit together ---- */
+
+/* --relay LISTEN_PATH --to PATH: nothing else to read. */
+static int check_relay(const opts *o, size_t nwords, msg *m)
+{
+    if (!o->relay_to)
+        return FAIL(m, "--relay needs --to PATH (the FastCGI server's socket)");
+    if (o->unix_path || o->iface || o->nfiles || nwords)
+        return FAIL(m, "--relay takes no --unix, -i, capture file or filter");
+    if (o->buffer_kib || o->immediate)
+        return FAIL(m, "-B/--buffer-size and --immediate are for -i");
+    return 0;
+}
+
+static int check_unix(const opts *o, size_t nwords, msg *m)
+{
+    if (o->iface || o->nfiles || nwords)
+        return FAIL(m, "--unix takes no -i, capture file or filter");
+    if (o->buffer_kib || o->immediate)
+        return FAIL(m, "-B/--buffer-size and --immediate are for -i (--unix reads "
+                    "its own ring buffer)");
+    return 0;
+}
+
+/* -i IFACE [FILTER...]: the words after it are the filter, joined by spaces. */
+static int take_filter(opts *o, const char **words, size_t nwords, msg *m)
+{
+    if (o->nfiles)
+        return FAIL(m, "-i and -r cannot be combined");
+    if (!nwords)
+        return 0;
+    size_t len = 1;
+    for (size_t k = 0; k < nwords; k++)
+        len += strlen(words[k]) + 1;
+    o->filter = malloc(len);
+    if (!o->filter)
+        return FAIL(m, "out of memory");
+    o->filter[0] = '\0';
+    for (size_t k = 0; k < nwords; k++) {
+        if (k)
+            strcat(o->filter, " ");
+        strcat(o->filter, words[k]);
+    }
+    return 0;
+}
+
+/* Capture files (the words after the -r files): none of the live options. */
+static int take_files(opts *o, const char **words, size_t nwords, msg *m)
+{
+    for (size_t k = 0; k < nwords; k++)
+        o->files[o->nfiles++] = words[k];
+    size_t stdin_uses = 0;
+    for (size_t k = 0; k < o->nfiles; k++)
+        stdin_uses += !strcmp(o->files[k], "-");
+    if (o->nfiles == 0)
+        return FAIL(m, "no capture file given (FILE... or -i IFACE)");
+    if (stdin_uses > 1)
+        return FAIL(m, "\"-\" (stdin) can be read only once");
+    if (o->count)
+        return FAIL(m, "-c/--count is for live capture (-i)");
+    if (o->duration > 0)
+        return FAIL(m, "--duration is for live capture (-i)");
+    if (o->write_file)
+        return FAIL(m, "-w/--write is for live capture (-i, --unix or --relay)");
+    if (o->buffer_kib)
+        return FAIL(m, "-B/--buffer-size is for live capture (-i)");
+    if (o->immediate)
+        return FAIL(m, "--immediate is for live capture (-i)");
+    return 0;
+}
+
+static int check_input(opts *o, const char **words, size_t nwords, msg *m)
+{
+    if (o->help || o->version)
+        return 0;
+    if (o->relay_to && !o->relay_path)
+        return FAIL(m, "--to is for --relay LISTEN_PATH --to PATH");
+    if (o->relay_path)
+        return check_relay(o, nwords, m);
+    if (o->unix_path)
+        return check_unix(o, nwords, m);
+    if (o->iface)
+        return take_filter(o, words, nwords, m);
+    return take_files(o, words, nwords, m);
+}
+
+static void set_defaults(opts *o)
 {
     memset(o, 0, sizeof *o);
     o->detect = true;
@@ -404,142 +674,24 @@ int opts_parse(opts *o, int argc, char **argv, char *err, size_t errlen)
     o->top_scripts = 10;
     o->color = -1;
     o->progress = -1;
+}
+
+int opts_parse(opts *o, int argc, char **argv, char *err, size_t errlen)
+{
+    msg m = { err, errlen };
+    set_defaults(o);
     if (errlen)
         err[0] = '\0';
     o->files = calloc((size_t)(argc > 0 ? argc : 1), sizeof *o->files);
     if (!o->files)
-        return fail(err, errlen, "out of memory");
+        return FAIL(&m, "out of memory");
     const char **words = calloc((size_t)(argc > 0 ? argc : 1), sizeof *words);
     if (!words)
-        return fail(err, errlen, "out of memory");
+        return FAIL(&m, "out of memory");
     size_t nwords = 0;
-    bool only_operands = false;
-    int rc = 0;
-
-    for (int i = 1; i < argc && rc == 0; i++) {
-        const char *a = argv[i];
-        if (only_operands || a[0] != '-' || !strcmp(a, "-")) {
-            words[nwords++] = a;
-            continue;
-        }
-        if (!strcmp(a, "--")) {
-            only_operands = true;
-            continue;
-        }
-        if (a[1] == '-') { /* --name[=value] */
-            const char *name = a + 2;
-            const char *eq = strchr(name, '=');
-            size_t nl = eq ? (size_t)(eq - name) : strlen(name);
-            const struct optdef *d = NULL;
-            for (size_t k = 0; k < NOPTDEFS; k++)
-                if (strlen(optdefs[k].name) == nl && !strncmp(optdefs[k].name, name, nl))
-                    d = &optdefs[k];
-            if (!d) {
-                rc = fail(err, errlen, "unknown option --%.*s", (int)nl, name);
-                break;
-            }
-            const char *v = NULL;
-            if (d->arg) {
-                if (eq)
-                    v = eq + 1;
-                else if (i + 1 < argc)
-                    v = argv[++i];
-                else {
-                    rc = fail(err, errlen, "option --%s needs a value", d->name);
-                    break;
-                }
-            } else if (eq) {
-                rc = fail(err, errlen, "option --%s takes no value", d->name);
-                break;
-            }
-            rc = apply(o, d, v, err, errlen);
-            continue;
-        }
-        /* -abc bundles; an option with a value takes the rest or the next word */
-        for (const char *p = a + 1; *p && rc == 0; p++) {
-            const struct optdef *d = NULL;
-            for (size_t k = 0; k < NOPTDEFS; k++)
-                if (optdefs[k].shortc && optdefs[k].shortc == *p)
-                    d = &optdefs[k];
-            if (!d) {
-                rc = fail(err, errlen, "unknown option -%c", *p);
-                break;
-            }
-            if (!d->arg) {
-                rc = apply(o, d, NULL, err, errlen);
-                continue;
-            }
-            const char *v;
-            if (p[1])
-                v = p + 1;
-            else if (i + 1 < argc)
-                v = argv[++i];
-            else {
-                rc = fail(err, errlen, "option -%c needs a value", *p);
-                break;
-            }
-            rc = apply(o, d, v, err, errlen);
-            break;
-        }
-    }
-
-    if (rc == 0 && !o->help && !o->version && o->relay_to && !o->relay_path) {
-        rc = fail(err, errlen, "--to is for --relay LISTEN_PATH --to PATH");
-    } else if (rc == 0 && !o->help && !o->version && o->relay_path) {
-        if (!o->relay_to)
-            rc = fail(err, errlen, "--relay needs --to PATH (the FastCGI server's socket)");
-        else if (o->unix_path || o->iface || o->nfiles || nwords)
-            rc = fail(err, errlen, "--relay takes no --unix, -i, capture file or filter");
-        else if (o->buffer_kib || o->immediate)
-            rc = fail(err, errlen, "-B/--buffer-size and --immediate are for -i");
-    } else if (rc == 0 && !o->help && !o->version && o->unix_path) {
-        if (o->iface || o->nfiles || nwords)
-            rc = fail(err, errlen, "--unix takes no -i, capture file or filter");
-        else if (o->buffer_kib || o->immediate)
-            rc = fail(err, errlen, "-B/--buffer-size and --immediate are for -i (--unix reads "
-                      "its own ring buffer)");
-    } else if (rc == 0 && !o->help && !o->version) {
-        if (o->iface) {
-            if (o->nfiles) {
-                rc = fail(err, errlen, "-i and -r cannot be combined");
-            } else if (nwords) { /* the filter */
-                size_t len = 1;
-                for (size_t k = 0; k < nwords; k++)
-                    len += strlen(words[k]) + 1;
-                o->filter = malloc(len);
-                if (!o->filter) {
-                    rc = fail(err, errlen, "out of memory");
-                } else {
-                    o->filter[0] = '\0';
-                    for (size_t k = 0; k < nwords; k++) {
-                        if (k)
-                            strcat(o->filter, " ");
-                        strcat(o->filter, words[k]);
-                    }
-                }
-            }
-        } else {
-            for (size_t k = 0; k < nwords; k++)
-                o->files[o->nfiles++] = words[k];
-            size_t stdin_uses = 0;
-            for (size_t k = 0; k < o->nfiles; k++)
-                stdin_uses += !strcmp(o->files[k], "-");
-            if (o->nfiles == 0)
-                rc = fail(err, errlen, "no capture file given (FILE... or -i IFACE)");
-            else if (stdin_uses > 1)
-                rc = fail(err, errlen, "\"-\" (stdin) can be read only once");
-            else if (o->count)
-                rc = fail(err, errlen, "-c/--count is for live capture (-i)");
-            else if (o->duration > 0)
-                rc = fail(err, errlen, "--duration is for live capture (-i)");
-            else if (o->write_file)
-                rc = fail(err, errlen, "-w/--write is for live capture (-i, --unix or --relay)");
-            else if (o->buffer_kib)
-                rc = fail(err, errlen, "-B/--buffer-size is for live capture (-i)");
-            else if (o->immediate)
-                rc = fail(err, errlen, "--immediate is for live capture (-i)");
-        }
-    }
+    int rc = read_argv(o, argc, argv, words, &nwords, &m);
+    if (rc == 0)
+        rc = check_input(o, words, nwords, &m);
     free(words);
     return rc;
 }

@@ -1,6 +1,6 @@
 /* opts.h — the fcgiscope command line: parsed options and the usage text.
  *
- * Normative reference: issue 4 "Interface" (option names are a contract) and
+ * The option names are a contract: analyzer/README.md "Usage" lists them.
  * POSIX Utility Syntax Guidelines (XBD 12.2) plus GNU long options.
  */
 #ifndef FCGISCOPE_OPTS_H
@@ -10,7 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum out_format { FMT_TEXT = 0, FMT_JSON, FMT_CSV } out_format;
+/* -f/--format: the reports (their names: opts.c formats[]; what each
+ * writes: out.c format_ops[]). FMT_COUNT last. */
+typedef enum out_format { FMT_TEXT = 0, FMT_JSON, FMT_CSV, FMT_COUNT } out_format;
 
 #define OPTS_MAX_PORT_RANGES 64
 #define OPTS_MAX_PARAMS 64

@@ -443,10 +443,46 @@ bool unix_client(const char *client, uint8_t ip[4], uint16_t *port)
     return true;
 }
 
+/* ---- the formats ------------------------------------------------------------ */
+
+/* One row per -f format, indexed by out_format: what it writes before the
+ * first record, per request, per anomaly and at the end. NULL: nothing at
+ * that point. A new format: its value in opts.h's out_format (before
+ * FMT_COUNT), its name in opts.c's formats[] (the --format message lists
+ * the names from there), its row here (the writers in their own
+ * out_NAME.c, declared in out_internal.h), its line in opts_usage and
+ * analyzer/README.md "Output formats"; the report unit suite checks that
+ * every format writes something. */
+typedef struct out_format_ops {
+    void (*begin)(out_ctx *c);
+    void (*request)(out_ctx *c, const req_rec *r);
+    void (*anomaly)(out_ctx *c, const anom_rec *a);
+    void (*summary)(out_ctx *c, const out_summary *s);
+    bool live_lines_only; /* request/anomaly lines only live and without -q
+                             (offline: the summary only) */
+} out_format_ops;
+
+static const out_format_ops format_ops[FMT_COUNT] = {
+    [FMT_TEXT] = {NULL, text_request_line, text_anomaly_line, text_report_end, true},
+    [FMT_JSON] = {NULL, json_request, json_anomaly, json_summary, false},
+    [FMT_CSV] = {csv_header, csv_request, NULL, NULL, false},
+};
+
+static const out_format_ops *ops(const out_ctx *c)
+{
+    return &format_ops[c->o->format];
+}
+
+/* Does the format write a line per request and anomaly here? */
+static bool writes_lines(const out_ctx *c, const out_format_ops *f)
+{
+    return !f->live_lines_only || (c->live && !c->o->quiet);
+}
+
 void out_begin(out_ctx *c)
 {
-    if (c->o->format == FMT_CSV)
-        csv_header(c);
+    if (ops(c)->begin)
+        ops(c)->begin(c);
     flush_line(c);
 }
 
@@ -460,57 +496,29 @@ void out_request(out_ctx *c, const req_rec *r)
             fcs_unix_worker_note(ip, port, r->has_latency, r->latency_ns, r->has_queue, r->queue_ns,
                                  r->uri.p, r->uri.len);
     }
-    switch (c->o->format) {
-    case FMT_JSON:
-        json_request(c, r);
-        break;
-    case FMT_CSV:
-        csv_request(c, r);
-        break;
-    case FMT_TEXT:
-        if (!c->live || c->o->quiet)
-            return; /* offline text: the summary only */
-        text_request_line(c, r);
-        break;
-    }
+    const out_format_ops *f = ops(c);
+    if (!f->request || !writes_lines(c, f))
+        return;
+    f->request(c, r);
     flush_line(c);
 }
 
 void out_anomaly(out_ctx *c, const anom_rec *a)
 {
     c->anomalies_written++;
-    switch (c->o->format) {
-    case FMT_JSON:
-        json_anomaly(c, a);
-        break;
-    case FMT_CSV:
+    const out_format_ops *f = ops(c);
+    if (!f->anomaly || !writes_lines(c, f))
         return;
-    case FMT_TEXT:
-        if (!c->live || c->o->quiet)
-            return;
-        text_anomaly_line(c, a);
-        break;
-    }
+    f->anomaly(c, a);
     flush_line(c);
 }
 
 void out_summary_write(out_ctx *c, const out_summary *s)
 {
-    switch (c->o->format) {
-    case FMT_JSON:
-        json_summary(c, s);
-        break;
-    case FMT_CSV:
+    if (!ops(c)->summary)
         return;
-    case FMT_TEXT:
-        if (c->live && !c->o->quiet && c->requests_written)
-            sbuf_addc(&c->line, '\n');
-        text_summary(c, s);
-        wrap_all(&c->line, text_width(c));
-        break;
-    }
+    ops(c)->summary(c, s);
     flush_line(c);
     if (fflush(c->f) != 0)
         c->write_error = true;
 }
-

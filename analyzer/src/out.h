@@ -1,8 +1,11 @@
 /* out.h — the reports: JSON lines, CSV rows and the text report for operators.
  *
- * Normative reference: issue 4 "Output" (field names are a contract, listed
- * in analyzer/README.md), RFC 8259 (JSON), RFC 4180 (CSV), RFC 3339 (times),
- * ECMA-48 SGR (colours). Every traffic-derived string goes through esc.h.
+ * The field names are a contract, listed in analyzer/README.md "Output
+ * formats". RFC 8259 (JSON), RFC 4180 (CSV), RFC 3339 (times), ECMA-48 SGR
+ * (colours). Every traffic-derived string goes through esc.h.
+ *
+ * One writer per format: out_json.c, out_csv.c, out_text.c; out.c holds
+ * what they share and the table of formats (format_ops[]).
  */
 #ifndef FCGISCOPE_OUT_H
 #define FCGISCOPE_OUT_H

@@ -52,5 +52,6 @@ void csv_request(out_ctx *c, const req_rec *r);
 void text_request_line(out_ctx *c, const req_rec *r);
 void text_anomaly_line(out_ctx *c, const anom_rec *a);
 void text_summary(out_ctx *c, const out_summary *s);
+void text_report_end(out_ctx *c, const out_summary *s); /* the summary, wrapped */
 
 #endif

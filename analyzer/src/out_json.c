@@ -280,7 +280,8 @@ static void json_user_summary(out_ctx *c, const stats *st)
     sbuf_addc(b, '}');
 }
 
-/* A files[] entry's per-file findings (issue 12: several files). */
+/* A files[] entry's per-file findings (several files: which one holds
+ * what). */
 static void json_file_more(out_ctx *c, const out_summary *s, size_t i)
 {
     sbuf *b = &c->line;
@@ -296,20 +297,13 @@ static void json_file_more(out_ctx *c, const out_summary *s, size_t i)
         fmt_rfc3339(t, sizeof t, fi->last_ts, c->ns);
     j_cstr(b, "last", fi->have_ts ? t : NULL);
     j_cstr(b, "max_severity", fs && fs->worst ? fsd_severity_name(fs->worst) : NULL);
-    J_KEY(b, "error");
-    if (fi->error)
-        esc_json(b, fi->error, strlen(fi->error));
-    else
-        SBUF_ADDL(b, "null");
+    j_cstr(b, "error", fi->error);
 }
 
-void json_summary(out_ctx *c, const out_summary *s)
+/* files[]: each input file as read. */
+static void json_files(out_ctx *c, const out_summary *s)
 {
     sbuf *b = &c->line;
-    stats *st = s->st;
-    char t[64];
-    sbuf_adds(b, "{\"type\":\"summary\"");
-    j_cstr(b, "version", FSD_VERSION_STRING);
     j_key(b, "files");
     sbuf_addc(b, '[');
     for (size_t i = 0; i < s->nfiles; i++) {
@@ -325,6 +319,14 @@ void json_summary(out_ctx *c, const out_summary *s)
         sbuf_addc(b, '}');
     }
     sbuf_addc(b, ']');
+}
+
+/* What was captured: the device or files' span, packets, flows,
+ * connections, what was not tracked. */
+static void json_capture(out_ctx *c, const out_summary *s)
+{
+    sbuf *b = &c->line;
+    char t[64];
     j_cstr(b, "interface", s->device);
     if (s->device)
         j_cstr(b, "filter", s->filter);
@@ -351,6 +353,12 @@ void json_summary(out_ctx *c, const out_summary *s)
                 s->t.untracked_flows, s->t.untracked_port_flows, s->t.untracked_packets,
                 s->t.untracked_bytes, s->t.table_full_events, s->c.untracked_requests,
                 s->c.untracked_records, s->c.untracked_bytes);
+}
+
+/* Requests: counts, end reasons, statuses, what the users got. */
+static void json_requests(out_ctx *c, const stats *st)
+{
+    sbuf *b = &c->line;
     sbuf_printf(b, ",\"requests\":{\"total\":%" PRIu64 ",\"complete\":%" PRIu64
                    ",\"incomplete\":%" PRIu64 "}",
                 st->requests, st->complete, st->incomplete);
@@ -369,6 +377,12 @@ void json_summary(out_ctx *c, const out_summary *s)
     sbuf_addc(b, '}');
     j_status_map(b, "statuses", st->status);
     json_user_summary(c, st);
+}
+
+/* The latency percentiles (and "queue_waited"). */
+static void json_latencies(out_ctx *c, const stats *st)
+{
+    sbuf *b = &c->line;
     j_lat(c, "latency_us", &st->latency, false);
     if (c->ns)
         j_lat(c, "latency_ns", &st->latency, true);
@@ -381,6 +395,12 @@ void json_summary(out_ctx *c, const out_summary *s)
         sbuf_printf(b, "%" PRIu64, st->queue_waited);
     else
         sbuf_adds(b, "null");
+}
+
+/* scripts[]: the --top busiest scripts. */
+static void json_scripts(out_ctx *c, const stats *st)
+{
+    sbuf *b = &c->line;
     j_key(b, "scripts");
     sbuf_addc(b, '[');
     unsigned top = c->o->top_scripts;
@@ -402,9 +422,38 @@ void json_summary(out_ctx *c, const out_summary *s)
     }
     free(sc);
     sbuf_addc(b, ']');
+}
+
+/* One anomaly_groups[] entry: the id's count, its first frames and files,
+ * its first detail. */
+static void json_anomaly_group(out_ctx *c, const anom_stat *an, fsd_anomaly_id id)
+{
+    sbuf *b = &c->line;
+    sbuf_printf(b, "\"id\":\"%s\",\"severity\":\"%s\",\"count\":%" PRIu64 ",\"first_frames\":[",
+                fsd_anomaly_name(id), fsd_severity_name(an->max_sev), an->count);
+    for (size_t k = 0; k < an->nframes; k++)
+        sbuf_printf(b, "%s%" PRIu64, k ? "," : "", lframe(c, an->frames[k]));
+    sbuf_adds(b, "],\"first_files\":[");
+    for (size_t k = 0; k < an->nframes; k++) {
+        if (k)
+            sbuf_addc(b, ',');
+        j_cstr_(b, where(c, an->frames[k], NULL));
+    }
+    sbuf_adds(b, "],\"first_detail\":");
+    esc_json(b, an->detail, strlen(an->detail));
+    sbuf_adds(b, ",\"message\":");
+    const char *msg = fsd_anomaly_summary(id);
+    esc_json(b, msg, strlen(msg));
+    sbuf_addc(b, '}');
+}
+
+/* "anomalies" (a count per id), anomaly_groups[], the severities. */
+static void json_anomalies(out_ctx *c, const stats *st)
+{
+    sbuf *b = &c->line;
     j_key(b, "anomalies");
     sbuf_addc(b, '{');
-    first = true;
+    bool first = true;
     for (unsigned id = 0; id < FSD_A_COUNT; id++) {
         if (!st->anom[id].count)
             continue;
@@ -422,26 +471,7 @@ void json_summary(out_ctx *c, const out_summary *s)
             continue;
         sbuf_adds(b, first ? "{" : ",{");
         first = false;
-        sbuf_printf(b, "\"id\":\"%s\",\"severity\":\"%s\",\"count\":%" PRIu64 ",\"first_frames\":[",
-                    fsd_anomaly_name((fsd_anomaly_id)id), fsd_severity_name(an->max_sev), an->count);
-        for (size_t k = 0; k < an->nframes; k++)
-            sbuf_printf(b, "%s%" PRIu64, k ? "," : "", lframe(c, an->frames[k]));
-        sbuf_adds(b, "],\"first_files\":[");
-        for (size_t k = 0; k < an->nframes; k++) {
-            const char *file = where(c, an->frames[k], NULL);
-            if (k)
-                sbuf_addc(b, ',');
-            if (file)
-                esc_json(b, file, strlen(file));
-            else
-                SBUF_ADDL(b, "null");
-        }
-        sbuf_adds(b, "],\"first_detail\":");
-        esc_json(b, an->detail, strlen(an->detail));
-        sbuf_adds(b, ",\"message\":");
-        const char *msg = fsd_anomaly_summary((fsd_anomaly_id)id);
-        esc_json(b, msg, strlen(msg));
-        sbuf_addc(b, '}');
+        json_anomaly_group(c, an, (fsd_anomaly_id)id);
     }
     sbuf_addc(b, ']');
     sbuf_printf(b, ",\"anomaly_severities\":{\"error\":%" PRIu64 ",\"warning\":%" PRIu64
@@ -449,6 +479,12 @@ void json_summary(out_ctx *c, const out_summary *s)
                 st->anomalies_by_sev[FSD_SEV_ERROR], st->anomalies_by_sev[FSD_SEV_WARNING],
                 st->anomalies_by_sev[FSD_SEV_NOTE]);
     j_cstr(b, "max_severity", st->max_sev ? fsd_severity_name(st->max_sev) : NULL);
+}
+
+/* "backend": handshake evidence per server. */
+static void json_backend(out_ctx *c, const stats *st)
+{
+    sbuf *b = &c->line;
     sbuf_printf(b, ",\"backend\":{\"connection_refused\":%" PRIu64 ",\"closed_before_request\":%"
                    PRIu64 ",\"connect_retried\":%" PRIu64 ",\"unlisted\":%" PRIu64 ",\"servers\":[",
                 st->backend[0], st->backend[1], st->backend[2], st->backend_unlisted);
@@ -458,6 +494,20 @@ void json_summary(out_ctx *c, const out_summary *s)
                     i ? "," : "", st->servers[i].server, st->servers[i].n[0], st->servers[i].n[1],
                     st->servers[i].n[2]);
     sbuf_adds(b, "]}");
+}
+
+void json_summary(out_ctx *c, const out_summary *s)
+{
+    sbuf *b = &c->line;
+    sbuf_adds(b, "{\"type\":\"summary\"");
+    j_cstr(b, "version", FSD_VERSION_STRING);
+    json_files(c, s);
+    json_capture(c, s);
+    json_requests(c, s->st);
+    json_latencies(c, s->st);
+    json_scripts(c, s->st);
+    json_anomalies(c, s->st);
+    json_backend(c, s->st);
     if (s->have_drops)
         sbuf_printf(b, ",\"pcap_stats\":{\"received\":%" PRIu64 ",\"dropped\":%" PRIu64
                        ",\"ifdropped\":%" PRIu64 "}",
@@ -468,4 +518,3 @@ void json_summary(out_ctx *c, const out_summary *s)
     j_cstr(b, "error", s->fatal);
     sbuf_printf(b, ",\"exit_status\":%d}\n", s->exit_status);
 }
-

@@ -1,6 +1,6 @@
 /* out_text.c — the text report for operators: live request lines and the summary, one function per section.
  *
- * Normative reference: see out.h; analyzer/README.md "The text report".
+ * Normative reference: see out.h; analyzer/README.md "text (default)".
  */
 #include "out_internal.h"
 
@@ -666,12 +666,20 @@ static void text_title(out_ctx *c, const out_summary *s)
     }
 }
 
-/* Capture, Files, Traffic, Backend, Kernel, Untracked, TCP, Decoder. */
-static void text_capture(out_ctx *c, const out_summary *s)
+/* FastCGI flows (by port or content) that never carried a byte (a SYN
+ * alone, refused, closed before a request, or only the tail of a
+ * connection) are not decoder connections, and are not "other" flows
+ * either: -v's "N flows: N FastCGI" counts them as FastCGI. */
+static uint64_t flows_without_data(const out_summary *s)
+{
+    return s->t.flows_fastcgi > s->c.connections ? s->t.flows_fastcgi - s->c.connections : 0;
+}
+
+/* Capture: the time span and the timestamps' precision; Files; damaged files. */
+static void text_span(out_ctx *c, const out_summary *s)
 {
     sbuf *b = &c->line;
-    stats *st = s->st;
-    char t1[64], t2[64], n1[32], n2[32], n3[32], d[32];
+    char t1[64], t2[64], d[32];
     label(c, "Capture");
     if (s->c.have_ts) {
         fmt_rfc3339(t1, sizeof t1, s->c.first_ts, c->ns);
@@ -711,7 +719,13 @@ static void text_capture(out_ctx *c, const out_summary *s)
             col(c, C_RESET);
             sbuf_addc(b, '\n');
         }
+}
 
+/* Traffic: packets, bytes, FastCGI connections, other flows. */
+static void text_traffic(out_ctx *c, const out_summary *s)
+{
+    sbuf *b = &c->line;
+    char n1[32], n2[32];
     label(c, "Traffic");
     size_t traffic_at = b->len; /* the line's text after its 12-column label */
     fmt_count(n1, sizeof n1, s->t.packets);
@@ -719,11 +733,7 @@ static void text_capture(out_ctx *c, const out_summary *s)
     sbuf_printf(b, "%s packets, %s", n1, n2);
     fmt_count(n1, sizeof n1, s->c.connections);
     sbuf_printf(b, "; %s FastCGI connection%s", n1, s->c.connections == 1 ? "" : "s");
-    /* FastCGI flows (by port or content) that never carried a byte (a SYN
-     * alone, refused, closed before a request, or only the tail of a
-     * connection) are not decoder connections, and are not "other" flows
-     * either: -v's "N flows: N FastCGI" counts them as FastCGI. */
-    uint64_t nodata = s->t.flows_fastcgi > s->c.connections ? s->t.flows_fastcgi - s->c.connections : 0;
+    uint64_t nodata = flows_without_data(s);
     uint64_t others = s->t.flows_seen > s->t.flows_fastcgi ? s->t.flows_seen - s->t.flows_fastcgi : 0;
     char extra[96];
     extra[0] = '\0';
@@ -748,120 +758,161 @@ static void text_capture(out_ctx *c, const out_summary *s)
         sbuf_adds(b, extra);
     }
     sbuf_addc(b, '\n');
-    if (st->backend[0] || st->backend[1] || st->backend[2]) {
-        /* handshake evidence on FastCGI server ports (anz.c) */
-        label(c, "Backend");
-        col(c, C_RED);
-        sbuf_printf(b, "%" PRIu64 " refused, %" PRIu64 " closed before a request, %" PRIu64
-                       " connects retried", st->backend[0], st->backend[1], st->backend[2]);
-        col(c, C_RESET);
-        sbuf_addc(b, '\n');
-        for (size_t i = 0; i < st->nservers && i < 3; i++) {
-            label(c, "");
-            sbuf_printf(b, "%s: %" PRIu64 " refused, %" PRIu64 " closed early, %" PRIu64 " retried\n",
-                        st->servers[i].server, st->servers[i].n[0], st->servers[i].n[1],
-                        st->servers[i].n[2]);
-        }
-        if (st->nservers > 3) {
-            label(c, "");
-            sbuf_printf(b, "%zu more servers (JSON summary \"backend\")\n", st->nservers - 3);
-        }
-        if (st->backend_unlisted) {
-            label(c, "");
-            fmt_count(n1, sizeof n1, st->backend_unlisted);
-            sbuf_printf(b, "%s events not listed (the first %d per server and kind are)\n", n1,
-                        STATS_BACKEND_LINES);
-        }
-    }
-    if (s->have_drops) {
-        label(c, "Kernel");
-        fmt_count(n1, sizeof n1, s->received);
-        fmt_count(n2, sizeof n2, s->dropped);
-        fmt_count(n3, sizeof n3, s->ifdropped);
-        if (s->dropped || s->ifdropped)
-            col(c, C_RED);
-        sbuf_printf(b, "%s received, %s dropped, %s dropped by the interface", n1, n2, n3);
-        col(c, C_RESET);
-        sbuf_addc(b, '\n');
-    }
+}
 
-    if (s->t.untracked_packets || s->c.untracked_requests) {
-        /* traffic that was not analyzed because a cap was reached */
-        label(c, "Untracked");
-        col(c, C_RED);
-        if (s->t.untracked_packets) {
-            fmt_count(n1, sizeof n1, s->t.untracked_flows);
-            fmt_count(n2, sizeof n2, s->t.untracked_port_flows);
-            sbuf_printf(b, "%s TCP flow%s (%s to a FastCGI port), ", n1,
-                        s->t.untracked_flows == 1 ? "" : "s", n2);
-            fmt_count(n1, sizeof n1, s->t.untracked_packets);
-            fmt_bytes(n2, sizeof n2, s->t.untracked_bytes);
-            fmt_count(n3, sizeof n3, c->o->max_flows ? c->o->max_flows : FCS_TCP_MAX_FLOWS_DEFAULT);
-            sbuf_printf(b, "%s packets, %s: the flow table was full (%s flows, --max-flows)", n1, n2, n3);
-            if (s->t.table_full_events > 1)
-                sbuf_printf(b, " %" PRIu64 " times", s->t.table_full_events);
-        }
-        if (s->c.untracked_requests) {
-            fmt_count(n1, sizeof n1, s->c.untracked_requests);
-            fmt_count(n2, sizeof n2, s->c.untracked_records);
-            fmt_bytes(n3, sizeof n3, s->c.untracked_bytes);
-            sbuf_printf(b, "%s%s request%s (%s later records, %s) past the decoder's request "
-                        "table (request_table_full)", s->t.untracked_packets ? "; " : "", n1,
-                        s->c.untracked_requests == 1 ? "" : "s", n2, n3);
-        }
-        col(c, C_RESET);
-        sbuf_addc(b, '\n');
-    }
-
-    if (c->o->verbose) {
-        const fcs_tcp_stats *t = &s->t;
-        label(c, "TCP");
-        sbuf_printf(b, "%" PRIu64 " segments (%" PRIu64 " FastCGI), %" PRIu64 " retransmitted, %" PRIu64
-                       " out of order, %" PRIu64 " overlap bytes, %" PRIu64 " gaps (%" PRIu64 " bytes)\n",
-                    t->tcp_segments, t->fastcgi_segments, t->retransmitted_segments, t->ooo_segments,
-                    t->overlap_bytes, t->gaps, t->gap_bytes);
+/* Backend: handshake evidence on FastCGI server ports (anz.c). */
+static void text_backend(out_ctx *c, const out_summary *s)
+{
+    sbuf *b = &c->line;
+    const stats *st = s->st;
+    char n1[32];
+    if (!st->backend[0] && !st->backend[1] && !st->backend[2])
+        return;
+    label(c, "Backend");
+    col(c, C_RED);
+    sbuf_printf(b, "%" PRIu64 " refused, %" PRIu64 " closed before a request, %" PRIu64
+                   " connects retried", st->backend[0], st->backend[1], st->backend[2]);
+    col(c, C_RESET);
+    sbuf_addc(b, '\n');
+    for (size_t i = 0; i < st->nservers && i < 3; i++) {
         label(c, "");
-        sbuf_printf(b, "%" PRIu64 " flows: %" PRIu64 " FastCGI (%" PRIu64 " without data), %" PRIu64
-                       " other, %" PRIu64 " expired idle, %"
-                       PRIu64 " port reuses, %" PRIu64 " at most at once; %" PRIu64 " not IP, %" PRIu64
-                       " not TCP, %" PRIu64 " IP fragments\n",
-                    t->flows_seen, t->flows_fastcgi, nodata, t->flows_ignored, t->flows_expired,
-                    t->flows_reused, t->flows_max, t->not_ip, t->not_tcp, t->fragments);
-        label(c, "Decoder");
-        sbuf_printf(b, "%" PRIu64 " records, %" PRIu64 " stream bytes skipped (hunting/desync), %" PRIu64
-                       " missing bytes reported; %" PRIu64 " records held for ordering at most\n",
-                    s->c.records, s->c.skipped_bytes, s->c.gap_bytes, s->c.pending_max);
+        sbuf_printf(b, "%s: %" PRIu64 " refused, %" PRIu64 " closed early, %" PRIu64 " retried\n",
+                    st->servers[i].server, st->servers[i].n[0], st->servers[i].n[1],
+                    st->servers[i].n[2]);
+    }
+    if (st->nservers > 3) {
+        label(c, "");
+        sbuf_printf(b, "%zu more servers (JSON summary \"backend\")\n", st->nservers - 3);
+    }
+    if (st->backend_unlisted) {
+        label(c, "");
+        fmt_count(n1, sizeof n1, st->backend_unlisted);
+        sbuf_printf(b, "%s events not listed (the first %d per server and kind are)\n", n1,
+                    STATS_BACKEND_LINES);
     }
 }
 
-/* Requests, Bodies and the findings verdict. */
-static void text_requests(out_ctx *c, const out_summary *s)
+/* Kernel: live capture's drop counters. */
+static void text_kernel(out_ctx *c, const out_summary *s)
 {
     sbuf *b = &c->line;
-    stats *st = s->st;
-    char n1[32], n2[32], n3[32], d[32];
+    char n1[32], n2[32], n3[32];
+    if (!s->have_drops)
+        return;
+    label(c, "Kernel");
+    fmt_count(n1, sizeof n1, s->received);
+    fmt_count(n2, sizeof n2, s->dropped);
+    fmt_count(n3, sizeof n3, s->ifdropped);
+    if (s->dropped || s->ifdropped)
+        col(c, C_RED);
+    sbuf_printf(b, "%s received, %s dropped, %s dropped by the interface", n1, n2, n3);
+    col(c, C_RESET);
+    sbuf_addc(b, '\n');
+}
+
+/* Untracked: traffic that was not analyzed because a cap was reached. */
+static void text_untracked(out_ctx *c, const out_summary *s)
+{
+    sbuf *b = &c->line;
+    char n1[32], n2[32], n3[32];
+    if (!s->t.untracked_packets && !s->c.untracked_requests)
+        return;
+    label(c, "Untracked");
+    col(c, C_RED);
+    if (s->t.untracked_packets) {
+        fmt_count(n1, sizeof n1, s->t.untracked_flows);
+        fmt_count(n2, sizeof n2, s->t.untracked_port_flows);
+        sbuf_printf(b, "%s TCP flow%s (%s to a FastCGI port), ", n1,
+                    s->t.untracked_flows == 1 ? "" : "s", n2);
+        fmt_count(n1, sizeof n1, s->t.untracked_packets);
+        fmt_bytes(n2, sizeof n2, s->t.untracked_bytes);
+        fmt_count(n3, sizeof n3, c->o->max_flows ? c->o->max_flows : FCS_TCP_MAX_FLOWS_DEFAULT);
+        sbuf_printf(b, "%s packets, %s: the flow table was full (%s flows, --max-flows)", n1, n2, n3);
+        if (s->t.table_full_events > 1)
+            sbuf_printf(b, " %" PRIu64 " times", s->t.table_full_events);
+    }
+    if (s->c.untracked_requests) {
+        fmt_count(n1, sizeof n1, s->c.untracked_requests);
+        fmt_count(n2, sizeof n2, s->c.untracked_records);
+        fmt_bytes(n3, sizeof n3, s->c.untracked_bytes);
+        sbuf_printf(b, "%s%s request%s (%s later records, %s) past the decoder's request "
+                    "table (request_table_full)", s->t.untracked_packets ? "; " : "", n1,
+                    s->c.untracked_requests == 1 ? "" : "s", n2, n3);
+    }
+    col(c, C_RESET);
+    sbuf_addc(b, '\n');
+}
+
+/* -v: TCP reassembly's and the decoder's counters. */
+static void text_counters(out_ctx *c, const out_summary *s)
+{
+    sbuf *b = &c->line;
+    const fcs_tcp_stats *t = &s->t;
+    label(c, "TCP");
+    sbuf_printf(b, "%" PRIu64 " segments (%" PRIu64 " FastCGI), %" PRIu64 " retransmitted, %" PRIu64
+                   " out of order, %" PRIu64 " overlap bytes, %" PRIu64 " gaps (%" PRIu64 " bytes)\n",
+                t->tcp_segments, t->fastcgi_segments, t->retransmitted_segments, t->ooo_segments,
+                t->overlap_bytes, t->gaps, t->gap_bytes);
+    label(c, "");
+    sbuf_printf(b, "%" PRIu64 " flows: %" PRIu64 " FastCGI (%" PRIu64 " without data), %" PRIu64
+                   " other, %" PRIu64 " expired idle, %"
+                   PRIu64 " port reuses, %" PRIu64 " at most at once; %" PRIu64 " not IP, %" PRIu64
+                   " not TCP, %" PRIu64 " IP fragments\n",
+                t->flows_seen, t->flows_fastcgi, flows_without_data(s), t->flows_ignored,
+                t->flows_expired, t->flows_reused, t->flows_max, t->not_ip, t->not_tcp, t->fragments);
+    label(c, "Decoder");
+    sbuf_printf(b, "%" PRIu64 " records, %" PRIu64 " stream bytes skipped (hunting/desync), %" PRIu64
+                   " missing bytes reported; %" PRIu64 " records held for ordering at most\n",
+                s->c.records, s->c.skipped_bytes, s->c.gap_bytes, s->c.pending_max);
+}
+
+/* Capture, Files, Traffic, Backend, Kernel, Untracked, TCP, Decoder. */
+static void text_capture(out_ctx *c, const out_summary *s)
+{
+    text_span(c, s);
+    text_traffic(c, s);
+    text_backend(c, s);
+    text_kernel(c, s);
+    text_untracked(c, s);
+    if (c->o->verbose)
+        text_counters(c, s);
+}
+
+/* "N incomplete (reason n, ...)" after the complete count. */
+static void text_incomplete_counts(out_ctx *c, const stats *st)
+{
+    sbuf *b = &c->line;
+    char n[32];
+    fmt_count(n, sizeof n, st->incomplete);
+    sbuf_adds(b, ", ");
+    col(c, C_YELLOW);
+    sbuf_printf(b, "%s incomplete", n);
+    col(c, C_RESET);
+    bool first = true;
+    for (int r = 1; r <= FSD_END_DESYNC; r++)
+        if (st->end_reasons[r]) {
+            sbuf_printf(b, "%s%s %" PRIu64, first ? " (" : ", ",
+                        fsd_end_reason_name((fsd_end_reason)r), st->end_reasons[r]);
+            first = false;
+        }
+    if (!first)
+        sbuf_addc(b, ')');
+}
+
+/* Requests: how many, complete or not (why), user requests, the rate. */
+static void text_request_counts(out_ctx *c, const out_summary *s)
+{
+    sbuf *b = &c->line;
+    const stats *st = s->st;
+    char n1[32], n2[32], n3[32];
     label(c, "Requests");
     fmt_count(n1, sizeof n1, st->requests);
     fmt_count(n2, sizeof n2, st->complete);
     sbuf_printf(b, "%s", n1);
     if (st->requests) {
         sbuf_printf(b, ": %s complete", n2);
-        if (st->incomplete) {
-            fmt_count(n3, sizeof n3, st->incomplete);
-            sbuf_adds(b, ", ");
-            col(c, C_YELLOW);
-            sbuf_printf(b, "%s incomplete", n3);
-            col(c, C_RESET);
-            bool first = true;
-            for (int r = 1; r <= FSD_END_DESYNC; r++)
-                if (st->end_reasons[r]) {
-                    sbuf_printf(b, "%s%s %" PRIu64, first ? " (" : ", ",
-                                fsd_end_reason_name((fsd_end_reason)r), st->end_reasons[r]);
-                    first = false;
-                }
-            if (!first)
-                sbuf_addc(b, ')');
-        }
+        if (st->incomplete)
+            text_incomplete_counts(c, st);
         if (st->retried_attempts) {
             fmt_count(n3, sizeof n3, st->user_requests);
             sbuf_printf(b, "; %s user requests (%" PRIu64 " retried)", n3, st->retried_attempts);
@@ -875,15 +926,82 @@ static void text_requests(out_ctx *c, const out_summary *s)
         }
     }
     sbuf_addc(b, '\n');
-    if (st->requests && !c->o->quiet) {
-        label(c, "Bodies");
-        fmt_bytes(n1, sizeof n1, st->stdin_bytes);
-        fmt_bytes(n2, sizeof n2, st->stdout_bytes);
-        fmt_bytes(n3, sizeof n3, st->stderr_bytes);
-        sbuf_printf(b, "%s in (STDIN), %s out (STDOUT), %s STDERR\n", n1, n2, n3);
-    }
+}
 
-    /* findings: the verdict in one or two lines */
+/* Bodies: the content bytes each way. */
+static void text_bodies(out_ctx *c, const stats *st)
+{
+    char n1[32], n2[32], n3[32];
+    if (!st->requests || c->o->quiet)
+        return;
+    label(c, "Bodies");
+    fmt_bytes(n1, sizeof n1, st->stdin_bytes);
+    fmt_bytes(n2, sizeof n2, st->stdout_bytes);
+    fmt_bytes(n3, sizeof n3, st->stderr_bytes);
+    sbuf_printf(&c->line, "%s in (STDIN), %s out (STDOUT), %s STDERR\n", n1, n2, n3);
+}
+
+/* The findings at one severity: "N errors (id, id, id, ...)". */
+static void text_findings_at(out_ctx *c, const stats *st, int sev, bool after)
+{
+    sbuf *b = &c->line;
+    char n[32];
+    col(c, sev_color((fsd_severity)sev));
+    fmt_count(n, sizeof n, st->anomalies_by_sev[sev]);
+    sbuf_printf(b, "%s%s %s%s (", after ? "; " : "", n, sev == FSD_SEV_ERROR ? "error" : "warning",
+                st->anomalies_by_sev[sev] == 1 ? "" : "s");
+    int shown = 0;
+    for (unsigned id = 0; id < FSD_A_COUNT; id++)
+        if (st->anom[id].by_sev[sev]) {
+            if (shown == 3) {
+                sbuf_adds(b, ", ...");
+                break;
+            }
+            sbuf_printf(b, "%s%s", shown++ ? ", " : "", fsd_anomaly_name((fsd_anomaly_id)id));
+        }
+    sbuf_addc(b, ')');
+    col(c, C_RESET);
+}
+
+/* The findings' HTTP statuses, incomplete count, slowest request and what
+ * users got. */
+static void text_findings_requests(out_ctx *c, const stats *st)
+{
+    sbuf *b = &c->line;
+    uint64_t s5 = 0, s4 = 0;
+    for (int k = 400; k < 600; k++)
+        *(k < 500 ? &s4 : &s5) += st->status[k];
+    if (s5)
+        sbuf_printf(b, "; %" PRIu64 " HTTP 5xx", s5);
+    if (s4)
+        sbuf_printf(b, "; %" PRIu64 " HTTP 4xx", s4);
+    if (st->incomplete)
+        sbuf_printf(b, "; %" PRIu64 " incomplete", st->incomplete);
+    const req_rec *w = stats_slowest_one(st);
+    if (w) {
+        char e[48];
+        fmt_elapsed(e, sizeof e, w, c->utf8);
+        sbuf_printf(b, "; slowest %s%s (", e, w->complete ? "" : " incomplete");
+        if (w->uri.p)
+            esc_text(b, w->uri.p, w->uri.len, c->utf8, 40);
+        else
+            sbuf_addc(b, '-');
+        sbuf_printf(b, ", frame %" PRIu64 ")", lframe(c, w->frame));
+    } else if (st->latency.count) {
+        char d[32];
+        fmt_duration(d, sizeof d, (int64_t)st->latency.max, c->utf8);
+        sbuf_printf(b, "; slowest %s", d);
+    }
+    if (st->user_differs)
+        sbuf_printf(b, "; %" PRIu64 " request%s: the user got another status", st->user_differs,
+                    st->user_differs == 1 ? "" : "s");
+}
+
+/* Findings: the verdict in one or two lines (or: no FastCGI at all). */
+static void text_findings(out_ctx *c, const out_summary *s)
+{
+    sbuf *b = &c->line;
+    const stats *st = s->st;
     bool no_fcgi = s->c.connections == 0 && st->requests == 0;
     if (no_fcgi) {
         label(c, "Findings");
@@ -892,63 +1010,33 @@ static void text_requests(out_ctx *c, const out_summary *s)
         col(c, C_RESET);
         sbuf_addc(b, '\n');
         no_fastcgi_hint(c, s);
+        return;
     }
-    if ((st->requests || st->anomaly_events) && !no_fcgi) {
-        label(c, "Findings");
-        bool any = false;
-        for (int sev = FSD_SEV_ERROR; sev >= FSD_SEV_WARNING; sev--) {
-            if (!st->anomalies_by_sev[sev])
-                continue;
-            col(c, sev_color((fsd_severity)sev));
-            fmt_count(n1, sizeof n1, st->anomalies_by_sev[sev]);
-            sbuf_printf(b, "%s%s %s%s (", any ? "; " : "", n1, sev == FSD_SEV_ERROR ? "error" : "warning",
-                        st->anomalies_by_sev[sev] == 1 ? "" : "s");
-            int shown = 0;
-            for (unsigned id = 0; id < FSD_A_COUNT; id++)
-                if (st->anom[id].by_sev[sev]) {
-                    if (shown == 3) {
-                        sbuf_adds(b, ", ...");
-                        break;
-                    }
-                    sbuf_printf(b, "%s%s", shown++ ? ", " : "", fsd_anomaly_name((fsd_anomaly_id)id));
-                }
-            sbuf_addc(b, ')');
-            col(c, C_RESET);
-            any = true;
-        }
-        if (!any) {
-            col(c, C_GREEN);
-            sbuf_adds(b, st->anomaly_events ? "framing sound (notes only)" : "framing sound");
-            col(c, C_RESET);
-        }
-        uint64_t s5 = 0, s4 = 0;
-        for (int k = 400; k < 600; k++)
-            *(k < 500 ? &s4 : &s5) += st->status[k];
-        if (s5)
-            sbuf_printf(b, "; %" PRIu64 " HTTP 5xx", s5);
-        if (s4)
-            sbuf_printf(b, "; %" PRIu64 " HTTP 4xx", s4);
-        if (st->incomplete)
-            sbuf_printf(b, "; %" PRIu64 " incomplete", st->incomplete);
-        const req_rec *w = stats_slowest_one(st);
-        if (w) {
-            char e[48];
-            fmt_elapsed(e, sizeof e, w, c->utf8);
-            sbuf_printf(b, "; slowest %s%s (", e, w->complete ? "" : " incomplete");
-            if (w->uri.p)
-                esc_text(b, w->uri.p, w->uri.len, c->utf8, 40);
-            else
-                sbuf_addc(b, '-');
-            sbuf_printf(b, ", frame %" PRIu64 ")", lframe(c, w->frame));
-        } else if (st->latency.count) {
-            fmt_duration(d, sizeof d, (int64_t)st->latency.max, c->utf8);
-            sbuf_printf(b, "; slowest %s", d);
-        }
-        if (st->user_differs)
-            sbuf_printf(b, "; %" PRIu64 " request%s: the user got another status", st->user_differs,
-                        st->user_differs == 1 ? "" : "s");
-        sbuf_addc(b, '\n');
+    if (!st->requests && !st->anomaly_events)
+        return;
+    label(c, "Findings");
+    bool any = false;
+    for (int sev = FSD_SEV_ERROR; sev >= FSD_SEV_WARNING; sev--) {
+        if (!st->anomalies_by_sev[sev])
+            continue;
+        text_findings_at(c, st, sev, any);
+        any = true;
     }
+    if (!any) {
+        col(c, C_GREEN);
+        sbuf_adds(b, st->anomaly_events ? "framing sound (notes only)" : "framing sound");
+        col(c, C_RESET);
+    }
+    text_findings_requests(c, st);
+    sbuf_addc(b, '\n');
+}
+
+/* Requests, Bodies and the findings verdict. */
+static void text_requests(out_ctx *c, const out_summary *s)
+{
+    text_request_counts(c, s);
+    text_bodies(c, s->st);
+    text_findings(c, s);
 }
 
 /* The latency table, time to first byte, the histogram. */
@@ -1338,3 +1426,12 @@ void text_summary(out_ctx *c, const out_summary *s)
     text_anomalies(c, s);
 }
 
+/* The report's end: the summary (after the live lines, a blank line), each
+ * line wrapped to the terminal's width. */
+void text_report_end(out_ctx *c, const out_summary *s)
+{
+    if (c->live && !c->o->quiet && c->requests_written)
+        sbuf_addc(&c->line, '\n');
+    text_summary(c, s);
+    wrap_all(&c->line, text_width(c));
+}

@@ -52,6 +52,26 @@ static const fsd_param *find_param(const fsd_transaction *tx, const char *name)
     return last;
 }
 
+/* A copy of an rstr (absent stays absent). */
+static bool dup_rstr(rstr *d, const rstr *s)
+{
+    return dup_span(d, s->p, s->len, s->p != NULL);
+}
+
+/* end - start, when both were seen. */
+static bool between(const fsd_timepoint *start, const fsd_timepoint *end, int64_t *ns)
+{
+    if (!start->set || !end->set)
+        return false;
+    *ns = end->ns - start->ns;
+    return true;
+}
+
+static void set_bit(uint64_t *bits, unsigned id)
+{
+    bits[id / 64] |= UINT64_C(1) << (id % 64);
+}
+
 static size_t span_size(fsd_span s)
 {
     return s.ptr ? s.len + 1 : 0;
@@ -82,22 +102,11 @@ static void copy_user_fields(req_rec *r, const fsd_transaction *tx)
     r->closed_by = tx->closed_by == FSD_DIR_CLIENT || tx->closed_by == FSD_DIR_SERVER
                  ? tx->closed_by : -1;
     r->closed_by_reset = r->closed_by >= 0 && tx->closed_by_reset;
-    if (tx->t_begin.set && tx->t_abandoned.set) {
-        r->has_abandoned = true;
-        r->abandoned_ns = tx->t_abandoned.ns - tx->t_begin.ns;
-    }
-    if (!tx->t_begin.set)
-        return;
-    if (tx->complete && tx->t_end.set) {
-        r->has_elapsed = true;
-        r->elapsed_ns = tx->t_end.ns - tx->t_begin.ns;
-    } else if (!tx->complete && tx->t_close.set) {
-        r->has_elapsed = true;
-        r->elapsed_ns = tx->t_close.ns - tx->t_begin.ns;
-    } else if (!tx->complete && tx->t_last.set) {
-        r->has_elapsed = true;
-        r->elapsed_ns = tx->t_last.ns - tx->t_begin.ns;
-    }
+    r->has_abandoned = between(&tx->t_begin, &tx->t_abandoned, &r->abandoned_ns);
+    /* complete: to END_REQUEST; else to the close, or the last byte seen */
+    const fsd_timepoint *end = tx->complete ? &tx->t_end : tx->t_close.set ? &tx->t_close
+                                                                          : &tx->t_last;
+    r->has_elapsed = between(&tx->t_begin, end, &r->elapsed_ns);
 }
 
 void rec_set_end_time(req_rec *r, int64_t end_ns)
@@ -136,18 +145,9 @@ static bool from_tx(req_rec *r, const fsd_transaction *tx, const char *const *na
     r->has_begin = tx->t_begin.set;
     r->t_begin_ns = tx->t_begin.ns;
     r->frame = tx->t_begin.set ? tx->t_begin.tag : 0;
-    if (tx->t_begin.set && tx->t_end.set) {
-        r->has_latency = true;
-        r->latency_ns = tx->t_end.ns - tx->t_begin.ns;
-    }
-    if (tx->t_begin.set && tx->t_first_response.set) {
-        r->has_ttfb = true;
-        r->ttfb_ns = tx->t_first_response.ns - tx->t_begin.ns;
-    }
-    if (tx->t_request_sent.set && tx->t_first_response.set) {
-        r->has_server = true;
-        r->server_ns = tx->t_first_response.ns - tx->t_request_sent.ns;
-    }
+    r->has_latency = between(&tx->t_begin, &tx->t_end, &r->latency_ns);
+    r->has_ttfb = between(&tx->t_begin, &tx->t_first_response, &r->ttfb_ns);
+    r->has_server = between(&tx->t_request_sent, &tx->t_first_response, &r->server_ns);
     r->params_bytes = tx->params_bytes;
     r->stdin_bytes = tx->stdin_bytes;
     r->stdout_bytes = tx->stdout_bytes;
@@ -161,11 +161,11 @@ static bool from_tx(req_rec *r, const fsd_transaction *tx, const char *const *na
         const fsd_anomaly_event *ev = &tx->anomalies[i];
         if ((unsigned)ev->id >= FSD_A_COUNT)
             continue;
-        r->anomalies[ev->id / 64] |= UINT64_C(1) << (ev->id % 64);
+        set_bit(r->anomalies, ev->id);
         if (ev->severity >= FSD_SEV_WARNING)
-            r->anomalies_warn[ev->id / 64] |= UINT64_C(1) << (ev->id % 64);
+            set_bit(r->anomalies_warn, ev->id);
         if (ev->severity >= FSD_SEV_ERROR)
-            r->anomalies_err[ev->id / 64] |= UINT64_C(1) << (ev->id % 64);
+            set_bit(r->anomalies_err, ev->id);
         if (ev->severity > r->worst)
             r->worst = ev->severity;
     }
@@ -221,19 +221,16 @@ bool rec_copy(req_rec *d, const req_rec *s)
     d->method.p = d->uri.p = d->script.p = d->host.p = d->content_type.p = NULL;
     d->params = NULL;
     d->nparams = 0;
-    bool ok = dup_span(&d->method, s->method.p, s->method.len, s->method.p != NULL)
-           && dup_span(&d->uri, s->uri.p, s->uri.len, s->uri.p != NULL)
-           && dup_span(&d->script, s->script.p, s->script.len, s->script.p != NULL)
-           && dup_span(&d->host, s->host.p, s->host.len, s->host.p != NULL)
-           && dup_span(&d->content_type, s->content_type.p, s->content_type.len,
-                       s->content_type.p != NULL);
+    bool ok = dup_rstr(&d->method, &s->method) && dup_rstr(&d->uri, &s->uri)
+           && dup_rstr(&d->script, &s->script) && dup_rstr(&d->host, &s->host)
+           && dup_rstr(&d->content_type, &s->content_type);
     if (ok && s->nparams) {
         d->params = calloc(s->nparams, sizeof *d->params);
         ok = d->params != NULL;
         if (ok)
             d->nparams = s->nparams;
         for (size_t k = 0; ok && k < s->nparams; k++)
-            ok = dup_span(&d->params[k], s->params[k].p, s->params[k].len, s->params[k].p != NULL);
+            ok = dup_rstr(&d->params[k], &s->params[k]);
     }
     if (!ok) {
         rec_free(d);

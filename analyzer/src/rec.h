@@ -1,7 +1,7 @@
 /* rec.h — request and anomaly records: what fcgiscope keeps of a FastCGI request after the decoder delivered it.
  *
- * Normative reference: issue 4 "Output" (the fields of a request object) and
- * fsd.h (fsd_transaction, fsd_anomaly_event), whose values are copied here:
+ * The fields of a request object: analyzer/README.md "Output formats";
+ * fsd.h (fsd_transaction, fsd_anomaly_event) gives the values copied here:
  * a transaction's pointers live only during the decoder's callback.
  */
 #ifndef FCGISCOPE_REC_H

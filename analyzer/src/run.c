@@ -145,29 +145,62 @@ static const char *stop_name(int sig)
     return sig == SIGTERM ? "terminated (SIGTERM)" : "interrupted";
 }
 
-int run_analysis(const run_params *rp)
+/* A signal or --duration's timer asked to stop: why (NULL: not asked). */
+static const char *stop_asked(const run_params *rp)
 {
-    const opts *o = rp->o;
-    fcs_capture *cap = rp->cap;
-    bool notes = rp->stderr_notes;
+    if (rp->stop && *rp->stop)
+        return stop_name(*rp->stop);
+    if (rp->alarm && *rp->alarm)
+        return "duration reached (--duration)";
+    return NULL;
+}
 
-    stats *st = malloc(sizeof *st);
-    if (!st) {
-        if (notes)
-            fputs("fcgiscope: out of memory\n", stderr);
-        return 2;
-    }
-    stats_init(st, o->quiet ? 0 : o->slowest);
+/* One analysis in progress: what run_analysis set up and the loop found. */
+typedef struct run_state {
+    const run_params *rp;
+    const opts *o;
+    fcs_capture *cap;
+    bool notes;               /* rp->stderr_notes */
+    bool stream;              /* a pipe or stdin: records released by wall clock too */
+    stats *st;
     out_ctx out;
-    out_init(&out, rp->out, o, fcs_cap_precision(cap) == FCS_PREC_NS, rp->color, rp->utf8, rp->live);
-    out.width = rp->width;
-    out.flush_lines = rp->live && o->immediate;
-    if (rp->live && !out.flush_lines)
+    sink_ctx sk;
+    anz *a;
+    stream_ctx sc;
+    const char *fatal;        /* a fatal capture error (in fatal_buf), NULL: none */
+    char fatal_buf[FCS_CAP_ERRMAX];
+    const char *stop_reason;  /* live: why it stopped */
+    bool counted;             /* live: -c's count reached */
+    int64_t t0, last_drops, last_flush; /* live: CLOCK_MONOTONIC ns */
+} run_state;
+
+static void out_of_memory(const run_state *rs)
+{
+    if (rs->notes)
+        fputs("fcgiscope: out of memory\n", stderr);
+}
+
+/* The statistics, the report, the per-file notes and the analysis, wired
+ * together. false: out of memory (run_free releases what was made). */
+static bool run_setup(run_state *rs)
+{
+    const run_params *rp = rs->rp;
+    const opts *o = rs->o;
+    rs->st = malloc(sizeof *rs->st);
+    if (!rs->st)
+        return false;
+    stats_init(rs->st, o->quiet ? 0 : o->slowest);
+    out_ctx *out = &rs->out;
+    out_init(out, rp->out, o, fcs_cap_precision(rs->cap) == FCS_PREC_NS, rp->color, rp->utf8,
+             rp->live);
+    out->width = rp->width;
+    out->flush_lines = rp->live && o->immediate;
+    if (rp->live && !out->flush_lines)
         setvbuf(rp->out, live_obuf, _IOFBF, sizeof live_obuf);
-    size_t nf = fcs_cap_file_count(cap);
-    sink_ctx sk = { &out, cap, calloc(nf ? nf : 1, sizeof(out_file_stats)), nf };
-    out.locate = locate;
-    out.locate_ud = &sk;
+    size_t nf = fcs_cap_file_count(rs->cap);
+    rs->sk = (sink_ctx){ out, rs->cap, calloc(nf ? nf : 1, sizeof(out_file_stats)), nf };
+    out->locate = locate;
+    out->locate_ud = &rs->sk;
 
     anz_config ac;
     memset(&ac, 0, sizeof ac);
@@ -175,218 +208,311 @@ int run_analysis(const run_params *rp)
     ac.immediate = rp->live;
     ac.order_lag_ns = rp->live ? 0 : -1;
     ac.max_pending = o->max_pending;
-    bool stream = !rp->live && fcs_cap_is_stream(cap);
-    if (stream)
+    rs->stream = !rp->live && fcs_cap_is_stream(rs->cap);
+    if (rs->stream)
         ac.wall_lag_ns = ANZ_WALL_LAG_NS;
     ac.sink.request = sink_request;
     ac.sink.anomaly = sink_anomaly;
-    ac.sink.ud = &sk;
-    ac.st = st;
-    anz *a = anz_new(&ac);
-    if (!a) {
-        if (notes)
-            fputs("fcgiscope: out of memory\n", stderr);
-        out_free(&out);
-        stats_free(st);
-        free(st);
-        free(sk.fs);
-        return 2;
-    }
-    out_begin(&out);
-    stream_ctx sc = { a, rp->out, mono_ns() };
-    if (stream) {
-        fflush(rp->out);
-        fcs_cap_set_idle(cap, stream_idle, &sc);
-    }
+    ac.sink.ud = &rs->sk;
+    ac.st = rs->st;
+    rs->a = anz_new(&ac);
+    return rs->a != NULL;
+}
 
-    const char *fatal = NULL;
-    char fatal_buf[FCS_CAP_ERRMAX];
-    const char *stop_reason = NULL;
-    int64_t t0 = mono_ns(), last_drops = t0, last_flush = t0;
-    bool counted = false;
-    uint64_t npk = 0;
-    for (;;) {
-        if (rp->stop && *rp->stop) {
-            stop_reason = stop_name(*rp->stop);
-            break;
+/* In 8acf27d's order: the report, the analysis (fed the statistics), the
+ * statistics. */
+static void run_free(run_state *rs)
+{
+    if (rs->st)
+        out_free(&rs->out);
+    anz_free(rs->a);
+    if (rs->st)
+        stats_free(rs->st);
+    free(rs->st);
+    free(rs->sk.fs);
+}
+
+static void set_fatal(run_state *rs)
+{
+    snprintf(rs->fatal_buf, sizeof rs->fatal_buf, "%s", fcs_cap_error(rs->cap));
+    rs->fatal = rs->fatal_buf;
+}
+
+/* Every 256 packets (npk of them so far): the progress bar (every 1024),
+ * and a stream that never pauses (we are the slower side) gets the same as
+ * a pause every 200 ms. */
+static void every_256(run_state *rs, uint64_t npk)
+{
+    const run_params *rp = rs->rp;
+    if (rp->progress && (npk & 1023) == 0)
+        rp->progress(rp->ud, rs->cap, rs->out.requests_written);
+    if (rs->stream && mono_ns() - rs->sc.last >= 200000000)
+        stream_idle(&rs->sc);
+}
+
+/* A file is damaged (analyzed up to there) or could not be opened. */
+static void on_bad_file(run_state *rs, bool damaged)
+{
+    const run_params *rp = rs->rp;
+    if (rp->progress_done)
+        rp->progress_done(rp->ud);
+    if (rs->notes)
+        fprintf(stderr, damaged ? "fcgiscope: warning: %s\n" : "fcgiscope: %s (skipped)\n",
+                fcs_cap_error(rs->cap));
+    if (damaged)
+        anz_damaged(rs->a, fcs_cap_damage_frame(rs->cap), fcs_cap_last_ts(rs->cap),
+                    fcs_cap_error(rs->cap));
+}
+
+/* An answer of fcs_cap_next other than a packet. false: the input ended
+ * (or failed). */
+static bool take_event(run_state *rs, int r)
+{
+    switch (r) {
+    case FCS_CAP_DAMAGED:
+    case FCS_CAP_SKIPPED:
+        on_bad_file(rs, r == FCS_CAP_DAMAGED);
+        return true;
+    case FCS_CAP_TIMEOUT:
+        /* time passes, but not past what the kernel may still hold */
+        anz_tick(rs->a, real_ns() - fcs_cap_delivery_lag_ns(rs->cap));
+        if (rs->rp->live) {
+            live_flush(&rs->out);
+            rs->last_flush = mono_ns();
         }
-        if (rp->alarm && *rp->alarm) {
-            stop_reason = "duration reached (--duration)";
+        return true;
+    case FCS_CAP_EOF:
+        rs->stop_reason = stop_asked(rs->rp);
+        return false;
+    default:
+        set_fatal(rs);
+        return false;
+    }
+}
+
+/* Live, after each answer: -c, the flush timer, the drop counters,
+ * --duration. true: stop. */
+static bool live_step(run_state *rs, int r, uint64_t npk)
+{
+    const opts *o = rs->o;
+    anz_counters cn;
+    anz_get_counters(rs->a, &cn);
+    if (o->count && cn.requests >= o->count) {
+        rs->stop_reason = "request count reached (-c)";
+        rs->counted = true;
+        return true;
+    }
+    /* the clock: after every 64 packets (a busy link) and whenever the
+     * capture paused; not per packet */
+    if (r == FCS_CAP_PACKET && (npk & 63) != 0)
+        return false;
+    int64_t now = mono_ns();
+    if (now - rs->last_flush >= LIVE_FLUSH_NS) {
+        live_flush(&rs->out);
+        rs->last_flush = now;
+    }
+    if (now - rs->last_drops > 1000000000) {
+        if (rs->rp->dump)
+            pcapw_flush(rs->rp->dump);
+        anz_report_drops(rs->a, rs->cap);
+        rs->last_drops = now;
+    }
+    if (o->duration > 0 && (double)(now - rs->t0) / 1e9 >= o->duration) {
+        rs->stop_reason = "duration reached (--duration)";
+        return true;
+    }
+    return false;
+}
+
+/* Read until the input ends, fails or is asked to stop. */
+static void read_input(run_state *rs)
+{
+    const run_params *rp = rs->rp;
+    fcs_capture *cap = rs->cap;
+    anz *a = rs->a;
+    uint64_t npk = 0; /* packets taken */
+    rs->t0 = rs->last_drops = rs->last_flush = mono_ns();
+    for (;;) {
+        const char *why = stop_asked(rp);
+        if (why) {
+            rs->stop_reason = why;
             break;
         }
         fcs_packet pkt;
         int r = fcs_cap_next(cap, &pkt);
         if (r == FCS_CAP_PACKET) {
             take_packet(rp, a, &pkt);
-            npk++;
-            if (rp->progress && (npk & 1023) == 0)
-                rp->progress(rp->ud, cap, out.requests_written);
-            /* a stream that never pauses (we are the slower side): the same
-             * as a pause, every 200 ms */
-            if (stream && (npk & 255) == 0 && mono_ns() - sc.last >= 200000000)
-                stream_idle(&sc);
-        } else if (r == FCS_CAP_DAMAGED) {
-            if (rp->progress_done)
-                rp->progress_done(rp->ud);
-            if (notes)
-                fprintf(stderr, "fcgiscope: warning: %s\n", fcs_cap_error(cap));
-            anz_damaged(a, fcs_cap_damage_frame(cap), fcs_cap_last_ts(cap), fcs_cap_error(cap));
-        } else if (r == FCS_CAP_SKIPPED) {
-            if (rp->progress_done)
-                rp->progress_done(rp->ud);
-            if (notes)
-                fprintf(stderr, "fcgiscope: %s (skipped)\n", fcs_cap_error(cap));
-        } else if (r == FCS_CAP_TIMEOUT) {
-            /* time passes, but not past what the kernel may still hold */
-            anz_tick(a, real_ns() - fcs_cap_delivery_lag_ns(cap));
-            if (rp->live) {
-                live_flush(&out);
-                last_flush = mono_ns();
-            }
-        } else if (r == FCS_CAP_EOF) {
-            if (rp->stop && *rp->stop)
-                stop_reason = stop_name(*rp->stop);
-            else if (rp->alarm && *rp->alarm)
-                stop_reason = "duration reached (--duration)";
-            break;
-        } else {
-            snprintf(fatal_buf, sizeof fatal_buf, "%s", fcs_cap_error(cap));
-            fatal = fatal_buf;
+            if ((++npk & 255) == 0)
+                every_256(rs, npk);
+        } else if (!take_event(rs, r)) {
             break;
         }
-        if (rp->live) {
-            anz_counters cn;
-            anz_get_counters(a, &cn);
-            if (o->count && cn.requests >= o->count) {
-                stop_reason = "request count reached (-c)";
-                counted = true;
-                break;
-            }
-            /* the clock: after every 64 packets (a busy link) and whenever
-             * the capture paused; not per packet */
-            if (r == FCS_CAP_PACKET && (npk & 63) != 0)
-                continue;
-            int64_t now = mono_ns();
-            if (now - last_flush >= LIVE_FLUSH_NS) {
-                live_flush(&out);
-                last_flush = now;
-            }
-            if (now - last_drops > 1000000000) {
-                if (rp->dump)
-                    pcapw_flush(rp->dump);
-                anz_report_drops(a, cap);
-                last_drops = now;
-            }
-            if (o->duration > 0 && (double)(now - t0) / 1e9 >= o->duration) {
-                stop_reason = "duration reached (--duration)";
-                break;
-            }
-        }
+        if (rp->live && live_step(rs, r, npk))
+            break;
     }
     if (rp->progress_done)
         rp->progress_done(rp->ud);
-    if (rp->live && !fatal && !(counted && o->iface)) {
-        /* Stopped (signal, -c, --duration): what the source and the kernel
-         * hold already was captured before the stop; analyze it too (the
-         * relay forwards its open connections to their end meanwhile). Not
-         * after -c on a device: N requests were asked for, and the kernel
-         * hands packets over in blocks, so its ring may well hold the next
-         * requests already. */
-        fcs_cap_drain(cap);
-        for (;;) {
-            fcs_packet pkt;
-            int r = fcs_cap_next(cap, &pkt);
-            if (r == FCS_CAP_PACKET) {
-                take_packet(rp, a, &pkt);
-                continue;
-            }
-            if (r == FCS_CAP_ERROR) {
-                snprintf(fatal_buf, sizeof fatal_buf, "%s", fcs_cap_error(cap));
-                fatal = fatal_buf;
-            }
-            break;
-        }
-    }
-    fcs_cap_set_idle(cap, NULL, NULL);
-    if (fatal && notes)
-        fprintf(stderr, "fcgiscope: %s\n", fatal);
-    if (rp->live)
-        anz_report_drops(a, cap);
-    anz_finish(a);
+}
 
+/* Live, stopped (signal, -c, --duration): what the source and the kernel
+ * hold already was captured before the stop; analyze it too (the relay
+ * forwards its open connections to their end meanwhile). Not after -c on a
+ * device: N requests were asked for, and the kernel hands packets over in
+ * blocks, so its ring may well hold the next requests already. */
+static void read_rest(run_state *rs)
+{
+    if (!rs->rp->live || rs->fatal || (rs->counted && rs->o->iface))
+        return;
+    fcs_cap_drain(rs->cap);
+    for (;;) {
+        fcs_packet pkt;
+        int r = fcs_cap_next(rs->cap, &pkt);
+        if (r == FCS_CAP_PACKET) {
+            take_packet(rs->rp, rs->a, &pkt);
+            continue;
+        }
+        if (r == FCS_CAP_ERROR)
+            set_fatal(rs);
+        break;
+    }
+}
+
+/* The summary's inputs: files (offline; several: rates over their spans
+ * summed, the time between them is no traffic) or the device (live). fi
+ * holds the files' infos (nfi of them). */
+static void fill_summary(run_state *rs, out_summary *sum, const fcs_cap_file_info *fi, size_t nfi)
+{
+    const run_params *rp = rs->rp;
+    const opts *o = rs->o;
+    memset(sum, 0, sizeof *sum);
+    sum->st = rs->st;
+    anz_get_counters(rs->a, &sum->c);
+    anz_get_tcp_stats(rs->a, &sum->t);
+    if (!rp->live) {
+        int64_t spans = 0;
+        for (size_t i = 0; i < nfi; i++)
+            if (fi[i].have_ts)
+                spans += fi[i].last_ts - fi[i].first_ts;
+        sum->files = fi;
+        sum->nfiles = nfi;
+        sum->file_stats = nfi == rs->sk.nfiles ? rs->sk.fs : NULL;
+        if (nfi > 1)
+            sum->rate_span_ns = spans;
+    } else {
+        sum->device = o->iface ? o->iface : o->unix_path ? o->unix_path : o->relay_path;
+        sum->filter = o->filter;
+        sum->have_drops = fcs_cap_live_stats(rs->cap, &sum->received, &sum->dropped,
+                                             &sum->ifdropped);
+        sum->stop_reason = rs->stop_reason;
+    }
+    sum->interrupted = rp->stop && *rp->stop;
+    sum->fatal = rs->fatal;
+}
+
+/* --fail-on audits: which file tripped, with its worst finding. */
+static void note_failing_files(const run_state *rs, const fcs_cap_file_info *fi, size_t nfi)
+{
+    const opts *o = rs->o;
+    if (!o->fail_on || rs->rp->live || !rs->sk.fs || nfi != rs->sk.nfiles)
+        return;
+    for (size_t i = 0; i < nfi; i++) {
+        const out_file_stats *f = &rs->sk.fs[i];
+        if (f->worst < (fsd_severity)o->fail_on)
+            continue;
+        fprintf(stderr, "fcgiscope: %s: %s %s", fi[i].name, fsd_severity_name(f->worst),
+                fsd_anomaly_name(f->worst_id));
+        if (f->worst_frame)
+            fprintf(stderr, " (frame %llu)", (unsigned long long)f->worst_frame);
+        fputc('\n', stderr);
+    }
+}
+
+/* The notes on stderr after the report. */
+static void end_notes(const run_state *rs, const out_summary *sum, bool unreadable)
+{
+    const opts *o = rs->o;
+    const stats *st = rs->st;
+    bool failed_on = o->fail_on && st->max_sev >= (fsd_severity)o->fail_on;
+    if (!rs->rp->live && !rs->fatal && sum->interrupted && !o->quiet)
+        fprintf(stderr, "fcgiscope: interrupted: the report covers the input read so far\n");
+    if (o->format == FMT_CSV && !o->quiet && st->anomaly_events)
+        fprintf(stderr, "fcgiscope: %llu anomalies (use -f text or -f json to see them)\n",
+                (unsigned long long)st->anomaly_events);
+    if (failed_on && !o->quiet)
+        fprintf(stderr, "fcgiscope: anomalies at or above \"%s\" found (--fail-on)\n",
+                fsd_severity_name((fsd_severity)o->fail_on));
+    note_failing_files(rs, sum->files, sum->nfiles);
+    if (unreadable)
+        fprintf(stderr, "fcgiscope: not every file could be read (see above): exit status 2\n");
+}
+
+/* The end: the last records, the summary, the notes. Returns the exit
+ * status. */
+static int finish(run_state *rs)
+{
+    const run_params *rp = rs->rp;
+    fcs_cap_set_idle(rs->cap, NULL, NULL);
+    if (rs->fatal && rs->notes)
+        fprintf(stderr, "fcgiscope: %s\n", rs->fatal);
+    if (rp->live)
+        anz_report_drops(rs->a, rs->cap);
+    anz_finish(rs->a);
+
+    size_t nf = rs->sk.nfiles, nfi = 0;
+    fcs_cap_file_info *fi = calloc(nf ? nf : 1, sizeof *fi);
+    for (size_t i = 0; fi && i < nf; i++)
+        if (fcs_cap_get_file_info(rs->cap, i, &fi[nfi]))
+            nfi++;
+    bool unreadable = false;
+    for (size_t i = 0; i < nfi; i++)
+        unreadable |= fi[i].unreadable;
     out_summary sum;
-    memset(&sum, 0, sizeof sum);
-    sum.st = st;
-    anz_get_counters(a, &sum.c);
-    anz_get_tcp_stats(a, &sum.t);
+    fill_summary(rs, &sum, fi, nfi);
     if (rp->requests_out)
         *rp->requests_out = sum.c.requests;
-    fcs_cap_file_info *fi = calloc(nf ? nf : 1, sizeof *fi);
-    size_t k = 0;
-    for (size_t i = 0; fi && i < nf; i++)
-        if (fcs_cap_get_file_info(cap, i, &fi[k]))
-            k++;
-    bool unreadable = false;
-    int64_t spans = 0;
-    for (size_t i = 0; i < k; i++) {
-        unreadable |= fi[i].unreadable;
-        if (fi[i].have_ts)
-            spans += fi[i].last_ts - fi[i].first_ts;
-    }
-    if (!rp->live) {
-        sum.files = fi;
-        sum.nfiles = k;
-        sum.file_stats = k == nf ? sk.fs : NULL;
-        /* several files (rotations, nightly batches): the time between them
-         * is no traffic; rates use the files' spans summed */
-        if (k > 1)
-            sum.rate_span_ns = spans;
-    } else {
-        sum.device = o->iface ? o->iface : o->unix_path ? o->unix_path : o->relay_path;
-        sum.filter = o->filter;
-        sum.have_drops = fcs_cap_live_stats(cap, &sum.received, &sum.dropped, &sum.ifdropped);
-        sum.stop_reason = stop_reason;
-    }
-    sum.interrupted = rp->stop && *rp->stop;
-    sum.fatal = fatal;
     int status = 0;
-    if (fatal || unreadable)
+    if (rs->fatal || unreadable)
         status = 2;
-    else if (o->fail_on && st->max_sev >= (fsd_severity)o->fail_on)
+    else if (rs->o->fail_on && rs->st->max_sev >= (fsd_severity)rs->o->fail_on)
         status = 1;
     sum.exit_status = status;
-    out_summary_write(&out, &sum);
-
-    if (notes) {
-        if (!rp->live && !fatal && sum.interrupted && !o->quiet)
-            fprintf(stderr, "fcgiscope: interrupted: the report covers the input read so far\n");
-        if (o->format == FMT_CSV && !o->quiet && st->anomaly_events)
-            fprintf(stderr, "fcgiscope: %llu anomalies (use -f text or -f json to see them)\n",
-                    (unsigned long long)st->anomaly_events);
-        if (o->fail_on && st->max_sev >= (fsd_severity)o->fail_on && !o->quiet)
-            fprintf(stderr, "fcgiscope: anomalies at or above \"%s\" found (--fail-on)\n",
-                    fsd_severity_name((fsd_severity)o->fail_on));
-        /* --fail-on audits: which file tripped, with its worst finding */
-        for (size_t i = 0; o->fail_on && !rp->live && sk.fs && i < k && k == nf; i++) {
-            const out_file_stats *f = &sk.fs[i];
-            if (f->worst < (fsd_severity)o->fail_on)
-                continue;
-            fprintf(stderr, "fcgiscope: %s: %s %s", fi[i].name, fsd_severity_name(f->worst),
-                    fsd_anomaly_name(f->worst_id));
-            if (f->worst_frame)
-                fprintf(stderr, " (frame %llu)", (unsigned long long)f->worst_frame);
-            fputc('\n', stderr);
-        }
-        if (unreadable)
-            fprintf(stderr, "fcgiscope: not every file could be read (see above): exit status 2\n");
-    }
-    if (out.write_error)
+    out_summary_write(&rs->out, &sum);
+    if (rs->notes)
+        end_notes(rs, &sum, unreadable);
+    if (rs->out.write_error)
         status = 2; /* main names the file */
-    out_free(&out);
-    anz_free(a);
-    stats_free(st);
-    free(st);
     free(fi);
-    free(sk.fs);
+    return status;
+}
+
+int run_analysis(const run_params *rp)
+{
+    run_state *rs = calloc(1, sizeof *rs);
+    if (!rs) {
+        if (rp->stderr_notes)
+            fputs("fcgiscope: out of memory\n", stderr);
+        return 2;
+    }
+    rs->rp = rp;
+    rs->o = rp->o;
+    rs->cap = rp->cap;
+    rs->notes = rp->stderr_notes;
+    if (!run_setup(rs)) {
+        out_of_memory(rs);
+        run_free(rs);
+        free(rs);
+        return 2;
+    }
+    out_begin(&rs->out);
+    rs->sc = (stream_ctx){ rs->a, rp->out, mono_ns() };
+    if (rs->stream) {
+        fflush(rp->out);
+        fcs_cap_set_idle(rs->cap, stream_idle, &rs->sc);
+    }
+    read_input(rs);
+    read_rest(rs);
+    int status = finish(rs);
+    run_free(rs);
+    free(rs);
     return status;
 }

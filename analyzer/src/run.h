@@ -1,9 +1,11 @@
 /* run.h — one analysis from an open capture to a written report (the whole path the fuzz target drives).
  *
- * Normative reference: issue 4 (exit statuses, outputs), issue 7 (a fuzz
- * target over the whole capture path: capture bytes -> libpcap -> link/IP/TCP
- * -> decoder -> report). main.c opens the capture and the output, handles
- * signals, privileges and the progress bar; this runs the loop.
+ * The exit statuses and outputs are described in analyzer/README.md
+ * ("Usage", "Output formats"). This is the whole capture path in one call
+ * (capture bytes -> libpcap -> link/IP/TCP -> decoder -> report), which
+ * tests/analyzer/fuzz_analyzer.c drives. main.c opens the capture and the
+ * output, handles signals, privileges and the progress bar; this runs the
+ * loop.
  */
 #ifndef FCGISCOPE_RUN_H
 #define FCGISCOPE_RUN_H

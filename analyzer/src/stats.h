@@ -1,8 +1,8 @@
 /* stats.h — summary statistics of an analysis in bounded memory.
  *
- * Normative reference: issue 4 "Output" (summary contents). Memory is bounded
- * whatever the capture size: histograms (hist.h), a script table of at most
- * STATS_MAX_SCRIPTS entries (later scripts are counted under "(other
+ * The summary's contents: analyzer/README.md "Output formats". Memory is
+ * bounded whatever the capture size: histograms (hist.h), a script table of
+ * at most STATS_MAX_SCRIPTS entries (later scripts are counted under "(other
  * scripts)"), the N slowest requests in a heap, and per anomaly id a count
  * and the first STATS_FIRST_FRAMES frames.
  */

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """attempts_test.py — FastCGI attempts of one user request grouped (analyzer/src/attempt.h), on generated captures.
 
-Normative reference: issue 19 "Attempts" and analyzer/README.md "Attempts".
+Normative reference: analyzer/README.md "Attempts".
 Each scenario is a capture written here (cli_test.py's writer) with what a
 web server does: retry on a new connection after a reset, an internal
 redirect after a 404 (error_page), next_upstream to another server after a

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """check_capture.py — run fcgiscope on a capture and check it against its .expect.json.
 
-Normative reference: captures/EXPECT.md (the expected-result schema) and
-issue 4 "Accuracy, checked by tests". Standard library only.
+Normative reference: captures/EXPECT.md (the expected-result schema): every
+capture's requests, anomalies and summary as its expect file says. Standard
+library only.
 
   check_capture.py --fcgiscope BIN EXPECT.json     check one capture
   check_capture.py --fcgiscope BIN --dir DIR       check every DIR/*.expect.json

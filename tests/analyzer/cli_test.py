@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """cli_test.py — fcgiscope's command line, exit statuses, ordering, timing and output safety on generated captures.
 
-Normative reference: issue 4 (interface, exit statuses 0/1/2, outputs),
-issue 7 "Output safety", RFC 4180 (CSV), RFC 8259 (JSON). Standard library
+What is checked: analyzer/README.md "Usage" (options, exit statuses
+0/1/2), "Output formats", "Output safety"; RFC 4180 (CSV), RFC 8259
+(JSON). Standard library
 only. The captures are generated here (pcap files written from scratch:
 Ethernet/IPv4/TCP carrying FastCGI records); writing FastCGI is allowed to
 generators, reading it is the decoder's job.
@@ -190,7 +191,7 @@ def group_cli(tmp):
     write(good, three_flows().bytes())
     rc, out, err = run(["-o", os.path.join(tmp, "no/such/dir/out.txt"), good])
     check(rc == 2 and b"cannot write" in err, "-o into a missing dir: rc %d %r" % (rc, err))
-    # a bad file among several (issue 12 point 8): named on stderr and in the
+    # a bad file among several: named on stderr and in the
     # summary, the others analyzed, exit 2 at the end
     missing = os.path.join(tmp, "missing.pcap")
     rc, out, err = run(["-f", "json", good, txt, missing])
@@ -282,7 +283,7 @@ def group_order(tmp):
         rc, out2, err = run(["-f", "json", a, b])
         reqs2 = [o for o in jlines(out2) if o["type"] == "request"]
         strip = lambda rs: [{k: v for k, v in x.items()} for x in rs]
-        # (file and frame are per file, issue 12 point 8)
+        # (file and frame are per file)
         nofile = lambda rs: [{k: v for k, v in x.items() if k not in ("file", "frame")} for x in rs]
         check(rc == 0 and nofile(reqs2) == nofile(reqs), "two files as one timeline differ")
         want = []
@@ -507,7 +508,8 @@ def killed_capture():
 
 
 def group_user(tmp):
-    """Issue 12 points 5, 6, 9, 11 and issue 19: what the user got, on generated captures."""
+    """What the user got (user_status, user_outcome, elapsed, closed_by, abandoned;
+    analyzer/README.md "Output formats" and "Attempts"), on generated captures."""
     path = os.path.join(tmp, "killed.pcap")
     write(path, killed_capture().bytes())
     rc, out, err = run(["-f", "json", "--param", "HTTP_X_TAG", path])
@@ -687,7 +689,7 @@ def piped(args, first, rest, pause, env=None):
 
 
 def group_stream(tmp):
-    """Issue 12 point 7: a pipe streams. Each completed request's line is out
+    """A pipe streams (analyzer/README.md "Ordering and memory"). Each completed request's line is out
     while the writer pauses: the one in start order at once, those that
     wait for a request still in flight within about a second (wall clock)."""
     p, cut = stream_capture()

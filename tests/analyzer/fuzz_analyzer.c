@@ -1,6 +1,7 @@
 /* fuzz_analyzer.c — libFuzzer target over fcgiscope's whole path: capture bytes in memory -> libpcap -> link/IP/TCP -> decoder -> report.
  *
- * Normative reference: issue 7 (fuzzing, output safety); analyzer/src/run.h.
+ * What is checked: analyzer/README.md "Output safety"; the path is
+ * analyzer/src/run.h's.
  * The first input byte picks the format and options, the rest is the capture
  * file image. Oracles besides the sanitizers: the report never holds a raw
  * control byte (text without colour, JSON, and CSV outside quoted cells is

@@ -1,6 +1,6 @@
 # live_env.sh — nginx + php-fpm on free 127.0.0.1 high ports for fcgiscope's live tests (sourced).
 #
-# Normative reference: issue 4 / issue 7 (live capture tests on loopback).
+# Used by the live capture tests on loopback (analyzer/README.md "Live capture").
 # Defines $tmp, $fpm_port, $http_port, $pids (every process started, stopped
 # by PID on exit) and start_stack [MAX_CHILDREN]. Exit 77 (skip) when not root
 # or a program is missing, except under CI=true, where that is a failure.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # live_test.sh — fcgiscope -i lo against nginx + php-fpm on loopback: N requests in, N requests out.
 #
-# Normative reference: issue 4 "Accuracy, checked by tests" (live mode).
+# What is checked: live mode reports every request that passed, exactly
+# (analyzer/README.md "Live capture").
 #
 #   live_test.sh FCGISCOPE [N]
 #
@@ -74,7 +75,7 @@ for _ in $(seq 100); do kill -0 $dpid 2>/dev/null || break; sleep 0.1; done
 if kill -0 $dpid 2>/dev/null; then dur_rc=timeout; kill -INT $dpid; else wait $dpid; dur_rc=$?; fi
 dur_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 
-# phase 3 (issue 12 point 10): the stop drains what the kernel holds.
+# phase 3: the stop drains what the kernel holds.
 # fcgiscope is frozen (SIGSTOP) while 4 requests pass, so their packets wait
 # in the kernel's buffer; SIGINT then SIGCONT: the handler runs first, the
 # loop ends, and only the drain can still report them.
@@ -92,7 +93,7 @@ kill -CONT $gpid
 for _ in $(seq 100); do kill -0 $gpid 2>/dev/null || break; sleep 0.1; done
 if kill -0 $gpid 2>/dev/null; then drain_rc=timeout; kill -KILL $gpid; else wait $gpid; drain_rc=$?; fi
 
-# phase 4 (issue 18): live output streams. The kernel hands packets over in
+# phase 4: live output streams. The kernel hands packets over in
 # blocks (timeout 100 ms) and the output is flushed when the capture runs
 # dry, so a request's line (JSON, and the text report's live line) is in
 # the file within ~1.5 s of curl's answer while fcgiscope keeps running.

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # load_test.sh — fcgiscope -i lo while wrk drives nginx + php-fpm: every request nginx logged is in fcgiscope's output.
 #
-# Normative reference: issue 7 "Live capture on a production host" (load test:
-# every request in nginx's access log is in fcgiscope's output when the
-# kernel reported no drops).
+# What is checked (analyzer/README.md "Live capture"): under load, every
+# request in nginx's access log is in fcgiscope's output when the kernel
+# reported no drops.
 #
 #   load_test.sh FCGISCOPE [SECONDS]
 #

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """net_test.py — fcgiscope's TCP-level evidence on captures generated here and on cut copies of captures/real.
 
-Normative reference: issue 12 points 1 (connections open before the capture:
-recognised without -p, by the decoder's resync rule) and 3 (connection_refused,
-closed_before_request), issue 19 points 4 (connect_us, syn_retransmits,
-connect_retried, --latency from-syn) and 8 (connection counts in the text
-report). Standard library only; captures are written from scratch
+What is checked (analyzer/README.md "Recognising FastCGI on other ports",
+"Backend failures", docs/ANOMALIES.md): connections open before the capture
+are recognised without -p, by the decoder's resync rule; connection_refused,
+closed_before_request, connect_retried; connect_us, syn_retransmits and
+--latency from-syn; the connection counts in the text report. Standard library only; captures are written from scratch
 (Ethernet/IPv4/TCP carrying FastCGI records, as cli_test.py does); cut copies
 of captures/real are made with editcap.
 
@@ -184,7 +184,7 @@ def keepalive(p, port, cport, t, n, body_len, skip=0):
 
 def group_midstream(tmp):
     """Connections open before the capture, on an unlisted port: the same
-    requests without -p as with it (issue 12 point 1)."""
+    requests without -p as with it."""
     # (body, packets not captured): the capture starts inside a response
     # (inside an 8 KB STDOUT record, or right after its header), or between
     # a request and its response
@@ -285,8 +285,8 @@ def handshakes(p, port, t):
 
 
 def group_backend(tmp):
-    """connection_refused, closed_before_request, connect_retried (issue 12
-    point 3, issue 19 point 4): per server, on a listed port and on a port
+    """connection_refused, closed_before_request, connect_retried
+    (docs/ANOMALIES.md): per server, on a listed port and on a port
     where FastCGI shows up later; nothing on a port that never carries it."""
     p = Pcap()
     handshakes(p, 9000, T0)
@@ -383,7 +383,7 @@ def group_backend(tmp):
 
 def group_latency(tmp):
     """--latency from-syn: percentiles and the slowest list count a
-    connection's wait to connect (issue 19 point 4)."""
+    connection's wait to connect."""
     p = Pcap()
     f = Flow(p, 47001, 9000)
     t = f.syn(T0, retrans_after=(1000 * MS,))
@@ -412,7 +412,7 @@ def group_latency(tmp):
 
 
 def group_counts(tmp):
-    """The text report's connection counts agree with -v (issue 19 point 8):
+    """The text report's connection counts agree with -v:
     FastCGI-port flows without a byte are not 'other TCP flows'."""
     p = Pcap()
     for i in range(3):

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # valgrind_test.sh — fcgiscope under valgrind memcheck on every capture: no invalid access, no leak.
 #
-# Normative reference: issue 7 "Memory: valgrind memcheck clean (no leaks, no
-# invalid reads) for the analyzer on every capture".
+# What is checked: valgrind memcheck is clean (no leaks, no invalid reads)
+# for the analyzer on every capture.
 #
 #   valgrind_test.sh FCGISCOPE CAPTURES_DIR
 #

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """width_test.py — the text report and --help fit 80 columns.
 
-Normative reference: issue 12 point 11 ("terminals and mail are 80"). The
+Why: terminals and mail are 80 columns wide. The
 text report is laid out for 80 columns and wider only when its output is a
 terminal that says it is wider (not the case here: a pipe). Every line of
 `fcgiscope --help` and of the text report of every capture in captures/ (with
@@ -12,7 +12,7 @@ narrow characters of its own; traffic strings are escaped).
 Also: the demo excerpts in README.md and analyzer/README.md are real. Each
 line of the block that starts with the report's first line on
 captures/demo.pcapng (except the "  ..." elisions) must be a line of
-today's report, in order (issue 12 point 11: the excerpt had gone stale).
+today's report, in order (an excerpt had gone stale once).
 
   width_test.py FCGISCOPE CAPTURES_DIR
 """
