@@ -151,10 +151,11 @@ try:
               for l in q.stdout.decode().splitlines()}
     total_cs = total_fs = 0
     for cap, s in summaries.items():
-        total_fs += s["requests"]
+        want = s["requests"]["total"]
+        total_fs += want
         total_cs += counts.get(cap, 0)
-        check(counts.get(cap, 0) == s["requests"],
-              f"{cap}: ClickHouse {counts.get(cap, 0)} requests, fcgiscope {s['requests']}")
+        check(counts.get(cap, 0) == want,
+              f"{cap}: ClickHouse {counts.get(cap, 0)} requests, fcgiscope {want}")
 
     # per capture: the anomaly lines
     q = client("SELECT file, count() FROM fastcgi_anomalies WHERE hostname = 'host-a' "
