@@ -1074,6 +1074,18 @@ void anz_finish(anz *a)
     att_flush(a->att);
 }
 
+void anz_in_flight(const anz *a, void (*fn)(void *ud, const char *server, uint64_t n), void *ud)
+{
+    for (size_t i = 0; i < a->nfc; i++) {
+        const flowctx *fc = a->fcs[i];
+        uint64_t n = 0;
+        for (const begin_node *b = fc->begins; b; b = b->next)
+            n++;
+        if (n)
+            fn(ud, FC_SERVER(fc), n);
+    }
+}
+
 void anz_get_counters(const anz *a, anz_counters *out)
 {
     *out = a->c;

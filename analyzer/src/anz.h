@@ -105,6 +105,9 @@ void anz_report_drops(anz *a, fcs_capture *cap);
 /* End of input: finish every flow and write everything still queued. */
 void anz_finish(anz *a);
 void anz_get_counters(const anz *a, anz_counters *out);
+/* Requests in flight (BEGIN_REQUEST seen, not ended yet): fn once per
+ * connection that has any, with its server "ip:port" (valid during the call). */
+void anz_in_flight(const anz *a, void (*fn)(void *ud, const char *server, uint64_t n), void *ud);
 void anz_get_tcp_stats(const anz *a, fcs_tcp_stats *out);
 void anz_free(anz *a);
 

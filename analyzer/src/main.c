@@ -160,12 +160,15 @@ typedef struct session {
     fcs_capture *cap;
     pcapw *dump;              /* -w */
     FILE *out;                /* -o, or stdout */
+    fcs_metrics *metrics;     /* --metrics */
     char err[FCS_CAP_ERRMAX];
 } session;
 
 /* Write errors are reported by session_finish; this only releases. */
 static void session_close(session *ss)
 {
+    fcs_metrics_close(ss->metrics);
+    ss->metrics = NULL;
     pcapw_close(ss->dump, ss->err, sizeof ss->err);
     if (ss->cap)
         fcs_cap_close(ss->cap);
@@ -268,6 +271,32 @@ static bool open_output(session *ss)
     return ss->out != NULL;
 }
 
+/* --metrics: the socket is bound while still root (a port below 1024
+ * works), served only after root is given up (start_metrics). */
+static bool open_metrics(session *ss)
+{
+    if (!ss->o.metrics)
+        return true;
+    ss->metrics = fcs_metrics_open(ss->o.metrics, ss->o.metrics_scripts, ss->err, sizeof ss->err);
+    if (!ss->metrics)
+        fprintf(stderr, "fcgiscope: %s\n", ss->err);
+    return ss->metrics != NULL;
+}
+
+static bool start_metrics(session *ss)
+{
+    if (!ss->metrics)
+        return true;
+    if (fcs_metrics_start(ss->metrics, ss->err, sizeof ss->err) != 0) {
+        fprintf(stderr, "fcgiscope: %s\n", ss->err);
+        return false;
+    }
+    if (!ss->o.quiet)
+        fprintf(stderr, "fcgiscope: metrics on http://%s/metrics\n",
+                fcs_metrics_address(ss->metrics));
+    return true;
+}
+
 /* Live: root is given up once the device is open. --unix stays root unless
  * --user says otherwise: bytes that sendfile(2) moved are read back through
  * /proc/PID/fd of the sending process; --relay too: it connects to --to for
@@ -358,6 +387,7 @@ static int analyze(const session *ss, uint64_t *requests)
     rp.out = ss->out;
     rp.live = ss->live;
     rp.dump = ss->dump;
+    rp.metrics = ss->metrics;
     rp.color = use_color(ss);
     rp.utf8 = ss->utf8;
     rp.stderr_notes = true;
@@ -421,7 +451,8 @@ int main(int argc, char **argv)
         return status;
     }
     ss.utf8 = locale_is_utf8();
-    if (!open_input(&ss) || !open_dump(&ss) || !open_output(&ss) || !leave_root(&ss)) {
+    if (!open_input(&ss) || !open_dump(&ss) || !open_output(&ss) || !open_metrics(&ss)
+        || !leave_root(&ss) || !start_metrics(&ss)) {
         session_close(&ss);
         return 2;
     }

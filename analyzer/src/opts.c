@@ -68,6 +68,14 @@ const char opts_usage[] =
     "                        32768); packets wait there while fcgiscope is busy\n"
     "      --immediate       -i: hand over every packet at once (a wake-up per\n"
     "                        packet: lines ~0.1 s sooner, several times the CPU)\n"
+    "      --metrics [ADDR:]PORT\n"
+    "                        live: serve Prometheus metrics at\n"
+    "                        http://ADDR:PORT/metrics (ADDR default 127.0.0.1)\n"
+    "      --metrics-scripts N\n"
+    "                        --metrics: per-script series for the first N scripts\n"
+    "                        seen, the rest as \"other\" (default 0)\n"
+    "      --host-name NAME  json, csv: a \"hostname\" field on every line (for\n"
+    "                        loading many hosts' reports into one table)\n"
     "      --user NAME       live: after opening the device, run as NAME (default:\n"
     "                        nobody when started as root; \"root\" keeps root)\n"
     "      --color WHEN      auto (default: on a terminal, unless NO_COLOR),\n"
@@ -337,6 +345,25 @@ static int set_user(opts *o, const char *v, msg *m)
     return set_nonempty(&o->user, v, "user", "name", m);
 }
 
+static int set_metrics(opts *o, const char *v, msg *m)
+{
+    return set_nonempty(&o->metrics, v, "metrics", "[ADDR:]PORT", m);
+}
+
+static int set_metrics_scripts(opts *o, const char *v, msg *m)
+{
+    uint64_t n;
+    if (!parse_u64(v, 1000, &n))
+        return FAIL(m, "--metrics-scripts: want a number 0..1000, not \"%s\"", v);
+    o->metrics_scripts = (unsigned)n;
+    return 0;
+}
+
+static int set_host_name(opts *o, const char *v, msg *m)
+{
+    return set_nonempty(&o->host_name, v, "host-name", "name", m);
+}
+
 static int set_color(opts *o, const char *v, msg *m)
 {
     return parse_when("color", v, &o->color, m);
@@ -472,6 +499,9 @@ static const struct optdef {
     {"to", 0, true, VALUE(set_to)},
     {"write", 'w', true, VALUE(set_write)},
     {"latency", 0, true, VALUE(set_latency)},
+    {"metrics", 0, true, VALUE(set_metrics)},
+    {"metrics-scripts", 0, true, VALUE(set_metrics_scripts)},
+    {"host-name", 0, true, VALUE(set_host_name)},
 };
 #define NOPTDEFS (sizeof optdefs / sizeof optdefs[0])
 #define LONG_VAL 256 /* getopt_long's value for optdefs[k]: LONG_VAL + k */
@@ -647,6 +677,8 @@ static int take_files(opts *o, const char **words, size_t nwords, msg *m)
         return FAIL(m, "-B/--buffer-size is for live capture (-i)");
     if (o->immediate)
         return FAIL(m, "--immediate is for live capture (-i)");
+    if (o->metrics)
+        return FAIL(m, "--metrics is for live capture (-i, --unix or --relay)");
     return 0;
 }
 
@@ -656,6 +688,10 @@ static int check_input(opts *o, const char **words, size_t nwords, msg *m)
         return 0;
     if (o->relay_to && !o->relay_path)
         return FAIL(m, "--to is for --relay LISTEN_PATH --to PATH");
+    if (o->metrics_scripts && !o->metrics)
+        return FAIL(m, "--metrics-scripts is for --metrics");
+    if (o->host_name && o->format != FMT_JSON && o->format != FMT_CSV)
+        return FAIL(m, "--host-name is for -f json and -f csv");
     if (o->relay_path)
         return check_relay(o, nwords, m);
     if (o->unix_path)

@@ -59,6 +59,9 @@ typedef struct opts {
     const char *relay_to;     /* --to: the FastCGI server's socket (with --relay) */
     const char *write_file;   /* -w: live: also write the frames to this pcap file */
     bool latency_from_syn;    /* --latency from-syn: a connection's first request from its SYN */
+    const char *metrics;      /* --metrics [ADDR:]PORT: live, Prometheus endpoint (metrics.h) */
+    unsigned metrics_scripts; /* --metrics-scripts N: per-script series (0: none) */
+    const char *host_name;    /* --host-name: "hostname" on every JSON/CSV line */
 } opts;
 
 /* Parse argv (argv[0] is the program). Returns 0, or -1 with a one-line

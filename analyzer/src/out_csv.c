@@ -58,6 +58,8 @@ void csv_header(out_ctx *c)
         snprintf(name, sizeof name, "param:%s", c->o->params[k]);
         esc_csv(b, name, strlen(name));
     }
+    if (c->o->host_name)
+        SBUF_ADDL(b, ",hostname");
     sbuf_adds(b, "\r\n");
 }
 
@@ -165,6 +167,8 @@ void csv_request(out_ctx *c, const req_rec *r)
     c_i64(b, r->has_run, ns_to_us(r->run_ns));
     for (size_t k = 0; k < r->nparams; k++)
         c_str(b, &r->params[k]);
+    if (c->o->host_name)
+        c_cstr(b, c->o->host_name);
     sbuf_adds(b, "\r\n");
 }
 

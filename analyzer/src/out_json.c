@@ -99,11 +99,19 @@ static void json_unix_who(sbuf *b, const char *client)
     j_cstr(b, "server_comm", ok && w.server_comm[0] ? w.server_comm : NULL);
 }
 
+/* --host-name: "hostname" second on every line (docs/FLEET.md). */
+static void j_host_name(out_ctx *c)
+{
+    if (c->o->host_name)
+        j_cstr(&c->line, "hostname", c->o->host_name);
+}
+
 void json_request(out_ctx *c, const req_rec *r)
 {
     sbuf *b = &c->line;
     char t[64];
     SBUF_ADDL(b, "{\"type\":\"request\"");
+    j_host_name(c);
     j_cstr(b, "client", r->client);
     j_cstr(b, "server", r->server);
     j_u64(b, "connection", r->conn_id);
@@ -199,6 +207,7 @@ void json_anomaly(out_ctx *c, const anom_rec *a)
     sbuf *b = &c->line;
     char t[64];
     sbuf_adds(b, "{\"type\":\"anomaly\"");
+    j_host_name(c);
     j_cstr(b, "id", fsd_anomaly_name(a->id));
     j_cstr(b, "severity", fsd_severity_name(a->severity));
     uint64_t fr;
@@ -213,8 +222,8 @@ void json_anomaly(out_ctx *c, const anom_rec *a)
         fmt_rfc3339(t, sizeof t, a->ts_ns, c->ns);
     j_cstr(b, "time", a->has_ts ? t : NULL);
     j_i64_or_null(b, "connection", a->conn_id != 0, (int64_t)a->conn_id);
-    j_cstr(b, "client", a->conn_id ? a->client : NULL);
-    j_cstr(b, "server", a->conn_id ? a->server : NULL);
+    j_cstr(b, "client", a->client[0] ? a->client : NULL); /* handshake events: no FastCGI connection number, but their addresses */
+    j_cstr(b, "server", a->server[0] ? a->server : NULL);
     j_cstr(b, "dir", a->has_dir ? fsd_dir_name(a->dir) : NULL);
     j_i64_or_null(b, "request_id", a->request_id >= 0, a->request_id);
     j_cstr(b, "detail", a->detail);
@@ -500,6 +509,7 @@ void json_summary(out_ctx *c, const out_summary *s)
 {
     sbuf *b = &c->line;
     sbuf_adds(b, "{\"type\":\"summary\"");
+    j_host_name(c);
     j_cstr(b, "version", FSD_VERSION_STRING);
     json_files(c, s);
     json_capture(c, s);

@@ -217,7 +217,7 @@ void text_anomaly_line(out_ctx *c, const anom_rec *a)
     col(c, C_RESET);
     if (a->frame)
         sbuf_printf(b, " frame %" PRIu64, a->frame);
-    if (a->conn_id)
+    if (a->client[0]) /* handshake events too: they have no connection number */
         sbuf_printf(b, " %s -> %s", a->client, a->server);
     if (a->detail[0]) {
         sbuf_adds(b, ": ");

@@ -35,6 +35,7 @@ static int64_t real_ns(void)
 typedef struct sink_ctx {
     out_ctx *out;
     fcs_capture *cap;
+    fcs_metrics *metrics;     /* --metrics, NULL: none */
     out_file_stats *fs;       /* one per file */
     size_t nfiles;
 } sink_ctx;
@@ -99,6 +100,8 @@ static void sink_request(void *ud, const req_rec *r)
             }
     }
     file_note(sk, r->has_begin ? r->frame : 0, true, sev, id);
+    if (sk->metrics)
+        fcs_metrics_request(sk->metrics, r);
     out_request(sk->out, r);
 }
 
@@ -172,6 +175,8 @@ typedef struct run_state {
     const char *stop_reason;  /* live: why it stopped */
     bool counted;             /* live: -c's count reached */
     int64_t t0, last_drops, last_flush; /* live: CLOCK_MONOTONIC ns */
+    fcs_metrics_flight *flights;        /* --metrics: in flight per connection */
+    size_t nflights, flights_cap;
 } run_state;
 
 static void out_of_memory(const run_state *rs)
@@ -198,7 +203,8 @@ static bool run_setup(run_state *rs)
     if (rp->live && !out->flush_lines)
         setvbuf(rp->out, live_obuf, _IOFBF, sizeof live_obuf);
     size_t nf = fcs_cap_file_count(rs->cap);
-    rs->sk = (sink_ctx){ out, rs->cap, calloc(nf ? nf : 1, sizeof(out_file_stats)), nf };
+    rs->sk = (sink_ctx){ out, rs->cap, rp->metrics, calloc(nf ? nf : 1, sizeof(out_file_stats)),
+                         nf };
     out->locate = locate;
     out->locate_ud = &rs->sk;
 
@@ -219,10 +225,45 @@ static bool run_setup(run_state *rs)
     return rs->a != NULL;
 }
 
-/* In 8acf27d's order: the report, the analysis (fed the statistics), the
- * statistics. */
+static void flight_add(void *ud, const char *server, uint64_t n)
+{
+    run_state *rs = ud;
+    if (rs->nflights == rs->flights_cap) {
+        size_t cap = rs->flights_cap ? rs->flights_cap * 2 : 64;
+        fcs_metrics_flight *f = realloc(rs->flights, cap * sizeof *f);
+        if (!f)
+            return; /* the gauge is short until memory comes back */
+        rs->flights = f;
+        rs->flights_cap = cap;
+    }
+    rs->flights[rs->nflights++] = (fcs_metrics_flight){server, n};
+}
+
+/* --metrics: the running totals and the requests in flight, at every live
+ * flush (the per-request counts go in as the requests are written). */
+static void metrics_update(run_state *rs)
+{
+    if (!rs->rp->metrics)
+        return;
+    fcs_metrics_totals t;
+    memset(&t, 0, sizeof t);
+    t.st = rs->st;
+    t.have_drops = fcs_cap_live_stats(rs->cap, &t.received, &t.dropped, &t.ifdropped);
+    anz_counters cn;
+    anz_get_counters(rs->a, &cn);
+    t.packets = cn.last_frame;
+    rs->nflights = 0;
+    anz_in_flight(rs->a, flight_add, rs);
+    t.flights = rs->flights;
+    t.nflights = rs->nflights;
+    fcs_metrics_update(rs->rp->metrics, &t);
+}
+
+/* The report first, then the analysis (which feeds the statistics), then
+ * the statistics. */
 static void run_free(run_state *rs)
 {
+    free(rs->flights);
     if (rs->st)
         out_free(&rs->out);
     anz_free(rs->a);
@@ -278,6 +319,7 @@ static bool take_event(run_state *rs, int r)
         anz_tick(rs->a, real_ns() - fcs_cap_delivery_lag_ns(rs->cap));
         if (rs->rp->live) {
             live_flush(&rs->out);
+            metrics_update(rs);
             rs->last_flush = mono_ns();
         }
         return true;
@@ -309,6 +351,7 @@ static bool live_step(run_state *rs, int r, uint64_t npk)
     int64_t now = mono_ns();
     if (now - rs->last_flush >= LIVE_FLUSH_NS) {
         live_flush(&rs->out);
+        metrics_update(rs);
         rs->last_flush = now;
     }
     if (now - rs->last_drops > 1000000000) {
@@ -457,6 +500,7 @@ static int finish(run_state *rs)
     if (rp->live)
         anz_report_drops(rs->a, rs->cap);
     anz_finish(rs->a);
+    metrics_update(rs);
 
     size_t nf = rs->sk.nfiles, nfi = 0;
     fcs_cap_file_info *fi = calloc(nf ? nf : 1, sizeof *fi);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #include "capture.h"
+#include "metrics.h"
 #include "opts.h"
 #include "pcapw.h"
 
@@ -25,6 +26,7 @@ typedef struct run_params {
     FILE *out;
     bool live;                          /* write each record when it completes */
     pcapw *dump;                        /* -w: every frame also written there (NULL: none) */
+    fcs_metrics *metrics;               /* --metrics: counted per request and at each flush */
     uint64_t *requests_out;             /* set to the requests seen (NULL: not wanted) */
     bool color, utf8;
     unsigned width;                     /* terminal columns (text tables), 0: unknown */

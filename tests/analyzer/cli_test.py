@@ -589,6 +589,25 @@ def group_user(tmp):
                        (["--upstream-timeout"], b"needs a value")):
         rc, out, err = run(args)
         check(rc == 2 and want in err and out == b"", "usage error %s: rc %d %r" % (args, rc, err))
+    # --metrics, --metrics-scripts, --host-name: where they do not apply, usage errors
+    for args, want in ((["--metrics", "9464", path], b"--metrics is for live capture"),
+                       (["-i", "lo", "--metrics", "70000"], b"1..65535"),
+                       (["-i", "lo", "--metrics", "example.com:9464"], b"numeric"),
+                       (["--metrics-scripts", "3", path], b"--metrics-scripts is for --metrics"),
+                       (["-i", "lo", "--metrics", "9464", "--metrics-scripts", "x"], b"--metrics-scripts"),
+                       (["--host-name", "web1", path], b"--host-name is for -f json and -f csv"),
+                       (["-f", "json", "--host-name", "", path], b"--host-name")):
+        rc, out, err = run(args)
+        check(rc == 2 and want in err and out == b"", "usage error %s: rc %d %r" % (args, rc, err))
+    # --host-name: second on every JSON line, the last CSV column
+    rc, out, err = run(["-f", "json", "--host-name", 'web"7', path])
+    lines = out.decode("utf-8").splitlines()
+    check(rc == 0 and lines and all(l.startswith('{"type":"%s","hostname":"web\\"7",' % json.loads(l)["type"])
+                                    for l in lines), "--host-name in JSON: %r" % lines[:1])
+    rc, out, err = run(["-f", "csv", "--host-name", "web7", path])
+    rows = out.decode("utf-8").split("\r\n")
+    check(rc == 0 and rows[0].endswith(",hostname") and all(r.endswith(",web7") for r in rows[1:] if r),
+          "--host-name in CSV: %r" % rows[:2])
     # one hint per usage error
     for args in (["--nope"], ["-Z"], [], ["--max-header", "x", path]):
         rc, out, err = run(args)
