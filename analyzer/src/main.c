@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <pcap/pcap.h>
+
 #include "capture.h"
 #include "opts.h"
 #include "out.h"
@@ -177,6 +179,25 @@ static void session_close(session *ss)
     opts_free(&ss->o);
 }
 
+/* The Wireshark version the plugin of this build was compiled against: the
+ * top-level CMakeLists passes pkg-config's version of wireshark, or nothing
+ * when the plugin is not built. */
+#ifndef FCGISCOPE_WIRESHARK_VERSION
+#define FCGISCOPE_WIRESHARK_VERSION NULL
+#endif
+
+static void print_version(void)
+{
+    const char *ws = FCGISCOPE_WIRESHARK_VERSION;
+    printf("fcgiscope %s\n", FSD_VERSION_STRING);
+    printf("decoder: libfsd %s\n", FSD_VERSION_STRING);
+    printf("capture: %s\n", pcap_lib_version());
+    if (ws)
+        printf("Wireshark plugin: built for Wireshark %s\n", ws);
+    else
+        printf("Wireshark plugin: not built\n");
+}
+
 /* The command line: -1 to go on, else the exit status (usage error 2,
  * --help and --version 0). */
 static int parse_command_line(session *ss, int argc, char **argv)
@@ -191,7 +212,7 @@ static int parse_command_line(session *ss, int argc, char **argv)
         return 0;
     }
     if (o->version) {
-        printf("fcgiscope %s (libfsd %s)\n", FSD_VERSION_STRING, FSD_VERSION_STRING);
+        print_version();
         return 0;
     }
     ss->live = o->iface != NULL || o->unix_path != NULL || o->relay_path != NULL;
