@@ -197,6 +197,25 @@ static void keep_event(fsd_conn *c, fsd_anomaly_list *r, fsd_anomaly_event *ev)
 void fsd_fire(fsd_conn *c, fsd_anomaly_list *keep, fsd_anomaly_id id, fsd_severity sev, fsd_dir dir,
               uint64_t off, fsd_timepoint at, int32_t request_id, const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
+    fsd_vfire(c, keep, id, sev, dir, off, at, request_id, fmt, ap);
+    va_end(ap);
+}
+
+void fsd_fire_at_record(fsd_conn *c, fsd_anomaly_list *keep, fsd_anomaly_id id, fsd_severity sev, fsd_dir dir,
+                        int32_t request_id, const char *fmt, ...)
+{
+    const fsd_dirst *d = &c->d[dir];
+    va_list ap;
+    va_start(ap, fmt);
+    fsd_vfire(c, keep, id, sev, dir, d->rec_off, FSD_REC_FIRST(d), request_id, fmt, ap);
+    va_end(ap);
+}
+
+void fsd_vfire(fsd_conn *c, fsd_anomaly_list *keep, fsd_anomaly_id id, fsd_severity sev, fsd_dir dir,
+               uint64_t off, fsd_timepoint at, int32_t request_id, const char *fmt, va_list ap)
+{
     fsd_anomaly_event ev;
     memset(&ev, 0, sizeof ev);
     ev.id = id;
@@ -206,12 +225,8 @@ void fsd_fire(fsd_conn *c, fsd_anomaly_list *keep, fsd_anomaly_id id, fsd_severi
     ev.ts_ns = at.ns;
     ev.tag = at.tag;
     ev.request_id = request_id;
-    if (fmt) {
-        va_list ap;
-        va_start(ap, fmt);
+    if (fmt)
         d_format(ev.detail, sizeof ev.detail, fmt, ap);
-        va_end(ap);
-    }
     if (keep != NULL)
         keep_event(c, keep, &ev);
     /* count it: a few distinct ids inline, the full table beyond */

@@ -248,29 +248,29 @@ static void record_checks_fire(fsd_conn *c, fsd_dir dir)
     int32_t id = ev_id(h);
     if (h->version != 1) {
         const char *hint = proto_hint(d->hdr, dir);
-        fsd_fire(c, r, FSD_A_bad_version, 0, dir, d->rec_off, FSD_REC_FIRST(d), id, "version %u%s%s", h->version,
-                 hint[0] ? ": " : "", hint);
+        fsd_fire_at_record(c, r, FSD_A_bad_version, 0, dir, id, "version %u%s%s", h->version,
+                           hint[0] ? ": " : "", hint);
     }
     if (!fsd_type_is_known(h->type))
-        fsd_fire(c, r, FSD_A_unknown_type, 0, dir, d->rec_off, FSD_REC_FIRST(d), id, "type %u", h->type);
+        fsd_fire_at_record(c, r, FSD_A_unknown_type, 0, dir, id, "type %u", h->type);
     /* the sum can not roll over in 32 bits. From the server one byte over is
      * Go's padding of a full record to 8 (nginx and HAProxy take it): a note */
     if ((uint32_t)h->content_length + h->padding_length > FSD_MAX_CONTENT_LEN) {
         bool go_pad = dir == FSD_DIR_SERVER && (uint32_t)h->content_length + h->padding_length == FSD_MAX_CONTENT_LEN + 1;
-        fsd_fire(c, r, FSD_A_oversized_record, go_pad ? FSD_SEV_NOTE : 0, dir, d->rec_off, FSD_REC_FIRST(d), id,
-                 "%u + %u bytes%s", h->content_length, h->padding_length,
-                 go_pad ? ": padded to 8 as Go does; web servers accept it" : "");
+        fsd_fire_at_record(c, r, FSD_A_oversized_record, go_pad ? FSD_SEV_NOTE : 0, dir, id,
+                           "%u + %u bytes%s", h->content_length, h->padding_length,
+                           go_pad ? ": padded to 8 as Go does; web servers accept it" : "");
     }
     if (h->reserved != 0)
-        fsd_fire(c, r, FSD_A_reserved_nonzero, 0, dir, d->rec_off, FSD_REC_FIRST(d), id,
-                 "header reserved byte 0x%02x", h->reserved);
+        fsd_fire_at_record(c, r, FSD_A_reserved_nonzero, 0, dir, id,
+                           "header reserved byte 0x%02x", h->reserved);
     if ((h->type == FSD_BEGIN_REQUEST || h->type == FSD_END_REQUEST || h->type == FSD_UNKNOWN_TYPE) &&
         h->content_length != 8)
-        fsd_fire(c, r, FSD_A_bad_body_length, 0, dir, d->rec_off, FSD_REC_FIRST(d), id, "%s body of %u bytes",
-                 fsd_type_name(h->type), h->content_length);
+        fsd_fire_at_record(c, r, FSD_A_bad_body_length, 0, dir, id, "%s body of %u bytes",
+                           fsd_type_name(h->type), h->content_length);
     if (h->type == FSD_ABORT_REQUEST && h->content_length != 0)
-        fsd_fire(c, r, FSD_A_bad_body_length, 0, dir, d->rec_off, FSD_REC_FIRST(d), id,
-                 "ABORT_REQUEST body of %u bytes", h->content_length);
+        fsd_fire_at_record(c, r, FSD_A_bad_body_length, 0, dir, id,
+                           "ABORT_REQUEST body of %u bytes", h->content_length);
 }
 
 /* Header-level checks (fired for BEGIN_REQUEST once its request exists). */
@@ -303,8 +303,8 @@ static void body_reserved_check(fsd_conn *c, fsd_dir dir, const fsd_record_event
     }
     for (size_t i = 0; i < n; i++) {
         if (res[i]) {
-            fsd_fire(c, fsd_req_anomalies(d->rec_req), FSD_A_reserved_nonzero, 0, dir, d->rec_off, FSD_REC_FIRST(d), ev_id(&d->h),
-                     "%s body reserved byte %zu is 0x%02x", fsd_type_name(d->h.type), i, res[i]);
+            fsd_fire_at_record(c, fsd_req_anomalies(d->rec_req), FSD_A_reserved_nonzero, 0, dir, ev_id(&d->h),
+                               "%s body reserved byte %zu is 0x%02x", fsd_type_name(d->h.type), i, res[i]);
             return;
         }
     }
@@ -400,8 +400,8 @@ static void header_complete(fsd_conn *c, fsd_dir dir, fsd_timepoint at)
     h->reserved = d->hdr[7];
     if (h->version != 1 && !fsd_type_is_known(h->type)) {
         const char *hint = proto_hint(d->hdr, dir);
-        fsd_fire(c, NULL, FSD_A_desync, 0, dir, d->rec_off, FSD_REC_FIRST(d), -1, "version %u, type %u: %s",
-                 h->version, h->type, hint[0] ? hint : "not a record header");
+        fsd_fire_at_record(c, NULL, FSD_A_desync, 0, dir, -1, "version %u, type %u: %s",
+                           h->version, h->type, hint[0] ? hint : "not a record header");
         d->sync = FSD_SYNC_DESYNCED;
         d->hdr_have = 0;
         c->st.dir[dir].skipped_bytes += FSD_HEADER_LEN;
@@ -842,13 +842,13 @@ static void end_dir(fsd_conn *c, fsd_dir dir, fsd_timepoint at)
         d->hdr_have = 0;
     } else if (d->sync == FSD_SYNC_OK) {
         if (d->in_rec) {
-            fsd_fire(c, fsd_req_anomalies(d->rec_req), FSD_A_truncated_record, 0, dir, d->rec_off, FSD_REC_FIRST(d), ev_id(&d->h),
-                     "%s cut after %u of %u bytes", fsd_type_name(d->h.type),
-                     (unsigned)(d->off - d->rec_off), fsd_header_record_len(&d->h));
+            fsd_fire_at_record(c, fsd_req_anomalies(d->rec_req), FSD_A_truncated_record, 0, dir, ev_id(&d->h),
+                               "%s cut after %u of %u bytes", fsd_type_name(d->h.type),
+                               (unsigned)(d->off - d->rec_off), fsd_header_record_len(&d->h));
             record_end(c, dir, at, true);
         } else if (d->hdr_have > 0) {
-            fsd_fire(c, NULL, FSD_A_truncated_record, 0, dir, d->rec_off, FSD_REC_FIRST(d), -1,
-                     "cut after %u of 8 header bytes", d->hdr_have);
+            fsd_fire_at_record(c, NULL, FSD_A_truncated_record, 0, dir, -1,
+                               "cut after %u of 8 header bytes", d->hdr_have);
             d->hdr_have = 0;
         }
     }

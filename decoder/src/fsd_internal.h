@@ -4,11 +4,12 @@
  *
  * Layers: wire.c (stateless framing) -> nv.c (incremental name-value pairs)
  * and cgi.c (CGI response header block) -> request.c (id table, streams,
- * checks, transactions) -> conn.c (per-direction push parser, resync, gaps,
- * close; the public entry points). Beneath them all: anomaly.c (the
- * catalogue tables; firing an anomaly: detail, counts, callback, the
- * request's copy in an fsd_anomaly_list) and mem.c (every allocation,
- * through the configured hooks). No file calls up into a higher one.
+ * checks, transactions; its parameters stored by params.c/params.h) ->
+ * conn.c (per-direction push parser, resync, gaps, close; the public entry
+ * points). Beneath them all: anomaly.c (the catalogue tables; firing an
+ * anomaly: detail, counts, callback, the request's copy in an
+ * fsd_anomaly_list) and mem.c (every allocation, through the configured
+ * hooks). No file calls up into a higher one.
  */
 #ifndef FSD_INTERNAL_H
 #define FSD_INTERNAL_H
@@ -17,6 +18,18 @@
 
 #include <stdarg.h>
 #include <string.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define FSD_COLD __attribute__((noinline, cold))
+#define FSD_ALWAYS_INLINE __attribute__((always_inline)) inline
+#define FSD_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define FSD_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define FSD_COLD
+#define FSD_ALWAYS_INLINE inline
+#define FSD_UNLIKELY(x) (x)
+#define FSD_PRINTF(fmt, args)
+#endif
 
 /* ---- wire.c (these three inline: they run for every record) ---- */
 static inline bool fsd_type_is_management(unsigned type)
@@ -190,24 +203,37 @@ static inline bool fsd_ctl_in(const uint8_t *d, size_t n)
     return false;
 }
 
-/* A whole pair with 1-byte lengths found in place (nv.c's fastest path and
- * request.c's params_feed): nl + vl bytes at nm, the first length byte at
- * stream offset off. The caller has set nul and kind. */
-static inline void fsd_pair_in_place(fsd_pair *pr, const uint8_t *nm, uint32_t nl, uint32_t vl, bool nul,
-                                     unsigned kind, uint64_t off, fsd_timepoint at)
+/* The pair at d[0..n) when it is whole inside the piece, with 1-byte
+ * lengths and at most max_pair bytes (nearly every pair): pr describes it in
+ * place (zero copy; the first length byte at stream offset off) and the
+ * result is its size in bytes. 0 when it is not such a pair: the parser's
+ * general path (fsd_nv_feed) takes it. Used by fsd_nv_feed and by
+ * request.c between pairs, so that a request's usual pairs need no parser. */
+static inline size_t fsd_pair_in_place(fsd_pair *pr, const uint8_t *d, size_t n, uint32_t max_pair, uint64_t off,
+                                       fsd_timepoint at)
 {
-    pr->name = nm;
-    pr->value = nm + nl;
+    uint32_t nl, vl;
+    unsigned kind;
+    if (n < 2 || ((d[0] | d[1]) & 0x80))
+        return 0;
+    nl = d[0];
+    vl = d[1];
+    if ((size_t)nl + vl > n - 2 || nl + vl > max_pair)
+        return 0;
+    kind = fsd_param_classify(d + 2, nl);
+    pr->name = d + 2;
+    pr->value = d + 2 + nl;
     pr->name_stored = pr->name_len = nl;
     pr->value_stored = pr->value_len = vl;
     pr->truncated = false;
     pr->straddled = false;
-    pr->nul = nul;
+    pr->nul = fsd_has_nul(d + 2, (size_t)nl + vl);
     pr->kind = (uint8_t)kind;
-    pr->ctl = fsd_kind_ctl_checked(kind) && fsd_ctl_in(nm + nl, vl);
+    pr->ctl = fsd_kind_ctl_checked(kind) && fsd_ctl_in(d + 2 + nl, vl);
     pr->offset = off;
     pr->end_offset = off + 2 + nl + vl;
     pr->at = at;
+    return 2 + (size_t)nl + vl;
 }
 
 /* Deliver a complete pair through on_param (if set). */
@@ -382,16 +408,16 @@ typedef struct fsd_anomaly_list {
 } fsd_anomaly_list;
 
 /* Fire an anomaly (anomaly.c): on_anomaly now, counted, and a copy kept in
- * keep (a request's list: fsd_req_anomalies) when keep != NULL. */
+ * keep (a request's list: fsd_req_anomalies) when keep != NULL. sev 0: the
+ * catalogue's severity; request_id -1: none; detail from fmt (the printf
+ * subset anomaly.c formats: %s %.*s %u %llu %lld %zu %02x). */
 void fsd_fire(fsd_conn *c, fsd_anomaly_list *keep, fsd_anomaly_id id, fsd_severity sev, fsd_dir dir,
-              uint64_t off, fsd_timepoint at, int32_t request_id, const char *fmt, ...)
-#if defined(__GNUC__) || defined(__clang__)
-    __attribute__((format(printf, 9, 10)))
-/* The packet of the current record's first header byte. */
-#define FSD_REC_FIRST(d) fsd_tp((d)->rec_first_ns, (d)->rec_first_tag)
-
-#endif
-    ;
+              uint64_t off, fsd_timepoint at, int32_t request_id, const char *fmt, ...) FSD_PRINTF(9, 10);
+void fsd_vfire(fsd_conn *c, fsd_anomaly_list *keep, fsd_anomaly_id id, fsd_severity sev, fsd_dir dir,
+               uint64_t off, fsd_timepoint at, int32_t request_id, const char *fmt, va_list ap);
+/* The same at the current record of dir: its header's offset and packet. */
+void fsd_fire_at_record(fsd_conn *c, fsd_anomaly_list *keep, fsd_anomaly_id id, fsd_severity sev, fsd_dir dir,
+                        int32_t request_id, const char *fmt, ...) FSD_PRINTF(7, 8);
 
 fsd_req *fsd_req_find(fsd_conn *c, uint16_t id);
 /* r's anomaly list, NULL for NULL (for fsd_fire) */

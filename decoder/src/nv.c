@@ -123,19 +123,17 @@ void fsd_nv_feed(fsd_conn *c, fsd_nvp *p, uint32_t max_pair, const uint8_t *data
     if (p->broken)
         return;
     while (i < n) {
-        if (p->state == NV_NLEN && p->lenhave == 0 && n - i >= 2 && !((data[i] | data[i + 1]) & 0x80) &&
-            (size_t)data[i] + data[i + 1] <= n - i - 2 && (size_t)data[i] + data[i + 1] <= max_pair) {
-            /* fastest path: a whole pair with 1-byte lengths inside this piece:
+        if (p->state == NV_NLEN && p->lenhave == 0) {
+            /* fastest path: a whole pair with 1-byte lengths inside this piece,
              * handed out in place (zero copy), same fields as the general path */
-            uint32_t nl = data[i], vl = data[i + 1];
-            const uint8_t *nm = data + i + 2;
             fsd_pair pr;
-            fsd_pair_in_place(&pr, nm, nl, vl, fsd_has_nul(nm, (size_t)nl + vl),
-                              (unsigned)fsd_param_classify(nm, nl), off + i, at);
-            i += 2 + (size_t)nl + vl;
-            if (fn)
-                fn(c, ctx, &pr);
-            continue;
+            size_t len = fsd_pair_in_place(&pr, data + i, n - i, max_pair, off + i, at);
+            if (len > 0) {
+                i += len;
+                if (fn)
+                    fn(c, ctx, &pr);
+                continue;
+            }
         }
         if (p->state == NV_NLEN && p->lenhave == 0 && n - i >= 2 && !((data[i] | data[i + 1]) & 0x80)) {
             /* fast path: both lengths are single bytes and present */
