@@ -165,7 +165,7 @@ static void on_transaction(void *ud, const fsd_transaction *tx)
 {
     counters *c = ud;
     c->tx++;
-    c->complete += tx->complete;
+    c->complete += tx->end_reason == FSD_END_COMPLETE;
     c->touched += tx->nparams + tx->method.len;
 }
 

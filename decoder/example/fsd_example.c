@@ -262,7 +262,7 @@ static void on_transaction(void *ud, const fsd_transaction *tx)
 {
     (void)ud;
     printf("\ntransaction #%llu, request id %u (%s%s): ", (unsigned long long)tx->seq, tx->request_id,
-           fsd_role_name(tx->role), tx->keep_conn ? ", KEEP_CONN" : "");
+           fsd_role_name(tx->role), (tx->flags & FSD_FLAG_KEEP_CONN) ? ", KEEP_CONN" : "");
     show("", tx->method, 16);
     show(" ", tx->uri, 200);
     printf(" -> HTTP %d", tx->http_status);

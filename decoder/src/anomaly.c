@@ -222,8 +222,7 @@ void fsd_vfire(fsd_conn *c, fsd_anomaly_list *keep, fsd_anomaly_id id, fsd_sever
     ev.severity = sev ? sev : fsd_anomaly_severity(id);
     ev.dir = dir;
     ev.offset = off;
-    ev.ts_ns = at.ns;
-    ev.tag = at.tag;
+    ev.at = at;
     ev.request_id = request_id;
     if (fmt)
         d_format(ev.detail, sizeof ev.detail, fmt, ap);

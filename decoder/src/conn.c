@@ -20,6 +20,7 @@
  * copied. Record lengths are computed in 32 bits (max 8 + 65535 + 255).
  */
 #include "fsd_internal.h"
+#include "fsd/fsd_testing.h" /* fsd_conn_feed_record is defined here */
 
 #include <stdlib.h>
 #include <string.h>
@@ -741,12 +742,16 @@ int fsd_conn_feed(fsd_conn *c, fsd_dir dir, const uint8_t *data, size_t len, int
 
 int fsd_conn_feed_record(fsd_conn *c, fsd_dir dir, const uint8_t *rec, size_t len, int64_t ts_ns, uint64_t tag)
 {
+    fsd_header h;
     int rc = check(c, dir);
     if (rc != FSD_OK)
         return rc;
     if (rec == NULL)
         return FSD_E_INVAL;
-    if (len < FSD_HEADER_LEN || fsd_record_length(rec, len) != len)
+    if (len < FSD_HEADER_LEN)
+        return FSD_E_NOT_RECORD;
+    fsd_header_unpack(&h, rec);
+    if (fsd_header_record_len(&h) != len)
         return FSD_E_NOT_RECORD;
     if (c->d[dir].sync == FSD_SYNC_OK && (c->d[dir].in_rec || c->d[dir].hdr_have > 0))
         return FSD_E_NOT_RECORD;

@@ -443,7 +443,6 @@ static void transaction_of(const fsd_req *r, fsd_end_reason reason, fsd_transact
     tx->request_id = r->id;
     tx->role = r->role;
     tx->flags = r->flags;
-    tx->keep_conn = r->keep_conn;
     tx->aborted = r->aborted;
     (void)fsd_params_last(ps, FSD_LAST_METHOD, &tx->method);
     (void)fsd_params_last(ps, FSD_LAST_URI, &tx->uri);
@@ -471,7 +470,6 @@ static void transaction_of(const fsd_req *r, fsd_end_reason reason, fsd_transact
     tx->t_first_response = tp_get(r, &r->t_first, T_FIRST);
     tx->t_end = tp_get(r, &r->t_end, T_END);
     tx->end_reason = r->has_end ? FSD_END_COMPLETE : reason;
-    tx->complete = tx->end_reason == FSD_END_COMPLETE;
     tx->anomalies = r->anoms.ev;
     tx->nanomalies = r->anoms.n;
     tx->anomalies_dropped = r->anoms.dropped;
@@ -480,7 +478,7 @@ static void transaction_of(const fsd_req *r, fsd_end_reason reason, fsd_transact
     tx->cgi_header_bytes = r->cgi.used;
     tx->t_last = (r->t_set & T_LAST) ? tp_get(r, &r->t_last, T_LAST) : tx->t_begin;
     tx->t_close = tp_get(r, &r->t_close, T_CLOSE);
-    tx->closed_by = tx->t_close.set ? (int8_t)(r->fate & F_CLOSED_SERVER ? FSD_DIR_SERVER : FSD_DIR_CLIENT) : -1;
+    tx->closed_by = !tx->t_close.set ? FSD_DIR_UNKNOWN : r->fate & F_CLOSED_SERVER ? FSD_DIR_SERVER : FSD_DIR_CLIENT;
     tx->closed_by_reset = tx->t_close.set && (r->fate & F_CLOSED_RST);
     if (r->fate & F_ABANDONED)
         tx->t_abandoned = tx->t_close;
