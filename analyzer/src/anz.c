@@ -520,7 +520,7 @@ static void on_anomaly(void *ud, const fsd_anomaly_event *ev)
         fc->since_ns[d] = INT64_MAX;
     }
     fsd_severity sev = ev->severity ? ev->severity : fsd_anomaly_severity(ev->id);
-    stats_anomaly(a->cfg.st, ev->id, sev, ev->tag, ev->detail);
+    stats_anomaly(a->cfg.st, ev->id, sev, ev->at.tag, ev->detail);
     if (ev->in_transaction)
         return;
     qitem *it = qitem_new(false);
@@ -529,8 +529,8 @@ static void on_anomaly(void *ud, const fsd_anomaly_event *ev)
     anom_rec *ar = Q_ANOM(it);
     ar->id = ev->id;
     ar->severity = sev;
-    ar->frame = ev->tag;
-    ar->ts_ns = ev->ts_ns;
+    ar->frame = ev->at.tag;
+    ar->ts_ns = ev->at.ns;
     ar->has_ts = true;
     fill_anom_flow(ar, fc);
     ar->has_dir = true;
@@ -542,8 +542,8 @@ static void on_anomaly(void *ud, const fsd_anomaly_event *ev)
         dl = sizeof ar->detail - 1;
     memcpy(ar->detail, ev->detail, dl);
     ar->detail[dl] = '\0';
-    it->ns = ev->ts_ns;
-    it->tag = ev->tag;
+    it->ns = ev->at.ns;
+    it->tag = ev->at.tag;
     deliver(a, it);
 }
 

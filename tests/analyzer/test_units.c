@@ -544,7 +544,7 @@ static fsd_anomaly_event ev(fsd_anomaly_id id, fsd_severity sev)
 static fsd_transaction tx_abandoned(fsd_anomaly_event *evs)
 {
     fsd_transaction tx = tx_base();
-    tx.has_end = tx.complete = true;
+    tx.has_end = true;
     tx.end_reason = FSD_END_COMPLETE;
     tx.http_status = 200;
     tx.status_source = FSD_STATUS_HEADER;
@@ -949,7 +949,7 @@ static void suite_stats(void)
         rec_free(&r);
     }
     tx.t_last.set = false;
-    tx.has_end = tx.complete = true;
+    tx.has_end = true;
     tx.end_reason = FSD_END_COMPLETE;
     tx.http_status = 200;
     tx.user_status = 200;
