@@ -206,7 +206,7 @@ void fsd_fire(fsd_conn *c, fsd_anomaly_list *keep, fsd_anomaly_id id, fsd_severi
 void fsd_fire_at_record(fsd_conn *c, fsd_anomaly_list *keep, fsd_anomaly_id id, fsd_severity sev, fsd_dir dir,
                         int32_t request_id, const char *fmt, ...)
 {
-    const fsd_dirst *d = &c->d[dir];
+    const fsd_direction *d = &c->d[dir];
     va_list ap;
     va_start(ap, fmt);
     fsd_vfire(c, keep, id, sev, dir, d->rec_off, FSD_REC_FIRST(d), request_id, fmt, ap);

@@ -36,12 +36,12 @@ enum {
 };
 
 /* duplicate_param is an ERROR for these (php-fpm takes the last, fcgiwrap the first). */
-static const char *const crit_names[] = {
+static const char *const critical_names[] = {
     "SCRIPT_FILENAME", "SCRIPT_NAME", "DOCUMENT_ROOT", "PATH_INFO", "CONTENT_LENGTH", "PHP_VALUE",
     "PHP_ADMIN_VALUE"
 };
-/* fsd_pname -> index in crit_names (-1: not critical) */
-static const int8_t crit_of[FSD_PN_COUNT] = {
+/* fsd_pname -> index in critical_names (-1: not critical) */
+static const int8_t critical_index_of[FSD_PN_COUNT] = {
     [FSD_PN_OTHER] = -1, [FSD_PN_REQUEST_METHOD] = -1, [FSD_PN_REQUEST_URI] = -1, [FSD_PN_SCRIPT_NAME] = 1,
     [FSD_PN_SCRIPT_FILENAME] = 0, [FSD_PN_HTTP_HOST] = -1, [FSD_PN_SERVER_NAME] = -1,
     [FSD_PN_CONTENT_LENGTH] = 4, [FSD_PN_HTTP_PROXY] = -1, [FSD_PN_PHP_VALUE] = 5,
@@ -52,10 +52,10 @@ static const int8_t crit_of[FSD_PN_COUNT] = {
 enum { CL_ABSENT = 0, CL_EMPTY, CL_VALID, CL_INVALID };
 
 /* A timepoint without its flag (the flags are bits of fsd_req.t_set). */
-typedef struct ptp {
+typedef struct tp_slot {
     int64_t ns;
     uint64_t tag;
-} ptp;
+} tp_slot;
 enum { T_BEGIN = 1, T_SENT = 2, T_FIRST = 4, T_END = 8, T_LAST = 16, T_SRV = 32, T_CLOSE = 64 };
 
 /* fsd_req.fate bits: what the web server did with the request (0.2.0) */
@@ -67,7 +67,7 @@ enum {
     F_REJECTED = 1u << 4,      /* response_rejected fired */
     F_HELD = 1u << 5,          /* delivery held: its big header block may still be rejected */
     F_FATAL = 1u << 6,         /* a fatal error pattern was seen on STDERR */
-    F_ABB = 1u << 7            /* answered_before_body fired */
+    F_ANSWERED_BEFORE_BODY = 1u << 7            /* answered_before_body fired */
 };
 
 struct fsd_req {
@@ -80,7 +80,7 @@ struct fsd_req {
     bool seen_method, seen_sfile;
     bool has_end, ct_present;
     uint8_t cl_state;
-    uint8_t crit_seen;
+    uint8_t critical_seen;
     uint8_t protocol_status;
     uint8_t t_set;            /* T_* bits: which of the timepoints below are set */
     uint8_t st[FSD_MAX_KNOWN_TYPE + 1];
@@ -94,27 +94,27 @@ struct fsd_req {
     bool gap;                 /* bytes of its records were lost (fsd_transaction.gap): the
                                  stream-state checks a loss could explain are not raised */
     uint8_t errpat[4];        /* STDERR fatal-pattern matchers: bytes matched of each pattern */
-    fsd_nvp *nv;              /* pair parser for pairs cut by a piece or record boundary:
+    fsd_pair_parser *nv;              /* pair parser for pairs cut by a piece or record boundary:
                                  allocated when one is, freed at the end of PARAMS */
     fsd_params params;        /* the stored pairs (params.c) */
     int64_t cl_value;
     uint64_t params_bytes, stdin_bytes, data_bytes, stdout_bytes, stderr_bytes;
     fsd_cgi cgi;
-    ptp t_begin, t_sent, t_first, t_end;
-    ptp t_last, t_close;      /* last byte (either side), first close while outstanding */
+    tp_slot t_begin, t_sent, t_first, t_end;
+    tp_slot t_last, t_close;      /* last byte (either side), first close while outstanding */
     int64_t t_srv_ns;         /* time of the server's last byte (T_SRV) */
     fsd_anomaly_list anoms;   /* its anomaly events (fsd_fire) */
 };
 
 /* Where fsd_fire keeps a request's events (NULL: not tied to a request). */
-static inline fsd_anomaly_list *KEEP(fsd_req *r)
+static inline fsd_anomaly_list *events_of(fsd_req *r)
 {
     return r ? &r->anoms : NULL;
 }
 
 fsd_anomaly_list *fsd_req_anomalies(fsd_req *r)
 {
-    return KEEP(r);
+    return events_of(r);
 }
 
 /* Fire id for request r (kept in its list) at stream offset off of dir, in
@@ -132,7 +132,7 @@ static FSD_PRINTF(8, 9) void fire_at(fsd_conn *c, fsd_req *r, fsd_anomaly_id id,
 static FSD_PRINTF(6, 7) void fire_at_record(fsd_conn *c, fsd_req *r, fsd_anomaly_id id, fsd_severity sev,
                                             fsd_dir dir, const char *fmt, ...)
 {
-    const fsd_dirst *d = &c->d[dir];
+    const fsd_direction *d = &c->d[dir];
     va_list ap;
     va_start(ap, fmt);
     fsd_vfire(c, &r->anoms, id, sev, dir, d->rec_off, FSD_REC_FIRST(d), r->id, fmt, ap);
@@ -149,7 +149,7 @@ static FSD_PRINTF(6, 7) void fire_at_pair(fsd_conn *c, fsd_req *r, fsd_anomaly_i
     va_end(ap);
 }
 
-static inline void tp_put(fsd_req *r, ptp *slot, unsigned bit, fsd_timepoint t)
+static inline void tp_put(fsd_req *r, tp_slot *slot, unsigned bit, fsd_timepoint t)
 {
     slot->ns = t.ns;
     slot->tag = t.tag;
@@ -159,7 +159,7 @@ static inline void tp_put(fsd_req *r, ptp *slot, unsigned bit, fsd_timepoint t)
         r->t_set &= (uint8_t)~bit;
 }
 
-static inline fsd_timepoint tp_get(const fsd_req *r, const ptp *slot, unsigned bit)
+static inline fsd_timepoint tp_get(const fsd_req *r, const tp_slot *slot, unsigned bit)
 {
     fsd_timepoint t = { 0, 0, false };
     if (r->t_set & bit) {
@@ -265,7 +265,7 @@ fsd_req *fsd_req_find(fsd_conn *c, uint16_t id)
 }
 
 /* The request's pair parser, allocated on first need (NULL: no memory). */
-static fsd_nvp *req_nv(fsd_conn *c, fsd_req *r)
+static fsd_pair_parser *req_nv(fsd_conn *c, fsd_req *r)
 {
     if (r->nv == NULL) {
         r->nv = fsd_mem_alloc(c, sizeof *r->nv);
@@ -403,16 +403,16 @@ static void delivery_findings(fsd_conn *c, fsd_req *r, fsd_end_reason reason, fs
             strcat(missing, missing[0] ? ",DATA" : "DATA");
         /* the application answered first and a body without a length never ended:
          * it did not read it (with CONTENT_LENGTH this fired at END_REQUEST if due) */
-        if (r->has_end && needs_stdin(r) && r->st[FSD_STDIN] != S_ENDED && !(r->fate & (F_ABB | F_ABANDONED)) &&
+        if (r->has_end && needs_stdin(r) && r->st[FSD_STDIN] != S_ENDED && !(r->fate & (F_ANSWERED_BEFORE_BODY | F_ABANDONED)) &&
             r->cl_state != CL_VALID && r->stdin_bytes > 0 && reason != FSD_END_GAP &&
             reason != FSD_END_DESYNC) {
-            r->fate |= F_ABB;
+            r->fate |= F_ANSWERED_BEFORE_BODY;
             fire_at(c, r, FSD_A_answered_before_body, 0, dir, off, at,
                     "END_REQUEST after %llu STDIN bytes; the body never ended", (unsigned long long)r->stdin_bytes);
         }
         /* answered: the stream was cut with the connection, nothing was smuggled (warning) */
         fire_at(c, r, FSD_A_stream_not_terminated, r->has_end ? FSD_SEV_WARNING : 0, dir, off, at,
-                "%s never ended: %s%s", missing, r->fate & F_ABB ? "answered first; " : "", end_story(r, reason, dir));
+                "%s never ended: %s%s", missing, r->fate & F_ANSWERED_BEFORE_BODY ? "answered first; " : "", end_story(r, reason, dir));
     }
     /* only a note when the capture explains it: it ended, or lost the end */
     if (!r->has_end)
@@ -558,11 +558,11 @@ void fsd_req_free_all(fsd_conn *c)
 void fsd_req_server_close(fsd_conn *c, fsd_dir dir, uint64_t off, fsd_timepoint at)
 {
     fsd_req *r;
-    if (c->kcv_fired || !c->have_last || !c->last_keep)
+    if (c->keep_conn_violation_fired || !c->have_last || !c->last_keep)
         return;
-    c->kcv_fired = true;
+    c->keep_conn_violation_fired = true;
     r = fsd_req_find(c, c->last_id);
-    fsd_fire(c, KEEP(r), FSD_A_keep_conn_violation, 0, dir, off, at, c->last_id,
+    fsd_fire(c, events_of(r), FSD_A_keep_conn_violation, 0, dir, off, at, c->last_id,
              "server closed a KEEP_CONN connection");
 }
 
@@ -711,10 +711,10 @@ static FSD_COLD void pair_flags(fsd_conn *c, fsd_req *r, const fsd_pair *p)
         fire_at_pair(c, r, FSD_A_param_ctl_chars, 0, p, "%.*s", nlen, nm);
 }
 
-/* A name the decoder knows (stored whole): its checks; returns its crit_names index or -1. */
+/* A name the decoder knows (stored whole): its checks; returns its critical_names index or -1. */
 static FSD_ALWAYS_INLINE int pair_known(fsd_conn *c, fsd_req *r, const fsd_pair *p, unsigned kind)
 {
-    int crit;
+    int critical;
     switch (kind) {
     case FSD_PN_HTTP_PROXY:
         fire_at_pair(c, r, FSD_A_httpoxy, 0, p, "HTTP_PROXY");
@@ -735,13 +735,13 @@ static FSD_ALWAYS_INLINE int pair_known(fsd_conn *c, fsd_req *r, const fsd_pair 
     default:
         break;
     }
-    crit = crit_of[kind];
-    if (crit >= 0) {
-        if (r->crit_seen & (1u << crit))
-            fire_at_pair(c, r, FSD_A_duplicate_param, FSD_SEV_ERROR, p, "%s", crit_names[crit]);
-        r->crit_seen |= (uint8_t)(1u << crit);
+    critical = critical_index_of[kind];
+    if (critical >= 0) {
+        if (r->critical_seen & (1u << critical))
+            fire_at_pair(c, r, FSD_A_duplicate_param, FSD_SEV_ERROR, p, "%s", critical_names[critical]);
+        r->critical_seen |= (uint8_t)(1u << critical);
     }
-    return crit;
+    return critical;
 }
 
 /* A complete pair of r's PARAMS stream: reported (on_param), checked, stored.
@@ -749,19 +749,19 @@ static FSD_ALWAYS_INLINE int pair_known(fsd_conn *c, fsd_req *r, const fsd_pair 
 static FSD_ALWAYS_INLINE void pair_take(fsd_conn *c, fsd_req *r, const fsd_pair *p)
 {
     unsigned kind = p->kind < FSD_PN_COUNT ? p->kind : FSD_PN_OTHER;
-    int crit = -1;
+    int critical = -1;
 
     if (c->cb->on_param)
         fsd_emit_param(c, FSD_DIR_CLIENT, FSD_PARAMS, r->id, p);
     if (FSD_UNLIKELY(p->name_len == 0 || p->nul || p->straddled || p->truncated || p->ctl))
         pair_flags(c, r, p);
     if (kind != FSD_PN_OTHER)
-        crit = pair_known(c, r, p, kind);
+        critical = pair_known(c, r, p, kind);
     switch (fsd_params_add(c, &r->params, p, kind)) {
     case FSD_PARAM_STORED:
         break;
     case FSD_PARAM_STORED_AGAIN: /* critical names: reported by pair_known, stored or not */
-        if (crit < 0)
+        if (critical < 0)
             fire_at_pair(c, r, FSD_A_duplicate_param, FSD_SEV_WARNING, p, "%.*s",
                          (int)(p->name_stored < 48 ? p->name_stored : 48), (const char *)p->name);
         break;
@@ -788,7 +788,7 @@ static void params_feed(fsd_conn *c, fsd_req *r, const uint8_t *data, size_t n, 
 {
     size_t i = 0, len;
     uint32_t max_pair = c->lim.max_pair_bytes;
-    fsd_nvp *nv;
+    fsd_pair_parser *nv;
     fsd_pair pr;
     if (r->nv_broken)
         return;
@@ -841,14 +841,14 @@ static void rejection_check_header(fsd_conn *c, const fsd_header *h)
  * findings; a management record is routed to the management pair parser. */
 static bool header_for_request(fsd_conn *c, fsd_dir dir)
 {
-    fsd_dirst *d = &c->d[dir];
+    fsd_direction *d = &c->d[dir];
     const fsd_header *h = &d->h;
     unsigned t = h->type;
     if (!fsd_type_is_known(t))
         return false;
     if (fsd_type_sender(t) != (int)dir) {
         fsd_req *r = !fsd_type_is_management(t) && h->request_id ? fsd_req_find(c, h->request_id) : NULL;
-        fsd_fire_at_record(c, KEEP(r), FSD_A_wrong_direction, 0, dir,
+        fsd_fire_at_record(c, events_of(r), FSD_A_wrong_direction, 0, dir,
                            fsd_type_is_management(t) ? -1 : h->request_id, "%s from the %s", fsd_type_name(t),
                            fsd_dir_name(dir));
         return false;
@@ -871,7 +871,7 @@ static bool header_for_request(fsd_conn *c, fsd_dir dir)
  * counted for a refused id, or explained by a gap). */
 static fsd_req *header_request(fsd_conn *c, fsd_dir dir)
 {
-    const fsd_dirst *d = &c->d[dir];
+    const fsd_direction *d = &c->d[dir];
     const fsd_header *h = &d->h;
     unsigned t = h->type;
     fsd_req *r = fsd_req_find(c, h->request_id);
@@ -957,7 +957,7 @@ static bool input_header(fsd_conn *c, fsd_req *r, fsd_dir dir)
 /* A STDOUT or STDERR record header of r: whether its content goes into the stream. */
 static bool output_header(fsd_conn *c, fsd_req *r, fsd_dir dir)
 {
-    const fsd_dirst *d = &c->d[dir];
+    const fsd_direction *d = &c->d[dir];
     unsigned t = d->h.type;
     char buf[64];
     if (!(r->t_set & T_FIRST))
@@ -978,7 +978,7 @@ static bool output_header(fsd_conn *c, fsd_req *r, fsd_dir dir)
 
 void fsd_req_on_header(fsd_conn *c, fsd_dir dir)
 {
-    fsd_dirst *d = &c->d[dir];
+    fsd_direction *d = &c->d[dir];
     fsd_req *r;
 
     d->rec_req = NULL;
@@ -1096,7 +1096,7 @@ static void cgi_deliver(fsd_conn *c, fsd_req *r, bool complete, uint64_t end_off
 
 void fsd_req_on_content(fsd_conn *c, fsd_dir dir, const uint8_t *p, size_t n, uint64_t off, fsd_timepoint at)
 {
-    fsd_dirst *d = &c->d[dir];
+    fsd_direction *d = &c->d[dir];
     fsd_req *r = d->rec_req;
     seen(r, dir, at);
     switch (d->h.type) {
@@ -1164,7 +1164,7 @@ void fsd_req_on_content(fsd_conn *c, fsd_dir dir, const uint8_t *p, size_t n, ui
 
 void fsd_req_on_gap_content(fsd_conn *c, fsd_dir dir, uint64_t n)
 {
-    fsd_dirst *d = &c->d[dir];
+    fsd_direction *d = &c->d[dir];
     fsd_req *r = d->rec_req;
     r->gap = true;
     switch (d->h.type) {
@@ -1236,7 +1236,7 @@ static void client_stream_ended(fsd_conn *c, fsd_req *r, fsd_timepoint last)
 
 static void begin_request(fsd_conn *c, fsd_dir dir, fsd_record_event *ev)
 {
-    fsd_dirst *d = &c->d[dir];
+    fsd_direction *d = &c->d[dir];
     uint16_t id = d->h.request_id;
     fsd_req *r = fsd_req_find(c, id);
     bool mpx;
@@ -1323,7 +1323,7 @@ static void begin_request(fsd_conn *c, fsd_dir dir, fsd_record_event *ev)
 
 void fsd_req_on_truncated(fsd_conn *c, fsd_dir dir)
 {
-    fsd_dirst *d = &c->d[dir];
+    fsd_direction *d = &c->d[dir];
     if (d->rec_req && d->h.type == FSD_PARAMS && d->rec_content) { /* the partial pair can not be completed */
         req_nv_drop(c, d->rec_req);
         d->rec_req->nv_broken = false;
@@ -1395,7 +1395,7 @@ static void end_request(fsd_conn *c, fsd_req *r, fsd_dir dir, const fsd_record_e
     /* the application answered before the declared body was sent: it did not read it */
     if (needs_stdin(r) && r->st[FSD_STDIN] != S_ENDED && !r->aborted && !(r->fate & F_ABANDONED) &&
         r->cl_state == CL_VALID && r->stdin_bytes < (uint64_t)r->cl_value) {
-        r->fate |= F_ABB;
+        r->fate |= F_ANSWERED_BEFORE_BODY;
         fire_at_record(c, r, FSD_A_answered_before_body, 0, dir, "END_REQUEST after %llu of %lld body bytes",
                        (unsigned long long)r->stdin_bytes, (long long)r->cl_value);
     }
@@ -1413,7 +1413,7 @@ static void end_request(fsd_conn *c, fsd_req *r, fsd_dir dir, const fsd_record_e
 
 void fsd_req_on_record_end(fsd_conn *c, fsd_dir dir, fsd_record_event *ev)
 {
-    fsd_dirst *d = &c->d[dir];
+    fsd_direction *d = &c->d[dir];
     fsd_req *r = d->rec_req;
     unsigned t = d->h.type;
     bool eos = d->h.content_length == 0; /* an empty stream record ends its stream */
