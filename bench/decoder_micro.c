@@ -2,7 +2,7 @@
  *
  * Normative reference: decoder/include/fsd/fsd.h (the decoder API);
  * FastCGI Specification 1.0 §3.3-§5 for the streams written here (with
- * captures/gen/fcgiw); issue 6 (benchmark).
+ * captures/gen/fcgiw); bench/README.md (the benchmark).
  *
  *   fcgiscope-bench-decoder [--seconds S] [--requests N]
  *

@@ -1,7 +1,7 @@
 /* fsd_example.c — decode one FastCGI exchange with libfsd and print its records, params, response, transaction and anomalies.
  *
  * Normative reference: decoder/include/fsd/fsd.h (the API this shows);
- * FastCGI Specification 1.0; ../shared/docs/FASTCGI.md (timing points).
+ * FastCGI Specification 1.0; docs/PROTOCOL.md (timing points).
  *
  *   fsd_example              decode a built-in nginx -> php-fpm exchange
  *   fsd_example FILE         decode FILE: lines "client" / "server" start a packet

@@ -1,7 +1,7 @@
 /* anomaly.c — the anomaly catalogue tables (generated from anomalies.def by X-macro) and firing an anomaly: its detail, the request's list, the counts, the callback.
  *
- * Normative reference: ../shared/docs/FASTCGI.md "Anomaly catalogue (contract)";
- * docs/ANOMALIES.md explains each id.
+ * Normative reference: docs/ANOMALIES.md (each id: severity, when it fires);
+ * docs/PROTOCOL.md "Anomaly ids" (stable ids, new ones at the end).
  */
 #include "fsd_internal.h"
 

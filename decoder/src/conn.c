@@ -1,7 +1,8 @@
 /* conn.c — per-connection, per-direction push parser: framing, resynchronisation, gaps, close; the public entry points.
  *
  * Normative reference: FastCGI Specification 1.0 §3.3 (records; receivers
- * skip padding); ../shared/docs/FASTCGI.md (resync rules, real peers).
+ * skip padding); docs/PROTOCOL.md (how real peers frame it); docs/ANOMALIES.md
+ * (capture_gap, midstream_start, desync: the resync rules).
  *
  * Per direction:
  *
@@ -207,8 +208,8 @@ static int32_t ev_id(const fsd_header *h)
 }
 
 /* Bytes where a record header must start that look like another protocol: a
- * hint for the desync/bad_version detail (issue 12: "is this an HTTP
- * upstream?"). Returns "" when nothing matches. */
+ * hint for the desync/bad_version detail (a user's first question is "is
+ * this an HTTP upstream?"). Returns "" when nothing matches. */
 static const char *proto_hint(const uint8_t b[FSD_HEADER_LEN], fsd_dir dir)
 {
     static const struct {

@@ -1,8 +1,8 @@
 /* request.c — request reconstruction: id table with multiplexing and reuse, per-stream state, timing, CGI checks, transactions.
  *
  * Normative reference: FastCGI Specification 1.0 §3.3 (request ids, streams),
- * §4-§6 (record types, roles); ../shared/docs/FASTCGI.md (peer behaviour,
- * timing points, anomaly catalogue); docs/ANOMALIES.md (exact firing rules).
+ * §4-§6 (record types, roles); docs/PROTOCOL.md (peer behaviour, timing
+ * points); docs/ANOMALIES.md (exact firing rules).
  *
  * Life of a request (one entry of the per-connection list):
  *

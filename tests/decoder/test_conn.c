@@ -1,6 +1,6 @@
 /* test_conn.c — unit tests of the connection decoder (conn.c): API contract, feed_record, allocator hooks, resync/hunting bounds, gaps, stats.
  *
- * Normative reference: decoder/include/fsd/fsd.h; FASTCGI.md (resynchronisation).
+ * Normative reference: decoder/include/fsd/fsd.h; docs/ANOMALIES.md (resynchronisation).
  */
 #include "build.h"
 #include "check.h"
@@ -342,8 +342,8 @@ static void test_gap_edges(void)
     free(s.b);
 }
 
-/* Memory per connection (lead, 05:12; issue 7): measured on amd64 and held
- * tight so regressions fail (fsd.h documents the figures): an idle fsd_conn
+/* Memory per connection: measured on amd64 and held tight so regressions
+ * fail (docs/DECODER.md documents the figures): an idle fsd_conn
  * 512 bytes, a typical nginx request (22 params) in flight 2039, 2106 once its
  * response header block (67 bytes, in one piece) is kept, a small request (3 params, as in the
  * 100k-connection attack, with its one anomaly) 1185; back to idle once
@@ -420,7 +420,7 @@ static void test_memory_bounds(void)
     free(p.b);
 }
 
-/* Close codes (issue 19 point 3): a RST after the same side's FIN is still a
+/* Close codes: a RST after the same side's FIN is still a
  * reset (it was FSD_E_FINISHED and dropped, the request then ended at capture
  * end); a second FIN, or anything after both directions ended, is refused. */
 static void test_close_codes(void)

@@ -1,6 +1,6 @@
 /* test_nv.c — unit tests of the incremental name-value parser (nv.c): chunking, straddling, caps, NUL/CR/LF scanning, overrun.
  *
- * Normative reference: FastCGI Specification 1.0 §3.4; FASTCGI.md (nv_* anomalies, CVE-2019-11043).
+ * Normative reference: FastCGI Specification 1.0 §3.4; docs/ANOMALIES.md (nv_* anomalies, CVE-2019-11043).
  */
 #include "check.h"
 #include "fsd_internal.h"

@@ -1,6 +1,6 @@
 /* test_request.c — unit tests of request reconstruction (request.c): lingering requests, id reuse, table limits, params at scale, transactions.
  *
- * Normative reference: FastCGI Specification 1.0 §3.3, §6; FASTCGI.md (php-fpm early answer, duplicates, timing).
+ * Normative reference: FastCGI Specification 1.0 §3.3, §6; docs/PROTOCOL.md (php-fpm early answer, duplicates, timing).
  */
 #include "build.h"
 #include "check.h"
