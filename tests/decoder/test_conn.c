@@ -346,8 +346,8 @@ static void test_gap_edges(void)
  * fail (docs/DECODER.md documents the figures): an idle fsd_conn
  * 512 bytes, a typical nginx request (22 params) in flight 2039, 2106 once its
  * response header block (67 bytes, in one piece) is kept, a small request (3 params, as in the
- * 100k-connection attack, with its one anomaly) 1185; back to idle once
- * delivered. (0.2.0 added 40 bytes per request: t_last, t_close and the time
+ * 100k-connection attack, with its one anomaly) 1193 (1185 until anomaly
+ * events carried an fsd_timepoint); back to idle once delivered. (0.2.0 added 40 bytes per request: t_last, t_close and the time
  * of the server's last byte, for what the user got; the figures before it,
  * 504/1991/2058/1137, were 8 bytes short of the measured 512/1999/2066/1145.) */
 static void test_memory_bounds(void)
