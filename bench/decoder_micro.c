@@ -2,7 +2,7 @@
  *
  * Normative reference: decoder/include/fsd/fsd.h (the decoder API);
  * FastCGI Specification 1.0 §3.3-§5 for the streams written here (with
- * captures/gen/fcgiw); issue 6 (benchmark).
+ * captures/gen/fcgiw); bench/README.md (the benchmark).
  *
  *   fcgiscope-bench-decoder [--seconds S] [--requests N]
  *
@@ -165,7 +165,7 @@ static void on_transaction(void *ud, const fsd_transaction *tx)
 {
     counters *c = ud;
     c->tx++;
-    c->complete += tx->complete;
+    c->complete += tx->end_reason == FSD_END_COMPLETE;
     c->touched += tx->nparams + tx->method.len;
 }
 

@@ -725,10 +725,10 @@ cb_transaction(void *ud, const fsd_transaction *tx)
         q->id = tx->request_id;
     }
     q->ended = TRUE;
-    q->complete = tx->complete;
+    q->complete = tx->has_end;
     q->end_reason = fsd_end_reason_name(tx->end_reason);
     q->role = tx->role;
-    q->keep_conn = tx->keep_conn;
+    q->keep_conn = (tx->flags & FSD_FLAG_KEEP_CONN) != 0;
     q->status = tx->http_status;
     q->method = span_dup(tx->method);
     q->uri = span_dup(tx->uri);
@@ -762,10 +762,10 @@ cb_transaction(void *ud, const fsd_transaction *tx)
     q->user_status = tx->user_status;
     q->user_outcome = fsd_user_outcome_name(tx->user_outcome);
     q->gap = tx->gap;
-    if (tx->closed_by >= 0)
+    if (tx->closed_by != FSD_DIR_UNKNOWN)
         q->closed_by = tx->closed_by == FSD_DIR_CLIENT ? (tx->closed_by_reset ? "client RST" : "client FIN")
                                                         : (tx->closed_by_reset ? "server RST" : "server FIN");
-    if (tx->t_begin.set && !tx->complete) {
+    if (tx->t_begin.set && !tx->has_end) {
         /* how long it lasted as far as the capture shows: to the close that
          * ended the connection (as fcgiscope's elapsed_us), else to its last
          * byte */
@@ -1744,10 +1744,12 @@ static guint
 get_fastcgi_pdu_len(packet_info *pinfo _U_, tvbuff_t *tvb, int offset, void *data _U_)
 {
     guint8 hdr[FSD_HEADER_LEN];
+    fsd_header h;
     if (tvb_captured_length_remaining(tvb, offset) < FSD_HEADER_LEN)
         return (guint)tvb_reported_length_remaining(tvb, offset); /* cut by the snaplen */
     tvb_memcpy(tvb, hdr, offset, FSD_HEADER_LEN);
-    return fsd_record_length(hdr, FSD_HEADER_LEN);
+    fsd_header_unpack(&h, hdr);
+    return fsd_header_record_len(&h);
 }
 
 static int
@@ -2090,8 +2092,9 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
                 aev.severity = fsd_anomaly_severity(FSD_A_snaplen_truncated);
                 aev.dir = ctx.dir;
                 aev.request_id = -1;
-                aev.ts_ns = now;
-                aev.tag = pinfo->num;
+                aev.at.ns = now;
+                aev.at.tag = pinfo->num;
+                aev.at.set = TRUE;
                 g_snprintf(aev.detail, sizeof aev.detail, "%u of %u bytes captured", caplen, len);
                 add_anom(sr, &aev);
                 if (cv->dec && k < caplen)

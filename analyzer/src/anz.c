@@ -432,10 +432,10 @@ static void on_anomaly(void *ud, const fsd_anomaly_event *ev)
         fc->since_ns[d] = INT64_MAX;
     }
     fsd_severity sev = ev->severity ? ev->severity : fsd_anomaly_severity(ev->id);
-    stats_anomaly(a->cfg.st, ev->id, sev, ev->tag, ev->detail);
+    stats_anomaly(a->cfg.st, ev->id, sev, ev->at.tag, ev->detail);
     if (ev->in_transaction)
         return;
-    qitem *it = anom_item(ev->id, sev, ev->tag, ev->ts_ns);
+    qitem *it = anom_item(ev->id, sev, ev->at.tag, ev->at.ns);
     if (!it)
         return;
     anom_rec *ar = Q_ANOM(it);

@@ -100,11 +100,11 @@ static void copy_user_fields(req_rec *r, const fsd_transaction *tx)
     r->gap = tx->gap;
     r->has_close = tx->t_close.set;
     r->closed_by = tx->closed_by == FSD_DIR_CLIENT || tx->closed_by == FSD_DIR_SERVER
-                 ? tx->closed_by : -1;
+                 ? (int8_t)tx->closed_by : -1;
     r->closed_by_reset = r->closed_by >= 0 && tx->closed_by_reset;
     r->has_abandoned = between(&tx->t_begin, &tx->t_abandoned, &r->abandoned_ns);
     /* complete: to END_REQUEST; else to the close, or the last byte seen */
-    const fsd_timepoint *end = tx->complete ? &tx->t_end : tx->t_close.set ? &tx->t_close
+    const fsd_timepoint *end = tx->has_end ? &tx->t_end : tx->t_close.set ? &tx->t_close
                                                                           : &tx->t_last;
     r->has_elapsed = between(&tx->t_begin, end, &r->elapsed_ns);
 }
@@ -136,7 +136,7 @@ static bool from_tx(req_rec *r, const fsd_transaction *tx, const char *const *na
     r->seq = tx->seq;
     r->request_id = tx->request_id;
     r->role = tx->role;
-    r->keep_conn = tx->keep_conn;
+    r->keep_conn = (tx->flags & FSD_FLAG_KEEP_CONN) != 0;
     r->aborted = tx->aborted;
     r->status = tx->http_status;
     r->has_end = tx->has_end;
@@ -154,7 +154,7 @@ static bool from_tx(req_rec *r, const fsd_transaction *tx, const char *const *na
     r->stderr_bytes = tx->stderr_bytes;
     r->data_bytes = tx->data_bytes;
     r->content_length = tx->content_length_value;
-    r->complete = tx->complete;
+    r->complete = tx->has_end;
     r->end_reason = tx->end_reason;
     copy_user_fields(r, tx);
     for (size_t i = 0; i < tx->nanomalies; i++) {

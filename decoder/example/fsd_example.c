@@ -1,7 +1,7 @@
 /* fsd_example.c — decode one FastCGI exchange with libfsd and print its records, params, response, transaction and anomalies.
  *
  * Normative reference: decoder/include/fsd/fsd.h (the API this shows);
- * FastCGI Specification 1.0; ../shared/docs/FASTCGI.md (timing points).
+ * FastCGI Specification 1.0; docs/PROTOCOL.md (timing points).
  *
  *   fsd_example              decode a built-in nginx -> php-fpm exchange
  *   fsd_example FILE         decode FILE: lines "client" / "server" start a packet
@@ -262,7 +262,7 @@ static void on_transaction(void *ud, const fsd_transaction *tx)
 {
     (void)ud;
     printf("\ntransaction #%llu, request id %u (%s%s): ", (unsigned long long)tx->seq, tx->request_id,
-           fsd_role_name(tx->role), tx->keep_conn ? ", KEEP_CONN" : "");
+           fsd_role_name(tx->role), (tx->flags & FSD_FLAG_KEEP_CONN) ? ", KEEP_CONN" : "");
     show("", tx->method, 16);
     show(" ", tx->uri, 200);
     printf(" -> HTTP %d", tx->http_status);

@@ -1,7 +1,7 @@
 /* anomaly.c — the anomaly catalogue tables (generated from anomalies.def by X-macro) and firing an anomaly: its detail, the request's list, the counts, the callback.
  *
- * Normative reference: ../shared/docs/FASTCGI.md "Anomaly catalogue (contract)";
- * docs/ANOMALIES.md explains each id.
+ * Normative reference: docs/ANOMALIES.md (each id: severity, when it fires);
+ * docs/PROTOCOL.md "Anomaly ids" (stable ids, new ones at the end).
  */
 #include "fsd_internal.h"
 
@@ -197,21 +197,35 @@ static void keep_event(fsd_conn *c, fsd_anomaly_list *r, fsd_anomaly_event *ev)
 void fsd_fire(fsd_conn *c, fsd_anomaly_list *keep, fsd_anomaly_id id, fsd_severity sev, fsd_dir dir,
               uint64_t off, fsd_timepoint at, int32_t request_id, const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
+    fsd_vfire(c, keep, id, sev, dir, off, at, request_id, fmt, ap);
+    va_end(ap);
+}
+
+void fsd_fire_at_record(fsd_conn *c, fsd_anomaly_list *keep, fsd_anomaly_id id, fsd_severity sev, fsd_dir dir,
+                        int32_t request_id, const char *fmt, ...)
+{
+    const fsd_direction *d = &c->d[dir];
+    va_list ap;
+    va_start(ap, fmt);
+    fsd_vfire(c, keep, id, sev, dir, d->rec_off, FSD_REC_FIRST(d), request_id, fmt, ap);
+    va_end(ap);
+}
+
+void fsd_vfire(fsd_conn *c, fsd_anomaly_list *keep, fsd_anomaly_id id, fsd_severity sev, fsd_dir dir,
+               uint64_t off, fsd_timepoint at, int32_t request_id, const char *fmt, va_list ap)
+{
     fsd_anomaly_event ev;
     memset(&ev, 0, sizeof ev);
     ev.id = id;
     ev.severity = sev ? sev : fsd_anomaly_severity(id);
     ev.dir = dir;
     ev.offset = off;
-    ev.ts_ns = at.ns;
-    ev.tag = at.tag;
+    ev.at = at;
     ev.request_id = request_id;
-    if (fmt) {
-        va_list ap;
-        va_start(ap, fmt);
+    if (fmt)
         d_format(ev.detail, sizeof ev.detail, fmt, ap);
-        va_end(ap);
-    }
     if (keep != NULL)
         keep_event(c, keep, &ev);
     /* count it: a few distinct ids inline, the full table beyond */

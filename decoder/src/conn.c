@@ -1,7 +1,8 @@
 /* conn.c — per-connection, per-direction push parser: framing, resynchronisation, gaps, close; the public entry points.
  *
  * Normative reference: FastCGI Specification 1.0 §3.3 (records; receivers
- * skip padding); ../shared/docs/FASTCGI.md (resync rules, real peers).
+ * skip padding); docs/PROTOCOL.md (how real peers frame it); docs/ANOMALIES.md
+ * (capture_gap, midstream_start, desync: the resync rules).
  *
  * Per direction:
  *
@@ -20,6 +21,7 @@
  * copied. Record lengths are computed in 32 bits (max 8 + 65535 + 255).
  */
 #include "fsd_internal.h"
+#include "fsd/fsd_testing.h" /* fsd_conn_feed_record is defined here */
 
 #include <stdlib.h>
 #include <string.h>
@@ -42,12 +44,12 @@ void fsd_limits_default(fsd_limits *l)
 /* ------------------------------------------------------------------ */
 /* life cycle                                                         */
 
-static void hunt_free(fsd_conn *c, fsd_dirst *d)
+static void hunt_free(fsd_conn *c, fsd_direction *d)
 {
     if (d->hunt == NULL)
         return;
-    if (d->hunt->hb)
-        fsd_mem_free(c, d->hunt->hb, HUNT_CAP);
+    if (d->hunt->win)
+        fsd_mem_free(c, d->hunt->win, HUNT_CAP);
     if (d->hunt->segs)
         fsd_mem_free(c, d->hunt->segs, d->hunt->segcap * sizeof *d->hunt->segs);
     fsd_mem_free(c, d->hunt, sizeof *d->hunt);
@@ -56,7 +58,7 @@ static void hunt_free(fsd_conn *c, fsd_dirst *d)
 
 /* Start hunting at d->off. false (direction given up: desynced) when the
  * small hunting state cannot be allocated. */
-static bool hunt_start(fsd_conn *c, fsd_dirst *d)
+static bool hunt_start(fsd_conn *c, fsd_direction *d)
 {
     if (d->hunt == NULL) {
         d->hunt = fsd_mem_alloc(c, sizeof *d->hunt);
@@ -70,8 +72,8 @@ static bool hunt_start(fsd_conn *c, fsd_dirst *d)
         memset(d->hunt, 0, sizeof *d->hunt);
     }
     d->sync = FSD_SYNC_HUNTING;
-    d->hunt->hb_off = d->off;
-    d->hunt->hb_len = d->hunt->hb_pos = 0;
+    d->hunt->win_off = d->off;
+    d->hunt->win_len = d->hunt->win_scanned = 0;
     d->hunt->nsegs = 0;
     d->in_rec = false;
     d->hdr_have = 0;
@@ -183,7 +185,7 @@ void fsd_conn_get_stats(const fsd_conn *c, fsd_conn_stats *out)
         /* positions already rejected by the hunt count as skipped now, not only
          * when the window is compacted (so the numbers do not depend on chunking) */
         if (c->d[i].sync == FSD_SYNC_HUNTING)
-            out->dir[i].skipped_bytes += c->d[i].hunt->hb_pos;
+            out->dir[i].skipped_bytes += c->d[i].hunt->win_scanned;
     }
 }
 
@@ -206,8 +208,8 @@ static int32_t ev_id(const fsd_header *h)
 }
 
 /* Bytes where a record header must start that look like another protocol: a
- * hint for the desync/bad_version detail (issue 12: "is this an HTTP
- * upstream?"). Returns "" when nothing matches. */
+ * hint for the desync/bad_version detail (a user's first question is "is
+ * this an HTTP upstream?"). Returns "" when nothing matches. */
 static const char *proto_hint(const uint8_t b[FSD_HEADER_LEN], fsd_dir dir)
 {
     static const struct {
@@ -242,35 +244,35 @@ __attribute__((noinline, cold))
 #endif
 static void record_checks_fire(fsd_conn *c, fsd_dir dir)
 {
-    fsd_dirst *d = &c->d[dir];
+    fsd_direction *d = &c->d[dir];
     const fsd_header *h = &d->h;
     fsd_anomaly_list *r = fsd_req_anomalies(d->rec_req);
     int32_t id = ev_id(h);
     if (h->version != 1) {
         const char *hint = proto_hint(d->hdr, dir);
-        fsd_fire(c, r, FSD_A_bad_version, 0, dir, d->rec_off, FSD_REC_FIRST(d), id, "version %u%s%s", h->version,
-                 hint[0] ? ": " : "", hint);
+        fsd_fire_at_record(c, r, FSD_A_bad_version, 0, dir, id, "version %u%s%s", h->version,
+                           hint[0] ? ": " : "", hint);
     }
     if (!fsd_type_is_known(h->type))
-        fsd_fire(c, r, FSD_A_unknown_type, 0, dir, d->rec_off, FSD_REC_FIRST(d), id, "type %u", h->type);
+        fsd_fire_at_record(c, r, FSD_A_unknown_type, 0, dir, id, "type %u", h->type);
     /* the sum can not roll over in 32 bits. From the server one byte over is
      * Go's padding of a full record to 8 (nginx and HAProxy take it): a note */
     if ((uint32_t)h->content_length + h->padding_length > FSD_MAX_CONTENT_LEN) {
         bool go_pad = dir == FSD_DIR_SERVER && (uint32_t)h->content_length + h->padding_length == FSD_MAX_CONTENT_LEN + 1;
-        fsd_fire(c, r, FSD_A_oversized_record, go_pad ? FSD_SEV_NOTE : 0, dir, d->rec_off, FSD_REC_FIRST(d), id,
-                 "%u + %u bytes%s", h->content_length, h->padding_length,
-                 go_pad ? ": padded to 8 as Go does; web servers accept it" : "");
+        fsd_fire_at_record(c, r, FSD_A_oversized_record, go_pad ? FSD_SEV_NOTE : 0, dir, id,
+                           "%u + %u bytes%s", h->content_length, h->padding_length,
+                           go_pad ? ": padded to 8 as Go does; web servers accept it" : "");
     }
     if (h->reserved != 0)
-        fsd_fire(c, r, FSD_A_reserved_nonzero, 0, dir, d->rec_off, FSD_REC_FIRST(d), id,
-                 "header reserved byte 0x%02x", h->reserved);
+        fsd_fire_at_record(c, r, FSD_A_reserved_nonzero, 0, dir, id,
+                           "header reserved byte 0x%02x", h->reserved);
     if ((h->type == FSD_BEGIN_REQUEST || h->type == FSD_END_REQUEST || h->type == FSD_UNKNOWN_TYPE) &&
         h->content_length != 8)
-        fsd_fire(c, r, FSD_A_bad_body_length, 0, dir, d->rec_off, FSD_REC_FIRST(d), id, "%s body of %u bytes",
-                 fsd_type_name(h->type), h->content_length);
+        fsd_fire_at_record(c, r, FSD_A_bad_body_length, 0, dir, id, "%s body of %u bytes",
+                           fsd_type_name(h->type), h->content_length);
     if (h->type == FSD_ABORT_REQUEST && h->content_length != 0)
-        fsd_fire(c, r, FSD_A_bad_body_length, 0, dir, d->rec_off, FSD_REC_FIRST(d), id,
-                 "ABORT_REQUEST body of %u bytes", h->content_length);
+        fsd_fire_at_record(c, r, FSD_A_bad_body_length, 0, dir, id,
+                           "ABORT_REQUEST body of %u bytes", h->content_length);
 }
 
 /* Header-level checks (fired for BEGIN_REQUEST once its request exists). */
@@ -290,7 +292,7 @@ static inline void record_checks(fsd_conn *c, fsd_dir dir)
 
 static void body_reserved_check(fsd_conn *c, fsd_dir dir, const fsd_record_event *ev)
 {
-    fsd_dirst *d = &c->d[dir];
+    fsd_direction *d = &c->d[dir];
     const uint8_t *res = NULL;
     size_t n = 0;
     if (!ev->body_valid)
@@ -303,8 +305,8 @@ static void body_reserved_check(fsd_conn *c, fsd_dir dir, const fsd_record_event
     }
     for (size_t i = 0; i < n; i++) {
         if (res[i]) {
-            fsd_fire(c, fsd_req_anomalies(d->rec_req), FSD_A_reserved_nonzero, 0, dir, d->rec_off, FSD_REC_FIRST(d), ev_id(&d->h),
-                     "%s body reserved byte %zu is 0x%02x", fsd_type_name(d->h.type), i, res[i]);
+            fsd_fire_at_record(c, fsd_req_anomalies(d->rec_req), FSD_A_reserved_nonzero, 0, dir, ev_id(&d->h),
+                               "%s body reserved byte %zu is 0x%02x", fsd_type_name(d->h.type), i, res[i]);
             return;
         }
     }
@@ -312,7 +314,7 @@ static void body_reserved_check(fsd_conn *c, fsd_dir dir, const fsd_record_event
 
 static void mgmt_pair(fsd_conn *c, void *ctx, const fsd_pair *p)
 {
-    fsd_dirst *d = ctx;
+    fsd_direction *d = ctx;
     fsd_emit_param(c, d == &c->d[FSD_DIR_CLIENT] ? FSD_DIR_CLIENT : FSD_DIR_SERVER, d->h.type,
                    d->h.request_id, p);
 }
@@ -320,7 +322,7 @@ static void mgmt_pair(fsd_conn *c, void *ctx, const fsd_pair *p)
 /* The record's last byte was consumed (or the record was cut: truncated). */
 static void record_end(fsd_conn *c, fsd_dir dir, fsd_timepoint last, bool truncated)
 {
-    fsd_dirst *d = &c->d[dir];
+    fsd_direction *d = &c->d[dir];
     fsd_record_event ev;
     memset(&ev, 0, sizeof ev);
     ev.dir = dir;
@@ -390,7 +392,7 @@ static void count_record(fsd_conn *c, fsd_dir dir, unsigned t)
 /* All 8 header bytes are in d->hdr. */
 static void header_complete(fsd_conn *c, fsd_dir dir, fsd_timepoint at)
 {
-    fsd_dirst *d = &c->d[dir];
+    fsd_direction *d = &c->d[dir];
     fsd_header *h = &d->h;
     h->version = d->hdr[0];
     h->type = d->hdr[1];
@@ -400,8 +402,8 @@ static void header_complete(fsd_conn *c, fsd_dir dir, fsd_timepoint at)
     h->reserved = d->hdr[7];
     if (h->version != 1 && !fsd_type_is_known(h->type)) {
         const char *hint = proto_hint(d->hdr, dir);
-        fsd_fire(c, NULL, FSD_A_desync, 0, dir, d->rec_off, FSD_REC_FIRST(d), -1, "version %u, type %u: %s",
-                 h->version, h->type, hint[0] ? hint : "not a record header");
+        fsd_fire_at_record(c, NULL, FSD_A_desync, 0, dir, -1, "version %u, type %u: %s",
+                           h->version, h->type, hint[0] ? hint : "not a record header");
         d->sync = FSD_SYNC_DESYNCED;
         d->hdr_have = 0;
         c->st.dir[dir].skipped_bytes += FSD_HEADER_LEN;
@@ -435,7 +437,7 @@ static void header_complete(fsd_conn *c, fsd_dir dir, fsd_timepoint at)
 
 static void content(fsd_conn *c, fsd_dir dir, const uint8_t *p, size_t n, fsd_timepoint at)
 {
-    fsd_dirst *d = &c->d[dir];
+    fsd_direction *d = &c->d[dir];
     unsigned t = d->h.type;
     if (is_data_stream(t) && c->cb->on_data) {
         fsd_data_event ev;
@@ -462,7 +464,7 @@ static void content(fsd_conn *c, fsd_dir dir, const uint8_t *p, size_t n, fsd_ti
 /* Decode bytes of a direction that is in sync (or desynced: skip). */
 static void parse_ok(fsd_conn *c, fsd_dir dir, const uint8_t *p, size_t n, fsd_timepoint at)
 {
-    fsd_dirst *d = &c->d[dir];
+    fsd_direction *d = &c->d[dir];
     while (n > 0) {
         size_t k;
         if (d->sync == FSD_SYNC_DESYNCED) {
@@ -510,7 +512,7 @@ static void parse_ok(fsd_conn *c, fsd_dir dir, const uint8_t *p, size_t n, fsd_t
 /* ------------------------------------------------------------------ */
 /* hunting                                                            */
 
-static fsd_timepoint hb_time(const fsd_dirst *d, uint64_t off)
+static fsd_timepoint window_time(const fsd_direction *d, uint64_t off)
 {
     fsd_timepoint t = { 0, 0, false };
     for (size_t i = 0; i < d->hunt->nsegs && d->hunt->segs[i].off <= off; i++)
@@ -518,19 +520,19 @@ static fsd_timepoint hb_time(const fsd_dirst *d, uint64_t off)
     return t;
 }
 
-static bool plausible_at(const fsd_dirst *d, size_t p)
+static bool plausible_at(const fsd_direction *d, size_t p)
 {
     fsd_header h;
-    fsd_header_unpack(&h, d->hunt->hb + p);
+    fsd_header_unpack(&h, d->hunt->win + p);
     return fsd_header_plausible(&h);
 }
 
 static void sync_found(fsd_conn *c, fsd_dir dir, size_t p)
 {
-    fsd_dirst *d = &c->d[dir];
-    uint64_t at_off = d->hunt->hb_off + p;
+    fsd_direction *d = &c->d[dir];
+    uint64_t at_off = d->hunt->win_off + p;
     uint64_t skipped = d->hunt->hunt_skipped + p;
-    fsd_timepoint at = hb_time(d, at_off);
+    fsd_timepoint at = window_time(d, at_off);
     c->st.dir[dir].skipped_bytes += p;
     if (d->hunt->pend_mid)
         fsd_fire(c, NULL, FSD_A_midstream_start, 0, dir, at_off, at, -1,
@@ -547,45 +549,45 @@ static void sync_found(fsd_conn *c, fsd_dir dir, size_t p)
     d->hdr_have = 0;
     /* replay the window from p, piece by piece with each piece's packet */
     {
-        uint8_t *hb = d->hunt->hb;
-        size_t len = d->hunt->hb_len, nsegs = d->hunt->nsegs;
+        uint8_t *win = d->hunt->win;
+        size_t len = d->hunt->win_len, nsegs = d->hunt->nsegs;
         fsd_seg *segs = d->hunt->segs;
-        uint64_t base = d->hunt->hb_off;
+        uint64_t base = d->hunt->win_off;
         size_t segcap = d->hunt->segcap;
-        d->hunt->hb = NULL;
+        d->hunt->win = NULL;
         d->hunt->segs = NULL;
-        d->hunt->hb_len = d->hunt->hb_pos = d->hunt->nsegs = d->hunt->segcap = 0;
+        d->hunt->win_len = d->hunt->win_scanned = d->hunt->nsegs = d->hunt->segcap = 0;
         for (size_t i = 0; i < nsegs; i++) {
             uint64_t s = segs[i].off, e = i + 1 < nsegs ? segs[i + 1].off : base + len;
             if (e <= at_off)
                 continue;
             if (s < at_off)
                 s = at_off;
-            parse_ok(c, dir, hb + (s - base), (size_t)(e - s), segs[i].at);
+            parse_ok(c, dir, win + (s - base), (size_t)(e - s), segs[i].at);
         }
-        if (hb)
-            fsd_mem_free(c, hb, HUNT_CAP);
+        if (win)
+            fsd_mem_free(c, win, HUNT_CAP);
         if (segs)
             fsd_mem_free(c, segs, segcap * sizeof *segs);
     }
     hunt_free(c, d); /* back in sync: no hunting state kept */
 }
 
-/* Drop the rejected bytes before hb_pos. */
+/* Drop the rejected bytes before win_scanned. */
 static void hunt_drop(fsd_conn *c, fsd_dir dir)
 {
-    fsd_dirst *d = &c->d[dir];
-    size_t p = d->hunt->hb_pos, k = 0;
+    fsd_direction *d = &c->d[dir];
+    size_t p = d->hunt->win_scanned, k = 0;
     if (p == 0)
         return;
     c->st.dir[dir].skipped_bytes += p;
     d->hunt->hunt_skipped += p;
-    memmove(d->hunt->hb, d->hunt->hb + p, d->hunt->hb_len - p);
-    d->hunt->hb_len -= p;
-    d->hunt->hb_off += p;
-    d->hunt->hb_pos = 0;
+    memmove(d->hunt->win, d->hunt->win + p, d->hunt->win_len - p);
+    d->hunt->win_len -= p;
+    d->hunt->win_off += p;
+    d->hunt->win_scanned = 0;
     /* keep the segment that covers the new start */
-    while (k + 1 < d->hunt->nsegs && d->hunt->segs[k + 1].off <= d->hunt->hb_off)
+    while (k + 1 < d->hunt->nsegs && d->hunt->segs[k + 1].off <= d->hunt->win_off)
         k++;
     if (k > 0) {
         memmove(d->hunt->segs, d->hunt->segs + k, (d->hunt->nsegs - k) * sizeof *d->hunt->segs);
@@ -597,24 +599,24 @@ static void hunt_drop(fsd_conn *c, fsd_dir dir)
  * this window. Returns true when synchronised (the window was replayed). */
 static bool hunt_scan(fsd_conn *c, fsd_dir dir, bool eod)
 {
-    fsd_dirst *d = &c->d[dir];
+    fsd_direction *d = &c->d[dir];
     ptrdiff_t at;
     size_t undecided;
     /* a midstream start exactly at a record boundary: sync at once */
-    if (d->hunt->pend_mid && !d->hunt->pend_gap && d->hunt->hb_off == 0 && d->hunt->hb_pos == 0) {
-        if (d->hunt->hb_len < FSD_HEADER_LEN && !eod)
+    if (d->hunt->pend_mid && !d->hunt->pend_gap && d->hunt->win_off == 0 && d->hunt->win_scanned == 0) {
+        if (d->hunt->win_len < FSD_HEADER_LEN && !eod)
             return false;
-        if (d->hunt->hb_len >= FSD_HEADER_LEN && plausible_at(d, 0)) {
+        if (d->hunt->win_len >= FSD_HEADER_LEN && plausible_at(d, 0)) {
             sync_found(c, dir, 0);
             return true;
         }
     }
-    at = fsd_find_resync(d->hunt->hb + d->hunt->hb_pos, d->hunt->hb_len - d->hunt->hb_pos, eod, &undecided);
+    at = fsd_find_resync(d->hunt->win + d->hunt->win_scanned, d->hunt->win_len - d->hunt->win_scanned, eod, &undecided);
     if (at >= 0) {
-        sync_found(c, dir, d->hunt->hb_pos + (size_t)at);
+        sync_found(c, dir, d->hunt->win_scanned + (size_t)at);
         return true;
     }
-    d->hunt->hb_pos += undecided;
+    d->hunt->win_scanned += undecided;
     return false;
 }
 
@@ -622,27 +624,27 @@ static bool hunt_scan(fsd_conn *c, fsd_dir dir, bool eod)
  * them unless synchronisation happened, then the rest is parsed by the caller). */
 static size_t hunt_feed(fsd_conn *c, fsd_dir dir, const uint8_t *p, size_t n, fsd_timepoint at)
 {
-    fsd_dirst *d = &c->d[dir];
+    fsd_direction *d = &c->d[dir];
     size_t taken = 0;
     while (taken < n && d->sync == FSD_SYNC_HUNTING) {
         size_t k;
-        if (d->hunt->hb == NULL) {
-            d->hunt->hb = fsd_mem_alloc(c, HUNT_CAP);
-            if (d->hunt->hb == NULL) {
+        if (d->hunt->win == NULL) {
+            d->hunt->win = fsd_mem_alloc(c, HUNT_CAP);
+            if (d->hunt->win == NULL) {
                 c->nomem = true;
                 c->st.dir[dir].skipped_bytes += n - taken;
                 d->off += n - taken;
-                d->hunt->hb_off = d->off;
+                d->hunt->win_off = d->off;
                 return n;
             }
         }
-        if (d->hunt->hb_len == HUNT_CAP)
+        if (d->hunt->win_len == HUNT_CAP)
             hunt_drop(c, dir);
-        if (d->hunt->hb_len == HUNT_CAP) { /* cannot happen: a candidate needs at most HUNT_CAP */
-            d->hunt->hb_pos = d->hunt->hb_len;
+        if (d->hunt->win_len == HUNT_CAP) { /* cannot happen: a candidate needs at most HUNT_CAP */
+            d->hunt->win_scanned = d->hunt->win_len;
             hunt_drop(c, dir);
         }
-        k = HUNT_CAP - d->hunt->hb_len < n - taken ? HUNT_CAP - d->hunt->hb_len : n - taken;
+        k = HUNT_CAP - d->hunt->win_len < n - taken ? HUNT_CAP - d->hunt->win_len : n - taken;
         if (d->hunt->nsegs == 0 || d->hunt->segs[d->hunt->nsegs - 1].at.ns != at.ns || d->hunt->segs[d->hunt->nsegs - 1].at.tag != at.tag) {
             if (!fsd_mem_reserve(c, (void **)&d->hunt->segs, &d->hunt->segcap, d->hunt->nsegs + 1, sizeof *d->hunt->segs)) {
                 c->nomem = true;
@@ -650,17 +652,17 @@ static size_t hunt_feed(fsd_conn *c, fsd_dir dir, const uint8_t *p, size_t n, fs
                 d->off += n - taken;
                 return n;
             }
-            d->hunt->segs[d->hunt->nsegs].off = d->hunt->hb_off + d->hunt->hb_len;
+            d->hunt->segs[d->hunt->nsegs].off = d->hunt->win_off + d->hunt->win_len;
             d->hunt->segs[d->hunt->nsegs].at = at;
             d->hunt->nsegs++;
         }
-        memcpy(d->hunt->hb + d->hunt->hb_len, p + taken, k);
-        d->hunt->hb_len += k;
+        memcpy(d->hunt->win + d->hunt->win_len, p + taken, k);
+        d->hunt->win_len += k;
         d->off += k;
         taken += k;
         if (hunt_scan(c, dir, false))
             return taken;
-        if (d->hunt->hb_pos > 4096)
+        if (d->hunt->win_scanned > 4096)
             hunt_drop(c, dir);
     }
     return taken;
@@ -669,15 +671,15 @@ static size_t hunt_feed(fsd_conn *c, fsd_dir dir, const uint8_t *p, size_t n, fs
 /* End of data for a hunting direction (gap, close, finish). */
 static void hunt_eod(fsd_conn *c, fsd_dir dir)
 {
-    fsd_dirst *d = &c->d[dir];
+    fsd_direction *d = &c->d[dir];
     if (d->sync != FSD_SYNC_HUNTING)
         return;
-    if (d->hunt->hb && hunt_scan(c, dir, true))
+    if (d->hunt->win && hunt_scan(c, dir, true))
         return;
-    d->hunt->hb_pos = d->hunt->hb_len;
-    if (d->hunt->hb)
+    d->hunt->win_scanned = d->hunt->win_len;
+    if (d->hunt->win)
         hunt_drop(c, dir);
-    d->hunt->hb_off = d->off;
+    d->hunt->win_off = d->off;
     d->hunt->nsegs = 0;
 }
 
@@ -719,7 +721,7 @@ int fsd_conn_feed(fsd_conn *c, fsd_dir dir, const uint8_t *data, size_t len, int
         /* the usual piece: inside the content of a stream record, short of its
          * end, nobody asked for the bytes: only the request's counters move
          * (what parse_ok does for it, without the layers) */
-        fsd_dirst *d = &c->d[dir];
+        fsd_direction *d = &c->d[dir];
         if (d->sync == FSD_SYNC_OK && d->in_rec && len < d->content_left && is_data_stream(d->h.type) &&
             c->cb->on_data == NULL) {
             if (d->rec_content)
@@ -741,12 +743,16 @@ int fsd_conn_feed(fsd_conn *c, fsd_dir dir, const uint8_t *data, size_t len, int
 
 int fsd_conn_feed_record(fsd_conn *c, fsd_dir dir, const uint8_t *rec, size_t len, int64_t ts_ns, uint64_t tag)
 {
+    fsd_header h;
     int rc = check(c, dir);
     if (rc != FSD_OK)
         return rc;
     if (rec == NULL)
         return FSD_E_INVAL;
-    if (len < FSD_HEADER_LEN || fsd_record_length(rec, len) != len)
+    if (len < FSD_HEADER_LEN)
+        return FSD_E_NOT_RECORD;
+    fsd_header_unpack(&h, rec);
+    if (fsd_header_record_len(&h) != len)
         return FSD_E_NOT_RECORD;
     if (c->d[dir].sync == FSD_SYNC_OK && (c->d[dir].in_rec || c->d[dir].hdr_have > 0))
         return FSD_E_NOT_RECORD;
@@ -756,7 +762,7 @@ int fsd_conn_feed_record(fsd_conn *c, fsd_dir dir, const uint8_t *rec, size_t le
 int fsd_conn_gap(fsd_conn *c, fsd_dir dir, uint64_t nbytes, int64_t ts_ns, uint64_t tag)
 {
     int rc = check(c, dir);
-    fsd_dirst *d;
+    fsd_direction *d;
     fsd_timepoint at = fsd_tp(ts_ns, tag);
     if (rc != FSD_OK)
         return rc;
@@ -769,7 +775,7 @@ int fsd_conn_gap(fsd_conn *c, fsd_dir dir, uint64_t nbytes, int64_t ts_ns, uint6
         hunt_eod(c, dir);
         if (d->sync == FSD_SYNC_HUNTING) {
             d->off += nbytes;
-            d->hunt->hb_off = d->off;
+            d->hunt->win_off = d->off;
             d->hunt->pend_gap = true;
             d->hunt->hunt_missing += nbytes;
             fsd_req_on_gap(c, dir);
@@ -819,7 +825,7 @@ int fsd_conn_gap(fsd_conn *c, fsd_dir dir, uint64_t nbytes, int64_t ts_ns, uint6
 /* This direction ends: settle hunting, report a cut record. */
 static void end_dir(fsd_conn *c, fsd_dir dir, fsd_timepoint at)
 {
-    fsd_dirst *d = &c->d[dir];
+    fsd_direction *d = &c->d[dir];
     if (d->closed)
         return;
     if (d->sync == FSD_SYNC_HUNTING) {
@@ -842,13 +848,13 @@ static void end_dir(fsd_conn *c, fsd_dir dir, fsd_timepoint at)
         d->hdr_have = 0;
     } else if (d->sync == FSD_SYNC_OK) {
         if (d->in_rec) {
-            fsd_fire(c, fsd_req_anomalies(d->rec_req), FSD_A_truncated_record, 0, dir, d->rec_off, FSD_REC_FIRST(d), ev_id(&d->h),
-                     "%s cut after %u of %u bytes", fsd_type_name(d->h.type),
-                     (unsigned)(d->off - d->rec_off), fsd_header_record_len(&d->h));
+            fsd_fire_at_record(c, fsd_req_anomalies(d->rec_req), FSD_A_truncated_record, 0, dir, ev_id(&d->h),
+                               "%s cut after %u of %u bytes", fsd_type_name(d->h.type),
+                               (unsigned)(d->off - d->rec_off), fsd_header_record_len(&d->h));
             record_end(c, dir, at, true);
         } else if (d->hdr_have > 0) {
-            fsd_fire(c, NULL, FSD_A_truncated_record, 0, dir, d->rec_off, FSD_REC_FIRST(d), -1,
-                     "cut after %u of 8 header bytes", d->hdr_have);
+            fsd_fire_at_record(c, NULL, FSD_A_truncated_record, 0, dir, -1,
+                               "cut after %u of 8 header bytes", d->hdr_have);
             d->hdr_have = 0;
         }
     }

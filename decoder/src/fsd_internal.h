@@ -4,11 +4,12 @@
  *
  * Layers: wire.c (stateless framing) -> nv.c (incremental name-value pairs)
  * and cgi.c (CGI response header block) -> request.c (id table, streams,
- * checks, transactions) -> conn.c (per-direction push parser, resync, gaps,
- * close; the public entry points). Beneath them all: anomaly.c (the
- * catalogue tables; firing an anomaly: detail, counts, callback, the
- * request's copy in an fsd_anomaly_list) and mem.c (every allocation,
- * through the configured hooks). No file calls up into a higher one.
+ * checks, transactions; its parameters stored by params.c/params.h) ->
+ * conn.c (per-direction push parser, resync, gaps, close; the public entry
+ * points). Beneath them all: anomaly.c (the catalogue tables; firing an
+ * anomaly: detail, counts, callback, the request's copy in an
+ * fsd_anomaly_list) and mem.c (every allocation, through the configured
+ * hooks). No file calls up into a higher one.
  */
 #ifndef FSD_INTERNAL_H
 #define FSD_INTERNAL_H
@@ -17,6 +18,18 @@
 
 #include <stdarg.h>
 #include <string.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define FSD_COLD __attribute__((noinline, cold))
+#define FSD_ALWAYS_INLINE __attribute__((always_inline)) inline
+#define FSD_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define FSD_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define FSD_COLD
+#define FSD_ALWAYS_INLINE inline
+#define FSD_UNLIKELY(x) (x)
+#define FSD_PRINTF(fmt, args)
+#endif
 
 /* ---- wire.c (these three inline: they run for every record) ---- */
 static inline bool fsd_type_is_management(unsigned type)
@@ -190,30 +203,43 @@ static inline bool fsd_ctl_in(const uint8_t *d, size_t n)
     return false;
 }
 
-/* A whole pair with 1-byte lengths found in place (nv.c's fastest path and
- * request.c's params_feed): nl + vl bytes at nm, the first length byte at
- * stream offset off. The caller has set nul and kind. */
-static inline void fsd_pair_in_place(fsd_pair *pr, const uint8_t *nm, uint32_t nl, uint32_t vl, bool nul,
-                                     unsigned kind, uint64_t off, fsd_timepoint at)
+/* The pair at d[0..n) when it is whole inside the piece, with 1-byte
+ * lengths and at most max_pair bytes (nearly every pair): pr describes it in
+ * place (zero copy; the first length byte at stream offset off) and the
+ * result is its size in bytes. 0 when it is not such a pair: the parser's
+ * general path (fsd_nv_feed) takes it. Used by fsd_nv_feed and by
+ * request.c between pairs, so that a request's usual pairs need no parser. */
+static inline size_t fsd_pair_in_place(fsd_pair *pr, const uint8_t *d, size_t n, uint32_t max_pair, uint64_t off,
+                                       fsd_timepoint at)
 {
-    pr->name = nm;
-    pr->value = nm + nl;
+    uint32_t nl, vl;
+    unsigned kind;
+    if (n < 2 || ((d[0] | d[1]) & 0x80))
+        return 0;
+    nl = d[0];
+    vl = d[1];
+    if ((size_t)nl + vl > n - 2 || nl + vl > max_pair)
+        return 0;
+    kind = fsd_param_classify(d + 2, nl);
+    pr->name = d + 2;
+    pr->value = d + 2 + nl;
     pr->name_stored = pr->name_len = nl;
     pr->value_stored = pr->value_len = vl;
     pr->truncated = false;
     pr->straddled = false;
-    pr->nul = nul;
+    pr->nul = fsd_has_nul(d + 2, (size_t)nl + vl);
     pr->kind = (uint8_t)kind;
-    pr->ctl = fsd_kind_ctl_checked(kind) && fsd_ctl_in(nm + nl, vl);
+    pr->ctl = fsd_kind_ctl_checked(kind) && fsd_ctl_in(d + 2 + nl, vl);
     pr->offset = off;
     pr->end_offset = off + 2 + nl + vl;
     pr->at = at;
+    return 2 + (size_t)nl + vl;
 }
 
 /* Deliver a complete pair through on_param (if set). */
 void fsd_emit_param(fsd_conn *c, fsd_dir dir, uint8_t type, uint16_t request_id, const fsd_pair *p);
 
-typedef struct fsd_nvp {
+typedef struct fsd_pair_parser {
     uint8_t state;            /* NV_* in nv.c */
     uint8_t lenbuf[4];
     uint8_t lenhave;
@@ -231,21 +257,21 @@ typedef struct fsd_nvp {
     size_t cap;
     uint64_t start_off;
     fsd_timepoint start_at;
-} fsd_nvp;
+} fsd_pair_parser;
 
-void fsd_nv_feed(fsd_conn *c, fsd_nvp *p, uint32_t max_pair, const uint8_t *data, size_t n,
+void fsd_nv_feed(fsd_conn *c, fsd_pair_parser *p, uint32_t max_pair, const uint8_t *data, size_t n,
                  uint64_t off, fsd_timepoint at, fsd_pair_fn fn, void *ctx);
-void fsd_nv_record_end(fsd_nvp *p);
+void fsd_nv_record_end(fsd_pair_parser *p);
 /* No pair in progress: the next byte starts a pair. */
-static inline bool fsd_nv_between_pairs(const fsd_nvp *p)
+static inline bool fsd_nv_between_pairs(const fsd_pair_parser *p)
 {
     return !p->in_pair && !p->broken;
 }
 /* End of the stream: true when a pair was incomplete (nv_overrun). Resets. */
-bool fsd_nv_stream_end(fsd_nvp *p);
+bool fsd_nv_stream_end(fsd_pair_parser *p);
 /* Bytes of the current record were lost: drop the pair, skip to record end. */
-void fsd_nv_break(fsd_nvp *p);
-void fsd_nv_release(fsd_conn *c, fsd_nvp *p);
+void fsd_nv_break(fsd_pair_parser *p);
+void fsd_nv_release(fsd_conn *c, fsd_pair_parser *p);
 
 /* ---- cgi.c: the CGI response header block at the start of STDOUT ---- */
 enum { FSD_CGI_HDR = 0, FSD_CGI_DONE, FSD_CGI_CAPPED, FSD_CGI_NOHDR, FSD_CGI_BROKEN };
@@ -290,22 +316,23 @@ typedef struct fsd_seg {
 
 /* Resync window of a hunting direction: allocated while hunting only. */
 typedef struct fsd_hunt {
-    uint8_t *hb;
-    size_t hb_len, hb_pos;
-    uint64_t hb_off;
+    uint8_t *win;             /* the bytes held while looking for a record header */
+    size_t win_len;           /* bytes in win */
+    size_t win_scanned;       /* win[0..win_scanned) can not start a record: dropped next */
+    uint64_t win_off;         /* stream offset of win[0] */
     fsd_seg *segs;
     size_t nsegs, segcap;
     bool pend_mid, pend_gap;
     uint64_t hunt_skipped, hunt_missing;
 } fsd_hunt;
 
-typedef struct fsd_dirst {
+typedef struct fsd_direction {
     uint64_t off;             /* stream offset of the next byte */
     uint64_t rec_off;
     int64_t rec_first_ns;     /* packet of the record's first header byte */
     uint64_t rec_first_tag;
     fsd_req *rec_req;         /* tracked request this record belongs to */
-    fsd_nvp *mgmt;            /* GET_VALUES(_RESULT) pair parser, allocated on first use */
+    fsd_pair_parser *mgmt;            /* GET_VALUES(_RESULT) pair parser, allocated on first use */
     fsd_hunt *hunt;           /* while hunting */
     fsd_header h;
     union {                   /* the header's bytes until it is complete, then the 8-byte body */
@@ -320,17 +347,17 @@ typedef struct fsd_dirst {
     bool rec_content;         /* content goes into rec_req's stream */
     bool rec_mgmt;            /* content goes to the management pair parser */
     bool rec_checks_done;     /* header-level checks already fired */
-} fsd_dirst;
+} fsd_direction;
 
 /* Statistics kept compactly; fsd_conn_get_stats() expands them. Anomaly
  * counts: a few ids inline, a full table only when more distinct ids fire. */
 #define FSD_ACOUNT_INLINE 4
-typedef struct fsd_idir {
+typedef struct fsd_dir_counters {
     uint64_t bytes, gap_bytes, skipped_bytes;
     uint32_t by_type[FSD_MAX_KNOWN_TYPE + 1]; /* until one would overflow: then big_types */
-} fsd_idir;
-typedef struct fsd_istats {
-    fsd_idir dir[2];
+} fsd_dir_counters;
+typedef struct fsd_counters {
+    fsd_dir_counters dir[2];
     uint64_t *big;            /* allocated on first need: [2][12] exact record counters once a
                                  32-bit one would overflow, then [FSD_A_COUNT] anomaly counters */
     uint64_t transactions;
@@ -340,7 +367,7 @@ typedef struct fsd_istats {
     uint8_t a_n;
     bool big_types, big_anom; /* which part of big is in use */
     uint32_t a_count[FSD_ACOUNT_INLINE];
-} fsd_istats;
+} fsd_counters;
 
 #define FSD_ENDED_RING 4
 
@@ -349,8 +376,8 @@ struct fsd_conn {
     fsd_allocator al;
     const fsd_callbacks *cb;  /* the caller's table (never NULL: an empty one) */
     void *ud;
-    fsd_dirst d[2];
-    fsd_istats st;
+    fsd_direction d[2];
+    fsd_counters st;
     fsd_req *head, *tail;     /* tracked requests in BEGIN order */
     uint32_t tracked, active;
     uint64_t next_seq;
@@ -366,7 +393,7 @@ struct fsd_conn {
     bool server_desync;
     bool finished;
     bool nomem;
-    bool kcv_fired;
+    bool keep_conn_violation_fired;
     bool any_pending;         /* a request was marked for delivery since the last flush */
     /* (0.2.0, in what was padding) what the web server did: */
     bool gv_pending;          /* a GET_VALUES waits for its GET_VALUES_RESULT */
@@ -382,16 +409,16 @@ typedef struct fsd_anomaly_list {
 } fsd_anomaly_list;
 
 /* Fire an anomaly (anomaly.c): on_anomaly now, counted, and a copy kept in
- * keep (a request's list: fsd_req_anomalies) when keep != NULL. */
+ * keep (a request's list: fsd_req_anomalies) when keep != NULL. sev 0: the
+ * catalogue's severity; request_id -1: none; detail from fmt (the printf
+ * subset anomaly.c formats: %s %.*s %u %llu %lld %zu %02x). */
 void fsd_fire(fsd_conn *c, fsd_anomaly_list *keep, fsd_anomaly_id id, fsd_severity sev, fsd_dir dir,
-              uint64_t off, fsd_timepoint at, int32_t request_id, const char *fmt, ...)
-#if defined(__GNUC__) || defined(__clang__)
-    __attribute__((format(printf, 9, 10)))
-/* The packet of the current record's first header byte. */
-#define FSD_REC_FIRST(d) fsd_tp((d)->rec_first_ns, (d)->rec_first_tag)
-
-#endif
-    ;
+              uint64_t off, fsd_timepoint at, int32_t request_id, const char *fmt, ...) FSD_PRINTF(9, 10);
+void fsd_vfire(fsd_conn *c, fsd_anomaly_list *keep, fsd_anomaly_id id, fsd_severity sev, fsd_dir dir,
+               uint64_t off, fsd_timepoint at, int32_t request_id, const char *fmt, va_list ap);
+/* The same at the current record of dir: its header's offset and packet. */
+void fsd_fire_at_record(fsd_conn *c, fsd_anomaly_list *keep, fsd_anomaly_id id, fsd_severity sev, fsd_dir dir,
+                        int32_t request_id, const char *fmt, ...) FSD_PRINTF(7, 8);
 
 fsd_req *fsd_req_find(fsd_conn *c, uint16_t id);
 /* r's anomaly list, NULL for NULL (for fsd_fire) */

@@ -19,7 +19,7 @@
 
 enum { NV_NLEN = 0, NV_VLEN, NV_NAME, NV_VALUE };
 
-static void store(fsd_conn *c, fsd_nvp *p, uint32_t max_pair, const uint8_t *d, size_t n, uint32_t *stored)
+static void store(fsd_conn *c, fsd_pair_parser *p, uint32_t max_pair, const uint8_t *d, size_t n, uint32_t *stored)
 {
     size_t used = (size_t)p->name_stored + p->value_stored;
     size_t room;
@@ -45,7 +45,7 @@ static void store(fsd_conn *c, fsd_nvp *p, uint32_t max_pair, const uint8_t *d, 
     *stored += (uint32_t)n;
 }
 
-static void scan(fsd_nvp *p, const uint8_t *d, size_t n, bool is_value)
+static void scan(fsd_pair_parser *p, const uint8_t *d, size_t n, bool is_value)
 {
     if (!p->nul && memchr(d, 0, n) != NULL)
         p->nul = true;
@@ -61,7 +61,7 @@ static void scan(fsd_nvp *p, const uint8_t *d, size_t n, bool is_value)
     }
 }
 
-static void reset_pair(fsd_nvp *p)
+static void reset_pair(fsd_pair_parser *p)
 {
     p->state = NV_NLEN;
     p->lenhave = 0;
@@ -77,7 +77,7 @@ static void reset_pair(fsd_nvp *p)
 }
 
 /* After a length or the name completed: move on, emit when the pair is whole. */
-static bool advance(fsd_nvp *p)
+static bool advance(fsd_pair_parser *p)
 {
     if (p->state == NV_NAME && p->got == p->name_len) {
         /* names are classified only when stored whole (never cut by the cap) */
@@ -90,7 +90,7 @@ static bool advance(fsd_nvp *p)
     return p->state == NV_VALUE && p->got == p->value_len;
 }
 
-static void emit(fsd_conn *c, fsd_nvp *p, uint64_t end_off, fsd_pair_fn fn, void *ctx)
+static void emit(fsd_conn *c, fsd_pair_parser *p, uint64_t end_off, fsd_pair_fn fn, void *ctx)
 {
     static const uint8_t empty[1] = { 0 }; /* empty but present: never a NULL span */
     fsd_pair pr;
@@ -116,26 +116,24 @@ static void emit(fsd_conn *c, fsd_nvp *p, uint64_t end_off, fsd_pair_fn fn, void
         fn(c, ctx, &pr);
 }
 
-void fsd_nv_feed(fsd_conn *c, fsd_nvp *p, uint32_t max_pair, const uint8_t *data, size_t n,
+void fsd_nv_feed(fsd_conn *c, fsd_pair_parser *p, uint32_t max_pair, const uint8_t *data, size_t n,
                  uint64_t off, fsd_timepoint at, fsd_pair_fn fn, void *ctx)
 {
     size_t i = 0;
     if (p->broken)
         return;
     while (i < n) {
-        if (p->state == NV_NLEN && p->lenhave == 0 && n - i >= 2 && !((data[i] | data[i + 1]) & 0x80) &&
-            (size_t)data[i] + data[i + 1] <= n - i - 2 && (size_t)data[i] + data[i + 1] <= max_pair) {
-            /* fastest path: a whole pair with 1-byte lengths inside this piece:
+        if (p->state == NV_NLEN && p->lenhave == 0) {
+            /* fastest path: a whole pair with 1-byte lengths inside this piece,
              * handed out in place (zero copy), same fields as the general path */
-            uint32_t nl = data[i], vl = data[i + 1];
-            const uint8_t *nm = data + i + 2;
             fsd_pair pr;
-            fsd_pair_in_place(&pr, nm, nl, vl, fsd_has_nul(nm, (size_t)nl + vl),
-                              (unsigned)fsd_param_classify(nm, nl), off + i, at);
-            i += 2 + (size_t)nl + vl;
-            if (fn)
-                fn(c, ctx, &pr);
-            continue;
+            size_t len = fsd_pair_in_place(&pr, data + i, n - i, max_pair, off + i, at);
+            if (len > 0) {
+                i += len;
+                if (fn)
+                    fn(c, ctx, &pr);
+                continue;
+            }
         }
         if (p->state == NV_NLEN && p->lenhave == 0 && n - i >= 2 && !((data[i] | data[i + 1]) & 0x80)) {
             /* fast path: both lengths are single bytes and present */
@@ -195,7 +193,7 @@ void fsd_nv_feed(fsd_conn *c, fsd_nvp *p, uint32_t max_pair, const uint8_t *data
     }
 }
 
-void fsd_nv_record_end(fsd_nvp *p)
+void fsd_nv_record_end(fsd_pair_parser *p)
 {
     if (p->in_pair && !p->broken)
         p->straddled = true;
@@ -205,7 +203,7 @@ void fsd_nv_record_end(fsd_nvp *p)
     }
 }
 
-bool fsd_nv_stream_end(fsd_nvp *p)
+bool fsd_nv_stream_end(fsd_pair_parser *p)
 {
     bool overrun = p->in_pair;
     reset_pair(p);
@@ -213,13 +211,13 @@ bool fsd_nv_stream_end(fsd_nvp *p)
     return overrun;
 }
 
-void fsd_nv_break(fsd_nvp *p)
+void fsd_nv_break(fsd_pair_parser *p)
 {
     reset_pair(p);
     p->broken = true;
 }
 
-void fsd_nv_release(fsd_conn *c, fsd_nvp *p)
+void fsd_nv_release(fsd_conn *c, fsd_pair_parser *p)
 {
     if (p->buf)
         fsd_mem_free(c, p->buf, p->cap);

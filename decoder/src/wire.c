@@ -39,15 +39,6 @@ uint32_t fsd_header_record_len(const fsd_header *h)
     return (uint32_t)FSD_HEADER_LEN + (uint32_t)h->content_length + (uint32_t)h->padding_length;
 }
 
-uint32_t fsd_record_length(const uint8_t *b, size_t avail)
-{
-    fsd_header h;
-    if (b == NULL || avail < FSD_HEADER_LEN)
-        return 0;
-    fsd_header_unpack(&h, b);
-    return fsd_header_record_len(&h);
-}
-
 bool fsd_header_plausible(const fsd_header *h)
 {
     if (h == NULL || h->version != 1 || !fsd_type_is_known(h->type))

@@ -1,5 +1,5 @@
 # check_libc_only.cmake — fails when libfsd references a symbol outside its own code and libc.
-# Reference: issue 2 ("the decoder library links against nothing but libc").
+# Reference: decoder/CMakeLists.txt ("Plain C11, links against libc only"); fsd.h properties.
 execute_process(COMMAND ${NM} -u ${LIB} OUTPUT_VARIABLE _u RESULT_VARIABLE _rc)
 if(NOT _rc EQUAL 0)
   message(FATAL_ERROR "nm failed on ${LIB}")

@@ -1,6 +1,6 @@
 /* test_anomaly.c — unit tests of the anomaly table generated from anomalies.def.
  *
- * Normative reference: decoder/include/fsd/anomalies.def; FASTCGI.md catalogue.
+ * Normative reference: decoder/include/fsd/anomalies.def; docs/ANOMALIES.md.
  */
 #include "check.h"
 #include "fsd/fsd.h"

@@ -1,6 +1,7 @@
 /* test_catalogue.c — the anomaly catalogue stays in step with FASTCGI.md, docs/ANOMALIES.md and the vectors.
  *
- * Normative reference: ../shared/docs/FASTCGI.md "Anomaly catalogue (contract)";
+ * Normative reference: the developer notes' anomaly catalogue (FASTCGI.md, outside
+ * the repository: that check is skipped without it); docs/PROTOCOL.md "Anomaly ids";
  * decoder/include/fsd/anomalies.def; docs/ANOMALIES.md; tests/vectors/README.md.
  *
  *   test_catalogue fastcgi-md PATH       every catalogue row exists with the same severity

@@ -1,6 +1,6 @@
 /* test_cgi.c — unit tests of the CGI response header block parser (cgi.c).
  *
- * Normative reference: RFC 3875 §6.2-§6.3; FASTCGI.md (Status: lives in STDOUT).
+ * Normative reference: RFC 3875 §6.2-§6.3; docs/PROTOCOL.md (Status: lives in STDOUT).
  */
 #include "check.h"
 #include "fsd_internal.h"

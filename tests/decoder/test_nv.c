@@ -1,6 +1,6 @@
 /* test_nv.c — unit tests of the incremental name-value parser (nv.c): chunking, straddling, caps, NUL/CR/LF scanning, overrun.
  *
- * Normative reference: FastCGI Specification 1.0 §3.4; FASTCGI.md (nv_* anomalies, CVE-2019-11043).
+ * Normative reference: FastCGI Specification 1.0 §3.4; docs/ANOMALIES.md (nv_* anomalies, CVE-2019-11043).
  */
 #include "check.h"
 #include "fsd_internal.h"
@@ -70,7 +70,7 @@ static void test_chunking(fsd_conn *c)
     n += pair(buf + n, "", 0, "", 0, 0);
     for (size_t cut = 0; cut <= n; cut++) {
         got g;
-        fsd_nvp p;
+        fsd_pair_parser p;
         memset(&g, 0, sizeof g);
         memset(&p, 0, sizeof p);
         if (cut == 0) {
@@ -103,7 +103,7 @@ static void test_straddle_and_overrun(fsd_conn *c)
     uint8_t buf[64];
     size_t n = pair(buf, "SCRIPT_FILENAME", 15, "/a.php", 6, 0);
     got g;
-    fsd_nvp p;
+    fsd_pair_parser p;
     memset(&g, 0, sizeof g);
     memset(&p, 0, sizeof p);
     fsd_nv_feed(c, &p, 65536, buf, 5, 0, T(1), sink, &g);
@@ -152,7 +152,7 @@ static void test_cap_and_scans(fsd_conn *c)
     char v[300];
     size_t n;
     got g;
-    fsd_nvp p;
+    fsd_pair_parser p;
     memset(v, 'x', sizeof v);
     memset(&g, 0, sizeof g);
     memset(&p, 0, sizeof p);

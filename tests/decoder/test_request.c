@@ -1,6 +1,6 @@
 /* test_request.c — unit tests of request reconstruction (request.c): lingering requests, id reuse, table limits, params at scale, transactions.
  *
- * Normative reference: FastCGI Specification 1.0 §3.3, §6; FASTCGI.md (php-fpm early answer, duplicates, timing).
+ * Normative reference: FastCGI Specification 1.0 §3.3, §6; docs/PROTOCOL.md (php-fpm early answer, duplicates, timing).
  */
 #include "build.h"
 #include "check.h"
@@ -113,7 +113,7 @@ static void test_lingering(void)
     wb_rec(&c, 5, 1, NULL, 0, 0);
     feed(x, FSD_DIR_CLIENT, &c, 3);
     CHECK_EQ(l.tx, 1);
-    CHECK(l.last.complete);
+    CHECK(l.last.end_reason == FSD_END_COMPLETE && l.last.has_end);
     CHECK_EQ(l.last.t_request_sent.tag, 3);
     CHECK_EQ(l.last.t_end.tag, 2);
     CHECK_EQ(l.anomalies[FSD_A_stream_not_terminated], 0);
@@ -137,7 +137,7 @@ static void test_lingering(void)
     /* the new request is delivered incomplete when the connection resets */
     CHECK_EQ(fsd_conn_close(x, FSD_DIR_CLIENT, FSD_CLOSE_RST, 7000, 7), FSD_OK);
     CHECK_EQ(l.tx, 3);
-    CHECK(!l.last.complete);
+    CHECK(l.last.end_reason != FSD_END_COMPLETE && !l.last.has_end);
     CHECK_EQ(l.last.end_reason, FSD_END_RESET);
     CHECK_EQ(l.anomalies[FSD_A_incomplete_request], 1);
     CHECK_EQ(l.anomalies[FSD_A_keep_conn_violation], 0); /* the client reset it: fine */

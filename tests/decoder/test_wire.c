@@ -36,10 +36,9 @@ static void test_header(void)
     CHECK_EQ(fsd_header_record_len(&h), 8 + 0xfffe + 7);
     {
         static const uint8_t m[8] = { 1, 5, 0, 1, 0xff, 0xff, 0xff, 0 };
-        CHECK_EQ(fsd_record_length(guarded(m, 8), 8), FSD_MAX_RECORD_LEN); /* no 16-bit roll-over */
+        fsd_header_unpack(&h, guarded(m, 8));
+        CHECK_EQ(fsd_header_record_len(&h), FSD_MAX_RECORD_LEN); /* no 16-bit roll-over */
     }
-    CHECK_EQ(fsd_record_length(guarded(b, 7), 7), 0);
-    CHECK_EQ(fsd_record_length(NULL, 8), 0);
 }
 
 static fsd_header mk(uint8_t ver, uint8_t type, uint16_t id, uint16_t cl)
@@ -90,6 +89,7 @@ static void test_looks_like(void)
     CHECK_EQ(fsd_looks_like_fastcgi(guarded(http, 16), 16, FSD_DIR_CLIENT), 0);
     CHECK_EQ(fsd_looks_like_fastcgi(guarded(http, 1), 1, FSD_DIR_CLIENT), 0);
     CHECK_EQ(fsd_looks_like_fastcgi(guarded(server, sizeof server), sizeof server, FSD_DIR_SERVER), 1);
+    CHECK_EQ(fsd_looks_like_fastcgi(guarded(server, sizeof server), sizeof server, FSD_DIR_UNKNOWN), 1);
     CHECK_EQ(fsd_looks_like_fastcgi(guarded(server, sizeof server), sizeof server, (fsd_dir)7), 1);
     {
         uint8_t bad[24];
@@ -234,6 +234,7 @@ static void test_names(void)
     CHECK_STR(fsd_protocol_status_name(FSD_OVERLOADED), "OVERLOADED");
     CHECK_STR(fsd_protocol_status_name(9), "UNKNOWN");
     CHECK_STR(fsd_dir_name(FSD_DIR_SERVER), "server");
+    CHECK_STR(fsd_dir_name(FSD_DIR_UNKNOWN), "UNKNOWN");
     CHECK_STR(fsd_dir_name((fsd_dir)5), "UNKNOWN");
     CHECK_STR(fsd_end_reason_name(FSD_END_CAPTURE), "capture_end");
     CHECK_STR(fsd_end_reason_name((fsd_end_reason)99), "UNKNOWN");

@@ -496,11 +496,21 @@ static void on_response(void *ud, const fsd_response_event *ev)
     sb_printf(b, "\n");
 }
 
+/* The length of the record whose header starts at b, 0 when fewer than 8 bytes. */
+static uint32_t record_len_at(const uint8_t *b, size_t avail)
+{
+    fsd_header h;
+    if (avail < FSD_HEADER_LEN)
+        return 0;
+    fsd_header_unpack(&h, b);
+    return fsd_header_record_len(&h);
+}
+
 static void print_anomaly(sbuf *b, const fsd_anomaly_event *ev, const char *prefix)
 {
     sb_printf(b, "%s%s %s %c off=%llu tag=%llu id=", prefix, fsd_severity_name(ev->severity),
               fsd_anomaly_name(ev->id), dch[ev->dir], (unsigned long long)ev->offset,
-              (unsigned long long)ev->tag);
+              (unsigned long long)ev->at.tag);
     if (ev->request_id < 0)
         sb_printf(b, "-");
     else
@@ -548,8 +558,9 @@ static void on_transaction(void *ud, const fsd_transaction *tx)
     pstash *p;
     sbuf mine = { 0 };
     sb_printf(b, "tx seq=%llu id=%u role=%s flags=%u keep=%d aborted=%d end=%s complete=%d has_end=%d\n",
-              (unsigned long long)tx->seq, tx->request_id, fsd_role_name(tx->role), tx->flags, tx->keep_conn,
-              tx->aborted, fsd_end_reason_name(tx->end_reason), tx->complete, tx->has_end);
+              (unsigned long long)tx->seq, tx->request_id, fsd_role_name(tx->role), tx->flags,
+              (tx->flags & FSD_FLAG_KEEP_CONN) != 0, tx->aborted, fsd_end_reason_name(tx->end_reason),
+              tx->end_reason == FSD_END_COMPLETE, tx->has_end);
     if (tx->gap) /* (0.2.0) printed only when set: logs of vectors without gaps are unchanged */
         sb_printf(b, "tx.gap 1\n");
     sb_printf(b, "tx.params n=%zu dropped=%zu", tx->nparams, tx->params_dropped);
@@ -578,7 +589,7 @@ static void on_transaction(void *ud, const fsd_transaction *tx)
               (unsigned long long)tx->cgi_header_bytes);
     tp(b, "last", tx->t_last);
     tp(b, "close", tx->t_close);
-    sb_printf(b, " by=%s%s", tx->closed_by < 0 ? "-" : fsd_dir_name((fsd_dir)tx->closed_by),
+    sb_printf(b, " by=%s%s", tx->closed_by == FSD_DIR_UNKNOWN ? "-" : fsd_dir_name(tx->closed_by),
               tx->closed_by_reset ? " rst" : "");
     tp(b, "abandoned", tx->t_abandoned);
     sb_printf(b, "\n");
@@ -644,7 +655,7 @@ int vec_run_cb(const vec *v, size_t split, sbuf *log, int lean)
             } else if (split == SPLIT_RECORDS) {
                 size_t pos = 0;
                 while (rc == 0 && pos < s->len) {
-                    uint32_t rl = fsd_record_length(s->data + pos, s->len - pos);
+                    uint32_t rl = record_len_at(s->data + pos, s->len - pos);
                     if (rl == 0 || rl > s->len - pos) {
                         rc = fsd_conn_feed(c, s->dir, s->data + pos, s->len - pos, s->ts, s->tag);
                         break;

@@ -6,6 +6,7 @@
 #define FSD_TEST_VECFILE_H
 
 #include "fsd/fsd.h"
+#include "fsd/fsd_testing.h"
 
 #include <stdio.h>
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """gen_vectors.py — writes the INPUT part of tests/vectors/*.vec (FastCGI exchanges in the style of real peers and edge cases).
 
-Normative reference: FastCGI Specification 1.0 §3.3-§6; ../shared/docs/FASTCGI.md
+Normative reference: FastCGI Specification 1.0 §3.3-§6; docs/PROTOCOL.md
 (how real peers frame records); tests/vectors/README.md (file format).
 
 The expected logs are NOT generated here: `fsd_test_vectors --update FILE` (build-*/tests/decoder/) writes
@@ -404,7 +404,7 @@ vec("a_midstream_start", "The capture starts inside a connection: the client sid
     .s(4, *libfcgi_response()) \
     .fin("client", 5).fin("server", 6)
 
-vec("a_gap_in_request", "A gap that loses record boundaries inside a request (issue 19 point 6): the client's PARAMS",
+vec("a_gap_in_request", "A gap that loses record boundaries inside a request: the client's PARAMS",
     "record is cut after REQUEST_METHOD, the rest of it and the empty PARAMS record are missing. The decoder",
     "resynchronises on the STDIN record; the request is marked (tx.gap) and nothing the lost bytes explain",
     "fires (no stream_order for STDIN before PARAMS ended, no early_response, no content_length_missing, no",
@@ -451,7 +451,7 @@ vec("a_gap_lost_begin", "Losses in both directions: the end of request 1's STDOU
     .s(6, *libfcgi_response()) \
     .fin("client", 7).fin("server", 8)
 
-vec("a_capture_start_partial", "The capture starts inside a connection (issue 12): the client side inside the PARAMS",
+vec("a_capture_start_partial", "The capture starts inside a connection: the client side inside the PARAMS",
     "record of a request begun before the capture, the server side inside that request's STDOUT record.",
     "The tail of its PARAMS, its STDIN, STDOUT and END_REQUEST are framed but not applied and raise",
     "nothing: two midstream_start notes are the only findings. The next request is decoded as usual.") \
@@ -465,7 +465,7 @@ vec("a_capture_start_partial", "The capture starts inside a connection (issue 12
     .s(4, *libfcgi_response()) \
     .fin("client", 5).fin("server", 6)
 
-vec("a_capture_end_partial", "The capture ends, not the connection (issue 12 point 2): request 1 is in flight with its",
+vec("a_capture_end_partial", "The capture ends, not the connection: request 1 is in flight with its",
     "STDOUT record cut by the end of the capture, request 2 got END_REQUEST before its empty STDIN was",
     "captured, and the client direction ends inside a record header. No truncated_record (that is for",
     "a FIN/RST inside a record), no stream_not_terminated: request 1 is delivered end=capture_end with an",
@@ -604,7 +604,7 @@ vec("a_roles", "AUTHORIZER (PARAMS only: request sent at the empty PARAMS) and F
 # what the web server's client got (0.2.0): closes, abandonment, rejection, status
 
 upload = nginx_params("POST", cl="100", extra=[("CONTENT_TYPE", "application/octet-stream")])
-vec("c_rst_after_fin", "Truncated upload (issue 19 point 3): the web server stops sending the body (30 of 100 bytes),",
+vec("c_rst_after_fin", "Truncated upload: the web server stops sending the body (30 of 100 bytes),",
     "sends FIN; the application writes part of an answer; the web server's kernel resets. The RST after the",
     "client's own FIN is still a reset: the request ends `reset`, stream_not_terminated says the client",
     "closed then reset, request_abandoned (499: the request was never fully sent).") \
@@ -703,7 +703,7 @@ vec("c_tls_to_fastcgi", "A TLS ClientHello sent to a FastCGI port: 16 03 01 read
     .c(1, raw(bytes([0x16, 0x03, 0x01, 0x00, 0x08, 0x01, 0x00, 0x00, 0x04, 0x03, 0x03, 0, 0, 0, 0, 0]), 'TLS record header + ClientHello start')) \
     .fin("client", 2).fin("server", 3)
 
-vec("c_chunked_upload", "nginx with fastcgi_request_buffering off (issue 19 point 7): CONTENT_LENGTH empty, a body in",
+vec("c_chunked_upload", "nginx with fastcgi_request_buffering off: CONTENT_LENGTH empty, a body in",
     "STDIN records; PHP reads nothing, answers 200 and closes while nginx is still sending; nginx stops.",
     "content_length_missing at the first STDIN record; answered_before_body; stream_not_terminated",
     "(warning: the application had answered).") \
@@ -721,7 +721,7 @@ vec("c_partial_body_answer", "CONTENT_LENGTH 100, the application answers after 
     .fin("server", 4).fin("client", 5)
 
 fatal = b"PHP message: PHP Fatal error:  Uncaught Error: Call to undefined function f() in /var/www/a.php:3"
-vec("c_application_error", "php-fpm fatal errors on STDERR (issue 19 point 8). 1) output started (200), then the fatal",
+vec("c_application_error", "php-fpm fatal errors on STDERR. 1) output started (200), then the fatal",
     "error, its pattern cut across two STDERR records and packets: application_error. 2) the fatal error",
     "first, then Status: 500: no application_error (the user got a 5xx). 3) STDERR first, then a 200",
     "without Status: application_error when the header block ends.") \

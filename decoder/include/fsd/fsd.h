@@ -1,7 +1,8 @@
 /* fsd.h — the fcgiscope decoder: FastCGI byte streams -> records, requests, anomalies.
  *
  * Normative reference: FastCGI Specification 1.0 (Open Market, 1996), §3-§6;
- * project notes in ../shared/docs/FASTCGI.md and docs/ANOMALIES.md.
+ * docs/PROTOCOL.md (the protocol as real peers frame it), docs/ANOMALIES.md
+ * (each anomaly) and docs/DECODER.md (memory figures, API history).
  *
  * This header is the whole contract between the decoder and its front ends
  * (the Wireshark plugin in dissector/ and the analyzer in analyzer/). Nothing
@@ -10,17 +11,8 @@
  * Properties:
  *  - Plain C11. No I/O, no clock, no global state, no allocation per record.
  *    Memory is taken per connection and per request through fsd_allocator
- *    (fsd_conn_stats.memory_bytes; amd64, tests/decoder/test_conn.c holds
- *    these): an idle connection 512 bytes; a request in flight adds its
- *    424-byte state, its names and values (sized once per PARAMS record),
- *    16 bytes per stored pair, a duplicate-name table for names the decoder
- *    does not know (4 bytes a slot, at most half full), 144 bytes per stored
- *    anomaly, and once STDOUT starts the CGI header block (its exact size
- *    when it comes in one piece, else 512 bytes doubling up to
- *    max_cgi_header_bytes). Measured: a typical nginx request (22 params)
- *    2039 bytes in flight with its connection, 2106 with its 67-byte
- *    response header block; a small request (3 params, one anomaly) 1185.
- *    All of it is freed when the request is delivered. Hunting after a gap
+ *    (fsd_conn_stats.memory_bytes; what it is made of: docs/DECODER.md). A
+ *    request's memory is freed when it is delivered. Hunting after a gap
  *    holds up to FSD_MAX_RECORD_LEN + 8 bytes while it lasts.
  *  - Push parser per connection and direction: fsd_conn_feed() accepts any
  *    chunking; the events delivered are identical however the bytes are cut
@@ -42,8 +34,9 @@
  * transaction the record completed (on_transaction).
  *
  * Layers (decoder/src): wire.c framing, nv.c name-value pairs, cgi.c the CGI
- * header block, request.c requests and checks, conn.c push parser and
- * resync, anomaly.c the catalogue and firing, mem.c memory.
+ * header block, params.c a request's stored parameters, request.c requests
+ * and checks, conn.c push parser and resync, anomaly.c the catalogue and
+ * firing, mem.c memory.
  * docs/ANOMALIES.md says exactly when each anomaly fires.
  *
  * Record layout (§3.3):
@@ -107,14 +100,22 @@ typedef enum fsd_protocol_status {
 
 /* Direction of a byte stream. CLIENT is the web server (nginx, HAProxy, ...)
  * talking to the application; SERVER is the application (php-fpm, ...)
- * answering. */
-typedef enum fsd_dir { FSD_DIR_CLIENT = 0, FSD_DIR_SERVER = 1 } fsd_dir;
+ * answering. UNKNOWN: no direction (fsd_looks_like_fastcgi: either side;
+ * fsd_transaction.closed_by: no close); never a stream's. */
+typedef enum fsd_dir { FSD_DIR_CLIENT = 0, FSD_DIR_SERVER = 1, FSD_DIR_UNKNOWN = 2 } fsd_dir;
+
+/* Where a byte was: packet timestamp and tag. set==false: never happened. */
+typedef struct fsd_timepoint {
+    int64_t ns;
+    uint64_t tag;
+    bool set;
+} fsd_timepoint;
 
 /* Names for display. Never NULL: unknown values give "UNKNOWN". */
 const char *fsd_type_name(unsigned type);            /* "BEGIN_REQUEST", ... */
 const char *fsd_role_name(unsigned role);            /* "RESPONDER", ... */
 const char *fsd_protocol_status_name(unsigned st);   /* "REQUEST_COMPLETE", ... */
-const char *fsd_dir_name(fsd_dir dir);               /* "client", "server" */
+const char *fsd_dir_name(fsd_dir dir);               /* "client", "server" ("UNKNOWN") */
 
 /* ======================================================================
  * Anomalies (generated from anomalies.def: one table for every front end)
@@ -151,8 +152,7 @@ typedef struct fsd_anomaly_event {
                                 incomplete_request at the capture's end: notes) */
     fsd_dir dir;             /* direction in which it was detected */
     uint64_t offset;         /* byte offset in that direction's stream */
-    int64_t ts_ns;           /* packet that carried the byte at offset */
-    uint64_t tag;
+    fsd_timepoint at;        /* packet that carried the byte at offset (always set) */
     int32_t request_id;      /* -1: connection-level (no request id involved: management
                                 records, unknown types, framing, resync); otherwise the
                                 record's id, also when no tracked request owns it */
@@ -177,11 +177,8 @@ typedef struct fsd_header {
 
 /* Unpack 8 bytes. */
 void fsd_header_unpack(fsd_header *h, const uint8_t b[FSD_HEADER_LEN]);
-/* 8 + contentLength + paddingLength. */
+/* The record's whole length: 8 + contentLength + paddingLength. */
 uint32_t fsd_header_record_len(const fsd_header *h);
-/* Total length of the record that starts at b, or 0 when avail < 8.
- * (For Wireshark's tcp_dissect_pdus get_pdu_len.) */
-uint32_t fsd_record_length(const uint8_t *b, size_t avail);
 /* The resynchronisation predicate: version 1, type 1..11, the request id
  * class matching the type (0 for management records, non-zero otherwise) and
  * a content length the type allows (8 for BEGIN/END/UNKNOWN_TYPE, 0 for
@@ -193,12 +190,12 @@ bool fsd_header_plausible(const fsd_header *h);
  * the end of buf). Returns 1 yes, 0 no, -1 not enough bytes to say (fewer
  * than 8 bytes and none of them rules FastCGI out).
  * dir is the direction the bytes travel in: FSD_DIR_CLIENT / FSD_DIR_SERVER
- * also require every record type to be one that side sends; any other value
- * means unknown. Used by the analyzer's and the plugin's heuristics to
+ * also require every record type to be one that side sends; FSD_DIR_UNKNOWN
+ * (or any other value) does not. Used by the analyzer's and the plugin's heuristics to
  * recognise FastCGI on any port from the first bytes of a connection. */
 int fsd_looks_like_fastcgi(const uint8_t *buf, size_t len, fsd_dir dir);
 
-/* The decoder's resynchronisation rule over one buffer (additive, 0.1.0):
+/* The decoder's resynchronisation rule over one buffer:
  * the first offset p where a plausible header starts whose record is
  * followed by another plausible header inside buf, or, when at_end (no more
  * bytes follow buf: a gap, FIN, end of capture), whose record ends exactly at
@@ -208,9 +205,8 @@ int fsd_looks_like_fastcgi(const uint8_t *buf, size_t len, fsd_dir dir);
  * Wireshark plugin) use it to resync exactly where the decoder does. */
 ptrdiff_t fsd_find_resync(const uint8_t *buf, size_t len, bool at_end, size_t *undecided);
 
-/* Recognising FastCGI on any port: ONE rule for every front end (additive,
- * 0.2.0; the analyzer's flow classification and the plugin's heuristic both
- * call it). buf: bytes one direction of a TCP connection sent, in order.
+/* Recognising FastCGI on any port: ONE rule for every front end (the
+ * analyzer's flow classification and the plugin's heuristic both call it). buf: bytes one direction of a TCP connection sent, in order.
  *  - FSD_RECOGNISE_FROM_START: buf starts at that direction's first byte (the
  *    SYN was captured): fsd_looks_like_fastcgi() from offset 0, tried as the
  *    client's bytes, then as the server's.
@@ -281,13 +277,6 @@ typedef struct fsd_span {
     const uint8_t *ptr;   /* NULL when absent */
     size_t len;
 } fsd_span;
-
-/* Where a byte was: packet timestamp and tag. set==false: never happened. */
-typedef struct fsd_timepoint {
-    int64_t ns;
-    uint64_t tag;
-    bool set;
-} fsd_timepoint;
 
 /* Delivered once per record, after its last byte (padding included) was
  * consumed, or when the connection ends (or a gap cuts) inside it
@@ -388,12 +377,12 @@ typedef enum fsd_end_reason {
     FSD_END_RESET,            /* connection reset (RST) */
     FSD_END_CAPTURE,          /* fsd_conn_finish(): capture ended */
     FSD_END_DESYNC,           /* the server direction desynchronised */
-    FSD_END_GAP               /* (0.2.0) cut by bytes missing from the capture: the rest of this
+    FSD_END_GAP               /* cut by bytes missing from the capture: the rest of this
                                  request (its END_REQUEST) was lost, e.g. its id began again */
 } fsd_end_reason;
 const char *fsd_end_reason_name(fsd_end_reason r); /* "complete", ..., "gap" */
 
-/* (0.2.0) Where http_status came from, as a web server derives the status
+/* Where http_status came from, as a web server derives the status
  * from the CGI header block (RFC 3875 §6.2.3 / §6.3.3; nginx, Apache). */
 typedef enum fsd_status_source {
     FSD_STATUS_NONE = 0,      /* no complete header block, or a bad Status: (http_status 0) */
@@ -403,7 +392,7 @@ typedef enum fsd_status_source {
 } fsd_status_source;
 const char *fsd_status_source_name(fsd_status_source s); /* "none", "header", "location", "default" */
 
-/* (0.2.0) What the web server's own client got, as far as this connection
+/* What the web server's own client got, as far as this connection
  * shows (user_status in fsd_transaction). */
 typedef enum fsd_user_outcome {
     FSD_USER_AS_ANSWERED = 0, /* the application's answer was passed on: user_status = http_status */
@@ -433,7 +422,7 @@ const char *fsd_user_outcome_name(fsd_user_outcome o);
  * longer counts as active for `multiplexed`; it is delivered when its client
  * streams end, when the same id gets a new BEGIN_REQUEST (then with
  * stream_not_terminated), when the request table needs room, or when the
- * connection ends. (0.2.0) A request whose response header block passed
+ * connection ends. A request whose response header block passed
  * limits.web_server_header_bytes is held after END_REQUEST until the next
  * thing on the connection (a web server byte, another server record, a gap, a
  * close, the end of capture), which tells whether the web server rejected it
@@ -446,8 +435,7 @@ typedef struct fsd_transaction {
     uint64_t seq;             /* 0, 1, 2, ... per connection, in BEGIN order */
     uint16_t request_id;
     uint16_t role;
-    uint8_t flags;
-    bool keep_conn;
+    uint8_t flags;            /* BEGIN_REQUEST's (FSD_FLAG_KEEP_CONN) */
     bool aborted;             /* ABORT_REQUEST was seen */
 
     const fsd_param *params;  /* every param, in wire order */
@@ -485,14 +473,14 @@ typedef struct fsd_transaction {
     fsd_timepoint t_first_response;  /* first byte of the first STDOUT/STDERR record */
     fsd_timepoint t_end;             /* last byte of END_REQUEST */
 
-    bool complete;            /* == (end_reason == FSD_END_COMPLETE) == has_end */
-    fsd_end_reason end_reason;
+    fsd_end_reason end_reason; /* FSD_END_COMPLETE exactly when has_end; else why it ended
+                                  without END_REQUEST */
 
     const fsd_anomaly_event *anomalies;
     size_t nanomalies;
     size_t anomalies_dropped; /* beyond the per-request cap (still delivered as events) */
 
-    /* ---- added in 0.2.0: each request as the web server's client lived it ---- */
+    /* ---- each request as the web server's client lived it ---- */
     fsd_status_source status_source; /* where http_status came from */
     uint64_t cgi_header_bytes;       /* size of the response header block (blank line included),
                                         or the bytes seen of it when it never completed */
@@ -505,7 +493,7 @@ typedef struct fsd_transaction {
                                         the elapsed time of an incomplete request) */
     fsd_timepoint t_close;           /* the first FIN/RST on the connection while the request was
                                         outstanding (not yet END_REQUEST); unset if none */
-    int8_t closed_by;                /* fsd_dir of that FIN/RST's sender, -1 when none */
+    fsd_dir closed_by;               /* that FIN/RST's sender, FSD_DIR_UNKNOWN when none */
     bool closed_by_reset;            /* that close was a RST */
     fsd_timepoint t_abandoned;       /* the client (web server) closed or reset its side while the
                                         request was outstanding: request_abandoned; unset if not */
@@ -543,7 +531,7 @@ typedef struct fsd_limits {
     uint32_t max_active_requests;   /* tracked requests per connection, lingering ones
                                        included (default 1024) */
     uint32_t max_request_anomalies; /* stored per request (default 32) */
-    /* (0.2.0) what the web server in front is assumed to allow; used only to
+    /* what the web server in front is assumed to allow; used only to
      * tell what its client got (user_status), never to decode */
     uint32_t web_server_header_bytes; /* the largest CGI response header block the web server
                                          takes (default 4096: nginx's fastcgi_buffer_size, one
@@ -580,8 +568,7 @@ enum {
     FSD_E_FINISHED = -2,    /* input after fsd_conn_finish() or after close of that direction
                                (fsd_conn_close: a FIN twice, or anything once both ended; a RST
                                after the same side's FIN is accepted: still a reset) */
-    FSD_E_NOT_RECORD = -3,  /* fsd_conn_feed_record(): len is not the record's length,
-                               or the direction is in the middle of a record */
+    /* -3: FSD_E_NOT_RECORD of the test-only fsd_testing.h */
     FSD_E_NOMEM = -4        /* the allocator failed; the event was still reported best-effort */
 };
 
@@ -598,12 +585,6 @@ void fsd_conn_free(fsd_conn *c);
 /* Push bytes of one direction, in stream order, as they were captured. */
 int fsd_conn_feed(fsd_conn *c, fsd_dir dir, const uint8_t *data, size_t len,
                   int64_t ts_ns, uint64_t tag);
-
-/* Push exactly one complete record (as Wireshark's PDU reassembly gives it).
- * Same effect as fsd_conn_feed() of those bytes; FSD_E_NOT_RECORD when len
- * is not fsd_record_length(rec, len) or the direction is inside a record. */
-int fsd_conn_feed_record(fsd_conn *c, fsd_dir dir, const uint8_t *rec, size_t len,
-                         int64_t ts_ns, uint64_t tag);
 
 /* nbytes of this direction are missing from the capture (a lost segment).
  * A gap inside the content/padding of a stream, management or unknown-type
@@ -638,7 +619,7 @@ typedef enum fsd_close_kind {
  * the FIN/RST; a RST after that side's own FIN still ends the other direction
  * (a reset: FSD_END_RESET). A record cut by it fires truncated_record. The
  * server closing (FIN or RST) before the client while the last request set
- * KEEP_CONN fires keep_conn_violation. (0.2.0) The first close a request sees
+ * KEEP_CONN fires keep_conn_violation. The first close a request sees
  * while outstanding sets its t_close/closed_by; from the client it fires
  * request_abandoned, or response_rejected after a too-big header block
  * (docs/ANOMALIES.md). When both directions have ended, get_values_unanswered
@@ -678,7 +659,7 @@ typedef struct fsd_conn_stats {
     uint32_t max_active_requests; /* high-water mark */
     uint64_t anomalies[FSD_A_COUNT];
     size_t memory_bytes;          /* held through the allocator now */
-    /* Requests the decoder did not track (added in 0.1.0, after memory_bytes):
+    /* Requests the decoder did not track:
      * BEGIN_REQUESTs refused because max_active_requests requests were tracked
      * (each also fired request_table_full) or memory ran out, the records of
      * those ids that came later (PARAMS, STDIN, END_REQUEST, ... until the id

@@ -50,7 +50,7 @@ fsd_anomaly_event ev(fsd_anomaly_id id, fsd_severity sev)
 fsd_transaction tx_abandoned(fsd_anomaly_event *evs)
 {
     fsd_transaction tx = tx_base();
-    tx.has_end = tx.complete = true;
+    tx.has_end = true;
     tx.end_reason = FSD_END_COMPLETE;
     tx.http_status = 200;
     tx.status_source = FSD_STATUS_HEADER;

@@ -27,7 +27,7 @@ void suite_stats(void)
         rec_free(&r);
     }
     tx.t_last.set = false;
-    tx.has_end = tx.complete = true;
+    tx.has_end = true;
     tx.end_reason = FSD_END_COMPLETE;
     tx.http_status = 200;
     tx.user_status = 200;
