@@ -32,7 +32,8 @@ const char opts_usage[] =
     "                        9000); connections on other ports are recognised from\n"
     "                        their first records unless --no-detect\n"
     "      --no-detect       only the listed ports\n"
-    "  -f, --format FMT      text (default), json (one object per line) or csv\n"
+    "  -f, --format FMT      text (default), json (one object per line), csv or\n"
+    "                        html (one self-contained page, written at the end)\n"
     "      --param NAME      add that FastCGI param's value to every request\n"
     "                        (repeatable)\n"
     "      --slowest N       text: the N slowest requests (default 10, 0: none)\n"
@@ -237,8 +238,10 @@ static int apply(opts *o, const struct optdef *d, const char *v, char *err, size
             o->format = FMT_JSON;
         else if (!strcmp(v, "csv"))
             o->format = FMT_CSV;
+        else if (!strcmp(v, "html"))
+            o->format = FMT_HTML;
         else
-            return fail(err, errlen, "--format: want text, json or csv, not \"%s\"", v);
+            return fail(err, errlen, "--format: want text, json, csv or html, not \"%s\"", v);
         return 0;
     case O_PARAM:
         if (!*v)

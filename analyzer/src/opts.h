@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum out_format { FMT_TEXT = 0, FMT_JSON, FMT_CSV } out_format;
+typedef enum out_format { FMT_TEXT = 0, FMT_JSON, FMT_CSV, FMT_HTML } out_format;
 
 #define OPTS_MAX_PORT_RANGES 64
 #define OPTS_MAX_PARAMS 64

@@ -195,6 +195,7 @@ void out_init(out_ctx *c, FILE *f, const opts *o, bool ns, bool color, bool utf8
 
 void out_free(out_ctx *c)
 {
+    html_free(c);
     sbuf_free(&c->line);
 }
 
@@ -447,6 +448,8 @@ void out_begin(out_ctx *c)
 {
     if (c->o->format == FMT_CSV)
         csv_header(c);
+    if (c->o->format == FMT_HTML)
+        html_begin(c);
     flush_line(c);
 }
 
@@ -467,6 +470,9 @@ void out_request(out_ctx *c, const req_rec *r)
     case FMT_CSV:
         csv_request(c, r);
         break;
+    case FMT_HTML:
+        html_request(c, r); /* gathered; the page is written at the end */
+        return;
     case FMT_TEXT:
         if (!c->live || c->o->quiet)
             return; /* offline text: the summary only */
@@ -484,6 +490,7 @@ void out_anomaly(out_ctx *c, const anom_rec *a)
         json_anomaly(c, a);
         break;
     case FMT_CSV:
+    case FMT_HTML:                /* the summary's anomaly groups */
         return;
     case FMT_TEXT:
         if (!c->live || c->o->quiet)
@@ -502,6 +509,9 @@ void out_summary_write(out_ctx *c, const out_summary *s)
         break;
     case FMT_CSV:
         return;
+    case FMT_HTML:
+        html_summary(c, s);
+        break;
     case FMT_TEXT:
         if (c->live && !c->o->quiet && c->requests_written)
             sbuf_addc(&c->line, '\n');
