@@ -12,7 +12,7 @@
  *  - requests in flight per server swept exactly in start order (a heap of
  *    end times per server): the maximum and how long it lasted;
  *  - points for the latency chart: every request up to PT_SLOW + PT_SAMPLE
- *    (+ PT_FAIL failed ones); past that the PT_SLOW slowest, PT_FAIL failed
+ *    (+ PT_FAIL failed ones, at most 14,000 points: ~3 MB); past that the PT_SLOW slowest, PT_FAIL failed
  *    or incomplete ones (a uniform sample when there are more) and a
  *    uniform sample of the rest; the chart then also shades every request
  *    binned, and says so.
@@ -32,7 +32,7 @@
 #define HSRV 8          /* servers charted one by one; the rest together */
 #define PT_SLOW 2000    /* points: the slowest requests */
 #define PT_SAMPLE 4000  /* ... a uniform sample of the other successful ones */
-#define PT_FAIL 4000    /* ... failed (5xx) or incomplete ones */
+#define PT_FAIL 8000    /* ... failed (5xx) or incomplete ones */
 #define PT_URI 160      /* columns of a URI kept for a point */
 #define COLS_MAX 240    /* columns drawn on the time charts */
 
@@ -570,6 +570,9 @@ static const char page_style[] =
     "svg .ax{stroke:#9aa5b1;stroke-width:1}svg .gr{stroke:#e6eaef;stroke-width:1}\n"
     ".k0{fill:#2e9e5b}.k1{fill:#3a78c2}.k2{fill:#e69b22}.k3{fill:#d63c2f}.k4{fill:#8c8c8c}"
     ".k5{fill:#7b3fb5}\n"
+    "i.k0{background:#2e9e5b}i.k1{background:#3a78c2}i.k2{background:#e69b22}"
+    "i.k3{background:#d63c2f}i.k4{background:#8c8c8c}\n"
+    "td.k3{color:#d63c2f;font-weight:600}td.k2{color:#b9770e}\n"
     "g.pts circle{fill-opacity:.75;cursor:pointer}g.pts circle:hover{stroke:#000;stroke-width:1.5}\n"
     "g.pts circle.inc{fill:#fff;fill-opacity:1;stroke:#7b3fb5;stroke-width:1.6}\n"
     ".heat rect{fill:#6b7a8c}.conc{fill:#3a78c2;fill-opacity:.35;stroke:#3a78c2;stroke-width:1.2}\n"
@@ -584,7 +587,7 @@ static const char page_style[] =
     "th{background:#f4f6f9;font-weight:600;white-space:nowrap}td.n,th.n{text-align:right;"
     "white-space:nowrap}\n"
     "table.sort th{cursor:pointer}table.sort th:after{content:' \\2195';color:#aab}\n"
-    "td.u{word-break:break-all}.sev-error{color:#c0392b;font-weight:600}"
+    "td.u{overflow-wrap:anywhere;min-width:9em}.sev-error{color:#c0392b;font-weight:600}"
     ".sev-warning{color:#b9770e;font-weight:600}.sev-note{color:#3a78c2}\n"
     "@media print{body{max-width:none;padding:0}#pd,.noprint{display:none}"
     "section{break-inside:avoid}table.sort th:after{content:''}}\n"
@@ -833,13 +836,15 @@ static void time_ticks(out_ctx *c, const tax *a, int y0, int y1)
     for (double v = 0; span > 0 && v <= (double)span + 0.5; v += st) {
         double x = tx(a, a->t0 + (int64_t)v);
         sbuf_printf(b, "<line class=\"gr\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>", x, y0, x, y1);
-        dur(d, sizeof d, (int64_t)v);
-        sbuf_printf(b, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%s%s</text>", x, y1 + 14,
-                    v > 0 ? "+" : "", v > 0 ? d : "0");
+        if (v > 0) {
+            dur(d, sizeof d, (int64_t)v);
+            sbuf_printf(b, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">+%s</text>", x, y1 + 14, d);
+        }
     }
+    /* the axis starts at this clock time (UTC) */
     char t[64];
     clock_of(t, sizeof t, a->t0, c->ns);
-    sbuf_printf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s UTC</text>", ML - 4, y1 + 14, t);
+    sbuf_printf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"start\">%s UTC</text>", ML - 2, y1 + 14, t);
 }
 
 static void legend(sbuf *b, bool inc)
@@ -917,8 +922,12 @@ static void chart_latency(out_ctx *c, const out_summary *s, const tax *a)
         fmt_count(n1, sizeof n1, npts);
         fmt_count(n2, sizeof n2, h->pointed);
         sbuf_printf(b, "<p class=\"note\" id=\"sampling\" data-points=\"%zu\" data-requests=\"%" PRIu64
-                       "\"><b>Sampled:</b> %s of %s requests are points: the %zu slowest, ",
+                       "\"><b>Sampled:</b> %s of %s requests are points: the %zu slowest ",
                     npts, h->pointed, n1, n2, h->slow.n);
+        if (h->slow.n) {
+            dur(d, sizeof d, h->slow.p[0].lat);
+            sbuf_printf(b, "(all others from %s up), ", d);
+        }
         if (h->fail.fed > h->fail.n)
             sbuf_printf(b, "%zu of the %" PRIu64 " failed (5xx) or incomplete ones (a uniform sample), ",
                         h->fail.n, h->fail.fed);
@@ -1337,7 +1346,7 @@ static void request_row(out_ctx *c, const req_rec *r, bool ended)
     if (ended)
         sbuf_printf(b, "<td>%s</td>", fsd_end_reason_name(r->end_reason));
     if (r->status)
-        sbuf_printf(b, "<td class=\"n k%d\" data-v=\"%d\" style=\"background:none\">%d</td>",
+        sbuf_printf(b, "<td class=\"n k%d\" data-v=\"%d\">%d</td>",
                     kind_of(r), r->status, r->status);
     else
         SBUF_ADDL(b, "<td class=\"n\" data-v=\"0\">-</td>");
