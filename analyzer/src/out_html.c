@@ -628,10 +628,16 @@ static void clock_of(char *buf, size_t len, int64_t ns, bool nine)
     snprintf(buf, len, "%s", t + 11);
 }
 
-static void head_cell(sbuf *b, const char *label, const char *cls)
+/* A table's head row: "#" before a label marks a numeric (right-aligned,
+ * numerically sorted) column; NULL ends the list. */
+static void head_row(sbuf *b, const char *const *labels)
 {
-    sbuf_printf(b, "<th%s%s%s>%s</th>", cls ? " class=\"" : "", cls ? cls : "", cls ? "\"" : "",
-                label);
+    SBUF_ADDL(b, "<thead><tr>");
+    for (; *labels; labels++) {
+        bool num = **labels == '#';
+        sbuf_printf(b, "<th%s>%s</th>", num ? " class=\"n\"" : "", *labels + num);
+    }
+    SBUF_ADDL(b, "</tr></thead><tbody>\n");
 }
 
 /* A latency cell: shown for people, sorted by data-v (us, as JSON). */
@@ -666,17 +672,16 @@ static void worst_finding(const stats *st, fsd_anomaly_id *id, fsd_severity *sev
         }
 }
 
-static void html_headline(out_ctx *c, const out_summary *s)
+/* <title>, the style, the heading and what was read. */
+static void html_title(out_ctx *c, const out_summary *s)
 {
     html_acc *h = c->html;
     sbuf *b = &c->line;
-    stats *st = s->st;
-    char t1[64], t2[64], d[32], n1[32], n2[32];
     SBUF_ADDL(b, "<title>fcgiscope report: ");
     if (s->device)
-        h_escs(b, s->device);
+        h_traffic(h, b, s->device, strlen(s->device), 0);
     else if (s->nfiles == 1)
-        h_escs(b, s->files[0].name);
+        h_traffic(h, b, s->files[0].name, strlen(s->files[0].name), 0);
     else
         sbuf_printf(b, "%zu files", s->nfiles);
     SBUF_ADDL(b, "</title>\n");
@@ -684,7 +689,7 @@ static void html_headline(out_ctx *c, const out_summary *s)
     SBUF_ADDL(b, "</head>\n<body>\n<h1>FastCGI report</h1>\n<p class=\"sub\">");
     if (s->device) {
         SBUF_ADDL(b, "live on ");
-        h_escs(b, s->device);
+        h_traffic(h, b, s->device, strlen(s->device), 0);
         if (s->filter && *s->filter) {
             SBUF_ADDL(b, " (filter: ");
             h_traffic(h, b, s->filter, strlen(s->filter), 0);
@@ -709,22 +714,32 @@ static void html_headline(out_ctx *c, const out_summary *s)
         h_traffic(h, b, s->fatal, strlen(s->fatal), 0);
         SBUF_ADDL(b, "</p>\n");
     }
+}
 
+/* Span, requests, failures: the text report's first lines. */
+static void html_headline(out_ctx *c, const out_summary *s)
+{
+    sbuf *b = &c->line;
+    stats *st = s->st;
+    char t1[64], t2[64], d[32], n1[32], n2[32];
     uint64_t s5 = 0, s4 = 0;
     for (int k = 400; k < 600; k++)
         *(k < 500 ? &s4 : &s5) += st->status[k];
     SBUF_ADDL(b, "<section id=\"headline\"><dl class=\"hl\">\n<dt>Span</dt><dd>");
     if (s->c.have_ts) {
+        /* "1.79s from 2026-11-26 03:57:04.716998 to 03:57:06.508273 UTC" (the
+         * second date only when it differs) */
+        char c1[64], c2[64];
         fmt_rfc3339(t1, sizeof t1, s->c.first_ts, c->ns);
         fmt_rfc3339(t2, sizeof t2, s->c.last_ts, c->ns);
-        t1[10] = ' ';
-        t1[strlen(t1) - 1] = '\0';
-        t2[strlen(t2) - 1] = '\0';
+        clock_of(c1, sizeof c1, s->c.first_ts, c->ns);
+        clock_of(c2, sizeof c2, s->c.last_ts, c->ns);
+        bool same_day = !strncmp(t1, t2, 10);
         dur(d, sizeof d, s->c.last_ts - s->c.first_ts);
-        sbuf_printf(b, "<span class=\"big\" id=\"span\" data-us=\"%" PRId64 "\">%s</span> &nbsp;%s "
-                       "&rarr; %s UTC",
-                    ns_to_us(s->c.last_ts - s->c.first_ts), d, t1,
-                    strncmp(t1, t2, 10) ? t2 : t2 + 11);
+        sbuf_printf(b, "<span class=\"big\" id=\"span\" data-us=\"%" PRId64 "\">%s</span> from %.10s %s "
+                       "to %.*s%s%s UTC",
+                    ns_to_us(s->c.last_ts - s->c.first_ts), d, t1, c1, same_day ? 0 : 10, t2,
+                    same_day ? "" : " ", c2);
     } else {
         SBUF_ADDL(b, "no packets");
     }
@@ -762,7 +777,14 @@ static void html_headline(out_ctx *c, const out_summary *s)
         sbuf_printf(b, ", %" PRIu64 " closed before a request, %" PRIu64 " connects retried",
                     st->backend[1], st->backend[2]);
     sbuf_printf(b, "; %" PRIu64 " HTTP 4xx</dd>\n", s4);
+}
 
+/* The worst finding and the latency percentiles; the headline ends. */
+static void html_verdict(out_ctx *c, const out_summary *s)
+{
+    sbuf *b = &c->line;
+    stats *st = s->st;
+    char d[32];
     fsd_anomaly_id wid;
     fsd_severity wsev;
     worst_finding(st, &wid, &wsev);
@@ -889,111 +911,117 @@ static int cmp_pt_time(const void *a, const void *b)
     return x->t < y->t ? -1 : x->t > y->t;
 }
 
-static void chart_latency(out_ctx *c, const out_summary *s, const tax *a)
+/* The latency axis: log10 scale, decades dmin..dmax, y0 at the bottom. */
+typedef struct lax {
+    int dmin, dmax;
+    double y0, dy;
+} lax;
+
+static double ly(const lax *l, double v)
 {
-    html_acc *h = c->html;
-    sbuf *b = &c->line;
-    char d[32];
-    /* the latency range: every request binned, decades */
+    return l->y0 - (log10(v) - l->dmin) * l->dy;
+}
+
+/* Requests of column col in latency row r (every request, binned). */
+static uint64_t col_rows(const html_acc *h, const tax *a, int64_t col, int r)
+{
+    uint64_t n = 0;
+    for (int64_t i = col * a->per; i < (col + 1) * a->per && i < a->n; i++)
+        n += h->bins[a->lo + i - h->lo].lat[r];
+    return n;
+}
+
+/* The decades the binned latencies span (at least 2); false: none. */
+static bool lat_range(const html_acc *h, const tax *a, int *dmin, int *dmax)
+{
     int rmin = HLAT, rmax = -1;
     for (int64_t i = 0; i < a->n; i++)
         for (int r = 0; r < HLAT; r++)
             if (h->bins[a->lo + i - h->lo].lat[r]) {
-                if (r < rmin)
-                    rmin = r;
-                if (r > rmax)
-                    rmax = r;
+                rmin = r < rmin ? r : rmin;
+                rmax = r > rmax ? r : rmax;
             }
-    if (rmax < 0)
+    *dmin = rmin / 4;
+    *dmax = rmax / 4 + 1;
+    if (*dmax - *dmin < 2)
+        *dmax = *dmin + 2;
+    return rmax >= 0;
+}
+
+/* What the points are: every request, or which ones. */
+static void sampling_note(out_ctx *c, size_t npts)
+{
+    html_acc *h = c->html;
+    sbuf *b = &c->line;
+    char d[32], n1[32], n2[32];
+    sbuf_printf(b, "<p class=\"note\" id=\"sampling\" data-points=\"%zu\" data-requests=\"%" PRIu64 "\">",
+                npts, h->pointed);
+    if (npts == h->pointed) {
+        SBUF_ADDL(b, "Every request is a point.</p>\n");
         return;
-    int dmin = rmin / 4, dmax = rmax / 4 + 1;
-    if (dmax - dmin < 2)
-        dmax = dmin + 2;
-    const int H = 330, MT = 10, MB = 30, ph = H - MT - MB;
-    size_t npts = h->slow.n + h->rest.n + h->fail.n;
-    bool sampled = npts < h->pointed;
-    SBUF_ADDL(b, "<section id=\"latency-time\"><h2>Latency over time</h2>\n");
-    sbuf_printf(b, "<p class=\"note\">Every request at its start (x) and latency (y, log scale), "
-                   "coloured by HTTP status; incomplete ones as rings at the time they had run. "
-                   "Hover over a point for its details, click to copy them below (the frame number "
-                   "is Wireshark's <code>frame.number</code>).</p>\n");
-    if (sampled) {
-        char n1[32], n2[32];
-        fmt_count(n1, sizeof n1, npts);
-        fmt_count(n2, sizeof n2, h->pointed);
-        sbuf_printf(b, "<p class=\"note\" id=\"sampling\" data-points=\"%zu\" data-requests=\"%" PRIu64
-                       "\"><b>Sampled:</b> %s of %s requests are points: the %zu slowest ",
-                    npts, h->pointed, n1, n2, h->slow.n);
-        if (h->slow.n) {
-            dur(d, sizeof d, h->slow.p[0].lat);
-            sbuf_printf(b, "(all others from %s up), ", d);
+    }
+    fmt_count(n1, sizeof n1, npts);
+    fmt_count(n2, sizeof n2, h->pointed);
+    sbuf_printf(b, "<b>Sampled:</b> %s of %s requests are points: the %zu slowest ", n1, n2, h->slow.n);
+    if (h->slow.n) {
+        dur(d, sizeof d, h->slow.p[0].lat);
+        sbuf_printf(b, "(all others from %s up), ", d);
+    }
+    if (h->fail.fed > h->fail.n)
+        sbuf_printf(b, "%zu of the %" PRIu64 " failed (5xx) or incomplete ones (a uniform sample), ",
+                    h->fail.n, h->fail.fed);
+    else
+        sbuf_printf(b, "every failed (5xx) or incomplete one (%zu), ", h->fail.n);
+    sbuf_printf(b, "and a uniform sample of %zu of the other %" PRIu64 ". The grey shading "
+                   "behind them counts every request (darker: more).</p>\n",
+                h->rest.n, h->rest.fed);
+}
+
+/* Every request binned, columns x latency rows, shaded by count. */
+static void draw_heat(out_ctx *c, const tax *a, const lax *l)
+{
+    html_acc *h = c->html;
+    sbuf *b = &c->line;
+    uint64_t cmax = 1;
+    for (int64_t col = 0; col < a->cols; col++)
+        for (int r = 0; r < HLAT; r++) {
+            uint64_t n = col_rows(h, a, col, r);
+            cmax = n > cmax ? n : cmax;
         }
-        if (h->fail.fed > h->fail.n)
-            sbuf_printf(b, "%zu of the %" PRIu64 " failed (5xx) or incomplete ones (a uniform sample), ",
-                        h->fail.n, h->fail.fed);
-        else
-            sbuf_printf(b, "every failed (5xx) or incomplete one (%zu), ", h->fail.n);
-        sbuf_printf(b, "and a uniform sample of %zu of the other %" PRIu64 ". The grey shading "
-                       "behind them counts every request (darker: more).</p>\n",
-                    h->rest.n, h->rest.fed);
-    } else {
-        sbuf_printf(b, "<p class=\"note\" id=\"sampling\" data-points=\"%zu\" data-requests=\"%" PRIu64
-                       "\">Every request is a point.</p>\n", npts, h->pointed);
-    }
-    legend(b, true);
-    sbuf_printf(b, "<svg class=\"sc\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"latency over time\">", CW,
-                H);
-    double y0 = MT + ph;
-    double dy = (double)ph / (dmax - dmin);
-#define LY(v) (y0 - (log10((double)(v)) - dmin) * dy)
-    for (int dd = dmin; dd <= dmax; dd++) {
-        double y = y0 - (dd - dmin) * dy;
-        sbuf_printf(b, "<line class=\"gr\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>", ML, y, CW - MR, y);
-        dur(d, sizeof d, (int64_t)llround(pow(10.0, dd)));
-        sbuf_printf(b, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s</text>", ML - 5, y + 4, d);
-    }
-    time_ticks(c, a, MT, (int)y0);
-    if (sampled) {
-        /* every request, binned: columns x latency rows */
-        uint64_t cmax = 0;
-        for (int64_t col = 0; col < a->cols; col++)
-            for (int r = 0; r < HLAT; r++) {
-                uint64_t n = 0;
-                for (int64_t i = col * a->per; i < (col + 1) * a->per && i < a->n; i++)
-                    n += h->bins[a->lo + i - h->lo].lat[r];
-                if (n > cmax)
-                    cmax = n;
-            }
-        SBUF_ADDL(b, "<g class=\"heat\">");
-        for (int64_t col = 0; col < a->cols; col++) {
-            int64_t ta = (a->lo + col * a->per) * h->w, tb = ta + a->per * h->w;
-            double xa = tx(a, ta), xb = tx(a, tb);
-            for (int r = 0; r < HLAT; r++) {
-                uint64_t n = 0;
-                for (int64_t i = col * a->per; i < (col + 1) * a->per && i < a->n; i++)
-                    n += h->bins[a->lo + i - h->lo].lat[r];
-                if (!n)
-                    continue;
-                double ya = LY(row_edge[r + 1]), yb = LY(row_edge[r] ? row_edge[r] : 1);
-                double op = 0.08 + 0.6 * log1p((double)n) / log1p((double)cmax);
-                sbuf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
-                               "fill-opacity=\"%.2f\"/>",
-                            xa, ya, xb - xa, yb - ya, op);
-            }
+    SBUF_ADDL(b, "<g class=\"heat\">");
+    for (int64_t col = 0; col < a->cols; col++) {
+        int64_t ta = (a->lo + col * a->per) * h->w, tb = ta + a->per * h->w;
+        double xa = tx(a, ta), xb = tx(a, tb);
+        for (int r = 0; r < HLAT; r++) {
+            uint64_t n = col_rows(h, a, col, r);
+            if (!n)
+                continue;
+            double ya = ly(l, (double)row_edge[r + 1]), yb = ly(l, (double)(row_edge[r] ? row_edge[r] : 1));
+            double op = 0.08 + 0.6 * log1p((double)n) / log1p((double)cmax);
+            sbuf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+                           "fill-opacity=\"%.2f\"/>",
+                        xa, ya, xb - xa, yb - ya, op);
         }
-        SBUF_ADDL(b, "</g>");
     }
-    /* the points, by class, the failures on top */
+    SBUF_ADDL(b, "</g>");
+}
+
+/* The points in time order, one group per status class, failures on top. */
+static void draw_points(out_ctx *c, const tax *a, const lax *l, size_t npts)
+{
+    html_acc *h = c->html;
+    sbuf *b = &c->line;
     const hpt **all = malloc((npts ? npts : 1) * sizeof *all);
+    if (!all)
+        return;
     size_t m = 0;
     const pool *pools[] = {&h->rest, &h->slow, &h->fail};
-    for (int q = 0; all && q < 3; q++)
+    for (int q = 0; q < 3; q++)
         for (size_t i = 0; i < pools[q]->n; i++)
             all[m++] = &pools[q]->p[i];
-    if (all)
-        qsort(all, m, sizeof *all, cmp_pt_time);
+    qsort(all, m, sizeof *all, cmp_pt_time);
     static const int order[NK] = {K2, K3, KOTHER, K4, K5, KINC};
-    for (int oi = 0; all && oi < NK; oi++) {
+    for (int oi = 0; oi < NK; oi++) {
         int k = order[oi];
         sbuf_printf(b, "<g class=\"pts k%d\">", k);
         for (size_t i = 0; i < m; i++) {
@@ -1001,7 +1029,7 @@ static void chart_latency(out_ctx *c, const out_summary *s, const tax *a)
             if (p->k != k)
                 continue;
             sbuf_printf(b, "<circle%s cx=\"%.1f\" cy=\"%.1f\" r=\"%s\"><title>",
-                        k == KINC ? " class=\"inc\"" : "", tx(a, p->t), LY(p->lat),
+                        k == KINC ? " class=\"inc\"" : "", tx(a, p->t), ly(l, (double)p->lat),
                         k == KINC ? "3.2" : "2.4");
             point_title(c, p);
             SBUF_ADDL(b, "</title></circle>");
@@ -1011,14 +1039,45 @@ static void chart_latency(out_ctx *c, const out_summary *s, const tax *a)
         SBUF_ADDL(b, "</g>");
     }
     free(all);
-#undef LY
-    sbuf_printf(b, "<line class=\"ax\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>", ML, MT, ML, (int)y0);
+}
+
+static void chart_latency(out_ctx *c, const tax *a)
+{
+    html_acc *h = c->html;
+    sbuf *b = &c->line;
+    char d[32];
+    lax l;
+    if (!lat_range(h, a, &l.dmin, &l.dmax))
+        return;
+    const int H = 330, MT = 10, MB = 30, ph = H - MT - MB;
+    l.y0 = MT + ph;
+    l.dy = (double)ph / (l.dmax - l.dmin);
+    size_t npts = h->slow.n + h->rest.n + h->fail.n;
+    SBUF_ADDL(b, "<section id=\"latency-time\"><h2>Latency over time</h2>\n"
+                 "<p class=\"note\">Every request at its start (x) and latency (y, log scale), "
+                 "coloured by HTTP status; incomplete ones as rings at the time they had run. "
+                 "Hover over a point for its details, click to copy them below (the frame number "
+                 "is Wireshark's <code>frame.number</code>).</p>\n");
+    sampling_note(c, npts);
+    legend(b, true);
+    sbuf_printf(b, "<svg class=\"sc\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"latency over time\">",
+                CW, H);
+    for (int dd = l.dmin; dd <= l.dmax; dd++) {
+        double y = l.y0 - (dd - l.dmin) * l.dy;
+        sbuf_printf(b, "<line class=\"gr\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>", ML, y, CW - MR, y);
+        dur(d, sizeof d, (int64_t)llround(pow(10.0, dd)));
+        sbuf_printf(b, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s</text>", ML - 5, y + 4, d);
+    }
+    time_ticks(c, a, MT, (int)l.y0);
+    if (npts < h->pointed)
+        draw_heat(c, a, &l);
+    draw_points(c, a, &l, npts);
+    sbuf_printf(b, "<line class=\"ax\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%.1f\"/>", ML, MT, ML, l.y0);
     SBUF_ADDL(b, "</svg>\n<div id=\"pd\" class=\"mono\">(click a point)</div>\n");
     if (h->no_time || h->no_lat)
         sbuf_printf(b, "<p class=\"note\">Not drawn: %" PRIu64 " request%s without a start time, %" PRIu64
                        " without a latency or elapsed time.</p>\n",
                     h->no_time, h->no_time == 1 ? "" : "s", h->no_lat);
-    (void)s;
     SBUF_ADDL(b, "</section>\n");
 }
 
@@ -1235,17 +1294,10 @@ static void table_scripts(out_ctx *c, const stats *st)
                  "percentiles). Click a column head to sort.");
     if (n < all)
         sbuf_printf(b, " The %zu busiest of %zu scripts (<code>--top N</code> shows more).", n, all);
-    SBUF_ADDL(b, "</p>\n<table class=\"sort\" id=\"script-table\"><thead><tr>");
-    head_cell(b, "script", NULL);
-    head_cell(b, "requests", "n");
-    head_cell(b, "p50", "n");
-    head_cell(b, "p90", "n");
-    head_cell(b, "p99", "n");
-    head_cell(b, "max", "n");
-    head_cell(b, "4xx", "n");
-    head_cell(b, "5xx", "n");
-    head_cell(b, "incomplete", "n");
-    SBUF_ADDL(b, "</tr></thead><tbody>\n");
+    SBUF_ADDL(b, "</p>\n<table class=\"sort\" id=\"script-table\">");
+    static const char *const cols[] = {"script", "#requests", "#p50", "#p90", "#p99", "#max",
+                                       "#4xx", "#5xx", "#incomplete", NULL};
+    head_row(b, cols);
     for (size_t i = 0; i < n; i++) {
         const script_stat *s = sc[i];
         const hist *L = &s->latency;
@@ -1303,14 +1355,10 @@ static void table_anomalies(out_ctx *c, const stats *st)
                    " note. Explanations from the decoder's catalogue (docs/ANOMALIES.md).</p>\n",
                 st->anomaly_events, st->anomalies_by_sev[FSD_SEV_ERROR],
                 st->anomalies_by_sev[FSD_SEV_WARNING], st->anomalies_by_sev[FSD_SEV_NOTE]);
-    SBUF_ADDL(b, "<table class=\"sort\" id=\"anomaly-table\"><thead><tr>");
-    head_cell(b, "severity", NULL);
-    head_cell(b, "id", NULL);
-    head_cell(b, "count", "n");
-    head_cell(b, "explanation", NULL);
-    head_cell(b, "first frames", NULL);
-    head_cell(b, "first occurrence", NULL);
-    SBUF_ADDL(b, "</tr></thead><tbody>\n");
+    SBUF_ADDL(b, "<table class=\"sort\" id=\"anomaly-table\">");
+    static const char *const cols[] = {"severity", "id", "#count", "explanation", "first frames",
+                                       "first occurrence", NULL};
+    head_row(b, cols);
     for (int sev = FSD_SEV_ERROR; sev >= FSD_SEV_NOTE; sev--)
         for (unsigned id = 0; id < FSD_A_COUNT; id++) {
             const anom_stat *an = &st->anom[id];
@@ -1388,18 +1436,11 @@ static void request_row(out_ctx *c, const req_rec *r, bool ended)
 
 static void request_head(sbuf *b, bool ended)
 {
-    SBUF_ADDL(b, "<thead><tr>");
-    head_cell(b, "elapsed", "n");
-    if (ended)
-        head_cell(b, "ended", NULL);
-    head_cell(b, "status", "n");
-    head_cell(b, "request", NULL);
-    head_cell(b, "script", NULL);
-    head_cell(b, "frame", "n");
-    head_cell(b, "start (UTC)", NULL);
-    head_cell(b, "client &rarr; server", NULL);
-    head_cell(b, "anomalies", NULL);
-    SBUF_ADDL(b, "</tr></thead><tbody>\n");
+    static const char *const cols[] = {"#elapsed", "ended", "#status", "request", "script", "#frame",
+                                       "start (UTC)", "client &rarr; server", "anomalies", NULL};
+    static const char *const cols_slow[] = {"#elapsed", "#status", "request", "script", "#frame",
+                                            "start (UTC)", "client &rarr; server", "anomalies", NULL};
+    head_row(b, ended ? cols : cols_slow);
 }
 
 static void table_requests(out_ctx *c, stats *st)
@@ -1448,7 +1489,9 @@ void html_summary(out_ctx *c, const out_summary *s)
             srv_advance(h, k, INT64_MAX - 1);
 
     sbuf_adds(b, page_head);
+    html_title(c, s);
     html_headline(c, s);
+    html_verdict(c, s);
     flush_line(c);
 
     if (h->have) {
@@ -1461,7 +1504,7 @@ void html_summary(out_ctx *c, const out_summary *s)
         a.t0 = h->used_lo * h->w;
         a.t1 = (h->used_lo + a.cols * a.per) * h->w;
         /* the axis from the first request to the last end known */
-        chart_latency(c, s, &a);
+        chart_latency(c, &a);
         flush_line(c);
         chart_concurrency(c, &a);
         flush_line(c);

@@ -39,7 +39,7 @@ check = ct.check
 
 
 def captures(tmp):
-    """The pages under test: the demo, real ones, crafted ones, and a hostile one made here."""
+    """The pages under test: the demo, real ones, crafted ones, a hostile one and an empty one made here."""
     names = ["demo.pcapng", "real/nginx-phpfpm-failures.pcap", "real/haproxy-phpfpm-exhausted.pcap",
              "real/nginx-phpfpm-killed.pcap", "real/nginx-phpfpm-maxreq.pcap", "crafted/incomplete_request.pcap",
              "crafted/desync.pcap", "crafted/damaged_truncated.pcap"]
@@ -48,6 +48,9 @@ def captures(tmp):
     h = os.path.join(tmp, "hostile.pcap")
     ct.write(h, hostile_capture().bytes())
     out.append(h)
+    e = os.path.join(tmp, "empty.pcap")  # no packet: a page without charts
+    ct.write(e, ct.Pcap().bytes())
+    out.append(e)
     return out
 
 
