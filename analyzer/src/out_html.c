@@ -866,6 +866,7 @@ static void time_ticks(out_ctx *c, const tax *a, int y0, int y1)
     /* the axis starts at this clock time (UTC) */
     char t[64];
     clock_of(t, sizeof t, a->t0, c->ns);
+    t[12] = '\0'; /* "HH:MM:SS.mmm": the axis starts on a bin edge, whole ms */
     sbuf_printf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"start\">%s UTC</text>", ML - 2, y1 + 14, t);
 }
 
@@ -1056,7 +1057,7 @@ static void chart_latency(out_ctx *c, const tax *a)
     SBUF_ADDL(b, "<section id=\"latency-time\"><h2>Latency over time</h2>\n"
                  "<p class=\"note\">Every request at its start (x) and latency (y, log scale), "
                  "coloured by HTTP status; incomplete ones as rings at the time they had run. "
-                 "Hover over a point for its details, click to copy them below (the frame number "
+                 "Hover over a point for its details; a click shows them below (the frame number "
                  "is Wireshark's <code>frame.number</code>).</p>\n");
     sampling_note(c, npts);
     legend(b, true);
