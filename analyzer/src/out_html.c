@@ -52,7 +52,7 @@ typedef struct hpt {
     const char *file;       /* several files: its file (the path as given) */
     int status;
     uint8_t k;
-    char method[16];
+    char method[64];         /* esc_text, at most 10 columns (of up to 4 bytes) and "..." */
     char client[REC_ADDR_MAX], server[REC_ADDR_MAX];
     char *uri;              /* already escaped for text (esc_text), NULL: none */
 } hpt;
@@ -94,7 +94,7 @@ typedef struct html_acc {
 
 /* ---- small helpers ---------------------------------------------------------- */
 
-static int64_t fdiv(int64_t a, int64_t b)
+static int64_t floor_div(int64_t a, int64_t b)
 {
     int64_t q = a / b;
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
@@ -207,7 +207,7 @@ static void bin_merge(hbin *d, const hbin *s)
 /* Make the bins cover time t; returns its bin. */
 static hbin *bin_at(html_acc *h, int64_t t)
 {
-    int64_t idx = fdiv(t, h->w);
+    int64_t idx = floor_div(t, h->w);
     if (!h->have) {
         h->have = true;
         h->lo = h->used_lo = h->used_hi = idx;
@@ -224,21 +224,21 @@ static hbin *bin_at(html_acc *h, int64_t t)
     if (!nb)
         return NULL;
     int64_t w = h->w;
-    while (fdiv(nhi, w / h->w) - fdiv(nlo, w / h->w) + 1 > HB)
+    while (floor_div(nhi, w / h->w) - floor_div(nlo, w / h->w) + 1 > HB)
         w *= 2;
     int64_t f = w / h->w; /* old bins per new bin */
-    int64_t base = fdiv(nlo, f);
-    if (fdiv(nhi, f) >= base + HB)
-        base = fdiv(nhi, f) - HB + 1;
+    int64_t base = floor_div(nlo, f);
+    if (floor_div(nhi, f) >= base + HB)
+        base = floor_div(nhi, f) - HB + 1;
     for (int64_t a = h->used_lo; a <= h->used_hi; a++)
-        bin_merge(&nb[fdiv(a, f) - base], &h->bins[a - h->lo]);
+        bin_merge(&nb[floor_div(a, f) - base], &h->bins[a - h->lo]);
     free(h->bins);
     h->bins = nb;
     h->w = w;
     h->lo = base;
-    h->used_lo = fdiv(nlo, f);
-    h->used_hi = fdiv(nhi, f);
-    return &h->bins[fdiv(t, w) - base];
+    h->used_lo = floor_div(nlo, f);
+    h->used_hi = floor_div(nhi, f);
+    return &h->bins[floor_div(t, w) - base];
 }
 
 /* ---- in flight per server ------------------------------------------------- */
@@ -302,8 +302,8 @@ static void srv_span(html_acc *h, size_t k, int64_t a, int64_t b)
     }
     if (!bin_at(h, a) || !bin_at(h, b))
         return;
-    int64_t i0 = fdiv(a, h->w) - h->lo, i1 = fdiv(b, h->w) - h->lo;
-    if (b > a && fdiv(b, h->w) * h->w == b && i1 > i0)
+    int64_t i0 = floor_div(a, h->w) - h->lo, i1 = floor_div(b, h->w) - h->lo;
+    if (b > a && floor_div(b, h->w) * h->w == b && i1 > i0)
         i1--; /* [a, b) ends at b's bin edge */
     for (int64_t i = i0; i <= i1; i++)
         if (h->bins[i].conc[k] < lvl)
@@ -347,43 +347,35 @@ static void pt_free(hpt *p)
     p->uri = NULL;
 }
 
-static void pool_put(pool *q, size_t cap, hpt *p)
+/* Room for one more point in q (NULL: out of memory). */
+static hpt *pool_add(pool *q, size_t cap)
 {
-    if (q->n < cap) {
-        if (q->n == q->cap) {
-            size_t nc = q->cap ? q->cap * 2 : 256;
-            if (nc > cap)
-                nc = cap;
-            hpt *np = realloc(q->p, nc * sizeof *np);
-            if (!np) {
-                pt_free(p);
-                return;
-            }
-            q->p = np;
-            q->cap = nc;
-        }
-        q->p[q->n++] = *p;
-        return;
+    if (q->n == q->cap) {
+        size_t nc = q->cap ? q->cap * 2 : 256;
+        if (nc > cap)
+            nc = cap;
+        hpt *np = realloc(q->p, nc * sizeof *np);
+        if (!np)
+            return NULL;
+        q->p = np;
+        q->cap = nc;
     }
-    pt_free(p);
+    return &q->p[q->n++];
 }
 
 /* Reservoir sampling (Vitter's algorithm R): q keeps a uniform sample of cap
- * of the requests offered. */
-static void reservoir(html_acc *h, pool *q, size_t cap, hpt *p)
+ * of the requests offered. The slot the request offered goes to (the point
+ * there freed), NULL when it is not kept. */
+static hpt *reservoir_slot(html_acc *h, pool *q, size_t cap)
 {
     q->fed++;
-    if (q->n < cap) {
-        pool_put(q, cap, p);
-        return;
-    }
+    if (q->n < cap)
+        return pool_add(q, cap);
     uint64_t j = rnd(h) % q->fed;
-    if (j < cap) {
-        pt_free(&q->p[j]);
-        q->p[j] = *p;
-    } else {
-        pt_free(p);
-    }
+    if (j >= cap)
+        return NULL;
+    pt_free(&q->p[j]);
+    return &q->p[j];
 }
 
 static void slow_sift_down(pool *q, size_t i)
@@ -403,30 +395,6 @@ static void slow_sift_down(pool *q, size_t i)
     }
 }
 
-/* The PT_SLOW slowest in a min-heap; the one that leaves it goes to the
- * uniform sample of the rest. */
-static void slow_put(html_acc *h, hpt *p)
-{
-    pool *q = &h->slow;
-    if (q->n < PT_SLOW) {
-        pool_put(q, PT_SLOW, p);
-        for (size_t i = q->n - 1; i && q->p[(i - 1) / 2].lat > q->p[i].lat; i = (i - 1) / 2) {
-            hpt t = q->p[i];
-            q->p[i] = q->p[(i - 1) / 2];
-            q->p[(i - 1) / 2] = t;
-        }
-        return;
-    }
-    if (p->lat > q->p[0].lat) {
-        hpt out = q->p[0];
-        q->p[0] = *p;
-        slow_sift_down(q, 0);
-        reservoir(h, &h->rest, PT_SAMPLE, &out);
-    } else {
-        reservoir(h, &h->rest, PT_SAMPLE, p);
-    }
-}
-
 static void pt_fill(out_ctx *c, hpt *p, const req_rec *r, int64_t lat, int k)
 {
     html_acc *h = c->html;
@@ -439,7 +407,11 @@ static void pt_fill(out_ctx *c, hpt *p, const req_rec *r, int64_t lat, int k)
     if (r->method.p) {
         sbuf_reset(&h->tmp);
         esc_text(&h->tmp, r->method.p, r->method.len, true, 10);
-        snprintf(p->method, sizeof p->method, "%s", h->tmp.p);
+        size_t n = h->tmp.len < sizeof p->method ? h->tmp.len : sizeof p->method - 1;
+        while (n < h->tmp.len && n && ((unsigned char)h->tmp.p[n] & 0xC0) == 0x80)
+            n--; /* never half a UTF-8 sequence */
+        memcpy(p->method, h->tmp.p, n);
+        p->method[n] = '\0';
     }
     snprintf(p->client, sizeof p->client, "%s", r->client);
     snprintf(p->server, sizeof p->server, "%s", r->server);
@@ -449,6 +421,44 @@ static void pt_fill(out_ctx *c, hpt *p, const req_rec *r, int64_t lat, int k)
         p->uri = malloc(h->tmp.len + 1);
         if (p->uri)
             memcpy(p->uri, h->tmp.p, h->tmp.len + 1);
+    }
+}
+
+/* A request with a latency as a point, or not: failed ones to their
+ * reservoir; the others to the PT_SLOW slowest (a min-heap), the one that
+ * leaves it or is not slow enough to the uniform sample of the rest. The
+ * strings are copied only for a request that is kept. */
+static void keep_point(out_ctx *c, const req_rec *r, int64_t lat, int k)
+{
+    html_acc *h = c->html;
+    pool *q = &h->slow;
+    hpt *p;
+    if (k == K5 || k == KINC) {
+        if ((p = reservoir_slot(h, &h->fail, PT_FAIL)))
+            pt_fill(c, p, r, lat, k);
+        return;
+    }
+    if (q->n < PT_SLOW) {
+        if (!(p = pool_add(q, PT_SLOW)))
+            return;
+        pt_fill(c, p, r, lat, k);
+        for (size_t i = q->n - 1; i && q->p[(i - 1) / 2].lat > q->p[i].lat; i = (i - 1) / 2) {
+            hpt t = q->p[i];
+            q->p[i] = q->p[(i - 1) / 2];
+            q->p[(i - 1) / 2] = t;
+        }
+        return;
+    }
+    if (lat > q->p[0].lat) {
+        hpt out = q->p[0];
+        pt_fill(c, &q->p[0], r, lat, k);
+        slow_sift_down(q, 0);
+        if ((p = reservoir_slot(h, &h->rest, PT_SAMPLE)))
+            *p = out;
+        else
+            pt_free(&out);
+    } else if ((p = reservoir_slot(h, &h->rest, PT_SAMPLE))) {
+        pt_fill(c, p, r, lat, k);
     }
 }
 
@@ -511,12 +521,7 @@ void html_request(out_ctx *c, const req_rec *r)
         return;
     }
     h->pointed++;
-    hpt p;
-    pt_fill(c, &p, r, lat, k);
-    if (k == K5 || k == KINC)
-        reservoir(h, &h->fail, PT_FAIL, &p);
-    else
-        slow_put(h, &p);
+    keep_point(c, r, lat, k);
 }
 
 static void pool_free(pool *q)
