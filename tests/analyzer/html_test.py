@@ -11,7 +11,8 @@ Normative reference: issue 14 (tests) and analyzer/README.md "The HTML report".
                                                 no console error, no request but the
                                                 page itself, a screenshot that is not
                                                 blank, the numbers as rendered equal
-                                                JSON's, point click and table sort work
+                                                JSON's, point click and table sort work,
+                                                the demo's page prints (PDF)
 
 browser needs chromium, python3-websocket and python3-pil (scripts/deps/test.txt);
 without them it exits 77 (skip) with the reason, or fails under CI=true.
@@ -406,6 +407,10 @@ def group_browser(tmp):
                                  "return +e.dataset.requests;});return [a,b];})()")
                 check(order[0] == sorted(order[0], reverse=True) and order[1] == sorted(order[1]),
                       "%s: sort %r" % (name, order))
+            if name == "demo.pcapng":
+                # printable: the page as PDF, several pages, with its text
+                pdf = base64.b64decode(cdp.call("Page.printToPDF", {"printBackground": False}, timeout=60)["data"])
+                check(pdf.startswith(b"%PDF") and len(pdf) > 20000, "demo: PDF of %d bytes" % len(pdf))
             if name == "hostile.pcap":
                 alerted = [e for e in cdp.events if e.get("method") == "Page.javascriptDialogOpening"]
                 check(not alerted, "hostile: a dialog opened: %r" % alerted)
