@@ -39,7 +39,8 @@ const char opts_usage[] =
     "                        9000); connections on other ports are recognised from\n"
     "                        their first records unless --no-detect\n"
     "      --no-detect       only the listed ports\n"
-    "  -f, --format FMT      text (default), json (one object per line) or csv\n"
+    "  -f, --format FMT      text (default), json (one object per line), csv or\n"
+    "                        html (one self-contained page, written at the end)\n"
     "      --param NAME      add that FastCGI param's value to every request\n"
     "                        (repeatable)\n"
     "      --slowest N       text: the N slowest requests (default 10, 0: none)\n"
@@ -223,6 +224,7 @@ static const struct {
     {"text", FMT_TEXT},
     {"json", FMT_JSON},
     {"csv", FMT_CSV},
+    {"html", FMT_HTML},
 };
 #define NFORMATS (sizeof formats / sizeof formats[0])
 
@@ -233,7 +235,7 @@ static int set_format(opts *o, const char *v, msg *m)
             o->format = formats[k].format;
             return 0;
         }
-    char names[128] = ""; /* "text, json or csv" */
+    char names[128] = ""; /* "text, json, csv or html" */
     for (size_t k = 0; k < NFORMATS; k++) {
         size_t n = strlen(names);
         snprintf(names + n, sizeof names - n, "%s%s",

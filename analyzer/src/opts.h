@@ -12,7 +12,7 @@
 
 /* -f/--format: the reports (their names: opts.c formats[]; what each
  * writes: out.c format_ops[]). FMT_COUNT last. */
-typedef enum out_format { FMT_TEXT = 0, FMT_JSON, FMT_CSV, FMT_COUNT } out_format;
+typedef enum out_format { FMT_TEXT = 0, FMT_JSON, FMT_CSV, FMT_HTML, FMT_COUNT } out_format;
 
 #define OPTS_MAX_PORT_RANGES 64
 #define OPTS_MAX_PARAMS 64

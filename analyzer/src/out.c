@@ -195,6 +195,7 @@ void out_init(out_ctx *c, FILE *f, const opts *o, bool ns, bool color, bool utf8
 
 void out_free(out_ctx *c)
 {
+    html_free(c);
     sbuf_free(&c->line);
 }
 
@@ -466,6 +467,8 @@ static const out_format_ops format_ops[FMT_COUNT] = {
     [FMT_TEXT] = {NULL, text_request_line, text_anomaly_line, text_report_end, true},
     [FMT_JSON] = {NULL, json_request, json_anomaly, json_summary, false},
     [FMT_CSV] = {csv_header, csv_request, NULL, NULL, false},
+    /* gathered; the page (anomalies in its groups) written at the end */
+    [FMT_HTML] = {html_begin, html_request, NULL, html_summary, false},
 };
 
 static const out_format_ops *ops(const out_ctx *c)

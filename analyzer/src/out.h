@@ -41,6 +41,8 @@ typedef struct out_ctx {
      * are shown as they are, no file. */
     bool (*locate)(void *ud, uint64_t frame, const char **file, uint64_t *frame_in_file);
     void *locate_ud;
+    struct html_acc *html;   /* -f html: what the page needs besides the summary
+                                statistics (out_html.c), NULL otherwise */
 } out_ctx;
 
 /* Per input file, beside fcs_cap_file_info (summary; run.c counts). */

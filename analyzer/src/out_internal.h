@@ -53,5 +53,11 @@ void text_request_line(out_ctx *c, const req_rec *r);
 void text_anomaly_line(out_ctx *c, const anom_rec *a);
 void text_summary(out_ctx *c, const out_summary *s);
 void text_report_end(out_ctx *c, const out_summary *s); /* the summary, wrapped */
+/* -f html (out_html.c): requests are gathered, the page is written by
+ * html_summary; html_free releases c->html. */
+void html_begin(out_ctx *c);
+void html_request(out_ctx *c, const req_rec *r);
+void html_summary(out_ctx *c, const out_summary *s);
+void html_free(out_ctx *c);
 
 #endif

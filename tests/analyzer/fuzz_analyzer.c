@@ -29,7 +29,7 @@ static void check_output(const char *buf, size_t len, out_format fmt)
         unsigned char c = (unsigned char)buf[i];
         if ((c < 0x20 && c != '\n') || c == 0x7f) {
             fprintf(stderr, "raw control byte 0x%02x at offset %zu of the %s report\n", c, i,
-                    fmt == FMT_JSON ? "json" : "text");
+                    fmt == FMT_JSON ? "json" : fmt == FMT_HTML ? "html" : "text");
             abort();
         }
         if (c < 0x80) {
@@ -61,9 +61,10 @@ static void check_output(const char *buf, size_t len, out_format fmt)
 
 static void one(const uint8_t *data, size_t size, unsigned sel)
 {
-    static const char *const fmts[] = {"json", "text", "csv"};
-    out_format fmt = (out_format)(sel % 3 == 0 ? FMT_JSON : sel % 3 == 1 ? FMT_TEXT : FMT_CSV);
-    char *argv[] = {"fcgiscope", "-f", (char *)fmts[sel % 3], "--param", "REQUEST_URI",
+    static const char *const fmts[] = {"json", "text", "csv", "html"};
+    static const out_format fmtv[] = {FMT_JSON, FMT_TEXT, FMT_CSV, FMT_HTML};
+    out_format fmt = fmtv[sel % 4];
+    char *argv[] = {"fcgiscope", "-f", (char *)fmts[sel % 4], "--param", "REQUEST_URI",
                     "--param", "HTTP_HOST", "--slowest", "3", "-p", "9000,9123",
                     (sel & 4) ? "--no-detect" : "-v", "--max-pending", (sel & 8) ? "2" : "1000",
                     "fuzz", NULL};
@@ -136,7 +137,7 @@ int main(int argc, char **argv)
         fclose(f);
         if (!b)
             return 1;
-        for (unsigned sel = 0; sel < 32; sel += 1) /* every format x option set */
+        for (unsigned sel = 0; sel < 32; sel += 1) /* every format (sel % 4) x option set (bits 2-4) */
             one(b, n, sel);
         free(b);
         files++;
