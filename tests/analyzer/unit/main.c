@@ -18,6 +18,7 @@ static const struct {
     {"stats", suite_stats},   /* stats_test.c */
     {"orderq", suite_orderq}, /* orderq_test.c */
     {"activeq", suite_activeq}, /* activeq_test.c */
+    {"metrics", suite_metrics}, /* metrics_test.c */
 };
 
 int main(int argc, char **argv)

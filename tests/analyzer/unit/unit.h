@@ -2,7 +2,7 @@
  *
  * One executable (test_analyzer_units SUITE) runs one suite per analyzer
  * module (esc, hist, opts, fmt, out and report, rec, stats, orderq,
- * activeq) and prints
+ * activeq, metrics) and prints
  * "N passed, N failed"; CTest runs each suite as analyzer_unit_SUITE.
  */
 #ifndef FCGISCOPE_UNIT_H
@@ -51,5 +51,6 @@ void suite_rec(void);
 void suite_stats(void);
 void suite_orderq(void);
 void suite_activeq(void);
+void suite_metrics(void);
 
 #endif

@@ -1,7 +1,7 @@
-/* test_metrics.c — unit tests of --metrics (analyzer/src/metrics.h): the
+/* metrics_test.c — unit tests of --metrics (analyzer/src/metrics.h): the
  * exposition page's numbers and escaping, bounded labels, and the HTTP
  * answers to well-formed and malformed requests, then one real scrape over
- * a socket. Prints "N passed, N failed"; exit 1 on any failure.
+ * a socket.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -13,20 +13,7 @@
 #include <unistd.h>
 
 #include "metrics.h"
-
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                     \
-    do {                                                                     \
-        if (cond) {                                                          \
-            passed++;                                                        \
-        } else {                                                             \
-            failed++;                                                        \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);             \
-            fprintf(stderr, __VA_ARGS__);                                    \
-            fputc('\n', stderr);                                             \
-        }                                                                    \
-    } while (0)
+#include "unit.h"
 
 static req_rec request(const char *server, int status, const char *script, int64_t latency_ns)
 {
@@ -239,10 +226,8 @@ static void test_http(void)
     fcs_metrics_close(m);
 }
 
-int main(void)
+void suite_metrics(void)
 {
     test_page();
     test_http();
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
 }
