@@ -66,7 +66,9 @@ want_main=$(sort <<EOW
 /usr/bin/fcgiscope
 /usr/share/bash-completion/completions/fcgiscope
 /usr/share/doc/fcgiscope/ANOMALIES.md
+/usr/share/doc/fcgiscope/FLEET.md
 /usr/share/doc/fcgiscope/README.md
+/usr/share/doc/fcgiscope/fleet/clickhouse.sql
 /usr/share/doc/fcgiscope/analyzer.md
 /usr/share/doc/fcgiscope/changelog.gz
 /usr/share/doc/fcgiscope/copyright
