@@ -186,6 +186,7 @@ fcs_capture *fcs_unix_open(const char *path, char *err, size_t errlen)
 #include <bpf/bpf.h>
 
 #include "unixcap.skel.h"
+#include "unixcap_btf.skel.h"
 #include "../bpf/unixcap.h"
 
 #define REORDER_NS 20000000ll       /* hold events 20 ms to order them by entry time */
@@ -204,7 +205,9 @@ typedef struct item {
 typedef fcs_sf_conn conn;           /* synflow.h: a connection's synthetic flow */
 
 typedef struct uc {
-    struct unixcap_bpf *skel;
+    struct unixcap_btf_bpf *bskel;   /* tp_btf build (unixcap.bpf.c), or */
+    struct unixcap_bpf *skel;        /* the raw tracepoint one where that is refused */
+    struct bpf_map *m_events, *m_lost, *m_procs;   /* of the one loaded */
     struct ring_buffer *rb;
     char path[PATH_MAX];
     char err[256];
@@ -657,7 +660,7 @@ static bool src_stats(void *ud, uint64_t *received, uint64_t *dropped)
     if (ncpu > 0) {
         uint64_t *v = calloc((size_t)ncpu, sizeof *v);
         uint32_t k = 0;
-        if (v && bpf_map__lookup_elem(u->skel->maps.lost, &k, sizeof k, v,
+        if (v && bpf_map__lookup_elem(u->m_lost, &k, sizeof k, v,
                                       (size_t)ncpu * sizeof *v, 0) == 0)
             for (int i = 0; i < ncpu; i++)
                 lost += v[i];
@@ -682,13 +685,77 @@ static void src_drain(void *ud)
     u->drain = 1;
 }
 
+/* ---- the two builds of the BPF programs (unixcap.bpf.c) ---- */
+
+static void variant_down(uc *u)
+{
+    unixcap_btf_bpf__destroy(u->bskel);
+    unixcap_bpf__destroy(u->skel);
+    u->bskel = NULL;
+    u->skel = NULL;
+    u->m_events = u->m_lost = u->m_procs = NULL;
+}
+
+#define UC_SETUP(sk, st) do {                                                              \
+        (sk)->rodata->target_ino = (uint64_t)(st)->st_ino;                                \
+        (sk)->rodata->target_dev = (uint32_t)(major((st)->st_dev) << 20 | minor((st)->st_dev)); \
+        (sk)->rodata->self_tgid = (uint32_t)getpid();                                     \
+        u->m_events = (sk)->maps.events;                                                  \
+        u->m_lost = (sk)->maps.lost;                                                      \
+        u->m_procs = (sk)->maps.procs;                                                    \
+    } while (0)
+
+static int mark_holders(uc *u, const struct stat *st);
+
+/* Opens, loads and attaches one build (btf: tp_btf, else raw tracepoints),
+ * marking the processes that already hold the socket in between. 0, or an
+ * errno with *stage "open", "load" or "attach" (the build is then down). */
+static int variant_up(uc *u, bool btf, const struct stat *st, const char **stage)
+{
+    *stage = "open";
+    if (btf) {
+        u->bskel = unixcap_btf_bpf__open();
+        if (!u->bskel)
+            return errno ? errno : ENOMEM;
+        UC_SETUP(u->bskel, st);
+    } else {
+        u->skel = unixcap_bpf__open();
+        if (!u->skel)
+            return errno ? errno : ENOMEM;
+        UC_SETUP(u->skel, st);
+    }
+    /* FCGISCOPE_UNIX_RING_KB: ring buffer size (a power of two pages; tests
+     * shrink it to make records get lost) */
+    const char *rk = getenv("FCGISCOPE_UNIX_RING_KB");
+    if (rk && *rk) {
+        unsigned long kb = strtoul(rk, NULL, 10);
+        if (kb >= 4 && kb <= (1ul << 20) && !(kb & (kb - 1)))
+            bpf_map__set_max_entries(u->m_events, (uint32_t)(kb * 1024));
+    }
+    *stage = "load";
+    errno = 0;
+    int r = btf ? unixcap_btf_bpf__load(u->bskel) : unixcap_bpf__load(u->skel);
+    if (r == 0) {
+        mark_holders(u, st);
+        *stage = "attach";
+        errno = 0;
+        r = btf ? unixcap_btf_bpf__attach(u->bskel) : unixcap_bpf__attach(u->skel);
+    }
+    if (r) {
+        int e = errno ? errno : -r;
+        variant_down(u);
+        return e ? e : EINVAL;
+    }
+    return 0;
+}
+
 static void src_close(void *ud)
 {
     uc *u = ud;
     if (!u)
         return;
     ring_buffer__free(u->rb);
-    unixcap_bpf__destroy(u->skel);
+    variant_down(u);
     while (u->nheap) {
         item *it = heap_pop(u);
         free(it->data);
@@ -788,7 +855,7 @@ static int mark_holders(uc *u, const struct stat *target)
         if (holds) {
             uint32_t tgid = (uint32_t)pid;
             uint8_t one = 1;
-            if (bpf_map__update_elem(u->skel->maps.procs, &tgid, sizeof tgid, &one, sizeof one, 0) == 0)
+            if (bpf_map__update_elem(u->m_procs, &tgid, sizeof tgid, &one, sizeof one, 0) == 0)
                 marked++;
         }
     }
@@ -851,27 +918,34 @@ fcs_capture *fcs_unix_open(const char *path, char *err, size_t errlen)
         return NULL;
     }
     snprintf(u->path, sizeof u->path, "%s", real);
-    u->skel = unixcap_bpf__open();
-    if (!u->skel) {
-        snprintf(err, errlen, "--unix: cannot open the BPF object: %s", strerror(errno));
-        free(u);
-        return NULL;
+    /* The tp_btf build first (cheaper per syscall: plain loads, task
+     * storage); the raw tracepoint build where it is refused (kernels before
+     * 6.2: no bpf_rdonly_cast), said once. FCGISCOPE_UNIX_HOOK=raw or btf
+     * takes one build only (tests, benchmarks). */
+    const char *hook = getenv("FCGISCOPE_UNIX_HOOK");
+    bool only_raw = hook && !strcmp(hook, "raw"), only_btf = hook && !strcmp(hook, "btf");
+    const char *stage = "open";
+    int e = 0;
+    if (!only_raw) {
+        e = variant_up(u, true, &st, &stage);
+        if (e == EPERM)
+            only_btf = true;   /* not permitted: the other build would not be either */
+        if (e && !only_btf) {
+            fprintf(stderr, "fcgiscope: --unix: the tp_btf programs could not %s (%s%s%s); "
+                    "using raw tracepoints, which cost every traced syscall more\n", stage,
+                    strerror(e), last_libbpf[0] ? ": " : "", last_libbpf);
+            last_libbpf[0] = '\0';
+        }
     }
-    u->skel->rodata->target_ino = (uint64_t)st.st_ino;
-    u->skel->rodata->target_dev = (uint32_t)(major(st.st_dev) << 20 | minor(st.st_dev));
-    u->skel->rodata->self_tgid = (uint32_t)getpid();
-    /* FCGISCOPE_UNIX_RING_KB: ring buffer size (a power of two pages; tests
-     * shrink it to make records get lost) */
-    const char *rk = getenv("FCGISCOPE_UNIX_RING_KB");
-    if (rk && *rk) {
-        unsigned long kb = strtoul(rk, NULL, 10);
-        if (kb >= 4 && kb <= (1ul << 20) && !(kb & (kb - 1)))
-            bpf_map__set_max_entries(u->skel->maps.events, (uint32_t)(kb * 1024));
-    }
-    int r = unixcap_bpf__load(u->skel);
-    if (r) {
-        int e = errno ? errno : -r;
-        if (e == EPERM || e == EACCES)
+    if (only_raw || (e && !only_btf))
+        e = variant_up(u, false, &st, &stage);
+    if (e) {
+        if (!strcmp(stage, "open"))
+            snprintf(err, errlen, "--unix: cannot open the BPF object: %s", strerror(e));
+        else if (!strcmp(stage, "attach"))
+            snprintf(err, errlen, "--unix: cannot attach to the sys_enter/sys_exit tracepoints "
+                     "(%s): run as root (or with CAP_BPF and CAP_PERFMON)", strerror(e));
+        else if (e == EPERM || e == EACCES)
             snprintf(err, errlen, "--unix: not permitted to load BPF programs (%s): run as root "
                      "(or with CAP_BPF and CAP_PERFMON)", strerror(e));
         else
@@ -882,16 +956,7 @@ fcs_capture *fcs_unix_open(const char *path, char *err, size_t errlen)
         src_close(u);
         return NULL;
     }
-    mark_holders(u, &st);
-    r = unixcap_bpf__attach(u->skel);
-    if (r) {
-        int e = errno ? errno : -r;
-        snprintf(err, errlen, "--unix: cannot attach to the sys_enter/sys_exit raw tracepoints "
-                 "(%s): run as root (or with CAP_BPF and CAP_PERFMON)", strerror(e));
-        src_close(u);
-        return NULL;
-    }
-    u->rb = ring_buffer__new(bpf_map__fd(u->skel->maps.events), on_event, u, NULL);
+    u->rb = ring_buffer__new(bpf_map__fd(u->m_events), on_event, u, NULL);
     if (!u->rb) {
         snprintf(err, errlen, "--unix: cannot open the BPF ring buffer: %s", strerror(errno));
         src_close(u);
