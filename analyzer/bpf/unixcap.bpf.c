@@ -153,14 +153,27 @@ static __always_inline void pend_del(__u64 pt, struct uc_pending *q)
 #endif
 
 /* Processes that hold an end of a watched connection or the listener
- * (filled here at connect/accept, and by fcgiscope at start from /proc):
- * every other process's write/close costs one lookup, not an fd walk. */
-struct {
-    __uint(type, BPF_MAP_TYPE_LRU_HASH);
-    __uint(max_entries, 16384);
-    __type(key, __u32);
-    __type(value, __u8);
-} procs SEC(".maps");
+ * (set here at connect/accept, and by fcgiscope at start from /proc, through
+ * the skeleton's mmap of .bss): one bit per tgid up to PID_MAX_LIMIT (4M,
+ * 512 KiB), so every other process's call costs one load, not an fd walk nor
+ * a hash lookup (was an LRU hash: ~25 ns a call). A bit is never cleared: a
+ * reused pid costs its process fd walks, never a wrong record (the fd is
+ * checked). */
+__u64 watched[UC_PID_WORDS];
+
+/* tgid < PID_MAX_LIMIT: the mask changes nothing but bounds the index */
+static __always_inline bool is_watched(__u32 tgid)
+{
+    __u64 w = (tgid >> 6) & (UC_PID_WORDS - 1);
+    return (watched[w] >> (tgid & 63)) & 1;
+}
+
+static __always_inline void set_watched(__u32 tgid)
+{
+    __u64 w = (tgid >> 6) & (UC_PID_WORDS - 1);
+    if (!((watched[w] >> (tgid & 63)) & 1))
+        __sync_fetch_and_or(&watched[w], 1ull << (tgid & 63));
+}
 
 /* Per connection: bytes written per direction so far, closed ends. */
 struct uc_conn {
@@ -459,7 +472,7 @@ static __always_inline int enter(struct pt_regs *regs, long nr)
     p.nr = (__u32)nr;
     if (nr != NR_connect && nr != NR_accept && nr != NR_accept4) {
         __u32 tgid = (__u32)(pt >> 32);
-        if (!bpf_map_lookup_elem(&procs, &tgid))
+        if (!is_watched(tgid))
             return 0;
     }
     if (nr == NR_connect || nr == NR_accept || nr == NR_accept4) {
@@ -509,13 +522,11 @@ static __always_inline int enter(struct pt_regs *regs, long nr)
         /* The app end knows who connected (SO_PEERCRED: sk_peer_pid, the
          * connecting tgid): mark it, so the client's calls on a connection
          * older than the capture (kept alive) are seen from now on. */
-        struct pid *pp = BPF_CORE_READ(sk, sk_peer_pid);
+        struct pid *pp = RD(sk, sk_peer_pid);
         if (pp) {
-            __u32 peer = (__u32)BPF_CORE_READ(pp, numbers[0].nr);
-            if (peer && !bpf_map_lookup_elem(&procs, &peer)) {
-                __u8 one = 1;
-                bpf_map_update_elem(&procs, &peer, &one, BPF_ANY);
-            }
+            __u32 peer = (__u32)RD(pp, numbers[0].nr);
+            if (peer)
+                set_watched(peer);
         }
     }
     p.conn = conn;
@@ -635,9 +646,7 @@ static __always_inline int leave(struct pt_regs *regs, long ret)
             return 0;
         if (nr != NR_connect && dir != UC_DIR_SERVER)
             return 0;
-        __u32 tgid = (__u32)(pt >> 32);
-        __u8 one = 1;
-        bpf_map_update_elem(&procs, &tgid, &one, BPF_ANY);
+        set_watched((__u32)(pt >> 32));
         /* created by whichever end returns first (the app end may already
          * be reading, the client already writing, when the other returns);
          * an entry is deleted at the first close, so it is never stale here

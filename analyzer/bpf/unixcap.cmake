@@ -66,7 +66,7 @@ foreach(_uc_v unixcap unixcap_btf)
     set(_uc_def -DUC_BTF=0)
   endif()
   add_custom_command(OUTPUT ${_uc_dir}/${_uc_v}.bpf.o
-    COMMAND ${FCGISCOPE_BPF_CLANG} -g -O2 -Wall -target bpf -D__TARGET_ARCH_${_uc_arch} ${_uc_def}
+    COMMAND ${FCGISCOPE_BPF_CLANG} -g -O2 -Wall -target bpf -mcpu=v3 -D__TARGET_ARCH_${_uc_arch} ${_uc_def}
             -I${_uc_dir} -I${_uc_src} -I${LIBBPF_INCLUDEDIR}
             -c ${_uc_src}/unixcap.bpf.c -o ${_uc_dir}/${_uc_v}.bpf.o
     DEPENDS ${_uc_src}/unixcap.bpf.c ${_uc_src}/unixcap.h ${_uc_dir}/vmlinux.h
