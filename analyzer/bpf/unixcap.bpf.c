@@ -24,9 +24,10 @@
  * inode (target_ino on the device target_dev). Matching calls are remembered
  * per thread and finished on exit, where the bytes the call really moved
  * (its return value) are copied in UC_CHUNK records with bpf_loop.
- * Records do not wake the reader (BPF_RB_NO_WAKEUP): fcgiscope holds them
- * 20 ms for ordering anyway and drains the ring every few milliseconds, which
- * spares a wakeup per record on the traced service's CPUs; only sendfile
+ * Records do not wake the reader (BPF_RB_NO_WAKEUP) until the ring is a
+ * quarter full (wake_bytes): fcgiscope holds them 20 ms for ordering anyway
+ * and drains the ring every 20 ms, which spares a wakeup per record on the
+ * traced service's CPUs (and the service the preemptions: bench/README.md); only sendfile
  * records wake it at once (their bytes are read back from a file).
  */
 #include "vmlinux.h"
@@ -55,6 +56,7 @@ extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 const volatile __u64 target_ino = 0;
 const volatile __u32 target_dev = 0;   /* kernel dev_t: major << 20 | minor */
 const volatile __u32 self_tgid = 0;    /* fcgiscope itself: never traced */
+const volatile __u64 wake_bytes = 1 << 20; /* unread bytes that wake fcgiscope */
 
 #define NR_read 0
 #define NR_readv 19
@@ -327,9 +329,16 @@ static __always_inline void fill_head(struct uc_event *h, __u32 type, __u32 dir,
     bpf_get_current_comm(h->comm, sizeof h->comm);
 }
 
+/* wake the reader only when the ring fills up */
+static __always_inline __u64 rb_flags(void)
+{
+    return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wake_bytes ? BPF_RB_FORCE_WAKEUP
+                                                                         : BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline void emit_head(struct uc_event *h)
 {
-    if (bpf_ringbuf_output(&events, h, sizeof *h, BPF_RB_NO_WAKEUP) != 0)
+    if (bpf_ringbuf_output(&events, h, sizeof *h, rb_flags()) != 0)
         count_lost(0);
 }
 
@@ -424,7 +433,7 @@ static long copy_chunk(__u32 i, void *unused)
         /* unreadable (cannot happen after a successful write): a skip */
         r->h.type = UC_EV_SKIP;
         emit_head(&r->h);
-    } else if (bpf_ringbuf_output(&events, r, sizeof r->h + n, BPF_RB_NO_WAKEUP) != 0) {
+    } else if (bpf_ringbuf_output(&events, r, sizeof r->h + n, rb_flags()) != 0) {
         count_lost(n);
     }
     c->left -= n;

@@ -191,7 +191,9 @@ fcs_capture *fcs_unix_open(const char *path, char *err, size_t errlen)
 
 #define REORDER_NS 20000000ll       /* hold events 20 ms to order them by entry time */
 #define WAIT_MS 250                  /* FCS_CAP_TIMEOUT after that long without a frame */
-#define POLL_MS 5                    /* ring buffer drained every 5 ms */
+#define POLL_MS 20                   /* ring buffer drained every 20 ms (or when a quarter full):
+                                        was 5 ms, and those wakeups cost the traced service
+                                        more than the draining (bench/README.md) */
 #define HOLD_NS 2000000000ll         /* sendfile bytes wait that long for the app's reads */
 
 typedef struct item {
@@ -240,6 +242,7 @@ typedef struct uc {
                                         sendfile record arrives): kept HOLD_NS */
     size_t nstash, capstash, stash_bytes;
     bool debug;                      /* FCGISCOPE_UNIX_DEBUG */
+    int poll_ms;                     /* POLL_MS, or FCGISCOPE_UNIX_POLL_MS (benchmarks) */
     volatile int drain;              /* 1: fcs_cap_drain() asked; 2: flushed, EOF when empty */
 } uc;
 
@@ -654,8 +657,9 @@ static int src_next(void *ud, fcs_packet *pkt)
         if (waited >= WAIT_MS)
             return FCS_CAP_TIMEOUT;
         /* most records wake nobody (BPF_RB_NO_WAKEUP): drained every
-         * POLL_MS; a sendfile record wakes the poll at once */
-        int r = ring_buffer__poll(u->rb, POLL_MS);
+         * POLL_MS; a sendfile record, or a ring a quarter full, wakes the
+         * poll at once */
+        int r = ring_buffer__poll(u->rb, u->poll_ms);
         /* epoll only reports wakeups: what came without one is read here */
         if (r >= 0 || r == -EINTR)
             r = ring_buffer__consume(u->rb);
@@ -751,6 +755,11 @@ static int variant_up(uc *u, bool btf, const struct stat *st, const char **stage
         if (kb >= 4 && kb <= (1ul << 20) && !(kb & (kb - 1)))
             bpf_map__set_max_entries(u->m_events, (uint32_t)(kb * 1024));
     }
+    uint64_t wake = bpf_map__max_entries(u->m_events) / 4;
+    if (btf)
+        u->bskel->rodata->wake_bytes = wake;
+    else
+        u->skel->rodata->wake_bytes = wake;
     *stage = "load";
     errno = 0;
     int r = btf ? unixcap_btf_bpf__load(u->bskel) : unixcap_bpf__load(u->skel);
@@ -984,6 +993,8 @@ fcs_capture *fcs_unix_open(const char *path, char *err, size_t errlen)
     }
     sync_clocks(u);
     u->debug = getenv("FCGISCOPE_UNIX_DEBUG") != NULL;
+    const char *pm = getenv("FCGISCOPE_UNIX_POLL_MS");
+    u->poll_ms = pm && atoi(pm) > 0 && atoi(pm) <= 1000 ? atoi(pm) : POLL_MS;
     const char *sf = getenv("FCGISCOPE_UNIX_SENDFILE");
     u->sendfile_mode = !sf ? 0 : !strcmp(sf, "gap") ? 1 : !strcmp(sf, "reads") ? 2 : 0;
     fcs_cap_source src;
