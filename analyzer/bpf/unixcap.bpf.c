@@ -73,6 +73,24 @@ const volatile __u64 wake_bytes = 1 << 20; /* unread bytes that wake fcgiscope *
 #define NR_shutdown 48
 #define NR_accept4 288
 
+/* the calls followed, as bits (all below 64 but accept4): one test per call */
+#define NRBIT(n) (1ull << (n))
+#define FOLLOW_ENTER (NRBIT(NR_read) | NRBIT(NR_readv) | NRBIT(NR_recvfrom) | NRBIT(NR_recvmsg) | \
+                      NRBIT(NR_write) | NRBIT(NR_close) | NRBIT(NR_writev) | NRBIT(NR_sendfile) | \
+                      NRBIT(NR_connect) | NRBIT(NR_accept) | NRBIT(NR_sendto) | NRBIT(NR_sendmsg) | \
+                      NRBIT(NR_shutdown))
+/* close and shutdown are done at entry */
+#define FOLLOW_EXIT (FOLLOW_ENTER & ~(NRBIT(NR_close) | NRBIT(NR_shutdown)))
+/* resolved at exit for any process (the fd is a watched end only then) */
+#define RESOLVE_EXIT (NRBIT(NR_connect) | NRBIT(NR_accept))
+
+static __always_inline bool followed(long nr, __u64 mask)
+{
+    if (nr == NR_accept4)
+        return true;
+    return (unsigned long)nr < 64 && ((mask >> nr) & 1);
+}
+
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
 #define AF_UNIX 1
@@ -469,10 +487,7 @@ static __always_inline long file_refs_one(struct file *f)
 
 static __always_inline int enter(struct pt_regs *regs, long nr)
 {
-    if (nr != NR_write && nr != NR_writev && nr != NR_sendto && nr != NR_sendmsg &&
-        nr != NR_sendfile && nr != NR_close && nr != NR_shutdown && nr != NR_connect &&
-        nr != NR_accept && nr != NR_accept4 && nr != NR_read && nr != NR_readv &&
-        nr != NR_recvfrom && nr != NR_recvmsg)
+    if (!followed(nr, FOLLOW_ENTER))
         return 0;
     __u64 pt = bpf_get_current_pid_tgid();
     if ((__u32)(pt >> 32) == self_tgid)
@@ -632,11 +647,12 @@ static __always_inline int leave(struct pt_regs *regs, long ret)
     /* most syscalls of the machine end here: the number first (one read),
      * the per-thread state only for the ones uc_enter may have noted */
     long nr0 = RD(regs, orig_ax);
-    if (nr0 != NR_write && nr0 != NR_writev && nr0 != NR_sendto && nr0 != NR_sendmsg &&
-        nr0 != NR_sendfile && nr0 != NR_connect && nr0 != NR_accept && nr0 != NR_accept4 &&
-        nr0 != NR_read && nr0 != NR_readv && nr0 != NR_recvfrom && nr0 != NR_recvmsg)
+    if (!followed(nr0, FOLLOW_EXIT))
         return 0;
     __u64 pt = bpf_get_current_pid_tgid();
+    /* entry noted a call only for a watched process, or a connect/accept */
+    if (nr0 != NR_accept4 && !((RESOLVE_EXIT >> nr0) & 1) && !is_watched((__u32)(pt >> 32)))
+        return 0;
     struct uc_pending *p = pend_get(pt);
     if (!p)
         return 0;
