@@ -21,7 +21,9 @@
 # round with kernel.bpf_stats_enabled (restored after) for the BPF programs'
 # run time per call and per request: stats cost two clock reads per program
 # run (~45 ns per call here), so they are kept out of the measured rounds.
-# UNIX_OVERHEAD_ARGS: extra fcgiscope arguments. Stops only what it started,
+# UNIX_OVERHEAD_ARGS: extra fcgiscope arguments. UNIX_OVERHEAD_CALLGRIND=FILE:
+# instead, one run with fcgiscope under callgrind: its instructions per
+# request (deterministic where CPU time is not). Stops only what it started,
 # by PID. Not a CTest test (timing on a shared machine).
 set -u
 bin=${1:?usage: unix_overhead.sh FCGISCOPE [SECONDS] [ROUNDS] [CONNECTIONS] [LOOP]}
@@ -145,6 +147,35 @@ for line in open(sys.argv[1]):
 print(n, (s or {}).get("pcap_stats", {}).get("dropped", "?"))
 PY
 }
+if [ -n "${UNIX_OVERHEAD_CALLGRIND:-}" ]; then
+  # fcgiscope's instructions per request (deterministic, unlike CPU time):
+  # under callgrind (counters zeroed once it is capturing), one wrk run of
+  # SECONDS, then wait until every request is in its output, stop it, and
+  # divide. The ring is made large enough for the slowed-down reader.
+  command -v callgrind_control >/dev/null || { echo "needs valgrind"; exit 2; }
+  # shellcheck disable=SC2086
+  FCGISCOPE_UNIX_RING_KB=${FCGISCOPE_UNIX_RING_KB:-524288} valgrind --tool=callgrind \
+    --callgrind-out-file="$UNIX_OVERHEAD_CALLGRIND" "$bin" --unix "$tmp/fpm.sock" -f json \
+    -o "$tmp/scope.json" ${UNIX_OVERHEAD_ARGS:-} 2>"$tmp/scope.err" &
+  sp=$!; pids+=($sp)
+  for _ in $(seq 600); do grep -q "capturing on" "$tmp/scope.err" && break; kill -0 $sp 2>/dev/null || break; sleep 0.1; done
+  grep -q "capturing on" "$tmp/scope.err" || { cat "$tmp/scope.err"; exit 1; }
+  sleep 1
+  callgrind_control -z "$sp" >/dev/null 2>&1
+  read -r rps p50 p99 n bad < <(run_wrk)
+  prev=-1
+  while :; do
+    cur=$(grep -c '"type":"request"' "$tmp/scope.json")
+    [ "$cur" = "$prev" ] && break
+    prev=$cur; sleep 3
+  done
+  kill -INT $sp
+  while kill -0 $sp 2>/dev/null; do sleep 0.2; done
+  seen=$(grep -c '"type":"request"' "$tmp/scope.json")
+  ir=$(awk '/^summary:/ {print $2}' "$UNIX_OVERHEAD_CALLGRIND")
+  echo "callgrind: $ir instructions for $seen requests reported ($n by wrk): $(( ir / seen )) per request"
+  exit 0
+fi
 : > "$tmp/results"
 for r in $(seq "$rounds"); do
   s0=$(svc_ticks)
