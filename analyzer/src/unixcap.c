@@ -222,6 +222,9 @@ typedef struct uc {
     size_t qh, qn, qcap;
     uint64_t seq;
     uint64_t released_ts;            /* entry ts of the last event released */
+    bool rel_more;                   /* release_upto() stopped at frames: more to release */
+    uint64_t rel_limit;              /* ... up to this entry ts */
+    int64_t rel_now;                 /* ... as of then */
     /* frames ready, connections (synflow.h) */
     fcs_sf sf;
     /* clocks */
@@ -641,15 +644,22 @@ static int on_event(void *ctx, void *data, size_t size)
     return 0;
 }
 
-static void release_upto(uc *u, uint64_t limit, int64_t now)
+/* Release the queued events up to limit, in order, until one made frames:
+ * true when it stopped there (call again, with the same limit and now, once
+ * the frames went out). So a few frames are pending at a time, not those of
+ * a whole drain: their buffers are reused, still in the cache. */
+static bool release_upto(uc *u, uint64_t limit, int64_t now)
 {
     while (q_len(u) && q_first(u)->h.ts <= limit) {
+        if (fcs_sf_pending(&u->sf))
+            return true;
         if (q_first(u)->awaiting && now - (int64_t)q_first(u)->h.ts < HOLD_NS)
             break;   /* sendfile bytes may still come from the app's reads */
         item *it = q_pop(u);
         u->released_ts = it->h.ts;
         release(u, it);
     }
+    return false;
 }
 
 /* ---- the capture source ---- */
@@ -657,23 +667,34 @@ static void release_upto(uc *u, uint64_t limit, int64_t now)
 static int src_next(void *ud, fcs_packet *pkt)
 {
     uc *u = ud;
-    int64_t start = clock_ns(CLOCK_MONOTONIC);
+    int64_t start = 0;
     for (;;) {
         if (fcs_sf_pop(&u->sf, pkt))
             return FCS_CAP_PACKET;
+        if (u->rel_more) {
+            /* a release stopped at frames: go on where it stopped */
+            u->rel_more = release_upto(u, u->rel_limit, u->rel_now);
+            continue;
+        }
         if (u->drain == 1) {
-            /* stopped: what the ring and the reorder heap hold goes out now */
+            /* stopped: what the ring and the reorder queue hold goes out now */
             ring_buffer__consume(u->rb);
-            release_upto(u, UINT64_MAX, INT64_MAX);
             u->drain = 2;
+            u->rel_limit = UINT64_MAX;
+            u->rel_now = INT64_MAX;
+            u->rel_more = release_upto(u, u->rel_limit, u->rel_now);
             continue;
         }
         if (u->stop || u->drain == 2)
             return FCS_CAP_EOF;
         int64_t now = clock_ns(CLOCK_MONOTONIC);
+        if (!start)
+            start = now;
         if (now - u->clock_at > 1000000000)
             sync_clocks(u);
-        release_upto(u, (uint64_t)(now - REORDER_NS), now);
+        u->rel_limit = (uint64_t)(now - REORDER_NS);
+        u->rel_now = now;
+        u->rel_more = release_upto(u, u->rel_limit, u->rel_now);
         if (u->nstash)
             stash_prune(u, now);
         if (fcs_sf_pending(&u->sf))
