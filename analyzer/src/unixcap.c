@@ -202,7 +202,7 @@ typedef struct item {
     uint8_t *data;                   /* h.len bytes for DATA */
     bool awaiting;                   /* sendfile bytes not read back: waiting for the app's reads */
     bool inl;                        /* data is in the same allocation, after the item */
-    bool pooled;                     /* a block of POOL_DATA bytes: back to the pool when done */
+    signed char pool;                /* the pool its block goes back to (item_alloc), or -1 */
     uint32_t filled;                 /* bytes of it the reads filled so far */
 } item;
 
@@ -240,27 +240,33 @@ typedef struct uc {
     size_t nstash, capstash, stash_bytes;
     bool debug;                      /* FCGISCOPE_UNIX_DEBUG */
     int poll_ms;                     /* POLL_MS, or FCGISCOPE_UNIX_POLL_MS (benchmarks) */
-    struct item *pool[1024];         /* free item blocks (item_alloc; POOL_MAX) */
-    size_t npool;
+    struct item **pool[2];           /* free item blocks (item_alloc): POOL_MAX[i] each */
+    size_t npool[2];
     volatile int drain;              /* 1: fcs_cap_drain() asked; 2: flushed, EOF when empty */
 } uc;
 
-/* Records up to POOL_DATA payload bytes (all but body chunks) reuse blocks
- * kept here: malloc and free were ~10% of fcgiscope at 20,000 requests/s. */
+/* Records reuse blocks kept in two pools: header-only ones (connect, close,
+ * pickup, ...) and those with up to POOL_DATA payload bytes (all but body
+ * chunks). malloc and free were ~10% of fcgiscope at 20,000 requests/s.
+ * Items live in the reorder queue for REORDER_NS plus a drain interval:
+ * ~8 records a request, ~3 with payload, so at 25,000 requests/s some
+ * 8,000 and 3,000 at a time (a pool of 1024 was too small: the rest went
+ * to malloc). At most ~1 + 9 MiB kept. */
 #define POOL_DATA 2048
-#define POOL_MAX 1024
+static const size_t POOL_BYTES[2] = { 0, POOL_DATA };
+static const size_t POOL_MAX[2] = { 8192, 4096 };
 
 static item *item_alloc(uc *u, size_t dlen)
 {
     item *it;
-    bool pooled = dlen <= POOL_DATA;
-    if (pooled && u->npool)
-        it = u->pool[--u->npool];
+    int k = dlen == 0 ? 0 : dlen <= POOL_DATA ? 1 : -1;
+    if (k >= 0 && u->npool[k])
+        it = u->pool[k][--u->npool[k]];
     else
-        it = malloc(sizeof *it + (pooled ? POOL_DATA : dlen));
+        it = malloc(sizeof *it + (k >= 0 ? POOL_BYTES[k] : dlen));
     if (it) {
         memset(it, 0, sizeof *it);
-        it->pooled = pooled;
+        it->pool = (signed char)k;
     }
     return it;
 }
@@ -269,8 +275,9 @@ static void item_free(uc *u, item *it)
 {
     if (!it->inl)
         free(it->data);
-    if (it->pooled && u->npool < POOL_MAX)
-        u->pool[u->npool++] = it;
+    int k = it->pool;
+    if (k >= 0 && u->pool[k] && u->npool[k] < POOL_MAX[k])
+        u->pool[k][u->npool[k]++] = it;
     else
         free(it);
 }
@@ -835,8 +842,10 @@ static void src_close(void *ud)
     while (q_len(u)) {
         item_free(u, q_pop(u));
     }
-    while (u->npool) {
-        free(u->pool[--u->npool]);
+    for (int k = 0; k < 2; k++) {
+        while (u->npool[k])
+            free(u->pool[k][--u->npool[k]]);
+        free(u->pool[k]);
     }
     free(u->q);
     if (getenv("FCGISCOPE_UNIX_DEBUG")) {
@@ -996,6 +1005,8 @@ fcs_capture *fcs_unix_open(const char *path, char *err, size_t errlen)
         return NULL;
     }
     snprintf(u->path, sizeof u->path, "%s", real);
+    for (int k = 0; k < 2; k++)
+        u->pool[k] = malloc(POOL_MAX[k] * sizeof *u->pool[k]);   /* NULL: a malloc per record */
     /* The tp_btf build first (cheaper per syscall: plain loads, task
      * storage); the raw tracepoint build where it is refused (kernels before
      * 6.2: no bpf_rdonly_cast), said once. FCGISCOPE_UNIX_HOOK=raw or btf
