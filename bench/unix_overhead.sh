@@ -15,15 +15,18 @@
 # json -o FILE` attached (JSON lines for every request: the realistic cost).
 # Prints one line per run (requests/s, p50, p99, the service's CPU per
 # request: nginx + php-fpm user + system, BPF programs included as they run in
-# their syscalls; with fcgiscope: requests it reported vs wrk's, records lost,
-# its CPU per request) and the medians. On a shared machine requests/s moves
+# their syscalls, and their context switches per request; with fcgiscope:
+# requests it reported vs wrk's, records lost, its CPU per request and the
+# system part of it) and the medians. On a shared machine requests/s moves
 # with the other load; CPU per request is the steadier figure. Then one more
 # round with kernel.bpf_stats_enabled (restored after) for the BPF programs'
 # run time per call and per request: stats cost two clock reads per program
 # run (~45 ns per call here), so they are kept out of the measured rounds.
 # UNIX_OVERHEAD_ARGS: extra fcgiscope arguments. UNIX_OVERHEAD_CALLGRIND=FILE:
 # instead, one run with fcgiscope under callgrind: its instructions per
-# request (deterministic where CPU time is not). Stops only what it started,
+# request (deterministic where CPU time is not). UNIX_OVERHEAD_PAIR=OTHER:
+# instead, FCGISCOPE and OTHER attached together, ROUNDS runs: each one's own
+# CPU per request on the same traffic. Stops only what it started,
 # by PID. Not a CTest test (timing on a shared machine).
 set -u
 bin=${1:?usage: unix_overhead.sh FCGISCOPE [SECONDS] [ROUNDS] [CONNECTIONS] [LOOP]}
@@ -98,6 +101,14 @@ svc_ticks() { # user + system ticks of nginx and php-fpm (masters and workers)
   done
   echo $t
 }
+svc_ctx() { # context switches (voluntary + not) of nginx and php-fpm so far
+  local t=0 p
+  for p in $fpm_pid $ngx_pid $(ps -o pid= --ppid "$fpm_pid,$ngx_pid"); do
+    t=$(( t + $(awk '/ctxt_switches/ {n += $2} END {print n + 0}' /proc/$p/status 2>/dev/null || echo 0) ))
+  done
+  echo $t
+}
+per() { echo "scale=2; $1 / $2" | bc; }   # COUNT REQUESTS -> per request
 us_per() { echo "scale=1; $1 * 1000000 / $tck / $2" | bc; }   # TICKS REQUESTS -> us/request
 stats_was=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null || echo 0)
 trap 'sysctl -q -w kernel.bpf_stats_enabled=$stats_was 2>/dev/null; cleanup' EXIT
@@ -147,6 +158,38 @@ for line in open(sys.argv[1]):
 print(n, (s or {}).get("pcap_stats", {}).get("dropped", "?"))
 PY
 }
+if [ -n "${UNIX_OVERHEAD_PAIR:-}" ]; then
+  # Two builds attached at once to the same traffic, ROUNDS runs: each one's
+  # own CPU per request, side by side (the service pays both; the other
+  # sessions' load hits both alike, which alternating runs cannot promise).
+  for r in $(seq "$rounds"); do
+    k=0; sps=()
+    for b in "$bin" "$UNIX_OVERHEAD_PAIR"; do
+      # shellcheck disable=SC2086
+      "$b" --unix "$tmp/fpm.sock" -f json -o "$tmp/pair$k.json" ${UNIX_OVERHEAD_ARGS:-} 2>"$tmp/pair$k.err" &
+      sps+=($!); pids+=($!)
+      for _ in $(seq 100); do grep -q "capturing on" "$tmp/pair$k.err" && break; sleep 0.1; done
+      grep -q "capturing on" "$tmp/pair$k.err" || { cat "$tmp/pair$k.err"; exit 1; }
+      k=$((k + 1))
+    done
+    sleep 0.5
+    c0=(); for p in "${sps[@]}"; do c0+=("$(awk '{print $14 + $15, $15}' /proc/$p/stat)"); done
+    read -r rps p50 p99 n bad < <(run_wrk)
+    c1=(); for p in "${sps[@]}"; do c1+=("$(awk '{print $14 + $15, $15}' /proc/$p/stat)"); done
+    sleep 0.5
+    k=0
+    for b in "$bin" "$UNIX_OVERHEAD_PAIR"; do
+      read -r a0 s0 <<< "${c0[$k]}"; read -r a1 s1 <<< "${c1[$k]}"
+      p=${sps[$k]}; kill -INT "$p"
+      while kill -0 "$p" 2>/dev/null; do sleep 0.1; done
+      printf 'round %d  %-40s %5s us/req (sys %s)  %s requests reported of %s (%s req/s)\n' "$r" "$b" \
+        "$(us_per $((a1 - a0)) "$n")" "$(us_per $((s1 - s0)) "$n")" \
+        "$(grep -c '"type":"request"' "$tmp/pair$k.json")" "$n" "$rps"
+      k=$((k + 1))
+    done
+  done
+  exit 0
+fi
 if [ -n "${UNIX_OVERHEAD_CALLGRIND:-}" ]; then
   # fcgiscope's instructions per request (deterministic, unlike CPU time):
   # under callgrind (counters zeroed once it is capturing), one wrk run of
@@ -178,22 +221,23 @@ if [ -n "${UNIX_OVERHEAD_CALLGRIND:-}" ]; then
 fi
 : > "$tmp/results"
 for r in $(seq "$rounds"); do
-  s0=$(svc_ticks)
+  s0=$(svc_ticks); x0=$(svc_ctx)
   read -r rps p50 p99 n bad < <(run_wrk)
-  s1=$(svc_ticks)
-  printf 'round %d  without       %8s req/s  p50 %7s ms  p99 %7s ms  service %6s us/req  (%s requests, %s non-2xx)\n' \
-    "$r" "$rps" "$p50" "$p99" "$(us_per $((s1 - s0)) "$n")" "$n" "$bad"
-  echo "off $rps $p50 $p99 $(us_per $((s1 - s0)) "$n") 0" >> "$tmp/results"
+  s1=$(svc_ticks); x1=$(svc_ctx)
+  printf 'round %d  without       %8s req/s  p50 %7s ms  p99 %7s ms  service %6s us/req %5s cs/req  (%s requests, %s non-2xx)\n' \
+    "$r" "$rps" "$p50" "$p99" "$(us_per $((s1 - s0)) "$n")" "$(per $((x1 - x0)) "$n")" "$n" "$bad"
+  echo "off $rps $p50 $p99 $(us_per $((s1 - s0)) "$n") 0 $(per $((x1 - x0)) "$n") 0" >> "$tmp/results"
   start_scope
-  cpu0=$(awk '{print $14 + $15}' /proc/$sp/stat)
-  s0=$(svc_ticks)
+  read -r cpu0 sys0 < <(awk '{print $14 + $15, $15}' /proc/$sp/stat)
+  s0=$(svc_ticks); x0=$(svc_ctx)
   read -r rps p50 p99 n bad < <(run_wrk)
-  s1=$(svc_ticks)
-  cpu1=$(awk '{print $14 + $15}' /proc/$sp/stat)
+  s1=$(svc_ticks); x1=$(svc_ctx)
+  read -r cpu1 sys1 < <(awk '{print $14 + $15, $15}' /proc/$sp/stat)
   read -r seen lost < <(stop_scope)
-  printf 'round %d  with --unix   %8s req/s  p50 %7s ms  p99 %7s ms  service %6s us/req  fcgiscope %5s us/req  (%s requests; fcgiscope reported %s, %s records lost)\n' \
-    "$r" "$rps" "$p50" "$p99" "$(us_per $((s1 - s0)) "$n")" "$(us_per $((cpu1 - cpu0)) "$n")" "$n" "$seen" "$lost"
-  echo "on $rps $p50 $p99 $(us_per $((s1 - s0)) "$n") $(us_per $((cpu1 - cpu0)) "$n")" >> "$tmp/results"
+  printf 'round %d  with --unix   %8s req/s  p50 %7s ms  p99 %7s ms  service %6s us/req %5s cs/req  fcgiscope %5s us/req (sys %s)  (%s requests; fcgiscope reported %s, %s records lost)\n' \
+    "$r" "$rps" "$p50" "$p99" "$(us_per $((s1 - s0)) "$n")" "$(per $((x1 - x0)) "$n")" "$(us_per $((cpu1 - cpu0)) "$n")" \
+    "$(us_per $((sys1 - sys0)) "$n")" "$n" "$seen" "$lost"
+  echo "on $rps $p50 $p99 $(us_per $((s1 - s0)) "$n") $(us_per $((cpu1 - cpu0)) "$n") $(per $((x1 - x0)) "$n") $(us_per $((sys1 - sys0)) "$n")" >> "$tmp/results"
 done
 # one more run with the BPF programs' statistics on (not in the medians)
 start_scope
@@ -221,10 +265,11 @@ v = {"off": [], "on": []}
 for line in open(sys.argv[1]):
     k, *x = line.split()
     v[k].append([float(y) for y in x])
-med = {k: [statistics.median(x[i] for x in v[k]) for i in range(5)] for k in v}
+med = {k: [statistics.median(x[i] for x in v[k]) for i in range(7)] for k in v}
 off, on = med["off"], med["on"]
 print(f"median    without {off[0]:.0f} req/s p99 {off[2]:.3f} ms service {off[3]:.1f} us/req; "
-      f"with --unix {on[0]:.0f} req/s p99 {on[2]:.3f} ms service {on[3]:.1f} us/req + fcgiscope {on[4]:.1f} us/req")
+      f"with --unix {on[0]:.0f} req/s p99 {on[2]:.3f} ms service {on[3]:.1f} us/req + fcgiscope {on[4]:.1f} us/req "
+      f"(sys {on[6]:.1f}); service context switches per request {off[5]:.2f} -> {on[5]:.2f}")
 print(f"median    throughput {100 * (on[0] / off[0] - 1):+.1f}%, p99 {100 * (on[2] / off[2] - 1):+.1f}%; "
       f"CPU per request: service {100 * (on[3] / off[3] - 1):+.1f}%, with fcgiscope's {100 * ((on[3] + on[4]) / off[3] - 1):+.1f}%")
 PY
