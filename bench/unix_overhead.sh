@@ -173,9 +173,11 @@ if [ -n "${UNIX_OVERHEAD_PAIR:-}" ]; then
       k=$((k + 1))
     done
     sleep 0.5
-    c0=(); for p in "${sps[@]}"; do c0+=("$(awk '{print $14 + $15, $15}' /proc/$p/stat)"); done
+    # on-CPU ns of all threads (schedstat: finer than the 10 ms ticks), system ticks
+    cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{s += $1} END {printf "%d", s}'; }
+    c0=(); for p in "${sps[@]}"; do c0+=("$(cpu_ns "$p") $(awk '{print $15}' /proc/$p/stat)"); done
     read -r rps p50 p99 n bad < <(run_wrk)
-    c1=(); for p in "${sps[@]}"; do c1+=("$(awk '{print $14 + $15, $15}' /proc/$p/stat)"); done
+    c1=(); for p in "${sps[@]}"; do c1+=("$(cpu_ns "$p") $(awk '{print $15}' /proc/$p/stat)"); done
     sleep 0.5
     k=0
     for b in "$bin" "$UNIX_OVERHEAD_PAIR"; do
@@ -183,7 +185,7 @@ if [ -n "${UNIX_OVERHEAD_PAIR:-}" ]; then
       p=${sps[$k]}; kill -INT "$p"
       while kill -0 "$p" 2>/dev/null; do sleep 0.1; done
       printf 'round %d  %-40s %5s us/req (sys %s)  %s requests reported of %s (%s req/s)\n' "$r" "$b" \
-        "$(us_per $((a1 - a0)) "$n")" "$(us_per $((s1 - s0)) "$n")" \
+        "$(echo "scale=2; ($a1 - $a0) / 1000 / $n" | bc)" "$(us_per $((s1 - s0)) "$n")" \
         "$(grep -c '"type":"request"' "$tmp/pair$k.json")" "$n" "$rps"
       k=$((k + 1))
     done
