@@ -651,15 +651,31 @@ static int on_event(void *ctx, void *data, size_t size)
     return 0;
 }
 
+/* The records released are 20-40 ms old and out of the cache (perf: the
+ * first look at each was ~7% of fcgiscope): the queue knows which come
+ * next, so their header lines are fetched a few records ahead. */
+#define PREFETCH_AHEAD 4
+static void prefetch_item(const item *it)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    __builtin_prefetch(it);
+    __builtin_prefetch((const char *)it + 64);
+#else
+    (void)it;
+#endif
+}
+
 /* Release the queued events up to limit, in order, until one made frames:
  * true when it stopped there (call again, with the same limit and now, once
  * the frames went out). So a few frames are pending at a time, not those of
  * a whole drain: their buffers are reused, still in the cache. */
 static bool release_upto(uc *u, uint64_t limit, int64_t now)
 {
-    while (q_len(u) && q_first(u)->h.ts <= limit) {
+    while (q_len(u) && u->q[u->qh].ts <= limit) {
         if (fcs_sf_pending(&u->sf))
             return true;
+        if (q_len(u) > PREFETCH_AHEAD)
+            prefetch_item(u->q[u->qh + PREFETCH_AHEAD].it);
         if (q_first(u)->awaiting && now - (int64_t)q_first(u)->h.ts < HOLD_NS)
             break;   /* sendfile bytes may still come from the app's reads */
         item *it = q_pop(u);
