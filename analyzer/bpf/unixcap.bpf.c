@@ -7,17 +7,27 @@
  * (an accepted socket shares the listener's struct path; its peer is the
  * connecting socket).
  *
- * Only raw tracepoints: no tracefs, no kprobes, no fentry (refused on the
- * project's machines). Every syscall that can move bytes into or out of the
+ * Only syscall tracepoints: no tracefs, no kprobes, no fentry (refused on the
+ * project's machines). Built twice (unixcap.cmake): with UC_BTF=1 the hooks
+ * are tp_btf sys_enter/sys_exit, kernel memory on the hot path is read by
+ * plain loads (BTF pointers, bpf_rdonly_cast: Linux 6.2 or later) and the
+ * call between entry and exit is kept in task storage; with UC_BTF=0 (the
+ * fallback fcgiscope loads when the first is refused) raw tracepoints, probe
+ * reads and a per-thread hash. Both fire for every syscall of the machine;
+ * per-syscall tracepoints (syscalls:sys_enter_write, ...) would skip the
+ * others but cost more per call they do follow (bench/README.md: measured
+ * here, a loss on nginx + php-fpm, whose calls are mostly ones we follow).
+ * Every syscall that can move bytes into or out of the
  * watched connections is looked at on entry: the fd is resolved to its
  * struct sock (current->files), which must be an AF_UNIX stream socket whose
  * own path (app end) or whose peer's path (client end) is the listener's
  * inode (target_ino on the device target_dev). Matching calls are remembered
  * per thread and finished on exit, where the bytes the call really moved
  * (its return value) are copied in UC_CHUNK records with bpf_loop.
- * Records do not wake the reader (BPF_RB_NO_WAKEUP): fcgiscope holds them
- * 20 ms for ordering anyway and drains the ring every few milliseconds, which
- * spares a wakeup per record on the traced service's CPUs; only sendfile
+ * Records do not wake the reader (BPF_RB_NO_WAKEUP) until the ring is a
+ * quarter full (wake_bytes): fcgiscope holds them 20 ms for ordering anyway
+ * and drains the ring every 20 ms, which spares a wakeup per record on the
+ * traced service's CPUs (and the service the preemptions: bench/README.md); only sendfile
  * records wake it at once (their bytes are read back from a file).
  */
 #include "vmlinux.h"
@@ -29,9 +39,24 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+#ifndef UC_BTF
+#define UC_BTF 0
+#endif
+
+#if UC_BTF
+/* kernel memory by plain loads: a pointer of type T (Linux 6.2 or later) */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+#define CAST(T, p) ((T *)bpf_rdonly_cast((void *)(p), bpf_core_type_id_kernel(T)))
+#define RD(p, f) ((p)->f)
+#else
+#define CAST(T, p) ((T *)(p))
+#define RD(p, f) BPF_CORE_READ(p, f)
+#endif
+
 const volatile __u64 target_ino = 0;
 const volatile __u32 target_dev = 0;   /* kernel dev_t: major << 20 | minor */
 const volatile __u32 self_tgid = 0;    /* fcgiscope itself: never traced */
+const volatile __u64 wake_bytes = 1 << 20; /* unread bytes that wake fcgiscope */
 
 #define NR_read 0
 #define NR_readv 19
@@ -47,6 +72,24 @@ const volatile __u32 self_tgid = 0;    /* fcgiscope itself: never traced */
 #define NR_sendmsg 46
 #define NR_shutdown 48
 #define NR_accept4 288
+
+/* the calls followed, as bits (all below 64 but accept4): one test per call */
+#define NRBIT(n) (1ull << (n))
+#define FOLLOW_ENTER (NRBIT(NR_read) | NRBIT(NR_readv) | NRBIT(NR_recvfrom) | NRBIT(NR_recvmsg) | \
+                      NRBIT(NR_write) | NRBIT(NR_close) | NRBIT(NR_writev) | NRBIT(NR_sendfile) | \
+                      NRBIT(NR_connect) | NRBIT(NR_accept) | NRBIT(NR_sendto) | NRBIT(NR_sendmsg) | \
+                      NRBIT(NR_shutdown))
+/* close and shutdown are done at entry */
+#define FOLLOW_EXIT (FOLLOW_ENTER & ~(NRBIT(NR_close) | NRBIT(NR_shutdown)))
+/* resolved at exit for any process (the fd is a watched end only then) */
+#define RESOLVE_EXIT (NRBIT(NR_connect) | NRBIT(NR_accept))
+
+static __always_inline bool followed(long nr, __u64 mask)
+{
+    if (nr == NR_accept4)
+        return true;
+    return (unsigned long)nr < 64 && ((mask >> nr) & 1);
+}
 
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
@@ -70,9 +113,40 @@ struct uc_pending {
     __u32 dir;
     __u32 iov;       /* buf is an iovec array */
     __u32 flags;     /* UC_F_READ: a read by the app end */
-    __u64 skip;      /* bytes of the call not to copy first */
+    __u32 live;      /* task storage: a call is pending */
+    __u32 pad;
 };
 
+#if UC_BTF
+/* Per thread, freed with it: one pointer away from the task, no hashing. */
+struct {
+    __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __type(key, int);
+    __type(value, struct uc_pending);
+} pend SEC(".maps");
+
+static __always_inline void pend_put(__u64 pt, struct uc_pending *p)
+{
+    struct uc_pending *q = bpf_task_storage_get(&pend, bpf_get_current_task_btf(), 0,
+                                                BPF_LOCAL_STORAGE_GET_F_CREATE);
+    if (q) {
+        *q = *p;
+        q->live = 1;
+    }
+}
+
+static __always_inline struct uc_pending *pend_get(__u64 pt)
+{
+    struct uc_pending *q = bpf_task_storage_get(&pend, bpf_get_current_task_btf(), 0, 0);
+    return q && q->live ? q : NULL;
+}
+
+static __always_inline void pend_del(__u64 pt, struct uc_pending *q)
+{
+    q->live = 0;
+}
+#else
 /* LRU: a thread that dies inside a call (killed in accept) never reaches
  * sys_exit; its entry must not fill the map for good. */
 struct {
@@ -82,15 +156,44 @@ struct {
     __type(value, struct uc_pending);
 } pend SEC(".maps");
 
+static __always_inline void pend_put(__u64 pt, struct uc_pending *p)
+{
+    bpf_map_update_elem(&pend, &pt, p, BPF_ANY);
+}
+
+static __always_inline struct uc_pending *pend_get(__u64 pt)
+{
+    return bpf_map_lookup_elem(&pend, &pt);
+}
+
+static __always_inline void pend_del(__u64 pt, struct uc_pending *q)
+{
+    bpf_map_delete_elem(&pend, &pt);
+}
+#endif
+
 /* Processes that hold an end of a watched connection or the listener
- * (filled here at connect/accept, and by fcgiscope at start from /proc):
- * every other process's write/close costs one lookup, not an fd walk. */
-struct {
-    __uint(type, BPF_MAP_TYPE_LRU_HASH);
-    __uint(max_entries, 16384);
-    __type(key, __u32);
-    __type(value, __u8);
-} procs SEC(".maps");
+ * (set here at connect/accept, and by fcgiscope at start from /proc, through
+ * the skeleton's mmap of .bss): one bit per tgid up to PID_MAX_LIMIT (4M,
+ * 512 KiB), so every other process's call costs one load, not an fd walk nor
+ * a hash lookup (was an LRU hash: ~25 ns a call). A bit is never cleared: a
+ * reused pid costs its process fd walks, never a wrong record (the fd is
+ * checked). */
+__u64 watched[UC_PID_WORDS];
+
+/* tgid < PID_MAX_LIMIT: the mask changes nothing but bounds the index */
+static __always_inline bool is_watched(__u32 tgid)
+{
+    __u64 w = (tgid >> 6) & (UC_PID_WORDS - 1);
+    return (watched[w] >> (tgid & 63)) & 1;
+}
+
+static __always_inline void set_watched(__u32 tgid)
+{
+    __u64 w = (tgid >> 6) & (UC_PID_WORDS - 1);
+    if (!((watched[w] >> (tgid & 63)) & 1))
+        __sync_fetch_and_or(&watched[w], 1ull << (tgid & 63));
+}
 
 /* Per connection: bytes written per direction so far, closed ends. */
 struct uc_conn {
@@ -147,32 +250,42 @@ static __always_inline void count_lost(__u64 bytes)
 
 static __always_inline struct file *fd_file(int fd)
 {
+#if UC_BTF
+    struct task_struct *task = bpf_get_current_task_btf();
+#else
     struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-    struct files_struct *files = BPF_CORE_READ(task, files);
+#endif
+    struct files_struct *files = RD(task, files);
     if (!files || fd < 0)
         return NULL;
-    struct fdtable *fdt = BPF_CORE_READ(files, fdt);
-    unsigned int max = BPF_CORE_READ(fdt, max_fds);
+    struct fdtable *fdt = RD(files, fdt);
+    if (!fdt)
+        return NULL;
+    unsigned int max = RD(fdt, max_fds);
     if ((unsigned int)fd >= max)
         return NULL;
-    struct file **arr = BPF_CORE_READ(fdt, fd);
+    /* an array of pointers: its element by a probe read in both builds */
+    __u64 arr = (__u64)RD(fdt, fd);
     struct file *f = NULL;
-    bpf_probe_read_kernel(&f, sizeof f, &arr[fd]);
-    return f;
+    bpf_probe_read_kernel(&f, sizeof f, (void *)(arr + (__u64)fd * sizeof f));
+    if (!f)
+        return NULL;
+    return CAST(struct file, f);
 }
 
 static __always_inline bool path_is_target(struct sock *sk)
 {
-    struct unix_sock *u = (struct unix_sock *)sk;
-    struct dentry *d = BPF_CORE_READ(u, path.dentry);
+    struct unix_sock *u = CAST(struct unix_sock, sk);
+    struct dentry *d = RD(u, path.dentry);
     if (!d)
         return false;
-    struct inode *ino = BPF_CORE_READ(d, d_inode);
+    struct inode *ino = RD(d, d_inode);
     if (!ino)
         return false;
-    if (BPF_CORE_READ(ino, i_ino) != target_ino)
+    if (RD(ino, i_ino) != target_ino)
         return false;
-    return BPF_CORE_READ(ino, i_sb, s_dev) == target_dev;
+    struct super_block *sb = RD(ino, i_sb);
+    return sb && RD(sb, s_dev) == target_dev;
 }
 
 /* The watched connection fd belongs to: its key (the app end's sock) and
@@ -182,30 +295,34 @@ static __always_inline __u64 fd_conn(int fd, __u32 *dir, struct sock **sk_out, s
     struct file *f = fd_file(fd);
     if (!f)
         return 0;
-    umode_t mode = BPF_CORE_READ(f, f_inode, i_mode);
+    struct inode *fi = RD(f, f_inode);
+    if (!fi)
+        return 0;
+    umode_t mode = RD(fi, i_mode);
     if ((mode & S_IFMT) != S_IFSOCK)
         return 0;
-    struct socket *so = BPF_CORE_READ(f, private_data);
-    if (!so)
+    void *pd = RD(f, private_data);
+    if (!pd)
         return 0;
-    struct sock *sk = BPF_CORE_READ(so, sk);
+    struct socket *so = CAST(struct socket, pd);
+    struct sock *sk = RD(so, sk);
     if (!sk)
         return 0;
-    if (BPF_CORE_READ(sk, __sk_common.skc_family) != AF_UNIX)
+    if (RD(sk, __sk_common.skc_family) != AF_UNIX)
         return 0;
-    if (BPF_CORE_READ(sk, sk_type) != SOCK_STREAM)
+    if (RD(sk, sk_type) != SOCK_STREAM)
         return 0;
     if (sk_out)
         *sk_out = sk;
     if (f_out)
         *f_out = f;
     if (path_is_target(sk)) {
-        if (BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_LISTEN)
+        if (RD(sk, __sk_common.skc_state) == TCP_LISTEN)
             return 0;
         *dir = UC_DIR_SERVER;
         return (__u64)sk;
     }
-    struct sock *peer = BPF_CORE_READ((struct unix_sock *)sk, peer);
+    struct sock *peer = RD(CAST(struct unix_sock, sk), peer);
     if (peer && path_is_target(peer)) {
         *dir = UC_DIR_CLIENT;
         return (__u64)peer;
@@ -230,9 +347,16 @@ static __always_inline void fill_head(struct uc_event *h, __u32 type, __u32 dir,
     bpf_get_current_comm(h->comm, sizeof h->comm);
 }
 
+/* wake the reader only when the ring fills up */
+static __always_inline __u64 rb_flags(void)
+{
+    return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wake_bytes ? BPF_RB_FORCE_WAKEUP
+                                                                         : BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline void emit_head(struct uc_event *h)
 {
-    if (bpf_ringbuf_output(&events, h, sizeof *h, BPF_RB_NO_WAKEUP) != 0)
+    if (bpf_ringbuf_output(&events, h, sizeof *h, rb_flags()) != 0)
         count_lost(0);
 }
 
@@ -327,7 +451,7 @@ static long copy_chunk(__u32 i, void *unused)
         /* unreadable (cannot happen after a successful write): a skip */
         r->h.type = UC_EV_SKIP;
         emit_head(&r->h);
-    } else if (bpf_ringbuf_output(&events, r, sizeof r->h + n, BPF_RB_NO_WAKEUP) != 0) {
+    } else if (bpf_ringbuf_output(&events, r, sizeof r->h + n, rb_flags()) != 0) {
         count_lost(n);
     }
     c->left -= n;
@@ -342,11 +466,11 @@ static long copy_chunk(__u32 i, void *unused)
 static __always_inline __u64 arg(struct pt_regs *regs, int i)
 {
     switch (i) {
-    case 0: return BPF_CORE_READ(regs, di);
-    case 1: return BPF_CORE_READ(regs, si);
-    case 2: return BPF_CORE_READ(regs, dx);
-    case 3: return BPF_CORE_READ(regs, r10);
-    default: return BPF_CORE_READ(regs, r8);
+    case 0: return RD(regs, di);
+    case 1: return RD(regs, si);
+    case 2: return RD(regs, dx);
+    case 3: return RD(regs, r10);
+    default: return RD(regs, r8);
     }
 }
 
@@ -361,31 +485,25 @@ static __always_inline long file_refs_one(struct file *f)
     return BPF_CORE_READ(fo, f_count.counter) == 1;
 }
 
-SEC("raw_tracepoint/sys_enter")
-int uc_enter(struct bpf_raw_tracepoint_args *ctx)
+static __always_inline int enter(struct pt_regs *regs, long nr)
 {
-    long nr = (long)ctx->args[1];
-    if (nr != NR_write && nr != NR_writev && nr != NR_sendto && nr != NR_sendmsg &&
-        nr != NR_sendfile && nr != NR_close && nr != NR_shutdown && nr != NR_connect &&
-        nr != NR_accept && nr != NR_accept4 && nr != NR_read && nr != NR_readv &&
-        nr != NR_recvfrom && nr != NR_recvmsg)
+    if (!followed(nr, FOLLOW_ENTER))
         return 0;
     __u64 pt = bpf_get_current_pid_tgid();
     if ((__u32)(pt >> 32) == self_tgid)
         return 0;
-    struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
     struct uc_pending p = {};
     p.nr = (__u32)nr;
     if (nr != NR_connect && nr != NR_accept && nr != NR_accept4) {
         __u32 tgid = (__u32)(pt >> 32);
-        if (!bpf_map_lookup_elem(&procs, &tgid))
+        if (!is_watched(tgid))
             return 0;
     }
-    p.ts = bpf_ktime_get_ns();
     if (nr == NR_connect || nr == NR_accept || nr == NR_accept4) {
         /* resolved on exit (the fd / the new fd is a watched end only then) */
+        p.ts = bpf_ktime_get_ns();
         p.buf = arg(regs, 0);
-        bpf_map_update_elem(&pend, &pt, &p, BPF_ANY);
+        pend_put(pt, &p);
         return 0;
     }
     int fd = (int)arg(regs, 0);
@@ -395,6 +513,7 @@ int uc_enter(struct bpf_raw_tracepoint_args *ctx)
     __u64 conn = fd_conn(fd, &dir, &sk, &f);
     if (!conn)
         return 0;
+    p.ts = bpf_ktime_get_ns();   /* only for the calls we follow: a clock read is not free */
     if (nr == NR_close || nr == NR_shutdown) {
         if (nr == NR_close && !file_refs_one(f))
             return 0;    /* another reference keeps the socket open */
@@ -427,13 +546,11 @@ int uc_enter(struct bpf_raw_tracepoint_args *ctx)
         /* The app end knows who connected (SO_PEERCRED: sk_peer_pid, the
          * connecting tgid): mark it, so the client's calls on a connection
          * older than the capture (kept alive) are seen from now on. */
-        struct pid *pp = BPF_CORE_READ(sk, sk_peer_pid);
+        struct pid *pp = RD(sk, sk_peer_pid);
         if (pp) {
-            __u32 peer = (__u32)BPF_CORE_READ(pp, numbers[0].nr);
-            if (peer && !bpf_map_lookup_elem(&procs, &peer)) {
-                __u8 one = 1;
-                bpf_map_update_elem(&procs, &peer, &one, BPF_ANY);
-            }
+            __u32 peer = (__u32)RD(pp, numbers[0].nr);
+            if (peer)
+                set_watched(peer);
         }
     }
     p.conn = conn;
@@ -463,7 +580,7 @@ int uc_enter(struct bpf_raw_tracepoint_args *ctx)
             p.count = mh.msg_iovlen;
             p.iov = 1;
         }
-        bpf_map_update_elem(&pend, &pt, &p, BPF_ANY);
+        pend_put(pt, &p);
         return 0;
     }
     if (nr == NR_write || nr == NR_sendto) {
@@ -505,33 +622,45 @@ int uc_enter(struct bpf_raw_tracepoint_args *ctx)
                 cs->sf_hi = lo + cnt;
         }
     }
-    bpf_map_update_elem(&pend, &pt, &p, BPF_ANY);
+    pend_put(pt, &p);
     return 0;
 }
 
+#if UC_BTF
+SEC("tp_btf/sys_enter")
+int BPF_PROG(uc_enter, struct pt_regs *regs, long id)
+{
+    return enter(regs, id);
+}
+#else
+SEC("raw_tracepoint/sys_enter")
+int uc_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+    return enter((struct pt_regs *)ctx->args[0], (long)ctx->args[1]);
+}
+#endif
+
 /* ---- exit ---- */
 
-SEC("raw_tracepoint/sys_exit")
-int uc_exit(struct bpf_raw_tracepoint_args *ctx)
+static __always_inline int leave(struct pt_regs *regs, long ret)
 {
     /* most syscalls of the machine end here: the number first (one read),
-     * the per-thread map only for the ones uc_enter may have noted */
-    struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
-    long nr0 = BPF_CORE_READ(regs, orig_ax);
-    if (nr0 != NR_write && nr0 != NR_writev && nr0 != NR_sendto && nr0 != NR_sendmsg &&
-        nr0 != NR_sendfile && nr0 != NR_connect && nr0 != NR_accept && nr0 != NR_accept4 &&
-        nr0 != NR_read && nr0 != NR_readv && nr0 != NR_recvfrom && nr0 != NR_recvmsg)
+     * the per-thread state only for the ones uc_enter may have noted */
+    long nr0 = RD(regs, orig_ax);
+    if (!followed(nr0, FOLLOW_EXIT))
         return 0;
     __u64 pt = bpf_get_current_pid_tgid();
-    struct uc_pending *p = bpf_map_lookup_elem(&pend, &pt);
+    /* entry noted a call only for a watched process, or a connect/accept */
+    if (nr0 != NR_accept4 && !((RESOLVE_EXIT >> nr0) & 1) && !is_watched((__u32)(pt >> 32)))
+        return 0;
+    struct uc_pending *p = pend_get(pt);
     if (!p)
         return 0;
-    long ret = (long)ctx->args[1];
     __u32 nr = p->nr;
     if (nr == NR_connect || nr == NR_accept || nr == NR_accept4) {
         int fd = nr == NR_connect ? (int)p->buf : (int)ret;
         __u64 ts = p->ts;
-        bpf_map_delete_elem(&pend, &pt);
+        pend_del(pt, p);
         if (ret < 0)
             return 0;
         __u32 dir = 0;
@@ -542,9 +671,7 @@ int uc_exit(struct bpf_raw_tracepoint_args *ctx)
             return 0;
         if (nr != NR_connect && dir != UC_DIR_SERVER)
             return 0;
-        __u32 tgid = (__u32)(pt >> 32);
-        __u8 one = 1;
-        bpf_map_update_elem(&procs, &tgid, &one, BPF_ANY);
+        set_watched((__u32)(pt >> 32));
         /* created by whichever end returns first (the app end may already
          * be reading, the client already writing, when the other returns);
          * an entry is deleted at the first close, so it is never stale here
@@ -562,7 +689,7 @@ int uc_exit(struct bpf_raw_tracepoint_args *ctx)
         return 0;
     }
     if (ret <= 0) {
-        bpf_map_delete_elem(&pend, &pt);
+        pend_del(pt, p);
         return 0;
     }
     struct uc_conn *cs = cstate_get(p->conn, false);
@@ -571,7 +698,7 @@ int uc_exit(struct bpf_raw_tracepoint_args *ctx)
     if (p->flags & UC_F_READ) {
         /* copy only what overlaps bytes sendfile sent and nobody read yet */
         if (!cs) {
-            bpf_map_delete_elem(&pend, &pt);
+            pend_del(pt, p);
             return 0;
         }
         if (!cs->picked) {
@@ -587,13 +714,13 @@ int uc_exit(struct bpf_raw_tracepoint_args *ctx)
             }
         }
         if (!cs->fresh) {
-            bpf_map_delete_elem(&pend, &pt);
+            pend_del(pt, p);
             return 0;
         }
         off = __sync_fetch_and_add(&cs->rd, (__u64)ret);
         __u64 end = off + (__u64)ret, lo = cs->sf_lo, hi = cs->sf_hi;
         if (hi <= off || lo >= end || lo >= hi) {
-            bpf_map_delete_elem(&pend, &pt);
+            pend_del(pt, p);
             return 0;
         }
         if (lo > off)
@@ -622,13 +749,13 @@ int uc_exit(struct bpf_raw_tracepoint_args *ctx)
             r->h.aux2 = p->aux2;
             emit_head_now(&r->h);
         }
-        bpf_map_delete_elem(&pend, &pt);
+        pend_del(pt, p);
         return 0;
     }
     __u32 zero = 0;
     struct uc_copy *c = bpf_map_lookup_elem(&copyst, &zero);
     if (!c) {
-        bpf_map_delete_elem(&pend, &pt);
+        pend_del(pt, p);
         return 0;
     }
     c->p = *p;
@@ -651,6 +778,20 @@ int uc_exit(struct bpf_raw_tracepoint_args *ctx)
             emit_head(&r->h);
         }
     }
-    bpf_map_delete_elem(&pend, &pt);
+    pend_del(pt, p);
     return 0;
 }
+
+#if UC_BTF
+SEC("tp_btf/sys_exit")
+int BPF_PROG(uc_exit, struct pt_regs *regs, long ret)
+{
+    return leave(regs, ret);
+}
+#else
+SEC("raw_tracepoint/sys_exit")
+int uc_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+    return leave((struct pt_regs *)ctx->args[0], (long)ctx->args[1]);
+}
+#endif

@@ -55,15 +55,27 @@ if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
 else()
   message(FATAL_ERROR "fcgiscope --unix: only x86_64 syscall numbers are known (set FCGISCOPE_UNIX=OFF)")
 endif()
-add_custom_command(OUTPUT ${_uc_dir}/unixcap.bpf.o
-  COMMAND ${FCGISCOPE_BPF_CLANG} -g -O2 -Wall -target bpf -D__TARGET_ARCH_${_uc_arch}
-          -I${_uc_dir} -I${_uc_src} -I${LIBBPF_INCLUDEDIR}
-          -c ${_uc_src}/unixcap.bpf.c -o ${_uc_dir}/unixcap.bpf.o
-  DEPENDS ${_uc_src}/unixcap.bpf.c ${_uc_src}/unixcap.h ${_uc_dir}/vmlinux.h
-  COMMENT "Compiling the BPF program unixcap.bpf.o" VERBATIM)
-add_custom_command(OUTPUT ${_uc_dir}/unixcap.skel.h
-  COMMAND ${FCGISCOPE_BPFTOOL} gen skeleton ${_uc_dir}/unixcap.bpf.o name unixcap_bpf > ${_uc_dir}/unixcap.skel.h.tmp
-  COMMAND ${CMAKE_COMMAND} -E rename ${_uc_dir}/unixcap.skel.h.tmp ${_uc_dir}/unixcap.skel.h
-  DEPENDS ${_uc_dir}/unixcap.bpf.o
-  COMMENT "Generating the BPF skeleton unixcap.skel.h" VERBATIM)
-add_custom_target(fcgiscope_unixcap_skel DEPENDS ${_uc_dir}/unixcap.skel.h)
+# Two builds of the same source: unixcap_btf (tp_btf hooks reading kernel
+# memory by plain loads; Linux 6.2 or later) and unixcap (raw tracepoints and
+# probe reads: the fallback where the first cannot load).
+set(_uc_skels "")
+foreach(_uc_v unixcap unixcap_btf)
+  if(_uc_v STREQUAL "unixcap_btf")
+    set(_uc_def -DUC_BTF=1)
+  else()
+    set(_uc_def -DUC_BTF=0)
+  endif()
+  add_custom_command(OUTPUT ${_uc_dir}/${_uc_v}.bpf.o
+    COMMAND ${FCGISCOPE_BPF_CLANG} -g -O2 -Wall -target bpf -mcpu=v3 -D__TARGET_ARCH_${_uc_arch} ${_uc_def}
+            -I${_uc_dir} -I${_uc_src} -I${LIBBPF_INCLUDEDIR}
+            -c ${_uc_src}/unixcap.bpf.c -o ${_uc_dir}/${_uc_v}.bpf.o
+    DEPENDS ${_uc_src}/unixcap.bpf.c ${_uc_src}/unixcap.h ${_uc_dir}/vmlinux.h
+    COMMENT "Compiling the BPF program ${_uc_v}.bpf.o" VERBATIM)
+  add_custom_command(OUTPUT ${_uc_dir}/${_uc_v}.skel.h
+    COMMAND ${FCGISCOPE_BPFTOOL} gen skeleton ${_uc_dir}/${_uc_v}.bpf.o name ${_uc_v}_bpf > ${_uc_dir}/${_uc_v}.skel.h.tmp
+    COMMAND ${CMAKE_COMMAND} -E rename ${_uc_dir}/${_uc_v}.skel.h.tmp ${_uc_dir}/${_uc_v}.skel.h
+    DEPENDS ${_uc_dir}/${_uc_v}.bpf.o
+    COMMENT "Generating the BPF skeleton ${_uc_v}.skel.h" VERBATIM)
+  list(APPEND _uc_skels ${_uc_dir}/${_uc_v}.skel.h)
+endforeach()
+add_custom_target(fcgiscope_unixcap_skel DEPENDS ${_uc_skels})

@@ -12,6 +12,7 @@
 
 #define UC_CHUNK 16384u        /* payload bytes per record */
 #define UC_MAX_CHUNKS 4096     /* per syscall: 64 MiB (bpf_loop bound) */
+#define UC_PID_WORDS 65536     /* the watched bitmap: a bit per tgid below PID_MAX_LIMIT (4M) */
 
 enum uc_ev_type {
     UC_EV_CONNECT = 1,         /* client end connected (connect(2) returned 0) */

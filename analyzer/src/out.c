@@ -432,15 +432,28 @@ const char *close_name(const req_rec *r)
     return r->closed_by < 0 ? NULL : r->closed_by_reset ? "rst" : "fin";
 }
 
-/* --unix: the synthetic client address "a.b.c.d:port" of a request. */
+/* --unix: the synthetic client address "a.b.c.d:port" of a request (by
+ * hand: sscanf here was 8% of fcgiscope --unix's CPU, called twice a request). */
 bool unix_client(const char *client, uint8_t ip[4], uint16_t *port)
 {
-    unsigned a0, a1, a2, a3, p;
-    if (sscanf(client, "%u.%u.%u.%u:%u", &a0, &a1, &a2, &a3, &p) != 5 || a0 > 255 || a1 > 255 ||
-        a2 > 255 || a3 > 255 || p > 65535)
-        return false;
-    ip[0] = (uint8_t)a0; ip[1] = (uint8_t)a1; ip[2] = (uint8_t)a2; ip[3] = (uint8_t)a3;
-    *port = (uint16_t)p;
+    unsigned v[5];
+    const char *s = client;
+    for (int i = 0; i < 5; i++) {
+        if (*s < '0' || *s > '9')
+            return false;
+        unsigned x = 0;
+        for (int k = 0; *s >= '0' && *s <= '9'; s++, k++) {
+            if (k == 5)
+                return false;
+            x = x * 10 + (unsigned)(*s - '0');
+        }
+        if (x > (i < 4 ? 255u : 65535u) || (i < 3 && *s++ != '.') || (i == 3 && *s++ != ':'))
+            return false;
+        v[i] = x;
+    }
+    for (int i = 0; i < 4; i++)
+        ip[i] = (uint8_t)v[i];
+    *port = (uint16_t)v[4];
     return true;
 }
 

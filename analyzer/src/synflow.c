@@ -49,6 +49,8 @@ fcs_unix_who *fcs_sf_who(const fcs_sf_conn *c)
 
 /* ---- frames ---- */
 
+#define FCS_SF_BUF_MIN (40u + 2048u)    /* smallest buffer made: most frames fit */
+
 static uint16_t csum16(const uint8_t *p, size_t n)
 {
     uint32_t s = 0;
@@ -61,6 +63,22 @@ static uint16_t csum16(const uint8_t *p, size_t n)
 
 static void put16(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
 static void put32(uint8_t *p, uint32_t v) { put16(p, v >> 16); put16(p + 2, v); }
+
+/* A buffer of at least n bytes: a spare one (grown when too small), or a new one. */
+static fcs_sf_buf take_buf(fcs_sf *u, uint32_t n)
+{
+    fcs_sf_buf b = { NULL, 0 };
+    if (u->nspare) {
+        b = u->spare[--u->nspare];
+        if (b.size >= n)
+            return b;
+        free(b.p);   /* its bytes are not needed: no realloc copy */
+    }
+    uint32_t size = n < FCS_SF_BUF_MIN ? FCS_SF_BUF_MIN : n;
+    b.p = malloc(size);
+    b.size = b.p ? size : 0;
+    return b;
+}
 
 bool fcs_sf_emit(fcs_sf *u, fcs_sf_conn *c, int dir, uint8_t flags, uint64_t off,
                  const uint8_t *pl, uint32_t cap, uint32_t wire, int64_t ts)
@@ -78,9 +96,10 @@ bool fcs_sf_emit(fcs_sf *u, fcs_sf_conn *c, int dir, uint8_t flags, uint64_t off
             u->qcap = nc;
         }
     }
-    uint8_t *b = malloc(40 + cap);
-    if (!b)
+    fcs_sf_buf fb = take_buf(u, 40 + cap);
+    if (!fb.p)
         return false;
+    uint8_t *b = fb.p;
     memset(b, 0, 40);
     uint32_t sip = 0x7f000002, dip = c->ip;
     uint16_t sport = FCS_SF_SERVER_PORT, dport = c->port;
@@ -114,7 +133,7 @@ bool fcs_sf_emit(fcs_sf *u, fcs_sf_conn *c, int dir, uint8_t flags, uint64_t off
     if (cap)
         memcpy(b + 40, pl, cap);
     fcs_sf_frame *f = &u->q[u->qhead + u->qn++];
-    f->buf = b;
+    f->buf = fb;
     f->caplen = 40 + cap;
     f->len = 40 + wire;
     f->ts = ts;
@@ -123,8 +142,13 @@ bool fcs_sf_emit(fcs_sf *u, fcs_sf_conn *c, int dir, uint8_t flags, uint64_t off
 
 bool fcs_sf_pop(fcs_sf *u, fcs_packet *pkt)
 {
-    free(u->cur);
-    u->cur = NULL;
+    if (u->cur.p) {
+        if (u->nspare < FCS_SF_SPARE)
+            u->spare[u->nspare++] = u->cur;
+        else
+            free(u->cur.p);
+        u->cur.p = NULL;
+    }
     if (!u->qn)
         return false;
     fcs_sf_frame *f = &u->q[u->qhead++];
@@ -132,7 +156,7 @@ bool fcs_sf_pop(fcs_sf *u, fcs_packet *pkt)
     if (!u->qn)
         u->qhead = 0;
     u->cur = f->buf;
-    pkt->data = f->buf;
+    pkt->data = f->buf.p;
     pkt->caplen = f->caplen;
     pkt->len = f->len;
     pkt->ts_ns = f->ts;
@@ -236,11 +260,13 @@ void fcs_sf_handshake(fcs_sf *u, fcs_sf_conn *c, int64_t ts)
 void fcs_sf_free(fcs_sf *u)
 {
     for (size_t i = 0; i < u->qn; i++)
-        free(u->q[u->qhead + i].buf);
+        free(u->q[u->qhead + i].buf.p);
     free(u->q);
-    free(u->cur);
+    free(u->cur.p);
+    while (u->nspare)
+        free(u->spare[--u->nspare].p);
     u->q = NULL;
-    u->cur = NULL;
+    u->cur.p = NULL;
     u->qhead = u->qn = u->qcap = 0;
     for (size_t b = 0; b < FCS_SF_NBUCKET; b++)
         while (u->bucket[b]) {

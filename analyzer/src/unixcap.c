@@ -3,7 +3,7 @@
  * Normative reference: see unixcap.h; analyzer/bpf/unixcap.h (the events).
  *
  * Path of an event: ring buffer (ring_buffer__poll) -> on_event() copies it
- * into a reorder heap keyed by the syscall-entry timestamp -> released once
+ * into a reorder queue sorted by the syscall-entry timestamp -> released once
  * REORDER_NS old (a write's record is submitted at syscall exit, so a reply
  * written on another CPU can reach the ring first; ordering by entry time
  * puts the request first) -> release() turns it into frames of its
@@ -186,11 +186,14 @@ fcs_capture *fcs_unix_open(const char *path, char *err, size_t errlen)
 #include <bpf/bpf.h>
 
 #include "unixcap.skel.h"
+#include "unixcap_btf.skel.h"
 #include "../bpf/unixcap.h"
 
 #define REORDER_NS 20000000ll       /* hold events 20 ms to order them by entry time */
 #define WAIT_MS 250                  /* FCS_CAP_TIMEOUT after that long without a frame */
-#define POLL_MS 5                    /* ring buffer drained every 5 ms */
+#define POLL_MS 20                   /* ring buffer drained every 20 ms (or when a quarter full):
+                                        was 5 ms, and those wakeups cost the traced service
+                                        more than the draining (bench/README.md) */
 #define HOLD_NS 2000000000ll         /* sendfile bytes wait that long for the app's reads */
 
 typedef struct item {
@@ -198,22 +201,30 @@ typedef struct item {
     uint64_t seq;                    /* arrival order: ties */
     uint8_t *data;                   /* h.len bytes for DATA */
     bool awaiting;                   /* sendfile bytes not read back: waiting for the app's reads */
+    bool inl;                        /* data is in the same allocation, after the item */
+    signed char pool;                /* the pool its block goes back to (item_alloc), or -1 */
     uint32_t filled;                 /* bytes of it the reads filled so far */
 } item;
 
 typedef fcs_sf_conn conn;           /* synflow.h: a connection's synthetic flow */
 
 typedef struct uc {
-    struct unixcap_bpf *skel;
+    struct unixcap_btf_bpf *bskel;   /* tp_btf build (unixcap.bpf.c), or */
+    struct unixcap_bpf *skel;        /* the raw tracepoint one where that is refused */
+    struct bpf_map *m_events, *m_lost;   /* of the one loaded */
+    uint64_t *watched;               /* its bit per watched tgid (.bss, mmapped) */
     struct ring_buffer *rb;
     char path[PATH_MAX];
     char err[256];
     volatile int stop;
-    /* reorder heap */
-    item **heap;
-    size_t nheap, capheap;
+    /* reorder queue: q[qh..qn) sorted by (ts, seq) */
+    struct qent *q;
+    size_t qh, qn, qcap;
     uint64_t seq;
     uint64_t released_ts;            /* entry ts of the last event released */
+    bool rel_more;                   /* release_upto() stopped at frames: more to release */
+    uint64_t rel_limit;              /* ... up to this entry ts */
+    int64_t rel_now;                 /* ... as of then */
     /* frames ready, connections (synflow.h) */
     fcs_sf sf;
     /* clocks */
@@ -228,8 +239,48 @@ typedef struct uc {
                                         sendfile record arrives): kept HOLD_NS */
     size_t nstash, capstash, stash_bytes;
     bool debug;                      /* FCGISCOPE_UNIX_DEBUG */
+    int poll_ms;                     /* POLL_MS, or FCGISCOPE_UNIX_POLL_MS (benchmarks) */
+    struct item **pool[2];           /* free item blocks (item_alloc): POOL_MAX[i] each */
+    size_t npool[2];
     volatile int drain;              /* 1: fcs_cap_drain() asked; 2: flushed, EOF when empty */
 } uc;
+
+/* Records reuse blocks kept in two pools: header-only ones (connect, close,
+ * pickup, ...) and those with up to POOL_DATA payload bytes (all but body
+ * chunks). malloc and free were ~10% of fcgiscope at 20,000 requests/s.
+ * Items live in the reorder queue for REORDER_NS plus a drain interval:
+ * ~8 records a request, ~3 with payload, so at 25,000 requests/s some
+ * 8,000 and 3,000 at a time (a pool of 1024 was too small: the rest went
+ * to malloc). At most ~1 + 9 MiB kept. */
+#define POOL_DATA 2048
+static const size_t POOL_BYTES[2] = { 0, POOL_DATA };
+static const size_t POOL_MAX[2] = { 8192, 4096 };
+
+static item *item_alloc(uc *u, size_t dlen)
+{
+    item *it;
+    int k = dlen == 0 ? 0 : dlen <= POOL_DATA ? 1 : -1;
+    if (k >= 0 && u->npool[k])
+        it = u->pool[k][--u->npool[k]];
+    else
+        it = malloc(sizeof *it + (k >= 0 ? POOL_BYTES[k] : dlen));
+    if (it) {
+        memset(it, 0, sizeof *it);
+        it->pool = (signed char)k;
+    }
+    return it;
+}
+
+static void item_free(uc *u, item *it)
+{
+    if (!it->inl)
+        free(it->data);
+    int k = it->pool;
+    if (k >= 0 && u->pool[k] && u->npool[k] < POOL_MAX[k])
+        u->pool[k][u->npool[k]++] = it;
+    else
+        free(it);
+}
 
 static int64_t clock_ns(clockid_t id)
 {
@@ -247,53 +298,62 @@ static void sync_clocks(uc *u)
     u->clock_at = m2;
 }
 
-/* ---- heap ---- */
+/* ---- reorder queue ----
+ * Records reach the ring nearly in entry-time order (they are submitted at
+ * syscall exit, microseconds later; the CPUs interleave): each new one goes
+ * in at the tail and moves back past the few later ones, the oldest leaves at
+ * the head. Keys are kept beside the pointers (no item is touched to compare);
+ * was a binary heap of pointers, ~12% of fcgiscope's CPU at 12,000 requests/s. */
 
-static bool item_lt(const item *a, const item *b)
+struct qent {
+    uint64_t ts, seq;
+    item *it;
+};
+
+static bool qent_lt(const struct qent *a, const struct qent *b)
 {
-    return a->h.ts != b->h.ts ? a->h.ts < b->h.ts : a->seq < b->seq;
+    return a->ts != b->ts ? a->ts < b->ts : a->seq < b->seq;
 }
 
-static bool heap_push(uc *u, item *it)
+static bool q_push(uc *u, item *it)
 {
-    if (u->nheap == u->capheap) {
-        size_t nc = u->capheap ? u->capheap * 2 : 1024;
-        item **nh = realloc(u->heap, nc * sizeof *nh);
-        if (!nh)
-            return false;
-        u->heap = nh;
-        u->capheap = nc;
+    if (u->qn == u->qcap) {
+        size_t live = u->qn - u->qh;
+        if (u->qh > 0 && live * 2 <= u->qcap) {
+            memmove(u->q, u->q + u->qh, live * sizeof *u->q);
+        } else {
+            size_t nc = u->qcap ? u->qcap * 2 : 1024;
+            struct qent *nq = malloc(nc * sizeof *nq);
+            if (!nq)
+                return false;
+            if (live)
+                memcpy(nq, u->q + u->qh, live * sizeof *nq);
+            free(u->q);
+            u->q = nq;
+            u->qcap = nc;
+        }
+        u->qh = 0;
+        u->qn = live;
     }
-    size_t i = u->nheap++;
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!item_lt(it, u->heap[p]))
-            break;
-        u->heap[i] = u->heap[p];
-        i = p;
+    struct qent e = { it->h.ts, it->seq, it };
+    size_t i = u->qn++;
+    while (i > u->qh && qent_lt(&e, &u->q[i - 1])) {
+        u->q[i] = u->q[i - 1];
+        i--;
     }
-    u->heap[i] = it;
+    u->q[i] = e;
     return true;
 }
 
-static item *heap_pop(uc *u)
+static size_t q_len(const uc *u) { return u->qn - u->qh; }
+static item *q_first(const uc *u) { return u->q[u->qh].it; }
+
+static item *q_pop(uc *u)
 {
-    item *top = u->heap[0];
-    item *last = u->heap[--u->nheap];
-    size_t i = 0, n = u->nheap;
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        const item *mv = last;
-        if (l < n && item_lt(u->heap[l], mv)) { m = l; mv = u->heap[l]; }
-        if (r < n && item_lt(u->heap[r], mv)) { m = r; }
-        if (m == i)
-            break;
-        u->heap[i] = u->heap[m];
-        i = m;
-    }
-    if (n)
-        u->heap[i] = last;
-    return top;
+    item *it = u->q[u->qh++].it;
+    if (u->qh == u->qn)
+        u->qh = u->qn = 0;
+    return it;
 }
 
 /* ---- frames and connections: synflow.c ---- */
@@ -436,8 +496,7 @@ static void release(uc *u, item *it)
             conn_drop(u, c);
         break;
     }
-    free(it->data);
-    free(it);
+    item_free(u, it);
 }
 
 static void await_remove(uc *u, item *it)
@@ -541,22 +600,24 @@ static int on_event(void *ctx, void *data, size_t size)
         stash_add(u, eh, (const uint8_t *)data + sizeof *eh, n);
         return 0;
     }
-    item *it = calloc(1, sizeof *it);
+    /* a DATA record's bytes live right after its item: one allocation */
+    size_t dlen = 0;
+    if (eh->type == UC_EV_DATA) {
+        dlen = size - sizeof *eh;
+        if (eh->len < dlen)
+            dlen = eh->len;
+    }
+    item *it = item_alloc(u, dlen);
     if (!it)
         return -ENOMEM;
     memcpy(&it->h, data, sizeof it->h);
     it->seq = u->seq++;
     u->received++;
     if (it->h.type == UC_EV_DATA) {
-        size_t n = size - sizeof it->h;
-        if (it->h.len > n)
-            it->h.len = (uint32_t)n;
-        it->data = malloc(it->h.len ? it->h.len : 1);
-        if (!it->data) {
-            free(it);
-            return -ENOMEM;
-        }
-        memcpy(it->data, (const uint8_t *)data + sizeof it->h, it->h.len);
+        it->h.len = (uint32_t)dlen;
+        it->data = (uint8_t *)(it + 1);
+        it->inl = true;
+        memcpy(it->data, (const uint8_t *)data + sizeof it->h, dlen);
     } else if (it->h.type == UC_EV_SKIP && (it->h.flags & UC_F_SENDFILE)) {
         if (u->sendfile_mode == 0)
             it->data = sendfile_bytes(&it->h);
@@ -583,23 +644,45 @@ static int on_event(void *ctx, void *data, size_t size)
      * than REORDER_NS) goes out next, in place */
     if (it->h.ts < u->released_ts)
         it->h.ts = u->released_ts;
-    if (!heap_push(u, it)) {
-        free(it->data);
-        free(it);
+    if (!q_push(u, it)) {
+        item_free(u, it);
         return -ENOMEM;
     }
     return 0;
 }
 
-static void release_upto(uc *u, uint64_t limit, int64_t now)
+/* The records released are 20-40 ms old and out of the cache (perf: the
+ * first look at each was ~7% of fcgiscope): the queue knows which come
+ * next, so their header lines are fetched a few records ahead. */
+#define PREFETCH_AHEAD 4
+static void prefetch_item(const item *it)
 {
-    while (u->nheap && u->heap[0]->h.ts <= limit) {
-        if (u->heap[0]->awaiting && now - (int64_t)u->heap[0]->h.ts < HOLD_NS)
+#if defined(__GNUC__) || defined(__clang__)
+    __builtin_prefetch(it);
+    __builtin_prefetch((const char *)it + 64);
+#else
+    (void)it;
+#endif
+}
+
+/* Release the queued events up to limit, in order, until one made frames:
+ * true when it stopped there (call again, with the same limit and now, once
+ * the frames went out). So a few frames are pending at a time, not those of
+ * a whole drain: their buffers are reused, still in the cache. */
+static bool release_upto(uc *u, uint64_t limit, int64_t now)
+{
+    while (q_len(u) && u->q[u->qh].ts <= limit) {
+        if (fcs_sf_pending(&u->sf))
+            return true;
+        if (q_len(u) > PREFETCH_AHEAD)
+            prefetch_item(u->q[u->qh + PREFETCH_AHEAD].it);
+        if (q_first(u)->awaiting && now - (int64_t)q_first(u)->h.ts < HOLD_NS)
             break;   /* sendfile bytes may still come from the app's reads */
-        item *it = heap_pop(u);
+        item *it = q_pop(u);
         u->released_ts = it->h.ts;
         release(u, it);
     }
+    return false;
 }
 
 /* ---- the capture source ---- */
@@ -607,23 +690,34 @@ static void release_upto(uc *u, uint64_t limit, int64_t now)
 static int src_next(void *ud, fcs_packet *pkt)
 {
     uc *u = ud;
-    int64_t start = clock_ns(CLOCK_MONOTONIC);
+    int64_t start = 0;
     for (;;) {
         if (fcs_sf_pop(&u->sf, pkt))
             return FCS_CAP_PACKET;
+        if (u->rel_more) {
+            /* a release stopped at frames: go on where it stopped */
+            u->rel_more = release_upto(u, u->rel_limit, u->rel_now);
+            continue;
+        }
         if (u->drain == 1) {
-            /* stopped: what the ring and the reorder heap hold goes out now */
+            /* stopped: what the ring and the reorder queue hold goes out now */
             ring_buffer__consume(u->rb);
-            release_upto(u, UINT64_MAX, INT64_MAX);
             u->drain = 2;
+            u->rel_limit = UINT64_MAX;
+            u->rel_now = INT64_MAX;
+            u->rel_more = release_upto(u, u->rel_limit, u->rel_now);
             continue;
         }
         if (u->stop || u->drain == 2)
             return FCS_CAP_EOF;
         int64_t now = clock_ns(CLOCK_MONOTONIC);
+        if (!start)
+            start = now;
         if (now - u->clock_at > 1000000000)
             sync_clocks(u);
-        release_upto(u, (uint64_t)(now - REORDER_NS), now);
+        u->rel_limit = (uint64_t)(now - REORDER_NS);
+        u->rel_now = now;
+        u->rel_more = release_upto(u, u->rel_limit, u->rel_now);
         if (u->nstash)
             stash_prune(u, now);
         if (fcs_sf_pending(&u->sf))
@@ -632,8 +726,9 @@ static int src_next(void *ud, fcs_packet *pkt)
         if (waited >= WAIT_MS)
             return FCS_CAP_TIMEOUT;
         /* most records wake nobody (BPF_RB_NO_WAKEUP): drained every
-         * POLL_MS; a sendfile record wakes the poll at once */
-        int r = ring_buffer__poll(u->rb, POLL_MS);
+         * POLL_MS; a sendfile record, or a ring a quarter full, wakes the
+         * poll at once */
+        int r = ring_buffer__poll(u->rb, u->poll_ms);
         /* epoll only reports wakeups: what came without one is read here */
         if (r >= 0 || r == -EINTR)
             r = ring_buffer__consume(u->rb);
@@ -657,7 +752,7 @@ static bool src_stats(void *ud, uint64_t *received, uint64_t *dropped)
     if (ncpu > 0) {
         uint64_t *v = calloc((size_t)ncpu, sizeof *v);
         uint32_t k = 0;
-        if (v && bpf_map__lookup_elem(u->skel->maps.lost, &k, sizeof k, v,
+        if (v && bpf_map__lookup_elem(u->m_lost, &k, sizeof k, v,
                                       (size_t)ncpu * sizeof *v, 0) == 0)
             for (int i = 0; i < ncpu; i++)
                 lost += v[i];
@@ -682,19 +777,93 @@ static void src_drain(void *ud)
     u->drain = 1;
 }
 
+/* ---- the two builds of the BPF programs (unixcap.bpf.c) ---- */
+
+static void variant_down(uc *u)
+{
+    unixcap_btf_bpf__destroy(u->bskel);
+    unixcap_bpf__destroy(u->skel);
+    u->bskel = NULL;
+    u->skel = NULL;
+    u->m_events = u->m_lost = NULL;
+    u->watched = NULL;
+}
+
+#define UC_SETUP(sk, st) do {                                                              \
+        (sk)->rodata->target_ino = (uint64_t)(st)->st_ino;                                \
+        (sk)->rodata->target_dev = (uint32_t)(major((st)->st_dev) << 20 | minor((st)->st_dev)); \
+        (sk)->rodata->self_tgid = (uint32_t)getpid();                                     \
+        u->m_events = (sk)->maps.events;                                                  \
+        u->m_lost = (sk)->maps.lost;                                                      \
+    } while (0)
+
+static int mark_holders(uc *u, const struct stat *st);
+
+/* Opens, loads and attaches one build (btf: tp_btf, else raw tracepoints),
+ * marking the processes that already hold the socket in between. 0, or an
+ * errno with *stage "open", "load" or "attach" (the build is then down). */
+static int variant_up(uc *u, bool btf, const struct stat *st, const char **stage)
+{
+    *stage = "open";
+    if (btf) {
+        u->bskel = unixcap_btf_bpf__open();
+        if (!u->bskel)
+            return errno ? errno : ENOMEM;
+        UC_SETUP(u->bskel, st);
+    } else {
+        u->skel = unixcap_bpf__open();
+        if (!u->skel)
+            return errno ? errno : ENOMEM;
+        UC_SETUP(u->skel, st);
+    }
+    /* FCGISCOPE_UNIX_RING_KB: ring buffer size (a power of two pages; tests
+     * shrink it to make records get lost) */
+    const char *rk = getenv("FCGISCOPE_UNIX_RING_KB");
+    if (rk && *rk) {
+        unsigned long kb = strtoul(rk, NULL, 10);
+        if (kb >= 4 && kb <= (1ul << 20) && !(kb & (kb - 1)))
+            bpf_map__set_max_entries(u->m_events, (uint32_t)(kb * 1024));
+    }
+    uint64_t wake = bpf_map__max_entries(u->m_events) / 4;
+    if (btf)
+        u->bskel->rodata->wake_bytes = wake;
+    else
+        u->skel->rodata->wake_bytes = wake;
+    *stage = "load";
+    errno = 0;
+    int r = btf ? unixcap_btf_bpf__load(u->bskel) : unixcap_bpf__load(u->skel);
+    if (r == 0) {
+        /* .bss is mapped into this process by the load */
+        u->watched = (uint64_t *)(btf ? u->bskel->bss->watched : u->skel->bss->watched);
+        mark_holders(u, st);
+        *stage = "attach";
+        errno = 0;
+        r = btf ? unixcap_btf_bpf__attach(u->bskel) : unixcap_bpf__attach(u->skel);
+    }
+    if (r) {
+        int e = errno ? errno : -r;
+        variant_down(u);
+        return e ? e : EINVAL;
+    }
+    return 0;
+}
+
 static void src_close(void *ud)
 {
     uc *u = ud;
     if (!u)
         return;
     ring_buffer__free(u->rb);
-    unixcap_bpf__destroy(u->skel);
-    while (u->nheap) {
-        item *it = heap_pop(u);
-        free(it->data);
-        free(it);
+    variant_down(u);
+    while (q_len(u)) {
+        item_free(u, q_pop(u));
     }
-    free(u->heap);
+    for (int k = 0; k < 2; k++) {
+        while (u->npool[k])
+            free(u->pool[k][--u->npool[k]]);
+        free(u->pool[k]);
+    }
+    free(u->q);
     if (getenv("FCGISCOPE_UNIX_DEBUG")) {
         for (size_t i = 0; i < u->nawait; i++)
             fprintf(stderr, "awaiting: conn %llx off %llu len %u filled %u\n",
@@ -787,9 +956,10 @@ static int mark_holders(uc *u, const struct stat *target)
         closedir(fds);
         if (holds) {
             uint32_t tgid = (uint32_t)pid;
-            uint8_t one = 1;
-            if (bpf_map__update_elem(u->skel->maps.procs, &tgid, sizeof tgid, &one, sizeof one, 0) == 0)
+            if (tgid >> 6 < UC_PID_WORDS) {
+                __atomic_fetch_or(&u->watched[tgid >> 6], 1ull << (tgid & 63), __ATOMIC_RELAXED);
                 marked++;
+            }
         }
     }
     if (proc)
@@ -851,27 +1021,36 @@ fcs_capture *fcs_unix_open(const char *path, char *err, size_t errlen)
         return NULL;
     }
     snprintf(u->path, sizeof u->path, "%s", real);
-    u->skel = unixcap_bpf__open();
-    if (!u->skel) {
-        snprintf(err, errlen, "--unix: cannot open the BPF object: %s", strerror(errno));
-        free(u);
-        return NULL;
+    for (int k = 0; k < 2; k++)
+        u->pool[k] = malloc(POOL_MAX[k] * sizeof *u->pool[k]);   /* NULL: a malloc per record */
+    /* The tp_btf build first (cheaper per syscall: plain loads, task
+     * storage); the raw tracepoint build where it is refused (kernels before
+     * 6.2: no bpf_rdonly_cast), said once. FCGISCOPE_UNIX_HOOK=raw or btf
+     * takes one build only (tests, benchmarks). */
+    const char *hook = getenv("FCGISCOPE_UNIX_HOOK");
+    bool only_raw = hook && !strcmp(hook, "raw"), only_btf = hook && !strcmp(hook, "btf");
+    const char *stage = "open";
+    int e = 0;
+    if (!only_raw) {
+        e = variant_up(u, true, &st, &stage);
+        if (e == EPERM)
+            only_btf = true;   /* not permitted: the other build would not be either */
+        if (e && !only_btf) {
+            fprintf(stderr, "fcgiscope: --unix: the tp_btf programs could not %s (%s%s%s); "
+                    "using raw tracepoints, which cost every traced syscall more\n", stage,
+                    strerror(e), last_libbpf[0] ? ": " : "", last_libbpf);
+            last_libbpf[0] = '\0';
+        }
     }
-    u->skel->rodata->target_ino = (uint64_t)st.st_ino;
-    u->skel->rodata->target_dev = (uint32_t)(major(st.st_dev) << 20 | minor(st.st_dev));
-    u->skel->rodata->self_tgid = (uint32_t)getpid();
-    /* FCGISCOPE_UNIX_RING_KB: ring buffer size (a power of two pages; tests
-     * shrink it to make records get lost) */
-    const char *rk = getenv("FCGISCOPE_UNIX_RING_KB");
-    if (rk && *rk) {
-        unsigned long kb = strtoul(rk, NULL, 10);
-        if (kb >= 4 && kb <= (1ul << 20) && !(kb & (kb - 1)))
-            bpf_map__set_max_entries(u->skel->maps.events, (uint32_t)(kb * 1024));
-    }
-    int r = unixcap_bpf__load(u->skel);
-    if (r) {
-        int e = errno ? errno : -r;
-        if (e == EPERM || e == EACCES)
+    if (only_raw || (e && !only_btf))
+        e = variant_up(u, false, &st, &stage);
+    if (e) {
+        if (!strcmp(stage, "open"))
+            snprintf(err, errlen, "--unix: cannot open the BPF object: %s", strerror(e));
+        else if (!strcmp(stage, "attach"))
+            snprintf(err, errlen, "--unix: cannot attach to the sys_enter/sys_exit tracepoints "
+                     "(%s): run as root (or with CAP_BPF and CAP_PERFMON)", strerror(e));
+        else if (e == EPERM)
             snprintf(err, errlen, "--unix: not permitted to load BPF programs (%s): run as root "
                      "(or with CAP_BPF and CAP_PERFMON)", strerror(e));
         else
@@ -882,16 +1061,7 @@ fcs_capture *fcs_unix_open(const char *path, char *err, size_t errlen)
         src_close(u);
         return NULL;
     }
-    mark_holders(u, &st);
-    r = unixcap_bpf__attach(u->skel);
-    if (r) {
-        int e = errno ? errno : -r;
-        snprintf(err, errlen, "--unix: cannot attach to the sys_enter/sys_exit raw tracepoints "
-                 "(%s): run as root (or with CAP_BPF and CAP_PERFMON)", strerror(e));
-        src_close(u);
-        return NULL;
-    }
-    u->rb = ring_buffer__new(bpf_map__fd(u->skel->maps.events), on_event, u, NULL);
+    u->rb = ring_buffer__new(bpf_map__fd(u->m_events), on_event, u, NULL);
     if (!u->rb) {
         snprintf(err, errlen, "--unix: cannot open the BPF ring buffer: %s", strerror(errno));
         src_close(u);
@@ -899,6 +1069,8 @@ fcs_capture *fcs_unix_open(const char *path, char *err, size_t errlen)
     }
     sync_clocks(u);
     u->debug = getenv("FCGISCOPE_UNIX_DEBUG") != NULL;
+    const char *pm = getenv("FCGISCOPE_UNIX_POLL_MS");
+    u->poll_ms = pm && atoi(pm) > 0 && atoi(pm) <= 1000 ? atoi(pm) : POLL_MS;
     const char *sf = getenv("FCGISCOPE_UNIX_SENDFILE");
     u->sendfile_mode = !sf ? 0 : !strcmp(sf, "gap") ? 1 : !strcmp(sf, "reads") ? 2 : 0;
     fcs_cap_source src;

@@ -17,6 +17,9 @@
 #   2 the requests, checked against nginx's access log; written with -w and
 #     read back by fcgiscope (same requests, statuses, ns latencies, bodies)
 #     and, given the plugin, by tshark (same statuses and ns latencies)
+#   2r the same with the fallback build (raw tracepoints and probe reads,
+#     FCGISCOPE_UNIX_HOOK=raw); phase 2's own run used the tp_btf build
+#     without a word on stderr (on Linux 6.2 or later)
 #   3 sendfile bytes not read back (FCGISCOPE_UNIX_SENDFILE=gap): the body is
 #     a known-length gap: stdin_bytes still exact, capture_gap on the request
 #   3c sendfile bytes not read back from the file (FCGISCOPE_UNIX_SENDFILE=
@@ -408,6 +411,23 @@ sys.exit(0 if bodies and all(bodies) else 1)
 PY
 }
 body_check "$tmp/out.pcap" "phase 2 -w"
+
+# the default build is the tp_btf one; the raw tracepoints only where it is refused, said once
+kv=$(uname -r | sed 's/^\([0-9]*\)\.\([0-9]*\).*/\1 \2/')
+if [ "$(echo "$kv" | awk '{print ($1 > 6 || ($1 == 6 && $2 >= 2))}')" = 1 ]; then
+  if grep -q "using raw tracepoints" "$tmp/scope.err"; then bad "phase 2: the tp_btf build was refused: $(cat "$tmp/scope.err")"
+  else ok "phase 2: the tp_btf build (no fallback notice)"; fi
+else
+  echo "note: Linux $(uname -r) predates bpf_rdonly_cast (6.2): the raw tracepoint build is expected"
+fi
+
+# ---- phase 2r: the fallback build (raw tracepoints), the same requests and checks ----
+FCGISCOPE_UNIX_HOOK=raw start_scope "$tmp/raw.json" "$tmp/raw.err" --param HTTP_X_REQUEST_ID -w "$tmp/raw.pcap"
+send_all x
+sleep 0.5
+stop_scope
+if check main "$tmp/raw.json" x; then ok "phase 2r: the raw tracepoint build: every request as nginx saw it"; else bad "phase 2r (see above)"; fi
+body_check "$tmp/raw.pcap" "phase 2r -w"
 
 # ---- phase 3: sendfile bytes not read back -> known-length gap ----
 FCGISCOPE_UNIX_SENDFILE=gap start_scope "$tmp/gap.json" "$tmp/gap.err" --param HTTP_X_REQUEST_ID
