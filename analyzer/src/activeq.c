@@ -18,7 +18,7 @@ static void sift_up(activeq *q, size_t i)
     activeq_node *nd = q->h[i];
     while (i > 0) {
         size_t parent = (i - 1) / 2;
-        if (!activeq_less(nd, q->h[parent]))
+        if (!fcs_activeq_less(nd, q->h[parent]))
             break;
         place(q, i, q->h[parent]);
         i = parent;
@@ -33,9 +33,9 @@ static void sift_down(activeq *q, size_t i)
         size_t l = 2 * i + 1, r = l + 1, m = l;
         if (l >= q->n)
             break;
-        if (r < q->n && activeq_less(q->h[r], q->h[l]))
+        if (r < q->n && fcs_activeq_less(q->h[r], q->h[l]))
             m = r;
-        if (!activeq_less(q->h[m], nd))
+        if (!fcs_activeq_less(q->h[m], nd))
             break;
         place(q, i, q->h[m]);
         i = m;
@@ -43,7 +43,7 @@ static void sift_down(activeq *q, size_t i)
     place(q, i, nd);
 }
 
-bool activeq_push(activeq *q, activeq_node *nd)
+bool fcs_activeq_push(activeq *q, activeq_node *nd)
 {
     if (q->n == q->cap) {
         size_t cap = q->cap ? q->cap * 2 : 64;
@@ -58,7 +58,7 @@ bool activeq_push(activeq *q, activeq_node *nd)
     return true;
 }
 
-void activeq_remove(activeq *q, activeq_node *nd)
+void fcs_activeq_remove(activeq *q, activeq_node *nd)
 {
     size_t i = nd->idx;
     q->n--;
@@ -69,7 +69,7 @@ void activeq_remove(activeq *q, activeq_node *nd)
     sift_up(q, i); /* (a no-op when it went down) */
 }
 
-void activeq_free(activeq *q)
+void fcs_activeq_free(activeq *q)
 {
     free(q->h);
     q->h = NULL;

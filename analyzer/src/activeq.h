@@ -26,25 +26,25 @@ typedef struct activeq {
 } activeq;
 
 /* Does x start before y? */
-static inline bool activeq_less(const activeq_node *x, const activeq_node *y)
+static inline bool fcs_activeq_less(const activeq_node *x, const activeq_node *y)
 {
     return x->ns < y->ns || (x->ns == y->ns && x->tag < y->tag);
 }
 
 /* Note nd (ns and tag set). false: out of memory, not noted. A zeroed
  * activeq is empty. */
-bool activeq_push(activeq *q, activeq_node *nd);
+bool fcs_activeq_push(activeq *q, activeq_node *nd);
 
 /* Remove nd, which is in q. */
-void activeq_remove(activeq *q, activeq_node *nd);
+void fcs_activeq_remove(activeq *q, activeq_node *nd);
 
 /* The earliest, NULL when none is active. */
-static inline const activeq_node *activeq_min(const activeq *q)
+static inline const activeq_node *fcs_activeq_min(const activeq *q)
 {
     return q->n ? q->h[0] : NULL;
 }
 
 /* The array (the nodes are the caller's). */
-void activeq_free(activeq *q);
+void fcs_activeq_free(activeq *q);
 
 #endif

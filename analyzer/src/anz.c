@@ -148,7 +148,7 @@ static void begin_drop(anz *a, flowctx *fc, begin_node *n)
             *pp = n->next;
             break;
         }
-    activeq_remove(&a->active, &n->key);
+    fcs_activeq_remove(&a->active, &n->key);
     free(n);
 }
 
@@ -162,7 +162,7 @@ static void write_item(void *ud, void *item, bool write)
     if (it->is_req) {
         if (write)
             a->cfg.sink.request(a->cfg.sink.ud, Q_REQ(it));
-        rec_free(Q_REQ(it));
+        fcs_req_free(Q_REQ(it));
     } else if (write) {
         a->cfg.sink.anomaly(a->cfg.sink.ud, Q_ANOM(it));
     }
@@ -173,7 +173,7 @@ static void write_item(void *ud, void *item, bool write)
 static void q_push(anz *a, qitem *it)
 {
     orderq_ent e = { it->ns, it->tag, it->seq, it };
-    if (!orderq_push(&a->q, e)) {
+    if (!fcs_orderq_push(&a->q, e)) {
         write_item(a, it, true);
         a->c.emitted_late++;
         return;
@@ -200,22 +200,22 @@ static void emit(anz *a, qitem *it)
         write_item(a, it, true);
         return;
     }
-    att_push(a->att, it, it->is_req ? Q_REQ(it) : NULL, it->is_req ? NULL : Q_ANOM(it), it->ns);
+    fcs_att_push(a->att, it, it->is_req ? Q_REQ(it) : NULL, it->is_req ? NULL : Q_ANOM(it), it->ns);
 }
 
 /* No line still to come sorts before the queue's head, the earliest active
  * BEGIN_REQUEST and the ordering bound: tell the attempts stage. */
 static void advance_attempts(anz *a)
 {
-    if (!a->att || att_held(a->att) == 0)
+    if (!a->att || fcs_att_held(a->att) == 0)
         return;
     int64_t h = a->bound_ns;
     if (a->q.n > 0 && a->q.e[0].ns < h)
         h = a->q.e[0].ns;
-    const activeq_node *act = activeq_min(&a->active);
+    const activeq_node *act = fcs_activeq_min(&a->active);
     if (act && act->ns < h)
         h = act->ns;
-    att_advance(a->att, h);
+    fcs_att_advance(a->att, h);
 }
 
 static inline void kmin(int64_t *ns, uint64_t *tag, int64_t n2, uint64_t t2)
@@ -254,7 +254,7 @@ static void bound_update(anz *a)
  * before it (a request that may still precede it): count it late. */
 static void count_if_late(anz *a, const orderq_ent *top)
 {
-    const activeq_node *act = activeq_min(&a->active);
+    const activeq_node *act = fcs_activeq_min(&a->active);
     if (act && !key_less(top->ns, top->tag, act->ns, act->tag))
         a->c.emitted_late++;
 }
@@ -264,9 +264,9 @@ static void drain(anz *a, bool flush)
 {
     size_t cap = a->cfg.max_pending;
     const orderq_ent *top;
-    while ((top = orderq_top(&a->q)) != NULL) {
+    while ((top = fcs_orderq_top(&a->q)) != NULL) {
         bool go = flush;
-        if (!go && a->have_rel && !orderq_less(&a->rel, top)) {
+        if (!go && a->have_rel && !fcs_orderq_less(&a->rel, top)) {
             /* streams: queued too long (wall clock), written anyway */
             go = true;
             a->rel_emitted = true;
@@ -277,7 +277,7 @@ static void drain(anz *a, bool flush)
             count_if_late(a, top);
         }
         if (!go && a->have_cur) {
-            const activeq_node *act = activeq_min(&a->active);
+            const activeq_node *act = fcs_activeq_min(&a->active);
             bool before_active = !act || key_less(top->ns, top->tag, act->ns, act->tag);
             if (!before_active)
                 break;
@@ -288,7 +288,7 @@ static void drain(anz *a, bool flush)
                 bound_update(a);
                 go = key_less(top->ns, top->tag, a->bound_ns, a->bound_tag);
             }
-            /* The fallback: top->ns < cur_ns - lag (lag >= 0, anz_new;
+            /* The fallback: top->ns < cur_ns - lag (lag >= 0, fcs_anz_new;
              * when cur_ns - lag would roll over below INT64_MIN, nothing is
              * below it). Bounds memory when a direction never completes a
              * record again (hunting forever). */
@@ -299,7 +299,7 @@ static void drain(anz *a, bool flush)
         }
         if (!go)
             break;
-        emit(a, orderq_pop(&a->q));
+        emit(a, fcs_orderq_pop(&a->q));
     }
     advance_attempts(a);
 }
@@ -371,7 +371,7 @@ static void on_record(void *ud, const fsd_record_event *ev)
     n->key.ns = ev->first.ns;
     n->key.tag = ev->first.tag;
     n->rid = ev->hdr.request_id;
-    if (!activeq_push(&fc->a->active, &n->key)) {
+    if (!fcs_activeq_push(&fc->a->active, &n->key)) {
         free(n);
         return;
     }
@@ -432,7 +432,7 @@ static void on_anomaly(void *ud, const fsd_anomaly_event *ev)
         fc->since_ns[d] = INT64_MAX;
     }
     fsd_severity sev = ev->severity ? ev->severity : fsd_anomaly_severity(ev->id);
-    stats_anomaly(a->cfg.st, ev->id, sev, ev->at.tag, ev->detail);
+    fcs_stats_anomaly(a->cfg.st, ev->id, sev, ev->at.tag, ev->detail);
     if (ev->in_transaction)
         return;
     qitem *it = anom_item(ev->id, sev, ev->at.tag, ev->at.ns);
@@ -487,7 +487,7 @@ static void on_transaction(void *ud, const fsd_transaction *tx)
     } else {
         begin_node *oldest = NULL;
         for (begin_node *n = fc->begins; n; n = n->next)
-            if (n->rid == tx->request_id && (!oldest || activeq_less(&n->key, &oldest->key)))
+            if (n->rid == tx->request_id && (!oldest || fcs_activeq_less(&n->key, &oldest->key)))
                 oldest = n;
         if (oldest)
             begin_drop(a, fc, oldest);
@@ -503,16 +503,16 @@ static void on_transaction(void *ud, const fsd_transaction *tx)
 
     /* One allocation: the record, then its strings (the queue holds about a
      * second of requests; a malloc per string cost time and memory). */
-    size_t extra = rec_tx_size(tx, a->o->params, a->o->nparams);
+    size_t extra = fcs_req_tx_size(tx, a->o->params, a->o->nparams);
     qitem *it = malloc(sizeof(qreq) + extra);
     if (!it)
         return;
     memset(it, 0, sizeof *it);
     it->is_req = true;
     req_rec *r = Q_REQ(it);
-    rec_from_tx_inline(r, tx, a->o->params, a->o->nparams, (char *)it + sizeof(qreq));
-    rec_set_end_time(r, fc->at_ns); /* incomplete: delivered at the capture's end or close */
-    att_keys_from_tx(r, tx);
+    fcs_req_from_tx_inline(r, tx, a->o->params, a->o->nparams, (char *)it + sizeof(qreq));
+    fcs_req_set_end_time(r, fc->at_ns); /* incomplete: delivered at the capture's end or close */
+    fcs_att_keys_from_tx(r, tx);
     r->conn_id = fc->f->id;
     memcpy(r->client, FC_CLIENT(fc), (size_t)fc->clen + 1);
     memcpy(r->server, FC_SERVER(fc), (size_t)fc->slen + 1);
@@ -542,11 +542,11 @@ static void on_transaction(void *ud, const fsd_transaction *tx)
             r->latency_ns = r->latency_ns > INT64_MAX - wait ? INT64_MAX : r->latency_ns + wait;
         if (r->has_elapsed)
             r->elapsed_ns = r->elapsed_ns > INT64_MAX - wait ? INT64_MAX : r->elapsed_ns + wait;
-        stats_request(a->cfg.st, r);
+        fcs_stats_request(a->cfg.st, r);
         r->latency_ns = fcgi;
         r->elapsed_ns = el;
     } else {
-        stats_request(a->cfg.st, r);
+        fcs_stats_request(a->cfg.st, r);
     }
     if (tx->t_begin.set) {
         it->ns = tx->t_begin.ns;
@@ -633,7 +633,7 @@ static flowctx *flow_ctx(anz *a, fcs_flow *f)
     fsd_conn_config cc;
     memset(&cc, 0, sizeof cc);
     fsd_limits_default(&cc.limits);
-    opts_set_limits(a->o, &cc.limits); /* --max-header, --upstream-timeout */
+    fcs_opts_set_limits(a->o, &cc.limits); /* --max-header, --upstream-timeout */
     cc.cb = &dec_cb;
     cc.ud = fc;
     cc.flags = f->midstream & (FSD_CONN_MIDSTREAM_CLIENT | FSD_CONN_MIDSTREAM_SERVER);
@@ -670,8 +670,8 @@ static void held_drop(anz *a, size_t i)
 static void conn_event_out(anz *a, qitem *it)
 {
     anom_rec *ar = Q_ANOM(it);
-    stats_anomaly(a->cfg.st, ar->id, ar->severity, ar->frame, ar->detail);
-    if (stats_backend(a->cfg.st, ar->id, ar->server) > STATS_BACKEND_LINES) {
+    fcs_stats_anomaly(a->cfg.st, ar->id, ar->severity, ar->frame, ar->detail);
+    if (fcs_stats_backend(a->cfg.st, ar->id, ar->server) > STATS_BACKEND_LINES) {
         /* a SYN flood or a long outage: counted (anomalies, backend), the
          * lines stop at STATS_BACKEND_LINES per server and kind */
         a->cfg.st->backend_unlisted++;
@@ -880,7 +880,7 @@ static void tcp_anomaly(void *ud, fsd_anomaly_id id, fcs_flow *f, uint64_t frame
 {
     anz *a = ud;
     fsd_severity sev = fsd_anomaly_severity(id);
-    stats_anomaly(a->cfg.st, id, sev, frame, detail);
+    fcs_stats_anomaly(a->cfg.st, id, sev, frame, detail);
     qitem *it = anom_item(id, sev, frame, ts_ns);
     if (!it)
         return;
@@ -906,7 +906,7 @@ static const fcs_tcp_callbacks tcp_cb = {
 
 /* ---- public --------------------------------------------------------------- */
 
-anz *anz_new(const anz_config *cfg)
+anz *fcs_anz_new(const anz_config *cfg)
 {
     anz *a = calloc(1, sizeof *a);
     if (!a)
@@ -918,7 +918,7 @@ anz *anz_new(const anz_config *cfg)
     if (a->cfg.max_pending == 0)
         a->cfg.max_pending = ANZ_MAX_PENDING;
     a->bound_ns = INT64_MIN;
-    a->att = att_new(cfg->st, ATT_WINDOW_NS, 0, write_item, a);
+    a->att = fcs_att_new(cfg->st, ATT_WINDOW_NS, 0, write_item, a);
     if (!a->att) {
         free(a);
         return NULL;
@@ -933,7 +933,7 @@ anz *anz_new(const anz_config *cfg)
     }
     a->ports = malloc(n * sizeof *a->ports);
     if (!a->ports) {
-        att_free(a->att);
+        fcs_att_free(a->att);
         free(a);
         return NULL;
     }
@@ -960,7 +960,7 @@ anz *anz_new(const anz_config *cfg)
     tc.max_flows = a->o->max_flows;
     a->tcp = fcs_tcp_new(&tc, &tcp_cb, a);
     if (!a->tcp) {
-        att_free(a->att);
+        fcs_att_free(a->att);
         free(a->ports);
         free(a);
         return NULL;
@@ -994,7 +994,7 @@ static void note_time(anz *a, int64_t ts, uint64_t frame)
     a->c.last_frame = frame;
 }
 
-void anz_packet(anz *a, const fcs_packet *pkt)
+void fcs_anz_packet(anz *a, const fcs_packet *pkt)
 {
     note_time(a, pkt->ts_ns, pkt->frame);
     fcs_tcp_packet(a->tcp, pkt);
@@ -1002,19 +1002,19 @@ void anz_packet(anz *a, const fcs_packet *pkt)
      * still in flight (drain() would stop at its first test). */
     if (a->q.n == 0)
         return;
-    const activeq_node *act = activeq_min(&a->active);
+    const activeq_node *act = fcs_activeq_min(&a->active);
     if (a->q.n <= a->cfg.max_pending && act
         && !key_less(a->q.e[0].ns, a->q.e[0].tag, act->ns, act->tag))
         return;
     drain(a, false);
 }
 
-void anz_damaged(anz *a, uint64_t frame, int64_t ts_ns, const char *msg)
+void fcs_anz_damaged(anz *a, uint64_t frame, int64_t ts_ns, const char *msg)
 {
     fcs_tcp_raise(a->tcp, FSD_A_capture_truncated, NULL, frame, ts_ns, msg);
 }
 
-void anz_tick(anz *a, int64_t now_ns)
+void fcs_anz_tick(anz *a, int64_t now_ns)
 {
     if (a->have_cur && now_ns > a->cur_ns) {
         a->cur_ns = now_ns;
@@ -1024,15 +1024,15 @@ void anz_tick(anz *a, int64_t now_ns)
     /* live: lines are written as they complete, not in start order; time
      * passing settles the failed requests whose retry did not come */
     if (a->cfg.immediate && a->att && a->have_cur)
-        att_advance(a->att, a->cur_ns);
+        fcs_att_advance(a->att, a->cur_ns);
 }
 
-void anz_idle(anz *a, int64_t wall_ns)
+void fcs_anz_idle(anz *a, int64_t wall_ns)
 {
     if (a->cfg.wall_lag_ns > 0) {
         while (a->wq_len > 0 && a->wq[a->wq_head].wall <= wall_ns - a->cfg.wall_lag_ns) {
             const orderq_ent *k = &a->wq[a->wq_head].key;
-            if (!a->have_rel || orderq_less(&a->rel, k))
+            if (!a->have_rel || fcs_orderq_less(&a->rel, k))
                 a->rel = *k;
             a->have_rel = true;
             a->wq_head = (a->wq_head + 1) % a->wq_cap;
@@ -1047,10 +1047,10 @@ void anz_idle(anz *a, int64_t wall_ns)
      * lines the release key let go: they waited that long already) write it
      * undecided (a retry seen later is not grouped with it) */
     if (a->cfg.wall_lag_ns > 0 && a->att) {
-        if (att_held(a->att) == 0) {
+        if (fcs_att_held(a->att) == 0) {
             a->att_wall = 0;
         } else if (a->rel_emitted || (a->att_wall && wall_ns - a->att_wall >= a->cfg.wall_lag_ns)) {
-            att_flush(a->att);
+            fcs_att_flush(a->att);
             a->att_wall = 0;
         } else if (a->att_wall == 0) {
             a->att_wall = wall_ns;
@@ -1059,22 +1059,22 @@ void anz_idle(anz *a, int64_t wall_ns)
     a->rel_emitted = false;
 }
 
-void anz_report_drops(anz *a, fcs_capture *cap)
+void fcs_anz_report_drops(anz *a, fcs_capture *cap)
 {
     fcs_cap_report_drops(cap, a->tcp);
 }
 
-void anz_finish(anz *a)
+void fcs_anz_finish(anz *a)
 {
     fcs_tcp_finish(a->tcp, a->cur_ns, a->cur_frame);
     /* ports FastCGI never showed up on: their handshake events are not ours */
     while (a->nheld)
         held_drop(a, a->nheld - 1);
     drain(a, true);
-    att_flush(a->att);
+    fcs_att_flush(a->att);
 }
 
-void anz_in_flight(const anz *a, void (*fn)(void *ud, const char *server, uint64_t n), void *ud)
+void fcs_anz_in_flight(const anz *a, void (*fn)(void *ud, const char *server, uint64_t n), void *ud)
 {
     for (size_t i = 0; i < a->nfc; i++) {
         const flowctx *fc = a->fcs[i];
@@ -1086,35 +1086,35 @@ void anz_in_flight(const anz *a, void (*fn)(void *ud, const char *server, uint64
     }
 }
 
-void anz_get_counters(const anz *a, anz_counters *out)
+void fcs_anz_get_counters(const anz *a, anz_counters *out)
 {
     *out = a->c;
 }
 
-void anz_get_tcp_stats(const anz *a, fcs_tcp_stats *out)
+void fcs_anz_get_tcp_stats(const anz *a, fcs_tcp_stats *out)
 {
     fcs_tcp_get_stats(a->tcp, out);
 }
 
-void anz_free(anz *a)
+void fcs_anz_free(anz *a)
 {
     if (!a)
         return;
     fcs_tcp_free(a->tcp);
-    att_free(a->att); /* like the queue below: what is still held is dropped */
+    fcs_att_free(a->att); /* like the queue below: what is still held is dropped */
     while (a->q.n > 0) {
-        qitem *it = orderq_pop(&a->q);
+        qitem *it = fcs_orderq_pop(&a->q);
         if (it->is_req)
-            rec_free(Q_REQ(it));
+            fcs_req_free(Q_REQ(it));
         free(it);
     }
     while (a->nheld)
         held_drop(a, a->nheld - 1);
     free(a->held);
     free(a->held_port);
-    orderq_free(&a->q);
+    fcs_orderq_free(&a->q);
     free(a->wq);
-    activeq_free(&a->active);
+    fcs_activeq_free(&a->active);
     free(a->fcs);
     free(a->ports);
     free(a);

@@ -31,7 +31,7 @@
  * every record is written when it completes.
  *
  * Streams (a pipe: cfg.wall_lag_ns > 0): a record also leaves the queue once
- * it has waited wall_lag_ns of WALL CLOCK (anz_idle() checks; the caller
+ * it has waited wall_lag_ns of WALL CLOCK (fcs_anz_idle() checks; the caller
  * calls it when input pauses and every ~200 ms), together with everything
  * queued before it in start order, even when an earlier request is still in
  * flight (that one is then written late, counted in emitted_late): a pipe's
@@ -89,26 +89,26 @@ typedef struct anz_counters {
 
 typedef struct anz anz;
 
-anz *anz_new(const anz_config *cfg);
+anz *fcs_anz_new(const anz_config *cfg);
 /* One captured frame, in capture order. */
-void anz_packet(anz *a, const fcs_packet *pkt);
+void fcs_anz_packet(anz *a, const fcs_packet *pkt);
 /* The capture layer reported damage (capture_truncated). */
-void anz_damaged(anz *a, uint64_t frame, int64_t ts_ns, const char *msg);
+void fcs_anz_damaged(anz *a, uint64_t frame, int64_t ts_ns, const char *msg);
 /* Live: time passes without packets (expire idle flows, drain). */
-void anz_tick(anz *a, int64_t now_ns);
+void fcs_anz_tick(anz *a, int64_t now_ns);
 /* Streams: the input pauses or ~200 ms passed (wall_ns: CLOCK_MONOTONIC).
  * Writes what can be written now: the ordering bound is recomputed, and
  * records queued cfg.wall_lag_ns ago or more are released. */
-void anz_idle(anz *a, int64_t wall_ns);
+void fcs_anz_idle(anz *a, int64_t wall_ns);
 /* Live: report libpcap drops as capture_drops. */
-void anz_report_drops(anz *a, fcs_capture *cap);
+void fcs_anz_report_drops(anz *a, fcs_capture *cap);
 /* End of input: finish every flow and write everything still queued. */
-void anz_finish(anz *a);
-void anz_get_counters(const anz *a, anz_counters *out);
+void fcs_anz_finish(anz *a);
+void fcs_anz_get_counters(const anz *a, anz_counters *out);
 /* Requests in flight (BEGIN_REQUEST seen, not ended yet): fn once per
  * connection that has any, with its server "ip:port" (valid during the call). */
-void anz_in_flight(const anz *a, void (*fn)(void *ud, const char *server, uint64_t n), void *ud);
-void anz_get_tcp_stats(const anz *a, fcs_tcp_stats *out);
-void anz_free(anz *a);
+void fcs_anz_in_flight(const anz *a, void (*fn)(void *ud, const char *server, uint64_t n), void *ud);
+void fcs_anz_get_tcp_stats(const anz *a, fcs_tcp_stats *out);
+void fcs_anz_free(anz *a);
 
 #endif

@@ -43,7 +43,7 @@ static const struct {
     [K_SCRIPT] = { "SCRIPT_NAME", 11 },
 };
 
-void att_keys_from_tx(req_rec *r, const fsd_transaction *tx)
+void fcs_att_keys_from_tx(req_rec *r, const fsd_transaction *tx)
 {
     const fsd_param *last[K_N] = { 0 };
     /* One pass over the params the decoder decoded; the last occurrence
@@ -111,7 +111,7 @@ struct attempts {
     bool have_horizon;
 };
 
-attempts *att_new(stats *st, int64_t window_ns, size_t max_held, att_release_fn release, void *ud)
+attempts *fcs_att_new(stats *st, int64_t window_ns, size_t max_held, att_release_fn release, void *ud)
 {
     attempts *g = calloc(1, sizeof *g);
     if (!g)
@@ -191,12 +191,12 @@ static void mark_retried(attempts *g, size_t ia, req_rec *b)
     fsd_severity worst = FSD_SEV_NOTE;
     bool keep_error = false;
     for (unsigned id = 0; id < FSD_A_COUNT; id++) {
-        if (!rec_has_anomaly(a, (fsd_anomaly_id)id))
+        if (!fcs_req_has_anomaly(a, (fsd_anomaly_id)id))
             continue;
         fsd_severity s = fsd_anomaly_severity((fsd_anomaly_id)id);
         if (failure_id((fsd_anomaly_id)id)) {
             if (s > FSD_SEV_NOTE)
-                stats_anomaly_downgrade(g->st, (fsd_anomaly_id)id, s, FSD_SEV_NOTE);
+                fcs_stats_anomaly_downgrade(g->st, (fsd_anomaly_id)id, s, FSD_SEV_NOTE);
             continue;
         }
         if (s > worst)
@@ -209,7 +209,7 @@ static void mark_retried(attempts *g, size_t ia, req_rec *b)
         held *x = at(g, i);
         if (x->a && x->a->conn_id == a->conn_id && failure_id(x->a->id)
             && x->a->severity > FSD_SEV_NOTE) {
-            stats_anomaly_downgrade(g->st, x->a->id, x->a->severity, FSD_SEV_NOTE);
+            fcs_stats_anomaly_downgrade(g->st, x->a->id, x->a->severity, FSD_SEV_NOTE);
             x->a->severity = FSD_SEV_NOTE;
         }
     }
@@ -217,7 +217,7 @@ static void mark_retried(attempts *g, size_t ia, req_rec *b)
     char detail[64];
     snprintf(detail, sizeof detail, "attempt %u retried as frame %llu", a->attempt,
              (unsigned long long)b->frame);
-    stats_anomaly(g->st, FSD_A_attempt_retried, FSD_SEV_NOTE, a->frame, detail);
+    fcs_stats_anomaly(g->st, FSD_A_attempt_retried, FSD_SEV_NOTE, a->frame, detail);
     a->worst = keep_error ? a->worst : worst;
     g->st->retried_attempts++;
 }
@@ -231,7 +231,7 @@ static void release_front(attempts *g)
         open_remove(g, 0);
     g->released++;
     if (h.r && !h.r->retried)
-        stats_user_request(g->st, h.r);
+        fcs_stats_user_request(g->st, h.r);
     g->release(g->ud, h.item, true);
 }
 
@@ -262,7 +262,7 @@ static bool grow(attempts *g)
     return true;
 }
 
-void att_push(attempts *g, void *item, req_rec *r, anom_rec *a, int64_t ns)
+void fcs_att_push(attempts *g, void *item, req_rec *r, anom_rec *a, int64_t ns)
 {
     if (r) {
         if (!g->have_horizon || ns > g->horizon) {
@@ -282,7 +282,7 @@ void att_push(attempts *g, void *item, req_rec *r, anom_rec *a, int64_t ns)
     bool open = r && failed(r);
     if (g->n == 0 && !open) {
         if (r)
-            stats_user_request(g->st, r);
+            fcs_stats_user_request(g->st, r);
         g->release(g->ud, item, true);
         return;
     }
@@ -291,7 +291,7 @@ void att_push(attempts *g, void *item, req_rec *r, anom_rec *a, int64_t ns)
         while (g->n > 0)
             release_front(g);
         if (r)
-            stats_user_request(g->st, r);
+            fcs_stats_user_request(g->st, r);
         g->release(g->ud, item, true);
         return;
     }
@@ -312,7 +312,7 @@ void att_push(attempts *g, void *item, req_rec *r, anom_rec *a, int64_t ns)
     settle(g);
 }
 
-void att_advance(attempts *g, int64_t ns)
+void fcs_att_advance(attempts *g, int64_t ns)
 {
     if (!g->have_horizon || ns > g->horizon) {
         g->horizon = ns;
@@ -321,18 +321,18 @@ void att_advance(attempts *g, int64_t ns)
     settle(g);
 }
 
-void att_flush(attempts *g)
+void fcs_att_flush(attempts *g)
 {
     while (g->n > 0)
         release_front(g);
 }
 
-size_t att_held(const attempts *g)
+size_t fcs_att_held(const attempts *g)
 {
     return g->n;
 }
 
-void att_free(attempts *g)
+void fcs_att_free(attempts *g)
 {
     if (!g)
         return;

@@ -46,7 +46,7 @@
 #define ATT_MAX_HELD 20000
 
 /* Fill r's attempt keys (r->att) from the transaction's params. */
-void att_keys_from_tx(req_rec *r, const fsd_transaction *tx);
+void fcs_att_keys_from_tx(req_rec *r, const fsd_transaction *tx);
 
 /* Write (write true) or only free (false) one item. */
 typedef void (*att_release_fn)(void *ud, void *item, bool write);
@@ -54,18 +54,18 @@ typedef void (*att_release_fn)(void *ud, void *item, bool write);
 typedef struct attempts attempts;
 
 /* release(ud, item) writes and frees an item. NULL on allocation failure. */
-attempts *att_new(stats *st, int64_t window_ns, size_t max_held, att_release_fn release,
-                  void *ud);
+attempts *fcs_att_new(stats *st, int64_t window_ns, size_t max_held, att_release_fn release,
+                      void *ud);
 /* The next line in output order: r is its request record (owned by item,
  * valid until release), NULL for an anomaly line (then a is it, or NULL).
  * ns is the line's sort time. */
-void att_push(attempts *g, void *item, req_rec *r, anom_rec *a, int64_t ns);
+void fcs_att_push(attempts *g, void *item, req_rec *r, anom_rec *a, int64_t ns);
 /* No request still to come begins before ns. */
-void att_advance(attempts *g, int64_t ns);
+void fcs_att_advance(attempts *g, int64_t ns);
 /* Write everything held (end of input; live: the wall-clock flush). */
-void att_flush(attempts *g);
-size_t att_held(const attempts *g);
+void fcs_att_flush(attempts *g);
+size_t fcs_att_held(const attempts *g);
 /* Free the stage and what it still holds, unwritten. */
-void att_free(attempts *g);
+void fcs_att_free(attempts *g);
 
 #endif

@@ -157,7 +157,7 @@ fcs_capture *fcs_cap_open_live(const char *device, const fcs_live_options *opts,
 /* Live: how long a captured packet may still wait in the kernel before
  * fcs_cap_next() can deliver it (the block timeout plus a margin; 0 for
  * immediate mode, sources and files). Time that passes without packets
- * (anz_tick) is "now" minus this: a packet still held in the ring must not
+ * (fcs_anz_tick) is "now" minus this: a packet still held in the ring must not
  * find its request already settled as if it never came. */
 int64_t fcs_cap_delivery_lag_ns(const fcs_capture *cap);
 

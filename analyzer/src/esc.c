@@ -16,26 +16,26 @@ static void die_oom(void)
     exit(2);
 }
 
-void sbuf_init(sbuf *b)
+void fcs_sbuf_init(sbuf *b)
 {
     b->p = NULL;
     b->len = b->cap = 0;
 }
 
-void sbuf_free(sbuf *b)
+void fcs_sbuf_free(sbuf *b)
 {
     free(b->p);
-    sbuf_init(b);
+    fcs_sbuf_init(b);
 }
 
-void sbuf_reset(sbuf *b)
+void fcs_sbuf_reset(sbuf *b)
 {
     b->len = 0;
     if (b->p)
         b->p[0] = '\0';
 }
 
-void sbuf_grow(sbuf *b, size_t extra)
+void fcs_sbuf_grow(sbuf *b, size_t extra)
 {
     /* len + extra + 1 can only roll over for absurd sizes: refuse them. */
     if (extra > SIZE_MAX / 2 - b->len)
@@ -53,14 +53,14 @@ void sbuf_grow(sbuf *b, size_t extra)
     b->cap = cap;
 }
 
-#define sbuf_reserve sbuf_grow
+#define sbuf_reserve fcs_sbuf_grow
 
 static const char digits2[201] =
     "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
     "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
     "8081828384858687888990919293949596979899";
 
-void sbuf_add_u64(sbuf *b, uint64_t v)
+void fcs_sbuf_add_u64(sbuf *b, uint64_t v)
 {
     char tmp[20];
     size_t i = sizeof tmp;
@@ -77,20 +77,20 @@ void sbuf_add_u64(sbuf *b, uint64_t v)
     } else {
         tmp[--i] = (char)('0' + v);
     }
-    sbuf_add(b, tmp + i, sizeof tmp - i);
+    fcs_sbuf_add(b, tmp + i, sizeof tmp - i);
 }
 
-void sbuf_add_i64(sbuf *b, int64_t v)
+void fcs_sbuf_add_i64(sbuf *b, int64_t v)
 {
     if (v < 0) {
-        sbuf_addc(b, '-');
-        sbuf_add_u64(b, (uint64_t)(-(v + 1)) + 1); /* |v| without overflow at INT64_MIN */
+        fcs_sbuf_addc(b, '-');
+        fcs_sbuf_add_u64(b, (uint64_t)(-(v + 1)) + 1); /* |v| without overflow at INT64_MIN */
     } else {
-        sbuf_add_u64(b, (uint64_t)v);
+        fcs_sbuf_add_u64(b, (uint64_t)v);
     }
 }
 
-void sbuf_printf(sbuf *b, const char *fmt, ...)
+void fcs_sbuf_printf(sbuf *b, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -104,7 +104,7 @@ void sbuf_printf(sbuf *b, const char *fmt, ...)
         return;
     }
     if ((size_t)n < sizeof tmp) {
-        sbuf_add(b, tmp, (size_t)n);
+        fcs_sbuf_add(b, tmp, (size_t)n);
     } else {
         sbuf_reserve(b, (size_t)n);
         vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap2);
@@ -113,7 +113,7 @@ void sbuf_printf(sbuf *b, const char *fmt, ...)
     va_end(ap2);
 }
 
-const char *sbuf_str(sbuf *b)
+const char *fcs_sbuf_str(sbuf *b)
 {
     if (!b->p)
         sbuf_reserve(b, 0), b->p[0] = '\0';
@@ -153,7 +153,7 @@ size_t utf8_decode(const unsigned char *s, size_t n, unsigned *cp)
     return len;
 }
 
-bool esc_is_dangerous_cp(unsigned cp)
+bool fcs_esc_is_dangerous_cp(unsigned cp)
 {
     return (cp >= 0x80 && cp <= 0x9F)           /* C1 controls (CSI = U+009B) */
         || cp == 0x061C                          /* ARABIC LETTER MARK */
@@ -197,7 +197,7 @@ static size_t esc_text_lim(sbuf *out, const unsigned char *s, size_t n, bool utf
             tmp[0] = '\\', tmp[1] = 'x', tmp[2] = hexd[s[i] >> 4], tmp[3] = hexd[s[i] & 15];
             tl = 4;
             len = 1;
-        } else if (esc_is_dangerous_cp(cp)) {
+        } else if (fcs_esc_is_dangerous_cp(cp)) {
             tl = (size_t)snprintf(tmp, sizeof tmp, "\\u{%04x}", cp);
         } else if (!utf8_out) { /* valid UTF-8, but the charset is not: its bytes */
             tl = 0;
@@ -219,7 +219,7 @@ static size_t esc_text_lim(sbuf *out, const unsigned char *s, size_t n, bool utf
             *done = false;
             return cols;
         }
-        sbuf_add(out, tmp, tl);
+        fcs_sbuf_add(out, tmp, tl);
         cols += w;
         i += len;
     }
@@ -227,7 +227,7 @@ static size_t esc_text_lim(sbuf *out, const unsigned char *s, size_t n, bool utf
     return cols;
 }
 
-size_t esc_text(sbuf *out, const void *s, size_t n, bool utf8_out, size_t max_cols)
+size_t fcs_esc_text(sbuf *out, const void *s, size_t n, bool utf8_out, size_t max_cols)
 {
     bool done;
     size_t mark = out->len;
@@ -240,7 +240,7 @@ size_t esc_text(sbuf *out, const void *s, size_t n, bool utf8_out, size_t max_co
     if (max_cols < 3)
         return esc_text_lim(out, s, n, utf8_out, max_cols, &done);
     cols = esc_text_lim(out, s, n, utf8_out, max_cols - 3, &done);
-    sbuf_adds(out, "...");
+    fcs_sbuf_adds(out, "...");
     return cols + 3;
 }
 
@@ -257,10 +257,10 @@ static const unsigned char json_plain[256] = {
 #undef P16
 };
 
-void esc_json(sbuf *out, const void *sv, size_t n)
+void fcs_esc_json(sbuf *out, const void *sv, size_t n)
 {
     const unsigned char *s = sv;
-    sbuf_addc(out, '"');
+    fcs_sbuf_addc(out, '"');
     size_t run = 0; /* start of the pending run of bytes copied as is */
     for (size_t i = 0; i < n;) {
         while (i < n && json_plain[s[i]])
@@ -270,11 +270,11 @@ void esc_json(sbuf *out, const void *sv, size_t n)
         unsigned c = s[i];
         unsigned cp = 0;
         size_t len = utf8_decode(s + i, n - i, &cp);
-        if (len > 1 && !esc_is_dangerous_cp(cp)) {
+        if (len > 1 && !fcs_esc_is_dangerous_cp(cp)) {
             i += len;
             continue;
         }
-        sbuf_add(out, s + run, i - run);
+        fcs_sbuf_add(out, s + run, i - run);
         if (len == 0) {
             cp = c; /* the byte as a Latin-1 code point */
             len = 1;
@@ -291,18 +291,18 @@ void esc_json(sbuf *out, const void *sv, size_t n)
             /* every escaped code point is below U+10000: \u and 4 hex digits */
             char u[6] = {'\\', 'u', hexd[(cp >> 12) & 15], hexd[(cp >> 8) & 15],
                          hexd[(cp >> 4) & 15], hexd[cp & 15]};
-            sbuf_add(out, u, sizeof u);
+            fcs_sbuf_add(out, u, sizeof u);
             break;
         }
         }
         i += len;
         run = i;
     }
-    sbuf_add(out, s + run, n - run);
-    sbuf_addc(out, '"');
+    fcs_sbuf_add(out, s + run, n - run);
+    fcs_sbuf_addc(out, '"');
 }
 
-void esc_csv(sbuf *out, const void *sv, size_t n)
+void fcs_esc_csv(sbuf *out, const void *sv, size_t n)
 {
     const unsigned char *s = sv;
     bool neutralise = n > 0 && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@'
@@ -312,20 +312,20 @@ void esc_csv(sbuf *out, const void *sv, size_t n)
         if (s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n')
             quote = true;
     if (!quote) {
-        sbuf_add(out, s, n);
+        fcs_sbuf_add(out, s, n);
         return;
     }
-    sbuf_addc(out, '"');
+    fcs_sbuf_addc(out, '"');
     if (neutralise)
-        sbuf_addc(out, '\'');
+        fcs_sbuf_addc(out, '\'');
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '"') {
-            sbuf_add(out, s + run, i + 1 - run);
-            sbuf_addc(out, '"');
+            fcs_sbuf_add(out, s + run, i + 1 - run);
+            fcs_sbuf_addc(out, '"');
             run = i + 1;
         }
     }
-    sbuf_add(out, s + run, n - run);
-    sbuf_addc(out, '"');
+    fcs_sbuf_add(out, s + run, n - run);
+    fcs_sbuf_addc(out, '"');
 }

@@ -35,43 +35,43 @@ typedef struct sbuf {
     size_t len, cap;
 } sbuf;
 
-void sbuf_init(sbuf *b);
-void sbuf_free(sbuf *b);
-void sbuf_reset(sbuf *b);
+void fcs_sbuf_init(sbuf *b);
+void fcs_sbuf_free(sbuf *b);
+void fcs_sbuf_reset(sbuf *b);
 /* Make room for extra more bytes plus the NUL (the slow path: grows). */
-void sbuf_grow(sbuf *b, size_t extra);
-static inline void sbuf_add(sbuf *b, const void *p, size_t n)
+void fcs_sbuf_grow(sbuf *b, size_t extra);
+static inline void fcs_sbuf_add(sbuf *b, const void *p, size_t n)
 {
     if (b->cap - b->len <= n) /* cap >= len always; the NUL needs one more */
-        sbuf_grow(b, n);
+        fcs_sbuf_grow(b, n);
     if (n)
         memcpy(b->p + b->len, p, n);
     b->len += n;
     b->p[b->len] = '\0';
 }
-static inline void sbuf_addc(sbuf *b, char c)
+static inline void fcs_sbuf_addc(sbuf *b, char c)
 {
     if (b->cap - b->len <= 1)
-        sbuf_grow(b, 1);
+        fcs_sbuf_grow(b, 1);
     b->p[b->len++] = c;
     b->p[b->len] = '\0';
 }
-static inline void sbuf_adds(sbuf *b, const char *s)
+static inline void fcs_sbuf_adds(sbuf *b, const char *s)
 {
-    sbuf_add(b, s, strlen(s));
+    fcs_sbuf_add(b, s, strlen(s));
 }
 /* Decimal integers, as printf's %" PRIu64 " / %" PRId64 " writes them. */
-void sbuf_add_u64(sbuf *b, uint64_t v);
-void sbuf_add_i64(sbuf *b, int64_t v);
+void fcs_sbuf_add_u64(sbuf *b, uint64_t v);
+void fcs_sbuf_add_i64(sbuf *b, int64_t v);
 /* A string literal, its length known at compile time. */
-#define SBUF_ADDL(b, lit) sbuf_add((b), "" lit, sizeof(lit) - 1)
-void sbuf_printf(sbuf *b, const char *fmt, ...)
+#define SBUF_ADDL(b, lit) fcs_sbuf_add((b), "" lit, sizeof(lit) - 1)
+void fcs_sbuf_printf(sbuf *b, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
 /* NUL-terminated view (the buffer keeps a NUL past len). */
-const char *sbuf_str(sbuf *b);
+const char *fcs_sbuf_str(sbuf *b);
 
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 when s[0..n) does not
  * start with one (overlong forms, surrogates and > U+10FFFF are invalid).
@@ -82,17 +82,17 @@ size_t utf8_decode(const unsigned char *s, size_t n, unsigned *cp);
  * charset is UTF-8. max_cols > 0: stop after that many output columns and end
  * with "..." (columns count code points; escapes count their length).
  * Returns the columns written. */
-size_t esc_text(sbuf *out, const void *s, size_t n, bool utf8_out, size_t max_cols);
+size_t fcs_esc_text(sbuf *out, const void *s, size_t n, bool utf8_out, size_t max_cols);
 
 /* Append a JSON string literal (with the quotes). */
-void esc_json(sbuf *out, const void *s, size_t n);
+void fcs_esc_json(sbuf *out, const void *s, size_t n);
 
 /* Append one CSV field (quoted when needed, neutralised). */
-void esc_csv(sbuf *out, const void *s, size_t n);
+void fcs_esc_csv(sbuf *out, const void *s, size_t n);
 
 /* Code points that a terminal or an editor may act on although they are not
  * C0 controls: C1 controls, bidi embedding/override/isolate marks, line and
  * paragraph separators. */
-bool esc_is_dangerous_cp(unsigned cp);
+bool fcs_esc_is_dangerous_cp(unsigned cp);
 
 #endif

@@ -8,15 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-void hist_init(hist *h)
+void fcs_hist_init(hist *h)
 {
     memset(h, 0, sizeof *h);
 }
 
-void hist_free(hist *h)
+void fcs_hist_free(hist *h)
 {
     free(h->b);
-    hist_init(h);
+    fcs_hist_init(h);
 }
 
 static unsigned ilog2_u64(uint64_t v) /* v > 0 */
@@ -30,7 +30,7 @@ static unsigned ilog2_u64(uint64_t v) /* v > 0 */
     return e;
 }
 
-size_t hist_bucket(uint64_t v)
+size_t fcs_hist_bucket(uint64_t v)
 {
     if (v < HIST_LINEAR)
         return (size_t)v;
@@ -41,7 +41,7 @@ size_t hist_bucket(uint64_t v)
     return HIST_LINEAR + (size_t)(e - HIST_SUB_BITS - 1) * (1u << HIST_SUB_BITS) + (size_t)mant;
 }
 
-void hist_bucket_range(size_t idx, uint64_t *lo, uint64_t *hi)
+void fcs_hist_bucket_range(size_t idx, uint64_t *lo, uint64_t *hi)
 {
     if (idx < HIST_LINEAR) {
         *lo = *hi = idx;
@@ -73,7 +73,7 @@ static bool grow(hist *h, size_t need)
     return true;
 }
 
-bool hist_add(hist *h, uint64_t v)
+bool fcs_hist_add(hist *h, uint64_t v)
 {
     if (h->count == 0 || v < h->min)
         h->min = v;
@@ -81,7 +81,7 @@ bool hist_add(hist *h, uint64_t v)
         h->max = v;
     h->count++;
     h->sum += (long double)v;
-    size_t idx = hist_bucket(v);
+    size_t idx = fcs_hist_bucket(v);
     if (!grow(h, idx + 1))
         return false;
     h->b[idx]++;
@@ -91,11 +91,11 @@ bool hist_add(hist *h, uint64_t v)
 static uint64_t mid(size_t idx)
 {
     uint64_t lo, hi;
-    hist_bucket_range(idx, &lo, &hi);
+    fcs_hist_bucket_range(idx, &lo, &hi);
     return lo + (hi - lo) / 2;
 }
 
-uint64_t hist_percentile(const hist *h, double p)
+uint64_t fcs_hist_percentile(const hist *h, double p)
 {
     if (h->count == 0)
         return 0;
@@ -122,7 +122,7 @@ uint64_t hist_percentile(const hist *h, double p)
     return h->max; /* values lost to a failed allocation */
 }
 
-uint64_t hist_count_range(const hist *h, uint64_t lo, uint64_t hi)
+uint64_t fcs_hist_count_range(const hist *h, uint64_t lo, uint64_t hi)
 {
     uint64_t n = 0;
     for (size_t i = 0; i < h->nb; i++) {
@@ -135,7 +135,7 @@ uint64_t hist_count_range(const hist *h, uint64_t lo, uint64_t hi)
     return n;
 }
 
-bool hist_merge(hist *dst, const hist *src)
+bool fcs_hist_merge(hist *dst, const hist *src)
 {
     if (src->count == 0)
         return true;

@@ -34,22 +34,22 @@ typedef struct hist {
     long double sum;
 } hist;
 
-void hist_init(hist *h);
-void hist_free(hist *h);
+void fcs_hist_init(hist *h);
+void fcs_hist_free(hist *h);
 /* Returns false only when memory ran out (the value is then still counted in
  * count/min/max/sum but not in a bucket). */
-bool hist_add(hist *h, uint64_t v);
+bool fcs_hist_add(hist *h, uint64_t v);
 /* Bucket index of v, and the range [lo, hi] a bucket covers. */
-size_t hist_bucket(uint64_t v);
-void hist_bucket_range(size_t idx, uint64_t *lo, uint64_t *hi);
+size_t fcs_hist_bucket(uint64_t v);
+void fcs_hist_bucket_range(size_t idx, uint64_t *lo, uint64_t *hi);
 /* The p-th percentile (0 < p <= 100) by nearest rank: the smallest value
  * with at least ceil(p/100 * count) values at or below it, as the midpoint of
  * its bucket, clamped to [min, max]. 0 when empty. */
-uint64_t hist_percentile(const hist *h, double p);
+uint64_t fcs_hist_percentile(const hist *h, double p);
 /* Values in [lo, hi] (bucket resolution: a bucket counts when its midpoint
  * is in the range). */
-uint64_t hist_count_range(const hist *h, uint64_t lo, uint64_t hi);
+uint64_t fcs_hist_count_range(const hist *h, uint64_t lo, uint64_t hi);
 /* Add every value of src into dst. */
-bool hist_merge(hist *dst, const hist *src);
+bool fcs_hist_merge(hist *dst, const hist *src);
 
 #endif

@@ -171,12 +171,12 @@ static void session_close(session *ss)
 {
     fcs_metrics_close(ss->metrics);
     ss->metrics = NULL;
-    pcapw_close(ss->dump, ss->err, sizeof ss->err);
+    fcs_pcapw_close(ss->dump, ss->err, sizeof ss->err);
     if (ss->cap)
         fcs_cap_close(ss->cap);
     if (ss->out && ss->out != stdout)
         fclose(ss->out);
-    opts_free(&ss->o);
+    fcs_opts_free(&ss->o);
 }
 
 /* The Wireshark version the plugin of this build was compiled against: the
@@ -203,7 +203,7 @@ static void print_version(void)
 static int parse_command_line(session *ss, int argc, char **argv)
 {
     opts *o = &ss->o;
-    if (opts_parse(o, argc, argv, ss->err, sizeof ss->err) != 0) {
+    if (fcs_opts_parse(o, argc, argv, ss->err, sizeof ss->err) != 0) {
         fprintf(stderr, "fcgiscope: %s\nTry 'fcgiscope --help'.\n", ss->err);
         return 2;
     }
@@ -273,7 +273,7 @@ static bool open_dump(session *ss)
     fcs_cap_file_info fi;
     memset(&fi, 0, sizeof fi);
     fcs_cap_get_file_info(ss->cap, 0, &fi);
-    ss->dump = pcapw_open(ss->o.write_file, fi.dlt, fi.snaplen, ss->err, sizeof ss->err);
+    ss->dump = fcs_pcapw_open(ss->o.write_file, fi.dlt, fi.snaplen, ss->err, sizeof ss->err);
     if (!ss->dump)
         fprintf(stderr, "fcgiscope: %s\n", ss->err);
     return ss->dump != NULL;
@@ -391,7 +391,7 @@ static void announce(const session *ss)
 }
 
 /* The analysis, with the progress bar (files, on a terminal or
- * --progress always). Returns run_analysis's exit status. */
+ * --progress always). Returns fcs_run_analysis's exit status. */
 static int analyze(const session *ss, uint64_t *requests)
 {
     const opts *o = &ss->o;
@@ -423,7 +423,7 @@ static int analyze(const session *ss, uint64_t *requests)
         rp.ud = &pr;
     }
     rp.requests_out = requests;
-    return run_analysis(&rp);
+    return fcs_run_analysis(&rp);
 }
 
 /* -i found no FastCGI, but php-fpm listens on a Unix socket: say so (the
@@ -454,7 +454,7 @@ static int session_finish(session *ss, int status)
                 strerror(errno));
         status = 2;
     }
-    if (ss->dump && pcapw_close(ss->dump, ss->err, sizeof ss->err) != 0) {
+    if (ss->dump && fcs_pcapw_close(ss->dump, ss->err, sizeof ss->err) != 0) {
         fprintf(stderr, "fcgiscope: %s\n", ss->err);
         status = 2;
     }
@@ -468,7 +468,7 @@ int main(int argc, char **argv)
     static session ss;
     int status = parse_command_line(&ss, argc, argv);
     if (status >= 0) {
-        opts_free(&ss.o);
+        fcs_opts_free(&ss.o);
         return status;
     }
     ss.utf8 = locale_is_utf8();

@@ -4,7 +4,7 @@
  * "Usage"); POSIX XBD 12.2 (short options, bundling, "--") and GNU long
  * options ("--name=value" or "--name value") through getopt_long(3). One
  * table, optdefs[], names each option and either the flag it sets or the
- * function that checks and stores its value; opts_parse() reads argv with
+ * function that checks and stores its value; fcs_opts_parse() reads argv with
  * it, then checks that the options fit together (one input: files, -i,
  * --unix or --relay). A new option: its field in opts.h, its row (and
  * set_* function) here, its line in opts_usage and analyzer/README.md.
@@ -120,7 +120,7 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
     return -1;
 }
 
-/* Where a message goes (err, errlen of opts_parse). */
+/* Where a message goes (err, errlen of fcs_opts_parse). */
 typedef struct msg {
     char *buf;
     size_t len;
@@ -715,7 +715,7 @@ static void set_defaults(opts *o)
     o->progress = -1;
 }
 
-int opts_parse(opts *o, int argc, char **argv, char *err, size_t errlen)
+int fcs_opts_parse(opts *o, int argc, char **argv, char *err, size_t errlen)
 {
     msg m = { err, errlen };
     set_defaults(o);
@@ -735,7 +735,7 @@ int opts_parse(opts *o, int argc, char **argv, char *err, size_t errlen)
     return rc;
 }
 
-void opts_free(opts *o)
+void fcs_opts_free(opts *o)
 {
     free(o->filter);
     free(o->files);
@@ -743,7 +743,7 @@ void opts_free(opts *o)
     o->files = NULL;
 }
 
-bool opts_port_listed(const opts *o, uint16_t p)
+bool fcs_opts_port_listed(const opts *o, uint16_t p)
 {
     if (o->nports == 0)
         return p == 9000;
@@ -753,7 +753,7 @@ bool opts_port_listed(const opts *o, uint16_t p)
     return false;
 }
 
-void opts_set_limits(const opts *o, struct fsd_limits *l)
+void fcs_opts_set_limits(const opts *o, struct fsd_limits *l)
 {
     if (o->max_header) {
         l->web_server_header_bytes = o->max_header;

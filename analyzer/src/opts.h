@@ -66,19 +66,19 @@ typedef struct opts {
 
 /* Parse argv (argv[0] is the program). Returns 0, or -1 with a one-line
  * message in err (usage error: exit status 2). The strings in o point into
- * argv except filter (owned: opts_free). */
-int opts_parse(opts *o, int argc, char **argv, char *err, size_t errlen);
-void opts_free(opts *o);
+ * argv except filter (owned: fcs_opts_free). */
+int fcs_opts_parse(opts *o, int argc, char **argv, char *err, size_t errlen);
+void fcs_opts_free(opts *o);
 
 /* Does port p belong to the list (the default list when empty)? */
-bool opts_port_listed(const opts *o, uint16_t p);
+bool fcs_opts_port_listed(const opts *o, uint16_t p);
 
 /* Apply --max-header / --upstream-timeout to decoder limits (defaults already
  * filled): what the web server in front allows, used to tell what its client
  * got. A --max-header at or above max_cgi_header_bytes raises that cap past
  * it, so the decoder can still see a block of that size end. */
 struct fsd_limits;
-void opts_set_limits(const opts *o, struct fsd_limits *l);
+void fcs_opts_set_limits(const opts *o, struct fsd_limits *l);
 
 /* The --help text. */
 extern const char opts_usage[];

@@ -7,7 +7,7 @@
 
 #include <stdlib.h>
 
-bool orderq_grow(orderq *q)
+bool fcs_orderq_grow(orderq *q)
 {
     size_t cap = q->cap ? q->cap * 2 : 256;
     orderq_ent *p = realloc(q->e, cap * sizeof *p);
@@ -18,7 +18,7 @@ bool orderq_grow(orderq *q)
     return true;
 }
 
-void orderq_free(orderq *q)
+void fcs_orderq_free(orderq *q)
 {
     free(q->e);
     q->e = NULL;

@@ -27,7 +27,7 @@ typedef struct orderq {
 } orderq;
 
 /* Does x sort before y? */
-static inline bool orderq_less(const orderq_ent *x, const orderq_ent *y)
+static inline bool fcs_orderq_less(const orderq_ent *x, const orderq_ent *y)
 {
     if (x->ns != y->ns)
         return x->ns < y->ns;
@@ -37,18 +37,18 @@ static inline bool orderq_less(const orderq_ent *x, const orderq_ent *y)
 }
 
 /* Room for one more entry (the array doubled). false: out of memory. */
-bool orderq_grow(orderq *q);
+bool fcs_orderq_grow(orderq *q);
 
 /* Queue e. false: out of memory, nothing queued. A zeroed orderq is empty.
  * (push and pop are inline: once per line written, in anz.c's hot path) */
-static inline bool orderq_push(orderq *q, orderq_ent e)
+static inline bool fcs_orderq_push(orderq *q, orderq_ent e)
 {
-    if (q->n == q->cap && !orderq_grow(q))
+    if (q->n == q->cap && !fcs_orderq_grow(q))
         return false;
     size_t i = q->n++;
     while (i > 0) { /* sift up */
         size_t parent = (i - 1) / 2;
-        if (!orderq_less(&e, &q->e[parent]))
+        if (!fcs_orderq_less(&e, &q->e[parent]))
             break;
         q->e[i] = q->e[parent];
         i = parent;
@@ -59,7 +59,7 @@ static inline bool orderq_push(orderq *q, orderq_ent e)
 
 /* Take the least entry out and return its item (q->n > 0): the last entry
  * moves down from the root, one comparison with the smaller child a level. */
-static inline void *orderq_pop(orderq *q)
+static inline void *fcs_orderq_pop(orderq *q)
 {
     void *top = q->e[0].item;
     orderq_ent e = q->e[--q->n];
@@ -70,8 +70,8 @@ static inline void *orderq_pop(orderq *q)
         size_t l = 2 * i + 1, r = l + 1, m;
         if (l >= n)
             break;
-        m = (r < n && orderq_less(&q->e[r], &q->e[l])) ? r : l;
-        if (!orderq_less(&q->e[m], &e))
+        m = (r < n && fcs_orderq_less(&q->e[r], &q->e[l])) ? r : l;
+        if (!fcs_orderq_less(&q->e[m], &e))
             break;
         q->e[i] = q->e[m];
         i = m;
@@ -81,12 +81,12 @@ static inline void *orderq_pop(orderq *q)
 }
 
 /* The least entry, NULL when empty. */
-static inline const orderq_ent *orderq_top(const orderq *q)
+static inline const orderq_ent *fcs_orderq_top(const orderq *q)
 {
     return q->n ? &q->e[0] : NULL;
 }
 
 /* The array (the items are the caller's). */
-void orderq_free(orderq *q);
+void fcs_orderq_free(orderq *q);
 
 #endif

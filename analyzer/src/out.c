@@ -179,7 +179,7 @@ void fmt_bytes(char *buf, size_t len, uint64_t v)
 
 /* ---- context ------------------------------------------------------------- */
 
-void out_init(out_ctx *c, FILE *f, const opts *o, bool ns, bool color, bool utf8, bool live)
+void fcs_out_init(out_ctx *c, FILE *f, const opts *o, bool ns, bool color, bool utf8, bool live)
 {
     size_t width = 0;
     memset(c, 0, sizeof *c);
@@ -190,20 +190,20 @@ void out_init(out_ctx *c, FILE *f, const opts *o, bool ns, bool color, bool utf8
     c->utf8 = utf8;
     c->live = live;
     c->width = width;
-    sbuf_init(&c->line);
+    fcs_sbuf_init(&c->line);
 }
 
-void out_free(out_ctx *c)
+void fcs_out_free(out_ctx *c)
 {
     html_free(c);
-    sbuf_free(&c->line);
+    fcs_sbuf_free(&c->line);
 }
 
 void flush_line(out_ctx *c)
 {
     if (c->line.len && fwrite(c->line.p, 1, c->line.len, c->f) != c->line.len)
         c->write_error = true;
-    sbuf_reset(&c->line);
+    fcs_sbuf_reset(&c->line);
     if (c->flush_lines && fflush(c->f) != 0)
         c->write_error = true;
 }
@@ -215,7 +215,7 @@ const char *const sgr[] = {"\033[0m", "\033[1m", "\033[2m", "\033[31m",
 void col(out_ctx *c, int k)
 {
     if (c->color)
-        sbuf_adds(&c->line, sgr[k]);
+        fcs_sbuf_adds(&c->line, sgr[k]);
 }
 
 int sev_color(fsd_severity s)
@@ -239,7 +239,7 @@ int status_color(int st)
 void pad(sbuf *b, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        sbuf_addc(b, ' ');
+        fcs_sbuf_addc(b, ' ');
 }
 
 /* A plain (trusted ASCII) cell, left or right aligned. */
@@ -289,7 +289,7 @@ void wrap_line(sbuf *out, const char *p, size_t n, size_t w)
     while (n) {
         size_t avail = first ? w : w - indent;
         if (vis_cols(p, n) <= avail) {
-            sbuf_add(out, p, n);
+            fcs_sbuf_add(out, p, n);
             break;
         }
         /* the byte offset where avail columns end, and the last space before it */
@@ -320,10 +320,10 @@ void wrap_line(sbuf *out, const char *p, size_t n, size_t w)
         size_t take = brk ? brk : i, skip = brk ? 1 : 0, keep = take;
         while (keep > 0 && p[keep - 1] == ' ')
             keep--;
-        sbuf_add(out, p, keep);
-        sbuf_addc(out, '\n');
+        fcs_sbuf_add(out, p, keep);
+        fcs_sbuf_addc(out, '\n');
         for (size_t k = 0; k < indent; k++)
-            sbuf_addc(out, ' ');
+            fcs_sbuf_addc(out, ' ');
         p += take + skip;
         n -= take + skip;
         while (n && *p == ' ') {
@@ -338,17 +338,17 @@ void wrap_line(sbuf *out, const char *p, size_t n, size_t w)
 void wrap_all(sbuf *b, size_t w)
 {
     sbuf out;
-    sbuf_init(&out);
+    fcs_sbuf_init(&out);
     size_t i = 0;
     while (i < b->len) {
         const char *nl = memchr(b->p + i, '\n', b->len - i);
         size_t n = nl ? (size_t)(nl - (b->p + i)) : b->len - i;
         wrap_line(&out, b->p + i, n, w);
         if (nl)
-            sbuf_addc(&out, '\n');
+            fcs_sbuf_addc(&out, '\n');
         i += n + (nl != NULL);
     }
-    sbuf_free(b);
+    fcs_sbuf_free(b);
     *b = out;
 }
 
@@ -357,7 +357,7 @@ void cell(sbuf *b, const char *s, size_t width, bool right)
     size_t n = ucols(s);
     if (right && n < width)
         pad(b, width - n);
-    sbuf_adds(b, s);
+    fcs_sbuf_adds(b, s);
     if (!right && n < width)
         pad(b, width - n);
 }
@@ -368,10 +368,10 @@ void tcell(out_ctx *c, const rstr *s, size_t width, const char *absent)
 {
     size_t cols;
     if (!s->p) {
-        sbuf_adds(&c->line, absent);
+        fcs_sbuf_adds(&c->line, absent);
         cols = strlen(absent);
     } else {
-        cols = esc_text(&c->line, s->p, s->len, c->utf8, width);
+        cols = fcs_esc_text(&c->line, s->p, s->len, c->utf8, width);
     }
     if (width && cols < width)
         pad(&c->line, width - cols);
@@ -495,14 +495,14 @@ static bool writes_lines(const out_ctx *c, const out_format_ops *f)
     return !f->live_lines_only || (c->live && !c->o->quiet);
 }
 
-void out_begin(out_ctx *c)
+void fcs_out_begin(out_ctx *c)
 {
     if (ops(c)->begin)
         ops(c)->begin(c);
     flush_line(c);
 }
 
-void out_request(out_ctx *c, const req_rec *r)
+void fcs_out_request(out_ctx *c, const req_rec *r)
 {
     c->requests_written++;
     if (c->o->unix_path) {
@@ -519,7 +519,7 @@ void out_request(out_ctx *c, const req_rec *r)
     flush_line(c);
 }
 
-void out_anomaly(out_ctx *c, const anom_rec *a)
+void fcs_out_anomaly(out_ctx *c, const anom_rec *a)
 {
     c->anomalies_written++;
     const out_format_ops *f = ops(c);
@@ -529,7 +529,7 @@ void out_anomaly(out_ctx *c, const anom_rec *a)
     flush_line(c);
 }
 
-void out_summary_write(out_ctx *c, const out_summary *s)
+void fcs_out_summary_write(out_ctx *c, const out_summary *s)
 {
     if (!ops(c)->summary)
         return;

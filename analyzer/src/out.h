@@ -1,4 +1,4 @@
-/* out.h — the reports: JSON lines, CSV rows and the text report for operators.
+/* out.h — the reports: JSON lines, CSV rows, the text report for operators and the HTML page.
  *
  * The field names are a contract, listed in analyzer/README.md "Output
  * formats". RFC 8259 (JSON), RFC 4180 (CSV), RFC 3339 (times), ECMA-48 SGR
@@ -73,13 +73,13 @@ typedef struct out_summary {
     const char *fatal;         /* fatal error message, NULL if none */
 } out_summary;
 
-void out_init(out_ctx *c, FILE *f, const opts *o, bool ns, bool color, bool utf8, bool live);
-void out_free(out_ctx *c);
+void fcs_out_init(out_ctx *c, FILE *f, const opts *o, bool ns, bool color, bool utf8, bool live);
+void fcs_out_free(out_ctx *c);
 /* Before the first record (CSV header). */
-void out_begin(out_ctx *c);
-void out_request(out_ctx *c, const req_rec *r);
-void out_anomaly(out_ctx *c, const anom_rec *a);
-void out_summary_write(out_ctx *c, const out_summary *s);
+void fcs_out_begin(out_ctx *c);
+void fcs_out_request(out_ctx *c, const req_rec *r);
+void fcs_out_anomaly(out_ctx *c, const anom_rec *a);
+void fcs_out_summary_write(out_ctx *c, const out_summary *s);
 
 /* Helpers shared with tests. */
 /* RFC 3339 UTC with 6 or 9 fraction digits: "2026-11-26T02:51:28.881497Z". */

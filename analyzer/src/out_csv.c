@@ -43,51 +43,51 @@ void csv_header(out_ctx *c)
     sbuf *b = &c->line;
     bool first = true;
     for (size_t i = 0; i < sizeof csv_cols / sizeof *csv_cols; i++, first = false)
-        sbuf_printf(b, "%s%s", first ? "" : ",", csv_cols[i]);
+        fcs_sbuf_printf(b, "%s%s", first ? "" : ",", csv_cols[i]);
     if (c->ns)
         for (size_t i = 0; i < 3; i++)
-            sbuf_printf(b, ",%s", csv_cols_ns[i]);
+            fcs_sbuf_printf(b, ",%s", csv_cols_ns[i]);
     for (size_t i = 0; i < sizeof csv_cols2 / sizeof *csv_cols2; i++)
-        sbuf_printf(b, ",%s", csv_cols2[i]);
+        fcs_sbuf_printf(b, ",%s", csv_cols2[i]);
     csv_user_header(c);
     for (size_t i = 0; i < sizeof csv_cols3 / sizeof *csv_cols3; i++)
-        sbuf_printf(b, ",%s", csv_cols3[i]);
+        fcs_sbuf_printf(b, ",%s", csv_cols3[i]);
     for (size_t k = 0; k < c->o->nparams; k++) {
-        sbuf_addc(b, ',');
+        fcs_sbuf_addc(b, ',');
         char name[512];
         snprintf(name, sizeof name, "param:%s", c->o->params[k]);
-        esc_csv(b, name, strlen(name));
+        fcs_esc_csv(b, name, strlen(name));
     }
     if (c->o->host_name)
         SBUF_ADDL(b, ",hostname");
-    sbuf_adds(b, "\r\n");
+    fcs_sbuf_adds(b, "\r\n");
 }
 
 static void c_str(sbuf *b, const rstr *s)
 {
-    sbuf_addc(b, ',');
+    fcs_sbuf_addc(b, ',');
     if (s->p)
-        esc_csv(b, s->p, s->len);
+        fcs_esc_csv(b, s->p, s->len);
 }
 
 static void c_cstr(sbuf *b, const char *s)
 {
-    sbuf_addc(b, ',');
-    esc_csv(b, s, strlen(s));
+    fcs_sbuf_addc(b, ',');
+    fcs_esc_csv(b, s, strlen(s));
 }
 
 static void c_i64(sbuf *b, bool has, int64_t v)
 {
-    sbuf_addc(b, ',');
+    fcs_sbuf_addc(b, ',');
     if (has)
-        sbuf_printf(b, "%" PRId64, v);
+        fcs_sbuf_printf(b, "%" PRId64, v);
 }
 
 static void c_opt(sbuf *b, const char *s)
 {
-    sbuf_addc(b, ',');
+    fcs_sbuf_addc(b, ',');
     if (s)
-        sbuf_adds(b, s); /* our own names: nothing to quote */
+        fcs_sbuf_adds(b, s); /* our own names: nothing to quote */
 }
 
 static void csv_user_fields(out_ctx *c, const req_rec *r)
@@ -112,7 +112,7 @@ void csv_request(out_ctx *c, const req_rec *r)
 {
     sbuf *b = &c->line;
     char t[64];
-    esc_csv(b, r->client, strlen(r->client));
+    fcs_esc_csv(b, r->client, strlen(r->client));
     c_cstr(b, r->server);
     c_i64(b, true, (int64_t)r->conn_id);
     c_i64(b, true, r->request_id);
@@ -129,7 +129,7 @@ void csv_request(out_ctx *c, const req_rec *r)
         fmt_rfc3339(t, sizeof t, r->t_begin_ns, c->ns);
         c_cstr(b, t);
     } else {
-        sbuf_addc(b, ',');
+        fcs_sbuf_addc(b, ',');
     }
     c_i64(b, r->has_latency, ns_to_us(r->latency_ns));
     c_i64(b, r->has_ttfb, ns_to_us(r->ttfb_ns));
@@ -151,13 +151,13 @@ void csv_request(out_ctx *c, const req_rec *r)
     const char *file = where(c, r->has_begin ? r->frame : 0, &fr);
     c_i64(b, r->has_begin, (int64_t)fr);
     fsd_anomaly_id ids[FSD_A_COUNT];
-    size_t n = rec_anomaly_ids(r, ids, FSD_A_COUNT);
-    sbuf_addc(b, ',');
+    size_t n = fcs_req_anomaly_ids(r, ids, FSD_A_COUNT);
+    fcs_sbuf_addc(b, ',');
     for (size_t i = 0; i < n; i++)
-        sbuf_printf(b, "%s%s", i ? " " : "", fsd_anomaly_name(ids[i]));
-    sbuf_addc(b, ',');
+        fcs_sbuf_printf(b, "%s%s", i ? " " : "", fsd_anomaly_name(ids[i]));
+    fcs_sbuf_addc(b, ',');
     if (file)
-        esc_csv(b, file, strlen(file));
+        fcs_esc_csv(b, file, strlen(file));
     csv_user_fields(c, r);
     c_i64(b, r->has_connect, ns_to_us(r->connect_ns));
     c_i64(b, r->has_connect, r->syn_retransmits);
@@ -169,6 +169,6 @@ void csv_request(out_ctx *c, const req_rec *r)
         c_str(b, &r->params[k]);
     if (c->o->host_name)
         c_cstr(b, c->o->host_name);
-    sbuf_adds(b, "\r\n");
+    fcs_sbuf_adds(b, "\r\n");
 }
 

@@ -16,7 +16,7 @@
  *    or incomplete ones (a uniform sample when there are more) and a
  *    uniform sample of the rest; the chart then also shades every request
  *    binned, and says so.
- * Every traffic-derived string goes through esc_text (esc.h) and is then
+ * Every traffic-derived string goes through fcs_esc_text (esc.h) and is then
  * HTML-escaped (h_esc): the page holds no byte of the traffic raw.
  * The page's Content-Security-Policy forbids every load from anywhere.
  */
@@ -52,9 +52,9 @@ typedef struct hpt {
     const char *file;       /* several files: its file (the path as given) */
     int status;
     uint8_t k;
-    char method[64];         /* esc_text, at most 10 columns (of up to 4 bytes) and "..." */
+    char method[64];         /* fcs_esc_text, at most 10 columns (of up to 4 bytes) and "..." */
     char client[REC_ADDR_MAX], server[REC_ADDR_MAX];
-    char *uri;              /* already escaped for text (esc_text), NULL: none */
+    char *uri;              /* already escaped for text (fcs_esc_text), NULL: none */
 } hpt;
 
 typedef struct pool {
@@ -123,11 +123,11 @@ static void h_esc(sbuf *b, const char *p, size_t n)
         case '\'': e = "&#39;"; break;
         default: continue;
         }
-        sbuf_add(b, p + from, i - from);
-        sbuf_adds(b, e);
+        fcs_sbuf_add(b, p + from, i - from);
+        fcs_sbuf_adds(b, e);
         from = i + 1;
     }
-    sbuf_add(b, p + from, n - from);
+    fcs_sbuf_add(b, p + from, n - from);
 }
 
 static void h_escs(sbuf *b, const char *s)
@@ -135,12 +135,12 @@ static void h_escs(sbuf *b, const char *s)
     h_esc(b, s, strlen(s));
 }
 
-/* Traffic bytes: made printable (esc_text, UTF-8), then HTML-escaped.
+/* Traffic bytes: made printable (fcs_esc_text, UTF-8), then HTML-escaped.
  * max_cols > 0 cuts with "...". */
 static void h_traffic(html_acc *h, sbuf *b, const char *p, size_t n, size_t max_cols)
 {
-    sbuf_reset(&h->tmp);
-    esc_text(&h->tmp, p, n, true, max_cols);
+    fcs_sbuf_reset(&h->tmp);
+    fcs_esc_text(&h->tmp, p, n, true, max_cols);
     h_esc(b, h->tmp.p, h->tmp.len);
 }
 
@@ -405,8 +405,8 @@ static void pt_fill(out_ctx *c, hpt *p, const req_rec *r, int64_t lat, int k)
     p->status = r->status;
     p->file = where(c, r->frame, &p->frame); /* shown when there are several */
     if (r->method.p) {
-        sbuf_reset(&h->tmp);
-        esc_text(&h->tmp, r->method.p, r->method.len, true, 10);
+        fcs_sbuf_reset(&h->tmp);
+        fcs_esc_text(&h->tmp, r->method.p, r->method.len, true, 10);
         size_t n = h->tmp.len < sizeof p->method ? h->tmp.len : sizeof p->method - 1;
         while (n < h->tmp.len && n && ((unsigned char)h->tmp.p[n] & 0xC0) == 0x80)
             n--; /* never half a UTF-8 sequence */
@@ -416,8 +416,8 @@ static void pt_fill(out_ctx *c, hpt *p, const req_rec *r, int64_t lat, int k)
     snprintf(p->client, sizeof p->client, "%s", r->client);
     snprintf(p->server, sizeof p->server, "%s", r->server);
     if (r->uri.p) {
-        sbuf_reset(&h->tmp);
-        esc_text(&h->tmp, r->uri.p, r->uri.len, true, PT_URI);
+        fcs_sbuf_reset(&h->tmp);
+        fcs_esc_text(&h->tmp, r->uri.p, r->uri.len, true, PT_URI);
         p->uri = malloc(h->tmp.len + 1);
         if (p->uri)
             memcpy(p->uri, h->tmp.p, h->tmp.len + 1);
@@ -477,7 +477,7 @@ void html_begin(out_ctx *c)
     }
     h->w = 1000000; /* 1 ms, doubled as the span grows */
     h->rng = UINT64_C(0x5eed);
-    sbuf_init(&h->tmp);
+    fcs_sbuf_init(&h->tmp);
     c->html = h;
 }
 
@@ -543,7 +543,7 @@ void html_free(out_ctx *c)
     for (size_t i = 0; i <= HSRV; i++)
         free(h->s[i].heap);
     free(h->bins);
-    sbuf_free(&h->tmp);
+    fcs_sbuf_free(&h->tmp);
     free(h);
     c->html = NULL;
 }
@@ -640,7 +640,7 @@ static void head_row(sbuf *b, const char *const *labels)
     SBUF_ADDL(b, "<thead><tr>");
     for (; *labels; labels++) {
         bool num = **labels == '#';
-        sbuf_printf(b, "<th%s>%s</th>", num ? " class=\"n\"" : "", *labels + num);
+        fcs_sbuf_printf(b, "<th%s>%s</th>", num ? " class=\"n\"" : "", *labels + num);
     }
     SBUF_ADDL(b, "</tr></thead><tbody>\n");
 }
@@ -654,14 +654,14 @@ static void lat_cell(sbuf *b, int64_t ns, bool has)
         return;
     }
     dur(d, sizeof d, ns);
-    sbuf_printf(b, "<td class=\"n\" data-v=\"%" PRId64 "\">%s</td>", ns_to_us(ns), d);
+    fcs_sbuf_printf(b, "<td class=\"n\" data-v=\"%" PRId64 "\">%s</td>", ns_to_us(ns), d);
 }
 
 static void count_cell(sbuf *b, uint64_t v)
 {
     char n[32];
     fmt_count(n, sizeof n, v);
-    sbuf_printf(b, "<td class=\"n\" data-v=\"%" PRIu64 "\">%s</td>", v, n);
+    fcs_sbuf_printf(b, "<td class=\"n\" data-v=\"%" PRIu64 "\">%s</td>", v, n);
 }
 
 /* ---- the page: headline ------------------------------------------------------- */
@@ -688,9 +688,9 @@ static void html_title(out_ctx *c, const out_summary *s)
     else if (s->nfiles == 1)
         h_traffic(h, b, s->files[0].name, strlen(s->files[0].name), 0);
     else
-        sbuf_printf(b, "%zu files", s->nfiles);
+        fcs_sbuf_printf(b, "%zu files", s->nfiles);
     SBUF_ADDL(b, "</title>\n");
-    sbuf_adds(b, page_style);
+    fcs_sbuf_adds(b, page_style);
     SBUF_ADDL(b, "</head>\n<body>\n<h1>FastCGI report</h1>\n<p class=\"sub\">");
     if (s->device) {
         SBUF_ADDL(b, "live on ");
@@ -741,47 +741,47 @@ static void html_headline(out_ctx *c, const out_summary *s)
         clock_of(c2, sizeof c2, s->c.last_ts, c->ns);
         bool same_day = !strncmp(t1, t2, 10);
         dur(d, sizeof d, s->c.last_ts - s->c.first_ts);
-        sbuf_printf(b, "<span class=\"big\" id=\"span\" data-us=\"%" PRId64 "\">%s</span> from %.10s %s "
-                       "to %.*s%s%s UTC",
-                    ns_to_us(s->c.last_ts - s->c.first_ts), d, t1, c1, same_day ? 0 : 10, t2,
-                    same_day ? "" : " ", c2);
+        fcs_sbuf_printf(b, "<span class=\"big\" id=\"span\" data-us=\"%" PRId64 "\">%s</span> from %.10s %s "
+                           "to %.*s%s%s UTC",
+                        ns_to_us(s->c.last_ts - s->c.first_ts), d, t1, c1, same_day ? 0 : 10, t2,
+                        same_day ? "" : " ", c2);
     } else {
         SBUF_ADDL(b, "no packets");
     }
     fmt_count(n1, sizeof n1, s->t.packets);
     fmt_bytes(n2, sizeof n2, s->t.bytes);
-    sbuf_printf(b, "; %s packets, %s; %" PRIu64 " FastCGI connection%s</dd>\n", n1, n2,
-                s->c.connections, s->c.connections == 1 ? "" : "s");
+    fcs_sbuf_printf(b, "; %s packets, %s; %" PRIu64 " FastCGI connection%s</dd>\n", n1, n2,
+                    s->c.connections, s->c.connections == 1 ? "" : "s");
 
     fmt_count(n1, sizeof n1, st->requests);
-    sbuf_printf(b, "<dt>Requests</dt><dd><span class=\"big\" id=\"requests\" data-requests=\"%" PRIu64
-                   "\" data-complete=\"%" PRIu64 "\" data-incomplete=\"%" PRIu64 "\">%s</span>",
-                st->requests, st->complete, st->incomplete, n1);
+    fcs_sbuf_printf(b, "<dt>Requests</dt><dd><span class=\"big\" id=\"requests\" data-requests=\"%" PRIu64
+                       "\" data-complete=\"%" PRIu64 "\" data-incomplete=\"%" PRIu64 "\">%s</span>",
+                    st->requests, st->complete, st->incomplete, n1);
     if (st->requests) {
         fmt_count(n1, sizeof n1, st->complete);
-        sbuf_printf(b, ": %s complete", n1);
+        fcs_sbuf_printf(b, ": %s complete", n1);
         int64_t span = s->rate_span_ns > 0 ? s->rate_span_ns : s->c.last_ts - s->c.first_ts;
         if (s->t.packets && s->c.have_ts && span >= 1000000000)
-            sbuf_printf(b, "; %.1f/s%s", (double)st->requests * 1e9 / (double)span,
-                        s->rate_span_ns > 0 ? " over the files' spans" : "");
+            fcs_sbuf_printf(b, "; %.1f/s%s", (double)st->requests * 1e9 / (double)span,
+                            s->rate_span_ns > 0 ? " over the files' spans" : "");
         if (st->retried_attempts)
-            sbuf_printf(b, "; %" PRIu64 " user requests (%" PRIu64 " retried)", st->user_requests,
-                        st->retried_attempts);
+            fcs_sbuf_printf(b, "; %" PRIu64 " user requests (%" PRIu64 " retried)", st->user_requests,
+                            st->retried_attempts);
     }
     SBUF_ADDL(b, "</dd>\n");
 
-    sbuf_printf(b, "<dt>Failures</dt><dd id=\"failures\" data-5xx=\"%" PRIu64 "\" data-4xx=\"%" PRIu64
-                   "\" data-incomplete=\"%" PRIu64 "\" data-refused=\"%" PRIu64 "\">",
-                s5, s4, st->incomplete, st->backend[0]);
-    sbuf_printf(b, "<span class=\"%s\">%" PRIu64 " HTTP 5xx</span>, ", s5 ? "bad" : "ok", s5);
-    sbuf_printf(b, "<span class=\"%s\">%" PRIu64 " incomplete</span>, ", st->incomplete ? "warn" : "ok",
-                st->incomplete);
-    sbuf_printf(b, "<span class=\"%s\">%" PRIu64 " connection%s refused</span>",
-                st->backend[0] ? "bad" : "ok", st->backend[0], st->backend[0] == 1 ? "" : "s");
+    fcs_sbuf_printf(b, "<dt>Failures</dt><dd id=\"failures\" data-5xx=\"%" PRIu64 "\" data-4xx=\"%" PRIu64
+                       "\" data-incomplete=\"%" PRIu64 "\" data-refused=\"%" PRIu64 "\">",
+                    s5, s4, st->incomplete, st->backend[0]);
+    fcs_sbuf_printf(b, "<span class=\"%s\">%" PRIu64 " HTTP 5xx</span>, ", s5 ? "bad" : "ok", s5);
+    fcs_sbuf_printf(b, "<span class=\"%s\">%" PRIu64 " incomplete</span>, ", st->incomplete ? "warn" : "ok",
+                    st->incomplete);
+    fcs_sbuf_printf(b, "<span class=\"%s\">%" PRIu64 " connection%s refused</span>",
+                    st->backend[0] ? "bad" : "ok", st->backend[0], st->backend[0] == 1 ? "" : "s");
     if (st->backend[1] || st->backend[2])
-        sbuf_printf(b, ", %" PRIu64 " closed before a request, %" PRIu64 " connects retried",
-                    st->backend[1], st->backend[2]);
-    sbuf_printf(b, "; %" PRIu64 " HTTP 4xx</dd>\n", s4);
+        fcs_sbuf_printf(b, ", %" PRIu64 " closed before a request, %" PRIu64 " connects retried",
+                        st->backend[1], st->backend[2]);
+    fcs_sbuf_printf(b, "; %" PRIu64 " HTTP 4xx</dd>\n", s4);
 }
 
 /* The worst finding and the latency percentiles; the headline ends. */
@@ -796,8 +796,8 @@ static void html_verdict(out_ctx *c, const out_summary *s)
     SBUF_ADDL(b, "<dt>Worst finding</dt><dd id=\"worst\">");
     if (wid < FSD_A_COUNT) {
         const char *sv = fsd_severity_name(wsev);
-        sbuf_printf(b, "<span class=\"sev-%s\">%s</span> <code>%s</code> (%" PRIu64 "&times;): ", sv,
-                    sv, fsd_anomaly_name(wid), st->anom[wid].count);
+        fcs_sbuf_printf(b, "<span class=\"sev-%s\">%s</span> <code>%s</code> (%" PRIu64 "&times;): ", sv,
+                        sv, fsd_anomaly_name(wid), st->anom[wid].count);
         h_escs(b, fsd_anomaly_summary(wid));
     } else if (st->requests || s->c.connections) {
         SBUF_ADDL(b, "<span class=\"ok\">none: framing sound</span>");
@@ -807,21 +807,21 @@ static void html_verdict(out_ctx *c, const out_summary *s)
     SBUF_ADDL(b, "</dd>\n<dt>Latency</dt><dd id=\"latency\"");
     const hist *L = &st->latency;
     if (L->count) {
-        int64_t p50 = (int64_t)hist_percentile(L, 50), p90 = (int64_t)hist_percentile(L, 90),
-                p99 = (int64_t)hist_percentile(L, 99), mx = (int64_t)L->max;
-        sbuf_printf(b, " data-count=\"%" PRIu64 "\" data-p50-us=\"%" PRId64 "\" data-p90-us=\"%" PRId64
-                       "\" data-p99-us=\"%" PRId64 "\" data-max-us=\"%" PRId64 "\">",
-                    L->count, ns_to_us(p50), ns_to_us(p90), ns_to_us(p99), ns_to_us(mx));
+        int64_t p50 = (int64_t)fcs_hist_percentile(L, 50), p90 = (int64_t)fcs_hist_percentile(L, 90),
+                p99 = (int64_t)fcs_hist_percentile(L, 99), mx = (int64_t)L->max;
+        fcs_sbuf_printf(b, " data-count=\"%" PRIu64 "\" data-p50-us=\"%" PRId64 "\" data-p90-us=\"%" PRId64
+                           "\" data-p99-us=\"%" PRId64 "\" data-max-us=\"%" PRId64 "\">",
+                        L->count, ns_to_us(p50), ns_to_us(p90), ns_to_us(p99), ns_to_us(mx));
         const char *nm[] = {"p50", "p90", "p99", "max"};
         int64_t v[] = {p50, p90, p99, mx};
         for (int i = 0; i < 4; i++) {
             dur(d, sizeof d, v[i]);
-            sbuf_printf(b, "%s%s <span class=\"big\">%s</span>", i ? " &nbsp; " : "", nm[i], d);
+            fcs_sbuf_printf(b, "%s%s <span class=\"big\">%s</span>", i ? " &nbsp; " : "", nm[i], d);
         }
-        sbuf_printf(b, " <span class=\"sub\">(%s, %" PRIu64 " complete requests)</span>",
-                    c->o->latency_from_syn ? "first SYN or BEGIN_REQUEST to END_REQUEST"
-                                           : "BEGIN_REQUEST to END_REQUEST",
-                    L->count);
+        fcs_sbuf_printf(b, " <span class=\"sub\">(%s, %" PRIu64 " complete requests)</span>",
+                        c->o->latency_from_syn ? "first SYN or BEGIN_REQUEST to END_REQUEST"
+                                               : "BEGIN_REQUEST to END_REQUEST",
+                        L->count);
     } else {
         SBUF_ADDL(b, ">no complete request");
     }
@@ -862,17 +862,17 @@ static void time_ticks(out_ctx *c, const tax *a, int y0, int y1)
         }
     for (double v = 0; span > 0 && v <= (double)span + 0.5; v += st) {
         double x = tx(a, a->t0 + (int64_t)v);
-        sbuf_printf(b, "<line class=\"gr\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>", x, y0, x, y1);
+        fcs_sbuf_printf(b, "<line class=\"gr\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>", x, y0, x, y1);
         if (v > 0) {
             dur(d, sizeof d, (int64_t)v);
-            sbuf_printf(b, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">+%s</text>", x, y1 + 14, d);
+            fcs_sbuf_printf(b, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">+%s</text>", x, y1 + 14, d);
         }
     }
     /* the axis starts at this clock time (UTC) */
     char t[64];
     clock_of(t, sizeof t, a->t0, c->ns);
     t[12] = '\0'; /* "HH:MM:SS.mmm": the axis starts on a bin edge, whole ms */
-    sbuf_printf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"start\">%s UTC</text>", ML - 2, y1 + 14, t);
+    fcs_sbuf_printf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"start\">%s UTC</text>", ML - 2, y1 + 14, t);
 }
 
 static void legend(sbuf *b, bool inc)
@@ -881,10 +881,10 @@ static void legend(sbuf *b, bool inc)
     for (int k = 0; k < NK; k++) {
         if (k == KINC && !inc)
             continue;
-        sbuf_printf(b, "<span><i class=\"k%d\"%s></i>%s</span>", k,
-                    k == KINC ? " style=\"background:#fff;border:2px solid #7b3fb5;width:7px;height:7px\""
-                              : "",
-                    k_name[k]);
+        fcs_sbuf_printf(b, "<span><i class=\"k%d\"%s></i>%s</span>", k,
+                        k == KINC ? " style=\"background:#fff;border:2px solid #7b3fb5;width:7px;height:7px\""
+                                  : "",
+                        k_name[k]);
     }
     SBUF_ADDL(b, "</p>\n");
 }
@@ -894,17 +894,17 @@ static void point_title(out_ctx *c, const hpt *p)
     sbuf *b = &c->line;
     char d[32], t[64];
     h_escs(b, p->method[0] ? p->method : "-");
-    sbuf_addc(b, ' ');
+    fcs_sbuf_addc(b, ' ');
     h_escs(b, p->uri ? p->uri : "-");
     if (p->status)
-        sbuf_printf(b, " \xe2\x86\x92 %d", p->status);
+        fcs_sbuf_printf(b, " \xe2\x86\x92 %d", p->status);
     else
         SBUF_ADDL(b, " \xe2\x86\x92 no status");
     dur(d, sizeof d, p->lat);
-    sbuf_printf(b, "%s %s", p->k == KINC ? ", incomplete after" : " in", d);
+    fcs_sbuf_printf(b, "%s %s", p->k == KINC ? ", incomplete after" : " in", d);
     fmt_rfc3339(t, sizeof t, p->t, c->ns);
-    sbuf_printf(b, "\nclient %s \xe2\x86\x92 server %s, start %s\nframe.number == %" PRIu64, p->client,
-                p->server, t, p->frame);
+    fcs_sbuf_printf(b, "\nclient %s \xe2\x86\x92 server %s, start %s\nframe.number == %" PRIu64, p->client,
+                    p->server, t, p->frame);
     if (p->file && c->html->several_files) {
         SBUF_ADDL(b, " in ");
         h_traffic(c->html, b, p->file, strlen(p->file), 0);
@@ -960,27 +960,27 @@ static void sampling_note(out_ctx *c, size_t npts)
     html_acc *h = c->html;
     sbuf *b = &c->line;
     char d[32], n1[32], n2[32];
-    sbuf_printf(b, "<p class=\"note\" id=\"sampling\" data-points=\"%zu\" data-requests=\"%" PRIu64 "\">",
-                npts, h->pointed);
+    fcs_sbuf_printf(b, "<p class=\"note\" id=\"sampling\" data-points=\"%zu\" data-requests=\"%" PRIu64 "\">",
+                    npts, h->pointed);
     if (npts == h->pointed) {
         SBUF_ADDL(b, "Every request is a point.</p>\n");
         return;
     }
     fmt_count(n1, sizeof n1, npts);
     fmt_count(n2, sizeof n2, h->pointed);
-    sbuf_printf(b, "<b>Sampled:</b> %s of %s requests are points: the %zu slowest ", n1, n2, h->slow.n);
+    fcs_sbuf_printf(b, "<b>Sampled:</b> %s of %s requests are points: the %zu slowest ", n1, n2, h->slow.n);
     if (h->slow.n) {
         dur(d, sizeof d, h->slow.p[0].lat);
-        sbuf_printf(b, "(all others from %s up), ", d);
+        fcs_sbuf_printf(b, "(all others from %s up), ", d);
     }
     if (h->fail.fed > h->fail.n)
-        sbuf_printf(b, "%zu of the %" PRIu64 " failed (5xx) or incomplete ones (a uniform sample), ",
-                    h->fail.n, h->fail.fed);
+        fcs_sbuf_printf(b, "%zu of the %" PRIu64 " failed (5xx) or incomplete ones (a uniform sample), ",
+                        h->fail.n, h->fail.fed);
     else
-        sbuf_printf(b, "every failed (5xx) or incomplete one (%zu), ", h->fail.n);
-    sbuf_printf(b, "and a uniform sample of %zu of the other %" PRIu64 ". The grey shading "
-                   "behind them counts every request (darker: more).</p>\n",
-                h->rest.n, h->rest.fed);
+        fcs_sbuf_printf(b, "every failed (5xx) or incomplete one (%zu), ", h->fail.n);
+    fcs_sbuf_printf(b, "and a uniform sample of %zu of the other %" PRIu64 ". The grey shading "
+                       "behind them counts every request (darker: more).</p>\n",
+                    h->rest.n, h->rest.fed);
 }
 
 /* Every request binned, columns x latency rows, shaded by count. */
@@ -1004,9 +1004,9 @@ static void draw_heat(out_ctx *c, const tax *a, const lax *l)
                 continue;
             double ya = ly(l, (double)row_edge[r + 1]), yb = ly(l, (double)(row_edge[r] ? row_edge[r] : 1));
             double op = 0.08 + 0.6 * log1p((double)n) / log1p((double)cmax);
-            sbuf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
-                           "fill-opacity=\"%.2f\"/>",
-                        xa, ya, xb - xa, yb - ya, op);
+            fcs_sbuf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+                               "fill-opacity=\"%.2f\"/>",
+                            xa, ya, xb - xa, yb - ya, op);
         }
     }
     SBUF_ADDL(b, "</g>");
@@ -1029,14 +1029,14 @@ static void draw_points(out_ctx *c, const tax *a, const lax *l, size_t npts)
     static const int order[NK] = {K2, K3, KOTHER, K4, K5, KINC};
     for (int oi = 0; oi < NK; oi++) {
         int k = order[oi];
-        sbuf_printf(b, "<g class=\"pts k%d\">", k);
+        fcs_sbuf_printf(b, "<g class=\"pts k%d\">", k);
         for (size_t i = 0; i < m; i++) {
             const hpt *p = all[i];
             if (p->k != k)
                 continue;
-            sbuf_printf(b, "<circle%s cx=\"%.1f\" cy=\"%.1f\" r=\"%s\"><title>",
-                        k == KINC ? " class=\"inc\"" : "", tx(a, p->t), ly(l, (double)p->lat),
-                        k == KINC ? "3.2" : "2.4");
+            fcs_sbuf_printf(b, "<circle%s cx=\"%.1f\" cy=\"%.1f\" r=\"%s\"><title>",
+                            k == KINC ? " class=\"inc\"" : "", tx(a, p->t), ly(l, (double)p->lat),
+                            k == KINC ? "3.2" : "2.4");
             point_title(c, p);
             SBUF_ADDL(b, "</title></circle>");
             if (b->len > (1 << 16))
@@ -1066,24 +1066,24 @@ static void chart_latency(out_ctx *c, const tax *a)
                  "is Wireshark's <code>frame.number</code>).</p>\n");
     sampling_note(c, npts);
     legend(b, true);
-    sbuf_printf(b, "<svg class=\"sc\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"latency over time\">",
-                CW, H);
+    fcs_sbuf_printf(b, "<svg class=\"sc\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"latency over time\">",
+                    CW, H);
     for (int dd = l.dmin; dd <= l.dmax; dd++) {
         double y = l.y0 - (dd - l.dmin) * l.dy;
-        sbuf_printf(b, "<line class=\"gr\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>", ML, y, CW - MR, y);
+        fcs_sbuf_printf(b, "<line class=\"gr\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>", ML, y, CW - MR, y);
         dur(d, sizeof d, (int64_t)llround(pow(10.0, dd)));
-        sbuf_printf(b, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s</text>", ML - 5, y + 4, d);
+        fcs_sbuf_printf(b, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s</text>", ML - 5, y + 4, d);
     }
     time_ticks(c, a, MT, (int)l.y0);
     if (npts < h->pointed)
         draw_heat(c, a, &l);
     draw_points(c, a, &l, npts);
-    sbuf_printf(b, "<line class=\"ax\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%.1f\"/>", ML, MT, ML, l.y0);
+    fcs_sbuf_printf(b, "<line class=\"ax\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%.1f\"/>", ML, MT, ML, l.y0);
     SBUF_ADDL(b, "</svg>\n<div id=\"pd\" class=\"mono\">(click a point)</div>\n");
     if (h->no_time || h->no_lat)
-        sbuf_printf(b, "<p class=\"note\">Not drawn: %" PRIu64 " request%s without a start time, %" PRIu64
-                       " without a latency or elapsed time.</p>\n",
-                    h->no_time, h->no_time == 1 ? "" : "s", h->no_lat);
+        fcs_sbuf_printf(b, "<p class=\"note\">Not drawn: %" PRIu64 " request%s without a start time, %" PRIu64
+                           " without a latency or elapsed time.</p>\n",
+                        h->no_time, h->no_time == 1 ? "" : "s", h->no_lat);
     SBUF_ADDL(b, "</section>\n");
 }
 
@@ -1106,27 +1106,27 @@ static void chart_concurrency(out_ctx *c, const tax *a)
             break;
         dur(d1, sizeof d1, s->at_max);
         dur(d2, sizeof d2, s->longest);
-        sbuf_printf(b, "<h3 class=\"srv\" data-server=\"%s\" data-max=\"%" PRIu64 "\" data-requests=\"%"
-                       PRIu64 "\" style=\"font-size:14px;margin:12px 0 0\"><code>%s</code>: at most "
-                       "<span class=\"big\">%" PRIu64 "</span> in flight",
-                    k == HSRV ? "other" : s->name, s->max, s->requests,
-                    k == HSRV ? "the other servers together" : s->name, s->max);
+        fcs_sbuf_printf(b, "<h3 class=\"srv\" data-server=\"%s\" data-max=\"%" PRIu64 "\" data-requests=\"%"
+                           PRIu64 "\" style=\"font-size:14px;margin:12px 0 0\"><code>%s</code>: at most "
+                           "<span class=\"big\">%" PRIu64 "</span> in flight",
+                        k == HSRV ? "other" : s->name, s->max, s->requests,
+                        k == HSRV ? "the other servers together" : s->name, s->max);
         if (s->max)
-            sbuf_printf(b, ", for %s in all (longest stretch %s)", d1, d2);
-        sbuf_printf(b, "; %" PRIu64 " requests</h3>\n", s->requests);
+            fcs_sbuf_printf(b, ", for %s in all (longest stretch %s)", d1, d2);
+        fcs_sbuf_printf(b, "; %" PRIu64 " requests</h3>\n", s->requests);
         if (!s->max)
             continue;
-        sbuf_printf(b, "<svg viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"in flight\">", CW, H);
+        fcs_sbuf_printf(b, "<svg viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"in flight\">", CW, H);
         double y0 = MT + ph;
         uint64_t top = s->max;
         for (uint64_t v = 0; v <= top; v += (top + 3) / 4) {
             double y = y0 - (double)v / top * ph;
-            sbuf_printf(b, "<line class=\"gr\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>"
-                           "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%" PRIu64 "</text>",
-                        ML, y, CW - MR, y, ML - 5, y + 4, v);
+            fcs_sbuf_printf(b, "<line class=\"gr\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>"
+                               "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%" PRIu64 "</text>",
+                            ML, y, CW - MR, y, ML - 5, y + 4, v);
         }
         time_ticks(c, a, MT, (int)y0);
-        sbuf_printf(b, "<path class=\"conc\" d=\"M%.1f %.1f", tx(a, a->t0), y0);
+        fcs_sbuf_printf(b, "<path class=\"conc\" d=\"M%.1f %.1f", tx(a, a->t0), y0);
         for (int64_t col = 0; col < a->cols; col++) {
             uint32_t v = 0;
             for (int64_t i = col * a->per; i < (col + 1) * a->per && i < a->n; i++)
@@ -1136,14 +1136,14 @@ static void chart_concurrency(out_ctx *c, const tax *a)
             if (tb > a->t1)
                 tb = a->t1;
             double y = y0 - (double)v / top * ph;
-            sbuf_printf(b, "V%.1fH%.1f", y, tx(a, tb));
+            fcs_sbuf_printf(b, "V%.1fH%.1f", y, tx(a, tb));
         }
-        sbuf_printf(b, "V%.1fZ\"/>", y0);
+        fcs_sbuf_printf(b, "V%.1fZ\"/>", y0);
         double ym = y0 - ph;
-        sbuf_printf(b, "<line class=\"mark\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>", ML, ym,
-                    CW - MR, ym);
-        sbuf_printf(b, "<line class=\"ax\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%.1f\"/></svg>\n", ML, MT, ML,
-                    y0);
+        fcs_sbuf_printf(b, "<line class=\"mark\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>", ML, ym,
+                        CW - MR, ym);
+        fcs_sbuf_printf(b, "<line class=\"ax\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%.1f\"/></svg>\n", ML, MT, ML,
+                        y0);
     }
     SBUF_ADDL(b, "</section>\n");
 }
@@ -1167,19 +1167,19 @@ static void chart_throughput(out_ctx *c, const tax *a)
     char d[32];
     dur(d, sizeof d, a->per * h->w);
     SBUF_ADDL(b, "<section id=\"throughput\"><h2>Throughput and status mix</h2>\n");
-    sbuf_printf(b, "<p class=\"note\">Requests started per second in columns of %s, stacked by HTTP "
-                   "status (every request counted).</p>\n", d);
+    fcs_sbuf_printf(b, "<p class=\"note\">Requests started per second in columns of %s, stacked by HTTP "
+                       "status (every request counted).</p>\n", d);
     legend(b, true);
-    sbuf_printf(b, "<svg viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"throughput\">", CW, H);
+    fcs_sbuf_printf(b, "<svg viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"throughput\">", CW, H);
     double y0 = MT + ph;
     double st = pow(10.0, floor(log10(vmax / 4)));
     if (vmax / st > 10)
         st *= 2.5;
     for (double v = 0; v <= vmax * 1.0001; v += st) {
         double y = y0 - v / vmax * ph;
-        sbuf_printf(b, "<line class=\"gr\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>"
-                       "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%g/s</text>",
-                    ML, y, CW - MR, y, ML - 5, y + 4, v);
+        fcs_sbuf_printf(b, "<line class=\"gr\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>"
+                           "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%g/s</text>",
+                        ML, y, CW - MR, y, ML - 5, y + 4, v);
     }
     time_ticks(c, a, MT, (int)y0);
     for (int64_t col = 0; col < a->cols; col++) {
@@ -1195,23 +1195,23 @@ static void chart_throughput(out_ctx *c, const tax *a)
         int64_t ta = (a->lo + col * a->per) * h->w, tb = ta + a->per * h->w;
         double xa = tx(a, ta < a->t0 ? a->t0 : ta), xb = tx(a, tb > a->t1 ? a->t1 : tb);
         double y = y0;
-        sbuf_printf(b, "<g><title>%" PRIu64 " requests:", n);
+        fcs_sbuf_printf(b, "<g><title>%" PRIu64 " requests:", n);
         for (int k = 0; k < NK; k++)
             if (kk[k])
-                sbuf_printf(b, " %s %" PRIu64, k_name[k], kk[k]);
+                fcs_sbuf_printf(b, " %s %" PRIu64, k_name[k], kk[k]);
         SBUF_ADDL(b, "</title>");
         for (int k = 0; k < NK; k++) {
             if (!kk[k])
                 continue;
             double hh = kk[k] / colw_s / vmax * ph;
-            sbuf_printf(b, "<rect class=\"k%d\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>", k,
-                        xa, y - hh, xb - xa > 0.6 ? xb - xa - 0.3 : xb - xa, hh);
+            fcs_sbuf_printf(b, "<rect class=\"k%d\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"/>", k,
+                            xa, y - hh, xb - xa > 0.6 ? xb - xa - 0.3 : xb - xa, hh);
             y -= hh;
         }
         SBUF_ADDL(b, "</g>");
     }
-    sbuf_printf(b, "<line class=\"ax\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%.1f\"/></svg>\n</section>\n",
-                ML, MT, ML, y0);
+    fcs_sbuf_printf(b, "<line class=\"ax\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%.1f\"/></svg>\n</section>\n",
+                    ML, MT, ML, y0);
 }
 
 static void chart_histogram(out_ctx *c, const stats *st)
@@ -1238,24 +1238,24 @@ static void chart_histogram(out_ctx *c, const stats *st)
     for (int i = 0; i <= nb; i++)
         edge[i] = (uint64_t)llround(pow(10.0, dmin + (double)i / per));
     for (int i = 0; i < nb; i++) {
-        cnt[i] = hist_count_range(L, edge[i], edge[i + 1] - 1);
+        cnt[i] = fcs_hist_count_range(L, edge[i], edge[i + 1] - 1);
         if (cnt[i] > cmax)
             cmax = cnt[i];
     }
     const int H = 220, MT = 10, MB = 30, ph = H - MT - MB;
     SBUF_ADDL(b, "<section id=\"histogram\"><h2>Latency histogram</h2>\n<p class=\"note\">Complete "
                  "requests by latency (log scale, 5 bars per decade); dashed: p50, p90, p99.</p>\n");
-    sbuf_printf(b, "<svg class=\"hist\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"latency histogram\">",
-                CW, H);
+    fcs_sbuf_printf(b, "<svg class=\"hist\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"latency histogram\">",
+                    CW, H);
     double y0 = MT + ph, bw = (double)(CW - ML - MR) / nb;
     for (int dd = 0; dd <= dmax - dmin; dd++) {
         double x = ML + dd * per * bw;
         dur(d1, sizeof d1, (int64_t)edge[dd * per]);
-        sbuf_printf(b, "<line class=\"gr\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.1f\"/>"
-                       "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>",
-                    x, MT, x, y0, x, y0 + 14, d1);
+        fcs_sbuf_printf(b, "<line class=\"gr\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.1f\"/>"
+                           "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>",
+                        x, MT, x, y0, x, y0 + 14, d1);
     }
-    sbuf_printf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%" PRIu64 "</text>", ML - 5, MT + 8, cmax);
+    fcs_sbuf_printf(b, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%" PRIu64 "</text>", ML - 5, MT + 8, cmax);
     for (int i = 0; i < nb; i++) {
         if (!cnt[i])
             continue;
@@ -1264,20 +1264,20 @@ static void chart_histogram(out_ctx *c, const stats *st)
             hh = 1;
         dur(d1, sizeof d1, (int64_t)edge[i]);
         dur(d2, sizeof d2, (int64_t)edge[i + 1]);
-        sbuf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"><title>%s to %s: %" PRIu64
-                       " requests</title></rect>",
-                    ML + i * bw + 0.5, y0 - hh, bw - 1, hh, d1, d2, cnt[i]);
+        fcs_sbuf_printf(b, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\"><title>%s to %s: %" PRIu64
+                           " requests</title></rect>",
+                        ML + i * bw + 0.5, y0 - hh, bw - 1, hh, d1, d2, cnt[i]);
     }
     static const double ps[] = {50, 90, 99};
     for (int i = 0; i < 3; i++) {
-        uint64_t v = hist_percentile(L, ps[i]);
+        uint64_t v = fcs_hist_percentile(L, ps[i]);
         double x = ML + (log10((double)(v ? v : 1)) - dmin) * per * bw;
-        sbuf_printf(b, "<line class=\"mark\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.1f\"/>"
-                       "<text x=\"%.1f\" y=\"%d\">p%g</text>",
-                    x, MT, x, y0, x + 3, MT + 10 + 12 * i, ps[i]);
+        fcs_sbuf_printf(b, "<line class=\"mark\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.1f\"/>"
+                           "<text x=\"%.1f\" y=\"%d\">p%g</text>",
+                        x, MT, x, y0, x + 3, MT + 10 + 12 * i, ps[i]);
     }
-    sbuf_printf(b, "<line class=\"ax\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/></svg>\n</section>\n",
-                ML, y0, CW - MR, y0);
+    fcs_sbuf_printf(b, "<line class=\"ax\" x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/></svg>\n</section>\n",
+                    ML, y0, CW - MR, y0);
     free(cnt);
     free(edge);
 }
@@ -1293,13 +1293,13 @@ static void table_scripts(out_ctx *c, const stats *st)
     sbuf *b = &c->line;
     size_t top = c->o->top_scripts > HTML_SCRIPTS_MIN ? c->o->top_scripts : HTML_SCRIPTS_MIN;
     const script_stat **sc = malloc(top * sizeof *sc);
-    size_t n = sc ? stats_top_scripts(st, sc, top) : 0;
+    size_t n = sc ? fcs_stats_top_scripts(st, sc, top) : 0;
     size_t all = st->nscripts + (st->absent_script.count > 0) + (st->other_scripts.count > 0);
     SBUF_ADDL(b, "<section id=\"scripts\"><h2>Scripts</h2>\n<p class=\"note\">Latency of complete "
                  "requests (incomplete ones are counted in their own column, not in the "
                  "percentiles). Click a column head to sort.");
     if (n < all)
-        sbuf_printf(b, " The %zu busiest of %zu scripts (<code>--top N</code> shows more).", n, all);
+        fcs_sbuf_printf(b, " The %zu busiest of %zu scripts (<code>--top N</code> shows more).", n, all);
     SBUF_ADDL(b, "</p>\n<table class=\"sort\" id=\"script-table\">");
     static const char *const cols[] = {"script", "#requests", "#p50", "#p90", "#p99", "#max",
                                        "#4xx", "#5xx", "#incomplete", NULL};
@@ -1307,11 +1307,11 @@ static void table_scripts(out_ctx *c, const stats *st)
     for (size_t i = 0; i < n; i++) {
         const script_stat *s = sc[i];
         const hist *L = &s->latency;
-        sbuf_printf(b, "<tr class=\"script\" data-requests=\"%" PRIu64 "\" data-4xx=\"%" PRIu64
-                       "\" data-5xx=\"%" PRIu64 "\" data-incomplete=\"%" PRIu64 "\"",
-                    s->count, s->s4xx, s->s5xx, s->incomplete);
+        fcs_sbuf_printf(b, "<tr class=\"script\" data-requests=\"%" PRIu64 "\" data-4xx=\"%" PRIu64
+                           "\" data-5xx=\"%" PRIu64 "\" data-incomplete=\"%" PRIu64 "\"",
+                        s->count, s->s4xx, s->s5xx, s->incomplete);
         if (L->count)
-            sbuf_printf(b, " data-p99-us=\"%" PRId64 "\"", ns_to_us((int64_t)hist_percentile(L, 99)));
+            fcs_sbuf_printf(b, " data-p99-us=\"%" PRId64 "\"", ns_to_us((int64_t)fcs_hist_percentile(L, 99)));
         SBUF_ADDL(b, "><td class=\"u\">");
         if (s->absent)
             SBUF_ADDL(b, "<i>(no script name)</i>");
@@ -1322,9 +1322,9 @@ static void table_scripts(out_ctx *c, const stats *st)
         SBUF_ADDL(b, "</td>");
         count_cell(b, s->count);
         bool has = L->count > 0;
-        lat_cell(b, has ? (int64_t)hist_percentile(L, 50) : 0, has);
-        lat_cell(b, has ? (int64_t)hist_percentile(L, 90) : 0, has);
-        lat_cell(b, has ? (int64_t)hist_percentile(L, 99) : 0, has);
+        lat_cell(b, has ? (int64_t)fcs_hist_percentile(L, 50) : 0, has);
+        lat_cell(b, has ? (int64_t)fcs_hist_percentile(L, 90) : 0, has);
+        lat_cell(b, has ? (int64_t)fcs_hist_percentile(L, 99) : 0, has);
         lat_cell(b, (int64_t)L->max, has);
         count_cell(b, s->s4xx);
         count_cell(b, s->s5xx);
@@ -1340,7 +1340,7 @@ static void frames_of(out_ctx *c, sbuf *b, const anom_stat *an)
     for (size_t k = 0; k < an->nframes; k++) {
         uint64_t l;
         const char *file = where(c, an->frames[k], &l);
-        sbuf_printf(b, "%s%" PRIu64, k ? ", " : "", l);
+        fcs_sbuf_printf(b, "%s%" PRIu64, k ? ", " : "", l);
         if (file && c->html->several_files) {
             SBUF_ADDL(b, " <span class=\"sub\">(");
             h_traffic(c->html, b, file, strlen(file), 0);
@@ -1357,10 +1357,10 @@ static void table_anomalies(out_ctx *c, const stats *st)
         SBUF_ADDL(b, "<p>None found.</p></section>\n");
         return;
     }
-    sbuf_printf(b, "<p class=\"note\">%" PRIu64 " events: %" PRIu64 " error, %" PRIu64 " warning, %" PRIu64
-                   " note. Explanations from the decoder's catalogue (docs/ANOMALIES.md).</p>\n",
-                st->anomaly_events, st->anomalies_by_sev[FSD_SEV_ERROR],
-                st->anomalies_by_sev[FSD_SEV_WARNING], st->anomalies_by_sev[FSD_SEV_NOTE]);
+    fcs_sbuf_printf(b, "<p class=\"note\">%" PRIu64 " events: %" PRIu64 " error, %" PRIu64 " warning, %" PRIu64
+                       " note. Explanations from the decoder's catalogue (docs/ANOMALIES.md).</p>\n",
+                    st->anomaly_events, st->anomalies_by_sev[FSD_SEV_ERROR],
+                    st->anomalies_by_sev[FSD_SEV_WARNING], st->anomalies_by_sev[FSD_SEV_NOTE]);
     SBUF_ADDL(b, "<table class=\"sort\" id=\"anomaly-table\">");
     static const char *const cols[] = {"severity", "id", "#count", "explanation", "first frames",
                                        "first occurrence", NULL};
@@ -1371,10 +1371,10 @@ static void table_anomalies(out_ctx *c, const stats *st)
             if (!an->count || an->max_sev != (fsd_severity)sev)
                 continue;
             const char *sv = fsd_severity_name(an->max_sev);
-            sbuf_printf(b, "<tr class=\"anomaly\" data-id=\"%s\" data-count=\"%" PRIu64 "\"><td "
-                           "class=\"sev-%s\">%s</td><td><code>%s</code></td>",
-                        fsd_anomaly_name((fsd_anomaly_id)id), an->count, sv, sv,
-                        fsd_anomaly_name((fsd_anomaly_id)id));
+            fcs_sbuf_printf(b, "<tr class=\"anomaly\" data-id=\"%s\" data-count=\"%" PRIu64 "\"><td "
+                               "class=\"sev-%s\">%s</td><td><code>%s</code></td>",
+                            fsd_anomaly_name((fsd_anomaly_id)id), an->count, sv, sv,
+                            fsd_anomaly_name((fsd_anomaly_id)id));
             count_cell(b, an->count);
             SBUF_ADDL(b, "<td>");
             h_escs(b, fsd_anomaly_summary((fsd_anomaly_id)id));
@@ -1398,10 +1398,10 @@ static void request_row(out_ctx *c, const req_rec *r, bool ended)
     else
         lat_cell(b, r->elapsed_ns, r->has_elapsed);
     if (ended)
-        sbuf_printf(b, "<td>%s</td>", fsd_end_reason_name(r->end_reason));
+        fcs_sbuf_printf(b, "<td>%s</td>", fsd_end_reason_name(r->end_reason));
     if (r->status)
-        sbuf_printf(b, "<td class=\"n k%d\" data-v=\"%d\">%d</td>",
-                    kind_of(r), r->status, r->status);
+        fcs_sbuf_printf(b, "<td class=\"n k%d\" data-v=\"%d\">%d</td>",
+                        kind_of(r), r->status, r->status);
     else
         SBUF_ADDL(b, "<td class=\"n\" data-v=\"0\">-</td>");
     SBUF_ADDL(b, "<td class=\"u\">");
@@ -1412,9 +1412,9 @@ static void request_row(out_ctx *c, const req_rec *r, bool ended)
     h_rstr(h, b, &r->script, 120);
     uint64_t fr = 0;
     const char *file = r->has_begin ? where(c, r->frame, &fr) : NULL;
-    sbuf_printf(b, "</td><td class=\"n mono\" data-v=\"%" PRIu64 "\">", fr);
+    fcs_sbuf_printf(b, "</td><td class=\"n mono\" data-v=\"%" PRIu64 "\">", fr);
     if (r->has_begin)
-        sbuf_printf(b, "%" PRIu64, fr);
+        fcs_sbuf_printf(b, "%" PRIu64, fr);
     else
         SBUF_ADDL(b, "?");
     if (file && h->several_files) {
@@ -1426,7 +1426,7 @@ static void request_row(out_ctx *c, const req_rec *r, bool ended)
     if (r->has_begin) {
         fmt_rfc3339(t, sizeof t, r->t_begin_ns, c->ns);
         t[strlen(t) - 1] = '\0';
-        sbuf_adds(b, t + 11);
+        fcs_sbuf_adds(b, t + 11);
     }
     SBUF_ADDL(b, "</td><td class=\"mono\">");
     h_escs(b, r->client);
@@ -1434,9 +1434,9 @@ static void request_row(out_ctx *c, const req_rec *r, bool ended)
     h_escs(b, r->server);
     SBUF_ADDL(b, "</td><td>");
     fsd_anomaly_id ids[FSD_A_COUNT];
-    size_t n = rec_anomaly_ids(r, ids, FSD_A_COUNT);
+    size_t n = fcs_req_anomaly_ids(r, ids, FSD_A_COUNT);
     for (size_t i = 0; i < n; i++)
-        sbuf_printf(b, "%s<code>%s</code>", i ? " " : "", fsd_anomaly_name(ids[i]));
+        fcs_sbuf_printf(b, "%s<code>%s</code>", i ? " " : "", fsd_anomaly_name(ids[i]));
     SBUF_ADDL(b, "</td></tr>\n");
 }
 
@@ -1454,23 +1454,23 @@ static void table_requests(out_ctx *c, stats *st)
     sbuf *b = &c->line;
     size_t nslow = st->nslow;
     const req_rec **slow = nslow ? malloc(nslow * sizeof *slow) : NULL;
-    size_t ns = slow ? stats_slowest(st, slow, nslow) : 0;
+    size_t ns = slow ? fcs_stats_slowest(st, slow, nslow) : 0;
     if (ns) {
-        sbuf_printf(b, "<section id=\"slowest\"><h2>Slowest %zu request%s</h2>\n<p class=\"note\">"
-                       "Incomplete ones with what they had run. <code>--slowest N</code> keeps more."
-                       "</p>\n<table class=\"sort\" id=\"slow-table\">",
-                    ns, ns == 1 ? "" : "s");
+        fcs_sbuf_printf(b, "<section id=\"slowest\"><h2>Slowest %zu request%s</h2>\n<p class=\"note\">"
+                           "Incomplete ones with what they had run. <code>--slowest N</code> keeps more."
+                           "</p>\n<table class=\"sort\" id=\"slow-table\">",
+                        ns, ns == 1 ? "" : "s");
         request_head(b, false);
         for (size_t i = 0; i < ns; i++)
             request_row(c, slow[i], false);
         SBUF_ADDL(b, "</tbody></table></section>\n");
     }
     free(slow);
-    size_t ninc = stats_incomplete(st);
+    size_t ninc = fcs_stats_incomplete(st);
     if (ninc) {
-        sbuf_printf(b, "<section id=\"incomplete\"><h2>Incomplete requests</h2>\n<p class=\"note\">In "
-                       "start order: %s%zu of %" PRIu64 ".</p>\n<table class=\"sort\" id=\"incomplete-table\">",
-                    ninc < st->incomplete ? "the first " : "", ninc, st->incomplete);
+        fcs_sbuf_printf(b, "<section id=\"incomplete\"><h2>Incomplete requests</h2>\n<p class=\"note\">In "
+                           "start order: %s%zu of %" PRIu64 ".</p>\n<table class=\"sort\" id=\"incomplete-table\">",
+                        ninc < st->incomplete ? "the first " : "", ninc, st->incomplete);
         request_head(b, true);
         for (size_t i = 0; i < ninc; i++)
             request_row(c, &st->incomplete_list[i], true);
@@ -1494,7 +1494,7 @@ void html_summary(out_ctx *c, const out_summary *s)
         if (h->s[k].started)
             srv_advance(h, k, INT64_MAX - 1);
 
-    sbuf_adds(b, page_head);
+    fcs_sbuf_adds(b, page_head);
     html_title(c, s);
     html_headline(c, s);
     html_verdict(c, s);
@@ -1527,10 +1527,10 @@ void html_summary(out_ctx *c, const out_summary *s)
     flush_line(c);
     char n1[32];
     fmt_count(n1, sizeof n1, s->st->requests);
-    sbuf_printf(b, "<p class=\"sub\">Made by " FSD_VERSION_LINE " (<code>-f html</code>); the numbers "
-                   "are those of <code>-f json</code>'s summary. The charts are SVG drawn by fcgiscope "
-                   "itself; the page loads nothing.</p>\n");
-    sbuf_adds(b, page_script);
+    fcs_sbuf_printf(b, "<p class=\"sub\">Made by " FSD_VERSION_LINE " (<code>-f html</code>); the numbers "
+                       "are those of <code>-f json</code>'s summary. The charts are SVG drawn by fcgiscope "
+                       "itself; the page loads nothing.</p>\n");
+    fcs_sbuf_adds(b, page_script);
     SBUF_ADDL(b, "</body></html>\n");
     (void)n1;
 }

@@ -1,6 +1,6 @@
-/* out_internal.h — what the report files share (out.c) and each format's entry points (out_json.c, out_csv.c, out_text.c).
+/* out_internal.h — what the report files share (out.c) and each format's entry points (out_json.c, out_csv.c, out_text.c, out_html.c).
  *
- * Normative reference: out.h (the public side: out_init, out_request, ...).
+ * Normative reference: out.h (the public side: fcs_out_init, fcs_out_request, ...).
  * Not for use outside out*.c.
  */
 #ifndef FCGISCOPE_OUT_INTERNAL_H

@@ -19,14 +19,14 @@
 static void j_key(sbuf *b, const char *k)
 {
     SBUF_ADDL(b, ",\"");
-    sbuf_adds(b, k);
+    fcs_sbuf_adds(b, k);
     SBUF_ADDL(b, "\":");
 }
 
 static void j_str_(sbuf *b, const rstr *s)
 {
     if (s->p)
-        esc_json(b, s->p, s->len);
+        fcs_esc_json(b, s->p, s->len);
     else
         SBUF_ADDL(b, "null");
 }
@@ -35,18 +35,18 @@ static void j_str_(sbuf *b, const rstr *s)
 static void j_cstr_(sbuf *b, const char *s)
 {
     if (s)
-        esc_json(b, s, strlen(s));
+        fcs_esc_json(b, s, strlen(s));
     else
         SBUF_ADDL(b, "null");
 }
 #define j_cstr(b, k, s) (J_KEY(b, k), j_cstr_(b, s))
 
-#define j_u64(b, k, v) (J_KEY(b, k), sbuf_add_u64(b, (v)))
+#define j_u64(b, k, v) (J_KEY(b, k), fcs_sbuf_add_u64(b, (v)))
 
 static void j_i64_or_null_(sbuf *b, bool has, int64_t v)
 {
     if (has)
-        sbuf_add_i64(b, v);
+        fcs_sbuf_add_i64(b, v);
     else
         SBUF_ADDL(b, "null");
 }
@@ -129,9 +129,9 @@ void json_request(out_ctx *c, const req_rec *r)
     if (r->has_begin) {
         /* the digits and punctuation of a time need no escaping */
         fmt_rfc3339(t, sizeof t, r->t_begin_ns, c->ns);
-        sbuf_addc(b, '"');
-        sbuf_adds(b, t);
-        sbuf_addc(b, '"');
+        fcs_sbuf_addc(b, '"');
+        fcs_sbuf_adds(b, t);
+        fcs_sbuf_addc(b, '"');
     } else {
         SBUF_ADDL(b, "null");
     }
@@ -155,7 +155,7 @@ void json_request(out_ctx *c, const req_rec *r)
     const char *file = where(c, r->has_begin ? r->frame : 0, &fr);
     J_KEY(b, "file");
     if (file)
-        esc_json(b, file, strlen(file));
+        fcs_esc_json(b, file, strlen(file));
     else
         SBUF_ADDL(b, "null");
     j_i64_or_null(b, "frame", r->has_begin, (int64_t)fr);
@@ -171,31 +171,31 @@ void json_request(out_ctx *c, const req_rec *r)
     }
     J_KEY(b, "anomalies");
     fsd_anomaly_id ids[FSD_A_COUNT];
-    size_t n = rec_anomaly_ids(r, ids, FSD_A_COUNT);
-    sbuf_addc(b, '[');
+    size_t n = fcs_req_anomaly_ids(r, ids, FSD_A_COUNT);
+    fcs_sbuf_addc(b, '[');
     for (size_t i = 0; i < n; i++) {
         if (i)
-            sbuf_addc(b, ',');
+            fcs_sbuf_addc(b, ',');
         /* catalogue ids are [a-z0-9_]: nothing to escape */
-        sbuf_addc(b, '"');
-        sbuf_adds(b, fsd_anomaly_name(ids[i]));
-        sbuf_addc(b, '"');
+        fcs_sbuf_addc(b, '"');
+        fcs_sbuf_adds(b, fsd_anomaly_name(ids[i]));
+        fcs_sbuf_addc(b, '"');
     }
-    sbuf_addc(b, ']');
+    fcs_sbuf_addc(b, ']');
     json_user_fields(c, r);
     j_u64(b, "attempt", r->attempt ? r->attempt : 1);
     j_bool(b, "retried", r->retried);
     if (c->o->unix_path || c->o->relay_path)
         json_unix_who(b, r->client);
     J_KEY(b, "params");
-    sbuf_addc(b, '{');
+    fcs_sbuf_addc(b, '{');
     for (size_t k = 0; k < r->nparams && k < c->o->nparams; k++) {
         if (k)
-            sbuf_addc(b, ',');
-        esc_json(b, c->o->params[k], strlen(c->o->params[k]));
-        sbuf_addc(b, ':');
+            fcs_sbuf_addc(b, ',');
+        fcs_esc_json(b, c->o->params[k], strlen(c->o->params[k]));
+        fcs_sbuf_addc(b, ':');
         if (r->params[k].p)
-            esc_json(b, r->params[k].p, r->params[k].len);
+            fcs_esc_json(b, r->params[k].p, r->params[k].len);
         else
             SBUF_ADDL(b, "null");
     }
@@ -206,7 +206,7 @@ void json_anomaly(out_ctx *c, const anom_rec *a)
 {
     sbuf *b = &c->line;
     char t[64];
-    sbuf_adds(b, "{\"type\":\"anomaly\"");
+    fcs_sbuf_adds(b, "{\"type\":\"anomaly\"");
     j_host_name(c);
     j_cstr(b, "id", fsd_anomaly_name(a->id));
     j_cstr(b, "severity", fsd_severity_name(a->severity));
@@ -214,7 +214,7 @@ void json_anomaly(out_ctx *c, const anom_rec *a)
     const char *file = where(c, a->frame, &fr);
     J_KEY(b, "file");
     if (file)
-        esc_json(b, file, strlen(file));
+        fcs_esc_json(b, file, strlen(file));
     else
         SBUF_ADDL(b, "null");
     j_i64_or_null(b, "frame", a->frame != 0, (int64_t)fr);
@@ -228,7 +228,7 @@ void json_anomaly(out_ctx *c, const anom_rec *a)
     j_i64_or_null(b, "request_id", a->request_id >= 0, a->request_id);
     j_cstr(b, "detail", a->detail);
     j_cstr(b, "message", fsd_anomaly_summary(a->id));
-    sbuf_adds(b, "}\n");
+    fcs_sbuf_adds(b, "}\n");
 }
 
 /* ---- summary: JSON ---------------------------------------------------------- */
@@ -238,23 +238,23 @@ static void j_lat(out_ctx *c, const char *key, const hist *h, bool ns_units)
     sbuf *b = &c->line;
     j_key(b, key);
     if (h->count == 0) {
-        sbuf_adds(b, "null");
+        fcs_sbuf_adds(b, "null");
         return;
     }
     static const double ps[] = {50, 90, 99};
     static const char *const pn[] = {"p50", "p90", "p99"};
-    sbuf_printf(b, "{\"count\":%" PRIu64, h->count);
+    fcs_sbuf_printf(b, "{\"count\":%" PRIu64, h->count);
     int64_t v = (int64_t)h->min;
-    sbuf_printf(b, ",\"min\":%" PRId64, ns_units ? v : ns_to_us(v));
+    fcs_sbuf_printf(b, ",\"min\":%" PRId64, ns_units ? v : ns_to_us(v));
     for (int i = 0; i < 3; i++) {
-        v = (int64_t)hist_percentile(h, ps[i]);
-        sbuf_printf(b, ",\"%s\":%" PRId64, pn[i], ns_units ? v : ns_to_us(v));
+        v = (int64_t)fcs_hist_percentile(h, ps[i]);
+        fcs_sbuf_printf(b, ",\"%s\":%" PRId64, pn[i], ns_units ? v : ns_to_us(v));
     }
     v = (int64_t)h->max;
-    sbuf_printf(b, ",\"max\":%" PRId64, ns_units ? v : ns_to_us(v));
+    fcs_sbuf_printf(b, ",\"max\":%" PRId64, ns_units ? v : ns_to_us(v));
     long double mean = h->sum / (long double)h->count;
     v = (int64_t)(mean + 0.5L);
-    sbuf_printf(b, ",\"mean\":%" PRId64 "}", ns_units ? v : ns_to_us(v));
+    fcs_sbuf_printf(b, ",\"mean\":%" PRId64 "}", ns_units ? v : ns_to_us(v));
 }
 
 /* "user_statuses" (per user request: what the user got from its last
@@ -264,17 +264,17 @@ static void j_lat(out_ctx *c, const char *key, const hist *h, bool ns_units)
 static void j_status_map(sbuf *b, const char *key, const uint64_t counts[1000])
 {
     j_key(b, key);
-    sbuf_addc(b, '{');
+    fcs_sbuf_addc(b, '{');
     bool first = true;
     for (int k = 1; k < 1000; k++) {
         if (!counts[k])
             continue;
-        sbuf_printf(b, "%s\"%d\":%" PRIu64, first ? "" : ",", k, counts[k]);
+        fcs_sbuf_printf(b, "%s\"%d\":%" PRIu64, first ? "" : ",", k, counts[k]);
         first = false;
     }
     if (counts[0])
-        sbuf_printf(b, "%s\"none\":%" PRIu64, first ? "" : ",", counts[0]);
-    sbuf_addc(b, '}');
+        fcs_sbuf_printf(b, "%s\"none\":%" PRIu64, first ? "" : ",", counts[0]);
+    fcs_sbuf_addc(b, '}');
 }
 
 static void json_user_summary(out_ctx *c, const stats *st)
@@ -282,11 +282,11 @@ static void json_user_summary(out_ctx *c, const stats *st)
     sbuf *b = &c->line;
     j_status_map(b, "user_statuses", st->user_status);
     j_key(b, "user_outcomes");
-    sbuf_addc(b, '{');
+    fcs_sbuf_addc(b, '{');
     for (int o = 0; o <= FSD_USER_BACKEND_FAILED; o++)
-        sbuf_printf(b, "%s\"%s\":%" PRIu64, o ? "," : "", fsd_user_outcome_name((fsd_user_outcome)o),
-                    st->user_outcomes[o]);
-    sbuf_addc(b, '}');
+        fcs_sbuf_printf(b, "%s\"%s\":%" PRIu64, o ? "," : "", fsd_user_outcome_name((fsd_user_outcome)o),
+                        st->user_outcomes[o]);
+    fcs_sbuf_addc(b, '}');
 }
 
 /* A files[] entry's per-file findings (several files: which one holds
@@ -314,20 +314,20 @@ static void json_files(out_ctx *c, const out_summary *s)
 {
     sbuf *b = &c->line;
     j_key(b, "files");
-    sbuf_addc(b, '[');
+    fcs_sbuf_addc(b, '[');
     for (size_t i = 0; i < s->nfiles; i++) {
         const fcs_cap_file_info *fi = &s->files[i];
-        sbuf_adds(b, i ? ",{" : "{");
-        sbuf_adds(b, "\"name\":");
-        esc_json(b, fi->name, strlen(fi->name));
-        sbuf_printf(b, ",\"format\":\"%s\",\"precision\":\"%s\",\"link_type\":%d", fmt_name(fi->format),
-                    prec_name(fi->precision), fi->dlt);
-        sbuf_printf(b, ",\"packets\":%" PRIu64 ",\"damaged\":%s", fi->packets,
-                    fi->damaged ? "true" : "false");
+        fcs_sbuf_adds(b, i ? ",{" : "{");
+        fcs_sbuf_adds(b, "\"name\":");
+        fcs_esc_json(b, fi->name, strlen(fi->name));
+        fcs_sbuf_printf(b, ",\"format\":\"%s\",\"precision\":\"%s\",\"link_type\":%d", fmt_name(fi->format),
+                        prec_name(fi->precision), fi->dlt);
+        fcs_sbuf_printf(b, ",\"packets\":%" PRIu64 ",\"damaged\":%s", fi->packets,
+                        fi->damaged ? "true" : "false");
         json_file_more(c, s, i);
-        sbuf_addc(b, '}');
+        fcs_sbuf_addc(b, '}');
     }
-    sbuf_addc(b, ']');
+    fcs_sbuf_addc(b, ']');
 }
 
 /* What was captured: the device or files' span, packets, flows,
@@ -355,35 +355,35 @@ static void json_capture(out_ctx *c, const out_summary *s)
     }
     j_u64(b, "tcp_flows", s->t.flows_seen);
     j_u64(b, "connections", s->c.connections);
-    sbuf_printf(b, ",\"untracked\":{\"flows\":%" PRIu64 ",\"fastcgi_port_flows\":%" PRIu64
-                   ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"table_full\":%" PRIu64
-                   ",\"requests\":%" PRIu64 ",\"request_records\":%" PRIu64
-                   ",\"request_bytes\":%" PRIu64 "}",
-                s->t.untracked_flows, s->t.untracked_port_flows, s->t.untracked_packets,
-                s->t.untracked_bytes, s->t.table_full_events, s->c.untracked_requests,
-                s->c.untracked_records, s->c.untracked_bytes);
+    fcs_sbuf_printf(b, ",\"untracked\":{\"flows\":%" PRIu64 ",\"fastcgi_port_flows\":%" PRIu64
+                       ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"table_full\":%" PRIu64
+                       ",\"requests\":%" PRIu64 ",\"request_records\":%" PRIu64
+                       ",\"request_bytes\":%" PRIu64 "}",
+                    s->t.untracked_flows, s->t.untracked_port_flows, s->t.untracked_packets,
+                    s->t.untracked_bytes, s->t.table_full_events, s->c.untracked_requests,
+                    s->c.untracked_records, s->c.untracked_bytes);
 }
 
 /* Requests: counts, end reasons, statuses, what the users got. */
 static void json_requests(out_ctx *c, const stats *st)
 {
     sbuf *b = &c->line;
-    sbuf_printf(b, ",\"requests\":{\"total\":%" PRIu64 ",\"complete\":%" PRIu64
-                   ",\"incomplete\":%" PRIu64 "}",
-                st->requests, st->complete, st->incomplete);
+    fcs_sbuf_printf(b, ",\"requests\":{\"total\":%" PRIu64 ",\"complete\":%" PRIu64
+                       ",\"incomplete\":%" PRIu64 "}",
+                    st->requests, st->complete, st->incomplete);
     j_u64(b, "user_requests", st->user_requests);
     j_u64(b, "retried_attempts", st->retried_attempts);
     j_key(b, "end_reasons");
-    sbuf_addc(b, '{');
+    fcs_sbuf_addc(b, '{');
     bool first = true;
     for (int r = 0; r <= FSD_END_DESYNC; r++) {
         if (!st->end_reasons[r])
             continue;
-        sbuf_printf(b, "%s\"%s\":%" PRIu64, first ? "" : ",", fsd_end_reason_name((fsd_end_reason)r),
-                    st->end_reasons[r]);
+        fcs_sbuf_printf(b, "%s\"%s\":%" PRIu64, first ? "" : ",", fsd_end_reason_name((fsd_end_reason)r),
+                        st->end_reasons[r]);
         first = false;
     }
-    sbuf_addc(b, '}');
+    fcs_sbuf_addc(b, '}');
     j_status_map(b, "statuses", st->status);
     json_user_summary(c, st);
 }
@@ -401,9 +401,9 @@ static void json_latencies(out_ctx *c, const stats *st)
     j_lat(c, "run_us", &st->run, false);
     j_key(b, "queue_waited");
     if (st->queue.count)
-        sbuf_printf(b, "%" PRIu64, st->queue_waited);
+        fcs_sbuf_printf(b, "%" PRIu64, st->queue_waited);
     else
-        sbuf_adds(b, "null");
+        fcs_sbuf_adds(b, "null");
 }
 
 /* scripts[]: the --top busiest scripts. */
@@ -411,26 +411,26 @@ static void json_scripts(out_ctx *c, const stats *st)
 {
     sbuf *b = &c->line;
     j_key(b, "scripts");
-    sbuf_addc(b, '[');
+    fcs_sbuf_addc(b, '[');
     unsigned top = c->o->top_scripts;
     const script_stat **sc = top ? malloc(top * sizeof *sc) : NULL;
-    size_t nsc = sc ? stats_top_scripts(st, sc, top) : 0;
+    size_t nsc = sc ? fcs_stats_top_scripts(st, sc, top) : 0;
     for (size_t i = 0; i < nsc; i++) {
-        sbuf_adds(b, i ? ",{\"script\":" : "{\"script\":");
+        fcs_sbuf_adds(b, i ? ",{\"script\":" : "{\"script\":");
         if (sc[i]->absent || sc[i]->other)
-            sbuf_adds(b, "null");
+            fcs_sbuf_adds(b, "null");
         else
-            esc_json(b, sc[i]->name, sc[i]->len);
+            fcs_esc_json(b, sc[i]->name, sc[i]->len);
         if (sc[i]->other)
-            sbuf_adds(b, ",\"other\":true");
-        sbuf_printf(b, ",\"requests\":%" PRIu64 ",\"incomplete\":%" PRIu64 ",\"4xx\":%" PRIu64
-                       ",\"5xx\":%" PRIu64,
-                    sc[i]->count, sc[i]->incomplete, sc[i]->s4xx, sc[i]->s5xx);
+            fcs_sbuf_adds(b, ",\"other\":true");
+        fcs_sbuf_printf(b, ",\"requests\":%" PRIu64 ",\"incomplete\":%" PRIu64 ",\"4xx\":%" PRIu64
+                           ",\"5xx\":%" PRIu64,
+                        sc[i]->count, sc[i]->incomplete, sc[i]->s4xx, sc[i]->s5xx);
         j_lat(c, "latency_us", &sc[i]->latency, false);
-        sbuf_addc(b, '}');
+        fcs_sbuf_addc(b, '}');
     }
     free(sc);
-    sbuf_addc(b, ']');
+    fcs_sbuf_addc(b, ']');
 }
 
 /* One anomaly_groups[] entry: the id's count, its first frames and files,
@@ -438,22 +438,22 @@ static void json_scripts(out_ctx *c, const stats *st)
 static void json_anomaly_group(out_ctx *c, const anom_stat *an, fsd_anomaly_id id)
 {
     sbuf *b = &c->line;
-    sbuf_printf(b, "\"id\":\"%s\",\"severity\":\"%s\",\"count\":%" PRIu64 ",\"first_frames\":[",
-                fsd_anomaly_name(id), fsd_severity_name(an->max_sev), an->count);
+    fcs_sbuf_printf(b, "\"id\":\"%s\",\"severity\":\"%s\",\"count\":%" PRIu64 ",\"first_frames\":[",
+                    fsd_anomaly_name(id), fsd_severity_name(an->max_sev), an->count);
     for (size_t k = 0; k < an->nframes; k++)
-        sbuf_printf(b, "%s%" PRIu64, k ? "," : "", lframe(c, an->frames[k]));
-    sbuf_adds(b, "],\"first_files\":[");
+        fcs_sbuf_printf(b, "%s%" PRIu64, k ? "," : "", lframe(c, an->frames[k]));
+    fcs_sbuf_adds(b, "],\"first_files\":[");
     for (size_t k = 0; k < an->nframes; k++) {
         if (k)
-            sbuf_addc(b, ',');
+            fcs_sbuf_addc(b, ',');
         j_cstr_(b, where(c, an->frames[k], NULL));
     }
-    sbuf_adds(b, "],\"first_detail\":");
-    esc_json(b, an->detail, strlen(an->detail));
-    sbuf_adds(b, ",\"message\":");
+    fcs_sbuf_adds(b, "],\"first_detail\":");
+    fcs_esc_json(b, an->detail, strlen(an->detail));
+    fcs_sbuf_adds(b, ",\"message\":");
     const char *msg = fsd_anomaly_summary(id);
-    esc_json(b, msg, strlen(msg));
-    sbuf_addc(b, '}');
+    fcs_esc_json(b, msg, strlen(msg));
+    fcs_sbuf_addc(b, '}');
 }
 
 /* "anomalies" (a count per id), anomaly_groups[], the severities. */
@@ -461,32 +461,32 @@ static void json_anomalies(out_ctx *c, const stats *st)
 {
     sbuf *b = &c->line;
     j_key(b, "anomalies");
-    sbuf_addc(b, '{');
+    fcs_sbuf_addc(b, '{');
     bool first = true;
     for (unsigned id = 0; id < FSD_A_COUNT; id++) {
         if (!st->anom[id].count)
             continue;
-        sbuf_printf(b, "%s\"%s\":%" PRIu64, first ? "" : ",", fsd_anomaly_name((fsd_anomaly_id)id),
-                    st->anom[id].count);
+        fcs_sbuf_printf(b, "%s\"%s\":%" PRIu64, first ? "" : ",", fsd_anomaly_name((fsd_anomaly_id)id),
+                        st->anom[id].count);
         first = false;
     }
-    sbuf_addc(b, '}');
+    fcs_sbuf_addc(b, '}');
     j_key(b, "anomaly_groups");
-    sbuf_addc(b, '[');
+    fcs_sbuf_addc(b, '[');
     first = true;
     for (unsigned id = 0; id < FSD_A_COUNT; id++) {
         const anom_stat *an = &st->anom[id];
         if (!an->count)
             continue;
-        sbuf_adds(b, first ? "{" : ",{");
+        fcs_sbuf_adds(b, first ? "{" : ",{");
         first = false;
         json_anomaly_group(c, an, (fsd_anomaly_id)id);
     }
-    sbuf_addc(b, ']');
-    sbuf_printf(b, ",\"anomaly_severities\":{\"error\":%" PRIu64 ",\"warning\":%" PRIu64
-                   ",\"note\":%" PRIu64 "}",
-                st->anomalies_by_sev[FSD_SEV_ERROR], st->anomalies_by_sev[FSD_SEV_WARNING],
-                st->anomalies_by_sev[FSD_SEV_NOTE]);
+    fcs_sbuf_addc(b, ']');
+    fcs_sbuf_printf(b, ",\"anomaly_severities\":{\"error\":%" PRIu64 ",\"warning\":%" PRIu64
+                       ",\"note\":%" PRIu64 "}",
+                    st->anomalies_by_sev[FSD_SEV_ERROR], st->anomalies_by_sev[FSD_SEV_WARNING],
+                    st->anomalies_by_sev[FSD_SEV_NOTE]);
     j_cstr(b, "max_severity", st->max_sev ? fsd_severity_name(st->max_sev) : NULL);
 }
 
@@ -494,21 +494,21 @@ static void json_anomalies(out_ctx *c, const stats *st)
 static void json_backend(out_ctx *c, const stats *st)
 {
     sbuf *b = &c->line;
-    sbuf_printf(b, ",\"backend\":{\"connection_refused\":%" PRIu64 ",\"closed_before_request\":%"
-                   PRIu64 ",\"connect_retried\":%" PRIu64 ",\"unlisted\":%" PRIu64 ",\"servers\":[",
-                st->backend[0], st->backend[1], st->backend[2], st->backend_unlisted);
+    fcs_sbuf_printf(b, ",\"backend\":{\"connection_refused\":%" PRIu64 ",\"closed_before_request\":%"
+                       PRIu64 ",\"connect_retried\":%" PRIu64 ",\"unlisted\":%" PRIu64 ",\"servers\":[",
+                    st->backend[0], st->backend[1], st->backend[2], st->backend_unlisted);
     for (size_t i = 0; i < st->nservers; i++)
-        sbuf_printf(b, "%s{\"server\":\"%s\",\"connection_refused\":%" PRIu64
-                       ",\"closed_before_request\":%" PRIu64 ",\"connect_retried\":%" PRIu64 "}",
-                    i ? "," : "", st->servers[i].server, st->servers[i].n[0], st->servers[i].n[1],
-                    st->servers[i].n[2]);
-    sbuf_adds(b, "]}");
+        fcs_sbuf_printf(b, "%s{\"server\":\"%s\",\"connection_refused\":%" PRIu64
+                           ",\"closed_before_request\":%" PRIu64 ",\"connect_retried\":%" PRIu64 "}",
+                        i ? "," : "", st->servers[i].server, st->servers[i].n[0], st->servers[i].n[1],
+                        st->servers[i].n[2]);
+    fcs_sbuf_adds(b, "]}");
 }
 
 void json_summary(out_ctx *c, const out_summary *s)
 {
     sbuf *b = &c->line;
-    sbuf_adds(b, "{\"type\":\"summary\"");
+    fcs_sbuf_adds(b, "{\"type\":\"summary\"");
     j_host_name(c);
     j_cstr(b, "version", FSD_VERSION_STRING);
     json_files(c, s);
@@ -519,12 +519,12 @@ void json_summary(out_ctx *c, const out_summary *s)
     json_anomalies(c, s->st);
     json_backend(c, s->st);
     if (s->have_drops)
-        sbuf_printf(b, ",\"pcap_stats\":{\"received\":%" PRIu64 ",\"dropped\":%" PRIu64
-                       ",\"ifdropped\":%" PRIu64 "}",
-                    s->received, s->dropped, s->ifdropped);
+        fcs_sbuf_printf(b, ",\"pcap_stats\":{\"received\":%" PRIu64 ",\"dropped\":%" PRIu64
+                           ",\"ifdropped\":%" PRIu64 "}",
+                        s->received, s->dropped, s->ifdropped);
     if (s->device)
         j_cstr(b, "stopped_by", s->stop_reason);
     j_u64(b, "out_of_order_emitted", s->c.emitted_late);
     j_cstr(b, "error", s->fatal);
-    sbuf_printf(b, ",\"exit_status\":%d}\n", s->exit_status);
+    fcs_sbuf_printf(b, ",\"exit_status\":%d}\n", s->exit_status);
 }

@@ -20,25 +20,25 @@ static size_t text_tags(out_ctx *c, const req_rec *r, bool notes)
     sbuf *b = &c->line;
     size_t before = b->len;
     fsd_anomaly_id ids[FSD_A_COUNT];
-    size_t n = rec_anomaly_ids(r, ids, FSD_A_COUNT);
+    size_t n = fcs_req_anomaly_ids(r, ids, FSD_A_COUNT);
     for (int sev = FSD_SEV_ERROR; sev >= FSD_SEV_NOTE; sev--) {
         bool open = false;
         for (size_t i = 0; i < n; i++) {
-            if (rec_anomaly_severity(r, ids[i]) != (fsd_severity)sev)
+            if (fcs_req_anomaly_severity(r, ids[i]) != (fsd_severity)sev)
                 continue;
             if (sev == FSD_SEV_NOTE && !notes)
                 continue;
             if (!open) {
-                sbuf_adds(b, before == b->len ? "[" : " [");
+                fcs_sbuf_adds(b, before == b->len ? "[" : " [");
                 col(c, sev_color((fsd_severity)sev));
-                sbuf_printf(b, "%s:", fsd_severity_name((fsd_severity)sev));
+                fcs_sbuf_printf(b, "%s:", fsd_severity_name((fsd_severity)sev));
                 open = true;
             }
-            sbuf_printf(b, " %s", fsd_anomaly_name(ids[i]));
+            fcs_sbuf_printf(b, " %s", fsd_anomaly_name(ids[i]));
         }
         if (open) {
             col(c, C_RESET);
-            sbuf_addc(b, ']');
+            fcs_sbuf_addc(b, ']');
         }
     }
     return vis_cols(b->p + before, b->len - before);
@@ -150,56 +150,56 @@ void text_request_line(out_ctx *c, const req_rec *r)
         fmt_rfc3339(t, sizeof t, r->t_begin_ns, c->ns);
         t[10] = ' ';
         t[strlen(t) - 1] = '\0'; /* drop the Z: the header says UTC */
-        sbuf_adds(b, t + 11);
+        fcs_sbuf_adds(b, t + 11);
     } else {
-        sbuf_adds(b, c->ns ? "?                 " : "?              ");
+        fcs_sbuf_adds(b, c->ns ? "?                 " : "?              ");
     }
-    sbuf_adds(b, "  ");
+    fcs_sbuf_adds(b, "  ");
     if (r->status) {
         col(c, status_color(r->status));
-        sbuf_printf(b, "%3d", r->status);
+        fcs_sbuf_printf(b, "%3d", r->status);
         col(c, C_RESET);
     } else {
-        sbuf_adds(b, "---");
+        fcs_sbuf_adds(b, "---");
     }
     fmt_elapsed(d, sizeof d, r, c->utf8);
-    sbuf_adds(b, "  ");
+    fcs_sbuf_adds(b, "  ");
     cell(b, d, 9, true);
-    sbuf_adds(b, "  ");
+    fcs_sbuf_adds(b, "  ");
     tcell(c, &r->method, 0, "-");
-    sbuf_addc(b, ' ');
+    fcs_sbuf_addc(b, ' ');
     tcell(c, &r->uri, 0, "-");
-    sbuf_printf(b, "  %s frame %" PRIu64, r->server, r->frame);
+    fcs_sbuf_printf(b, "  %s frame %" PRIu64, r->server, r->frame);
     if (!r->complete) {
         end_story(story, sizeof story, r);
-        sbuf_adds(b, "  ");
+        fcs_sbuf_adds(b, "  ");
         col(c, C_YELLOW);
-        sbuf_printf(b, "incomplete: %s", story);
+        fcs_sbuf_printf(b, "incomplete: %s", story);
         col(c, C_RESET);
     }
     user_story(story, sizeof story, r, c->utf8);
     if (story[0]) {
-        sbuf_adds(b, "  ");
+        fcs_sbuf_adds(b, "  ");
         col(c, status_color(r->user_status));
-        sbuf_adds(b, story);
+        fcs_sbuf_adds(b, story);
         col(c, C_RESET);
     }
     side_notes(story, sizeof story, r, c->utf8);
     if (story[0]) {
-        sbuf_adds(b, "  ");
-        sbuf_adds(b, story);
+        fcs_sbuf_adds(b, "  ");
+        fcs_sbuf_adds(b, story);
     }
     size_t mark = b->len;
-    sbuf_adds(b, "  ");
+    fcs_sbuf_adds(b, "  ");
     if (text_tags(c, r, c->o->verbose > 0) == 0)
         b->len = mark, b->p[mark] = '\0';
     for (size_t k = 0; k < r->nparams && k < c->o->nparams; k++) {
-        sbuf_addc(b, ' ');
-        esc_text(b, c->o->params[k], strlen(c->o->params[k]), c->utf8, 0);
-        sbuf_addc(b, '=');
+        fcs_sbuf_addc(b, ' ');
+        fcs_esc_text(b, c->o->params[k], strlen(c->o->params[k]), c->utf8, 0);
+        fcs_sbuf_addc(b, '=');
         tcell(c, &r->params[k], 0, "(absent)");
     }
-    sbuf_addc(b, '\n');
+    fcs_sbuf_addc(b, '\n');
 }
 
 void text_anomaly_line(out_ctx *c, const anom_rec *a)
@@ -209,32 +209,32 @@ void text_anomaly_line(out_ctx *c, const anom_rec *a)
     if (a->has_ts) {
         fmt_rfc3339(t, sizeof t, a->ts_ns, c->ns);
         t[strlen(t) - 1] = '\0';
-        sbuf_adds(b, t + 11);
+        fcs_sbuf_adds(b, t + 11);
     }
-    sbuf_adds(b, "  ");
+    fcs_sbuf_adds(b, "  ");
     col(c, sev_color(a->severity));
-    sbuf_printf(b, "%s %s", fsd_severity_name(a->severity), fsd_anomaly_name(a->id));
+    fcs_sbuf_printf(b, "%s %s", fsd_severity_name(a->severity), fsd_anomaly_name(a->id));
     col(c, C_RESET);
     if (a->frame)
-        sbuf_printf(b, " frame %" PRIu64, a->frame);
+        fcs_sbuf_printf(b, " frame %" PRIu64, a->frame);
     if (a->client[0]) /* handshake events too: they have no connection number */
-        sbuf_printf(b, " %s -> %s", a->client, a->server);
+        fcs_sbuf_printf(b, " %s -> %s", a->client, a->server);
     if (a->detail[0]) {
-        sbuf_adds(b, ": ");
-        esc_text(b, a->detail, strlen(a->detail), c->utf8, 0);
+        fcs_sbuf_adds(b, ": ");
+        fcs_esc_text(b, a->detail, strlen(a->detail), c->utf8, 0);
     }
-    sbuf_addc(b, '\n');
+    fcs_sbuf_addc(b, '\n');
 }
 
 /* ---- summary: text ----------------------------------------------------------- */
 
 static void section(out_ctx *c, const char *title)
 {
-    sbuf_addc(&c->line, '\n');
+    fcs_sbuf_addc(&c->line, '\n');
     col(c, C_BOLD);
-    sbuf_adds(&c->line, title);
+    fcs_sbuf_adds(&c->line, title);
     col(c, C_RESET);
-    sbuf_addc(&c->line, '\n');
+    fcs_sbuf_addc(&c->line, '\n');
 }
 
 static void label(out_ctx *c, const char *l)
@@ -263,15 +263,15 @@ static void bar(out_ctx *c, uint64_t value, uint64_t maxv, unsigned width, bool 
             u = 1; /* never hide a non-empty bin */
         unsigned full = u / 8, part = u % 8;
         for (unsigned i = 0; i < full; i++)
-            sbuf_adds(&c->line, bar_full(c));
+            fcs_sbuf_adds(&c->line, bar_full(c));
         cells = full;
         if (part) {
             if (c->utf8)
-                sbuf_adds(&c->line, eighths[part]);
+                fcs_sbuf_adds(&c->line, eighths[part]);
             else if (part >= 4)
-                sbuf_addc(&c->line, '#');
+                fcs_sbuf_addc(&c->line, '#');
             else
-                sbuf_addc(&c->line, '.');
+                fcs_sbuf_addc(&c->line, '.');
             cells++;
         }
     }
@@ -283,18 +283,18 @@ static void text_lat_row(out_ctx *c, const rstr *name, const char *plain, const 
                          const hist *h, uint64_t count, size_t namew)
 {
     char d[32], n[32];
-    sbuf_adds(&c->line, "  ");
+    fcs_sbuf_adds(&c->line, "  ");
     if (plain) {
         cell(&c->line, plain, namew, false);
     } else {
         /* a name wider than its column gets a line of its own, the numbers
          * the next one */
         size_t mark = c->line.len;
-        size_t w = name->p ? esc_text(&c->line, name->p, name->len, c->utf8, 0) : namew;
+        size_t w = name->p ? fcs_esc_text(&c->line, name->p, name->len, c->utf8, 0) : namew;
         if (w > namew) {
             c->line.len = mark;
-            esc_text(&c->line, name->p, name->len, c->utf8, text_width(c) - 2);
-            sbuf_adds(&c->line, "\n  ");
+            fcs_esc_text(&c->line, name->p, name->len, c->utf8, text_width(c) - 2);
+            fcs_sbuf_adds(&c->line, "\n  ");
             pad(&c->line, namew);
         } else {
             c->line.len = mark;
@@ -303,29 +303,29 @@ static void text_lat_row(out_ctx *c, const rstr *name, const char *plain, const 
         }
     }
     fmt_count(n, sizeof n, count);
-    sbuf_addc(&c->line, ' ');
+    fcs_sbuf_addc(&c->line, ' ');
     cell(&c->line, n, 8, true);
     static const double ps[] = {50, 90, 99};
     for (int i = 0; i < 3; i++) {
         if (h->count)
-            fmt_duration(d, sizeof d, (int64_t)hist_percentile(h, ps[i]), c->utf8);
+            fmt_duration(d, sizeof d, (int64_t)fcs_hist_percentile(h, ps[i]), c->utf8);
         else
             snprintf(d, sizeof d, "-");
-        sbuf_adds(&c->line, "  ");
+        fcs_sbuf_adds(&c->line, "  ");
         cell(&c->line, d, 7, true);
     }
     if (h->count)
         fmt_duration(d, sizeof d, (int64_t)h->max, c->utf8);
     else
         snprintf(d, sizeof d, "-");
-    sbuf_adds(&c->line, "  ");
+    fcs_sbuf_adds(&c->line, "  ");
     cell(&c->line, d, 7, true);
     if (sc) {
-        sbuf_printf(&c->line, " %4" PRIu64 " %4" PRIu64, sc->s4xx, sc->s5xx);
+        fcs_sbuf_printf(&c->line, " %4" PRIu64 " %4" PRIu64, sc->s4xx, sc->s5xx);
         if (sc->incomplete)
-            sbuf_printf(&c->line, " %4" PRIu64, sc->incomplete);
+            fcs_sbuf_printf(&c->line, " %4" PRIu64, sc->incomplete);
     }
-    sbuf_addc(&c->line, '\n');
+    fcs_sbuf_addc(&c->line, '\n');
 }
 
 /* fmt_duration without trailing zeros: 200.0us -> 200us, 1.00ms -> 1ms */
@@ -409,7 +409,7 @@ static void text_histogram(out_ctx *c, const hist *h)
         size_t j = i + k < nbins ? i + k : nbins;
         ed[nb] = edges[i];
         ed[nb + 1] = edges[j];
-        counts[nb] = hist_count_range(h, edges[i], edges[j] - 1);
+        counts[nb] = fcs_hist_count_range(h, edges[i], edges[j] - 1);
         nb++;
     }
     uint64_t maxc = 0;
@@ -421,14 +421,14 @@ static void text_histogram(out_ctx *c, const hist *h)
         fmt_duration_short(a, sizeof a, (int64_t)ed[i], c->utf8);
         fmt_duration_short(b2, sizeof b2, (int64_t)ed[i + 1], c->utf8);
         snprintf(r, sizeof r, "%s - %s", a, b2);
-        sbuf_adds(&c->line, "  ");
+        fcs_sbuf_adds(&c->line, "  ");
         cell(&c->line, r, 17, true);
-        sbuf_adds(&c->line, "  ");
+        fcs_sbuf_adds(&c->line, "  ");
         col(c, C_CYAN);
         bar(c, counts[i], maxc, 40, true);
         col(c, C_RESET);
         fmt_count(n, sizeof n, counts[i]);
-        sbuf_printf(&c->line, " %s\n", n);
+        fcs_sbuf_printf(&c->line, " %s\n", n);
     }
 }
 
@@ -462,21 +462,21 @@ static void no_fastcgi_hint(out_ctx *c, const out_summary *s)
                            : snprintf(ports + pl, sizeof ports - pl, "%s%u-%u", i ? "," : "",
                                       pr->lo, pr->hi));
     }
-    sbuf_printf(b, "%" PRIu64 " TCP flow%s: none to port %s%s. FastCGI on another port? -p PORT\n",
-                s->t.flows_seen, s->t.flows_seen == 1 ? "" : "s", ports,
-                c->o->detect ? " nor recognised as FastCGI from its first bytes" : " (--no-detect)");
+    fcs_sbuf_printf(b, "%" PRIu64 " TCP flow%s: none to port %s%s. FastCGI on another port? -p PORT\n",
+                    s->t.flows_seen, s->t.flows_seen == 1 ? "" : "s", ports,
+                    c->o->detect ? " nor recognised as FastCGI from its first bytes" : " (--no-detect)");
     char path[256];
     if (php_socket_found(path, sizeof path)) {
         label(c, "");
-        sbuf_adds(b, "php-fpm listens on a Unix socket on this host (");
-        esc_text(b, path, strlen(path), c->utf8, 60);
-        sbuf_adds(b, "): libpcap cannot see Unix sockets; ");
+        fcs_sbuf_adds(b, "php-fpm listens on a Unix socket on this host (");
+        fcs_esc_text(b, path, strlen(path), c->utf8, 60);
+        fcs_sbuf_adds(b, "): libpcap cannot see Unix sockets; ");
         if (fcs_unix_supported()) {
-            sbuf_adds(b, "fcgiscope --unix ");
-            esc_text(b, path, strlen(path), c->utf8, 60);
-            sbuf_adds(b, " captures them (eBPF, as root)\n");
+            fcs_sbuf_adds(b, "fcgiscope --unix ");
+            fcs_esc_text(b, path, strlen(path), c->utf8, 60);
+            fcs_sbuf_adds(b, " captures them (eBPF, as root)\n");
         } else {
-            sbuf_adds(b, "a TCP listen address (e.g. listen = 127.0.0.1:9000) can be captured\n");
+            fcs_sbuf_adds(b, "a TCP listen address (e.g. listen = 127.0.0.1:9000) can be captured\n");
         }
     }
 }
@@ -494,20 +494,20 @@ static void status_table(out_ctx *c, const uint64_t *counts, uint64_t total, con
         for (int k = pass ? 0 : 1; pass ? k == 0 : k < 1000; k++) {
             if (!counts[k])
                 continue;
-            sbuf_adds(b, "  ");
+            fcs_sbuf_adds(b, "  ");
             col(c, k ? status_color(k) : C_MAGENTA);
             if (k)
-                sbuf_printf(b, "%-6d", k);
+                fcs_sbuf_printf(b, "%-6d", k);
             else
-                sbuf_adds(b, "none  ");
+                fcs_sbuf_adds(b, "none  ");
             col(c, C_RESET);
             fmt_count(n1, sizeof n1, counts[k]);
             cell(b, n1, 9, true);
-            sbuf_printf(b, " %5.1f%%  ", 100.0 * (double)counts[k] / (double)total);
+            fcs_sbuf_printf(b, " %5.1f%%  ", 100.0 * (double)counts[k] / (double)total);
             bar(c, counts[k], maxc, 30, !k);
             if (!k)
-                sbuf_printf(b, " (%s)", none);
-            sbuf_addc(b, '\n');
+                fcs_sbuf_printf(b, " (%s)", none);
+            fcs_sbuf_addc(b, '\n');
             if (pass)
                 break;
         }
@@ -518,10 +518,10 @@ static void table_status(out_ctx *c, int status)
 {
     if (status) {
         col(c, status_color(status));
-        sbuf_printf(&c->line, "%4d", status);
+        fcs_sbuf_printf(&c->line, "%4d", status);
         col(c, C_RESET);
     } else {
-        sbuf_adds(&c->line, "none");
+        fcs_sbuf_adds(&c->line, "none");
     }
 }
 
@@ -534,45 +534,45 @@ static void request_more(out_ctx *c, const req_rec *r, bool say_incomplete)
     size_t mark = b->len;
     bool any = false;
     char story[160];
-    sbuf_adds(b, "            ");
+    fcs_sbuf_adds(b, "            ");
     if (say_incomplete && !r->complete) {
         end_story(story, sizeof story, r);
         col(c, C_YELLOW);
-        sbuf_printf(b, "incomplete: %s", story);
+        fcs_sbuf_printf(b, "incomplete: %s", story);
         col(c, C_RESET);
         any = true;
     }
     user_story(story, sizeof story, r, c->utf8);
     if (story[0]) {
-        sbuf_adds(b, any ? "; " : "");
+        fcs_sbuf_adds(b, any ? "; " : "");
         col(c, status_color(r->user_status));
-        sbuf_adds(b, story);
+        fcs_sbuf_adds(b, story);
         col(c, C_RESET);
         any = true;
     }
     side_notes(story, sizeof story, r, c->utf8);
     if (story[0]) {
-        sbuf_adds(b, any ? "; " : "");
-        sbuf_adds(b, story);
+        fcs_sbuf_adds(b, any ? "; " : "");
+        fcs_sbuf_adds(b, story);
         any = true;
     }
     size_t before = b->len;
     if (any)
-        sbuf_adds(b, "  ");
+        fcs_sbuf_adds(b, "  ");
     if (text_tags(c, r, c->o->verbose > 0))
         any = true;
     else
         b->len = before, b->p[before] = '\0';
     for (size_t k = 0; k < r->nparams && k < c->o->nparams; k++) {
         if (any)
-            sbuf_adds(b, "  ");
-        esc_text(b, c->o->params[k], strlen(c->o->params[k]), c->utf8, 0);
-        sbuf_addc(b, '=');
+            fcs_sbuf_adds(b, "  ");
+        fcs_esc_text(b, c->o->params[k], strlen(c->o->params[k]), c->utf8, 0);
+        fcs_sbuf_addc(b, '=');
         tcell(c, &r->params[k], 0, "(absent)");
         any = true;
     }
     if (any)
-        sbuf_addc(b, '\n');
+        fcs_sbuf_addc(b, '\n');
     else
         b->len = mark, b->p[mark] = '\0';
 }
@@ -583,25 +583,25 @@ static void text_files(out_ctx *c, const out_summary *s)
 {
     sbuf *b = &c->line;
     label(c, "Files");
-    sbuf_printf(b, "%zu: span, requests, worst finding (frames within the file)\n", s->nfiles);
+    fcs_sbuf_printf(b, "%zu: span, requests, worst finding (frames within the file)\n", s->nfiles);
     for (size_t i = 0; i < s->nfiles; i++) {
         const fcs_cap_file_info *fi = &s->files[i];
         const out_file_stats *fs = s->file_stats ? &s->file_stats[i] : NULL;
         char t1[64], t2[64], d[32], n[32];
         /* the name on its own line, then what was in it: within 80 columns */
-        sbuf_adds(b, "  ");
-        esc_text(b, fi->name, strlen(fi->name), c->utf8, 76);
-        sbuf_adds(b, "\n    ");
+        fcs_sbuf_adds(b, "  ");
+        fcs_esc_text(b, fi->name, strlen(fi->name), c->utf8, 76);
+        fcs_sbuf_adds(b, "\n    ");
         if (fi->unreadable) {
             col(c, C_RED);
-            sbuf_adds(b, "unreadable: ");
+            fcs_sbuf_adds(b, "unreadable: ");
             const char *e = fi->error ? fi->error : "";
             size_t nl = strlen(fi->name);
             if (!strncmp(e, fi->name, nl) && !strncmp(e + nl, ": ", 2))
                 e += nl + 2; /* the message names the file: once is enough */
-            esc_text(b, e, strlen(e), c->utf8, 64);
+            fcs_esc_text(b, e, strlen(e), c->utf8, 64);
             col(c, C_RESET);
-            sbuf_addc(b, '\n');
+            fcs_sbuf_addc(b, '\n');
             continue;
         }
         if (fi->have_ts) {
@@ -611,27 +611,27 @@ static void text_files(out_ctx *c, const out_summary *s)
             t1[19] = '\0';
             t2[19] = '\0';
             fmt_duration(d, sizeof d, fi->last_ts - fi->first_ts, c->utf8);
-            sbuf_printf(b, "%s %s %s (%s)", t1, c->utf8 ? "\xe2\x86\x92" : "->",
-                        strncmp(t1, t2, 10) ? t2 : t2 + 11, d);
+            fcs_sbuf_printf(b, "%s %s %s (%s)", t1, c->utf8 ? "\xe2\x86\x92" : "->",
+                            strncmp(t1, t2, 10) ? t2 : t2 + 11, d);
         } else {
-            sbuf_adds(b, "no packets");
+            fcs_sbuf_adds(b, "no packets");
         }
         fmt_count(n, sizeof n, fs ? fs->requests : 0);
-        sbuf_printf(b, ", %s request%s", n, fs && fs->requests == 1 ? "" : "s");
+        fcs_sbuf_printf(b, ", %s request%s", n, fs && fs->requests == 1 ? "" : "s");
         if (fi->damaged) {
             col(c, C_RED);
-            sbuf_adds(b, ", damaged");
+            fcs_sbuf_adds(b, ", damaged");
             col(c, C_RESET);
         }
-        sbuf_addc(b, '\n');
+        fcs_sbuf_addc(b, '\n');
         if (fs && fs->worst) {
-            sbuf_adds(b, "    worst: ");
+            fcs_sbuf_adds(b, "    worst: ");
             col(c, sev_color(fs->worst));
-            sbuf_printf(b, "%s %s", fsd_severity_name(fs->worst), fsd_anomaly_name(fs->worst_id));
+            fcs_sbuf_printf(b, "%s %s", fsd_severity_name(fs->worst), fsd_anomaly_name(fs->worst_id));
             col(c, C_RESET);
             if (fs->worst_frame)
-                sbuf_printf(b, ", frame %" PRIu64, fs->worst_frame);
-            sbuf_addc(b, '\n');
+                fcs_sbuf_printf(b, ", frame %" PRIu64, fs->worst_frame);
+            fcs_sbuf_addc(b, '\n');
         }
     }
 }
@@ -641,28 +641,28 @@ static void text_title(out_ctx *c, const out_summary *s)
 {
     sbuf *b = &c->line;
     col(c, C_BOLD);
-    sbuf_adds(b, FSD_VERSION_LINE);
+    fcs_sbuf_adds(b, FSD_VERSION_LINE);
     col(c, C_RESET);
     if (s->device) {
-        sbuf_printf(b, "  live on %s", s->device);
+        fcs_sbuf_printf(b, "  live on %s", s->device);
         if (s->filter && *s->filter) {
-            sbuf_adds(b, " (filter: ");
-            esc_text(b, s->filter, strlen(s->filter), c->utf8, 0);
-            sbuf_addc(b, ')');
+            fcs_sbuf_adds(b, " (filter: ");
+            fcs_esc_text(b, s->filter, strlen(s->filter), c->utf8, 0);
+            fcs_sbuf_addc(b, ')');
         }
     } else if (s->nfiles == 1) {
-        sbuf_adds(b, "  ");
-        esc_text(b, s->files[0].name, strlen(s->files[0].name), c->utf8, 0);
+        fcs_sbuf_adds(b, "  ");
+        fcs_esc_text(b, s->files[0].name, strlen(s->files[0].name), c->utf8, 0);
     } else {
-        sbuf_printf(b, "  %zu files (see Files)", s->nfiles);
+        fcs_sbuf_printf(b, "  %zu files (see Files)", s->nfiles);
     }
-    sbuf_addc(b, '\n');
+    fcs_sbuf_addc(b, '\n');
     if (s->fatal) {
         col(c, C_RED);
-        sbuf_adds(b, "error: ");
-        esc_text(b, s->fatal, strlen(s->fatal), c->utf8, 0);
+        fcs_sbuf_adds(b, "error: ");
+        fcs_esc_text(b, s->fatal, strlen(s->fatal), c->utf8, 0);
         col(c, C_RESET);
-        sbuf_addc(b, '\n');
+        fcs_sbuf_addc(b, '\n');
     }
 }
 
@@ -689,35 +689,35 @@ static void text_span(out_ctx *c, const out_summary *s)
         t2[strlen(t2) - 1] = '\0';
         fmt_duration(d, sizeof d, s->c.last_ts - s->c.first_ts, c->utf8);
         bool same_day = !strncmp(t1, t2, 10);
-        sbuf_printf(b, "%s %s %s UTC  (%s)", t1, c->utf8 ? "\xe2\x86\x92" : "->",
-                    same_day ? t2 + 11 : t2, d);
+        fcs_sbuf_printf(b, "%s %s %s UTC  (%s)", t1, c->utf8 ? "\xe2\x86\x92" : "->",
+                        same_day ? t2 + 11 : t2, d);
     } else {
-        sbuf_adds(b, "no packets");
+        fcs_sbuf_adds(b, "no packets");
     }
     if (!s->device && s->nfiles) {
         const char *prec = c->ns ? "nanosecond timestamps" : "microsecond timestamps";
         const char *nl = strrchr(b->p, '\n');
         size_t from = nl ? (size_t)(nl + 1 - b->p) : 0;
         if (vis_cols(b->p + from, b->len - from) + 2 + strlen(prec) <= text_width(c))
-            sbuf_printf(b, ", %s", prec);
+            fcs_sbuf_printf(b, ", %s", prec);
         else {
-            sbuf_addc(b, '\n');
+            fcs_sbuf_addc(b, '\n');
             label(c, "");
-            sbuf_adds(b, prec);
+            fcs_sbuf_adds(b, prec);
         }
     }
-    sbuf_addc(b, '\n');
+    fcs_sbuf_addc(b, '\n');
     if (s->nfiles > 1)
         text_files(c, s);
     for (size_t i = 0; i < s->nfiles; i++)
         if (s->files[i].damaged) {
             label(c, "");
             col(c, C_RED);
-            sbuf_adds(b, "damaged: ");
-            esc_text(b, s->files[i].name, strlen(s->files[i].name), c->utf8, 0);
-            sbuf_adds(b, " was read up to the damage (see capture_truncated below)");
+            fcs_sbuf_adds(b, "damaged: ");
+            fcs_esc_text(b, s->files[i].name, strlen(s->files[i].name), c->utf8, 0);
+            fcs_sbuf_adds(b, " was read up to the damage (see capture_truncated below)");
             col(c, C_RESET);
-            sbuf_addc(b, '\n');
+            fcs_sbuf_addc(b, '\n');
         }
 }
 
@@ -730,9 +730,9 @@ static void text_traffic(out_ctx *c, const out_summary *s)
     size_t traffic_at = b->len; /* the line's text after its 12-column label */
     fmt_count(n1, sizeof n1, s->t.packets);
     fmt_bytes(n2, sizeof n2, s->t.bytes);
-    sbuf_printf(b, "%s packets, %s", n1, n2);
+    fcs_sbuf_printf(b, "%s packets, %s", n1, n2);
     fmt_count(n1, sizeof n1, s->c.connections);
-    sbuf_printf(b, "; %s FastCGI connection%s", n1, s->c.connections == 1 ? "" : "s");
+    fcs_sbuf_printf(b, "; %s FastCGI connection%s", n1, s->c.connections == 1 ? "" : "s");
     uint64_t nodata = flows_without_data(s);
     uint64_t others = s->t.flows_seen > s->t.flows_fastcgi ? s->t.flows_seen - s->t.flows_fastcgi : 0;
     char extra[96];
@@ -750,14 +750,14 @@ static void text_traffic(out_ctx *c, const out_summary *s)
     if (extra[0]) {
         /* on the same line when it fits 80 columns, else on the next */
         if (12 + (b->len - traffic_at) + 1 + strlen(extra) > 80) {
-            sbuf_addc(b, '\n');
+            fcs_sbuf_addc(b, '\n');
             label(c, "");
         } else {
-            sbuf_addc(b, ' ');
+            fcs_sbuf_addc(b, ' ');
         }
-        sbuf_adds(b, extra);
+        fcs_sbuf_adds(b, extra);
     }
-    sbuf_addc(b, '\n');
+    fcs_sbuf_addc(b, '\n');
 }
 
 /* Backend: handshake evidence on FastCGI server ports (anz.c). */
@@ -770,25 +770,25 @@ static void text_backend(out_ctx *c, const out_summary *s)
         return;
     label(c, "Backend");
     col(c, C_RED);
-    sbuf_printf(b, "%" PRIu64 " refused, %" PRIu64 " closed before a request, %" PRIu64
-                   " connects retried", st->backend[0], st->backend[1], st->backend[2]);
+    fcs_sbuf_printf(b, "%" PRIu64 " refused, %" PRIu64 " closed before a request, %" PRIu64
+                       " connects retried", st->backend[0], st->backend[1], st->backend[2]);
     col(c, C_RESET);
-    sbuf_addc(b, '\n');
+    fcs_sbuf_addc(b, '\n');
     for (size_t i = 0; i < st->nservers && i < 3; i++) {
         label(c, "");
-        sbuf_printf(b, "%s: %" PRIu64 " refused, %" PRIu64 " closed early, %" PRIu64 " retried\n",
-                    st->servers[i].server, st->servers[i].n[0], st->servers[i].n[1],
-                    st->servers[i].n[2]);
+        fcs_sbuf_printf(b, "%s: %" PRIu64 " refused, %" PRIu64 " closed early, %" PRIu64 " retried\n",
+                        st->servers[i].server, st->servers[i].n[0], st->servers[i].n[1],
+                        st->servers[i].n[2]);
     }
     if (st->nservers > 3) {
         label(c, "");
-        sbuf_printf(b, "%zu more servers (JSON summary \"backend\")\n", st->nservers - 3);
+        fcs_sbuf_printf(b, "%zu more servers (JSON summary \"backend\")\n", st->nservers - 3);
     }
     if (st->backend_unlisted) {
         label(c, "");
         fmt_count(n1, sizeof n1, st->backend_unlisted);
-        sbuf_printf(b, "%s events not listed (the first %d per server and kind are)\n", n1,
-                    STATS_BACKEND_LINES);
+        fcs_sbuf_printf(b, "%s events not listed (the first %d per server and kind are)\n", n1,
+                        STATS_BACKEND_LINES);
     }
 }
 
@@ -805,9 +805,9 @@ static void text_kernel(out_ctx *c, const out_summary *s)
     fmt_count(n3, sizeof n3, s->ifdropped);
     if (s->dropped || s->ifdropped)
         col(c, C_RED);
-    sbuf_printf(b, "%s received, %s dropped, %s dropped by the interface", n1, n2, n3);
+    fcs_sbuf_printf(b, "%s received, %s dropped, %s dropped by the interface", n1, n2, n3);
     col(c, C_RESET);
-    sbuf_addc(b, '\n');
+    fcs_sbuf_addc(b, '\n');
 }
 
 /* Untracked: traffic that was not analyzed because a cap was reached. */
@@ -822,25 +822,25 @@ static void text_untracked(out_ctx *c, const out_summary *s)
     if (s->t.untracked_packets) {
         fmt_count(n1, sizeof n1, s->t.untracked_flows);
         fmt_count(n2, sizeof n2, s->t.untracked_port_flows);
-        sbuf_printf(b, "%s TCP flow%s (%s to a FastCGI port), ", n1,
-                    s->t.untracked_flows == 1 ? "" : "s", n2);
+        fcs_sbuf_printf(b, "%s TCP flow%s (%s to a FastCGI port), ", n1,
+                        s->t.untracked_flows == 1 ? "" : "s", n2);
         fmt_count(n1, sizeof n1, s->t.untracked_packets);
         fmt_bytes(n2, sizeof n2, s->t.untracked_bytes);
         fmt_count(n3, sizeof n3, c->o->max_flows ? c->o->max_flows : FCS_TCP_MAX_FLOWS_DEFAULT);
-        sbuf_printf(b, "%s packets, %s: the flow table was full (%s flows, --max-flows)", n1, n2, n3);
+        fcs_sbuf_printf(b, "%s packets, %s: the flow table was full (%s flows, --max-flows)", n1, n2, n3);
         if (s->t.table_full_events > 1)
-            sbuf_printf(b, " %" PRIu64 " times", s->t.table_full_events);
+            fcs_sbuf_printf(b, " %" PRIu64 " times", s->t.table_full_events);
     }
     if (s->c.untracked_requests) {
         fmt_count(n1, sizeof n1, s->c.untracked_requests);
         fmt_count(n2, sizeof n2, s->c.untracked_records);
         fmt_bytes(n3, sizeof n3, s->c.untracked_bytes);
-        sbuf_printf(b, "%s%s request%s (%s later records, %s) past the decoder's request "
-                    "table (request_table_full)", s->t.untracked_packets ? "; " : "", n1,
-                    s->c.untracked_requests == 1 ? "" : "s", n2, n3);
+        fcs_sbuf_printf(b, "%s%s request%s (%s later records, %s) past the decoder's request "
+                        "table (request_table_full)", s->t.untracked_packets ? "; " : "", n1,
+                        s->c.untracked_requests == 1 ? "" : "s", n2, n3);
     }
     col(c, C_RESET);
-    sbuf_addc(b, '\n');
+    fcs_sbuf_addc(b, '\n');
 }
 
 /* -v: TCP reassembly's and the decoder's counters. */
@@ -849,21 +849,21 @@ static void text_counters(out_ctx *c, const out_summary *s)
     sbuf *b = &c->line;
     const fcs_tcp_stats *t = &s->t;
     label(c, "TCP");
-    sbuf_printf(b, "%" PRIu64 " segments (%" PRIu64 " FastCGI), %" PRIu64 " retransmitted, %" PRIu64
-                   " out of order, %" PRIu64 " overlap bytes, %" PRIu64 " gaps (%" PRIu64 " bytes)\n",
-                t->tcp_segments, t->fastcgi_segments, t->retransmitted_segments, t->ooo_segments,
-                t->overlap_bytes, t->gaps, t->gap_bytes);
+    fcs_sbuf_printf(b, "%" PRIu64 " segments (%" PRIu64 " FastCGI), %" PRIu64 " retransmitted, %" PRIu64
+                       " out of order, %" PRIu64 " overlap bytes, %" PRIu64 " gaps (%" PRIu64 " bytes)\n",
+                    t->tcp_segments, t->fastcgi_segments, t->retransmitted_segments, t->ooo_segments,
+                    t->overlap_bytes, t->gaps, t->gap_bytes);
     label(c, "");
-    sbuf_printf(b, "%" PRIu64 " flows: %" PRIu64 " FastCGI (%" PRIu64 " without data), %" PRIu64
-                   " other, %" PRIu64 " expired idle, %"
-                   PRIu64 " port reuses, %" PRIu64 " at most at once; %" PRIu64 " not IP, %" PRIu64
-                   " not TCP, %" PRIu64 " IP fragments\n",
-                t->flows_seen, t->flows_fastcgi, flows_without_data(s), t->flows_ignored,
-                t->flows_expired, t->flows_reused, t->flows_max, t->not_ip, t->not_tcp, t->fragments);
+    fcs_sbuf_printf(b, "%" PRIu64 " flows: %" PRIu64 " FastCGI (%" PRIu64 " without data), %" PRIu64
+                       " other, %" PRIu64 " expired idle, %"
+                       PRIu64 " port reuses, %" PRIu64 " at most at once; %" PRIu64 " not IP, %" PRIu64
+                       " not TCP, %" PRIu64 " IP fragments\n",
+                    t->flows_seen, t->flows_fastcgi, flows_without_data(s), t->flows_ignored,
+                    t->flows_expired, t->flows_reused, t->flows_max, t->not_ip, t->not_tcp, t->fragments);
     label(c, "Decoder");
-    sbuf_printf(b, "%" PRIu64 " records, %" PRIu64 " stream bytes skipped (hunting/desync), %" PRIu64
-                   " missing bytes reported; %" PRIu64 " records held for ordering at most\n",
-                s->c.records, s->c.skipped_bytes, s->c.gap_bytes, s->c.pending_max);
+    fcs_sbuf_printf(b, "%" PRIu64 " records, %" PRIu64 " stream bytes skipped (hunting/desync), %" PRIu64
+                       " missing bytes reported; %" PRIu64 " records held for ordering at most\n",
+                    s->c.records, s->c.skipped_bytes, s->c.gap_bytes, s->c.pending_max);
 }
 
 /* Capture, Files, Traffic, Backend, Kernel, Untracked, TCP, Decoder. */
@@ -884,19 +884,19 @@ static void text_incomplete_counts(out_ctx *c, const stats *st)
     sbuf *b = &c->line;
     char n[32];
     fmt_count(n, sizeof n, st->incomplete);
-    sbuf_adds(b, ", ");
+    fcs_sbuf_adds(b, ", ");
     col(c, C_YELLOW);
-    sbuf_printf(b, "%s incomplete", n);
+    fcs_sbuf_printf(b, "%s incomplete", n);
     col(c, C_RESET);
     bool first = true;
     for (int r = 1; r <= FSD_END_DESYNC; r++)
         if (st->end_reasons[r]) {
-            sbuf_printf(b, "%s%s %" PRIu64, first ? " (" : ", ",
-                        fsd_end_reason_name((fsd_end_reason)r), st->end_reasons[r]);
+            fcs_sbuf_printf(b, "%s%s %" PRIu64, first ? " (" : ", ",
+                            fsd_end_reason_name((fsd_end_reason)r), st->end_reasons[r]);
             first = false;
         }
     if (!first)
-        sbuf_addc(b, ')');
+        fcs_sbuf_addc(b, ')');
 }
 
 /* Requests: how many, complete or not (why), user requests, the rate. */
@@ -908,24 +908,24 @@ static void text_request_counts(out_ctx *c, const out_summary *s)
     label(c, "Requests");
     fmt_count(n1, sizeof n1, st->requests);
     fmt_count(n2, sizeof n2, st->complete);
-    sbuf_printf(b, "%s", n1);
+    fcs_sbuf_printf(b, "%s", n1);
     if (st->requests) {
-        sbuf_printf(b, ": %s complete", n2);
+        fcs_sbuf_printf(b, ": %s complete", n2);
         if (st->incomplete)
             text_incomplete_counts(c, st);
         if (st->retried_attempts) {
             fmt_count(n3, sizeof n3, st->user_requests);
-            sbuf_printf(b, "; %s user requests (%" PRIu64 " retried)", n3, st->retried_attempts);
+            fcs_sbuf_printf(b, "; %s user requests (%" PRIu64 " retried)", n3, st->retried_attempts);
         }
         int64_t span = s->rate_span_ns > 0 ? s->rate_span_ns : s->c.last_ts - s->c.first_ts;
         if (s->t.packets && s->c.have_ts && span >= 1000000000) {
             double rate = (double)st->requests * 1e9 / (double)span;
-            sbuf_printf(b, "; %.1f/s", rate);
+            fcs_sbuf_printf(b, "; %.1f/s", rate);
             if (s->rate_span_ns > 0)
-                sbuf_adds(b, " over the files' spans");
+                fcs_sbuf_adds(b, " over the files' spans");
         }
     }
-    sbuf_addc(b, '\n');
+    fcs_sbuf_addc(b, '\n');
 }
 
 /* Bodies: the content bytes each way. */
@@ -938,7 +938,7 @@ static void text_bodies(out_ctx *c, const stats *st)
     fmt_bytes(n1, sizeof n1, st->stdin_bytes);
     fmt_bytes(n2, sizeof n2, st->stdout_bytes);
     fmt_bytes(n3, sizeof n3, st->stderr_bytes);
-    sbuf_printf(&c->line, "%s in (STDIN), %s out (STDOUT), %s STDERR\n", n1, n2, n3);
+    fcs_sbuf_printf(&c->line, "%s in (STDIN), %s out (STDOUT), %s STDERR\n", n1, n2, n3);
 }
 
 /* The findings at one severity: "N errors (id, id, id, ...)". */
@@ -948,18 +948,18 @@ static void text_findings_at(out_ctx *c, const stats *st, int sev, bool after)
     char n[32];
     col(c, sev_color((fsd_severity)sev));
     fmt_count(n, sizeof n, st->anomalies_by_sev[sev]);
-    sbuf_printf(b, "%s%s %s%s (", after ? "; " : "", n, sev == FSD_SEV_ERROR ? "error" : "warning",
-                st->anomalies_by_sev[sev] == 1 ? "" : "s");
+    fcs_sbuf_printf(b, "%s%s %s%s (", after ? "; " : "", n, sev == FSD_SEV_ERROR ? "error" : "warning",
+                    st->anomalies_by_sev[sev] == 1 ? "" : "s");
     int shown = 0;
     for (unsigned id = 0; id < FSD_A_COUNT; id++)
         if (st->anom[id].by_sev[sev]) {
             if (shown == 3) {
-                sbuf_adds(b, ", ...");
+                fcs_sbuf_adds(b, ", ...");
                 break;
             }
-            sbuf_printf(b, "%s%s", shown++ ? ", " : "", fsd_anomaly_name((fsd_anomaly_id)id));
+            fcs_sbuf_printf(b, "%s%s", shown++ ? ", " : "", fsd_anomaly_name((fsd_anomaly_id)id));
         }
-    sbuf_addc(b, ')');
+    fcs_sbuf_addc(b, ')');
     col(c, C_RESET);
 }
 
@@ -972,29 +972,29 @@ static void text_findings_requests(out_ctx *c, const stats *st)
     for (int k = 400; k < 600; k++)
         *(k < 500 ? &s4 : &s5) += st->status[k];
     if (s5)
-        sbuf_printf(b, "; %" PRIu64 " HTTP 5xx", s5);
+        fcs_sbuf_printf(b, "; %" PRIu64 " HTTP 5xx", s5);
     if (s4)
-        sbuf_printf(b, "; %" PRIu64 " HTTP 4xx", s4);
+        fcs_sbuf_printf(b, "; %" PRIu64 " HTTP 4xx", s4);
     if (st->incomplete)
-        sbuf_printf(b, "; %" PRIu64 " incomplete", st->incomplete);
-    const req_rec *w = stats_slowest_one(st);
+        fcs_sbuf_printf(b, "; %" PRIu64 " incomplete", st->incomplete);
+    const req_rec *w = fcs_stats_slowest_one(st);
     if (w) {
         char e[48];
         fmt_elapsed(e, sizeof e, w, c->utf8);
-        sbuf_printf(b, "; slowest %s%s (", e, w->complete ? "" : " incomplete");
+        fcs_sbuf_printf(b, "; slowest %s%s (", e, w->complete ? "" : " incomplete");
         if (w->uri.p)
-            esc_text(b, w->uri.p, w->uri.len, c->utf8, 40);
+            fcs_esc_text(b, w->uri.p, w->uri.len, c->utf8, 40);
         else
-            sbuf_addc(b, '-');
-        sbuf_printf(b, ", frame %" PRIu64 ")", lframe(c, w->frame));
+            fcs_sbuf_addc(b, '-');
+        fcs_sbuf_printf(b, ", frame %" PRIu64 ")", lframe(c, w->frame));
     } else if (st->latency.count) {
         char d[32];
         fmt_duration(d, sizeof d, (int64_t)st->latency.max, c->utf8);
-        sbuf_printf(b, "; slowest %s", d);
+        fcs_sbuf_printf(b, "; slowest %s", d);
     }
     if (st->user_differs)
-        sbuf_printf(b, "; %" PRIu64 " request%s: the user got another status", st->user_differs,
-                    st->user_differs == 1 ? "" : "s");
+        fcs_sbuf_printf(b, "; %" PRIu64 " request%s: the user got another status", st->user_differs,
+                        st->user_differs == 1 ? "" : "s");
 }
 
 /* Findings: the verdict in one or two lines (or: no FastCGI at all). */
@@ -1006,9 +1006,9 @@ static void text_findings(out_ctx *c, const out_summary *s)
     if (no_fcgi) {
         label(c, "Findings");
         col(c, C_YELLOW);
-        sbuf_adds(b, "no FastCGI traffic found");
+        fcs_sbuf_adds(b, "no FastCGI traffic found");
         col(c, C_RESET);
-        sbuf_addc(b, '\n');
+        fcs_sbuf_addc(b, '\n');
         no_fastcgi_hint(c, s);
         return;
     }
@@ -1024,11 +1024,11 @@ static void text_findings(out_ctx *c, const out_summary *s)
     }
     if (!any) {
         col(c, C_GREEN);
-        sbuf_adds(b, st->anomaly_events ? "framing sound (notes only)" : "framing sound");
+        fcs_sbuf_adds(b, st->anomaly_events ? "framing sound (notes only)" : "framing sound");
         col(c, C_RESET);
     }
     text_findings_requests(c, st);
-    sbuf_addc(b, '\n');
+    fcs_sbuf_addc(b, '\n');
 }
 
 /* Requests, Bodies and the findings verdict. */
@@ -1052,7 +1052,7 @@ static void text_latency(out_ctx *c, const out_summary *s)
                                           : "Latency (BEGIN_REQUEST to END_REQUEST)");
         unsigned top = c->o->quiet ? 0 : c->o->top_scripts;
         const script_stat **sc = top ? malloc(top * sizeof *sc) : NULL;
-        size_t nsc = sc ? stats_top_scripts(st, sc, top) : 0;
+        size_t nsc = sc ? fcs_stats_top_scripts(st, sc, top) : 0;
         bool any_incomplete = false;
         for (size_t i = 0; i < nsc; i++)
             any_incomplete |= sc[i]->incomplete > 0;
@@ -1065,9 +1065,9 @@ static void text_latency(out_ctx *c, const out_summary *s)
             size_t w = 16; /* "(no script name)" */
             if (!sc[i]->absent && !sc[i]->other) {
                 sbuf tmp;
-                sbuf_init(&tmp);
-                w = esc_text(&tmp, sc[i]->name, sc[i]->len, c->utf8, 0);
-                sbuf_free(&tmp);
+                fcs_sbuf_init(&tmp);
+                w = fcs_esc_text(&tmp, sc[i]->name, sc[i]->len, c->utf8, 0);
+                fcs_sbuf_free(&tmp);
             }
             if (w > namew)
                 namew = w;
@@ -1075,15 +1075,15 @@ static void text_latency(out_ctx *c, const out_summary *s)
         if (namew > maxw)
             namew = maxw;
         col(c, C_DIM);
-        sbuf_adds(b, "  ");
+        fcs_sbuf_adds(b, "  ");
         cell(b, "script", namew, false);
-        sbuf_printf(b, " %8s  %7s  %7s  %7s  %7s", "requests", "p50", "p90", "p99", "max");
+        fcs_sbuf_printf(b, " %8s  %7s  %7s  %7s  %7s", "requests", "p50", "p90", "p99", "max");
         if (nsc)
-            sbuf_printf(b, " %4s %4s", "4xx", "5xx");
+            fcs_sbuf_printf(b, " %4s %4s", "4xx", "5xx");
         if (any_incomplete)
-            sbuf_printf(b, " %4s", "inc.");
+            fcs_sbuf_printf(b, " %4s", "inc.");
         col(c, C_RESET);
-        sbuf_addc(b, '\n');
+        fcs_sbuf_addc(b, '\n');
         script_stat all;
         memset(&all, 0, sizeof all);
         for (int k = 400; k < 600; k++)
@@ -1098,20 +1098,20 @@ static void text_latency(out_ctx *c, const out_summary *s)
                          sc[i], &sc[i]->latency, sc[i]->count, namew);
         }
         if (any_incomplete)
-            sbuf_printf(b, "  %sinc.: incomplete requests (not in the percentiles)%s\n",
-                        c->color ? sgr[C_DIM] : "", c->color ? sgr[C_RESET] : "");
+            fcs_sbuf_printf(b, "  %sinc.: incomplete requests (not in the percentiles)%s\n",
+                            c->color ? sgr[C_DIM] : "", c->color ? sgr[C_RESET] : "");
         if (!c->o->quiet && nsc < st->nscripts + (st->absent_script.count > 0) + (st->other_scripts.count > 0))
-            sbuf_printf(b, "  %s(%zu more scripts; --top N shows more)%s\n", c->color ? sgr[C_DIM] : "",
-                        st->nscripts + (st->absent_script.count > 0) + (st->other_scripts.count > 0) - nsc,
-                        c->color ? sgr[C_RESET] : "");
+            fcs_sbuf_printf(b, "  %s(%zu more scripts; --top N shows more)%s\n", c->color ? sgr[C_DIM] : "",
+                            st->nscripts + (st->absent_script.count > 0) + (st->other_scripts.count > 0) - nsc,
+                            c->color ? sgr[C_RESET] : "");
         free(sc);
         if (st->ttfb.count && !c->o->quiet) {
-            fmt_duration(n1, sizeof n1, (int64_t)hist_percentile(&st->ttfb, 50), c->utf8);
-            fmt_duration(n2, sizeof n2, (int64_t)hist_percentile(&st->ttfb, 99), c->utf8);
-            sbuf_printf(b, "  time to first response byte: p50 %s, p99 %s\n", n1, n2);
+            fmt_duration(n1, sizeof n1, (int64_t)fcs_hist_percentile(&st->ttfb, 50), c->utf8);
+            fmt_duration(n2, sizeof n2, (int64_t)fcs_hist_percentile(&st->ttfb, 99), c->utf8);
+            fcs_sbuf_printf(b, "  time to first response byte: p50 %s, p99 %s\n", n1, n2);
             if (st->server.count) {
-                fmt_duration(n1, sizeof n1, (int64_t)hist_percentile(&st->server, 50), c->utf8);
-                sbuf_printf(b, "  server time (request sent to first byte): p50 %s\n", n1);
+                fmt_duration(n1, sizeof n1, (int64_t)fcs_hist_percentile(&st->server, 50), c->utf8);
+                fcs_sbuf_printf(b, "  server time (request sent to first byte): p50 %s\n", n1);
             }
         }
         if (!c->o->quiet)
@@ -1144,9 +1144,9 @@ static void text_statuses(out_ctx *c, const out_summary *s)
             for (size_t i = 0; i < sizeof why / sizeof why[0]; i++)
                 if (st->user_outcomes[why[i].o]) {
                     fmt_count(n1, sizeof n1, st->user_outcomes[why[i].o]);
-                    sbuf_adds(b, "  ");
+                    fcs_sbuf_adds(b, "  ");
                     cell(b, n1, 9, true);
-                    sbuf_printf(b, "  %s\n", why[i].what);
+                    fcs_sbuf_printf(b, "  %s\n", why[i].what);
                 }
         }
     }
@@ -1167,8 +1167,8 @@ static void text_workers(out_ctx *c, const out_summary *s)
         size_t fixed = 2 + 7 + 2 + 12 + 1 + 6 + 3 * (1 + 8) + 1 + 8 + 2;
         size_t uriw = W > fixed + 10 ? W - fixed : 10;
         col(c, C_DIM);
-        sbuf_printf(b, "  %7s  %-12s %6s %8s %8s %8s  %s\n", "pid", "process", "reqs", "busy",
-                    "queued", "slowest", "slowest uri");
+        fcs_sbuf_printf(b, "  %7s  %-12s %6s %8s %8s %8s  %s\n", "pid", "process", "reqs", "busy",
+                        "queued", "slowest", "slowest uri");
         col(c, C_RESET);
         for (size_t i = 0; i < nwk && i < 50; i++) {
             char busy[32], queued[32], slow[32], inc[40] = "";
@@ -1179,41 +1179,41 @@ static void text_workers(out_ctx *c, const out_summary *s)
             fmt_duration(slow, sizeof slow, wk[i].slowest_ns, c->utf8);
             if (wk[i].incomplete)
                 snprintf(inc, sizeof inc, " (%" PRIu64 " unanswered)", wk[i].incomplete);
-            sbuf_printf(b, "  %7u  ", wk[i].pid);
+            fcs_sbuf_printf(b, "  %7u  ", wk[i].pid);
             tcell(c, &comm, 12, "-");
-            sbuf_printf(b, " %6" PRIu64 " ", wk[i].requests);
+            fcs_sbuf_printf(b, " %6" PRIu64 " ", wk[i].requests);
             cell(b, busy, 8, true);
-            sbuf_addc(b, ' ');
+            fcs_sbuf_addc(b, ' ');
             cell(b, queued, 8, true);
-            sbuf_addc(b, ' ');
+            fcs_sbuf_addc(b, ' ');
             cell(b, slow, 8, true);
-            sbuf_adds(b, "  ");
+            fcs_sbuf_adds(b, "  ");
             size_t w = uriw > strlen(inc) + 4 ? uriw - strlen(inc) : 4;
             if (u.len)
-                esc_text(b, u.p, u.len, c->utf8, w);
+                fcs_esc_text(b, u.p, u.len, c->utf8, w);
             else
-                sbuf_addc(b, '-');
-            sbuf_adds(b, inc);
-            sbuf_addc(b, '\n');
+                fcs_sbuf_addc(b, '-');
+            fcs_sbuf_adds(b, inc);
+            fcs_sbuf_addc(b, '\n');
         }
         if (st->queue.count) {
             char n1[32], n2[32], n3[32], cnt[32], all[32];
             fmt_count(cnt, sizeof cnt, st->queue_waited);
             fmt_count(all, sizeof all, st->queue.count);
-            fmt_duration(n1, sizeof n1, (int64_t)hist_percentile(&st->queue, 50), c->utf8);
-            fmt_duration(n2, sizeof n2, (int64_t)hist_percentile(&st->queue, 99), c->utf8);
+            fmt_duration(n1, sizeof n1, (int64_t)fcs_hist_percentile(&st->queue, 50), c->utf8);
+            fmt_duration(n2, sizeof n2, (int64_t)fcs_hist_percentile(&st->queue, 99), c->utf8);
             fmt_duration(n3, sizeof n3, (int64_t)st->queue.max, c->utf8);
-            sbuf_printf(b, "  waited for a worker: %s of %s requests >= 1 ms\n", cnt, all);
-            sbuf_printf(b, "  queue p50 %s, p99 %s, max %s", n1, n2, n3);
+            fcs_sbuf_printf(b, "  waited for a worker: %s of %s requests >= 1 ms\n", cnt, all);
+            fcs_sbuf_printf(b, "  queue p50 %s, p99 %s, max %s", n1, n2, n3);
             if (st->run.count) {
-                fmt_duration(n1, sizeof n1, (int64_t)hist_percentile(&st->run, 50), c->utf8);
-                fmt_duration(n2, sizeof n2, (int64_t)hist_percentile(&st->run, 99), c->utf8);
-                sbuf_printf(b, "; run p50 %s, p99 %s", n1, n2);
+                fmt_duration(n1, sizeof n1, (int64_t)fcs_hist_percentile(&st->run, 50), c->utf8);
+                fmt_duration(n2, sizeof n2, (int64_t)fcs_hist_percentile(&st->run, 99), c->utf8);
+                fcs_sbuf_printf(b, "; run p50 %s, p99 %s", n1, n2);
             }
-            sbuf_addc(b, '\n');
+            fcs_sbuf_addc(b, '\n');
             if (st->queue_waited)
-                sbuf_adds(b, "  (queue: all workers busy, e.g. pm.max_children reached, or a\n"
-                             "  worker still running after fastcgi_finish_request())\n");
+                fcs_sbuf_adds(b, "  (queue: all workers busy, e.g. pm.max_children reached, or a\n"
+                                 "  worker still running after fastcgi_finish_request())\n");
         }
     }
 }
@@ -1228,7 +1228,7 @@ static void text_slowest(out_ctx *c, const out_summary *s)
     /* slowest (incomplete requests with what they had run: "\u2265") */
     unsigned nslow = c->o->quiet ? 0 : c->o->slowest;
     const req_rec **slow = nslow ? malloc(nslow * sizeof *slow) : NULL;
-    size_t ns = slow ? stats_slowest(st, slow, nslow) : 0;
+    size_t ns = slow ? fcs_stats_slowest(st, slow, nslow) : 0;
     if (ns) {
         size_t uriw = W - (2 + 8 + 2 + 4 + 2 + 7 + 1 + 1 + 7 + 2 + startw);
         if (uriw > 120)
@@ -1237,25 +1237,25 @@ static void text_slowest(out_ctx *c, const out_summary *s)
         snprintf(title, sizeof title, "Slowest %zu request%s", ns, ns == 1 ? "" : "s");
         section(c, title);
         col(c, C_DIM);
-        sbuf_printf(b, "  %8s  %4s  %-7s %-*s %7s  %s\n", "elapsed", "stat", "method", (int)uriw, "uri",
-                    "frame", "start (UTC)");
+        fcs_sbuf_printf(b, "  %8s  %4s  %-7s %-*s %7s  %s\n", "elapsed", "stat", "method", (int)uriw, "uri",
+                        "frame", "start (UTC)");
         col(c, C_RESET);
         for (size_t i = 0; i < ns; i++) {
             const req_rec *r = slow[i];
             fmt_elapsed(d, sizeof d, r, c->utf8);
-            sbuf_adds(b, "  ");
+            fcs_sbuf_adds(b, "  ");
             cell(b, d, 8, true);
-            sbuf_adds(b, "  ");
+            fcs_sbuf_adds(b, "  ");
             table_status(c, r->status);
-            sbuf_adds(b, "  ");
+            fcs_sbuf_adds(b, "  ");
             tcell(c, &r->method, 7, "-");
-            sbuf_addc(b, ' ');
+            fcs_sbuf_addc(b, ' ');
             tcell(c, &r->uri, uriw, "-");
-            sbuf_printf(b, " %7" PRIu64 "  ", lframe(c, r->frame));
+            fcs_sbuf_printf(b, " %7" PRIu64 "  ", lframe(c, r->frame));
             fmt_rfc3339(t1, sizeof t1, r->t_begin_ns, c->ns);
             t1[strlen(t1) - 1] = '\0';
-            sbuf_adds(b, t1 + 11);
-            sbuf_addc(b, '\n');
+            fcs_sbuf_adds(b, t1 + 11);
+            fcs_sbuf_addc(b, '\n');
             request_more(c, r, true);
         }
     }
@@ -1269,7 +1269,7 @@ static void text_incomplete(out_ctx *c, const out_summary *s)
     stats *st = s->st;
     char t1[64], d[32];
     size_t W = text_width(c), startw = c->ns ? 18 : 15;
-    size_t ninc = stats_incomplete(st);
+    size_t ninc = fcs_stats_incomplete(st);
     if (ninc) {
         size_t fixed = 2 + 8 + 2 + 16 + 1 + 4 + 2 + 7 + 1 + 1 + 7;
         size_t uriw = W - fixed;
@@ -1283,8 +1283,8 @@ static void text_incomplete(out_ctx *c, const out_summary *s)
                  ninc < st->incomplete ? "first " : "", ninc, st->incomplete);
         section(c, title);
         col(c, C_DIM);
-        sbuf_printf(b, "  %8s  %-16s %4s  %-7s %-*s %7s%s\n", "elapsed", "ended", "stat", "method",
-                    (int)uriw, "uri", "frame", show_start ? "  start (UTC)" : "");
+        fcs_sbuf_printf(b, "  %8s  %-16s %4s  %-7s %-*s %7s%s\n", "elapsed", "ended", "stat", "method",
+                        (int)uriw, "uri", "frame", show_start ? "  start (UTC)" : "");
         col(c, C_RESET);
         for (size_t i = 0; i < ninc; i++) {
             const req_rec *r = &st->incomplete_list[i];
@@ -1292,31 +1292,31 @@ static void text_incomplete(out_ctx *c, const out_summary *s)
                 fmt_duration(d, sizeof d, r->elapsed_ns, c->utf8);
             else
                 snprintf(d, sizeof d, "?");
-            sbuf_adds(b, "  ");
+            fcs_sbuf_adds(b, "  ");
             cell(b, d, 8, true);
-            sbuf_adds(b, "  ");
+            fcs_sbuf_adds(b, "  ");
             char e[48];
             end_story(e, sizeof e, r);
             col(c, C_YELLOW);
             cell(b, e, 16, false);
             col(c, C_RESET);
-            sbuf_addc(b, ' ');
+            fcs_sbuf_addc(b, ' ');
             table_status(c, r->status);
-            sbuf_adds(b, "  ");
+            fcs_sbuf_adds(b, "  ");
             tcell(c, &r->method, 7, "-");
-            sbuf_addc(b, ' ');
+            fcs_sbuf_addc(b, ' ');
             tcell(c, &r->uri, uriw, "-");
             if (r->has_begin)
-                sbuf_printf(b, " %7" PRIu64, lframe(c, r->frame));
+                fcs_sbuf_printf(b, " %7" PRIu64, lframe(c, r->frame));
             else
-                sbuf_printf(b, " %7s", "?");
+                fcs_sbuf_printf(b, " %7s", "?");
             if (show_start && r->has_begin) {
                 fmt_rfc3339(t1, sizeof t1, r->t_begin_ns, c->ns);
                 t1[strlen(t1) - 1] = '\0';
-                sbuf_adds(b, "  ");
-                sbuf_adds(b, t1 + 11);
+                fcs_sbuf_adds(b, "  ");
+                fcs_sbuf_adds(b, t1 + 11);
             }
-            sbuf_addc(b, '\n');
+            fcs_sbuf_addc(b, '\n');
             request_more(c, r, false);
         }
     }
@@ -1332,20 +1332,20 @@ static void text_anomalies(out_ctx *c, const out_summary *s)
     /* anomalies */
     section(c, "Anomalies");
     if (st->anomaly_events == 0 && no_fcgi) {
-        sbuf_adds(b, "  none (no FastCGI traffic found)\n");
+        fcs_sbuf_adds(b, "  none (no FastCGI traffic found)\n");
     } else if (st->anomaly_events == 0) {
         col(c, C_GREEN);
-        sbuf_adds(b, "  none: the FastCGI framing was sound\n");
+        fcs_sbuf_adds(b, "  none: the FastCGI framing was sound\n");
         col(c, C_RESET);
     } else {
         fmt_count(n1, sizeof n1, st->anomaly_events);
         fmt_count(n2, sizeof n2, st->anomalies_by_sev[FSD_SEV_ERROR]);
         fmt_count(n3, sizeof n3, st->anomalies_by_sev[FSD_SEV_WARNING]);
         fmt_count(t1, sizeof t1, st->anomalies_by_sev[FSD_SEV_NOTE]);
-        sbuf_printf(b, "  %s event%s: %s error, %s warning, %s note\n", n1,
-                    st->anomaly_events == 1 ? "" : "s", n2, n3, t1);
+        fcs_sbuf_printf(b, "  %s event%s: %s error, %s warning, %s note\n", n1,
+                        st->anomaly_events == 1 ? "" : "s", n2, n3, t1);
         col(c, C_DIM);
-        sbuf_printf(b, "  %-8s %-24s %9s  %s\n", "severity", "id", "count", "first frames");
+        fcs_sbuf_printf(b, "  %-8s %-24s %9s  %s\n", "severity", "id", "count", "first frames");
         col(c, C_RESET);
         unsigned order[FSD_A_COUNT];
         size_t no = 0;
@@ -1365,14 +1365,14 @@ static void text_anomalies(out_ctx *c, const out_summary *s)
         for (size_t oi = 0; oi < no; oi++) {
                 unsigned id = order[oi];
                 const anom_stat *a = &st->anom[id];
-                sbuf_adds(b, "  ");
+                fcs_sbuf_adds(b, "  ");
                 col(c, sev_color(a->max_sev));
                 cell(b, fsd_severity_name(a->max_sev), 8, false);
                 col(c, C_RESET);
-                sbuf_addc(b, ' ');
+                fcs_sbuf_addc(b, ' ');
                 cell(b, fsd_anomaly_name((fsd_anomaly_id)id), 24, false);
                 fmt_count(n1, sizeof n1, a->count);
-                sbuf_addc(b, ' ');
+                fcs_sbuf_addc(b, ' ');
                 cell(b, n1, 9, true);
                 char fr[96] = "";
                 size_t fl = 0;
@@ -1391,26 +1391,26 @@ static void text_anomalies(out_ctx *c, const out_summary *s)
                     fl = sizeof fr - 1; /* truncated */
                 if (a->count > a->nframes && a->nframes == STATS_FIRST_FRAMES)
                     snprintf(fr + fl, sizeof fr - fl, ",...");
-                sbuf_adds(b, "  ");
-                sbuf_adds(b, fr[0] ? fr : "-");
-                sbuf_adds(b, "\n           ");
-                sbuf_adds(b, fsd_anomaly_summary((fsd_anomaly_id)id));
-                sbuf_addc(b, '\n');
+                fcs_sbuf_adds(b, "  ");
+                fcs_sbuf_adds(b, fr[0] ? fr : "-");
+                fcs_sbuf_adds(b, "\n           ");
+                fcs_sbuf_adds(b, fsd_anomaly_summary((fsd_anomaly_id)id));
+                fcs_sbuf_addc(b, '\n');
                 if (a->detail[0] && (c->o->verbose || a->max_sev >= FSD_SEV_WARNING)) {
                     col(c, C_DIM);
-                    sbuf_adds(b, "           first: ");
+                    fcs_sbuf_adds(b, "           first: ");
                     col(c, C_RESET);
-                    esc_text(b, a->detail, strlen(a->detail), c->utf8, 2 * text_width(c) - 40); /* wraps */
-                    sbuf_addc(b, '\n');
+                    fcs_esc_text(b, a->detail, strlen(a->detail), c->utf8, 2 * text_width(c) - 40); /* wraps */
+                    fcs_sbuf_addc(b, '\n');
                 }
             }
     }
     if (s->c.emitted_late) {
-        sbuf_printf(b, "\n  note: %" PRIu64 " records were written out of start order (queue cap)\n",
-                    s->c.emitted_late);
+        fcs_sbuf_printf(b, "\n  note: %" PRIu64 " records were written out of start order (queue cap)\n",
+                        s->c.emitted_late);
     }
     if (s->device && s->stop_reason)
-        sbuf_printf(b, "\nStopped: %s\n", s->stop_reason);
+        fcs_sbuf_printf(b, "\nStopped: %s\n", s->stop_reason);
 }
 
 void text_summary(out_ctx *c, const out_summary *s)
@@ -1431,7 +1431,7 @@ void text_summary(out_ctx *c, const out_summary *s)
 void text_report_end(out_ctx *c, const out_summary *s)
 {
     if (c->live && !c->o->quiet && c->requests_written)
-        sbuf_addc(&c->line, '\n');
+        fcs_sbuf_addc(&c->line, '\n');
     text_summary(c, s);
     wrap_all(&c->line, text_width(c));
 }

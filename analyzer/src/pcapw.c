@@ -20,7 +20,7 @@ struct pcapw {
     uint32_t snaplen;
 };
 
-pcapw *pcapw_open(const char *path, int dlt, int snaplen, char *err, size_t errlen)
+pcapw *fcs_pcapw_open(const char *path, int dlt, int snaplen, char *err, size_t errlen)
 {
     pcapw *w = calloc(1, sizeof *w);
     if (!w || !(w->path = strdup(path))) {
@@ -44,7 +44,7 @@ pcapw *pcapw_open(const char *path, int dlt, int snaplen, char *err, size_t errl
     return w;
 }
 
-bool pcapw_packet(pcapw *w, const fcs_packet *pkt)
+bool fcs_pcapw_packet(pcapw *w, const fcs_packet *pkt)
 {
     if (w->failed)
         return false;
@@ -60,7 +60,7 @@ bool pcapw_packet(pcapw *w, const fcs_packet *pkt)
     return true;
 }
 
-void pcapw_flush(pcapw *w)
+void fcs_pcapw_flush(pcapw *w)
 {
     if (!w->failed && fflush(w->f) != 0) {
         w->failed = true;
@@ -68,7 +68,7 @@ void pcapw_flush(pcapw *w)
     }
 }
 
-int pcapw_close(pcapw *w, char *err, size_t errlen)
+int fcs_pcapw_close(pcapw *w, char *err, size_t errlen)
 {
     if (!w)
         return 0;

@@ -8,7 +8,7 @@
 #include <string.h>
 
 /* Where copies go: malloc'd one by one (arena NULL), or carved from one
- * block sized beforehand (rec_tx_size). */
+ * block sized beforehand (fcs_req_tx_size). */
 typedef struct carve {
     char *p;
 } carve;
@@ -77,7 +77,7 @@ static size_t span_size(fsd_span s)
     return s.ptr ? s.len + 1 : 0;
 }
 
-size_t rec_tx_size(const fsd_transaction *tx, const char *const *names, size_t nnames)
+size_t fcs_req_tx_size(const fsd_transaction *tx, const char *const *names, size_t nnames)
 {
     size_t n = nnames * sizeof(rstr) + span_size(tx->method) + span_size(tx->uri)
              + span_size(tx->script) + span_size(tx->host) + span_size(tx->content_type);
@@ -109,7 +109,7 @@ static void copy_user_fields(req_rec *r, const fsd_transaction *tx)
     r->has_elapsed = between(&tx->t_begin, end, &r->elapsed_ns);
 }
 
-void rec_set_end_time(req_rec *r, int64_t end_ns)
+void fcs_req_set_end_time(req_rec *r, int64_t end_ns)
 {
     if (r->complete || !r->has_begin || end_ns < r->t_begin_ns)
         return;
@@ -196,25 +196,25 @@ static bool from_tx(req_rec *r, const fsd_transaction *tx, const char *const *na
                              last->value.ptr ? last->value.len : 0, true, arena);
     }
     if (!ok) {
-        rec_free(r);
+        fcs_req_free(r);
         return false;
     }
     return true;
 }
 
-bool rec_from_tx(req_rec *r, const fsd_transaction *tx, const char *const *names, size_t nnames)
+bool fcs_req_from_tx(req_rec *r, const fsd_transaction *tx, const char *const *names, size_t nnames)
 {
     return from_tx(r, tx, names, nnames, NULL);
 }
 
-void rec_from_tx_inline(req_rec *r, const fsd_transaction *tx, const char *const *names,
-                        size_t nnames, void *block)
+void fcs_req_from_tx_inline(req_rec *r, const fsd_transaction *tx, const char *const *names,
+                            size_t nnames, void *block)
 {
     carve arena = { block };
     from_tx(r, tx, names, nnames, &arena);
 }
 
-bool rec_copy(req_rec *d, const req_rec *s)
+bool fcs_req_copy(req_rec *d, const req_rec *s)
 {
     *d = *s;
     d->strings_inline = false;
@@ -233,13 +233,13 @@ bool rec_copy(req_rec *d, const req_rec *s)
             ok = dup_rstr(&d->params[k], &s->params[k]);
     }
     if (!ok) {
-        rec_free(d);
+        fcs_req_free(d);
         return false;
     }
     return true;
 }
 
-void rec_free(req_rec *r)
+void fcs_req_free(req_rec *r)
 {
     if (r->strings_inline) { /* they live and die with the block after the record */
         memset(r, 0, sizeof *r);
@@ -262,7 +262,7 @@ static const char *id_name(fsd_anomaly_id id)
     return n ? n : "";
 }
 
-size_t rec_anomaly_ids(const req_rec *r, fsd_anomaly_id *out, size_t max)
+size_t fcs_req_anomaly_ids(const req_rec *r, fsd_anomaly_id *out, size_t max)
 {
     /* the set bits (most requests have none or one), then sorted by name */
     size_t n = 0;

@@ -107,33 +107,33 @@ typedef struct anom_rec {
 
 /* Fill r from a transaction. param_names: the --param names. Returns false
  * when memory ran out (r is then freed and zeroed). */
-bool rec_from_tx(req_rec *r, const fsd_transaction *tx, const char *const *param_names,
-                 size_t nparam_names);
+bool fcs_req_from_tx(req_rec *r, const fsd_transaction *tx, const char *const *param_names,
+                     size_t nparam_names);
 /* The same with every string and the params in one caller-provided block of
- * rec_tx_size() bytes (aligned like malloc's): one allocation per request.
- * Cannot fail. rec_free() then leaves the block to the caller; copies made
- * with rec_copy() are ordinary. */
-size_t rec_tx_size(const fsd_transaction *tx, const char *const *param_names,
-                   size_t nparam_names);
-void rec_from_tx_inline(req_rec *r, const fsd_transaction *tx, const char *const *param_names,
-                        size_t nparam_names, void *block);
+ * fcs_req_tx_size() bytes (aligned like malloc's): one allocation per request.
+ * Cannot fail. fcs_req_free() then leaves the block to the caller; copies made
+ * with fcs_req_copy() are ordinary. */
+size_t fcs_req_tx_size(const fsd_transaction *tx, const char *const *param_names,
+                       size_t nparam_names);
+void fcs_req_from_tx_inline(req_rec *r, const fsd_transaction *tx, const char *const *param_names,
+                            size_t nparam_names, void *block);
 /* A request delivered incomplete: elapsed runs to end_ns (the capture's end,
  * or the time the decoder gave it up) when nothing later is known: always
  * for end == capture_end without a close, else only when the decoder gave
  * neither t_close nor t_last. No effect on complete requests. */
-void rec_set_end_time(req_rec *r, int64_t end_ns);
+void fcs_req_set_end_time(req_rec *r, int64_t end_ns);
 /* Deep copy. */
-bool rec_copy(req_rec *dst, const req_rec *src);
-void rec_free(req_rec *r);
+bool fcs_req_copy(req_rec *dst, const req_rec *src);
+void fcs_req_free(req_rec *r);
 
 /* Did the request carry an event of warning or error with that id? */
-static inline bool rec_anomaly_warns(const req_rec *r, fsd_anomaly_id id)
+static inline bool fcs_req_anomaly_warns(const req_rec *r, fsd_anomaly_id id)
 {
     return (r->anomalies_warn[id / 64] >> (id % 64)) & 1u;
 }
 
 /* The worst severity of the request's events with that id (0: none). */
-static inline fsd_severity rec_anomaly_severity(const req_rec *r, fsd_anomaly_id id)
+static inline fsd_severity fcs_req_anomaly_severity(const req_rec *r, fsd_anomaly_id id)
 {
     if ((r->anomalies_err[id / 64] >> (id % 64)) & 1u)
         return FSD_SEV_ERROR;
@@ -142,12 +142,12 @@ static inline fsd_severity rec_anomaly_severity(const req_rec *r, fsd_anomaly_id
     return (r->anomalies[id / 64] >> (id % 64)) & 1u ? FSD_SEV_NOTE : (fsd_severity)0;
 }
 
-static inline bool rec_has_anomaly(const req_rec *r, fsd_anomaly_id id)
+static inline bool fcs_req_has_anomaly(const req_rec *r, fsd_anomaly_id id)
 {
     return (r->anomalies[id / 64] >> (id % 64)) & 1u;
 }
 
 /* Ids of the request's anomalies sorted by name; returns how many (<= max). */
-size_t rec_anomaly_ids(const req_rec *r, fsd_anomaly_id *out, size_t max);
+size_t fcs_req_anomaly_ids(const req_rec *r, fsd_anomaly_id *out, size_t max);
 
 #endif

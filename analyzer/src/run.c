@@ -78,8 +78,8 @@ static void file_note(sink_ctx *sk, uint64_t frame, bool request, fsd_severity s
 static void take_packet(const run_params *rp, anz *a, const fcs_packet *pkt)
 {
     if (rp->dump)
-        pcapw_packet(rp->dump, pkt);
-    anz_packet(a, pkt);
+        fcs_pcapw_packet(rp->dump, pkt);
+    fcs_anz_packet(a, pkt);
 }
 
 static void sink_request(void *ud, const req_rec *r)
@@ -90,7 +90,7 @@ static void sink_request(void *ud, const req_rec *r)
     if (r->worst) {
         /* the request's finding at its worst severity (catalogue order) */
         fsd_anomaly_id ids[FSD_A_COUNT];
-        size_t n = rec_anomaly_ids(r, ids, FSD_A_COUNT);
+        size_t n = fcs_req_anomaly_ids(r, ids, FSD_A_COUNT);
         sev = r->worst;
         id = n ? ids[0] : 0;
         for (size_t k = 0; k < n; k++)
@@ -102,14 +102,14 @@ static void sink_request(void *ud, const req_rec *r)
     file_note(sk, r->has_begin ? r->frame : 0, true, sev, id);
     if (sk->metrics)
         fcs_metrics_request(sk->metrics, r);
-    out_request(sk->out, r);
+    fcs_out_request(sk->out, r);
 }
 
 static void sink_anomaly(void *ud, const anom_rec *a)
 {
     sink_ctx *sk = ud;
     file_note(sk, a->frame, false, a->severity, a->id);
-    out_anomaly(sk->out, a);
+    fcs_out_anomaly(sk->out, a);
 }
 
 /* Streams: the input paused (the capture's idle hook) or ~200 ms passed. */
@@ -123,7 +123,7 @@ static void stream_idle(void *ud)
 {
     stream_ctx *sc = ud;
     sc->last = mono_ns();
-    anz_idle(sc->a, sc->last);
+    fcs_anz_idle(sc->a, sc->last);
     fflush(sc->out); /* a failure stays in ferror(), main reports it */
 }
 
@@ -158,7 +158,7 @@ static const char *stop_asked(const run_params *rp)
     return NULL;
 }
 
-/* One analysis in progress: what run_analysis set up and the loop found. */
+/* One analysis in progress: what fcs_run_analysis set up and the loop found. */
 typedef struct run_state {
     const run_params *rp;
     const opts *o;
@@ -194,10 +194,10 @@ static bool run_setup(run_state *rs)
     rs->st = malloc(sizeof *rs->st);
     if (!rs->st)
         return false;
-    stats_init(rs->st, o->quiet ? 0 : o->slowest);
+    fcs_stats_init(rs->st, o->quiet ? 0 : o->slowest);
     out_ctx *out = &rs->out;
-    out_init(out, rp->out, o, fcs_cap_precision(rs->cap) == FCS_PREC_NS, rp->color, rp->utf8,
-             rp->live);
+    fcs_out_init(out, rp->out, o, fcs_cap_precision(rs->cap) == FCS_PREC_NS, rp->color, rp->utf8,
+                 rp->live);
     out->width = rp->width;
     out->flush_lines = rp->live && o->immediate;
     if (rp->live && !out->flush_lines)
@@ -221,7 +221,7 @@ static bool run_setup(run_state *rs)
     ac.sink.anomaly = sink_anomaly;
     ac.sink.ud = &rs->sk;
     ac.st = rs->st;
-    rs->a = anz_new(&ac);
+    rs->a = fcs_anz_new(&ac);
     return rs->a != NULL;
 }
 
@@ -250,10 +250,10 @@ static void metrics_update(run_state *rs)
     t.st = rs->st;
     t.have_drops = fcs_cap_live_stats(rs->cap, &t.received, &t.dropped, &t.ifdropped);
     anz_counters cn;
-    anz_get_counters(rs->a, &cn);
+    fcs_anz_get_counters(rs->a, &cn);
     t.packets = cn.last_frame;
     rs->nflights = 0;
-    anz_in_flight(rs->a, flight_add, rs);
+    fcs_anz_in_flight(rs->a, flight_add, rs);
     t.flights = rs->flights;
     t.nflights = rs->nflights;
     fcs_metrics_update(rs->rp->metrics, &t);
@@ -265,10 +265,10 @@ static void run_free(run_state *rs)
 {
     free(rs->flights);
     if (rs->st)
-        out_free(&rs->out);
-    anz_free(rs->a);
+        fcs_out_free(&rs->out);
+    fcs_anz_free(rs->a);
     if (rs->st)
-        stats_free(rs->st);
+        fcs_stats_free(rs->st);
     free(rs->st);
     free(rs->sk.fs);
 }
@@ -301,8 +301,8 @@ static void on_bad_file(run_state *rs, bool damaged)
         fprintf(stderr, damaged ? "fcgiscope: warning: %s\n" : "fcgiscope: %s (skipped)\n",
                 fcs_cap_error(rs->cap));
     if (damaged)
-        anz_damaged(rs->a, fcs_cap_damage_frame(rs->cap), fcs_cap_last_ts(rs->cap),
-                    fcs_cap_error(rs->cap));
+        fcs_anz_damaged(rs->a, fcs_cap_damage_frame(rs->cap), fcs_cap_last_ts(rs->cap),
+                        fcs_cap_error(rs->cap));
 }
 
 /* An answer of fcs_cap_next other than a packet. false: the input ended
@@ -316,7 +316,7 @@ static bool take_event(run_state *rs, int r)
         return true;
     case FCS_CAP_TIMEOUT:
         /* time passes, but not past what the kernel may still hold */
-        anz_tick(rs->a, real_ns() - fcs_cap_delivery_lag_ns(rs->cap));
+        fcs_anz_tick(rs->a, real_ns() - fcs_cap_delivery_lag_ns(rs->cap));
         if (rs->rp->live) {
             live_flush(&rs->out);
             metrics_update(rs);
@@ -338,7 +338,7 @@ static bool live_step(run_state *rs, int r, uint64_t npk)
 {
     const opts *o = rs->o;
     anz_counters cn;
-    anz_get_counters(rs->a, &cn);
+    fcs_anz_get_counters(rs->a, &cn);
     if (o->count && cn.requests >= o->count) {
         rs->stop_reason = "request count reached (-c)";
         rs->counted = true;
@@ -356,8 +356,8 @@ static bool live_step(run_state *rs, int r, uint64_t npk)
     }
     if (now - rs->last_drops > 1000000000) {
         if (rs->rp->dump)
-            pcapw_flush(rs->rp->dump);
-        anz_report_drops(rs->a, rs->cap);
+            fcs_pcapw_flush(rs->rp->dump);
+        fcs_anz_report_drops(rs->a, rs->cap);
         rs->last_drops = now;
     }
     if (o->duration > 0 && (double)(now - rs->t0) / 1e9 >= o->duration) {
@@ -429,8 +429,8 @@ static void fill_summary(run_state *rs, out_summary *sum, const fcs_cap_file_inf
     const opts *o = rs->o;
     memset(sum, 0, sizeof *sum);
     sum->st = rs->st;
-    anz_get_counters(rs->a, &sum->c);
-    anz_get_tcp_stats(rs->a, &sum->t);
+    fcs_anz_get_counters(rs->a, &sum->c);
+    fcs_anz_get_tcp_stats(rs->a, &sum->t);
     if (!rp->live) {
         int64_t spans = 0;
         for (size_t i = 0; i < nfi; i++)
@@ -498,8 +498,8 @@ static int finish(run_state *rs)
     if (rs->fatal && rs->notes)
         fprintf(stderr, "fcgiscope: %s\n", rs->fatal);
     if (rp->live)
-        anz_report_drops(rs->a, rs->cap);
-    anz_finish(rs->a);
+        fcs_anz_report_drops(rs->a, rs->cap);
+    fcs_anz_finish(rs->a);
     metrics_update(rs);
 
     size_t nf = rs->sk.nfiles, nfi = 0;
@@ -520,7 +520,7 @@ static int finish(run_state *rs)
     else if (rs->o->fail_on && rs->st->max_sev >= (fsd_severity)rs->o->fail_on)
         status = 1;
     sum.exit_status = status;
-    out_summary_write(&rs->out, &sum);
+    fcs_out_summary_write(&rs->out, &sum);
     if (rs->notes)
         end_notes(rs, &sum, unreadable);
     if (rs->out.write_error)
@@ -529,7 +529,7 @@ static int finish(run_state *rs)
     return status;
 }
 
-int run_analysis(const run_params *rp)
+int fcs_run_analysis(const run_params *rp)
 {
     run_state *rs = calloc(1, sizeof *rs);
     if (!rs) {
@@ -547,7 +547,7 @@ int run_analysis(const run_params *rp)
         free(rs);
         return 2;
     }
-    out_begin(&rs->out);
+    fcs_out_begin(&rs->out);
     rs->sc = (stream_ctx){ rs->a, rp->out, mono_ns() };
     if (rs->stream) {
         fflush(rp->out);

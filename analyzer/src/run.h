@@ -42,6 +42,6 @@ typedef struct run_params {
 /* Analyze everything the capture delivers and write the report. Returns the
  * exit status: 0, 1 (--fail-on met) or 2 (fatal capture error or a write
  * error, message on stderr when stderr_notes). The capture is not closed. */
-int run_analysis(const run_params *rp);
+int fcs_run_analysis(const run_params *rp);
 
 #endif

@@ -8,14 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-void stats_init(stats *s, unsigned slowest)
+void fcs_stats_init(stats *s, unsigned slowest)
 {
     memset(s, 0, sizeof *s);
-    hist_init(&s->latency);
-    hist_init(&s->ttfb);
-    hist_init(&s->server);
-    hist_init(&s->queue);
-    hist_init(&s->run);
+    fcs_hist_init(&s->latency);
+    fcs_hist_init(&s->ttfb);
+    fcs_hist_init(&s->server);
+    fcs_hist_init(&s->queue);
+    fcs_hist_init(&s->run);
     s->slow_cap = slowest;
     s->incomplete_cap = slowest ? STATS_INCOMPLETE_KEPT : 0;
     s->absent_script.absent = true;
@@ -25,16 +25,16 @@ void stats_init(stats *s, unsigned slowest)
 static void script_free(script_stat *sc)
 {
     free(sc->name);
-    hist_free(&sc->latency);
+    fcs_hist_free(&sc->latency);
 }
 
-void stats_free(stats *s)
+void fcs_stats_free(stats *s)
 {
-    hist_free(&s->latency);
-    hist_free(&s->ttfb);
-    hist_free(&s->server);
-    hist_free(&s->queue);
-    hist_free(&s->run);
+    fcs_hist_free(&s->latency);
+    fcs_hist_free(&s->ttfb);
+    fcs_hist_free(&s->server);
+    fcs_hist_free(&s->queue);
+    fcs_hist_free(&s->run);
     for (size_t i = 0; i < 2 * STATS_MAX_SCRIPTS; i++)
         if (s->slots[i]) {
             script_free(s->slots[i]);
@@ -43,16 +43,16 @@ void stats_free(stats *s)
     script_free(&s->absent_script);
     script_free(&s->other_scripts);
     for (size_t i = 0; i < s->nslow; i++)
-        rec_free(&s->slow[i]);
+        fcs_req_free(&s->slow[i]);
     for (size_t i = 0; i < s->nincomplete_list; i++)
-        rec_free(&s->incomplete_list[i]);
+        fcs_req_free(&s->incomplete_list[i]);
     free(s->incomplete_list);
     free(s->slow);
     free(s->servers);
     memset(s, 0, sizeof *s);
 }
 
-uint64_t stats_backend(stats *s, fsd_anomaly_id id, const char *server)
+uint64_t fcs_stats_backend(stats *s, fsd_anomaly_id id, const char *server)
 {
     int k = id == FSD_A_connection_refused ? 0 : id == FSD_A_closed_before_request ? 1
           : id == FSD_A_connect_retried ? 2 : -1;
@@ -120,7 +120,7 @@ static script_stat *script_find(stats *s, const rstr *name)
     memcpy(sc->name, name->p, len);
     sc->name[len] = '\0';
     sc->len = len;
-    hist_init(&sc->latency);
+    fcs_hist_init(&sc->latency);
     s->slots[i] = sc;
     s->nscripts++;
     return sc;
@@ -176,7 +176,7 @@ static void slow_add(stats *s, const req_rec *r)
             return;
     }
     if (s->nslow < s->slow_cap) {
-        if (!rec_copy(&s->slow[s->nslow], r))
+        if (!fcs_req_copy(&s->slow[s->nslow], r))
             return;
         heap_up(s->slow, s->nslow);
         s->nslow++;
@@ -185,9 +185,9 @@ static void slow_add(stats *s, const req_rec *r)
     if (!slower(r, &s->slow[0]))
         return;
     req_rec copy;
-    if (!rec_copy(&copy, r))
+    if (!fcs_req_copy(&copy, r))
         return;
-    rec_free(&s->slow[0]);
+    fcs_req_free(&s->slow[0]);
     s->slow[0] = copy;
     heap_down(s->slow, s->nslow, 0);
 }
@@ -215,7 +215,7 @@ static void incomplete_add(stats *s, const req_rec *r)
             return;
     }
     if (s->nincomplete_list < s->incomplete_cap) {
-        if (rec_copy(&s->incomplete_list[s->nincomplete_list], r))
+        if (fcs_req_copy(&s->incomplete_list[s->nincomplete_list], r))
             s->nincomplete_list++;
         return;
     }
@@ -226,9 +226,9 @@ static void incomplete_add(stats *s, const req_rec *r)
     if (!starts_before(r, &s->incomplete_list[last]))
         return;
     req_rec copy;
-    if (!rec_copy(&copy, r))
+    if (!fcs_req_copy(&copy, r))
         return;
-    rec_free(&s->incomplete_list[last]);
+    fcs_req_free(&s->incomplete_list[last]);
     s->incomplete_list[last] = copy;
 }
 
@@ -238,14 +238,14 @@ static int cmp_start(const void *a, const void *b)
     return starts_before(x, y) ? -1 : starts_before(y, x) ? 1 : 0;
 }
 
-size_t stats_incomplete(stats *s)
+size_t fcs_stats_incomplete(stats *s)
 {
     if (s->nincomplete_list)
         qsort(s->incomplete_list, s->nincomplete_list, sizeof *s->incomplete_list, cmp_start);
     return s->nincomplete_list;
 }
 
-const req_rec *stats_slowest_one(const stats *s)
+const req_rec *fcs_stats_slowest_one(const stats *s)
 {
     const req_rec *w = NULL;
     for (size_t i = 0; i < s->nslow; i++)
@@ -254,7 +254,7 @@ const req_rec *stats_slowest_one(const stats *s)
     return w;
 }
 
-void stats_request(stats *s, const req_rec *r)
+void fcs_stats_request(stats *s, const req_rec *r)
 {
     s->requests++;
     if (r->complete)
@@ -280,18 +280,18 @@ void stats_request(stats *s, const req_rec *r)
     s->stderr_bytes += r->stderr_bytes;
     /* Negative durations (timestamps going backwards) count as 0. */
     if (r->has_latency)
-        hist_add(&s->latency, r->latency_ns > 0 ? (uint64_t)r->latency_ns : 0);
+        fcs_hist_add(&s->latency, r->latency_ns > 0 ? (uint64_t)r->latency_ns : 0);
     if (r->has_ttfb)
-        hist_add(&s->ttfb, r->ttfb_ns > 0 ? (uint64_t)r->ttfb_ns : 0);
+        fcs_hist_add(&s->ttfb, r->ttfb_ns > 0 ? (uint64_t)r->ttfb_ns : 0);
     if (r->has_server)
-        hist_add(&s->server, r->server_ns > 0 ? (uint64_t)r->server_ns : 0);
+        fcs_hist_add(&s->server, r->server_ns > 0 ? (uint64_t)r->server_ns : 0);
     if (r->has_queue) {
-        hist_add(&s->queue, r->queue_ns > 0 ? (uint64_t)r->queue_ns : 0);
+        fcs_hist_add(&s->queue, r->queue_ns > 0 ? (uint64_t)r->queue_ns : 0);
         if (r->queue_ns >= STATS_QUEUE_WAIT_NS)
             s->queue_waited++;
     }
     if (r->has_run)
-        hist_add(&s->run, r->run_ns > 0 ? (uint64_t)r->run_ns : 0);
+        fcs_hist_add(&s->run, r->run_ns > 0 ? (uint64_t)r->run_ns : 0);
     script_stat *sc = script_find(s, &r->script);
     sc->count++;
     if (!r->complete)
@@ -301,14 +301,14 @@ void stats_request(stats *s, const req_rec *r)
     if (r->status >= 400 && r->status <= 499)
         sc->s4xx++;
     if (r->has_latency)
-        hist_add(&sc->latency, r->latency_ns > 0 ? (uint64_t)r->latency_ns : 0);
+        fcs_hist_add(&sc->latency, r->latency_ns > 0 ? (uint64_t)r->latency_ns : 0);
     slow_add(s, r);
     if (!r->complete)
         incomplete_add(s, r);
 }
 
-void stats_anomaly(stats *s, fsd_anomaly_id id, fsd_severity sev, uint64_t frame,
-                   const char *detail)
+void fcs_stats_anomaly(stats *s, fsd_anomaly_id id, fsd_severity sev, uint64_t frame,
+                       const char *detail)
 {
     if ((unsigned)id >= FSD_A_COUNT)
         return;
@@ -335,7 +335,7 @@ void stats_anomaly(stats *s, fsd_anomaly_id id, fsd_severity sev, uint64_t frame
         s->max_sev = sev;
 }
 
-void stats_user_request(stats *s, const req_rec *r)
+void fcs_stats_user_request(stats *s, const req_rec *r)
 {
     s->user_requests++;
     /* the decoder's user_status: the application's status when the web
@@ -343,7 +343,7 @@ void stats_user_request(stats *s, const req_rec *r)
     s->user_status[r->user_status > 0 && r->user_status < 1000 ? r->user_status : 0]++;
 }
 
-void stats_anomaly_downgrade(stats *s, fsd_anomaly_id id, fsd_severity from, fsd_severity to)
+void fcs_stats_anomaly_downgrade(stats *s, fsd_anomaly_id id, fsd_severity from, fsd_severity to)
 {
     if ((unsigned)id >= FSD_A_COUNT || (unsigned)from > FSD_SEV_ERROR || (unsigned)to > FSD_SEV_ERROR)
         return;
@@ -378,7 +378,7 @@ static int cmp_script(const void *a, const void *b)
     return x->len < y->len ? -1 : x->len > y->len;
 }
 
-size_t stats_top_scripts(const stats *s, const script_stat **out, size_t n)
+size_t fcs_stats_top_scripts(const stats *s, const script_stat **out, size_t n)
 {
     size_t total = s->nscripts + 2;
     const script_stat **all = malloc(total * sizeof *all);
@@ -410,7 +410,7 @@ static int cmp_slow(const void *a, const void *b)
     return 0;
 }
 
-size_t stats_slowest(stats *s, const req_rec **out, size_t n)
+size_t fcs_stats_slowest(stats *s, const req_rec **out, size_t n)
 {
     if (s->nslow == 0)
         return 0;

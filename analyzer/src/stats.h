@@ -73,7 +73,7 @@ typedef struct stats {
     req_rec *slow;
     size_t nslow, slow_cap;
     /* the earliest-starting incomplete requests (STATS_INCOMPLETE_KEPT),
-     * in start order after stats_incomplete() */
+     * in start order after fcs_stats_incomplete() */
     req_rec *incomplete_list;
     size_t nincomplete_list, incomplete_cap;
     /* request roles, methods */
@@ -91,30 +91,30 @@ typedef struct stats {
     size_t nservers, servers_cap;
 } stats;
 
-void stats_init(stats *s, unsigned slowest);
-void stats_free(stats *s);
-void stats_request(stats *s, const req_rec *r);
-void stats_anomaly(stats *s, fsd_anomaly_id id, fsd_severity sev, uint64_t frame,
-                   const char *detail);
+void fcs_stats_init(stats *s, unsigned slowest);
+void fcs_stats_free(stats *s);
+void fcs_stats_request(stats *s, const req_rec *r);
+void fcs_stats_anomaly(stats *s, fsd_anomaly_id id, fsd_severity sev, uint64_t frame,
+                       const char *detail);
 /* A request that was the last attempt of its user request (attempt.h). */
-void stats_user_request(stats *s, const req_rec *r);
+void fcs_stats_user_request(stats *s, const req_rec *r);
 /* An anomaly counted at sev turned out to be worth only to (a retried
  * attempt's failure): move one event. */
-void stats_anomaly_downgrade(stats *s, fsd_anomaly_id id, fsd_severity from, fsd_severity to);
+void fcs_stats_anomaly_downgrade(stats *s, fsd_anomaly_id id, fsd_severity from, fsd_severity to);
 /* One connection_refused / closed_before_request / connect_retried event
  * against server ("ip:port"); other ids are ignored. */
 /* Count a backend failure event (connection_refused, closed_before_request,
  * connect_retried) of server "ip:port". Returns how many of that kind the
  * server has had (this one included; the kind's total once the server table
  * is full), 0 for another id. */
-uint64_t stats_backend(stats *s, fsd_anomaly_id id, const char *server);
+uint64_t fcs_stats_backend(stats *s, fsd_anomaly_id id, const char *server);
 /* The n busiest scripts (by count, then name), written to out; returns how many. */
-size_t stats_top_scripts(const stats *s, const script_stat **out, size_t n);
+size_t fcs_stats_top_scripts(const stats *s, const script_stat **out, size_t n);
 /* The slowest requests, slowest first (the heap is reordered, still valid). */
-size_t stats_slowest(stats *s, const req_rec **out, size_t n);
+size_t fcs_stats_slowest(stats *s, const req_rec **out, size_t n);
 /* The kept incomplete requests in start order (then frame); returns how many. */
-size_t stats_incomplete(stats *s);
+size_t fcs_stats_incomplete(stats *s);
 /* The slowest kept request (NULL when none). */
-const req_rec *stats_slowest_one(const stats *s);
+const req_rec *fcs_stats_slowest_one(const stats *s);
 
 #endif

@@ -38,7 +38,7 @@ static void check_output(const char *buf, size_t len, out_format fmt)
         }
         unsigned cp;
         size_t l = utf8_decode((const unsigned char *)buf + i, len - i, &cp);
-        if (l == 0 || esc_is_dangerous_cp(cp)) {
+        if (l == 0 || fcs_esc_is_dangerous_cp(cp)) {
             fprintf(stderr, "invalid or dangerous UTF-8 at offset %zu of the report\n", i);
             abort();
         }
@@ -71,13 +71,13 @@ static void one(const uint8_t *data, size_t size, unsigned sel)
     int argc = (int)(sizeof argv / sizeof *argv) - 1;
     opts o;
     char err[FCS_CAP_ERRMAX];
-    if (opts_parse(&o, argc, argv, err, sizeof err) != 0) {
+    if (fcs_opts_parse(&o, argc, argv, err, sizeof err) != 0) {
         fprintf(stderr, "options: %s\n", err);
         abort();
     }
     fcs_capture *cap = fcs_cap_open_memory(data, size, "fuzz", err, sizeof err);
     if (!cap) {
-        opts_free(&o);
+        fcs_opts_free(&o);
         return;
     }
     char *buf = NULL;
@@ -91,14 +91,14 @@ static void one(const uint8_t *data, size_t size, unsigned sel)
     rp.cap = cap;
     rp.out = out;
     rp.utf8 = (sel & 16) != 0;
-    int st = run_analysis(&rp);
+    int st = fcs_run_analysis(&rp);
     fclose(out);
     if (st < 0 || st > 2)
         abort();
     check_output(buf, len, fmt);
     free(buf);
     fcs_cap_close(cap);
-    opts_free(&o);
+    fcs_opts_free(&o);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

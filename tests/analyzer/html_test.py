@@ -158,7 +158,7 @@ def check_numbers(cap, text, summ):
     s4 = sum(v for k, v in summ["statuses"].items() if k.isdigit() and 400 <= int(k) < 500)
     check(fail.get("data-5xx") == str(s5) and fail.get("data-4xx") == str(s4), "%s: 5xx/4xx" % n)
     check(fail.get("data-refused") == str(summ["backend"]["connection_refused"]), "%s: refused" % n)
-    # per script: same order (stats_top_scripts), same counts
+    # per script: same order (fcs_stats_top_scripts), same counts
     js = summ["scripts"]
     check(len(p.scripts) == len(js), "%s: %d script rows vs json %d" % (n, len(p.scripts), len(js)))
     for row, j in zip(p.scripts, js):

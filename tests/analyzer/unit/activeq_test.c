@@ -26,7 +26,7 @@ static bool sound(const activeq *q)
     for (size_t i = 0; i < q->n; i++) {
         if (q->h[i]->idx != i)
             return false;
-        if (i > 0 && activeq_less(q->h[i], q->h[(i - 1) / 2]))
+        if (i > 0 && fcs_activeq_less(q->h[i], q->h[(i - 1) / 2]))
             return false;
     }
     return true;
@@ -44,13 +44,13 @@ static void random_mix(int64_t ns_span, uint64_t tag_span, unsigned remove_perce
     for (size_t k = 0; k < steps; k++) {
         if (nin > 0 && (used == NODES || rnd() % 100 < remove_percent)) {
             size_t j = rnd() % nin; /* any one: top, middle or end */
-            activeq_remove(&q, in[j]);
+            fcs_activeq_remove(&q, in[j]);
             in[j] = in[--nin];
         } else if (used < NODES) {
             activeq_node *nd = &nodes[used++];
             nd->ns = (int64_t)(rnd() % (uint64_t)ns_span) - ns_span / 2;
             nd->tag = rnd() % tag_span;
-            if (!activeq_push(&q, nd))
+            if (!fcs_activeq_push(&q, nd))
                 break;
             in[nin++] = nd;
         } else {
@@ -58,40 +58,40 @@ static void random_mix(int64_t ns_span, uint64_t tag_span, unsigned remove_perce
         }
         const activeq_node *least = NULL;
         for (size_t i = 0; i < nin; i++)
-            if (!least || activeq_less(in[i], least))
+            if (!least || fcs_activeq_less(in[i], least))
                 least = in[i];
-        const activeq_node *m = activeq_min(&q);
-        wrong_min += !(m == least || (m && least && !activeq_less(m, least)
-                                      && !activeq_less(least, m)));
+        const activeq_node *m = fcs_activeq_min(&q);
+        wrong_min += !(m == least || (m && least && !fcs_activeq_less(m, least)
+                                      && !fcs_activeq_less(least, m)));
         unsound += !sound(&q) || q.n != nin;
     }
     CHECK(wrong_min == 0 && unsound == 0, "ns span %lld, tag span %llu, %u%% removals: %zu wrong "
           "earliest, %zu unsound heaps", (long long)ns_span, (unsigned long long)tag_span,
           remove_percent, wrong_min, unsound);
-    activeq_free(&q);
-    CHECK(q.h == NULL && q.n == 0 && q.cap == 0, "activeq_free leaves an empty heap");
+    fcs_activeq_free(&q);
+    CHECK(q.h == NULL && q.n == 0 && q.cap == 0, "fcs_activeq_free leaves an empty heap");
 }
 
 void suite_activeq(void)
 {
     activeq q;
     memset(&q, 0, sizeof q);
-    CHECK(activeq_min(&q) == NULL, "a zeroed heap has no earliest");
+    CHECK(fcs_activeq_min(&q) == NULL, "a zeroed heap has no earliest");
     activeq_node a = {5, 1, 0}, b = {3, 9, 0}, c = {3, 2, 0}, d = {INT64_MIN, 0, 0};
-    activeq_push(&q, &a);
-    activeq_push(&q, &b);
-    activeq_push(&q, &c);
-    CHECK(activeq_min(&q) == &c, "earliest by timestamp, then frame");
-    activeq_push(&q, &d);
-    CHECK(activeq_min(&q) == &d, "INT64_MIN first");
-    activeq_remove(&q, &b); /* from the middle */
-    CHECK(activeq_min(&q) == &d && q.n == 3 && sound(&q), "removed from the middle");
-    activeq_remove(&q, &d); /* the top */
-    CHECK(activeq_min(&q) == &c && sound(&q), "removed the top: the next earliest");
-    activeq_remove(&q, &c);
-    activeq_remove(&q, &a);
-    CHECK(activeq_min(&q) == NULL && q.n == 0, "empty again");
-    activeq_free(&q);
+    fcs_activeq_push(&q, &a);
+    fcs_activeq_push(&q, &b);
+    fcs_activeq_push(&q, &c);
+    CHECK(fcs_activeq_min(&q) == &c, "earliest by timestamp, then frame");
+    fcs_activeq_push(&q, &d);
+    CHECK(fcs_activeq_min(&q) == &d, "INT64_MIN first");
+    fcs_activeq_remove(&q, &b); /* from the middle */
+    CHECK(fcs_activeq_min(&q) == &d && q.n == 3 && sound(&q), "removed from the middle");
+    fcs_activeq_remove(&q, &d); /* the top */
+    CHECK(fcs_activeq_min(&q) == &c && sound(&q), "removed the top: the next earliest");
+    fcs_activeq_remove(&q, &c);
+    fcs_activeq_remove(&q, &a);
+    CHECK(fcs_activeq_min(&q) == NULL && q.n == 0, "empty again");
+    fcs_activeq_free(&q);
 
     random_mix(1000000, 1000000, 30, 20000);
     random_mix(20, 3, 45, 20000); /* many equal starts */

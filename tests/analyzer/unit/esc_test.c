@@ -14,34 +14,34 @@
 static void text_is(const char *in, size_t n, bool utf8, size_t maxc, const char *want)
 {
     sbuf b;
-    sbuf_init(&b);
-    esc_text(&b, in, n, utf8, maxc);
-    CHECK(!strcmp(sbuf_str(&b), want), "esc_text(%zu bytes, utf8=%d, max=%zu) = \"%s\", want \"%s\"",
-          n, utf8, maxc, sbuf_str(&b), want);
+    fcs_sbuf_init(&b);
+    fcs_esc_text(&b, in, n, utf8, maxc);
+    CHECK(!strcmp(fcs_sbuf_str(&b), want), "fcs_esc_text(%zu bytes, utf8=%d, max=%zu) = \"%s\", want \"%s\"",
+          n, utf8, maxc, fcs_sbuf_str(&b), want);
     /* never a control byte or ESC in the output */
     for (size_t i = 0; i < b.len; i++) {
         unsigned char c = (unsigned char)b.p[i];
-        CHECK(c >= 0x20 && c != 0x7f, "esc_text output byte 0x%02x at %zu", c, i);
+        CHECK(c >= 0x20 && c != 0x7f, "fcs_esc_text output byte 0x%02x at %zu", c, i);
     }
-    sbuf_free(&b);
+    fcs_sbuf_free(&b);
 }
 
 static void json_is(const char *in, size_t n, const char *want)
 {
     sbuf b;
-    sbuf_init(&b);
-    esc_json(&b, in, n);
-    CHECK(!strcmp(sbuf_str(&b), want), "esc_json = %s, want %s", sbuf_str(&b), want);
-    sbuf_free(&b);
+    fcs_sbuf_init(&b);
+    fcs_esc_json(&b, in, n);
+    CHECK(!strcmp(fcs_sbuf_str(&b), want), "fcs_esc_json = %s, want %s", fcs_sbuf_str(&b), want);
+    fcs_sbuf_free(&b);
 }
 
 static void csv_is(const char *in, const char *want)
 {
     sbuf b;
-    sbuf_init(&b);
-    esc_csv(&b, in, strlen(in));
-    CHECK(!strcmp(sbuf_str(&b), want), "esc_csv(%s) = %s, want %s", in, sbuf_str(&b), want);
-    sbuf_free(&b);
+    fcs_sbuf_init(&b);
+    fcs_esc_csv(&b, in, strlen(in));
+    CHECK(!strcmp(fcs_sbuf_str(&b), want), "fcs_esc_csv(%s) = %s, want %s", in, fcs_sbuf_str(&b), want);
+    fcs_sbuf_free(&b);
 }
 
 /* A strict JSON string validator: quotes, escapes, UTF-8, no raw controls. */
@@ -104,15 +104,15 @@ void suite_esc(void)
     for (unsigned a = 0; a < 256; a++) {
         char in[2] = {(char)a, 'x'};
         sbuf b;
-        sbuf_init(&b);
-        esc_text(&b, in, 2, true, 0);
+        fcs_sbuf_init(&b);
+        fcs_esc_text(&b, in, 2, true, 0);
         bool clean = true;
         for (size_t i = 0; i < b.len; i++)
             if ((unsigned char)b.p[i] < 0x20 || (unsigned char)b.p[i] == 0x7f
                 || (unsigned char)b.p[i] >= 0x80)
                 clean = false;
-        CHECK(clean, "esc_text byte 0x%02x leaks", a);
-        sbuf_free(&b);
+        CHECK(clean, "fcs_esc_text byte 0x%02x leaks", a);
+        fcs_sbuf_free(&b);
     }
 
     /* JSON */
@@ -138,10 +138,10 @@ void suite_esc(void)
             in[i] = (char)(seed >> 16);
         }
         sbuf b;
-        sbuf_init(&b);
-        esc_json(&b, in, n);
-        CHECK(json_string_valid(b.p, b.len), "esc_json invalid for round %d: %s", round, b.p);
-        sbuf_free(&b);
+        fcs_sbuf_init(&b);
+        fcs_esc_json(&b, in, n);
+        CHECK(json_string_valid(b.p, b.len), "fcs_esc_json invalid for round %d: %s", round, b.p);
+        fcs_sbuf_free(&b);
     }
 
     /* CSV */

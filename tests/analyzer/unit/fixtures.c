@@ -16,7 +16,7 @@ int parse(opts *o, const char *line, char *err, size_t errlen)
     for (char *t = strtok(buf, " "); t && argc < 63; t = strtok(NULL, " "))
         argv[argc++] = t;
     argv[argc] = NULL;
-    return opts_parse(o, argc, argv, err, errlen);
+    return fcs_opts_parse(o, argc, argv, err, errlen);
 }
 
 const char *const no_params[1] = {NULL};

@@ -79,10 +79,10 @@ static void test_page(void)
     fcs_metrics_request(m, &c);
     fcs_metrics_request(m, &d);
     stats st;
-    stats_init(&st, 0);
-    stats_anomaly(&st, FSD_A_bad_version, FSD_SEV_ERROR, 7, "");
-    stats_anomaly(&st, FSD_A_bad_version, FSD_SEV_ERROR, 9, "");
-    stats_backend(&st, FSD_A_connection_refused, "10.0.0.3:9000");
+    fcs_stats_init(&st, 0);
+    fcs_stats_anomaly(&st, FSD_A_bad_version, FSD_SEV_ERROR, 7, "");
+    fcs_stats_anomaly(&st, FSD_A_bad_version, FSD_SEV_ERROR, 9, "");
+    fcs_stats_backend(&st, FSD_A_connection_refused, "10.0.0.3:9000");
     fcs_metrics_flight fl[] = {{"10.0.0.1:9000", 3}};
     fcs_metrics_totals t = {.st = &st, .have_drops = true, .received = 10, .dropped = 4,
                             .ifdropped = 1, .packets = 99, .flights = fl, .nflights = 1};
@@ -131,7 +131,7 @@ static void test_page(void)
         free(p);
         fcs_metrics_close(m);
     }
-    stats_free(&st);
+    fcs_stats_free(&st);
 }
 
 static size_t last_len;

@@ -16,74 +16,74 @@ void suite_opts(void)
 
     CHECK(parse(&o, "a.pcap", err, sizeof err) == 0, "plain file: %s", err);
     CHECK(o.nfiles == 1 && !strcmp(o.files[0], "a.pcap") && o.format == FMT_TEXT && o.slowest == 10
-              && o.fail_on == 0 && o.detect && opts_port_listed(&o, 9000) && !opts_port_listed(&o, 9001),
+              && o.fail_on == 0 && o.detect && fcs_opts_port_listed(&o, 9000) && !fcs_opts_port_listed(&o, 9001),
           "defaults");
-    opts_free(&o);
+    fcs_opts_free(&o);
 
     CHECK(parse(&o, "-p 9000,9001-9003 -f json --param HTTP_HOST --param=X --slowest 3 "
                     "--fail-on warning -o out.json -q -v -v a.pcap b.pcapng", err, sizeof err) == 0,
           "all options: %s", err);
-    CHECK(o.nports == 2 && opts_port_listed(&o, 9002) && !opts_port_listed(&o, 9004)
-              && !opts_port_listed(&o, 8999),
+    CHECK(o.nports == 2 && fcs_opts_port_listed(&o, 9002) && !fcs_opts_port_listed(&o, 9004)
+              && !fcs_opts_port_listed(&o, 8999),
           "port list");
     CHECK(o.format == FMT_JSON && o.nparams == 2 && !strcmp(o.params[1], "X") && o.slowest == 3
               && o.fail_on == 2 && !strcmp(o.output, "out.json") && o.quiet && o.verbose == 2
               && o.nfiles == 2,
           "values");
-    opts_free(&o);
+    fcs_opts_free(&o);
 
     CHECK(parse(&o, "-fcsv -p9001 x", err, sizeof err) == 0 && o.format == FMT_CSV
-              && opts_port_listed(&o, 9001),
+              && fcs_opts_port_listed(&o, 9001),
           "attached short values");
-    opts_free(&o);
+    fcs_opts_free(&o);
     CHECK(parse(&o, "-qv x", err, sizeof err) == 0 && o.quiet && o.verbose == 1, "bundled flags");
-    opts_free(&o);
+    fcs_opts_free(&o);
 
     CHECK(parse(&o, "-i lo tcp port 9000", err, sizeof err) == 0 && !strcmp(o.iface, "lo")
               && o.filter && !strcmp(o.filter, "tcp port 9000") && o.nfiles == 0,
           "live with a filter: %s", o.filter ? o.filter : "(null)");
-    opts_free(&o);
+    fcs_opts_free(&o);
     CHECK(parse(&o, "-i lo -c 5 --duration 2.5", err, sizeof err) == 0 && o.count == 5
               && o.duration == 2.5 && !o.filter,
           "live limits");
-    opts_free(&o);
+    fcs_opts_free(&o);
 
     CHECK(parse(&o, "--unix /run/php/x.sock -c 3 --duration 2", err, sizeof err) == 0
               && o.unix_path && !strcmp(o.unix_path, "/run/php/x.sock") && o.count == 3
               && o.duration == 2 && !o.iface && o.nfiles == 0,
           "--unix with live limits: %s", err);
-    opts_free(&o);
+    fcs_opts_free(&o);
     CHECK(parse(&o, "--relay /run/php/r.sock --to /run/php/x.sock -c 3 -w o.pcap", err, sizeof err) == 0
               && o.relay_path && !strcmp(o.relay_path, "/run/php/r.sock") && o.relay_to
               && !strcmp(o.relay_to, "/run/php/x.sock") && o.count == 3 && o.write_file
               && !o.unix_path && !o.iface && o.nfiles == 0,
           "--relay --to with live options: %s", err);
-    opts_free(&o);
+    fcs_opts_free(&o);
     CHECK(parse(&o, "-i lo -B 4096 --immediate tcp port 9000", err, sizeof err) == 0
               && o.buffer_kib == 4096 && o.immediate && o.filter && !strcmp(o.filter, "tcp port 9000"),
           "-B and --immediate with -i: %s", err);
-    opts_free(&o);
+    fcs_opts_free(&o);
     CHECK(parse(&o, "-i lo --buffer-size=256", err, sizeof err) == 0 && o.buffer_kib == 256
               && !o.immediate,
           "--buffer-size= at its minimum: %s", err);
-    opts_free(&o);
+    fcs_opts_free(&o);
     CHECK(parse(&o, "-i lo", err, sizeof err) == 0 && o.buffer_kib == 0 && !o.immediate,
           "-i: the default buffer, no immediate mode");
-    opts_free(&o);
+    fcs_opts_free(&o);
     CHECK(parse(&o, "-i lo -w out.pcap", err, sizeof err) == 0 && o.write_file
               && !strcmp(o.write_file, "out.pcap"),
           "-w with -i: %s", err);
-    opts_free(&o);
+    fcs_opts_free(&o);
 
     CHECK(parse(&o, "--max-flows 5000 --max-pending=7 a", err, sizeof err) == 0 && o.max_flows == 5000
               && o.max_pending == 7,
           "memory caps: %s", err);
-    opts_free(&o);
+    fcs_opts_free(&o);
     CHECK(parse(&o, "a", err, sizeof err) == 0 && o.read_ahead, "read-ahead on by default");
-    opts_free(&o);
+    fcs_opts_free(&o);
     CHECK(parse(&o, "--no-read-ahead a", err, sizeof err) == 0 && !o.read_ahead && o.nfiles == 1,
           "--no-read-ahead: %s", err);
-    opts_free(&o);
+    fcs_opts_free(&o);
 
     static const struct { const char *line, *msg; } bad[] = {
         {"", "no capture file"},
@@ -142,40 +142,40 @@ void suite_opts(void)
         int rc = parse(&o, bad[i].line, err, sizeof err);
         CHECK(rc == -1 && strstr(err, bad[i].msg), "\"%s\" -> rc %d, \"%s\" (want \"%s\")",
               bad[i].line, rc, err, bad[i].msg);
-        opts_free(&o);
+        fcs_opts_free(&o);
     }
     /* usage errors carry no hint of their own: main adds one "Try 'fcgiscope --help'" */
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         parse(&o, bad[i].line, err, sizeof err);
         CHECK(!strstr(err, "help"), "\"%s\" -> \"%s\" names --help itself", bad[i].line, err);
-        opts_free(&o);
+        fcs_opts_free(&o);
     }
     /* --max-header / --upstream-timeout reach the decoder's limits */
     fsd_limits lim;
     CHECK(parse(&o, "a.pcap", err, sizeof err) == 0, "%s", err);
     fsd_limits_default(&lim);
     fsd_limits def = lim;
-    opts_set_limits(&o, &lim);
+    fcs_opts_set_limits(&o, &lim);
     CHECK(!memcmp(&lim, &def, sizeof lim) && o.max_header == 0 && o.upstream_timeout_ms == 0,
           "no option: the decoder's defaults stay");
-    opts_free(&o);
+    fcs_opts_free(&o);
     CHECK(parse(&o, "--max-header 8192 --upstream-timeout 1.5 a.pcap", err, sizeof err) == 0, "%s", err);
     fsd_limits_default(&lim);
-    opts_set_limits(&o, &lim);
+    fcs_opts_set_limits(&o, &lim);
     CHECK(o.max_header == 8192 && o.upstream_timeout_ms == 1500 && lim.web_server_header_bytes == 8192
               && lim.upstream_timeout_ms == 1500 && lim.max_cgi_header_bytes == def.max_cgi_header_bytes,
           "--max-header 8192 --upstream-timeout 1.5: %u %u -> limits %u %u %u", o.max_header,
           o.upstream_timeout_ms, lim.web_server_header_bytes, lim.upstream_timeout_ms,
           lim.max_cgi_header_bytes);
-    opts_free(&o);
+    fcs_opts_free(&o);
     CHECK(parse(&o, "--max-header=65536 --upstream-timeout=60 a.pcap", err, sizeof err) == 0, "%s", err);
     fsd_limits_default(&lim);
-    opts_set_limits(&o, &lim);
+    fcs_opts_set_limits(&o, &lim);
     CHECK(lim.web_server_header_bytes == 65536 && lim.max_cgi_header_bytes == 65537
               && lim.upstream_timeout_ms == 60000,
           "--max-header above the decoder's cap raises the cap: %u %u %u", lim.web_server_header_bytes,
           lim.max_cgi_header_bytes, lim.upstream_timeout_ms);
-    opts_free(&o);
+    fcs_opts_free(&o);
     CHECK(strstr(opts_usage, "--max-header BYTES") && strstr(opts_usage, "--upstream-timeout SECS"),
           "usage names --max-header and --upstream-timeout");
     {
@@ -188,14 +188,14 @@ void suite_opts(void)
         CHECK(widest <= 80, "--help is %zu columns wide", widest);
     }
     CHECK(parse(&o, "--help", err, sizeof err) == 0 && o.help, "--help without files");
-    opts_free(&o);
+    fcs_opts_free(&o);
     CHECK(parse(&o, "-- -weird-name.pcap", err, sizeof err) == 0 && o.nfiles == 1
               && !strcmp(o.files[0], "-weird-name.pcap"),
           "-- ends options");
-    opts_free(&o);
+    fcs_opts_free(&o);
     CHECK(parse(&o, "-r - ", err, sizeof err) == 0 && o.nfiles == 1 && !strcmp(o.files[0], "-"),
           "-r - (stdin)");
-    opts_free(&o);
+    fcs_opts_free(&o);
     CHECK(strstr(opts_usage, "--fail-on") && strstr(opts_usage, "--param")
               && strstr(opts_usage, "--slowest") && strstr(opts_usage, "-i IFACE")
               && strstr(opts_usage, "--max-flows") && strstr(opts_usage, "--no-read-ahead"),

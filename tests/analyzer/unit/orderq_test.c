@@ -28,7 +28,7 @@ static size_t ref_least(const ref *r)
 {
     size_t m = 0;
     for (size_t i = 1; i < r->n; i++)
-        if (orderq_less(&r->e[i], &r->e[m]))
+        if (fcs_orderq_less(&r->e[i], &r->e[m]))
             m = i;
     return m;
 }
@@ -46,7 +46,7 @@ static void random_mix(int64_t ns_span, uint64_t tag_span, unsigned pop_percent,
         if (r.n > 0 && rnd() % 100 < pop_percent) {
             size_t m = ref_least(&r);
             void *want = r.e[m].item;
-            void *got = orderq_pop(&q);
+            void *got = fcs_orderq_pop(&q);
             wrong += got != want;
             pops++;
             r.e[m] = r.e[--r.n];
@@ -55,27 +55,27 @@ static void random_mix(int64_t ns_span, uint64_t tag_span, unsigned pop_percent,
         orderq_ent e = { (int64_t)(rnd() % (uint64_t)ns_span) - ns_span / 2, rnd() % tag_span, seq++,
                          NULL };
         e.item = (void *)(uintptr_t)(e.seq + 1);
-        if (!orderq_push(&q, e) || r.n == sizeof r.e / sizeof r.e[0])
+        if (!fcs_orderq_push(&q, e) || r.n == sizeof r.e / sizeof r.e[0])
             break;
         r.e[r.n++] = e;
     }
     while (r.n > 0) { /* the rest, in order */
         size_t m = ref_least(&r);
-        wrong += orderq_pop(&q) != r.e[m].item;
+        wrong += fcs_orderq_pop(&q) != r.e[m].item;
         pops++;
         r.e[m] = r.e[--r.n];
     }
     CHECK(wrong == 0 && q.n == 0, "ns span %lld, tag span %llu, %u%% pops: %zu of %zu pops out of "
           "order", (long long)ns_span, (unsigned long long)tag_span, pop_percent, wrong, pops);
-    orderq_free(&q);
-    CHECK(q.e == NULL && q.n == 0 && q.cap == 0, "orderq_free leaves an empty queue");
+    fcs_orderq_free(&q);
+    CHECK(q.e == NULL && q.n == 0 && q.cap == 0, "fcs_orderq_free leaves an empty queue");
 }
 
 void suite_orderq(void)
 {
     orderq q;
     memset(&q, 0, sizeof q);
-    CHECK(orderq_top(&q) == NULL, "a zeroed queue is empty");
+    CHECK(fcs_orderq_top(&q) == NULL, "a zeroed queue is empty");
 
     /* the sort key: timestamp, then frame, then queue order */
     static const orderq_ent in[] = {
@@ -84,25 +84,25 @@ void suite_orderq(void)
     };
     static const char *const want[] = {"min", "neg", "a", "b", "c", "d", "e", "f", "max"};
     for (size_t i = 0; i < sizeof in / sizeof in[0]; i++)
-        CHECK(orderq_push(&q, in[i]), "push %zu", i);
-    CHECK(q.n == 9 && orderq_top(&q) && !strcmp(orderq_top(&q)->item, "min"), "top is the least");
+        CHECK(fcs_orderq_push(&q, in[i]), "push %zu", i);
+    CHECK(q.n == 9 && fcs_orderq_top(&q) && !strcmp(fcs_orderq_top(&q)->item, "min"), "top is the least");
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
-        const char *got = orderq_pop(&q);
+        const char *got = fcs_orderq_pop(&q);
         CHECK(!strcmp(got, want[i]), "pop %zu: %s, want %s", i, got, want[i]);
     }
-    CHECK(q.n == 0 && orderq_top(&q) == NULL, "empty after popping all");
-    orderq_free(&q);
+    CHECK(q.n == 0 && fcs_orderq_top(&q) == NULL, "empty after popping all");
+    fcs_orderq_free(&q);
 
     /* many equal starts: queue order decides (lines of one packet) */
     for (uint64_t i = 0; i < 1000; i++) {
         orderq_ent e = { 42, 7, i, (void *)(uintptr_t)(i + 1) };
-        orderq_push(&q, e);
+        fcs_orderq_push(&q, e);
     }
     size_t bad = 0;
     for (uint64_t i = 0; i < 1000; i++)
-        bad += orderq_pop(&q) != (void *)(uintptr_t)(i + 1);
+        bad += fcs_orderq_pop(&q) != (void *)(uintptr_t)(i + 1);
     CHECK(bad == 0, "equal starts come out in queue order (%zu not)", bad);
-    orderq_free(&q);
+    fcs_orderq_free(&q);
 
     /* against the reference: growth past the first 256 entries, ties in
      * timestamps and frames, negative timestamps */

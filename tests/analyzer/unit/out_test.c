@@ -65,18 +65,18 @@ static char *render(const opts *o, bool ns, bool utf8, bool live, void (*fn)(out
     len = 0;
     FILE *f = open_memstream(&buf, &len);
     out_ctx c;
-    out_init(&c, f, o, ns, false, utf8, live);
+    fcs_out_init(&c, f, o, ns, false, utf8, live);
     c.width = render_width;
     fn(&c, arg);
-    out_free(&c);
+    fcs_out_free(&c);
     fclose(f);
     return buf;
 }
 
 static void do_request(out_ctx *c, void *arg)
 {
-    out_begin(c);
-    out_request(c, arg);
+    fcs_out_begin(c);
+    fcs_out_request(c, arg);
 }
 
 /* The CSV cell under column name (cells without quotes only). */
@@ -131,7 +131,7 @@ static void do_summary(out_ctx *c, void *arg)
     s.st = a->st;
     s.c.connections = 1;
     s.t.flows_seen = 1;
-    out_summary_write(c, &s);
+    fcs_out_summary_write(c, &s);
 }
 
 void suite_out(void)
@@ -142,7 +142,7 @@ void suite_out(void)
     fsd_anomaly_event evs[8];
     fsd_transaction tx = tx_abandoned(evs);
     req_rec r;
-    rec_from_tx(&r, &tx, no_params, 0);
+    fcs_req_from_tx(&r, &tx, no_params, 0);
 
     o.format = FMT_JSON;
     char *j = render(&o, false, true, false, do_request, &r);
@@ -252,7 +252,7 @@ void suite_out(void)
 
     /* the text summary: 80 columns whatever the uris, params and stories */
     stats st;
-    stats_init(&st, 10);
+    fcs_stats_init(&st, 10);
     static const char *pn[] = {"HTTP_X_REQUEST_ID"};
     o.params[0] = pn[0];
     o.nparams = 1;
@@ -275,8 +275,8 @@ void suite_out(void)
             x.end_reason = FSD_END_RESET;
             x.closed_by = FSD_DIR_CLIENT;
         }
-        stats_request(&st, &x);
-        stats_user_request(&st, &x);
+        fcs_stats_request(&st, &x);
+        fcs_stats_user_request(&st, &x);
     }
     summ_arg sa = {&st};
     t = render(&o, true, true, false, do_summary, &sa);
@@ -298,8 +298,8 @@ void suite_out(void)
           max_line_cols(t));
     free(t);
     render_width = 0;
-    stats_free(&st);
+    fcs_stats_free(&st);
     o.nparams = 0;
-    rec_free(&r);
-    opts_free(&o);
+    fcs_req_free(&r);
+    fcs_opts_free(&o);
 }

@@ -44,7 +44,7 @@ static void fixture_init(fixture *fx)
     tx.script = (fsd_span){(const uint8_t *)"/srv/slow.php", 13};
     tx.host = (fsd_span){(const uint8_t *)"example.com", 11};
     fx->param_names[0] = "HTTP_X_REQUEST_ID";
-    rec_from_tx(&fx->req[0], &tx, fx->param_names, 1);
+    fcs_req_from_tx(&fx->req[0], &tx, fx->param_names, 1);
     snprintf(fx->req[0].client, sizeof fx->req[0].client, "192.0.2.10:41050");
     snprintf(fx->req[0].server, sizeof fx->req[0].server, "198.51.100.20:9000");
     fx->req[0].conn_id = 1;
@@ -63,7 +63,7 @@ static void fixture_init(fixture *fx)
     fsd_anomaly_event e2[1] = {ev(FSD_A_request_abandoned, FSD_SEV_ERROR)};
     t2.anomalies = e2;
     t2.nanomalies = 1;
-    rec_from_tx(&fx->req[1], &t2, fx->param_names, 1);
+    fcs_req_from_tx(&fx->req[1], &t2, fx->param_names, 1);
     snprintf(fx->req[1].client, sizeof fx->req[1].client, "192.0.2.10:41052");
     snprintf(fx->req[1].server, sizeof fx->req[1].server, "198.51.100.20:9000");
     fx->req[1].conn_id = 2;
@@ -80,15 +80,15 @@ static void fixture_init(fixture *fx)
     snprintf(a->server, sizeof a->server, "198.51.100.20:9000");
     snprintf(a->detail, sizeof a->detail, "SYN (frame 29) answered by RST: nothing listens there");
 
-    stats_init(&fx->st, 10);
+    fcs_stats_init(&fx->st, 10);
     for (int i = 0; i < 2; i++) {
-        stats_request(&fx->st, &fx->req[i]);
-        stats_user_request(&fx->st, &fx->req[i]);
+        fcs_stats_request(&fx->st, &fx->req[i]);
+        fcs_stats_user_request(&fx->st, &fx->req[i]);
     }
     for (size_t i = 0; i < tx.nanomalies; i++)
-        stats_anomaly(&fx->st, tx.anomalies[i].id, tx.anomalies[i].severity, 7, "");
-    stats_anomaly(&fx->st, FSD_A_request_abandoned, FSD_SEV_ERROR, 9, "reset after 250ms");
-    stats_anomaly(&fx->st, a->id, a->severity, a->frame, a->detail);
+        fcs_stats_anomaly(&fx->st, tx.anomalies[i].id, tx.anomalies[i].severity, 7, "");
+    fcs_stats_anomaly(&fx->st, FSD_A_request_abandoned, FSD_SEV_ERROR, 9, "reset after 250ms");
+    fcs_stats_anomaly(&fx->st, a->id, a->severity, a->frame, a->detail);
 
     fx->file.name = "a.pcap";
     fx->file.format = FCS_FMT_PCAP;
@@ -106,9 +106,9 @@ static void fixture_init(fixture *fx)
 
 static void fixture_free(fixture *fx)
 {
-    rec_free(&fx->req[0]);
-    rec_free(&fx->req[1]);
-    stats_free(&fx->st);
+    fcs_req_free(&fx->req[0]);
+    fcs_req_free(&fx->req[1]);
+    fcs_stats_free(&fx->st);
 }
 
 static void summary_of(const fixture *fx, out_summary *s)
@@ -141,16 +141,16 @@ static char *report(const fixture *fx, const opts *o, bool ns, bool color, bool 
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     out_ctx c;
-    out_init(&c, f, o, ns, color, true, live);
-    out_begin(&c);
-    out_request(&c, &fx->req[0]);
-    out_request(&c, &fx->req[1]);
-    out_anomaly(&c, &fx->anom);
+    fcs_out_init(&c, f, o, ns, color, true, live);
+    fcs_out_begin(&c);
+    fcs_out_request(&c, &fx->req[0]);
+    fcs_out_request(&c, &fx->req[1]);
+    fcs_out_anomaly(&c, &fx->anom);
     out_summary s;
     summary_of(fx, &s);
-    out_summary_write(&c, &s);
+    fcs_out_summary_write(&c, &s);
     CHECK(!c.write_error, "no write error");
-    out_free(&c);
+    fcs_out_free(&c);
     fclose(f);
     return buf;
 }
@@ -247,7 +247,7 @@ void suite_report(void)
         CHECK(got && strlen(got) > 100, "format %d writes a report (out.c format_ops[])", f);
         free(got);
     }
-    opts_free(&o);
+    fcs_opts_free(&o);
     fixture_free(fx);
     free(fx);
 }

@@ -30,7 +30,7 @@ extern int passed, failed;
     } while (0)
 
 /* fixtures.c */
-/* opts_parse of "fcgiscope LINE", LINE split at spaces. */
+/* fcs_opts_parse of "fcgiscope LINE", LINE split at spaces. */
 int parse(opts *o, const char *line, char *err, size_t errlen);
 extern const char *const no_params[1];
 /* A transaction as the decoder would deliver it: BEGIN at 1 s (frame 7). */
