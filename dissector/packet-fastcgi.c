@@ -1389,6 +1389,16 @@ esc(packet_info *pinfo, const char *s)
     return format_text(pinfo->pool, (const guchar *)s, strlen(s));
 }
 
+/* Is an item of this field shown (a tree is printed or the field is asked
+ * for by a filter or a column)? If not, Wireshark fakes the item and its
+ * label is never read: escaping traffic bytes for it is wasted work (a
+ * filter-only `tshark -Y fastcgi` over a big capture). */
+static gboolean
+label_shown(proto_tree *tree, int hf)
+{
+    return proto_field_is_referenced(tree, hf);
+}
+
 /* May one more expert info be raised in this frame (FASTCGI_EXPERT_PER_FRAME)? */
 static gboolean
 expert_budget(packet_info *pinfo, proto_item *pi)
@@ -1639,8 +1649,12 @@ whole_params(proto_tree *wt, tvbuff_t *tvb, packet_info *pinfo, const fastcgi_re
         const fastcgi_record *pr = *(const fastcgi_record **)wmem_array_index(q->param_recs, i);
         for (j = 0; j < pr->nparams; j++) {
             const fastcgi_param *p = &pr->params[j];
-            proto_item *it = proto_tree_add_string_format(pt, hf_fastcgi_whole_param, tvb, 0, 0, p->name, "%s = %s",
-                                                          esc(pinfo, p->name), esc(pinfo, p->value));
+            proto_item *it;
+            if (!label_shown(pt, hf_fastcgi_whole_param))
+                it = proto_tree_add_string(pt, hf_fastcgi_whole_param, tvb, 0, 0, p->name);
+            else
+                it = proto_tree_add_string_format(pt, hf_fastcgi_whole_param, tvb, 0, 0, p->name, "%s = %s",
+                                                  esc(pinfo, p->name), esc(pinfo, p->value));
             proto_item_set_generated(it);
         }
     }
@@ -1757,15 +1771,15 @@ add_param_lengths(proto_tree *pt, tvbuff_t *tvb, const fastcgi_param *p)
 static void
 add_param(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, const fastcgi_param *p)
 {
+    gint off = p->pair_off >= 0 ? p->pair_off : 0, len = p->pair_off >= 0 ? p->pair_len : 0;
     proto_item *pi;
     proto_tree *pt;
-    if (p->pair_off >= 0)
-        pi = proto_tree_add_string_format(tree, hf_fastcgi_param, tvb, p->pair_off, p->pair_len, p->name,
-                                          "%s = %s", esc(pinfo, p->name), esc(pinfo, p->value));
+    if (!label_shown(tree, hf_fastcgi_param))
+        pi = proto_tree_add_string(tree, hf_fastcgi_param, tvb, off, len, p->name);
     else
-        pi = proto_tree_add_string_format(tree, hf_fastcgi_param, tvb, 0, 0, p->name,
+        pi = proto_tree_add_string_format(tree, hf_fastcgi_param, tvb, off, len, p->name,
                                           "%s = %s%s", esc(pinfo, p->name), esc(pinfo, p->value),
-                                          p->straddled ? " [spans two records]" : "");
+                                          p->pair_off < 0 && p->straddled ? " [spans two records]" : "");
     pt = proto_item_add_subtree(pi, ett_fastcgi_param);
     add_param_lengths(pt, tvb, p);
     if (p->name_off >= 0)
@@ -1844,6 +1858,12 @@ dissect_body(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const fastcgi_
      * reassembled record fails too (the decoder would miss those bytes).
      * Leave room for that and for nested content: later bodies in such a
      * frame are shown as bytes only. */
+    /* Nothing would read what the content dissector adds (no columns, no
+     * printed tree, no filter on its fields: priming a field marks its
+     * protocol referenced), as in a filter-only `tshark -Y fastcgi` over a
+     * big capture: the body stays bytes. */
+    if (h && !pinfo->cinfo && !proto_field_is_referenced(tree, dissector_handle_get_protocol_index(h)))
+        h = NULL;
     if (h && wmem_list_count(pinfo->layers) + FASTCGI_LAYER_MARGIN >= FASTCGI_MAX_LAYERS) {
         proto_item_append_text(it, " (not dissected: too many protocol layers in this frame)");
         h = NULL;
@@ -2372,11 +2392,16 @@ dissect_fastcgi_record(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void
     }
     r = record_results(ctx, pinfo, rec_seq, rec, len, caplen);
 
-    info = info_for_record(pinfo, &h, r);
-    top_summary_add(pinfo, info);
-    info_add_record(pinfo, info);
-
-    ti = proto_tree_add_string_format(tree, hf_fastcgi_record, tvb, 0, -1, fsd_type_name(h.type), "%s", info);
+    /* The record's text for the Info column, the record item and the top
+     * item: not built when none of them is shown (a filter-only run) */
+    if ((pinfo->cinfo && col_get_writable(pinfo->cinfo, COL_INFO)) || label_shown(tree, hf_fastcgi_record)) {
+        info = info_for_record(pinfo, &h, r);
+        top_summary_add(pinfo, info);
+        info_add_record(pinfo, info);
+        ti = proto_tree_add_string_format(tree, hf_fastcgi_record, tvb, 0, -1, fsd_type_name(h.type), "%s", info);
+    } else {
+        ti = proto_tree_add_string(tree, hf_fastcgi_record, tvb, 0, -1, fsd_type_name(h.type));
+    }
     rt = proto_item_add_subtree(ti, ett_fastcgi_record);
     if (r && r->retransmission)
         proto_item_set_generated(proto_tree_add_item(rt, hf_fastcgi_retransmission, tvb, 0, 0, ENC_NA));
