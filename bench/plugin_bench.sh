@@ -9,6 +9,8 @@
 #                     with fcgiscope-bench-gen --size SIZE --mss 1448, cached)
 #     --size S        size of the generated capture (default 100M)
 #     --runs N        farm-bench runs of each command (default 5)
+#     --pref P:V      a preference for A's tshark (-o P:V), e.g.
+#                     fastcgi.dissect_body:FALSE; repeatable
 #
 # What a Wireshark user runs on a big capture: a display filter over the
 # whole file, no output (`tshark -r F -Y fastcgi -q`, one pass), against
@@ -25,6 +27,7 @@ vs_plugin=""
 capture=""
 size=100M
 runs=5
+prefs=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --plugin) plugin=$2; shift 2 ;;
@@ -32,7 +35,8 @@ while [ $# -gt 0 ]; do
         --capture) capture=$2; shift 2 ;;
         --size) size=$2; shift 2 ;;
         --runs) runs=$2; shift 2 ;;
-        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+        --pref) prefs="$prefs -o $2"; shift 2 ;;
+        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
         *) echo "plugin_bench.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -84,7 +88,7 @@ fi
 ts() { # HOME: the tshark command line (one string, farm-bench splits it)
     echo "$asuser env -i PATH=/usr/bin:/bin HOME=$1 WIRESHARK_EXTCAP_DIR=$work/extcap tshark"
 }
-cmd_a="$(ts "$work/a") -n -r $work/capture.pcap -d tcp.port==9000,fastcgi -Y fastcgi -q"
+cmd_a="$(ts "$work/a") -n -r $work/capture.pcap -d tcp.port==9000,fastcgi -Y fastcgi -q$prefs"
 if [ -n "$vs_plugin" ]; then
     cmd_b="$(ts "$work/b") -n -r $work/capture.pcap -d tcp.port==9000,fastcgi -Y fastcgi -q"
     what_b="the plugin $vs_plugin"
@@ -92,7 +96,7 @@ else
     cmd_b="$(ts "$work/b") -n -r $work/capture.pcap -d tcp.port==9000,fcgi -Y fcgi -q"
     what_b="the built-in fcgi dissector"
 fi
-echo "# A: the plugin $plugin (tshark -Y fastcgi -q)"
+echo "# A: the plugin $plugin (tshark -Y fastcgi -q$prefs)"
 echo "# B: $what_b"
 load=$(uptime)
 echo "# capture: $capture ($(stat -c %s "$capture") bytes); $(date -u '+%Y-%m-%d %H:%M UTC'); load ${load##*load average: }"
