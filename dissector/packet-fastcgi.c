@@ -259,6 +259,7 @@ struct fastcgi_request {
 /* Everything the decoder said while it took one record. */
 typedef struct fastcgi_record {
     guint8 dir;
+    guint8 in_frame;         /* a hold listed in its frame (it has something to show there) */
     gboolean tracked;        /* fed to the decoder */
     gboolean retransmission; /* bytes the decoder already had */
     gboolean snaplen_cut;    /* segment captured short: not dissected as records */
@@ -327,7 +328,6 @@ typedef struct fastcgi_conv {
     guint32 cur_len;
     fastcgi_record *late;          /* what the connection's end brought (shown on show_frame) */
     guint64 untracked_requests, untracked_records; /* the decoder's counts at the end */
-    GPtrArray *holds;        /* every hold of the conversation (first pass) */
     /* Who ended the connection: TCP's completeness bits do not say which
      * side sent the FIN or RST, so the postdissector notes the packet where
      * each bit first appeared (first pass). */
@@ -945,7 +945,6 @@ get_conv(packet_info *pinfo, gboolean create)
     cv = wmem_new0(wmem_file_scope(), fastcgi_conv);
     cv->reqs = g_ptr_array_new();
     cv->active = g_hash_table_new(g_direct_hash, g_direct_equal);
-    cv->holds = g_ptr_array_new();
     cv->tcpd = get_tcp_conversation_data(conv, pinfo);
     conversation_add_proto_data(conv, proto_fastcgi, cv);
     g_ptr_array_add(all_convs, cv);
@@ -1040,6 +1039,8 @@ merge_hold(fastcgi_record *r, fastcgi_record *h)
             memcpy(na, h->arr, h->n * sizeof(type)); \
             if (r->n) \
                 memcpy(na + h->n, r->arr, r->n * sizeof(type)); \
+            wmem_free(wmem_file_scope(), r->arr); \
+            wmem_free(wmem_file_scope(), h->arr); \
             r->arr = na; \
             r->n += h->n; \
             r->cap = r->n; \
@@ -1066,8 +1067,16 @@ merge_hold(fastcgi_record *r, fastcgi_record *h)
     }
     h->body = NULL;
     h->body_len = 0;
-    if (h->prev_hold)
+    if (h->prev_hold) {
         merge_hold(r, h->prev_hold);
+        h->prev_hold = NULL;
+    }
+    /* A hold its frame does not list (nothing to show there) has given
+     * the record everything it had: nothing points to it any more. */
+    if (!h->in_frame) {
+        wmem_free(wmem_file_scope(), h->params);
+        wmem_free(wmem_file_scope(), h);
+    }
 }
 
 /* Attach the record to the request the decoder put it in (mirror of the
@@ -1210,11 +1219,6 @@ finish_conv(fastcgi_conv *cv)
     fsd_conn_free(cv->dec);
     cv->dec = NULL;
 
-    /* Record starts whose record never completed keep what the decoder
-     * said about them in their own frame (shown there in every pass). */
-    g_ptr_array_free(cv->holds, TRUE);
-    cv->holds = g_ptr_array_new();
-
     for (i = 0; i < cv->reqs->len; i++) {
         fastcgi_request *q = (fastcgi_request *)g_ptr_array_index(cv->reqs, i);
         req_free_streams(q);
@@ -1254,11 +1258,11 @@ fastcgi_cleanup(void)
             req_free_streams(q);
         }
         g_ptr_array_free(cv->reqs, TRUE);
-        g_ptr_array_free(cv->holds, TRUE);
         g_hash_table_destroy(cv->active);
     }
     g_ptr_array_free(all_convs, TRUE);
     all_convs = NULL;
+
 }
 
 /* ---- per-frame storage ------------------------------------------------ */
@@ -1269,12 +1273,20 @@ frame_data_get(packet_info *pinfo, gboolean create)
     fastcgi_frame *f = (fastcgi_frame *)p_get_proto_data(wmem_file_scope(), pinfo, proto_fastcgi, KEY_FRAME);
     if (!f && create) {
         f = wmem_new0(wmem_file_scope(), fastcgi_frame);
-        f->recs = wmem_array_new(wmem_file_scope(), sizeof(fastcgi_frame_record));
-        f->skips = wmem_array_new(wmem_file_scope(), sizeof(fastcgi_frame_record));
-        f->holds = wmem_array_new(wmem_file_scope(), sizeof(fastcgi_record *));
         p_add_proto_data(wmem_file_scope(), pinfo, proto_fastcgi, KEY_FRAME, f);
     }
     return f;
+}
+
+/* Append to one of a frame's arrays, made on its first use: most frames
+ * use one or two of them (three empty arrays were ~200 bytes a frame for
+ * the whole file). */
+static void
+frame_append(wmem_array_t **a, size_t elem, const void *v)
+{
+    if (!*a)
+        *a = wmem_array_sized_new(wmem_file_scope(), elem, 1);
+    wmem_array_append(*a, v, 1);
 }
 
 /* The entry for seq, searched from *hint on (wrapping round); *hint is left
@@ -1282,7 +1294,7 @@ frame_data_get(packet_info *pinfo, gboolean create)
 static fastcgi_record *
 frame_lookup(wmem_array_t *a, guint32 seq, guint *hint)
 {
-    guint i, n = wmem_array_get_count(a);
+    guint i, n = a ? wmem_array_get_count(a) : 0;
     for (i = 0; i < n; i++) {
         guint k = (*hint + i) % n;
         fastcgi_frame_record *e = (fastcgi_frame_record *)wmem_array_index(a, k);
@@ -2160,7 +2172,7 @@ feed_record(fastcgi_pdu_ctx *ctx, packet_info *pinfo, fastcgi_frame *f, guint32 
     }
     fr.seq = rec_seq;
     fr.rec = r;
-    wmem_array_append_one(f->recs, fr);
+    frame_append(&f->recs, sizeof fr, &fr);
     return r;
 }
 
@@ -2570,7 +2582,7 @@ feed_segment_start(tvbuff_t *tvb, packet_info *pinfo, fastcgi_conv *cv, fsd_dir 
         fastcgi_frame_record fr;
         fr.seq = seq;
         fr.rec = sr;
-        wmem_array_append_one(frame_data_get(pinfo, TRUE)->skips, fr);
+        frame_append(&frame_data_get(pinfo, TRUE)->skips, sizeof fr, &fr);
         return sr;
     }
     /* Most segments start at a record boundary with nothing to say: their
@@ -2619,14 +2631,13 @@ feed_record_start(tvbuff_t *tvb, packet_info *pinfo, fastcgi_conv *cv, fsd_dir d
     gint32 have = (gint32)(ds->next_seq - pseq);
     guint32 k = have > 0 ? (guint32)have : 0;
     fastcgi_record *h;
+    fastcgi_frame *f;
 
     if (off >= caplen || k >= caplen - off)
         return;
     h = wmem_new0(wmem_file_scope(), fastcgi_record);
     h->dir = (guint8)dir;
     h->prev_hold = ds->hold && ds->hold_seq == pseq ? ds->hold : NULL;
-    wmem_array_append_one(frame_data_get(pinfo, TRUE)->holds, h);
-    g_ptr_array_add(cv->holds, h);
     h->feed_idx = ++cv->nfeeds;
     cv->cur = h;
     cv->cur_base = NULL;
@@ -2637,6 +2648,16 @@ feed_record_start(tvbuff_t *tvb, packet_info *pinfo, fastcgi_conv *cv, fsd_dir d
     fsd_conn_feed(cv->dec, dir, tvb_get_ptr(tvb, off + k, caplen - off - k), caplen - off - k,
                   nstime_ns(&pinfo->abs_ts), pinfo->num);
     cv->cur = NULL;
+    /* Its frame shows what the decoder said here (anomalies, requests it
+     * ended), in every pass; only then is it listed there (show_packet_results
+     * skips the others). Nothing joins a hold after its own feed. The
+     * frame's storage is made in any case: a frame with one shows the
+     * (empty) FastCGI item in every pass, as before. */
+    f = frame_data_get(pinfo, TRUE);
+    if (h->nanom || h->nended) {
+        h->in_frame = TRUE;
+        frame_append(&f->holds, sizeof h, &h);
+    }
     ds->next_seq = pseq + (caplen - off);
     ds->hold = h;
     ds->hold_seq = pseq;
@@ -2881,7 +2902,7 @@ static void
 show_packet_results(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const fastcgi_frame *f)
 {
     fastcgi_conv *cv;
-    guint i, n = wmem_array_get_count(f->holds);
+    guint i, n = f->holds ? wmem_array_get_count(f->holds) : 0;
     for (i = 0; i < n; i++) {
         fastcgi_record *h = *(fastcgi_record **)wmem_array_index(f->holds, i);
         if (h->nanom || h->nended) {
