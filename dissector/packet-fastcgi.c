@@ -374,6 +374,8 @@ enum {
 
 /* All conversations with a decoder, for the end of the first pass. */
 static GPtrArray *all_convs;
+/* Gaps declared to the decoder so far in the file (note_reordered). */
+static guint n_gaps;
 
 /* ---- small helpers --------------------------------------------------- */
 
@@ -530,6 +532,7 @@ note_gap(fastcgi_direction *ds, guint32 start, guint32 end, guint32 frame)
     g.frame = frame;
     g.arrived = FALSE;
     wmem_array_append_one(ds->gaps, g);
+    n_gaps++;
 }
 
 static void
@@ -1239,6 +1242,7 @@ static void
 fastcgi_init(void)
 {
     all_convs = g_ptr_array_new();
+    n_gaps = 0;
 }
 
 static void
@@ -2928,6 +2932,23 @@ show_packet_results(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const f
         show_late(tvb, pinfo, frame_top_tree(tvb, pinfo, tree, 0), cv);
 }
 
+/* First pass: can this TCP packet matter to the end of a FastCGI
+ * connection or to bytes declared missing? The conversation lookup for it
+ * (~1,100 instructions) was most of the postdissector's cost over a big
+ * capture. Not when its TCP flags are in the tree and it carries neither
+ * FIN nor RST (feed_packet_close looks at nothing else then: the FIN and
+ * RST bits of TCP's completeness are only set by such packets, which are
+ * always looked at), and no gap was declared in the file yet (note_reordered
+ * has nothing to find). */
+static gboolean
+post_may_matter(proto_tree *tree)
+{
+    gboolean fin, rst;
+    if (n_gaps || !tcp_flags_of(tree, &fin, &rst))
+        return TRUE;
+    return fin || rst;
+}
+
 /* The postdissector: runs after every dissector of every frame, in every
  * pass. The first pass feeds a FastCGI connection's FIN and RST to the
  * decoder at their packets and notes reordered bytes; every pass shows
@@ -2939,7 +2960,7 @@ dissect_fastcgi_post(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *
     fastcgi_frame *f;
     if (pinfo->ptype != PT_TCP)
         return 0;
-    if (!PINFO_FD_VISITED(pinfo)) {
+    if (!PINFO_FD_VISITED(pinfo) && post_may_matter(tree)) {
         fastcgi_conv *cv = packet_conv(pinfo);
         if (cv && cv->tcpd && cv->server_known && !cv->finished) {
             fsd_dir d = packet_dir(cv, pinfo);
