@@ -1810,10 +1810,26 @@ add_param(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, const fastcgi_par
         proto_item_set_generated(proto_tree_add_boolean(pt, hf_fastcgi_param_straddled, tvb, 0, 0, TRUE));
 }
 
+/* Is any item of a pair shown (a printed tree, one of its fields asked
+ * for by a filter, a column or -e)? If not, Wireshark fakes every item of
+ * it: ~650 instructions a pair for nothing in a filter-only run. */
+static gboolean
+params_shown(proto_tree *tree)
+{
+    return proto_field_is_referenced(tree, hf_fastcgi_param) ||
+           proto_field_is_referenced(tree, hf_fastcgi_param_name) ||
+           proto_field_is_referenced(tree, hf_fastcgi_param_value) ||
+           proto_field_is_referenced(tree, hf_fastcgi_param_name_len) ||
+           proto_field_is_referenced(tree, hf_fastcgi_param_value_len) ||
+           proto_field_is_referenced(tree, hf_fastcgi_param_straddled);
+}
+
 static void
 add_params(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, const fastcgi_record *r)
 {
     guint i;
+    if (!r->nparams || !params_shown(tree))
+        return;
     for (i = 0; i < r->nparams; i++)
         add_param(tree, tvb, pinfo, &r->params[i]);
 }
