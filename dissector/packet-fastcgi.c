@@ -158,6 +158,7 @@ static dissector_table_t media_type_table;
 /* Preferences */
 static fastcgi_pref_bool pref_desegment = TRUE;
 static fastcgi_pref_bool pref_dissect_body = TRUE;
+static fastcgi_pref_bool pref_keep_bodies = TRUE;
 static guint pref_body_cap = 256 * 1024;
 
 static const char *const anomaly_ids[FSD_A_COUNT] = {
@@ -376,6 +377,12 @@ enum {
 static GPtrArray *all_convs;
 /* Gaps declared to the decoder so far in the file (note_reordered). */
 static guint n_gaps;
+/* Does this file's first pass reference a body field or a content
+ * protocol (streams_read)? -1: not looked up yet. */
+static int streams_referenced = -1;
+/* The protocols a response body can be handed to (the media_type table),
+ * gathered once a file (streams_read). */
+static GArray *media_protos;
 
 /* ---- small helpers --------------------------------------------------- */
 
@@ -545,6 +552,20 @@ append_ended(fastcgi_record *r, fastcgi_request *q)
 static void mirror_times(fastcgi_request *q, const fsd_record_event *ev);
 static fastcgi_request *active_req(fastcgi_conv *cv, guint16 id);
 
+/* STDIN, STDOUT and STDERR are collected in this dissection (set for each
+ * first-pass dissection, see streams_read()), and kept after the frame
+ * that ends their request (the keep_bodies preference, an Export Objects
+ * tap). Requests whose bytes were kept only for their own frame: freed
+ * once the first pass moved on to a later frame (drop_frame_streams). */
+static gboolean collect_streams = TRUE;
+static gboolean keep_streams_after_frame = TRUE;
+typedef struct fastcgi_drop {
+    fastcgi_request *q;
+    guint32 frame;           /* the frame whose dissection read them */
+} fastcgi_drop;
+static GArray *drop_after_frame;
+static guint32 first_pass_frame;   /* the frame the first pass is at */
+
 static void
 cb_record(void *ud, const fsd_record_event *ev)
 {
@@ -645,7 +666,7 @@ cb_data(void *ud, const fsd_data_event *ev)
     fastcgi_stream_buf *sb;
     fastcgi_request *q;
     int k = stream_index(ev->record_type);
-    if (!pref_dissect_body || k < 0 || !ev->data.ptr)
+    if (!collect_streams || k < 0 || !ev->data.ptr)
         return;
     q = active_req(cv, ev->request_id);
     if (!q)
@@ -804,6 +825,46 @@ keep_streams(fastcgi_request *q, fastcgi_record *r)
     q->stdin_data = keep_stream(&q->streams[FASTCGI_STREAM_STDIN], &q->stdin_len, &q->stdin_cut);
     q->stderr_data = keep_stream(&q->streams[FASTCGI_STREAM_STDERR], &q->stderr_len, &q->stderr_cut);
     req_free_streams(q);
+    if (!keep_streams_after_frame && (q->body_rec || q->stdin_data || q->stderr_data) && drop_after_frame) {
+        fastcgi_drop d;
+        d.q = q;
+        d.frame = first_pass_frame;
+        g_array_append_val(drop_after_frame, d);
+    }
+}
+
+/* The first pass moved on to frame `now` (G_MAXUINT32: it ended): the
+ * bytes kept only for an earlier frame's own dissection go (keep_bodies
+ * off). Not at the end of that frame: tshark prints a frame, with the
+ * response body's data source, after all its dissectors ran. */
+static void
+drop_frame_streams(guint32 now)
+{
+    guint i, n = 0;
+    first_pass_frame = now;
+    if (!drop_after_frame)
+        return;
+    for (i = 0; i < drop_after_frame->len; i++) {
+        fastcgi_drop *d = &g_array_index(drop_after_frame, fastcgi_drop, i);
+        fastcgi_request *q = d->q;
+        if (d->frame >= now)
+            break;
+        n++;
+        if (q->body_rec) {
+            fastcgi_record *r = (fastcgi_record *)q->body_rec;
+            wmem_free(wmem_file_scope(), r->body);
+            r->body = NULL;
+            r->body_len = 0;
+            r->body_req = NULL;
+            q->body_rec = NULL;
+        }
+        wmem_free(wmem_file_scope(), (void *)q->stdin_data);
+        wmem_free(wmem_file_scope(), (void *)q->stderr_data);
+        q->stdin_data = q->stderr_data = NULL;
+        q->stdin_len = q->stderr_len = 0;
+    }
+    if (n)
+        g_array_remove_range(drop_after_frame, 0, n);
 }
 
 static const char *
@@ -1236,6 +1297,7 @@ fastcgi_postseq(void)
         return;
     for (i = 0; i < all_convs->len; i++)
         finish_conv((fastcgi_conv *)g_ptr_array_index(all_convs, i));
+    drop_frame_streams(G_MAXUINT32);
 }
 
 static void
@@ -1243,6 +1305,9 @@ fastcgi_init(void)
 {
     all_convs = g_ptr_array_new();
     n_gaps = 0;
+    streams_referenced = -1;
+    drop_after_frame = g_array_new(FALSE, FALSE, sizeof(fastcgi_drop));
+    first_pass_frame = 0;
 }
 
 static void
@@ -1266,7 +1331,12 @@ fastcgi_cleanup(void)
     }
     g_ptr_array_free(all_convs, TRUE);
     all_convs = NULL;
-
+    if (media_protos)
+        g_array_free(media_protos, TRUE);
+    media_protos = NULL;
+    if (drop_after_frame)
+        g_array_free(drop_after_frame, TRUE);
+    drop_after_frame = NULL;
 }
 
 /* ---- per-frame storage ------------------------------------------------ */
@@ -2703,6 +2773,58 @@ segment_conv(tvbuff_t *tvb, packet_info *pinfo, fsd_dir *dir)
     return cv;
 }
 
+static void
+add_media_proto(const gchar *table_name _U_, ftenum_t selector_type _U_, gpointer key _U_, gpointer value,
+                gpointer user_data _U_)
+{
+    dissector_handle_t h = dtbl_entry_get_handle((dtbl_entry_t *)value);
+    int p = h ? dissector_handle_get_protocol_index(h) : -1;
+    guint i;
+    if (p < 0)
+        return;
+    for (i = 0; i < media_protos->len; i++)
+        if (g_array_index(media_protos, int, i) == p)
+            return;
+    g_array_append_val(media_protos, p);
+}
+
+/* Will this (first-pass) dissection read a request's STDIN, STDOUT or
+ * STDERR where it ends: columns (the content dissectors' Info), a printed
+ * tree, a filter on a body field or on a protocol a body can be handed to
+ * (what dissect_body asks before calling a content dissector), an Export
+ * Objects tap? tshark asks the same of every frame of a run; the fields
+ * and protocols a pass references do not change during it, so they are
+ * looked up once a file (streams_referenced, -1: not yet). */
+static gboolean
+streams_read(packet_info *pinfo, proto_tree *tree)
+{
+    static int *const hfs[] = {
+        &hf_fastcgi_body, &hf_fastcgi_whole, &hf_fastcgi_whole_stdin, &hf_fastcgi_whole_stdout,
+        &hf_fastcgi_whole_stdout_header, &hf_fastcgi_whole_body_len, &hf_fastcgi_whole_stderr,
+    };
+    guint i;
+    if (pinfo->cinfo || have_tap_listener(fastcgi_eo_tap))
+        return TRUE;
+    if (!tree)
+        return FALSE;
+    if (PTREE_DATA(tree)->visible)
+        return TRUE;
+    if (streams_referenced >= 0)
+        return streams_referenced;
+    streams_referenced = 0;
+    for (i = 0; i < G_N_ELEMENTS(hfs); i++)
+        if (proto_field_is_referenced(tree, *hfs[i]))
+            streams_referenced = 1;
+    if (!media_protos) {
+        media_protos = g_array_new(FALSE, FALSE, sizeof(int));
+        dissector_table_foreach("media_type", add_media_proto, NULL);
+    }
+    for (i = 0; i < media_protos->len; i++)
+        if (proto_field_is_referenced(tree, g_array_index(media_protos, int, i)))
+            streams_referenced = 1;
+    return streams_referenced;
+}
+
 /* A TCP segment (or reassembled bytes) of a FastCGI conversation. Columns
  * and the FastCGI item come only once something is shown: a segment that
  * only starts a record TCP reassembles stays a TCP row (TCP does not call
@@ -2723,6 +2845,12 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
     memset(&ctx, 0, sizeof ctx);
     ctx.tcpinfo = tcpinfo;
     ctx.cv = cv = segment_conv(tvb, pinfo, &ctx.dir);
+    if (!PINFO_FD_VISITED(pinfo)) {
+        drop_frame_streams(pinfo->num);
+        /* Bodies nothing will read are not collected (keep_bodies off) */
+        keep_streams_after_frame = pref_keep_bodies || have_tap_listener(fastcgi_eo_tap);
+        collect_streams = pref_dissect_body && (keep_streams_after_frame || streams_read(pinfo, tree));
+    }
 
     if (tcpinfo) {
         fastcgi_record *sr;   /* this segment's own results (gap, resync) */
@@ -2976,6 +3104,8 @@ dissect_fastcgi_post(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *
     fastcgi_frame *f;
     if (pinfo->ptype != PT_TCP)
         return 0;
+    if (!PINFO_FD_VISITED(pinfo))
+        drop_frame_streams(pinfo->num);
     if (!PINFO_FD_VISITED(pinfo) && post_may_matter(tree)) {
         fastcgi_conv *cv = packet_conv(pinfo);
         if (cv && cv->tcpd && cv->server_known && !cv->finished) {
@@ -3242,6 +3372,14 @@ proto_register_fastcgi(void)
         &pref_dissect_body);
     prefs_register_uint_preference(mod, "body_cap", "Response body cap (bytes)",
         "Bytes of each response body kept for the content dissectors", 10, &pref_body_cap);
+    prefs_register_bool_preference(mod, "keep_bodies",
+        "Keep bodies for a later look (packet details, Export Objects, tshark -2)",
+        "Keep each request's STDIN, STDERR and response body (up to the cap above) after the first pass "
+        "dissected its frame, for the packet details, File > Export Objects and tshark -2. Off: they are "
+        "collected only when the first pass itself reads them (tshark in one pass printing the tree or "
+        "columns, a filter on a body field or on a content protocol, tshark --export-objects) and freed "
+        "after their frame, which saves memory on big captures read once",
+        &pref_keep_bodies);
 
     fastcgi_tap = register_tap(FASTCGI_TAP_NAME);
     fastcgi_eo_tap = register_export_object(proto_fastcgi, fastcgi_eo_packet, NULL);

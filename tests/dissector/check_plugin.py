@@ -12,6 +12,7 @@ running tshark with a build-tree plugin as an unprivileged user
   check_plugin.py mutate  PLUGIN ABI CAPDIR   crafted captures with random byte errors: no crash
   check_plugin.py objects PLUGIN ABI CAPDIR   --export-objects fastcgi: one body per response
   check_plugin.py whole   PLUGIN ABI CAPDIR   the "Whole request" subtree: PARAMS, STDIN, STDOUT, STDERR
+  check_plugin.py keep    PLUGIN ABI CAPDIR   keep_bodies off: one pass unchanged, -2 without bodies
   check_plugin.py passes  PLUGIN ABI CAPDIR   one pass (tshark -r) shows what two passes (-2) show
   check_plugin.py fields  PLUGIN ABI CAPDIR   README's -T fields example: one value per request
   check_plugin.py escape  PLUGIN ABI CAPDIR   control characters in params stay escaped in -V
@@ -980,6 +981,44 @@ def cmd_whole(plugin, abi, capdir):
     return fails
 
 
+def cmd_keep(plugin, abi, capdir):
+    """The keep_bodies preference off: STDIN, STDOUT and STDERR are collected
+    only when the first pass itself reads them and freed after their frame.
+    One pass must show exactly what it shows with the preference on (a
+    printed tree, a filter on a body field or on a content protocol,
+    --export-objects); a second pass no longer has them (documented)."""
+    cap = os.path.join(capdir, "real", "apache-phpfpm.pcap")
+    off = ["-o", "fastcgi.keep_bodies:FALSE"]
+    base = ["-n", "-r", cap, "-d", "tcp.port==9000,fastcgi"]
+    fails = []
+    on_v, _ = tshark(plugin, abi, base + ["-V"])
+    off_v, _ = tshark(plugin, abi, base + ["-V"] + off)
+    if on_v != off_v:
+        fails.append("one pass -V differs with keep_bodies off")
+    if "Whole request" not in off_v or "[Response body: " not in off_v:
+        fails.append("one pass -V with keep_bodies off shows no whole request or no response body")
+    for flt in ("data-text-lines", "fastcgi.whole.stdin", "fastcgi.whole.stderr"):
+        on_f, _ = tshark(plugin, abi, base + ["-Y", flt, "-T", "fields", "-e", "frame.number"])
+        off_f, _ = tshark(plugin, abi, base + ["-Y", flt, "-T", "fields", "-e", "frame.number"] + off)
+        if not on_f.split():
+            fails.append("-Y %s: no frame with keep_bodies on (the test capture changed?)" % flt)
+        if on_f != off_f:
+            fails.append("-Y %s: frames %s with keep_bodies on, %s off" % (flt, on_f.split(), off_f.split()))
+        print("-Y %s: %d frames either way" % (flt, len(on_f.split())))
+    for extra in ([], ["-2"]):
+        on_o = export_objects(plugin, abi, cap, extra)
+        off_o = export_objects(plugin, abi, cap, extra + off)
+        if on_o != off_o:
+            fails.append("%s --export-objects differs with keep_bodies off" % (extra or "one pass"))
+    two_v, _ = tshark(plugin, abi, ["-2"] + base + ["-V"] + off)
+    if "[Response body: " in two_v or re.search(r"^\s+\[STDIN: ", two_v, re.M):
+        fails.append("-2 with keep_bodies off still shows bodies in the second pass")
+    if "Whole request" not in two_v:
+        fails.append("-2 with keep_bodies off lost the whole request (its params)")
+    print("-2 with keep_bodies off: no response body, no STDIN in the second pass (documented)")
+    return fails
+
+
 def main(argv):
     if len(argv) < 4:
         print(__doc__)
@@ -990,7 +1029,7 @@ def main(argv):
         return 1
     on_captures = {"expect": cmd_expect, "diff": cmd_diff, "mutate": cmd_mutate, "passes": cmd_passes,
                    "fields": cmd_fields, "escape": cmd_escape, "phs": cmd_phs, "tcp": cmd_tcp,
-                   "objects": cmd_objects, "whole": cmd_whole}
+                   "objects": cmd_objects, "whole": cmd_whole, "keep": cmd_keep}
     if cmd == "load":
         fails = cmd_load(plugin, abi)
     elif cmd in on_captures:
