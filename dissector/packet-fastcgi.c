@@ -28,6 +28,7 @@
 #include <epan/proto_data.h>
 #include <epan/tap.h>
 #include <epan/exceptions.h>
+#include <epan/export_object.h>
 #include <epan/show_exception.h>
 #include <epan/strutil.h>
 #include <wsutil/str_util.h>
@@ -48,104 +49,116 @@
  * warning each; a hostile PARAMS record alone carries 32,767 anomalies.
  * Past this, anomalies are tree items only (fastcgi.anomaly), and one
  * fastcgi.expert_info_limit says so. */
-#define FCGI_EXPERT_PER_FRAME 4000
+#define FASTCGI_EXPERT_PER_FRAME 4000
 
 /* Protocol layers left free below Wireshark's per-frame limit (dissect_body). */
-#define FCGI_LAYER_MARGIN 32
+#define FASTCGI_LAYER_MARGIN 32
 
 /* ---- registration handles ------------------------------------------- */
 
 static int proto_fastcgi = -1;
 static int fastcgi_tap = -1;
+static int fastcgi_eo_tap = -1;
 
-static int hf_record = -1;
-static int hf_version = -1;
-static int hf_type = -1;
-static int hf_request_id = -1;
-static int hf_content_length = -1;
-static int hf_padding_length = -1;
-static int hf_reserved = -1;
-static int hf_role = -1;
-static int hf_flags = -1;
-static int hf_flags_keep_conn = -1;
-static int hf_body_reserved = -1;
-static int hf_app_status = -1;
-static int hf_protocol_status = -1;
-static int hf_unknown_type_type = -1;
-static int hf_param = -1;
-static int hf_param_name = -1;
-static int hf_param_value = -1;
-static int hf_param_name_len = -1;
-static int hf_param_value_len = -1;
-static int hf_param_straddled = -1;
-static int hf_stdin = -1;
-static int hf_stdout = -1;
-static int hf_stderr = -1;
-static int hf_data = -1;
-static int hf_content = -1;
-static int hf_padding = -1;
-static int hf_eos = -1;
-static int hf_req_method = -1;
-static int hf_req_uri = -1;
-static int hf_req_script = -1;
-static int hf_status = -1;
-static int hf_status_line = -1;
-static int hf_resp_status = -1;
-static int hf_resp_header = -1;
-static int hf_content_type = -1;
-static int hf_header_len = -1;
-static int hf_body = -1;
-static int hf_request_in = -1;
-static int hf_response_in = -1;
-static int hf_time = -1;
-static int hf_ttfb = -1;
-static int hf_end_reason = -1;
-static int hf_status_source = -1;
-static int hf_user_status = -1;
-static int hf_user_outcome = -1;
-static int hf_elapsed = -1;
-static int hf_closed_by = -1;
-static int hf_abandoned_after = -1;
-static int hf_gap = -1;
-static int hf_direction = -1;
-static int hf_skipped = -1;
-static int hf_retransmission = -1;
-static int hf_conn_end = -1;
-static int hf_conn_close = -1;
-static int hf_late_gap = -1;
-static int hf_req_summary = -1;
-static int hf_req_anomaly = -1;
-static int hf_anomaly = -1;
-static int hf_anomaly_detail = -1;
-static int hf_anomaly_request = -1;
-static int hf_untracked_requests = -1;
-static int hf_untracked_records = -1;
+static int hf_fastcgi_record = -1;
+static int hf_fastcgi_version = -1;
+static int hf_fastcgi_type = -1;
+static int hf_fastcgi_request_id = -1;
+static int hf_fastcgi_content_length = -1;
+static int hf_fastcgi_padding_length = -1;
+static int hf_fastcgi_reserved = -1;
+static int hf_fastcgi_role = -1;
+static int hf_fastcgi_flags = -1;
+static int hf_fastcgi_flags_keep_conn = -1;
+static int hf_fastcgi_body_reserved = -1;
+static int hf_fastcgi_app_status = -1;
+static int hf_fastcgi_protocol_status = -1;
+static int hf_fastcgi_unknown_type_type = -1;
+static int hf_fastcgi_param = -1;
+static int hf_fastcgi_param_name = -1;
+static int hf_fastcgi_param_value = -1;
+static int hf_fastcgi_param_name_len = -1;
+static int hf_fastcgi_param_value_len = -1;
+static int hf_fastcgi_param_straddled = -1;
+static int hf_fastcgi_stdin = -1;
+static int hf_fastcgi_stdout = -1;
+static int hf_fastcgi_stderr = -1;
+static int hf_fastcgi_data = -1;
+static int hf_fastcgi_content = -1;
+static int hf_fastcgi_padding = -1;
+static int hf_fastcgi_eos = -1;
+static int hf_fastcgi_req_method = -1;
+static int hf_fastcgi_req_uri = -1;
+static int hf_fastcgi_req_script = -1;
+static int hf_fastcgi_status = -1;
+static int hf_fastcgi_status_line = -1;
+static int hf_fastcgi_resp_status = -1;
+static int hf_fastcgi_resp_header = -1;
+static int hf_fastcgi_content_type = -1;
+static int hf_fastcgi_header_len = -1;
+static int hf_fastcgi_body = -1;
+static int hf_fastcgi_request_in = -1;
+static int hf_fastcgi_response_in = -1;
+static int hf_fastcgi_time = -1;
+static int hf_fastcgi_ttfb = -1;
+static int hf_fastcgi_end_reason = -1;
+static int hf_fastcgi_status_source = -1;
+static int hf_fastcgi_user_status = -1;
+static int hf_fastcgi_user_outcome = -1;
+static int hf_fastcgi_elapsed = -1;
+static int hf_fastcgi_closed_by = -1;
+static int hf_fastcgi_abandoned_after = -1;
+static int hf_fastcgi_gap = -1;
+static int hf_fastcgi_direction = -1;
+static int hf_fastcgi_skipped = -1;
+static int hf_fastcgi_retransmission = -1;
+static int hf_fastcgi_conn_end = -1;
+static int hf_fastcgi_conn_close = -1;
+static int hf_fastcgi_late_gap = -1;
+static int hf_fastcgi_req_summary = -1;
+static int hf_fastcgi_req_anomaly = -1;
+static int hf_fastcgi_anomaly = -1;
+static int hf_fastcgi_anomaly_detail = -1;
+static int hf_fastcgi_anomaly_request = -1;
+static int hf_fastcgi_untracked_requests = -1;
+static int hf_fastcgi_untracked_records = -1;
+static int hf_fastcgi_whole = -1;
+static int hf_fastcgi_whole_params = -1;
+static int hf_fastcgi_whole_param = -1;
+static int hf_fastcgi_whole_stdin = -1;
+static int hf_fastcgi_whole_stdout = -1;
+static int hf_fastcgi_whole_stdout_header = -1;
+static int hf_fastcgi_whole_body_len = -1;
+static int hf_fastcgi_whole_stderr = -1;
 
 static gint ett_fastcgi = -1;
-static gint ett_record = -1;
-static gint ett_header = -1;
-static gint ett_body = -1;
-static gint ett_flags = -1;
-static gint ett_param = -1;
-static gint ett_response = -1;
-static gint ett_request = -1;
-static gint ett_anomaly = -1;
+static gint ett_fastcgi_record = -1;
+static gint ett_fastcgi_header = -1;
+static gint ett_fastcgi_body = -1;
+static gint ett_fastcgi_flags = -1;
+static gint ett_fastcgi_param = -1;
+static gint ett_fastcgi_response = -1;
+static gint ett_fastcgi_request = -1;
+static gint ett_fastcgi_anomaly = -1;
+static gint ett_fastcgi_whole = -1;
+static gint ett_fastcgi_whole_part = -1;
 
 /* One expert field per catalogue id, at the catalogue's severity, and a
  * second one (fastcgi.<id>.error) for ids whose events may be raised at a
  * higher severity than the catalogue's (max_severity > severity). */
-static expert_field ei_anomaly[FSD_A_COUNT];
-static expert_field ei_anomaly_raised[FSD_A_COUNT];
-static expert_field ei_anomaly_lowered[FSD_A_COUNT]; /* fastcgi.<id>.note */
-static expert_field ei_expert_limit = EI_INIT;
-static expert_field ei_reordered = EI_INIT;
+static expert_field ei_fastcgi_anomaly[FSD_A_COUNT];
+static expert_field ei_fastcgi_anomaly_raised[FSD_A_COUNT];
+static expert_field ei_fastcgi_anomaly_lowered[FSD_A_COUNT]; /* fastcgi.<id>.note */
+static expert_field ei_fastcgi_expert_limit = EI_INIT;
+static expert_field ei_fastcgi_reordered = EI_INIT;
 
 static dissector_handle_t fastcgi_handle;
 static dissector_table_t media_type_table;
 
 /* Preferences */
-static gboolean pref_desegment = TRUE;
-static gboolean pref_dissect_body = TRUE;
+static fastcgi_pref_bool pref_desegment = TRUE;
+static fastcgi_pref_bool pref_dissect_body = TRUE;
+static fastcgi_pref_bool pref_keep_bodies = TRUE;
 static guint pref_body_cap = 256 * 1024;
 
 static const char *const anomaly_ids[FSD_A_COUNT] = {
@@ -158,25 +171,34 @@ static const true_false_string tfs_keep_conn = { "Keep the connection open", "Cl
 
 /* ---- per-conversation and per-record state -------------------------- */
 
-typedef struct fcgi_req fcgi_req;
+typedef struct fastcgi_request fastcgi_request;
+typedef struct fastcgi_record fastcgi_record;
 
-typedef struct fcgi_anom {
+/* A request's stream as it arrives, up to the body_cap preference. */
+typedef struct fastcgi_stream_buf {
+    GByteArray *buf;
+    gboolean cut;            /* bytes were not kept (the cap, a gap) */
+} fastcgi_stream_buf;
+
+enum { FASTCGI_STREAM_STDIN, FASTCGI_STREAM_STDOUT, FASTCGI_STREAM_STDERR, FASTCGI_NSTREAMS };
+
+typedef struct fastcgi_anomaly {
     guint16 id;
     guint8 severity;        /* fsd_severity of this occurrence */
     gint32 request_id;
     const char *detail;     /* file scope, may be "" */
-} fcgi_anom;
+} fastcgi_anomaly;
 
-typedef struct fcgi_param {
+typedef struct fastcgi_param {
     const char *name;       /* file scope, NUL-terminated (shown up to the first NUL) */
     const char *value;
     guint32 name_len, value_len;  /* declared */
     gint32 pair_off, pair_len;    /* in the record, -1 when not inside it */
     gint32 name_off, value_off;   /* in the record, -1 when not inside it */
     gboolean straddled, truncated;
-} fcgi_param;
+} fastcgi_param;
 
-typedef struct fcgi_resp {
+typedef struct fastcgi_response {
     int status;
     const char *status_line;
     const char *content_type;
@@ -184,9 +206,9 @@ typedef struct fcgi_resp {
     guint nheaders;
     guint64 header_len;
     gboolean complete;
-} fcgi_resp;
+} fastcgi_response;
 
-struct fcgi_req {
+struct fastcgi_request {
     guint64 seq;
     guint16 id;
     guint16 role;
@@ -210,6 +232,7 @@ struct fcgi_req {
     const char *closed_by;          /* NULL, "client FIN", "server RST", ... */
     const char *method, *uri, *script;  /* from the transaction once it ended */
     const char *p_method, *p_uri, *p_script, *p_script_filename; /* as params arrive (first pass) */
+    const char *p_host;             /* HTTP_HOST: the Export Objects "Hostname" */
     /* cv->nfeeds when each arrived: a record fed before it does not show it,
      * in any pass (one pass = two passes) */
     guint32 idx_method, idx_uri, idx_script, idx_script_filename;
@@ -218,43 +241,55 @@ struct fcgi_req {
     guint16 *anomalies;
     guint nanomalies;
     fastcgi_tap_req tap;
-    /* STDOUT kept for the content dissectors (first pass only). */
-    GByteArray *stdout_buf;
+    /* STDIN, STDOUT, STDERR as they arrive (first pass only; STDOUT for
+     * the content dissectors and Export Objects, all three for the
+     * request's "Whole request" subtree). */
+    fastcgi_stream_buf streams[FASTCGI_NSTREAMS];
+    const fastcgi_response *resp;          /* its CGI response header block */
+    /* kept from streams when the request ended (file scope) */
+    const guint8 *stdin_data, *stderr_data;
+    guint32 stdin_len, stderr_len;
+    gboolean stdin_cut, stderr_cut;
+    const fastcgi_record *body_rec;       /* the record that carries its response body */
+    wmem_array_t *param_recs;       /* const fastcgi_record *: its PARAMS records with pairs, in order */
     guint64 header_len;
     gboolean header_parsed;
     const char *content_type;
 };
 
 /* Everything the decoder said while it took one record. */
-typedef struct fcgi_rec {
+typedef struct fastcgi_record {
     guint8 dir;
+    guint8 in_frame;         /* a hold listed in its frame (it has something to show there) */
     gboolean tracked;        /* fed to the decoder */
     gboolean retransmission; /* bytes the decoder already had */
     gboolean snaplen_cut;    /* segment captured short: not dissected as records */
     guint32 feed_idx;        /* cv->nfeeds when it was fed */
     gboolean end_here;       /* the END_REQUEST of req: latency, status summed up here */
     gboolean tap_built;
-    struct fcgi_rec *prev_hold; /* hold: the earlier start of the same record (another frame) */
+    struct fastcgi_record *prev_hold; /* hold: the earlier start of the same record (another frame) */
     gboolean have_event;
     fsd_record_event ev;     /* spans not kept */
-    fcgi_req *req;           /* request the record belongs to, if tracked */
+    fastcgi_request *req;           /* request the record belongs to, if tracked */
     gboolean first_response; /* first STDOUT/STDERR record of req */
     int status;              /* req's HTTP status as known when the record was taken */
     /* Arrays that grow by doubling (grow_array): room for *_cap elements. */
-    fcgi_anom *anom;
+    fastcgi_anomaly *anom;
     guint nanom, anom_cap;
-    fcgi_param *params;
+    fastcgi_param *params;
     guint nparams, params_cap;
-    fcgi_resp *resp;
-    fcgi_req **ended;
+    fastcgi_response *resp;
+    fastcgi_request **ended;
     guint nended, ended_cap;
     guint8 *body;            /* the response body (content dissectors) */
     guint32 body_len;
     const char *body_type;
+    fastcgi_request *body_req;        /* the request whose response body that is */
+    gboolean body_cut;         /* only its start: the body_cap preference, a gap */
     fastcgi_tap_info tap;
-} fcgi_rec;
+} fastcgi_record;
 
-typedef struct fcgi_dirstate {
+typedef struct fastcgi_direction {
     gboolean started;        /* first byte of this direction seen */
     gboolean hunting;        /* looking for a record header (midstream, after a gap) */
     guint32 next_seq;        /* first TCP seq not yet given to the decoder */
@@ -262,39 +297,38 @@ typedef struct fcgi_dirstate {
      * the decoder (as the analyzer gives it, when it arrived); what the
      * decoder said meanwhile waits here to join the record once it is
      * complete. */
-    fcgi_rec *hold;
+    fastcgi_record *hold;
     guint32 hold_seq;
-    wmem_array_t *gaps;      /* fcgi_gap: ranges given to the decoder as missing */
-} fcgi_dirstate;
+    wmem_array_t *gaps;      /* fastcgi_gap: ranges given to the decoder as missing */
+} fastcgi_direction;
 
-typedef struct fcgi_gap {
+typedef struct fastcgi_gap {
     guint32 start, end;      /* TCP seq range */
     guint32 frame;           /* where it was declared */
     gboolean arrived;        /* bytes of it came later (out of order) */
-} fcgi_gap;
+} fastcgi_gap;
 
-typedef struct fcgi_conv {
+typedef struct fastcgi_conv {
     fsd_conn *dec;
     gboolean server_known;
     address server_addr;
     guint32 server_port;
-    fcgi_dirstate dir[2];
+    fastcgi_direction dir[2];
     struct tcp_analysis *tcpd;
     tcp_flow_t *flow[2];     /* TCP's flow of each of our directions */
     GPtrArray *reqs;         /* by seq */
-    GHashTable *active;      /* request id -> fcgi_req*, mirrors the decoder's table */
+    GHashTable *active;      /* request id -> fastcgi_request*, mirrors the decoder's table */
     guint64 nbegins;
     guint32 last_frame;      /* last frame with bytes of this conversation */
     guint32 nfeeds;          /* feeds to the decoder so far (first pass) */
     nstime_t last_ts;
     guint32 show_frame;      /* last frame whose records we dissect in every pass */
     gboolean finished;
-    fcgi_rec *cur;           /* record being fed (first pass) */
+    fastcgi_record *cur;           /* record being fed (first pass) */
     const guint8 *cur_base;  /* its bytes */
     guint32 cur_len;
-    fcgi_rec *late;          /* what the connection's end brought (shown on show_frame) */
+    fastcgi_record *late;          /* what the connection's end brought (shown on show_frame) */
     guint64 untracked_requests, untracked_records; /* the decoder's counts at the end */
-    GPtrArray *holds;        /* every hold of the conversation (first pass) */
     /* Who ended the connection: TCP's completeness bits do not say which
      * side sent the FIN or RST, so the postdissector notes the packet where
      * each bit first appeared (first pass). */
@@ -306,27 +340,49 @@ typedef struct fcgi_conv {
     gint64 closing_ts;       /* the close being fed, for elapsed times */
     gboolean closing;
     gboolean closed[2];      /* that direction's FIN/RST was fed to the decoder */
-} fcgi_conv;
+} fastcgi_conv;
 
 /* Per-frame: the records dissected in it, by TCP sequence number. */
-typedef struct fcgi_frame_rec {
+typedef struct fastcgi_frame_record {
     guint32 seq;
-    fcgi_rec *rec;
-} fcgi_frame_rec;
+    fastcgi_record *rec;
+} fastcgi_frame_record;
 
-typedef struct fcgi_frame {
-    wmem_array_t *recs;      /* fcgi_frame_rec */
-    wmem_array_t *skips;     /* fcgi_frame_rec: seq -> this segment's own results (skip in body_len) */
-    wmem_array_t *holds;     /* fcgi_rec*: results of record starts fed in this frame */
-    wmem_array_t *closes;    /* fcgi_rec*: results of a FIN/RST fed in this frame */
+typedef struct fastcgi_frame {
+    wmem_array_t *recs;      /* fastcgi_frame_record */
+    wmem_array_t *skips;     /* fastcgi_frame_record: seq -> this segment's own results (skip in body_len) */
+    wmem_array_t *holds;     /* fastcgi_record*: results of record starts fed in this frame */
+    wmem_array_t *closes;    /* fastcgi_record*: results of a FIN/RST fed in this frame */
     guint32 late_gap_frame;  /* this segment brought bytes declared missing at that frame */
     guint next_rec;          /* recs index after the last one looked up (later passes
                                 look the records up in order: a frame of 6,000 tiny
                                 records must not cost 6,000 scans of the array) */
-} fcgi_frame;
+} fastcgi_frame;
+
+/* p_add_proto_data keys of the plugin. KEY_FRAME lives in the file scope
+ * (the first pass's results for the frame, fastcgi_frame); the others in the
+ * packet scope, for one dissection of the frame. */
+enum {
+    KEY_FRAME = 0,
+    KEY_COLUMNS_SET = 1,      /* Protocol column set, Info cleared */
+    KEY_CONN_END_SHOWN = 2,   /* the "Connection end" subtree was added */
+    KEY_INFO_STARTED = 3,     /* a record's text is in the Info column */
+    KEY_TAP_FRAME = 5,        /* fastcgi_tap_frame queued on the tap */
+    KEY_EXPERT_COUNT = 6,     /* expert infos raised in this frame */
+    KEY_FRAME_REQUESTS = 7,   /* fastcgi_request -> its "Request id" subtree */
+    KEY_TOP_ITEM = 8,         /* fastcgi_top_item: the frame's one FastCGI item */
+};
 
 /* All conversations with a decoder, for the end of the first pass. */
 static GPtrArray *all_convs;
+/* Gaps declared to the decoder so far in the file (note_reordered). */
+static guint n_gaps;
+/* Does this file's first pass reference a body field or a content
+ * protocol (streams_read)? -1: not looked up yet. */
+static int streams_referenced = -1;
+/* The protocols a response body can be handed to (the media_type table),
+ * gathered once a file (streams_read). */
+static GArray *media_protos;
 
 /* ---- small helpers --------------------------------------------------- */
 
@@ -389,6 +445,29 @@ pi_group(fsd_anomaly_id id)
     }
 }
 
+/* Ids only fcgiscope's own capture and TCP layers raise (IP fragments, its
+ * flow table, drop counters, a damaged file, SYN/RST bookkeeping across
+ * connections): Wireshark does that work itself, the decoder never raises
+ * them, so the plugin registers no expert field for them. */
+static gboolean
+decoder_raises(fsd_anomaly_id id)
+{
+    switch (id) {
+    case FSD_A_ip_fragment:
+    case FSD_A_tcp_ooo_cap:
+    case FSD_A_flow_table_full:
+    case FSD_A_capture_drops:
+    case FSD_A_capture_truncated:
+    case FSD_A_connection_refused:
+    case FSD_A_closed_before_request:
+    case FSD_A_connect_retried:
+    case FSD_A_attempt_retried:
+        return FALSE;
+    default:
+        return TRUE;
+    }
+}
+
 static void *
 fsd_wmem_alloc(void *ud _U_, size_t size)
 {
@@ -403,10 +482,10 @@ fsd_wmem_free(void *ud _U_, void *ptr, size_t size _U_)
 
 /* ---- decoder callbacks (first pass) ---------------------------------- */
 
-static fcgi_req *
-active_req(fcgi_conv *cv, guint16 id)
+static fastcgi_request *
+active_req(fastcgi_conv *cv, guint16 id)
 {
-    return (fcgi_req *)g_hash_table_lookup(cv->active, GUINT_TO_POINTER((guint)id));
+    return (fastcgi_request *)g_hash_table_lookup(cv->active, GUINT_TO_POINTER((guint)id));
 }
 
 /* Room for element n of a file-scope array that grows by doubling. A hostile
@@ -432,7 +511,7 @@ nstime_from_ns(nstime_t *t, gint64 ns);
  * server's empty STDIN, a header block held for response_rejected). The
  * transaction's values replace them when it comes (they are equal). */
 static void
-mirror_times(fcgi_req *q, const fsd_record_event *ev)
+mirror_times(fastcgi_request *q, const fsd_record_event *ev)
 {
     if (!q->has_begin || q->ended)
         return;
@@ -450,37 +529,52 @@ mirror_times(fcgi_req *q, const fsd_record_event *ev)
 
 /* Bytes [start, end) of a direction go to the decoder as missing. */
 static void
-note_gap(fcgi_dirstate *ds, guint32 start, guint32 end, guint32 frame)
+note_gap(fastcgi_direction *ds, guint32 start, guint32 end, guint32 frame)
 {
-    fcgi_gap g;
+    fastcgi_gap g;
     if (!ds->gaps)
-        ds->gaps = wmem_array_new(wmem_file_scope(), sizeof(fcgi_gap));
+        ds->gaps = wmem_array_new(wmem_file_scope(), sizeof(fastcgi_gap));
     g.start = start;
     g.end = end;
     g.frame = frame;
     g.arrived = FALSE;
     wmem_array_append_one(ds->gaps, g);
+    n_gaps++;
 }
 
 static void
-append_ended(fcgi_rec *r, fcgi_req *q)
+append_ended(fastcgi_record *r, fastcgi_request *q)
 {
-    r->ended = (fcgi_req **)grow_array(r->ended, r->nended, &r->ended_cap, sizeof(*r->ended));
+    r->ended = (fastcgi_request **)grow_array(r->ended, r->nended, &r->ended_cap, sizeof(*r->ended));
     r->ended[r->nended++] = q;
 }
 
-static void mirror_times(fcgi_req *q, const fsd_record_event *ev);
-static fcgi_req *active_req(fcgi_conv *cv, guint16 id);
+static void mirror_times(fastcgi_request *q, const fsd_record_event *ev);
+static fastcgi_request *active_req(fastcgi_conv *cv, guint16 id);
+
+/* STDIN, STDOUT and STDERR are collected in this dissection (set for each
+ * first-pass dissection, see streams_read()), and kept after the frame
+ * that ends their request (the keep_bodies preference, an Export Objects
+ * tap). Requests whose bytes were kept only for their own frame: freed
+ * once the first pass moved on to a later frame (drop_frame_streams). */
+static gboolean collect_streams = TRUE;
+static gboolean keep_streams_after_frame = TRUE;
+typedef struct fastcgi_drop {
+    fastcgi_request *q;
+    guint32 frame;           /* the frame whose dissection read them */
+} fastcgi_drop;
+static GArray *drop_after_frame;
+static guint32 first_pass_frame;   /* the frame the first pass is at */
 
 static void
 cb_record(void *ud, const fsd_record_event *ev)
 {
-    fcgi_conv *cv = (fcgi_conv *)ud;
-    fcgi_rec *r = cv->cur;
+    fastcgi_conv *cv = (fastcgi_conv *)ud;
+    fastcgi_record *r = cv->cur;
     /* every record event of a request, also one cut by a gap that the
      * plugin never frames as a record */
     if (ev->request_active && ev->hdr.type != FSD_BEGIN_REQUEST) {
-        fcgi_req *q = active_req(cv, ev->hdr.request_id);
+        fastcgi_request *q = active_req(cv, ev->hdr.request_id);
         if (q)
             mirror_times(q, ev);
     }
@@ -495,13 +589,13 @@ cb_record(void *ud, const fsd_record_event *ev)
 static void
 cb_param(void *ud, const fsd_param_event *ev)
 {
-    fcgi_conv *cv = (fcgi_conv *)ud;
-    fcgi_rec *r = cv->cur;
-    fcgi_param *np;
-    fcgi_param *p;
+    fastcgi_conv *cv = (fastcgi_conv *)ud;
+    fastcgi_record *r = cv->cur;
+    fastcgi_param *np;
+    fastcgi_param *p;
     if (!r)
         return;
-    np = (fcgi_param *)grow_array(r->params, r->nparams, &r->params_cap, sizeof(*np));
+    np = (fastcgi_param *)grow_array(r->params, r->nparams, &r->params_cap, sizeof(*np));
     p = &np[r->nparams];
     memset(p, 0, sizeof(*p));
     p->name = ev->name.ptr ? file_strndup(ev->name.ptr, ev->name.len) : "";
@@ -533,7 +627,7 @@ cb_param(void *ud, const fsd_param_event *ev)
     /* First-pass convenience for the Info column: the request line as the
      * params arrive (the transaction's own lookups replace it at its end). */
     if (ev->record_type == FSD_PARAMS) {
-        fcgi_req *q = active_req(cv, ev->request_id);
+        fastcgi_request *q = active_req(cv, ev->request_id);
         if (q) {
             if (strcmp(p->name, "REQUEST_METHOD") == 0) {
                 q->p_method = p->value;
@@ -547,40 +641,81 @@ cb_param(void *ud, const fsd_param_event *ev)
             } else if (strcmp(p->name, "SCRIPT_FILENAME") == 0) {
                 q->p_script_filename = p->value;
                 q->idx_script_filename = cv->nfeeds;
+            } else if (strcmp(p->name, "HTTP_HOST") == 0) {
+                q->p_host = p->value;
             }
         }
+    }
+}
+
+static int
+stream_index(guint8 record_type)
+{
+    switch (record_type) {
+    case FSD_STDIN: return FASTCGI_STREAM_STDIN;
+    case FSD_STDOUT: return FASTCGI_STREAM_STDOUT;
+    case FSD_STDERR: return FASTCGI_STREAM_STDERR;
+    default: return -1;
     }
 }
 
 static void
 cb_data(void *ud, const fsd_data_event *ev)
 {
-    fcgi_conv *cv = (fcgi_conv *)ud;
-    fcgi_req *q;
-    if (!pref_dissect_body || ev->record_type != FSD_STDOUT || !ev->data.ptr)
+    fastcgi_conv *cv = (fastcgi_conv *)ud;
+    fastcgi_stream_buf *sb;
+    fastcgi_request *q;
+    int k = stream_index(ev->record_type);
+    if (!collect_streams || k < 0 || !ev->data.ptr)
         return;
     q = active_req(cv, ev->request_id);
     if (!q)
         return;
-    if (!q->stdout_buf)
-        q->stdout_buf = g_byte_array_new();
-    if (ev->stream_pos != q->stdout_buf->len)
-        return; /* a hole (cap reached): stop collecting */
-    if ((guint64)q->stdout_buf->len + ev->data.len > (guint64)pref_body_cap + 65536)
+    sb = &q->streams[k];
+    if (!sb->buf)
+        sb->buf = g_byte_array_new();
+    if (ev->stream_pos != sb->buf->len || /* a hole (gap, decoder cap): stop collecting */
+        (guint64)sb->buf->len + ev->data.len > (guint64)pref_body_cap + 65536) {
+        sb->cut = TRUE;
         return;
-    g_byte_array_append(q->stdout_buf, ev->data.ptr, (guint)ev->data.len);
+    }
+    g_byte_array_append(sb->buf, ev->data.ptr, (guint)ev->data.len);
+}
+
+static void
+req_free_streams(fastcgi_request *q)
+{
+    int k;
+    for (k = 0; k < FASTCGI_NSTREAMS; k++) {
+        if (q->streams[k].buf)
+            g_byte_array_free(q->streams[k].buf, TRUE);
+        q->streams[k].buf = NULL;
+    }
+}
+
+/* STDIN or STDERR into the file scope, up to the body_cap preference. */
+static const guint8 *
+keep_stream(const fastcgi_stream_buf *sb, guint32 *len, gboolean *cut)
+{
+    guint32 n;
+    if (!sb->buf || !sb->buf->len)
+        return NULL;
+    n = MIN(sb->buf->len, pref_body_cap);
+    *len = n;
+    *cut = sb->cut || n < sb->buf->len;
+    return (const guint8 *)wmem_memdup(wmem_file_scope(), sb->buf->data, n);
 }
 
 static void
 cb_response(void *ud, const fsd_response_event *ev)
 {
-    fcgi_conv *cv = (fcgi_conv *)ud;
-    fcgi_rec *r = cv->cur;
-    fcgi_resp *resp;
-    fcgi_req *q;
+    fastcgi_conv *cv = (fastcgi_conv *)ud;
+    fastcgi_record *r = cv->cur;
+    fastcgi_response *resp;
+    fastcgi_request *q;
     size_t i;
 
-    resp = wmem_new0(wmem_file_scope(), fcgi_resp);
+    resp = wmem_new0(wmem_file_scope(), fastcgi_response);
     resp->status = ev->status;
     resp->status_line = span_dup(ev->status_line);
     resp->content_type = span_dup(ev->content_type);
@@ -598,6 +733,8 @@ cb_response(void *ud, const fsd_response_event *ev)
     }
     q = active_req(cv, ev->request_id);
     if (q) {
+        if (!q->resp)
+            q->resp = resp;
         q->status = ev->status;
         q->header_len = ev->header_len;
         q->header_parsed = ev->complete;
@@ -608,10 +745,10 @@ cb_response(void *ud, const fsd_response_event *ev)
 }
 
 static void
-add_anom(fcgi_rec *r, const fsd_anomaly_event *ev)
+add_anom(fastcgi_record *r, const fsd_anomaly_event *ev)
 {
-    fcgi_anom *a;
-    r->anom = (fcgi_anom *)grow_array(r->anom, r->nanom, &r->anom_cap, sizeof(*r->anom));
+    fastcgi_anomaly *a;
+    r->anom = (fastcgi_anomaly *)grow_array(r->anom, r->nanom, &r->anom_cap, sizeof(*r->anom));
     a = &r->anom[r->nanom++];
     a->id = (guint16)ev->id;
     a->severity = (guint8)ev->severity;
@@ -619,24 +756,24 @@ add_anom(fcgi_rec *r, const fsd_anomaly_event *ev)
     a->detail = wmem_strdup(wmem_file_scope(), ev->detail);
 }
 
-static fcgi_rec *
-conv_late(fcgi_conv *cv)
+static fastcgi_record *
+conv_late(fastcgi_conv *cv)
 {
     if (!cv->late)
-        cv->late = wmem_new0(wmem_file_scope(), fcgi_rec);
+        cv->late = wmem_new0(wmem_file_scope(), fastcgi_record);
     return cv->late;
 }
 
 static void
 cb_anomaly(void *ud, const fsd_anomaly_event *ev)
 {
-    fcgi_conv *cv = (fcgi_conv *)ud;
+    fastcgi_conv *cv = (fastcgi_conv *)ud;
     if ((unsigned)ev->id >= FSD_A_COUNT)
         return;
     if (cv->cur) {
         add_anom(cv->cur, ev);
     } else {
-        fcgi_rec *l = conv_late(cv);
+        fastcgi_record *l = conv_late(cv);
         add_anom(l, ev);
     }
 }
@@ -652,12 +789,12 @@ nstime_from_ns(nstime_t *t, gint64 ns)
     }
 }
 
-static fcgi_req *
-find_tx_req(fcgi_conv *cv, const fsd_transaction *tx)
+static fastcgi_request *
+find_tx_req(fastcgi_conv *cv, const fsd_transaction *tx)
 {
-    fcgi_req *q = NULL;
+    fastcgi_request *q = NULL;
     if (tx->seq < cv->reqs->len) {
-        q = (fcgi_req *)g_ptr_array_index(cv->reqs, (guint)tx->seq);
+        q = (fastcgi_request *)g_ptr_array_index(cv->reqs, (guint)tx->seq);
         if (q && q->id == tx->request_id && !q->ended)
             return q;
     }
@@ -667,26 +804,71 @@ find_tx_req(fcgi_conv *cv, const fsd_transaction *tx)
     return NULL;
 }
 
+/* What the request's streams hold when it ended: the response body (after
+ * the CGI header block) onto the record r that carries it, STDIN and
+ * STDERR onto the request. */
 static void
-make_body(fcgi_req *q, fcgi_rec *r)
+keep_streams(fastcgi_request *q, fastcgi_record *r)
 {
-    GByteArray *b = q->stdout_buf;
-    if (!b)
-        return;
-    if (r && q->header_parsed && q->header_len < b->len) {
+    GByteArray *b = q->streams[FASTCGI_STREAM_STDOUT].buf;
+    if (r && b && q->header_parsed && q->header_len < b->len) {
         guint64 n = b->len - q->header_len;
+        r->body_cut = q->streams[FASTCGI_STREAM_STDOUT].cut || n > pref_body_cap;
         if (n > pref_body_cap)
             n = pref_body_cap;
         r->body = (guint8 *)wmem_memdup(wmem_file_scope(), b->data + q->header_len, (size_t)n);
         r->body_len = (guint32)n;
         r->body_type = q->content_type;
+        r->body_req = q;
+        q->body_rec = r;
     }
-    g_byte_array_free(b, TRUE);
-    q->stdout_buf = NULL;
+    q->stdin_data = keep_stream(&q->streams[FASTCGI_STREAM_STDIN], &q->stdin_len, &q->stdin_cut);
+    q->stderr_data = keep_stream(&q->streams[FASTCGI_STREAM_STDERR], &q->stderr_len, &q->stderr_cut);
+    req_free_streams(q);
+    if (!keep_streams_after_frame && (q->body_rec || q->stdin_data || q->stderr_data) && drop_after_frame) {
+        fastcgi_drop d;
+        d.q = q;
+        d.frame = first_pass_frame;
+        g_array_append_val(drop_after_frame, d);
+    }
+}
+
+/* The first pass moved on to frame `now` (G_MAXUINT32: it ended): the
+ * bytes kept only for an earlier frame's own dissection go (keep_bodies
+ * off). Not at the end of that frame: tshark prints a frame, with the
+ * response body's data source, after all its dissectors ran. */
+static void
+drop_frame_streams(guint32 now)
+{
+    guint i, n = 0;
+    first_pass_frame = now;
+    if (!drop_after_frame)
+        return;
+    for (i = 0; i < drop_after_frame->len; i++) {
+        fastcgi_drop *d = &g_array_index(drop_after_frame, fastcgi_drop, i);
+        fastcgi_request *q = d->q;
+        if (d->frame >= now)
+            break;
+        n++;
+        if (q->body_rec) {
+            fastcgi_record *r = (fastcgi_record *)q->body_rec;
+            wmem_free(wmem_file_scope(), r->body);
+            r->body = NULL;
+            r->body_len = 0;
+            r->body_req = NULL;
+            q->body_rec = NULL;
+        }
+        wmem_free(wmem_file_scope(), (void *)q->stdin_data);
+        wmem_free(wmem_file_scope(), (void *)q->stderr_data);
+        q->stdin_data = q->stderr_data = NULL;
+        q->stdin_len = q->stderr_len = 0;
+    }
+    if (n)
+        g_array_remove_range(drop_after_frame, 0, n);
 }
 
 static const char *
-req_script(const fcgi_req *q)
+req_script(const fastcgi_request *q)
 {
     return q->p_script ? q->p_script : q->p_script_filename;
 }
@@ -694,7 +876,7 @@ req_script(const fcgi_req *q)
 /* The request's tap record, from what is known of it now: at its
  * END_REQUEST (first pass) or when the decoder delivered it. */
 static void
-fill_tap(fcgi_req *q)
+fill_tap(fastcgi_request *q)
 {
     q->tap.request_id = q->id;
     q->tap.complete = q->ended ? q->complete : q->has_end;
@@ -714,13 +896,13 @@ fill_tap(fcgi_req *q)
 static void
 cb_transaction(void *ud, const fsd_transaction *tx)
 {
-    fcgi_conv *cv = (fcgi_conv *)ud;
-    fcgi_req *q = find_tx_req(cv, tx);
+    fastcgi_conv *cv = (fastcgi_conv *)ud;
+    fastcgi_request *q = find_tx_req(cv, tx);
     size_t i;
 
     if (!q) {
         /* A request the mirror missed (should not happen): track it now. */
-        q = wmem_new0(wmem_file_scope(), fcgi_req);
+        q = wmem_new0(wmem_file_scope(), fastcgi_request);
         q->seq = tx->seq;
         q->id = tx->request_id;
     }
@@ -802,11 +984,11 @@ cb_transaction(void *ud, const fsd_transaction *tx)
         g_hash_table_remove(cv->active, GUINT_TO_POINTER((guint)q->id));
 
     if (cv->cur) {
-        make_body(q, cv->cur);
+        keep_streams(q, cv->cur);
         append_ended(cv->cur, q);
     } else {
-        fcgi_rec *l = conv_late(cv);
-        make_body(q, NULL);
+        fastcgi_record *l = conv_late(cv);
+        keep_streams(q, NULL);
         append_ended(l, q);
     }
 }
@@ -817,17 +999,16 @@ static const fsd_callbacks fastcgi_callbacks = {
 
 /* ---- conversations --------------------------------------------------- */
 
-static fcgi_conv *
+static fastcgi_conv *
 get_conv(packet_info *pinfo, gboolean create)
 {
     conversation_t *conv = find_or_create_conversation(pinfo);
-    fcgi_conv *cv = (fcgi_conv *)conversation_get_proto_data(conv, proto_fastcgi);
+    fastcgi_conv *cv = (fastcgi_conv *)conversation_get_proto_data(conv, proto_fastcgi);
     if (cv || !create)
         return cv;
-    cv = wmem_new0(wmem_file_scope(), fcgi_conv);
+    cv = wmem_new0(wmem_file_scope(), fastcgi_conv);
     cv->reqs = g_ptr_array_new();
     cv->active = g_hash_table_new(g_direct_hash, g_direct_equal);
-    cv->holds = g_ptr_array_new();
     cv->tcpd = get_tcp_conversation_data(conv, pinfo);
     conversation_add_proto_data(conv, proto_fastcgi, cv);
     g_ptr_array_add(all_convs, cv);
@@ -846,7 +1027,7 @@ port_is_ours(guint32 port)
  * fastcgi port range, else the direction the decoder says the first bytes
  * fit, else the lower port. */
 static void
-decide_server(fcgi_conv *cv, packet_info *pinfo, const guint8 *buf, size_t len)
+decide_server(fastcgi_conv *cv, packet_info *pinfo, const guint8 *buf, size_t len)
 {
     gboolean dst_is_server;
     if (cv->tcpd && cv->tcpd->server_port && pinfo->srcport != pinfo->destport &&
@@ -875,7 +1056,7 @@ decide_server(fcgi_conv *cv, packet_info *pinfo, const guint8 *buf, size_t len)
 }
 
 static fsd_dir
-packet_dir(fcgi_conv *cv, packet_info *pinfo)
+packet_dir(fastcgi_conv *cv, packet_info *pinfo)
 {
     if (pinfo->destport == cv->server_port && addresses_equal(&pinfo->dst, &cv->server_addr) &&
         !(pinfo->srcport == cv->server_port && addresses_equal(&pinfo->src, &cv->server_addr)))
@@ -884,7 +1065,7 @@ packet_dir(fcgi_conv *cv, packet_info *pinfo)
 }
 
 static void
-ensure_decoder(fcgi_conv *cv)
+ensure_decoder(fastcgi_conv *cv)
 {
     fsd_conn_config cfg;
     unsigned flags = 0;
@@ -914,14 +1095,16 @@ nstime_ns(const nstime_t *t)
 /* The decoder's results for a record's first bytes (fed when they arrived)
  * join the record once TCP reassembled it: they come first. */
 static void
-merge_hold(fcgi_rec *r, fcgi_rec *h)
+merge_hold(fastcgi_record *r, fastcgi_record *h)
 {
-#define FCGI_PREPEND(arr, n, cap, type) do { \
+#define FASTCGI_PREPEND(arr, n, cap, type) do { \
         if (h->n) { \
             type *na = wmem_alloc_array(wmem_file_scope(), type, h->n + r->n); \
             memcpy(na, h->arr, h->n * sizeof(type)); \
             if (r->n) \
                 memcpy(na + h->n, r->arr, r->n * sizeof(type)); \
+            wmem_free(wmem_file_scope(), r->arr); \
+            wmem_free(wmem_file_scope(), h->arr); \
             r->arr = na; \
             r->n += h->n; \
             r->cap = r->n; \
@@ -932,8 +1115,8 @@ merge_hold(fcgi_rec *r, fcgi_rec *h)
     /* Anomalies and ended requests stay with the hold: they are shown in
      * the frame that carried those bytes, in every pass. The pairs and the
      * response header are part of the record. */
-    FCGI_PREPEND(params, nparams, params_cap, fcgi_param);
-#undef FCGI_PREPEND
+    FASTCGI_PREPEND(params, nparams, params_cap, fastcgi_param);
+#undef FASTCGI_PREPEND
     if (h->resp && !r->resp)
         r->resp = h->resp;
     h->resp = NULL;
@@ -941,21 +1124,33 @@ merge_hold(fcgi_rec *r, fcgi_rec *h)
         r->body = h->body;
         r->body_len = h->body_len;
         r->body_type = h->body_type;
+        r->body_req = h->body_req;
+        r->body_cut = h->body_cut;
+        if (r->body_req)
+            r->body_req->body_rec = r;
     }
     h->body = NULL;
     h->body_len = 0;
-    if (h->prev_hold)
+    if (h->prev_hold) {
         merge_hold(r, h->prev_hold);
+        h->prev_hold = NULL;
+    }
+    /* A hold its frame does not list (nothing to show there) has given
+     * the record everything it had: nothing points to it any more. */
+    if (!h->in_frame) {
+        wmem_free(wmem_file_scope(), h->params);
+        wmem_free(wmem_file_scope(), h);
+    }
 }
 
 /* Attach the record to the request the decoder put it in (mirror of the
  * decoder's table: a BEGIN_REQUEST it accepted opens one, a transaction
  * closes it). */
 static void
-bind_request(fcgi_conv *cv, fcgi_rec *r)
+bind_request(fastcgi_conv *cv, fastcgi_record *r)
 {
     const fsd_record_event *ev = &r->ev;
-    fcgi_req *q;
+    fastcgi_request *q;
     guint i;
 
     if (!r->have_event || !ev->request_active)
@@ -963,14 +1158,14 @@ bind_request(fcgi_conv *cv, fcgi_rec *r)
     q = active_req(cv, ev->hdr.request_id);
     if (ev->hdr.type == FSD_BEGIN_REQUEST && !q) {
         /* Did the request this BEGIN opened already end in the same record? */
-        fcgi_req *done = NULL;
+        fastcgi_request *done = NULL;
         for (i = 0; i < r->nended; i++)
             if (r->ended[i]->id == ev->hdr.request_id && r->ended[i]->seq == cv->nbegins)
                 done = r->ended[i];
         if (done) {
             q = done;
         } else {
-            q = wmem_new0(wmem_file_scope(), fcgi_req);
+            q = wmem_new0(wmem_file_scope(), fastcgi_request);
             q->seq = cv->nbegins;
             q->id = ev->hdr.request_id;
             q->begin_frame = (guint32)ev->first.tag;
@@ -995,6 +1190,11 @@ bind_request(fcgi_conv *cv, fcgi_rec *r)
     r->req = q;
     if (!q)
         return;
+    if (ev->hdr.type == FSD_PARAMS && r->nparams) {
+        if (!q->param_recs)
+            q->param_recs = wmem_array_new(wmem_file_scope(), sizeof(const fastcgi_record *));
+        wmem_array_append_one(q->param_recs, r);
+    }
     mirror_times(q, ev);
     if ((ev->hdr.type == FSD_STDOUT || ev->hdr.type == FSD_STDERR) && !q->first_seen) {
         q->first_seen = TRUE;
@@ -1016,7 +1216,7 @@ bind_request(fcgi_conv *cv, fcgi_rec *r)
  * the decoder sees e.g. the web server give up before the application's
  * late answer. What it delivers then is shown with the connection's end. */
 static void
-feed_close(fcgi_conv *cv, fsd_dir d, fsd_close_kind kind, gint64 ts, guint32 frame, fcgi_rec *into)
+feed_close(fastcgi_conv *cv, fsd_dir d, fsd_close_kind kind, gint64 ts, guint32 frame, fastcgi_record *into)
 {
     if (!cv->dec || cv->closed[d])
         return;
@@ -1034,7 +1234,7 @@ feed_close(fcgi_conv *cv, fsd_dir d, fsd_close_kind kind, gint64 ts, guint32 fra
 /* ---- end of the first pass ------------------------------------------- */
 
 static void
-finish_conv(fcgi_conv *cv)
+finish_conv(fastcgi_conv *cv)
 {
     gint64 ts;
     guint64 tag;
@@ -1083,17 +1283,9 @@ finish_conv(fcgi_conv *cv)
     fsd_conn_free(cv->dec);
     cv->dec = NULL;
 
-    /* Record starts whose record never completed keep what the decoder
-     * said about them in their own frame (shown there in every pass). */
-    g_ptr_array_free(cv->holds, TRUE);
-    cv->holds = g_ptr_array_new();
-
     for (i = 0; i < cv->reqs->len; i++) {
-        fcgi_req *q = (fcgi_req *)g_ptr_array_index(cv->reqs, i);
-        if (q->stdout_buf) {
-            g_byte_array_free(q->stdout_buf, TRUE);
-            q->stdout_buf = NULL;
-        }
+        fastcgi_request *q = (fastcgi_request *)g_ptr_array_index(cv->reqs, i);
+        req_free_streams(q);
     }
 }
 
@@ -1104,13 +1296,18 @@ fastcgi_postseq(void)
     if (!all_convs)
         return;
     for (i = 0; i < all_convs->len; i++)
-        finish_conv((fcgi_conv *)g_ptr_array_index(all_convs, i));
+        finish_conv((fastcgi_conv *)g_ptr_array_index(all_convs, i));
+    drop_frame_streams(G_MAXUINT32);
 }
 
 static void
 fastcgi_init(void)
 {
     all_convs = g_ptr_array_new();
+    n_gaps = 0;
+    streams_referenced = -1;
+    drop_after_frame = g_array_new(FALSE, FALSE, sizeof(fastcgi_drop));
+    first_pass_frame = 0;
 }
 
 static void
@@ -1120,49 +1317,61 @@ fastcgi_cleanup(void)
     if (!all_convs)
         return;
     for (i = 0; i < all_convs->len; i++) {
-        fcgi_conv *cv = (fcgi_conv *)g_ptr_array_index(all_convs, i);
+        fastcgi_conv *cv = (fastcgi_conv *)g_ptr_array_index(all_convs, i);
         guint j;
         if (cv->dec)
             fsd_conn_free(cv->dec);   /* file-scope memory, released with the file */
         cv->dec = NULL;
         for (j = 0; j < cv->reqs->len; j++) {
-            fcgi_req *q = (fcgi_req *)g_ptr_array_index(cv->reqs, j);
-            if (q->stdout_buf)
-                g_byte_array_free(q->stdout_buf, TRUE);
+            fastcgi_request *q = (fastcgi_request *)g_ptr_array_index(cv->reqs, j);
+            req_free_streams(q);
         }
         g_ptr_array_free(cv->reqs, TRUE);
-        g_ptr_array_free(cv->holds, TRUE);
         g_hash_table_destroy(cv->active);
     }
     g_ptr_array_free(all_convs, TRUE);
     all_convs = NULL;
+    if (media_protos)
+        g_array_free(media_protos, TRUE);
+    media_protos = NULL;
+    if (drop_after_frame)
+        g_array_free(drop_after_frame, TRUE);
+    drop_after_frame = NULL;
 }
 
 /* ---- per-frame storage ------------------------------------------------ */
 
-static fcgi_frame *
+static fastcgi_frame *
 frame_data_get(packet_info *pinfo, gboolean create)
 {
-    fcgi_frame *f = (fcgi_frame *)p_get_proto_data(wmem_file_scope(), pinfo, proto_fastcgi, 0);
+    fastcgi_frame *f = (fastcgi_frame *)p_get_proto_data(wmem_file_scope(), pinfo, proto_fastcgi, KEY_FRAME);
     if (!f && create) {
-        f = wmem_new0(wmem_file_scope(), fcgi_frame);
-        f->recs = wmem_array_new(wmem_file_scope(), sizeof(fcgi_frame_rec));
-        f->skips = wmem_array_new(wmem_file_scope(), sizeof(fcgi_frame_rec));
-        f->holds = wmem_array_new(wmem_file_scope(), sizeof(fcgi_rec *));
-        p_add_proto_data(wmem_file_scope(), pinfo, proto_fastcgi, 0, f);
+        f = wmem_new0(wmem_file_scope(), fastcgi_frame);
+        p_add_proto_data(wmem_file_scope(), pinfo, proto_fastcgi, KEY_FRAME, f);
     }
     return f;
 }
 
+/* Append to one of a frame's arrays, made on its first use: most frames
+ * use one or two of them (three empty arrays were ~200 bytes a frame for
+ * the whole file). */
+static void
+frame_append(wmem_array_t **a, size_t elem, const void *v)
+{
+    if (!*a)
+        *a = wmem_array_sized_new(wmem_file_scope(), elem, 1);
+    wmem_array_append(*a, v, 1);
+}
+
 /* The entry for seq, searched from *hint on (wrapping round); *hint is left
  * just after the entry found. */
-static fcgi_rec *
+static fastcgi_record *
 frame_lookup(wmem_array_t *a, guint32 seq, guint *hint)
 {
-    guint i, n = wmem_array_get_count(a);
+    guint i, n = a ? wmem_array_get_count(a) : 0;
     for (i = 0; i < n; i++) {
         guint k = (*hint + i) % n;
-        fcgi_frame_rec *e = (fcgi_frame_rec *)wmem_array_index(a, k);
+        fastcgi_frame_record *e = (fastcgi_frame_record *)wmem_array_index(a, k);
         if (e->seq == seq) {
             *hint = k + 1;
             return e->rec;
@@ -1178,11 +1387,11 @@ frame_lookup(wmem_array_t *a, guint32 seq, guint *hint)
 static void
 queue_tap(packet_info *pinfo, const fastcgi_tap_info *ti)
 {
-    fastcgi_tap_frame *tf = (fastcgi_tap_frame *)p_get_proto_data(pinfo->pool, pinfo, proto_fastcgi, 5);
+    fastcgi_tap_frame *tf = (fastcgi_tap_frame *)p_get_proto_data(pinfo->pool, pinfo, proto_fastcgi, KEY_TAP_FRAME);
     if (!tf) {
         tf = wmem_new(pinfo->pool, fastcgi_tap_frame);
         tf->recs = wmem_array_new(pinfo->pool, sizeof(const fastcgi_tap_info *));
-        p_add_proto_data(pinfo->pool, pinfo, proto_fastcgi, 5, tf);
+        p_add_proto_data(pinfo->pool, pinfo, proto_fastcgi, KEY_TAP_FRAME, tf);
         tap_queue_packet(fastcgi_tap, pinfo, tf);
     }
     wmem_array_append_one(tf->recs, ti);
@@ -1190,7 +1399,7 @@ queue_tap(packet_info *pinfo, const fastcgi_tap_info *ti)
 
 /* The tap record of a record (or segment) from what is stored with it. */
 static void
-build_tap(fcgi_rec *r, int record_type)
+build_tap(fastcgi_record *r, int record_type)
 {
     guint i;
     r->tap.record_type = record_type;
@@ -1266,55 +1475,65 @@ esc(packet_info *pinfo, const char *s)
     return format_text(pinfo->pool, (const guchar *)s, strlen(s));
 }
 
-/* May one more expert info be raised in this frame (FCGI_EXPERT_PER_FRAME)? */
+/* Is an item of this field shown (a tree is printed or the field is asked
+ * for by a filter or a column)? If not, Wireshark fakes the item and its
+ * label is never read: escaping traffic bytes for it is wasted work (a
+ * filter-only `tshark -Y fastcgi` over a big capture). */
+static gboolean
+label_shown(proto_tree *tree, int hf)
+{
+    return proto_field_is_referenced(tree, hf);
+}
+
+/* May one more expert info be raised in this frame (FASTCGI_EXPERT_PER_FRAME)? */
 static gboolean
 expert_budget(packet_info *pinfo, proto_item *pi)
 {
-    guint n = GPOINTER_TO_UINT(p_get_proto_data(pinfo->pool, pinfo, proto_fastcgi, 6));
-    p_set_proto_data(pinfo->pool, pinfo, proto_fastcgi, 6, GUINT_TO_POINTER(n + 1));
-    if (n == FCGI_EXPERT_PER_FRAME)
-        expert_add_info(pinfo, pi, &ei_expert_limit);
-    return n < FCGI_EXPERT_PER_FRAME;
+    guint n = GPOINTER_TO_UINT(p_get_proto_data(pinfo->pool, pinfo, proto_fastcgi, KEY_EXPERT_COUNT));
+    p_set_proto_data(pinfo->pool, pinfo, proto_fastcgi, KEY_EXPERT_COUNT, GUINT_TO_POINTER(n + 1));
+    if (n == FASTCGI_EXPERT_PER_FRAME)
+        expert_add_info(pinfo, pi, &ei_fastcgi_expert_limit);
+    return n < FASTCGI_EXPERT_PER_FRAME;
 }
 
 /* An anomaly: a tree item with its id, detail and request id, carrying the
  * expert info (raised whether or not a tree is built: item and tree may be
  * NULL, the expert tap still sees it). */
 static void
-add_expert(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const fcgi_anom *a)
+add_expert(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const fastcgi_anomaly *a)
 {
     fsd_anomaly_id id = (fsd_anomaly_id)a->id;
     fsd_severity cat = fsd_anomaly_severity(id);
-    expert_field *ei = &ei_anomaly[id];
+    expert_field *ei = &ei_fastcgi_anomaly[id];
     const char *summary = fsd_anomaly_summary(id);
     gboolean has_detail = a->detail && a->detail[0];
     proto_item *ai = NULL;
 
     if (a->severity > cat && fsd_anomaly_max_severity(id) > cat)
-        ei = &ei_anomaly_raised[id];
+        ei = &ei_fastcgi_anomaly_raised[id];
     else if (a->severity == FSD_SEV_NOTE && cat > FSD_SEV_NOTE)
-        ei = &ei_anomaly_lowered[id]; /* e.g. incomplete_request at the capture's end */
+        ei = &ei_fastcgi_anomaly_lowered[id]; /* e.g. incomplete_request at the capture's end */
     if (tree) {
         proto_tree *at;
         proto_item *it;
         if (has_detail)
-            ai = proto_tree_add_string_format(tree, hf_anomaly, tvb, 0, 0, anomaly_ids[id], "Anomaly: %s (%s)",
+            ai = proto_tree_add_string_format(tree, hf_fastcgi_anomaly, tvb, 0, 0, anomaly_ids[id], "Anomaly: %s (%s)",
                                               anomaly_ids[id], esc(pinfo, a->detail));
         else
-            ai = proto_tree_add_string_format(tree, hf_anomaly, tvb, 0, 0, anomaly_ids[id], "Anomaly: %s",
+            ai = proto_tree_add_string_format(tree, hf_fastcgi_anomaly, tvb, 0, 0, anomaly_ids[id], "Anomaly: %s",
                                               anomaly_ids[id]);
         proto_item_set_generated(ai);
-        at = proto_item_add_subtree(ai, ett_anomaly);
+        at = proto_item_add_subtree(ai, ett_fastcgi_anomaly);
         if (has_detail) {
-            it = proto_tree_add_string(at, hf_anomaly_detail, tvb, 0, 0, a->detail);
+            it = proto_tree_add_string(at, hf_fastcgi_anomaly_detail, tvb, 0, 0, a->detail);
             proto_item_set_generated(it);
         }
         if (a->request_id >= 0) {
-            it = proto_tree_add_uint(at, hf_anomaly_request, tvb, 0, 0, (guint32)a->request_id);
+            it = proto_tree_add_uint(at, hf_fastcgi_anomaly_request, tvb, 0, 0, (guint32)a->request_id);
             proto_item_set_generated(it);
         }
     }
-    if (!expert_budget(pinfo, ai))
+    if (ei->ei == EI_INIT_EI || !expert_budget(pinfo, ai))
         return;
     if (has_detail && detail_in_message(id))
         expert_add_info_format(pinfo, ai, ei, "%s: %s (%s)", anomaly_ids[id], summary, esc(pinfo, a->detail));
@@ -1333,19 +1552,19 @@ add_time_item(proto_tree *tree, int hf, tvbuff_t *tvb, const nstime_t *t)
  * params arrived with some feed: a record fed before does not show them, in
  * any pass). */
 static const char *
-req_method_at(const fcgi_req *q, guint32 idx)
+req_method_at(const fastcgi_request *q, guint32 idx)
 {
     return q->p_method && q->idx_method <= idx ? q->p_method : NULL;
 }
 
 static const char *
-req_uri_at(const fcgi_req *q, guint32 idx)
+req_uri_at(const fastcgi_request *q, guint32 idx)
 {
     return q->p_uri && q->idx_uri <= idx ? q->p_uri : NULL;
 }
 
 static const char *
-req_script_at(const fcgi_req *q, guint32 idx)
+req_script_at(const fastcgi_request *q, guint32 idx)
 {
     if (q->p_script && q->idx_script <= idx)
         return q->p_script;
@@ -1357,11 +1576,11 @@ req_script_at(const fcgi_req *q, guint32 idx)
 /* One "Request id N" subtree per request per frame: links, method, URI and
  * script once, and the summary items of every record of that request in the
  * frame, so -T fields and columns give one value per request. */
-typedef struct fcgi_frame_req {
+typedef struct fastcgi_frame_request {
     proto_item *item;
     proto_tree *tree;
     gboolean method, uri, script, ttfb;
-} fcgi_frame_req;
+} fastcgi_frame_request;
 
 static void
 add_str_item(proto_tree *tree, int hf, tvbuff_t *tvb, const char *s)
@@ -1370,85 +1589,85 @@ add_str_item(proto_tree *tree, int hf, tvbuff_t *tvb, const char *s)
     proto_item_set_generated(it);
 }
 
-static fcgi_frame_req *
-frame_req(packet_info *pinfo, proto_tree *parent, tvbuff_t *tvb, const fcgi_req *q, guint32 idx, gboolean separate)
+static fastcgi_frame_request *
+frame_req(packet_info *pinfo, proto_tree *parent, tvbuff_t *tvb, const fastcgi_request *q, guint32 idx, gboolean separate)
 {
-    wmem_map_t *m = (wmem_map_t *)p_get_proto_data(pinfo->pool, pinfo, proto_fastcgi, 7);
-    fcgi_frame_req *fq;
+    wmem_map_t *m = (wmem_map_t *)p_get_proto_data(pinfo->pool, pinfo, proto_fastcgi, KEY_FRAME_REQUESTS);
+    fastcgi_frame_request *fq;
     const char *s;
     if (!m) {
         m = wmem_map_new(pinfo->pool, g_direct_hash, g_direct_equal);
-        p_add_proto_data(pinfo->pool, pinfo, proto_fastcgi, 7, m);
+        p_add_proto_data(pinfo->pool, pinfo, proto_fastcgi, KEY_FRAME_REQUESTS, m);
     }
-    fq = (fcgi_frame_req *)wmem_map_lookup(m, q);
+    fq = (fastcgi_frame_request *)wmem_map_lookup(m, q);
     if (separate && fq) {
         /* its own subtree (the connection's end), the frame's values
          * already given in the frame's subtree of that request */
-        fcgi_frame_req *sq = wmem_new(pinfo->pool, fcgi_frame_req);
+        fastcgi_frame_request *sq = wmem_new(pinfo->pool, fastcgi_frame_request);
         *sq = *fq;
-        sq->item = proto_tree_add_uint(parent, hf_req_summary, tvb, 0, 0, q->id);
+        sq->item = proto_tree_add_uint(parent, hf_fastcgi_req_summary, tvb, 0, 0, q->id);
         proto_item_set_text(sq->item, "Request id %u (request #%" G_GUINT64_FORMAT " on this connection)",
                             q->id, q->seq + 1);
         proto_item_set_generated(sq->item);
-        sq->tree = proto_item_add_subtree(sq->item, ett_request);
+        sq->tree = proto_item_add_subtree(sq->item, ett_fastcgi_request);
         return sq;
     }
     if (!fq) {
         proto_item *it;
-        fq = wmem_new0(pinfo->pool, fcgi_frame_req);
+        fq = wmem_new0(pinfo->pool, fastcgi_frame_request);
         wmem_map_insert(m, q, fq);
-        fq->item = proto_tree_add_uint(parent, hf_req_summary, tvb, 0, 0, q->id);
+        fq->item = proto_tree_add_uint(parent, hf_fastcgi_req_summary, tvb, 0, 0, q->id);
         proto_item_set_text(fq->item, "Request id %u (request #%" G_GUINT64_FORMAT " on this connection)",
                             q->id, q->seq + 1);
         proto_item_set_generated(fq->item);
-        fq->tree = proto_item_add_subtree(fq->item, ett_request);
+        fq->tree = proto_item_add_subtree(fq->item, ett_fastcgi_request);
         if (q->begin_frame && q->begin_frame != pinfo->num) {
-            it = proto_tree_add_uint(fq->tree, hf_request_in, tvb, 0, 0, q->begin_frame);
+            it = proto_tree_add_uint(fq->tree, hf_fastcgi_request_in, tvb, 0, 0, q->begin_frame);
             proto_item_set_generated(it);
         }
         /* a later frame: known on the first pass only from there on */
         if (q->has_end && q->end_frame != pinfo->num) {
-            it = proto_tree_add_uint(fq->tree, hf_response_in, tvb, 0, 0, q->end_frame);
+            it = proto_tree_add_uint(fq->tree, hf_fastcgi_response_in, tvb, 0, 0, q->end_frame);
             proto_item_set_generated(it);
         }
     }
     if (!fq->method && (s = req_method_at(q, idx)) != NULL) {
         fq->method = TRUE;
-        add_str_item(fq->tree, hf_req_method, tvb, s);
+        add_str_item(fq->tree, hf_fastcgi_req_method, tvb, s);
     }
     if (!fq->uri && (s = req_uri_at(q, idx)) != NULL) {
         fq->uri = TRUE;
-        add_str_item(fq->tree, hf_req_uri, tvb, s);
+        add_str_item(fq->tree, hf_fastcgi_req_uri, tvb, s);
     }
     if (!fq->script && (s = req_script_at(q, idx)) != NULL) {
         fq->script = TRUE;
-        add_str_item(fq->tree, hf_req_script, tvb, s);
+        add_str_item(fq->tree, hf_fastcgi_req_script, tvb, s);
     }
     return fq;
 }
 
 static void
-add_ttfb_once(fcgi_frame_req *fq, tvbuff_t *tvb, const fcgi_req *q)
+add_ttfb_once(fastcgi_frame_request *fq, tvbuff_t *tvb, const fastcgi_request *q)
 {
     if (q->has_first && !fq->ttfb) {
         fq->ttfb = TRUE;
-        add_time_item(fq->tree, hf_ttfb, tvb, &q->ttfb);
+        add_time_item(fq->tree, hf_fastcgi_ttfb, tvb, &q->ttfb);
     }
 }
 
 /* At the request's END_REQUEST: what that record settles (the same in one
  * pass and two: taken from the record events, fsd.h timepoints). */
 static void
-add_end_summary(fcgi_frame_req *fq, tvbuff_t *tvb, const fcgi_req *q)
+add_end_summary(fastcgi_frame_request *fq, tvbuff_t *tvb, const fastcgi_request *q)
 {
     proto_item *it;
     if (q->status) {
-        it = proto_tree_add_uint(fq->tree, hf_status, tvb, 0, 0, (guint32)q->status);
+        it = proto_tree_add_uint(fq->tree, hf_fastcgi_status, tvb, 0, 0, (guint32)q->status);
         proto_item_set_generated(it);
     }
-    add_str_item(fq->tree, hf_end_reason, tvb, "complete");
+    add_str_item(fq->tree, hf_fastcgi_end_reason, tvb, "complete");
     if (q->has_end)
-        add_time_item(fq->tree, hf_time, tvb, &q->latency);
+        add_time_item(fq->tree, hf_fastcgi_time, tvb, &q->latency);
     add_ttfb_once(fq, tvb, q);
     proto_item_append_text(fq->item, ", ended with END_REQUEST");
 }
@@ -1457,120 +1676,261 @@ add_end_summary(fcgi_frame_req *fq, tvbuff_t *tvb, const fcgi_req *q)
  * server's client fared and the request's anomalies; for a request without
  * END_REQUEST also its status, end and times. */
 static void
-add_tx_summary(fcgi_frame_req *fq, tvbuff_t *tvb, const fcgi_req *q)
+add_tx_summary(fastcgi_frame_request *fq, tvbuff_t *tvb, const fastcgi_request *q)
 {
     proto_tree *tree = fq->tree;
     proto_item *it;
     guint i;
     if (!q->has_end) {
         if (q->status) {
-            it = proto_tree_add_uint(tree, hf_status, tvb, 0, 0, (guint32)q->status);
+            it = proto_tree_add_uint(tree, hf_fastcgi_status, tvb, 0, 0, (guint32)q->status);
             proto_item_set_generated(it);
         }
         if (q->end_reason)
-            add_str_item(tree, hf_end_reason, tvb, q->end_reason);
+            add_str_item(tree, hf_fastcgi_end_reason, tvb, q->end_reason);
         add_ttfb_once(fq, tvb, q);
         proto_item_append_text(fq->item, ", ended here (%s)", q->end_reason ? q->end_reason : "?");
     } else {
         proto_item_append_text(fq->item, ", delivered by the decoder here");
     }
     if (q->status && q->status_source)
-        add_str_item(tree, hf_status_source, tvb, q->status_source);
+        add_str_item(tree, hf_fastcgi_status_source, tvb, q->status_source);
     if (q->user_status) {
-        it = proto_tree_add_uint(tree, hf_user_status, tvb, 0, 0, (guint32)q->user_status);
+        it = proto_tree_add_uint(tree, hf_fastcgi_user_status, tvb, 0, 0, (guint32)q->user_status);
         proto_item_set_generated(it);
     }
     if (q->user_outcome)
-        add_str_item(tree, hf_user_outcome, tvb, q->user_outcome);
+        add_str_item(tree, hf_fastcgi_user_outcome, tvb, q->user_outcome);
     if (q->closed_by)
-        add_str_item(tree, hf_closed_by, tvb, q->closed_by);
+        add_str_item(tree, hf_fastcgi_closed_by, tvb, q->closed_by);
     if (q->gap) {
-        it = proto_tree_add_boolean(tree, hf_gap, tvb, 0, 0, TRUE);
+        it = proto_tree_add_boolean(tree, hf_fastcgi_gap, tvb, 0, 0, TRUE);
         proto_item_set_generated(it);
     }
     if (q->has_elapsed)
-        add_time_item(tree, hf_elapsed, tvb, &q->elapsed);
+        add_time_item(tree, hf_fastcgi_elapsed, tvb, &q->elapsed);
     if (q->has_abandoned)
-        add_time_item(tree, hf_abandoned_after, tvb, &q->abandoned_after);
+        add_time_item(tree, hf_fastcgi_abandoned_after, tvb, &q->abandoned_after);
     for (i = 0; i < q->nanomalies; i++) {
         const char *nm = fsd_anomaly_name((fsd_anomaly_id)q->anomalies[i]);
-        add_str_item(tree, hf_req_anomaly, tvb, nm ? nm : "?");
+        add_str_item(tree, hf_fastcgi_req_anomaly, tvb, nm ? nm : "?");
     }
 }
 
-/* Requests the decoder delivered with these results. */
-static void
-add_ended_requests(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const fcgi_rec *r, guint32 idx,
-                   gboolean separate)
-{
-    guint i;
-    for (i = 0; i < r->nended; i++)
-        add_tx_summary(frame_req(pinfo, tree, tvb, r->ended[i], idx, separate), tvb, r->ended[i]);
-}
+/* ---- the request read as a whole, where it ended ----------------------- */
 
 static void
-add_params(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, const fcgi_rec *r)
+whole_params(proto_tree *wt, tvbuff_t *tvb, packet_info *pinfo, const fastcgi_request *q)
 {
-    guint i;
-    for (i = 0; i < r->nparams; i++) {
-        const fcgi_param *p = &r->params[i];
-        proto_item *pi, *it;
-        proto_tree *pt;
-        if (p->pair_off >= 0)
-            pi = proto_tree_add_string_format(tree, hf_param, tvb, p->pair_off, p->pair_len, p->name,
-                                              "%s = %s", esc(pinfo, p->name), esc(pinfo, p->value));
-        else
-            pi = proto_tree_add_string_format(tree, hf_param, tvb, 0, 0, p->name,
-                                              "%s = %s%s", esc(pinfo, p->name), esc(pinfo, p->value),
-                                              p->straddled ? " [spans two records]" : "");
-        pt = proto_item_add_subtree(pi, ett_param);
-        it = proto_tree_add_uint(pt, hf_param_name_len, tvb, 0, 0, p->name_len);
-        proto_item_set_generated(it);
-        it = proto_tree_add_uint(pt, hf_param_value_len, tvb, 0, 0, p->value_len);
-        proto_item_set_generated(it);
-        if (p->name_off >= 0)
-            proto_tree_add_string(pt, hf_param_name, tvb, p->name_off, (gint)strlen(p->name), p->name);
-        else
-            proto_item_set_generated(proto_tree_add_string(pt, hf_param_name, tvb, 0, 0, p->name));
-        if (p->value_off >= 0)
-            proto_tree_add_string(pt, hf_param_value, tvb, p->value_off, (gint)strlen(p->value), p->value);
-        else
-            proto_item_set_generated(proto_tree_add_string(pt, hf_param_value, tvb, 0, 0, p->value));
-        if (p->straddled) {
-            it = proto_tree_add_boolean(pt, hf_param_straddled, tvb, 0, 0, TRUE);
+    guint i, j, n = 0, nrecs = q->param_recs ? wmem_array_get_count(q->param_recs) : 0;
+    proto_item *pi;
+    proto_tree *pt;
+    for (i = 0; i < nrecs; i++)
+        n += (*(const fastcgi_record **)wmem_array_index(q->param_recs, i))->nparams;
+    pi = proto_tree_add_uint(wt, hf_fastcgi_whole_params, tvb, 0, 0, n);
+    proto_item_set_generated(pi);
+    proto_item_append_text(pi, " pairs");
+    pt = proto_item_add_subtree(pi, ett_fastcgi_whole_part);
+    for (i = 0; i < nrecs; i++) {
+        const fastcgi_record *pr = *(const fastcgi_record **)wmem_array_index(q->param_recs, i);
+        for (j = 0; j < pr->nparams; j++) {
+            const fastcgi_param *p = &pr->params[j];
+            proto_item *it;
+            if (!label_shown(pt, hf_fastcgi_whole_param))
+                it = proto_tree_add_string(pt, hf_fastcgi_whole_param, tvb, 0, 0, p->name);
+            else
+                it = proto_tree_add_string_format(pt, hf_fastcgi_whole_param, tvb, 0, 0, p->name, "%s = %s",
+                                                  esc(pinfo, p->name), esc(pinfo, p->value));
             proto_item_set_generated(it);
         }
     }
 }
 
+/* STDIN or STDERR bytes as an item of the "Whole request" subtree. */
 static void
-add_response(proto_tree *tree, tvbuff_t *tvb, const fcgi_resp *resp, gint body_off)
+whole_bytes(proto_tree *wt, tvbuff_t *tvb, packet_info *pinfo, int hf, const guint8 *data, guint32 len,
+            gboolean cut)
+{
+    proto_item *it;
+    if (!data)
+        return;
+    if (hf == hf_fastcgi_whole_stderr)
+        it = proto_tree_add_string(wt, hf, tvb, 0, 0, (const char *)wmem_strndup(pinfo->pool, (const char *)data, len));
+    else
+        it = proto_tree_add_bytes_with_length(wt, hf, tvb, 0, 0, data, (gint)len);
+    proto_item_set_generated(it);
+    proto_item_append_text(it, " (%u bytes%s)", len, cut ? ", only the start" : "");
+}
+
+static void
+whole_stdout(proto_tree *wt, tvbuff_t *tvb, const fastcgi_request *q)
+{
+    proto_item *oi;
+    proto_tree *ot;
+    guint i;
+    if (!q->resp && !q->body_rec)
+        return;
+    oi = proto_tree_add_uint(wt, hf_fastcgi_whole_stdout, tvb, 0, 0, (guint32)q->status);
+    proto_item_set_generated(oi);
+    ot = proto_item_add_subtree(oi, ett_fastcgi_whole_part);
+    for (i = 0; q->resp && i < q->resp->nheaders; i++)
+        proto_item_set_generated(proto_tree_add_string(ot, hf_fastcgi_whole_stdout_header, tvb, 0, 0, q->resp->headers[i]));
+    if (q->body_rec) {
+        proto_item *it = proto_tree_add_uint(ot, hf_fastcgi_whole_body_len, tvb, 0, 0, q->body_rec->body_len);
+        proto_item_set_generated(it);
+        if (q->body_rec->body_cut)
+            proto_item_append_text(it, " (only the start)");
+    }
+}
+
+/* The request as a whole: PARAMS, STDIN, STDOUT, STDERR in order, under its
+ * "Request id" subtree where it ended (all of it is known there, in every
+ * pass). The bytes were kept with the dissect_body preference on. */
+static void
+add_whole_request(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, const fastcgi_request *q)
+{
+    proto_item *wi;
+    proto_tree *wt;
+    if (!tree || (!q->param_recs && !q->stdin_data && !q->resp && !q->body_rec && !q->stderr_data))
+        return;
+    wi = proto_tree_add_item(tree, hf_fastcgi_whole, tvb, 0, 0, ENC_NA);
+    proto_item_set_generated(wi);
+    wt = proto_item_add_subtree(wi, ett_fastcgi_whole);
+    whole_params(wt, tvb, pinfo, q);
+    whole_bytes(wt, tvb, pinfo, hf_fastcgi_whole_stdin, q->stdin_data, q->stdin_len, q->stdin_cut);
+    whole_stdout(wt, tvb, q);
+    whole_bytes(wt, tvb, pinfo, hf_fastcgi_whole_stderr, q->stderr_data, q->stderr_len, q->stderr_cut);
+}
+
+/* Requests the decoder delivered with these results. */
+static void
+add_ended_requests(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const fastcgi_record *r, guint32 idx,
+                   gboolean separate)
+{
+    guint i;
+    for (i = 0; i < r->nended; i++) {
+        fastcgi_frame_request *fq = frame_req(pinfo, tree, tvb, r->ended[i], idx, separate);
+        add_tx_summary(fq, tvb, r->ended[i]);
+        add_whole_request(fq->tree, tvb, pinfo, r->ended[i]);
+    }
+}
+
+/* Bytes of the name's length field, from where the decoder placed the pair
+ * and its name: the two length fields together take 2, 5 or 8 bytes (1 or 4
+ * each); 5 is 1+4 or 4+1, told apart by which declared length needs four
+ * bytes. 0: not known (the pair is not inside this record, or both lengths
+ * fit one byte yet one field took four). */
+static gint
+param_name_len_size(const fastcgi_param *p)
+{
+    gint both;
+    if (p->pair_off < 0 || p->name_off < 0)
+        return 0;
+    both = p->name_off - p->pair_off;
+    if (both == 2 || both == 8)
+        return both / 2;
+    if (both == 5 && p->name_len > 127)
+        return 4;
+    if (both == 5 && p->value_len > 127)
+        return 1;
+    return 0;
+}
+
+/* The name and value lengths: wire fields where the pair lies in this
+ * record, else what the decoder declared (generated). */
+static void
+add_param_lengths(proto_tree *pt, tvbuff_t *tvb, const fastcgi_param *p)
+{
+    gint nsize = param_name_len_size(p);
+    if (nsize) {
+        gint vsize = p->name_off - p->pair_off - nsize;
+        proto_tree_add_uint(pt, hf_fastcgi_param_name_len, tvb, p->pair_off, nsize, p->name_len);
+        proto_tree_add_uint(pt, hf_fastcgi_param_value_len, tvb, p->pair_off + nsize, vsize, p->value_len);
+        return;
+    }
+    proto_item_set_generated(proto_tree_add_uint(pt, hf_fastcgi_param_name_len, tvb, 0, 0, p->name_len));
+    proto_item_set_generated(proto_tree_add_uint(pt, hf_fastcgi_param_value_len, tvb, 0, 0, p->value_len));
+}
+
+/* One name-value pair: its label escaped, its lengths, name and value at
+ * their bytes in the record when they lie in it (else generated). */
+static void
+add_param(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, const fastcgi_param *p)
+{
+    gint off = p->pair_off >= 0 ? p->pair_off : 0, len = p->pair_off >= 0 ? p->pair_len : 0;
+    proto_item *pi;
+    proto_tree *pt;
+    if (!label_shown(tree, hf_fastcgi_param))
+        pi = proto_tree_add_string(tree, hf_fastcgi_param, tvb, off, len, p->name);
+    else
+        pi = proto_tree_add_string_format(tree, hf_fastcgi_param, tvb, off, len, p->name,
+                                          "%s = %s%s", esc(pinfo, p->name), esc(pinfo, p->value),
+                                          p->pair_off < 0 && p->straddled ? " [spans two records]" : "");
+    pt = proto_item_add_subtree(pi, ett_fastcgi_param);
+    add_param_lengths(pt, tvb, p);
+    if (p->name_off >= 0)
+        proto_tree_add_string(pt, hf_fastcgi_param_name, tvb, p->name_off, (gint)strlen(p->name), p->name);
+    else
+        proto_item_set_generated(proto_tree_add_string(pt, hf_fastcgi_param_name, tvb, 0, 0, p->name));
+    if (p->value_off >= 0)
+        proto_tree_add_string(pt, hf_fastcgi_param_value, tvb, p->value_off, (gint)strlen(p->value), p->value);
+    else
+        proto_item_set_generated(proto_tree_add_string(pt, hf_fastcgi_param_value, tvb, 0, 0, p->value));
+    if (p->straddled)
+        proto_item_set_generated(proto_tree_add_boolean(pt, hf_fastcgi_param_straddled, tvb, 0, 0, TRUE));
+}
+
+/* Is any item of a pair shown (a printed tree, one of its fields asked
+ * for by a filter, a column or -e)? If not, Wireshark fakes every item of
+ * it: ~650 instructions a pair for nothing in a filter-only run. */
+static gboolean
+params_shown(proto_tree *tree)
+{
+    return proto_field_is_referenced(tree, hf_fastcgi_param) ||
+           proto_field_is_referenced(tree, hf_fastcgi_param_name) ||
+           proto_field_is_referenced(tree, hf_fastcgi_param_value) ||
+           proto_field_is_referenced(tree, hf_fastcgi_param_name_len) ||
+           proto_field_is_referenced(tree, hf_fastcgi_param_value_len) ||
+           proto_field_is_referenced(tree, hf_fastcgi_param_straddled);
+}
+
+static void
+add_params(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, const fastcgi_record *r)
+{
+    guint i;
+    if (!r->nparams || !params_shown(tree))
+        return;
+    for (i = 0; i < r->nparams; i++)
+        add_param(tree, tvb, pinfo, &r->params[i]);
+}
+
+static void
+add_response(proto_tree *tree, tvbuff_t *tvb, const fastcgi_response *resp)
 {
     proto_item *ti, *it;
     proto_tree *rt;
     guint i;
-    ti = proto_tree_add_uint(tree, hf_resp_status, tvb, 0, 0, (guint32)resp->status);
+    ti = proto_tree_add_uint(tree, hf_fastcgi_resp_status, tvb, 0, 0, (guint32)resp->status);
     proto_item_set_generated(ti);
-    rt = proto_item_add_subtree(ti, ett_response);
+    rt = proto_item_add_subtree(ti, ett_fastcgi_response);
     if (resp->status_line) {
-        it = proto_tree_add_string(rt, hf_status_line, tvb, 0, 0, resp->status_line);
+        it = proto_tree_add_string(rt, hf_fastcgi_status_line, tvb, 0, 0, resp->status_line);
         proto_item_set_generated(it);
     }
     if (resp->content_type) {
-        it = proto_tree_add_string(rt, hf_content_type, tvb, 0, 0, resp->content_type);
+        it = proto_tree_add_string(rt, hf_fastcgi_content_type, tvb, 0, 0, resp->content_type);
         proto_item_set_generated(it);
     }
     for (i = 0; i < resp->nheaders; i++) {
-        it = proto_tree_add_string(rt, hf_resp_header, tvb, 0, 0, resp->headers[i]);
+        it = proto_tree_add_string(rt, hf_fastcgi_resp_header, tvb, 0, 0, resp->headers[i]);
         proto_item_set_generated(it);
     }
-    it = proto_tree_add_uint64(rt, hf_header_len, tvb, 0, 0, resp->header_len);
+    it = proto_tree_add_uint64(rt, hf_fastcgi_header_len, tvb, 0, 0, resp->header_len);
     proto_item_set_generated(it);
-    (void)body_off;
 }
 
 static void
-dissect_body(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const fcgi_rec *r)
+dissect_body(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const fastcgi_record *r)
 {
     tvbuff_t *btvb;
     dissector_handle_t h = NULL;
@@ -1581,8 +1941,11 @@ dissect_body(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const fcgi_rec
         return;
     btvb = tvb_new_child_real_data(tvb, r->body, r->body_len, r->body_len);
     add_new_data_source(pinfo, btvb, "FastCGI response body");
-    it = proto_tree_add_item(tree, hf_body, btvb, 0, -1, ENC_NA);
+    it = proto_tree_add_item(tree, hf_fastcgi_body, btvb, 0, -1, ENC_NA);
     proto_item_set_generated(it);
+    if (r->body_cut)
+        proto_item_append_text(it, " (only the first %u bytes: the rest is past the fastcgi.body_cap "
+                               "preference or missing from the capture)", r->body_len);
     if (r->body_type && media_type_table) {
         const char *sc = strchr(r->body_type, ';');
         size_t n = sc ? (size_t)(sc - r->body_type) : strlen(r->body_type);
@@ -1597,7 +1960,13 @@ dissect_body(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const fcgi_rec
      * reassembled record fails too (the decoder would miss those bytes).
      * Leave room for that and for nested content: later bodies in such a
      * frame are shown as bytes only. */
-    if (h && wmem_list_count(pinfo->layers) + FCGI_LAYER_MARGIN >= FCGI_MAX_LAYERS) {
+    /* Nothing would read what the content dissector adds (no columns, no
+     * printed tree, no filter on its fields: priming a field marks its
+     * protocol referenced), as in a filter-only `tshark -Y fastcgi` over a
+     * big capture: the body stays bytes. */
+    if (h && !pinfo->cinfo && !proto_field_is_referenced(tree, dissector_handle_get_protocol_index(h)))
+        h = NULL;
+    if (h && wmem_list_count(pinfo->layers) + FASTCGI_LAYER_MARGIN >= FASTCGI_MAX_LAYERS) {
         proto_item_append_text(it, " (not dissected: too many protocol layers in this frame)");
         h = NULL;
     }
@@ -1617,11 +1986,58 @@ dissect_body(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const fcgi_rec
     }
 }
 
+/* ---- File > Export Objects > FastCGI -------------------------------------- */
+
+/* The file name of a response body: the last part of the request's path
+ * (REQUEST_URI without its query, else the script), "index" for a path
+ * ending in "/". Export Objects makes it safe for the file system. */
+static gchar *
+eo_filename(const fastcgi_request *q)
+{
+    const char *path = q->uri ? q->uri : q->p_uri;
+    const char *base;
+    size_t n;
+    if (!path || !path[0])
+        path = q->script ? q->script : req_script(q);
+    if (!path || !path[0])
+        return g_strdup("response");
+    n = strcspn(path, "?#");
+    base = path;
+    for (const char *c = path; c < path + n; c++)
+        if (*c == '/')
+            base = c + 1;
+    if (base == path + n)
+        return g_strdup("index");
+    return g_strndup(base, (gsize)(path + n - base));
+}
+
+/* One response body (after the CGI header block, up to fastcgi.body_cap)
+ * into the Export Objects list, queued on the record that carries it. */
+static tap_packet_status
+fastcgi_eo_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt _U_, const void *data,
+                  tap_flags_t flags _U_)
+{
+    export_object_list_t *list = (export_object_list_t *)tapdata;
+    const fastcgi_record *r = (const fastcgi_record *)data;
+    export_object_entry_t *e;
+    if (!r || !r->body || !r->body_req)
+        return TAP_PACKET_DONT_REDRAW;
+    e = g_new0(export_object_entry_t, 1);
+    e->pkt_num = pinfo->num;
+    e->hostname = g_strdup(r->body_req->p_host ? r->body_req->p_host : "");
+    e->content_type = g_strdup(r->body_type ? r->body_type : "");
+    e->filename = eo_filename(r->body_req);
+    e->payload_len = r->body_len;
+    e->payload_data = (guint8 *)g_memdup2(r->body, r->body_len);
+    list->add_entry(list->gui_data, e);
+    return TAP_PACKET_REDRAW;
+}
+
 static char *
-info_for_record(packet_info *pinfo, const fsd_header *h, const fcgi_rec *r)
+info_for_record(packet_info *pinfo, const fsd_header *h, const fastcgi_record *r)
 {
     wmem_strbuf_t *s = wmem_strbuf_new(pinfo->pool, fsd_type_name(h->type));
-    const fcgi_req *q = r ? r->req : NULL;
+    const fastcgi_request *q = r ? r->req : NULL;
     gboolean eos = h->content_length == 0;
 
     if (h->type < 1 || h->type > FSD_MAX_KNOWN_TYPE)
@@ -1685,7 +2101,7 @@ info_for_record(packet_info *pinfo, const fsd_header *h, const fcgi_rec *r)
         if (r) {
             guint i;
             for (i = 0; i < r->nparams && i < 4; i++) {
-                const fcgi_param *p = &r->params[i];
+                const fastcgi_param *p = &r->params[i];
                 const char *pn = format_text(pinfo->pool, (const guchar *)p->name, strlen(p->name));
                 if (h->type == FSD_GET_VALUES_RESULT)
                     wmem_strbuf_append_printf(s, " %s=%s", pn,
@@ -1707,38 +2123,75 @@ info_for_record(packet_info *pinfo, const fsd_header *h, const fcgi_rec *r)
 
 /* The frame's one "FastCGI (fcgiscope)" item: TCP calls the dissector once
  * for a reassembled record and once for the rest of the segment; a second
- * top-level item would count the frame twice in Protocol Hierarchy. */
+ * top-level item would count the frame twice in Protocol Hierarchy. Its
+ * text sums up the frame: the first records' Info, then how many more. */
+typedef struct fastcgi_top_item {
+    proto_item *item;
+    proto_tree *tree;
+    guint nrecs;
+    wmem_strbuf_t *summary;  /* the first records' Info */
+} fastcgi_top_item;
+
+#define FASTCGI_TOP_SUMMARY_RECORDS 3
+
+static fastcgi_top_item *
+frame_top(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, gint len)
+{
+    fastcgi_top_item *top = (fastcgi_top_item *)p_get_proto_data(pinfo->pool, pinfo, proto_fastcgi, KEY_TOP_ITEM);
+    if (top || !tree)
+        return top;
+    top = wmem_new0(pinfo->pool, fastcgi_top_item);
+    top->item = proto_tree_add_item(tree, proto_fastcgi, tvb, 0, len, ENC_NA);
+    top->tree = proto_item_add_subtree(top->item, ett_fastcgi);
+    p_add_proto_data(pinfo->pool, pinfo, proto_fastcgi, KEY_TOP_ITEM, top);
+    return top;
+}
+
 static proto_tree *
 frame_top_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, gint len)
 {
-    proto_tree *ft = (proto_tree *)p_get_proto_data(pinfo->pool, pinfo, proto_fastcgi, 8);
-    proto_item *ti;
-    if (ft || !tree)
-        return ft;
-    ti = proto_tree_add_item(tree, proto_fastcgi, tvb, 0, len, ENC_NA);
-    ft = proto_item_add_subtree(ti, ett_fastcgi);
-    p_add_proto_data(pinfo->pool, pinfo, proto_fastcgi, 8, ft);
-    return ft;
+    fastcgi_top_item *top = frame_top(tvb, pinfo, tree, len);
+    return top ? top->tree : NULL;
+}
+
+/* One record's Info text onto the frame's FastCGI item: the first
+ * FASTCGI_TOP_SUMMARY_RECORDS records, then how many there are. */
+static void
+top_summary_add(packet_info *pinfo, const char *info)
+{
+    fastcgi_top_item *top = (fastcgi_top_item *)p_get_proto_data(pinfo->pool, pinfo, proto_fastcgi, KEY_TOP_ITEM);
+    if (!top)
+        return;
+    top->nrecs++;
+    if (top->nrecs <= FASTCGI_TOP_SUMMARY_RECORDS) {
+        if (!top->summary)
+            top->summary = wmem_strbuf_new(pinfo->pool, "");
+        wmem_strbuf_append_printf(top->summary, "%s%s", top->nrecs == 1 ? "" : ", ", info);
+        proto_item_set_text(top->item, "FastCGI (fcgiscope): %s", wmem_strbuf_get_str(top->summary));
+    } else {
+        proto_item_set_text(top->item, "FastCGI (fcgiscope): %s, ... (%u records)",
+                            wmem_strbuf_get_str(top->summary), top->nrecs);
+    }
 }
 
 static void
 first_call_in_frame(packet_info *pinfo)
 {
-    if (!p_get_proto_data(pinfo->pool, pinfo, proto_fastcgi, 1)) {
-        p_add_proto_data(pinfo->pool, pinfo, proto_fastcgi, 1, GUINT_TO_POINTER(1));
-        col_set_str(pinfo->cinfo, COL_PROTOCOL, "FASTCGI");
+    if (!p_get_proto_data(pinfo->pool, pinfo, proto_fastcgi, KEY_COLUMNS_SET)) {
+        p_add_proto_data(pinfo->pool, pinfo, proto_fastcgi, KEY_COLUMNS_SET, GUINT_TO_POINTER(1));
+        col_set_str(pinfo->cinfo, COL_PROTOCOL, "FastCGI");
         col_clear(pinfo->cinfo, COL_INFO);
     }
 }
 
 /* Data handed between the TCP-level dissector and the record dissector. */
-typedef struct fcgi_pdu_ctx {
+typedef struct fastcgi_pdu_ctx {
     struct tcpinfo *tcpinfo;
-    fcgi_conv *cv;
+    fastcgi_conv *cv;
     fsd_dir dir;
     guint32 base_seq;   /* TCP seq of the first byte of the tvb given to tcp_dissect_pdus */
     guint32 offset;     /* offset of the next record in that tvb */
-} fcgi_pdu_ctx;
+} fastcgi_pdu_ctx;
 
 static guint
 get_fastcgi_pdu_len(packet_info *pinfo _U_, tvbuff_t *tvb, int offset, void *data _U_)
@@ -1752,228 +2205,330 @@ get_fastcgi_pdu_len(packet_info *pinfo _U_, tvbuff_t *tvb, int offset, void *dat
     return fsd_header_record_len(&h);
 }
 
+/* Only part of a record header was captured (snaplen): nothing to decode. */
 static int
-dissect_fastcgi_record(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
+dissect_header_cut(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, fastcgi_pdu_ctx *ctx, guint32 len)
 {
-    fcgi_pdu_ctx *ctx = (fcgi_pdu_ctx *)data;
-    guint32 len = tvb_reported_length(tvb);
-    guint32 caplen = tvb_captured_length(tvb);
-    const guint8 *rec = tvb_get_ptr(tvb, 0, caplen);
-    fsd_header h;
-    fcgi_rec *r = NULL;
-    guint32 rec_seq = 0;
-    gboolean have_seq = ctx && ctx->tcpinfo;
-    gint32 ahead;
-    proto_item *ti, *it;
-    proto_tree *rt, *ht, *bt;
-    char *info;
-    guint i;
-
-    if (caplen < FSD_HEADER_LEN) {
-        /* Only part of a header was captured (snaplen): nothing to decode. */
-        proto_item *pi;
-        first_call_in_frame(pinfo);
-        tree = frame_top_tree(tvb, pinfo, tree, -1);
-        pi = proto_tree_add_item(tree, hf_skipped, tvb, 0, -1, ENC_NA);
-        proto_item_append_text(pi, " (record header cut by the snaplen)");
-        if (have_seq)
-            ctx->offset += len;
-        return (int)len;
-    }
-    fsd_header_unpack(&h, rec);
+    proto_item *pi;
     first_call_in_frame(pinfo);
     tree = frame_top_tree(tvb, pinfo, tree, -1);
-    if (have_seq) {
-        rec_seq = ctx->base_seq + ctx->offset;
+    pi = proto_tree_add_item(tree, hf_fastcgi_skipped, tvb, 0, -1, ENC_NA);
+    proto_item_append_text(pi, " (record header cut by the snaplen)");
+    if (ctx && ctx->tcpinfo)
         ctx->offset += len;
-    }
+    return (int)len;
+}
 
-    if (have_seq && ctx->cv) {
-        fcgi_conv *cv = ctx->cv;
-        if (!PINFO_FD_VISITED(pinfo))
-            cv->show_frame = pinfo->num;
-        fcgi_frame *f = frame_data_get(pinfo, !PINFO_FD_VISITED(pinfo));
-        if (!PINFO_FD_VISITED(pinfo)) {
-            fcgi_dirstate *ds = &cv->dir[ctx->dir];
-            fcgi_frame_rec fr;
-            r = wmem_new0(wmem_file_scope(), fcgi_rec);
-            r->dir = (guint8)ctx->dir;
-            if (!ds->started) {
-                ds->started = TRUE;
-                ds->next_seq = rec_seq;
-            }
-            ahead = (gint32)(ds->next_seq - rec_seq);   /* bytes of it the decoder has */
-            if (ahead >= (gint32)len) {
-                r->retransmission = TRUE;
-            } else if (cv->dec && caplen == len) {
-                guint32 k = ahead > 0 ? (guint32)ahead : 0;
-                cv->cur = r;
-                cv->cur_base = rec;
-                cv->cur_len = len;
-                r->feed_idx = ++cv->nfeeds;
-                if (ahead < 0) {
-                    note_gap(ds, ds->next_seq, rec_seq, pinfo->num);
-                    fsd_conn_gap(cv->dec, ctx->dir, (guint64)(guint32)(-ahead), nstime_ns(&pinfo->abs_ts), pinfo->num);
-                }
-                fsd_conn_feed(cv->dec, ctx->dir, rec + k, len - k, nstime_ns(&pinfo->abs_ts), pinfo->num);
-                cv->cur = NULL;
-                cv->cur_base = NULL;
-                r->tracked = TRUE;
-                ds->next_seq = rec_seq + len;
-                if (ds->hold && ds->hold_seq == rec_seq && k > 0)
-                    merge_hold(r, ds->hold);
-                ds->hold = NULL;
-                ds->hunting = FALSE;
-                bind_request(cv, r);
-            }
-            fr.seq = rec_seq;
-            fr.rec = r;
-            wmem_array_append_one(f->recs, fr);
-        } else if (f) {
-            r = frame_lookup(f->recs, rec_seq, &f->next_rec);
+/* First pass: the whole record (bytes [rec_seq, rec_seq + len) of its
+ * direction) goes to the decoder, less what the decoder already has (its
+ * start, fed when it arrived, or a retransmission); a hole before it is
+ * given as a gap. Returns what the decoder said, stored for later passes. */
+static fastcgi_record *
+feed_record(fastcgi_pdu_ctx *ctx, packet_info *pinfo, fastcgi_frame *f, guint32 rec_seq, const guint8 *rec,
+            guint32 len, guint32 caplen)
+{
+    fastcgi_conv *cv = ctx->cv;
+    fastcgi_direction *ds = &cv->dir[ctx->dir];
+    fastcgi_record *r = wmem_new0(wmem_file_scope(), fastcgi_record);
+    fastcgi_frame_record fr;
+    gint32 ahead;
+
+    r->dir = (guint8)ctx->dir;
+    if (!ds->started) {
+        ds->started = TRUE;
+        ds->next_seq = rec_seq;
+    }
+    ahead = (gint32)(ds->next_seq - rec_seq);   /* bytes of it the decoder has */
+    if (ahead >= (gint32)len) {
+        r->retransmission = TRUE;
+    } else if (cv->dec && caplen == len) {
+        guint32 k = ahead > 0 ? (guint32)ahead : 0;
+        cv->cur = r;
+        cv->cur_base = rec;
+        cv->cur_len = len;
+        r->feed_idx = ++cv->nfeeds;
+        if (ahead < 0) {
+            note_gap(ds, ds->next_seq, rec_seq, pinfo->num);
+            fsd_conn_gap(cv->dec, ctx->dir, (guint64)(guint32)(-ahead), nstime_ns(&pinfo->abs_ts), pinfo->num);
         }
+        fsd_conn_feed(cv->dec, ctx->dir, rec + k, len - k, nstime_ns(&pinfo->abs_ts), pinfo->num);
+        cv->cur = NULL;
+        cv->cur_base = NULL;
+        r->tracked = TRUE;
+        ds->next_seq = rec_seq + len;
+        if (ds->hold && ds->hold_seq == rec_seq && k > 0)
+            merge_hold(r, ds->hold);
+        ds->hold = NULL;
+        ds->hunting = FALSE;
+        bind_request(cv, r);
     }
+    fr.seq = rec_seq;
+    fr.rec = r;
+    frame_append(&f->recs, sizeof fr, &fr);
+    return r;
+}
 
-    /* Info column */
-    info = info_for_record(pinfo, &h, r);
-    if (!p_get_proto_data(pinfo->pool, pinfo, proto_fastcgi, 3)) {
-        p_add_proto_data(pinfo->pool, pinfo, proto_fastcgi, 3, GUINT_TO_POINTER(1));
+/* The stored results of the record at rec_seq: fed now on the first pass,
+ * looked up on later ones. NULL without TCP information. */
+static fastcgi_record *
+record_results(fastcgi_pdu_ctx *ctx, packet_info *pinfo, guint32 rec_seq, const guint8 *rec, guint32 len,
+               guint32 caplen)
+{
+    fastcgi_frame *f;
+    if (!ctx || !ctx->tcpinfo || !ctx->cv)
+        return NULL;
+    if (PINFO_FD_VISITED(pinfo)) {
+        f = frame_data_get(pinfo, FALSE);
+        return f ? frame_lookup(f->recs, rec_seq, &f->next_rec) : NULL;
+    }
+    ctx->cv->show_frame = pinfo->num;
+    f = frame_data_get(pinfo, TRUE);
+    return feed_record(ctx, pinfo, f, rec_seq, rec, len, caplen);
+}
+
+/* The record's text in the Info column: after the frame's TCP text, then
+ * comma-separated. */
+static void
+info_add_record(packet_info *pinfo, const char *info)
+{
+    if (!p_get_proto_data(pinfo->pool, pinfo, proto_fastcgi, KEY_INFO_STARTED)) {
+        p_add_proto_data(pinfo->pool, pinfo, proto_fastcgi, KEY_INFO_STARTED, GUINT_TO_POINTER(1));
         col_append_sep_str(pinfo->cinfo, COL_INFO, " ", info);
     } else {
         col_append_sep_str(pinfo->cinfo, COL_INFO, ", ", info);
     }
+}
 
-    /* Tree */
-    ti = proto_tree_add_string_format(tree, hf_record, tvb, 0, -1, fsd_type_name(h.type), "%s", info);
-    rt = proto_item_add_subtree(ti, ett_record);
-    if (r && r->retransmission) {
-        it = proto_tree_add_item(rt, hf_retransmission, tvb, 0, 0, ENC_NA);
-        proto_item_set_generated(it);
-    }
-    {
-        proto_item *hi = proto_tree_add_item(rt, proto_fastcgi, tvb, 0, FSD_HEADER_LEN, ENC_NA);
-        proto_item_set_text(hi, "Header");
-        ht = proto_item_add_subtree(hi, ett_header);
-    }
-    proto_tree_add_uint(ht, hf_version, tvb, 0, 1, h.version);
-    proto_tree_add_uint(ht, hf_type, tvb, 1, 1, h.type);
-    proto_tree_add_uint(ht, hf_request_id, tvb, 2, 2, h.request_id);
-    proto_tree_add_uint(ht, hf_content_length, tvb, 4, 2, h.content_length);
-    proto_tree_add_uint(ht, hf_padding_length, tvb, 6, 1, h.padding_length);
-    proto_tree_add_uint(ht, hf_reserved, tvb, 7, 1, h.reserved);
-    if (r && r->have_event) {
-        it = proto_tree_add_uint(rt, hf_direction, tvb, 0, 0, r->dir);
-        proto_item_set_generated(it);
-    }
+static void
+add_record_header(proto_tree *rt, tvbuff_t *tvb, const fsd_header *h)
+{
+    proto_item *hi = proto_tree_add_item(rt, proto_fastcgi, tvb, 0, FSD_HEADER_LEN, ENC_NA);
+    proto_tree *ht;
+    proto_item_set_text(hi, "Header");
+    ht = proto_item_add_subtree(hi, ett_fastcgi_header);
+    proto_tree_add_uint(ht, hf_fastcgi_version, tvb, 0, 1, h->version);
+    proto_tree_add_uint(ht, hf_fastcgi_type, tvb, 1, 1, h->type);
+    proto_tree_add_uint(ht, hf_fastcgi_request_id, tvb, 2, 2, h->request_id);
+    proto_tree_add_uint(ht, hf_fastcgi_content_length, tvb, 4, 2, h->content_length);
+    proto_tree_add_uint(ht, hf_fastcgi_padding_length, tvb, 6, 1, h->padding_length);
+    proto_tree_add_uint(ht, hf_fastcgi_reserved, tvb, 7, 1, h->reserved);
+}
 
-    {
-        guint32 clen = h.content_length;
-        guint32 avail = caplen > FSD_HEADER_LEN ? caplen - FSD_HEADER_LEN : 0;
-        const guint8 *body = rec + FSD_HEADER_LEN;
-        if (clen > avail)
-            clen = avail;
-        if (h.content_length == 0 && h.type >= FSD_PARAMS && h.type <= FSD_DATA) {
-            it = proto_tree_add_boolean(rt, hf_eos, tvb, 0, FSD_HEADER_LEN, TRUE);
-            proto_item_set_generated(it);
-        }
-        if (clen) {
-            proto_item *bi = proto_tree_add_item(rt, proto_fastcgi, tvb, FSD_HEADER_LEN, clen, ENC_NA);
-            proto_item_set_text(bi, "Body (%u bytes)", clen);
-            bt = proto_item_add_subtree(bi, ett_body);
-            switch (h.type) {
-            case FSD_BEGIN_REQUEST: {
-                fsd_begin_body b;
-                if (fsd_begin_body_unpack(&b, body, clen)) {
-                    proto_item *fi;
-                    proto_tree *ft;
-                    proto_tree_add_uint(bt, hf_role, tvb, 8, 2, b.role);
-                    fi = proto_tree_add_uint(bt, hf_flags, tvb, 10, 1, b.flags);
-                    ft = proto_item_add_subtree(fi, ett_flags);
-                    proto_tree_add_boolean(ft, hf_flags_keep_conn, tvb, 10, 1, b.flags);
-                    proto_tree_add_bytes(bt, hf_body_reserved, tvb, 11, 5, b.reserved);
-                }
-                break;
-            }
-            case FSD_END_REQUEST: {
-                fsd_end_body b;
-                if (fsd_end_body_unpack(&b, body, clen)) {
-                    proto_tree_add_uint(bt, hf_app_status, tvb, 8, 4, b.app_status);
-                    proto_tree_add_uint(bt, hf_protocol_status, tvb, 12, 1, b.protocol_status);
-                    proto_tree_add_bytes(bt, hf_body_reserved, tvb, 13, 3, b.reserved);
-                }
-                break;
-            }
-            case FSD_UNKNOWN_TYPE: {
-                fsd_unknown_type_body b;
-                if (fsd_unknown_type_body_unpack(&b, body, clen)) {
-                    proto_tree_add_uint(bt, hf_unknown_type_type, tvb, 8, 1, b.type);
-                    proto_tree_add_bytes(bt, hf_body_reserved, tvb, 9, 7, b.reserved);
-                }
-                break;
-            }
-            case FSD_PARAMS:
-            case FSD_GET_VALUES:
-            case FSD_GET_VALUES_RESULT:
-                if (r && r->tracked) {
-                    add_params(bt, tvb, pinfo, r);
-                } else {
-                    /* Not tracked (retransmission, no TCP info): pairs of this record alone. */
-                    size_t pos = 0;
-                    fsd_nv nv;
-                    while (fsd_nv_next(body, clen, &pos, &nv) == 1) {
-                        const char *nm = file_strndup(body + nv.name_offset, nv.name_len);
-                        const char *vl = file_strndup(body + nv.value_offset, nv.value_len);
-                        proto_item *pi = proto_tree_add_string_format(bt, hf_param, tvb,
-                            FSD_HEADER_LEN + (gint)nv.offset, (gint)nv.total_len, nm, "%s = %s",
-                            esc(pinfo, nm), esc(pinfo, vl));
-                        proto_tree *pt = proto_item_add_subtree(pi, ett_param);
-                        proto_tree_add_string(pt, hf_param_name, tvb, FSD_HEADER_LEN + (gint)nv.name_offset, nv.name_len, nm);
-                        proto_tree_add_string(pt, hf_param_value, tvb, FSD_HEADER_LEN + (gint)nv.value_offset, nv.value_len, vl);
-                    }
-                }
-                break;
-            case FSD_STDIN:
-            case FSD_STDOUT:
-            case FSD_STDERR:
-            case FSD_DATA:
-                proto_tree_add_item(bt, h.type == FSD_STDIN ? hf_stdin : h.type == FSD_STDOUT ? hf_stdout :
-                                        h.type == FSD_STDERR ? hf_stderr : hf_data,
-                                    tvb, FSD_HEADER_LEN, clen, ENC_NA);
-                break;
-            default:
-                proto_tree_add_item(bt, hf_content, tvb, FSD_HEADER_LEN, clen, ENC_NA);
-                break;
-            }
-        }
-        if (h.padding_length && caplen > FSD_HEADER_LEN + (guint32)h.content_length)
-            proto_tree_add_item(rt, hf_padding, tvb, FSD_HEADER_LEN + h.content_length,
-                                MIN((guint32)h.padding_length, caplen - FSD_HEADER_LEN - h.content_length), ENC_NA);
-    }
+static void
+add_begin_body(proto_tree *bt, tvbuff_t *tvb, const guint8 *body, guint32 clen)
+{
+    fsd_begin_body b;
+    proto_item *fi;
+    proto_tree *ft;
+    if (!fsd_begin_body_unpack(&b, body, clen))
+        return;
+    proto_tree_add_uint(bt, hf_fastcgi_role, tvb, 8, 2, b.role);
+    fi = proto_tree_add_uint(bt, hf_fastcgi_flags, tvb, 10, 1, b.flags);
+    ft = proto_item_add_subtree(fi, ett_fastcgi_flags);
+    proto_tree_add_boolean(ft, hf_fastcgi_flags_keep_conn, tvb, 10, 1, b.flags);
+    proto_tree_add_bytes(bt, hf_fastcgi_body_reserved, tvb, 11, 5, b.reserved);
+}
 
-    if (r) {
-        const fcgi_req *q = r->req;
-        if (r->resp)
-            add_response(rt, tvb, r->resp, 0);
-        if (q) {
-            fcgi_frame_req *fq = frame_req(pinfo, rt, tvb, q, r->feed_idx, FALSE);
-            if (r->end_here)
-                add_end_summary(fq, tvb, q);
-            else if (r->first_response)
-                add_ttfb_once(fq, tvb, q);
-        }
-        add_ended_requests(tvb, pinfo, rt, r, r->feed_idx, FALSE);
-        /* (anomalies of the record's first bytes are shown with its hold,
-         * in the frame that carried them) */
-        for (i = 0; i < r->nanom; i++)
-            add_expert(tvb, pinfo, rt, &r->anom[i]);
-        if (r->body)
-            dissect_body(tvb, pinfo, rt, r);
-        if (have_tap_listener(fastcgi_tap)) {
-            build_tap(r, h.type);
-            queue_tap(pinfo, &r->tap);
+static void
+add_end_body(proto_tree *bt, tvbuff_t *tvb, const guint8 *body, guint32 clen)
+{
+    fsd_end_body b;
+    if (!fsd_end_body_unpack(&b, body, clen))
+        return;
+    proto_tree_add_uint(bt, hf_fastcgi_app_status, tvb, 8, 4, b.app_status);
+    proto_tree_add_uint(bt, hf_fastcgi_protocol_status, tvb, 12, 1, b.protocol_status);
+    proto_tree_add_bytes(bt, hf_fastcgi_body_reserved, tvb, 13, 3, b.reserved);
+}
+
+static void
+add_unknown_type_body(proto_tree *bt, tvbuff_t *tvb, const guint8 *body, guint32 clen)
+{
+    fsd_unknown_type_body b;
+    if (!fsd_unknown_type_body_unpack(&b, body, clen))
+        return;
+    proto_tree_add_uint(bt, hf_fastcgi_unknown_type_type, tvb, 8, 1, b.type);
+    proto_tree_add_bytes(bt, hf_fastcgi_body_reserved, tvb, 9, 7, b.reserved);
+}
+
+/* The name-value pairs of a record the decoder did not take (a
+ * retransmission, no TCP information): the pairs of this record alone, as
+ * the decoder's iterator finds them, shown like tracked ones. */
+static void
+add_untracked_params(proto_tree *bt, tvbuff_t *tvb, packet_info *pinfo, const guint8 *body, guint32 clen)
+{
+    size_t pos = 0;
+    fsd_nv nv;
+    while (fsd_nv_next(body, clen, &pos, &nv) == 1) {
+        fastcgi_param p;
+        memset(&p, 0, sizeof p);
+        p.name = wmem_strndup(pinfo->pool, (const char *)body + nv.name_offset, nv.name_len);
+        p.value = wmem_strndup(pinfo->pool, (const char *)body + nv.value_offset, nv.value_len);
+        p.name_len = nv.name_len;
+        p.value_len = nv.value_len;
+        p.pair_off = FSD_HEADER_LEN + (gint32)nv.offset;
+        p.pair_len = (gint32)nv.total_len;
+        p.name_off = FSD_HEADER_LEN + (gint32)nv.name_offset;
+        p.value_off = FSD_HEADER_LEN + (gint32)nv.value_offset;
+        add_param(bt, tvb, pinfo, &p);
+    }
+}
+
+static int
+stream_hf(guint8 type)
+{
+    switch (type) {
+    case FSD_STDIN: return hf_fastcgi_stdin;
+    case FSD_STDOUT: return hf_fastcgi_stdout;
+    case FSD_STDERR: return hf_fastcgi_stderr;
+    default: return hf_fastcgi_data;
+    }
+}
+
+/* The record's content (its captured part) by type, and its padding. */
+static void
+add_record_body(proto_tree *rt, tvbuff_t *tvb, packet_info *pinfo, const fsd_header *h, const fastcgi_record *r,
+                const guint8 *rec, guint32 caplen)
+{
+    guint32 clen = h->content_length;
+    guint32 avail = caplen > FSD_HEADER_LEN ? caplen - FSD_HEADER_LEN : 0;
+    const guint8 *body = rec + FSD_HEADER_LEN;
+    proto_item *bi;
+    proto_tree *bt;
+
+    if (clen > avail)
+        clen = avail;
+    if (h->content_length == 0 && h->type >= FSD_PARAMS && h->type <= FSD_DATA)
+        proto_item_set_generated(proto_tree_add_boolean(rt, hf_fastcgi_eos, tvb, 0, FSD_HEADER_LEN, TRUE));
+    if (clen) {
+        bi = proto_tree_add_item(rt, proto_fastcgi, tvb, FSD_HEADER_LEN, clen, ENC_NA);
+        proto_item_set_text(bi, "Body (%u bytes)", clen);
+        bt = proto_item_add_subtree(bi, ett_fastcgi_body);
+        switch (h->type) {
+        case FSD_BEGIN_REQUEST:
+            add_begin_body(bt, tvb, body, clen);
+            break;
+        case FSD_END_REQUEST:
+            add_end_body(bt, tvb, body, clen);
+            break;
+        case FSD_UNKNOWN_TYPE:
+            add_unknown_type_body(bt, tvb, body, clen);
+            break;
+        case FSD_PARAMS:
+        case FSD_GET_VALUES:
+        case FSD_GET_VALUES_RESULT:
+            if (r && r->tracked)
+                add_params(bt, tvb, pinfo, r);
+            else
+                add_untracked_params(bt, tvb, pinfo, body, clen);
+            break;
+        case FSD_STDIN:
+        case FSD_STDOUT:
+        case FSD_STDERR:
+        case FSD_DATA:
+            proto_tree_add_item(bt, stream_hf(h->type), tvb, FSD_HEADER_LEN, clen, ENC_NA);
+            break;
+        default:
+            proto_tree_add_item(bt, hf_fastcgi_content, tvb, FSD_HEADER_LEN, clen, ENC_NA);
+            break;
         }
     }
+    if (h->padding_length && caplen > FSD_HEADER_LEN + (guint32)h->content_length)
+        proto_tree_add_item(rt, hf_fastcgi_padding, tvb, FSD_HEADER_LEN + h->content_length,
+                            MIN((guint32)h->padding_length, caplen - FSD_HEADER_LEN - h->content_length), ENC_NA);
+}
+
+/* What the decoder said while it took the record: the response header,
+ * the request's summary, requests that ended, anomalies, the body. */
+static void
+add_record_results(proto_tree *rt, tvbuff_t *tvb, packet_info *pinfo, const fsd_header *h, fastcgi_record *r)
+{
+    const fastcgi_request *q = r->req;
+    guint i;
+    if (r->resp)
+        add_response(rt, tvb, r->resp);
+    if (q) {
+        fastcgi_frame_request *fq = frame_req(pinfo, rt, tvb, q, r->feed_idx, FALSE);
+        if (r->end_here)
+            add_end_summary(fq, tvb, q);
+        else if (r->first_response)
+            add_ttfb_once(fq, tvb, q);
+    }
+    add_ended_requests(tvb, pinfo, rt, r, r->feed_idx, FALSE);
+    /* (anomalies of the record's first bytes are shown with its hold,
+     * in the frame that carried them) */
+    for (i = 0; i < r->nanom; i++)
+        add_expert(tvb, pinfo, rt, &r->anom[i]);
+    if (r->body) {
+        dissect_body(tvb, pinfo, rt, r);
+        if (have_tap_listener(fastcgi_eo_tap))
+            tap_queue_packet(fastcgi_eo_tap, pinfo, r);
+    }
+    if (have_tap_listener(fastcgi_tap)) {
+        build_tap(r, h->type);
+        queue_tap(pinfo, &r->tap);
+    }
+}
+
+/* One record, as tcp_dissect_pdus hands it over (whole, or cut by the
+ * snaplen): fed to the decoder on the first pass, then shown. */
+static int
+dissect_fastcgi_record(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
+{
+    fastcgi_pdu_ctx *ctx = (fastcgi_pdu_ctx *)data;
+    guint32 len = tvb_reported_length(tvb);
+    guint32 caplen = tvb_captured_length(tvb);
+    const guint8 *rec = tvb_get_ptr(tvb, 0, caplen);
+    fsd_header h;
+    fastcgi_record *r;
+    guint32 rec_seq = 0;
+    proto_item *ti;
+    proto_tree *rt;
+    char *info;
+
+    if (caplen < FSD_HEADER_LEN)
+        return dissect_header_cut(tvb, pinfo, tree, ctx, len);
+    fsd_header_unpack(&h, rec);
+    first_call_in_frame(pinfo);
+    tree = frame_top_tree(tvb, pinfo, tree, -1);
+    if (ctx && ctx->tcpinfo) {
+        rec_seq = ctx->base_seq + ctx->offset;
+        ctx->offset += len;
+    }
+    r = record_results(ctx, pinfo, rec_seq, rec, len, caplen);
+
+    /* The record's text for the Info column, the record item and the top
+     * item: not built when none of them is shown (a filter-only run) */
+    if ((pinfo->cinfo && col_get_writable(pinfo->cinfo, COL_INFO)) || label_shown(tree, hf_fastcgi_record)) {
+        info = info_for_record(pinfo, &h, r);
+        top_summary_add(pinfo, info);
+        info_add_record(pinfo, info);
+        ti = proto_tree_add_string_format(tree, hf_fastcgi_record, tvb, 0, -1, fsd_type_name(h.type), "%s", info);
+    } else {
+        ti = proto_tree_add_string(tree, hf_fastcgi_record, tvb, 0, -1, fsd_type_name(h.type));
+    }
+    rt = proto_item_add_subtree(ti, ett_fastcgi_record);
+    if (r && r->retransmission)
+        proto_item_set_generated(proto_tree_add_item(rt, hf_fastcgi_retransmission, tvb, 0, 0, ENC_NA));
+    add_record_header(rt, tvb, &h);
+    if (r && r->have_event)
+        proto_item_set_generated(proto_tree_add_uint(rt, hf_fastcgi_direction, tvb, 0, 0, r->dir));
+    add_record_body(rt, tvb, pinfo, &h, r, rec, caplen);
+    if (r)
+        add_record_results(rt, tvb, pinfo, &h, r);
     return (int)len;
+}
+
+/* Requests that ended here without END_REQUEST (a reset, a close, the
+ * application killed, a gap) are named in the Info column. */
+static void
+info_unfinished_requests(packet_info *pinfo, const fastcgi_record *r)
+{
+    guint i;
+    for (i = 0; i < r->nended; i++) {
+        const fastcgi_request *q = r->ended[i];
+        if (q->end_reason && strcmp(q->end_reason, "complete") != 0)
+            col_append_sep_fstr(pinfo->cinfo, COL_INFO, " ", "[FastCGI request id %u %s]", q->id, q->end_reason);
+    }
 }
 
 /* What the decoder said while it took bytes that are no record of their
@@ -1982,10 +2537,14 @@ dissect_fastcgi_record(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void
  * the requests that ended there and the anomalies, queued on the tap as
  * one pseudo record (record_type -2 for a segment, -1 for the end). */
 static void
-show_results(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, fcgi_rec *sr, int record_type)
+show_results(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, fastcgi_record *sr, int record_type)
 {
     guint i;
     add_ended_requests(tvb, pinfo, tree, sr, sr->feed_idx ? sr->feed_idx : G_MAXUINT32, record_type == -1);
+    /* (not at the connection's end, shown only after a first pass: the
+     * Info column stays the same in one pass and two) */
+    if (record_type != -1)
+        info_unfinished_requests(pinfo, sr);
     for (i = 0; i < sr->nanom; i++)
         add_expert(tvb, pinfo, tree, &sr->anom[i]);
     if ((sr->nanom || sr->nended) && have_tap_listener(fastcgi_tap)) {
@@ -1997,49 +2556,213 @@ show_results(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, fcgi_rec *sr, 
 /* Connection-end results (postseq): shown once, under "Connection end" on
  * the conversation's last FastCGI frame. */
 static void
-show_late(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, fcgi_conv *cv)
+show_late(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, fastcgi_conv *cv)
 {
     proto_item *ti;
     proto_tree *lt;
     if (!cv->late || pinfo->num != cv->show_frame || !cv->finished)
         return;
-    if (p_get_proto_data(pinfo->pool, pinfo, proto_fastcgi, 2))
+    if (p_get_proto_data(pinfo->pool, pinfo, proto_fastcgi, KEY_CONN_END_SHOWN))
         return;
-    p_add_proto_data(pinfo->pool, pinfo, proto_fastcgi, 2, GUINT_TO_POINTER(1));
-    ti = proto_tree_add_item(tree, hf_conn_end, tvb, 0, 0, ENC_NA);
+    p_add_proto_data(pinfo->pool, pinfo, proto_fastcgi, KEY_CONN_END_SHOWN, GUINT_TO_POINTER(1));
+    ti = proto_tree_add_item(tree, hf_fastcgi_conn_end, tvb, 0, 0, ENC_NA);
     proto_item_set_generated(ti);
-    lt = proto_item_add_subtree(ti, ett_record);
+    lt = proto_item_add_subtree(ti, ett_fastcgi_record);
     if (cv->untracked_requests || cv->untracked_records) {
-        proto_item *it = proto_tree_add_uint64(lt, hf_untracked_requests, tvb, 0, 0, cv->untracked_requests);
+        proto_item *it = proto_tree_add_uint64(lt, hf_fastcgi_untracked_requests, tvb, 0, 0, cv->untracked_requests);
         proto_item_set_generated(it);
-        it = proto_tree_add_uint64(lt, hf_untracked_records, tvb, 0, 0, cv->untracked_records);
+        it = proto_tree_add_uint64(lt, hf_fastcgi_untracked_records, tvb, 0, 0, cv->untracked_records);
         proto_item_set_generated(it);
         proto_item_append_text(ti, " (%" G_GUINT64_FORMAT " requests not tracked)", cv->untracked_requests);
     }
     show_results(tvb, pinfo, lt, cv->late, -1);
 }
 
-static int
-dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
+/* First pass, a segment captured shorter than it was on the wire (snaplen):
+ * TCP cannot reassemble it. The decoder gets what was captured and a gap
+ * for the rest, as the analyzer gives them. Returns the bytes to skip. */
+static guint32
+feed_snaplen_cut(tvbuff_t *tvb, packet_info *pinfo, fastcgi_conv *cv, fsd_dir dir, guint32 seq,
+                 fastcgi_record *sr)
 {
-    struct tcpinfo *tcpinfo = (struct tcpinfo *)data;
-    guint32 len = tvb_reported_length(tvb);
+    fastcgi_direction *ds = &cv->dir[dir];
+    guint32 len = tvb_reported_length(tvb), caplen = tvb_captured_length(tvb);
+    gint64 now = nstime_ns(&pinfo->abs_ts);
+    fsd_anomaly_event aev;
+    gint32 have = (gint32)(ds->next_seq - seq);
+    guint32 k = have > 0 ? (guint32)have : 0;
+
+    memset(&aev, 0, sizeof aev);
+    aev.id = FSD_A_snaplen_truncated;
+    aev.severity = fsd_anomaly_severity(FSD_A_snaplen_truncated);
+    aev.dir = dir;
+    aev.request_id = -1;
+    aev.at.ns = now;
+    aev.at.tag = pinfo->num;
+    aev.at.set = TRUE;
+    g_snprintf(aev.detail, sizeof aev.detail, "%u of %u bytes captured", caplen, len);
+    add_anom(sr, &aev);
+    if (cv->dec && k < caplen)
+        fsd_conn_feed(cv->dec, dir, tvb_get_ptr(tvb, k, caplen - k), caplen - k, now, pinfo->num);
+    if (cv->dec && k < len)
+        fsd_conn_gap(cv->dec, dir, len - MAX(k, caplen), now, pinfo->num);
+    ds->next_seq = seq + len;
+    ds->hold = NULL;
+    ds->hunting = TRUE;
+    sr->snaplen_cut = TRUE;
+    return caplen;
+}
+
+/* First pass, a direction looking for a record boundary (after a gap, or
+ * a capture that began mid-connection): where records start again, by the
+ * decoder's own resync rule. An offset only more bytes could confirm is
+ * taken too: TCP reassembly then brings those bytes. The decoder sees the
+ * skipped bytes too (it hunts on its own). Returns the bytes to skip. */
+static guint32
+hunt_record_start(tvbuff_t *tvb, packet_info *pinfo, fastcgi_conv *cv, fsd_dir dir, guint32 seq)
+{
+    fastcgi_direction *ds = &cv->dir[dir];
     guint32 caplen = tvb_captured_length(tvb);
-    fcgi_pdu_ctx ctx;
-    fcgi_conv *cv;
-    proto_tree *ft;
+    const guint8 *b = tvb_get_ptr(tvb, 0, caplen);
+    size_t undecided = caplen;
+    ptrdiff_t p = fsd_find_resync(b, caplen, false, &undecided);
+    guint32 skip = p >= 0 ? (guint32)p : (guint32)MIN(undecided, (size_t)caplen);
+    if (skip && cv->dec)
+        fsd_conn_feed(cv->dec, dir, b, skip, nstime_ns(&pinfo->abs_ts), pinfo->num);
+    ds->next_seq = seq + skip;
+    if (skip < caplen)
+        ds->hunting = FALSE;
+    return skip;
+}
+
+/* First pass, before the segment's records: bytes missing before it (a
+ * gap for the decoder), a snaplen cut, bytes before a record boundary.
+ * What the decoder said meanwhile is the segment's own pseudo record sr
+ * (its body_len: the bytes skipped), stored when there is something. */
+static fastcgi_record *
+feed_segment_start(tvbuff_t *tvb, packet_info *pinfo, fastcgi_conv *cv, fsd_dir dir, const struct tcpinfo *tcpinfo)
+{
+    fastcgi_direction *ds = &cv->dir[dir];
+    guint32 seq = tcpinfo->seq;
     guint32 skip = 0;
-    tvbuff_t *rtvb;
+    fastcgi_record *sr = wmem_new0(wmem_file_scope(), fastcgi_record);
 
-    if (len == 0)
-        return 0;
-    /* Columns and the FastCGI item only once something is shown: a segment
-     * that only starts a record TCP reassembles stays a TCP row (TCP does
-     * not call us for it again on later passes). */
-    memset(&ctx, 0, sizeof ctx);
-    ctx.tcpinfo = tcpinfo;
+    sr->dir = (guint8)dir;
+    sr->feed_idx = ++cv->nfeeds;
+    cv->cur = sr;
+    cv->cur_base = NULL;
+    if (ds->started && (gint32)(seq - ds->next_seq) > 0 && !tcpinfo->is_reassembled) {
+        /* Bytes are missing before this segment. */
+        note_gap(ds, ds->next_seq, seq, pinfo->num);
+        if (cv->dec)
+            fsd_conn_gap(cv->dec, dir, (guint64)(guint32)(seq - ds->next_seq), nstime_ns(&pinfo->abs_ts),
+                         pinfo->num);
+        ds->hold = NULL;
+        ds->next_seq = seq;
+        ds->hunting = TRUE;
+    }
+    if (!ds->started) {
+        ds->started = TRUE;
+        ds->next_seq = seq;
+    }
+    if (tvb_captured_length(tvb) < tvb_reported_length(tvb) && !tcpinfo->is_reassembled)
+        skip = feed_snaplen_cut(tvb, pinfo, cv, dir, seq, sr);
+    else if (ds->hunting && seq == ds->next_seq)
+        skip = hunt_record_start(tvb, pinfo, cv, dir, seq);
+    cv->cur = NULL;
+    sr->body_len = skip;
+    if (skip || sr->nanom || sr->nended || sr->snaplen_cut) {
+        fastcgi_frame_record fr;
+        fr.seq = seq;
+        fr.rec = sr;
+        frame_append(&frame_data_get(pinfo, TRUE)->skips, sizeof fr, &fr);
+        return sr;
+    }
+    /* Most segments start at a record boundary with nothing to say: their
+     * pseudo record would be kept for the whole file (288 bytes each). */
+    wmem_free(wmem_file_scope(), sr);
+    return NULL;
+}
 
-    cv = get_conv(pinfo, TRUE);
+/* The segment's own results: the skipped bytes, what the decoder said. */
+static void
+show_segment_start(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, fastcgi_record *sr, guint32 skip)
+{
+    guint32 len = tvb_reported_length(tvb), caplen = tvb_captured_length(tvb);
+    proto_tree *ft = NULL;
+    proto_item *it;
+    if (!sr)
+        return;
+    if (skip || sr->snaplen_cut || sr->nanom || sr->nended) {
+        first_call_in_frame(pinfo);
+        ft = frame_top_tree(tvb, pinfo, tree, -1);
+    }
+    if (sr->snaplen_cut) {
+        it = proto_tree_add_item(ft, hf_fastcgi_skipped, tvb, 0, skip, ENC_NA);
+        proto_item_append_text(it, " (segment captured short: %u of %u bytes; not split into records)", caplen, len);
+        col_append_sep_fstr(pinfo->cinfo, COL_INFO, ", ", "[segment cut by snaplen: %u of %u bytes]", caplen, len);
+    } else if (skip) {
+        it = proto_tree_add_item(ft, hf_fastcgi_skipped, tvb, 0, skip, ENC_NA);
+        proto_item_append_text(it, " (not at a record boundary: the capture missed the start of this record)");
+        col_append_sep_fstr(pinfo->cinfo, COL_INFO, ", ", "[%u bytes before a record boundary]", skip);
+    }
+    show_results(tvb, pinfo, ft, sr, -2);
+}
+
+/* First pass, after tcp_dissect_pdus asked for more bytes: the tail of
+ * this tvb starts a record TCP will reassemble later. The decoder takes
+ * its bytes now, stamped with this frame (as the analyzer does), and what
+ * it says meanwhile is this frame's hold: shown here in every pass, its
+ * pairs and response header joining the record once it is complete. */
+static void
+feed_record_start(tvbuff_t *tvb, packet_info *pinfo, fastcgi_conv *cv, fsd_dir dir, const struct tcpinfo *tcpinfo)
+{
+    fastcgi_direction *ds = &cv->dir[dir];
+    guint32 caplen = tvb_captured_length(tvb);
+    guint32 off = pinfo->desegment_offset;
+    guint32 pseq = tcpinfo->seq + off;
+    gint32 have = (gint32)(ds->next_seq - pseq);
+    guint32 k = have > 0 ? (guint32)have : 0;
+    fastcgi_record *h;
+    fastcgi_frame *f;
+
+    if (off >= caplen || k >= caplen - off)
+        return;
+    h = wmem_new0(wmem_file_scope(), fastcgi_record);
+    h->dir = (guint8)dir;
+    h->prev_hold = ds->hold && ds->hold_seq == pseq ? ds->hold : NULL;
+    h->feed_idx = ++cv->nfeeds;
+    cv->cur = h;
+    cv->cur_base = NULL;
+    if (have < 0) {
+        note_gap(ds, ds->next_seq, pseq, pinfo->num);
+        fsd_conn_gap(cv->dec, dir, (guint64)(guint32)(-have), nstime_ns(&pinfo->abs_ts), pinfo->num);
+    }
+    fsd_conn_feed(cv->dec, dir, tvb_get_ptr(tvb, off + k, caplen - off - k), caplen - off - k,
+                  nstime_ns(&pinfo->abs_ts), pinfo->num);
+    cv->cur = NULL;
+    /* Its frame shows what the decoder said here (anomalies, requests it
+     * ended), in every pass; only then is it listed there (show_packet_results
+     * skips the others). Nothing joins a hold after its own feed. The
+     * frame's storage is made in any case: a frame with one shows the
+     * (empty) FastCGI item in every pass, as before. */
+    f = frame_data_get(pinfo, TRUE);
+    if (h->nanom || h->nended) {
+        h->in_frame = TRUE;
+        frame_append(&f->holds, sizeof h, &h);
+    }
+    ds->next_seq = pseq + (caplen - off);
+    ds->hold = h;
+    ds->hold_seq = pseq;
+}
+
+/* The conversation of this segment, set up on the first pass: which side
+ * is the application, its decoder, its last frame. */
+static fastcgi_conv *
+segment_conv(tvbuff_t *tvb, packet_info *pinfo, fsd_dir *dir)
+{
+    fastcgi_conv *cv = get_conv(pinfo, TRUE);
+    guint32 caplen = tvb_captured_length(tvb);
     if (!PINFO_FD_VISITED(pinfo)) {
         if (!cv->server_known)
             decide_server(cv, pinfo, tvb_get_ptr(tvb, 0, caplen), caplen);
@@ -2047,111 +2770,103 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
         cv->last_frame = pinfo->num;
         cv->last_ts = pinfo->abs_ts;
     }
-    ctx.cv = cv;
-    ctx.dir = packet_dir(cv, pinfo);
+    *dir = packet_dir(cv, pinfo);
     if (!PINFO_FD_VISITED(pinfo) && cv->tcpd && cv->tcpd->fwd)
-        cv->flow[ctx.dir] = cv->tcpd->fwd;
+        cv->flow[*dir] = cv->tcpd->fwd;
+    return cv;
+}
 
-    ft = NULL;
+static void
+add_media_proto(const gchar *table_name _U_, ftenum_t selector_type _U_, gpointer key _U_, gpointer value,
+                gpointer user_data _U_)
+{
+    dissector_handle_t h = dtbl_entry_get_handle((dtbl_entry_t *)value);
+    int p = h ? dissector_handle_get_protocol_index(h) : -1;
+    guint i;
+    if (p < 0)
+        return;
+    for (i = 0; i < media_protos->len; i++)
+        if (g_array_index(media_protos, int, i) == p)
+            return;
+    g_array_append_val(media_protos, p);
+}
+
+/* Will this (first-pass) dissection read a request's STDIN, STDOUT or
+ * STDERR where it ends: columns (the content dissectors' Info), a printed
+ * tree, a filter on a body field or on a protocol a body can be handed to
+ * (what dissect_body asks before calling a content dissector), an Export
+ * Objects tap? tshark asks the same of every frame of a run; the fields
+ * and protocols a pass references do not change during it, so they are
+ * looked up once a file (streams_referenced, -1: not yet). */
+static gboolean
+streams_read(packet_info *pinfo, proto_tree *tree)
+{
+    static int *const hfs[] = {
+        &hf_fastcgi_body, &hf_fastcgi_whole, &hf_fastcgi_whole_stdin, &hf_fastcgi_whole_stdout,
+        &hf_fastcgi_whole_stdout_header, &hf_fastcgi_whole_body_len, &hf_fastcgi_whole_stderr,
+    };
+    guint i;
+    if (pinfo->cinfo || have_tap_listener(fastcgi_eo_tap))
+        return TRUE;
+    if (!tree)
+        return FALSE;
+    if (PTREE_DATA(tree)->visible)
+        return TRUE;
+    if (streams_referenced >= 0)
+        return streams_referenced;
+    streams_referenced = 0;
+    for (i = 0; i < G_N_ELEMENTS(hfs); i++)
+        if (proto_field_is_referenced(tree, *hfs[i]))
+            streams_referenced = 1;
+    if (!media_protos) {
+        media_protos = g_array_new(FALSE, FALSE, sizeof(int));
+        dissector_table_foreach("media_type", add_media_proto, NULL);
+    }
+    for (i = 0; i < media_protos->len; i++)
+        if (proto_field_is_referenced(tree, g_array_index(media_protos, int, i)))
+            streams_referenced = 1;
+    return streams_referenced;
+}
+
+/* A TCP segment (or reassembled bytes) of a FastCGI conversation. Columns
+ * and the FastCGI item come only once something is shown: a segment that
+ * only starts a record TCP reassembles stays a TCP row (TCP does not call
+ * us for it again on later passes). */
+static int
+dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
+{
+    struct tcpinfo *tcpinfo = (struct tcpinfo *)data;
+    guint32 len = tvb_reported_length(tvb);
+    guint32 caplen = tvb_captured_length(tvb);
+    fastcgi_pdu_ctx ctx;
+    fastcgi_conv *cv;
+    guint32 skip = 0;
+    tvbuff_t *rtvb;
+
+    if (len == 0)
+        return 0;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.tcpinfo = tcpinfo;
+    ctx.cv = cv = segment_conv(tvb, pinfo, &ctx.dir);
+    if (!PINFO_FD_VISITED(pinfo)) {
+        drop_frame_streams(pinfo->num);
+        /* Bodies nothing will read are not collected (keep_bodies off) */
+        keep_streams_after_frame = pref_keep_bodies || have_tap_listener(fastcgi_eo_tap);
+        collect_streams = pref_dissect_body && (keep_streams_after_frame || streams_read(pinfo, tree));
+    }
 
     if (tcpinfo) {
-        fcgi_dirstate *ds = &cv->dir[ctx.dir];
-        guint32 seq = tcpinfo->seq;
-        fcgi_rec *sr = NULL;   /* this segment's own results (gap, resync) */
+        fastcgi_record *sr;   /* this segment's own results (gap, resync) */
         if (!PINFO_FD_VISITED(pinfo)) {
-            fcgi_frame *f = frame_data_get(pinfo, TRUE);
-            gint64 now = nstime_ns(&pinfo->abs_ts);
-            fcgi_frame_rec fr;
-            sr = wmem_new0(wmem_file_scope(), fcgi_rec);
-            sr->dir = (guint8)ctx.dir;
-            sr->feed_idx = ++cv->nfeeds;
-            cv->cur = sr;
-            cv->cur_base = NULL;
-            if (ds->started && (gint32)(seq - ds->next_seq) > 0 && !tcpinfo->is_reassembled) {
-                /* Bytes are missing before this segment. */
-                note_gap(ds, ds->next_seq, seq, pinfo->num);
-                if (cv->dec)
-                    fsd_conn_gap(cv->dec, ctx.dir, (guint64)(guint32)(seq - ds->next_seq), now, pinfo->num);
-                ds->hold = NULL;
-                ds->next_seq = seq;
-                ds->hunting = TRUE;
-            }
-            if (!ds->started) {
-                ds->started = TRUE;
-                ds->next_seq = seq;
-            }
-            if (caplen < len && !tcpinfo->is_reassembled) {
-                /* Captured shorter than it was on the wire (snaplen): TCP
-                 * cannot reassemble it. The decoder gets what was captured
-                 * and a gap for the rest, as the analyzer gives them. */
-                fsd_anomaly_event aev;
-                gint32 have = (gint32)(ds->next_seq - seq);
-                guint32 k = have > 0 ? (guint32)have : 0;
-                memset(&aev, 0, sizeof aev);
-                aev.id = FSD_A_snaplen_truncated;
-                aev.severity = fsd_anomaly_severity(FSD_A_snaplen_truncated);
-                aev.dir = ctx.dir;
-                aev.request_id = -1;
-                aev.at.ns = now;
-                aev.at.tag = pinfo->num;
-                aev.at.set = TRUE;
-                g_snprintf(aev.detail, sizeof aev.detail, "%u of %u bytes captured", caplen, len);
-                add_anom(sr, &aev);
-                if (cv->dec && k < caplen)
-                    fsd_conn_feed(cv->dec, ctx.dir, tvb_get_ptr(tvb, k, caplen - k), caplen - k, now, pinfo->num);
-                if (cv->dec && k < len)
-                    fsd_conn_gap(cv->dec, ctx.dir, len - MAX(k, caplen), now, pinfo->num);
-                ds->next_seq = seq + len;
-                ds->hold = NULL;
-                ds->hunting = TRUE;
-                sr->snaplen_cut = TRUE;
-                skip = caplen;
-            } else if (ds->hunting && seq == ds->next_seq) {
-                /* Where records start again: the decoder's own resync rule.
-                 * An offset only more bytes could confirm is taken too: TCP
-                 * reassembly then brings those bytes. */
-                const guint8 *b = tvb_get_ptr(tvb, 0, caplen);
-                size_t undecided = caplen;
-                ptrdiff_t p = fsd_find_resync(b, caplen, false, &undecided);
-                skip = p >= 0 ? (guint32)p : (guint32)MIN(undecided, (size_t)caplen);
-                if (skip && cv->dec) {
-                    /* The decoder sees the skipped bytes too (it hunts on its own). */
-                    fsd_conn_feed(cv->dec, ctx.dir, b, skip, now, pinfo->num);
-                }
-                ds->next_seq = seq + skip;
-                if (skip < caplen)
-                    ds->hunting = FALSE;
-            }
-            cv->cur = NULL;
-            sr->body_len = skip;
-            if (skip || sr->nanom || sr->nended || sr->snaplen_cut) {
-                fr.seq = seq;
-                fr.rec = sr;
-                wmem_array_append_one(f->skips, fr);
-            }
+            sr = feed_segment_start(tvb, pinfo, cv, ctx.dir, tcpinfo);
         } else {
-            fcgi_frame *f = frame_data_get(pinfo, FALSE);
+            fastcgi_frame *f = frame_data_get(pinfo, FALSE);
             guint hint = 0;
-            sr = f ? frame_lookup(f->skips, seq, &hint) : NULL;
-            if (sr)
-                skip = sr->body_len;
+            sr = f ? frame_lookup(f->skips, tcpinfo->seq, &hint) : NULL;
         }
-        if (sr && (skip || sr->snaplen_cut || sr->nanom || sr->nended)) {
-            first_call_in_frame(pinfo);
-            ft = frame_top_tree(tvb, pinfo, tree, -1);
-        }
-        if (sr && sr->snaplen_cut) {
-            proto_item *it = proto_tree_add_item(ft, hf_skipped, tvb, 0, skip, ENC_NA);
-            proto_item_append_text(it, " (segment captured short: %u of %u bytes; not split into records)", caplen, len);
-            col_append_sep_fstr(pinfo->cinfo, COL_INFO, ", ", "[segment cut by snaplen: %u of %u bytes]", caplen, len);
-        } else if (skip) {
-            proto_item *it = proto_tree_add_item(ft, hf_skipped, tvb, 0, skip, ENC_NA);
-            proto_item_append_text(it, " (not at a record boundary: the capture missed the start of this record)");
-            col_append_sep_fstr(pinfo->cinfo, COL_INFO, ", ", "[%u bytes before a record boundary]", skip);
-        }
-        if (sr)
-            show_results(tvb, pinfo, ft, sr, -2);
-        ctx.base_seq = seq + skip;
+        skip = sr ? sr->body_len : 0;
+        show_segment_start(tvb, pinfo, tree, sr, skip);
+        ctx.base_seq = tcpinfo->seq + skip;
     }
     if (skip >= caplen)
         return (int)caplen;
@@ -2160,40 +2875,8 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
                      get_fastcgi_pdu_len, dissect_fastcgi_record, &ctx);
     if (skip && pinfo->desegment_len)
         pinfo->desegment_offset += skip;
-    if (tcpinfo && !PINFO_FD_VISITED(pinfo) && pinfo->desegment_len && cv->dec) {
-        /* The tail of this tvb starts a record TCP will reassemble later:
-         * the decoder takes its bytes now, stamped with this frame. */
-        fcgi_dirstate *ds = &cv->dir[ctx.dir];
-        guint32 off = pinfo->desegment_offset;
-        if (off < caplen) {
-            guint32 pseq = tcpinfo->seq + off;
-            gint32 have = (gint32)(ds->next_seq - pseq);
-            guint32 k = have > 0 ? (guint32)have : 0;
-            if (k < caplen - off) {
-                fcgi_frame *f = frame_data_get(pinfo, TRUE);
-                /* One hold per frame: what the decoder says while it takes
-                 * these bytes is shown in this frame, in every pass. */
-                fcgi_rec *h = wmem_new0(wmem_file_scope(), fcgi_rec);
-                h->dir = (guint8)ctx.dir;
-                h->prev_hold = ds->hold && ds->hold_seq == pseq ? ds->hold : NULL;
-                wmem_array_append_one(f->holds, h);
-                g_ptr_array_add(cv->holds, h);
-                h->feed_idx = ++cv->nfeeds;
-                cv->cur = h;
-                cv->cur_base = NULL;
-                if (have < 0) {
-                    note_gap(ds, ds->next_seq, pseq, pinfo->num);
-                    fsd_conn_gap(cv->dec, ctx.dir, (guint64)(guint32)(-have), nstime_ns(&pinfo->abs_ts), pinfo->num);
-                }
-                fsd_conn_feed(cv->dec, ctx.dir, tvb_get_ptr(tvb, off + k, caplen - off - k), caplen - off - k,
-                              nstime_ns(&pinfo->abs_ts), pinfo->num);
-                cv->cur = NULL;
-                ds->next_seq = pseq + (caplen - off);
-                ds->hold = h;
-                ds->hold_seq = pseq;
-            }
-        }
-    }
+    if (tcpinfo && !PINFO_FD_VISITED(pinfo) && pinfo->desegment_len && cv->dec)
+        feed_record_start(tvb, pinfo, cv, ctx.dir, tcpinfo);
     return (int)len;
 }
 
@@ -2211,7 +2894,7 @@ tcp_field_of(proto_tree *tree, int hf, guint32 *v)
     a = proto_get_finfo_ptr_array(tree, hf);
     if (!a || a->len == 0)
         return FALSE;
-    *v = fvalue_get_uinteger(FCGI_FI_VALUE((field_info *)g_ptr_array_index(a, a->len - 1)));
+    *v = fvalue_get_uinteger(FASTCGI_FI_VALUE((field_info *)g_ptr_array_index(a, a->len - 1)));
     return TRUE;
 }
 
@@ -2240,159 +2923,207 @@ tcp_flags_of(proto_tree *tree, gboolean *fin, gboolean *rst)
 /* A frame shows FastCGI results outside a record (a record start, a close):
  * the Protocol column says so (TCP's Info stays) and the anomalies are named. */
 static void
-post_columns(packet_info *pinfo, const fcgi_rec *h)
+post_columns(packet_info *pinfo, const fastcgi_record *h)
 {
     guint i;
-    col_set_str(pinfo->cinfo, COL_PROTOCOL, "FASTCGI");
+    col_set_str(pinfo->cinfo, COL_PROTOCOL, "FastCGI");
     for (i = 0; h && i < h->nanom && i < 3; i++)
         col_append_sep_fstr(pinfo->cinfo, COL_INFO, " ", "[FastCGI %s]", anomaly_ids[h->anom[i].id]);
 }
 
-/* Runs after every dissector of every frame, in every pass. First pass: a
- * FIN or RST of a FastCGI connection goes to the decoder at its own packet,
- * in order with the records (after this frame's bytes), so the decoder sees
- * e.g. the web server give up before the application's late answer. Every
- * pass: what the decoder said at this frame outside a whole record (record
- * starts TCP is still reassembling, the close) is shown here, under the
- * frame's FastCGI item, so one pass and two passes show the same. */
-static int
-dissect_fastcgi_post(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
+/* First pass: this side's first FIN. Its sequence number says whether
+ * bytes before it are missing from the capture (as the analyzer sees it):
+ * a gap for the decoder; then the close. */
+static void
+feed_fin(fastcgi_conv *cv, packet_info *pinfo, proto_tree *tree, fsd_dir d, guint8 cc, fastcgi_record *cr)
 {
-    conversation_t *conv;
-    fcgi_conv *cv;
-    fcgi_frame *f;
-    guint8 cc, fresh;
-    fsd_dir d;
-    guint i, n;
+    fastcgi_direction *ds = &cv->dir[d];
+    guint32 fseq;
+    if (!ds->started && (cc & 0x01) && tcp_relative_seq()) {
+        /* no byte of this side captured, its SYN was: data began at 1 */
+        ds->started = TRUE;
+        ds->next_seq = 1;
+    }
+    if (cv->dec && ds->started && tcp_field_of(tree, hf_tcp_seq, &fseq) &&
+        (gint32)(fseq - ds->next_seq) > 0) {
+        cv->cur = cr;
+        note_gap(ds, ds->next_seq, fseq, pinfo->num);
+        fsd_conn_gap(cv->dec, d, (guint64)(guint32)(fseq - ds->next_seq), nstime_ns(&pinfo->abs_ts), pinfo->num);
+        cv->cur = NULL;
+        ds->next_seq = fseq;
+        ds->hold = NULL;
+        ds->hunting = TRUE;
+    }
+    cv->fin_seen[d] = TRUE;
+    cv->fin_ts[d] = nstime_ns(&pinfo->abs_ts);
+    cv->fin_frame[d] = pinfo->num;
+    feed_close(cv, d, FSD_CLOSE_FIN, cv->fin_ts[d], pinfo->num, cr);
+}
 
-    if (pinfo->ptype != PT_TCP)
-        return 0;
-    if (!PINFO_FD_VISITED(pinfo)) {
-        conv = find_conversation_pinfo(pinfo, 0);
-        cv = conv ? (fcgi_conv *)conversation_get_proto_data(conv, proto_fastcgi) : NULL;
-        if (cv && cv->tcpd && cv->server_known && !cv->finished) {
-            fcgi_rec *cr = NULL;
-            gboolean is_fin, is_rst;
-            cc = cv->tcpd->conversation_completeness;
-            fresh = (guint8)(cc & ~cv->seen_cc);
-            cv->seen_cc = cc;
-            d = packet_dir(cv, pinfo);
-            /* This packet's TCP flags (the postdissector asks for tcp.flags);
-             * without them, TCP's completeness bits: the first FIN and RST. */
-            if (tcp_flags_of(tree, &is_fin, &is_rst)) {
-                fresh = (guint8)((is_fin ? 0x10 : 0) | (is_rst ? 0x20 : 0));
-            }
-            if (cv->dec && !cv->closed[d] &&
-                (((fresh & 0x20) && !cv->rst_seen) || (!cv->fin_seen[d] && (fresh & 0x10)))) {
-                cr = wmem_new0(wmem_file_scope(), fcgi_rec);
-                cr->dir = (guint8)d;
-                cr->feed_idx = ++cv->nfeeds;
-            }
-            if ((fresh & 0x20) && !cv->rst_seen) {       /* this packet carried the first RST */
-                cv->rst_seen = TRUE;
-                cv->rst_dir = d;
-                cv->rst_ts = nstime_ns(&pinfo->abs_ts);
-                cv->rst_frame = pinfo->num;
-                feed_close(cv, d, FSD_CLOSE_RST, cv->rst_ts, pinfo->num, cr);
-            }
-            /* This side's first FIN */
-            if (!cv->fin_seen[d] && (fresh & 0x10)) {
-                /* Its sequence number says whether bytes before it are
-                 * missing from the capture (as the analyzer sees it). */
-                fcgi_dirstate *ds = &cv->dir[d];
-                guint32 fseq;
-                if (!ds->started && (cc & 0x01) && tcp_relative_seq()) {
-                    /* no byte of this side captured, its SYN was: data began at 1 */
-                    ds->started = TRUE;
-                    ds->next_seq = 1;
-                }
-                if (cv->dec && ds->started && tcp_field_of(tree, hf_tcp_seq, &fseq) &&
-                    (gint32)(fseq - ds->next_seq) > 0) {
-                    cv->cur = cr;
-                    note_gap(ds, ds->next_seq, fseq, pinfo->num);
-                    fsd_conn_gap(cv->dec, d, (guint64)(guint32)(fseq - ds->next_seq),
-                                 nstime_ns(&pinfo->abs_ts), pinfo->num);
-                    cv->cur = NULL;
-                    ds->next_seq = fseq;
-                    ds->hold = NULL;
-                    ds->hunting = TRUE;
-                }
-                cv->fin_seen[d] = TRUE;
-                cv->fin_ts[d] = nstime_ns(&pinfo->abs_ts);
-                cv->fin_frame[d] = pinfo->num;
-                feed_close(cv, d, FSD_CLOSE_FIN, cv->fin_ts[d], pinfo->num, cr);
-            }
-            if (cr && (cr->nanom || cr->nended)) {
-                f = frame_data_get(pinfo, TRUE);
-                if (!f->closes)
-                    f->closes = wmem_array_new(wmem_file_scope(), sizeof(fcgi_rec *));
-                wmem_array_append_one(f->closes, cr);
-            }
-            /* A segment bringing bytes the decoder was told are missing:
-             * they were reordered, not lost (Wireshark's TCP hands
-             * out-of-order bytes on only with its preference on). */
-            {
-                fcgi_dirstate *ds = &cv->dir[d];
-                guint32 sseq, slen, gi, gn = ds->gaps ? wmem_array_get_count(ds->gaps) : 0;
-                if (gn && tcp_field_of(tree, hf_tcp_seq, &sseq) && tcp_field_of(tree, hf_tcp_len, &slen) && slen) {
-                    /* (a later frame: a record reassembled in this frame can
-                     * declare a gap that reaches into this very segment) */
-                    for (gi = 0; gi < gn; gi++) {
-                        fcgi_gap *g = (fcgi_gap *)wmem_array_index(ds->gaps, gi);
-                        if (!g->arrived && g->frame < pinfo->num && (gint32)(sseq - g->end) < 0 && (gint32)(sseq + slen - g->start) > 0) {
-                            g->arrived = TRUE;
-                            frame_data_get(pinfo, TRUE)->late_gap_frame = g->frame;
-                            break;
-                        }
-                    }
-                }
-            }
+/* First pass: the connection's first RST and each side's first FIN go to
+ * the decoder at their packet, in order with the records (after this
+ * frame's bytes), so the decoder sees e.g. the web server give up before
+ * the application's late answer. What the decoder says then is stored as
+ * the frame's close results. */
+static void
+feed_packet_close(fastcgi_conv *cv, packet_info *pinfo, proto_tree *tree, fsd_dir d)
+{
+    guint8 cc = cv->tcpd->conversation_completeness;
+    guint8 fresh = (guint8)(cc & ~cv->seen_cc);
+    fastcgi_record *cr = NULL;
+    gboolean is_fin, is_rst;
+
+    cv->seen_cc = cc;
+    /* This packet's TCP flags (the postdissector asks for tcp.flags);
+     * without them, TCP's completeness bits: the first FIN and RST. */
+    if (tcp_flags_of(tree, &is_fin, &is_rst))
+        fresh = (guint8)((is_fin ? 0x10 : 0) | (is_rst ? 0x20 : 0));
+    if (cv->dec && !cv->closed[d] &&
+        (((fresh & 0x20) && !cv->rst_seen) || (!cv->fin_seen[d] && (fresh & 0x10)))) {
+        cr = wmem_new0(wmem_file_scope(), fastcgi_record);
+        cr->dir = (guint8)d;
+        cr->feed_idx = ++cv->nfeeds;
+    }
+    if ((fresh & 0x20) && !cv->rst_seen) {       /* this packet carried the first RST */
+        cv->rst_seen = TRUE;
+        cv->rst_dir = d;
+        cv->rst_ts = nstime_ns(&pinfo->abs_ts);
+        cv->rst_frame = pinfo->num;
+        feed_close(cv, d, FSD_CLOSE_RST, cv->rst_ts, pinfo->num, cr);
+    }
+    if (!cv->fin_seen[d] && (fresh & 0x10))
+        feed_fin(cv, pinfo, tree, d, cc, cr);
+    if (cr && (cr->nanom || cr->nended)) {
+        fastcgi_frame *f = frame_data_get(pinfo, TRUE);
+        if (!f->closes)
+            f->closes = wmem_array_new(wmem_file_scope(), sizeof(fastcgi_record *));
+        wmem_array_append_one(f->closes, cr);
+    }
+}
+
+/* First pass: a segment bringing bytes the decoder was told are missing
+ * (an earlier frame declared them a gap) was reordered, not lost:
+ * Wireshark's TCP hands out-of-order bytes on only with its "Reassemble
+ * out-of-order segments" preference on. Noted for the frame. (A gap of an
+ * earlier frame only: a record reassembled in this frame can declare a gap
+ * that reaches into this very segment.) */
+static void
+note_reordered(fastcgi_conv *cv, packet_info *pinfo, proto_tree *tree, fsd_dir d)
+{
+    fastcgi_direction *ds = &cv->dir[d];
+    guint32 sseq, slen, gi, gn = ds->gaps ? wmem_array_get_count(ds->gaps) : 0;
+    if (!gn || !tcp_field_of(tree, hf_tcp_seq, &sseq) || !tcp_field_of(tree, hf_tcp_len, &slen) || !slen)
+        return;
+    for (gi = 0; gi < gn; gi++) {
+        fastcgi_gap *g = (fastcgi_gap *)wmem_array_index(ds->gaps, gi);
+        if (!g->arrived && g->frame < pinfo->num && (gint32)(sseq - g->end) < 0 &&
+            (gint32)(sseq + slen - g->start) > 0) {
+            g->arrived = TRUE;
+            frame_data_get(pinfo, TRUE)->late_gap_frame = g->frame;
+            break;
         }
     }
-    f = frame_data_get(pinfo, FALSE);
-    if (!f)
-        return 0;
-    n = wmem_array_get_count(f->holds);
-    /* (the connection's end, below, comes after this frame's own results) */
+}
+
+static void
+show_reordered(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, guint32 gap_frame)
+{
+    proto_tree *ft = frame_top_tree(tvb, pinfo, tree, 0);
+    proto_item *it = proto_tree_add_uint(ft, hf_fastcgi_late_gap, tvb, 0, 0, gap_frame);
+    proto_item_set_generated(it);
+    post_columns(pinfo, NULL);
+    col_append_sep_str(pinfo->cinfo, COL_INFO, " ", "[FastCGI: bytes taken as lost arrived out of order]");
+    expert_add_info_format(pinfo, it, &ei_fastcgi_reordered,
+        "tcp_reordered: this segment brings bytes the decoder was told are missing at frame %u: "
+        "reordered, not lost; with TCP's \"Reassemble out-of-order segments\" preference "
+        "(tcp.reassemble_out_of_order) they are decoded", gap_frame);
+}
+
+static fastcgi_conv *
+packet_conv(packet_info *pinfo)
+{
+    conversation_t *conv = find_conversation_pinfo(pinfo, 0);
+    return conv ? (fastcgi_conv *)conversation_get_proto_data(conv, proto_fastcgi) : NULL;
+}
+
+/* Every pass: what the decoder said at this frame outside a whole record:
+ * record starts TCP is still reassembling (holds), reordered bytes, the
+ * close, and (on the connection's last FastCGI frame) its end. */
+static void
+show_packet_results(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const fastcgi_frame *f)
+{
+    fastcgi_conv *cv;
+    guint i, n = f->holds ? wmem_array_get_count(f->holds) : 0;
     for (i = 0; i < n; i++) {
-        fcgi_rec *h = *(fcgi_rec **)wmem_array_index(f->holds, i);
+        fastcgi_record *h = *(fastcgi_record **)wmem_array_index(f->holds, i);
         if (h->nanom || h->nended) {
             post_columns(pinfo, h);
             show_results(tvb, pinfo, frame_top_tree(tvb, pinfo, tree, 0), h, -2);
         }
     }
-    if (f->late_gap_frame) {
-        proto_tree *ft = frame_top_tree(tvb, pinfo, tree, 0);
-        proto_item *it = proto_tree_add_uint(ft, hf_late_gap, tvb, 0, 0, f->late_gap_frame);
-        proto_item_set_generated(it);
-        post_columns(pinfo, NULL);
-        col_append_sep_str(pinfo->cinfo, COL_INFO, " ", "[FastCGI: bytes taken as lost arrived out of order]");
-        expert_add_info_format(pinfo, it, &ei_reordered,
-            "tcp_reordered: this segment brings bytes the decoder was told are missing at frame %u: "
-            "reordered, not lost; with TCP's \"Reassemble out-of-order segments\" preference "
-            "(tcp.reassemble_out_of_order) they are decoded", f->late_gap_frame);
-    }
+    if (f->late_gap_frame)
+        show_reordered(tvb, pinfo, tree, f->late_gap_frame);
     n = f->closes ? wmem_array_get_count(f->closes) : 0;
     for (i = 0; i < n; i++) {
-        fcgi_rec *cr = *(fcgi_rec **)wmem_array_index(f->closes, i);
+        fastcgi_record *cr = *(fastcgi_record **)wmem_array_index(f->closes, i);
         proto_tree *ft = frame_top_tree(tvb, pinfo, tree, 0);
+        proto_item *it;
         post_columns(pinfo, cr);
-        proto_item *it = proto_tree_add_item(ft, hf_conn_close, tvb, 0, 0, ENC_NA);
+        it = proto_tree_add_item(ft, hf_fastcgi_conn_close, tvb, 0, 0, ENC_NA);
         proto_item_set_generated(it);
-        show_results(tvb, pinfo, proto_item_add_subtree(it, ett_record), cr, -2);
-        for (guint j = 0; j < cr->nended; j++)
-            if (cr->ended[j]->end_reason && strcmp(cr->ended[j]->end_reason, "complete") != 0)
-                col_append_sep_fstr(pinfo->cinfo, COL_INFO, " ", "[FastCGI request id %u %s]",
-                                    cr->ended[j]->id, cr->ended[j]->end_reason);
+        show_results(tvb, pinfo, proto_item_add_subtree(it, ett_fastcgi_record), cr, -2);
     }
-    conv = find_conversation_pinfo(pinfo, 0);
-    cv = conv ? (fcgi_conv *)conversation_get_proto_data(conv, proto_fastcgi) : NULL;
+    /* (the connection's end comes after this frame's own results) */
+    cv = packet_conv(pinfo);
     if (cv)
         show_late(tvb, pinfo, frame_top_tree(tvb, pinfo, tree, 0), cv);
+}
+
+/* First pass: can this TCP packet matter to the end of a FastCGI
+ * connection or to bytes declared missing? The conversation lookup for it
+ * (~1,100 instructions) was most of the postdissector's cost over a big
+ * capture. Not when its TCP flags are in the tree and it carries neither
+ * FIN nor RST (feed_packet_close looks at nothing else then: the FIN and
+ * RST bits of TCP's completeness are only set by such packets, which are
+ * always looked at), and no gap was declared in the file yet (note_reordered
+ * has nothing to find). */
+static gboolean
+post_may_matter(proto_tree *tree)
+{
+    gboolean fin, rst;
+    if (n_gaps || !tcp_flags_of(tree, &fin, &rst))
+        return TRUE;
+    return fin || rst;
+}
+
+/* The postdissector: runs after every dissector of every frame, in every
+ * pass. The first pass feeds a FastCGI connection's FIN and RST to the
+ * decoder at their packets and notes reordered bytes; every pass shows
+ * what the decoder said at this frame outside a whole record, under the
+ * frame's FastCGI item, so one pass and two passes show the same. */
+static int
+dissect_fastcgi_post(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
+{
+    fastcgi_frame *f;
+    if (pinfo->ptype != PT_TCP)
+        return 0;
+    if (!PINFO_FD_VISITED(pinfo))
+        drop_frame_streams(pinfo->num);
+    if (!PINFO_FD_VISITED(pinfo) && post_may_matter(tree)) {
+        fastcgi_conv *cv = packet_conv(pinfo);
+        if (cv && cv->tcpd && cv->server_known && !cv->finished) {
+            fsd_dir d = packet_dir(cv, pinfo);
+            feed_packet_close(cv, pinfo, tree, d);
+            note_reordered(cv, pinfo, tree, d);
+        }
+    }
+    f = frame_data_get(pinfo, FALSE);
+    if (f)
+        show_packet_results(tvb, pinfo, tree, f);
     return 0;
 }
 
-static gboolean
+static FASTCGI_HEUR_RETURN
 dissect_fastcgi_heur(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
 {
     guint32 caplen = tvb_captured_length(tvb);
@@ -2464,81 +3195,25 @@ static const value_string dir_vals[] = {
     { 0, NULL }
 };
 
-void
-proto_register_fastcgi(void)
+static void
+set_ei(ei_register_info *e, expert_field *ids, const char *name, int group, int severity, const char *summary)
 {
-    static hf_register_info hf[] = {
-        { &hf_record, { "Record", "fastcgi.record", FT_STRING, BASE_NONE, NULL, 0x0, "One FastCGI record (its type name)", HFILL } },
-        { &hf_version, { "Version", "fastcgi.version", FT_UINT8, BASE_DEC, NULL, 0x0, NULL, HFILL } },
-        { &hf_type, { "Type", "fastcgi.type", FT_UINT8, BASE_DEC, VALS(type_vals), 0x0, NULL, HFILL } },
-        { &hf_request_id, { "Request ID", "fastcgi.request_id", FT_UINT16, BASE_DEC, NULL, 0x0, NULL, HFILL } },
-        { &hf_content_length, { "Content length", "fastcgi.content_length", FT_UINT16, BASE_DEC, NULL, 0x0, NULL, HFILL } },
-        { &hf_padding_length, { "Padding length", "fastcgi.padding_length", FT_UINT8, BASE_DEC, NULL, 0x0, NULL, HFILL } },
-        { &hf_reserved, { "Reserved", "fastcgi.reserved", FT_UINT8, BASE_HEX, NULL, 0x0, NULL, HFILL } },
-        { &hf_role, { "Role", "fastcgi.role", FT_UINT16, BASE_DEC, VALS(role_vals), 0x0, NULL, HFILL } },
-        { &hf_flags, { "Flags", "fastcgi.flags", FT_UINT8, BASE_HEX, NULL, 0x0, NULL, HFILL } },
-        { &hf_flags_keep_conn, { "Keep connection", "fastcgi.flags.keep_conn", FT_BOOLEAN, 8, TFS(&tfs_keep_conn), FSD_FLAG_KEEP_CONN, NULL, HFILL } },
-        { &hf_body_reserved, { "Reserved", "fastcgi.body.reserved", FT_BYTES, BASE_NONE, NULL, 0x0, NULL, HFILL } },
-        { &hf_app_status, { "Application status", "fastcgi.end.app_status", FT_UINT32, BASE_DEC, NULL, 0x0, NULL, HFILL } },
-        { &hf_protocol_status, { "Protocol status", "fastcgi.end.protocol_status", FT_UINT8, BASE_DEC, VALS(protocol_status_vals), 0x0, NULL, HFILL } },
-        { &hf_unknown_type_type, { "Unknown type", "fastcgi.unknown_type.type", FT_UINT8, BASE_DEC, NULL, 0x0, "The type the application did not understand", HFILL } },
-        { &hf_param, { "Parameter", "fastcgi.param", FT_STRING, BASE_NONE, NULL, 0x0, "A name-value pair (its name)", HFILL } },
-        { &hf_param_name, { "Name", "fastcgi.param.name", FT_STRING, BASE_NONE, NULL, 0x0, NULL, HFILL } },
-        { &hf_param_value, { "Value", "fastcgi.param.value", FT_STRING, BASE_NONE, NULL, 0x0, NULL, HFILL } },
-        { &hf_param_name_len, { "Name length", "fastcgi.param.name_length", FT_UINT32, BASE_DEC, NULL, 0x0, NULL, HFILL } },
-        { &hf_param_value_len, { "Value length", "fastcgi.param.value_length", FT_UINT32, BASE_DEC, NULL, 0x0, NULL, HFILL } },
-        { &hf_param_straddled, { "Spans two records", "fastcgi.param.straddled", FT_BOOLEAN, BASE_NONE, NULL, 0x0, "The pair began in an earlier PARAMS record", HFILL } },
-        { &hf_stdin, { "STDIN data", "fastcgi.stdin", FT_BYTES, BASE_NONE, NULL, 0x0, NULL, HFILL } },
-        { &hf_stdout, { "STDOUT data", "fastcgi.stdout", FT_BYTES, BASE_NONE, NULL, 0x0, NULL, HFILL } },
-        { &hf_stderr, { "STDERR data", "fastcgi.stderr", FT_BYTES, BASE_NONE, NULL, 0x0, NULL, HFILL } },
-        { &hf_data, { "DATA data", "fastcgi.data", FT_BYTES, BASE_NONE, NULL, 0x0, NULL, HFILL } },
-        { &hf_content, { "Content", "fastcgi.content", FT_BYTES, BASE_NONE, NULL, 0x0, NULL, HFILL } },
-        { &hf_padding, { "Padding", "fastcgi.padding", FT_BYTES, BASE_NONE, NULL, 0x0, NULL, HFILL } },
-        { &hf_eos, { "End of stream", "fastcgi.eos", FT_BOOLEAN, BASE_NONE, NULL, 0x0, "Empty record: the stream ends", HFILL } },
-        { &hf_req_method, { "Method", "fastcgi.request.method", FT_STRING, BASE_NONE, NULL, 0x0, "REQUEST_METHOD", HFILL } },
-        { &hf_req_uri, { "URI", "fastcgi.request.uri", FT_STRING, BASE_NONE, NULL, 0x0, "REQUEST_URI", HFILL } },
-        { &hf_req_script, { "Script", "fastcgi.request.script", FT_STRING, BASE_NONE, NULL, 0x0, "SCRIPT_NAME, else SCRIPT_FILENAME", HFILL } },
-        { &hf_status, { "Status", "fastcgi.status", FT_UINT16, BASE_DEC, NULL, 0x0, "HTTP status as the web server derives it from the CGI header (Status:, else Location: 302, else 200)", HFILL } },
-        { &hf_resp_status, { "Response status", "fastcgi.response.status", FT_UINT16, BASE_DEC, NULL, 0x0, "The CGI response header block of this STDOUT: its status (Status:, else 302 with Location:, else 200; 0 when the block did not complete); the request's status is fastcgi.status, once per request", HFILL } },
-        { &hf_status_line, { "Status line", "fastcgi.response.status_line", FT_STRING, BASE_NONE, NULL, 0x0, NULL, HFILL } },
-        { &hf_resp_header, { "Response header", "fastcgi.response.header", FT_STRING, BASE_NONE, NULL, 0x0, NULL, HFILL } },
-        { &hf_content_type, { "Content-Type", "fastcgi.response.content_type", FT_STRING, BASE_NONE, NULL, 0x0, NULL, HFILL } },
-        { &hf_header_len, { "Header block length", "fastcgi.response.header_length", FT_UINT64, BASE_DEC, NULL, 0x0, "STDOUT bytes taken by the CGI header block", HFILL } },
-        { &hf_body, { "Response body", "fastcgi.response.body", FT_BYTES, BASE_NONE, NULL, 0x0, "STDOUT after the CGI header block, reassembled", HFILL } },
-        { &hf_request_in, { "Request in", "fastcgi.request_in", FT_FRAMENUM, BASE_NONE, FRAMENUM_TYPE(FT_FRAMENUM_REQUEST), 0x0, "The frame with the BEGIN_REQUEST of this request", HFILL } },
-        { &hf_response_in, { "Response in", "fastcgi.response_in", FT_FRAMENUM, BASE_NONE, FRAMENUM_TYPE(FT_FRAMENUM_RESPONSE), 0x0, "The frame with the END_REQUEST of this request", HFILL } },
-        { &hf_time, { "Time", "fastcgi.time", FT_RELATIVE_TIME, BASE_NONE, NULL, 0x0, "Latency: END_REQUEST's last byte minus BEGIN_REQUEST's first byte", HFILL } },
-        { &hf_ttfb, { "Time to first byte", "fastcgi.ttfb", FT_RELATIVE_TIME, BASE_NONE, NULL, 0x0, "First STDOUT/STDERR byte minus BEGIN_REQUEST's first byte", HFILL } },
-        { &hf_end_reason, { "End", "fastcgi.end_reason", FT_STRING, BASE_NONE, NULL, 0x0, "How the request ended (complete, closed, reset, capture_end, desync, gap)", HFILL } },
-        { &hf_status_source, { "Status from", "fastcgi.status_source", FT_STRING, BASE_NONE, NULL, 0x0, "Where the status came from: header (Status:), location (Location: without Status: -> 302), default (200)", HFILL } },
-        { &hf_user_status, { "User status", "fastcgi.user_status", FT_UINT16, BASE_DEC, NULL, 0x0, "The status the web server's client got as far as the wire shows (502 rejected header, 504/499 abandoned, ...); absent when the wire cannot tell", HFILL } },
-        { &hf_user_outcome, { "User outcome", "fastcgi.user_outcome", FT_STRING, BASE_NONE, NULL, 0x0, "as_answered, unknown, rejected_header, gave_up_timeout, client_gone, backend_failed", HFILL } },
-        { &hf_closed_by, { "Closed by", "fastcgi.closed_by", FT_STRING, BASE_NONE, NULL, 0x0, "The first FIN/RST while the request was outstanding", HFILL } },
-        { &hf_gap, { "Capture gap", "fastcgi.gap", FT_BOOLEAN, BASE_NONE, NULL, 0x0, "Bytes of this request were missing from the capture", HFILL } },
-        { &hf_elapsed, { "Elapsed", "fastcgi.elapsed", FT_RELATIVE_TIME, BASE_NONE, NULL, 0x0, "Incomplete request: BEGIN_REQUEST to the close, or to its last byte seen", HFILL } },
-        { &hf_abandoned_after, { "Abandoned after", "fastcgi.abandoned_after", FT_RELATIVE_TIME, BASE_NONE, NULL, 0x0, "BEGIN_REQUEST to the web server's close while the request was outstanding", HFILL } },
-        { &hf_direction, { "Direction", "fastcgi.direction", FT_UINT8, BASE_DEC, VALS(dir_vals), 0x0, NULL, HFILL } },
-        { &hf_skipped, { "Skipped bytes", "fastcgi.skipped", FT_BYTES, BASE_NONE, NULL, 0x0, "Bytes before the first record boundary the decoder found", HFILL } },
-        { &hf_retransmission, { "Retransmitted record (already decoded)", "fastcgi.retransmission", FT_NONE, BASE_NONE, NULL, 0x0, NULL, HFILL } },
-        { &hf_req_summary, { "Request", "fastcgi.request", FT_UINT16, BASE_DEC, NULL, 0x0, "The request (by id) a record belongs to or that ended with it", HFILL } },
-        { &hf_req_anomaly, { "Request anomaly", "fastcgi.request.anomaly", FT_STRING, BASE_NONE, NULL, 0x0, "Anomaly ids the decoder attached to the request", HFILL } },
-        { &hf_anomaly, { "Anomaly", "fastcgi.anomaly", FT_STRING, BASE_NONE, NULL, 0x0, "An anomaly the decoder reported here (its catalogue id); the expert info is attached to it", HFILL } },
-        { &hf_anomaly_detail, { "Detail", "fastcgi.anomaly.detail", FT_STRING, BASE_NONE, NULL, 0x0, "What the decoder said about this occurrence", HFILL } },
-        { &hf_anomaly_request, { "Request ID", "fastcgi.anomaly.request_id", FT_UINT16, BASE_DEC, NULL, 0x0, "The request the anomaly is about", HFILL } },
-        { &hf_untracked_requests, { "Requests not tracked", "fastcgi.untracked_requests", FT_UINT64, BASE_DEC, NULL, 0x0, "BEGIN_REQUESTs the decoder did not track on this connection (its request table was full: request_table_full)", HFILL } },
-        { &hf_untracked_records, { "Records of untracked requests", "fastcgi.untracked_records", FT_UINT64, BASE_DEC, NULL, 0x0, "Later records of those request ids (framed, not checked one by one)", HFILL } },
-        { &hf_late_gap, { "Bytes taken as lost at", "fastcgi.reordered_gap", FT_FRAMENUM, BASE_NONE, NULL, 0x0, "This segment brings bytes the decoder was told are missing at that frame (capture_gap): they came out of order", HFILL } },
-        { &hf_conn_close, { "Connection close", "fastcgi.connection_close", FT_NONE, BASE_NONE, NULL, 0x0, "What the decoder reported when this FIN or RST reached it", HFILL } },
-        { &hf_conn_end, { "Connection end", "fastcgi.connection_end", FT_NONE, BASE_NONE, NULL, 0x0, "What was still open when the connection or the capture ended", HFILL } },
-    };
-    static gint *ett[] = {
-        &ett_fastcgi, &ett_record, &ett_header, &ett_body, &ett_flags,
-        &ett_param, &ett_response, &ett_request, &ett_anomaly,
-    };
-    /* Expert infos from anomalies.def: fastcgi.<id> at the catalogue
-     * severity, plus fastcgi.<id>.error for ids raised higher at times and
-     * fastcgi.<id>.note for warnings and errors the decoder may lower to a
-     * note where the evidence says so (capture end, a healthy peer's habit). */
+    memset(e, 0, sizeof *e);
+    e->ids = ids;
+    e->eiinfo.name = name;
+    e->eiinfo.group = group;
+    e->eiinfo.severity = severity;
+    e->eiinfo.summary = summary;
+}
+
+/* Expert infos from anomalies.def: fastcgi.<id> at the catalogue
+ * severity, plus fastcgi.<id>.error for ids raised higher at times and
+ * fastcgi.<id>.note for warnings and errors the decoder may lower to a note
+ * where the evidence says so (capture end, a healthy peer's habit); then
+ * the plugin's own two. */
+static void
+register_expert_infos(void)
+{
     static const char *const ei_names[FSD_A_COUNT] = {
 #define FSD_ANOMALY(id, sev, maxsev, summary) "fastcgi." #id,
 #include <fsd/anomalies.def>
@@ -2571,71 +3246,119 @@ proto_register_fastcgi(void)
     };
     static ei_register_info ei[3 * FSD_A_COUNT + 2];
     expert_module_t *expert;
-    module_t *mod;
     int i, n = 0;
 
     for (i = 0; i < FSD_A_COUNT; i++) {
-        ei[n].ids = &ei_anomaly[i];
-        ei[n].eiinfo.name = ei_names[i];
-        ei[n].eiinfo.group = pi_group((fsd_anomaly_id)i);
-        ei[n].eiinfo.severity = pi_severity((fsd_severity)ei_sev[i]);
-        ei[n].eiinfo.summary = ei_summaries[i];
-        ei[n].eiinfo.id = 0;
-        ei[n].eiinfo.protocol = NULL;
-        ei[n].eiinfo.orig_severity = 0;
-        ei[n].eiinfo.hf_info.p_id = NULL;
-        n++;
-        ei_anomaly[i].ei = EI_INIT_EI;
-        ei_anomaly[i].hf = EI_INIT_HF;
-        ei_anomaly_raised[i].ei = EI_INIT_EI;
-        ei_anomaly_raised[i].hf = EI_INIT_HF;
-        ei_anomaly_lowered[i].ei = EI_INIT_EI;
-        ei_anomaly_lowered[i].hf = EI_INIT_HF;
-        if (ei_maxsev[i] > ei_sev[i]) {
-            ei[n] = ei[n - 1];
-            ei[n].ids = &ei_anomaly_raised[i];
-            ei[n].eiinfo.name = ei_names_raised[i];
-            ei[n].eiinfo.severity = pi_severity((fsd_severity)ei_maxsev[i]);
-            n++;
-        }
-        if (ei_sev[i] > FSD_SEV_NOTE) {
-            ei[n] = ei[n - 1 - (ei_maxsev[i] > ei_sev[i])];
-            ei[n].ids = &ei_anomaly_lowered[i];
-            ei[n].eiinfo.name = ei_names_lowered[i];
-            ei[n].eiinfo.severity = pi_severity(FSD_SEV_NOTE);
-            n++;
-        }
+        ei_fastcgi_anomaly[i] = (expert_field)EI_INIT;
+        ei_fastcgi_anomaly_raised[i] = (expert_field)EI_INIT;
+        ei_fastcgi_anomaly_lowered[i] = (expert_field)EI_INIT;
+        if (!decoder_raises((fsd_anomaly_id)i))
+            continue;   /* not offered in filters: the plugin never raises it */
+        set_ei(&ei[n++], &ei_fastcgi_anomaly[i], ei_names[i], pi_group((fsd_anomaly_id)i),
+               pi_severity((fsd_severity)ei_sev[i]), ei_summaries[i]);
+        if (ei_maxsev[i] > ei_sev[i])
+            set_ei(&ei[n++], &ei_fastcgi_anomaly_raised[i], ei_names_raised[i], pi_group((fsd_anomaly_id)i),
+                   pi_severity((fsd_severity)ei_maxsev[i]), ei_summaries[i]);
+        if (ei_sev[i] > FSD_SEV_NOTE)
+            set_ei(&ei[n++], &ei_fastcgi_anomaly_lowered[i], ei_names_lowered[i], pi_group((fsd_anomaly_id)i),
+                   pi_severity(FSD_SEV_NOTE), ei_summaries[i]);
     }
+    set_ei(&ei[n++], &ei_fastcgi_reordered, "fastcgi.tcp_reordered", PI_SEQUENCE, PI_NOTE,
+           "bytes taken as lost (capture_gap) arrived later out of order: enable TCP's "
+           "\"Reassemble out-of-order segments\" preference");
+    set_ei(&ei[n++], &ei_fastcgi_expert_limit, "fastcgi.expert_info_limit", PI_UNDECODED, PI_WARN,
+           "more anomalies in this frame than the plugin raises as expert infos "
+           "(" G_STRINGIFY(FASTCGI_EXPERT_PER_FRAME) "); the rest are in the packet tree only (fastcgi.anomaly)");
 
-    ei[n].ids = &ei_reordered;
-    ei[n].eiinfo.name = "fastcgi.tcp_reordered";
-    ei[n].eiinfo.group = PI_SEQUENCE;
-    ei[n].eiinfo.severity = PI_NOTE;
-    ei[n].eiinfo.summary = "bytes taken as lost (capture_gap) arrived later out of order: enable TCP's "
-                           "\"Reassemble out-of-order segments\" preference";
-    ei[n].eiinfo.id = 0;
-    ei[n].eiinfo.protocol = NULL;
-    ei[n].eiinfo.orig_severity = 0;
-    ei[n].eiinfo.hf_info.p_id = NULL;
-    n++;
-
-    ei[n].ids = &ei_expert_limit;
-    ei[n].eiinfo.name = "fastcgi.expert_info_limit";
-    ei[n].eiinfo.group = PI_UNDECODED;
-    ei[n].eiinfo.severity = PI_WARN;
-    ei[n].eiinfo.summary = "more anomalies in this frame than the plugin raises as expert infos "
-                           "(" G_STRINGIFY(FCGI_EXPERT_PER_FRAME) "); the rest are in the packet tree only (fastcgi.anomaly)";
-    ei[n].eiinfo.id = 0;
-    ei[n].eiinfo.protocol = NULL;
-    ei[n].eiinfo.orig_severity = 0;
-    ei[n].eiinfo.hf_info.p_id = NULL;
-    n++;
-
-    proto_fastcgi = proto_register_protocol("FastCGI (fcgiscope)", "FASTCGI", "fastcgi");
-    proto_register_field_array(proto_fastcgi, hf, array_length(hf));
-    proto_register_subtree_array(ett, array_length(ett));
     expert = expert_register_protocol(proto_fastcgi);
     expert_register_field_array(expert, ei, n);
+}
+
+void
+proto_register_fastcgi(void)
+{
+    static hf_register_info hf[] = {
+        { &hf_fastcgi_record, { "Record", "fastcgi.record", FT_STRING, BASE_NONE, NULL, 0x0, "One FastCGI record (its type name)", HFILL } },
+        { &hf_fastcgi_version, { "Version", "fastcgi.version", FT_UINT8, BASE_DEC, NULL, 0x0, NULL, HFILL } },
+        { &hf_fastcgi_type, { "Type", "fastcgi.type", FT_UINT8, BASE_DEC, VALS(type_vals), 0x0, NULL, HFILL } },
+        { &hf_fastcgi_request_id, { "Request ID", "fastcgi.request_id", FT_UINT16, BASE_DEC, NULL, 0x0, NULL, HFILL } },
+        { &hf_fastcgi_content_length, { "Content length", "fastcgi.content_length", FT_UINT16, BASE_DEC, NULL, 0x0, NULL, HFILL } },
+        { &hf_fastcgi_padding_length, { "Padding length", "fastcgi.padding_length", FT_UINT8, BASE_DEC, NULL, 0x0, NULL, HFILL } },
+        { &hf_fastcgi_reserved, { "Reserved", "fastcgi.reserved", FT_UINT8, BASE_HEX, NULL, 0x0, NULL, HFILL } },
+        { &hf_fastcgi_role, { "Role", "fastcgi.role", FT_UINT16, BASE_DEC, VALS(role_vals), 0x0, NULL, HFILL } },
+        { &hf_fastcgi_flags, { "Flags", "fastcgi.flags", FT_UINT8, BASE_HEX, NULL, 0x0, NULL, HFILL } },
+        { &hf_fastcgi_flags_keep_conn, { "Keep connection", "fastcgi.flags.keep_conn", FT_BOOLEAN, 8, TFS(&tfs_keep_conn), FSD_FLAG_KEEP_CONN, NULL, HFILL } },
+        { &hf_fastcgi_body_reserved, { "Reserved", "fastcgi.body.reserved", FT_BYTES, BASE_NONE, NULL, 0x0, NULL, HFILL } },
+        { &hf_fastcgi_app_status, { "Application status", "fastcgi.end.app_status", FT_UINT32, BASE_DEC, NULL, 0x0, NULL, HFILL } },
+        { &hf_fastcgi_protocol_status, { "Protocol status", "fastcgi.end.protocol_status", FT_UINT8, BASE_DEC, VALS(protocol_status_vals), 0x0, NULL, HFILL } },
+        { &hf_fastcgi_unknown_type_type, { "Unknown type", "fastcgi.unknown_type.type", FT_UINT8, BASE_DEC, NULL, 0x0, "The type the application did not understand", HFILL } },
+        { &hf_fastcgi_param, { "Parameter", "fastcgi.param", FT_STRING, BASE_NONE, NULL, 0x0, "A name-value pair (its name)", HFILL } },
+        { &hf_fastcgi_param_name, { "Name", "fastcgi.param.name", FT_STRING, BASE_NONE, NULL, 0x0, NULL, HFILL } },
+        { &hf_fastcgi_param_value, { "Value", "fastcgi.param.value", FT_STRING, BASE_NONE, NULL, 0x0, NULL, HFILL } },
+        { &hf_fastcgi_param_name_len, { "Name length", "fastcgi.param.name_length", FT_UINT32, BASE_DEC, NULL, 0x0, NULL, HFILL } },
+        { &hf_fastcgi_param_value_len, { "Value length", "fastcgi.param.value_length", FT_UINT32, BASE_DEC, NULL, 0x0, NULL, HFILL } },
+        { &hf_fastcgi_param_straddled, { "Spans two records", "fastcgi.param.straddled", FT_BOOLEAN, BASE_NONE, NULL, 0x0, "The pair began in an earlier PARAMS record", HFILL } },
+        { &hf_fastcgi_stdin, { "STDIN data", "fastcgi.stdin", FT_BYTES, BASE_NONE, NULL, 0x0, NULL, HFILL } },
+        { &hf_fastcgi_stdout, { "STDOUT data", "fastcgi.stdout", FT_BYTES, BASE_NONE, NULL, 0x0, NULL, HFILL } },
+        { &hf_fastcgi_stderr, { "STDERR data", "fastcgi.stderr", FT_BYTES, BASE_NONE, NULL, 0x0, NULL, HFILL } },
+        { &hf_fastcgi_data, { "DATA data", "fastcgi.data", FT_BYTES, BASE_NONE, NULL, 0x0, NULL, HFILL } },
+        { &hf_fastcgi_content, { "Content", "fastcgi.content", FT_BYTES, BASE_NONE, NULL, 0x0, NULL, HFILL } },
+        { &hf_fastcgi_padding, { "Padding", "fastcgi.padding", FT_BYTES, BASE_NONE, NULL, 0x0, NULL, HFILL } },
+        { &hf_fastcgi_eos, { "End of stream", "fastcgi.eos", FT_BOOLEAN, BASE_NONE, NULL, 0x0, "Empty record: the stream ends", HFILL } },
+        { &hf_fastcgi_req_method, { "Method", "fastcgi.request.method", FT_STRING, BASE_NONE, NULL, 0x0, "REQUEST_METHOD", HFILL } },
+        { &hf_fastcgi_req_uri, { "URI", "fastcgi.request.uri", FT_STRING, BASE_NONE, NULL, 0x0, "REQUEST_URI", HFILL } },
+        { &hf_fastcgi_req_script, { "Script", "fastcgi.request.script", FT_STRING, BASE_NONE, NULL, 0x0, "SCRIPT_NAME, else SCRIPT_FILENAME", HFILL } },
+        { &hf_fastcgi_status, { "Status", "fastcgi.status", FT_UINT16, BASE_DEC, NULL, 0x0, "HTTP status as the web server derives it from the CGI header (Status:, else Location: 302, else 200)", HFILL } },
+        { &hf_fastcgi_resp_status, { "Response status", "fastcgi.response.status", FT_UINT16, BASE_DEC, NULL, 0x0, "The CGI response header block of this STDOUT: its status (Status:, else 302 with Location:, else 200; 0 when the block did not complete); the request's status is fastcgi.status, once per request", HFILL } },
+        { &hf_fastcgi_status_line, { "Status line", "fastcgi.response.status_line", FT_STRING, BASE_NONE, NULL, 0x0, NULL, HFILL } },
+        { &hf_fastcgi_resp_header, { "Response header", "fastcgi.response.header", FT_STRING, BASE_NONE, NULL, 0x0, NULL, HFILL } },
+        { &hf_fastcgi_content_type, { "Content-Type", "fastcgi.response.content_type", FT_STRING, BASE_NONE, NULL, 0x0, NULL, HFILL } },
+        { &hf_fastcgi_header_len, { "Header block length", "fastcgi.response.header_length", FT_UINT64, BASE_DEC, NULL, 0x0, "STDOUT bytes taken by the CGI header block", HFILL } },
+        { &hf_fastcgi_body, { "Response body", "fastcgi.response.body", FT_BYTES, BASE_NONE, NULL, 0x0, "STDOUT after the CGI header block, reassembled", HFILL } },
+        { &hf_fastcgi_request_in, { "Request in", "fastcgi.request_in", FT_FRAMENUM, BASE_NONE, FRAMENUM_TYPE(FT_FRAMENUM_REQUEST), 0x0, "The frame with the BEGIN_REQUEST of this request", HFILL } },
+        { &hf_fastcgi_response_in, { "Response in", "fastcgi.response_in", FT_FRAMENUM, BASE_NONE, FRAMENUM_TYPE(FT_FRAMENUM_RESPONSE), 0x0, "The frame with the END_REQUEST of this request", HFILL } },
+        { &hf_fastcgi_time, { "Response time", "fastcgi.time", FT_RELATIVE_TIME, BASE_NONE, NULL, 0x0, "Time since the request: END_REQUEST's last byte minus BEGIN_REQUEST's first byte", HFILL } },
+        { &hf_fastcgi_ttfb, { "Time to first byte", "fastcgi.ttfb", FT_RELATIVE_TIME, BASE_NONE, NULL, 0x0, "First STDOUT/STDERR byte minus BEGIN_REQUEST's first byte", HFILL } },
+        { &hf_fastcgi_end_reason, { "End reason", "fastcgi.end_reason", FT_STRING, BASE_NONE, NULL, 0x0, "How the request ended (complete, closed, reset, capture_end, desync, gap)", HFILL } },
+        { &hf_fastcgi_status_source, { "Status from", "fastcgi.status_source", FT_STRING, BASE_NONE, NULL, 0x0, "Where the status came from: header (Status:), location (Location: without Status: -> 302), default (200)", HFILL } },
+        { &hf_fastcgi_user_status, { "User status", "fastcgi.user_status", FT_UINT16, BASE_DEC, NULL, 0x0, "The status the web server's client got as far as the wire shows (502 rejected header, 504/499 abandoned, ...); absent when the wire cannot tell", HFILL } },
+        { &hf_fastcgi_user_outcome, { "User outcome", "fastcgi.user_outcome", FT_STRING, BASE_NONE, NULL, 0x0, "as_answered, unknown, rejected_header, gave_up_timeout, client_gone, backend_failed", HFILL } },
+        { &hf_fastcgi_closed_by, { "Closed by", "fastcgi.closed_by", FT_STRING, BASE_NONE, NULL, 0x0, "The first FIN/RST while the request was outstanding", HFILL } },
+        { &hf_fastcgi_gap, { "Capture gap", "fastcgi.gap", FT_BOOLEAN, BASE_NONE, NULL, 0x0, "Bytes of this request were missing from the capture", HFILL } },
+        { &hf_fastcgi_elapsed, { "Elapsed time (unfinished request)", "fastcgi.elapsed", FT_RELATIVE_TIME, BASE_NONE, NULL, 0x0, "Incomplete request: BEGIN_REQUEST to the close, or to its last byte seen", HFILL } },
+        { &hf_fastcgi_abandoned_after, { "Abandoned after", "fastcgi.abandoned_after", FT_RELATIVE_TIME, BASE_NONE, NULL, 0x0, "BEGIN_REQUEST to the web server's close while the request was outstanding", HFILL } },
+        { &hf_fastcgi_direction, { "Direction", "fastcgi.direction", FT_UINT8, BASE_DEC, VALS(dir_vals), 0x0, NULL, HFILL } },
+        { &hf_fastcgi_skipped, { "Skipped bytes", "fastcgi.skipped", FT_BYTES, BASE_NONE, NULL, 0x0, "Bytes before the first record boundary the decoder found", HFILL } },
+        { &hf_fastcgi_retransmission, { "Retransmitted record (already decoded)", "fastcgi.retransmission", FT_NONE, BASE_NONE, NULL, 0x0, NULL, HFILL } },
+        { &hf_fastcgi_req_summary, { "Request", "fastcgi.request", FT_UINT16, BASE_DEC, NULL, 0x0, "The request (by id) a record belongs to or that ended with it", HFILL } },
+        { &hf_fastcgi_req_anomaly, { "Request anomaly", "fastcgi.request.anomaly", FT_STRING, BASE_NONE, NULL, 0x0, "Anomaly ids the decoder attached to the request", HFILL } },
+        { &hf_fastcgi_anomaly, { "Anomaly", "fastcgi.anomaly", FT_STRING, BASE_NONE, NULL, 0x0, "An anomaly the decoder reported here (its catalogue id); the expert info is attached to it", HFILL } },
+        { &hf_fastcgi_anomaly_detail, { "Detail", "fastcgi.anomaly.detail", FT_STRING, BASE_NONE, NULL, 0x0, "What the decoder said about this occurrence", HFILL } },
+        { &hf_fastcgi_anomaly_request, { "Request ID", "fastcgi.anomaly.request_id", FT_UINT16, BASE_DEC, NULL, 0x0, "The request the anomaly is about", HFILL } },
+        { &hf_fastcgi_untracked_requests, { "Requests not tracked", "fastcgi.untracked_requests", FT_UINT64, BASE_DEC, NULL, 0x0, "BEGIN_REQUESTs the decoder did not track on this connection (its request table was full: request_table_full)", HFILL } },
+        { &hf_fastcgi_untracked_records, { "Records of untracked requests", "fastcgi.untracked_records", FT_UINT64, BASE_DEC, NULL, 0x0, "Later records of those request ids (framed, not checked one by one)", HFILL } },
+        { &hf_fastcgi_late_gap, { "Bytes taken as lost at", "fastcgi.reordered_gap", FT_FRAMENUM, BASE_NONE, NULL, 0x0, "This segment brings bytes the decoder was told are missing at that frame (capture_gap): they came out of order", HFILL } },
+        { &hf_fastcgi_conn_close, { "Connection close", "fastcgi.connection_close", FT_NONE, BASE_NONE, NULL, 0x0, "What the decoder reported when this FIN or RST reached it", HFILL } },
+        { &hf_fastcgi_whole, { "Whole request", "fastcgi.whole", FT_NONE, BASE_NONE, NULL, 0x0, "The request read as a whole where it ended: its parameters, STDIN, the response (STDOUT) and STDERR, in that order", HFILL } },
+        { &hf_fastcgi_whole_params, { "PARAMS", "fastcgi.whole.params", FT_UINT32, BASE_DEC, NULL, 0x0, "Number of parameters of the request", HFILL } },
+        { &hf_fastcgi_whole_param, { "Parameter", "fastcgi.whole.param", FT_STRING, BASE_NONE, NULL, 0x0, "NAME=value, from all PARAMS records of the request", HFILL } },
+        { &hf_fastcgi_whole_stdin, { "STDIN", "fastcgi.whole.stdin", FT_BYTES, BASE_NONE, NULL, 0x0, "The request body (up to the body_cap preference)", HFILL } },
+        { &hf_fastcgi_whole_stdout, { "STDOUT", "fastcgi.whole.stdout", FT_UINT16, BASE_DEC, NULL, 0x0, "The response: its status, CGI header lines and body", HFILL } },
+        { &hf_fastcgi_whole_stdout_header, { "Header", "fastcgi.whole.stdout.header", FT_STRING, BASE_NONE, NULL, 0x0, "A line of the CGI response header block", HFILL } },
+        { &hf_fastcgi_whole_body_len, { "Body length", "fastcgi.whole.stdout.body_length", FT_UINT32, BASE_DEC, NULL, 0x0, "Bytes of the response body kept (the body itself: \"FastCGI response body\", fastcgi.response.body)", HFILL } },
+        { &hf_fastcgi_whole_stderr, { "STDERR", "fastcgi.whole.stderr", FT_STRING, BASE_NONE, NULL, 0x0, "What the application wrote to STDERR (up to the body_cap preference)", HFILL } },
+        { &hf_fastcgi_conn_end, { "Connection end", "fastcgi.connection_end", FT_NONE, BASE_NONE, NULL, 0x0, "What was still open when the connection or the capture ended", HFILL } },
+    };
+    static gint *ett[] = {
+        &ett_fastcgi, &ett_fastcgi_record, &ett_fastcgi_header, &ett_fastcgi_body, &ett_fastcgi_flags,
+        &ett_fastcgi_param, &ett_fastcgi_response, &ett_fastcgi_request, &ett_fastcgi_anomaly, &ett_fastcgi_whole, &ett_fastcgi_whole_part,
+    };
+    module_t *mod;
+
+    proto_fastcgi = proto_register_protocol("FastCGI (fcgiscope)", "FastCGI", "fastcgi");
+    proto_register_field_array(proto_fastcgi, hf, array_length(hf));
+    proto_register_subtree_array(ett, array_length(ett));
+    register_expert_infos();
 
     fastcgi_handle = register_dissector("fastcgi", dissect_fastcgi, proto_fastcgi);
 
@@ -2652,8 +3375,17 @@ proto_register_fastcgi(void)
         &pref_dissect_body);
     prefs_register_uint_preference(mod, "body_cap", "Response body cap (bytes)",
         "Bytes of each response body kept for the content dissectors", 10, &pref_body_cap);
+    prefs_register_bool_preference(mod, "keep_bodies",
+        "Keep bodies for a later look (packet details, Export Objects, tshark -2)",
+        "Keep each request's STDIN, STDERR and response body (up to the cap above) after the first pass "
+        "dissected its frame, for the packet details, File > Export Objects and tshark -2. Off: they are "
+        "collected only when the first pass itself reads them (tshark in one pass printing the tree or "
+        "columns, a filter on a body field or on a content protocol, tshark --export-objects) and freed "
+        "after their frame, which saves memory on big captures read once",
+        &pref_keep_bodies);
 
     fastcgi_tap = register_tap(FASTCGI_TAP_NAME);
+    fastcgi_eo_tap = register_export_object(proto_fastcgi, fastcgi_eo_packet, NULL);
     register_init_routine(fastcgi_init);
     register_cleanup_routine(fastcgi_cleanup);
     register_postseq_cleanup_routine(fastcgi_postseq);

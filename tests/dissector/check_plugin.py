@@ -2,14 +2,17 @@
 """check_plugin.py — CTest driver for the fastcgi Wireshark plugin: tshark on captures/.
 
 Normative reference: captures/EXPECT.md (expected-result files),
-/work/shared/docs/WIRESHARK.md (running tshark with a build-tree plugin as an
-unprivileged user: run-tshark.sh), issue 5 "Tests".
+running tshark with a build-tree plugin as an unprivileged user
+(run-tshark.sh: tshark ignores personal plugins when started by root).
 
   check_plugin.py load    PLUGIN ABI          plugin loads, protocol + fields register
   check_plugin.py expect  PLUGIN ABI CAPDIR   every capture's expect.json holds
   check_plugin.py diff    PLUGIN ABI CAPDIR   records agree with the built-in fcgi dissector
   check_plugin.py analyzer PLUGIN ABI CAPDIR FCGISCOPE   per-request results equal the analyzer's
   check_plugin.py mutate  PLUGIN ABI CAPDIR   crafted captures with random byte errors: no crash
+  check_plugin.py objects PLUGIN ABI CAPDIR   --export-objects fastcgi: one body per response
+  check_plugin.py whole   PLUGIN ABI CAPDIR   the "Whole request" subtree: PARAMS, STDIN, STDOUT, STDERR
+  check_plugin.py keep    PLUGIN ABI CAPDIR   keep_bodies off: one pass unchanged, -2 without bodies
   check_plugin.py passes  PLUGIN ABI CAPDIR   one pass (tshark -r) shows what two passes (-2) show
   check_plugin.py fields  PLUGIN ABI CAPDIR   README's -T fields example: one value per request
   check_plugin.py escape  PLUGIN ABI CAPDIR   control characters in params stay escaped in -V
@@ -198,7 +201,7 @@ def cmd_load(plugin, abi):
     if not re.search(r"^fastcgi\.so\s", out, re.M):
         fails.append("fastcgi.so not in `tshark -G plugins`:\n" + out)
     out, _ = tshark(plugin, abi, ["-G", "protocols"])
-    if not re.search(r"^FastCGI \(fcgiscope\)\tFASTCGI\tfastcgi$", out, re.M):
+    if not re.search(r"^FastCGI \(fcgiscope\)\tFastCGI\tfastcgi$", out, re.M):
         fails.append("protocol fastcgi not registered")
     if not re.search(r"^FastCGI\tFCGI\tfcgi$", out, re.M):
         fails.append("the built-in fcgi protocol disappeared")
@@ -218,7 +221,14 @@ def cmd_load(plugin, abi):
             "fastcgi.ttfb", "fastcgi.user_status", "fastcgi.user_outcome", "fastcgi.status_source",
             "fastcgi.closed_by", "fastcgi.gap", "fastcgi.elapsed", "fastcgi.abandoned_after"]
     tab = anomaly_table()
+    # Ids only fcgiscope's capture layer raises: no expert field (not offered
+    # in filter autocomplete for something the plugin never reports).
+    offered = sorted("fastcgi." + a for a in ANALYZER_ONLY if "fastcgi." + a in fields)
+    if offered:
+        fails.append("expert fields registered for ids the plugin never raises: " + ", ".join(offered))
     for aid, (sev, maxsev) in tab.items():
+        if aid in ANALYZER_ONLY:
+            continue
         want.append("fastcgi." + aid)
         if maxsev != sev:
             want.append("fastcgi." + aid + ".error")
@@ -311,13 +321,13 @@ def cmd_expect(plugin, abi, capdir):
         # -z expert sees the same ids without a tree being asked for.
         out, _ = tshark(plugin, abi, ["-2", "-q", "-n", "-r", cap, "-z", "expert,note"] + decode_as(exp),
                         check=not exp.get("error"))
-        zids = set(re.findall(r"FASTCGI\s+(\w+): ", out))
+        zids = set(re.findall(r"FastCGI\s+(\w+): ", out))
         if zids != anomalies:
             fails.append("%s: -z expert shows %s, the tree %s" % (name, sorted(zids), sorted(anomalies)))
         # One pass, no tree: everything but what only the end of the capture tells.
         out, _ = tshark(plugin, abi, ["-q", "-n", "-r", cap, "-z", "expert,note"] + decode_as(exp),
                         check=not exp.get("error"))
-        one = set(re.findall(r"FASTCGI\s+(\w+): ", out))
+        one = set(re.findall(r"FastCGI\s+(\w+): ", out))
         if not one <= anomalies or not anomalies - one <= AT_CLOSE:
             fails.append("%s: one-pass -z expert shows %s, two-pass %s" % (name, sorted(one), sorted(anomalies)))
     return fails
@@ -637,7 +647,7 @@ def cmd_passes(plugin, abi, capdir):
         for num in sorted(set(c1) | set(c2)):
             # (Wireshark's own columns may differ between passes: IP's
             # "[Reassembled in #N]" is known on the second only)
-            if num not in ours and (c1.get(num) or ("",))[0] != "FASTCGI" and (c2.get(num) or ("",))[0] != "FASTCGI":
+            if num not in ours and (c1.get(num) or ("",))[0] != "FastCGI" and (c2.get(num) or ("",))[0] != "FastCGI":
                 continue
             if c1.get(num) != c2.get(num):
                 fails.append("%s frame %d: columns one pass %r, two passes %r" % (name, num, c1.get(num), c2.get(num)))
@@ -814,7 +824,7 @@ def cmd_tcp(plugin, abi, capdir):
             ntime += len([x for x in f[3].split("|") if x])
         out2, _ = tshark(plugin, abi, ["-q", "-n", "-r", cap, "-d", "tcp.port==9000,fastcgi", "-z", "expert,error"]
                          + extra)
-        errs = set(re.findall(r"FASTCGI\s+(\w+): ", out2))
+        errs = set(re.findall(r"FastCGI\s+(\w+): ", out2))
         return ids, errs, ntime
     try:
         base = os.path.join(capdir, "real", "nginx-phpfpm.pcap")
@@ -846,6 +856,169 @@ def cmd_tcp(plugin, abi, capdir):
     return fails
 
 
+def export_objects(plugin, abi, cap, extra):
+    """tshark --export-objects fastcgi,DIR: {file name: bytes}."""
+    import tempfile
+    import shutil
+    tmp = tempfile.mkdtemp(prefix="fastcgi-eo.")
+    os.chmod(tmp, 0o777)   # tshark runs as nobody
+    try:
+        tshark(plugin, abi, extra + ["-n", "-q", "-r", cap, "-d", "tcp.port==9000,fastcgi",
+                                     "--export-objects", "fastcgi," + tmp])
+        got = {}
+        for name in os.listdir(tmp):
+            with open(os.path.join(tmp, name), "rb") as f:
+                got[name] = f.read()
+        return got
+    finally:
+        shutil.rmtree(tmp)
+
+
+def cmd_objects(plugin, abi, capdir):
+    """File > Export Objects > FastCGI, as tshark --export-objects runs it:
+    one file per response body, named after the request's path, holding
+    the body after the CGI header block (php test scripts of
+    captures/real/apache-phpfpm echo the request line in their body)."""
+    cap = os.path.join(capdir, "real", "apache-phpfpm.pcap")
+    with open(re.sub(r"\.pcap$", ".expect.json", cap)) as f:
+        exp = json.load(f)
+    fails = []
+    want = sorted(re.sub(r"[?#].*", "", r["uri"]).rsplit("/", 1)[-1]
+                  for r in exp["requests"] if r["method"] != "HEAD")
+    for extra in ([], ["-2"]):
+        mode = "-2" if extra else "one pass"
+        got = export_objects(plugin, abi, cap, extra)
+        # duplicates are saved as name(1).ext, name(2).ext, ...
+        names = sorted(re.sub(r"\(\d+\)", "", n) for n in got)
+        if names != want:
+            fails.append("%s: exported %s, expected one body per non-HEAD request %s" % (mode, names, want))
+        index_uris = sorted(r["uri"] for r in exp["requests"] if r["uri"].startswith("/index.php")
+                            and r["method"] != "HEAD")
+        bodies = sorted(v for k, v in got.items() if k.startswith("index"))
+        seen = sorted(re.search(rb"^uri=(.*)$", b, re.M).group(1).decode() for b in bodies
+                      if re.search(rb"^uri=(.*)$", b, re.M))
+        if seen != index_uris:
+            fails.append("%s: index.php bodies name the URIs %s, the requests were %s" % (mode, seen, index_uris))
+        if any(b.startswith(b"Content-") or b.startswith(b"Status:") for b in got.values()):
+            fails.append("%s: a CGI header line in an exported body" % mode)
+        big = got.get("big.php", b"")
+        if len(big) != 256 * 1024:
+            fails.append("%s: big.php %d bytes, expected the default body_cap 262144" % (mode, len(big)))
+        print("%s: %d objects: %s" % (mode, len(got), ", ".join(sorted(got))))
+    got = export_objects(plugin, abi, cap, ["-o", "fastcgi.body_cap:4000000"])
+    big = got.get("big.php", b"")
+    # big.php writes 1 MiB of a 16-byte pattern, then its own tag line
+    if len(big) < 1 << 20 or big[:32] != b"0123456789abcdef" * 2:
+        fails.append("body_cap 4000000: big.php %d bytes starting %r, expected its whole 1 MiB body" %
+                     (len(big), big[:32]))
+    print("body_cap 4000000: big.php %d bytes" % len(big))
+    return fails
+
+
+def whole_requests(plugin, abi, cap, two):
+    """Each "Whole request" subtree of the PDML: its parts in order."""
+    out, _ = tshark(plugin, abi, (["-2"] if two else []) +
+                    ["-n", "-r", cap, "-d", "tcp.port==9000,fastcgi", "-T", "pdml"])
+    root = ET.fromstring(out)
+    found = []
+    for pkt in root.iter("packet"):
+        for w in pkt.iter("field"):
+            if w.get("name") != "fastcgi.whole":
+                continue
+            parts = [c.get("name") for c in w if c.get("name", "").startswith("fastcgi.whole.")]
+            params = {}
+            stdin = b""
+            stderr = ""
+            for c in w.iter("field"):
+                if c.get("name") == "fastcgi.whole.param":
+                    name, _, value = c.get("showname", "").partition(" = ")
+                    params[name] = value
+                elif c.get("name") == "fastcgi.whole.stdin":
+                    stdin = bytes.fromhex(c.get("show", "").replace(":", ""))
+                elif c.get("name") == "fastcgi.whole.stderr":
+                    stderr = c.get("show", "")
+            found.append({"parts": parts, "params": params, "stdin": stdin, "stderr": stderr})
+    return found
+
+
+def cmd_whole(plugin, abi, capdir):
+    """The "Whole request" subtree: once per request where it ended, with
+    PARAMS, STDIN, STDOUT, STDERR in that order, the same in one pass and two."""
+    cap = os.path.join(capdir, "real", "apache-phpfpm.pcap")
+    with open(re.sub(r"\.pcap$", ".expect.json", cap)) as f:
+        exp = json.load(f)
+    order = ["fastcgi.whole.params", "fastcgi.whole.stdin", "fastcgi.whole.stdout", "fastcgi.whole.stderr"]
+    fails = []
+    views = {}
+    for two in (False, True):
+        mode = "-2" if two else "one pass"
+        ws = whole_requests(plugin, abi, cap, two)
+        views[two] = ws
+        if len(ws) != len(exp["requests"]):
+            fails.append("%s: %d whole-request subtrees for %d requests" % (mode, len(ws), len(exp["requests"])))
+        for w in ws:
+            idx = [order.index(p) for p in w["parts"]]
+            if idx != sorted(idx) or not idx or idx[0] != 0:
+                fails.append("%s: parts out of order: %s" % (mode, w["parts"]))
+        uris = sorted(w["params"].get("REQUEST_URI", "?") for w in ws)
+        if uris != sorted(r["uri"] for r in exp["requests"]):
+            fails.append("%s: REQUEST_URI of the whole requests %s" % (mode, uris))
+        for r in exp["requests"]:
+            w = [w for w in ws if w["params"].get("HTTP_X_REQUEST_ID") == r["request_tag"]]
+            if len(w) != 1:
+                fails.append("%s: %s: %d whole-request subtrees" % (mode, r["request_tag"], len(w)))
+                continue
+            if len(w[0]["stdin"]) != r["stdin_bytes"]:
+                fails.append("%s: %s: STDIN %d bytes, the request sent %d" %
+                             (mode, r["request_tag"], len(w[0]["stdin"]), r["stdin_bytes"]))
+        errs = [w for w in ws if "error_log()" in w["stderr"]]
+        if not errs or errs[0]["params"].get("SCRIPT_NAME") != "/stderr.php":
+            fails.append("%s: the STDERR text of /stderr.php is not in its whole request" % mode)
+        print("%s: %d whole requests, %d with STDIN, %d with STDERR" %
+              (mode, len(ws), sum(1 for w in ws if w["stdin"]), sum(1 for w in ws if w["stderr"])))
+    if [w["parts"] for w in views[False]] != [w["parts"] for w in views[True]]:
+        fails.append("one pass and -2 show different whole requests")
+    return fails
+
+
+def cmd_keep(plugin, abi, capdir):
+    """The keep_bodies preference off: STDIN, STDOUT and STDERR are collected
+    only when the first pass itself reads them and freed after their frame.
+    One pass must show exactly what it shows with the preference on (a
+    printed tree, a filter on a body field or on a content protocol,
+    --export-objects); a second pass no longer has them (documented)."""
+    cap = os.path.join(capdir, "real", "apache-phpfpm.pcap")
+    off = ["-o", "fastcgi.keep_bodies:FALSE"]
+    base = ["-n", "-r", cap, "-d", "tcp.port==9000,fastcgi"]
+    fails = []
+    on_v, _ = tshark(plugin, abi, base + ["-V"])
+    off_v, _ = tshark(plugin, abi, base + ["-V"] + off)
+    if on_v != off_v:
+        fails.append("one pass -V differs with keep_bodies off")
+    if "Whole request" not in off_v or "[Response body: " not in off_v:
+        fails.append("one pass -V with keep_bodies off shows no whole request or no response body")
+    for flt in ("data-text-lines", "fastcgi.whole.stdin", "fastcgi.whole.stderr"):
+        on_f, _ = tshark(plugin, abi, base + ["-Y", flt, "-T", "fields", "-e", "frame.number"])
+        off_f, _ = tshark(plugin, abi, base + ["-Y", flt, "-T", "fields", "-e", "frame.number"] + off)
+        if not on_f.split():
+            fails.append("-Y %s: no frame with keep_bodies on (the test capture changed?)" % flt)
+        if on_f != off_f:
+            fails.append("-Y %s: frames %s with keep_bodies on, %s off" % (flt, on_f.split(), off_f.split()))
+        print("-Y %s: %d frames either way" % (flt, len(on_f.split())))
+    for extra in ([], ["-2"]):
+        on_o = export_objects(plugin, abi, cap, extra)
+        off_o = export_objects(plugin, abi, cap, extra + off)
+        if on_o != off_o:
+            fails.append("%s --export-objects differs with keep_bodies off" % (extra or "one pass"))
+    two_v, _ = tshark(plugin, abi, ["-2"] + base + ["-V"] + off)
+    if "[Response body: " in two_v or re.search(r"^\s+\[STDIN: ", two_v, re.M):
+        fails.append("-2 with keep_bodies off still shows bodies in the second pass")
+    if "Whole request" not in two_v:
+        fails.append("-2 with keep_bodies off lost the whole request (its params)")
+    print("-2 with keep_bodies off: no response body, no STDIN in the second pass (documented)")
+    return fails
+
+
 def main(argv):
     if len(argv) < 4:
         print(__doc__)
@@ -854,24 +1027,13 @@ def main(argv):
     if not os.path.exists(plugin):
         print("plugin %s not built" % plugin)
         return 1
+    on_captures = {"expect": cmd_expect, "diff": cmd_diff, "mutate": cmd_mutate, "passes": cmd_passes,
+                   "fields": cmd_fields, "escape": cmd_escape, "phs": cmd_phs, "tcp": cmd_tcp,
+                   "objects": cmd_objects, "whole": cmd_whole, "keep": cmd_keep}
     if cmd == "load":
         fails = cmd_load(plugin, abi)
-    elif cmd == "expect":
-        fails = cmd_expect(plugin, abi, argv[4])
-    elif cmd == "diff":
-        fails = cmd_diff(plugin, abi, argv[4])
-    elif cmd == "mutate":
-        fails = cmd_mutate(plugin, abi, argv[4])
-    elif cmd == "passes":
-        fails = cmd_passes(plugin, abi, argv[4])
-    elif cmd == "fields":
-        fails = cmd_fields(plugin, abi, argv[4])
-    elif cmd == "escape":
-        fails = cmd_escape(plugin, abi, argv[4])
-    elif cmd == "phs":
-        fails = cmd_phs(plugin, abi, argv[4])
-    elif cmd == "tcp":
-        fails = cmd_tcp(plugin, abi, argv[4])
+    elif cmd in on_captures:
+        fails = on_captures[cmd](plugin, abi, argv[4])
     elif cmd == "analyzer":
         fails = cmd_analyzer(plugin, abi, argv[4], argv[5] if len(argv) > 5 else "")
         if fails is None:

@@ -1,8 +1,8 @@
 #!/bin/sh
-# run-tshark.sh — run tshark with the fastcgi plugin from the build tree, as WIRESHARK.md says.
+# run-tshark.sh — run tshark with the fastcgi plugin from the build tree.
 #
-# Normative reference: /work/shared/docs/WIRESHARK.md "Loading it in tshark
-# from the build tree": tshark ignores personal plugins when started by root,
+# Wireshark reads personal plugins from ~/.local/lib/wireshark/plugins/ABI/epan
+# but ignores them when started by root (started_with_special_privs),
 # so it runs as nobody with its own HOME holding the plugin.
 #
 #   run-tshark.sh PLUGIN.so ABI [tshark args...]

@@ -86,21 +86,21 @@ PY
     echo "FAIL $s: Wireshark reports a dissector bug, an exception or lost tap records:"
     grep -h -m 5 -E "Dissector bug|failed assertion|Exception occurred|Too many taps queued" "$w/err" "$w/out"; fail=1
   fi
-  if ! grep -q FASTCGI "$w/out"; then
+  if ! grep -q FastCGI "$w/out"; then
     echo "FAIL $s: the plugin reported nothing"; fail=1
   fi
   case $s in
     params100m)
       grep -q param_cap_exceeded "$w/out" || { echo "FAIL $s: no param_cap_exceeded in tshark's expert info"; fail=1; } ;;
     req65535)
-      n=$(sed -n 's/^ *\([0-9][0-9]*\) .*FASTCGI  *request_table_full: .*/\1/p' "$w/out" | awk '{s += $1} END {print s + 0}')
+      n=$(sed -n 's/^ *\([0-9][0-9]*\) .*FastCGI  *request_table_full: .*/\1/p' "$w/out" | awk '{s += $1} END {print s + 0}')
       echo "$s: request_table_full x $n in -z expert"
       if [ "$n" -lt 1 ]; then
         echo "FAIL $s: no request_table_full in tshark's expert info"; fail=1
       fi
       # One row: the messages do not vary per request (the time bound alone
       # would not catch a quadratic tap on a fast machine).
-      rows=$(grep -c "FASTCGI  *request_table_full: " "$w/out" || true)
+      rows=$(grep -c "FastCGI  *request_table_full: " "$w/out" || true)
       if [ "$rows" != 1 ]; then
         echo "FAIL $s: $rows distinct request_table_full messages in -z expert, expected 1"; fail=1
       fi
