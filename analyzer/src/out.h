@@ -4,8 +4,9 @@
  * formats". RFC 8259 (JSON), RFC 4180 (CSV), RFC 3339 (times), ECMA-48 SGR
  * (colours). Every traffic-derived string goes through esc.h.
  *
- * One writer per format: out_json.c, out_csv.c, out_text.c; out.c holds
- * what they share and the table of formats (format_ops[]).
+ * One writer per format: out_json.c, out_csv.c, out_text.c, out_html.c;
+ * out_common.c holds what they share, out.c these entry points and the
+ * table of formats (format_ops[]).
  */
 #ifndef FCGISCOPE_OUT_H
 #define FCGISCOPE_OUT_H

@@ -1,4 +1,4 @@
-/* out_internal.h — what the report files share (out.c) and each format's entry points (out_json.c, out_csv.c, out_text.c, out_html.c).
+/* out_internal.h — what the report files share (out_common.c) and each format's entry points (out_json.c, out_csv.c, out_text.c, out_html.c).
  *
  * Normative reference: out.h (the public side: fcs_out_init, fcs_out_request, ...).
  * Not for use outside out*.c.
@@ -10,7 +10,7 @@
 
 #define FSD_VERSION_LINE "fcgiscope " FSD_VERSION_STRING
 
-/* ---- out.c: the line buffer, colours, columns, frames ---- */
+/* ---- out_common.c: formatting, the line buffer, colours, columns, frames ---- */
 void flush_line(out_ctx *c);          /* the line to the stream (and flushed with flush_lines) */
 
 /* SGR colours, written only when enabled */
