@@ -235,7 +235,10 @@ for r in $(seq "$rounds"); do
   read -r rps p50 p99 n bad < <(run_wrk)
   s1=$(svc_ticks); x1=$(svc_ctx)
   read -r cpu1 sys1 < <(awk '{print $14 + $15, $15}' /proc/$sp/stat)
-  read -r seen lost < <(stop_scope)
+  # not "< <(stop_scope)": in a process substitution its wait does not
+  # wait (fcgiscope is not that subshell's child) and the count can be short
+  stop_scope > "$tmp/stopped"
+  read -r seen lost < "$tmp/stopped"
   printf 'round %d  with --unix   %8s req/s  p50 %7s ms  p99 %7s ms  service %6s us/req %5s cs/req  fcgiscope %5s us/req (sys %s)  (%s requests; fcgiscope reported %s, %s records lost)\n' \
     "$r" "$rps" "$p50" "$p99" "$(us_per $((s1 - s0)) "$n")" "$(per $((x1 - x0)) "$n")" "$(us_per $((cpu1 - cpu0)) "$n")" \
     "$(us_per $((sys1 - sys0)) "$n")" "$n" "$seen" "$lost"
