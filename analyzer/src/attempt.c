@@ -10,16 +10,31 @@
 
 /* ---- keys ---------------------------------------------------------------- */
 
-#define FNV_OFFSET UINT64_C(14695981039346656037)
-#define FNV_PRIME UINT64_C(1099511628211)
+#define HASH_SEED UINT64_C(0x9e3779b97f4a7c15)
 
-static uint64_t fnv(uint64_t h, const uint8_t *p, size_t n)
+static uint64_t mix(uint64_t h, uint64_t w)
 {
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= FNV_PRIME;
+    h = (h ^ w) * UINT64_C(0xff51afd7ed558ccd);
+    return h ^ (h >> 32);
+}
+
+/* n bytes into h, 8 at a time (the tail zero-padded), then their count, so
+ * that "a" + "bc" and "ab" + "c" differ. Only equality within one run
+ * matters: the keys are never written out. */
+static uint64_t hash_bytes(uint64_t h, const uint8_t *p, size_t n)
+{
+    size_t i = 0;
+    uint64_t w;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&w, p + i, 8);
+        h = mix(h, w);
     }
-    return h;
+    if (i < n) {
+        w = 0;
+        memcpy(&w, p + i, n - i);
+        h = mix(h, w);
+    }
+    return mix(h, (uint64_t)n);
 }
 
 /* A value's hash, never 0 for a present value (0 means absent). */
@@ -28,52 +43,81 @@ static uint64_t present(uint64_t h)
     return h ? h : 1;
 }
 
-enum { K_XRID, K_TRACEPARENT, K_ADDR, K_PORT, K_URI, K_FILENAME, K_SCRIPT, K_N };
+/* The params the keys are made of, by name length (11, 15, 16, 17 bytes):
+ * key_range() finds those of one length without comparing the others. */
+enum { K_ADDR, K_PORT, K_URI, K_SCRIPT, K_FILENAME, K_TRACEPARENT, K_XRID, K_N };
 
 static const struct {
     const char *name;
     size_t len;
 } key_names[K_N] = {
-    [K_XRID] = { "HTTP_X_REQUEST_ID", 17 },
-    [K_TRACEPARENT] = { "HTTP_TRACEPARENT", 16 },
     [K_ADDR] = { "REMOTE_ADDR", 11 },
     [K_PORT] = { "REMOTE_PORT", 11 },
     [K_URI] = { "REQUEST_URI", 11 },
-    [K_FILENAME] = { "SCRIPT_FILENAME", 15 },
     [K_SCRIPT] = { "SCRIPT_NAME", 11 },
+    [K_FILENAME] = { "SCRIPT_FILENAME", 15 },
+    [K_TRACEPARENT] = { "HTTP_TRACEPARENT", 16 },
+    [K_XRID] = { "HTTP_X_REQUEST_ID", 17 },
 };
+
+/* The keys of name length n: [*from, *to). */
+static bool key_range(size_t n, int *from, int *to)
+{
+    switch (n) {
+    case 11: *from = K_ADDR, *to = K_FILENAME; return true;
+    case 15: *from = K_FILENAME, *to = K_TRACEPARENT; return true;
+    case 16: *from = K_TRACEPARENT, *to = K_XRID; return true;
+    case 17: *from = K_XRID, *to = K_N; return true;
+    default: return false;
+    }
+}
+
+/* A name of 11..17 bytes as two words, its first 8 bytes and its last 8
+ * (overlapping); with the length they decide equality, except byte 8 of a
+ * 17-byte name, which neither covers. */
+typedef struct { uint64_t head, tail; } name_words;
+
+static name_words words_of(const uint8_t *p, size_t n)
+{
+    name_words w;
+    memcpy(&w.head, p, 8);
+    memcpy(&w.tail, p + n - 8, 8);
+    return w;
+}
 
 void fcs_att_keys_from_tx(req_rec *r, const fsd_transaction *tx)
 {
+    name_words kw[K_N]; /* 14 loads: cheaper than memcmp calls */
+    for (int k = 0; k < K_N; k++)
+        kw[k] = words_of((const uint8_t *)key_names[k].name, key_names[k].len);
     const fsd_param *last[K_N] = { 0 };
     /* One pass over the params the decoder decoded; the last occurrence
-     * wins, as php-fpm reads them. */
+     * wins, as php-fpm reads them. Most names have none of the keys'
+     * lengths, the rest are told apart by two words. */
     for (size_t i = 0; i < tx->nparams; i++) {
         const fsd_param *p = &tx->params[i];
-        /* most names are none of the seven: length and first letter first */
-        if (!p->name.ptr || p->name.len < 11 || p->name.len > 17)
+        int from, to;
+        if (!p->name.ptr || !key_range(p->name.len, &from, &to))
             continue;
-        char c0 = (char)p->name.ptr[0];
-        if (c0 != 'H' && c0 != 'R' && c0 != 'S')
-            continue;
-        for (int k = 0; k < K_N; k++)
-            if (p->name.len == key_names[k].len && c0 == key_names[k].name[0]
-                && !memcmp(p->name.ptr, key_names[k].name, p->name.len))
+        name_words w = words_of(p->name.ptr, p->name.len);
+        for (int k = from; k < to; k++)
+            if (w.head == kw[k].head && w.tail == kw[k].tail
+                && (p->name.len < 17 || p->name.ptr[8] == (uint8_t)key_names[k].name[8])) {
                 last[k] = p;
+                break;
+            }
     }
     const fsd_param *tag = last[K_XRID] && last[K_XRID]->value.len ? last[K_XRID] : last[K_TRACEPARENT];
-    r->att.tag = tag && tag->value.len ? present(fnv(FNV_OFFSET, tag->value.ptr, tag->value.len)) : 0;
+    r->att.tag = tag && tag->value.len ? present(hash_bytes(HASH_SEED, tag->value.ptr, tag->value.len)) : 0;
     r->att.client = 0;
     if (last[K_ADDR] && last[K_PORT] && last[K_URI]) {
-        uint64_t h = FNV_OFFSET;
-        for (int k = K_ADDR; k <= K_URI; k++) {
-            h = fnv(h, last[k]->value.ptr, last[k]->value.len);
-            h = fnv(h, (const uint8_t *)"\0", 1); /* "a"+"bc" != "ab"+"c" */
-        }
+        uint64_t h = HASH_SEED;
+        for (int k = K_ADDR; k <= K_URI; k++)
+            h = hash_bytes(h, last[k]->value.ptr, last[k]->value.len);
         r->att.client = present(h);
     }
     const fsd_param *target = last[K_FILENAME] ? last[K_FILENAME] : last[K_SCRIPT];
-    r->att.target = target ? present(fnv(FNV_OFFSET, target->value.ptr, target->value.len)) : 0;
+    r->att.target = target ? present(hash_bytes(HASH_SEED, target->value.ptr, target->value.len)) : 0;
     if (tx->t_end.set)
         r->att.done_ns = tx->t_end.ns;
     else if (tx->t_close.set)
