@@ -368,6 +368,17 @@ static __always_inline void emit_head_now(struct uc_event *h)
         count_lost(0);
 }
 
+/* The per-CPU scratch record with its head filled; NULL when the map has
+ * none (cannot happen: one entry). */
+static __always_inline struct uc_rec *rec_start(__u32 type, __u32 dir, __u64 conn, __u64 ts)
+{
+    __u32 k = 0;
+    struct uc_rec *r = bpf_map_lookup_elem(&scratch, &k);
+    if (r)
+        fill_head(&r->h, type, dir, conn, ts);
+    return r;
+}
+
 static __always_inline struct uc_conn *cstate_get(__u64 conn, bool fresh)
 {
     struct uc_conn *cs = bpf_map_lookup_elem(&conns, &conn);
@@ -438,10 +449,9 @@ static long copy_chunk(__u32 i, void *unused)
         n = (__u32)avail;
     if (c->left < n)
         n = (__u32)c->left;
-    struct uc_rec *r = bpf_map_lookup_elem(&scratch, &k);
+    struct uc_rec *r = rec_start(UC_EV_DATA, p->dir, p->conn, p->ts);
     if (!r)
         return 1;
-    fill_head(&r->h, UC_EV_DATA, p->dir, p->conn, p->ts);
     r->h.flags = p->flags;
     r->h.off = c->off;
     r->h.len = n;
@@ -485,6 +495,112 @@ static __always_inline long file_refs_one(struct file *f)
     return BPF_CORE_READ(fo, f_count.counter) == 1;
 }
 
+/* close (the last reference) or shutdown (not SHUT_RD) of a watched end: a
+ * CLOSE/SHUTDOWN record with both directions' offsets. */
+static __always_inline int enter_close(struct pt_regs *regs, long nr, __u32 dir, __u64 conn,
+                                       struct sock *sk, struct file *f, __u64 ts)
+{
+    if (nr == NR_close && !file_refs_one(f))
+        return 0;    /* another reference keeps the socket open */
+    if (nr == NR_shutdown && (int)arg(regs, 1) == 0)
+        return 0;    /* SHUT_RD: nothing on the wire */
+    struct uc_rec *r = rec_start(nr == NR_close ? UC_EV_CLOSE : UC_EV_SHUTDOWN, dir, conn, ts);
+    if (!r)
+        return 0;
+    struct uc_conn *cs = bpf_map_lookup_elem(&conns, &conn);
+    if (cs) {
+        r->h.off = cs->off[dir & 1];
+        r->h.aux = cs->off[(dir ^ 1) & 1];
+        if (nr == NR_close)
+            bpf_map_delete_elem(&conns, &conn);   /* the other end's close: no offsets */
+    } else {
+        r->h.flags |= UC_F_NOOFF; /* offsets unknown */
+    }
+    /* unread bytes at close: the peer gets ECONNRESET (af_unix), a reset */
+    if (nr == NR_close && BPF_CORE_READ(sk, sk_receive_queue.qlen) > 0)
+        r->h.flags |= UC_F_RST;
+    emit_head(&r->h);
+    return 0;
+}
+
+/* The app end knows who connected (SO_PEERCRED: sk_peer_pid, the connecting
+ * tgid): mark it, so the client's calls on a connection older than the
+ * capture (kept alive) are seen from now on. */
+static __always_inline void watch_peer(struct sock *sk)
+{
+    struct pid *pp = RD(sk, sk_peer_pid);
+    if (pp) {
+        __u32 peer = (__u32)RD(pp, numbers[0].nr);
+        if (peer)
+            set_watched(peer);
+    }
+}
+
+/* read/readv/recvfrom/recvmsg and write/writev/sendto/sendmsg: where the
+ * bytes are (flat, or an iovec array); false when the msghdr of
+ * recvmsg/sendmsg cannot be read. */
+static __always_inline bool io_args(struct pt_regs *regs, long nr, struct uc_pending *p)
+{
+    if (nr == NR_recvmsg || nr == NR_sendmsg) {
+        struct user_msghdr mh;
+        if (bpf_probe_read_user(&mh, sizeof mh, (void *)arg(regs, 1)))
+            return false;
+        p->buf = (__u64)mh.msg_iov;
+        p->count = mh.msg_iovlen;
+        p->iov = 1;
+        return true;
+    }
+    p->buf = arg(regs, 1);
+    p->count = arg(regs, 2);
+    p->iov = nr == NR_readv || nr == NR_writev;
+    return true;
+}
+
+/* The app end reading: counted (connections seen from connect on), and the
+ * bytes copied where sendfile sent them (exit). */
+static __always_inline int enter_read(struct pt_regs *regs, long nr, __u64 pt, struct uc_pending *p)
+{
+    if (p->dir != UC_DIR_SERVER)
+        return 0;
+    struct uc_conn *cs = bpf_map_lookup_elem(&conns, &p->conn);
+    if (!cs || (!cs->fresh && cs->picked))
+        return 0;   /* neither a pickup nor bytes to fill in */
+    p->dir = UC_DIR_CLIENT;   /* the bytes are the client's */
+    p->flags = UC_F_READ;
+    if (!io_args(regs, nr, p))
+        return 0;
+    pend_put(pt, p);
+    return 0;
+}
+
+/* sendfile(out_fd, in_fd, off_t *offset, count): the file and where in it;
+ * the range is announced now, since the app may read it before this call
+ * returns (its reads copy what falls inside [sf_lo, sf_hi)). */
+static __always_inline void sendfile_args(struct pt_regs *regs, struct uc_pending *p)
+{
+    int in_fd = (int)arg(regs, 1);
+    __u64 offp = arg(regs, 2);
+    __s64 start = 0;
+    if (offp) {
+        bpf_probe_read_user(&start, sizeof start, (void *)offp);
+    } else {
+        struct file *in = fd_file(in_fd);
+        if (in)
+            start = BPF_CORE_READ(in, f_pos);
+    }
+    p->aux = (__u64)in_fd;
+    p->aux2 = (__u64)start;
+    struct uc_conn *cs = bpf_map_lookup_elem(&conns, &p->conn);
+    __u64 cnt = arg(regs, 3);
+    if (cs && cs->fresh && p->dir == UC_DIR_CLIENT) {
+        __u64 lo = cs->off[UC_DIR_CLIENT];
+        if (cs->sf_hi <= cs->sf_lo || cs->sf_hi <= cs->rd)
+            cs->sf_lo = lo;
+        if (cs->sf_hi < lo + cnt)
+            cs->sf_hi = lo + cnt;
+    }
+}
+
 static __always_inline int enter(struct pt_regs *regs, long nr)
 {
     if (!followed(nr, FOLLOW_ENTER))
@@ -494,11 +610,6 @@ static __always_inline int enter(struct pt_regs *regs, long nr)
         return 0;
     struct uc_pending p = {};
     p.nr = (__u32)nr;
-    if (nr != NR_connect && nr != NR_accept && nr != NR_accept4) {
-        __u32 tgid = (__u32)(pt >> 32);
-        if (!is_watched(tgid))
-            return 0;
-    }
     if (nr == NR_connect || nr == NR_accept || nr == NR_accept4) {
         /* resolved on exit (the fd / the new fd is a watched end only then) */
         p.ts = bpf_ktime_get_ns();
@@ -506,6 +617,8 @@ static __always_inline int enter(struct pt_regs *regs, long nr)
         pend_put(pt, &p);
         return 0;
     }
+    if (!is_watched((__u32)(pt >> 32)))
+        return 0;
     int fd = (int)arg(regs, 0);
     __u32 dir = 0;
     struct sock *sk = NULL;
@@ -514,113 +627,19 @@ static __always_inline int enter(struct pt_regs *regs, long nr)
     if (!conn)
         return 0;
     p.ts = bpf_ktime_get_ns();   /* only for the calls we follow: a clock read is not free */
-    if (nr == NR_close || nr == NR_shutdown) {
-        if (nr == NR_close && !file_refs_one(f))
-            return 0;    /* another reference keeps the socket open */
-        if (nr == NR_shutdown) {
-            int how = (int)arg(regs, 1);
-            if (how == 0)  /* SHUT_RD: nothing on the wire */
-                return 0;
-        }
-        __u32 k = 0;
-        struct uc_rec *r = bpf_map_lookup_elem(&scratch, &k);
-        if (!r)
-            return 0;
-        fill_head(&r->h, nr == NR_close ? UC_EV_CLOSE : UC_EV_SHUTDOWN, dir, conn, p.ts);
-        struct uc_conn *cs = bpf_map_lookup_elem(&conns, &conn);
-        if (cs) {
-            r->h.off = cs->off[dir & 1];
-            r->h.aux = cs->off[(dir ^ 1) & 1];
-            if (nr == NR_close)
-                bpf_map_delete_elem(&conns, &conn);   /* the other end's close: no offsets */
-        } else {
-            r->h.flags |= UC_F_NOOFF; /* offsets unknown */
-        }
-        /* unread bytes at close: the peer gets ECONNRESET (af_unix), a reset */
-        if (nr == NR_close && BPF_CORE_READ(sk, sk_receive_queue.qlen) > 0)
-            r->h.flags |= UC_F_RST;
-        emit_head(&r->h);
-        return 0;
-    }
-    if (dir == UC_DIR_SERVER) {
-        /* The app end knows who connected (SO_PEERCRED: sk_peer_pid, the
-         * connecting tgid): mark it, so the client's calls on a connection
-         * older than the capture (kept alive) are seen from now on. */
-        struct pid *pp = RD(sk, sk_peer_pid);
-        if (pp) {
-            __u32 peer = (__u32)RD(pp, numbers[0].nr);
-            if (peer)
-                set_watched(peer);
-        }
-    }
+    if (nr == NR_close || nr == NR_shutdown)
+        return enter_close(regs, nr, dir, conn, sk, f, p.ts);
+    if (dir == UC_DIR_SERVER)
+        watch_peer(sk);
     p.conn = conn;
     p.dir = dir;
-    if (nr == NR_read || nr == NR_readv || nr == NR_recvfrom || nr == NR_recvmsg) {
-        /* the app end reading: counted (connections seen from connect on),
-         * and the bytes copied where sendfile sent them (exit) */
-        if (dir != UC_DIR_SERVER)
+    if (nr == NR_read || nr == NR_readv || nr == NR_recvfrom || nr == NR_recvmsg)
+        return enter_read(regs, nr, pt, &p);
+    if (nr == NR_write || nr == NR_sendto || nr == NR_writev || nr == NR_sendmsg) {
+        if (!io_args(regs, nr, &p))
             return 0;
-        struct uc_conn *cs = bpf_map_lookup_elem(&conns, &conn);
-        if (!cs || (!cs->fresh && cs->picked))
-            return 0;   /* neither a pickup nor bytes to fill in */
-        p.dir = UC_DIR_CLIENT;   /* the bytes are the client's */
-        p.flags = UC_F_READ;
-        if (nr == NR_read || nr == NR_recvfrom) {
-            p.buf = arg(regs, 1);
-            p.count = arg(regs, 2);
-        } else if (nr == NR_readv) {
-            p.buf = arg(regs, 1);
-            p.count = arg(regs, 2);
-            p.iov = 1;
-        } else {
-            struct user_msghdr mh;
-            if (bpf_probe_read_user(&mh, sizeof mh, (void *)arg(regs, 1)))
-                return 0;
-            p.buf = (__u64)mh.msg_iov;
-            p.count = mh.msg_iovlen;
-            p.iov = 1;
-        }
-        pend_put(pt, &p);
-        return 0;
-    }
-    if (nr == NR_write || nr == NR_sendto) {
-        p.buf = arg(regs, 1);
-        p.count = arg(regs, 2);
-    } else if (nr == NR_writev) {
-        p.buf = arg(regs, 1);
-        p.count = arg(regs, 2);
-        p.iov = 1;
-    } else if (nr == NR_sendmsg) {
-        struct user_msghdr mh;
-        if (bpf_probe_read_user(&mh, sizeof mh, (void *)arg(regs, 1)))
-            return 0;
-        p.buf = (__u64)mh.msg_iov;
-        p.count = mh.msg_iovlen;
-        p.iov = 1;
-    } else { /* sendfile(out_fd, in_fd, off_t *offset, count) */
-        int in_fd = (int)arg(regs, 1);
-        __u64 offp = arg(regs, 2);
-        __s64 start = 0;
-        if (offp) {
-            bpf_probe_read_user(&start, sizeof start, (void *)offp);
-        } else {
-            struct file *in = fd_file(in_fd);
-            if (in)
-                start = BPF_CORE_READ(in, f_pos);
-        }
-        p.aux = (__u64)in_fd;
-        p.aux2 = (__u64)start;
-        /* announce the range now: the app may read it before this call
-         * returns (its reads copy what falls inside [sf_lo, sf_hi)) */
-        struct uc_conn *cs = bpf_map_lookup_elem(&conns, &conn);
-        __u64 cnt = arg(regs, 3);
-        if (cs && cs->fresh && dir == UC_DIR_CLIENT) {
-            __u64 lo = cs->off[UC_DIR_CLIENT];
-            if (cs->sf_hi <= cs->sf_lo || cs->sf_hi <= cs->rd)
-                cs->sf_lo = lo;
-            if (cs->sf_hi < lo + cnt)
-                cs->sf_hi = lo + cnt;
-        }
+    } else {
+        sendfile_args(regs, &p);
     }
     pend_put(pt, &p);
     return 0;
@@ -642,6 +661,144 @@ int uc_enter(struct bpf_raw_tracepoint_args *ctx)
 
 /* ---- exit ---- */
 
+/* connect/accept returned: a CONNECT/ACCEPT record when the fd is a
+ * watched end on its side, and the process watched from now on. */
+static __always_inline int leave_connect(__u64 pt, struct uc_pending *p, long ret)
+{
+    __u32 nr = p->nr;
+    int fd = nr == NR_connect ? (int)p->buf : (int)ret;
+    __u64 ts = p->ts;
+    pend_del(pt, p);
+    if (ret < 0)
+        return 0;
+    __u32 dir = 0;
+    __u64 conn = fd_conn(fd, &dir, NULL, NULL);
+    if (!conn)
+        return 0;
+    if (nr == NR_connect && dir != UC_DIR_CLIENT)
+        return 0;
+    if (nr != NR_connect && dir != UC_DIR_SERVER)
+        return 0;
+    set_watched((__u32)(pt >> 32));
+    /* created by whichever end returns first (the app end may already be
+     * reading, the client already writing, when the other returns); an
+     * entry is deleted at the first close, so it is never stale here unless
+     * both closes were missed */
+    struct uc_conn *ncs = cstate_get(conn, false);
+    if (ncs)
+        ncs->fresh = 1;
+    struct uc_rec *r = rec_start(nr == NR_connect ? UC_EV_CONNECT : UC_EV_ACCEPT, dir, conn,
+                                 nr == NR_connect ? ts : bpf_ktime_get_ns());
+    if (r)
+        emit_head(&r->h);
+    return 0;
+}
+
+/* The app end's first read after its last write: the worker took the
+ * request (PICKUP: queue -> run, unixcap.h). */
+static __always_inline void note_pickup(struct uc_conn *cs, const struct uc_pending *p, long ret)
+{
+    if (cs->picked)
+        return;
+    cs->picked = 1;
+    struct uc_rec *r = rec_start(UC_EV_PICKUP, UC_DIR_SERVER, p->conn, bpf_ktime_get_ns());
+    if (r) {
+        r->h.aux = p->ts;
+        r->h.len = (__u32)ret;
+        emit_head(&r->h);
+    }
+}
+
+/* Of the ret bytes the app end read, the part sendfile sent and nobody read
+ * yet: its stream offset (*off), the bytes before it (*skip) and its length
+ * (*want); false when there is none. */
+static __always_inline bool sendfile_window(struct uc_conn *cs, long ret, __u64 *off, __u64 *skip,
+                                            __u64 *want)
+{
+    *off = __sync_fetch_and_add(&cs->rd, (__u64)ret);
+    __u64 end = *off + (__u64)ret, lo = cs->sf_lo, hi = cs->sf_hi;
+    if (hi <= *off || lo >= end || lo >= hi)
+        return false;
+    if (lo > *off)
+        *skip = lo - *off;
+    if (hi < end)
+        end = hi;
+    *want = end - *off - *skip;
+    if (end >= hi)
+        cs->sf_lo = cs->sf_hi = 0;   /* all read */
+    else
+        cs->sf_lo = end;
+    return true;
+}
+
+/* sendfile returned: a SKIP record of its bytes, which fcgiscope reads back
+ * from the file (woken at once: the sender may close the file soon). */
+static __always_inline void emit_sendfile(const struct uc_pending *p, __u64 off, long ret)
+{
+    struct uc_rec *r = rec_start(UC_EV_SKIP, p->dir, p->conn, p->ts);
+    if (r) {
+        r->h.flags = UC_F_SENDFILE;
+        r->h.off = off;
+        r->h.len = (__u32)ret;
+        r->h.aux = p->aux;
+        r->h.aux2 = p->aux2;
+        emit_head_now(&r->h);
+    }
+}
+
+/* want bytes from the call's buffer (after skip) as DATA records at stream
+ * offset off + skip, by bpf_loop; what does not fit in UC_MAX_CHUNKS
+ * records (or an unreadable iovec) as a SKIP, so the stream keeps its
+ * length. */
+static __always_inline void copy_out(const struct uc_pending *p, __u64 off, __u64 skip, __u64 want)
+{
+    __u32 zero = 0;
+    struct uc_copy *c = bpf_map_lookup_elem(&copyst, &zero);
+    if (!c)
+        return;
+    c->p = *p;
+    c->left = want;
+    c->off = off + skip;
+    c->skip = skip;
+    c->iov_idx = 0;
+    c->iov_pos = 0;
+    c->flat_pos = 0;
+    bpf_loop(UC_MAX_CHUNKS, copy_chunk, NULL, 0);
+    if (c->left > 0 && !(p->flags & UC_F_READ)) {
+        struct uc_rec *r = rec_start(UC_EV_SKIP, p->dir, p->conn, p->ts);
+        if (r) {
+            r->h.off = c->off;
+            r->h.len = (__u32)c->left;
+            emit_head(&r->h);
+        }
+    }
+}
+
+/* A read or write that moved ret > 0 bytes: the connection's offsets, a
+ * pickup, and the bytes (or sendfile's SKIP). */
+static __always_inline void leave_io(struct uc_pending *p, long ret)
+{
+    struct uc_conn *cs = cstate_get(p->conn, false);
+    __u64 off = 0;
+    __u64 skip = 0, want = (__u64)ret;
+    if (p->flags & UC_F_READ) {
+        /* copy only what overlaps bytes sendfile sent and nobody read yet */
+        if (!cs)
+            return;
+        note_pickup(cs, p, ret);
+        if (!cs->fresh || !sendfile_window(cs, ret, &off, &skip, &want))
+            return;
+    } else if (cs) {
+        off = __sync_fetch_and_add(&cs->off[p->dir & 1], (__u64)ret);
+        if ((p->dir & 1) == UC_DIR_SERVER)
+            cs->picked = 0;   /* its next read takes the next request */
+    }
+    if (p->nr == NR_sendfile)
+        emit_sendfile(p, off, ret);
+    else
+        copy_out(p, off, skip, want);
+}
+
 static __always_inline int leave(struct pt_regs *regs, long ret)
 {
     /* most syscalls of the machine end here: the number first (one read),
@@ -656,128 +813,10 @@ static __always_inline int leave(struct pt_regs *regs, long ret)
     struct uc_pending *p = pend_get(pt);
     if (!p)
         return 0;
-    __u32 nr = p->nr;
-    if (nr == NR_connect || nr == NR_accept || nr == NR_accept4) {
-        int fd = nr == NR_connect ? (int)p->buf : (int)ret;
-        __u64 ts = p->ts;
-        pend_del(pt, p);
-        if (ret < 0)
-            return 0;
-        __u32 dir = 0;
-        __u64 conn = fd_conn(fd, &dir, NULL, NULL);
-        if (!conn)
-            return 0;
-        if (nr == NR_connect && dir != UC_DIR_CLIENT)
-            return 0;
-        if (nr != NR_connect && dir != UC_DIR_SERVER)
-            return 0;
-        set_watched((__u32)(pt >> 32));
-        /* created by whichever end returns first (the app end may already
-         * be reading, the client already writing, when the other returns);
-         * an entry is deleted at the first close, so it is never stale here
-         * unless both closes were missed */
-        struct uc_conn *ncs = cstate_get(conn, false);
-        if (ncs)
-            ncs->fresh = 1;
-        __u32 k = 0;
-        struct uc_rec *r = bpf_map_lookup_elem(&scratch, &k);
-        if (!r)
-            return 0;
-        fill_head(&r->h, nr == NR_connect ? UC_EV_CONNECT : UC_EV_ACCEPT, dir, conn,
-                  nr == NR_connect ? ts : bpf_ktime_get_ns());
-        emit_head(&r->h);
-        return 0;
-    }
-    if (ret <= 0) {
-        pend_del(pt, p);
-        return 0;
-    }
-    struct uc_conn *cs = cstate_get(p->conn, false);
-    __u64 off = 0;
-    __u64 skip = 0, want = (__u64)ret;
-    if (p->flags & UC_F_READ) {
-        /* copy only what overlaps bytes sendfile sent and nobody read yet */
-        if (!cs) {
-            pend_del(pt, p);
-            return 0;
-        }
-        if (!cs->picked) {
-            /* the worker took the request (queue -> run, unixcap.h) */
-            cs->picked = 1;
-            __u32 k = 0;
-            struct uc_rec *r = bpf_map_lookup_elem(&scratch, &k);
-            if (r) {
-                fill_head(&r->h, UC_EV_PICKUP, UC_DIR_SERVER, p->conn, bpf_ktime_get_ns());
-                r->h.aux = p->ts;
-                r->h.len = (__u32)ret;
-                emit_head(&r->h);
-            }
-        }
-        if (!cs->fresh) {
-            pend_del(pt, p);
-            return 0;
-        }
-        off = __sync_fetch_and_add(&cs->rd, (__u64)ret);
-        __u64 end = off + (__u64)ret, lo = cs->sf_lo, hi = cs->sf_hi;
-        if (hi <= off || lo >= end || lo >= hi) {
-            pend_del(pt, p);
-            return 0;
-        }
-        if (lo > off)
-            skip = lo - off;
-        if (hi < end)
-            end = hi;
-        want = end - off - skip;
-        if (end >= hi)
-            cs->sf_lo = cs->sf_hi = 0;   /* all read */
-        else
-            cs->sf_lo = end;
-    } else if (cs) {
-        off = __sync_fetch_and_add(&cs->off[p->dir & 1], (__u64)ret);
-        if ((p->dir & 1) == UC_DIR_SERVER)
-            cs->picked = 0;   /* its next read takes the next request */
-    }
-    if (nr == NR_sendfile) {
-        __u32 k = 0;
-        struct uc_rec *r = bpf_map_lookup_elem(&scratch, &k);
-        if (r) {
-            fill_head(&r->h, UC_EV_SKIP, p->dir, p->conn, p->ts);
-            r->h.flags = UC_F_SENDFILE;
-            r->h.off = off;
-            r->h.len = (__u32)ret;
-            r->h.aux = p->aux;
-            r->h.aux2 = p->aux2;
-            emit_head_now(&r->h);
-        }
-        pend_del(pt, p);
-        return 0;
-    }
-    __u32 zero = 0;
-    struct uc_copy *c = bpf_map_lookup_elem(&copyst, &zero);
-    if (!c) {
-        pend_del(pt, p);
-        return 0;
-    }
-    c->p = *p;
-    c->left = want;
-    c->off = off + skip;
-    c->skip = skip;
-    c->iov_idx = 0;
-    c->iov_pos = 0;
-    c->flat_pos = 0;
-    bpf_loop(UC_MAX_CHUNKS, copy_chunk, NULL, 0);
-    if (c->left > 0 && !(p->flags & UC_F_READ)) {
-        /* more than UC_MAX_CHUNKS records (or an unreadable iovec): the rest
-         * as a skip, so the stream keeps its length */
-        __u32 k = 0;
-        struct uc_rec *r = bpf_map_lookup_elem(&scratch, &k);
-        if (r) {
-            fill_head(&r->h, UC_EV_SKIP, p->dir, p->conn, p->ts);
-            r->h.off = c->off;
-            r->h.len = (__u32)c->left;
-            emit_head(&r->h);
-        }
-    }
+    if (p->nr == NR_connect || p->nr == NR_accept || p->nr == NR_accept4)
+        return leave_connect(pt, p, ret);
+    if (ret > 0)
+        leave_io(p, ret);
     pend_del(pt, p);
     return 0;
 }
