@@ -3,39 +3,13 @@
  * Normative reference: see attempt.h (the rule) and analyzer/README.md.
  */
 #include "attempt.h"
+#include "hash.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* ---- keys ---------------------------------------------------------------- */
-
-#define HASH_SEED UINT64_C(0x9e3779b97f4a7c15)
-
-static uint64_t mix(uint64_t h, uint64_t w)
-{
-    h = (h ^ w) * UINT64_C(0xff51afd7ed558ccd);
-    return h ^ (h >> 32);
-}
-
-/* n bytes into h, 8 at a time (the tail zero-padded), then their count, so
- * that "a" + "bc" and "ab" + "c" differ. Only equality within one run
- * matters: the keys are never written out. */
-static uint64_t hash_bytes(uint64_t h, const uint8_t *p, size_t n)
-{
-    size_t i = 0;
-    uint64_t w;
-    for (; i + 8 <= n; i += 8) {
-        memcpy(&w, p + i, 8);
-        h = mix(h, w);
-    }
-    if (i < n) {
-        w = 0;
-        memcpy(&w, p + i, n - i);
-        h = mix(h, w);
-    }
-    return mix(h, (uint64_t)n);
-}
 
 /* A value's hash, never 0 for a present value (0 means absent). */
 static uint64_t present(uint64_t h)
@@ -108,16 +82,16 @@ void fcs_att_keys_from_tx(req_rec *r, const fsd_transaction *tx)
             }
     }
     const fsd_param *tag = last[K_XRID] && last[K_XRID]->value.len ? last[K_XRID] : last[K_TRACEPARENT];
-    r->att.tag = tag && tag->value.len ? present(hash_bytes(HASH_SEED, tag->value.ptr, tag->value.len)) : 0;
+    r->att.tag = tag && tag->value.len ? present(fcs_hash_bytes(FCS_HASH_SEED, tag->value.ptr, tag->value.len)) : 0;
     r->att.client = 0;
     if (last[K_ADDR] && last[K_PORT] && last[K_URI]) {
-        uint64_t h = HASH_SEED;
+        uint64_t h = FCS_HASH_SEED;
         for (int k = K_ADDR; k <= K_URI; k++)
-            h = hash_bytes(h, last[k]->value.ptr, last[k]->value.len);
+            h = fcs_hash_bytes(h, last[k]->value.ptr, last[k]->value.len);
         r->att.client = present(h);
     }
     const fsd_param *target = last[K_FILENAME] ? last[K_FILENAME] : last[K_SCRIPT];
-    r->att.target = target ? present(hash_bytes(HASH_SEED, target->value.ptr, target->value.len)) : 0;
+    r->att.target = target ? present(fcs_hash_bytes(FCS_HASH_SEED, target->value.ptr, target->value.len)) : 0;
     if (tx->t_end.set)
         r->att.done_ns = tx->t_end.ns;
     else if (tx->t_close.set)

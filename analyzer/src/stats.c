@@ -3,6 +3,7 @@
  * Normative reference: see stats.h.
  */
 #include "stats.h"
+#include "hash.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,24 +82,13 @@ uint64_t fcs_stats_backend(stats *s, fsd_anomaly_id id, const char *server)
     return ++s->servers[i].n[k];
 }
 
-static uint64_t fnv1a(const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    uint64_t h = UINT64_C(14695981039346656037);
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= UINT64_C(1099511628211);
-    }
-    return h;
-}
-
 static script_stat *script_find(stats *s, const rstr *name)
 {
     if (!name->p)
         return &s->absent_script;
     size_t len = name->len > STATS_SCRIPT_KEY_MAX ? STATS_SCRIPT_KEY_MAX : name->len;
     size_t nslots = 2 * STATS_MAX_SCRIPTS;
-    size_t i = (size_t)(fnv1a(name->p, len) % nslots);
+    size_t i = (size_t)(fcs_hash_bytes(FCS_HASH_SEED, name->p, len) % nslots);
     for (;;) {
         script_stat *sc = s->slots[i];
         if (!sc)
