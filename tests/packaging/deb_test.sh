@@ -119,6 +119,18 @@ mkdir -p "$tmp/lint"; cp "$tmp/pkg"/*.deb "$tmp/lint/"; chmod 755 "$tmp" "$tmp/l
 echo "lintian --pedantic --display-info:"; sed 's/^/  /' "$tmp/lintian.out"
 grep -qE '^(E|W):' "$tmp/lintian.out" && bad "lintian reports errors or warnings"
 grep -q '^\(running\|lintian:\)' "$tmp/lintian.out" && grep -qiE 'error|cannot|failed' "$tmp/lintian.out" && bad "lintian did not run cleanly"
+# hardened (FCGISCOPE_HARDEN, on by default) and stripped as dh_strip does
+grep -E 'hardening-|binary-has-unneeded-section' "$tmp/lintian.out" && bad "lintian: not hardened or not fully stripped (above)"
+mkdir -p "$tmp/x"
+for d in "$tmp/pkg"/*.deb; do dpkg-deb -x "$d" "$tmp/x"; done
+for f in "$tmp/x/usr/bin/fcgiscope" $( [ $plugin = yes ] && echo "$tmp/x$plugindir/fastcgi.so"); do
+    readelf -d "$f" | grep -q 'BIND_NOW' || bad "$(basename "$f") not linked with -z now"
+    readelf -lW "$f" | grep -q 'GNU_RELRO' || bad "$(basename "$f") has no RELRO segment"
+    readelf -SW "$f" | grep -qE ' \.comment ' && bad "$(basename "$f") keeps .comment"
+done
+readelf -sW --dyn-syms "$tmp/x/usr/bin/fcgiscope" | grep -qE '__(memcpy|snprintf|fprintf|sprintf|memset|memmove|vsnprintf)_chk' \
+    || bad "fcgiscope has no fortified calls (_FORTIFY_SOURCE)"
+readelf -sW --dyn-syms "$tmp/x/usr/bin/fcgiscope" | grep -q '__stack_chk_fail' || bad "fcgiscope has no stack protector"
 
 # ---- 3. install, use, purge: in a private mount namespace ----
 cap="$src/captures/demo.pcapng"
