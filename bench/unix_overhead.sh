@@ -16,7 +16,7 @@
 # Prints one line per run (requests/s, p50, p99, the service's CPU per
 # request: nginx + php-fpm user + system, BPF programs included as they run in
 # their syscalls, and their context switches per request; with fcgiscope:
-# requests it reported vs wrk's, records lost, its CPU per request and the
+# requests it reported vs wrk's, records lost, records per request, its CPU per request and the
 # system part of it) and the medians. On a shared machine requests/s moves
 # with the other load; CPU per request is the steadier figure. Then one more
 # round with kernel.bpf_stats_enabled (restored after) for the BPF programs'
@@ -146,7 +146,7 @@ start_scope() {
   grep -q "capturing on" "$tmp/scope.err" || { cat "$tmp/scope.err"; exit 1; }
   sleep 0.5
 }
-stop_scope() { # -> "reported lost"
+stop_scope() { # -> "reported lost records"
   sleep 0.5
   kill -INT $sp; wait $sp
   python3 - "$tmp/scope.json" <<'PY'
@@ -155,7 +155,8 @@ s = None; n = 0
 for line in open(sys.argv[1]):
     if '"type":"request"' in line: n += 1
     elif '"type":"summary"' in line: s = json.loads(line)
-print(n, (s or {}).get("pcap_stats", {}).get("dropped", "?"))
+ps = (s or {}).get("pcap_stats", {})
+print(n, ps.get("dropped", "?"), ps.get("received", 0))
 PY
 }
 if [ -n "${UNIX_OVERHEAD_PAIR:-}" ]; then
@@ -238,10 +239,10 @@ for r in $(seq "$rounds"); do
   # not "< <(stop_scope)": in a process substitution its wait does not
   # wait (fcgiscope is not that subshell's child) and the count can be short
   stop_scope > "$tmp/stopped"
-  read -r seen lost < "$tmp/stopped"
-  printf 'round %d  with --unix   %8s req/s  p50 %7s ms  p99 %7s ms  service %6s us/req %5s cs/req  fcgiscope %5s us/req (sys %s)  (%s requests; fcgiscope reported %s, %s records lost)\n' \
+  read -r seen lost recs < "$tmp/stopped"
+  printf 'round %d  with --unix   %8s req/s  p50 %7s ms  p99 %7s ms  service %6s us/req %5s cs/req  fcgiscope %5s us/req (sys %s)  (%s requests; fcgiscope reported %s, %s records lost, %s records/req)\n' \
     "$r" "$rps" "$p50" "$p99" "$(us_per $((s1 - s0)) "$n")" "$(per $((x1 - x0)) "$n")" "$(us_per $((cpu1 - cpu0)) "$n")" \
-    "$(us_per $((sys1 - sys0)) "$n")" "$n" "$seen" "$lost"
+    "$(us_per $((sys1 - sys0)) "$n")" "$n" "$seen" "$lost" "$(awk -v r="$recs" -v n="$seen" 'BEGIN { if (n > 0) printf "%.1f", r / n; else print "?" }')"
   echo "on $rps $p50 $p99 $(us_per $((s1 - s0)) "$n") $(us_per $((cpu1 - cpu0)) "$n") $(per $((x1 - x0)) "$n") $(us_per $((sys1 - sys0)) "$n")" >> "$tmp/results"
 done
 # one more run with the BPF programs' statistics on (not in the medians)
