@@ -26,7 +26,10 @@
 # instead, one run with fcgiscope under callgrind: its instructions per
 # request (deterministic where CPU time is not). UNIX_OVERHEAD_PAIR=OTHER:
 # instead, FCGISCOPE and OTHER attached together, ROUNDS runs: each one's own
-# CPU per request on the same traffic. Stops only what it started,
+# CPU per request on the same traffic. UNIX_OVERHEAD_HOOKS=tp_btf,
+# tp_btf_exit or raw_tp: instead of fcgiscope, do-nothing programs on those
+# hooks (the floor of any capture built on them; FCGISCOPE's build folder
+# gives vmlinux.h). Stops only what it started,
 # by PID. Not a CTest test (timing on a shared machine).
 set -u
 bin=${1:?usage: unix_overhead.sh FCGISCOPE [SECONDS] [ROUNDS] [CONNECTIONS] [LOOP]}
@@ -159,6 +162,33 @@ ps = (s or {}).get("pcap_stats", {})
 print(n, ps.get("dropped", "?"), ps.get("received", 0))
 PY
 }
+if [ -n "${UNIX_OVERHEAD_HOOKS:-}" ]; then
+  # The floor: instead of fcgiscope, programs that do nothing
+  # (bench/unix_cost/hooks.bpf.c) on the hooks named: tp_btf (sys_enter +
+  # sys_exit, what fcgiscope --unix uses), tp_btf_exit (sys_exit alone),
+  # raw_tp. What any capture built on these hooks costs the service before
+  # it does any work. The "fcgiscope" columns are then the loader's (0).
+  case $UNIX_OVERHEAD_HOOKS in
+    tp_btf) hook_progs="btf_enter btf_exit" ;;
+    tp_btf_exit) hook_progs="btf_exit" ;;
+    raw_tp) hook_progs="raw_enter raw_exit" ;;
+    *) echo "UNIX_OVERHEAD_HOOKS: tp_btf, tp_btf_exit or raw_tp"; exit 2 ;;
+  esac
+  vmh=$(dirname "$bin")/bpf/vmlinux.h
+  [ -f "$vmh" ] || { echo "no $vmh (FCGISCOPE's build with --unix)"; exit 2; }
+  hsrc=$(cd "$(dirname "$0")/unix_cost" && pwd)
+  gcc -O2 -Wall -o "$tmp/loader" "$hsrc/loader.c" -lbpf || exit 1
+  clang -g -O2 -target bpf -D__TARGET_ARCH_x86 -I"$(dirname "$vmh")" -c "$hsrc/hooks.bpf.c" \
+    -o "$tmp/hooks.bpf.o" || exit 1
+  start_scope() {
+    # shellcheck disable=SC2086
+    "$tmp/loader" "$tmp/hooks.bpf.o" $hook_progs > "$tmp/scope.err" 2>&1 &
+    sp=$!; pids+=($sp)
+    for _ in $(seq 100); do grep -q attached "$tmp/scope.err" && break; kill -0 $sp 2>/dev/null || break; sleep 0.1; done
+    grep -q attached "$tmp/scope.err" || { cat "$tmp/scope.err"; exit 1; }
+  }
+  stop_scope() { kill -TERM $sp; wait $sp; echo "0 0 0"; }
+fi
 if [ -n "${UNIX_OVERHEAD_PAIR:-}" ]; then
   # Two builds attached at once to the same traffic, ROUNDS runs: each one's
   # own CPU per request, side by side (the service pays both; the other
@@ -246,6 +276,7 @@ for r in $(seq "$rounds"); do
   echo "on $rps $p50 $p99 $(us_per $((s1 - s0)) "$n") $(us_per $((cpu1 - cpu0)) "$n") $(per $((x1 - x0)) "$n") $(us_per $((sys1 - sys0)) "$n")" >> "$tmp/results"
 done
 # one more run with the BPF programs' statistics on (not in the medians)
+[ -n "${UNIX_OVERHEAD_HOOKS:-}" ] && bpf_stats() { :; }
 start_scope
 sysctl -q -w kernel.bpf_stats_enabled=1 2>/dev/null
 bpf_stats > "$tmp/bpf0"
