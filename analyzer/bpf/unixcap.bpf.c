@@ -683,12 +683,14 @@ static __always_inline int leave_connect(__u64 pt, struct uc_pending *p, long re
 }
 
 /* The app end's first read after its last write: the worker took the
- * request (PICKUP: queue -> run, unixcap.h). p->ts: the read's exit. */
-static __always_inline void note_pickup(struct uc_conn *cs, const struct uc_pending *p, long ret)
+ * request (PICKUP: queue -> run, unixcap.h), at the read's exit (p->ts,
+ * read here: most reads are not a pickup and need no clock). */
+static __always_inline void note_pickup(struct uc_conn *cs, struct uc_pending *p, long ret)
 {
     if (cs->picked)
         return;
     cs->picked = 1;
+    p->ts = bpf_ktime_get_ns();
     struct uc_rec *r = rec_start(UC_EV_PICKUP, UC_DIR_SERVER, p->conn, p->ts);
     if (r) {
         r->h.aux = p->ts;
@@ -763,10 +765,10 @@ static __always_inline void copy_out(const struct uc_pending *p, __u64 off, __u6
 }
 
 /* A read or write that moved ret > 0 bytes: the connection's offsets, a
- * pickup, and the bytes (or sendfile's SKIP). */
-static __always_inline void leave_io(struct uc_pending *p, long ret)
+ * pickup, and the bytes (or sendfile's SKIP). cs: the connection's state,
+ * looked up by the caller (a read has it already: one hash lookup less). */
+static __always_inline void leave_io(struct uc_conn *cs, struct uc_pending *p, long ret)
 {
-    struct uc_conn *cs = cstate_get(p->conn, false);
     __u64 off = 0;
     __u64 skip = 0, want = (__u64)ret;
     if (p->flags & UC_F_READ) {
@@ -776,6 +778,8 @@ static __always_inline void leave_io(struct uc_pending *p, long ret)
         note_pickup(cs, p, ret);
         if (!cs->fresh || !sendfile_window(cs, ret, &off, &skip, &want))
             return;
+        if (!p->ts)
+            p->ts = bpf_ktime_get_ns();
     } else if (cs) {
         off = __sync_fetch_and_add(&cs->off[p->dir & 1], (__u64)ret);
         if ((p->dir & 1) == UC_DIR_SERVER)
@@ -822,10 +826,9 @@ static __always_inline int leave_read(struct pt_regs *regs, long nr, long ret)
     p.nr = (__u32)nr;
     p.conn = conn;
     p.dir = UC_DIR_CLIENT;   /* the bytes are the client's */
-    p.flags = UC_F_READ;
-    p.ts = bpf_ktime_get_ns();
+    p.flags = UC_F_READ;   /* p.ts: the clock only if a record is made (leave_io) */
     if (io_args(regs, nr, &p))
-        leave_io(&p, ret);
+        leave_io(cs, &p, ret);
     return 0;
 }
 
@@ -848,7 +851,7 @@ static __always_inline int leave(struct pt_regs *regs, long ret)
     if (p->nr == NR_connect || p->nr == NR_accept || p->nr == NR_accept4)
         return leave_connect(pt, p, ret);
     if (ret > 0)
-        leave_io(p, ret);
+        leave_io(cstate_get(p->conn, false), p, ret);
     pend_del(pt, p);
     return 0;
 }
