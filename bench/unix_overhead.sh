@@ -26,7 +26,10 @@
 # instead, one run with fcgiscope under callgrind: its instructions per
 # request (deterministic where CPU time is not). UNIX_OVERHEAD_PAIR=OTHER:
 # instead, FCGISCOPE and OTHER attached together, ROUNDS runs: each one's own
-# CPU per request on the same traffic. UNIX_OVERHEAD_HOOKS=tp_btf,
+# CPU per request on the same traffic (with UNIX_OVERHEAD_PAIR_STATS=1 also
+# each one's BPF programs' run time per request, bpf_stats on during the
+# runs: the fair comparison of two builds' programs, which then run on the
+# same syscalls). UNIX_OVERHEAD_HOOKS=tp_btf,
 # tp_btf_exit or raw_tp: instead of fcgiscope, do-nothing programs on those
 # hooks (the floor of any capture built on them; FCGISCOPE's build folder
 # gives vmlinux.h). Stops only what it started,
@@ -201,14 +204,31 @@ if [ -n "${UNIX_OVERHEAD_PAIR:-}" ]; then
       sps+=($!); pids+=($!)
       for _ in $(seq 100); do grep -q "capturing on" "$tmp/pair$k.err" && break; sleep 0.1; done
       grep -q "capturing on" "$tmp/pair$k.err" || { cat "$tmp/pair$k.err"; exit 1; }
+      # this build's programs: the newest uc_enter and uc_exit ids now
+      bpftool -j prog show 2>/dev/null | python3 -c '
+import json, sys
+ids = {}
+for p in json.load(sys.stdin):
+    if p.get("name") in ("uc_enter", "uc_exit"):
+        ids[p["name"]] = max(ids.get(p["name"], 0), p["id"])
+print(" ".join(str(i) for i in sorted(ids.values())))' > "$tmp/pair$k.ids"
       k=$((k + 1))
     done
     sleep 0.5
+    [ -n "${UNIX_OVERHEAD_PAIR_STATS:-}" ] && sysctl -q -w kernel.bpf_stats_enabled=1 2>/dev/null
+    pair_stats() { bpftool -j prog show 2>/dev/null | python3 -c '
+import json, sys
+for p in json.load(sys.stdin):
+    if p.get("name") in ("uc_enter", "uc_exit"):
+        print(p["id"], p.get("run_time_ns", 0), p.get("run_cnt", 0))'; }
+    pair_stats > "$tmp/pst0"
     # on-CPU ns of all threads (schedstat: finer than the 10 ms ticks), system ticks
     cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{s += $1} END {printf "%d", s}'; }
     c0=(); for p in "${sps[@]}"; do c0+=("$(cpu_ns "$p") $(awk '{print $15}' /proc/$p/stat)"); done
     read -r rps p50 p99 n bad < <(run_wrk)
     c1=(); for p in "${sps[@]}"; do c1+=("$(cpu_ns "$p") $(awk '{print $15}' /proc/$p/stat)"); done
+    pair_stats > "$tmp/pst1"
+    [ -n "${UNIX_OVERHEAD_PAIR_STATS:-}" ] && sysctl -q -w kernel.bpf_stats_enabled="$stats_was" 2>/dev/null
     sleep 0.5
     k=0
     for b in "$bin" "$UNIX_OVERHEAD_PAIR"; do
@@ -218,6 +238,15 @@ if [ -n "${UNIX_OVERHEAD_PAIR:-}" ]; then
       printf 'round %d  %-40s %5s us/req (sys %s)  %s requests reported of %s (%s req/s)\n' "$r" "$b" \
         "$(echo "scale=2; ($a1 - $a0) / 1000 / $n" | bc)" "$(us_per $((s1 - s0)) "$n")" \
         "$(grep -c '"type":"request"' "$tmp/pair$k.json")" "$n" "$rps"
+      [ -n "${UNIX_OVERHEAD_PAIR_STATS:-}" ] && python3 - "$tmp/pst0" "$tmp/pst1" "$n" $(cat "$tmp/pair$k.ids") <<'PY'
+import sys
+rd = lambda f: {int(l.split()[0]): (int(l.split()[1]), int(l.split()[2])) for l in open(f) if l.strip()}
+a, b, n, ids = rd(sys.argv[1]), rd(sys.argv[2]), int(sys.argv[3]), [int(x) for x in sys.argv[4:]]
+ns = sum(b[i][0] - a.get(i, (0, 0))[0] for i in ids if i in b)
+cnt = sum(b[i][1] - a.get(i, (0, 0))[1] for i in ids if i in b)
+print(f"          its BPF programs (bpf_stats, same syscalls as the other's): {cnt / n:.1f} runs/req, "
+      f"{ns / max(cnt, 1):.1f} ns/run, {ns / n / 1000:.2f} us/req")
+PY
       k=$((k + 1))
     done
   done
