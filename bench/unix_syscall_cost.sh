@@ -20,8 +20,9 @@
 # subset of "none raw_tp tp_btf tp_btf_exit syscalls_tp fcgiscope
 # fcgiscope_raw". Columns, CPU ns per
 # syscall (best of the rounds; CPU time, so the machine's other load adds
-# little): write+read of 1 byte by a process nobody watches, getppid (a
-# syscall fcgiscope does not follow), write+read of a watched process on
+# little): write+read of 1 byte by a process nobody watches and getppid (a
+# syscall fcgiscope does not follow), both by a child that never held the
+# listener (fcgiscope's start-up scan marks the processes that hold it), write+read of a watched process on
 # another socket, write+read on a watched connection (both ends). Not a
 # CTest test. Stops only what it started, by PID.
 set -u
