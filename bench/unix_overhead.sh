@@ -16,7 +16,7 @@
 # Prints one line per run (requests/s, p50, p99, the service's CPU per
 # request: nginx + php-fpm user + system, BPF programs included as they run in
 # their syscalls, and their context switches per request; with fcgiscope:
-# requests it reported vs wrk's, records lost, its CPU per request and the
+# requests it reported vs wrk's, records lost, records per request, its CPU per request and the
 # system part of it) and the medians. On a shared machine requests/s moves
 # with the other load; CPU per request is the steadier figure. Then one more
 # round with kernel.bpf_stats_enabled (restored after) for the BPF programs'
@@ -26,7 +26,15 @@
 # instead, one run with fcgiscope under callgrind: its instructions per
 # request (deterministic where CPU time is not). UNIX_OVERHEAD_PAIR=OTHER:
 # instead, FCGISCOPE and OTHER attached together, ROUNDS runs: each one's own
-# CPU per request on the same traffic. Stops only what it started,
+# CPU per request on the same traffic (with UNIX_OVERHEAD_PAIR_STATS=1 also
+# each one's BPF programs' run time per request, bpf_stats on during the
+# runs: the fair comparison of two builds' programs, which then run on the
+# same syscalls; the one attached second reads ~0.3 us/request less here,
+# the first warms the cache lines both look at: run both orders).
+# UNIX_OVERHEAD_HOOKS=tp_btf,
+# tp_btf_exit or raw_tp: instead of fcgiscope, do-nothing programs on those
+# hooks (the floor of any capture built on them; FCGISCOPE's build folder
+# gives vmlinux.h). Stops only what it started,
 # by PID. Not a CTest test (timing on a shared machine).
 set -u
 bin=${1:?usage: unix_overhead.sh FCGISCOPE [SECONDS] [ROUNDS] [CONNECTIONS] [LOOP]}
@@ -146,7 +154,7 @@ start_scope() {
   grep -q "capturing on" "$tmp/scope.err" || { cat "$tmp/scope.err"; exit 1; }
   sleep 0.5
 }
-stop_scope() { # -> "reported lost"
+stop_scope() { # -> "reported lost records"
   sleep 0.5
   kill -INT $sp; wait $sp
   python3 - "$tmp/scope.json" <<'PY'
@@ -155,29 +163,74 @@ s = None; n = 0
 for line in open(sys.argv[1]):
     if '"type":"request"' in line: n += 1
     elif '"type":"summary"' in line: s = json.loads(line)
-print(n, (s or {}).get("pcap_stats", {}).get("dropped", "?"))
+ps = (s or {}).get("pcap_stats", {})
+print(n, ps.get("dropped", "?"), ps.get("received", 0))
 PY
 }
+if [ -n "${UNIX_OVERHEAD_HOOKS:-}" ]; then
+  # The floor: instead of fcgiscope, programs that do nothing
+  # (bench/unix_cost/hooks.bpf.c) on the hooks named: tp_btf (sys_enter +
+  # sys_exit, what fcgiscope --unix uses), tp_btf_exit (sys_exit alone),
+  # raw_tp. What any capture built on these hooks costs the service before
+  # it does any work. The "fcgiscope" columns are then the loader's (0).
+  case $UNIX_OVERHEAD_HOOKS in
+    tp_btf) hook_progs="btf_enter btf_exit" ;;
+    tp_btf_exit) hook_progs="btf_exit" ;;
+    raw_tp) hook_progs="raw_enter raw_exit" ;;
+    *) echo "UNIX_OVERHEAD_HOOKS: tp_btf, tp_btf_exit or raw_tp"; exit 2 ;;
+  esac
+  vmh=$(dirname "$bin")/bpf/vmlinux.h
+  [ -f "$vmh" ] || { echo "no $vmh (FCGISCOPE's build with --unix)"; exit 2; }
+  hsrc=$(cd "$(dirname "$0")/unix_cost" && pwd)
+  gcc -O2 -Wall -o "$tmp/loader" "$hsrc/loader.c" -lbpf || exit 1
+  clang -g -O2 -target bpf -D__TARGET_ARCH_x86 -I"$(dirname "$vmh")" -c "$hsrc/hooks.bpf.c" \
+    -o "$tmp/hooks.bpf.o" || exit 1
+  start_scope() {
+    # shellcheck disable=SC2086
+    "$tmp/loader" "$tmp/hooks.bpf.o" $hook_progs > "$tmp/scope.err" 2>&1 &
+    sp=$!; pids+=($sp)
+    for _ in $(seq 100); do grep -q attached "$tmp/scope.err" && break; kill -0 $sp 2>/dev/null || break; sleep 0.1; done
+    grep -q attached "$tmp/scope.err" || { cat "$tmp/scope.err"; exit 1; }
+  }
+  stop_scope() { kill -TERM $sp; wait $sp; echo "0 0 0"; }
+fi
 if [ -n "${UNIX_OVERHEAD_PAIR:-}" ]; then
   # Two builds attached at once to the same traffic, ROUNDS runs: each one's
   # own CPU per request, side by side (the service pays both; the other
   # sessions' load hits both alike, which alternating runs cannot promise).
+  prog_ids() { bpftool -j prog show 2>/dev/null | python3 -c '
+import json, sys
+for p in json.load(sys.stdin):
+    if p.get("name") in ("uc_enter", "uc_exit"):
+        print(p["id"])'; }
   for r in $(seq "$rounds"); do
     k=0; sps=()
     for b in "$bin" "$UNIX_OVERHEAD_PAIR"; do
+      prog_ids > "$tmp/ids.before"
       # shellcheck disable=SC2086
       "$b" --unix "$tmp/fpm.sock" -f json -o "$tmp/pair$k.json" ${UNIX_OVERHEAD_ARGS:-} 2>"$tmp/pair$k.err" &
       sps+=($!); pids+=($!)
       for _ in $(seq 100); do grep -q "capturing on" "$tmp/pair$k.err" && break; sleep 0.1; done
       grep -q "capturing on" "$tmp/pair$k.err" || { cat "$tmp/pair$k.err"; exit 1; }
+      # this build's programs: the uc_enter and uc_exit ids that are new
+      prog_ids | grep -vxF -f "$tmp/ids.before" | tr '\n' ' ' > "$tmp/pair$k.ids"
       k=$((k + 1))
     done
     sleep 0.5
+    [ -n "${UNIX_OVERHEAD_PAIR_STATS:-}" ] && sysctl -q -w kernel.bpf_stats_enabled=1 2>/dev/null
+    pair_stats() { bpftool -j prog show 2>/dev/null | python3 -c '
+import json, sys
+for p in json.load(sys.stdin):
+    if p.get("name") in ("uc_enter", "uc_exit"):
+        print(p["id"], p.get("run_time_ns", 0), p.get("run_cnt", 0))'; }
+    pair_stats > "$tmp/pst0"
     # on-CPU ns of all threads (schedstat: finer than the 10 ms ticks), system ticks
     cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{s += $1} END {printf "%d", s}'; }
     c0=(); for p in "${sps[@]}"; do c0+=("$(cpu_ns "$p") $(awk '{print $15}' /proc/$p/stat)"); done
     read -r rps p50 p99 n bad < <(run_wrk)
     c1=(); for p in "${sps[@]}"; do c1+=("$(cpu_ns "$p") $(awk '{print $15}' /proc/$p/stat)"); done
+    pair_stats > "$tmp/pst1"
+    [ -n "${UNIX_OVERHEAD_PAIR_STATS:-}" ] && sysctl -q -w kernel.bpf_stats_enabled="$stats_was" 2>/dev/null
     sleep 0.5
     k=0
     for b in "$bin" "$UNIX_OVERHEAD_PAIR"; do
@@ -187,6 +240,15 @@ if [ -n "${UNIX_OVERHEAD_PAIR:-}" ]; then
       printf 'round %d  %-40s %5s us/req (sys %s)  %s requests reported of %s (%s req/s)\n' "$r" "$b" \
         "$(echo "scale=2; ($a1 - $a0) / 1000 / $n" | bc)" "$(us_per $((s1 - s0)) "$n")" \
         "$(grep -c '"type":"request"' "$tmp/pair$k.json")" "$n" "$rps"
+      [ -n "${UNIX_OVERHEAD_PAIR_STATS:-}" ] && python3 - "$tmp/pst0" "$tmp/pst1" "$n" $(cat "$tmp/pair$k.ids") <<'PY'
+import sys
+rd = lambda f: {int(l.split()[0]): (int(l.split()[1]), int(l.split()[2])) for l in open(f) if l.strip()}
+a, b, n, ids = rd(sys.argv[1]), rd(sys.argv[2]), int(sys.argv[3]), [int(x) for x in sys.argv[4:]]
+ns = sum(b[i][0] - a.get(i, (0, 0))[0] for i in ids if i in b)
+cnt = sum(b[i][1] - a.get(i, (0, 0))[1] for i in ids if i in b)
+print(f"          its BPF programs (bpf_stats, same syscalls as the other's): {cnt / n:.1f} runs/req, "
+      f"{ns / max(cnt, 1):.1f} ns/run, {ns / n / 1000:.2f} us/req")
+PY
       k=$((k + 1))
     done
   done
@@ -238,13 +300,14 @@ for r in $(seq "$rounds"); do
   # not "< <(stop_scope)": in a process substitution its wait does not
   # wait (fcgiscope is not that subshell's child) and the count can be short
   stop_scope > "$tmp/stopped"
-  read -r seen lost < "$tmp/stopped"
-  printf 'round %d  with --unix   %8s req/s  p50 %7s ms  p99 %7s ms  service %6s us/req %5s cs/req  fcgiscope %5s us/req (sys %s)  (%s requests; fcgiscope reported %s, %s records lost)\n' \
+  read -r seen lost recs < "$tmp/stopped"
+  printf 'round %d  with --unix   %8s req/s  p50 %7s ms  p99 %7s ms  service %6s us/req %5s cs/req  fcgiscope %5s us/req (sys %s)  (%s requests; fcgiscope reported %s, %s records lost, %s records/req)\n' \
     "$r" "$rps" "$p50" "$p99" "$(us_per $((s1 - s0)) "$n")" "$(per $((x1 - x0)) "$n")" "$(us_per $((cpu1 - cpu0)) "$n")" \
-    "$(us_per $((sys1 - sys0)) "$n")" "$n" "$seen" "$lost"
+    "$(us_per $((sys1 - sys0)) "$n")" "$n" "$seen" "$lost" "$(awk -v r="$recs" -v n="$seen" 'BEGIN { if (n > 0) printf "%.1f", r / n; else print "?" }')"
   echo "on $rps $p50 $p99 $(us_per $((s1 - s0)) "$n") $(us_per $((cpu1 - cpu0)) "$n") $(per $((x1 - x0)) "$n") $(us_per $((sys1 - sys0)) "$n")" >> "$tmp/results"
 done
 # one more run with the BPF programs' statistics on (not in the medians)
+[ -n "${UNIX_OVERHEAD_HOOKS:-}" ] && bpf_stats() { :; }
 start_scope
 sysctl -q -w kernel.bpf_stats_enabled=1 2>/dev/null
 bpf_stats > "$tmp/bpf0"

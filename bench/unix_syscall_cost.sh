@@ -10,13 +10,19 @@
 # (vmlinux.h from BUILD/analyzer/bpf) into a private folder, then ROUNDS
 # times (default 3) runs syscalls (N pairs, default 200000) under each
 # variant: nothing attached; do-nothing programs on raw_tp sys_enter+sys_exit,
-# on tp_btf sys_enter+sys_exit, on the syscalls:sys_{enter,exit}_{write,read}
+# on tp_btf sys_enter+sys_exit, on tp_btf sys_exit alone (what a design that
+# needs no entry program would pay), on the syscalls:sys_{enter,exit}_{write,read}
 # tracepoints (those need tracefs: mounted at /sys/kernel/tracing if it is not,
 # and unmounted at exit); BUILD's fcgiscope --unix (the tp_btf build) and
-# with FCGISCOPE_UNIX_HOOK=raw (the fallback build). Columns, CPU ns per
+# with FCGISCOPE_UNIX_HOOK=raw (the fallback build); with UNIX_COST_OLD=
+# OTHER_FCGISCOPE also that binary's two builds ("old", "old_raw"), in the
+# same rounds (the fair comparison of two trees); UNIX_COST_VARIANTS picks a
+# subset of "none raw_tp tp_btf tp_btf_exit syscalls_tp fcgiscope
+# fcgiscope_raw". Columns, CPU ns per
 # syscall (best of the rounds; CPU time, so the machine's other load adds
-# little): write+read of 1 byte by a process nobody watches, getppid (a
-# syscall fcgiscope does not follow), write+read of a watched process on
+# little): write+read of 1 byte by a process nobody watches and getppid (a
+# syscall fcgiscope does not follow), both by a child that never held the
+# listener (fcgiscope's start-up scan marks the processes that hold it), write+read of a watched process on
 # another socket, write+read on a watched connection (both ends). Not a
 # CTest test. Stops only what it started, by PID.
 set -u
@@ -42,11 +48,14 @@ if [ ! -d /sys/kernel/tracing/events ] || [ -z "$(ls /sys/kernel/tracing/events 
   mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null && { mounted=1; echo "note: mounted tracefs at /sys/kernel/tracing (unmounted at exit)"; }
 fi
 
-variants="none raw_tp tp_btf syscalls_tp fcgiscope fcgiscope_raw"
+variants=${UNIX_COST_VARIANTS:-"none raw_tp tp_btf tp_btf_exit syscalls_tp fcgiscope fcgiscope_raw"}
+old=${UNIX_COST_OLD:-}
+[ -n "$old" ] && variants="$variants old old_raw"
 progs() {
   case $1 in
     raw_tp) echo raw_enter raw_exit ;;
     tp_btf) echo btf_enter btf_exit ;;
+    tp_btf_exit) echo btf_exit ;;
     syscalls_tp) echo tp_enter_write tp_exit_write tp_enter_read tp_exit_read ;;
   esac
 }
@@ -59,9 +68,10 @@ for r in $(seq "$rounds"); do
     for _ in $(seq 100); do grep -q listening "$tmp/out" 2>/dev/null && break; sleep 0.05; done
     case $v in
       none) ;;
-      fcgiscope|fcgiscope_raw)
-        if [ $v = fcgiscope_raw ]; then hook=raw; else hook=; fi
-        FCGISCOPE_UNIX_HOOK=$hook "$bin" --unix "$tmp/s.sock" -f json -o /dev/null 2>"$tmp/err" & helper=$!; pids+=($helper)
+      fcgiscope|fcgiscope_raw|old|old_raw)
+        if [ $v = fcgiscope_raw ] || [ $v = old_raw ]; then hook=raw; else hook=; fi
+        b=$bin; case $v in old*) b=$old ;; esac
+        FCGISCOPE_UNIX_HOOK=$hook "$b" --unix "$tmp/s.sock" -f json -o /dev/null 2>"$tmp/err" & helper=$!; pids+=($helper)
         for _ in $(seq 300); do grep -q "capturing on" "$tmp/err" 2>/dev/null && break; kill -0 $helper 2>/dev/null || break; sleep 0.05; done
         grep -q "capturing on" "$tmp/err" || { echo "$v: did not start: $(cat "$tmp/err")"; exit 1; } ;;
       *)
@@ -75,7 +85,7 @@ for r in $(seq "$rounds"); do
     # fcgiscope stops on SIGINT; the loader is a background job of this
     # script, which ignores SIGINT: TERM
     if [ -n "$helper" ]; then
-      case $v in fcgiscope*) kill -INT $helper ;; *) kill -TERM $helper ;; esac
+      case $v in fcgiscope*|old*) kill -INT $helper ;; *) kill -TERM $helper ;; esac
       wait $helper 2>/dev/null
     fi
     [ -z "$skipped" ] && line=$(grep unwatched "$tmp/out") && echo "$v $line" >> "$tmp/all"

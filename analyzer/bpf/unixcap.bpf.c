@@ -18,12 +18,18 @@
  * others but cost more per call they do follow (bench/README.md: measured
  * here, a loss on nginx + php-fpm, whose calls are mostly ones we follow).
  * Every syscall that can move bytes into or out of the
- * watched connections is looked at on entry: the fd is resolved to its
+ * watched connections is looked at: the fd is resolved to its
  * struct sock (current->files), which must be an AF_UNIX stream socket whose
  * own path (app end) or whose peer's path (client end) is the listener's
- * inode (target_ino on the device target_dev). Matching calls are remembered
- * per thread and finished on exit, where the bytes the call really moved
- * (its return value) are copied in UC_CHUNK records with bpf_loop.
+ * inode (target_ino on the device target_dev). Writes, sendfile, close and
+ * shutdown are looked at on entry (a write's time is its entry: the reader
+ * may run before the writer returns; close's fd is gone at exit; sendfile's
+ * range must be known before the reader reads it); matching writes are
+ * remembered per thread and finished on exit, where the bytes the call
+ * really moved (its return value) are copied in UC_CHUNK records with
+ * bpf_loop. The reads are looked at on exit alone (leave_read: their
+ * arguments are still in pt_regs), so a read costs one program that does
+ * work, not two, and no per-thread state.
  * Records do not wake the reader (BPF_RB_NO_WAKEUP) until the ring is a
  * quarter full (wake_bytes): fcgiscope holds them 20 ms for ordering anyway
  * and drains the ring every 20 ms, which spares a wakeup per record on the
@@ -75,12 +81,13 @@ const volatile __u64 wake_bytes = 1 << 20; /* unread bytes that wake fcgiscope *
 
 /* the calls followed, as bits (all below 64 but accept4): one test per call */
 #define NRBIT(n) (1ull << (n))
-#define FOLLOW_ENTER (NRBIT(NR_read) | NRBIT(NR_readv) | NRBIT(NR_recvfrom) | NRBIT(NR_recvmsg) | \
-                      NRBIT(NR_write) | NRBIT(NR_close) | NRBIT(NR_writev) | NRBIT(NR_sendfile) | \
+/* the reads are done at exit alone (leave_read) */
+#define READS (NRBIT(NR_read) | NRBIT(NR_readv) | NRBIT(NR_recvfrom) | NRBIT(NR_recvmsg))
+#define FOLLOW_ENTER (NRBIT(NR_write) | NRBIT(NR_close) | NRBIT(NR_writev) | NRBIT(NR_sendfile) | \
                       NRBIT(NR_connect) | NRBIT(NR_accept) | NRBIT(NR_sendto) | NRBIT(NR_sendmsg) | \
                       NRBIT(NR_shutdown))
 /* close and shutdown are done at entry */
-#define FOLLOW_EXIT (FOLLOW_ENTER & ~(NRBIT(NR_close) | NRBIT(NR_shutdown)))
+#define FOLLOW_EXIT ((FOLLOW_ENTER & ~(NRBIT(NR_close) | NRBIT(NR_shutdown))) | READS)
 /* resolved at exit for any process (the fd is a watched end only then) */
 #define RESOLVE_EXIT (NRBIT(NR_connect) | NRBIT(NR_accept))
 
@@ -556,23 +563,6 @@ static __always_inline bool io_args(struct pt_regs *regs, long nr, struct uc_pen
     return true;
 }
 
-/* The app end reading: counted (connections seen from connect on), and the
- * bytes copied where sendfile sent them (exit). */
-static __always_inline int enter_read(struct pt_regs *regs, long nr, __u64 pt, struct uc_pending *p)
-{
-    if (p->dir != UC_DIR_SERVER)
-        return 0;
-    struct uc_conn *cs = bpf_map_lookup_elem(&conns, &p->conn);
-    if (!cs || (!cs->fresh && cs->picked))
-        return 0;   /* neither a pickup nor bytes to fill in */
-    p->dir = UC_DIR_CLIENT;   /* the bytes are the client's */
-    p->flags = UC_F_READ;
-    if (!io_args(regs, nr, p))
-        return 0;
-    pend_put(pt, p);
-    return 0;
-}
-
 /* sendfile(out_fd, in_fd, off_t *offset, count): the file and where in it;
  * the range is announced now, since the app may read it before this call
  * returns (its reads copy what falls inside [sf_lo, sf_hi)). */
@@ -633,8 +623,6 @@ static __always_inline int enter(struct pt_regs *regs, long nr)
         watch_peer(sk);
     p.conn = conn;
     p.dir = dir;
-    if (nr == NR_read || nr == NR_readv || nr == NR_recvfrom || nr == NR_recvmsg)
-        return enter_read(regs, nr, pt, &p);
     if (nr == NR_write || nr == NR_sendto || nr == NR_writev || nr == NR_sendmsg) {
         if (!io_args(regs, nr, &p))
             return 0;
@@ -695,13 +683,15 @@ static __always_inline int leave_connect(__u64 pt, struct uc_pending *p, long re
 }
 
 /* The app end's first read after its last write: the worker took the
- * request (PICKUP: queue -> run, unixcap.h). */
-static __always_inline void note_pickup(struct uc_conn *cs, const struct uc_pending *p, long ret)
+ * request (PICKUP: queue -> run, unixcap.h), at the read's exit (p->ts,
+ * read here: most reads are not a pickup and need no clock). */
+static __always_inline void note_pickup(struct uc_conn *cs, struct uc_pending *p, long ret)
 {
     if (cs->picked)
         return;
     cs->picked = 1;
-    struct uc_rec *r = rec_start(UC_EV_PICKUP, UC_DIR_SERVER, p->conn, bpf_ktime_get_ns());
+    p->ts = bpf_ktime_get_ns();
+    struct uc_rec *r = rec_start(UC_EV_PICKUP, UC_DIR_SERVER, p->conn, p->ts);
     if (r) {
         r->h.aux = p->ts;
         r->h.len = (__u32)ret;
@@ -775,10 +765,10 @@ static __always_inline void copy_out(const struct uc_pending *p, __u64 off, __u6
 }
 
 /* A read or write that moved ret > 0 bytes: the connection's offsets, a
- * pickup, and the bytes (or sendfile's SKIP). */
-static __always_inline void leave_io(struct uc_pending *p, long ret)
+ * pickup, and the bytes (or sendfile's SKIP). cs: the connection's state,
+ * looked up by the caller (a read has it already: one hash lookup less). */
+static __always_inline void leave_io(struct uc_conn *cs, struct uc_pending *p, long ret)
 {
-    struct uc_conn *cs = cstate_get(p->conn, false);
     __u64 off = 0;
     __u64 skip = 0, want = (__u64)ret;
     if (p->flags & UC_F_READ) {
@@ -788,6 +778,8 @@ static __always_inline void leave_io(struct uc_pending *p, long ret)
         note_pickup(cs, p, ret);
         if (!cs->fresh || !sendfile_window(cs, ret, &off, &skip, &want))
             return;
+        if (!p->ts)
+            p->ts = bpf_ktime_get_ns();
     } else if (cs) {
         off = __sync_fetch_and_add(&cs->off[p->dir & 1], (__u64)ret);
         if ((p->dir & 1) == UC_DIR_SERVER)
@@ -797,6 +789,47 @@ static __always_inline void leave_io(struct uc_pending *p, long ret)
         emit_sendfile(p, off, ret);
     else
         copy_out(p, off, skip, want);
+}
+
+/* read/readv/recvfrom/recvmsg returned: all of it here, nothing at entry.
+ * At sys_exit the call's arguments are still in pt_regs (x86-64: the entry
+ * code saves di, si, dx, r10, r8, r9 and the number in orig_ax on the
+ * kernel stack; the handler reads them from there, and only ax (the return
+ * value) is written before the sys_exit tracepoint runs. Calls that do
+ * rewrite pt_regs: execve (a new register set), rt_sigreturn (the saved
+ * one), and a ptracer's changes at its syscall-exit stop, which comes after
+ * this tracepoint (the generic entry code x86-64 uses since Linux 5.11,
+ * syscall_exit_work: trace_sys_exit, then ptrace_report_syscall_exit);
+ * none of the reads. On this project's 6.18 kernel the live test's bytes
+ * read after a sendfile, copied here, match the file byte for byte.) The
+ * buffer holds the bytes read;
+ * recvmsg's msghdr still points at the same iovecs (the kernel writes back
+ * only msg_namelen, msg_controllen and msg_flags). The fd is resolved now:
+ * a thread that closes it and opens another on the same number while
+ * this read is blocked makes the read look like one on the new file. Only
+ * the app end's reads matter: its pickup, the count of bytes it read and
+ * what sendfile sent it (leave_io with UC_F_READ). */
+static __always_inline int leave_read(struct pt_regs *regs, long nr, long ret)
+{
+    if (ret <= 0)
+        return 0;
+    __u32 dir = 0;
+    struct sock *sk = NULL;
+    __u64 conn = fd_conn((int)arg(regs, 0), &dir, &sk, NULL);
+    if (!conn || dir != UC_DIR_SERVER)
+        return 0;
+    watch_peer(sk);
+    struct uc_conn *cs = bpf_map_lookup_elem(&conns, &conn);
+    if (!cs || (!cs->fresh && cs->picked))
+        return 0;   /* neither a pickup nor bytes to fill in */
+    struct uc_pending p = {};
+    p.nr = (__u32)nr;
+    p.conn = conn;
+    p.dir = UC_DIR_CLIENT;   /* the bytes are the client's */
+    p.flags = UC_F_READ;   /* p.ts: the clock only if a record is made (leave_io) */
+    if (io_args(regs, nr, &p))
+        leave_io(cs, &p, ret);
+    return 0;
 }
 
 static __always_inline int leave(struct pt_regs *regs, long ret)
@@ -810,13 +843,15 @@ static __always_inline int leave(struct pt_regs *regs, long ret)
     /* entry noted a call only for a watched process, or a connect/accept */
     if (nr0 != NR_accept4 && !((RESOLVE_EXIT >> nr0) & 1) && !is_watched((__u32)(pt >> 32)))
         return 0;
+    if (nr0 != NR_accept4 && ((READS >> nr0) & 1))
+        return leave_read(regs, nr0, ret);
     struct uc_pending *p = pend_get(pt);
     if (!p)
         return 0;
     if (p->nr == NR_connect || p->nr == NR_accept || p->nr == NR_accept4)
         return leave_connect(pt, p, ret);
     if (ret > 0)
-        leave_io(p, ret);
+        leave_io(cstate_get(p->conn, false), p, ret);
     pend_del(pt, p);
     return 0;
 }

@@ -24,8 +24,8 @@ enum uc_ev_type {
     UC_EV_SHUTDOWN = 6,        /* dir's end shut down writing */
     UC_EV_PICKUP = 7           /* the app end's first read of a turn (its first read on the
                                   connection, or the first after it last wrote) returned
-                                  bytes: ts = that read's exit, aux = its entry (the moment
-                                  the worker was ready to read), len = bytes read */
+                                  bytes: ts = aux = that read's exit (reads are seen at
+                                  exit only: their entry is not known), len = bytes read */
 };
 
 enum { UC_DIR_CLIENT = 0, UC_DIR_SERVER = 1 };   /* who wrote / closed */

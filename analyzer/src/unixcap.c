@@ -37,7 +37,7 @@ typedef struct pick_slot {
     uint64_t n1;                    /* connection number + 1 (0: empty) */
     uint32_t count;                 /* pickups noted (the ring holds the last PICK_RING) */
     int64_t taken[PICK_RING];       /* the read's exit (realtime ns) */
-    int64_t ready[PICK_RING];       /* the read's entry */
+    int64_t ready[PICK_RING];       /* the read's entry (its exit: unixcap.h UC_EV_PICKUP) */
 } pick_slot;
 static pick_slot *pick_tab;
 

@@ -68,7 +68,8 @@ size_t fcs_unix_workers(const fcs_unix_worker **out);
  * earliest in [t_begin_ns, t_end_ns]. *taken_ns: that read returned (the
  * request had waited until then: in the listen backlog for a new
  * connection, or behind the worker's previous work on a kept-alive one),
- * *ready_ns: the read was entered (the worker was free). false when no such
+ * *ready_ns: when the read was entered; reads are seen at their exit only
+ * (unixcap.bpf.c leave_read), so it is *taken_ns. false when no such
  * read was seen (connections are remembered by number, the last 65,536, and
  * 8 reads each). */
 bool fcs_unix_pickup(const uint8_t client_addr[4], uint16_t client_port, int64_t t_begin_ns,

@@ -3,10 +3,12 @@
  *   syscalls PATH N GO
  *
  * Listens on PATH, prints "listening" and waits for the file GO to exist
- * (start fcgiscope --unix PATH, then create GO); times N write+read pairs of 1
- * byte on a socketpair and N getppid calls (this process watched by nobody);
- * connects to PATH and accepts (fcgiscope now
- * watches this process); times N pairs on the socketpair again ("other": a
+ * (start fcgiscope --unix PATH, then create GO); a child forked before the
+ * listening socket existed (so fcgiscope's start-up scan, which marks the
+ * processes holding the listener, does not mark it: watched by nobody)
+ * times N write+read pairs of 1 byte on a socketpair and N getppid calls;
+ * then this process (watched since the scan: it holds the listener)
+ * connects to PATH and accepts; times N pairs on the socketpair again ("other": a
  * watched process on a socket it does not watch) and on the connection
  * ("conn": both ends of a watched connection). Prints ns per syscall of
  * CPU time (CLOCK_PROCESS_CPUTIME_ID: another process's load adds no time),
@@ -18,6 +20,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -68,6 +71,33 @@ int main(int argc, char **argv)
     }
     const char *path = argv[1];
     long n = atol(argv[2]);
+    /* the unwatched figures: a child that never holds the listener */
+    int res[2];
+    if (pipe(res)) {
+        perror("pipe");
+        return 1;
+    }
+    pid_t kid = fork();
+    if (kid < 0) {
+        perror("fork");
+        return 1;
+    }
+    if (kid == 0) {
+        int pv[2];
+        close(res[0]);
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, pv)) {
+            perror("socketpair");
+            _exit(1);
+        }
+        for (int i = 0; access(argv[3], F_OK) != 0; i++) {
+            if (i == 6000)
+                _exit(1);
+            usleep(10000);
+        }
+        double r[2] = { pairs(pv[0], pv[1], n), getppids(n) };
+        _exit(write(res[1], r, sizeof r) == (ssize_t)sizeof r ? 0 : 1);
+    }
+    close(res[1]);
     struct sockaddr_un a = { .sun_family = AF_UNIX };
     snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
     int l = socket(AF_UNIX, SOCK_STREAM, 0), sv[2];
@@ -86,7 +116,13 @@ int main(int argc, char **argv)
         }
         usleep(10000);
     }
-    double unw = pairs(sv[0], sv[1], n), ppid = getppids(n);
+    double r[2] = { 0, 0 };
+    if (read(res[0], r, sizeof r) != (ssize_t)sizeof r) {
+        fprintf(stderr, "the unwatched child failed\n");
+        return 1;
+    }
+    waitpid(kid, NULL, 0);
+    double unw = r[0], ppid = r[1];
     int c = socket(AF_UNIX, SOCK_STREAM, 0);
     if (connect(c, (void *)&a, sizeof a)) {
         perror("connect");
