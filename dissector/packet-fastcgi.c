@@ -375,6 +375,9 @@ enum {
 
 /* All conversations with a decoder, for the end of the first pass. */
 static GPtrArray *all_convs;
+/* After the first pass: frame number -> the conversation whose end
+ * (cv->late, "Connection end") is shown on it (its show_frame). */
+static GHashTable *late_frames;
 /* Gaps declared to the decoder so far in the file (note_reordered). */
 static guint n_gaps;
 /* Does this file's first pass reference a body field or a content
@@ -1295,8 +1298,14 @@ fastcgi_postseq(void)
     guint i;
     if (!all_convs)
         return;
-    for (i = 0; i < all_convs->len; i++)
-        finish_conv((fastcgi_conv *)g_ptr_array_index(all_convs, i));
+    if (!late_frames)
+        late_frames = g_hash_table_new(g_direct_hash, g_direct_equal);
+    for (i = 0; i < all_convs->len; i++) {
+        fastcgi_conv *cv = (fastcgi_conv *)g_ptr_array_index(all_convs, i);
+        finish_conv(cv);
+        if (cv->late && cv->show_frame)
+            g_hash_table_insert(late_frames, GUINT_TO_POINTER(cv->show_frame), cv);
+    }
     drop_frame_streams(G_MAXUINT32);
 }
 
@@ -1331,6 +1340,9 @@ fastcgi_cleanup(void)
     }
     g_ptr_array_free(all_convs, TRUE);
     all_convs = NULL;
+    if (late_frames)
+        g_hash_table_destroy(late_frames);
+    late_frames = NULL;
     if (media_protos)
         g_array_free(media_protos, TRUE);
     media_protos = NULL;
@@ -3073,8 +3085,10 @@ show_packet_results(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const f
         proto_item_set_generated(it);
         show_results(tvb, pinfo, proto_item_add_subtree(it, ett_fastcgi_record), cr, -2);
     }
-    /* (the connection's end comes after this frame's own results) */
-    cv = packet_conv(pinfo);
+    /* (the connection's end comes after this frame's own results; only
+     * on a frame that has one: no FastCGI item for a frame that only
+     * starts a record, no conversation lookup for every frame) */
+    cv = late_frames ? (fastcgi_conv *)g_hash_table_lookup(late_frames, GUINT_TO_POINTER(pinfo->num)) : NULL;
     if (cv)
         show_late(tvb, pinfo, frame_top_tree(tvb, pinfo, tree, 0), cv);
 }
