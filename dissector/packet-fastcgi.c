@@ -265,24 +265,32 @@ struct fastcgi_request {
 
 /* Everything the decoder said while it took one record. */
 typedef struct fastcgi_record {
+    /* (one per record for the whole file: flags as bytes, pointers and
+     * 32-bit fields in pairs, no decoder event beyond the record body) */
     guint8 dir;
     guint8 in_frame;         /* a hold listed in its frame (it has something to show there) */
     guint8 span_k;           /* 0, or 1 + the stream (FASTCGI_STREAM_*) whose bytes this record
                                 carries at [span_off, +span_len) as its request's stream bytes
                                 [span_pos, +span_len); FASTCGI_SPAN_BROKEN: not one range */
-    gboolean tracked;        /* fed to the decoder */
-    gboolean retransmission; /* bytes the decoder already had */
-    gboolean snaplen_cut;    /* segment captured short: not dissected as records */
+    guint8 tracked;          /* fed to the decoder */
+    guint8 retransmission;   /* bytes the decoder already had */
+    guint8 snaplen_cut;      /* segment captured short: not dissected as records */
+    guint8 end_here;         /* the END_REQUEST of req: latency, status summed up here */
+    guint8 tap_built;
+    guint8 have_event;       /* the decoder's record event came (body_valid, body: from it) */
+    guint8 body_valid;
+    guint8 first_response;   /* first STDOUT/STDERR record of req */
+    guint8 body_cut;         /* only its start: the body_cap preference, a gap */
     guint32 feed_idx;        /* cv->nfeeds when it was fed */
     guint32 span_off, span_len, span_pos;
-    gboolean end_here;       /* the END_REQUEST of req: latency, status summed up here */
-    gboolean tap_built;
-    struct fastcgi_record *prev_hold; /* hold: the earlier start of the same record (another frame) */
-    gboolean have_event;
-    fsd_record_event ev;     /* spans not kept */
-    fastcgi_request *req;           /* request the record belongs to, if tracked */
-    gboolean first_response; /* first STDOUT/STDERR record of req */
     int status;              /* req's HTTP status as known when the record was taken */
+    union {                  /* the decoder's decoded record body (fsd_record_event.body) */
+        fsd_begin_body begin;
+        fsd_end_body end;
+        fsd_unknown_type_body unknown_type;
+    } body;
+    struct fastcgi_record *prev_hold; /* hold: the earlier start of the same record (another frame) */
+    fastcgi_request *req;           /* request the record belongs to, if tracked */
     /* Arrays that grow by doubling (grow_array): room for *_cap elements. */
     fastcgi_anomaly *anom;
     guint nanom, anom_cap;
@@ -291,11 +299,10 @@ typedef struct fastcgi_record {
     fastcgi_response *resp;
     fastcgi_request **ended;
     guint nended, ended_cap;
-    guint8 *body;            /* the response body (content dissectors); NULL when not kept */
+    guint8 *body_bytes;      /* the response body (content dissectors); NULL when not kept */
     guint32 body_len;
     const char *body_type;
     fastcgi_request *body_req;        /* the request whose response body that is */
-    gboolean body_cut;         /* only its start: the body_cap preference, a gap */
     fastcgi_tap_info tap;
 } fastcgi_record;
 
@@ -335,6 +342,7 @@ typedef struct fastcgi_conv {
     guint32 show_frame;      /* last frame whose records we dissect in every pass */
     gboolean finished;
     fastcgi_record *cur;           /* record being fed (first pass) */
+    fsd_record_event cur_ev;       /* the decoder's last record event for cur */
     const guint8 *cur_base;  /* its bytes */
     guint32 cur_len;
     const guint8 *feed_base; /* the bytes being fed of cur (a whole record or its start) */
@@ -626,8 +634,10 @@ cb_record(void *ud, const fsd_record_event *ev)
         return;
     /* The decoder delivers one record per record fed; after a resync it can
      * deliver the record it synchronised on: keep the last one. */
-    r->ev = *ev;
+    cv->cur_ev = *ev;
     r->have_event = TRUE;
+    r->body_valid = ev->body_valid;
+    memcpy(&r->body, &ev->body, sizeof r->body);
 }
 
 static void
@@ -914,7 +924,7 @@ keep_streams(fastcgi_request *q, fastcgi_record *r)
             n = pref_body_cap;
         b = stream_bytes(ob, q->header_len + n);
         if (b)
-            r->body = (guint8 *)wmem_memdup(wmem_file_scope(), b + q->header_len, (size_t)n);
+            r->body_bytes = (guint8 *)wmem_memdup(wmem_file_scope(), b + q->header_len, (size_t)n);
         r->body_len = (guint32)n;
         r->body_type = q->content_type;
         r->body_req = q;
@@ -923,7 +933,7 @@ keep_streams(fastcgi_request *q, fastcgi_record *r)
     q->stdin_data = keep_stream(&q->streams[FASTCGI_STREAM_STDIN], &q->stdin_len, &q->stdin_cut);
     q->stderr_data = keep_stream(&q->streams[FASTCGI_STREAM_STDERR], &q->stderr_len, &q->stderr_cut);
     req_free_streams(q);
-    if (!keep_streams_after_frame && ((q->body_rec && q->body_rec->body) || q->stdin_data || q->stderr_data) &&
+    if (!keep_streams_after_frame && ((q->body_rec && q->body_rec->body_bytes) || q->stdin_data || q->stderr_data) &&
         drop_after_frame) {
         fastcgi_drop d;
         d.q = q;
@@ -952,8 +962,8 @@ drop_frame_streams(guint32 now)
         /* (the lengths stay: a later pass rebuilds the bytes) */
         if (q->body_rec) {
             fastcgi_record *r = (fastcgi_record *)q->body_rec;
-            wmem_free(wmem_file_scope(), r->body);
-            r->body = NULL;
+            wmem_free(wmem_file_scope(), r->body_bytes);
+            r->body_bytes = NULL;
         }
         wmem_free(wmem_file_scope(), (void *)q->stdin_data);
         wmem_free(wmem_file_scope(), (void *)q->stderr_data);
@@ -1233,16 +1243,16 @@ merge_hold(fastcgi_record *r, fastcgi_record *h)
         }
         h->span_k = 0;
     }
-    if (h->body && !r->body) {
-        r->body = h->body;
+    if (h->body_req && !r->body_req) {   /* (its bytes, when kept, with it) */
+        r->body_bytes = h->body_bytes;
         r->body_len = h->body_len;
         r->body_type = h->body_type;
         r->body_req = h->body_req;
         r->body_cut = h->body_cut;
-        if (r->body_req)
-            r->body_req->body_rec = r;
+        r->body_req->body_rec = r;
+        h->body_req = NULL;
     }
-    h->body = NULL;
+    h->body_bytes = NULL;
     h->body_len = 0;
     if (h->prev_hold) {
         merge_hold(r, h->prev_hold);
@@ -1262,7 +1272,7 @@ merge_hold(fastcgi_record *r, fastcgi_record *h)
 static void
 bind_request(fastcgi_conv *cv, fastcgi_record *r)
 {
-    const fsd_record_event *ev = &r->ev;
+    const fsd_record_event *ev = &cv->cur_ev;   /* r's, fed just now */
     fastcgi_request *q;
     guint i;
 
@@ -2187,9 +2197,9 @@ info_for_record(packet_info *pinfo, const fsd_header *h, const fastcgi_record *r
     switch (h->type) {
     case FSD_BEGIN_REQUEST:
         wmem_strbuf_append_printf(s, " id=%u", h->request_id);
-        if (r && r->have_event && r->ev.body_valid) {
-            wmem_strbuf_append_printf(s, " %s", fsd_role_name(r->ev.body.begin.role));
-            if (r->ev.body.begin.flags & FSD_FLAG_KEEP_CONN)
+        if (r && r->have_event && r->body_valid) {
+            wmem_strbuf_append_printf(s, " %s", fsd_role_name(r->body.begin.role));
+            if (r->body.begin.flags & FSD_FLAG_KEEP_CONN)
                 wmem_strbuf_append(s, " keep-conn");
         }
         break;
@@ -2198,13 +2208,13 @@ info_for_record(packet_info *pinfo, const fsd_header *h, const fastcgi_record *r
         break;
     case FSD_END_REQUEST:
         wmem_strbuf_append_printf(s, " id=%u", h->request_id);
-        if (r && r->have_event && r->ev.body_valid) {
-            if (r->ev.body.end.protocol_status == FSD_REQUEST_COMPLETE)
+        if (r && r->have_event && r->body_valid) {
+            if (r->body.end.protocol_status == FSD_REQUEST_COMPLETE)
                 wmem_strbuf_append(s, " complete");
             else
-                wmem_strbuf_append_printf(s, " %s", fsd_protocol_status_name(r->ev.body.end.protocol_status));
-            if (r->ev.body.end.app_status)
-                wmem_strbuf_append_printf(s, " app_status=%u", r->ev.body.end.app_status);
+                wmem_strbuf_append_printf(s, " %s", fsd_protocol_status_name(r->body.end.protocol_status));
+            if (r->body.end.app_status)
+                wmem_strbuf_append_printf(s, " app_status=%u", r->body.end.app_status);
         }
         if (q && q->has_end && q->end_frame == pinfo->num)
             wmem_strbuf_append_printf(s, " %.1f ms", nstime_to_sec(&q->latency) * 1000.0);
@@ -2254,8 +2264,8 @@ info_for_record(packet_info *pinfo, const fsd_header *h, const fastcgi_record *r
         }
         break;
     case FSD_UNKNOWN_TYPE:
-        if (r && r->have_event && r->ev.body_valid)
-            wmem_strbuf_append_printf(s, " type=%u", r->ev.body.unknown_type.type);
+        if (r && r->have_event && r->body_valid)
+            wmem_strbuf_append_printf(s, " type=%u", r->body.unknown_type.type);
         break;
     default:
         break;
@@ -2657,7 +2667,7 @@ add_record_results(proto_tree *rt, tvbuff_t *tvb, packet_info *pinfo, const fsd_
         /* kept, else rebuilt by this later pass (copied: the frame's data
          * source outlives the rebuild buffer) */
         const fastcgi_request *bq = r->body_req;
-        const guint8 *body = r->body;
+        const guint8 *body = r->body_bytes;
         if (!body) {
             const guint8 *b = stream_bytes(&bq->streams[FASTCGI_STREAM_STDOUT], bq->header_len + r->body_len);
             if (b)
@@ -2962,11 +2972,11 @@ feed_record_start(tvbuff_t *tvb, packet_info *pinfo, fastcgi_conv *cv, fsd_dir d
     cv->feed_base = NULL;
     /* Its frame shows what the decoder said here (anomalies, requests it
      * ended), in every pass; only then is it listed there (show_packet_results
-     * skips the others). Nothing joins a hold after its own feed. The
-     * frame's storage is made in any case: a frame with one shows the
-     * (empty) FastCGI item in every pass, as before. */
-    f = frame_data_get(pinfo, TRUE);
+     * skips the others). Nothing joins a hold after its own feed. A frame
+     * that only starts a record gets no storage (it shows nothing: one
+     * per segment of every record longer than a segment). */
     if (h->nanom || h->nended) {
+        f = frame_data_get(pinfo, TRUE);
         h->in_frame = TRUE;
         frame_append(&f->holds, sizeof h, &h);
     }
