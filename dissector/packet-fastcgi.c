@@ -250,6 +250,13 @@ struct fastcgi_request {
      * the content dissectors and Export Objects, all three for the
      * request's "Whole request" subtree). */
     fastcgi_stream_buf streams[FASTCGI_NSTREAMS];
+    /* Each stream's bytes taken in all (set where the request ended) and
+     * those of them inside whole records' spans (note_span, added once a
+     * record is fed): equal, a later pass can rebuild the stream from the
+     * records; else (bytes in a segment TCP never reassembled into a
+     * record: a lost segment, a snaplen cut) it is shown in no pass unless
+     * keep_bodies keeps it, so one pass and two show the same. */
+    guint64 stream_len[FASTCGI_NSTREAMS], spanned[FASTCGI_NSTREAMS];
     const fastcgi_response *resp;          /* its CGI response header block */
     /* kept from streams when the request ended (file scope; NULL when not
      * kept: the lengths stay, a later pass in frame order rebuilds them) */
@@ -806,6 +813,13 @@ stream_bytes(const fastcgi_stream_buf *sb, guint64 n)
     return sb->buf->data;
 }
 
+/* May the request's stream k be shown (see fastcgi_request.spanned)? */
+static gboolean
+stream_shown(const fastcgi_request *q, int k)
+{
+    return pref_keep_bodies || q->spanned[k] == q->stream_len[k];
+}
+
 /* STDIN or STDERR: its length up to the body_cap preference, and its bytes
  * into the file scope when collected. */
 static const guint8 *
@@ -941,6 +955,8 @@ keep_streams(fastcgi_request *q, fastcgi_record *r)
         r->body_req = q;
         q->body_rec = r;
     }
+    for (int k = 0; k < FASTCGI_NSTREAMS; k++)
+        q->stream_len[k] = q->streams[k].len;
     q->stdin_data = keep_stream(&q->streams[FASTCGI_STREAM_STDIN], &q->stdin_len, &q->stdin_cut);
     q->stderr_data = keep_stream(&q->streams[FASTCGI_STREAM_STDERR], &q->stderr_len, &q->stderr_cut);
     req_free_streams(q);
@@ -1942,9 +1958,9 @@ add_whole_request(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, const fas
     const guint8 *in = q->stdin_data ? q->stdin_data : stream_bytes(&q->streams[FASTCGI_STREAM_STDIN], q->stdin_len);
     const guint8 *err = q->stderr_data ? q->stderr_data
                                        : stream_bytes(&q->streams[FASTCGI_STREAM_STDERR], q->stderr_len);
-    if (!q->stdin_len)
+    if (!q->stdin_len || !stream_shown(q, FASTCGI_STREAM_STDIN))
         in = NULL;
-    if (!q->stderr_len)
+    if (!q->stderr_len || !stream_shown(q, FASTCGI_STREAM_STDERR))
         err = NULL;
     if (!tree || (!q->param_recs && !in && !q->resp && !q->body_rec && !err))
         return;
@@ -2435,6 +2451,9 @@ feed_record(fastcgi_pdu_ctx *ctx, packet_info *pinfo, fastcgi_frame *f, guint32 
             r->params_cap = r->nparams;
         }
         bind_request(cv, r);
+        /* its stream bytes (with those of its start) can be read again */
+        if (r->span_k && r->span_k != FASTCGI_SPAN_BROKEN && r->req)
+            r->req->spanned[r->span_k - 1] += r->span_len;
     }
     fr.seq = rec_seq;
     fr.rec = r;
@@ -2681,7 +2700,7 @@ add_record_results(proto_tree *rt, tvbuff_t *tvb, packet_info *pinfo, const fsd_
      * in the frame that carried them) */
     for (i = 0; i < r->nanom; i++)
         add_expert(tvb, pinfo, rt, &r->anom[i]);
-    if (r->body_req && r->body_len) {
+    if (r->body_req && r->body_len && stream_shown(r->body_req, FASTCGI_STREAM_STDOUT)) {
         /* kept, else rebuilt by this later pass (copied: the frame's data
          * source outlives the rebuild buffer) */
         const fastcgi_request *bq = r->body_req;
