@@ -158,7 +158,7 @@ static dissector_table_t media_type_table;
 /* Preferences */
 static fastcgi_pref_bool pref_desegment = TRUE;
 static fastcgi_pref_bool pref_dissect_body = TRUE;
-static fastcgi_pref_bool pref_keep_bodies = TRUE;
+static fastcgi_pref_bool pref_keep_bodies = FALSE;
 static guint pref_body_cap = 256 * 1024;
 
 static const char *const anomaly_ids[FSD_A_COUNT] = {
@@ -174,13 +174,18 @@ static const true_false_string tfs_keep_conn = { "Keep the connection open", "Cl
 typedef struct fastcgi_request fastcgi_request;
 typedef struct fastcgi_record fastcgi_record;
 
-/* A request's stream as it arrives, up to the body_cap preference. */
+/* A request's stream as it arrives, up to the body_cap preference: on the
+ * first pass its length (always) and its bytes (when collected); on a later
+ * pass its bytes again, from the records' spans (rebuild_span). */
 typedef struct fastcgi_stream_buf {
-    GByteArray *buf;
-    gboolean cut;            /* bytes were not kept (the cap, a gap) */
+    GByteArray *buf;         /* the bytes, when collected / rebuilt */
+    guint64 len;             /* bytes taken so far (what buf holds when complete) */
+    gboolean cut;            /* bytes were not taken (the cap, a gap) */
+    gboolean broken;         /* buf misses bytes of [0, len): not usable */
 } fastcgi_stream_buf;
 
 enum { FASTCGI_STREAM_STDIN, FASTCGI_STREAM_STDOUT, FASTCGI_STREAM_STDERR, FASTCGI_NSTREAMS };
+#define FASTCGI_SPAN_BROKEN 0xff
 
 typedef struct fastcgi_anomaly {
     guint16 id;
@@ -245,8 +250,16 @@ struct fastcgi_request {
      * the content dissectors and Export Objects, all three for the
      * request's "Whole request" subtree). */
     fastcgi_stream_buf streams[FASTCGI_NSTREAMS];
+    /* Each stream's bytes taken in all (set where the request ended) and
+     * those of them inside whole records' spans (note_span, added once a
+     * record is fed): equal, a later pass can rebuild the stream from the
+     * records; else (bytes in a segment TCP never reassembled into a
+     * record: a lost segment, a snaplen cut) it is shown in no pass unless
+     * keep_bodies keeps it, so one pass and two show the same. */
+    guint64 stream_len[FASTCGI_NSTREAMS], spanned[FASTCGI_NSTREAMS];
     const fastcgi_response *resp;          /* its CGI response header block */
-    /* kept from streams when the request ended (file scope) */
+    /* kept from streams when the request ended (file scope; NULL when not
+     * kept: the lengths stay, a later pass in frame order rebuilds them) */
     const guint8 *stdin_data, *stderr_data;
     guint32 stdin_len, stderr_len;
     gboolean stdin_cut, stderr_cut;
@@ -259,20 +272,32 @@ struct fastcgi_request {
 
 /* Everything the decoder said while it took one record. */
 typedef struct fastcgi_record {
+    /* (one per record for the whole file: flags as bytes, pointers and
+     * 32-bit fields in pairs, no decoder event beyond the record body) */
     guint8 dir;
     guint8 in_frame;         /* a hold listed in its frame (it has something to show there) */
-    gboolean tracked;        /* fed to the decoder */
-    gboolean retransmission; /* bytes the decoder already had */
-    gboolean snaplen_cut;    /* segment captured short: not dissected as records */
+    guint8 span_k;           /* 0, or 1 + the stream (FASTCGI_STREAM_*) whose bytes this record
+                                carries at [span_off, +span_len) as its request's stream bytes
+                                [span_pos, +span_len); FASTCGI_SPAN_BROKEN: not one range */
+    guint8 tracked;          /* fed to the decoder */
+    guint8 retransmission;   /* bytes the decoder already had */
+    guint8 snaplen_cut;      /* segment captured short: not dissected as records */
+    guint8 end_here;         /* the END_REQUEST of req: latency, status summed up here */
+    guint8 tap_built;
+    guint8 have_event;       /* the decoder's record event came (body_valid, body: from it) */
+    guint8 body_valid;
+    guint8 first_response;   /* first STDOUT/STDERR record of req */
+    guint8 body_cut;         /* only its start: the body_cap preference, a gap */
     guint32 feed_idx;        /* cv->nfeeds when it was fed */
-    gboolean end_here;       /* the END_REQUEST of req: latency, status summed up here */
-    gboolean tap_built;
-    struct fastcgi_record *prev_hold; /* hold: the earlier start of the same record (another frame) */
-    gboolean have_event;
-    fsd_record_event ev;     /* spans not kept */
-    fastcgi_request *req;           /* request the record belongs to, if tracked */
-    gboolean first_response; /* first STDOUT/STDERR record of req */
+    guint32 span_off, span_len, span_pos;
     int status;              /* req's HTTP status as known when the record was taken */
+    union {                  /* the decoder's decoded record body (fsd_record_event.body) */
+        fsd_begin_body begin;
+        fsd_end_body end;
+        fsd_unknown_type_body unknown_type;
+    } body;
+    struct fastcgi_record *prev_hold; /* hold: the earlier start of the same record (another frame) */
+    fastcgi_request *req;           /* request the record belongs to, if tracked */
     /* Arrays that grow by doubling (grow_array): room for *_cap elements. */
     fastcgi_anomaly *anom;
     guint nanom, anom_cap;
@@ -281,11 +306,10 @@ typedef struct fastcgi_record {
     fastcgi_response *resp;
     fastcgi_request **ended;
     guint nended, ended_cap;
-    guint8 *body;            /* the response body (content dissectors) */
+    guint8 *body_bytes;      /* the response body (content dissectors); NULL when not kept */
     guint32 body_len;
     const char *body_type;
     fastcgi_request *body_req;        /* the request whose response body that is */
-    gboolean body_cut;         /* only its start: the body_cap preference, a gap */
     fastcgi_tap_info tap;
 } fastcgi_record;
 
@@ -325,8 +349,12 @@ typedef struct fastcgi_conv {
     guint32 show_frame;      /* last frame whose records we dissect in every pass */
     gboolean finished;
     fastcgi_record *cur;           /* record being fed (first pass) */
+    fsd_record_event cur_ev;       /* the decoder's last record event for cur */
     const guint8 *cur_base;  /* its bytes */
     guint32 cur_len;
+    const guint8 *feed_base; /* the bytes being fed of cur (a whole record or its start) */
+    guint32 feed_len;
+    guint32 feed_off;        /* where feed_base[0] is in its record */
     fastcgi_record *late;          /* what the connection's end brought (shown on show_frame) */
     guint64 untracked_requests, untracked_records; /* the decoder's counts at the end */
     /* Who ended the connection: TCP's completeness bits do not say which
@@ -375,8 +403,37 @@ enum {
 
 /* All conversations with a decoder, for the end of the first pass. */
 static GPtrArray *all_convs;
+/* After the first pass: frame number -> the conversation whose end
+ * (cv->late, "Connection end") is shown on it (its show_frame). */
+static GHashTable *late_frames;
 /* Gaps declared to the decoder so far in the file (note_reordered). */
 static guint n_gaps;
+
+/* The postdissector and the TCP fields it asks TCP to fill in on every
+ * packet (a field asked for is a real tree item, not a faked one: tcp.seq
+ * and tcp.len cost ~14 M instructions each on the 10 MB bench capture).
+ * tcp.flags and tcp.seq always (a FIN or RST, and bytes missing before a
+ * FIN); tcp.len only once a gap was declared in the file: note_reordered
+ * looks for the missing bytes in later packets only. */
+static dissector_handle_t post_handle;
+static int hf_tcp_flags = -1, hf_tcp_seq = -1, hf_tcp_len = -1;
+static gboolean post_wants_len;
+
+static void
+post_want(gboolean with_len)
+{
+    GArray *wanted;
+    if (!post_handle || hf_tcp_flags < 0)
+        return;
+    wanted = g_array_new(FALSE, FALSE, (guint)sizeof(int));
+    g_array_append_val(wanted, hf_tcp_flags);
+    if (hf_tcp_seq >= 0)
+        g_array_append_val(wanted, hf_tcp_seq);
+    if (with_len && hf_tcp_len >= 0)
+        g_array_append_val(wanted, hf_tcp_len);
+    set_postdissector_wanted_hfids(post_handle, wanted);   /* takes it, frees the previous one */
+    post_wants_len = with_len;
+}
 /* Does this file's first pass reference a body field or a content
  * protocol (streams_read)? -1: not looked up yet. */
 static int streams_referenced = -1;
@@ -540,6 +597,8 @@ note_gap(fastcgi_direction *ds, guint32 start, guint32 end, guint32 frame)
     g.arrived = FALSE;
     wmem_array_append_one(ds->gaps, g);
     n_gaps++;
+    if (!post_wants_len)
+        post_want(TRUE);
 }
 
 static void
@@ -582,8 +641,10 @@ cb_record(void *ud, const fsd_record_event *ev)
         return;
     /* The decoder delivers one record per record fed; after a resync it can
      * deliver the record it synchronised on: keep the last one. */
-    r->ev = *ev;
+    cv->cur_ev = *ev;
     r->have_event = TRUE;
+    r->body_valid = ev->body_valid;
+    memcpy(&r->body, &ev->body, sizeof r->body);
 }
 
 static void
@@ -598,8 +659,19 @@ cb_param(void *ud, const fsd_param_event *ev)
     np = (fastcgi_param *)grow_array(r->params, r->nparams, &r->params_cap, sizeof(*np));
     p = &np[r->nparams];
     memset(p, 0, sizeof(*p));
-    p->name = ev->name.ptr ? file_strndup(ev->name.ptr, ev->name.len) : "";
-    p->value = ev->value.ptr ? file_strndup(ev->value.ptr, ev->value.len) : "";
+    {
+        /* name and value in one allocation: "NAME\0value\0" */
+        size_t nl = ev->name.ptr ? ev->name.len : 0, vl = ev->value.ptr ? ev->value.len : 0;
+        char *nv = (char *)wmem_alloc(wmem_file_scope(), nl + vl + 2);
+        if (nl)
+            memcpy(nv, ev->name.ptr, nl);
+        nv[nl] = '\0';
+        if (vl)
+            memcpy(nv + nl + 1, ev->value.ptr, vl);
+        nv[nl + 1 + vl] = '\0';
+        p->name = nv;
+        p->value = nv + nl + 1;
+    }
     p->name_len = ev->name_len;
     p->value_len = ev->value_len;
     p->straddled = ev->straddled;
@@ -659,6 +731,38 @@ stream_index(guint8 record_type)
     }
 }
 
+/* Where the stream bytes of the record being fed lie in that record
+ * (first pass): a later pass reads them from the record's reassembled
+ * bytes (rebuild_span) instead of a copy kept for the whole file. */
+static void
+note_span(fastcgi_conv *cv, int k, const fsd_data_event *ev)
+{
+    fastcgi_record *r = cv->cur;
+    guint32 off;
+    if (!r || r->span_k == FASTCGI_SPAN_BROKEN)
+        return;
+    if (!cv->feed_base || ev->data.ptr < cv->feed_base || ev->data.len > cv->feed_len ||
+        ev->data.ptr - cv->feed_base > (ptrdiff_t)(cv->feed_len - ev->data.len) ||
+        ev->stream_pos + ev->data.len > G_MAXUINT32) {
+        r->span_k = FASTCGI_SPAN_BROKEN;
+        return;
+    }
+    off = cv->feed_off + (guint32)(ev->data.ptr - cv->feed_base);
+    if (!r->span_k) {
+        r->span_k = (guint8)(k + 1);
+        r->span_off = off;
+        r->span_pos = (guint32)ev->stream_pos;
+        r->span_len = (guint32)ev->data.len;
+    } else if (r->span_k == k + 1 && off == r->span_off + r->span_len &&
+               ev->stream_pos == (guint64)r->span_pos + r->span_len) {
+        r->span_len += (guint32)ev->data.len;
+    } else {
+        r->span_k = FASTCGI_SPAN_BROKEN;
+    }
+}
+
+/* A request's STDIN, STDOUT or STDERR bytes: counted (what a later pass
+ * may rebuild), collected when this pass reads them (collect_streams). */
 static void
 cb_data(void *ud, const fsd_data_event *ev)
 {
@@ -666,20 +770,27 @@ cb_data(void *ud, const fsd_data_event *ev)
     fastcgi_stream_buf *sb;
     fastcgi_request *q;
     int k = stream_index(ev->record_type);
-    if (!collect_streams || k < 0 || !ev->data.ptr)
+    if (!pref_dissect_body || k < 0 || !ev->data.ptr)
         return;
     q = active_req(cv, ev->request_id);
     if (!q)
         return;
     sb = &q->streams[k];
-    if (!sb->buf)
-        sb->buf = g_byte_array_new();
-    if (ev->stream_pos != sb->buf->len || /* a hole (gap, decoder cap): stop collecting */
-        (guint64)sb->buf->len + ev->data.len > (guint64)pref_body_cap + 65536) {
+    if (ev->stream_pos != sb->len || /* a hole (gap, decoder cap): stop collecting */
+        sb->len + ev->data.len > (guint64)pref_body_cap + 65536) {
         sb->cut = TRUE;
         return;
     }
-    g_byte_array_append(sb->buf, ev->data.ptr, (guint)ev->data.len);
+    note_span(cv, k, ev);
+    if (collect_streams && !sb->broken) {
+        if (!sb->buf)
+            sb->buf = g_byte_array_new();
+        if (sb->buf->len == sb->len)
+            g_byte_array_append(sb->buf, ev->data.ptr, (guint)ev->data.len);
+        else
+            sb->broken = TRUE;   /* not collected in an earlier frame */
+    }
+    sb->len += ev->data.len;
 }
 
 static void
@@ -689,21 +800,40 @@ req_free_streams(fastcgi_request *q)
     for (k = 0; k < FASTCGI_NSTREAMS; k++) {
         if (q->streams[k].buf)
             g_byte_array_free(q->streams[k].buf, TRUE);
-        q->streams[k].buf = NULL;
+        memset(&q->streams[k], 0, sizeof q->streams[k]);
     }
 }
 
-/* STDIN or STDERR into the file scope, up to the body_cap preference. */
+/* The stream's collected (or rebuilt) bytes [0, n), NULL without them. */
+static const guint8 *
+stream_bytes(const fastcgi_stream_buf *sb, guint64 n)
+{
+    if (!sb->buf || sb->broken || sb->buf->len < n)
+        return NULL;
+    return sb->buf->data;
+}
+
+/* May the request's stream k be shown (see fastcgi_request.spanned)? */
+static gboolean
+stream_shown(const fastcgi_request *q, int k)
+{
+    return pref_keep_bodies || q->spanned[k] == q->stream_len[k];
+}
+
+/* STDIN or STDERR: its length up to the body_cap preference, and its bytes
+ * into the file scope when collected. */
 static const guint8 *
 keep_stream(const fastcgi_stream_buf *sb, guint32 *len, gboolean *cut)
 {
     guint32 n;
-    if (!sb->buf || !sb->buf->len)
+    const guint8 *b;
+    if (!sb->len)
         return NULL;
-    n = MIN(sb->buf->len, pref_body_cap);
+    n = (guint32)MIN(sb->len, (guint64)pref_body_cap);
     *len = n;
-    *cut = sb->cut || n < sb->buf->len;
-    return (const guint8 *)wmem_memdup(wmem_file_scope(), sb->buf->data, n);
+    *cut = sb->cut || n < sb->len;
+    b = stream_bytes(sb, n);
+    return b ? (const guint8 *)wmem_memdup(wmem_file_scope(), b, n) : NULL;
 }
 
 static void
@@ -810,22 +940,28 @@ find_tx_req(fastcgi_conv *cv, const fsd_transaction *tx)
 static void
 keep_streams(fastcgi_request *q, fastcgi_record *r)
 {
-    GByteArray *b = q->streams[FASTCGI_STREAM_STDOUT].buf;
-    if (r && b && q->header_parsed && q->header_len < b->len) {
-        guint64 n = b->len - q->header_len;
-        r->body_cut = q->streams[FASTCGI_STREAM_STDOUT].cut || n > pref_body_cap;
+    const fastcgi_stream_buf *ob = &q->streams[FASTCGI_STREAM_STDOUT];
+    if (r && q->header_parsed && q->header_len < ob->len) {
+        guint64 n = ob->len - q->header_len;
+        const guint8 *b;
+        r->body_cut = ob->cut || n > pref_body_cap;
         if (n > pref_body_cap)
             n = pref_body_cap;
-        r->body = (guint8 *)wmem_memdup(wmem_file_scope(), b->data + q->header_len, (size_t)n);
+        b = stream_bytes(ob, q->header_len + n);
+        if (b)
+            r->body_bytes = (guint8 *)wmem_memdup(wmem_file_scope(), b + q->header_len, (size_t)n);
         r->body_len = (guint32)n;
         r->body_type = q->content_type;
         r->body_req = q;
         q->body_rec = r;
     }
+    for (int k = 0; k < FASTCGI_NSTREAMS; k++)
+        q->stream_len[k] = q->streams[k].len;
     q->stdin_data = keep_stream(&q->streams[FASTCGI_STREAM_STDIN], &q->stdin_len, &q->stdin_cut);
     q->stderr_data = keep_stream(&q->streams[FASTCGI_STREAM_STDERR], &q->stderr_len, &q->stderr_cut);
     req_free_streams(q);
-    if (!keep_streams_after_frame && (q->body_rec || q->stdin_data || q->stderr_data) && drop_after_frame) {
+    if (!keep_streams_after_frame && ((q->body_rec && q->body_rec->body_bytes) || q->stdin_data || q->stderr_data) &&
+        drop_after_frame) {
         fastcgi_drop d;
         d.q = q;
         d.frame = first_pass_frame;
@@ -850,18 +986,15 @@ drop_frame_streams(guint32 now)
         if (d->frame >= now)
             break;
         n++;
+        /* (the lengths stay: a later pass rebuilds the bytes) */
         if (q->body_rec) {
             fastcgi_record *r = (fastcgi_record *)q->body_rec;
-            wmem_free(wmem_file_scope(), r->body);
-            r->body = NULL;
-            r->body_len = 0;
-            r->body_req = NULL;
-            q->body_rec = NULL;
+            wmem_free(wmem_file_scope(), r->body_bytes);
+            r->body_bytes = NULL;
         }
         wmem_free(wmem_file_scope(), (void *)q->stdin_data);
         wmem_free(wmem_file_scope(), (void *)q->stderr_data);
         q->stdin_data = q->stderr_data = NULL;
-        q->stdin_len = q->stderr_len = 0;
     }
     if (n)
         g_array_remove_range(drop_after_frame, 0, n);
@@ -1120,16 +1253,33 @@ merge_hold(fastcgi_record *r, fastcgi_record *h)
     if (h->resp && !r->resp)
         r->resp = h->resp;
     h->resp = NULL;
-    if (h->body && !r->body) {
-        r->body = h->body;
+    /* the stream bytes of the record's start come before its own */
+    if (h->span_k) {
+        if (!r->span_k) {
+            r->span_k = h->span_k;
+            r->span_off = h->span_off;
+            r->span_pos = h->span_pos;
+            r->span_len = h->span_len;
+        } else if (r->span_k != FASTCGI_SPAN_BROKEN && h->span_k == r->span_k &&
+                   h->span_off + h->span_len == r->span_off && h->span_pos + h->span_len == r->span_pos) {
+            r->span_off = h->span_off;
+            r->span_pos = h->span_pos;
+            r->span_len += h->span_len;
+        } else {
+            r->span_k = FASTCGI_SPAN_BROKEN;
+        }
+        h->span_k = 0;
+    }
+    if (h->body_req && !r->body_req) {   /* (its bytes, when kept, with it) */
+        r->body_bytes = h->body_bytes;
         r->body_len = h->body_len;
         r->body_type = h->body_type;
         r->body_req = h->body_req;
         r->body_cut = h->body_cut;
-        if (r->body_req)
-            r->body_req->body_rec = r;
+        r->body_req->body_rec = r;
+        h->body_req = NULL;
     }
-    h->body = NULL;
+    h->body_bytes = NULL;
     h->body_len = 0;
     if (h->prev_hold) {
         merge_hold(r, h->prev_hold);
@@ -1149,7 +1299,7 @@ merge_hold(fastcgi_record *r, fastcgi_record *h)
 static void
 bind_request(fastcgi_conv *cv, fastcgi_record *r)
 {
-    const fsd_record_event *ev = &r->ev;
+    const fsd_record_event *ev = &cv->cur_ev;   /* r's, fed just now */
     fastcgi_request *q;
     guint i;
 
@@ -1295,9 +1445,17 @@ fastcgi_postseq(void)
     guint i;
     if (!all_convs)
         return;
-    for (i = 0; i < all_convs->len; i++)
-        finish_conv((fastcgi_conv *)g_ptr_array_index(all_convs, i));
+    if (!late_frames)
+        late_frames = g_hash_table_new(g_direct_hash, g_direct_equal);
+    for (i = 0; i < all_convs->len; i++) {
+        fastcgi_conv *cv = (fastcgi_conv *)g_ptr_array_index(all_convs, i);
+        finish_conv(cv);
+        if (cv->late && cv->show_frame)
+            g_hash_table_insert(late_frames, GUINT_TO_POINTER(cv->show_frame), cv);
+    }
     drop_frame_streams(G_MAXUINT32);
+    /* a later pass (tshark -2's second) may reference other fields */
+    streams_referenced = -1;
 }
 
 static void
@@ -1305,6 +1463,8 @@ fastcgi_init(void)
 {
     all_convs = g_ptr_array_new();
     n_gaps = 0;
+    if (post_wants_len)
+        post_want(FALSE);
     streams_referenced = -1;
     drop_after_frame = g_array_new(FALSE, FALSE, sizeof(fastcgi_drop));
     first_pass_frame = 0;
@@ -1331,6 +1491,9 @@ fastcgi_cleanup(void)
     }
     g_ptr_array_free(all_convs, TRUE);
     all_convs = NULL;
+    if (late_frames)
+        g_hash_table_destroy(late_frames);
+    late_frames = NULL;
     if (media_protos)
         g_array_free(media_protos, TRUE);
     media_protos = NULL;
@@ -1791,15 +1954,23 @@ add_whole_request(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, const fas
 {
     proto_item *wi;
     proto_tree *wt;
-    if (!tree || (!q->param_recs && !q->stdin_data && !q->resp && !q->body_rec && !q->stderr_data))
+    /* kept, else rebuilt by this pass (NULL: neither) */
+    const guint8 *in = q->stdin_data ? q->stdin_data : stream_bytes(&q->streams[FASTCGI_STREAM_STDIN], q->stdin_len);
+    const guint8 *err = q->stderr_data ? q->stderr_data
+                                       : stream_bytes(&q->streams[FASTCGI_STREAM_STDERR], q->stderr_len);
+    if (!q->stdin_len || !stream_shown(q, FASTCGI_STREAM_STDIN))
+        in = NULL;
+    if (!q->stderr_len || !stream_shown(q, FASTCGI_STREAM_STDERR))
+        err = NULL;
+    if (!tree || (!q->param_recs && !in && !q->resp && !q->body_rec && !err))
         return;
     wi = proto_tree_add_item(tree, hf_fastcgi_whole, tvb, 0, 0, ENC_NA);
     proto_item_set_generated(wi);
     wt = proto_item_add_subtree(wi, ett_fastcgi_whole);
     whole_params(wt, tvb, pinfo, q);
-    whole_bytes(wt, tvb, pinfo, hf_fastcgi_whole_stdin, q->stdin_data, q->stdin_len, q->stdin_cut);
+    whole_bytes(wt, tvb, pinfo, hf_fastcgi_whole_stdin, in, q->stdin_len, q->stdin_cut);
     whole_stdout(wt, tvb, q);
-    whole_bytes(wt, tvb, pinfo, hf_fastcgi_whole_stderr, q->stderr_data, q->stderr_len, q->stderr_cut);
+    whole_bytes(wt, tvb, pinfo, hf_fastcgi_whole_stderr, err, q->stderr_len, q->stderr_cut);
 }
 
 /* Requests the decoder delivered with these results. */
@@ -1930,16 +2101,16 @@ add_response(proto_tree *tree, tvbuff_t *tvb, const fastcgi_response *resp)
 }
 
 static void
-dissect_body(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const fastcgi_record *r)
+dissect_body(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const fastcgi_record *r, const guint8 *body)
 {
     tvbuff_t *btvb;
     dissector_handle_t h = NULL;
     char *mt = NULL;
     proto_item *it;
 
-    if (!r->body || !r->body_len)
+    if (!body || !r->body_len)
         return;
-    btvb = tvb_new_child_real_data(tvb, r->body, r->body_len, r->body_len);
+    btvb = tvb_new_child_real_data(tvb, body, r->body_len, r->body_len);
     add_new_data_source(pinfo, btvb, "FastCGI response body");
     it = proto_tree_add_item(tree, hf_fastcgi_body, btvb, 0, -1, ENC_NA);
     proto_item_set_generated(it);
@@ -2011,6 +2182,13 @@ eo_filename(const fastcgi_request *q)
     return g_strndup(base, (gsize)(path + n - base));
 }
 
+/* What the record queues on the Export Objects tap: the record and its
+ * body's bytes (kept, or rebuilt by this pass; packet scope). */
+typedef struct fastcgi_eo_item {
+    const fastcgi_record *r;
+    const guint8 *body;
+} fastcgi_eo_item;
+
 /* One response body (after the CGI header block, up to fastcgi.body_cap)
  * into the Export Objects list, queued on the record that carries it. */
 static tap_packet_status
@@ -2018,9 +2196,10 @@ fastcgi_eo_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt _U_, co
                   tap_flags_t flags _U_)
 {
     export_object_list_t *list = (export_object_list_t *)tapdata;
-    const fastcgi_record *r = (const fastcgi_record *)data;
+    const fastcgi_eo_item *o = (const fastcgi_eo_item *)data;
+    const fastcgi_record *r = o ? o->r : NULL;
     export_object_entry_t *e;
-    if (!r || !r->body || !r->body_req)
+    if (!r || !o->body || !r->body_req)
         return TAP_PACKET_DONT_REDRAW;
     e = g_new0(export_object_entry_t, 1);
     e->pkt_num = pinfo->num;
@@ -2028,7 +2207,7 @@ fastcgi_eo_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt _U_, co
     e->content_type = g_strdup(r->body_type ? r->body_type : "");
     e->filename = eo_filename(r->body_req);
     e->payload_len = r->body_len;
-    e->payload_data = (guint8 *)g_memdup2(r->body, r->body_len);
+    e->payload_data = (guint8 *)g_memdup2(o->body, r->body_len);
     list->add_entry(list->gui_data, e);
     return TAP_PACKET_REDRAW;
 }
@@ -2045,9 +2224,9 @@ info_for_record(packet_info *pinfo, const fsd_header *h, const fastcgi_record *r
     switch (h->type) {
     case FSD_BEGIN_REQUEST:
         wmem_strbuf_append_printf(s, " id=%u", h->request_id);
-        if (r && r->have_event && r->ev.body_valid) {
-            wmem_strbuf_append_printf(s, " %s", fsd_role_name(r->ev.body.begin.role));
-            if (r->ev.body.begin.flags & FSD_FLAG_KEEP_CONN)
+        if (r && r->have_event && r->body_valid) {
+            wmem_strbuf_append_printf(s, " %s", fsd_role_name(r->body.begin.role));
+            if (r->body.begin.flags & FSD_FLAG_KEEP_CONN)
                 wmem_strbuf_append(s, " keep-conn");
         }
         break;
@@ -2056,13 +2235,13 @@ info_for_record(packet_info *pinfo, const fsd_header *h, const fastcgi_record *r
         break;
     case FSD_END_REQUEST:
         wmem_strbuf_append_printf(s, " id=%u", h->request_id);
-        if (r && r->have_event && r->ev.body_valid) {
-            if (r->ev.body.end.protocol_status == FSD_REQUEST_COMPLETE)
+        if (r && r->have_event && r->body_valid) {
+            if (r->body.end.protocol_status == FSD_REQUEST_COMPLETE)
                 wmem_strbuf_append(s, " complete");
             else
-                wmem_strbuf_append_printf(s, " %s", fsd_protocol_status_name(r->ev.body.end.protocol_status));
-            if (r->ev.body.end.app_status)
-                wmem_strbuf_append_printf(s, " app_status=%u", r->ev.body.end.app_status);
+                wmem_strbuf_append_printf(s, " %s", fsd_protocol_status_name(r->body.end.protocol_status));
+            if (r->body.end.app_status)
+                wmem_strbuf_append_printf(s, " app_status=%u", r->body.end.app_status);
         }
         if (q && q->has_end && q->end_frame == pinfo->num)
             wmem_strbuf_append_printf(s, " %.1f ms", nstime_to_sec(&q->latency) * 1000.0);
@@ -2112,8 +2291,8 @@ info_for_record(packet_info *pinfo, const fsd_header *h, const fastcgi_record *r
         }
         break;
     case FSD_UNKNOWN_TYPE:
-        if (r && r->have_event && r->ev.body_valid)
-            wmem_strbuf_append_printf(s, " type=%u", r->ev.body.unknown_type.type);
+        if (r && r->have_event && r->body_valid)
+            wmem_strbuf_append_printf(s, " type=%u", r->body.unknown_type.type);
         break;
     default:
         break;
@@ -2246,6 +2425,9 @@ feed_record(fastcgi_pdu_ctx *ctx, packet_info *pinfo, fastcgi_frame *f, guint32 
         cv->cur = r;
         cv->cur_base = rec;
         cv->cur_len = len;
+        cv->feed_base = rec + k;
+        cv->feed_len = len - k;
+        cv->feed_off = k;
         r->feed_idx = ++cv->nfeeds;
         if (ahead < 0) {
             note_gap(ds, ds->next_seq, rec_seq, pinfo->num);
@@ -2254,18 +2436,78 @@ feed_record(fastcgi_pdu_ctx *ctx, packet_info *pinfo, fastcgi_frame *f, guint32 
         fsd_conn_feed(cv->dec, ctx->dir, rec + k, len - k, nstime_ns(&pinfo->abs_ts), pinfo->num);
         cv->cur = NULL;
         cv->cur_base = NULL;
+        cv->feed_base = NULL;
         r->tracked = TRUE;
         ds->next_seq = rec_seq + len;
         if (ds->hold && ds->hold_seq == rec_seq && k > 0)
             merge_hold(r, ds->hold);
         ds->hold = NULL;
         ds->hunting = FALSE;
+        /* The pairs are complete: give back the room doubling left (a
+         * request's ~33 pairs sat in room for 64, 48 bytes each; wmem's
+         * block allocator shrinks a chunk in place) */
+        if (r->params && r->nparams && r->nparams < r->params_cap) {
+            r->params = (fastcgi_param *)wmem_realloc(wmem_file_scope(), r->params, r->nparams * sizeof(*r->params));
+            r->params_cap = r->nparams;
+        }
         bind_request(cv, r);
+        /* its stream bytes (with those of its start) can be read again */
+        if (r->span_k && r->span_k != FASTCGI_SPAN_BROKEN && r->req)
+            r->req->spanned[r->span_k - 1] += r->span_len;
     }
     fr.seq = rec_seq;
     fr.rec = r;
     frame_append(&f->recs, sizeof fr, &fr);
     return r;
+}
+
+/* A later pass that reads bodies (rebuild_streams, keep_bodies off): the
+ * record's stream bytes join its request's stream again, from the
+ * reassembled record, where the first pass found them (note_span). Only in
+ * frame order does a stream become whole (tshark -2, the GUI's Export
+ * Objects and re-filtering); a record out of order breaks it until the
+ * stream's first record comes again. Not for a request the first pass is
+ * still collecting (a live capture). */
+static gboolean rebuild_streams = FALSE;
+
+static void
+rebuild_span(tvbuff_t *tvb, const fastcgi_record *r)
+{
+    fastcgi_request *q = r->req;
+    fastcgi_stream_buf *sb;
+    if (!q || !q->ended || !r->span_k || r->span_k == FASTCGI_SPAN_BROKEN)
+        return;
+    sb = &q->streams[r->span_k - 1];
+    if (r->span_pos == 0) {
+        if (sb->buf)
+            g_byte_array_set_size(sb->buf, 0);
+        else
+            sb->buf = g_byte_array_new();
+        sb->len = 0;
+        sb->broken = FALSE;
+    }
+    if (!sb->buf || sb->broken)
+        return;
+    if (sb->len != r->span_pos || tvb_captured_length(tvb) < (guint64)r->span_off + r->span_len) {
+        sb->broken = TRUE;
+        return;
+    }
+    g_byte_array_append(sb->buf, tvb_get_ptr(tvb, r->span_off, r->span_len), r->span_len);
+    sb->len += r->span_len;
+}
+
+/* A later pass: the rebuilt streams of the requests this record showed as
+ * a whole or whose body it carries are not needed any more (a request's
+ * body record comes last). */
+static void
+free_rebuilt(const fastcgi_record *r)
+{
+    guint i;
+    if (r->body_req && r->body_req->ended)
+        req_free_streams((fastcgi_request *)r->body_req);
+    for (i = 0; i < r->nended; i++)
+        if (!r->ended[i]->body_rec && r->ended[i]->ended)
+            req_free_streams(r->ended[i]);
 }
 
 /* The stored results of the record at rec_seq: fed now on the first pass,
@@ -2458,11 +2700,28 @@ add_record_results(proto_tree *rt, tvbuff_t *tvb, packet_info *pinfo, const fsd_
      * in the frame that carried them) */
     for (i = 0; i < r->nanom; i++)
         add_expert(tvb, pinfo, rt, &r->anom[i]);
-    if (r->body) {
-        dissect_body(tvb, pinfo, rt, r);
-        if (have_tap_listener(fastcgi_eo_tap))
-            tap_queue_packet(fastcgi_eo_tap, pinfo, r);
+    if (r->body_req && r->body_len && stream_shown(r->body_req, FASTCGI_STREAM_STDOUT)) {
+        /* kept, else rebuilt by this later pass (copied: the frame's data
+         * source outlives the rebuild buffer) */
+        const fastcgi_request *bq = r->body_req;
+        const guint8 *body = r->body_bytes;
+        if (!body) {
+            const guint8 *b = stream_bytes(&bq->streams[FASTCGI_STREAM_STDOUT], bq->header_len + r->body_len);
+            if (b)
+                body = (const guint8 *)wmem_memdup(pinfo->pool, b + bq->header_len, r->body_len);
+        }
+        if (body) {
+            dissect_body(tvb, pinfo, rt, r, body);
+            if (have_tap_listener(fastcgi_eo_tap)) {
+                fastcgi_eo_item *o = wmem_new(pinfo->pool, fastcgi_eo_item);
+                o->r = r;
+                o->body = body;
+                tap_queue_packet(fastcgi_eo_tap, pinfo, o);
+            }
+        }
     }
+    if (PINFO_FD_VISITED(pinfo))
+        free_rebuilt(r);
     if (have_tap_listener(fastcgi_tap)) {
         build_tap(r, h->type);
         queue_tap(pinfo, &r->tap);
@@ -2495,6 +2754,8 @@ dissect_fastcgi_record(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void
         ctx->offset += len;
     }
     r = record_results(ctx, pinfo, rec_seq, rec, len, caplen);
+    if (r && rebuild_streams && PINFO_FD_VISITED(pinfo))
+        rebuild_span(tvb, r);
 
     /* The record's text for the Info column, the record item and the top
      * item: not built when none of them is shown (a filter-only run) */
@@ -2551,6 +2812,8 @@ show_results(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, fastcgi_record
         build_tap(sr, record_type);
         queue_tap(pinfo, &sr->tap);
     }
+    if (PINFO_FD_VISITED(pinfo))
+        free_rebuilt(sr);
 }
 
 /* Connection-end results (postseq): shown once, under "Connection end" on
@@ -2738,16 +3001,19 @@ feed_record_start(tvbuff_t *tvb, packet_info *pinfo, fastcgi_conv *cv, fsd_dir d
         note_gap(ds, ds->next_seq, pseq, pinfo->num);
         fsd_conn_gap(cv->dec, dir, (guint64)(guint32)(-have), nstime_ns(&pinfo->abs_ts), pinfo->num);
     }
-    fsd_conn_feed(cv->dec, dir, tvb_get_ptr(tvb, off + k, caplen - off - k), caplen - off - k,
-                  nstime_ns(&pinfo->abs_ts), pinfo->num);
+    cv->feed_base = tvb_get_ptr(tvb, off + k, caplen - off - k);
+    cv->feed_len = caplen - off - k;
+    cv->feed_off = k;
+    fsd_conn_feed(cv->dec, dir, cv->feed_base, cv->feed_len, nstime_ns(&pinfo->abs_ts), pinfo->num);
     cv->cur = NULL;
+    cv->feed_base = NULL;
     /* Its frame shows what the decoder said here (anomalies, requests it
      * ended), in every pass; only then is it listed there (show_packet_results
-     * skips the others). Nothing joins a hold after its own feed. The
-     * frame's storage is made in any case: a frame with one shows the
-     * (empty) FastCGI item in every pass, as before. */
-    f = frame_data_get(pinfo, TRUE);
+     * skips the others). Nothing joins a hold after its own feed. A frame
+     * that only starts a record gets no storage (it shows nothing: one
+     * per segment of every record longer than a segment). */
     if (h->nanom || h->nended) {
+        f = frame_data_get(pinfo, TRUE);
         h->in_frame = TRUE;
         frame_append(&f->holds, sizeof h, &h);
     }
@@ -2851,8 +3117,10 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
     if (!PINFO_FD_VISITED(pinfo)) {
         drop_frame_streams(pinfo->num);
         /* Bodies nothing will read are not collected (keep_bodies off) */
-        keep_streams_after_frame = pref_keep_bodies || have_tap_listener(fastcgi_eo_tap);
+        keep_streams_after_frame = pref_keep_bodies;
         collect_streams = pref_dissect_body && (keep_streams_after_frame || streams_read(pinfo, tree));
+    } else {
+        rebuild_streams = pref_dissect_body && !pref_keep_bodies && streams_read(pinfo, tree);
     }
 
     if (tcpinfo) {
@@ -2880,9 +3148,6 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
     return (int)len;
 }
 
-static int hf_tcp_flags = -1;
-static int hf_tcp_seq = -1;
-static int hf_tcp_len = -1;
 
 /* The last (innermost) value of a TCP field the postdissector asked for. */
 static gboolean
@@ -3073,8 +3338,10 @@ show_packet_results(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const f
         proto_item_set_generated(it);
         show_results(tvb, pinfo, proto_item_add_subtree(it, ett_fastcgi_record), cr, -2);
     }
-    /* (the connection's end comes after this frame's own results) */
-    cv = packet_conv(pinfo);
+    /* (the connection's end comes after this frame's own results; only
+     * on a frame that has one: no FastCGI item for a frame that only
+     * starts a record, no conversation lookup for every frame) */
+    cv = late_frames ? (fastcgi_conv *)g_hash_table_lookup(late_frames, GUINT_TO_POINTER(pinfo->num)) : NULL;
     if (cv)
         show_late(tvb, pinfo, frame_top_tree(tvb, pinfo, tree, 0), cv);
 }
@@ -3376,12 +3643,14 @@ proto_register_fastcgi(void)
     prefs_register_uint_preference(mod, "body_cap", "Response body cap (bytes)",
         "Bytes of each response body kept for the content dissectors", 10, &pref_body_cap);
     prefs_register_bool_preference(mod, "keep_bodies",
-        "Keep bodies for a later look (packet details, Export Objects, tshark -2)",
-        "Keep each request's STDIN, STDERR and response body (up to the cap above) after the first pass "
-        "dissected its frame, for the packet details, File > Export Objects and tshark -2. Off: they are "
-        "collected only when the first pass itself reads them (tshark in one pass printing the tree or "
-        "columns, a filter on a body field or on a content protocol, tshark --export-objects) and freed "
-        "after their frame, which saves memory on big captures read once",
+        "Keep bodies for any frame opened later (GUI packet details)",
+        "Keep each request's STDIN, STDERR and response body (up to the cap above) for the whole file once "
+        "the first pass has read them. Off (the default): the first pass collects them only when it reads "
+        "them itself (a printed tree or columns, a filter on a body field or a content protocol, "
+        "--export-objects) and frees them after their frame; a later pass over the frames in order "
+        "(tshark -2, File > Export Objects, re-filtering in the GUI) reads them again from the records. "
+        "A single frame opened out of order in the GUI then shows no response body and no STDIN/STDERR "
+        "bytes: turn this on to have them there, at the cost of the bodies' memory",
         &pref_keep_bodies);
 
     fastcgi_tap = register_tap(FASTCGI_TAP_NAME);
@@ -3398,24 +3667,12 @@ proto_reg_handoff_fastcgi(void)
     heur_dissector_add("tcp", dissect_fastcgi_heur, "FastCGI over TCP (fcgiscope)", "fastcgi_tcp",
                        proto_fastcgi, HEURISTIC_ENABLE);
     /* who sent the FIN or RST that ended a FastCGI connection */
-    {
-        dissector_handle_t post = create_dissector_handle(dissect_fastcgi_post, proto_fastcgi);
-        GArray *wanted = g_array_new(FALSE, FALSE, (guint)sizeof(int));
-        register_postdissector(post);
-        hf_tcp_flags = proto_registrar_get_id_byname("tcp.flags");
-        hf_tcp_seq = proto_registrar_get_id_byname("tcp.seq");
-        hf_tcp_len = proto_registrar_get_id_byname("tcp.len");
-        if (hf_tcp_flags >= 0) {
-            g_array_append_val(wanted, hf_tcp_flags);
-            if (hf_tcp_seq >= 0)
-                g_array_append_val(wanted, hf_tcp_seq);
-            if (hf_tcp_len >= 0)
-                g_array_append_val(wanted, hf_tcp_len);
-            set_postdissector_wanted_hfids(post, wanted);
-        } else {
-            g_array_free(wanted, TRUE);
-        }
-    }
+    post_handle = create_dissector_handle(dissect_fastcgi_post, proto_fastcgi);
+    register_postdissector(post_handle);
+    hf_tcp_flags = proto_registrar_get_id_byname("tcp.flags");
+    hf_tcp_seq = proto_registrar_get_id_byname("tcp.seq");
+    hf_tcp_len = proto_registrar_get_id_byname("tcp.len");
+    post_want(FALSE);
     media_type_table = find_dissector_table("media_type");
     fastcgi_register_stats(proto_fastcgi);
 }
