@@ -1155,6 +1155,50 @@ get_conv(packet_info *pinfo, gboolean create)
     return cv;
 }
 
+/* First pass: the conversation segment_conv found last and its endpoints,
+ * so that the next segment of the same connection (most of them) costs no
+ * conversation lookup (~1,100 instructions). TCP starts a new conversation
+ * for the same addresses and ports only at a SYN (a port reused, RFC 9293
+ * 3.10.7.3), and the postdissector forgets the memo at every packet it
+ * cannot tell carries no SYN (conv_memo_check). Later passes look up:
+ * their frames come in any order. */
+static struct {
+    fastcgi_conv *cv;
+    guint32 port[2];
+    address addr[2];
+    guint8 data[2][16];
+} conv_memo;
+
+static gboolean
+conv_memo_matches(const packet_info *pinfo)
+{
+    if (!conv_memo.cv)
+        return FALSE;
+    if (pinfo->srcport == conv_memo.port[0] && pinfo->destport == conv_memo.port[1] &&
+        addresses_equal(&pinfo->src, &conv_memo.addr[0]) && addresses_equal(&pinfo->dst, &conv_memo.addr[1]))
+        return TRUE;
+    return pinfo->srcport == conv_memo.port[1] && pinfo->destport == conv_memo.port[0] &&
+           addresses_equal(&pinfo->src, &conv_memo.addr[1]) && addresses_equal(&pinfo->dst, &conv_memo.addr[0]);
+}
+
+static void
+conv_memo_set(const packet_info *pinfo, fastcgi_conv *cv)
+{
+    const address *a[2] = { &pinfo->src, &pinfo->dst };
+    int i;
+    conv_memo.cv = NULL;
+    for (i = 0; i < 2; i++) {
+        if (a[i]->len < 0 || a[i]->len > (int)sizeof conv_memo.data[i] || (a[i]->len && !a[i]->data))
+            return;
+        if (a[i]->len)
+            memcpy(conv_memo.data[i], a[i]->data, (size_t)a[i]->len);
+        set_address(&conv_memo.addr[i], a[i]->type, a[i]->len, a[i]->len ? conv_memo.data[i] : NULL);
+    }
+    conv_memo.port[0] = pinfo->srcport;
+    conv_memo.port[1] = pinfo->destport;
+    conv_memo.cv = cv;
+}
+
 static gboolean
 port_is_ours(guint32 port)
 {
@@ -1470,6 +1514,7 @@ fastcgi_init(void)
 {
     all_convs = g_ptr_array_new();
     n_gaps = 0;
+    conv_memo.cv = NULL;
     if (post_wants_len)
         post_want(FALSE);
     streams_referenced = -1;
@@ -1481,6 +1526,7 @@ static void
 fastcgi_cleanup(void)
 {
     guint i;
+    conv_memo.cv = NULL;
     if (!all_convs)
         return;
     for (i = 0; i < all_convs->len; i++) {
@@ -3032,10 +3078,21 @@ feed_record_start(tvbuff_t *tvb, packet_info *pinfo, fastcgi_conv *cv, fsd_dir d
 /* The conversation of this segment, set up on the first pass: which side
  * is the application, its decoder, its last frame. */
 static fastcgi_conv *
-segment_conv(tvbuff_t *tvb, packet_info *pinfo, fsd_dir *dir)
+segment_conv(tvbuff_t *tvb, packet_info *pinfo, const struct tcpinfo *tcpinfo, fsd_dir *dir)
 {
-    fastcgi_conv *cv = get_conv(pinfo, TRUE);
+    fastcgi_conv *cv;
     guint32 caplen = tvb_captured_length(tvb);
+    if (PINFO_FD_VISITED(pinfo)) {
+        cv = get_conv(pinfo, TRUE);
+    } else if (tcpinfo && pinfo->ptype == PT_TCP && !(tcpinfo->flags & TH_SYN) && conv_memo_matches(pinfo)) {
+        cv = conv_memo.cv;
+    } else {
+        cv = get_conv(pinfo, TRUE);
+        if (tcpinfo && pinfo->ptype == PT_TCP && !(tcpinfo->flags & TH_SYN))
+            conv_memo_set(pinfo, cv);
+        else
+            conv_memo.cv = NULL;
+    }
     if (!PINFO_FD_VISITED(pinfo)) {
         if (!cv->server_known)
             decide_server(cv, pinfo, tvb_get_ptr(tvb, 0, caplen), caplen);
@@ -3210,7 +3267,7 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
         return 0;
     memset(&ctx, 0, sizeof ctx);
     ctx.tcpinfo = tcpinfo;
-    ctx.cv = cv = segment_conv(tvb, pinfo, &ctx.dir);
+    ctx.cv = cv = segment_conv(tvb, pinfo, tcpinfo, &ctx.dir);
     if (!PINFO_FD_VISITED(pinfo)) {
         drop_frame_streams(pinfo->num);
         /* Bodies nothing will read are not collected (keep_bodies off) */
@@ -3416,13 +3473,31 @@ show_packet_results(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const f
  * RST bits of TCP's completeness are only set by such packets, which are
  * always looked at), and no gap was declared in the file yet (note_reordered
  * has nothing to find). */
-static gboolean
-post_may_matter(proto_tree *tree)
+/* First pass, every packet, given its tcp.flags items (NULL: not in the
+ * tree): forget segment_conv's memo unless every TCP header of the packet
+ * is there without SYN. */
+static void
+conv_memo_check(const GPtrArray *flags)
 {
-    gboolean fin, rst;
-    if (n_gaps || !tcp_flags_of(tree, &fin, &rst))
+    guint i;
+    if (!conv_memo.cv)
+        return;
+    if (!flags || flags->len == 0) {
+        conv_memo.cv = NULL;
+        return;
+    }
+    for (i = 0; i < flags->len; i++)
+        if (fvalue_get_uinteger(FASTCGI_FI_VALUE((field_info *)g_ptr_array_index(flags, i))) & TH_SYN)
+            conv_memo.cv = NULL;
+}
+
+static gboolean
+post_may_matter(const GPtrArray *flags)
+{
+    if (n_gaps || !flags || flags->len == 0)
         return TRUE;
-    return fin || rst;
+    return (fvalue_get_uinteger(FASTCGI_FI_VALUE((field_info *)g_ptr_array_index(flags, flags->len - 1))) &
+            (TH_FIN | TH_RST)) != 0;
 }
 
 /* The postdissector: runs after every dissector of every frame, in every
@@ -3434,11 +3509,17 @@ static int
 dissect_fastcgi_post(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
 {
     fastcgi_frame *f;
+    GPtrArray *flags = NULL;   /* this packet's tcp.flags items (first pass) */
+    if (!PINFO_FD_VISITED(pinfo)) {
+        if (pinfo->ptype == PT_TCP && tree && hf_tcp_flags >= 0)
+            flags = proto_get_finfo_ptr_array(tree, hf_tcp_flags);
+        conv_memo_check(flags);
+    }
     if (pinfo->ptype != PT_TCP)
         return 0;
     if (!PINFO_FD_VISITED(pinfo))
         drop_frame_streams(pinfo->num);
-    if (!PINFO_FD_VISITED(pinfo) && post_may_matter(tree)) {
+    if (!PINFO_FD_VISITED(pinfo) && post_may_matter(flags)) {
         fastcgi_conv *cv = packet_conv(pinfo);
         if (cv && cv->tcpd && cv->server_known && !cv->finished) {
             fsd_dir d = packet_dir(cv, pinfo);

@@ -800,6 +800,52 @@ def pcap_edit(src, dst, swap=None, drop=()):
         f.write(out)
 
 
+def pcap_reuse(src, dst, dt=1000, dseq=0x10000000):
+    """Append to a classic pcap (Ethernet, IPv4) a copy of the packets of
+    its last TCP connection, dt seconds later, every TCP sequence and
+    acknowledgement number moved by dseq: the same addresses and ports
+    again right after their last segment, new initial sequence numbers
+    (TCP ports reused: a new TCP conversation at the SYN). TCP checksums
+    are not fixed (Wireshark does not check them by default). Returns the
+    1-based frame numbers copied, in order."""
+    import struct
+    with open(src, "rb") as f:
+        d = f.read()
+    e = "<" if d[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+    pk, off = [], 24
+    while off + 16 <= len(d):
+        ts1, ts2, cl, ol = struct.unpack(e + "IIII", d[off:off + 16])
+        pk.append((ts1, ts2, cl, ol, d[off + 16:off + 16 + cl]))
+        off += 16 + cl
+
+    def tcp_at(b):   # offset of the TCP header, and the connection's endpoints
+        if len(b) < 34 or b[12:14] != b"\x08\x00" or b[23] != 6:
+            return None, None
+        t = 14 + (b[14] & 0x0F) * 4
+        if len(b) < t + 14:
+            return None, None
+        return t, frozenset([(b[26:30], b[t:t + 2]), (b[30:34], b[t + 2:t + 4])])
+    conn = None
+    for p in pk:
+        t, c = tcp_at(p[4])
+        if t is not None:
+            conn = c
+    out = bytearray(d)
+    copied = []
+    for i, (ts1, ts2, cl, ol, b) in enumerate(pk):
+        t, c = tcp_at(b)
+        if t is None or c != conn:
+            continue
+        b = bytearray(b)
+        seq, ack = struct.unpack(">II", bytes(b[t + 4:t + 12]))
+        b[t + 4:t + 12] = struct.pack(">II", (seq + dseq) & 0xFFFFFFFF, (ack + dseq) & 0xFFFFFFFF)
+        out += struct.pack(e + "IIII", ts1 + dt, ts2, cl, ol) + bytes(b)
+        copied.append(i + 1)
+    with open(dst, "wb") as f:
+        f.write(out)
+    return copied
+
+
 def cmd_tcp(plugin, abi, capdir):
     """Default TCP preferences (no out-of-order reassembly, Wireshark 4.0):
     segments swapped inside a 200 KB POST (real/nginx-phpfpm.pcap frames
@@ -865,6 +911,30 @@ def cmd_tcp(plugin, abi, capdir):
                                       "-Y", "fastcgi.anomaly == \"capture_gap\"", "-T", "fields", "-e", "frame.number"])
         if out.split() != ["237"]:
             fails.append("frame 236 dropped: capture_gap on frames %s, not on the FIN (237)" % out.split())
+        # The last connection again right after itself, same addresses and
+        # ports, new sequence numbers: TCP starts a new conversation at its
+        # SYN, and the copy shows what the original shows (the plugin
+        # remembers the last conversation between segments of the first
+        # pass and must forget it at a SYN).
+        cap = os.path.join(tmp, "reuse.pcap")
+        copied = pcap_reuse(base, cap)
+        out, _ = tshark(plugin, abi, ["-n", "-r", cap, "-d", "tcp.port==9000,fastcgi", "-T", "fields",
+                                      "-e", "frame.number", "-e", "fastcgi.request_id", "-e", "fastcgi.time",
+                                      "-e", "fastcgi.status", "-e", "fastcgi.request.uri", "-e", "fastcgi.anomaly",
+                                      "-e", "fastcgi.end_reason", "-e", "fastcgi.request", "-E", "occurrence=a"])
+        rows = {}
+        for l in out.splitlines():
+            f = l.split("\t", 1)
+            if f[0].isdigit():
+                rows[int(f[0])] = f[1] if len(f) > 1 else ""
+        n = len(rows) - len(copied)
+        orig = [rows.get(fr) for fr in copied]
+        again = [rows.get(n + 1 + i) for i in range(len(copied))]
+        ntime = sum(1 for r in orig if r and r.split("\t")[1])
+        if orig != again or ntime == 0:
+            bad = [copied[i] for i in range(len(copied)) if orig[i] != again[i]]
+            fails.append("ports reused: the copy of the last connection differs at its frames %s" % bad[:10])
+        print("ports reused: %d frames copied, %d with a response time" % (len(copied), ntime))
     finally:
         for f in os.listdir(tmp):
             os.unlink(os.path.join(tmp, f))
