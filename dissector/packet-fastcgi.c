@@ -1999,6 +1999,24 @@ whole_stdout(proto_tree *wt, tvbuff_t *tvb, const fastcgi_request *q)
     }
 }
 
+/* Is any item of the "Whole request" subtree shown (a printed tree, one of
+ * its fields asked for)? If not, Wireshark fakes every item of it: ~6,000
+ * instructions a request (its pairs) for nothing in a filter-only run. */
+static gboolean
+whole_shown(proto_tree *tree)
+{
+    static int *const hfs[] = {
+        &hf_fastcgi_whole, &hf_fastcgi_whole_params, &hf_fastcgi_whole_param, &hf_fastcgi_whole_stdin,
+        &hf_fastcgi_whole_stdout, &hf_fastcgi_whole_stdout_header, &hf_fastcgi_whole_body_len,
+        &hf_fastcgi_whole_stderr,
+    };
+    guint i;
+    for (i = 0; i < G_N_ELEMENTS(hfs); i++)
+        if (proto_field_is_referenced(tree, *hfs[i]))
+            return TRUE;
+    return FALSE;
+}
+
 /* The request as a whole: PARAMS, STDIN, STDOUT, STDERR in order, under its
  * "Request id" subtree where it ended (all of it is known there, in every
  * pass). The bytes were kept with the dissect_body preference on. */
@@ -2015,7 +2033,7 @@ add_whole_request(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, const fas
         in = NULL;
     if (!q->stderr_len || !stream_shown(q, FASTCGI_STREAM_STDERR))
         err = NULL;
-    if (!tree || (!q->param_recs && !in && !q->resp && !q->body_rec && !err))
+    if (!tree || (!q->param_recs && !in && !q->resp && !q->body_rec && !err) || !whole_shown(tree))
         return;
     wi = proto_tree_add_item(tree, hf_fastcgi_whole, tvb, 0, 0, ENC_NA);
     proto_item_set_generated(wi);
