@@ -3400,6 +3400,10 @@ feed_packet_close(fastcgi_conv *cv, packet_info *pinfo, proto_tree *tree, fsd_di
         if (!f->closes)
             f->closes = wmem_array_new(wmem_file_scope(), sizeof(fastcgi_record *));
         wmem_array_append_one(f->closes, cr);
+    } else if (cr) {
+        /* Nothing to show (most FINs): not kept for the whole file. Only a
+         * request that ended here (nended) keeps a pointer to it. */
+        wmem_free(wmem_file_scope(), cr);
     }
 }
 
