@@ -3176,17 +3176,28 @@ streams_read(packet_info *pinfo, proto_tree *tree)
     return streams_referenced;
 }
 
+/* The last (innermost) item of a TCP field the postdissector asked for;
+ * NULL when not in the tree. */
+static field_info *
+tcp_finfo_of(proto_tree *tree, int hf)
+{
+    GPtrArray *a;
+    if (!tree || hf < 0)
+        return NULL;
+    a = proto_get_finfo_ptr_array(tree, hf);
+    if (!a || a->len == 0)
+        return NULL;
+    return (field_info *)g_ptr_array_index(a, a->len - 1);
+}
+
 /* The last (innermost) value of a TCP field the postdissector asked for. */
 static gboolean
 tcp_field_of(proto_tree *tree, int hf, guint32 *v)
 {
-    GPtrArray *a;
-    if (!tree || hf < 0)
+    field_info *fi = tcp_finfo_of(tree, hf);
+    if (!fi)
         return FALSE;
-    a = proto_get_finfo_ptr_array(tree, hf);
-    if (!a || a->len == 0)
-        return FALSE;
-    *v = fvalue_get_uinteger(FASTCGI_FI_VALUE((field_info *)g_ptr_array_index(a, a->len - 1)));
+    *v = fvalue_get_uinteger(FASTCGI_FI_VALUE(fi));
     return TRUE;
 }
 
@@ -3219,15 +3230,8 @@ tcp_flags_of(proto_tree *tree, gboolean *fin, gboolean *rst)
 static gboolean
 tcp_header_seq(proto_tree *tree, guint32 *seq, guint32 *ack)
 {
-    GPtrArray *a;
-    field_info *fi;
-    if (!tree || hf_tcp_flags < 0)
-        return FALSE;
-    a = proto_get_finfo_ptr_array(tree, hf_tcp_flags);
-    if (!a || a->len == 0)
-        return FALSE;
-    fi = (field_info *)g_ptr_array_index(a, a->len - 1);
-    if (!fi->ds_tvb || fi->start < 8 || fi->length != 2 || !tvb_bytes_exist(fi->ds_tvb, fi->start - 8, 8))
+    const field_info *fi = tcp_finfo_of(tree, hf_tcp_flags);
+    if (!fi || !fi->ds_tvb || fi->start < 8 || fi->length != 2 || !tvb_bytes_exist(fi->ds_tvb, fi->start - 8, 8))
         return FALSE;
     *seq = tvb_get_ntohl(fi->ds_tvb, fi->start - 8);
     *ack = tvb_get_ntohl(fi->ds_tvb, fi->start - 4);

@@ -776,10 +776,9 @@ def cmd_phs(plugin, abi, capdir):
     return fails
 
 
-def pcap_edit(src, dst, swap=None, drop=()):
-    """Rewrite a classic pcap: swap two packets' contents (1-based frame
-    numbers; timestamps stay in place: the later-sent segment is captured
-    first) and/or drop packets."""
+def pcap_read(src):
+    """A classic pcap: (its bytes, the struct byte order, its packets as
+    [ts_sec, ts_frac, caplen, len, data])."""
     import struct
     with open(src, "rb") as f:
         d = f.read()
@@ -789,6 +788,15 @@ def pcap_edit(src, dst, swap=None, drop=()):
         ts1, ts2, cl, ol = struct.unpack(e + "IIII", d[off:off + 16])
         pk.append([ts1, ts2, cl, ol, d[off + 16:off + 16 + cl]])
         off += 16 + cl
+    return d, e, pk
+
+
+def pcap_edit(src, dst, swap=None, drop=()):
+    """Rewrite a classic pcap: swap two packets' contents (1-based frame
+    numbers; timestamps stay in place: the later-sent segment is captured
+    first) and/or drop packets."""
+    import struct
+    d, e, pk = pcap_read(src)
     if swap:
         a, b = pk[swap[0] - 1], pk[swap[1] - 1]
         a[2:], b[2:] = b[2:], a[2:]
@@ -809,14 +817,7 @@ def pcap_reuse(src, dst, dt=1000, dseq=0x10000000):
     are not fixed (Wireshark does not check them by default). Returns the
     1-based frame numbers copied, in order."""
     import struct
-    with open(src, "rb") as f:
-        d = f.read()
-    e = "<" if d[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
-    pk, off = [], 24
-    while off + 16 <= len(d):
-        ts1, ts2, cl, ol = struct.unpack(e + "IIII", d[off:off + 16])
-        pk.append((ts1, ts2, cl, ol, d[off + 16:off + 16 + cl]))
-        off += 16 + cl
+    d, e, pk = pcap_read(src)
 
     def tcp_at(b):   # offset of the TCP header, and the connection's endpoints
         if len(b) < 34 or b[12:14] != b"\x08\x00" or b[23] != 6:
