@@ -255,14 +255,19 @@ static __always_inline void count_lost(__u64 bytes)
         __sync_fetch_and_add(v, bytes);
 }
 
-static __always_inline struct file *fd_file(int fd)
+/* The current thread's fd table. */
+static __always_inline struct files_struct *cur_files(void)
 {
 #if UC_BTF
     struct task_struct *task = bpf_get_current_task_btf();
 #else
     struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 #endif
-    struct files_struct *files = RD(task, files);
+    return RD(task, files);
+}
+
+static __always_inline struct file *fd_file(struct files_struct *files, int fd)
+{
     if (!files || fd < 0)
         return NULL;
     struct fdtable *fdt = RD(files, fdt);
@@ -297,11 +302,13 @@ static __always_inline bool path_is_target(struct sock *sk)
 
 /* The watched connection fd belongs to: its key (the app end's sock) and
  * which end this is; 0 when it is not one. *sk_out: this end's sock. */
-static __always_inline __u64 fd_conn(int fd, __u32 *dir, struct sock **sk_out, struct file **f_out)
+static __always_inline __u64 fd_conn(struct files_struct *files, int fd, __u32 *dir,
+                                     struct sock **sk_out, struct file **f_out)
 {
-    struct file *f = fd_file(fd);
+    struct file *f = fd_file(files, fd);
     if (!f)
         return 0;
+    *f_out = f;   /* a file: a 0 below means "not a watched end" (the negative cache) */
     struct inode *fi = RD(f, f_inode);
     if (!fi)
         return 0;
@@ -321,8 +328,6 @@ static __always_inline __u64 fd_conn(int fd, __u32 *dir, struct sock **sk_out, s
         return 0;
     if (sk_out)
         *sk_out = sk;
-    if (f_out)
-        *f_out = f;
     if (path_is_target(sk)) {
         if (RD(sk, __sk_common.skc_state) == TCP_LISTEN)
             return 0;
@@ -335,6 +340,151 @@ static __always_inline __u64 fd_conn(int fd, __u32 *dir, struct sock **sk_out, s
         return (__u64)peer;
     }
     return 0;
+}
+
+/* ---- the negative cache: fds of watched processes that are not watched ends ----
+ *
+ * A watched process (nginx) makes most of its calls on other fds: its TCP
+ * clients, files, logs. Each cost a walk fd -> file -> socket -> path, at a
+ * write's entry and a read's exit (~20 ns each, bench/README.md "Session 7,
+ * round 2"). The walk's "no" is remembered here, per (fd table, fd number),
+ * and a later call on that number stops after a lookup.
+ *
+ * Correctness: a remembered "no" must never outlive the file it was about
+ * (a stale one silently misses the connection's bytes). An fd number becomes
+ * a watched end only by
+ *   - connect(2) on it (a client end: its socket gets a peer) — seen at exit,
+ *     for any process (leave_connect);
+ *   - accept/accept4 returning it (an app end) — seen at exit, any process;
+ *   - dup/dup2/dup3/fcntl(F_DUPFD, F_DUPFD_CLOEXEC) copying a watched end to
+ *     it — seen at exit, any process (fdtab_changed);
+ *   - a new fd table holding it: fork/clone/vfork/clone3 (the child's copy
+ *     of its parent's fds), unshare(CLONE_FILES), execve (a shared table is
+ *     copied) — their exit, any process: every entry of that table dies;
+ *   - fds received with SCM_RIGHTS (recvmsg of a watched process: the whole
+ *     table's entries die when it returned control data), pidfd_getfd,
+ *     recvmmsg, io_uring — the last three not seen (like SCM_RIGHTS before
+ *     this cache, not followed: analyzer/README.md "Limits").
+ * Each of these bumps a generation, of the (table, fd) (neg_gen) or of the
+ * table (neg_tgen), after the kernel installed the file (at exit); close(2)
+ * bumps the fd's too (at entry: it needs no more), so even a number
+ * re-filled by an unseen way after a seen close is checked again. An entry
+ * holds the generations read BEFORE its walk, so a change that lands during
+ * the walk leaves it stale-marked, never trusted. A file that stays in its
+ * slot never turns into a watched end except by connect (above): the
+ * socket's family, type, own path and (for a connected stream socket) peer
+ * are fixed; a listener stays one. Only "no" for an existing file is
+ * remembered (an empty slot or a watched end: the full walk every time).
+ * The table pointer could be reused by a new table after the old one is
+ * freed: the fork/unshare/exec bumps above, and the tgid in the tag, make
+ * such an entry miss. Generations are hashed (4096 each): a collision
+ * only drops entries early.
+ *
+ * The entries are per CPU (one writer at a time: our programs do not run
+ * nested on one CPU, as the scratch record above already assumes), 256
+ * slots of (table, fd, tgid, generations), indexed by the same hash. */
+#define NEG_SLOTS 256
+#define NEG_GENS 4096
+__u32 neg_gen[NEG_GENS];    /* per (fd table, fd number), hashed */
+__u32 neg_tgen[NEG_GENS];   /* per fd table, hashed */
+
+struct uc_neg {
+    __u64 files;
+    __u32 fd, tgid, gen, tgen;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, NEG_SLOTS);
+    __type(key, __u32);
+    __type(value, struct uc_neg);
+} negc SEC(".maps");
+
+/* The table's address as a number (hashed, compared, stored): the tp_btf
+ * build holds it as a typed pointer, on which the verifier refuses shifts;
+ * stored to a map value and loaded back it is a plain number (root may). */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u64);
+} negtmp SEC(".maps");
+
+static __always_inline __u64 files_val(struct files_struct *files)
+{
+#if UC_BTF
+    __u32 k = 0;
+    volatile __u64 *t = bpf_map_lookup_elem(&negtmp, &k);
+    if (!t)
+        return 0;
+    *t = (__u64)files;
+    return *t;
+#else
+    return (__u64)files;
+#endif
+}
+
+#define NEG_MUL 0x9E3779B97F4A7C15ull
+static __always_inline __u64 neg_hash(__u64 files, __u32 fd)
+{
+    return ((files >> 6) ^ ((__u64)fd << 40)) * NEG_MUL;
+}
+
+static __always_inline __u32 neg_tidx(__u64 files)
+{
+    return (__u32)(((files >> 6) * NEG_MUL) >> 40) & (NEG_GENS - 1);
+}
+
+/* The lookup; on a miss *q is what a fill stores (the generations as of
+ * now). fv: files_val() of the table, not 0. */
+static __always_inline bool neg_hit(__u64 fv, int fd, __u32 tgid, struct uc_neg *q, struct uc_neg **slot)
+{
+    __u64 h = neg_hash(fv, (__u32)fd);
+    __u32 k = (__u32)(h >> 56) & (NEG_SLOTS - 1);
+    q->files = fv;
+    q->fd = (__u32)fd;
+    q->tgid = tgid;
+    q->gen = neg_gen[(h >> 32) & (NEG_GENS - 1)];
+    q->tgen = neg_tgen[neg_tidx(fv)];
+    struct uc_neg *e = bpf_map_lookup_elem(&negc, &k);
+    *slot = e;
+    return e && e->files == q->files && e->fd == q->fd && e->tgid == q->tgid && e->gen == q->gen &&
+           e->tgen == q->tgen;
+}
+
+/* the fd number's entries die (every CPU's) */
+static __always_inline void neg_bump(struct files_struct *files, int fd)
+{
+    __u64 h = neg_hash(files_val(files), (__u32)fd);
+    __sync_fetch_and_add(&neg_gen[(h >> 32) & (NEG_GENS - 1)], 1);
+}
+
+/* the whole table's entries die */
+static __always_inline void neg_tbump(struct files_struct *files)
+{
+    __sync_fetch_and_add(&neg_tgen[neg_tidx(files_val(files))], 1);
+}
+
+/* fd_conn for a watched process's call, through the cache: 0 at once for
+ * an fd remembered as no watched end; a walk's "no" for a file is
+ * remembered. */
+static __always_inline __u64 fd_conn_cached(struct files_struct *files, int fd, __u32 tgid, __u32 *dir,
+                                            struct sock **sk_out, struct file **f_out)
+{
+    if (!files || fd < 0)
+        return 0;
+    struct uc_neg q;
+    struct uc_neg *e = NULL;
+    __u64 fv = files_val(files);
+    if (fv && neg_hit(fv, fd, tgid, &q, &e))
+        return 0;
+    struct file *f = NULL;
+    __u64 conn = fd_conn(files, fd, dir, sk_out, &f);
+    if (!conn && f && e)
+        *e = q;
+    if (f_out)
+        *f_out = f;
+    return conn;
 }
 
 static __always_inline void fill_head(struct uc_event *h, __u32 type, __u32 dir, __u64 conn, __u64 ts)
@@ -574,7 +724,7 @@ static __always_inline void sendfile_args(struct pt_regs *regs, struct uc_pendin
     if (offp) {
         bpf_probe_read_user(&start, sizeof start, (void *)offp);
     } else {
-        struct file *in = fd_file(in_fd);
+        struct file *in = fd_file(cur_files(), in_fd);
         if (in)
             start = BPF_CORE_READ(in, f_pos);
     }
@@ -613,7 +763,10 @@ static __always_inline int enter(struct pt_regs *regs, long nr)
     __u32 dir = 0;
     struct sock *sk = NULL;
     struct file *f = NULL;
-    __u64 conn = fd_conn(fd, &dir, &sk, &f);
+    struct files_struct *files = cur_files();
+    __u64 conn = fd_conn_cached(files, fd, (__u32)(pt >> 32), &dir, &sk, &f);
+    if (nr == NR_close && files)
+        neg_bump(files, fd);   /* the number is free from now on (the negative cache) */
     if (!conn)
         return 0;
     p.ts = bpf_ktime_get_ns();   /* only for the calls we follow: a clock read is not free */
@@ -657,10 +810,20 @@ static __always_inline int leave_connect(__u64 pt, struct uc_pending *p, long re
     int fd = nr == NR_connect ? (int)p->buf : (int)ret;
     __u64 ts = p->ts;
     pend_del(pt, p);
+    if (nr != NR_connect && ret < 0)
+        return 0;   /* no fd */
+    struct files_struct *files = cur_files();
+    if (!files)
+        return 0;
+    /* the fd may be a watched end now: the negative cache forgets it
+     * (whatever connect returned: a failed one may have changed nothing,
+     * which costs one walk) */
+    neg_bump(files, fd);
     if (ret < 0)
         return 0;
     __u32 dir = 0;
-    __u64 conn = fd_conn(fd, &dir, NULL, NULL);
+    struct file *f = NULL;
+    __u64 conn = fd_conn(files, fd, &dir, NULL, &f);
     if (!conn)
         return 0;
     if (nr == NR_connect && dir != UC_DIR_CLIENT)
@@ -791,6 +954,73 @@ static __always_inline void leave_io(struct uc_conn *cs, struct uc_pending *p, l
         copy_out(p, off, skip, want);
 }
 
+/* recvmsg returned control data (the kernel wrote back msg_controllen: the
+ * bytes of it): SCM_RIGHTS may have installed fds. */
+static __always_inline bool recvmsg_got_control(struct pt_regs *regs)
+{
+    __u64 clen = 0;
+    struct user_msghdr *mh = (struct user_msghdr *)arg(regs, 1);
+    bpf_probe_read_user(&clen, sizeof clen, &mh->msg_controllen);
+    return clen != 0;
+}
+
+/* ---- calls that change what fd numbers mean (the negative cache) ---- */
+
+#define NR_dup 32
+#define NR_dup2 33
+#define NR_clone 56
+#define NR_fork 57
+#define NR_vfork 58
+#define NR_execve 59
+#define NR_fcntl 72
+#define NR_unshare 272
+#define NR_dup3 292
+#define NR_execveat 322
+#define NR_clone3 435
+#define NR_close_range 436
+#define F_DUPFD 0
+#define F_DUPFD_CLOEXEC 1030
+#define FDTAB_LO (NRBIT(NR_dup) | NRBIT(NR_dup2) | NRBIT(NR_clone) | NRBIT(NR_fork) | NRBIT(NR_vfork) | \
+                  NRBIT(NR_execve))
+
+static __always_inline bool fdtab_call(long nr)
+{
+    if ((unsigned long)nr < 64)
+        return (FDTAB_LO >> nr) & 1;
+    return nr == NR_fcntl || nr == NR_unshare || nr == NR_dup3 || nr == NR_execveat || nr == NR_clone3 ||
+           nr == NR_close_range;
+}
+
+/* At the exit of one of fdtab_call's, in any process: a new fd (a copy,
+ * maybe of a watched end) forgets its number's entries; a new table (the
+ * child of a fork, unshare, exec) or many fds closed (close_range) forget
+ * the table's. */
+static __always_inline int fdtab_changed(struct pt_regs *regs, long nr, long ret)
+{
+    if (ret < 0)
+        return 0;
+    struct files_struct *files = cur_files();
+    if (!files)
+        return 0;
+    switch (nr) {
+    case NR_fcntl: {
+        int cmd = (int)arg(regs, 1);
+        if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
+            neg_bump(files, (int)ret);
+        return 0;
+    }
+    case NR_dup:
+    case NR_dup2:
+    case NR_dup3:
+        neg_bump(files, (int)ret);
+        return 0;
+    default:   /* clone family: the child's return (0); execve, unshare, close_range: 0 */
+        if (ret == 0)
+            neg_tbump(files);
+        return 0;
+    }
+}
+
 /* read/readv/recvfrom/recvmsg returned: all of it here, nothing at entry.
  * At sys_exit the call's arguments are still in pt_regs (x86-64: the entry
  * code saves di, si, dx, r10, r8, r9 and the number in orig_ax on the
@@ -809,13 +1039,16 @@ static __always_inline void leave_io(struct uc_conn *cs, struct uc_pending *p, l
  * this read is blocked makes the read look like one on the new file. Only
  * the app end's reads matter: its pickup, the count of bytes it read and
  * what sendfile sent it (leave_io with UC_F_READ). */
-static __always_inline int leave_read(struct pt_regs *regs, long nr, long ret)
+static __always_inline int leave_read(struct pt_regs *regs, long nr, long ret, __u32 tgid)
 {
+    struct files_struct *files = cur_files();
+    if (nr == NR_recvmsg && ret >= 0 && files && recvmsg_got_control(regs))
+        neg_tbump(files);   /* fds may have come with SCM_RIGHTS (the negative cache) */
     if (ret <= 0)
         return 0;
     __u32 dir = 0;
     struct sock *sk = NULL;
-    __u64 conn = fd_conn((int)arg(regs, 0), &dir, &sk, NULL);
+    __u64 conn = fd_conn_cached(files, (int)arg(regs, 0), tgid, &dir, &sk, NULL);
     if (!conn || dir != UC_DIR_SERVER)
         return 0;
     watch_peer(sk);
@@ -838,13 +1071,13 @@ static __always_inline int leave(struct pt_regs *regs, long ret)
      * the per-thread state only for the ones uc_enter may have noted */
     long nr0 = RD(regs, orig_ax);
     if (!followed(nr0, FOLLOW_EXIT))
-        return 0;
+        return fdtab_call(nr0) ? fdtab_changed(regs, nr0, ret) : 0;
     __u64 pt = bpf_get_current_pid_tgid();
     /* entry noted a call only for a watched process, or a connect/accept */
     if (nr0 != NR_accept4 && !((RESOLVE_EXIT >> nr0) & 1) && !is_watched((__u32)(pt >> 32)))
         return 0;
     if (nr0 != NR_accept4 && ((READS >> nr0) & 1))
-        return leave_read(regs, nr0, ret);
+        return leave_read(regs, nr0, ret, (__u32)(pt >> 32));
     struct uc_pending *p = pend_get(pt);
     if (!p)
         return 0;
