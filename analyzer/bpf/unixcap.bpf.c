@@ -385,8 +385,8 @@ static __always_inline __u64 fd_conn(struct files_struct *files, int fd, __u32 *
  * slots of (table, fd, tgid, generations), indexed by the same hash. */
 #define NEG_SLOTS 256
 #define NEG_GENS 4096
-__u32 neg_gen[NEG_GENS];    /* per (fd table, fd number), hashed */
-__u32 neg_tgen[NEG_GENS];   /* per fd table, hashed */
+__u32 neg_gen[NEG_GENS];    /* per (tgid, fd number), hashed */
+__u32 neg_tgen;             /* every entry: a fork, exec, ... anywhere */
 
 struct uc_neg {
     __u64 files;
@@ -400,69 +400,39 @@ struct {
     __type(value, struct uc_neg);
 } negc SEC(".maps");
 
-/* The table's address as a number (hashed, compared, stored): the tp_btf
- * build holds it as a typed pointer, on which the verifier refuses shifts;
- * stored to a map value and loaded back it is a plain number (root may). */
-struct {
-    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-    __uint(max_entries, 1);
-    __type(key, __u32);
-    __type(value, __u64);
-} negtmp SEC(".maps");
-
-static __always_inline __u64 files_val(struct files_struct *files)
+static __always_inline __u32 neg_hash(__u32 tgid, int fd)
 {
-#if UC_BTF
-    __u32 k = 0;
-    volatile __u64 *t = bpf_map_lookup_elem(&negtmp, &k);
-    if (!t)
-        return 0;
-    *t = (__u64)files;
-    return *t;
-#else
-    return (__u64)files;
-#endif
+    return ((__u32)fd ^ (tgid << 10)) * 0x9E3779B1u;
 }
 
-#define NEG_MUL 0x9E3779B97F4A7C15ull
-static __always_inline __u64 neg_hash(__u64 files, __u32 fd)
+/* The lookup: the slot (by tgid and fd: the table's address is a typed
+ * pointer in the tp_btf build, which the verifier lets root compare and
+ * store but not hash), its generations only when its tag matches (the
+ * watched connection's own fds, never remembered, stop at the tag). */
+static __always_inline struct uc_neg *neg_slot(int fd, __u32 tgid, __u32 *gi)
 {
-    return ((files >> 6) ^ ((__u64)fd << 40)) * NEG_MUL;
+    __u32 h = neg_hash(tgid, fd);
+    __u32 k = h >> 24;
+    *gi = (h >> 12) & (NEG_GENS - 1);
+    return bpf_map_lookup_elem(&negc, &k);
 }
 
-static __always_inline __u32 neg_tidx(__u64 files)
+static __always_inline bool neg_hit(struct uc_neg *e, struct files_struct *files, int fd, __u32 tgid, __u32 gi)
 {
-    return (__u32)(((files >> 6) * NEG_MUL) >> 40) & (NEG_GENS - 1);
+    return e && e->files == (__u64)files && e->fd == (__u32)fd && e->tgid == tgid &&
+           e->gen == neg_gen[gi & (NEG_GENS - 1)] && e->tgen == neg_tgen;
 }
 
-/* The lookup; on a miss *q is what a fill stores (the generations as of
- * now). fv: files_val() of the table, not 0. */
-static __always_inline bool neg_hit(__u64 fv, int fd, __u32 tgid, struct uc_neg *q, struct uc_neg **slot)
+/* this process's fd number fd: its entries die (every CPU's) */
+static __always_inline void neg_bump(__u32 tgid, int fd)
 {
-    __u64 h = neg_hash(fv, (__u32)fd);
-    __u32 k = (__u32)(h >> 56) & (NEG_SLOTS - 1);
-    q->files = fv;
-    q->fd = (__u32)fd;
-    q->tgid = tgid;
-    q->gen = neg_gen[(h >> 32) & (NEG_GENS - 1)];
-    q->tgen = neg_tgen[neg_tidx(fv)];
-    struct uc_neg *e = bpf_map_lookup_elem(&negc, &k);
-    *slot = e;
-    return e && e->files == q->files && e->fd == q->fd && e->tgid == q->tgid && e->gen == q->gen &&
-           e->tgen == q->tgen;
+    __sync_fetch_and_add(&neg_gen[(neg_hash(tgid, fd) >> 12) & (NEG_GENS - 1)], 1);
 }
 
-/* the fd number's entries die (every CPU's) */
-static __always_inline void neg_bump(struct files_struct *files, int fd)
+/* every entry dies */
+static __always_inline void neg_tbump(void)
 {
-    __u64 h = neg_hash(files_val(files), (__u32)fd);
-    __sync_fetch_and_add(&neg_gen[(h >> 32) & (NEG_GENS - 1)], 1);
-}
-
-/* the whole table's entries die */
-static __always_inline void neg_tbump(struct files_struct *files)
-{
-    __sync_fetch_and_add(&neg_tgen[neg_tidx(files_val(files))], 1);
+    __sync_fetch_and_add(&neg_tgen, 1);
 }
 
 /* fd_conn for a watched process's call, through the cache: 0 at once for
@@ -473,15 +443,22 @@ static __always_inline __u64 fd_conn_cached(struct files_struct *files, int fd, 
 {
     if (!files || fd < 0)
         return 0;
-    struct uc_neg q;
-    struct uc_neg *e = NULL;
-    __u64 fv = files_val(files);
-    if (fv && neg_hit(fv, fd, tgid, &q, &e))
+    __u32 gi = 0;
+    struct uc_neg *e = neg_slot(fd, tgid, &gi);
+    if (neg_hit(e, files, fd, tgid, gi))
         return 0;
     struct file *f = NULL;
     __u64 conn = fd_conn(files, fd, dir, sk_out, &f);
-    if (!conn && f && e)
-        *e = q;
+    /* Only a table of one task: its only task is running this program, so
+     * nothing changed it between the walk and the generations read now
+     * (see above) */
+    if (!conn && f && e && RD(files, count.counter) == 1) {
+        e->files = (__u64)files;
+        e->fd = (__u32)fd;
+        e->tgid = tgid;
+        e->gen = neg_gen[gi & (NEG_GENS - 1)];
+        e->tgen = neg_tgen;
+    }
     if (f_out)
         *f_out = f;
     return conn;
@@ -765,8 +742,8 @@ static __always_inline int enter(struct pt_regs *regs, long nr)
     struct file *f = NULL;
     struct files_struct *files = cur_files();
     __u64 conn = fd_conn_cached(files, fd, (__u32)(pt >> 32), &dir, &sk, &f);
-    if (nr == NR_close && files)
-        neg_bump(files, fd);   /* the number is free from now on (the negative cache) */
+    if (nr == NR_close)
+        neg_bump((__u32)(pt >> 32), fd);   /* the number is free from now on (the negative cache) */
     if (!conn)
         return 0;
     p.ts = bpf_ktime_get_ns();   /* only for the calls we follow: a clock read is not free */
@@ -818,7 +795,7 @@ static __always_inline int leave_connect(__u64 pt, struct uc_pending *p, long re
     /* the fd may be a watched end now: the negative cache forgets it
      * (whatever connect returned: a failed one may have changed nothing,
      * which costs one walk) */
-    neg_bump(files, fd);
+    neg_bump((__u32)(pt >> 32), fd);
     if (ret < 0)
         return 0;
     __u32 dir = 0;
@@ -987,8 +964,9 @@ static __always_inline bool fdtab_call(long nr)
 {
     if ((unsigned long)nr < 64)
         return (FDTAB_LO >> nr) & 1;
-    return nr == NR_fcntl || nr == NR_unshare || nr == NR_dup3 || nr == NR_execveat || nr == NR_clone3 ||
-           nr == NR_close_range;
+    if (nr < NR_unshare)   /* most calls of the machine: two tests */
+        return nr == NR_fcntl;
+    return nr == NR_unshare || nr == NR_dup3 || nr == NR_execveat || nr == NR_clone3 || nr == NR_close_range;
 }
 
 /* At the exit of one of fdtab_call's, in any process: a new fd (a copy,
@@ -999,24 +977,21 @@ static __always_inline int fdtab_changed(struct pt_regs *regs, long nr, long ret
 {
     if (ret < 0)
         return 0;
-    struct files_struct *files = cur_files();
-    if (!files)
-        return 0;
     switch (nr) {
     case NR_fcntl: {
         int cmd = (int)arg(regs, 1);
         if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
-            neg_bump(files, (int)ret);
+            neg_bump((__u32)(bpf_get_current_pid_tgid() >> 32), (int)ret);
         return 0;
     }
     case NR_dup:
     case NR_dup2:
     case NR_dup3:
-        neg_bump(files, (int)ret);
+        neg_bump((__u32)(bpf_get_current_pid_tgid() >> 32), (int)ret);
         return 0;
     default:   /* clone family: the child's return (0); execve, unshare, close_range: 0 */
         if (ret == 0)
-            neg_tbump(files);
+            neg_tbump();
         return 0;
     }
 }
@@ -1041,11 +1016,11 @@ static __always_inline int fdtab_changed(struct pt_regs *regs, long nr, long ret
  * what sendfile sent it (leave_io with UC_F_READ). */
 static __always_inline int leave_read(struct pt_regs *regs, long nr, long ret, __u32 tgid)
 {
-    struct files_struct *files = cur_files();
-    if (nr == NR_recvmsg && ret >= 0 && files && recvmsg_got_control(regs))
-        neg_tbump(files);   /* fds may have come with SCM_RIGHTS (the negative cache) */
+    if (nr == NR_recvmsg && ret >= 0 && recvmsg_got_control(regs))
+        neg_tbump();   /* fds may have come with SCM_RIGHTS (the negative cache) */
     if (ret <= 0)
         return 0;
+    struct files_struct *files = cur_files();
     __u32 dir = 0;
     struct sock *sk = NULL;
     __u64 conn = fd_conn_cached(files, (int)arg(regs, 0), tgid, &dir, &sk, NULL);
