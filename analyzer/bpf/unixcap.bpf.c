@@ -255,19 +255,14 @@ static __always_inline void count_lost(__u64 bytes)
         __sync_fetch_and_add(v, bytes);
 }
 
-/* The current thread's fd table. */
-static __always_inline struct files_struct *cur_files(void)
+static __always_inline struct file *fd_file(int fd)
 {
 #if UC_BTF
     struct task_struct *task = bpf_get_current_task_btf();
 #else
     struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 #endif
-    return RD(task, files);
-}
-
-static __always_inline struct file *fd_file(struct files_struct *files, int fd)
-{
+    struct files_struct *files = RD(task, files);
     if (!files || fd < 0)
         return NULL;
     struct fdtable *fdt = RD(files, fdt);
@@ -302,13 +297,11 @@ static __always_inline bool path_is_target(struct sock *sk)
 
 /* The watched connection fd belongs to: its key (the app end's sock) and
  * which end this is; 0 when it is not one. *sk_out: this end's sock. */
-static __always_inline __u64 fd_conn(struct files_struct *files, int fd, __u32 *dir,
-                                     struct sock **sk_out, struct file **f_out)
+static __always_inline __u64 fd_conn(int fd, __u32 *dir, struct sock **sk_out, struct file **f_out)
 {
-    struct file *f = fd_file(files, fd);
+    struct file *f = fd_file(fd);
     if (!f)
         return 0;
-    *f_out = f;   /* a file: a 0 below means "not a watched end" (the negative cache) */
     struct inode *fi = RD(f, f_inode);
     if (!fi)
         return 0;
@@ -328,6 +321,8 @@ static __always_inline __u64 fd_conn(struct files_struct *files, int fd, __u32 *
         return 0;
     if (sk_out)
         *sk_out = sk;
+    if (f_out)
+        *f_out = f;
     if (path_is_target(sk)) {
         if (RD(sk, __sk_common.skc_state) == TCP_LISTEN)
             return 0;
@@ -340,128 +335,6 @@ static __always_inline __u64 fd_conn(struct files_struct *files, int fd, __u32 *
         return (__u64)peer;
     }
     return 0;
-}
-
-/* ---- the negative cache: fds of watched processes that are not watched ends ----
- *
- * A watched process (nginx) makes most of its calls on other fds: its TCP
- * clients, files, logs. Each cost a walk fd -> file -> socket -> path, at a
- * write's entry and a read's exit (~20 ns each, bench/README.md "Session 7,
- * round 2"). The walk's "no" is remembered here, per (fd table, fd number),
- * and a later call on that number stops after a lookup.
- *
- * Correctness: a remembered "no" must never outlive the file it was about
- * (a stale one silently misses the connection's bytes). An fd number becomes
- * a watched end only by
- *   - connect(2) on it (a client end: its socket gets a peer) — seen at exit,
- *     for any process (leave_connect);
- *   - accept/accept4 returning it (an app end) — seen at exit, any process;
- *   - dup/dup2/dup3/fcntl(F_DUPFD, F_DUPFD_CLOEXEC) copying a watched end to
- *     it — seen at exit, any process (fdtab_changed);
- *   - a new fd table holding it: fork/clone/vfork/clone3 (the child's copy
- *     of its parent's fds), unshare(CLONE_FILES), execve (a shared table is
- *     copied) — their exit, any process: every entry of that table dies;
- *   - fds received with SCM_RIGHTS (recvmsg of a watched process: the whole
- *     table's entries die when it returned control data), pidfd_getfd,
- *     recvmmsg, io_uring — the last three not seen (like SCM_RIGHTS before
- *     this cache, not followed: analyzer/README.md "Limits").
- * Each of these bumps a generation, of the (table, fd) (neg_gen) or of the
- * table (neg_tgen), after the kernel installed the file (at exit); close(2)
- * bumps the fd's too (at entry: it needs no more), so even a number
- * re-filled by an unseen way after a seen close is checked again. An entry
- * holds the generations read BEFORE its walk, so a change that lands during
- * the walk leaves it stale-marked, never trusted. A file that stays in its
- * slot never turns into a watched end except by connect (above): the
- * socket's family, type, own path and (for a connected stream socket) peer
- * are fixed; a listener stays one. Only "no" for an existing file is
- * remembered (an empty slot or a watched end: the full walk every time).
- * The table pointer could be reused by a new table after the old one is
- * freed: the fork/unshare/exec bumps above, and the tgid in the tag, make
- * such an entry miss. Generations are hashed (4096 each): a collision
- * only drops entries early.
- *
- * The entries are per CPU (one writer at a time: our programs do not run
- * nested on one CPU, as the scratch record above already assumes), 256
- * slots of (table, fd, tgid, generations), indexed by the same hash. */
-#define NEG_SLOTS 256
-#define NEG_GENS 4096
-__u32 neg_gen[NEG_GENS];    /* per (tgid, fd number), hashed */
-__u32 neg_tgen;             /* every entry: a fork, exec, ... anywhere */
-
-struct uc_neg {
-    __u64 files;
-    __u32 fd, tgid, gen, tgen;
-};
-
-struct {
-    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-    __uint(max_entries, NEG_SLOTS);
-    __type(key, __u32);
-    __type(value, struct uc_neg);
-} negc SEC(".maps");
-
-static __always_inline __u32 neg_hash(__u32 tgid, int fd)
-{
-    return ((__u32)fd ^ (tgid << 10)) * 0x9E3779B1u;
-}
-
-/* The lookup: the slot (by tgid and fd: the table's address is a typed
- * pointer in the tp_btf build, which the verifier lets root compare and
- * store but not hash), its generations only when its tag matches (the
- * watched connection's own fds, never remembered, stop at the tag). */
-static __always_inline struct uc_neg *neg_slot(int fd, __u32 tgid, __u32 *gi)
-{
-    __u32 h = neg_hash(tgid, fd);
-    __u32 k = h >> 24;
-    *gi = (h >> 12) & (NEG_GENS - 1);
-    return bpf_map_lookup_elem(&negc, &k);
-}
-
-static __always_inline bool neg_hit(struct uc_neg *e, struct files_struct *files, int fd, __u32 tgid, __u32 gi)
-{
-    return e && e->files == (__u64)files && e->fd == (__u32)fd && e->tgid == tgid &&
-           e->gen == neg_gen[gi & (NEG_GENS - 1)] && e->tgen == neg_tgen;
-}
-
-/* this process's fd number fd: its entries die (every CPU's) */
-static __always_inline void neg_bump(__u32 tgid, int fd)
-{
-    __sync_fetch_and_add(&neg_gen[(neg_hash(tgid, fd) >> 12) & (NEG_GENS - 1)], 1);
-}
-
-/* every entry dies */
-static __always_inline void neg_tbump(void)
-{
-    __sync_fetch_and_add(&neg_tgen, 1);
-}
-
-/* fd_conn for a watched process's call, through the cache: 0 at once for
- * an fd remembered as no watched end; a walk's "no" for a file is
- * remembered. */
-static __always_inline __u64 fd_conn_cached(struct files_struct *files, int fd, __u32 tgid, __u32 *dir,
-                                            struct sock **sk_out, struct file **f_out)
-{
-    if (!files || fd < 0)
-        return 0;
-    __u32 gi = 0;
-    struct uc_neg *e = neg_slot(fd, tgid, &gi);
-    if (neg_hit(e, files, fd, tgid, gi))
-        return 0;
-    struct file *f = NULL;
-    __u64 conn = fd_conn(files, fd, dir, sk_out, &f);
-    /* Only a table of one task: its only task is running this program, so
-     * nothing changed it between the walk and the generations read now
-     * (see above) */
-    if (!conn && f && e && RD(files, count.counter) == 1) {
-        e->files = (__u64)files;
-        e->fd = (__u32)fd;
-        e->tgid = tgid;
-        e->gen = neg_gen[gi & (NEG_GENS - 1)];
-        e->tgen = neg_tgen;
-    }
-    if (f_out)
-        *f_out = f;
-    return conn;
 }
 
 static __always_inline void fill_head(struct uc_event *h, __u32 type, __u32 dir, __u64 conn, __u64 ts)
@@ -701,7 +574,7 @@ static __always_inline void sendfile_args(struct pt_regs *regs, struct uc_pendin
     if (offp) {
         bpf_probe_read_user(&start, sizeof start, (void *)offp);
     } else {
-        struct file *in = fd_file(cur_files(), in_fd);
+        struct file *in = fd_file(in_fd);
         if (in)
             start = BPF_CORE_READ(in, f_pos);
     }
@@ -740,10 +613,7 @@ static __always_inline int enter(struct pt_regs *regs, long nr)
     __u32 dir = 0;
     struct sock *sk = NULL;
     struct file *f = NULL;
-    struct files_struct *files = cur_files();
-    __u64 conn = fd_conn_cached(files, fd, (__u32)(pt >> 32), &dir, &sk, &f);
-    if (nr == NR_close)
-        neg_bump((__u32)(pt >> 32), fd);   /* the number is free from now on (the negative cache) */
+    __u64 conn = fd_conn(fd, &dir, &sk, &f);
     if (!conn)
         return 0;
     p.ts = bpf_ktime_get_ns();   /* only for the calls we follow: a clock read is not free */
@@ -787,20 +657,10 @@ static __always_inline int leave_connect(__u64 pt, struct uc_pending *p, long re
     int fd = nr == NR_connect ? (int)p->buf : (int)ret;
     __u64 ts = p->ts;
     pend_del(pt, p);
-    if (nr != NR_connect && ret < 0)
-        return 0;   /* no fd */
-    struct files_struct *files = cur_files();
-    if (!files)
-        return 0;
-    /* the fd may be a watched end now: the negative cache forgets it
-     * (whatever connect returned: a failed one may have changed nothing,
-     * which costs one walk) */
-    neg_bump((__u32)(pt >> 32), fd);
     if (ret < 0)
         return 0;
     __u32 dir = 0;
-    struct file *f = NULL;
-    __u64 conn = fd_conn(files, fd, &dir, NULL, &f);
+    __u64 conn = fd_conn(fd, &dir, NULL, NULL);
     if (!conn)
         return 0;
     if (nr == NR_connect && dir != UC_DIR_CLIENT)
@@ -931,71 +791,6 @@ static __always_inline void leave_io(struct uc_conn *cs, struct uc_pending *p, l
         copy_out(p, off, skip, want);
 }
 
-/* recvmsg returned control data (the kernel wrote back msg_controllen: the
- * bytes of it): SCM_RIGHTS may have installed fds. */
-static __always_inline bool recvmsg_got_control(struct pt_regs *regs)
-{
-    __u64 clen = 0;
-    struct user_msghdr *mh = (struct user_msghdr *)arg(regs, 1);
-    bpf_probe_read_user(&clen, sizeof clen, &mh->msg_controllen);
-    return clen != 0;
-}
-
-/* ---- calls that change what fd numbers mean (the negative cache) ---- */
-
-#define NR_dup 32
-#define NR_dup2 33
-#define NR_clone 56
-#define NR_fork 57
-#define NR_vfork 58
-#define NR_execve 59
-#define NR_fcntl 72
-#define NR_unshare 272
-#define NR_dup3 292
-#define NR_execveat 322
-#define NR_clone3 435
-#define NR_close_range 436
-#define F_DUPFD 0
-#define F_DUPFD_CLOEXEC 1030
-#define FDTAB_LO (NRBIT(NR_dup) | NRBIT(NR_dup2) | NRBIT(NR_clone) | NRBIT(NR_fork) | NRBIT(NR_vfork) | \
-                  NRBIT(NR_execve))
-
-static __always_inline bool fdtab_call(long nr)
-{
-    if ((unsigned long)nr < 64)
-        return (FDTAB_LO >> nr) & 1;
-    if (nr < NR_unshare)   /* most calls of the machine: two tests */
-        return nr == NR_fcntl;
-    return nr == NR_unshare || nr == NR_dup3 || nr == NR_execveat || nr == NR_clone3 || nr == NR_close_range;
-}
-
-/* At the exit of one of fdtab_call's, in any process: a new fd (a copy,
- * maybe of a watched end) forgets its number's entries; a new table (the
- * child of a fork, unshare, exec) or many fds closed (close_range) forget
- * the table's. */
-static __always_inline int fdtab_changed(struct pt_regs *regs, long nr, long ret)
-{
-    if (ret < 0)
-        return 0;
-    switch (nr) {
-    case NR_fcntl: {
-        int cmd = (int)arg(regs, 1);
-        if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
-            neg_bump((__u32)(bpf_get_current_pid_tgid() >> 32), (int)ret);
-        return 0;
-    }
-    case NR_dup:
-    case NR_dup2:
-    case NR_dup3:
-        neg_bump((__u32)(bpf_get_current_pid_tgid() >> 32), (int)ret);
-        return 0;
-    default:   /* clone family: the child's return (0); execve, unshare, close_range: 0 */
-        if (ret == 0)
-            neg_tbump();
-        return 0;
-    }
-}
-
 /* read/readv/recvfrom/recvmsg returned: all of it here, nothing at entry.
  * At sys_exit the call's arguments are still in pt_regs (x86-64: the entry
  * code saves di, si, dx, r10, r8, r9 and the number in orig_ax on the
@@ -1014,16 +809,13 @@ static __always_inline int fdtab_changed(struct pt_regs *regs, long nr, long ret
  * this read is blocked makes the read look like one on the new file. Only
  * the app end's reads matter: its pickup, the count of bytes it read and
  * what sendfile sent it (leave_io with UC_F_READ). */
-static __always_inline int leave_read(struct pt_regs *regs, long nr, long ret, __u32 tgid)
+static __always_inline int leave_read(struct pt_regs *regs, long nr, long ret)
 {
-    if (nr == NR_recvmsg && ret >= 0 && recvmsg_got_control(regs))
-        neg_tbump();   /* fds may have come with SCM_RIGHTS (the negative cache) */
     if (ret <= 0)
         return 0;
-    struct files_struct *files = cur_files();
     __u32 dir = 0;
     struct sock *sk = NULL;
-    __u64 conn = fd_conn_cached(files, (int)arg(regs, 0), tgid, &dir, &sk, NULL);
+    __u64 conn = fd_conn((int)arg(regs, 0), &dir, &sk, NULL);
     if (!conn || dir != UC_DIR_SERVER)
         return 0;
     watch_peer(sk);
@@ -1046,13 +838,13 @@ static __always_inline int leave(struct pt_regs *regs, long ret)
      * the per-thread state only for the ones uc_enter may have noted */
     long nr0 = RD(regs, orig_ax);
     if (!followed(nr0, FOLLOW_EXIT))
-        return fdtab_call(nr0) ? fdtab_changed(regs, nr0, ret) : 0;
+        return 0;
     __u64 pt = bpf_get_current_pid_tgid();
     /* entry noted a call only for a watched process, or a connect/accept */
     if (nr0 != NR_accept4 && !((RESOLVE_EXIT >> nr0) & 1) && !is_watched((__u32)(pt >> 32)))
         return 0;
     if (nr0 != NR_accept4 && ((READS >> nr0) & 1))
-        return leave_read(regs, nr0, ret, (__u32)(pt >> 32));
+        return leave_read(regs, nr0, ret);
     struct uc_pending *p = pend_get(pt);
     if (!p)
         return 0;
