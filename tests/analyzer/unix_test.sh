@@ -28,9 +28,9 @@
 #   3b a kept-alive connection opened before the capture: from its second
 #     request on, every request complete (the app end's first write marks
 #     the nginx worker), the first at worst partial
-#   3e fd numbers of a watched process that were no watched end (remembered
-#     so by the kernel side) turned into watched connections: dup2 over an
-#     open fd, close + socket + connect; both builds (default, raw)
+#   3e fd numbers of a watched process that were no watched end turned into
+#     watched connections: dup2 over an open fd, close + socket + connect;
+#     both builds (default, raw)
 #   4 a ring buffer too small for the records (FCGISCOPE_UNIX_RING_KB=8):
 #     drops counted (pcap_stats.dropped, capture_drops) and gaps, not silence
 #   5 -c stops by itself; -i seeing no FastCGI suggests --unix; not root:
@@ -468,15 +468,17 @@ ok = ok and len(conns) == 1   # one kept-alive connection
 sys.exit(0 if ok else 1)
 PY
 
-# ---- phase 3e: fd numbers that change meaning in a watched process (the negative cache) ----
-# The kernel side remembers "this fd of a watched process is no watched end"
-# (analyzer/bpf/unixcap.bpf.c, the negative cache). A FastCGI client of our
-# own (pinned to one CPU, so its entries stay where it runs) first makes
-# itself watched (a request of its own), then uses fd numbers on a
-# socketpair (remembered as "no"), then turns them into watched
-# connections: dup2(2) of a new connection over an open one (no close seen),
-# and a closed number taken again by socket(2) + connect(2). Every request
-# must be reported complete, with the client's own byte counts.
+# ---- phase 3e: fd numbers that change meaning in a watched process ----
+# Guards any shortcut in the kernel side's fd -> connection resolution (a
+# cache of "this fd is no watched end" was tried and measured, bench/README.md
+# "Session 7, round 2"; with its invalidation left out this phase fails).
+# A FastCGI client of our own (pinned to one CPU: a per-CPU cache's entries
+# stay where it runs) first makes itself watched (a request of its own),
+# then uses fd numbers on a socketpair (no watched end), then turns them
+# into watched connections: dup2(2) of a new connection over an open one
+# (no close seen), and a closed number taken again by socket(2) +
+# connect(2). Every request must be reported complete, with the client's
+# own byte counts.
 fcgi_client() { # OUT-JSON PREFIX
   python3 - "$tmp/fpm.sock" "$tmp/www/index.php" "$2" > "$1" <<'PY'
 import json, os, socket, struct, sys
