@@ -481,8 +481,9 @@ PY
 # own byte counts.
 fcgi_client() { # OUT-JSON PREFIX
   python3 - "$tmp/fpm.sock" "$tmp/www/index.php" "$2" > "$1" <<'PY'
-import json, os, socket, struct, sys
+import json, os, signal, socket, struct, sys
 path, script, prefix = sys.argv[1:4]
+signal.alarm(30)   # a request never answered fails the phase, not the test's timeout
 os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
 
 def rec(t, body):
@@ -499,6 +500,7 @@ def pairs(d):
 
 def ask(fd, rid):
     """one request on fd (raw fd calls: the numbers are the point); the STDOUT bytes got"""
+    print(f"  {rid}: asking on fd {fd}", file=sys.stderr, flush=True)
     params = pairs({"SCRIPT_FILENAME": script, "SCRIPT_NAME": "/index.php", "REQUEST_METHOD": "GET",
                     "QUERY_STRING": "i=" + rid, "REQUEST_URI": "/index.php?i=" + rid,
                     "SERVER_PROTOCOL": "HTTP/1.1", "GATEWAY_INTERFACE": "CGI/1.1",
@@ -532,22 +534,21 @@ a, b = socket.socketpair()
 for _ in range(50):                  # remembered: neither number is a watched end
     os.write(a.fileno(), b"x"); os.read(b.fileno(), 1)
     os.write(b.fileno(), b"y"); os.read(a.fileno(), 1)
-# dup2 over an open fd: the number is a watched end now, without a close
+na, nb = sorted((a.detach(), b.detach()))
+# dup2 over an open fd (the higher one): the number is a watched end now, without a close
 c = connected()
-na = a.detach()
-os.dup2(c.fileno(), na)
+os.dup2(c.fileno(), nb)
 c.close()                            # not the last reference: no close on the wire
-got[prefix + "-dup2"] = ask(na, prefix + "-dup2")
-# close, then socket + connect take the same number (na still open: the lowest free one)
-nb = b.detach()
-os.close(nb)
+got[prefix + "-dup2"] = ask(nb, prefix + "-dup2")
+os.close(nb)                         # php-fpm waits for our end of it (2 workers)
+# close, then socket + connect take the same number (the lowest free one)
+os.close(na)
 d = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-if d.fileno() != nb:
-    raise SystemExit(f"socket() got fd {d.fileno()}, not the closed {nb}")
+if d.fileno() != na:
+    raise SystemExit(f"socket() got fd {d.fileno()}, not the closed {na}")
 d.connect(path)
 got[prefix + "-reuse"] = ask(d.fileno(), prefix + "-reuse")
 d.close()
-os.close(na)
 print(json.dumps(got))
 PY
 }
