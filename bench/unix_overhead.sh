@@ -34,7 +34,10 @@
 # UNIX_OVERHEAD_HOOKS=tp_btf,
 # tp_btf_exit or raw_tp: instead of fcgiscope, do-nothing programs on those
 # hooks (the floor of any capture built on them; FCGISCOPE's build folder
-# gives vmlinux.h). Stops only what it started,
+# gives vmlinux.h). UNIX_OVERHEAD_STATIC=N: wrk asks N static files (2 KiB,
+# nginx alone: calls of a watched process on fds that are not the
+# connection) for every PHP request; the per-request figures are then per
+# wrk request. Stops only what it started,
 # by PID. Not a CTest test (timing on a shared machine).
 set -u
 bin=${1:?usage: unix_overhead.sh FCGISCOPE [SECONDS] [ROUNDS] [CONNECTIONS] [LOOP]}
@@ -98,6 +101,20 @@ EOF
 "$nginx" -p "$tmp" -c "$tmp/nginx.conf" -g 'daemon off;' >"$tmp/nginx.out" 2>&1 & pids+=($!)
 for _ in $(seq 100); do [ -S "$tmp/fpm.sock" ] && ! port_free "$port" && break; sleep 0.1; done
 url="http://127.0.0.1:$port/ok.php"
+lua=
+if [ "${UNIX_OVERHEAD_STATIC:-0}" -gt 0 ]; then
+  # N static files (nginx alone: open, sendfile, close on other fds) per PHP request
+  head -c 2048 /dev/zero | tr '\0' s > "$tmp/www/s.html"; chmod a+r "$tmp/www/s.html"
+  lua=$tmp/mix.lua
+  cat > "$lua" <<EOF
+local n = 0
+request = function()
+  n = n + 1
+  if n % ($UNIX_OVERHEAD_STATIC + 1) == 0 then return wrk.format(nil, "/ok.php") end
+  return wrk.format(nil, "/s.html")
+end
+EOF
+fi
 wrk -t1 -c4 -d2s "$url" >/dev/null   # warm-up
 
 tck=$(getconf CLK_TCK)
@@ -128,7 +145,7 @@ for p in json.load(sys.stdin):
         print(p["name"], p.get("run_time_ns", 0), p.get("run_cnt", 0))'
 }
 run_wrk() { # -> "rps p50_ms p99_ms requests non2xx"
-  wrk -t2 -c"$conns" -d"${secs}s" --latency "$url" > "$tmp/wrk.out"
+  wrk -t2 -c"$conns" -d"${secs}s" --latency ${lua:+-s "$lua"} "$url" > "$tmp/wrk.out"
   python3 - "$tmp/wrk.out" <<'PY'
 import re, sys
 t = open(sys.argv[1]).read()

@@ -28,6 +28,9 @@
 #   3b a kept-alive connection opened before the capture: from its second
 #     request on, every request complete (the app end's first write marks
 #     the nginx worker), the first at worst partial
+#   3e fd numbers of a watched process that were no watched end turned into
+#     watched connections: dup2 over an open fd, close + socket + connect;
+#     both builds (default, raw)
 #   4 a ring buffer too small for the records (FCGISCOPE_UNIX_RING_KB=8):
 #     drops counted (pcap_stats.dropped, capture_drops) and gaps, not silence
 #   5 -c stops by itself; -i seeing no FastCGI suggests --unix; not root:
@@ -464,6 +467,122 @@ conns = {r["connection"] for v in reqs.values() for r in v}
 ok = ok and len(conns) == 1   # one kept-alive connection
 sys.exit(0 if ok else 1)
 PY
+
+# ---- phase 3e: fd numbers that change meaning in a watched process ----
+# Guards any shortcut in the kernel side's fd -> connection resolution (a
+# cache of "this fd is no watched end" was tried and measured, bench/README.md
+# "Session 7, round 2"; with its invalidation left out this phase fails).
+# A FastCGI client of our own (pinned to one CPU: a per-CPU cache's entries
+# stay where it runs) first makes itself watched (a request of its own),
+# then uses fd numbers on a socketpair (no watched end), then turns them
+# into watched connections: dup2(2) of a new connection over an open one
+# (no close seen), and a closed number taken again by socket(2) +
+# connect(2). Every request must be reported complete, with the client's
+# own byte counts.
+fcgi_client() { # OUT-JSON PREFIX
+  python3 - "$tmp/fpm.sock" "$tmp/www/index.php" "$2" > "$1" <<'PY'
+import json, os, signal, socket, struct, sys
+path, script, prefix = sys.argv[1:4]
+signal.alarm(30)   # a request never answered fails the phase, not the test's timeout
+os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+
+def rec(t, body):
+    return struct.pack(">BBHHBB", 1, t, 1, len(body), 0, 0) + body
+
+def pairs(d):
+    out = b""
+    for k, v in d.items():
+        k, v = k.encode(), v.encode()
+        for n in (len(k), len(v)):
+            out += bytes([n]) if n < 128 else struct.pack(">I", n | 0x80000000)
+        out += k + v
+    return out
+
+def ask(fd, rid):
+    """one request on fd (raw fd calls: the numbers are the point); the STDOUT bytes got"""
+    print(f"  {rid}: asking on fd {fd}", file=sys.stderr, flush=True)
+    params = pairs({"SCRIPT_FILENAME": script, "SCRIPT_NAME": "/index.php", "REQUEST_METHOD": "GET",
+                    "QUERY_STRING": "i=" + rid, "REQUEST_URI": "/index.php?i=" + rid,
+                    "SERVER_PROTOCOL": "HTTP/1.1", "GATEWAY_INTERFACE": "CGI/1.1",
+                    "HTTP_X_REQUEST_ID": rid})
+    msg = (rec(1, struct.pack(">HB5x", 1, 0)) + rec(4, params) + rec(4, b"") + rec(5, b""))
+    os.write(fd, msg)
+    buf, out = b"", 0
+    while True:
+        while len(buf) < 8 or len(buf) < 8 + struct.unpack(">H", buf[4:6])[0] + buf[6]:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                raise SystemExit(f"{rid}: connection closed early")
+            buf += chunk
+        t, n, pad = buf[1], struct.unpack(">H", buf[4:6])[0], buf[6]
+        if t == 6:
+            out += n
+        buf = buf[8 + n + pad:]
+        if t == 3:
+            return out
+
+def connected():
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    return s
+
+got = {}
+s = connected()                      # this process is watched from here on
+got[prefix + "-first"] = ask(s.fileno(), prefix + "-first")
+s.close()
+a, b = socket.socketpair()
+for _ in range(50):                  # remembered: neither number is a watched end
+    os.write(a.fileno(), b"x"); os.read(b.fileno(), 1)
+    os.write(b.fileno(), b"y"); os.read(a.fileno(), 1)
+na, nb = sorted((a.detach(), b.detach()))
+# dup2 over an open fd (the higher one): the number is a watched end now, without a close
+c = connected()
+os.dup2(c.fileno(), nb)
+c.close()                            # not the last reference: no close on the wire
+got[prefix + "-dup2"] = ask(nb, prefix + "-dup2")
+os.close(nb)                         # php-fpm waits for our end of it (2 workers)
+# close, then socket + connect take the same number (the lowest free one)
+os.close(na)
+d = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+if d.fileno() != na:
+    raise SystemExit(f"socket() got fd {d.fileno()}, not the closed {na}")
+d.connect(path)
+got[prefix + "-reuse"] = ask(d.fileno(), prefix + "-reuse")
+d.close()
+print(json.dumps(got))
+PY
+}
+check_reuse() { # SCOPE-JSON CLIENT-JSON
+  python3 - "$1" "$2" <<'PY'
+import json, sys
+want = json.load(open(sys.argv[2]))
+reqs = {}
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    if o["type"] == "request":
+        reqs.setdefault(o["params"].get("HTTP_X_REQUEST_ID"), []).append(o)
+ok = True
+for rid, n in want.items():
+    got = reqs.get(rid, [])
+    r = got[0] if len(got) == 1 else None
+    # php-fpm's own habits (as in phase 2): no empty STDOUT, a reserved byte set
+    good = r is not None and r["status"] == 200 and r["complete"] and r["stdout_bytes"] == n \
+        and not set(r["anomalies"]) - {"end_without_stdout_eos", "reserved_nonzero"}
+    print(f"  {rid}: {'ok' if good else 'NOT SO'}: " + (f"status {r['status']}, stdout {r['stdout_bytes']} (client read {n}), anomalies {r['anomalies']}" if r else f"{len(got)} reported"))
+    ok = ok and good
+sys.exit(0 if ok else 1)
+PY
+}
+for hook in default raw; do
+  FCGISCOPE_UNIX_HOOK=${hook#default} start_scope "$tmp/fd-$hook.json" "$tmp/fd-$hook.err" --param HTTP_X_REQUEST_ID
+  if fcgi_client "$tmp/fdc-$hook.json" "e$hook"; then
+    sleep 0.3
+    stop_scope
+    check_reuse "$tmp/fd-$hook.json" "$tmp/fdc-$hook.json" && ok "phase 3e ($hook): fd numbers reused for watched connections (dup2 over an open fd, close + socket + connect)" || bad "phase 3e ($hook)"
+  else
+    stop_scope; bad "phase 3e ($hook): the FastCGI client failed"
+  fi
+done
 
 # ---- phase 3d: queue and run (issue 19): a full pool, and fastcgi_finish_request() ----
 start_scope "$tmp/q.json" "$tmp/q.err" --param HTTP_X_REQUEST_ID
