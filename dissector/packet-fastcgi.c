@@ -270,48 +270,59 @@ struct fastcgi_request {
     const char *content_type;
 };
 
-/* Everything the decoder said while it took one record. */
-typedef struct fastcgi_record {
-    /* (one per record for the whole file: flags as bytes, pointers and
-     * 32-bit fields in pairs, no decoder event beyond the record body) */
-    guint8 dir;
-    guint8 in_frame;         /* a hold listed in its frame (it has something to show there) */
-    guint8 span_k;           /* 0, or 1 + the stream (FASTCGI_STREAM_*) whose bytes this record
-                                carries at [span_off, +span_len) as its request's stream bytes
-                                [span_pos, +span_len); FASTCGI_SPAN_BROKEN: not one range */
-    guint8 tracked;          /* fed to the decoder */
-    guint8 retransmission;   /* bytes the decoder already had */
-    guint8 snaplen_cut;      /* segment captured short: not dissected as records */
-    guint8 end_here;         /* the END_REQUEST of req: latency, status summed up here */
-    guint8 tap_built;
-    guint8 have_event;       /* the decoder's record event came (body_valid, body: from it) */
-    guint8 body_valid;
-    guint8 first_response;   /* first STDOUT/STDERR record of req */
-    guint8 body_cut;         /* only its start: the body_cap preference, a gap */
-    guint32 feed_idx;        /* cv->nfeeds when it was fed */
-    guint32 span_off, span_len, span_pos;
-    int status;              /* req's HTTP status as known when the record was taken */
+/* What only some records carry, made on first need (rec_x): the decoded
+ * body of a BEGIN_REQUEST, END_REQUEST or UNKNOWN_TYPE, anomalies, a CGI
+ * response header, requests that ended, a response body, the tap record.
+ * A plain STDIN/STDOUT record has none of it. */
+typedef struct fastcgi_record_ext {
     union {                  /* the decoder's decoded record body (fsd_record_event.body) */
         fsd_begin_body begin;
         fsd_end_body end;
         fsd_unknown_type_body unknown_type;
-    } body;
-    struct fastcgi_record *prev_hold; /* hold: the earlier start of the same record (another frame) */
-    fastcgi_request *req;           /* request the record belongs to, if tracked */
+    } body;                  /* (set when the record's body_valid) */
     /* Arrays that grow by doubling (grow_array): room for *_cap elements. */
     fastcgi_anomaly *anom;
     guint nanom, anom_cap;
-    fastcgi_param *params;
-    guint nparams, params_cap;
     fastcgi_response *resp;
     fastcgi_request **ended;
     guint nended, ended_cap;
     guint8 *body_bytes;      /* the response body (content dissectors); NULL when not kept */
-    guint32 body_len;
+    guint32 body_len;        /* (a segment's pseudo record: the bytes skipped) */
     const char *body_type;
     fastcgi_request *body_req;        /* the request whose response body that is */
-    fastcgi_tap_info tap;
+    fastcgi_tap_info *tap;   /* the tap record, once built (build_tap) */
+} fastcgi_record_ext;
+
+/* Everything the decoder said while it took one record. One per record
+ * for the whole file (31,644 on the 100 MB bench capture): flags as bits,
+ * what few records have behind x (56 bytes on a 64-bit machine). */
+typedef struct fastcgi_record {
+    guint8 span_k;           /* 0, or 1 + the stream (FASTCGI_STREAM_*) whose bytes this record
+                                carries at [span_off, +span_len) as its request's stream bytes
+                                [span_pos, +span_len); FASTCGI_SPAN_BROKEN: not one range */
+    unsigned dir : 2;
+    unsigned in_frame : 1;        /* a hold listed in its frame (it has something to show there) */
+    unsigned tracked : 1;         /* fed to the decoder */
+    unsigned retransmission : 1;  /* bytes the decoder already had */
+    unsigned snaplen_cut : 1;     /* segment captured short: not dissected as records */
+    unsigned end_here : 1;        /* the END_REQUEST of req: latency, status summed up here */
+    unsigned have_event : 1;      /* the decoder's record event came (body_valid, body: from it) */
+    unsigned body_valid : 1;
+    unsigned first_response : 1;  /* first STDOUT/STDERR record of req */
+    unsigned body_cut : 1;        /* only its start: the body_cap preference, a gap */
+    guint32 feed_idx;        /* cv->nfeeds when it was fed */
+    guint32 span_off, span_len, span_pos;
+    int status;              /* req's HTTP status as known when the record was taken */
+    union {                  /* (a hold is never bound to a request) */
+        fastcgi_request *req;             /* a record: the request it belongs to, if tracked */
+        struct fastcgi_record *prev_hold; /* a hold: the earlier start of the same record (another frame) */
+    };
+    fastcgi_param *params;
+    guint nparams, params_cap;
+    fastcgi_record_ext *x;   /* NULL: none of it */
 } fastcgi_record;
+
+G_STATIC_ASSERT(sizeof(void *) != 8 || sizeof(fastcgi_record) == 56);
 
 typedef struct fastcgi_direction {
     gboolean started;        /* first byte of this direction seen */
@@ -564,6 +575,34 @@ grow_array(void *arr, guint n, guint *cap, size_t elem)
     return wmem_realloc(wmem_file_scope(), arr, *cap * elem);
 }
 
+/* The record's rarely used part, made on first need. */
+static fastcgi_record_ext *
+rec_x(fastcgi_record *r)
+{
+    if (!r->x)
+        r->x = wmem_new0(wmem_file_scope(), fastcgi_record_ext);
+    return r->x;
+}
+
+static guint
+rec_nanom(const fastcgi_record *r)
+{
+    return r->x ? r->x->nanom : 0;
+}
+
+static guint
+rec_nended(const fastcgi_record *r)
+{
+    return r->x ? r->x->nended : 0;
+}
+
+/* Anomalies or ended requests to show (a hold, a segment, a close)? */
+static gboolean
+rec_has_results(const fastcgi_record *r)
+{
+    return r->x && (r->x->nanom || r->x->nended);
+}
+
 static void
 nstime_from_ns(nstime_t *t, gint64 ns);
 
@@ -611,8 +650,9 @@ note_gap(fastcgi_direction *ds, guint32 start, guint32 end, guint32 frame)
 static void
 append_ended(fastcgi_record *r, fastcgi_request *q)
 {
-    r->ended = (fastcgi_request **)grow_array(r->ended, r->nended, &r->ended_cap, sizeof(*r->ended));
-    r->ended[r->nended++] = q;
+    fastcgi_record_ext *x = rec_x(r);
+    x->ended = (fastcgi_request **)grow_array(x->ended, x->nended, &x->ended_cap, sizeof(*x->ended));
+    x->ended[x->nended++] = q;
 }
 
 static void mirror_times(fastcgi_request *q, const fsd_record_event *ev);
@@ -651,7 +691,9 @@ cb_record(void *ud, const fsd_record_event *ev)
     cv->cur_ev = *ev;
     r->have_event = TRUE;
     r->body_valid = ev->body_valid;
-    memcpy(&r->body, &ev->body, sizeof r->body);
+    /* (the body is read only where body_valid: most records need no ext) */
+    if (ev->body_valid)
+        memcpy(&rec_x(r)->body, &ev->body, sizeof r->x->body);
 }
 
 static void
@@ -878,15 +920,16 @@ cb_response(void *ud, const fsd_response_event *ev)
         q->content_type = resp->content_type;
     }
     if (r)
-        r->resp = resp;
+        rec_x(r)->resp = resp;
 }
 
 static void
 add_anom(fastcgi_record *r, const fsd_anomaly_event *ev)
 {
+    fastcgi_record_ext *x = rec_x(r);
     fastcgi_anomaly *a;
-    r->anom = (fastcgi_anomaly *)grow_array(r->anom, r->nanom, &r->anom_cap, sizeof(*r->anom));
-    a = &r->anom[r->nanom++];
+    x->anom = (fastcgi_anomaly *)grow_array(x->anom, x->nanom, &x->anom_cap, sizeof(*x->anom));
+    a = &x->anom[x->nanom++];
     a->id = (guint16)ev->id;
     a->severity = (guint8)ev->severity;
     a->request_id = ev->request_id;
@@ -951,15 +994,16 @@ keep_streams(fastcgi_request *q, fastcgi_record *r)
     if (r && q->header_parsed && q->header_len < ob->len) {
         guint64 n = ob->len - q->header_len;
         const guint8 *b;
+        fastcgi_record_ext *x = rec_x(r);
         r->body_cut = ob->cut || n > pref_body_cap;
         if (n > pref_body_cap)
             n = pref_body_cap;
         b = stream_bytes(ob, q->header_len + n);
         if (b)
-            r->body_bytes = (guint8 *)wmem_memdup(wmem_file_scope(), b + q->header_len, (size_t)n);
-        r->body_len = (guint32)n;
-        r->body_type = q->content_type;
-        r->body_req = q;
+            x->body_bytes = (guint8 *)wmem_memdup(wmem_file_scope(), b + q->header_len, (size_t)n);
+        x->body_len = (guint32)n;
+        x->body_type = q->content_type;
+        x->body_req = q;
         q->body_rec = r;
     }
     for (int k = 0; k < FASTCGI_NSTREAMS; k++)
@@ -967,7 +1011,7 @@ keep_streams(fastcgi_request *q, fastcgi_record *r)
     q->stdin_data = keep_stream(&q->streams[FASTCGI_STREAM_STDIN], &q->stdin_len, &q->stdin_cut);
     q->stderr_data = keep_stream(&q->streams[FASTCGI_STREAM_STDERR], &q->stderr_len, &q->stderr_cut);
     req_free_streams(q);
-    if (!keep_streams_after_frame && ((q->body_rec && q->body_rec->body_bytes) || q->stdin_data || q->stderr_data) &&
+    if (!keep_streams_after_frame && ((q->body_rec && q->body_rec->x->body_bytes) || q->stdin_data || q->stderr_data) &&
         drop_after_frame) {
         fastcgi_drop d;
         d.q = q;
@@ -996,8 +1040,8 @@ drop_frame_streams(guint32 now)
         /* (the lengths stay: a later pass rebuilds the bytes) */
         if (q->body_rec) {
             fastcgi_record *r = (fastcgi_record *)q->body_rec;
-            wmem_free(wmem_file_scope(), r->body_bytes);
-            r->body_bytes = NULL;
+            wmem_free(wmem_file_scope(), r->x->body_bytes);
+            r->x->body_bytes = NULL;
         }
         wmem_free(wmem_file_scope(), (void *)q->stdin_data);
         wmem_free(wmem_file_scope(), (void *)q->stderr_data);
@@ -1301,9 +1345,10 @@ merge_hold(fastcgi_record *r, fastcgi_record *h)
      * response header are part of the record. */
     FASTCGI_PREPEND(params, nparams, params_cap, fastcgi_param);
 #undef FASTCGI_PREPEND
-    if (h->resp && !r->resp)
-        r->resp = h->resp;
-    h->resp = NULL;
+    if (h->x && h->x->resp && !(r->x && r->x->resp))
+        rec_x(r)->resp = h->x->resp;
+    if (h->x)
+        h->x->resp = NULL;
     /* the stream bytes of the record's start come before its own */
     if (h->span_k) {
         if (!r->span_k) {
@@ -1321,17 +1366,20 @@ merge_hold(fastcgi_record *r, fastcgi_record *h)
         }
         h->span_k = 0;
     }
-    if (h->body_req && !r->body_req) {   /* (its bytes, when kept, with it) */
-        r->body_bytes = h->body_bytes;
-        r->body_len = h->body_len;
-        r->body_type = h->body_type;
-        r->body_req = h->body_req;
+    if (h->x && h->x->body_req && !(r->x && r->x->body_req)) {   /* (its bytes, when kept, with it) */
+        fastcgi_record_ext *x = rec_x(r);
+        x->body_bytes = h->x->body_bytes;
+        x->body_len = h->x->body_len;
+        x->body_type = h->x->body_type;
+        x->body_req = h->x->body_req;
         r->body_cut = h->body_cut;
-        r->body_req->body_rec = r;
-        h->body_req = NULL;
+        x->body_req->body_rec = r;
+        h->x->body_req = NULL;
     }
-    h->body_bytes = NULL;
-    h->body_len = 0;
+    if (h->x) {
+        h->x->body_bytes = NULL;
+        h->x->body_len = 0;
+    }
     if (h->prev_hold) {
         merge_hold(r, h->prev_hold);
         h->prev_hold = NULL;
@@ -1340,6 +1388,7 @@ merge_hold(fastcgi_record *r, fastcgi_record *h)
      * the record everything it had: nothing points to it any more. */
     if (!h->in_frame) {
         wmem_free(wmem_file_scope(), h->params);
+        wmem_free(wmem_file_scope(), h->x);
         wmem_free(wmem_file_scope(), h);
     }
 }
@@ -1360,9 +1409,9 @@ bind_request(fastcgi_conv *cv, fastcgi_record *r)
     if (ev->hdr.type == FSD_BEGIN_REQUEST && !q) {
         /* Did the request this BEGIN opened already end in the same record? */
         fastcgi_request *done = NULL;
-        for (i = 0; i < r->nended; i++)
-            if (r->ended[i]->id == ev->hdr.request_id && r->ended[i]->seq == cv->nbegins)
-                done = r->ended[i];
+        for (i = 0; i < rec_nended(r); i++)
+            if (r->x->ended[i]->id == ev->hdr.request_id && r->x->ended[i]->seq == cv->nbegins)
+                done = r->x->ended[i];
         if (done) {
             q = done;
         } else {
@@ -1384,9 +1433,9 @@ bind_request(fastcgi_conv *cv, fastcgi_record *r)
         cv->nbegins++;
     } else if (!q) {
         /* The record ended its request (END_REQUEST): it is in r->ended. */
-        for (i = 0; i < r->nended; i++)
-            if (r->ended[i]->id == ev->hdr.request_id)
-                q = r->ended[i];
+        for (i = 0; i < rec_nended(r); i++)
+            if (r->x->ended[i]->id == ev->hdr.request_id)
+                q = r->x->ended[i];
     }
     r->req = q;
     if (!q)
@@ -1613,34 +1662,47 @@ queue_tap(packet_info *pinfo, const fastcgi_tap_info *ti)
     wmem_array_append_one(tf->recs, ti);
 }
 
-/* The tap record of a record (or segment) from what is stored with it. */
-static void
-build_tap(fastcgi_record *r, int record_type)
+/* The tap record of a record (or segment) from what is stored with it:
+ * kept with the record once built (the requests it sums up as they were
+ * then, in every later pass); an empty one, for this dissection only, for
+ * a record with no anomaly and no request to sum up (most of them). */
+static const fastcgi_tap_info *
+build_tap(packet_info *pinfo, fastcgi_record *r, int record_type)
 {
+    fastcgi_record_ext *x = r->x;
+    fastcgi_tap_info *ti;
     guint i;
-    r->tap.record_type = record_type;
-    if (r->tap.nanomalies != r->nanom) {
-        guint16 *ids = r->nanom ? wmem_alloc_array(wmem_file_scope(), guint16, r->nanom) : NULL;
-        for (i = 0; i < r->nanom; i++)
-            ids[i] = r->anom[i].id;
-        r->tap.anomalies = ids;
-        r->tap.nanomalies = r->nanom;
+    if (!(x && (x->tap || x->nanom || x->nended)) && !(r->end_here && r->req)) {
+        ti = wmem_new0(pinfo->pool, fastcgi_tap_info);
+        ti->record_type = record_type;
+        return ti;
     }
-    if (!r->tap_built) {
+    x = rec_x(r);
+    if (!x->tap) {
         /* The requests summed up here: the record's own at its END_REQUEST
          * (its tap record filled then, so one pass counts it), and those
          * the decoder delivered here without an END_REQUEST. */
         guint n = 0;
-        fastcgi_tap_req *tr = wmem_alloc_array(wmem_file_scope(), fastcgi_tap_req, r->nended + 1);
+        fastcgi_tap_req *tr = wmem_alloc_array(wmem_file_scope(), fastcgi_tap_req, x->nended + 1);
         if (r->end_here && r->req)
             tr[n++] = r->req->tap;
-        for (i = 0; i < r->nended; i++)
-            if (!r->ended[i]->has_end)
-                tr[n++] = r->ended[i]->tap;
-        r->tap.ended = tr;
-        r->tap.nended = n;
-        r->tap_built = TRUE;
+        for (i = 0; i < x->nended; i++)
+            if (!x->ended[i]->has_end)
+                tr[n++] = x->ended[i]->tap;
+        x->tap = wmem_new0(wmem_file_scope(), fastcgi_tap_info);
+        x->tap->ended = tr;
+        x->tap->nended = n;
     }
+    ti = x->tap;
+    ti->record_type = record_type;
+    if (ti->nanomalies != x->nanom) {
+        guint16 *ids = x->nanom ? wmem_alloc_array(wmem_file_scope(), guint16, x->nanom) : NULL;
+        for (i = 0; i < x->nanom; i++)
+            ids[i] = x->anom[i].id;
+        ti->anomalies = ids;
+        ti->nanomalies = x->nanom;
+    }
+    return ti;
 }
 
 
@@ -1992,7 +2054,7 @@ whole_stdout(proto_tree *wt, tvbuff_t *tvb, const fastcgi_request *q)
     for (i = 0; q->resp && i < q->resp->nheaders; i++)
         proto_item_set_generated(proto_tree_add_string(ot, hf_fastcgi_whole_stdout_header, tvb, 0, 0, q->resp->headers[i]));
     if (q->body_rec) {
-        proto_item *it = proto_tree_add_uint(ot, hf_fastcgi_whole_body_len, tvb, 0, 0, q->body_rec->body_len);
+        proto_item *it = proto_tree_add_uint(ot, hf_fastcgi_whole_body_len, tvb, 0, 0, q->body_rec->x->body_len);
         proto_item_set_generated(it);
         if (q->body_rec->body_cut)
             proto_item_append_text(it, " (only the start)");
@@ -2050,10 +2112,11 @@ add_ended_requests(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const fa
                    gboolean separate)
 {
     guint i;
-    for (i = 0; i < r->nended; i++) {
-        fastcgi_frame_request *fq = frame_req(pinfo, tree, tvb, r->ended[i], idx, separate);
-        add_tx_summary(fq, tvb, r->ended[i]);
-        add_whole_request(fq->tree, tvb, pinfo, r->ended[i]);
+    for (i = 0; i < rec_nended(r); i++) {
+        fastcgi_request *q = r->x->ended[i];
+        fastcgi_frame_request *fq = frame_req(pinfo, tree, tvb, q, idx, separate);
+        add_tx_summary(fq, tvb, q);
+        add_whole_request(fq->tree, tvb, pinfo, q);
     }
 }
 
@@ -2178,22 +2241,23 @@ dissect_body(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const fastcgi_
     dissector_handle_t h = NULL;
     char *mt = NULL;
     proto_item *it;
+    const fastcgi_record_ext *x = r->x;
 
-    if (!body || !r->body_len)
+    if (!body || !x || !x->body_len)
         return;
-    btvb = tvb_new_child_real_data(tvb, body, r->body_len, r->body_len);
+    btvb = tvb_new_child_real_data(tvb, body, x->body_len, x->body_len);
     add_new_data_source(pinfo, btvb, "FastCGI response body");
     it = proto_tree_add_item(tree, hf_fastcgi_body, btvb, 0, -1, ENC_NA);
     proto_item_set_generated(it);
     if (r->body_cut)
         proto_item_append_text(it, " (only the first %u bytes: the rest is past the fastcgi.body_cap "
-                               "preference or missing from the capture)", r->body_len);
-    if (r->body_type && media_type_table) {
-        const char *sc = strchr(r->body_type, ';');
-        size_t n = sc ? (size_t)(sc - r->body_type) : strlen(r->body_type);
-        while (n && (r->body_type[n - 1] == ' ' || r->body_type[n - 1] == '\t'))
+                               "preference or missing from the capture)", x->body_len);
+    if (x->body_type && media_type_table) {
+        const char *sc = strchr(x->body_type, ';');
+        size_t n = sc ? (size_t)(sc - x->body_type) : strlen(x->body_type);
+        while (n && (x->body_type[n - 1] == ' ' || x->body_type[n - 1] == '\t'))
             n--;
-        mt = wmem_ascii_strdown(pinfo->pool, r->body_type, (gssize)n);
+        mt = wmem_ascii_strdown(pinfo->pool, x->body_type, (gssize)n);
         h = dissector_get_string_handle(media_type_table, mt);
     }
     /* Each content dissector call adds a protocol layer that stays for the
@@ -2216,7 +2280,7 @@ dissect_body(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const fastcgi_
         http_message_info_t info;
         memset(&info, 0, sizeof info);
         info.type = HTTP_OTHERS;
-        info.media_str = r->body_type && strchr(r->body_type, ';') ? strchr(r->body_type, ';') + 1 : NULL;
+        info.media_str = x->body_type && strchr(x->body_type, ';') ? strchr(x->body_type, ';') + 1 : NULL;
         pinfo->match_string = mt;
         TRY {
             call_dissector_only(h, btvb, pinfo, tree, &info);
@@ -2270,15 +2334,16 @@ fastcgi_eo_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt _U_, co
     const fastcgi_eo_item *o = (const fastcgi_eo_item *)data;
     const fastcgi_record *r = o ? o->r : NULL;
     export_object_entry_t *e;
-    if (!r || !o->body || !r->body_req)
+    const fastcgi_record_ext *x = r ? r->x : NULL;
+    if (!x || !o->body || !x->body_req)
         return TAP_PACKET_DONT_REDRAW;
     e = g_new0(export_object_entry_t, 1);
     e->pkt_num = pinfo->num;
-    e->hostname = g_strdup(r->body_req->p_host ? r->body_req->p_host : "");
-    e->content_type = g_strdup(r->body_type ? r->body_type : "");
-    e->filename = eo_filename(r->body_req);
-    e->payload_len = r->body_len;
-    e->payload_data = (guint8 *)g_memdup2(o->body, r->body_len);
+    e->hostname = g_strdup(x->body_req->p_host ? x->body_req->p_host : "");
+    e->content_type = g_strdup(x->body_type ? x->body_type : "");
+    e->filename = eo_filename(x->body_req);
+    e->payload_len = x->body_len;
+    e->payload_data = (guint8 *)g_memdup2(o->body, x->body_len);
     list->add_entry(list->gui_data, e);
     return TAP_PACKET_REDRAW;
 }
@@ -2296,8 +2361,8 @@ info_for_record(packet_info *pinfo, const fsd_header *h, const fastcgi_record *r
     case FSD_BEGIN_REQUEST:
         wmem_strbuf_append_printf(s, " id=%u", h->request_id);
         if (r && r->have_event && r->body_valid) {
-            wmem_strbuf_append_printf(s, " %s", fsd_role_name(r->body.begin.role));
-            if (r->body.begin.flags & FSD_FLAG_KEEP_CONN)
+            wmem_strbuf_append_printf(s, " %s", fsd_role_name(r->x->body.begin.role));
+            if (r->x->body.begin.flags & FSD_FLAG_KEEP_CONN)
                 wmem_strbuf_append(s, " keep-conn");
         }
         break;
@@ -2307,12 +2372,12 @@ info_for_record(packet_info *pinfo, const fsd_header *h, const fastcgi_record *r
     case FSD_END_REQUEST:
         wmem_strbuf_append_printf(s, " id=%u", h->request_id);
         if (r && r->have_event && r->body_valid) {
-            if (r->body.end.protocol_status == FSD_REQUEST_COMPLETE)
+            if (r->x->body.end.protocol_status == FSD_REQUEST_COMPLETE)
                 wmem_strbuf_append(s, " complete");
             else
-                wmem_strbuf_append_printf(s, " %s", fsd_protocol_status_name(r->body.end.protocol_status));
-            if (r->body.end.app_status)
-                wmem_strbuf_append_printf(s, " app_status=%u", r->body.end.app_status);
+                wmem_strbuf_append_printf(s, " %s", fsd_protocol_status_name(r->x->body.end.protocol_status));
+            if (r->x->body.end.app_status)
+                wmem_strbuf_append_printf(s, " app_status=%u", r->x->body.end.app_status);
         }
         if (q && q->has_end && q->end_frame == pinfo->num)
             wmem_strbuf_append_printf(s, " %.1f ms", nstime_to_sec(&q->latency) * 1000.0);
@@ -2363,7 +2428,7 @@ info_for_record(packet_info *pinfo, const fsd_header *h, const fastcgi_record *r
         break;
     case FSD_UNKNOWN_TYPE:
         if (r && r->have_event && r->body_valid)
-            wmem_strbuf_append_printf(s, " type=%u", r->body.unknown_type.type);
+            wmem_strbuf_append_printf(s, " type=%u", r->x->body.unknown_type.type);
         break;
     default:
         break;
@@ -2574,11 +2639,13 @@ static void
 free_rebuilt(const fastcgi_record *r)
 {
     guint i;
-    if (r->body_req && r->body_req->ended)
-        req_free_streams((fastcgi_request *)r->body_req);
-    for (i = 0; i < r->nended; i++)
-        if (!r->ended[i]->body_rec && r->ended[i]->ended)
-            req_free_streams(r->ended[i]);
+    if (!r->x)
+        return;
+    if (r->x->body_req && r->x->body_req->ended)
+        req_free_streams(r->x->body_req);
+    for (i = 0; i < r->x->nended; i++)
+        if (!r->x->ended[i]->body_rec && r->x->ended[i]->ended)
+            req_free_streams(r->x->ended[i]);
 }
 
 /* The stored results of the record at rec_seq: fed now on the first pass,
@@ -2756,9 +2823,10 @@ static void
 add_record_results(proto_tree *rt, tvbuff_t *tvb, packet_info *pinfo, const fsd_header *h, fastcgi_record *r)
 {
     const fastcgi_request *q = r->req;
+    const fastcgi_record_ext *x = r->x;
     guint i;
-    if (r->resp)
-        add_response(rt, tvb, r->resp);
+    if (x && x->resp)
+        add_response(rt, tvb, x->resp);
     if (q) {
         fastcgi_frame_request *fq = frame_req(pinfo, rt, tvb, q, r->feed_idx, FALSE);
         if (r->end_here)
@@ -2769,17 +2837,17 @@ add_record_results(proto_tree *rt, tvbuff_t *tvb, packet_info *pinfo, const fsd_
     add_ended_requests(tvb, pinfo, rt, r, r->feed_idx, FALSE);
     /* (anomalies of the record's first bytes are shown with its hold,
      * in the frame that carried them) */
-    for (i = 0; i < r->nanom; i++)
-        add_expert(tvb, pinfo, rt, &r->anom[i]);
-    if (r->body_req && r->body_len && stream_shown(r->body_req, FASTCGI_STREAM_STDOUT)) {
+    for (i = 0; i < rec_nanom(r); i++)
+        add_expert(tvb, pinfo, rt, &x->anom[i]);
+    if (x && x->body_req && x->body_len && stream_shown(x->body_req, FASTCGI_STREAM_STDOUT)) {
         /* kept, else rebuilt by this later pass (copied: the frame's data
          * source outlives the rebuild buffer) */
-        const fastcgi_request *bq = r->body_req;
-        const guint8 *body = r->body_bytes;
+        const fastcgi_request *bq = x->body_req;
+        const guint8 *body = x->body_bytes;
         if (!body) {
-            const guint8 *b = stream_bytes(&bq->streams[FASTCGI_STREAM_STDOUT], bq->header_len + r->body_len);
+            const guint8 *b = stream_bytes(&bq->streams[FASTCGI_STREAM_STDOUT], bq->header_len + x->body_len);
             if (b)
-                body = (const guint8 *)wmem_memdup(pinfo->pool, b + bq->header_len, r->body_len);
+                body = (const guint8 *)wmem_memdup(pinfo->pool, b + bq->header_len, x->body_len);
         }
         if (body) {
             dissect_body(tvb, pinfo, rt, r, body);
@@ -2794,8 +2862,7 @@ add_record_results(proto_tree *rt, tvbuff_t *tvb, packet_info *pinfo, const fsd_
     if (PINFO_FD_VISITED(pinfo))
         free_rebuilt(r);
     if (have_tap_listener(fastcgi_tap)) {
-        build_tap(r, h->type);
-        queue_tap(pinfo, &r->tap);
+        queue_tap(pinfo, build_tap(pinfo, r, h->type));
     }
 }
 
@@ -2856,8 +2923,8 @@ static void
 info_unfinished_requests(packet_info *pinfo, const fastcgi_record *r)
 {
     guint i;
-    for (i = 0; i < r->nended; i++) {
-        const fastcgi_request *q = r->ended[i];
+    for (i = 0; i < rec_nended(r); i++) {
+        const fastcgi_request *q = r->x->ended[i];
         if (q->end_reason && strcmp(q->end_reason, "complete") != 0)
             col_append_sep_fstr(pinfo->cinfo, COL_INFO, " ", "[FastCGI request id %u %s]", q->id, q->end_reason);
     }
@@ -2877,12 +2944,10 @@ show_results(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, fastcgi_record
      * Info column stays the same in one pass and two) */
     if (record_type != -1)
         info_unfinished_requests(pinfo, sr);
-    for (i = 0; i < sr->nanom; i++)
-        add_expert(tvb, pinfo, tree, &sr->anom[i]);
-    if ((sr->nanom || sr->nended) && have_tap_listener(fastcgi_tap)) {
-        build_tap(sr, record_type);
-        queue_tap(pinfo, &sr->tap);
-    }
+    for (i = 0; i < rec_nanom(sr); i++)
+        add_expert(tvb, pinfo, tree, &sr->x->anom[i]);
+    if (rec_has_results(sr) && have_tap_listener(fastcgi_tap))
+        queue_tap(pinfo, build_tap(pinfo, sr, record_type));
     if (PINFO_FD_VISITED(pinfo))
         free_rebuilt(sr);
 }
@@ -3004,8 +3069,9 @@ feed_segment_start(tvbuff_t *tvb, packet_info *pinfo, fastcgi_conv *cv, fsd_dir 
     else if (ds->hunting && seq == ds->next_seq)
         skip = hunt_record_start(tvb, pinfo, cv, dir, seq);
     cv->cur = NULL;
-    sr->body_len = skip;
-    if (skip || sr->nanom || sr->nended || sr->snaplen_cut) {
+    if (skip)
+        rec_x(sr)->body_len = skip;
+    if (skip || rec_has_results(sr) || sr->snaplen_cut) {
         fastcgi_frame_record fr;
         fr.seq = seq;
         fr.rec = sr;
@@ -3014,6 +3080,7 @@ feed_segment_start(tvbuff_t *tvb, packet_info *pinfo, fastcgi_conv *cv, fsd_dir 
     }
     /* Most segments start at a record boundary with nothing to say: their
      * pseudo record would be kept for the whole file (288 bytes each). */
+    wmem_free(wmem_file_scope(), sr->x);
     wmem_free(wmem_file_scope(), sr);
     return NULL;
 }
@@ -3027,7 +3094,7 @@ show_segment_start(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, fastcgi_
     proto_item *it;
     if (!sr)
         return;
-    if (skip || sr->snaplen_cut || sr->nanom || sr->nended) {
+    if (skip || sr->snaplen_cut || rec_has_results(sr)) {
         first_call_in_frame(pinfo);
         ft = frame_top_tree(tvb, pinfo, tree, -1);
     }
@@ -3083,7 +3150,7 @@ feed_record_start(tvbuff_t *tvb, packet_info *pinfo, fastcgi_conv *cv, fsd_dir d
      * skips the others). Nothing joins a hold after its own feed. A frame
      * that only starts a record gets no storage (it shows nothing: one
      * per segment of every record longer than a segment). */
-    if (h->nanom || h->nended) {
+    if (rec_has_results(h)) {
         f = frame_data_get(pinfo, TRUE);
         h->in_frame = TRUE;
         frame_append(&f->holds, sizeof h, &h);
@@ -3309,7 +3376,7 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
             guint hint = 0;
             sr = f ? frame_lookup(f->skips, tcpinfo->seq, &hint) : NULL;
         }
-        skip = sr ? sr->body_len : 0;
+        skip = sr && sr->x ? sr->x->body_len : 0;
         show_segment_start(tvb, pinfo, tree, sr, skip);
         ctx.base_seq = tcpinfo->seq + skip;
     }
@@ -3333,8 +3400,8 @@ post_columns(packet_info *pinfo, const fastcgi_record *h)
 {
     guint i;
     col_set_str(pinfo->cinfo, COL_PROTOCOL, "FastCGI");
-    for (i = 0; h && i < h->nanom && i < 3; i++)
-        col_append_sep_fstr(pinfo->cinfo, COL_INFO, " ", "[FastCGI %s]", anomaly_ids[h->anom[i].id]);
+    for (i = 0; h && i < rec_nanom(h) && i < 3; i++)
+        col_append_sep_fstr(pinfo->cinfo, COL_INFO, " ", "[FastCGI %s]", anomaly_ids[h->x->anom[i].id]);
 }
 
 /* First pass: this side's first FIN. Its sequence number says whether
@@ -3399,7 +3466,7 @@ feed_packet_close(fastcgi_conv *cv, packet_info *pinfo, proto_tree *tree, fsd_di
     }
     if (!cv->fin_seen[d] && (fresh & 0x10))
         feed_fin(cv, pinfo, tree, d, cc, cr);
-    if (cr && (cr->nanom || cr->nended)) {
+    if (cr && rec_has_results(cr)) {
         fastcgi_frame *f = frame_data_get(pinfo, TRUE);
         if (!f->closes)
             f->closes = wmem_array_new(wmem_file_scope(), sizeof(fastcgi_record *));
@@ -3407,6 +3474,7 @@ feed_packet_close(fastcgi_conv *cv, packet_info *pinfo, proto_tree *tree, fsd_di
     } else if (cr) {
         /* Nothing to show (most FINs): not kept for the whole file. Only a
          * request that ended here (nended) keeps a pointer to it. */
+        wmem_free(wmem_file_scope(), cr->x);
         wmem_free(wmem_file_scope(), cr);
     }
 }
@@ -3466,7 +3534,7 @@ show_packet_results(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const f
     guint i, n = f->holds ? wmem_array_get_count(f->holds) : 0;
     for (i = 0; i < n; i++) {
         fastcgi_record *h = *(fastcgi_record **)wmem_array_index(f->holds, i);
-        if (h->nanom || h->nended) {
+        if (rec_has_results(h)) {
             post_columns(pinfo, h);
             show_results(tvb, pinfo, frame_top_tree(tvb, pinfo, tree, 0), h, -2);
         }
