@@ -394,15 +394,24 @@ typedef struct fastcgi_frame_record {
     fastcgi_record *rec;
 } fastcgi_frame_record;
 
-typedef struct fastcgi_frame {
-    wmem_array_t *recs;      /* fastcgi_frame_record */
+/* What few frames have besides whole records. */
+typedef struct fastcgi_frame_ext {
     wmem_array_t *skips;     /* fastcgi_frame_record: seq -> this segment's own results (skip in body_len) */
     wmem_array_t *holds;     /* fastcgi_record*: results of record starts fed in this frame */
     wmem_array_t *closes;    /* fastcgi_record*: results of a FIN/RST fed in this frame */
     guint32 late_gap_frame;  /* this segment brought bytes declared missing at that frame */
+} fastcgi_frame_ext;
+
+/* One per frame where a record ends or results are shown, for the whole
+ * file: its records inline (most frames hold one to four), in room for a
+ * power of two of them (frame_add_record), what else it has behind x. */
+typedef struct fastcgi_frame {
+    fastcgi_frame_ext *x;    /* NULL: nothing but records */
+    guint nrecs;
     guint next_rec;          /* recs index after the last one looked up (later passes
                                 look the records up in order: a frame of 6,000 tiny
                                 records must not cost 6,000 scans of the array) */
+    fastcgi_frame_record recs[];
 } fastcgi_frame;
 
 /* p_add_proto_data keys of the plugin. KEY_FRAME lives in the file scope
@@ -1611,15 +1620,41 @@ frame_data_get(packet_info *pinfo, gboolean create)
 {
     fastcgi_frame *f = (fastcgi_frame *)p_get_proto_data(wmem_file_scope(), pinfo, proto_fastcgi, KEY_FRAME);
     if (!f && create) {
-        f = wmem_new0(wmem_file_scope(), fastcgi_frame);
+        f = (fastcgi_frame *)wmem_alloc0(wmem_file_scope(), sizeof(fastcgi_frame) + sizeof(fastcgi_frame_record));
         p_add_proto_data(wmem_file_scope(), pinfo, proto_fastcgi, KEY_FRAME, f);
     }
     return f;
 }
 
-/* Append to one of a frame's arrays, made on its first use: most frames
- * use one or two of them (three empty arrays were ~200 bytes a frame for
- * the whole file). */
+static fastcgi_frame_ext *
+frame_x(packet_info *pinfo)
+{
+    fastcgi_frame *f = frame_data_get(pinfo, TRUE);
+    if (!f->x)
+        f->x = wmem_new0(wmem_file_scope(), fastcgi_frame_ext);
+    return f->x;
+}
+
+/* A record of this frame (first pass), into room that doubles (1, 2, 4,
+ * ... entries; a frame of thousands of tiny records must not be copied for
+ * each). The frame may move: returns where it is now. */
+static fastcgi_frame *
+frame_add_record(packet_info *pinfo, fastcgi_frame *f, guint32 seq, fastcgi_record *r)
+{
+    if (f->nrecs && !(f->nrecs & (f->nrecs - 1))) {   /* full: nrecs is a power of two */
+        fastcgi_frame *nf = (fastcgi_frame *)wmem_realloc(wmem_file_scope(), f,
+            sizeof(fastcgi_frame) + 2 * (size_t)f->nrecs * sizeof(fastcgi_frame_record));
+        if (nf != f)
+            p_set_proto_data(wmem_file_scope(), pinfo, proto_fastcgi, KEY_FRAME, nf);
+        f = nf;
+    }
+    f->recs[f->nrecs].seq = seq;
+    f->recs[f->nrecs].rec = r;
+    f->nrecs++;
+    return f;
+}
+
+/* Append to one of a frame's other arrays, made on its first use. */
 static void
 frame_append(wmem_array_t **a, size_t elem, const void *v)
 {
@@ -1628,18 +1663,17 @@ frame_append(wmem_array_t **a, size_t elem, const void *v)
     wmem_array_append(*a, v, 1);
 }
 
-/* The entry for seq, searched from *hint on (wrapping round); *hint is left
- * just after the entry found. */
+/* The entry for seq among n, searched from *hint on (wrapping round);
+ * *hint is left just after the entry found. */
 static fastcgi_record *
-frame_lookup(wmem_array_t *a, guint32 seq, guint *hint)
+frame_lookup(const fastcgi_frame_record *a, guint n, guint32 seq, guint *hint)
 {
-    guint i, n = a ? wmem_array_get_count(a) : 0;
+    guint i;
     for (i = 0; i < n; i++) {
         guint k = (*hint + i) % n;
-        fastcgi_frame_record *e = (fastcgi_frame_record *)wmem_array_index(a, k);
-        if (e->seq == seq) {
+        if (a[k].seq == seq) {
             *hint = k + 1;
-            return e->rec;
+            return a[k].rec;
         }
     }
     return NULL;
@@ -2545,7 +2579,6 @@ feed_record(fastcgi_pdu_ctx *ctx, packet_info *pinfo, fastcgi_frame *f, guint32 
     fastcgi_conv *cv = ctx->cv;
     fastcgi_direction *ds = &cv->dir[ctx->dir];
     fastcgi_record *r = wmem_new0(wmem_file_scope(), fastcgi_record);
-    fastcgi_frame_record fr;
     gint32 ahead;
 
     r->dir = (guint8)ctx->dir;
@@ -2591,9 +2624,7 @@ feed_record(fastcgi_pdu_ctx *ctx, packet_info *pinfo, fastcgi_frame *f, guint32 
         if (r->span_k && r->span_k != FASTCGI_SPAN_BROKEN && r->req)
             r->req->spanned[r->span_k - 1] += r->span_len;
     }
-    fr.seq = rec_seq;
-    fr.rec = r;
-    frame_append(&f->recs, sizeof fr, &fr);
+    frame_add_record(pinfo, f, rec_seq, r);
     return r;
 }
 
@@ -2659,7 +2690,7 @@ record_results(fastcgi_pdu_ctx *ctx, packet_info *pinfo, guint32 rec_seq, const 
         return NULL;
     if (PINFO_FD_VISITED(pinfo)) {
         f = frame_data_get(pinfo, FALSE);
-        return f ? frame_lookup(f->recs, rec_seq, &f->next_rec) : NULL;
+        return f ? frame_lookup(f->recs, f->nrecs, rec_seq, &f->next_rec) : NULL;
     }
     ctx->cv->show_frame = pinfo->num;
     f = frame_data_get(pinfo, TRUE);
@@ -3075,7 +3106,7 @@ feed_segment_start(tvbuff_t *tvb, packet_info *pinfo, fastcgi_conv *cv, fsd_dir 
         fastcgi_frame_record fr;
         fr.seq = seq;
         fr.rec = sr;
-        frame_append(&frame_data_get(pinfo, TRUE)->skips, sizeof fr, &fr);
+        frame_append(&frame_x(pinfo)->skips, sizeof fr, &fr);
         return sr;
     }
     /* Most segments start at a record boundary with nothing to say: their
@@ -3125,7 +3156,6 @@ feed_record_start(tvbuff_t *tvb, packet_info *pinfo, fastcgi_conv *cv, fsd_dir d
     gint32 have = (gint32)(ds->next_seq - pseq);
     guint32 k = have > 0 ? (guint32)have : 0;
     fastcgi_record *h;
-    fastcgi_frame *f;
 
     if (off >= caplen || k >= caplen - off)
         return;
@@ -3151,9 +3181,8 @@ feed_record_start(tvbuff_t *tvb, packet_info *pinfo, fastcgi_conv *cv, fsd_dir d
      * that only starts a record gets no storage (it shows nothing: one
      * per segment of every record longer than a segment). */
     if (rec_has_results(h)) {
-        f = frame_data_get(pinfo, TRUE);
         h->in_frame = TRUE;
-        frame_append(&f->holds, sizeof h, &h);
+        frame_append(&frame_x(pinfo)->holds, sizeof h, &h);
     }
     ds->next_seq = pseq + (caplen - off);
     ds->hold = h;
@@ -3373,8 +3402,10 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
             sr = feed_segment_start(tvb, pinfo, cv, ctx.dir, tcpinfo);
         } else {
             fastcgi_frame *f = frame_data_get(pinfo, FALSE);
+            wmem_array_t *skips = f && f->x ? f->x->skips : NULL;
             guint hint = 0;
-            sr = f ? frame_lookup(f->skips, tcpinfo->seq, &hint) : NULL;
+            sr = skips ? frame_lookup((const fastcgi_frame_record *)wmem_array_get_raw(skips),
+                                      wmem_array_get_count(skips), tcpinfo->seq, &hint) : NULL;
         }
         skip = sr && sr->x ? sr->x->body_len : 0;
         show_segment_start(tvb, pinfo, tree, sr, skip);
@@ -3467,10 +3498,10 @@ feed_packet_close(fastcgi_conv *cv, packet_info *pinfo, proto_tree *tree, fsd_di
     if (!cv->fin_seen[d] && (fresh & 0x10))
         feed_fin(cv, pinfo, tree, d, cc, cr);
     if (cr && rec_has_results(cr)) {
-        fastcgi_frame *f = frame_data_get(pinfo, TRUE);
-        if (!f->closes)
-            f->closes = wmem_array_new(wmem_file_scope(), sizeof(fastcgi_record *));
-        wmem_array_append_one(f->closes, cr);
+        fastcgi_frame_ext *fx = frame_x(pinfo);
+        if (!fx->closes)
+            fx->closes = wmem_array_new(wmem_file_scope(), sizeof(fastcgi_record *));
+        wmem_array_append_one(fx->closes, cr);
     } else if (cr) {
         /* Nothing to show (most FINs): not kept for the whole file. Only a
          * request that ended here (nended) keeps a pointer to it. */
@@ -3497,7 +3528,7 @@ note_reordered(fastcgi_conv *cv, packet_info *pinfo, proto_tree *tree, fsd_dir d
         if (!g->arrived && g->frame < pinfo->num && (gint32)(sseq - g->end) < 0 &&
             (gint32)(sseq + slen - g->start) > 0) {
             g->arrived = TRUE;
-            frame_data_get(pinfo, TRUE)->late_gap_frame = g->frame;
+            frame_x(pinfo)->late_gap_frame = g->frame;
             break;
         }
     }
@@ -3530,20 +3561,21 @@ packet_conv(packet_info *pinfo)
 static void
 show_packet_results(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const fastcgi_frame *f)
 {
+    const fastcgi_frame_ext *x = f->x;
     fastcgi_conv *cv;
-    guint i, n = f->holds ? wmem_array_get_count(f->holds) : 0;
+    guint i, n = x && x->holds ? wmem_array_get_count(x->holds) : 0;
     for (i = 0; i < n; i++) {
-        fastcgi_record *h = *(fastcgi_record **)wmem_array_index(f->holds, i);
+        fastcgi_record *h = *(fastcgi_record **)wmem_array_index(x->holds, i);
         if (rec_has_results(h)) {
             post_columns(pinfo, h);
             show_results(tvb, pinfo, frame_top_tree(tvb, pinfo, tree, 0), h, -2);
         }
     }
-    if (f->late_gap_frame)
-        show_reordered(tvb, pinfo, tree, f->late_gap_frame);
-    n = f->closes ? wmem_array_get_count(f->closes) : 0;
+    if (x && x->late_gap_frame)
+        show_reordered(tvb, pinfo, tree, x->late_gap_frame);
+    n = x && x->closes ? wmem_array_get_count(x->closes) : 0;
     for (i = 0; i < n; i++) {
-        fastcgi_record *cr = *(fastcgi_record **)wmem_array_index(f->closes, i);
+        fastcgi_record *cr = *(fastcgi_record **)wmem_array_index(x->closes, i);
         proto_tree *ft = frame_top_tree(tvb, pinfo, tree, 0);
         proto_item *it;
         post_columns(pinfo, cr);
