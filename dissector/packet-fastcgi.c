@@ -213,43 +213,49 @@ typedef struct fastcgi_response {
     gboolean complete;
 } fastcgi_response;
 
+/* One per BEGIN_REQUEST for the whole file: flags as bytes, the streams
+ * being collected behind a pointer (freed where the request ends). */
 struct fastcgi_request {
     guint64 seq;
     guint16 id;
     guint16 role;
-    gboolean keep_conn;
+    guint8 keep_conn;
+    guint8 ended;
+    guint8 complete;
+    guint8 has_begin, has_end, has_first;
+    guint8 has_elapsed, has_abandoned, gap;
+    guint8 first_seen, end_seen;    /* its first STDOUT/STDERR, its END_REQUEST bound */
+    guint8 header_parsed;
+    guint8 stdin_cut, stderr_cut;
     guint32 begin_frame;            /* frame of the BEGIN_REQUEST's first byte */
-    gboolean ended;
-    gboolean complete;
-    const char *end_reason;
-    gboolean has_begin, has_end, has_first;
-    nstime_t begin_ts;
     guint32 end_frame;
     guint32 first_resp_frame;
-    nstime_t latency, ttfb;
     int status;
-    /* what the web server's client got (fsd_transaction 0.2.0) */
-    const char *status_source;
     int user_status;                /* 0: the wire cannot tell */
-    const char *user_outcome;
-    gboolean has_elapsed, has_abandoned, gap;
+    /* cv->nfeeds when each arrived: a record fed before it does not show it,
+     * in any pass (one pass = two passes) */
+    guint32 idx_method, idx_uri, idx_script, idx_script_filename;
+    guint32 stdin_len, stderr_len;
+    guint nanomalies;
+    const char *end_reason;
+    nstime_t begin_ts;
+    nstime_t latency, ttfb;
+    /* what the web server's client got (fsd_transaction 0.2.0) */
     nstime_t elapsed, abandoned_after;
+    const char *status_source;
+    const char *user_outcome;
     const char *closed_by;          /* NULL, "client FIN", "server RST", ... */
     const char *method, *uri, *script;  /* from the transaction once it ended */
     const char *p_method, *p_uri, *p_script, *p_script_filename; /* as params arrive (first pass) */
     const char *p_host;             /* HTTP_HOST: the Export Objects "Hostname" */
-    /* cv->nfeeds when each arrived: a record fed before it does not show it,
-     * in any pass (one pass = two passes) */
-    guint32 idx_method, idx_uri, idx_script, idx_script_filename;
     gint64 begin_ns;                /* t_begin as the BEGIN_REQUEST's record event gave it */
-    gboolean first_seen, end_seen;  /* its first STDOUT/STDERR, its END_REQUEST bound */
     guint16 *anomalies;
-    guint nanomalies;
-    fastcgi_tap_req tap;
     /* STDIN, STDOUT, STDERR as they arrive (first pass only; STDOUT for
      * the content dissectors and Export Objects, all three for the
-     * request's "Whole request" subtree). */
-    fastcgi_stream_buf streams[FASTCGI_NSTREAMS];
+     * request's "Whole request" subtree): FASTCGI_NSTREAMS of them, made
+     * at the first byte (req_streams), freed where the request ended (a
+     * later pass: after their rebuild was read). NULL: none. */
+    fastcgi_stream_buf *streams;
     /* Each stream's bytes taken in all (set where the request ended) and
      * those of them inside whole records' spans (note_span, added once a
      * record is fed): equal, a later pass can rebuild the stream from the
@@ -261,12 +267,9 @@ struct fastcgi_request {
     /* kept from streams when the request ended (file scope; NULL when not
      * kept: the lengths stay, a later pass in frame order rebuilds them) */
     const guint8 *stdin_data, *stderr_data;
-    guint32 stdin_len, stderr_len;
-    gboolean stdin_cut, stderr_cut;
     const fastcgi_record *body_rec;       /* the record that carries its response body */
     wmem_array_t *param_recs;       /* const fastcgi_record *: its PARAMS records with pairs, in order */
     guint64 header_len;
-    gboolean header_parsed;
     const char *content_type;
 };
 
@@ -486,6 +489,20 @@ span_dup(fsd_span sp)
     if (!sp.ptr)
         return NULL;
     return file_strndup(sp.ptr, sp.len);
+}
+
+/* The span as a file-scope string: one of the strings given (a param's
+ * value already kept) when it holds exactly those bytes, else a copy. */
+static const char *
+span_dup_as(fsd_span sp, const char *a, const char *b)
+{
+    if (!sp.ptr)
+        return NULL;
+    if (a && strlen(a) == sp.len && memcmp(a, sp.ptr, sp.len) == 0)
+        return a;
+    if (b && strlen(b) == sp.len && memcmp(b, sp.ptr, sp.len) == 0)
+        return b;
+    return span_dup(sp);
 }
 
 static int
@@ -778,6 +795,22 @@ cb_param(void *ud, const fsd_param_event *ev)
     }
 }
 
+/* The request's streams, made on first need. */
+static fastcgi_stream_buf *
+req_streams(fastcgi_request *q)
+{
+    if (!q->streams)
+        q->streams = wmem_alloc0_array(wmem_file_scope(), fastcgi_stream_buf, FASTCGI_NSTREAMS);
+    return q->streams;
+}
+
+/* Stream k of the request, NULL when it has none (nothing collected). */
+static const fastcgi_stream_buf *
+req_stream(const fastcgi_request *q, int k)
+{
+    return q->streams ? &q->streams[k] : NULL;
+}
+
 static int
 stream_index(guint8 record_type)
 {
@@ -833,7 +866,7 @@ cb_data(void *ud, const fsd_data_event *ev)
     q = active_req(cv, ev->request_id);
     if (!q)
         return;
-    sb = &q->streams[k];
+    sb = &req_streams(q)[k];
     if (ev->stream_pos != sb->len || /* a hole (gap, decoder cap): stop collecting */
         sb->len + ev->data.len > (guint64)pref_body_cap + 65536) {
         sb->cut = TRUE;
@@ -855,18 +888,20 @@ static void
 req_free_streams(fastcgi_request *q)
 {
     int k;
-    for (k = 0; k < FASTCGI_NSTREAMS; k++) {
+    if (!q->streams)
+        return;
+    for (k = 0; k < FASTCGI_NSTREAMS; k++)
         if (q->streams[k].buf)
             g_byte_array_free(q->streams[k].buf, TRUE);
-        memset(&q->streams[k], 0, sizeof q->streams[k]);
-    }
+    wmem_free(wmem_file_scope(), q->streams);
+    q->streams = NULL;
 }
 
 /* The stream's collected (or rebuilt) bytes [0, n), NULL without them. */
 static const guint8 *
 stream_bytes(const fastcgi_stream_buf *sb, guint64 n)
 {
-    if (!sb->buf || sb->broken || sb->buf->len < n)
+    if (!sb || !sb->buf || sb->broken || sb->buf->len < n)
         return NULL;
     return sb->buf->data;
 }
@@ -881,11 +916,11 @@ stream_shown(const fastcgi_request *q, int k)
 /* STDIN or STDERR: its length up to the body_cap preference, and its bytes
  * into the file scope when collected. */
 static const guint8 *
-keep_stream(const fastcgi_stream_buf *sb, guint32 *len, gboolean *cut)
+keep_stream(const fastcgi_stream_buf *sb, guint32 *len, guint8 *cut)
 {
     guint32 n;
     const guint8 *b;
-    if (!sb->len)
+    if (!sb || !sb->len)
         return NULL;
     n = (guint32)MIN(sb->len, (guint64)pref_body_cap);
     *len = n;
@@ -999,8 +1034,8 @@ find_tx_req(fastcgi_conv *cv, const fsd_transaction *tx)
 static void
 keep_streams(fastcgi_request *q, fastcgi_record *r)
 {
-    const fastcgi_stream_buf *ob = &q->streams[FASTCGI_STREAM_STDOUT];
-    if (r && q->header_parsed && q->header_len < ob->len) {
+    const fastcgi_stream_buf *ob = req_stream(q, FASTCGI_STREAM_STDOUT);
+    if (r && ob && q->header_parsed && q->header_len < ob->len) {
         guint64 n = ob->len - q->header_len;
         const guint8 *b;
         fastcgi_record_ext *x = rec_x(r);
@@ -1016,9 +1051,9 @@ keep_streams(fastcgi_request *q, fastcgi_record *r)
         q->body_rec = r;
     }
     for (int k = 0; k < FASTCGI_NSTREAMS; k++)
-        q->stream_len[k] = q->streams[k].len;
-    q->stdin_data = keep_stream(&q->streams[FASTCGI_STREAM_STDIN], &q->stdin_len, &q->stdin_cut);
-    q->stderr_data = keep_stream(&q->streams[FASTCGI_STREAM_STDERR], &q->stderr_len, &q->stderr_cut);
+        q->stream_len[k] = q->streams ? q->streams[k].len : 0;
+    q->stdin_data = keep_stream(req_stream(q, FASTCGI_STREAM_STDIN), &q->stdin_len, &q->stdin_cut);
+    q->stderr_data = keep_stream(req_stream(q, FASTCGI_STREAM_STDERR), &q->stderr_len, &q->stderr_cut);
     req_free_streams(q);
     if (!keep_streams_after_frame && ((q->body_rec && q->body_rec->x->body_bytes) || q->stdin_data || q->stderr_data) &&
         drop_after_frame) {
@@ -1067,23 +1102,24 @@ req_script(const fastcgi_request *q)
 }
 
 /* The request's tap record, from what is known of it now: at its
- * END_REQUEST (first pass) or when the decoder delivered it. */
+ * END_REQUEST (first pass), or once the decoder delivered it (nothing of
+ * it changes after that). */
 static void
-fill_tap(fastcgi_request *q)
+tap_req(fastcgi_tap_req *t, const fastcgi_request *q)
 {
-    q->tap.request_id = q->id;
-    q->tap.complete = q->ended ? q->complete : q->has_end;
-    q->tap.has_begin = q->has_begin;
-    q->tap.begin_ts = q->begin_ts;
-    q->tap.begin_frame = q->begin_frame;
-    q->tap.has_latency = q->has_end;
-    q->tap.latency = q->latency;
-    q->tap.status = q->status;
-    q->tap.method = q->p_method;
-    q->tap.script = req_script(q);
-    q->tap.end_reason = q->end_reason ? q->end_reason : (q->has_end ? "complete" : NULL);
-    q->tap.anomalies = q->anomalies;
-    q->tap.nanomalies = q->nanomalies;
+    t->request_id = q->id;
+    t->complete = q->ended ? q->complete : q->has_end;
+    t->has_begin = q->has_begin;
+    t->begin_ts = q->begin_ts;
+    t->begin_frame = q->begin_frame;
+    t->has_latency = q->has_end;
+    t->latency = q->latency;
+    t->status = q->status;
+    t->method = q->p_method;
+    t->script = req_script(q);
+    t->end_reason = q->end_reason ? q->end_reason : (q->has_end ? "complete" : NULL);
+    t->anomalies = q->anomalies;
+    t->nanomalies = q->nanomalies;
 }
 
 static void
@@ -1105,9 +1141,9 @@ cb_transaction(void *ud, const fsd_transaction *tx)
     q->role = tx->role;
     q->keep_conn = (tx->flags & FSD_FLAG_KEEP_CONN) != 0;
     q->status = tx->http_status;
-    q->method = span_dup(tx->method);
-    q->uri = span_dup(tx->uri);
-    q->script = span_dup(tx->script);
+    q->method = span_dup_as(tx->method, q->p_method, NULL);
+    q->uri = span_dup_as(tx->uri, q->p_uri, NULL);
+    q->script = span_dup_as(tx->script, q->p_script, q->p_script_filename);
     /* Shown as the params arrived; the transaction's lookups only fill in
      * what no param event gave (from here on). */
     if (!q->p_method && q->method) {
@@ -1171,8 +1207,6 @@ cb_transaction(void *ud, const fsd_transaction *tx)
             q->anomalies[i] = (guint16)tx->anomalies[i].id;
         q->nanomalies = (guint)tx->nanomalies;
     }
-    fill_tap(q);
-
     if (active_req(cv, q->id) == q)
         g_hash_table_remove(cv->active, GUINT_TO_POINTER((guint)q->id));
 
@@ -1462,8 +1496,6 @@ bind_request(fastcgi_conv *cv, fastcgi_record *r)
     if (ev->hdr.type == FSD_END_REQUEST && !q->end_seen) {
         q->end_seen = TRUE;
         r->end_here = TRUE;
-        if (!q->ended)
-            fill_tap(q);
     }
     r->status = q->status;
 }
@@ -1719,10 +1751,10 @@ build_tap(packet_info *pinfo, fastcgi_record *r, int record_type)
         guint n = 0;
         fastcgi_tap_req *tr = wmem_alloc_array(wmem_file_scope(), fastcgi_tap_req, x->nended + 1);
         if (r->end_here && r->req)
-            tr[n++] = r->req->tap;
+            tap_req(&tr[n++], r->req);
         for (i = 0; i < x->nended; i++)
             if (!x->ended[i]->has_end)
-                tr[n++] = x->ended[i]->tap;
+                tap_req(&tr[n++], x->ended[i]);
         x->tap = wmem_new0(wmem_file_scope(), fastcgi_tap_info);
         x->tap->ended = tr;
         x->tap->nended = n;
@@ -2122,9 +2154,9 @@ add_whole_request(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, const fas
     proto_item *wi;
     proto_tree *wt;
     /* kept, else rebuilt by this pass (NULL: neither) */
-    const guint8 *in = q->stdin_data ? q->stdin_data : stream_bytes(&q->streams[FASTCGI_STREAM_STDIN], q->stdin_len);
+    const guint8 *in = q->stdin_data ? q->stdin_data : stream_bytes(req_stream(q, FASTCGI_STREAM_STDIN), q->stdin_len);
     const guint8 *err = q->stderr_data ? q->stderr_data
-                                       : stream_bytes(&q->streams[FASTCGI_STREAM_STDERR], q->stderr_len);
+                                       : stream_bytes(req_stream(q, FASTCGI_STREAM_STDERR), q->stderr_len);
     if (!q->stdin_len || !stream_shown(q, FASTCGI_STREAM_STDIN))
         in = NULL;
     if (!q->stderr_len || !stream_shown(q, FASTCGI_STREAM_STDERR))
@@ -2644,7 +2676,7 @@ rebuild_span(tvbuff_t *tvb, const fastcgi_record *r)
     fastcgi_stream_buf *sb;
     if (!q || !q->ended || !r->span_k || r->span_k == FASTCGI_SPAN_BROKEN)
         return;
-    sb = &q->streams[r->span_k - 1];
+    sb = &req_streams(q)[r->span_k - 1];
     if (r->span_pos == 0) {
         if (sb->buf)
             g_byte_array_set_size(sb->buf, 0);
@@ -2876,7 +2908,7 @@ add_record_results(proto_tree *rt, tvbuff_t *tvb, packet_info *pinfo, const fsd_
         const fastcgi_request *bq = x->body_req;
         const guint8 *body = x->body_bytes;
         if (!body) {
-            const guint8 *b = stream_bytes(&bq->streams[FASTCGI_STREAM_STDOUT], bq->header_len + x->body_len);
+            const guint8 *b = stream_bytes(req_stream(bq, FASTCGI_STREAM_STDOUT), bq->header_len + x->body_len);
             if (b)
                 body = (const guint8 *)wmem_memdup(pinfo->pool, b + bq->header_len, x->body_len);
         }
