@@ -3142,7 +3142,7 @@ feed_segment_start(tvbuff_t *tvb, packet_info *pinfo, fastcgi_conv *cv, fsd_dir 
         return sr;
     }
     /* Most segments start at a record boundary with nothing to say: their
-     * pseudo record would be kept for the whole file (288 bytes each). */
+     * pseudo record would be kept for the whole file (56 bytes each). */
     wmem_free(wmem_file_scope(), sr->x);
     wmem_free(wmem_file_scope(), sr);
     return NULL;
