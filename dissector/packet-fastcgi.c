@@ -303,16 +303,16 @@ typedef struct fastcgi_record {
     guint8 span_k;           /* 0, or 1 + the stream (FASTCGI_STREAM_*) whose bytes this record
                                 carries at [span_off, +span_len) as its request's stream bytes
                                 [span_pos, +span_len); FASTCGI_SPAN_BROKEN: not one range */
-    unsigned dir : 2;
-    unsigned in_frame : 1;        /* a hold listed in its frame (it has something to show there) */
-    unsigned tracked : 1;         /* fed to the decoder */
-    unsigned retransmission : 1;  /* bytes the decoder already had */
-    unsigned snaplen_cut : 1;     /* segment captured short: not dissected as records */
-    unsigned end_here : 1;        /* the END_REQUEST of req: latency, status summed up here */
-    unsigned have_event : 1;      /* the decoder's record event came (body_valid, body: from it) */
-    unsigned body_valid : 1;
-    unsigned first_response : 1;  /* first STDOUT/STDERR record of req */
-    unsigned body_cut : 1;        /* only its start: the body_cap preference, a gap */
+    guint8 dir : 2;
+    guint8 in_frame : 1;        /* a hold listed in its frame (it has something to show there) */
+    guint8 tracked : 1;         /* fed to the decoder */
+    guint8 retransmission : 1;  /* bytes the decoder already had */
+    guint8 snaplen_cut : 1;     /* segment captured short: not dissected as records */
+    guint8 end_here : 1;        /* the END_REQUEST of req: latency, status summed up here */
+    guint8 have_event : 1;      /* the decoder's record event came (body_valid, body: from it) */
+    guint8 body_valid : 1;
+    guint8 first_response : 1;  /* first STDOUT/STDERR record of req */
+    guint8 body_cut : 1;        /* only its start: the body_cap preference, a gap */
     guint32 feed_idx;        /* cv->nfeeds when it was fed */
     guint32 span_off, span_len, span_pos;
     int status;              /* req's HTTP status as known when the record was taken */
