@@ -274,9 +274,9 @@ struct fastcgi_request {
 };
 
 /* What only some records carry, made on first need (rec_x): the decoded
- * body of a BEGIN_REQUEST, END_REQUEST or UNKNOWN_TYPE, anomalies, a CGI
- * response header, requests that ended, a response body, the tap record.
- * A plain STDIN/STDOUT record has none of it. */
+ * body of a BEGIN_REQUEST, END_REQUEST or UNKNOWN_TYPE, anomalies, name-value
+ * pairs, a CGI response header, requests that ended, a response body, the
+ * tap record. A plain STDIN/STDOUT record has none of it. */
 typedef struct fastcgi_record_ext {
     union {                  /* the decoder's decoded record body (fsd_record_event.body) */
         fsd_begin_body begin;
@@ -286,6 +286,15 @@ typedef struct fastcgi_record_ext {
     /* Arrays that grow by doubling (grow_array): room for *_cap elements. */
     fastcgi_anomaly *anom;
     guint nanom, anom_cap;
+    fastcgi_param *params;
+    guint nparams, params_cap;
+    /* Pairs after params[] kept as their wire bytes (record_pairs decodes
+     * them again where shown): nlazy whole pairs, one after the other, at
+     * [lazy_off, +lazy_len) of the record; lazy_raw their copy once the
+     * record was fed (48 bytes of struct and a copy of each name and value
+     * were ~8 MB on the 100 MB bench capture, the wire bytes ~3.5 MB). */
+    const guint8 *lazy_raw;
+    guint32 lazy_off, lazy_len, nlazy;
     fastcgi_response *resp;
     fastcgi_request **ended;
     guint nended, ended_cap;
@@ -298,7 +307,7 @@ typedef struct fastcgi_record_ext {
 
 /* Everything the decoder said while it took one record. One per record
  * for the whole file (31,644 on the 100 MB bench capture): flags as bits,
- * what few records have behind x (56 bytes on a 64-bit machine). */
+ * what few records have behind x (40 bytes on a 64-bit machine). */
 typedef struct fastcgi_record {
     guint8 span_k;           /* 0, or 1 + the stream (FASTCGI_STREAM_*) whose bytes this record
                                 carries at [span_off, +span_len) as its request's stream bytes
@@ -320,12 +329,10 @@ typedef struct fastcgi_record {
         fastcgi_request *req;             /* a record: the request it belongs to, if tracked */
         struct fastcgi_record *prev_hold; /* a hold: the earlier start of the same record (another frame) */
     };
-    fastcgi_param *params;
-    guint nparams, params_cap;
     fastcgi_record_ext *x;   /* NULL: none of it */
 } fastcgi_record;
 
-G_STATIC_ASSERT(sizeof(void *) != 8 || sizeof(fastcgi_record) == 56);
+G_STATIC_ASSERT(sizeof(void *) != 8 || sizeof(fastcgi_record) == 40);
 
 typedef struct fastcgi_direction {
     gboolean started;        /* first byte of this direction seen */
@@ -616,6 +623,13 @@ rec_nanom(const fastcgi_record *r)
     return r->x ? r->x->nanom : 0;
 }
 
+/* Its name-value pairs, stored and lazy (record_pairs). */
+static guint
+rec_npairs(const fastcgi_record *r)
+{
+    return r->x ? r->x->nparams + r->x->nlazy : 0;
+}
+
 static guint
 rec_nended(const fastcgi_record *r)
 {
@@ -722,75 +736,199 @@ cb_record(void *ud, const fsd_record_event *ev)
         memcpy(&rec_x(r)->body, &ev->body, sizeof r->x->body);
 }
 
+/* A pair's name and value as "NAME\0value\0", one allocation. */
+static void
+param_strings(wmem_allocator_t *pool, fastcgi_param *p, const guint8 *name, size_t nl, const guint8 *value, size_t vl)
+{
+    char *nv = (char *)wmem_alloc(pool, nl + vl + 2);
+    if (nl)
+        memcpy(nv, name, nl);
+    nv[nl] = '\0';
+    if (vl)
+        memcpy(nv + nl + 1, value, vl);
+    nv[nl + 1 + vl] = '\0';
+    p->name = nv;
+    p->value = nv + nl + 1;
+}
+
+/* A whole pair found by fsd_nv_next in bytes that start at offset base of
+ * the record: what the decoder said of it, as cb_param keeps it. */
+static void
+param_from_nv(wmem_allocator_t *pool, fastcgi_param *p, const guint8 *bytes, const fsd_nv *nv, guint32 base)
+{
+    memset(p, 0, sizeof(*p));
+    param_strings(pool, p, bytes + nv->name_offset, nv->name_len, bytes + nv->value_offset, nv->value_len);
+    p->name_len = nv->name_len;
+    p->value_len = nv->value_len;
+    p->pair_off = (gint32)(base + nv->offset);
+    p->pair_len = (gint32)nv->total_len;
+    p->name_off = (gint32)(base + nv->name_offset);
+    p->value_off = (gint32)(base + nv->value_offset);
+}
+
+static fastcgi_param *
+param_append(fastcgi_record *r)
+{
+    fastcgi_record_ext *x = rec_x(r);
+    fastcgi_param *np = (fastcgi_param *)grow_array(x->params, x->nparams, &x->params_cap, sizeof(*np));
+    x->params = np;
+    return &np[x->nparams++];
+}
+
+/* The record's run of lazy pairs become stored ones: a pair that cannot
+ * be kept lazy follows them. run: the run's bytes. */
+static void
+lazy_store(fastcgi_record *r, const guint8 *run)
+{
+    size_t pos = 0;
+    guint32 i;
+    fsd_nv nv;
+    fastcgi_record_ext *x = rec_x(r);
+    guint32 n = x->nlazy;
+    x->nlazy = 0;           /* (param_append below adds stored pairs) */
+    for (i = 0; run && i < n && fsd_nv_next(run, x->lazy_len, &pos, &nv) == 1; i++)
+        param_from_nv(wmem_file_scope(), param_append(r), run, &nv, x->lazy_off);
+    x->lazy_len = x->lazy_off = 0;
+    x->lazy_raw = NULL;
+}
+
+/* Every pair of the record, in order: the stored ones, then the lazy ones
+ * decoded again from their bytes into pool. */
+static const fastcgi_param *
+record_pairs(wmem_allocator_t *pool, const fastcgi_record *r, guint *n)
+{
+    fastcgi_param *all;
+    size_t pos = 0;
+    guint k;
+    fsd_nv nv;
+    const fastcgi_record_ext *x = r->x;
+    if (!x || !x->nlazy || !x->lazy_raw) {
+        *n = x ? x->nparams : 0;
+        return x ? x->params : NULL;
+    }
+    all = wmem_alloc_array(pool, fastcgi_param, x->nparams + x->nlazy);
+    if (x->nparams)
+        memcpy(all, x->params, x->nparams * sizeof(*all));
+    for (k = x->nparams; k < x->nparams + x->nlazy && fsd_nv_next(x->lazy_raw, x->lazy_len, &pos, &nv) == 1; k++)
+        param_from_nv(pool, &all[k], x->lazy_raw, &nv, x->lazy_off);
+    *n = k;
+    return all;
+}
+
+/* Can the pair be kept as its wire bytes in the record being fed: whole
+ * in it as the decoder took it (no cap, no record boundary), its length
+ * bytes (2, 5 or 8), name and value one after the other? Then *nv is where
+ * it lies, as fsd_nv_next reads it again from those bytes. */
+static gboolean
+param_lazy(const fastcgi_conv *cv, const fsd_param_event *ev, fsd_nv *nv)
+{
+    const guint8 *b = cv->cur_base;
+    guint64 plen = ev->end_offset - ev->offset, lens;
+    if (!b || ev->straddled || ev->truncated || !ev->name.ptr || !ev->value.ptr || ev->name.len != ev->name_len ||
+        ev->value.len != ev->value_len || ev->value.ptr != ev->name.ptr + ev->name.len || ev->name.ptr < b ||
+        ev->value.ptr + ev->value.len > b + cv->cur_len)
+        return FALSE;
+    lens = plen - ev->name.len - ev->value.len;
+    if (plen < ev->name.len + ev->value.len || (lens != 2 && lens != 5 && lens != 8) ||
+        (guint64)(ev->name.ptr - b) < lens)
+        return FALSE;
+    nv->name_offset = (size_t)(ev->name.ptr - b);
+    nv->offset = nv->name_offset - (size_t)lens;
+    nv->value_offset = nv->name_offset + ev->name.len;
+    nv->total_len = (size_t)plen;
+    nv->name_len = ev->name_len;
+    nv->value_len = ev->value_len;
+    return TRUE;
+}
+
+/* Is the pair's name (up to its first NUL, as shown) want (a literal)? */
+#define PARAM_NAMED(ev, want) \
+    ((ev)->name.len >= sizeof(want) - 1 && memcmp((ev)->name.ptr, want, sizeof(want) - 1) == 0 && \
+     ((ev)->name.len == sizeof(want) - 1 || (ev)->name.ptr[sizeof(want) - 1] == '\0'))
+
 static void
 cb_param(void *ud, const fsd_param_event *ev)
 {
     fastcgi_conv *cv = (fastcgi_conv *)ud;
     fastcgi_record *r = cv->cur;
-    fastcgi_param *np;
-    fastcgi_param *p;
+    fastcgi_record_ext *x;
+    fsd_nv nv;
+    gboolean lazy;
     if (!r)
         return;
-    np = (fastcgi_param *)grow_array(r->params, r->nparams, &r->params_cap, sizeof(*np));
-    p = &np[r->nparams];
-    memset(p, 0, sizeof(*p));
-    {
-        /* name and value in one allocation: "NAME\0value\0" */
-        size_t nl = ev->name.ptr ? ev->name.len : 0, vl = ev->value.ptr ? ev->value.len : 0;
-        char *nv = (char *)wmem_alloc(wmem_file_scope(), nl + vl + 2);
-        if (nl)
-            memcpy(nv, ev->name.ptr, nl);
-        nv[nl] = '\0';
-        if (vl)
-            memcpy(nv + nl + 1, ev->value.ptr, vl);
-        nv[nl + 1 + vl] = '\0';
-        p->name = nv;
-        p->value = nv + nl + 1;
-    }
-    p->name_len = ev->name_len;
-    p->value_len = ev->value_len;
-    p->straddled = ev->straddled;
-    p->truncated = ev->truncated;
-    p->pair_off = p->pair_len = p->name_off = p->value_off = -1;
-    if (cv->cur_base) {
-        const guint8 *b = cv->cur_base, *e = cv->cur_base + cv->cur_len;
-        if (ev->name.ptr && ev->name.ptr >= b && ev->name.ptr + ev->name.len <= e)
-            p->name_off = (gint32)(ev->name.ptr - b);
-        if (ev->value.ptr && ev->value.ptr >= b && ev->value.ptr + ev->value.len <= e)
-            p->value_off = (gint32)(ev->value.ptr - b);
-        if (!ev->straddled && p->name_off >= 0 && p->value_off >= 0 && !ev->truncated) {
-            /* The pair's own bytes: its length bytes precede the name. */
-            guint64 plen = ev->end_offset - ev->offset;
-            gint64 start = (gint64)p->value_off + (gint64)ev->value.len - (gint64)plen;
-            if (start >= 0 && start + (gint64)plen <= (gint64)cv->cur_len) {
-                p->pair_off = (gint32)start;
-                p->pair_len = (gint32)plen;
+    lazy = param_lazy(cv, ev, &nv);
+    x = rec_x(r);
+    if (x->nlazy && !(lazy && nv.offset == x->lazy_off + x->lazy_len))  /* stored ones come first */
+        lazy_store(r, x->lazy_raw ? x->lazy_raw : cv->cur_base ? cv->cur_base + x->lazy_off : NULL);
+    if (lazy) {
+        if (!x->nlazy)
+            x->lazy_off = (guint32)nv.offset;
+        x->lazy_len += (guint32)nv.total_len;
+        x->nlazy++;
+    } else {
+        fastcgi_param *p = param_append(r);
+        memset(p, 0, sizeof(*p));
+        param_strings(wmem_file_scope(), p, ev->name.ptr, ev->name.ptr ? ev->name.len : 0, ev->value.ptr,
+                      ev->value.ptr ? ev->value.len : 0);
+        p->name_len = ev->name_len;
+        p->value_len = ev->value_len;
+        p->straddled = ev->straddled;
+        p->truncated = ev->truncated;
+        p->pair_off = p->pair_len = p->name_off = p->value_off = -1;
+        if (cv->cur_base) {
+            const guint8 *b = cv->cur_base, *e = cv->cur_base + cv->cur_len;
+            if (ev->name.ptr && ev->name.ptr >= b && ev->name.ptr + ev->name.len <= e)
+                p->name_off = (gint32)(ev->name.ptr - b);
+            if (ev->value.ptr && ev->value.ptr >= b && ev->value.ptr + ev->value.len <= e)
+                p->value_off = (gint32)(ev->value.ptr - b);
+            if (!ev->straddled && p->name_off >= 0 && p->value_off >= 0 && !ev->truncated) {
+                /* The pair's own bytes: its length bytes precede the name. */
+                guint64 plen = ev->end_offset - ev->offset;
+                gint64 start = (gint64)p->value_off + (gint64)ev->value.len - (gint64)plen;
+                if (start >= 0 && start + (gint64)plen <= (gint64)cv->cur_len) {
+                    p->pair_off = (gint32)start;
+                    p->pair_len = (gint32)plen;
+                }
             }
         }
     }
-    r->params = np;
-    r->nparams++;
 
     /* First-pass convenience for the Info column: the request line as the
      * params arrive (the transaction's own lookups replace it at its end). */
-    if (ev->record_type == FSD_PARAMS) {
-        fastcgi_request *q = active_req(cv, ev->request_id);
-        if (q) {
-            if (strcmp(p->name, "REQUEST_METHOD") == 0) {
-                q->p_method = p->value;
-                q->idx_method = cv->nfeeds;
-            } else if (strcmp(p->name, "REQUEST_URI") == 0) {
-                q->p_uri = p->value;
-                q->idx_uri = cv->nfeeds;
-            } else if (strcmp(p->name, "SCRIPT_NAME") == 0) {
-                q->p_script = p->value;
-                q->idx_script = cv->nfeeds;
-            } else if (strcmp(p->name, "SCRIPT_FILENAME") == 0) {
-                q->p_script_filename = p->value;
-                q->idx_script_filename = cv->nfeeds;
-            } else if (strcmp(p->name, "HTTP_HOST") == 0) {
-                q->p_host = p->value;
+    if (ev->record_type == FSD_PARAMS && ev->name.ptr && ev->name.len >= 9) {
+        const char **dst = NULL;
+        guint32 *idx = NULL;
+        fastcgi_request *q = NULL;
+        switch (ev->name.ptr[0]) {
+        case 'R':
+            if (PARAM_NAMED(ev, "REQUEST_METHOD") && (q = active_req(cv, ev->request_id)) != NULL) {
+                dst = &q->p_method;
+                idx = &q->idx_method;
+            } else if (PARAM_NAMED(ev, "REQUEST_URI") && (q = active_req(cv, ev->request_id)) != NULL) {
+                dst = &q->p_uri;
+                idx = &q->idx_uri;
             }
+            break;
+        case 'S':
+            if (PARAM_NAMED(ev, "SCRIPT_NAME") && (q = active_req(cv, ev->request_id)) != NULL) {
+                dst = &q->p_script;
+                idx = &q->idx_script;
+            } else if (PARAM_NAMED(ev, "SCRIPT_FILENAME") && (q = active_req(cv, ev->request_id)) != NULL) {
+                dst = &q->p_script_filename;
+                idx = &q->idx_script_filename;
+            }
+            break;
+        case 'H':
+            if (PARAM_NAMED(ev, "HTTP_HOST") && (q = active_req(cv, ev->request_id)) != NULL)
+                dst = &q->p_host;
+            break;
+        default:
+            break;
+        }
+        if (dst) {
+            *dst = file_strndup(ev->value.ptr ? ev->value.ptr : (const guint8 *)"", ev->value.ptr ? ev->value.len : 0);
+            if (idx)
+                *idx = cv->nfeeds;
         }
     }
 }
@@ -1369,24 +1507,27 @@ static void
 merge_hold(fastcgi_record *r, fastcgi_record *h)
 {
 #define FASTCGI_PREPEND(arr, n, cap, type) do { \
-        if (h->n) { \
-            type *na = wmem_alloc_array(wmem_file_scope(), type, h->n + r->n); \
-            memcpy(na, h->arr, h->n * sizeof(type)); \
-            if (r->n) \
-                memcpy(na + h->n, r->arr, r->n * sizeof(type)); \
-            wmem_free(wmem_file_scope(), r->arr); \
-            wmem_free(wmem_file_scope(), h->arr); \
-            r->arr = na; \
-            r->n += h->n; \
-            r->cap = r->n; \
-            h->arr = NULL; \
-            h->n = h->cap = 0; \
+        if (hx->n) { \
+            type *na = wmem_alloc_array(wmem_file_scope(), type, hx->n + rx->n); \
+            memcpy(na, hx->arr, hx->n * sizeof(type)); \
+            if (rx->n) \
+                memcpy(na + hx->n, rx->arr, rx->n * sizeof(type)); \
+            wmem_free(wmem_file_scope(), rx->arr); \
+            wmem_free(wmem_file_scope(), hx->arr); \
+            rx->arr = na; \
+            rx->n += hx->n; \
+            rx->cap = rx->n; \
+            hx->arr = NULL; \
+            hx->n = hx->cap = 0; \
         } \
     } while (0)
     /* Anomalies and ended requests stay with the hold: they are shown in
      * the frame that carried those bytes, in every pass. The pairs and the
      * response header are part of the record. */
-    FASTCGI_PREPEND(params, nparams, params_cap, fastcgi_param);
+    if (h->x && h->x->nparams) {   /* (a hold's pairs are all stored: it has no record bytes) */
+        fastcgi_record_ext *hx = h->x, *rx = rec_x(r);
+        FASTCGI_PREPEND(params, nparams, params_cap, fastcgi_param);
+    }
 #undef FASTCGI_PREPEND
     if (h->x && h->x->resp && !(r->x && r->x->resp))
         rec_x(r)->resp = h->x->resp;
@@ -1430,7 +1571,8 @@ merge_hold(fastcgi_record *r, fastcgi_record *h)
     /* A hold its frame does not list (nothing to show there) has given
      * the record everything it had: nothing points to it any more. */
     if (!h->in_frame) {
-        wmem_free(wmem_file_scope(), h->params);
+        if (h->x)
+            wmem_free(wmem_file_scope(), h->x->params);
         wmem_free(wmem_file_scope(), h->x);
         wmem_free(wmem_file_scope(), h);
     }
@@ -1483,7 +1625,7 @@ bind_request(fastcgi_conv *cv, fastcgi_record *r)
     r->req = q;
     if (!q)
         return;
-    if (ev->hdr.type == FSD_PARAMS && r->nparams) {
+    if (ev->hdr.type == FSD_PARAMS && rec_npairs(r)) {
         if (!q->param_recs)
             q->param_recs = wmem_array_new(wmem_file_scope(), sizeof(const fastcgi_record *));
         wmem_array_append_one(q->param_recs, r);
@@ -2069,16 +2211,20 @@ whole_params(proto_tree *wt, tvbuff_t *tvb, packet_info *pinfo, const fastcgi_re
     guint i, j, n = 0, nrecs = q->param_recs ? wmem_array_get_count(q->param_recs) : 0;
     proto_item *pi;
     proto_tree *pt;
-    for (i = 0; i < nrecs; i++)
-        n += (*(const fastcgi_record **)wmem_array_index(q->param_recs, i))->nparams;
+    for (i = 0; i < nrecs; i++) {
+        const fastcgi_record *pr = *(const fastcgi_record **)wmem_array_index(q->param_recs, i);
+        n += rec_npairs(pr);
+    }
     pi = proto_tree_add_uint(wt, hf_fastcgi_whole_params, tvb, 0, 0, n);
     proto_item_set_generated(pi);
     proto_item_append_text(pi, " pairs");
     pt = proto_item_add_subtree(pi, ett_fastcgi_whole_part);
     for (i = 0; i < nrecs; i++) {
-        const fastcgi_record *pr = *(const fastcgi_record **)wmem_array_index(q->param_recs, i);
-        for (j = 0; j < pr->nparams; j++) {
-            const fastcgi_param *p = &pr->params[j];
+        guint np;
+        const fastcgi_param *ps =
+            record_pairs(pinfo->pool, *(const fastcgi_record **)wmem_array_index(q->param_recs, i), &np);
+        for (j = 0; j < np; j++) {
+            const fastcgi_param *p = &ps[j];
             proto_item *it;
             if (!label_shown(pt, hf_fastcgi_whole_param))
                 it = proto_tree_add_string(pt, hf_fastcgi_whole_param, tvb, 0, 0, p->name);
@@ -2268,11 +2414,13 @@ params_shown(proto_tree *tree)
 static void
 add_params(proto_tree *tree, tvbuff_t *tvb, packet_info *pinfo, const fastcgi_record *r)
 {
-    guint i;
-    if (!r->nparams || !params_shown(tree))
+    guint i, n;
+    const fastcgi_param *ps;
+    if (!rec_npairs(r) || !params_shown(tree))
         return;
-    for (i = 0; i < r->nparams; i++)
-        add_param(tree, tvb, pinfo, &r->params[i]);
+    ps = record_pairs(pinfo->pool, r, &n);
+    for (i = 0; i < n; i++)
+        add_param(tree, tvb, pinfo, &ps[i]);
 }
 
 static void
@@ -2480,9 +2628,10 @@ info_for_record(packet_info *pinfo, const fsd_header *h, const fastcgi_record *r
     case FSD_GET_VALUES:
     case FSD_GET_VALUES_RESULT:
         if (r) {
-            guint i;
-            for (i = 0; i < r->nparams && i < 4; i++) {
-                const fastcgi_param *p = &r->params[i];
+            guint i, n;
+            const fastcgi_param *ps = record_pairs(pinfo->pool, r, &n);
+            for (i = 0; i < n && i < 4; i++) {
+                const fastcgi_param *p = &ps[i];
                 const char *pn = format_text(pinfo->pool, (const guchar *)p->name, strlen(p->name));
                 if (h->type == FSD_GET_VALUES_RESULT)
                     wmem_strbuf_append_printf(s, " %s=%s", pn,
@@ -2635,6 +2784,11 @@ feed_record(fastcgi_pdu_ctx *ctx, packet_info *pinfo, fastcgi_frame *f, guint32 
             fsd_conn_gap(cv->dec, ctx->dir, (guint64)(guint32)(-ahead), nstime_ns(&pinfo->abs_ts), pinfo->num);
         }
         fsd_conn_feed(cv->dec, ctx->dir, rec + k, len - k, nstime_ns(&pinfo->abs_ts), pinfo->num);
+        if (r->x && r->x->nlazy) {   /* its lazy pairs' bytes, for every later look */
+            guint8 *raw = (guint8 *)wmem_alloc(wmem_file_scope(), r->x->lazy_len);
+            memcpy(raw, rec + r->x->lazy_off, r->x->lazy_len);
+            r->x->lazy_raw = raw;
+        }
         cv->cur = NULL;
         cv->cur_base = NULL;
         cv->feed_base = NULL;
@@ -2647,9 +2801,10 @@ feed_record(fastcgi_pdu_ctx *ctx, packet_info *pinfo, fastcgi_frame *f, guint32 
         /* The pairs are complete: give back the room doubling left (a
          * request's ~33 pairs sat in room for 64, 48 bytes each; wmem's
          * block allocator shrinks a chunk in place) */
-        if (r->params && r->nparams && r->nparams < r->params_cap) {
-            r->params = (fastcgi_param *)wmem_realloc(wmem_file_scope(), r->params, r->nparams * sizeof(*r->params));
-            r->params_cap = r->nparams;
+        if (r->x && r->x->params && r->x->nparams && r->x->nparams < r->x->params_cap) {
+            fastcgi_record_ext *x = r->x;
+            x->params = (fastcgi_param *)wmem_realloc(wmem_file_scope(), x->params, x->nparams * sizeof(*x->params));
+            x->params_cap = x->nparams;
         }
         bind_request(cv, r);
         /* its stream bytes (with those of its start) can be read again */
@@ -3142,7 +3297,7 @@ feed_segment_start(tvbuff_t *tvb, packet_info *pinfo, fastcgi_conv *cv, fsd_dir 
         return sr;
     }
     /* Most segments start at a record boundary with nothing to say: their
-     * pseudo record would be kept for the whole file (56 bytes each). */
+     * pseudo record would be kept for the whole file (40 bytes each). */
     wmem_free(wmem_file_scope(), sr->x);
     wmem_free(wmem_file_scope(), sr);
     return NULL;
