@@ -200,7 +200,8 @@ typedef struct fastcgi_param {
     guint32 name_len, value_len;  /* declared */
     gint32 pair_off, pair_len;    /* in the record, -1 when not inside it */
     gint32 name_off, value_off;   /* in the record, -1 when not inside it */
-    gboolean straddled, truncated;
+    guint8 straddled, truncated;
+    guint8 name_len_bytes;        /* 1 or 4 when known (pairs read again from the record), else 0 */
 } fastcgi_param;
 
 typedef struct fastcgi_response {
@@ -380,6 +381,7 @@ typedef struct fastcgi_conv {
     fsd_record_event cur_ev;       /* the decoder's last record event for cur */
     const guint8 *cur_base;  /* its bytes */
     guint32 cur_len;
+    guint64 cur_stream0;     /* the decoder's stream offset of cur_base[0] */
     const guint8 *feed_base; /* the bytes being fed of cur (a whole record or its start) */
     guint32 feed_len;
     guint32 feed_off;        /* where feed_base[0] is in its record */
@@ -764,6 +766,7 @@ param_from_nv(wmem_allocator_t *pool, fastcgi_param *p, const guint8 *bytes, con
     p->pair_len = (gint32)nv->total_len;
     p->name_off = (gint32)(base + nv->name_offset);
     p->value_off = (gint32)(base + nv->value_offset);
+    p->name_len_bytes = nv->name_len_bytes;
 }
 
 static fastcgi_param *
@@ -816,28 +819,45 @@ record_pairs(wmem_allocator_t *pool, const fastcgi_record *r, guint *n)
 }
 
 /* Can the pair be kept as its wire bytes in the record being fed: whole
- * in it as the decoder took it (no cap, no record boundary), its length
- * bytes (2, 5 or 8), name and value one after the other? Then *nv is where
- * it lies, as fsd_nv_next reads it again from those bytes. */
+ * in it as the decoder took it (no cap, no record boundary)? Then *nv is
+ * where it lies, as fsd_nv_next reads it again from the record's bytes.
+ * The decoder hands a pair out in place (its spans inside the bytes fed)
+ * or, when it had to gather it (4-byte lengths, a pair begun in an earlier
+ * feed of the record), as a copy: that one is found in the record from its
+ * stream offset (cur_stream0: the record's first byte) and checked byte for
+ * byte. */
 static gboolean
 param_lazy(const fastcgi_conv *cv, const fsd_param_event *ev, fsd_nv *nv)
 {
     const guint8 *b = cv->cur_base;
     guint64 plen = ev->end_offset - ev->offset, lens;
     if (!b || ev->straddled || ev->truncated || !ev->name.ptr || !ev->value.ptr || ev->name.len != ev->name_len ||
-        ev->value.len != ev->value_len || ev->value.ptr != ev->name.ptr + ev->name.len || ev->name.ptr < b ||
-        ev->value.ptr + ev->value.len > b + cv->cur_len)
+        ev->value.len != ev->value_len || plen < (guint64)ev->name.len + ev->value.len)
         return FALSE;
     lens = plen - ev->name.len - ev->value.len;
-    if (plen < ev->name.len + ev->value.len || (lens != 2 && lens != 5 && lens != 8) ||
-        (guint64)(ev->name.ptr - b) < lens)
+    if (lens != 2 && lens != 5 && lens != 8)
         return FALSE;
-    nv->name_offset = (size_t)(ev->name.ptr - b);
-    nv->offset = nv->name_offset - (size_t)lens;
-    nv->value_offset = nv->name_offset + ev->name.len;
-    nv->total_len = (size_t)plen;
-    nv->name_len = ev->name_len;
-    nv->value_len = ev->value_len;
+    if (ev->value.ptr == ev->name.ptr + ev->name.len && ev->name.ptr >= b + lens &&
+        ev->value.ptr + ev->value.len <= b + cv->cur_len) {
+        nv->name_offset = (size_t)(ev->name.ptr - b);
+        nv->offset = nv->name_offset - (size_t)lens;
+        nv->value_offset = nv->name_offset + ev->name.len;
+        nv->total_len = (size_t)plen;
+        nv->name_len = ev->name_len;
+        nv->value_len = ev->value_len;
+        nv->name_len_bytes = 0;   /* (not used: the pair is read again where shown) */
+    } else {
+        guint64 at = ev->offset - cv->cur_stream0;
+        size_t pos;
+        if (ev->offset < cv->cur_stream0 || at < FSD_HEADER_LEN || at >= cv->cur_len)
+            return FALSE;
+        pos = (size_t)at;
+        if (fsd_nv_next(b, cv->cur_len, &pos, nv) != 1 || nv->offset != at || nv->total_len != plen ||
+            nv->name_len != ev->name_len || nv->value_len != ev->value_len ||
+            memcmp(b + nv->name_offset, ev->name.ptr, ev->name.len) != 0 ||
+            memcmp(b + nv->value_offset, ev->value.ptr, ev->value.len) != 0)
+            return FALSE;
+    }
     return TRUE;
 }
 
@@ -2344,6 +2364,8 @@ param_name_len_size(const fastcgi_param *p)
     if (p->pair_off < 0 || p->name_off < 0)
         return 0;
     both = p->name_off - p->pair_off;
+    if (p->name_len_bytes == 1 || p->name_len_bytes == 4)
+        return p->name_len_bytes;
     if (both == 2 || both == 8)
         return both / 2;
     if (both == 5 && p->name_len > 127)
@@ -2783,6 +2805,7 @@ feed_record(fastcgi_pdu_ctx *ctx, packet_info *pinfo, fastcgi_frame *f, guint32 
             note_gap(ds, ds->next_seq, rec_seq, pinfo->num);
             fsd_conn_gap(cv->dec, ctx->dir, (guint64)(guint32)(-ahead), nstime_ns(&pinfo->abs_ts), pinfo->num);
         }
+        cv->cur_stream0 = fsd_conn_next_offset(cv->dec, ctx->dir) - k;
         fsd_conn_feed(cv->dec, ctx->dir, rec + k, len - k, nstime_ns(&pinfo->abs_ts), pinfo->num);
         if (r->x && r->x->nlazy) {   /* its lazy pairs' bytes, for every later look */
             guint8 *raw = (guint8 *)wmem_alloc(wmem_file_scope(), r->x->lazy_len);

@@ -147,6 +147,13 @@ void fsd_conn_free(fsd_conn *c)
     c->al.free(c->al.ud, c, sizeof *c);
 }
 
+uint64_t fsd_conn_next_offset(const fsd_conn *c, fsd_dir dir)
+{
+    if (c == NULL || (dir != FSD_DIR_CLIENT && dir != FSD_DIR_SERVER))
+        return 0;
+    return c->d[dir].off;
+}
+
 void fsd_conn_get_stats(const fsd_conn *c, fsd_conn_stats *out)
 {
     if (c == NULL || out == NULL)

@@ -256,6 +256,7 @@ int fsd_nv_next(const uint8_t *buf, size_t len, size_t *pos, fsd_nv *out)
         return 0;
     if (!read_nv_len(buf, len, &p, &out->name_len))
         return -1;
+    out->name_len_bytes = (uint8_t)(p - out->offset);
     if (!read_nv_len(buf, len, &p, &out->value_len))
         return -1;
     out->name_offset = p;

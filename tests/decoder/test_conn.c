@@ -245,9 +245,15 @@ static void test_hunting(void)
     /* a gap in the middle of a header: resync on the next confirmed header */
     memset(&k, 0, sizeof k);
     x = mk(&k, 0, NULL);
+    CHECK_EQ(fsd_conn_next_offset(x, FSD_DIR_CLIENT), 0);
     CHECK_EQ(fsd_conn_feed(x, FSD_DIR_CLIENT, c.b, 4, 1, 1), FSD_OK);
+    CHECK_EQ(fsd_conn_next_offset(x, FSD_DIR_CLIENT), 4);
     CHECK_EQ(fsd_conn_gap(x, FSD_DIR_CLIENT, 20, 2, 2), FSD_OK);
+    CHECK_EQ(fsd_conn_next_offset(x, FSD_DIR_CLIENT), 24); /* missing bytes count */
     CHECK_EQ(fsd_conn_feed(x, FSD_DIR_CLIENT, c.b + 24, c.len - 24, 3, 3), FSD_OK);
+    CHECK_EQ(fsd_conn_next_offset(x, FSD_DIR_CLIENT), c.len);
+    CHECK_EQ(fsd_conn_next_offset(x, FSD_DIR_SERVER), 0);
+    CHECK_EQ(fsd_conn_next_offset(NULL, FSD_DIR_CLIENT), 0);
     CHECK_EQ(fsd_conn_gap(x, FSD_DIR_CLIENT, 0, 3, 3), FSD_OK);
     CHECK_EQ(fsd_conn_finish(x, 4, 4), FSD_OK);
     CHECK_EQ(k.anomalies[FSD_A_capture_gap], 1);

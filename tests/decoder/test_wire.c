@@ -154,9 +154,11 @@ static void test_nv_next(void)
     CHECK_EQ(nv.name_offset, 2);
     CHECK_EQ(nv.value_offset, 4);
     CHECK_EQ(nv.total_len, 5);
+    CHECK_EQ(nv.name_len_bytes, 1);
     CHECK_EQ(pos, 5);
     CHECK_EQ(fsd_nv_next(g, n, &pos, &nv), 1);
     CHECK_EQ(nv.name_len, 1);
+    CHECK_EQ(nv.name_len_bytes, 1);
     CHECK_EQ(nv.value_len, 130);
     CHECK_EQ(nv.name_offset, 10);
     CHECK_EQ(nv.value_offset, 11);
@@ -172,6 +174,16 @@ static void test_nv_next(void)
         rc = fsd_nv_next(g, cut, &p, &nv);
         CHECK_EQ(rc, -1);
         CHECK_EQ(p, 5);
+    }
+    /* a short name's length in the 4-byte form (legal, nginx never writes it) */
+    {
+        static const uint8_t four[] = { 0x80, 0, 0, 2, 1, 'A', 'B', 'x' };
+        size_t p = 0;
+        CHECK_EQ(fsd_nv_next(guarded(four, sizeof four), sizeof four, &p, &nv), 1);
+        CHECK_EQ(nv.name_len, 2);
+        CHECK_EQ(nv.name_len_bytes, 4);
+        CHECK_EQ(nv.name_offset, 5);
+        CHECK_EQ(nv.total_len, 8);
     }
     /* a huge 31-bit length must not wrap */
     {

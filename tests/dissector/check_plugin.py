@@ -16,6 +16,7 @@ running tshark with a build-tree plugin as an unprivileged user
   check_plugin.py passes  PLUGIN ABI CAPDIR   one pass (tshark -r) shows what two passes (-2) show
   check_plugin.py fields  PLUGIN ABI CAPDIR   README's -T fields example: one value per request
   check_plugin.py escape  PLUGIN ABI CAPDIR   control characters in params stay escaped in -V
+  check_plugin.py pairs   PLUGIN ABI CAPDIR   a pair whole in its record: lengths, name, value at their bytes
   check_plugin.py phs     PLUGIN ABI CAPDIR   -z io,phs: FastCGI within what TCP carried
   check_plugin.py tcp     PLUGIN ABI CAPDIR   reordered / lost segments with default TCP prefs
 
@@ -742,6 +743,57 @@ def cmd_escape(plugin, abi, capdir):
     return fails
 
 
+def cmd_pairs(plugin, abi, capdir):
+    """A name-value pair that lies whole in its record is shown at its wire
+    bytes: its name and value lengths (1 or 4 bytes each), name and value
+    items are real fields over those bytes, not generated ones, also when
+    the decoder had to gather the pair (4-byte lengths: nginx's 990-byte
+    X-Fill headers; a pair begun in an earlier segment of its record) and
+    in both passes. Only a pair spanning two records has generated ones."""
+    fails = []
+    for rel in (("real", "nginx-phpfpm.pcap"), ("crafted", "tcp_tiny_segments.pcap"),
+                ("crafted", "nv_straddle.pcap"), ("crafted", "baseline_nginx.pcap")):
+        cap = os.path.join(capdir, *rel)
+        exp = {}
+        counts = {"wire": 0, "four_byte": 0, "straddled": 0}
+        for two in (False, True):
+            for num, pkt in pdml_packets(plugin, abi, cap, exp, two):
+                for pf in pkt.iter("field"):
+                    if pf.get("name") != "fastcgi.param":
+                        continue
+                    kids = {c.get("name"): c for c in pf}
+                    if "fastcgi.param.straddled" in kids:
+                        counts["straddled"] += 1
+                        continue
+                    where = "%s%s frame %s pair %r" % ("/".join(rel), " -2" if two else "", num, pf.get("show"))
+                    nl, vl = kids.get("fastcgi.param.name_length"), kids.get("fastcgi.param.value_length")
+                    nm = kids.get("fastcgi.param.name")
+                    if nl is None or vl is None or nm is None:
+                        fails.append(where + ": lengths or name missing")
+                        continue
+                    sizes = (int(nl.get("size") or 0), int(vl.get("size") or 0))
+                    if sizes[0] not in (1, 4) or sizes[1] not in (1, 4):
+                        fails.append(where + ": length fields over %d and %d bytes (generated?), want 1 or 4 each" %
+                                     sizes)
+                        continue
+                    raw = bytes.fromhex(nm.get("value") or "")
+                    if int(nm.get("size") or 0) != len(raw) or raw.split(b"\0")[0].decode("latin-1") != nm.get("show"):
+                        fails.append(where + ": name item not over the name's bytes (%r)" % nm.attrib)
+                        continue
+                    counts["wire"] += 1
+                    if 4 in sizes:
+                        counts["four_byte"] += 1
+        print("%s: %d pairs at their bytes (%d with a 4-byte length), %d spanning two records" %
+              ("/".join(rel), counts["wire"], counts["four_byte"], counts["straddled"]))
+        if not counts["wire"]:
+            fails.append("%s: no pair at its bytes" % "/".join(rel))
+        if rel[1] == "nginx-phpfpm.pcap" and not counts["four_byte"]:
+            fails.append("%s: no pair with a 4-byte length at its bytes" % "/".join(rel))
+        if rel[1] == "nv_straddle.pcap" and not counts["straddled"]:
+            fails.append("%s: no pair spanning two records" % "/".join(rel))
+    return fails
+
+
 def cmd_phs(plugin, abi, capdir):
     """Protocol Hierarchy (-z io,phs): FastCGI never counts more frames or
     bytes than TCP carried, and never sits under itself (one FastCGI item
@@ -1121,7 +1173,7 @@ def main(argv):
         print("plugin %s not built" % plugin)
         return 1
     on_captures = {"expect": cmd_expect, "diff": cmd_diff, "mutate": cmd_mutate, "passes": cmd_passes,
-                   "fields": cmd_fields, "escape": cmd_escape, "phs": cmd_phs, "tcp": cmd_tcp,
+                   "fields": cmd_fields, "escape": cmd_escape, "pairs": cmd_pairs, "phs": cmd_phs, "tcp": cmd_tcp,
                    "objects": cmd_objects, "whole": cmd_whole, "keep": cmd_keep}
     if cmd == "load":
         fails = cmd_load(plugin, abi)

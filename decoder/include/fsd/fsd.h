@@ -262,6 +262,7 @@ typedef struct fsd_nv {
     size_t value_offset;
     uint32_t name_len;
     uint32_t value_len;
+    uint8_t name_len_bytes;  /* 1 or 4: how the name length is written (4 also below 128) */
 } fsd_nv;
 
 /* Iterate pairs in buf[*pos .. len). Returns 1 and advances *pos when a
@@ -674,6 +675,12 @@ typedef struct fsd_conn_stats {
 } fsd_conn_stats;
 
 void fsd_conn_get_stats(const fsd_conn *c, fsd_conn_stats *out);
+
+/* Stream offset that the next byte fed in dir will have (the offsets events
+ * carry: bytes fed and declared missing so far in that direction). A front
+ * end that keeps a record's bytes finds an event's bytes in it from this,
+ * asked just before feeding the record. 0 for a NULL connection. */
+uint64_t fsd_conn_next_offset(const fsd_conn *c, fsd_dir dir);
 
 #ifdef __cplusplus
 }
