@@ -2807,11 +2807,8 @@ feed_record(fastcgi_pdu_ctx *ctx, packet_info *pinfo, fastcgi_frame *f, guint32 
         }
         cv->cur_stream0 = fsd_conn_next_offset(cv->dec, ctx->dir) - k;
         fsd_conn_feed(cv->dec, ctx->dir, rec + k, len - k, nstime_ns(&pinfo->abs_ts), pinfo->num);
-        if (r->x && r->x->nlazy) {   /* its lazy pairs' bytes, for every later look */
-            guint8 *raw = (guint8 *)wmem_alloc(wmem_file_scope(), r->x->lazy_len);
-            memcpy(raw, rec + r->x->lazy_off, r->x->lazy_len);
-            r->x->lazy_raw = raw;
-        }
+        if (r->x && r->x->nlazy)   /* its lazy pairs' bytes, for every later look */
+            r->x->lazy_raw = (const guint8 *)wmem_memdup(wmem_file_scope(), rec + r->x->lazy_off, r->x->lazy_len);
         cv->cur = NULL;
         cv->cur_base = NULL;
         cv->feed_base = NULL;
