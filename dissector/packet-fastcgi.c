@@ -819,18 +819,19 @@ record_pairs(wmem_allocator_t *pool, const fastcgi_record *r, guint *n)
 }
 
 /* Can the pair be kept as its wire bytes in the record being fed: whole
- * in it as the decoder took it (no cap, no record boundary)? Then *nv is
- * where it lies, as fsd_nv_next reads it again from the record's bytes.
+ * in it as the decoder took it (no cap, no record boundary)? Then *at is
+ * where it starts in the record (fsd_nv_next reads it there again).
  * The decoder hands a pair out in place (its spans inside the bytes fed)
  * or, when it had to gather it (4-byte lengths, a pair begun in an earlier
  * feed of the record), as a copy: that one is found in the record from its
  * stream offset (cur_stream0: the record's first byte) and checked byte for
  * byte. */
 static gboolean
-param_lazy(const fastcgi_conv *cv, const fsd_param_event *ev, fsd_nv *nv)
+param_lazy(const fastcgi_conv *cv, const fsd_param_event *ev, guint32 *at)
 {
     const guint8 *b = cv->cur_base;
     guint64 plen = ev->end_offset - ev->offset, lens;
+    fsd_nv nv;
     if (!b || ev->straddled || ev->truncated || !ev->name.ptr || !ev->value.ptr || ev->name.len != ev->name_len ||
         ev->value.len != ev->value_len || plen < (guint64)ev->name.len + ev->value.len)
         return FALSE;
@@ -839,24 +840,19 @@ param_lazy(const fastcgi_conv *cv, const fsd_param_event *ev, fsd_nv *nv)
         return FALSE;
     if (ev->value.ptr == ev->name.ptr + ev->name.len && ev->name.ptr >= b + lens &&
         ev->value.ptr + ev->value.len <= b + cv->cur_len) {
-        nv->name_offset = (size_t)(ev->name.ptr - b);
-        nv->offset = nv->name_offset - (size_t)lens;
-        nv->value_offset = nv->name_offset + ev->name.len;
-        nv->total_len = (size_t)plen;
-        nv->name_len = ev->name_len;
-        nv->value_len = ev->value_len;
-        nv->name_len_bytes = 0;   /* (not used: the pair is read again where shown) */
+        *at = (guint32)(ev->name.ptr - b - lens);
     } else {
-        guint64 at = ev->offset - cv->cur_stream0;
+        guint64 off = ev->offset - cv->cur_stream0;
         size_t pos;
-        if (ev->offset < cv->cur_stream0 || at < FSD_HEADER_LEN || at >= cv->cur_len)
+        if (ev->offset < cv->cur_stream0 || off < FSD_HEADER_LEN || off >= cv->cur_len)
             return FALSE;
-        pos = (size_t)at;
-        if (fsd_nv_next(b, cv->cur_len, &pos, nv) != 1 || nv->offset != at || nv->total_len != plen ||
-            nv->name_len != ev->name_len || nv->value_len != ev->value_len ||
-            memcmp(b + nv->name_offset, ev->name.ptr, ev->name.len) != 0 ||
-            memcmp(b + nv->value_offset, ev->value.ptr, ev->value.len) != 0)
+        pos = (size_t)off;
+        if (fsd_nv_next(b, cv->cur_len, &pos, &nv) != 1 || nv.offset != off || nv.total_len != plen ||
+            nv.name_len != ev->name_len || nv.value_len != ev->value_len ||
+            memcmp(b + nv.name_offset, ev->name.ptr, ev->name.len) != 0 ||
+            memcmp(b + nv.value_offset, ev->value.ptr, ev->value.len) != 0)
             return FALSE;
+        *at = (guint32)off;
     }
     return TRUE;
 }
@@ -872,18 +868,18 @@ cb_param(void *ud, const fsd_param_event *ev)
     fastcgi_conv *cv = (fastcgi_conv *)ud;
     fastcgi_record *r = cv->cur;
     fastcgi_record_ext *x;
-    fsd_nv nv;
+    guint32 at = 0;
     gboolean lazy;
     if (!r)
         return;
-    lazy = param_lazy(cv, ev, &nv);
+    lazy = param_lazy(cv, ev, &at);
     x = rec_x(r);
-    if (x->nlazy && !(lazy && nv.offset == x->lazy_off + x->lazy_len))  /* stored ones come first */
+    if (x->nlazy && !(lazy && at == x->lazy_off + x->lazy_len))  /* stored ones come first */
         lazy_store(r, x->lazy_raw ? x->lazy_raw : cv->cur_base ? cv->cur_base + x->lazy_off : NULL);
     if (lazy) {
         if (!x->nlazy)
-            x->lazy_off = (guint32)nv.offset;
-        x->lazy_len += (guint32)nv.total_len;
+            x->lazy_off = at;
+        x->lazy_len += (guint32)(ev->end_offset - ev->offset);
         x->nlazy++;
     } else {
         fastcgi_param *p = param_append(r);
