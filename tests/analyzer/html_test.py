@@ -24,6 +24,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -292,7 +293,9 @@ def start_chromium(tmp):
     if os.geteuid() == 0:
         args.insert(1, "--no-sandbox")
     errf = open(os.path.join(tmp, "chromium.log"), "w+")
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=errf, env=env)
+    # its own process group: chromium's helpers (zygote, renderers, network
+    # service) are stopped with it (stop), not left writing into the profile
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=errf, env=env, start_new_session=True)
     url = None
     end = time.time() + 30
     while time.time() < end and proc.poll() is None:
@@ -310,14 +313,33 @@ def start_chromium(tmp):
     return proc, url
 
 
+def group_alive(pgid):
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
 def stop(proc):
-    if proc.poll() is None:
-        proc.terminate()  # our own child, by its handle (PID)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    """Stop chromium and every helper it started (our own process group, made
+    by start_chromium): a helper still running after the browser exited
+    wrote into the profile while the temporary directory was being removed
+    (rmtree: "Directory not empty: 'Default'", once in a CI run)."""
+    pgid = proc.pid
+    if group_alive(pgid):
+        os.killpg(pgid, signal.SIGTERM)
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        os.killpg(pgid, signal.SIGKILL)
+        proc.wait()
+    for sig in (None, signal.SIGKILL):   # (bounded: an orphan's zombie may stay a member)
+        if sig and group_alive(pgid):
+            os.killpg(pgid, sig)
+        end = time.time() + 5
+        while group_alive(pgid) and time.time() < end:
+            time.sleep(0.05)
 
 
 def render(cdp, page):
