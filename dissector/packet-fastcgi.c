@@ -112,6 +112,8 @@ static int hf_fastcgi_gap = -1;
 static int hf_fastcgi_direction = -1;
 static int hf_fastcgi_skipped = -1;
 static int hf_fastcgi_retransmission = -1;
+static int hf_fastcgi_piece = -1;
+static int hf_fastcgi_rest = -1;
 static int hf_fastcgi_conn_end = -1;
 static int hf_fastcgi_conn_close = -1;
 static int hf_fastcgi_late_gap = -1;
@@ -157,6 +159,15 @@ static dissector_table_t media_type_table;
 
 /* Preferences */
 static fastcgi_pref_bool pref_desegment = TRUE;
+/* On (the default): TCP reassembles every record, as the built-in fcgi
+ * does. Off: a STDIN, STDOUT, STDERR or DATA record longer than its
+ * segment is not reassembled; each segment shows its part (the record's
+ * header and first bytes, then one piece a segment) and TCP keeps no copy
+ * of it. The decoder takes the bytes as they arrive either way; the
+ * response body is still dissected and exported whole. What off cannot
+ * do: put back in order segments TCP hands over out of order (TCP does so
+ * only inside a record it reassembles). */
+static fastcgi_pref_bool pref_reassemble_streams = TRUE;
 static fastcgi_pref_bool pref_dissect_body = TRUE;
 static fastcgi_pref_bool pref_keep_bodies = FALSE;
 static guint pref_body_cap = 256 * 1024;
@@ -323,9 +334,19 @@ typedef struct fastcgi_record {
     guint8 body_valid : 1;
     guint8 first_response : 1;  /* first STDOUT/STDERR record of req */
     guint8 body_cut : 1;        /* only its start: the body_cap preference, a gap */
+    guint8 piece : 1;           /* a piece: the rest of a STDIN/STDOUT/STDERR/DATA record in a later
+                                   segment (reassemble_streams off), in its frame's recs at the
+                                   segment's seq */
     guint32 feed_idx;        /* cv->nfeeds when it was fed */
     guint32 span_off, span_len, span_pos;
-    int status;              /* req's HTTP status as known when the record was taken */
+    union {
+        int status;          /* a record: req's HTTP status as known when the record was taken */
+        struct {             /* a piece: what of its record is left at the segment's start */
+            guint16 content; /* content bytes */
+            guint8 padding;  /* padding bytes */
+            guint8 type;     /* the record's type */
+        } left;
+    };
     union {                  /* (a hold is never bound to a request) */
         fastcgi_request *req;             /* a record: the request it belongs to, if tracked */
         struct fastcgi_record *prev_hold; /* a hold: the earlier start of the same record (another frame) */
@@ -353,12 +374,50 @@ typedef struct fastcgi_direction {
      * 2: from this direction's own segment. */
     guint8 seq_base_from;
     guint32 seq_base;
+    /* A stream record cut at its segment's end (reassemble_streams off):
+     * what of it the next segments carry (cont.content + cont.padding
+     * bytes from next_seq), and its request id. */
+    struct {
+        guint16 content;
+        guint8 padding;
+        guint8 type;
+    } cont;
+    guint16 cont_id;
 } fastcgi_direction;
+
+/* Bytes went missing in the direction (a gap, a snaplen cut): records are
+ * looked for again; what was awaited of a record is not. */
+static void
+dir_hunt(fastcgi_direction *ds)
+{
+    ds->hold = NULL;
+    ds->hunting = TRUE;
+    memset(&ds->cont, 0, sizeof ds->cont);
+}
+
+/* n bytes from next_seq on were not given to the decoder as bytes (a gap,
+ * a snaplen cut). Inside what is awaited of a stream record shown piece by
+ * piece, the decoder keeps its framing (fsd_conn_gap: "framing kept") and
+ * so does the plugin; else records are looked for again. */
+static void
+dir_skip(fastcgi_direction *ds, guint32 n)
+{
+    guint32 c;
+    if (ds->hunting || !(ds->cont.content || ds->cont.padding) || n > (guint32)ds->cont.content + ds->cont.padding) {
+        dir_hunt(ds);
+        return;
+    }
+    c = MIN(n, (guint32)ds->cont.content);
+    ds->cont.content = (guint16)(ds->cont.content - c);
+    ds->cont.padding = (guint8)(ds->cont.padding - (n - c));
+    ds->hold = NULL;
+}
 
 typedef struct fastcgi_gap {
     guint32 start, end;      /* TCP seq range */
     guint32 frame;           /* where it was declared */
     gboolean arrived;        /* bytes of it came later (out of order) */
+    gboolean in_piece;       /* inside a stream record shown piece by piece (reassemble_streams off) */
 } fastcgi_gap;
 
 typedef struct fastcgi_conv {
@@ -412,6 +471,7 @@ typedef struct fastcgi_frame_ext {
     wmem_array_t *holds;     /* fastcgi_record*: results of record starts fed in this frame */
     wmem_array_t *closes;    /* fastcgi_record*: results of a FIN/RST fed in this frame */
     guint32 late_gap_frame;  /* this segment brought bytes declared missing at that frame */
+    gboolean late_gap_piece; /* (that gap's in_piece) */
 } fastcgi_frame_ext;
 
 /* One per frame where a record ends or results are shown, for the whole
@@ -426,19 +486,61 @@ typedef struct fastcgi_frame {
     fastcgi_frame_record recs[];
 } fastcgi_frame;
 
-/* p_add_proto_data keys of the plugin. KEY_FRAME lives in the file scope
- * (the first pass's results for the frame, fastcgi_frame); the others in the
- * packet scope, for one dissection of the frame. */
+/* p_add_proto_data key of the plugin, in the file scope: the first pass's
+ * results for the frame (fastcgi_frame). */
 enum {
     KEY_FRAME = 0,
-    KEY_COLUMNS_SET = 1,      /* Protocol column set, Info cleared */
-    KEY_CONN_END_SHOWN = 2,   /* the "Connection end" subtree was added */
-    KEY_INFO_STARTED = 3,     /* a record's text is in the Info column */
-    KEY_TAP_FRAME = 5,        /* fastcgi_tap_frame queued on the tap */
-    KEY_EXPERT_COUNT = 6,     /* expert infos raised in this frame */
-    KEY_FRAME_REQUESTS = 7,   /* fastcgi_request -> its "Request id" subtree */
-    KEY_TOP_ITEM = 8,         /* fastcgi_top_item: the frame's one FastCGI item */
 };
+
+/* The frame's one "FastCGI (fcgiscope)" item: TCP calls the dissector once
+ * for a reassembled record and once for the rest of the segment; a second
+ * top-level item would count the frame twice in Protocol Hierarchy. Its
+ * text sums up the frame: the first records' Info, then how many more. */
+typedef struct fastcgi_top_item {
+    proto_item *item;
+    proto_tree *tree;
+    guint nrecs;
+    wmem_strbuf_t *summary;  /* the first records' Info */
+} fastcgi_top_item;
+
+/* What one dissection of a frame keeps between the plugin's calls (TCP
+ * calls it for each reassembled record and for the rest of the segment,
+ * the postdissector comes after), in the packet pool. */
+typedef struct fastcgi_pkt {
+    gboolean columns_set;        /* Protocol column set, Info cleared */
+    gboolean info_started;       /* a record's text is in the Info column */
+    gboolean conn_end_shown;     /* the "Connection end" subtree was added */
+    guint expert_count;          /* expert infos raised in this frame */
+    wmem_map_t *requests;        /* fastcgi_request -> its "Request id" subtree */
+    fastcgi_top_item *top;       /* the frame's one FastCGI item */
+    fastcgi_tap_frame *tap;      /* queued on the tap */
+} fastcgi_pkt;
+
+/* The dissection under way: its state is found without a walk of the
+ * frame's proto data (several lookups in each segment's dissection), and
+ * forgotten when its pool is freed (a dissection's end) or another pool
+ * dissects. */
+static fastcgi_pkt *cur_pkt;
+static wmem_allocator_t *cur_pkt_pool;
+
+static gboolean
+pkt_gone(wmem_allocator_t *a _U_, wmem_cb_event_t ev _U_, void *ud _U_)
+{
+    cur_pkt = NULL;
+    cur_pkt_pool = NULL;
+    return FALSE;   /* (one call: registered again by the next dissection) */
+}
+
+static fastcgi_pkt *
+pkt_state(packet_info *pinfo)
+{
+    if (!cur_pkt || cur_pkt_pool != pinfo->pool) {
+        cur_pkt = wmem_new0(pinfo->pool, fastcgi_pkt);
+        cur_pkt_pool = pinfo->pool;
+        wmem_register_callback(pinfo->pool, pkt_gone, NULL);
+    }
+    return cur_pkt;
+}
 
 /* All conversations with a decoder, for the end of the first pass. */
 static GPtrArray *all_convs;
@@ -683,6 +785,7 @@ note_gap(fastcgi_direction *ds, guint32 start, guint32 end, guint32 frame)
     g.end = end;
     g.frame = frame;
     g.arrived = FALSE;
+    g.in_piece = !ds->hunting && (ds->cont.content || ds->cont.padding);
     wmem_array_append_one(ds->gaps, g);
     n_gaps++;
     if (!post_wants_len)
@@ -1655,7 +1758,8 @@ bind_request(fastcgi_conv *cv, fastcgi_record *r)
         q->end_seen = TRUE;
         r->end_here = TRUE;
     }
-    r->status = q->status;
+    if (!r->piece)
+        r->status = q->status;
 }
 
 /* ---- who closed: a postdissector over every TCP packet ---------------- */
@@ -1876,11 +1980,11 @@ frame_lookup(const fastcgi_frame_record *a, guint n, guint32 seq, guint *hint)
 static void
 queue_tap(packet_info *pinfo, const fastcgi_tap_info *ti)
 {
-    fastcgi_tap_frame *tf = (fastcgi_tap_frame *)p_get_proto_data(pinfo->pool, pinfo, proto_fastcgi, KEY_TAP_FRAME);
+    fastcgi_pkt *pk = pkt_state(pinfo);
+    fastcgi_tap_frame *tf = pk->tap;
     if (!tf) {
-        tf = wmem_new(pinfo->pool, fastcgi_tap_frame);
+        tf = pk->tap = wmem_new(pinfo->pool, fastcgi_tap_frame);
         tf->recs = wmem_array_new(pinfo->pool, sizeof(const fastcgi_tap_info *));
-        p_add_proto_data(pinfo->pool, pinfo, proto_fastcgi, KEY_TAP_FRAME, tf);
         tap_queue_packet(fastcgi_tap, pinfo, tf);
     }
     wmem_array_append_one(tf->recs, ti);
@@ -1991,8 +2095,7 @@ label_shown(proto_tree *tree, int hf)
 static gboolean
 expert_budget(packet_info *pinfo, proto_item *pi)
 {
-    guint n = GPOINTER_TO_UINT(p_get_proto_data(pinfo->pool, pinfo, proto_fastcgi, KEY_EXPERT_COUNT));
-    p_set_proto_data(pinfo->pool, pinfo, proto_fastcgi, KEY_EXPERT_COUNT, GUINT_TO_POINTER(n + 1));
+    guint n = pkt_state(pinfo)->expert_count++;
     if (n == FASTCGI_EXPERT_PER_FRAME)
         expert_add_info(pinfo, pi, &ei_fastcgi_expert_limit);
     return n < FASTCGI_EXPERT_PER_FRAME;
@@ -2094,13 +2197,12 @@ add_str_item(proto_tree *tree, int hf, tvbuff_t *tvb, const char *s)
 static fastcgi_frame_request *
 frame_req(packet_info *pinfo, proto_tree *parent, tvbuff_t *tvb, const fastcgi_request *q, guint32 idx, gboolean separate)
 {
-    wmem_map_t *m = (wmem_map_t *)p_get_proto_data(pinfo->pool, pinfo, proto_fastcgi, KEY_FRAME_REQUESTS);
+    fastcgi_pkt *pk = pkt_state(pinfo);
+    wmem_map_t *m = pk->requests;
     fastcgi_frame_request *fq;
     const char *s;
-    if (!m) {
-        m = wmem_map_new(pinfo->pool, g_direct_hash, g_direct_equal);
-        p_add_proto_data(pinfo->pool, pinfo, proto_fastcgi, KEY_FRAME_REQUESTS, m);
-    }
+    if (!m)
+        m = pk->requests = wmem_map_new(pinfo->pool, g_direct_hash, g_direct_equal);
     fq = (fastcgi_frame_request *)wmem_map_lookup(m, q);
     if (separate && fq) {
         /* its own subtree (the connection's end), the frame's values
@@ -2669,29 +2771,18 @@ info_for_record(packet_info *pinfo, const fsd_header *h, const fastcgi_record *r
     return wmem_strbuf_finalize(s);
 }
 
-/* The frame's one "FastCGI (fcgiscope)" item: TCP calls the dissector once
- * for a reassembled record and once for the rest of the segment; a second
- * top-level item would count the frame twice in Protocol Hierarchy. Its
- * text sums up the frame: the first records' Info, then how many more. */
-typedef struct fastcgi_top_item {
-    proto_item *item;
-    proto_tree *tree;
-    guint nrecs;
-    wmem_strbuf_t *summary;  /* the first records' Info */
-} fastcgi_top_item;
-
 #define FASTCGI_TOP_SUMMARY_RECORDS 3
 
 static fastcgi_top_item *
 frame_top(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, gint len)
 {
-    fastcgi_top_item *top = (fastcgi_top_item *)p_get_proto_data(pinfo->pool, pinfo, proto_fastcgi, KEY_TOP_ITEM);
+    fastcgi_pkt *pk = pkt_state(pinfo);
+    fastcgi_top_item *top = pk->top;
     if (top || !tree)
         return top;
-    top = wmem_new0(pinfo->pool, fastcgi_top_item);
+    top = pk->top = wmem_new0(pinfo->pool, fastcgi_top_item);
     top->item = proto_tree_add_item(tree, proto_fastcgi, tvb, 0, len, ENC_NA);
     top->tree = proto_item_add_subtree(top->item, ett_fastcgi);
-    p_add_proto_data(pinfo->pool, pinfo, proto_fastcgi, KEY_TOP_ITEM, top);
     return top;
 }
 
@@ -2707,7 +2798,7 @@ frame_top_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, gint len)
 static void
 top_summary_add(packet_info *pinfo, const char *info)
 {
-    fastcgi_top_item *top = (fastcgi_top_item *)p_get_proto_data(pinfo->pool, pinfo, proto_fastcgi, KEY_TOP_ITEM);
+    fastcgi_top_item *top = pkt_state(pinfo)->top;
     if (!top)
         return;
     top->nrecs++;
@@ -2725,8 +2816,9 @@ top_summary_add(packet_info *pinfo, const char *info)
 static void
 first_call_in_frame(packet_info *pinfo)
 {
-    if (!p_get_proto_data(pinfo->pool, pinfo, proto_fastcgi, KEY_COLUMNS_SET)) {
-        p_add_proto_data(pinfo->pool, pinfo, proto_fastcgi, KEY_COLUMNS_SET, GUINT_TO_POINTER(1));
+    fastcgi_pkt *pk = pkt_state(pinfo);
+    if (!pk->columns_set) {
+        pk->columns_set = TRUE;
         col_set_str(pinfo->cinfo, COL_PROTOCOL, "FastCGI");
         col_clear(pinfo->cinfo, COL_INFO);
     }
@@ -2741,16 +2833,33 @@ typedef struct fastcgi_pdu_ctx {
     guint32 offset;     /* offset of the next record in that tvb */
 } fastcgi_pdu_ctx;
 
-static guint
-get_fastcgi_pdu_len(packet_info *pinfo _U_, tvbuff_t *tvb, int offset, void *data _U_)
+/* Is h a record whose bytes are a stream (shown a segment at a time when
+ * longer than its segment: reassemble_streams off)? */
+static gboolean
+is_stream_record(const fsd_header *h)
 {
+    return h->type == FSD_STDIN || h->type == FSD_STDOUT || h->type == FSD_STDERR || h->type == FSD_DATA;
+}
+
+static guint
+get_fastcgi_pdu_len(packet_info *pinfo _U_, tvbuff_t *tvb, int offset, void *data)
+{
+    const fastcgi_pdu_ctx *ctx = (const fastcgi_pdu_ctx *)data;
     guint8 hdr[FSD_HEADER_LEN];
     fsd_header h;
+    guint len, rest;
     if (tvb_captured_length_remaining(tvb, offset) < FSD_HEADER_LEN)
         return (guint)tvb_reported_length_remaining(tvb, offset); /* cut by the snaplen */
     tvb_memcpy(tvb, hdr, offset, FSD_HEADER_LEN);
     fsd_header_unpack(&h, hdr);
-    return fsd_header_record_len(&h);
+    len = fsd_header_record_len(&h);
+    /* A stream record longer than what this segment has: its start now,
+     * the rest piece by piece (feed_piece), no reassembly. Only in a
+     * tracked conversation (its pieces are found by the segments' seq). */
+    rest = (guint)tvb_reported_length_remaining(tvb, offset);
+    if (len > rest && !pref_reassemble_streams && ctx && ctx->tcpinfo && ctx->cv && is_stream_record(&h))
+        return rest;
+    return len;
 }
 
 /* Only part of a record header was captured (snaplen): nothing to decode. */
@@ -2765,6 +2874,29 @@ dissect_header_cut(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, fastcgi_
     if (ctx && ctx->tcpinfo)
         ctx->offset += len;
     return (int)len;
+}
+
+/* First pass: a stream record cut at its segment's end (get_fastcgi_pdu_len)
+ * was fed up to there. Its rest comes piece by piece (feed_piece); the
+ * record belongs to its request already (its record event comes with its
+ * last piece). */
+static void
+cut_record_rest(fastcgi_conv *cv, fastcgi_direction *ds, fastcgi_record *r, const guint8 *rec, guint32 len)
+{
+    fsd_header h;
+    guint32 in_content;
+    fsd_header_unpack(&h, rec);
+    if (len >= fsd_header_record_len(&h) || !is_stream_record(&h))
+        return;
+    in_content = MIN(len - FSD_HEADER_LEN, (guint32)h.content_length);
+    ds->cont.content = (guint16)(h.content_length - in_content);
+    ds->cont.padding = (guint8)(h.padding_length - (len - FSD_HEADER_LEN - in_content));
+    ds->cont.type = h.type;
+    ds->cont_id = h.request_id;
+    if (!r->req)
+        r->req = active_req(cv, h.request_id);
+    if (r->req)
+        r->status = r->req->status;
 }
 
 /* First pass: the whole record (bytes [rec_seq, rec_seq + len) of its
@@ -2823,6 +2955,7 @@ feed_record(fastcgi_pdu_ctx *ctx, packet_info *pinfo, fastcgi_frame *f, guint32 
             x->params_cap = x->nparams;
         }
         bind_request(cv, r);
+        cut_record_rest(cv, ds, r, rec, len);
         /* its stream bytes (with those of its start) can be read again */
         if (r->span_k && r->span_k != FASTCGI_SPAN_BROKEN && r->req)
             r->req->spanned[r->span_k - 1] += r->span_len;
@@ -2905,8 +3038,9 @@ record_results(fastcgi_pdu_ctx *ctx, packet_info *pinfo, guint32 rec_seq, const 
 static void
 info_add_record(packet_info *pinfo, const char *info)
 {
-    if (!p_get_proto_data(pinfo->pool, pinfo, proto_fastcgi, KEY_INFO_STARTED)) {
-        p_add_proto_data(pinfo->pool, pinfo, proto_fastcgi, KEY_INFO_STARTED, GUINT_TO_POINTER(1));
+    fastcgi_pkt *pk = pkt_state(pinfo);
+    if (!pk->info_started) {
+        pk->info_started = TRUE;
         col_append_sep_str(pinfo->cinfo, COL_INFO, " ", info);
     } else {
         col_append_sep_str(pinfo->cinfo, COL_INFO, ", ", info);
@@ -3054,7 +3188,7 @@ add_record_body(proto_tree *rt, tvbuff_t *tvb, packet_info *pinfo, const fsd_hea
 /* What the decoder said while it took the record: the response header,
  * the request's summary, requests that ended, anomalies, the body. */
 static void
-add_record_results(proto_tree *rt, tvbuff_t *tvb, packet_info *pinfo, const fsd_header *h, fastcgi_record *r)
+add_record_results(proto_tree *rt, tvbuff_t *tvb, packet_info *pinfo, int tap_type, fastcgi_record *r)
 {
     const fastcgi_request *q = r->req;
     const fastcgi_record_ext *x = r->x;
@@ -3095,9 +3229,9 @@ add_record_results(proto_tree *rt, tvbuff_t *tvb, packet_info *pinfo, const fsd_
     }
     if (PINFO_FD_VISITED(pinfo))
         free_rebuilt(r);
-    if (have_tap_listener(fastcgi_tap)) {
-        queue_tap(pinfo, build_tap(pinfo, r, h->type));
-    }
+    /* (a piece is no record of its own: on the tap only with results) */
+    if (have_tap_listener(fastcgi_tap) && (tap_type != -2 || rec_has_results(r)))
+        queue_tap(pinfo, build_tap(pinfo, r, tap_type));
 }
 
 /* One record, as tcp_dissect_pdus hands it over (whole, or cut by the
@@ -3143,11 +3277,14 @@ dissect_fastcgi_record(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void
     if (r && r->retransmission)
         proto_item_set_generated(proto_tree_add_item(rt, hf_fastcgi_retransmission, tvb, 0, 0, ENC_NA));
     add_record_header(rt, tvb, &h);
+    if (len < fsd_header_record_len(&h) && len == caplen && is_stream_record(&h) && r && r->tracked)
+        proto_item_set_generated(proto_tree_add_uint(rt, hf_fastcgi_rest, tvb, 0, 0,
+                                                     fsd_header_record_len(&h) - len));
     if (r && r->have_event)
         proto_item_set_generated(proto_tree_add_uint(rt, hf_fastcgi_direction, tvb, 0, 0, r->dir));
     add_record_body(rt, tvb, pinfo, &h, r, rec, caplen);
     if (r)
-        add_record_results(rt, tvb, pinfo, &h, r);
+        add_record_results(rt, tvb, pinfo, h.type, r);
     return (int)len;
 }
 
@@ -3195,9 +3332,9 @@ show_late(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, fastcgi_conv *cv)
     proto_tree *lt;
     if (!cv->late || pinfo->num != cv->show_frame || !cv->finished)
         return;
-    if (p_get_proto_data(pinfo->pool, pinfo, proto_fastcgi, KEY_CONN_END_SHOWN))
+    if (pkt_state(pinfo)->conn_end_shown)
         return;
-    p_add_proto_data(pinfo->pool, pinfo, proto_fastcgi, KEY_CONN_END_SHOWN, GUINT_TO_POINTER(1));
+    pkt_state(pinfo)->conn_end_shown = TRUE;
     ti = proto_tree_add_item(tree, hf_fastcgi_conn_end, tvb, 0, 0, ENC_NA);
     proto_item_set_generated(ti);
     lt = proto_item_add_subtree(ti, ett_fastcgi_record);
@@ -3239,9 +3376,11 @@ feed_snaplen_cut(tvbuff_t *tvb, packet_info *pinfo, fastcgi_conv *cv, fsd_dir di
         fsd_conn_feed(cv->dec, dir, tvb_get_ptr(tvb, k, caplen - k), caplen - k, now, pinfo->num);
     if (cv->dec && k < len)
         fsd_conn_gap(cv->dec, dir, len - MAX(k, caplen), now, pinfo->num);
+    if (k == 0)
+        dir_skip(ds, len);
+    else
+        dir_hunt(ds);
     ds->next_seq = seq + len;
-    ds->hold = NULL;
-    ds->hunting = TRUE;
     sr->snaplen_cut = TRUE;
     return caplen;
 }
@@ -3290,9 +3429,8 @@ feed_segment_start(tvbuff_t *tvb, packet_info *pinfo, fastcgi_conv *cv, fsd_dir 
         if (cv->dec)
             fsd_conn_gap(cv->dec, dir, (guint64)(guint32)(seq - ds->next_seq), nstime_ns(&pinfo->abs_ts),
                          pinfo->num);
-        ds->hold = NULL;
+        dir_skip(ds, (guint32)(seq - ds->next_seq));
         ds->next_seq = seq;
-        ds->hunting = TRUE;
     }
     if (!ds->started) {
         ds->started = TRUE;
@@ -3390,6 +3528,110 @@ feed_record_start(tvbuff_t *tvb, packet_info *pinfo, fastcgi_conv *cv, fsd_dir d
     ds->next_seq = pseq + (caplen - off);
     ds->hold = h;
     ds->hold_seq = pseq;
+}
+
+/* First pass: the segment carries the rest of a stream record cut at an
+ * earlier segment's end (reassemble_streams off), up to all of it. The
+ * decoder takes those bytes; the piece keeps what it said (the record
+ * event with the last piece, a response header, anomalies), stored in
+ * the frame's records at the segment's seq. NULL: no such rest. */
+static fastcgi_record *
+feed_piece(tvbuff_t *tvb, packet_info *pinfo, fastcgi_conv *cv, fsd_dir dir, const struct tcpinfo *tcpinfo)
+{
+    fastcgi_direction *ds = &cv->dir[dir];
+    guint32 caplen = tvb_captured_length(tvb), n, c;
+    fastcgi_record *p;
+    if (!cv->dec || ds->hunting || tcpinfo->is_reassembled || tcpinfo->seq != ds->next_seq ||
+        !(ds->cont.content || ds->cont.padding) || caplen < tvb_reported_length(tvb))
+        return NULL;
+    n = MIN((guint32)ds->cont.content + ds->cont.padding, caplen);
+    p = wmem_new0(wmem_file_scope(), fastcgi_record);
+    p->piece = TRUE;
+    p->dir = (guint8)dir;
+    p->left.content = ds->cont.content;
+    p->left.padding = ds->cont.padding;
+    p->left.type = ds->cont.type;
+    p->feed_idx = ++cv->nfeeds;
+    cv->cur = p;
+    cv->cur_base = NULL;
+    cv->feed_base = tvb_get_ptr(tvb, 0, n);
+    cv->feed_len = n;
+    cv->feed_off = 0;
+    fsd_conn_feed(cv->dec, dir, cv->feed_base, n, nstime_ns(&pinfo->abs_ts), pinfo->num);
+    cv->cur = NULL;
+    cv->feed_base = NULL;
+    p->tracked = TRUE;
+    ds->next_seq += n;
+    c = MIN(n, (guint32)ds->cont.content);
+    ds->cont.content = (guint16)(ds->cont.content - c);
+    ds->cont.padding = (guint8)(ds->cont.padding - (n - c));
+    bind_request(cv, p);   /* the record's event came with its last piece */
+    if (!p->req)
+        p->req = active_req(cv, ds->cont_id);
+    if (p->span_k && p->span_k != FASTCGI_SPAN_BROKEN && p->req)
+        p->req->spanned[p->span_k - 1] += p->span_len;
+    cv->show_frame = pinfo->num;
+    frame_add_record(pinfo, frame_data_get(pinfo, TRUE), tcpinfo->seq, p);
+    return p;
+}
+
+/* The piece of the segment at seq (a later pass), NULL when there is none. */
+static fastcgi_record *
+piece_at(packet_info *pinfo, guint32 seq)
+{
+    fastcgi_frame *f = frame_data_get(pinfo, FALSE);
+    guint hint;
+    fastcgi_record *p;
+    if (!f || !f->nrecs)
+        return NULL;
+    hint = f->next_rec;
+    p = frame_lookup(f->recs, f->nrecs, seq, &hint);
+    if (!p || !p->piece)
+        return NULL;
+    f->next_rec = hint;
+    return p;
+}
+
+/* A piece: its bytes of the record's content and padding, what the decoder
+ * said while it took them. Returns its length in the segment. */
+static guint32
+show_piece(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, fastcgi_record *p)
+{
+    guint32 caplen = tvb_captured_length(tvb);
+    guint32 n = MIN((guint32)p->left.content + p->left.padding, caplen);
+    guint32 c = MIN(n, (guint32)p->left.content);
+    guint32 more = (guint32)p->left.content + p->left.padding - n;
+    const char *tname = fsd_type_name(p->left.type);
+    proto_item *ti;
+    proto_tree *rt;
+
+    first_call_in_frame(pinfo);
+    tree = frame_top_tree(tvb, pinfo, tree, -1);
+    if (rebuild_streams && PINFO_FD_VISITED(pinfo))
+        rebuild_span(tvb, p);
+    if ((pinfo->cinfo && col_get_writable(pinfo->cinfo, COL_INFO)) || label_shown(tree, hf_fastcgi_piece)) {
+        const char *info = wmem_strdup_printf(pinfo->pool, "%s continued (%u bytes)", tname, n);
+        top_summary_add(pinfo, info);
+        info_add_record(pinfo, info);
+        ti = proto_tree_add_string_format(tree, hf_fastcgi_piece, tvb, 0, n, tname, "%s continued: %u bytes%s", tname,
+                                          n, more ? "" : ", the record's end");
+        if (p->req)
+            proto_item_append_text(ti, " (request id %u)", p->req->id);
+    } else {
+        ti = proto_tree_add_string(tree, hf_fastcgi_piece, tvb, 0, n, tname);
+    }
+    rt = proto_item_add_subtree(ti, ett_fastcgi_record);
+    if (c)
+        proto_tree_add_item(rt, stream_hf(p->left.type), tvb, 0, c, ENC_NA);
+    if (n > c)
+        proto_tree_add_item(rt, hf_fastcgi_padding, tvb, c, n - c, ENC_NA);
+    if (more)
+        proto_item_set_generated(proto_tree_add_uint(rt, hf_fastcgi_rest, tvb, 0, 0, more));
+    /* Most pieces are bytes only: the request's summary is with the
+     * record's start (and its TTFB with the end of its first response record) */
+    if (p->x || p->first_response)
+        add_record_results(rt, tvb, pinfo, -2, p);
+    return n;
 }
 
 /* The conversation of this segment, set up on the first pass: which side
@@ -3612,6 +3854,12 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
         }
         skip = sr && sr->x ? sr->x->body_len : 0;
         show_segment_start(tvb, pinfo, tree, sr, skip);
+        if (!skip) {   /* the rest of a stream record, when this segment carries one */
+            fastcgi_record *p = PINFO_FD_VISITED(pinfo) ? piece_at(pinfo, tcpinfo->seq)
+                                                        : feed_piece(tvb, pinfo, cv, ctx.dir, tcpinfo);
+            if (p)
+                skip = show_piece(tvb, pinfo, tree, p);
+        }
         ctx.base_seq = tcpinfo->seq + skip;
     }
     if (skip >= caplen)
@@ -3658,8 +3906,7 @@ feed_fin(fastcgi_conv *cv, packet_info *pinfo, proto_tree *tree, fsd_dir d, guin
         fsd_conn_gap(cv->dec, d, (guint64)(guint32)(fseq - ds->next_seq), nstime_ns(&pinfo->abs_ts), pinfo->num);
         cv->cur = NULL;
         ds->next_seq = fseq;
-        ds->hold = NULL;
-        ds->hunting = TRUE;
+        dir_hunt(ds);
     }
     cv->fin_seen[d] = TRUE;
     cv->fin_ts[d] = nstime_ns(&pinfo->abs_ts);
@@ -3732,23 +3979,30 @@ note_reordered(fastcgi_conv *cv, packet_info *pinfo, proto_tree *tree, fsd_dir d
             (gint32)(sseq + slen - g->start) > 0) {
             g->arrived = TRUE;
             frame_x(pinfo)->late_gap_frame = g->frame;
+            frame_x(pinfo)->late_gap_piece = g->in_piece;
             break;
         }
     }
 }
 
 static void
-show_reordered(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, guint32 gap_frame)
+show_reordered(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, guint32 gap_frame, gboolean in_piece)
 {
     proto_tree *ft = frame_top_tree(tvb, pinfo, tree, 0);
     proto_item *it = proto_tree_add_uint(ft, hf_fastcgi_late_gap, tvb, 0, 0, gap_frame);
     proto_item_set_generated(it);
     post_columns(pinfo, NULL);
     col_append_sep_str(pinfo->cinfo, COL_INFO, " ", "[FastCGI: bytes taken as lost arrived out of order]");
-    expert_add_info_format(pinfo, it, &ei_fastcgi_reordered,
-        "tcp_reordered: this segment brings bytes the decoder was told are missing at frame %u: "
-        "reordered, not lost; with TCP's \"Reassemble out-of-order segments\" preference "
-        "(tcp.reassemble_out_of_order) they are decoded", gap_frame);
+    if (in_piece)   /* (TCP reorders segments only inside a record it reassembles) */
+        expert_add_info_format(pinfo, it, &ei_fastcgi_reordered,
+            "tcp_reordered: this segment brings bytes the decoder was told are missing at frame %u: "
+            "reordered, not lost; with the preference \"Reassemble STDIN, STDOUT, STDERR and DATA records "
+            "spanning TCP segments\" (fastcgi.reassemble_streams) they are decoded", gap_frame);
+    else
+        expert_add_info_format(pinfo, it, &ei_fastcgi_reordered,
+            "tcp_reordered: this segment brings bytes the decoder was told are missing at frame %u: "
+            "reordered, not lost; with TCP's \"Reassemble out-of-order segments\" preference "
+            "(tcp.reassemble_out_of_order) they are decoded", gap_frame);
 }
 
 static fastcgi_conv *
@@ -3775,7 +4029,7 @@ show_packet_results(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const f
         }
     }
     if (x && x->late_gap_frame)
-        show_reordered(tvb, pinfo, tree, x->late_gap_frame);
+        show_reordered(tvb, pinfo, tree, x->late_gap_frame, x->late_gap_piece);
     n = x && x->closes ? wmem_array_get_count(x->closes) : 0;
     for (i = 0; i < n; i++) {
         fastcgi_record *cr = *(fastcgi_record **)wmem_array_index(x->closes, i);
@@ -4068,6 +4322,8 @@ proto_register_fastcgi(void)
         { &hf_fastcgi_abandoned_after, { "Abandoned after", "fastcgi.abandoned_after", FT_RELATIVE_TIME, BASE_NONE, NULL, 0x0, "BEGIN_REQUEST to the web server's close while the request was outstanding", HFILL } },
         { &hf_fastcgi_direction, { "Direction", "fastcgi.direction", FT_UINT8, BASE_DEC, VALS(dir_vals), 0x0, NULL, HFILL } },
         { &hf_fastcgi_skipped, { "Skipped bytes", "fastcgi.skipped", FT_BYTES, BASE_NONE, NULL, 0x0, "Bytes before the first record boundary the decoder found", HFILL } },
+        { &hf_fastcgi_piece, { "Record continued", "fastcgi.piece", FT_STRING, BASE_NONE, NULL, 0x0, "The rest of a STDIN, STDOUT, STDERR or DATA record begun in an earlier segment, or part of it (its type); the preference reassemble_streams shows such records whole instead", HFILL } },
+        { &hf_fastcgi_rest, { "Bytes of the record in later segments", "fastcgi.rest", FT_UINT32, BASE_DEC, NULL, 0x0, "What of this record (content and padding) the next segments carry", HFILL } },
         { &hf_fastcgi_retransmission, { "Retransmitted record (already decoded)", "fastcgi.retransmission", FT_NONE, BASE_NONE, NULL, 0x0, NULL, HFILL } },
         { &hf_fastcgi_req_summary, { "Request", "fastcgi.request", FT_UINT16, BASE_DEC, NULL, 0x0, "The request (by id) a record belongs to or that ended with it", HFILL } },
         { &hf_fastcgi_req_anomaly, { "Request anomaly", "fastcgi.request.anomaly", FT_STRING, BASE_NONE, NULL, 0x0, "Anomaly ids the decoder attached to the request", HFILL } },
@@ -4107,6 +4363,17 @@ proto_register_fastcgi(void)
         "Whether records spanning TCP segments are reassembled (needs TCP's "
         "\"Allow subdissectors to reassemble TCP streams\"). Request tracking needs it.",
         &pref_desegment);
+    prefs_register_bool_preference(mod, "reassemble_streams",
+        "Reassemble STDIN, STDOUT, STDERR and DATA records spanning TCP segments",
+        "On (the default): each such record is reassembled and shown whole in the frame of its last "
+        "segment. Off: a long stream record is shown a segment at a time (its header and first bytes, "
+        "then the rest piece by piece, each in the frame that carried it), and TCP keeps no reassembled "
+        "copy of it (most of a big capture's bytes: memory). The requests, their latency, the response "
+        "body handed to content dissectors and Export Objects are the same either way; a segment lost "
+        "inside such a record is a gap with the record's framing kept. Off cannot put segments back in "
+        "order inside such a record (TCP reorders only inside a record it reassembles): bytes that "
+        "arrive out of order there are a gap (capture_gap) and a tcp_reordered note.",
+        &pref_reassemble_streams);
     prefs_register_bool_preference(mod, "dissect_body",
         "Hand response bodies to content dissectors",
         "Keep each response's STDOUT (up to the cap below) and dissect the body "

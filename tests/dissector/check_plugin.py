@@ -19,10 +19,13 @@ running tshark with a build-tree plugin as an unprivileged user
   check_plugin.py pairs   PLUGIN ABI CAPDIR   a pair whole in its record: lengths, name, value at their bytes
   check_plugin.py phs     PLUGIN ABI CAPDIR   -z io,phs: FastCGI within what TCP carried
   check_plugin.py tcp     PLUGIN ABI CAPDIR   reordered / lost segments with default TCP prefs
+  check_plugin.py pieces  PLUGIN ABI CAPDIR   reassemble_streams off: the same requests, bodies, one piece a segment
 
 Exit status: 0 pass, 1 fail, 77 skip (CTest SKIP_RETURN_CODE).
 Environment: FASTCGI_ASAN_RUNTIME (see run-tshark.sh); FASTCGI_ONLY=substring
-limits the captures (debugging).
+limits the captures (debugging); FASTCGI_TSHARK_PREFS="-o NAME:VALUE ..."
+goes before every tshark command's own arguments (a test run again with a
+preference, e.g. dissector.passes_pieces).
 """
 import glob
 import json
@@ -52,7 +55,11 @@ AT_CLOSE = {"incomplete_request", "truncated_record", "stream_not_terminated", "
             "get_values_unanswered", "request_abandoned", "response_rejected", "answered_before_body"}
 
 
+PREFS = os.environ.get("FASTCGI_TSHARK_PREFS", "").split()
+
+
 def tshark(plugin, abi, args, check=True):
+    args = PREFS + args
     p = subprocess.run([RUN, plugin, abi] + args, stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=600)
     out = p.stdout.decode("utf-8", "replace")
@@ -1054,6 +1061,108 @@ def cmd_objects(plugin, abi, capdir):
     return fails
 
 
+PIECES = ["-o", "fastcgi.reassemble_streams:FALSE"]
+
+
+def piece_frames(plugin, abi, cap, exp, prefs):
+    """{frame: [fastcgi.piece values]} and the frames where TCP handed over
+    a reassembled PDU, with these preferences."""
+    out, _ = tshark(plugin, abi, prefs + ["-n", "-r", cap, "-T", "fields", "-E", "occurrence=a", "-e", "frame.number",
+                                           "-e", "fastcgi.piece", "-e", "tcp.reassembled.length"] + decode_as(exp),
+                    check=not exp.get("error"))
+    pieces, reassembled = {}, set()
+    for l in out.splitlines():
+        f = l.split("\t")
+        if len(f) == 3 and f[0].isdigit():
+            if f[1]:
+                pieces[int(f[0])] = f[1].split(",")
+            if f[2]:
+                reassembled.add(int(f[0]))
+    return pieces, reassembled
+
+
+def cmd_pieces(plugin, abi, capdir):
+    """reassemble_streams off (stream records shown a segment at a time,
+    not reassembled by TCP) against on (the default), every capture: the
+    same requests (time, ttfb, status, links, user status, anomalies) and
+    the same exported bodies; pieces shown, fewer reassembled PDUs. The one
+    documented difference: TCP puts segments back in order only inside a
+    record it reassembles, and hands a segment it takes as out of order or
+    retransmitted to no dissector: bytes of such a segment inside a stream
+    record are a gap (capture_gap; a tcp_reordered note where they arrive
+    after the gap). A capture where TCP flags such segments may differ in
+    capture_gap, tcp_reordered and the gap flag, nothing else."""
+    caps = captures(capdir)
+    if not caps:
+        return ["no capture with an .expect.json under " + capdir]
+    fails = []
+    npieces = nfewer = 0
+    for cap, exp in caps:
+        name = os.path.relpath(cap, capdir)
+        f0 = len(fails)
+        try:
+            global PREFS
+            saved = PREFS
+            reqs_r, ids_r, _ = plugin_view(plugin, abi, cap, exp)
+            PREFS = saved + PIECES
+            try:
+                reqs_p, ids_p, _ = plugin_view(plugin, abi, cap, exp)
+            finally:
+                PREFS = saved
+            pieces, reasm_p = piece_frames(plugin, abi, cap, exp, PIECES)
+            _, reasm_r = piece_frames(plugin, abi, cap, exp, [])
+        except Exception as e:  # noqa: BLE001 - report and go on
+            fails.append("%s: %s" % (name, e))
+            continue
+        reordered = "tcp_reordered" in ids_p and "tcp_reordered" not in ids_r
+        if not reordered:
+            out, _ = tshark(plugin, abi, ["-n", "-r", cap, "-Y", "tcp.analysis.out_of_order || "
+                                          "tcp.analysis.retransmission || tcp.analysis.spurious_retransmission"],
+                            check=not exp.get("error"))
+            reordered = bool(out.strip())
+        if len(reqs_r) != len(reqs_p):
+            fails.append("%s: %d requests with reassembly, %d without" % (name, len(reqs_r), len(reqs_p)))
+        for a, b in zip(reqs_r, reqs_p):
+            for k in a:
+                va, vb = a[k], b[k]
+                if reordered and k == "anomalies":
+                    va, vb = sorted(set(va) - {"capture_gap"}), sorted(set(vb) - {"capture_gap"})
+                if reordered and k == "gap":
+                    continue
+                if va != vb:
+                    fails.append("%s: request id %s (frame %s) %s: %r with reassembly, %r without" %
+                                 (name, a["request_id"], a["frame"], k, va, vb))
+        extra = ids_p - ids_r - ({"capture_gap", "tcp_reordered"} if reordered else set())
+        missing = ids_r - ids_p
+        if extra or missing:
+            fails.append("%s: expert ids without reassembly: %s more, %s fewer" % (name, sorted(extra), sorted(missing)))
+        npieces += len(pieces)
+        nfewer += len(reasm_r) > len(reasm_p)
+        if len(reasm_p) > len(reasm_r):
+            fails.append("%s: %d reassembled PDUs without stream reassembly, %d with" % (name, len(reasm_p), len(reasm_r)))
+        print("%s: %d requests, %d frames with pieces, reassembled PDUs %d -> %d%s: %s" %
+              (name, len(reqs_p), len(pieces), len(reasm_r), len(reasm_p), " (reordered)" if reordered else "",
+               "ok" if len(fails) == f0 else "FAIL"))
+    # the bodies (File > Export Objects) of the capture with the most
+    for cap in ("real/apache-phpfpm.pcap", "real/nginx-phpfpm.pcap"):
+        for two in ([], ["-2"]):
+            a = export_objects(plugin, abi, os.path.join(capdir, cap), two)
+            b = export_objects(plugin, abi, os.path.join(capdir, cap), two + PIECES)
+            if a != b:
+                fails.append("%s %s: exported bodies differ without reassembly: %s" %
+                             (cap, " ".join(two) or "one pass",
+                              sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))[:5]))
+            print("%s %s: %d objects, %d bytes, the same without reassembly: %s" %
+                  (cap, " ".join(two) or "one pass", len(a), sum(len(v) for v in a.values()),
+                   "yes" if a == b else "NO"))
+    if npieces == 0:
+        fails.append("no capture showed a piece (fastcgi.piece)")
+    if nfewer == 0:
+        fails.append("no capture had fewer reassembled PDUs without stream reassembly")
+    print("all captures: %d frames with pieces; %d captures with fewer reassembled PDUs" % (npieces, nfewer))
+    return fails
+
+
 def whole_requests(plugin, abi, cap, two):
     """Each "Whole request" subtree of the PDML: its parts in order."""
     out, _ = tshark(plugin, abi, (["-2"] if two else []) +
@@ -1174,7 +1283,7 @@ def main(argv):
         return 1
     on_captures = {"expect": cmd_expect, "diff": cmd_diff, "mutate": cmd_mutate, "passes": cmd_passes,
                    "fields": cmd_fields, "escape": cmd_escape, "pairs": cmd_pairs, "phs": cmd_phs, "tcp": cmd_tcp,
-                   "objects": cmd_objects, "whole": cmd_whole, "keep": cmd_keep}
+                   "objects": cmd_objects, "whole": cmd_whole, "keep": cmd_keep, "pieces": cmd_pieces}
     if cmd == "load":
         fails = cmd_load(plugin, abi)
     elif cmd in on_captures:
