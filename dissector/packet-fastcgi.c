@@ -500,6 +500,7 @@ typedef struct fastcgi_top_item {
     proto_item *item;
     proto_tree *tree;
     guint nrecs;
+    guint npieces;           /* of them, pieces of records begun in earlier segments */
     wmem_strbuf_t *summary;  /* the first records' Info */
 } fastcgi_top_item;
 
@@ -2796,20 +2797,24 @@ frame_top_tree(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, gint len)
 /* One record's Info text onto the frame's FastCGI item: the first
  * FASTCGI_TOP_SUMMARY_RECORDS records, then how many there are. */
 static void
-top_summary_add(packet_info *pinfo, const char *info)
+top_summary_add(packet_info *pinfo, const char *info, gboolean piece)
 {
     fastcgi_top_item *top = pkt_state(pinfo)->top;
     if (!top)
         return;
     top->nrecs++;
+    top->npieces += piece;
     if (top->nrecs <= FASTCGI_TOP_SUMMARY_RECORDS) {
         if (!top->summary)
             top->summary = wmem_strbuf_new(pinfo->pool, "");
         wmem_strbuf_append_printf(top->summary, "%s%s", top->nrecs == 1 ? "" : ", ", info);
         proto_item_set_text(top->item, "FastCGI (fcgiscope): %s", wmem_strbuf_get_str(top->summary));
-    } else {
+    } else if (!top->npieces) {
         proto_item_set_text(top->item, "FastCGI (fcgiscope): %s, ... (%u records)",
                             wmem_strbuf_get_str(top->summary), top->nrecs);
+    } else {
+        proto_item_set_text(top->item, "FastCGI (fcgiscope): %s, ... (%u records and a piece of one)",
+                            wmem_strbuf_get_str(top->summary), top->nrecs - top->npieces);
     }
 }
 
@@ -3267,7 +3272,7 @@ dissect_fastcgi_record(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void
      * item: not built when none of them is shown (a filter-only run) */
     if ((pinfo->cinfo && col_get_writable(pinfo->cinfo, COL_INFO)) || label_shown(tree, hf_fastcgi_record)) {
         info = info_for_record(pinfo, &h, r);
-        top_summary_add(pinfo, info);
+        top_summary_add(pinfo, info, FALSE);
         info_add_record(pinfo, info);
         ti = proto_tree_add_string_format(tree, hf_fastcgi_record, tvb, 0, -1, fsd_type_name(h.type), "%s", info);
     } else {
@@ -3611,7 +3616,7 @@ show_piece(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, fastcgi_record *
         rebuild_span(tvb, p);
     if ((pinfo->cinfo && col_get_writable(pinfo->cinfo, COL_INFO)) || label_shown(tree, hf_fastcgi_piece)) {
         const char *info = wmem_strdup_printf(pinfo->pool, "%s continued (%u bytes)", tname, n);
-        top_summary_add(pinfo, info);
+        top_summary_add(pinfo, info, TRUE);
         info_add_record(pinfo, info);
         ti = proto_tree_add_string_format(tree, hf_fastcgi_piece, tvb, 0, n, tname, "%s continued: %u bytes%s", tname,
                                           n, more ? "" : ", the record's end");
