@@ -3546,7 +3546,9 @@ feed_piece(tvbuff_t *tvb, packet_info *pinfo, fastcgi_conv *cv, fsd_dir dir, con
     fastcgi_direction *ds = &cv->dir[dir];
     guint32 caplen = tvb_captured_length(tvb), n, c;
     fastcgi_record *p;
-    if (!cv->dec || ds->hunting || tcpinfo->is_reassembled || tcpinfo->seq != ds->next_seq ||
+    /* (TCP reassembles too what it puts back in order, tcp.reassemble_out_of_order:
+     * then the bytes at next_seq are the record's rest as well) */
+    if (!cv->dec || ds->hunting || tcpinfo->seq != ds->next_seq ||
         !(ds->cont.content || ds->cont.padding) || caplen < tvb_reported_length(tvb))
         return NULL;
     n = MIN((guint32)ds->cont.content + ds->cont.padding, caplen);
@@ -4001,8 +4003,9 @@ show_reordered(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, guint32 gap_
     if (in_piece)   /* (TCP reorders segments only inside a record it reassembles) */
         expert_add_info_format(pinfo, it, &ei_fastcgi_reordered,
             "tcp_reordered: this segment brings bytes the decoder was told are missing at frame %u: "
-            "reordered, not lost; with the preference \"Reassemble STDIN, STDOUT, STDERR and DATA records "
-            "spanning TCP segments\" (fastcgi.reassemble_streams) they are decoded", gap_frame);
+            "reordered, not lost; with TCP's \"Reassemble out-of-order segments\" preference "
+            "(tcp.reassemble_out_of_order) or this plugin's \"Reassemble STDIN, STDOUT, STDERR and DATA "
+            "records spanning TCP segments\" (fastcgi.reassemble_streams) they are decoded", gap_frame);
     else
         expert_add_info_format(pinfo, it, &ei_fastcgi_reordered,
             "tcp_reordered: this segment brings bytes the decoder was told are missing at frame %u: "

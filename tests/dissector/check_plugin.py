@@ -1091,7 +1091,9 @@ def cmd_pieces(plugin, abi, capdir):
     retransmitted to no dissector: bytes of such a segment inside a stream
     record are a gap (capture_gap; a tcp_reordered note where they arrive
     after the gap). A capture where TCP flags such segments may differ in
-    capture_gap, tcp_reordered and the gap flag, nothing else."""
+    capture_gap, tcp_reordered and the gap flag, nothing else, and with
+    TCP's out-of-order reassembly on (which puts them back in order for
+    the pieces too) not at all."""
     caps = captures(capdir)
     if not caps:
         return ["no capture with an .expect.json under " + capdir]
@@ -1136,6 +1138,19 @@ def cmd_pieces(plugin, abi, capdir):
         missing = ids_r - ids_p
         if extra or missing:
             fails.append("%s: expert ids without reassembly: %s more, %s fewer" % (name, sorted(extra), sorted(missing)))
+        if reordered:
+            ooo = ["-o", "tcp.reassemble_out_of_order:TRUE"]
+            saved = PREFS
+            try:
+                PREFS = saved + ooo
+                view_r = plugin_view(plugin, abi, cap, exp)[:2]
+                PREFS = saved + ooo + PIECES
+                view_p = plugin_view(plugin, abi, cap, exp)[:2]
+            finally:
+                PREFS = saved
+            if view_r != view_p:
+                fails.append("%s: with tcp.reassemble_out_of_order, requests or expert ids differ without "
+                             "stream reassembly: %s / %s" % (name, sorted(view_r[1]), sorted(view_p[1])))
         npieces += len(pieces)
         nfewer += len(reasm_r) > len(reasm_p)
         if len(reasm_p) > len(reasm_r):
