@@ -16,7 +16,9 @@
 #
 # Writes: main.png (packet list filtered on fastcgi, the selected frame's
 # tree expanded), srt.png (Statistics > Service Response Time > FastCGI,
-# opened with -z fastcgi,srt), objects.png (File > Export Objects > FastCGI).
+# opened with -z fastcgi,srt), objects.png (File > Export Objects > FastCGI),
+# pieces.png (the main window with fastcgi.reassemble_streams off, the first
+# frame that carries a piece of a STDOUT record selected).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 plugin="$top/build/dissector/fastcgi.so"
@@ -29,7 +31,7 @@ while [ $# -gt 0 ]; do
         --capture) capture=$2; shift 2 ;;
         --frame) frame=$2; shift 2 ;;
         --out) out=$2; shift 2 ;;
-        -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
         *) echo "plugin-screenshots.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -127,3 +129,19 @@ xdotool key --clearmodifiers Down Return
 sleep 3
 shot "$out/objects.png"
 stop_ws
+
+# 4. stream records a segment at a time: the first frame with a piece
+pieces=(-o fastcgi.reassemble_streams:FALSE)
+pframe=$("${asuser[@]}" env -i PATH=/usr/bin:/bin HOME="$run/home" tshark -n -r "$run/capture.pcap" "${pieces[@]}" \
+    -Y fastcgi.piece -T fields -e frame.number 2>/dev/null | head -1)
+if [ -n "$pframe" ]; then
+    ws -r "$run/capture.pcap" "${pieces[@]}" -Y fastcgi -g "$pframe"
+    xdotool mousemove 300 560 click 1
+    sleep 1
+    xdotool key --clearmodifiers --delay 400 ctrl+Left End shift+Right
+    sleep 1
+    shot "$out/pieces.png"
+    stop_ws
+else
+    echo "plugin-screenshots.sh: no frame with a piece in $capture: no pieces.png" >&2
+fi
