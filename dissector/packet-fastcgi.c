@@ -4275,6 +4275,49 @@ register_expert_infos(void)
     expert_register_field_array(expert, ei, n);
 }
 
+/* Preferences > Protocols > FastCGI */
+static void
+register_prefs(void)
+{
+    module_t *mod;
+
+    mod = prefs_register_protocol(proto_fastcgi, NULL);
+    prefs_register_bool_preference(mod, "desegment",
+        "Reassemble FastCGI records spanning multiple TCP segments",
+        "Whether records spanning TCP segments are reassembled (needs TCP's "
+        "\"Allow subdissectors to reassemble TCP streams\"). Request tracking needs it.",
+        &pref_desegment);
+    prefs_register_bool_preference(mod, "reassemble_streams",
+        "Reassemble STDIN, STDOUT, STDERR and DATA records spanning TCP segments",
+        "On (the default): each such record is reassembled and shown whole in the frame of its last "
+        "segment. Off: a long stream record is shown a segment at a time (its header and first bytes, "
+        "then the rest piece by piece, each in the frame that carried it), and TCP keeps no reassembled "
+        "copy of it (most of a big capture's bytes: memory). The requests, their latency, the response "
+        "body handed to content dissectors and Export Objects are the same either way; a segment lost "
+        "inside such a record is a gap with the record's framing kept. With TCP's default preferences "
+        "off cannot put segments back in order inside such a record (TCP reorders only inside a record "
+        "it reassembles, or everywhere with its \"Reassemble out-of-order segments\"): bytes that "
+        "arrive out of order there are a gap (capture_gap) and a tcp_reordered note.",
+        &pref_reassemble_streams);
+    prefs_register_bool_preference(mod, "dissect_body",
+        "Hand response bodies to content dissectors",
+        "Keep each response's STDOUT (up to the cap below) and dissect the body "
+        "after the CGI header by its Content-Type",
+        &pref_dissect_body);
+    prefs_register_uint_preference(mod, "body_cap", "Response body cap (bytes)",
+        "Bytes of each response body kept for the content dissectors", 10, &pref_body_cap);
+    prefs_register_bool_preference(mod, "keep_bodies",
+        "Keep bodies for any frame opened later (GUI packet details)",
+        "Keep each request's STDIN, STDERR and response body (up to the cap above) for the whole file once "
+        "the first pass has read them. Off (the default): the first pass collects them only when it reads "
+        "them itself (a printed tree or columns, a filter on a body field or a content protocol, "
+        "--export-objects) and frees them after their frame; a later pass over the frames in order "
+        "(tshark -2, File > Export Objects, re-filtering in the GUI) reads them again from the records. "
+        "A single frame opened out of order in the GUI then shows no response body and no STDIN/STDERR "
+        "bytes: turn this on to have them there, at the cost of the bodies' memory",
+        &pref_keep_bodies);
+}
+
 void
 proto_register_fastcgi(void)
 {
@@ -4356,7 +4399,6 @@ proto_register_fastcgi(void)
         &ett_fastcgi, &ett_fastcgi_record, &ett_fastcgi_header, &ett_fastcgi_body, &ett_fastcgi_flags,
         &ett_fastcgi_param, &ett_fastcgi_response, &ett_fastcgi_request, &ett_fastcgi_anomaly, &ett_fastcgi_whole, &ett_fastcgi_whole_part,
     };
-    module_t *mod;
 
     proto_fastcgi = proto_register_protocol("FastCGI (fcgiscope)", "FastCGI", "fastcgi");
     proto_register_field_array(proto_fastcgi, hf, array_length(hf));
@@ -4365,40 +4407,7 @@ proto_register_fastcgi(void)
 
     fastcgi_handle = register_dissector("fastcgi", dissect_fastcgi, proto_fastcgi);
 
-    mod = prefs_register_protocol(proto_fastcgi, NULL);
-    prefs_register_bool_preference(mod, "desegment",
-        "Reassemble FastCGI records spanning multiple TCP segments",
-        "Whether records spanning TCP segments are reassembled (needs TCP's "
-        "\"Allow subdissectors to reassemble TCP streams\"). Request tracking needs it.",
-        &pref_desegment);
-    prefs_register_bool_preference(mod, "reassemble_streams",
-        "Reassemble STDIN, STDOUT, STDERR and DATA records spanning TCP segments",
-        "On (the default): each such record is reassembled and shown whole in the frame of its last "
-        "segment. Off: a long stream record is shown a segment at a time (its header and first bytes, "
-        "then the rest piece by piece, each in the frame that carried it), and TCP keeps no reassembled "
-        "copy of it (most of a big capture's bytes: memory). The requests, their latency, the response "
-        "body handed to content dissectors and Export Objects are the same either way; a segment lost "
-        "inside such a record is a gap with the record's framing kept. Off cannot put segments back in "
-        "order inside such a record (TCP reorders only inside a record it reassembles): bytes that "
-        "arrive out of order there are a gap (capture_gap) and a tcp_reordered note.",
-        &pref_reassemble_streams);
-    prefs_register_bool_preference(mod, "dissect_body",
-        "Hand response bodies to content dissectors",
-        "Keep each response's STDOUT (up to the cap below) and dissect the body "
-        "after the CGI header by its Content-Type",
-        &pref_dissect_body);
-    prefs_register_uint_preference(mod, "body_cap", "Response body cap (bytes)",
-        "Bytes of each response body kept for the content dissectors", 10, &pref_body_cap);
-    prefs_register_bool_preference(mod, "keep_bodies",
-        "Keep bodies for any frame opened later (GUI packet details)",
-        "Keep each request's STDIN, STDERR and response body (up to the cap above) for the whole file once "
-        "the first pass has read them. Off (the default): the first pass collects them only when it reads "
-        "them itself (a printed tree or columns, a filter on a body field or a content protocol, "
-        "--export-objects) and frees them after their frame; a later pass over the frames in order "
-        "(tshark -2, File > Export Objects, re-filtering in the GUI) reads them again from the records. "
-        "A single frame opened out of order in the GUI then shows no response body and no STDIN/STDERR "
-        "bytes: turn this on to have them there, at the cost of the bodies' memory",
-        &pref_keep_bodies);
+    register_prefs();
 
     fastcgi_tap = register_tap(FASTCGI_TAP_NAME);
     fastcgi_eo_tap = register_export_object(proto_fastcgi, fastcgi_eo_packet, NULL);
