@@ -2683,8 +2683,21 @@ fastcgi_eo_packet(void *tapdata, packet_info *pinfo, epan_dissect_t *edt _U_, co
     return TAP_PACKET_REDRAW;
 }
 
+/* A stream record's length, and what of its content this segment has when
+ * the rest comes in later segments (reassemble_streams off). */
+static void
+info_add_length(wmem_strbuf_t *s, const fsd_header *h, guint32 here)
+{
+    if (here == 0 && h->content_length)
+        wmem_strbuf_append_printf(s, " (%u bytes, only its header here)", h->content_length);
+    else if (here < h->content_length)
+        wmem_strbuf_append_printf(s, " (%u bytes, first %u here)", h->content_length, here);
+    else
+        wmem_strbuf_append_printf(s, " (%u bytes)", h->content_length);
+}
+
 static char *
-info_for_record(packet_info *pinfo, const fsd_header *h, const fastcgi_record *r)
+info_for_record(packet_info *pinfo, const fsd_header *h, const fastcgi_record *r, guint32 here)
 {
     wmem_strbuf_t *s = wmem_strbuf_new(pinfo->pool, fsd_type_name(h->type));
     const fastcgi_request *q = r ? r->req : NULL;
@@ -2735,7 +2748,7 @@ info_for_record(packet_info *pinfo, const fsd_header *h, const fastcgi_record *r
         } else {
             if (r && r->status)
                 wmem_strbuf_append_printf(s, " %d", r->status);
-            wmem_strbuf_append_printf(s, " (%u bytes)", h->content_length);
+            info_add_length(s, h, here);
         }
         break;
     case FSD_STDIN:
@@ -2744,7 +2757,7 @@ info_for_record(packet_info *pinfo, const fsd_header *h, const fastcgi_record *r
         if (eos)
             wmem_strbuf_append(s, " end");
         else
-            wmem_strbuf_append_printf(s, " (%u bytes)", h->content_length);
+            info_add_length(s, h, here);
         break;
     case FSD_GET_VALUES:
     case FSD_GET_VALUES_RESULT:
@@ -3254,6 +3267,7 @@ dissect_fastcgi_record(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void
     proto_item *ti;
     proto_tree *rt;
     char *info;
+    gboolean cut;   /* a stream record whose rest comes in later segments (reassemble_streams off) */
 
     if (caplen < FSD_HEADER_LEN)
         return dissect_header_cut(tvb, pinfo, tree, ctx, len);
@@ -3270,8 +3284,10 @@ dissect_fastcgi_record(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void
 
     /* The record's text for the Info column, the record item and the top
      * item: not built when none of them is shown (a filter-only run) */
+    cut = len < fsd_header_record_len(&h) && len == caplen && is_stream_record(&h) && r && r->tracked;
     if ((pinfo->cinfo && col_get_writable(pinfo->cinfo, COL_INFO)) || label_shown(tree, hf_fastcgi_record)) {
-        info = info_for_record(pinfo, &h, r);
+        info = info_for_record(pinfo, &h, r, cut ? MIN(len - FSD_HEADER_LEN, (guint32)h.content_length)
+                                                 : h.content_length);
         top_summary_add(pinfo, info, FALSE);
         info_add_record(pinfo, info);
         ti = proto_tree_add_string_format(tree, hf_fastcgi_record, tvb, 0, -1, fsd_type_name(h.type), "%s", info);
@@ -3282,7 +3298,7 @@ dissect_fastcgi_record(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void
     if (r && r->retransmission)
         proto_item_set_generated(proto_tree_add_item(rt, hf_fastcgi_retransmission, tvb, 0, 0, ENC_NA));
     add_record_header(rt, tvb, &h);
-    if (len < fsd_header_record_len(&h) && len == caplen && is_stream_record(&h) && r && r->tracked)
+    if (cut)
         proto_item_set_generated(proto_tree_add_uint(rt, hf_fastcgi_rest, tvb, 0, 0,
                                                      fsd_header_record_len(&h) - len));
     if (r && r->have_event)
