@@ -1094,6 +1094,7 @@ def cmd_pieces(plugin, abi, capdir):
     capture_gap, tcp_reordered and the gap flag, nothing else, and with
     TCP's out-of-order reassembly on (which puts them back in order for
     the pieces too) not at all."""
+    global PREFS
     caps = captures(capdir)
     if not caps:
         return ["no capture with an .expect.json under " + capdir]
@@ -1103,7 +1104,6 @@ def cmd_pieces(plugin, abi, capdir):
         name = os.path.relpath(cap, capdir)
         f0 = len(fails)
         try:
-            global PREFS
             saved = PREFS
             reqs_r, ids_r, _ = plugin_view(plugin, abi, cap, exp)
             PREFS = saved + PIECES
