@@ -395,6 +395,16 @@ dir_hunt(fastcgi_direction *ds)
     memset(&ds->cont, 0, sizeof ds->cont);
 }
 
+/* n of the bytes awaited of a stream record (n <= content + padding) went
+ * by: content first, then padding. */
+static void
+cont_take(fastcgi_direction *ds, guint32 n)
+{
+    guint32 c = MIN(n, (guint32)ds->cont.content);
+    ds->cont.content = (guint16)(ds->cont.content - c);
+    ds->cont.padding = (guint8)(ds->cont.padding - (n - c));
+}
+
 /* n bytes from next_seq on were not given to the decoder as bytes (a gap,
  * a snaplen cut). Inside what is awaited of a stream record shown piece by
  * piece, the decoder keeps its framing (fsd_conn_gap: "framing kept") and
@@ -402,14 +412,11 @@ dir_hunt(fastcgi_direction *ds)
 static void
 dir_skip(fastcgi_direction *ds, guint32 n)
 {
-    guint32 c;
     if (ds->hunting || !(ds->cont.content || ds->cont.padding) || n > (guint32)ds->cont.content + ds->cont.padding) {
         dir_hunt(ds);
         return;
     }
-    c = MIN(n, (guint32)ds->cont.content);
-    ds->cont.content = (guint16)(ds->cont.content - c);
-    ds->cont.padding = (guint8)(ds->cont.padding - (n - c));
+    cont_take(ds, n);
     ds->hold = NULL;
 }
 
@@ -2894,6 +2901,15 @@ dissect_header_cut(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, fastcgi_
     return (int)len;
 }
 
+/* First pass, a record or piece fed: its request's stream bytes in its
+ * span can be read again by a later pass (stream_shown). */
+static void
+count_spanned(const fastcgi_record *r)
+{
+    if (r->span_k && r->span_k != FASTCGI_SPAN_BROKEN && r->req)
+        r->req->spanned[r->span_k - 1] += r->span_len;
+}
+
 /* First pass: a stream record cut at its segment's end (get_fastcgi_pdu_len)
  * was fed up to there. Its rest comes piece by piece (feed_piece); the
  * record belongs to its request already (its record event comes with its
@@ -2974,9 +2990,7 @@ feed_record(fastcgi_pdu_ctx *ctx, packet_info *pinfo, fastcgi_frame *f, guint32 
         }
         bind_request(cv, r);
         cut_record_rest(cv, ds, r, rec, len);
-        /* its stream bytes (with those of its start) can be read again */
-        if (r->span_k && r->span_k != FASTCGI_SPAN_BROKEN && r->req)
-            r->req->spanned[r->span_k - 1] += r->span_len;
+        count_spanned(r);   /* (with the bytes of its start) */
     }
     frame_add_record(pinfo, f, rec_seq, r);
     return r;
@@ -3560,7 +3574,7 @@ static fastcgi_record *
 feed_piece(tvbuff_t *tvb, packet_info *pinfo, fastcgi_conv *cv, fsd_dir dir, const struct tcpinfo *tcpinfo)
 {
     fastcgi_direction *ds = &cv->dir[dir];
-    guint32 caplen = tvb_captured_length(tvb), n, c;
+    guint32 caplen = tvb_captured_length(tvb), n;
     fastcgi_record *p;
     /* (TCP reassembles too what it puts back in order, tcp.reassemble_out_of_order:
      * then the bytes at next_seq are the record's rest as well) */
@@ -3585,14 +3599,11 @@ feed_piece(tvbuff_t *tvb, packet_info *pinfo, fastcgi_conv *cv, fsd_dir dir, con
     cv->feed_base = NULL;
     p->tracked = TRUE;
     ds->next_seq += n;
-    c = MIN(n, (guint32)ds->cont.content);
-    ds->cont.content = (guint16)(ds->cont.content - c);
-    ds->cont.padding = (guint8)(ds->cont.padding - (n - c));
+    cont_take(ds, n);
     bind_request(cv, p);   /* the record's event came with its last piece */
     if (!p->req)
         p->req = active_req(cv, ds->cont_id);
-    if (p->span_k && p->span_k != FASTCGI_SPAN_BROKEN && p->req)
-        p->req->spanned[p->span_k - 1] += p->span_len;
+    count_spanned(p);
     cv->show_frame = pinfo->num;
     frame_add_record(pinfo, frame_data_get(pinfo, TRUE), tcpinfo->seq, p);
     return p;
@@ -4016,17 +4027,14 @@ show_reordered(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, guint32 gap_
     proto_item_set_generated(it);
     post_columns(pinfo, NULL);
     col_append_sep_str(pinfo->cinfo, COL_INFO, " ", "[FastCGI: bytes taken as lost arrived out of order]");
-    if (in_piece)   /* (TCP reorders segments only inside a record it reassembles) */
-        expert_add_info_format(pinfo, it, &ei_fastcgi_reordered,
-            "tcp_reordered: this segment brings bytes the decoder was told are missing at frame %u: "
-            "reordered, not lost; with TCP's \"Reassemble out-of-order segments\" preference "
-            "(tcp.reassemble_out_of_order) or this plugin's \"Reassemble STDIN, STDOUT, STDERR and DATA "
-            "records spanning TCP segments\" (fastcgi.reassemble_streams) they are decoded", gap_frame);
-    else
-        expert_add_info_format(pinfo, it, &ei_fastcgi_reordered,
-            "tcp_reordered: this segment brings bytes the decoder was told are missing at frame %u: "
-            "reordered, not lost; with TCP's \"Reassemble out-of-order segments\" preference "
-            "(tcp.reassemble_out_of_order) they are decoded", gap_frame);
+    /* (inside a stream record shown in pieces the plugin's own preference
+     * does it too: TCP reorders segments inside a record it reassembles) */
+    expert_add_info_format(pinfo, it, &ei_fastcgi_reordered,
+        "tcp_reordered: this segment brings bytes the decoder was told are missing at frame %u: "
+        "reordered, not lost; with TCP's \"Reassemble out-of-order segments\" preference "
+        "(tcp.reassemble_out_of_order)%s they are decoded", gap_frame,
+        in_piece ? " or this plugin's \"Reassemble STDIN, STDOUT, STDERR and DATA records spanning TCP "
+                   "segments\" (fastcgi.reassemble_streams)" : "");
 }
 
 static fastcgi_conv *
