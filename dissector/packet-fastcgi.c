@@ -28,6 +28,7 @@
 #include <epan/proto_data.h>
 #include <epan/tap.h>
 #include <epan/exceptions.h>
+#include <epan/ipproto.h>
 #include <epan/export_object.h>
 #include <epan/show_exception.h>
 #include <epan/strutil.h>
@@ -167,7 +168,7 @@ static fastcgi_pref_bool pref_desegment = TRUE;
  * response body is still dissected and exported whole. What off cannot
  * do: put back in order segments TCP hands over out of order (TCP does so
  * only inside a record it reassembles). */
-static fastcgi_pref_bool pref_reassemble_streams = TRUE;
+static fastcgi_pref_bool pref_reassemble_streams = FALSE;
 static fastcgi_pref_bool pref_dissect_body = TRUE;
 static fastcgi_pref_bool pref_keep_bodies = FALSE;
 static guint pref_body_cap = 256 * 1024;
@@ -315,6 +316,12 @@ typedef struct fastcgi_record_ext {
     const char *body_type;
     fastcgi_request *body_req;        /* the request whose response body that is */
     fastcgi_tap_info *tap;   /* the tap record, once built (build_tap) */
+    guint32 held_frame;      /* a held piece: the frame that carried its bytes */
+    guint32 late_off;        /* a late piece: where its bytes are in its frame's data source;
+                                a held one: where in its segment the decoder's bytes began */
+    guint32 late_len;        /* a late or held piece: the bytes of it the decoder took */
+    const guint8 *held_copy; /* a held piece fed in a frame: its segment's bytes (file scope; a
+                                later pass rebuilds its stream bytes there, in stream order) */
 } fastcgi_record_ext;
 
 /* Everything the decoder said while it took one record. One per record
@@ -337,6 +344,13 @@ typedef struct fastcgi_record {
     guint8 piece : 1;           /* a piece: the rest of a STDIN/STDOUT/STDERR/DATA record in a later
                                    segment (reassemble_streams off), in its frame's recs at the
                                    segment's seq */
+    guint8 held : 1;            /* a piece that came after bytes not yet captured (TCP took it as
+                                   the segment after a lost one): its bytes wait in its direction's
+                                   held list and go to the decoder where the missing ones arrive
+                                   (its results are shown there: fastcgi_frame_ext.drained) */
+    guint8 late : 1;            /* a piece of a segment TCP handed to no dissector (taken as out
+                                   of order or retransmitted), fed by the postdissector
+                                   (fastcgi_frame_ext.lates) */
     guint32 feed_idx;        /* cv->nfeeds when it was fed */
     guint32 span_off, span_len, span_pos;
     union {
@@ -383,7 +397,20 @@ typedef struct fastcgi_direction {
         guint8 type;
     } cont;
     guint16 cont_id;
+    /* Segments inside that rest which came after bytes not captured yet
+     * (fastcgi_held, by seq): TCP hands out-of-order segments to no
+     * dissector (its default preferences), so the plugin keeps the later
+     * ones until the missing bytes arrive in a segment TCP withheld (the
+     * postdissector reads it) or something shows they never will. */
+    GArray *held;            /* NULL: none */
+    guint32 held_bytes;
 } fastcgi_direction;
+
+typedef struct fastcgi_held {
+    guint32 seq, len;
+    guint8 *bytes;           /* file scope, freed once fed */
+    struct fastcgi_record *rec;
+} fastcgi_held;
 
 /* Bytes went missing in the direction (a gap, a snaplen cut): records are
  * looked for again; what was awaited of a record is not. */
@@ -477,6 +504,8 @@ typedef struct fastcgi_frame_ext {
     wmem_array_t *skips;     /* fastcgi_frame_record: seq -> this segment's own results (skip in body_len) */
     wmem_array_t *holds;     /* fastcgi_record*: results of record starts fed in this frame */
     wmem_array_t *closes;    /* fastcgi_record*: results of a FIN/RST fed in this frame */
+    wmem_array_t *lates;     /* fastcgi_record*: pieces of this segment TCP withheld (late) */
+    wmem_array_t *drained;   /* fastcgi_record*: held pieces of earlier frames fed here */
     guint32 late_gap_frame;  /* this segment brought bytes declared missing at that frame */
     gboolean late_gap_piece; /* (that gap's in_piece) */
 } fastcgi_frame_ext;
@@ -557,6 +586,9 @@ static GPtrArray *all_convs;
 static GHashTable *late_frames;
 /* Gaps declared to the decoder so far in the file (note_reordered). */
 static guint n_gaps;
+/* The frame whose segment TCP last handed to dissect_fastcgi (first pass):
+ * the postdissector looks at the others' payload (feed_late). */
+static guint32 fed_frame;
 
 /* The postdissector and the TCP fields it asks TCP to fill in on every
  * packet (a field asked for is a real tree item, not a faked one: tcp.seq
@@ -810,6 +842,7 @@ append_ended(fastcgi_record *r, fastcgi_request *q)
 
 static void mirror_times(fastcgi_request *q, const fsd_record_event *ev);
 static fastcgi_request *active_req(fastcgi_conv *cv, guint16 id);
+static void release_held(fastcgi_conv *cv, packet_info *pinfo, fsd_dir d, gboolean give_up);
 
 /* STDIN, STDOUT and STDERR are collected in this dissection (set for each
  * first-pass dissection, see streams_read()), and kept after the frame
@@ -1809,6 +1842,9 @@ finish_conv(fastcgi_conv *cv)
     ts = nstime_ns(&cv->last_ts);
     tag = cv->last_frame;
     cv->cur = NULL;
+    /* Held segments whose missing bytes never came: the gaps now */
+    release_held(cv, NULL, FSD_DIR_CLIENT, TRUE);
+    release_held(cv, NULL, FSD_DIR_SERVER, TRUE);
     /* The first RST and the first FIN went to the decoder at their packets
      * (feed_close; unless they came before the decoder existed: those now).
      * The rest of the connection's end as TCP summed it up. */
@@ -1895,6 +1931,9 @@ fastcgi_cleanup(void)
         if (cv->dec)
             fsd_conn_free(cv->dec);   /* file-scope memory, released with the file */
         cv->dec = NULL;
+        for (j = 0; j < 2; j++)
+            if (cv->dir[j].held)
+                g_array_free(cv->dir[j].held, TRUE);
         for (j = 0; j < cv->reqs->len; j++) {
             fastcgi_request *q = (fastcgi_request *)g_ptr_array_index(cv->reqs, j);
             req_free_streams(q);
@@ -3565,6 +3604,148 @@ feed_record_start(tvbuff_t *tvb, packet_info *pinfo, fastcgi_conv *cv, fsd_dir d
     ds->hold_seq = pseq;
 }
 
+/* ---- segments after bytes not captured yet (reassemble_streams off) ---- */
+
+/* Bytes one direction holds at most before the missing ones are given up. */
+#define FASTCGI_HELD_MAX (256u * 1024u)
+
+/* What is awaited of the direction's stream record: content and padding. */
+static guint32
+cont_total(const fastcgi_direction *ds)
+{
+    return (guint32)ds->cont.content + ds->cont.padding;
+}
+
+/* A piece of direction ds's awaited stream record that starts k bytes
+ * after next_seq (what of the record is left there). */
+static fastcgi_record *
+new_piece(fastcgi_conv *cv, fsd_dir dir, guint32 k)
+{
+    fastcgi_direction *ds = &cv->dir[dir];
+    fastcgi_record *p = wmem_new0(wmem_file_scope(), fastcgi_record);
+    guint32 c = MIN(k, (guint32)ds->cont.content);
+    p->piece = TRUE;
+    p->dir = (guint8)dir;
+    p->left.content = (guint16)(ds->cont.content - c);
+    p->left.padding = (guint8)(ds->cont.padding - (k - c));
+    p->left.type = ds->cont.type;
+    return p;
+}
+
+static int
+held_cmp(gconstpointer a, gconstpointer b)
+{
+    gint32 d = (gint32)(((const fastcgi_held *)a)->seq - ((const fastcgi_held *)b)->seq);
+    return d < 0 ? -1 : d > 0;
+}
+
+/* First pass: a segment TCP handed us starts after bytes not seen yet
+ * inside what is awaited of a stream record shown in pieces, and ends
+ * inside it too. TCP took it as the segment after a lost one; with its
+ * default preferences TCP hands a reordered segment to no dissector, so
+ * the missing bytes may yet come in a segment only the postdissector sees
+ * (feed_late). Its bytes are kept, not fed (the decoder gets them in order,
+ * release_held); the held piece at its seq shows them in every pass, its
+ * results go to the frame where they are fed. NULL: not such a segment. */
+static fastcgi_record *
+hold_segment(tvbuff_t *tvb, packet_info *pinfo, fastcgi_conv *cv, fsd_dir dir, const struct tcpinfo *tcpinfo)
+{
+    fastcgi_direction *ds = &cv->dir[dir];
+    guint32 len = tvb_reported_length(tvb), k = tcpinfo->seq - ds->next_seq;
+    fastcgi_held h;
+    fastcgi_record *p;
+
+    if (!cv->dec || pref_reassemble_streams || !ds->started || ds->hunting || tcpinfo->is_reassembled ||
+        (gint32)k <= 0 || k + len > cont_total(ds) || tvb_captured_length(tvb) < len ||
+        ds->held_bytes + len > FASTCGI_HELD_MAX)
+        return NULL;
+    p = new_piece(cv, dir, k);
+    p->held = TRUE;
+    p->req = active_req(cv, ds->cont_id);
+    rec_x(p)->held_frame = pinfo->num;
+    h.seq = tcpinfo->seq;
+    h.len = len;
+    h.bytes = (guint8 *)wmem_memdup(wmem_file_scope(), tvb_get_ptr(tvb, 0, len), len);
+    h.rec = p;
+    if (!ds->held)
+        ds->held = g_array_new(FALSE, FALSE, sizeof(fastcgi_held));
+    g_array_append_val(ds->held, h);
+    g_array_sort(ds->held, held_cmp);
+    ds->held_bytes += len;
+    cv->show_frame = pinfo->num;
+    frame_add_record(pinfo, frame_data_get(pinfo, TRUE), tcpinfo->seq, p);
+    return p;
+}
+
+/* First pass: direction d's held segments go to the decoder, in order, as
+ * far as they follow on from next_seq; with give_up, all of them, the bytes
+ * still missing before each given to the decoder as a gap (capture_gap).
+ * pinfo: the frame where that happens, which shows their results
+ * (fastcgi_frame_ext.drained); NULL: the capture's end (results with the
+ * connection's end). */
+static void
+release_held(fastcgi_conv *cv, packet_info *pinfo, fsd_dir d, gboolean give_up)
+{
+    fastcgi_direction *ds = &cv->dir[d];
+    gint64 now = nstime_ns(pinfo ? &pinfo->abs_ts : &cv->last_ts);
+    guint32 frame = pinfo ? pinfo->num : cv->last_frame;
+    guint i;
+
+    for (i = 0; ds->held && i < ds->held->len; i++) {
+        fastcgi_held *h = &g_array_index(ds->held, fastcgi_held, i);
+        fastcgi_record *r = h->rec;
+        gint32 ahead = (gint32)(h->seq - ds->next_seq);
+        if (ahead > 0 && !give_up)
+            break;
+        cv->cur = pinfo ? r : NULL;
+        cv->cur_base = NULL;
+        if (ahead > 0) {
+            note_gap(ds, ds->next_seq, h->seq, frame);
+            if (cv->dec)
+                fsd_conn_gap(cv->dec, d, (guint64)ahead, now, frame);
+            dir_skip(ds, (guint32)ahead);
+            ds->next_seq = h->seq;
+            ahead = 0;
+        }
+        if ((guint32)-ahead < h->len && cv->dec && !ds->hunting) {
+            guint32 k = (guint32)-ahead, m = MIN(h->len - k, cont_total(ds));
+            if (!pinfo)   /* (shown in no frame: its stream bytes cannot be rebuilt) */
+                r->span_k = FASTCGI_SPAN_BROKEN;
+            r->feed_idx = ++cv->nfeeds;
+            cv->feed_base = h->bytes + k;
+            cv->feed_len = m;
+            cv->feed_off = k;
+            fsd_conn_feed(cv->dec, d, cv->feed_base, m, now, frame);
+            cv->feed_base = NULL;
+            ds->next_seq += m;
+            cont_take(ds, m);
+            r->tracked = TRUE;
+            rec_x(r)->late_len = m;
+            r->x->late_off = k;
+            bind_request(cv, r);
+            if (!r->req)
+                r->req = active_req(cv, ds->cont_id);
+            if (pinfo)
+                count_spanned(r);
+        }
+        cv->cur = NULL;
+        ds->held_bytes -= h->len;
+        if (pinfo) {
+            frame_append(&frame_x(pinfo)->drained, sizeof r, &r);
+            cv->show_frame = pinfo->num;
+            rec_x(r)->held_copy = h->bytes;
+        } else {
+            wmem_free(wmem_file_scope(), h->bytes);
+        }
+    }
+    if (ds->held && i)
+        g_array_remove_range(ds->held, 0, i);
+    if (ds->held && !ds->held->len) {
+        g_array_free(ds->held, TRUE);
+        ds->held = NULL;
+    }
+}
+
 /* First pass: the segment carries the rest of a stream record cut at an
  * earlier segment's end (reassemble_streams off), up to all of it. The
  * decoder takes those bytes; the piece keeps what it said (the record
@@ -3582,12 +3763,7 @@ feed_piece(tvbuff_t *tvb, packet_info *pinfo, fastcgi_conv *cv, fsd_dir dir, con
         !(ds->cont.content || ds->cont.padding) || caplen < tvb_reported_length(tvb))
         return NULL;
     n = MIN((guint32)ds->cont.content + ds->cont.padding, caplen);
-    p = wmem_new0(wmem_file_scope(), fastcgi_record);
-    p->piece = TRUE;
-    p->dir = (guint8)dir;
-    p->left.content = ds->cont.content;
-    p->left.padding = ds->cont.padding;
-    p->left.type = ds->cont.type;
+    p = new_piece(cv, dir, 0);
     p->feed_idx = ++cv->nfeeds;
     cv->cur = p;
     cv->cur_base = NULL;
@@ -3636,19 +3812,23 @@ show_piece(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, fastcgi_record *
     guint32 c = MIN(n, (guint32)p->left.content);
     guint32 more = (guint32)p->left.content + p->left.padding - n;
     const char *tname = fsd_type_name(p->left.type);
+    const char *how = p->held ? ", held: the bytes before it were not seen yet (decoded where they are)"
+                      : p->late ? ", from a segment TCP took as retransmitted or out of order" : "";
     proto_item *ti;
     proto_tree *rt;
 
     first_call_in_frame(pinfo);
     tree = frame_top_tree(tvb, pinfo, tree, -1);
-    if (rebuild_streams && PINFO_FD_VISITED(pinfo))
+    /* (a held piece's stream bytes are rebuilt where they were fed: show_drained) */
+    if (rebuild_streams && PINFO_FD_VISITED(pinfo) && !p->held)
         rebuild_span(tvb, p);
     if ((pinfo->cinfo && col_get_writable(pinfo->cinfo, COL_INFO)) || label_shown(tree, hf_fastcgi_piece)) {
-        const char *info = wmem_strdup_printf(pinfo->pool, "%s continued (%u bytes)", tname, n);
+        const char *info = wmem_strdup_printf(pinfo->pool, "%s continued (%u bytes%s)", tname, n,
+                                              p->held ? ", held" : "");
         top_summary_add(pinfo, info, TRUE);
         info_add_record(pinfo, info);
-        ti = proto_tree_add_string_format(tree, hf_fastcgi_piece, tvb, 0, n, tname, "%s continued: %u bytes%s", tname,
-                                          n, more ? "" : ", the record's end");
+        ti = proto_tree_add_string_format(tree, hf_fastcgi_piece, tvb, 0, n, tname, "%s continued: %u bytes%s%s", tname,
+                                          n, more ? "" : ", the record's end", how);
         if (p->req)
             proto_item_append_text(ti, " (request id %u)", p->req->id);
     } else {
@@ -3662,8 +3842,9 @@ show_piece(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, fastcgi_record *
     if (more)
         proto_item_set_generated(proto_tree_add_uint(rt, hf_fastcgi_rest, tvb, 0, 0, more));
     /* Most pieces are bytes only: the request's summary is with the
-     * record's start (and its TTFB with the end of its first response record) */
-    if (p->x || p->first_response)
+     * record's start (and its TTFB with the end of its first response record).
+     * A held piece's results are where its bytes were fed (show_drained). */
+    if (!p->held && (p->x || p->first_response))
         add_record_results(rt, tvb, pinfo, -2, p);
     return n;
 }
@@ -3877,7 +4058,16 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
     if (tcpinfo) {
         fastcgi_record *sr;   /* this segment's own results (gap, resync) */
         if (!PINFO_FD_VISITED(pinfo)) {
+            fastcgi_record *hp;
             tcp_seq_base(cv, ctx.dir, tree, tcpinfo);
+            fed_frame = pinfo->num;
+            hp = hold_segment(tvb, pinfo, cv, ctx.dir, tcpinfo);
+            if (hp) {
+                show_piece(tvb, pinfo, tree, hp);
+                return (int)len;
+            }
+            if (cv->dir[ctx.dir].held)   /* a segment that cannot wait with them */
+                release_held(cv, pinfo, ctx.dir, TRUE);
             sr = feed_segment_start(tvb, pinfo, cv, ctx.dir, tcpinfo);
         } else {
             fastcgi_frame *f = frame_data_get(pinfo, FALSE);
@@ -3891,6 +4081,8 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
         if (!skip) {   /* the rest of a stream record, when this segment carries one */
             fastcgi_record *p = PINFO_FD_VISITED(pinfo) ? piece_at(pinfo, tcpinfo->seq)
                                                         : feed_piece(tvb, pinfo, cv, ctx.dir, tcpinfo);
+            if (p && !PINFO_FD_VISITED(pinfo) && cv->dir[ctx.dir].held)
+                release_held(cv, pinfo, ctx.dir, FALSE);
             if (p)
                 skip = show_piece(tvb, pinfo, tree, p);
         }
@@ -3966,6 +4158,11 @@ feed_packet_close(fastcgi_conv *cv, packet_info *pinfo, proto_tree *tree, fsd_di
      * without them, TCP's completeness bits: the first FIN and RST. */
     if (tcp_flags_of(tree, &is_fin, &is_rst))
         fresh = (guint8)((is_fin ? 0x10 : 0) | (is_rst ? 0x20 : 0));
+    /* Held segments wait no longer than their direction's FIN or a RST */
+    if ((fresh & 0x20) && cv->dir[1 - d].held)
+        release_held(cv, pinfo, (fsd_dir)(1 - d), TRUE);
+    if ((fresh & 0x30) && cv->dir[d].held)
+        release_held(cv, pinfo, d, TRUE);
     if (cv->dec && !cv->closed[d] &&
         (((fresh & 0x20) && !cv->rst_seen) || (!cv->fin_seen[d] && (fresh & 0x10)))) {
         cr = wmem_new0(wmem_file_scope(), fastcgi_record);
@@ -4019,6 +4216,167 @@ note_reordered(fastcgi_conv *cv, packet_info *pinfo, proto_tree *tree, fsd_dir d
     }
 }
 
+/* The length of the TCP segment whose header starts at th in t (header
+ * length hlen), from the IPv4 or IPv6 header just before it: the one whose
+ * version, protocol (TCP) and addresses (this packet's) match. FALSE: no
+ * such header (IPv6 extension headers, a tunnel's own framing). */
+static gboolean
+ip_segment_len(tvbuff_t *t, gint th, const packet_info *pinfo, guint32 hlen, guint32 *seglen)
+{
+    if (pinfo->src.type == AT_IPv4 && pinfo->dst.type == AT_IPv4) {
+        guint ihl;
+        for (ihl = 5; ihl <= 15 && th >= (gint)(4 * ihl); ihl++) {
+            gint ip = th - (gint)(4 * ihl);
+            guint32 tot;
+            if (tvb_get_guint8(t, ip) != (0x40 | ihl) || tvb_get_guint8(t, ip + 9) != IP_PROTO_TCP ||
+                tvb_memeql(t, ip + 12, (const guint8 *)pinfo->src.data, 4) != 0 ||
+                tvb_memeql(t, ip + 16, (const guint8 *)pinfo->dst.data, 4) != 0)
+                continue;
+            tot = tvb_get_ntohs(t, ip + 2);
+            if (tot < 4 * ihl + hlen)
+                return FALSE;
+            *seglen = tot - 4 * ihl - hlen;
+            return TRUE;
+        }
+    } else if (pinfo->src.type == AT_IPv6 && pinfo->dst.type == AT_IPv6 && th >= 40) {
+        gint ip = th - 40;
+        guint32 pl;
+        if ((tvb_get_guint8(t, ip) >> 4) != 6 || tvb_get_guint8(t, ip + 6) != IP_PROTO_TCP ||
+            tvb_memeql(t, ip + 8, (const guint8 *)pinfo->src.data, 16) != 0 ||
+            tvb_memeql(t, ip + 24, (const guint8 *)pinfo->dst.data, 16) != 0)
+            return FALSE;
+        pl = tvb_get_ntohs(t, ip + 4);
+        if (pl < hlen)
+            return FALSE;
+        *seglen = pl - hlen;
+        return TRUE;
+    }
+    return FALSE;
+}
+
+/* The payload of this packet's (innermost) TCP segment, all of it
+ * captured: its data source and where it is there. The tcp.flags item the
+ * postdissector asks for locates the TCP header (its data offset: the
+ * header's length); the segment's length is TCP's tcp.len when asked for
+ * too (once a gap was declared), else read from the IP header. */
+typedef struct fastcgi_segment {
+    tvbuff_t *src;
+    guint32 off, len;
+} fastcgi_segment;
+
+static gboolean
+tcp_segment_of(const packet_info *pinfo, proto_tree *tree, fastcgi_segment *seg)
+{
+    const field_info *fi = tcp_finfo_of(tree, hf_tcp_flags);
+    guint32 hlen, seglen = 0;
+    gint th;
+    if (!fi || !fi->ds_tvb || fi->start < 12 || fi->length != 2)
+        return FALSE;
+    th = fi->start - 12;
+    hlen = (guint32)(tvb_get_guint8(fi->ds_tvb, th + 12) >> 4) * 4;
+    if (hlen < 20 || (!tcp_field_of(tree, hf_tcp_len, &seglen) && !ip_segment_len(fi->ds_tvb, th, pinfo, hlen, &seglen)) ||
+        !seglen || !tvb_bytes_exist(fi->ds_tvb, th + (gint)hlen, (gint)seglen))
+        return FALSE;
+    seg->src = fi->ds_tvb;
+    seg->off = (guint32)th + hlen;
+    seg->len = seglen;
+    return TRUE;
+}
+
+/* First pass, the postdissector: a segment with a payload that TCP did not
+ * hand to dissect_fastcgi (with its default preferences TCP hands a segment
+ * it takes as retransmitted or out of order to no dissector)? Only with
+ * reassemble_streams off: else TCP reassembles the records it lies in. */
+static gboolean
+late_segment(packet_info *pinfo, proto_tree *tree, const GPtrArray *flags, fastcgi_segment *seg)
+{
+    return !pref_reassemble_streams && pinfo->num != fed_frame && flags && flags->len &&
+           tcp_segment_of(pinfo, tree, seg);
+}
+
+/* First pass: such a segment carries bytes at next_seq of direction d
+ * inside what is awaited of a stream record shown in pieces (a reordered
+ * segment, a retransmission that brings more than the first one did):
+ * the decoder takes them, then the held segments they lead on to. The
+ * late piece is shown by the postdissector in every pass. */
+static void
+feed_late(fastcgi_conv *cv, packet_info *pinfo, proto_tree *tree, fsd_dir d, const fastcgi_segment *seg)
+{
+    fastcgi_direction *ds = &cv->dir[d];
+    guint32 sseq, k, n;
+    fastcgi_record *p;
+    if (!cv->dec || ds->hunting || !cont_total(ds) || !packet_seq(cv, d, tree, &sseq))
+        return;
+    k = ds->next_seq - sseq;
+    if ((gint32)k < 0 || k >= seg->len)
+        return;
+    n = MIN(seg->len - k, cont_total(ds));
+    p = new_piece(cv, d, 0);
+    p->late = TRUE;
+    rec_x(p)->late_off = seg->off + k;
+    p->x->late_len = n;
+    p->feed_idx = ++cv->nfeeds;
+    cv->cur = p;
+    cv->cur_base = NULL;
+    cv->feed_base = tvb_get_ptr(seg->src, (gint)(seg->off + k), (gint)n);
+    cv->feed_len = n;
+    cv->feed_off = 0;
+    fsd_conn_feed(cv->dec, d, cv->feed_base, n, nstime_ns(&pinfo->abs_ts), pinfo->num);
+    cv->cur = NULL;
+    cv->feed_base = NULL;
+    p->tracked = TRUE;
+    ds->next_seq += n;
+    cont_take(ds, n);
+    bind_request(cv, p);
+    if (!p->req)
+        p->req = active_req(cv, ds->cont_id);
+    count_spanned(p);
+    cv->show_frame = pinfo->num;
+    frame_append(&frame_x(pinfo)->lates, sizeof p, &p);
+    if (ds->held)
+        release_held(cv, pinfo, d, FALSE);
+}
+
+/* Every pass: a late piece, its bytes in the frame (the data source the
+ * tcp.flags item is in). */
+static void
+show_late_piece(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, fastcgi_record *p)
+{
+    const field_info *fi = tcp_finfo_of(tree, hf_tcp_flags);
+    tvbuff_t *src = fi && fi->ds_tvb ? fi->ds_tvb : tvb;
+    if (!tvb_bytes_exist(src, (gint)p->x->late_off, (gint)p->x->late_len))
+        return;
+    show_piece(tvb_new_subset_length(src, (gint)p->x->late_off, (gint)p->x->late_len), pinfo, tree, p);
+}
+
+/* Every pass: a held piece of an earlier frame, fed in this one (its
+ * missing bytes came, or were given up): what the decoder said then. */
+static void
+show_drained(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, fastcgi_record *r)
+{
+    const char *tname = fsd_type_name(r->left.type);
+    guint32 n = r->x ? r->x->late_len : 0, from = r->x ? r->x->held_frame : 0;
+    const char *info = wmem_strdup_printf(pinfo->pool, "%s continued (%u bytes of frame %u)", tname, n, from);
+    proto_tree *ft;
+    proto_item *it;
+    if (rebuild_streams && PINFO_FD_VISITED(pinfo) && r->x && r->x->held_copy) {
+        /* (release_held fed the copy from late_off on: the span's offsets are in it) */
+        guint32 hl = r->x->late_off + r->x->late_len;
+        rebuild_span(tvb_new_child_real_data(tvb, r->x->held_copy, hl, hl), r);
+    }
+    post_columns(pinfo, r);
+    ft = frame_top_tree(tvb, pinfo, tree, 0);
+    top_summary_add(pinfo, info, TRUE);
+    info_add_record(pinfo, info);
+    it = proto_tree_add_string_format(ft, hf_fastcgi_piece, tvb, 0, 0, tname,
+                                      "%s continued: %u bytes of frame %u, held there until the bytes before them "
+                                      "came or were given up", tname, n, from);
+    proto_item_set_generated(it);
+    if (r->req)
+        proto_item_append_text(it, " (request id %u)", r->req->id);
+    add_record_results(proto_item_add_subtree(it, ett_fastcgi_record), tvb, pinfo, -2, r);
+}
+
 static void
 show_reordered(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, guint32 gap_frame, gboolean in_piece)
 {
@@ -4052,7 +4410,17 @@ show_packet_results(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const f
 {
     const fastcgi_frame_ext *x = f->x;
     fastcgi_conv *cv;
-    guint i, n = x && x->holds ? wmem_array_get_count(x->holds) : 0;
+    guint i, n = x && x->lates ? wmem_array_get_count(x->lates) : 0;
+    /* (pieces of segments TCP withheld: not seen by dissect_fastcgi, which
+     * sets this for the segments it is given) */
+    if (PINFO_FD_VISITED(pinfo) && x && (x->lates || x->drained))
+        rebuild_streams = pref_dissect_body && !pref_keep_bodies && streams_read(pinfo, tree);
+    for (i = 0; i < n; i++)
+        show_late_piece(tvb, pinfo, tree, *(fastcgi_record **)wmem_array_index(x->lates, i));
+    n = x && x->drained ? wmem_array_get_count(x->drained) : 0;
+    for (i = 0; i < n; i++)
+        show_drained(tvb, pinfo, tree, *(fastcgi_record **)wmem_array_index(x->drained, i));
+    n = x && x->holds ? wmem_array_get_count(x->holds) : 0;
     for (i = 0; i < n; i++) {
         fastcgi_record *h = *(fastcgi_record **)wmem_array_index(x->holds, i);
         if (rec_has_results(h)) {
@@ -4134,10 +4502,17 @@ dissect_fastcgi_post(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *
         return 0;
     if (!PINFO_FD_VISITED(pinfo))
         drop_frame_streams(pinfo->num);
-    if (!PINFO_FD_VISITED(pinfo) && post_may_matter(flags)) {
-        fastcgi_conv *cv = packet_conv(pinfo);
+    if (!PINFO_FD_VISITED(pinfo)) {
+        fastcgi_segment seg = { NULL, 0, 0 };
+        gboolean late = late_segment(pinfo, tree, flags, &seg);
+        fastcgi_conv *cv = late || post_may_matter(flags) ? packet_conv(pinfo) : NULL;
         if (cv && cv->tcpd && cv->server_known && !cv->finished) {
             fsd_dir d = packet_dir(cv, pinfo);
+            if (late) {
+                keep_streams_after_frame = pref_keep_bodies;
+                collect_streams = pref_dissect_body && (keep_streams_after_frame || streams_read(pinfo, tree));
+                feed_late(cv, pinfo, tree, d, &seg);
+            }
             feed_packet_close(cv, pinfo, tree, d);
             note_reordered(cv, pinfo, tree, d);
         }
@@ -4313,15 +4688,15 @@ register_prefs(void)
         &pref_desegment);
     prefs_register_bool_preference(mod, "reassemble_streams",
         "Reassemble STDIN, STDOUT, STDERR and DATA records spanning TCP segments",
-        "On (the default): each such record is reassembled and shown whole in the frame of its last "
-        "segment. Off: a long stream record is shown a segment at a time (its header and first bytes, "
-        "then the rest piece by piece, each in the frame that carried it), and TCP keeps no reassembled "
-        "copy of it (most of a big capture's bytes: memory). The requests, their latency, the response "
-        "body handed to content dissectors and Export Objects are the same either way; a segment lost "
-        "inside such a record is a gap with the record's framing kept. With TCP's default preferences "
-        "off cannot put segments back in order inside such a record (TCP reorders only inside a record "
-        "it reassembles, or everywhere with its \"Reassemble out-of-order segments\"): bytes that "
-        "arrive out of order there are a gap (capture_gap) and a tcp_reordered note.",
+        "Off (the default): a long stream record is shown a segment at a time (its header and first "
+        "bytes, then the rest piece by piece, each in the frame that carried it), and TCP keeps no "
+        "reassembled copy of it (most of a big capture's bytes: memory). A segment that TCP takes as "
+        "the one after a lost segment waits inside such a record (\"held\") until the missing bytes "
+        "arrive in a segment TCP takes as out of order or retransmitted (the plugin reads those itself, "
+        "TCP hands them to no dissector by default); missing bytes that never come are a gap "
+        "(capture_gap) with the record's framing kept. On: each such record is reassembled by TCP and "
+        "shown whole in the frame of its last segment. The requests, their latency, the response body "
+        "handed to content dissectors and Export Objects are the same either way.",
         &pref_reassemble_streams);
     prefs_register_bool_preference(mod, "dissect_body",
         "Hand response bodies to content dissectors",

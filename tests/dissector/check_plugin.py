@@ -19,13 +19,13 @@ running tshark with a build-tree plugin as an unprivileged user
   check_plugin.py pairs   PLUGIN ABI CAPDIR   a pair whole in its record: lengths, name, value at their bytes
   check_plugin.py phs     PLUGIN ABI CAPDIR   -z io,phs: FastCGI within what TCP carried
   check_plugin.py tcp     PLUGIN ABI CAPDIR   reordered / lost segments with default TCP prefs
-  check_plugin.py pieces  PLUGIN ABI CAPDIR   reassemble_streams off: the same requests, bodies, one piece a segment
+  check_plugin.py pieces  PLUGIN ABI CAPDIR   reassemble_streams off (default) = on: requests, bodies; pieces shown
 
 Exit status: 0 pass, 1 fail, 77 skip (CTest SKIP_RETURN_CODE).
 Environment: FASTCGI_ASAN_RUNTIME (see run-tshark.sh); FASTCGI_ONLY=substring
 limits the captures (debugging); FASTCGI_TSHARK_PREFS="-o NAME:VALUE ..."
 goes before every tshark command's own arguments (a test run again with a
-preference, e.g. dissector.passes_pieces).
+preference, e.g. dissector.passes_reassembled).
 """
 import glob
 import json
@@ -373,8 +373,11 @@ def cmd_diff(plugin, abi, capdir):
         out, _ = tshark(plugin, abi, ["-n", "-r", cap, "-T", "fields", "-E", "occurrence=a",
                                       "-e", "frame.number", "-e", "fcgi.type", "-e", "fcgi.id"] + theirs_args)
         theirs = records_by_frame(out)
-        out, _ = tshark(plugin, abi, ["-n", "-r", cap, "-T", "fields", "-E", "occurrence=a",
-                                      "-e", "frame.number", "-e", "fastcgi.type", "-e", "fastcgi.request_id"] + ours_args)
+        # (the built-in reassembles every record and shows it in its last
+        # segment's frame: the plugin too with reassemble_streams on)
+        out, _ = tshark(plugin, abi, WHOLE + ["-n", "-r", cap, "-T", "fields", "-E", "occurrence=a",
+                                              "-e", "frame.number", "-e", "fastcgi.type", "-e", "fastcgi.request_id"]
+                        + ours_args)
         ours = records_by_frame(out)
         nrec = sum(len(v) for v in ours.values())
         if nrec == 0:
@@ -1062,6 +1065,12 @@ def cmd_objects(plugin, abi, capdir):
 
 
 PIECES = ["-o", "fastcgi.reassemble_streams:FALSE"]
+WHOLE = ["-o", "fastcgi.reassemble_streams:TRUE"]
+# Segments reordered, retransmitted and overlapping inside a stream record:
+# pieces mode holds a segment that follows missing bytes and reads the
+# bytes TCP hands to no dissector itself, so these decode exactly as with
+# TCP's reassembly (no tolerance).
+HELD_EXACT = {"crafted/tcp_out_of_order.pcap", "crafted/tcp_overlap.pcap", "crafted/tcp_retransmission.pcap"}
 
 
 def piece_frames(plugin, abi, cap, exp, prefs):
@@ -1082,46 +1091,52 @@ def piece_frames(plugin, abi, cap, exp, prefs):
 
 
 def cmd_pieces(plugin, abi, capdir):
-    """reassemble_streams off (stream records shown a segment at a time,
-    not reassembled by TCP) against on (the default), every capture: the
-    same requests (time, ttfb, status, links, user status, anomalies) and
-    the same exported bodies; pieces shown, fewer reassembled PDUs. The one
-    documented difference: TCP puts segments back in order only inside a
-    record it reassembles, and hands a segment it takes as out of order or
-    retransmitted to no dissector: bytes of such a segment inside a stream
-    record are a gap (capture_gap; a tcp_reordered note where they arrive
-    after the gap). A capture where TCP flags such segments may differ in
-    capture_gap, tcp_reordered and the gap flag, nothing else, and with
-    TCP's out-of-order reassembly on (which puts them back in order for
-    the pieces too) not at all."""
+    """reassemble_streams off (the default: stream records shown a segment
+    at a time, not reassembled by TCP) against on, every capture: the same
+    requests (time, ttfb, status, links, user status, anomalies) and the
+    same exported bodies; pieces shown, fewer reassembled PDUs. Segments
+    reordered or retransmitted inside a stream record decode the same
+    (HELD_EXACT: held segments, bytes of segments TCP withheld). The one
+    documented difference left: a reordered segment that does not lie
+    inside one stream record's rest cannot be held (the bytes before it are
+    a gap: capture_gap, a tcp_reordered note where they arrive), where TCP's
+    reassembly may have put it back in order. A capture where TCP flags
+    such segments may differ in capture_gap, tcp_reordered and the gap
+    flag, nothing else, and with TCP's out-of-order reassembly on (which
+    puts them back in order for the pieces too) not at all."""
     global PREFS
     caps = captures(capdir)
     if not caps:
         return ["no capture with an .expect.json under " + capdir]
     fails = []
-    npieces = nfewer = 0
+    npieces = nfewer = nexact = 0
     for cap, exp in caps:
         name = os.path.relpath(cap, capdir)
         f0 = len(fails)
         try:
             saved = PREFS
-            reqs_r, ids_r, _ = plugin_view(plugin, abi, cap, exp)
-            PREFS = saved + PIECES
+            PREFS = saved + WHOLE
             try:
+                reqs_r, ids_r, _ = plugin_view(plugin, abi, cap, exp)
+                PREFS = saved + PIECES
                 reqs_p, ids_p, _ = plugin_view(plugin, abi, cap, exp)
             finally:
                 PREFS = saved
             pieces, reasm_p = piece_frames(plugin, abi, cap, exp, PIECES)
-            _, reasm_r = piece_frames(plugin, abi, cap, exp, [])
+            _, reasm_r = piece_frames(plugin, abi, cap, exp, WHOLE)
         except Exception as e:  # noqa: BLE001 - report and go on
             fails.append("%s: %s" % (name, e))
             continue
-        reordered = "tcp_reordered" in ids_p and "tcp_reordered" not in ids_r
-        if not reordered:
-            out, _ = tshark(plugin, abi, ["-n", "-r", cap, "-Y", "tcp.analysis.out_of_order || "
-                                          "tcp.analysis.retransmission || tcp.analysis.spurious_retransmission"],
-                            check=not exp.get("error"))
-            reordered = bool(out.strip())
+        exact = name in HELD_EXACT
+        nexact += exact
+        reordered = False
+        if not exact:
+            reordered = "tcp_reordered" in ids_p and "tcp_reordered" not in ids_r
+            if not reordered:
+                out, _ = tshark(plugin, abi, ["-n", "-r", cap, "-Y", "tcp.analysis.out_of_order || "
+                                              "tcp.analysis.retransmission || tcp.analysis.spurious_retransmission"],
+                                check=not exp.get("error"))
+                reordered = bool(out.strip())
         if len(reqs_r) != len(reqs_p):
             fails.append("%s: %d requests with reassembly, %d without" % (name, len(reqs_r), len(reqs_p)))
         for a, b in zip(reqs_r, reqs_p):
@@ -1142,7 +1157,7 @@ def cmd_pieces(plugin, abi, capdir):
             ooo = ["-o", "tcp.reassemble_out_of_order:TRUE"]
             saved = PREFS
             try:
-                PREFS = saved + ooo
+                PREFS = saved + ooo + WHOLE
                 view_r = plugin_view(plugin, abi, cap, exp)[:2]
                 PREFS = saved + ooo + PIECES
                 view_p = plugin_view(plugin, abi, cap, exp)[:2]
@@ -1151,17 +1166,25 @@ def cmd_pieces(plugin, abi, capdir):
             if view_r != view_p:
                 fails.append("%s: with tcp.reassemble_out_of_order, requests or expert ids differ without "
                              "stream reassembly: %s / %s" % (name, sorted(view_r[1]), sorted(view_p[1])))
+        if exact:
+            for two in ([], ["-2"]):
+                a = export_objects(plugin, abi, cap, two + WHOLE)
+                b = export_objects(plugin, abi, cap, two + PIECES)
+                if not a or a != b:
+                    fails.append("%s %s: exported bodies: %d with reassembly, %d without, equal: %s" %
+                                 (name, " ".join(two) or "one pass", len(a), len(b), a == b))
         npieces += len(pieces)
         nfewer += len(reasm_r) > len(reasm_p)
         if len(reasm_p) > len(reasm_r):
             fails.append("%s: %d reassembled PDUs without stream reassembly, %d with" % (name, len(reasm_p), len(reasm_r)))
         print("%s: %d requests, %d frames with pieces, reassembled PDUs %d -> %d%s: %s" %
-              (name, len(reqs_p), len(pieces), len(reasm_r), len(reasm_p), " (reordered)" if reordered else "",
+              (name, len(reqs_p), len(pieces), len(reasm_r), len(reasm_p),
+               " (exact: held segments)" if exact else " (reordered)" if reordered else "",
                "ok" if len(fails) == f0 else "FAIL"))
     # the bodies (File > Export Objects) of the capture with the most
     for cap in ("real/apache-phpfpm.pcap", "real/nginx-phpfpm.pcap"):
         for two in ([], ["-2"]):
-            a = export_objects(plugin, abi, os.path.join(capdir, cap), two)
+            a = export_objects(plugin, abi, os.path.join(capdir, cap), two + WHOLE)
             b = export_objects(plugin, abi, os.path.join(capdir, cap), two + PIECES)
             if a != b:
                 fails.append("%s %s: exported bodies differ without reassembly: %s" %
@@ -1174,6 +1197,8 @@ def cmd_pieces(plugin, abi, capdir):
         fails.append("no capture showed a piece (fastcgi.piece)")
     if nfewer == 0:
         fails.append("no capture had fewer reassembled PDUs without stream reassembly")
+    if nexact != len(HELD_EXACT):
+        fails.append("only %d of the %d HELD_EXACT captures were found" % (nexact, len(HELD_EXACT)))
     print("all captures: %d frames with pieces; %d captures with fewer reassembled PDUs" % (npieces, nfewer))
     return fails
 
