@@ -506,6 +506,7 @@ typedef struct fastcgi_frame_ext {
     wmem_array_t *closes;    /* fastcgi_record*: results of a FIN/RST fed in this frame */
     wmem_array_t *lates;     /* fastcgi_record*: pieces of this segment TCP withheld (late) */
     wmem_array_t *drained;   /* fastcgi_record*: held pieces of earlier frames fed here */
+    gboolean drained_before; /* ... before this segment's own bytes (given up for them) */
     guint32 late_gap_frame;  /* this segment brought bytes declared missing at that frame */
     gboolean late_gap_piece; /* (that gap's in_piece) */
 } fastcgi_frame_ext;
@@ -4026,6 +4027,8 @@ packet_seq(const fastcgi_conv *cv, fsd_dir d, proto_tree *tree, guint32 *seq)
     return TRUE;
 }
 
+static void show_drained_all(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, gboolean before);
+
 /* A TCP segment (or reassembled bytes) of a FastCGI conversation. Columns
  * and the FastCGI item come only once something is shown: a segment that
  * only starts a record TCP reassembles stays a TCP row (TCP does not call
@@ -4066,8 +4069,10 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
                 show_piece(tvb, pinfo, tree, hp);
                 return (int)len;
             }
-            if (cv->dir[ctx.dir].held)   /* a segment that cannot wait with them */
+            if (cv->dir[ctx.dir].held) {   /* a segment that cannot wait with them */
                 release_held(cv, pinfo, ctx.dir, TRUE);
+                frame_x(pinfo)->drained_before = TRUE;
+            }
             sr = feed_segment_start(tvb, pinfo, cv, ctx.dir, tcpinfo);
         } else {
             fastcgi_frame *f = frame_data_get(pinfo, FALSE);
@@ -4077,6 +4082,7 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
                                       wmem_array_get_count(skips), tcpinfo->seq, &hint) : NULL;
         }
         skip = sr && sr->x ? sr->x->body_len : 0;
+        show_drained_all(tvb, pinfo, tree, TRUE);
         show_segment_start(tvb, pinfo, tree, sr, skip);
         if (!skip) {   /* the rest of a stream record, when this segment carries one */
             fastcgi_record *p = PINFO_FD_VISITED(pinfo) ? piece_at(pinfo, tcpinfo->seq)
@@ -4349,6 +4355,21 @@ show_late_piece(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, fastcgi_rec
     show_piece(tvb_new_subset_length(src, (gint)p->x->late_off, (gint)p->x->late_len), pinfo, tree, p);
 }
 
+static void show_drained(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, fastcgi_record *r);
+
+/* Every pass: the held pieces fed in this frame, where they were fed:
+ * before the segment's own bytes (dissect_fastcgi: before) or after them
+ * (the postdissector). */
+static void
+show_drained_all(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, gboolean before)
+{
+    fastcgi_frame *f = frame_data_get(pinfo, FALSE);
+    const fastcgi_frame_ext *x = f ? f->x : NULL;
+    guint i, n = x && x->drained && x->drained_before == before ? wmem_array_get_count(x->drained) : 0;
+    for (i = 0; i < n; i++)
+        show_drained(tvb, pinfo, tree, *(fastcgi_record **)wmem_array_index(x->drained, i));
+}
+
 /* Every pass: a held piece of an earlier frame, fed in this one (its
  * missing bytes came, or were given up): what the decoder said then. */
 static void
@@ -4417,9 +4438,7 @@ show_packet_results(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const f
         rebuild_streams = pref_dissect_body && !pref_keep_bodies && streams_read(pinfo, tree);
     for (i = 0; i < n; i++)
         show_late_piece(tvb, pinfo, tree, *(fastcgi_record **)wmem_array_index(x->lates, i));
-    n = x && x->drained ? wmem_array_get_count(x->drained) : 0;
-    for (i = 0; i < n; i++)
-        show_drained(tvb, pinfo, tree, *(fastcgi_record **)wmem_array_index(x->drained, i));
+    show_drained_all(tvb, pinfo, tree, FALSE);
     n = x && x->holds ? wmem_array_get_count(x->holds) : 0;
     for (i = 0; i < n; i++) {
         fastcgi_record *h = *(fastcgi_record **)wmem_array_index(x->holds, i);
