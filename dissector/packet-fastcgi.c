@@ -590,6 +590,9 @@ static guint n_gaps;
 /* The frame whose segment TCP last handed to dissect_fastcgi (first pass):
  * the postdissector looks at the others' payload (feed_late). */
 static guint32 fed_frame;
+/* Held pieces fed in a frame so far in the file (show_drained_all looks
+ * for them only then). */
+static guint n_drained;
 
 /* The postdissector and the TCP fields it asks TCP to fill in on every
  * packet (a field asked for is a real tree item, not a faked one: tcp.seq
@@ -1911,6 +1914,8 @@ fastcgi_init(void)
 {
     all_convs = g_ptr_array_new();
     n_gaps = 0;
+    n_drained = 0;
+    fed_frame = 0;
     conv_memo.cv = NULL;
     if (post_wants_len)
         post_want(FALSE);
@@ -3733,6 +3738,7 @@ release_held(fastcgi_conv *cv, packet_info *pinfo, fsd_dir d, gboolean give_up)
         ds->held_bytes -= h->len;
         if (pinfo) {
             frame_append(&frame_x(pinfo)->drained, sizeof r, &r);
+            n_drained++;
             cv->show_frame = pinfo->num;
             rec_x(r)->held_copy = h->bytes;
         } else {
@@ -4271,16 +4277,18 @@ typedef struct fastcgi_segment {
 } fastcgi_segment;
 
 static gboolean
-tcp_segment_of(const packet_info *pinfo, proto_tree *tree, fastcgi_segment *seg)
+tcp_segment_of(const packet_info *pinfo, proto_tree *tree, const field_info *fi, fastcgi_segment *seg)
 {
-    const field_info *fi = tcp_finfo_of(tree, hf_tcp_flags);
     guint32 hlen, seglen = 0;
     gint th;
     if (!fi || !fi->ds_tvb || fi->start < 12 || fi->length != 2)
         return FALSE;
     th = fi->start - 12;
     hlen = (guint32)(tvb_get_guint8(fi->ds_tvb, th + 12) >> 4) * 4;
-    if (hlen < 20 || (!tcp_field_of(tree, hf_tcp_len, &seglen) && !ip_segment_len(fi->ds_tvb, th, pinfo, hlen, &seglen)) ||
+    /* (most such packets are bare ACKs: nothing after the header) */
+    if (hlen < 20 || tvb_captured_length(fi->ds_tvb) <= (guint)th + hlen ||
+        (!(post_wants_len && tcp_field_of(tree, hf_tcp_len, &seglen)) &&
+         !ip_segment_len(fi->ds_tvb, th, pinfo, hlen, &seglen)) ||
         !seglen || !tvb_bytes_exist(fi->ds_tvb, th + (gint)hlen, (gint)seglen))
         return FALSE;
     seg->src = fi->ds_tvb;
@@ -4297,7 +4305,7 @@ static gboolean
 late_segment(packet_info *pinfo, proto_tree *tree, const GPtrArray *flags, fastcgi_segment *seg)
 {
     return !pref_reassemble_streams && pinfo->num != fed_frame && flags && flags->len &&
-           tcp_segment_of(pinfo, tree, seg);
+           tcp_segment_of(pinfo, tree, (const field_info *)g_ptr_array_index(flags, flags->len - 1), seg);
 }
 
 /* First pass: such a segment carries bytes at next_seq of direction d
@@ -4363,7 +4371,7 @@ static void show_drained(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, fa
 static void
 show_drained_all(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, gboolean before)
 {
-    fastcgi_frame *f = frame_data_get(pinfo, FALSE);
+    fastcgi_frame *f = n_drained ? frame_data_get(pinfo, FALSE) : NULL;
     const fastcgi_frame_ext *x = f ? f->x : NULL;
     guint i, n = x && x->drained && x->drained_before == before ? wmem_array_get_count(x->drained) : 0;
     for (i = 0; i < n; i++)
