@@ -16,7 +16,7 @@
 #                       because on 1 GB it takes ~20 s and ~1.7 GB of memory a run)
 #     --plugin SO       the fastcgi Wireshark plugin (default: build/dissector/fastcgi.so
 #                       if built): adds `tshark -Y fastcgi -q` with it (also with
-#                       -o fastcgi.reassemble_streams:FALSE) and the built-in
+#                       -o fastcgi.reassemble_streams:TRUE) and the built-in
 #                       `tshark -d tcp.port==9000,fcgi -Y fcgi -q` side by side, all
 #                       as nobody when run as root (tshark ignores personal plugins for root)
 #     --quick           CI-like: --sizes 10M --reps 1, no nanosecond variant
@@ -213,8 +213,8 @@ for i in $(seq 1 "$reps"); do
             if [ ${#WS_PLUG[@]} -gt 0 ]; then
                 measure "$label" ws-fcgi "${WS_BUILTIN[@]}" -r "$path" -d tcp.port==9000,fcgi -Y fcgi -q
                 measure "$label" ws-plugin "${WS_PLUG[@]}" -r "$path" -Y fastcgi -q
-                measure "$label" ws-plugin-pieces "${WS_PLUG[@]}" -r "$path" -Y fastcgi -q \
-                    -o fastcgi.reassemble_streams:FALSE
+                measure "$label" ws-plugin-whole "${WS_PLUG[@]}" -r "$path" -Y fastcgi -q \
+                    -o fastcgi.reassemble_streams:TRUE
             fi
         fi
     done

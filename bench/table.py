@@ -9,7 +9,7 @@ import json
 import statistics
 import sys
 
-TOOLS = ["bare", "bare+buf", "json", "text", "tshark", "ws-fcgi", "ws-plugin", "ws-plugin-pieces"]
+TOOLS = ["bare", "bare+buf", "json", "text", "tshark", "ws-fcgi", "ws-plugin", "ws-plugin-whole"]
 NAMES = {
     "bare": "bare pcap_next_ex loop",
     "bare+buf": "bare loop, 64 KiB stdio buffer",
@@ -18,7 +18,7 @@ NAMES = {
     "tshark": "tshark fcgi io,stat",
     "ws-fcgi": "tshark -Y fcgi (built-in)",
     "ws-plugin": "tshark -Y fastcgi (plugin)",
-    "ws-plugin-pieces": "tshark -Y fastcgi, reassemble_streams off",
+    "ws-plugin-whole": "tshark -Y fastcgi, reassemble_streams on",
 }
 
 
@@ -94,7 +94,7 @@ def main():
             if tool in ("json", "text") and best_bare_cpu:
                 xc = "%.2fx" % (cpu / best_bare_cpu)
             ts = ""
-            if tool in ("tshark", "ws-fcgi", "ws-plugin", "ws-plugin-pieces") and fj:
+            if tool in ("tshark", "ws-fcgi", "ws-plugin", "ws-plugin-whole") and fj:
                 ts = "%.1fx" % (w / fj)
             desc = "%.0f MB, %s B segs, %s" % (mb, g["mss"], "ns" if g["precision"] == "nanosecond" else "us")
             rows.append([desc, NAMES[tool], "%.3f" % w, "%.3f" % cpu, "%.0f" % (mb / w),

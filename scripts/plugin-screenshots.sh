@@ -17,7 +17,7 @@
 # Writes: main.png (packet list filtered on fastcgi, the selected frame's
 # tree expanded), srt.png (Statistics > Service Response Time > FastCGI,
 # opened with -z fastcgi,srt), objects.png (File > Export Objects > FastCGI),
-# pieces.png (the main window with fastcgi.reassemble_streams off, the first
+# pieces.png (the main window, stream records a segment at a time: the first
 # frame that carries a piece of a STDOUT record selected).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -131,7 +131,7 @@ shot "$out/objects.png"
 stop_ws
 
 # 4. stream records a segment at a time: the first frame with a piece
-pieces=(-o fastcgi.reassemble_streams:FALSE)
+pieces=()   # (the default: reassemble_streams off)
 pframe=$("${asuser[@]}" env -i PATH=/usr/bin:/bin HOME="$run/home" tshark -n -r "$run/capture.pcap" "${pieces[@]}" \
     -Y fastcgi.piece -T fields -e frame.number 2>/dev/null | head -1)
 if [ -n "$pframe" ]; then
