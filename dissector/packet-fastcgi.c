@@ -4374,6 +4374,8 @@ show_drained_all(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, gboolean b
     fastcgi_frame *f = n_drained ? frame_data_get(pinfo, FALSE) : NULL;
     const fastcgi_frame_ext *x = f ? f->x : NULL;
     guint i, n = x && x->drained && x->drained_before == before ? wmem_array_get_count(x->drained) : 0;
+    if (n && before)   /* (the segment's own records follow: the columns are the plugin's) */
+        first_call_in_frame(pinfo);
     for (i = 0; i < n; i++)
         show_drained(tvb, pinfo, tree, *(fastcgi_record **)wmem_array_index(x->drained, i));
 }
