@@ -870,6 +870,32 @@ def pcap_edit(src, dst, swap=None, drop=()):
         f.write(out)
 
 
+def pcap_ip_variant(src, dst, v6):
+    """Rewrite a classic Ethernet/IPv4 pcap: every IPv4 packet as IPv6
+    (2001:db8:: + the IPv4 address; the same TCP segment), or (v6 False)
+    with a 4-byte IPv4 option (NOPs: header length 24). Checksums are not
+    fixed (Wireshark does not check them by default)."""
+    import struct
+    d, e, pk = pcap_read(src)
+    out = bytearray(d[:24])
+    for p in pk:
+        b = p[4]
+        if len(b) >= 34 and b[12:14] == b"\x08\x00":
+            ihl = (b[14] & 0x0F) * 4
+            ip, rest = b[14:14 + ihl], b[14 + ihl:]
+            tot = struct.unpack(">H", ip[2:4])[0]
+            if v6:
+                pre = b"\x20\x01\x0d\xb8" + b"\0" * 8
+                hdr = struct.pack(">IHBB", 6 << 28, tot - ihl, ip[9], 64) + pre + ip[12:16] + pre + ip[16:20]
+                b = b[:12] + b"\x86\xdd" + hdr + rest
+            else:
+                hdr = bytes([0x46]) + ip[1:2] + struct.pack(">H", tot + 4) + ip[4:20] + b"\x01\x01\x01\x00"
+                b = b[:14] + hdr + rest
+        out += struct.pack(e + "IIII", p[0], p[1], len(b), len(b)) + b
+    with open(dst, "wb") as f:
+        f.write(out)
+
+
 def pcap_reuse(src, dst, dt=1000, dseq=0x10000000):
     """Append to a classic pcap (Ethernet, IPv4) a copy of the packets of
     its last TCP connection, dt seconds later, every TCP sequence and
@@ -1181,6 +1207,33 @@ def cmd_pieces(plugin, abi, capdir):
               (name, len(reqs_p), len(pieces), len(reasm_r), len(reasm_p),
                " (exact: held segments)" if exact else " (reordered)" if reordered else "",
                "ok" if len(fails) == f0 else "FAIL"))
+    # held segments over IPv6 and over IPv4 with an option: the
+    # postdissector reads a withheld segment's length from either header
+    import tempfile
+    import shutil
+    tmp = tempfile.mkdtemp(prefix="fastcgi-pieces.")
+    os.chmod(tmp, 0o755)
+    exp = dict(caps).get(os.path.join(capdir, "crafted", "tcp_out_of_order.pcap"))
+    for v6 in ((True, False) if exp is not None else ()):
+        cap = os.path.join(tmp, "tcp_out_of_order-%s.pcap" % ("ipv6" if v6 else "ipopt"))
+        pcap_ip_variant(os.path.join(capdir, "crafted", "tcp_out_of_order.pcap"), cap, v6)
+        os.chmod(cap, 0o644)
+        saved = PREFS
+        try:
+            PREFS = saved + WHOLE
+            view_r = plugin_view(plugin, abi, cap, exp)[:2]
+            PREFS = saved + PIECES
+            view_p = plugin_view(plugin, abi, cap, exp)[:2]
+        finally:
+            PREFS = saved
+        held, _ = piece_frames(plugin, abi, cap, exp, PIECES)
+        nheld = sum(1 for v in held.values() if v)
+        if view_r != view_p or "capture_gap" in view_p[1] or not view_p[0]:
+            fails.append("%s: requests or expert ids differ without stream reassembly (%s / %s)" %
+                         (os.path.basename(cap), sorted(view_r[1]), sorted(view_p[1])))
+        print("%s: %d requests, %d frames with pieces, the same as with reassembly: %s" %
+              (os.path.basename(cap), len(view_p[0]), nheld, "yes" if view_r == view_p else "NO"))
+    shutil.rmtree(tmp, ignore_errors=True)
     # the bodies (File > Export Objects) of the capture with the most
     for cap in ("real/apache-phpfpm.pcap", "real/nginx-phpfpm.pcap"):
         for two in ([], ["-2"]):
@@ -1197,7 +1250,7 @@ def cmd_pieces(plugin, abi, capdir):
         fails.append("no capture showed a piece (fastcgi.piece)")
     if nfewer == 0:
         fails.append("no capture had fewer reassembled PDUs without stream reassembly")
-    if nexact != len(HELD_EXACT):
+    if nexact != len(HELD_EXACT) and not os.environ.get("FASTCGI_ONLY"):
         fails.append("only %d of the %d HELD_EXACT captures were found" % (nexact, len(HELD_EXACT)))
     print("all captures: %d frames with pieces; %d captures with fewer reassembled PDUs" % (npieces, nfewer))
     return fails
