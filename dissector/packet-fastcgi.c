@@ -463,6 +463,11 @@ typedef struct fastcgi_conv {
     struct tcp_analysis *tcpd;
     tcp_flow_t *flow[2];     /* TCP's flow of each of our directions */
     GPtrArray *reqs;         /* by seq */
+    /* Its pieces (reassemble_streams off), held ones too, in the order
+     * their frames came (fastcgi_piece_ref): a later pass finds a
+     * segment's piece here (piece_at), not in per-frame storage (most
+     * frames of a big capture carry nothing but a piece). */
+    GArray *pieces;
     GHashTable *active;      /* request id -> fastcgi_request*, mirrors the decoder's table */
     guint64 nbegins;
     guint32 last_frame;      /* last frame with bytes of this conversation */
@@ -492,6 +497,12 @@ typedef struct fastcgi_conv {
     gboolean closing;
     gboolean closed[2];      /* that direction's FIN/RST was fed to the decoder */
 } fastcgi_conv;
+
+/* A piece of a conversation: the frame and TCP seq of its segment. */
+typedef struct fastcgi_piece_ref {
+    guint32 frame, seq;
+    struct fastcgi_record *rec;
+} fastcgi_piece_ref;
 
 /* Per-frame: the records dissected in it, by TCP sequence number. */
 typedef struct fastcgi_frame_record {
@@ -590,6 +601,9 @@ static guint n_gaps;
 /* The frame whose segment TCP last handed to dissect_fastcgi (first pass):
  * the postdissector looks at the others' payload (feed_late). */
 static guint32 fed_frame;
+/* The last frame the first pass made storage for (frame_data_get): the
+ * only frames a first-pass postdissector finds any for are these. */
+static guint32 frame_made;
 /* Held pieces fed in a frame so far in the file (show_drained_all looks
  * for them only then). */
 static guint n_drained;
@@ -1544,48 +1558,72 @@ get_conv(packet_info *pinfo, gboolean create)
     return cv;
 }
 
-/* First pass: the conversation segment_conv found last and its endpoints,
- * so that the next segment of the same connection (most of them) costs no
- * conversation lookup (~1,100 instructions). TCP starts a new conversation
- * for the same addresses and ports only at a SYN (a port reused, RFC 9293
- * 3.10.7.3), and the postdissector forgets the memo at every packet it
- * cannot tell carries no SYN (conv_memo_check). Later passes look up:
- * their frames come in any order. */
-static struct {
+/* First pass: the conversations segment_conv found, with their endpoints,
+ * in a small table by port pair, so that the next segment of a connection
+ * (most of them) costs no conversation lookup (~1,100 instructions; one
+ * remembered conversation missed a quarter of the segments of a capture of
+ * many concurrent connections). TCP starts a new conversation for the same
+ * addresses and ports only at a SYN (a port reused, RFC 9293 3.10.7.3):
+ * the postdissector forgets the entry of every SYN's port pair, and all of
+ * them at a TCP packet whose flags it cannot see (conv_memo_check). Later
+ * passes look up: their frames come in any order. */
+#define FASTCGI_CONV_MEMO 256
+typedef struct fastcgi_conv_memo {
     fastcgi_conv *cv;
     guint32 port[2];
     address addr[2];
     guint8 data[2][16];
-} conv_memo;
+} fastcgi_conv_memo;
+static fastcgi_conv_memo conv_memo[FASTCGI_CONV_MEMO];
 
-static gboolean
+static fastcgi_conv_memo *
+conv_memo_slot(const packet_info *pinfo)
+{
+    guint32 x = pinfo->srcport ^ pinfo->destport;   /* (the same both ways) */
+    return &conv_memo[(x ^ (x >> 8)) & (FASTCGI_CONV_MEMO - 1)];
+}
+
+static void
+conv_memo_clear(void)
+{
+    guint i;
+    for (i = 0; i < FASTCGI_CONV_MEMO; i++)
+        conv_memo[i].cv = NULL;
+}
+
+/* The remembered conversation of this packet's addresses and ports, NULL. */
+static fastcgi_conv *
 conv_memo_matches(const packet_info *pinfo)
 {
-    if (!conv_memo.cv)
-        return FALSE;
-    if (pinfo->srcport == conv_memo.port[0] && pinfo->destport == conv_memo.port[1] &&
-        addresses_equal(&pinfo->src, &conv_memo.addr[0]) && addresses_equal(&pinfo->dst, &conv_memo.addr[1]))
-        return TRUE;
-    return pinfo->srcport == conv_memo.port[1] && pinfo->destport == conv_memo.port[0] &&
-           addresses_equal(&pinfo->src, &conv_memo.addr[1]) && addresses_equal(&pinfo->dst, &conv_memo.addr[0]);
+    const fastcgi_conv_memo *m = conv_memo_slot(pinfo);
+    if (!m->cv)
+        return NULL;
+    if (pinfo->srcport == m->port[0] && pinfo->destport == m->port[1] &&
+        addresses_equal(&pinfo->src, &m->addr[0]) && addresses_equal(&pinfo->dst, &m->addr[1]))
+        return m->cv;
+    if (pinfo->srcport == m->port[1] && pinfo->destport == m->port[0] &&
+        addresses_equal(&pinfo->src, &m->addr[1]) && addresses_equal(&pinfo->dst, &m->addr[0]))
+        return m->cv;
+    return NULL;
 }
 
 static void
 conv_memo_set(const packet_info *pinfo, fastcgi_conv *cv)
 {
+    fastcgi_conv_memo *m = conv_memo_slot(pinfo);
     const address *a[2] = { &pinfo->src, &pinfo->dst };
     int i;
-    conv_memo.cv = NULL;
+    m->cv = NULL;
     for (i = 0; i < 2; i++) {
-        if (a[i]->len < 0 || a[i]->len > (int)sizeof conv_memo.data[i] || (a[i]->len && !a[i]->data))
+        if (a[i]->len < 0 || a[i]->len > (int)sizeof m->data[i] || (a[i]->len && !a[i]->data))
             return;
         if (a[i]->len)
-            memcpy(conv_memo.data[i], a[i]->data, (size_t)a[i]->len);
-        set_address(&conv_memo.addr[i], a[i]->type, a[i]->len, a[i]->len ? conv_memo.data[i] : NULL);
+            memcpy(m->data[i], a[i]->data, (size_t)a[i]->len);
+        set_address(&m->addr[i], a[i]->type, a[i]->len, a[i]->len ? m->data[i] : NULL);
     }
-    conv_memo.port[0] = pinfo->srcport;
-    conv_memo.port[1] = pinfo->destport;
-    conv_memo.cv = cv;
+    m->port[0] = pinfo->srcport;
+    m->port[1] = pinfo->destport;
+    m->cv = cv;
 }
 
 static gboolean
@@ -1916,7 +1954,8 @@ fastcgi_init(void)
     n_gaps = 0;
     n_drained = 0;
     fed_frame = 0;
-    conv_memo.cv = NULL;
+    frame_made = 0;
+    conv_memo_clear();
     if (post_wants_len)
         post_want(FALSE);
     streams_referenced = -1;
@@ -1928,7 +1967,7 @@ static void
 fastcgi_cleanup(void)
 {
     guint i;
-    conv_memo.cv = NULL;
+    conv_memo_clear();
     if (!all_convs)
         return;
     for (i = 0; i < all_convs->len; i++) {
@@ -1940,6 +1979,8 @@ fastcgi_cleanup(void)
         for (j = 0; j < 2; j++)
             if (cv->dir[j].held)
                 g_array_free(cv->dir[j].held, TRUE);
+        if (cv->pieces)
+            g_array_free(cv->pieces, TRUE);
         for (j = 0; j < cv->reqs->len; j++) {
             fastcgi_request *q = (fastcgi_request *)g_ptr_array_index(cv->reqs, j);
             req_free_streams(q);
@@ -1969,6 +2010,7 @@ frame_data_get(packet_info *pinfo, gboolean create)
     if (!f && create) {
         f = (fastcgi_frame *)wmem_alloc0(wmem_file_scope(), sizeof(fastcgi_frame) + sizeof(fastcgi_frame_record));
         p_add_proto_data(wmem_file_scope(), pinfo, proto_fastcgi, KEY_FRAME, f);
+        frame_made = pinfo->num;
     }
     return f;
 }
@@ -3127,10 +3169,9 @@ info_add_record(packet_info *pinfo, const char *info)
 static void
 add_record_header(proto_tree *rt, tvbuff_t *tvb, const fsd_header *h)
 {
-    proto_item *hi = proto_tree_add_item(rt, proto_fastcgi, tvb, 0, FSD_HEADER_LEN, ENC_NA);
-    proto_tree *ht;
-    proto_item_set_text(hi, "Header");
-    ht = proto_item_add_subtree(hi, ett_fastcgi_header);
+    /* (a text item: one of proto_fastcgi, as these subtrees were, is a real
+     * item whenever a filter names fastcgi, ~1,100 instructions each) */
+    proto_tree *ht = proto_tree_add_subtree(rt, tvb, 0, FSD_HEADER_LEN, ett_fastcgi_header, NULL, "Header");
     proto_tree_add_uint(ht, hf_fastcgi_version, tvb, 0, 1, h->version);
     proto_tree_add_uint(ht, hf_fastcgi_type, tvb, 1, 1, h->type);
     proto_tree_add_uint(ht, hf_fastcgi_request_id, tvb, 2, 2, h->request_id);
@@ -3217,7 +3258,6 @@ add_record_body(proto_tree *rt, tvbuff_t *tvb, packet_info *pinfo, const fsd_hea
     guint32 clen = h->content_length;
     guint32 avail = caplen > FSD_HEADER_LEN ? caplen - FSD_HEADER_LEN : 0;
     const guint8 *body = rec + FSD_HEADER_LEN;
-    proto_item *bi;
     proto_tree *bt;
 
     if (clen > avail)
@@ -3225,9 +3265,8 @@ add_record_body(proto_tree *rt, tvbuff_t *tvb, packet_info *pinfo, const fsd_hea
     if (h->content_length == 0 && h->type >= FSD_PARAMS && h->type <= FSD_DATA)
         proto_item_set_generated(proto_tree_add_boolean(rt, hf_fastcgi_eos, tvb, 0, FSD_HEADER_LEN, TRUE));
     if (clen) {
-        bi = proto_tree_add_item(rt, proto_fastcgi, tvb, FSD_HEADER_LEN, clen, ENC_NA);
-        proto_item_set_text(bi, "Body (%u bytes)", clen);
-        bt = proto_item_add_subtree(bi, ett_fastcgi_body);
+        bt = proto_tree_add_subtree_format(rt, tvb, FSD_HEADER_LEN, clen, ett_fastcgi_body, NULL, "Body (%u bytes)",
+                                           clen);
         switch (h->type) {
         case FSD_BEGIN_REQUEST:
             add_begin_body(bt, tvb, body, clen);
@@ -3622,6 +3661,19 @@ cont_total(const fastcgi_direction *ds)
     return (guint32)ds->cont.content + ds->cont.padding;
 }
 
+/* First pass: a piece (or held piece) of this frame's segment at seq. */
+static void
+conv_add_piece(fastcgi_conv *cv, const packet_info *pinfo, guint32 seq, fastcgi_record *p)
+{
+    fastcgi_piece_ref e;
+    e.frame = pinfo->num;
+    e.seq = seq;
+    e.rec = p;
+    if (!cv->pieces)
+        cv->pieces = g_array_new(FALSE, FALSE, sizeof(fastcgi_piece_ref));
+    g_array_append_val(cv->pieces, e);
+}
+
 /* A piece of direction ds's awaited stream record that starts k bytes
  * after next_seq (what of the record is left there). */
 static fastcgi_record *
@@ -3679,7 +3731,7 @@ hold_segment(tvbuff_t *tvb, packet_info *pinfo, fastcgi_conv *cv, fsd_dir dir, c
     g_array_sort(ds->held, held_cmp);
     ds->held_bytes += len;
     cv->show_frame = pinfo->num;
-    frame_add_record(pinfo, frame_data_get(pinfo, TRUE), tcpinfo->seq, p);
+    conv_add_piece(cv, pinfo, tcpinfo->seq, p);
     return p;
 }
 
@@ -3788,25 +3840,31 @@ feed_piece(tvbuff_t *tvb, packet_info *pinfo, fastcgi_conv *cv, fsd_dir dir, con
         p->req = active_req(cv, ds->cont_id);
     count_spanned(p);
     cv->show_frame = pinfo->num;
-    frame_add_record(pinfo, frame_data_get(pinfo, TRUE), tcpinfo->seq, p);
+    conv_add_piece(cv, pinfo, tcpinfo->seq, p);
     return p;
 }
 
-/* The piece of the segment at seq (a later pass), NULL when there is none. */
+/* The piece of this frame's segment at seq (a later pass), NULL when
+ * there is none: a binary search of the conversation's pieces by frame. */
 static fastcgi_record *
-piece_at(packet_info *pinfo, guint32 seq)
+piece_at(const fastcgi_conv *cv, const packet_info *pinfo, guint32 seq)
 {
-    fastcgi_frame *f = frame_data_get(pinfo, FALSE);
-    guint hint;
-    fastcgi_record *p;
-    if (!f || !f->nrecs)
-        return NULL;
-    hint = f->next_rec;
-    p = frame_lookup(f->recs, f->nrecs, seq, &hint);
-    if (!p || !p->piece)
-        return NULL;
-    f->next_rec = hint;
-    return p;
+    guint lo = 0, hi = cv->pieces ? cv->pieces->len : 0;
+    while (lo < hi) {
+        guint mid = lo + (hi - lo) / 2;
+        if (g_array_index(cv->pieces, fastcgi_piece_ref, mid).frame < pinfo->num)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; cv->pieces && lo < cv->pieces->len; lo++) {
+        const fastcgi_piece_ref *e = &g_array_index(cv->pieces, fastcgi_piece_ref, lo);
+        if (e->frame != pinfo->num)
+            break;
+        if (e->seq == seq)
+            return e->rec;
+    }
+    return NULL;
 }
 
 /* A piece: its bytes of the record's content and padding, what the decoder
@@ -3865,14 +3923,15 @@ segment_conv(tvbuff_t *tvb, packet_info *pinfo, const struct tcpinfo *tcpinfo, f
     guint32 caplen = tvb_captured_length(tvb);
     if (PINFO_FD_VISITED(pinfo)) {
         cv = get_conv(pinfo, TRUE);
-    } else if (tcpinfo && pinfo->ptype == PT_TCP && !(tcpinfo->flags & TH_SYN) && conv_memo_matches(pinfo)) {
-        cv = conv_memo.cv;
+    } else if (tcpinfo && pinfo->ptype == PT_TCP && !(tcpinfo->flags & TH_SYN) &&
+               (cv = conv_memo_matches(pinfo)) != NULL) {
+        /* (remembered) */
     } else {
         cv = get_conv(pinfo, TRUE);
         if (tcpinfo && pinfo->ptype == PT_TCP && !(tcpinfo->flags & TH_SYN))
             conv_memo_set(pinfo, cv);
         else
-            conv_memo.cv = NULL;
+            conv_memo_slot(pinfo)->cv = NULL;
     }
     if (!PINFO_FD_VISITED(pinfo)) {
         if (!cv->server_known)
@@ -4091,7 +4150,7 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
         show_drained_all(tvb, pinfo, tree, TRUE);
         show_segment_start(tvb, pinfo, tree, sr, skip);
         if (!skip) {   /* the rest of a stream record, when this segment carries one */
-            fastcgi_record *p = PINFO_FD_VISITED(pinfo) ? piece_at(pinfo, tcpinfo->seq)
+            fastcgi_record *p = PINFO_FD_VISITED(pinfo) ? piece_at(cv, pinfo, tcpinfo->seq)
                                                         : feed_piece(tvb, pinfo, cv, ctx.dir, tcpinfo);
             if (p && !PINFO_FD_VISITED(pinfo) && cv->dir[ctx.dir].held)
                 release_held(cv, pinfo, ctx.dir, FALSE);
@@ -4485,22 +4544,22 @@ show_packet_results(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const f
  * RST bits of TCP's completeness are only set by such packets, which are
  * always looked at), and no gap was declared in the file yet (note_reordered
  * has nothing to find). */
-/* First pass, every packet, given its tcp.flags items (NULL: not in the
- * tree): forget segment_conv's memo unless every TCP header of the packet
- * is there without SYN. */
+/* First pass, every TCP packet, given its tcp.flags items (NULL: not in
+ * the tree): segment_conv's memo forgets the port pair of a SYN, and
+ * everything when the flags are not there. */
 static void
-conv_memo_check(const GPtrArray *flags)
+conv_memo_check(const packet_info *pinfo, const GPtrArray *flags)
 {
     guint i;
-    if (!conv_memo.cv)
+    if (pinfo->ptype != PT_TCP)
         return;
     if (!flags || flags->len == 0) {
-        conv_memo.cv = NULL;
+        conv_memo_clear();
         return;
     }
     for (i = 0; i < flags->len; i++)
         if (fvalue_get_uinteger(FASTCGI_FI_VALUE((field_info *)g_ptr_array_index(flags, i))) & TH_SYN)
-            conv_memo.cv = NULL;
+            conv_memo_slot(pinfo)->cv = NULL;
 }
 
 static gboolean
@@ -4525,7 +4584,7 @@ dissect_fastcgi_post(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *
     if (!PINFO_FD_VISITED(pinfo)) {
         if (pinfo->ptype == PT_TCP && tree && hf_tcp_flags >= 0)
             flags = proto_get_finfo_ptr_array(tree, hf_tcp_flags);
-        conv_memo_check(flags);
+        conv_memo_check(pinfo, flags);
     }
     if (pinfo->ptype != PT_TCP)
         return 0;
@@ -4546,7 +4605,9 @@ dissect_fastcgi_post(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *
             note_reordered(cv, pinfo, tree, d);
         }
     }
-    f = frame_data_get(pinfo, FALSE);
+    /* (on the first pass only a frame the plugin stored something for
+     * this very frame has results: most TCP packets have none) */
+    f = PINFO_FD_VISITED(pinfo) || frame_made == pinfo->num ? frame_data_get(pinfo, FALSE) : NULL;
     if (f)
         show_packet_results(tvb, pinfo, tree, f);
     return 0;
