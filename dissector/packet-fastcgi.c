@@ -608,28 +608,28 @@ static guint32 frame_made;
  * for them only then). */
 static guint n_drained;
 
-/* The postdissector and the TCP fields it asks TCP to fill in on every
- * packet (a field asked for is a real tree item, not a faked one: tcp.seq
- * and tcp.len cost ~14 M instructions each on the 10 MB bench capture).
- * tcp.flags always (a FIN or RST; its item also locates the TCP header,
- * where a FIN's sequence number is read: tcp_header_seq); tcp.len only
- * once a gap was declared in the file: note_reordered looks for the
- * missing bytes in later packets only. (tcp.flags.fin and tcp.flags.reset
- * instead of tcp.flags: 14 M more.) */
+/* The postdissector and the TCP field it may ask TCP to fill in on every
+ * packet (a field asked for is a real tree item, not a faked one: tcp.seq,
+ * tcp.len and tcp.flags cost ~14 M instructions each on the 10 MB bench
+ * capture, the item and its per-packet array). The packet's TCP header is
+ * found in its bytes instead (tcp_hdr_find: flags, sequence numbers,
+ * data offset, the segment's length from the IP header). tcp.len only once
+ * a gap was declared in the file, for a segment whose IP header does not
+ * give its length (IPv6 extension headers, IP fragments). */
 static dissector_handle_t post_handle;
-static int hf_tcp_flags = -1, hf_tcp_len = -1;
+static int hf_tcp_len = -1;
 static gboolean post_wants_len;
 
 static void
 post_want(gboolean with_len)
 {
-    GArray *wanted;
-    if (!post_handle || hf_tcp_flags < 0)
+    GArray *wanted = NULL;
+    if (!post_handle)
         return;
-    wanted = g_array_new(FALSE, FALSE, (guint)sizeof(int));
-    g_array_append_val(wanted, hf_tcp_flags);
-    if (with_len && hf_tcp_len >= 0)
+    if (with_len && hf_tcp_len >= 0) {
+        wanted = g_array_new(FALSE, FALSE, (guint)sizeof(int));
         g_array_append_val(wanted, hf_tcp_len);
+    }
     set_postdissector_wanted_hfids(post_handle, wanted);   /* takes it, frees the previous one */
     post_wants_len = with_len;
 }
@@ -4032,31 +4032,132 @@ tcp_relative_seq(void)
     return p && prefs_get_bool_value(p, pref_current);
 }
 
-/* FIN and RST of this packet from the tcp.flags field the postdissector
- * asked for (set_postdissector_wanted_hfids); FALSE when not in the tree. */
+/* ---- the packet's TCP header, found in its bytes ---------------------- */
+
+/* This packet's (innermost) TCP header: the data source it is in, where,
+ * and the segment's payload length from the IP header in front of it (-1:
+ * not known). */
+typedef struct fastcgi_tcp_hdr {
+    tvbuff_t *src;           /* NULL: not found */
+    gint off;
+    gint32 seglen;
+} fastcgi_tcp_hdr;
+
+/* The TCP header of the packet being dissected, found at the start of the
+ * postdissector (and by tcp_seq_base): what tcp_flags_of, tcp_header_seq
+ * and tcp_segment_of read in that call. */
+static fastcgi_tcp_hdr cur_hdr;
+
+/* Bytes of a data source searched for the TCP header (link, tunnel and IP
+ * headers in front of it). */
+#define FASTCGI_HDR_SCAN 256
+
+/* Is there an IPv4 or IPv6 header with this packet's addresses and
+ * protocol TCP right before offset th of b? Its length field gives the TCP
+ * segment's (header and payload: *tcplen, -1 when it cannot: an IPv4
+ * fragment, a total length of 0 from segmentation offload). IPv6
+ * extension headers are not followed. */
 static gboolean
-tcp_flags_of(proto_tree *tree, gboolean *fin, gboolean *rst)
+ip_in_front(const guint8 *b, gint th, const packet_info *pinfo, gint32 *tcplen)
 {
-    guint32 v;
-    if (!tcp_field_of(tree, hf_tcp_flags, &v))
+    if (pinfo->src.type == AT_IPv4 && pinfo->dst.type == AT_IPv4) {
+        guint ihl;
+        for (ihl = 5; ihl <= 15 && th >= (gint)(4 * ihl); ihl++) {
+            const guint8 *ip = b + th - 4 * ihl;
+            guint32 tot;
+            if (ip[0] != (0x40 | ihl) || ip[9] != IP_PROTO_TCP || memcmp(ip + 12, pinfo->src.data, 4) != 0 ||
+                memcmp(ip + 16, pinfo->dst.data, 4) != 0)
+                continue;
+            tot = (guint32)ip[2] << 8 | ip[3];
+            *tcplen = (ip[6] & 0x3f) || ip[7] || tot < 4 * ihl ? -1 : (gint32)(tot - 4 * ihl);
+            return TRUE;
+        }
+    } else if (pinfo->src.type == AT_IPv6 && pinfo->dst.type == AT_IPv6 && th >= 40) {
+        const guint8 *ip = b + th - 40;
+        if ((ip[0] >> 4) != 6 || ip[6] != IP_PROTO_TCP || memcmp(ip + 8, pinfo->src.data, 16) != 0 ||
+            memcmp(ip + 24, pinfo->dst.data, 16) != 0)
+            return FALSE;
+        *tcplen = (gint32)((guint32)ip[4] << 8 | ip[5]);
+        return TRUE;
+    }
+    return FALSE;
+}
+
+/* Find this packet's TCP header: its two ports (this packet's, RFC 9293:
+ * the header's first four bytes) right after an IP header with its
+ * addresses, in the first bytes of the frame or of another data source of
+ * it (reassembled IP fragments). Not found (FALSE): a header behind IPv6
+ * extension headers, a packet that is not TCP. Asking TCP for a field
+ * instead would make it a real tree item on every packet. */
+static gboolean
+tcp_hdr_find(const packet_info *pinfo, fastcgi_tcp_hdr *h)
+{
+    GSList *l;
+    guint8 pat[4];
+    h->src = NULL;
+    h->off = 0;
+    h->seglen = -1;
+    if (pinfo->ptype != PT_TCP || pinfo->srcport > 0xffff || pinfo->destport > 0xffff)
         return FALSE;
-    *fin = (v & 0x001) != 0;
-    *rst = (v & 0x004) != 0;
+    pat[0] = (guint8)(pinfo->srcport >> 8);
+    pat[1] = (guint8)pinfo->srcport;
+    pat[2] = (guint8)(pinfo->destport >> 8);
+    pat[3] = (guint8)pinfo->destport;
+    for (l = pinfo->data_src; l; l = l->next) {
+        tvbuff_t *t = get_data_source_tvb((struct data_source *)l->data);
+        gint lim = (gint)MIN(tvb_captured_length(t), FASTCGI_HDR_SCAN), p = 20;
+        const guint8 *b;
+        if (lim < 40)
+            continue;
+        b = tvb_get_ptr(t, 0, lim);
+        while (p + 20 <= lim) {
+            const guint8 *q = (const guint8 *)memchr(b + p, pat[0], (size_t)(lim - 20 - p + 1));
+            gint32 tcplen;
+            if (!q)
+                break;
+            p = (gint)(q - b);
+            if (q[1] == pat[1] && q[2] == pat[2] && q[3] == pat[3] && ip_in_front(b, p, pinfo, &tcplen)) {
+                gint32 hlen = (q[12] >> 4) * 4;
+                h->src = t;
+                h->off = p;
+                h->seglen = tcplen >= hlen && hlen >= 20 ? tcplen - hlen : -1;
+                return TRUE;
+            }
+            p++;
+        }
+    }
+    return FALSE;
+}
+
+/* The control bits of a found TCP header (byte 13: TH_FIN, TH_SYN,
+ * TH_RST...), -1 when there is none. */
+static int
+tcp_hdr_flags(const fastcgi_tcp_hdr *h)
+{
+    return h->src ? tvb_get_guint8(h->src, h->off + 13) : -1;
+}
+
+/* FIN and RST of this packet (cur_hdr); FALSE when its header was not found. */
+static gboolean
+tcp_flags_of(gboolean *fin, gboolean *rst)
+{
+    int v = tcp_hdr_flags(&cur_hdr);
+    if (v < 0)
+        return FALSE;
+    *fin = (v & TH_FIN) != 0;
+    *rst = (v & TH_RST) != 0;
     return TRUE;
 }
 
 /* The sequence and acknowledgement numbers of this packet as on the wire,
- * from its TCP header: the tcp.flags item the postdissector asks for
- * covers the header's data offset and flags (bytes 12-13); the sequence
- * number is bytes 4-7, the acknowledgement number 8-11 (RFC 9293). */
+ * from its TCP header (cur_hdr): bytes 4-7 and 8-11 (RFC 9293). */
 static gboolean
-tcp_header_seq(proto_tree *tree, guint32 *seq, guint32 *ack)
+tcp_header_seq(guint32 *seq, guint32 *ack)
 {
-    const field_info *fi = tcp_finfo_of(tree, hf_tcp_flags);
-    if (!fi || !fi->ds_tvb || fi->start < 8 || fi->length != 2 || !tvb_bytes_exist(fi->ds_tvb, fi->start - 8, 8))
+    if (!cur_hdr.src)
         return FALSE;
-    *seq = tvb_get_ntohl(fi->ds_tvb, fi->start - 8);
-    *ack = tvb_get_ntohl(fi->ds_tvb, fi->start - 4);
+    *seq = tvb_get_ntohl(cur_hdr.src, cur_hdr.off + 4);
+    *ack = tvb_get_ntohl(cur_hdr.src, cur_hdr.off + 8);
     return TRUE;
 }
 
@@ -4066,11 +4167,12 @@ tcp_header_seq(proto_tree *tree, guint32 *seq, guint32 *ack)
  * number can be read from its header (packet_seq) instead of asking TCP
  * to fill tcp.seq in on every packet. Once per direction. */
 static void
-tcp_seq_base(fastcgi_conv *cv, fsd_dir d, proto_tree *tree, const struct tcpinfo *tcpinfo)
+tcp_seq_base(fastcgi_conv *cv, fsd_dir d, const packet_info *pinfo, const struct tcpinfo *tcpinfo)
 {
     fastcgi_direction *ds = &cv->dir[d], *peer = &cv->dir[d == FSD_DIR_CLIENT ? FSD_DIR_SERVER : FSD_DIR_CLIENT];
     guint32 seq, ack;
-    if (ds->seq_base_from == 2 || tcpinfo->is_reassembled || !tcp_header_seq(tree, &seq, &ack))
+    if (ds->seq_base_from == 2 || tcpinfo->is_reassembled || !tcp_hdr_find(pinfo, &cur_hdr) ||
+        !tcp_header_seq(&seq, &ack))
         return;
     ds->seq_base = seq - tcpinfo->seq;
     ds->seq_base_from = 2;
@@ -4083,10 +4185,10 @@ tcp_seq_base(fastcgi_conv *cv, fsd_dir d, proto_tree *tree, const struct tcpinfo
 /* This packet's sequence number in TCP's numbering (as tcp.seq shows it),
  * for a packet of direction d (a FIN, a segment after a gap). */
 static gboolean
-packet_seq(const fastcgi_conv *cv, fsd_dir d, proto_tree *tree, guint32 *seq)
+packet_seq(const fastcgi_conv *cv, fsd_dir d, guint32 *seq)
 {
     guint32 raw, ack;
-    if (!cv->dir[d].seq_base_from || !tcp_header_seq(tree, &raw, &ack))
+    if (!cv->dir[d].seq_base_from || !tcp_header_seq(&raw, &ack))
         return FALSE;
     *seq = raw - cv->dir[d].seq_base;
     return TRUE;
@@ -4127,7 +4229,7 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
         fastcgi_record *sr;   /* this segment's own results (gap, resync) */
         if (!PINFO_FD_VISITED(pinfo)) {
             fastcgi_record *hp;
-            tcp_seq_base(cv, ctx.dir, tree, tcpinfo);
+            tcp_seq_base(cv, ctx.dir, pinfo, tcpinfo);
             fed_frame = pinfo->num;
             hp = hold_segment(tvb, pinfo, cv, ctx.dir, tcpinfo);
             if (hp) {
@@ -4187,7 +4289,7 @@ post_columns(packet_info *pinfo, const fastcgi_record *h)
  * bytes before it are missing from the capture (as the analyzer sees it):
  * a gap for the decoder; then the close. */
 static void
-feed_fin(fastcgi_conv *cv, packet_info *pinfo, proto_tree *tree, fsd_dir d, guint8 cc, fastcgi_record *cr)
+feed_fin(fastcgi_conv *cv, packet_info *pinfo, fsd_dir d, guint8 cc, fastcgi_record *cr)
 {
     fastcgi_direction *ds = &cv->dir[d];
     guint32 fseq;
@@ -4196,7 +4298,7 @@ feed_fin(fastcgi_conv *cv, packet_info *pinfo, proto_tree *tree, fsd_dir d, guin
         ds->started = TRUE;
         ds->next_seq = 1;
     }
-    if (cv->dec && ds->started && packet_seq(cv, d, tree, &fseq) &&
+    if (cv->dec && ds->started && packet_seq(cv, d, &fseq) &&
         (gint32)(fseq - ds->next_seq) > 0) {
         cv->cur = cr;
         note_gap(ds, ds->next_seq, fseq, pinfo->num);
@@ -4217,7 +4319,7 @@ feed_fin(fastcgi_conv *cv, packet_info *pinfo, proto_tree *tree, fsd_dir d, guin
  * the application's late answer. What the decoder says then is stored as
  * the frame's close results. */
 static void
-feed_packet_close(fastcgi_conv *cv, packet_info *pinfo, proto_tree *tree, fsd_dir d)
+feed_packet_close(fastcgi_conv *cv, packet_info *pinfo, fsd_dir d)
 {
     guint8 cc = cv->tcpd->conversation_completeness;
     guint8 fresh = (guint8)(cc & ~cv->seen_cc);
@@ -4225,9 +4327,9 @@ feed_packet_close(fastcgi_conv *cv, packet_info *pinfo, proto_tree *tree, fsd_di
     gboolean is_fin, is_rst;
 
     cv->seen_cc = cc;
-    /* This packet's TCP flags (the postdissector asks for tcp.flags);
-     * without them, TCP's completeness bits: the first FIN and RST. */
-    if (tcp_flags_of(tree, &is_fin, &is_rst))
+    /* This packet's TCP flags (from its header: tcp_hdr_find); without
+     * them, TCP's completeness bits: the first FIN and RST. */
+    if (tcp_flags_of(&is_fin, &is_rst))
         fresh = (guint8)((is_fin ? 0x10 : 0) | (is_rst ? 0x20 : 0));
     /* Held segments wait no longer than their direction's FIN or a RST */
     if ((fresh & 0x20) && cv->dir[1 - d].held)
@@ -4248,7 +4350,7 @@ feed_packet_close(fastcgi_conv *cv, packet_info *pinfo, proto_tree *tree, fsd_di
         feed_close(cv, d, FSD_CLOSE_RST, cv->rst_ts, pinfo->num, cr);
     }
     if (!cv->fin_seen[d] && (fresh & 0x10))
-        feed_fin(cv, pinfo, tree, d, cc, cr);
+        feed_fin(cv, pinfo, d, cc, cr);
     if (cr && rec_has_results(cr)) {
         fastcgi_frame_ext *fx = frame_x(pinfo);
         if (!fx->closes)
@@ -4273,7 +4375,13 @@ note_reordered(fastcgi_conv *cv, packet_info *pinfo, proto_tree *tree, fsd_dir d
 {
     fastcgi_direction *ds = &cv->dir[d];
     guint32 sseq, slen, gi, gn = ds->gaps ? wmem_array_get_count(ds->gaps) : 0;
-    if (!gn || !packet_seq(cv, d, tree, &sseq) || !tcp_field_of(tree, hf_tcp_len, &slen) || !slen)
+    if (!gn || !packet_seq(cv, d, &sseq))
+        return;
+    if (cur_hdr.seglen >= 0)
+        slen = (guint32)cur_hdr.seglen;
+    else if (!tcp_field_of(tree, hf_tcp_len, &slen))
+        return;
+    if (!slen)
         return;
     for (gi = 0; gi < gn; gi++) {
         fastcgi_gap *g = (fastcgi_gap *)wmem_array_index(ds->gaps, gi);
@@ -4287,71 +4395,30 @@ note_reordered(fastcgi_conv *cv, packet_info *pinfo, proto_tree *tree, fsd_dir d
     }
 }
 
-/* The length of the TCP segment whose header starts at th in t (header
- * length hlen), from the IPv4 or IPv6 header just before it: the one whose
- * version, protocol (TCP) and addresses (this packet's) match. FALSE: no
- * such header (IPv6 extension headers, a tunnel's own framing). */
-static gboolean
-ip_segment_len(tvbuff_t *t, gint th, const packet_info *pinfo, guint32 hlen, guint32 *seglen)
-{
-    if (pinfo->src.type == AT_IPv4 && pinfo->dst.type == AT_IPv4) {
-        guint ihl;
-        for (ihl = 5; ihl <= 15 && th >= (gint)(4 * ihl); ihl++) {
-            gint ip = th - (gint)(4 * ihl);
-            guint32 tot;
-            if (tvb_get_guint8(t, ip) != (0x40 | ihl) || tvb_get_guint8(t, ip + 9) != IP_PROTO_TCP ||
-                tvb_memeql(t, ip + 12, (const guint8 *)pinfo->src.data, 4) != 0 ||
-                tvb_memeql(t, ip + 16, (const guint8 *)pinfo->dst.data, 4) != 0)
-                continue;
-            tot = tvb_get_ntohs(t, ip + 2);
-            if (tot < 4 * ihl + hlen)
-                return FALSE;
-            *seglen = tot - 4 * ihl - hlen;
-            return TRUE;
-        }
-    } else if (pinfo->src.type == AT_IPv6 && pinfo->dst.type == AT_IPv6 && th >= 40) {
-        gint ip = th - 40;
-        guint32 pl;
-        if ((tvb_get_guint8(t, ip) >> 4) != 6 || tvb_get_guint8(t, ip + 6) != IP_PROTO_TCP ||
-            tvb_memeql(t, ip + 8, (const guint8 *)pinfo->src.data, 16) != 0 ||
-            tvb_memeql(t, ip + 24, (const guint8 *)pinfo->dst.data, 16) != 0)
-            return FALSE;
-        pl = tvb_get_ntohs(t, ip + 4);
-        if (pl < hlen)
-            return FALSE;
-        *seglen = pl - hlen;
-        return TRUE;
-    }
-    return FALSE;
-}
-
-/* The payload of this packet's (innermost) TCP segment, all of it
- * captured: its data source and where it is there. The tcp.flags item the
- * postdissector asks for locates the TCP header (its data offset: the
- * header's length); the segment's length is TCP's tcp.len when asked for
- * too (once a gap was declared), else read from the IP header. */
+/* The payload of this packet's (innermost) TCP segment (cur_hdr), all of
+ * it captured: its data source and where it is there. Its length is what
+ * the IP header says, else TCP's tcp.len when the postdissector asks for
+ * it (once a gap was declared). */
 typedef struct fastcgi_segment {
     tvbuff_t *src;
     guint32 off, len;
 } fastcgi_segment;
 
 static gboolean
-tcp_segment_of(const packet_info *pinfo, proto_tree *tree, const field_info *fi, fastcgi_segment *seg)
+tcp_segment_of(proto_tree *tree, fastcgi_segment *seg)
 {
     guint32 hlen, seglen = 0;
-    gint th;
-    if (!fi || !fi->ds_tvb || fi->start < 12 || fi->length != 2)
+    if (!cur_hdr.src)
         return FALSE;
-    th = fi->start - 12;
-    hlen = (guint32)(tvb_get_guint8(fi->ds_tvb, th + 12) >> 4) * 4;
-    /* (most such packets are bare ACKs: nothing after the header) */
-    if (hlen < 20 || tvb_captured_length(fi->ds_tvb) <= (guint)th + hlen ||
-        (!(post_wants_len && tcp_field_of(tree, hf_tcp_len, &seglen)) &&
-         !ip_segment_len(fi->ds_tvb, th, pinfo, hlen, &seglen)) ||
-        !seglen || !tvb_bytes_exist(fi->ds_tvb, th + (gint)hlen, (gint)seglen))
+    hlen = (guint32)(tvb_get_guint8(cur_hdr.src, cur_hdr.off + 12) >> 4) * 4;
+    if (cur_hdr.seglen >= 0)
+        seglen = (guint32)cur_hdr.seglen;
+    else if (!(post_wants_len && tcp_field_of(tree, hf_tcp_len, &seglen)))
         return FALSE;
-    seg->src = fi->ds_tvb;
-    seg->off = (guint32)th + hlen;
+    if (hlen < 20 || !seglen || !tvb_bytes_exist(cur_hdr.src, cur_hdr.off + (gint)hlen, (gint)seglen))
+        return FALSE;
+    seg->src = cur_hdr.src;
+    seg->off = (guint32)cur_hdr.off + hlen;
     seg->len = seglen;
     return TRUE;
 }
@@ -4361,10 +4428,9 @@ tcp_segment_of(const packet_info *pinfo, proto_tree *tree, const field_info *fi,
  * it takes as retransmitted or out of order to no dissector)? Only with
  * reassemble_streams off: else TCP reassembles the records it lies in. */
 static gboolean
-late_segment(packet_info *pinfo, proto_tree *tree, const GPtrArray *flags, fastcgi_segment *seg)
+late_segment(packet_info *pinfo, proto_tree *tree, fastcgi_segment *seg)
 {
-    return !pref_reassemble_streams && pinfo->num != fed_frame && flags && flags->len &&
-           tcp_segment_of(pinfo, tree, (const field_info *)g_ptr_array_index(flags, flags->len - 1), seg);
+    return !pref_reassemble_streams && pinfo->num != fed_frame && tcp_segment_of(tree, seg);
 }
 
 /* First pass: such a segment carries bytes at next_seq of direction d
@@ -4373,12 +4439,12 @@ late_segment(packet_info *pinfo, proto_tree *tree, const GPtrArray *flags, fastc
  * the decoder takes them, then the held segments they lead on to. The
  * late piece is shown by the postdissector in every pass. */
 static void
-feed_late(fastcgi_conv *cv, packet_info *pinfo, proto_tree *tree, fsd_dir d, const fastcgi_segment *seg)
+feed_late(fastcgi_conv *cv, packet_info *pinfo, fsd_dir d, const fastcgi_segment *seg)
 {
     fastcgi_direction *ds = &cv->dir[d];
     guint32 sseq, k, n;
     fastcgi_record *p;
-    if (!cv->dec || ds->hunting || !cont_total(ds) || !packet_seq(cv, d, tree, &sseq))
+    if (!cv->dec || ds->hunting || !cont_total(ds) || !packet_seq(cv, d, &sseq))
         return;
     k = ds->next_seq - sseq;
     if ((gint32)k < 0 || k >= seg->len)
@@ -4410,13 +4476,13 @@ feed_late(fastcgi_conv *cv, packet_info *pinfo, proto_tree *tree, fsd_dir d, con
         release_held(cv, pinfo, d, FALSE);
 }
 
-/* Every pass: a late piece, its bytes in the frame (the data source the
- * tcp.flags item is in). */
+/* Every pass: a late piece, its bytes in the frame (the data source its
+ * TCP header is in). */
 static void
 show_late_piece(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, fastcgi_record *p)
 {
-    const field_info *fi = tcp_finfo_of(tree, hf_tcp_flags);
-    tvbuff_t *src = fi && fi->ds_tvb ? fi->ds_tvb : tvb;
+    fastcgi_tcp_hdr h;
+    tvbuff_t *src = tcp_hdr_find(pinfo, &h) ? h.src : tvb;
     if (!tvb_bytes_exist(src, (gint)p->x->late_off, (gint)p->x->late_len))
         return;
     show_piece(tvb_new_subset_length(src, (gint)p->x->late_off, (gint)p->x->late_len), pinfo, tree, p);
@@ -4548,27 +4614,23 @@ show_packet_results(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const f
  * the tree): segment_conv's memo forgets the port pair of a SYN, and
  * everything when the flags are not there. */
 static void
-conv_memo_check(const packet_info *pinfo, const GPtrArray *flags)
+conv_memo_check(const packet_info *pinfo)
 {
-    guint i;
+    int v;
     if (pinfo->ptype != PT_TCP)
         return;
-    if (!flags || flags->len == 0) {
+    v = tcp_hdr_flags(&cur_hdr);
+    if (v < 0)
         conv_memo_clear();
-        return;
-    }
-    for (i = 0; i < flags->len; i++)
-        if (fvalue_get_uinteger(FASTCGI_FI_VALUE((field_info *)g_ptr_array_index(flags, i))) & TH_SYN)
-            conv_memo_slot(pinfo)->cv = NULL;
+    else if (v & TH_SYN)
+        conv_memo_slot(pinfo)->cv = NULL;
 }
 
 static gboolean
-post_may_matter(const GPtrArray *flags)
+post_may_matter(void)
 {
-    if (n_gaps || !flags || flags->len == 0)
-        return TRUE;
-    return (fvalue_get_uinteger(FASTCGI_FI_VALUE((field_info *)g_ptr_array_index(flags, flags->len - 1))) &
-            (TH_FIN | TH_RST)) != 0;
+    int v = tcp_hdr_flags(&cur_hdr);
+    return n_gaps || v < 0 || (v & (TH_FIN | TH_RST)) != 0;
 }
 
 /* The postdissector: runs after every dissector of every frame, in every
@@ -4580,28 +4642,25 @@ static int
 dissect_fastcgi_post(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data _U_)
 {
     fastcgi_frame *f;
-    GPtrArray *flags = NULL;   /* this packet's tcp.flags items (first pass) */
-    if (!PINFO_FD_VISITED(pinfo)) {
-        if (pinfo->ptype == PT_TCP && tree && hf_tcp_flags >= 0)
-            flags = proto_get_finfo_ptr_array(tree, hf_tcp_flags);
-        conv_memo_check(pinfo, flags);
-    }
     if (pinfo->ptype != PT_TCP)
         return 0;
-    if (!PINFO_FD_VISITED(pinfo))
-        drop_frame_streams(pinfo->num);
     if (!PINFO_FD_VISITED(pinfo)) {
         fastcgi_segment seg = { NULL, 0, 0 };
-        gboolean late = late_segment(pinfo, tree, flags, &seg);
-        fastcgi_conv *cv = late || post_may_matter(flags) ? packet_conv(pinfo) : NULL;
+        gboolean late;
+        fastcgi_conv *cv;
+        tcp_hdr_find(pinfo, &cur_hdr);   /* (what the functions below read) */
+        conv_memo_check(pinfo);
+        drop_frame_streams(pinfo->num);
+        late = late_segment(pinfo, tree, &seg);
+        cv = late || post_may_matter() ? packet_conv(pinfo) : NULL;
         if (cv && cv->tcpd && cv->server_known && !cv->finished) {
             fsd_dir d = packet_dir(cv, pinfo);
             if (late) {
                 keep_streams_after_frame = pref_keep_bodies;
                 collect_streams = pref_dissect_body && (keep_streams_after_frame || streams_read(pinfo, tree));
-                feed_late(cv, pinfo, tree, d, &seg);
+                feed_late(cv, pinfo, d, &seg);
             }
-            feed_packet_close(cv, pinfo, tree, d);
+            feed_packet_close(cv, pinfo, d);
             note_reordered(cv, pinfo, tree, d);
         }
     }
@@ -4914,7 +4973,6 @@ proto_reg_handoff_fastcgi(void)
     /* who sent the FIN or RST that ended a FastCGI connection */
     post_handle = create_dissector_handle(dissect_fastcgi_post, proto_fastcgi);
     register_postdissector(post_handle);
-    hf_tcp_flags = proto_registrar_get_id_byname("tcp.flags");
     hf_tcp_len = proto_registrar_get_id_byname("tcp.len");
     post_want(FALSE);
     media_type_table = find_dissector_table("media_type");
