@@ -4090,8 +4090,33 @@ ip_in_front(const guint8 *b, gint th, const packet_info *pinfo, gint32 *tcplen)
  * extension headers, a packet that is not TCP. Asking TCP for a field
  * instead would make it a real tree item on every packet. */
 static gboolean
+tcp_hdr_match(const guint8 *b, gint p, gint lim, const guint8 *pat, const packet_info *pinfo, gint32 *tcplen)
+{
+    return p >= 20 && p + 20 <= lim && b[p] == pat[0] && b[p + 1] == pat[1] && b[p + 2] == pat[2] &&
+           b[p + 3] == pat[3] && ip_in_front(b, p, pinfo, tcplen);
+}
+
+/* The first offset in b[0, lim) where tcp_hdr_match holds, -1: none. */
+static gint
+tcp_hdr_scan(const guint8 *b, gint lim, const guint8 *pat, const packet_info *pinfo, gint32 *tcplen)
+{
+    gint p = 20;
+    while (p + 20 <= lim) {
+        const guint8 *q = (const guint8 *)memchr(b + p, pat[0], (size_t)(lim - 20 - p + 1));
+        if (!q)
+            return -1;
+        p = (gint)(q - b);
+        if (tcp_hdr_match(b, p, lim, pat, pinfo, tcplen))
+            return p;
+        p++;
+    }
+    return -1;
+}
+
+static gboolean
 tcp_hdr_find(const packet_info *pinfo, fastcgi_tcp_hdr *h)
 {
+    static gint last_off = 34;   /* where the last one was in its frame: most are there too */
     GSList *l;
     guint8 pat[4];
     h->src = NULL;
@@ -4105,26 +4130,23 @@ tcp_hdr_find(const packet_info *pinfo, fastcgi_tcp_hdr *h)
     pat[3] = (guint8)pinfo->destport;
     for (l = pinfo->data_src; l; l = l->next) {
         tvbuff_t *t = get_data_source_tvb((struct data_source *)l->data);
-        gint lim = (gint)MIN(tvb_captured_length(t), FASTCGI_HDR_SCAN), p = 20;
+        gint lim = (gint)MIN(tvb_captured_length(t), FASTCGI_HDR_SCAN), p;
         const guint8 *b;
+        gint32 tcplen, hlen;
         if (lim < 40)
             continue;
         b = tvb_get_ptr(t, 0, lim);
-        while (p + 20 <= lim) {
-            const guint8 *q = (const guint8 *)memchr(b + p, pat[0], (size_t)(lim - 20 - p + 1));
-            gint32 tcplen;
-            if (!q)
-                break;
-            p = (gint)(q - b);
-            if (q[1] == pat[1] && q[2] == pat[2] && q[3] == pat[3] && ip_in_front(b, p, pinfo, &tcplen)) {
-                gint32 hlen = (q[12] >> 4) * 4;
-                h->src = t;
-                h->off = p;
-                h->seglen = tcplen >= hlen && hlen >= 20 ? tcplen - hlen : -1;
-                return TRUE;
-            }
-            p++;
-        }
+        if (l == pinfo->data_src && tcp_hdr_match(b, last_off, lim, pat, pinfo, &tcplen))
+            p = last_off;
+        else if ((p = tcp_hdr_scan(b, lim, pat, pinfo, &tcplen)) < 0)
+            continue;
+        hlen = (b[p + 12] >> 4) * 4;
+        h->src = t;
+        h->off = p;
+        h->seglen = tcplen >= hlen && hlen >= 20 ? tcplen - hlen : -1;
+        if (l == pinfo->data_src)
+            last_off = p;
+        return TRUE;
     }
     return FALSE;
 }
