@@ -3690,6 +3690,32 @@ new_piece(fastcgi_conv *cv, fsd_dir dir, guint32 k)
     return p;
 }
 
+/* First pass: n bytes of piece p of direction d (at off in its segment)
+ * go to the decoder, stamped ts and frame; what it says is p's (results:
+ * FALSE, the connection's end: the decoder's anomalies go with it). They
+ * are taken off what the direction awaits of its stream record. */
+static void
+feed_piece_bytes(fastcgi_conv *cv, fsd_dir d, fastcgi_record *p, const guint8 *b, guint32 n, guint32 off,
+                 gint64 ts, guint32 frame, gboolean results)
+{
+    fastcgi_direction *ds = &cv->dir[d];
+    p->feed_idx = ++cv->nfeeds;
+    cv->cur = results ? p : NULL;
+    cv->cur_base = NULL;
+    cv->feed_base = b;
+    cv->feed_len = n;
+    cv->feed_off = off;
+    fsd_conn_feed(cv->dec, d, b, n, ts, frame);
+    cv->cur = NULL;
+    cv->feed_base = NULL;
+    p->tracked = TRUE;
+    ds->next_seq += n;
+    cont_take(ds, n);
+    bind_request(cv, p);   /* (the record's event comes with its last piece) */
+    if (!p->req)
+        p->req = active_req(cv, ds->cont_id);
+}
+
 static int
 held_cmp(gconstpointer a, gconstpointer b)
 {
@@ -3769,20 +3795,9 @@ release_held(fastcgi_conv *cv, packet_info *pinfo, fsd_dir d, gboolean give_up)
             guint32 k = (guint32)-ahead, m = MIN(h->len - k, cont_total(ds));
             if (!pinfo)   /* (shown in no frame: its stream bytes cannot be rebuilt) */
                 r->span_k = FASTCGI_SPAN_BROKEN;
-            r->feed_idx = ++cv->nfeeds;
-            cv->feed_base = h->bytes + k;
-            cv->feed_len = m;
-            cv->feed_off = k;
-            fsd_conn_feed(cv->dec, d, cv->feed_base, m, now, frame);
-            cv->feed_base = NULL;
-            ds->next_seq += m;
-            cont_take(ds, m);
-            r->tracked = TRUE;
+            feed_piece_bytes(cv, d, r, h->bytes + k, m, k, now, frame, pinfo != NULL);
             rec_x(r)->late_len = m;
             r->x->late_off = k;
-            bind_request(cv, r);
-            if (!r->req)
-                r->req = active_req(cv, ds->cont_id);
             if (pinfo)
                 count_spanned(r);
         }
@@ -3823,21 +3838,7 @@ feed_piece(tvbuff_t *tvb, packet_info *pinfo, fastcgi_conv *cv, fsd_dir dir, con
         return NULL;
     n = MIN((guint32)ds->cont.content + ds->cont.padding, caplen);
     p = new_piece(cv, dir, 0);
-    p->feed_idx = ++cv->nfeeds;
-    cv->cur = p;
-    cv->cur_base = NULL;
-    cv->feed_base = tvb_get_ptr(tvb, 0, n);
-    cv->feed_len = n;
-    cv->feed_off = 0;
-    fsd_conn_feed(cv->dec, dir, cv->feed_base, n, nstime_ns(&pinfo->abs_ts), pinfo->num);
-    cv->cur = NULL;
-    cv->feed_base = NULL;
-    p->tracked = TRUE;
-    ds->next_seq += n;
-    cont_take(ds, n);
-    bind_request(cv, p);   /* the record's event came with its last piece */
-    if (!p->req)
-        p->req = active_req(cv, ds->cont_id);
+    feed_piece_bytes(cv, dir, p, tvb_get_ptr(tvb, 0, n), n, 0, nstime_ns(&pinfo->abs_ts), pinfo->num, TRUE);
     count_spanned(p);
     cv->show_frame = pinfo->num;
     conv_add_piece(cv, pinfo, tcpinfo->seq, p);
@@ -4476,21 +4477,8 @@ feed_late(fastcgi_conv *cv, packet_info *pinfo, fsd_dir d, const fastcgi_segment
     p->late = TRUE;
     rec_x(p)->late_off = seg->off + k;
     p->x->late_len = n;
-    p->feed_idx = ++cv->nfeeds;
-    cv->cur = p;
-    cv->cur_base = NULL;
-    cv->feed_base = tvb_get_ptr(seg->src, (gint)(seg->off + k), (gint)n);
-    cv->feed_len = n;
-    cv->feed_off = 0;
-    fsd_conn_feed(cv->dec, d, cv->feed_base, n, nstime_ns(&pinfo->abs_ts), pinfo->num);
-    cv->cur = NULL;
-    cv->feed_base = NULL;
-    p->tracked = TRUE;
-    ds->next_seq += n;
-    cont_take(ds, n);
-    bind_request(cv, p);
-    if (!p->req)
-        p->req = active_req(cv, ds->cont_id);
+    feed_piece_bytes(cv, d, p, tvb_get_ptr(seg->src, (gint)(seg->off + k), (gint)n), n, 0,
+                     nstime_ns(&pinfo->abs_ts), pinfo->num, TRUE);
     count_spanned(p);
     cv->show_frame = pinfo->num;
     frame_append(&frame_x(pinfo)->lates, sizeof p, &p);
