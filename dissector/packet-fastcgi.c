@@ -160,14 +160,13 @@ static dissector_table_t media_type_table;
 
 /* Preferences */
 static fastcgi_pref_bool pref_desegment = TRUE;
-/* On (the default): TCP reassembles every record, as the built-in fcgi
- * does. Off: a STDIN, STDOUT, STDERR or DATA record longer than its
- * segment is not reassembled; each segment shows its part (the record's
- * header and first bytes, then one piece a segment) and TCP keeps no copy
- * of it. The decoder takes the bytes as they arrive either way; the
- * response body is still dissected and exported whole. What off cannot
- * do: put back in order segments TCP hands over out of order (TCP does so
- * only inside a record it reassembles). */
+/* Off (the default): a STDIN, STDOUT, STDERR or DATA record longer than
+ * its segment is not reassembled; each segment shows its part (the
+ * record's header and first bytes, then one piece a segment) and TCP keeps
+ * no copy of it; segments out of order inside it are put back in order by
+ * the plugin (held pieces, late pieces). On: TCP reassembles every record,
+ * as the built-in fcgi does. The decoder takes the bytes as they arrive
+ * either way; the response body is still dissected and exported whole. */
 static fastcgi_pref_bool pref_reassemble_streams = FALSE;
 static fastcgi_pref_bool pref_dissect_body = TRUE;
 static fastcgi_pref_bool pref_keep_bodies = FALSE;
@@ -342,8 +341,8 @@ typedef struct fastcgi_record {
     guint8 first_response : 1;  /* first STDOUT/STDERR record of req */
     guint8 body_cut : 1;        /* only its start: the body_cap preference, a gap */
     guint8 piece : 1;           /* a piece: the rest of a STDIN/STDOUT/STDERR/DATA record in a later
-                                   segment (reassemble_streams off), in its frame's recs at the
-                                   segment's seq */
+                                   segment (reassemble_streams off), in its conversation's pieces
+                                   by frame and seq (piece_at) */
     guint8 held : 1;            /* a piece that came after bytes not yet captured (TCP took it as
                                    the segment after a lost one): its bytes wait in its direction's
                                    held list and go to the decoder where the missing ones arrive
@@ -3824,7 +3823,7 @@ release_held(fastcgi_conv *cv, packet_info *pinfo, fsd_dir d, gboolean give_up)
  * earlier segment's end (reassemble_streams off), up to all of it. The
  * decoder takes those bytes; the piece keeps what it said (the record
  * event with the last piece, a response header, anomalies), stored in
- * the frame's records at the segment's seq. NULL: no such rest. */
+ * the conversation's pieces by frame and seq. NULL: no such rest. */
 static fastcgi_record *
 feed_piece(tvbuff_t *tvb, packet_info *pinfo, fastcgi_conv *cv, fsd_dir dir, const struct tcpinfo *tcpinfo)
 {
@@ -4084,12 +4083,9 @@ ip_in_front(const guint8 *b, gint th, const packet_info *pinfo, gint32 *tcplen)
     return FALSE;
 }
 
-/* Find this packet's TCP header: its two ports (this packet's, RFC 9293:
- * the header's first four bytes) right after an IP header with its
- * addresses, in the first bytes of the frame or of another data source of
- * it (reassembled IP fragments). Not found (FALSE): a header behind IPv6
- * extension headers, a packet that is not TCP. Asking TCP for a field
- * instead would make it a real tree item on every packet. */
+/* Does a TCP header with this packet's ports (pat: RFC 9293, the header's
+ * first four bytes) begin at p of b, right after an IP header with its
+ * addresses (ip_in_front)? */
 static gboolean
 tcp_hdr_match(const guint8 *b, gint p, gint lim, const guint8 *pat, const packet_info *pinfo, gint32 *tcplen)
 {
@@ -4114,6 +4110,11 @@ tcp_hdr_scan(const guint8 *b, gint lim, const guint8 *pat, const packet_info *pi
     return -1;
 }
 
+/* Find this packet's TCP header: where the last packet's was, else the
+ * first place tcp_hdr_match holds, in the first bytes of the frame or of
+ * another data source of it (reassembled IP fragments). Not found (FALSE):
+ * a header behind IPv6 extension headers, a packet that is not TCP. Asking
+ * TCP for a field instead would make it a real tree item on every packet. */
 static gboolean
 tcp_hdr_find(const packet_info *pinfo, fastcgi_tcp_hdr *h)
 {
