@@ -185,6 +185,32 @@ static const true_false_string tfs_keep_conn = { "Keep the connection open", "Cl
 typedef struct fastcgi_request fastcgi_request;
 typedef struct fastcgi_record fastcgi_record;
 
+/* What of a STDIN/STDOUT/STDERR/DATA record is still to come (shown a
+ * segment at a time: reassemble_streams off). */
+typedef struct fastcgi_rest {
+    guint16 content;         /* content bytes */
+    guint8 padding;          /* padding bytes */
+    guint8 type;             /* the record's type */
+} fastcgi_rest;
+
+/* r after n more of its bytes went by (n <= content + padding): content
+ * first, then padding. */
+static fastcgi_rest
+rest_after(fastcgi_rest r, guint32 n)
+{
+    guint32 c = MIN(n, (guint32)r.content);
+    r.content = (guint16)(r.content - c);
+    r.padding = (guint8)(r.padding - (n - c));
+    return r;
+}
+
+/* Its bytes in all: content and padding. */
+static guint32
+rest_total(fastcgi_rest r)
+{
+    return (guint32)r.content + r.padding;
+}
+
 /* A request's stream as it arrives, up to the body_cap preference: on the
  * first pass its length (always) and its bytes (when collected); on a later
  * pass its bytes again, from the records' spans (rebuild_span). */
@@ -354,11 +380,7 @@ typedef struct fastcgi_record {
     guint32 span_off, span_len, span_pos;
     union {
         int status;          /* a record: req's HTTP status as known when the record was taken */
-        struct {             /* a piece: what of its record is left at the segment's start */
-            guint16 content; /* content bytes */
-            guint8 padding;  /* padding bytes */
-            guint8 type;     /* the record's type */
-        } left;
+        fastcgi_rest left;   /* a piece: what of its record is left at the segment's start */
     };
     union {                  /* (a hold is never bound to a request) */
         fastcgi_request *req;             /* a record: the request it belongs to, if tracked */
@@ -390,11 +412,7 @@ typedef struct fastcgi_direction {
     /* A stream record cut at its segment's end (reassemble_streams off):
      * what of it the next segments carry (cont.content + cont.padding
      * bytes from next_seq), and its request id. */
-    struct {
-        guint16 content;
-        guint8 padding;
-        guint8 type;
-    } cont;
+    fastcgi_rest cont;
     guint16 cont_id;
     /* Segments inside that rest which came after bytes not captured yet
      * (fastcgi_held, by seq): TCP hands out-of-order segments to no
@@ -422,13 +440,18 @@ dir_hunt(fastcgi_direction *ds)
 }
 
 /* n of the bytes awaited of a stream record (n <= content + padding) went
- * by: content first, then padding. */
+ * by. */
 static void
 cont_take(fastcgi_direction *ds, guint32 n)
 {
-    guint32 c = MIN(n, (guint32)ds->cont.content);
-    ds->cont.content = (guint16)(ds->cont.content - c);
-    ds->cont.padding = (guint8)(ds->cont.padding - (n - c));
+    ds->cont = rest_after(ds->cont, n);
+}
+
+/* What is awaited of the direction's stream record: content and padding. */
+static guint32
+cont_total(const fastcgi_direction *ds)
+{
+    return rest_total(ds->cont);
 }
 
 /* n bytes from next_seq on were not given to the decoder as bytes (a gap,
@@ -438,7 +461,7 @@ cont_take(fastcgi_direction *ds, guint32 n)
 static void
 dir_skip(fastcgi_direction *ds, guint32 n)
 {
-    if (ds->hunting || !(ds->cont.content || ds->cont.padding) || n > (guint32)ds->cont.content + ds->cont.padding) {
+    if (ds->hunting || !cont_total(ds) || n > cont_total(ds)) {
         dir_hunt(ds);
         return;
     }
@@ -842,7 +865,7 @@ note_gap(fastcgi_direction *ds, guint32 start, guint32 end, guint32 frame)
     g.end = end;
     g.frame = frame;
     g.arrived = FALSE;
-    g.in_piece = !ds->hunting && (ds->cont.content || ds->cont.padding);
+    g.in_piece = !ds->hunting && cont_total(ds);
     wmem_array_append_one(ds->gaps, g);
     n_gaps++;
     if (!post_wants_len)
@@ -3653,13 +3676,6 @@ feed_record_start(tvbuff_t *tvb, packet_info *pinfo, fastcgi_conv *cv, fsd_dir d
 /* Bytes one direction holds at most before the missing ones are given up. */
 #define FASTCGI_HELD_MAX (256u * 1024u)
 
-/* What is awaited of the direction's stream record: content and padding. */
-static guint32
-cont_total(const fastcgi_direction *ds)
-{
-    return (guint32)ds->cont.content + ds->cont.padding;
-}
-
 /* First pass: a piece (or held piece) of this frame's segment at seq. */
 static void
 conv_add_piece(fastcgi_conv *cv, const packet_info *pinfo, guint32 seq, fastcgi_record *p)
@@ -3680,12 +3696,9 @@ new_piece(fastcgi_conv *cv, fsd_dir dir, guint32 k)
 {
     fastcgi_direction *ds = &cv->dir[dir];
     fastcgi_record *p = wmem_new0(wmem_file_scope(), fastcgi_record);
-    guint32 c = MIN(k, (guint32)ds->cont.content);
     p->piece = TRUE;
     p->dir = (guint8)dir;
-    p->left.content = (guint16)(ds->cont.content - c);
-    p->left.padding = (guint8)(ds->cont.padding - (k - c));
-    p->left.type = ds->cont.type;
+    p->left = rest_after(ds->cont, k);
     return p;
 }
 
@@ -3833,9 +3846,9 @@ feed_piece(tvbuff_t *tvb, packet_info *pinfo, fastcgi_conv *cv, fsd_dir dir, con
     /* (TCP reassembles too what it puts back in order, tcp.reassemble_out_of_order:
      * then the bytes at next_seq are the record's rest as well) */
     if (!cv->dec || ds->hunting || tcpinfo->seq != ds->next_seq ||
-        !(ds->cont.content || ds->cont.padding) || caplen < tvb_reported_length(tvb))
+        !cont_total(ds) || caplen < tvb_reported_length(tvb))
         return NULL;
-    n = MIN((guint32)ds->cont.content + ds->cont.padding, caplen);
+    n = MIN(cont_total(ds), caplen);
     p = new_piece(cv, dir, 0);
     feed_piece_bytes(cv, dir, p, tvb_get_ptr(tvb, 0, n), n, 0, nstime_ns(&pinfo->abs_ts), pinfo->num, TRUE);
     count_spanned(p);
@@ -3873,9 +3886,9 @@ static guint32
 show_piece(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, fastcgi_record *p)
 {
     guint32 caplen = tvb_captured_length(tvb);
-    guint32 n = MIN((guint32)p->left.content + p->left.padding, caplen);
+    guint32 n = MIN(rest_total(p->left), caplen);
     guint32 c = MIN(n, (guint32)p->left.content);
-    guint32 more = (guint32)p->left.content + p->left.padding - n;
+    guint32 more = rest_total(p->left) - n;
     const char *tname = fsd_type_name(p->left.type);
     const char *how = p->held ? ", held: the bytes before it were not seen yet (decoded where they are)"
                       : p->late ? ", from a segment TCP took as retransmitted or out of order" : "";
