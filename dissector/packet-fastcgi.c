@@ -4011,6 +4011,21 @@ streams_read(packet_info *pinfo, proto_tree *tree)
     return streams_referenced;
 }
 
+/* What this dissection does with the streams of requests it ends: on the
+ * first pass collect them where something reads them (bodies nothing will
+ * read are not collected, keep_bodies off), on a later pass rebuild them
+ * from the records for the same reason. */
+static void
+streams_for_dissection(packet_info *pinfo, proto_tree *tree)
+{
+    if (!PINFO_FD_VISITED(pinfo)) {
+        keep_streams_after_frame = pref_keep_bodies;
+        collect_streams = pref_dissect_body && (keep_streams_after_frame || streams_read(pinfo, tree));
+    } else {
+        rebuild_streams = pref_dissect_body && !pref_keep_bodies && streams_read(pinfo, tree);
+    }
+}
+
 /* The last (innermost) item of a TCP field the postdissector asked for;
  * NULL when not in the tree. */
 static field_info *
@@ -4253,14 +4268,9 @@ dissect_fastcgi(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *data)
     memset(&ctx, 0, sizeof ctx);
     ctx.tcpinfo = tcpinfo;
     ctx.cv = cv = segment_conv(tvb, pinfo, tcpinfo, &ctx.dir);
-    if (!PINFO_FD_VISITED(pinfo)) {
+    if (!PINFO_FD_VISITED(pinfo))
         drop_frame_streams(pinfo->num);
-        /* Bodies nothing will read are not collected (keep_bodies off) */
-        keep_streams_after_frame = pref_keep_bodies;
-        collect_streams = pref_dissect_body && (keep_streams_after_frame || streams_read(pinfo, tree));
-    } else {
-        rebuild_streams = pref_dissect_body && !pref_keep_bodies && streams_read(pinfo, tree);
-    }
+    streams_for_dissection(pinfo, tree);
 
     if (tcpinfo) {
         fastcgi_record *sr;   /* this segment's own results (gap, resync) */
@@ -4401,6 +4411,19 @@ feed_packet_close(fastcgi_conv *cv, packet_info *pinfo, fsd_dir d)
     }
 }
 
+/* This packet's TCP payload length: from the IP header in front of its
+ * TCP header (cur_hdr), else TCP's tcp.len when the postdissector asks for
+ * it (once a gap was declared). */
+static gboolean
+tcp_seglen(proto_tree *tree, guint32 *len)
+{
+    if (cur_hdr.seglen >= 0) {
+        *len = (guint32)cur_hdr.seglen;
+        return TRUE;
+    }
+    return post_wants_len && tcp_field_of(tree, hf_tcp_len, len);
+}
+
 /* First pass: a segment bringing bytes the decoder was told are missing
  * (an earlier frame declared them a gap) was reordered, not lost:
  * Wireshark's TCP hands out-of-order bytes on only with its "Reassemble
@@ -4412,13 +4435,7 @@ note_reordered(fastcgi_conv *cv, packet_info *pinfo, proto_tree *tree, fsd_dir d
 {
     fastcgi_direction *ds = &cv->dir[d];
     guint32 sseq, slen, gi, gn = ds->gaps ? wmem_array_get_count(ds->gaps) : 0;
-    if (!gn || !packet_seq(cv, d, &sseq))
-        return;
-    if (cur_hdr.seglen >= 0)
-        slen = (guint32)cur_hdr.seglen;
-    else if (!tcp_field_of(tree, hf_tcp_len, &slen))
-        return;
-    if (!slen)
+    if (!gn || !packet_seq(cv, d, &sseq) || !tcp_seglen(tree, &slen) || !slen)
         return;
     for (gi = 0; gi < gn; gi++) {
         fastcgi_gap *g = (fastcgi_gap *)wmem_array_index(ds->gaps, gi);
@@ -4444,14 +4461,10 @@ typedef struct fastcgi_segment {
 static gboolean
 tcp_segment_of(proto_tree *tree, fastcgi_segment *seg)
 {
-    guint32 hlen, seglen = 0;
-    if (!cur_hdr.src)
+    guint32 hlen, seglen;
+    if (!cur_hdr.src || !tcp_seglen(tree, &seglen))
         return FALSE;
     hlen = (guint32)(tvb_get_guint8(cur_hdr.src, cur_hdr.off + 12) >> 4) * 4;
-    if (cur_hdr.seglen >= 0)
-        seglen = (guint32)cur_hdr.seglen;
-    else if (!(post_wants_len && tcp_field_of(tree, hf_tcp_len, &seglen)))
-        return FALSE;
     if (hlen < 20 || !seglen || !tvb_bytes_exist(cur_hdr.src, cur_hdr.off + (gint)hlen, (gint)seglen))
         return FALSE;
     seg->src = cur_hdr.src;
@@ -4594,7 +4607,7 @@ show_packet_results(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const f
     /* (pieces of segments TCP withheld: not seen by dissect_fastcgi, which
      * sets this for the segments it is given) */
     if (PINFO_FD_VISITED(pinfo) && x && (x->lates || x->drained))
-        rebuild_streams = pref_dissect_body && !pref_keep_bodies && streams_read(pinfo, tree);
+        streams_for_dissection(pinfo, tree);
     for (i = 0; i < n; i++)
         show_late_piece(tvb, pinfo, tree, *(fastcgi_record **)wmem_array_index(x->lates, i));
     show_drained_all(tvb, pinfo, tree, FALSE);
@@ -4626,17 +4639,9 @@ show_packet_results(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, const f
         show_late(tvb, pinfo, frame_top_tree(tvb, pinfo, tree, 0), cv);
 }
 
-/* First pass: can this TCP packet matter to the end of a FastCGI
- * connection or to bytes declared missing? The conversation lookup for it
- * (~1,100 instructions) was most of the postdissector's cost over a big
- * capture. Not when its TCP flags are in the tree and it carries neither
- * FIN nor RST (feed_packet_close looks at nothing else then: the FIN and
- * RST bits of TCP's completeness are only set by such packets, which are
- * always looked at), and no gap was declared in the file yet (note_reordered
- * has nothing to find). */
-/* First pass, every TCP packet, given its tcp.flags items (NULL: not in
- * the tree): segment_conv's memo forgets the port pair of a SYN, and
- * everything when the flags are not there. */
+/* First pass, every TCP packet (its header: cur_hdr): segment_conv's
+ * memo forgets the port pair of a SYN, and everything when the header was
+ * not found. */
 static void
 conv_memo_check(const packet_info *pinfo)
 {
@@ -4650,6 +4655,14 @@ conv_memo_check(const packet_info *pinfo)
         conv_memo_slot(pinfo)->cv = NULL;
 }
 
+/* First pass: can this TCP packet matter to the end of a FastCGI
+ * connection or to bytes declared missing? The conversation lookup for it
+ * (~1,100 instructions) was most of the postdissector's cost over a big
+ * capture. Not when its TCP header was found and it carries neither
+ * FIN nor RST (feed_packet_close looks at nothing else then: the FIN and
+ * RST bits of TCP's completeness are only set by such packets, which are
+ * always looked at), and no gap was declared in the file yet (note_reordered
+ * has nothing to find). */
 static gboolean
 post_may_matter(void)
 {
@@ -4680,8 +4693,7 @@ dissect_fastcgi_post(tvbuff_t *tvb, packet_info *pinfo, proto_tree *tree, void *
         if (cv && cv->tcpd && cv->server_known && !cv->finished) {
             fsd_dir d = packet_dir(cv, pinfo);
             if (late) {
-                keep_streams_after_frame = pref_keep_bodies;
-                collect_streams = pref_dissect_body && (keep_streams_after_frame || streams_read(pinfo, tree));
+                streams_for_dissection(pinfo, tree);
                 feed_late(cv, pinfo, d, &seg);
             }
             feed_packet_close(cv, pinfo, d);
