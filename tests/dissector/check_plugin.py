@@ -1099,6 +1099,17 @@ WHOLE = ["-o", "fastcgi.reassemble_streams:TRUE"]
 HELD_EXACT = {"crafted/tcp_out_of_order.pcap", "crafted/tcp_overlap.pcap", "crafted/tcp_retransmission.pcap"}
 
 
+def view_with(plugin, abi, cap, exp, extra):
+    """plugin_view with these preferences after PREFS."""
+    global PREFS
+    saved = PREFS
+    PREFS = saved + extra
+    try:
+        return plugin_view(plugin, abi, cap, exp)
+    finally:
+        PREFS = saved
+
+
 def piece_frames(plugin, abi, cap, exp, prefs):
     """{frame: [fastcgi.piece values]} and the frames where TCP handed over
     a reassembled PDU, with these preferences."""
@@ -1130,7 +1141,6 @@ def cmd_pieces(plugin, abi, capdir):
     such segments may differ in capture_gap, tcp_reordered and the gap
     flag, nothing else, and with TCP's out-of-order reassembly on (which
     puts them back in order for the pieces too) not at all."""
-    global PREFS
     caps = captures(capdir)
     if not caps:
         return ["no capture with an .expect.json under " + capdir]
@@ -1140,14 +1150,8 @@ def cmd_pieces(plugin, abi, capdir):
         name = os.path.relpath(cap, capdir)
         f0 = len(fails)
         try:
-            saved = PREFS
-            PREFS = saved + WHOLE
-            try:
-                reqs_r, ids_r, _ = plugin_view(plugin, abi, cap, exp)
-                PREFS = saved + PIECES
-                reqs_p, ids_p, _ = plugin_view(plugin, abi, cap, exp)
-            finally:
-                PREFS = saved
+            reqs_r, ids_r, _ = view_with(plugin, abi, cap, exp, WHOLE)
+            reqs_p, ids_p, _ = view_with(plugin, abi, cap, exp, PIECES)
             pieces, reasm_p = piece_frames(plugin, abi, cap, exp, PIECES)
             _, reasm_r = piece_frames(plugin, abi, cap, exp, WHOLE)
         except Exception as e:  # noqa: BLE001 - report and go on
@@ -1181,14 +1185,8 @@ def cmd_pieces(plugin, abi, capdir):
             fails.append("%s: expert ids without reassembly: %s more, %s fewer" % (name, sorted(extra), sorted(missing)))
         if reordered:
             ooo = ["-o", "tcp.reassemble_out_of_order:TRUE"]
-            saved = PREFS
-            try:
-                PREFS = saved + ooo + WHOLE
-                view_r = plugin_view(plugin, abi, cap, exp)[:2]
-                PREFS = saved + ooo + PIECES
-                view_p = plugin_view(plugin, abi, cap, exp)[:2]
-            finally:
-                PREFS = saved
+            view_r = view_with(plugin, abi, cap, exp, ooo + WHOLE)[:2]
+            view_p = view_with(plugin, abi, cap, exp, ooo + PIECES)[:2]
             if view_r != view_p:
                 fails.append("%s: with tcp.reassemble_out_of_order, requests or expert ids differ without "
                              "stream reassembly: %s / %s" % (name, sorted(view_r[1]), sorted(view_p[1])))
@@ -1218,14 +1216,8 @@ def cmd_pieces(plugin, abi, capdir):
         cap = os.path.join(tmp, "tcp_out_of_order-%s.pcap" % ("ipv6" if v6 else "ipopt"))
         pcap_ip_variant(os.path.join(capdir, "crafted", "tcp_out_of_order.pcap"), cap, v6)
         os.chmod(cap, 0o644)
-        saved = PREFS
-        try:
-            PREFS = saved + WHOLE
-            view_r = plugin_view(plugin, abi, cap, exp)[:2]
-            PREFS = saved + PIECES
-            view_p = plugin_view(plugin, abi, cap, exp)[:2]
-        finally:
-            PREFS = saved
+        view_r = view_with(plugin, abi, cap, exp, WHOLE)[:2]
+        view_p = view_with(plugin, abi, cap, exp, PIECES)[:2]
         held, _ = piece_frames(plugin, abi, cap, exp, PIECES)
         nheld = sum(1 for v in held.values() if v)
         if view_r != view_p or "capture_gap" in view_p[1] or not view_p[0]:
